@@ -1,0 +1,32 @@
+// STIX/RFC 3339 timestamps (STIX 2.1 §3.2: "YYYY-MM-DDTHH:mm:ss[.s+]Z", UTC only).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "accord/common/status.h"
+
+namespace accord::common {
+
+/// Microseconds since the Unix epoch. Sub-microsecond digits are truncated.
+using Micros = int64_t;
+
+struct ParsedTimestamp {
+  Micros micros = 0;
+  int fraction_digits = 0;  // digits after '.', 0 when absent
+};
+
+/// Parses a STIX timestamp strictly: 'T' separator, 'Z' suffix, valid calendar date and time
+/// (leap second 60 accepted as the spec allows), years 0000-9999.
+absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s);
+
+/// Formats as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 fraction digits).
+std::string FormatTimestamp(Micros t);
+/// Formats with millisecond precision, "YYYY-MM-DDTHH:MM:SS.fffZ", as STIX created/modified.
+std::string FormatTimestampMillis(Micros t);
+
+/// Wall clock, microseconds. Tests inject their own clocks where time matters.
+Micros NowMicros();
+
+}  // namespace accord::common

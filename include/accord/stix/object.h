@@ -1,0 +1,36 @@
+// One STIX 2.1 object version as Accord keeps it: the original JSON (minified, never
+// re-modelled) plus the few properties that are indexed (../shared/DESIGN.md, "Keep the
+// original JSON; index what you query").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accord/common/time.h"
+
+namespace accord::stix {
+
+/// A validated object version. Plain value type; not synchronised.
+struct ObjectRecord {
+  std::string type;
+  std::string id;
+  std::string spec_version;  // "2.1" (after any upgrade); empty for objects that carry none
+  /// Version key (STIX 2.1 §3.6): `modified`, else `created`, else 0 (SCOs, markings).
+  common::Micros modified = 0;
+  bool has_modified = false;  // the object carries `modified` (or `created` standing in)
+  std::optional<common::Micros> created;
+  bool revoked = false;
+  std::optional<common::Micros> valid_from;
+  std::optional<common::Micros> valid_until;
+  std::string pattern;       // indicators only
+  std::string pattern_type;  // indicators only
+  std::vector<std::string> marking_refs;  // object_marking_refs
+  std::string json;                       // the object, minified
+};
+
+/// True for the SCO types of STIX 2.1 §6 (and custom types the caller declares as SCOs).
+bool IsScoType(std::string_view type);
+
+}  // namespace accord::stix

@@ -1,0 +1,54 @@
+// Reads STIX content: a bundle, a single object, a JSON array of objects, or JSON lines
+// (one object or bundle per line), gzip or plain. Each object is validated
+// (STIX 2.1 rules, ../shared/spec/STIX21-objects.md) and handed out as an ObjectRecord;
+// each rejected object is reported as a Problem. STIX 2.0 objects are upgraded by the rule
+// in docs/STIX20_UPGRADE.md, or refused when `upgrade_20` is off.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "accord/common/status.h"
+#include "accord/stix/object.h"
+
+namespace accord::stix {
+
+/// Why one object (or part of the input) was rejected.
+struct Problem {
+  std::string location;   // "file:line:column" or "file: object #N" (1-based)
+  std::string object_id;  // empty when the object has none or none could be read
+  std::string message;    // the rule broken, in plain words
+  std::string ToString() const;
+};
+
+struct ReaderOptions {
+  std::string source_name = "<input>";  // used in locations
+  bool upgrade_20 = true;               // upgrade STIX 2.0 content (else refuse it)
+  bool check_sco_ids = true;            // recompute deterministic SCO ids (UUIDv5)
+  uint64_t max_document_bytes = 4ull << 30;  // a bundle is read whole up to this size
+  uint64_t max_line_bytes = 256u << 20;      // JSON lines: longest accepted line
+};
+
+struct ReadStats {
+  uint64_t objects = 0;   // accepted
+  uint64_t rejected = 0;  // problems reported
+  uint64_t upgraded = 0;  // STIX 2.0 objects upgraded
+};
+
+using ObjectSink = std::function<absl::Status(ObjectRecord&&)>;
+using ProblemSink = std::function<void(Problem&&)>;
+
+/// Streams `path` ("-" for standard input). JSON lines are processed line by line in
+/// bounded memory; a bundle or array is read whole (up to max_document_bytes).
+/// Returns an error only when the input cannot be read at all or a sink fails;
+/// content problems go to `on_problem`.
+absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions& options,
+                                   const ObjectSink& on_object, const ProblemSink& on_problem);
+
+/// Same for content already in memory.
+absl::StatusOr<ReadStats> ReadBuffer(std::string_view data, const ReaderOptions& options,
+                                     const ObjectSink& on_object, const ProblemSink& on_problem);
+
+}  // namespace accord::stix

@@ -1,0 +1,129 @@
+// The object store: every version of every STIX object, collections with monotonic
+// `date_added`, and the queries TAXII and the CLI need. SQLite (WAL) is the embedded default;
+// the interface is what a PostgreSQL backend implements too (../shared/DESIGN.md).
+//
+// Thread safety: a Store may be used from several threads; implementations serialise
+// writers and let readers run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accord/common/status.h"
+#include "accord/common/time.h"
+#include "accord/stix/object.h"
+
+namespace accord::store {
+
+using common::Micros;
+
+/// A stored object version with its membership data (when read through a collection).
+struct StoredObject {
+  std::string id;
+  std::string type;
+  std::string spec_version;
+  Micros modified = 0;
+  bool has_modified = false;
+  bool revoked = false;
+  Micros date_added = 0;  // in the collection asked about (or the first one it entered)
+  std::string json;       // the object, minified, as received
+};
+
+struct CollectionInfo {
+  std::string id;  // a UUID for TAXII (generated for names that are not UUIDs)
+  std::string alias;  // the short name used by the CLI ("default")
+  std::string title;
+  std::string description;
+  bool is_public = false;  // readable without credentials
+  uint64_t object_count = 0;
+};
+
+enum class VersionSelect { kLast, kFirst, kAll };
+
+/// A query over object versions. Unset members do not filter.
+struct Query {
+  std::optional<std::string> collection;  // id or alias
+  std::vector<std::string> ids;           // match[id]
+  std::vector<std::string> types;         // match[type]
+  std::vector<std::string> spec_versions; // match[spec_version]
+  VersionSelect versions = VersionSelect::kLast;
+  std::vector<Micros> version_times;      // match[version]=<timestamp>: exactly these versions
+  std::optional<Micros> added_after;      // strictly after this date_added
+  bool include_revoked = false;
+  uint64_t limit = 0;                     // 0: no limit
+  std::string cursor;                     // opaque, from a previous Page::next
+};
+
+struct Page {
+  std::vector<StoredObject> objects;
+  bool more = false;
+  std::string next;  // cursor for the next page when `more`
+};
+
+/// Outcome of one import transaction.
+struct ImportResult {
+  uint64_t added = 0;       // new object versions
+  uint64_t duplicates = 0;  // versions already stored (stored once)
+  uint64_t memberships = 0; // new (collection, version) memberships
+};
+
+struct Stats {
+  uint64_t versions = 0;
+  uint64_t objects = 0;  // distinct ids
+  std::vector<std::pair<std::string, uint64_t>> per_type;        // distinct ids per type
+  std::vector<std::pair<std::string, uint64_t>> per_collection;  // versions per collection alias
+};
+
+/// An open import transaction: Add() any number of records, then Commit(). Destroying it
+/// without Commit() rolls everything back. Not thread-safe.
+class ImportTxn {
+ public:
+  virtual ~ImportTxn() = default;
+  virtual absl::Status Add(const stix::ObjectRecord& rec) = 0;
+  virtual absl::StatusOr<ImportResult> Commit() = 0;
+};
+
+struct Options {
+  std::string dir;  // data directory (created by Open when `create`)
+  bool create = true;
+  bool read_only = false;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Opens (and by default creates) the SQLite store in `options.dir`.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const Options& options);
+
+  /// Starts one all-or-nothing import into `collection` (id or alias; created if missing).
+  virtual absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) = 0;
+
+  /// Versions of one object, oldest first, filtered by `versions`.
+  virtual absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
+                                                        VersionSelect versions) = 0;
+
+  /// Objects in date_added order (per collection) or storage order, paginated.
+  virtual absl::StatusOr<Page> List(const Query& query) = 0;
+
+  /// Removes an object (every version, or only those in `version_times`) from a collection.
+  /// Returns how many memberships were removed.
+  virtual absl::StatusOr<uint64_t> Delete(const std::string& collection, const std::string& id,
+                                          const std::vector<Micros>& version_times) = 0;
+
+  virtual absl::StatusOr<CollectionInfo> CreateCollection(const CollectionInfo& info) = 0;
+  virtual absl::StatusOr<std::vector<CollectionInfo>> ListCollections() = 0;
+  /// By id or alias; NotFound when absent.
+  virtual absl::StatusOr<CollectionInfo> GetCollection(const std::string& id_or_alias) = 0;
+
+  virtual absl::StatusOr<Stats> GetStats() = 0;
+
+  /// Small key/value settings (node identity, pull cursors, ...).
+  virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+  virtual absl::Status PutSetting(const std::string& key, const std::string& value) = 0;
+};
+
+}  // namespace accord::store

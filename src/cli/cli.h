@@ -1,0 +1,37 @@
+// The `accord` command line: main.cc builds the CLI11 app and each command file adds its
+// subcommands. Commands stay thin: they parse flags, call the layers, print, and map Status
+// to an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "accord/common/status.h"
+
+namespace accord::cli {
+
+/// Flags shared by every command.
+struct Globals {
+  std::string data_dir;  // --data, default $ACCORD_DATA or ./accord-data
+};
+
+/// Exit codes: 0 all done; 1 done with rejected input; 2 usage; 3 not found;
+/// 4 permission; 5 unavailable; 70 internal.
+int ExitCodeFor(const absl::Status& status);
+
+/// Prints "accord: <message>" to standard error and returns the exit code for it.
+int Fail(const absl::Status& status);
+
+/// Adds --data to a subcommand.
+void AddDataOption(CLI::App* cmd, Globals* g);
+
+// One registration function per command file. Each sets a callback that stores its exit code
+// in *exit_code.
+void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code);  // init import get list export stats
+void RegisterPatternCommands(CLI::App& app, Globals* g, int* exit_code);  // pattern check|explain
+void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code);    // match
+void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code);    // serve user key collection taxii
+
+}  // namespace accord::cli

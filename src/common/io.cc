@@ -1,0 +1,278 @@
+#include "accord/common/io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace accord::common {
+namespace {
+
+absl::Status Errno(const std::string& what, const std::string& path) {
+  return absl::Status(errno == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kInternal,
+                      absl::StrCat(path, ": ", what, ": ", std::strerror(errno)));
+}
+
+// Raw bytes from a file descriptor or a memory buffer.
+class RawSource {
+ public:
+  virtual ~RawSource() = default;
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+class FdSource : public RawSource {
+ public:
+  FdSource(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {}
+  ~FdSource() override {
+    if (owned_) close(fd_);
+  }
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    while (true) {
+      ssize_t r = ::read(fd_, buf, n);
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno == EINTR) continue;
+      return Errno("read", name_);
+    }
+  }
+
+ private:
+  int fd_;
+  std::string name_;
+  bool owned_;
+};
+
+class MemSource : public RawSource {
+ public:
+  explicit MemSource(std::string_view d) : d_(d) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    size_t k = std::min(n, d_.size() - pos_);
+    std::memcpy(buf, d_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+
+ private:
+  std::string_view d_;
+  size_t pos_ = 0;
+};
+
+// Sniffs the first bytes; passes them through, or inflates gzip (multi-member aware).
+class SniffingStream : public InputStream {
+ public:
+  SniffingStream(std::unique_ptr<RawSource> src, std::string name)
+      : src_(std::move(src)), name_(std::move(name)) {}
+  ~SniffingStream() override {
+    if (gz_init_) inflateEnd(&zs_);
+  }
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (!sniffed_) {
+      ACCORD_RETURN_IF_ERROR(Sniff());
+    }
+    if (!gzip_) {
+      if (pend_pos_ < pend_.size()) {
+        size_t k = std::min(n, pend_.size() - pend_pos_);
+        std::memcpy(buf, pend_.data() + pend_pos_, k);
+        pend_pos_ += k;
+        return k;
+      }
+      return src_->Read(buf, n);
+    }
+    return Inflate(buf, n);
+  }
+
+ private:
+  absl::Status Sniff() {
+    sniffed_ = true;
+    pend_.resize(2);
+    size_t got = 0;
+    while (got < 2) {
+      ACCORD_ASSIGN_OR_RETURN(size_t r, src_->Read(pend_.data() + got, 2 - got));
+      if (r == 0) break;
+      got += r;
+    }
+    pend_.resize(got);
+    gzip_ = got == 2 && static_cast<unsigned char>(pend_[0]) == 0x1f &&
+            static_cast<unsigned char>(pend_[1]) == 0x8b;
+    if (gzip_) {
+      std::memset(&zs_, 0, sizeof(zs_));
+      if (inflateInit2(&zs_, 15 + 32) != Z_OK) return absl::InternalError("zlib init failed");
+      gz_init_ = true;
+      in_.assign(pend_);
+      zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+      zs_.avail_in = static_cast<uInt>(in_.size());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> Inflate(char* buf, size_t n) {
+    if (done_) return size_t{0};
+    zs_.next_out = reinterpret_cast<Bytef*>(buf);
+    zs_.avail_out = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+    while (zs_.avail_out > 0) {
+      if (zs_.avail_in == 0) {
+        in_.resize(1 << 16);
+        ACCORD_ASSIGN_OR_RETURN(size_t r, src_->Read(in_.data(), in_.size()));
+        if (r == 0) {
+          if (!member_done_) {
+            return absl::DataLossError(absl::StrCat(name_, ": truncated gzip stream"));
+          }
+          done_ = true;
+          break;
+        }
+        zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+        zs_.avail_in = static_cast<uInt>(r);
+      }
+      if (member_done_) {  // another gzip member follows
+        inflateReset(&zs_);
+        member_done_ = false;
+      }
+      int rc = inflate(&zs_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        member_done_ = true;
+        continue;
+      }
+      if (rc == Z_BUF_ERROR) continue;
+      if (rc != Z_OK) {
+        return absl::DataLossError(
+            absl::StrCat(name_, ": corrupt gzip data: ", zs_.msg ? zs_.msg : "inflate failed"));
+      }
+    }
+    return n - zs_.avail_out;
+  }
+
+  std::unique_ptr<RawSource> src_;
+  std::string name_;
+  bool sniffed_ = false, gzip_ = false, gz_init_ = false, done_ = false, member_done_ = false;
+  std::string pend_;
+  size_t pend_pos_ = 0;
+  std::string in_;
+  z_stream zs_{};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<InputStream>> InputStream::Open(const std::string& path) {
+  if (path == "-") {
+    return std::unique_ptr<InputStream>(
+        new SniffingStream(std::make_unique<FdSource>(0, "<stdin>", false), "<stdin>"));
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", path);
+  return std::unique_ptr<InputStream>(
+      new SniffingStream(std::make_unique<FdSource>(fd, path, true), path));
+}
+
+std::unique_ptr<InputStream> InputStream::FromBuffer(std::string_view data) {
+  return std::make_unique<SniffingStream>(std::make_unique<MemSource>(data), "<buffer>");
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
+  ACCORD_ASSIGN_OR_RETURN(auto in, InputStream::Open(path));
+  std::string out;
+  size_t chunk = 1 << 20;
+  while (true) {
+    size_t old = out.size();
+    out.resize(old + chunk);
+    ACCORD_ASSIGN_OR_RETURN(size_t r, in->Read(out.data() + old, chunk));
+    out.resize(old + r);
+    if (r == 0) break;
+    if (out.size() > max_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(path, ": larger than the limit of ", max_bytes, " bytes"));
+    }
+  }
+  return out;
+}
+
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot create", tmp);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      return Errno("write", tmp);
+    }
+    off += static_cast<size_t>(w);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) return Errno("sync", tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", path);
+  return absl::OkStatus();
+}
+
+LineReader::LineReader(std::unique_ptr<InputStream> in, size_t max_line)
+    : in_(std::move(in)), max_line_(max_line) {}
+
+absl::StatusOr<bool> LineReader::Next(std::string_view* line, uint64_t* line_no, bool* too_long) {
+  *too_long = false;
+  while (true) {
+    size_t nl = buf_.find('\n', start_);
+    if (nl != std::string::npos) {
+      size_t s = start_;
+      start_ = nl + 1;
+      ++line_no_;
+      *line_no = line_no_;
+      if (skipping_) {
+        skipping_ = false;
+        *too_long = true;
+        *line = {};
+        return true;
+      }
+      size_t e = nl;
+      if (e > s && buf_[e - 1] == '\r') --e;
+      *line = std::string_view(buf_).substr(s, e - s);
+      return true;
+    }
+    if (eof_) {
+      if (start_ < buf_.size() || skipping_) {
+        ++line_no_;
+        *line_no = line_no_;
+        *too_long = skipping_;
+        *line = skipping_ ? std::string_view{} : std::string_view(buf_).substr(start_);
+        if (!skipping_ && !line->empty() && line->back() == '\r') line->remove_suffix(1);
+        skipping_ = false;
+        start_ = buf_.size();
+        return true;
+      }
+      return false;
+    }
+    // Compact, then read more.
+    buf_.erase(0, start_);
+    start_ = 0;
+    if (buf_.size() > max_line_) {  // drop the over-long line's bytes, remember to skip its rest
+      buf_.clear();
+      skipping_ = true;
+    }
+    size_t old = buf_.size();
+    size_t chunk = 1 << 20;
+    buf_.resize(old + chunk);
+    ACCORD_ASSIGN_OR_RETURN(size_t r, in_->Read(buf_.data() + old, chunk));
+    buf_.resize(old + r);
+    if (r == 0) eof_ = true;
+  }
+}
+
+TextPosition PositionOf(std::string_view text, size_t offset) {
+  TextPosition p;
+  if (offset > text.size()) offset = text.size();
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++p.line;
+      p.column = 1;
+    } else {
+      ++p.column;
+    }
+  }
+  return p;
+}
+
+}  // namespace accord::common
