@@ -8,14 +8,14 @@
 #include <cstring>
 #include <filesystem>
 
-#include "absl/strings/str_cat.h"
+#include "accord/common/strings.h"
 
 namespace accord::common {
 namespace {
 
 absl::Status Errno(const std::string& what, const std::string& path) {
   return absl::Status(errno == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kInternal,
-                      absl::StrCat(path, ": ", what, ": ", std::strerror(errno)));
+                      Cat(path, ": ", what, ": ", std::strerror(errno)));
 }
 
 // Raw bytes from a file descriptor or a memory buffer.
@@ -120,7 +120,7 @@ class SniffingStream : public InputStream {
         ACCORD_ASSIGN_OR_RETURN(size_t r, src_->Read(in_.data(), in_.size()));
         if (r == 0) {
           if (!member_done_) {
-            return absl::DataLossError(absl::StrCat(name_, ": truncated gzip stream"));
+            return absl::DataLossError(Cat(name_, ": truncated gzip stream"));
           }
           done_ = true;
           break;
@@ -140,7 +140,7 @@ class SniffingStream : public InputStream {
       if (rc == Z_BUF_ERROR) continue;
       if (rc != Z_OK) {
         return absl::DataLossError(
-            absl::StrCat(name_, ": corrupt gzip data: ", zs_.msg ? zs_.msg : "inflate failed"));
+            Cat(name_, ": corrupt gzip data: ", zs_.msg ? zs_.msg : "inflate failed"));
       }
     }
     return n - zs_.avail_out;
@@ -184,7 +184,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes
     if (r == 0) break;
     if (out.size() > max_bytes) {
       return absl::ResourceExhaustedError(
-          absl::StrCat(path, ": larger than the limit of ", max_bytes, " bytes"));
+          Cat(path, ": larger than the limit of ", max_bytes, " bytes"));
     }
   }
   return out;

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "absl/strings/str_cat.h"
+#include "accord/common/strings.h"
 
 namespace accord::common {
 namespace {
@@ -49,7 +49,7 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 
 absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(Cat(
         "timestamp '", s.substr(0, 64), "' is not in the STIX form YYYY-MM-DDTHH:MM:SS[.s+]Z: ",
         why));
   };

@@ -2,15 +2,15 @@
 
 #include <simdjson.h>
 
-#include "absl/strings/str_cat.h"
+#include "accord/common/strings.h"
 #include "accord/common/io.h"
 #include "stix/validate.h"
 
 namespace accord::stix {
 
 std::string Problem::ToString() const {
-  if (object_id.empty()) return absl::StrCat(location, ": ", message);
-  return absl::StrCat(location, ": ", object_id, ": ", message);
+  if (object_id.empty()) return common::Cat(location, ": ", message);
+  return common::Cat(location, ": ", object_id, ": ", message);
 }
 
 namespace {
@@ -64,11 +64,8 @@ simdjson::error_code Walk(simdjson::ondemand::value v, int depth) {
       return v.get_string().get(s);
     }
     case simdjson::ondemand::json_type::number: {
-      double d;
-      simdjson::ondemand::number_type nt;
-      if (auto e = v.get_number_type().get(nt)) return e;
-      if (nt == simdjson::ondemand::number_type::big_integer) return simdjson::SUCCESS;
-      return v.get_double().get(d);
+      simdjson::ondemand::number n;
+      return v.get_number().get(n);
     }
     case simdjson::ondemand::json_type::boolean: {
       bool b;
@@ -91,17 +88,23 @@ size_t LocateJsonError(std::string_view text) {
   simdjson::ondemand::value root;
   simdjson::error_code err = doc.get_value().get(root);
   if (!err) err = Walk(root, 0);
-  if (!err && !doc.at_end()) err = simdjson::TRAILING_CONTENT;
   const char* loc = nullptr;
   if (doc.current_location().get(loc) || loc == nullptr) return text.size();
   size_t off = static_cast<size_t>(loc - padded.data());
   return off > text.size() ? text.size() : off;
 }
 
+// A string member, or "" when absent or not a string.
+std::string_view StrOr(object o, const char* key) {
+  std::string_view s;
+  if (o[key].get_string().get(s)) return {};
+  return s;
+}
+
 std::string Located(std::string_view source, std::string_view text, size_t offset,
                     uint64_t line_base) {
   common::TextPosition p = common::PositionOf(text, offset);
-  return absl::StrCat(source, ":", p.line + line_base, ":", p.column);
+  return common::Cat(source, ":", p.line + line_base, ":", p.column);
 }
 
 // Extracts the indexed properties; `json` must already be set.
@@ -117,11 +120,11 @@ absl::Status Extract(object obj, ObjectRecord* r) {
     auto field = obj[key];
     if (field.error() == simdjson::NO_SUCH_FIELD) return absl::OkStatus();
     if (field.get_string().get(v)) {
-      return absl::InvalidArgumentError(absl::StrCat("'", key, "' must be a timestamp string"));
+      return absl::InvalidArgumentError(common::Cat("'", key, "' must be a timestamp string"));
     }
     auto parsed = common::ParseTimestamp(v);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("'", key, "': ", parsed.status().message()));
+      return absl::InvalidArgumentError(common::Cat("'", key, "': ", parsed.status().message()));
     }
     *out = parsed->micros;
     return absl::OkStatus();
@@ -168,20 +171,20 @@ class ReaderImpl {
     if (err) {
       size_t off = LocateJsonError(text);
       Report(Located(opts_.source_name, text, off, line_base), "",
-             absl::StrCat("malformed JSON: ", simdjson::error_message(err)));
+             common::Cat("malformed JSON: ", simdjson::error_message(err)));
       return absl::OkStatus();
     }
-    std::string where = is_line ? absl::StrCat(opts_.source_name, ":", line_base + 1)
+    std::string where = is_line ? common::Cat(opts_.source_name, ":", line_base + 1)
                                 : opts_.source_name;
     if (root.type() == element_type::ARRAY) {
       uint64_t i = 0;
       for (element e : root.get_array().value_unsafe()) {
-        ACCORD_RETURN_IF_ERROR(One(e, absl::StrCat(where, ": object #", ++i), ""));
+        ACCORD_RETURN_IF_ERROR(One(e, common::Cat(where, ": object #", ++i), ""));
       }
       return absl::OkStatus();
     }
     if (root.type() != element_type::OBJECT) {
-      Report(where, "", absl::StrCat("expected a STIX bundle or object, found ",
+      Report(where, "", common::Cat("expected a STIX bundle or object, found ",
                                      TypeName(root.type())));
       return absl::OkStatus();
     }
@@ -190,14 +193,13 @@ class ReaderImpl {
     if (!o["type"].get_string().get(type) && type == "bundle") {
       return Bundle(o, where);
     }
-    return One(root, is_line ? where : absl::StrCat(where, ": object #1"), "");
+    return One(root, is_line ? where : common::Cat(where, ": object #1"), "");
   }
 
  private:
   absl::Status Bundle(object bundle, const std::string& where) {
-    std::string_view bundle_id, bundle_sv;
-    (void)bundle["id"].get_string().get(bundle_id);
-    (void)bundle["spec_version"].get_string().get(bundle_sv);
+    std::string_view bundle_id = StrOr(bundle, "id");
+    std::string_view bundle_sv = StrOr(bundle, "spec_version");
     if (bundle_id.substr(0, 8) != "bundle--") {
       Report(where, std::string(bundle_id), "a bundle's 'id' must have the form bundle--<UUID>");
     }
@@ -210,19 +212,18 @@ class ReaderImpl {
     }
     uint64_t i = 0;
     for (element e : arr) {
-      ACCORD_RETURN_IF_ERROR(One(e, absl::StrCat(where, ": object #", ++i), bundle_sv));
+      ACCORD_RETURN_IF_ERROR(One(e, common::Cat(where, ": object #", ++i), bundle_sv));
     }
     return absl::OkStatus();
   }
 
   absl::Status One(element e, const std::string& where, std::string_view bundle_sv) {
     if (e.type() != element_type::OBJECT) {
-      Report(where, "", absl::StrCat("expected a STIX object, found ", TypeName(e.type())));
+      Report(where, "", common::Cat("expected a STIX object, found ", TypeName(e.type())));
       return absl::OkStatus();
     }
     object o = e.get_object().value_unsafe();
-    std::string_view id;
-    (void)o["id"].get_string().get(id);
+    std::string_view id = StrOr(o, "id");
     ObjectRecord rec;
     if (detail::IsStix20(o, bundle_sv)) {
       if (!opts_.upgrade_20) {
@@ -233,7 +234,7 @@ class ReaderImpl {
       auto up = detail::UpgradeFrom20(o);
       if (!up.ok()) {
         Report(where, std::string(id),
-               absl::StrCat("cannot upgrade STIX 2.0 object: ", up.status().message()));
+               common::Cat("cannot upgrade STIX 2.0 object: ", up.status().message()));
         return absl::OkStatus();
       }
       element ue;
@@ -254,6 +255,12 @@ class ReaderImpl {
     if (auto st = Extract(o, &rec); !st.ok()) {
       Report(where, std::string(id), std::string(st.message()));
       return absl::OkStatus();
+    }
+    if (opts_.object_check) {
+      if (auto st = opts_.object_check(rec); !st.ok()) {
+        Report(where, std::string(id), std::string(st.message()));
+        return absl::OkStatus();
+      }
     }
     ++stats_.objects;
     return on_object_(std::move(rec));
@@ -345,7 +352,7 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
       all.resize(old + r);
       if (r == 0) break;
       if (all.size() > opts.max_document_bytes) {
-        return absl::ResourceExhaustedError(absl::StrCat(
+        return absl::ResourceExhaustedError(common::Cat(
             opts.source_name, ": document larger than ", opts.max_document_bytes,
             " bytes; split it or use JSON lines (one object per line), which stream"));
       }
@@ -384,8 +391,8 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
     if (!more) break;
     if (too_long) {
       ++extra.rejected;
-      on_problem(Problem{absl::StrCat(opts.source_name, ":", line_no), "",
-                         absl::StrCat("line longer than ", opts.max_line_bytes, " bytes")});
+      on_problem(Problem{common::Cat(opts.source_name, ":", line_no), "",
+                         common::Cat("line longer than ", opts.max_line_bytes, " bytes")});
       continue;
     }
     if (IsBlank(line)) continue;

@@ -23,12 +23,17 @@ struct Problem {
   std::string ToString() const;
 };
 
+/// An extra check on an accepted object (e.g. the pattern checker for indicators, which lives in
+/// a layer above this one). A non-OK status rejects the object with the status's message.
+using ObjectCheck = std::function<absl::Status(const ObjectRecord&)>;
+
 struct ReaderOptions {
   std::string source_name = "<input>";  // used in locations
   bool upgrade_20 = true;               // upgrade STIX 2.0 content (else refuse it)
   bool check_sco_ids = true;            // recompute deterministic SCO ids (UUIDv5)
   uint64_t max_document_bytes = 4ull << 30;  // a bundle is read whole up to this size
   uint64_t max_line_bytes = 256u << 20;      // JSON lines: longest accepted line
+  ObjectCheck object_check;                  // optional
 };
 
 struct ReadStats {

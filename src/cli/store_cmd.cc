@@ -1,0 +1,283 @@
+// accord init | import | get | list | export | stats
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "accord/common/strings.h"
+#include "accord/common/uuid.h"
+#include "accord/stix/reader.h"
+#include "accord/store/store.h"
+#include "cli/cli.h"
+#include "cli/import_hooks.h"
+
+namespace accord::cli {
+namespace {
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Globals& g, bool create) {
+  store::Options o;
+  o.dir = g.data_dir;
+  o.create = create;
+  return store::Store::Open(o);
+}
+
+absl::StatusOr<store::VersionSelect> ParseVersions(const std::string& v) {
+  if (v == "last") return store::VersionSelect::kLast;
+  if (v == "first") return store::VersionSelect::kFirst;
+  if (v == "all") return store::VersionSelect::kAll;
+  return absl::InvalidArgumentError(
+      common::Cat("--versions must be first, last or all, found '", v, "'"));
+}
+
+// Progress on a terminal for imports that take more than a second; silent otherwise.
+class Progress {
+ public:
+  Progress() : tty_(isatty(2) == 1), start_(std::chrono::steady_clock::now()), last_(start_) {}
+  void Tick(uint64_t n) {
+    if (!tty_ || (n & 1023) != 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(200)) {
+      return;
+    }
+    last_ = now;
+    shown_ = true;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\rimporting: %llu objects, %.0f objects/s   ",
+                 static_cast<unsigned long long>(n), static_cast<double>(n) / secs);
+  }
+  void Done() {
+    if (shown_) std::fprintf(stderr, "\r%60s\r", "");
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+int Init(const Globals& g) {
+  auto s = OpenStore(g, true);
+  if (!s.ok()) return Fail(s.status());
+  auto ident = (*s)->GetSetting("node.identity");
+  if (!ident.ok()) return Fail(ident.status());
+  if (!ident->has_value()) {
+    auto st = (*s)->PutSetting("node.identity", "identity--" + common::NewUuid4());
+    if (!st.ok()) return Fail(st);
+  }
+  std::cout << "accord: node ready in " << g.data_dir << "\n";
+  return 0;
+}
+
+struct ImportFlags {
+  std::vector<std::string> files;
+  std::string collection = "default";
+  bool strict = false;
+  bool no_upgrade = false;
+  bool quiet = false;
+};
+
+int Import(const Globals& g, const ImportFlags& f) {
+  auto s = OpenStore(g, true);
+  if (!s.ok()) return Fail(s.status());
+  auto txn = (*s)->BeginImport(f.collection);
+  if (!txn.ok()) return Fail(txn.status());
+  std::vector<stix::Problem> problems;
+  uint64_t accepted = 0, upgraded = 0;
+  Progress progress;
+  ObjectCheck check = DefaultObjectCheck();
+  auto on_object = [&](stix::ObjectRecord&& rec) -> absl::Status {
+    ACCORD_RETURN_IF_ERROR((*txn)->Add(rec));
+    progress.Tick(++accepted);
+    return absl::OkStatus();
+  };
+  auto on_problem = [&](stix::Problem&& p) {
+    if (problems.size() < 100000) problems.push_back(std::move(p));
+  };
+  for (const auto& file : f.files) {
+    stix::ReaderOptions ro;
+    ro.upgrade_20 = !f.no_upgrade;
+    ro.object_check = check;
+    auto st = stix::ReadFile(file, ro, on_object, on_problem);
+    if (!st.ok()) {
+      progress.Done();
+      return Fail(st.status());  // the transaction rolls back: nothing stored
+    }
+    upgraded += st->upgraded;
+  }
+  progress.Done();
+  for (const auto& p : problems) std::cerr << "rejected: " << p.ToString() << "\n";
+  if (f.strict && !problems.empty()) {
+    std::cerr << "accord: --strict: " << problems.size()
+              << " object(s) rejected, nothing was stored\n";
+    return 1;  // txn destroyed uncommitted: rolled back
+  }
+  auto res = (*txn)->Commit();
+  if (!res.ok()) return Fail(res.status());
+  if (!f.quiet) {
+    std::cout << "imported " << accepted << " object(s) into '" << f.collection << "': "
+              << res->added << " new version(s), " << res->duplicates << " already stored";
+    if (upgraded) std::cout << ", " << upgraded << " upgraded from STIX 2.0";
+    if (!problems.empty()) std::cout << "; " << problems.size() << " rejected";
+    std::cout << "\n";
+  }
+  return problems.empty() ? 0 : 1;
+}
+
+int Get(const Globals& g, const std::string& id, const std::string& versions) {
+  auto vs = ParseVersions(versions);
+  if (!vs.ok()) return Fail(vs.status());
+  auto s = OpenStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  auto objs = (*s)->Get(id, *vs);
+  if (!objs.ok()) return Fail(objs.status());
+  for (const auto& o : *objs) std::cout << o.json << "\n";
+  return 0;
+}
+
+struct ListFlags {
+  std::string type, collection, added_after, versions = "last";
+  uint64_t limit = 0;
+  bool json = false, include_revoked = false;
+};
+
+int List(const Globals& g, const ListFlags& f) {
+  auto s = OpenStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  store::Query q;
+  if (!f.type.empty()) q.types.push_back(f.type);
+  if (!f.collection.empty()) q.collection = f.collection;
+  auto vs = ParseVersions(f.versions);
+  if (!vs.ok()) return Fail(vs.status());
+  q.versions = *vs;
+  q.include_revoked = f.include_revoked;
+  if (!f.added_after.empty()) {
+    auto t = common::ParseTimestamp(f.added_after);
+    if (!t.ok()) return Fail(absl::InvalidArgumentError(common::Cat("--added-after: ", t.status().message())));
+    q.added_after = t->micros;
+  }
+  q.limit = f.limit;
+  auto page = (*s)->List(q);
+  if (!page.ok()) return Fail(page.status());
+  for (const auto& o : page->objects) {
+    if (f.json) {
+      std::cout << o.json << "\n";
+    } else {
+      std::cout << common::FormatTimestamp(o.date_added) << "  " << o.id << "  "
+                << (o.has_modified ? common::FormatTimestampMillis(o.modified) : "-")
+                << (o.revoked ? "  revoked" : "") << "\n";
+    }
+  }
+  if (page->more && !f.json) std::cerr << "(more: raise --limit or use --added-after)\n";
+  return 0;
+}
+
+int Export(const Globals& g, const std::string& collection, const std::string& versions) {
+  auto vs = ParseVersions(versions);
+  if (!vs.ok()) return Fail(vs.status());
+  auto s = OpenStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  store::Query q;
+  if (!collection.empty()) q.collection = collection;
+  q.versions = *vs;
+  q.include_revoked = true;
+  q.limit = 10000;
+  std::string out = common::Cat(R"({"type":"bundle","id":"bundle--)", common::NewUuid4(),
+                                 R"(","objects":[)");
+  bool first = true;
+  while (true) {
+    auto page = (*s)->List(q);
+    if (!page.ok()) return Fail(page.status());
+    for (const auto& o : page->objects) {
+      if (!first) out += ',';
+      first = false;
+      out += o.json;
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    out.clear();
+    if (!page->more) break;
+    q.cursor = page->next;
+  }
+  std::fputs("]}\n", stdout);
+  return std::fflush(stdout) == 0 ? 0 : 70;
+}
+
+int PrintStats(const Globals& g, bool json) {
+  auto s = OpenStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  auto st = (*s)->GetStats();
+  if (!st.ok()) return Fail(st.status());
+  if (json) {
+    nlohmann::ordered_json j;
+    j["objects"] = st->objects;
+    j["versions"] = st->versions;
+    j["per_type"] = nlohmann::ordered_json::object();
+    for (auto& [k, v] : st->per_type) j["per_type"][k] = v;
+    j["per_collection"] = nlohmann::ordered_json::object();
+    for (auto& [k, v] : st->per_collection) j["per_collection"][k] = v;
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::cout << "objects: " << st->objects << " (" << st->versions << " versions)\n";
+  std::cout << "per type:\n";
+  for (auto& [k, v] : st->per_type) std::printf("  %-28s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  std::cout << "per collection (versions):\n";
+  for (auto& [k, v] : st->per_collection) std::printf("  %-28s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  return 0;
+}
+
+}  // namespace
+
+void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
+  auto* init = app.add_subcommand("init", "Create a node's store in the data directory");
+  AddDataOption(init, g);
+  init->callback([g, exit_code] { *exit_code = Init(*g); });
+
+  auto* imp = app.add_subcommand(
+      "import", "Import STIX 2.1 (or 2.0, upgraded) bundles, objects or JSON lines; .gz ok");
+  AddDataOption(imp, g);
+  auto f = std::make_shared<ImportFlags>();
+  imp->add_option("files", f->files, "Files to import ('-' for standard input)")->required();
+  imp->add_option("--collection,-c", f->collection, "Collection to add the objects to");
+  imp->add_flag("--strict", f->strict, "Reject the whole input if any object is invalid");
+  imp->add_flag("--no-upgrade", f->no_upgrade, "Refuse STIX 2.0 content instead of upgrading it");
+  imp->add_flag("--quiet,-q", f->quiet, "Print nothing on success");
+  imp->callback([g, f, exit_code] { *exit_code = Import(*g, *f); });
+
+  auto* get = app.add_subcommand("get", "Print an object's versions as JSON, one per line");
+  AddDataOption(get, g);
+  auto id = std::make_shared<std::string>();
+  auto versions = std::make_shared<std::string>("last");
+  get->add_option("id", *id, "STIX identifier")->required();
+  get->add_option("--versions", *versions, "first, last or all")->capture_default_str();
+  get->callback([g, id, versions, exit_code] { *exit_code = Get(*g, *id, *versions); });
+
+  auto* list = app.add_subcommand("list", "List objects (date added, id, modified)");
+  AddDataOption(list, g);
+  auto lf = std::make_shared<ListFlags>();
+  list->add_option("--type,-t", lf->type, "Only this STIX type");
+  list->add_option("--collection,-c", lf->collection, "Only this collection, in date_added order");
+  list->add_option("--added-after", lf->added_after, "Only objects added after this timestamp");
+  list->add_option("--limit,-n", lf->limit, "At most this many");
+  list->add_option("--versions", lf->versions, "first, last or all")->capture_default_str();
+  list->add_flag("--include-revoked", lf->include_revoked, "Also list revoked objects");
+  list->add_flag("--json", lf->json, "Print the objects' JSON, one per line");
+  list->callback([g, lf, exit_code] { *exit_code = List(*g, *lf); });
+
+  auto* exp = app.add_subcommand("export", "Write a STIX 2.1 bundle to standard output");
+  AddDataOption(exp, g);
+  auto coll = std::make_shared<std::string>();
+  auto ev = std::make_shared<std::string>("all");
+  exp->add_option("--collection,-c", *coll, "Only this collection");
+  exp->add_option("--versions", *ev, "first, last or all")->capture_default_str();
+  exp->callback([g, coll, ev, exit_code] { *exit_code = Export(*g, *coll, *ev); });
+
+  auto* stats = app.add_subcommand("stats", "Counts per type and per collection");
+  AddDataOption(stats, g);
+  auto json = std::make_shared<bool>(false);
+  stats->add_flag("--json", *json, "Machine-readable output");
+  stats->callback([g, json, exit_code] { *exit_code = PrintStats(*g, *json); });
+}
+
+}  // namespace accord::cli
