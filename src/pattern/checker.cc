@@ -1,0 +1,496 @@
+// Type checker (spec digest §5): errors for patterns that can never be valid, warnings for
+// producer hygiene (unknown/custom types and properties, comparisons that can never match).
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <arpa/inet.h>
+#include <pcre2.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "accord/pattern/pattern.h"
+#include "pattern/lexer.h"
+#include "pattern/sco_catalog.h"
+
+namespace accord::pattern {
+namespace {
+
+using detail::Excerpt;
+using detail::PropType;
+
+const char* QualifierName(ObservationKind k) {
+  switch (k) {
+    case ObservationKind::kWithin: return "WITHIN";
+    case ObservationKind::kRepeats: return "REPEATS";
+    default: return "START/STOP";
+  }
+}
+
+bool IsQualifier(ObservationKind k) {
+  return k == ObservationKind::kWithin || k == ObservationKind::kRepeats ||
+         k == ObservationKind::kStartStop;
+}
+
+const char* LiteralKindName(LiteralKind k) {
+  switch (k) {
+    case LiteralKind::kString: return "string";
+    case LiteralKind::kInt: return "integer";
+    case LiteralKind::kFloat: return "float";
+    case LiteralKind::kHex: return "hex";
+    case LiteralKind::kBinary: return "binary";
+    case LiteralKind::kBool: return "boolean";
+    case LiteralKind::kTimestamp: return "timestamp";
+  }
+  return "?";
+}
+
+std::string TimestampText(const Timestamp& t) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02u:%02u:%02u", t.year, unsigned{t.month},
+                unsigned{t.day}, unsigned{t.hour}, unsigned{t.minute}, unsigned{t.second});
+  return buf;
+}
+
+bool IsHexString(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Hash algorithm formats (spec digest §5 rule 8). Returns the display name, or null when
+// the key is not a known algorithm.
+const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
+  std::string norm;
+  for (char c : key) {
+    if (c == '-' || c == '\'') continue;
+    norm.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c);
+  }
+  struct Alg {
+    const char* key;
+    const char* name;
+    bool (*ok)(std::string_view);
+  };
+  static constexpr Alg kAlgs[] = {
+      {"MD5", "MD5", [](std::string_view s) { return s.size() == 32 && IsHexString(s); }},
+      {"MD6", "MD6",
+       [](std::string_view s) {
+         size_t n = s.size();
+         return (n == 32 || n == 40 || n == 56 || n == 64 || n == 96 || n == 128) &&
+                IsHexString(s);
+       }},
+      {"RIPEMD160", "RIPEMD-160", [](std::string_view s) { return s.size() == 40 && IsHexString(s); }},
+      {"SHA1", "SHA-1", [](std::string_view s) { return s.size() == 40 && IsHexString(s); }},
+      {"SHA224", "SHA-224", [](std::string_view s) { return s.size() == 56 && IsHexString(s); }},
+      {"SHA256", "SHA-256", [](std::string_view s) { return s.size() == 64 && IsHexString(s); }},
+      {"SHA384", "SHA-384", [](std::string_view s) { return s.size() == 96 && IsHexString(s); }},
+      {"SHA512", "SHA-512", [](std::string_view s) { return s.size() == 128 && IsHexString(s); }},
+      {"SHA3224", "SHA3-224", [](std::string_view s) { return s.size() == 56 && IsHexString(s); }},
+      {"SHA3256", "SHA3-256", [](std::string_view s) { return s.size() == 64 && IsHexString(s); }},
+      {"SHA3384", "SHA3-384", [](std::string_view s) { return s.size() == 96 && IsHexString(s); }},
+      {"SHA3512", "SHA3-512", [](std::string_view s) { return s.size() == 128 && IsHexString(s); }},
+      {"WHIRLPOOL", "WHIRLPOOL", [](std::string_view s) { return s.size() == 128 && IsHexString(s); }},
+      {"SSDEEP", "SSDEEP",
+       [](std::string_view s) {
+         // blocksize:hash:hash
+         size_t a = s.find(':');
+         if (a == 0 || a == std::string_view::npos) return false;
+         for (size_t i = 0; i < a; ++i) {
+           if (s[i] < '0' || s[i] > '9') return false;
+         }
+         size_t b = s.find(':', a + 1);
+         if (b == std::string_view::npos) return false;
+         for (size_t i = a + 1; i < s.size(); ++i) {
+           char c = s[i];
+           if (i == b) continue;
+           bool b64 = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '+' || c == '/';
+           if (!b64) return false;
+         }
+         return true;
+       }},
+  };
+  for (const Alg& a : kAlgs) {
+    if (norm == a.key) {
+      *ok = a.ok;
+      return a.name;
+    }
+  }
+  return nullptr;
+}
+
+// Parses "a.b.c.d[/n]" or an IPv6 address "[/n]". Returns false if not an address/CIDR.
+bool ParseIpOrCidr(std::string_view s) {
+  size_t slash = s.find('/');
+  std::string addr(s.substr(0, slash));
+  int max_prefix;
+  unsigned char buf[16];
+  if (addr.find(':') != std::string::npos) {
+    if (inet_pton(AF_INET6, addr.c_str(), buf) != 1) return false;
+    max_prefix = 128;
+  } else {
+    // Strict dotted quad (inet_pton AF_INET is strict: 4 decimal parts, each 0..255).
+    if (inet_pton(AF_INET, addr.c_str(), buf) != 1) return false;
+    max_prefix = 32;
+  }
+  if (slash == std::string_view::npos) return true;
+  std::string_view p = s.substr(slash + 1);
+  if (p.empty() || p.size() > 3) return false;
+  int v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  return v <= max_prefix;
+}
+
+bool LooksLikeIp(std::string_view s) {
+  return s.find_first_of("./:") != std::string_view::npos;
+}
+
+bool IsValidCustomTypeName(std::string_view t) {
+  if (t.size() < 3 || t.size() > 250) return false;
+  for (char c : t) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return t.front() != '-' && t.back() != '-' && t.find("--") == std::string_view::npos;
+}
+
+class Checker {
+ public:
+  Checker(const Pattern& p, std::vector<Diagnostic>* w) : p_(p), warnings_(w) {}
+
+  absl::Status Run() {
+    if (p_.root == kNoNode) return absl::InvalidArgumentError("empty pattern");
+    Obs(p_.root);
+    return status_;
+  }
+
+ private:
+  uint32_t Col(uint32_t offset) const { return p_.ColumnOf(offset); }
+
+  void Error(uint32_t offset, std::string_view msg) {
+    if (!status_.ok()) return;
+    status_ = absl::InvalidArgumentError(detail::Cat("column ", Col(offset), ": ", msg));
+  }
+  void Warn(uint32_t offset, std::string msg) {
+    if (warnings_ == nullptr) return;
+    warnings_->push_back(Diagnostic{Col(offset), std::move(msg)});
+  }
+
+  void Obs(NodeIndex i) {
+    if (!status_.ok()) return;
+    const ObservationNode& n = p_.observations[i];
+    switch (n.kind) {
+      case ObservationKind::kSimple: {
+        Comp(n.comparison);
+        return;
+      }
+      case ObservationKind::kAnd:
+      case ObservationKind::kOr:
+      case ObservationKind::kFollowedBy:
+        for (NodeIndex c : p_.Children(n)) Obs(c);
+        return;
+      case ObservationKind::kWithin:
+        if (!(n.within_seconds > 0)) {
+          Error(n.offset, "WITHIN needs a positive number of seconds, found 0");
+        }
+        break;
+      case ObservationKind::kRepeats:
+        if (n.repeats < 1) Error(n.offset, "REPEATS needs a count of at least 1, found 0");
+        break;
+      case ObservationKind::kStartStop:
+        CheckTimestamp(n.start, n.offset, "START");
+        CheckTimestamp(n.stop, n.offset, "STOP");
+        if (status_.ok() && n.start.ToUnixMicros() >= n.stop.ToUnixMicros()) {
+          Warn(n.offset, detail::Cat("START ", TimestampText(n.start), " is not before STOP ",
+                                      TimestampText(n.stop),
+                                      ": this qualifier can never be satisfied"));
+        }
+        break;
+    }
+    // Duplicate qualifier kinds in one chain (the group resets it, see ObservationNode::grouped).
+    for (NodeIndex c = n.child; IsQualifier(p_.observations[c].kind);) {
+      const ObservationNode& cn = p_.observations[c];
+      if (cn.grouped) break;
+      if (cn.kind == n.kind) {
+        Error(n.offset, detail::Cat("duplicate qualifier type ", QualifierName(n.kind),
+                                     ": the observation expression already has ",
+                                     QualifierName(n.kind), " at column ", Col(cn.offset)));
+        return;
+      }
+      c = cn.child;
+    }
+    Obs(n.child);
+  }
+
+  void CheckTimestamp(const Timestamp& t, uint32_t offset, std::string_view what) {
+    if (t.IsCalendarValid()) return;
+    static constexpr const char* kMonths[] = {"January", "February", "March",     "April",
+                                              "May",     "June",     "July",      "August",
+                                              "September", "October", "November", "December"};
+    Error(offset, detail::Cat(what, " t'", TimestampText(t), "Z' is not a calendar date (",
+                               kMonths[(t.month - 1) % 12], " ", t.year, " has no day ",
+                               unsigned{t.day}, ")"));
+  }
+
+  // Returns the set of root object types a comparison subtree can constrain (for the
+  // same-object rule of AND, spec digest §5 rule 10). Empty vector = "any" (error path).
+  void Comp(NodeIndex i) {
+    if (!status_.ok()) return;
+    const ComparisonNode& n = p_.comparisons[i];
+    if (n.kind != ComparisonKind::kTest) {
+      for (NodeIndex c : p_.Children(n)) Comp(c);
+      if (n.kind == ComparisonKind::kAnd && status_.ok()) CheckSameRoot(n);
+      return;
+    }
+    Test(n);
+  }
+
+  void CollectTypes(NodeIndex i, std::vector<std::string_view>* out) const {
+    const ComparisonNode& n = p_.comparisons[i];
+    if (n.kind == ComparisonKind::kTest) {
+      out->push_back(p_.paths[n.path].type);
+      return;
+    }
+    for (NodeIndex c : p_.Children(n)) CollectTypes(c, out);
+  }
+
+  void CheckSameRoot(const ComparisonNode& n) {
+    // Each AND operand must be satisfiable by the same root object; if two operands can only
+    // be satisfied by disjoint sets of types, the AND never matches.
+    std::vector<std::string_view> common;
+    bool first = true;
+    for (NodeIndex c : p_.Children(n)) {
+      std::vector<std::string_view> types;
+      CollectTypes(c, &types);
+      if (first) {
+        common = std::move(types);
+        first = false;
+        continue;
+      }
+      std::vector<std::string_view> next;
+      for (std::string_view t : common) {
+        for (std::string_view u : types) {
+          if (t == u) {
+            next.push_back(t);
+            break;
+          }
+        }
+      }
+      common = std::move(next);
+      if (common.empty()) {
+        Warn(n.offset, "comparisons on different object types are joined by AND inside one "
+                       "observation expression; they must hold on the same object, so this "
+                       "can never match (use OR, or separate [...] expressions)");
+        return;
+      }
+    }
+  }
+
+  void Test(const ComparisonNode& n) {
+    const ObjectPath& path = p_.paths[n.path];
+    auto steps = p_.Steps(path);
+    auto values = p_.Values(n);
+    CheckPathNames(path, steps);
+
+    // Literals: timestamps, set homogeneity.
+    for (const Literal& l : values) {
+      if (l.kind == LiteralKind::kTimestamp && !l.timestamp.IsCalendarValid()) {
+        CheckTimestamp(l.timestamp, l.offset, "timestamp");
+        return;
+      }
+    }
+    if (n.op == Operator::kIn) {
+      if (values.empty()) {
+        Warn(n.offset, "IN () is an empty set: this comparison is never true");
+      }
+      for (size_t k = 1; k < values.size(); ++k) {
+        bool compatible = values[k].kind == values[0].kind ||
+                          (values[k].IsNumeric() && values[0].IsNumeric());
+        if (!compatible) {
+          Error(values[k].offset,
+                detail::Cat("the IN set mixes ", LiteralKindName(values[0].kind), " and ",
+                             LiteralKindName(values[k].kind),
+                             " values; all values must have one type (integers and floats may "
+                             "mix)"));
+          return;
+        }
+      }
+    }
+    for (const PathStep& s : steps) {
+      if (s.kind == StepKind::kIndex && s.index < 0) {
+        Warn(path.offset, detail::Cat("negative list index [", s.index,
+                                       "] never selects an element"));
+      }
+    }
+
+    switch (n.op) {
+      case Operator::kMatches: CheckRegex(n, steps, values[0]); break;
+      case Operator::kIsSubset:
+      case Operator::kIsSuperset: {
+        const Literal& l = values[0];
+        if (!ParseIpOrCidr(l.text)) {
+          std::string msg = detail::Cat(Excerpt(l.text), " is not an IPv4/IPv6 address or CIDR "
+                                         "block (as in '198.51.100.0/24'), which ",
+                                         OperatorName(n.op), " needs");
+          if (LooksLikeIp(l.text)) {
+            Error(l.offset, msg);
+            return;
+          }
+          Warn(l.offset, detail::Cat(msg, "; this comparison is never true"));
+        }
+        break;
+      }
+      default: break;
+    }
+    if (!status_.ok()) return;
+    CheckHashes(n, steps, values);
+    CheckPropertyType(n, path, steps, values);
+  }
+
+  void CheckRegex(const ComparisonNode& n, std::span<const PathStep> steps, const Literal& l) {
+    int err = 0;
+    PCRE2_SIZE erroff = 0;
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(l.text.data()), l.text.size(),
+                                     PCRE2_UTF | PCRE2_DOTALL, &err, &erroff, nullptr);
+    if (code == nullptr) {
+      // Binary properties are matched byte-wise, without UTF (spec digest §8.5).
+      const std::string& last = steps.back().key;
+      bool binary = steps.back().kind == StepKind::kKey &&
+                    (last.ends_with("_bin") || last.ends_with("_hex"));
+      if (binary) {
+        int err2 = 0;
+        PCRE2_SIZE off2 = 0;
+        code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(l.text.data()), l.text.size(),
+                             PCRE2_DOTALL, &err2, &off2, nullptr);
+      }
+    }
+    if (code == nullptr) {
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(err, msg, sizeof(msg));
+      Error(l.offset, detail::Cat("invalid regular expression for MATCHES: ",
+                                   reinterpret_cast<const char*>(msg), " at offset ", erroff,
+                                   " of ", Excerpt(l.text)));
+      return;
+    }
+    pcre2_code_free(code);
+    (void)n;
+  }
+
+  void CheckHashes(const ComparisonNode& n, std::span<const PathStep> steps,
+                   std::span<const Literal> values) {
+    if (n.op != Operator::kEqual && n.op != Operator::kNotEqual && n.op != Operator::kIn) return;
+    if (steps.size() < 2 || steps.back().kind != StepKind::kKey) return;
+    bool has_hashes = false;
+    for (size_t k = 0; k + 1 < steps.size(); ++k) {
+      has_hashes |= steps[k].kind == StepKind::kKey && steps[k].key == "hashes";
+    }
+    if (!has_hashes) return;
+    bool (*ok)(std::string_view) = nullptr;
+    const char* alg = HashAlgorithm(steps.back().key, &ok);
+    if (alg == nullptr) return;
+    for (const Literal& l : values) {
+      if (l.kind != LiteralKind::kString) continue;
+      if (!ok(l.text)) {
+        Error(l.offset, detail::Cat(Excerpt(l.text), " is not a valid ", alg, " hash"));
+        return;
+      }
+    }
+  }
+
+  void CheckPathNames(const ObjectPath& path, std::span<const PathStep> steps) {
+    if (!seen_types_.insert(path.type).second && steps.size() == 0) return;
+    const std::string& type = path.type;
+    if (!detail::IsKnownScoType(type)) {
+      if (!warned_types_.insert(type).second) return;
+      if (detail::IsNonScoType(type)) {
+        Warn(path.offset, detail::Cat("'", type, "' is not a cyber-observable type; patterns "
+                                       "only match SCOs, so this comparison never matches"));
+      } else if (!IsValidCustomTypeName(type)) {
+        Warn(path.offset,
+             detail::Cat("unknown object type '", type, "' is not a valid custom type name "
+                          "(3-250 characters: lowercase letters, digits and single hyphens)"));
+      } else {
+        Warn(path.offset, detail::Cat("unknown object type '", type,
+                                       "' (not a STIX 2.1 SCO; assumed to be a custom object)"));
+      }
+      return;
+    }
+    const std::string& prop = steps.front().key;
+    bool known = false;
+    detail::ScoPropertyType(type, prop, &known);
+    if (!known && !prop.starts_with("x_")) {
+      std::string key = detail::Cat(type, ":", prop);
+      if (!warned_types_.insert(key).second) return;
+      Warn(path.offset, detail::Cat("'", type, "' has no property '", prop,
+                                     "' in STIX 2.1 (custom properties should start with x_)"));
+    }
+  }
+
+  void CheckPropertyType(const ComparisonNode& n, const ObjectPath& path,
+                         std::span<const PathStep> steps, std::span<const Literal> values) {
+    if (steps.size() != 1 || n.op == Operator::kExists || values.empty()) return;
+    bool known = false;
+    PropType pt = detail::ScoPropertyType(path.type, steps.front().key, &known);
+    if (!known) return;
+    for (const Literal& l : values) {
+      bool ok = true;
+      switch (pt) {
+        case PropType::kInteger:
+          ok = l.IsNumeric() && n.op != Operator::kLike && n.op != Operator::kMatches;
+          break;
+        case PropType::kBoolean: ok = l.kind == LiteralKind::kBool; break;
+        case PropType::kTimestamp:
+          ok = l.kind == LiteralKind::kTimestamp || n.op == Operator::kLike ||
+               n.op == Operator::kMatches;
+          break;
+        case PropType::kString:
+          ok = l.kind == LiteralKind::kString || l.IsBytes();
+          break;
+        case PropType::kBinary:
+        case PropType::kHex: ok = l.kind == LiteralKind::kString || l.IsBytes(); break;
+        default: break;
+      }
+      if (!ok) {
+        std::string hint = pt == PropType::kTimestamp ? " (write timestamps as t'...')" : "";
+        Warn(l.offset, detail::Cat(path.type, ":", steps.front().key, " is a ",
+                                    detail::PropTypeName(pt), " property; comparing it with a ",
+                                    LiteralKindName(l.kind), " literal using ",
+                                    OperatorName(n.op), " never matches", hint));
+        return;
+      }
+    }
+  }
+
+  const Pattern& p_;
+  std::vector<Diagnostic>* warnings_;
+  absl::Status status_;
+  absl::flat_hash_set<std::string> seen_types_;
+  absl::flat_hash_set<std::string> warned_types_;
+};
+
+}  // namespace
+
+std::string Diagnostic::ToString() const {
+  if (column == 0) return message;
+  return detail::Cat("column ", column, ": ", message);
+}
+
+absl::Status Check(const Pattern& pattern, std::vector<Diagnostic>* warnings) {
+  return Checker(pattern, warnings).Run();
+}
+
+absl::StatusOr<Pattern> ParseAndCheck(std::string_view text, std::vector<Diagnostic>* warnings,
+                                      const ParseOptions& options) {
+  absl::StatusOr<Pattern> p = Parse(text, options);
+  if (!p.ok()) return p;
+  absl::Status s = Check(*p, warnings);
+  if (!s.ok()) return s;
+  return p;
+}
+
+}  // namespace accord::pattern
