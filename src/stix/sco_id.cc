@@ -125,7 +125,8 @@ void AppendCanonical(element e, std::string* out) {
   switch (e.type()) {
     case element_type::OBJECT: {
       std::vector<std::pair<std::u16string, std::pair<std::string_view, element>>> members;
-      for (auto field : e.get_object().value_unsafe()) {
+      simdjson::dom::object o = e.get_object().value_unsafe();
+      for (auto field : o) {
         members.push_back({ToUtf16(field.key), {field.key, field.value}});
       }
       std::stable_sort(members.begin(), members.end(),
@@ -145,7 +146,8 @@ void AppendCanonical(element e, std::string* out) {
     case element_type::ARRAY: {
       out->push_back('[');
       bool first = true;
-      for (element item : e.get_array().value_unsafe()) {
+      simdjson::dom::array a = e.get_array().value_unsafe();
+      for (element item : a) {
         if (!first) out->push_back(',');
         first = false;
         AppendCanonical(item, out);
