@@ -1,0 +1,104 @@
+// The matching engine: every active indicator compiled into one program, run over a stream of
+// observations (../shared/DESIGN.md, "The matcher is a compiler"; semantics in
+// ../shared/spec/STIX21-patterning.md).
+//
+//   auto engine = Engine::Build(indicators, options);     // off the hot path
+//   for each observation o at 1-based stream position p:
+//     engine->Process(o, p, &matches);                     // hot path, no I/O
+//
+// Thread safety: an Engine is not thread-safe (it owns scratch space and temporal windows);
+// use one per thread. Build() is pure and may run on another thread while the old engine
+// keeps matching; the caller swaps the pointer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "accord/common/status.h"
+#include "accord/match/event.h"
+#include "accord/match/expr.h"
+
+namespace accord::pattern {
+struct Pattern;
+}
+
+namespace accord::match {
+
+/// Converts a parsed and checked pattern into the matcher's form.
+absl::StatusOr<ObsExpr> FromPattern(const pattern::Pattern& p);
+/// Parse + Check + FromPattern.
+absl::StatusOr<ObsExpr> CompilePattern(std::string_view text);
+
+struct MatchOptions {
+  /// WITHIN uses the spec's half-open window (STIX 2.1 §9.5.1); false = the reference
+  /// matcher's closed window (spec digest §15.1).
+  bool strict_within = true;
+  /// Bound on bindings kept per sub-expression in the combinatorial search.
+  size_t max_bindings = 4096;
+  /// Temporal state: observations remembered per indicator, and in total. Older ones are
+  /// evicted first and counted (Stats::evicted).
+  size_t max_window_per_indicator = 64;
+  size_t max_window_total = 1u << 20;
+  /// Compiled engine (indexes) or plain interpretation of every leaf on every observation
+  /// (the reference, for differential tests).
+  bool interpret = false;
+};
+
+/// Whole-set semantics (the conformance oracle): does `e` match the observations? On a match
+/// `binding` receives the indexes of the observations of the first binding found.
+/// `type_errors` (may be null) counts comparisons whose value had the wrong type for the
+/// literal (a non-timestamp string against t'...'): the reference matcher raises there; we
+/// count and treat the comparison as false (spec digest §15.12).
+bool MatchAll(const ObsExpr& e, const std::vector<Observation>& observations,
+              const MatchOptions& options, std::vector<uint32_t>* binding = nullptr,
+              uint64_t* type_errors = nullptr);
+
+/// One indicator to compile.
+struct IndicatorSpec {
+  std::string id;       // indicator--...
+  std::string pattern;  // STIX pattern text
+};
+
+/// One match on the stream.
+struct MatchResult {
+  uint32_t indicator = 0;            // index into the Build() input
+  std::vector<uint64_t> events;      // 1-based positions of the observations in the binding
+  std::vector<std::string> values;   // the values that satisfied comparisons
+};
+
+struct EngineStats {
+  uint64_t indicators = 0;
+  uint64_t rejected = 0;        // patterns that failed to parse/check
+  uint64_t exact_keys = 0;      // (path, value) keys in the hash index
+  uint64_t cidr_entries = 0;    // prefixes in the CIDR tables
+  uint64_t regex_entries = 0;   // LIKE/MATCHES in the Vectorscan databases
+  uint64_t residual_leaves = 0; // leaves visited for every SCO of their type
+  uint64_t temporal = 0;        // indicators with state across observations
+  uint64_t observations = 0;
+  uint64_t candidates = 0;      // leaves confirmed exactly
+  uint64_t evicted = 0;         // observations dropped from temporal windows
+  uint64_t type_errors = 0;
+  uint64_t regex_errors = 0;
+  uint64_t truncated_bindings = 0;
+  uint64_t memory_bytes = 0;    // approximate size of the compiled program
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  /// Compiles `indicators`. Patterns that fail to parse or check are skipped; their index
+  /// and error go to `rejected` (may be null).
+  static absl::StatusOr<std::unique_ptr<Engine>> Build(
+      const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,
+      std::vector<std::pair<uint32_t, std::string>>* rejected = nullptr);
+
+  /// Matches one observation at stream position `position` (1-based); appends matches.
+  virtual void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) = 0;
+  virtual const std::string& IndicatorId(uint32_t index) const = 0;
+  virtual EngineStats Stats() const = 0;
+};
+
+}  // namespace accord::match

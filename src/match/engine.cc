@@ -1,0 +1,596 @@
+// The compiled engine (../shared/DESIGN.md, "The matcher is a compiler").
+//
+// Every kSimple leaf of every indicator gets an *anchor*: a set of index entries such that
+// whenever the leaf is true on an SCO, at least one entry is hit by a value of that SCO.
+//   * `path = v` and `path IN (...)` (string/int literals): one key (path id, value) each in a
+//     single hash table; a leaf that is exactly one such comparison needs no confirmation.
+//   * `path ISSUBSET 'cidr'`: a key (path id, family, prefix length, masked address); a value
+//     probes each prefix length in use for its path (at most 33 or 129 probes).
+//   * `path LIKE/MATCHES`: one Vectorscan database per path (prefilter mode), confirmed by
+//     PCRE2 through the exact evaluator.
+//   * AND anchors on any anchored conjunct; OR needs every disjunct anchored.
+// Leaves without an anchor (ordered comparisons, !=, NOT, EXISTS, floats, bytes) sit on a
+// residual list per SCO type that every SCO of that type visits.
+// Candidates are confirmed with the reference evaluator (eval.h), so the engine cannot be
+// more permissive than the interpreter; the differential test checks it is not stricter.
+#include <hs/hs.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "accord/match/engine.h"
+#include "match/eval.h"
+
+namespace accord::match {
+
+namespace {
+
+using detail::Cand;
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Append-only byte arena whose pieces never move (keys of the hash table point into it).
+class Arena {
+ public:
+  std::string_view Copy(std::string_view s) {
+    if (s.size() > kChunk) {
+      big_.emplace_back(new char[s.size()]);
+      memcpy(big_.back().get(), s.data(), s.size());
+      bytes_ += s.size();
+      return {big_.back().get(), s.size()};
+    }
+    if (chunks_.empty() || used_ + s.size() > kChunk) {
+      chunks_.emplace_back(new char[kChunk]);
+      used_ = 0;
+      bytes_ += kChunk;
+    }
+    char* p = chunks_.back().get() + used_;
+    memcpy(p, s.data(), s.size());
+    used_ += s.size();
+    return {p, s.size()};
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> chunks_, big_;
+  size_t used_ = 0, bytes_ = 0;
+};
+
+bool PathIsBytes(const ObjectPath& p) {
+  const PathStep& last = p.steps.back();
+  return last.kind == PathStep::Kind::kKey && (EndsWith(last.key, "_hex") || EndsWith(last.key, "_bin"));
+}
+
+void CollectTypes(const CompExpr& e, std::vector<std::string>* out) {
+  if (e.kind == CompExpr::Kind::kCmp) {
+    if (std::find(out->begin(), out->end(), e.cmp.path.type) == out->end()) out->push_back(e.cmp.path.type);
+    return;
+  }
+  for (const CompExpr& c : e.children) CollectTypes(c, out);
+}
+
+struct Deleter {
+  void operator()(hs_database_t* d) const { hs_free_database(d); }
+  void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
+};
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(const MatchOptions& o) : opts_(o) {
+    eopts_.strict_within = o.strict_within;
+    eopts_.max_bindings = o.max_bindings;
+  }
+
+  absl::Status Build(const std::vector<IndicatorSpec>& specs,
+                     std::vector<std::pair<uint32_t, std::string>>* rejected);
+  void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) override;
+  const std::string& IndicatorId(uint32_t i) const override { return inds_[i].id; }
+  EngineStats Stats() const override {
+    EngineStats s = stats_;
+    s.type_errors = ev_.counters.type_errors;
+    s.regex_errors = ev_.counters.regex_errors;
+    s.truncated_bindings = ev_.counters.truncated_bindings;
+    return s;
+  }
+
+ private:
+  struct Window {
+    struct Rec {
+      uint64_t position;
+      detail::ObsFacts facts;
+      std::vector<uint8_t> sat;
+      std::vector<std::string> values;
+    };
+    std::deque<Rec> recs;
+  };
+  struct Indicator {
+    std::string id;
+    std::unique_ptr<ObsExpr> expr;  // null for exact single-comparison indicators
+    uint32_t first_leaf = 0;
+    uint32_t n_leaves = 1;
+    bool temporal = false;
+    std::unique_ptr<Window> window;
+  };
+  struct Leaf {
+    uint32_t indicator = 0;
+    const CompExpr* comp = nullptr;  // null: a hit is the answer
+  };
+  struct RegexDb {
+    std::vector<std::string> exprs;
+    std::vector<unsigned> flags;
+    std::vector<uint32_t> leaf;
+    std::unique_ptr<hs_database_t, Deleter> db;
+  };
+  struct PathInfo {
+    ObjectPath path;
+    bool cidr4[33] = {};
+    bool cidr6[129] = {};
+    bool has_cidr = false;
+    int regex = -1;  // index into regex_
+  };
+
+  uint32_t PathId(const ObjectPath& p);
+  void AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf);
+  bool Anchor(const CompExpr& e, uint32_t leaf, bool dry);
+  bool ExactEligible(const CompExpr& e);
+  void Hit(uint32_t leaf, std::string_view value);
+  void Lookup(std::string_view key, std::string_view value);
+  void ProbeValue(uint32_t pid, const Cand& c);
+  void Emit(uint32_t ind, const Observation& o, uint64_t position, std::vector<MatchResult>* out);
+  static int OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
+
+  MatchOptions opts_;
+  detail::EvalOptions eopts_;
+  detail::Evaluator ev_;
+  std::vector<Indicator> inds_;
+  std::vector<Leaf> leaves_;
+  std::vector<PathInfo> paths_;
+  absl::flat_hash_map<std::string, uint32_t> path_ids_;
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> type_paths_;
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> residual_;
+  std::vector<uint32_t> residual_all_;  // interpret mode
+  Arena arena_;
+  absl::flat_hash_map<absl::string_view, uint32_t> keys_;  // -> head posting
+  std::vector<uint32_t> post_leaf_, post_next_;
+  std::vector<RegexDb> regex_;
+  std::unique_ptr<hs_scratch_t, Deleter> scratch_;
+  EngineStats stats_;
+
+  // Per-observation scratch (kept across calls).
+  uint64_t epoch_ = 0;
+  std::vector<uint64_t> leaf_epoch_, ind_epoch_;
+  std::vector<uint32_t> cand_leaves_, hit_inds_;
+  std::vector<std::string> leaf_value_;  // exact hit value per candidate leaf
+  std::vector<uint8_t> leaf_true_;
+  std::vector<std::vector<std::string>> leaf_values_;
+  std::vector<Cand> cands_;
+  std::string key_buf_, nfc_buf_, tmp_;
+  uint32_t regex_path_ = 0;
+  uint64_t window_total_ = 0;
+};
+
+uint32_t EngineImpl::PathId(const ObjectPath& p) {
+  std::string k = p.ToString();
+  auto it = path_ids_.find(k);
+  if (it != path_ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(paths_.size());
+  paths_.emplace_back();
+  paths_.back().path = p;
+  path_ids_.emplace(std::move(k), id);
+  type_paths_[p.type].push_back(id);
+  return id;
+}
+
+void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf) {
+  key_buf_.assign(reinterpret_cast<const char*>(&pid), 4);
+  key_buf_.push_back(tag);
+  key_buf_.append(value);
+  uint32_t post = static_cast<uint32_t>(post_leaf_.size());
+  post_leaf_.push_back(leaf);
+  auto it = keys_.find(absl::string_view(key_buf_));
+  if (it == keys_.end()) {
+    std::string_view k = arena_.Copy(key_buf_);
+    keys_.emplace(absl::string_view(k.data(), k.size()), post);
+    post_next_.push_back(UINT32_MAX);
+    ++stats_.exact_keys;
+  } else {
+    post_next_.push_back(it->second);
+    it->second = post;
+  }
+}
+
+bool EngineImpl::ExactEligible(const CompExpr& e) {
+  if (e.kind != CompExpr::Kind::kCmp) return false;
+  const Comparison& c = e.cmp;
+  if (c.negated || (c.op != CmpOp::kEq && c.op != CmpOp::kIn) || PathIsBytes(c.path)) return false;
+  for (const Literal& l : c.values) {
+    if (l.kind != Literal::Kind::kString && l.kind != Literal::Kind::kInt) return false;
+  }
+  return true;
+}
+
+// Registers the anchor entries of `e` for `leaf` (or only checks, when `dry`).
+bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
+  switch (e.kind) {
+    case CompExpr::Kind::kCmp: {
+      const Comparison& c = e.cmp;
+      if (ExactEligible(e)) {
+        if (!dry) {
+          uint32_t pid = PathId(c.path);
+          for (const Literal& l : c.values) {
+            if (l.kind == Literal::Kind::kString) AddKey(pid, 's', l.s, leaf);
+            else AddKey(pid, 'i', std::to_string(l.i), leaf);
+          }
+        }
+        return true;
+      }
+      if (c.negated || PathIsBytes(c.path)) return false;
+      if (c.op == CmpOp::kIsSubset) {
+        detail::IpRange r;
+        if (!detail::ParseIpRange(c.values[0].s, &r)) return false;
+        if (!dry) {
+          uint32_t pid = PathId(c.path);
+          PathInfo& pi = paths_[pid];
+          pi.has_cidr = true;
+          (r.family == 4 ? pi.cidr4 : pi.cidr6)[r.prefix] = true;
+          char buf[18];
+          buf[0] = static_cast<char>(r.family);
+          buf[1] = static_cast<char>(r.prefix);
+          detail::IpRange masked = r;
+          int nbytes = r.family == 4 ? 4 : 16;
+          for (int i = 0; i < nbytes; ++i) {
+            int bits = std::clamp(r.prefix - 8 * i, 0, 8);
+            masked.addr[i] = static_cast<uint8_t>(r.addr[i] & (0xff00 >> bits));
+          }
+          memcpy(buf + 2, masked.addr, static_cast<size_t>(nbytes));
+          AddKey(pid, 'c', std::string_view(buf, static_cast<size_t>(2 + nbytes)), leaf);
+          ++stats_.cidr_entries;
+        }
+        return true;
+      }
+      if (c.op == CmpOp::kLike || c.op == CmpOp::kMatches) {
+        if (!dry) {
+          uint32_t pid = PathId(c.path);
+          PathInfo& pi = paths_[pid];
+          if (pi.regex < 0) {
+            pi.regex = static_cast<int>(regex_.size());
+            regex_.emplace_back();
+          }
+          RegexDb& db = regex_[static_cast<size_t>(pi.regex)];
+          std::string nfc_buf;
+          std::string_view pat = detail::Nfc(c.values[0].s, &nfc_buf);
+          db.exprs.push_back(c.op == CmpOp::kLike ? detail::LikeToRegex(pat, false) : std::string(pat));
+          db.flags.push_back(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY |
+                             HS_FLAG_DOTALL | HS_FLAG_UTF8 | HS_FLAG_UCP);
+          db.leaf.push_back(leaf);
+          ++stats_.regex_entries;
+        }
+        return true;
+      }
+      return false;
+    }
+    case CompExpr::Kind::kAnd:
+      // Prefer an equality conjunct (cheapest, most selective), else any anchored one.
+      for (const CompExpr& c : e.children) {
+        if (ExactEligible(c)) return Anchor(c, leaf, dry);
+      }
+      for (const CompExpr& c : e.children) {
+        if (Anchor(c, leaf, true)) return Anchor(c, leaf, dry);
+      }
+      return false;
+    case CompExpr::Kind::kOr:
+      for (const CompExpr& c : e.children) {
+        if (!Anchor(c, leaf, true)) return false;
+      }
+      if (!dry) {
+        for (const CompExpr& c : e.children) Anchor(c, leaf, false);
+      }
+      return true;
+  }
+  return false;
+}
+
+absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
+                               std::vector<std::pair<uint32_t, std::string>>* rejected) {
+  inds_.reserve(specs.size());
+  std::vector<uint32_t> unanchored;
+  for (uint32_t i = 0; i < specs.size(); ++i) {
+    Indicator& ind = inds_.emplace_back();
+    ind.id = specs[i].id;
+    ind.first_leaf = static_cast<uint32_t>(leaves_.size());
+    auto expr = CompilePattern(specs[i].pattern);
+    if (!expr.ok()) {
+      ++stats_.rejected;
+      if (rejected) rejected->emplace_back(i, std::string(expr.status().message()));
+      ind.n_leaves = 0;
+      continue;
+    }
+    ++stats_.indicators;
+    if (!opts_.interpret && expr->kind == ObsExpr::Kind::kSimple && ExactEligible(expr->comp)) {
+      // PERF: the common case (one IOC value per indicator) keeps no tree at all: the hash
+      // hit is the match. This is what keeps 10M indicators near 100 bytes each.
+      uint32_t leaf = static_cast<uint32_t>(leaves_.size());
+      leaves_.push_back({i, nullptr});
+      Anchor(expr->comp, leaf, false);
+      continue;
+    }
+    ind.expr = std::make_unique<ObsExpr>(std::move(*expr));
+    std::vector<const ObsExpr*> leaves;
+    detail::CollectLeaves(*ind.expr, &leaves);
+    ind.n_leaves = static_cast<uint32_t>(leaves.size());
+    ind.temporal = ind.expr->kind != ObsExpr::Kind::kSimple;
+    if (ind.temporal) {
+      ind.window = std::make_unique<Window>();
+      ++stats_.temporal;
+    }
+    for (const ObsExpr* l : leaves) {
+      uint32_t leaf = static_cast<uint32_t>(leaves_.size());
+      leaves_.push_back({i, &l->comp});
+      if (opts_.interpret) {
+        residual_all_.push_back(leaf);
+      } else if (!Anchor(l->comp, leaf, false)) {
+        unanchored.push_back(leaf);
+      }
+    }
+  }
+  // Vectorscan: one database per path. An expression it refuses even in prefilter mode
+  // makes its leaf residual (PCRE2 alone then decides).
+  for (RegexDb& db : regex_) {
+    while (!db.exprs.empty()) {
+      std::vector<const char*> ptrs;
+      std::vector<unsigned> ids;
+      for (size_t k = 0; k < db.exprs.size(); ++k) {
+        ptrs.push_back(db.exprs[k].c_str());
+        ids.push_back(static_cast<unsigned>(k));
+      }
+      hs_database_t* d = nullptr;
+      hs_compile_error_t* err = nullptr;
+      hs_error_t rc = hs_compile_multi(ptrs.data(), db.flags.data(), ids.data(),
+                                       static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr, &d, &err);
+      if (rc == HS_SUCCESS) {
+        db.db.reset(d);
+        hs_scratch_t* s = scratch_.release();
+        if (hs_alloc_scratch(d, &s) != HS_SUCCESS) return absl::InternalError("hs_alloc_scratch failed");
+        scratch_.reset(s);
+        break;
+      }
+      int bad = err ? err->expression : -1;
+      if (err) hs_free_compile_error(err);
+      if (bad < 0) {
+        // Whole-database failure: everything on this path goes residual.
+        for (uint32_t l : db.leaf) unanchored.push_back(l);
+        db.exprs.clear();
+        db.leaf.clear();
+        db.flags.clear();
+        break;
+      }
+      unanchored.push_back(db.leaf[static_cast<size_t>(bad)]);
+      db.exprs.erase(db.exprs.begin() + bad);
+      db.flags.erase(db.flags.begin() + bad);
+      db.leaf.erase(db.leaf.begin() + bad);
+      --stats_.regex_entries;
+    }
+  }
+  std::sort(unanchored.begin(), unanchored.end());
+  unanchored.erase(std::unique(unanchored.begin(), unanchored.end()), unanchored.end());
+  for (uint32_t leaf : unanchored) {
+    std::vector<std::string> types;
+    CollectTypes(*leaves_[leaf].comp, &types);
+    for (const std::string& t : types) residual_[t].push_back(leaf);
+    ++stats_.residual_leaves;
+  }
+  // A leaf that was partly anchored and then made residual may be visited twice; the epoch
+  // check in Hit() makes that harmless.
+  leaf_epoch_.assign(leaves_.size(), 0);
+  ind_epoch_.assign(inds_.size(), 0);
+  leaf_value_.resize(leaves_.size());
+  leaf_true_.assign(leaves_.size(), 0);
+  leaf_values_.resize(leaves_.size());
+  stats_.memory_bytes = arena_.bytes() + keys_.capacity() * (sizeof(absl::string_view) + 5) +
+                        post_leaf_.capacity() * 8 + leaves_.capacity() * sizeof(Leaf) +
+                        inds_.capacity() * sizeof(Indicator);
+  for (const Indicator& ind : inds_) stats_.memory_bytes += ind.id.capacity() > 15 ? ind.id.capacity() + 1 : 0;
+  return absl::OkStatus();
+}
+
+void EngineImpl::Hit(uint32_t leaf, std::string_view value) {
+  if (leaf_epoch_[leaf] == epoch_) return;
+  leaf_epoch_[leaf] = epoch_;
+  cand_leaves_.push_back(leaf);
+  if (!leaves_[leaf].comp) leaf_value_[leaf].assign(value);
+}
+
+void EngineImpl::Lookup(std::string_view key, std::string_view value) {
+  auto it = keys_.find(absl::string_view(key.data(), key.size()));
+  if (it == keys_.end()) return;
+  for (uint32_t p = it->second; p != UINT32_MAX; p = post_next_[p]) Hit(post_leaf_[p], value);
+}
+
+int EngineImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  auto* self = static_cast<EngineImpl*>(ctx);
+  const RegexDb& db = self->regex_[static_cast<size_t>(self->paths_[self->regex_path_].regex)];
+  self->Hit(db.leaf[id], {});
+  return 0;
+}
+
+void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
+  const PathInfo& pi = paths_[pid];
+  key_buf_.assign(reinterpret_cast<const char*>(&pid), 4);
+  if (c.kind == Cand::Kind::kString) {
+    key_buf_.push_back('s');
+    key_buf_.append(c.s);
+    Lookup(key_buf_, c.s);
+    if (pi.has_cidr) {
+      detail::IpRange r;
+      if (detail::ParseIpRange(c.s, &r)) {
+        const bool* used = r.family == 4 ? pi.cidr4 : pi.cidr6;
+        int nbytes = r.family == 4 ? 4 : 16;
+        char buf[23];
+        memcpy(buf, &pid, 4);
+        buf[4] = 'c';
+        buf[5] = static_cast<char>(r.family);
+        for (int len = 0; len <= r.prefix; ++len) {
+          if (!used[len]) continue;
+          buf[6] = static_cast<char>(len);
+          for (int i = 0; i < nbytes; ++i) {
+            int bits = std::clamp(len - 8 * i, 0, 8);
+            buf[7 + i] = static_cast<char>(r.addr[i] & (0xff00 >> bits));
+          }
+          Lookup(std::string_view(buf, static_cast<size_t>(7 + nbytes)), c.s);
+        }
+      }
+    }
+    if (pi.regex >= 0) {
+      const RegexDb& db = regex_[static_cast<size_t>(pi.regex)];
+      if (db.db) {
+        std::string_view subject = detail::Nfc(c.s, &nfc_buf_);
+        if (simdjson::validate_utf8(subject.data(), subject.size())) {
+          regex_path_ = pid;
+          hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0, scratch_.get(),
+                  &EngineImpl::OnRegex, this);
+        } else {
+          for (uint32_t l : db.leaf) Hit(l, {});  // Vectorscan needs valid UTF-8; PCRE2 decides
+        }
+      }
+    }
+    return;
+  }
+  int64_t iv;
+  if (c.kind == Cand::Kind::kInt) {
+    iv = c.i;
+  } else if (c.kind == Cand::Kind::kFloat && std::isfinite(c.f) && c.f == std::floor(c.f) &&
+             std::fabs(c.f) < 9e18) {
+    iv = static_cast<int64_t>(c.f);
+  } else {
+    return;
+  }
+  char num[24];
+  auto r = std::to_chars(num, num + sizeof num, iv);
+  key_buf_.push_back('i');
+  key_buf_.append(num, static_cast<size_t>(r.ptr - num));
+  Lookup(key_buf_, std::string_view(num, static_cast<size_t>(r.ptr - num)));
+}
+
+void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) {
+  ++stats_.observations;
+  ++epoch_;
+  cand_leaves_.clear();
+  for (const Sco& s : o.scos()) {
+    std::string_view type = o.Type(s);
+    const Node& root = o.node(s.root);
+    if (auto it = type_paths_.find(absl::string_view(type.data(), type.size())); it != type_paths_.end()) {
+      for (uint32_t pid : it->second) {
+        ev_.Resolve(o, root, paths_[pid].path, &cands_);
+        for (const Cand& c : cands_) ProbeValue(pid, c);
+      }
+    }
+    if (auto it = residual_.find(absl::string_view(type.data(), type.size())); it != residual_.end()) {
+      for (uint32_t leaf : it->second) Hit(leaf, {});
+    }
+  }
+  for (uint32_t leaf : residual_all_) Hit(leaf, {});
+  if (cand_leaves_.empty()) return;
+  stats_.candidates += cand_leaves_.size();
+  hit_inds_.clear();
+  for (uint32_t leaf : cand_leaves_) {
+    const Leaf& l = leaves_[leaf];
+    bool ok;
+    leaf_values_[leaf].clear();
+    if (!l.comp) {
+      ok = true;
+      leaf_values_[leaf].push_back(leaf_value_[leaf]);
+    } else {
+      ok = ev_.EvalComp(*l.comp, o, &leaf_values_[leaf]);
+    }
+    leaf_true_[leaf] = ok;
+    if (ok && ind_epoch_[l.indicator] != epoch_) {
+      ind_epoch_[l.indicator] = epoch_;
+      hit_inds_.push_back(l.indicator);
+    }
+  }
+  for (uint32_t ind : hit_inds_) Emit(ind, o, position, out);
+}
+
+void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t position,
+                      std::vector<MatchResult>* out) {
+  Indicator& ind = inds_[ind_index];
+  auto leaf_on = [&](uint32_t k) {
+    uint32_t leaf = ind.first_leaf + k;
+    return leaf_epoch_[leaf] == epoch_ && leaf_true_[leaf];
+  };
+  if (!ind.temporal) {
+    MatchResult& m = out->emplace_back();
+    m.indicator = ind_index;
+    m.events.push_back(position);
+    for (uint32_t k = 0; k < ind.n_leaves; ++k) {
+      if (leaf_on(k)) {
+        for (auto& v : leaf_values_[ind.first_leaf + k]) m.values.push_back(v);
+      }
+    }
+    return;
+  }
+  // Temporal: remember this observation's leaf results, bounded, then search for a binding
+  // over the window. A found binding is reported once and its observations are consumed.
+  Window& w = *ind.window;
+  if (w.recs.size() >= opts_.max_window_per_indicator || window_total_ >= opts_.max_window_total) {
+    if (!w.recs.empty()) {
+      w.recs.pop_front();
+      --window_total_;
+      ++stats_.evicted;
+    }
+  }
+  Window::Rec& r = w.recs.emplace_back();
+  ++window_total_;
+  r.position = position;
+  r.facts = {o.first_observed, o.last_observed, o.number_observed};
+  r.sat.resize(ind.n_leaves);
+  for (uint32_t k = 0; k < ind.n_leaves; ++k) {
+    r.sat[k] = leaf_on(k);
+    if (r.sat[k]) {
+      for (auto& v : leaf_values_[ind.first_leaf + k]) r.values.push_back(v);
+    }
+  }
+  std::vector<detail::ObsFacts> facts;
+  std::vector<std::vector<uint8_t>> sat;
+  facts.reserve(w.recs.size());
+  for (const auto& rec : w.recs) {
+    facts.push_back(rec.facts);
+    sat.push_back(rec.sat);
+  }
+  std::vector<uint32_t> binding;
+  if (!detail::FindBinding(*ind.expr, facts, sat, eopts_, &ev_.counters, &binding)) return;
+  MatchResult& m = out->emplace_back();
+  m.indicator = ind_index;
+  std::vector<uint8_t> used(w.recs.size(), 0);
+  for (uint32_t b : binding) {
+    used[b] = 1;
+    m.events.push_back(w.recs[b].position);
+    for (auto& v : w.recs[b].values) m.values.push_back(v);
+  }
+  std::deque<Window::Rec> keep;
+  for (size_t i = 0; i < w.recs.size(); ++i) {
+    if (!used[i]) keep.push_back(std::move(w.recs[i]));
+  }
+  window_total_ -= w.recs.size() - keep.size();
+  w.recs = std::move(keep);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Build(
+    const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,
+    std::vector<std::pair<uint32_t, std::string>>* rejected) {
+  auto e = std::make_unique<EngineImpl>(options);
+  ACCORD_RETURN_IF_ERROR(e->Build(indicators, rejected));
+  return std::unique_ptr<Engine>(std::move(e));
+}
+
+}  // namespace accord::match

@@ -1,0 +1,37 @@
+#include "accord/match/expr.h"
+
+namespace accord::match {
+
+std::string ObjectPath::ToString() const {
+  std::string out = type;
+  out.push_back(':');
+  bool first = true;
+  for (const PathStep& s : steps) {
+    switch (s.kind) {
+      case PathStep::Kind::kKey: {
+        if (!first) out.push_back('.');
+        bool plain = !s.key.empty();
+        for (char c : s.key) {
+          if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) plain = false;
+        }
+        if (plain) {
+          out += s.key;
+        } else {
+          out.push_back('\'');
+          for (char c : s.key) {
+            if (c == '\'' || c == '\\') out.push_back('\\');
+            out.push_back(c);
+          }
+          out.push_back('\'');
+        }
+        break;
+      }
+      case PathStep::Kind::kIndex: out += "[" + std::to_string(s.index) + "]"; break;
+      case PathStep::Kind::kAny: out += "[*]"; break;
+    }
+    first = false;
+  }
+  return out;
+}
+
+}  // namespace accord::match
