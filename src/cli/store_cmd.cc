@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -78,7 +80,40 @@ struct ImportFlags {
   bool quiet = false;
 };
 
-int Import(const Globals& g, const ImportFlags& f) {
+// Expands directories (recursively, sorted) to the STIX files in them.
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& p : in) {
+    std::error_code ec;
+    if (p != "-" && std::filesystem::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file()) continue;
+        std::string name = it->path().filename().string();
+        for (const char* ext : {".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"}) {
+          std::string_view e(ext);
+          if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+            found.push_back(it->path().string());
+            break;
+          }
+        }
+      }
+      if (ec) return absl::FailedPreconditionError(common::Cat(p, ": ", ec.message()));
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+int Import(const Globals& g, const ImportFlags& flags) {
+  ImportFlags f = flags;
+  auto expanded = ExpandInputs(f.files);
+  if (!expanded.ok()) return Fail(expanded.status());
+  f.files = std::move(*expanded);
   auto s = OpenStore(g, true);
   if (!s.ok()) return Fail(s.status());
   auto txn = (*s)->BeginImport(f.collection);
@@ -238,7 +273,7 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
       "import", "Import STIX 2.1 (or 2.0, upgraded) bundles, objects or JSON lines; .gz ok");
   AddDataOption(imp, g);
   auto f = std::make_shared<ImportFlags>();
-  imp->add_option("files", f->files, "Files to import ('-' for standard input)")->required();
+  imp->add_option("files", f->files, "Files or directories (searched for .json, .jsonl, .ndjson, also .gz) to import; '-' is standard input")->required();
   imp->add_option("--collection,-c", f->collection, "Collection to add the objects to");
   imp->add_flag("--strict", f->strict, "Reject the whole input if any object is invalid");
   imp->add_flag("--no-upgrade", f->no_upgrade, "Refuse STIX 2.0 content instead of upgrading it");

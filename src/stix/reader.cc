@@ -178,7 +178,8 @@ class ReaderImpl {
                                 : opts_.source_name;
     if (root.type() == element_type::ARRAY) {
       uint64_t i = 0;
-      for (element e : root.get_array().value_unsafe()) {
+      simdjson::dom::array arr = root.get_array().value_unsafe();
+      for (element e : arr) {
         ACCORD_RETURN_IF_ERROR(One(e, common::Cat(where, ": object #", ++i), ""));
       }
       return absl::OkStatus();
