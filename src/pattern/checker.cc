@@ -403,7 +403,6 @@ class Checker {
   }
 
   void CheckPathNames(const ObjectPath& path, std::span<const PathStep> steps) {
-    if (!seen_types_.insert(path.type).second && steps.size() == 0) return;
     const std::string& type = path.type;
     if (!detail::IsKnownScoType(type)) {
       if (!warned_types_.insert(type).second) return;
@@ -469,7 +468,6 @@ class Checker {
   const Pattern& p_;
   std::vector<Diagnostic>* warnings_;
   absl::Status status_;
-  absl::flat_hash_set<std::string> seen_types_;
   absl::flat_hash_set<std::string> warned_types_;
 };
 

@@ -44,6 +44,13 @@ class Parser {
 
   absl::StatusOr<Pattern> Run() {
     p_.source.assign(src_.data(), src_.size());
+    // Rough size hints so that typical patterns need one allocation per arena.
+    const size_t guess = src_.size() / 24 + 2;
+    p_.literals.reserve(guess);
+    p_.comparisons.reserve(guess);
+    p_.paths.reserve(guess);
+    p_.steps.reserve(guess + 2);
+    p_.observations.reserve(4);
     Advance();
     NodeIndex root;
     if (!ParseFollowedBy(&root)) return std::move(status_);
@@ -562,7 +569,7 @@ class Parser {
     Literal lit;
     lit.offset = tok_.offset;
     std::string_view t = Text(tok_);
-    const std::string opname(Text(op));
+    const std::string_view opname = Text(op);
     switch (tok_.kind) {
       case Tok::kString:
         lit.kind = LiteralKind::kString;
@@ -631,7 +638,7 @@ class Parser {
     return true;
   }
 
-  bool FailStringOnly(const std::string& opname) {
+  bool FailStringOnly(std::string_view opname) {
     return Fail(tok_, detail::Cat("expected a string literal after ", opname));
   }
 

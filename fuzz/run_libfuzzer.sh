@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds fuzz/<TARGET>/<TARGET>_fuzz.cc with clang-14 -fsanitize=fuzzer,address,undefined and
+# runs it for SECONDS on a scratch copy of fuzz/corpus/<TARGET> (new inputs stay out of git).
+#   fuzz/run_libfuzzer.sh pattern 60
+# Exit status is libFuzzer's: non-zero on a crash, leak, timeout or failed property.
+set -euo pipefail
+target=${1:?usage: run_libfuzzer.sh TARGET SECONDS}
+seconds=${2:-60}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${FUZZ_OUT:-$root/build-fuzz-$target}
+mkdir -p "$out/corpus"
+CC=${CC:-clang-14}
+CXX=${CXX:-clang++-14}
+cmake -S "$root" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
+  -DACCORD_LIBFUZZER=ON -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF \
+  -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
+  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build "$out/build" --target "${target}_fuzz" -j "${JOBS:-2}"
+if [ -d "$root/fuzz/corpus/$target" ]; then
+  cp -n "$root/fuzz/corpus/$target"/* "$out/corpus/" 2>/dev/null || true
+fi
+bin=$(find "$out/build" -name "${target}_fuzz" -type f -perm -u+x | head -1)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$out"
+exec "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -print_final_stats=1 "$out/corpus"
