@@ -3,9 +3,11 @@
 // rules that tie properties together are written out per type below the tables.
 #include "stix/validate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
