@@ -218,9 +218,9 @@ int main(int argc, char** argv) {
     }
     std::string cmd = std::string("python3 -c \"import sys,time; sys.path.insert(0, '") + py +
                       "'); from stix2patterns.validator import run_validator; "
-                      "ps=[l.rstrip('\\n') for l in open('" + file + "')]; t=time.perf_counter(); "
+                      "ps=[l.rstrip('\\n') for l in open('" + file + "')]; t=time.process_time(); "
                       "bad=sum(1 for p in ps if run_validator(p, stix_version='2.1')); "
-                      "print(time.perf_counter()-t, bad)\"";
+                      "print(time.process_time()-t, bad)\"";
     FILE* f = popen(cmd.c_str(), "r");
     double secs = 0;
     size_t bad = 0;
