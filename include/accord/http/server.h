@@ -1,0 +1,128 @@
+// A small HTTP/1.1 server (Boost.Beast/Asio underneath, kept out of this header): keep-alive,
+// a worker pool, optional TLS, request-size limit, header/body/idle timeouts, graceful stop and
+// a structured access log. The application supplies one Handler that turns a Request into a
+// Response; routing, authentication decisions and bodies are the application's business.
+//
+// Thread safety: Handler is called concurrently from the worker threads. Stop() may be called
+// from any thread (and from a signal, through `stop_on_signals`).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "accord/common/status.h"
+
+namespace accord::http {
+
+/// One parsed request. Header names are lower-case.
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: path and query
+  std::string path;    // target before '?', not percent-decoded
+  std::string query;   // target after '?', empty when absent
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote;  // peer address "ip:port"
+  bool tls = false;
+
+  /// First value of header `lower_name`, or an empty view.
+  std::string_view Header(std::string_view lower_name) const;
+  bool HasHeader(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string user;  // authenticated principal, for the access log only
+
+  void SetHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+using Handler = std::function<void(const Request&, Response&)>;
+
+/// Builds the body of a response the server itself generates (400 for a malformed request,
+/// 413, 431, 503 when stopping), so errors look like the application's own.
+using ErrorFactory = std::function<Response(int status, std::string_view title,
+                                            std::string_view description)>;
+
+/// One line of the access log.
+struct AccessLogEntry {
+  std::string remote;
+  std::string method;
+  std::string target;
+  int status = 0;
+  uint64_t request_bytes = 0;
+  uint64_t response_bytes = 0;
+  int64_t duration_us = 0;
+  std::string user;
+  std::string user_agent;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port (see Server::port())
+  int threads = 0;    // 0: one per core
+  uint64_t max_body_bytes = 100ull << 20;
+  uint32_t max_header_bytes = 16u << 10;
+  std::chrono::milliseconds header_timeout{10000};  // whole request head
+  std::chrono::milliseconds body_timeout{60000};    // whole body; also each response write
+  std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for the next request
+  std::chrono::milliseconds drain_timeout{30000};   // graceful stop: in-flight requests finish
+  /// TLS when both are set (PEM files); plain HTTP otherwise.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  /// Plain HTTP on a non-loopback address is refused unless this is set.
+  bool allow_plain_http = false;
+  /// SIGTERM and SIGINT start a graceful stop.
+  bool stop_on_signals = false;
+  /// Called once per finished request (from worker threads; must be thread-safe).
+  std::function<void(const AccessLogEntry&)> access_log;
+  ErrorFactory error_factory;  // optional; a plain-text body otherwise
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+
+  /// Binds and listens (so port() is known), but serves nothing until Run().
+  static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options,
+                                                        Handler handler);
+
+  /// The bound port.
+  virtual uint16_t port() const = 0;
+  virtual bool tls() const = 0;
+
+  /// Serves on the worker pool until Stop() (or a signal); returns after in-flight requests
+  /// have finished or `drain_timeout` expired.
+  virtual absl::Status Run() = 0;
+
+  /// Stops accepting, lets in-flight requests finish, closes idle connections.
+  virtual void Stop() = 0;
+};
+
+/// Writes AccessLogEntry values as JSON lines to a file ("-": standard error).
+class AccessLog {
+ public:
+  static absl::StatusOr<std::unique_ptr<AccessLog>> Open(const std::string& path);
+  ~AccessLog();
+  void Write(const AccessLogEntry& e);
+
+ private:
+  AccessLog() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopback(std::string_view host);
+
+}  // namespace accord::http

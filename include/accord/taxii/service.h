@@ -1,0 +1,58 @@
+// The TAXII 2.1 server resources (../shared/spec/TAXII21.md §3-§5) over a Store and an
+// AuthDb: discovery, one API root, status, collections, manifest, objects (GET/POST), object
+// (GET/DELETE) and versions. Routing, content negotiation, filters, pagination, the
+// X-TAXII-Date-Added headers, error resources and the 401/403/404 rules live here; the socket
+// work is http::Server's.
+//
+// Thread safety: Handle() may be called concurrently (the Store and AuthDb are thread-safe;
+// the status table has its own mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "accord/common/status.h"
+#include "accord/http/auth.h"
+#include "accord/http/server.h"
+#include "accord/store/store.h"
+
+namespace accord::taxii {
+
+struct ServiceOptions {
+  std::string title = "Accord TAXII 2.1 server";
+  std::string description;
+  std::string contact;
+  std::string api_root = "api";  // served at /<api_root>/
+  uint64_t max_content_length = 100ull << 20;
+  uint64_t default_page_size = 100;
+  uint64_t max_page_size = 1000;
+  int64_t status_retention_us = 24ll * 3600 * 1000000;  // TAXII §4.3: keep statuses >= 24 h
+};
+
+/// Maps a Status code to the HTTP status TAXII answers with (STYLE.md §4): InvalidArgument 400,
+/// Unauthenticated 401, PermissionDenied 403, NotFound 404, AlreadyExists 409,
+/// ResourceExhausted 413, FailedPrecondition 422, Unavailable 503, anything else 500.
+int HttpStatusFor(absl::StatusCode code);
+
+/// An error resource (TAXII §3.6.1) with Content-Type application/taxii+json;version=2.1.
+http::Response ErrorResponse(int status, std::string_view title, std::string_view description);
+
+class Service {
+ public:
+  /// `store` and `auth` must outlive the Service.
+  Service(store::Store* store, http::AuthDb* auth, ServiceOptions options);
+  ~Service();
+
+  void Handle(const http::Request& request, http::Response& response);
+
+  const ServiceOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  ServiceOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace accord::taxii

@@ -1,0 +1,323 @@
+// `accord serve`, `accord user`, `accord key`, `accord collection` (and, through
+// RegisterTaxiiClientCommands, `accord taxii`).
+
+#include <filesystem>
+#include <iostream>
+
+#include "accord/http/auth.h"
+#include "accord/http/server.h"
+#include "accord/store/store.h"
+#include "accord/taxii/config.h"
+#include "accord/taxii/service.h"
+#include "cli/cli.h"
+
+namespace accord::cli {
+
+void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code);  // taxii_cmd.cc
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Globals& g) {
+  store::Options o;
+  o.dir = g.data_dir;
+  return store::Store::Open(o);
+}
+
+absl::StatusOr<std::unique_ptr<http::AuthDb>> OpenAuth(const Globals& g) {
+  std::error_code ec;
+  std::filesystem::create_directories(g.data_dir, ec);
+  return http::AuthDb::Open((std::filesystem::path(g.data_dir) / "auth.db").string());
+}
+
+struct ServeFlags {
+  std::string config;
+  std::string listen;
+  std::string tls_cert, tls_key;
+  bool plain_http = false;
+  int threads = -1;
+  std::string access_log = "\x01";
+  uint64_t max_body = 0;
+  std::string api_root;
+};
+
+absl::Status Serve(const Globals& g, const ServeFlags& f) {
+  taxii::ServeConfig cfg;
+  cfg.server.host = "127.0.0.1";
+  cfg.server.port = 9443;
+  std::string config = f.config;
+  if (config.empty()) {
+    auto def = std::filesystem::path(g.data_dir) / "accord.toml";
+    if (std::filesystem::exists(def)) config = def.string();
+  }
+  if (!config.empty()) ACCORD_RETURN_IF_ERROR(taxii::LoadServeConfig(config, &cfg));
+  if (!f.listen.empty()) {
+    ACCORD_RETURN_IF_ERROR(taxii::ParseListen(f.listen, &cfg.server.host, &cfg.server.port));
+  }
+  if (!f.tls_cert.empty()) cfg.server.tls_cert_file = f.tls_cert;
+  if (!f.tls_key.empty()) cfg.server.tls_key_file = f.tls_key;
+  if (f.plain_http) cfg.server.allow_plain_http = true;
+  if (f.threads >= 0) cfg.server.threads = f.threads;
+  if (f.access_log != "\x01") cfg.access_log = f.access_log;
+  if (f.max_body > 0) {
+    cfg.server.max_body_bytes = f.max_body;
+    cfg.service.max_content_length = f.max_body;
+  }
+  if (!f.api_root.empty()) cfg.service.api_root = f.api_root;
+
+  ACCORD_ASSIGN_OR_RETURN(auto st, OpenStore(g));
+  ACCORD_ASSIGN_OR_RETURN(auto auth, OpenAuth(g));
+  ACCORD_ASSIGN_OR_RETURN(bool has_users, auth->HasUsers());
+  if (!has_users) {
+    // First start: an admin and a default collection, so that the node is usable at once.
+    ACCORD_RETURN_IF_ERROR(auth->AddUser("admin", http::Role::kAdmin));
+    ACCORD_ASSIGN_OR_RETURN(std::string key, auth->CreateKey("admin", "first start"));
+    ACCORD_ASSIGN_OR_RETURN(auto cols, st->ListCollections());
+    if (cols.empty()) {
+      store::CollectionInfo ci;
+      ci.alias = "default";
+      ci.title = "Default collection";
+      ACCORD_RETURN_IF_ERROR(st->CreateCollection(ci).status());
+    }
+    std::cout << "accord: first start: created user 'admin'; its API key (shown once):\n"
+              << key << "\n";
+  }
+  std::unique_ptr<http::AccessLog> log;
+  if (!cfg.access_log.empty()) {
+    ACCORD_ASSIGN_OR_RETURN(log, http::AccessLog::Open(cfg.access_log));
+    cfg.server.access_log = [l = log.get()](const http::AccessLogEntry& e) { l->Write(e); };
+  }
+  cfg.server.max_body_bytes = std::max(cfg.server.max_body_bytes, cfg.service.max_content_length);
+  cfg.server.error_factory = taxii::ErrorResponse;
+  cfg.server.stop_on_signals = true;
+  taxii::Service service(st.get(), auth.get(), cfg.service);
+  ACCORD_ASSIGN_OR_RETURN(
+      auto server, http::Server::Create(cfg.server, [&service](const http::Request& rq,
+                                                               http::Response& rs) {
+        service.Handle(rq, rs);
+      }));
+  std::string host = cfg.server.host.find(':') != std::string::npos
+                         ? "[" + cfg.server.host + "]"
+                         : cfg.server.host;
+  std::cout << "accord: TAXII 2.1 listening on " << (server->tls() ? "https" : "http") << "://"
+            << host << ":" << server->port() << "/taxii2/ (API root /" << cfg.service.api_root
+            << "/)" << std::endl;
+  ACCORD_RETURN_IF_ERROR(server->Run());
+  std::cout << "accord: stopped" << std::endl;
+  return absl::OkStatus();
+}
+
+std::string FormatTime(int64_t us) { return common::FormatTimestamp(us); }
+
+}  // namespace
+
+void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
+  // --- serve ---
+  auto* f = new ServeFlags();  // lives as long as the process
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the TAXII 2.1 server (discovery at /taxii2/). Plain HTTP only on loopback unless "
+      "--insecure-plain-http; TLS with --tls-cert/--tls-key. Reads <data>/accord.toml or "
+      "--config (sections [server], [tls], [taxii]; see docs/TAXII.md). SIGTERM stops "
+      "gracefully. On first start creates user 'admin' and prints its key once.");
+  AddDataOption(serve, g);
+  serve->add_option("--config", f->config, "TOML config file (default: <data>/accord.toml)");
+  serve->add_option("--listen", f->listen, "HOST:PORT to bind (default 127.0.0.1:9443; port 0: any)");
+  serve->add_option("--tls-cert", f->tls_cert, "PEM certificate chain (enables TLS)");
+  serve->add_option("--tls-key", f->tls_key, "PEM private key");
+  serve->add_flag("--insecure-plain-http", f->plain_http,
+                  "Allow plain HTTP on a non-loopback address");
+  serve->add_option("--threads", f->threads, "Worker threads (default: one per core)");
+  serve->add_option("--access-log", f->access_log,
+                    "Access log file, JSON lines ('-' standard error, '' off)");
+  serve->add_option("--max-body", f->max_body, "Largest request body in bytes (413 above)");
+  serve->add_option("--api-root", f->api_root, "API root name (default 'api')");
+  serve->callback([g, f, exit_code] {
+    auto s = Serve(*g, *f);
+    *exit_code = s.ok() ? 0 : Fail(s);
+  });
+
+  // --- user ---
+  auto* user = app.add_subcommand("user", "Manage users (roles: admin, reader, user)");
+  user->require_subcommand(1);
+  AddDataOption(user, g);
+  {
+    auto* add = user->add_subcommand("add", "Add a user");
+    auto* name = new std::string();
+    auto* role = new std::string("user");
+    add->add_option("NAME", *name, "User name")->required();
+    add->add_option("--role", *role,
+                    "admin (everything), reader (read every collection), user (grants only)");
+    add->callback([g, name, role, exit_code] {
+      auto r = http::ParseRole(*role);
+      if (!r.ok()) {
+        *exit_code = Fail(r.status());
+        return;
+      }
+      auto a = OpenAuth(*g);
+      absl::Status s = a.ok() ? (*a)->AddUser(*name, *r) : a.status();
+      if (!s.ok()) {
+        *exit_code = Fail(s);
+        return;
+      }
+      std::cerr << "accord: added user '" << *name << "' (" << *role << ")\n";
+      *exit_code = 0;
+    });
+    auto* list = user->add_subcommand("list", "List users");
+    list->callback([g, exit_code] {
+      auto a = OpenAuth(*g);
+      if (!a.ok()) {
+        *exit_code = Fail(a.status());
+        return;
+      }
+      auto users = (*a)->ListUsers();
+      if (!users.ok()) {
+        *exit_code = Fail(users.status());
+        return;
+      }
+      for (const auto& u : *users) {
+        std::cout << u.name << "\t" << http::RoleName(u.role) << "\t" << FormatTime(u.created_us)
+                  << "\n";
+      }
+      *exit_code = 0;
+    });
+  }
+
+  // --- key ---
+  auto* key = app.add_subcommand("key", "Manage API keys (argon2id-hashed; shown once)");
+  key->require_subcommand(1);
+  AddDataOption(key, g);
+  {
+    auto* create = key->add_subcommand("create", "Create an API key for a user; prints it once");
+    auto* name = new std::string();
+    auto* label = new std::string();
+    create->add_option("NAME", *name, "User name")->required();
+    create->add_option("--label", *label, "A note kept with the key");
+    create->callback([g, name, label, exit_code] {
+      auto a = OpenAuth(*g);
+      if (!a.ok()) {
+        *exit_code = Fail(a.status());
+        return;
+      }
+      auto k = (*a)->CreateKey(*name, *label);
+      if (!k.ok()) {
+        *exit_code = Fail(k.status());
+        return;
+      }
+      std::cout << *k << "\n";
+      *exit_code = 0;
+    });
+    auto* revoke = key->add_subcommand("revoke", "Revoke a key (by key id or the full key)");
+    auto* kid = new std::string();
+    revoke->add_option("KEY", *kid, "Key id (the part before '.') or full key")->required();
+    revoke->callback([g, kid, exit_code] {
+      auto a = OpenAuth(*g);
+      absl::Status s = a.ok() ? (*a)->RevokeKey(*kid) : a.status();
+      *exit_code = s.ok() ? 0 : Fail(s);
+      if (s.ok()) std::cerr << "accord: revoked\n";
+    });
+    auto* list = key->add_subcommand("list", "List keys (ids only)");
+    auto* who = new std::string();
+    list->add_option("NAME", *who, "Only this user's keys");
+    list->callback([g, who, exit_code] {
+      auto a = OpenAuth(*g);
+      if (!a.ok()) {
+        *exit_code = Fail(a.status());
+        return;
+      }
+      auto keys = (*a)->ListKeys(*who);
+      if (!keys.ok()) {
+        *exit_code = Fail(keys.status());
+        return;
+      }
+      for (const auto& k : *keys) {
+        std::cout << k.key_id << "\t" << k.user << "\t" << FormatTime(k.created_us) << "\t"
+                  << (k.revoked ? "revoked" : "active") << "\t" << k.label << "\n";
+      }
+      *exit_code = 0;
+    });
+  }
+
+  // --- collection ---
+  auto* col = app.add_subcommand("collection", "Manage collections and who may use them");
+  col->require_subcommand(1);
+  AddDataOption(col, g);
+  {
+    auto* create = col->add_subcommand("create", "Create a collection");
+    struct CreateFlags {
+      std::string alias, title, description;
+      bool is_public = false;
+    };
+    auto* cf = new CreateFlags();
+    create->add_option("ALIAS", cf->alias, "Short name (usable in URLs)")->required();
+    create->add_option("--title", cf->title, "Title (default: the alias)");
+    create->add_option("--description", cf->description, "Description");
+    create->add_flag("--public", cf->is_public, "Readable without credentials");
+    create->callback([g, cf, exit_code] {
+      auto st = OpenStore(*g);
+      if (!st.ok()) {
+        *exit_code = Fail(st.status());
+        return;
+      }
+      store::CollectionInfo ci;
+      ci.alias = cf->alias;
+      ci.title = cf->title.empty() ? cf->alias : cf->title;
+      ci.description = cf->description;
+      ci.is_public = cf->is_public;
+      auto c = (*st)->CreateCollection(ci);
+      if (!c.ok()) {
+        *exit_code = Fail(c.status());
+        return;
+      }
+      std::cout << c->id << "\n";
+      *exit_code = 0;
+    });
+    auto* list = col->add_subcommand("list", "List collections");
+    list->callback([g, exit_code] {
+      auto st = OpenStore(*g);
+      if (!st.ok()) {
+        *exit_code = Fail(st.status());
+        return;
+      }
+      auto cols = (*st)->ListCollections();
+      if (!cols.ok()) {
+        *exit_code = Fail(cols.status());
+        return;
+      }
+      for (const auto& c : *cols) {
+        std::cout << c.id << "\t" << c.alias << "\t" << (c.is_public ? "public" : "private")
+                  << "\t" << c.object_count << "\t" << c.title << "\n";
+      }
+      *exit_code = 0;
+    });
+    auto* grant = col->add_subcommand(
+        "grant", "Set a user's permissions on a collection (neither --read nor --write: remove)");
+    struct GrantFlags {
+      std::string collection, user;
+      bool read = false, write = false;
+    };
+    auto* gf = new GrantFlags();
+    grant->add_option("COLLECTION", gf->collection, "Collection id or alias")->required();
+    grant->add_option("USER", gf->user, "User name")->required();
+    grant->add_flag("--read", gf->read, "May read objects");
+    grant->add_flag("--write", gf->write, "May add (and, with --read, delete) objects");
+    grant->callback([g, gf, exit_code] {
+      auto st = OpenStore(*g);
+      if (!st.ok()) {
+        *exit_code = Fail(st.status());
+        return;
+      }
+      auto c = (*st)->GetCollection(gf->collection);
+      if (!c.ok()) {
+        *exit_code = Fail(c.status());
+        return;
+      }
+      auto a = OpenAuth(*g);
+      absl::Status s = a.ok() ? (*a)->SetGrant(gf->user, c->id, gf->read, gf->write) : a.status();
+      *exit_code = s.ok() ? 0 : Fail(s);
+    });
+  }
+
+  RegisterTaxiiClientCommands(app, g, exit_code);
+}
+
+}  // namespace accord::cli

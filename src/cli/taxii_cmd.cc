@@ -1,0 +1,158 @@
+// `accord taxii discover|collections|pull|push`: the TAXII 2.1 client.
+#include <cstdlib>
+#include <iostream>
+
+#include "accord/stix/reader.h"
+#include "accord/store/store.h"
+#include "accord/taxii/client.h"
+#include "cli/cli.h"
+
+namespace accord::cli {
+namespace {
+
+struct TaxiiFlags {
+  std::string url;
+  std::string user;
+  std::string key;
+  std::string ca_file;
+  bool insecure = false;
+  int retries = 5;
+  // pull / push
+  std::string collection;
+  std::string into;
+  uint64_t page_size = 1000;
+  bool from_start = false;
+  std::vector<std::string> files;
+  size_t batch = 100;
+};
+
+taxii::ClientOptions ClientOpts(const TaxiiFlags& f) {
+  taxii::ClientOptions o;
+  o.user = f.user;
+  o.key = f.key;
+  if (o.key.empty()) {
+    if (const char* k = std::getenv("ACCORD_TAXII_KEY")) o.key = k;
+  }
+  o.verify_tls = !f.insecure;
+  o.ca_file = f.ca_file;
+  o.retries = f.retries;
+  return o;
+}
+
+void AddCommon(CLI::App* c, TaxiiFlags* f) {
+  c->add_option("--user", f->user, "User name (HTTP Basic; without it the key is a bearer token)");
+  c->add_option("--key", f->key, "API key (default: $ACCORD_TAXII_KEY)");
+  c->add_option("--cacert", f->ca_file, "Trust this CA/certificate (PEM) in addition");
+  c->add_flag("--insecure", f->insecure, "Do not verify the server's TLS certificate");
+  c->add_option("--retries", f->retries, "Retries on 5xx/429/network errors (default 5)");
+}
+
+int Run(const absl::Status& s) { return s.ok() ? 0 : Fail(s); }
+
+}  // namespace
+
+void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
+  auto* t = app.add_subcommand("taxii", "TAXII 2.1 client");
+  t->require_subcommand(1);
+  auto* f = new TaxiiFlags();
+
+  auto* disc = t->add_subcommand("discover", "Print a server's discovery resource");
+  disc->add_option("URL", f->url, "Discovery URL (https://host/taxii2/)")->required();
+  AddCommon(disc, f);
+  disc->callback([f, exit_code] {
+    taxii::Client c(ClientOpts(*f));
+    auto r = c.Get(f->url);
+    if (r.ok()) std::cout << r->body << "\n";
+    *exit_code = Run(r.status());
+  });
+
+  auto* cols = t->add_subcommand("collections", "List the collections of an API root");
+  cols->add_option("URL", f->url, "API root URL (https://host/api/)")->required();
+  AddCommon(cols, f);
+  cols->callback([f, exit_code] {
+    taxii::Client c(ClientOpts(*f));
+    auto r = c.Get(taxii::JoinUrl(f->url, "collections/"));
+    if (r.ok()) std::cout << r->body << "\n";
+    *exit_code = Run(r.status());
+  });
+
+  auto* pull = t->add_subcommand(
+      "pull", "Pull a remote collection into the local store (resumes from the saved cursor)");
+  pull->add_option("URL", f->url, "API root URL")->required();
+  pull->add_option("COLLECTION", f->collection, "Remote collection id or alias")->required();
+  pull->add_option("--into", f->into, "Local collection (default: the remote id)");
+  pull->add_option("--page-size", f->page_size, "Objects per request (default 1000)");
+  pull->add_flag("--from-start", f->from_start, "Ignore the saved cursor");
+  AddCommon(pull, f);
+  AddDataOption(pull, g);
+  pull->callback([f, g, exit_code] {
+    store::Options so;
+    so.dir = g->data_dir;
+    auto st = store::Store::Open(so);
+    if (!st.ok()) {
+      *exit_code = Fail(st.status());
+      return;
+    }
+    taxii::Client c(ClientOpts(*f));
+    taxii::Client::PullOptions po;
+    po.collection = f->collection;
+    po.into = f->into;
+    po.page_size = f->page_size;
+    po.from_start = f->from_start;
+    std::string root = f->url;
+    if (root.empty() || root.back() != '/') root += '/';
+    auto r = c.Pull(root, po, st->get());
+    if (!r.ok()) {
+      *exit_code = Fail(r.status());
+      return;
+    }
+    std::cerr << "accord: pulled " << r->objects << " object versions in " << r->pages
+              << " pages (" << r->added << " new, " << r->rejected << " rejected); cursor "
+              << (r->cursor.empty() ? "(none)" : r->cursor) << "\n";
+    *exit_code = r->rejected ? 1 : 0;
+  });
+
+  auto* push = t->add_subcommand("push", "Add objects from STIX files to a remote collection");
+  push->add_option("URL", f->url, "API root URL")->required();
+  push->add_option("COLLECTION", f->collection, "Remote collection id or alias")->required();
+  push->add_option("FILES", f->files, "STIX files (bundle, JSON lines, gzip; '-' stdin)")
+      ->required();
+  push->add_option("--batch", f->batch, "Objects per request (default 100)");
+  AddCommon(push, f);
+  push->callback([f, exit_code] {
+    std::vector<std::string> objects;
+    uint64_t rejected = 0;
+    for (const auto& path : f->files) {
+      stix::ReaderOptions ro;
+      ro.source_name = path;
+      auto rs = stix::ReadFile(
+          path, ro,
+          [&](stix::ObjectRecord&& r) {
+            objects.push_back(std::move(r.json));
+            return absl::OkStatus();
+          },
+          [&](stix::Problem&& p) { std::cerr << "accord: " << p.ToString() << "\n"; });
+      if (!rs.ok()) {
+        *exit_code = Fail(rs.status());
+        return;
+      }
+      rejected += rs->rejected;
+    }
+    taxii::Client c(ClientOpts(*f));
+    std::string root = f->url;
+    if (root.empty() || root.back() != '/') root += '/';
+    auto r = c.Push(root, f->collection, objects, f->batch);
+    if (!r.ok()) {
+      *exit_code = Fail(r.status());
+      return;
+    }
+    for (const auto& m : r->failures) std::cerr << "accord: refused: " << m << "\n";
+    std::cerr << "accord: pushed " << r->objects << " objects in " << r->requests
+              << " requests: " << r->succeeded << " accepted, " << r->failed << " refused";
+    if (rejected) std::cerr << ", " << rejected << " invalid locally (not sent)";
+    std::cerr << "\n";
+    *exit_code = (r->failed || rejected) ? 1 : 0;
+  });
+}
+
+}  // namespace accord::cli

@@ -1,0 +1,281 @@
+#include "accord/taxii/client.h"
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <mutex>
+#include <simdjson.h>
+#include <thread>
+
+#include "accord/http/message.h"
+#include "accord/stix/reader.h"
+#include "accord/common/strings.h"
+#include "http/text.h"
+
+namespace accord::taxii {
+namespace text = http::text;
+namespace {
+
+// Reads an optional JSON field: `out` keeps its value when the field is absent or mistyped.
+template <typename R, typename T>
+void TryGet(R&& r, T& out) {
+  auto err = std::forward<R>(r).get(out);
+  (void)err;
+}
+
+size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(p, size * n);
+  return size * n;
+}
+
+size_t WriteHeader(char* p, size_t size, size_t n, void* ud) {
+  auto* h = static_cast<std::vector<std::pair<std::string, std::string>>*>(ud);
+  std::string_view line(p, size * n);
+  size_t colon = line.find(':');
+  if (line.substr(0, 5) == "HTTP/") h->clear();  // a new response (after 100 Continue)
+  if (colon != std::string_view::npos) {
+    h->emplace_back(text::Lower(line.substr(0, colon)),
+                    std::string(text::Trim(line.substr(colon + 1))));
+  }
+  return size * n;
+}
+
+bool Retryable(const absl::StatusOr<HttpResult>& r) {
+  if (!r.ok()) return r.status().code() == absl::StatusCode::kUnavailable;
+  return r->status >= 500 || r->status == 429;
+}
+
+absl::Status StatusFromHttp(const HttpResult& r, const std::string& url) {
+  std::string detail;
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  if (!p.parse(r.body).get(e) && e.is_object()) {
+    std::string_view t, d;
+    TryGet(e["title"].get_string(), t);
+    TryGet(e["description"].get_string(), d);
+    detail = common::Cat(t, d.empty() ? "" : ": ", d);
+  } else {
+    detail = r.body.substr(0, 200);
+  }
+  std::string msg = common::Cat(url, ": HTTP ", r.status, " ", detail);
+  switch (r.status) {
+    case 400: return absl::InvalidArgumentError(msg);
+    case 401: return absl::UnauthenticatedError(msg);
+    case 403: return absl::PermissionDeniedError(msg);
+    case 404: return absl::NotFoundError(msg);
+    case 413: return absl::ResourceExhaustedError(msg);
+    case 422: return absl::FailedPreconditionError(msg);
+    default:
+      if (r.status >= 500 || r.status == 429) return absl::UnavailableError(msg);
+      return absl::InvalidArgumentError(msg);
+  }
+}
+
+}  // namespace
+
+std::string HttpResult::Header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) return v;
+  }
+  return "";
+}
+
+std::string JoinUrl(const std::string& base, std::string_view rel) {
+  std::string s = base;
+  if (s.empty() || s.back() != '/') s.push_back('/');
+  return common::Cat(s, rel);
+}
+
+struct Client::Impl {
+  CURL* curl = nullptr;
+  ~Impl() {
+    if (curl) curl_easy_cleanup(curl);
+  }
+};
+
+Client::Client(ClientOptions options) : options_(std::move(options)), impl_(new Impl) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  impl_->curl = curl_easy_init();
+}
+
+Client::~Client() = default;
+
+absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std::string& url,
+                                           const std::string& body) {
+  CURL* c = impl_->curl;
+  if (!c) return absl::InternalError("curl_easy_init failed");
+  curl_easy_reset(c);
+  HttpResult r;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, options_.timeout_s);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+  struct curl_slist* hdrs = nullptr;
+  hdrs = curl_slist_append(hdrs, "Accept: application/taxii+json;version=2.1");
+  std::string auth;
+  if (!options_.key.empty()) {
+    auth = options_.user.empty()
+               ? common::Cat("Authorization: Bearer ", options_.key)
+               : common::Cat("Authorization: Basic ",
+                              http::Base64Encode(common::Cat(options_.user, ":", options_.key)));
+    hdrs = curl_slist_append(hdrs, auth.c_str());
+  }
+  if (method == "POST") {
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/taxii+json;version=2.1");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(hdrs);
+  if (rc != CURLE_OK) {
+    std::string m = common::Cat(url, ": ", curl_easy_strerror(rc));
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+        rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
+      return absl::FailedPreconditionError(m);
+    }
+    return absl::UnavailableError(m);
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  return r;
+}
+
+absl::StatusOr<HttpResult> Client::Get(const std::string& url) {
+  absl::StatusOr<HttpResult> r;
+  for (int attempt = 0;; ++attempt) {
+    r = Request("GET", url);
+    if (!Retryable(r) || attempt >= options_.retries) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_base_ms << attempt));
+  }
+  if (!r.ok()) return r.status();
+  if (r->status < 200 || r->status >= 300) return StatusFromHttp(*r, url);
+  return r;
+}
+
+absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
+                                                const PullOptions& po, store::Store* store) {
+  PullResult out;
+  std::string key = po.cursor_key.empty()
+                        ? common::Cat("taxii.pull.cursor:", api_root, "collections/",
+                                       po.collection, "/")
+                        : po.cursor_key;
+  std::string into = po.into.empty() ? po.collection : po.into;
+  if (!po.from_start) {
+    ACCORD_ASSIGN_OR_RETURN(auto saved, store->GetSetting(key));
+    if (saved) out.cursor = *saved;
+  }
+  std::string base = JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(po.collection),
+                                                    "/objects/?match[version]=all&limit=",
+                                                    po.page_size));
+  if (!out.cursor.empty()) common::Append(&base, "&added_after=", http::PercentEncode(out.cursor));
+  std::string next;
+  simdjson::dom::parser parser;
+  for (;;) {
+    std::string url = next.empty() ? base : common::Cat(base, "&next=", http::PercentEncode(next));
+    ACCORD_ASSIGN_OR_RETURN(HttpResult r, Get(url));
+    ++out.pages;
+    simdjson::dom::element root;
+    if (auto err = parser.parse(r.body).get(root); err || !root.is_object()) {
+      return absl::DataLossError(common::Cat(url, ": response is not a TAXII envelope"));
+    }
+    simdjson::dom::array objs;
+    if (!root["objects"].get_array().get(objs) && objs.size() > 0) {
+      std::string arr = simdjson::minify(objs);
+      ACCORD_ASSIGN_OR_RETURN(auto txn, store->BeginImport(into));
+      stix::ReaderOptions ro;
+      ro.source_name = url;
+      absl::Status add_status;
+      ACCORD_ASSIGN_OR_RETURN(
+          auto rs, stix::ReadBuffer(
+                       arr, ro,
+                       [&](stix::ObjectRecord&& rec) { return txn->Add(rec); },
+                       [&](stix::Problem&&) {}));
+      ACCORD_ASSIGN_OR_RETURN(auto done, txn->Commit());
+      out.objects += rs.objects + rs.rejected;
+      out.rejected += rs.rejected;
+      out.added += done.added;
+      std::string last = r.Header("x-taxii-date-added-last");
+      if (!last.empty()) {
+        out.cursor = last;
+        ACCORD_RETURN_IF_ERROR(store->PutSetting(key, last));
+      }
+    }
+    bool more = false;
+    TryGet(root["more"].get_bool(), more);
+    std::string_view nx;
+    if (!more) break;
+    if (!root["next"].get_string().get(nx) && !nx.empty()) {
+      next = std::string(nx);
+    } else {
+      // TAXII §3.5: without `next`, continue from the last date_added.
+      if (out.cursor.empty()) break;
+      next.clear();
+      base = JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(po.collection),
+                                            "/objects/?match[version]=all&limit=", po.page_size,
+                                            "&added_after=", http::PercentEncode(out.cursor)));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
+                                                const std::string& collection,
+                                                const std::vector<std::string>& objects,
+                                                size_t batch) {
+  PushResult out;
+  if (batch == 0) batch = 100;
+  std::string url =
+      JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(collection), "/objects/"));
+  simdjson::dom::parser parser;
+  for (size_t i = 0; i < objects.size(); i += batch) {
+    std::string body = "{\"objects\":[";
+    size_t end = std::min(objects.size(), i + batch);
+    for (size_t j = i; j < end; ++j) {
+      if (j > i) body += ',';
+      body += objects[j];
+    }
+    body += "]}";
+    absl::StatusOr<HttpResult> r;
+    for (int attempt = 0;; ++attempt) {
+      r = Request("POST", url, body);
+      if (!Retryable(r) || attempt >= options_.retries) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_base_ms << attempt));
+    }
+    ++out.requests;
+    if (!r.ok()) return r.status();
+    if (r->status != 202 && r->status != 200) return StatusFromHttp(*r, url);
+    out.objects += end - i;
+    simdjson::dom::element st;
+    if (parser.parse(r->body).get(st) || !st.is_object()) {
+      return absl::DataLossError(common::Cat(url, ": the status resource is not JSON"));
+    }
+    uint64_t ok = 0, failed = 0;
+    TryGet(st["success_count"].get_uint64(), ok);
+    TryGet(st["failure_count"].get_uint64(), failed);
+    out.succeeded += ok;
+    out.failed += failed;
+    simdjson::dom::array fails;
+    if (!st["failures"].get_array().get(fails)) {
+      for (auto f : fails) {
+        std::string_view id, msg;
+        TryGet(f["id"].get_string(), id);
+        TryGet(f["message"].get_string(), msg);
+        out.failures.push_back(common::Cat(id.empty() ? "(no id)" : id, ": ", msg));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace accord::taxii

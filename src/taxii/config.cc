@@ -1,0 +1,79 @@
+#include "accord/taxii/config.h"
+
+#include <toml++/toml.h>
+#include "accord/common/strings.h"
+#include "http/text.h"
+
+
+namespace accord::taxii {
+namespace text = http::text;
+
+absl::Status ParseListen(std::string_view listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return absl::InvalidArgumentError(common::Cat("listen: '", listen, "' is not HOST:PORT"));
+  }
+  std::string_view h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  uint32_t p = 0;
+  if (!text::ParseInt(listen.substr(colon + 1), &p) || p > 65535) {
+    return absl::InvalidArgumentError(common::Cat("listen: bad port in '", listen, "'"));
+  }
+  *host = h.empty() ? "127.0.0.1" : std::string(h);
+  *port = static_cast<uint16_t>(p);
+  return absl::OkStatus();
+}
+
+absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
+                                                   e.source().begin.column, ": ",
+                                                   e.description()));
+  }
+  auto& s = c->server;
+  if (auto v = t["server"]["listen"].value<std::string>()) {
+    ACCORD_RETURN_IF_ERROR(ParseListen(*v, &s.host, &s.port));
+  }
+  if (auto v = t["server"]["threads"].value<int64_t>()) s.threads = static_cast<int>(*v);
+  if (auto v = t["server"]["allow_plain_http"].value<bool>()) s.allow_plain_http = *v;
+  if (auto v = t["server"]["max_body_bytes"].value<int64_t>()) {
+    if (*v <= 0) return absl::InvalidArgumentError(common::Cat(path, ": max_body_bytes <= 0"));
+    s.max_body_bytes = static_cast<uint64_t>(*v);
+    c->service.max_content_length = s.max_body_bytes;
+  }
+  if (auto v = t["server"]["max_header_bytes"].value<int64_t>()) {
+    s.max_header_bytes = static_cast<uint32_t>(*v);
+  }
+  if (auto v = t["server"]["header_timeout_ms"].value<int64_t>()) {
+    s.header_timeout = std::chrono::milliseconds(*v);
+  }
+  if (auto v = t["server"]["body_timeout_ms"].value<int64_t>()) {
+    s.body_timeout = std::chrono::milliseconds(*v);
+  }
+  if (auto v = t["server"]["idle_timeout_ms"].value<int64_t>()) {
+    s.idle_timeout = std::chrono::milliseconds(*v);
+  }
+  if (auto v = t["server"]["drain_timeout_ms"].value<int64_t>()) {
+    s.drain_timeout = std::chrono::milliseconds(*v);
+  }
+  if (auto v = t["server"]["access_log"].value<std::string>()) c->access_log = *v;
+  if (auto v = t["tls"]["cert"].value<std::string>()) s.tls_cert_file = *v;
+  if (auto v = t["tls"]["key"].value<std::string>()) s.tls_key_file = *v;
+  auto& x = c->service;
+  if (auto v = t["taxii"]["title"].value<std::string>()) x.title = *v;
+  if (auto v = t["taxii"]["description"].value<std::string>()) x.description = *v;
+  if (auto v = t["taxii"]["contact"].value<std::string>()) x.contact = *v;
+  if (auto v = t["taxii"]["api_root"].value<std::string>()) x.api_root = *v;
+  if (auto v = t["taxii"]["default_page_size"].value<int64_t>(); v && *v > 0) {
+    x.default_page_size = static_cast<uint64_t>(*v);
+  }
+  if (auto v = t["taxii"]["max_page_size"].value<int64_t>(); v && *v > 0) {
+    x.max_page_size = static_cast<uint64_t>(*v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace accord::taxii
