@@ -1,0 +1,59 @@
+// The engine's link to the store: which indicators are active, and sightings back into it.
+//
+// Telemetry is personal data (../shared/DESIGN.md): a sighting carries counts and times only,
+// never the observed values or events, unless a later option says otherwise.
+//
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "accord/common/status.h"
+#include "accord/common/time.h"
+#include "accord/match/engine.h"
+
+namespace accord::store {
+class Store;
+}
+
+namespace accord::match {
+
+struct ActiveIndicators {
+  std::vector<IndicatorSpec> indicators;
+  uint64_t inactive = 0;      // revoked, not yet valid, or expired
+  uint64_t not_stix = 0;      // pattern_type other than "stix"
+};
+
+/// Latest versions of all indicators that are active at `now`: not revoked and
+/// valid_from <= now < valid_until (STIX 2.1 §4.7).
+absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now);
+
+/// Aggregates matches into one sighting per indicator per time bucket.
+class SightingAggregator {
+ public:
+  explicit SightingAggregator(common::Micros bucket = 3600ll * 1000000) : bucket_(bucket) {}
+  /// One match of indicator `id` by events at time `t`.
+  void Add(const std::string& id, common::Micros t);
+  size_t size() const { return buckets_.size(); }
+  /// Builds the sighting objects (STIX 2.1 §5.6): count, first_seen, last_seen,
+  /// sighting_of_ref, where_sighted_refs = [identity], created_by_ref = identity.
+  std::vector<std::string> ToJson(const std::string& identity, common::Micros now) const;
+  /// Validates the sightings through the STIX reader and imports them into `collection`.
+  absl::StatusOr<uint64_t> WriteTo(store::Store& store, const std::string& collection,
+                                   const std::string& identity, common::Micros now);
+  void Clear() { buckets_.clear(); }
+
+ private:
+  struct Agg {
+    uint64_t count = 0;
+    common::Micros first = 0, last = 0;
+  };
+  common::Micros bucket_;
+  std::map<std::pair<std::string, common::Micros>, Agg> buckets_;
+};
+
+}  // namespace accord::match

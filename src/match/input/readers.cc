@@ -1,0 +1,852 @@
+// Telemetry readers (docs/MATCH_INPUTS.md has the field -> SCO mappings).
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "accord/match/input.h"
+#include "match/input/json_tree.h"
+
+namespace accord::match {
+
+namespace {
+
+using detail::AddJson;
+
+// ---- Helpers building SCOs ---------------------------------------------------------------------
+
+bool IsIpv6(std::string_view a) { return a.find(':') != std::string_view::npos; }
+
+void AddIpSco(Observation* o, std::string_view value, std::string_view id) {
+  o->Open();
+  std::string_view type = IsIpv6(value) ? "ipv6-addr" : "ipv4-addr";
+  o->AddString("type", type);
+  o->AddString("value", value);
+  o->AddSco(o->Close(Node::Kind::kObject), type, id);
+}
+
+void AddNumberOrString(Observation* o, std::string_view key, std::string_view text) {
+  int64_t v;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec == std::errc() && r.ptr == text.data() + text.size()) {
+    o->AddInt(key, v);
+  } else {
+    o->AddString(key, text);
+  }
+}
+
+bool ParseEpoch(std::string_view s, common::Micros* out) {
+  double secs;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
+  if (r.ec != std::errc() || !std::isfinite(secs) || std::fabs(secs) > 1e11) return false;
+  *out = static_cast<common::Micros>(std::llround(secs * 1e6));
+  return true;
+}
+
+// A Zeek record, whatever its encoding: scalar fields as text, set/vector fields as lists.
+class ZeekFields {
+ public:
+  virtual ~ZeekFields() = default;
+  virtual bool Get(std::string_view name, std::string_view* out) const = 0;
+  virtual void GetList(std::string_view name, std::vector<std::string_view>* out) const = 0;
+};
+
+enum class ZeekLog { kUnknown, kConn, kDns, kHttp, kSsl, kFiles, kX509, kNotice, kOther };
+
+ZeekLog LogFromPath(std::string_view path) {
+  if (path == "conn") return ZeekLog::kConn;
+  if (path == "dns") return ZeekLog::kDns;
+  if (path == "http") return ZeekLog::kHttp;
+  if (path == "ssl") return ZeekLog::kSsl;
+  if (path == "files") return ZeekLog::kFiles;
+  if (path == "x509") return ZeekLog::kX509;
+  if (path == "notice") return ZeekLog::kNotice;
+  return path.empty() ? ZeekLog::kUnknown : ZeekLog::kOther;
+}
+
+ZeekLog SniffLog(const ZeekFields& f) {
+  std::string_view v;
+  if (f.Get("_path", &v)) return LogFromPath(v);
+  if (f.Get("query", &v) || f.Get("qtype_name", &v)) return ZeekLog::kDns;
+  if (f.Get("uri", &v) || f.Get("method", &v)) return ZeekLog::kHttp;
+  if (f.Get("server_name", &v) || f.Get("cipher", &v)) return ZeekLog::kSsl;
+  if (f.Get("certificate.serial", &v)) return ZeekLog::kX509;
+  if (f.Get("fuid", &v) && (f.Get("mime_type", &v) || f.Get("md5", &v) || f.Get("sha1", &v))) return ZeekLog::kFiles;
+  if (f.Get("note", &v)) return ZeekLog::kNotice;
+  if (f.Get("conn_state", &v) || f.Get("proto", &v)) return ZeekLog::kConn;
+  return ZeekLog::kOther;
+}
+
+// Returns false when the record has nothing to match.
+bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::string_view>* list,
+             std::string* tmp) {
+  std::string_view v, ts;
+  if (f.Get("ts", &ts)) {
+    common::Micros t;
+    if (ParseEpoch(ts, &t)) {
+      o->first_observed = o->last_observed = t;
+    } else if (auto p = common::ParseTimestamp(ts); p.ok()) {
+      o->first_observed = o->last_observed = p->micros;
+    }
+  }
+  if (log == ZeekLog::kUnknown) log = SniffLog(f);
+  std::string_view src, dst;
+  bool have_src = f.Get("id.orig_h", &src) || (log == ZeekLog::kNotice && f.Get("src", &src));
+  bool have_dst = f.Get("id.resp_h", &dst) || (log == ZeekLog::kNotice && f.Get("dst", &dst));
+  if (have_src) AddIpSco(o, src, "src");
+  if (have_dst) AddIpSco(o, dst, "dst");
+  if (have_src || have_dst) {
+    o->Open();
+    o->AddString("type", "network-traffic");
+    if (have_src) o->AddString("src_ref", "src");
+    if (have_dst) o->AddString("dst_ref", "dst");
+    if (f.Get("id.orig_p", &v)) AddNumberOrString(o, "src_port", v);
+    if (f.Get("id.resp_p", &v)) AddNumberOrString(o, "dst_port", v);
+    if (f.Get("proto", &v)) {
+      o->Open();
+      o->AddString({}, v);
+      o->AddNode("protocols", o->Close(Node::Kind::kList));
+    }
+    if (log == ZeekLog::kConn) {
+      if (f.Get("orig_bytes", &v)) AddNumberOrString(o, "src_byte_count", v);
+      if (f.Get("resp_bytes", &v)) AddNumberOrString(o, "dst_byte_count", v);
+      if (f.Get("orig_pkts", &v)) AddNumberOrString(o, "src_packets", v);
+      if (f.Get("resp_pkts", &v)) AddNumberOrString(o, "dst_packets", v);
+    }
+    if (log == ZeekLog::kHttp) {
+      o->Open();
+      o->Open();
+      if (f.Get("method", &v)) o->AddString("request_method", v);
+      if (f.Get("uri", &v)) o->AddString("request_value", v);
+      if (f.Get("version", &v)) o->AddString("request_version", v);
+      o->Open();
+      if (f.Get("host", &v)) o->AddString("Host", v);
+      if (f.Get("user_agent", &v)) o->AddString("User-Agent", v);
+      if (f.Get("referrer", &v)) o->AddString("Referer", v);
+      o->AddNode("request_header", o->Close(Node::Kind::kObject));
+      o->AddNode("http-request-ext", o->Close(Node::Kind::kObject));
+      o->AddNode("extensions", o->Close(Node::Kind::kObject));
+    }
+    o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
+  }
+  auto domain = [&](std::string_view value, std::string_view id) {
+    o->Open();
+    o->AddString("type", "domain-name");
+    o->AddString("value", value);
+    o->AddSco(o->Close(Node::Kind::kObject), "domain-name", id);
+  };
+  switch (log) {
+    case ZeekLog::kDns: {
+      if (!f.Get("query", &v)) break;
+      list->clear();
+      f.GetList("answers", list);
+      size_t n_ips = 0;
+      for (size_t i = 0; i < list->size(); ++i) {
+        std::string_view a = (*list)[i];
+        if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos || a.size() < 2) continue;
+        tmp->assign("ans");
+        tmp->append(std::to_string(i));
+        AddIpSco(o, a, *tmp);
+        ++n_ips;
+      }
+      o->Open();
+      o->AddString("type", "domain-name");
+      o->AddString("value", v);
+      if (n_ips) {
+        o->Open();
+        for (size_t i = 0; i < list->size(); ++i) {
+          std::string_view a = (*list)[i];
+          if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos || a.size() < 2) continue;
+          tmp->assign("ans");
+          tmp->append(std::to_string(i));
+          o->AddString({}, *tmp);
+        }
+        o->AddNode("resolves_to_refs", o->Close(Node::Kind::kList));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "domain-name", "query");
+      break;
+    }
+    case ZeekLog::kHttp: {
+      std::string_view host, uri;
+      bool h = f.Get("host", &host);
+      bool u = f.Get("uri", &uri);
+      if (h) domain(host, "host");
+      if (h && u) {
+        tmp->assign("http://");
+        tmp->append(host);
+        std::string_view port;
+        if (f.Get("id.resp_p", &port) && port != "80") {
+          tmp->push_back(':');
+          tmp->append(port);
+        }
+        tmp->append(uri);
+        o->Open();
+        o->AddString("type", "url");
+        o->AddString("value", *tmp);
+        o->AddSco(o->Close(Node::Kind::kObject), "url", "url");
+      }
+      break;
+    }
+    case ZeekLog::kSsl:
+      if (f.Get("server_name", &v)) domain(v, "sni");
+      break;
+    case ZeekLog::kFiles: {
+      o->Open();
+      o->AddString("type", "file");
+      if (f.Get("filename", &v)) o->AddString("name", v);
+      if (f.Get("mime_type", &v)) o->AddString("mime_type", v);
+      if (f.Get("total_bytes", &v)) AddNumberOrString(o, "size", v);
+      std::string_view md5, sha1, sha256;
+      bool a = f.Get("md5", &md5), b = f.Get("sha1", &sha1), c = f.Get("sha256", &sha256);
+      if (a || b || c) {
+        o->Open();
+        if (a) o->AddString("MD5", md5);
+        if (b) o->AddString("SHA-1", sha1);
+        if (c) o->AddString("SHA-256", sha256);
+        o->AddNode("hashes", o->Close(Node::Kind::kObject));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
+      list->clear();
+      f.GetList("tx_hosts", list);
+      if (!have_src && list->size() == 1) AddIpSco(o, (*list)[0], "tx");
+      list->clear();
+      f.GetList("rx_hosts", list);
+      if (!have_dst && list->size() == 1) AddIpSco(o, (*list)[0], "rx");
+      break;
+    }
+    case ZeekLog::kX509: {
+      o->Open();
+      o->AddString("type", "x509-certificate");
+      if (f.Get("certificate.serial", &v)) o->AddString("serial_number", v);
+      if (f.Get("certificate.subject", &v)) o->AddString("subject", v);
+      if (f.Get("certificate.issuer", &v)) o->AddString("issuer", v);
+      if (f.Get("fingerprint", &v)) {
+        o->Open();
+        o->AddString(v.size() == 64 ? "SHA-256" : v.size() == 40 ? "SHA-1" : "MD5", v);
+        o->AddNode("hashes", o->Close(Node::Kind::kObject));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "x509-certificate", "cert");
+      list->clear();
+      f.GetList("san.dns", list);
+      for (size_t i = 0; i < list->size() && i < 64; ++i) {
+        tmp->assign("san");
+        tmp->append(std::to_string(i));
+        domain((*list)[i], *tmp);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return !o->scos().empty();
+}
+
+// ---- Zeek TSV -------------------------------------------------------------------------------------
+
+class ZeekTsvFields final : public ZeekFields {
+ public:
+  std::vector<std::string> names;
+  std::vector<std::string_view> values;
+  char set_sep = ',';
+  bool Get(std::string_view name, std::string_view* out) const override {
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+      if (names[i] == name) {
+        std::string_view v = values[i];
+        if (v == "-" || v == "(empty)" || v.empty()) return false;
+        *out = v;
+        return true;
+      }
+    }
+    return false;
+  }
+  void GetList(std::string_view name, std::vector<std::string_view>* out) const override {
+    std::string_view v;
+    if (!Get(name, &v)) return;
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t e = v.find(set_sep, start);
+      if (e == std::string_view::npos) e = v.size();
+      out->push_back(v.substr(start, e - start));
+      start = e + 1;
+    }
+  }
+};
+
+// ---- Zeek / generic JSON ---------------------------------------------------------------------------
+
+class JsonFields final : public ZeekFields {
+ public:
+  simdjson::dom::object obj;
+  mutable std::string num_buf[8];
+  mutable size_t num_used = 0;
+  bool Lookup(std::string_view name, simdjson::dom::element* e) const {
+    if (obj[name].get(*e) == simdjson::SUCCESS) return true;
+    // Nested form ("id": {"orig_h": ...}) as some exporters write it.
+    size_t dot = name.find('.');
+    if (dot == std::string_view::npos) return false;
+    simdjson::dom::object inner;
+    if (obj[name.substr(0, dot)].get(inner) != simdjson::SUCCESS) return false;
+    return inner[name.substr(dot + 1)].get(*e) == simdjson::SUCCESS;
+  }
+  bool Text(simdjson::dom::element e, std::string_view* out) const {
+    if (e.is_string()) {
+      *out = e.get_string().value_unsafe();
+      return true;
+    }
+    if (e.is_number()) {
+      std::string& b = num_buf[num_used++ % 8];
+      b.resize(32);
+      std::to_chars_result r;
+      if (e.is_int64()) r = std::to_chars(b.data(), b.data() + 32, e.get_int64().value_unsafe());
+      else if (e.is_uint64()) r = std::to_chars(b.data(), b.data() + 32, e.get_uint64().value_unsafe());
+      else r = std::to_chars(b.data(), b.data() + 32, e.get_double().value_unsafe());
+      b.resize(static_cast<size_t>(r.ptr - b.data()));
+      *out = b;
+      return true;
+    }
+    return false;
+  }
+  bool Get(std::string_view name, std::string_view* out) const override {
+    simdjson::dom::element e;
+    if (!Lookup(name, &e)) return false;
+    return Text(e, out) && !out->empty();
+  }
+  void GetList(std::string_view name, std::vector<std::string_view>* out) const override {
+    simdjson::dom::element e;
+    if (!Lookup(name, &e)) return;
+    simdjson::dom::array a;
+    if (e.get(a) == simdjson::SUCCESS) {
+      for (auto x : a) {
+        std::string_view s;
+        if (x.get(s) == simdjson::SUCCESS) out->push_back(s);
+      }
+    }
+  }
+};
+
+// ---- Line-based reader base ----------------------------------------------------------------------
+
+class LineEventReader : public EventReader {
+ public:
+  LineEventReader(std::unique_ptr<common::InputStream> in, std::string source, MalformedSink sink)
+      : lines_(std::move(in)), source_(std::move(source)), sink_(std::move(sink)) {}
+  const ReaderStats& stats() const override { return stats_; }
+
+  absl::StatusOr<bool> Next(Observation* o) override {
+    for (;;) {
+      std::string_view line;
+      bool too_long = false;
+      ACCORD_ASSIGN_OR_RETURN(bool more, lines_.Next(&line, &line_no_, &too_long));
+      if (!more) return false;
+      if (too_long) {
+        Malformed("line too long");
+        continue;
+      }
+      if (line.empty()) continue;
+      ++stats_.records;
+      o->Clear();
+      int r = Handle(line, o);
+      if (r > 0) {
+        ++stats_.events;
+        return true;
+      }
+      if (r == 0) ++stats_.ignored;
+    }
+  }
+
+ protected:
+  // 1: an event in *o; 0: nothing to match; -1: malformed (already reported).
+  virtual int Handle(std::string_view line, Observation* o) = 0;
+  void Malformed(std::string_view why) {
+    ++stats_.malformed;
+    if (sink_) {
+      loc_.assign(source_);
+      loc_.push_back(':');
+      loc_.append(std::to_string(line_no_));
+      sink_(loc_, why);
+    }
+  }
+  // Parses a JSON line without copying it per event (PERF: the padded buffer is reused).
+  bool ParseJson(std::string_view line, simdjson::dom::element* out) {
+    if (padded_.size() < line.size() + simdjson::SIMDJSON_PADDING) padded_.resize(line.size() + simdjson::SIMDJSON_PADDING + 4096);
+    memcpy(padded_.data(), line.data(), line.size());
+    auto err = parser_.parse(padded_.data(), line.size(), false).get(*out);
+    if (err) {
+      Malformed(simdjson::error_message(err));
+      return false;
+    }
+    return true;
+  }
+
+  common::LineReader lines_;
+  std::string source_;
+  MalformedSink sink_;
+  uint64_t line_no_ = 0;
+  ReaderStats stats_;
+  std::string loc_;
+  simdjson::dom::parser parser_;
+  std::string padded_;
+  std::vector<std::string_view> list_;
+  std::string tmp_;
+};
+
+class ZeekReader final : public LineEventReader {
+ public:
+  using LineEventReader::LineEventReader;
+
+ protected:
+  int Handle(std::string_view line, Observation* o) override {
+    if (line[0] == '{') {
+      simdjson::dom::element e;
+      if (!ParseJson(line, &e)) return -1;
+      if (e.get(json_.obj) != simdjson::SUCCESS) {
+        Malformed("not a JSON object");
+        return -1;
+      }
+      json_.num_used = 0;
+      return MapZeek(json_log_, json_, o, &list_, &tmp_) ? 1 : 0;
+    }
+    if (line[0] == '#') {
+      Header(line);
+      return 0;
+    }
+    if (tsv_.names.empty()) {
+      Malformed("Zeek TSV data before a #fields header");
+      return -1;
+    }
+    tsv_.values.clear();
+    size_t start = 0;
+    while (start <= line.size()) {
+      size_t e = line.find(sep_, start);
+      if (e == std::string_view::npos) e = line.size();
+      tsv_.values.push_back(line.substr(start, e - start));
+      start = e + 1;
+    }
+    if (tsv_.values.size() != tsv_.names.size()) {
+      Malformed("field count differs from #fields");
+      return -1;
+    }
+    return MapZeek(tsv_log_, tsv_, o, &list_, &tmp_) ? 1 : 0;
+  }
+
+ public:
+  void SetJsonLog(ZeekLog l) { json_log_ = l; }
+
+ private:
+  static std::string Unescape(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\' && i + 3 < s.size() + 0 && s[i + 1] == 'x') {
+        int v = 0;
+        auto r = std::from_chars(s.data() + i + 2, s.data() + i + 4, v, 16);
+        if (r.ec == std::errc()) {
+          out.push_back(static_cast<char>(v));
+          i += 3;
+          continue;
+        }
+      }
+      out.push_back(s[i]);
+    }
+    return out;
+  }
+  void Header(std::string_view line) {
+    auto rest = [&](std::string_view key) -> std::optional<std::string_view> {
+      if (!line.starts_with(key)) return std::nullopt;
+      std::string_view r = line.substr(key.size());
+      if (!r.empty() && (r[0] == ' ' || r[0] == sep_)) r.remove_prefix(1);
+      return r;
+    };
+    if (auto r = rest("#separator")) {
+      std::string s = Unescape(*r);
+      if (!s.empty()) sep_ = s[0];
+    } else if (auto r2 = rest("#set_separator")) {
+      std::string s = Unescape(*r2);
+      if (!s.empty()) tsv_.set_sep = s[0];
+    } else if (auto r3 = rest("#path")) {
+      tsv_log_ = LogFromPath(*r3);
+    } else if (auto r4 = rest("#fields")) {
+      tsv_.names.clear();
+      size_t start = 0;
+      while (start <= r4->size()) {
+        size_t e = r4->find(sep_, start);
+        if (e == std::string_view::npos) e = r4->size();
+        tsv_.names.emplace_back(r4->substr(start, e - start));
+        start = e + 1;
+      }
+    }
+  }
+
+  char sep_ = '\t';
+  ZeekTsvFields tsv_;
+  JsonFields json_;
+  ZeekLog tsv_log_ = ZeekLog::kUnknown;
+  ZeekLog json_log_ = ZeekLog::kUnknown;
+};
+
+// ---- Suricata EVE --------------------------------------------------------------------------------
+
+class EveReader final : public LineEventReader {
+ public:
+  using LineEventReader::LineEventReader;
+
+ protected:
+  int Handle(std::string_view line, Observation* o) override {
+    simdjson::dom::element e;
+    if (!ParseJson(line, &e)) return -1;
+    simdjson::dom::object ev;
+    if (e.get(ev) != simdjson::SUCCESS) {
+      Malformed("not a JSON object");
+      return -1;
+    }
+    simdjson::dom::element t;
+    if (ev["timestamp"].get(t) == simdjson::SUCCESS) {
+      common::Micros ts;
+      if (detail::ParseTime(t, &ts)) o->first_observed = o->last_observed = ts;
+    }
+    std::string_view src, dst, s;
+    bool hs = ev["src_ip"].get(src) == simdjson::SUCCESS;
+    bool hd = ev["dest_ip"].get(dst) == simdjson::SUCCESS;
+    if (hs) AddIpSco(o, src, "src");
+    if (hd) AddIpSco(o, dst, "dst");
+    if (hs || hd) {
+      o->Open();
+      o->AddString("type", "network-traffic");
+      if (hs) o->AddString("src_ref", "src");
+      if (hd) o->AddString("dst_ref", "dst");
+      int64_t port;
+      if (ev["src_port"].get(port) == simdjson::SUCCESS) o->AddInt("src_port", port);
+      if (ev["dest_port"].get(port) == simdjson::SUCCESS) o->AddInt("dst_port", port);
+      if (ev["proto"].get(s) == simdjson::SUCCESS) {
+        tmp_.assign(s);
+        for (char& c : tmp_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        o->Open();
+        o->AddString({}, tmp_);
+        o->AddNode("protocols", o->Close(Node::Kind::kList));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
+    }
+    auto domain = [&](std::string_view value, std::string_view id) {
+      o->Open();
+      o->AddString("type", "domain-name");
+      o->AddString("value", value);
+      o->AddSco(o->Close(Node::Kind::kObject), "domain-name", id);
+    };
+    simdjson::dom::object sub;
+    if (ev["dns"].get(sub) == simdjson::SUCCESS) {
+      if (sub["rrname"].get(s) == simdjson::SUCCESS) domain(s, "dns");
+      simdjson::dom::array qs;
+      if (sub["queries"].get(qs) == simdjson::SUCCESS) {
+        int k = 0;
+        for (auto q : qs) {
+          if (q["rrname"].get(s) == simdjson::SUCCESS && k < 16) {
+            tmp_ = "q" + std::to_string(k++);
+            domain(s, tmp_);
+          }
+        }
+      }
+    }
+    if (ev["http"].get(sub) == simdjson::SUCCESS) {
+      std::string_view host, url;
+      bool h = sub["hostname"].get(host) == simdjson::SUCCESS;
+      bool u = sub["url"].get(url) == simdjson::SUCCESS;
+      if (h) domain(host, "host");
+      if (h && u) {
+        tmp_.assign("http://");
+        tmp_.append(host);
+        tmp_.append(url);
+        o->Open();
+        o->AddString("type", "url");
+        o->AddString("value", tmp_);
+        o->AddSco(o->Close(Node::Kind::kObject), "url", "url");
+      }
+    }
+    if (ev["tls"].get(sub) == simdjson::SUCCESS && sub["sni"].get(s) == simdjson::SUCCESS) domain(s, "sni");
+    if (ev["fileinfo"].get(sub) == simdjson::SUCCESS) {
+      o->Open();
+      o->AddString("type", "file");
+      if (sub["filename"].get(s) == simdjson::SUCCESS) o->AddString("name", s);
+      int64_t size;
+      if (sub["size"].get(size) == simdjson::SUCCESS) o->AddInt("size", size);
+      o->Open();
+      if (sub["md5"].get(s) == simdjson::SUCCESS) o->AddString("MD5", s);
+      if (sub["sha1"].get(s) == simdjson::SUCCESS) o->AddString("SHA-1", s);
+      if (sub["sha256"].get(s) == simdjson::SUCCESS) o->AddString("SHA-256", s);
+      o->AddNode("hashes", o->Close(Node::Kind::kObject));
+      o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
+    }
+    return o->scos().empty() ? 0 : 1;
+  }
+};
+
+// ---- Generic JSON lines with a mapping -----------------------------------------------------------
+
+class MappedJsonReader final : public LineEventReader {
+ public:
+  MappedJsonReader(std::unique_ptr<common::InputStream> in, std::string source, MalformedSink sink,
+                   FieldMapping mapping)
+      : LineEventReader(std::move(in), std::move(source), std::move(sink)), map_(std::move(mapping)) {
+    for (const auto& r : map_.rules) {
+      if (std::find(types_.begin(), types_.end(), r.sco_type) == types_.end()) types_.push_back(r.sco_type);
+    }
+  }
+
+ protected:
+  bool Field(simdjson::dom::element e, const std::vector<std::string>& path, simdjson::dom::element* out) {
+    for (const std::string& k : path) {
+      if (e.at_key(k).get(e) != simdjson::SUCCESS) return false;
+    }
+    *out = e;
+    return true;
+  }
+  int Handle(std::string_view line, Observation* o) override {
+    simdjson::dom::element e;
+    if (!ParseJson(line, &e)) return -1;
+    if (!e.is_object()) {
+      Malformed("not a JSON object");
+      return -1;
+    }
+    simdjson::dom::element v;
+    if (!map_.time_field.empty() && Field(e, map_.time_field, &v)) {
+      common::Micros ts;
+      if (detail::ParseTime(v, &ts)) o->first_observed = o->last_observed = ts;
+    }
+    for (size_t t = 0; t < types_.size(); ++t) {
+      o->Open();
+      size_t n = 0;
+      // Properties "a.b" become nested objects {a: {b: ...}}, grouped by their first part.
+      for (size_t i = 0; i < map_.rules.size(); ++i) {
+        const auto& r = map_.rules[i];
+        if (r.sco_type != types_[t] || !Field(e, r.field, &v)) continue;
+        size_t dot = r.property.find('.');
+        if (dot == std::string::npos) {
+          AddJson(o, r.property, v, 1);
+          ++n;
+          continue;
+        }
+        std::string_view head = std::string_view(r.property).substr(0, dot);
+        bool first_of_group = true;
+        for (size_t j = 0; j < i; ++j) {
+          const auto& q = map_.rules[j];
+          if (q.sco_type == r.sco_type && q.property.starts_with(std::string(head) + ".")) first_of_group = false;
+        }
+        if (!first_of_group) continue;
+        o->Open();
+        for (size_t j = i; j < map_.rules.size(); ++j) {
+          const auto& q = map_.rules[j];
+          simdjson::dom::element w;
+          if (q.sco_type == r.sco_type && q.property.starts_with(std::string(head) + ".") && Field(e, q.field, &w)) {
+            AddJson(o, std::string_view(q.property).substr(dot + 1), w, 2);
+          }
+        }
+        o->AddNode(head, o->Close(Node::Kind::kObject));
+        ++n;
+      }
+      Node obj = o->Close(Node::Kind::kObject);
+      if (n) o->AddSco(obj, types_[t], types_[t]);
+    }
+    return o->scos().empty() ? 0 : 1;
+  }
+
+ private:
+  FieldMapping map_;
+  std::vector<std::string> types_;
+};
+
+// ---- STIX ----------------------------------------------------------------------------------------
+
+class StixReader final : public EventReader {
+ public:
+  StixReader(std::unique_ptr<common::InputStream> in, std::string source, MalformedSink sink)
+      : in_(std::move(in)), source_(std::move(source)), sink_(std::move(sink)) {}
+  const ReaderStats& stats() const override { return stats_; }
+  absl::StatusOr<bool> Next(Observation* o) override {
+    if (!loaded_) {
+      ACCORD_RETURN_IF_ERROR(Load());
+      loaded_ = true;
+    }
+    if (next_ >= obs_.size()) return false;
+    *o = std::move(obs_[next_++]);
+    ++stats_.events;
+    return true;
+  }
+
+ private:
+  absl::Status Load() {
+    std::string data;
+    char buf[1 << 16];
+    for (;;) {
+      ACCORD_ASSIGN_OR_RETURN(size_t n, in_->Read(buf, sizeof buf));
+      if (n == 0) break;
+      data.append(buf, n);
+      if (data.size() > (4ull << 30)) return absl::ResourceExhaustedError(source_ + ": STIX input over 4 GiB");
+    }
+    // One document (bundle, object, array), else JSON lines.
+    if (ObservationsFromStix(data, &obs_).ok()) {
+      stats_.records = 1;
+      return absl::OkStatus();
+    }
+    obs_.clear();
+    size_t start = 0;
+    uint64_t line_no = 0;
+    while (start < data.size()) {
+      size_t e = data.find('\n', start);
+      if (e == std::string::npos) e = data.size();
+      std::string_view line(data.data() + start, e - start);
+      ++line_no;
+      start = e + 1;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      ++stats_.records;
+      absl::Status st = ObservationsFromStix(line, &obs_);
+      if (!st.ok()) {
+        ++stats_.malformed;
+        if (sink_) sink_(source_ + ":" + std::to_string(line_no), std::string_view(st.message().data(), st.message().size()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<common::InputStream> in_;
+  std::string source_;
+  MalformedSink sink_;
+  ReaderStats stats_;
+  bool loaded_ = false;
+  std::vector<Observation> obs_;
+  size_t next_ = 0;
+};
+
+// Peeks at the beginning of a stream without losing it.
+class PeekStream final : public common::InputStream {
+ public:
+  PeekStream(std::unique_ptr<common::InputStream> in, std::string head)
+      : in_(std::move(in)), head_(std::move(head)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ < head_.size()) {
+      size_t k = std::min(n, head_.size() - pos_);
+      memcpy(buf, head_.data() + pos_, k);
+      pos_ += k;
+      return k;
+    }
+    return in_->Read(buf, n);
+  }
+
+ private:
+  std::unique_ptr<common::InputStream> in_;
+  std::string head_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name) {
+  if (name == "zeek") return InputFormat::kZeek;
+  if (name == "suricata" || name == "eve") return InputFormat::kSuricata;
+  if (name == "stix") return InputFormat::kStix;
+  if (name == "jsonl" || name == "json") return InputFormat::kJsonl;
+  if (name == "auto" || name.empty()) return InputFormat::kAuto;
+  return absl::InvalidArgumentError("unknown input format '" + std::string(name) +
+                                    "' (zeek, suricata, stix, jsonl, auto)");
+}
+
+absl::StatusOr<FieldMapping> FieldMapping::Parse(std::string_view text) {
+  FieldMapping m;
+  size_t start = 0;
+  int line_no = 0;
+  auto split = [](std::string_view s) {
+    std::vector<std::string> out;
+    size_t b = 0;
+    while (b <= s.size()) {
+      size_t e = s.find('.', b);
+      if (e == std::string_view::npos) e = s.size();
+      out.emplace_back(s.substr(b, e - b));
+      b = e + 1;
+    }
+    return out;
+  };
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+  };
+  while (start < text.size()) {
+    size_t e = text.find('\n', start);
+    if (e == std::string_view::npos) e = text.size();
+    std::string_view line = trim(text.substr(start, e - start));
+    start = e + 1;
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return absl::InvalidArgumentError("mapping line " + std::to_string(line_no) + ": expected 'field = type:property'");
+    }
+    std::string_view lhs = trim(line.substr(0, eq)), rhs = trim(line.substr(eq + 1));
+    if (lhs == "@time") {
+      m.time_field = split(rhs);
+      continue;
+    }
+    size_t colon = rhs.find(':');
+    if (lhs.empty() || colon == std::string_view::npos || colon == 0 || colon + 1 == rhs.size()) {
+      return absl::InvalidArgumentError("mapping line " + std::to_string(line_no) + ": expected 'field = type:property', found '" + std::string(line) + "'");
+    }
+    Rule r;
+    r.field = split(lhs);
+    r.sco_type = std::string(rhs.substr(0, colon));
+    r.property = std::string(rhs.substr(colon + 1));
+    m.rules.push_back(std::move(r));
+  }
+  if (m.rules.empty()) return absl::InvalidArgumentError("mapping has no rules");
+  return m;
+}
+
+absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(
+    InputFormat format, std::unique_ptr<common::InputStream> in, std::string source,
+    const FieldMapping* mapping, MalformedSink on_malformed) {
+  if (format == InputFormat::kAuto) {
+    std::string head;
+    char buf[4096];
+    while (head.size() < 4096) {
+      ACCORD_ASSIGN_OR_RETURN(size_t n, in->Read(buf, sizeof buf));
+      if (n == 0) break;
+      head.append(buf, n);
+    }
+    in = std::make_unique<PeekStream>(std::move(in), head);
+    std::string_view h = head;
+    size_t first = h.find_first_not_of(" \t\r\n");
+    if (mapping) {
+      format = InputFormat::kJsonl;
+    } else if (first != std::string_view::npos && h[first] == '#') {
+      format = InputFormat::kZeek;
+    } else if (h.find("\"event_type\"") != std::string_view::npos) {
+      format = InputFormat::kSuricata;
+    } else if (h.find("\"observed-data\"") != std::string_view::npos ||
+               h.find("\"bundle\"") != std::string_view::npos) {
+      format = InputFormat::kStix;
+    } else {
+      format = InputFormat::kZeek;  // Zeek JSON
+    }
+  }
+  switch (format) {
+    case InputFormat::kZeek: {
+      auto r = std::make_unique<ZeekReader>(std::move(in), source, std::move(on_malformed));
+      // Zeek JSON files carry no #path: take the log name from the file name.
+      std::string base = source.substr(source.find_last_of('/') == std::string::npos ? 0 : source.find_last_of('/') + 1);
+      r->SetJsonLog(LogFromPath(base.substr(0, base.find('.'))) == ZeekLog::kOther
+                        ? ZeekLog::kUnknown
+                        : LogFromPath(base.substr(0, base.find('.'))));
+      return std::unique_ptr<EventReader>(std::move(r));
+    }
+    case InputFormat::kSuricata:
+      return std::unique_ptr<EventReader>(std::make_unique<EveReader>(std::move(in), source, std::move(on_malformed)));
+    case InputFormat::kStix:
+      return std::unique_ptr<EventReader>(std::make_unique<StixReader>(std::move(in), source, std::move(on_malformed)));
+    case InputFormat::kJsonl:
+      if (!mapping) return absl::InvalidArgumentError("--input-format jsonl needs --mapping FILE");
+      return std::unique_ptr<EventReader>(
+          std::make_unique<MappedJsonReader>(std::move(in), source, std::move(on_malformed), *mapping));
+    case InputFormat::kAuto:
+      break;
+  }
+  return absl::InternalError("unreachable");
+}
+
+}  // namespace accord::match
