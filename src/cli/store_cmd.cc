@@ -11,6 +11,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "accord/stix/reader.h"
+#include "accord/store/async_import.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 #include "cli/import_hooks.h"
@@ -116,18 +117,25 @@ int Import(const Globals& g, const ImportFlags& flags) {
   f.files = std::move(*expanded);
   auto s = OpenStore(g, true);
   if (!s.ok()) return Fail(s.status());
-  auto txn = (*s)->BeginImport(f.collection);
-  if (!txn.ok()) return Fail(txn.status());
+  auto began = (*s)->BeginImport(f.collection);
+  if (!began.ok()) return Fail(began.status());
+  // PERF: parsing+validation here, SQLite writes on a second thread (2 cores: ~1.6x).
+  auto txn = std::make_unique<store::AsyncImport>(std::move(*began));
   std::vector<stix::Problem> problems;
   uint64_t accepted = 0, upgraded = 0;
   Progress progress;
   ObjectCheck check = DefaultObjectCheck();
   auto on_object = [&](stix::ObjectRecord&& rec) -> absl::Status {
-    ACCORD_RETURN_IF_ERROR((*txn)->Add(rec));
+    ACCORD_RETURN_IF_ERROR(txn->Add(std::move(rec)));
     progress.Tick(++accepted);
     return absl::OkStatus();
   };
+  uint64_t warnings = 0;
   auto on_problem = [&](stix::Problem&& p) {
+    if (p.warning) {
+      if (++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
+      return;
+    }
     if (problems.size() < 100000) problems.push_back(std::move(p));
   };
   for (const auto& file : f.files) {
@@ -148,12 +156,13 @@ int Import(const Globals& g, const ImportFlags& flags) {
               << " object(s) rejected, nothing was stored\n";
     return 1;  // txn destroyed uncommitted: rolled back
   }
-  auto res = (*txn)->Commit();
+  auto res = txn->Commit();
   if (!res.ok()) return Fail(res.status());
   if (!f.quiet) {
     std::cout << "imported " << accepted << " object(s) into '" << f.collection << "': "
               << res->added << " new version(s), " << res->duplicates << " already stored";
     if (upgraded) std::cout << ", " << upgraded << " upgraded from STIX 2.0";
+    if (warnings) std::cout << "; " << warnings << " warning(s)";
     if (!problems.empty()) std::cout << "; " << problems.size() << " rejected";
     std::cout << "\n";
   }

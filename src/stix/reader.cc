@@ -249,6 +249,8 @@ class ReaderImpl {
     } else {
       rec.json = simdjson::minify(e);
     }
+    warnings_.clear();
+    vopts_.warnings = &warnings_;
     if (auto st = detail::ValidateObject(o, vopts_); !st.ok()) {
       Report(where, std::string(id), std::string(st.message()));
       return absl::OkStatus();
@@ -263,6 +265,10 @@ class ReaderImpl {
         return absl::OkStatus();
       }
     }
+    for (auto& w : warnings_) {
+      ++stats_.warnings;
+      on_problem_(Problem{where, std::string(id), std::move(w), /*warning=*/true});
+    }
     ++stats_.objects;
     return on_object_(std::move(rec));
   }
@@ -276,6 +282,7 @@ class ReaderImpl {
   const ObjectSink& on_object_;
   const ProblemSink& on_problem_;
   detail::ValidateOptions vopts_;
+  std::vector<std::string> warnings_;
   simdjson::dom::parser parser_;
   simdjson::dom::parser upgrade_parser_;
   ReadStats stats_;

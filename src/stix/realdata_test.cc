@@ -23,7 +23,8 @@ const fs::path kStixDir = fs::path(ACCORD_SHARED_DIR) / "data" / "stix";
 
 struct FileResult {
   ReadStats stats;
-  std::vector<Problem> problems;
+  std::vector<Problem> problems;  // rejections
+  std::vector<Problem> warnings;  // findings on accepted objects
 };
 
 FileResult Read(const fs::path& path, bool check_sco_ids = true) {
@@ -32,7 +33,7 @@ FileResult Read(const fs::path& path, bool check_sco_ids = true) {
   opts.check_sco_ids = check_sco_ids;
   auto st = ReadFile(
       path.string(), opts, [](ObjectRecord&&) { return absl::OkStatus(); },
-      [&](Problem&& p) { r.problems.push_back(std::move(p)); });
+      [&](Problem&& p) { (p.warning ? r.warnings : r.problems).push_back(std::move(p)); });
   EXPECT_TRUE(st.ok()) << path << ": " << st.status();
   if (st.ok()) r.stats = *st;
   return r;
@@ -52,7 +53,7 @@ FileResult ReadArrayAsBundle(const fs::path& path, bool check_sco_ids) {
   opts.check_sco_ids = check_sco_ids;
   auto st = ReadBuffer(
       doc, opts, [](ObjectRecord&&) { return absl::OkStatus(); },
-      [&](Problem&& p) { r.problems.push_back(std::move(p)); });
+      [&](Problem&& p) { (p.warning ? r.warnings : r.problems).push_back(std::move(p)); });
   EXPECT_TRUE(st.ok()) << path << ": " << st.status();
   if (st.ok()) r.stats = *st;
   return r;
@@ -128,12 +129,13 @@ TEST_F(RealDataTest, AttackIcsAndMobileStix21) {
     EXPECT_EQ(r.stats.upgraded, 0u) << name;
   }
   // ICS 18.1: five x-mitre-data-component objects carry "x_mitre_data_source_ref": "". A
-  // property ending in _ref MUST hold an identifier (STIX 2.1 §3.1, name suffixes), and an
-  // empty string is none: a genuine violation in the published file.
+  // custom property is the producer's own; an empty custom reference is flagged as a warning
+  // and the objects are kept (the issue requires ATT&CK ICS to import in full).
   FileResult r = Read(kStixDir / "attack-stix-data" / "ics-attack-18.1.json.gz");
-  EXPECT_GT(r.stats.objects, 1500u);
-  EXPECT_EQ(r.stats.rejected, 5u) << Describe(r.problems);
-  for (const auto& p : r.problems) {
+  EXPECT_EQ(r.stats.objects, 1826u);
+  EXPECT_EQ(r.stats.rejected, 0u) << Describe(r.problems);
+  EXPECT_EQ(r.warnings.size(), 5u) << Describe(r.warnings);
+  for (const auto& p : r.warnings) {
     EXPECT_EQ(p.object_id.substr(0, 24), "x-mitre-data-component--") << p.ToString();
     EXPECT_NE(p.message.find("'x_mitre_data_source_ref' must be an identifier"), std::string::npos)
         << p.ToString();
@@ -187,11 +189,10 @@ TEST_F(RealDataTest, PythonStix2TestData) {
   // (the spec says consumers MUST NOT reject on this) every object is accepted.
   ASSERT_FALSE(sco_bundle.empty());
   FileResult strict = ReadArrayAsBundle(sco_bundle, /*check_sco_ids=*/true);
-  EXPECT_GT(strict.stats.rejected, 50u);
-  for (const auto& p : strict.problems) {
-    EXPECT_TRUE(p.message.find("deterministic id mismatch") != std::string::npos ||
-                p.message.find("'payload_bin' must be padded base64") != std::string::npos)
-        << p.ToString();
+  EXPECT_EQ(strict.stats.rejected, 3u) << Describe(strict.problems);
+  EXPECT_GT(strict.warnings.size(), 50u);
+  for (const auto& p : strict.warnings) {
+    EXPECT_NE(p.message.find("deterministic id mismatch"), std::string::npos) << p.ToString();
   }
   // Without the id check, three artifacts remain rejected: their payload_bin is a placeholder,
   // "VBORw0KGgoAAAANSUhEUgAAADI== ..." (with " ..." appended), not base64 — a genuine
@@ -227,6 +228,7 @@ FileResult ReadAll(const std::vector<fs::path>& files) {
     all.stats.rejected += r.stats.rejected;
     all.stats.upgraded += r.stats.upgraded;
     for (auto& p : r.problems) all.problems.push_back(std::move(p));
+    for (auto& p : r.warnings) all.warnings.push_back(std::move(p));
   }
   return all;
 }
@@ -270,10 +272,11 @@ TEST_F(RealDataTest, AttackEnterpriseStix20Upgrade) {
   FileResult r = ReadAll(files);
   EXPECT_EQ(r.stats.upgraded, r.stats.objects + r.stats.rejected);  // every object is 2.0
   EXPECT_GT(r.stats.objects, 24000u);
-  // The same genuine violation as in ICS 18.1: seven x-mitre-data-component objects have
-  // "x_mitre_data_source_ref": "" (a _ref property MUST hold an identifier).
-  EXPECT_EQ(r.stats.rejected, 7u) << Describe(r.problems);
-  for (const auto& p : r.problems) {
+  // As in ICS 18.1: seven x-mitre-data-component objects have "x_mitre_data_source_ref": "",
+  // flagged and kept.
+  EXPECT_EQ(r.stats.rejected, 0u) << Describe(r.problems);
+  EXPECT_EQ(r.warnings.size(), 7u) << Describe(r.warnings);
+  for (const auto& p : r.warnings) {
     EXPECT_EQ(p.object_id.substr(0, 24), "x-mitre-data-component--") << p.ToString();
     EXPECT_NE(p.message.find("'x_mitre_data_source_ref' must be an identifier"), std::string::npos)
         << p.ToString();

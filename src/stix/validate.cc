@@ -1454,7 +1454,12 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
       return Invalid(Cat("custom property name \"", f.key,
                                   "\" must be 3-250 characters of a-z, 0-9 and '_'"));
     }
-    ACCORD_RETURN_IF_ERROR(CheckBySuffix(f.key, f.value));
+    if (auto st = CheckBySuffix(f.key, f.value); !st.ok()) {
+      // Custom properties are the producer's own: a malformed custom reference (ATT&CK 18.1's
+      // deprecated data components carry "x_mitre_data_source_ref": "") is flagged, not fatal.
+      if (!HasSuffix(f.key, "_ref") && !HasSuffix(f.key, "_refs")) return st;
+      if (opts.warnings) opts.warnings->emplace_back(st.message());
+    }
   }
 
   // Required type-specific properties.
@@ -1472,17 +1477,19 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
   if (kind == Kind::kSco && opts.check_sco_ids) {
     std::string_view uuid = id.substr(type.size() + 2);
     if (uuid[14] == '5') {
-      if (type == "process") {
-        return Invalid(Cat("deterministic id mismatch: process ids must be UUIDv4, found ", id));
-      }
-      auto expected = ComputeScoId(type, obj);
+      auto expected = type == "process" ? std::nullopt : ComputeScoId(type, obj);
       if (!expected) {
-        return Invalid(Cat("deterministic id mismatch: ", type,
-                                    " has none of its ID contributing properties, so its id must "
-                                    "be a UUIDv4, found ", id));
+        if (opts.warnings) {
+          opts.warnings->push_back(Cat("deterministic id mismatch: ", type,
+                                       " has none of its ID contributing properties, so its id "
+                                       "should be a UUIDv4, found ", id));
+        }
+        return absl::OkStatus();
       }
-      if (!EqualsIgnoreCase(*expected, id)) {
-        return Invalid(Cat("deterministic id mismatch: expected ", *expected, ", found ", id));
+      if (!EqualsIgnoreCase(*expected, id) && opts.warnings) {
+        // STIX 2.1 §2.9: a consumer must not reject an SCO because its id does not reproduce.
+        opts.warnings->push_back(
+            Cat("deterministic id mismatch: expected ", *expected, ", found ", id));
       }
     }
   }

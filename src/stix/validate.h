@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "accord/common/status.h"
 
@@ -13,6 +14,10 @@ namespace accord::stix::detail {
 
 struct ValidateOptions {
   bool check_sco_ids = true;  // recompute deterministic SCO ids (UUIDv5) and flag mismatches
+  /// Where findings that do not make an object invalid go (may be null): a deterministic SCO
+  /// id that does not reproduce (STIX 2.1 §2.9: consumers must not reject on that alone), a
+  /// custom `*_ref` property whose value is not an identifier.
+  std::vector<std::string>* warnings = nullptr;
 };
 
 /// Checks one object against the STIX 2.1 rules. OK, or InvalidArgument whose message names

@@ -28,6 +28,27 @@ absl::Status Validate(const std::string& json, bool check_sco_ids = true) {
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
+// Validates an object that must be accepted; returns its warnings joined by newlines.
+std::string Warnings(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  if (parser.parse(json).get_object().get(o)) return "(test JSON does not parse)";
+  std::vector<std::string> w;
+  ValidateOptions opts;
+  opts.warnings = &w;
+  absl::Status st = ValidateObject(o, opts);
+  if (!st.ok()) return "(rejected: " + Msg(st) + ")";
+  std::string out;
+  for (auto& x : w) out += x + "\n";
+  return out;
+}
+
+#define EXPECT_WARNED(json, text)                                                   \
+  do {                                                                              \
+    std::string w_ = Warnings(json);                                                \
+    EXPECT_NE(w_.find(text), std::string::npos) << (json) << "\nwarnings: " << w_; \
+  } while (0)
+
 // A valid indicator (spec digest §18) to derive invalid variants from.
 ordered_json Indicator() {
   return ordered_json::parse(R"({
@@ -410,11 +431,13 @@ TEST(ValidateTest, ReferenceRules) {
   j["object_marking_refs"] = {"identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"};
   EXPECT_REJECTED(j.dump(), "'object_marking_refs' must reference marking-definition");
   j = Indicator();
-  j["x_acme_source_ref"] = "not-an-id";  // custom *_ref: still an identifier
-  EXPECT_REJECTED(j.dump(), "'x_acme_source_ref' must be an identifier");
+  // A custom *_ref that is not an identifier is the producer's own business: flagged, kept
+  // (ATT&CK ICS 18.1 ships "x_mitre_data_source_ref": "").
+  j["x_acme_source_ref"] = "not-an-id";
+  EXPECT_WARNED(j.dump(), "'x_acme_source_ref' must be an identifier");
   j = Indicator();
   j["x_acme_related_refs"] = "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff";
-  EXPECT_REJECTED(j.dump(), "'x_acme_related_refs' must be a list of identifiers");
+  EXPECT_WARNED(j.dump(), "'x_acme_related_refs' must be a list of identifiers");
   EXPECT_REJECTED(R"({"type":"domain-name","id":"domain-name--bedb4899-d24b-5401-bc86-8f6b4cc18ec7",
       "value":"example.com","resolves_to_refs":["url--47c3cf9a-5027-5bf0-997a-017c7edc7c55"]})",
                   "'resolves_to_refs' must reference ipv4-addr or ipv6-addr or domain-name");
@@ -620,8 +643,9 @@ TEST(ScoIdTest, SpecVectors) {
     EXPECT_TRUE(Validate(j.dump()).ok()) << j.dump() << "\n" << Validate(j.dump());
     std::string wrong = std::string(type) + "--4aec4dbc-b382-5872-9b8d-ab83653d0970";
     j["id"] = wrong;
-    EXPECT_REJECTED(j.dump(), std::string("deterministic id mismatch: expected ") + v.id +
-                                  ", found " + wrong);
+    // STIX 2.1 §2.9: consumers must not reject on a non-reproducing id; it is flagged.
+    EXPECT_WARNED(j.dump(), std::string("deterministic id mismatch: expected ") + v.id +
+                                ", found " + wrong);
     EXPECT_TRUE(Validate(j.dump(), /*check_sco_ids=*/false).ok());
     j["id"] = std::string(type) + "--b4e29b62-2053-47c4-bab4-bbce39e5ed67";  // UUIDv4
     EXPECT_TRUE(Validate(j.dump()).ok()) << j.dump();
@@ -656,12 +680,12 @@ TEST(ScoIdTest, HashPreferenceAndNoContributingProperties) {
                    .get_object().get(o));
   EXPECT_EQ(ScoIdName("file", o).value(), R"({"hashes":{"TLSH":"aa"}})");  // first in document
   // process has no contributing properties: a v5 id is flagged, v4 accepted.
-  EXPECT_REJECTED(R"({"type":"process","id":"process--4aec4dbc-b382-5872-9b8d-ab83653d0970","pid":1})",
-                  "process ids must be UUIDv4");
+  EXPECT_WARNED(R"({"type":"process","id":"process--4aec4dbc-b382-5872-9b8d-ab83653d0970","pid":1})",
+                "should be a UUIDv4");
   EXPECT_TRUE(Validate(R"({"type":"process","id":"process--b4e29b62-2053-47c4-bab4-bbce39e5ed67","pid":1})").ok());
-  EXPECT_REJECTED(R"({"type":"user-account","id":"user-account--4aec4dbc-b382-5872-9b8d-ab83653d0970",
-                      "is_disabled":true})",
-                  "has none of its ID contributing properties, so its id must be a UUIDv4");
+  EXPECT_WARNED(R"({"type":"user-account","id":"user-account--4aec4dbc-b382-5872-9b8d-ab83653d0970",
+                    "is_disabled":true})",
+                "has none of its ID contributing properties, so its id should be a UUIDv4");
 }
 
 // --- STIX 2.0 detection and upgrade ---

@@ -20,6 +20,7 @@ struct Problem {
   std::string location;   // "file:line:column" or "file: object #N" (1-based)
   std::string object_id;  // empty when the object has none or none could be read
   std::string message;    // the rule broken, in plain words
+  bool warning = false;   // true: the object was accepted; this is only a finding about it
   std::string ToString() const;
 };
 
@@ -40,6 +41,7 @@ struct ReadStats {
   uint64_t objects = 0;   // accepted
   uint64_t rejected = 0;  // problems reported
   uint64_t upgraded = 0;  // STIX 2.0 objects upgraded
+  uint64_t warnings = 0;  // findings on accepted objects (Problem::warning)
 };
 
 using ObjectSink = std::function<absl::Status(ObjectRecord&&)>;

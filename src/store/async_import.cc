@@ -1,0 +1,79 @@
+#include "accord/store/async_import.h"
+
+namespace accord::store {
+
+AsyncImport::AsyncImport(std::unique_ptr<ImportTxn> txn, size_t batch_size, size_t max_batches)
+    : txn_(std::move(txn)), batch_size_(batch_size), max_batches_(max_batches) {
+  current_.reserve(batch_size_);
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+AsyncImport::~AsyncImport() { Abort(); }
+
+absl::Status AsyncImport::Add(stix::ObjectRecord&& rec) {
+  current_.push_back(std::move(rec));
+  if (current_.size() >= batch_size_) {
+    Push(false);
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
+  }
+  return absl::OkStatus();
+}
+
+void AsyncImport::Push(bool final_batch) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return queue_.size() < max_batches_ || !error_.ok(); });
+  if (!current_.empty() && error_.ok()) queue_.push_back(std::move(current_));
+  current_ = {};
+  current_.reserve(batch_size_);
+  if (final_batch) closed_ = true;
+  cv_.notify_all();
+}
+
+void AsyncImport::WriterLoop() {
+  while (true) {
+    std::vector<stix::ObjectRecord> batch;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return !queue_.empty() || closed_; });
+      if (queue_.empty()) return;
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+      cv_.notify_all();
+    }
+    for (const auto& r : batch) {
+      absl::Status st = txn_->Add(r);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> l(mu_);
+        error_ = st;
+        queue_.clear();
+        cv_.notify_all();
+        return;
+      }
+    }
+  }
+}
+
+absl::Status AsyncImport::Drain() {
+  if (writer_.joinable()) {
+    Push(true);
+    writer_.join();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  return error_;
+}
+
+absl::StatusOr<ImportResult> AsyncImport::Commit() {
+  ACCORD_RETURN_IF_ERROR(Drain());
+  if (!txn_) return absl::FailedPreconditionError("import already finished");
+  auto res = txn_->Commit();
+  txn_.reset();
+  return res;
+}
+
+void AsyncImport::Abort() {
+  (void)Drain();
+  txn_.reset();  // rolls back if not committed
+}
+
+}  // namespace accord::store

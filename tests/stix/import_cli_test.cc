@@ -1,0 +1,142 @@
+// `accord import` on bad input: clear errors with file, line:column or object index, id and
+// rule; default mode keeps the valid objects, --strict keeps nothing (issue #2).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/test_util.h"
+
+namespace accord::testing {
+namespace {
+
+class ImportCliTest : public ::testing::Test {
+ protected:
+  std::filesystem::path Write(const std::string& name, const std::string& content) {
+    auto p = tmp_.path() / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  RunResult Accord(const std::string& args) {
+    return RunCmd(testing::Accord() + " " + args + " --data " + ShellQuote(data_.string()),
+                  tmp_.path());
+  }
+  uint64_t Versions() {
+    auto r = Accord("stats --json");
+    return nlohmann::json::parse(r.out)["versions"].get<uint64_t>();
+  }
+  TempDir tmp_{"cli"};
+  std::filesystem::path data_ = tmp_.path() / "node";
+};
+
+const char* kGood =
+    R"({"type":"indicator","spec_version":"2.1","id":"indicator--a932fcc6-e032-476c-826f-cb970a5a1ade",)"
+    R"("created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z",)"
+    R"("pattern":"[file:hashes.MD5 = '3773a88f65a5e780c8dff9cdc3a056f3']","pattern_type":"stix",)"
+    R"("valid_from":"2014-02-20T09:00:00Z"})";
+
+TEST_F(ImportCliTest, MalformedJsonNamesFileLineAndColumn) {
+  // Line 3 is truncated after the colon: the error is on line 3 (or where the text ends).
+  auto f = Write("broken.json", "{\n  \"type\": \"bundle\",\n  \"id\":\n");
+  auto r = Accord("import " + ShellQuote(f.string()));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(f.string() + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("malformed JSON"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.err.find(":3:") != std::string::npos || r.err.find(":4:") != std::string::npos)
+      << r.err;
+  EXPECT_EQ(Versions(), 0u);
+}
+
+TEST_F(ImportCliTest, JsonLinesErrorsNameTheLine) {
+  // Line 2 is not JSON; lines 1 and 3 are fine.
+  std::string good2 = kGood;
+  good2.replace(good2.find("a932fcc6"), 8, "b932fcc6");
+  auto f = Write("feed.jsonl", std::string(kGood) + "\n{\"type\": oops}\n" + good2 + "\n");
+  auto r = Accord("import " + ShellQuote(f.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(f.string() + ":2:"), std::string::npos) << r.err;
+  EXPECT_EQ(Versions(), 2u);
+}
+
+TEST_F(ImportCliTest, DefaultModeKeepsValidObjectsAndListsRejected) {
+  std::string bundle = std::string(R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)") +
+                       kGood + "," +
+                       // #2: identifier of the wrong form
+                       R"({"type":"indicator","spec_version":"2.1","id":"indicator-1234","created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","valid_from":"2014-02-20T09:00:00Z"},)"
+                       // #3: bad timestamp
+                       R"({"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2014-02-30T09:16:08.989Z","modified":"2014-02-30T09:16:08.989Z","name":"x","is_family":true},)"
+                       // #4: missing required property (indicator without pattern)
+                       R"({"type":"indicator","spec_version":"2.1","id":"indicator--c932fcc6-e032-476c-826f-cb970a5a1ade","created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z","pattern_type":"stix","valid_from":"2014-02-20T09:00:00Z"},)"
+                       // #5: not an object
+                       R"("just a string",)"
+                       // #6: modified before created
+                       R"({"type":"malware","spec_version":"2.1","id":"malware--41b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2016-01-01T00:00:00.000Z","modified":"2015-01-01T00:00:00.000Z","name":"x","is_family":true}]})";
+  auto f = Write("mixed.json", bundle);
+  auto r = Accord("import " + ShellQuote(f.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Versions(), 1u);
+  auto has = [&](const std::string& s) { return r.err.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("object #2: indicator-1234:")) << r.err;
+  EXPECT_TRUE(has("object #3: malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc:")) << r.err;
+  EXPECT_TRUE(has("object #4: indicator--c932fcc6-e032-476c-826f-cb970a5a1ade:")) << r.err;
+  EXPECT_TRUE(has("'pattern'")) << r.err;
+  EXPECT_TRUE(has("object #5: expected a STIX object, found a string")) << r.err;
+  EXPECT_TRUE(has("object #6: malware--41b940d4-6f7f-459a-80ea-9c1f17b58abc:")) << r.err;
+  EXPECT_TRUE(has("earlier than")) << r.err;
+}
+
+TEST_F(ImportCliTest, StrictModeStoresNothing) {
+  std::string bundle = std::string(R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)") +
+                       kGood + R"(,{"type":"indicator","id":"indicator-1"}]})";
+  auto f = Write("strict.json", bundle);
+  auto r = Accord("import --strict " + ShellQuote(f.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("nothing was stored"), std::string::npos) << r.err;
+  EXPECT_EQ(Versions(), 0u);
+}
+
+TEST_F(ImportCliTest, GzipInputImportsDirectlyAndExportRoundTrips) {
+  auto f = Write("one.json", kGood);
+  ASSERT_EQ(std::system(("gzip -f " + ShellQuote(f.string())).c_str()), 0);
+  auto r = Accord("import " + ShellQuote(f.string() + ".gz"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto e = Accord("export");
+  ASSERT_EQ(e.exit_code, 0);
+  auto bundle = nlohmann::json::parse(e.out);
+  ASSERT_EQ(bundle["objects"].size(), 1u);
+  EXPECT_EQ(bundle["objects"][0], nlohmann::json::parse(kGood));
+  // Importing the same version again stores nothing new.
+  r = Accord("import " + ShellQuote(f.string() + ".gz"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("0 new version(s), 1 already stored"), std::string::npos) << r.out;
+}
+
+TEST_F(ImportCliTest, GetVersionsAndListLimit) {
+  std::string v2 = kGood;
+  v2.replace(v2.find("\"modified\":\"2014-02-20T09:16:08.989Z\""),
+             std::string("\"modified\":\"2014-02-20T09:16:08.989Z\"").size(),
+             "\"modified\":\"2015-01-01T00:00:00.000Z\"");
+  auto f = Write("v.jsonl", std::string(kGood) + "\n" + v2 + "\n");
+  ASSERT_EQ(Accord("import " + ShellQuote(f.string())).exit_code, 0);
+  auto last = Accord("get indicator--a932fcc6-e032-476c-826f-cb970a5a1ade");
+  EXPECT_NE(last.out.find("2015-01-01T00:00:00.000Z"), std::string::npos);
+  auto all = Accord("get --versions all indicator--a932fcc6-e032-476c-826f-cb970a5a1ade");
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 2);
+  auto missing = Accord("get indicator--00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(missing.exit_code, 3);
+  auto list = Accord("list --json --versions all --limit 1");
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 1);
+}
+
+TEST_F(ImportCliTest, EmptyAndMissingFiles) {
+  auto f = Write("empty.json", "  \n");
+  auto r = Accord("import " + ShellQuote(f.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("empty input"), std::string::npos) << r.err;
+  r = Accord("import /nonexistent/file.json");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/file.json"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace accord::testing
