@@ -142,6 +142,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddDataOption(user, g);
   {
     auto* add = user->add_subcommand("add", "Add a user");
+    AddDataOption(add, g);
     auto* name = new std::string();
     auto* role = new std::string("user");
     add->add_option("NAME", *name, "User name")->required();
@@ -163,6 +164,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       *exit_code = 0;
     });
     auto* list = user->add_subcommand("list", "List users");
+    AddDataOption(list, g);
     list->callback([g, exit_code] {
       auto a = OpenAuth(*g);
       if (!a.ok()) {
@@ -188,6 +190,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddDataOption(key, g);
   {
     auto* create = key->add_subcommand("create", "Create an API key for a user; prints it once");
+    AddDataOption(create, g);
     auto* name = new std::string();
     auto* label = new std::string();
     create->add_option("NAME", *name, "User name")->required();
@@ -207,6 +210,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       *exit_code = 0;
     });
     auto* revoke = key->add_subcommand("revoke", "Revoke a key (by key id or the full key)");
+    AddDataOption(revoke, g);
     auto* kid = new std::string();
     revoke->add_option("KEY", *kid, "Key id (the part before '.') or full key")->required();
     revoke->callback([g, kid, exit_code] {
@@ -216,6 +220,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       if (s.ok()) std::cerr << "accord: revoked\n";
     });
     auto* list = key->add_subcommand("list", "List keys (ids only)");
+    AddDataOption(list, g);
     auto* who = new std::string();
     list->add_option("NAME", *who, "Only this user's keys");
     list->callback([g, who, exit_code] {
@@ -243,6 +248,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddDataOption(col, g);
   {
     auto* create = col->add_subcommand("create", "Create a collection");
+    AddDataOption(create, g);
     struct CreateFlags {
       std::string alias, title, description;
       bool is_public = false;
@@ -272,6 +278,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       *exit_code = 0;
     });
     auto* list = col->add_subcommand("list", "List collections");
+    AddDataOption(list, g);
     list->callback([g, exit_code] {
       auto st = OpenStore(*g);
       if (!st.ok()) {
@@ -291,6 +298,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     });
     auto* grant = col->add_subcommand(
         "grant", "Set a user's permissions on a collection (neither --read nor --write: remove)");
+    AddDataOption(grant, g);
     struct GrantFlags {
       std::string collection, user;
       bool read = false, write = false;

@@ -128,6 +128,27 @@ TEST_F(ImportCliTest, GetVersionsAndListLimit) {
   EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 1);
 }
 
+TEST_F(ImportCliTest, IndicatorWithInvalidStixPatternIsRejected) {
+  // "AND" followed by "]": column 58 is the ']' (counted by hand over the pattern below).
+  std::string bad = kGood;
+  std::string from = "[file:hashes.MD5 = '3773a88f65a5e780c8dff9cdc3a056f3']";
+  std::string to = "[file:hashes.MD5 = '3773a88f65a5e780c8dff9cdc3a056f3' AND]";
+  bad.replace(bad.find(from), from.size(), to);
+  auto f = Write("badpattern.json", bad);
+  auto r = Accord("import " + ShellQuote(f.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("invalid STIX pattern: column 58:"), std::string::npos) << r.err;
+  EXPECT_EQ(Versions(), 0u);
+  // A pattern in another language is not checked as STIX.
+  std::string sigma = kGood;
+  const std::string stix_type = "\"pattern_type\":\"stix\"";
+  sigma.replace(sigma.find(stix_type), stix_type.size(), "\"pattern_type\":\"yara\"");
+  sigma.replace(sigma.find(from), from.size(), "rule x { condition: true }");
+  auto g = Write("yara.json", sigma);
+  r = Accord("import " + ShellQuote(g.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(ImportCliTest, EmptyAndMissingFiles) {
   auto f = Write("empty.json", "  \n");
   auto r = Accord("import " + ShellQuote(f.string()));
