@@ -156,8 +156,9 @@ absl::StatusOr<Db> SqliteStore::Connect(bool write) {
     // PERF: WAL + synchronous=NORMAL: one fsync per checkpoint instead of per commit; a
     // committed transaction survives a process crash (kill -9), and a power loss can only lose
     // the newest transactions, never tear one.
-    ACCORD_RETURN_IF_ERROR(
-        Exec(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"));
+    // PERF: measured on 100k-indicator imports: 16 KiB pages and a 256 MiB writer cache both
+    // cost more system time (page faults, larger writes) than they saved; defaults kept.
+    ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   }
   return db;
 }
