@@ -119,6 +119,12 @@ class ServerImpl final : public Server {
           common::Cat("cannot listen on ", opts_.host, ":", opts_.port, ": ", ec.message()));
     }
     port_ = acceptor_.local_endpoint().port();
+    if (opts_.stop_on_signals) {
+      // Installed here, before the caller announces the port, so that a SIGTERM sent right
+      // after start-up is queued rather than fatal.
+      signals_.add(SIGTERM, ec);
+      signals_.add(SIGINT, ec);
+    }
     return absl::OkStatus();
   }
 
@@ -127,8 +133,6 @@ class ServerImpl final : public Server {
 
   absl::Status Run() override {
     if (opts_.stop_on_signals) {
-      signals_.add(SIGTERM);
-      signals_.add(SIGINT);
       signals_.async_wait([this](const boost::system::error_code& ec, int) {
         if (!ec) Stop();
       });
@@ -261,6 +265,11 @@ class Session : public SessionBase {
     if (ec == bhttp::error::header_limit) {
       SendError(431, "Request header fields too large",
                 common::Cat("request head exceeds ", srv_->opts().max_header_bytes, " bytes"));
+      return;
+    }
+    if (ec == bhttp::error::body_limit) {
+      SendError(413, "Request too large",
+                common::Cat("body exceeds max_content_length ", srv_->opts().max_body_bytes));
       return;
     }
     if (ec) {

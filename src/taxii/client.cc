@@ -202,6 +202,7 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
                        [&](stix::ObjectRecord&& rec) { return txn->Add(rec); },
                        [&](stix::Problem&&) {}));
       ACCORD_ASSIGN_OR_RETURN(auto done, txn->Commit());
+      txn.reset();  // releases the store's writer before the cursor is saved
       out.objects += rs.objects + rs.rejected;
       out.rejected += rs.rejected;
       out.added += done.added;

@@ -1,0 +1,536 @@
+// End-to-end: `accord serve` on a loopback port, driven with curl and `accord taxii`.
+// Covers every TAXII 2.1 endpoint (../shared/spec/TAXII21.md §3), every error status the
+// issue lists (400, 401, 403, 404, 406, 413, 415, 422), pagination over several pages, the
+// date-added headers, and graceful SIGTERM.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/gen_indicators.h"
+#include "common/test_util.h"
+#include "taxii/server_process.h"
+
+namespace accord::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kAccept = "Accept: application/taxii+json;version=2.1";
+constexpr const char* kType = "Content-Type: application/taxii+json;version=2.1";
+
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  json Json() const { return body.empty() ? json() : json::parse(body, nullptr, false); }
+};
+
+class TaxiiE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("taxii-e2e");
+    data_ = (dir_->path() / "data").string();
+    server_ = new ServerProcess();
+    ASSERT_TRUE(server_->Start(data_, {"--max-body", "1048576"}));
+    ASSERT_FALSE(server_->admin_key().empty());
+    admin_ = server_->admin_key();
+    alice_ = Setup("user add alice --role user", true);
+    alice_ = Setup("key create alice", false);
+    bob_ = Setup("user add bob --role user", true);
+    bob_ = Setup("key create bob", false);
+    shared_ = Setup("collection create shared --title Shared", false);
+    secret_ = Setup("collection create secret", false);
+    readonly_ = Setup("collection create readonly", false);
+    public_ = Setup("collection create pub --public", false);
+    Setup("collection grant shared alice --read --write", true);
+    Setup("collection grant readonly alice --read", true);
+    Setup("collection grant shared bob --write", true);
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  // Runs an accord CLI command against the node's data dir; returns its first output line.
+  static std::string Setup(const std::string& args, bool quiet) {
+    auto r = RunCmd(Accord() + " " + args + " --data " + ShellQuote(data_), dir_->path());
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    std::string line = r.out.substr(0, r.out.find('\n'));
+    (void)quiet;
+    return line;
+  }
+
+  static std::string Url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+
+  // curl with `args` (already quoted), returning status, headers and body.
+  static HttpReply Curl(const std::string& args) {
+    auto hdr = dir_->path() / "h.txt";
+    auto body = dir_->path() / "b.txt";
+    auto r = RunCmd("curl -s -g -o " + ShellQuote(body.string()) + " -D " +
+                        ShellQuote(hdr.string()) + " " + args,
+                    dir_->path());
+    HttpReply out;
+    std::ifstream in(hdr);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.rfind("HTTP/", 0) == 0) {
+        out.status = std::stoi(line.substr(line.find(' ') + 1));
+        out.headers.clear();
+        continue;
+      }
+      size_t c = line.find(':');
+      if (c == std::string::npos) continue;
+      std::string k = line.substr(0, c);
+      for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      out.headers[k] = line.substr(c + 2);
+    }
+    out.body = Slurp(body);
+    return out;
+  }
+
+  static HttpReply Get(const std::string& path, const std::string& user = "admin",
+                       const std::string& extra = "") {
+    std::string auth;
+    if (user == "admin") auth = "-u admin:" + admin_;
+    if (user == "alice") auth = "-u alice:" + alice_;
+    if (user == "bob") auth = "-H " + ShellQuote("Authorization: Bearer " + bob_);
+    return Curl(auth + " -H " + ShellQuote(kAccept) + " " + extra + " " + ShellQuote(Url(path)));
+  }
+
+  static HttpReply Post(const std::string& path, const std::string& body,
+                        const std::string& user = "admin", const std::string& type = kType) {
+    auto f = dir_->path() / "post.json";
+    std::ofstream(f) << body;
+    std::string auth = user == "admin"   ? "-u admin:" + admin_
+                       : user == "alice" ? "-u alice:" + alice_
+                       : user == "bob"   ? "-u bob:" + bob_
+                                         : "";
+    return Curl(auth + " -X POST -H " + ShellQuote(kAccept) + " -H " + ShellQuote(type) +
+                " --data-binary @" + ShellQuote(f.string()) + " " + ShellQuote(Url(path)));
+  }
+
+  static std::string Envelope(uint64_t from, uint64_t n, uint64_t seed = 7) {
+    IndicatorGenerator gen(seed);
+    std::string s = "{\"objects\":[";
+    for (uint64_t i = 0; i < from + n; ++i) {
+      std::string o = gen.Next(i);
+      if (i < from) continue;
+      if (i > from) s += ",";
+      s += o;
+    }
+    return s + "]}";
+  }
+
+  static std::string Col(const std::string& id) { return "/api/collections/" + id + "/"; }
+
+  static TempDir* dir_;
+  static std::string data_, admin_, alice_, bob_;
+  static std::string shared_, secret_, readonly_, public_;
+  static ServerProcess* server_;
+};
+
+TempDir* TaxiiE2E::dir_ = nullptr;
+ServerProcess* TaxiiE2E::server_ = nullptr;
+std::string TaxiiE2E::data_, TaxiiE2E::admin_, TaxiiE2E::alice_, TaxiiE2E::bob_;
+std::string TaxiiE2E::shared_, TaxiiE2E::secret_, TaxiiE2E::readonly_, TaxiiE2E::public_;
+
+TEST_F(TaxiiE2E, DiscoveryListsTheApiRoot) {
+  auto r = Get("/taxii2/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "application/taxii+json;version=2.1");
+  auto j = r.Json();
+  EXPECT_EQ(j["api_roots"][0], "/api/");
+  EXPECT_EQ(j["default"], "/api/");
+  EXPECT_TRUE(j["title"].is_string());
+}
+
+TEST_F(TaxiiE2E, ApiRootAdvertisesVersionAndMaxContentLength) {
+  auto j = Get("/api/").Json();
+  EXPECT_EQ(j["versions"][0], "application/taxii+json;version=2.1");
+  EXPECT_EQ(j["max_content_length"], 1048576);
+}
+
+TEST_F(TaxiiE2E, UnknownApiRootIs404) {
+  auto r = Get("/nope/");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.Json()["http_status"], "404");
+}
+
+TEST_F(TaxiiE2E, PathWithoutTrailingSlashIs404) { EXPECT_EQ(Get("/api").status, 404); }
+
+TEST_F(TaxiiE2E, WrongMethodIs405) {
+  auto r = Curl("-u admin:" + admin_ + " -X PUT " + ShellQuote(Url("/api/collections/")));
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD");
+}
+
+TEST_F(TaxiiE2E, BadKeyIs401WithChallenge) {
+  auto r = Curl("-u admin:0123456789abcdef.wrong -H " + ShellQuote(kAccept) + " " +
+                ShellQuote(Url("/taxii2/")));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.headers["www-authenticate"].find("Basic"), std::string::npos);
+  EXPECT_EQ(r.headers["content-type"], "application/taxii+json;version=2.1");
+}
+
+TEST_F(TaxiiE2E, KeyOfAnotherUserIs401) {
+  auto r = Curl("-u bob:" + alice_ + " -H " + ShellQuote(kAccept) + " " +
+                ShellQuote(Url("/api/collections/")));
+  EXPECT_EQ(r.status, 401);
+}
+
+TEST_F(TaxiiE2E, MalformedAuthorizationIs401) {
+  auto r = Curl("-H 'Authorization: Basic !!!' " + ShellQuote(Url("/taxii2/")));
+  EXPECT_EQ(r.status, 401);
+}
+
+TEST_F(TaxiiE2E, RevokedKeyIs401) {
+  std::string k = Setup("key create alice", false);
+  Setup("key revoke " + k.substr(0, k.find('.')), true);
+  auto r = Curl("-u alice:" + k + " " + ShellQuote(Url("/api/collections/")));
+  EXPECT_EQ(r.status, 401);
+}
+
+TEST_F(TaxiiE2E, AnonymousSeesOnlyPublicCollections) {
+  auto r = Curl("-H " + ShellQuote(kAccept) + " " + ShellQuote(Url("/api/collections/")));
+  ASSERT_EQ(r.status, 200);
+  auto cols = r.Json()["collections"];
+  ASSERT_EQ(cols.size(), 1u);
+  EXPECT_EQ(cols[0]["alias"], "pub");
+  EXPECT_EQ(cols[0]["can_read"], true);
+  EXPECT_EQ(cols[0]["can_write"], false);
+}
+
+TEST_F(TaxiiE2E, AnonymousOnPrivateCollectionIs401NotRevealing) {
+  auto existing = Curl(ShellQuote(Url(Col(secret_) + "objects/")));
+  auto missing = Curl(ShellQuote(Url(Col("00000000-0000-4000-8000-000000000000") + "objects/")));
+  EXPECT_EQ(existing.status, 401);
+  EXPECT_EQ(missing.status, 401);
+}
+
+TEST_F(TaxiiE2E, AnonymousCannotWritePublicCollection) {
+  EXPECT_EQ(Post(Col(public_) + "objects/", Envelope(0, 1), "").status, 401);
+}
+
+TEST_F(TaxiiE2E, CollectionsShowOnlyWhatTheUserMaySee) {
+  auto j = Get("/api/collections/", "alice").Json();
+  std::map<std::string, json> by_alias;
+  for (auto& c : j["collections"]) by_alias[c["alias"]] = c;
+  EXPECT_EQ(by_alias.count("secret"), 0u);
+  ASSERT_EQ(by_alias.count("shared"), 1u);
+  EXPECT_EQ(by_alias["shared"]["can_read"], true);
+  EXPECT_EQ(by_alias["shared"]["can_write"], true);
+  EXPECT_EQ(by_alias["readonly"]["can_write"], false);
+  EXPECT_EQ(by_alias["shared"]["title"], "Shared");
+}
+
+TEST_F(TaxiiE2E, CollectionByIdAndByAlias) {
+  auto a = Get(Col(shared_), "alice");
+  auto b = Get(Col("shared"), "alice");
+  ASSERT_EQ(a.status, 200);
+  EXPECT_EQ(a.Json()["id"], shared_);
+  EXPECT_EQ(b.Json()["id"], shared_);
+  EXPECT_EQ(a.Json()["media_types"][0], "application/stix+json;version=2.1");
+}
+
+TEST_F(TaxiiE2E, HiddenAndUnknownCollectionsAreBoth404) {
+  auto hidden = Get(Col(secret_), "alice");
+  auto unknown = Get(Col("00000000-0000-4000-8000-000000000000"), "alice");
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(hidden.Json()["title"], unknown.Json()["title"]);
+}
+
+TEST_F(TaxiiE2E, WriteOnlyUserCannotRead403) {
+  EXPECT_EQ(Get(Col(shared_) + "objects/", "bob").status, 403);
+  EXPECT_EQ(Get(Col(shared_) + "manifest/", "bob").status, 403);
+}
+
+TEST_F(TaxiiE2E, WrongAcceptIs406) {
+  auto r = Curl("-u admin:" + admin_ + " -H 'Accept: application/json' " +
+                ShellQuote(Url("/taxii2/")));
+  EXPECT_EQ(r.status, 406);
+  EXPECT_EQ(r.Json()["http_status"], "406");
+  auto v20 = Curl("-u admin:" + admin_ + " -H 'Accept: application/taxii+json;version=2.0' " +
+                  ShellQuote(Url("/taxii2/")));
+  EXPECT_EQ(v20.status, 406);
+}
+
+TEST_F(TaxiiE2E, UnversionedTaxiiAcceptIsServed) {
+  auto r = Curl("-u admin:" + admin_ + " -H 'Accept: application/taxii+json' " +
+                ShellQuote(Url("/taxii2/")));
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(TaxiiE2E, PostReturnsCompleteStatusAndStatusEndpointServesIt) {
+  auto r = Post(Col(shared_) + "objects/", Envelope(1000, 3), "alice");
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto st = r.Json();
+  EXPECT_EQ(st["status"], "complete");
+  EXPECT_EQ(st["total_count"], 3);
+  EXPECT_EQ(st["success_count"], 3);
+  EXPECT_EQ(st["successes"].size(), 3u);
+  EXPECT_EQ(st["failure_count"], 0);
+  EXPECT_EQ(st["pending_count"], 0);
+  auto again = Get("/api/status/" + st["id"].get<std::string>() + "/", "alice");
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.Json()["id"], st["id"]);
+  // Another user does not see it; an unknown id is 404 too.
+  EXPECT_EQ(Get("/api/status/" + st["id"].get<std::string>() + "/", "bob").status, 404);
+  EXPECT_EQ(Get("/api/status/00000000-0000-4000-8000-000000000000/").status, 404);
+}
+
+TEST_F(TaxiiE2E, PostDuplicateIsSuccess) {
+  auto a = Post(Col(shared_) + "objects/", Envelope(2000, 2), "alice");
+  auto b = Post(Col(shared_) + "objects/", Envelope(2000, 2), "alice");
+  ASSERT_EQ(b.status, 202);
+  EXPECT_EQ(b.Json()["success_count"], 2);
+}
+
+TEST_F(TaxiiE2E, PostInvalidObjectIsReportedAsFailure) {
+  std::string body =
+      R"({"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--6b5e7a3c-0000-4000-8000-000000000001","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[broken","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"}]})";
+  auto r = Post(Col(shared_) + "objects/", body, "alice");
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto st = r.Json();
+  EXPECT_EQ(st["total_count"], st["success_count"].get<int>() + st["failure_count"].get<int>());
+}
+
+TEST_F(TaxiiE2E, PostWrongContentTypeIs415) {
+  EXPECT_EQ(Post(Col(shared_) + "objects/", Envelope(0, 1), "alice",
+                 "Content-Type: application/json").status,
+            415);
+}
+
+TEST_F(TaxiiE2E, PostMalformedJsonIs400) {
+  EXPECT_EQ(Post(Col(shared_) + "objects/", "{\"objects\": [", "alice").status, 400);
+}
+
+TEST_F(TaxiiE2E, PostNonEnvelopeIs422) {
+  EXPECT_EQ(Post(Col(shared_) + "objects/", "{\"type\":\"bundle\"}", "alice").status, 422);
+  EXPECT_EQ(Post(Col(shared_) + "objects/", "[1,2]", "alice").status, 422);
+}
+
+TEST_F(TaxiiE2E, PostTooLargeIs413) {
+  std::string big = "{\"objects\":[\"" + std::string(1100000, 'x') + "\"]}";
+  auto r = Post(Col(shared_) + "objects/", big, "alice");
+  EXPECT_EQ(r.status, 413);
+}
+
+TEST_F(TaxiiE2E, PostToReadOnlyCollectionIs403AndToHiddenIs404) {
+  EXPECT_EQ(Post(Col(readonly_) + "objects/", Envelope(0, 1), "alice").status, 403);
+  EXPECT_EQ(Post(Col(secret_) + "objects/", Envelope(0, 1), "alice").status, 404);
+}
+
+TEST_F(TaxiiE2E, PaginationOverSeveralPagesWithNextAndDateHeaders) {
+  std::string cid = Setup("collection create paged", false);
+  ASSERT_EQ(Post(Col(cid) + "objects/", Envelope(0, 250, 11)).status, 202);
+  std::set<std::string> seen;
+  std::string next, last_added;
+  int pages = 0;
+  for (;;) {
+    std::string q = "objects/?limit=100" + (next.empty() ? "" : "&next=" + next);
+    auto r = Get(Col(cid) + q);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ++pages;
+    auto j = r.Json();
+    for (auto& o : j["objects"]) seen.insert(o["id"].get<std::string>());
+    ASSERT_TRUE(r.headers.count("x-taxii-date-added-first"));
+    ASSERT_TRUE(r.headers.count("x-taxii-date-added-last"));
+    EXPECT_LE(r.headers["x-taxii-date-added-first"], r.headers["x-taxii-date-added-last"]);
+    EXPECT_GE(r.headers["x-taxii-date-added-first"], last_added);
+    last_added = r.headers["x-taxii-date-added-last"];
+    EXPECT_LE(j["objects"].size(), 100u);
+    if (!j.value("more", false)) break;
+    next = j["next"].get<std::string>();
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.size(), 250u);
+  // added_after the last page's header: nothing newer.
+  auto after = Get(Col(cid) + "objects/?added_after=" + last_added);
+  EXPECT_EQ(after.status, 200);
+  EXPECT_FALSE(after.Json().contains("objects"));
+  EXPECT_FALSE(after.headers.count("x-taxii-date-added-first"));
+  // The manifest paginates the same way.
+  auto m = Get(Col(cid) + "manifest/?limit=100").Json();
+  EXPECT_EQ(m["objects"].size(), 100u);
+  EXPECT_EQ(m["more"], true);
+  EXPECT_EQ(m["objects"][0]["media_type"], "application/stix+json;version=2.1");
+}
+
+TEST_F(TaxiiE2E, FiltersMatchTypeIdVersionSpecVersion) {
+  std::string cid = Setup("collection create filters", false);
+  const std::string id = "indicator--11111111-2222-4333-8444-555555555555";
+  auto ind = [&](const std::string& modified) {
+    return R"({"type":"indicator","spec_version":"2.1","id":")" + id +
+           R"(","created":"2024-01-01T00:00:00.000Z","modified":")" + modified +
+           R"(","pattern":"[ipv4-addr:value = '10.1.1.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  };
+  std::string body = "{\"objects\":[" + ind("2024-01-01T00:00:00.000Z") + "," +
+                     ind("2024-02-01T00:00:00.000Z") + "," + ind("2024-03-01T00:00:00.000Z") +
+                     R"(,{"type":"identity","spec_version":"2.1","id":"identity--aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"X","identity_class":"organization"}]})";
+  ASSERT_EQ(Post(Col(cid) + "objects/", body).status, 202);
+  auto objs = [&](const std::string& q) { return Get(Col(cid) + "objects/" + q).Json()["objects"]; };
+  EXPECT_EQ(objs("").size(), 2u);  // latest version of each
+  EXPECT_EQ(objs("?match[type]=identity").size(), 1u);
+  EXPECT_EQ(objs("?match[type]=indicator,identity").size(), 2u);
+  EXPECT_EQ(objs("?match[id]=" + id).size(), 1u);
+  EXPECT_EQ(objs("?match[id]=" + id)[0]["modified"], "2024-03-01T00:00:00.000Z");
+  EXPECT_EQ(objs("?match[id]=" + id + "&match[version]=first")[0]["modified"],
+            "2024-01-01T00:00:00.000Z");
+  EXPECT_EQ(objs("?match[id]=" + id + "&match[version]=all").size(), 3u);
+  EXPECT_EQ(objs("?match[id]=" + id + "&match[version]=2024-02-01T00:00:00.000Z")[0]["modified"],
+            "2024-02-01T00:00:00.000Z");
+  EXPECT_EQ(objs("?match[id]=" + id + "&match[version]=first,last").size(), 2u);
+  EXPECT_EQ(objs("?match[spec_version]=2.1").size(), 2u);
+  EXPECT_EQ(objs("?match[spec_version]=2.0").size(), 0u);
+  // Object, versions.
+  auto one = Get(Col(cid) + "objects/" + id + "/");
+  EXPECT_EQ(one.status, 200);
+  EXPECT_EQ(one.Json()["objects"].size(), 1u);
+  EXPECT_TRUE(one.headers.count("x-taxii-date-added-last"));
+  auto filtered = Get(Col(cid) + "objects/" + id + "/?match[version]=1999-01-01T00:00:00.000Z");
+  EXPECT_EQ(filtered.status, 200);
+  EXPECT_FALSE(filtered.Json().contains("objects"));
+  auto versions = Get(Col(cid) + "objects/" + id + "/versions/");
+  ASSERT_EQ(versions.status, 200);
+  EXPECT_EQ(versions.Json()["versions"],
+            json({"2024-01-01T00:00:00.000Z", "2024-02-01T00:00:00.000Z",
+                  "2024-03-01T00:00:00.000Z"}));
+  EXPECT_TRUE(versions.headers.count("x-taxii-date-added-first"));
+  // Delete the latest version, then all.
+  auto del = Curl("-u admin:" + admin_ + " -X DELETE -H " + ShellQuote(kAccept) + " " +
+                  ShellQuote(Url(Col(cid) + "objects/" + id + "/")));
+  EXPECT_EQ(del.status, 200);
+  EXPECT_EQ(del.headers["content-type"], "application/taxii+json;version=2.1");
+  EXPECT_EQ(objs("?match[id]=" + id + "&match[version]=all").size(), 2u);
+  del = Curl("-u admin:" + admin_ + " -g -X DELETE " +
+             ShellQuote(Url(Col(cid) + "objects/" + id + "/?match[version]=all")));
+  EXPECT_EQ(del.status, 200);
+  EXPECT_EQ(Get(Col(cid) + "objects/" + id + "/").status, 404);
+  EXPECT_EQ(Get(Col(cid) + "objects/" + id + "/versions/").status, 404);
+}
+
+TEST_F(TaxiiE2E, MalformedFiltersAre400) {
+  const std::string base = Col(shared_) + "objects/";
+  for (const char* q : {"?limit=0", "?limit=-1", "?limit=abc", "?added_after=yesterday",
+                        "?match[version]=all,last", "?match[version]=sometime",
+                        "?limit=1&limit=2", "?match[type]=a,,b", "?match[spec_version]=3.0",
+                        "?next=%zz"}) {
+    auto r = Get(base + q, "alice");
+    EXPECT_EQ(r.status, 400) << q << " " << r.body;
+  }
+  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--x/?match[type]=indicator", "alice").status,
+            400);
+}
+
+TEST_F(TaxiiE2E, ObjectUnknownIs404) {
+  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--00000000-0000-4000-8000-00000000abcd/",
+                "alice")
+                .status,
+            404);
+}
+
+TEST_F(TaxiiE2E, DeletePermissionTable) {
+  ASSERT_EQ(Post(Col(readonly_) + "objects/", Envelope(3000, 1)).status, 202);
+  IndicatorGenerator gen(7);
+  std::string o;
+  for (int i = 0; i <= 3000; ++i) o = gen.Next(static_cast<uint64_t>(i));
+  std::string id = json::parse(o)["id"];
+  auto del = [&](const std::string& col, const std::string& who) {
+    std::string auth = who == "alice" ? "-u alice:" + alice_ : "-u bob:" + bob_;
+    return Curl(auth + " -X DELETE " + ShellQuote(Url(Col(col) + "objects/" + id + "/"))).status;
+  };
+  EXPECT_EQ(del(readonly_, "alice"), 403);  // read, no write
+  EXPECT_EQ(del(shared_, "bob"), 403);      // write, no read
+  EXPECT_EQ(del(secret_, "alice"), 404);    // neither
+  EXPECT_EQ(del(shared_, "alice"), 404);    // may, but the object is not there
+}
+
+TEST_F(TaxiiE2E, ClientPushThenPullResumes) {
+  auto file = dir_->path() / "push.jsonl";
+  {
+    std::ofstream f(file);
+    IndicatorGenerator gen(99);
+    for (int i = 0; i < 120; ++i) f << gen.Next(static_cast<uint64_t>(i)) << "\n";
+  }
+  std::string cid = Setup("collection create pushed", false);
+  std::string root = Url("/api/");
+  auto push = RunCmd(Accord() + " taxii push " + root + " " + cid + " " +
+                         ShellQuote(file.string()) + " --batch 50 --user admin --key " + admin_,
+                     dir_->path());
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  EXPECT_NE(push.err.find("120 accepted"), std::string::npos) << push.err;
+  auto local = (dir_->path() / "puller").string();
+  std::string pull = Accord() + " taxii pull " + root + " " + cid + " --page-size 50 --into mirror --data " +
+                     ShellQuote(local) + " --key " + admin_;
+  auto p1 = RunCmd(pull, dir_->path());
+  ASSERT_EQ(p1.exit_code, 0) << p1.err;
+  EXPECT_NE(p1.err.find("pulled 120 object versions in 3 pages"), std::string::npos) << p1.err;
+  auto p2 = RunCmd(pull, dir_->path());
+  ASSERT_EQ(p2.exit_code, 0) << p2.err;
+  EXPECT_NE(p2.err.find("pulled 0 object versions"), std::string::npos) << p2.err;
+  auto d = RunCmd(Accord() + " taxii discover " + Url("/taxii2/") + " --key " + admin_,
+                  dir_->path());
+  EXPECT_EQ(d.exit_code, 0);
+  EXPECT_NE(d.out.find("/api/"), std::string::npos);
+  auto c = RunCmd(Accord() + " taxii collections " + root + " --user alice --key " + alice_,
+                  dir_->path());
+  EXPECT_EQ(c.exit_code, 0);
+  EXPECT_NE(c.out.find(shared_), std::string::npos);
+  auto bad = RunCmd(Accord() + " taxii collections " + root + " --key nope.nope", dir_->path());
+  EXPECT_EQ(bad.exit_code, 4) << bad.err;
+}
+
+TEST(TaxiiServe, SigtermStopsGracefully) {
+  TempDir dir("taxii-stop");
+  ServerProcess s;
+  ASSERT_TRUE(s.Start((dir.path() / "d").string()));
+  EXPECT_EQ(s.Stop(), 0);
+  bool stopped = false;
+  for (auto& l : s.lines()) stopped = stopped || l.find("stopped") != std::string::npos;
+  EXPECT_TRUE(stopped);
+}
+
+TEST(TaxiiServe, PlainHttpOnPublicAddressIsRefused) {
+  TempDir dir("taxii-plain");
+  auto r = RunCmd(Accord() + " serve --listen 0.0.0.0:0 --data " +
+                      ShellQuote((dir.path() / "d").string()),
+                  dir.path());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("refusing plain HTTP"), std::string::npos) << r.err;
+}
+
+TEST(TaxiiServe, TlsServesHttps) {
+  TempDir dir("taxii-tls");
+  auto cert = (dir.path() / "c.pem").string(), key = (dir.path() / "k.pem").string();
+  auto gen = RunCmd("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                    "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                        ShellQuote(key) + " -out " + ShellQuote(cert),
+                    dir.path());
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ServerProcess s;
+  ASSERT_TRUE(s.Start((dir.path() / "d").string(), {"--tls-cert", cert, "--tls-key", key}));
+  std::string url = "https://127.0.0.1:" + std::to_string(s.port()) + "/taxii2/";
+  auto ok = RunCmd("curl -s -o /dev/null -w '%{http_code}' --cacert " + ShellQuote(cert) +
+                       " -u admin:" + s.admin_key() + " " + url,
+                   dir.path());
+  EXPECT_EQ(ok.out, "200");
+  auto noverify = RunCmd(Accord() + " taxii discover " + url + " --key " + s.admin_key(),
+                         dir.path());
+  EXPECT_NE(noverify.exit_code, 0);  // self-signed: verification on by default
+  auto pinned = RunCmd(Accord() + " taxii discover " + url + " --cacert " + ShellQuote(cert) +
+                           " --key " + s.admin_key(),
+                       dir.path());
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.err;
+}
+
+}  // namespace
+}  // namespace accord::testing
