@@ -92,7 +92,10 @@ class EngineImpl final : public Engine {
   absl::Status Build(const std::vector<IndicatorSpec>& specs,
                      std::vector<std::pair<uint32_t, std::string>>* rejected);
   void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) override;
-  const std::string& IndicatorId(uint32_t i) const override { return inds_[i].id; }
+  const std::string& IndicatorId(uint32_t i) const override {
+    id_buf_.assign(inds_[i].id);
+    return id_buf_;
+  }
   EngineStats Stats() const override {
     EngineStats s = stats_;
     s.type_errors = ev_.counters.type_errors;
@@ -111,11 +114,17 @@ class EngineImpl final : public Engine {
     };
     std::deque<Rec> recs;
   };
+  // PERF: 24 bytes per indicator; the id lives in the arena and only indicators with a tree
+  // (anything but one equality) have a Complex entry. With the 16-byte Leaf and ~60 bytes of
+  // hash key + slot this keeps exact indicators near the 150-byte goal.
   struct Indicator {
-    std::string id;
-    std::unique_ptr<ObsExpr> expr;  // null for exact single-comparison indicators
+    std::string_view id;
     uint32_t first_leaf = 0;
     uint32_t n_leaves = 1;
+    uint32_t complex = UINT32_MAX;  // index into complex_, or none
+  };
+  struct Complex {
+    std::unique_ptr<ObsExpr> expr;
     bool temporal = false;
     std::unique_ptr<Window> window;
   };
@@ -151,6 +160,8 @@ class EngineImpl final : public Engine {
   detail::EvalOptions eopts_;
   detail::Evaluator ev_;
   std::vector<Indicator> inds_;
+  std::vector<Complex> complex_;
+  mutable std::string id_buf_;
   std::vector<Leaf> leaves_;
   std::vector<PathInfo> paths_;
   absl::flat_hash_map<std::string, uint32_t> path_ids_;
@@ -304,7 +315,7 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   std::vector<uint32_t> unanchored;
   for (uint32_t i = 0; i < specs.size(); ++i) {
     Indicator& ind = inds_.emplace_back();
-    ind.id = specs[i].id;
+    ind.id = arena_.Copy(specs[i].id);
     ind.first_leaf = static_cast<uint32_t>(leaves_.size());
     auto expr = CompilePattern(specs[i].pattern);
     if (!expr.ok()) {
@@ -322,13 +333,15 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
       Anchor(expr->comp, leaf, false);
       continue;
     }
-    ind.expr = std::make_unique<ObsExpr>(std::move(*expr));
+    ind.complex = static_cast<uint32_t>(complex_.size());
+    Complex& cx = complex_.emplace_back();
+    cx.expr = std::make_unique<ObsExpr>(std::move(*expr));
     std::vector<const ObsExpr*> leaves;
-    detail::CollectLeaves(*ind.expr, &leaves);
+    detail::CollectLeaves(*cx.expr, &leaves);
     ind.n_leaves = static_cast<uint32_t>(leaves.size());
-    ind.temporal = ind.expr->kind != ObsExpr::Kind::kSimple;
-    if (ind.temporal) {
-      ind.window = std::make_unique<Window>();
+    cx.temporal = cx.expr->kind != ObsExpr::Kind::kSimple;
+    if (cx.temporal) {
+      cx.window = std::make_unique<Window>();
       ++stats_.temporal;
     }
     for (const ObsExpr* l : leaves) {
@@ -397,7 +410,6 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   stats_.memory_bytes = arena_.bytes() + keys_.capacity() * (sizeof(absl::string_view) + 5) +
                         post_leaf_.capacity() * 8 + leaves_.capacity() * sizeof(Leaf) +
                         inds_.capacity() * sizeof(Indicator);
-  for (const Indicator& ind : inds_) stats_.memory_bytes += ind.id.capacity() > 15 ? ind.id.capacity() + 1 : 0;
   return absl::OkStatus();
 }
 
@@ -526,7 +538,8 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
     uint32_t leaf = ind.first_leaf + k;
     return leaf_epoch_[leaf] == epoch_ && leaf_true_[leaf];
   };
-  if (!ind.temporal) {
+  Complex* cx = ind.complex == UINT32_MAX ? nullptr : &complex_[ind.complex];
+  if (!cx || !cx->temporal) {
     MatchResult& m = out->emplace_back();
     m.indicator = ind_index;
     m.events.push_back(position);
@@ -539,7 +552,7 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
   }
   // Temporal: remember this observation's leaf results, bounded, then search for a binding
   // over the window. A found binding is reported once and its observations are consumed.
-  Window& w = *ind.window;
+  Window& w = *cx->window;
   if (w.recs.size() >= opts_.max_window_per_indicator || window_total_ >= opts_.max_window_total) {
     if (!w.recs.empty()) {
       w.recs.pop_front();
@@ -566,7 +579,7 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
     sat.push_back(rec.sat);
   }
   std::vector<uint32_t> binding;
-  if (!detail::FindBinding(*ind.expr, facts, sat, eopts_, &ev_.counters, &binding)) return;
+  if (!detail::FindBinding(*cx->expr, facts, sat, eopts_, &ev_.counters, &binding)) return;
   MatchResult& m = out->emplace_back();
   m.indicator = ind_index;
   std::vector<uint8_t> used(w.recs.size(), 0);
