@@ -20,10 +20,10 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$build" && ctest --output-on-failure -j"$(nproc)" --timeout 1800)
 # libFuzzer (clang), bounded time per target.
 secs="${ACCORD_FUZZ_SECONDS:-60}"
-for t in "$root"/fuzz/*/; do
-  name=$(basename "$t")
-  if [ -f "$t/${name}_fuzz.cc" ] && [ -x "$root/fuzz/run_libfuzzer.sh" ]; then
-    bash "$root/fuzz/run_libfuzzer.sh" "$name" "$secs"
-  fi
+for src in "$root"/fuzz/*/*_fuzz.cc; do
+  [ -f "$src" ] || continue
+  name=$(basename "$src" _fuzz.cc)
+  echo "test: libFuzzer $name for ${secs}s"
+  bash "$root/fuzz/run_libfuzzer.sh" "$name" "$secs"
 done
 echo "test: all passed"
