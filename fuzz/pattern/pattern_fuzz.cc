@@ -1,8 +1,8 @@
 // libFuzzer target for the pattern parser, checker and printer.
 // Properties checked on every input: no crash/leak/hang, and for every accepted pattern the
 // canonical form parses again to the same tree and prints identically (round trip).
-// Built with g++ (no libFuzzer) the same file gets a main() that replays files or directories
-// given on the command line (CTest runs it over fuzz/corpus/pattern, label "fuzz").
+// Built with g++ (no libFuzzer) it is linked with fuzz/replay_main.cc, which replays files or
+// directories given on the command line (CTest runs it over fuzz/corpus/pattern, label "fuzz").
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,43 +38,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
-
-#ifndef ACCORD_LIBFUZZER_MAIN
-#include <dirent.h>
-#include <sys/stat.h>
-
-#include <fstream>
-#include <iterator>
-
-namespace {
-int RunFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  return 1;
-}
-}  // namespace
-
-int main(int argc, char** argv) {
-  int n = 0;
-  for (int i = 1; i < argc; ++i) {
-    struct stat st;
-    if (stat(argv[i], &st) != 0) {
-      std::fprintf(stderr, "cannot stat %s\n", argv[i]);
-      return 2;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      DIR* d = opendir(argv[i]);
-      while (dirent* e = d ? readdir(d) : nullptr) {
-        if (e->d_name[0] == '.') continue;
-        n += RunFile(std::string(argv[i]) + "/" + e->d_name);
-      }
-      if (d) closedir(d);
-    } else {
-      n += RunFile(argv[i]);
-    }
-  }
-  std::printf("replayed %d inputs\n", n);
-  return 0;
-}
-#endif
