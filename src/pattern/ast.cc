@@ -2,22 +2,14 @@
 
 #include <cmath>
 
+#include "accord/common/time.h"
 #include "pattern/lexer.h"
 
 namespace accord::pattern {
 namespace {
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-// Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
+using common::DaysFromCivil;
+bool IsLeap(int64_t y) { return common::IsLeapYear(y); }
 
 bool LiteralEq(const Literal& a, const Literal& b) {
   if (a.kind != b.kind) return false;

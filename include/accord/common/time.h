@@ -26,6 +26,11 @@ std::string FormatTimestamp(Micros t);
 /// Formats with millisecond precision, "YYYY-MM-DDTHH:MM:SS.fffZ", as STIX created/modified.
 std::string FormatTimestampMillis(Micros t);
 
+/// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
+/// days_from_civil); `m` in 1..12, `d` in 1..31.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+bool IsLeapYear(int64_t y);
+
 /// Wall clock, microseconds. Tests inject their own clocks where time matters.
 Micros NowMicros();
 
