@@ -8,6 +8,7 @@
 #include <cstring>
 #include <charconv>
 #include <filesystem>
+#include <optional>
 #include <variant>
 
 #include "accord/common/strings.h"
@@ -23,6 +24,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options) {
 namespace detail {
 
 void StmtDeleter::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+
+void StmtRef::Release() {
+  if (s_ != nullptr && !owned_) {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  s_ = nullptr;
+  owned_.reset();
+}
 void DbDeleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 namespace {
@@ -60,6 +70,8 @@ CREATE TABLE IF NOT EXISTS membership(
   PRIMARY KEY(cid, date_added)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS membership_vid ON membership(vid, cid);
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS generation(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO generation(one, n) VALUES(1, 0);
 PRAGMA user_version = 1;
 )sql";
 
@@ -92,6 +104,19 @@ absl::StatusOr<Stmt> Prepare(sqlite3* db, std::string_view sql) {
   return Stmt(s);
 }
 
+constexpr size_t kMaxCachedStatements = 128;
+
+// A statement from `c`'s cache, prepared on first use.
+absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql) {
+  auto it = c->stmts.find(sql);
+  if (it != c->stmts.end()) return StmtRef(it->second.get(), nullptr);
+  ACCORD_ASSIGN_OR_RETURN(Stmt fresh, Prepare(c->get(), sql));
+  if (c->stmts.size() >= kMaxCachedStatements) return StmtRef(fresh.get(), std::move(fresh));
+  sqlite3_stmt* raw = fresh.get();
+  c->stmts.emplace(sql, std::move(fresh));
+  return StmtRef(raw, nullptr);
+}
+
 void BindText(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
@@ -113,6 +138,8 @@ absl::StatusOr<int64_t> DecodeCursor(std::string_view c, char kind) {
   }
   return v;
 }
+
+constexpr const char* kBumpGeneration = "UPDATE generation SET n = n + 1 WHERE one = 1";
 
 // RAII transaction that rolls back unless committed.
 class Txn {
@@ -139,7 +166,7 @@ class Txn {
 
 }  // namespace
 
-absl::StatusOr<Db> SqliteStore::Connect(bool write) {
+absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | (write ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
                                            : SQLITE_OPEN_READONLY);
@@ -160,7 +187,9 @@ absl::StatusOr<Db> SqliteStore::Connect(bool write) {
     // cost more system time (page faults, larger writes) than they saved; defaults kept.
     ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   }
-  return db;
+  auto c = std::make_unique<Conn>();
+  c->db = std::move(db);
+  return c;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& options) {
@@ -180,7 +209,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   }
   ACCORD_ASSIGN_OR_RETURN(s->writer_, s->Connect(!options.read_only));
   if (!options.read_only) {
-    ACCORD_RETURN_IF_ERROR(Exec(s->writer_.get(), kSchema));
+    ACCORD_RETURN_IF_ERROR(Exec(s->writer_->get(), kSchema));
     int64_t cid = 0;
     ACCORD_ASSIGN_OR_RETURN(cid, s->CollectionRowId(s->writer_.get(), "default", true));
     (void)cid;
@@ -188,21 +217,21 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   return s;
 }
 
-absl::StatusOr<Db> SqliteStore::Borrow() {
+absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Borrow() {
   {
     std::lock_guard<std::mutex> l(pool_mu_);
     if (!pool_.empty()) {
-      Db db = std::move(pool_.back());
+      std::unique_ptr<Conn> c = std::move(pool_.back());
       pool_.pop_back();
-      return db;
+      return c;
     }
   }
   return Connect(false);
 }
 
-void SqliteStore::Return(Db db) {
+void SqliteStore::Return(std::unique_ptr<Conn> c) {
   std::lock_guard<std::mutex> l(pool_mu_);
-  if (pool_.size() < 16) pool_.push_back(std::move(db));
+  if (pool_.size() < 16) pool_.push_back(std::move(c));
 }
 
 class SqliteStore::Reader {
@@ -215,16 +244,18 @@ class SqliteStore::Reader {
     ACCORD_ASSIGN_OR_RETURN(db_, s_->Borrow());
     return absl::OkStatus();
   }
-  sqlite3* get() const { return db_.get(); }
+  sqlite3* get() const { return db_->get(); }
+  Conn* conn() const { return db_.get(); }
 
  private:
   SqliteStore* s_;
-  Db db_;
+  std::unique_ptr<Conn> db_;
 };
 
-absl::StatusOr<int64_t> SqliteStore::CollectionRowId(sqlite3* db, const std::string& id_or_alias,
+absl::StatusOr<int64_t> SqliteStore::CollectionRowId(Conn* c, const std::string& id_or_alias,
                                                      bool create) {
-  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, "SELECT cid FROM collections WHERE id=?1 OR alias=?1"));
+  sqlite3* db = c->get();
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, "SELECT cid FROM collections WHERE id=?1 OR alias=?1"));
   BindText(q.get(), 1, id_or_alias);
   if (sqlite3_step(q.get()) == SQLITE_ROW) return sqlite3_column_int64(q.get(), 0);
   if (!create) {
@@ -250,35 +281,36 @@ absl::StatusOr<int64_t> SqliteStore::CollectionRowId(sqlite3* db, const std::str
 class SqliteImportTxn final : public ImportTxn {
  public:
   SqliteImportTxn(SqliteStore* s, std::unique_lock<std::mutex> lock)
-      : s_(s), lock_(std::move(lock)), txn_(s->writer_.get()) {}
+      : s_(s), lock_(std::move(lock)), txn_(s->writer_->get()) {}
 
   absl::Status Start(const std::string& collection) {
-    sqlite3* db = s_->writer_.get();
+    Conn* c = s_->writer_.get();
+    sqlite3* db = c->get();
     ACCORD_RETURN_IF_ERROR(txn_.Begin(true));
-    ACCORD_ASSIGN_OR_RETURN(cid_, s_->CollectionRowId(db, collection, true));
+    ACCORD_ASSIGN_OR_RETURN(cid_, s_->CollectionRowId(c, collection, true));
     ACCORD_ASSIGN_OR_RETURN(
         ins_obj_,
-        Prepare(db,
+        Cached(c,
                 "INSERT OR IGNORE INTO objects(id, modified, type, spec_version, has_modified, "
                 "revoked, valid_from, valid_until, first_added, json) "
                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) RETURNING vid"));
     ACCORD_ASSIGN_OR_RETURN(find_obj_,
-                            Prepare(db, "SELECT vid FROM objects WHERE id=?1 AND modified=?2"));
+                            Cached(c, "SELECT vid FROM objects WHERE id=?1 AND modified=?2"));
     ACCORD_ASSIGN_OR_RETURN(
-        ins_mem_, Prepare(db, "INSERT OR IGNORE INTO membership(cid, date_added, vid) "
-                              "VALUES(?1,?2,?3)"));
+        ins_mem_, Cached(c, "INSERT OR IGNORE INTO membership(cid, date_added, vid) "
+                            "VALUES(?1,?2,?3)"));
     // date_added is strictly increasing across the store, also across processes: the write
     // lock is held from here to Commit, and the counter starts above everything stored.
-    ACCORD_ASSIGN_OR_RETURN(Stmt mx, Prepare(db, "SELECT coalesce(max(date_added), 0) FROM membership"));
+    ACCORD_ASSIGN_OR_RETURN(StmtRef mx, Cached(c, "SELECT coalesce(max(date_added), 0) FROM membership"));
     if (sqlite3_step(mx.get()) != SQLITE_ROW) return SqlError(db, "read date_added");
     last_added_ = sqlite3_column_int64(mx.get(), 0);
     return absl::OkStatus();
   }
 
   absl::Status Add(const stix::ObjectRecord& r) override {
-    sqlite3* db = s_->writer_.get();
+    sqlite3* db = s_->writer_->get();
     int64_t now = NextAdded();
-    sqlite3_stmt* st = ins_obj_.get();
+    sqlite3_stmt* st = ins_obj_->get();
     BindText(st, 1, r.id);
     sqlite3_bind_int64(st, 2, r.modified);
     BindText(st, 3, r.type);
@@ -308,7 +340,7 @@ class SqliteImportTxn final : public ImportTxn {
     if (rc != SQLITE_DONE) return SqlError(db, common::Cat("store ", r.id));
     if (vid < 0) {  // this version is already stored
       ++result_.duplicates;
-      sqlite3_stmt* f = find_obj_.get();
+      sqlite3_stmt* f = find_obj_->get();
       BindText(f, 1, r.id);
       sqlite3_bind_int64(f, 2, r.modified);
       rc = sqlite3_step(f);
@@ -316,7 +348,7 @@ class SqliteImportTxn final : public ImportTxn {
       sqlite3_reset(f);
       if (vid < 0) return SqlError(db, common::Cat("find ", r.id));
     }
-    sqlite3_stmt* m = ins_mem_.get();
+    sqlite3_stmt* m = ins_mem_->get();
     sqlite3_bind_int64(m, 1, cid_);
     sqlite3_bind_int64(m, 2, now);
     sqlite3_bind_int64(m, 3, vid);
@@ -331,6 +363,7 @@ class SqliteImportTxn final : public ImportTxn {
     ins_obj_.reset();
     find_obj_.reset();
     ins_mem_.reset();
+    ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
     ACCORD_RETURN_IF_ERROR(txn_.Commit());
     return result_;
   }
@@ -347,7 +380,7 @@ class SqliteImportTxn final : public ImportTxn {
   std::unique_lock<std::mutex> lock_;
   Txn txn_;
   int64_t cid_ = 0;
-  Stmt ins_obj_, find_obj_, ins_mem_;
+  std::optional<StmtRef> ins_obj_, find_obj_, ins_mem_;
   int64_t last_added_ = 0, clock_ = 0;
   uint64_t counter_ = 0;
   ImportResult result_;
@@ -427,7 +460,7 @@ absl::StatusOr<std::vector<StoredObject>> SqliteStore::Get(const std::string& id
                                  ", o.first_added FROM objects o WHERE o.id=?1 ORDER BY o.modified");
   if (versions == VersionSelect::kFirst) sql += " LIMIT 1";
   if (versions == VersionSelect::kLast) sql += " DESC LIMIT 1";
-  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(r.get(), sql));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
   BindText(q.get(), 1, id);
   std::vector<StoredObject> out;
   int rc;
@@ -454,7 +487,7 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   std::string order_col = by_collection ? "m.date_added" : "o.vid";
   std::string scope;  // how to reach the versions competing for first/last
   if (by_collection) {
-    ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(db, *query.collection, false));
+    ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(r.conn(), *query.collection, false));
     sql = common::Cat("SELECT ", kObjCols,
                        ", m.date_added FROM membership m JOIN objects o ON o.vid = m.vid "
                        "WHERE m.cid = ",
@@ -492,7 +525,7 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   if (query.limit > 0) {
     common::Append(&sql, " LIMIT ", b.One(static_cast<int64_t>(query.limit + 1)));
   }
-  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, sql));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
   b.Bind(q.get());
   Page page;
   int rc;
@@ -512,7 +545,7 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
       page.next = EncodeCursor(kind, last_key);
     } else {
       // Storage order: the cursor is the last row's vid.
-      ACCORD_ASSIGN_OR_RETURN(Stmt v, Prepare(db, "SELECT vid FROM objects WHERE id=?1 AND modified=?2"));
+      ACCORD_ASSIGN_OR_RETURN(StmtRef v, Cached(r.conn(), "SELECT vid FROM objects WHERE id=?1 AND modified=?2"));
       BindText(v.get(), 1, page.objects.back().id);
       sqlite3_bind_int64(v.get(), 2, page.objects.back().modified);
       if (sqlite3_step(v.get()) != SQLITE_ROW) return SqlError(db, "cursor");
@@ -525,10 +558,10 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
 absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, const std::string& id,
                                              const std::vector<Micros>& version_times) {
   std::unique_lock<std::mutex> l(write_mu_);
-  sqlite3* db = writer_.get();
+  sqlite3* db = writer_->get();
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
-  ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(db, collection, false));
+  ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(writer_.get(), collection, false));
   Binder b;
   std::string sql = common::Cat(
       "DELETE FROM membership WHERE cid = ", b.One(cid),
@@ -540,13 +573,14 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   b.Bind(q.get());
   if (sqlite3_step(q.get()) != SQLITE_DONE) return SqlError(db, "delete");
   uint64_t n = static_cast<uint64_t>(sqlite3_changes(db));
+  ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return n;
 }
 
 absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInfo& info) {
   std::unique_lock<std::mutex> l(write_mu_);
-  sqlite3* db = writer_.get();
+  sqlite3* db = writer_->get();
   std::string id = info.id.empty() ? common::NewUuid4() : info.id;
   if (!common::IsUuid(id)) {
     return absl::InvalidArgumentError(common::Cat("collection id '", id, "' is not a UUID"));
@@ -571,6 +605,7 @@ absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInf
     }
     return SqlError(db, "create collection");
   }
+  ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   l.unlock();
   return GetCollection(id);
 }
@@ -597,11 +632,23 @@ absl::StatusOr<std::vector<CollectionInfo>> SqliteStore::ListCollections() {
 }
 
 absl::StatusOr<CollectionInfo> SqliteStore::GetCollection(const std::string& id_or_alias) {
-  ACCORD_ASSIGN_OR_RETURN(auto all, ListCollections());
-  for (auto& c : all) {
-    if (c.id == id_or_alias || (!c.alias.empty() && c.alias == id_or_alias)) return c;
+  // PERF: no member count here (TAXII calls this on every request); ListCollections counts.
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      StmtRef q, Cached(r.conn(), "SELECT id, coalesce(alias,''), title, description, is_public "
+                                  "FROM collections WHERE id=?1 OR alias=?1"));
+  BindText(q.get(), 1, id_or_alias);
+  if (sqlite3_step(q.get()) != SQLITE_ROW) {
+    return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
   }
-  return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
+  CollectionInfo c;
+  c.id = ColText(q.get(), 0);
+  c.alias = ColText(q.get(), 1);
+  c.title = ColText(q.get(), 2);
+  c.description = ColText(q.get(), 3);
+  c.is_public = sqlite3_column_int(q.get(), 4) != 0;
+  return c;
 }
 
 absl::StatusOr<Stats> SqliteStore::GetStats() {
@@ -628,6 +675,14 @@ absl::StatusOr<Stats> SqliteStore::GetStats() {
   return st;
 }
 
+absl::StatusOr<uint64_t> SqliteStore::Generation() {
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT n FROM generation WHERE one = 1"));
+  if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(r.get(), "generation");
+  return static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+}
+
 absl::StatusOr<std::optional<std::string>> SqliteStore::GetSetting(const std::string& key) {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
@@ -640,11 +695,11 @@ absl::StatusOr<std::optional<std::string>> SqliteStore::GetSetting(const std::st
 absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {
   std::unique_lock<std::mutex> l(write_mu_);
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt q, Prepare(writer_.get(), "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+      Stmt q, Prepare(writer_->get(), "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
   BindText(q.get(), 1, key);
   BindText(q.get(), 2, value);
-  if (sqlite3_step(q.get()) != SQLITE_DONE) return SqlError(writer_.get(), "put setting");
+  if (sqlite3_step(q.get()) != SQLITE_DONE) return SqlError(writer_->get(), "put setting");
   return absl::OkStatus();
 }
 

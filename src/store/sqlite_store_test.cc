@@ -161,6 +161,20 @@ TEST_F(SqliteStoreTest, UncommittedImportLeavesNothing) {
   EXPECT_EQ(store_->GetStats()->versions, 0u);
 }
 
+TEST_F(SqliteStoreTest, GenerationChangesOnEveryCommittedWrite) {
+  uint64_t g0 = *store_->Generation();
+  Import({Rec(kA, 1)});
+  uint64_t g1 = *store_->Generation();
+  EXPECT_NE(g1, g0);
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE((*t)->Add(Rec(kB, 1)).ok());
+  }  // rolled back: no change
+  EXPECT_EQ(*store_->Generation(), g1);
+  ASSERT_TRUE(store_->Delete("default", kA, {}).ok());
+  EXPECT_NE(*store_->Generation(), g1);
+}
+
 TEST_F(SqliteStoreTest, BadCursorIsInvalidArgument) {
   Query q;
   q.collection = "default";

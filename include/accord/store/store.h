@@ -121,6 +121,11 @@ class Store {
 
   virtual absl::StatusOr<Stats> GetStats() = 0;
 
+  /// A number that changes whenever a write commits (imports, deletes, collection changes),
+  /// from any process using the store: readers use it to invalidate caches and compiled
+  /// programs. Cheap (one indexed read).
+  virtual absl::StatusOr<uint64_t> Generation() = 0;
+
   /// Small key/value settings (node identity, pull cursors, ...).
   virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
   virtual absl::Status PutSetting(const std::string& key, const std::string& value) = 0;
