@@ -17,12 +17,14 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <deque>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "accord/match/engine.h"
 #include "match/eval.h"
 
@@ -40,21 +42,24 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 class Arena {
  public:
   std::string_view Copy(std::string_view s) {
-    if (s.size() > kChunk) {
-      big_.emplace_back(new char[s.size()]);
-      memcpy(big_.back().get(), s.data(), s.size());
-      bytes_ += s.size();
-      return {big_.back().get(), s.size()};
+    char* p = Alloc(s.size());
+    if (!s.empty()) memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+  char* Alloc(size_t n) {
+    if (n > kChunk / 4) {
+      big_.emplace_back(new char[n]);
+      bytes_ += n;
+      return big_.back().get();
     }
-    if (chunks_.empty() || used_ + s.size() > kChunk) {
+    if (chunks_.empty() || used_ + n > kChunk) {
       chunks_.emplace_back(new char[kChunk]);
       used_ = 0;
       bytes_ += kChunk;
     }
     char* p = chunks_.back().get() + used_;
-    memcpy(p, s.data(), s.size());
-    used_ += s.size();
-    return {p, s.size()};
+    used_ += n;
+    return p;
   }
   size_t bytes() const { return bytes_; }
 
@@ -63,6 +68,118 @@ class Arena {
   std::vector<std::unique_ptr<char[]>> chunks_, big_;
   size_t used_ = 0, bytes_ = 0;
 };
+
+
+// Key records live in the arena: [u32 posting][varint length][key bytes]. The hash set holds
+// only the record pointer (8 bytes + 1 control byte per slot), so a key costs its bytes plus
+// ~7 bytes of header plus its slot. A posting with the top bit clear is the single leaf that
+// owns the key; with it set, an index into the overflow lists (a value shared by several
+// indicators).
+constexpr uint32_t kOverflow = 0x80000000u;
+
+size_t PutVarint(char* p, size_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  p[n++] = static_cast<char>(v);
+  return n;
+}
+void AppendVarint(std::string* s, size_t v) {
+  char b[10];
+  s->append(b, PutVarint(b, v));
+}
+std::string_view RecordKey(const char* rec) {
+  const auto* p = reinterpret_cast<const unsigned char*>(rec + 4);
+  size_t len = 0;
+  int shift = 0;
+  while (*p & 0x80) {
+    len |= static_cast<size_t>(*p++ & 0x7f) << shift;
+    shift += 7;
+  }
+  len |= static_cast<size_t>(*p++) << shift;
+  return {reinterpret_cast<const char*>(p), len};
+}
+uint32_t RecordPosting(const char* rec) {
+  uint32_t v;
+  memcpy(&v, rec, 4);
+  return v;
+}
+void SetRecordPosting(char* rec, uint32_t v) { memcpy(rec, &v, 4); }
+
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+  size_t operator()(const char* rec) const { return (*this)(RecordKey(rec)); }
+};
+struct KeyEq {
+  using is_transparent = void;
+  bool operator()(const char* a, const char* b) const { return a == b || RecordKey(a) == RecordKey(b); }
+  bool operator()(const char* a, std::string_view b) const { return RecordKey(a) == b; }
+  bool operator()(std::string_view a, const char* b) const { return a == RecordKey(b); }
+};
+
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+// PERF: lowercase even-length hex of at least 16 digits (hashes) is keyed as binary: a
+// bijection on key strings (applied the same way to literals and to event values), so equality
+// is unchanged and a SHA-256 key takes 32 bytes instead of 64.
+bool AppendHexKey(std::string_view v, std::string* out) {
+  if (v.size() < 16 || v.size() % 2 != 0 || v.size() > 256) return false;
+  size_t start = out->size();
+  for (size_t i = 0; i < v.size(); i += 2) {
+    int hi = HexVal(v[i]), lo = HexVal(v[i + 1]);
+    if (hi < 0 || lo < 0) {
+      out->resize(start);
+      return false;
+    }
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+void AppendStringKey(std::string_view v, std::string* out) {
+  size_t tag = out->size();
+  out->push_back('h');
+  if (!AppendHexKey(v, out)) {
+    (*out)[tag] = 's';
+    out->append(v);
+  }
+}
+
+// "indicator--" + canonical lowercase UUID -> 16 bytes; false for any other id.
+constexpr std::string_view kIndicatorPrefix = "indicator--";
+bool PackId(std::string_view id, std::array<uint8_t, 16>* out) {
+  if (id.size() != kIndicatorPrefix.size() + 36 || id.substr(0, kIndicatorPrefix.size()) != kIndicatorPrefix) {
+    return false;
+  }
+  std::string_view u = id.substr(kIndicatorPrefix.size());
+  size_t k = 0;
+  for (size_t i = 0; i < 36;) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (u[i] != '-') return false;
+      ++i;
+      continue;
+    }
+    int hi = HexVal(u[i]), lo = HexVal(u[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[k++] = static_cast<uint8_t>(hi << 4 | lo);
+    i += 2;
+  }
+  return true;
+}
+void UnpackId(const std::array<uint8_t, 16>& b, std::string* out) {
+  static const char* kHex = "0123456789abcdef";
+  out->assign(kIndicatorPrefix);
+  for (size_t k = 0; k < 16; ++k) {
+    if (k == 4 || k == 6 || k == 8 || k == 10) out->push_back('-');
+    out->push_back(kHex[b[k] >> 4]);
+    out->push_back(kHex[b[k] & 15]);
+  }
+}
 
 bool PathIsBytes(const ObjectPath& p) {
   const PathStep& last = p.steps.back();
@@ -93,7 +210,13 @@ class EngineImpl final : public Engine {
                      std::vector<std::pair<uint32_t, std::string>>* rejected);
   void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) override;
   const std::string& IndicatorId(uint32_t i) const override {
-    id_buf_.assign(inds_[i].id);
+    if (!other_ids_.empty()) {
+      if (auto it = other_ids_.find(i); it != other_ids_.end()) {
+        id_buf_.assign(it->second.data(), it->second.size());
+        return id_buf_;
+      }
+    }
+    UnpackId(ids_[i], &id_buf_);
     return id_buf_;
   }
   EngineStats Stats() const override {
@@ -114,11 +237,9 @@ class EngineImpl final : public Engine {
     };
     std::deque<Rec> recs;
   };
-  // PERF: 24 bytes per indicator; the id lives in the arena and only indicators with a tree
-  // (anything but one equality) have a Complex entry. With the 16-byte Leaf and ~60 bytes of
-  // hash key + slot this keeps exact indicators near the 150-byte goal.
+  // PERF: 12 bytes per indicator plus a 16-byte binary id (ids_); only indicators with a
+  // tree (anything but one equality) have a Complex entry.
   struct Indicator {
-    std::string_view id;
     uint32_t first_leaf = 0;
     uint32_t n_leaves = 1;
     uint32_t complex = UINT32_MAX;  // index into complex_, or none
@@ -130,7 +251,7 @@ class EngineImpl final : public Engine {
   };
   struct Leaf {
     uint32_t indicator = 0;
-    const CompExpr* comp = nullptr;  // null: a hit is the answer
+    uint32_t comp = UINT32_MAX;  // index into comps_; none: a hit is the answer
   };
   struct RegexDb {
     std::vector<std::string> exprs;
@@ -160,32 +281,45 @@ class EngineImpl final : public Engine {
   detail::EvalOptions eopts_;
   detail::Evaluator ev_;
   std::vector<Indicator> inds_;
+  std::vector<std::array<uint8_t, 16>> ids_;
+  absl::flat_hash_map<uint32_t, std::string_view> other_ids_;  // ids that are not indicator--UUID
   std::vector<Complex> complex_;
   mutable std::string id_buf_;
   std::vector<Leaf> leaves_;
+  std::vector<const CompExpr*> comps_;
   std::vector<PathInfo> paths_;
   absl::flat_hash_map<std::string, uint32_t> path_ids_;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> type_paths_;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> residual_;
   std::vector<uint32_t> residual_all_;  // interpret mode
   Arena arena_;
-  absl::flat_hash_map<absl::string_view, uint32_t> keys_;  // -> head posting
-  std::vector<uint32_t> post_leaf_, post_next_;
+  absl::flat_hash_set<char*, KeyHash, KeyEq> keys_;  // key records in arena_
+  std::vector<std::vector<uint32_t>> overflow_;      // postings of shared keys
   std::vector<RegexDb> regex_;
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
   EngineStats stats_;
 
-  // Per-observation scratch (kept across calls).
-  uint64_t epoch_ = 0;
-  std::vector<uint64_t> leaf_epoch_, ind_epoch_;
+  // Per-observation scratch (kept across calls). leaf_state_ packs (epoch << 32 | slot in
+  // cand_leaves_): 8 bytes per leaf; ind_epoch_ 4 bytes per indicator.
+  uint32_t epoch_ = 0;
+  std::vector<uint64_t> leaf_state_;
+  std::vector<uint32_t> ind_epoch_;
   std::vector<uint32_t> cand_leaves_, hit_inds_;
-  std::vector<std::string> leaf_value_;  // exact hit value per candidate leaf
-  std::vector<uint8_t> leaf_true_;
-  std::vector<std::vector<std::string>> leaf_values_;
+  std::vector<std::string> cand_value_;                // exact hit value per candidate
+  std::vector<uint8_t> cand_true_;
+  std::vector<std::vector<std::string>> cand_values_;  // values per candidate
   std::vector<Cand> cands_;
   std::string key_buf_, nfc_buf_, tmp_;
   uint32_t regex_path_ = 0;
   uint64_t window_total_ = 0;
+
+  bool LeafOn(uint32_t leaf) const {
+    uint64_t st = leaf_state_[leaf];
+    return (st >> 32) == epoch_ && cand_true_[static_cast<uint32_t>(st)];
+  }
+  const std::vector<std::string>& LeafValues(uint32_t leaf) const {
+    return cand_values_[static_cast<uint32_t>(leaf_state_[leaf])];
+  }
 };
 
 uint32_t EngineImpl::PathId(const ObjectPath& p) {
@@ -201,20 +335,33 @@ uint32_t EngineImpl::PathId(const ObjectPath& p) {
 }
 
 void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf) {
-  key_buf_.assign(reinterpret_cast<const char*>(&pid), 4);
-  key_buf_.push_back(tag);
-  key_buf_.append(value);
-  uint32_t post = static_cast<uint32_t>(post_leaf_.size());
-  post_leaf_.push_back(leaf);
-  auto it = keys_.find(absl::string_view(key_buf_));
-  if (it == keys_.end()) {
-    std::string_view k = arena_.Copy(key_buf_);
-    keys_.emplace(absl::string_view(k.data(), k.size()), post);
-    post_next_.push_back(UINT32_MAX);
-    ++stats_.exact_keys;
+  key_buf_.clear();
+  AppendVarint(&key_buf_, pid);
+  if (tag == 's') {
+    AppendStringKey(value, &key_buf_);
   } else {
-    post_next_.push_back(it->second);
-    it->second = post;
+    key_buf_.push_back(tag);
+    key_buf_.append(value);
+  }
+  auto it = keys_.find(std::string_view(key_buf_));
+  if (it == keys_.end()) {
+    char hdr[10];
+    size_t hn = PutVarint(hdr, key_buf_.size());
+    char* rec = arena_.Alloc(4 + hn + key_buf_.size());
+    SetRecordPosting(rec, leaf);
+    memcpy(rec + 4, hdr, hn);
+    memcpy(rec + 4 + hn, key_buf_.data(), key_buf_.size());
+    keys_.insert(rec);
+    ++stats_.exact_keys;
+    return;
+  }
+  char* rec = *it;
+  uint32_t post = RecordPosting(rec);
+  if (post & kOverflow) {
+    overflow_[post & ~kOverflow].push_back(leaf);
+  } else {
+    SetRecordPosting(rec, kOverflow | static_cast<uint32_t>(overflow_.size()));
+    overflow_.push_back({post, leaf});
   }
 }
 
@@ -312,10 +459,16 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
 absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
                                std::vector<std::pair<uint32_t, std::string>>* rejected) {
   inds_.reserve(specs.size());
+  ids_.reserve(specs.size());
+  leaves_.reserve(specs.size());
   std::vector<uint32_t> unanchored;
   for (uint32_t i = 0; i < specs.size(); ++i) {
     Indicator& ind = inds_.emplace_back();
-    ind.id = arena_.Copy(specs[i].id);
+    std::array<uint8_t, 16>& packed = ids_.emplace_back();
+    if (!PackId(specs[i].id, &packed)) {
+      packed = {};
+      other_ids_.emplace(i, arena_.Copy(specs[i].id));
+    }
     ind.first_leaf = static_cast<uint32_t>(leaves_.size());
     auto expr = CompilePattern(specs[i].pattern);
     if (!expr.ok()) {
@@ -329,7 +482,7 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
       // PERF: the common case (one IOC value per indicator) keeps no tree at all: the hash
       // hit is the match. This is what keeps 10M indicators near 100 bytes each.
       uint32_t leaf = static_cast<uint32_t>(leaves_.size());
-      leaves_.push_back({i, nullptr});
+      leaves_.push_back({i, UINT32_MAX});
       Anchor(expr->comp, leaf, false);
       continue;
     }
@@ -346,7 +499,8 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
     }
     for (const ObsExpr* l : leaves) {
       uint32_t leaf = static_cast<uint32_t>(leaves_.size());
-      leaves_.push_back({i, &l->comp});
+      leaves_.push_back({i, static_cast<uint32_t>(comps_.size())});
+      comps_.push_back(&l->comp);
       if (opts_.interpret) {
         residual_all_.push_back(leaf);
       } else if (!Anchor(l->comp, leaf, false)) {
@@ -396,34 +550,49 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   unanchored.erase(std::unique(unanchored.begin(), unanchored.end()), unanchored.end());
   for (uint32_t leaf : unanchored) {
     std::vector<std::string> types;
-    CollectTypes(*leaves_[leaf].comp, &types);
+    CollectTypes(*comps_[leaves_[leaf].comp], &types);
     for (const std::string& t : types) residual_[t].push_back(leaf);
     ++stats_.residual_leaves;
   }
   // A leaf that was partly anchored and then made residual may be visited twice; the epoch
   // check in Hit() makes that harmless.
-  leaf_epoch_.assign(leaves_.size(), 0);
+  leaves_.shrink_to_fit();
+  leaf_state_.assign(leaves_.size(), 0);
   ind_epoch_.assign(inds_.size(), 0);
-  leaf_value_.resize(leaves_.size());
-  leaf_true_.assign(leaves_.size(), 0);
-  leaf_values_.resize(leaves_.size());
-  stats_.memory_bytes = arena_.bytes() + keys_.capacity() * (sizeof(absl::string_view) + 5) +
-                        post_leaf_.capacity() * 8 + leaves_.capacity() * sizeof(Leaf) +
-                        inds_.capacity() * sizeof(Indicator);
+  size_t other = 0;
+  for (const auto& [k, v] : other_ids_) other += v.size();
+  stats_.memory_bytes = arena_.bytes() + keys_.capacity() * (sizeof(char*) + 1) +
+                        overflow_.capacity() * sizeof(overflow_[0]) + leaves_.capacity() * sizeof(Leaf) +
+                        inds_.capacity() * sizeof(Indicator) + ids_.capacity() * 16 +
+                        other_ids_.capacity() * 25 + comps_.capacity() * 8 +
+                        leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
+  for (const auto& o : overflow_) stats_.memory_bytes += o.capacity() * 4;
   return absl::OkStatus();
 }
 
 void EngineImpl::Hit(uint32_t leaf, std::string_view value) {
-  if (leaf_epoch_[leaf] == epoch_) return;
-  leaf_epoch_[leaf] = epoch_;
+  uint64_t st = leaf_state_[leaf];
+  if ((st >> 32) == epoch_) return;
+  uint32_t slot = static_cast<uint32_t>(cand_leaves_.size());
+  leaf_state_[leaf] = static_cast<uint64_t>(epoch_) << 32 | slot;
   cand_leaves_.push_back(leaf);
-  if (!leaves_[leaf].comp) leaf_value_[leaf].assign(value);
+  if (cand_value_.size() <= slot) {
+    cand_value_.resize(slot + 1);
+    cand_true_.resize(slot + 1);
+    cand_values_.resize(slot + 1);
+  }
+  if (leaves_[leaf].comp == UINT32_MAX) cand_value_[slot].assign(value);
 }
 
 void EngineImpl::Lookup(std::string_view key, std::string_view value) {
-  auto it = keys_.find(absl::string_view(key.data(), key.size()));
+  auto it = keys_.find(key);
   if (it == keys_.end()) return;
-  for (uint32_t p = it->second; p != UINT32_MAX; p = post_next_[p]) Hit(post_leaf_[p], value);
+  uint32_t post = RecordPosting(*it);
+  if (!(post & kOverflow)) {
+    Hit(post, value);
+    return;
+  }
+  for (uint32_t leaf : overflow_[post & ~kOverflow]) Hit(leaf, value);
 }
 
 int EngineImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
@@ -435,28 +604,30 @@ int EngineImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, uns
 
 void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
   const PathInfo& pi = paths_[pid];
-  key_buf_.assign(reinterpret_cast<const char*>(&pid), 4);
+  key_buf_.clear();
+  AppendVarint(&key_buf_, pid);
+  const size_t pid_len = key_buf_.size();
   if (c.kind == Cand::Kind::kString) {
-    key_buf_.push_back('s');
-    key_buf_.append(c.s);
+    AppendStringKey(c.s, &key_buf_);
     Lookup(key_buf_, c.s);
     if (pi.has_cidr) {
       detail::IpRange r;
       if (detail::ParseIpRange(c.s, &r)) {
         const bool* used = r.family == 4 ? pi.cidr4 : pi.cidr6;
         int nbytes = r.family == 4 ? 4 : 16;
-        char buf[23];
-        memcpy(buf, &pid, 4);
-        buf[4] = 'c';
-        buf[5] = static_cast<char>(r.family);
+        char buf[32];
+        memcpy(buf, key_buf_.data(), pid_len);
+        char* q = buf + pid_len;
+        q[0] = 'c';
+        q[1] = static_cast<char>(r.family);
         for (int len = 0; len <= r.prefix; ++len) {
           if (!used[len]) continue;
-          buf[6] = static_cast<char>(len);
+          q[2] = static_cast<char>(len);
           for (int i = 0; i < nbytes; ++i) {
             int bits = std::clamp(len - 8 * i, 0, 8);
-            buf[7 + i] = static_cast<char>(r.addr[i] & (0xff00 >> bits));
+            q[3 + i] = static_cast<char>(r.addr[i] & (0xff00 >> bits));
           }
-          Lookup(std::string_view(buf, static_cast<size_t>(7 + nbytes)), c.s);
+          Lookup(std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)), c.s);
         }
       }
     }
@@ -493,7 +664,11 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
 
 void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) {
   ++stats_.observations;
-  ++epoch_;
+  if (++epoch_ == UINT32_MAX) {  // wrap: forget every stamp
+    std::fill(leaf_state_.begin(), leaf_state_.end(), 0);
+    std::fill(ind_epoch_.begin(), ind_epoch_.end(), 0);
+    epoch_ = 1;
+  }
   cand_leaves_.clear();
   for (const Sco& s : o.scos()) {
     std::string_view type = o.Type(s);
@@ -512,17 +687,18 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
   if (cand_leaves_.empty()) return;
   stats_.candidates += cand_leaves_.size();
   hit_inds_.clear();
-  for (uint32_t leaf : cand_leaves_) {
-    const Leaf& l = leaves_[leaf];
+  for (uint32_t slot = 0; slot < cand_leaves_.size(); ++slot) {
+    const Leaf& l = leaves_[cand_leaves_[slot]];
     bool ok;
-    leaf_values_[leaf].clear();
-    if (!l.comp) {
+    std::vector<std::string>& values = cand_values_[slot];
+    values.clear();
+    if (l.comp == UINT32_MAX) {
       ok = true;
-      leaf_values_[leaf].push_back(leaf_value_[leaf]);
+      values.push_back(cand_value_[slot]);
     } else {
-      ok = ev_.EvalComp(*l.comp, o, &leaf_values_[leaf]);
+      ok = ev_.EvalComp(*comps_[l.comp], o, &values);
     }
-    leaf_true_[leaf] = ok;
+    cand_true_[slot] = ok;
     if (ok && ind_epoch_[l.indicator] != epoch_) {
       ind_epoch_[l.indicator] = epoch_;
       hit_inds_.push_back(l.indicator);
@@ -534,10 +710,7 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
 void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t position,
                       std::vector<MatchResult>* out) {
   Indicator& ind = inds_[ind_index];
-  auto leaf_on = [&](uint32_t k) {
-    uint32_t leaf = ind.first_leaf + k;
-    return leaf_epoch_[leaf] == epoch_ && leaf_true_[leaf];
-  };
+  auto leaf_on = [&](uint32_t k) { return LeafOn(ind.first_leaf + k); };
   Complex* cx = ind.complex == UINT32_MAX ? nullptr : &complex_[ind.complex];
   if (!cx || !cx->temporal) {
     MatchResult& m = out->emplace_back();
@@ -545,7 +718,7 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
     m.events.push_back(position);
     for (uint32_t k = 0; k < ind.n_leaves; ++k) {
       if (leaf_on(k)) {
-        for (auto& v : leaf_values_[ind.first_leaf + k]) m.values.push_back(v);
+        for (auto& v : LeafValues(ind.first_leaf + k)) m.values.push_back(v);
       }
     }
     return;
@@ -568,7 +741,7 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
   for (uint32_t k = 0; k < ind.n_leaves; ++k) {
     r.sat[k] = leaf_on(k);
     if (r.sat[k]) {
-      for (auto& v : leaf_values_[ind.first_leaf + k]) r.values.push_back(v);
+      for (auto& v : LeafValues(ind.first_leaf + k)) r.values.push_back(v);
     }
   }
   std::vector<detail::ObsFacts> facts;
