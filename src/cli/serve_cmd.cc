@@ -89,7 +89,11 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   cfg.server.max_body_bytes = std::max(cfg.server.max_body_bytes, cfg.service.max_content_length);
   cfg.server.error_factory = taxii::ErrorResponse;
   cfg.server.stop_on_signals = true;
-  taxii::Service service(st.get(), auth.get(), cfg.service);
+  // Imports by other processes (`accord import` on the same data directory) invalidate the
+  // page cache through Store::Generation(), polled at most every 2 ms; this server's own
+  // writes invalidate it at once.
+  auto changes = taxii::NewStoreChangeSource(st.get(), 2000);
+  taxii::Service service(st.get(), auth.get(), cfg.service, changes.get());
   ACCORD_ASSIGN_OR_RETURN(
       auto server, http::Server::Create(cfg.server, [&service](const http::Request& rq,
                                                                http::Response& rs) {
@@ -112,7 +116,8 @@ std::string FormatTime(int64_t us) { return common::FormatTimestamp(us); }
 
 void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   // --- serve ---
-  auto* f = new ServeFlags();  // lives as long as the process
+  static ServeFlags f_storage;  // process lifetime (CLI11 binds by address)
+  auto* f = &f_storage;
   auto* serve = app.add_subcommand(
       "serve",
       "Run the TAXII 2.1 server (discovery at /taxii2/). Plain HTTP only on loopback unless "
@@ -143,8 +148,10 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   {
     auto* add = user->add_subcommand("add", "Add a user");
     AddDataOption(add, g);
-    auto* name = new std::string();
-    auto* role = new std::string("user");
+    static std::string name_storage;  // process lifetime (CLI11 binds by address)
+    auto* name = &name_storage;
+    static std::string role_storage("user");  // process lifetime (CLI11 binds by address)
+    auto* role = &role_storage;
     add->add_option("NAME", *name, "User name")->required();
     add->add_option("--role", *role,
                     "admin (everything), reader (read every collection), user (grants only)");
@@ -191,8 +198,10 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   {
     auto* create = key->add_subcommand("create", "Create an API key for a user; prints it once");
     AddDataOption(create, g);
-    auto* name = new std::string();
-    auto* label = new std::string();
+    static std::string name_storage;  // process lifetime (CLI11 binds by address)
+    auto* name = &name_storage;
+    static std::string label_storage;  // process lifetime (CLI11 binds by address)
+    auto* label = &label_storage;
     create->add_option("NAME", *name, "User name")->required();
     create->add_option("--label", *label, "A note kept with the key");
     create->callback([g, name, label, exit_code] {
@@ -211,7 +220,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     });
     auto* revoke = key->add_subcommand("revoke", "Revoke a key (by key id or the full key)");
     AddDataOption(revoke, g);
-    auto* kid = new std::string();
+    static std::string kid_storage;  // process lifetime (CLI11 binds by address)
+    auto* kid = &kid_storage;
     revoke->add_option("KEY", *kid, "Key id (the part before '.') or full key")->required();
     revoke->callback([g, kid, exit_code] {
       auto a = OpenAuth(*g);
@@ -221,7 +231,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     });
     auto* list = key->add_subcommand("list", "List keys (ids only)");
     AddDataOption(list, g);
-    auto* who = new std::string();
+    static std::string who_storage;  // process lifetime (CLI11 binds by address)
+    auto* who = &who_storage;
     list->add_option("NAME", *who, "Only this user's keys");
     list->callback([g, who, exit_code] {
       auto a = OpenAuth(*g);
@@ -253,7 +264,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       std::string alias, title, description;
       bool is_public = false;
     };
-    auto* cf = new CreateFlags();
+    static CreateFlags cf_storage;  // process lifetime (CLI11 binds by address)
+    auto* cf = &cf_storage;
     create->add_option("ALIAS", cf->alias, "Short name (usable in URLs)")->required();
     create->add_option("--title", cf->title, "Title (default: the alias)");
     create->add_option("--description", cf->description, "Description");
@@ -303,7 +315,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       std::string collection, user;
       bool read = false, write = false;
     };
-    auto* gf = new GrantFlags();
+    static GrantFlags gf_storage;  // process lifetime (CLI11 binds by address)
+    auto* gf = &gf_storage;
     grant->add_option("COLLECTION", gf->collection, "Collection id or alias")->required();
     grant->add_option("USER", gf->user, "User name")->required();
     grant->add_flag("--read", gf->read, "May read objects");

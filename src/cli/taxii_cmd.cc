@@ -54,7 +54,8 @@ int Run(const absl::Status& s) { return s.ok() ? 0 : Fail(s); }
 void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
   auto* t = app.add_subcommand("taxii", "TAXII 2.1 client");
   t->require_subcommand(1);
-  auto* f = new TaxiiFlags();
+  static TaxiiFlags f_storage;  // process lifetime (CLI11 binds by address)
+  auto* f = &f_storage;
 
   auto* disc = t->add_subcommand("discover", "Print a server's discovery resource");
   disc->add_option("URL", f->url, "Discovery URL (https://host/taxii2/)")->required();

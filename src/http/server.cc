@@ -350,7 +350,8 @@ class Session : public SessionBase {
     request_bytes_ = r.body.size();
     method_ = std::move(r.method);
     target_ = std::move(r.target);
-    Send(std::move(resp), req.keep_alive() && !srv_->stopping(), req.version());
+    Send(std::move(resp), req.keep_alive() && !srv_->stopping(), req.version(),
+         req.method() == bhttp::verb::head);
   }
 
   void SendError(int status, std::string_view title, std::string_view description) {
@@ -361,13 +362,18 @@ class Session : public SessionBase {
     Send(srv_->MakeError(status, title, description), false, 11);
   }
 
-  void Send(Response resp, bool keep_alive, unsigned version) {
+  // One response: the head and the body (owned, or a shared cached page) go out in one
+  // gathered write. HEAD answers carry the Content-Length of the GET body and no body.
+  void Send(Response resp, bool keep_alive, unsigned version, bool head = false) {
     res_.emplace(static_cast<bhttp::status>(resp.status), version);
     res_->set(bhttp::field::server, "accord");
     for (auto& [k, v] : resp.headers) res_->set(k, v);
-    res_->body() = std::move(resp.body);
+    shared_body_ = std::move(resp.shared_body);
+    owned_body_ = std::move(resp.body);
+    std::string_view body = shared_body_ ? std::string_view(*shared_body_) : owned_body_;
     res_->keep_alive(keep_alive);
-    res_->prepare_payload();
+    res_->content_length(body.size());
+    if (!head) res_->body() = bhttp::span_body<const char>::value_type(body.data(), body.size());
     status_ = resp.status;
     user_ = std::move(resp.user);
     derived().lowest().expires_after(srv_->opts().body_timeout);
@@ -397,6 +403,8 @@ class Session : public SessionBase {
     user_agent_.clear();
     request_bytes_ = 0;
     res_.reset();
+    shared_body_.reset();
+    owned_body_.clear();
     if (ec || !keep_alive) {
       derived().DoClose();
       return;
@@ -408,7 +416,9 @@ class Session : public SessionBase {
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<bhttp::response<bhttp::span_body<const char>>> res_;
+  std::string owned_body_;
+  std::shared_ptr<const std::string> shared_body_;
   bool reading_header_ = false;
   uint64_t requests_ = 0;
   // For the access log.

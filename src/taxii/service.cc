@@ -3,7 +3,9 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -301,10 +303,104 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
   return r;
 }
 
+
+namespace {
+
+// An LRU of serialized GET responses, bounded by bytes. A hit must match the change stamp
+// taken when the entry was filled (see ServiceOptions::response_cache_bytes).
+class PageCache {
+ public:
+  struct Page {
+    std::string body;
+    std::string added_first, added_last;  // X-TAXII-Date-Added-First/Last, empty when none
+    uint64_t stamp_local = 0, stamp_external = 0;
+    Micros filled = 0;
+  };
+
+  explicit PageCache(uint64_t max_bytes) : max_bytes_(max_bytes) {}
+
+  std::shared_ptr<const Page> Get(const std::string& key, uint64_t local, uint64_t external,
+                                  Micros not_before) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    const auto& p = it->second->second;
+    if (p->stamp_local != local || p->stamp_external != external || p->filled < not_before) {
+      Erase(it);
+      return nullptr;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return p;
+  }
+
+  void Put(const std::string& key, std::shared_ptr<const Page> page) {
+    size_t cost = Cost(key, *page);
+    if (cost > max_bytes_ / 4) return;  // one huge page must not flush everything else
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = map_.find(key); it != map_.end()) Erase(it);
+    lru_.emplace_front(key, std::move(page));
+    map_.emplace(key, lru_.begin());
+    bytes_ += cost;
+    while (bytes_ > max_bytes_ && !lru_.empty()) Erase(map_.find(lru_.back().first));
+  }
+
+ private:
+  using Entry = std::pair<std::string, std::shared_ptr<const Page>>;
+  using Map = std::unordered_map<std::string, std::list<Entry>::iterator>;
+
+  static size_t Cost(const std::string& key, const Page& p) {
+    return 2 * key.size() + p.body.size() + p.added_first.size() + p.added_last.size() + 160;
+  }
+  void Erase(Map::iterator it) {
+    bytes_ -= Cost(it->first, *it->second->second);
+    lru_.erase(it->second);
+    map_.erase(it);
+  }
+
+  const uint64_t max_bytes_;
+  std::mutex mu_;
+  std::list<Entry> lru_;  // most recently used first
+  Map map_;
+  uint64_t bytes_ = 0;
+};
+
+class StoreChangeSource final : public ChangeSource {
+ public:
+  StoreChangeSource(store::Store* store, int64_t min_interval_us)
+      : store_(store), min_interval_us_(min_interval_us) {}
+  uint64_t Counter() override {
+    Micros now = min_interval_us_ > 0 ? common::NowMicros() : 0;
+    if (min_interval_us_ > 0 && now - polled_.load(std::memory_order_acquire) < min_interval_us_) {
+      return last_.load(std::memory_order_acquire);
+    }
+    auto g = store_->Generation();
+    uint64_t v = g.ok() ? *g : errors_.fetch_add(1) | (uint64_t{1} << 63);
+    last_.store(v, std::memory_order_release);
+    polled_.store(now, std::memory_order_release);
+    return v;
+  }
+
+ private:
+  store::Store* store_;
+  const int64_t min_interval_us_;
+  std::atomic<uint64_t> last_{0}, errors_{0};
+  std::atomic<Micros> polled_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<ChangeSource> NewStoreChangeSource(store::Store* store, int64_t min_interval_us) {
+  return std::make_unique<StoreChangeSource>(store, min_interval_us);
+}
+
 struct Service::Impl {
   store::Store* store;
   http::AuthDb* auth;
   const ServiceOptions& opts;
+  ChangeSource* changes;
+  PageCache pages;
+  // Bumped after every write this service commits (POST, DELETE); part of a cache entry's stamp.
+  std::atomic<uint64_t> local_changes{0};
 
   // Statuses of add-objects requests, kept status_retention_us (in memory: they do not
   // survive a restart; every status is `complete` when returned, so nothing is pending).
@@ -317,7 +413,55 @@ struct Service::Impl {
   std::unordered_map<std::string, StatusEntry> statuses;
   std::deque<std::pair<Micros, std::string>> status_order;
 
-  Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o) : store(s), auth(a), opts(o) {}
+  Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch)
+      : store(s), auth(a), opts(o), changes(ch), pages(o.response_cache_bytes) {}
+
+  // Serves a cacheable GET (`kind` names the resource) from the page cache, or runs `fill`
+  // and caches its 200 answer. Entries are keyed by resource, collection, object and the raw
+  // query: every query that parses to a 200 is a distinct, deterministic page for a given
+  // store state (the principal only decides whether the page may be read, checked before).
+  template <typename Fill>
+  std::optional<Error> Cached(char kind, const std::string& collection, std::string_view object,
+                              const http::Request& req, http::Response& res, Fill&& fill) {
+    if (opts.response_cache_bytes == 0) return fill();
+    std::string key;
+    key.reserve(collection.size() + object.size() + req.query.size() + 4);
+    key += kind;
+    key += collection;
+    key += '\0';
+    key += object;
+    key += '\0';
+    key += req.query;
+    // Stamps are read before the store is, so a change during `fill` makes the entry stale.
+    uint64_t local = local_changes.load(std::memory_order_acquire);
+    uint64_t external = changes ? changes->Counter() : 0;
+    Micros now = common::NowMicros();
+    if (auto p = pages.Get(key, local, external, now - opts.response_cache_max_age_us)) {
+      res.status = 200;
+      res.SetHeader("Content-Type", std::string(http::kTaxiiMediaType));
+      if (!p->added_first.empty()) {
+        res.SetHeader("X-TAXII-Date-Added-First", p->added_first);
+        res.SetHeader("X-TAXII-Date-Added-Last", p->added_last);
+      }
+      res.shared_body = std::shared_ptr<const std::string>(p, &p->body);
+      return std::nullopt;
+    }
+    std::optional<Error> e = fill();
+    if (e || res.status != 200) return e;
+    auto page = std::make_shared<PageCache::Page>();
+    for (const auto& [k, v] : res.headers) {
+      if (k == "X-TAXII-Date-Added-First") page->added_first = v;
+      if (k == "X-TAXII-Date-Added-Last") page->added_last = v;
+    }
+    page->stamp_local = local;
+    page->stamp_external = external;
+    page->filled = now;
+    page->body = std::move(res.body);
+    res.body.clear();
+    res.shared_body = std::shared_ptr<const std::string>(page, &page->body);
+    pages.Put(key, std::move(page));
+    return std::nullopt;
+  }
 
   void PutStatus(const std::string& id, const std::string& owner, std::string body) {
     Micros now = common::NowMicros();
@@ -635,6 +779,7 @@ struct Service::Impl {
       for (const auto& o : page->objects) times.push_back(o.modified);
     }
     auto n = store->Delete(c.id, object_id, times);
+    local_changes.fetch_add(1, std::memory_order_acq_rel);
     if (!n.ok()) return FromStatus(n.status(), "Delete failed");
     Ok(res, 200, "");
     return std::nullopt;
@@ -691,6 +836,7 @@ struct Service::Impl {
         if (auto s = (*txn)->Add(r); !s.ok()) return FromStatus(s, "Store error");
       }
       auto done = (*txn)->Commit();
+      local_changes.fetch_add(1, std::memory_order_acq_rel);
       if (!done.ok()) return FromStatus(done.status(), "Store error");
     }
     std::string id = NewUuid4();
@@ -867,14 +1013,14 @@ struct Service::Impl {
         return std::nullopt;
       case Route::kManifest:
         if (auto e = need(can_read, "read")) return e;
-        return GetManifest(req, c, res);
+        return Cached('m', c.id, {}, req, res, [&] { return GetManifest(req, c, res); });
       case Route::kObjects:
         if (req.method == "POST") {
           if (auto e = need(can_write, "write to")) return e;
           return PostObjects(req, c, who, res);
         }
         if (auto e = need(can_read, "read")) return e;
-        return GetObjects(req, c, nullptr, res);
+        return Cached('o', c.id, {}, req, res, [&] { return GetObjects(req, c, nullptr, res); });
       case Route::kObject:
         if (req.method == "DELETE") {
           // TAXII §5.7 permission table: both false 404 (handled by visibility), else 403.
@@ -882,18 +1028,22 @@ struct Service::Impl {
           return DeleteObject(req, c, r.object_id, res);
         }
         if (auto e = need(can_read, "read")) return e;
-        return GetObjects(req, c, &r.object_id, res);
+        return Cached('O', c.id, r.object_id, req, res,
+                      [&] { return GetObjects(req, c, &r.object_id, res); });
       case Route::kVersions:
         if (auto e = need(can_read, "read")) return e;
-        return GetVersions(req, c, r.object_id, res);
+        return Cached('v', c.id, r.object_id, req, res,
+                      [&] { return GetVersions(req, c, r.object_id, res); });
       default:
         return Error{404, "Not found", "no such resource"};
     }
   }
 };
 
-Service::Service(store::Store* store, http::AuthDb* auth, ServiceOptions options)
-    : options_(std::move(options)), impl_(std::make_unique<Impl>(store, auth, options_)) {}
+Service::Service(store::Store* store, http::AuthDb* auth, ServiceOptions options,
+                 ChangeSource* changes)
+    : options_(std::move(options)),
+      impl_(std::make_unique<Impl>(store, auth, options_, changes)) {}
 
 Service::~Service() = default;
 
@@ -912,7 +1062,7 @@ void Service::Handle(const http::Request& req, http::Response& res) {
     e.user = std::move(res.user);
     res = std::move(e);
   }
-  if (req.method == "HEAD") res.body.clear();
+  // HEAD keeps the body: http::Server sends its length as Content-Length and no body.
 }
 
 }  // namespace accord::taxii

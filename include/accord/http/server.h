@@ -40,11 +40,14 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// When set, sent instead of `body` without a copy (a cached page shared between requests).
+  std::shared_ptr<const std::string> shared_body;
   std::string user;  // authenticated principal, for the access log only
 
   void SetHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
   }
+  std::string_view Body() const { return shared_body ? *shared_body : body; }
 };
 
 using Handler = std::function<void(const Request&, Response&)>;

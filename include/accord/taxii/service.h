@@ -29,7 +29,26 @@ struct ServiceOptions {
   uint64_t default_page_size = 100;
   uint64_t max_page_size = 1000;
   int64_t status_retention_us = 24ll * 3600 * 1000000;  // TAXII §4.3: keep statuses >= 24 h
+  /// Serialized GET pages (objects, object, manifest, versions) are cached up to this many
+  /// bytes (LRU); 0 disables the cache. An entry is served only while the store has not
+  /// changed (this service's own writes, and the ChangeSource when given) and for at most
+  /// `response_cache_max_age_us`, which bounds staleness if a change goes unnoticed.
+  uint64_t response_cache_bytes = 64ull << 20;
+  int64_t response_cache_max_age_us = 1000000;
 };
+
+/// Tells the service when the store may have changed behind its back (another process's
+/// import): Counter() must return a different value after every committed change. Called
+/// once per cacheable GET, so it must be cheap. Thread-safe.
+class ChangeSource {
+ public:
+  virtual ~ChangeSource() = default;
+  virtual uint64_t Counter() = 0;
+};
+
+/// Store::Generation() (changes on every commit, from any process), polled at most once per
+/// `min_interval_us` (0: on every call). An error counts as a change.
+std::unique_ptr<ChangeSource> NewStoreChangeSource(store::Store* store, int64_t min_interval_us);
 
 /// Maps a Status code to the HTTP status TAXII answers with (STYLE.md §4): InvalidArgument 400,
 /// Unauthenticated 401, PermissionDenied 403, NotFound 404, AlreadyExists 409,
@@ -41,8 +60,9 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
 
 class Service {
  public:
-  /// `store` and `auth` must outlive the Service.
-  Service(store::Store* store, http::AuthDb* auth, ServiceOptions options);
+  /// `store`, `auth` and `changes` (optional) must outlive the Service.
+  Service(store::Store* store, http::AuthDb* auth, ServiceOptions options,
+          ChangeSource* changes = nullptr);
   ~Service();
 
   void Handle(const http::Request& request, http::Response& response);
