@@ -272,7 +272,8 @@ class EngineImpl final : public Engine {
   bool Anchor(const CompExpr& e, uint32_t leaf, bool dry);
   bool ExactEligible(const CompExpr& e);
   void Hit(uint32_t leaf, std::string_view value);
-  void Lookup(std::string_view key, std::string_view value);
+  using KeySet = absl::flat_hash_set<char*, KeyHash, KeyEq>;
+  void Lookup(const KeySet& set, std::string_view key, std::string_view value);
   void ProbeValue(uint32_t pid, const Cand& c);
   void Emit(uint32_t ind, const Observation& o, uint64_t position, std::vector<MatchResult>* out);
   static int OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
@@ -289,11 +290,16 @@ class EngineImpl final : public Engine {
   std::vector<const CompExpr*> comps_;
   std::vector<PathInfo> paths_;
   absl::flat_hash_map<std::string, uint32_t> path_ids_;
-  absl::flat_hash_map<std::string, std::vector<uint32_t>> type_paths_;
-  absl::flat_hash_map<std::string, std::vector<uint32_t>> residual_;
+  // Per SCO type: the indexed paths to resolve and the residual leaves to visit (one probe
+  // per SCO).
+  struct TypeInfo {
+    std::vector<uint32_t> paths, residual;
+  };
+  absl::flat_hash_map<std::string, TypeInfo> types_;
   std::vector<uint32_t> residual_all_;  // interpret mode
   Arena arena_;
-  absl::flat_hash_set<char*, KeyHash, KeyEq> keys_;  // key records in arena_
+  KeySet keys_;       // key records in arena_: equality and IN
+  KeySet cidr_keys_;  // PERF: CIDR keys apart, a small table that stays in cache
   std::vector<std::vector<uint32_t>> overflow_;      // postings of shared keys
   std::vector<RegexDb> regex_;
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
@@ -330,7 +336,7 @@ uint32_t EngineImpl::PathId(const ObjectPath& p) {
   paths_.emplace_back();
   paths_.back().path = p;
   path_ids_.emplace(std::move(k), id);
-  type_paths_[p.type].push_back(id);
+  types_[p.type].paths.push_back(id);
   return id;
 }
 
@@ -343,15 +349,16 @@ void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t
     key_buf_.push_back(tag);
     key_buf_.append(value);
   }
-  auto it = keys_.find(std::string_view(key_buf_));
-  if (it == keys_.end()) {
+  KeySet& set = tag == 'c' ? cidr_keys_ : keys_;
+  auto it = set.find(std::string_view(key_buf_));
+  if (it == set.end()) {
     char hdr[10];
     size_t hn = PutVarint(hdr, key_buf_.size());
     char* rec = arena_.Alloc(4 + hn + key_buf_.size());
     SetRecordPosting(rec, leaf);
     memcpy(rec + 4, hdr, hn);
     memcpy(rec + 4 + hn, key_buf_.data(), key_buf_.size());
-    keys_.insert(rec);
+    set.insert(rec);
     ++stats_.exact_keys;
     return;
   }
@@ -551,7 +558,7 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   for (uint32_t leaf : unanchored) {
     std::vector<std::string> types;
     CollectTypes(*comps_[leaves_[leaf].comp], &types);
-    for (const std::string& t : types) residual_[t].push_back(leaf);
+    for (const std::string& t : types) types_[t].residual.push_back(leaf);
     ++stats_.residual_leaves;
   }
   // A leaf that was partly anchored and then made residual may be visited twice; the epoch
@@ -561,7 +568,7 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   ind_epoch_.assign(inds_.size(), 0);
   size_t other = 0;
   for (const auto& [k, v] : other_ids_) other += v.size();
-  stats_.memory_bytes = arena_.bytes() + keys_.capacity() * (sizeof(char*) + 1) +
+  stats_.memory_bytes = arena_.bytes() + (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
                         overflow_.capacity() * sizeof(overflow_[0]) + leaves_.capacity() * sizeof(Leaf) +
                         inds_.capacity() * sizeof(Indicator) + ids_.capacity() * 16 +
                         other_ids_.capacity() * 25 + comps_.capacity() * 8 +
@@ -584,9 +591,9 @@ void EngineImpl::Hit(uint32_t leaf, std::string_view value) {
   if (leaves_[leaf].comp == UINT32_MAX) cand_value_[slot].assign(value);
 }
 
-void EngineImpl::Lookup(std::string_view key, std::string_view value) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) return;
+void EngineImpl::Lookup(const KeySet& set, std::string_view key, std::string_view value) {
+  auto it = set.find(key);
+  if (it == set.end()) return;
   uint32_t post = RecordPosting(*it);
   if (!(post & kOverflow)) {
     Hit(post, value);
@@ -609,7 +616,7 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
   const size_t pid_len = key_buf_.size();
   if (c.kind == Cand::Kind::kString) {
     AppendStringKey(c.s, &key_buf_);
-    Lookup(key_buf_, c.s);
+    Lookup(keys_, key_buf_, c.s);
     if (pi.has_cidr) {
       detail::IpRange r;
       if (detail::ParseIpRange(c.s, &r)) {
@@ -627,7 +634,7 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
             int bits = std::clamp(len - 8 * i, 0, 8);
             q[3 + i] = static_cast<char>(r.addr[i] & (0xff00 >> bits));
           }
-          Lookup(std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)), c.s);
+          Lookup(cidr_keys_, std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)), c.s);
         }
       }
     }
@@ -659,7 +666,7 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
   auto r = std::to_chars(num, num + sizeof num, iv);
   key_buf_.push_back('i');
   key_buf_.append(num, static_cast<size_t>(r.ptr - num));
-  Lookup(key_buf_, std::string_view(num, static_cast<size_t>(r.ptr - num)));
+  Lookup(keys_, key_buf_, std::string_view(num, static_cast<size_t>(r.ptr - num)));
 }
 
 void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) {
@@ -673,15 +680,13 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
   for (const Sco& s : o.scos()) {
     std::string_view type = o.Type(s);
     const Node& root = o.node(s.root);
-    if (auto it = type_paths_.find(absl::string_view(type.data(), type.size())); it != type_paths_.end()) {
-      for (uint32_t pid : it->second) {
-        ev_.Resolve(o, root, paths_[pid].path, &cands_);
-        for (const Cand& c : cands_) ProbeValue(pid, c);
-      }
+    auto it = types_.find(absl::string_view(type.data(), type.size()));
+    if (it == types_.end()) continue;
+    for (uint32_t pid : it->second.paths) {
+      ev_.Resolve(o, root, paths_[pid].path, &cands_);
+      for (const Cand& c : cands_) ProbeValue(pid, c);
     }
-    if (auto it = residual_.find(absl::string_view(type.data(), type.size())); it != residual_.end()) {
-      for (uint32_t leaf : it->second) Hit(leaf, {});
-    }
+    for (uint32_t leaf : it->second.residual) Hit(leaf, {});
   }
   for (uint32_t leaf : residual_all_) Hit(leaf, {});
   if (cand_leaves_.empty()) return;

@@ -26,7 +26,11 @@ std::string ObjectPath::ToString() const {
         }
         break;
       }
-      case PathStep::Kind::kIndex: out += "[" + std::to_string(s.index) + "]"; break;
+      case PathStep::Kind::kIndex:  // (not "[" + ... + "]": g++ 12 -O3 -Wrestrict false positive)
+        out.push_back('[');
+        out += std::to_string(s.index);
+        out.push_back(']');
+        break;
       case PathStep::Kind::kAny: out += "[*]"; break;
     }
     first = false;
