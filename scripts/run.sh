@@ -20,5 +20,5 @@ if [ -d "$shared" ]; then
 fi
 "$accord" stats --data "$data"
 if "$accord" serve --help >/dev/null 2>&1; then
-  exec "$accord" serve --data "$data" --listen "${ACCORD_LISTEN:-127.0.0.1:6543}"
+  exec "$accord" serve --data "$data" --listen "${ACCORD_LISTEN:-127.0.0.1:9443}"
 fi
