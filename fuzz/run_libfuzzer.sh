@@ -7,8 +7,10 @@ set -euo pipefail
 target=${1:?usage: run_libfuzzer.sh TARGET SECONDS}
 seconds=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${FUZZ_OUT:-$root/build-fuzz-$target}
-mkdir -p "$out/corpus"
+# One clang build tree for every target (CI builds them one after the other).
+out=${FUZZ_OUT:-$root/build-fuzz}
+corpus="$out/corpus-$target"
+mkdir -p "$corpus"
 CC=${CC:-clang-14}
 CXX=${CXX:-clang++-14}
 cmake -S "$root" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -19,11 +21,11 @@ cmake -S "$root" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$out/build" --target "${target}_fuzz" -j "${JOBS:-2}"
 if [ -d "$root/fuzz/corpus/$target" ]; then
-  cp -n "$root/fuzz/corpus/$target"/* "$out/corpus/" 2>/dev/null || true
+  cp -n "$root/fuzz/corpus/$target"/* "$corpus/" 2>/dev/null || true
 fi
 bin=$(find "$out/build" -name "${target}_fuzz" -type f -perm -u+x | head -1)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$out"
 exec "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-  -print_final_stats=1 "$out/corpus"
+  -print_final_stats=1 "$corpus"
