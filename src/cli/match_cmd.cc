@@ -3,8 +3,10 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -80,7 +82,83 @@ struct MatchFlags {
   bool sightings = false;
   std::string sightings_collection = "sightings";
   bool compat_within = false;
+  double reload_interval = 5;     // --follow: seconds between checks of the store's generation
+  double sightings_interval = 10; // --follow --sightings: seconds between writes of closed buckets
 };
+
+// --follow: a thread polls the store's generation (one indexed read) and, when it changed,
+// loads the active indicators and compiles a new engine off the hot path; the matching loop
+// takes it between two events. Temporal windows start empty in the new engine.
+class Reloader {
+ public:
+  Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation, double interval)
+      : so_(so), mo_(mo), generation_(generation), interval_(interval) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Reloader() {
+    done_ = true;
+    thread_.join();
+  }
+  /// The new engine if one is ready (cheap when none is).
+  std::unique_ptr<match::Engine> Take() {
+    if (!ready_.load(std::memory_order_acquire)) return nullptr;
+    std::lock_guard<std::mutex> l(mu_);
+    ready_ = false;
+    return std::move(pending_);
+  }
+
+ private:
+  void Run() {
+    auto st = store::Store::Open(so_);  // its own connection
+    if (!st.ok()) {
+      std::cerr << "accord: reload disabled: " << st.status() << "\n";
+      return;
+    }
+    for (;;) {
+      for (double waited = 0; waited < interval_; waited += 0.05) {
+        if (done_ || g_stop) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      auto gen = (*st)->Generation();
+      if (!gen.ok() || *gen == generation_) continue;
+      auto t0 = std::chrono::steady_clock::now();
+      auto active = match::LoadActiveIndicators(**st, common::NowMicros());
+      if (!active.ok()) {
+        std::cerr << "accord: reload failed: " << active.status() << "\n";
+        continue;
+      }
+      auto engine = match::Engine::Build(active->indicators, mo_);
+      if (!engine.ok()) {
+        std::cerr << "accord: reload failed: " << engine.status() << "\n";
+        continue;
+      }
+      generation_ = *gen;
+      std::cerr << "accord: store changed: " << (*engine)->Stats().indicators
+                << " active indicators recompiled in "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
+      std::lock_guard<std::mutex> l(mu_);
+      pending_ = std::move(*engine);
+      ready_.store(true, std::memory_order_release);
+    }
+  }
+
+  store::Options so_;
+  match::MatchOptions mo_;
+  uint64_t generation_;
+  double interval_;
+  std::atomic<bool> done_{false}, ready_{false};
+  std::mutex mu_;
+  std::unique_ptr<match::Engine> pending_;
+  std::thread thread_;
+};
+
+absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
+  ACCORD_ASSIGN_OR_RETURN(auto ident, store.GetSetting("node.identity"));
+  if (ident.has_value()) return *ident;
+  std::string identity = "identity--" + common::NewUuid4();
+  ACCORD_RETURN_IF_ERROR(store.PutSetting("node.identity", identity));
+  return identity;
+}
 
 int RunMatch(const Globals& g, const MatchFlags& f) {
   store::Options so;
@@ -89,6 +167,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   if (!st.ok()) return Fail(st.status());
   store::Store& store = **st;
   common::Micros now = common::NowMicros();
+  auto generation = store.Generation();
+  if (!generation.ok()) return Fail(generation.status());
   auto active = match::LoadActiveIndicators(store, now);
   if (!active.ok()) return Fail(active.status());
   auto format = match::ParseInputFormat(f.format);
@@ -120,6 +200,19 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::unique_ptr<Reloader> reloader;
+  if (f.follow && f.reload_interval > 0) {
+    reloader = std::make_unique<Reloader>(so, mo, *generation, f.reload_interval);
+  }
+  std::string identity;
+  if (f.sightings) {
+    auto id = NodeIdentity(store);
+    if (!id.ok()) return Fail(id.status());
+    identity = std::move(*id);
+  }
+  uint64_t sightings_written = 0;
+  auto last_flush = std::chrono::steady_clock::now();
+  common::Micros latest = 0;  // latest event time seen
   match::SightingAggregator sightings;
   match::Observation obs;
   std::vector<match::MatchResult> results;
@@ -148,6 +241,20 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       if (!*more || g_stop) break;
       ++position;
       ++events;
+      if (reloader) {
+        if (auto fresh = reloader->Take()) *engine = std::move(fresh);
+      }
+      if (f.follow && f.sightings && sightings.size() &&
+          std::chrono::steady_clock::now() - last_flush > std::chrono::duration<double>(f.sightings_interval)) {
+        // Buckets closed by event time go to the store now; open ones keep counting.
+        last_flush = std::chrono::steady_clock::now();
+        match::SightingAggregator closed;
+        sightings.TakeClosed(latest, &closed);
+        auto n = closed.WriteTo(store, f.sightings_collection, identity, common::NowMicros());
+        if (!n.ok()) return Fail(n.status());
+        sightings_written += *n;
+      }
+      latest = std::max(latest, obs.first_observed);
       results.clear();
       (*engine)->Process(obs, position, &results);
       if (!results.empty()) ++matched;
@@ -177,17 +284,12 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   if (es.evicted) std::cerr << ", " << es.evicted << " evicted from temporal windows";
   if (es.type_errors) std::cerr << ", " << es.type_errors << " type errors";
   std::cerr << "\n";
-  if (f.sightings && sightings.size()) {
-    auto ident = store.GetSetting("node.identity");
-    if (!ident.ok()) return Fail(ident.status());
-    std::string identity = ident->has_value() ? **ident : "identity--" + common::NewUuid4();
-    if (!ident->has_value()) {
-      auto ps = store.PutSetting("node.identity", identity);
-      if (!ps.ok()) return Fail(ps);
-    }
+  if (f.sightings) {
     auto n = sightings.WriteTo(store, f.sightings_collection, identity, common::NowMicros());
     if (!n.ok()) return Fail(n.status());
-    std::cerr << "accord: " << *n << " sightings written to collection '" << f.sightings_collection << "'\n";
+    sightings_written += *n;
+    std::cerr << "accord: " << sightings_written << " sightings written to collection '"
+              << f.sightings_collection << "'\n";
   }
   return malformed ? 1 : 0;
 }
@@ -205,6 +307,12 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
   cmd->add_flag("--follow", flags->follow, "Keep reading as files grow (survives rotation)");
   cmd->add_flag("--sightings", flags->sightings, "Write sightings (one per indicator per hour) to the store");
   cmd->add_option("--sightings-collection", flags->sightings_collection, "Collection for sightings")
+      ->capture_default_str();
+  cmd->add_option("--reload-interval", flags->reload_interval,
+                  "--follow: seconds between checks for indicator changes in the store (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--sightings-interval", flags->sightings_interval,
+                  "--follow: seconds between writes of closed sighting buckets")
       ->capture_default_str();
   cmd->add_flag("--compat-within", flags->compat_within,
                 "WITHIN as the OASIS reference matcher (closed window) instead of the spec");

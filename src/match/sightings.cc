@@ -63,6 +63,24 @@ void SightingAggregator::Add(const std::string& id, common::Micros t) {
   ++a.count;
 }
 
+void SightingAggregator::TakeClosed(common::Micros t, SightingAggregator* out) {
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    if (it->first.second + bucket_ <= t) {
+      Agg& dst = out->buckets_[it->first];
+      if (dst.count == 0) {
+        dst = it->second;
+      } else {
+        dst.first = std::min(dst.first, it->second.first);
+        dst.last = std::max(dst.last, it->second.last);
+        dst.count += it->second.count;
+      }
+      it = buckets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::vector<std::string> SightingAggregator::ToJson(const std::string& identity, common::Micros now) const {
   std::vector<std::string> out;
   std::string ts = common::FormatTimestampMillis(now);

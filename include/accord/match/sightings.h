@@ -46,6 +46,9 @@ class SightingAggregator {
   absl::StatusOr<uint64_t> WriteTo(store::Store& store, const std::string& collection,
                                    const std::string& identity, common::Micros now);
   void Clear() { buckets_.clear(); }
+  /// Moves the buckets that end at or before `t` (event time) into `out`: in follow mode the
+  /// caller writes those periodically while later buckets keep counting.
+  void TakeClosed(common::Micros t, SightingAggregator* out);
 
  private:
   struct Agg {
