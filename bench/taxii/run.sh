@@ -33,8 +33,36 @@ H_AUTH="Authorization: Bearer $KEY"
 curl -s -H "$H_ACCEPT" -H "$H_AUTH" "$URL" >"$WORK/page.json"
 echo "page bytes: $(wc -c <"$WORK/page.json")"
 
+# wrk summary as "req/s p50 p99" (latencies in ms).
+summ() {
+  awk '/Requests\/sec/ {r=$2}
+       function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+       $1=="50%" {p50=ms($2)} $1=="99%" {p99=ms($2)}
+       END {printf "%.0f %.2f %.2f\n", r, p50, p99}'
+}
 echo "== GET objects/?limit=100 on $N objects: accord"
-wrk -t2 -c"$CONN" -d"$DUR" --latency -H "$H_ACCEPT" -H "$H_AUTH" "$URL" | grep -E "Requests/sec|  50%|  99%|Latency  "
+wrk -t2 -c"$CONN" -d"$DUR" --latency -H "$H_ACCEPT" -H "$H_AUTH" "$URL" >"$WORK/wrk-accord.txt"
+grep -E "Requests/sec|  50%|  99%|Latency  " "$WORK/wrk-accord.txt"
+echo "== GET, every request a different page (next cursors, cold for the page cache): accord"
+# A wrk script walks `next` tokens taken from the pages themselves, so each request is a
+# distinct page and the store does the work.
+python3 - "$URL" "$H_AUTH" "$WORK/pages.lua" <<'PY'
+import json, subprocess, sys
+url, auth, out = sys.argv[1:4]
+toks, nxt = [], None
+for _ in range(200):
+    u = url + ("&next=" + nxt if nxt else "")
+    page = json.loads(subprocess.run(["curl", "-s", "-H", "Accept: application/taxii+json;version=2.1", "-H", auth, u], capture_output=True, text=True).stdout)
+    nxt = page.get("next")
+    if not nxt: break
+    toks.append(nxt)
+with open(out, "w") as f:
+    f.write("local toks = {%s}\nlocal i = 0\n" % ",".join('"%s"' % t for t in toks))
+    f.write("request = function()\n  i = i + 1\n  local t = toks[(i % #toks) + 1]\n")
+    f.write("  return wrk.format(nil, wrk.path .. '&next=' .. t .. '&r=' .. i)\nend\n")
+PY
+wrk -t2 -c"$CONN" -d"$DUR" --latency -s "$WORK/pages.lua" -H "$H_ACCEPT" -H "$H_AUTH" "$URL" >"$WORK/wrk-cold.txt"
+grep -E "Requests/sec|  50%|  99%" "$WORK/wrk-cold.txt"
 echo "== GET with added_after (late page) : accord"
 LATE=$(curl -s -H "$H_ACCEPT" -H "$H_AUTH" "${ROOT}collections/default/manifest/?limit=1&added_after=1970-01-01T00:00:00Z" -D - -o /dev/null | grep -i x-taxii-date-added-last | tr -d '\r' | cut -d' ' -f2)
 wrk -t2 -c"$CONN" -d"$DUR" --latency -H "$H_ACCEPT" -H "$H_AUTH" "${URL}&added_after=$LATE" | grep -E "Requests/sec|  50%|  99%"
@@ -57,8 +85,18 @@ CONF
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX_PID=$!
 sleep 0.5
-wrk -t2 -c"$CONN" -d"$DUR" --latency "http://127.0.0.1:$NPORT/page.json" | grep -E "Requests/sec|  50%|  99%|Latency  "
+wrk -t2 -c"$CONN" -d"$DUR" --latency "http://127.0.0.1:$NPORT/page.json" >"$WORK/wrk-nginx.txt"
+grep -E "Requests/sec|  50%|  99%|Latency  " "$WORK/wrk-nginx.txt"
+read -r AR AP50 AP99 < <(summ <"$WORK/wrk-accord.txt")
+read -r CR CP50 CP99 < <(summ <"$WORK/wrk-cold.txt")
+read -r NR NP50 NP99 < <(summ <"$WORK/wrk-nginx.txt")
+echo "== summary N=$N: accord $AR req/s p50 $AP50 ms p99 $AP99 ms; distinct pages $CR req/s p50 $CP50 ms p99 $CP99 ms; nginx $NR req/s p50 $NP50 ms p99 $NP99 ms; ratio $(python3 -c "print('%.2f' % ($AR/$NR))")"
 
 if [ -n "${MEDALLION_DIR:-}" ]; then
-  echo "== medallion: see docs/TAXII.md (not run automatically)"
+  echo "== medallion (MEDALLION_DIR=$MEDALLION_DIR)"
+  if python3 -c "import flask, flask_httpauth" 2>/dev/null; then
+    echo "medallion deps present; run per docs/TAXII.md"
+  else
+    echo "medallion cannot run here: its Python dependencies (flask, flask_httpauth, ...) are not installed"
+  fi
 fi

@@ -24,6 +24,7 @@ struct TaxiiFlags {
   bool from_start = false;
   std::vector<std::string> files;
   size_t batch = 100;
+  size_t parallel = 4;
 };
 
 taxii::ClientOptions ClientOpts(const TaxiiFlags& f) {
@@ -119,6 +120,8 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
   push->add_option("FILES", f->files, "STIX files (bundle, JSON lines, gzip; '-' stdin)")
       ->required();
   push->add_option("--batch", f->batch, "Objects per request (default 100)");
+  push->add_option("--parallel", f->parallel,
+                   "Requests in flight at once, one connection each (default 4)");
   AddCommon(push, f);
   push->callback([f, exit_code] {
     std::vector<std::string> objects;
@@ -142,7 +145,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
     taxii::Client c(ClientOpts(*f));
     std::string root = f->url;
     if (root.empty() || root.back() != '/') root += '/';
-    auto r = c.Push(root, f->collection, objects, f->batch);
+    auto r = c.Push(root, f->collection, objects, f->batch, f->parallel);
     if (!r.ok()) {
       *exit_code = Fail(r.status());
       return;

@@ -2,7 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <simdjson.h>
 #include <thread>
@@ -233,49 +236,81 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
 absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
                                                 const std::string& collection,
                                                 const std::vector<std::string>& objects,
-                                                size_t batch) {
-  PushResult out;
+                                                size_t batch, size_t parallel) {
   if (batch == 0) batch = 100;
+  const size_t envelopes = (objects.size() + batch - 1) / batch;
+  parallel = std::max<size_t>(1, std::min(parallel, envelopes));
   std::string url =
       JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(collection), "/objects/"));
-  simdjson::dom::parser parser;
-  for (size_t i = 0; i < objects.size(); i += batch) {
-    std::string body = "{\"objects\":[";
-    size_t end = std::min(objects.size(), i + batch);
-    for (size_t j = i; j < end; ++j) {
-      if (j > i) body += ',';
-      body += objects[j];
-    }
-    body += "]}";
-    absl::StatusOr<HttpResult> r;
-    for (int attempt = 0;; ++attempt) {
-      r = Request("POST", url, body);
-      if (!Retryable(r) || attempt >= options_.retries) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_base_ms << attempt));
-    }
-    ++out.requests;
-    if (!r.ok()) return r.status();
-    if (r->status != 202 && r->status != 200) return StatusFromHttp(*r, url);
-    out.objects += end - i;
-    simdjson::dom::element st;
-    if (parser.parse(r->body).get(st) || !st.is_object()) {
-      return absl::DataLossError(common::Cat(url, ": the status resource is not JSON"));
-    }
-    uint64_t ok = 0, failed = 0;
-    TryGet(st["success_count"].get_uint64(), ok);
-    TryGet(st["failure_count"].get_uint64(), failed);
-    out.succeeded += ok;
-    out.failed += failed;
-    simdjson::dom::array fails;
-    if (!st["failures"].get_array().get(fails)) {
-      for (auto f : fails) {
-        std::string_view id, msg;
-        TryGet(f["id"].get_string(), id);
-        TryGet(f["message"].get_string(), msg);
-        out.failures.push_back(common::Cat(id.empty() ? "(no id)" : id, ": ", msg));
+  // Envelopes are handed out in order to `parallel` workers, each with its own connection.
+  // The first error stops every worker; results are merged under `mu`.
+  std::mutex mu;
+  PushResult out;
+  absl::Status first_error;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&](Client* client) {
+    simdjson::dom::parser parser;
+    for (;;) {
+      size_t e = next.fetch_add(1);
+      if (e >= envelopes || failed.load()) return;
+      size_t i = e * batch, end = std::min(objects.size(), i + batch);
+      std::string body = "{\"objects\":[";
+      for (size_t j = i; j < end; ++j) {
+        if (j > i) body += ',';
+        body += objects[j];
+      }
+      body += "]}";
+      absl::StatusOr<HttpResult> r;
+      for (int attempt = 0;; ++attempt) {
+        r = client->Request("POST", url, body);
+        if (!Retryable(r) || attempt >= options_.retries) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_base_ms << attempt));
+      }
+      absl::Status err;
+      if (!r.ok()) {
+        err = r.status();
+      } else if (r->status != 202 && r->status != 200) {
+        err = StatusFromHttp(*r, url);
+      }
+      simdjson::dom::element st;
+      if (err.ok() && (parser.parse(r->body).get(st) || !st.is_object())) {
+        err = absl::DataLossError(common::Cat(url, ": the status resource is not JSON"));
+      }
+      std::lock_guard<std::mutex> l(mu);
+      ++out.requests;
+      if (!err.ok()) {
+        if (first_error.ok()) first_error = err;
+        failed = true;
+        return;
+      }
+      out.objects += end - i;
+      uint64_t ok = 0, nfailed = 0;
+      TryGet(st["success_count"].get_uint64(), ok);
+      TryGet(st["failure_count"].get_uint64(), nfailed);
+      out.succeeded += ok;
+      out.failed += nfailed;
+      simdjson::dom::array fails;
+      if (!st["failures"].get_array().get(fails)) {
+        for (auto f : fails) {
+          std::string_view id, msg;
+          TryGet(f["id"].get_string(), id);
+          TryGet(f["message"].get_string(), msg);
+          out.failures.push_back(common::Cat(id.empty() ? "(no id)" : id, ": ", msg));
+        }
       }
     }
+  };
+  if (parallel == 1) {
+    work(this);
+  } else {
+    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < parallel; ++k) clients.push_back(std::make_unique<Client>(options_));
+    for (size_t k = 0; k < parallel; ++k) threads.emplace_back(work, clients[k].get());
+    for (auto& t : threads) t.join();
   }
+  if (!first_error.ok()) return first_error;
   return out;
 }
 

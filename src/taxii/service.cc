@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -364,6 +365,75 @@ class PageCache {
   uint64_t bytes_ = 0;
 };
 
+// Group commit (LevelDB's writer queue): concurrent POSTs to one collection share a store
+// transaction. Each request parses and validates in its own thread, then queues its records;
+// the request at the head of the queue commits its own and those queued behind it (same
+// collection, up to kMaxGroupRecords) and wakes them with the outcome. Each request answers
+// only after the transaction holding its records committed.
+class GroupCommitter {
+ public:
+  static constexpr size_t kMaxGroupRecords = 10000;
+
+  absl::Status Commit(store::Store* store, const std::string& collection,
+                      const std::vector<stix::ObjectRecord>& records) {
+    Job job(&collection, &records);
+    std::unique_lock<std::mutex> l(mu_);
+    queue_.push_back(&job);
+    while (!job.done && queue_.front() != &job) job.cv.wait(l);
+    if (job.done) return job.status;
+    std::vector<Job*> group;
+    size_t n = 0;
+    for (Job* j : queue_) {
+      if (*j->collection != collection || (n > 0 && n + j->records->size() > kMaxGroupRecords)) {
+        break;
+      }
+      group.push_back(j);
+      n += j->records->size();
+    }
+    l.unlock();
+    std::vector<absl::Status> results(group.size());
+    absl::Status st = Write(store, collection, group, 0, group.size());
+    if (!st.ok() && group.size() > 1) {
+      // One request's records must not fail another's: retry each alone.
+      for (size_t i = 0; i < group.size(); ++i) results[i] = Write(store, collection, group, i, i + 1);
+    } else {
+      for (auto& r : results) r = st;
+    }
+    l.lock();
+    for (size_t i = 0; i < group.size(); ++i) {
+      queue_.pop_front();
+      group[i]->status = results[i];
+      group[i]->done = true;
+      if (group[i] != &job) group[i]->cv.notify_one();
+    }
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
+    return job.status;
+  }
+
+ private:
+  struct Job {
+    Job(const std::string* c, const std::vector<stix::ObjectRecord>* r)
+        : collection(c), records(r) {}
+    const std::string* collection;
+    const std::vector<stix::ObjectRecord>* records;
+    absl::Status status;
+    bool done = false;
+    std::condition_variable cv;
+  };
+
+  static absl::Status Write(store::Store* store, const std::string& collection,
+                            const std::vector<Job*>& group, size_t begin, size_t end) {
+    ACCORD_ASSIGN_OR_RETURN(auto txn, store->BeginImport(collection));
+    for (size_t i = begin; i < end; ++i) {
+      for (const auto& r : *group[i]->records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
+    }
+    return txn->Commit().status();
+  }
+
+  std::mutex mu_;
+  std::deque<Job*> queue_;
+};
+
 class StoreChangeSource final : public ChangeSource {
  public:
   StoreChangeSource(store::Store* store, int64_t min_interval_us)
@@ -399,6 +469,7 @@ struct Service::Impl {
   const ServiceOptions& opts;
   ChangeSource* changes;
   PageCache pages;
+  GroupCommitter committer;
   // Bumped after every write this service commits (POST, DELETE); part of a cache entry's stamp.
   std::atomic<uint64_t> local_changes{0};
 
@@ -500,9 +571,9 @@ struct Service::Impl {
   }
 
   // PERF: Store::ListCollections counts each collection's members (O(objects): 130 ms at
-  // 100,000), so the list is cached for kCollectionsTtl; a lookup that misses refreshes it at
-  // most every kMissRefresh, so a collection created by the CLI is visible at once.
-  static constexpr Micros kCollectionsTtl = 1000000, kMissRefresh = 50000;
+  // 100,000), so the list (for the collections resource and AnyPublic) is cached for
+  // kCollectionsTtl. Single collections come from FindCollection.
+  static constexpr Micros kCollectionsTtl = 1000000;
   std::mutex cols_mu;
   std::shared_ptr<const std::vector<store::CollectionInfo>> cols;
   Micros cols_at = 0;
@@ -522,14 +593,30 @@ struct Service::Impl {
     return fresh;
   }
 
+  // One collection by id or alias: Store::GetCollection (an indexed read), remembered while
+  // the store is unchanged (or, without a ChangeSource, for kCollectionsTtl). Misses are not
+  // remembered, so a collection created by the CLI is visible at once.
+  std::mutex coll_mu;
+  std::unordered_map<std::string, std::pair<uint64_t, store::CollectionInfo>> coll_cache;
+
+  uint64_t Stamp() {
+    uint64_t ext = changes ? changes->Counter()
+                           : static_cast<uint64_t>(common::NowMicros() / kCollectionsTtl);
+    return ext * 1000003u + local_changes.load(std::memory_order_acquire);
+  }
+
   absl::StatusOr<store::CollectionInfo> FindCollection(const std::string& id) {
-    for (Micros age : {kCollectionsTtl, kMissRefresh}) {
-      ACCORD_ASSIGN_OR_RETURN(auto list, Collections(age));
-      for (const auto& c : *list) {
-        if (c.id == id || (!c.alias.empty() && c.alias == id)) return c;
-      }
+    uint64_t stamp = Stamp();
+    {
+      std::lock_guard<std::mutex> l(coll_mu);
+      auto it = coll_cache.find(id);
+      if (it != coll_cache.end() && it->second.first == stamp) return it->second.second;
     }
-    return absl::NotFoundError(common::Cat("no collection '", id, "'"));
+    ACCORD_ASSIGN_OR_RETURN(store::CollectionInfo c, store->GetCollection(id));
+    std::lock_guard<std::mutex> l(coll_mu);
+    if (coll_cache.size() > 1000) coll_cache.clear();
+    coll_cache[id] = {stamp, c};
+    return c;
   }
 
   bool AnyPublic() {
@@ -830,14 +917,9 @@ struct Service::Impl {
       return Error{422, "Unprocessable content", problems[0].ToString()};
     }
     if (!records.empty()) {
-      auto txn = store->BeginImport(c.id);
-      if (!txn.ok()) return FromStatus(txn.status(), "Store unavailable");
-      for (const auto& r : records) {
-        if (auto s = (*txn)->Add(r); !s.ok()) return FromStatus(s, "Store error");
-      }
-      auto done = (*txn)->Commit();
+      absl::Status done = committer.Commit(store, c.id, records);
       local_changes.fetch_add(1, std::memory_order_acq_rel);
-      if (!done.ok()) return FromStatus(done.status(), "Store error");
+      if (!done.ok()) return FromStatus(done, "Store error");
     }
     std::string id = NewUuid4();
     std::string body = "{\"id\":\"" + id + "\",\"status\":\"complete\",\"request_timestamp\":\"" +

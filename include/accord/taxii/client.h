@@ -75,8 +75,12 @@ class Client {
   };
   /// POSTs `objects` (minified STIX JSON) in envelopes of `batch` objects, retrying each
   /// envelope on 5xx/429/network errors (safe: adding a version twice is a success).
+  /// `parallel` envelopes are in flight at once, each on its own connection (the server
+  /// parses them concurrently and commits them together); envelopes may then be committed
+  /// out of order, which TAXII allows (versions are ordered by `modified`, not arrival).
   absl::StatusOr<PushResult> Push(const std::string& api_root, const std::string& collection,
-                                  const std::vector<std::string>& objects, size_t batch);
+                                  const std::vector<std::string>& objects, size_t batch,
+                                  size_t parallel = 1);
 
  private:
   ClientOptions options_;
