@@ -454,6 +454,35 @@ TEST_F(TaxiiE2E, DeletePermissionTable) {
   EXPECT_EQ(del(shared_, "alice"), 404);    // may, but the object is not there
 }
 
+TEST_F(TaxiiE2E, HeadCarriesTheContentLengthOfGet) {
+  std::string cid = Setup("collection create headed", false);
+  ASSERT_EQ(Post(Col(cid) + "objects/", Envelope(0, 3, 31)).status, 202);
+  auto g = Get(Col(cid) + "objects/");
+  ASSERT_EQ(g.status, 200);
+  auto h = Get(Col(cid) + "objects/", "admin", "-I");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.headers["content-length"], std::to_string(g.body.size()));
+  EXPECT_EQ(h.body.find("\"objects\""), std::string::npos);  // curl -I writes only the head
+}
+
+TEST_F(TaxiiE2E, CachedPagesSeeWritesAndDeletes) {
+  std::string cid = Setup("collection create cached", false);
+  ASSERT_EQ(Post(Col(cid) + "objects/", Envelope(0, 2, 41)).status, 202);
+  auto a = Get(Col(cid) + "objects/?limit=10");
+  ASSERT_EQ(a.status, 200);
+  EXPECT_EQ(a.Json()["objects"].size(), 2u);
+  EXPECT_EQ(Get(Col(cid) + "objects/?limit=10").body, a.body);  // served from the cache
+  ASSERT_EQ(Post(Col(cid) + "objects/", Envelope(2, 1, 41)).status, 202);
+  auto b = Get(Col(cid) + "objects/?limit=10");
+  EXPECT_EQ(b.Json()["objects"].size(), 3u);
+  std::string id = b.Json()["objects"][0]["id"];
+  auto d = Curl("-u admin:" + admin_ + " -X DELETE -H " + ShellQuote(kAccept) + " " +
+                ShellQuote(Url(Col(cid) + "objects/" + id + "/")));
+  EXPECT_EQ(d.status, 200);
+  EXPECT_EQ(Get(Col(cid) + "objects/?limit=10").Json()["objects"].size(), 2u);
+  EXPECT_EQ(Get(Col(cid) + "objects/" + id + "/").status, 404);
+}
+
 TEST_F(TaxiiE2E, ClientPushThenPullResumes) {
   auto file = dir_->path() / "push.jsonl";
   {
