@@ -94,9 +94,11 @@ echo "== summary N=$N: accord $AR req/s p50 $AP50 ms p99 $AP99 ms; distinct page
 
 if [ -n "${MEDALLION_DIR:-}" ]; then
   echo "== medallion (MEDALLION_DIR=$MEDALLION_DIR)"
-  if python3 -c "import flask, flask_httpauth" 2>/dev/null; then
-    echo "medallion deps present; run per docs/TAXII.md"
+  missing=$(for m in flask flask_httpauth environ jsonmerge pytz six appdirs packaging; do
+    python3 -c "import $m" 2>/dev/null || printf '%s ' "$m"; done)
+  if [ -z "$missing" ]; then
+    echo "medallion's dependencies are present, but this script does not drive it yet"
   else
-    echo "medallion cannot run here: its Python dependencies (flask, flask_httpauth, ...) are not installed"
+    echo "medallion cannot run here: missing Python modules: $missing(environ-config and jsonmerge are not packaged by Debian 12)"
   fi
 fi
