@@ -430,6 +430,17 @@ StoredObject RowToObject(sqlite3_stmt* s, int date_col) {
   return o;
 }
 
+// Columns id, alias, title, description, is_public.
+CollectionInfo RowToCollection(sqlite3_stmt* s) {
+  CollectionInfo c;
+  c.id = ColText(s, 0);
+  c.alias = ColText(s, 1);
+  c.title = ColText(s, 2);
+  c.description = ColText(s, 3);
+  c.is_public = sqlite3_column_int(s, 4) != 0;
+  return c;
+}
+
 // Builds "?,?,?" placeholders and records the values to bind.
 struct Binder {
   std::vector<std::variant<std::string, int64_t>> values;
@@ -634,14 +645,8 @@ absl::StatusOr<std::vector<CollectionInfo>> SqliteStore::ListCollections() {
                                "FROM collections c ORDER BY c.cid"));
   std::vector<CollectionInfo> out;
   while (sqlite3_step(q.get()) == SQLITE_ROW) {
-    CollectionInfo c;
-    c.id = ColText(q.get(), 0);
-    c.alias = ColText(q.get(), 1);
-    c.title = ColText(q.get(), 2);
-    c.description = ColText(q.get(), 3);
-    c.is_public = sqlite3_column_int(q.get(), 4) != 0;
-    c.object_count = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 5));
-    out.push_back(std::move(c));
+    out.push_back(RowToCollection(q.get()));
+    out.back().object_count = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 5));
   }
   return out;
 }
@@ -657,13 +662,7 @@ absl::StatusOr<CollectionInfo> SqliteStore::GetCollection(const std::string& id_
   if (sqlite3_step(q.get()) != SQLITE_ROW) {
     return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
   }
-  CollectionInfo c;
-  c.id = ColText(q.get(), 0);
-  c.alias = ColText(q.get(), 1);
-  c.title = ColText(q.get(), 2);
-  c.description = ColText(q.get(), 3);
-  c.is_public = sqlite3_column_int(q.get(), 4) != 0;
-  return c;
+  return RowToCollection(q.get());
 }
 
 absl::StatusOr<Stats> SqliteStore::GetStats() {

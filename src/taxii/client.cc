@@ -14,17 +14,13 @@
 #include "accord/stix/reader.h"
 #include "accord/common/strings.h"
 #include "http/text.h"
+#include "taxii/json_util.h"
 
 namespace accord::taxii {
 namespace text = http::text;
 namespace {
 
-// Reads an optional JSON field: `out` keeps its value when the field is absent or mistyped.
-template <typename R, typename T>
-void TryGet(R&& r, T& out) {
-  auto err = std::forward<R>(r).get(out);
-  (void)err;
-}
+using detail::TryGet;
 
 size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
   static_cast<std::string*>(ud)->append(p, size * n);

@@ -20,17 +20,13 @@
 #include "accord/common/time.h"
 #include "accord/http/message.h"
 #include "accord/stix/reader.h"
+#include "taxii/json_util.h"
 
 namespace accord::taxii {
 namespace text = http::text;
 namespace {
 
-// Reads an optional JSON field: `out` keeps its value when the field is absent or mistyped.
-template <typename R, typename T>
-void TryGet(R&& r, T& out) {
-  auto err = std::forward<R>(r).get(out);
-  (void)err;
-}
+using detail::TryGet;
 
 using common::Micros;
 using http::AppendJsonEscaped;
