@@ -49,3 +49,4 @@ PY
     rm -rf "$tmp"
     ;;
 esac
+exit 0
