@@ -166,39 +166,6 @@ std::string LikeToRegex(std::string_view like, bool bytes) {
   return re;
 }
 
-bool ParseIpRange(std::string_view s, IpRange* out) {
-  *out = IpRange();
-  if (s.size() > 60) return false;
-  char buf[64];
-  size_t slash = s.find('/');
-  std::string_view addr = s.substr(0, slash);
-  memcpy(buf, addr.data(), addr.size());
-  buf[addr.size()] = 0;
-  int max_prefix;
-  if (inet_pton(AF_INET, buf, out->addr) == 1) {
-    out->family = 4;
-    max_prefix = 32;
-  } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-    out->family = 6;
-    max_prefix = 128;
-  } else {
-    return false;
-  }
-  out->prefix = max_prefix;
-  if (slash != std::string_view::npos) {
-    std::string_view p = s.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return false;
-    int v = 0;
-    for (char c : p) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    if (v > max_prefix) return false;
-    out->prefix = v;
-  }
-  return true;
-}
-
 bool IpSubset(const IpRange& a, const IpRange& b) {
   if (a.family == 0 || a.family != b.family || a.prefix < b.prefix) return false;
   int full = b.prefix / 8, rest = b.prefix % 8;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accord/common/ip.h"
 #include "absl/container/flat_hash_map.h"
 #include "accord/match/event.h"
 #include "accord/match/expr.h"
@@ -31,13 +32,9 @@ struct Cand {
 };
 
 /// An address range for ISSUBSET/ISSUPERSET (IPv4 mapped into the first 4 bytes).
-struct IpRange {
-  int family = 0;  // 4 or 6; 0 invalid
-  uint8_t addr[16] = {};
-  int prefix = 0;
-};
+using IpRange = common::IpPrefix;
 /// Parses "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n. Returns false if it is not one.
-bool ParseIpRange(std::string_view s, IpRange* out);
+inline bool ParseIpRange(std::string_view s, IpRange* out) { return common::ParseIpPrefix(s, out); }
 /// range(a) is inside range(b) (same family).
 bool IpSubset(const IpRange& a, const IpRange& b);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "accord/common/ip.h"
 #include "absl/container/flat_hash_set.h"
 #include "accord/pattern/pattern.h"
 #include "pattern/lexer.h"
@@ -122,29 +123,10 @@ const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
   return nullptr;
 }
 
-// Parses "a.b.c.d[/n]" or an IPv6 address "[/n]". Returns false if not an address/CIDR.
+// An address or CIDR (common::ParseIpPrefix: strict dotted quads, IPv6, prefix in range).
 bool ParseIpOrCidr(std::string_view s) {
-  size_t slash = s.find('/');
-  std::string addr(s.substr(0, slash));
-  int max_prefix;
-  unsigned char buf[16];
-  if (addr.find(':') != std::string::npos) {
-    if (inet_pton(AF_INET6, addr.c_str(), buf) != 1) return false;
-    max_prefix = 128;
-  } else {
-    // Strict dotted quad (inet_pton AF_INET is strict: 4 decimal parts, each 0..255).
-    if (inet_pton(AF_INET, addr.c_str(), buf) != 1) return false;
-    max_prefix = 32;
-  }
-  if (slash == std::string_view::npos) return true;
-  std::string_view p = s.substr(slash + 1);
-  if (p.empty() || p.size() > 3) return false;
-  int v = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  return v <= max_prefix;
+  common::IpPrefix ignored;
+  return common::ParseIpPrefix(s, &ignored);
 }
 
 bool LooksLikeIp(std::string_view s) {
