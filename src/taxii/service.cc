@@ -719,6 +719,32 @@ struct Service::Impl {
     return page;
   }
 
+  // Answers 200 with {"more":..,"next":..,"<member>":[items]} (more/next only when there are
+  // items or more pages) and the X-TAXII-Date-Added headers; `body` may carry reserved space.
+  template <typename AppendItem>
+  static std::optional<Error> SendPage(const store::Page& page, const char* member,
+                                       std::string body, http::Response& res,
+                                       AppendItem&& append_item) {
+    body += '{';
+    if (!page.objects.empty()) {
+      AppendMoreNext(&body, page);
+      common::Append(&body, ",\"", member, "\":[");
+      bool first = true;
+      for (const auto& o : page.objects) {
+        if (!first) body += ',';
+        first = false;
+        append_item(&body, o);
+      }
+      body += ']';
+    } else if (page.more) {
+      AppendMoreNext(&body, page);
+    }
+    body += '}';
+    DateHeaders(res, page.objects);
+    Ok(res, 200, std::move(body));
+    return std::nullopt;
+  }
+
   static void AppendMoreNext(std::string* body, const store::Page& page) {
     common::Append(body, "\"more\":", page.more ? "true" : "false");
     if (page.more && !page.next.empty()) {
@@ -743,24 +769,8 @@ struct Service::Impl {
     size_t total = 0;
     for (const auto& o : page->objects) total += o.json.size() + 1;
     body.reserve(total + 64);
-    body += '{';
-    if (!page->objects.empty()) {
-      AppendMoreNext(&body, *page);
-      body += ",\"objects\":[";
-      bool first = true;
-      for (const auto& o : page->objects) {
-        if (!first) body += ',';
-        first = false;
-        body += o.json;
-      }
-      body += ']';
-    } else if (page->more) {
-      AppendMoreNext(&body, *page);
-    }
-    body += '}';
-    DateHeaders(res, page->objects);
-    Ok(res, 200, std::move(body));
-    return std::nullopt;
+    return SendPage(*page, "objects", std::move(body), res,
+                    [](std::string* b, const store::StoredObject& o) { *b += o.json; });
   }
 
   // 404 unless some version of `object_id` is in `c`.
@@ -789,29 +799,15 @@ struct Service::Impl {
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     auto page = Run(*f, MakeQuery(*f, c.id, opts));
     if (!page.ok()) return FromStatus(page.status(), "Query failed");
-    std::string body = "{";
-    if (!page->objects.empty()) {
-      AppendMoreNext(&body, *page);
-      body += ",\"objects\":[";
-      bool first = true;
-      for (const auto& o : page->objects) {
-        if (!first) body += ',';
-        first = false;
-        body += "{\"id\":";
-        AppendString(&body, o.id);
-        common::Append(&body, ",\"date_added\":\"", common::FormatTimestamp(o.date_added),
-                        "\",\"version\":\"", VersionString(o),
-                        "\",\"media_type\":\"application/stix+json;version=",
-                        o.spec_version.empty() ? "2.1" : o.spec_version, "\"}");
-      }
-      body += ']';
-    } else if (page->more) {
-      AppendMoreNext(&body, *page);
-    }
-    body += '}';
-    DateHeaders(res, page->objects);
-    Ok(res, 200, std::move(body));
-    return std::nullopt;
+    return SendPage(*page, "objects", std::string(), res,
+                    [](std::string* b, const store::StoredObject& o) {
+                      *b += "{\"id\":";
+                      AppendString(b, o.id);
+                      common::Append(b, ",\"date_added\":\"", common::FormatTimestamp(o.date_added),
+                                     "\",\"version\":\"", VersionString(o),
+                                     "\",\"media_type\":\"application/stix+json;version=",
+                                     o.spec_version.empty() ? "2.1" : o.spec_version, "\"}");
+                    });
   }
 
   std::optional<Error> GetVersions(const http::Request& req, const store::CollectionInfo& c,
@@ -826,22 +822,10 @@ struct Service::Impl {
     if (page->objects.empty() && !f->next) {
       if (auto e = RequireObject(c, object_id)) return e;
     }
-    std::string body = "{";
-    if (!page->objects.empty()) {
-      AppendMoreNext(&body, *page);
-      body += ",\"versions\":[";
-      bool first = true;
-      for (const auto& o : page->objects) {
-        if (!first) body += ',';
-        first = false;
-        AppendString(&body, VersionString(o));
-      }
-      body += ']';
-    }
-    body += '}';
-    DateHeaders(res, page->objects);
-    Ok(res, 200, std::move(body));
-    return std::nullopt;
+    return SendPage(*page, "versions", std::string(), res,
+                    [](std::string* b, const store::StoredObject& o) {
+                      AppendString(b, VersionString(o));
+                    });
   }
 
   std::optional<Error> DeleteObject(const http::Request& req, const store::CollectionInfo& c,
