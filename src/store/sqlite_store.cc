@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include <sodium.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -35,15 +36,36 @@ void StmtRef::Release() {
 }
 void DbDeleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
+int64_t IdHash(std::string_view id) {
+  // SipHash-2-4 (libsodium) under a fixed key: stable across processes and backends. The key
+  // being public only lets someone craft ids that collide, which costs lookups a row read each.
+  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {'a', 'c', 'c', 'o', 'r', 'd', '.',
+                                                                'i', 'd', 'h', '.', 'v', '1', 0,
+                                                                0,   0};
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(id.data()), id.size(), kKey);
+  uint64_t h;
+  std::memcpy(&h, out, sizeof h);
+  return static_cast<int64_t>(h);
+}
+
 namespace {
 
-// Schema version 1. Object versions are immutable rows keyed by (id, modified)
+// Schema version 2. Object versions are immutable rows keyed by (id, modified)
 // (../shared/DESIGN.md); membership rows carry the per-collection date_added, which is unique
 // and strictly increasing across the store, so it doubles as the pagination cursor.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS objects(
+// The JSON of each version lives in the object log (object_log.h); rows hold its offset and
+// length there, and object_log.end is the log's committed end.
+// PERF: the (id, modified) key is indexed as (idh, modified), idh being a 64-bit hash of the id
+// (IdHash); every lookup also compares id itself, so a hash collision costs a row read, never a
+// wrong answer. Indexing the text ids (random UUIDs behind a shared "indicator--" prefix) made
+// the index 3x larger and every insert a string comparison chain: 1M-indicator import 57k -> 77k
+// objects/s (docs/PERFORMANCE.md).
+constexpr int kSchemaVersion = 2;
+constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
+  idh INTEGER NOT NULL,
   modified INTEGER NOT NULL,
   type TEXT NOT NULL,
   spec_version TEXT NOT NULL,
@@ -52,10 +74,12 @@ CREATE TABLE IF NOT EXISTS objects(
   valid_from INTEGER,
   valid_until INTEGER,
   first_added INTEGER NOT NULL,
-  json BLOB NOT NULL,
-  UNIQUE(id, modified));
+  log_off INTEGER NOT NULL,
+  log_len INTEGER NOT NULL))sql";
+constexpr const char* kSchemaRest = R"sql(
+CREATE INDEX IF NOT EXISTS objects_key ON objects(idh, modified);
 CREATE INDEX IF NOT EXISTS objects_type ON objects(type);
-CREATE INDEX IF NOT EXISTS objects_revoked ON objects(id) WHERE revoked = 1;
+CREATE INDEX IF NOT EXISTS objects_revoked ON objects(idh) WHERE revoked = 1;
 CREATE TABLE IF NOT EXISTS collections(
   cid INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
@@ -74,8 +98,25 @@ CREATE TABLE IF NOT EXISTS generation(one INTEGER PRIMARY KEY CHECK (one = 1), n
 INSERT OR IGNORE INTO generation(one, n) VALUES(1, 0);
 CREATE TABLE IF NOT EXISTS clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_added INTEGER NOT NULL);
 INSERT OR IGNORE INTO clock(one, last_added) SELECT 1, coalesce(max(date_added), 0) FROM membership;
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS object_log(one INTEGER PRIMARY KEY CHECK (one = 1), end INTEGER NOT NULL);
+INSERT OR IGNORE INTO object_log(one, end) VALUES(1, 0);
+PRAGMA user_version = 2;
 )sql";
+
+// Schema 1 -> 2: objects are rebuilt with idh, their JSON moved to the object log (in the
+// caller's transaction; see SqliteStore::ApplySchema).
+constexpr const char* kMigrate1To2Finish = R"sql(
+DROP TABLE objects;
+ALTER TABLE objects_v2 RENAME TO objects;
+)sql";
+
+// SQL function accord_idh(text) -> IdHash, for migrations and ad-hoc queries.
+void IdHashFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const unsigned char* p = sqlite3_value_text(argv[0]);
+  int n = sqlite3_value_bytes(argv[0]);
+  std::string_view v(p ? reinterpret_cast<const char*>(p) : "", static_cast<size_t>(n));
+  sqlite3_result_int64(ctx, IdHash(v));
+}
 
 absl::Status SqlError(sqlite3* db, std::string_view what) {
   int code = sqlite3_errcode(db);
@@ -185,6 +226,11 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
   }
   sqlite3_busy_timeout(db.get(), 30000);
   sqlite3_extended_result_codes(db.get(), 0);
+  if (sqlite3_create_function(db.get(), "accord_idh", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                              IdHashFn, nullptr, nullptr) != SQLITE_OK) {
+    return SqlError(db.get(), "register accord_idh");
+  }
   ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
   if (write) {
     // PERF: WAL + synchronous=NORMAL: one fsync per checkpoint instead of per commit; a
@@ -200,6 +246,10 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& options) {
+  // PERF: no allocation statistics: they take a global mutex on every sqlite3_malloc/free
+  // (~2% of an import). Only effective before SQLite initialises; harmless after.
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteStore> s(new SqliteStore(options));
   std::error_code ec;
   if (options.create) {
@@ -215,13 +265,82 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
         "no Accord store in ", options.dir, " (run 'accord init' or pass --data DIR)"));
   }
   ACCORD_ASSIGN_OR_RETURN(s->writer_, s->Connect(!options.read_only));
-  if (!options.read_only) {
-    ACCORD_RETURN_IF_ERROR(Exec(s->writer_->get(), kSchema));
+  ACCORD_ASSIGN_OR_RETURN(
+      s->log_, ObjectLog::Open((std::filesystem::path(options.dir) / "objects.log").string(),
+                               !options.read_only));
+  if (options.read_only) {
+    ACCORD_ASSIGN_OR_RETURN(int64_t version, s->SchemaVersion());
+    if (version != kSchemaVersion) {
+      return absl::FailedPreconditionError(common::Cat(
+          s->path_, ": store schema version ", version, ", this Accord reads ", kSchemaVersion,
+          (version < kSchemaVersion ? "; run 'accord init' on it once to migrate it" : "")));
+    }
+  } else {
+    ACCORD_RETURN_IF_ERROR(s->ApplySchema());
     int64_t cid = 0;
     ACCORD_ASSIGN_OR_RETURN(cid, s->CollectionRowId(s->writer_.get(), "default", true));
     (void)cid;
   }
   return s;
+}
+
+absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
+  sqlite3* db = writer_->get();
+  ACCORD_ASSIGN_OR_RETURN(Stmt v, Prepare(db, "PRAGMA user_version"));
+  if (sqlite3_step(v.get()) != SQLITE_ROW) return SqlError(db, "read schema version");
+  return sqlite3_column_int64(v.get(), 0);
+}
+
+absl::Status SqliteStore::ApplySchema() {
+  sqlite3* db = writer_->get();
+  Txn t(db);
+  ACCORD_RETURN_IF_ERROR(t.Begin(true));
+  ACCORD_ASSIGN_OR_RETURN(int64_t version, SchemaVersion());
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(common::Cat(
+        path_, ": store schema version ", version, " was written by a newer Accord (this one reads ",
+        kSchemaVersion, "); upgrade accord"));
+  }
+  if (version == 0 || version == 1) ACCORD_RETURN_IF_ERROR(log_->Begin(0));
+  if (version == 1) ACCORD_RETURN_IF_ERROR(Migrate1To2());
+  ACCORD_RETURN_IF_ERROR(
+      Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest)
+                   .c_str()));
+  if (version == 1) {
+    ACCORD_ASSIGN_OR_RETURN(int64_t end, log_->Sync());
+    ACCORD_ASSIGN_OR_RETURN(Stmt u, Prepare(db, "UPDATE object_log SET end = ?1 WHERE one = 1"));
+    sqlite3_bind_int64(u.get(), 1, end);
+    if (sqlite3_step(u.get()) != SQLITE_DONE) return SqlError(db, "object log end");
+  }
+  return t.Commit();
+}
+
+absl::Status SqliteStore::Migrate1To2() {
+  sqlite3* db = writer_->get();
+  ACCORD_RETURN_IF_ERROR(
+      Exec(db, common::Cat("CREATE TABLE objects_v2", kObjectsColumns, ";").c_str()));
+  ACCORD_ASSIGN_OR_RETURN(
+      Stmt sel, Prepare(db, "SELECT vid, id, modified, type, spec_version, has_modified, revoked, "
+                            "valid_from, valid_until, first_added, json FROM objects ORDER BY vid"));
+  ACCORD_ASSIGN_OR_RETURN(
+      Stmt ins, Prepare(db, "INSERT INTO objects_v2(vid, id, idh, modified, type, spec_version, "
+                            "has_modified, revoked, valid_from, valid_until, first_added, log_off, "
+                            "log_len) VALUES(?1,?2,accord_idh(?2),?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"));
+  int rc;
+  while ((rc = sqlite3_step(sel.get())) == SQLITE_ROW) {
+    for (int i = 0; i < 10; ++i) sqlite3_bind_value(ins.get(), i + 1, sqlite3_column_value(sel.get(), i));
+    const void* b = sqlite3_column_blob(sel.get(), 10);
+    std::string_view json(b ? static_cast<const char*>(b) : "",
+                          static_cast<size_t>(sqlite3_column_bytes(sel.get(), 10)));
+    ACCORD_ASSIGN_OR_RETURN(int64_t off, log_->Append(json));
+    sqlite3_bind_int64(ins.get(), 11, off);
+    sqlite3_bind_int64(ins.get(), 12, static_cast<int64_t>(json.size()));
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "migrate objects");
+    sqlite3_reset(ins.get());
+  }
+  if (rc != SQLITE_DONE) return SqlError(db, "migrate objects");
+  sel.reset();
+  return Exec(db, kMigrate1To2Finish);
 }
 
 absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Borrow() {
@@ -298,11 +417,11 @@ class SqliteImportTxn final : public ImportTxn {
     ACCORD_ASSIGN_OR_RETURN(
         ins_obj_,
         Cached(c,
-                "INSERT OR IGNORE INTO objects(id, modified, type, spec_version, has_modified, "
-                "revoked, valid_from, valid_until, first_added, json) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) RETURNING vid"));
-    ACCORD_ASSIGN_OR_RETURN(find_obj_,
-                            Cached(c, "SELECT vid FROM objects WHERE id=?1 AND modified=?2"));
+                "INSERT INTO objects(id, modified, type, spec_version, has_modified, "
+                "revoked, valid_from, valid_until, first_added, log_off, idh, log_len) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"));
+    ACCORD_ASSIGN_OR_RETURN(
+        find_obj_, Cached(c, "SELECT vid FROM objects WHERE idh=?1 AND modified=?2 AND id=?3"));
     ACCORD_ASSIGN_OR_RETURN(
         ins_mem_, Cached(c, "INSERT OR IGNORE INTO membership(cid, date_added, vid) "
                             "VALUES(?1,?2,?3)"));
@@ -310,15 +429,46 @@ class SqliteImportTxn final : public ImportTxn {
     // lock is held from here to Commit, and the counter starts above everything stored.
     // PERF: the last date_added lives in a one-row table; max() over membership has no index
     // on date_added alone and made every small import (a TAXII POST) O(store size).
-    ACCORD_ASSIGN_OR_RETURN(StmtRef mx, Cached(c, "SELECT last_added FROM clock WHERE one = 1"));
+    ACCORD_ASSIGN_OR_RETURN(StmtRef mx, Cached(c, "SELECT last_added, (SELECT end FROM object_log "
+                                                  "WHERE one = 1) FROM clock WHERE one = 1"));
     if (sqlite3_step(mx.get()) != SQLITE_ROW) return SqlError(db, "read date_added");
     last_added_ = sqlite3_column_int64(mx.get(), 0);
-    return absl::OkStatus();
+    return s_->log_->Begin(sqlite3_column_int64(mx.get(), 1));
   }
 
   absl::Status Add(const stix::ObjectRecord& r) override {
     sqlite3* db = s_->writer_->get();
     int64_t now = NextAdded();
+    int64_t idh = IdHash(r.id);
+    // Is this version stored already? (A miss touches only the idh index.)
+    int64_t vid = -1;
+    sqlite3_stmt* f = find_obj_->get();
+    sqlite3_bind_int64(f, 1, idh);
+    sqlite3_bind_int64(f, 2, r.modified);
+    BindStatic(f, 3, r.id);
+    int rc = sqlite3_step(f);
+    if (rc == SQLITE_ROW) vid = sqlite3_column_int64(f, 0);
+    sqlite3_reset(f);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, common::Cat("find ", r.id));
+    if (vid >= 0) {
+      ++result_.duplicates;
+    } else {
+      ACCORD_ASSIGN_OR_RETURN(vid, Insert(r, idh, now));
+      ++result_.added;
+    }
+    sqlite3_stmt* m = ins_mem_->get();
+    sqlite3_bind_int64(m, 1, cid_);
+    sqlite3_bind_int64(m, 2, now);
+    sqlite3_bind_int64(m, 3, vid);
+    rc = sqlite3_step(m);
+    sqlite3_reset(m);
+    if (rc != SQLITE_DONE) return SqlError(db, common::Cat("add ", r.id, " to collection"));
+    if (sqlite3_changes(db) > 0) ++result_.memberships;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> Insert(const stix::ObjectRecord& r, int64_t idh, int64_t now) {
+    sqlite3* db = s_->writer_->get();
     sqlite3_stmt* st = ins_obj_->get();
     BindStatic(st, 1, r.id);
     sqlite3_bind_int64(st, 2, r.modified);
@@ -337,35 +487,14 @@ class SqliteImportTxn final : public ImportTxn {
       sqlite3_bind_null(st, 8);
     }
     sqlite3_bind_int64(st, 9, now);
-    sqlite3_bind_blob(st, 10, r.json.data(), static_cast<int>(r.json.size()), SQLITE_STATIC);
+    ACCORD_ASSIGN_OR_RETURN(int64_t off, s_->log_->Append(r.json));
+    sqlite3_bind_int64(st, 10, off);
+    sqlite3_bind_int64(st, 11, idh);
+    sqlite3_bind_int64(st, 12, static_cast<int64_t>(r.json.size()));
     int rc = sqlite3_step(st);
-    int64_t vid = -1;
-    if (rc == SQLITE_ROW) {
-      vid = sqlite3_column_int64(st, 0);
-      rc = sqlite3_step(st);
-      ++result_.added;
-    }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return SqlError(db, common::Cat("store ", r.id));
-    if (vid < 0) {  // this version is already stored
-      ++result_.duplicates;
-      sqlite3_stmt* f = find_obj_->get();
-      BindStatic(f, 1, r.id);
-      sqlite3_bind_int64(f, 2, r.modified);
-      rc = sqlite3_step(f);
-      if (rc == SQLITE_ROW) vid = sqlite3_column_int64(f, 0);
-      sqlite3_reset(f);
-      if (vid < 0) return SqlError(db, common::Cat("find ", r.id));
-    }
-    sqlite3_stmt* m = ins_mem_->get();
-    sqlite3_bind_int64(m, 1, cid_);
-    sqlite3_bind_int64(m, 2, now);
-    sqlite3_bind_int64(m, 3, vid);
-    rc = sqlite3_step(m);
-    sqlite3_reset(m);
-    if (rc != SQLITE_DONE) return SqlError(db, common::Cat("add ", r.id, " to collection"));
-    if (sqlite3_changes(db) > 0) ++result_.memberships;
-    return absl::OkStatus();
+    return sqlite3_last_insert_rowid(db);
   }
 
   absl::StatusOr<ImportResult> Commit() override {
@@ -373,6 +502,14 @@ class SqliteImportTxn final : public ImportTxn {
     find_obj_.reset();
     ins_mem_.reset();
     ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
+    // The log is durable before the transaction that points into it can be.
+    ACCORD_ASSIGN_OR_RETURN(int64_t log_end, s_->log_->Sync());
+    {
+      ACCORD_ASSIGN_OR_RETURN(
+          StmtRef up, Cached(s_->writer_.get(), "UPDATE object_log SET end = ?1 WHERE one = 1"));
+      sqlite3_bind_int64(up.get(), 1, log_end);
+      if (sqlite3_step(up.get()) != SQLITE_DONE) return SqlError(s_->writer_->get(), "object log");
+    }
     {
       ACCORD_ASSIGN_OR_RETURN(
           StmtRef up, Cached(s_->writer_.get(), "UPDATE clock SET last_added = ?1 WHERE one = 1"));
@@ -414,9 +551,11 @@ absl::StatusOr<std::unique_ptr<ImportTxn>> SqliteStore::BeginImport(const std::s
 namespace {
 
 constexpr const char* kObjCols =
-    "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.json";
+    "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.log_off, o.log_len";
+constexpr int kDateCol = 8;  // the column after kObjCols
 
-StoredObject RowToObject(sqlite3_stmt* s, int date_col) {
+// The row's columns; its JSON is read later, for the whole page at once (LoadJson).
+StoredObject RowToObject(sqlite3_stmt* s, std::vector<ObjectLog::Range>* json_at) {
   StoredObject o;
   o.id = ColText(s, 0);
   o.type = ColText(s, 1);
@@ -424,10 +563,16 @@ StoredObject RowToObject(sqlite3_stmt* s, int date_col) {
   o.modified = sqlite3_column_int64(s, 3);
   o.has_modified = sqlite3_column_int(s, 4) != 0;
   o.revoked = sqlite3_column_int(s, 5) != 0;
-  const void* b = sqlite3_column_blob(s, 6);
-  o.json.assign(static_cast<const char*>(b), static_cast<size_t>(sqlite3_column_bytes(s, 6)));
-  o.date_added = sqlite3_column_int64(s, date_col);
+  json_at->push_back({sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7), nullptr});
+  o.date_added = sqlite3_column_int64(s, kDateCol);
   return o;
+}
+
+// Reads the JSON of `objs` (json_at[i] belongs to objs[i]).
+absl::Status LoadJson(const ObjectLog& log, std::vector<ObjectLog::Range>* json_at,
+                      std::vector<StoredObject>* objs) {
+  for (size_t i = 0; i < objs->size(); ++i) (*json_at)[i].out = &(*objs)[i].json;
+  return log.Read(*json_at);
 }
 
 // Columns id, alias, title, description, is_public.
@@ -483,16 +628,18 @@ absl::StatusOr<std::vector<StoredObject>> SqliteStore::Get(const std::string& id
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
   std::string sql = common::Cat("SELECT ", kObjCols,
-                                 ", o.first_added FROM objects o WHERE o.id=?1 ORDER BY o.modified");
+                                 ", o.first_added FROM objects o WHERE o.idh=accord_idh(?1) AND o.id=?1 ORDER BY o.modified");
   if (versions == VersionSelect::kFirst) sql += " LIMIT 1";
   if (versions == VersionSelect::kLast) sql += " DESC LIMIT 1";
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
   BindText(q.get(), 1, id);
   std::vector<StoredObject> out;
+  std::vector<ObjectLog::Range> json_at;
   int rc;
-  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) out.push_back(RowToObject(q.get(), 7));
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) out.push_back(RowToObject(q.get(), &json_at));
   if (rc != SQLITE_DONE) return SqlError(r.get(), "get");
   if (out.empty()) return absl::NotFoundError(common::Cat("no object '", id, "'"));
+  ACCORD_RETURN_IF_ERROR(LoadJson(*log_, &json_at, &out));
   return out;
 }
 
@@ -519,12 +666,18 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
                        "WHERE m.cid = ",
                        b.One(cid));
     scope = common::Cat(
-        "FROM membership m2 JOIN objects o2 ON o2.vid = m2.vid WHERE m2.cid = m.cid AND o2.id = o.id");
+        "FROM membership m2 JOIN objects o2 ON o2.vid = m2.vid WHERE m2.cid = m.cid AND o2.idh = o.idh AND o2.id = o.id");
   } else {
     sql = common::Cat("SELECT ", kObjCols, ", o.first_added FROM objects o WHERE 1");
-    scope = "FROM objects o2 WHERE o2.id = o.id";
+    scope = "FROM objects o2 WHERE o2.idh = o.idh AND o2.id = o.id";
   }
-  if (!query.ids.empty()) common::Append(&sql, " AND o.id IN ", b.In(query.ids));
+  if (!query.ids.empty()) {
+    std::vector<int64_t> keys;
+    for (const auto& id : query.ids) keys.push_back(IdHash(id));
+    // Two statements: the binder's order must follow the SQL text.
+    common::Append(&sql, " AND o.idh IN ", b.In(keys));
+    common::Append(&sql, " AND o.id IN ", b.In(query.ids));
+  }
   if (!query.types.empty()) common::Append(&sql, " AND o.type IN ", b.In(query.types));
   if (!query.spec_versions.empty()) {
     common::Append(&sql, " AND o.spec_version IN ", b.In(query.spec_versions));
@@ -537,7 +690,7 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
     common::Append(&sql, " AND o.modified = (SELECT min(o2.modified) ", scope, ")");
   }
   if (!query.include_revoked) {
-    common::Append(&sql, " AND NOT EXISTS (SELECT 1 FROM objects rv WHERE rv.id = o.id AND rv.revoked = 1)");
+    common::Append(&sql, " AND NOT EXISTS (SELECT 1 FROM objects rv WHERE rv.idh = o.idh AND rv.revoked = 1 AND rv.id = o.id)");
   }
   if (query.added_after) {
     common::Append(&sql, " AND ", by_collection ? "m.date_added" : "o.first_added", " > ",
@@ -554,6 +707,7 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
   b.Bind(q.get());
   Page page;
+  std::vector<ObjectLog::Range> json_at;
   int rc;
   int64_t last_key = 0;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
@@ -561,17 +715,18 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
       page.more = true;
       break;
     }
-    page.objects.push_back(RowToObject(q.get(), 7));
+    page.objects.push_back(RowToObject(q.get(), &json_at));
     last_key = by_collection ? page.objects.back().date_added : 0;
     if (!by_collection) last_key = 0;
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, "list");
+  ACCORD_RETURN_IF_ERROR(LoadJson(*log_, &json_at, &page.objects));
   if (page.more) {
     if (by_collection) {
       page.next = EncodeCursor(kind, last_key);
     } else {
       // Storage order: the cursor is the last row's vid.
-      ACCORD_ASSIGN_OR_RETURN(StmtRef v, Cached(r.conn(), "SELECT vid FROM objects WHERE id=?1 AND modified=?2"));
+      ACCORD_ASSIGN_OR_RETURN(StmtRef v, Cached(r.conn(), "SELECT vid FROM objects WHERE idh=accord_idh(?1) AND id=?1 AND modified=?2"));
       BindText(v.get(), 1, page.objects.back().id);
       sqlite3_bind_int64(v.get(), 2, page.objects.back().modified);
       if (sqlite3_step(v.get()) != SQLITE_ROW) return SqlError(db, "cursor");
@@ -589,9 +744,9 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
   ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(writer_.get(), collection, false));
   Binder b;
-  std::string sql = common::Cat(
-      "DELETE FROM membership WHERE cid = ", b.One(cid),
-      " AND vid IN (SELECT vid FROM objects WHERE id = ?");
+  std::string sql = common::Cat("DELETE FROM membership WHERE cid = ", b.One(cid));
+  common::Append(&sql, " AND vid IN (SELECT vid FROM objects WHERE idh = ", b.One(IdHash(id)),
+                 " AND id = ?");
   b.values.emplace_back(id);
   if (!version_times.empty()) common::Append(&sql, " AND modified IN ", b.In(version_times));
   sql += ")";

@@ -1,18 +1,24 @@
 // SQLite (WAL) backend of accord::store::Store. Internal; use Store::Open.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "accord/store/store.h"
+#include "store/object_log.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace accord::store::detail {
+
+/// The 64-bit key under which an object id is indexed (objects.idh); equal ids, equal keys.
+int64_t IdHash(std::string_view id);
 
 struct StmtDeleter {
   void operator()(sqlite3_stmt* s) const;
@@ -83,6 +89,10 @@ class SqliteStore final : public Store {
   friend class SqliteImportTxn;
   explicit SqliteStore(Options options) : options_(std::move(options)) {}
   absl::StatusOr<std::unique_ptr<Conn>> Connect(bool write);
+  // Creates or migrates the schema (one transaction).
+  absl::Status ApplySchema();
+  absl::StatusOr<int64_t> SchemaVersion();
+  absl::Status Migrate1To2();
   absl::StatusOr<std::unique_ptr<Conn>> Borrow();
   void Return(std::unique_ptr<Conn> c);
   // REQUIRES: caller holds the connection `c`.
@@ -92,6 +102,7 @@ class SqliteStore final : public Store {
   std::string path_;
   std::mutex write_mu_;  // one writer at a time within the process; SQLite locks across processes
   std::unique_ptr<Conn> writer_;
+  std::unique_ptr<ObjectLog> log_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Conn>> pool_;
 };

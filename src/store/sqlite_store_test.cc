@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "accord/common/strings.h"
 #include "accord/store/store.h"
+#include "store/sqlite_store.h"
 
 namespace accord::store {
 namespace {
@@ -206,6 +210,157 @@ TEST_F(SqliteStoreTest, CollectionsAndSettings) {
   ASSERT_TRUE(store_->PutSetting("k", "v2").ok());
   EXPECT_EQ(**store_->GetSetting("k"), "v2");
   EXPECT_FALSE(store_->GetSetting("absent")->has_value());
+}
+
+
+// The object log: JSON comes back byte for byte, from neighbouring and scattered offsets.
+TEST_F(SqliteStoreTest, JsonComesBackExactly) {
+  auto a1 = Rec(kA, 1000), a2 = Rec(kA, 2000), b = Rec(kB, 1000), c = Rec(kC, 1000);
+  a2.json = R"({"type":"indicator","id":")" + kA + R"(","note":"ünïcödé \" \\ \n"})";
+  Import({a1, b});
+  Import({c, a2});
+  auto all = *store_->Get(kA, VersionSelect::kAll);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].json, a1.json);
+  EXPECT_EQ(all[1].json, a2.json);
+  Query q;
+  q.collection = "default";
+  q.versions = VersionSelect::kAll;
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 4u);
+  std::vector<std::string> want = {a1.json, b.json, c.json, a2.json};  // date_added order
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(p.objects[i].json, want[i]) << i;
+  // The log is JSON lines: every stored version once, in the order stored.
+  std::ifstream log(dir_ / "objects.log", std::ios::binary);
+  std::stringstream ss;
+  ss << log.rdbuf();
+  EXPECT_EQ(ss.str(), a1.json + "\n" + b.json + "\n" + c.json + "\n" + a2.json + "\n");
+}
+
+TEST_F(SqliteStoreTest, BytesOfARolledBackImportAreCutOff) {
+  auto a = Rec(kA, 1), b = Rec(kB, 1), c = Rec(kC, 1);
+  Import({a});
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE(t.ok());
+    // 3 MiB: more than the log's write buffer, so bytes reach the file before the rollback.
+    for (int i = 0; i < 3000; ++i) {
+      auto big = Rec(kB, i + 10);
+      big.json.insert(big.json.size() - 1, Cat(R"(,"pad":")", std::string(1024, 'x'), "\""));
+      ASSERT_TRUE((*t)->Add(big).ok());
+    }
+    EXPECT_GT(std::filesystem::file_size(dir_ / "objects.log"), a.json.size() + 1);
+  }  // rolled back
+  Import({c});
+  EXPECT_EQ(store_->Get(kB, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*store_->Get(kC, VersionSelect::kLast))[0].json, c.json);
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "objects.log"), a.json.size() + 1 + c.json.size() + 1);
+}
+
+// Ids are indexed by a 64-bit hash; two ids that share one must still be told apart. A
+// collision is forged by rewriting a stored row's hash to another id's.
+TEST_F(SqliteStoreTest, IdHashCollisionDoesNotMergeObjects) {
+  Import({Rec(kB, 1000)});
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "accord.db").c_str(), &db), SQLITE_OK);
+    std::string sql = Cat("UPDATE objects SET idh = ", detail::IdHash(kA), " WHERE id = '", kB, "'");
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto r = Import({Rec(kA, 1000)});  // same hash and modified as the forged row, other id
+  EXPECT_EQ(r.added, 1u);
+  EXPECT_EQ(r.duplicates, 0u);
+  auto a = *store_->Get(kA, VersionSelect::kAll);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].json, Rec(kA, 1000).json);
+  Query q;
+  q.ids = {kA};
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 1u);
+  EXPECT_EQ(p.objects[0].id, kA);
+}
+
+TEST_F(SqliteStoreTest, TruncatedLogIsReportedNotMisread) {
+  Import({Rec(kA, 1), Rec(kB, 1)});
+  std::filesystem::resize_file(dir_ / "objects.log", 10);
+  auto got = store_->Get(kB, VersionSelect::kAll);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(got.status().message().find("objects.log"), std::string::npos) << got.status();
+  EXPECT_EQ(store_->BeginImport("default").status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A store written by schema version 1 (JSON inside SQLite, text id index) is migrated on open.
+TEST(SqliteStoreMigrationTest, Version1StoreIsMigrated) {
+  auto dir = std::filesystem::temp_directory_path() / Cat("accord-store-v1-", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string a = R"({"type":"indicator","id":")" + kA + R"(","v":1})";
+  const std::string b = R"({"type":"malware","id":")" + kC + R"(","v":2})";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "accord.db").c_str(), &db), SQLITE_OK);
+    // Schema version 1 as released (src/store/sqlite_store.cc before the object log).
+    std::string sql = Cat(R"sql(
+CREATE TABLE objects(vid INTEGER PRIMARY KEY, id TEXT NOT NULL, modified INTEGER NOT NULL,
+  type TEXT NOT NULL, spec_version TEXT NOT NULL, has_modified INTEGER NOT NULL,
+  revoked INTEGER NOT NULL, valid_from INTEGER, valid_until INTEGER, first_added INTEGER NOT NULL,
+  json BLOB NOT NULL, UNIQUE(id, modified));
+CREATE INDEX objects_type ON objects(type);
+CREATE INDEX objects_revoked ON objects(id) WHERE revoked = 1;
+CREATE TABLE collections(cid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, alias TEXT UNIQUE,
+  title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', is_public INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE membership(cid INTEGER NOT NULL, date_added INTEGER NOT NULL, vid INTEGER NOT NULL,
+  PRIMARY KEY(cid, date_added)) WITHOUT ROWID;
+CREATE UNIQUE INDEX membership_vid ON membership(vid, cid);
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE generation(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);
+INSERT INTO generation VALUES(1, 7);
+CREATE TABLE clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_added INTEGER NOT NULL);
+INSERT INTO clock VALUES(1, 200);
+INSERT INTO collections(cid, id, alias, title) VALUES(1, '0a6e2c3e-8f3a-4c33-9d2b-2f1d1f0e0a01', 'default', 'default');
+INSERT INTO objects VALUES(1, ')sql", kA, R"sql(', 1000, 'indicator', '2.1', 1, 0, NULL, NULL, 100, ')sql", a, R"sql(');
+INSERT INTO objects VALUES(2, ')sql", kC, R"sql(', 1000, 'malware', '2.1', 1, 0, NULL, NULL, 200, ')sql", b, R"sql(');
+INSERT INTO membership VALUES(1, 100, 1), (1, 200, 2);
+PRAGMA user_version = 1;
+)sql");
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+  Options o;
+  o.dir = dir.string();
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto got = (*s)->Get(kA, VersionSelect::kAll);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].json, a);
+  Query q;
+  q.collection = "default";
+  auto p = *(*s)->List(q);
+  ASSERT_EQ(p.objects.size(), 2u);
+  EXPECT_EQ(p.objects[0].json, a);
+  EXPECT_EQ(p.objects[0].date_added, 100);
+  EXPECT_EQ(p.objects[1].json, b);
+  // The same version again is recognised as stored; a new one lands after the old ones.
+  auto t = (*s)->BeginImport("default");
+  ASSERT_TRUE(t.ok()) << t.status();
+  stix::ObjectRecord again;
+  again.id = kA;
+  again.type = "indicator";
+  again.spec_version = "2.1";
+  again.modified = 1000;
+  again.has_modified = true;
+  again.json = a;
+  ASSERT_TRUE((*t)->Add(again).ok());
+  auto res = (*t)->Commit();
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->added, 0u);
+  EXPECT_EQ(res->duplicates, 1u);
+  EXPECT_EQ(*(*s)->Generation(), 8u);
+  s->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

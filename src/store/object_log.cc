@@ -1,0 +1,142 @@
+#include "store/object_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "accord/common/strings.h"
+
+namespace accord::store::detail {
+
+namespace {
+
+constexpr size_t kWriteChunk = 1 << 20;       // appends are written in 1 MiB pieces
+constexpr int64_t kWritebackEvery = 16 << 20;  // and handed to the disk every 16 MiB
+constexpr int64_t kMaxReadSpan = 4 << 20;      // neighbouring reads merged up to this size
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ObjectLog>> ObjectLog::Open(const std::string& path, bool write) {
+  int fd = ::open(path.c_str(), (write ? (O_RDWR | O_CREAT) : O_RDONLY) | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int err = errno;
+    if (!write && err == ENOENT) {
+      // A read-only store that has never stored an object; every read will fail clearly.
+      return std::unique_ptr<ObjectLog>(new ObjectLog(path, -1));
+    }
+    return absl::FailedPreconditionError(
+        common::Cat(path, ": cannot open the object log: ", std::strerror(err)));
+  }
+  return std::unique_ptr<ObjectLog>(new ObjectLog(path, fd));
+}
+
+ObjectLog::~ObjectLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status ObjectLog::Error(std::string_view what, int err) const {
+  std::string msg = common::Cat(path_, ": ", what, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::Status ObjectLog::Read(const std::vector<Range>& ranges) const {
+  size_t i = 0;
+  std::string span;
+  while (i < ranges.size()) {
+    // Ranges i..j-1 lie back to back in the file (one newline apart): one pread for all.
+    size_t j = i + 1;
+    int64_t end = ranges[i].off + ranges[i].len;
+    while (j < ranges.size() && ranges[j].off == end + 1 &&
+           ranges[j].off + ranges[j].len - ranges[i].off <= kMaxReadSpan) {
+      end = ranges[j].off + ranges[j].len;
+      ++j;
+    }
+    int64_t start = ranges[i].off;
+    if (start < 0 || end < start) {
+      return absl::DataLossError(common::Cat(path_, ": invalid object location ", start));
+    }
+    size_t n = static_cast<size_t>(end - start);
+    std::string* dst = (j == i + 1) ? ranges[i].out : &span;
+    dst->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = fd_ < 0 ? 0
+                          : ::pread(fd_, dst->data() + got, n - got,
+                                    static_cast<off_t>(start + static_cast<int64_t>(got)));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Error("read", errno);
+      if (r == 0) {
+        return absl::DataLossError(common::Cat(
+            path_, ": the object log ends before offset ", end,
+            ", which the store's index points to (was the file truncated or replaced?)"));
+      }
+      got += static_cast<size_t>(r);
+    }
+    if (j > i + 1) {
+      for (size_t k = i; k < j; ++k) {
+        ranges[k].out->assign(span, static_cast<size_t>(ranges[k].off - start),
+                              static_cast<size_t>(ranges[k].len));
+      }
+    }
+    i = j;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ObjectLog::Begin(int64_t committed_end) {
+  if (fd_ < 0) return absl::FailedPreconditionError(common::Cat(path_, ": opened read-only"));
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return Error("stat", errno);
+  if (st.st_size < committed_end) {
+    return absl::DataLossError(common::Cat(path_, ": the object log has ", st.st_size,
+                                           " bytes but the store committed ", committed_end,
+                                           " (was the file truncated or replaced?)"));
+  }
+  // Bytes of an import that did not commit.
+  if (st.st_size > committed_end && ::ftruncate(fd_, committed_end) != 0) {
+    return Error("truncate", errno);
+  }
+  buf_.clear();
+  written_end_ = committed_end;
+  kicked_ = committed_end;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ObjectLog::Append(std::string_view json) {
+  int64_t off = written_end_ + static_cast<int64_t>(buf_.size());
+  buf_.append(json);
+  buf_.push_back('\n');
+  if (buf_.size() >= kWriteChunk) ACCORD_RETURN_IF_ERROR(Flush());
+  return off;
+}
+
+absl::Status ObjectLog::Flush() {
+  size_t done = 0;
+  while (done < buf_.size()) {
+    ssize_t r = ::pwrite(fd_, buf_.data() + done, buf_.size() - done,
+                         static_cast<off_t>(written_end_ + static_cast<int64_t>(done)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Error("write", errno);
+    done += static_cast<size_t>(r);
+  }
+  written_end_ += static_cast<int64_t>(buf_.size());
+  buf_.clear();
+  // PERF: start writeback early so that the fdatasync at commit has little left to do.
+  if (written_end_ - kicked_ >= kWritebackEvery) {
+    (void)::sync_file_range(fd_, kicked_, written_end_ - kicked_, SYNC_FILE_RANGE_WRITE);
+    kicked_ = written_end_;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ObjectLog::Sync() {
+  ACCORD_RETURN_IF_ERROR(Flush());
+  if (::fdatasync(fd_) != 0) return Error("sync", errno);
+  return written_end_;
+}
+
+}  // namespace accord::store::detail
