@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TAXII server benchmark (docs/PERFORMANCE.md, "TAXII server"):
-#   1. POST N indicators in envelopes of 100 (accord taxii push, 4 connections)  -> objects/s
+#   1. POST N indicators in envelopes of 100 (accord taxii push, CONNECTIONS at once) -> objects/s
 #   2. GET .../objects/?limit=100 with wrk (keep-alive, authenticated)          -> req/s, p50/p99
 #   3. nginx serving the same response bytes as a static file, same wrk load     -> the ceiling
 #   4. medallion, when MEDALLION_DIR points at a checkout (optional)
@@ -21,9 +21,9 @@ KEY=$(sed -n 2p "$WORK/serve.out")
 PORT=$(grep -o '127.0.0.1:[0-9]*' "$WORK/serve.out" | cut -d: -f2)
 ROOT="http://127.0.0.1:$PORT/api/"
 
-echo "== POST $N indicators, envelopes of 100, accord taxii push --parallel 4"
+echo "== POST $N indicators, envelopes of 100, accord taxii push --parallel $CONN"
 START=$(date +%s.%N)
-"$ACCORD" taxii push "$ROOT" default "$WORK/ind.jsonl" --batch 100 --key "$KEY" 2>&1 | tail -1
+"$ACCORD" taxii push "$ROOT" default "$WORK/ind.jsonl" --batch 100 --parallel "$CONN" --key "$KEY" 2>&1 | tail -1
 END=$(date +%s.%N)
 python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print('post: %.2f s, %.0f objects/s' % (s, int(sys.argv[3])/s))" "$START" "$END" "$N"
 

@@ -102,6 +102,7 @@ struct World {
         rq.body = body;
         http::Response rs;
         service->Handle(rq, rs);
+        http::AwaitDeferred(rs);
         if (rs.status != 202) {
           std::fprintf(stderr, "seed POST failed: %d %s\n", rs.status, rs.body.c_str());
           std::abort();
@@ -209,6 +210,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   http::Response res;
   w.service->Handle(r, res);
+  http::AwaitDeferred(res);
   if (res.status < 200 || res.status > 599) {
     std::fprintf(stderr, "bad status %d\n", res.status);
     std::abort();

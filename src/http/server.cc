@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -350,8 +351,25 @@ class Session : public SessionBase {
     request_bytes_ = r.body.size();
     method_ = std::move(r.method);
     target_ = std::move(r.target);
-    Send(std::move(resp), req.keep_alive() && !srv_->stopping(), req.version(),
-         req.method() == bhttp::verb::head);
+    bool keep_alive = req.keep_alive(), head = req.method() == bhttp::verb::head;
+    unsigned version = req.version();
+    if (resp.deferred) {
+      // The connection waits (no read or write outstanding) until the application answers;
+      // the work guard keeps the worker pool running for it, also while stopping.
+      auto guard = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
+          derived().lowest().get_executor());
+      auto deferred = std::move(resp.deferred);
+      deferred([self = derived().shared_from_this(), guard, keep_alive, head,
+                version](Response later) mutable {
+        auto ex = self->derived().lowest().get_executor();
+        net::post(ex, [self = std::move(self), guard = std::move(guard), keep_alive, head,
+                       version, later = std::move(later)]() mutable {
+          self->Send(std::move(later), keep_alive && !self->srv_->stopping(), version, head);
+        });
+      });
+      return;
+    }
+    Send(std::move(resp), keep_alive && !srv_->stopping(), version, head);
   }
 
   void SendError(int status, std::string_view title, std::string_view description) {
@@ -537,6 +555,15 @@ absl::StatusOr<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& pa
 }
 
 AccessLog::~AccessLog() = default;
+
+void AwaitDeferred(Response& res) {
+  if (!res.deferred) return;
+  std::promise<Response> answer;
+  std::future<Response> got = answer.get_future();
+  auto deferred = std::move(res.deferred);
+  deferred([&answer](Response r) { answer.set_value(std::move(r)); });
+  res = got.get();
+}
 
 void AccessLog::Write(const AccessLogEntry& e) {
   std::string line = "{\"ts\":\"";

@@ -3,7 +3,7 @@
 //
 // PERF: keeping the JSON out of SQLite's B-tree means it is written once, sequentially,
 // instead of twice (WAL, then the checkpoint's copy) through 4 KiB pages; a 1M-indicator
-// import went from 77k to ~115k objects/s (docs/PERFORMANCE.md).
+// import went from 77k to 133k objects/s (docs/PERFORMANCE.md).
 //
 // Crash safety: the committed end of the log is stored in SQLite, in the same transaction as
 // the rows that point into it, and the log is fdatasync'ed before that transaction commits.

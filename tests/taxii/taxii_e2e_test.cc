@@ -8,6 +8,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/gen_indicators.h"
 #include "common/test_util.h"
@@ -526,6 +528,64 @@ TEST(TaxiiServe, SigtermStopsGracefully) {
   bool stopped = false;
   for (auto& l : s.lines()) stopped = stopped || l.find("stopped") != std::string::npos;
   EXPECT_TRUE(stopped);
+}
+
+// POSTs in flight when SIGTERM arrives: the server answers each request it read, and every
+// 202 it sent means the objects were committed (they are in the store after the exit).
+TEST(TaxiiServe, SigtermCommitsEveryAcceptedPost) {
+  TempDir dir("taxii-stop-post");
+  std::string data = (dir.path() / "d").string();
+  ServerProcess s;
+  ASSERT_TRUE(s.Start(data));
+  constexpr int kPosts = 8, kPer = 200;
+  IndicatorGenerator gen(11);
+  std::vector<std::vector<std::string>> ids(kPosts);
+  std::string script;
+  for (int p = 0; p < kPosts; ++p) {
+    std::string env = "{\"objects\":[";
+    for (int i = 0; i < kPer; ++i) {
+      std::string o = gen.Next(static_cast<uint64_t>(p * kPer + i));
+      ids[p].push_back(json::parse(o)["id"].get<std::string>());
+      env += (i ? "," : "") + o;
+    }
+    env += "]}";
+    auto f = dir.path() / ("env" + std::to_string(p) + ".json");
+    std::ofstream(f) << env;
+    script += "curl -s -o " + ShellQuote(f.string() + ".out") + " -w '%{http_code}' -u admin:" +
+              s.admin_key() + " -H " + ShellQuote(kAccept) + " -H " + ShellQuote(kType) +
+              " --data-binary @" + ShellQuote(f.string()) + " http://127.0.0.1:" +
+              std::to_string(s.port()) + "/api/collections/default/objects/ > " +
+              ShellQuote(f.string() + ".code") + " & ";
+  }
+  script += "wait";
+  std::thread clients([&] { RunCmd(script, dir.path()); });
+  // Stop once the first answer is in: the others are then being read, validated or committed.
+  auto first_code = [&] {
+    for (int p = 0; p < kPosts; ++p) {
+      if (!Slurp(dir.path() / ("env" + std::to_string(p) + ".json.code")).empty()) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 2000 && !first_code(); ++i) usleep(1000);
+  EXPECT_EQ(s.Stop(), 0);
+  clients.join();
+  auto listed = RunCmd(Accord() + " list --collection default --limit 0 --data " + ShellQuote(data),
+                       dir.path());
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  int accepted = 0;
+  for (int p = 0; p < kPosts; ++p) {
+    auto base = dir.path() / ("env" + std::to_string(p) + ".json");
+    std::string code = Slurp(base.string() + ".code");
+    if (code != "202") continue;  // refused or cut off by the stop: no promise was made
+    ++accepted;
+    json st = json::parse(Slurp(base.string() + ".out"));
+    EXPECT_EQ(st["status"], "complete");
+    EXPECT_EQ(st["success_count"], kPer);
+    for (const auto& id : ids[p]) {
+      EXPECT_NE(listed.out.find(id), std::string::npos) << "POST " << p << " answered 202 but " << id << " is not stored";
+    }
+  }
+  EXPECT_GE(accepted, 1);
 }
 
 TEST(TaxiiServe, PlainHttpOnPublicAddressIsRefused) {

@@ -44,6 +44,13 @@ struct Response {
   std::shared_ptr<const std::string> shared_body;
   std::string user;  // authenticated principal, for the access log only
 
+  /// A response given later: a handler that waits on something else (a store commit) sets
+  /// this and returns, freeing its worker. The server then calls it with `send`, which the
+  /// application calls exactly once, from any thread, with the real response. The other
+  /// fields of this Response are ignored.
+  using Send = std::function<void(Response)>;
+  std::function<void(Send send)> deferred;
+
   void SetHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
   }
@@ -51,6 +58,10 @@ struct Response {
 };
 
 using Handler = std::function<void(const Request&, Response&)>;
+
+/// For callers that invoke a Handler directly (tools, tests, fuzzers): when the handler
+/// deferred its answer, waits for it and puts it in `res`.
+void AwaitDeferred(Response& res);
 
 /// Builds the body of a response the server itself generates (400 for a malformed request,
 /// 413, 431, 503 when stopping), so errors look like the application's own.
