@@ -233,12 +233,17 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
   }
   ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
   if (write) {
-    // PERF: WAL + synchronous=NORMAL: one fsync per checkpoint instead of per commit; a
-    // committed transaction survives a process crash (kill -9), and a power loss can only lose
-    // the newest transactions, never tear one.
+    // WAL + synchronous=FULL: a commit is on disk when it returns (a TAXII 202 is a promise),
+    // at one fdatasync of the WAL per commit, next to the object log's; commits are grouped.
+    // PERF: checkpoint every 16,384 pages (64 MiB of WAL) instead of SQLite's 1,000: the
+    // random leaves of the id index that small transactions dirty again and again are copied
+    // once per checkpoint. bench/store/small_txn_bench, transactions of 1,000 at 200k/400k/600k
+    // objects: 69k/42k/33k -> 91k/66k/58k objects/s (FULL costs nothing measurable there).
     // PERF: measured on 100k-indicator imports: 16 KiB pages and a 256 MiB writer cache both
     // cost more system time (page faults, larger writes) than they saved; defaults kept.
-    ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+    ACCORD_RETURN_IF_ERROR(Exec(db.get(),
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                "PRAGMA wal_autocheckpoint=16384;"));
   }
   auto c = std::make_unique<Conn>();
   c->db = std::move(db);
