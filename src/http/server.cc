@@ -73,10 +73,13 @@ class ServerImpl final : public Server {
         handler_(std::move(h)),
         threads_(o.threads > 0 ? o.threads
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
-        ioc_(threads_),
-        acceptor_(net::make_strand(ioc_)),
+        iocs_(MakeContexts(threads_)),
+        ioc_(*iocs_[0]),
+        acceptor_(ioc_),
         signals_(ioc_),
-        drain_timer_(ioc_) {}
+        drain_timer_(ioc_) {
+    for (size_t i = 1; i < iocs_.size(); ++i) idle_guards_.emplace_back(iocs_[i]->get_executor());
+  }
 
   absl::Status Init() {
     boost::system::error_code ec;
@@ -140,8 +143,8 @@ class ServerImpl final : public Server {
     }
     DoAccept();
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads_; ++i) {
-      pool.emplace_back([this] { ioc_.run(); });
+    for (size_t i = 1; i < iocs_.size(); ++i) {
+      pool.emplace_back([this, i] { iocs_[i]->run(); });
     }
     ioc_.run();
     for (auto& t : pool) t.join();
@@ -159,8 +162,10 @@ class ServerImpl final : public Server {
       signals_.cancel(ec);
       drain_timer_.expires_after(opts_.drain_timeout);
       drain_timer_.async_wait([this](const boost::system::error_code& e) {
-        if (!e) ioc_.stop();  // in-flight requests did not finish in time
+        if (e) return;
+        for (auto& c : iocs_) c->stop();  // in-flight requests did not finish in time
       });
+      idle_guards_.clear();  // the other contexts end when their connections have
       std::vector<std::shared_ptr<SessionBase>> live;
       {
         std::lock_guard<std::mutex> l(mu_);
@@ -201,10 +206,26 @@ class ServerImpl final : public Server {
  private:
   void DoAccept();
 
+  // PERF: one single-threaded io_context per worker thread, connections dealt out in turn:
+  // a connection's handlers always run on one thread, with no strand and no hand-over
+  // between threads. Cached TAXII pages, 100k-object store, 7 alternating 5 s wrk rounds
+  // against one shared context with a strand per connection: median 34.7k -> 46.9k req/s.
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> v;
+    for (int i = 0; i < n; ++i) v.push_back(std::make_unique<net::io_context>(1));
+    return v;
+  }
+  net::any_io_executor NextContext() {
+    return iocs_[next_ioc_.fetch_add(1, std::memory_order_relaxed) % iocs_.size()]->get_executor();
+  }
+
   ServerOptions opts_;
   Handler handler_;
   int threads_;
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  net::io_context& ioc_;  // iocs_[0]: also runs the acceptor, signals and the drain timer
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> idle_guards_;
+  std::atomic<size_t> next_ioc_{0};
   tcp::acceptor acceptor_;
   net::signal_set signals_;
   net::steady_timer drain_timer_;
@@ -499,7 +520,7 @@ class TlsSession final : public Session<TlsSession>,
 
 void ServerImpl::DoAccept() {
   acceptor_.async_accept(
-      net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+      NextContext(), [this](boost::system::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
           boost::system::error_code e2;
