@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake pkg-config ninja-build git ca-certificates
   libsimdjson-dev nlohmann-json3-dev libsqlite3-dev sqlite3 zlib1g-dev libarchive-dev
   libabsl-dev libcli11-dev libspdlog-dev libfmt-dev
-  libsodium-dev libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
+  libsodium-dev libxxhash-dev libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
   libvectorscan-dev libpcre2-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev python3 curl

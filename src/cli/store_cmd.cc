@@ -158,10 +158,18 @@ int Import(const Globals& g, const ImportFlags& flags) {
   }
   auto res = txn->Commit();
   if (!res.ok()) return Fail(res.status());
+  for (const auto& [id, modified] : res->conflicting) {
+    std::cerr << "warning: " << id << " (modified " << common::FormatTimestamp(modified)
+              << "): this version is already stored with different content; the stored copy "
+                 "is kept (a STIX version is immutable: a change needs a new 'modified')\n";
+  }
   if (!f.quiet) {
     std::cout << "imported " << accepted << " object(s) into '" << f.collection << "': "
               << res->added << " new version(s), " << res->duplicates << " already stored";
     if (upgraded) std::cout << ", " << upgraded << " upgraded from STIX 2.0";
+    if (res->conflicts) {
+      std::cout << "; " << res->conflicts << " already stored with different content (kept)";
+    }
     if (warnings) std::cout << "; " << warnings << " warning(s)";
     if (!problems.empty()) std::cout << "; " << problems.size() << " rejected";
     std::cout << "\n";

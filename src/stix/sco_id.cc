@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "accord/stix/object.h"
+
 namespace accord::stix::detail {
 namespace {
 
@@ -324,3 +326,17 @@ std::optional<std::string> ComputeScoId(std::string_view type, simdjson::dom::ob
 }
 
 }  // namespace accord::stix::detail
+
+namespace accord::stix {
+
+bool SameJson(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  thread_local simdjson::dom::parser pa, pb;
+  simdjson::dom::element ea, eb;
+  if (pa.parse(a.data(), a.size(), true).get(ea) || pb.parse(b.data(), b.size(), true).get(eb)) {
+    return false;
+  }
+  return detail::CanonicalJson(ea) == detail::CanonicalJson(eb);
+}
+
+}  // namespace accord::stix

@@ -133,6 +133,14 @@ absl::Status ObjectLog::Flush() {
   return absl::OkStatus();
 }
 
+absl::Status ObjectLog::ReadAppended(const Range& r) {
+  if (r.off >= written_end_ && r.off + r.len <= written_end_ + static_cast<int64_t>(buf_.size())) {
+    r.out->assign(buf_, static_cast<size_t>(r.off - written_end_), static_cast<size_t>(r.len));
+    return absl::OkStatus();
+  }
+  return Read({r});
+}
+
 absl::StatusOr<int64_t> ObjectLog::Sync() {
   ACCORD_RETURN_IF_ERROR(Flush());
   if (::fdatasync(fd_) != 0) return Error("sync", errno);

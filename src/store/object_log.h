@@ -46,6 +46,8 @@ class ObjectLog {
   absl::Status Begin(int64_t committed_end);
   /// Appends `json` and a newline; returns the offset of `json`.
   absl::StatusOr<int64_t> Append(std::string_view json);
+  /// For the writer: reads `r`, which may lie in what it appended and has not written yet.
+  absl::Status ReadAppended(const Range& r);
   /// Writes out everything appended and makes it durable; returns the new end.
   absl::StatusOr<int64_t> Sync();
 

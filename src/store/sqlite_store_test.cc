@@ -213,6 +213,33 @@ TEST_F(SqliteStoreTest, CollectionsAndSettings) {
 }
 
 
+TEST_F(SqliteStoreTest, SameVersionWithOtherContentIsCountedAndNotStored) {
+  auto a = Rec(kA, 1000);
+  Import({a});
+  auto reformatted = a;
+  reformatted.json = R"({ "m": 1000, "id": ")" + kA + R"(", "type": "indicator" })";
+  auto r1 = Import({reformatted});  // same members and values: a duplicate, not a conflict
+  EXPECT_EQ(r1.duplicates, 1u);
+  EXPECT_EQ(r1.conflicts, 0u);
+  auto changed = a;
+  changed.json = R"({"type":"indicator","id":")" + kA + R"(","m":1001})";
+  // Within one import too, while the first copy is still in the log's write buffer.
+  auto b1 = Rec(kB, 5), b2 = Rec(kB, 5);
+  b2.json += " ";
+  b2.json.insert(1, "\"x\":1,");
+  auto r0 = Import({b1, b2});
+  EXPECT_EQ(r0.added, 1u);
+  EXPECT_EQ(r0.conflicts, 1u);
+  EXPECT_EQ((*store_->Get(kB, VersionSelect::kAll))[0].json, b1.json);
+  auto r2 = Import({changed, a});
+  EXPECT_EQ(r2.duplicates, 2u);
+  EXPECT_EQ(r2.conflicts, 1u);
+  ASSERT_EQ(r2.conflicting.size(), 1u);
+  EXPECT_EQ(r2.conflicting[0].first, kA);
+  EXPECT_EQ(r2.conflicting[0].second, 1000);
+  EXPECT_EQ((*store_->Get(kA, VersionSelect::kAll))[0].json, a.json);
+}
+
 // The object log: JSON comes back byte for byte, from neighbouring and scattered offsets.
 TEST_F(SqliteStoreTest, JsonComesBackExactly) {
   auto a1 = Rec(kA, 1000), a2 = Rec(kA, 2000), b = Rec(kB, 1000), c = Rec(kC, 1000);

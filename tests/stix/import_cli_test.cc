@@ -128,6 +128,39 @@ TEST_F(ImportCliTest, GetVersionsAndListLimit) {
   EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 1);
 }
 
+// A version is immutable: the same (id, modified) re-sent with other content is not stored,
+// and the analyst is told; the same content re-sent (even reformatted) is simply a duplicate.
+TEST_F(ImportCliTest, SameVersionWithOtherContentIsReported) {
+  const std::string id = "indicator--a932fcc6-e032-476c-826f-cb970a5a1ade";
+  ASSERT_EQ(Accord("import " + ShellQuote(Write("a.json", kGood).string())).exit_code, 0);
+  // Same object, members reordered and spaced out: not a conflict.
+  auto j = nlohmann::json::parse(kGood);
+  std::string reordered = "{\n  \"valid_from\": \"2014-02-20T09:00:00Z\",";
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "valid_from") reordered += " \"" + it.key() + "\": " + it.value().dump() + ",";
+  }
+  reordered.back() = '}';
+  auto same = Accord("import " + ShellQuote(Write("b.json", reordered).string()));
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_EQ(same.err.find("different content"), std::string::npos) << same.err;
+  // Same id and modified, other pattern: reported, and the first copy stays.
+  std::string changed = kGood;
+  changed.replace(changed.find("3773a88f65a5e780c8dff9cdc3a056f3"), 32,
+                  "00000000000000000000000000000000");
+  auto conflict = Accord("import " + ShellQuote(Write("c.json", changed).string()));
+  EXPECT_EQ(conflict.exit_code, 0) << conflict.err;
+  EXPECT_NE(conflict.err.find("warning: " + id + " (modified 2014-02-20T09:16:08.989000Z): this "
+                              "version is already stored with different content"),
+            std::string::npos)
+      << conflict.err;
+  EXPECT_NE(conflict.out.find("1 already stored with different content (kept)"),
+            std::string::npos)
+      << conflict.out;
+  auto got = Accord("get --versions all " + id);
+  EXPECT_EQ(std::count(got.out.begin(), got.out.end(), '\n'), 1);
+  EXPECT_NE(got.out.find("3773a88f65a5e780c8dff9cdc3a056f3"), std::string::npos) << got.out;
+}
+
 TEST_F(ImportCliTest, IndicatorWithInvalidStixPatternIsRejected) {
   // "AND" followed by "]": column 58 is the ']' (counted by hand over the pattern below).
   std::string bad = kGood;

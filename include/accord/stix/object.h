@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "accord/common/time.h"
@@ -29,6 +30,10 @@ struct ObjectRecord {
   std::vector<std::string> marking_refs;  // object_marking_refs
   std::string json;                       // the object, minified
 };
+
+/// True when `a` and `b` hold the same JSON value, whatever their member order and
+/// formatting (both compared in RFC 8785 canonical form). False when either does not parse.
+bool SameJson(std::string_view a, std::string_view b);
 
 /// True for the SCO types of STIX 2.1 §6 (and custom types the caller declares as SCOs).
 bool IsScoType(std::string_view type);

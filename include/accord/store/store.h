@@ -68,6 +68,10 @@ struct ImportResult {
   uint64_t added = 0;       // new object versions
   uint64_t duplicates = 0;  // versions already stored (stored once)
   uint64_t memberships = 0; // new (collection, version) memberships
+  /// Versions already stored with different content: the stored copy is kept (a version is
+  /// immutable), the new one dropped. `conflicting` names the first 1,000 (id, modified).
+  uint64_t conflicts = 0;
+  std::vector<std::pair<std::string, Micros>> conflicting;
 };
 
 struct Stats {

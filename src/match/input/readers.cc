@@ -18,12 +18,17 @@ using detail::AddJson;
 
 bool IsIpv6(std::string_view a) { return a.find(':') != std::string_view::npos; }
 
-void AddIpSco(Observation* o, std::string_view value, std::string_view id) {
+// An SCO {"type": type, "value": value}, referable as `id`.
+void AddValueSco(Observation* o, std::string_view type, std::string_view value,
+                 std::string_view id) {
   o->Open();
-  std::string_view type = IsIpv6(value) ? "ipv6-addr" : "ipv4-addr";
   o->AddString("type", type);
   o->AddString("value", value);
   o->AddSco(o->Close(Node::Kind::kObject), type, id);
+}
+
+void AddIpSco(Observation* o, std::string_view value, std::string_view id) {
+  AddValueSco(o, IsIpv6(value) ? "ipv6-addr" : "ipv4-addr", value, id);
 }
 
 void AddNumberOrString(Observation* o, std::string_view key, std::string_view text) {
@@ -131,10 +136,7 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
     o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
   }
   auto domain = [&](std::string_view value, std::string_view id) {
-    o->Open();
-    o->AddString("type", "domain-name");
-    o->AddString("value", value);
-    o->AddSco(o->Close(Node::Kind::kObject), "domain-name", id);
+    AddValueSco(o, "domain-name", value, id);
   };
   switch (log) {
     case ZeekLog::kDns: {
@@ -527,11 +529,8 @@ class EveReader final : public LineEventReader {
       o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
     }
     auto domain = [&](std::string_view value, std::string_view id) {
-      o->Open();
-      o->AddString("type", "domain-name");
-      o->AddString("value", value);
-      o->AddSco(o->Close(Node::Kind::kObject), "domain-name", id);
-    };
+    AddValueSco(o, "domain-name", value, id);
+  };
     simdjson::dom::object sub;
     if (ev["dns"].get(sub) == simdjson::SUCCESS) {
       if (sub["rrname"].get(s) == simdjson::SUCCESS) domain(s, "dns");
