@@ -330,6 +330,44 @@ TEST_F(TaxiiE2E, PostToReadOnlyCollectionIs403AndToHiddenIs404) {
   EXPECT_EQ(Post(Col(secret_) + "objects/", Envelope(0, 1), "alice").status, 404);
 }
 
+// `accord import` in another process while the server writes to the same store: both append
+// to the object log under the store's write lock, so every object comes back as it was sent.
+TEST_F(TaxiiE2E, CliImportBetweenPostsKeepsEveryObjectIntact) {
+  std::string cid = Setup("collection create mixed", false);
+  IndicatorGenerator gen(23);
+  std::map<std::string, json> sent;
+  auto batch = [&](uint64_t from, uint64_t n, std::string* envelope, std::string* lines) {
+    for (uint64_t i = from; i < from + n; ++i) {
+      std::string o = gen.Next(i);
+      json j = json::parse(o);
+      sent[j["id"].get<std::string>()] = j;
+      if (envelope) *envelope += (envelope->size() > 12 ? "," : "") + o;
+      if (lines) *lines += o + "\n";
+    }
+  };
+  std::string env1 = "{\"objects\":[", lines, env2 = "{\"objects\":[";
+  batch(0, 60, &env1, nullptr);
+  batch(60, 60, nullptr, &lines);
+  batch(120, 60, &env2, nullptr);
+  ASSERT_EQ(Post(Col(cid) + "objects/", env1 + "]}").status, 202);
+  auto f = dir_->path() / "mixed.jsonl";
+  std::ofstream(f) << lines;
+  auto imp = RunCmd(Accord() + " import --collection " + cid + " " + ShellQuote(f.string()) +
+                        " --data " + ShellQuote(data_),
+                    dir_->path());
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  ASSERT_EQ(Post(Col(cid) + "objects/", env2 + "]}").status, 202);
+  auto r = Get(Col(cid) + "objects/?limit=1000");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto objs = r.Json()["objects"];
+  ASSERT_EQ(objs.size(), sent.size());
+  for (const auto& o : objs) {
+    auto it = sent.find(o["id"].get<std::string>());
+    ASSERT_NE(it, sent.end()) << o.dump();
+    EXPECT_EQ(o, it->second);  // member by member
+  }
+}
+
 TEST_F(TaxiiE2E, PaginationOverSeveralPagesWithNextAndDateHeaders) {
   std::string cid = Setup("collection create paged", false);
   ASSERT_EQ(Post(Col(cid) + "objects/", Envelope(0, 250, 11)).status, 202);
