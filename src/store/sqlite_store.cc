@@ -266,8 +266,14 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteStore> s(new SqliteStore(options));
   std::error_code ec;
-  if (options.create) {
+  if (options.create && !std::filesystem::exists(options.dir, ec)) {
     std::filesystem::create_directories(options.dir, ec);
+    // The node's intelligence, users and key hashes: readable by the node's own user only.
+    // (A directory that already exists keeps the permissions its operator gave it.)
+    if (!ec) {
+      std::filesystem::permissions(options.dir, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
     if (ec) {
       return absl::FailedPreconditionError(
           common::Cat(options.dir, ": cannot create the data directory: ", ec.message()));

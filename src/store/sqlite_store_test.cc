@@ -240,6 +240,11 @@ TEST_F(SqliteStoreTest, SameVersionWithOtherContentIsCountedAndNotStored) {
   EXPECT_EQ((*store_->Get(kA, VersionSelect::kAll))[0].json, a.json);
 }
 
+TEST_F(SqliteStoreTest, NewDataDirectoryIsPrivate) {
+  auto st = std::filesystem::status(dir_).permissions();
+  EXPECT_EQ(st & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+}
+
 // The object log: JSON comes back byte for byte, from neighbouring and scattered offsets.
 TEST_F(SqliteStoreTest, JsonComesBackExactly) {
   auto a1 = Rec(kA, 1000), a2 = Rec(kA, 2000), b = Rec(kB, 1000), c = Rec(kC, 1000);
