@@ -1,6 +1,7 @@
-// Beast/Asio implementation of accord::http::Server. One strand per connection on a shared
-// io_context run by `threads` workers. Every read and write has a deadline (tcp_stream's
-// expires_after), so a slow client costs a socket and a little memory, never a worker.
+// Beast/Asio implementation of accord::http::Server. `threads` workers, each running its own
+// single-threaded io_context; connections are dealt out to them in turn. Every read and write
+// has a deadline (tcp_stream's expires_after), so a slow client costs a socket and a little
+// memory, never a worker; a deferred response (Response::deferred) holds none either.
 #include "accord/http/server.h"
 
 #include <openssl/ssl.h>
