@@ -72,9 +72,9 @@ class ServerImpl final : public Server {
   ServerImpl(const ServerOptions& o, Handler h)
       : opts_(o),
         handler_(std::move(h)),
-        threads_(o.threads > 0 ? o.threads
-                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
-        iocs_(MakeContexts(threads_)),
+        iocs_(MakeContexts(o.threads > 0 ? o.threads
+                                         : std::max(1, static_cast<int>(
+                                                           std::thread::hardware_concurrency())))),
         ioc_(*iocs_[0]),
         acceptor_(ioc_),
         signals_(ioc_),
@@ -222,8 +222,7 @@ class ServerImpl final : public Server {
 
   ServerOptions opts_;
   Handler handler_;
-  int threads_;
-  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  std::vector<std::unique_ptr<net::io_context>> iocs_;  // one per worker thread
   net::io_context& ioc_;  // iocs_[0]: also runs the acceptor, signals and the drain timer
   std::vector<net::executor_work_guard<net::io_context::executor_type>> idle_guards_;
   std::atomic<size_t> next_ioc_{0};

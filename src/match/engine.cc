@@ -399,8 +399,8 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
       }
       if (c.negated || PathIsBytes(c.path)) return false;
       if (c.op == CmpOp::kIsSubset) {
-        detail::IpRange r;
-        if (!detail::ParseIpRange(c.values[0].s, &r)) return false;
+        common::IpPrefix r;
+        if (!common::ParseIpPrefix(c.values[0].s, &r)) return false;
         if (!dry) {
           uint32_t pid = PathId(c.path);
           PathInfo& pi = paths_[pid];
@@ -409,7 +409,7 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
           char buf[18];
           buf[0] = static_cast<char>(r.family);
           buf[1] = static_cast<char>(r.prefix);
-          detail::IpRange masked = r;
+          common::IpPrefix masked = r;
           int nbytes = r.family == 4 ? 4 : 16;
           for (int i = 0; i < nbytes; ++i) {
             int bits = std::clamp(r.prefix - 8 * i, 0, 8);
@@ -618,8 +618,8 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
     AppendStringKey(c.s, &key_buf_);
     Lookup(keys_, key_buf_, c.s);
     if (pi.has_cidr) {
-      detail::IpRange r;
-      if (detail::ParseIpRange(c.s, &r)) {
+      common::IpPrefix r;
+      if (common::ParseIpPrefix(c.s, &r)) {
         const bool* used = r.family == 4 ? pi.cidr4 : pi.cidr6;
         int nbytes = r.family == 4 ? 4 : 16;
         char buf[32];

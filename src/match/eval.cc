@@ -1,7 +1,5 @@
 #include "match/eval.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -166,7 +164,7 @@ std::string LikeToRegex(std::string_view like, bool bytes) {
   return re;
 }
 
-bool IpSubset(const IpRange& a, const IpRange& b) {
+bool IpSubset(const common::IpPrefix& a, const common::IpPrefix& b) {
   if (a.family == 0 || a.family != b.family || a.prefix < b.prefix) return false;
   int full = b.prefix / 8, rest = b.prefix % 8;
   if (memcmp(a.addr, b.addr, static_cast<size_t>(full)) != 0) return false;
@@ -398,8 +396,8 @@ bool Evaluator::Test(const Comparison& c, const Cand& v) {
     case CmpOp::kIsSubset:
     case CmpOp::kIsSuperset: {
       if (v.kind != Cand::Kind::kString) return false;
-      IpRange a, b;
-      if (!ParseIpRange(v.s, &a) || !ParseIpRange(c.values[0].s, &b)) return false;
+      common::IpPrefix a, b;
+      if (!common::ParseIpPrefix(v.s, &a) || !common::ParseIpPrefix(c.values[0].s, &b)) return false;
       return c.op == CmpOp::kIsSubset ? IpSubset(a, b) : IpSubset(b, a);
     }
     case CmpOp::kExists:

@@ -31,12 +31,8 @@ struct Cand {
   std::string_view s;
 };
 
-/// An address range for ISSUBSET/ISSUPERSET (IPv4 mapped into the first 4 bytes).
-using IpRange = common::IpPrefix;
-/// Parses "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n. Returns false if it is not one.
-inline bool ParseIpRange(std::string_view s, IpRange* out) { return common::ParseIpPrefix(s, out); }
-/// range(a) is inside range(b) (same family).
-bool IpSubset(const IpRange& a, const IpRange& b);
+/// range(a) is inside range(b) (same family); ranges from common::ParseIpPrefix.
+bool IpSubset(const common::IpPrefix& a, const common::IpPrefix& b);
 
 /// NFC normalisation (identity fast path for ASCII). Returns `s` or a view into `*buf`.
 std::string_view Nfc(std::string_view s, std::string* buf);

@@ -1,7 +1,6 @@
 // Type checker (spec digest §5): errors for patterns that can never be valid, warnings for
 // producer hygiene (unknown/custom types and properties, comparisons that can never match).
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <arpa/inet.h>
 #include <pcre2.h>
 
 #include <cstring>

@@ -42,16 +42,14 @@ int64_t ContentHash(std::string_view json) {
   return static_cast<int64_t>(XXH3_64bits(json.data(), json.size()));
 }
 
-int64_t IdHash(std::string_view id) { return Hash64(id); }
-
-int64_t Hash64(std::string_view bytes) {
+int64_t IdHash(std::string_view id) {
   // SipHash-2-4 (libsodium) under a fixed key: stable across processes and backends. The key
   // being public only lets someone craft ids that collide, which costs lookups a row read each.
   static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {'a', 'c', 'c', 'o', 'r', 'd', '.',
                                                                 'i', 'd', 'h', '.', 'v', '1', 0,
                                                                 0,   0};
   unsigned char out[crypto_shorthash_BYTES];
-  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), kKey);
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(id.data()), id.size(), kKey);
   uint64_t h;
   std::memcpy(&h, out, sizeof h);
   return static_cast<int64_t>(h);
@@ -198,6 +196,16 @@ absl::StatusOr<int64_t> DecodeCursor(std::string_view c, char kind) {
 
 constexpr const char* kBumpGeneration = "UPDATE generation SET n = n + 1 WHERE one = 1";
 
+// Sets the value of a one-row table (clock, object_log): `sql` is "UPDATE t SET c = ?1 ...".
+absl::Status SetOneRow(Conn* c, const char* sql, int64_t value) {
+  ACCORD_ASSIGN_OR_RETURN(StmtRef up, Cached(c, sql));
+  sqlite3_bind_int64(up.get(), 1, value);
+  if (sqlite3_step(up.get()) != SQLITE_DONE) return SqlError(c->get(), sql);
+  return absl::OkStatus();
+}
+constexpr const char* kSetLogEnd = "UPDATE object_log SET end = ?1 WHERE one = 1";
+constexpr const char* kSetLastAdded = "UPDATE clock SET last_added = ?1 WHERE one = 1";
+
 // RAII transaction that rolls back unless committed.
 class Txn {
  public:
@@ -312,6 +320,10 @@ absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
 }
 
 absl::Status SqliteStore::ApplySchema() {
+  // PERF: a current store needs nothing: no write transaction on every command's start-up
+  // (a read would otherwise wait behind a running import for the write lock).
+  ACCORD_ASSIGN_OR_RETURN(int64_t current, SchemaVersion());
+  if (current == kSchemaVersion) return absl::OkStatus();
   sqlite3* db = writer_->get();
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
@@ -328,9 +340,7 @@ absl::Status SqliteStore::ApplySchema() {
                    .c_str()));
   if (version == 1) {
     ACCORD_ASSIGN_OR_RETURN(int64_t end, log_->Sync());
-    ACCORD_ASSIGN_OR_RETURN(Stmt u, Prepare(db, "UPDATE object_log SET end = ?1 WHERE one = 1"));
-    sqlite3_bind_int64(u.get(), 1, end);
-    if (sqlite3_step(u.get()) != SQLITE_DONE) return SqlError(db, "object log end");
+    ACCORD_RETURN_IF_ERROR(SetOneRow(writer_.get(), kSetLogEnd, end));
   }
   return t.Commit();
 }
@@ -544,18 +554,8 @@ class SqliteImportTxn final : public ImportTxn {
     ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
     // The log is durable before the transaction that points into it can be.
     ACCORD_ASSIGN_OR_RETURN(int64_t log_end, s_->log_->Sync());
-    {
-      ACCORD_ASSIGN_OR_RETURN(
-          StmtRef up, Cached(s_->writer_.get(), "UPDATE object_log SET end = ?1 WHERE one = 1"));
-      sqlite3_bind_int64(up.get(), 1, log_end);
-      if (sqlite3_step(up.get()) != SQLITE_DONE) return SqlError(s_->writer_->get(), "object log");
-    }
-    {
-      ACCORD_ASSIGN_OR_RETURN(
-          StmtRef up, Cached(s_->writer_.get(), "UPDATE clock SET last_added = ?1 WHERE one = 1"));
-      sqlite3_bind_int64(up.get(), 1, last_added_);
-      if (sqlite3_step(up.get()) != SQLITE_DONE) return SqlError(s_->writer_->get(), "clock");
-    }
+    ACCORD_RETURN_IF_ERROR(SetOneRow(s_->writer_.get(), kSetLogEnd, log_end));
+    ACCORD_RETURN_IF_ERROR(SetOneRow(s_->writer_.get(), kSetLastAdded, last_added_));
     ACCORD_RETURN_IF_ERROR(txn_.Commit());
     return result_;
   }
@@ -592,8 +592,10 @@ absl::StatusOr<std::unique_ptr<ImportTxn>> SqliteStore::BeginImport(const std::s
 namespace {
 
 constexpr const char* kObjCols =
-    "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.log_off, o.log_len";
-constexpr int kDateCol = 8;  // the column after kObjCols
+    "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.log_off, o.log_len, "
+    "o.vid";
+constexpr int kVidCol = 8;
+constexpr int kDateCol = 9;  // the column after kObjCols
 
 // The row's columns; its JSON is read later, for the whole page at once (LoadJson).
 StoredObject RowToObject(sqlite3_stmt* s, std::vector<ObjectLog::Range>* json_at) {
@@ -750,30 +752,18 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   Page page;
   std::vector<ObjectLog::Range> json_at;
   int rc;
-  int64_t last_key = 0;
+  int64_t last_key = 0;  // the cursor: date_added in a collection, else vid (storage order)
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
     if (query.limit > 0 && page.objects.size() == query.limit) {
       page.more = true;
       break;
     }
     page.objects.push_back(RowToObject(q.get(), &json_at));
-    last_key = by_collection ? page.objects.back().date_added : 0;
-    if (!by_collection) last_key = 0;
+    last_key = sqlite3_column_int64(q.get(), by_collection ? kDateCol : kVidCol);
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, "list");
   ACCORD_RETURN_IF_ERROR(LoadJson(*log_, &json_at, &page.objects));
-  if (page.more) {
-    if (by_collection) {
-      page.next = EncodeCursor(kind, last_key);
-    } else {
-      // Storage order: the cursor is the last row's vid.
-      ACCORD_ASSIGN_OR_RETURN(StmtRef v, Cached(r.conn(), "SELECT vid FROM objects WHERE idh=accord_idh(?1) AND id=?1 AND modified=?2"));
-      BindText(v.get(), 1, page.objects.back().id);
-      sqlite3_bind_int64(v.get(), 2, page.objects.back().modified);
-      if (sqlite3_step(v.get()) != SQLITE_ROW) return SqlError(db, "cursor");
-      page.next = EncodeCursor(kind, sqlite3_column_int64(v.get(), 0));
-    }
-  }
+  if (page.more) page.next = EncodeCursor(kind, last_key);
   return page;
 }
 

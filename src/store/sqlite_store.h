@@ -17,8 +17,6 @@ struct sqlite3_stmt;
 
 namespace accord::store::detail {
 
-/// SipHash-2-4 of `bytes` under Accord's fixed key (stable across processes and versions).
-int64_t Hash64(std::string_view bytes);
 /// Fingerprint of a version's JSON bytes (objects.json_hash): equal bytes, equal fingerprints.
 int64_t ContentHash(std::string_view json);
 /// The 64-bit key under which an object id is indexed (objects.idh); equal ids, equal keys.

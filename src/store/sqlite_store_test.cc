@@ -143,6 +143,25 @@ TEST_F(SqliteStoreTest, PaginationIsStableWhileWritersAppend) {
   EXPECT_EQ(uniq.size(), 26u);
 }
 
+TEST_F(SqliteStoreTest, PaginationInStorageOrderWithoutCollection) {
+  std::vector<stix::ObjectRecord> recs;
+  for (int i = 0; i < 25; ++i) {
+    recs.push_back(Rec(Cat("indicator--00000000-0000-4000-8000-0000000000", i < 10 ? "0" : "", i), 1));
+  }
+  Import(recs);
+  Query q;
+  q.limit = 10;
+  std::vector<std::string> seen;
+  Page p;
+  do {
+    p = *store_->List(q);
+    for (auto& o : p.objects) seen.push_back(o.id);
+    q.cursor = p.next;
+  } while (p.more);
+  ASSERT_EQ(seen.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], recs[i].id);  // the order they were stored
+}
+
 TEST_F(SqliteStoreTest, LatestVersionInCollectionOnly) {
   Import({Rec(kA, 1000)}, "alpha");
   Import({Rec(kA, 2000)}, "beta");

@@ -529,8 +529,8 @@ class EveReader final : public LineEventReader {
       o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
     }
     auto domain = [&](std::string_view value, std::string_view id) {
-    AddValueSco(o, "domain-name", value, id);
-  };
+      AddValueSco(o, "domain-name", value, id);
+    };
     simdjson::dom::object sub;
     if (ev["dns"].get(sub) == simdjson::SUCCESS) {
       if (sub["rrname"].get(s) == simdjson::SUCCESS) domain(s, "dns");
