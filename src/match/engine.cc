@@ -13,6 +13,10 @@
 // residual list per SCO type that every SCO of that type visits.
 // Candidates are confirmed with the reference evaluator (eval.h), so the engine cannot be
 // more permissive than the interpreter; the differential test checks it is not stricter.
+//
+// Ownership: the engine owns everything it points to, for its whole lifetime. Key records and
+// ids that are not indicator--UUID live in arena_; comps_ points into ObsExpr trees that
+// complex_ holds by unique_ptr, so those pointers survive complex_ growing.
 #include <hs/hs.h>
 #include <simdjson.h>
 
@@ -47,6 +51,7 @@ class Arena {
     return {p, s.size()};
   }
   char* Alloc(size_t n) {
+    // Big pieces get their own block, so a filled chunk wastes at most a quarter chunk.
     if (n > kChunk / 4) {
       big_.emplace_back(new char[n]);
       bytes_ += n;
@@ -75,8 +80,15 @@ class Arena {
 // ~7 bytes of header plus its slot. A posting with the top bit clear is the single leaf that
 // owns the key; with it set, an index into the overflow lists (a value shared by several
 // indicators).
+//
+// The key bytes are [varint path id][tag][value], the tag saying how the value is spelled:
+//   's' string as is        'h' lowercase hex string packed to bytes (AppendHexKey)
+//   'i' integer in decimal  'c' CIDR: family, prefix length, address masked to the prefix
+// Values of different types thus never share a key: the integer 5 and the string '5' are
+// unequal for `=` (spec digest §7).
 constexpr uint32_t kOverflow = 0x80000000u;
 
+// Unsigned LEB128 (7 bits a byte, low bits first); `p` needs room for 10 bytes.
 size_t PutVarint(char* p, size_t v) {
   size_t n = 0;
   while (v >= 0x80) {
@@ -90,6 +102,7 @@ void AppendVarint(std::string* s, size_t v) {
   char b[10];
   s->append(b, PutVarint(b, v));
 }
+// The key of a record: skips the 4-byte posting, then reads the varint length.
 std::string_view RecordKey(const char* rec) {
   const auto* p = reinterpret_cast<const unsigned char*>(rec + 4);
   size_t len = 0;
@@ -108,6 +121,9 @@ uint32_t RecordPosting(const char* rec) {
 }
 void SetRecordPosting(char* rec, uint32_t v) { memcpy(rec, &v, 4); }
 
+// Transparent hash and equality: the sets store record pointers but are probed with the key
+// bytes (a string_view into key_buf_), so a lookup builds no record and allocates nothing. A
+// record hashes as its key, so both kinds of argument agree.
 struct KeyHash {
   using is_transparent = void;
   size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
@@ -120,6 +136,8 @@ struct KeyEq {
   bool operator()(std::string_view a, const char* b) const { return a == RecordKey(b); }
 };
 
+// Lowercase only, unlike eval.cc's HexVal: string equality is case-sensitive (§8.1), so
+// "AB.." and "ab.." must remain different keys, and only the lowercase spelling is packed.
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -141,6 +159,8 @@ bool AppendHexKey(std::string_view v, std::string* out) {
   }
   return true;
 }
+// Appends the tagged key of a string value. Literals (AddKey) and event values (ProbeValue)
+// both come through here, which is what keeps the hex packing a bijection on keys.
 void AppendStringKey(std::string_view v, std::string* out) {
   size_t tag = out->size();
   out->push_back('h');
@@ -181,11 +201,16 @@ void UnpackId(const std::array<uint8_t, 16>& b, std::string* out) {
   }
 }
 
+// A path ending in _hex/_bin resolves to decoded bytes (§6.2), and bytes compare with string
+// and binary literals alike (§8.8), so such values have no single key spelling: leaves on
+// these paths are never indexed.
 bool PathIsBytes(const ObjectPath& p) {
   const PathStep& last = p.steps.back();
   return last.kind == PathStep::Kind::kKey && (EndsWith(last.key, "_hex") || EndsWith(last.key, "_bin"));
 }
 
+// The SCO types a comparison tree mentions. A residual leaf is listed under each of them, as
+// an OR across types can be true on an SCO of any of them.
 void CollectTypes(const CompExpr& e, std::vector<std::string>* out) {
   if (e.kind == CompExpr::Kind::kCmp) {
     if (std::find(out->begin(), out->end(), e.cmp.path.type) == out->end()) out->push_back(e.cmp.path.type);
@@ -199,6 +224,8 @@ struct Deleter {
   void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
 };
 
+// Not thread-safe (engine.h): Process() writes the scratch members, the windows and ev_'s
+// caches, and even the const IndicatorId() writes id_buf_.
 class EngineImpl final : public Engine {
  public:
   explicit EngineImpl(const MatchOptions& o) : opts_(o) {
@@ -209,6 +236,7 @@ class EngineImpl final : public Engine {
   absl::Status Build(const std::vector<IndicatorSpec>& specs,
                      std::vector<std::pair<uint32_t, std::string>>* rejected);
   void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) override;
+  // The returned reference is id_buf_: valid until the next call.
   const std::string& IndicatorId(uint32_t i) const override {
     if (!other_ids_.empty()) {
       if (auto it = other_ids_.find(i); it != other_ids_.end()) {
@@ -228,6 +256,9 @@ class EngineImpl final : public Engine {
   }
 
  private:
+  // Temporal state of one indicator: in stream order, the observations on which at least one
+  // of its leaves was true (no other observation can be part of a binding). `sat` is indexed
+  // like the indicator's leaves; `values` are the values that satisfied them, for the report.
   struct Window {
     struct Rec {
       uint64_t position;
@@ -239,6 +270,9 @@ class EngineImpl final : public Engine {
   };
   // PERF: 12 bytes per indicator plus a 16-byte binary id (ids_); only indicators with a
   // tree (anything but one equality) have a Complex entry.
+  // The leaves of an indicator are leaves_[first_leaf, first_leaf + n_leaves), in
+  // CollectLeaves order, which is also the order FindBinding numbers them (sat[k]). A pattern
+  // that failed to compile keeps n_leaves = 0 and never matches.
   struct Indicator {
     uint32_t first_leaf = 0;
     uint32_t n_leaves = 1;
@@ -253,12 +287,16 @@ class EngineImpl final : public Engine {
     uint32_t indicator = 0;
     uint32_t comp = UINT32_MAX;  // index into comps_; none: a hit is the answer
   };
+  // The LIKE/MATCHES leaves of one path. exprs, flags and leaf are parallel; the Vectorscan
+  // expression id is the index into them.
   struct RegexDb {
     std::vector<std::string> exprs;
     std::vector<unsigned> flags;
     std::vector<uint32_t> leaf;
     std::unique_ptr<hs_database_t, Deleter> db;
   };
+  // An indexed object path. cidr4/cidr6 mark the prefix lengths some ISSUBSET on this path
+  // uses, so a value is probed at those lengths only.
   struct PathInfo {
     ObjectPath path;
     bool cidr4[33] = {};
@@ -314,11 +352,15 @@ class EngineImpl final : public Engine {
   std::vector<std::string> cand_value_;                // exact hit value per candidate
   std::vector<uint8_t> cand_true_;
   std::vector<std::vector<std::string>> cand_values_;  // values per candidate
+  // cand_* are indexed by candidate slot and only grow: reused from one observation to the next.
   std::vector<Cand> cands_;
   std::string key_buf_, nfc_buf_, tmp_;
+  // The path whose database hs_scan is scanning: OnRegex's only context is `this`.
   uint32_t regex_path_ = 0;
   uint64_t window_total_ = 0;
 
+  // REQUIRES: after the confirmation loop of Process(). True if the leaf was a candidate in
+  // this observation (its stamp carries the current epoch) and was confirmed.
   bool LeafOn(uint32_t leaf) const {
     uint64_t st = leaf_state_[leaf];
     return (st >> 32) == epoch_ && cand_true_[static_cast<uint32_t>(st)];
@@ -328,6 +370,8 @@ class EngineImpl final : public Engine {
   }
 };
 
+// Interns a path by its canonical text. A new path is also listed under its SCO type, which
+// is how Process() knows to resolve it on every SCO of that type.
 uint32_t EngineImpl::PathId(const ObjectPath& p) {
   std::string k = p.ToString();
   auto it = path_ids_.find(k);
@@ -340,6 +384,9 @@ uint32_t EngineImpl::PathId(const ObjectPath& p) {
   return id;
 }
 
+// Adds the key (pid, tag, value) for `leaf`. The first leaf of a key is stored in the record
+// itself; when a second leaf arrives, both move to a new overflow list and the record's
+// posting becomes kOverflow | list index.
 void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf) {
   key_buf_.clear();
   AppendVarint(&key_buf_, pid);
@@ -372,6 +419,8 @@ void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t
   }
 }
 
+// A comparison whose truth is exactly a key lookup (§8.1: exact bytes, no normalisation), so
+// an indicator that is just one such comparison needs no confirmation.
 bool EngineImpl::ExactEligible(const CompExpr& e) {
   if (e.kind != CompExpr::Kind::kCmp) return false;
   const Comparison& c = e.cmp;
@@ -383,6 +432,9 @@ bool EngineImpl::ExactEligible(const CompExpr& e) {
 }
 
 // Registers the anchor entries of `e` for `leaf` (or only checks, when `dry`).
+// Invariant (what makes the engine miss nothing): if `e` is true on an SCO, probing that SCO's
+// values hits at least one entry registered here. Negated comparisons get no anchor, as
+// `NOT =` is true for almost any value.
 bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
   switch (e.kind) {
     case CompExpr::Kind::kCmp: {
@@ -398,6 +450,9 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
         return true;
       }
       if (c.negated || PathIsBytes(c.path)) return false;
+      // v ISSUBSET r (§8.6) iff v's prefix length >= r's and v masked to r's length equals
+      // r masked: the key is (family, r.prefix, masked r), and ProbeValue builds the same key
+      // from a value for each prefix length in use. ISSUPERSET has no anchor.
       if (c.op == CmpOp::kIsSubset) {
         common::IpPrefix r;
         if (!common::ParseIpPrefix(c.values[0].s, &r)) return false;
@@ -421,6 +476,10 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
         }
         return true;
       }
+      // Prefilter mode reports a superset of the regex's matches, so a hit is a candidate that
+      // PCRE2 confirms. The constant is NFC-normalised as the evaluator does (§8.4, §8.5), and
+      // the flags follow its PCRE2 flags (DOTALL, UTF, UCP). SINGLEMATCH: one report per
+      // expression is enough; ALLOWEMPTY: LIKE '%' matches the empty string.
       if (c.op == CmpOp::kLike || c.op == CmpOp::kMatches) {
         if (!dry) {
           uint32_t pid = PathId(c.path);
@@ -452,6 +511,8 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
       }
       return false;
     case CompExpr::Kind::kOr:
+      // A disjunct without an anchor could be the one that is true, so all must have one; the
+      // dry pass checks that before anything is registered.
       for (const CompExpr& c : e.children) {
         if (!Anchor(c, leaf, true)) return false;
       }
@@ -469,6 +530,8 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   ids_.reserve(specs.size());
   leaves_.reserve(specs.size());
   std::vector<uint32_t> unanchored;
+  // Indicator i keeps index i even when its pattern is rejected: MatchResult::indicator and
+  // IndicatorId() use the caller's numbering.
   for (uint32_t i = 0; i < specs.size(); ++i) {
     Indicator& ind = inds_.emplace_back();
     std::array<uint8_t, 16>& packed = ids_.emplace_back();
@@ -499,6 +562,8 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
     std::vector<const ObsExpr*> leaves;
     detail::CollectLeaves(*cx.expr, &leaves);
     ind.n_leaves = static_cast<uint32_t>(leaves.size());
+    // Any observation operator or qualifier makes the indicator temporal (a window and the
+    // binding search), even `[a] OR [b]`, whose bindings hold one observation.
     cx.temporal = cx.expr->kind != ObsExpr::Kind::kSimple;
     if (cx.temporal) {
       cx.window = std::make_unique<Window>();
@@ -517,6 +582,7 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   }
   // Vectorscan: one database per path. An expression it refuses even in prefilter mode
   // makes its leaf residual (PCRE2 alone then decides).
+  // hs_compile_multi names the first expression it refuses: drop it and compile the rest again.
   for (RegexDb& db : regex_) {
     while (!db.exprs.empty()) {
       std::vector<const char*> ptrs;
@@ -531,6 +597,8 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
                                        static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr, &d, &err);
       if (rc == HS_SUCCESS) {
         db.db.reset(d);
+        // One scratch serves every database: given an existing scratch, hs_alloc_scratch
+        // returns one that also fits the new database.
         hs_scratch_t* s = scratch_.release();
         if (hs_alloc_scratch(d, &s) != HS_SUCCESS) return absl::InternalError("hs_alloc_scratch failed");
         scratch_.reset(s);
@@ -577,6 +645,8 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   return absl::OkStatus();
 }
 
+// Makes `leaf` a candidate of this observation, once (the epoch stamp), however many values hit
+// it. `value` is kept only for a leaf without comparison: its hit is the match.
 void EngineImpl::Hit(uint32_t leaf, std::string_view value) {
   uint64_t st = leaf_state_[leaf];
   if ((st >> 32) == epoch_) return;
@@ -609,6 +679,12 @@ int EngineImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, uns
   return 0;
 }
 
+// Probes the indexes of path `pid` with one value: strings the equality keys, CIDR keys and the
+// Vectorscan database; integers, and integral floats (`size = 25536` holds for 25536.0, §7),
+// the integer keys.
+// PERF: the key is built in key_buf_ and probed as a view, so a probe allocates nothing. The
+// profile puts Process() at ~40% of full-match time at 1M indicators, mostly this probe
+// missing the cache in a table of 2M+ slots (docs/PERFORMANCE.md).
 void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
   const PathInfo& pi = paths_[pid];
   key_buf_.clear();
@@ -622,6 +698,7 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
       if (common::ParseIpPrefix(c.s, &r)) {
         const bool* used = r.family == 4 ? pi.cidr4 : pi.cidr6;
         int nbytes = r.family == 4 ? 4 : 16;
+        // Room for a 5-byte path id, the tag, family, length and 16 address bytes.
         char buf[32];
         memcpy(buf, key_buf_.data(), pid_len);
         char* q = buf + pid_len;
@@ -641,6 +718,8 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
     if (pi.regex >= 0) {
       const RegexDb& db = regex_[static_cast<size_t>(pi.regex)];
       if (db.db) {
+        // HS_FLAG_UTF8 leaves results on invalid UTF-8 undefined, hence the check; event text
+        // is untrusted.
         std::string_view subject = detail::Nfc(c.s, &nfc_buf_);
         if (simdjson::validate_utf8(subject.data(), subject.size())) {
           regex_path_ = pid;
@@ -691,6 +770,8 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
   for (uint32_t leaf : residual_all_) Hit(leaf, {});
   if (cand_leaves_.empty()) return;
   stats_.candidates += cand_leaves_.size();
+  // Confirm: a leaf without comparison is true by its hit; others are evaluated on the whole
+  // observation (any root SCO may satisfy them, §6.3).
   hit_inds_.clear();
   for (uint32_t slot = 0; slot < cand_leaves_.size(); ++slot) {
     const Leaf& l = leaves_[cand_leaves_[slot]];
@@ -712,6 +793,8 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
   for (uint32_t ind : hit_inds_) Emit(ind, o, position, out);
 }
 
+// Reports indicator `ind_index`, which has at least one true leaf in this observation. A
+// non-temporal indicator matches here and now, with the values of all its true leaves.
 void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t position,
                       std::vector<MatchResult>* out) {
   Indicator& ind = inds_[ind_index];
@@ -730,6 +813,8 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
   }
   // Temporal: remember this observation's leaf results, bounded, then search for a binding
   // over the window. A found binding is reported once and its observations are consumed.
+  // PERF: the search below reruns over the whole window on every observation that makes one
+  // of the indicator's leaves true; max_window_per_indicator (64 by default) bounds that.
   Window& w = *cx->window;
   if (w.recs.size() >= opts_.max_window_per_indicator || window_total_ >= opts_.max_window_total) {
     if (!w.recs.empty()) {
@@ -760,6 +845,8 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
   if (!detail::FindBinding(*cx->expr, facts, sat, eopts_, &ev_.counters, &binding)) return;
   MatchResult& m = out->emplace_back();
   m.indicator = ind_index;
+  // The binding's observations are consumed, so the same binding is not reported again; the
+  // rest stay for later bindings.
   std::vector<uint8_t> used(w.recs.size(), 0);
   for (uint32_t b : binding) {
     used[b] = 1;

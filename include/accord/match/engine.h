@@ -96,8 +96,14 @@ class Engine {
       std::vector<std::pair<uint32_t, std::string>>* rejected = nullptr);
 
   /// Matches one observation at stream position `position` (1-based); appends matches.
+  /// A temporal indicator matches on the observation that completes a binding, and reports
+  /// the positions of all of its observations, which are then not reused for that indicator.
+  /// `o` is only read during the call.
   virtual void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) = 0;
+  /// Id of indicator `index` (the Build() input's numbering). The reference is valid until
+  /// the next call.
   virtual const std::string& IndicatorId(uint32_t index) const = 0;
+  /// Counters since Build(); cheap (a copy).
   virtual EngineStats Stats() const = 0;
 };
 
