@@ -1,3 +1,9 @@
+// Reference semantics of STIX patterning (see eval.h): object path resolution (spec digest
+// §6.2), value comparison (§7, §8) and the binding search over observation expressions (§9-§11).
+// The interpreter and the engine's confirmations both decide here, so a change in this file
+// changes both; tests/match/match_conformance_test.cc (378 OASIS cases) pins the behaviour.
+// Where the reference matcher and the spec text disagree, this code follows the spec and the
+// comment says so (digest §15).
 #include "match/eval.h"
 
 #include <algorithm>
@@ -20,6 +26,7 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Either case: _hex properties in events are data, not pattern constants (§6.2 step 6).
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -38,6 +45,9 @@ bool DecodeHex(std::string_view s, std::string* out) {
   return true;
 }
 
+// Lenient on purpose (event data): accepts the standard and the URL-safe alphabets, skips '='
+// and line breaks (the spec says line feeds in base64 are ignored, digest §15.5) and does not
+// check the padding. Any other character fails the decode; the value then stays a string.
 bool DecodeBase64(std::string_view s, std::string* out) {
   out->clear();
   uint32_t acc = 0;
@@ -62,6 +72,8 @@ bool DecodeBase64(std::string_view s, std::string* out) {
 }
 
 // Decodes one UTF-8 code point; returns its length (1 on invalid bytes, cp = the byte).
+// No overlong or surrogate checks: callers only need to know whether code points are < U+0100
+// and to step through text; they never fail on malformed input.
 size_t NextCodePoint(std::string_view s, size_t i, uint32_t* cp) {
   unsigned char c = static_cast<unsigned char>(s[i]);
   size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
@@ -79,11 +91,15 @@ size_t NextCodePoint(std::string_view s, size_t i, uint32_t* cp) {
 template <typename T>
 int Sign(T a, T b) { return a < b ? -1 : (a > b ? 1 : 0); }
 
+// Byte order of UTF-8 is code-point order, which is what §8.2 asks of string ordering
+// (no collation); bytes compare as unsigned (§8.2 binary).
 int CompareBytes(std::string_view a, std::string_view b) {
   int c = a.compare(b);  // char_traits<char>::compare is unsigned (memcmp)
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
+// A value as reported in MatchResult::values: strings as is, bytes as lowercase hex, floats
+// with 17 significant digits (round-trip); lists, objects and null have no text.
 std::string CandText(const Cand& v) {
   switch (v.kind) {
     case Cand::Kind::kBool: return v.b ? "true" : "false";
@@ -109,6 +125,7 @@ std::string CandText(const Cand& v) {
 
 }  // namespace
 
+// §8.8: a string meets bytes only if each of its code points fits one byte (U+00XX -> 0xXX).
 bool Latin1Bytes(std::string_view utf8, std::string* out) {
   out->clear();
   for (size_t i = 0; i < utf8.size();) {
@@ -120,6 +137,8 @@ bool Latin1Bytes(std::string_view utf8, std::string* out) {
   return true;
 }
 
+// §8.4, §8.5: LIKE and MATCHES see NFC-normalised text. If ICU fails, the text is used as is.
+// PERF: ASCII text is already NFC, so most values skip ICU and its round trip through UTF-16.
 std::string_view Nfc(std::string_view s, std::string* buf) {
   bool ascii = true;
   for (char c : s) {
@@ -141,6 +160,11 @@ std::string_view Nfc(std::string_view s, std::string* buf) {
   return *buf;
 }
 
+// §8.4. Every code point that is not an ASCII letter or digit is written as \x{..}, so no
+// character of the LIKE text can act as regex syntax, and the same text suits PCRE2 and
+// Vectorscan. The regex is compiled with DOTALL (Regex(), engine.cc), so `%` and `_` also
+// match line breaks; the reference matcher does not set DOTALL for LIKE, and the spec is
+// silent (digest §8.4).
 std::string LikeToRegex(std::string_view like, bool bytes) {
   std::string re = "^";
   for (size_t i = 0; i < like.size();) {
@@ -164,6 +188,8 @@ std::string LikeToRegex(std::string_view like, bool bytes) {
   return re;
 }
 
+// §8.6: range(a) inside range(b) iff a's prefix is at least as long and the first b.prefix
+// bits agree. Host bits beyond the prefix are ignored on both sides.
 bool IpSubset(const common::IpPrefix& a, const common::IpPrefix& b) {
   if (a.family == 0 || a.family != b.family || a.prefix < b.prefix) return false;
   int full = b.prefix / 8, rest = b.prefix % 8;
@@ -173,6 +199,8 @@ bool IpSubset(const common::IpPrefix& a, const common::IpPrefix& b) {
   return (a.addr[full] & mask) == (b.addr[full] & mask);
 }
 
+// A compiled PCRE2 regex and its match data. Owned by regex_cache_; null `code` records a
+// regex that failed to compile, so the failure is not retried on every value.
 struct Evaluator::Compiled {
   pcre2_code* code = nullptr;
   pcre2_match_data* md = nullptr;
@@ -185,6 +213,13 @@ struct Evaluator::Compiled {
 Evaluator::Evaluator() = default;
 Evaluator::~Evaluator() = default;
 
+// Runs `re` over `subject` with search semantics (§8.5: matches anywhere unless anchored).
+// Text mode uses UTF and UCP, and MATCH_INVALID_UTF so that invalid UTF-8 in event data makes
+// no match rather than an error; byte mode reads the regex as Latin-1 (§8.5: code points below
+// U+0100 stand for single bytes). Errors count in counters.regex_errors and make the test
+// false.
+// PERF: each regex is compiled once per Evaluator and cached by mode and text. The cache is not
+// bounded; its keys come from patterns, never from event data.
 bool Evaluator::Regex(const std::string& re, bool bytes, std::string_view subject) {
   std::string key = (bytes ? "b" : "t") + re;
   auto it = regex_cache_.find(key);
@@ -217,6 +252,7 @@ bool Evaluator::Regex(const std::string& re, bool bytes, std::string_view subjec
   }
   int rc = pcre2_match(c->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
                        c->md, nullptr);
+  // -1 is PCRE2_ERROR_NOMATCH; lower codes are failures such as the match limit.
   if (rc < -1) ++counters.regex_errors;
   return rc >= 0;
 }
@@ -227,6 +263,10 @@ void Evaluator::Resolve(const Observation& o, const Node& root, const ObjectPath
   Step(o, root, p, 0, false, out);
 }
 
+// Resolves steps[i..] from `cur`, appending every value reached (§6.2). A [*] step fans out,
+// so one path can yield many candidates. `deref_elems` is set when `cur` is the list of a
+// `_refs` property: its elements are ids, replaced by the SCOs they name (ids that do not
+// resolve within the observation are dropped, §6.1).
 void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p, size_t i,
                      bool deref_elems, std::vector<Cand>* out) {
   if (out->size() > 100000) return;  // bound fan-out on hostile input
@@ -246,6 +286,8 @@ void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p,
   }
   const PathStep& s = p.steps[i];
   if (s.kind == PathStep::Kind::kKey) {
+    // A missing member yields no candidate: the comparison is then false whatever the
+    // operator (§6.2 step 7), except NOT EXISTS (EvalCmp).
     const Node* m = o.Member(cur, s.key);
     if (!m) return;
     if (m->kind == Node::Kind::kString && EndsWith(s.key, "_ref")) {
@@ -257,6 +299,10 @@ void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p,
       Step(o, *m, p, i + 1, true, out);
       return;
     }
+    // A _hex/_bin property at the end of the path is decoded to bytes (§6.2 step 6). The
+    // bytes live in scratch_, a deque so that views into earlier buffers stay valid while
+    // more are added; EvalCmp recycles them when it returns. A value that does not decode
+    // is compared as the string it is.
     if (m->kind == Node::Kind::kString && i + 1 == p.steps.size() &&
         (EndsWith(s.key, "_hex") || EndsWith(s.key, "_bin"))) {
       if (scratch_used_ == scratch_.size()) scratch_.emplace_back();
@@ -274,6 +320,7 @@ void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p,
     Step(o, *m, p, i + 1, false, out);
     return;
   }
+  // [n] and [*] apply to lists only; an index out of range (or negative) yields nothing.
   if (cur.kind != Node::Kind::kList) return;
   auto visit = [&](const Node& e) {
     if (deref_elems && e.kind == Node::Kind::kString) {
@@ -294,7 +341,10 @@ void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p,
 namespace {
 
 // Three-way comparison of a value with a literal; nullopt when the types are incompatible
-// (§7). `ordering` is false for =/!=/IN, where booleans are comparable.
+// (§7). `ordering` is false for =/!=/IN, where booleans are comparable. For =/!= only zero
+// versus non-zero matters, which is why booleans answer 0 or 1. Int/float pairs compare as long
+// double, which holds every int64 exactly: 2^53 + 1 must not equal the float 2^53 (§7: exact
+// values). `buf` receives a string converted to bytes.
 std::optional<int> Order(const Cand& v, const Literal& lit, bool ordering, std::string* buf,
                          EvalCounters* counters) {
   using K = Cand::Kind;
@@ -341,6 +391,8 @@ std::optional<int> Order(const Cand& v, const Literal& lit, bool ordering, std::
 
 }  // namespace
 
+// The un-negated result of one operator on one candidate value (§8). Incompatible types give
+// false, except for != which gives true (§7).
 bool Evaluator::Test(const Comparison& c, const Cand& v) {
   switch (c.op) {
     case CmpOp::kEq: {
@@ -393,6 +445,8 @@ bool Evaluator::Test(const Comparison& c, const Cand& v) {
       }
       return false;
     }
+    // IPv4 and IPv6, bare addresses as /32 and /128 (§8.6); the reference matcher's IPv4-only
+    // limits are not copied (digest §15.4).
     case CmpOp::kIsSubset:
     case CmpOp::kIsSuperset: {
       if (v.kind != Cand::Kind::kString) return false;
@@ -408,6 +462,8 @@ bool Evaluator::Test(const Comparison& c, const Cand& v) {
 
 bool Evaluator::EvalCmp(const Comparison& c, const Observation& o, const Node& root,
                         std::vector<std::string>* values) {
+  // The candidate vectors are kept per depth and reused, so a comparison allocates nothing
+  // once they have grown.
   if (depth_ == cand_stack_.size()) cand_stack_.emplace_back();
   std::vector<Cand>& cands = cand_stack_[depth_];
   ++depth_;
@@ -430,10 +486,15 @@ bool Evaluator::EvalCmp(const Comparison& c, const Observation& o, const Node& r
     }
   }
   --depth_;
+  // The decoded bytes are no longer referenced. Resolve() called alone (the engine's probes)
+  // never fills scratch_: the engine indexes no _hex/_bin path.
   if (depth_ == 0) scratch_used_ = 0;
   return result;
 }
 
+// §6.3: every comparison of an AND must hold on the same root SCO; a comparison on another
+// SCO type is false on this root. A failed AND takes back the values its earlier conjuncts
+// appended.
 bool Evaluator::EvalOnRoot(const CompExpr& e, const Observation& o, const Node& root,
                            std::string_view type, std::vector<std::string>* values) {
   switch (e.kind) {
@@ -476,6 +537,10 @@ void CollectLeaves(const ObsExpr& e, std::vector<const ObsExpr*>* out) {
   for (const ObsExpr& c : e.children) CollectLeaves(c, out);
 }
 
+// Bounds the number of instances of one observation a binding can use: an observation with
+// number_observed = N stands for N instances (§9), but no more than Width(e) of them can be
+// bound at once, so FindBinding expands at most that many. Capped at 2^20, which keeps the
+// instance number within the 24 bits of Inst.
 int64_t Width(const ObsExpr& e) {
   switch (e.kind) {
     case ObsExpr::Kind::kSimple: return 1;
@@ -490,6 +555,8 @@ int64_t Width(const ObsExpr& e) {
       for (const ObsExpr& c : e.children) w = std::max(w, Width(c));
       return w;
     }
+    // TODO(lead): the product overflows int64 (UB) when repeats > 2^63 / Width(child), e.g.
+    // `([a] AND [b]) REPEATS 4611686018427387904 TIMES`, which the checker accepts.
     case ObsExpr::Kind::kRepeats:
       return std::min<int64_t>(Width(e.children[0]) * std::max<int64_t>(e.repeats, 1), 1 << 20);
     default:
@@ -499,9 +566,19 @@ int64_t Width(const ObsExpr& e) {
 
 namespace {
 
+// A binding is the set of observation instances bound by one way of satisfying a
+// sub-expression, kept sorted so that disjointness and merging are linear, and instances of
+// one observation are adjacent.
 using Inst = uint64_t;  // observation index << 24 | instance number
 using Binding = std::vector<Inst>;  // sorted
 
+// Bottom-up evaluation of an observation expression into its bindings (digest §11). Every
+// list of bindings is cut at opts.max_bindings (counted in truncated_bindings): the number of
+// bindings grows combinatorially, so a cut search may miss a match, but never invents one.
+//
+// Leaves are numbered by a counter in visiting order, which must equal CollectLeaves' order
+// (the numbering of `sat`): Eval visits every child exactly once, left to right, even under
+// REPEATS and even when a list is already full.
 class Search {
  public:
   Search(const std::vector<ObsFacts>& facts, const std::vector<std::vector<uint8_t>>& sat,
@@ -522,6 +599,11 @@ class Search {
         }
         break;
       }
+      // §9: the sides bind disjoint instances. The n-ary node is folded left to right, and
+      // for FOLLOWEDBY all that is bound so far must be able to precede the next operand:
+      // max(first_observed) on the left <= min(last_observed) on the right (the reference
+      // matcher's optimistic reading of interval times). Bindings equal as sets are merged
+      // after each step, as nothing above looks at which operand bound what.
       case ObsExpr::Kind::kAnd:
       case ObsExpr::Kind::kFollowedBy: {
         out = Eval(e.children[0]);
@@ -540,6 +622,7 @@ class Search {
         }
         break;
       }
+      // A satisfied side need not bind the others: the union of the sides' bindings.
       case ObsExpr::Kind::kOr:
         for (const ObsExpr& c : e.children) {
           for (Binding& b : Eval(c)) {
@@ -556,7 +639,9 @@ class Search {
       }
       case ObsExpr::Kind::kWithin: {
         auto items = Eval(e.children[0]);
-        // §10.2: an interval of length x must meet every bound observation window.
+        // §10.2: an interval of length x must meet every bound observation window, i.e.
+        // max(first) - min(last) is below x (spec, half-open) or at most x (reference
+        // matcher, closed; digest §15.1). Overlapping windows give a negative spread.
         long double x = static_cast<long double>(e.within_seconds) * 1e6L;
         for (Binding& b : items) {
           long double spread = static_cast<long double>(MaxFirst(b)) - static_cast<long double>(MinLast(b));
@@ -564,6 +649,8 @@ class Search {
         }
         break;
       }
+      // §10.3: every bound window must overlap [start, stop); touching start counts, touching
+      // only stop does not, and start >= stop never matches.
       case ObsExpr::Kind::kStartStop: {
         auto items = Eval(e.children[0]);
         for (Binding& b : items) {
@@ -646,6 +733,8 @@ class Search {
 
 }  // namespace
 
+// Reports the first binding of the root's list, its instances mapped back to distinct
+// observation indexes (adjacent, as the binding is sorted).
 bool FindBinding(const ObsExpr& e, const std::vector<ObsFacts>& facts,
                  const std::vector<std::vector<uint8_t>>& sat, const EvalOptions& opts,
                  EvalCounters* counters, std::vector<uint32_t>* binding) {

@@ -2,6 +2,10 @@
 
 namespace accord::match {
 
+// A key that is not plain ([A-Za-z0-9_]+) is quoted, with ' and \ escaped, so distinct paths
+// always give distinct text; the engine interns paths by it. The text follows pattern syntax
+// but need not re-parse (a plain key may be a keyword such as IN); pattern/printer.cc is the
+// canonical printer.
 std::string ObjectPath::ToString() const {
   std::string out = type;
   out.push_back(':');

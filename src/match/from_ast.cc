@@ -1,4 +1,9 @@
 // The one file that reads the pattern layer's AST.
+//
+// It copies the Pattern's index-based arenas into the matcher's self-contained value tree
+// (expr.h), so nothing refers back to the Pattern, which may be dropped afterwards. The copy is
+// one to one: node kinds, n-ary AND/OR/FOLLOWEDBY nodes and the order of children are kept, so
+// leaves come out in the order they were written.
 #include "accord/match/engine.h"
 #include "accord/pattern/ast.h"
 #include "accord/pattern/pattern.h"
@@ -7,6 +12,9 @@ namespace accord::match {
 
 namespace {
 
+// Hex and binary constants were decoded to raw bytes by the parser and compare alike (spec
+// digest §7), so both become kBytes. Timestamps become microseconds since the epoch (a leap
+// second 60 counts as the next second, Timestamp::ToUnixMicros).
 Literal ConvertLiteral(const pattern::Literal& l) {
   Literal out;
   switch (l.kind) {
@@ -42,6 +50,9 @@ CmpOp ConvertOp(pattern::Operator op) {
   return CmpOp::kEq;
 }
 
+// Recursion is bounded by the parser's nesting limit (ParseOptions::max_depth); `depth` is
+// passed down but not checked here. Each comparison gets its own copy of its path; the engine
+// interns equal paths by their text (ObjectPath::ToString).
 CompExpr ConvertComp(const pattern::Pattern& p, pattern::NodeIndex idx, int depth) {
   const pattern::ComparisonNode& n = p.comparisons[idx];
   CompExpr out;
@@ -68,6 +79,8 @@ CompExpr ConvertComp(const pattern::Pattern& p, pattern::NodeIndex idx, int dept
   return out;
 }
 
+// Qualifiers wrap exactly one child. ObservationNode::grouped is not carried over: it only
+// matters to the printer, not to what the pattern matches.
 ObsExpr ConvertObs(const pattern::Pattern& p, pattern::NodeIndex idx) {
   const pattern::ObservationNode& n = p.observations[idx];
   ObsExpr out;
@@ -102,6 +115,9 @@ ObsExpr ConvertObs(const pattern::Pattern& p, pattern::NodeIndex idx) {
 
 }  // namespace
 
+// Conversion does not require Check(): the conformance test converts unchecked parses to run
+// the semantics of patterns the checker refuses. The engine compiles only checked patterns
+// (CompilePattern).
 absl::StatusOr<ObsExpr> FromPattern(const pattern::Pattern& p) {
   if (p.root == pattern::kNoNode) return absl::InvalidArgumentError("empty pattern");
   return ConvertObs(p, p.root);

@@ -8,6 +8,8 @@ namespace accord::match {
 
 bool MatchAll(const ObsExpr& e, const std::vector<Observation>& observations,
               const MatchOptions& options, std::vector<uint32_t>* binding, uint64_t* type_errors) {
+  // A fresh evaluator per call: no cache or counter carries over between calls. Every leaf
+  // is evaluated on every observation into `sat`, the table the binding search reads.
   detail::Evaluator ev;
   std::vector<const ObsExpr*> leaves;
   detail::CollectLeaves(e, &leaves);

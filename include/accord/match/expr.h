@@ -35,7 +35,7 @@ struct PathStep {
 struct ObjectPath {
   std::string type;             // SCO type, e.g. "ipv4-addr"
   std::vector<PathStep> steps;  // at least one
-  /// Canonical text, "type:a.b[*]", used as an index key and in match output.
+  /// Canonical text, "type:a.b[*]", distinct for distinct paths; the engine's key for paths.
   std::string ToString() const;
 };
 
