@@ -1,3 +1,9 @@
+// Structural equality of patterns, and Timestamp and operator helpers (ast.h).
+//
+// Equality is what the printer's round-trip property is stated in: Parse(Print(p)) == p
+// (pattern.h), checked by fuzz/pattern/pattern_fuzz.cc. It therefore compares what the
+// canonical text preserves (kinds, operators, decoded literals, the order of children,
+// `grouped`) and ignores what it does not (source offsets, the source text).
 #include "accord/pattern/ast.h"
 
 #include <cmath>
@@ -11,6 +17,7 @@ namespace {
 using common::DaysFromCivil;
 bool IsLeap(int64_t y) { return common::IsLeapYear(y); }
 
+// Compares decoded values, so spellings that decode alike are equal: h'AB' and h'ab', +1 and 1.
 bool LiteralEq(const Literal& a, const Literal& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
@@ -34,6 +41,8 @@ bool StepEq(const PathStep& a, const PathStep& b) {
   return true;
 }
 
+// The two paths may belong to different patterns: each one's step span indexes its own
+// pattern's arena, hence the pattern arguments.
 bool PathEq(const Pattern& pa, const ObjectPath& a, const Pattern& pb, const ObjectPath& b) {
   if (a.type != b.type || a.steps.size != b.steps.size) return false;
   auto sa = pa.Steps(a);
@@ -44,6 +53,8 @@ bool PathEq(const Pattern& pa, const ObjectPath& a, const Pattern& pb, const Obj
   return true;
 }
 
+// Walks both trees in step. Children are compared in order: `a AND b` and `b AND a` are
+// different patterns, as the canonical form keeps the written order.
 bool CompEq(const Pattern& pa, NodeIndex ia, const Pattern& pb, NodeIndex ib) {
   const ComparisonNode& a = pa.comparisons[ia];
   const ComparisonNode& b = pb.comparisons[ib];
@@ -70,6 +81,7 @@ bool CompEq(const Pattern& pa, NodeIndex ia, const Pattern& pb, NodeIndex ib) {
 bool ObsEq(const Pattern& pa, NodeIndex ia, const Pattern& pb, NodeIndex ib) {
   const ObservationNode& a = pa.observations[ia];
   const ObservationNode& b = pb.observations[ib];
+  // `grouped` counts: it keeps parentheses that the duplicate-qualifier rule depends on.
   if (a.kind != b.kind || a.grouped != b.grouped) return false;
   switch (a.kind) {
     case ObservationKind::kSimple: return CompEq(pa, a.comparison, pb, b.comparison);
@@ -84,6 +96,7 @@ bool ObsEq(const Pattern& pa, NodeIndex ia, const Pattern& pb, NodeIndex ib) {
       }
       return true;
     }
+    // Qualifiers: compare the argument here, the qualified child after the switch.
     case ObservationKind::kWithin:
       if (a.within_seconds != b.within_seconds) return false;
       break;
@@ -99,12 +112,16 @@ bool ObsEq(const Pattern& pa, NodeIndex ia, const Pattern& pb, NodeIndex ib) {
 
 }  // namespace
 
+// Proleptic Gregorian days (common::DaysFromCivil) plus the time of day. No range check is
+// needed: the grammar gives four-digit years.
 int64_t Timestamp::ToUnixMicros() const {
   int64_t days = DaysFromCivil(year, month, day);
   int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
   return secs * 1000000 + micros;
 }
 
+// The grammar admits days such as 2024-02-30; Check() rejects them with this (spec digest §5
+// rule 6).
 bool Timestamp::IsCalendarValid() const {
   static constexpr uint8_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60 ||
@@ -135,6 +152,7 @@ const char* OperatorName(Operator op) {
 
 uint32_t Pattern::ColumnOf(uint32_t offset) const { return detail::ColumnAt(source, offset); }
 
+// An empty pattern (no root) equals only another empty pattern.
 bool operator==(const Pattern& a, const Pattern& b) {
   if (a.root == kNoNode || b.root == kNoNode) return a.root == b.root;
   return ObsEq(a, a.root, b, b.root);

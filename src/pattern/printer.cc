@@ -1,4 +1,11 @@
-// Canonical printer and tree explainer.
+// Canonical printer and tree explainer (pattern.h).
+//
+// Print() must keep Parse(Print(p)) == p (fuzz/pattern/pattern_fuzz.cc checks it) and print
+// equivalent spellings alike. The canonical choices: `=` and `!=`, single spaces around
+// operators, keys bare whenever the grammar allows, lowercase hex, padded base64, floats
+// always with a '.', timestamps without a zero fraction, and only the parentheses that
+// precedence or `grouped` requires. Section numbers refer to the spec digest
+// (../shared/spec/STIX21-patterning.md).
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -10,8 +17,11 @@
 namespace accord::pattern {
 namespace {
 
+// The standard alphabet, the only one the grammar's b64 accepts (§2).
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+// A key may print bare only if it lexes back as the same key: an IdentifierWithoutHyphen that
+// is not a keyword, as keywords are matched before identifiers (§2). Others are quoted.
 bool IsBareKey(std::string_view k) {
   if (k.empty()) return false;
   char c = k[0];
@@ -32,6 +42,8 @@ bool IsBareKey(std::string_view k) {
   return true;
 }
 
+// String literals and quoted keys. The grammar's only escapes are \' and \\ (§2); every other
+// character, control and non-ASCII ones included, is written as is.
 void AppendQuoted(std::string_view s, std::string* out) {
   out->push_back('\'');
   for (char c : s) {
@@ -42,6 +54,8 @@ void AppendQuoted(std::string_view s, std::string* out) {
 }
 
 // Shortest round-trip decimal without exponent, always with a '.'.
+// The grammar has no exponent form (§2), hence fixed notation, whose longest output (DBL_MAX,
+// 309 digits) fits the buffer. Without the '.', `1` would re-parse as an int literal.
 void AppendDouble(double v, std::string* out) {
   char buf[400];
   auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
@@ -50,6 +64,8 @@ void AppendDouble(double v, std::string* out) {
   if (s.find('.') == std::string_view::npos) out->append(".0");
 }
 
+// The fraction is printed without trailing zeros, and not at all when zero; microseconds are
+// all the precision the parser keeps, so nothing is lost.
 void AppendTimestamp(const Timestamp& t, std::string* out) {
   char buf[48];
   int n = std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02u:%02u:%02u", t.year,
@@ -70,6 +86,7 @@ void AppendLiteral(const Literal& l, std::string* out) {
     case LiteralKind::kInt: detail::CatAppend(out, l.int_value); break;
     case LiteralKind::kFloat: AppendDouble(l.float_value, out); break;
     case LiteralKind::kBool: out->append(l.bool_value ? "true" : "false"); break;
+    // Lowercase: the spec's spelling (§15.6), although the grammar also reads uppercase.
     case LiteralKind::kHex: {
       static constexpr char kHex[] = "0123456789abcdef";
       out->append("h'");
@@ -80,6 +97,7 @@ void AppendLiteral(const Literal& l, std::string* out) {
       out->push_back('\'');
       break;
     }
+    // Base64 in groups of four with '=' padding, the only form the grammar accepts (§2).
     case LiteralKind::kBinary: {
       out->append("b'");
       const std::string& s = l.text;
@@ -112,10 +130,12 @@ void AppendLiteral(const Literal& l, std::string* out) {
   }
 }
 
+// Lives for one Print() or Explain() call and refers to the pattern it prints.
 class Printer {
  public:
   explicit Printer(const Pattern& p) : p_(p) {}
 
+  // The type prints as is: the grammar has it only as an identifier, never quoted (§3).
   void Path(const ObjectPath& path, std::string* out) const {
     out->append(path.type);
     out->push_back(':');
@@ -137,6 +157,8 @@ class Printer {
     }
   }
 
+  // NOT goes before EXISTS, and between path and operator otherwise: the only places the
+  // grammar has for it (§3). IN always prints its parentheses, `()` included.
   void Test(const ComparisonNode& n, std::string* out) const {
     if (n.op == Operator::kExists) {
       if (n.negated) out->append("NOT ");
@@ -162,6 +184,7 @@ class Printer {
     }
   }
 
+  // Binding strength inside brackets, weakest first: OR, AND, a single test (§4).
   static int CompPrec(ComparisonKind k) {
     return k == ComparisonKind::kOr ? 1 : k == ComparisonKind::kAnd ? 2 : 3;
   }
@@ -177,6 +200,8 @@ class Printer {
     for (NodeIndex c : p_.Children(n)) {
       if (!first) out->append(sep);
       first = false;
+      // A child that binds no tighter than its parent is parenthesised. Parse flattens chains
+      // of one kind, so in a parsed tree this brackets only an OR inside an AND.
       bool paren = CompPrec(p_.comparisons[c].kind) <= CompPrec(n.kind);
       if (paren) out->push_back('(');
       Comp(c, out);
@@ -184,6 +209,8 @@ class Printer {
     }
   }
 
+  // Between observations, weakest first: FOLLOWEDBY, OR, AND, then a simple or qualified
+  // expression (§4).
   static int ObsPrec(ObservationKind k) {
     switch (k) {
       case ObservationKind::kFollowedBy: return 1;
@@ -210,6 +237,9 @@ class Printer {
         bool first = true;
         for (NodeIndex c : p_.Children(n)) {
           if (!first) out->append(sep);
+          // As for comparisons; a FOLLOWEDBY child (always a right-nested group, ast.h) thus
+          // keeps its parentheses. ObsPrec is 1 only for FOLLOWEDBY, so the second clause
+          // never changes the result.
           bool paren = ObsPrec(p_.observations[c].kind) <= ObsPrec(n.kind) &&
                        !(first && n.kind == ObservationKind::kFollowedBy &&
                          p_.observations[c].kind != ObservationKind::kFollowedBy);
@@ -223,6 +253,10 @@ class Printer {
       case ObservationKind::kWithin:
       case ObservationKind::kRepeats:
       case ObservationKind::kStartStop: {
+        // Qualifiers are postfix and bind tighter than any operator (§3), so an operator child
+        // needs parentheses; so does a `grouped` child, whose parentheses allow the same
+        // qualifier again (ast.h; §5 rule 2). Chains print bare: `[a] REPEATS 2 TIMES WITHIN 5
+        // SECONDS`.
         const ObservationNode& c = p_.observations[n.child];
         bool paren = ObsPrec(c.kind) < 4 || c.grouped;
         if (paren) out->push_back('(');
@@ -230,6 +264,8 @@ class Printer {
         if (paren) out->push_back(')');
         if (n.kind == ObservationKind::kWithin) {
           out->append(" WITHIN ");
+          // The node holds a double whether `5` or `5.0` was written; an integral value
+          // prints as an int (exact below 2^53), anything else as a float.
           double v = n.within_seconds;
           if (v == std::floor(v) && v >= 0 && v < 9.007199254740992e15) {
             detail::CatAppend(out, static_cast<int64_t>(v));
@@ -252,6 +288,8 @@ class Printer {
   }
 
   // ---- explain ----
+  // One node per line. The wording says what the operator means: AND inside brackets holds
+  // on one object (§6.3), AND between observations binds distinct ones (§9).
   void Indent(int depth, std::string* out) const { out->append(static_cast<size_t>(depth) * 2, ' '); }
 
   void ExplainComp(NodeIndex i, int depth, std::string* out) const {
@@ -270,6 +308,7 @@ class Printer {
         }
       }
       for (const Literal& l : p_.Values(n)) {
+        // Indexed by LiteralKind: keep in the enum's order (ast.h).
         static constexpr const char* kKinds[] = {"string", "int",  "float",    "hex",
                                                  "binary", "bool", "timestamp"};
         detail::CatAppend(out, ", ", kKinds[static_cast<int>(l.kind)]);

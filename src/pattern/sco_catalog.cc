@@ -1,3 +1,8 @@
+// Tables of the STIX 2.1 SCO types and their top-level properties (sco_catalog.h). The checker
+// only warns from them (checker.cc: CheckPathNames for unknown types and properties,
+// CheckPropertyType for literals of a kind that can never match), so a missing entry costs a
+// spurious warning, never a rejected pattern. Only the first path step
+// is looked up: deeper steps (dictionaries, extensions, list elements) are not described here.
 #include "pattern/sco_catalog.h"
 
 #include <string>
@@ -14,6 +19,8 @@ struct Prop {
   PropType type;
 };
 
+// `props` stays valid: aggregate initialisation extends the lifetime of the arrays behind the
+// initializer_lists to that of kScos (static), as for a reference member.
 struct ScoDef {
   const char* type;
   std::initializer_list<Prop> props;
@@ -87,12 +94,14 @@ const ScoDef kScos[] = {
       {"subject_public_key_exponent", P::kInteger}, {"x509_v3_extensions", P::kDictionary}}},
 };
 
-// Common properties of every SCO.
+// Common properties of every SCO; added to each type's table.
 const Prop kCommon[] = {{"type", P::kString},          {"id", P::kString},
                         {"spec_version", P::kString},  {"object_marking_refs", P::kList},
                         {"granular_markings", P::kList}, {"defanged", P::kBoolean},
                         {"extensions", P::kDictionary}};
 
+// The 25 standard types that are not SCOs, which the reference matcher skips (spec digest
+// §6.1). src/match/input/stix_input.cc keeps its own copy of this list: change both.
 constexpr const char* kNonSco[] = {
     "attack-pattern", "campaign",     "course-of-action", "grouping",     "identity",
     "incident",       "indicator",    "infrastructure",   "intrusion-set", "location",
@@ -112,8 +121,12 @@ struct Catalog {
   }
 };
 
+// Debian's abseil is built with ABSL_OPTION_USE_STD_STRING_VIEW 0: absl::string_view is a type
+// of its own, and the maps' heterogeneous lookup takes that type, not std::string_view.
 absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// Built on first use (thread-safe static initialisation), read-only after, never destroyed:
+// lookups are safe from any thread and at exit.
 const Catalog& Get() {
   static const Catalog* c = new Catalog();
   return *c;
@@ -123,6 +136,7 @@ const Catalog& Get() {
 
 bool IsKnownScoType(std::string_view type) { return Get().types.contains(AV(type)); }
 
+// A linear scan: 25 short strings, and only called for types that are not known SCOs.
 bool IsNonScoType(std::string_view type) {
   for (const char* t : kNonSco) {
     if (type == t) return true;

@@ -1,11 +1,14 @@
 // Known STIX 2.1 Cyber-observable object types and their top-level properties, used by the
 // checker for warnings only (custom objects and properties are legal).
+//
+// Thread-safe: the tables are built once on first use and only read afterwards.
 #pragma once
 
 #include <string_view>
 
 namespace accord::pattern::detail {
 
+/// The declared type of a property. kReference is a `_ref` (one id); `_refs` are kList.
 enum class PropType : uint8_t { kUnknown, kString, kInteger, kTimestamp, kBoolean, kBinary,
                                 kHex, kReference, kList, kDictionary };
 

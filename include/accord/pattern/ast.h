@@ -19,6 +19,9 @@
 //  * An object path is an SCO type plus >= 1 steps; step 0 is always a property key.
 //  * Literals are decoded: strings hold their UTF-8 text with escapes resolved, hex and
 //    binary hold raw bytes, timestamps hold calendar fields with microseconds.
+//
+// Plain value types with no synchronisation: a Pattern that nobody modifies may be read from
+// any number of threads.
 #pragma once
 
 #include <cstdint>
