@@ -1,3 +1,6 @@
+// The object log (object_log.h): positioned I/O only (pread/pwrite at explicit offsets), so
+// the file position is shared by nobody, and readers need no lock while the writer appends
+// past the committed end they never read.
 #include "store/object_log.h"
 
 #include <fcntl.h>
@@ -19,6 +22,8 @@ constexpr int64_t kMaxReadSpan = 4 << 20;      // neighbouring reads merged up t
 
 }  // namespace
 
+// Mode 0600: the log holds every stored object, whatever its markings, so like the data
+// directory (0700) it is private to the store's owner.
 absl::StatusOr<std::unique_ptr<ObjectLog>> ObjectLog::Open(const std::string& path, bool write) {
   int fd = ::open(path.c_str(), (write ? (O_RDWR | O_CREAT) : O_RDONLY) | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -37,12 +42,17 @@ ObjectLog::~ObjectLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+// A full disk or quota is ResourceExhausted, so callers can tell it from a fault (Internal).
 absl::Status ObjectLog::Error(std::string_view what, int err) const {
   std::string msg = common::Cat(path_, ": ", what, ": ", std::strerror(err));
   if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(msg);
   return absl::InternalError(msg);
 }
 
+// PERF: rows read in storage order point at objects that lie back to back in the log, so runs
+// of neighbours are read with one pread of up to kMaxReadSpan and then copied out; a range
+// alone is read straight into its output.
+// A read that ends early means the index points past the file: DataLoss, never a short value.
 absl::Status ObjectLog::Read(const std::vector<Range>& ranges) const {
   size_t i = 0;
   std::string span;
@@ -63,6 +73,7 @@ absl::Status ObjectLog::Read(const std::vector<Range>& ranges) const {
     std::string* dst = (j == i + 1) ? ranges[i].out : &span;
     dst->resize(n);
     size_t got = 0;
+    // No file (a read-only store that never stored an object) reads as an empty file.
     while (got < n) {
       ssize_t r = fd_ < 0 ? 0
                           : ::pread(fd_, dst->data() + got, n - got,
@@ -87,6 +98,8 @@ absl::Status ObjectLog::Read(const std::vector<Range>& ranges) const {
   return absl::OkStatus();
 }
 
+// REQUIRES: the store's write lock (one writer). A file shorter than the committed end was
+// damaged outside the store: refuse to write rather than append at a wrong offset.
 absl::Status ObjectLog::Begin(int64_t committed_end) {
   if (fd_ < 0) return absl::FailedPreconditionError(common::Cat(path_, ": opened read-only"));
   struct stat st;
@@ -106,6 +119,8 @@ absl::Status ObjectLog::Begin(int64_t committed_end) {
   return absl::OkStatus();
 }
 
+// The returned offset is where `json` will be once written. Nothing is durable before Sync(),
+// and no committed row may point here before it returned (crash safety, object_log.h).
 absl::StatusOr<int64_t> ObjectLog::Append(std::string_view json) {
   int64_t off = written_end_ + static_cast<int64_t>(buf_.size());
   buf_.append(json);
@@ -114,6 +129,8 @@ absl::StatusOr<int64_t> ObjectLog::Append(std::string_view json) {
   return off;
 }
 
+// Writes all of buf_ at written_end_. Since buf_ is always written whole, an appended object
+// is either entirely in the file or entirely in buf_ (ReadAppended relies on it).
 absl::Status ObjectLog::Flush() {
   size_t done = 0;
   while (done < buf_.size()) {
@@ -133,6 +150,8 @@ absl::Status ObjectLog::Flush() {
   return absl::OkStatus();
 }
 
+// The importer compares a re-sent version with the stored one (sqlite_store.cc), which may
+// have been appended earlier in the same session and not be written out yet.
 absl::Status ObjectLog::ReadAppended(const Range& r) {
   if (r.off >= written_end_ && r.off + r.len <= written_end_ + static_cast<int64_t>(buf_.size())) {
     r.out->assign(buf_, static_cast<size_t>(r.off - written_end_), static_cast<size_t>(r.len));
@@ -141,6 +160,8 @@ absl::Status ObjectLog::ReadAppended(const Range& r) {
   return Read({r});
 }
 
+// fdatasync suffices: it also persists the new file size, which reading the data back needs.
+// The caller stores the returned end in the transaction that commits the rows.
 absl::StatusOr<int64_t> ObjectLog::Sync() {
   ACCORD_RETURN_IF_ERROR(Flush());
   if (::fdatasync(fd_) != 0) return Error("sync", errno);
