@@ -155,5 +155,30 @@ TEST(EngineTest, TemporalWindowIsBoundedAndCountsEvictions) {
   EXPECT_EQ(out[0].events.back(), 11u);
 }
 
+
+// A REPEATS count near 2^62 passes the checker (it is a valid integer); the binding search's
+// width bound once multiplied it by the child's width in int64 (signed overflow, UB). Under
+// UBSan (the CI build) the old code aborts here.
+TEST(EngineTest, HugeRepeatsCountDoesNotOverflow) {
+  auto e = Engine::Build(
+      {{"indicator--r",
+        "([ipv4-addr:value = '1.1.1.1'] AND [ipv4-addr:value = '2.2.2.2']) REPEATS "
+        "4611686018427387904 TIMES"}},
+      MatchOptions());
+  ASSERT_TRUE(e.ok());
+  Observation o;
+  std::vector<MatchResult> out;
+  for (int i = 0; i < 4; ++i) {
+    o.Clear();
+    o.first_observed = o.last_observed = i * 1000000;
+    o.Open();
+    o.AddString("value", i % 2 ? "2.2.2.2" : "1.1.1.1");
+    o.AddSco(o.Close(Node::Kind::kObject), "ipv4-addr", "x");
+    (*e)->Process(o, static_cast<uint64_t>(i) + 1, &out);
+  }
+  // Two pairs of observations cannot satisfy 2^62 repetitions.
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace accord::match

@@ -555,10 +555,13 @@ int64_t Width(const ObsExpr& e) {
       for (const ObsExpr& c : e.children) w = std::max(w, Width(c));
       return w;
     }
-    // TODO(lead): the product overflows int64 (UB) when repeats > 2^63 / Width(child), e.g.
-    // `([a] AND [b]) REPEATS 4611686018427387904 TIMES`, which the checker accepts.
-    case ObsExpr::Kind::kRepeats:
-      return std::min<int64_t>(Width(e.children[0]) * std::max<int64_t>(e.repeats, 1), 1 << 20);
+    // The child's width is at most 2^20 and the count is clamped to 2^20 before the product,
+    // so it stays below 2^40: REPEATS takes any integer the checker accepts (a peer's
+    // `REPEATS 4611686018427387904 TIMES` once overflowed int64 here).
+    case ObsExpr::Kind::kRepeats: {
+      const int64_t times = std::clamp<int64_t>(e.repeats, 1, int64_t{1} << 20);
+      return std::min<int64_t>(Width(e.children[0]) * times, 1 << 20);
+    }
     default:
       return Width(e.children[0]);
   }
