@@ -231,6 +231,7 @@ class EngineImpl final : public Engine {
   explicit EngineImpl(const MatchOptions& o) : opts_(o) {
     eopts_.strict_within = o.strict_within;
     eopts_.max_bindings = o.max_bindings;
+    ev_.SetRegexLimits(o.regex_match_limit, o.regex_depth_limit);
   }
 
   absl::Status Build(const std::vector<IndicatorSpec>& specs,
@@ -251,9 +252,12 @@ class EngineImpl final : public Engine {
     EngineStats s = stats_;
     s.type_errors = ev_.counters.type_errors;
     s.regex_errors = ev_.counters.regex_errors;
+    s.regex_limit_hits = ev_.counters.regex_limit_hits;
+    s.disabled = disabled_.size();
     s.truncated_bindings = ev_.counters.truncated_bindings;
     return s;
   }
+  std::vector<uint32_t> Disabled() const override { return disabled_; }
 
  private:
   // Temporal state of one indicator: in stream order, the observations on which at least one
@@ -277,6 +281,8 @@ class EngineImpl final : public Engine {
     uint32_t first_leaf = 0;
     uint32_t n_leaves = 1;
     uint32_t complex = UINT32_MAX;  // index into complex_, or none
+    uint32_t regex_limit_hits = 0;  // values on which its regexes hit the PCRE2 limits
+    bool disabled = false;          // hit them regex_disable_after times: never confirmed again
   };
   struct Complex {
     std::unique_ptr<ObsExpr> expr;
@@ -318,6 +324,7 @@ class EngineImpl final : public Engine {
 
   MatchOptions opts_;
   detail::EvalOptions eopts_;
+  std::vector<uint32_t> disabled_;  // indicators disabled for regex limit hits, in order
   detail::Evaluator ev_;
   std::vector<Indicator> inds_;
   std::vector<std::array<uint8_t, 16>> ids_;
@@ -778,11 +785,25 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
     bool ok;
     std::vector<std::string>& values = cand_values_[slot];
     values.clear();
-    if (l.comp == UINT32_MAX) {
+    Indicator& owner = inds_[l.indicator];
+    if (owner.disabled) {
+      ok = false;
+    } else if (l.comp == UINT32_MAX) {
       ok = true;
       values.push_back(cand_value_[slot]);
     } else {
+      // Regex limit hits are charged to the indicator whose leaf ran into them, so that one
+      // hostile indicator is switched off without touching the others.
+      const uint64_t hits_before = ev_.counters.regex_limit_hits;
       ok = ev_.EvalComp(*comps_[l.comp], o, &values);
+      if (ev_.counters.regex_limit_hits != hits_before) {
+        owner.regex_limit_hits += static_cast<uint32_t>(ev_.counters.regex_limit_hits - hits_before);
+        if (opts_.regex_disable_after && owner.regex_limit_hits >= opts_.regex_disable_after) {
+          owner.disabled = true;
+          disabled_.push_back(l.indicator);
+          ok = false;
+        }
+      }
     }
     cand_true_[slot] = ok;
     if (ok && ind_epoch_[l.indicator] != epoch_) {

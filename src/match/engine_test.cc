@@ -180,5 +180,39 @@ TEST(EngineTest, HugeRepeatsCountDoesNotOverflow) {
   EXPECT_TRUE(out.empty());
 }
 
+// Issue 10: a planted regex with nested quantifiers under a lookahead defeats Vectorscan's
+// prefilter and backtracks exponentially in PCRE2. Each value must stop at the match limit,
+// and after regex_disable_after such values the indicator is switched off, while a clean
+// indicator on the same values keeps matching.
+TEST(EngineTest, CatastrophicRegexHitsTheLimitAndIsDisabled) {
+  MatchOptions opts;
+  opts.regex_disable_after = 5;
+  auto e = Engine::Build({{"indicator--hostile", "[domain-name:value MATCHES '(?=(\\\\w+\\\\.?)+!)']"},
+                          {"indicator--clean", "[domain-name:value = 'abcdefghijklmnopqrstuvwxyz0123.example']"}},
+                         opts);
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ((*e)->Stats().rejected, 0u);
+  Observation o;
+  std::vector<MatchResult> out;
+  const int kEvents = 50;
+  for (int i = 0; i < kEvents; ++i) {
+    o.Clear();
+    o.Open();
+    // 30 word characters and no '!': (\w+\.?)+ has 2^29 ways to split them before failing.
+    o.AddString("value", "abcdefghijklmnopqrstuvwxyz0123.example");
+    o.AddSco(o.Close(Node::Kind::kObject), "domain-name", "d");
+    (*e)->Process(o, static_cast<uint64_t>(i) + 1, &out);
+  }
+  EngineStats s = (*e)->Stats();
+  // Exactly five values ran into the limit; after that the indicator was never confirmed.
+  EXPECT_EQ(s.regex_limit_hits, 5u);
+  EXPECT_EQ(s.disabled, 1u);
+  ASSERT_EQ((*e)->Disabled().size(), 1u);
+  EXPECT_EQ((*e)->IndicatorId((*e)->Disabled()[0]), "indicator--hostile");
+  // The clean indicator matched every event; the hostile one never did.
+  ASSERT_EQ(out.size(), static_cast<size_t>(kEvents));
+  for (const MatchResult& m : out) EXPECT_EQ((*e)->IndicatorId(m.indicator), "indicator--clean");
+}
+
 }  // namespace
 }  // namespace accord::match

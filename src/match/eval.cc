@@ -210,8 +210,29 @@ struct Evaluator::Compiled {
   }
 };
 
+// The limits every pcre2_match of this Evaluator runs under.
+struct Evaluator::MatchContext {
+  pcre2_match_context* ctx = nullptr;
+  ~MatchContext() {
+    if (ctx) pcre2_match_context_free(ctx);
+  }
+};
+
 Evaluator::Evaluator() = default;
 Evaluator::~Evaluator() = default;
+
+void Evaluator::SetRegexLimits(uint32_t match_limit, uint32_t depth_limit) {
+  if (match_limit == 0 && depth_limit == 0) {
+    match_context_.reset();
+    return;
+  }
+  auto mc = std::make_unique<MatchContext>();
+  mc->ctx = pcre2_match_context_create(nullptr);
+  if (!mc->ctx) return;  // out of memory: keep the previous limits
+  if (match_limit) pcre2_set_match_limit(mc->ctx, match_limit);
+  if (depth_limit) pcre2_set_depth_limit(mc->ctx, depth_limit);
+  match_context_ = std::move(mc);
+}
 
 // Runs `re` over `subject` with search semantics (§8.5: matches anywhere unless anchored).
 // Text mode uses UTF and UCP, and MATCH_INVALID_UTF so that invalid UTF-8 in event data makes
@@ -251,9 +272,16 @@ bool Evaluator::Regex(const std::string& re, bool bytes, std::string_view subjec
     return false;
   }
   int rc = pcre2_match(c->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
-                       c->md, nullptr);
-  // -1 is PCRE2_ERROR_NOMATCH; lower codes are failures such as the match limit.
-  if (rc < -1) ++counters.regex_errors;
+                       c->md, match_context_ ? match_context_->ctx : nullptr);
+  // -1 is PCRE2_ERROR_NOMATCH; lower codes are failures. The limits are counted apart: a
+  // planted regex with nested quantifiers under a lookahead (which Vectorscan cannot
+  // prefilter) hits them on every value, and the engine disables such an indicator.
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+      rc == PCRE2_ERROR_HEAPLIMIT) {
+    ++counters.regex_limit_hits;
+  } else if (rc < -1) {
+    ++counters.regex_errors;
+  }
   return rc >= 0;
 }
 

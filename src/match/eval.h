@@ -52,6 +52,7 @@ struct EvalOptions {
 struct EvalCounters {
   uint64_t type_errors = 0;        // e.g. a non-timestamp string compared with t'...'
   uint64_t regex_errors = 0;       // regex that PCRE2 refused or failed on
+  uint64_t regex_limit_hits = 0;   // values on which PCRE2 hit the match or depth limit
   uint64_t truncated_bindings = 0; // binding lists cut at max_bindings
 };
 
@@ -72,6 +73,9 @@ class Evaluator {
   void Resolve(const Observation& o, const Node& root, const ObjectPath& p, std::vector<Cand>* out);
   /// Does value `v` satisfy the (un-negated) operator against the literal(s)?
   bool Test(const Comparison& c, const Cand& v);
+  /// Bounds every later PCRE2 match (0: PCRE2's default). A value on which the bound is hit
+  /// does not match and counts in counters.regex_limit_hits.
+  void SetRegexLimits(uint32_t match_limit, uint32_t depth_limit);
 
   EvalCounters counters;
 
@@ -83,7 +87,9 @@ class Evaluator {
   bool Regex(const std::string& re, bool bytes, std::string_view subject);
 
   struct Compiled;
+  struct MatchContext;
   absl::flat_hash_map<std::string, std::unique_ptr<Compiled>> regex_cache_;
+  std::unique_ptr<MatchContext> match_context_;  // null: PCRE2's default limits
   std::deque<std::string> scratch_;  // decoded _hex/_bin values (stable addresses)
   size_t scratch_used_ = 0;
   std::vector<std::vector<Cand>> cand_stack_;

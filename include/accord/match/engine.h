@@ -45,6 +45,15 @@ struct MatchOptions {
   /// Compiled engine (indexes) or plain interpretation of every leaf on every observation
   /// (the reference, for differential tests).
   bool interpret = false;
+  /// PCRE2 bounds for MATCHES and LIKE confirmation, as Suricata's pcre `match-limit` and
+  /// `match-limit-recursion`: a regex that needs more backtracking than this on one value
+  /// fails that value (counted in EngineStats::regex_limit_hits) instead of running to
+  /// PCRE2's default of 10,000,000 steps. 0 keeps PCRE2's default.
+  uint32_t regex_match_limit = 20000;
+  uint32_t regex_depth_limit = 2000;
+  /// An indicator whose regular expressions hit those limits this many times is disabled for
+  /// the rest of the engine's life (Engine::Disabled() names it); 0 never disables.
+  uint32_t regex_disable_after = 100;
 };
 
 /// Whole-set semantics (the conformance oracle): does `e` match the observations? On a match
@@ -82,6 +91,8 @@ struct EngineStats {
   uint64_t evicted = 0;         // observations dropped from temporal windows
   uint64_t type_errors = 0;
   uint64_t regex_errors = 0;
+  uint64_t regex_limit_hits = 0;  // values on which a regex hit the PCRE2 limits
+  uint64_t disabled = 0;          // indicators disabled for hitting them too often
   uint64_t truncated_bindings = 0;
   uint64_t memory_bytes = 0;    // approximate size of the compiled program
 };
@@ -105,6 +116,10 @@ class Engine {
   virtual const std::string& IndicatorId(uint32_t index) const = 0;
   /// Counters since Build(); cheap (a copy).
   virtual EngineStats Stats() const = 0;
+  /// Indicators disabled since Build() because their regular expressions kept hitting the
+  /// PCRE2 limits (MatchOptions::regex_disable_after), in the order they were disabled. A
+  /// disabled indicator never matches again; the caller should report it by id.
+  virtual std::vector<uint32_t> Disabled() const = 0;
 };
 
 }  // namespace accord::match
