@@ -1,7 +1,7 @@
 // Fuzzes TAXII request handling in-process, with no sockets: the input is a raw HTTP/1.1
 // request, parsed by Beast's request parser exactly as http::Server does (header and body
 // limits included), turned into an http::Request and handed to taxii::Service::Handle over a
-// real SQLite store and AuthDb in a scratch directory. Paths, query strings (filters, `next`
+// real SQLite store (with its AuthDb) in a scratch directory. Paths, query strings (filters, `next`
 // cursors, limits), Accept/Content-Type, Authorization and POST bodies all reach their
 // parsers. The request helpers of accord/http/message.h are also called on the raw pieces.
 //
@@ -53,7 +53,7 @@ struct World {
     http::AuthDb::Options ao;
     ao.opslimit = 1;  // argon2id minimum: mutated secrets must stay cheap
     ao.memlimit = 8192;
-    auto au = http::AuthDb::Open(dir + "/auth.db", ao);
+    auto au = http::AuthDb::Open(store.get(), ao);
     if (!au.ok()) Die(au.status());
     auth = std::move(*au);
     if (auto s = auth->AddUser("admin", http::Role::kAdmin); !s.ok()) Die(s);

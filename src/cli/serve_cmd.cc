@@ -1,9 +1,18 @@
 // `accord serve`, `accord user`, `accord key`, `accord collection` (and, through
 // RegisterTaxiiClientCommands, `accord taxii`).
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
+#include "accord/common/strings.h"
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
 #include "accord/http/server.h"
@@ -24,10 +33,39 @@ absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Globals& g) {
   return store::Store::Open(o);
 }
 
-absl::StatusOr<std::unique_ptr<http::AuthDb>> OpenAuth(const Globals& g) {
-  std::error_code ec;
-  std::filesystem::create_directories(g.data_dir, ec);
-  return http::AuthDb::Open((std::filesystem::path(g.data_dir) / "auth.db").string());
+// Users, keys and grants live in the store (accord.db); the AuthDb needs it open.
+struct AuthHandle {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<http::AuthDb> auth;
+  http::AuthDb* operator->() const { return auth.get(); }
+};
+
+absl::StatusOr<AuthHandle> OpenAuth(const Globals& g) {
+  AuthHandle h;
+  ACCORD_ASSIGN_OR_RETURN(h.store, OpenStore(g));
+  ACCORD_ASSIGN_OR_RETURN(h.auth, http::AuthDb::Open(h.store.get()));
+  return h;
+}
+
+// Writes the first-start admin key to `path`, readable and writable by the owner only.
+absl::Status WriteKeyFile(const std::string& path, const std::string& key) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        common::Cat(path, ": cannot write the admin key: ", std::strerror(errno)));
+  }
+  // An existing file keeps its mode through O_CREAT: set it.
+  std::string line = key + "\n";
+  bool ok = ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) {
+    return absl::FailedPreconditionError(
+        common::Cat(path, ": cannot write the admin key: ", std::strerror(err)));
+  }
+  return absl::OkStatus();
 }
 
 struct ServeFlags {
@@ -66,7 +104,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   if (!f.api_root.empty()) cfg.service.api_root = f.api_root;
 
   ACCORD_ASSIGN_OR_RETURN(auto st, OpenStore(g));
-  ACCORD_ASSIGN_OR_RETURN(auto auth, OpenAuth(g));
+  ACCORD_ASSIGN_OR_RETURN(auto auth, http::AuthDb::Open(st.get()));
   ACCORD_ASSIGN_OR_RETURN(bool has_users, auth->HasUsers());
   if (!has_users) {
     // First start: an admin and a default collection, so that the node is usable at once.
@@ -79,8 +117,13 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
       ci.title = "Default collection";
       ACCORD_RETURN_IF_ERROR(st->CreateCollection(ci).status());
     }
-    std::cout << "accord: first start: created user 'admin'; its API key (shown once):\n"
-              << key << "\n";
+    // The key goes to a 0600 file, and to the terminal only when there is one: a service
+    // manager or a pipe would otherwise keep it in a log.
+    std::string key_file = (std::filesystem::path(g.data_dir) / "admin.key").string();
+    ACCORD_RETURN_IF_ERROR(WriteKeyFile(key_file, key));
+    std::cout << "accord: first start: created user 'admin'; its API key is in " << key_file
+              << " (readable by this user only)\n";
+    if (::isatty(STDOUT_FILENO)) std::cout << "accord: admin API key: " << key << "\n";
   }
   std::unique_ptr<http::AccessLog> log;
   if (!cfg.access_log.empty()) {
@@ -127,7 +170,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       "Run the TAXII 2.1 server (discovery at /taxii2/). Plain HTTP only on loopback unless "
       "--insecure-plain-http; TLS with --tls-cert/--tls-key. Reads <data>/accord.toml or "
       "--config (sections [server], [tls], [taxii]; see docs/TAXII.md). SIGTERM stops "
-      "gracefully. On first start creates user 'admin' and prints its key once.");
+      "gracefully. On first start creates user 'admin' and writes its key to <data>/admin.key "
+      "(0600; also shown when standard output is a terminal).");
   AddDataOption(serve, g);
   serve->add_option("--config", f->config, "TOML config file (default: <data>/accord.toml)");
   serve->add_option("--listen", f->listen, "HOST:PORT to bind (default 127.0.0.1:9443; port 0: any)");
@@ -176,7 +220,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     });
     auto* list = user->add_subcommand("list", "List users");
     AddDataOption(list, g);
-    list->callback([g, exit_code] {
+    static bool user_json_storage = false;  // process lifetime (CLI11 binds by address)
+    auto* user_json = &user_json_storage;
+    list->add_flag("--json", *user_json,
+                   "One JSON object per user and line: name, role, created");
+    list->callback([g, user_json, exit_code] {
       auto a = OpenAuth(*g);
       if (!a.ok()) {
         *exit_code = Fail(a.status());
@@ -188,6 +236,14 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       for (const auto& u : *users) {
+        if (*user_json) {
+          nlohmann::ordered_json j;
+          j["name"] = u.name;
+          j["role"] = std::string(http::RoleName(u.role));
+          j["created"] = FormatTime(u.created_us);
+          std::cout << j.dump() << "\n";
+          continue;
+        }
         std::cout << u.name << "\t" << http::RoleName(u.role) << "\t" << FormatTime(u.created_us)
                   << "\n";
       }
@@ -238,7 +294,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     static std::string who_storage;  // process lifetime (CLI11 binds by address)
     auto* who = &who_storage;
     list->add_option("NAME", *who, "Only this user's keys");
-    list->callback([g, who, exit_code] {
+    static bool key_json_storage = false;  // process lifetime (CLI11 binds by address)
+    auto* key_json = &key_json_storage;
+    list->add_flag("--json", *key_json,
+                   "One JSON object per key and line: key_id, user, created, revoked, label");
+    list->callback([g, who, key_json, exit_code] {
       auto a = OpenAuth(*g);
       if (!a.ok()) {
         *exit_code = Fail(a.status());
@@ -250,6 +310,16 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       for (const auto& k : *keys) {
+        if (*key_json) {
+          nlohmann::ordered_json j;
+          j["key_id"] = k.key_id;
+          j["user"] = k.user;
+          j["created"] = FormatTime(k.created_us);
+          j["revoked"] = k.revoked;
+          j["label"] = k.label;
+          std::cout << j.dump() << "\n";
+          continue;
+        }
         std::cout << k.key_id << "\t" << k.user << "\t" << FormatTime(k.created_us) << "\t"
                   << (k.revoked ? "revoked" : "active") << "\t" << k.label << "\n";
       }
@@ -295,7 +365,12 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     });
     auto* list = col->add_subcommand("list", "List collections");
     AddDataOption(list, g);
-    list->callback([g, exit_code] {
+    static bool col_json_storage = false;  // process lifetime (CLI11 binds by address)
+    auto* col_json = &col_json_storage;
+    list->add_flag("--json", *col_json,
+                   "One JSON object per collection and line: id, alias, title, description, "
+                   "public, objects");
+    list->callback([g, col_json, exit_code] {
       auto st = OpenStore(*g);
       if (!st.ok()) {
         *exit_code = Fail(st.status());
@@ -307,6 +382,17 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       for (const auto& c : *cols) {
+        if (*col_json) {
+          nlohmann::ordered_json j;
+          j["id"] = c.id;
+          j["alias"] = c.alias;
+          j["title"] = c.title;
+          j["description"] = c.description;
+          j["public"] = c.is_public;
+          j["objects"] = c.object_count;
+          std::cout << j.dump() << "\n";
+          continue;
+        }
         std::cout << c.id << "\t" << c.alias << "\t" << (c.is_public ? "public" : "private")
                   << "\t" << c.object_count << "\t" << c.title << "\n";
       }
@@ -336,7 +422,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         *exit_code = Fail(c.status());
         return;
       }
-      auto a = OpenAuth(*g);
+      auto a = http::AuthDb::Open(st->get());
       absl::Status s = a.ok() ? (*a)->SetGrant(gf->user, c->id, gf->read, gf->write) : a.status();
       *exit_code = s.ok() ? 0 : Fail(s);
     });

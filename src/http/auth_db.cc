@@ -1,30 +1,15 @@
 #include "accord/http/auth.h"
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include <mutex>
 #include <unordered_map>
 
-#include "http/text.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 
 namespace accord::http {
 namespace {
-
-constexpr std::string_view kSchema = R"sql(
-PRAGMA journal_mode=WAL;
-PRAGMA synchronous=NORMAL;
-CREATE TABLE IF NOT EXISTS users(
-  name TEXT PRIMARY KEY, role TEXT NOT NULL, created INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS api_keys(
-  key_id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), hash TEXT NOT NULL,
-  created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, label TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS grants(
-  user TEXT NOT NULL, collection TEXT NOT NULL, can_read INTEGER NOT NULL,
-  can_write INTEGER NOT NULL, PRIMARY KEY(user, collection));
-)sql";
 
 bool ValidUserName(std::string_view n) {
   if (n.empty() || n.size() > 64) return false;
@@ -36,57 +21,12 @@ bool ValidUserName(std::string_view n) {
   return true;
 }
 
-// RAII prepared statement on a connection guarded by the caller's mutex.
-class Stmt {
- public:
-  Stmt(sqlite3* db, std::string_view sql) {
-    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s_, nullptr);
-    if (rc_ != SQLITE_OK) err_ = sqlite3_errmsg(db);
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  absl::Status status() const {
-    return rc_ == SQLITE_OK ? absl::OkStatus() : absl::InternalError(common::Cat("auth db: ", err_));
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(s_); }
-  std::string Text(int i) {
-    const unsigned char* t = sqlite3_column_text(s_, i);
-    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-  }
-  int64_t Int(int i) { return sqlite3_column_int64(s_, i); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_OK;
-  std::string err_;
-};
-
 std::string CacheKey(const std::string& user, const std::string& key) {
   unsigned char h[crypto_generichash_BYTES];
   std::string in = common::Cat(user, std::string_view("\0", 1), key);
   crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(in.data()), in.size(),
                      nullptr, 0);
   return std::string(reinterpret_cast<const char*>(h), sizeof h);
-}
-
-std::string ToHex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s.push_back(kHex[p[i] >> 4]);
-    s.push_back(kHex[p[i] & 15]);
-  }
-  return s;
 }
 
 }  // namespace
@@ -128,60 +68,64 @@ bool Principal::CanWrite(std::string_view collection_id) const {
 
 struct AuthDb::Impl {
   Options options;
-  std::mutex mu;  // guards db and cache
-  sqlite3* db = nullptr;
+  store::AuthStore* db = nullptr;
+
+  std::mutex mu;  // guards everything below
   struct Cached {
     Principal principal;
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<std::string, Cached> cache;
+  // The store's auth generation the cache was filled under, and when it was last read.
+  uint64_t generation = 0;
+  bool generation_known = false;
+  std::chrono::steady_clock::time_point generation_read;
 
-  ~Impl() { sqlite3_close(db); }
-
-  absl::Status Exec(std::string_view sql) {
-    char* err = nullptr;
-    std::string s(sql);
-    if (sqlite3_exec(db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err ? err : "unknown error";
-      sqlite3_free(err);
-      return absl::InternalError(common::Cat("auth db: ", m));
+  // REQUIRES: mu held. Reads the store's generation (when `force`, or when the last read is
+  // older than generation_poll) and drops the cache if it moved. An error drops the cache too.
+  absl::Status RefreshGeneration(std::chrono::steady_clock::time_point now, bool force) {
+    if (!force && generation_known && now - generation_read < options.generation_poll) {
+      return absl::OkStatus();
     }
+    absl::StatusOr<uint64_t> g = db->AuthGeneration();
+    if (!g.ok()) {
+      cache.clear();
+      generation_known = false;
+      return g.status();
+    }
+    if (!generation_known || *g != generation) cache.clear();
+    generation = *g;
+    generation_known = true;
+    generation_read = now;
     return absl::OkStatus();
   }
 
+  // REQUIRES: mu held. After a change made through this AuthDb: forget everything cached.
+  void Changed() {
+    cache.clear();
+    generation_known = false;
+  }
+
   absl::StatusOr<Principal> LoadPrincipal(const std::string& user) {
+    ACCORD_ASSIGN_OR_RETURN(std::optional<store::AuthUser> u, db->FindUser(user));
+    if (!u) return absl::NotFoundError(common::Cat("no user '", user, "'"));
     Principal p;
-    Stmt u(db, "SELECT role FROM users WHERE name=?");
-    ACCORD_RETURN_IF_ERROR(u.status());
-    u.Bind(1, user);
-    if (u.Step() != SQLITE_ROW) return absl::UnauthenticatedError("unknown user");
-    ACCORD_ASSIGN_OR_RETURN(p.role, ParseRole(u.Text(0)));
     p.user = user;
-    Stmt g(db, "SELECT collection, can_read, can_write FROM grants WHERE user=?");
-    ACCORD_RETURN_IF_ERROR(g.status());
-    g.Bind(1, user);
-    while (g.Step() == SQLITE_ROW) {
-      p.grants.push_back(Grant{g.Text(0), g.Int(1) != 0, g.Int(2) != 0});
-    }
+    ACCORD_ASSIGN_OR_RETURN(p.role, ParseRole(u->role));
+    ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuthGrant> grants, db->ListGrants(user));
+    for (const auto& g : grants) p.grants.push_back(Grant{g.collection, g.read, g.write});
     return p;
   }
 };
 
-absl::StatusOr<std::unique_ptr<AuthDb>> AuthDb::Open(const std::string& path,
+absl::StatusOr<std::unique_ptr<AuthDb>> AuthDb::Open(store::Store* store,
                                                      const Options& options) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  if (store == nullptr) return absl::InvalidArgumentError("AuthDb needs a store");
   std::unique_ptr<AuthDb> a(new AuthDb());
   a->impl_ = std::make_unique<Impl>();
   a->impl_->options = options;
-  int rc = sqlite3_open_v2(path.c_str(), &a->impl_->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    return absl::UnavailableError(
-        common::Cat(path, ": cannot open: ", sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(a->impl_->db, 5000);
-  ACCORD_RETURN_IF_ERROR(a->impl_->Exec(kSchema));
+  a->impl_->db = store->auth();
   return a;
 }
 
@@ -192,54 +136,39 @@ absl::Status AuthDb::AddUser(const std::string& name, Role role) {
     return absl::InvalidArgumentError(
         common::Cat("invalid user name '", name, "': use 1-64 of A-Z a-z 0-9 _ . @ -"));
   }
+  ACCORD_RETURN_IF_ERROR(
+      impl_->db->AddUser(store::AuthUser{name, std::string(RoleName(role)), common::NowMicros()}));
   std::lock_guard<std::mutex> l(impl_->mu);
-  Stmt s(impl_->db, "INSERT INTO users(name, role, created) VALUES(?,?,?)");
-  ACCORD_RETURN_IF_ERROR(s.status());
-  s.Bind(1, name).Bind(2, RoleName(role)).Bind(3, common::NowMicros());
-  int rc = s.Step();
-  if (rc == SQLITE_CONSTRAINT) {
-    return absl::AlreadyExistsError(common::Cat("user '", name, "' already exists"));
-  }
-  if (rc != SQLITE_DONE) return absl::InternalError(sqlite3_errmsg(impl_->db));
+  impl_->Changed();
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<UserInfo>> AuthDb::ListUsers() {
-  std::lock_guard<std::mutex> l(impl_->mu);
-  Stmt s(impl_->db, "SELECT name, role, created FROM users ORDER BY name");
-  ACCORD_RETURN_IF_ERROR(s.status());
+  ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuthUser> users, impl_->db->ListUsers());
   std::vector<UserInfo> out;
-  while (s.Step() == SQLITE_ROW) {
-    UserInfo u;
-    u.name = s.Text(0);
-    auto r = ParseRole(s.Text(1));
-    u.role = r.ok() ? *r : Role::kUser;
-    u.created_us = s.Int(2);
-    out.push_back(std::move(u));
+  for (auto& u : users) {
+    auto r = ParseRole(u.role);
+    // A role this version does not know grants the least (user: only what grants give).
+    out.push_back(UserInfo{std::move(u.name), r.ok() ? *r : Role::kUser, u.created});
   }
   return out;
 }
 
 absl::StatusOr<UserInfo> AuthDb::GetUser(const std::string& name) {
-  ACCORD_ASSIGN_OR_RETURN(auto users, ListUsers());
-  for (auto& u : users) {
-    if (u.name == name) return u;
-  }
-  return absl::NotFoundError(common::Cat("no user '", name, "'"));
+  ACCORD_ASSIGN_OR_RETURN(std::optional<store::AuthUser> u, impl_->db->FindUser(name));
+  if (!u) return absl::NotFoundError(common::Cat("no user '", name, "'"));
+  auto r = ParseRole(u->role);
+  return UserInfo{u->name, r.ok() ? *r : Role::kUser, u->created};
 }
 
-absl::StatusOr<bool> AuthDb::HasUsers() {
-  std::lock_guard<std::mutex> l(impl_->mu);
-  Stmt s(impl_->db, "SELECT 1 FROM users LIMIT 1");
-  ACCORD_RETURN_IF_ERROR(s.status());
-  return s.Step() == SQLITE_ROW;
-}
+absl::StatusOr<bool> AuthDb::HasUsers() { return impl_->db->HasUsers(); }
 
 absl::StatusOr<std::string> AuthDb::CreateKey(const std::string& user, const std::string& label) {
   unsigned char id[8], secret[32];
   randombytes_buf(id, sizeof id);
   randombytes_buf(secret, sizeof secret);
-  std::string key_id = ToHex(id, sizeof id);
+  char hex[sizeof id * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, id, sizeof id);
   char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
   sodium_bin2base64(b64, sizeof b64, secret, sizeof secret,
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -249,77 +178,47 @@ absl::StatusOr<std::string> AuthDb::CreateKey(const std::string& user, const std
                         impl_->options.memlimit) != 0) {
     return absl::ResourceExhaustedError("argon2id: out of memory");
   }
-  std::lock_guard<std::mutex> l(impl_->mu);
+  store::AuthKey k;
+  k.key_id = hex;
+  k.user = user;
+  k.hash = hash;
+  k.created = common::NowMicros();
+  k.label = label;
+  ACCORD_RETURN_IF_ERROR(impl_->db->AddKey(k));
   {
-    Stmt u(impl_->db, "SELECT 1 FROM users WHERE name=?");
-    ACCORD_RETURN_IF_ERROR(u.status());
-    u.Bind(1, user);
-    if (u.Step() != SQLITE_ROW) return absl::NotFoundError(common::Cat("no user '", user, "'"));
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->Changed();
   }
-  Stmt s(impl_->db,
-         "INSERT INTO api_keys(key_id, user, hash, created, label) VALUES(?,?,?,?,?)");
-  ACCORD_RETURN_IF_ERROR(s.status());
-  s.Bind(1, key_id).Bind(2, user).Bind(3, std::string_view(hash)).Bind(4, common::NowMicros());
-  s.Bind(5, label);
-  if (s.Step() != SQLITE_DONE) return absl::InternalError(sqlite3_errmsg(impl_->db));
-  return common::Cat(key_id, ".", secret_s);
+  return common::Cat(k.key_id, ".", secret_s);
 }
 
 absl::Status AuthDb::RevokeKey(const std::string& key_or_id) {
   std::string key_id = key_or_id.substr(0, key_or_id.find('.'));
+  ACCORD_RETURN_IF_ERROR(impl_->db->RevokeKey(key_id));
   std::lock_guard<std::mutex> l(impl_->mu);
-  Stmt s(impl_->db, "UPDATE api_keys SET revoked=1 WHERE key_id=?");
-  ACCORD_RETURN_IF_ERROR(s.status());
-  s.Bind(1, key_id);
-  if (s.Step() != SQLITE_DONE) return absl::InternalError(sqlite3_errmsg(impl_->db));
-  if (sqlite3_changes(impl_->db) == 0) {
-    return absl::NotFoundError(common::Cat("no key '", key_id, "'"));
-  }
-  impl_->cache.clear();
+  impl_->Changed();
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<KeyInfo>> AuthDb::ListKeys(const std::string& user) {
-  std::lock_guard<std::mutex> l(impl_->mu);
-  Stmt s(impl_->db,
-         "SELECT key_id, user, created, revoked, label FROM api_keys WHERE ?='' OR user=? "
-         "ORDER BY created");
-  ACCORD_RETURN_IF_ERROR(s.status());
-  s.Bind(1, user).Bind(2, user);
+  ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuthKey> keys, impl_->db->ListKeys(user));
   std::vector<KeyInfo> out;
-  while (s.Step() == SQLITE_ROW) {
-    out.push_back(KeyInfo{s.Text(0), s.Text(1), s.Int(2), s.Int(3) != 0, s.Text(4)});
+  for (auto& k : keys) {
+    out.push_back(KeyInfo{std::move(k.key_id), std::move(k.user), k.created, k.revoked,
+                          std::move(k.label)});
   }
   return out;
 }
 
 absl::Status AuthDb::SetGrant(const std::string& user, const std::string& collection_id,
                               bool read, bool write) {
+  ACCORD_RETURN_IF_ERROR(impl_->db->SetGrant(store::AuthGrant{user, collection_id, read, write}));
   std::lock_guard<std::mutex> l(impl_->mu);
-  {
-    Stmt u(impl_->db, "SELECT 1 FROM users WHERE name=?");
-    ACCORD_RETURN_IF_ERROR(u.status());
-    u.Bind(1, user);
-    if (u.Step() != SQLITE_ROW) return absl::NotFoundError(common::Cat("no user '", user, "'"));
-  }
-  if (!read && !write) {
-    Stmt s(impl_->db, "DELETE FROM grants WHERE user=? AND collection=?");
-    ACCORD_RETURN_IF_ERROR(s.status());
-    s.Bind(1, user).Bind(2, collection_id);
-    if (s.Step() != SQLITE_DONE) return absl::InternalError(sqlite3_errmsg(impl_->db));
-  } else {
-    Stmt s(impl_->db,
-           "INSERT OR REPLACE INTO grants(user, collection, can_read, can_write) VALUES(?,?,?,?)");
-    ACCORD_RETURN_IF_ERROR(s.status());
-    s.Bind(1, user).Bind(2, collection_id).Bind(3, int64_t{read}).Bind(4, int64_t{write});
-    if (s.Step() != SQLITE_DONE) return absl::InternalError(sqlite3_errmsg(impl_->db));
-  }
-  impl_->cache.clear();
+  impl_->Changed();
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Grant>> AuthDb::ListGrants(const std::string& user) {
-  std::lock_guard<std::mutex> l(impl_->mu);
   ACCORD_ASSIGN_OR_RETURN(Principal p, impl_->LoadPrincipal(user));
   return p.grants;
 }
@@ -329,6 +228,8 @@ absl::StatusOr<Principal> AuthDb::Authenticate(const std::string& user, const st
   const std::string ck = CacheKey(user, key);
   {
     std::lock_guard<std::mutex> l(impl_->mu);
+    // PERF: one indexed read per generation_poll (250 ms), not per request.
+    ACCORD_RETURN_IF_ERROR(impl_->RefreshGeneration(now, false));
     auto it = impl_->cache.find(ck);
     if (it != impl_->cache.end()) {
       if (it->second.expires > now) return it->second.principal;
@@ -340,24 +241,24 @@ absl::StatusOr<Principal> AuthDb::Authenticate(const std::string& user, const st
   if (dot == std::string::npos || dot == 0 || dot + 1 >= key.size()) return bad;
   std::string key_id = key.substr(0, dot);
   std::string secret = key.substr(dot + 1);
-  std::string hash, owner;
-  {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    Stmt s(impl_->db, "SELECT hash, user FROM api_keys WHERE key_id=? AND revoked=0");
-    ACCORD_RETURN_IF_ERROR(s.status());
-    s.Bind(1, key_id);
-    if (s.Step() != SQLITE_ROW) return bad;
-    hash = s.Text(0);
-    owner = s.Text(1);
-  }
-  if (!user.empty() && user != owner) return bad;
+  // The generation before the key is read: the verification is cached only if nothing
+  // changed since, so that a revocation racing with this check is never cached away.
+  ACCORD_ASSIGN_OR_RETURN(uint64_t generation, impl_->db->AuthGeneration());
+  ACCORD_ASSIGN_OR_RETURN(std::optional<store::AuthKey> k, impl_->db->FindKey(key_id));
+  if (!k || k->revoked) return bad;
+  if (!user.empty() && user != k->user) return bad;
   // PERF: argon2id costs ~30 ms at the default limits; done outside the lock so that other
   // requests (cache hits) are not held up, and cached below.
-  if (crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) != 0) return bad;
+  if (crypto_pwhash_str_verify(k->hash.c_str(), secret.data(), secret.size()) != 0) return bad;
+  absl::StatusOr<Principal> p = impl_->LoadPrincipal(k->user);
+  if (absl::IsNotFound(p.status())) return bad;  // the key's user is gone
+  if (!p.ok()) return p.status();
   std::lock_guard<std::mutex> l(impl_->mu);
-  ACCORD_ASSIGN_OR_RETURN(Principal p, impl_->LoadPrincipal(owner));
-  if (impl_->cache.size() > 10000) impl_->cache.clear();
-  impl_->cache[ck] = Impl::Cached{p, now + impl_->options.cache_ttl};
+  ACCORD_RETURN_IF_ERROR(impl_->RefreshGeneration(now, true));
+  if (impl_->generation == generation) {
+    if (impl_->cache.size() > 10000) impl_->cache.clear();
+    impl_->cache[ck] = Impl::Cached{*p, now + impl_->options.cache_ttl};
+  }
   return p;
 }
 

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -15,6 +17,8 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "store/sqlite_auth.h"
+#include "store/sqlite_status.h"
 
 namespace accord::store {
 
@@ -25,8 +29,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options) {
 
 namespace detail {
 
-void StmtDeleter::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-
 void StmtRef::Release() {
   if (s_ != nullptr && !owned_) {
     sqlite3_reset(s_);
@@ -35,7 +37,6 @@ void StmtRef::Release() {
   s_ = nullptr;
   owned_.reset();
 }
-void DbDeleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 int64_t ContentHash(std::string_view json) {
   // PERF: XXH3 (libxxhash): SipHash over every object's JSON cost the writer thread ~10%.
@@ -57,7 +58,9 @@ int64_t IdHash(std::string_view id) {
 
 namespace {
 
-// Schema version 2. Object versions are immutable rows keyed by (id, modified)
+// Schema version 3 (2 + users, keys, grants and request statuses: sqlite_auth.cc,
+// sqlite_status.cc; a version-2 store gains those tables on its first write-open, and a
+// node's old <data>/auth.db is copied in then). Object versions are immutable rows keyed by (id, modified)
 // (../shared/DESIGN.md); membership rows carry the per-collection date_added, which is unique
 // and strictly increasing across the store, so it doubles as the pagination cursor.
 // The JSON of each version lives in the object log (object_log.h); rows hold its offset and
@@ -67,7 +70,7 @@ namespace {
 // wrong answer. Indexing the text ids (random UUIDs behind a shared "indicator--" prefix) made
 // the index 3x larger and every insert a string comparison chain: 1M-indicator import 57k -> 77k
 // objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -107,7 +110,6 @@ CREATE TABLE IF NOT EXISTS clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_a
 INSERT OR IGNORE INTO clock(one, last_added) SELECT 1, coalesce(max(date_added), 0) FROM membership;
 CREATE TABLE IF NOT EXISTS object_log(one INTEGER PRIMARY KEY CHECK (one = 1), end INTEGER NOT NULL);
 INSERT OR IGNORE INTO object_log(one, end) VALUES(1, 0);
-PRAGMA user_version = 2;
 )sql";
 
 // Schema 1 -> 2: objects are rebuilt with idh, their JSON moved to the object log (in the
@@ -125,38 +127,10 @@ void IdHashFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, IdHash(v));
 }
 
-absl::Status SqlError(sqlite3* db, std::string_view what) {
-  int code = sqlite3_errcode(db);
-  std::string msg = common::Cat(what, ": ", sqlite3_errmsg(db));
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return absl::UnavailableError(msg);
-  if (code == SQLITE_FULL) return absl::ResourceExhaustedError(msg);
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return absl::DataLossError(msg);
-  if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN) return absl::FailedPreconditionError(msg);
-  return absl::InternalError(msg);
-}
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "error";
-    sqlite3_free(err);
-    return absl::InternalError(common::Cat("sqlite: ", m, " (in: ", std::string(sql).substr(0, 60), ")"));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Stmt> Prepare(sqlite3* db, std::string_view sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &s, nullptr) != SQLITE_OK) {
-    return SqlError(db, common::Cat("prepare '", sql.substr(0, 80), "'"));
-  }
-  return Stmt(s);
-}
-
 constexpr size_t kMaxCachedStatements = 128;
 
-// A statement from `c`'s cache, prepared on first use.
+}  // namespace
+
 absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql) {
   auto it = c->stmts.find(sql);
   if (it != c->stmts.end()) return StmtRef(it->second.get(), nullptr);
@@ -167,21 +141,7 @@ absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql) {
   return StmtRef(raw, nullptr);
 }
 
-// For values that outlive the statement's next step (PERF: no copy per bind on import).
-void BindStatic(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-
-void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-std::string ColText(sqlite3_stmt* s, int i) {
-  const unsigned char* p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p),
-                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
-           : std::string();
-}
+namespace {
 
 std::string EncodeCursor(char kind, int64_t v) { return common::Cat(std::string(1, kind), v); }
 
@@ -199,35 +159,11 @@ constexpr const char* kBumpGeneration = "UPDATE generation SET n = n + 1 WHERE o
 // Sets the value of a one-row table (clock, object_log): `sql` is "UPDATE t SET c = ?1 ...".
 absl::Status SetOneRow(Conn* c, const char* sql, int64_t value) {
   ACCORD_ASSIGN_OR_RETURN(StmtRef up, Cached(c, sql));
-  sqlite3_bind_int64(up.get(), 1, value);
-  if (sqlite3_step(up.get()) != SQLITE_DONE) return SqlError(c->get(), sql);
-  return absl::OkStatus();
+  ACCORD_RETURN_IF_ERROR(BindInt(up.get(), 1, value));
+  return StepDone(up.get(), sql);
 }
 constexpr const char* kSetLogEnd = "UPDATE object_log SET end = ?1 WHERE one = 1";
 constexpr const char* kSetLastAdded = "UPDATE clock SET last_added = ?1 WHERE one = 1";
-
-// RAII transaction that rolls back unless committed.
-class Txn {
- public:
-  explicit Txn(sqlite3* db) : db_(db) {}
-  ~Txn() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  absl::Status Begin(bool immediate) {
-    ACCORD_RETURN_IF_ERROR(Exec(db_, immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
-    open_ = true;
-    return absl::OkStatus();
-  }
-  absl::Status Commit() {
-    ACCORD_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    open_ = false;
-    return absl::OkStatus();
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
 
 }  // namespace
 
@@ -241,8 +177,10 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
     return absl::FailedPreconditionError(common::Cat(
         path_, ": cannot open the store: ", raw ? sqlite3_errmsg(raw) : "out of memory"));
   }
-  sqlite3_busy_timeout(db.get(), 30000);
-  sqlite3_extended_result_codes(db.get(), 0);
+  if (sqlite3_busy_timeout(db.get(), options_.busy_timeout_ms) != SQLITE_OK ||
+      sqlite3_extended_result_codes(db.get(), 0) != SQLITE_OK) {
+    return SqlError(db.get(), "configure connection");
+  }
   if (sqlite3_create_function(db.get(), "accord_idh", 1,
                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
                               IdHashFn, nullptr, nullptr) != SQLITE_OK) {
@@ -292,6 +230,16 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
     return absl::NotFoundError(common::Cat(
         "no Accord store in ", options.dir, " (run 'accord init' or pass --data DIR)"));
   }
+  if (!options.read_only) {
+    // Owner-only files whatever the umask: SQLite would create accord.db 0644, and it gives
+    // the -wal and -shm files the database file's mode. The object log is created 0600.
+    int fd = ::open(s->path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return absl::FailedPreconditionError(
+          common::Cat(s->path_, ": cannot create the store: ", std::strerror(errno)));
+    }
+    ::close(fd);
+  }
   ACCORD_ASSIGN_OR_RETURN(s->writer_, s->Connect(!options.read_only));
   ACCORD_ASSIGN_OR_RETURN(
       s->log_, ObjectLog::Open((std::filesystem::path(options.dir) / "objects.log").string(),
@@ -305,6 +253,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
     }
   } else {
     ACCORD_RETURN_IF_ERROR(s->ApplySchema());
+    ACCORD_RETURN_IF_ERROR(MigrateLegacyAuthDb(s->writer_->get(), options.dir));
     int64_t cid = 0;
     ACCORD_ASSIGN_OR_RETURN(cid, s->CollectionRowId(s->writer_.get(), "default", true));
     (void)cid;
@@ -312,11 +261,27 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   return s;
 }
 
+SqliteStore::SqliteStore(Options options)
+    : options_(std::move(options)),
+      auth_(std::make_unique<SqliteAuthStore>(this)),
+      statuses_(std::make_unique<SqliteStatusStore>(this)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+AuthStore* SqliteStore::auth() { return auth_.get(); }
+StatusStore* SqliteStore::statuses() { return statuses_.get(); }
+
+absl::Status SqliteStore::CheckWritable() const {
+  if (options_.read_only) return absl::FailedPreconditionError("store opened read-only");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> SqliteStore::SchemaVersion() {
   sqlite3* db = writer_->get();
   ACCORD_ASSIGN_OR_RETURN(Stmt v, Prepare(db, "PRAGMA user_version"));
-  if (sqlite3_step(v.get()) != SQLITE_ROW) return SqlError(db, "read schema version");
-  return sqlite3_column_int64(v.get(), 0);
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(v.get(), "read schema version"));
+  if (!row) return absl::InternalError("read schema version: no result");
+  return ColInt(v.get(), 0);
 }
 
 absl::Status SqliteStore::ApplySchema() {
@@ -335,9 +300,9 @@ absl::Status SqliteStore::ApplySchema() {
   }
   if (version == 0 || version == 1) ACCORD_RETURN_IF_ERROR(log_->Begin(0));
   if (version == 1) ACCORD_RETURN_IF_ERROR(Migrate1To2());
-  ACCORD_RETURN_IF_ERROR(
-      Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest)
-                   .c_str()));
+  ACCORD_RETURN_IF_ERROR(Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns,
+                                              ";", kSchemaRest, kAuthSchema, kStatusSchema,
+                                              "PRAGMA user_version = ", kSchemaVersion, ";")));
   if (version == 1) {
     ACCORD_ASSIGN_OR_RETURN(int64_t end, log_->Sync());
     ACCORD_RETURN_IF_ERROR(SetOneRow(writer_.get(), kSetLogEnd, end));
@@ -348,7 +313,7 @@ absl::Status SqliteStore::ApplySchema() {
 absl::Status SqliteStore::Migrate1To2() {
   sqlite3* db = writer_->get();
   ACCORD_RETURN_IF_ERROR(
-      Exec(db, common::Cat("CREATE TABLE objects_v2", kObjectsColumns, ";").c_str()));
+      Exec(db, common::Cat("CREATE TABLE objects_v2", kObjectsColumns, ";")));
   ACCORD_ASSIGN_OR_RETURN(
       Stmt sel, Prepare(db, "SELECT vid, id, modified, type, spec_version, has_modified, revoked, "
                             "valid_from, valid_until, first_added, json FROM objects ORDER BY vid"));
@@ -357,20 +322,25 @@ absl::Status SqliteStore::Migrate1To2() {
                             "has_modified, revoked, valid_from, valid_until, first_added, log_off, "
                             "log_len, json_hash) "
                             "VALUES(?1,?2,accord_idh(?2),?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"));
-  int rc;
-  while ((rc = sqlite3_step(sel.get())) == SQLITE_ROW) {
-    for (int i = 0; i < 10; ++i) sqlite3_bind_value(ins.get(), i + 1, sqlite3_column_value(sel.get(), i));
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(sel.get(), "migrate objects"));
+    if (!row) break;
+    for (int i = 0; i < 10; ++i) {
+      if (sqlite3_bind_value(ins.get(), i + 1, sqlite3_column_value(sel.get(), i)) != SQLITE_OK) {
+        return SqlError(db, "migrate objects: bind");
+      }
+    }
     const void* b = sqlite3_column_blob(sel.get(), 10);
     std::string_view json(b ? static_cast<const char*>(b) : "",
                           static_cast<size_t>(sqlite3_column_bytes(sel.get(), 10)));
     ACCORD_ASSIGN_OR_RETURN(int64_t off, log_->Append(json));
-    sqlite3_bind_int64(ins.get(), 11, off);
-    sqlite3_bind_int64(ins.get(), 12, static_cast<int64_t>(json.size()));
-    sqlite3_bind_int64(ins.get(), 13, ContentHash(json));
-    if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "migrate objects");
+    ACCORD_RETURN_IF_ERROR(BindInt(ins.get(), 11, off));
+    ACCORD_RETURN_IF_ERROR(BindInt(ins.get(), 12, static_cast<int64_t>(json.size())));
+    ACCORD_RETURN_IF_ERROR(BindInt(ins.get(), 13, ContentHash(json)));
+    ACCORD_RETURN_IF_ERROR(StepDone(ins.get(), "migrate objects"));
+    // The step's result was checked above; reset only rewinds the statement.
     sqlite3_reset(ins.get());
   }
-  if (rc != SQLITE_DONE) return SqlError(db, "migrate objects");
   sel.reset();
   return Exec(db, kMigrate1To2Finish);
 }
@@ -392,44 +362,23 @@ void SqliteStore::Return(std::unique_ptr<Conn> c) {
   if (pool_.size() < 16) pool_.push_back(std::move(c));
 }
 
-class SqliteStore::Reader {
- public:
-  explicit Reader(SqliteStore* s) : s_(s) {}
-  ~Reader() {
-    if (db_) s_->Return(std::move(db_));
-  }
-  absl::Status Open() {
-    ACCORD_ASSIGN_OR_RETURN(db_, s_->Borrow());
-    return absl::OkStatus();
-  }
-  sqlite3* get() const { return db_->get(); }
-  Conn* conn() const { return db_.get(); }
-
- private:
-  SqliteStore* s_;
-  std::unique_ptr<Conn> db_;
-};
-
 absl::StatusOr<int64_t> SqliteStore::CollectionRowId(Conn* c, const std::string& id_or_alias,
                                                      bool create) {
   sqlite3* db = c->get();
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, "SELECT cid FROM collections WHERE id=?1 OR alias=?1"));
-  BindText(q.get(), 1, id_or_alias);
-  if (sqlite3_step(q.get()) == SQLITE_ROW) return sqlite3_column_int64(q.get(), 0);
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id_or_alias));
+  ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), "find collection"));
+  if (found) return ColInt(q.get(), 0);
   if (!create) {
     return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
   }
   bool is_uuid = common::IsUuid(id_or_alias);
   ACCORD_ASSIGN_OR_RETURN(
       Stmt ins, Prepare(db, "INSERT INTO collections(id, alias, title) VALUES(?1, ?2, ?3)"));
-  BindText(ins.get(), 1, is_uuid ? id_or_alias : common::NewUuid4());
-  if (is_uuid) {
-    sqlite3_bind_null(ins.get(), 2);
-  } else {
-    BindText(ins.get(), 2, id_or_alias);
-  }
-  BindText(ins.get(), 3, id_or_alias);
-  if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "create collection");
+  ACCORD_RETURN_IF_ERROR(BindText(ins.get(), 1, is_uuid ? id_or_alias : common::NewUuid4()));
+  ACCORD_RETURN_IF_ERROR(is_uuid ? BindNull(ins.get(), 2) : BindText(ins.get(), 2, id_or_alias));
+  ACCORD_RETURN_IF_ERROR(BindText(ins.get(), 3, id_or_alias));
+  ACCORD_RETURN_IF_ERROR(StepDone(ins.get(), "create collection"));
   return sqlite3_last_insert_rowid(db);
 }
 
@@ -443,7 +392,6 @@ class SqliteImportTxn final : public ImportTxn {
 
   absl::Status Start(const std::string& collection) {
     Conn* c = s_->writer_.get();
-    sqlite3* db = c->get();
     ACCORD_RETURN_IF_ERROR(txn_.Begin(true));
     ACCORD_ASSIGN_OR_RETURN(cid_, s_->CollectionRowId(c, collection, true));
     ACCORD_ASSIGN_OR_RETURN(
@@ -464,32 +412,34 @@ class SqliteImportTxn final : public ImportTxn {
     // on date_added alone and made every small import (a TAXII POST) O(store size).
     ACCORD_ASSIGN_OR_RETURN(StmtRef mx, Cached(c, "SELECT last_added, (SELECT end FROM object_log "
                                                   "WHERE one = 1) FROM clock WHERE one = 1"));
-    if (sqlite3_step(mx.get()) != SQLITE_ROW) return SqlError(db, "read date_added");
-    last_added_ = sqlite3_column_int64(mx.get(), 0);
-    return s_->log_->Begin(sqlite3_column_int64(mx.get(), 1));
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(mx.get(), "read date_added"));
+    if (!row) return absl::DataLossError(common::Cat(s_->path_, ": the clock row is missing"));
+    last_added_ = ColInt(mx.get(), 0);
+    return s_->log_->Begin(ColInt(mx.get(), 1));
   }
 
   absl::Status Add(const stix::ObjectRecord& r) override {
     sqlite3* db = s_->writer_->get();
     int64_t now = NextAdded();
+    std::string_view what = r.id;
     int64_t idh = IdHash(r.id);
     // Is this version stored already? (A miss touches only the idh index.)
     int64_t vid = -1;
     sqlite3_stmt* f = find_obj_->get();
-    sqlite3_bind_int64(f, 1, idh);
-    sqlite3_bind_int64(f, 2, r.modified);
-    BindStatic(f, 3, r.id);
+    ACCORD_RETURN_IF_ERROR(BindInt(f, 1, idh));
+    ACCORD_RETURN_IF_ERROR(BindInt(f, 2, r.modified));
+    ACCORD_RETURN_IF_ERROR(BindStatic(f, 3, r.id));
     int64_t json_hash = ContentHash(r.json);
-    int rc = sqlite3_step(f);
+    absl::StatusOr<bool> found = Step(f, what);
     bool same_bytes = true;
     ObjectLog::Range stored;
-    if (rc == SQLITE_ROW) {
+    if (found.ok() && *found) {
       vid = sqlite3_column_int64(f, 0);
       same_bytes = sqlite3_column_int64(f, 1) == json_hash;
       stored = {sqlite3_column_int64(f, 2), sqlite3_column_int64(f, 3), &stored_json_};
     }
-    sqlite3_reset(f);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, common::Cat("find ", r.id));
+    sqlite3_reset(f);  // rewinds; the step's result is `found`
+    if (!found.ok()) return found.status();
     if (vid >= 0) {
       ++result_.duplicates;
       // Other bytes may still be the same object (member order, formatting): compare values.
@@ -505,12 +455,12 @@ class SqliteImportTxn final : public ImportTxn {
       ++result_.added;
     }
     sqlite3_stmt* m = ins_mem_->get();
-    sqlite3_bind_int64(m, 1, cid_);
-    sqlite3_bind_int64(m, 2, now);
-    sqlite3_bind_int64(m, 3, vid);
-    rc = sqlite3_step(m);
+    ACCORD_RETURN_IF_ERROR(BindInt(m, 1, cid_));
+    ACCORD_RETURN_IF_ERROR(BindInt(m, 2, now));
+    ACCORD_RETURN_IF_ERROR(BindInt(m, 3, vid));
+    absl::Status added = StepDone(m, what);
     sqlite3_reset(m);
-    if (rc != SQLITE_DONE) return SqlError(db, common::Cat("add ", r.id, " to collection"));
+    if (!added.ok()) return added;
     if (sqlite3_changes(db) > 0) ++result_.memberships;
     return absl::OkStatus();
   }
@@ -519,31 +469,23 @@ class SqliteImportTxn final : public ImportTxn {
                                  int64_t now) {
     sqlite3* db = s_->writer_->get();
     sqlite3_stmt* st = ins_obj_->get();
-    BindStatic(st, 1, r.id);
-    sqlite3_bind_int64(st, 2, r.modified);
-    BindStatic(st, 3, r.type);
-    BindStatic(st, 4, r.spec_version);
-    sqlite3_bind_int(st, 5, r.has_modified ? 1 : 0);
-    sqlite3_bind_int(st, 6, r.revoked ? 1 : 0);
-    if (r.valid_from) {
-      sqlite3_bind_int64(st, 7, *r.valid_from);
-    } else {
-      sqlite3_bind_null(st, 7);
-    }
-    if (r.valid_until) {
-      sqlite3_bind_int64(st, 8, *r.valid_until);
-    } else {
-      sqlite3_bind_null(st, 8);
-    }
-    sqlite3_bind_int64(st, 9, now);
+    ACCORD_RETURN_IF_ERROR(BindStatic(st, 1, r.id));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 2, r.modified));
+    ACCORD_RETURN_IF_ERROR(BindStatic(st, 3, r.type));
+    ACCORD_RETURN_IF_ERROR(BindStatic(st, 4, r.spec_version));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 5, r.has_modified ? 1 : 0));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 6, r.revoked ? 1 : 0));
+    ACCORD_RETURN_IF_ERROR(r.valid_from ? BindInt(st, 7, *r.valid_from) : BindNull(st, 7));
+    ACCORD_RETURN_IF_ERROR(r.valid_until ? BindInt(st, 8, *r.valid_until) : BindNull(st, 8));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 9, now));
     ACCORD_ASSIGN_OR_RETURN(int64_t off, s_->log_->Append(r.json));
-    sqlite3_bind_int64(st, 10, off);
-    sqlite3_bind_int64(st, 11, idh);
-    sqlite3_bind_int64(st, 12, static_cast<int64_t>(r.json.size()));
-    sqlite3_bind_int64(st, 13, json_hash);
-    int rc = sqlite3_step(st);
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 10, off));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 11, idh));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 12, static_cast<int64_t>(r.json.size())));
+    ACCORD_RETURN_IF_ERROR(BindInt(st, 13, json_hash));
+    absl::Status stored = StepDone(st, common::Cat("store ", r.id));
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return SqlError(db, common::Cat("store ", r.id));
+    if (!stored.ok()) return stored;
     return sqlite3_last_insert_rowid(db);
   }
 
@@ -652,15 +594,16 @@ struct Binder {
     values.emplace_back(v);
     return "?";
   }
-  void Bind(sqlite3_stmt* s) {
+  absl::Status Bind(sqlite3_stmt* s) {
     for (size_t i = 0; i < values.size(); ++i) {
       int idx = static_cast<int>(i + 1);
       if (auto* str = std::get_if<std::string>(&values[i])) {
-        BindText(s, idx, *str);
+        ACCORD_RETURN_IF_ERROR(BindText(s, idx, *str));
       } else {
-        sqlite3_bind_int64(s, idx, std::get<int64_t>(values[i]));
+        ACCORD_RETURN_IF_ERROR(BindInt(s, idx, std::get<int64_t>(values[i])));
       }
     }
+    return absl::OkStatus();
   }
 };
 
@@ -675,12 +618,14 @@ absl::StatusOr<std::vector<StoredObject>> SqliteStore::Get(const std::string& id
   if (versions == VersionSelect::kFirst) sql += " LIMIT 1";
   if (versions == VersionSelect::kLast) sql += " DESC LIMIT 1";
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
-  BindText(q.get(), 1, id);
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id));
   std::vector<StoredObject> out;
   std::vector<ObjectLog::Range> json_at;
-  int rc;
-  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) out.push_back(RowToObject(q.get(), &json_at));
-  if (rc != SQLITE_DONE) return SqlError(r.get(), "get");
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "get"));
+    if (!row) break;
+    out.push_back(RowToObject(q.get(), &json_at));
+  }
   if (out.empty()) return absl::NotFoundError(common::Cat("no object '", id, "'"));
   ACCORD_RETURN_IF_ERROR(LoadJson(*log_, &json_at, &out));
   return out;
@@ -693,6 +638,8 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   ACCORD_RETURN_IF_ERROR(Exec(db, "BEGIN"));  // one snapshot for the whole page
   struct EndRead {
     sqlite3* db;
+    // Ends a read transaction: nothing to write, so nothing that can fail and matter (a
+    // connection left in a transaction would be rolled back by the next BEGIN's error).
     ~EndRead() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
   } end_read{db};
 
@@ -748,12 +695,13 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
     common::Append(&sql, " LIMIT ", b.One(static_cast<int64_t>(query.limit + 1)));
   }
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
-  b.Bind(q.get());
+  ACCORD_RETURN_IF_ERROR(b.Bind(q.get()));
   Page page;
   std::vector<ObjectLog::Range> json_at;
-  int rc;
   int64_t last_key = 0;  // the cursor: date_added in a collection, else vid (storage order)
-  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list"));
+    if (!row) break;
     if (query.limit > 0 && page.objects.size() == query.limit) {
       page.more = true;
       break;
@@ -761,7 +709,6 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
     page.objects.push_back(RowToObject(q.get(), &json_at));
     last_key = sqlite3_column_int64(q.get(), by_collection ? kDateCol : kVidCol);
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, "list");
   ACCORD_RETURN_IF_ERROR(LoadJson(*log_, &json_at, &page.objects));
   if (page.more) page.next = EncodeCursor(kind, last_key);
   return page;
@@ -782,8 +729,8 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   if (!version_times.empty()) common::Append(&sql, " AND modified IN ", b.In(version_times));
   sql += ")";
   ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, sql));
-  b.Bind(q.get());
-  if (sqlite3_step(q.get()) != SQLITE_DONE) return SqlError(db, "delete");
+  ACCORD_RETURN_IF_ERROR(b.Bind(q.get()));
+  ACCORD_RETURN_IF_ERROR(StepDone(q.get(), "delete"));
   uint64_t n = static_cast<uint64_t>(sqlite3_changes(db));
   ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   ACCORD_RETURN_IF_ERROR(t.Commit());
@@ -800,22 +747,20 @@ absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInf
   ACCORD_ASSIGN_OR_RETURN(
       Stmt q, Prepare(db, "INSERT INTO collections(id, alias, title, description, is_public) "
                           "VALUES(?1, ?2, ?3, ?4, ?5)"));
-  BindText(q.get(), 1, id);
-  if (info.alias.empty()) {
-    sqlite3_bind_null(q.get(), 2);
-  } else {
-    BindText(q.get(), 2, info.alias);
-  }
-  BindText(q.get(), 3, info.title.empty() ? (info.alias.empty() ? id : info.alias) : info.title);
-  BindText(q.get(), 4, info.description);
-  sqlite3_bind_int(q.get(), 5, info.is_public ? 1 : 0);
-  if (sqlite3_step(q.get()) != SQLITE_DONE) {
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id));
+  ACCORD_RETURN_IF_ERROR(info.alias.empty() ? BindNull(q.get(), 2)
+                                            : BindText(q.get(), 2, info.alias));
+  ACCORD_RETURN_IF_ERROR(BindText(
+      q.get(), 3, info.title.empty() ? (info.alias.empty() ? id : info.alias) : info.title));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 4, info.description));
+  ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 5, info.is_public ? 1 : 0));
+  if (absl::Status st = StepDone(q.get(), "create collection"); !st.ok()) {
     if (sqlite3_errcode(db) == SQLITE_CONSTRAINT) {
       return absl::AlreadyExistsError(common::Cat("a collection '",
                                                    info.alias.empty() ? id : info.alias,
                                                    "' already exists"));
     }
-    return SqlError(db, "create collection");
+    return st;
   }
   ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   l.unlock();
@@ -830,7 +775,9 @@ absl::StatusOr<std::vector<CollectionInfo>> SqliteStore::ListCollections() {
                                "c.is_public, (SELECT count(*) FROM membership m WHERE m.cid = c.cid) "
                                "FROM collections c ORDER BY c.cid"));
   std::vector<CollectionInfo> out;
-  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list collections"));
+    if (!row) break;
     out.push_back(RowToCollection(q.get()));
     out.back().object_count = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 5));
   }
@@ -844,8 +791,9 @@ absl::StatusOr<CollectionInfo> SqliteStore::GetCollection(const std::string& id_
   ACCORD_ASSIGN_OR_RETURN(
       StmtRef q, Cached(r.conn(), "SELECT id, coalesce(alias,''), title, description, is_public "
                                   "FROM collections WHERE id=?1 OR alias=?1"));
-  BindText(q.get(), 1, id_or_alias);
-  if (sqlite3_step(q.get()) != SQLITE_ROW) {
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id_or_alias));
+  ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), "get collection"));
+  if (!found) {
     return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
   }
   return RowToCollection(q.get());
@@ -857,19 +805,24 @@ absl::StatusOr<Stats> SqliteStore::GetStats() {
   sqlite3* db = r.get();
   Stats st;
   ACCORD_ASSIGN_OR_RETURN(Stmt a, Prepare(db, "SELECT count(*), count(DISTINCT id) FROM objects"));
-  if (sqlite3_step(a.get()) == SQLITE_ROW) {
+  ACCORD_ASSIGN_OR_RETURN(bool counted, Step(a.get(), "stats"));
+  if (counted) {
     st.versions = static_cast<uint64_t>(sqlite3_column_int64(a.get(), 0));
     st.objects = static_cast<uint64_t>(sqlite3_column_int64(a.get(), 1));
   }
   ACCORD_ASSIGN_OR_RETURN(
       Stmt t, Prepare(db, "SELECT type, count(DISTINCT id) FROM objects GROUP BY type ORDER BY type"));
-  while (sqlite3_step(t.get()) == SQLITE_ROW) {
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(t.get(), "stats per type"));
+    if (!row) break;
     st.per_type.emplace_back(ColText(t.get(), 0), sqlite3_column_int64(t.get(), 1));
   }
   ACCORD_ASSIGN_OR_RETURN(
       Stmt c, Prepare(db, "SELECT coalesce(c.alias, c.id), (SELECT count(*) FROM membership m "
                           "WHERE m.cid = c.cid) FROM collections c ORDER BY c.cid"));
-  while (sqlite3_step(c.get()) == SQLITE_ROW) {
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(c.get(), "stats per collection"));
+    if (!row) break;
     st.per_collection.emplace_back(ColText(c.get(), 0), sqlite3_column_int64(c.get(), 1));
   }
   return st;
@@ -879,16 +832,19 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT n FROM generation WHERE one = 1"));
-  if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(r.get(), "generation");
-  return static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "generation"));
+  if (!row) return absl::DataLossError(common::Cat(path_, ": the generation row is missing"));
+  return static_cast<uint64_t>(ColInt(q.get(), 0));
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteStore::GetSetting(const std::string& key) {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
   ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(r.get(), "SELECT value FROM settings WHERE key=?1"));
-  BindText(q.get(), 1, key);
-  if (sqlite3_step(q.get()) == SQLITE_ROW) return std::optional<std::string>(ColText(q.get(), 0));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key));
+  // A failed step (SQLITE_BUSY included) is an error, never "unset" (issue 9).
+  ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), common::Cat("read setting '", key, "'")));
+  if (found) return std::optional<std::string>(ColText(q.get(), 0));
   return std::optional<std::string>();
 }
 
@@ -897,10 +853,9 @@ absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& 
   ACCORD_ASSIGN_OR_RETURN(
       Stmt q, Prepare(writer_->get(), "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
-  BindText(q.get(), 1, key);
-  BindText(q.get(), 2, value);
-  if (sqlite3_step(q.get()) != SQLITE_DONE) return SqlError(writer_->get(), "put setting");
-  return absl::OkStatus();
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, value));
+  return StepDone(q.get(), common::Cat("put setting '", key, "'"));
 }
 
 }  // namespace detail

@@ -11,6 +11,7 @@
 
 #include "accord/store/store.h"
 #include "store/object_log.h"
+#include "store/sqlite_util.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -21,16 +22,6 @@ namespace accord::store::detail {
 int64_t ContentHash(std::string_view json);
 /// The 64-bit key under which an object id is indexed (objects.idh); equal ids, equal keys.
 int64_t IdHash(std::string_view id);
-
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const;
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
-struct DbDeleter {
-  void operator()(sqlite3* db) const;
-};
-using Db = std::unique_ptr<sqlite3, DbDeleter>;
 
 // A connection and its prepared statements, keyed by SQL text (PERF: preparing List's query
 // cost more than running it for a 100-object TAXII page). Used by one thread at a time.
@@ -66,6 +57,22 @@ class StmtRef {
   Stmt owned_;
 };
 
+/// A statement from `c`'s cache, prepared on first use.
+absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql);
+
+class SqliteAuthStore;
+class SqliteStatusStore;
+
+// Schema of the auth and status tables (sqlite_auth.cc, sqlite_status.cc), part of the
+// store's schema (CREATE ... IF NOT EXISTS; run by SqliteStore::ApplySchema).
+extern const char* const kAuthSchema;
+extern const char* const kStatusSchema;
+
+// Copies the users, keys and grants of a pre-schema-3 node's `<dir>/auth.db` into the
+// store (one transaction on `db`, the writer connection, whose caller holds the write lock)
+// and renames that file to auth.db.migrated. Nothing to do when there is no auth.db.
+absl::Status MigrateLegacyAuthDb(sqlite3* db, const std::string& dir);
+
 class SqliteStore final : public Store {
  public:
   static absl::StatusOr<std::unique_ptr<SqliteStore>> OpenAt(const Options& options);
@@ -83,13 +90,39 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> Generation() override;
   absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override;
   absl::Status PutSetting(const std::string& key, const std::string& value) override;
+  AuthStore* auth() override;
+  StatusStore* statuses() override;
+  ~SqliteStore() override;
 
   // A read connection borrowed from the pool, returned on destruction.
-  class Reader;
+  class Reader {
+   public:
+    explicit Reader(SqliteStore* s) : s_(s) {}
+    ~Reader() {
+      if (db_) s_->Return(std::move(db_));
+    }
+    absl::Status Open() {
+      ACCORD_ASSIGN_OR_RETURN(db_, s_->Borrow());
+      return absl::OkStatus();
+    }
+    sqlite3* get() const { return db_->get(); }
+    Conn* conn() const { return db_.get(); }
+
+   private:
+    SqliteStore* s_;
+    std::unique_ptr<Conn> db_;
+  };
+
+  // For the auth and status parts (same file, same locks): the writer connection, which is
+  // used only while holding write_mu().
+  std::mutex& write_mu() { return write_mu_; }
+  Conn* writer() { return writer_.get(); }
+  // FailedPrecondition on a read-only store.
+  absl::Status CheckWritable() const;
 
  private:
   friend class SqliteImportTxn;
-  explicit SqliteStore(Options options) : options_(std::move(options)) {}
+  explicit SqliteStore(Options options);
   absl::StatusOr<std::unique_ptr<Conn>> Connect(bool write);
   // Creates or migrates the schema (one transaction).
   absl::Status ApplySchema();
@@ -107,6 +140,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<ObjectLog> log_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Conn>> pool_;
+  std::unique_ptr<SqliteAuthStore> auth_;
+  std::unique_ptr<SqliteStatusStore> statuses_;
 };
 
 }  // namespace accord::store::detail

@@ -79,6 +79,10 @@ absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
   if (auto v = t["taxii"]["max_page_size"].value<int64_t>(); v && *v > 0) {
     x.max_page_size = static_cast<uint64_t>(*v);
   }
+  // Seconds a status resource is kept (in the store); TAXII §4.3 asks for at least a day.
+  if (auto v = t["taxii"]["status_retention_s"].value<int64_t>(); v && *v > 0) {
+    x.status_retention_us = *v * 1000000;
+  }
   return absl::OkStatus();
 }
 

@@ -100,6 +100,34 @@ void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+// A status resource (TAXII 2.1 §4.3.1) as JSON. `successes` is left out (optional): the store
+// keeps only the counts and the failures.
+std::string StatusJson(const store::RequestStatus& st) {
+  std::string body = "{\"id\":";
+  AppendString(&body, st.id);
+  common::Append(&body, ",\"status\":\"", st.complete ? "complete" : "pending",
+                 "\",\"request_timestamp\":\"", common::FormatTimestamp(st.request_timestamp),
+                 "\",\"total_count\":", st.total_count, ",\"success_count\":", st.success_count,
+                 ",\"failure_count\":", st.failure_count);
+  if (!st.failures.empty()) {
+    body += ",\"failures\":[";
+    for (size_t i = 0; i < st.failures.size(); ++i) {
+      const store::StatusDetail& d = st.failures[i];
+      if (i) body += ',';
+      body += "{\"id\":";
+      AppendString(&body, d.id);
+      body += ",\"version\":";
+      AppendString(&body, d.version);
+      body += ",\"message\":";
+      AppendString(&body, d.message);
+      body += '}';
+    }
+    body += ']';
+  }
+  common::Append(&body, ",\"pending_count\":", st.pending_count, "}");
+  return body;
+}
+
 // The TAXII resources, one per route pattern (see Service::Mount), with what the path names.
 struct Route {
   enum Kind {
@@ -183,16 +211,6 @@ struct Service::Impl {
   // Bumped after every write this service commits (POST, DELETE); part of a cache entry's stamp.
   std::atomic<uint64_t> local_changes{0};
 
-  // Statuses of add-objects requests, kept status_retention_us (in memory: they do not
-  // survive a restart; every status is `complete` when returned, so nothing is pending).
-  struct StatusEntry {
-    std::string owner;
-    std::string body;
-    Micros created;
-  };
-  std::mutex status_mu;
-  std::unordered_map<std::string, StatusEntry> statuses;
-  std::deque<std::pair<Micros, std::string>> status_order;
   // Service::Handle's own router (authentication over `auth`, then the TAXII routes).
   std::once_flag own_router_once;
   std::unique_ptr<http::Authenticator> own_authenticator;
@@ -250,28 +268,24 @@ struct Service::Impl {
     return std::nullopt;
   }
 
-  void PutStatus(const std::string& id, const std::string& owner, std::string body) {
-    Micros now = common::NowMicros();
-    std::lock_guard<std::mutex> l(status_mu);
-    while (!status_order.empty() &&
-           (status_order.front().first + opts.status_retention_us < now ||
-            status_order.size() > 1000000)) {
-      statuses.erase(status_order.front().second);
-      status_order.pop_front();
-    }
-    statuses[id] = StatusEntry{owner, std::move(body), now};
-    status_order.emplace_back(now, id);
+  // Statuses of add-objects requests live in the store (Store::statuses()), so they survive
+  // a restart, for status_retention_us; storing one purges the expired. Every status is
+  // `complete` when stored, so nothing is pending.
+  absl::Status PutStatus(store::RequestStatus st) {
+    st.created = common::NowMicros();
+    return store->statuses()->PutStatus(st, st.created - opts.status_retention_us);
   }
 
-  std::optional<std::string> GetStatus(const std::string& id, const http::Principal& who) {
-    Micros now = common::NowMicros();
-    std::lock_guard<std::mutex> l(status_mu);
-    auto it = statuses.find(id);
-    if (it == statuses.end() || it->second.created + opts.status_retention_us < now) {
-      return std::nullopt;
+  // The status body, or nullopt when it is unknown, expired, or not `who`'s (TAXII §4.3: 404).
+  absl::StatusOr<std::optional<std::string>> GetStatus(const std::string& id,
+                                                       const http::Principal& who) {
+    ACCORD_ASSIGN_OR_RETURN(
+        std::optional<store::RequestStatus> st,
+        store->statuses()->GetStatus(id, common::NowMicros() - opts.status_retention_us));
+    if (!st || (st->owner != who.user && who.role != http::Role::kAdmin)) {
+      return std::optional<std::string>();
     }
-    if (it->second.owner != who.user && who.role != http::Role::kAdmin) return std::nullopt;
-    return it->second.body;
+    return std::optional<std::string>(StatusJson(*st));
   }
 
   // PERF: Store::ListCollections counts each collection's members (O(objects): 130 ms at
@@ -604,71 +618,49 @@ struct Service::Impl {
         problems[0].location.find('#') == std::string::npos) {
       return Error{422, "Unprocessable content", problems[0].ToString()};
     }
-    std::string id = NewUuid4();
-    std::string body = "{\"id\":\"" + id + "\",\"status\":\"complete\",\"request_timestamp\":\"" +
-                       common::FormatTimestamp(request_ts) + "\"";
-    common::Append(&body, ",\"total_count\":", records.size() + problems.size(),
-                    ",\"success_count\":", records.size());
-    if (!records.empty()) {
-      body += ",\"successes\":[";
-      for (size_t i = 0; i < records.size(); ++i) {
-        const auto& r = records[i];
-        if (i) body += ',';
-        body += "{\"id\":";
-        AppendString(&body, r.id);
-        store::StoredObject so;
-        so.has_modified = r.has_modified;
-        so.modified = r.modified;
-        so.date_added = request_ts;
-        body += ",\"version\":";
-        AppendString(&body, VersionString(so));
-        body += '}';
+    // The status keeps counts and failures, not the id of every success (`successes` is
+    // optional, TAXII 2.1 §4.3.1): a 100,000-object POST stays a small row.
+    store::RequestStatus status;
+    status.id = NewUuid4();
+    status.owner = who.user;
+    status.request_timestamp = request_ts;
+    status.total_count = records.size() + problems.size();
+    status.success_count = records.size();
+    status.failure_count = problems.size();
+    for (size_t i = 0; i < problems.size(); ++i) {
+      const auto& p = problems[i];
+      // The element's own modified/created, when it has one, as the failure's version.
+      std::string_view version;
+      size_t hash = p.location.rfind('#');
+      uint64_t n = 0;
+      if (hash != std::string::npos && text::ParseInt(p.location.substr(hash + 1), &n) &&
+          n >= 1 && n <= elems.size() && elems[n - 1].is_object()) {
+        auto o = elems[n - 1];
+        if (o["modified"].get_string().get(version)) TryGet(o["created"].get_string(), version);
       }
-      body += ']';
+      status.failures.push_back(
+          store::StatusDetail{p.object_id, std::string(version), p.message});
     }
-    common::Append(&body, ",\"failure_count\":", problems.size());
-    if (!problems.empty()) {
-      body += ",\"failures\":[";
-      for (size_t i = 0; i < problems.size(); ++i) {
-        const auto& p = problems[i];
-        if (i) body += ',';
-        // The element's own modified/created, when it has one, as the failure's version.
-        std::string_view version;
-        size_t hash = p.location.rfind('#');
-        uint64_t n = 0;
-        if (hash != std::string::npos && text::ParseInt(p.location.substr(hash + 1), &n) &&
-            n >= 1 && n <= elems.size() && elems[n - 1].is_object()) {
-          auto o = elems[n - 1];
-          if (o["modified"].get_string().get(version)) TryGet(o["created"].get_string(), version);
-        }
-        body += "{\"id\":";
-        AppendString(&body, p.object_id);
-        body += ",\"version\":";
-        AppendString(&body, version);
-        body += ",\"message\":";
-        AppendString(&body, p.message);
-        body += '}';
-      }
-      body += ']';
-    }
-    body += ",\"pending_count\":0}";
     if (records.empty()) {
-      PutStatus(id, who.user, body);
-      Ok(res, 202, std::move(body));
+      if (absl::Status put = PutStatus(status); !put.ok()) return FromStatus(put, "Store error");
+      Ok(res, 202, StatusJson(status));
       return std::nullopt;
     }
     // Answered once the records are committed (the status above is then true).
-    res.deferred = [this, collection = c.id, records = std::move(records), id, body = std::move(body),
-                    user = who.user, request_id = req.id](http::Response::Send send) mutable {
+    res.deferred = [this, collection = c.id, records = std::move(records),
+                    status = std::move(status), user = who.user,
+                    request_id = req.id](http::Response::Send send) mutable {
       committer.Submit(std::move(collection), std::move(records),
-                       [this, id = std::move(id), body = std::move(body), user = std::move(user),
+                       [this, status = std::move(status), user = std::move(user),
                         request_id = std::move(request_id),
                         send = std::move(send)](absl::Status done) mutable {
                          local_changes.fetch_add(1, std::memory_order_acq_rel);
                          http::Response r;
+                         // The objects are committed; a status that cannot be stored makes the
+                         // request fail, and a retry reports them as (duplicate) successes.
+                         if (done.ok()) done = PutStatus(status);
                          if (done.ok()) {
-                           PutStatus(id, user, body);
-                           Ok(r, 202, std::move(body));
+                           Ok(r, 202, StatusJson(status));
                          } else {
                            r = ToResponse(FromStatus(done, "Store error"), request_id);
                          }
@@ -735,7 +727,9 @@ struct Service::Impl {
         return std::nullopt;
       }
       case Route::kStatus: {
-        auto s = GetStatus(r.status_id, who);
+        auto got = GetStatus(r.status_id, who);
+        if (!got.ok()) return FromStatus(got.status(), "Store error");
+        std::optional<std::string>& s = *got;
         if (!s) {
           return Error{404, "Status not found", common::Cat("no status '", r.status_id, "'")};
         }

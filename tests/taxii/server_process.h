@@ -1,5 +1,6 @@
-// Starts `accord serve --listen 127.0.0.1:0` as a child process and reads the admin key and
-// the bound port from its standard output. For the TAXII end-to-end tests.
+// Starts `accord serve --listen 127.0.0.1:0` as a child process and reads the bound port
+// from its standard output and, after a first start, the admin key from <data>/admin.key
+// (standard output is a pipe, so the key is not printed there). For the TAXII end-to-end tests.
 #pragma once
 
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,17 +41,12 @@ class ServerProcess {
       std::string l(line);
       if (!l.empty() && l.back() == '\n') l.pop_back();
       lines_.push_back(l);
-      if (l.find("first start") != std::string::npos) {
-        if (std::fgets(line, sizeof line, out_)) {
-          admin_key_ = line;
-          if (!admin_key_.empty() && admin_key_.back() == '\n') admin_key_.pop_back();
-        }
-        continue;
-      }
+      if (l.find("first start") != std::string::npos) first_start_ = true;
       size_t p = l.find("listening on ");
       if (p != std::string::npos) {
         size_t colon = l.find(':', l.find("//", p) + 2);
         port_ = std::stoi(l.substr(colon + 1));
+        if (first_start_) std::getline(std::ifstream(data_dir + "/admin.key"), admin_key_);
         return true;
       }
     }
@@ -75,13 +72,16 @@ class ServerProcess {
   ~ServerProcess() { Stop(); }
 
   int port() const { return port_; }
+  /// The admin key written at first start ("" when this start was not the first).
   const std::string& admin_key() const { return admin_key_; }
+  bool first_start() const { return first_start_; }
   const std::vector<std::string>& lines() const { return lines_; }
 
  private:
   pid_t pid_ = -1;
   FILE* out_ = nullptr;
   int port_ = 0;
+  bool first_start_ = false;
   std::string admin_key_;
   std::vector<std::string> lines_;
 };

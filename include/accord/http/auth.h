@@ -1,9 +1,15 @@
-// Users, API keys and per-collection grants, kept in their own SQLite file
-// (`<data dir>/auth.db`, WAL). Keys look like `<key_id>.<secret>`: the id (16 hex digits) is
-// the lookup key, the secret (32 random bytes, base64url) is stored only as a libsodium
-// argon2id hash (crypto_pwhash_str). A successful verification is cached in memory for
-// `cache_ttl` so that steady traffic does not pay argon2 per request; revoking a key through
-// the same AuthDb clears the cache, another process's revocation takes effect within the TTL.
+// Users, API keys and per-collection grants: the policy (roles, key format, argon2id,
+// verification cache) over the store's AuthStore, where they are kept with the durability of
+// objects (store::Store::auth(), in accord.db). Keys look like `<key_id>.<secret>`: the id
+// (16 hex digits) is the lookup key, the secret (32 random bytes, base64url) is stored only as
+// a libsodium argon2id hash (crypto_pwhash_str).
+//
+// A successful verification is cached in memory so that steady traffic does not pay argon2
+// per request. The cache is dropped whenever the store's auth generation changes, which every
+// change to users, keys or grants bumps, from any process; the generation is read at most
+// every `generation_poll`. So a key revoked by `accord key revoke` in another process is
+// refused by a running server within `generation_poll` (plus one request); a change made
+// through this AuthDb takes effect at once.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -15,6 +21,7 @@
 #include <vector>
 
 #include "accord/common/status.h"
+#include "accord/store/store.h"
 
 namespace accord::http {
 
@@ -58,23 +65,29 @@ struct Principal {
 class AuthDb {
  public:
   struct Options {
+    /// A cached verification is re-checked against the store after this long at the latest.
     std::chrono::seconds cache_ttl{60};
+    /// How often the store's auth generation is read (the bound on how late a revocation
+    /// from another process is seen).
+    std::chrono::milliseconds generation_poll{250};
     /// argon2id cost; the secret has 256 bits of entropy, so the hash guards a stolen database
     /// file rather than guessable passwords (libsodium's MODERATE would cost ~0.7 s a key).
     unsigned long long opslimit = 2;
     size_t memlimit = 19u << 20;
   };
 
-  static absl::StatusOr<std::unique_ptr<AuthDb>> Open(const std::string& path,
+  /// Users, keys and grants in `store` (which must outlive the AuthDb).
+  static absl::StatusOr<std::unique_ptr<AuthDb>> Open(store::Store* store,
                                                       const Options& options);
-  static absl::StatusOr<std::unique_ptr<AuthDb>> Open(const std::string& path) {
-    return Open(path, Options());
+  static absl::StatusOr<std::unique_ptr<AuthDb>> Open(store::Store* store) {
+    return Open(store, Options());
   }
   ~AuthDb();
 
   /// AlreadyExists if the user exists. Names: 1-64 of [A-Za-z0-9_.@-].
   absl::Status AddUser(const std::string& name, Role role);
   absl::StatusOr<std::vector<UserInfo>> ListUsers();
+  /// NotFound when there is no such user.
   absl::StatusOr<UserInfo> GetUser(const std::string& name);
   absl::StatusOr<bool> HasUsers();
 
@@ -82,15 +95,18 @@ class AuthDb {
   absl::StatusOr<std::string> CreateKey(const std::string& user, const std::string& label = "");
   /// Revokes by key id or by full key. NotFound if unknown.
   absl::Status RevokeKey(const std::string& key_or_id);
+  /// `user`'s keys ("" for everyone's), oldest first.
   absl::StatusOr<std::vector<KeyInfo>> ListKeys(const std::string& user);
 
   /// Sets (replaces) `user`'s permissions on `collection_id`; read=write=false removes it.
   absl::Status SetGrant(const std::string& user, const std::string& collection_id, bool read,
                         bool write);
+  /// NotFound when there is no such user.
   absl::StatusOr<std::vector<Grant>> ListGrants(const std::string& user);
 
   /// Checks a key (and, for Basic, that it belongs to `user` when `user` is not empty).
-  /// Unauthenticated when unknown, revoked, or wrong.
+  /// Unauthenticated when unknown, revoked, or wrong; Unavailable (or another error) when the
+  /// store cannot be read, so that a failing store never lets a request through.
   absl::StatusOr<Principal> Authenticate(const std::string& user, const std::string& key);
 
  private:

@@ -90,10 +90,111 @@ class ImportTxn {
   virtual absl::StatusOr<ImportResult> Commit() = 0;
 };
 
+/// A user of the node's HTTP API. `role` is the HTTP layer's role name (admin, reader, user).
+struct AuthUser {
+  std::string name;
+  std::string role;
+  Micros created = 0;
+};
+
+/// An API key: only its argon2id hash is stored (the HTTP layer hashes and verifies).
+struct AuthKey {
+  std::string key_id;
+  std::string user;
+  std::string hash;
+  Micros created = 0;
+  bool revoked = false;
+  std::string label;
+};
+
+/// A user's permissions on one collection (by collection id).
+struct AuthGrant {
+  std::string user;
+  std::string collection;
+  bool read = false;
+  bool write = false;
+};
+
+/// Users, API keys and per-collection grants, kept in the store with the durability of
+/// objects (one transaction per change, on disk when the call returns). Policy (hashing, roles,
+/// caching) is the HTTP layer's (http::AuthDb); this is storage only.
+///
+/// Every change bumps AuthGeneration(), from any process, so that a server's credential cache
+/// sees a revocation made by `accord key revoke` in another process.
+///
+/// Thread safety: as Store.
+class AuthStore {
+ public:
+  virtual ~AuthStore() = default;
+
+  /// AlreadyExists when a user of that name exists.
+  virtual absl::Status AddUser(const AuthUser& user) = 0;
+  /// Ordered by name.
+  virtual absl::StatusOr<std::vector<AuthUser>> ListUsers() = 0;
+  virtual absl::StatusOr<std::optional<AuthUser>> FindUser(const std::string& name) = 0;
+  virtual absl::StatusOr<bool> HasUsers() = 0;
+
+  /// NotFound when `key.user` does not exist; AlreadyExists when the key id is taken.
+  virtual absl::Status AddKey(const AuthKey& key) = 0;
+  /// The key, revoked or not; nullopt when unknown.
+  virtual absl::StatusOr<std::optional<AuthKey>> FindKey(const std::string& key_id) = 0;
+  /// NotFound when unknown. Revoking a revoked key succeeds.
+  virtual absl::Status RevokeKey(const std::string& key_id) = 0;
+  /// `user`'s keys ("" for everyone's), oldest first; `hash` is left empty.
+  virtual absl::StatusOr<std::vector<AuthKey>> ListKeys(const std::string& user) = 0;
+
+  /// Sets (replaces) a grant; with neither read nor write it is removed. NotFound when the
+  /// user does not exist.
+  virtual absl::Status SetGrant(const AuthGrant& grant) = 0;
+  /// Ordered by collection id.
+  virtual absl::StatusOr<std::vector<AuthGrant>> ListGrants(const std::string& user) = 0;
+
+  /// Changes whenever users, keys or grants change (from any process). One indexed read.
+  virtual absl::StatusOr<uint64_t> AuthGeneration() = 0;
+};
+
+/// One entry of a request status's failure list (TAXII 2.1 status-details, §4.3.1).
+struct StatusDetail {
+  std::string id;
+  std::string version;
+  std::string message;
+};
+
+/// The outcome of an add-objects request (a TAXII 2.1 status resource, §4.3.1). The ids of
+/// successes are not kept (`successes` is optional in the spec): a status of a 100,000-object
+/// POST stays a few bytes unless objects failed.
+struct RequestStatus {
+  std::string id;     // UUIDv4
+  std::string owner;  // the user who made the request
+  Micros created = 0;            // when stored; statuses expire by this
+  Micros request_timestamp = 0;  // when the request arrived
+  bool complete = true;
+  uint64_t total_count = 0;
+  uint64_t success_count = 0;
+  uint64_t failure_count = 0;
+  uint64_t pending_count = 0;
+  std::vector<StatusDetail> failures;
+};
+
+/// Request statuses, kept in the store so that they survive a restart. Thread safety: as Store.
+class StatusStore {
+ public:
+  virtual ~StatusStore() = default;
+  /// Stores (or replaces) `status` and, in the same transaction, deletes every status created
+  /// before `purge_before`.
+  virtual absl::Status PutStatus(const RequestStatus& status, Micros purge_before) = 0;
+  /// The status `id` if it exists and was created at or after `not_before`.
+  virtual absl::StatusOr<std::optional<RequestStatus>> GetStatus(const std::string& id,
+                                                                 Micros not_before) = 0;
+};
+
 struct Options {
   std::string dir;  // data directory (created by Open when `create`)
   bool create = true;
   bool read_only = false;
+  /// How long a statement waits for another connection's lock before failing with
+  /// Unavailable (SQLite's busy timeout).
+  int busy_timeout_ms = 30000;
 };
 
 class Store {
@@ -133,6 +234,11 @@ class Store {
   /// Small key/value settings (node identity, pull cursors, ...).
   virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
   virtual absl::Status PutSetting(const std::string& key, const std::string& value) = 0;
+
+  /// Users, keys and grants (owned by the store; valid while it lives).
+  virtual AuthStore* auth() = 0;
+  /// TAXII request statuses (owned by the store; valid while it lives).
+  virtual StatusStore* statuses() = 0;
 };
 
 }  // namespace accord::store

@@ -11,7 +11,7 @@
 // client.
 //
 // Thread safety: the mounted handlers and Handle() may be called concurrently (the Store and
-// AuthDb are thread-safe; the status table has its own mutex).
+// AuthDb are thread-safe; statuses are kept in the store).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,9 @@ struct ServiceOptions {
   uint64_t max_content_length = 100ull << 20;
   uint64_t default_page_size = 100;
   uint64_t max_page_size = 1000;
-  int64_t status_retention_us = 24ll * 3600 * 1000000;  // TAXII §4.3: keep statuses >= 24 h
+  /// Statuses are kept (in the store, across restarts) this long, then purged on a later
+  /// POST. TAXII §4.3: keep statuses >= 24 h.
+  int64_t status_retention_us = 24ll * 3600 * 1000000;
   /// Serialized GET pages (objects, object, manifest, versions) are cached up to this many
   /// bytes (LRU); 0 disables the cache. An entry is served only while the store has not
   /// changed (this service's own writes, and the ChangeSource when given) and for at most

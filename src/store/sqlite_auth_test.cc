@@ -1,0 +1,286 @@
+// Users, keys, grants (AuthStore) and request statuses (StatusStore) in the SQLite store,
+// and the migration of a schema-2 node's separate <data>/auth.db (issue 9, points 4 and 5).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "accord/common/strings.h"
+#include "accord/store/store.h"
+
+namespace accord::store {
+namespace {
+
+using common::Cat;
+
+class AuthStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           Cat("accord-auth-test-", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+               "-", getpid());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> Open() {
+    Options o;
+    o.dir = dir_.string();
+    auto s = Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // Runs SQL on a file with a plain SQLite connection (the old code's auth.db).
+  static void Sql(const std::filesystem::path& file, const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << msg;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(AuthStoreTest, UsersKeysAndGrantsRoundTrip) {
+  auto s = Open();
+  AuthStore* a = s->auth();
+  EXPECT_FALSE(*a->HasUsers());
+  ASSERT_TRUE(a->AddUser({"bob", "user", 20}).ok());
+  ASSERT_TRUE(a->AddUser({"alice", "admin", 10}).ok());
+  EXPECT_EQ(a->AddUser({"bob", "admin", 30}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(*a->HasUsers());
+  auto users = a->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].name, "alice");  // by name
+  EXPECT_EQ((*users)[0].role, "admin");
+  EXPECT_EQ((*users)[0].created, 10);
+  EXPECT_EQ((*users)[1].role, "user");  // the second AddUser did not replace bob
+  EXPECT_FALSE(a->FindUser("carol")->has_value());
+
+  EXPECT_EQ(a->AddKey({"k0", "carol", "h", 1, false, ""}).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(a->AddKey({"k2", "bob", "hash2", 2, false, "laptop"}).ok());
+  ASSERT_TRUE(a->AddKey({"k1", "alice", "hash1", 1, false, ""}).ok());
+  EXPECT_EQ(a->AddKey({"k1", "bob", "x", 3, false, ""}).code(), absl::StatusCode::kAlreadyExists);
+  auto k = a->FindKey("k2");
+  ASSERT_TRUE(k.ok() && k->has_value());
+  EXPECT_EQ((*k)->user, "bob");
+  EXPECT_EQ((*k)->hash, "hash2");
+  EXPECT_EQ((*k)->label, "laptop");
+  EXPECT_FALSE((*k)->revoked);
+  ASSERT_TRUE(a->RevokeKey("k2").ok());
+  EXPECT_TRUE((*a->FindKey("k2"))->revoked);
+  EXPECT_EQ(a->RevokeKey("nope").code(), absl::StatusCode::kNotFound);
+  auto all = a->ListKeys("");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].key_id, "k1");  // oldest first
+  EXPECT_EQ((*all)[0].hash, "");      // listings never carry the hash
+  EXPECT_EQ(a->ListKeys("bob")->size(), 1u);
+
+  EXPECT_EQ(a->SetGrant({"carol", "c1", true, false}).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(a->SetGrant({"bob", "c2", true, true}).ok());
+  ASSERT_TRUE(a->SetGrant({"bob", "c1", true, false}).ok());
+  ASSERT_TRUE(a->SetGrant({"bob", "c2", false, true}).ok());  // replaces
+  auto g = a->ListGrants("bob");
+  ASSERT_TRUE(g.ok());
+  ASSERT_EQ(g->size(), 2u);
+  EXPECT_EQ((*g)[0].collection, "c1");
+  EXPECT_TRUE((*g)[0].read);
+  EXPECT_FALSE((*g)[0].write);
+  EXPECT_FALSE((*g)[1].read);
+  EXPECT_TRUE((*g)[1].write);
+  ASSERT_TRUE(a->SetGrant({"bob", "c1", false, false}).ok());  // removes
+  EXPECT_EQ(a->ListGrants("bob")->size(), 1u);
+}
+
+TEST_F(AuthStoreTest, EveryChangeBumpsTheGenerationSeenByAnotherStore) {
+  auto writer = Open();
+  auto other = Open();  // another opener of the same directory, as another process would be
+  auto gen = [&] { return *other->auth()->AuthGeneration(); };
+  uint64_t g0 = gen();
+  ASSERT_TRUE(writer->auth()->AddUser({"bob", "user", 1}).ok());
+  uint64_t g1 = gen();
+  EXPECT_NE(g1, g0);
+  ASSERT_TRUE(writer->auth()->AddKey({"k", "bob", "h", 1, false, ""}).ok());
+  uint64_t g2 = gen();
+  EXPECT_NE(g2, g1);
+  ASSERT_TRUE(writer->auth()->SetGrant({"bob", "c", true, false}).ok());
+  uint64_t g3 = gen();
+  EXPECT_NE(g3, g2);
+  ASSERT_TRUE(writer->auth()->RevokeKey("k").ok());
+  uint64_t g4 = gen();
+  EXPECT_NE(g4, g3);
+  // A failed change changes nothing.
+  EXPECT_FALSE(writer->auth()->RevokeKey("unknown").ok());
+  EXPECT_EQ(gen(), g4);
+  // Object writes are not auth changes.
+  ASSERT_TRUE(writer->PutSetting("x", "y").ok());
+  EXPECT_EQ(gen(), g4);
+}
+
+// The schema of <data>/auth.db as the HTTP layer created it up to store schema 2 (from
+// src/http/auth_db.cc at commit 2e55718, kSchema), written out by hand.
+constexpr const char* kOldAuthDbSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS users(
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys(
+  key_id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), hash TEXT NOT NULL,
+  created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, label TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS grants(
+  user TEXT NOT NULL, collection TEXT NOT NULL, can_read INTEGER NOT NULL,
+  can_write INTEGER NOT NULL, PRIMARY KEY(user, collection));
+)sql";
+
+constexpr const char* kOldAuthDbRows = R"sql(
+INSERT INTO users VALUES('admin', 'admin', 1700000000000000);
+INSERT INTO users VALUES('alice', 'user', 1700000001000000);
+INSERT INTO api_keys VALUES('00112233aabbccdd', 'admin', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', 1700000000000001, 0, 'first start');
+INSERT INTO api_keys VALUES('0123456789abcdef', 'alice', '$argon2id$fake', 1700000002000000, 1, 'old');
+INSERT INTO api_keys VALUES('fedcba9876543210', 'alice', '$argon2id$fake2', 1700000003000000, 0, '');
+INSERT INTO grants VALUES('alice', '6ba7b810-9dad-41d1-80b4-00c04fd430c8', 1, 0);
+)sql";
+
+TEST_F(AuthStoreTest, MigratesTheOldAuthDbOnFirstWriteOpen) {
+  // A schema-2 node: accord.db from the old store and the HTTP layer's own auth.db.
+  ASSERT_TRUE(Open() != nullptr);
+  const auto old = dir_ / "auth.db";
+  Sql(old, Cat(kOldAuthDbSchema, kOldAuthDbRows));
+  ::chmod(old.c_str(), 0644);  // the old code created it with the umask's mode
+  {
+    auto s = Open();
+    ASSERT_NE(s, nullptr);
+    AuthStore* a = s->auth();
+    auto users = a->ListUsers();
+    ASSERT_TRUE(users.ok()) << users.status();
+    ASSERT_EQ(users->size(), 2u);
+    EXPECT_EQ((*users)[0].name, "admin");
+    EXPECT_EQ((*users)[0].role, "admin");
+    EXPECT_EQ((*users)[0].created, 1700000000000000);
+    EXPECT_EQ((*users)[1].name, "alice");
+    auto k = a->FindKey("00112233aabbccdd");
+    ASSERT_TRUE(k.ok() && k->has_value());
+    EXPECT_EQ((*k)->hash, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA");
+    EXPECT_EQ((*k)->label, "first start");
+    EXPECT_FALSE((*k)->revoked);
+    EXPECT_TRUE((*a->FindKey("0123456789abcdef"))->revoked);
+    EXPECT_EQ(a->ListKeys("alice")->size(), 2u);
+    auto g = a->ListGrants("alice");
+    ASSERT_EQ(g->size(), 1u);
+    EXPECT_EQ((*g)[0].collection, "6ba7b810-9dad-41d1-80b4-00c04fd430c8");
+    EXPECT_TRUE((*g)[0].read);
+    EXPECT_FALSE((*g)[0].write);
+    // Revoked in the store after the migration (below: must stay revoked).
+    ASSERT_TRUE(a->RevokeKey("fedcba9876543210").ok());
+  }
+  // The old file is renamed, owner-only; nothing else named auth.db* is left behind.
+  EXPECT_FALSE(std::filesystem::exists(old));
+  const auto migrated = dir_ / "auth.db.migrated";
+  ASSERT_TRUE(std::filesystem::exists(migrated));
+  struct stat st {};
+  ASSERT_EQ(::stat(migrated.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "auth.db-wal"));
+
+  // A crash between the copy and the rename leaves auth.db in place: the copy runs again and
+  // neither duplicates rows nor undoes what changed in the store since.
+  std::filesystem::copy_file(migrated, old);
+  {
+    auto s = Open();
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->auth()->ListUsers()->size(), 2u);
+    EXPECT_EQ(s->auth()->ListKeys("")->size(), 3u);
+    EXPECT_TRUE((*s->auth()->FindKey("fedcba9876543210"))->revoked);
+  }
+  EXPECT_FALSE(std::filesystem::exists(old));
+}
+
+TEST_F(AuthStoreTest, ReadOnlyOpenDoesNotMigrate) {
+  ASSERT_TRUE(Open() != nullptr);
+  const auto old = dir_ / "auth.db";
+  Sql(old, Cat(kOldAuthDbSchema, kOldAuthDbRows));
+  Options o;
+  o.dir = dir_.string();
+  o.create = false;
+  o.read_only = true;
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(*(*s)->auth()->HasUsers());
+  EXPECT_TRUE(std::filesystem::exists(old));
+  EXPECT_EQ((*s)->auth()->AddUser({"x", "user", 1}).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// --- request statuses ----------------------------------------------------------------------
+
+RequestStatus MakeStatus(const std::string& id, Micros created) {
+  RequestStatus st;
+  st.id = id;
+  st.owner = "alice";
+  st.created = created;
+  st.request_timestamp = created - 5;
+  st.total_count = 4;
+  st.success_count = 2;
+  st.failure_count = 2;
+  st.failures = {{"indicator--1", "2024-01-01T00:00:00.000Z", "pattern: unexpected ']'"},
+                 {"", "", "not an object"}};
+  return st;
+}
+
+TEST_F(AuthStoreTest, StatusKeepsCountsAndFailuresAcrossReopen) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("s-1", 1000), 0).ok());
+  }
+  auto s = Open();
+  auto got = s->statuses()->GetStatus("s-1", 0);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  const RequestStatus& st = **got;
+  EXPECT_EQ(st.owner, "alice");
+  EXPECT_EQ(st.created, 1000);
+  EXPECT_EQ(st.request_timestamp, 995);
+  EXPECT_TRUE(st.complete);
+  EXPECT_EQ(st.total_count, 4u);
+  EXPECT_EQ(st.success_count, 2u);
+  EXPECT_EQ(st.failure_count, 2u);
+  EXPECT_EQ(st.pending_count, 0u);
+  ASSERT_EQ(st.failures.size(), 2u);
+  EXPECT_EQ(st.failures[0].id, "indicator--1");
+  EXPECT_EQ(st.failures[0].version, "2024-01-01T00:00:00.000Z");
+  EXPECT_EQ(st.failures[0].message, "pattern: unexpected ']'");
+  EXPECT_EQ(st.failures[1].message, "not an object");
+  EXPECT_FALSE(s->statuses()->GetStatus("s-2", 0)->has_value());
+}
+
+TEST_F(AuthStoreTest, StatusesExpireAndArePurgedOnWrite) {
+  auto s = Open();
+  ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("old", 1000), 0).ok());
+  ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("new", 5000), 0).ok());
+  // Expired for a reader asking for statuses created at 2000 or later.
+  EXPECT_FALSE(s->statuses()->GetStatus("old", 2000)->has_value());
+  EXPECT_TRUE(s->statuses()->GetStatus("old", 1000)->has_value());
+  // A write that purges everything before 2000 deletes it for good (with its failures).
+  ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("newer", 6000), 2000).ok());
+  EXPECT_FALSE(s->statuses()->GetStatus("old", 0)->has_value());
+  EXPECT_TRUE(s->statuses()->GetStatus("new", 0)->has_value());
+  // Storing an id again replaces it, failures included.
+  RequestStatus again = MakeStatus("new", 7000);
+  again.failures.resize(1);
+  again.failure_count = 1;
+  ASSERT_TRUE(s->statuses()->PutStatus(again, 0).ok());
+  EXPECT_EQ((*s->statuses()->GetStatus("new", 0))->failures.size(), 1u);
+  EXPECT_EQ((*s->statuses()->GetStatus("new", 0))->created, 7000);
+}
+
+}  // namespace
+}  // namespace accord::store
