@@ -183,12 +183,11 @@ int Import(const Globals& g, const ImportFlags& flags) {
 // addressed to the local operator. Objects the gate withholds are counted and reported.
 struct Egress {
   std::unique_ptr<policy::Gate> gate;
-  std::unique_ptr<policy::EgressReader> reader;
+  policy::EgressReader reader;
   uint64_t withheld = 0;
   std::string reason;
 
-  explicit Egress(store::Store* s)
-      : gate(policy::NewNodeGate(s)), reader(std::make_unique<policy::EgressReader>(s, gate.get())) {}
+  explicit Egress(store::Store* s) : gate(policy::NewNodeGate(s)), reader(s, gate.get()) {}
   void Count(const policy::GatedPage& p) {
     if (p.withheld && withheld == 0) reason = p.withheld_reason;
     withheld += p.withheld;
@@ -208,7 +207,7 @@ int Get(const Globals& g, const std::string& id, const std::string& versions) {
   auto s = OpenStore(g, false);
   if (!s.ok()) return Fail(s.status());
   Egress egress(s->get());
-  auto objs = egress.reader->Get(id, *vs, policy::Audience::LocalOperator(), policy::Exit::kGet);
+  auto objs = egress.reader.Get(id, *vs, policy::Audience::LocalOperator(), policy::Exit::kGet);
   if (!objs.ok()) return Fail(objs.status());
   egress.Count(*objs);
   for (const auto& o : objs->objects) std::cout << o.json << "\n";
@@ -239,7 +238,7 @@ int List(const Globals& g, const ListFlags& f) {
   q.limit = f.limit;
   // The table reveals ids and versions as --json reveals objects: both are the `list` exit.
   Egress egress(s->get());
-  auto page = egress.reader->List(q, policy::Audience::LocalOperator(), policy::Exit::kListJson);
+  auto page = egress.reader.List(q, policy::Audience::LocalOperator(), policy::Exit::kListJson);
   if (!page.ok()) return Fail(page.status());
   egress.Count(*page);
   for (const auto& o : page->objects) {
@@ -271,7 +270,7 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   bool first = true;
   while (true) {
     // A closed exit fails here, on the first page, before anything is written.
-    auto page = egress.reader->List(q, policy::Audience::LocalOperator(), policy::Exit::kExport);
+    auto page = egress.reader.List(q, policy::Audience::LocalOperator(), policy::Exit::kExport);
     if (!page.ok()) return Fail(page.status());
     egress.Count(*page);
     for (const auto& o : page->objects) {

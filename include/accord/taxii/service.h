@@ -16,6 +16,7 @@
 #include "accord/common/status.h"
 #include "accord/http/auth.h"
 #include "accord/http/server.h"
+#include "accord/policy/gate.h"
 #include "accord/store/store.h"
 
 namespace accord::taxii {
@@ -60,9 +61,12 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
 
 class Service {
  public:
-  /// `store`, `auth` and `changes` (optional) must outlive the Service.
+  /// `store`, `auth`, `changes` (optional) and `gate` (optional) must outlive the Service.
+  /// Every objects, object, manifest and versions page leaves through the egress gate
+  /// (docs/EGRESS.md): `gate`, or when it is null the node's gate over `store`
+  /// (policy::NewNodeGate), so that a Service cannot be built without one.
   Service(store::Store* store, http::AuthDb* auth, ServiceOptions options,
-          ChangeSource* changes = nullptr);
+          ChangeSource* changes = nullptr, policy::Gate* gate = nullptr);
   ~Service();
 
   void Handle(const http::Request& request, http::Response& response);
