@@ -1,5 +1,6 @@
 #include "accord/policy/gate.h"
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <mutex>
