@@ -33,5 +33,6 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code);  // init 
 void RegisterPatternCommands(CLI::App& app, Globals* g, int* exit_code);  // pattern check|explain
 void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code);    // match
 void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code);    // serve user key collection taxii
+void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);   // policy lockdown
 
 }  // namespace accord::cli

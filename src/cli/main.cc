@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   RegisterPatternCommands(app, &g, &exit_code);
   RegisterMatchCommands(app, &g, &exit_code);
   RegisterServeCommands(app, &g, &exit_code);
+  RegisterPolicyCommands(app, &g, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,11 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "accord/common/io.h"
+#include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
 #include "accord/match/engine.h"
 #include "accord/match/input.h"
 #include "accord/match/sightings.h"
+#include "accord/policy/gate.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 
@@ -86,13 +88,46 @@ struct MatchFlags {
   double sightings_interval = 10; // --follow --sightings: seconds between writes of closed buckets
 };
 
-// --follow: a thread polls the store's generation (one indexed read) and, when it changed,
-// loads the active indicators and compiles a new engine off the hot path; the matching loop
-// takes it between two events. Temporal windows start empty in the new engine.
+// Match output and sightings leave through the egress gate (docs/EGRESS.md). A match line
+// names an indicator, so the gate decides per indicator when the engine is built (an
+// indicator it withholds is not compiled); a sighting refers to an indicator, so each one is
+// admitted before it is written. The exits are checked as a whole before the run starts and
+// again whenever the gate's generation changes (lockdown switched while following).
+struct MatchEgress {
+  std::unique_ptr<policy::Gate> gate;
+  policy::Audience output = policy::Audience::Sensor("accord match output");
+  policy::Audience sightings;
+
+  match::IndicatorFilter Filter() {
+    return [this](const store::StoredObject& o) {
+      return gate->Admit(o, output, policy::Exit::kMatchOutput).allowed();
+    };
+  }
+  match::SightingEgress Sightings() {
+    return [this](const std::string& json) -> std::optional<std::string> {
+      if (!gate->CheckExit(sightings, policy::Exit::kSightings).ok()) return std::nullopt;
+      nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+      store::StoredObject o;
+      o.type = "sighting";
+      if (j.is_object()) o.id = j.value("id", std::string());
+      o.json = json;
+      policy::Decision d = gate->Admit(o, sightings, policy::Exit::kSightings);
+      if (!d.allowed()) return std::nullopt;
+      return d.verdict == policy::Decision::Verdict::kReplace ? d.json : json;
+    };
+  }
+};
+
+// --follow: a thread polls the store's generation (one indexed read) and the egress gate's
+// and, when either changed, loads the active indicators and compiles a new engine off the
+// hot path; the matching loop takes it between two events. Temporal windows start empty in
+// the new engine.
 class Reloader {
  public:
-  Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation, double interval)
-      : so_(so), mo_(mo), generation_(generation), interval_(interval) {
+  Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation,
+           double interval, MatchEgress* egress)
+      : so_(so), mo_(mo), generation_(generation), interval_(interval), egress_(egress),
+        gate_generation_(egress->gate->generation()) {
     thread_ = std::thread([this] { Run(); });
   }
   ~Reloader() {
@@ -120,9 +155,10 @@ class Reloader {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       auto gen = (*st)->Generation();
-      if (!gen.ok() || *gen == generation_) continue;
+      uint64_t gate_gen = egress_->gate->generation();
+      if (!gen.ok() || (*gen == generation_ && gate_gen == gate_generation_)) continue;
       auto t0 = std::chrono::steady_clock::now();
-      auto active = match::LoadActiveIndicators(**st, common::NowMicros());
+      auto active = match::LoadActiveIndicators(**st, common::NowMicros(), egress_->Filter());
       if (!active.ok()) {
         std::cerr << "accord: reload failed: " << active.status() << "\n";
         continue;
@@ -133,6 +169,7 @@ class Reloader {
         continue;
       }
       generation_ = *gen;
+      gate_generation_ = gate_gen;
       std::cerr << "accord: store changed: " << (*engine)->Stats().indicators
                 << " active indicators recompiled in "
                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
@@ -146,6 +183,8 @@ class Reloader {
   match::MatchOptions mo_;
   uint64_t generation_;
   double interval_;
+  MatchEgress* egress_;
+  uint64_t gate_generation_;
   std::atomic<bool> done_{false}, ready_{false};
   std::mutex mu_;
   std::unique_ptr<match::Engine> pending_;
@@ -169,7 +208,23 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   common::Micros now = common::NowMicros();
   auto generation = store.Generation();
   if (!generation.ok()) return Fail(generation.status());
-  auto active = match::LoadActiveIndicators(store, now);
+  MatchEgress egress;
+  egress.gate = policy::NewNodeGate(&store);
+  egress.sightings =
+      policy::Audience::Sensor(common::Cat("sightings collection '", f.sightings_collection, "'"));
+  // A closed exit ends the run before any input is read: no line, no sighting.
+  if (auto closed = egress.gate->CheckExit(egress.output, policy::Exit::kMatchOutput); !closed.ok()) {
+    return Fail(closed);
+  }
+  if (f.sightings) {
+    if (auto closed = egress.gate->CheckExit(egress.sightings, policy::Exit::kSightings); !closed.ok()) {
+      return Fail(closed);
+    }
+  }
+  uint64_t output_generation = egress.gate->generation();
+  bool output_open = true;
+  uint64_t lines_withheld = 0, sightings_withheld = 0;
+  auto active = match::LoadActiveIndicators(store, now, egress.Filter());
   if (!active.ok()) return Fail(active.status());
   auto format = match::ParseInputFormat(f.format);
   if (!format.ok()) return Fail(format.status());
@@ -196,13 +251,14 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   auto t1 = std::chrono::steady_clock::now();
   std::cerr << "accord: " << (*engine)->Stats().indicators << " active indicators compiled in "
             << std::chrono::duration<double>(t1 - t0).count() << " s (" << active->inactive
-            << " inactive, " << active->not_stix << " not STIX, " << rejected.size() << " rejected)\n";
+            << " inactive, " << active->not_stix << " not STIX, " << rejected.size() << " rejected, "
+            << active->withheld << " withheld by the egress gate)\n";
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::unique_ptr<Reloader> reloader;
   if (f.follow && f.reload_interval > 0) {
-    reloader = std::make_unique<Reloader>(so, mo, *generation, f.reload_interval);
+    reloader = std::make_unique<Reloader>(so, mo, *generation, f.reload_interval, &egress);
   }
   std::string identity;
   if (f.sightings) {
@@ -250,7 +306,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
         last_flush = std::chrono::steady_clock::now();
         match::SightingAggregator closed;
         sightings.TakeClosed(latest, &closed);
-        auto n = closed.WriteTo(store, f.sightings_collection, identity, common::NowMicros());
+        auto n = closed.WriteTo(store, f.sightings_collection, identity, common::NowMicros(),
+                                egress.Sightings(), &sightings_withheld);
         if (!n.ok()) return Fail(n.status());
         sightings_written += *n;
       }
@@ -258,8 +315,23 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       results.clear();
       (*engine)->Process(obs, position, &results);
       if (!results.empty()) ++matched;
+      if (!results.empty()) {
+        // PERF: generation() is an atomic load and a clock read; the exit is re-checked only
+        // when the gate changed.
+        uint64_t gen = egress.gate->generation();
+        if (gen != output_generation) {
+          output_generation = gen;
+          absl::Status open = egress.gate->CheckExit(egress.output, policy::Exit::kMatchOutput);
+          if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
+          output_open = open.ok();
+        }
+      }
       for (const match::MatchResult& m : results) {
         ++matches;
+        if (!output_open) {
+          ++lines_withheld;
+          continue;
+        }
         nlohmann::json j = {{"indicator", (*engine)->IndicatorId(m.indicator)},
                             {"values", m.values},
                             {"events", m.events},
@@ -285,11 +357,17 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   if (es.type_errors) std::cerr << ", " << es.type_errors << " type errors";
   std::cerr << "\n";
   if (f.sightings) {
-    auto n = sightings.WriteTo(store, f.sightings_collection, identity, common::NowMicros());
+    auto n = sightings.WriteTo(store, f.sightings_collection, identity, common::NowMicros(),
+                               egress.Sightings(), &sightings_withheld);
     if (!n.ok()) return Fail(n.status());
     sightings_written += *n;
     std::cerr << "accord: " << sightings_written << " sightings written to collection '"
               << f.sightings_collection << "'\n";
+  }
+  if (lines_withheld || sightings_withheld) {
+    return Fail(absl::PermissionDeniedError(
+        common::Cat(lines_withheld, " match line(s) and ", sightings_withheld,
+                    " sighting(s) withheld by the egress gate")));
   }
   return malformed ? 1 : 0;
 }

@@ -10,6 +10,8 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "accord/policy/egress_reader.h"
+#include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
 #include "accord/store/async_import.h"
 #include "accord/store/store.h"
@@ -177,15 +179,39 @@ int Import(const Globals& g, const ImportFlags& flags) {
   return problems.empty() ? 0 : 1;
 }
 
+// Objects leave `get`, `list` and `export` through the node's egress gate (docs/EGRESS.md),
+// addressed to the local operator. Objects the gate withholds are counted and reported.
+struct Egress {
+  std::unique_ptr<policy::Gate> gate;
+  policy::EgressReader reader;
+  uint64_t withheld = 0;
+  std::string reason;
+
+  explicit Egress(store::Store* s) : gate(policy::NewNodeGate(s)), reader(s, gate.get()) {}
+  void Count(const policy::GatedPage& p) {
+    if (p.withheld && withheld == 0) reason = p.withheld_reason;
+    withheld += p.withheld;
+  }
+  // 0, or (after saying why) the permission exit code when the gate withheld anything.
+  int Finish(policy::Exit exit) const {
+    if (withheld == 0) return 0;
+    return Fail(absl::PermissionDeniedError(
+        common::Cat(policy::ExitName(exit), ": ", withheld,
+                    " object version(s) withheld by the egress gate (", reason, ")")));
+  }
+};
+
 int Get(const Globals& g, const std::string& id, const std::string& versions) {
   auto vs = ParseVersions(versions);
   if (!vs.ok()) return Fail(vs.status());
   auto s = OpenStore(g, false);
   if (!s.ok()) return Fail(s.status());
-  auto objs = (*s)->Get(id, *vs);
+  Egress egress(s->get());
+  auto objs = egress.reader.Get(id, *vs, policy::Audience::LocalOperator(), policy::Exit::kGet);
   if (!objs.ok()) return Fail(objs.status());
-  for (const auto& o : *objs) std::cout << o.json << "\n";
-  return 0;
+  egress.Count(*objs);
+  for (const auto& o : objs->objects) std::cout << o.json << "\n";
+  return egress.Finish(policy::Exit::kGet);
 }
 
 struct ListFlags {
@@ -210,8 +236,11 @@ int List(const Globals& g, const ListFlags& f) {
     q.added_after = t->micros;
   }
   q.limit = f.limit;
-  auto page = (*s)->List(q);
+  // The table reveals ids and versions as --json reveals objects: both are the `list` exit.
+  Egress egress(s->get());
+  auto page = egress.reader.List(q, policy::Audience::LocalOperator(), policy::Exit::kListJson);
   if (!page.ok()) return Fail(page.status());
+  egress.Count(*page);
   for (const auto& o : page->objects) {
     if (f.json) {
       std::cout << o.json << "\n";
@@ -222,7 +251,7 @@ int List(const Globals& g, const ListFlags& f) {
     }
   }
   if (page->more && !f.json) std::cerr << "(more: raise --limit or use --added-after)\n";
-  return 0;
+  return egress.Finish(policy::Exit::kListJson);
 }
 
 int Export(const Globals& g, const std::string& collection, const std::string& versions) {
@@ -235,12 +264,15 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   q.versions = *vs;
   q.include_revoked = true;
   q.limit = 10000;
+  Egress egress(s->get());
   std::string out = common::Cat(R"({"type":"bundle","id":"bundle--)", common::NewUuid4(),
                                  R"(","objects":[)");
   bool first = true;
   while (true) {
-    auto page = (*s)->List(q);
+    // A closed exit fails here, on the first page, before anything is written.
+    auto page = egress.reader.List(q, policy::Audience::LocalOperator(), policy::Exit::kExport);
     if (!page.ok()) return Fail(page.status());
+    egress.Count(*page);
     for (const auto& o : page->objects) {
       if (!first) out += ',';
       first = false;
@@ -252,7 +284,8 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
     q.cursor = page->next;
   }
   std::fputs("]}\n", stdout);
-  return std::fflush(stdout) == 0 ? 0 : 70;
+  if (std::fflush(stdout) != 0) return 70;
+  return egress.Finish(policy::Exit::kExport);
 }
 
 int PrintStats(const Globals& g, bool json) {

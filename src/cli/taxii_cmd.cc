@@ -1,7 +1,10 @@
 // `accord taxii discover|collections|pull|push`: the TAXII 2.1 client.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
+#include "accord/common/strings.h"
+#include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
 #include "accord/taxii/client.h"
@@ -49,6 +52,29 @@ void AddCommon(CLI::App* c, TaxiiFlags* f) {
 }
 
 int Run(const absl::Status& s) { return s.ok() ? 0 : Fail(s); }
+
+// The egress gate for a push: the node's gate when `data_dir` holds a node (its lockdown
+// switch and, later, its markings and agreements apply to what it sends), the default gate
+// when there is no node there at all (a plain TAXII client pushing files). A node that exists
+// but cannot be opened fails the push (fail closed).
+struct PushGate {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<policy::Gate> gate;
+};
+absl::StatusOr<PushGate> OpenPushGate(const std::string& data_dir) {
+  PushGate p;
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(data_dir) / "accord.db", ec) && !ec) {
+    p.gate = policy::NewAllowAllGate();
+    return p;
+  }
+  store::Options so;
+  so.dir = data_dir;
+  so.create = false;
+  ACCORD_ASSIGN_OR_RETURN(p.store, store::Store::Open(so));
+  p.gate = policy::NewNodeGate(p.store.get());
+  return p;
+}
 
 }  // namespace
 
@@ -123,8 +149,14 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
   push->add_option("--parallel", f->parallel,
                    "Requests in flight at once, one connection each (default 4)");
   AddCommon(push, f);
-  push->callback([f, exit_code] {
-    std::vector<std::string> objects;
+  AddDataOption(push, g);
+  push->callback([f, g, exit_code] {
+    auto gate = OpenPushGate(g->data_dir);
+    if (!gate.ok()) {
+      *exit_code = Fail(gate.status());
+      return;
+    }
+    std::vector<policy::Object> objects;
     uint64_t rejected = 0;
     for (const auto& path : f->files) {
       stix::ReaderOptions ro;
@@ -132,7 +164,15 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
       auto rs = stix::ReadFile(
           path, ro,
           [&](stix::ObjectRecord&& r) {
-            objects.push_back(std::move(r.json));
+            policy::Object o;
+            o.id = std::move(r.id);
+            o.type = std::move(r.type);
+            o.spec_version = std::move(r.spec_version);
+            o.modified = r.modified;
+            o.has_modified = r.has_modified;
+            o.revoked = r.revoked;
+            o.json = std::move(r.json);
+            objects.push_back(std::move(o));
             return absl::OkStatus();
           },
           [&](stix::Problem&& p) { std::cerr << "accord: " << p.ToString() << "\n"; });
@@ -145,7 +185,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
     taxii::Client c(ClientOpts(*f));
     std::string root = f->url;
     if (root.empty() || root.back() != '/') root += '/';
-    auto r = c.Push(root, f->collection, objects, f->batch, f->parallel);
+    auto r = c.Push(root, f->collection, objects, f->batch, f->parallel, *gate->gate);
     if (!r.ok()) {
       *exit_code = Fail(r.status());
       return;
@@ -155,6 +195,12 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
               << " requests: " << r->succeeded << " accepted, " << r->failed << " refused";
     if (rejected) std::cerr << ", " << rejected << " invalid locally (not sent)";
     std::cerr << "\n";
+    if (r->withheld) {
+      *exit_code = Fail(absl::PermissionDeniedError(
+          common::Cat(r->withheld, " object(s) withheld by the egress gate, not sent (",
+                      r->withheld_reason, ")")));
+      return;
+    }
     *exit_code = (r->failed || rejected) ? 1 : 0;
   });
 }

@@ -8,7 +8,8 @@
 
 namespace accord::match {
 
-absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now) {
+absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now,
+                                                      const IndicatorFilter& filter) {
   ActiveIndicators out;
   store::Query q;
   q.types = {"indicator"};
@@ -43,6 +44,10 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
       }
       auto pat = j.find("pattern");
       if (pat == j.end() || !pat->is_string()) continue;
+      if (filter && !filter(o)) {
+        ++out.withheld;
+        continue;
+      }
       out.indicators.push_back({o.id, pat->get<std::string>()});
     }
     if (!page.more) break;
@@ -104,11 +109,22 @@ std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
 }
 
 absl::StatusOr<uint64_t> SightingAggregator::WriteTo(store::Store& store, const std::string& collection,
-                                                     const std::string& identity, common::Micros now) {
+                                                     const std::string& identity, common::Micros now,
+                                                     const SightingEgress& egress,
+                                                     uint64_t* withheld) {
   std::vector<std::string> objs = ToJson(identity, now);
-  if (objs.empty()) return 0;
   std::string lines;
-  for (const std::string& s : objs) lines += s + "\n";
+  for (const std::string& s : objs) {
+    // Fail closed: without a decision nothing is written.
+    std::optional<std::string> admitted = egress ? egress(s) : std::nullopt;
+    if (!admitted) {
+      if (withheld) ++*withheld;
+      continue;
+    }
+    lines += *admitted;
+    lines += '\n';
+  }
+  if (lines.empty()) return 0;
   ACCORD_ASSIGN_OR_RETURN(auto txn, store.BeginImport(collection));
   std::string problems;
   stix::ReaderOptions ro;

@@ -231,8 +231,24 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
 
 absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
                                                 const std::string& collection,
-                                                const std::vector<std::string>& objects,
-                                                size_t batch, size_t parallel) {
+                                                const std::vector<policy::Object>& offered,
+                                                size_t batch, size_t parallel,
+                                                policy::Gate& gate) {
+  // The egress gate first (docs/EGRESS.md): nothing is sent through a closed exit, and only
+  // what the gate admits (or its replacement) goes into the envelopes.
+  const policy::Audience peer = policy::Audience::Peer(api_root);
+  ACCORD_RETURN_IF_ERROR(gate.CheckExit(peer, policy::Exit::kTaxiiPush));
+  PushResult out;
+  std::vector<std::string> objects;
+  objects.reserve(offered.size());
+  for (const policy::Object& o : offered) {
+    policy::Decision d = gate.Admit(o, peer, policy::Exit::kTaxiiPush);
+    if (d.verdict == policy::Decision::Verdict::kDeny) {
+      if (out.withheld++ == 0) out.withheld_reason = std::move(d.reason);
+      continue;
+    }
+    objects.push_back(d.verdict == policy::Decision::Verdict::kReplace ? std::move(d.json) : o.json);
+  }
   if (batch == 0) batch = 100;
   const size_t envelopes = (objects.size() + batch - 1) / batch;
   parallel = std::max<size_t>(1, std::min(parallel, envelopes));
@@ -241,7 +257,6 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
   // Envelopes are handed out in order to `parallel` workers, each with its own connection.
   // The first error stops every worker; results are merged under `mu`.
   std::mutex mu;
-  PushResult out;
   absl::Status first_error;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};

@@ -3,13 +3,14 @@
 namespace accord::taxii {
 
 std::shared_ptr<const PageCache::Page> PageCache::Get(const std::string& key, uint64_t local,
-                                                      uint64_t external,
+                                                      uint64_t external, uint64_t policy,
                                                       common::Micros not_before) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   const auto& p = it->second->second;
-  if (p->stamp_local != local || p->stamp_external != external || p->filled < not_before) {
+  if (p->stamp_local != local || p->stamp_external != external || p->stamp_policy != policy ||
+      p->filled < not_before) {
     Erase(it);
     return nullptr;
   }

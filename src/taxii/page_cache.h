@@ -23,15 +23,18 @@ class PageCache {
     std::string body;
     std::string added_first, added_last;  // X-TAXII-Date-Added-First/Last, empty when none
     uint64_t stamp_local = 0, stamp_external = 0;
+    uint64_t stamp_policy = 0;  // the egress gate's generation when filled
     common::Micros filled = 0;
   };
 
   explicit PageCache(uint64_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // The page under `key` if it was filled at the stamps (`local`, `external`) and not before
-  // `not_before`; a stale entry is dropped.
+  // The page under `key` if it was filled at the stamps (`local`, `external`, the gate's
+  // generation `policy`) and not before `not_before`; a stale entry is dropped. The key names
+  // the audience (service.cc, Cached), so principals with different decisions never share a
+  // page.
   std::shared_ptr<const Page> Get(const std::string& key, uint64_t local, uint64_t external,
-                                  common::Micros not_before);
+                                  uint64_t policy, common::Micros not_before);
 
   // Stores `page` under `key`, evicting least recently used pages beyond the byte bound.
   void Put(const std::string& key, std::shared_ptr<const Page> page);

@@ -17,6 +17,8 @@
 #include "accord/common/time.h"
 #include "accord/http/message.h"
 #include "accord/http/router.h"
+#include "accord/policy/egress_reader.h"
+#include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
 #include "taxii/filters.h"
 #include "taxii/group_commit.h"
@@ -69,6 +71,21 @@ http::Response ToResponse(const Error& e, std::string_view request_id) {
       common::Cat(e.status == 503 ? "the server is unavailable; retry later"
                                   : "the server failed to complete the request",
                   " (request id ", id, ")"));
+}
+
+// A gated read that failed: a closed exit (the egress gate's PermissionDenied: lockdown, and
+// later roles and agreements) is a 403 whose description says why; anything else as usual.
+Error FromReadStatus(const absl::Status& s) {
+  if (s.code() == absl::StatusCode::kPermissionDenied) {
+    return Error{403, "Forbidden", std::string(s.message())};
+  }
+  return FromStatus(s, "Query failed");
+}
+
+// Who receives a page, as the egress gate sees it.
+policy::Audience AudienceOf(const http::Principal& who) {
+  if (who.anonymous()) return policy::Audience::Anonymous();
+  return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
 }
 
 std::string NewUuid4() {
@@ -207,6 +224,11 @@ struct Service::Impl {
   http::AuthDb* auth;
   const ServiceOptions& opts;
   ChangeSource* changes;
+  // Every page leaves through the egress gate (docs/EGRESS.md): `gate` is the caller's, or
+  // the node's gate over `store` (own_gate) when none was given.
+  std::unique_ptr<policy::Gate> own_gate;
+  policy::Gate* gate;
+  policy::EgressReader reader;
   PageCache pages;
   // Bumped after every write this service commits (POST, DELETE); part of a cache entry's stamp.
   std::atomic<uint64_t> local_changes{0};
@@ -218,30 +240,41 @@ struct Service::Impl {
   // Last: destroyed first, so that commits still queued can report to the members above.
   GroupCommitter committer;
 
-  Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch)
-      : store(s), auth(a), opts(o), changes(ch), pages(o.response_cache_bytes), committer(s) {}
+  Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch,
+       policy::Gate* g)
+      : store(s), auth(a), opts(o), changes(ch),
+        own_gate(g ? nullptr : policy::NewNodeGate(s)), gate(g ? g : own_gate.get()),
+        reader(s, gate), pages(o.response_cache_bytes), committer(s) {}
 
   // Serves a cacheable GET (`kind` names the resource) from the page cache, or runs `fill`
-  // and caches its 200 answer. Entries are keyed by resource, collection, object and the raw
-  // query: every query that parses to a 200 is a distinct, deterministic page for a given
-  // store state (the principal only decides whether the page may be read, checked before).
+  // and caches its 200 answer. Entries are keyed by resource, collection, object, the raw
+  // query and the audience as the gate distinguishes it (Gate::CacheKey): every query that
+  // parses to a 200 is a distinct, deterministic page for a given store state, gate
+  // generation and audience. The gate's generation is part of the stamp, so a policy change
+  // (lockdown) makes every cached page stale.
   template <typename Fill>
   std::optional<Error> Cached(char kind, const std::string& collection, std::string_view object,
-                              const http::Request& req, http::Response& res, Fill&& fill) {
+                              const policy::Audience& audience, const http::Request& req,
+                              http::Response& res, Fill&& fill) {
     if (opts.response_cache_bytes == 0) return fill();
+    std::string audience_key = gate->CacheKey(audience);
     std::string key;
-    key.reserve(collection.size() + object.size() + req.query.size() + 4);
+    key.reserve(collection.size() + object.size() + req.query.size() + audience_key.size() + 5);
     key += kind;
     key += collection;
     key += '\0';
     key += object;
     key += '\0';
+    key += audience_key;
+    key += '\0';
     key += req.query;
     // Stamps are read before the store is, so a change during `fill` makes the entry stale.
     uint64_t local = local_changes.load(std::memory_order_acquire);
     uint64_t external = changes ? changes->Counter() : 0;
+    uint64_t policy_generation = gate->generation();
     Micros now = common::NowMicros();
-    if (auto p = pages.Get(key, local, external, now - opts.response_cache_max_age_us)) {
+    if (auto p = pages.Get(key, local, external, policy_generation,
+                           now - opts.response_cache_max_age_us)) {
       res.status = 200;
       res.SetHeader("Content-Type", std::string(http::kTaxiiMediaType));
       if (!p->added_first.empty()) {
@@ -260,6 +293,7 @@ struct Service::Impl {
     }
     page->stamp_local = local;
     page->stamp_external = external;
+    page->stamp_policy = policy_generation;
     page->filled = now;
     page->body = std::move(res.body);
     res.body.clear();
@@ -406,10 +440,12 @@ struct Service::Impl {
     res.SetHeader("X-TAXII-Date-Added-Last", common::FormatTimestamp(last));
   }
 
-  // Runs the query and, for mixed version selections (e.g. first,last), keeps only the
-  // versions asked for.
-  absl::StatusOr<store::Page> Run(const Filters& f, const store::Query& q) {
-    ACCORD_ASSIGN_OR_RETURN(store::Page page, store->List(q));
+  // Runs the query through the egress gate (for `audience` at `exit`) and, for mixed version
+  // selections (e.g. first,last), keeps only the versions asked for, among those the gate
+  // lets the audience see.
+  absl::StatusOr<policy::GatedPage> Run(const Filters& f, const store::Query& q,
+                                        const policy::Audience& audience, policy::Exit exit) {
+    ACCORD_ASSIGN_OR_RETURN(policy::GatedPage page, reader.List(q, audience, exit));
     if (!f.Mixed()) return page;
     std::unordered_map<std::string, std::pair<Micros, Micros>> ends;  // id -> (first, last)
     std::vector<store::StoredObject> kept;
@@ -425,9 +461,9 @@ struct Service::Impl {
           one.spec_versions = q.spec_versions;
           one.include_revoked = true;
           one.versions = store::VersionSelect::kFirst;
-          ACCORD_ASSIGN_OR_RETURN(store::Page fp, store->List(one));
+          ACCORD_ASSIGN_OR_RETURN(policy::GatedPage fp, reader.List(one, audience, exit));
           one.versions = store::VersionSelect::kLast;
-          ACCORD_ASSIGN_OR_RETURN(store::Page lp, store->List(one));
+          ACCORD_ASSIGN_OR_RETURN(policy::GatedPage lp, reader.List(one, audience, exit));
           std::pair<Micros, Micros> e{fp.objects.empty() ? -1 : fp.objects[0].modified,
                                       lp.objects.empty() ? -1 : lp.objects[0].modified};
           it = ends.emplace(o.id, e).first;
@@ -444,7 +480,7 @@ struct Service::Impl {
   // Answers 200 with {"more":..,"next":..,"<member>":[items]} (more/next only when there are
   // items or more pages) and the X-TAXII-Date-Added headers; `body` may carry reserved space.
   template <typename AppendItem>
-  static std::optional<Error> SendPage(const store::Page& page, const char* member,
+  static std::optional<Error> SendPage(const policy::GatedPage& page, const char* member,
                                        std::string body, http::Response& res,
                                        AppendItem&& append_item) {
     body += '{';
@@ -467,7 +503,7 @@ struct Service::Impl {
     return std::nullopt;
   }
 
-  static void AppendMoreNext(std::string* body, const store::Page& page) {
+  static void AppendMoreNext(std::string* body, const policy::GatedPage& page) {
     common::Append(body, "\"more\":", page.more ? "true" : "false");
     if (page.more && !page.next.empty()) {
       *body += ",\"next\":";
@@ -476,16 +512,18 @@ struct Service::Impl {
   }
 
   std::optional<Error> GetObjects(const http::Request& req, const store::CollectionInfo& c,
-                                  const std::string* object_id, http::Response& res) {
+                                  const std::string* object_id, const policy::Audience& audience,
+                                  http::Response& res) {
+    const policy::Exit exit = object_id ? policy::Exit::kTaxiiObject : policy::Exit::kTaxiiObjects;
     unsigned allowed = kAddedAfter | kLimit | kNext | kMatchVersion | kMatchSpecVersion;
     if (!object_id) allowed |= kMatchId | kMatchType;
     auto f = ParseFilters(req.query, allowed, opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     if (object_id) f->ids = {*object_id};
-    auto page = Run(*f, MakeQuery(*f, c.id, opts));
-    if (!page.ok()) return FromStatus(page.status(), "Query failed");
+    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, exit);
+    if (!page.ok()) return FromReadStatus(page.status());
     if (object_id && page->objects.empty() && !f->next) {
-      if (auto e = RequireObject(c, *object_id)) return e;
+      if (auto e = RequireObject(c, *object_id, audience, exit)) return e;
     }
     std::string body;
     size_t total = 0;
@@ -495,16 +533,18 @@ struct Service::Impl {
                     [](std::string* b, const store::StoredObject& o) { *b += o.json; });
   }
 
-  // 404 unless some version of `object_id` is in `c`.
-  std::optional<Error> RequireObject(const store::CollectionInfo& c, const std::string& id) {
+  // 404 unless some version of `object_id` that the gate lets `audience` see is in `c` (a
+  // withheld object is not found: its existence does not leave either).
+  std::optional<Error> RequireObject(const store::CollectionInfo& c, const std::string& id,
+                                     const policy::Audience& audience, policy::Exit exit) {
     store::Query q;
     q.collection = c.id;
     q.ids = {id};
     q.versions = store::VersionSelect::kAll;
     q.include_revoked = true;
-    q.limit = 1;
-    auto any = store->List(q);
-    if (!any.ok()) return FromStatus(any.status(), "Query failed");
+    q.limit = 0;  // all versions: the first ones may be withheld
+    auto any = reader.List(q, audience, exit);
+    if (!any.ok()) return FromReadStatus(any.status());
     if (any->objects.empty()) {
       return Error{404, "Object not found",
                    common::Cat("no object '", id, "' in collection '", c.id, "'")};
@@ -513,14 +553,14 @@ struct Service::Impl {
   }
 
   std::optional<Error> GetManifest(const http::Request& req, const store::CollectionInfo& c,
-                                   http::Response& res) {
+                                   const policy::Audience& audience, http::Response& res) {
     auto f = ParseFilters(req.query,
                           kAddedAfter | kLimit | kNext | kMatchId | kMatchType | kMatchVersion |
                               kMatchSpecVersion,
                           opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
-    auto page = Run(*f, MakeQuery(*f, c.id, opts));
-    if (!page.ok()) return FromStatus(page.status(), "Query failed");
+    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiManifest);
+    if (!page.ok()) return FromReadStatus(page.status());
     return SendPage(*page, "objects", std::string(), res,
                     [](std::string* b, const store::StoredObject& o) {
                       *b += "{\"id\":";
@@ -533,16 +573,17 @@ struct Service::Impl {
   }
 
   std::optional<Error> GetVersions(const http::Request& req, const store::CollectionInfo& c,
-                                   const std::string& object_id, http::Response& res) {
+                                   const std::string& object_id, const policy::Audience& audience,
+                                   http::Response& res) {
     auto f = ParseFilters(req.query, kAddedAfter | kLimit | kNext | kMatchSpecVersion, opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     f->ids = {object_id};
     f->want_all = true;
     f->want_last = false;
-    auto page = Run(*f, MakeQuery(*f, c.id, opts));
-    if (!page.ok()) return FromStatus(page.status(), "Query failed");
+    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiVersions);
+    if (!page.ok()) return FromReadStatus(page.status());
     if (page->objects.empty() && !f->next) {
-      if (auto e = RequireObject(c, object_id)) return e;
+      if (auto e = RequireObject(c, object_id, audience, policy::Exit::kTaxiiVersions)) return e;
     }
     return SendPage(*page, "versions", std::string(), res,
                     [](std::string* b, const store::StoredObject& o) {
@@ -550,21 +591,25 @@ struct Service::Impl {
                     });
   }
 
+  // The versions to delete are found through the same gated read as GET object (a principal
+  // deletes only versions it may see, and learns nothing of the others; in lockdown DELETE is
+  // refused too, as its answer would tell whether the object exists).
   std::optional<Error> DeleteObject(const http::Request& req, const store::CollectionInfo& c,
-                                    const std::string& object_id, http::Response& res) {
+                                    const std::string& object_id,
+                                    const policy::Audience& audience, http::Response& res) {
     auto f = ParseFilters(req.query, kMatchVersion | kMatchSpecVersion, opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     f->ids = {object_id};
     store::Query q = MakeQuery(*f, c.id, opts);
     q.limit = 0;
-    auto page = Run(*f, q);
-    if (!page.ok()) return FromStatus(page.status(), "Query failed");
+    auto page = Run(*f, q, audience, policy::Exit::kTaxiiObject);
+    if (!page.ok()) return FromReadStatus(page.status());
     if (page->objects.empty()) {
       return Error{404, "Object not found",
                    common::Cat("no matching version of '", object_id, "' in this collection")};
     }
     std::vector<Micros> times;
-    if (!(f->want_all && f->spec_versions.empty())) {
+    if (!(f->want_all && f->spec_versions.empty()) || page->withheld) {
       for (const auto& o : page->objects) times.push_back(o.modified);
     }
     auto n = store->Delete(c.id, object_id, times);
@@ -763,6 +808,7 @@ struct Service::Impl {
     if (auto* e = std::get_if<Error>(&c_or)) return *e;
     const store::CollectionInfo& c = std::get<store::CollectionInfo>(c_or);
     const bool can_read = CanRead(who, c), can_write = who.CanWrite(c.id);
+    const policy::Audience audience = AudienceOf(who);
     auto need = [&](bool ok, std::string_view what) -> std::optional<Error> {
       if (ok) return std::nullopt;
       if (who.anonymous()) return Error{401, "Unauthorized", "authentication required"};
@@ -775,27 +821,29 @@ struct Service::Impl {
         return std::nullopt;
       case Route::kManifest:
         if (auto e = need(can_read, "read")) return e;
-        return Cached('m', c.id, {}, req, res, [&] { return GetManifest(req, c, res); });
+        return Cached('m', c.id, {}, audience, req, res,
+                      [&] { return GetManifest(req, c, audience, res); });
       case Route::kObjects:
         if (req.method == "POST") {
           if (auto e = need(can_write, "write to")) return e;
           return PostObjects(req, c, who, res);
         }
         if (auto e = need(can_read, "read")) return e;
-        return Cached('o', c.id, {}, req, res, [&] { return GetObjects(req, c, nullptr, res); });
+        return Cached('o', c.id, {}, audience, req, res,
+                      [&] { return GetObjects(req, c, nullptr, audience, res); });
       case Route::kObject:
         if (req.method == "DELETE") {
           // TAXII §5.7 permission table: both false 404 (handled by visibility), else 403.
           if (auto e = need(can_read && can_write, "delete from")) return e;
-          return DeleteObject(req, c, r.object_id, res);
+          return DeleteObject(req, c, r.object_id, audience, res);
         }
         if (auto e = need(can_read, "read")) return e;
-        return Cached('O', c.id, r.object_id, req, res,
-                      [&] { return GetObjects(req, c, &r.object_id, res); });
+        return Cached('O', c.id, r.object_id, audience, req, res,
+                      [&] { return GetObjects(req, c, &r.object_id, audience, res); });
       case Route::kVersions:
         if (auto e = need(can_read, "read")) return e;
-        return Cached('v', c.id, r.object_id, req, res,
-                      [&] { return GetVersions(req, c, r.object_id, res); });
+        return Cached('v', c.id, r.object_id, audience, req, res,
+                      [&] { return GetVersions(req, c, r.object_id, audience, res); });
       default:
         return Error{404, "Not found", "no such resource"};
     }
@@ -803,9 +851,9 @@ struct Service::Impl {
 };
 
 Service::Service(store::Store* store, http::AuthDb* auth, ServiceOptions options,
-                 ChangeSource* changes)
+                 ChangeSource* changes, policy::Gate* gate)
     : options_(std::move(options)),
-      impl_(std::make_unique<Impl>(store, auth, options_, changes)) {}
+      impl_(std::make_unique<Impl>(store, auth, options_, changes, gate)) {}
 
 Service::~Service() = default;
 

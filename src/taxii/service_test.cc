@@ -67,6 +67,8 @@ class FailingStore final : public store::Store {
   absl::Status PutSetting(const std::string& k, const std::string& v) override {
     return real_->PutSetting(k, v);
   }
+  store::AuthStore* auth() override { return real_->auth(); }
+  store::StatusStore* statuses() override { return real_->statuses(); }
 
  private:
   static std::string Message() {
@@ -90,7 +92,7 @@ class ServiceErrors : public ::testing::Test {
     http::AuthDb::Options ao;
     ao.opslimit = 1;
     ao.memlimit = 8192;
-    auto au = http::AuthDb::Open(dir_ + "/auth.db", ao);
+    auto au = http::AuthDb::Open(real_.get(), ao);
     ASSERT_TRUE(au.ok()) << au.status();
     auth_ = std::move(*au);
     ASSERT_TRUE(auth_->AddUser("admin", http::Role::kAdmin).ok());

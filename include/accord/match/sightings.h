@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +20,7 @@
 
 namespace accord::store {
 class Store;
+struct StoredObject;
 }
 
 namespace accord::match {
@@ -26,11 +29,25 @@ struct ActiveIndicators {
   std::vector<IndicatorSpec> indicators;
   uint64_t inactive = 0;      // revoked, not yet valid, or expired
   uint64_t not_stix = 0;      // pattern_type other than "stix"
+  uint64_t withheld = 0;      // refused by the filter (the egress gate)
 };
 
+/// Decides whether an active indicator may be compiled: the match command passes the egress
+/// gate's decision for match output (a match line names the indicator), so an indicator
+/// the gate withholds never produces a line. Returns false to leave it out.
+using IndicatorFilter = std::function<bool(const store::StoredObject& indicator)>;
+
 /// Latest versions of all indicators that are active at `now`: not revoked and
-/// valid_from <= now < valid_until (STIX 2.1 §4.7).
-absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now);
+/// valid_from <= now < valid_until (STIX 2.1 §4.7), and admitted by `filter` when given
+/// (those left out are counted in `withheld`). Reading the store here is internal: what
+/// leaves is the match output, gated by the caller (docs/EGRESS.md).
+absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now,
+                                                      const IndicatorFilter& filter = nullptr);
+
+/// Decides what happens to one sighting (its JSON) before it is written: the JSON to write
+/// (the sighting itself or a replaced copy), or nullopt to withhold it. The match command
+/// passes the egress gate's decision for Exit::kSightings.
+using SightingEgress = std::function<std::optional<std::string>(const std::string& sighting)>;
 
 /// Aggregates matches into one sighting per indicator per time bucket.
 class SightingAggregator {
@@ -42,9 +59,12 @@ class SightingAggregator {
   /// Builds the sighting objects (STIX 2.1 §5.6): count, first_seen, last_seen,
   /// sighting_of_ref, where_sighted_refs = [identity], created_by_ref = identity.
   std::vector<std::string> ToJson(const std::string& identity, common::Micros now) const;
-  /// Validates the sightings through the STIX reader and imports them into `collection`.
+  /// Hands each sighting to `egress`, validates those it lets through with the STIX reader and
+  /// imports them into `collection`. Returns how many were written; `*withheld` (when given)
+  /// counts those `egress` withheld.
   absl::StatusOr<uint64_t> WriteTo(store::Store& store, const std::string& collection,
-                                   const std::string& identity, common::Micros now);
+                                   const std::string& identity, common::Micros now,
+                                   const SightingEgress& egress, uint64_t* withheld = nullptr);
   void Clear() { buckets_.clear(); }
   /// Moves the buckets that end at or before `t` (event time) into `out`: in follow mode the
   /// caller writes those periodically while later buckets keep counting.

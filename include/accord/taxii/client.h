@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "accord/common/status.h"
+#include "accord/policy/gate.h"
 #include "accord/store/store.h"
 
 namespace accord::taxii {
@@ -72,15 +73,20 @@ class Client {
     uint64_t succeeded = 0;
     uint64_t failed = 0;
     std::vector<std::string> failures;  // "id: message"
+    uint64_t withheld = 0;              // refused by the egress gate: not sent
+    std::string withheld_reason;        // the first refusal's reason
   };
-  /// POSTs `objects` (minified STIX JSON) in envelopes of `batch` objects, retrying each
+  /// POSTs `objects` (minified STIX JSON in `json`), as the egress gate admits them for
+  /// Exit::kTaxiiPush to the peer at `api_root` (replaced copies are sent in their place,
+  /// withheld objects are counted and not sent; a closed exit is PermissionDenied before any
+  /// request), in envelopes of `batch` objects, retrying each
   /// envelope on 5xx/429/network errors (safe: adding a version twice is a success).
   /// `parallel` envelopes are in flight at once, each on its own connection (the server
   /// parses them concurrently and commits them together); envelopes may then be committed
   /// out of order, which TAXII allows (versions are ordered by `modified`, not arrival).
   absl::StatusOr<PushResult> Push(const std::string& api_root, const std::string& collection,
-                                  const std::vector<std::string>& objects, size_t batch,
-                                  size_t parallel = 1);
+                                  const std::vector<policy::Object>& objects, size_t batch,
+                                  size_t parallel, policy::Gate& gate);
 
  private:
   ClientOptions options_;

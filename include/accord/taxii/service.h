@@ -23,6 +23,7 @@
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
 #include "accord/http/server.h"
+#include "accord/policy/gate.h"
 #include "accord/store/store.h"
 
 namespace accord::taxii {
@@ -69,10 +70,13 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
 
 class Service {
  public:
-  /// `store`, `auth` and `changes` (optional) must outlive the Service. `auth` is used only
-  /// by Handle() and may be null when the Service is only mounted on a server's Router.
+  /// `store`, `auth`, `changes` (optional) and `gate` (optional) must outlive the Service.
+  /// `auth` is used only by Handle() and may be null when the Service is only mounted on a
+  /// server's Router. Every objects, object, manifest and versions page leaves through the
+  /// egress gate (docs/EGRESS.md): `gate`, or when it is null the node's gate over `store`
+  /// (policy::NewNodeGate), so that a Service cannot be built without one.
   Service(store::Store* store, http::AuthDb* auth, ServiceOptions options,
-          ChangeSource* changes = nullptr);
+          ChangeSource* changes = nullptr, policy::Gate* gate = nullptr);
   ~Service();
 
   /// Adds the TAXII routes to `router` (which must not outlive the Service): GET /taxii2/,

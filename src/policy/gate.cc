@@ -1,0 +1,188 @@
+#include "accord/policy/gate.h"
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+
+#include "accord/common/strings.h"
+
+namespace accord::policy {
+
+std::span<const Exit> AllExits() { return kAllExits; }
+
+std::string_view ExitName(Exit exit) {
+  // No default: -Wswitch (an error in CI) flags an Exit added without a name.
+  switch (exit) {
+    case Exit::kTaxiiObjects: return "taxii-objects";
+    case Exit::kTaxiiObject: return "taxii-object";
+    case Exit::kTaxiiManifest: return "taxii-manifest";
+    case Exit::kTaxiiVersions: return "taxii-versions";
+    case Exit::kExport: return "export";
+    case Exit::kGet: return "get";
+    case Exit::kListJson: return "list";
+    case Exit::kTaxiiPush: return "taxii-push";
+    case Exit::kMatchOutput: return "match-output";
+    case Exit::kSightings: return "sightings";
+  }
+  return "unknown-exit";
+}
+
+std::string Audience::Key() const {
+  // Length-prefixed, so that no two (name, role) pairs share a key ("a|b" + "" vs "a" + "b|").
+  return common::Cat(static_cast<int>(kind), ':', name.size(), ':', name, ':', role);
+}
+
+std::string Audience::ToString() const {
+  switch (kind) {
+    case Kind::kLocalOperator: return "the local operator";
+    case Kind::kUser: return common::Cat("user '", name, "' (", role, ")");
+    case Kind::kAnonymous: return "an anonymous client";
+    case Kind::kPeer: return common::Cat("peer '", name, "'");
+    case Kind::kSensor: return common::Cat("consumer '", name, "'");
+  }
+  return "an unknown audience";
+}
+
+absl::Status Gate::CheckExit(const Audience& audience, Exit exit) {
+  try {
+    return DoCheckExit(audience, exit);
+  } catch (const std::exception& e) {
+    return absl::PermissionDeniedError(
+        common::Cat(ExitName(exit), ": the egress gate failed (", e.what(), "); nothing leaves"));
+  }
+}
+
+Decision Gate::Admit(const Object& object, const Audience& audience, Exit exit) {
+  // Fail closed: whatever goes wrong in the rules, the object stays in.
+  try {
+    absl::StatusOr<Decision> d = DoAdmit(object, audience, exit);
+    if (!d.ok()) {
+      return Decision::Deny(common::Cat("the egress gate failed on ", object.id, ": ",
+                                        d.status().message()));
+    }
+    if (d->verdict == Decision::Verdict::kReplace && d->json.empty()) {
+      return Decision::Deny(common::Cat("the egress gate replaced ", object.id, " with nothing"));
+    }
+    return *std::move(d);
+  } catch (const std::exception& e) {
+    return Decision::Deny(common::Cat("the egress gate failed on ", object.id, ": ", e.what()));
+  }
+}
+
+uint64_t Gate::generation() { return DoGeneration(); }
+
+namespace {
+
+class AllowAllGate final : public Gate {
+ private:
+  absl::Status DoCheckExit(const Audience&, Exit) override { return absl::OkStatus(); }
+  absl::StatusOr<Decision> DoAdmit(const Object&, const Audience&, Exit) override {
+    return Decision::Allow();
+  }
+  uint64_t DoGeneration() override { return 1; }
+};
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The node's rules. The state a decision reads (lockdown, broken) is in atomics, so Admit()
+// takes no lock; Refresh() runs under `mu_` at most once per refresh interval.
+class NodeGate final : public Gate {
+ public:
+  NodeGate(store::Store* store, NodeGateOptions options) : store_(store), options_(options) {}
+
+ private:
+  absl::Status DoCheckExit(const Audience& audience, Exit exit) override {
+    MaybeRefresh();
+    if (broken_.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> l(mu_);
+      return absl::PermissionDeniedError(
+          common::Cat(ExitName(exit), " to ", audience.ToString(),
+                      " refused: the egress policy cannot be read (", broken_reason_,
+                      "); nothing leaves the node until it can"));
+    }
+    if (lockdown_.load(std::memory_order_acquire)) {
+      return absl::PermissionDeniedError(common::Cat(
+          ExitName(exit), " to ", audience.ToString(),
+          " refused: the node is in lockdown, nothing leaves it ('accord policy lockdown off' "
+          "lifts it)"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Decision> DoAdmit(const Object&, const Audience&, Exit) override {
+    // PERF: per object, so no refresh and no lock here; CheckExit() refreshed for the batch.
+    if (broken_.load(std::memory_order_acquire)) {
+      return Decision::Deny("the egress policy cannot be read");
+    }
+    if (lockdown_.load(std::memory_order_acquire)) {
+      return Decision::Deny("the node is in lockdown");
+    }
+    return Decision::Allow();
+  }
+
+  uint64_t DoGeneration() override {
+    MaybeRefresh();
+    return generation_.load(std::memory_order_acquire);
+  }
+
+  void MaybeRefresh() {
+    int64_t now = SteadyMicros();
+    if (now < next_refresh_us_.load(std::memory_order_acquire)) return;
+    std::lock_guard<std::mutex> l(mu_);
+    if (now < next_refresh_us_.load(std::memory_order_relaxed)) return;  // another thread did
+    bool lockdown = true, broken = false;
+    absl::StatusOr<bool> on = LockdownOn(*store_);
+    if (on.ok()) {
+      lockdown = *on;
+    } else {
+      broken = true;
+      broken_reason_ = std::string(on.status().message());
+    }
+    if (lockdown != lockdown_.load() || broken != broken_.load()) {
+      lockdown_.store(lockdown, std::memory_order_release);
+      broken_.store(broken, std::memory_order_release);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    next_refresh_us_.store(now + options_.refresh_interval_us, std::memory_order_release);
+  }
+
+  store::Store* const store_;
+  const NodeGateOptions options_;
+  std::mutex mu_;
+  std::string broken_reason_;  // guarded by mu_
+  std::atomic<int64_t> next_refresh_us_{0};
+  // Until the first refresh the gate is closed: `broken_` starts true, so that nothing is
+  // admitted on state that was never read.
+  std::atomic<bool> lockdown_{false};
+  std::atomic<bool> broken_{true};
+  std::atomic<uint64_t> generation_{1};
+};
+
+}  // namespace
+
+std::unique_ptr<Gate> NewAllowAllGate() { return std::make_unique<AllowAllGate>(); }
+
+std::unique_ptr<Gate> NewNodeGate(store::Store* store, NodeGateOptions options) {
+  return std::make_unique<NodeGate>(store, options);
+}
+
+absl::Status SetLockdown(store::Store& store, bool on) {
+  return store.PutSetting(std::string(kLockdownSetting), on ? "on" : "off");
+}
+
+absl::StatusOr<bool> LockdownOn(store::Store& store) {
+  ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> v,
+                          store.GetSetting(std::string(kLockdownSetting)));
+  if (!v.has_value() || *v == "off") return false;
+  if (*v == "on") return true;
+  // Fail closed on a value nobody wrote through SetLockdown.
+  return absl::DataLossError(common::Cat("store setting '", kLockdownSetting,
+                                         "' holds '", *v, "', expected 'on' or 'off'"));
+}
+
+}  // namespace accord::policy

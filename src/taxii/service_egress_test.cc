@@ -1,0 +1,157 @@
+// The TAXII pages leave through the egress gate, and the page cache never hands one
+// principal's page to another: a test gate withholds every object from bob, and alice and bob
+// read the same pages, in both orders, with the cache on.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "accord/http/auth.h"
+#include "accord/policy/gate.h"
+#include "accord/stix/reader.h"
+#include "accord/store/store.h"
+#include "accord/taxii/service.h"
+
+namespace accord::taxii {
+namespace {
+
+constexpr const char* kId = "indicator--c0c0c0c0-0000-4000-8000-000000000001";
+constexpr const char* kIndicator =
+    R"({"type":"indicator","spec_version":"2.1","id":"indicator--c0c0c0c0-0000-4000-8000-000000000001","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+
+// Withholds every object from the user named `denied`; counts its decisions.
+class DenyOneUserGate final : public policy::Gate {
+ public:
+  explicit DenyOneUserGate(std::string denied) : denied_(std::move(denied)) {}
+  int admits = 0;
+
+ private:
+  absl::Status DoCheckExit(const policy::Audience&, policy::Exit) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<policy::Decision> DoAdmit(const policy::Object&, const policy::Audience& a,
+                                           policy::Exit) override {
+    ++admits;
+    if (a.kind == policy::Audience::Kind::kUser && a.name == denied_) {
+      return policy::Decision::Deny("test: " + denied_ + " sees nothing");
+    }
+    return policy::Decision::Allow();
+  }
+  uint64_t DoGeneration() override { return 1; }
+  std::string denied_;
+};
+
+class ServiceEgressTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("accord-service-egress-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir_);
+    store::Options so;
+    so.dir = dir_.string();
+    auto s = store::Store::Open(so);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    store::CollectionInfo ci;
+    ci.alias = "shared";
+    ci.title = "shared";
+    auto c = store_->CreateCollection(ci);
+    ASSERT_TRUE(c.ok()) << c.status();
+    cid_ = c->id;
+    auto txn = store_->BeginImport(cid_);
+    ASSERT_TRUE(txn.ok());
+    auto r = stix::ReadBuffer(
+        kIndicator, stix::ReaderOptions{},
+        [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
+        [&](stix::Problem&& p) { ADD_FAILURE() << p.ToString(); });
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+
+    http::AuthDb::Options ao;
+    ao.opslimit = 1;
+    ao.memlimit = 8192;
+    auto a = http::AuthDb::Open(store_.get(), ao);
+    ASSERT_TRUE(a.ok()) << a.status();
+    auth_ = std::move(*a);
+    for (const char* user : {"alice", "bob"}) {
+      ASSERT_TRUE(auth_->AddUser(user, http::Role::kUser).ok());
+      ASSERT_TRUE(auth_->SetGrant(user, cid_, true, false).ok());
+      auto k = auth_->CreateKey(user);
+      ASSERT_TRUE(k.ok()) << k.status();
+      keys_[user] = *k;
+    }
+  }
+  void TearDown() override {
+    auth_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // GET `rel` (under the collection) as `user`: (status, body).
+  std::pair<int, nlohmann::json> Get(Service& svc, const std::string& user, const std::string& rel) {
+    http::Request req;
+    req.method = "GET";
+    req.target = "/api/collections/" + cid_ + "/" + rel;
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers = {{"accept", "application/taxii+json;version=2.1"},
+                   {"authorization", "Bearer " + keys_[user]}};
+    http::Response res;
+    svc.Handle(req, res);
+    return {res.status, nlohmann::json::parse(res.Body(), nullptr, false)};
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<http::AuthDb> auth_;
+  std::string cid_;
+  std::map<std::string, std::string> keys_;
+};
+
+TEST_F(ServiceEgressTest, APrincipalNeverGetsAnotherPrincipalsCachedPage) {
+  DenyOneUserGate gate("bob");
+  ServiceOptions opts;
+  ASSERT_GT(opts.response_cache_bytes, 0u);  // the cache is on
+  Service svc(store_.get(), auth_.get(), opts, nullptr, &gate);
+  const std::string obj = std::string("objects/") + kId + "/";
+  for (const std::string& rel : {std::string("objects/"), std::string("manifest/"), obj + "versions/"}) {
+    // alice fills the cache first, then bob asks for the same page, then alice again.
+    auto [a_status, a_body] = Get(svc, "alice", rel);
+    ASSERT_EQ(a_status, 200) << rel;
+    const char* member = rel.ends_with("versions/") ? "versions" : "objects";
+    ASSERT_TRUE(a_body.contains(member)) << rel << ": " << a_body.dump();
+    EXPECT_EQ(a_body[member].size(), 1u) << rel;
+    auto [b_status, b_body] = Get(svc, "bob", rel);
+    // A list page is empty for bob; the versions of an object he may not see are not found.
+    EXPECT_EQ(b_status, rel.ends_with("versions/") ? 404 : 200) << rel;
+    EXPECT_FALSE(b_body.contains(member)) << rel << ": bob got alice's page: " << b_body.dump();
+    auto again = Get(svc, "alice", rel);
+    EXPECT_EQ(again.second[member].size(), 1u) << rel;
+  }
+  // The other order: bob's empty page is not served to alice.
+  auto [b_status, b_body] = Get(svc, "bob", "objects/?limit=5");
+  EXPECT_EQ(b_status, 200);
+  EXPECT_FALSE(b_body.contains("objects"));
+  auto [a_status, a_body] = Get(svc, "alice", "objects/?limit=5");
+  EXPECT_EQ(a_status, 200);
+  EXPECT_EQ(a_body["objects"].size(), 1u);
+  // A withheld object is not found, not an empty page: its existence does not leave either.
+  EXPECT_EQ(Get(svc, "bob", obj).first, 404);
+  EXPECT_EQ(Get(svc, "alice", obj).first, 200);
+}
+
+TEST_F(ServiceEgressTest, CachedPagesAreServedWithoutAskingTheGateAgain) {
+  // The cache still works per audience: a repeated page costs no new decisions.
+  DenyOneUserGate gate("nobody");
+  Service svc(store_.get(), auth_.get(), ServiceOptions{}, nullptr, &gate);
+  ASSERT_EQ(Get(svc, "alice", "objects/").first, 200);
+  int after_first = gate.admits;
+  EXPECT_GT(after_first, 0);
+  ASSERT_EQ(Get(svc, "alice", "objects/").first, 200);
+  EXPECT_EQ(gate.admits, after_first);
+}
+
+}  // namespace
+}  // namespace accord::taxii
