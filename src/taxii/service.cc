@@ -4,15 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
-#include <functional>
-#include <list>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <simdjson.h>
-#include <thread>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -22,7 +17,10 @@
 #include "accord/common/time.h"
 #include "accord/http/message.h"
 #include "accord/stix/reader.h"
+#include "taxii/filters.h"
+#include "taxii/group_commit.h"
 #include "taxii/json_util.h"
+#include "taxii/page_cache.h"
 
 namespace accord::taxii {
 namespace text = http::text;
@@ -73,149 +71,6 @@ void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
   AppendJsonEscaped(out, s);
   out->push_back('"');
-}
-
-// Parsed filter parameters of one request (TAXII §3.4).
-struct Filters {
-  std::optional<Micros> added_after;
-  std::optional<uint64_t> limit;
-  std::optional<std::string> next;
-  std::vector<std::string> ids, types, spec_versions;
-  bool has_version = false;
-  bool want_first = false, want_last = false, want_all = false;
-  std::vector<Micros> version_times;
-
-  // Whether version selection needs more than one Query mode (first+last, or keyword plus
-  // timestamps): then versions are fetched with kAll and filtered per object.
-  bool Mixed() const {
-    int kinds = int(want_first) + int(want_last) + int(!version_times.empty());
-    return !want_all && kinds > 1;
-  }
-};
-
-enum ParamSet : unsigned {
-  kAddedAfter = 1, kLimit = 2, kNext = 4, kMatchId = 8, kMatchType = 16, kMatchVersion = 32,
-  kMatchSpecVersion = 64,
-};
-
-absl::StatusOr<std::vector<std::string>> SplitList(std::string_view name, std::string_view v) {
-  std::vector<std::string> out;
-  std::set<std::string_view> seen;
-  for (std::string_view item : text::Split(v, ',')) {
-    if (item.empty()) {
-      return absl::InvalidArgumentError(common::Cat(name, ": empty value in '", v, "'"));
-    }
-    if (!seen.insert(item).second) {
-      return absl::InvalidArgumentError(common::Cat(name, ": '", item, "' given twice"));
-    }
-    out.emplace_back(item);
-  }
-  return out;
-}
-
-absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
-                                     const ServiceOptions& opts) {
-  Filters f;
-  ACCORD_ASSIGN_OR_RETURN(auto params, http::ParseQuery(query));
-  unsigned seen = 0;
-  auto once = [&](unsigned bit, const std::string& name) -> absl::Status {
-    if (!(allowed & bit)) {
-      return absl::InvalidArgumentError(
-          common::Cat("parameter '", name, "' is not valid on this endpoint"));
-    }
-    if (seen & bit) {
-      return absl::InvalidArgumentError(common::Cat("parameter '", name, "' given twice"));
-    }
-    seen |= bit;
-    return absl::OkStatus();
-  };
-  for (auto& [k, v] : params) {
-    if (k == "added_after") {
-      ACCORD_RETURN_IF_ERROR(once(kAddedAfter, k));
-      auto t = common::ParseTimestamp(v);
-      if (!t.ok()) {
-        return absl::InvalidArgumentError(
-            common::Cat("added_after: '", v, "' is not a timestamp: ", t.status().message()));
-      }
-      f.added_after = t->micros;
-    } else if (k == "limit") {
-      ACCORD_RETURN_IF_ERROR(once(kLimit, k));
-      int64_t n = 0;
-      if (!text::ParseInt(v, &n) || n <= 0) {
-        return absl::InvalidArgumentError(
-            common::Cat("limit: '", v, "' is not a positive integer"));
-      }
-      f.limit = std::min<uint64_t>(static_cast<uint64_t>(n), opts.max_page_size);
-    } else if (k == "next") {
-      ACCORD_RETURN_IF_ERROR(once(kNext, k));
-      if (v.empty() || v.size() > 4096) return absl::InvalidArgumentError("next: invalid token");
-      f.next = v;
-    } else if (k == "match[id]") {
-      ACCORD_RETURN_IF_ERROR(once(kMatchId, k));
-      ACCORD_ASSIGN_OR_RETURN(f.ids, SplitList(k, v));
-    } else if (k == "match[type]") {
-      ACCORD_RETURN_IF_ERROR(once(kMatchType, k));
-      ACCORD_ASSIGN_OR_RETURN(f.types, SplitList(k, v));
-    } else if (k == "match[spec_version]") {
-      ACCORD_RETURN_IF_ERROR(once(kMatchSpecVersion, k));
-      ACCORD_ASSIGN_OR_RETURN(f.spec_versions, SplitList(k, v));
-      for (auto& sv : f.spec_versions) {
-        if (sv != "2.0" && sv != "2.1") {
-          return absl::InvalidArgumentError(
-              common::Cat("match[spec_version]: '", sv, "' is not 2.0 or 2.1"));
-        }
-      }
-    } else if (k == "match[version]") {
-      ACCORD_RETURN_IF_ERROR(once(kMatchVersion, k));
-      ACCORD_ASSIGN_OR_RETURN(auto items, SplitList(k, v));
-      f.has_version = true;
-      for (auto& item : items) {
-        if (item == "all") {
-          f.want_all = true;
-        } else if (item == "first") {
-          f.want_first = true;
-        } else if (item == "last") {
-          f.want_last = true;
-        } else {
-          auto t = common::ParseTimestamp(item);
-          if (!t.ok()) {
-            return absl::InvalidArgumentError(common::Cat(
-                "match[version]: '", item, "' is not first, last, all or a timestamp"));
-          }
-          f.version_times.push_back(t->micros);
-        }
-      }
-      if (f.want_all && items.size() > 1) {
-        return absl::InvalidArgumentError("match[version]: 'all' cannot be combined");
-      }
-    } else if (k.rfind("match[", 0) == 0) {
-      // TAXII §3.4: unknown match fields MAY be ignored.
-    }
-  }
-  if (!f.has_version) f.want_last = true;
-  return f;
-}
-
-store::Query MakeQuery(const Filters& f, const std::string& collection,
-                       const ServiceOptions& opts) {
-  store::Query q;
-  q.collection = collection;
-  q.ids = f.ids;
-  q.types = f.types;
-  q.spec_versions = f.spec_versions;
-  q.added_after = f.added_after;
-  q.include_revoked = true;  // TAXII serves revoked versions too; consumers decide
-  q.limit = f.limit.value_or(opts.default_page_size);
-  if (f.next) q.cursor = *f.next;
-  if (f.want_all || f.Mixed()) {
-    q.versions = store::VersionSelect::kAll;
-  } else if (!f.version_times.empty()) {
-    q.versions = store::VersionSelect::kAll;
-    q.version_times = f.version_times;
-  } else {
-    q.versions = f.want_first ? store::VersionSelect::kFirst : store::VersionSelect::kLast;
-  }
-  return q;
 }
 
 struct Route {
@@ -304,153 +159,6 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
 
 
 namespace {
-
-// An LRU of serialized GET responses, bounded by bytes. A hit must match the change stamp
-// taken when the entry was filled (see ServiceOptions::response_cache_bytes).
-class PageCache {
- public:
-  struct Page {
-    std::string body;
-    std::string added_first, added_last;  // X-TAXII-Date-Added-First/Last, empty when none
-    uint64_t stamp_local = 0, stamp_external = 0;
-    Micros filled = 0;
-  };
-
-  explicit PageCache(uint64_t max_bytes) : max_bytes_(max_bytes) {}
-
-  std::shared_ptr<const Page> Get(const std::string& key, uint64_t local, uint64_t external,
-                                  Micros not_before) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = map_.find(key);
-    if (it == map_.end()) return nullptr;
-    const auto& p = it->second->second;
-    if (p->stamp_local != local || p->stamp_external != external || p->filled < not_before) {
-      Erase(it);
-      return nullptr;
-    }
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return p;
-  }
-
-  void Put(const std::string& key, std::shared_ptr<const Page> page) {
-    size_t cost = Cost(key, *page);
-    if (cost > max_bytes_ / 4) return;  // one huge page must not flush everything else
-    std::lock_guard<std::mutex> l(mu_);
-    if (auto it = map_.find(key); it != map_.end()) Erase(it);
-    lru_.emplace_front(key, std::move(page));
-    map_.emplace(key, lru_.begin());
-    bytes_ += cost;
-    while (bytes_ > max_bytes_ && !lru_.empty()) Erase(map_.find(lru_.back().first));
-  }
-
- private:
-  using Entry = std::pair<std::string, std::shared_ptr<const Page>>;
-  using Map = std::unordered_map<std::string, std::list<Entry>::iterator>;
-
-  static size_t Cost(const std::string& key, const Page& p) {
-    return 2 * key.size() + p.body.size() + p.added_first.size() + p.added_last.size() + 160;
-  }
-  void Erase(Map::iterator it) {
-    bytes_ -= Cost(it->first, *it->second->second);
-    lru_.erase(it->second);
-    map_.erase(it);
-  }
-
-  const uint64_t max_bytes_;
-  std::mutex mu_;
-  std::list<Entry> lru_;  // most recently used first
-  Map map_;
-  uint64_t bytes_ = 0;
-};
-
-// Group commit on a committer thread: POST handlers parse and validate on their workers, then
-// hand their records over and return (http::Response::deferred), so no worker waits for the
-// disk. The committer writes everything queued meanwhile (same collection, up to
-// kMaxGroupRecords) in one store transaction and calls each request's `done` with the outcome;
-// a request is answered only after the transaction holding its records committed.
-// PERF: one 100-object transaction dirties ~100 random leaves of the store's id index; under
-// load the groups grow and that cost is shared (bench/store/small_txn_bench: 42k objects/s in
-// transactions of 100, 158k in transactions of 5,000).
-class GroupCommitter {
- public:
-  static constexpr size_t kMaxGroupRecords = 20000;
-  static constexpr size_t kMaxQueuedRecords = 200000;  // beyond this, Submit waits (backpressure)
-  using Done = std::function<void(absl::Status)>;
-
-  explicit GroupCommitter(store::Store* store) : store_(store), thread_([this] { Loop(); }) {}
-  ~GroupCommitter() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();  // commits what is queued first
-  }
-
-  void Submit(std::string collection, std::vector<stix::ObjectRecord> records, Done done) {
-    std::unique_lock<std::mutex> l(mu_);
-    space_.wait(l, [&] { return queued_ < kMaxQueuedRecords || queue_.empty(); });
-    queued_ += records.size();
-    queue_.push_back(Job{std::move(collection), std::move(records), std::move(done)});
-    cv_.notify_one();
-  }
-
- private:
-  struct Job {
-    std::string collection;
-    std::vector<stix::ObjectRecord> records;
-    Done done;
-  };
-
-  void Loop() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (true) {
-      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      std::vector<Job> group;
-      size_t n = 0;
-      while (!queue_.empty()) {
-        const Job& j = queue_.front();
-        if (!group.empty() && (j.collection != group[0].collection ||
-                               n + j.records.size() > kMaxGroupRecords)) {
-          break;
-        }
-        n += j.records.size();
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      l.unlock();
-      std::vector<absl::Status> results(group.size());
-      absl::Status st = Write(group, 0, group.size());
-      if (!st.ok() && group.size() > 1) {
-        // One request's records must not fail another's: retry each alone.
-        for (size_t i = 0; i < group.size(); ++i) results[i] = Write(group, i, i + 1);
-      } else {
-        for (auto& r : results) r = st;
-      }
-      for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
-      l.lock();
-      queued_ -= n;
-      space_.notify_all();
-    }
-  }
-
-  absl::Status Write(const std::vector<Job>& group, size_t begin, size_t end) {
-    ACCORD_ASSIGN_OR_RETURN(auto txn, store_->BeginImport(group[begin].collection));
-    for (size_t i = begin; i < end; ++i) {
-      for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
-    }
-    return txn->Commit().status();
-  }
-
-  store::Store* store_;
-  std::mutex mu_;
-  std::condition_variable cv_, space_;
-  std::deque<Job> queue_;
-  size_t queued_ = 0;
-  bool stop_ = false;
-  std::thread thread_;  // last: started after the members it uses
-};
 
 class StoreChangeSource final : public ChangeSource {
  public:

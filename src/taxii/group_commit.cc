@@ -1,0 +1,66 @@
+#include "taxii/group_commit.h"
+
+namespace accord::taxii {
+
+GroupCommitter::GroupCommitter(store::Store* store) : store_(store), thread_([this] { Loop(); }) {}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();  // commits what is queued first
+}
+
+void GroupCommitter::Submit(std::string collection, std::vector<stix::ObjectRecord> records,
+                            Done done) {
+  std::unique_lock<std::mutex> l(mu_);
+  space_.wait(l, [&] { return queued_ < kMaxQueuedRecords || queue_.empty(); });
+  queued_ += records.size();
+  queue_.push_back(Job{std::move(collection), std::move(records), std::move(done)});
+  cv_.notify_one();
+}
+
+void GroupCommitter::Loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::vector<Job> group;
+    size_t n = 0;
+    while (!queue_.empty()) {
+      const Job& j = queue_.front();
+      if (!group.empty() && (j.collection != group[0].collection ||
+                             n + j.records.size() > kMaxGroupRecords)) {
+        break;
+      }
+      n += j.records.size();
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    l.unlock();
+    std::vector<absl::Status> results(group.size());
+    absl::Status st = Write(group, 0, group.size());
+    if (!st.ok() && group.size() > 1) {
+      // One request's records must not fail another's: retry each alone.
+      for (size_t i = 0; i < group.size(); ++i) results[i] = Write(group, i, i + 1);
+    } else {
+      for (auto& r : results) r = st;
+    }
+    for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
+    l.lock();
+    queued_ -= n;
+    space_.notify_all();
+  }
+}
+
+absl::Status GroupCommitter::Write(const std::vector<Job>& group, size_t begin, size_t end) {
+  ACCORD_ASSIGN_OR_RETURN(auto txn, store_->BeginImport(group[begin].collection));
+  for (size_t i = begin; i < end; ++i) {
+    for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
+  }
+  return txn->Commit().status();
+}
+
+}  // namespace accord::taxii

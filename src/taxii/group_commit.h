@@ -1,0 +1,59 @@
+// Group commit on a committer thread: POST handlers parse and validate on their workers, then
+// hand their records over and return (http::Response::deferred), so no worker waits for the
+// disk. The committer writes everything queued meanwhile (same collection, up to
+// kMaxGroupRecords) in one store transaction and calls each request's `done` with the outcome;
+// a request is answered only after the transaction holding its records committed.
+// PERF: one 100-object transaction dirties ~100 random leaves of the store's id index; under
+// load the groups grow and that cost is shared (bench/store/small_txn_bench: 42k objects/s in
+// transactions of 100, 158k in transactions of 5,000).
+//
+// Thread safety: Submit may be called from any thread; `done` runs on the committer thread.
+// The destructor commits what is queued, then joins.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "accord/common/status.h"
+#include "accord/stix/object.h"
+#include "accord/store/store.h"
+
+namespace accord::taxii {
+
+class GroupCommitter {
+ public:
+  static constexpr size_t kMaxGroupRecords = 20000;
+  static constexpr size_t kMaxQueuedRecords = 200000;  // beyond this, Submit waits (backpressure)
+  using Done = std::function<void(absl::Status)>;
+
+  explicit GroupCommitter(store::Store* store);
+  ~GroupCommitter();
+
+  void Submit(std::string collection, std::vector<stix::ObjectRecord> records, Done done);
+
+ private:
+  struct Job {
+    std::string collection;
+    std::vector<stix::ObjectRecord> records;
+    Done done;
+  };
+
+  void Loop();
+  absl::Status Write(const std::vector<Job>& group, size_t begin, size_t end);
+
+  store::Store* store_;
+  std::mutex mu_;
+  std::condition_variable cv_, space_;
+  std::deque<Job> queue_;
+  size_t queued_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: started after the members it uses
+};
+
+}  // namespace accord::taxii

@@ -1,0 +1,37 @@
+#include "taxii/page_cache.h"
+
+namespace accord::taxii {
+
+std::shared_ptr<const PageCache::Page> PageCache::Get(const std::string& key, uint64_t local,
+                                                      uint64_t external,
+                                                      common::Micros not_before) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  const auto& p = it->second->second;
+  if (p->stamp_local != local || p->stamp_external != external || p->filled < not_before) {
+    Erase(it);
+    return nullptr;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return p;
+}
+
+void PageCache::Put(const std::string& key, std::shared_ptr<const Page> page) {
+  size_t cost = Cost(key, *page);
+  if (cost > max_bytes_ / 4) return;  // one huge page must not flush everything else
+  std::lock_guard<std::mutex> l(mu_);
+  if (auto it = map_.find(key); it != map_.end()) Erase(it);
+  lru_.emplace_front(key, std::move(page));
+  map_.emplace(key, lru_.begin());
+  bytes_ += cost;
+  while (bytes_ > max_bytes_ && !lru_.empty()) Erase(map_.find(lru_.back().first));
+}
+
+void PageCache::Erase(Map::iterator it) {
+  bytes_ -= Cost(it->first, *it->second->second);
+  lru_.erase(it->second);
+  map_.erase(it);
+}
+
+}  // namespace accord::taxii
