@@ -16,9 +16,10 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/http/message.h"
+#include "accord/ingest/ingest.h"
 #include "accord/stix/reader.h"
+#include "accord/store/group_commit.h"
 #include "taxii/filters.h"
-#include "taxii/group_commit.h"
 #include "taxii/json_util.h"
 #include "taxii/page_cache.h"
 
@@ -209,7 +210,7 @@ struct Service::Impl {
   std::unordered_map<std::string, StatusEntry> statuses;
   std::deque<std::pair<Micros, std::string>> status_order;
   // Last: destroyed first, so that commits still queued can report to the members above.
-  GroupCommitter committer;
+  store::GroupCommitter committer;
 
   Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch)
       : store(s), auth(a), opts(o), changes(ch), pages(o.response_cache_bytes), committer(s) {}
@@ -611,18 +612,16 @@ struct Service::Impl {
     std::vector<simdjson::dom::element> elems(objects.begin(), objects.end());
     std::string array_json = simdjson::minify(objects);
 
-    std::vector<stix::ObjectRecord> records;
-    std::vector<stix::Problem> problems;
-    stix::ReaderOptions ro;
-    ro.source_name = "request";
-    auto st = stix::ReadBuffer(
-        array_json, ro,
-        [&](stix::ObjectRecord&& r) {
-          records.push_back(std::move(r));
-          return absl::OkStatus();
-        },
-        [&](stix::Problem&& p) { problems.push_back(std::move(p)); });
+    // The one ingest path (src/ingest/): validation, pattern check and the later stages, the
+    // same as `accord import` and `accord taxii pull`; the committer below is its store step.
+    ingest::Options io;
+    io.collection = c.id;
+    io.origin = {"taxii-post", who.user};
+    auto src = ingest::BufferSource("request", array_json);
+    auto st = ingest::CheckSource(*src, io);
     if (!st.ok()) return FromStatus(st.status(), "Unprocessable content");
+    std::vector<stix::ObjectRecord> records = std::move(st->records);
+    std::vector<stix::Problem> problems = std::move(st->problems);
     if (!elems.empty() && records.empty() && problems.size() == 1 && problems[0].object_id.empty() &&
         problems[0].location.find('#') == std::string::npos) {
       return Error{422, "Unprocessable content", problems[0].ToString()};
@@ -685,14 +684,14 @@ struct Service::Impl {
                     user = who.user](http::Response::Send send) mutable {
       committer.Submit(std::move(collection), std::move(records),
                        [this, id = std::move(id), body = std::move(body), user = std::move(user),
-                        send = std::move(send)](absl::Status done) mutable {
+                        send = std::move(send)](const auto& done) mutable {
                          local_changes.fetch_add(1, std::memory_order_acq_rel);
                          http::Response r;
                          if (done.ok()) {
                            PutStatus(id, user, body);
                            Ok(r, 202, std::move(body));
                          } else {
-                           Error e = FromStatus(done, "Store error");
+                           Error e = FromStatus(done.status(), "Store error");
                            r = ErrorResponse(e.status, e.title, e.description);
                          }
                          r.user = std::move(user);

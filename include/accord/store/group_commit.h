@@ -1,6 +1,7 @@
-// Group commit on a committer thread: POST handlers parse and validate on their workers, then
-// hand their records over and return (http::Response::deferred), so no worker waits for the
-// disk. The committer writes everything queued meanwhile (same collection, up to
+// Group commit on a committer thread, for every writer that commits many small batches: TAXII
+// POST handlers (which parse and validate on their workers, then hand their records over and
+// return, http::Response::deferred, so no worker waits for the disk), `accord taxii pull` and,
+// later, federation. Records reach it only through the ingest path (src/ingest/). The committer writes everything queued meanwhile (same collection, up to
 // kMaxGroupRecords) in one store transaction and calls each request's `done` with the outcome;
 // a request is answered only after the transaction holding its records committed.
 // PERF: one 100-object transaction dirties ~100 random leaves of the store's id index; under
@@ -24,18 +25,26 @@
 #include "accord/stix/object.h"
 #include "accord/store/store.h"
 
-namespace accord::taxii {
+namespace accord::store {
 
 class GroupCommitter {
  public:
   static constexpr size_t kMaxGroupRecords = 20000;
   static constexpr size_t kMaxQueuedRecords = 200000;  // beyond this, Submit waits (backpressure)
-  using Done = std::function<void(absl::Status)>;
+  /// The outcome of the transaction that held the records: its counts cover every request
+  /// committed in the same group (exactly this one's when it was alone, or retried alone).
+  using Done = std::function<void(const absl::StatusOr<ImportResult>&)>;
 
   explicit GroupCommitter(store::Store* store);
   ~GroupCommitter();
 
+  /// Queues `records` for `collection` (id or alias); `done` runs once they are committed (or
+  /// failed: then none of them is stored).
   void Submit(std::string collection, std::vector<stix::ObjectRecord> records, Done done);
+
+  /// Submit, then wait for the outcome (for callers with nothing else to do meanwhile).
+  absl::StatusOr<ImportResult> Commit(std::string collection,
+                                      std::vector<stix::ObjectRecord> records);
 
  private:
   struct Job {
@@ -45,7 +54,7 @@ class GroupCommitter {
   };
 
   void Loop();
-  absl::Status Write(const std::vector<Job>& group, size_t begin, size_t end);
+  absl::StatusOr<ImportResult> Write(const std::vector<Job>& group, size_t begin, size_t end);
 
   store::Store* store_;
   std::mutex mu_;
@@ -56,4 +65,4 @@ class GroupCommitter {
   std::thread thread_;  // last: started after the members it uses
 };
 
-}  // namespace accord::taxii
+}  // namespace accord::store

@@ -1,6 +1,8 @@
-#include "taxii/group_commit.h"
+#include "accord/store/group_commit.h"
 
-namespace accord::taxii {
+#include <future>
+
+namespace accord::store {
 
 GroupCommitter::GroupCommitter(store::Store* store) : store_(store), thread_([this] { Loop(); }) {}
 
@@ -40,8 +42,8 @@ void GroupCommitter::Loop() {
       queue_.pop_front();
     }
     l.unlock();
-    std::vector<absl::Status> results(group.size());
-    absl::Status st = Write(group, 0, group.size());
+    std::vector<absl::StatusOr<ImportResult>> results(group.size());
+    absl::StatusOr<ImportResult> st = Write(group, 0, group.size());
     if (!st.ok() && group.size() > 1) {
       // One request's records must not fail another's: retry each alone.
       for (size_t i = 0; i < group.size(); ++i) results[i] = Write(group, i, i + 1);
@@ -55,12 +57,22 @@ void GroupCommitter::Loop() {
   }
 }
 
-absl::Status GroupCommitter::Write(const std::vector<Job>& group, size_t begin, size_t end) {
+absl::StatusOr<ImportResult> GroupCommitter::Commit(std::string collection,
+                                                    std::vector<stix::ObjectRecord> records) {
+  std::promise<absl::StatusOr<ImportResult>> done;
+  auto result = done.get_future();
+  Submit(std::move(collection), std::move(records),
+         [&done](const absl::StatusOr<ImportResult>& r) { done.set_value(r); });
+  return result.get();
+}
+
+absl::StatusOr<ImportResult> GroupCommitter::Write(const std::vector<Job>& group, size_t begin,
+                                                   size_t end) {
   ACCORD_ASSIGN_OR_RETURN(auto txn, store_->BeginImport(group[begin].collection));
   for (size_t i = begin; i < end; ++i) {
     for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
   }
-  return txn->Commit().status();
+  return txn->Commit();
 }
 
-}  // namespace accord::taxii
+}  // namespace accord::store
