@@ -1,3 +1,6 @@
+// The ingest path: stages, sources and the import run (include/accord/ingest/ingest.h,
+// docs/INGEST.md). The stages run inside the stix reader as its `object_check`, so that a
+// refusal is reported exactly like a validation failure: same Problem, same location.
 #include "accord/ingest/ingest.h"
 
 #include <utility>
@@ -59,6 +62,8 @@ void Pipeline::Set(Hook hook, std::shared_ptr<const Stage> stage) {
 }
 
 absl::Status Pipeline::Check(const stix::ObjectRecord& rec, const Origin& origin) const {
+  // Slot order is the array order: cheap local checks first, the expensive (signature) and
+  // the stateful ones (policy, index terms) only for objects that passed the earlier ones.
   for (const auto& s : slots_) {
     if (s) ACCORD_RETURN_IF_ERROR(s->Check(rec, origin));
   }
@@ -70,6 +75,8 @@ absl::Status Pipeline::Check(const stix::ObjectRecord& rec, const Origin& origin
 
 namespace {
 
+// The reader takes its location prefix from source_name; each source sets its own name so
+// that problems say which file or page they came from.
 class File final : public Source {
  public:
   explicit File(std::string path) : path_(std::move(path)) {}
@@ -147,6 +154,8 @@ absl::StatusOr<stix::ReadStats> Run(Source& source, const Options& options, Chec
   ro.object_check = [pipeline, origin](const stix::ObjectRecord& rec) {
     return pipeline->Check(rec, *origin);
   };
+  // Problems are both streamed (for progress-style printing) and kept (for the status
+  // resource and the final report); the kept list is bounded against hostile input.
   auto on_problem = [&](Problem&& p) {
     if (options.on_problem) options.on_problem(p);
     std::vector<Problem>& into = p.warning ? checked->warnings : checked->problems;
@@ -176,6 +185,8 @@ std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectR
   return std::make_unique<Records>(std::move(name), std::move(records));
 }
 
+// Everything accepted stays in memory: callers use this for bounded inputs (a POST body is
+// capped by max_content_length, a pulled page by its limit).
 absl::StatusOr<Checked> CheckSource(Source& source, const Options& options) {
   Checked out;
   auto keep = [&](stix::ObjectRecord&& rec) {
@@ -189,6 +200,8 @@ absl::StatusOr<Checked> CheckSource(Source& source, const Options& options) {
 // ---------------------------------------------------------------------------------------------
 // Import
 
+// State of one run. `failed` makes the run single-use after an error: a half-read source may
+// have queued records that must not be committed.
 struct Import::Impl {
   store::Store* store;
   Options options;
@@ -227,6 +240,8 @@ absl::Status Import::Add(Source& source) {
   return absl::OkStatus();
 }
 
+// Decides whether to commit: a strict run with refusals and a run that accepted nothing store
+// nothing; the transaction is rolled back (or was never opened) and no collection appears.
 absl::StatusOr<Result> Import::Finish() {
   Impl& m = *impl_;
   if (m.failed || m.finished) return absl::FailedPreconditionError("import already finished");

@@ -1,3 +1,6 @@
+// The group committer (include/accord/store/group_commit.h): one thread turns the queue of
+// small writes into as few transactions as it can, without letting one bad request fail the
+// others.
 #include "accord/store/group_commit.h"
 
 #include <future>
@@ -18,6 +21,8 @@ GroupCommitter::~GroupCommitter() {
 void GroupCommitter::Submit(std::string collection, std::vector<stix::ObjectRecord> records,
                             Done done) {
   std::unique_lock<std::mutex> l(mu_);
+  // Backpressure: wait for room; an empty queue always takes the job (a single job may
+  // be larger than the cap).
   space_.wait(l, [&] { return queued_ < kMaxQueuedRecords || queue_.empty(); });
   queued_ += records.size();
   queue_.push_back(Job{std::move(collection), std::move(records), std::move(done)});
@@ -29,6 +34,8 @@ void GroupCommitter::Loop() {
   while (true) {
     cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, nothing left
+    // Take the longest prefix of the queue that shares the first job's collection and fits in
+    // kMaxGroupRecords (a transaction writes into one collection).
     std::vector<Job> group;
     size_t n = 0;
     while (!queue_.empty()) {
@@ -41,7 +48,7 @@ void GroupCommitter::Loop() {
       group.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    l.unlock();
+    l.unlock();  // Submit may queue more while this group is written
     std::vector<absl::StatusOr<ImportResult>> results(group.size());
     absl::StatusOr<ImportResult> st = Write(group, 0, group.size());
     if (!st.ok() && group.size() > 1) {
