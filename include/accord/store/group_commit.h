@@ -1,15 +1,21 @@
 // Group commit on a committer thread, for every writer that commits many small batches: TAXII
 // POST handlers (which parse and validate on their workers, then hand their records over and
 // return, http::Response::deferred, so no worker waits for the disk), `accord taxii pull` and,
-// later, federation. Records reach it only through the ingest path (src/ingest/). The committer writes everything queued meanwhile (same collection, up to
-// kMaxGroupRecords) in one store transaction and calls each request's `done` with the outcome;
-// a request is answered only after the transaction holding its records committed.
+// later, federation. Records reach it only through the ingest path (src/ingest/). The
+// committer writes everything queued meanwhile (same collection, up to kMaxGroupRecords) in
+// one store transaction and calls each request's `done` with the outcome; a request is
+// answered only after the transaction holding its records committed.
 // PERF: one 100-object transaction dirties ~100 random leaves of the store's id index; under
 // load the groups grow and that cost is shared (bench/store/small_txn_bench: 42k objects/s in
 // transactions of 100, 158k in transactions of 5,000).
 //
-// Thread safety: Submit may be called from any thread; `done` runs on the committer thread.
-// The destructor commits what is queued, then joins.
+// Thread safety: Submit may be called from any thread; `done` runs on the committer thread
+// (or, once the committer has failed, on the submitting thread). The destructor commits what
+// is queued, then joins.
+//
+// Failures: a store write that throws counts as an Internal error of its group; a `done` that
+// throws is logged. Anything else escaping the loop is caught at the thread's top: the
+// committer logs it, fails every queued and later request with Internal, and stops.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +24,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -54,7 +61,10 @@ class GroupCommitter {
   };
 
   void Loop();
+  void Run();
+  void FailAll(std::string_view why);
   absl::StatusOr<ImportResult> Write(const std::vector<Job>& group, size_t begin, size_t end);
+  static void Call(const Done& done, const absl::StatusOr<ImportResult>& result);
 
   store::Store* store_;
   std::mutex mu_;
@@ -62,6 +72,7 @@ class GroupCommitter {
   std::deque<Job> queue_;
   size_t queued_ = 0;
   bool stop_ = false;
+  bool failed_ = false;  // the loop died: requests fail at once
   std::thread thread_;  // last: started after the members it uses
 };
 
