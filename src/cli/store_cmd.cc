@@ -10,13 +10,11 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "accord/ingest/ingest.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
-#include "accord/stix/reader.h"
-#include "accord/store/async_import.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
-#include "cli/import_hooks.h"
 
 namespace accord::cli {
 namespace {
@@ -83,100 +81,137 @@ struct ImportFlags {
   bool quiet = false;
 };
 
-// Expands directories (recursively, sorted) to the STIX files in them.
-absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& in) {
-  std::vector<std::string> out;
+// The files an import reads: command-line files as given, directories expanded
+// (recursively, sorted) to the STIX files in them; the other files found there are skipped,
+// each with the reason.
+struct Inputs {
+  std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::string>> skipped;  // (path, why)
+};
+
+constexpr std::string_view kStixExtensions = ".json, .jsonl or .ndjson, optionally .gz";
+
+absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
+  Inputs out;
   for (const auto& p : in) {
     std::error_code ec;
     if (p != "-" && std::filesystem::is_directory(p, ec)) {
       std::vector<std::string> found;
+      std::vector<std::pair<std::string, std::string>> skipped;
       for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
            !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file()) continue;
+        std::error_code fec;
+        if (it->is_directory(fec)) continue;
+        if (!it->is_regular_file(fec)) {
+          skipped.emplace_back(it->path().string(), "not a regular file");
+          continue;
+        }
         std::string name = it->path().filename().string();
+        bool stix = false;
         for (const char* ext : {".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"}) {
           std::string_view e(ext);
           if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
-            found.push_back(it->path().string());
+            stix = true;
             break;
           }
+        }
+        if (stix) {
+          found.push_back(it->path().string());
+        } else {
+          skipped.emplace_back(it->path().string(),
+                               common::Cat("not a STIX file name (", kStixExtensions, ")"));
         }
       }
       if (ec) return absl::FailedPreconditionError(common::Cat(p, ": ", ec.message()));
       std::sort(found.begin(), found.end());
-      out.insert(out.end(), found.begin(), found.end());
+      std::sort(skipped.begin(), skipped.end());
+      out.files.insert(out.files.end(), found.begin(), found.end());
+      out.skipped.insert(out.skipped.end(), skipped.begin(), skipped.end());
     } else {
-      out.push_back(p);
+      out.files.push_back(p);
     }
   }
   return out;
 }
 
-int Import(const Globals& g, const ImportFlags& flags) {
-  ImportFlags f = flags;
-  auto expanded = ExpandInputs(f.files);
-  if (!expanded.ok()) return Fail(expanded.status());
-  f.files = std::move(*expanded);
+// Runs the one ingest path (src/ingest/) over the files: read, validate, pattern check and
+// the later stages, then one transaction. Nothing is stored (and no collection created) when
+// a file cannot be read, when nothing was accepted, or with --strict when anything was refused.
+int Import(const Globals& g, const ImportFlags& f) {
+  auto inputs = ExpandInputs(f.files);
+  if (!inputs.ok()) return Fail(inputs.status());
+  constexpr size_t kShowSkipped = 50;
+  auto print_skipped = [&] {
+    for (size_t i = 0; i < inputs->skipped.size() && i < kShowSkipped; ++i) {
+      std::cerr << "skipped: " << inputs->skipped[i].first << ": " << inputs->skipped[i].second
+                << "\n";
+    }
+    if (inputs->skipped.size() > kShowSkipped) {
+      std::cerr << "skipped: ... and " << inputs->skipped.size() - kShowSkipped << " more\n";
+    }
+  };
+  if (inputs->files.empty()) {
+    print_skipped();
+    return Fail(absl::InvalidArgumentError(common::Cat(
+        "no file Accord can read in ", f.files.size() == 1 ? f.files[0] : "the input",
+        " (", inputs->skipped.size(), " skipped; STIX files are named ", kStixExtensions,
+        "); nothing was stored")));
+  }
   auto s = OpenStore(g, true);
   if (!s.ok()) return Fail(s.status());
-  auto began = (*s)->BeginImport(f.collection);
-  if (!began.ok()) return Fail(began.status());
-  // PERF: parsing+validation here, SQLite writes on a second thread (2 cores: ~1.6x).
-  auto txn = std::make_unique<store::AsyncImport>(std::move(*began));
-  std::vector<stix::Problem> problems;
-  uint64_t accepted = 0, upgraded = 0;
   Progress progress;
-  ObjectCheck check = DefaultObjectCheck();
-  auto on_object = [&](stix::ObjectRecord&& rec) -> absl::Status {
-    ACCORD_RETURN_IF_ERROR(txn->Add(std::move(rec)));
-    progress.Tick(++accepted);
-    return absl::OkStatus();
-  };
   uint64_t warnings = 0;
-  auto on_problem = [&](stix::Problem&& p) {
-    if (p.warning) {
-      if (++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
-      return;
-    }
-    if (problems.size() < 100000) problems.push_back(std::move(p));
+  ingest::Options o;
+  o.collection = f.collection;
+  o.origin.entry_point = "import";
+  o.upgrade_20 = !f.no_upgrade;
+  o.strict = f.strict;
+  o.on_problem = [&](const ingest::Problem& p) {
+    if (p.warning && ++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
   };
-  for (const auto& file : f.files) {
-    stix::ReaderOptions ro;
-    ro.upgrade_20 = !f.no_upgrade;
-    ro.object_check = check;
-    auto st = stix::ReadFile(file, ro, on_object, on_problem);
-    if (!st.ok()) {
+  o.on_accepted = [&](uint64_t n) { progress.Tick(n); };
+  ingest::Import run(s->get(), std::move(o));
+  for (const auto& file : inputs->files) {
+    auto src = ingest::FileSource(file);
+    // A file that cannot be read at all fails the import: the transaction rolls back.
+    if (auto st = run.Add(*src); !st.ok()) {
       progress.Done();
-      return Fail(st.status());  // the transaction rolls back: nothing stored
+      print_skipped();
+      return Fail(st);
     }
-    upgraded += st->upgraded;
   }
   progress.Done();
-  for (const auto& p : problems) std::cerr << "rejected: " << p.ToString() << "\n";
-  if (f.strict && !problems.empty()) {
-    std::cerr << "accord: --strict: " << problems.size()
-              << " object(s) rejected, nothing was stored\n";
-    return 1;  // txn destroyed uncommitted: rolled back
-  }
-  auto res = txn->Commit();
+  auto res = run.Finish();
   if (!res.ok()) return Fail(res.status());
-  for (const auto& [id, modified] : res->conflicting) {
+  const ingest::Checked& c = res->checked;
+  for (const auto& p : c.problems) std::cerr << "rejected: " << p.ToString() << "\n";
+  print_skipped();
+  if (!res->committed) {
+    if (c.rejected == 0 && c.accepted == 0) {  // empty input: nothing to do, not a failure
+      if (!f.quiet) std::cout << "imported 0 object(s): the input holds none\n";
+      return 0;
+    }
+    std::cerr << "accord: " << res->not_committed_why << "\n";
+    return 1;
+  }
+  for (const auto& [id, modified] : res->stored.conflicting) {
     std::cerr << "warning: " << id << " (modified " << common::FormatTimestamp(modified)
               << "): this version is already stored with different content; the stored copy "
                  "is kept (a STIX version is immutable: a change needs a new 'modified')\n";
   }
   if (!f.quiet) {
-    std::cout << "imported " << accepted << " object(s) into '" << f.collection << "': "
-              << res->added << " new version(s), " << res->duplicates << " already stored";
-    if (upgraded) std::cout << ", " << upgraded << " upgraded from STIX 2.0";
-    if (res->conflicts) {
-      std::cout << "; " << res->conflicts << " already stored with different content (kept)";
+    std::cout << "imported " << c.accepted << " object(s) into '" << f.collection << "': "
+              << res->stored.added << " new version(s), " << res->stored.duplicates
+              << " already stored";
+    if (c.upgraded) std::cout << ", " << c.upgraded << " upgraded from STIX 2.0";
+    if (res->stored.conflicts) {
+      std::cout << "; " << res->stored.conflicts << " already stored with different content (kept)";
     }
     if (warnings) std::cout << "; " << warnings << " warning(s)";
-    if (!problems.empty()) std::cout << "; " << problems.size() << " rejected";
+    if (c.rejected) std::cout << "; " << c.rejected << " rejected";
     std::cout << "\n";
   }
-  return problems.empty() ? 0 : 1;
+  return c.rejected == 0 ? 0 : 1;
 }
 
 // Objects leave `get`, `list` and `export` through the node's egress gate (docs/EGRESS.md),

@@ -134,6 +134,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
       *exit_code = Fail(r.status());
       return;
     }
+    for (const auto& p : r->problems) std::cerr << "rejected: " << p.ToString() << "\n";
     std::cerr << "accord: pulled " << r->objects << " object versions in " << r->pages
               << " pages (" << r->added << " new, " << r->rejected << " rejected); cursor "
               << (r->cursor.empty() ? "(none)" : r->cursor) << "\n";

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "accord/http/message.h"
+#include "accord/ingest/ingest.h"
 #include "accord/stix/reader.h"
+#include "accord/store/group_commit.h"
 #include "accord/common/strings.h"
 #include "http/text.h"
 #include "taxii/json_util.h"
@@ -180,6 +182,12 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
   if (!out.cursor.empty()) common::Append(&base, "&added_after=", http::PercentEncode(out.cursor));
   std::string next;
   simdjson::dom::parser parser;
+  std::unique_ptr<store::GroupCommitter> own_committer;
+  store::GroupCommitter* committer = po.committer;
+  if (!committer) {
+    own_committer = std::make_unique<store::GroupCommitter>(store);
+    committer = own_committer.get();
+  }
   for (;;) {
     std::string url = next.empty() ? base : common::Cat(base, "&next=", http::PercentEncode(next));
     ACCORD_ASSIGN_OR_RETURN(HttpResult r, Get(url));
@@ -191,20 +199,24 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
     simdjson::dom::array objs;
     if (!root["objects"].get_array().get(objs) && objs.size() > 0) {
       std::string arr = simdjson::minify(objs);
-      ACCORD_ASSIGN_OR_RETURN(auto txn, store->BeginImport(into));
-      stix::ReaderOptions ro;
-      ro.source_name = url;
-      absl::Status add_status;
-      ACCORD_ASSIGN_OR_RETURN(
-          auto rs, stix::ReadBuffer(
-                       arr, ro,
-                       [&](stix::ObjectRecord&& rec) { return txn->Add(rec); },
-                       [&](stix::Problem&&) {}));
-      ACCORD_ASSIGN_OR_RETURN(auto done, txn->Commit());
-      txn.reset();  // releases the store's writer before the cursor is saved
-      out.objects += rs.objects + rs.rejected;
-      out.rejected += rs.rejected;
-      out.added += done.added;
+      // The one ingest path (src/ingest/), as for `accord import` and a TAXII POST: a page's
+      // refused objects are reported with the same messages, the rest is committed.
+      ingest::Options io;
+      io.collection = into;
+      io.origin = {"taxii-pull", api_root};
+      auto src = ingest::BufferSource(url, arr);
+      ACCORD_ASSIGN_OR_RETURN(ingest::Checked checked, ingest::CheckSource(*src, io));
+      out.objects += checked.accepted + checked.rejected;
+      out.rejected += checked.rejected;
+      for (auto& p : checked.problems) {
+        if (out.problems.size() < ingest::kMaxKeptProblems) out.problems.push_back(std::move(p));
+      }
+      if (!checked.records.empty()) {
+        // Through the group committer, as every network writer (pages commit one by one).
+        ACCORD_ASSIGN_OR_RETURN(auto done,
+                                committer->Commit(into, std::move(checked.records)));
+        out.added += done.added;
+      }
       std::string last = r.Header("x-taxii-date-added-last");
       if (!last.empty()) {
         out.cursor = last;

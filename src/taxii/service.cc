@@ -16,12 +16,13 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/http/message.h"
+#include "accord/ingest/ingest.h"
 #include "accord/http/router.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
+#include "accord/store/group_commit.h"
 #include "taxii/filters.h"
-#include "taxii/group_commit.h"
 #include "taxii/json_util.h"
 #include "taxii/page_cache.h"
 
@@ -238,7 +239,7 @@ struct Service::Impl {
   std::unique_ptr<http::Authenticator> own_authenticator;
   std::unique_ptr<http::Router> own_router;
   // Last: destroyed first, so that commits still queued can report to the members above.
-  GroupCommitter committer;
+  store::GroupCommitter committer;
 
   Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch,
        policy::Gate* g)
@@ -647,18 +648,16 @@ struct Service::Impl {
     std::vector<simdjson::dom::element> elems(objects.begin(), objects.end());
     std::string array_json = simdjson::minify(objects);
 
-    std::vector<stix::ObjectRecord> records;
-    std::vector<stix::Problem> problems;
-    stix::ReaderOptions ro;
-    ro.source_name = "request";
-    auto st = stix::ReadBuffer(
-        array_json, ro,
-        [&](stix::ObjectRecord&& r) {
-          records.push_back(std::move(r));
-          return absl::OkStatus();
-        },
-        [&](stix::Problem&& p) { problems.push_back(std::move(p)); });
+    // The one ingest path (src/ingest/): validation, pattern check and the later stages, the
+    // same as `accord import` and `accord taxii pull`; the committer below is its store step.
+    ingest::Options io;
+    io.collection = c.id;
+    io.origin = {"taxii-post", who.user};
+    auto src = ingest::BufferSource("request", array_json);
+    auto st = ingest::CheckSource(*src, io);
     if (!st.ok()) return FromStatus(st.status(), "Unprocessable content");
+    std::vector<stix::ObjectRecord> records = std::move(st->records);
+    std::vector<stix::Problem> problems = std::move(st->problems);
     if (!elems.empty() && records.empty() && problems.size() == 1 && problems[0].object_id.empty() &&
         problems[0].location.find('#') == std::string::npos) {
       return Error{422, "Unprocessable content", problems[0].ToString()};
@@ -698,16 +697,17 @@ struct Service::Impl {
       committer.Submit(std::move(collection), std::move(records),
                        [this, status = std::move(status), user = std::move(user),
                         request_id = std::move(request_id),
-                        send = std::move(send)](absl::Status done) mutable {
+                        send = std::move(send)](const auto& done) mutable {
                          local_changes.fetch_add(1, std::memory_order_acq_rel);
                          http::Response r;
                          // The objects are committed; a status that cannot be stored makes the
                          // request fail, and a retry reports them as (duplicate) successes.
-                         if (done.ok()) done = PutStatus(status);
-                         if (done.ok()) {
+                         absl::Status result = done.status();
+                         if (result.ok()) result = PutStatus(status);
+                         if (result.ok()) {
                            Ok(r, 202, StatusJson(status));
                          } else {
-                           r = ToResponse(FromStatus(done, "Store error"), request_id);
+                           r = ToResponse(FromStatus(result, "Store error"), request_id);
                          }
                          r.user = std::move(user);
                          send(std::move(r));

@@ -59,14 +59,17 @@ class ServiceEgressTest : public ::testing::Test {
     auto c = store_->CreateCollection(ci);
     ASSERT_TRUE(c.ok()) << c.status();
     cid_ = c->id;
-    auto txn = store_->BeginImport(cid_);
-    ASSERT_TRUE(txn.ok());
-    auto r = stix::ReadBuffer(
-        kIndicator, stix::ReaderOptions{},
-        [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
-        [&](stix::Problem&& p) { ADD_FAILURE() << p.ToString(); });
-    ASSERT_TRUE(r.ok());
-    ASSERT_TRUE((*txn)->Commit().ok());
+    {
+      // Scoped: an import transaction holds the store's write lock until it is destroyed.
+      auto txn = store_->BeginImport(cid_);
+      ASSERT_TRUE(txn.ok());
+      auto r = stix::ReadBuffer(
+          kIndicator, stix::ReaderOptions{},
+          [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
+          [&](stix::Problem&& p) { ADD_FAILURE() << p.ToString(); });
+      ASSERT_TRUE(r.ok());
+      ASSERT_TRUE((*txn)->Commit().ok());
+    }
 
     http::AuthDb::Options ao;
     ao.opslimit = 1;

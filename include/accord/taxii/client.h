@@ -13,6 +13,8 @@
 
 #include "accord/common/status.h"
 #include "accord/policy/gate.h"
+#include "accord/stix/reader.h"
+#include "accord/store/group_commit.h"
 #include "accord/store/store.h"
 
 namespace accord::taxii {
@@ -53,6 +55,9 @@ class Client {
     uint64_t page_size = 1000;
     bool from_start = false;       // ignore the saved cursor
     std::string cursor_key;        // settings key (default: derived from URL + collection)
+    /// Writes go through this committer (e.g. a server's, shared with its POSTs); when null,
+    /// Pull makes its own for `store`.
+    store::GroupCommitter* committer = nullptr;
   };
   struct PullResult {
     uint64_t pages = 0;
@@ -60,10 +65,15 @@ class Client {
     uint64_t added = 0;
     uint64_t rejected = 0;
     std::string cursor;  // X-TAXII-Date-Added-Last of the last page
+    /// The refused objects (first ingest::kMaxKeptProblems), each with the ingest path's
+    /// message: the same text `accord import` and a TAXII POST report for that object.
+    std::vector<stix::Problem> problems;
   };
   /// Pulls every object version added after the saved cursor from `api_root` (URL ending in
   /// '/') into `store`, committing and saving the cursor after each page, so that an
-  /// interrupted pull resumes where it stopped.
+  /// interrupted pull resumes where it stopped. Each page runs the ingest path (src/ingest/):
+  /// refused objects are left out and reported in PullResult::problems; a page whose objects
+  /// are all refused stores nothing (and creates no collection).
   absl::StatusOr<PullResult> Pull(const std::string& api_root, const PullOptions& options,
                                   store::Store* store);
 

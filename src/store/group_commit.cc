@@ -1,11 +1,15 @@
-#include "taxii/group_commit.h"
+// The group committer (include/accord/store/group_commit.h): one thread turns the queue of
+// small writes into as few transactions as it can, without letting one bad request fail the
+// others.
+#include "accord/store/group_commit.h"
 
 #include <cstdio>
 #include <exception>
+#include <future>
 
 #include "accord/common/strings.h"
 
-namespace accord::taxii {
+namespace accord::store {
 
 GroupCommitter::GroupCommitter(store::Store* store) : store_(store), thread_([this] { Loop(); }) {}
 
@@ -21,6 +25,8 @@ GroupCommitter::~GroupCommitter() {
 void GroupCommitter::Submit(std::string collection, std::vector<stix::ObjectRecord> records,
                             Done done) {
   std::unique_lock<std::mutex> l(mu_);
+  // Backpressure: wait for room; an empty queue always takes the job (a single job may
+  // be larger than the cap).
   space_.wait(l, [&] { return failed_ || queued_ < kMaxQueuedRecords || queue_.empty(); });
   if (failed_) {
     l.unlock();
@@ -57,9 +63,9 @@ void GroupCommitter::FailAll(std::string_view why) {
   for (auto& j : jobs) Call(j.done, absl::InternalError(common::Cat("group committer: ", why)));
 }
 
-void GroupCommitter::Call(const Done& done, absl::Status st) {
+void GroupCommitter::Call(const Done& done, const absl::StatusOr<ImportResult>& result) {
   try {
-    done(std::move(st));
+    done(result);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "accord: group committer: completion failed: %s\n", e.what());
   } catch (...) {
@@ -72,6 +78,8 @@ void GroupCommitter::Run() {
   while (true) {
     cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, nothing left
+    // Take the longest prefix of the queue that shares the first job's collection and fits in
+    // kMaxGroupRecords (a transaction writes into one collection).
     std::vector<Job> group;
     size_t n = 0;
     while (!queue_.empty()) {
@@ -84,9 +92,9 @@ void GroupCommitter::Run() {
       group.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    l.unlock();
-    std::vector<absl::Status> results(group.size());
-    absl::Status st = Write(group, 0, group.size());
+    l.unlock();  // Submit may queue more while this group is written
+    std::vector<absl::StatusOr<ImportResult>> results(group.size());
+    absl::StatusOr<ImportResult> st = Write(group, 0, group.size());
     if (!st.ok() && group.size() > 1) {
       // One request's records must not fail another's: retry each alone.
       for (size_t i = 0; i < group.size(); ++i) results[i] = Write(group, i, i + 1);
@@ -100,7 +108,17 @@ void GroupCommitter::Run() {
   }
 }
 
-absl::Status GroupCommitter::Write(const std::vector<Job>& group, size_t begin, size_t end) {
+absl::StatusOr<ImportResult> GroupCommitter::Commit(std::string collection,
+                                                    std::vector<stix::ObjectRecord> records) {
+  std::promise<absl::StatusOr<ImportResult>> done;
+  auto result = done.get_future();
+  Submit(std::move(collection), std::move(records),
+         [&done](const absl::StatusOr<ImportResult>& r) { done.set_value(r); });
+  return result.get();
+}
+
+absl::StatusOr<ImportResult> GroupCommitter::Write(const std::vector<Job>& group, size_t begin,
+                                                   size_t end) {
   // A store that throws fails this group only (its transaction object rolls back as it is
   // destroyed); the committer carries on with the next.
   try {
@@ -108,7 +126,7 @@ absl::Status GroupCommitter::Write(const std::vector<Job>& group, size_t begin, 
     for (size_t i = begin; i < end; ++i) {
       for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
     }
-    return txn->Commit().status();
+    return txn->Commit();
   } catch (const std::exception& e) {
     return absl::InternalError(common::Cat("store write threw: ", e.what()));
   } catch (...) {
@@ -116,4 +134,4 @@ absl::Status GroupCommitter::Write(const std::vector<Job>& group, size_t begin, 
   }
 }
 
-}  // namespace accord::taxii
+}  // namespace accord::store

@@ -1,8 +1,10 @@
-// Group commit on a committer thread: POST handlers parse and validate on their workers, then
-// hand their records over and return (http::Response::deferred), so no worker waits for the
-// disk. The committer writes everything queued meanwhile (same collection, up to
-// kMaxGroupRecords) in one store transaction and calls each request's `done` with the outcome;
-// a request is answered only after the transaction holding its records committed.
+// Group commit on a committer thread, for every writer that commits many small batches: TAXII
+// POST handlers (which parse and validate on their workers, then hand their records over and
+// return, http::Response::deferred, so no worker waits for the disk), `accord taxii pull` and,
+// later, federation. Records reach it only through the ingest path (src/ingest/). The
+// committer writes everything queued meanwhile (same collection, up to kMaxGroupRecords) in
+// one store transaction and calls each request's `done` with the outcome; a request is
+// answered only after the transaction holding its records committed.
 // PERF: one 100-object transaction dirties ~100 random leaves of the store's id index; under
 // load the groups grow and that cost is shared (bench/store/small_txn_bench: 42k objects/s in
 // transactions of 100, 158k in transactions of 5,000).
@@ -22,6 +24,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,18 +32,26 @@
 #include "accord/stix/object.h"
 #include "accord/store/store.h"
 
-namespace accord::taxii {
+namespace accord::store {
 
 class GroupCommitter {
  public:
   static constexpr size_t kMaxGroupRecords = 20000;
   static constexpr size_t kMaxQueuedRecords = 200000;  // beyond this, Submit waits (backpressure)
-  using Done = std::function<void(absl::Status)>;
+  /// The outcome of the transaction that held the records: its counts cover every request
+  /// committed in the same group (exactly this one's when it was alone, or retried alone).
+  using Done = std::function<void(const absl::StatusOr<ImportResult>&)>;
 
   explicit GroupCommitter(store::Store* store);
   ~GroupCommitter();
 
+  /// Queues `records` for `collection` (id or alias); `done` runs once they are committed (or
+  /// failed: then none of them is stored).
   void Submit(std::string collection, std::vector<stix::ObjectRecord> records, Done done);
+
+  /// Submit, then wait for the outcome (for callers with nothing else to do meanwhile).
+  absl::StatusOr<ImportResult> Commit(std::string collection,
+                                      std::vector<stix::ObjectRecord> records);
 
  private:
   struct Job {
@@ -52,8 +63,8 @@ class GroupCommitter {
   void Loop();
   void Run();
   void FailAll(std::string_view why);
-  absl::Status Write(const std::vector<Job>& group, size_t begin, size_t end);
-  static void Call(const Done& done, absl::Status st);
+  absl::StatusOr<ImportResult> Write(const std::vector<Job>& group, size_t begin, size_t end);
+  static void Call(const Done& done, const absl::StatusOr<ImportResult>& result);
 
   store::Store* store_;
   std::mutex mu_;
@@ -65,4 +76,4 @@ class GroupCommitter {
   std::thread thread_;  // last: started after the members it uses
 };
 
-}  // namespace accord::taxii
+}  // namespace accord::store

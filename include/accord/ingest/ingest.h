@@ -1,0 +1,165 @@
+// The one ingest path (docs/INGEST.md). Every way an object enters a node — `accord import`,
+// a TAXII POST, `accord taxii pull`, and later federation and the MISP, list and text
+// importers — runs the same stages, in this order:
+//
+//   read -> validate (stix::) -> pattern check -> signature -> ingress policy -> value-index
+//   terms -> one store transaction
+//
+// An importer only supplies a Source (a file, a buffer, or records it already read through
+// stix::); everything after that is shared, so the same bad object is refused with the same
+// message whichever door it came through.
+//
+// Thread safety: a Pipeline is immutable once built and may be shared by threads (its stages
+// must be thread-safe). An Import run is used by one thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "accord/common/status.h"
+#include "accord/stix/object.h"
+#include "accord/stix/reader.h"
+#include "accord/store/store.h"
+
+namespace accord::ingest {
+
+using Problem = stix::Problem;
+
+/// Which door objects came through, and who is behind it. Stages may decide on it (the
+/// ingress policy will refuse what a peer's agreement does not allow).
+struct Origin {
+  std::string entry_point = "import";  // "import", "taxii-post", "taxii-pull", ...
+  std::string principal;               // local user (POST), remote API root (pull); may be empty
+};
+
+/// One check every object passes after it was read and validated. Check() returns OK to
+/// accept the object, or an error whose message is the reason reported for it (the same text
+/// at every entry point). Implementations must be thread-safe (TAXII POSTs run concurrently).
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual std::string_view Name() const = 0;
+  virtual absl::Status Check(const stix::ObjectRecord& record, const Origin& origin) const = 0;
+};
+
+/// The ordered slots of the pipeline. This is the extension point: an issue that adds a
+/// check installs its Stage in its slot (Pipeline::Set), and every entry point runs it.
+enum class Hook : int {
+  kPatternCheck = 0,   // issue 9 (here): STIX Patterning parse + type check of indicators
+  kSignature = 1,      // issue 12 (federation): verify the originator's Ed25519 signature
+  kIngressPolicy = 2,  // issues 10/12: write boundaries, content conflicts, peer agreements
+  kValueIndex = 3,     // issue 15 (correlation): derive value-index terms for the object
+};
+inline constexpr int kHookCount = 4;
+
+/// Name of a hook slot, for messages and docs ("pattern-check", "signature", ...).
+std::string_view HookName(Hook hook);
+
+/// The stages in their slots. Copyable value; empty slots are skipped.
+class Pipeline {
+ public:
+  /// What every node runs today: the pattern check; the other slots are empty.
+  static Pipeline Default();
+
+  /// Puts `stage` in `hook`'s slot (replacing what was there; nullptr empties it).
+  void Set(Hook hook, std::shared_ptr<const Stage> stage);
+  const Stage* Get(Hook hook) const { return slots_[static_cast<int>(hook)].get(); }
+
+  /// Runs the stages in slot order; the first refusal is returned.
+  absl::Status Check(const stix::ObjectRecord& record, const Origin& origin) const;
+
+ private:
+  std::array<std::shared_ptr<const Stage>, kHookCount> slots_;
+};
+
+/// The pattern-check stage: an indicator whose pattern_type is "stix" must carry a pattern
+/// that parses and type-checks. Refuses with "invalid STIX pattern: <the checker's reason>".
+std::shared_ptr<const Stage> PatternCheckStage();
+
+/// Where objects come from. An importer implements this (or uses one of the three below) and
+/// hands it to Import::Add or CheckSource; reading is the only thing it does.
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// Used in problem locations ("file: object #N").
+  virtual const std::string& Name() const = 0;
+  /// Streams each validated object to `on_object` and each problem to `on_problem`, applying
+  /// `options` (which carries the pipeline as its object_check). Errors: the input cannot be
+  /// read at all, or a sink failed.
+  virtual absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& options,
+                                               const stix::ObjectSink& on_object,
+                                               const stix::ProblemSink& on_problem) = 0;
+};
+
+/// A file ("-": standard input): bundle, object, array or JSON lines, gzip or plain.
+std::unique_ptr<Source> FileSource(std::string path);
+/// Content in memory (a POST body's objects array, a pulled page); `data` must outlive Read.
+std::unique_ptr<Source> BufferSource(std::string name, std::string_view data);
+/// Records already read and validated through stix:: (e.g. converted by an importer); only
+/// the pipeline's stages run on them.
+std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectRecord> records);
+
+struct Options {
+  std::string collection = "default";  // id or alias; created when the first object commits
+  Origin origin;
+  bool upgrade_20 = true;   // upgrade STIX 2.0 content (else refuse it)
+  bool strict = false;      // Import: any refused object stores nothing
+  Pipeline pipeline = Pipeline::Default();
+  /// Called for every refusal and warning as it happens (optional). Problems are also kept
+  /// in the result (the first kMaxKeptProblems).
+  std::function<void(const Problem&)> on_problem;
+  /// Called after each accepted object with the running count (optional; progress display).
+  std::function<void(uint64_t accepted)> on_accepted;
+};
+
+inline constexpr size_t kMaxKeptProblems = 100000;
+
+/// What a source (or a whole run) yielded before storing.
+struct Checked {
+  std::vector<stix::ObjectRecord> records;  // accepted, in input order (CheckSource only)
+  std::vector<Problem> problems;            // refusals, in input order
+  std::vector<Problem> warnings;            // findings on accepted objects
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  uint64_t upgraded = 0;
+};
+
+/// Read -> validate -> stages, without storing: for entry points that commit through a
+/// store::GroupCommitter (TAXII POST, pull). The caller stores `records` (all or none).
+absl::StatusOr<Checked> CheckSource(Source& source, const Options& options);
+
+/// Outcome of an Import run.
+struct Result {
+  Checked checked;               // records is empty: they went to the store
+  bool committed = false;        // false: nothing stored, no collection created
+  std::string not_committed_why; // when !committed: "nothing accepted", "--strict: ..."
+  store::ImportResult stored;    // valid when committed
+};
+
+/// One import run over any number of sources into one transaction (store::AsyncImport, so
+/// reading overlaps the writes). The transaction is opened at the first accepted object, so
+/// a run that accepts nothing creates no collection and holds no store lock.
+class Import {
+ public:
+  Import(store::Store* store, Options options);
+  ~Import();  // rolls back unless Finish committed
+
+  /// Reads one source into the run. An error (unreadable input, store failure) fails the
+  /// whole run: Finish must not be called, and nothing is stored.
+  absl::Status Add(Source& source);
+
+  /// Commits everything accepted as one transaction, unless nothing was accepted or
+  /// `strict` and something was refused (then nothing is stored).
+  absl::StatusOr<Result> Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace accord::ingest

@@ -1,0 +1,265 @@
+// The ingest path: stages, sources and the import run (include/accord/ingest/ingest.h,
+// docs/INGEST.md). The stages run inside the stix reader as its `object_check`, so that a
+// refusal is reported exactly like a validation failure: same Problem, same location.
+#include "accord/ingest/ingest.h"
+
+#include <utility>
+
+#include "accord/common/strings.h"
+#include "accord/pattern/pattern.h"
+#include "accord/store/async_import.h"
+
+namespace accord::ingest {
+
+std::string_view HookName(Hook hook) {
+  switch (hook) {
+    case Hook::kPatternCheck: return "pattern-check";
+    case Hook::kSignature: return "signature";
+    case Hook::kIngressPolicy: return "ingress-policy";
+    case Hook::kValueIndex: return "value-index";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stages
+
+namespace {
+
+class PatternCheck final : public Stage {
+ public:
+  std::string_view Name() const override { return "pattern-check"; }
+  absl::Status Check(const stix::ObjectRecord& rec, const Origin&) const override {
+    // Other pattern languages (sigma, snort, yara, ...) are carried, not checked: Accord
+    // matches only STIX patterns (STIX 2.1 §4.7.3, pattern_type is open vocabulary).
+    if (rec.type != "indicator" || rec.pattern_type != "stix") return absl::OkStatus();
+    auto p = pattern::ParseAndCheck(rec.pattern);
+    if (!p.ok()) {
+      return absl::InvalidArgumentError(
+          common::Cat("invalid STIX pattern: ", common::View(p.status().message())));
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const Stage> PatternCheckStage() {
+  static const auto stage = std::make_shared<const PatternCheck>();
+  return stage;
+}
+
+Pipeline Pipeline::Default() {
+  Pipeline p;
+  p.Set(Hook::kPatternCheck, PatternCheckStage());
+  // kSignature, kIngressPolicy and kValueIndex stay empty until issues 12, 10/12 and 15 fill
+  // them (see the Hook enum and docs/INGEST.md).
+  return p;
+}
+
+void Pipeline::Set(Hook hook, std::shared_ptr<const Stage> stage) {
+  slots_[static_cast<int>(hook)] = std::move(stage);
+}
+
+absl::Status Pipeline::Check(const stix::ObjectRecord& rec, const Origin& origin) const {
+  // Slot order is the array order: cheap local checks first, the expensive (signature) and
+  // the stateful ones (policy, index terms) only for objects that passed the earlier ones.
+  for (const auto& s : slots_) {
+    if (s) ACCORD_RETURN_IF_ERROR(s->Check(rec, origin));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+
+namespace {
+
+// The reader takes its location prefix from source_name; each source sets its own name so
+// that problems say which file or page they came from.
+class File final : public Source {
+ public:
+  explicit File(std::string path) : path_(std::move(path)) {}
+  const std::string& Name() const override { return path_; }
+  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
+                                       const stix::ObjectSink& on_object,
+                                       const stix::ProblemSink& on_problem) override {
+    stix::ReaderOptions ro = o;
+    ro.source_name = path_;
+    return stix::ReadFile(path_, ro, on_object, on_problem);
+  }
+
+ private:
+  std::string path_;
+};
+
+class Buffer final : public Source {
+ public:
+  Buffer(std::string name, std::string_view data) : name_(std::move(name)), data_(data) {}
+  const std::string& Name() const override { return name_; }
+  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
+                                       const stix::ObjectSink& on_object,
+                                       const stix::ProblemSink& on_problem) override {
+    stix::ReaderOptions ro = o;
+    ro.source_name = name_;
+    return stix::ReadBuffer(data_, ro, on_object, on_problem);
+  }
+
+ private:
+  std::string name_;
+  std::string_view data_;
+};
+
+// Records validated elsewhere: only the object_check (the pipeline's stages) runs, with the
+// location spelt as the reader spells it for a bundle ("name: object #N").
+class Records final : public Source {
+ public:
+  Records(std::string name, std::vector<stix::ObjectRecord> records)
+      : name_(std::move(name)), records_(std::move(records)) {}
+  const std::string& Name() const override { return name_; }
+  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
+                                       const stix::ObjectSink& on_object,
+                                       const stix::ProblemSink& on_problem) override {
+    stix::ReadStats stats;
+    for (size_t i = 0; i < records_.size(); ++i) {
+      stix::ObjectRecord& rec = records_[i];
+      if (o.object_check) {
+        if (absl::Status st = o.object_check(rec); !st.ok()) {
+          ++stats.rejected;
+          on_problem(Problem{common::Cat(name_, ": object #", i + 1), rec.id,
+                             std::string(st.message())});
+          continue;
+        }
+      }
+      ++stats.objects;
+      ACCORD_RETURN_IF_ERROR(on_object(std::move(rec)));
+    }
+    records_.clear();  // moved out: a Records source is read once
+    return stats;
+  }
+
+ private:
+  std::string name_;
+  std::vector<stix::ObjectRecord> records_;
+};
+
+// Reads `source` with the pipeline as the reader's object_check, sorting what comes back
+// into `checked` and handing accepted objects to `on_object`.
+absl::StatusOr<stix::ReadStats> Run(Source& source, const Options& options, Checked* checked,
+                                    const stix::ObjectSink& on_object) {
+  stix::ReaderOptions ro;
+  ro.upgrade_20 = options.upgrade_20;
+  const Pipeline* pipeline = &options.pipeline;
+  const Origin* origin = &options.origin;
+  ro.object_check = [pipeline, origin](const stix::ObjectRecord& rec) {
+    return pipeline->Check(rec, *origin);
+  };
+  // Problems are both streamed (for progress-style printing) and kept (for the status
+  // resource and the final report); the kept list is bounded against hostile input.
+  auto on_problem = [&](Problem&& p) {
+    if (options.on_problem) options.on_problem(p);
+    std::vector<Problem>& into = p.warning ? checked->warnings : checked->problems;
+    if (into.size() < kMaxKeptProblems) into.push_back(std::move(p));
+  };
+  auto accept = [&](stix::ObjectRecord&& rec) -> absl::Status {
+    ++checked->accepted;
+    ACCORD_RETURN_IF_ERROR(on_object(std::move(rec)));
+    if (options.on_accepted) options.on_accepted(checked->accepted);
+    return absl::OkStatus();
+  };
+  ACCORD_ASSIGN_OR_RETURN(stix::ReadStats rs, source.Read(ro, accept, on_problem));
+  checked->rejected += rs.rejected;
+  checked->upgraded += rs.upgraded;
+  return rs;
+}
+
+}  // namespace
+
+std::unique_ptr<Source> FileSource(std::string path) {
+  return std::make_unique<File>(std::move(path));
+}
+std::unique_ptr<Source> BufferSource(std::string name, std::string_view data) {
+  return std::make_unique<Buffer>(std::move(name), data);
+}
+std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectRecord> records) {
+  return std::make_unique<Records>(std::move(name), std::move(records));
+}
+
+// Everything accepted stays in memory: callers use this for bounded inputs (a POST body is
+// capped by max_content_length, a pulled page by its limit).
+absl::StatusOr<Checked> CheckSource(Source& source, const Options& options) {
+  Checked out;
+  auto keep = [&](stix::ObjectRecord&& rec) {
+    out.records.push_back(std::move(rec));
+    return absl::OkStatus();
+  };
+  ACCORD_RETURN_IF_ERROR(Run(source, options, &out, keep).status());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+
+// State of one run. `failed` makes the run single-use after an error: a half-read source may
+// have queued records that must not be committed.
+struct Import::Impl {
+  store::Store* store;
+  Options options;
+  Checked checked;
+  std::unique_ptr<store::AsyncImport> txn;  // opened at the first accepted object
+  bool failed = false;
+  bool finished = false;
+};
+
+Import::Import(store::Store* store, Options options) : impl_(std::make_unique<Impl>()) {
+  impl_->store = store;
+  impl_->options = std::move(options);
+}
+
+Import::~Import() = default;  // AsyncImport's destructor rolls back an uncommitted run
+
+absl::Status Import::Add(Source& source) {
+  Impl& m = *impl_;
+  if (m.failed || m.finished) return absl::FailedPreconditionError("import already finished");
+  auto on_object = [&m](stix::ObjectRecord&& rec) -> absl::Status {
+    if (!m.txn) {
+      // Lazily: BeginImport takes the store's write lock and creates the collection (inside
+      // the transaction), neither of which a run that accepts nothing should do.
+      ACCORD_ASSIGN_OR_RETURN(auto txn, m.store->BeginImport(m.options.collection));
+      // PERF: parsing+validation on this thread, SQLite writes on a second one (~1.6x).
+      m.txn = std::make_unique<store::AsyncImport>(std::move(txn));
+    }
+    return m.txn->Add(std::move(rec));
+  };
+  auto st = Run(source, m.options, &m.checked, on_object);
+  if (!st.ok()) {
+    m.failed = true;
+    if (m.txn) m.txn->Abort();
+    return st.status();
+  }
+  return absl::OkStatus();
+}
+
+// Decides whether to commit: a strict run with refusals and a run that accepted nothing store
+// nothing; the transaction is rolled back (or was never opened) and no collection appears.
+absl::StatusOr<Result> Import::Finish() {
+  Impl& m = *impl_;
+  if (m.failed || m.finished) return absl::FailedPreconditionError("import already finished");
+  m.finished = true;
+  Result r;
+  if (m.options.strict && m.checked.rejected > 0) {
+    r.not_committed_why = common::Cat("--strict: ", m.checked.rejected,
+                                       " object(s) rejected, nothing was stored");
+  } else if (!m.txn) {
+    r.not_committed_why = "no object was accepted, nothing was stored";
+  } else {
+    ACCORD_ASSIGN_OR_RETURN(r.stored, m.txn->Commit());
+    r.committed = true;
+  }
+  if (m.txn && !r.committed) m.txn->Abort();
+  m.txn.reset();
+  r.checked = std::move(m.checked);
+  return r;
+}
+
+}  // namespace accord::ingest

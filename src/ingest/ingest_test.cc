@@ -1,0 +1,210 @@
+#include "accord/ingest/ingest.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace accord::ingest {
+namespace {
+
+std::string Indicator(int n, const std::string& pattern) {
+  char id[64];
+  std::snprintf(id, sizeof id, "indicator--6b5e7a3c-0000-4000-8000-%012d", n);
+  return std::string(R"({"type":"indicator","spec_version":"2.1","id":")") + id +
+         R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+         R"("pattern":")" + pattern + R"(","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+}
+
+const std::string kGood = "[ipv4-addr:value = '198.51.100.1']";
+
+// A stage that refuses one id, recording the order it ran in.
+class RefuseId final : public Stage {
+ public:
+  RefuseId(std::string name, std::string id, std::vector<std::string>* log)
+      : name_(std::move(name)), id_(std::move(id)), log_(log) {}
+  std::string_view Name() const override { return name_; }
+  absl::Status Check(const stix::ObjectRecord& r, const Origin& o) const override {
+    log_->push_back(name_ + ":" + o.entry_point);
+    if (r.id == id_) return absl::PermissionDeniedError(name_ + " says no");
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string name_, id_;
+  std::vector<std::string>* log_;
+};
+
+class TempStore {
+ public:
+  TempStore() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("accord-ingest-unit-" + std::to_string(getpid()) + "-" + std::to_string(n_++));
+    std::filesystem::remove_all(dir_);
+    store::Options o;
+    o.dir = dir_.string();
+    store_ = std::move(*store::Store::Open(o));
+  }
+  ~TempStore() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  store::Store* get() { return store_.get(); }
+  bool HasCollection(const std::string& alias) {
+    auto cs = store_->ListCollections();
+    for (const auto& c : *cs) {
+      if (c.alias == alias) return true;
+    }
+    return false;
+  }
+
+ private:
+  static inline int n_ = 0;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST(Pipeline, DefaultRunsThePatternCheckOnlyAndNamesTheRule) {
+  Pipeline p = Pipeline::Default();
+  ASSERT_NE(p.Get(Hook::kPatternCheck), nullptr);
+  EXPECT_EQ(p.Get(Hook::kSignature), nullptr);
+  EXPECT_EQ(p.Get(Hook::kIngressPolicy), nullptr);
+  EXPECT_EQ(p.Get(Hook::kValueIndex), nullptr);
+  stix::ObjectRecord r;
+  r.type = "indicator";
+  r.pattern_type = "stix";
+  r.pattern = "[broken";
+  absl::Status st = p.Check(r, {});
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(st.message()).rfind("invalid STIX pattern: ", 0), 0u) << st;
+  // Other pattern languages are carried, not checked.
+  r.pattern_type = "sigma";
+  EXPECT_TRUE(p.Check(r, {}).ok());
+}
+
+TEST(Pipeline, StagesRunInSlotOrderAndTheFirstRefusalWins) {
+  std::vector<std::string> log;
+  Pipeline p;
+  // Installed out of order; they run in slot order.
+  p.Set(Hook::kValueIndex, std::make_shared<RefuseId>("index", "x", &log));
+  p.Set(Hook::kSignature, std::make_shared<RefuseId>("sig", "x", &log));
+  p.Set(Hook::kIngressPolicy, std::make_shared<RefuseId>("policy", "y", &log));
+  stix::ObjectRecord r;
+  r.id = "y";
+  absl::Status st = p.Check(r, {"taxii-post", "alice"});
+  EXPECT_EQ(st.message(), "policy says no");
+  EXPECT_EQ(log, (std::vector<std::string>{"sig:taxii-post", "policy:taxii-post"}));
+}
+
+// A stage installed once holds for every kind of source, with the same message.
+TEST(Sources, EverySourceRunsTheSameStagesWithTheSameMessage) {
+  std::string bad = Indicator(2, "[broken");
+  std::string arr = "[" + Indicator(1, kGood) + "," + bad + "]";
+  Options o;
+  auto buf = BufferSource("page", arr);
+  auto a = CheckSource(*buf, o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->records.size(), 1u);
+  ASSERT_EQ(a->problems.size(), 1u);
+  EXPECT_EQ(a->problems[0].location, "page: object #2");
+  EXPECT_EQ(a->problems[0].object_id, "indicator--6b5e7a3c-0000-4000-8000-000000000002");
+
+  auto path = std::filesystem::temp_directory_path() /
+              ("accord-ingest-unit-" + std::to_string(getpid()) + ".json");
+  std::ofstream(path) << arr;
+  auto file = FileSource(path.string());
+  auto b = CheckSource(*file, o);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->problems.size(), 1u);
+  EXPECT_EQ(b->problems[0].message, a->problems[0].message);
+
+  // Records read without the stages (as a converter would) meet them in RecordSource.
+  std::vector<stix::ObjectRecord> recs;
+  ASSERT_TRUE(stix::ReadBuffer(arr, {}, [&](stix::ObjectRecord&& r) {
+                recs.push_back(std::move(r));
+                return absl::OkStatus();
+              }, [](stix::Problem&&) {}).ok());
+  ASSERT_EQ(recs.size(), 2u);
+  auto rs = RecordSource("converted", std::move(recs));
+  auto c = CheckSource(*rs, o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->problems.size(), 1u);
+  EXPECT_EQ(c->problems[0].location, "converted: object #2");
+  EXPECT_EQ(c->problems[0].message, a->problems[0].message);
+  EXPECT_EQ(c->accepted, 1u);
+  EXPECT_EQ(c->rejected, 1u);
+}
+
+TEST(Import, StoresTheAcceptedObjectsInOneTransaction) {
+  TempStore s;
+  Options o;
+  o.collection = "feeds";
+  Import run(s.get(), o);
+  std::string arr = "[" + Indicator(1, kGood) + "," + Indicator(2, "[broken") + "," +
+                    Indicator(3, kGood) + "]";
+  auto src = BufferSource("in", arr);
+  ASSERT_TRUE(run.Add(*src).ok());
+  auto r = run.Finish();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->committed);
+  EXPECT_EQ(r->stored.added, 2u);
+  EXPECT_EQ(r->checked.rejected, 1u);
+  store::Query q;
+  q.collection = "feeds";
+  auto page = s.get()->List(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->objects.size(), 2u);
+}
+
+TEST(Import, NothingAcceptedCreatesNoCollection) {
+  TempStore s;
+  Options o;
+  o.collection = "empty";
+  Import run(s.get(), o);
+  std::string arr = "[" + Indicator(2, "[broken") + "]";
+  auto src = BufferSource("in", arr);
+  ASSERT_TRUE(run.Add(*src).ok());
+  auto r = run.Finish();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->committed);
+  EXPECT_FALSE(s.HasCollection("empty"));
+}
+
+TEST(Import, StrictStoresNothingWhenAnythingIsRefused) {
+  TempStore s;
+  Options o;
+  o.collection = "strict";
+  o.strict = true;
+  Import run(s.get(), o);
+  std::string arr = "[" + Indicator(1, kGood) + "," + Indicator(2, "[broken") + "]";
+  auto src = BufferSource("in", arr);
+  ASSERT_TRUE(run.Add(*src).ok());
+  auto r = run.Finish();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->committed);
+  EXPECT_FALSE(s.HasCollection("strict"));
+  auto objs = s.get()->Get("indicator--6b5e7a3c-0000-4000-8000-000000000001",
+                           store::VersionSelect::kAll);
+  EXPECT_TRUE(!objs.ok() || objs->empty());
+}
+
+TEST(Import, AnUnreadableSourceFailsTheRunAndStoresNothing) {
+  TempStore s;
+  Options o;
+  o.collection = "partial";
+  Import run(s.get(), o);
+  std::string arr = "[" + Indicator(1, kGood) + "]";
+  auto good = BufferSource("in", arr);
+  ASSERT_TRUE(run.Add(*good).ok());
+  auto missing = FileSource("/nonexistent/accord/feed.json");
+  EXPECT_FALSE(run.Add(*missing).ok());
+  EXPECT_FALSE(run.Finish().ok());  // the run is over
+  EXPECT_FALSE(s.HasCollection("partial"));
+}
+
+}  // namespace
+}  // namespace accord::ingest
