@@ -39,7 +39,19 @@ void HandlerPool::Shutdown() {
   threads_.clear();
 }
 
+// The thread's top: nothing escapes a worker (an exception leaving a std::thread would
+// terminate the process). Tasks are caught one by one in Loop(); this is for the loop itself.
 void HandlerPool::Worker() {
+  try {
+    Loop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "accord: handler pool: worker stopped: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "accord: handler pool: worker stopped\n");
+  }
+}
+
+void HandlerPool::Loop() {
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
     cv_.wait(l, [&] { return stop_ || !queue_.empty(); });

@@ -36,6 +36,7 @@ class HandlerPool {
 
  private:
   void Worker();
+  void Loop();
 
   const size_t capacity_;  // threads + max_queued: tasks accepted at once
   std::mutex mu_;

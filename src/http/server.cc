@@ -158,14 +158,30 @@ class ServerImpl final : public Server {
     DoAccept();
     std::vector<std::thread> pool;
     for (size_t i = 1; i < iocs_.size(); ++i) {
-      pool.emplace_back([this, i] { iocs_[i]->run(); });
+      pool.emplace_back([this, i] { RunContext(*iocs_[i]); });
     }
-    ioc_.run();
+    RunContext(ioc_);
     for (auto& t : pool) t.join();
     // Every connection is done (or the drain timeout stopped the contexts): no task is left
     // that could answer. Queued ones are dropped; running ones are waited for.
     pool_.Shutdown();
     return absl::OkStatus();
+  }
+
+  // Runs `ioc` until it is out of work. The thread's top: an exception thrown by a completion
+  // handler is logged and the context resumed (Asio allows run() again after one), so one bad
+  // connection does not silence every other connection of its thread.
+  static void RunContext(net::io_context& ioc) {
+    while (true) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "accord: I/O thread: %s\n", e.what());
+      } catch (...) {
+        std::fprintf(stderr, "accord: I/O thread: unknown exception\n");
+      }
+    }
   }
 
   void Stop() override {
