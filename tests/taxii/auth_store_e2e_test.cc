@@ -209,7 +209,7 @@ TEST(AuthStoreE2E, DataDirAndEveryFileAreOwnerOnlyWhicheverCommandRunsFirst) {
   const std::string sample =
       ShellQuote((std::filesystem::path(ACCORD_SOURCE_DIR) / "samples/sample-intel.json").string());
   const std::vector<std::string> first_commands = {
-      "init", "import " + sample, "user add alice --role user", "collection create c",
+      "init",      "import " + sample, "user add alice --role user", "collection create c",
       "user list", "key list"};
   int n = 0;
   for (const auto& cmd : first_commands) {
@@ -261,10 +261,11 @@ TEST(AuthStoreE2E, UpgradedNodeKeepsItsUsersAndWorkingKeys) {
   ASSERT_EQ(crypto_pwhash_str(hash, secret.data(), secret.size(), 2, 19u << 20), 0);
   std::string sql = std::string(kOldAuthDbSchema) +
                     "INSERT INTO users VALUES('admin', 'admin', 1700000000000000);"
-                    "INSERT INTO api_keys VALUES('00112233aabbccdd', 'admin', '" + hash +
+                    "INSERT INTO api_keys VALUES('00112233aabbccdd', 'admin', '" +
+                    hash +
                     "', 1700000000000001, 0, 'first start');"
-                    "INSERT INTO api_keys VALUES('0011223344556677', 'admin', '" + hash +
-                    "', 1700000000000002, 1, 'revoked');";
+                    "INSERT INTO api_keys VALUES('0011223344556677', 'admin', '" +
+                    hash + "', 1700000000000002, 1, 'revoked');";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((data / "auth.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
