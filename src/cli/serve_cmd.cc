@@ -14,6 +14,7 @@
 
 #include "accord/common/strings.h"
 #include "accord/http/auth.h"
+#include "accord/http/router.h"
 #include "accord/http/server.h"
 #include "accord/store/store.h"
 #include "accord/taxii/config.h"
@@ -137,11 +138,14 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // writes invalidate it at once.
   auto changes = taxii::NewStoreChangeSource(st.get(), 2000);
   taxii::Service service(st.get(), auth.get(), cfg.service, changes.get());
-  ACCORD_ASSIGN_OR_RETURN(
-      auto server, http::Server::Create(cfg.server, [&service](const http::Request& rq,
-                                                               http::Response& rs) {
-        service.Handle(rq, rs);
-      }));
+  // The router: authentication, then limits, then the TAXII routes (/taxii2/, /<api root>/).
+  // Further mounts (a JSON API, static /ui/ files via ServeStatic) go beside them here.
+  auto authenticator = http::NewAuthDbAuthenticator(auth.get());
+  http::Router router(taxii::ErrorResponse);
+  router.Use(http::AuthenticationMiddleware(authenticator.get()));
+  router.Use(http::LimitsMiddleware());
+  service.Mount(router);
+  ACCORD_ASSIGN_OR_RETURN(auto server, http::Server::Create(cfg.server, router));
   std::string host = cfg.server.host.find(':') != std::string::npos
                          ? "[" + cfg.server.host + "]"
                          : cfg.server.host;

@@ -1,7 +1,11 @@
-// Beast/Asio implementation of accord::http::Server. `threads` workers, each running its own
-// single-threaded io_context; connections are dealt out to them in turn. Every read and write
-// has a deadline (tcp_stream's expires_after), so a slow client costs a socket and a little
-// memory, never a worker; a deferred response (Response::deferred) holds none either.
+// Beast/Asio implementation of accord::http::Server. `threads` I/O threads, each running its
+// own single-threaded io_context; connections are dealt out to them in turn. Every read and
+// write has a deadline (tcp_stream's expires_after), so a slow client costs a socket and a
+// little memory, never a thread. A complete request is handed to the handler pool
+// (handler_pool.h); the handler's response is posted back to the connection's io_context,
+// which writes it. A deferred response (Response::deferred) holds no thread while it waits.
+// The connection holds a work guard on its io_context from hand-over to answer, so the I/O
+// thread does not run out of work (and return) while a handler is still busy.
 #include "accord/http/server.h"
 
 #include <openssl/ssl.h>
@@ -20,10 +24,14 @@
 #include <thread>
 #include <unordered_map>
 
+#include <sodium.h>
+
+#include "http/handler_pool.h"
 #include "http/text.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/http/message.h"
+#include "accord/http/router.h"
 
 namespace accord::http {
 
@@ -72,6 +80,11 @@ class ServerImpl final : public Server {
   ServerImpl(const ServerOptions& o, Handler h)
       : opts_(o),
         handler_(std::move(h)),
+        pool_(o.handler_threads > 0
+                  ? o.handler_threads
+                  : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency())),
+              o.handler_queue),
+        id_prefix_(randombytes_random()),
         iocs_(MakeContexts(o.threads > 0 ? o.threads
                                          : std::max(1, static_cast<int>(
                                                            std::thread::hardware_concurrency())))),
@@ -145,11 +158,30 @@ class ServerImpl final : public Server {
     DoAccept();
     std::vector<std::thread> pool;
     for (size_t i = 1; i < iocs_.size(); ++i) {
-      pool.emplace_back([this, i] { iocs_[i]->run(); });
+      pool.emplace_back([this, i] { RunContext(*iocs_[i]); });
     }
-    ioc_.run();
+    RunContext(ioc_);
     for (auto& t : pool) t.join();
+    // Every connection is done (or the drain timeout stopped the contexts): no task is left
+    // that could answer. Queued ones are dropped; running ones are waited for.
+    pool_.Shutdown();
     return absl::OkStatus();
+  }
+
+  // Runs `ioc` until it is out of work. The thread's top: an exception thrown by a completion
+  // handler is logged and the context resumed (Asio allows run() again after one), so one bad
+  // connection does not silence every other connection of its thread.
+  static void RunContext(net::io_context& ioc) {
+    while (true) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "accord: I/O thread: %s\n", e.what());
+      } catch (...) {
+        std::fprintf(stderr, "accord: I/O thread: unknown exception\n");
+      }
+    }
   }
 
   void Stop() override {
@@ -182,6 +214,22 @@ class ServerImpl final : public Server {
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   const ServerOptions& opts() const { return opts_; }
   const Handler& handler() const { return handler_; }
+  detail::HandlerPool& pool() { return pool_; }
+
+  // Unique per request: a random per-server prefix and a counter.
+  std::string NextRequestId() {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%08x%08llx", id_prefix_,
+                  static_cast<unsigned long long>(next_id_.fetch_add(1) & 0xffffffffull));
+    return buf;
+  }
+
+  // The body limit for `method` `path`: the route's (when the application sets one), capped
+  // by max_body_bytes.
+  uint64_t BodyLimit(std::string_view method, std::string_view path) const {
+    uint64_t limit = opts_.body_limit ? opts_.body_limit(method, path) : 0;
+    return limit == 0 ? opts_.max_body_bytes : std::min(limit, opts_.max_body_bytes);
+  }
 
   void Register(SessionBase* p, std::weak_ptr<SessionBase> w) {
     std::lock_guard<std::mutex> l(mu_);
@@ -222,7 +270,14 @@ class ServerImpl final : public Server {
 
   ServerOptions opts_;
   Handler handler_;
-  std::vector<std::unique_ptr<net::io_context>> iocs_;  // one per worker thread
+  // Declared before the io_contexts so that sessions destroyed with a context (answers still
+  // queued when the drain timeout stopped it) can unregister.
+  std::mutex mu_;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
+  detail::HandlerPool pool_;
+  const uint32_t id_prefix_;
+  std::atomic<uint64_t> next_id_{0};
+  std::vector<std::unique_ptr<net::io_context>> iocs_;  // one per I/O thread
   net::io_context& ioc_;  // iocs_[0]: also runs the acceptor, signals and the drain timer
   std::vector<net::executor_work_guard<net::io_context::executor_type>> idle_guards_;
   std::atomic<size_t> next_ioc_{0};
@@ -232,8 +287,6 @@ class ServerImpl final : public Server {
   std::optional<ssl::context> ssl_ctx_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
 };
 
 // The HTTP exchange loop shared by plain and TLS connections (CRTP: Derived supplies
@@ -300,12 +353,16 @@ class Session : public SessionBase {
     }
     ++requests_;
     auto& req = parser_->get();
-    if (auto len = parser_->content_length(); len && *len > srv_->opts().max_body_bytes) {
+    // The route's own limit, known now that the head is in (Router::BodyLimit).
+    std::string_view target = SV(req.target());
+    uint64_t limit = srv_->BodyLimit(SV(req.method_string()), target.substr(0, target.find('?')));
+    body_limit_ = limit;
+    if (auto len = parser_->content_length(); len && *len > limit) {
       SendError(413, "Request too large",
-                common::Cat("body of ", *len, " bytes exceeds max_content_length ",
-                             srv_->opts().max_body_bytes));
+                common::Cat("body of ", *len, " bytes exceeds max_content_length ", limit));
       return;
     }
+    parser_->body_limit(limit);
     derived().lowest().expires_after(srv_->opts().body_timeout);
     if (text::IEquals(SV(req[bhttp::field::expect]), "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
@@ -336,7 +393,7 @@ class Session : public SessionBase {
   void OnBody(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       SendError(413, "Request too large",
-                common::Cat("body exceeds max_content_length ", srv_->opts().max_body_bytes));
+                common::Cat("body exceeds max_content_length ", body_limit_));
       return;
     }
     if (ec == beast::error::timeout) {
@@ -362,35 +419,75 @@ class Session : public SessionBase {
     r.body = std::move(req.body());
     r.remote = remote_;
     r.tls = Derived::kTls;
+    r.id = srv_->NextRequestId();
     user_agent_ = std::string(r.Header("user-agent"));
+    request_id_ = r.id;
+    request_bytes_ = r.body.size();
+    method_ = r.method;
+    target_ = r.target;
+    bool keep_alive = req.keep_alive(), head = req.method() == bhttp::verb::head;
+    unsigned version = req.version();
+    // From here until the answer is posted back, the connection has no read or write
+    // outstanding; the work guard keeps its io_context running meanwhile, also while stopping.
+    auto guard = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
+        derived().lowest().get_executor());
+    detail::HandlerPool::Task task = [self = derived().shared_from_this(), guard,
+                                      r = std::move(r), keep_alive, head, version]() mutable {
+      self->RunHandler(std::move(r), std::move(guard), keep_alive, head, version);
+    };
+    if (!srv_->pool().TrySubmit(task)) {
+      Response busy = srv_->MakeError(503, "Service unavailable",
+                                      "the server is busy; retry later");
+      busy.SetHeader("Retry-After", "1");
+      busy.SetHeader("X-Request-Id", request_id_);
+      Send(std::move(busy), keep_alive && !srv_->stopping(), version, head);
+    }
+  }
+
+  using Guard = std::shared_ptr<net::executor_work_guard<net::any_io_executor>>;
+
+  // On a pool thread: runs the handler and posts its answer (now, or when a deferred answer
+  // comes) to the connection's io_context. Touches no Session member but `srv_`.
+  void RunHandler(Request r, Guard guard, bool keep_alive, bool head, unsigned version) {
+    auto self = derived().shared_from_this();
+    auto post = [self, guard, keep_alive, head, version](Response resp) {
+      auto ex = self->derived().lowest().get_executor();
+      net::post(ex, [self, guard, keep_alive, head, version, resp = std::move(resp)]() mutable {
+        self->Send(std::move(resp), keep_alive && !self->srv_->stopping(), version, head);
+      });
+    };
+    auto internal_error = [this, &r](std::string_view what) {
+      // The detail stays in the server's log: exception text may name files or SQL.
+      LogRequestError(r.id, common::Cat(r.method, " ", r.path, ": ", what));
+      Response e = srv_->MakeError(500, "Internal error",
+                                   common::Cat("the server failed to answer; request id ", r.id));
+      e.SetHeader("X-Request-Id", r.id);
+      return e;
+    };
     Response resp;
     try {
       srv_->handler()(r, resp);
     } catch (const std::exception& e) {
-      resp = srv_->MakeError(500, "Internal error", e.what());
+      resp = internal_error(common::Cat("exception: ", e.what()));
+    } catch (...) {
+      resp = internal_error("unknown exception");
     }
-    request_bytes_ = r.body.size();
-    method_ = std::move(r.method);
-    target_ = std::move(r.target);
-    bool keep_alive = req.keep_alive(), head = req.method() == bhttp::verb::head;
-    unsigned version = req.version();
-    if (resp.deferred) {
-      // The connection waits (no read or write outstanding) until the application answers;
-      // the work guard keeps the worker pool running for it, also while stopping.
-      auto guard = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
-          derived().lowest().get_executor());
-      auto deferred = std::move(resp.deferred);
-      deferred([self = derived().shared_from_this(), guard, keep_alive, head,
-                version](Response later) mutable {
-        auto ex = self->derived().lowest().get_executor();
-        net::post(ex, [self = std::move(self), guard = std::move(guard), keep_alive, head,
-                       version, later = std::move(later)]() mutable {
-          self->Send(std::move(later), keep_alive && !self->srv_->stopping(), version, head);
-        });
-      });
+    if (!resp.deferred) {
+      post(std::move(resp));
       return;
     }
-    Send(std::move(resp), keep_alive && !srv_->stopping(), version, head);
+    // The application answers later, from any thread, by calling `send` once.
+    auto deferred = std::move(resp.deferred);
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    try {
+      deferred([post, answered](Response later) {
+        if (!answered->exchange(true)) post(std::move(later));
+      });
+    } catch (const std::exception& e) {
+      if (!answered->exchange(true)) post(internal_error(common::Cat("deferred: ", e.what())));
+    } catch (...) {
+      if (!answered->exchange(true)) post(internal_error("deferred: unknown exception"));
+    }
   }
 
   void SendError(int status, std::string_view title, std::string_view description) {
@@ -435,11 +532,13 @@ class Session : public SessionBase {
       e.duration_us = common::NowMicros() - start_;
       e.user = std::move(user_);
       e.user_agent = std::move(user_agent_);
+      e.request_id = std::move(request_id_);
       srv_->opts().access_log(e);
     }
     method_.clear();
     target_.clear();
     user_agent_.clear();
+    request_id_.clear();
     request_bytes_ = 0;
     res_.reset();
     shared_body_.reset();
@@ -464,7 +563,8 @@ class Session : public SessionBase {
   int64_t start_ = 0;
   int status_ = 0;
   uint64_t request_bytes_ = 0;
-  std::string method_, target_, user_, user_agent_;
+  std::string method_, target_, user_, user_agent_, request_id_;
+  uint64_t body_limit_ = 0;  // of the request being read, for the 413 message
 };
 
 class PlainSession final : public Session<PlainSession>,
@@ -551,6 +651,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   return std::unique_ptr<Server>(std::move(s));
 }
 
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options,
+                                                       const Router& router) {
+  ServerOptions o = options;
+  o.body_limit = [&router](std::string_view method, std::string_view path) {
+    return router.BodyLimit(method, path);
+  };
+  return Create(o, router.AsHandler());
+}
+
 struct AccessLog::Impl {
   std::mutex mu;
   FILE* f = nullptr;
@@ -589,6 +698,8 @@ void AwaitDeferred(Response& res) {
 void AccessLog::Write(const AccessLogEntry& e) {
   std::string line = "{\"ts\":\"";
   line += common::FormatTimestamp(common::NowMicros());
+  line += "\",\"id\":\"";
+  AppendJsonEscaped(&line, e.request_id);
   line += "\",\"remote\":\"";
   AppendJsonEscaped(&line, e.remote);
   line += "\",\"user\":\"";

@@ -38,6 +38,12 @@ absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
     ACCORD_RETURN_IF_ERROR(ParseListen(*v, &s.host, &s.port));
   }
   if (auto v = t["server"]["threads"].value<int64_t>()) s.threads = static_cast<int>(*v);
+  if (auto v = t["server"]["handler_threads"].value<int64_t>()) {
+    s.handler_threads = static_cast<int>(*v);
+  }
+  if (auto v = t["server"]["handler_queue"].value<int64_t>(); v && *v >= 0) {
+    s.handler_queue = static_cast<size_t>(*v);
+  }
   if (auto v = t["server"]["allow_plain_http"].value<bool>()) s.allow_plain_http = *v;
   if (auto v = t["server"]["max_body_bytes"].value<int64_t>()) {
     if (*v <= 0) return absl::InvalidArgumentError(common::Cat(path, ": max_body_bytes <= 0"));

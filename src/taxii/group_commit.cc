@@ -1,5 +1,10 @@
 #include "taxii/group_commit.h"
 
+#include <cstdio>
+#include <exception>
+
+#include "accord/common/strings.h"
+
 namespace accord::taxii {
 
 GroupCommitter::GroupCommitter(store::Store* store) : store_(store), thread_([this] { Loop(); }) {}
@@ -16,13 +21,53 @@ GroupCommitter::~GroupCommitter() {
 void GroupCommitter::Submit(std::string collection, std::vector<stix::ObjectRecord> records,
                             Done done) {
   std::unique_lock<std::mutex> l(mu_);
-  space_.wait(l, [&] { return queued_ < kMaxQueuedRecords || queue_.empty(); });
+  space_.wait(l, [&] { return failed_ || queued_ < kMaxQueuedRecords || queue_.empty(); });
+  if (failed_) {
+    l.unlock();
+    Call(done, absl::InternalError("the group committer has stopped after an error"));
+    return;
+  }
   queued_ += records.size();
   queue_.push_back(Job{std::move(collection), std::move(records), std::move(done)});
   cv_.notify_one();
 }
 
+// The thread's top: nothing escapes it (an exception leaving a std::thread terminates the
+// process, taking every connection with it).
 void GroupCommitter::Loop() {
+  try {
+    Run();
+  } catch (const std::exception& e) {
+    FailAll(e.what());
+  } catch (...) {
+    FailAll("unknown exception");
+  }
+}
+
+void GroupCommitter::FailAll(std::string_view why) {
+  std::fprintf(stderr, "accord: group committer stopped: %s\n", std::string(why).c_str());
+  std::deque<Job> jobs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    failed_ = true;
+    jobs.swap(queue_);
+    queued_ = 0;
+  }
+  space_.notify_all();
+  for (auto& j : jobs) Call(j.done, absl::InternalError(common::Cat("group committer: ", why)));
+}
+
+void GroupCommitter::Call(const Done& done, absl::Status st) {
+  try {
+    done(std::move(st));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "accord: group committer: completion failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "accord: group committer: completion failed\n");
+  }
+}
+
+void GroupCommitter::Run() {
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
     cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
@@ -48,7 +93,7 @@ void GroupCommitter::Loop() {
     } else {
       for (auto& r : results) r = st;
     }
-    for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
+    for (size_t i = 0; i < group.size(); ++i) Call(group[i].done, results[i]);
     l.lock();
     queued_ -= n;
     space_.notify_all();
@@ -56,11 +101,19 @@ void GroupCommitter::Loop() {
 }
 
 absl::Status GroupCommitter::Write(const std::vector<Job>& group, size_t begin, size_t end) {
-  ACCORD_ASSIGN_OR_RETURN(auto txn, store_->BeginImport(group[begin].collection));
-  for (size_t i = begin; i < end; ++i) {
-    for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
+  // A store that throws fails this group only (its transaction object rolls back as it is
+  // destroyed); the committer carries on with the next.
+  try {
+    ACCORD_ASSIGN_OR_RETURN(auto txn, store_->BeginImport(group[begin].collection));
+    for (size_t i = begin; i < end; ++i) {
+      for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
+    }
+    return txn->Commit().status();
+  } catch (const std::exception& e) {
+    return absl::InternalError(common::Cat("store write threw: ", e.what()));
+  } catch (...) {
+    return absl::InternalError("store write threw an unknown exception");
   }
-  return txn->Commit().status();
 }
 
 }  // namespace accord::taxii

@@ -7,8 +7,13 @@
 // load the groups grow and that cost is shared (bench/store/small_txn_bench: 42k objects/s in
 // transactions of 100, 158k in transactions of 5,000).
 //
-// Thread safety: Submit may be called from any thread; `done` runs on the committer thread.
-// The destructor commits what is queued, then joins.
+// Thread safety: Submit may be called from any thread; `done` runs on the committer thread
+// (or, once the committer has failed, on the submitting thread). The destructor commits what
+// is queued, then joins.
+//
+// Failures: a store write that throws counts as an Internal error of its group; a `done` that
+// throws is logged. Anything else escaping the loop is caught at the thread's top: the
+// committer logs it, fails every queued and later request with Internal, and stops.
 #pragma once
 
 #include <condition_variable>
@@ -45,7 +50,10 @@ class GroupCommitter {
   };
 
   void Loop();
+  void Run();
+  void FailAll(std::string_view why);
   absl::Status Write(const std::vector<Job>& group, size_t begin, size_t end);
+  static void Call(const Done& done, absl::Status st);
 
   store::Store* store_;
   std::mutex mu_;
@@ -53,6 +61,7 @@ class GroupCommitter {
   std::deque<Job> queue_;
   size_t queued_ = 0;
   bool stop_ = false;
+  bool failed_ = false;  // the loop died: requests fail at once
   std::thread thread_;  // last: started after the members it uses
 };
 

@@ -16,6 +16,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/http/message.h"
+#include "accord/http/router.h"
 #include "accord/stix/reader.h"
 #include "taxii/filters.h"
 #include "taxii/group_commit.h"
@@ -34,14 +35,40 @@ using http::AppendJsonEscaped;
 constexpr std::string_view kWwwAuthenticate = R"(Basic realm="accord", Bearer realm="accord")";
 
 // A handler's early exit: an HTTP status with the error resource's title and description.
+// `detail` is for the server's log only (set for server-side failures, whose description the
+// client does not get; see ToResponse).
 struct Error {
+  Error(int s, std::string t, std::string d, std::string internal_detail = "")
+      : status(s), title(std::move(t)), description(std::move(d)),
+        detail(std::move(internal_detail)) {}
   int status;
   std::string title;
   std::string description;
+  std::string detail;
 };
 
+// A Status as an early exit. Client errors (4xx) keep their message: it explains what was
+// wrong with the request. Server-side failures (5xx: Internal, DataLoss, Unknown, Unavailable,
+// ...) may carry SQL, file paths or library text, so their message goes to the log only.
 Error FromStatus(const absl::Status& s, std::string_view title) {
-  return Error{HttpStatusFor(s.code()), std::string(title), std::string(s.message())};
+  int status = HttpStatusFor(s.code());
+  if (status >= 500) return Error{status, std::string(title), "", s.ToString()};
+  return Error{status, std::string(title), std::string(s.message()), ""};
+}
+
+std::string NewUuid4();
+
+// The error resource for `e`. A server-side failure is logged with its detail under the
+// request id, and the client gets only a generic description naming that id.
+http::Response ToResponse(const Error& e, std::string_view request_id) {
+  if (e.detail.empty() && e.status < 500) return ErrorResponse(e.status, e.title, e.description);
+  std::string id = request_id.empty() ? NewUuid4() : std::string(request_id);
+  http::LogRequestError(id, common::Cat(e.title, ": ", e.detail.empty() ? e.description : e.detail));
+  return ErrorResponse(
+      e.status, e.title,
+      common::Cat(e.status == 503 ? "the server is unavailable; retry later"
+                                  : "the server failed to complete the request",
+                  " (request id ", id, ")"));
 }
 
 std::string NewUuid4() {
@@ -101,56 +128,14 @@ std::string StatusJson(const store::RequestStatus& st) {
   return body;
 }
 
+// The TAXII resources, one per route pattern (see Service::Mount), with what the path names.
 struct Route {
   enum Kind {
     kDiscovery, kApiRoot, kStatus, kCollections, kCollection, kManifest, kObjects, kObject,
-    kVersions, kNone
-  } kind = kNone;
-  std::string root, status_id, collection, object_id;
+    kVersions
+  } kind = kDiscovery;
+  std::string status_id, collection, object_id;
 };
-
-Route Parse(std::string_view path) {
-  Route r;
-  if (path.empty() || path.back() != '/') return r;
-  std::vector<std::string> seg;
-  for (std::string_view s : text::Split(path.substr(1, path.size() - 2), '/')) {
-    auto d = http::PercentDecode(s, false);
-    if (!d.ok()) return r;
-    seg.push_back(std::move(*d));
-  }
-  if (seg.size() == 1 && seg[0] == "taxii2") {
-    r.kind = Route::kDiscovery;
-    return r;
-  }
-  if (seg.empty() || seg[0].empty()) return r;
-  r.root = seg[0];
-  if (seg.size() == 1) {
-    r.kind = Route::kApiRoot;
-  } else if (seg.size() == 3 && seg[1] == "status") {
-    r.kind = Route::kStatus;
-    r.status_id = seg[2];
-  } else if (seg[1] == "collections") {
-    if (seg.size() == 2) {
-      r.kind = Route::kCollections;
-    } else {
-      r.collection = seg[2];
-      if (seg.size() == 3) {
-        r.kind = Route::kCollection;
-      } else if (seg.size() == 4 && seg[3] == "manifest") {
-        r.kind = Route::kManifest;
-      } else if (seg.size() == 4 && seg[3] == "objects") {
-        r.kind = Route::kObjects;
-      } else if (seg.size() == 5 && seg[3] == "objects") {
-        r.kind = Route::kObject;
-        r.object_id = seg[4];
-      } else if (seg.size() == 6 && seg[3] == "objects" && seg[5] == "versions") {
-        r.kind = Route::kVersions;
-        r.object_id = seg[4];
-      }
-    }
-  }
-  return r;
-}
 
 }  // namespace
 
@@ -226,6 +211,10 @@ struct Service::Impl {
   // Bumped after every write this service commits (POST, DELETE); part of a cache entry's stamp.
   std::atomic<uint64_t> local_changes{0};
 
+  // Service::Handle's own router (authentication over `auth`, then the TAXII routes).
+  std::once_flag own_router_once;
+  std::unique_ptr<http::Authenticator> own_authenticator;
+  std::unique_ptr<http::Router> own_router;
   // Last: destroyed first, so that commits still queued can report to the members above.
   GroupCommitter committer;
 
@@ -297,18 +286,6 @@ struct Service::Impl {
       return std::optional<std::string>();
     }
     return std::optional<std::string>(StatusJson(*st));
-  }
-
-  // --- authentication ----------------------------------------------------------------------
-
-  // The caller, anonymous when no credentials were sent; 401 for bad credentials.
-  std::variant<http::Principal, Error> Authenticate(const http::Request& req) {
-    auto creds = http::ParseAuthorization(req.Header("authorization"));
-    if (!creds.ok()) return Error{401, "Unauthorized", std::string(creds.status().message())};
-    if (creds->scheme == http::Credentials::Scheme::kNone) return http::Principal{};
-    auto p = auth->Authenticate(creds->user, creds->secret);
-    if (!p.ok()) return Error{401, "Unauthorized", "invalid credentials"};
-    return *p;
   }
 
   // PERF: Store::ListCollections counts each collection's members (O(objects): 130 ms at
@@ -671,10 +648,11 @@ struct Service::Impl {
     }
     // Answered once the records are committed (the status above is then true).
     res.deferred = [this, collection = c.id, records = std::move(records),
-                    status = std::move(status),
-                    user = who.user](http::Response::Send send) mutable {
+                    status = std::move(status), user = who.user,
+                    request_id = req.id](http::Response::Send send) mutable {
       committer.Submit(std::move(collection), std::move(records),
                        [this, status = std::move(status), user = std::move(user),
+                        request_id = std::move(request_id),
                         send = std::move(send)](absl::Status done) mutable {
                          local_changes.fetch_add(1, std::memory_order_acq_rel);
                          http::Response r;
@@ -684,8 +662,7 @@ struct Service::Impl {
                          if (done.ok()) {
                            Ok(r, 202, StatusJson(status));
                          } else {
-                           Error e = FromStatus(done, "Store error");
-                           r = ErrorResponse(e.status, e.title, e.description);
+                           r = ToResponse(FromStatus(done, "Store error"), request_id);
                          }
                          r.user = std::move(user);
                          send(std::move(r));
@@ -696,28 +673,13 @@ struct Service::Impl {
 
   // --- dispatch ----------------------------------------------------------------------------
 
-  std::optional<Error> Dispatch(const http::Request& req, http::Response& res) {
-    Route r = Parse(req.path);
-    if (r.kind == Route::kNone) {
-      std::string d = common::Cat("no TAXII resource at '", req.path, "'");
-      if (!req.path.empty() && req.path.back() != '/') d += " (TAXII URLs end with '/')";
-      return Error{404, "Not found", d};
-    }
-    const bool is_get = req.method == "GET" || req.method == "HEAD";
-    const bool ok_method =
-        is_get || (req.method == "POST" && r.kind == Route::kObjects) ||
-        (req.method == "DELETE" && r.kind == Route::kObject);
-    if (!ok_method) {
-      std::string allow = r.kind == Route::kObjects  ? "GET, HEAD, POST"
-                          : r.kind == Route::kObject ? "GET, HEAD, DELETE"
-                                                     : "GET, HEAD";
-      res.SetHeader("Allow", allow);
-      return Error{405, "Method not allowed",
-                   common::Cat(req.method, " is not allowed here (", allow, ")")};
-    }
-    auto who_or = Authenticate(req);
-    if (auto* e = std::get_if<Error>(&who_or)) return *e;
-    const http::Principal& who = std::get<http::Principal>(who_or);
+  // Serves resource `r` once the router matched its route and method and the authentication
+  // middleware set the principal: the TAXII visibility rules (401 for anonymous callers where
+  // nothing is public, 404 for hidden collections), Accept (406), then the resource.
+  std::optional<Error> Serve(const Route& r, const http::RequestContext& ctx,
+                             http::Response& res) {
+    const http::Request& req = ctx.request;
+    const http::Principal& who = ctx.principal;
     res.user = who.user;
     if (who.anonymous() && r.kind != Route::kCollection && r.kind != Route::kManifest &&
         r.kind != Route::kObjects && r.kind != Route::kObject && r.kind != Route::kVersions) {
@@ -750,10 +712,6 @@ struct Service::Impl {
       body += "]}";
       Ok(res, 200, std::move(body));
       return std::nullopt;
-    }
-    if (r.root != opts.api_root) {
-      if (who.anonymous()) return Error{401, "Unauthorized", "authentication required"};
-      return Error{404, "API root not found", common::Cat("no API root '", r.root, "'")};
     }
     switch (r.kind) {
       case Route::kApiRoot: {
@@ -851,22 +809,63 @@ Service::Service(store::Store* store, http::AuthDb* auth, ServiceOptions options
 
 Service::~Service() = default;
 
+void Service::Mount(http::Router& router) {
+  const std::string root = common::Cat("/", options_.api_root, "/");
+  const std::string col = root + "collections/{collection}/";
+  auto add = [&](std::string_view method, std::string pattern, Route::Kind kind,
+                 http::RouteOptions o = {}) {
+    router.Add(method, pattern,
+               [impl = impl_.get(), kind](http::RequestContext& ctx, http::Response& res) {
+                 Route r;
+                 r.kind = kind;
+                 r.status_id = std::string(ctx.Param("status"));
+                 r.collection = std::string(ctx.Param("collection"));
+                 r.object_id = std::string(ctx.Param("object"));
+                 std::optional<Error> err = impl->Serve(r, ctx, res);
+                 if (err) {
+                   http::Response e = ToResponse(*err, ctx.request_id);
+                   e.user = std::move(res.user);
+                   res = std::move(e);
+                 }
+                 // HEAD keeps the body: http::Server sends its length as Content-Length and no
+                 // body.
+               },
+               o);
+  };
+  http::RouteOptions post;
+  post.max_body_bytes = options_.max_content_length;
+  add("GET", "/taxii2/", Route::kDiscovery);
+  add("GET", root, Route::kApiRoot);
+  add("GET", root + "status/{status}/", Route::kStatus);
+  add("GET", root + "collections/", Route::kCollections);
+  add("GET", col, Route::kCollection);
+  add("GET", col + "manifest/", Route::kManifest);
+  add("GET", col + "objects/", Route::kObjects);
+  add("POST", col + "objects/", Route::kObjects, post);
+  add("GET", col + "objects/{object}/", Route::kObject);
+  add("DELETE", col + "objects/{object}/", Route::kObject);
+  add("GET", col + "objects/{object}/versions/", Route::kVersions);
+}
+
 void Service::Handle(const http::Request& req, http::Response& res) {
-  std::optional<Error> err;
-  try {
-    err = impl_->Dispatch(req, res);
-  } catch (const std::exception& e) {
-    err = Error{500, "Internal error", e.what()};
-  }
-  if (err) {
-    http::Response e = ErrorResponse(err->status, err->title, err->description);
-    for (auto& h : res.headers) {
-      if (h.first == "Allow") e.headers.push_back(h);
+  std::call_once(impl_->own_router_once, [this] {
+    impl_->own_router = std::make_unique<http::Router>(ErrorResponse);
+    if (impl_->auth) {
+      impl_->own_authenticator = http::NewAuthDbAuthenticator(impl_->auth);
+      impl_->own_router->Use(http::AuthenticationMiddleware(impl_->own_authenticator.get()));
     }
-    e.user = std::move(res.user);
-    res = std::move(e);
+    impl_->own_router->Use(http::LimitsMiddleware());
+    Mount(*impl_->own_router);
+  });
+  if (!req.id.empty()) {
+    impl_->own_router->Handle(req, res);
+    return;
   }
-  // HEAD keeps the body: http::Server sends its length as Content-Length and no body.
+  // Called without a server (tools, tests, fuzzers): give the request an id so that the log
+  // lines and the answers (also a deferred one) name the same one.
+  http::Request named = req;
+  named.id = NewUuid4();
+  impl_->own_router->Handle(named, res);
 }
 
 }  // namespace accord::taxii

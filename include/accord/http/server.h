@@ -1,9 +1,16 @@
 // A small HTTP/1.1 server (Boost.Beast/Asio underneath, kept out of this header): keep-alive,
-// a worker pool, optional TLS, request-size limit, header/body/idle timeouts, graceful stop and
-// a structured access log. The application supplies one Handler that turns a Request into a
-// Response; routing, authentication decisions and bodies are the application's business.
+// I/O threads, a bounded handler pool, optional TLS, request-size limits, header/body/idle
+// timeouts, graceful stop and a structured access log. The application supplies one Handler
+// that turns a Request into a Response, usually an http::Router (router.h), which routes,
+// authenticates and limits.
 //
-// Thread safety: Handler is called concurrently from the worker threads. Stop() may be called
+// Threads: `threads` I/O threads read requests and write responses; the Handler runs on a
+// pool of `handler_threads` workers with a queue of `handler_queue` requests, and its
+// response is posted back to the connection's I/O thread. So a slow handler (an argon2id key
+// check, a large POST) holds a pool worker, never an I/O thread and the other connections on
+// it. When the pool is full the server answers 503 with Retry-After.
+//
+// Thread safety: Handler is called concurrently from the pool threads. Stop() may be called
 // from any thread (and from a signal, through `stop_on_signals`).
 #pragma once
 
@@ -20,6 +27,8 @@
 
 namespace accord::http {
 
+class Router;
+
 /// One parsed request. Header names are lower-case.
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -30,6 +39,7 @@ struct Request {
   std::string body;
   std::string remote;  // peer address "ip:port"
   bool tls = false;
+  std::string id;      // request id (X-Request-Id, logs), set by the Server
 
   /// First value of header `lower_name`, or an empty view.
   std::string_view Header(std::string_view lower_name) const;
@@ -79,12 +89,20 @@ struct AccessLogEntry {
   int64_t duration_us = 0;
   std::string user;
   std::string user_agent;
+  std::string request_id;
 };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port (see Server::port())
-  int threads = 0;    // 0: one per core
+  int threads = 0;    // I/O threads; 0: one per core
+  /// Handler pool workers; 0: twice the cores, at least 4 (handlers block on disk and argon2).
+  int handler_threads = 0;
+  /// Requests waiting for a pool worker beyond the running ones; more get 503 + Retry-After.
+  size_t handler_queue = 1024;
+  /// The body limit for a request, asked after its head (0: max_body_bytes applies). Set by
+  /// Create(options, router) to Router::BodyLimit.
+  std::function<uint64_t(std::string_view method, std::string_view path)> body_limit;
   uint64_t max_body_bytes = 100ull << 20;
   uint32_t max_header_bytes = 16u << 10;
   std::chrono::milliseconds header_timeout{10000};  // whole request head
@@ -98,7 +116,7 @@ struct ServerOptions {
   bool allow_plain_http = false;
   /// SIGTERM and SIGINT start a graceful stop.
   bool stop_on_signals = false;
-  /// Called once per finished request (from worker threads; must be thread-safe).
+  /// Called once per finished request (from I/O threads; must be thread-safe).
   std::function<void(const AccessLogEntry&)> access_log;
   ErrorFactory error_factory;  // optional; a plain-text body otherwise
 };
@@ -110,12 +128,16 @@ class Server {
   /// Binds and listens (so port() is known), but serves nothing until Run().
   static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options,
                                                         Handler handler);
+  /// Serves `router` (which must outlive the server); per-route body limits apply before the
+  /// body is read.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options,
+                                                        const Router& router);
 
   /// The bound port.
   virtual uint16_t port() const = 0;
   virtual bool tls() const = 0;
 
-  /// Serves on the worker pool until Stop() (or a signal); returns after in-flight requests
+  /// Serves on the I/O threads and the handler pool until Stop() (or a signal); returns after in-flight requests
   /// have finished or `drain_timeout` expired.
   virtual absl::Status Run() = 0;
 

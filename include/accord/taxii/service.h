@@ -1,11 +1,17 @@
-// The TAXII 2.1 server resources (../shared/spec/TAXII21.md §3-§5) over a Store and an
-// AuthDb: discovery, one API root, status, collections, manifest, objects (GET/POST), object
-// (GET/DELETE) and versions. Routing, content negotiation, filters, pagination, the
-// X-TAXII-Date-Added headers, error resources and the 401/403/404 rules live here; the socket
-// work is http::Server's.
+// The TAXII 2.1 server resources (../shared/spec/TAXII21.md §3-§5) over a Store: discovery,
+// one API root, status, collections, manifest, objects (GET/POST), object (GET/DELETE) and
+// versions. Mount() puts them on an http::Router, which does the path matching, 404/405 and
+// (through its authentication middleware) decides the caller; content negotiation, filters,
+// pagination, the X-TAXII-Date-Added headers, error resources and the 401/403/404 visibility
+// rules live here; the socket work is http::Server's.
 //
-// Thread safety: Handle() may be called concurrently (the Store and AuthDb are thread-safe;
-// statuses are kept in the store).
+// Errors: a client's mistake is explained in the error resource; a server-side failure
+// (a store error, an exception) is answered with a generic 500/503 naming the request id, and
+// its detail goes to standard error only, so SQL, file paths and library text never reach a
+// client.
+//
+// Thread safety: the mounted handlers and Handle() may be called concurrently (the Store and
+// AuthDb are thread-safe; statuses are kept in the store).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +21,7 @@
 
 #include "accord/common/status.h"
 #include "accord/http/auth.h"
+#include "accord/http/router.h"
 #include "accord/http/server.h"
 #include "accord/store/store.h"
 
@@ -62,11 +69,24 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
 
 class Service {
  public:
-  /// `store`, `auth` and `changes` (optional) must outlive the Service.
+  /// `store`, `auth` and `changes` (optional) must outlive the Service. `auth` is used only
+  /// by Handle() and may be null when the Service is only mounted on a server's Router.
   Service(store::Store* store, http::AuthDb* auth, ServiceOptions options,
           ChangeSource* changes = nullptr);
   ~Service();
 
+  /// Adds the TAXII routes to `router` (which must not outlive the Service): GET /taxii2/,
+  /// GET /<api_root>/, .../status/{id}/, .../collections/, .../collections/{id}/,
+  /// .../manifest/, GET and POST .../objects/ (POST limited to max_content_length),
+  /// GET and DELETE .../objects/{object}/, GET .../objects/{object}/versions/.
+  /// The caller is RequestContext::principal: mount after http::AuthenticationMiddleware
+  /// (without it every caller is anonymous). Errors are best rendered by a Router built with
+  /// ErrorResponse as its ErrorFactory.
+  void Mount(http::Router& router);
+
+  /// Serves one request through a Router of its own: authentication over `auth` (when given),
+  /// limits, and the routes of Mount(). For tools, tests and fuzzers that call the service
+  /// without a socket; may defer (see http::AwaitDeferred).
   void Handle(const http::Request& request, http::Response& response);
 
   const ServiceOptions& options() const { return options_; }

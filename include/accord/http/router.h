@@ -1,0 +1,136 @@
+// http::Router: one http::Server handler that routes requests by method and path pattern to
+// the handlers mounted on it (TAXII at /taxii2/ and /<api root>/, static files at /ui/, a JSON
+// API under its own prefix), with a middleware chain in front of them.
+//
+// Order of one request through Router::Handle():
+//   1. Route lookup. No pattern matches the path: 404. A pattern matches but has no handler
+//      for the method: 405 with an Allow header (HEAD is allowed wherever GET is).
+//   2. The middleware, in the order of Use(). Each sees the RequestContext (route, path
+//      parameters, principal so far) and either continues or answers; an answer ends the
+//      chain and the handler never runs. Typical order: authentication, then limits.
+//   3. The route's handler. It may answer at once or defer (Response::deferred).
+//   4. The response gets the caller's principal (Response::user, for the access log) and the
+//      request id (X-Request-Id). An exception from a middleware or handler becomes a generic
+//      500 naming only the request id; its text goes to standard error.
+// Errors the router itself produces (404, 405, 413, 500) are rendered by the ErrorFactory
+// given to the constructor, so that they look like the mounted application's own.
+//
+// Patterns: '/'-separated segments; `{name}` matches one non-empty segment (percent-decoded
+// into RequestContext::params); a final `*` matches the rest of the path, also empty (a prefix
+// mount). A trailing '/' is significant. When several patterns match, the most specific wins:
+// segment by segment, a literal beats `{name}`, which beats `*`.
+//
+// Thread safety: set up (Add, Use, ServeStatic) before serving; Handle() may then be called
+// concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "accord/common/status.h"
+#include "accord/http/auth.h"
+#include "accord/http/server.h"
+
+namespace accord::http {
+
+/// Per-route limits, checked by LimitsMiddleware (and, for the body, by the Server before it
+/// reads the body, through Router::BodyLimit).
+struct RouteOptions {
+  /// Largest request body accepted on this route (413 above); 0: the server's limit only.
+  uint64_t max_body_bytes = 0;
+};
+
+/// What the middleware and the handler know about one request.
+struct RequestContext {
+  explicit RequestContext(const Request& r) : request(r) {}
+
+  const Request& request;
+  /// Names this request in responses (X-Request-Id) and in the server's log.
+  std::string request_id;
+  /// Decoded `{name}` parameters of the matched pattern, in pattern order.
+  std::vector<std::pair<std::string, std::string>> params;
+  /// For a pattern ending in `*`: the rest of the path (not decoded).
+  std::string rest;
+  /// Who is asking: anonymous until an authentication middleware sets it.
+  Principal principal;
+  const RouteOptions* route_options = nullptr;
+  const ErrorFactory* errors = nullptr;
+
+  /// The value of parameter `name`, empty when absent.
+  std::string_view Param(std::string_view name) const;
+  /// An error response rendered by the router's ErrorFactory.
+  Response Error(int status, std::string_view title, std::string_view description) const;
+};
+
+using RouteHandler = std::function<void(RequestContext& ctx, Response& res)>;
+
+/// What a middleware did: passed the request on, or answered it (then `res` is the answer).
+enum class Next { kContinue, kAnswered };
+using Middleware = std::function<Next(RequestContext& ctx, Response& res)>;
+
+/// Decides who sent a request. Implementations are thread-safe.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  /// The principal for the request's credentials: anonymous when none were sent;
+  /// Unauthenticated (with a message fit for the client) when they are malformed or wrong.
+  virtual absl::StatusOr<Principal> Authenticate(const Request& request) = 0;
+};
+
+/// Writes "accord: request <id>: <detail>" to standard error (one write, thread-safe): the
+/// server-side record of an error whose detail the client must not see.
+void LogRequestError(std::string_view request_id, std::string_view detail);
+
+/// Bearer keys and Basic user:key checked against an AuthDb (which must outlive it).
+std::unique_ptr<Authenticator> NewAuthDbAuthenticator(AuthDb* db);
+
+/// Sets RequestContext::principal; answers 401 (with WWW-Authenticate) for bad credentials.
+/// Anonymous requests continue: handlers decide what anonymous callers may see.
+Middleware AuthenticationMiddleware(Authenticator* auth);
+
+/// Answers 413 when the body exceeds the route's max_body_bytes.
+Middleware LimitsMiddleware();
+
+class Router {
+ public:
+  /// `errors` renders the router's own error answers (a plain-text body when empty).
+  explicit Router(ErrorFactory errors = {});
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  /// Routes `method` ("GET", "POST", ...) at `pattern` to `handler`. A GET route answers
+  /// HEAD too (the server sends the GET body's length and no body).
+  void Add(std::string_view method, std::string_view pattern, RouteHandler handler,
+           RouteOptions options = {});
+
+  /// Appends a middleware; they run in the order added, after route lookup.
+  void Use(Middleware middleware);
+
+  /// Serves the files under `dir` at `prefix` (which must start and end with '/'), GET and
+  /// HEAD only. `prefix` alone serves `dir`/index.html. Refused with 404: '..' or '.'
+  /// segments, hidden names (leading '.'), NUL or backslash, anything that resolves (through
+  /// symlinks) outside `dir`, and anything but a regular file. Content-Type by extension.
+  void ServeStatic(std::string prefix, std::string dir);
+
+  /// Routes one request (synchronously; a deferred answer stays deferred).
+  void Handle(const Request& request, Response& response) const;
+
+  /// The body limit of the route `method` `path` would reach; 0 when it sets none (or no route
+  /// matches). The Server calls it after the request head, before reading the body.
+  uint64_t BodyLimit(std::string_view method, std::string_view path) const;
+
+  /// A Server handler that calls Handle() (the router must outlive the server).
+  Handler AsHandler() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace accord::http

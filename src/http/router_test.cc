@@ -1,0 +1,379 @@
+// http::Router: pattern routing and parameters, 404/405 (Allow), middleware order and early
+// answers, the authentication and limits middleware, the handler edge (exceptions), deferred
+// answers, and static files including traversal and symlink escapes. Expected values come
+// from the contract in router.h, not from running the code.
+#include "accord/http/router.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace accord::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+Request Req(std::string method, std::string target, std::string body = "") {
+  Request r;
+  r.method = std::move(method);
+  r.target = target;
+  size_t q = target.find('?');
+  r.path = target.substr(0, q);
+  if (q != std::string::npos) r.query = target.substr(q + 1);
+  r.body = std::move(body);
+  return r;
+}
+
+std::string HeaderOf(const Response& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+// A handler that answers 200 with `tag` and the parameters it saw, "k=v;" each.
+RouteHandler Echo(std::string tag) {
+  return [tag](RequestContext& ctx, Response& res) {
+    res.status = 200;
+    res.body = tag + ":";
+    for (const auto& [k, v] : ctx.params) res.body += k + "=" + v + ";";
+    if (!ctx.rest.empty()) res.body += "rest=" + ctx.rest;
+  };
+}
+
+TEST(Router, RoutesByPathAndCapturesDecodedParameters) {
+  Router r;
+  r.Add("GET", "/api/collections/", Echo("list"));
+  r.Add("GET", "/api/collections/{id}/", Echo("one"));
+  r.Add("GET", "/api/collections/{id}/objects/{object}/versions/", Echo("versions"));
+  Response a, b, c;
+  r.Handle(Req("GET", "/api/collections/"), a);
+  r.Handle(Req("GET", "/api/collections/abc%20d/"), b);
+  r.Handle(Req("GET", "/api/collections/c1/objects/indicator--1/versions/?x=1"), c);
+  EXPECT_EQ(a.body, "list:");
+  EXPECT_EQ(b.body, "one:id=abc d;");
+  EXPECT_EQ(c.body, "versions:id=c1;object=indicator--1;");
+}
+
+TEST(Router, LiteralBeatsParameterBeatsRestWhateverTheOrderAdded) {
+  Router r;
+  r.Add("GET", "/*", Echo("any"));
+  r.Add("GET", "/{root}/", Echo("root"));
+  r.Add("GET", "/taxii2/", Echo("discovery"));
+  Response a, b, c;
+  r.Handle(Req("GET", "/taxii2/"), a);
+  r.Handle(Req("GET", "/api/"), b);
+  r.Handle(Req("GET", "/api/x/y"), c);
+  EXPECT_EQ(a.body, "discovery:");
+  EXPECT_EQ(b.body, "root:root=api;");
+  EXPECT_EQ(c.body, "any:rest=api/x/y");
+}
+
+TEST(Router, UnknownPathIs404AndTrailingSlashIsSignificant) {
+  Router r;
+  r.Add("GET", "/api/", Echo("root"));
+  Response a, b, c;
+  r.Handle(Req("GET", "/nope/"), a);
+  r.Handle(Req("GET", "/api"), b);
+  r.Handle(Req("GET", "/api/%zz/"), c);  // a malformed escape matches nothing
+  EXPECT_EQ(a.status, 404);
+  EXPECT_EQ(b.status, 404);
+  EXPECT_NE(b.body.find("end with '/'"), std::string::npos) << b.body;
+  EXPECT_EQ(c.status, 404);
+}
+
+TEST(Router, ParameterDoesNotMatchAnEmptySegment) {
+  Router r;
+  r.Add("GET", "/c/{id}/", Echo("one"));
+  Response a;
+  r.Handle(Req("GET", "/c//"), a);
+  EXPECT_EQ(a.status, 404);
+}
+
+TEST(Router, WrongMethodIs405WithAllowIncludingHead) {
+  Router r;
+  r.Add("GET", "/o/", Echo("get"));
+  r.Add("POST", "/o/", Echo("post"));
+  r.Add("DELETE", "/d/", Echo("del"));
+  Response a, b, head;
+  r.Handle(Req("PUT", "/o/"), a);
+  r.Handle(Req("GET", "/d/"), b);
+  r.Handle(Req("HEAD", "/o/"), head);
+  EXPECT_EQ(a.status, 405);
+  EXPECT_EQ(HeaderOf(a, "Allow"), "GET, HEAD, POST");
+  EXPECT_EQ(b.status, 405);
+  EXPECT_EQ(HeaderOf(b, "Allow"), "DELETE");
+  EXPECT_EQ(head.status, 200);  // HEAD runs the GET handler
+  EXPECT_EQ(head.body, "get:");
+}
+
+TEST(Router, ErrorsUseTheErrorFactory) {
+  Router r([](int status, std::string_view title, std::string_view) {
+    Response e;
+    e.status = status;
+    e.body = "custom " + std::to_string(status) + " " + std::string(title);
+    return e;
+  });
+  Response a;
+  r.Handle(Req("GET", "/x/"), a);
+  EXPECT_EQ(a.body, "custom 404 Not found");
+}
+
+TEST(Router, MiddlewareRunsInOrderAfterLookupAndMayAnswerEarly) {
+  Router r;
+  std::vector<std::string> trace;
+  bool handler_ran = false;
+  r.Use([&](RequestContext& ctx, Response&) {
+    trace.push_back("first");
+    return Next::kContinue;
+  });
+  r.Use([&](RequestContext& ctx, Response& res) {
+    trace.push_back("second");
+    if (ctx.request.Header("x-stop") == "yes") {
+      res.status = 429;
+      res.body = "stopped";
+      return Next::kAnswered;
+    }
+    return Next::kContinue;
+  });
+  r.Use([&](RequestContext&, Response&) {
+    trace.push_back("third");
+    return Next::kContinue;
+  });
+  r.Add("GET", "/h/", [&](RequestContext&, Response& res) {
+    handler_ran = true;
+    res.body = "handled";
+  });
+
+  Response ok;
+  r.Handle(Req("GET", "/h/"), ok);
+  EXPECT_EQ(trace, (std::vector<std::string>{"first", "second", "third"}));
+  EXPECT_TRUE(handler_ran);
+  EXPECT_EQ(ok.body, "handled");
+
+  trace.clear();
+  handler_ran = false;
+  Request stop = Req("GET", "/h/");
+  stop.headers = {{"x-stop", "yes"}};
+  Response early;
+  r.Handle(stop, early);
+  EXPECT_EQ(trace, (std::vector<std::string>{"first", "second"}));
+  EXPECT_FALSE(handler_ran);
+  EXPECT_EQ(early.status, 429);
+
+  // Route lookup comes first: no middleware runs for a 404 or a 405.
+  trace.clear();
+  Response missing, wrong;
+  r.Handle(Req("GET", "/nope/"), missing);
+  r.Handle(Req("POST", "/h/"), wrong);
+  EXPECT_TRUE(trace.empty());
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(wrong.status, 405);
+}
+
+class FakeAuth final : public Authenticator {
+ public:
+  absl::StatusOr<Principal> Authenticate(const Request& request) override {
+    std::string_view a = request.Header("authorization");
+    if (a.empty()) return Principal{};
+    if (a == "Bearer good") {
+      Principal p;
+      p.user = "alice";
+      return p;
+    }
+    return absl::UnauthenticatedError("invalid credentials");
+  }
+};
+
+TEST(Router, AuthenticationMiddlewareSetsThePrincipalOrAnswers401) {
+  FakeAuth auth;
+  Router r;
+  r.Use(AuthenticationMiddleware(&auth));
+  r.Add("GET", "/me/", [](RequestContext& ctx, Response& res) {
+    res.body = ctx.principal.anonymous() ? "anonymous" : ctx.principal.user;
+  });
+  Request good = Req("GET", "/me/"), bad = Req("GET", "/me/");
+  good.headers = {{"authorization", "Bearer good"}};
+  bad.headers = {{"authorization", "Bearer bad"}};
+  Response g, b, anon;
+  r.Handle(good, g);
+  r.Handle(bad, b);
+  r.Handle(Req("GET", "/me/"), anon);
+  EXPECT_EQ(g.body, "alice");
+  EXPECT_EQ(g.user, "alice");  // for the access log
+  EXPECT_EQ(b.status, 401);
+  EXPECT_NE(HeaderOf(b, "WWW-Authenticate").find("Bearer"), std::string::npos);
+  EXPECT_EQ(anon.body, "anonymous");
+  EXPECT_EQ(anon.user, "");
+}
+
+TEST(Router, LimitsMiddlewareEnforcesThePerRouteBodyLimit) {
+  Router r;
+  r.Use(LimitsMiddleware());
+  RouteOptions small;
+  small.max_body_bytes = 4;
+  r.Add("POST", "/small/", Echo("small"), small);
+  r.Add("POST", "/big/", Echo("big"));
+  Response a, b, c;
+  r.Handle(Req("POST", "/small/", "12345"), a);
+  r.Handle(Req("POST", "/small/", "1234"), b);
+  r.Handle(Req("POST", "/big/", std::string(1000, 'x')), c);
+  EXPECT_EQ(a.status, 413);
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(c.status, 200);
+  EXPECT_EQ(r.BodyLimit("POST", "/small/"), 4u);
+  EXPECT_EQ(r.BodyLimit("POST", "/big/"), 0u);
+  EXPECT_EQ(r.BodyLimit("POST", "/nope/"), 0u);
+}
+
+TEST(Router, ExceptionBecomesGeneric500WithRequestId) {
+  Router r;
+  r.Add("GET", "/boom/", [](RequestContext&, Response&) {
+    throw std::runtime_error("open /var/lib/secret/objects.db: SELECT * FROM keys");
+  });
+  Request rq = Req("GET", "/boom/");
+  rq.id = "req-123";
+  Response res;
+  r.Handle(rq, res);
+  EXPECT_EQ(res.status, 500);
+  EXPECT_EQ(res.body.find("/var/lib"), std::string::npos) << res.body;
+  EXPECT_EQ(res.body.find("SELECT"), std::string::npos) << res.body;
+  EXPECT_NE(res.body.find("req-123"), std::string::npos) << res.body;
+  EXPECT_EQ(HeaderOf(res, "X-Request-Id"), "req-123");
+}
+
+TEST(Router, DeferredAnswerKeepsPrincipalAndRequestId) {
+  FakeAuth auth;
+  Router r;
+  r.Use(AuthenticationMiddleware(&auth));
+  r.Add("POST", "/later/", [](RequestContext&, Response& res) {
+    res.deferred = [](Response::Send send) {
+      Response later;
+      later.status = 202;
+      later.body = "done";
+      send(std::move(later));
+    };
+  });
+  Request rq = Req("POST", "/later/");
+  rq.headers = {{"authorization", "Bearer good"}};
+  rq.id = "req-7";
+  Response res;
+  r.Handle(rq, res);
+  ASSERT_TRUE(res.deferred);
+  AwaitDeferred(res);
+  EXPECT_EQ(res.status, 202);
+  EXPECT_EQ(res.body, "done");
+  EXPECT_EQ(res.user, "alice");
+  EXPECT_EQ(HeaderOf(res, "X-Request-Id"), "req-7");
+}
+
+// --- static files ------------------------------------------------------------------------
+
+class StaticFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/accord-router-test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    base_ = tmpl;
+    fs::create_directories(base_ / "www/js");
+    fs::create_directories(base_ / "www/sub");
+    Write(base_ / "www/index.html", "<h1>home</h1>");
+    Write(base_ / "www/js/app.js", "console.log(1)");
+    Write(base_ / "www/style.css", "body{}");
+    Write(base_ / "www/data.bin", "\x01\x02");
+    Write(base_ / "www/.secret", "hidden");
+    Write(base_ / "secret.txt", "outside");  // beside the root: must never be served
+    fs::create_symlink(base_ / "secret.txt", base_ / "www/link-out.txt");
+    fs::create_symlink(base_, base_ / "www/dir-out");
+    fs::create_symlink(base_ / "www/style.css", base_ / "www/link-in.css");
+    router_.ServeStatic("/ui/", (base_ / "www").string());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(base_, ec);
+  }
+  static void Write(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
+
+  Response Get(const std::string& target) {
+    Response r;
+    router_.Handle(Req("GET", target), r);
+    return r;
+  }
+
+  fs::path base_;
+  Router router_;
+};
+
+TEST_F(StaticFiles, ServesFilesWithContentTypes) {
+  auto index = Get("/ui/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_EQ(index.body, "<h1>home</h1>");
+  EXPECT_EQ(HeaderOf(index, "Content-Type"), "text/html; charset=utf-8");
+  auto js = Get("/ui/js/app.js");
+  EXPECT_EQ(js.body, "console.log(1)");
+  EXPECT_EQ(HeaderOf(js, "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(HeaderOf(Get("/ui/style.css"), "Content-Type"), "text/css; charset=utf-8");
+  EXPECT_EQ(HeaderOf(Get("/ui/data.bin"), "Content-Type"), "application/octet-stream");
+  EXPECT_EQ(HeaderOf(js, "X-Content-Type-Options"), "nosniff");
+  // A symlink that stays inside the root is fine.
+  EXPECT_EQ(Get("/ui/link-in.css").body, "body{}");
+}
+
+TEST_F(StaticFiles, TraversalAndEscapesAre404) {
+  for (std::string t : {
+           "/ui/../secret.txt",          // plain ..
+           "/ui/%2e%2e/secret.txt",      // encoded ..
+           "/ui/js/..%2f..%2fsecret.txt",  // encoded slashes
+           "/ui/%2e%2e%2fsecret.txt",
+           "/ui/./index.html",           // '.' segment
+           "/ui/..%5csecret.txt",        // backslash
+           "/ui/index.html%00.js",       // NUL
+           "/ui/.secret",                // hidden file
+           "/ui/link-out.txt",           // symlink leading outside
+           "/ui/dir-out/secret.txt",     // symlinked directory leading outside
+           "/ui/js",                     // a directory
+           "/ui/missing.html",
+           "/ui/js//app.js",             // empty segment
+       }) {
+    auto r = Get(t);
+    EXPECT_EQ(r.status, 404) << t;
+    EXPECT_EQ(r.body.find("outside"), std::string::npos) << t;
+    EXPECT_EQ(r.body.find(base_.string()), std::string::npos) << t << ": " << r.body;
+  }
+}
+
+TEST_F(StaticFiles, OnlyGetAndHead) {
+  Response post, head;
+  router_.Handle(Req("POST", "/ui/index.html"), post);
+  router_.Handle(Req("HEAD", "/ui/index.html"), head);
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(head.status, 200);
+}
+
+TEST_F(StaticFiles, LivesBesideOtherMounts) {
+  router_.Add("GET", "/taxii2/", Echo("discovery"));
+  router_.Add("GET", "/{root}/collections/", Echo("collections"));
+  EXPECT_EQ(Get("/taxii2/").body, "discovery:");
+  EXPECT_EQ(Get("/api/collections/").body, "collections:root=api;");
+  EXPECT_EQ(Get("/ui/").body, "<h1>home</h1>");
+  // /ui/collections/ is a (missing) file, not the TAXII route: the literal prefix wins.
+  EXPECT_EQ(Get("/ui/collections/").status, 404);
+}
+
+TEST(StaticFilesMissingDir, Is404NotACrash) {
+  Router r;
+  r.ServeStatic("/ui/", "/nonexistent/accord/www");
+  Response res;
+  r.Handle(Req("GET", "/ui/index.html"), res);
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(res.body.find("/nonexistent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace accord::http

@@ -1,0 +1,212 @@
+// taxii::Service error edges: a store failure or an exception inside a handler must not put
+// exception text, SQL or file paths into the HTTP answer (issue 9, "Errors"). The store is a
+// real SQLite store wrapped by FailingStore, which fails chosen calls with a message shaped
+// like a real SQLite error (SQL text and a file path) or throws one.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "accord/http/auth.h"
+#include "accord/http/message.h"
+#include "accord/http/server.h"
+#include "accord/store/store.h"
+#include "accord/taxii/service.h"
+
+namespace accord::taxii {
+namespace {
+
+constexpr char kSecretPath[] = "/srv/accord-secret-dir/objects.db";
+constexpr char kSql[] = "SELECT json FROM versions WHERE collection_id = ?1";
+
+// Delegates to a real store; List/BeginImport fail (or throw) when told to.
+// NOTE for maintainers: every Store virtual must be forwarded here.
+class FailingStore final : public store::Store {
+ public:
+  enum class Mode { kOk, kFail, kThrow };
+  explicit FailingStore(store::Store* real) : real_(real) {}
+  Mode mode = Mode::kOk;
+
+  absl::StatusOr<std::unique_ptr<store::ImportTxn>> BeginImport(const std::string& c) override {
+    if (mode == Mode::kFail) return Failure();
+    if (mode == Mode::kThrow) throw std::runtime_error(Message());
+    return real_->BeginImport(c);
+  }
+  absl::StatusOr<std::vector<store::StoredObject>> Get(const std::string& id,
+                                                       store::VersionSelect v) override {
+    return real_->Get(id, v);
+  }
+  absl::StatusOr<store::Page> List(const store::Query& q) override {
+    if (mode == Mode::kFail) return Failure();
+    if (mode == Mode::kThrow) throw std::runtime_error(Message());
+    return real_->List(q);
+  }
+  absl::StatusOr<uint64_t> Delete(const std::string& c, const std::string& id,
+                                  const std::vector<store::Micros>& t) override {
+    return real_->Delete(c, id, t);
+  }
+  absl::StatusOr<store::CollectionInfo> CreateCollection(const store::CollectionInfo& i) override {
+    return real_->CreateCollection(i);
+  }
+  absl::StatusOr<std::vector<store::CollectionInfo>> ListCollections() override {
+    return real_->ListCollections();
+  }
+  absl::StatusOr<store::CollectionInfo> GetCollection(const std::string& id) override {
+    return real_->GetCollection(id);
+  }
+  absl::StatusOr<store::Stats> GetStats() override { return real_->GetStats(); }
+  absl::StatusOr<uint64_t> Generation() override { return real_->Generation(); }
+  absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& k) override {
+    return real_->GetSetting(k);
+  }
+  absl::Status PutSetting(const std::string& k, const std::string& v) override {
+    return real_->PutSetting(k, v);
+  }
+  store::AuthStore* auth() override { return real_->auth(); }
+  store::StatusStore* statuses() override { return real_->statuses(); }
+
+ private:
+  static std::string Message() {
+    return std::string("sqlite3_step failed: disk I/O error in '") + kSql + "' on " + kSecretPath;
+  }
+  static absl::Status Failure() { return absl::InternalError(Message()); }
+  store::Store* real_;
+};
+
+class ServiceErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/accord-service-test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    store::Options so;
+    so.dir = dir_ + "/data";
+    auto st = store::Store::Open(so);
+    ASSERT_TRUE(st.ok()) << st.status();
+    real_ = std::move(*st);
+    http::AuthDb::Options ao;
+    ao.opslimit = 1;
+    ao.memlimit = 8192;
+    auto au = http::AuthDb::Open(real_.get(), ao);
+    ASSERT_TRUE(au.ok()) << au.status();
+    auth_ = std::move(*au);
+    ASSERT_TRUE(auth_->AddUser("admin", http::Role::kAdmin).ok());
+    auto k = auth_->CreateKey("admin");
+    ASSERT_TRUE(k.ok());
+    key_ = *k;
+    store::CollectionInfo ci;
+    ci.alias = "c";
+    ci.title = "C";
+    auto c = real_->CreateCollection(ci);
+    ASSERT_TRUE(c.ok()) << c.status();
+    collection_ = c->id;
+    failing_ = std::make_unique<FailingStore>(real_.get());
+    ServiceOptions opts;
+    opts.response_cache_bytes = 0;  // every GET reaches the store
+    service_ = std::make_unique<Service>(failing_.get(), auth_.get(), opts);
+  }
+  void TearDown() override {
+    service_.reset();
+    failing_.reset();
+    auth_.reset();
+    real_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  http::Response Call(const std::string& method, const std::string& path,
+                      const std::string& body = "") {
+    http::Request rq;
+    rq.method = method;
+    rq.target = path;
+    size_t q = path.find('?');
+    rq.path = path.substr(0, q);
+    if (q != std::string::npos) rq.query = path.substr(q + 1);
+    rq.headers = {{"authorization", "Bearer " + key_},
+                  {"accept", std::string(http::kTaxiiMediaType)},
+                  {"content-type", std::string(http::kTaxiiMediaType)}};
+    rq.body = body;
+    http::Response rs;
+    service_->Handle(rq, rs);
+    http::AwaitDeferred(rs);
+    return rs;
+  }
+
+  static void ExpectNoLeak(const http::Response& r) {
+    std::string body(r.Body());
+    EXPECT_EQ(body.find("SELECT"), std::string::npos) << body;
+    EXPECT_EQ(body.find("accord-secret-dir"), std::string::npos) << body;
+    EXPECT_EQ(body.find("sqlite"), std::string::npos) << body;
+    EXPECT_NE(body.find("\"http_status\":\"500\""), std::string::npos) << body;
+  }
+
+  std::string dir_, key_, collection_;
+  std::unique_ptr<store::Store> real_;
+  std::unique_ptr<http::AuthDb> auth_;
+  std::unique_ptr<FailingStore> failing_;
+  std::unique_ptr<Service> service_;
+};
+
+constexpr char kEnvelope[] =
+    R"({"objects":[{"type":"indicator","spec_version":"2.1",)"
+    R"("id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2025-01-01T00:00:00.000Z",)"
+    R"("modified":"2025-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.0.0.1']",)"
+    R"("pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z"}]})";
+
+TEST_F(ServiceErrors, HealthyStoreAnswers200) {
+  // The fixture itself works: the failures below come from the injected faults.
+  auto r = Call("GET", "/api/collections/" + collection_ + "/objects/");
+  EXPECT_EQ(r.status, 200) << r.Body();
+}
+
+TEST_F(ServiceErrors, StoreFailureOnGetDoesNotLeakSqlOrPath) {
+  failing_->mode = FailingStore::Mode::kFail;
+  for (std::string suffix : {"objects/", "manifest/", "objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/",
+                             "objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/versions/"}) {
+    auto r = Call("GET", "/api/collections/" + collection_ + "/" + suffix);
+    EXPECT_EQ(r.status, 500) << suffix;
+    ExpectNoLeak(r);
+  }
+}
+
+TEST_F(ServiceErrors, StoreFailureOnPostDoesNotLeakSqlOrPath) {
+  failing_->mode = FailingStore::Mode::kFail;
+  auto r = Call("POST", "/api/collections/" + collection_ + "/objects/", kEnvelope);
+  EXPECT_EQ(r.status, 500);
+  ExpectNoLeak(r);
+}
+
+TEST_F(ServiceErrors, ExceptionInHandlerDoesNotLeakItsText) {
+  failing_->mode = FailingStore::Mode::kThrow;
+  auto r = Call("GET", "/api/collections/" + collection_ + "/objects/");
+  EXPECT_EQ(r.status, 500);
+  ExpectNoLeak(r);
+}
+
+TEST_F(ServiceErrors, ExceptionInCommitterDoesNotLeakItsText) {
+  failing_->mode = FailingStore::Mode::kThrow;
+  auto r = Call("POST", "/api/collections/" + collection_ + "/objects/", kEnvelope);
+  EXPECT_EQ(r.status, 500);
+  ExpectNoLeak(r);
+  // The committer survived: once the store recovers, a POST is committed.
+  failing_->mode = FailingStore::Mode::kOk;
+  auto ok = Call("POST", "/api/collections/" + collection_ + "/objects/", kEnvelope);
+  EXPECT_EQ(ok.status, 202) << ok.Body();
+}
+
+TEST_F(ServiceErrors, ClientErrorsKeepTheirExplanation) {
+  // A bad filter is the client's mistake: its description stays specific.
+  auto r = Call("GET", "/api/collections/" + collection_ + "/objects/?limit=abc");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(std::string(r.Body()).find("limit: 'abc' is not a positive integer"),
+            std::string::npos)
+      << r.Body();
+}
+
+}  // namespace
+}  // namespace accord::taxii
