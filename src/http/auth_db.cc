@@ -118,8 +118,7 @@ struct AuthDb::Impl {
   }
 };
 
-absl::StatusOr<std::unique_ptr<AuthDb>> AuthDb::Open(store::Store* store,
-                                                     const Options& options) {
+absl::StatusOr<std::unique_ptr<AuthDb>> AuthDb::Open(store::Store* store, const Options& options) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
   if (store == nullptr) return absl::InvalidArgumentError("AuthDb needs a store");
   std::unique_ptr<AuthDb> a(new AuthDb());
@@ -204,14 +203,14 @@ absl::StatusOr<std::vector<KeyInfo>> AuthDb::ListKeys(const std::string& user) {
   ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuthKey> keys, impl_->db->ListKeys(user));
   std::vector<KeyInfo> out;
   for (auto& k : keys) {
-    out.push_back(KeyInfo{std::move(k.key_id), std::move(k.user), k.created, k.revoked,
-                          std::move(k.label)});
+    out.push_back(
+        KeyInfo{std::move(k.key_id), std::move(k.user), k.created, k.revoked, std::move(k.label)});
   }
   return out;
 }
 
-absl::Status AuthDb::SetGrant(const std::string& user, const std::string& collection_id,
-                              bool read, bool write) {
+absl::Status AuthDb::SetGrant(const std::string& user, const std::string& collection_id, bool read,
+                              bool write) {
   ACCORD_RETURN_IF_ERROR(impl_->db->SetGrant(store::AuthGrant{user, collection_id, read, write}));
   std::lock_guard<std::mutex> l(impl_->mu);
   impl_->Changed();

@@ -40,7 +40,8 @@ constexpr const char* kBumpAuthGeneration = "UPDATE auth_generation SET n = n + 
 // and the generation bump before the commit.
 class AuthWrite {
  public:
-  explicit AuthWrite(SqliteStore* s) : lock_(s->write_mu()), conn_(s->writer()), txn_(conn_->get()) {}
+  explicit AuthWrite(SqliteStore* s)
+      : lock_(s->write_mu()), conn_(s->writer()), txn_(conn_->get()) {}
   absl::Status Begin() { return txn_.Begin(true); }
   absl::Status Commit() {
     ACCORD_RETURN_IF_ERROR(Exec(conn_->get(), kBumpAuthGeneration));
@@ -71,7 +72,7 @@ AuthUser RowToUser(sqlite3_stmt* s) { return AuthUser{ColText(s, 0), ColText(s, 
 
 // Columns key_id, user, hash, created, revoked, label.
 AuthKey RowToKey(sqlite3_stmt* s) {
-  return AuthKey{ColText(s, 0), ColText(s, 1), ColText(s, 2),
+  return AuthKey{ColText(s, 0), ColText(s, 1),     ColText(s, 2),
                  ColInt(s, 3),  ColInt(s, 4) != 0, ColText(s, 5)};
 }
 
@@ -133,9 +134,10 @@ absl::Status SqliteAuthStore::AddKey(const AuthKey& key) {
   ACCORD_RETURN_IF_ERROR(w.Begin());
   ACCORD_ASSIGN_OR_RETURN(bool exists, UserExists(w.conn(), key.user));
   if (!exists) return NoUser(key.user);
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef q, Cached(w.conn(), "INSERT INTO api_keys(key_id, user, hash, created, revoked, "
-                                  "label) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(w.conn(),
+                                 "INSERT INTO api_keys(key_id, user, hash, created, revoked, "
+                                 "label) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key.key_id));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, key.user));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 3, key.hash));
@@ -154,9 +156,10 @@ absl::Status SqliteAuthStore::AddKey(const AuthKey& key) {
 absl::StatusOr<std::optional<AuthKey>> SqliteAuthStore::FindKey(const std::string& key_id) {
   SqliteStore::Reader r(store_);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT key_id, user, hash, created, "
-                                                      "revoked, label FROM api_keys "
-                                                      "WHERE key_id = ?1"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(),
+                                            "SELECT key_id, user, hash, created, "
+                                            "revoked, label FROM api_keys "
+                                            "WHERE key_id = ?1"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key_id));
   ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "find key"));
   if (!row) return std::optional<AuthKey>();
@@ -181,9 +184,10 @@ absl::StatusOr<std::vector<AuthKey>> SqliteAuthStore::ListKeys(const std::string
   SqliteStore::Reader r(store_);
   ACCORD_RETURN_IF_ERROR(r.Open());
   // The hash stays in the store: listings never need it.
-  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT key_id, user, '', created, "
-                                                      "revoked, label FROM api_keys WHERE ?1 = '' "
-                                                      "OR user = ?1 ORDER BY created, key_id"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(),
+                                            "SELECT key_id, user, '', created, "
+                                            "revoked, label FROM api_keys WHERE ?1 = '' "
+                                            "OR user = ?1 ORDER BY created, key_id"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, user));
   std::vector<AuthKey> out;
   while (true) {
@@ -207,9 +211,10 @@ absl::Status SqliteAuthStore::SetGrant(const AuthGrant& grant) {
     ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, grant.collection));
     ACCORD_RETURN_IF_ERROR(StepDone(q.get(), "remove grant"));
   } else {
-    ACCORD_ASSIGN_OR_RETURN(
-        StmtRef q, Cached(w.conn(), "INSERT OR REPLACE INTO grants(user, collection, can_read, "
-                                    "can_write) VALUES(?1, ?2, ?3, ?4)"));
+    ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                            Cached(w.conn(),
+                                   "INSERT OR REPLACE INTO grants(user, collection, can_read, "
+                                   "can_write) VALUES(?1, ?2, ?3, ?4)"));
     ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, grant.user));
     ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, grant.collection));
     ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 3, grant.read ? 1 : 0));
@@ -222,9 +227,10 @@ absl::Status SqliteAuthStore::SetGrant(const AuthGrant& grant) {
 absl::StatusOr<std::vector<AuthGrant>> SqliteAuthStore::ListGrants(const std::string& user) {
   SqliteStore::Reader r(store_);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT user, collection, can_read, "
-                                                      "can_write FROM grants WHERE user = ?1 "
-                                                      "ORDER BY collection"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(),
+                                            "SELECT user, collection, can_read, "
+                                            "can_write FROM grants WHERE user = ?1 "
+                                            "ORDER BY collection"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, user));
   std::vector<AuthGrant> out;
   while (true) {
@@ -272,7 +278,8 @@ absl::Status MigrateLegacyAuthDb(sqlite3* db, const std::string& dir) {
   const std::filesystem::path legacy = std::filesystem::path(dir) / "auth.db";
   std::error_code ec;
   if (!std::filesystem::exists(legacy, ec)) return absl::OkStatus();
-  const std::string what = common::Cat(legacy.string(), ": migrating users and keys into the store");
+  const std::string what =
+      common::Cat(legacy.string(), ": migrating users and keys into the store");
   // ATTACH cannot run inside a transaction; the copy below is one transaction. Two processes
   // migrating at once copy the same rows, and INSERT OR IGNORE keeps the second copy harmless
   // (and never undoes a revocation made in the store since).
@@ -294,8 +301,9 @@ absl::Status MigrateLegacyAuthDb(sqlite3* db, const std::string& dir) {
     ACCORD_RETURN_IF_ERROR(t.Begin(true));
     // Which of the old tables exist (a file created and never used may lack some).
     ACCORD_ASSIGN_OR_RETURN(
-        Stmt q, Prepare(db, "SELECT name FROM legacy.sqlite_master WHERE type = 'table' AND "
-                            "name IN ('users', 'api_keys', 'grants')"));
+        Stmt q, Prepare(db,
+                        "SELECT name FROM legacy.sqlite_master WHERE type = 'table' AND "
+                        "name IN ('users', 'api_keys', 'grants')"));
     bool users = false, keys = false, grants = false;
     while (true) {
       ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), what));
@@ -307,18 +315,21 @@ absl::Status MigrateLegacyAuthDb(sqlite3* db, const std::string& dir) {
     }
     q.reset();
     if (users) {
-      ACCORD_RETURN_IF_ERROR(Exec(db, "INSERT OR IGNORE INTO main.users(name, role, created) "
-                                      "SELECT name, role, created FROM legacy.users"));
+      ACCORD_RETURN_IF_ERROR(Exec(db,
+                                  "INSERT OR IGNORE INTO main.users(name, role, created) "
+                                  "SELECT name, role, created FROM legacy.users"));
     }
     if (keys) {
       ACCORD_RETURN_IF_ERROR(
-          Exec(db, "INSERT OR IGNORE INTO main.api_keys(key_id, user, hash, created, revoked, "
-                   "label) SELECT key_id, user, hash, created, revoked, label FROM legacy.api_keys"));
+          Exec(db,
+               "INSERT OR IGNORE INTO main.api_keys(key_id, user, hash, created, revoked, "
+               "label) SELECT key_id, user, hash, created, revoked, label FROM legacy.api_keys"));
     }
     if (grants) {
       ACCORD_RETURN_IF_ERROR(
-          Exec(db, "INSERT OR IGNORE INTO main.grants(user, collection, can_read, can_write) "
-                   "SELECT user, collection, can_read, can_write FROM legacy.grants"));
+          Exec(db,
+               "INSERT OR IGNORE INTO main.grants(user, collection, can_read, can_write) "
+               "SELECT user, collection, can_read, can_write FROM legacy.grants"));
     }
     ACCORD_RETURN_IF_ERROR(Exec(db, kBumpAuthGeneration));
     ACCORD_RETURN_IF_ERROR(t.Commit());

@@ -216,8 +216,7 @@ TEST_F(AuthStoreTest, ReadOnlyOpenDoesNotMigrate) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_FALSE(*(*s)->auth()->HasUsers());
   EXPECT_TRUE(std::filesystem::exists(old));
-  EXPECT_EQ((*s)->auth()->AddUser({"x", "user", 1}).code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*s)->auth()->AddUser({"x", "user", 1}).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 // --- request statuses ----------------------------------------------------------------------

@@ -46,9 +46,10 @@ absl::Status DeleteStatuses(Conn* c, std::string_view where, const auto& value) 
       return BindText(s, 1, value);
     }
   };
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef f, Cached(c, common::Cat("DELETE FROM request_status_failure WHERE sid IN "
-                                       "(SELECT sid FROM request_status WHERE ", where, ")")));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef f,
+                          Cached(c, common::Cat("DELETE FROM request_status_failure WHERE sid IN "
+                                                "(SELECT sid FROM request_status WHERE ",
+                                                where, ")")));
   ACCORD_RETURN_IF_ERROR(bind(f.get()));
   ACCORD_RETURN_IF_ERROR(StepDone(f.get(), "delete status failures"));
   ACCORD_ASSIGN_OR_RETURN(StmtRef s,
@@ -68,10 +69,11 @@ absl::Status SqliteStatusStore::PutStatus(const RequestStatus& st, Micros purge_
   // PERF: expiry rides on writes, by the `created` index; nothing runs in the background.
   ACCORD_RETURN_IF_ERROR(DeleteStatuses(c, "created < ?1", int64_t{purge_before}));
   ACCORD_RETURN_IF_ERROR(DeleteStatuses(c, "id = ?1", st.id));
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef ins, Cached(c, "INSERT INTO request_status(id, owner, created, request_ts, "
-                             "complete, total, success, failure, pending) "
-                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef ins,
+                          Cached(c,
+                                 "INSERT INTO request_status(id, owner, created, request_ts, "
+                                 "complete, total, success, failure, pending) "
+                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
   sqlite3_stmt* q = ins.get();
   ACCORD_RETURN_IF_ERROR(BindText(q, 1, st.id));
   ACCORD_RETURN_IF_ERROR(BindText(q, 2, st.owner));
@@ -86,8 +88,9 @@ absl::Status SqliteStatusStore::PutStatus(const RequestStatus& st, Micros purge_
   const int64_t sid = sqlite3_last_insert_rowid(c->get());
   if (!st.failures.empty()) {
     ACCORD_ASSIGN_OR_RETURN(
-        StmtRef fi, Cached(c, "INSERT INTO request_status_failure(sid, n, id, version, message) "
-                              "VALUES(?1, ?2, ?3, ?4, ?5)"));
+        StmtRef fi, Cached(c,
+                           "INSERT INTO request_status_failure(sid, n, id, version, message) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5)"));
     for (size_t i = 0; i < st.failures.size(); ++i) {
       const StatusDetail& d = st.failures[i];
       ACCORD_RETURN_IF_ERROR(BindInt(fi.get(), 1, sid));
@@ -109,10 +112,11 @@ absl::StatusOr<std::optional<RequestStatus>> SqliteStatusStore::GetStatus(const 
   ACCORD_RETURN_IF_ERROR(r.Open());
   Txn snapshot(r.get());  // the row and its failures from one state of the store
   ACCORD_RETURN_IF_ERROR(snapshot.Begin(false));
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef q, Cached(r.conn(), "SELECT sid, owner, created, request_ts, complete, total, "
-                                  "success, failure, pending FROM request_status "
-                                  "WHERE id = ?1 AND created >= ?2"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(r.conn(),
+                                 "SELECT sid, owner, created, request_ts, complete, total, "
+                                 "success, failure, pending FROM request_status "
+                                 "WHERE id = ?1 AND created >= ?2"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, not_before));
   ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), "read status"));
@@ -129,15 +133,16 @@ absl::StatusOr<std::optional<RequestStatus>> SqliteStatusStore::GetStatus(const 
   st.failure_count = static_cast<uint64_t>(ColInt(q.get(), 7));
   st.pending_count = static_cast<uint64_t>(ColInt(q.get(), 8));
   q = StmtRef(nullptr, nullptr);  // resets the statement
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef f, Cached(r.conn(), "SELECT id, version, message FROM request_status_failure "
-                                  "WHERE sid = ?1 ORDER BY n"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef f,
+                          Cached(r.conn(),
+                                 "SELECT id, version, message FROM request_status_failure "
+                                 "WHERE sid = ?1 ORDER BY n"));
   ACCORD_RETURN_IF_ERROR(BindInt(f.get(), 1, sid));
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(f.get(), "read status failures"));
     if (!row) break;
-    st.failures.push_back(StatusDetail{ColText(f.get(), 0), ColText(f.get(), 1),
-                                       ColText(f.get(), 2)});
+    st.failures.push_back(
+        StatusDetail{ColText(f.get(), 0), ColText(f.get(), 1), ColText(f.get(), 2)});
   }
   f = StmtRef(nullptr, nullptr);  // no statement in progress at COMMIT
   ACCORD_RETURN_IF_ERROR(snapshot.Commit());

@@ -49,9 +49,10 @@ int ShimOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, in
   if (g_real_methods == nullptr) {
     g_real_methods = s->real()->pMethods;
     g_methods = *g_real_methods;
-#define ACCORD_FWD(m, ...) [](sqlite3_file* x, auto... a) { \
-    auto* r = reinterpret_cast<ShimFile*>(x)->real();      \
-    return r->pMethods->m(r, a...);                        \
+#define ACCORD_FWD(m, ...)                            \
+  [](sqlite3_file* x, auto... a) {                    \
+    auto* r = reinterpret_cast<ShimFile*>(x)->real(); \
+    return r->pMethods->m(r, a...);                   \
   }
     g_methods.xClose = [](sqlite3_file* x) {
       auto* r = reinterpret_cast<ShimFile*>(x)->real();

@@ -60,8 +60,8 @@ namespace {
 
 // Schema version 3 (2 + users, keys, grants and request statuses: sqlite_auth.cc,
 // sqlite_status.cc; a version-2 store gains those tables on its first write-open, and a
-// node's old <data>/auth.db is copied in then). Object versions are immutable rows keyed by (id, modified)
-// (../shared/DESIGN.md); membership rows carry the per-collection date_added, which is unique
+// node's old <data>/auth.db is copied in then). Object versions are immutable rows keyed by
+// (id, modified) (../shared/DESIGN.md); membership rows carry the per-collection date_added, which is unique
 // and strictly increasing across the store, so it doubles as the pagination cursor.
 // The JSON of each version lives in the object log (object_log.h); rows hold its offset and
 // length there, and object_log.end is the log's committed end.

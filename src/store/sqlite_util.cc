@@ -66,8 +66,7 @@ absl::Status StepDone(sqlite3_stmt* s, std::string_view what) {
 namespace {
 absl::Status BindResult(sqlite3_stmt* s, int rc, int i) {
   if (rc == SQLITE_OK) return absl::OkStatus();
-  return SqlCodeError(rc, common::Cat("bind parameter ", i),
-                      sqlite3_errmsg(sqlite3_db_handle(s)));
+  return SqlCodeError(rc, common::Cat("bind parameter ", i), sqlite3_errmsg(sqlite3_db_handle(s)));
 }
 }  // namespace
 

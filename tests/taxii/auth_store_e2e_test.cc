@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -84,10 +85,13 @@ std::string Cli(const std::string& args, const std::filesystem::path& data,
   return r.out.substr(0, r.out.find('\n'));
 }
 
-unsigned Mode(const std::filesystem::path& p) {
+// The permission bits in octal ("0600"), or "absent".
+std::string Mode(const std::filesystem::path& p) {
   struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) return 0;
-  return st.st_mode & 07777;
+  if (::stat(p.c_str(), &st) != 0) return "absent";
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
+  return buf;
 }
 
 TEST(AuthStoreE2E, KeyRevokedFromTheCliIsRefusedWithinOneSecond) {
@@ -173,7 +177,7 @@ TEST(AuthStoreE2E, FirstStartAdminKeyGoesToAnOwnerOnlyFileNotToAPipe) {
   ASSERT_TRUE(server.Start(data.string()));
   const auto key_file = data / "admin.key";
   ASSERT_TRUE(std::filesystem::exists(key_file));
-  EXPECT_EQ(Mode(key_file), 0600u);
+  EXPECT_EQ(Mode(key_file), "0600");
   std::string key = server.admin_key();  // read from the file
   ASSERT_NE(key.find('.'), std::string::npos) << key;
   EXPECT_EQ(Http(server.port(), "GET", "/taxii2/", key).status, 200);
@@ -191,14 +195,14 @@ TEST(AuthStoreE2E, FirstStartAdminKeyGoesToAnOwnerOnlyFileNotToAPipe) {
 
 // Every file under `dir` 0600 and every directory 0700 (`dir` included).
 void ExpectOwnerOnly(const std::filesystem::path& dir, const std::string& first_command) {
-  EXPECT_EQ(Mode(dir), 0700u) << first_command << ": " << dir;
+  EXPECT_EQ(Mode(dir), "0700") << first_command << ": " << dir;
   size_t files = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
     if (e.is_directory()) {
-      EXPECT_EQ(Mode(e.path()), 0700u) << first_command << ": " << e.path();
+      EXPECT_EQ(Mode(e.path()), "0700") << first_command << ": " << e.path();
     } else {
       ++files;
-      EXPECT_EQ(Mode(e.path()), 0600u) << first_command << ": " << e.path();
+      EXPECT_EQ(Mode(e.path()), "0600") << first_command << ": " << e.path();
     }
   }
   EXPECT_GT(files, 0u) << first_command << " created no file";
@@ -209,7 +213,7 @@ TEST(AuthStoreE2E, DataDirAndEveryFileAreOwnerOnlyWhicheverCommandRunsFirst) {
   const std::string sample =
       ShellQuote((std::filesystem::path(ACCORD_SOURCE_DIR) / "samples/sample-intel.json").string());
   const std::vector<std::string> first_commands = {
-      "init", "import " + sample, "user add alice --role user", "collection create c",
+      "init",      "import " + sample, "user add alice --role user", "collection create c",
       "user list", "key list"};
   int n = 0;
   for (const auto& cmd : first_commands) {
@@ -261,10 +265,11 @@ TEST(AuthStoreE2E, UpgradedNodeKeepsItsUsersAndWorkingKeys) {
   ASSERT_EQ(crypto_pwhash_str(hash, secret.data(), secret.size(), 2, 19u << 20), 0);
   std::string sql = std::string(kOldAuthDbSchema) +
                     "INSERT INTO users VALUES('admin', 'admin', 1700000000000000);"
-                    "INSERT INTO api_keys VALUES('00112233aabbccdd', 'admin', '" + hash +
+                    "INSERT INTO api_keys VALUES('00112233aabbccdd', 'admin', '" +
+                    hash +
                     "', 1700000000000001, 0, 'first start');"
-                    "INSERT INTO api_keys VALUES('0011223344556677', 'admin', '" + hash +
-                    "', 1700000000000002, 1, 'revoked');";
+                    "INSERT INTO api_keys VALUES('0011223344556677', 'admin', '" +
+                    hash + "', 1700000000000002, 1, 'revoked');";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((data / "auth.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
@@ -276,7 +281,7 @@ TEST(AuthStoreE2E, UpgradedNodeKeepsItsUsersAndWorkingKeys) {
   EXPECT_EQ(Http(server.port(), "GET", "/taxii2/", "00112233aabbccdd." + secret).status, 200);
   EXPECT_EQ(Http(server.port(), "GET", "/taxii2/", "0011223344556677." + secret).status, 401);
   EXPECT_FALSE(std::filesystem::exists(data / "auth.db"));
-  EXPECT_EQ(Mode(data / "auth.db.migrated"), 0600u);
+  EXPECT_EQ(Mode(data / "auth.db.migrated"), "0600");
   RunResult keys;
   Cli("key list --json", data, dir.path(), &keys);
   EXPECT_NE(keys.out.find(R"("key_id":"00112233aabbccdd","user":"admin")"), std::string::npos)

@@ -77,8 +77,7 @@ class AuthDb {
   };
 
   /// Users, keys and grants in `store` (which must outlive the AuthDb).
-  static absl::StatusOr<std::unique_ptr<AuthDb>> Open(store::Store* store,
-                                                      const Options& options);
+  static absl::StatusOr<std::unique_ptr<AuthDb>> Open(store::Store* store, const Options& options);
   static absl::StatusOr<std::unique_ptr<AuthDb>> Open(store::Store* store) {
     return Open(store, Options());
   }

@@ -1,6 +1,8 @@
 // The object store: every version of every STIX object, collections with monotonic
-// `date_added`, and the queries TAXII and the CLI need. SQLite (WAL) is the embedded default;
-// the interface is what a PostgreSQL backend implements too (../shared/DESIGN.md).
+// `date_added`, and the queries TAXII and the CLI need; also the node's users, API keys and
+// grants (AuthStore) and TAXII request statuses (StatusStore), with the same durability.
+// SQLite (WAL) is the embedded default; the interface is what a PostgreSQL backend implements
+// too (../shared/DESIGN.md).
 //
 // Thread safety: a Store may be used from several threads; implementations serialise
 // writers and let readers run concurrently.
