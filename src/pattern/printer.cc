@@ -4,13 +4,12 @@
 #include <cstdio>
 #include <string>
 
+#include "accord/common/encoding.h"
 #include "accord/pattern/pattern.h"
 #include "pattern/lexer.h"
 
 namespace accord::pattern {
 namespace {
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 bool IsBareKey(std::string_view k) {
   if (k.empty()) return false;
@@ -71,36 +70,14 @@ void AppendLiteral(const Literal& l, std::string* out) {
     case LiteralKind::kFloat: AppendDouble(l.float_value, out); break;
     case LiteralKind::kBool: out->append(l.bool_value ? "true" : "false"); break;
     case LiteralKind::kHex: {
-      static constexpr char kHex[] = "0123456789abcdef";
       out->append("h'");
-      for (unsigned char c : l.text) {
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 15]);
-      }
+      out->append(common::HexEncode(l.text));
       out->push_back('\'');
       break;
     }
     case LiteralKind::kBinary: {
       out->append("b'");
-      const std::string& s = l.text;
-      size_t i = 0;
-      for (; i + 3 <= s.size(); i += 3) {
-        uint32_t v = (uint32_t{static_cast<unsigned char>(s[i])} << 16) |
-                     (uint32_t{static_cast<unsigned char>(s[i + 1])} << 8) |
-                     static_cast<unsigned char>(s[i + 2]);
-        out->push_back(kB64[v >> 18]);
-        out->push_back(kB64[(v >> 12) & 63]);
-        out->push_back(kB64[(v >> 6) & 63]);
-        out->push_back(kB64[v & 63]);
-      }
-      if (i < s.size()) {
-        uint32_t v = uint32_t{static_cast<unsigned char>(s[i])} << 16;
-        if (i + 1 < s.size()) v |= uint32_t{static_cast<unsigned char>(s[i + 1])} << 8;
-        out->push_back(kB64[v >> 18]);
-        out->push_back(kB64[(v >> 12) & 63]);
-        out->push_back(i + 1 < s.size() ? kB64[(v >> 6) & 63] : '=');
-        out->push_back('=');
-      }
+      out->append(common::Base64Encode(l.text));
       out->push_back('\'');
       break;
     }
