@@ -117,7 +117,7 @@ const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
 }
 
 // An address or CIDR (common::ParseIpPrefix: strict dotted quads, IPv6, prefix in range).
-bool ParseIpOrCidr(std::string_view s) {
+[[nodiscard]] bool ParseIpOrCidr(std::string_view s) {
   common::IpPrefix ignored;
   return common::ParseIpPrefix(s, &ignored);
 }

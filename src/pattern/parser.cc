@@ -128,7 +128,7 @@ class Parser {
     return id;
   }
 
-  bool ParseFollowedBy(NodeIndex* out) {
+  [[nodiscard]] bool ParseFollowedBy(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseObsOr(&first)) return false;
@@ -147,7 +147,7 @@ class Parser {
     return true;
   }
 
-  bool ParseObsOr(NodeIndex* out) {
+  [[nodiscard]] bool ParseObsOr(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseObsAnd(&first)) return false;
@@ -166,7 +166,7 @@ class Parser {
     return true;
   }
 
-  bool ParseObsAnd(NodeIndex* out) {
+  [[nodiscard]] bool ParseObsAnd(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseQualified(&first)) return false;
@@ -185,7 +185,7 @@ class Parser {
     return true;
   }
 
-  bool ParseQualified(NodeIndex* out) {
+  [[nodiscard]] bool ParseQualified(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     bool parenthesized = tok_.kind == Tok::kLParen;
     NodeIndex node;
@@ -271,7 +271,7 @@ class Parser {
     return true;
   }
 
-  bool ParsePrimaryObs(NodeIndex* out) {
+  [[nodiscard]] bool ParsePrimaryObs(NodeIndex* out) {
     Token open = tok_;
     if (open.kind == Tok::kLBracket) {
       if (!Enter(open)) return false;
@@ -340,7 +340,7 @@ class Parser {
     return static_cast<NodeIndex>(p_.comparisons.size() - 1);
   }
 
-  bool ParseCompOr(NodeIndex* out) {
+  [[nodiscard]] bool ParseCompOr(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseCompAnd(&first)) return false;
@@ -359,7 +359,7 @@ class Parser {
     return true;
   }
 
-  bool ParseCompAnd(NodeIndex* out) {
+  [[nodiscard]] bool ParseCompAnd(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParsePropTest(&first)) return false;
@@ -378,7 +378,7 @@ class Parser {
     return true;
   }
 
-  bool ParsePropTest(NodeIndex* out) {
+  [[nodiscard]] bool ParsePropTest(NodeIndex* out) {
     Token start = tok_;
     if (start.kind == Tok::kLParen) {
       if (!Enter(start)) return false;
@@ -473,7 +473,7 @@ class Parser {
   }
 
   // objectPath = type ':' first { '.' key | '[' index ']' }
-  bool ParsePath(NodeIndex* out) {
+  [[nodiscard]] bool ParsePath(NodeIndex* out) {
     Token type = tok_;
     if (type.kind != Tok::kIdent && type.kind != Tok::kIdentHyphen) {
       std::string_view hint;
@@ -527,7 +527,7 @@ class Parser {
     return true;
   }
 
-  bool ParseKey(bool first) {
+  [[nodiscard]] bool ParseKey(bool first) {
     PathStep s;
     s.kind = StepKind::kKey;
     if (tok_.kind == Tok::kIdent) {
@@ -589,7 +589,7 @@ class Parser {
                               quoted, "'"));
   }
 
-  bool ParseLiteral(const Token& op, bool allow_bool, bool string_only) {
+  [[nodiscard]] bool ParseLiteral(const Token& op, bool allow_bool, bool string_only) {
     Literal lit;
     lit.offset = tok_.offset;
     std::string_view t = Text(tok_);
@@ -653,7 +653,7 @@ class Parser {
     return Fail(tok_, detail::Cat("expected a string literal after ", opname));
   }
 
-  bool ParseUnsigned(const Token& t, uint64_t* v) {
+  [[nodiscard]] bool ParseUnsigned(const Token& t, uint64_t* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -664,7 +664,7 @@ class Parser {
     return true;
   }
 
-  bool ParseSigned(const Token& t, int64_t* v) {
+  [[nodiscard]] bool ParseSigned(const Token& t, int64_t* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -675,7 +675,7 @@ class Parser {
     return true;
   }
 
-  bool ParseDouble(const Token& t, double* v) {
+  [[nodiscard]] bool ParseDouble(const Token& t, double* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
