@@ -71,8 +71,8 @@ std::optional<std::string> Base64Decode(std::string_view text, Base64Variant var
   std::string out(text.size() / 4 * 3 + 3, '\0');
   size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(Bytes(out), out.size(), text.data(), text.size(), nullptr, &len, &end,
-                        v) != 0 ||
+  if (sodium_base642bin(Bytes(out), out.size(), text.data(), text.size(), nullptr, &len, &end, v) !=
+          0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
   }

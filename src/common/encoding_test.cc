@@ -13,12 +13,21 @@ namespace accord::common {
 namespace {
 
 // RFC 4648 §10.
-const std::vector<std::pair<std::string, std::string>> kBase64Vectors = {
-    {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},     {"foo", "Zm9v"},
-    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+const std::vector<std::pair<std::string, std::string>> kBase64Vectors = {{"", ""},
+                                                                         {"f", "Zg=="},
+                                                                         {"fo", "Zm8="},
+                                                                         {"foo", "Zm9v"},
+                                                                         {"foob", "Zm9vYg=="},
+                                                                         {"fooba", "Zm9vYmE="},
+                                                                         {"foobar", "Zm9vYmFy"}};
 const std::vector<std::pair<std::string, std::string>> kBase16Vectors = {
-    {"", ""},         {"f", "66"},           {"fo", "666F"},     {"foo", "666F6F"},
-    {"foob", "666F6F62"}, {"fooba", "666F6F6261"}, {"foobar", "666F6F626172"}};
+    {"", ""},
+    {"f", "66"},
+    {"fo", "666F"},
+    {"foo", "666F6F"},
+    {"foob", "666F6F62"},
+    {"fooba", "666F6F6261"},
+    {"foobar", "666F6F626172"}};
 
 TEST(Base64Test, Rfc4648Vectors) {
   for (const auto& [bytes, text] : kBase64Vectors) {
@@ -33,7 +42,8 @@ TEST(Base64Test, Rfc4648Vectors) {
 TEST(Base64Test, UnpaddedVariantDropsThePadding) {
   EXPECT_EQ(Base64Encode("f", Base64Variant::kStandardNoPadding), "Zg");
   EXPECT_EQ(Base64Encode("fo", Base64Variant::kStandardNoPadding), "Zm8");
-  EXPECT_EQ(Base64Decode("Zm8", Base64Variant::kStandardNoPadding), std::optional<std::string>("fo"));
+  EXPECT_EQ(Base64Decode("Zm8", Base64Variant::kStandardNoPadding),
+            std::optional<std::string>("fo"));
   // Padding is refused where there is none, and required where there is.
   EXPECT_FALSE(Base64Decode("Zm8=", Base64Variant::kStandardNoPadding));
   EXPECT_FALSE(Base64Decode("Zm8", Base64Variant::kStandard));
@@ -45,7 +55,8 @@ TEST(Base64Test, UrlSafeAlphabet) {
   const std::string bytes("\xfb\xff\xbf", 3);
   EXPECT_EQ(Base64Encode(bytes), "+/+/");
   EXPECT_EQ(Base64Encode(bytes, Base64Variant::kUrlSafe), "-_-_");
-  EXPECT_EQ(Base64Decode("-_-_", Base64Variant::kUrlSafeNoPadding), std::optional<std::string>(bytes));
+  EXPECT_EQ(Base64Decode("-_-_", Base64Variant::kUrlSafeNoPadding),
+            std::optional<std::string>(bytes));
   // Each alphabet refuses the other's two characters.
   EXPECT_FALSE(Base64Decode("-_-_"));
   EXPECT_FALSE(Base64Decode("+/+/", Base64Variant::kUrlSafe));

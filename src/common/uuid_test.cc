@@ -14,7 +14,7 @@ TEST(UuidTest, NewUuid4HasVersion4AndTheRfc4122Variant) {
   for (int i = 0; i < 200; ++i) {
     std::string u = NewUuid4();
     ASSERT_EQ(u.size(), 36u);
-    EXPECT_EQ(u[14], '4') << u;                               // version nibble
+    EXPECT_EQ(u[14], '4') << u;                                          // version nibble
     EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos) << u;  // variant 10xx
     EXPECT_TRUE(IsRfc4122Uuid(u)) << u;
     for (char c : u) EXPECT_TRUE(c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << u;
@@ -37,9 +37,10 @@ TEST(UuidTest, ParseAndFormat) {
 }
 
 TEST(UuidTest, RefusesMalformedText) {
-  for (const char* bad : {"", "919108f7-52d1-4320-9bac-f847db4148a", "919108f7-52d1-4320-9bac-f847db4148a80",
-                          "919108f752d1-4320-9bac-f847db4148a8-", "919108f7_52d1_4320_9bac_f847db4148a8",
-                          "919108g7-52d1-4320-9bac-f847db4148a8", "{919108f7-52d1-4320-9bac-f847db4148a8}"}) {
+  for (const char* bad :
+       {"", "919108f7-52d1-4320-9bac-f847db4148a", "919108f7-52d1-4320-9bac-f847db4148a80",
+        "919108f752d1-4320-9bac-f847db4148a8-", "919108f7_52d1_4320_9bac_f847db4148a8",
+        "919108g7-52d1-4320-9bac-f847db4148a8", "{919108f7-52d1-4320-9bac-f847db4148a8}"}) {
     EXPECT_FALSE(ParseUuid(bad).has_value()) << bad;
     EXPECT_FALSE(IsUuid(bad)) << bad;
   }

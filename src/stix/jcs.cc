@@ -195,9 +195,7 @@ absl::Status AppendValue(element e, std::string* out) {
     case element_type::BOOL:
       out->append(e.get_bool().value_unsafe() ? "true" : "false");
       return absl::OkStatus();
-    case element_type::NULL_VALUE:
-      out->append("null");
-      return absl::OkStatus();
+    case element_type::NULL_VALUE: out->append("null"); return absl::OkStatus();
   }
   return absl::OkStatus();
 }
@@ -215,8 +213,7 @@ absl::StatusOr<std::string> CanonicalJson(std::string_view json) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto err = parser.parse(json.data(), json.size(), true).get(root)) {
-    return absl::InvalidArgumentError(
-        common::Cat("not JSON: ", simdjson::error_message(err)));
+    return absl::InvalidArgumentError(common::Cat("not JSON: ", simdjson::error_message(err)));
   }
   std::string out;
   out.reserve(json.size());

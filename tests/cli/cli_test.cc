@@ -68,8 +68,7 @@ TEST_F(CliTest, VersionNamesTheGitRevision) {
   std::smatch h;
   ASSERT_TRUE(std::regex_search(rev, h, std::regex(R"((?:^|-g)([0-9a-f]{7,40})(?:-dirty)?$)")))
       << rev;
-  auto git = RunCmd("git -C " + ShellQuote(ACCORD_SOURCE_DIR) + " cat-file -t " +
-                        std::string(h[1]),
+  auto git = RunCmd("git -C " + ShellQuote(ACCORD_SOURCE_DIR) + " cat-file -t " + std::string(h[1]),
                     tmp_.path());
   EXPECT_EQ(git.exit_code, 0) << rev << ": " << git.err;
   EXPECT_EQ(git.out, "commit\n") << rev;

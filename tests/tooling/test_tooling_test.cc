@@ -1,7 +1,7 @@
 // A test that skips is never counted as passed: the probe binary (one passing case, one that
 // needs missing shared data) exits 77, which CTest reports as "Skipped" (SKIP_RETURN_CODE),
-// and with CI=true it fails. (GTEST_OUTPUT is unset: the probe's results are not the suite's.) Under GTest::gtest_main, which the tests used before, it exited
-// 0 and counted as passed.
+// and with CI=true it fails. Under GTest::gtest_main, which the tests used before, it exited
+// 0 and counted as passed. GTEST_OUTPUT is unset for the probe: its results are not the suite's.
 #include <gtest/gtest.h>
 
 #include "common/test_util.h"
@@ -30,8 +30,9 @@ TEST(TestTooling, MissingSharedDataFailsUnderCi) {
 }
 
 TEST(TestTooling, AllPassingExitsZero) {
-  auto ok = RunCmd("env -u CI -u GTEST_OUTPUT " + ShellQuote(PROBE_BINARY) + " --gtest_filter=Probe.Passes",
-                   TempDir("probe-ok").path());
+  auto ok = RunCmd(
+      "env -u CI -u GTEST_OUTPUT " + ShellQuote(PROBE_BINARY) + " --gtest_filter=Probe.Passes",
+      TempDir("probe-ok").path());
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
 }
 

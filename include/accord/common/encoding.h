@@ -32,7 +32,7 @@ std::string HexEncode(std::string_view bytes);
 [[nodiscard]] bool IsHex(std::string_view hex);
 
 enum class Base64Variant {
-  kStandard,          // RFC 4648 §4, '=' padded: STIX binary, pattern b'..', HTTP Basic
+  kStandard,  // RFC 4648 §4, '=' padded: STIX binary, pattern b'..', HTTP Basic
   kStandardNoPadding,
   kUrlSafe,           // RFC 4648 §5, '=' padded
   kUrlSafeNoPadding,  // API key secrets
