@@ -1,3 +1,6 @@
+# GoogleTest binaries link accord_gtest_main (tests/common/gtest_main.cc), which exits 77 when
+# tests were skipped and none failed; SKIP_RETURN_CODE 77 makes CTest report them as skipped.
+
 # accord_layer(NAME DEPS dep...): one static library per folder under src/.
 # Sources are the folder's *.cc files except *_test.cc; each *_test.cc beside them becomes a
 # GoogleTest binary registered with CTest (label "unit"). Globbing keeps parallel work on
@@ -16,11 +19,11 @@ function(accord_layer name)
     foreach(t ${tests})
       get_filename_component(tn ${t} NAME_WE)
       add_executable(${tn} ${t})
-      target_include_directories(${tn} PRIVATE ${CMAKE_SOURCE_DIR}/src)
-      target_link_libraries(${tn} PRIVATE accord_${name} ${L_TEST_DEPS} GTest::gtest GTest::gtest_main GTest::gmock accord_warnings)
+      target_include_directories(${tn} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests)
+      target_link_libraries(${tn} PRIVATE accord_${name} ${L_TEST_DEPS} accord_gtest_main GTest::gtest GTest::gmock accord_warnings)
       target_compile_definitions(${tn} PRIVATE ACCORD_SHARED_DIR="${ACCORD_SHARED_DIR}" ACCORD_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
       add_test(NAME ${tn} COMMAND ${tn})
-      set_tests_properties(${tn} PROPERTIES LABELS unit)
+      set_tests_properties(${tn} PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
     endforeach()
   endif()
 endfunction()
@@ -29,13 +32,13 @@ endfunction()
 function(accord_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
-  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
-  target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main GTest::gmock accord_warnings)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${T_DEPS} accord_gtest_main GTest::gtest GTest::gmock accord_warnings)
   target_compile_definitions(${name} PRIVATE ACCORD_SHARED_DIR="${ACCORD_SHARED_DIR}" ACCORD_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
     ACCORD_BINARY="$<TARGET_FILE:accord>")
   add_test(NAME ${name} COMMAND ${name})
   if(NOT T_LABELS)
     set(T_LABELS integration)
   endif()
-  set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
+  set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" SKIP_RETURN_CODE 77)
 endfunction()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# README command 1: install what is missing, build (release), and start a node on the embedded
-# default store in ./accord-data: create it, import the sample intel, print its stats, and,
-# where the TAXII server is built, serve it on loopback.
+# README command 1: install what is missing, build (release), install `accord` on the PATH
+# (cmake --install to $ACCORD_PREFIX, default /usr/local, so /usr/local/bin/accord), and start a
+# node on the embedded default store in ./accord-data: create it, import the sample intel,
+# print its stats, and, where the TAXII server is built, serve it on loopback.
 # Idempotent: re-running re-imports nothing new (object versions are stored once).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +10,14 @@ bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF >/dev/null
 cmake --build "$root/build-release" --target accord -j"$(nproc)"
-accord="$root/build-release/src/cli/accord"
+prefix="${ACCORD_PREFIX:-/usr/local}"
+cmake --install "$root/build-release" --prefix "$prefix" >/dev/null
+accord="$prefix/bin/accord"
+echo "run: installed $accord ($("$accord" --version))"
+case ":$PATH:" in
+  *":$prefix/bin:"*) ;;
+  *) echo "run: $prefix/bin is not on your PATH; add it to run 'accord' by name" ;;
+esac
 data="${ACCORD_DATA:-$PWD/accord-data}"
 "$accord" init --data "$data"
 "$accord" import --data "$data" "$root"/samples/*.json

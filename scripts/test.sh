@@ -1,42 +1,133 @@
 #!/usr/bin/env bash
-# README command 2: install what is missing, build with ASan+UBSan, and run every test
-# (unit, integration, conformance against ../shared/conformance, fuzz-corpus replay), then
-# each libFuzzer target for a bounded time.
-set -euo pipefail
+# README command 2: install what is missing, build with ASan+UBSan, lint (scripts/lint.sh),
+# run every test (unit, integration, conformance against ../shared/conformance, fuzz-corpus
+# replay), then each libFuzzer target for a bounded time ($ACCORD_FUZZ_SECONDS, default 60).
+#
+# The last line counts real results: "tests: N passed, N failed, N skipped". A unit is a CTest
+# test (one GoogleTest binary or corpus replay), the lint, or a libFuzzer run. A GoogleTest
+# binary in which some tests called GTEST_SKIP exits 77 (tests/common/gtest_main.cc) and is
+# counted as skipped, never as passed; the line above it counts the GoogleTest cases, read from
+# each binary's JSON report. Under CI=true a skipped test fails the run (and tests that need
+# ../shared fail by themselves: ACCORD_REQUIRE_SHARED in tests/common/test_util.h).
+# Exit status: 0 only when nothing failed (and, under CI=true, nothing was skipped).
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+start=$(date +%s)
+say() { printf 'test [%s]: %s\n' "$(date -u -d @$(( $(date +%s) - start )) +%M:%S)" "$*"; }
+set -e
 bash "$root/scripts/deps.sh"
 shared="$root/../shared"
 if [ -d "$shared/conformance" ]; then
-  echo "test: conformance vectors found in $shared/conformance: they run with the suite"
+  say "conformance vectors found in $shared/conformance: they run with the suite"
 else
-  echo "test: $shared/conformance is missing: the conformance tests will report it and fail"
+  say "$shared/conformance is missing: the tests that need it skip (and fail under CI=true)"
+fi
+# ccache, when installed, for every build below (CMake reads these variables from the
+# environment): the ASan tree, and the clang tree fuzz/run_libfuzzer.sh configures.
+if command -v ccache >/dev/null; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
 fi
 build="$root/build-asan"
+say "building (ASan+UBSan) in $build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACCORD_SANITIZE=ON \
   -DACCORD_WERROR=ON -DACCORD_BUILD_BENCH=ON -DACCORD_SHARED_DIR="$shared" >/dev/null
 cmake --build "$build" -j"$(nproc)"
+set +e
+
+passed=0 failed=0 skipped=0
+failures=()
+
+say "lint: clang-format and clang-tidy (scripts/lint.sh)"
+if bash "$root/scripts/lint.sh" "$build"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); failures+=("lint")
+fi
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Every GoogleTest binary writes its results to $gtest_dir/<binary>.json.
+gtest_dir="$build/gtest-results"
+rm -rf "$gtest_dir" && mkdir -p "$gtest_dir"
+export GTEST_OUTPUT="json:$gtest_dir/"
 ctest_log="$build/ctest.log"
-(cd "$build" && ctest --output-on-failure -j"$(nproc)" --timeout 1800) 2>&1 | tee "$ctest_log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
-ctests=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$ctest_log" | tail -1)
-# libFuzzer (clang), bounded time per target.
+say "running CTest (-j$(nproc)); a line per finished test, and every 60 s the tests still running"
+(cd "$build" && exec ctest --output-on-failure -j"$(nproc)" --timeout 1800) >"$ctest_log" 2>&1 &
+ctest_pid=$!
+tail -n +1 -f "$ctest_log" --pid="$ctest_pid" &
+tail_pid=$!
+while kill -0 "$ctest_pid" 2>/dev/null; do
+  for _ in $(seq 60); do
+    kill -0 "$ctest_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if kill -0 "$ctest_pid" 2>/dev/null; then
+    running=$(ps -o args= --ppid "$ctest_pid" 2>/dev/null | awk '{n=split($1,p,"/"); printf "%s ", p[n]}')
+    say "still running: ${running:-(starting)}"
+  fi
+done
+wait "$ctest_pid"
+wait "$tail_pid" 2>/dev/null
+# CTest's verdict per test: "Passed", "***Skipped" (exit 77), anything else is a failure
+# ("***Failed", "***Exception", "***Timeout", "Not Run").
+while IFS= read -r line; do
+  name=$(sed -E 's/.*Test +#[0-9]+: ([^ ]+) .*/\1/' <<<"$line")
+  case "$line" in
+    *" Passed "*) passed=$((passed + 1)) ;;
+    *"***Skipped"*) skipped=$((skipped + 1)); say "skipped: $name" ;;
+    *) failed=$((failed + 1)); failures+=("$name") ;;
+  esac
+done < <(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$ctest_log")
+# GoogleTest cases, from the JSON reports.
+python3 - "$gtest_dir" <<'PY'
+import json, pathlib, sys
+p = f = s = 0
+skipped_in = []
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    doc = json.loads(path.read_text())
+    ns = 0
+    for suite in doc.get("testsuites", []):
+        for case in suite.get("testsuite", []):
+            if case.get("failures"):
+                f += 1
+            elif case.get("result") == "SKIPPED":
+                s += 1; ns += 1
+            elif case.get("status", "RUN") == "RUN":
+                p += 1
+    if ns:
+        skipped_in.append(f"{path.stem} ({ns})")
+print(f"test: GoogleTest cases: {p} passed, {f} failed, {s} skipped"
+      + (f" (skipped in: {', '.join(skipped_in)})" if skipped_in else ""))
+PY
+
+# libFuzzer (clang), bounded time per target; a target that fails to build or finds a crash
+# fails the run.
 secs="${ACCORD_FUZZ_SECONDS:-60}"
-fuzzed=0
 mkdir -p "$root/build-fuzz"
 for src in "$root"/fuzz/*/*_fuzz.cc; do
   [ -f "$src" ] || continue
   name=$(basename "$src" _fuzz.cc)
   log="$root/build-fuzz/$name.log"
-  echo "test: libFuzzer $name for ${secs}s (log: $log)"
-  if ! bash "$root/fuzz/run_libfuzzer.sh" "$name" "$secs" >"$log" 2>&1; then
+  say "libFuzzer $name for ${secs}s (log: $log)"
+  if bash "$root/fuzz/run_libfuzzer.sh" "$name" "$secs" >"$log" 2>&1; then
+    grep -E '^Done [0-9]+ runs' "$log" || true
+    passed=$((passed + 1))
+  else
     tail -n 80 "$log"
-    echo "test: libFuzzer $name FAILED"
-    exit 1
+    say "libFuzzer $name FAILED"
+    failed=$((failed + 1)); failures+=("fuzz:$name")
   fi
-  grep -E '^Done [0-9]+ runs' "$log" || true
-  fuzzed=$((fuzzed + 1))
 done
-echo "test: ${ctests:-0} ctest tests and $fuzzed libFuzzer targets"
-echo "tests: $(( ${ctests:-0} + fuzzed )) passed, 0 failed"
+
+# CPU time of every process this script waited for (builds, tests, fuzzers): on a shared
+# machine the wall time depends on the load, this does not.
+cpu=$(times | tail -1 | awk '{t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } printf "%.0f", t}')
+say "finished in $(( $(date +%s) - start )) s wall, ${cpu} s CPU (user+system of all children)"
+[ ${#failures[@]} -eq 0 ] || say "failed: ${failures[*]}"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ]; then exit 1; fi
+if [ "$skipped" -gt 0 ] && [ "${CI:-}" = "true" ]; then
+  echo "test: CI=true and $skipped test(s) skipped: every test must run in CI" >&2
+  exit 1
+fi
+exit 0

@@ -16,6 +16,7 @@
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
 
+#include "accord/common/encoding.h"
 #include "accord/common/time.h"
 
 namespace accord::match::detail {
@@ -26,48 +27,20 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Either case: _hex properties in events are data, not pattern constants (§6.2 step 6).
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// STIX _hex and _bin values, decoded by the rules every layer uses (accord/common/encoding.h:
+// strict hex; padded, canonical standard base64). A value that does not decode is compared
+// as the string it is.
 bool DecodeHex(std::string_view s, std::string* out) {
-  out->clear();
-  if (s.size() % 2) return false;
-  for (size_t i = 0; i < s.size(); i += 2) {
-    int a = HexVal(s[i]), b = HexVal(s[i + 1]);
-    if (a < 0 || b < 0) return false;
-    out->push_back(static_cast<char>(a * 16 + b));
-  }
+  auto bytes = common::HexDecode(s);
+  if (!bytes) return false;
+  *out = std::move(*bytes);
   return true;
 }
 
-// Lenient on purpose (event data): accepts the standard and the URL-safe alphabets, skips '='
-// and line breaks (the spec says line feeds in base64 are ignored, digest §15.5) and does not
-// check the padding. Any other character fails the decode; the value then stays a string.
 bool DecodeBase64(std::string_view s, std::string* out) {
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=' || c == '\n' || c == '\r') continue;
-    else return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
+  auto bytes = common::Base64Decode(s);
+  if (!bytes) return false;
+  *out = std::move(*bytes);
   return true;
 }
 

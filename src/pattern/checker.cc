@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "accord/common/encoding.h"
 #include "accord/common/ip.h"
 #include "absl/container/flat_hash_set.h"
 #include "accord/pattern/pattern.h"
@@ -52,14 +53,7 @@ std::string TimestampText(const Timestamp& t) {
   return buf;
 }
 
-bool IsHexString(std::string_view s) {
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
-}
+bool IsHexString(std::string_view s) { return common::IsHex(s); }
 
 // Hash algorithm formats (spec digest §5 rule 8). Returns the display name, or null when
 // the key is not a known algorithm.
@@ -123,7 +117,7 @@ const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
 }
 
 // An address or CIDR (common::ParseIpPrefix: strict dotted quads, IPv6, prefix in range).
-bool ParseIpOrCidr(std::string_view s) {
+[[nodiscard]] bool ParseIpOrCidr(std::string_view s) {
   common::IpPrefix ignored;
   return common::ParseIpPrefix(s, &ignored);
 }
@@ -331,6 +325,52 @@ class Checker {
     if (!status_.ok()) return;
     CheckHashes(n, steps, values);
     CheckPropertyType(n, path, steps, values);
+    CheckValueFormat(n, path, steps, values);
+  }
+
+  // A string the property can never hold (STIX 2.1 §6: ipv4-addr/ipv6-addr values are an
+  // address or a CIDR block of their family; mac-addr values are six colon-separated pairs of
+  // lowercase hex digits) compared with =, != or IN: almost always a typo. A warning, not an
+  // error: the pattern is valid, it just never matches (or, with !=, always does).
+  void CheckValueFormat(const ComparisonNode& n, const ObjectPath& path,
+                        std::span<const PathStep> steps, std::span<const Literal> values) {
+    if (steps.size() != 1 || steps.front().key != "value") return;
+    if (n.op != Operator::kEqual && n.op != Operator::kNotEqual && n.op != Operator::kIn) return;
+    const char* expected = nullptr;
+    if (path.type == "ipv4-addr") {
+      expected = "an IPv4 address or CIDR block, as in '198.51.100.1' or '198.51.100.0/24'";
+    } else if (path.type == "ipv6-addr") {
+      expected = "an IPv6 address or CIDR block, as in '2001:db8::1' or '2001:db8::/32'";
+    } else if (path.type == "mac-addr") {
+      expected = "six colon-separated pairs of lowercase hex digits, as in '00:00:5e:00:53:af'";
+    } else {
+      return;
+    }
+    // `!=` and `NOT =` hold for every object when the value cannot occur.
+    bool always_true = (n.op == Operator::kNotEqual) != n.negated;
+    for (const Literal& l : values) {
+      if (l.kind != LiteralKind::kString || ValueFits(path.type, l.text)) continue;
+      Warn(l.offset, detail::Cat(Excerpt(l.text), " cannot be a ", path.type,
+                                  ":value, which is ", expected, "; ",
+                                  always_true ? "this comparison is always true"
+                                              : "this comparison never matches"));
+      return;
+    }
+  }
+
+  static bool ValueFits(std::string_view type, std::string_view v) {
+    if (type == "mac-addr") {
+      if (v.size() != 17) return false;
+      for (size_t i = 0; i < v.size(); ++i) {
+        char c = v[i];
+        bool ok = i % 3 == 2 ? c == ':' : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if (!ok) return false;
+      }
+      return true;
+    }
+    common::IpPrefix ip;
+    if (!common::ParseIpPrefix(v, &ip)) return false;
+    return ip.family == (type == "ipv4-addr" ? 4 : 6);
   }
 
   void CheckRegex(const ComparisonNode& n, std::span<const PathStep> steps, const Literal& l) {

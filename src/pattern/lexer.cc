@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "accord/common/encoding.h"
 
 namespace accord::pattern::detail {
 namespace {
@@ -9,10 +10,6 @@ namespace {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsIdentChar(char c) { return IsLetter(c) || IsDigit(c) || c == '_'; }
-bool IsHex(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-bool IsB64(char c) { return IsLetter(c) || IsDigit(c) || c == '+' || c == '/'; }
 
 // Length of a well-formed UTF-8 sequence at s[i], 0 if malformed.
 size_t Utf8Len(std::string_view s, size_t i) {
@@ -109,19 +106,10 @@ bool TimestampBodyOk(std::string_view b) {
   return i + 1 == b.size() && b[i] == 'Z';
 }
 
-bool BinaryBodyOk(std::string_view b) {
-  if (b.empty() || b.size() % 4 != 0) return false;
-  size_t n = b.size();
-  for (size_t i = 0; i < n - 4; ++i) {
-    if (!IsB64(b[i])) return false;
-  }
-  // Last group: xxxx | xxx= | xx==
-  std::string_view g = b.substr(n - 4);
-  if (!IsB64(g[0]) || !IsB64(g[1])) return false;
-  if (g[2] == '=') return g[3] == '=';
-  if (!IsB64(g[2])) return false;
-  return g[3] == '=' || IsB64(g[3]);
-}
+// STIXPattern.g4's BinaryLiteral: at least one group of padded base64. Its characters, padding
+// and (stricter than the grammar, as everywhere in Accord) canonical last group are
+// common::IsBase64's rules.
+bool BinaryBodyOk(std::string_view b) { return !b.empty() && common::IsBase64(b); }
 
 }  // namespace
 
@@ -372,9 +360,7 @@ bool Lexer::TryTypedLiteral(char prefix, size_t start, Token* out) {
   Tok kind;
   switch (prefix) {
     case 'h': {
-      bool ok = body.size() % 2 == 0;
-      for (char c : body) ok = ok && IsHex(c);
-      if (ok) {
+      if (common::IsHex(body)) {
         kind = Tok::kHex;
         break;
       }

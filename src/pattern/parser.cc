@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accord/common/encoding.h"
 #include "accord/pattern/pattern.h"
 #include "pattern/lexer.h"
 
@@ -17,21 +18,6 @@ using detail::Lexer;
 using detail::Tok;
 using detail::Token;
 using detail::TokName;
-
-int B64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
 
 bool IsQualifierKind(ObservationKind k) {
   return k == ObservationKind::kWithin || k == ObservationKind::kRepeats ||
@@ -142,7 +128,7 @@ class Parser {
     return id;
   }
 
-  bool ParseFollowedBy(NodeIndex* out) {
+  [[nodiscard]] bool ParseFollowedBy(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseObsOr(&first)) return false;
@@ -161,7 +147,7 @@ class Parser {
     return true;
   }
 
-  bool ParseObsOr(NodeIndex* out) {
+  [[nodiscard]] bool ParseObsOr(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseObsAnd(&first)) return false;
@@ -180,7 +166,7 @@ class Parser {
     return true;
   }
 
-  bool ParseObsAnd(NodeIndex* out) {
+  [[nodiscard]] bool ParseObsAnd(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseQualified(&first)) return false;
@@ -199,7 +185,7 @@ class Parser {
     return true;
   }
 
-  bool ParseQualified(NodeIndex* out) {
+  [[nodiscard]] bool ParseQualified(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     bool parenthesized = tok_.kind == Tok::kLParen;
     NodeIndex node;
@@ -285,7 +271,7 @@ class Parser {
     return true;
   }
 
-  bool ParsePrimaryObs(NodeIndex* out) {
+  [[nodiscard]] bool ParsePrimaryObs(NodeIndex* out) {
     Token open = tok_;
     if (open.kind == Tok::kLBracket) {
       if (!Enter(open)) return false;
@@ -354,7 +340,7 @@ class Parser {
     return static_cast<NodeIndex>(p_.comparisons.size() - 1);
   }
 
-  bool ParseCompOr(NodeIndex* out) {
+  [[nodiscard]] bool ParseCompOr(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParseCompAnd(&first)) return false;
@@ -373,7 +359,7 @@ class Parser {
     return true;
   }
 
-  bool ParseCompAnd(NodeIndex* out) {
+  [[nodiscard]] bool ParseCompAnd(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
     if (!ParsePropTest(&first)) return false;
@@ -392,7 +378,7 @@ class Parser {
     return true;
   }
 
-  bool ParsePropTest(NodeIndex* out) {
+  [[nodiscard]] bool ParsePropTest(NodeIndex* out) {
     Token start = tok_;
     if (start.kind == Tok::kLParen) {
       if (!Enter(start)) return false;
@@ -487,7 +473,7 @@ class Parser {
   }
 
   // objectPath = type ':' first { '.' key | '[' index ']' }
-  bool ParsePath(NodeIndex* out) {
+  [[nodiscard]] bool ParsePath(NodeIndex* out) {
     Token type = tok_;
     if (type.kind != Tok::kIdent && type.kind != Tok::kIdentHyphen) {
       std::string_view hint;
@@ -541,7 +527,7 @@ class Parser {
     return true;
   }
 
-  bool ParseKey(bool first) {
+  [[nodiscard]] bool ParseKey(bool first) {
     PathStep s;
     s.kind = StepKind::kKey;
     if (tok_.kind == Tok::kIdent) {
@@ -565,11 +551,50 @@ class Parser {
   }
 
   // ---- literals ----
-  bool ParseLiteral(const Token& op, bool allow_bool, bool string_only) {
+
+  // The unbroken run of characters at `offset` up to a space, a quote or a character that ends
+  // a literal in the grammar (']', ')', ','): what a user who forgot the quotes meant as one
+  // value, e.g. 1.2.3.4 or example.com (which lex as a float and more, or a name and more).
+  std::string_view UnquotedRun(uint32_t offset) const {
+    size_t end = offset;
+    while (end < src_.size()) {
+      char c = src_[end];
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ']' || c == ')' || c == ',' ||
+          c == '\'') {
+        break;
+      }
+      ++end;
+    }
+    return src_.substr(offset, end - offset);
+  }
+
+  // Fails with "quote the value" when the literal at tok_ is an unquoted string: a name
+  // (evil.com lexes as a name), or a number the value goes on after (1.2.3.4 lexes as 1.2).
+  bool FailIfUnquoted(std::string_view opname) {
+    bool name = tok_.kind == Tok::kIdent || tok_.kind == Tok::kIdentHyphen;
+    bool number = tok_.kind == Tok::kIntPos || tok_.kind == Tok::kIntNeg ||
+                  tok_.kind == Tok::kFloatPos || tok_.kind == Tok::kFloatNeg;
+    if (!name && !number) return true;
+    std::string_view run = UnquotedRun(tok_.offset);
+    if (number && run.size() <= tok_.length) return true;  // a number, and nothing glued to it
+    if (run.size() > 80) run = run.substr(0, 80);
+    std::string quoted;
+    for (char c : run) {
+      if (c == '\\' || c == '\'') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    return FailAt(tok_.offset,
+                  detail::Cat("expected a literal value after '", opname, "', found ",
+                              run, ", which is not quoted: quote the value, as in '",
+                              quoted, "'"));
+  }
+
+  [[nodiscard]] bool ParseLiteral(const Token& op, bool allow_bool, bool string_only) {
     Literal lit;
     lit.offset = tok_.offset;
     std::string_view t = Text(tok_);
     const std::string_view opname = Text(op);
+    if (!FailIfUnquoted(opname)) return false;
     switch (tok_.kind) {
       case Tok::kString:
         lit.kind = LiteralKind::kString;
@@ -590,22 +615,14 @@ class Parser {
       case Tok::kHex:
         if (string_only) return FailStringOnly(opname);
         lit.kind = LiteralKind::kHex;
-        for (size_t i = 2; i + 1 < t.size() - 1; i += 2) {
-          lit.text.push_back(static_cast<char>(HexValue(t[i]) * 16 + HexValue(t[i + 1])));
-        }
+        // The lexer has checked the body (common::IsHex), so it decodes.
+        lit.text = common::HexDecode(t.substr(2, t.size() - 3)).value_or("");
         break;
       case Tok::kBinary: {
         if (string_only) return FailStringOnly(opname);
         lit.kind = LiteralKind::kBinary;
-        std::string_view b = t.substr(2, t.size() - 3);
-        lit.text.reserve(b.size() / 4 * 3);
-        for (size_t i = 0; i < b.size(); i += 4) {
-          int v0 = B64Value(b[i]), v1 = B64Value(b[i + 1]);
-          int v2 = B64Value(b[i + 2]), v3 = B64Value(b[i + 3]);
-          lit.text.push_back(static_cast<char>((v0 << 2) | (v1 >> 4)));
-          if (v2 >= 0) lit.text.push_back(static_cast<char>(((v1 & 15) << 4) | (v2 >> 2)));
-          if (v3 >= 0) lit.text.push_back(static_cast<char>(((v2 & 3) << 6) | v3));
-        }
+        // The lexer has checked the body (common::IsBase64), so it decodes.
+        lit.text = common::Base64Decode(t.substr(2, t.size() - 3)).value_or("");
         break;
       }
       case Tok::kTimestamp:
@@ -622,16 +639,10 @@ class Parser {
         lit.kind = LiteralKind::kBool;
         lit.bool_value = t == "true";
         break;
-      default: {
-        std::string hint;
-        if (tok_.kind == Tok::kIdent || tok_.kind == Tok::kIdentHyphen) {
-          hint = " (strings must be quoted: '...')";
-        }
+      default:  // (an unquoted name was reported by FailIfUnquoted)
         return Fail(tok_,
                     string_only ? detail::Cat("expected a string literal after ", opname)
-                                : detail::Cat("expected a literal value after '", opname, "'"),
-                    hint);
-      }
+                                : detail::Cat("expected a literal value after '", opname, "'"));
     }
     Advance();
     p_.literals.push_back(std::move(lit));
@@ -642,7 +653,7 @@ class Parser {
     return Fail(tok_, detail::Cat("expected a string literal after ", opname));
   }
 
-  bool ParseUnsigned(const Token& t, uint64_t* v) {
+  [[nodiscard]] bool ParseUnsigned(const Token& t, uint64_t* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -653,7 +664,7 @@ class Parser {
     return true;
   }
 
-  bool ParseSigned(const Token& t, int64_t* v) {
+  [[nodiscard]] bool ParseSigned(const Token& t, int64_t* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -664,7 +675,7 @@ class Parser {
     return true;
   }
 
-  bool ParseDouble(const Token& t, double* v) {
+  [[nodiscard]] bool ParseDouble(const Token& t, double* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);

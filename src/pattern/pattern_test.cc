@@ -136,5 +136,61 @@ TEST(PatternCheck, Warnings) {
   ASSERT_GE(w.size(), 1u);
 }
 
+// Unquoted values: the grammar reads 1.2.3.4 as the float 1.2 followed by junk, and
+// example.com as a name; both used to end in a message about ']' or a missing literal. The
+// message now names the value and says to quote it.
+TEST(PatternParse, UnquotedValueSaysQuoteTheValue) {
+  EXPECT_EQ(Err("[ipv4-addr:value = 1.2.3.4]"),
+            "column 20: expected a literal value after '=', found 1.2.3.4, which is not quoted: "
+            "quote the value, as in '1.2.3.4'");
+  EXPECT_EQ(Err("[domain-name:value = example.com]"),
+            "column 22: expected a literal value after '=', found example.com, which is not "
+            "quoted: quote the value, as in 'example.com'");
+  EXPECT_EQ(Err("[domain-name:value IN ('a.com', evil-host)]"),
+            "column 33: expected a literal value after 'IN', found evil-host, which is not "
+            "quoted: quote the value, as in 'evil-host'");
+  EXPECT_NE(Err("[url:value = http://x.test/a]").find("quote the value, as in 'http://x.test/a'"),
+            std::string::npos);
+  // Numbers stay numbers, wherever they stop.
+  std::vector<Diagnostic> w;
+  EXPECT_TRUE(ParseAndCheck("[file:size = 12]", &w).ok());
+  EXPECT_TRUE(ParseAndCheck("[file:size IN (1, 2)]", &w).ok());
+  EXPECT_TRUE(ParseAndCheck("[file:size > 1.5]", &w).ok());
+}
+
+// A value the property cannot hold (STIX 2.1 §6.4-6.6) is a warning: the pattern is valid and
+// never matches (or, with != / NOT =, always does).
+TEST(PatternCheck, WarnsWhenTheValueCannotBeOfThePropertysType) {
+  auto only = [](std::string_view text) {
+    std::vector<Diagnostic> w;
+    auto p = ParseAndCheck(text, &w);
+    EXPECT_TRUE(p.ok()) << text << ": " << p.status();
+    return w.size() == 1 ? w[0].ToString() : "(" + std::to_string(w.size()) + " warnings)";
+  };
+  EXPECT_EQ(only("[ipv4-addr:value = 'not-an-ip']"),
+            "column 20: 'not-an-ip' cannot be a ipv4-addr:value, which is an IPv4 address or CIDR "
+            "block, as in '198.51.100.1' or '198.51.100.0/24'; this comparison never matches");
+  EXPECT_EQ(only("[ipv4-addr:value = '2001:db8::1']"),
+            "column 20: '2001:db8::1' cannot be a ipv4-addr:value, which is an IPv4 address or "
+            "CIDR block, as in '198.51.100.1' or '198.51.100.0/24'; this comparison never matches");
+  EXPECT_NE(only("[ipv6-addr:value IN ('2001:db8::1', '10.0.0.1')]")
+                .find("'10.0.0.1' cannot be a ipv6-addr:value"),
+            std::string::npos);
+  EXPECT_NE(only("[ipv4-addr:value != '300.1.1.1']").find("this comparison is always true"),
+            std::string::npos);
+  EXPECT_NE(only("[ipv4-addr:value NOT = '300.1.1.1']").find("this comparison is always true"),
+            std::string::npos);
+  EXPECT_NE(only("[mac-addr:value = '00-00-5E-00-53-AF']").find("cannot be a mac-addr:value"),
+            std::string::npos);
+  // Values of the right form, and operators that do not compare whole values, warn nothing.
+  for (const char* ok : {"[ipv4-addr:value = '198.51.100.1']", "[ipv4-addr:value = '198.51.100.0/24']",
+                         "[ipv6-addr:value = '2001:db8::/32']", "[mac-addr:value = '00:00:5e:00:53:af']",
+                         "[ipv4-addr:value LIKE '10.%']", "[ipv4-addr:value MATCHES '^10[.]']"}) {
+    std::vector<Diagnostic> w;
+    EXPECT_TRUE(ParseAndCheck(ok, &w).ok()) << ok;
+    EXPECT_TRUE(w.empty()) << ok << ": " << (w.empty() ? "" : w[0].ToString());
+  }
+}
+
 }  // namespace
 }  // namespace accord::pattern

@@ -11,14 +11,12 @@
 #include <cstdio>
 #include <string>
 
+#include "accord/common/encoding.h"
 #include "accord/pattern/pattern.h"
 #include "pattern/lexer.h"
 
 namespace accord::pattern {
 namespace {
-
-// The standard alphabet, the only one the grammar's b64 accepts (§2).
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // A key may print bare only if it lexes back as the same key: an IdentifierWithoutHyphen that
 // is not a keyword, as keywords are matched before identifiers (§2). Others are quoted.
@@ -88,37 +86,15 @@ void AppendLiteral(const Literal& l, std::string* out) {
     case LiteralKind::kBool: out->append(l.bool_value ? "true" : "false"); break;
     // Lowercase: the spec's spelling (§15.6), although the grammar also reads uppercase.
     case LiteralKind::kHex: {
-      static constexpr char kHex[] = "0123456789abcdef";
       out->append("h'");
-      for (unsigned char c : l.text) {
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 15]);
-      }
+      out->append(common::HexEncode(l.text));
       out->push_back('\'');
       break;
     }
     // Base64 in groups of four with '=' padding, the only form the grammar accepts (§2).
     case LiteralKind::kBinary: {
       out->append("b'");
-      const std::string& s = l.text;
-      size_t i = 0;
-      for (; i + 3 <= s.size(); i += 3) {
-        uint32_t v = (uint32_t{static_cast<unsigned char>(s[i])} << 16) |
-                     (uint32_t{static_cast<unsigned char>(s[i + 1])} << 8) |
-                     static_cast<unsigned char>(s[i + 2]);
-        out->push_back(kB64[v >> 18]);
-        out->push_back(kB64[(v >> 12) & 63]);
-        out->push_back(kB64[(v >> 6) & 63]);
-        out->push_back(kB64[v & 63]);
-      }
-      if (i < s.size()) {
-        uint32_t v = uint32_t{static_cast<unsigned char>(s[i])} << 16;
-        if (i + 1 < s.size()) v |= uint32_t{static_cast<unsigned char>(s[i + 1])} << 8;
-        out->push_back(kB64[v >> 18]);
-        out->push_back(kB64[(v >> 12) & 63]);
-        out->push_back(i + 1 < s.size() ? kB64[(v >> 6) & 63] : '=');
-        out->push_back('=');
-      }
+      out->append(common::Base64Encode(l.text));
       out->push_back('\'');
       break;
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "accord/stix/reader.h"
+#include "common/test_util.h"
 
 namespace accord::stix {
 namespace {
@@ -105,7 +106,7 @@ class Extracted {
 class RealDataTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kStixDir)) GTEST_SKIP() << "shared data folder not found: " << kStixDir;
+    ACCORD_REQUIRE_SHARED(kStixDir);
   }
 };
 

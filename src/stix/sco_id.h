@@ -14,10 +14,6 @@ namespace accord::stix::detail {
 /// The STIX SCO namespace, 00abedb4-aa42-466c-9c01-fed23315a9b7.
 inline constexpr std::string_view kScoNamespace = "00abedb4-aa42-466c-9c01-fed23315a9b7";
 
-/// RFC 8785 canonical form of `e`: members sorted by UTF-16 code units, minimal string
-/// escaping, ECMAScript number formatting, no whitespace.
-std::string CanonicalJson(simdjson::dom::element e);
-
 /// RFC 4122 §4.3 name-based (SHA-1) UUID of `name` in `namespace_uuid` (textual form).
 /// Returns the lowercase textual UUID, or "" when `namespace_uuid` is not a UUID.
 std::string UuidV5(std::string_view namespace_uuid, std::string_view name);

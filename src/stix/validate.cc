@@ -13,8 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accord/common/encoding.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/common/uuid.h"
 #include "accord/stix/object.h"
 #include "stix/sco_id.h"
 
@@ -397,9 +399,6 @@ std::string Show(element e) {
 }
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 // Type names: 3..250 chars of a-z 0-9 '-', starting with a letter, no "--", no trailing '-'.
 bool ValidTypeName(std::string_view t) {
@@ -413,19 +412,7 @@ bool ValidTypeName(std::string_view t) {
 }
 
 // RFC 4122 UUID in textual form: versions 1-5, variant bits 10xx (the schema's rule).
-bool ValidUuid(std::string_view u) {
-  if (u.size() != 36) return false;
-  for (size_t i = 0; i < u.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (u[i] != '-') return false;
-    } else if (!IsHexDigit(u[i])) {
-      return false;
-    }
-  }
-  if (u[14] < '1' || u[14] > '5') return false;
-  char v = u[19];
-  return v == '8' || v == '9' || v == 'a' || v == 'b' || v == 'A' || v == 'B';
-}
+bool ValidUuid(std::string_view u) { return common::IsRfc4122Uuid(u); }
 
 // "<type>--<uuid>" -> type, or "" when `s` is not an identifier.
 std::string_view IdType(std::string_view s) {
@@ -527,11 +514,7 @@ absl::Status CheckHex(element e, std::string_view where) {
   if (e.get_string().get(s)) {
     return Invalid(Cat("'", where, "' must be a hex string, found ", JsonTypeName(e.type())));
   }
-  bool ok = s.size() % 2 == 0;
-  for (char c : s) {
-    if (!IsHexDigit(c)) ok = false;
-  }
-  if (!ok) {
+  if (!common::IsHex(s)) {
     return Invalid(Cat("'", where,
                                 "' must be an even number of hex digits, found \"", s,
                                 "\""));
@@ -545,21 +528,9 @@ absl::Status CheckBinary(element e, std::string_view where) {
     return Invalid(Cat("'", where, "' must be a base64 string, found ",
                                 JsonTypeName(e.type())));
   }
-  bool ok = s.size() % 4 == 0;
-  size_t pad = 0;
-  for (size_t i = 0; i < s.size() && ok; ++i) {
-    char c = s[i];
-    if (c == '=') {
-      ++pad;
-      if (i + 2 < s.size()) ok = false;
-      continue;
-    }
-    if (pad > 0) ok = false;
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '+' || c == '/')) {
-      ok = false;
-    }
-  }
+  // Padded standard base64 with a canonical last group (accord/common/encoding.h), as the
+  // pattern b'...' literals and the matcher read it.
+  bool ok = common::IsBase64(s);
   if (!ok) {
     return Invalid(Cat("'", where, "' must be padded base64 (RFC 4648), found \"",
                                 s.substr(0, 60), s.size() > 60 ? "...\"" : "\""));
@@ -628,9 +599,7 @@ absl::Status CheckHashes(element e, std::string_view where) {
     }
     for (const auto& h : kHashFormats) {
       if (!EqualsIgnoreCase(f.key, h.name)) continue;
-      bool ok = v.size() == h.hex_len;
-      for (char c : v) ok = ok && IsHexDigit(c);
-      if (!ok) {
+      if (v.size() != h.hex_len || !common::IsHex(v)) {
         return Invalid(Cat("'", where, "' ", h.name, " must be ", h.hex_len,
                                     " hex digits, found \"", v, "\""));
       }

@@ -1,10 +1,13 @@
 // Helpers for cross-layer tests: temp dirs, running the accord binary, extracting shared data.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,6 +78,36 @@ class TempDir {
 
 inline std::filesystem::path SharedDir() { return ACCORD_SHARED_DIR; }
 
+/// True when running in CI: the environment has CI=true (or CI=1), as GitHub Actions, GitLab
+/// and .ci/run set it. In CI every test must run, so missing shared data is a failure.
+inline bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && (std::strcmp(ci, "true") == 0 || std::strcmp(ci, "1") == 0);
+}
+
+}  // namespace accord::testing
+
+/// Requires the shared read-only data at `where` (a std::filesystem::path or string, usually
+/// under accord::testing::SharedDir()). When it is missing, the current test is skipped
+/// locally (GTEST_SKIP: scripts/test.sh reports it as skipped, never as passed) and FAILS
+/// under CI=true. Use it at the top of a TEST body or a fixture's SetUp(); like GTEST_SKIP and
+/// FAIL it returns from the enclosing void function.
+#define ACCORD_REQUIRE_SHARED(where)                                                         \
+  do {                                                                                      \
+    const ::std::filesystem::path accord_required_shared_(where);                            \
+    if (!::std::filesystem::exists(accord_required_shared_)) {                              \
+      if (::accord::testing::InCi()) {                                                      \
+        FAIL() << "shared data missing: " << accord_required_shared_                        \
+               << " (CI=true: tests that need ../shared must run; see scripts/test.sh)";     \
+      } else {                                                                              \
+        GTEST_SKIP() << "shared data missing: " << accord_required_shared_                  \
+                     << " (skipped here; under CI=true this fails)";                        \
+      }                                                                                     \
+    }                                                                                       \
+  } while (0)
+
+namespace accord::testing {
+
 /// Extracts a tar.gz from shared/ into `dest`; returns false when it is absent.
 inline bool ExtractShared(const std::string& rel, const std::filesystem::path& dest) {
   auto src = SharedDir() / rel;
@@ -84,6 +117,8 @@ inline bool ExtractShared(const std::string& rel, const std::filesystem::path& d
   return std::system(cmd.c_str()) == 0;
 }
 
+#ifdef ACCORD_BINARY  // defined for tests under tests/ (accord_test), not for unit tests
 inline std::string Accord() { return ShellQuote(ACCORD_BINARY); }
+#endif
 
 }  // namespace accord::testing

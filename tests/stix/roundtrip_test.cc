@@ -57,7 +57,7 @@ class RoundTripTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RoundTripTest, ImportsInFullAndExportsTheSameObjects) {
   const Case& c = GetParam();
-  if (!fs::exists(SharedDir() / "data")) GTEST_SKIP() << "no shared data at " << SharedDir();
+  ACCORD_REQUIRE_SHARED(SharedDir() / "data");
   TempDir tmp(std::string("rt-") + c.name);
   fs::path base = SharedDir() / "data";
   if (*c.archive) {

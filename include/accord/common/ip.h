@@ -15,6 +15,6 @@ struct IpPrefix {
 
 /// Parses "a.b.c.d", "a.b.c.d/n", an IPv6 address and IPv6/n (inet_pton rules: strict dotted
 /// quads). Returns false, leaving `*out` invalid, if `s` is none of these or n is out of range.
-bool ParseIpPrefix(std::string_view s, IpPrefix* out);
+[[nodiscard]] bool ParseIpPrefix(std::string_view s, IpPrefix* out);
 
 }  // namespace accord::common

@@ -14,6 +14,6 @@ namespace accord::match::detail {
 void AddJson(Observation* o, std::string_view key, simdjson::dom::element v, int depth = 0);
 
 /// Parses a STIX timestamp or epoch seconds (number or numeric string); false if neither.
-bool ParseTime(simdjson::dom::element v, common::Micros* out);
+[[nodiscard]] bool ParseTime(simdjson::dom::element v, common::Micros* out);
 
 }  // namespace accord::match::detail

@@ -41,7 +41,7 @@ void AddNumberOrString(Observation* o, std::string_view key, std::string_view te
   }
 }
 
-bool ParseEpoch(std::string_view s, common::Micros* out) {
+[[nodiscard]] bool ParseEpoch(std::string_view s, common::Micros* out) {
   double secs;
   auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
   if (r.ec != std::errc() || !std::isfinite(secs) || std::fabs(secs) > 1e11) return false;
@@ -370,7 +370,7 @@ class LineEventReader : public EventReader {
     }
   }
   // Parses a JSON line without copying it per event (PERF: the padded buffer is reused).
-  bool ParseJson(std::string_view line, simdjson::dom::element* out) {
+  [[nodiscard]] bool ParseJson(std::string_view line, simdjson::dom::element* out) {
     if (padded_.size() < line.size() + simdjson::SIMDJSON_PADDING) padded_.resize(line.size() + simdjson::SIMDJSON_PADDING + 4096);
     memcpy(padded_.data(), line.data(), line.size());
     auto err = parser_.parse(padded_.data(), line.size(), false).get(*out);

@@ -72,9 +72,19 @@ absl::Status ObservationsFromStix(std::string_view json, std::vector<Observation
     Observation& o = out->emplace_back();
     o.Clear();
     simdjson::dom::element t;
-    if (e["first_observed"].get(t) == simdjson::SUCCESS) detail::ParseTime(t, &o.first_observed);
-    o.last_observed = o.first_observed;
-    if (e["last_observed"].get(t) == simdjson::SUCCESS) detail::ParseTime(t, &o.last_observed);
+    // A timestamp that does not parse used to be ignored silently (the observation then sat
+    // at 1970); it is refused, naming the object.
+    std::string_view oid;
+    if (e["id"].get(oid) != simdjson::SUCCESS) oid = "observed-data";
+    for (const char* key : {"first_observed", "last_observed"}) {
+      if (e[key].get(t) != simdjson::SUCCESS) continue;
+      common::Micros* at = key[0] == 'f' ? &o.first_observed : &o.last_observed;
+      if (!detail::ParseTime(t, at)) {
+        return absl::InvalidArgumentError(
+            std::string(oid) + ": '" + key + "' is not a STIX timestamp");
+      }
+      if (key[0] == 'f') o.last_observed = o.first_observed;
+    }
     int64_t n = 1;
     if (e["number_observed"].get(n) == simdjson::SUCCESS && n >= 1) o.number_observed = n;
     simdjson::dom::array refs;
