@@ -389,7 +389,7 @@ const char* JsonTypeName(element_type t) {
   }
 }
 
-absl::Status Invalid(std::string msg) { return absl::InvalidArgumentError(std::move(msg)); }
+absl::Status Invalid(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 
 // Short rendering of a value for messages.
 std::string Show(element e) {

@@ -798,6 +798,7 @@ absl::StatusOr<FieldMapping> FieldMapping::Parse(std::string_view text) {
 }
 
 absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): the public signature (input.h).
     InputFormat format, std::unique_ptr<common::InputStream> in, std::string source,
     const FieldMapping* mapping, MalformedSink on_malformed) {
   if (format == InputFormat::kAuto) {
