@@ -133,16 +133,19 @@ void AppendObservedData(std::string* objs, const match::Observation& o, uint64_t
   std::map<std::string, std::string, std::less<>> ids;
   char id[96];
   for (const match::Sco& s : o.scos()) {
-    snprintf(id, sizeof id, "--00000000-0000-4000-9000-%012llx", static_cast<unsigned long long>((*seq)++));
+    snprintf(id, sizeof id, "--00000000-0000-4000-9000-%012llx",
+             static_cast<unsigned long long>((*seq)++));
     ids[std::string(o.Id(s))] = common::Cat(o.Type(s), id);
   }
-  snprintf(id, sizeof id, "observed-data--00000000-0000-4000-8000-%012llx", static_cast<unsigned long long>((*seq)++));
-  std::string first = common::FormatTimestamp(o.first_observed), last = common::FormatTimestamp(o.last_observed);
+  snprintf(id, sizeof id, "observed-data--00000000-0000-4000-8000-%012llx",
+           static_cast<unsigned long long>((*seq)++));
+  std::string first = common::FormatTimestamp(o.first_observed),
+              last = common::FormatTimestamp(o.last_observed);
   if (!objs->empty()) objs->push_back(',');
   *objs += common::Cat("{\"type\":\"observed-data\",\"spec_version\":\"2.1\",\"id\":\"", id,
-                       "\",\"created\":\"", first, "\",\"modified\":\"", first, "\",\"first_observed\":\"", first,
-                       "\",\"last_observed\":\"", last, "\",\"number_observed\":", o.number_observed,
-                       ",\"object_refs\":[");
+                       "\",\"created\":\"", first, "\",\"modified\":\"", first,
+                       "\",\"first_observed\":\"", first, "\",\"last_observed\":\"", last,
+                       "\",\"number_observed\":", o.number_observed, ",\"object_refs\":[");
   bool comma = false;
   for (const match::Sco& s : o.scos()) {
     if (comma) objs->push_back(',');
@@ -172,20 +175,30 @@ int main(int argc, char** argv) {
   const char* stix2_dir = getenv("STIX2_MATCHER_DIR");  // a cti-pattern-matcher checkout
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--indicators" && i + 1 < argc) n_ind = std::stoull(argv[++i]);
-    else if (a == "--events" && i + 1 < argc) n_events = std::stoull(argv[++i]);
-    else if (a == "--values" && i + 1 < argc) value_files.push_back(argv[++i]);
-    else if (a == "--no-tools") tools = false;
+    if (a == "--indicators" && i + 1 < argc)
+      n_ind = std::stoull(argv[++i]);
+    else if (a == "--events" && i + 1 < argc)
+      n_events = std::stoull(argv[++i]);
+    else if (a == "--values" && i + 1 < argc)
+      value_files.push_back(argv[++i]);
+    else if (a == "--no-tools")
+      tools = false;
     else if (a == "--tools" && i + 1 < argc) {  // rg,grep (default both)
       std::string t = argv[++i];
       use_rg = t.find("rg") != std::string::npos;
       use_grep = t.find("grep") != std::string::npos;
-    } else if (a == "--tool-mem-gb" && i + 1 < argc) tool_mem_gb = std::stoull(argv[++i]);
-    else if (a == "--tool-timeout" && i + 1 < argc) tool_timeout = std::stoull(argv[++i]);
-    else if (a == "--stix2-patterns" && i + 1 < argc) stix2_patterns = std::stoull(argv[++i]);
-    else if (a == "--stix2-events" && i + 1 < argc) stix2_events = std::stoull(argv[++i]);
-    else if (a == "--stix2-seconds" && i + 1 < argc) stix2_seconds = std::stod(argv[++i]);
-    else logs.push_back(a);
+    } else if (a == "--tool-mem-gb" && i + 1 < argc)
+      tool_mem_gb = std::stoull(argv[++i]);
+    else if (a == "--tool-timeout" && i + 1 < argc)
+      tool_timeout = std::stoull(argv[++i]);
+    else if (a == "--stix2-patterns" && i + 1 < argc)
+      stix2_patterns = std::stoull(argv[++i]);
+    else if (a == "--stix2-events" && i + 1 < argc)
+      stix2_events = std::stoull(argv[++i]);
+    else if (a == "--stix2-seconds" && i + 1 < argc)
+      stix2_seconds = std::stod(argv[++i]);
+    else
+      logs.push_back(a);
   }
   if (logs.empty()) {
     std::cerr << "usage: match_bench --indicators N --events M [--values FILE]... [--no-tools]\n"
@@ -221,15 +234,22 @@ int main(int argc, char** argv) {
       start = e + 1;
       if (line.empty() || line[0] == '#') continue;
       line = line.substr(0, line.find_first_of(" \t\r"));
-      if (line.empty() || line.find('\'') != std::string::npos || line.find('\\') != std::string::npos) continue;
+      if (line.empty() || line.find('\'') != std::string::npos ||
+          line.find('\\') != std::string::npos)
+        continue;
       bool ip = line.find_first_not_of("0123456789.") == std::string::npos;
       bool hex = line.find_first_not_of("0123456789abcdef") == std::string::npos;
       size_t before = specs.size();
-      if (ip) add("[ipv4-addr:value = '" + line + "']", line);
-      else if (hex && line.size() == 32) add("[file:hashes.MD5 = '" + line + "']", line);
-      else if (hex && line.size() == 40) add("[file:hashes.'SHA-1' = '" + line + "']", line);
-      else if (hex && line.size() == 64) add("[file:hashes.'SHA-256' = '" + line + "']", line);
-      else if (line.find('/') == std::string::npos && line.find('.') != std::string::npos) add("[domain-name:value = '" + line + "']", line);
+      if (ip)
+        add("[ipv4-addr:value = '" + line + "']", line);
+      else if (hex && line.size() == 32)
+        add("[file:hashes.MD5 = '" + line + "']", line);
+      else if (hex && line.size() == 40)
+        add("[file:hashes.'SHA-1' = '" + line + "']", line);
+      else if (hex && line.size() == 64)
+        add("[file:hashes.'SHA-256' = '" + line + "']", line);
+      else if (line.find('/') == std::string::npos && line.find('.') != std::string::npos)
+        add("[domain-name:value = '" + line + "']", line);
       real += specs.size() - before;
     }
   }
@@ -250,8 +270,8 @@ int main(int argc, char** argv) {
       }
       case 2: {
         if (cidrs > n_ind / 100) break;  // CIDRs: ~1% (FireHOL's share of netsets)
-        std::string net = std::to_string(rng() % 223 + 1) + "." + std::to_string(rng() % 256) + "." +
-                          std::to_string(rng() % 256) + ".0/24";
+        std::string net = std::to_string(rng() % 223 + 1) + "." + std::to_string(rng() % 256) +
+                          "." + std::to_string(rng() % 256) + ".0/24";
         size_t before = specs.size();
         if (seen.insert(net).second) {
           char id[64];
@@ -271,9 +291,21 @@ int main(int argc, char** argv) {
         add("[url:value = '" + u + "']", u);
         break;
       }
-      case 5: { std::string h = Hex(rng, 32); add("[file:hashes.MD5 = '" + h + "']", h); break; }
-      case 6: { std::string h = Hex(rng, 40); add("[file:hashes.'SHA-1' = '" + h + "']", h); break; }
-      default: { std::string h = Hex(rng, 64); add("[file:hashes.'SHA-256' = '" + h + "']", h); break; }
+      case 5: {
+        std::string h = Hex(rng, 32);
+        add("[file:hashes.MD5 = '" + h + "']", h);
+        break;
+      }
+      case 6: {
+        std::string h = Hex(rng, 40);
+        add("[file:hashes.'SHA-1' = '" + h + "']", h);
+        break;
+      }
+      default: {
+        std::string h = Hex(rng, 64);
+        add("[file:hashes.'SHA-256' = '" + h + "']", h);
+        break;
+      }
     }
   }
   seen.clear();
@@ -298,8 +330,8 @@ int main(int argc, char** argv) {
     if (!one.empty() && one.back() != '\n') one.push_back('\n');
   }
   auto count_events = [&](std::string_view buf, const match::Engine* engine, uint64_t* matches) {
-    auto reader = match::EventReader::Open(match::InputFormat::kZeek, common::InputStream::FromBuffer(buf),
-                                           "bench", nullptr, nullptr);
+    auto reader = match::EventReader::Open(
+        match::InputFormat::kZeek, common::InputStream::FromBuffer(buf), "bench", nullptr, nullptr);
     match::Observation o;
     std::vector<match::MatchResult> out;
     uint64_t n = 0;
@@ -323,8 +355,8 @@ int main(int argc, char** argv) {
     // E events spread evenly over one copy of the logs, as one STIX 2.1 bundle.
     uint64_t step = std::max<uint64_t>(1, per_copy / stix2_events), n = 0, seq = 0, taken = 0;
     std::string objs;
-    auto reader = match::EventReader::Open(match::InputFormat::kZeek, common::InputStream::FromBuffer(one),
-                                           "bench", nullptr, nullptr);
+    auto reader = match::EventReader::Open(
+        match::InputFormat::kZeek, common::InputStream::FromBuffer(one), "bench", nullptr, nullptr);
     match::Observation o;
     for (;;) {
       auto more = (*reader)->Next(&o);
@@ -333,8 +365,10 @@ int main(int argc, char** argv) {
       AppendObservedData(&objs, o, &seq);
       ++taken;
     }
-    std::ofstream(tmp + ".bundle.json") << "{\"type\":\"bundle\",\"id\":\"bundle--00000000-0000-4000-8000-"
-                                           "000000000000\",\"objects\":[" << objs << "]}\n";
+    std::ofstream(tmp + ".bundle.json")
+        << "{\"type\":\"bundle\",\"id\":\"bundle--00000000-0000-4000-8000-"
+           "000000000000\",\"objects\":["
+        << objs << "]}\n";
     std::ofstream pats(tmp + ".patterns");
     for (const auto& sp : sample_specs) pats << sp.pattern << "\n";
   }
@@ -344,7 +378,8 @@ int main(int argc, char** argv) {
   one.clear();
   one.shrink_to_fit();
   {
-    std::ofstream(tmp + ".log", std::ios::binary).write(big.data(), static_cast<std::streamsize>(big.size()));
+    std::ofstream(tmp + ".log", std::ios::binary)
+        .write(big.data(), static_cast<std::streamsize>(big.size()));
     std::ofstream v(tmp + ".values");
     for (const std::string& s : plain) v << s << "\n";
   }
@@ -360,7 +395,8 @@ int main(int argc, char** argv) {
   double c0 = CpuSelf();
   auto wall0 = std::chrono::steady_clock::now();
   auto engine = match::Engine::Build(specs, match::MatchOptions());
-  double compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  double compile_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   double compile_cpu = CpuSelf() - c0;
   malloc_trim(0);
   long rss1 = RssKb();
@@ -400,9 +436,11 @@ int main(int argc, char** argv) {
   };
   auto tool = [&](const std::string& cmd) {
     ToolRun r;
-    std::string cap = tool_mem_gb ? "ulimit -v " + std::to_string(tool_mem_gb * 1024 * 1024) + "; " : "";
+    std::string cap =
+        tool_mem_gb ? "ulimit -v " + std::to_string(tool_mem_gb * 1024 * 1024) + "; " : "";
     std::string full = "(" + cap + "exec /usr/bin/time -f %M -o " + tmp + ".rss timeout " +
-                       std::to_string(tool_timeout) + " " + cmd + " > /dev/null 2> " + tmp + ".err)";
+                       std::to_string(tool_timeout) + " " + cmd + " > /dev/null 2> " + tmp +
+                       ".err)";
     double t0 = CpuChildren();
     auto w0 = std::chrono::steady_clock::now();
     r.rc = system(full.c_str());
@@ -411,7 +449,8 @@ int main(int argc, char** argv) {
     std::ifstream rss(tmp + ".rss");
     std::string line;
     while (std::getline(rss, line)) {  // the last line is %M; earlier ones are time's notes
-      if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) r.rss_kb = std::stol(line);
+      if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos)
+        r.rss_kb = std::stol(line);
     }
     std::ifstream err(tmp + ".err");
     std::getline(err, r.err);
@@ -428,30 +467,38 @@ int main(int argc, char** argv) {
   printf("indicators            %zu (%llu real values, %llu CIDRs; %llu exact keys)\n", n_specs,
          static_cast<unsigned long long>(real), static_cast<unsigned long long>(st.cidr_entries),
          static_cast<unsigned long long>(st.exact_keys));
-  printf("events                %llu (%llu per copy x %llu), %.1f MiB\n", static_cast<unsigned long long>(ev_a),
-         static_cast<unsigned long long>(per_copy), static_cast<unsigned long long>(copies),
-         static_cast<double>(big_bytes) / 1048576.0);
+  printf("events                %llu (%llu per copy x %llu), %.1f MiB\n",
+         static_cast<unsigned long long>(ev_a), static_cast<unsigned long long>(per_copy),
+         static_cast<unsigned long long>(copies), static_cast<double>(big_bytes) / 1048576.0);
   printf("compile               %.2f s wall, %.2f s CPU\n", compile_s, compile_cpu);
-  printf("memory                %.1f bytes/indicator (RSS delta), %.1f (heap delta), %.1f (engine estimate)\n",
-         static_cast<double>(rss1 - rss0) * 1024.0 / static_cast<double>(n_specs),
-         static_cast<double>(heap1 - heap0) / static_cast<double>(n_specs),
-         static_cast<double>(st.memory_bytes) / static_cast<double>(n_specs));
+  printf(
+      "memory                %.1f bytes/indicator (RSS delta), %.1f (heap delta), %.1f (engine "
+      "estimate)\n",
+      static_cast<double>(rss1 - rss0) * 1024.0 / static_cast<double>(n_specs),
+      static_cast<double>(heap1 - heap0) / static_cast<double>(n_specs),
+      static_cast<double>(st.memory_bytes) / static_cast<double>(n_specs));
   printf("(a) read+parse        %.0f events/s per core\n", static_cast<double>(ev_a) / a_s);
   printf("(b) full match        %.0f events/s per core (%.0f%% of floor), %llu matches\n",
-         static_cast<double>(ev_b) / b_s, 100.0 * (static_cast<double>(ev_b) / b_s) / (static_cast<double>(ev_a) / a_s),
+         static_cast<double>(ev_b) / b_s,
+         100.0 * (static_cast<double>(ev_b) / b_s) / (static_cast<double>(ev_a) / a_s),
          static_cast<unsigned long long>(matches));
   auto show = [&](const char* name, const ToolRun& r) {
     // -c exits 1 when no line matched; >= 2 (124 from timeout, 128+n for a signal) is a failure.
     int code = WIFEXITED(r.rc) ? WEXITSTATUS(r.rc) : 128 + WTERMSIG(r.rc);
     if (code <= 1) {
-      printf("(c) %-18s %.0f events/s per core (%.1f s CPU, %.1f s wall, peak RSS %.2f GB); (b) is %.1fx\n", name,
-             static_cast<double>(ev_a) / r.cpu, r.cpu, r.wall, static_cast<double>(r.rss_kb) / 1048576.0,
-             (static_cast<double>(ev_b) / b_s) / (static_cast<double>(ev_a) / r.cpu));
+      printf(
+          "(c) %-18s %.0f events/s per core (%.1f s CPU, %.1f s wall, peak RSS %.2f GB); (b) is "
+          "%.1fx\n",
+          name, static_cast<double>(ev_a) / r.cpu, r.cpu, r.wall,
+          static_cast<double>(r.rss_kb) / 1048576.0,
+          (static_cast<double>(ev_b) / b_s) / (static_cast<double>(ev_a) / r.cpu));
     } else {
       std::string cap = tool_mem_gb ? std::to_string(tool_mem_gb) + " GB" : "none";
-      printf("(c) %-18s FAILED: exit %d%s after %.1f s CPU, %.1f s wall, peak RSS %.2f GB (ulimit -v %s): %s\n", name,
-             code, code == 124 ? " (timeout)" : "", r.cpu, r.wall, static_cast<double>(r.rss_kb) / 1048576.0,
-             cap.c_str(), r.err.c_str());
+      printf(
+          "(c) %-18s FAILED: exit %d%s after %.1f s CPU, %.1f s wall, peak RSS %.2f GB (ulimit -v "
+          "%s): %s\n",
+          name, code, code == 124 ? " (timeout)" : "", r.cpu, r.wall,
+          static_cast<double>(r.rss_kb) / 1048576.0, cap.c_str(), r.err.c_str());
     }
   };
   if (tools && use_rg) show("rg -F -f", rg);
@@ -460,9 +507,10 @@ int main(int argc, char** argv) {
   // ---- OASIS stix2-matcher on the sample, and Accord on the very same sample ----
   if (stix2_dir) {
     const char* pp = getenv("PYTHONPATH");
-    std::string cmd = common::Cat("PYTHONPATH=", stix2_dir, pp ? ":" : "", pp ? pp : "", " python3 ", MATCH_BENCH_DIR,
-                                  "/stix2_bench.py ", tmp, ".patterns ", tmp, ".bundle.json ", stix2_seconds, " ",
-                                  tmp, ".stix2out");
+    std::string cmd =
+        common::Cat("PYTHONPATH=", stix2_dir, pp ? ":" : "", pp ? pp : "", " python3 ",
+                    MATCH_BENCH_DIR, "/stix2_bench.py ", tmp, ".patterns ", tmp, ".bundle.json ",
+                    stix2_seconds, " ", tmp, ".stix2out");
     fflush(stdout);
     int rc = system(cmd.c_str());
     std::ifstream res(tmp + ".stix2out");
@@ -496,20 +544,28 @@ int main(int argc, char** argv) {
         ++reps;
         ac_cpu = CpuSelf() - s0;
       }
-      double ac_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sw0).count();
+      double ac_wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - sw0).count();
       double checks = static_cast<double>(py_p) * static_cast<double>(obs.size());
-      printf("stix2-matcher sample  %llu patterns x %llu events (%zu observations read back by Accord%s) = %.0f checks\n",
-             static_cast<unsigned long long>(py_p), static_cast<unsigned long long>(py_e), obs.size(),
-             st_obs.ok() ? "" : ", READ ERROR", checks);
-      printf("  OASIS stix2-matcher %.1f s CPU (%.1f s wall): %.0f checks/s, %zu patterns matched\n", py_cpu, py_wall,
-             checks / py_cpu, py_matched.size());
-      printf("  Accord              %llu reps in %.2f s CPU (%.2f s wall): %.0f checks/s, %zu patterns matched%s\n",
-             static_cast<unsigned long long>(reps), ac_cpu, ac_wall, checks * static_cast<double>(reps) / ac_cpu,
-             ac_matched.size(), ac_matched == py_matched ? " (same set)" : " (SETS DIFFER)");
+      printf(
+          "stix2-matcher sample  %llu patterns x %llu events (%zu observations read back by "
+          "Accord%s) = %.0f checks\n",
+          static_cast<unsigned long long>(py_p), static_cast<unsigned long long>(py_e), obs.size(),
+          st_obs.ok() ? "" : ", READ ERROR", checks);
+      printf(
+          "  OASIS stix2-matcher %.1f s CPU (%.1f s wall): %.0f checks/s, %zu patterns matched\n",
+          py_cpu, py_wall, checks / py_cpu, py_matched.size());
+      printf(
+          "  Accord              %llu reps in %.2f s CPU (%.2f s wall): %.0f checks/s, %zu "
+          "patterns matched%s\n",
+          static_cast<unsigned long long>(reps), ac_cpu, ac_wall,
+          checks * static_cast<double>(reps) / ac_cpu, ac_matched.size(),
+          ac_matched == py_matched ? " (same set)" : " (SETS DIFFER)");
       printf("  ratio               Accord is %.0fx stix2-matcher (CPU)\n",
              (checks * static_cast<double>(reps) / ac_cpu) / (checks / py_cpu));
     }
-    for (const char* ext : {".patterns", ".bundle.json", ".stix2out"}) std::remove((tmp + ext).c_str());
+    for (const char* ext : {".patterns", ".bundle.json", ".stix2out"})
+      std::remove((tmp + ext).c_str());
   }
   return 0;
 }

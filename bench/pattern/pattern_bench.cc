@@ -38,7 +38,8 @@ std::vector<std::string> GzLines(const std::string& path, const std::string& mem
   if (member.empty()) {
     char buf[1 << 16];
     int n;
-    while ((n = gzread(f, buf, sizeof(buf))) > 0 && content.size() < (64u << 20)) content.append(buf, static_cast<size_t>(n));
+    while ((n = gzread(f, buf, sizeof(buf))) > 0 && content.size() < (64u << 20))
+      content.append(buf, static_cast<size_t>(n));
   } else {
     char hdr[512];
     while (gzread(f, hdr, 512) == 512 && hdr[0] != '\0') {
@@ -47,7 +48,8 @@ std::vector<std::string> GzLines(const std::string& path, const std::string& mem
       size_t padded = (size + 511) / 512 * 512;
       std::string data(padded, '\0');
       if (gzread(f, data.data(), static_cast<unsigned>(padded)) != static_cast<int>(padded)) break;
-      if (name.size() >= member.size() && name.compare(name.size() - member.size(), member.size(), member) == 0) {
+      if (name.size() >= member.size() &&
+          name.compare(name.size() - member.size(), member.size(), member) == 0) {
         content = data.substr(0, size);
         break;
       }
@@ -64,7 +66,9 @@ std::vector<std::string> GzLines(const std::string& path, const std::string& mem
     if (line.empty() || line[0] == '#' || line[0] == '!') continue;
     size_t ws = line.find_first_of(" \t,");
     if (ws != std::string::npos) line.resize(ws);
-    if (line.empty() || line.find('\'') != std::string::npos || line.find('\\') != std::string::npos) continue;
+    if (line.empty() || line.find('\'') != std::string::npos ||
+        line.find('\\') != std::string::npos)
+      continue;
     out.push_back(line);
   }
   return out;
@@ -94,15 +98,9 @@ std::vector<std::string> Generate(const Values& v, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     p.clear();
     switch (i % 10) {
-      case 0:
-        p = "[ipv4-addr:value = '" + pick(v.ips) + "']";
-        break;
-      case 1:
-        p = "[file:hashes.'SHA-256' = '" + pick(v.sha256) + "']";
-        break;
-      case 2:
-        p = "[domain-name:value = '" + pick(v.domains) + "']";
-        break;
+      case 0: p = "[ipv4-addr:value = '" + pick(v.ips) + "']"; break;
+      case 1: p = "[file:hashes.'SHA-256' = '" + pick(v.sha256) + "']"; break;
+      case 2: p = "[domain-name:value = '" + pick(v.domains) + "']"; break;
       case 3: {  // IN list of 50
         p = "[ipv4-addr:value IN (";
         for (int k = 0; k < 50; ++k) {
@@ -161,7 +159,8 @@ int main(int argc, char** argv) {
   size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   Values v;
   v.ips = GzLines(kData + "ipsum.tar.gz", "ipsum/ipsum.txt", 20000);
-  v.domains = GzLines(kData + "urlhaus-filter-2025-07.tar.gz", "urlhaus-filter-domains-online.txt", 20000);
+  v.domains =
+      GzLines(kData + "urlhaus-filter-2025-07.tar.gz", "urlhaus-filter-domains-online.txt", 20000);
   v.md5 = GzLines(kData + "malicious-hash/full-hash-md5-aa.txt.gz", "", 20000);
   v.sha256 = GzLines(kData + "malicious-hash/full-hash-sha256-aa.txt.gz", "", 20000);
   if (v.ips.empty() || v.domains.empty() || v.md5.empty() || v.sha256.empty()) {
@@ -178,7 +177,9 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < 1000 && i < corpus.size(); ++i) {
     auto r = accord::pattern::ParseAndCheck(corpus[i]);
     if (!r.ok()) {
-      if (++invalid < 5) std::fprintf(stderr, "invalid: %s\n  %s\n", corpus[i].c_str(), std::string(r.status().message()).c_str());
+      if (++invalid < 5)
+        std::fprintf(stderr, "invalid: %s\n  %s\n", corpus[i].c_str(),
+                     std::string(r.status().message()).c_str());
     }
   }
 
@@ -199,14 +200,17 @@ int main(int argc, char** argv) {
   double parse_s = c1 - c0, check_s = c2 - c1;
   std::printf("wall time: parse %.3f s, parse+check %.3f s (figures below use thread CPU time)\n",
               Seconds(t1 - t0), Seconds(t2 - t1));
-  std::printf("corpus: %zu patterns, %.1f MB (avg %.0f bytes), values: %zu ips, %zu domains, %zu md5, %zu sha256\n",
-              corpus.size(), bytes / 1e6, static_cast<double>(bytes) / corpus.size(), v.ips.size(),
-              v.domains.size(), v.md5.size(), v.sha256.size());
+  std::printf(
+      "corpus: %zu patterns, %.1f MB (avg %.0f bytes), values: %zu ips, %zu domains, %zu md5, %zu "
+      "sha256\n",
+      corpus.size(), bytes / 1e6, static_cast<double>(bytes) / corpus.size(), v.ips.size(),
+      v.domains.size(), v.md5.size(), v.sha256.size());
   std::printf("parse only:     %zu ok, %.3f s, %.0f patterns/s, %.1f MB/s\n", ok, parse_s,
               corpus.size() / parse_s, bytes / 1e6 / parse_s);
   std::printf("parse + check:  %zu ok, %.3f s, %.0f patterns/s, %.1f MB/s (single thread)\n",
               checked, check_s, corpus.size() / check_s, bytes / 1e6 / check_s);
-  if (invalid) std::printf("WARNING: %zu of the first 1000 generated patterns were rejected\n", invalid);
+  if (invalid)
+    std::printf("WARNING: %zu of the first 1000 generated patterns were rejected\n", invalid);
 
   const char* py = std::getenv("STIX2_PATTERNS_DIR");
   if (py && *py) {
@@ -218,7 +222,9 @@ int main(int argc, char** argv) {
     }
     std::string cmd = std::string("python3 -c \"import sys,time; sys.path.insert(0, '") + py +
                       "'); from stix2patterns.validator import run_validator; "
-                      "ps=[l.rstrip('\\n') for l in open('" + file + "')]; t=time.process_time(); "
+                      "ps=[l.rstrip('\\n') for l in open('" +
+                      file +
+                      "')]; t=time.process_time(); "
                       "bad=sum(1 for p in ps if run_validator(p, stix_version='2.1')); "
                       "print(time.process_time()-t, bad)\"";
     FILE* f = popen(cmd.c_str(), "r");
@@ -226,9 +232,11 @@ int main(int argc, char** argv) {
     size_t bad = 0;
     if (f && std::fscanf(f, "%lf %zu", &secs, &bad) == 2 && secs > 0) {
       double rate = sample / secs;
-      std::printf("stix2patterns (Python) on %zu-pattern sample: %.3f s, %.0f patterns/s, %zu rejected\n",
-                  sample, secs, rate, bad);
-      std::printf("ratio accord/stix2patterns (parse+check): %.0fx\n", (corpus.size() / check_s) / rate);
+      std::printf(
+          "stix2patterns (Python) on %zu-pattern sample: %.3f s, %.0f patterns/s, %zu rejected\n",
+          sample, secs, rate, bad);
+      std::printf("ratio accord/stix2patterns (parse+check): %.0fx\n",
+                  (corpus.size() / check_s) / rate);
     } else {
       std::printf("stix2patterns: could not run the Python validator from %s\n", py);
     }

@@ -8,9 +8,9 @@
 // Where STIX2_PY_DIR points to a checkout of OASIS's cti-python-stix2, the same objects (a
 // sample) go through its parse+validate (`stix2.parse(..., allow_custom=True)`) in the same
 // run, and the ratio is printed.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
               runs);
   // Wall time is what a user waits; CPU time (both threads: parse+validate, SQLite writer)
   // is steadier on a shared machine. "objects/CPU-s" is per core-second of work.
-  std::printf("%12s %12s %10s %12s %10s %14s %10s\n", "objects", "input MiB", "wall s",
-              "objects/s", "CPU s", "objects/CPU-s", "peak MiB");
+  std::printf("%12s %12s %10s %12s %10s %14s %10s\n", "objects", "input MiB", "wall s", "objects/s",
+              "CPU s", "objects/CPU-s", "peak MiB");
   for (uint64_t n : sizes) {
     auto input = dir / ("indicators-" + std::to_string(n) + ".jsonl");
     if (!std::filesystem::exists(input)) {
@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
     for (int r = 0; r < runs; ++r) {
       auto data = dir / "node";
       std::filesystem::remove_all(data);
-      RunStats s = RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", input.string()});
+      RunStats s =
+          RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", input.string()});
       if (s.exit_code != 0) {
         std::fprintf(stderr, "ingest_bench: accord import exited %d\n", s.exit_code);
         return 1;
@@ -140,11 +141,13 @@ int main(int argc, char** argv) {
     if (p && std::fscanf(p, "%lf", &py_rate) == 1 && py_rate > 0) {
       auto data = dir / "node";
       std::filesystem::remove_all(data);
-      RunStats s = RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", input.string()});
+      RunStats s =
+          RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", input.string()});
       double ours = static_cast<double>(sample) / s.seconds;
-      std::printf("python stix2 parse+validate: %.0f objects/s; accord import (incl. store) %.0f "
-                  "objects/s on the same %llu objects: ratio %.1fx\n",
-                  py_rate, ours, static_cast<unsigned long long>(sample), ours / py_rate);
+      std::printf(
+          "python stix2 parse+validate: %.0f objects/s; accord import (incl. store) %.0f "
+          "objects/s on the same %llu objects: ratio %.1fx\n",
+          py_rate, ours, static_cast<unsigned long long>(sample), ours / py_rate);
     } else {
       std::printf("python stix2: could not run (see STIX2_PY_DIR and its dependencies)\n");
     }

@@ -49,8 +49,9 @@ int main(int argc, char** argv) {
         r.spec_version = "2.1";
         r.modified = 1700000000000000 + static_cast<int64_t>(n);
         r.has_modified = true;
-        r.json = accord::common::Cat(R"({"type":"indicator","spec_version":"2.1","id":")", r.id,
-                                     R"(","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix"})");
+        r.json = accord::common::Cat(
+            R"({"type":"indicator","spec_version":"2.1","id":")", r.id,
+            R"(","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix"})");
         if (!(*txn)->Add(r).ok()) return 1;
       }
       if (!(*txn)->Commit().ok()) return 1;

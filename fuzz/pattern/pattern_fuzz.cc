@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)accord::pattern::Explain(*parsed);
   auto again = accord::pattern::Parse(printed);
   if (!again.ok()) {
-    std::fprintf(stderr, "canonical form does not parse\n  input: %.*s\n  printed: %s\n  error: %s\n",
+    std::fprintf(stderr,
+                 "canonical form does not parse\n  input: %.*s\n  printed: %s\n  error: %s\n",
                  static_cast<int>(size), reinterpret_cast<const char*>(data), printed.c_str(),
                  std::string(again.status().message()).c_str());
     std::abort();

@@ -83,12 +83,13 @@ struct World {
         for (int i = 0; i < 4; ++i) {
           if (i) body += ',';
           char buf[512];
-          std::snprintf(buf, sizeof buf,
-                        R"({"type":"indicator","spec_version":"2.1","id":"indicator--%08d-0000-4000-8000-000000000000",)"
-                        R"("created":"2025-01-01T00:00:00.000Z","modified":"2025-01-0%dT00:00:00.000Z",)"
-                        R"("pattern":"[ipv4-addr:value = '10.0.0.%d']","pattern_type":"stix",)"
-                        R"("valid_from":"2025-01-01T00:00:00Z"})",
-                        i, i == 0 ? v : 1, i);
+          std::snprintf(
+              buf, sizeof buf,
+              R"({"type":"indicator","spec_version":"2.1","id":"indicator--%08d-0000-4000-8000-000000000000",)"
+              R"("created":"2025-01-01T00:00:00.000Z","modified":"2025-01-0%dT00:00:00.000Z",)"
+              R"("pattern":"[ipv4-addr:value = '10.0.0.%d']","pattern_type":"stix",)"
+              R"("valid_from":"2025-01-01T00:00:00Z"})",
+              i, i == 0 ? v : 1, i);
           body += buf;
         }
         body += "]}";

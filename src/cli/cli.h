@@ -29,10 +29,12 @@ void AddDataOption(CLI::App* cmd, Globals* g);
 
 // One registration function per command file. Each sets a callback that stores its exit code
 // in *exit_code.
-void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code);  // init import get list export stats
+void RegisterStoreCommands(CLI::App& app, Globals* g,
+                           int* exit_code);  // init import get list export stats
 void RegisterPatternCommands(CLI::App& app, Globals* g, int* exit_code);  // pattern check|explain
 void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code);    // match
-void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code);    // serve user key collection taxii
-void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);   // policy lockdown
+void RegisterServeCommands(CLI::App& app, Globals* g,
+                           int* exit_code);  // serve user key collection taxii
+void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);  // policy lockdown
 
 }  // namespace accord::cli

@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
   using namespace accord::cli;
   CLI::App app{"accord: federated cyber-threat-intelligence exchange (STIX 2.1 / TAXII 2.1)"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("accord ") + ACCORD_VERSION + " (git " +
-                                        ACCORD_GIT_REVISION + ")");
+  app.set_version_flag(
+      "--version", std::string("accord ") + ACCORD_VERSION + " (git " + ACCORD_GIT_REVISION + ")");
   Globals g;
   if (const char* env = std::getenv("ACCORD_DATA"); env && *env) g.data_dir = env;
   if (g.data_dir.empty()) g.data_dir = "./accord-data";

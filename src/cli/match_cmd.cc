@@ -1,14 +1,14 @@
 // `accord match`: active indicators from the store against telemetry files or stdin.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <mutex>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -84,8 +84,8 @@ struct MatchFlags {
   bool sightings = false;
   std::string sightings_collection = "sightings";
   bool compat_within = false;
-  double reload_interval = 5;     // --follow: seconds between checks of the store's generation
-  double sightings_interval = 10; // --follow --sightings: seconds between writes of closed buckets
+  double reload_interval = 5;      // --follow: seconds between checks of the store's generation
+  double sightings_interval = 10;  // --follow --sightings: seconds between writes of closed buckets
 };
 
 // Match output and sightings leave through the egress gate (docs/EGRESS.md). A match line
@@ -126,7 +126,11 @@ class Reloader {
  public:
   Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation,
            double interval, MatchEgress* egress)
-      : so_(so), mo_(mo), generation_(generation), interval_(interval), egress_(egress),
+      : so_(so),
+        mo_(mo),
+        generation_(generation),
+        interval_(interval),
+        egress_(egress),
         gate_generation_(egress->gate->generation()) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -172,7 +176,8 @@ class Reloader {
       gate_generation_ = gate_gen;
       std::cerr << "accord: store changed: " << (*engine)->Stats().indicators
                 << " active indicators recompiled in "
-                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                << " s\n";
       std::lock_guard<std::mutex> l(mu_);
       pending_ = std::move(*engine);
       ready_.store(true, std::memory_order_release);
@@ -213,11 +218,13 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   egress.sightings =
       policy::Audience::Sensor(common::Cat("sightings collection '", f.sightings_collection, "'"));
   // A closed exit ends the run before any input is read: no line, no sighting.
-  if (auto closed = egress.gate->CheckExit(egress.output, policy::Exit::kMatchOutput); !closed.ok()) {
+  if (auto closed = egress.gate->CheckExit(egress.output, policy::Exit::kMatchOutput);
+      !closed.ok()) {
     return Fail(closed);
   }
   if (f.sightings) {
-    if (auto closed = egress.gate->CheckExit(egress.sightings, policy::Exit::kSightings); !closed.ok()) {
+    if (auto closed = egress.gate->CheckExit(egress.sightings, policy::Exit::kSightings);
+        !closed.ok()) {
       return Fail(closed);
     }
   }
@@ -233,7 +240,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
     auto text = common::ReadFile(f.mapping, 1 << 20);
     if (!text.ok()) return Fail(text.status());
     auto m = match::FieldMapping::Parse(*text);
-    if (!m.ok()) return Fail(absl::InvalidArgumentError(f.mapping + ": " + std::string(m.status().message())));
+    if (!m.ok())
+      return Fail(absl::InvalidArgumentError(f.mapping + ": " + std::string(m.status().message())));
     mapping = std::move(*m);
   } else if (*format == match::InputFormat::kJsonl) {
     return Fail(absl::InvalidArgumentError("--input-format jsonl needs --mapping FILE"));
@@ -251,8 +259,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   auto t1 = std::chrono::steady_clock::now();
   std::cerr << "accord: " << (*engine)->Stats().indicators << " active indicators compiled in "
             << std::chrono::duration<double>(t1 - t0).count() << " s (" << active->inactive
-            << " inactive, " << active->not_stix << " not STIX, " << rejected.size() << " rejected, "
-            << active->withheld << " withheld by the egress gate)\n";
+            << " inactive, " << active->not_stix << " not STIX, " << rejected.size()
+            << " rejected, " << active->withheld << " withheld by the egress gate)\n";
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -301,7 +309,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
         if (auto fresh = reloader->Take()) *engine = std::move(fresh);
       }
       if (f.follow && f.sightings && sightings.size() &&
-          std::chrono::steady_clock::now() - last_flush > std::chrono::duration<double>(f.sightings_interval)) {
+          std::chrono::steady_clock::now() - last_flush >
+              std::chrono::duration<double>(f.sightings_interval)) {
         // Buckets closed by event time go to the store now; open ones keep counting.
         last_flush = std::chrono::steady_clock::now();
         match::SightingAggregator closed;
@@ -351,8 +360,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   double secs = std::chrono::duration<double>(t2 - t1).count();
   match::EngineStats es = (*engine)->Stats();
   std::cerr << "accord: " << events << " events read, " << malformed << " malformed, " << matched
-            << " matched (" << matches << " matches), " << static_cast<uint64_t>(events / std::max(secs, 1e-9))
-            << " events/s";
+            << " matched (" << matches << " matches), "
+            << static_cast<uint64_t>(events / std::max(secs, 1e-9)) << " events/s";
   if (es.evicted) std::cerr << ", " << es.evicted << " evicted from temporal windows";
   if (es.type_errors) std::cerr << ", " << es.type_errors << " type errors";
   std::cerr << "\n";
@@ -381,9 +390,11 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
   cmd->add_option("files", flags->files, "Input files (gzip ok), '-' for standard input");
   cmd->add_option("--input-format", flags->format, "zeek | suricata | stix | jsonl | auto")
       ->capture_default_str();
-  cmd->add_option("--mapping", flags->mapping, "Field mapping for jsonl input (docs/MATCH_INPUTS.md)");
+  cmd->add_option("--mapping", flags->mapping,
+                  "Field mapping for jsonl input (docs/MATCH_INPUTS.md)");
   cmd->add_flag("--follow", flags->follow, "Keep reading as files grow (survives rotation)");
-  cmd->add_flag("--sightings", flags->sightings, "Write sightings (one per indicator per hour) to the store");
+  cmd->add_flag("--sightings", flags->sightings,
+                "Write sightings (one per indicator per hour) to the store");
   cmd->add_option("--sightings-collection", flags->sightings_collection, "Collection for sightings")
       ->capture_default_str();
   cmd->add_option("--reload-interval", flags->reload_interval,

@@ -146,9 +146,8 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   router.Use(http::LimitsMiddleware());
   service.Mount(router);
   ACCORD_ASSIGN_OR_RETURN(auto server, http::Server::Create(cfg.server, router));
-  std::string host = cfg.server.host.find(':') != std::string::npos
-                         ? "[" + cfg.server.host + "]"
-                         : cfg.server.host;
+  std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]"
+                                                                    : cfg.server.host;
   std::cout << "accord: TAXII 2.1 listening on " << (server->tls() ? "https" : "http") << "://"
             << host << ":" << server->port() << "/taxii2/ (API root /" << cfg.service.api_root
             << "/)" << std::endl;
@@ -174,7 +173,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       "(0600; also shown when standard output is a terminal).");
   AddDataOption(serve, g);
   serve->add_option("--config", f->config, "TOML config file (default: <data>/accord.toml)");
-  serve->add_option("--listen", f->listen, "HOST:PORT to bind (default 127.0.0.1:9443; port 0: any)");
+  serve->add_option("--listen", f->listen,
+                    "HOST:PORT to bind (default 127.0.0.1:9443; port 0: any)");
   serve->add_option("--tls-cert", f->tls_cert, "PEM certificate chain (enables TLS)");
   serve->add_option("--tls-key", f->tls_key, "PEM private key");
   serve->add_flag("--insecure-plain-http", f->plain_http,
@@ -222,8 +222,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     AddDataOption(list, g);
     static bool user_json_storage = false;  // process lifetime (CLI11 binds by address)
     auto* user_json = &user_json_storage;
-    list->add_flag("--json", *user_json,
-                   "One JSON object per user and line: name, role, created");
+    list->add_flag("--json", *user_json, "One JSON object per user and line: name, role, created");
     list->callback([g, user_json, exit_code] {
       auto a = OpenAuth(*g);
       if (!a.ok()) {
@@ -393,8 +392,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
           std::cout << j.dump() << "\n";
           continue;
         }
-        std::cout << c.id << "\t" << c.alias << "\t" << (c.is_public ? "public" : "private")
-                  << "\t" << c.object_count << "\t" << c.title << "\n";
+        std::cout << c.id << "\t" << c.alias << "\t" << (c.is_public ? "public" : "private") << "\t"
+                  << c.object_count << "\t" << c.title << "\n";
       }
       *exit_code = 0;
     });

@@ -1,8 +1,8 @@
 // accord init | import | get | list | export | stats
 #include <unistd.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -108,7 +108,8 @@ absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
         }
         std::string name = it->path().filename().string();
         bool stix = false;
-        for (const char* ext : {".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"}) {
+        for (const char* ext :
+             {".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"}) {
           std::string_view e(ext);
           if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
             stix = true;
@@ -152,10 +153,10 @@ int Import(const Globals& g, const ImportFlags& f) {
   };
   if (inputs->files.empty()) {
     print_skipped();
-    return Fail(absl::InvalidArgumentError(common::Cat(
-        "no file Accord can read in ", f.files.size() == 1 ? f.files[0] : "the input",
-        " (", inputs->skipped.size(), " skipped; STIX files are named ", kStixExtensions,
-        "); nothing was stored")));
+    return Fail(absl::InvalidArgumentError(
+        common::Cat("no file Accord can read in ", f.files.size() == 1 ? f.files[0] : "the input",
+                    " (", inputs->skipped.size(), " skipped; STIX files are named ",
+                    kStixExtensions, "); nothing was stored")));
   }
   auto s = OpenStore(g, true);
   if (!s.ok()) return Fail(s.status());
@@ -200,8 +201,8 @@ int Import(const Globals& g, const ImportFlags& f) {
                  "is kept (a STIX version is immutable: a change needs a new 'modified')\n";
   }
   if (!f.quiet) {
-    std::cout << "imported " << c.accepted << " object(s) into '" << f.collection << "': "
-              << res->stored.added << " new version(s), " << res->stored.duplicates
+    std::cout << "imported " << c.accepted << " object(s) into '" << f.collection
+              << "': " << res->stored.added << " new version(s), " << res->stored.duplicates
               << " already stored";
     if (c.upgraded) std::cout << ", " << c.upgraded << " upgraded from STIX 2.0";
     if (res->stored.conflicts) {
@@ -267,7 +268,8 @@ int List(const Globals& g, const ListFlags& f) {
   q.include_revoked = f.include_revoked;
   if (!f.added_after.empty()) {
     auto t = common::ParseTimestamp(f.added_after);
-    if (!t.ok()) return Fail(absl::InvalidArgumentError(common::Cat("--added-after: ", t.status().message())));
+    if (!t.ok())
+      return Fail(absl::InvalidArgumentError(common::Cat("--added-after: ", t.status().message())));
     q.added_after = t->micros;
   }
   q.limit = f.limit;
@@ -300,8 +302,8 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   q.include_revoked = true;
   q.limit = 10000;
   Egress egress(s->get());
-  std::string out = common::Cat(R"({"type":"bundle","id":"bundle--)", common::NewUuid4(),
-                                 R"(","objects":[)");
+  std::string out =
+      common::Cat(R"({"type":"bundle","id":"bundle--)", common::NewUuid4(), R"(","objects":[)");
   bool first = true;
   while (true) {
     // A closed exit fails here, on the first page, before anything is written.
@@ -341,9 +343,11 @@ int PrintStats(const Globals& g, bool json) {
   }
   std::cout << "objects: " << st->objects << " (" << st->versions << " versions)\n";
   std::cout << "per type:\n";
-  for (auto& [k, v] : st->per_type) std::printf("  %-28s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  for (auto& [k, v] : st->per_type)
+    std::printf("  %-28s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
   std::cout << "per collection (versions):\n";
-  for (auto& [k, v] : st->per_collection) std::printf("  %-28s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  for (auto& [k, v] : st->per_collection)
+    std::printf("  %-28s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
   return 0;
 }
 
@@ -358,7 +362,10 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
       "import", "Import STIX 2.1 (or 2.0, upgraded) bundles, objects or JSON lines; .gz ok");
   AddDataOption(imp, g);
   auto f = std::make_shared<ImportFlags>();
-  imp->add_option("files", f->files, "Files or directories (searched for .json, .jsonl, .ndjson, also .gz) to import; '-' is standard input")->required();
+  imp->add_option("files", f->files,
+                  "Files or directories (searched for .json, .jsonl, .ndjson, also .gz) to import; "
+                  "'-' is standard input")
+      ->required();
   imp->add_option("--collection,-c", f->collection, "Collection to add the objects to");
   imp->add_flag("--strict", f->strict, "Reject the whole input if any object is invalid");
   imp->add_flag("--no-upgrade", f->no_upgrade, "Refuse STIX 2.0 content instead of upgrading it");

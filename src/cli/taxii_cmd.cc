@@ -135,8 +135,8 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
       return;
     }
     for (const auto& p : r->problems) std::cerr << "rejected: " << p.ToString() << "\n";
-    std::cerr << "accord: pulled " << r->objects << " object versions in " << r->pages
-              << " pages (" << r->added << " new, " << r->rejected << " rejected); cursor "
+    std::cerr << "accord: pulled " << r->objects << " object versions in " << r->pages << " pages ("
+              << r->added << " new, " << r->rejected << " rejected); cursor "
               << (r->cursor.empty() ? "(none)" : r->cursor) << "\n";
     *exit_code = r->rejected ? 1 : 0;
   });

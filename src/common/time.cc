@@ -21,7 +21,6 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *y = yy + (*m <= 2);
 }
 
-
 bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -51,13 +50,13 @@ bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 
 absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(Cat(
-        "timestamp '", s.substr(0, 64), "' is not in the STIX form YYYY-MM-DDTHH:MM:SS[.s+]Z: ",
-        why));
+    return absl::InvalidArgumentError(
+        Cat("timestamp '", s.substr(0, 64),
+            "' is not in the STIX form YYYY-MM-DDTHH:MM:SS[.s+]Z: ", why));
   };
   int Y, M, D, h, m, sec;
-  if (!Digits(s, 0, 4, &Y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &M) ||
-      s[7] != '-' || !Digits(s, 8, 2, &D) || (s[10] != 'T')) {
+  if (!Digits(s, 0, 4, &Y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &M) || s[7] != '-' ||
+      !Digits(s, 8, 2, &D) || (s[10] != 'T')) {
     return bad("bad date part or missing 'T'");
   }
   if (!Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &m) || s[16] != ':' ||

@@ -5,7 +5,6 @@
 #include "accord/common/strings.h"
 #include "http/text.h"
 
-
 namespace accord::http {
 namespace {
 

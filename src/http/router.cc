@@ -66,15 +66,24 @@ std::string_view ContentTypeFor(std::string_view name) {
   size_t dot = name.rfind('.');
   std::string ext = dot == std::string_view::npos ? "" : text::Lower(name.substr(dot + 1));
   static const std::pair<const char*, const char*> kTypes[] = {
-      {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-      {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
-      {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-      {"map", "application/json"},          {"txt", "text/plain; charset=utf-8"},
-      {"svg", "image/svg+xml"},             {"png", "image/png"},
-      {"jpg", "image/jpeg"},                {"jpeg", "image/jpeg"},
-      {"gif", "image/gif"},                 {"ico", "image/x-icon"},
-      {"webp", "image/webp"},               {"wasm", "application/wasm"},
-      {"woff", "font/woff"},                {"woff2", "font/woff2"},
+      {"html", "text/html; charset=utf-8"},
+      {"htm", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"mjs", "text/javascript; charset=utf-8"},
+      {"json", "application/json"},
+      {"map", "application/json"},
+      {"txt", "text/plain; charset=utf-8"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"},
+      {"ico", "image/x-icon"},
+      {"webp", "image/webp"},
+      {"wasm", "application/wasm"},
+      {"woff", "font/woff"},
+      {"woff2", "font/woff2"},
   };
   for (const auto& [e, t] : kTypes) {
     if (ext == e) return t;
@@ -408,8 +417,8 @@ void Router::Handle(const Request& request, Response& res) const {
       if (!answered) h->handler(ctx, res);
     }
   } catch (const std::exception& e) {
-    LogRequestError(ctx.request_id, common::Cat(request.method, " ", request.path,
-                                                ": exception: ", e.what()));
+    LogRequestError(ctx.request_id,
+                    common::Cat(request.method, " ", request.path, ": exception: ", e.what()));
     res = ctx.Error(500, "Internal error",
                     common::Cat("the server failed to answer; request id ", ctx.request_id));
   } catch (...) {

@@ -327,19 +327,19 @@ TEST_F(StaticFiles, ServesFilesWithContentTypes) {
 
 TEST_F(StaticFiles, TraversalAndEscapesAre404) {
   for (std::string t : {
-           "/ui/../secret.txt",          // plain ..
-           "/ui/%2e%2e/secret.txt",      // encoded ..
+           "/ui/../secret.txt",            // plain ..
+           "/ui/%2e%2e/secret.txt",        // encoded ..
            "/ui/js/..%2f..%2fsecret.txt",  // encoded slashes
            "/ui/%2e%2e%2fsecret.txt",
-           "/ui/./index.html",           // '.' segment
-           "/ui/..%5csecret.txt",        // backslash
-           "/ui/index.html%00.js",       // NUL
-           "/ui/.secret",                // hidden file
-           "/ui/link-out.txt",           // symlink leading outside
-           "/ui/dir-out/secret.txt",     // symlinked directory leading outside
-           "/ui/js",                     // a directory
+           "/ui/./index.html",        // '.' segment
+           "/ui/..%5csecret.txt",     // backslash
+           "/ui/index.html%00.js",    // NUL
+           "/ui/.secret",             // hidden file
+           "/ui/link-out.txt",        // symlink leading outside
+           "/ui/dir-out/secret.txt",  // symlinked directory leading outside
+           "/ui/js",                  // a directory
            "/ui/missing.html",
-           "/ui/js//app.js",             // empty segment
+           "/ui/js//app.js",  // empty segment
        }) {
     auto r = Get(t);
     EXPECT_EQ(r.status, 404) << t;

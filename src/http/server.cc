@@ -26,12 +26,12 @@
 
 #include <sodium.h>
 
-#include "http/handler_pool.h"
-#include "http/text.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/http/message.h"
 #include "accord/http/router.h"
+#include "http/handler_pool.h"
+#include "http/text.h"
 
 namespace accord::http {
 
@@ -85,9 +85,9 @@ class ServerImpl final : public Server {
                   : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency())),
               o.handler_queue),
         id_prefix_(randombytes_random()),
-        iocs_(MakeContexts(o.threads > 0 ? o.threads
-                                         : std::max(1, static_cast<int>(
-                                                           std::thread::hardware_concurrency())))),
+        iocs_(MakeContexts(
+            o.threads > 0 ? o.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency())))),
         ioc_(*iocs_[0]),
         acceptor_(ioc_),
         signals_(ioc_),
@@ -321,11 +321,10 @@ class Session : public SessionBase {
     derived().lowest().expires_after(requests_ == 0 ? srv_->opts().header_timeout
                                                     : srv_->opts().idle_timeout);
     reading_header_ = true;
-    bhttp::async_read_header(
-        derived().stream(), buffer_, *parser_,
-        [self = derived().shared_from_this()](beast::error_code ec, size_t) {
-          self->OnHeader(ec);
-        });
+    bhttp::async_read_header(derived().stream(), buffer_, *parser_,
+                             [self = derived().shared_from_this()](beast::error_code ec, size_t) {
+                               self->OnHeader(ec);
+                             });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -365,7 +364,8 @@ class Session : public SessionBase {
     parser_->body_limit(limit);
     derived().lowest().expires_after(srv_->opts().body_timeout);
     if (text::IEquals(SV(req[bhttp::field::expect]), "100-continue")) {
-      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      auto cont =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       bhttp::async_write(derived().stream(), *cont,
                          [self = derived().shared_from_this(), cont](beast::error_code e, size_t) {
                            if (e) {
@@ -384,10 +384,9 @@ class Session : public SessionBase {
       OnBody({});
       return;
     }
-    bhttp::async_read(derived().stream(), buffer_, *parser_,
-                      [self = derived().shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnBody(ec);
-                      });
+    bhttp::async_read(
+        derived().stream(), buffer_, *parser_,
+        [self = derived().shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -413,8 +412,7 @@ class Session : public SessionBase {
     if (q != std::string::npos) r.query = r.target.substr(q + 1);
     r.headers.reserve(8);
     for (const auto& f : req) {
-      r.headers.emplace_back(text::Lower(SV(f.name_string())),
-                             std::string(SV(f.value())));
+      r.headers.emplace_back(text::Lower(SV(f.name_string())), std::string(SV(f.value())));
     }
     r.body = std::move(req.body());
     r.remote = remote_;
@@ -431,13 +429,13 @@ class Session : public SessionBase {
     // outstanding; the work guard keeps its io_context running meanwhile, also while stopping.
     auto guard = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
         derived().lowest().get_executor());
-    detail::HandlerPool::Task task = [self = derived().shared_from_this(), guard,
-                                      r = std::move(r), keep_alive, head, version]() mutable {
+    detail::HandlerPool::Task task = [self = derived().shared_from_this(), guard, r = std::move(r),
+                                      keep_alive, head, version]() mutable {
       self->RunHandler(std::move(r), std::move(guard), keep_alive, head, version);
     };
     if (!srv_->pool().TrySubmit(task)) {
-      Response busy = srv_->MakeError(503, "Service unavailable",
-                                      "the server is busy; retry later");
+      Response busy =
+          srv_->MakeError(503, "Service unavailable", "the server is busy; retry later");
       busy.SetHeader("Retry-After", "1");
       busy.SetHeader("X-Request-Id", request_id_);
       Send(std::move(busy), keep_alive && !srv_->stopping(), version, head);
@@ -514,10 +512,8 @@ class Session : public SessionBase {
     user_ = std::move(resp.user);
     derived().lowest().expires_after(srv_->opts().body_timeout);
     bhttp::async_write(derived().stream(), *res_,
-                       [self = derived().shared_from_this(), keep_alive](beast::error_code ec,
-                                                                         size_t n) {
-                         self->OnWrite(ec, n, keep_alive);
-                       });
+                       [self = derived().shared_from_this(), keep_alive](
+                           beast::error_code ec, size_t n) { self->OnWrite(ec, n, keep_alive); });
   }
 
   void OnWrite(beast::error_code ec, size_t n, bool keep_alive) {
@@ -619,27 +615,26 @@ class TlsSession final : public Session<TlsSession>,
 };
 
 void ServerImpl::DoAccept() {
-  acceptor_.async_accept(
-      NextContext(), [this](boost::system::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) {
-          boost::system::error_code e2;
-          auto ep = socket.remote_endpoint(e2);
-          std::string remote = e2 ? "?" : common::Cat(ep.address().to_string(), ":", ep.port());
-          socket.set_option(tcp::no_delay(true), e2);
-          if (ssl_ctx_) {
-            auto s = std::make_shared<TlsSession>(this, std::move(socket), *ssl_ctx_,
-                                                  std::move(remote));
-            Register(s.get(), s);
-            s->Start();
-          } else {
-            auto s = std::make_shared<PlainSession>(this, std::move(socket), std::move(remote));
-            Register(s.get(), s);
-            s->Start();
-          }
-        }
-        if (!stopping()) DoAccept();
-      });
+  acceptor_.async_accept(NextContext(), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      boost::system::error_code e2;
+      auto ep = socket.remote_endpoint(e2);
+      std::string remote = e2 ? "?" : common::Cat(ep.address().to_string(), ":", ep.port());
+      socket.set_option(tcp::no_delay(true), e2);
+      if (ssl_ctx_) {
+        auto s =
+            std::make_shared<TlsSession>(this, std::move(socket), *ssl_ctx_, std::move(remote));
+        Register(s.get(), s);
+        s->Start();
+      } else {
+        auto s = std::make_shared<PlainSession>(this, std::move(socket), std::move(remote));
+        Register(s.get(), s);
+        s->Start();
+      }
+    }
+    if (!stopping()) DoAccept();
+  });
 }
 
 }  // namespace
@@ -709,7 +704,7 @@ void AccessLog::Write(const AccessLogEntry& e) {
   line += "\",\"target\":\"";
   AppendJsonEscaped(&line, e.target);
   common::Append(&line, "\",\"status\":", e.status, ",\"in\":", e.request_bytes,
-                  ",\"out\":", e.response_bytes, ",\"us\":", e.duration_us, ",\"ua\":\"");
+                 ",\"out\":", e.response_bytes, ",\"us\":", e.duration_us, ",\"ua\":\"");
   AppendJsonEscaped(&line, e.user_agent);
   line += "\"}\n";
   std::lock_guard<std::mutex> l(impl_->mu);

@@ -42,8 +42,7 @@ class Client {
   void Send(const std::string& method, const std::string& path, const std::string& extra = "",
             const std::string& body = "") {
     std::string req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
-                      extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                      body;
+                      extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     size_t off = 0;
     while (off < req.size()) {
       ssize_t n = write(fd_, req.data() + off, req.size() - off);
@@ -197,7 +196,8 @@ TEST(ServerPool, RouteBodyLimitRefusesBeforeTheHandler) {
   Router router;
   RouteOptions small;
   small.max_body_bytes = 10;
-  router.Add("POST", "/small/", [&](RequestContext&, Response&) { ran = true; }, small);
+  router.Add(
+      "POST", "/small/", [&](RequestContext&, Response&) { ran = true; }, small);
   Running server(router, OneIoThread(2));
   Client c(server.port());
   c.Send("POST", "/small/", "", std::string(11, 'x'));

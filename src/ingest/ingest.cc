@@ -126,8 +126,8 @@ class Records final : public Source {
       if (o.object_check) {
         if (absl::Status st = o.object_check(rec); !st.ok()) {
           ++stats.rejected;
-          on_problem(Problem{common::Cat(name_, ": object #", i + 1), rec.id,
-                             std::string(st.message())});
+          on_problem(
+              Problem{common::Cat(name_, ": object #", i + 1), rec.id, std::string(st.message())});
           continue;
         }
       }
@@ -248,8 +248,8 @@ absl::StatusOr<Result> Import::Finish() {
   m.finished = true;
   Result r;
   if (m.options.strict && m.checked.rejected > 0) {
-    r.not_committed_why = common::Cat("--strict: ", m.checked.rejected,
-                                       " object(s) rejected, nothing was stored");
+    r.not_committed_why =
+        common::Cat("--strict: ", m.checked.rejected, " object(s) rejected, nothing was stored");
   } else if (!m.txn) {
     r.not_committed_why = "no object was accepted, nothing was stored";
   } else {

@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace accord::ingest {
@@ -16,7 +16,8 @@ std::string Indicator(int n, const std::string& pattern) {
   std::snprintf(id, sizeof id, "indicator--6b5e7a3c-0000-4000-8000-%012d", n);
   return std::string(R"({"type":"indicator","spec_version":"2.1","id":")") + id +
          R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
-         R"("pattern":")" + pattern + R"(","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+         R"("pattern":")" +
+         pattern + R"(","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
 }
 
 const std::string kGood = "[ipv4-addr:value = '198.51.100.1']";
@@ -124,10 +125,14 @@ TEST(Sources, EverySourceRunsTheSameStagesWithTheSameMessage) {
 
   // Records read without the stages (as a converter would) meet them in RecordSource.
   std::vector<stix::ObjectRecord> recs;
-  ASSERT_TRUE(stix::ReadBuffer(arr, {}, [&](stix::ObjectRecord&& r) {
-                recs.push_back(std::move(r));
-                return absl::OkStatus();
-              }, [](stix::Problem&&) {}).ok());
+  ASSERT_TRUE(stix::ReadBuffer(
+                  arr, {},
+                  [&](stix::ObjectRecord&& r) {
+                    recs.push_back(std::move(r));
+                    return absl::OkStatus();
+                  },
+                  [](stix::Problem&&) {})
+                  .ok());
   ASSERT_EQ(recs.size(), 2u);
   auto rs = RecordSource("converted", std::move(recs));
   auto c = CheckSource(*rs, o);
@@ -144,8 +149,8 @@ TEST(Import, StoresTheAcceptedObjectsInOneTransaction) {
   Options o;
   o.collection = "feeds";
   Import run(s.get(), o);
-  std::string arr = "[" + Indicator(1, kGood) + "," + Indicator(2, "[broken") + "," +
-                    Indicator(3, kGood) + "]";
+  std::string arr =
+      "[" + Indicator(1, kGood) + "," + Indicator(2, "[broken") + "," + Indicator(3, kGood) + "]";
   auto src = BufferSource("in", arr);
   ASSERT_TRUE(run.Add(*src).ok());
   auto r = run.Finish();
@@ -187,8 +192,8 @@ TEST(Import, StrictStoresNothingWhenAnythingIsRefused) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->committed);
   EXPECT_FALSE(s.HasCollection("strict"));
-  auto objs = s.get()->Get("indicator--6b5e7a3c-0000-4000-8000-000000000001",
-                           store::VersionSelect::kAll);
+  auto objs =
+      s.get()->Get("indicator--6b5e7a3c-0000-4000-8000-000000000001", store::VersionSelect::kAll);
   EXPECT_TRUE(!objs.ok() || objs->empty());
 }
 

@@ -74,7 +74,6 @@ class Arena {
   size_t used_ = 0, bytes_ = 0;
 };
 
-
 // Key records live in the arena: [u32 posting][varint length][key bytes]. The hash set holds
 // only the record pointer (8 bytes + 1 control byte per slot), so a key costs its bytes plus
 // ~7 bytes of header plus its slot. A posting with the top bit clear is the single leaf that
@@ -131,7 +130,9 @@ struct KeyHash {
 };
 struct KeyEq {
   using is_transparent = void;
-  bool operator()(const char* a, const char* b) const { return a == b || RecordKey(a) == RecordKey(b); }
+  bool operator()(const char* a, const char* b) const {
+    return a == b || RecordKey(a) == RecordKey(b);
+  }
   bool operator()(const char* a, std::string_view b) const { return RecordKey(a) == b; }
   bool operator()(std::string_view a, const char* b) const { return a == RecordKey(b); }
 };
@@ -173,7 +174,8 @@ void AppendStringKey(std::string_view v, std::string* out) {
 // "indicator--" + canonical lowercase UUID -> 16 bytes; false for any other id.
 constexpr std::string_view kIndicatorPrefix = "indicator--";
 bool PackId(std::string_view id, std::array<uint8_t, 16>* out) {
-  if (id.size() != kIndicatorPrefix.size() + 36 || id.substr(0, kIndicatorPrefix.size()) != kIndicatorPrefix) {
+  if (id.size() != kIndicatorPrefix.size() + 36 ||
+      id.substr(0, kIndicatorPrefix.size()) != kIndicatorPrefix) {
     return false;
   }
   std::string_view u = id.substr(kIndicatorPrefix.size());
@@ -206,14 +208,16 @@ void UnpackId(const std::array<uint8_t, 16>& b, std::string* out) {
 // these paths are never indexed.
 bool PathIsBytes(const ObjectPath& p) {
   const PathStep& last = p.steps.back();
-  return last.kind == PathStep::Kind::kKey && (EndsWith(last.key, "_hex") || EndsWith(last.key, "_bin"));
+  return last.kind == PathStep::Kind::kKey &&
+         (EndsWith(last.key, "_hex") || EndsWith(last.key, "_bin"));
 }
 
 // The SCO types a comparison tree mentions. A residual leaf is listed under each of them, as
 // an OR across types can be true on an SCO of any of them.
 void CollectTypes(const CompExpr& e, std::vector<std::string>* out) {
   if (e.kind == CompExpr::Kind::kCmp) {
-    if (std::find(out->begin(), out->end(), e.cmp.path.type) == out->end()) out->push_back(e.cmp.path.type);
+    if (std::find(out->begin(), out->end(), e.cmp.path.type) == out->end())
+      out->push_back(e.cmp.path.type);
     return;
   }
   for (const CompExpr& c : e.children) CollectTypes(c, out);
@@ -345,7 +349,7 @@ class EngineImpl final : public Engine {
   Arena arena_;
   KeySet keys_;       // key records in arena_: equality and IN
   KeySet cidr_keys_;  // PERF: CIDR keys apart, a small table that stays in cache
-  std::vector<std::vector<uint32_t>> overflow_;      // postings of shared keys
+  std::vector<std::vector<uint32_t>> overflow_;  // postings of shared keys
   std::vector<RegexDb> regex_;
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
   EngineStats stats_;
@@ -356,7 +360,7 @@ class EngineImpl final : public Engine {
   std::vector<uint64_t> leaf_state_;
   std::vector<uint32_t> ind_epoch_;
   std::vector<uint32_t> cand_leaves_, hit_inds_;
-  std::vector<std::string> cand_value_;                // exact hit value per candidate
+  std::vector<std::string> cand_value_;  // exact hit value per candidate
   std::vector<uint8_t> cand_true_;
   std::vector<std::vector<std::string>> cand_values_;  // values per candidate
   // cand_* are indexed by candidate slot and only grow: reused from one observation to the next.
@@ -450,8 +454,10 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
         if (!dry) {
           uint32_t pid = PathId(c.path);
           for (const Literal& l : c.values) {
-            if (l.kind == Literal::Kind::kString) AddKey(pid, 's', l.s, leaf);
-            else AddKey(pid, 'i', std::to_string(l.i), leaf);
+            if (l.kind == Literal::Kind::kString)
+              AddKey(pid, 's', l.s, leaf);
+            else
+              AddKey(pid, 'i', std::to_string(l.i), leaf);
           }
         }
         return true;
@@ -498,7 +504,8 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
           RegexDb& db = regex_[static_cast<size_t>(pi.regex)];
           std::string nfc_buf;
           std::string_view pat = detail::Nfc(c.values[0].s, &nfc_buf);
-          db.exprs.push_back(c.op == CmpOp::kLike ? detail::LikeToRegex(pat, false) : std::string(pat));
+          db.exprs.push_back(c.op == CmpOp::kLike ? detail::LikeToRegex(pat, false)
+                                                  : std::string(pat));
           db.flags.push_back(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY |
                              HS_FLAG_DOTALL | HS_FLAG_UTF8 | HS_FLAG_UCP);
           db.leaf.push_back(leaf);
@@ -600,14 +607,16 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
       }
       hs_database_t* d = nullptr;
       hs_compile_error_t* err = nullptr;
-      hs_error_t rc = hs_compile_multi(ptrs.data(), db.flags.data(), ids.data(),
-                                       static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr, &d, &err);
+      hs_error_t rc =
+          hs_compile_multi(ptrs.data(), db.flags.data(), ids.data(),
+                           static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr, &d, &err);
       if (rc == HS_SUCCESS) {
         db.db.reset(d);
         // One scratch serves every database: given an existing scratch, hs_alloc_scratch
         // returns one that also fits the new database.
         hs_scratch_t* s = scratch_.release();
-        if (hs_alloc_scratch(d, &s) != HS_SUCCESS) return absl::InternalError("hs_alloc_scratch failed");
+        if (hs_alloc_scratch(d, &s) != HS_SUCCESS)
+          return absl::InternalError("hs_alloc_scratch failed");
         scratch_.reset(s);
         break;
       }
@@ -643,11 +652,11 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   ind_epoch_.assign(inds_.size(), 0);
   size_t other = 0;
   for (const auto& [k, v] : other_ids_) other += v.size();
-  stats_.memory_bytes = arena_.bytes() + (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
-                        overflow_.capacity() * sizeof(overflow_[0]) + leaves_.capacity() * sizeof(Leaf) +
-                        inds_.capacity() * sizeof(Indicator) + ids_.capacity() * 16 +
-                        other_ids_.capacity() * 25 + comps_.capacity() * 8 +
-                        leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
+  stats_.memory_bytes =
+      arena_.bytes() + (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
+      overflow_.capacity() * sizeof(overflow_[0]) + leaves_.capacity() * sizeof(Leaf) +
+      inds_.capacity() * sizeof(Indicator) + ids_.capacity() * 16 + other_ids_.capacity() * 25 +
+      comps_.capacity() * 8 + leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
   for (const auto& o : overflow_) stats_.memory_bytes += o.capacity() * 4;
   return absl::OkStatus();
 }
@@ -730,8 +739,8 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
         std::string_view subject = detail::Nfc(c.s, &nfc_buf_);
         if (simdjson::validate_utf8(subject.data(), subject.size())) {
           regex_path_ = pid;
-          hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0, scratch_.get(),
-                  &EngineImpl::OnRegex, this);
+          hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0,
+                  scratch_.get(), &EngineImpl::OnRegex, this);
         } else {
           for (uint32_t l : db.leaf) Hit(l, {});  // Vectorscan needs valid UTF-8; PCRE2 decides
         }
@@ -797,7 +806,8 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
       const uint64_t hits_before = ev_.counters.regex_limit_hits;
       ok = ev_.EvalComp(*comps_[l.comp], o, &values);
       if (ev_.counters.regex_limit_hits != hits_before) {
-        owner.regex_limit_hits += static_cast<uint32_t>(ev_.counters.regex_limit_hits - hits_before);
+        owner.regex_limit_hits +=
+            static_cast<uint32_t>(ev_.counters.regex_limit_hits - hits_before);
         if (opts_.regex_disable_after && owner.regex_limit_hits >= opts_.regex_disable_after) {
           owner.disabled = true;
           disabled_.push_back(l.indicator);

@@ -44,11 +44,15 @@ std::string RandomComparison(std::mt19937& rng) {
   switch (rng() % 12) {
     case 0: return std::string("ipv4-addr:value = '") + pick(kIps) + "'";
     case 1: return std::string("network-traffic:dst_ref.value = '") + pick(kIps) + "'";
-    case 2: return "network-traffic:dst_ref.value ISSUBSET '10.0.0.0/" + std::to_string(rng() % 33) + "'";
+    case 2:
+      return "network-traffic:dst_ref.value ISSUBSET '10.0.0.0/" + std::to_string(rng() % 33) + "'";
     case 3: return "ipv6-addr:value ISSUBSET '2001:db8::/32'";
-    case 4: return std::string("domain-name:value LIKE '%") + (rng() % 2 ? "evil" : "good") + ".example'";
+    case 4:
+      return std::string("domain-name:value LIKE '%") + (rng() % 2 ? "evil" : "good") + ".example'";
     case 5: return "domain-name:value MATCHES '^a\\\\.'";
-    case 6: return "network-traffic:dst_port " + std::string(rng() % 2 ? ">" : "<=") + " " + std::to_string(pick(kPorts));
+    case 6:
+      return "network-traffic:dst_port " + std::string(rng() % 2 ? ">" : "<=") + " " +
+             std::to_string(pick(kPorts));
     case 7: return "network-traffic:dst_port IN (53, 443)";
     case 8: return "network-traffic:protocols[*] = 'tcp'";
     case 9: return std::string("domain-name:value != '") + pick(kDomains) + "'";
@@ -76,7 +80,8 @@ std::string RandomPattern(std::mt19937& rng) {
 TEST(EngineDifferentialTest, CompiledAgreesWithInterpretation) {
   std::mt19937 rng(42);
   std::vector<IndicatorSpec> specs;
-  for (int i = 0; i < 400; ++i) specs.push_back({"indicator--" + std::to_string(i), RandomPattern(rng)});
+  for (int i = 0; i < 400; ++i)
+    specs.push_back({"indicator--" + std::to_string(i), RandomPattern(rng)});
   MatchOptions compiled_opts, interp_opts;
   interp_opts.interpret = true;
   std::vector<std::pair<uint32_t, std::string>> rejected;
@@ -96,7 +101,9 @@ TEST(EngineDifferentialTest, CompiledAgreesWithInterpretation) {
     (*compiled)->Process(o, static_cast<uint64_t>(t) + 1, &a);
     (*interp)->Process(o, static_cast<uint64_t>(t) + 1, &b);
     ASSERT_EQ(a.size(), b.size()) << "event " << t;
-    auto by_indicator = [](const MatchResult& x, const MatchResult& y) { return x.indicator < y.indicator; };
+    auto by_indicator = [](const MatchResult& x, const MatchResult& y) {
+      return x.indicator < y.indicator;
+    };
     std::sort(a.begin(), a.end(), by_indicator);
     std::sort(b.begin(), b.end(), by_indicator);
     for (size_t i = 0; i < a.size(); ++i) {
@@ -130,7 +137,9 @@ TEST(EngineTest, ExactIndicatorReportsValueAndPosition) {
 TEST(EngineTest, TemporalWindowIsBoundedAndCountsEvictions) {
   MatchOptions opts;
   opts.max_window_per_indicator = 4;
-  auto e = Engine::Build({{"indicator--t", "[ipv4-addr:value = '1.1.1.1'] FOLLOWEDBY [ipv4-addr:value = '2.2.2.2']"}}, opts);
+  auto e = Engine::Build(
+      {{"indicator--t", "[ipv4-addr:value = '1.1.1.1'] FOLLOWEDBY [ipv4-addr:value = '2.2.2.2']"}},
+      opts);
   ASSERT_TRUE(e.ok());
   Observation o;
   std::vector<MatchResult> out;
@@ -155,16 +164,15 @@ TEST(EngineTest, TemporalWindowIsBoundedAndCountsEvictions) {
   EXPECT_EQ(out[0].events.back(), 11u);
 }
 
-
 // A REPEATS count near 2^62 passes the checker (it is a valid integer); the binding search's
 // width bound once multiplied it by the child's width in int64 (signed overflow, UB). Under
 // UBSan (the CI build) the old code aborts here.
 TEST(EngineTest, HugeRepeatsCountDoesNotOverflow) {
-  auto e = Engine::Build(
-      {{"indicator--r",
-        "([ipv4-addr:value = '1.1.1.1'] AND [ipv4-addr:value = '2.2.2.2']) REPEATS "
-        "4611686018427387904 TIMES"}},
-      MatchOptions());
+  auto e =
+      Engine::Build({{"indicator--r",
+                      "([ipv4-addr:value = '1.1.1.1'] AND [ipv4-addr:value = '2.2.2.2']) REPEATS "
+                      "4611686018427387904 TIMES"}},
+                    MatchOptions());
   ASSERT_TRUE(e.ok());
   Observation o;
   std::vector<MatchResult> out;
@@ -187,9 +195,10 @@ TEST(EngineTest, HugeRepeatsCountDoesNotOverflow) {
 TEST(EngineTest, CatastrophicRegexHitsTheLimitAndIsDisabled) {
   MatchOptions opts;
   opts.regex_disable_after = 5;
-  auto e = Engine::Build({{"indicator--hostile", "[domain-name:value MATCHES '(?=(\\\\w+\\\\.?)+!)']"},
-                          {"indicator--clean", "[domain-name:value = 'abcdefghijklmnopqrstuvwxyz0123.example']"}},
-                         opts);
+  auto e = Engine::Build(
+      {{"indicator--hostile", "[domain-name:value MATCHES '(?=(\\\\w+\\\\.?)+!)']"},
+       {"indicator--clean", "[domain-name:value = 'abcdefghijklmnopqrstuvwxyz0123.example']"}},
+      opts);
   ASSERT_TRUE(e.ok());
   ASSERT_EQ((*e)->Stats().rejected, 0u);
   Observation o;

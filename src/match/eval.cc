@@ -62,7 +62,9 @@ size_t NextCodePoint(std::string_view s, size_t i, uint32_t* cp) {
 }
 
 template <typename T>
-int Sign(T a, T b) { return a < b ? -1 : (a > b ? 1 : 0); }
+int Sign(T a, T b) {
+  return a < b ? -1 : (a > b ? 1 : 0);
+}
 
 // Byte order of UTF-8 is code-point order, which is what §8.2 asks of string ordering
 // (no collation); bytes compare as unsigned (§8.2 binary).
@@ -124,8 +126,8 @@ std::string_view Nfc(std::string_view s, std::string* buf) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
   if (U_FAILURE(err)) return s;
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  icu::UnicodeString u =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
   icu::UnicodeString n = nfc->normalize(u, err);
   if (U_FAILURE(err)) return s;
   buf->clear();
@@ -233,8 +235,8 @@ bool Evaluator::Regex(const std::string& re, bool bytes, std::string_view subjec
       }
     }
     if (c) {
-      c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pat.data()), pat.size(), flags, &err, &off,
-                              nullptr);
+      c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pat.data()), pat.size(), flags, &err,
+                              &off, nullptr);
       if (c->code) c->md = pcre2_match_data_create_from_pattern(c->code, nullptr);
     }
     it = regex_cache_.emplace(key, std::move(c)).first;
@@ -249,8 +251,7 @@ bool Evaluator::Regex(const std::string& re, bool bytes, std::string_view subjec
   // -1 is PCRE2_ERROR_NOMATCH; lower codes are failures. The limits are counted apart: a
   // planted regex with nested quantifiers under a lookahead (which Vectorscan cannot
   // prefilter) hits them on every value, and the engine disables such an indicator.
-  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-      rc == PCRE2_ERROR_HEAPLIMIT) {
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT) {
     ++counters.regex_limit_hits;
   } else if (rc < -1) {
     ++counters.regex_errors;
@@ -275,10 +276,22 @@ void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p,
     Cand c;
     switch (cur.kind) {
       case Node::Kind::kNull: c.kind = Cand::Kind::kNull; break;
-      case Node::Kind::kBool: c.kind = Cand::Kind::kBool; c.b = cur.b; break;
-      case Node::Kind::kInt: c.kind = Cand::Kind::kInt; c.i = cur.i; break;
-      case Node::Kind::kFloat: c.kind = Cand::Kind::kFloat; c.f = cur.f; break;
-      case Node::Kind::kString: c.kind = Cand::Kind::kString; c.s = o.Str(cur); break;
+      case Node::Kind::kBool:
+        c.kind = Cand::Kind::kBool;
+        c.b = cur.b;
+        break;
+      case Node::Kind::kInt:
+        c.kind = Cand::Kind::kInt;
+        c.i = cur.i;
+        break;
+      case Node::Kind::kFloat:
+        c.kind = Cand::Kind::kFloat;
+        c.f = cur.f;
+        break;
+      case Node::Kind::kString:
+        c.kind = Cand::Kind::kString;
+        c.s = o.Str(cur);
+        break;
       case Node::Kind::kList: c.kind = Cand::Kind::kList; break;
       case Node::Kind::kObject: c.kind = Cand::Kind::kObject; break;
     }
@@ -308,7 +321,8 @@ void Evaluator::Step(const Observation& o, const Node& cur, const ObjectPath& p,
         (EndsWith(s.key, "_hex") || EndsWith(s.key, "_bin"))) {
       if (scratch_used_ == scratch_.size()) scratch_.emplace_back();
       std::string& buf = scratch_[scratch_used_];
-      bool ok = EndsWith(s.key, "_hex") ? DecodeHex(o.Str(*m), &buf) : DecodeBase64(o.Str(*m), &buf);
+      bool ok =
+          EndsWith(s.key, "_hex") ? DecodeHex(o.Str(*m), &buf) : DecodeBase64(o.Str(*m), &buf);
       if (ok) {
         ++scratch_used_;
         Cand c;
@@ -356,10 +370,12 @@ std::optional<int> Order(const Cand& v, const Literal& lit, bool ordering, std::
       return v.b == lit.b ? 0 : 1;
     case L::kInt:
       if (v.kind == K::kInt) return Sign(v.i, lit.i);
-      if (v.kind == K::kFloat) return Sign(static_cast<long double>(v.f), static_cast<long double>(lit.i));
+      if (v.kind == K::kFloat)
+        return Sign(static_cast<long double>(v.f), static_cast<long double>(lit.i));
       return std::nullopt;
     case L::kFloat:
-      if (v.kind == K::kInt) return Sign(static_cast<long double>(v.i), static_cast<long double>(lit.f));
+      if (v.kind == K::kInt)
+        return Sign(static_cast<long double>(v.i), static_cast<long double>(lit.f));
       if (v.kind == K::kFloat) return Sign(v.f, lit.f);
       return std::nullopt;
     case L::kString:
@@ -408,7 +424,10 @@ bool Evaluator::Test(const Comparison& c, const Cand& v) {
       if (counters.type_errors != errors) return false;
       return !r || *r != 0;
     }
-    case CmpOp::kLt: case CmpOp::kLe: case CmpOp::kGt: case CmpOp::kGe: {
+    case CmpOp::kLt:
+    case CmpOp::kLe:
+    case CmpOp::kGt:
+    case CmpOp::kGe: {
       auto r = Order(v, c.values[0], true, &bytes_buf_, &counters);
       if (!r) return false;
       switch (c.op) {
@@ -452,11 +471,11 @@ bool Evaluator::Test(const Comparison& c, const Cand& v) {
     case CmpOp::kIsSuperset: {
       if (v.kind != Cand::Kind::kString) return false;
       common::IpPrefix a, b;
-      if (!common::ParseIpPrefix(v.s, &a) || !common::ParseIpPrefix(c.values[0].s, &b)) return false;
+      if (!common::ParseIpPrefix(v.s, &a) || !common::ParseIpPrefix(c.values[0].s, &b))
+        return false;
       return c.op == CmpOp::kIsSubset ? IpSubset(a, b) : IpSubset(b, a);
     }
-    case CmpOp::kExists:
-      return true;
+    case CmpOp::kExists: return true;
   }
   return false;
 }
@@ -521,7 +540,8 @@ bool Evaluator::EvalOnRoot(const CompExpr& e, const Observation& o, const Node& 
   return false;
 }
 
-bool Evaluator::EvalComp(const CompExpr& e, const Observation& o, std::vector<std::string>* values) {
+bool Evaluator::EvalComp(const CompExpr& e, const Observation& o,
+                         std::vector<std::string>* values) {
   for (const Sco& s : o.scos()) {
     if (EvalOnRoot(e, o, o.node(s.root), o.Type(s), values)) return true;
   }
@@ -563,8 +583,7 @@ int64_t Width(const ObsExpr& e) {
       const int64_t times = std::clamp<int64_t>(e.repeats, 1, int64_t{1} << 20);
       return std::min<int64_t>(Width(e.children[0]) * times, 1 << 20);
     }
-    default:
-      return Width(e.children[0]);
+    default: return Width(e.children[0]);
   }
 }
 
@@ -573,7 +592,7 @@ namespace {
 // A binding is the set of observation instances bound by one way of satisfying a
 // sub-expression, kept sorted so that disjointness and merging are linear, and instances of
 // one observation are adjacent.
-using Inst = uint64_t;  // observation index << 24 | instance number
+using Inst = uint64_t;              // observation index << 24 | instance number
 using Binding = std::vector<Inst>;  // sorted
 
 // Bottom-up evaluation of an observation expression into its bindings (digest §11). Every
@@ -648,7 +667,8 @@ class Search {
         // matcher, closed; digest §15.1). Overlapping windows give a negative spread.
         long double x = static_cast<long double>(e.within_seconds) * 1e6L;
         for (Binding& b : items) {
-          long double spread = static_cast<long double>(MaxFirst(b)) - static_cast<long double>(MinLast(b));
+          long double spread =
+              static_cast<long double>(MaxFirst(b)) - static_cast<long double>(MinLast(b));
           if (opts_.strict_within ? spread < x : spread <= x) out.push_back(std::move(b));
         }
         break;
@@ -684,7 +704,10 @@ class Search {
     size_t i = 0, j = 0;
     while (i < a.size() && j < b.size()) {
       if (a[i] == b[j]) return false;
-      if (a[i] < b[j]) ++i; else ++j;
+      if (a[i] < b[j])
+        ++i;
+      else
+        ++j;
     }
     return true;
   }

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "accord/common/ip.h"
 #include "absl/container/flat_hash_map.h"
+#include "accord/common/ip.h"
 #include "accord/match/event.h"
 #include "accord/match/expr.h"
 
@@ -50,10 +50,10 @@ struct EvalOptions {
 };
 
 struct EvalCounters {
-  uint64_t type_errors = 0;        // e.g. a non-timestamp string compared with t'...'
-  uint64_t regex_errors = 0;       // regex that PCRE2 refused or failed on
-  uint64_t regex_limit_hits = 0;   // values on which PCRE2 hit the match or depth limit
-  uint64_t truncated_bindings = 0; // binding lists cut at max_bindings
+  uint64_t type_errors = 0;         // e.g. a non-timestamp string compared with t'...'
+  uint64_t regex_errors = 0;        // regex that PCRE2 refused or failed on
+  uint64_t regex_limit_hits = 0;    // values on which PCRE2 hit the match or depth limit
+  uint64_t truncated_bindings = 0;  // binding lists cut at max_bindings
 };
 
 class Evaluator {
@@ -65,7 +65,8 @@ class Evaluator {
 
   /// True if some root SCO of `o` satisfies `e` (§6.3). If `values` is given, the values
   /// that satisfied comparisons on the successful root are appended (as text).
-  bool EvalComp(const CompExpr& e, const Observation& o, std::vector<std::string>* values = nullptr);
+  bool EvalComp(const CompExpr& e, const Observation& o,
+                std::vector<std::string>* values = nullptr);
   /// One comparison on one root object (whose type already equals the path's type).
   bool EvalCmp(const Comparison& c, const Observation& o, const Node& root,
                std::vector<std::string>* values);
@@ -90,7 +91,7 @@ class Evaluator {
   struct MatchContext;
   absl::flat_hash_map<std::string, std::unique_ptr<Compiled>> regex_cache_;
   std::unique_ptr<MatchContext> match_context_;  // null: PCRE2's default limits
-  std::deque<std::string> scratch_;  // decoded _hex/_bin values (stable addresses)
+  std::deque<std::string> scratch_;              // decoded _hex/_bin values (stable addresses)
   size_t scratch_used_ = 0;
   std::vector<std::vector<Cand>> cand_stack_;
   size_t depth_ = 0;

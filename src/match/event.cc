@@ -52,7 +52,9 @@ Node Observation::Make(std::string_view key, Node::Kind kind) {
   return n;
 }
 
-void Observation::AddNull(std::string_view key) { pending_.push_back(Make(key, Node::Kind::kNull)); }
+void Observation::AddNull(std::string_view key) {
+  pending_.push_back(Make(key, Node::Kind::kNull));
+}
 void Observation::AddBool(std::string_view key, bool v) {
   Node n = Make(key, Node::Kind::kBool);
   n.b = v;

@@ -18,12 +18,27 @@ namespace {
 Literal ConvertLiteral(const pattern::Literal& l) {
   Literal out;
   switch (l.kind) {
-    case pattern::LiteralKind::kString: out.kind = Literal::Kind::kString; out.s = l.text; break;
-    case pattern::LiteralKind::kInt: out.kind = Literal::Kind::kInt; out.i = l.int_value; break;
-    case pattern::LiteralKind::kFloat: out.kind = Literal::Kind::kFloat; out.f = l.float_value; break;
+    case pattern::LiteralKind::kString:
+      out.kind = Literal::Kind::kString;
+      out.s = l.text;
+      break;
+    case pattern::LiteralKind::kInt:
+      out.kind = Literal::Kind::kInt;
+      out.i = l.int_value;
+      break;
+    case pattern::LiteralKind::kFloat:
+      out.kind = Literal::Kind::kFloat;
+      out.f = l.float_value;
+      break;
     case pattern::LiteralKind::kHex:
-    case pattern::LiteralKind::kBinary: out.kind = Literal::Kind::kBytes; out.s = l.text; break;
-    case pattern::LiteralKind::kBool: out.kind = Literal::Kind::kBool; out.b = l.bool_value; break;
+    case pattern::LiteralKind::kBinary:
+      out.kind = Literal::Kind::kBytes;
+      out.s = l.text;
+      break;
+    case pattern::LiteralKind::kBool:
+      out.kind = Literal::Kind::kBool;
+      out.b = l.bool_value;
+      break;
     case pattern::LiteralKind::kTimestamp:
       out.kind = Literal::Kind::kTimestamp;
       out.ts = l.timestamp.ToUnixMicros();

@@ -86,7 +86,8 @@ void SightingAggregator::TakeClosed(common::Micros t, SightingAggregator* out) {
   }
 }
 
-std::vector<std::string> SightingAggregator::ToJson(const std::string& identity, common::Micros now) const {
+std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
+                                                    common::Micros now) const {
   std::vector<std::string> out;
   std::string ts = common::FormatTimestampMillis(now);
   for (const auto& [key, a] : buckets_) {
@@ -108,10 +109,9 @@ std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
   return out;
 }
 
-absl::StatusOr<uint64_t> SightingAggregator::WriteTo(store::Store& store, const std::string& collection,
-                                                     const std::string& identity, common::Micros now,
-                                                     const SightingEgress& egress,
-                                                     uint64_t* withheld) {
+absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
+    store::Store& store, const std::string& collection, const std::string& identity,
+    common::Micros now, const SightingEgress& egress, uint64_t* withheld) {
   std::vector<std::string> objs = ToJson(identity, now);
   std::string lines;
   for (const std::string& s : objs) {
@@ -129,12 +129,12 @@ absl::StatusOr<uint64_t> SightingAggregator::WriteTo(store::Store& store, const 
   std::string problems;
   stix::ReaderOptions ro;
   ro.source_name = "<sightings>";
-  ACCORD_ASSIGN_OR_RETURN(
-      stix::ReadStats rs,
-      stix::ReadBuffer(
-          lines, ro, [&](stix::ObjectRecord&& rec) { return txn->Add(rec); },
-          [&](stix::Problem&& p) { problems += p.ToString() + "; "; }));
-  if (!problems.empty()) return absl::InternalError("sighting rejected by the STIX reader: " + problems);
+  ACCORD_ASSIGN_OR_RETURN(stix::ReadStats rs,
+                          stix::ReadBuffer(
+                              lines, ro, [&](stix::ObjectRecord&& rec) { return txn->Add(rec); },
+                              [&](stix::Problem&& p) { problems += p.ToString() + "; "; }));
+  if (!problems.empty())
+    return absl::InternalError("sighting rejected by the STIX reader: " + problems);
   ACCORD_ASSIGN_OR_RETURN(store::ImportResult r, txn->Commit());
   (void)rs;
   return r.added;

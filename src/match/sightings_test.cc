@@ -52,11 +52,13 @@ class SightingsEgressTest : public ::testing::Test {
 TEST_F(SightingsEgressTest, WithheldSightingsAreNotWritten) {
   uint64_t withheld = 0;
   // Withholds the sighting of the first indicator only.
-  auto n = agg_.WriteTo(*store_, "s", kIdentity, 11 * kHour, [](const std::string& json)
-                            -> std::optional<std::string> {
-    if (json.find(kInd1) != std::string::npos) return std::nullopt;
-    return json;
-  }, &withheld);
+  auto n = agg_.WriteTo(
+      *store_, "s", kIdentity, 11 * kHour,
+      [](const std::string& json) -> std::optional<std::string> {
+        if (json.find(kInd1) != std::string::npos) return std::nullopt;
+        return json;
+      },
+      &withheld);
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 1u);
   EXPECT_EQ(withheld, 1u);
@@ -74,15 +76,15 @@ TEST_F(SightingsEgressTest, ANullDecisionWritesNothing) {
 
 TEST_F(SightingsEgressTest, AReplacementIsWrittenInsteadOfTheSighting) {
   // The replacement drops first_seen/last_seen (a coarser sighting): still valid STIX.
-  auto n = agg_.WriteTo(*store_, "s", kIdentity, 11 * kHour,
-                        [](const std::string& json) -> std::optional<std::string> {
-                          if (json.find(kInd2) == std::string::npos) return std::nullopt;
-                          std::string id = json.substr(json.find("sighting--"), 46);
-                          return std::string(R"({"type":"sighting","spec_version":"2.1","id":")") +
-                                 id +
-                                 R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","sighting_of_ref":")" +
-                                 kInd2 + R"(","count":1})";
-                        });
+  auto n = agg_.WriteTo(
+      *store_, "s", kIdentity, 11 * kHour,
+      [](const std::string& json) -> std::optional<std::string> {
+        if (json.find(kInd2) == std::string::npos) return std::nullopt;
+        std::string id = json.substr(json.find("sighting--"), 46);
+        return std::string(R"({"type":"sighting","spec_version":"2.1","id":")") + id +
+               R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","sighting_of_ref":")" +
+               kInd2 + R"(","count":1})";
+      });
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 1u);
   store::Query q;

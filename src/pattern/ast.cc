@@ -27,7 +27,8 @@ bool LiteralEq(const Literal& a, const Literal& b) {
     case LiteralKind::kInt: return a.int_value == b.int_value;
     case LiteralKind::kFloat:
       // Bitwise, so -0.0 and 0.0 differ like their spellings.
-      return a.float_value == b.float_value && std::signbit(a.float_value) == std::signbit(b.float_value);
+      return a.float_value == b.float_value &&
+             std::signbit(a.float_value) == std::signbit(b.float_value);
     case LiteralKind::kBool: return a.bool_value == b.bool_value;
     case LiteralKind::kTimestamp: return a.timestamp == b.timestamp;
   }
@@ -124,8 +125,8 @@ int64_t Timestamp::ToUnixMicros() const {
 // rule 6).
 bool Timestamp::IsCalendarValid() const {
   static constexpr uint8_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60 ||
-      micros < 0 || micros > 999999) {
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60 || micros < 0 ||
+      micros > 999999) {
     return false;
   }
   unsigned max = kDays[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0);

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "accord/common/encoding.h"
 #include "accord/common/ip.h"
-#include "absl/container/flat_hash_set.h"
 #include "accord/pattern/pattern.h"
 #include "pattern/lexer.h"
 #include "pattern/sco_catalog.h"
@@ -73,10 +73,10 @@ const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
       {"MD6", "MD6",
        [](std::string_view s) {
          size_t n = s.size();
-         return (n == 32 || n == 40 || n == 56 || n == 64 || n == 96 || n == 128) &&
-                IsHexString(s);
+         return (n == 32 || n == 40 || n == 56 || n == 64 || n == 96 || n == 128) && IsHexString(s);
        }},
-      {"RIPEMD160", "RIPEMD-160", [](std::string_view s) { return s.size() == 40 && IsHexString(s); }},
+      {"RIPEMD160", "RIPEMD-160",
+       [](std::string_view s) { return s.size() == 40 && IsHexString(s); }},
       {"SHA1", "SHA-1", [](std::string_view s) { return s.size() == 40 && IsHexString(s); }},
       {"SHA224", "SHA-224", [](std::string_view s) { return s.size() == 56 && IsHexString(s); }},
       {"SHA256", "SHA-256", [](std::string_view s) { return s.size() == 64 && IsHexString(s); }},
@@ -86,7 +86,8 @@ const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
       {"SHA3256", "SHA3-256", [](std::string_view s) { return s.size() == 64 && IsHexString(s); }},
       {"SHA3384", "SHA3-384", [](std::string_view s) { return s.size() == 96 && IsHexString(s); }},
       {"SHA3512", "SHA3-512", [](std::string_view s) { return s.size() == 128 && IsHexString(s); }},
-      {"WHIRLPOOL", "WHIRLPOOL", [](std::string_view s) { return s.size() == 128 && IsHexString(s); }},
+      {"WHIRLPOOL", "WHIRLPOOL",
+       [](std::string_view s) { return s.size() == 128 && IsHexString(s); }},
       {"SSDEEP", "SSDEEP",
        [](std::string_view s) {
          // blocksize:hash:hash
@@ -122,9 +123,7 @@ const char* HashAlgorithm(std::string_view key, bool (**ok)(std::string_view)) {
   return common::ParseIpPrefix(s, &ignored);
 }
 
-bool LooksLikeIp(std::string_view s) {
-  return s.find_first_of("./:") != std::string_view::npos;
-}
+bool LooksLikeIp(std::string_view s) { return s.find_first_of("./:") != std::string_view::npos; }
 
 bool IsValidCustomTypeName(std::string_view t) {
   if (t.size() < 3 || t.size() > 250) return false;
@@ -181,9 +180,9 @@ class Checker {
         CheckTimestamp(n.start, n.offset, "START");
         CheckTimestamp(n.stop, n.offset, "STOP");
         if (status_.ok() && n.start.ToUnixMicros() >= n.stop.ToUnixMicros()) {
-          Warn(n.offset, detail::Cat("START ", TimestampText(n.start), " is not before STOP ",
-                                      TimestampText(n.stop),
-                                      ": this qualifier can never be satisfied"));
+          Warn(n.offset,
+               detail::Cat("START ", TimestampText(n.start), " is not before STOP ",
+                           TimestampText(n.stop), ": this qualifier can never be satisfied"));
         }
         break;
     }
@@ -193,8 +192,8 @@ class Checker {
       if (cn.grouped) break;
       if (cn.kind == n.kind) {
         Error(n.offset, detail::Cat("duplicate qualifier type ", QualifierName(n.kind),
-                                     ": the observation expression already has ",
-                                     QualifierName(n.kind), " at column ", Col(cn.offset)));
+                                    ": the observation expression already has ",
+                                    QualifierName(n.kind), " at column ", Col(cn.offset)));
         return;
       }
       c = cn.child;
@@ -204,12 +203,12 @@ class Checker {
 
   void CheckTimestamp(const Timestamp& t, uint32_t offset, std::string_view what) {
     if (t.IsCalendarValid()) return;
-    static constexpr const char* kMonths[] = {"January", "February", "March",     "April",
-                                              "May",     "June",     "July",      "August",
-                                              "September", "October", "November", "December"};
+    static constexpr const char* kMonths[] = {"January",   "February", "March",    "April",
+                                              "May",       "June",     "July",     "August",
+                                              "September", "October",  "November", "December"};
     Error(offset, detail::Cat(what, " t'", TimestampText(t), "Z' is not a calendar date (",
-                               kMonths[(t.month - 1) % 12], " ", t.year, " has no day ",
-                               unsigned{t.day}, ")"));
+                              kMonths[(t.month - 1) % 12], " ", t.year, " has no day ",
+                              unsigned{t.day}, ")"));
   }
 
   // Returns the set of root object types a comparison subtree can constrain (for the
@@ -258,9 +257,10 @@ class Checker {
       }
       common = std::move(next);
       if (common.empty()) {
-        Warn(n.offset, "comparisons on different object types are joined by AND inside one "
-                       "observation expression; they must hold on the same object, so this "
-                       "can never match (use OR, or separate [...] expressions)");
+        Warn(n.offset,
+             "comparisons on different object types are joined by AND inside one "
+             "observation expression; they must hold on the same object, so this "
+             "can never match (use OR, or separate [...] expressions)");
         return;
       }
     }
@@ -284,22 +284,22 @@ class Checker {
         Warn(n.offset, "IN () is an empty set: this comparison is never true");
       }
       for (size_t k = 1; k < values.size(); ++k) {
-        bool compatible = values[k].kind == values[0].kind ||
-                          (values[k].IsNumeric() && values[0].IsNumeric());
+        bool compatible =
+            values[k].kind == values[0].kind || (values[k].IsNumeric() && values[0].IsNumeric());
         if (!compatible) {
           Error(values[k].offset,
                 detail::Cat("the IN set mixes ", LiteralKindName(values[0].kind), " and ",
-                             LiteralKindName(values[k].kind),
-                             " values; all values must have one type (integers and floats may "
-                             "mix)"));
+                            LiteralKindName(values[k].kind),
+                            " values; all values must have one type (integers and floats may "
+                            "mix)"));
           return;
         }
       }
     }
     for (const PathStep& s : steps) {
       if (s.kind == StepKind::kIndex && s.index < 0) {
-        Warn(path.offset, detail::Cat("negative list index [", s.index,
-                                       "] never selects an element"));
+        Warn(path.offset,
+             detail::Cat("negative list index [", s.index, "] never selects an element"));
       }
     }
 
@@ -309,9 +309,10 @@ class Checker {
       case Operator::kIsSuperset: {
         const Literal& l = values[0];
         if (!ParseIpOrCidr(l.text)) {
-          std::string msg = detail::Cat(Excerpt(l.text), " is not an IPv4/IPv6 address or CIDR "
-                                         "block (as in '198.51.100.0/24'), which ",
-                                         OperatorName(n.op), " needs");
+          std::string msg = detail::Cat(Excerpt(l.text),
+                                        " is not an IPv4/IPv6 address or CIDR "
+                                        "block (as in '198.51.100.0/24'), which ",
+                                        OperatorName(n.op), " needs");
           if (LooksLikeIp(l.text)) {
             Error(l.offset, msg);
             return;
@@ -350,10 +351,10 @@ class Checker {
     bool always_true = (n.op == Operator::kNotEqual) != n.negated;
     for (const Literal& l : values) {
       if (l.kind != LiteralKind::kString || ValueFits(path.type, l.text)) continue;
-      Warn(l.offset, detail::Cat(Excerpt(l.text), " cannot be a ", path.type,
-                                  ":value, which is ", expected, "; ",
-                                  always_true ? "this comparison is always true"
-                                              : "this comparison never matches"));
+      Warn(l.offset,
+           detail::Cat(
+               Excerpt(l.text), " cannot be a ", path.type, ":value, which is ", expected, "; ",
+               always_true ? "this comparison is always true" : "this comparison never matches"));
       return;
     }
   }
@@ -381,8 +382,8 @@ class Checker {
     if (code == nullptr) {
       // Binary properties are matched byte-wise, without UTF (spec digest §8.5).
       const std::string& last = steps.back().key;
-      bool binary = steps.back().kind == StepKind::kKey &&
-                    (last.ends_with("_bin") || last.ends_with("_hex"));
+      bool binary =
+          steps.back().kind == StepKind::kKey && (last.ends_with("_bin") || last.ends_with("_hex"));
       if (binary) {
         int err2 = 0;
         PCRE2_SIZE off2 = 0;
@@ -394,8 +395,8 @@ class Checker {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof(msg));
       Error(l.offset, detail::Cat("invalid regular expression for MATCHES: ",
-                                   reinterpret_cast<const char*>(msg), " at offset ", erroff,
-                                   " of ", Excerpt(l.text)));
+                                  reinterpret_cast<const char*>(msg), " at offset ", erroff, " of ",
+                                  Excerpt(l.text)));
       return;
     }
     pcre2_code_free(code);
@@ -428,15 +429,17 @@ class Checker {
     if (!detail::IsKnownScoType(type)) {
       if (!warned_types_.insert(type).second) return;
       if (detail::IsNonScoType(type)) {
-        Warn(path.offset, detail::Cat("'", type, "' is not a cyber-observable type; patterns "
-                                       "only match SCOs, so this comparison never matches"));
+        Warn(path.offset, detail::Cat("'", type,
+                                      "' is not a cyber-observable type; patterns "
+                                      "only match SCOs, so this comparison never matches"));
       } else if (!IsValidCustomTypeName(type)) {
         Warn(path.offset,
-             detail::Cat("unknown object type '", type, "' is not a valid custom type name "
-                          "(3-250 characters: lowercase letters, digits and single hyphens)"));
+             detail::Cat("unknown object type '", type,
+                         "' is not a valid custom type name "
+                         "(3-250 characters: lowercase letters, digits and single hyphens)"));
       } else {
         Warn(path.offset, detail::Cat("unknown object type '", type,
-                                       "' (not a STIX 2.1 SCO; assumed to be a custom object)"));
+                                      "' (not a STIX 2.1 SCO; assumed to be a custom object)"));
       }
       return;
     }
@@ -447,7 +450,7 @@ class Checker {
       std::string key = detail::Cat(type, ":", prop);
       if (!warned_types_.insert(key).second) return;
       Warn(path.offset, detail::Cat("'", type, "' has no property '", prop,
-                                     "' in STIX 2.1 (custom properties should start with x_)"));
+                                    "' in STIX 2.1 (custom properties should start with x_)"));
     }
   }
 
@@ -468,19 +471,17 @@ class Checker {
           ok = l.kind == LiteralKind::kTimestamp || n.op == Operator::kLike ||
                n.op == Operator::kMatches;
           break;
-        case PropType::kString:
-          ok = l.kind == LiteralKind::kString || l.IsBytes();
-          break;
+        case PropType::kString: ok = l.kind == LiteralKind::kString || l.IsBytes(); break;
         case PropType::kBinary:
         case PropType::kHex: ok = l.kind == LiteralKind::kString || l.IsBytes(); break;
         default: break;
       }
       if (!ok) {
         std::string hint = pt == PropType::kTimestamp ? " (write timestamps as t'...')" : "";
-        Warn(l.offset, detail::Cat(path.type, ":", steps.front().key, " is a ",
-                                    detail::PropTypeName(pt), " property; comparing it with a ",
-                                    LiteralKindName(l.kind), " literal using ",
-                                    OperatorName(n.op), " never matches", hint));
+        Warn(l.offset,
+             detail::Cat(path.type, ":", steps.front().key, " is a ", detail::PropTypeName(pt),
+                         " property; comparing it with a ", LiteralKindName(l.kind),
+                         " literal using ", OperatorName(n.op), " never matches", hint));
         return;
       }
     }

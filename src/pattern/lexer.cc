@@ -17,10 +17,17 @@ size_t Utf8Len(std::string_view s, size_t i) {
   size_t n;
   uint32_t cp;
   if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) { n = 2; cp = b & 0x1F; }
-  else if (b >= 0xE0 && b <= 0xEF) { n = 3; cp = b & 0x0F; }
-  else if (b >= 0xF0 && b <= 0xF4) { n = 4; cp = b & 0x07; }
-  else return 0;
+  if (b >= 0xC2 && b <= 0xDF) {
+    n = 2;
+    cp = b & 0x1F;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    n = 3;
+    cp = b & 0x0F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    n = 4;
+    cp = b & 0x07;
+  } else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     auto c = static_cast<unsigned char>(s[i + k]);
@@ -58,13 +65,25 @@ struct Keyword {
   Tok tok;
 };
 constexpr Keyword kKeywords[] = {
-    {"AND", Tok::kAnd},         {"OR", Tok::kOr},           {"NOT", Tok::kNot},
-    {"FOLLOWEDBY", Tok::kFollowedBy}, {"LIKE", Tok::kLike}, {"MATCHES", Tok::kMatches},
-    {"ISSUPERSET", Tok::kIsSuperset}, {"ISSUBSET", Tok::kIsSubset},
-    {"EXISTS", Tok::kExists},   {"IN", Tok::kIn},           {"START", Tok::kStart},
-    {"STOP", Tok::kStop},       {"SECONDS", Tok::kSeconds}, {"WITHIN", Tok::kWithin},
-    {"REPEATS", Tok::kRepeats}, {"TIMES", Tok::kTimes},     {"LAST", Tok::kLast},
-    {"true", Tok::kBool},       {"false", Tok::kBool},
+    {"AND", Tok::kAnd},
+    {"OR", Tok::kOr},
+    {"NOT", Tok::kNot},
+    {"FOLLOWEDBY", Tok::kFollowedBy},
+    {"LIKE", Tok::kLike},
+    {"MATCHES", Tok::kMatches},
+    {"ISSUPERSET", Tok::kIsSuperset},
+    {"ISSUBSET", Tok::kIsSubset},
+    {"EXISTS", Tok::kExists},
+    {"IN", Tok::kIn},
+    {"START", Tok::kStart},
+    {"STOP", Tok::kStop},
+    {"SECONDS", Tok::kSeconds},
+    {"WITHIN", Tok::kWithin},
+    {"REPEATS", Tok::kRepeats},
+    {"TIMES", Tok::kTimes},
+    {"LAST", Tok::kLast},
+    {"true", Tok::kBool},
+    {"false", Tok::kBool},
 };
 
 Tok KeywordOrIdent(std::string_view w) {
@@ -92,8 +111,7 @@ bool TimestampBodyOk(std::string_view b) {
   int hour = (b[11] - '0') * 10 + (b[12] - '0');
   int minute = (b[14] - '0') * 10 + (b[15] - '0');
   int second = (b[17] - '0') * 10 + (b[18] - '0');
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return false;
   }
   size_t i = 19;
@@ -229,9 +247,7 @@ Token Lexer::Next() {
     case '*': ++pos_; return Make(Tok::kAsterisk, start);
     case '^': ++pos_; return Make(Tok::kCaret, start);
     case '/': ++pos_; return Make(Tok::kSlash, start);
-    case '=':
-      pos_ += peek(1) == '=' ? 2 : 1;
-      return Make(Tok::kEq, start);
+    case '=': pos_ += peek(1) == '=' ? 2 : 1; return Make(Tok::kEq, start);
     case '!':
       if (peek(1) == '=') {
         pos_ += 2;
@@ -239,16 +255,24 @@ Token Lexer::Next() {
       }
       return Error(start, "invalid character '!' (did you mean '!='?)");
     case '<':
-      if (peek(1) == '=') { pos_ += 2; return Make(Tok::kLe, start); }
-      if (peek(1) == '>') { pos_ += 2; return Make(Tok::kNeq, start); }
+      if (peek(1) == '=') {
+        pos_ += 2;
+        return Make(Tok::kLe, start);
+      }
+      if (peek(1) == '>') {
+        pos_ += 2;
+        return Make(Tok::kNeq, start);
+      }
       ++pos_;
       return Make(Tok::kLt, start);
     case '>':
-      if (peek(1) == '=') { pos_ += 2; return Make(Tok::kGe, start); }
+      if (peek(1) == '=') {
+        pos_ += 2;
+        return Make(Tok::kGe, start);
+      }
       ++pos_;
       return Make(Tok::kGt, start);
-    case '\'':
-      return LexString(start);
+    case '\'': return LexString(start);
     case '.':
       if (IsDigit(peek(1))) return LexNumber(start);
       ++pos_;
@@ -258,8 +282,7 @@ Token Lexer::Next() {
       if (IsDigit(peek(1)) || (peek(1) == '.' && IsDigit(peek(2)))) return LexNumber(start);
       ++pos_;
       return Make(c == '+' ? Tok::kPlus : Tok::kMinus, start);
-    default:
-      break;
+    default: break;
   }
   if (IsDigit(c)) return LexNumber(start);
   if (IsLetter(c) || c == '_') {
@@ -309,7 +332,7 @@ Token Lexer::LexNumber(size_t start) {
   }
   if (int_digits > 1 && src_[int_start] == '0') {
     return Error(start, Cat("invalid integer '", src_.substr(start, pos_ - start),
-                                     "': leading zeros are not allowed"));
+                            "': leading zeros are not allowed"));
   }
   return Make(neg ? Tok::kIntNeg : Tok::kIntPos, start);
 }
@@ -332,8 +355,8 @@ Token Lexer::LexString(size_t start) {
         if (pos_ + 1 >= n) break;
         size_t l = Utf8Len(src_, pos_ + 1);
         return Error(pos_, Cat("invalid escape '\\", src_.substr(pos_ + 1, l ? l : 1),
-                                        "' in string literal: only \\' and \\\\ are allowed "
-                                        "(write a backslash as \\\\)"));
+                               "' in string literal: only \\' and \\\\ are allowed "
+                               "(write a backslash as \\\\)"));
       }
       esc = true;
       pos_ += 2;
@@ -379,13 +402,13 @@ bool Lexer::TryTypedLiteral(char prefix, size_t start, Token* out) {
         kind = Tok::kTimestamp;
         break;
       }
-      what = "invalid timestamp literal: expected t'YYYY-MM-DDTHH:MM:SS[.fraction]Z' with "
-             "month 01-12, day 01-31, hour 00-23, minute 00-59, second 00-60";
+      what =
+          "invalid timestamp literal: expected t'YYYY-MM-DDTHH:MM:SS[.fraction]Z' with "
+          "month 01-12, day 01-31, hour 00-23, minute 00-59, second 00-60";
       break;
   }
   if (what != nullptr) {
-    *out = Error(start, Cat(what, ", found ",
-                                     Excerpt(src_.substr(start, close + 1 - start))));
+    *out = Error(start, Cat(what, ", found ", Excerpt(src_.substr(start, close + 1 - start))));
     return true;
   }
   pos_ = close + 1;

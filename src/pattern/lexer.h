@@ -12,24 +12,61 @@ enum class Tok : uint8_t {
   kEof,
   kError,  // Lexer error; Token::error holds the message.
   // punctuation
-  kLBracket, kRBracket, kLParen, kRParen, kColon, kDot, kComma, kAsterisk,
-  kEq, kNeq, kLt, kLe, kGt, kGe,
-  kPlus, kMinus, kCaret, kSlash,  // lexed by the grammar but used by no rule
+  kLBracket,
+  kRBracket,
+  kLParen,
+  kRParen,
+  kColon,
+  kDot,
+  kComma,
+  kAsterisk,
+  kEq,
+  kNeq,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kPlus,
+  kMinus,
+  kCaret,
+  kSlash,  // lexed by the grammar but used by no rule
   // keywords
-  kAnd, kOr, kNot, kFollowedBy, kLike, kMatches, kIsSuperset, kIsSubset, kExists, kIn,
-  kStart, kStop, kSeconds, kWithin, kRepeats, kTimes, kLast,
+  kAnd,
+  kOr,
+  kNot,
+  kFollowedBy,
+  kLike,
+  kMatches,
+  kIsSuperset,
+  kIsSubset,
+  kExists,
+  kIn,
+  kStart,
+  kStop,
+  kSeconds,
+  kWithin,
+  kRepeats,
+  kTimes,
+  kLast,
   kBool,
   // identifiers
   kIdent,        // IdentifierWithoutHyphen
   kIdentHyphen,  // IdentifierWithHyphen (contains at least one '-')
   // literals
-  kIntPos, kIntNeg, kFloatPos, kFloatNeg, kString, kHex, kBinary, kTimestamp,
+  kIntPos,
+  kIntNeg,
+  kFloatPos,
+  kFloatNeg,
+  kString,
+  kHex,
+  kBinary,
+  kTimestamp,
 };
 
 struct Token {
   Tok kind = Tok::kEof;
-  uint32_t offset = 0;  // byte offset of the first character
-  uint32_t length = 0;  // bytes
+  uint32_t offset = 0;      // byte offset of the first character
+  uint32_t length = 0;      // bytes
   bool has_escape = false;  // kString: contains a backslash escape
   std::string error;        // kError
 };
@@ -69,10 +106,8 @@ inline void CatOne(std::string* out, const char* s) { out->append(s); }
 inline void CatOne(std::string* out, const std::string& s) { out->append(s); }
 inline void CatOne(std::string* out, char c) { out->push_back(c); }
 template <typename T>
-  requires std::is_arithmetic_v<T>
-inline void CatOne(std::string* out, T v) {
-  out->append(std::to_string(v));
-}
+requires std::is_arithmetic_v<T>
+inline void CatOne(std::string* out, T v) { out->append(std::to_string(v)); }
 template <typename... Args>
 void CatAppend(std::string* out, const Args&... args) {
   (CatOne(out, args), ...);

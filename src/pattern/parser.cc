@@ -50,8 +50,9 @@ class Parser {
           hint = detail::Cat(" (keywords are upper case: ", upper, ")");
         }
       }
-      Fail(tok_, detail::Cat("expected AND, OR, FOLLOWEDBY, a qualifier (WITHIN, REPEATS, "
-                              "START) or the end of the pattern"),
+      Fail(tok_,
+           detail::Cat("expected AND, OR, FOLLOWEDBY, a qualifier (WITHIN, REPEATS, "
+                       "START) or the end of the pattern"),
            hint);
       return std::move(status_);
     }
@@ -76,8 +77,7 @@ class Parser {
   bool Fail(const Token& t, std::string_view expected, std::string_view hint = {}) {
     if (!status_.ok()) return false;
     if (t.kind == Tok::kError) {
-      status_ = absl::InvalidArgumentError(
-          detail::Cat("column ", Column(t.offset), ": ", t.error));
+      status_ = absl::InvalidArgumentError(detail::Cat("column ", Column(t.offset), ": ", t.error));
     } else {
       status_ = absl::InvalidArgumentError(
           detail::Cat("column ", Column(t.offset), ": ", expected, ", found ", Found(t), hint));
@@ -93,7 +93,7 @@ class Parser {
   bool Enter(const Token& t) {
     if (++depth_ > opt_.max_depth) {
       return FailAt(t.offset, detail::Cat("nesting too deep: more than ", opt_.max_depth,
-                                           " levels of parentheses, brackets and qualifiers"));
+                                          " levels of parentheses, brackets and qualifiers"));
     }
     return true;
   }
@@ -240,7 +240,7 @@ class Parser {
         Advance();
         if (tok_.kind != Tok::kStop) {
           return Fail(tok_, detail::Cat("expected STOP to complete the START qualifier at column ",
-                                         Column(q.offset)));
+                                        Column(q.offset)));
         }
         Advance();
         if (tok_.kind != Tok::kTimestamp) {
@@ -279,9 +279,10 @@ class Parser {
       NodeIndex comp;
       if (!ParseCompOr(&comp)) return false;
       if (tok_.kind != Tok::kRBracket) {
-        return Fail(tok_, detail::Cat("expected ']' to close the observation expression opened "
-                                       "at column ",
-                                       Column(open.offset)),
+        return Fail(tok_,
+                    detail::Cat("expected ']' to close the observation expression opened "
+                                "at column ",
+                                Column(open.offset)),
                     AfterTestHint());
       }
       Advance();
@@ -298,7 +299,7 @@ class Parser {
       if (!ParseFollowedBy(&inner)) return false;
       if (tok_.kind != Tok::kRParen) {
         return Fail(tok_, detail::Cat("expected ')' to close the parenthesis opened at column ",
-                                       Column(open.offset)));
+                                      Column(open.offset)));
       }
       Advance();
       --depth_;
@@ -385,8 +386,9 @@ class Parser {
       Advance();
       if (!ParseCompOr(out)) return false;
       if (tok_.kind != Tok::kRParen) {
-        return Fail(tok_, detail::Cat("expected ')' to close the parenthesis opened at column ",
-                                       Column(start.offset)),
+        return Fail(tok_,
+                    detail::Cat("expected ')' to close the parenthesis opened at column ",
+                                Column(start.offset)),
                     AfterTestHint());
       }
       Advance();
@@ -429,11 +431,12 @@ class Parser {
       case Tok::kIsSubset: n.op = Operator::kIsSubset; break;
       case Tok::kIsSuperset: n.op = Operator::kIsSuperset; break;
       default:
-        return Fail(op, n.negated ? "expected a comparison operator after NOT"
-                                  : "expected a comparison operator (=, !=, <, <=, >, >=, IN, "
-                                    "LIKE, MATCHES, ISSUBSET, ISSUPERSET) or NOT",
-                    op.kind == Tok::kExists ? " (EXISTS goes before the path: EXISTS type:prop)"
-                                            : "");
+        return Fail(
+            op,
+            n.negated ? "expected a comparison operator after NOT"
+                      : "expected a comparison operator (=, !=, <, <=, >, >=, IN, "
+                        "LIKE, MATCHES, ISSUBSET, ISSUPERSET) or NOT",
+            op.kind == Tok::kExists ? " (EXISTS goes before the path: EXISTS type:prop)" : "");
     }
     Advance();
     const uint32_t begin = static_cast<uint32_t>(p_.literals.size());
@@ -452,8 +455,8 @@ class Parser {
           }
           if (tok_.kind == Tok::kRParen) break;
           return Fail(tok_, detail::Cat("expected ',' or ')' to close the IN set opened at "
-                                         "column ",
-                                         Column(open.offset)));
+                                        "column ",
+                                        Column(open.offset)));
         }
       }
       Advance();
@@ -477,8 +480,8 @@ class Parser {
     Token type = tok_;
     if (type.kind != Tok::kIdent && type.kind != Tok::kIdentHyphen) {
       std::string_view hint;
-      if (type.kind == Tok::kString || (type.kind >= Tok::kIntPos && type.kind <= Tok::kTimestamp) ||
-          type.kind == Tok::kBool) {
+      if (type.kind == Tok::kString ||
+          (type.kind >= Tok::kIntPos && type.kind <= Tok::kTimestamp) || type.kind == Tok::kBool) {
         hint = " (the object path goes on the left: type:property = value)";
       }
       return Fail(type, "expected an object path (type:property)", hint);
@@ -513,7 +516,7 @@ class Parser {
         Advance();
         if (tok_.kind != Tok::kRBracket) {
           return Fail(tok_, detail::Cat("expected ']' to close the list index opened at column ",
-                                         Column(open.offset)));
+                                        Column(open.offset)));
         }
         Advance();
         p_.steps.push_back(std::move(s));
@@ -584,9 +587,8 @@ class Parser {
       quoted.push_back(c);
     }
     return FailAt(tok_.offset,
-                  detail::Cat("expected a literal value after '", opname, "', found ",
-                              run, ", which is not quoted: quote the value, as in '",
-                              quoted, "'"));
+                  detail::Cat("expected a literal value after '", opname, "', found ", run,
+                              ", which is not quoted: quote the value, as in '", quoted, "'"));
   }
 
   [[nodiscard]] bool ParseLiteral(const Token& op, bool allow_bool, bool string_only) {
@@ -640,9 +642,9 @@ class Parser {
         lit.bool_value = t == "true";
         break;
       default:  // (an unquoted name was reported by FailIfUnquoted)
-        return Fail(tok_,
-                    string_only ? detail::Cat("expected a string literal after ", opname)
-                                : detail::Cat("expected a literal value after '", opname, "'"));
+        return Fail(tok_, string_only
+                              ? detail::Cat("expected a string literal after ", opname)
+                              : detail::Cat("expected a literal value after '", opname, "'"));
     }
     Advance();
     p_.literals.push_back(std::move(lit));
@@ -658,8 +660,8 @@ class Parser {
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
     if (r.ec != std::errc() || *v > static_cast<uint64_t>(INT64_MAX)) {
-      return FailAt(t.offset, detail::Cat("integer ", Excerpt(Text(t)),
-                                           " is out of range (64-bit signed)"));
+      return FailAt(t.offset,
+                    detail::Cat("integer ", Excerpt(Text(t)), " is out of range (64-bit signed)"));
     }
     return true;
   }
@@ -669,8 +671,8 @@ class Parser {
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
     auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
     if (r.ec != std::errc()) {
-      return FailAt(t.offset, detail::Cat("integer ", Excerpt(Text(t)),
-                                           " is out of range (64-bit signed)"));
+      return FailAt(t.offset,
+                    detail::Cat("integer ", Excerpt(Text(t)), " is out of range (64-bit signed)"));
     }
     return true;
   }
@@ -722,7 +724,7 @@ class Parser {
 absl::StatusOr<Pattern> Parse(std::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_length || text.size() > 0xFFFFFFF0u) {
     return absl::InvalidArgumentError(detail::Cat("pattern is too long: ", text.size(),
-                                                   " bytes (limit ", options.max_length, ")"));
+                                                  " bytes (limit ", options.max_length, ")"));
   }
   return Parser(text, options).Run();
 }

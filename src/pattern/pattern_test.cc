@@ -53,9 +53,10 @@ TEST(PatternParse, PrecedenceShape) {
 }
 
 TEST(PatternParse, PathsAndLiterals) {
-  auto p = Parse("[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0 AND "
-                 "file:x[-1] = h'FF00' AND file:b = b'dGhpcyBpcyBhIHRlc3Q=' AND "
-                 "file:t = t'2016-01-01T00:00:00.123456Z' AND file:s = 'it\\'s \\\\ ok']");
+  auto p = Parse(
+      "[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0 AND "
+      "file:x[-1] = h'FF00' AND file:b = b'dGhpcyBpcyBhIHRlc3Q=' AND "
+      "file:t = t'2016-01-01T00:00:00.123456Z' AND file:s = 'it\\'s \\\\ ok']");
   ASSERT_TRUE(p.ok()) << p.status();
   const ComparisonNode& top = p->comparisons[p->Root().comparison];
   auto kids = p->Children(top);
@@ -79,7 +80,8 @@ TEST(PatternPrint, EquivalentSpellingsPrintTheSame) {
   const std::string want = "[file:name = 'x' AND file:size != 5] WITHIN 5 SECONDS";
   EXPECT_EQ(Canon("[file:name = 'x' AND file:size != 5] WITHIN 5 SECONDS"), want);
   EXPECT_EQ(Canon("[file:'name'=='x' AND file:size<>+5]WITHIN 5.0 SECONDS"), want);
-  EXPECT_EQ(Canon("(( [ (file:name = 'x') AND ((file:size != 5)) ] )) /* c */ WITHIN 5 SECONDS"), want);
+  EXPECT_EQ(Canon("(( [ (file:name = 'x') AND ((file:size != 5)) ] )) /* c */ WITHIN 5 SECONDS"),
+            want);
   EXPECT_EQ(Canon("[a:b = h'FF'] OR [a:c = t'2016-01-01T00:00:00.000Z']"),
             "[a:b = h'ff'] OR [a:c = t'2016-01-01T00:00:00Z']");
   EXPECT_EQ(Canon("[a:b = .5 AND a:c = -0.25 AND a:d = 1.50]"),
@@ -105,14 +107,17 @@ TEST(PatternCheck, Errors) {
   EXPECT_NE(Err("[a:b ISSUBSET '10.0.0.0/33']").find("not an IPv4/IPv6 address or CIDR"),
             std::string::npos);
   EXPECT_NE(Err("[a:b IN ('a', 1)]").find("mixes string and integer"), std::string::npos);
-  EXPECT_NE(Err("[a:b = 1] WITHIN 0 SECONDS").find("positive number of seconds"), std::string::npos);
+  EXPECT_NE(Err("[a:b = 1] WITHIN 0 SECONDS").find("positive number of seconds"),
+            std::string::npos);
   EXPECT_NE(Err("[a:b = 1] REPEATS 0 TIMES").find("at least 1"), std::string::npos);
   EXPECT_NE(Err("[a:b = 1] START t'2024-02-30T00:00:00Z' STOP t'2025-01-01T00:00:00Z'")
                 .find("not a calendar date"),
             std::string::npos);
-  EXPECT_NE(Err("[file:hashes.MD5 = 'abc']").find("'abc' is not a valid MD5 hash"), std::string::npos);
+  EXPECT_NE(Err("[file:hashes.MD5 = 'abc']").find("'abc' is not a valid MD5 hash"),
+            std::string::npos);
   EXPECT_NE(Err("[a:b = 'C:\\foo']").find("invalid escape"), std::string::npos);
-  EXPECT_NE(Err("[a:b < true]").find("booleans can only be compared with = and !="), std::string::npos);
+  EXPECT_NE(Err("[a:b < true]").find("booleans can only be compared with = and !="),
+            std::string::npos);
   EXPECT_NE(Err("[a:b NOT EXISTS]").find("EXISTS goes before the path"), std::string::npos);
   EXPECT_NE(Err("['x' = file:name]").find("object path goes on the left"), std::string::npos);
   EXPECT_NE(Err("[a:b = 9223372036854775808]").find("out of range"), std::string::npos);
@@ -126,13 +131,16 @@ TEST(PatternCheck, Warnings) {
   w.clear();
   ASSERT_TRUE(ParseAndCheck("[x-custom:thing = 1 AND file:size = '12']", &w).ok());
   ASSERT_GE(w.size(), 2u);
-  EXPECT_EQ(w[0].ToString(), "column 2: unknown object type 'x-custom' (not a STIX 2.1 SCO; "
-                             "assumed to be a custom object)");
+  EXPECT_EQ(w[0].ToString(),
+            "column 2: unknown object type 'x-custom' (not a STIX 2.1 SCO; "
+            "assumed to be a custom object)");
   w.clear();
   ASSERT_TRUE(ParseAndCheck("[ipv4-addr:value ISSUBSET '1234']", &w).ok());
   ASSERT_EQ(w.size(), 1u);
   w.clear();
-  ASSERT_TRUE(ParseAndCheck("[a:b = 1] START t'2024-01-02T00:00:00Z' STOP t'2024-01-01T00:00:00Z'", &w).ok());
+  ASSERT_TRUE(
+      ParseAndCheck("[a:b = 1] START t'2024-01-02T00:00:00Z' STOP t'2024-01-01T00:00:00Z'", &w)
+          .ok());
   ASSERT_GE(w.size(), 1u);
 }
 
@@ -183,9 +191,10 @@ TEST(PatternCheck, WarnsWhenTheValueCannotBeOfThePropertysType) {
   EXPECT_NE(only("[mac-addr:value = '00-00-5E-00-53-AF']").find("cannot be a mac-addr:value"),
             std::string::npos);
   // Values of the right form, and operators that do not compare whole values, warn nothing.
-  for (const char* ok : {"[ipv4-addr:value = '198.51.100.1']", "[ipv4-addr:value = '198.51.100.0/24']",
-                         "[ipv6-addr:value = '2001:db8::/32']", "[mac-addr:value = '00:00:5e:00:53:af']",
-                         "[ipv4-addr:value LIKE '10.%']", "[ipv4-addr:value MATCHES '^10[.]']"}) {
+  for (const char* ok :
+       {"[ipv4-addr:value = '198.51.100.1']", "[ipv4-addr:value = '198.51.100.0/24']",
+        "[ipv6-addr:value = '2001:db8::/32']", "[mac-addr:value = '00:00:5e:00:53:af']",
+        "[ipv4-addr:value LIKE '10.%']", "[ipv4-addr:value MATCHES '^10[.]']"}) {
     std::vector<Diagnostic> w;
     EXPECT_TRUE(ParseAndCheck(ok, &w).ok()) << ok;
     EXPECT_TRUE(w.empty()) << ok << ": " << (w.empty() ? "" : w[0].ToString());

@@ -25,15 +25,14 @@ bool IsBareKey(std::string_view k) {
   char c = k[0];
   if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')) return false;
   for (char d : k) {
-    if (!((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9') ||
-          d == '_')) {
+    if (!((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9') || d == '_')) {
       return false;
     }
   }
   static constexpr const char* kReserved[] = {
-      "AND",  "OR",      "NOT",     "FOLLOWEDBY", "LIKE",  "MATCHES", "ISSUPERSET",
-      "ISSUBSET", "EXISTS", "IN",   "START",      "STOP",  "SECONDS", "WITHIN",
-      "REPEATS", "TIMES", "LAST",   "true",       "false"};
+      "AND",      "OR",     "NOT",  "FOLLOWEDBY", "LIKE", "MATCHES", "ISSUPERSET",
+      "ISSUBSET", "EXISTS", "IN",   "START",      "STOP", "SECONDS", "WITHIN",
+      "REPEATS",  "TIMES",  "LAST", "true",       "false"};
   for (const char* r : kReserved) {
     if (k == r) return false;
   }
@@ -66,9 +65,9 @@ void AppendDouble(double v, std::string* out) {
 // all the precision the parser keeps, so nothing is lost.
 void AppendTimestamp(const Timestamp& t, std::string* out) {
   char buf[48];
-  int n = std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02u:%02u:%02u", t.year,
-                        unsigned{t.month}, unsigned{t.day}, unsigned{t.hour}, unsigned{t.minute},
-                        unsigned{t.second});
+  int n =
+      std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02u:%02u:%02u", t.year, unsigned{t.month},
+                    unsigned{t.day}, unsigned{t.hour}, unsigned{t.minute}, unsigned{t.second});
   out->append(buf, static_cast<size_t>(n));
   if (t.micros != 0) {
     n = std::snprintf(buf, sizeof(buf), ".%06d", t.micros);
@@ -266,7 +265,9 @@ class Printer {
   // ---- explain ----
   // One node per line. The wording says what the operator means: AND inside brackets holds
   // on one object (§6.3), AND between observations binds distinct ones (§9).
-  void Indent(int depth, std::string* out) const { out->append(static_cast<size_t>(depth) * 2, ' '); }
+  void Indent(int depth, std::string* out) const {
+    out->append(static_cast<size_t>(depth) * 2, ' ');
+  }
 
   void ExplainComp(NodeIndex i, int depth, std::string* out) const {
     const ComparisonNode& n = p_.comparisons[i];

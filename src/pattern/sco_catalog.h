@@ -9,8 +9,18 @@
 namespace accord::pattern::detail {
 
 /// The declared type of a property. kReference is a `_ref` (one id); `_refs` are kList.
-enum class PropType : uint8_t { kUnknown, kString, kInteger, kTimestamp, kBoolean, kBinary,
-                                kHex, kReference, kList, kDictionary };
+enum class PropType : uint8_t {
+  kUnknown,
+  kString,
+  kInteger,
+  kTimestamp,
+  kBoolean,
+  kBinary,
+  kHex,
+  kReference,
+  kList,
+  kDictionary
+};
 
 /// True for the 18 STIX 2.1 SCO types.
 bool IsKnownScoType(std::string_view type);

@@ -10,9 +10,7 @@ void EgressReader::AdmitAll(std::vector<store::StoredObject>&& in, const Audienc
   for (store::StoredObject& o : in) {
     Decision d = gate_->Admit(o, audience, exit);
     switch (d.verdict) {
-      case Decision::Verdict::kAllow:
-        out->objects.push_back(std::move(o));
-        break;
+      case Decision::Verdict::kAllow: out->objects.push_back(std::move(o)); break;
       case Decision::Verdict::kReplace:
         // The copy leaves; the stored original is untouched (it was read, not referenced).
         o.json = std::move(d.json);

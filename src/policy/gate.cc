@@ -58,8 +58,8 @@ Decision Gate::Admit(const Object& object, const Audience& audience, Exit exit) 
   try {
     absl::StatusOr<Decision> d = DoAdmit(object, audience, exit);
     if (!d.ok()) {
-      return Decision::Deny(common::Cat("the egress gate failed on ", object.id, ": ",
-                                        d.status().message()));
+      return Decision::Deny(
+          common::Cat("the egress gate failed on ", object.id, ": ", d.status().message()));
     }
     if (d->verdict == Decision::Verdict::kReplace && d->json.empty()) {
       return Decision::Deny(common::Cat("the egress gate replaced ", object.id, " with nothing"));
@@ -100,10 +100,10 @@ class NodeGate final : public Gate {
     MaybeRefresh();
     if (broken_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> l(mu_);
-      return absl::PermissionDeniedError(
-          common::Cat(ExitName(exit), " to ", audience.ToString(),
-                      " refused: the egress policy cannot be read (", broken_reason_,
-                      "); nothing leaves the node until it can"));
+      return absl::PermissionDeniedError(common::Cat(ExitName(exit), " to ", audience.ToString(),
+                                                     " refused: the egress policy cannot be read (",
+                                                     broken_reason_,
+                                                     "); nothing leaves the node until it can"));
     }
     if (lockdown_.load(std::memory_order_acquire)) {
       return absl::PermissionDeniedError(common::Cat(
@@ -181,8 +181,8 @@ absl::StatusOr<bool> LockdownOn(store::Store& store) {
   if (!v.has_value() || *v == "off") return false;
   if (*v == "on") return true;
   // Fail closed on a value nobody wrote through SetLockdown.
-  return absl::DataLossError(common::Cat("store setting '", kLockdownSetting,
-                                         "' holds '", *v, "', expected 'on' or 'off'"));
+  return absl::DataLossError(common::Cat("store setting '", kLockdownSetting, "' holds '", *v,
+                                         "', expected 'on' or 'off'"));
 }
 
 }  // namespace accord::policy

@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <functional>
 #include <set>
 #include <stdexcept>
-#include <unistd.h>
 
 #include "accord/policy/egress_reader.h"
 #include "accord/stix/reader.h"
@@ -92,9 +92,9 @@ TEST(GateTest, DefaultGateAllowsEveryExitForEveryAudience) {
   auto gate = NewAllowAllGate();
   Object o = Obj("indicator--1", R"({"type":"indicator"})");
   for (Exit e : AllExits()) {
-    for (const Audience& a : {Audience::LocalOperator(), Audience::Anonymous(),
-                              Audience::User("bob", "user"), Audience::Peer("https://x/"),
-                              Audience::Sensor("zeek")}) {
+    for (const Audience& a :
+         {Audience::LocalOperator(), Audience::Anonymous(), Audience::User("bob", "user"),
+          Audience::Peer("https://x/"), Audience::Sensor("zeek")}) {
       EXPECT_TRUE(gate->CheckExit(a, e).ok());
       Decision d = gate->Admit(o, a, e);
       EXPECT_EQ(d.verdict, Decision::Verdict::kAllow) << ExitName(e) << " " << a.ToString();
@@ -178,16 +178,16 @@ TEST(NodeGateTest, AnUnreadableLockdownSettingDeniesEverything) {
   absl::Status st = gate->CheckExit(Audience::LocalOperator(), Exit::kExport);
   EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(std::string(st.message()).find("perhaps"), std::string::npos) << st;
-  EXPECT_FALSE(gate->Admit(Obj("indicator--1", "{}"), Audience::LocalOperator(), Exit::kExport)
-                   .allowed());
+  EXPECT_FALSE(
+      gate->Admit(Obj("indicator--1", "{}"), Audience::LocalOperator(), Exit::kExport).allowed());
 }
 
 TEST(NodeGateTest, AGateThatNeverReadItsSettingsAdmitsNothing) {
   TempStore s;
   auto gate = NewNodeGate(s.get());
   // Admit() before any CheckExit()/generation(): the state was never read, so it is closed.
-  EXPECT_FALSE(gate->Admit(Obj("indicator--1", "{}"), Audience::LocalOperator(), Exit::kGet)
-                   .allowed());
+  EXPECT_FALSE(
+      gate->Admit(Obj("indicator--1", "{}"), Audience::LocalOperator(), Exit::kGet).allowed());
 }
 
 // Imports `lines` (JSON lines) into collection "c".
@@ -195,8 +195,7 @@ void Import(store::Store& s, const std::string& lines) {
   auto txn = s.BeginImport("c");
   ASSERT_TRUE(txn.ok()) << txn.status();
   auto r = stix::ReadBuffer(
-      lines, stix::ReaderOptions{},
-      [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
+      lines, stix::ReaderOptions{}, [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
       [&](stix::Problem&& p) { ADD_FAILURE() << p.ToString(); });
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE((*txn)->Commit().ok());
@@ -227,7 +226,8 @@ TEST(EgressReaderTest, DeliversAllowedAndReplacedObjectsAndCountsTheWithheld) {
   EXPECT_EQ(page->replaced, 1u);
   EXPECT_EQ(page->withheld_reason, "no 1");
   // The stored original is unchanged.
-  auto raw = (*s).Get("indicator--22222222-2222-4222-8222-222222222222", store::VersionSelect::kAll);
+  auto raw =
+      (*s).Get("indicator--22222222-2222-4222-8222-222222222222", store::VersionSelect::kAll);
   ASSERT_TRUE(raw.ok());
   ASSERT_EQ(raw->size(), 1u);
   EXPECT_NE((*raw)[0].json.find("10.0.0.2"), std::string::npos);

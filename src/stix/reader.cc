@@ -250,8 +250,8 @@ class ReaderImpl {
       return absl::OkStatus();
     }
     if (root.type() != element_type::OBJECT) {
-      Report(where.Str(), "", common::Cat("expected a STIX bundle or object, found ",
-                                     TypeName(root.type())));
+      Report(where.Str(), "",
+             common::Cat("expected a STIX bundle or object, found ", TypeName(root.type())));
       return absl::OkStatus();
     }
     object o = root.get_object().value_unsafe();
@@ -311,7 +311,8 @@ class ReaderImpl {
         return absl::OkStatus();
       }
       element ue;
-      if (auto err = parsers_->upgrade.parse(*up).get(ue); err || ue.type() != element_type::OBJECT) {
+      if (auto err = parsers_->upgrade.parse(*up).get(ue);
+          err || ue.type() != element_type::OBJECT) {
         Report(where.Str(), std::string(id), "internal error: upgraded object does not parse");
         return absl::OkStatus();
       }
@@ -489,14 +490,12 @@ absl::StatusOr<ReadStats> ReadBufferImpl(std::string_view data, bool padded,
   return impl.stats();
 }
 
-
 }  // namespace
 
 absl::StatusOr<ReadStats> ReadBuffer(std::string_view data, const ReaderOptions& options,
                                      const ObjectSink& on_object, const ProblemSink& on_problem) {
   return ReadBufferImpl(data, /*padded=*/false, options, on_object, on_problem);
 }
-
 
 absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions& options,
                                    const ObjectSink& on_object, const ProblemSink& on_problem) {
@@ -533,17 +532,17 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
     // Whole document: read the rest and parse it in place.
     while (!eof) {
       if (buf->size() > opts.max_document_bytes) {
-        return absl::ResourceExhaustedError(common::Cat(
-            opts.source_name, ": document larger than ", opts.max_document_bytes,
-            " bytes; split it or use JSON lines (one object per line), which stream"));
+        return absl::ResourceExhaustedError(
+            common::Cat(opts.source_name, ": document larger than ", opts.max_document_bytes,
+                        " bytes; split it or use JSON lines (one object per line), which stream"));
       }
       size_t next = std::max<size_t>(buf->size(), kHeadBytes);  // doubles the buffer each time
       ACCORD_RETURN_IF_ERROR(ReadUpTo(in.get(), buf, buf->size() + next, next, &eof));
     }
     if (buf->size() > opts.max_document_bytes) {
-      return absl::ResourceExhaustedError(common::Cat(
-          opts.source_name, ": document larger than ", opts.max_document_bytes,
-          " bytes; split it or use JSON lines (one object per line), which stream"));
+      return absl::ResourceExhaustedError(
+          common::Cat(opts.source_name, ": document larger than ", opts.max_document_bytes,
+                      " bytes; split it or use JSON lines (one object per line), which stream"));
     }
     buf->PadWithZeros();
     return ReadBufferImpl(buf->view(), /*padded=*/true, opts, on_object, on_problem);
@@ -594,11 +593,24 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
 }
 
 bool IsScoType(std::string_view type) {
-  static constexpr std::string_view kSco[] = {
-      "artifact",  "autonomous-system", "directory",  "domain-name",  "email-addr",
-      "email-message", "file",          "ipv4-addr",  "ipv6-addr",    "mac-addr",
-      "mutex",     "network-traffic",   "process",    "software",     "url",
-      "user-account", "windows-registry-key", "x509-certificate"};
+  static constexpr std::string_view kSco[] = {"artifact",
+                                              "autonomous-system",
+                                              "directory",
+                                              "domain-name",
+                                              "email-addr",
+                                              "email-message",
+                                              "file",
+                                              "ipv4-addr",
+                                              "ipv6-addr",
+                                              "mac-addr",
+                                              "mutex",
+                                              "network-traffic",
+                                              "process",
+                                              "software",
+                                              "url",
+                                              "user-account",
+                                              "windows-registry-key",
+                                              "x509-certificate"};
   for (auto t : kSco) {
     if (t == type) return true;
   }

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,8 +48,10 @@ FileResult ReadArrayAsBundle(const fs::path& path, bool check_sco_ids) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string doc = "{\"type\":\"bundle\",\"id\":\"bundle--0f4a3025-7788-4f25-a0c7-26171056dfae\","
-                    "\"objects\":" + ss.str() + "}";
+  std::string doc =
+      "{\"type\":\"bundle\",\"id\":\"bundle--0f4a3025-7788-4f25-a0c7-26171056dfae\","
+      "\"objects\":" +
+      ss.str() + "}";
   ReaderOptions opts;
   opts.check_sco_ids = check_sco_ids;
   auto st = ReadBuffer(
@@ -105,9 +107,7 @@ class Extracted {
 
 class RealDataTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ACCORD_REQUIRE_SHARED(kStixDir);
-  }
+  void SetUp() override { ACCORD_REQUIRE_SHARED(kStixDir); }
 };
 
 // Reads every file and expects every object accepted; returns the number of objects.
@@ -305,8 +305,9 @@ TEST_F(RealDataTest, ValidatorExamples) {
   EXPECT_NE(first_message("invalid_braces.json").find("malformed JSON"), std::string::npos);
   EXPECT_NE(first_message("invalid_comma.json").find("malformed JSON"), std::string::npos);
   // modified (2015-...) before created (2016-...).
-  EXPECT_NE(first_message("invalid_timestamp.json").find("'modified' (2015-08-08T15:50:10.983Z) "
-                                                         "is earlier than 'created'"),
+  EXPECT_NE(first_message("invalid_timestamp.json")
+                .find("'modified' (2015-08-08T15:50:10.983Z) "
+                      "is earlier than 'created'"),
             std::string::npos)
       << first_message("invalid_timestamp.json");
   // identity without 'modified'.

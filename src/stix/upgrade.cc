@@ -16,9 +16,9 @@ using Json = nlohmann::ordered_json;
 
 bool IsVersionedType(std::string_view t) {
   static constexpr std::string_view kTypes[] = {
-      "attack-pattern", "campaign",     "course-of-action", "identity", "indicator",
-      "intrusion-set",  "malware",      "observed-data",    "report",   "threat-actor",
-      "tool",           "vulnerability", "relationship",    "sighting"};
+      "attack-pattern", "campaign",      "course-of-action", "identity", "indicator",
+      "intrusion-set",  "malware",       "observed-data",    "report",   "threat-actor",
+      "tool",           "vulnerability", "relationship",     "sighting"};
   for (auto k : kTypes) {
     if (k == t) return true;
   }
@@ -45,8 +45,8 @@ absl::StatusOr<std::string> UpgradeFrom20(simdjson::dom::object obj) {
   if (IsVersionedType(type)) {
     for (const char* k : {"created", "modified"}) {
       if (!in.contains(k)) {
-        return absl::InvalidArgumentError(Cat(
-            type, " has no '", k, "'; a timestamp cannot be invented, so it is not upgraded"));
+        return absl::InvalidArgumentError(
+            Cat(type, " has no '", k, "'; a timestamp cannot be invented, so it is not upgraded"));
       }
     }
   }

@@ -52,15 +52,15 @@ enum class T {
   kInteger,
   kFloat,
   kTimestamp,
-  kId,          // identifier; `values` restricts the target types
-  kIdList,      // list of identifiers; `values` restricts the target types
+  kId,      // identifier; `values` restricts the target types
+  kIdList,  // list of identifiers; `values` restricts the target types
   kStringList,
-  kEnum,        // string from `values`
-  kEnumList,    // list of strings from `values`
-  kKillChain,   // list of kill-chain-phase
-  kExtRefs,     // list of external-reference
-  kGranular,    // list of granular-marking
-  kDict,        // dictionary
+  kEnum,       // string from `values`
+  kEnumList,   // list of strings from `values`
+  kKillChain,  // list of kill-chain-phase
+  kExtRefs,    // list of external-reference
+  kGranular,   // list of granular-marking
+  kDict,       // dictionary
   kHashes,
   kHex,
   kBinary,
@@ -101,11 +101,24 @@ struct TypeSpec {
   std::vector<Prop> props;
 };
 
-const std::vector<std::string_view> kScoTypes = {
-    "artifact",  "autonomous-system", "directory",  "domain-name",  "email-addr",
-    "email-message", "file",          "ipv4-addr",  "ipv6-addr",    "mac-addr",
-    "mutex",     "network-traffic",   "process",    "software",     "url",
-    "user-account", "windows-registry-key", "x509-certificate"};
+const std::vector<std::string_view> kScoTypes = {"artifact",
+                                                 "autonomous-system",
+                                                 "directory",
+                                                 "domain-name",
+                                                 "email-addr",
+                                                 "email-message",
+                                                 "file",
+                                                 "ipv4-addr",
+                                                 "ipv6-addr",
+                                                 "mac-addr",
+                                                 "mutex",
+                                                 "network-traffic",
+                                                 "process",
+                                                 "software",
+                                                 "url",
+                                                 "user-account",
+                                                 "windows-registry-key",
+                                                 "x509-certificate"};
 
 // Properties every object may carry, with their types (§5). Applicability by kind is checked
 // separately.
@@ -191,15 +204,14 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
          Refs("sample_refs", {"file", "artifact"})}}},
       {"malware-analysis",
        {Kind::kSdo,
-        {Req("product", T::kString), Opt("version", T::kString),
-         Ref("host_vm_ref", {"software"}), Ref("operating_system_ref", {"software"}),
-         Refs("installed_software_refs", {"software"}),
+        {Req("product", T::kString), Opt("version", T::kString), Ref("host_vm_ref", {"software"}),
+         Ref("operating_system_ref", {"software"}), Refs("installed_software_refs", {"software"}),
          Opt("configuration_version", T::kString), Opt("modules", T::kStringList),
-         Opt("analysis_engine_version", T::kString),
-         Opt("analysis_definition_version", T::kString), Opt("submitted", T::kTimestamp),
-         Opt("analysis_started", T::kTimestamp), Opt("analysis_ended", T::kTimestamp),
-         Opt("result_name", T::kString), Opt("result", T::kString),
-         Refs("analysis_sco_refs", {}), Ref("sample_ref", {"file", "network-traffic", "artifact"})}}},
+         Opt("analysis_engine_version", T::kString), Opt("analysis_definition_version", T::kString),
+         Opt("submitted", T::kTimestamp), Opt("analysis_started", T::kTimestamp),
+         Opt("analysis_ended", T::kTimestamp), Opt("result_name", T::kString),
+         Opt("result", T::kString), Refs("analysis_sco_refs", {}),
+         Ref("sample_ref", {"file", "network-traffic", "artifact"})}}},
       {"note",
        {Kind::kSdo,
         {Opt("abstract", T::kString), Req("content", T::kString), Opt("authors", T::kStringList),
@@ -231,16 +243,16 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
          Opt("personal_motivations", T::kStringList)}}},
       {"tool",
        {Kind::kSdo,
-        {Req("name", T::kString), Opt("description", T::kString),
-         Opt("tool_types", T::kStringList), Opt("aliases", T::kStringList),
-         Opt("kill_chain_phases", T::kKillChain), Opt("tool_version", T::kString)}}},
+        {Req("name", T::kString), Opt("description", T::kString), Opt("tool_types", T::kStringList),
+         Opt("aliases", T::kStringList), Opt("kill_chain_phases", T::kKillChain),
+         Opt("tool_version", T::kString)}}},
       {"vulnerability", {Kind::kSdo, {Req("name", T::kString), Opt("description", T::kString)}}},
       // SROs (§5)
       {"relationship",
        {Kind::kSro,
         {Req("relationship_type", T::kString), Opt("description", T::kString),
-         Ref("source_ref", {}, true), Ref("target_ref", {}, true),
-         Opt("start_time", T::kTimestamp), Opt("stop_time", T::kTimestamp)}}},
+         Ref("source_ref", {}, true), Ref("target_ref", {}, true), Opt("start_time", T::kTimestamp),
+         Opt("stop_time", T::kTimestamp)}}},
       {"sighting",
        {Kind::kSro,
         {Opt("description", T::kString), Opt("first_seen", T::kTimestamp),
@@ -255,7 +267,8 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
          Enum("encryption_algorithm", {"AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated"}),
          Opt("decryption_key", T::kString)}}},
       {"autonomous-system",
-       {Kind::kSco, {Int("number", 0, kMaxInt, true), Opt("name", T::kString), Opt("rir", T::kString)}}},
+       {Kind::kSco,
+        {Int("number", 0, kMaxInt, true), Opt("name", T::kString), Opt("rir", T::kString)}}},
       {"directory",
        {Kind::kSco,
         {Req("path", T::kString), Opt("path_enc", T::kString), Opt("ctime", T::kTimestamp),
@@ -271,14 +284,13 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
          Ref("belongs_to_ref", {"user-account"})}}},
       {"email-message",
        {Kind::kSco,
-        {Req("is_multipart", T::kBool), Opt("date", T::kTimestamp),
-         Opt("content_type", T::kString), Ref("from_ref", {"email-addr"}),
-         Ref("sender_ref", {"email-addr"}), Refs("to_refs", {"email-addr"}),
-         Refs("cc_refs", {"email-addr"}), Refs("bcc_refs", {"email-addr"}),
-         Opt("message_id", T::kString), Opt("subject", T::kString),
-         Opt("received_lines", T::kStringList), Opt("additional_header_fields", T::kDict),
-         Opt("body", T::kString), Opt("body_multipart", T::kObjectList),
-         Ref("raw_email_ref", {"artifact"})}}},
+        {Req("is_multipart", T::kBool), Opt("date", T::kTimestamp), Opt("content_type", T::kString),
+         Ref("from_ref", {"email-addr"}), Ref("sender_ref", {"email-addr"}),
+         Refs("to_refs", {"email-addr"}), Refs("cc_refs", {"email-addr"}),
+         Refs("bcc_refs", {"email-addr"}), Opt("message_id", T::kString),
+         Opt("subject", T::kString), Opt("received_lines", T::kStringList),
+         Opt("additional_header_fields", T::kDict), Opt("body", T::kString),
+         Opt("body_multipart", T::kObjectList), Ref("raw_email_ref", {"artifact"})}}},
       {"file",
        {Kind::kSco,
         {Opt("hashes", T::kHashes), Int("size", 0), Opt("name", T::kString),
@@ -301,11 +313,10 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
         {Opt("start", T::kTimestamp), Opt("end", T::kTimestamp), Opt("is_active", T::kBool),
          Ref("src_ref", {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"}),
          Ref("dst_ref", {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"}),
-         Int("src_port", 0, 65535), Int("dst_port", 0, 65535),
-         Req("protocols", T::kStringList), Int("src_byte_count", 0), Int("dst_byte_count", 0),
-         Int("src_packets", 0), Int("dst_packets", 0), Opt("ipfix", T::kDict),
-         Ref("src_payload_ref", {"artifact"}), Ref("dst_payload_ref", {"artifact"}),
-         Refs("encapsulates_refs", {"network-traffic"}),
+         Int("src_port", 0, 65535), Int("dst_port", 0, 65535), Req("protocols", T::kStringList),
+         Int("src_byte_count", 0), Int("dst_byte_count", 0), Int("src_packets", 0),
+         Int("dst_packets", 0), Opt("ipfix", T::kDict), Ref("src_payload_ref", {"artifact"}),
+         Ref("dst_payload_ref", {"artifact"}), Refs("encapsulates_refs", {"network-traffic"}),
          Ref("encapsulated_by_ref", {"network-traffic"})}}},
       {"process",
        {Kind::kSco,
@@ -318,8 +329,7 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
       {"software",
        {Kind::kSco,
         {Req("name", T::kString), Opt("cpe", T::kString), Opt("swid", T::kString),
-         Opt("languages", T::kStringList), Opt("vendor", T::kString),
-         Opt("version", T::kString)}}},
+         Opt("languages", T::kStringList), Opt("vendor", T::kString), Opt("version", T::kString)}}},
       {"url", {Kind::kSco, {Req("value", T::kString)}}},
       {"user-account",
        {Kind::kSco,
@@ -332,9 +342,8 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
          Opt("account_first_login", T::kTimestamp), Opt("account_last_login", T::kTimestamp)}}},
       {"windows-registry-key",
        {Kind::kSco,
-        {Opt("key", T::kString), Opt("values", T::kObjectList),
-         Opt("modified_time", T::kTimestamp), Ref("creator_user_ref", {"user-account"}),
-         Int("number_of_subkeys", 0)}}},
+        {Opt("key", T::kString), Opt("values", T::kObjectList), Opt("modified_time", T::kTimestamp),
+         Ref("creator_user_ref", {"user-account"}), Int("number_of_subkeys", 0)}}},
       {"x509-certificate",
        {Kind::kSco,
         {Opt("is_self_signed", T::kBool), Opt("hashes", T::kHashes), Opt("version", T::kString),
@@ -357,7 +366,9 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
        {Kind::kExtensionDefinition,
         {Req("name", T::kString), Opt("description", T::kString), Req("schema", T::kString),
          Req("version", T::kString),
-         Prop{"extension_types", T::kEnumList, true,
+         Prop{"extension_types",
+              T::kEnumList,
+              true,
               {"new-sdo", "new-sco", "new-sro", "property-extension",
                "toplevel-property-extension"}},
          Opt("extension_properties", T::kStringList)}}},
@@ -442,17 +453,16 @@ absl::Status CheckIdentifier(element e, std::string_view where,
                              const std::vector<std::string_view>& targets) {
   std::string_view s;
   if (e.get_string().get(s)) {
-    return Invalid(Cat("'", where, "' must be an identifier string, found ",
-                                JsonTypeName(e.type())));
+    return Invalid(
+        Cat("'", where, "' must be an identifier string, found ", JsonTypeName(e.type())));
   }
   std::string_view t = IdType(s);
   if (t.empty()) {
-    return Invalid(Cat("'", where, "' must be an identifier (<type>--<UUID>), found \"",
-                                s, "\""));
+    return Invalid(Cat("'", where, "' must be an identifier (<type>--<UUID>), found \"", s, "\""));
   }
   if (!targets.empty() && !Contains(targets, t)) {
-    return Invalid(Cat("'", where, "' must reference ", Join(targets, " or "),
-                                ", found \"", s, "\""));
+    return Invalid(
+        Cat("'", where, "' must reference ", Join(targets, " or "), ", found \"", s, "\""));
   }
   return absl::OkStatus();
 }
@@ -461,17 +471,16 @@ absl::Status CheckTimestamp(element e, std::string_view where, int min_fraction_
                             common::Micros* out) {
   std::string_view s;
   if (e.get_string().get(s)) {
-    return Invalid(Cat("'", where, "' must be a timestamp string, found ",
-                                JsonTypeName(e.type())));
+    return Invalid(Cat("'", where, "' must be a timestamp string, found ", JsonTypeName(e.type())));
   }
   auto parsed = common::ParseTimestamp(s);
   if (!parsed.ok()) {
-    return Invalid(Cat("'", where, "' is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z): \"",
-                                s, "\""));
+    return Invalid(
+        Cat("'", where, "' is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z): \"", s, "\""));
   }
   if (parsed->fraction_digits < min_fraction_digits) {
-    return Invalid(Cat("'", where, "' must have at least millisecond precision, found \"",
-                                s, "\""));
+    return Invalid(
+        Cat("'", where, "' must have at least millisecond precision, found \"", s, "\""));
   }
   if (out != nullptr) *out = parsed->micros;
   return absl::OkStatus();
@@ -499,10 +508,9 @@ absl::Status CheckInteger(element e, std::string_view where, double lo, double h
   if (!IsInteger(e, &v)) {
     return Invalid(Cat("'", where, "' must be an integer, found ", Show(e)));
   }
-  if (static_cast<double>(v) < lo || static_cast<double>(v) > hi || v > kMaxInt ||
-      v < -kMaxInt) {
-    return Invalid(Cat("'", where, "' must be an integer in ", static_cast<int64_t>(lo),
-                                "..", static_cast<int64_t>(hi), ", found ", Show(e)));
+  if (static_cast<double>(v) < lo || static_cast<double>(v) > hi || v > kMaxInt || v < -kMaxInt) {
+    return Invalid(Cat("'", where, "' must be an integer in ", static_cast<int64_t>(lo), "..",
+                       static_cast<int64_t>(hi), ", found ", Show(e)));
   }
   return absl::OkStatus();
 }
@@ -515,9 +523,7 @@ absl::Status CheckHex(element e, std::string_view where) {
     return Invalid(Cat("'", where, "' must be a hex string, found ", JsonTypeName(e.type())));
   }
   if (!common::IsHex(s)) {
-    return Invalid(Cat("'", where,
-                                "' must be an even number of hex digits, found \"", s,
-                                "\""));
+    return Invalid(Cat("'", where, "' must be an even number of hex digits, found \"", s, "\""));
   }
   return absl::OkStatus();
 }
@@ -525,15 +531,14 @@ absl::Status CheckHex(element e, std::string_view where) {
 absl::Status CheckBinary(element e, std::string_view where) {
   std::string_view s;
   if (e.get_string().get(s)) {
-    return Invalid(Cat("'", where, "' must be a base64 string, found ",
-                                JsonTypeName(e.type())));
+    return Invalid(Cat("'", where, "' must be a base64 string, found ", JsonTypeName(e.type())));
   }
   // Padded standard base64 with a canonical last group (accord/common/encoding.h), as the
   // pattern b'...' literals and the matcher read it.
   bool ok = common::IsBase64(s);
   if (!ok) {
-    return Invalid(Cat("'", where, "' must be padded base64 (RFC 4648), found \"",
-                                s.substr(0, 60), s.size() > 60 ? "...\"" : "\""));
+    return Invalid(Cat("'", where, "' must be padded base64 (RFC 4648), found \"", s.substr(0, 60),
+                       s.size() > 60 ? "...\"" : "\""));
   }
   return absl::OkStatus();
 }
@@ -557,7 +562,7 @@ absl::Status CheckDict(element e, std::string_view where) {
   for (auto f : o) {
     if (!ValidDictKey(f.key)) {
       return Invalid(Cat("'", where, "' key \"", f.key,
-                                  "\" must be 1-250 characters of a-z, A-Z, 0-9, '-' and '_'"));
+                         "\" must be 1-250 characters of a-z, A-Z, 0-9, '-' and '_'"));
     }
   }
   return absl::OkStatus();
@@ -567,7 +572,7 @@ struct HashFormat {
   std::string_view name;
   size_t hex_len;
 };
-constexpr HashFormat kHashFormats[] = {{"MD5", 32},      {"SHA-1", 40},     {"SHA-256", 64},
+constexpr HashFormat kHashFormats[] = {{"MD5", 32},      {"SHA-1", 40},    {"SHA-256", 64},
                                        {"SHA-512", 128}, {"SHA3-256", 64}, {"SHA3-512", 128}};
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -584,14 +589,14 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 absl::Status CheckHashes(element e, std::string_view where) {
   object o;
   if (e.get_object().get(o)) {
-    return Invalid(Cat("'", where, "' must be a hashes dictionary, found ",
-                                JsonTypeName(e.type())));
+    return Invalid(
+        Cat("'", where, "' must be a hashes dictionary, found ", JsonTypeName(e.type())));
   }
   if (o.size() == 0) return Invalid(Cat("'", where, "' is an empty hashes dictionary"));
   for (auto f : o) {
     if (f.key.size() < 3 || f.key.size() > 250 || !ValidDictKey(f.key)) {
       return Invalid(Cat("'", where, "' hash name \"", f.key,
-                                  "\" must be 3-250 characters of a-z, A-Z, 0-9, '-' and '_'"));
+                         "\" must be 3-250 characters of a-z, A-Z, 0-9, '-' and '_'"));
     }
     std::string_view v;
     if (f.value.get_string().get(v)) {
@@ -601,7 +606,7 @@ absl::Status CheckHashes(element e, std::string_view where) {
       if (!EqualsIgnoreCase(f.key, h.name)) continue;
       if (v.size() != h.hex_len || !common::IsHex(v)) {
         return Invalid(Cat("'", where, "' ", h.name, " must be ", h.hex_len,
-                                    " hex digits, found \"", v, "\""));
+                           " hex digits, found \"", v, "\""));
       }
     }
   }
@@ -611,14 +616,13 @@ absl::Status CheckHashes(element e, std::string_view where) {
 absl::Status CheckStringList(element e, std::string_view where) {
   array a;
   if (e.get_array().get(a)) {
-    return Invalid(Cat("'", where, "' must be a list of strings, found ",
-                                JsonTypeName(e.type())));
+    return Invalid(Cat("'", where, "' must be a list of strings, found ", JsonTypeName(e.type())));
   }
   size_t i = 0;
   for (element item : a) {
     if (item.type() != element_type::STRING) {
       return Invalid(Cat("'", where, "' must be a list of strings; item ", i, " is ",
-                                  JsonTypeName(item.type())));
+                         JsonTypeName(item.type())));
     }
     ++i;
   }
@@ -639,8 +643,8 @@ absl::Status CheckKillChain(element e, std::string_view where) {
     for (std::string_view k : {"kill_chain_name", "phase_name"}) {
       std::string_view s;
       if (o[k].get_string().get(s)) {
-        return Invalid(Cat("kill chain phase ('", where, "' item ", i,
-                                    ") requires string '", k, "'"));
+        return Invalid(
+            Cat("kill chain phase ('", where, "' item ", i, ") requires string '", k, "'"));
       }
     }
     ++i;
@@ -661,35 +665,36 @@ absl::Status CheckExternalRefs(element e, std::string_view where) {
     }
     std::string_view source;
     if (o["source_name"].get_string().get(source)) {
-      return Invalid(Cat("external reference (item ", i,
-                                  ") requires string 'source_name'"));
+      return Invalid(Cat("external reference (item ", i, ") requires string 'source_name'"));
     }
     std::string_view ext_id;
     bool has_ext_id = !o["external_id"].get_string().get(ext_id);
     for (auto f : o) {
       if ((f.key == "description" || f.key == "url" || f.key == "external_id") &&
           f.value.type() != element_type::STRING) {
-        return Invalid(Cat("external reference (item ", i, ") '", f.key,
-                                    "' must be a string"));
+        return Invalid(Cat("external reference (item ", i, ") '", f.key, "' must be a string"));
       }
       if (f.key == "hashes") {
-        ACCORD_RETURN_IF_ERROR(
-            CheckHashes(f.value, Cat("external_references[", i, "].hashes")));
+        ACCORD_RETURN_IF_ERROR(CheckHashes(f.value, Cat("external_references[", i, "].hashes")));
       }
     }
     if (o["description"].error() && o["url"].error() && !has_ext_id) {
       return Invalid(Cat("external reference \"", source, "\" (item ", i,
-                                  ") needs at least one of 'description', 'url', 'external_id'"));
+                         ") needs at least one of 'description', 'url', 'external_id'"));
     }
     if (source == "capec" && has_ext_id &&
         (ext_id.substr(0, 6) != "CAPEC-" || ext_id.size() == 6 ||
          ext_id.find_first_not_of("0123456789", 6) != std::string_view::npos)) {
-      return Invalid(Cat("external reference with source_name \"capec\" needs "
-                                  "external_id CAPEC-<number>, found \"", ext_id, "\""));
+      return Invalid(
+          Cat("external reference with source_name \"capec\" needs "
+              "external_id CAPEC-<number>, found \"",
+              ext_id, "\""));
     }
     if (source == "cve" && has_ext_id && ext_id.substr(0, 4) != "CVE-") {
-      return Invalid(Cat("external reference with source_name \"cve\" needs "
-                                  "external_id CVE-YYYY-NNNN, found \"", ext_id, "\""));
+      return Invalid(
+          Cat("external reference with source_name \"cve\" needs "
+              "external_id CVE-YYYY-NNNN, found \"",
+              ext_id, "\""));
     }
     ++i;
   }
@@ -740,14 +745,13 @@ absl::Status CheckGranular(element e, object root) {
     }
     array selectors;
     if (o["selectors"].get_array().get(selectors) || selectors.size() == 0) {
-      return Invalid(Cat("granular marking (item ", i,
-                                  ") requires a non-empty 'selectors' list"));
+      return Invalid(Cat("granular marking (item ", i, ") requires a non-empty 'selectors' list"));
     }
     bool has_ref = o["marking_ref"].error() == simdjson::SUCCESS;
     bool has_lang = o["lang"].error() == simdjson::SUCCESS;
     if (has_ref == has_lang) {
-      return Invalid(Cat("granular marking (item ", i,
-                                  ") needs exactly one of 'marking_ref' or 'lang'"));
+      return Invalid(
+          Cat("granular marking (item ", i, ") needs exactly one of 'marking_ref' or 'lang'"));
     }
     if (has_ref) {
       ACCORD_RETURN_IF_ERROR(CheckIdentifier(o["marking_ref"].value_unsafe(),
@@ -761,7 +765,7 @@ absl::Status CheckGranular(element e, object root) {
       }
       if (!SelectorResolves(root, s)) {
         return Invalid(Cat("granular marking selector \"", s,
-                                    "\" does not point at content present in the object"));
+                           "\" does not point at content present in the object"));
       }
     }
     ++i;
@@ -782,41 +786,37 @@ absl::Status CheckValue(const Prop& p, element v, object root) {
         return Invalid(Cat("'", p.name, "' must be a boolean, found ", Show(v)));
       }
       return absl::OkStatus();
-    case T::kInteger:
-      return CheckInteger(v, p.name, p.min, p.max);
+    case T::kInteger: return CheckInteger(v, p.name, p.min, p.max);
     case T::kFloat: {
       double d = 0;
       if (v.get_double().get(d)) {
         return Invalid(Cat("'", p.name, "' must be a number, found ", Show(v)));
       }
       if (d < p.min || d > p.max) {
-        return Invalid(Cat("'", p.name, "' must be between ", static_cast<int64_t>(p.min),
-                           " and ", p.max == kNoMax ? std::string("infinity")
-                                                    : std::to_string(static_cast<int64_t>(p.max)),
-                           ", found ", Show(v)));
+        return Invalid(Cat(
+            "'", p.name, "' must be between ", static_cast<int64_t>(p.min), " and ",
+            p.max == kNoMax ? std::string("infinity") : std::to_string(static_cast<int64_t>(p.max)),
+            ", found ", Show(v)));
       }
       return absl::OkStatus();
     }
-    case T::kTimestamp:
-      return CheckTimestamp(v, p.name, 0, nullptr);
-    case T::kId:
-      return CheckIdentifier(v, p.name, p.values);
+    case T::kTimestamp: return CheckTimestamp(v, p.name, 0, nullptr);
+    case T::kId: return CheckIdentifier(v, p.name, p.values);
     case T::kIdList: {
       array a;
       if (v.get_array().get(a)) {
-        return Invalid(Cat("'", p.name, "' must be a list of identifiers, found ",
-                                    JsonTypeName(v.type())));
+        return Invalid(
+            Cat("'", p.name, "' must be a list of identifiers, found ", JsonTypeName(v.type())));
       }
       for (element item : a) ACCORD_RETURN_IF_ERROR(CheckIdentifier(item, p.name, p.values));
       return absl::OkStatus();
     }
-    case T::kStringList:
-      return CheckStringList(v, p.name);
+    case T::kStringList: return CheckStringList(v, p.name);
     case T::kEnum: {
       std::string_view s;
       if (v.get_string().get(s) || !Contains(p.values, s)) {
-        return Invalid(Cat("'", p.name, "' must be one of ", Join(p.values, ", "),
-                                    "; found ", Show(v)));
+        return Invalid(
+            Cat("'", p.name, "' must be one of ", Join(p.values, ", "), "; found ", Show(v)));
       }
       return absl::OkStatus();
     }
@@ -825,31 +825,24 @@ absl::Status CheckValue(const Prop& p, element v, object root) {
       array items = v.get_array().value_unsafe();
       for (element item : items) {
         if (!Contains(p.values, item.get_string().value_unsafe())) {
-          return Invalid(Cat("'", p.name, "' values must be one of ",
-                                      Join(p.values, ", "), "; found ", Show(item)));
+          return Invalid(Cat("'", p.name, "' values must be one of ", Join(p.values, ", "),
+                             "; found ", Show(item)));
         }
       }
       return absl::OkStatus();
     }
-    case T::kKillChain:
-      return CheckKillChain(v, p.name);
-    case T::kExtRefs:
-      return CheckExternalRefs(v, p.name);
-    case T::kGranular:
-      return CheckGranular(v, root);
-    case T::kDict:
-      return CheckDict(v, p.name);
-    case T::kHashes:
-      return CheckHashes(v, p.name);
-    case T::kHex:
-      return CheckHex(v, p.name);
-    case T::kBinary:
-      return CheckBinary(v, p.name);
+    case T::kKillChain: return CheckKillChain(v, p.name);
+    case T::kExtRefs: return CheckExternalRefs(v, p.name);
+    case T::kGranular: return CheckGranular(v, root);
+    case T::kDict: return CheckDict(v, p.name);
+    case T::kHashes: return CheckHashes(v, p.name);
+    case T::kHex: return CheckHex(v, p.name);
+    case T::kBinary: return CheckBinary(v, p.name);
     case T::kObjectList: {
       array a;
       if (v.get_array().get(a)) {
-        return Invalid(Cat("'", p.name, "' must be a list of objects, found ",
-                                    JsonTypeName(v.type())));
+        return Invalid(
+            Cat("'", p.name, "' must be a list of objects, found ", JsonTypeName(v.type())));
       }
       for (element item : a) {
         if (item.type() != element_type::OBJECT) {
@@ -864,8 +857,7 @@ absl::Status CheckValue(const Prop& p, element v, object root) {
       }
       return absl::OkStatus();
     case T::kExtensions:
-    case T::kAny:
-      return absl::OkStatus();
+    case T::kAny: return absl::OkStatus();
   }
   return absl::OkStatus();
 }
@@ -907,8 +899,7 @@ absl::Status CheckNoNullOrEmpty(element e, std::string_view path, int depth, boo
       if (!std::isfinite(d)) return Invalid(Cat("'", path, "' is not a finite number"));
       return absl::OkStatus();
     }
-    default:
-      return absl::OkStatus();
+    default: return absl::OkStatus();
   }
 }
 
@@ -930,8 +921,8 @@ absl::Status CheckBySuffix(std::string_view name, element v) {
   if (HasSuffix(name, "_refs")) {
     array a;
     if (v.get_array().get(a)) {
-      return Invalid(Cat("'", name, "' must be a list of identifiers, found ",
-                                  JsonTypeName(v.type())));
+      return Invalid(
+          Cat("'", name, "' must be a list of identifiers, found ", JsonTypeName(v.type())));
     }
     for (element item : a) ACCORD_RETURN_IF_ERROR(CheckIdentifier(item, name, {}));
     return absl::OkStatus();
@@ -977,8 +968,9 @@ absl::Status CheckMarkingDefinition(object obj, std::string_view id) {
   bool has_ext = obj["extensions"].error() == simdjson::SUCCESS;
   bool has_def = obj["definition"].error() == simdjson::SUCCESS;
   if (!has_ext && (def_type.empty() || !has_def)) {
-    return Invalid("marking-definition without 'extensions' requires 'definition_type' and "
-                   "'definition'");
+    return Invalid(
+        "marking-definition without 'extensions' requires 'definition_type' and "
+        "'definition'");
   }
   object def;
   if (has_def && obj["definition"].get_object().get(def)) {
@@ -997,18 +989,20 @@ absl::Status CheckMarkingDefinition(object obj, std::string_view id) {
         (!name.empty() && name != t.name) ||
         common::ParseTimestamp(created).value_or(common::ParsedTimestamp{}).micros !=
             common::ParseTimestamp("2017-01-20T00:00:00.000Z")->micros) {
-      return Invalid(Cat(
-          "forged TLP marking: ", id, " is the predefined TLP 1.0 ", t.name,
-          " marking and must have definition_type \"tlp\", definition {\"tlp\":\"", t.level,
-          "\"}, created 2017-01-20T00:00:00.000Z; found definition_type \"", def_type,
-          "\", definition ", has_def ? Show(obj["definition"].value_unsafe()) : "(none)",
-          ", name \"", name, "\""));
+      return Invalid(Cat("forged TLP marking: ", id, " is the predefined TLP 1.0 ", t.name,
+                         " marking and must have definition_type \"tlp\", definition {\"tlp\":\"",
+                         t.level, "\"}, created 2017-01-20T00:00:00.000Z; found definition_type \"",
+                         def_type, "\", definition ",
+                         has_def ? Show(obj["definition"].value_unsafe()) : "(none)", ", name \"",
+                         name, "\""));
     }
     return absl::OkStatus();
   }
   if (def_type == "tlp") {
-    return Invalid(Cat("definition_type \"tlp\" is allowed only on the four predefined "
-                                "TLP 1.0 marking-definitions; found it on ", id));
+    return Invalid(
+        Cat("definition_type \"tlp\" is allowed only on the four predefined "
+            "TLP 1.0 marking-definitions; found it on ",
+            id));
   }
   object tlp2_ext;
   bool has_tlp2_ext = !obj["extensions"][kTlp2Extension].get_object().get(tlp2_ext);
@@ -1028,7 +1022,7 @@ absl::Status CheckMarkingDefinition(object obj, std::string_view id) {
   }
   if (has_tlp2_ext) {
     return Invalid(Cat("forged TLP marking: the TLP 2.0 extension is used on ", id,
-                                ", which is not one of the five TLP 2.0 marking-definition ids"));
+                       ", which is not one of the five TLP 2.0 marking-definition ids"));
   }
   return absl::OkStatus();
 }
@@ -1040,7 +1034,8 @@ bool ValidExtensionName(std::string_view k) {
   if (!HasSuffix(k, "-ext") || k.size() < 5) return false;
   std::string_view stem = k.substr(0, k.size() - 4);
   return !stem.empty() && stem[0] >= 'a' && stem[0] <= 'z' && stem.back() != '-' &&
-         std::all_of(stem.begin(), stem.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; }) &&
+         std::all_of(stem.begin(), stem.end(),
+                     [](char c) { return IsLowerAlnum(c) || c == '-'; }) &&
          stem.find("--") == std::string_view::npos;
 }
 
@@ -1092,36 +1087,35 @@ absl::Status CheckExtensions(element e, std::string_view type) {
     }
     if (f.key.substr(0, 22) == "extension-definition--") {
       if (IdType(f.key) != "extension-definition") {
-        return Invalid(Cat("extension key \"", f.key,
-                                    "\" is not a valid extension-definition identifier"));
+        return Invalid(
+            Cat("extension key \"", f.key, "\" is not a valid extension-definition identifier"));
       }
       std::string_view et = GetString(ext, "extension_type");
       static const std::vector<std::string_view> kTypes = {
           "new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"};
       if (!Contains(kTypes, et)) {
         return Invalid(Cat("extension ", f.key, " requires 'extension_type' (one of ",
-                                    Join(kTypes, ", "), "), found ",
-                                    ext["extension_type"].error()
-                                        ? std::string("none")
-                                        : Show(ext["extension_type"].value_unsafe())));
+                           Join(kTypes, ", "), "), found ",
+                           ext["extension_type"].error()
+                               ? std::string("none")
+                               : Show(ext["extension_type"].value_unsafe())));
       }
       continue;
     }
     if (!ValidExtensionName(f.key)) {
       return Invalid(Cat("extension key \"", f.key,
-                                  "\" must be an extension-definition id or a name ending in "
-                                  "\"-ext\" (a-z, 0-9, '-')"));
+                         "\" must be an extension-definition id or a name ending in "
+                         "\"-ext\" (a-z, 0-9, '-')"));
     }
     for (const auto& p : PredefinedExtensions()) {
       if (p.name != f.key) continue;
       if (p.owner != type) {
-        return Invalid(Cat("predefined extension \"", p.name, "\" applies only to ",
-                                    p.owner, " objects, found on ", type));
+        return Invalid(Cat("predefined extension \"", p.name, "\" applies only to ", p.owner,
+                           " objects, found on ", type));
       }
       for (auto r : p.required) {
         if (ext[r].error()) {
-          return Invalid(Cat("extension \"", p.name, "\": required property '", r,
-                                      "' is missing"));
+          return Invalid(Cat("extension \"", p.name, "\": required property '", r, "' is missing"));
         }
       }
     }
@@ -1155,8 +1149,8 @@ absl::Status CheckOrder(object o, std::string_view earlier, std::string_view lat
   if (!a || !b) return absl::OkStatus();
   if (strict ? *b <= *a : *b < *a) {
     return Invalid(Cat("'", later, "' (", GetString(o, later), ") ",
-                                strict ? "must be later than" : "is earlier than", " '", earlier,
-                                "' (", GetString(o, earlier), ")"));
+                       strict ? "must be later than" : "is earlier than", " '", earlier, "' (",
+                       GetString(o, earlier), ")"));
   }
   return absl::OkStatus();
 }
@@ -1195,26 +1189,24 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
       for (auto f : c) {
         object sco;
         if (f.value.get_object().get(sco) || GetString(sco, "type").empty()) {
-          return Invalid(Cat("observed-data 'objects' entry \"", f.key,
-                                      "\" must be an object with a 'type'"));
+          return Invalid(
+              Cat("observed-data 'objects' entry \"", f.key, "\" must be an object with a 'type'"));
         }
       }
     }
   } else if (type == "relationship") {
     ACCORD_RETURN_IF_ERROR(CheckOrder(o, "start_time", "stop_time", true));
     std::string_view rt = GetString(o, "relationship_type");
-    if (rt.empty() || !std::all_of(rt.begin(), rt.end(), [](char c) {
-          return IsLowerAlnum(c) || c == '-';
-        })) {
-      return Invalid(Cat("'relationship_type' must use only a-z, 0-9 and '-', found \"",
-                                  rt, "\""));
+    if (rt.empty() ||
+        !std::all_of(rt.begin(), rt.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; })) {
+      return Invalid(Cat("'relationship_type' must use only a-z, 0-9 and '-', found \"", rt, "\""));
     }
     for (std::string_view k : {"source_ref", "target_ref"}) {
       std::string_view t = IdType(GetString(o, k));
       if (t == "relationship" || t == "sighting" || t == "bundle" || t == "language-content" ||
           t == "marking-definition" || t == "extension-definition") {
-        return Invalid(Cat("relationship '", k, "' must reference an SDO or SCO, found ",
-                                    GetString(o, k)));
+        return Invalid(
+            Cat("relationship '", k, "' must reference an SDO or SCO, found ", GetString(o, k)));
       }
     }
   } else if (type == "sighting") {
@@ -1222,7 +1214,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     if (IsSco(t) || t == "relationship" || t == "sighting" || t == "bundle" ||
         t == "language-content" || t == "marking-definition" || t == "extension-definition") {
       return Invalid(Cat("sighting 'sighting_of_ref' must reference an SDO, found ",
-                                  GetString(o, "sighting_of_ref")));
+                         GetString(o, "sighting_of_ref")));
     }
   } else if (type == "location") {
     bool lat = Has(o, "latitude"), lon = Has(o, "longitude");
@@ -1231,7 +1223,8 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
       return Invalid("location: 'precision' requires 'latitude' and 'longitude'");
     }
     if (!lat && !Has(o, "region") && !Has(o, "country")) {
-      return Invalid("location needs at least one of 'region', 'country', or 'latitude'+'longitude'");
+      return Invalid(
+          "location needs at least one of 'region', 'country', or 'latitude'+'longitude'");
     }
   } else if (type == "malware-analysis") {
     if (!Has(o, "result") && !Has(o, "analysis_sco_refs")) {
@@ -1240,12 +1233,14 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
   } else if (type == "artifact") {
     bool bin = Has(o, "payload_bin"), url = Has(o, "url");
     if (bin == url) return Invalid("artifact needs exactly one of 'payload_bin' or 'url'");
-    if (url && !Has(o, "hashes")) return Invalid("artifact: 'hashes' is required when 'url' is present");
+    if (url && !Has(o, "hashes"))
+      return Invalid("artifact: 'hashes' is required when 'url' is present");
     if (Has(o, "decryption_key") && !Has(o, "encryption_algorithm")) {
       return Invalid("artifact: 'decryption_key' requires 'encryption_algorithm'");
     }
   } else if (type == "file") {
-    if (!Has(o, "hashes") && !Has(o, "name")) return Invalid("file needs at least one of 'hashes' or 'name'");
+    if (!Has(o, "hashes") && !Has(o, "name"))
+      return Invalid("file needs at least one of 'hashes' or 'name'");
   } else if (type == "network-traffic") {
     if (!Has(o, "src_ref") && !Has(o, "dst_ref")) {
       return Invalid("network-traffic needs at least one of 'src_ref' or 'dst_ref'");
@@ -1258,9 +1253,11 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
   } else if (type == "email-message") {
     bool multi = false;
     if (o["is_multipart"].get_bool().get(multi)) multi = false;
-    if (multi && Has(o, "body")) return Invalid("email-message: 'body' must not be used when 'is_multipart' is true");
+    if (multi && Has(o, "body"))
+      return Invalid("email-message: 'body' must not be used when 'is_multipart' is true");
     if (!multi && Has(o, "body_multipart")) {
-      return Invalid("email-message: 'body_multipart' must not be used when 'is_multipart' is false");
+      return Invalid(
+          "email-message: 'body_multipart' must not be used when 'is_multipart' is false");
     }
     array parts;
     if (!o["body_multipart"].get_array().get(parts)) {
@@ -1269,7 +1266,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
         object part = p.get_object().value_unsafe();
         if (Has(part, "body") == Has(part, "body_raw_ref")) {
           return Invalid(Cat("email MIME part (body_multipart item ", i,
-                                      ") needs exactly one of 'body' or 'body_raw_ref'"));
+                             ") needs exactly one of 'body' or 'body_raw_ref'"));
         }
         if (Has(part, "body_raw_ref")) {
           ACCORD_RETURN_IF_ERROR(CheckIdentifier(part["body_raw_ref"].value_unsafe(),
@@ -1283,8 +1280,8 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     if (!o["additional_header_fields"].get_object().get(headers)) {
       for (auto f : headers) {
         if (f.value.type() != element_type::STRING && f.value.type() != element_type::ARRAY) {
-          return Invalid(Cat("email-message 'additional_header_fields' value for \"",
-                                      f.key, "\" must be a list of strings"));
+          return Invalid(Cat("email-message 'additional_header_fields' value for \"", f.key,
+                             "\" must be a list of strings"));
         }
       }
     }
@@ -1313,8 +1310,9 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
         if (StrOr(t) == "toplevel-property-extension") toplevel = true;
       }
       if (!toplevel) {
-        return Invalid("extension-definition: 'extension_properties' may be used only with "
-                       "extension type \"toplevel-property-extension\"");
+        return Invalid(
+            "extension-definition: 'extension_properties' may be used only with "
+            "extension type \"toplevel-property-extension\"");
       }
     }
   } else if (type == "language-content") {
@@ -1323,7 +1321,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     for (auto f : contents) {
       if (f.value.type() != element_type::OBJECT) {
         return Invalid(Cat("language-content 'contents' entry \"", f.key,
-                                    "\" must be an object of translated properties"));
+                           "\" must be an object of translated properties"));
       }
     }
   }
@@ -1342,8 +1340,10 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
     return Invalid(Cat("'type' must be a string, found ", JsonTypeName(type_el.type())));
   }
   if (!ValidTypeName(type)) {
-    return Invalid(Cat("'type' must be 3-250 characters of a-z, 0-9 and '-' (starting "
-                                "with a letter, no \"--\"), found \"", type, "\""));
+    return Invalid(
+        Cat("'type' must be 3-250 characters of a-z, 0-9 and '-' (starting "
+            "with a letter, no \"--\"), found \"",
+            type, "\""));
   }
   // id
   element id_el;
@@ -1389,7 +1389,8 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
     return Invalid(Cat("'defanged' is allowed only on SCOs, found on a ", KindName(kind)));
   }
   if (kind == Kind::kMarking && Has(obj, "modified")) {
-    return Invalid("marking-definition must not have 'modified' (marking definitions are not versioned)");
+    return Invalid(
+        "marking-definition must not have 'modified' (marking definitions are not versioned)");
   }
 
   // Every member: known (typed) or custom (name format + suffix typing).
@@ -1420,8 +1421,8 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
       }
     }
     if (!ValidPropertyName(f.key)) {
-      return Invalid(Cat("custom property name \"", f.key,
-                                  "\" must be 3-250 characters of a-z, 0-9 and '_'"));
+      return Invalid(
+          Cat("custom property name \"", f.key, "\" must be 3-250 characters of a-z, 0-9 and '_'"));
     }
     if (auto st = CheckBySuffix(f.key, f.value); !st.ok()) {
       // Custom properties are the producer's own: a malformed custom reference (ATT&CK 18.1's
@@ -1451,7 +1452,8 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
         if (opts.warnings) {
           opts.warnings->push_back(Cat("deterministic id mismatch: ", type,
                                        " has none of its ID contributing properties, so its id "
-                                       "should be a UUIDv4, found ", id));
+                                       "should be a UUIDv4, found ",
+                                       id));
         }
         return absl::OkStatus();
       }

@@ -43,9 +43,9 @@ std::string Warnings(const std::string& json) {
   return out;
 }
 
-#define EXPECT_WARNED(json, text)                                                   \
-  do {                                                                              \
-    std::string w_ = Warnings(json);                                                \
+#define EXPECT_WARNED(json, text)                                                  \
+  do {                                                                             \
+    std::string w_ = Warnings(json);                                               \
     EXPECT_NE(w_.find(text), std::string::npos) << (json) << "\nwarnings: " << w_; \
   } while (0)
 
@@ -65,11 +65,11 @@ ordered_json Indicator() {
 }
 
 // Expects rejection with a message containing `rule`.
-#define EXPECT_REJECTED(json, rule)                                                   \
-  do {                                                                                \
-    absl::Status st_ = Validate(json);                                                \
-    EXPECT_TRUE(absl::IsInvalidArgument(st_)) << (json) << "\n" << st_;              \
-    EXPECT_NE(Msg(st_).find(rule), std::string::npos) << "message: " << Msg(st_);    \
+#define EXPECT_REJECTED(json, rule)                                               \
+  do {                                                                            \
+    absl::Status st_ = Validate(json);                                            \
+    EXPECT_TRUE(absl::IsInvalidArgument(st_)) << (json) << "\n" << st_;           \
+    EXPECT_NE(Msg(st_).find(rule), std::string::npos) << "message: " << Msg(st_); \
   } while (0)
 
 // --- valid objects from the spec digest ---
@@ -129,7 +129,8 @@ TEST(ValidateTest, SpecExampleBundleObjectsAccepted) {
           "spec_version": "2.1", "created": "2020-01-01T00:00:00.000Z",
           "modified": "2020-01-01T00:00:00.000Z", "x_acme_size": 3})",
   };
-  for (const char* json : kObjects) EXPECT_TRUE(Validate(json).ok()) << json << "\n" << Validate(json);
+  for (const char* json : kObjects)
+    EXPECT_TRUE(Validate(json).ok()) << json << "\n" << Validate(json);
   EXPECT_TRUE(Validate(Indicator().dump()).ok()) << Validate(Indicator().dump());
 }
 
@@ -154,7 +155,8 @@ TEST(ValidateTest, TypeRules) {
 TEST(ValidateTest, IdRules) {
   auto j = Indicator();
   j["id"] = "indicator-1234";
-  EXPECT_REJECTED(j.dump(), R"('id' must be "indicator--" followed by a UUID, found "indicator-1234")");
+  EXPECT_REJECTED(j.dump(),
+                  R"('id' must be "indicator--" followed by a UUID, found "indicator-1234")");
   j["id"] = "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
   EXPECT_REJECTED(j.dump(), R"('id' must be "indicator--" followed by a UUID)");
   j["id"] = "indicator--8e2e2d2b-17d4-0cbf-938f-98ee46b3cd3f";  // version 0
@@ -173,7 +175,8 @@ TEST(ValidateTest, SpecVersionRules) {
   EXPECT_REJECTED(j.dump(), "'spec_version' must be \"2.1\"");
   // Optional on SCOs, but must be 2.1 when present.
   EXPECT_TRUE(Validate(R"({"type":"url","id":"url--47c3cf9a-5027-5bf0-997a-017c7edc7c55",
-                           "value":"https://example.com/research/index.html"})").ok());
+                           "value":"https://example.com/research/index.html"})")
+                  .ok());
   EXPECT_REJECTED(R"({"type":"url","id":"url--47c3cf9a-5027-5bf0-997a-017c7edc7c55",
                       "spec_version":"2.2","value":"https://example.com/research/index.html"})",
                   "'spec_version' must be \"2.1\"");
@@ -183,8 +186,9 @@ TEST(ValidateTest, TimestampRules) {
   auto j = Indicator();
   j["created"] = "2016-01-01T00:00:00.000Z";
   j["modified"] = "2015-01-01T00:00:00.000Z";
-  EXPECT_REJECTED(j.dump(), "'modified' (2015-01-01T00:00:00.000Z) is earlier than 'created' "
-                            "(2016-01-01T00:00:00.000Z)");
+  EXPECT_REJECTED(j.dump(),
+                  "'modified' (2015-01-01T00:00:00.000Z) is earlier than 'created' "
+                  "(2016-01-01T00:00:00.000Z)");
   j = Indicator();
   j.erase("modified");
   EXPECT_REJECTED(j.dump(), "indicator: required property 'modified' is missing");
@@ -237,7 +241,8 @@ TEST(ValidateTest, RequiredPropertiesOfEverySdo) {
       {"attack-pattern", "", "name"},
       {"campaign", "", "name"},
       {"course-of-action", "", "name"},
-      {"grouping", R"("object_refs":["identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"])", "context"},
+      {"grouping", R"("object_refs":["identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"])",
+       "context"},
       {"grouping", R"("context":"unspecified")", "object_refs"},
       {"identity", "", "name"},
       {"incident", "", "name"},
@@ -251,26 +256,33 @@ TEST(ValidateTest, RequiredPropertiesOfEverySdo) {
       {"note", R"("object_refs":["identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"])", "content"},
       {"note", R"("content":"c")", "object_refs"},
       {"observed-data", R"("last_observed":"2016-01-01T00:00:00Z","number_observed":1,
-        "object_refs":["ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"])", "first_observed"},
-      {"observed-data", R"("first_observed":"2016-01-01T00:00:00Z","last_observed":"2016-01-01T00:00:00Z",
-        "object_refs":["ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"])", "number_observed"},
+        "object_refs":["ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"])",
+       "first_observed"},
+      {"observed-data",
+       R"("first_observed":"2016-01-01T00:00:00Z","last_observed":"2016-01-01T00:00:00Z",
+        "object_refs":["ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"])",
+       "number_observed"},
       {"opinion", R"("object_refs":["identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"])", "opinion"},
-      {"report", R"("name":"r","object_refs":["identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"])", "published"},
+      {"report", R"("name":"r","object_refs":["identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"])",
+       "published"},
       {"report", R"("name":"r","published":"2016-01-01T00:00:00Z")", "object_refs"},
       {"threat-actor", "", "name"},
       {"tool", "", "name"},
       {"vulnerability", "", "name"},
       {"relationship", R"("source_ref":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
-        "target_ref":"tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b")", "relationship_type"},
+        "target_ref":"tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b")",
+       "relationship_type"},
       {"relationship", R"("relationship_type":"uses",
-        "target_ref":"tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b")", "source_ref"},
+        "target_ref":"tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b")",
+       "source_ref"},
       {"sighting", "", "sighting_of_ref"},
   };
   for (const auto& c : kCases) {
     std::string json = std::string("{\"type\":\"") + c.type + "\",\"id\":\"" + c.type +
                        "--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f\"," + common +
                        (c.body[0] ? std::string(",") + c.body : "") + "}";
-    EXPECT_REJECTED(json, std::string(c.type) + ": required property '" + c.missing + "' is missing");
+    EXPECT_REJECTED(json,
+                    std::string(c.type) + ": required property '" + c.missing + "' is missing");
   }
 }
 
@@ -333,20 +345,23 @@ TEST(ValidateTest, CoOccurrenceRules) {
   EXPECT_REJECTED(head + R"("type":"malware-analysis",
                            "id":"malware-analysis--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","product":"p"})",
                   "needs at least one of 'result' or 'analysis_sco_refs'");
-  EXPECT_REJECTED(head + R"("type":"observed-data","id":"observed-data--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+  EXPECT_REJECTED(
+      head + R"("type":"observed-data","id":"observed-data--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
                            "first_observed":"2015-12-21T19:00:00Z","last_observed":"2015-12-21T19:00:00Z",
                            "number_observed":1})",
-                  "observed-data needs exactly one of 'objects' or 'object_refs'");
-  EXPECT_REJECTED(head + R"("type":"relationship","id":"relationship--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+      "observed-data needs exactly one of 'objects' or 'object_refs'");
+  EXPECT_REJECTED(
+      head + R"("type":"relationship","id":"relationship--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
                            "relationship_type":"Uses",
                            "source_ref":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
                            "target_ref":"tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b"})",
-                  "'relationship_type' must use only a-z, 0-9 and '-'");
-  EXPECT_REJECTED(head + R"("type":"relationship","id":"relationship--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+      "'relationship_type' must use only a-z, 0-9 and '-'");
+  EXPECT_REJECTED(
+      head + R"("type":"relationship","id":"relationship--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
                            "relationship_type":"uses",
                            "source_ref":"relationship--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
                            "target_ref":"tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b"})",
-                  "relationship 'source_ref' must reference an SDO or SCO");
+      "relationship 'source_ref' must reference an SDO or SCO");
   EXPECT_REJECTED(head + R"("type":"sighting","id":"sighting--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
                            "sighting_of_ref":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"})",
                   "'sighting_of_ref' must reference an SDO");
@@ -404,9 +419,10 @@ TEST(ValidateTest, PropertyTypes) {
       "sighting_of_ref":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","count":)";
   EXPECT_TRUE(Validate(si + "0}").ok());
   EXPECT_REJECTED(si + "-1}", "'count' must be an integer in 0..999999999");
-  EXPECT_REJECTED(R"({"type":"network-traffic","id":"network-traffic--b4e29b62-2053-47c4-bab4-bbce39e5ed67",
+  EXPECT_REJECTED(
+      R"({"type":"network-traffic","id":"network-traffic--b4e29b62-2053-47c4-bab4-bbce39e5ed67",
       "protocols":["tcp"],"src_ref":"ipv4-addr--b4e29b62-2053-47c4-bab4-bbce39e5ed67","dst_port":65536})",
-                  "'dst_port' must be an integer in 0..65535");
+      "'dst_port' must be an integer in 0..65535");
   EXPECT_REJECTED(R"({"type":"file","id":"file--b4e29b62-2053-47c4-bab4-bbce39e5ed67","name":"a",
       "magic_number_hex":"abc"})",
                   "'magic_number_hex' must be an even number of hex digits");
@@ -426,7 +442,8 @@ TEST(ValidateTest, ReferenceRules) {
   j["created_by_ref"] = "organization--f431f809-377b-45e0-aa1c-6a4751cae5ff";
   EXPECT_REJECTED(j.dump(), "'created_by_ref' must reference identity");
   j["created_by_ref"] = "identity";
-  EXPECT_REJECTED(j.dump(), "'created_by_ref' must be an identifier (<type>--<UUID>), found \"identity\"");
+  EXPECT_REJECTED(j.dump(),
+                  "'created_by_ref' must be an identifier (<type>--<UUID>), found \"identity\"");
   j = Indicator();
   j["object_marking_refs"] = {"identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"};
   EXPECT_REJECTED(j.dump(), "'object_marking_refs' must reference marking-definition");
@@ -449,14 +466,16 @@ TEST(ValidateTest, ExternalReferencesKillChainsGranularMarkings) {
   EXPECT_REJECTED(j.dump(), "external reference (item 0) requires string 'source_name'");
   j["external_references"] = ordered_json::parse(R"([{"source_name":"acme"}])");
   EXPECT_REJECTED(j.dump(), "needs at least one of 'description', 'url', 'external_id'");
-  j["external_references"] = ordered_json::parse(R"([{"source_name":"capec","external_id":"CAPEX-1"}])");
+  j["external_references"] =
+      ordered_json::parse(R"([{"source_name":"capec","external_id":"CAPEX-1"}])");
   EXPECT_REJECTED(j.dump(), "needs external_id CAPEC-<number>");
   j["external_references"] =
       ordered_json::parse(R"([{"source_name":"x","url":"u","hashes":{"SHA-256":"abc"}}])");
   EXPECT_REJECTED(j.dump(), "SHA-256 must be 64 hex digits");
   j = Indicator();
   j["kill_chain_phases"] = ordered_json::parse(R"([{"kill_chain_name":"lockheed"}])");
-  EXPECT_REJECTED(j.dump(), "kill chain phase ('kill_chain_phases' item 0) requires string 'phase_name'");
+  EXPECT_REJECTED(j.dump(),
+                  "kill chain phase ('kill_chain_phases' item 0) requires string 'phase_name'");
   j = Indicator();
   j["granular_markings"] = ordered_json::parse(
       R"([{"marking_ref":"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}])");
@@ -468,16 +487,18 @@ TEST(ValidateTest, ExternalReferencesKillChainsGranularMarkings) {
   EXPECT_REJECTED(j.dump(), "needs exactly one of 'marking_ref' or 'lang'");
   j["granular_markings"] = ordered_json::parse(R"([{"selectors":["labels.[0]"],"lang":"de"}])");
   EXPECT_REJECTED(j.dump(), "selector \"labels.[0]\" does not point at content present");
-  j["granular_markings"] = ordered_json::parse(
-      R"([{"selectors":["indicator_types.[0]", "name"],"lang":"de"}])");
+  j["granular_markings"] =
+      ordered_json::parse(R"([{"selectors":["indicator_types.[0]", "name"],"lang":"de"}])");
   EXPECT_TRUE(Validate(j.dump()).ok()) << Validate(j.dump());
 }
 
 TEST(ValidateTest, HashesRules) {
   auto file = [](const std::string& hashes) {
-    return R"({"type":"file","id":"file--b4e29b62-2053-47c4-bab4-bbce39e5ed67","hashes":)" + hashes + "}";
+    return R"({"type":"file","id":"file--b4e29b62-2053-47c4-bab4-bbce39e5ed67","hashes":)" +
+           hashes + "}";
   };
-  EXPECT_REJECTED(file(R"({"MD5":"1717b7fff97d37a1e1a0029d83492de"})"), "MD5 must be 32 hex digits");
+  EXPECT_REJECTED(file(R"({"MD5":"1717b7fff97d37a1e1a0029d83492de"})"),
+                  "MD5 must be 32 hex digits");
   EXPECT_REJECTED(file(R"({"SHA-1":"zz"})"), "SHA-1 must be 40 hex digits");
   EXPECT_REJECTED(file(R"({"SHA-512":"00"})"), "SHA-512 must be 128 hex digits");
   EXPECT_REJECTED(file(R"({"sh":"00"})"), "hash name \"sh\" must be 3-250 characters");
@@ -489,7 +510,9 @@ TEST(ValidateTest, HashesRules) {
 TEST(ValidateTest, CustomPropertiesAndReservedNames) {
   auto j = Indicator();
   j["x_acme_Score"] = 1;
-  EXPECT_REJECTED(j.dump(), "custom property name \"x_acme_Score\" must be 3-250 characters of a-z, 0-9 and '_'");
+  EXPECT_REJECTED(
+      j.dump(),
+      "custom property name \"x_acme_Score\" must be 3-250 characters of a-z, 0-9 and '_'");
   j = Indicator();
   j["ab"] = 1;
   EXPECT_REJECTED(j.dump(), "custom property name \"ab\"");
@@ -497,8 +520,8 @@ TEST(ValidateTest, CustomPropertiesAndReservedNames) {
   j["severity"] = "high";
   EXPECT_REJECTED(j.dump(), "property name 'severity' is reserved");
   j = Indicator();
-  j["acme_score"] = 1;                          // no x_ prefix: allowed
-  j["x_acme_meta"] = {{"country", nullptr}};    // nested custom content is preserved as is
+  j["acme_score"] = 1;                        // no x_ prefix: allowed
+  j["x_acme_meta"] = {{"country", nullptr}};  // nested custom content is preserved as is
   EXPECT_TRUE(Validate(j.dump()).ok()) << Validate(j.dump());
 }
 
@@ -517,8 +540,10 @@ TEST(ValidateTest, ExtensionsRules) {
   EXPECT_REJECTED(R"({"type":"file","id":"file--b4e29b62-2053-47c4-bab4-bbce39e5ed67","name":"a",
       "extensions":{"tcp-ext":{"src_flags_hex":"02"}}})",
                   "predefined extension \"tcp-ext\" applies only to network-traffic objects");
-  EXPECT_TRUE(Validate(R"({"type":"file","id":"file--b4e29b62-2053-47c4-bab4-bbce39e5ed67","name":"a",
-      "extensions":{"x-acme-ext":{"foo":"bar"}}})").ok());
+  EXPECT_TRUE(
+      Validate(R"({"type":"file","id":"file--b4e29b62-2053-47c4-bab4-bbce39e5ed67","name":"a",
+      "extensions":{"x-acme-ext":{"foo":"bar"}}})")
+          .ok());
 }
 
 TEST(ValidateTest, MarkingDefinitionRules) {
@@ -542,10 +567,11 @@ TEST(ValidateTest, MarkingDefinitionRules) {
       "id":"marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
       "created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","definition":{"tlp":"white"}})",
                   "definition_type \"tlp\" is allowed only on the four predefined");
-  EXPECT_REJECTED(R"({"type":"marking-definition","spec_version":"2.1",
+  EXPECT_REJECTED(
+      R"({"type":"marking-definition","spec_version":"2.1",
       "id":"marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
       "created":"2017-01-20T00:00:00.000Z"})",
-                  "marking-definition without 'extensions' requires 'definition_type' and 'definition'");
+      "marking-definition without 'extensions' requires 'definition_type' and 'definition'");
   EXPECT_REJECTED(R"({"type":"marking-definition","spec_version":"2.1",
       "id":"marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
       "created":"2017-01-20T00:00:00.000Z","definition_type":"statement","definition":{"text":"x"}})",
@@ -559,7 +585,8 @@ TEST(ValidateTest, MarkingDefinitionRules) {
   EXPECT_TRUE(Validate(R"({"type":"marking-definition","spec_version":"2.1",
       "id":"marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
       "created":"2017-01-20T00:00:00.000Z","definition_type":"statement",
-      "definition":{"statement":"Copyright 2017"}})").ok());
+      "definition":{"statement":"Copyright 2017"}})")
+                  .ok());
 }
 
 // --- deterministic SCO ids ---
@@ -599,8 +626,8 @@ const Vector kVectors[] = {
      "file--ccb7459a-4c7d-511e-b750-7cd176ab4734"},
     {R"({"type":"file","name":"qu\u00eary.dll"})", "{\"name\":\"qu\xC3\xAAry.dll\"}",
      "file--0bd3b719-7faf-5d3c-ad6b-1bbde246b0f8"},
-    {R"({"type":"directory","path":"C:\\Windows\\System32"})", R"({"path":"C:\\Windows\\System32"})",
-     "directory--0a58d0c1-59e6-5afd-8252-dcd3f13e5622"},
+    {R"({"type":"directory","path":"C:\\Windows\\System32"})",
+     R"({"path":"C:\\Windows\\System32"})", "directory--0a58d0c1-59e6-5afd-8252-dcd3f13e5622"},
     {R"({"type":"network-traffic","src_ref":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4",
         "dst_port":443,"protocols":["ipv4","tcp"]})",
      R"({"dst_port":443,"protocols":["ipv4","tcp"],"src_ref":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"})",
@@ -644,8 +671,8 @@ TEST(ScoIdTest, SpecVectors) {
     std::string wrong = std::string(type) + "--4aec4dbc-b382-5872-9b8d-ab83653d0970";
     j["id"] = wrong;
     // STIX 2.1 §2.9: consumers must not reject on a non-reproducing id; it is flagged.
-    EXPECT_WARNED(j.dump(), std::string("deterministic id mismatch: expected ") + v.id +
-                                ", found " + wrong);
+    EXPECT_WARNED(j.dump(),
+                  std::string("deterministic id mismatch: expected ") + v.id + ", found " + wrong);
     EXPECT_TRUE(Validate(j.dump(), /*check_sco_ids=*/false).ok());
     j["id"] = std::string(type) + "--b4e29b62-2053-47c4-bab4-bbce39e5ed67";  // UUIDv4
     EXPECT_TRUE(Validate(j.dump()).ok()) << j.dump();
@@ -664,17 +691,24 @@ TEST(ScoIdTest, UuidV5) {
 TEST(ScoIdTest, HashPreferenceAndNoContributingProperties) {
   simdjson::dom::parser parser;
   simdjson::dom::object o;
-  ASSERT_FALSE(parser.parse(std::string(
-      R"({"type":"file","hashes":{"SHA-512":"00","SHA-1":"11","SHA-256":"22"}})")).get_object().get(o));
+  ASSERT_FALSE(parser
+                   .parse(std::string(
+                       R"({"type":"file","hashes":{"SHA-512":"00","SHA-1":"11","SHA-256":"22"}})"))
+                   .get_object()
+                   .get(o));
   EXPECT_EQ(ScoIdName("file", o).value(), R"({"hashes":{"SHA-1":"11"}})");
   simdjson::dom::parser p2;
   ASSERT_FALSE(p2.parse(std::string(R"({"type":"file","hashes":{"TLSH":"aa","SSDEEP":"bb"}})"))
-                   .get_object().get(o));
+                   .get_object()
+                   .get(o));
   EXPECT_EQ(ScoIdName("file", o).value(), R"({"hashes":{"TLSH":"aa"}})");  // first in document
   // process has no contributing properties: a v5 id is flagged, v4 accepted.
-  EXPECT_WARNED(R"({"type":"process","id":"process--4aec4dbc-b382-5872-9b8d-ab83653d0970","pid":1})",
-                "should be a UUIDv4");
-  EXPECT_TRUE(Validate(R"({"type":"process","id":"process--b4e29b62-2053-47c4-bab4-bbce39e5ed67","pid":1})").ok());
+  EXPECT_WARNED(
+      R"({"type":"process","id":"process--4aec4dbc-b382-5872-9b8d-ab83653d0970","pid":1})",
+      "should be a UUIDv4");
+  EXPECT_TRUE(
+      Validate(R"({"type":"process","id":"process--b4e29b62-2053-47c4-bab4-bbce39e5ed67","pid":1})")
+          .ok());
   EXPECT_WARNED(R"({"type":"user-account","id":"user-account--4aec4dbc-b382-5872-9b8d-ab83653d0970",
                     "is_disabled":true})",
                 "has none of its ID contributing properties, so its id should be a UUIDv4");
@@ -699,7 +733,8 @@ bool Is20(const std::string& json, std::string_view bundle_sv = "") {
 }
 
 TEST(UpgradeTest, IsStix20) {
-  EXPECT_TRUE(Is20(R"({"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"})"));
+  EXPECT_TRUE(
+      Is20(R"({"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"})"));
   EXPECT_TRUE(Is20(R"({"type":"indicator","spec_version":"2.0"})"));
   EXPECT_FALSE(Is20(R"({"type":"indicator","spec_version":"2.1"})", "2.0"));
   EXPECT_FALSE(Is20(R"({"type":"ipv4-addr","value":"1.2.3.4"})"));
@@ -716,12 +751,13 @@ TEST(UpgradeTest, IndicatorAndMalware) {
       "labels":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.100.3']",
       "valid_from":"2016-01-01T00:00:00Z","x_acme_big":12345678901234567,"x_acme_f":1.5})");
   ASSERT_TRUE(up.ok()) << up.status();
-  EXPECT_EQ(up->dump(),
-            R"({"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",)"
-            R"("created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z",)"
-            R"("labels":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.100.3']",)"
-            R"("valid_from":"2016-01-01T00:00:00Z","x_acme_big":12345678901234567,"x_acme_f":1.5,)"
-            R"("pattern_type":"stix","x_accord_upgraded_from":"2.0"})");
+  EXPECT_EQ(
+      up->dump(),
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",)"
+      R"("created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z",)"
+      R"("labels":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.100.3']",)"
+      R"("valid_from":"2016-01-01T00:00:00Z","x_acme_big":12345678901234567,"x_acme_f":1.5,)"
+      R"("pattern_type":"stix","x_accord_upgraded_from":"2.0"})");
   auto mal = Upgrade(R"({"type":"malware","spec_version":"2.0",
       "id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b","created":"2017-05-31T21:32:58.226Z",
       "modified":"2017-05-31T21:32:58.226Z","name":"Emissary","labels":["malware"]})");
@@ -731,7 +767,8 @@ TEST(UpgradeTest, IndicatorAndMalware) {
   EXPECT_TRUE(Validate(mal->dump()).ok()) << Validate(mal->dump());
   EXPECT_TRUE(Validate(up->dump()).ok()) << Validate(up->dump());
   // observed-data with the 2.0 objects container stays valid.
-  auto od = Upgrade(R"({"type":"observed-data","id":"observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
+  auto od =
+      Upgrade(R"({"type":"observed-data","id":"observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
       "created":"2016-04-06T19:58:16.000Z","modified":"2016-04-06T19:58:16.000Z",
       "first_observed":"2015-12-21T19:00:00Z","last_observed":"2015-12-21T19:00:00Z",
       "number_observed":50,"objects":{"0":{"type":"ipv4-addr","value":"198.51.100.3"}}})");
@@ -743,14 +780,16 @@ TEST(UpgradeTest, RefusesWhatWouldNeedInventedFacts) {
   auto r = Upgrade(R"({"type":"campaign","id":"campaign--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
                        "name":"c","created":"2016-04-06T20:03:48.000Z"})");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string(r.status().message()).find("has no 'modified'; a timestamp cannot be invented"),
-            std::string::npos)
+  EXPECT_NE(
+      std::string(r.status().message()).find("has no 'modified'; a timestamp cannot be invented"),
+      std::string::npos)
       << r.status();
   r = Upgrade(R"({"type":"malware","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
                   "created":"2017-05-31T21:32:58.226Z","modified":"2017-05-31T21:32:58.226Z",
                   "labels":["trojan"]})");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string(r.status().message()).find("neither 'name' nor 'is_family'"), std::string::npos);
+  EXPECT_NE(std::string(r.status().message()).find("neither 'name' nor 'is_family'"),
+            std::string::npos);
   r = Upgrade(R"({"type":"indicator","spec_version":"2.1",
                   "id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"})");
   ASSERT_FALSE(r.ok());

@@ -84,8 +84,8 @@ void GroupCommitter::Run() {
     size_t n = 0;
     while (!queue_.empty()) {
       const Job& j = queue_.front();
-      if (!group.empty() && (j.collection != group[0].collection ||
-                             n + j.records.size() > kMaxGroupRecords)) {
+      if (!group.empty() &&
+          (j.collection != group[0].collection || n + j.records.size() > kMaxGroupRecords)) {
         break;
       }
       n += j.records.size();

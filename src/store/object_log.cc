@@ -16,7 +16,7 @@ namespace accord::store::detail {
 
 namespace {
 
-constexpr size_t kWriteChunk = 1 << 20;       // appends are written in 1 MiB pieces
+constexpr size_t kWriteChunk = 1 << 20;        // appends are written in 1 MiB pieces
 constexpr int64_t kWritebackEvery = 16 << 20;  // and handed to the disk every 16 MiB
 constexpr int64_t kMaxReadSpan = 4 << 20;      // neighbouring reads merged up to this size
 

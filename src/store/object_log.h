@@ -61,7 +61,7 @@ class ObjectLog {
   std::string path_;
   int fd_ = -1;
   // Write session.
-  std::string buf_;         // appended, not yet written
+  std::string buf_;          // appended, not yet written
   int64_t written_end_ = 0;  // file offset where buf_ starts
   int64_t kicked_ = 0;       // writeback requested up to here
 };

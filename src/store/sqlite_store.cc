@@ -1,16 +1,16 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <variant>
@@ -46,9 +46,8 @@ int64_t ContentHash(std::string_view json) {
 int64_t IdHash(std::string_view id) {
   // SipHash-2-4 (libsodium) under a fixed key: stable across processes and backends. The key
   // being public only lets someone craft ids that collide, which costs lookups a row read each.
-  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {'a', 'c', 'c', 'o', 'r', 'd', '.',
-                                                                'i', 'd', 'h', '.', 'v', '1', 0,
-                                                                0,   0};
+  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
+      'a', 'c', 'c', 'o', 'r', 'd', '.', 'i', 'd', 'h', '.', 'v', '1', 0, 0, 0};
   unsigned char out[crypto_shorthash_BYTES];
   crypto_shorthash(out, reinterpret_cast<const unsigned char*>(id.data()), id.size(), kKey);
   uint64_t h;
@@ -61,15 +60,14 @@ namespace {
 // Schema version 3 (2 + users, keys, grants and request statuses: sqlite_auth.cc,
 // sqlite_status.cc; a version-2 store gains those tables on its first write-open, and a
 // node's old <data>/auth.db is copied in then). Object versions are immutable rows keyed by
-// (id, modified) (../shared/DESIGN.md); membership rows carry the per-collection date_added, which is unique
-// and strictly increasing across the store, so it doubles as the pagination cursor.
-// The JSON of each version lives in the object log (object_log.h); rows hold its offset and
-// length there, and object_log.end is the log's committed end.
-// PERF: the (id, modified) key is indexed as (idh, modified), idh being a 64-bit hash of the id
-// (IdHash); every lookup also compares id itself, so a hash collision costs a row read, never a
-// wrong answer. Indexing the text ids (random UUIDs behind a shared "indicator--" prefix) made
-// the index 3x larger and every insert a string comparison chain: 1M-indicator import 57k -> 77k
-// objects/s (docs/PERFORMANCE.md).
+// (id, modified) (../shared/DESIGN.md); membership rows carry the per-collection date_added, which
+// is unique and strictly increasing across the store, so it doubles as the pagination cursor. The
+// JSON of each version lives in the object log (object_log.h); rows hold its offset and length
+// there, and object_log.end is the log's committed end. PERF: the (id, modified) key is indexed as
+// (idh, modified), idh being a 64-bit hash of the id (IdHash); every lookup also compares id
+// itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
+// UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
+// comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
 constexpr int kSchemaVersion = 3;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
@@ -169,8 +167,8 @@ constexpr const char* kSetLastAdded = "UPDATE clock SET last_added = ?1 WHERE on
 
 absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_NOMUTEX | (write ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-                                           : SQLITE_OPEN_READONLY);
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (write ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY);
   int rc = sqlite3_open_v2(path_.c_str(), &raw, flags, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK) {
@@ -227,8 +225,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   }
   s->path_ = (std::filesystem::path(options.dir) / "accord.db").string();
   if (!options.create && !std::filesystem::exists(s->path_)) {
-    return absl::NotFoundError(common::Cat(
-        "no Accord store in ", options.dir, " (run 'accord init' or pass --data DIR)"));
+    return absl::NotFoundError(
+        common::Cat("no Accord store in ", options.dir, " (run 'accord init' or pass --data DIR)"));
   }
   if (!options.read_only) {
     // Owner-only files whatever the umask: SQLite would create accord.db 0644, and it gives
@@ -295,14 +293,14 @@ absl::Status SqliteStore::ApplySchema() {
   ACCORD_ASSIGN_OR_RETURN(int64_t version, SchemaVersion());
   if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(common::Cat(
-        path_, ": store schema version ", version, " was written by a newer Accord (this one reads ",
-        kSchemaVersion, "); upgrade accord"));
+        path_, ": store schema version ", version,
+        " was written by a newer Accord (this one reads ", kSchemaVersion, "); upgrade accord"));
   }
   if (version == 0 || version == 1) ACCORD_RETURN_IF_ERROR(log_->Begin(0));
   if (version == 1) ACCORD_RETURN_IF_ERROR(Migrate1To2());
-  ACCORD_RETURN_IF_ERROR(Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns,
-                                              ";", kSchemaRest, kAuthSchema, kStatusSchema,
-                                              "PRAGMA user_version = ", kSchemaVersion, ";")));
+  ACCORD_RETURN_IF_ERROR(Exec(
+      db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
+                      kAuthSchema, kStatusSchema, "PRAGMA user_version = ", kSchemaVersion, ";")));
   if (version == 1) {
     ACCORD_ASSIGN_OR_RETURN(int64_t end, log_->Sync());
     ACCORD_RETURN_IF_ERROR(SetOneRow(writer_.get(), kSetLogEnd, end));
@@ -312,16 +310,17 @@ absl::Status SqliteStore::ApplySchema() {
 
 absl::Status SqliteStore::Migrate1To2() {
   sqlite3* db = writer_->get();
-  ACCORD_RETURN_IF_ERROR(
-      Exec(db, common::Cat("CREATE TABLE objects_v2", kObjectsColumns, ";")));
+  ACCORD_RETURN_IF_ERROR(Exec(db, common::Cat("CREATE TABLE objects_v2", kObjectsColumns, ";")));
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt sel, Prepare(db, "SELECT vid, id, modified, type, spec_version, has_modified, revoked, "
-                            "valid_from, valid_until, first_added, json FROM objects ORDER BY vid"));
+      Stmt sel, Prepare(db,
+                        "SELECT vid, id, modified, type, spec_version, has_modified, revoked, "
+                        "valid_from, valid_until, first_added, json FROM objects ORDER BY vid"));
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt ins, Prepare(db, "INSERT INTO objects_v2(vid, id, idh, modified, type, spec_version, "
-                            "has_modified, revoked, valid_from, valid_until, first_added, log_off, "
-                            "log_len, json_hash) "
-                            "VALUES(?1,?2,accord_idh(?2),?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"));
+      Stmt ins, Prepare(db,
+                        "INSERT INTO objects_v2(vid, id, idh, modified, type, spec_version, "
+                        "has_modified, revoked, valid_from, valid_until, first_added, log_off, "
+                        "log_len, json_hash) "
+                        "VALUES(?1,?2,accord_idh(?2),?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"));
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(sel.get(), "migrate objects"));
     if (!row) break;
@@ -365,7 +364,8 @@ void SqliteStore::Return(std::unique_ptr<Conn> c) {
 absl::StatusOr<int64_t> SqliteStore::CollectionRowId(Conn* c, const std::string& id_or_alias,
                                                      bool create) {
   sqlite3* db = c->get();
-  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, "SELECT cid FROM collections WHERE id=?1 OR alias=?1"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(c, "SELECT cid FROM collections WHERE id=?1 OR alias=?1"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id_or_alias));
   ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), "find collection"));
   if (found) return ColInt(q.get(), 0);
@@ -395,23 +395,25 @@ class SqliteImportTxn final : public ImportTxn {
     ACCORD_RETURN_IF_ERROR(txn_.Begin(true));
     ACCORD_ASSIGN_OR_RETURN(cid_, s_->CollectionRowId(c, collection, true));
     ACCORD_ASSIGN_OR_RETURN(
-        ins_obj_,
-        Cached(c,
-                "INSERT INTO objects(id, modified, type, spec_version, has_modified, "
-                "revoked, valid_from, valid_until, first_added, log_off, idh, log_len, "
-                "json_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"));
-    ACCORD_ASSIGN_OR_RETURN(
-        find_obj_, Cached(c, "SELECT vid, json_hash, log_off, log_len FROM objects "
-                             "WHERE idh=?1 AND modified=?2 AND id=?3"));
-    ACCORD_ASSIGN_OR_RETURN(
-        ins_mem_, Cached(c, "INSERT OR IGNORE INTO membership(cid, date_added, vid) "
-                            "VALUES(?1,?2,?3)"));
+        ins_obj_, Cached(c,
+                         "INSERT INTO objects(id, modified, type, spec_version, has_modified, "
+                         "revoked, valid_from, valid_until, first_added, log_off, idh, log_len, "
+                         "json_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"));
+    ACCORD_ASSIGN_OR_RETURN(find_obj_,
+                            Cached(c,
+                                   "SELECT vid, json_hash, log_off, log_len FROM objects "
+                                   "WHERE idh=?1 AND modified=?2 AND id=?3"));
+    ACCORD_ASSIGN_OR_RETURN(ins_mem_,
+                            Cached(c,
+                                   "INSERT OR IGNORE INTO membership(cid, date_added, vid) "
+                                   "VALUES(?1,?2,?3)"));
     // date_added is strictly increasing across the store, also across processes: the write
     // lock is held from here to Commit, and the counter starts above everything stored.
     // PERF: the last date_added lives in a one-row table; max() over membership has no index
     // on date_added alone and made every small import (a TAXII POST) O(store size).
-    ACCORD_ASSIGN_OR_RETURN(StmtRef mx, Cached(c, "SELECT last_added, (SELECT end FROM object_log "
-                                                  "WHERE one = 1) FROM clock WHERE one = 1"));
+    ACCORD_ASSIGN_OR_RETURN(StmtRef mx, Cached(c,
+                                               "SELECT last_added, (SELECT end FROM object_log "
+                                               "WHERE one = 1) FROM clock WHERE one = 1"));
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(mx.get(), "read date_added"));
     if (!row) return absl::DataLossError(common::Cat(s_->path_, ": the clock row is missing"));
     last_added_ = ColInt(mx.get(), 0);
@@ -613,8 +615,9 @@ absl::StatusOr<std::vector<StoredObject>> SqliteStore::Get(const std::string& id
                                                            VersionSelect versions) {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  std::string sql = common::Cat("SELECT ", kObjCols,
-                                 ", o.first_added FROM objects o WHERE o.idh=accord_idh(?1) AND o.id=?1 ORDER BY o.modified");
+  std::string sql = common::Cat(
+      "SELECT ", kObjCols,
+      ", o.first_added FROM objects o WHERE o.idh=accord_idh(?1) AND o.id=?1 ORDER BY o.modified");
   if (versions == VersionSelect::kFirst) sql += " LIMIT 1";
   if (versions == VersionSelect::kLast) sql += " DESC LIMIT 1";
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
@@ -652,11 +655,12 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   if (by_collection) {
     ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(r.conn(), *query.collection, false));
     sql = common::Cat("SELECT ", kObjCols,
-                       ", m.date_added FROM membership m JOIN objects o ON o.vid = m.vid "
-                       "WHERE m.cid = ",
-                       b.One(cid));
+                      ", m.date_added FROM membership m JOIN objects o ON o.vid = m.vid "
+                      "WHERE m.cid = ",
+                      b.One(cid));
     scope = common::Cat(
-        "FROM membership m2 JOIN objects o2 ON o2.vid = m2.vid WHERE m2.cid = m.cid AND o2.idh = o.idh AND o2.id = o.id");
+        "FROM membership m2 JOIN objects o2 ON o2.vid = m2.vid WHERE m2.cid = m.cid AND o2.idh = "
+        "o.idh AND o2.id = o.id");
   } else {
     sql = common::Cat("SELECT ", kObjCols, ", o.first_added FROM objects o WHERE 1");
     scope = "FROM objects o2 WHERE o2.idh = o.idh AND o2.id = o.id";
@@ -680,11 +684,13 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
     common::Append(&sql, " AND o.modified = (SELECT min(o2.modified) ", scope, ")");
   }
   if (!query.include_revoked) {
-    common::Append(&sql, " AND NOT EXISTS (SELECT 1 FROM objects rv WHERE rv.idh = o.idh AND rv.revoked = 1 AND rv.id = o.id)");
+    common::Append(&sql,
+                   " AND NOT EXISTS (SELECT 1 FROM objects rv WHERE rv.idh = o.idh AND rv.revoked "
+                   "= 1 AND rv.id = o.id)");
   }
   if (query.added_after) {
     common::Append(&sql, " AND ", by_collection ? "m.date_added" : "o.first_added", " > ",
-                    b.One(*query.added_after));
+                   b.One(*query.added_after));
   }
   if (!query.cursor.empty()) {
     ACCORD_ASSIGN_OR_RETURN(int64_t after, DecodeCursor(query.cursor, kind));
@@ -745,8 +751,9 @@ absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInf
     return absl::InvalidArgumentError(common::Cat("collection id '", id, "' is not a UUID"));
   }
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt q, Prepare(db, "INSERT INTO collections(id, alias, title, description, is_public) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5)"));
+      Stmt q, Prepare(db,
+                      "INSERT INTO collections(id, alias, title, description, is_public) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5)"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id));
   ACCORD_RETURN_IF_ERROR(info.alias.empty() ? BindNull(q.get(), 2)
                                             : BindText(q.get(), 2, info.alias));
@@ -756,9 +763,8 @@ absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInf
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 5, info.is_public ? 1 : 0));
   if (absl::Status st = StepDone(q.get(), "create collection"); !st.ok()) {
     if (sqlite3_errcode(db) == SQLITE_CONSTRAINT) {
-      return absl::AlreadyExistsError(common::Cat("a collection '",
-                                                   info.alias.empty() ? id : info.alias,
-                                                   "' already exists"));
+      return absl::AlreadyExistsError(
+          common::Cat("a collection '", info.alias.empty() ? id : info.alias, "' already exists"));
     }
     return st;
   }
@@ -771,9 +777,10 @@ absl::StatusOr<std::vector<CollectionInfo>> SqliteStore::ListCollections() {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt q, Prepare(r.get(), "SELECT c.id, coalesce(c.alias,''), c.title, c.description, "
-                               "c.is_public, (SELECT count(*) FROM membership m WHERE m.cid = c.cid) "
-                               "FROM collections c ORDER BY c.cid"));
+      Stmt q, Prepare(r.get(),
+                      "SELECT c.id, coalesce(c.alias,''), c.title, c.description, "
+                      "c.is_public, (SELECT count(*) FROM membership m WHERE m.cid = c.cid) "
+                      "FROM collections c ORDER BY c.cid"));
   std::vector<CollectionInfo> out;
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list collections"));
@@ -788,9 +795,10 @@ absl::StatusOr<CollectionInfo> SqliteStore::GetCollection(const std::string& id_
   // PERF: no member count here (TAXII calls this on every request); ListCollections counts.
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef q, Cached(r.conn(), "SELECT id, coalesce(alias,''), title, description, is_public "
-                                  "FROM collections WHERE id=?1 OR alias=?1"));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(r.conn(),
+                                 "SELECT id, coalesce(alias,''), title, description, is_public "
+                                 "FROM collections WHERE id=?1 OR alias=?1"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id_or_alias));
   ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), "get collection"));
   if (!found) {
@@ -811,15 +819,17 @@ absl::StatusOr<Stats> SqliteStore::GetStats() {
     st.objects = static_cast<uint64_t>(sqlite3_column_int64(a.get(), 1));
   }
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt t, Prepare(db, "SELECT type, count(DISTINCT id) FROM objects GROUP BY type ORDER BY type"));
+      Stmt t,
+      Prepare(db, "SELECT type, count(DISTINCT id) FROM objects GROUP BY type ORDER BY type"));
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(t.get(), "stats per type"));
     if (!row) break;
     st.per_type.emplace_back(ColText(t.get(), 0), sqlite3_column_int64(t.get(), 1));
   }
   ACCORD_ASSIGN_OR_RETURN(
-      Stmt c, Prepare(db, "SELECT coalesce(c.alias, c.id), (SELECT count(*) FROM membership m "
-                          "WHERE m.cid = c.cid) FROM collections c ORDER BY c.cid"));
+      Stmt c, Prepare(db,
+                      "SELECT coalesce(c.alias, c.id), (SELECT count(*) FROM membership m "
+                      "WHERE m.cid = c.cid) FROM collections c ORDER BY c.cid"));
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(c.get(), "stats per collection"));
     if (!row) break;
@@ -850,9 +860,9 @@ absl::StatusOr<std::optional<std::string>> SqliteStore::GetSetting(const std::st
 
 absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {
   std::unique_lock<std::mutex> l(write_mu_);
-  ACCORD_ASSIGN_OR_RETURN(
-      Stmt q, Prepare(writer_->get(), "INSERT INTO settings(key, value) VALUES(?1, ?2) "
-                                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(writer_->get(),
+                                          "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, value));
   return StepDone(q.get(), common::Cat("put setting '", key, "'"));

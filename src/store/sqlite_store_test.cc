@@ -19,8 +19,8 @@ class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           Cat("accord-store-test-", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "-", getpid());
+           Cat("accord-store-test-",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-", getpid());
     std::filesystem::remove_all(dir_);
     Options o;
     o.dir = dir_.string();
@@ -118,9 +118,8 @@ TEST_F(SqliteStoreTest, DateAddedStrictlyIncreasesAcrossImports) {
 TEST_F(SqliteStoreTest, PaginationIsStableWhileWritersAppend) {
   std::vector<stix::ObjectRecord> recs;
   for (int i = 0; i < 25; ++i) {
-    recs.push_back(Rec(Cat("indicator--00000000-0000-4000-8000-", std::string(10, '0'),
-                           i < 10 ? "0" : "", i),
-                       1));
+    recs.push_back(Rec(
+        Cat("indicator--00000000-0000-4000-8000-", std::string(10, '0'), i < 10 ? "0" : "", i), 1));
   }
   Import(recs);
   Query q;
@@ -146,7 +145,8 @@ TEST_F(SqliteStoreTest, PaginationIsStableWhileWritersAppend) {
 TEST_F(SqliteStoreTest, PaginationInStorageOrderWithoutCollection) {
   std::vector<stix::ObjectRecord> recs;
   for (int i = 0; i < 25; ++i) {
-    recs.push_back(Rec(Cat("indicator--00000000-0000-4000-8000-0000000000", i < 10 ? "0" : "", i), 1));
+    recs.push_back(
+        Rec(Cat("indicator--00000000-0000-4000-8000-0000000000", i < 10 ? "0" : "", i), 1));
   }
   Import(recs);
   Query q;
@@ -231,7 +231,6 @@ TEST_F(SqliteStoreTest, CollectionsAndSettings) {
   EXPECT_FALSE(store_->GetSetting("absent")->has_value());
 }
 
-
 TEST_F(SqliteStoreTest, SameVersionWithOtherContentIsCountedAndNotStored) {
   auto a = Rec(kA, 1000);
   Import({a});
@@ -305,7 +304,8 @@ TEST_F(SqliteStoreTest, BytesOfARolledBackImportAreCutOff) {
   Import({c});
   EXPECT_EQ(store_->Get(kB, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*store_->Get(kC, VersionSelect::kLast))[0].json, c.json);
-  EXPECT_EQ(std::filesystem::file_size(dir_ / "objects.log"), a.json.size() + 1 + c.json.size() + 1);
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "objects.log"),
+            a.json.size() + 1 + c.json.size() + 1);
 }
 
 // Ids are indexed by a 64-bit hash; two ids that share one must still be told apart. A
@@ -315,7 +315,8 @@ TEST_F(SqliteStoreTest, IdHashCollisionDoesNotMergeObjects) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ / "accord.db").c_str(), &db), SQLITE_OK);
-    std::string sql = Cat("UPDATE objects SET idh = ", detail::IdHash(kA), " WHERE id = '", kB, "'");
+    std::string sql =
+        Cat("UPDATE objects SET idh = ", detail::IdHash(kA), " WHERE id = '", kB, "'");
     EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
@@ -352,7 +353,8 @@ TEST(SqliteStoreMigrationTest, Version1StoreIsMigrated) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir / "accord.db").c_str(), &db), SQLITE_OK);
     // Schema version 1 as released (src/store/sqlite_store.cc before the object log).
-    std::string sql = Cat(R"sql(
+    std::string sql =
+        Cat(R"sql(
 CREATE TABLE objects(vid INTEGER PRIMARY KEY, id TEXT NOT NULL, modified INTEGER NOT NULL,
   type TEXT NOT NULL, spec_version TEXT NOT NULL, has_modified INTEGER NOT NULL,
   revoked INTEGER NOT NULL, valid_from INTEGER, valid_until INTEGER, first_added INTEGER NOT NULL,
@@ -370,8 +372,10 @@ INSERT INTO generation VALUES(1, 7);
 CREATE TABLE clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_added INTEGER NOT NULL);
 INSERT INTO clock VALUES(1, 200);
 INSERT INTO collections(cid, id, alias, title) VALUES(1, '0a6e2c3e-8f3a-4c33-9d2b-2f1d1f0e0a01', 'default', 'default');
-INSERT INTO objects VALUES(1, ')sql", kA, R"sql(', 1000, 'indicator', '2.1', 1, 0, NULL, NULL, 100, ')sql", a, R"sql(');
-INSERT INTO objects VALUES(2, ')sql", kC, R"sql(', 1000, 'malware', '2.1', 1, 0, NULL, NULL, 200, ')sql", b, R"sql(');
+INSERT INTO objects VALUES(1, ')sql",
+            kA, R"sql(', 1000, 'indicator', '2.1', 1, 0, NULL, NULL, 100, ')sql", a, R"sql(');
+INSERT INTO objects VALUES(2, ')sql",
+            kC, R"sql(', 1000, 'malware', '2.1', 1, 0, NULL, NULL, 200, ')sql", b, R"sql(');
 INSERT INTO membership VALUES(1, 100, 1), (1, 200, 2);
 PRAGMA user_version = 1;
 )sql");

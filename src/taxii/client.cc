@@ -2,19 +2,19 @@
 
 #include <curl/curl.h>
 
+#include <simdjson.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <simdjson.h>
 #include <thread>
 
+#include "accord/common/strings.h"
 #include "accord/http/message.h"
 #include "accord/ingest/ingest.h"
 #include "accord/stix/reader.h"
 #include "accord/store/group_commit.h"
-#include "accord/common/strings.h"
 #include "http/text.h"
 #include "taxii/json_util.h"
 
@@ -128,7 +128,7 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
     auth = options_.user.empty()
                ? common::Cat("Authorization: Bearer ", options_.key)
                : common::Cat("Authorization: Basic ",
-                              http::Base64Encode(common::Cat(options_.user, ":", options_.key)));
+                             http::Base64Encode(common::Cat(options_.user, ":", options_.key)));
     hdrs = curl_slist_append(hdrs, auth.c_str());
   }
   if (method == "POST") {
@@ -164,21 +164,20 @@ absl::StatusOr<HttpResult> Client::Get(const std::string& url) {
   return r;
 }
 
-absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
-                                                const PullOptions& po, store::Store* store) {
+absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, const PullOptions& po,
+                                                store::Store* store) {
   PullResult out;
-  std::string key = po.cursor_key.empty()
-                        ? common::Cat("taxii.pull.cursor:", api_root, "collections/",
-                                       po.collection, "/")
-                        : po.cursor_key;
+  std::string key = po.cursor_key.empty() ? common::Cat("taxii.pull.cursor:", api_root,
+                                                        "collections/", po.collection, "/")
+                                          : po.cursor_key;
   std::string into = po.into.empty() ? po.collection : po.into;
   if (!po.from_start) {
     ACCORD_ASSIGN_OR_RETURN(auto saved, store->GetSetting(key));
     if (saved) out.cursor = *saved;
   }
-  std::string base = JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(po.collection),
-                                                    "/objects/?match[version]=all&limit=",
-                                                    po.page_size));
+  std::string base =
+      JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(po.collection),
+                                    "/objects/?match[version]=all&limit=", po.page_size));
   if (!out.cursor.empty()) common::Append(&base, "&added_after=", http::PercentEncode(out.cursor));
   std::string next;
   simdjson::dom::parser parser;
@@ -213,8 +212,7 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
       }
       if (!checked.records.empty()) {
         // Through the group committer, as every network writer (pages commit one by one).
-        ACCORD_ASSIGN_OR_RETURN(auto done,
-                                committer->Commit(into, std::move(checked.records)));
+        ACCORD_ASSIGN_OR_RETURN(auto done, committer->Commit(into, std::move(checked.records)));
         out.added += done.added;
       }
       std::string last = r.Header("x-taxii-date-added-last");
@@ -234,8 +232,8 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
       if (out.cursor.empty()) break;
       next.clear();
       base = JoinUrl(api_root, common::Cat("collections/", http::PercentEncode(po.collection),
-                                            "/objects/?match[version]=all&limit=", po.page_size,
-                                            "&added_after=", http::PercentEncode(out.cursor)));
+                                           "/objects/?match[version]=all&limit=", po.page_size,
+                                           "&added_after=", http::PercentEncode(out.cursor)));
     }
   }
   return out;
@@ -244,8 +242,7 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root,
 absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
                                                 const std::string& collection,
                                                 const std::vector<policy::Object>& offered,
-                                                size_t batch, size_t parallel,
-                                                policy::Gate& gate) {
+                                                size_t batch, size_t parallel, policy::Gate& gate) {
   // The egress gate first (docs/EGRESS.md): nothing is sent through a closed exit, and only
   // what the gate admits (or its replacement) goes into the envelopes.
   const policy::Audience peer = policy::Audience::Peer(api_root);
@@ -259,7 +256,8 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
       if (out.withheld++ == 0) out.withheld_reason = std::move(d.reason);
       continue;
     }
-    objects.push_back(d.verdict == policy::Decision::Verdict::kReplace ? std::move(d.json) : o.json);
+    objects.push_back(d.verdict == policy::Decision::Verdict::kReplace ? std::move(d.json)
+                                                                       : o.json);
   }
   if (batch == 0) batch = 100;
   const size_t envelopes = (objects.size() + batch - 1) / batch;

@@ -4,7 +4,6 @@
 #include "accord/common/strings.h"
 #include "http/text.h"
 
-
 namespace accord::taxii {
 namespace text = http::text;
 
@@ -30,8 +29,7 @@ absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
     t = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
-                                                   e.source().begin.column, ": ",
-                                                   e.description()));
+                                                  e.source().begin.column, ": ", e.description()));
   }
   auto& s = c->server;
   if (auto v = t["server"]["listen"].value<std::string>()) {

@@ -94,8 +94,8 @@ absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
         } else {
           auto t = common::ParseTimestamp(item);
           if (!t.ok()) {
-            return absl::InvalidArgumentError(common::Cat(
-                "match[version]: '", item, "' is not first, last, all or a timestamp"));
+            return absl::InvalidArgumentError(
+                common::Cat("match[version]: '", item, "' is not first, last, all or a timestamp"));
           }
           f.version_times.push_back(t->micros);
         }

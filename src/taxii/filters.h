@@ -35,7 +35,12 @@ struct Filters {
 
 // The parameters an endpoint accepts (a bit set for ParseFilters' `allowed`).
 enum ParamSet : unsigned {
-  kAddedAfter = 1, kLimit = 2, kNext = 4, kMatchId = 8, kMatchType = 16, kMatchVersion = 32,
+  kAddedAfter = 1,
+  kLimit = 2,
+  kNext = 4,
+  kMatchId = 8,
+  kMatchType = 16,
+  kMatchVersion = 32,
   kMatchSpecVersion = 64,
 };
 
@@ -45,7 +50,6 @@ absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
                                      const ServiceOptions& opts);
 
 // The store query for `f` on `collection` (page size from `opts` unless `limit` was given).
-store::Query MakeQuery(const Filters& f, const std::string& collection,
-                       const ServiceOptions& opts);
+store::Query MakeQuery(const Filters& f, const std::string& collection, const ServiceOptions& opts);
 
 }  // namespace accord::taxii

@@ -2,26 +2,26 @@
 
 #include <sodium.h>
 
+#include <simdjson.h>
 #include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <simdjson.h>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
-#include "http/text.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/http/message.h"
-#include "accord/ingest/ingest.h"
 #include "accord/http/router.h"
+#include "accord/ingest/ingest.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
 #include "accord/store/group_commit.h"
+#include "http/text.h"
 #include "taxii/filters.h"
 #include "taxii/json_util.h"
 #include "taxii/page_cache.h"
@@ -42,7 +42,9 @@ constexpr std::string_view kWwwAuthenticate = R"(Basic realm="accord", Bearer re
 // client does not get; see ToResponse).
 struct Error {
   Error(int s, std::string t, std::string d, std::string internal_detail = "")
-      : status(s), title(std::move(t)), description(std::move(d)),
+      : status(s),
+        title(std::move(t)),
+        description(std::move(d)),
         detail(std::move(internal_detail)) {}
   int status;
   std::string title;
@@ -66,12 +68,12 @@ std::string NewUuid4();
 http::Response ToResponse(const Error& e, std::string_view request_id) {
   if (e.detail.empty() && e.status < 500) return ErrorResponse(e.status, e.title, e.description);
   std::string id = request_id.empty() ? NewUuid4() : std::string(request_id);
-  http::LogRequestError(id, common::Cat(e.title, ": ", e.detail.empty() ? e.description : e.detail));
-  return ErrorResponse(
-      e.status, e.title,
-      common::Cat(e.status == 503 ? "the server is unavailable; retry later"
-                                  : "the server failed to complete the request",
-                  " (request id ", id, ")"));
+  http::LogRequestError(id,
+                        common::Cat(e.title, ": ", e.detail.empty() ? e.description : e.detail));
+  return ErrorResponse(e.status, e.title,
+                       common::Cat(e.status == 503 ? "the server is unavailable; retry later"
+                                                   : "the server failed to complete the request",
+                                   " (request id ", id, ")"));
 }
 
 // A gated read that failed: a closed exit (the egress gate's PermissionDenied: lockdown, and
@@ -149,7 +151,14 @@ std::string StatusJson(const store::RequestStatus& st) {
 // The TAXII resources, one per route pattern (see Service::Mount), with what the path names.
 struct Route {
   enum Kind {
-    kDiscovery, kApiRoot, kStatus, kCollections, kCollection, kManifest, kObjects, kObject,
+    kDiscovery,
+    kApiRoot,
+    kStatus,
+    kCollections,
+    kCollection,
+    kManifest,
+    kObjects,
+    kObject,
     kVersions
   } kind = kDiscovery;
   std::string status_id, collection, object_id;
@@ -187,7 +196,6 @@ http::Response ErrorResponse(int status, std::string_view title, std::string_vie
   common::Append(&r.body, ",\"http_status\":\"", status, "\"}");
   return r;
 }
-
 
 namespace {
 
@@ -241,11 +249,16 @@ struct Service::Impl {
   // Last: destroyed first, so that commits still queued can report to the members above.
   store::GroupCommitter committer;
 
-  Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch,
-       policy::Gate* g)
-      : store(s), auth(a), opts(o), changes(ch),
-        own_gate(g ? nullptr : policy::NewNodeGate(s)), gate(g ? g : own_gate.get()),
-        reader(s, gate), pages(o.response_cache_bytes), committer(s) {}
+  Impl(store::Store* s, http::AuthDb* a, const ServiceOptions& o, ChangeSource* ch, policy::Gate* g)
+      : store(s),
+        auth(a),
+        opts(o),
+        changes(ch),
+        own_gate(g ? nullptr : policy::NewNodeGate(s)),
+        gate(g ? g : own_gate.get()),
+        reader(s, gate),
+        pages(o.response_cache_bytes),
+        committer(s) {}
 
   // Serves a cacheable GET (`kind` names the resource) from the page cache, or runs `fill`
   // and caches its 200 answer. Entries are keyed by resource, collection, object, the raw
@@ -353,8 +366,8 @@ struct Service::Impl {
   std::unordered_map<std::string, std::pair<uint64_t, store::CollectionInfo>> coll_cache;
 
   uint64_t Stamp() {
-    uint64_t ext = changes ? changes->Counter()
-                           : static_cast<uint64_t>(common::NowMicros() / kCollectionsTtl);
+    uint64_t ext =
+        changes ? changes->Counter() : static_cast<uint64_t>(common::NowMicros() / kCollectionsTtl);
     return ext * 1000003u + local_changes.load(std::memory_order_acquire);
   }
 
@@ -419,8 +432,8 @@ struct Service::Impl {
       AppendString(&s, c.alias);
     }
     common::Append(&s, ",\"can_read\":", CanRead(who, c) ? "true" : "false",
-                    ",\"can_write\":", who.CanWrite(c.id) ? "true" : "false",
-                    ",\"media_types\":[\"", http::kStixMediaType, "\"]}");
+                   ",\"can_write\":", who.CanWrite(c.id) ? "true" : "false", ",\"media_types\":[\"",
+                   http::kStixMediaType, "\"]}");
     return s;
   }
 
@@ -555,10 +568,10 @@ struct Service::Impl {
 
   std::optional<Error> GetManifest(const http::Request& req, const store::CollectionInfo& c,
                                    const policy::Audience& audience, http::Response& res) {
-    auto f = ParseFilters(req.query,
-                          kAddedAfter | kLimit | kNext | kMatchId | kMatchType | kMatchVersion |
-                              kMatchSpecVersion,
-                          opts);
+    auto f = ParseFilters(
+        req.query,
+        kAddedAfter | kLimit | kNext | kMatchId | kMatchType | kMatchVersion | kMatchSpecVersion,
+        opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiManifest);
     if (!page.ok()) return FromReadStatus(page.status());
@@ -586,18 +599,17 @@ struct Service::Impl {
     if (page->objects.empty() && !f->next) {
       if (auto e = RequireObject(c, object_id, audience, policy::Exit::kTaxiiVersions)) return e;
     }
-    return SendPage(*page, "versions", std::string(), res,
-                    [](std::string* b, const store::StoredObject& o) {
-                      AppendString(b, VersionString(o));
-                    });
+    return SendPage(
+        *page, "versions", std::string(), res,
+        [](std::string* b, const store::StoredObject& o) { AppendString(b, VersionString(o)); });
   }
 
   // The versions to delete are found through the same gated read as GET object (a principal
   // deletes only versions it may see, and learns nothing of the others; in lockdown DELETE is
   // refused too, as its answer would tell whether the object exists).
   std::optional<Error> DeleteObject(const http::Request& req, const store::CollectionInfo& c,
-                                    const std::string& object_id,
-                                    const policy::Audience& audience, http::Response& res) {
+                                    const std::string& object_id, const policy::Audience& audience,
+                                    http::Response& res) {
     auto f = ParseFilters(req.query, kMatchVersion | kMatchSpecVersion, opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     f->ids = {object_id};
@@ -625,8 +637,7 @@ struct Service::Impl {
     std::string_view ct = req.Header("content-type");
     if (!http::IsTaxii21ContentType(ct)) {
       return Error{415, "Unsupported media type",
-                   common::Cat("Content-Type must be ", http::kTaxiiMediaType, ", got '", ct,
-                                "'")};
+                   common::Cat("Content-Type must be ", http::kTaxiiMediaType, ", got '", ct, "'")};
     }
     if (req.body.size() > opts.max_content_length) {
       return Error{413, "Request too large",
@@ -658,8 +669,8 @@ struct Service::Impl {
     if (!st.ok()) return FromStatus(st.status(), "Unprocessable content");
     std::vector<stix::ObjectRecord> records = std::move(st->records);
     std::vector<stix::Problem> problems = std::move(st->problems);
-    if (!elems.empty() && records.empty() && problems.size() == 1 && problems[0].object_id.empty() &&
-        problems[0].location.find('#') == std::string::npos) {
+    if (!elems.empty() && records.empty() && problems.size() == 1 &&
+        problems[0].object_id.empty() && problems[0].location.find('#') == std::string::npos) {
       return Error{422, "Unprocessable content", problems[0].ToString()};
     }
     // The status keeps counts and failures, not the id of every success (`successes` is
@@ -677,13 +688,12 @@ struct Service::Impl {
       std::string_view version;
       size_t hash = p.location.rfind('#');
       uint64_t n = 0;
-      if (hash != std::string::npos && text::ParseInt(p.location.substr(hash + 1), &n) &&
-          n >= 1 && n <= elems.size() && elems[n - 1].is_object()) {
+      if (hash != std::string::npos && text::ParseInt(p.location.substr(hash + 1), &n) && n >= 1 &&
+          n <= elems.size() && elems[n - 1].is_object()) {
         auto o = elems[n - 1];
         if (o["modified"].get_string().get(version)) TryGet(o["created"].get_string(), version);
       }
-      status.failures.push_back(
-          store::StatusDetail{p.object_id, std::string(version), p.message});
+      status.failures.push_back(store::StatusDetail{p.object_id, std::string(version), p.message});
     }
     if (records.empty()) {
       if (absl::Status put = PutStatus(status); !put.ok()) return FromStatus(put, "Store error");
@@ -694,24 +704,24 @@ struct Service::Impl {
     res.deferred = [this, collection = c.id, records = std::move(records),
                     status = std::move(status), user = who.user,
                     request_id = req.id](http::Response::Send send) mutable {
-      committer.Submit(std::move(collection), std::move(records),
-                       [this, status = std::move(status), user = std::move(user),
-                        request_id = std::move(request_id),
-                        send = std::move(send)](const auto& done) mutable {
-                         local_changes.fetch_add(1, std::memory_order_acq_rel);
-                         http::Response r;
-                         // The objects are committed; a status that cannot be stored makes the
-                         // request fail, and a retry reports them as (duplicate) successes.
-                         absl::Status result = done.status();
-                         if (result.ok()) result = PutStatus(status);
-                         if (result.ok()) {
-                           Ok(r, 202, StatusJson(status));
-                         } else {
-                           r = ToResponse(FromStatus(result, "Store error"), request_id);
-                         }
-                         r.user = std::move(user);
-                         send(std::move(r));
-                       });
+      committer.Submit(
+          std::move(collection), std::move(records),
+          [this, status = std::move(status), user = std::move(user),
+           request_id = std::move(request_id), send = std::move(send)](const auto& done) mutable {
+            local_changes.fetch_add(1, std::memory_order_acq_rel);
+            http::Response r;
+            // The objects are committed; a status that cannot be stored makes the
+            // request fail, and a retry reports them as (duplicate) successes.
+            absl::Status result = done.status();
+            if (result.ok()) result = PutStatus(status);
+            if (result.ok()) {
+              Ok(r, 202, StatusJson(status));
+            } else {
+              r = ToResponse(FromStatus(result, "Store error"), request_id);
+            }
+            r.user = std::move(user);
+            send(std::move(r));
+          });
     };
     return std::nullopt;
   }
@@ -721,8 +731,7 @@ struct Service::Impl {
   // Serves resource `r` once the router matched its route and method and the authentication
   // middleware set the principal: the TAXII visibility rules (401 for anonymous callers where
   // nothing is public, 404 for hidden collections), Accept (406), then the resource.
-  std::optional<Error> Serve(const Route& r, const http::RequestContext& ctx,
-                             http::Response& res) {
+  std::optional<Error> Serve(const Route& r, const http::RequestContext& ctx, http::Response& res) {
     const http::Request& req = ctx.request;
     const http::Principal& who = ctx.principal;
     res.user = who.user;
@@ -736,7 +745,7 @@ struct Service::Impl {
     if (!http::AcceptsTaxii21(req.Header("accept"))) {
       return Error{406, "Not acceptable",
                    common::Cat("Accept must include ", http::kTaxiiMediaType, ", got '",
-                                req.Header("accept"), "'")};
+                               req.Header("accept"), "'")};
     }
     if (r.kind == Route::kDiscovery) {
       std::string root = common::Cat("/", opts.api_root, "/");
@@ -767,7 +776,7 @@ struct Service::Impl {
           AppendString(&body, opts.description);
         }
         common::Append(&body, ",\"versions\":[\"", http::kTaxiiMediaType,
-                        "\"],\"max_content_length\":", opts.max_content_length, "}");
+                       "\"],\"max_content_length\":", opts.max_content_length, "}");
         Ok(res, 200, std::move(body));
         return std::nullopt;
       }
@@ -812,13 +821,10 @@ struct Service::Impl {
     auto need = [&](bool ok, std::string_view what) -> std::optional<Error> {
       if (ok) return std::nullopt;
       if (who.anonymous()) return Error{401, "Unauthorized", "authentication required"};
-      return Error{403, "Forbidden",
-                   common::Cat("you may not ", what, " collection '", c.id, "'")};
+      return Error{403, "Forbidden", common::Cat("you may not ", what, " collection '", c.id, "'")};
     };
     switch (r.kind) {
-      case Route::kCollection:
-        Ok(res, 200, CollectionJson(c, who));
-        return std::nullopt;
+      case Route::kCollection: Ok(res, 200, CollectionJson(c, who)); return std::nullopt;
       case Route::kManifest:
         if (auto e = need(can_read, "read")) return e;
         return Cached('m', c.id, {}, audience, req, res,
@@ -844,8 +850,7 @@ struct Service::Impl {
         if (auto e = need(can_read, "read")) return e;
         return Cached('v', c.id, r.object_id, audience, req, res,
                       [&] { return GetVersions(req, c, r.object_id, audience, res); });
-      default:
-        return Error{404, "Not found", "no such resource"};
+      default: return Error{404, "Not found", "no such resource"};
     }
   }
 };
@@ -862,23 +867,24 @@ void Service::Mount(http::Router& router) {
   const std::string col = root + "collections/{collection}/";
   auto add = [&](std::string_view method, std::string pattern, Route::Kind kind,
                  http::RouteOptions o = {}) {
-    router.Add(method, pattern,
-               [impl = impl_.get(), kind](http::RequestContext& ctx, http::Response& res) {
-                 Route r;
-                 r.kind = kind;
-                 r.status_id = std::string(ctx.Param("status"));
-                 r.collection = std::string(ctx.Param("collection"));
-                 r.object_id = std::string(ctx.Param("object"));
-                 std::optional<Error> err = impl->Serve(r, ctx, res);
-                 if (err) {
-                   http::Response e = ToResponse(*err, ctx.request_id);
-                   e.user = std::move(res.user);
-                   res = std::move(e);
-                 }
-                 // HEAD keeps the body: http::Server sends its length as Content-Length and no
-                 // body.
-               },
-               o);
+    router.Add(
+        method, pattern,
+        [impl = impl_.get(), kind](http::RequestContext& ctx, http::Response& res) {
+          Route r;
+          r.kind = kind;
+          r.status_id = std::string(ctx.Param("status"));
+          r.collection = std::string(ctx.Param("collection"));
+          r.object_id = std::string(ctx.Param("object"));
+          std::optional<Error> err = impl->Serve(r, ctx, res);
+          if (err) {
+            http::Response e = ToResponse(*err, ctx.request_id);
+            e.user = std::move(res.user);
+            res = std::move(e);
+          }
+          // HEAD keeps the body: http::Server sends its length as Content-Length and no
+          // body.
+        },
+        o);
   };
   http::RouteOptions post;
   post.max_body_bytes = options_.max_content_length;

@@ -92,7 +92,8 @@ class ServiceEgressTest : public ::testing::Test {
   }
 
   // GET `rel` (under the collection) as `user`: (status, body).
-  std::pair<int, nlohmann::json> Get(Service& svc, const std::string& user, const std::string& rel) {
+  std::pair<int, nlohmann::json> Get(Service& svc, const std::string& user,
+                                     const std::string& rel) {
     http::Request req;
     req.method = "GET";
     req.target = "/api/collections/" + cid_ + "/" + rel;
@@ -119,7 +120,8 @@ TEST_F(ServiceEgressTest, APrincipalNeverGetsAnotherPrincipalsCachedPage) {
   ASSERT_GT(opts.response_cache_bytes, 0u);  // the cache is on
   Service svc(store_.get(), auth_.get(), opts, nullptr, &gate);
   const std::string obj = std::string("objects/") + kId + "/";
-  for (const std::string& rel : {std::string("objects/"), std::string("manifest/"), obj + "versions/"}) {
+  for (const std::string& rel :
+       {std::string("objects/"), std::string("manifest/"), obj + "versions/"}) {
     // alice fills the cache first, then bob asks for the same page, then alice again.
     auto [a_status, a_body] = Get(svc, "alice", rel);
     ASSERT_EQ(a_status, 200) << rel;

@@ -166,8 +166,9 @@ TEST_F(ServiceErrors, HealthyStoreAnswers200) {
 
 TEST_F(ServiceErrors, StoreFailureOnGetDoesNotLeakSqlOrPath) {
   failing_->mode = FailingStore::Mode::kFail;
-  for (std::string suffix : {"objects/", "manifest/", "objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/",
-                             "objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/versions/"}) {
+  for (std::string suffix :
+       {"objects/", "manifest/", "objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/",
+        "objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/versions/"}) {
     auto r = Call("GET", "/api/collections/" + collection_ + "/" + suffix);
     EXPECT_EQ(r.status, 500) << suffix;
     ExpectNoLeak(r);
@@ -203,8 +204,7 @@ TEST_F(ServiceErrors, ClientErrorsKeepTheirExplanation) {
   // A bad filter is the client's mistake: its description stays specific.
   auto r = Call("GET", "/api/collections/" + collection_ + "/objects/?limit=abc");
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(std::string(r.Body()).find("limit: 'abc' is not a positive integer"),
-            std::string::npos)
+  EXPECT_NE(std::string(r.Body()).find("limit: 'abc' is not a positive integer"), std::string::npos)
       << r.Body();
 }
 

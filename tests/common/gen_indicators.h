@@ -44,14 +44,14 @@ class IndicatorGenerator {
 
  private:
   static constexpr const char* kMarkings[] = {
-      "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",  // TLP:CLEAR
-      "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",  // TLP:GREEN
-      "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",  // TLP:AMBER
-      "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"}; // TLP:AMBER+STRICT
+      "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",   // TLP:CLEAR
+      "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",   // TLP:GREEN
+      "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",   // TLP:AMBER
+      "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"};  // TLP:AMBER+STRICT
   static constexpr const char* kTypes[] = {"malicious-activity", "anomalous-activity",
                                            "compromised", "attribution", "anonymization"};
-  static constexpr const char* kFamilies[] = {"emotet", "trickbot", "qakbot",
-                                              "cobalt-strike", "lockbit", "phishing"};
+  static constexpr const char* kFamilies[] = {"emotet",        "trickbot", "qakbot",
+                                              "cobalt-strike", "lockbit",  "phishing"};
   static constexpr const char* kPhases[] = {"initial-access", "execution", "command-and-control",
                                             "exfiltration", "persistence"};
 
@@ -88,11 +88,13 @@ class IndicatorGenerator {
   std::string Pattern() {
     switch (Pick(8)) {
       case 0: return "[ipv4-addr:value = '" + Ip() + "']";
-      case 1: return "[ipv4-addr:value ISSUBSET '" + Ip() + "/" + std::to_string(16 + Pick(17)) + "']";
+      case 1:
+        return "[ipv4-addr:value ISSUBSET '" + Ip() + "/" + std::to_string(16 + Pick(17)) + "']";
       case 2: return "[domain-name:value = '" + Domain() + "']";
       case 3: return "[url:value = 'http://" + Domain() + "/" + Hex(8) + "/gate.php']";
       case 4: return "[file:hashes.'SHA-256' = '" + Hex(64) + "']";
-      case 5: return "[file:hashes.MD5 = '" + Hex(32) + "'] OR [file:hashes.'SHA-1' = '" + Hex(40) + "']";
+      case 5:
+        return "[file:hashes.MD5 = '" + Hex(32) + "'] OR [file:hashes.'SHA-1' = '" + Hex(40) + "']";
       case 6:
         return "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '" +
                Ip() + "' AND network-traffic:dst_port = " + std::to_string(1 + Pick(65535)) + "]";

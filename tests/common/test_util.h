@@ -92,18 +92,18 @@ inline bool InCi() {
 /// locally (GTEST_SKIP: scripts/test.sh reports it as skipped, never as passed) and FAILS
 /// under CI=true. Use it at the top of a TEST body or a fixture's SetUp(); like GTEST_SKIP and
 /// FAIL it returns from the enclosing void function.
-#define ACCORD_REQUIRE_SHARED(where)                                                         \
-  do {                                                                                      \
-    const ::std::filesystem::path accord_required_shared_(where);                            \
-    if (!::std::filesystem::exists(accord_required_shared_)) {                              \
-      if (::accord::testing::InCi()) {                                                      \
-        FAIL() << "shared data missing: " << accord_required_shared_                        \
-               << " (CI=true: tests that need ../shared must run; see scripts/test.sh)";     \
-      } else {                                                                              \
-        GTEST_SKIP() << "shared data missing: " << accord_required_shared_                  \
-                     << " (skipped here; under CI=true this fails)";                        \
-      }                                                                                     \
-    }                                                                                       \
+#define ACCORD_REQUIRE_SHARED(where)                                                     \
+  do {                                                                                   \
+    const ::std::filesystem::path accord_required_shared_(where);                        \
+    if (!::std::filesystem::exists(accord_required_shared_)) {                           \
+      if (::accord::testing::InCi()) {                                                   \
+        FAIL() << "shared data missing: " << accord_required_shared_                     \
+               << " (CI=true: tests that need ../shared must run; see scripts/test.sh)"; \
+      } else {                                                                           \
+        GTEST_SKIP() << "shared data missing: " << accord_required_shared_               \
+                     << " (skipped here; under CI=true this fails)";                     \
+      }                                                                                  \
+    }                                                                                    \
   } while (0)
 
 namespace accord::testing {

@@ -80,9 +80,9 @@ void Write(const std::filesystem::path& p, const std::string& text) {
 // The ids of the objects `accord list --json -c COLLECTION` prints (one JSON object a line).
 std::vector<std::string> ListedIds(const std::string& data, const std::string& collection,
                                    const TempDir& tmp) {
-  auto r = RunCmd(Accord() + " list --json --data " + ShellQuote(data) + " -c " +
-                      ShellQuote(collection),
-                  tmp.path());
+  auto r =
+      RunCmd(Accord() + " list --json --data " + ShellQuote(data) + " -c " + ShellQuote(collection),
+             tmp.path());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> ids;
   std::istringstream in(r.out);
@@ -250,8 +250,8 @@ TEST(IngestE2E, UnparsablePatternIsRefusedWithTheSameMessageByEveryEntryPoint) {
 
   std::string pull_data = (tmp.path() / "puller").string();
   auto pull = RunCmd(Accord() + " taxii pull " + ShellQuote(source.Url("/api/")) + " " + src_col +
-                         " --into pulled --user admin --key " + source.admin_key() +
-                         " --data " + ShellQuote(pull_data),
+                         " --into pulled --user admin --key " + source.admin_key() + " --data " +
+                         ShellQuote(pull_data),
                      tmp.path());
   EXPECT_EQ(pull.exit_code, 1) << pull.err;
   EXPECT_EQ(MessageFor(pull.err, kBadId), post_msg) << pull.err;
@@ -315,9 +315,9 @@ TEST(IngestE2E, DirectoryWithNoReadableFileFailsAndNamesEachSkippedFile) {
   Write(dir / "README.txt", "not STIX\n");
   Write(dir / "sub" / "notes.md", "# notes\n");
   Write(dir / "list.csv", "1.2.3.4\n");
-  auto r = RunCmd(Accord() + " import " + ShellQuote(dir.string()) + " -c feeds --data " +
-                      ShellQuote(data),
-                  tmp.path());
+  auto r = RunCmd(
+      Accord() + " import " + ShellQuote(dir.string()) + " -c feeds --data " + ShellQuote(data),
+      tmp.path());
   EXPECT_NE(r.exit_code, 0) << r.out;
   for (const char* f : {"README.txt", "sub/notes.md", "list.csv"}) {
     std::string path = (dir / f).string();
@@ -339,9 +339,9 @@ TEST(IngestE2E, UnreadableFileFailsAndCreatesNoCollection) {
   auto dir = tmp.path() / "feeds";
   std::filesystem::create_directories(dir);
   Write(dir / "broken.json", "this is not json\n");
-  auto r = RunCmd(Accord() + " import " + ShellQuote(dir.string()) + " -c broken --data " +
-                      ShellQuote(data),
-                  tmp.path());
+  auto r = RunCmd(
+      Accord() + " import " + ShellQuote(dir.string()) + " -c broken --data " + ShellQuote(data),
+      tmp.path());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find((dir / "broken.json").string()), std::string::npos) << r.err;
   ASSERT_TRUE(std::filesystem::exists(data)) << r.err;  // the store was opened

@@ -20,9 +20,8 @@ namespace fs = std::filesystem;
 // another. A new layer must be added here, which is the point: its place is then decided.
 const std::map<std::string, int>& Ranks() {
   static const std::map<std::string, int> ranks = {
-      {"common", 0}, {"stix", 1},  {"store", 2},  {"pattern", 2},
-      {"ingest", 3}, {"match", 3}, {"policy", 3}, {"http", 4},
-      {"taxii", 5},  {"cli", 9},
+      {"common", 0}, {"stix", 1},   {"store", 2}, {"pattern", 2}, {"ingest", 3},
+      {"match", 3},  {"policy", 3}, {"http", 4},  {"taxii", 5},   {"cli", 9},
   };
   return ranks;
 }
@@ -84,8 +83,8 @@ TEST(LayeringTest, NoLayerIncludesAHigherOne) {
   EXPECT_TRUE(unknown.empty()) << "layers missing from Ranks(): " << *unknown.begin();
   EXPECT_GT(files, 50u);  // the walk found the tree
   for (const Violation& v : bad) {
-    ADD_FAILURE() << v.file << ":" << v.line << ": includes a layer that is not below it: "
-                  << v.text;
+    ADD_FAILURE() << v.file << ":" << v.line
+                  << ": includes a layer that is not below it: " << v.text;
   }
 }
 

@@ -109,7 +109,8 @@ TEST(MatchConformanceTest, AllStix21Cases) {
 
     if (refused) continue;
     // The compiled engine, fed the observations as a stream, must agree.
-    auto engine = Engine::Build({{"indicator--00000000-0000-4000-8000-000000000000", c.pattern}}, opts);
+    auto engine =
+        Engine::Build({{"indicator--00000000-0000-4000-8000-000000000000", c.pattern}}, opts);
     ASSERT_TRUE(engine.ok()) << engine.status();
     std::vector<MatchResult> matches;
     for (size_t i = 0; i < obs.size(); ++i) (*engine)->Process(obs[i], i + 1, &matches);

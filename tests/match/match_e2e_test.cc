@@ -2,14 +2,14 @@
 // imported as STIX indicators, the Zeek logs of a real Trickbot infection
 // (../shared/data/telemetry) are matched with `accord match`, and the expected matches are
 // computed here from the raw files (a set lookup per conn.log line), not by the engine.
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <unistd.h>
-#include <sys/wait.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -48,9 +48,12 @@ class MatchE2eTest : public ::testing::Test {
     fs::create_directories(dir_);
     std::string data = std::string(ACCORD_SHARED_DIR) + "/data";
     int rc;
-    Shell("tar -xzf " + data + "/telemetry/trickbot-2018-11-09-zeek-logs.tar.gz -C " + dir_.string(), &rc);
+    Shell(
+        "tar -xzf " + data + "/telemetry/trickbot-2018-11-09-zeek-logs.tar.gz -C " + dir_.string(),
+        &rc);
     ASSERT_EQ(rc, 0);
-    Shell("tar -xzf " + data + "/indicators/ipsum.tar.gz -C " + dir_.string() + " ipsum/ipsum.txt", &rc);
+    Shell("tar -xzf " + data + "/indicators/ipsum.tar.gz -C " + dir_.string() + " ipsum/ipsum.txt",
+          &rc);
     ASSERT_EQ(rc, 0);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -71,9 +74,13 @@ TEST_F(MatchE2eTest, IpsumAgainstTrickbotConnLog) {
       if (!bad.insert(ip).second) continue;
       char id[64];
       snprintf(id, sizeof id, "indicator--00000000-0000-4000-8000-%012x", n++);
-      nlohmann::json j = {{"type", "indicator"}, {"spec_version", "2.1"}, {"id", id},
-                          {"created", "2024-01-01T00:00:00.000Z"}, {"modified", "2024-01-01T00:00:00.000Z"},
-                          {"pattern", "[ipv4-addr:value = '" + ip + "']"}, {"pattern_type", "stix"},
+      nlohmann::json j = {{"type", "indicator"},
+                          {"spec_version", "2.1"},
+                          {"id", id},
+                          {"created", "2024-01-01T00:00:00.000Z"},
+                          {"modified", "2024-01-01T00:00:00.000Z"},
+                          {"pattern", "[ipv4-addr:value = '" + ip + "']"},
+                          {"pattern_type", "stix"},
                           {"valid_from", "2024-01-01T00:00:00Z"}};
       out << j.dump() << "\n";
     }
@@ -114,7 +121,8 @@ TEST_F(MatchE2eTest, IpsumAgainstTrickbotConnLog) {
   ASSERT_GT(expected.size(), 100u);
 
   std::string out = Shell(bin + " match --data " + data + " --input-format zeek " + conn + " 2>" +
-                            (dir_ / "stderr.txt").string(), &rc);
+                              (dir_ / "stderr.txt").string(),
+                          &rc);
   ASSERT_EQ(rc, 0);
   std::set<uint64_t> got;
   std::map<uint64_t, std::set<std::string>> got_values;
@@ -136,7 +144,8 @@ TEST_F(MatchE2eTest, IpsumAgainstTrickbotConnLog) {
   // Sightings: one per indicator per hour, written back to the store.
   Shell(bin + " match --data " + data + " --sightings " + conn + " >/dev/null 2>&1", &rc);
   ASSERT_EQ(rc, 0);
-  std::string sightings = Shell(bin + " export --data " + data + " --collection sightings 2>&1", &rc);
+  std::string sightings =
+      Shell(bin + " export --data " + data + " --collection sightings 2>&1", &rc);
   EXPECT_NE(sightings.find("\"sighting_of_ref\""), std::string::npos) << sightings.substr(0, 500);
 }
 
@@ -145,19 +154,23 @@ TEST_F(MatchE2eTest, MalformedLinesAreCountedWithFileAndLine) {
   std::string f = (dir_ / "eve.json").string();
   {
     std::ofstream out(f);
-    out << R"({"timestamp":"2018-11-02T00:10:22.691351+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"8.8.8.8","dns":{"rrname":"evil.example"}})" "\n";
+    out << R"({"timestamp":"2018-11-02T00:10:22.691351+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"8.8.8.8","dns":{"rrname":"evil.example"}})"
+           "\n";
     out << "{not json\n";
-    out << R"({"timestamp":"2018-11-02T00:10:23+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"8.8.8.8","dns":{"rrname":"good.example"}})" "\n";
+    out << R"({"timestamp":"2018-11-02T00:10:23+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"8.8.8.8","dns":{"rrname":"good.example"}})"
+           "\n";
   }
   {
     std::ofstream out(dir_ / "ind.json");
-    out << R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000001","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})" "\n";
+    out << R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000001","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})"
+           "\n";
   }
   int rc;
   Shell(bin + " import --data " + data + " " + (dir_ / "ind.json").string() + " 2>&1", &rc);
   ASSERT_EQ(rc, 0);
   std::string out = Shell(bin + " match --data " + data + " --input-format suricata " + f + " 2>" +
-                            (dir_ / "err.txt").string(), &rc);
+                              (dir_ / "err.txt").string(),
+                          &rc);
   EXPECT_EQ(WEXITSTATUS(rc), 1);
   std::ifstream err(dir_ / "err.txt");
   std::string summary((std::istreambuf_iterator<char>(err)), {});

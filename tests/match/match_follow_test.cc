@@ -43,9 +43,13 @@ bool WaitFor(const std::function<bool()>& cond) {
 }
 
 std::string Indicator(const std::string& id, const std::string& ip) {
-  nlohmann::json j = {{"type", "indicator"}, {"spec_version", "2.1"}, {"id", id},
-                      {"created", "2024-01-01T00:00:00.000Z"}, {"modified", "2024-01-01T00:00:00.000Z"},
-                      {"pattern", "[ipv4-addr:value = '" + ip + "']"}, {"pattern_type", "stix"},
+  nlohmann::json j = {{"type", "indicator"},
+                      {"spec_version", "2.1"},
+                      {"id", id},
+                      {"created", "2024-01-01T00:00:00.000Z"},
+                      {"modified", "2024-01-01T00:00:00.000Z"},
+                      {"pattern", "[ipv4-addr:value = '" + ip + "']"},
+                      {"pattern_type", "stix"},
                       {"valid_from", "2024-01-01T00:00:00Z"}};
   return j.dump() + "\n";
 }
@@ -56,8 +60,8 @@ const char* kHeader =
     "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\n";
 
 std::string ConnLine(int k, const std::string& resp) {
-  return std::to_string(1700000000 + k) + ".5\tC" + std::to_string(k) + "\t10.0.0.1\t4242\t" + resp +
-         "\t443\ttcp\n";
+  return std::to_string(1700000000 + k) + ".5\tC" + std::to_string(k) + "\t10.0.0.1\t4242\t" +
+         resp + "\t443\ttcp\n";
 }
 
 void Append(const fs::path& p, const std::string& s) {
@@ -88,7 +92,10 @@ TEST(MatchFollowTest, AppendRotateAndStoreChange) {
     std::ofstream(dir / "a.jsonl") << Indicator(a, "198.51.100.7");
     std::ofstream(dir / "b.jsonl") << Indicator(b, "203.0.113.9");
   }
-  ASSERT_EQ(std::system((bin + " import --data " + data + " " + (dir / "a.jsonl").string() + " >/dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system((bin + " import --data " + data + " " + (dir / "a.jsonl").string() +
+                         " >/dev/null 2>&1")
+                            .c_str()),
+            0);
   fs::path log = dir / "conn.log", out = dir / "out.jsonl", err = dir / "err.txt";
   Append(log, kHeader);
   Append(log, ConnLine(1, "192.0.2.1"));
@@ -97,9 +104,9 @@ TEST(MatchFollowTest, AppendRotateAndStoreChange) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
-    execl(bin.c_str(), bin.c_str(), "match", "--data", data.c_str(), "--input-format", "zeek", "--follow",
-          "--reload-interval", "0.2", "--sightings", "--sightings-interval", "0.2", log.c_str(),
-          static_cast<char*>(nullptr));
+    execl(bin.c_str(), bin.c_str(), "match", "--data", data.c_str(), "--input-format", "zeek",
+          "--follow", "--reload-interval", "0.2", "--sightings", "--sightings-interval", "0.2",
+          log.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // 1. A line appended while it runs.
@@ -111,8 +118,12 @@ TEST(MatchFollowTest, AppendRotateAndStoreChange) {
   Append(log, ConnLine(3, "198.51.100.7"));
   EXPECT_TRUE(WaitFor([&] { return CountMatches(Slurp(out), a) >= 2; })) << Slurp(err);
   // 3. A new indicator in the store is compiled and swapped in; then its value matches.
-  ASSERT_EQ(std::system((bin + " import --data " + data + " " + (dir / "b.jsonl").string() + " >/dev/null 2>&1").c_str()), 0);
-  EXPECT_TRUE(WaitFor([&] { return Slurp(err).find("store changed") != std::string::npos; })) << Slurp(err);
+  ASSERT_EQ(std::system((bin + " import --data " + data + " " + (dir / "b.jsonl").string() +
+                         " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  EXPECT_TRUE(WaitFor([&] { return Slurp(err).find("store changed") != std::string::npos; }))
+      << Slurp(err);
   // The swap happens between events: the next event goes through the new engine.
   Append(log, ConnLine(4, "203.0.113.9"));
   EXPECT_TRUE(WaitFor([&] { return CountMatches(Slurp(out), b) >= 1; })) << Slurp(err);

@@ -31,7 +31,8 @@ const std::map<std::string, std::string> kSpecOverrides = {
     // qualifiers sit directly on a bare [...]. Here both WITHINs qualify the same expression
     // `(...)`, so we reject it. (A qualifier inside parentheses and one outside, as in
     // `([x] REPEATS 2 TIMES) REPEATS 2 TIMES`, qualify different expressions and stay valid.)
-    {"([win-registry-key:key = 'hkey_local_machine\\\\foo\\\\bar']) WITHIN 5 SECONDS WITHIN 6 SECONDS",
+    {"([win-registry-key:key = 'hkey_local_machine\\\\foo\\\\bar']) WITHIN 5 SECONDS WITHIN 6 "
+     "SECONDS",
      "duplicate qualifier type WITHIN"},
 };
 
@@ -101,9 +102,7 @@ TEST(PatternConformance, InvalidPatterns21) {
 // Returns an empty string when our message names it, else what is missing.
 std::string Missing(const Case& c, const std::string& msg) {
   const std::string& e = c.error_prefix;
-  auto contains = [&](const std::string& needle) {
-    return msg.find(needle) != std::string::npos;
-  };
+  auto contains = [&](const std::string& needle) { return msg.find(needle) != std::string::npos; };
   size_t at = e.find("line 1:");
   if (at != std::string::npos) {
     size_t p = at + 7;
@@ -156,9 +155,10 @@ TEST(PatternConformance, Detail21) {
       if (missing.empty()) ++named;
     }
   }
-  std::printf("patterns-detail.jsonl (2.1): %d/%zu verdicts agree; %d/%d errors name the "
-              "expected column/token/reason\n",
-              ok, cases.size(), named, with_prefix);
+  std::printf(
+      "patterns-detail.jsonl (2.1): %d/%zu verdicts agree; %d/%d errors name the "
+      "expected column/token/reason\n",
+      ok, cases.size(), named, with_prefix);
 }
 
 // Every accepted conformance pattern round-trips through the canonical printer.

@@ -67,7 +67,8 @@ class EgressExits : public ::testing::Test {
       t << kTelemetry;
     }
     cid_ = Line(Cli("collection create shared", data_));
-    auto imp = Cli("import -q -c shared " + ShellQuote((dir_->path() / "ind.jsonl").string()), data_);
+    auto imp =
+        Cli("import -q -c shared " + ShellQuote((dir_->path() / "ind.jsonl").string()), data_);
     ASSERT_EQ(imp.exit_code, 0) << imp.err;
     node_ = new ServerProcess();
     ASSERT_TRUE(node_->Start(data_));
@@ -96,10 +97,11 @@ class EgressExits : public ::testing::Test {
   // GET on the node's TAXII server as its admin: (status, body).
   static std::pair<int, json> Taxii(ServerProcess* server, const std::string& path) {
     auto body = dir_->path() / "body.json";
-    auto r = RunCmd("curl -s -g -o " + ShellQuote(body.string()) + " -w '%{http_code}' -H " +
-                        ShellQuote(kAccept) + " -u " + ShellQuote("admin:" + server->admin_key()) +
-                        " " + ShellQuote("http://127.0.0.1:" + std::to_string(server->port()) + path),
-                    dir_->path());
+    auto r =
+        RunCmd("curl -s -g -o " + ShellQuote(body.string()) + " -w '%{http_code}' -H " +
+                   ShellQuote(kAccept) + " -u " + ShellQuote("admin:" + server->admin_key()) + " " +
+                   ShellQuote("http://127.0.0.1:" + std::to_string(server->port()) + path),
+               dir_->path());
     return {std::atoi(r.out.c_str()), json::parse(Slurp(body), nullptr, false)};
   }
   static Outcome Page(const std::string& path, const char* member) {
@@ -122,12 +124,9 @@ class EgressExits : public ::testing::Test {
     static int run = 0;
     ++run;
     switch (exit) {
-      case Exit::kTaxiiObjects:
-        return Page("objects/", "objects");
-      case Exit::kTaxiiObject:
-        return Page(std::string("objects/") + kFirstId + "/", "objects");
-      case Exit::kTaxiiManifest:
-        return Page("manifest/", "objects");
+      case Exit::kTaxiiObjects: return Page("objects/", "objects");
+      case Exit::kTaxiiObject: return Page(std::string("objects/") + kFirstId + "/", "objects");
+      case Exit::kTaxiiManifest: return Page("manifest/", "objects");
       case Exit::kTaxiiVersions:
         return Page(std::string("objects/") + kFirstId + "/versions/", "versions");
       case Exit::kExport: {
@@ -148,13 +147,15 @@ class EgressExits : public ::testing::Test {
       }
       case Exit::kTaxiiPush: {
         // A fresh collection on the target per run, counted on the target afterwards.
-        std::string inbox = Line(Cli("collection create inbox" + std::to_string(run), target_data_));
-        auto r = RunCmd(Accord() + " taxii push " +
-                            ShellQuote("http://127.0.0.1:" + std::to_string(target_->port()) + "/api/") +
-                            " " + inbox + " " + ShellQuote((dir_->path() / "ind.jsonl").string()) +
-                            " --user admin --key " + ShellQuote(target_->admin_key()) + " --data " +
-                            ShellQuote(data_),
-                        dir_->path());
+        std::string inbox =
+            Line(Cli("collection create inbox" + std::to_string(run), target_data_));
+        auto r =
+            RunCmd(Accord() + " taxii push " +
+                       ShellQuote("http://127.0.0.1:" + std::to_string(target_->port()) + "/api/") +
+                       " " + inbox + " " + ShellQuote((dir_->path() / "ind.jsonl").string()) +
+                       " --user admin --key " + ShellQuote(target_->admin_key()) + " --data " +
+                       ShellQuote(data_),
+                   dir_->path());
         auto [status, j] = Taxii(target_, "/api/collections/" + inbox + "/objects/");
         EXPECT_EQ(status, 200);
         return FromCli(r, j.is_object() && j.contains("objects") ? j["objects"].size() : 0);
@@ -181,16 +182,16 @@ class EgressExits : public ::testing::Test {
   // What each exit delivers when it is open, worked out from the fixture.
   static uint64_t Expected(Exit exit) {
     switch (exit) {
-      case Exit::kTaxiiObjects: return 3;   // the three indicators
-      case Exit::kTaxiiObject: return 1;    // one version of the first
+      case Exit::kTaxiiObjects: return 3;  // the three indicators
+      case Exit::kTaxiiObject: return 1;   // one version of the first
       case Exit::kTaxiiManifest: return 3;
       case Exit::kTaxiiVersions: return 1;
       case Exit::kExport: return 3;
       case Exit::kGet: return 1;
-      case Exit::kListJson: return 6;       // three JSON lines plus three table rows
+      case Exit::kListJson: return 6;  // three JSON lines plus three table rows
       case Exit::kTaxiiPush: return 3;
-      case Exit::kMatchOutput: return 2;    // two connections hit one indicator each
-      case Exit::kSightings: return 2;      // one sighting per indicator (same hour)
+      case Exit::kMatchOutput: return 2;  // two connections hit one indicator each
+      case Exit::kSightings: return 2;    // one sighting per indicator (same hour)
     }
     return 0;
   }
@@ -210,7 +211,8 @@ class EgressExits : public ::testing::Test {
     for (Exit e : policy::AllExits()) {
       Outcome o = Drive(e);
       EXPECT_FALSE(o.refused) << when << ": " << policy::ExitName(e) << ": " << o.message;
-      EXPECT_EQ(o.delivered, Expected(e)) << when << ": " << policy::ExitName(e) << ": " << o.message;
+      EXPECT_EQ(o.delivered, Expected(e))
+          << when << ": " << policy::ExitName(e) << ": " << o.message;
     }
   }
 

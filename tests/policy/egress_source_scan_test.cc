@@ -19,16 +19,20 @@ namespace fs = std::filesystem;
 // Paths relative to src/; a trailing '/' allows a whole folder.
 const std::map<std::string, std::string>& AllowList() {
   static const std::map<std::string, std::string> allow = {
-      {"store/", "the store itself: it implements List and Get, and its import checks stored "
-                 "versions"},
-      {"ingest/", "the ingest pipeline looks up stored versions to detect conflicts; nothing "
-                  "it reads leaves the node"},
-      {"policy/egress_reader.cc", "the gated reader: the one place exits read objects, each "
-                                  "one admitted by the gate"},
-      {"match/sightings.cc", "LoadActiveIndicators reads indicators to compile the matcher; "
-                             "internal, not an exit (what leaves, match lines and sightings, "
-                             "is gated by the caller through IndicatorFilter and "
-                             "SightingEgress)"},
+      {"store/",
+       "the store itself: it implements List and Get, and its import checks stored "
+       "versions"},
+      {"ingest/",
+       "the ingest pipeline looks up stored versions to detect conflicts; nothing "
+       "it reads leaves the node"},
+      {"policy/egress_reader.cc",
+       "the gated reader: the one place exits read objects, each "
+       "one admitted by the gate"},
+      {"match/sightings.cc",
+       "LoadActiveIndicators reads indicators to compile the matcher; "
+       "internal, not an exit (what leaves, match lines and sightings, "
+       "is gated by the caller through IndicatorFilter and "
+       "SightingEgress)"},
   };
   return allow;
 }
@@ -82,7 +86,8 @@ TEST(EgressSourceScanTest, OnlyTheAllowListReadsObjectsFromTheStore) {
     std::ifstream in(entry.path());
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
-      if (ReadsStore(Code(line))) offenders.push_back("src/" + rel + ":" + std::to_string(n) + ": " + line);
+      if (ReadsStore(Code(line)))
+        offenders.push_back("src/" + rel + ":" + std::to_string(n) + ": " + line);
     }
   }
   EXPECT_GT(files, 50u) << "the scan found too few sources under " << src;

@@ -59,18 +59,20 @@ TEST_F(ImportCliTest, JsonLinesErrorsNameTheLine) {
 }
 
 TEST_F(ImportCliTest, DefaultModeKeepsValidObjectsAndListsRejected) {
-  std::string bundle = std::string(R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)") +
-                       kGood + "," +
-                       // #2: identifier of the wrong form
-                       R"({"type":"indicator","spec_version":"2.1","id":"indicator-1234","created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","valid_from":"2014-02-20T09:00:00Z"},)"
-                       // #3: bad timestamp
-                       R"({"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2014-02-30T09:16:08.989Z","modified":"2014-02-30T09:16:08.989Z","name":"x","is_family":true},)"
-                       // #4: missing required property (indicator without pattern)
-                       R"({"type":"indicator","spec_version":"2.1","id":"indicator--c932fcc6-e032-476c-826f-cb970a5a1ade","created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z","pattern_type":"stix","valid_from":"2014-02-20T09:00:00Z"},)"
-                       // #5: not an object
-                       R"("just a string",)"
-                       // #6: modified before created
-                       R"({"type":"malware","spec_version":"2.1","id":"malware--41b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2016-01-01T00:00:00.000Z","modified":"2015-01-01T00:00:00.000Z","name":"x","is_family":true}]})";
+  std::string bundle =
+      std::string(
+          R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)") +
+      kGood + "," +
+      // #2: identifier of the wrong form
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator-1234","created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","valid_from":"2014-02-20T09:00:00Z"},)"
+      // #3: bad timestamp
+      R"({"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2014-02-30T09:16:08.989Z","modified":"2014-02-30T09:16:08.989Z","name":"x","is_family":true},)"
+      // #4: missing required property (indicator without pattern)
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--c932fcc6-e032-476c-826f-cb970a5a1ade","created":"2014-02-20T09:16:08.989Z","modified":"2014-02-20T09:16:08.989Z","pattern_type":"stix","valid_from":"2014-02-20T09:00:00Z"},)"
+      // #5: not an object
+      R"("just a string",)"
+      // #6: modified before created
+      R"({"type":"malware","spec_version":"2.1","id":"malware--41b940d4-6f7f-459a-80ea-9c1f17b58abc","created":"2016-01-01T00:00:00.000Z","modified":"2015-01-01T00:00:00.000Z","name":"x","is_family":true}]})";
   auto f = Write("mixed.json", bundle);
   auto r = Accord("import " + ShellQuote(f.string()));
   EXPECT_EQ(r.exit_code, 1);
@@ -86,8 +88,10 @@ TEST_F(ImportCliTest, DefaultModeKeepsValidObjectsAndListsRejected) {
 }
 
 TEST_F(ImportCliTest, StrictModeStoresNothing) {
-  std::string bundle = std::string(R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)") +
-                       kGood + R"(,{"type":"indicator","id":"indicator-1"}]})";
+  std::string bundle =
+      std::string(
+          R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)") +
+      kGood + R"(,{"type":"indicator","id":"indicator-1"}]})";
   auto f = Write("strict.json", bundle);
   auto r = Accord("import --strict " + ShellQuote(f.string()));
   EXPECT_EQ(r.exit_code, 1);
@@ -149,12 +153,12 @@ TEST_F(ImportCliTest, SameVersionWithOtherContentIsReported) {
                   "00000000000000000000000000000000");
   auto conflict = Accord("import " + ShellQuote(Write("c.json", changed).string()));
   EXPECT_EQ(conflict.exit_code, 0) << conflict.err;
-  EXPECT_NE(conflict.err.find("warning: " + id + " (modified 2014-02-20T09:16:08.989000Z): this "
+  EXPECT_NE(conflict.err.find("warning: " + id +
+                              " (modified 2014-02-20T09:16:08.989000Z): this "
                               "version is already stored with different content"),
             std::string::npos)
       << conflict.err;
-  EXPECT_NE(conflict.out.find("1 already stored with different content (kept)"),
-            std::string::npos)
+  EXPECT_NE(conflict.out.find("1 already stored with different content (kept)"), std::string::npos)
       << conflict.out;
   auto got = Accord("get --versions all " + id);
   EXPECT_EQ(std::count(got.out.begin(), got.out.end(), '\n'), 1);

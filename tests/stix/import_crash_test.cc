@@ -1,7 +1,7 @@
 // `kill -9` in the middle of `accord import` leaves the store as it was before the import or
 // as it is after it, never in between (issue #2). Repeated at random points.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 

@@ -46,7 +46,7 @@ std::string VersionKey(const json& o) {
 struct Case {
   const char* name;
   const char* archive;  // tar.gz under shared/ to extract, or "" for a direct file
-  const char* glob;  // files (relative to the extraction or shared/): a glob, or a find command
+  const char* glob;     // files (relative to the extraction or shared/): a glob, or a find command
   const char* import_arg = nullptr;  // what to pass to `accord import` instead of the files
   // Objects in the source that break a STIX 2.1 rule (checked by hand; see the instantiation).
   size_t invalid = 0;
@@ -65,7 +65,8 @@ TEST_P(RoundTripTest, ImportsInFullAndExportsTheSameObjects) {
     base = tmp.path() / "src";
   }
   // Expand the glob with the shell, into a file list.
-  std::string lister = std::string(c.glob).rfind("find ", 0) == 0 ? c.glob : std::string("ls -1 ") + c.glob;
+  std::string lister =
+      std::string(c.glob).rfind("find ", 0) == 0 ? c.glob : std::string("ls -1 ") + c.glob;
   auto ls = RunCmd("cd " + ShellQuote(base.string()) + " && " + lister, tmp.path());
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   std::vector<fs::path> files;
@@ -85,7 +86,7 @@ TEST_P(RoundTripTest, ImportsInFullAndExportsTheSameObjects) {
   }
 
   fs::path data = tmp.path() / "node";
-    std::string cmd = Accord() + " import --data " + ShellQuote(data.string()) + " --collection rt";
+  std::string cmd = Accord() + " import --data " + ShellQuote(data.string()) + " --collection rt";
   if (c.import_arg) {
     cmd += " " + ShellQuote((base / c.import_arg).string());  // a directory, walked by import
   } else {
@@ -118,7 +119,7 @@ TEST_P(RoundTripTest, ImportsInFullAndExportsTheSameObjects) {
   EXPECT_EQ(rejected, c.invalid) << imp.err.substr(0, 4000);
 
   auto exp = RunCmd(Accord() + " export --data " + ShellQuote(data.string()) + " --collection rt",
-                 tmp.path());
+                    tmp.path());
   ASSERT_EQ(exp.exit_code, 0) << exp.err;
   json bundle = json::parse(exp.out);
   ASSERT_EQ(bundle["type"], "bundle");
@@ -138,7 +139,8 @@ TEST_P(RoundTripTest, ImportsInFullAndExportsTheSameObjects) {
     if (have.value("x_accord_upgraded_from", "") == "2.0") {
       // Upgraded from STIX 2.0 (docs/STIX20_UPGRADE.md): the rule adds these members, and
       // nothing else may differ.
-      for (const char* added : {"x_accord_upgraded_from", "spec_version", "pattern_type", "is_family"}) {
+      for (const char* added :
+           {"x_accord_upgraded_from", "spec_version", "pattern_type", "is_family"}) {
         if (!want.contains(added)) have.erase(added);
       }
     }

@@ -107,8 +107,9 @@ TEST_F(BadRequest, HugeHeaderIs431) {
 }
 
 TEST_F(BadRequest, BadContentLengthIs400) {
-  auto r = Exchange("POST /api/collections/default/objects/ HTTP/1.1\r\nHost: x\r\n"
-                    "Content-Length: -5\r\n\r\n");
+  auto r = Exchange(
+      "POST /api/collections/default/objects/ HTTP/1.1\r\nHost: x\r\n"
+      "Content-Length: -5\r\n\r\n");
   EXPECT_EQ(StatusOf(r), 400) << r;
   ExpectAlive();
 }
@@ -123,11 +124,12 @@ TEST_F(BadRequest, SlowClientIsDisconnected) {
 }
 
 TEST_F(BadRequest, TruncatedBodyDoesNotHang) {
-  auto r = Exchange("POST /api/collections/default/objects/ HTTP/1.1\r\nHost: x\r\n"
-                    "Content-Type: application/taxii+json;version=2.1\r\n"
-                    "Authorization: Bearer " + server_->admin_key() +
-                    "\r\nContent-Length: 100\r\n\r\n{\"objects\":[",
-                    std::chrono::milliseconds(5000));
+  auto r = Exchange(
+      "POST /api/collections/default/objects/ HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/taxii+json;version=2.1\r\n"
+      "Authorization: Bearer " +
+          server_->admin_key() + "\r\nContent-Length: 100\r\n\r\n{\"objects\":[",
+      std::chrono::milliseconds(5000));
   (void)r;
   ExpectAlive();
 }
@@ -142,7 +144,7 @@ TEST_F(BadRequest, BadJsonBodiesAndMediaTypes) {
       {"application/taxii+json;version=2.1", "\xff\xfe", 400},
       {"application/taxii+json;version=2.1", "{\"objects\":{}}", 422},
       {"application/taxii+json;version=2.1", "{\"objects\":[1,\"x\",null]}", 202},
-      {"application/taxii+json;version=2.1", std::string(100, '[') , 400},
+      {"application/taxii+json;version=2.1", std::string(100, '['), 400},
       {"text/plain", "{\"objects\":[]}", 415},
       {"", "{\"objects\":[]}", 415},
       {"application/taxii+json;version=2.0", "{\"objects\":[]}", 415},

@@ -25,8 +25,8 @@ class ServerProcess {
       dup2(fds[1], 1);
       close(fds[0]);
       close(fds[1]);
-      std::vector<std::string> args = {ACCORD_BINARY, "serve", "--data", data_dir, "--listen",
-                                       "127.0.0.1:0", "--access-log", ""};
+      std::vector<std::string> args = {ACCORD_BINARY, "serve",       "--data",       data_dir,
+                                       "--listen",    "127.0.0.1:0", "--access-log", ""};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());

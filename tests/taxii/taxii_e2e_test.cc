@@ -255,8 +255,8 @@ TEST_F(TaxiiE2E, WriteOnlyUserCannotRead403) {
 }
 
 TEST_F(TaxiiE2E, WrongAcceptIs406) {
-  auto r = Curl("-u admin:" + admin_ + " -H 'Accept: application/json' " +
-                ShellQuote(Url("/taxii2/")));
+  auto r =
+      Curl("-u admin:" + admin_ + " -H 'Accept: application/json' " + ShellQuote(Url("/taxii2/")));
   EXPECT_EQ(r.status, 406);
   EXPECT_EQ(r.Json()["http_status"], "406");
   auto v20 = Curl("-u admin:" + admin_ + " -H 'Accept: application/taxii+json;version=2.0' " +
@@ -317,15 +317,16 @@ TEST_F(TaxiiE2E, PostInvalidObjectIsReportedAsFailure) {
   EXPECT_EQ(again.Json()["failure_count"], 1);
   EXPECT_EQ(again.Json()["failures"][0]["message"], msg);
   // And the indicator is not stored.
-  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--6b5e7a3c-0000-4000-8000-000000000001/",
-                "alice").status,
+  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--6b5e7a3c-0000-4000-8000-000000000001/", "alice")
+                .status,
             404);
 }
 
 TEST_F(TaxiiE2E, PostWrongContentTypeIs415) {
-  EXPECT_EQ(Post(Col(shared_) + "objects/", Envelope(0, 1), "alice",
-                 "Content-Type: application/json").status,
-            415);
+  EXPECT_EQ(
+      Post(Col(shared_) + "objects/", Envelope(0, 1), "alice", "Content-Type: application/json")
+          .status,
+      415);
 }
 
 TEST_F(TaxiiE2E, PostMalformedJsonIs400) {
@@ -431,11 +432,14 @@ TEST_F(TaxiiE2E, FiltersMatchTypeIdVersionSpecVersion) {
            R"(","created":"2024-01-01T00:00:00.000Z","modified":")" + modified +
            R"(","pattern":"[ipv4-addr:value = '10.1.1.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
   };
-  std::string body = "{\"objects\":[" + ind("2024-01-01T00:00:00.000Z") + "," +
-                     ind("2024-02-01T00:00:00.000Z") + "," + ind("2024-03-01T00:00:00.000Z") +
-                     R"(,{"type":"identity","spec_version":"2.1","id":"identity--aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"X","identity_class":"organization"}]})";
+  std::string body =
+      "{\"objects\":[" + ind("2024-01-01T00:00:00.000Z") + "," + ind("2024-02-01T00:00:00.000Z") +
+      "," + ind("2024-03-01T00:00:00.000Z") +
+      R"(,{"type":"identity","spec_version":"2.1","id":"identity--aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"X","identity_class":"organization"}]})";
   ASSERT_EQ(Post(Col(cid) + "objects/", body).status, 202);
-  auto objs = [&](const std::string& q) { return Get(Col(cid) + "objects/" + q).Json()["objects"]; };
+  auto objs = [&](const std::string& q) {
+    return Get(Col(cid) + "objects/" + q).Json()["objects"];
+  };
   EXPECT_EQ(objs("").size(), 2u);  // latest version of each
   EXPECT_EQ(objs("?match[type]=identity").size(), 1u);
   EXPECT_EQ(objs("?match[type]=indicator,identity").size(), 2u);
@@ -459,9 +463,9 @@ TEST_F(TaxiiE2E, FiltersMatchTypeIdVersionSpecVersion) {
   EXPECT_FALSE(filtered.Json().contains("objects"));
   auto versions = Get(Col(cid) + "objects/" + id + "/versions/");
   ASSERT_EQ(versions.status, 200);
-  EXPECT_EQ(versions.Json()["versions"],
-            json({"2024-01-01T00:00:00.000Z", "2024-02-01T00:00:00.000Z",
-                  "2024-03-01T00:00:00.000Z"}));
+  EXPECT_EQ(
+      versions.Json()["versions"],
+      json({"2024-01-01T00:00:00.000Z", "2024-02-01T00:00:00.000Z", "2024-03-01T00:00:00.000Z"}));
   EXPECT_TRUE(versions.headers.count("x-taxii-date-added-first"));
   // Delete the latest version, then all.
   auto del = Curl("-u admin:" + admin_ + " -X DELETE -H " + ShellQuote(kAccept) + " " +
@@ -479,19 +483,16 @@ TEST_F(TaxiiE2E, FiltersMatchTypeIdVersionSpecVersion) {
 TEST_F(TaxiiE2E, MalformedFiltersAre400) {
   const std::string base = Col(shared_) + "objects/";
   for (const char* q : {"?limit=0", "?limit=-1", "?limit=abc", "?added_after=yesterday",
-                        "?match[version]=all,last", "?match[version]=sometime",
-                        "?limit=1&limit=2", "?match[type]=a,,b", "?match[spec_version]=3.0",
-                        "?next=%zz"}) {
+                        "?match[version]=all,last", "?match[version]=sometime", "?limit=1&limit=2",
+                        "?match[type]=a,,b", "?match[spec_version]=3.0", "?next=%zz"}) {
     auto r = Get(base + q, "alice");
     EXPECT_EQ(r.status, 400) << q << " " << r.body;
   }
-  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--x/?match[type]=indicator", "alice").status,
-            400);
+  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--x/?match[type]=indicator", "alice").status, 400);
 }
 
 TEST_F(TaxiiE2E, ObjectUnknownIs404) {
-  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--00000000-0000-4000-8000-00000000abcd/",
-                "alice")
+  EXPECT_EQ(Get(Col(shared_) + "objects/indicator--00000000-0000-4000-8000-00000000abcd/", "alice")
                 .status,
             404);
 }
@@ -556,16 +557,17 @@ TEST_F(TaxiiE2E, ClientPushThenPullResumes) {
   ASSERT_EQ(push.exit_code, 0) << push.err;
   EXPECT_NE(push.err.find("120 accepted"), std::string::npos) << push.err;
   auto local = (dir_->path() / "puller").string();
-  std::string pull = Accord() + " taxii pull " + root + " " + cid + " --page-size 50 --into mirror --data " +
-                     ShellQuote(local) + " --key " + admin_;
+  std::string pull = Accord() + " taxii pull " + root + " " + cid +
+                     " --page-size 50 --into mirror --data " + ShellQuote(local) + " --key " +
+                     admin_;
   auto p1 = RunCmd(pull, dir_->path());
   ASSERT_EQ(p1.exit_code, 0) << p1.err;
   EXPECT_NE(p1.err.find("pulled 120 object versions in 3 pages"), std::string::npos) << p1.err;
   auto p2 = RunCmd(pull, dir_->path());
   ASSERT_EQ(p2.exit_code, 0) << p2.err;
   EXPECT_NE(p2.err.find("pulled 0 object versions"), std::string::npos) << p2.err;
-  auto d = RunCmd(Accord() + " taxii discover " + Url("/taxii2/") + " --key " + admin_,
-                  dir_->path());
+  auto d =
+      RunCmd(Accord() + " taxii discover " + Url("/taxii2/") + " --key " + admin_, dir_->path());
   EXPECT_EQ(d.exit_code, 0);
   EXPECT_NE(d.out.find("/api/"), std::string::npos);
   auto c = RunCmd(Accord() + " taxii collections " + root + " --user alice --key " + alice_,
@@ -607,11 +609,11 @@ TEST(TaxiiServe, SigtermCommitsEveryAcceptedPost) {
     env += "]}";
     auto f = dir.path() / ("env" + std::to_string(p) + ".json");
     std::ofstream(f) << env;
-    script += "curl -s -o " + ShellQuote(f.string() + ".out") + " -w '%{http_code}' -u admin:" +
-              s.admin_key() + " -H " + ShellQuote(kAccept) + " -H " + ShellQuote(kType) +
-              " --data-binary @" + ShellQuote(f.string()) + " http://127.0.0.1:" +
-              std::to_string(s.port()) + "/api/collections/default/objects/ > " +
-              ShellQuote(f.string() + ".code") + " & ";
+    script += "curl -s -o " + ShellQuote(f.string() + ".out") +
+              " -w '%{http_code}' -u admin:" + s.admin_key() + " -H " + ShellQuote(kAccept) +
+              " -H " + ShellQuote(kType) + " --data-binary @" + ShellQuote(f.string()) +
+              " http://127.0.0.1:" + std::to_string(s.port()) +
+              "/api/collections/default/objects/ > " + ShellQuote(f.string() + ".code") + " & ";
   }
   script += "wait";
   std::thread clients([&] { RunCmd(script, dir.path()); });
@@ -638,7 +640,8 @@ TEST(TaxiiServe, SigtermCommitsEveryAcceptedPost) {
     EXPECT_EQ(st["status"], "complete");
     EXPECT_EQ(st["success_count"], kPer);
     for (const auto& id : ids[p]) {
-      EXPECT_NE(listed.out.find(id), std::string::npos) << "POST " << p << " answered 202 but " << id << " is not stored";
+      EXPECT_NE(listed.out.find(id), std::string::npos)
+          << "POST " << p << " answered 202 but " << id << " is not stored";
     }
   }
   EXPECT_GE(accepted, 1);
@@ -646,9 +649,9 @@ TEST(TaxiiServe, SigtermCommitsEveryAcceptedPost) {
 
 TEST(TaxiiServe, PlainHttpOnPublicAddressIsRefused) {
   TempDir dir("taxii-plain");
-  auto r = RunCmd(Accord() + " serve --listen 0.0.0.0:0 --data " +
-                      ShellQuote((dir.path() / "d").string()),
-                  dir.path());
+  auto r = RunCmd(
+      Accord() + " serve --listen 0.0.0.0:0 --data " + ShellQuote((dir.path() / "d").string()),
+      dir.path());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("refusing plain HTTP"), std::string::npos) << r.err;
 }
@@ -656,10 +659,11 @@ TEST(TaxiiServe, PlainHttpOnPublicAddressIsRefused) {
 TEST(TaxiiServe, TlsServesHttps) {
   TempDir dir("taxii-tls");
   auto cert = (dir.path() / "c.pem").string(), key = (dir.path() / "k.pem").string();
-  auto gen = RunCmd("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                    "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                        ShellQuote(key) + " -out " + ShellQuote(cert),
-                    dir.path());
+  auto gen = RunCmd(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+      "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+          ShellQuote(key) + " -out " + ShellQuote(cert),
+      dir.path());
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   ServerProcess s;
   ASSERT_TRUE(s.Start((dir.path() / "d").string(), {"--tls-cert", cert, "--tls-key", key}));
@@ -668,8 +672,8 @@ TEST(TaxiiServe, TlsServesHttps) {
                        " -u admin:" + s.admin_key() + " " + url,
                    dir.path());
   EXPECT_EQ(ok.out, "200");
-  auto noverify = RunCmd(Accord() + " taxii discover " + url + " --key " + s.admin_key(),
-                         dir.path());
+  auto noverify =
+      RunCmd(Accord() + " taxii discover " + url + " --key " + s.admin_key(), dir.path());
   EXPECT_NE(noverify.exit_code, 0);  // self-signed: verification on by default
   auto pinned = RunCmd(Accord() + " taxii discover " + url + " --cacert " + ShellQuote(cert) +
                            " --key " + s.admin_key(),

@@ -25,8 +25,8 @@
   ACCORD_ASSIGN_OR_RETURN_IMPL_(ACCORD_CONCAT_(accord_statusor_, __LINE__), lhs, expr)
 
 /// Invariant checks for our own code, never for untrusted input.
-#define ACCORD_CHECK(cond)                                                          \
-  do {                                                                              \
+#define ACCORD_CHECK(cond)                                                         \
+  do {                                                                             \
     if (!(cond)) ::accord::common::detail::CheckFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 #ifndef NDEBUG

@@ -19,8 +19,8 @@ inline void CatOne(std::string* out, char c) { out->push_back(c); }
 inline void CatOne(std::string* out, absl::string_view s) { out->append(s.data(), s.size()); }
 inline void CatOne(std::string* out, bool b) { out->append(b ? "true" : "false"); }
 template <typename T>
-  requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
-inline void CatOne(std::string* out, T v) {
+requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> &&
+         !std::is_same_v<T, char>) inline void CatOne(std::string* out, T v) {
   out->append(std::to_string(v));
 }
 

@@ -39,7 +39,7 @@ struct Request {
   std::string body;
   std::string remote;  // peer address "ip:port"
   bool tls = false;
-  std::string id;      // request id (X-Request-Id, logs), set by the Server
+  std::string id;  // request id (X-Request-Id, logs), set by the Server
 
   /// First value of header `lower_name`, or an empty view.
   std::string_view Header(std::string_view lower_name) const;
@@ -75,8 +75,8 @@ void AwaitDeferred(Response& res);
 
 /// Builds the body of a response the server itself generates (400 for a malformed request,
 /// 413, 431, 503 when stopping), so errors look like the application's own.
-using ErrorFactory = std::function<Response(int status, std::string_view title,
-                                            std::string_view description)>;
+using ErrorFactory =
+    std::function<Response(int status, std::string_view title, std::string_view description)>;
 
 /// One line of the access log.
 struct AccessLogEntry {
@@ -137,8 +137,8 @@ class Server {
   virtual uint16_t port() const = 0;
   virtual bool tls() const = 0;
 
-  /// Serves on the I/O threads and the handler pool until Stop() (or a signal); returns after in-flight requests
-  /// have finished or `drain_timeout` expired.
+  /// Serves on the I/O threads and the handler pool until Stop() (or a signal); returns after
+  /// in-flight requests have finished or `drain_timeout` expired.
   virtual absl::Status Run() = 0;
 
   /// Stops accepting, lets in-flight requests finish, closes idle connections.

@@ -107,8 +107,8 @@ std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectR
 struct Options {
   std::string collection = "default";  // id or alias; created when the first object commits
   Origin origin;
-  bool upgrade_20 = true;   // upgrade STIX 2.0 content (else refuse it)
-  bool strict = false;      // Import: any refused object stores nothing
+  bool upgrade_20 = true;  // upgrade STIX 2.0 content (else refuse it)
+  bool strict = false;     // Import: any refused object stores nothing
   Pipeline pipeline = Pipeline::Default();
   /// Called for every refusal and warning as it happens (optional). Problems are also kept
   /// in the result (the first kMaxKeptProblems).
@@ -135,10 +135,10 @@ absl::StatusOr<Checked> CheckSource(Source& source, const Options& options);
 
 /// Outcome of an Import run.
 struct Result {
-  Checked checked;               // records is empty: they went to the store
-  bool committed = false;        // false: nothing stored, no collection created
-  std::string not_committed_why; // when !committed: "nothing accepted", "--strict: ..."
-  store::ImportResult stored;    // valid when committed
+  Checked checked;                // records is empty: they went to the store
+  bool committed = false;         // false: nothing stored, no collection created
+  std::string not_committed_why;  // when !committed: "nothing accepted", "--strict: ..."
+  store::ImportResult stored;     // valid when committed
 };
 
 /// One import run over any number of sources into one transaction (store::AsyncImport, so

@@ -73,28 +73,28 @@ struct IndicatorSpec {
 
 /// One match on the stream.
 struct MatchResult {
-  uint32_t indicator = 0;            // index into the Build() input
-  std::vector<uint64_t> events;      // 1-based positions of the observations in the binding
-  std::vector<std::string> values;   // the values that satisfied comparisons
+  uint32_t indicator = 0;           // index into the Build() input
+  std::vector<uint64_t> events;     // 1-based positions of the observations in the binding
+  std::vector<std::string> values;  // the values that satisfied comparisons
 };
 
 struct EngineStats {
   uint64_t indicators = 0;
-  uint64_t rejected = 0;        // patterns that failed to parse/check
-  uint64_t exact_keys = 0;      // (path, value) keys in the hash index
-  uint64_t cidr_entries = 0;    // prefixes in the CIDR tables
-  uint64_t regex_entries = 0;   // LIKE/MATCHES in the Vectorscan databases
-  uint64_t residual_leaves = 0; // leaves visited for every SCO of their type
-  uint64_t temporal = 0;        // indicators with state across observations
+  uint64_t rejected = 0;         // patterns that failed to parse/check
+  uint64_t exact_keys = 0;       // (path, value) keys in the hash index
+  uint64_t cidr_entries = 0;     // prefixes in the CIDR tables
+  uint64_t regex_entries = 0;    // LIKE/MATCHES in the Vectorscan databases
+  uint64_t residual_leaves = 0;  // leaves visited for every SCO of their type
+  uint64_t temporal = 0;         // indicators with state across observations
   uint64_t observations = 0;
-  uint64_t candidates = 0;      // leaves confirmed exactly
-  uint64_t evicted = 0;         // observations dropped from temporal windows
+  uint64_t candidates = 0;  // leaves confirmed exactly
+  uint64_t evicted = 0;     // observations dropped from temporal windows
   uint64_t type_errors = 0;
   uint64_t regex_errors = 0;
   uint64_t regex_limit_hits = 0;  // values on which a regex hit the PCRE2 limits
   uint64_t disabled = 0;          // indicators disabled for hitting them too often
   uint64_t truncated_bindings = 0;
-  uint64_t memory_bytes = 0;    // approximate size of the compiled program
+  uint64_t memory_bytes = 0;  // approximate size of the compiled program
 };
 
 class Engine {

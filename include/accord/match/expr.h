@@ -40,7 +40,18 @@ struct ObjectPath {
 };
 
 enum class CmpOp : uint8_t {
-  kEq, kNe, kLt, kLe, kGt, kGe, kIn, kLike, kMatches, kIsSubset, kIsSuperset, kExists
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kIn,
+  kLike,
+  kMatches,
+  kIsSubset,
+  kIsSuperset,
+  kExists
 };
 
 /// `path [NOT] op value(s)`; for kIn `values` is the set, otherwise one value (none for
@@ -56,18 +67,18 @@ struct Comparison {
 struct CompExpr {
   enum class Kind : uint8_t { kCmp, kAnd, kOr };
   Kind kind = Kind::kCmp;
-  Comparison cmp;                 // kCmp
-  std::vector<CompExpr> children; // kAnd, kOr (two or more)
+  Comparison cmp;                  // kCmp
+  std::vector<CompExpr> children;  // kAnd, kOr (two or more)
 };
 
 /// Observation-level structure with qualifiers (STIX 2.1 §9.5).
 struct ObsExpr {
   enum class Kind : uint8_t { kSimple, kAnd, kOr, kFollowedBy, kRepeats, kWithin, kStartStop };
   Kind kind = Kind::kSimple;
-  CompExpr comp;                 // kSimple
-  std::vector<ObsExpr> children; // kAnd/kOr/kFollowedBy: two or more; qualifiers: one
-  int64_t repeats = 0;           // kRepeats
-  double within_seconds = 0;     // kWithin
+  CompExpr comp;                       // kSimple
+  std::vector<ObsExpr> children;       // kAnd/kOr/kFollowedBy: two or more; qualifiers: one
+  int64_t repeats = 0;                 // kRepeats
+  double within_seconds = 0;           // kWithin
   common::Micros start = 0, stop = 0;  // kStartStop
 };
 

@@ -33,7 +33,7 @@ struct FieldMapping {
   struct Rule {
     std::vector<std::string> field;  // JSON path, split on '.'
     std::string sco_type;
-    std::string property;            // top-level property of that SCO (dots make nested keys)
+    std::string property;  // top-level property of that SCO (dots make nested keys)
   };
   std::vector<Rule> rules;
   std::vector<std::string> time_field;
@@ -59,9 +59,11 @@ class EventReader {
 
   /// `source` names the input in messages. `mapping` is required for kJsonl.
   /// kAuto sniffs the first non-empty line.
-  static absl::StatusOr<std::unique_ptr<EventReader>> Open(
-      InputFormat format, std::unique_ptr<common::InputStream> in, std::string source,
-      const FieldMapping* mapping, MalformedSink on_malformed);
+  static absl::StatusOr<std::unique_ptr<EventReader>> Open(InputFormat format,
+                                                           std::unique_ptr<common::InputStream> in,
+                                                           std::string source,
+                                                           const FieldMapping* mapping,
+                                                           MalformedSink on_malformed);
 };
 
 /// Converts STIX content (a bundle, an observed-data object, an array of either, or a list of

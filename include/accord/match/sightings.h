@@ -21,15 +21,15 @@
 namespace accord::store {
 class Store;
 struct StoredObject;
-}
+}  // namespace accord::store
 
 namespace accord::match {
 
 struct ActiveIndicators {
   std::vector<IndicatorSpec> indicators;
-  uint64_t inactive = 0;      // revoked, not yet valid, or expired
-  uint64_t not_stix = 0;      // pattern_type other than "stix"
-  uint64_t withheld = 0;      // refused by the filter (the egress gate)
+  uint64_t inactive = 0;  // revoked, not yet valid, or expired
+  uint64_t not_stix = 0;  // pattern_type other than "stix"
+  uint64_t withheld = 0;  // refused by the filter (the egress gate)
 };
 
 /// Decides whether an active indicator may be compiled: the match command passes the egress

@@ -135,10 +135,10 @@ struct ComparisonNode {
   Operator op = Operator::kEqual;
   bool negated = false;      // `path NOT op v` / `NOT EXISTS path`
   NodeIndex path = kNoNode;  // into Pattern::paths
-  Span values;               // into Pattern::literals: 1 for scalar operators, n for IN, 0 for EXISTS
+  Span values;  // into Pattern::literals: 1 for scalar operators, n for IN, 0 for EXISTS
   // kAnd / kOr:
-  Span children;             // into Pattern::comparison_children (ComparisonNode indexes)
-  uint32_t offset = 0;       // byte offset in the source (not part of equality)
+  Span children;        // into Pattern::comparison_children (ComparisonNode indexes)
+  uint32_t offset = 0;  // byte offset in the source (not part of equality)
 };
 
 // ---------------------------------------------------------------------------------------------

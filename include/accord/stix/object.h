@@ -25,8 +25,8 @@ struct ObjectRecord {
   bool revoked = false;
   std::optional<common::Micros> valid_from;
   std::optional<common::Micros> valid_until;
-  std::string pattern;       // indicators only
-  std::string pattern_type;  // indicators only
+  std::string pattern;                    // indicators only
+  std::string pattern_type;               // indicators only
   std::vector<std::string> marking_refs;  // object_marking_refs
   std::string json;                       // the object, minified
 };

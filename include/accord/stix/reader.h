@@ -29,9 +29,9 @@ struct Problem {
 using ObjectCheck = std::function<absl::Status(const ObjectRecord&)>;
 
 struct ReaderOptions {
-  std::string source_name = "<input>";  // used in locations
-  bool upgrade_20 = true;               // upgrade STIX 2.0 content (else refuse it)
-  bool check_sco_ids = true;            // recompute deterministic SCO ids (UUIDv5)
+  std::string source_name = "<input>";       // used in locations
+  bool upgrade_20 = true;                    // upgrade STIX 2.0 content (else refuse it)
+  bool check_sco_ids = true;                 // recompute deterministic SCO ids (UUIDv5)
   uint64_t max_document_bytes = 4ull << 30;  // a bundle is read whole up to this size
   uint64_t max_line_bytes = 256u << 20;      // JSON lines: longest accepted line
   ObjectCheck object_check;                  // optional

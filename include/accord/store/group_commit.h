@@ -73,7 +73,7 @@ class GroupCommitter {
   size_t queued_ = 0;
   bool stop_ = false;
   bool failed_ = false;  // the loop died: requests fail at once
-  std::thread thread_;  // last: started after the members it uses
+  std::thread thread_;   // last: started after the members it uses
 };
 
 }  // namespace accord::store

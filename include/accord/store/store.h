@@ -35,7 +35,7 @@ struct StoredObject {
 };
 
 struct CollectionInfo {
-  std::string id;  // a UUID for TAXII (generated for names that are not UUIDs)
+  std::string id;     // a UUID for TAXII (generated for names that are not UUIDs)
   std::string alias;  // the short name used by the CLI ("default")
   std::string title;
   std::string description;
@@ -47,16 +47,16 @@ enum class VersionSelect { kLast, kFirst, kAll };
 
 /// A query over object versions. Unset members do not filter.
 struct Query {
-  std::optional<std::string> collection;  // id or alias
-  std::vector<std::string> ids;           // match[id]
-  std::vector<std::string> types;         // match[type]
-  std::vector<std::string> spec_versions; // match[spec_version]
+  std::optional<std::string> collection;   // id or alias
+  std::vector<std::string> ids;            // match[id]
+  std::vector<std::string> types;          // match[type]
+  std::vector<std::string> spec_versions;  // match[spec_version]
   VersionSelect versions = VersionSelect::kLast;
-  std::vector<Micros> version_times;      // match[version]=<timestamp>: exactly these versions
-  std::optional<Micros> added_after;      // strictly after this date_added
+  std::vector<Micros> version_times;  // match[version]=<timestamp>: exactly these versions
+  std::optional<Micros> added_after;  // strictly after this date_added
   bool include_revoked = false;
-  uint64_t limit = 0;                     // 0: no limit
-  std::string cursor;                     // opaque, from a previous Page::next
+  uint64_t limit = 0;  // 0: no limit
+  std::string cursor;  // opaque, from a previous Page::next
 };
 
 struct Page {
@@ -67,9 +67,9 @@ struct Page {
 
 /// Outcome of one import transaction.
 struct ImportResult {
-  uint64_t added = 0;       // new object versions
-  uint64_t duplicates = 0;  // versions already stored (stored once)
-  uint64_t memberships = 0; // new (collection, version) memberships
+  uint64_t added = 0;        // new object versions
+  uint64_t duplicates = 0;   // versions already stored (stored once)
+  uint64_t memberships = 0;  // new (collection, version) memberships
   /// Versions already stored with different content: the stored copy is kept (a version is
   /// immutable), the new one dropped. `conflicting` names the first 1,000 (id, modified).
   uint64_t conflicts = 0;
@@ -78,7 +78,7 @@ struct ImportResult {
 
 struct Stats {
   uint64_t versions = 0;
-  uint64_t objects = 0;  // distinct ids
+  uint64_t objects = 0;                                          // distinct ids
   std::vector<std::pair<std::string, uint64_t>> per_type;        // distinct ids per type
   std::vector<std::pair<std::string, uint64_t>> per_collection;  // versions per collection alias
 };
@@ -166,8 +166,8 @@ struct StatusDetail {
 /// successes are not kept (`successes` is optional in the spec): a status of a 100,000-object
 /// POST stays a few bytes unless objects failed.
 struct RequestStatus {
-  std::string id;     // UUIDv4
-  std::string owner;  // the user who made the request
+  std::string id;                // UUIDv4
+  std::string owner;             // the user who made the request
   Micros created = 0;            // when stored; statuses expire by this
   Micros request_timestamp = 0;  // when the request arrived
   bool complete = true;

@@ -25,8 +25,8 @@ struct ClientOptions {
   bool verify_tls = true;
   std::string ca_file;  // extra trust anchor (PEM), e.g. a node's self-signed certificate
   long timeout_s = 60;
-  int retries = 5;              // pushes and page fetches retried on 5xx/429/network errors
-  long retry_base_ms = 500;     // backoff: base * 2^attempt
+  int retries = 5;           // pushes and page fetches retried on 5xx/429/network errors
+  long retry_base_ms = 500;  // backoff: base * 2^attempt
   std::string user_agent = "accord/0.1";
 };
 
@@ -50,11 +50,11 @@ class Client {
   absl::StatusOr<HttpResult> Get(const std::string& url);
 
   struct PullOptions {
-    std::string collection;        // remote collection id (or alias)
-    std::string into;              // local collection (default: the remote id)
+    std::string collection;  // remote collection id (or alias)
+    std::string into;        // local collection (default: the remote id)
     uint64_t page_size = 1000;
-    bool from_start = false;       // ignore the saved cursor
-    std::string cursor_key;        // settings key (default: derived from URL + collection)
+    bool from_start = false;  // ignore the saved cursor
+    std::string cursor_key;   // settings key (default: derived from URL + collection)
     /// Writes go through this committer (e.g. a server's, shared with its POSTs); when null,
     /// Pull makes its own for `store`.
     store::GroupCommitter* committer = nullptr;

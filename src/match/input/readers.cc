@@ -77,7 +77,8 @@ ZeekLog SniffLog(const ZeekFields& f) {
   if (f.Get("uri", &v) || f.Get("method", &v)) return ZeekLog::kHttp;
   if (f.Get("server_name", &v) || f.Get("cipher", &v)) return ZeekLog::kSsl;
   if (f.Get("certificate.serial", &v)) return ZeekLog::kX509;
-  if (f.Get("fuid", &v) && (f.Get("mime_type", &v) || f.Get("md5", &v) || f.Get("sha1", &v))) return ZeekLog::kFiles;
+  if (f.Get("fuid", &v) && (f.Get("mime_type", &v) || f.Get("md5", &v) || f.Get("sha1", &v)))
+    return ZeekLog::kFiles;
   if (f.Get("note", &v)) return ZeekLog::kNotice;
   if (f.Get("conn_state", &v) || f.Get("proto", &v)) return ZeekLog::kConn;
   return ZeekLog::kOther;
@@ -146,7 +147,9 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       size_t n_ips = 0;
       for (size_t i = 0; i < list->size(); ++i) {
         std::string_view a = (*list)[i];
-        if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos || a.size() < 2) continue;
+        if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos ||
+            a.size() < 2)
+          continue;
         tmp->assign("ans");
         tmp->append(std::to_string(i));
         AddIpSco(o, a, *tmp);
@@ -159,7 +162,9 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
         o->Open();
         for (size_t i = 0; i < list->size(); ++i) {
           std::string_view a = (*list)[i];
-          if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos || a.size() < 2) continue;
+          if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos ||
+              a.size() < 2)
+            continue;
           tmp->assign("ans");
           tmp->append(std::to_string(i));
           o->AddString({}, *tmp);
@@ -238,13 +243,13 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       }
       break;
     }
-    default:
-      break;
+    default: break;
   }
   return !o->scos().empty();
 }
 
-// ---- Zeek TSV -------------------------------------------------------------------------------------
+// ---- Zeek TSV
+// -------------------------------------------------------------------------------------
 
 class ZeekTsvFields final : public ZeekFields {
  public:
@@ -275,7 +280,8 @@ class ZeekTsvFields final : public ZeekFields {
   }
 };
 
-// ---- Zeek / generic JSON ---------------------------------------------------------------------------
+// ---- Zeek / generic JSON
+// ---------------------------------------------------------------------------
 
 class JsonFields final : public ZeekFields {
  public:
@@ -300,9 +306,12 @@ class JsonFields final : public ZeekFields {
       std::string& b = num_buf[num_used++ % 8];
       b.resize(32);
       std::to_chars_result r;
-      if (e.is_int64()) r = std::to_chars(b.data(), b.data() + 32, e.get_int64().value_unsafe());
-      else if (e.is_uint64()) r = std::to_chars(b.data(), b.data() + 32, e.get_uint64().value_unsafe());
-      else r = std::to_chars(b.data(), b.data() + 32, e.get_double().value_unsafe());
+      if (e.is_int64())
+        r = std::to_chars(b.data(), b.data() + 32, e.get_int64().value_unsafe());
+      else if (e.is_uint64())
+        r = std::to_chars(b.data(), b.data() + 32, e.get_uint64().value_unsafe());
+      else
+        r = std::to_chars(b.data(), b.data() + 32, e.get_double().value_unsafe());
       b.resize(static_cast<size_t>(r.ptr - b.data()));
       *out = b;
       return true;
@@ -327,7 +336,8 @@ class JsonFields final : public ZeekFields {
   }
 };
 
-// ---- Line-based reader base ----------------------------------------------------------------------
+// ---- Line-based reader base
+// ----------------------------------------------------------------------
 
 class LineEventReader : public EventReader {
  public:
@@ -371,7 +381,8 @@ class LineEventReader : public EventReader {
   }
   // Parses a JSON line without copying it per event (PERF: the padded buffer is reused).
   [[nodiscard]] bool ParseJson(std::string_view line, simdjson::dom::element* out) {
-    if (padded_.size() < line.size() + simdjson::SIMDJSON_PADDING) padded_.resize(line.size() + simdjson::SIMDJSON_PADDING + 4096);
+    if (padded_.size() < line.size() + simdjson::SIMDJSON_PADDING)
+      padded_.resize(line.size() + simdjson::SIMDJSON_PADDING + 4096);
     memcpy(padded_.data(), line.data(), line.size());
     auto err = parser_.parse(padded_.data(), line.size(), false).get(*out);
     if (err) {
@@ -486,7 +497,8 @@ class ZeekReader final : public LineEventReader {
   ZeekLog json_log_ = ZeekLog::kUnknown;
 };
 
-// ---- Suricata EVE --------------------------------------------------------------------------------
+// ---- Suricata EVE
+// --------------------------------------------------------------------------------
 
 class EveReader final : public LineEventReader {
  public:
@@ -560,7 +572,8 @@ class EveReader final : public LineEventReader {
         o->AddSco(o->Close(Node::Kind::kObject), "url", "url");
       }
     }
-    if (ev["tls"].get(sub) == simdjson::SUCCESS && sub["sni"].get(s) == simdjson::SUCCESS) domain(s, "sni");
+    if (ev["tls"].get(sub) == simdjson::SUCCESS && sub["sni"].get(s) == simdjson::SUCCESS)
+      domain(s, "sni");
     if (ev["fileinfo"].get(sub) == simdjson::SUCCESS) {
       o->Open();
       o->AddString("type", "file");
@@ -578,20 +591,24 @@ class EveReader final : public LineEventReader {
   }
 };
 
-// ---- Generic JSON lines with a mapping -----------------------------------------------------------
+// ---- Generic JSON lines with a mapping
+// -----------------------------------------------------------
 
 class MappedJsonReader final : public LineEventReader {
  public:
   MappedJsonReader(std::unique_ptr<common::InputStream> in, std::string source, MalformedSink sink,
                    FieldMapping mapping)
-      : LineEventReader(std::move(in), std::move(source), std::move(sink)), map_(std::move(mapping)) {
+      : LineEventReader(std::move(in), std::move(source), std::move(sink)),
+        map_(std::move(mapping)) {
     for (const auto& r : map_.rules) {
-      if (std::find(types_.begin(), types_.end(), r.sco_type) == types_.end()) types_.push_back(r.sco_type);
+      if (std::find(types_.begin(), types_.end(), r.sco_type) == types_.end())
+        types_.push_back(r.sco_type);
     }
   }
 
  protected:
-  bool Field(simdjson::dom::element e, const std::vector<std::string>& path, simdjson::dom::element* out) {
+  bool Field(simdjson::dom::element e, const std::vector<std::string>& path,
+             simdjson::dom::element* out) {
     for (const std::string& k : path) {
       if (e.at_key(k).get(e) != simdjson::SUCCESS) return false;
     }
@@ -627,14 +644,16 @@ class MappedJsonReader final : public LineEventReader {
         bool first_of_group = true;
         for (size_t j = 0; j < i; ++j) {
           const auto& q = map_.rules[j];
-          if (q.sco_type == r.sco_type && q.property.starts_with(std::string(head) + ".")) first_of_group = false;
+          if (q.sco_type == r.sco_type && q.property.starts_with(std::string(head) + "."))
+            first_of_group = false;
         }
         if (!first_of_group) continue;
         o->Open();
         for (size_t j = i; j < map_.rules.size(); ++j) {
           const auto& q = map_.rules[j];
           simdjson::dom::element w;
-          if (q.sco_type == r.sco_type && q.property.starts_with(std::string(head) + ".") && Field(e, q.field, &w)) {
+          if (q.sco_type == r.sco_type && q.property.starts_with(std::string(head) + ".") &&
+              Field(e, q.field, &w)) {
             AddJson(o, std::string_view(q.property).substr(dot + 1), w, 2);
           }
         }
@@ -652,7 +671,8 @@ class MappedJsonReader final : public LineEventReader {
   std::vector<std::string> types_;
 };
 
-// ---- STIX ----------------------------------------------------------------------------------------
+// ---- STIX
+// ----------------------------------------------------------------------------------------
 
 class StixReader final : public EventReader {
  public:
@@ -678,7 +698,8 @@ class StixReader final : public EventReader {
       ACCORD_ASSIGN_OR_RETURN(size_t n, in_->Read(buf, sizeof buf));
       if (n == 0) break;
       data.append(buf, n);
-      if (data.size() > (4ull << 30)) return absl::ResourceExhaustedError(source_ + ": STIX input over 4 GiB");
+      if (data.size() > (4ull << 30))
+        return absl::ResourceExhaustedError(source_ + ": STIX input over 4 GiB");
     }
     // One document (bundle, object, array), else JSON lines.
     if (ObservationsFromStix(data, &obs_).ok()) {
@@ -699,7 +720,9 @@ class StixReader final : public EventReader {
       absl::Status st = ObservationsFromStix(line, &obs_);
       if (!st.ok()) {
         ++stats_.malformed;
-        if (sink_) sink_(source_ + ":" + std::to_string(line_no), std::string_view(st.message().data(), st.message().size()));
+        if (sink_)
+          sink_(source_ + ":" + std::to_string(line_no),
+                std::string_view(st.message().data(), st.message().size()));
       }
     }
     return absl::OkStatus();
@@ -776,7 +799,8 @@ absl::StatusOr<FieldMapping> FieldMapping::Parse(std::string_view text) {
     if (line.empty() || line[0] == '#') continue;
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return absl::InvalidArgumentError("mapping line " + std::to_string(line_no) + ": expected 'field = type:property'");
+      return absl::InvalidArgumentError("mapping line " + std::to_string(line_no) +
+                                        ": expected 'field = type:property'");
     }
     std::string_view lhs = trim(line.substr(0, eq)), rhs = trim(line.substr(eq + 1));
     if (lhs == "@time") {
@@ -785,7 +809,9 @@ absl::StatusOr<FieldMapping> FieldMapping::Parse(std::string_view text) {
     }
     size_t colon = rhs.find(':');
     if (lhs.empty() || colon == std::string_view::npos || colon == 0 || colon + 1 == rhs.size()) {
-      return absl::InvalidArgumentError("mapping line " + std::to_string(line_no) + ": expected 'field = type:property', found '" + std::string(line) + "'");
+      return absl::InvalidArgumentError("mapping line " + std::to_string(line_no) +
+                                        ": expected 'field = type:property', found '" +
+                                        std::string(line) + "'");
     }
     Rule r;
     r.field = split(lhs);
@@ -829,22 +855,24 @@ absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(
     case InputFormat::kZeek: {
       auto r = std::make_unique<ZeekReader>(std::move(in), source, std::move(on_malformed));
       // Zeek JSON files carry no #path: take the log name from the file name.
-      std::string base = source.substr(source.find_last_of('/') == std::string::npos ? 0 : source.find_last_of('/') + 1);
+      std::string base = source.substr(
+          source.find_last_of('/') == std::string::npos ? 0 : source.find_last_of('/') + 1);
       r->SetJsonLog(LogFromPath(base.substr(0, base.find('.'))) == ZeekLog::kOther
                         ? ZeekLog::kUnknown
                         : LogFromPath(base.substr(0, base.find('.'))));
       return std::unique_ptr<EventReader>(std::move(r));
     }
     case InputFormat::kSuricata:
-      return std::unique_ptr<EventReader>(std::make_unique<EveReader>(std::move(in), source, std::move(on_malformed)));
+      return std::unique_ptr<EventReader>(
+          std::make_unique<EveReader>(std::move(in), source, std::move(on_malformed)));
     case InputFormat::kStix:
-      return std::unique_ptr<EventReader>(std::make_unique<StixReader>(std::move(in), source, std::move(on_malformed)));
+      return std::unique_ptr<EventReader>(
+          std::make_unique<StixReader>(std::move(in), source, std::move(on_malformed)));
     case InputFormat::kJsonl:
       if (!mapping) return absl::InvalidArgumentError("--input-format jsonl needs --mapping FILE");
-      return std::unique_ptr<EventReader>(
-          std::make_unique<MappedJsonReader>(std::move(in), source, std::move(on_malformed), *mapping));
-    case InputFormat::kAuto:
-      break;
+      return std::unique_ptr<EventReader>(std::make_unique<MappedJsonReader>(
+          std::move(in), source, std::move(on_malformed), *mapping));
+    case InputFormat::kAuto: break;
   }
   return absl::InternalError("unreachable");
 }

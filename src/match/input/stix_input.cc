@@ -11,12 +11,31 @@ namespace {
 
 // The 2.1 SDO/SRO/meta types: never roots of an object path (spec digest §6.1).
 bool IsNonScoType(std::string_view t) {
-  static constexpr std::string_view kTypes[] = {
-      "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident",
-      "indicator", "infrastructure", "intrusion-set", "location", "malware", "malware-analysis",
-      "note", "observed-data", "opinion", "report", "threat-actor", "tool", "vulnerability",
-      "relationship", "sighting", "marking-definition", "language-content", "extension-definition",
-      "bundle"};
+  static constexpr std::string_view kTypes[] = {"attack-pattern",
+                                                "campaign",
+                                                "course-of-action",
+                                                "grouping",
+                                                "identity",
+                                                "incident",
+                                                "indicator",
+                                                "infrastructure",
+                                                "intrusion-set",
+                                                "location",
+                                                "malware",
+                                                "malware-analysis",
+                                                "note",
+                                                "observed-data",
+                                                "opinion",
+                                                "report",
+                                                "threat-actor",
+                                                "tool",
+                                                "vulnerability",
+                                                "relationship",
+                                                "sighting",
+                                                "marking-definition",
+                                                "language-content",
+                                                "extension-definition",
+                                                "bundle"};
   for (std::string_view k : kTypes) {
     if (k == t) return true;
   }
@@ -64,11 +83,13 @@ absl::Status ObservationsFromStix(std::string_view json, std::vector<Observation
   absl::flat_hash_map<absl::string_view, simdjson::dom::object> by_id;
   for (auto e : objects) {
     std::string_view id;
-    if (e.is_object() && e["id"].get(id) == simdjson::SUCCESS) by_id.emplace(absl::string_view(id.data(), id.size()), e.get_object().value_unsafe());
+    if (e.is_object() && e["id"].get(id) == simdjson::SUCCESS)
+      by_id.emplace(absl::string_view(id.data(), id.size()), e.get_object().value_unsafe());
   }
   for (auto e : objects) {
     std::string_view type;
-    if (!e.is_object() || e["type"].get(type) != simdjson::SUCCESS || type != "observed-data") continue;
+    if (!e.is_object() || e["type"].get(type) != simdjson::SUCCESS || type != "observed-data")
+      continue;
     Observation& o = out->emplace_back();
     o.Clear();
     simdjson::dom::element t;
@@ -80,8 +101,8 @@ absl::Status ObservationsFromStix(std::string_view json, std::vector<Observation
       if (e[key].get(t) != simdjson::SUCCESS) continue;
       common::Micros* at = key[0] == 'f' ? &o.first_observed : &o.last_observed;
       if (!detail::ParseTime(t, at)) {
-        return absl::InvalidArgumentError(
-            std::string(oid) + ": '" + key + "' is not a STIX timestamp");
+        return absl::InvalidArgumentError(std::string(oid) + ": '" + key +
+                                          "' is not a STIX timestamp");
       }
       if (key[0] == 'f') o.last_observed = o.first_observed;
     }
