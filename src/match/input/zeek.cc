@@ -1,0 +1,436 @@
+// Zeek logs, TSV (#fields headers) and JSON, -> observations. Field -> SCO mappings:
+// docs/MATCH_INPUTS.md ("Zeek").
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+#include "accord/match/input.h"
+#include "match/input/readers_internal.h"
+
+namespace accord::match {
+
+namespace {
+
+using detail::AddIpSco;
+using detail::AddValueSco;
+using detail::LineEventReader;
+
+void AddNumberOrString(Observation* o, std::string_view key, std::string_view text) {
+  int64_t v;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec == std::errc() && r.ptr == text.data() + text.size()) {
+    o->AddInt(key, v);
+  } else {
+    o->AddString(key, text);
+  }
+}
+
+[[nodiscard]] bool ParseEpoch(std::string_view s, common::Micros* out) {
+  double secs;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
+  if (r.ec != std::errc() || !std::isfinite(secs) || std::fabs(secs) > 1e11) return false;
+  *out = static_cast<common::Micros>(std::llround(secs * 1e6));
+  return true;
+}
+
+// A Zeek record, whatever its encoding: scalar fields as text, set/vector fields as lists.
+class ZeekFields {
+ public:
+  virtual ~ZeekFields() = default;
+  virtual bool Get(std::string_view name, std::string_view* out) const = 0;
+  virtual void GetList(std::string_view name, std::vector<std::string_view>* out) const = 0;
+};
+
+enum class ZeekLog { kUnknown, kConn, kDns, kHttp, kSsl, kFiles, kX509, kNotice, kOther };
+
+ZeekLog LogFromPath(std::string_view path) {
+  if (path == "conn") return ZeekLog::kConn;
+  if (path == "dns") return ZeekLog::kDns;
+  if (path == "http") return ZeekLog::kHttp;
+  if (path == "ssl") return ZeekLog::kSsl;
+  if (path == "files") return ZeekLog::kFiles;
+  if (path == "x509") return ZeekLog::kX509;
+  if (path == "notice") return ZeekLog::kNotice;
+  return path.empty() ? ZeekLog::kUnknown : ZeekLog::kOther;
+}
+
+ZeekLog SniffLog(const ZeekFields& f) {
+  std::string_view v;
+  if (f.Get("_path", &v)) return LogFromPath(v);
+  if (f.Get("query", &v) || f.Get("qtype_name", &v)) return ZeekLog::kDns;
+  if (f.Get("uri", &v) || f.Get("method", &v)) return ZeekLog::kHttp;
+  if (f.Get("server_name", &v) || f.Get("cipher", &v)) return ZeekLog::kSsl;
+  if (f.Get("certificate.serial", &v)) return ZeekLog::kX509;
+  if (f.Get("fuid", &v) && (f.Get("mime_type", &v) || f.Get("md5", &v) || f.Get("sha1", &v)))
+    return ZeekLog::kFiles;
+  if (f.Get("note", &v)) return ZeekLog::kNotice;
+  if (f.Get("conn_state", &v) || f.Get("proto", &v)) return ZeekLog::kConn;
+  return ZeekLog::kOther;
+}
+
+// Returns false when the record has nothing to match.
+bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::string_view>* list,
+             std::string* tmp) {
+  std::string_view v, ts;
+  if (f.Get("ts", &ts)) {
+    common::Micros t;
+    if (ParseEpoch(ts, &t)) {
+      o->first_observed = o->last_observed = t;
+    } else if (auto p = common::ParseTimestamp(ts); p.ok()) {
+      o->first_observed = o->last_observed = p->micros;
+    }
+  }
+  if (log == ZeekLog::kUnknown) log = SniffLog(f);
+  std::string_view src, dst;
+  bool have_src = f.Get("id.orig_h", &src) || (log == ZeekLog::kNotice && f.Get("src", &src));
+  bool have_dst = f.Get("id.resp_h", &dst) || (log == ZeekLog::kNotice && f.Get("dst", &dst));
+  if (have_src) AddIpSco(o, src, "src");
+  if (have_dst) AddIpSco(o, dst, "dst");
+  if (have_src || have_dst) {
+    o->Open();
+    o->AddString("type", "network-traffic");
+    if (have_src) o->AddString("src_ref", "src");
+    if (have_dst) o->AddString("dst_ref", "dst");
+    if (f.Get("id.orig_p", &v)) AddNumberOrString(o, "src_port", v);
+    if (f.Get("id.resp_p", &v)) AddNumberOrString(o, "dst_port", v);
+    if (f.Get("proto", &v)) {
+      o->Open();
+      o->AddString({}, v);
+      o->AddNode("protocols", o->Close(Node::Kind::kList));
+    }
+    if (log == ZeekLog::kConn) {
+      if (f.Get("orig_bytes", &v)) AddNumberOrString(o, "src_byte_count", v);
+      if (f.Get("resp_bytes", &v)) AddNumberOrString(o, "dst_byte_count", v);
+      if (f.Get("orig_pkts", &v)) AddNumberOrString(o, "src_packets", v);
+      if (f.Get("resp_pkts", &v)) AddNumberOrString(o, "dst_packets", v);
+    }
+    if (log == ZeekLog::kHttp) {
+      o->Open();
+      o->Open();
+      if (f.Get("method", &v)) o->AddString("request_method", v);
+      if (f.Get("uri", &v)) o->AddString("request_value", v);
+      if (f.Get("version", &v)) o->AddString("request_version", v);
+      o->Open();
+      if (f.Get("host", &v)) o->AddString("Host", v);
+      if (f.Get("user_agent", &v)) o->AddString("User-Agent", v);
+      if (f.Get("referrer", &v)) o->AddString("Referer", v);
+      o->AddNode("request_header", o->Close(Node::Kind::kObject));
+      o->AddNode("http-request-ext", o->Close(Node::Kind::kObject));
+      o->AddNode("extensions", o->Close(Node::Kind::kObject));
+    }
+    o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
+  }
+  auto domain = [&](std::string_view value, std::string_view id) {
+    AddValueSco(o, "domain-name", value, id);
+  };
+  switch (log) {
+    case ZeekLog::kDns: {
+      if (!f.Get("query", &v)) break;
+      list->clear();
+      f.GetList("answers", list);
+      size_t n_ips = 0;
+      for (size_t i = 0; i < list->size(); ++i) {
+        std::string_view a = (*list)[i];
+        if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos ||
+            a.size() < 2)
+          continue;
+        tmp->assign("ans");
+        tmp->append(std::to_string(i));
+        AddIpSco(o, a, *tmp);
+        ++n_ips;
+      }
+      o->Open();
+      o->AddString("type", "domain-name");
+      o->AddString("value", v);
+      if (n_ips) {
+        o->Open();
+        for (size_t i = 0; i < list->size(); ++i) {
+          std::string_view a = (*list)[i];
+          if (a.find_first_not_of("0123456789.:abcdefABCDEF") != std::string_view::npos ||
+              a.size() < 2)
+            continue;
+          tmp->assign("ans");
+          tmp->append(std::to_string(i));
+          o->AddString({}, *tmp);
+        }
+        o->AddNode("resolves_to_refs", o->Close(Node::Kind::kList));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "domain-name", "query");
+      break;
+    }
+    case ZeekLog::kHttp: {
+      std::string_view host, uri;
+      bool h = f.Get("host", &host);
+      bool u = f.Get("uri", &uri);
+      if (h) domain(host, "host");
+      if (h && u) {
+        tmp->assign("http://");
+        tmp->append(host);
+        std::string_view port;
+        if (f.Get("id.resp_p", &port) && port != "80") {
+          tmp->push_back(':');
+          tmp->append(port);
+        }
+        tmp->append(uri);
+        o->Open();
+        o->AddString("type", "url");
+        o->AddString("value", *tmp);
+        o->AddSco(o->Close(Node::Kind::kObject), "url", "url");
+      }
+      break;
+    }
+    case ZeekLog::kSsl:
+      if (f.Get("server_name", &v)) domain(v, "sni");
+      break;
+    case ZeekLog::kFiles: {
+      o->Open();
+      o->AddString("type", "file");
+      if (f.Get("filename", &v)) o->AddString("name", v);
+      if (f.Get("mime_type", &v)) o->AddString("mime_type", v);
+      if (f.Get("total_bytes", &v)) AddNumberOrString(o, "size", v);
+      std::string_view md5, sha1, sha256;
+      bool a = f.Get("md5", &md5), b = f.Get("sha1", &sha1), c = f.Get("sha256", &sha256);
+      if (a || b || c) {
+        o->Open();
+        if (a) o->AddString("MD5", md5);
+        if (b) o->AddString("SHA-1", sha1);
+        if (c) o->AddString("SHA-256", sha256);
+        o->AddNode("hashes", o->Close(Node::Kind::kObject));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
+      list->clear();
+      f.GetList("tx_hosts", list);
+      if (!have_src && list->size() == 1) AddIpSco(o, (*list)[0], "tx");
+      list->clear();
+      f.GetList("rx_hosts", list);
+      if (!have_dst && list->size() == 1) AddIpSco(o, (*list)[0], "rx");
+      break;
+    }
+    case ZeekLog::kX509: {
+      o->Open();
+      o->AddString("type", "x509-certificate");
+      if (f.Get("certificate.serial", &v)) o->AddString("serial_number", v);
+      if (f.Get("certificate.subject", &v)) o->AddString("subject", v);
+      if (f.Get("certificate.issuer", &v)) o->AddString("issuer", v);
+      if (f.Get("fingerprint", &v)) {
+        o->Open();
+        o->AddString(v.size() == 64 ? "SHA-256" : v.size() == 40 ? "SHA-1" : "MD5", v);
+        o->AddNode("hashes", o->Close(Node::Kind::kObject));
+      }
+      o->AddSco(o->Close(Node::Kind::kObject), "x509-certificate", "cert");
+      list->clear();
+      f.GetList("san.dns", list);
+      for (size_t i = 0; i < list->size() && i < 64; ++i) {
+        tmp->assign("san");
+        tmp->append(std::to_string(i));
+        domain((*list)[i], *tmp);
+      }
+      break;
+    }
+    default: break;
+  }
+  return !o->scos().empty();
+}
+
+// ---- Zeek TSV
+// -------------------------------------------------------------------------------------
+
+class ZeekTsvFields final : public ZeekFields {
+ public:
+  std::vector<std::string> names;
+  std::vector<std::string_view> values;
+  char set_sep = ',';
+  bool Get(std::string_view name, std::string_view* out) const override {
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+      if (names[i] == name) {
+        std::string_view v = values[i];
+        if (v == "-" || v == "(empty)" || v.empty()) return false;
+        *out = v;
+        return true;
+      }
+    }
+    return false;
+  }
+  void GetList(std::string_view name, std::vector<std::string_view>* out) const override {
+    std::string_view v;
+    if (!Get(name, &v)) return;
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t e = v.find(set_sep, start);
+      if (e == std::string_view::npos) e = v.size();
+      out->push_back(v.substr(start, e - start));
+      start = e + 1;
+    }
+  }
+};
+
+// ---- Zeek / generic JSON
+// ---------------------------------------------------------------------------
+
+class JsonFields final : public ZeekFields {
+ public:
+  simdjson::dom::object obj;
+  mutable std::string num_buf[8];
+  mutable size_t num_used = 0;
+  bool Lookup(std::string_view name, simdjson::dom::element* e) const {
+    if (obj[name].get(*e) == simdjson::SUCCESS) return true;
+    // Nested form ("id": {"orig_h": ...}) as some exporters write it.
+    size_t dot = name.find('.');
+    if (dot == std::string_view::npos) return false;
+    simdjson::dom::object inner;
+    if (obj[name.substr(0, dot)].get(inner) != simdjson::SUCCESS) return false;
+    return inner[name.substr(dot + 1)].get(*e) == simdjson::SUCCESS;
+  }
+  bool Text(simdjson::dom::element e, std::string_view* out) const {
+    if (e.is_string()) {
+      *out = e.get_string().value_unsafe();
+      return true;
+    }
+    if (e.is_number()) {
+      std::string& b = num_buf[num_used++ % 8];
+      b.resize(32);
+      std::to_chars_result r;
+      if (e.is_int64())
+        r = std::to_chars(b.data(), b.data() + 32, e.get_int64().value_unsafe());
+      else if (e.is_uint64())
+        r = std::to_chars(b.data(), b.data() + 32, e.get_uint64().value_unsafe());
+      else
+        r = std::to_chars(b.data(), b.data() + 32, e.get_double().value_unsafe());
+      b.resize(static_cast<size_t>(r.ptr - b.data()));
+      *out = b;
+      return true;
+    }
+    return false;
+  }
+  bool Get(std::string_view name, std::string_view* out) const override {
+    simdjson::dom::element e;
+    if (!Lookup(name, &e)) return false;
+    return Text(e, out) && !out->empty();
+  }
+  void GetList(std::string_view name, std::vector<std::string_view>* out) const override {
+    simdjson::dom::element e;
+    if (!Lookup(name, &e)) return;
+    simdjson::dom::array a;
+    if (e.get(a) == simdjson::SUCCESS) {
+      for (auto x : a) {
+        std::string_view s;
+        if (x.get(s) == simdjson::SUCCESS) out->push_back(s);
+      }
+    }
+  }
+};
+
+class ZeekReader final : public LineEventReader {
+ public:
+  using LineEventReader::LineEventReader;
+
+ protected:
+  int Handle(std::string_view line, Observation* o) override {
+    if (line[0] == '{') {
+      simdjson::dom::element e;
+      if (!ParseJson(line, &e)) return -1;
+      if (e.get(json_.obj) != simdjson::SUCCESS) {
+        Malformed("not a JSON object");
+        return -1;
+      }
+      json_.num_used = 0;
+      return MapZeek(json_log_, json_, o, &list_, &tmp_) ? 1 : 0;
+    }
+    if (line[0] == '#') {
+      Header(line);
+      return 0;
+    }
+    if (tsv_.names.empty()) {
+      Malformed("Zeek TSV data before a #fields header");
+      return -1;
+    }
+    tsv_.values.clear();
+    size_t start = 0;
+    while (start <= line.size()) {
+      size_t e = line.find(sep_, start);
+      if (e == std::string_view::npos) e = line.size();
+      tsv_.values.push_back(line.substr(start, e - start));
+      start = e + 1;
+    }
+    if (tsv_.values.size() != tsv_.names.size()) {
+      Malformed("field count differs from #fields");
+      return -1;
+    }
+    return MapZeek(tsv_log_, tsv_, o, &list_, &tmp_) ? 1 : 0;
+  }
+
+ public:
+  void SetJsonLog(ZeekLog l) { json_log_ = l; }
+
+ private:
+  static std::string Unescape(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\' && i + 3 < s.size() + 0 && s[i + 1] == 'x') {
+        int v = 0;
+        auto r = std::from_chars(s.data() + i + 2, s.data() + i + 4, v, 16);
+        if (r.ec == std::errc()) {
+          out.push_back(static_cast<char>(v));
+          i += 3;
+          continue;
+        }
+      }
+      out.push_back(s[i]);
+    }
+    return out;
+  }
+  void Header(std::string_view line) {
+    auto rest = [&](std::string_view key) -> std::optional<std::string_view> {
+      if (!line.starts_with(key)) return std::nullopt;
+      std::string_view r = line.substr(key.size());
+      if (!r.empty() && (r[0] == ' ' || r[0] == sep_)) r.remove_prefix(1);
+      return r;
+    };
+    if (auto r = rest("#separator")) {
+      std::string s = Unescape(*r);
+      if (!s.empty()) sep_ = s[0];
+    } else if (auto r2 = rest("#set_separator")) {
+      std::string s = Unescape(*r2);
+      if (!s.empty()) tsv_.set_sep = s[0];
+    } else if (auto r3 = rest("#path")) {
+      tsv_log_ = LogFromPath(*r3);
+    } else if (auto r4 = rest("#fields")) {
+      tsv_.names.clear();
+      size_t start = 0;
+      while (start <= r4->size()) {
+        size_t e = r4->find(sep_, start);
+        if (e == std::string_view::npos) e = r4->size();
+        tsv_.names.emplace_back(r4->substr(start, e - start));
+        start = e + 1;
+      }
+    }
+  }
+
+  char sep_ = '\t';
+  ZeekTsvFields tsv_;
+  JsonFields json_;
+  ZeekLog tsv_log_ = ZeekLog::kUnknown;
+  ZeekLog json_log_ = ZeekLog::kUnknown;
+};
+
+}  // namespace
+
+namespace detail {
+
+std::unique_ptr<EventReader> NewZeekReader(std::unique_ptr<common::InputStream> in,
+                                           const std::string& source, MalformedSink on_malformed) {
+  auto r = std::make_unique<ZeekReader>(std::move(in), source, std::move(on_malformed));
+  // Zeek JSON files carry no #path: take the log name from the file name.
+  std::string base = source.substr(
+      source.find_last_of('/') == std::string::npos ? 0 : source.find_last_of('/') + 1);
+  r->SetJsonLog(LogFromPath(base.substr(0, base.find('.'))) == ZeekLog::kOther
+                    ? ZeekLog::kUnknown
+                    : LogFromPath(base.substr(0, base.find('.'))));
+  return std::unique_ptr<EventReader>(std::move(r));
+}
+
+}  // namespace detail
+
+}  // namespace accord::match
