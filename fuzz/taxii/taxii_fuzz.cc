@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "accord/common/encoding.h"
 #include "accord/http/auth.h"
 #include "accord/http/message.h"
 #include "accord/http/server.h"
@@ -61,7 +62,7 @@ struct World {
     auto k = auth->CreateKey("admin");
     if (!k.ok()) Die(k.status());
     key = *k;
-    basic = http::Base64Encode("admin:" + key);
+    basic = common::Base64Encode("admin:" + key);
     store::CollectionInfo pub;
     pub.id = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
     pub.alias = "pub";
@@ -160,7 +161,7 @@ void FuzzHelpers(std::string_view s) {
   (void)http::ParseQuery(s);
   (void)http::PercentDecode(s, true);
   (void)http::ParseAuthorization(s);
-  (void)http::Base64Decode(s);
+  (void)common::Base64Decode(s);
   std::string out;
   http::AppendJsonEscaped(&out, s);
   auto enc = http::PercentEncode(s);

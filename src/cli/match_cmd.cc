@@ -132,7 +132,17 @@ class Reloader {
         interval_(interval),
         egress_(egress),
         gate_generation_(egress->gate->generation()) {
-    thread_ = std::thread([this] { Run(); });
+    // The thread's top: an exception (bad_alloc while compiling, say) ends reloading with a
+    // message; the engine in use keeps matching.
+    thread_ = std::thread([this] {
+      try {
+        Run();
+      } catch (const std::exception& e) {
+        std::cerr << "accord: reload disabled: " << e.what() << "\n";
+      } catch (...) {
+        std::cerr << "accord: reload disabled: unknown exception\n";
+      }
+    });
   }
   ~Reloader() {
     done_ = true;

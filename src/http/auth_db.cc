@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "accord/common/encoding.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 
@@ -166,12 +167,13 @@ absl::StatusOr<std::string> AuthDb::CreateKey(const std::string& user, const std
   unsigned char id[8], secret[32];
   randombytes_buf(id, sizeof id);
   randombytes_buf(secret, sizeof secret);
-  char hex[sizeof id * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-  char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(b64, sizeof b64, secret, sizeof secret,
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  std::string secret_s(b64);
+  // The key id is 16 hex digits, the secret 43 characters of unpadded URL-safe base64, through
+  // the one encoding module every layer uses.
+  const std::string hex =
+      common::HexEncode(std::string_view(reinterpret_cast<const char*>(id), sizeof id));
+  std::string secret_s =
+      common::Base64Encode(std::string_view(reinterpret_cast<const char*>(secret), sizeof secret),
+                           common::Base64Variant::kUrlSafeNoPadding);
   char hash[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(hash, secret_s.data(), secret_s.size(), impl_->options.opslimit,
                         impl_->options.memlimit) != 0) {

@@ -1,5 +1,7 @@
 #include "accord/http/message.h"
 
+#include "accord/common/encoding.h"
+
 #include <cctype>
 #include <cstdint>
 #include "accord/common/strings.h"
@@ -127,62 +129,6 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(std:
   return out;
 }
 
-std::string Base64Encode(std::string_view data) {
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  while (i + 2 < data.size()) {
-    uint32_t v = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8) |
-                 uint8_t(data[i + 2]);
-    out.push_back(kTable[(v >> 18) & 63]);
-    out.push_back(kTable[(v >> 12) & 63]);
-    out.push_back(kTable[(v >> 6) & 63]);
-    out.push_back(kTable[v & 63]);
-    i += 3;
-  }
-  if (i + 1 == data.size()) {
-    uint32_t v = uint32_t(uint8_t(data[i])) << 16;
-    out.push_back(kTable[(v >> 18) & 63]);
-    out.push_back(kTable[(v >> 12) & 63]);
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    uint32_t v = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8);
-    out.push_back(kTable[(v >> 18) & 63]);
-    out.push_back(kTable[(v >> 12) & 63]);
-    out.push_back(kTable[(v >> 6) & 63]);
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view data) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  while (!data.empty() && data.back() == '=') data.remove_suffix(1);
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : data) {
-    int v = val(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
-
 absl::StatusOr<Credentials> ParseAuthorization(std::string_view header) {
   Credentials c;
   header = text::Trim(header);
@@ -194,7 +140,8 @@ absl::StatusOr<Credentials> ParseAuthorization(std::string_view header) {
   std::string_view scheme = header.substr(0, sp);
   std::string_view rest = text::Trim(header.substr(sp + 1));
   if (text::IEquals(scheme, "basic")) {
-    auto decoded = Base64Decode(rest);
+    // Strict standard base64 (RFC 7617 over RFC 4648 §4), as every layer decodes it.
+    auto decoded = common::Base64Decode(rest);
     if (!decoded) return absl::InvalidArgumentError("malformed Basic credentials");
     size_t colon = decoded->find(':');
     if (colon == std::string::npos) {

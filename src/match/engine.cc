@@ -652,11 +652,12 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   ind_epoch_.assign(inds_.size(), 0);
   size_t other = 0;
   for (const auto& [k, v] : other_ids_) other += v.size();
-  stats_.memory_bytes =
-      arena_.bytes() + (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
-      overflow_.capacity() * sizeof(overflow_[0]) + leaves_.capacity() * sizeof(Leaf) +
-      inds_.capacity() * sizeof(Indicator) + ids_.capacity() * 16 + other_ids_.capacity() * 25 +
-      comps_.capacity() * 8 + leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
+  stats_.memory_bytes = arena_.bytes() + other +
+                        (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
+                        overflow_.capacity() * sizeof(decltype(overflow_)::value_type) +
+                        leaves_.capacity() * sizeof(Leaf) + inds_.capacity() * sizeof(Indicator) +
+                        ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8 +
+                        leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
   for (const auto& o : overflow_) stats_.memory_bytes += o.capacity() * 4;
   return absl::OkStatus();
 }

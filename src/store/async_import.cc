@@ -1,11 +1,23 @@
 #include "accord/store/async_import.h"
 
+#include "accord/common/strings.h"
+
 namespace accord::store {
 
 AsyncImport::AsyncImport(std::unique_ptr<ImportTxn> txn, size_t batch_size, size_t max_batches)
     : txn_(std::move(txn)), batch_size_(batch_size), max_batches_(max_batches) {
   current_.reserve(batch_size_);
-  writer_ = std::thread([this] { WriterLoop(); });
+  // The thread's top: an exception from the store (bad_alloc, say) becomes the import's error,
+  // which the producer sees on its next Add() or at Commit(); the import then rolls back.
+  writer_ = std::thread([this] {
+    try {
+      WriterLoop();
+    } catch (const std::exception& e) {
+      Fail(absl::InternalError(common::Cat("import writer: ", e.what())));
+    } catch (...) {
+      Fail(absl::InternalError("import writer: unknown exception"));
+    }
+  });
 }
 
 AsyncImport::~AsyncImport() { Abort(); }
@@ -52,6 +64,14 @@ void AsyncImport::WriterLoop() {
       }
     }
   }
+}
+
+void AsyncImport::Fail(absl::Status st) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (error_.ok()) error_ = std::move(st);
+  queue_.clear();
+  closed_ = true;
+  cv_.notify_all();
 }
 
 absl::Status AsyncImport::Drain() {

@@ -1,5 +1,7 @@
 #include "accord/taxii/client.h"
 
+#include "accord/common/encoding.h"
+
 #include <curl/curl.h>
 
 #include <simdjson.h>
@@ -128,7 +130,7 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
     auth = options_.user.empty()
                ? common::Cat("Authorization: Bearer ", options_.key)
                : common::Cat("Authorization: Basic ",
-                             http::Base64Encode(common::Cat(options_.user, ":", options_.key)));
+                             common::Base64Encode(common::Cat(options_.user, ":", options_.key)));
     hdrs = curl_slist_append(hdrs, auth.c_str());
   }
   if (method == "POST") {
@@ -256,8 +258,11 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
       if (out.withheld++ == 0) out.withheld_reason = std::move(d.reason);
       continue;
     }
-    objects.push_back(d.verdict == policy::Decision::Verdict::kReplace ? std::move(d.json)
-                                                                       : o.json);
+    if (d.verdict == policy::Decision::Verdict::kReplace) {
+      objects.push_back(std::move(d.json));
+    } else {
+      objects.push_back(o.json);
+    }
   }
   if (batch == 0) batch = 100;
   const size_t envelopes = (objects.size() + batch - 1) / batch;
@@ -328,7 +333,23 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
     std::vector<std::unique_ptr<Client>> clients;
     std::vector<std::thread> threads;
     for (size_t k = 0; k < parallel; ++k) clients.push_back(std::make_unique<Client>(options_));
-    for (size_t k = 0; k < parallel; ++k) threads.emplace_back(work, clients[k].get());
+    for (size_t k = 0; k < parallel; ++k) {
+      // The thread's top: an exception fails the push with its message instead of ending the
+      // process; the other threads finish their batches.
+      threads.emplace_back([&, client = clients[k].get()] {
+        try {
+          work(client);
+        } catch (const std::exception& e) {
+          failed = true;
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.ok()) first_error = absl::InternalError(common::Cat("push: ", e.what()));
+        } catch (...) {
+          failed = true;
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.ok()) first_error = absl::InternalError("push: unknown exception");
+        }
+      });
+    }
     for (auto& t : threads) t.join();
   }
   if (!first_error.ok()) return first_error;

@@ -14,6 +14,7 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/common/uuid.h"
 #include "accord/http/message.h"
 #include "accord/http/router.h"
 #include "accord/ingest/ingest.h"
@@ -61,7 +62,7 @@ Error FromStatus(const absl::Status& s, std::string_view title) {
   return Error{status, std::string(title), std::string(s.message()), ""};
 }
 
-std::string NewUuid4();
+using common::NewUuid4;
 
 // The error resource for `e`. A server-side failure is logged with its detail under the
 // request id, and the client gets only a generic description naming that id.
@@ -89,21 +90,6 @@ Error FromReadStatus(const absl::Status& s) {
 policy::Audience AudienceOf(const http::Principal& who) {
   if (who.anonymous()) return policy::Audience::Anonymous();
   return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
-}
-
-std::string NewUuid4() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(kHex[b[i] >> 4]);
-    s.push_back(kHex[b[i] & 15]);
-  }
-  return s;
 }
 
 // The version string of a stored version (TAXII §3.4.1: `modified`, else `created`, else a
@@ -865,7 +851,7 @@ Service::~Service() = default;
 void Service::Mount(http::Router& router) {
   const std::string root = common::Cat("/", options_.api_root, "/");
   const std::string col = root + "collections/{collection}/";
-  auto add = [&](std::string_view method, std::string pattern, Route::Kind kind,
+  auto add = [&](std::string_view method, const std::string& pattern, Route::Kind kind,
                  http::RouteOptions o = {}) {
     router.Add(
         method, pattern,

@@ -32,6 +32,7 @@ class AsyncImport {
  private:
   void Push(bool final_batch);
   void WriterLoop();
+  void Fail(absl::Status st);  // records the writer's error and releases the producer
   absl::Status Drain();
 
   std::unique_ptr<ImportTxn> txn_;
