@@ -13,6 +13,8 @@
 namespace accord::common {
 namespace {
 
+// Maps errno to a Status: ENOENT becomes kNotFound so callers can tell "missing" from "broken".
+// REQUIRES: called right after the failing syscall, before anything else can change errno.
 absl::Status Errno(const std::string& what, const std::string& path) {
   return absl::Status(errno == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kInternal,
                       Cat(path, ": ", what, ": ", std::strerror(errno)));
@@ -25,6 +27,8 @@ class RawSource {
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
 };
 
+// A file descriptor; owned descriptors are closed on destruction (stdin is not owned).
+// Read retries EINTR so a signal during a long import does not surface as an I/O error.
 class FdSource : public RawSource {
  public:
   FdSource(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {}
@@ -46,6 +50,7 @@ class FdSource : public RawSource {
   bool owned_;
 };
 
+// Reads from caller-owned memory. REQUIRES: the buffer outlives the source.
 class MemSource : public RawSource {
  public:
   explicit MemSource(std::string_view d) : d_(d) {}
@@ -62,6 +67,10 @@ class MemSource : public RawSource {
 };
 
 // Sniffs the first bytes; passes them through, or inflates gzip (multi-member aware).
+// Gzip is detected by its magic bytes 1f 8b (RFC 1952), not by file name, so a feed saved as
+// ".json" that is really gzip, or stdin, is handled the same way. inflateInit2 with 15 + 32
+// lets zlib auto-detect the gzip/zlib header. Concatenated members ("cat a.gz b.gz") are
+// decoded back to back, as gunzip does. Not thread-safe: one reader per stream.
 class SniffingStream : public InputStream {
  public:
   SniffingStream(std::unique_ptr<RawSource> src, std::string name)
@@ -87,6 +96,9 @@ class SniffingStream : public InputStream {
   }
 
  private:
+  // Reads up to 2 bytes into pend_. Non-gzip input replays them from pend_ before reading the
+  // source; gzip input hands them to zlib as the first input. Inputs shorter than 2 bytes are
+  // passed through as plain data.
   absl::Status Sniff() {
     sniffed_ = true;
     pend_.resize(2);
@@ -110,11 +122,15 @@ class SniffingStream : public InputStream {
     return absl::OkStatus();
   }
 
+  // Fills buf with up to n decompressed bytes; returns 0 only at the end of the last member.
+  // A stream that ends inside a member is DataLoss, so a truncated download is never mistaken
+  // for a short, complete file. avail_out is capped at 1 GiB because z_stream counts in uInt.
   absl::StatusOr<size_t> Inflate(char* buf, size_t n) {
     if (done_) return size_t{0};
     zs_.next_out = reinterpret_cast<Bytef*>(buf);
     zs_.avail_out = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
     while (zs_.avail_out > 0) {
+      // Input is refilled in 64 KiB reads.
       if (zs_.avail_in == 0) {
         in_.resize(1 << 16);
         ACCORD_ASSIGN_OR_RETURN(size_t r, src_->Read(in_.data(), in_.size()));
@@ -137,6 +153,7 @@ class SniffingStream : public InputStream {
         member_done_ = true;
         continue;
       }
+      // Z_BUF_ERROR means "no progress possible now"; the loop refills input and retries.
       if (rc == Z_BUF_ERROR) continue;
       if (rc != Z_OK) {
         return absl::DataLossError(
@@ -157,6 +174,7 @@ class SniffingStream : public InputStream {
 
 }  // namespace
 
+// "-" means stdin. The descriptor is opened O_CLOEXEC so child processes do not inherit it.
 absl::StatusOr<std::unique_ptr<InputStream>> InputStream::Open(const std::string& path) {
   if (path == "-") {
     return std::unique_ptr<InputStream>(
@@ -172,6 +190,9 @@ std::unique_ptr<InputStream> InputStream::FromBuffer(std::string_view data) {
   return std::make_unique<SniffingStream>(std::make_unique<MemSource>(data), "<buffer>");
 }
 
+// Reads a whole file (gunzipped if it is gzip). max_bytes bounds the decompressed size, which is
+// what protects memory from a small gzip bomb; the check runs after each 1 MiB chunk, so the
+// peak buffer is at most max_bytes + 1 MiB before ResourceExhausted is returned.
 absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   ACCORD_ASSIGN_OR_RETURN(auto in, InputStream::Open(path));
   std::string out;
@@ -190,6 +211,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes
   return out;
 }
 
+// Write to "<path>.tmp", fsync, then rename over path: readers see the old or the new file,
+// never a partial one (rename is atomic within a filesystem). The directory is not fsynced, so
+// after a crash the rename itself may be lost, leaving the old content. The fixed ".tmp" name
+// means two concurrent writers to the same path must be serialised by the caller. On a write
+// error the .tmp file is left behind; the next successful call overwrites it (O_TRUNC).
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -209,9 +235,14 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data) {
   return absl::OkStatus();
 }
 
+// Splits a stream into lines ("\n" or "\r\n"). Memory is bounded by max_line plus one 1 MiB
+// read: a line longer than max_line is dropped and reported once as too_long (with its line
+// number), so one giant line in an untrusted feed cannot exhaust memory or stop the import.
 LineReader::LineReader(std::unique_ptr<InputStream> in, size_t max_line)
     : in_(std::move(in)), max_line_(max_line) {}
 
+// The returned view points into buf_ and is valid only until the next call to Next.
+// A final line without a trailing newline is still returned.
 absl::StatusOr<bool> LineReader::Next(std::string_view* line, uint64_t* line_no, bool* too_long) {
   *too_long = false;
   while (true) {
@@ -261,6 +292,8 @@ absl::StatusOr<bool> LineReader::Next(std::string_view* line, uint64_t* line_no,
   }
 }
 
+// 1-based line and column of a byte offset, for error messages; columns count bytes, not
+// UTF-8 code points. O(offset): only for the error path, never per token.
 TextPosition PositionOf(std::string_view text, size_t offset) {
   TextPosition p;
   if (offset > text.size()) offset = text.size();

@@ -8,6 +8,11 @@
 namespace accord::common {
 namespace {
 
+// Inverse of DaysFromCivil: days since 1970-01-01 to a proleptic Gregorian date. This is
+// Howard Hinnant's "civil_from_days": shift the epoch to 0000-03-01 so the leap day is the last
+// day of the (March-based) year, then split into 400-year eras (146097 days each) so the
+// arithmetic inside an era is unsigned and branch-free. Valid for any int64 day count that does
+// not overflow the era multiply; no table lookups.
 void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -21,6 +26,8 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *y = yy + (*m <= 2);
 }
 
+// Parses exactly n ASCII digits at s[pos..pos+n) into *out. Fails (leaves *out untouched) on a
+// short string or any non-digit; no sign, no whitespace. n is at most 4 here, so no overflow.
 bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -37,6 +44,9 @@ bool IsLeap(int64_t y) { return IsLeapYear(y); }
 
 }  // namespace
 
+// Days since 1970-01-01 for a proleptic Gregorian date (Hinnant's "days_from_civil"; see
+// CivilFromDays for the era trick). REQUIRES: 1 <= m <= 12, 1 <= d <= 31; the day is not checked
+// against the month, callers validate first (ParseTimestamp does).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -48,12 +58,23 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 
 bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+// Parses a STIX timestamp (STIX21-objects.md §4, STIX 2.1 §2.16): YYYY-MM-DDTHH:MM:SS[.s+]Z, UTC
+// only, uppercase 'T' and 'Z', no offsets. Beyond the schema regex we also reject impossible
+// calendar dates (Feb 30, Feb 29 in non-leap years), as §4 asks of a validator.
+// Second 60 is accepted for leap seconds and simply rolls into the next minute's instant.
+// Fraction: any number of digits is accepted (the spec sets no maximum), but only the first 6
+// are kept: Micros is the storage unit, so instants that differ below 1 us compare equal.
+// fraction_digits records the digit count as written so callers can enforce the
+// "created/modified need >= 3 digits" rule (§4) without re-scanning the string.
+// Untrusted input: the error message quotes at most 64 characters of the value.
 absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(
         Cat("timestamp '", s.substr(0, 64),
             "' is not in the STIX form YYYY-MM-DDTHH:MM:SS[.s+]Z: ", why));
   };
+  // Fixed offsets are safe: s.size() >= 20 is checked before s[10] is read, and the shortest valid
+  // form "YYYY-MM-DDTHH:MM:SSZ" is 20 characters, so s[19] below is always in range.
   int Y, M, D, h, m, sec;
   if (!Digits(s, 0, 4, &Y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &M) || s[7] != '-' ||
       !Digits(s, 8, 2, &D) || (s[10] != 'T')) {
@@ -90,6 +111,11 @@ absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s) {
   return out;
 }
 
+// Renders t as YYYY-MM-DDTHH:MM:SS.<digits>Z with 6 (TAXII, microseconds, TAXII21.md §2) or 3
+// (STIX created/modified minimum, STIX21-objects.md §4) fraction digits; the fraction is always
+// printed, so output is fixed-width and byte-comparable for same-precision values.
+// Division rounds toward negative infinity so pre-1970 instants split into a valid
+// (day, second-of-day, microsecond) triple with non-negative remainders.
 static std::string Format(Micros t, int digits) {
   int64_t secs = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
   int64_t us = t - secs * 1000000;
@@ -116,6 +142,7 @@ static std::string Format(Micros t, int digits) {
 std::string FormatTimestamp(Micros t) { return Format(t, 6); }
 std::string FormatTimestampMillis(Micros t) { return Format(t, 3); }
 
+// Wall clock (system_clock), not monotonic: used for STIX/TAXII timestamps, not for intervals.
 Micros NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
