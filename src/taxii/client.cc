@@ -26,11 +26,18 @@ namespace {
 
 using detail::TryGet;
 
+// libcurl write callback: appends the body to a std::string. Returning less than size * n would
+// abort the transfer. NOTE: the body is not capped here; only CURLOPT_TIMEOUT bounds how much
+// a remote (untrusted) server can make us buffer.
 size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
   static_cast<std::string*>(ud)->append(p, size * n);
   return size * n;
 }
 
+// libcurl header callback: collects "name: value" with lower-cased names (HTTP names are
+// case-insensitive), so Header() can compare bytes. Values are trimmed; folded lines are not
+// joined (obsolete in RFC 7230). The status line of each response clears the list, so only the
+// final response's headers remain after a 100 Continue or an auth retry.
 size_t WriteHeader(char* p, size_t size, size_t n, void* ud) {
   auto* h = static_cast<std::vector<std::pair<std::string, std::string>>*>(ud);
   std::string_view line(p, size * n);
@@ -43,11 +50,16 @@ size_t WriteHeader(char* p, size_t size, size_t n, void* ud) {
   return size * n;
 }
 
+// Transient failures, retried with backoff: network errors (Request maps them to Unavailable),
+// 5xx and 429 Too Many Requests. Everything else (4xx, TLS verification) is final.
 bool Retryable(const absl::StatusOr<HttpResult>& r) {
   if (!r.ok()) return r.status().code() == absl::StatusCode::kUnavailable;
   return r->status >= 500 || r->status == 429;
 }
 
+// Maps a non-2xx answer to a Status. TAXII errors carry an error resource (TAXII21.md §9.8,
+// TAXII 2.1 §3.6.1) whose title/description are the useful part; a non-JSON body is quoted
+// up to 200 bytes so a large HTML error page does not flood logs.
 absl::Status StatusFromHttp(const HttpResult& r, const std::string& url) {
   std::string detail;
   simdjson::dom::parser p;
@@ -83,6 +95,7 @@ std::string HttpResult::Header(std::string_view lower_name) const {
   return "";
 }
 
+// Joins an API root (which TAXII URLs end with '/', §3) and a relative path.
 std::string JoinUrl(const std::string& base, std::string_view rel) {
   std::string s = base;
   if (s.empty() || s.back() != '/') s.push_back('/');
@@ -96,6 +109,8 @@ struct Client::Impl {
   }
 };
 
+// curl_global_init is not thread-safe and must run once per process before any handle;
+// call_once makes constructing Clients on several threads (Push does) safe.
 Client::Client(ClientOptions options) : options_(std::move(options)), impl_(new Impl) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -104,6 +119,12 @@ Client::Client(ClientOptions options) : options_(std::move(options)), impl_(new 
 
 Client::~Client() = default;
 
+// One HTTP exchange on this Client's reused easy handle (connection reuse across pages).
+// curl_easy_reset clears every option from the previous request, so credentials and POST
+// fields never leak into the next call. Every request carries the TAXII Accept header
+// (TAXII21.md §4/§5: mandatory). Redirects are not followed (no FOLLOWLOCATION), so
+// credentials are never sent to another host. CURLOPT_NOSIGNAL is required for timeouts in a
+// multi-threaded process (no SIGALRM). TLS 1.2 or newer (TAXII21.md §11).
 absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std::string& url,
                                            const std::string& body) {
   CURL* c = impl_->curl;
@@ -126,6 +147,7 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
   struct curl_slist* hdrs = nullptr;
   hdrs = curl_slist_append(hdrs, "Accept: application/taxii+json;version=2.1");
   std::string auth;
+  // With a user: Basic (RFC 7617) with the key as password; without: Bearer token.
   if (!options_.key.empty()) {
     auth = options_.user.empty()
                ? common::Cat("Authorization: Bearer ", options_.key)
@@ -135,6 +157,8 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
   }
   if (method == "POST") {
     hdrs = curl_slist_append(hdrs, "Content-Type: application/taxii+json;version=2.1");
+    // An empty "Expect:" suppresses curl's "Expect: 100-continue" on large POSTs, saving a round
+    // trip (and servers that do not answer 100 would otherwise stall for a second).
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
@@ -144,6 +168,8 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
   curl_slist_free_all(hdrs);
   if (rc != CURLE_OK) {
     std::string m = common::Cat(url, ": ", curl_easy_strerror(rc));
+    // Configuration errors (bad certificate, bad URL) are FailedPrecondition so they are not
+    // retried: retrying cannot fix them.
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
         rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
       return absl::FailedPreconditionError(m);
@@ -156,6 +182,7 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
 
 absl::StatusOr<HttpResult> Client::Get(const std::string& url) {
   absl::StatusOr<HttpResult> r;
+  // Exponential backoff: retry_base_ms * 2^attempt, up to `retries` retries.
   for (int attempt = 0;; ++attempt) {
     r = Request("GET", url);
     if (!Retryable(r) || attempt >= options_.retries) break;
@@ -166,6 +193,14 @@ absl::StatusOr<HttpResult> Client::Get(const std::string& url) {
   return r;
 }
 
+// Pulls every version (match[version]=all) of a remote collection into a local one, page by
+// page (TAXII21.md §8, TAXII 2.1 §3.5). Resumable: after each committed page the page's
+// X-TAXII-Date-Added-Last is saved under `key` in the store settings, and the next run starts
+// with added_after=<saved>. The cursor is saved only after the commit, so a crash re-fetches at
+// most one page (re-adding the same versions is harmless) and never skips one.
+// Caveat (§8): added_after is strictly-after, so entries sharing the last date_added across a
+// page boundary can be missed when continuing by added_after; `next` tokens, followed below
+// whenever the server gives them, do not have that problem.
 absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, const PullOptions& po,
                                                 store::Store* store) {
   PullResult out;
@@ -189,6 +224,8 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
     own_committer = std::make_unique<store::GroupCommitter>(store);
     committer = own_committer.get();
   }
+  // Invariant: `base` always holds the original filters; `next`, when set, is appended to them,
+  // as §8 requires (the token goes with the same original request).
   for (;;) {
     std::string url = next.empty() ? base : common::Cat(base, "&next=", http::PercentEncode(next));
     ACCORD_ASSIGN_OR_RETURN(HttpResult r, Get(url));
@@ -198,6 +235,8 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
       return absl::DataLossError(common::Cat(url, ": response is not a TAXII envelope"));
     }
     simdjson::dom::array objs;
+    // An empty or missing "objects" means an empty page (§8: `more` may be true and yet nothing
+    // returns); the `more`/`next` handling below still runs.
     if (!root["objects"].get_array().get(objs) && objs.size() > 0) {
       std::string arr = simdjson::minify(objs);
       // The one ingest path (src/ingest/), as for `accord import` and a TAXII POST: a page's
@@ -227,6 +266,7 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
     TryGet(root["more"].get_bool(), more);
     std::string_view nx;
     if (!more) break;
+    // §8: more=true with a non-empty next => repeat the request with next=<token>.
     if (!root["next"].get_string().get(nx) && !nx.empty()) {
       next = std::string(nx);
     } else {
@@ -241,6 +281,15 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
   return out;
 }
 
+// Pushes objects to a remote collection (TAXII21.md §10.8, POST .../objects/) in envelopes of
+// `batch` objects on up to `parallel` connections. Each answer is a status resource (§9.3);
+// its success/failure counts and per-object failures are summed into the result.
+// Retrying a POST after a 5xx can re-send objects the server already added; that is harmless
+// because posting an exact duplicate version MUST be reported as success (TAXII21.md §10.8).
+// A `pending` status is not polled (§10.8 SHOULD): its counts are taken as they are.
+// Thread-safety: worker threads share only `next` and `failed` (atomics) and `out`/
+// `first_error` (under `mu`); each worker has its own Client because a Client is not
+// thread-safe (client.h).
 absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
                                                 const std::string& collection,
                                                 const std::vector<policy::Object>& offered,
@@ -264,6 +313,7 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
       objects.push_back(o.json);
     }
   }
+  // batch 0 means the default of 100 objects per envelope.
   if (batch == 0) batch = 100;
   const size_t envelopes = (objects.size() + batch - 1) / batch;
   parallel = std::max<size_t>(1, std::min(parallel, envelopes));
@@ -281,6 +331,8 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
       size_t e = next.fetch_add(1);
       if (e >= envelopes || failed.load()) return;
       size_t i = e * batch, end = std::min(objects.size(), i + batch);
+      // The objects are already serialised JSON, so the envelope is built by concatenation instead
+      // of a DOM: no re-parse and no re-serialisation of each object.
       std::string body = "{\"objects\":[";
       for (size_t j = i; j < end; ++j) {
         if (j > i) body += ',';
@@ -300,6 +352,8 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
         err = StatusFromHttp(*r, url);
       }
       simdjson::dom::element st;
+      // 202 Accepted with a status resource (§10.8); 200 is tolerated for servers that answer
+      // synchronously.
       if (err.ok() && (parser.parse(r->body).get(st) || !st.is_object())) {
         err = absl::DataLossError(common::Cat(url, ": the status resource is not JSON"));
       }

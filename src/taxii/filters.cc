@@ -11,6 +11,9 @@ namespace accord::taxii {
 namespace text = http::text;
 namespace {
 
+// Splits a match[...] value on ',' (TAXII21.md §7: comma-separated, no spaces). Empty items
+// ("a,,b", trailing ',') and repeats are 400s: §7 says no value may repeat, and rejecting them
+// keeps the store query from carrying duplicate OR terms.
 absl::StatusOr<std::vector<std::string>> SplitList(std::string_view name, std::string_view v) {
   std::vector<std::string> out;
   std::set<std::string_view> seen;
@@ -28,6 +31,11 @@ absl::StatusOr<std::vector<std::string>> SplitList(std::string_view name, std::s
 
 }  // namespace
 
+// Parses a TAXII query string into Filters (TAXII21.md §7, TAXII 2.1 §3.4/§3.4.1).
+// `allowed` is a bit set of the parameters valid on this endpoint (§7: Get-an-Object accepts
+// only version/spec_version matches, Versions only spec_version, ...); any other known parameter
+// is a 400. Malformed values are 400s too (§7: "Malformed parameters => 400 Bad Request").
+// Every parameter may appear at most once (§7), tracked in `seen`.
 absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
                                      const ServiceOptions& opts) {
   Filters f;
@@ -56,6 +64,9 @@ absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
     } else if (k == "limit") {
       ACCORD_RETURN_IF_ERROR(once(kLimit, k));
       int64_t n = 0;
+      // §7: limit must be > 0. A larger limit than the server cap is not an error: the server MAY
+      // return fewer (§8), so it is clamped to max_page_size, which bounds the work one request
+      // does.
       if (!text::ParseInt(v, &n) || n <= 0) {
         return absl::InvalidArgumentError(
             common::Cat("limit: '", v, "' is not a positive integer"));
@@ -63,6 +74,9 @@ absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
       f.limit = std::min<uint64_t>(static_cast<uint64_t>(n), opts.max_page_size);
     } else if (k == "next") {
       ACCORD_RETURN_IF_ERROR(once(kNext, k));
+      // `next` is client-supplied (§8): only its length is checked here (4096 bounds the copy).
+      // The store decodes it (DecodeCursor, a monotonic key) and the full query, with the
+      // caller's permissions, runs again on every use, so a forged token leaks nothing.
       if (v.empty() || v.size() > 4096) return absl::InvalidArgumentError("next: invalid token");
       f.next = v;
     } else if (k == "match[id]") {
@@ -83,6 +97,8 @@ absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
     } else if (k == "match[version]") {
       ACCORD_RETURN_IF_ERROR(once(kMatchVersion, k));
       ACCORD_ASSIGN_OR_RETURN(auto items, SplitList(k, v));
+      // §7 match[version]: first, last, all or exact `modified` timestamps; any combination except
+      // 'all' with anything else. Multiple times may be listed.
       f.has_version = true;
       for (auto& item : items) {
         if (item == "all") {
@@ -107,10 +123,16 @@ absl::StatusOr<Filters> ParseFilters(std::string_view query, unsigned allowed,
       // TAXII §3.4: unknown match fields MAY be ignored.
     }
   }
+  // §7: match[version] absent means "last".
   if (!f.has_version) f.want_last = true;
   return f;
 }
 
+// Translates parsed Filters into a store query for one collection. Version selection: a single
+// first/last maps to the store's per-object selector; 'all', explicit timestamps and mixes such
+// as "first,last" fetch every version (kAll), and the store then keeps the ones asked for
+// (version_times, or first/last per object among the entries matching the rest of the request,
+// §7). Without `limit` the page is default_page_size; with it, ParseFilters already clamped it.
 store::Query MakeQuery(const Filters& f, const std::string& collection,
                        const ServiceOptions& opts) {
   store::Query q;
