@@ -21,11 +21,14 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
+// The ID contributing properties of one SCO type (STIX 2.1 §6, table in STIX21-objects.md
+// §3.2). `process` is absent on purpose: it has none, so its id is always a UUIDv4.
 struct Recipe {
   std::string_view type;
   std::vector<std::string_view> props;
 };
 
+// Built once (function-local static, thread-safe initialisation); read-only afterwards.
 const std::vector<Recipe>& Recipes() {
   static const std::vector<Recipe> kRecipes = {
       {"artifact", {"hashes", "payload_bin"}},
@@ -52,6 +55,10 @@ const std::vector<Recipe>& Recipes() {
 
 }  // namespace
 
+// RFC 4122 §4.3 name-based UUID: SHA-1 over namespace bytes + name bytes, first 16 bytes of the
+// digest, version nibble set to 5 (byte 6) and variant bits to 10 (byte 8). Returns "" when
+// namespace_uuid does not parse. OpenSSL's EVP API is used because it is already linked for
+// TLS; SHA-1's weaknesses do not matter here, it is an id derivation fixed by the spec.
 std::string UuidV5(std::string_view namespace_uuid, std::string_view name) {
   auto ns = common::ParseUuid(namespace_uuid);
   if (!ns) return "";
@@ -70,8 +77,15 @@ std::string UuidV5(std::string_view namespace_uuid, std::string_view name) {
   return common::FormatUuid(id);
 }
 
+// Builds the UUIDv5 "name" for an SCO (STIX21-objects.md §3.2): the RFC 8785 (JCS) canonical
+// JSON of an object holding only the contributing properties that are present. nullopt when
+// the type has no recipe (custom SCOs, process), when none of its properties is present (the
+// spec then requires a UUIDv4), or when a value has no canonical form.
+// Values are canonicalised from the parsed DOM, not copied from the input text, so whitespace
+// and member order in the input do not change the id.
 std::optional<std::string> ScoIdName(std::string_view type, simdjson::dom::object obj) {
   const Recipe* recipe = nullptr;
+  // PERF: a linear scan of 17 short strings; cheaper than a hash map at this size.
   for (const auto& r : Recipes()) {
     if (r.type == type) recipe = &r;
   }
@@ -85,6 +99,9 @@ std::optional<std::string> ScoIdName(std::string_view type, simdjson::dom::objec
     if (obj[name].get(v)) continue;
     std::string value;
     if (name == "hashes" && v.type() == element_type::OBJECT) {
+      // Details fixed by python-stix2's _generate_id (§3.2): one hash only, preferring MD5, SHA-1,
+      // SHA-256, SHA-512, else the first key in document order (simdjson iterates in input order),
+      // emitted as a one-member object.
       simdjson::dom::object h = v.get_object().value_unsafe();
       // One hash only, by the reference implementation's preference (spec digest §3.2).
       std::string_view chosen;
@@ -126,6 +143,9 @@ std::optional<std::string> ScoIdName(std::string_view type, simdjson::dom::objec
   return out;
 }
 
+// "<type>--<uuidv5>" in the STIX SCO namespace (kScoNamespace, STIX21-objects.md §3.2), or
+// nullopt when ScoIdName has none. Consumers MUST NOT reject an SCO whose id differs (§3.2):
+// validate.cc only warns on a v5 id that does not reproduce.
 std::optional<std::string> ComputeScoId(std::string_view type, simdjson::dom::object obj) {
   auto name = ScoIdName(type, obj);
   if (!name) return std::nullopt;
@@ -139,6 +159,9 @@ std::optional<std::string> ComputeScoId(std::string_view type, simdjson::dom::ob
 
 namespace accord::stix {
 
+// Semantic JSON equality: byte-equal text short-circuits (the common case when the same object
+// arrives twice); otherwise both sides are compared in JCS canonical form. Unparseable input
+// is never equal to anything.
 bool SameJson(std::string_view a, std::string_view b) {
   if (a == b) return true;
   auto ca = CanonicalJson(a);

@@ -11,6 +11,11 @@
 namespace accord::stix::detail {
 namespace {
 
+// Table-building shorthands: Req/Opt for plain typed properties, Ref/Refs for identifier
+// properties whose prefix must be one of `targets` (an empty list means any object type; the
+// type rules in validate_types.cc narrow some of those), Int/Flt with inclusive bounds, Enum
+// for closed vocabularies ("-enum", STIX21-objects.md §15). Open vocabularies ("-ov") are plain
+// strings or string lists: any value is valid there (checklist item 9).
 Prop Req(std::string_view n, T t) { return Prop{n, t, true}; }
 
 Prop Opt(std::string_view n, T t) { return Prop{n, t, false}; }
@@ -23,6 +28,8 @@ Prop Refs(std::string_view n, std::vector<std::string_view> targets, bool req = 
   return Prop{n, T::kIdList, req, std::move(targets)};
 }
 
+// Integers default to the JSON-safe range +-(2^53 - 1) (checklist item 6: integers within
+// 54-bit range), so a value survives a round trip through any JSON consumer's double.
 Prop Int(std::string_view n, double lo = -static_cast<double>(kMaxInt),
          double hi = static_cast<double>(kMaxInt), bool req = false) {
   return Prop{n, T::kInteger, req, {}, lo, hi};
@@ -36,6 +43,8 @@ Prop Enum(std::string_view n, std::vector<std::string_view> values, bool req = f
 
 }  // namespace
 
+// The 18 SCO types of STIX 2.1 §6 (STIX21-objects.md §12). Used to classify an object's kind and
+// a reference's target (an SCO cannot be sighting_of_ref, for example).
 const std::vector<std::string_view> kScoTypes = {"artifact",
                                                  "autonomous-system",
                                                  "directory",
@@ -57,6 +66,7 @@ const std::vector<std::string_view> kScoTypes = {"artifact",
 
 // Properties every object may carry, with their types (§5). Applicability by kind is checked
 // separately.
+// Function-local static: built once, thread-safe by C++11 static initialisation, read-only after.
 const std::vector<Prop>& CommonProps() {
   static const std::vector<Prop> kCommon = {
       Opt("type", T::kString),
@@ -78,6 +88,14 @@ const std::vector<Prop>& CommonProps() {
   return kCommon;
 }
 
+// Per-type property tables, one entry per object section of STIX21-objects.md §10-§13. Only
+// type-specific properties are listed; common ones are in CommonProps. Properties not listed
+// are custom and checked by name and suffix (validate.cc). Cross-property rules live in
+// validate_types.cc.
+// Heap-allocated and never freed (no static object with a non-trivial destructor), so a
+// thread still validating during process exit never sees a destroyed table. Thread-safe
+// after the first call (static initialisation); never mutated.
+// PERF: keyed by string_view into string literals, so lookups hash the type without copying.
 const std::unordered_map<std::string_view, TypeSpec>& Specs() {
   static const auto* kSpecs = new std::unordered_map<std::string_view, TypeSpec>{
       // SDOs (§4)
@@ -154,6 +172,7 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
       {"observed-data",
        {Kind::kSdo,
         {Req("first_observed", T::kTimestamp), Req("last_observed", T::kTimestamp),
+         // §10.14: number_observed 1..999,999,999; objects is the deprecated SCO container (§9).
          Int("number_observed", 1, 999999999, true), Opt("objects", T::kObject),
          Refs("object_refs", {})}}},
       {"opinion",
@@ -191,12 +210,14 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
       {"sighting",
        {Kind::kSro,
         {Opt("description", T::kString), Opt("first_seen", T::kTimestamp),
+         // §11.2: count 0..999,999,999, where 0 explicitly means "not seen".
          Opt("last_seen", T::kTimestamp), Int("count", 0, 999999999),
          Ref("sighting_of_ref", {}, true), Refs("observed_data_refs", {"observed-data"}),
          Refs("where_sighted_refs", {"identity", "location"}), Opt("summary", T::kBool)}}},
       // SCOs (§6)
       {"artifact",
        {Kind::kSco,
+        // §12.1: encryption_algorithm is a closed enum; payload_bin is base64 (checklist item 8).
         {Opt("mime_type", T::kString), Opt("payload_bin", T::kBinary), Opt("url", T::kString),
          Opt("hashes", T::kHashes),
          Enum("encryption_algorithm", {"AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated"}),
@@ -248,6 +269,7 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
         {Opt("start", T::kTimestamp), Opt("end", T::kTimestamp), Opt("is_active", T::kBool),
          Ref("src_ref", {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"}),
          Ref("dst_ref", {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"}),
+         // §12.12: ports are 0..65535; protocols is required (lower-case names, outermost first).
          Int("src_port", 0, 65535), Int("dst_port", 0, 65535), Req("protocols", T::kStringList),
          Int("src_byte_count", 0), Int("dst_byte_count", 0), Int("src_packets", 0),
          Int("dst_packets", 0), Opt("ipfix", T::kDict), Ref("src_payload_ref", {"artifact"}),
@@ -296,11 +318,15 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
       {"language-content",
        {Kind::kLanguageContent,
         {Ref("object_ref", {}, true), Opt("object_modified", T::kTimestamp),
+         // §13.1: object_modified is optional in this table; matching it to an existing version is
+         // a
+         // store-level concern (STIX21-objects.md §16, "Semantic/versioning").
          Req("contents", T::kObject)}}},
       {"extension-definition",
        {Kind::kExtensionDefinition,
         {Req("name", T::kString), Opt("description", T::kString), Req("schema", T::kString),
          Req("version", T::kString),
+         // §8.2: extension_types is a closed list, at least one required.
          Prop{"extension_types",
               T::kEnumList,
               true,

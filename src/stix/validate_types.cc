@@ -22,12 +22,16 @@ using simdjson::dom::object;
 using common::Cat;
 
 // --- per-type co-occurrence rules (checklist item 11) ---
+// The string value of e, or "" when e is not a string; for comparisons that treat a wrongly
+// typed value as absent (the type error is reported by the property checks, not here).
 std::string_view StrOr(element e) {
   std::string_view s;
   if (e.get_string().get(s)) return {};
   return s;
 }
 
+// The instant of o[k]; nullopt when k is absent or not a parseable timestamp, so CheckOrder
+// stays silent and the property check reports the format problem instead.
 std::optional<common::Micros> TimeOf(object o, std::string_view k) {
   std::string_view s;
   if (o[k].get_string().get(s)) return std::nullopt;
@@ -36,6 +40,9 @@ std::optional<common::Micros> TimeOf(object o, std::string_view k) {
   return p->micros;
 }
 
+// Members that are not common properties (STIX21-objects.md §5). `extensions` counts as
+// specific: an SCO whose only content is an extension is still non-empty.
+// PERF: O(members x common props), both small; runs only for the four types that need it.
 size_t SpecificPropertyCount(object o) {
   size_t n = 0;
   for (auto f : o) {
@@ -52,6 +59,8 @@ size_t SpecificPropertyCount(object o) {
 
 bool Has(object o, std::string_view k) { return o[k].error() == simdjson::SUCCESS; }
 
+// Timestamps compare as instants, not strings (STIX21-objects.md §4: "...12.1Z" equals
+// "...12.100Z"). Missing or malformed values pass; other checks report them.
 // a <op> b on the instants; `strict` means b must be strictly later.
 absl::Status CheckOrder(object o, std::string_view earlier, std::string_view later, bool strict) {
   auto a = TimeOf(o, earlier);
@@ -65,7 +74,14 @@ absl::Status CheckOrder(object o, std::string_view earlier, std::string_view lat
   return absl::OkStatus();
 }
 
+// The per-type co-occurrence and ordering rules: checklist items 5 (ordering), 11, 13 and 14 of
+// STIX21-objects.md §16; each branch names the object section in §10-§13 it follows.
+// REQUIRES: o already passed the per-property checks in validate.cc (CheckValue against the
+// schema tables), which fixed the JSON types of typed properties; the value_unsafe() calls
+// below rely on that (observed-data.objects, body_multipart items, language-content contents).
+// Returns the first violation only, as the other validate* checks do.
 absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
+  // §4 ordering table: valid_until strictly after valid_from.
   if (type == "indicator") return CheckOrder(o, "valid_from", "valid_until", true);
   if (type == "campaign" || type == "intrusion-set" || type == "threat-actor" ||
       type == "malware" || type == "infrastructure" || type == "sighting") {
@@ -78,6 +94,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     }
   } else if (type == "observed-data") {
     ACCORD_RETURN_IF_ERROR(CheckOrder(o, "first_observed", "last_observed", false));
+    // §10.14: exactly one of objects (deprecated, §9) or object_refs.
     bool objs = Has(o, "objects"), refs = Has(o, "object_refs");
     if (objs == refs) {
       return Invalid("observed-data needs exactly one of 'objects' or 'object_refs'");
@@ -94,6 +111,8 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     }
   } else if (type == "relationship") {
     ACCORD_RETURN_IF_ERROR(CheckOrder(o, "start_time", "stop_time", true));
+    // Relationship types are open vocabulary but must be lower-case with '-' (§11.1); source and
+    // target must be SDOs or SCOs, never SROs or meta objects (checklist item 11).
     std::string_view rt = GetString(o, "relationship_type");
     if (rt.empty() ||
         !std::all_of(rt.begin(), rt.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; })) {
@@ -108,6 +127,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
       }
     }
   } else if (type == "sighting") {
+    // §11.2: sighting_of_ref names an SDO only (an SCO is sighted through observed-data).
     std::string_view t = IdType(GetString(o, "sighting_of_ref"));
     if (IsSco(t) || t == "relationship" || t == "sighting" || t == "bundle" ||
         t == "language-content" || t == "marking-definition" || t == "extension-definition") {
@@ -115,6 +135,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
                          GetString(o, "sighting_of_ref")));
     }
   } else if (type == "location") {
+    // §10.10: region, country, or a lat/long pair; precision only with coordinates.
     bool lat = Has(o, "latitude"), lon = Has(o, "longitude");
     if (lat != lon) return Invalid("location: 'latitude' and 'longitude' must be given together");
     if (Has(o, "precision") && !lat) {
@@ -129,6 +150,8 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
       return Invalid("malware-analysis needs at least one of 'result' or 'analysis_sco_refs'");
     }
   } else if (type == "artifact") {
+    // §12.1: the payload is inline (payload_bin) or by reference (url), never both; a url needs
+    // hashes so the fetched bytes can be checked.
     bool bin = Has(o, "payload_bin"), url = Has(o, "url");
     if (bin == url) return Invalid("artifact needs exactly one of 'payload_bin' or 'url'");
     if (url && !Has(o, "hashes"))
@@ -149,6 +172,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     }
     ACCORD_RETURN_IF_ERROR(CheckOrder(o, "start", "end", false));
   } else if (type == "email-message") {
+    // §12.6: is_multipart decides between body and body_multipart; absent means false.
     bool multi = false;
     if (o["is_multipart"].get_bool().get(multi)) multi = false;
     if (multi && Has(o, "body"))
@@ -177,6 +201,8 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     object headers;
     if (!o["additional_header_fields"].get_object().get(headers)) {
       for (auto f : headers) {
+        // §12.6 says values are lists of strings; a bare string is accepted too (lenient), and list
+        // items are not inspected here.
         if (f.value.type() != element_type::STRING && f.value.type() != element_type::ARRAY) {
           return Invalid(Cat("email-message 'additional_header_fields' value for \"", f.key,
                              "\" must be a list of strings"));
@@ -185,10 +211,13 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     }
   } else if (type == "process" || type == "user-account" || type == "windows-registry-key" ||
              type == "x509-certificate") {
+    // §12.13, §12.16-§12.18 have no required property but must not be empty (item 11).
     if (SpecificPropertyCount(o) == 0) {
       return Invalid(Cat(type, " needs at least one property besides the common ones"));
     }
   } else if (type == "marking-definition") {
+    // Checklist item 13: a marking-definition must not mark itself; the TLP rules follow in
+    // CheckMarkingDefinition (§7.1, §7.2).
     std::string_view id = GetString(o, "id");
     array refs;
     if (!o["object_marking_refs"].get_array().get(refs)) {
@@ -200,6 +229,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     }
     return CheckMarkingDefinition(o, id);
   } else if (type == "extension-definition") {
+    // Checklist item 14 (§8.2): extension_properties only with toplevel-property-extension.
     if (Has(o, "extension_properties")) {
       bool toplevel = false;
       array types;
@@ -214,6 +244,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
       }
     }
   } else if (type == "language-content") {
+    // §13.1: contents maps language tags to objects of translated properties.
     object contents = o["contents"].get_object().value_unsafe();
     if (contents.size() == 0) return Invalid("language-content 'contents' must not be empty");
     for (auto f : contents) {
