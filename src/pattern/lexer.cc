@@ -7,11 +7,16 @@
 namespace accord::pattern::detail {
 namespace {
 
+// ASCII-only classes on purpose: identifiers and keywords are ASCII in STIXPattern.g4
+// (spec digest §2), and <cctype> would depend on the locale.
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsIdentChar(char c) { return IsLetter(c) || IsDigit(c) || c == '_'; }
 
 // Length of a well-formed UTF-8 sequence at s[i], 0 if malformed.
+// Rejects overlong forms (C0/C1 lead bytes, E0 < A0, F0 < 90 via the cp range checks),
+// surrogates (U+D800..U+DFFF) and code points above U+10FFFF, as RFC 3629 does. Used to
+// validate string literal bytes and to quote a whole bad character in error messages.
 size_t Utf8Len(std::string_view s, size_t i) {
   auto b = static_cast<unsigned char>(s[i]);
   size_t n;
@@ -42,6 +47,9 @@ size_t Utf8Len(std::string_view s, size_t i) {
 }
 
 // Length of a Unicode whitespace character (spec digest §2) at s[i], 0 if none.
+// The list is the spec digest's §2 set: U+0009..U+000D, space, U+0085, U+00A0, U+1680,
+// U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, matched on their UTF-8 bytes so no
+// decoding is needed. at() returns 0 past the end, which matches no continuation byte.
 size_t SpaceLen(std::string_view s, size_t i) {
   auto b = static_cast<unsigned char>(s[i]);
   if (b == ' ' || (b >= 0x09 && b <= 0x0D)) return 1;
@@ -64,6 +72,8 @@ struct Keyword {
   const char* text;
   Tok tok;
 };
+// Keywords are case-sensitive (spec digest §2): "within" is an identifier. LAST is reserved
+// with no grammar use; true/false lex as kBool.
 constexpr Keyword kKeywords[] = {
     {"AND", Tok::kAnd},
     {"OR", Tok::kOr},
@@ -90,6 +100,9 @@ Tok KeywordOrIdent(std::string_view w) {
   // Keywords are 2..10 ASCII letters; a cheap first-letter filter keeps identifiers fast.
   if (w.size() < 2 || w.size() > 10) return Tok::kIdent;
   char c = w[0];
+  // PERF: every identifier (object types, property names) passes through here, and most are
+  // lower-case, so the first-letter test rejects them before any string compare. This is part
+  // of the "Parse only" 956,000 patterns/s in docs/PERFORMANCE.md.
   if (!((c >= 'A' && c <= 'W') || c == 't' || c == 'f')) return Tok::kIdent;
   for (const Keyword& k : kKeywords) {
     if (w == k.text) return k.tok;
@@ -98,6 +111,10 @@ Tok KeywordOrIdent(std::string_view w) {
 }
 
 // Checks `t'...'` body (between quotes) against the TimestampLiteral grammar.
+// Stricter than the grammar only in what the grammar cannot express: it checks numeric ranges
+// (month 01-12, day 01-31, hour <= 23, minute <= 59, second <= 60 for leap seconds). Days are
+// not checked against the month here: t'2024-02-30T00:00:00Z' lexes, as in the grammar (spec
+// digest §5 item 6).
 bool TimestampBodyOk(std::string_view b) {
   // YYYY-MM-DDTHH:MM:SS[.f+]Z
   if (b.size() < 20) return false;
@@ -185,6 +202,8 @@ const char* TokName(Tok t) {
   return "?";
 }
 
+// Errors are terminal: pos_ jumps to the end, so the parser sees no further tokens and only
+// one (the first) error is reported per pattern.
 Token Lexer::Error(size_t at, std::string msg) {
   Token t;
   t.kind = Tok::kError;
@@ -195,6 +214,10 @@ Token Lexer::Error(size_t at, std::string msg) {
   return t;
 }
 
+// Skips the spec digest §2 whitespace plus the ANTLR grammar's /* */ and // comments (not in
+// the spec, accepted for compatibility with patterns written for the reference tools).
+// ASCII whitespace is tested inline first. PERF: SpaceLen is only called for bytes >= 0x80.
+// Returns false with *err set for an unterminated block comment.
 bool Lexer::SkipSpaceAndComments(Token* err) {
   const size_t n = src_.size();
   while (pos_ < n) {
@@ -229,6 +252,8 @@ bool Lexer::SkipSpaceAndComments(Token* err) {
   return true;
 }
 
+// One token per call, no lookahead buffer: the parser keeps one token of lookahead itself.
+// Tokens are (offset, length) into src_, so lexing allocates nothing except error messages.
 Token Lexer::Next() {
   Token err;
   if (!SkipSpaceAndComments(&err)) return err;
@@ -247,6 +272,7 @@ Token Lexer::Next() {
     case '*': ++pos_; return Make(Tok::kAsterisk, start);
     case '^': ++pos_; return Make(Tok::kCaret, start);
     case '/': ++pos_; return Make(Tok::kSlash, start);
+    // "=" and "==" are the same operator (spec digest §2: EQ = "=" | "=="); likewise "<>" is NEQ.
     case '=': pos_ += peek(1) == '=' ? 2 : 1; return Make(Tok::kEq, start);
     case '!':
       if (peek(1) == '=') {
@@ -274,11 +300,14 @@ Token Lexer::Next() {
       return Make(Tok::kGt, start);
     case '\'': return LexString(start);
     case '.':
+      // ".5" is a float (spec digest §2); a lone '.' is the path separator.
       if (IsDigit(peek(1))) return LexNumber(start);
       ++pos_;
       return Make(Tok::kDot, start);
     case '+':
     case '-':
+      // A sign directly before a digit is part of the number: "-5" is one IntNegLiteral, so
+      // "WITHIN -5 SECONDS" fails in the parser (spec digest §2 disambiguation notes).
       if (IsDigit(peek(1)) || (peek(1) == '.' && IsDigit(peek(2)))) return LexNumber(start);
       ++pos_;
       return Make(c == '+' ? Tok::kPlus : Tok::kMinus, start);
@@ -286,12 +315,17 @@ Token Lexer::Next() {
   }
   if (IsDigit(c)) return LexNumber(start);
   if (IsLetter(c) || c == '_') {
+    // h'..', b'..', t'..' are typed literals. Unlike ANTLR, which would fall back to an identifier
+    // followed by a string, a malformed one is reported here with a specific message; both ways
+    // the pattern is rejected (spec digest §2).
     if ((c == 'h' || c == 'b' || c == 't') && peek(1) == '\'') {
       Token t;
       if (TryTypedLiteral(c, start, &t)) return t;
     }
     bool hyphen = false;
     ++pos_;
+    // Longest match (as ANTLR): "file-name" is one kIdentHyphen token, legal only as an object
+    // type; the parser rejects it as a property name.
     while (pos_ < n && (IsIdentChar(src_[pos_]) || src_[pos_] == '-')) {
       hyphen |= src_[pos_] == '-';
       ++pos_;
@@ -315,6 +349,9 @@ Token Lexer::Next() {
   return Error(start, Cat("invalid character '", std::string_view(&c, 1), "'"));
 }
 
+// IntLiteral / FloatLiteral of spec digest §2: optional sign, no exponent, "5." is not a float
+// (the '.' becomes a path separator), and integers have no leading zeros. The value itself is
+// converted by the parser, which also range-checks it.
 Token Lexer::LexNumber(size_t start) {
   const size_t n = src_.size();
   bool neg = false;
@@ -337,6 +374,9 @@ Token Lexer::LexNumber(size_t start) {
   return Make(neg ? Tok::kIntNeg : Tok::kIntPos, start);
 }
 
+// StringLiteral: the only escapes are \' and \\ (spec digest §2); any other backslash is an
+// error, so 'C:\foo' must be written 'C:\\foo'. Bytes >= 0x80 must form valid UTF-8.
+// has_escape lets DecodeString skip the unescape loop for the common escape-free string.
 Token Lexer::LexString(size_t start) {
   const size_t n = src_.size();
   ++pos_;  // opening quote
@@ -374,6 +414,7 @@ Token Lexer::LexString(size_t start) {
 }
 
 bool Lexer::TryTypedLiteral(char prefix, size_t start, Token* out) {
+  // The body ends at the first quote: none of the three literal forms may contain one.
   // prefix ' body ' with no escapes inside
   size_t body_start = start + 2;
   size_t close = src_.find('\'', body_start);
@@ -416,6 +457,8 @@ bool Lexer::TryTypedLiteral(char prefix, size_t start, Token* out) {
   return true;
 }
 
+// REQUIRES: body came from a kString token, so every backslash starts a valid escape pair.
+// PERF: an escape-free body is a single copy.
 void DecodeString(std::string_view body, bool has_escape, std::string* out) {
   if (!has_escape) {
     out->assign(body.data(), body.size());
@@ -430,6 +473,8 @@ void DecodeString(std::string_view body, bool has_escape, std::string* out) {
   }
 }
 
+// Columns count code points (UTF-8 lead bytes), so a caret under a non-ASCII pattern points at
+// the right character. O(offset): used on the error path only.
 uint32_t ColumnAt(std::string_view src, size_t offset) {
   if (offset > src.size()) offset = src.size();
   uint32_t col = 1;
@@ -439,6 +484,8 @@ uint32_t ColumnAt(std::string_view src, size_t offset) {
   return col;
 }
 
+// Bounds error messages: a pattern from an untrusted feed may be megabytes long, so only 40
+// bytes of it are quoted, cut back to a UTF-8 character boundary.
 std::string Excerpt(std::string_view text) {
   constexpr size_t kMax = 40;
   if (text.size() <= kMax) return Cat("'", text, "'");

@@ -19,17 +19,25 @@ using detail::Tok;
 using detail::Token;
 using detail::TokName;
 
+// The postfix qualifiers of spec digest §10 (WITHIN, REPEATS, START/STOP).
 bool IsQualifierKind(ObservationKind k) {
   return k == ObservationKind::kWithin || k == ObservationKind::kRepeats ||
          k == ObservationKind::kStartStop;
 }
 
+// One Parser per Parse() call; it owns nothing shared, so concurrent Parse() calls on different
+// threads are safe. Error handling: the first failure is recorded in status_ and every parse
+// function returns false up the stack; later Fail calls never overwrite the first message.
+// Recursion is bounded: every '(' '[' and qualifier goes through Enter(), which caps depth at
+// ParseOptions::max_depth (1000 by default) so hostile input cannot overflow the stack.
 class Parser {
  public:
   Parser(std::string_view src, const ParseOptions& opt) : lex_(src), src_(src), opt_(opt) {}
 
   absl::StatusOr<Pattern> Run() {
     p_.source.assign(src_.data(), src_.size());
+    // PERF: the "Parse only" figure in docs/PERFORMANCE.md (956,000 patterns/s, avg 193 bytes)
+    // depends on not reallocating the arenas while parsing; 24 bytes per node is the estimate.
     // Rough size hints so that typical patterns need one allocation per arena.
     const size_t guess = src_.size() / 24 + 2;
     p_.literals.reserve(guess);
@@ -40,8 +48,11 @@ class Parser {
     Advance();
     NodeIndex root;
     if (!ParseFollowedBy(&root)) return std::move(status_);
+    // Spec digest §5 item 1: the whole input must be consumed.
     if (tok_.kind != Tok::kEof) {
       std::string hint;
+      // The most common mistake is a lower-case keyword, which lexes as an identifier (keywords are
+      // case-sensitive, spec digest §2), so the hint names the upper-case form.
       if (tok_.kind == Tok::kIdent) {
         std::string upper(Text(tok_));
         for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
@@ -90,6 +101,8 @@ class Parser {
     return false;
   }
 
+  // Increments depth_; callers decrement when the construct closes (or restore a saved depth for
+  // qualifier chains). Returns false when the limit is exceeded.
   bool Enter(const Token& t) {
     if (++depth_ > opt_.max_depth) {
       return FailAt(t.offset, detail::Cat("nesting too deep: more than ", opt_.max_depth,
@@ -109,6 +122,11 @@ class Parser {
 
   // Builds an n-ary observation node from items; flattens children of the same kind
   // (for FOLLOWEDBY only the leftmost, which is associative-equivalent).
+  // Flattening keeps the AST shallow for long chains ("[a] OR [b] OR ... ") so later passes do
+  // not recurse per operand. AND and OR are associative, so any same-kind child is inlined;
+  // FOLLOWEDBY is order-sensitive and left-associative (spec digest §4), so only a leftmost
+  // child may be inlined: "([a] FOLLOWEDBY [b]) FOLLOWEDBY [c]" is "[a] FOLLOWEDBY [b] FOLLOWEDBY
+  // [c]", but the same group on the right is not.
   NodeIndex MakeObsNary(ObservationKind k, const std::vector<NodeIndex>& items, uint32_t offset) {
     NodeIndex id = NewObs(k, offset);
     uint32_t begin = static_cast<uint32_t>(p_.observation_children.size());
@@ -128,6 +146,9 @@ class Parser {
     return id;
   }
 
+  // Observation level, lowest precedence first (spec digest §3, §4): FOLLOWEDBY < OR < AND <
+  // qualifiers < parentheses. Each level loops instead of recursing, so a chain of N operators
+  // costs one stack frame per level, not N.
   [[nodiscard]] bool ParseFollowedBy(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
@@ -185,6 +206,10 @@ class Parser {
     return true;
   }
 
+  // observationExpression followed by any number of postfix qualifiers (spec digest §3, §10).
+  // Qualifiers bind tighter than AND/OR/FOLLOWEDBY and are not greedy (spec digest §4):
+  // "[b] FOLLOWEDBY [c] REPEATS 5 TIMES" qualifies only [c]. Chained qualifiers apply left to
+  // right, each wrapping the node built so far.
   [[nodiscard]] bool ParseQualified(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     bool parenthesized = tok_.kind == Tok::kLParen;
@@ -202,6 +227,9 @@ class Parser {
       qn.child = node;
       if (q.kind == Tok::kWithin) {
         qn.kind = ObservationKind::kWithin;
+        // WITHIN takes a positive int or float (spec digest §10.2); the grammar allows 0, which the
+        // checker rejects (spec digest §5 item 4). A negative number arrives as one
+        // kIntNeg/kFloatNeg token (the sign is part of the literal), hence the specific hint.
         if (tok_.kind == Tok::kIntPos) {
           uint64_t v;
           if (!ParseUnsigned(tok_, &v)) return false;
@@ -222,6 +250,7 @@ class Parser {
         Advance();
       } else if (q.kind == Tok::kRepeats) {
         qn.kind = ObservationKind::kRepeats;
+        // REPEATS n: n > 0 is enforced by the checker (spec digest §5 item 3); here only the range.
         if (tok_.kind != Tok::kIntPos) {
           return Fail(tok_, "expected a positive integer after REPEATS");
         }
@@ -233,6 +262,8 @@ class Parser {
         Advance();
       } else {
         qn.kind = ObservationKind::kStartStop;
+        // START/STOP timestamps are stored as written; a >= b is not a syntax error (spec digest §5
+        // item 5: the qualifier simply never matches).
         if (tok_.kind != Tok::kTimestamp) {
           return Fail(tok_, "expected a timestamp literal t'YYYY-MM-DDTHH:MM:SSZ' after START");
         }
@@ -254,6 +285,10 @@ class Parser {
       node = static_cast<NodeIndex>(p_.observations.size() - 1);
     }
     depth_ = saved_depth;
+    // Spec digest §5 item 2: two qualifiers of one kind on an observation are an error, but the
+    // reference validator resets the set at a parenthesised group, so "([x] WITHIN 5 SECONDS)
+    // WITHIN 6 SECONDS" is valid. Marking `grouped` only when the outer chain repeats an inner
+    // kind keeps the checker compatible and lets the printer drop parentheses everywhere else.
     // `(<qualified>) QUAL`: keep the group only when it matters, i.e. when the outer chain
     // repeats a qualifier kind of the inner chain (see ObservationNode::grouped).
     if (parenthesized && node != primary && IsQualifierKind(p_.observations[primary].kind)) {
@@ -271,6 +306,8 @@ class Parser {
     return true;
   }
 
+  // '[' comparisons ']' or '(' observation expression ')'. Brackets are required even for a
+  // single comparison (spec digest §5 item 11), hence the hint for a bare type:property.
   [[nodiscard]] bool ParsePrimaryObs(NodeIndex* out) {
     Token open = tok_;
     if (open.kind == Tok::kLBracket) {
@@ -321,6 +358,7 @@ class Parser {
   }
 
   // ---- comparison level ----
+  // Same flattening as MakeObsNary; comparison AND/OR are associative (spec digest §4).
   NodeIndex MakeCompNary(ComparisonKind k, const std::vector<NodeIndex>& items, uint32_t offset) {
     ComparisonNode n;
     n.kind = k;
@@ -341,6 +379,7 @@ class Parser {
     return static_cast<NodeIndex>(p_.comparisons.size() - 1);
   }
 
+  // Comparison level inside [...]: OR < AND < parentheses (spec digest §4).
   [[nodiscard]] bool ParseCompOr(NodeIndex* out) {
     uint32_t offset = tok_.offset;
     NodeIndex first;
@@ -379,6 +418,9 @@ class Parser {
     return true;
   }
 
+  // propTest of spec digest §3: a path, optional NOT, an operator and a literal or set; or
+  // [NOT] EXISTS path. NOT on an operator negates that comparison (spec digest §8.9), so it is
+  // stored as a flag on the node, not as a separate node.
   [[nodiscard]] bool ParsePropTest(NodeIndex* out) {
     Token start = tok_;
     if (start.kind == Tok::kLParen) {
@@ -440,6 +482,8 @@ class Parser {
     }
     Advance();
     const uint32_t begin = static_cast<uint32_t>(p_.literals.size());
+    // IN (v1, v2, ...) (spec digest §8.3). An empty set "()" parses here; mixed value types are a
+    // check error, not a syntax error (spec digest §5 item 7).
     if (n.op == Operator::kIn) {
       if (tok_.kind != Tok::kLParen) {
         return Fail(tok_, "expected '(' to open the set of values after IN");
@@ -461,6 +505,9 @@ class Parser {
       }
       Advance();
     } else {
+      // LIKE, MATCHES, ISSUBSET, ISSUPERSET take a string only (spec digest §8.4-§8.6): relies on
+      // these being the last Operator enumerators. Booleans only compare with = and != (§8.1,
+      // §8.2).
       bool string_only = n.op >= Operator::kLike;
       bool allow_bool = n.op == Operator::kEqual || n.op == Operator::kNotEqual;
       if (!ParseLiteral(op, allow_bool, string_only)) return false;
@@ -476,6 +523,8 @@ class Parser {
   }
 
   // objectPath = type ':' first { '.' key | '[' index ']' }
+  // Spec digest §6.2 object path. A hyphenated type is fine ("network-traffic"); hyphenated
+  // property names must be quoted (spec digest §2), which ParseKey explains in its message.
   [[nodiscard]] bool ParsePath(NodeIndex* out) {
     Token type = tok_;
     if (type.kind != Tok::kIdent && type.kind != Tok::kIdentHyphen) {
@@ -509,6 +558,8 @@ class Parser {
           s.kind = StepKind::kAnyIndex;
         } else if (tok_.kind == Tok::kIntPos || tok_.kind == Tok::kIntNeg) {
           s.kind = StepKind::kIndex;
+          // Negative indexes parse (the grammar allows IntNegLiteral here); they select nothing at
+          // match time (spec digest §6.2), and the checker warns.
           if (!ParseSigned(tok_, &s.index)) return false;
         } else {
           return Fail(tok_, "expected a list index (an integer or '*') after '['");
@@ -530,6 +581,8 @@ class Parser {
     return true;
   }
 
+  // A property name is an unquoted identifier or a quoted string (spec digest §3); keywords must
+  // be quoted to be used as names ("'IN'"), because keywords lex before identifiers (§2).
   [[nodiscard]] bool ParseKey(bool first) {
     PathStep s;
     s.kind = StepKind::kKey;
@@ -580,6 +633,7 @@ class Parser {
     if (!name && !number) return true;
     std::string_view run = UnquotedRun(tok_.offset);
     if (number && run.size() <= tok_.length) return true;  // a number, and nothing glued to it
+    // The run is capped at 80 bytes so the message stays bounded on hostile input.
     if (run.size() > 80) run = run.substr(0, 80);
     std::string quoted;
     for (char c : run) {
@@ -591,6 +645,9 @@ class Parser {
                               ", which is not quoted: quote the value, as in '", quoted, "'"));
   }
 
+  // Appends one literal to p_.literals and advances. `op` is only used for messages.
+  // String-only operators reject other literal kinds here rather than in the checker, so the
+  // error points at the literal's column.
   [[nodiscard]] bool ParseLiteral(const Token& op, bool allow_bool, bool string_only) {
     Literal lit;
     lit.offset = tok_.offset;
@@ -655,6 +712,9 @@ class Parser {
     return Fail(tok_, detail::Cat("expected a string literal after ", opname));
   }
 
+  // Counts (REPEATS) and durations (WITHIN) must fit int64 so later arithmetic cannot overflow.
+  // from_chars rejects anything out of range instead of saturating, so "99999999999999999999"
+  // is an error, never a wrapped value.
   [[nodiscard]] bool ParseUnsigned(const Token& t, uint64_t* v) {
     std::string_view s = Text(t);
     if (!s.empty() && s[0] == '+') s.remove_prefix(1);
@@ -687,6 +747,9 @@ class Parser {
     return true;
   }
 
+  // REQUIRES: t is a kTimestamp token, so the lexer already checked the layout (fixed digit
+  // offsets, trailing "Z'"). Fraction digits beyond 6 are dropped (scale reaches 0): patterns
+  // have microsecond precision, like common::Micros. The fraction loop stops at the 'Z'.
   void DecodeTimestamp(const Token& t, Timestamp* ts) {
     std::string_view b = Text(t).substr(2);  // YYYY-MM-DDTHH:MM:SS[.f]Z'
     auto num = [&](size_t i, size_t n) {
@@ -721,6 +784,8 @@ class Parser {
 
 }  // namespace
 
+// Untrusted input bound: max_length (16 MiB by default) caps the work and the copy into
+// Pattern::source; offsets are uint32_t, hence the hard limit just under 4 GiB.
 absl::StatusOr<Pattern> Parse(std::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_length || text.size() > 0xFFFFFFF0u) {
     return absl::InvalidArgumentError(detail::Cat("pattern is too long: ", text.size(),
