@@ -10,6 +10,10 @@ namespace accord::match {
 
 absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now,
                                                       const IndicatorFilter& filter) {
+  // Reads every indicator's latest version (Query's default VersionSelect::kLast, as STIX
+  // versioning makes the newest `modified` current, STIX21-objects.md §6) in pages of 10,000,
+  // following the store's cursor. Memory: only the kept (id, pattern) pairs outlive a page.
+  // Revoked indicators are skipped without parsing their JSON.
   ActiveIndicators out;
   store::Query q;
   q.types = {"indicator"};
@@ -22,7 +26,10 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
         continue;
       }
       nlohmann::json j = nlohmann::json::parse(o.json, nullptr, false);
+      // Unparseable JSON is skipped silently: the store only holds what the STIX reader accepted.
       if (j.is_discarded() || !j.is_object()) continue;
+      // STIX21-objects.md §10.7: pattern_type "stix" is the only language we compile; an indicator
+      // without pattern_type cannot pass validation, so the default only guards odd stored data.
       if (j.value("pattern_type", std::string("stix")) != "stix") {
         ++out.not_stix;
         continue;
@@ -38,12 +45,15 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
       common::Micros from = 0, until = 0;
       bool has_from = time_of("valid_from", &from);
       bool has_until = time_of("valid_until", &until);
+      // Active means valid_from <= now < valid_until (STIX21-objects.md §10.7: valid_until is the
+      // first instant the indicator is no longer valid). A malformed time counts as absent.
       if ((has_from && from > now) || (has_until && now >= until)) {
         ++out.inactive;
         continue;
       }
       auto pat = j.find("pattern");
       if (pat == j.end() || !pat->is_string()) continue;
+      // The filter runs last, so withheld counts only indicators that would otherwise be compiled.
       if (filter && !filter(o)) {
         ++out.withheld;
         continue;
@@ -57,6 +67,9 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
 }
 
 void SightingAggregator::Add(const std::string& id, common::Micros t) {
+  // Buckets are aligned to multiples of bucket_ since the epoch; division rounds toward negative
+  // infinity so pre-1970 times land in the bucket that contains them.
+  // Invariant: a bucket key is (indicator id, bucket start); first/last are event times in it.
   common::Micros b = t >= 0 ? t / bucket_ * bucket_ : -((-t + bucket_ - 1) / bucket_) * bucket_;
   Agg& a = buckets_[{id, b}];
   if (a.count == 0) {
@@ -65,9 +78,14 @@ void SightingAggregator::Add(const std::string& id, common::Micros t) {
     a.first = std::min(a.first, t);
     a.last = std::max(a.last, t);
   }
+  // NOTE: count is not capped; STIX caps sighting.count at 999,999,999 (STIX21-objects.md
+  // §11.2), so a bucket beyond that would be refused by the reader in WriteTo.
   ++a.count;
 }
 
+// Follow mode: a bucket is closed once event time t reaches its end; moving it out keeps the
+// live map small. Merging (rather than overwriting) handles a bucket that was already moved
+// and then received a late event.
 void SightingAggregator::TakeClosed(common::Micros t, SightingAggregator* out) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     if (it->first.second + bucket_ <= t) {
@@ -90,6 +108,11 @@ std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
                                                     common::Micros now) const {
   std::vector<std::string> out;
   std::string ts = common::FormatTimestampMillis(now);
+  // One sighting per (indicator, bucket) (STIX21-objects.md §11.2). Counts and times only,
+  // never the observed values (sightings.h: telemetry is personal data). created/modified use
+  // millisecond precision, the STIX minimum for them (STIX21-objects.md §4); first_seen and
+  // last_seen keep microseconds. The id is a fresh UUIDv4: a sighting is an SRO, not an SCO, so
+  // there is no deterministic id (STIX21-objects.md §3).
   for (const auto& [key, a] : buckets_) {
     nlohmann::json s = {
         {"type", "sighting"},
@@ -112,6 +135,7 @@ std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
 absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
     store::Store& store, const std::string& collection, const std::string& identity,
     common::Micros now, const SightingEgress& egress, uint64_t* withheld) {
+  // The egress decision is per sighting, and a missing callback withholds everything.
   std::vector<std::string> objs = ToJson(identity, now);
   std::string lines;
   for (const std::string& s : objs) {
@@ -125,6 +149,8 @@ absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
     lines += '\n';
   }
   if (lines.empty()) return 0;
+  // Written through the normal STIX reader so our own sightings get the same validation as any
+  // import; any rejection is an internal error (we built the JSON) and nothing is committed.
   ACCORD_ASSIGN_OR_RETURN(auto txn, store.BeginImport(collection));
   std::string problems;
   stix::ReaderOptions ro;

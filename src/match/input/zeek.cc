@@ -17,6 +17,9 @@ using detail::AddIpSco;
 using detail::AddValueSco;
 using detail::LineEventReader;
 
+// Zeek writes counts and ports as plain integers; STIX types them as integers (src_port,
+// src_byte_count, size ...), so a clean integer becomes one and anything else (a float, an
+// overflow) is kept as text rather than dropped.
 void AddNumberOrString(Observation* o, std::string_view key, std::string_view text) {
   int64_t v;
   auto r = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -27,6 +30,8 @@ void AddNumberOrString(Observation* o, std::string_view key, std::string_view te
   }
 }
 
+// Zeek's `ts` is epoch seconds with a fraction ("1541766133.123456"). |secs| <= 1e11 (about the
+// year 5138) keeps secs * 1e6 far inside int64 microseconds, so hostile values cannot overflow.
 [[nodiscard]] bool ParseEpoch(std::string_view s, common::Micros* out) {
   double secs;
   auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
@@ -45,6 +50,8 @@ class ZeekFields {
 
 enum class ZeekLog { kUnknown, kConn, kDns, kHttp, kSsl, kFiles, kX509, kNotice, kOther };
 
+// Zeek's #path / _path names (and the file-name prefix); anything else is kOther, and an
+// empty name kUnknown, which means "sniff each record".
 ZeekLog LogFromPath(std::string_view path) {
   if (path == "conn") return ZeekLog::kConn;
   if (path == "dns") return ZeekLog::kDns;
@@ -56,6 +63,8 @@ ZeekLog LogFromPath(std::string_view path) {
   return path.empty() ? ZeekLog::kUnknown : ZeekLog::kOther;
 }
 
+// Used only when the log name is unknown: guesses the log from fields typical of each log.
+// Order matters: dns/http/ssl records also carry conn fields (proto), so conn is tried last.
 ZeekLog SniffLog(const ZeekFields& f) {
   std::string_view v;
   if (f.Get("_path", &v)) return LogFromPath(v);
@@ -70,10 +79,18 @@ ZeekLog SniffLog(const ZeekFields& f) {
   return ZeekLog::kOther;
 }
 
+// Maps one Zeek record to an observation (field table: docs/MATCH_INPUTS.md "Zeek"). SCOs get
+// short local ids ("src", "dst", "nt", "query", ...) that *_ref properties use, like the
+// object keys of observed-data.objects (STIX21-objects.md §9), so patterns such as
+// [network-traffic:src_ref.value = '...'] resolve (STIX21-patterning.md §6.2).
+// `list` and `tmp` are caller-owned scratch buffers reused across records (no allocation per
+// record once warm). Values are views into the line, valid only while it is being handled.
 // Returns false when the record has nothing to match.
 bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::string_view>* list,
              std::string* tmp) {
   std::string_view v, ts;
+  // `ts` may be epoch seconds (Zeek's default) or RFC 3339 (JSON exporters with ISO8601 time);
+  // without a parseable ts, first/last_observed are left as the caller set them.
   if (f.Get("ts", &ts)) {
     common::Micros t;
     if (ParseEpoch(ts, &t)) {
@@ -107,6 +124,8 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       if (f.Get("resp_pkts", &v)) AddNumberOrString(o, "dst_packets", v);
     }
     if (log == ZeekLog::kHttp) {
+      // http-request-ext (STIX21-objects.md §12.12 extensions): request_header keeps the HTTP
+      // header names as sent (Host, User-Agent, Referer), which is how patterns address them.
       o->Open();
       o->Open();
       if (f.Get("method", &v)) o->AddString("request_method", v);
@@ -128,6 +147,10 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
   switch (log) {
     case ZeekLog::kDns: {
       if (!f.Get("query", &v)) break;
+      // Only the answers that look like addresses (hex digits, '.', ':') become IP SCOs; CNAMEs and
+      // other records are skipped. AddIpSco parses the text, so this is just a cheap filter.
+      // Invariant: the second loop applies the same filter and the same "ans<i>" ids as the first,
+      // so every resolves_to_refs entry names an SCO that exists.
       list->clear();
       f.GetList("answers", list);
       size_t n_ips = 0;
@@ -166,6 +189,8 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       bool u = f.Get("uri", &uri);
       if (h) domain(host, "host");
       if (h && u) {
+        // Zeek's http.log is cleartext HTTP, so the scheme is http://; port 80 is left implicit so
+        // the URL matches indicators written the usual way.
         tmp->assign("http://");
         tmp->append(host);
         std::string_view port;
@@ -202,6 +227,8 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
       list->clear();
       f.GetList("tx_hosts", list);
+      // A file seen between exactly one pair of hosts gets them as IPs when the record has no
+      // conn id; with several hosts it is not clear which one the indicator would be about.
       if (!have_src && list->size() == 1) AddIpSco(o, (*list)[0], "tx");
       list->clear();
       f.GetList("rx_hosts", list);
@@ -214,6 +241,7 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       if (f.Get("certificate.serial", &v)) o->AddString("serial_number", v);
       if (f.Get("certificate.subject", &v)) o->AddString("subject", v);
       if (f.Get("certificate.issuer", &v)) o->AddString("issuer", v);
+      // Zeek logs one fingerprint whose algorithm is configurable; the hex length tells which.
       if (f.Get("fingerprint", &v)) {
         o->Open();
         o->AddString(v.size() == 64 ? "SHA-256" : v.size() == 40 ? "SHA-1" : "MD5", v);
@@ -222,6 +250,7 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       o->AddSco(o->Close(Node::Kind::kObject), "x509-certificate", "cert");
       list->clear();
       f.GetList("san.dns", list);
+      // Untrusted bound: a certificate can carry thousands of SANs; at most 64 become SCOs.
       for (size_t i = 0; i < list->size() && i < 64; ++i) {
         tmp->assign("san");
         tmp->append(std::to_string(i));
@@ -237,6 +266,10 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
 // ---- Zeek TSV
 // -------------------------------------------------------------------------------------
 
+// TSV record: `names` from the last #fields header, `values` views into the current line.
+// Unset ("-") and empty ("(empty)") fields are absent, as Zeek means them (MATCH_INPUTS.md).
+// PERF: Get is a linear scan over the field names; Zeek logs have a few dozen fields at most,
+// and lookups stop at the first match.
 class ZeekTsvFields final : public ZeekFields {
  public:
   std::vector<std::string> names;
@@ -269,6 +302,9 @@ class ZeekTsvFields final : public ZeekFields {
 // ---- Zeek / generic JSON
 // ---------------------------------------------------------------------------
 
+// JSON record (Zeek's JSON writer or other exporters). Numbers are rendered to text so both
+// encodings look the same to MapZeek. The text lives in a ring of 8 buffers reset per record:
+// REQUIRES that no more than 8 numeric views are held at once (MapZeek holds at most a few).
 class JsonFields final : public ZeekFields {
  public:
   simdjson::dom::object obj;
@@ -327,6 +363,9 @@ class ZeekReader final : public LineEventReader {
   using LineEventReader::LineEventReader;
 
  protected:
+  // Returns 1 with an observation, 0 for a record with nothing to match (or a header), -1 for a
+  // malformed line (reported through Malformed). A line is JSON if it starts with '{', a header
+  // if it starts with '#', else TSV data; formats may even mix within one stream.
   int Handle(std::string_view line, Observation* o) override {
     if (line[0] == '{') {
       simdjson::dom::element e;
@@ -354,6 +393,7 @@ class ZeekReader final : public LineEventReader {
       tsv_.values.push_back(line.substr(start, e - start));
       start = e + 1;
     }
+    // A short or long row is reported, not guessed at: fields would map to the wrong names.
     if (tsv_.values.size() != tsv_.names.size()) {
       Malformed("field count differs from #fields");
       return -1;
@@ -365,6 +405,7 @@ class ZeekReader final : public LineEventReader {
   void SetJsonLog(ZeekLog l) { json_log_ = l; }
 
  private:
+  // Zeek header values escape bytes as \xHH ("#separator \x09"); only that form is decoded.
   static std::string Unescape(std::string_view s) {
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -381,6 +422,8 @@ class ZeekReader final : public LineEventReader {
     }
     return out;
   }
+  // Headers may appear again mid-stream (concatenated or rotated logs), and each redefines the
+  // separators, log name and field list for the rows that follow.
   void Header(std::string_view line) {
     auto rest = [&](std::string_view key) -> std::optional<std::string_view> {
       if (!line.starts_with(key)) return std::nullopt;
@@ -419,6 +462,7 @@ class ZeekReader final : public LineEventReader {
 
 namespace detail {
 
+// Creates the reader for `source`. Not thread-safe: one reader per input stream.
 std::unique_ptr<EventReader> NewZeekReader(std::unique_ptr<common::InputStream> in,
                                            const std::string& source, MalformedSink on_malformed) {
   auto r = std::make_unique<ZeekReader>(std::move(in), source, std::move(on_malformed));
