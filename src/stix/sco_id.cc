@@ -85,7 +85,7 @@ std::string UuidV5(std::string_view namespace_uuid, std::string_view name) {
 // and member order in the input do not change the id.
 std::optional<std::string> ScoIdName(std::string_view type, simdjson::dom::object obj) {
   const Recipe* recipe = nullptr;
-  // PERF: a linear scan of 17 short strings; cheaper than a hash map at this size.
+  // A linear scan of 17 short strings: too few for a hash map to be worth it.
   for (const auto& r : Recipes()) {
     if (r.type == type) recipe = &r;
   }

@@ -318,8 +318,7 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
       {"language-content",
        {Kind::kLanguageContent,
         {Ref("object_ref", {}, true), Opt("object_modified", T::kTimestamp),
-         // §13.1: object_modified is optional in this table; matching it to an existing version is
-         // a
+         // §13.1: object_modified (above) is optional; matching it to an existing version is a
          // store-level concern (STIX21-objects.md §16, "Semantic/versioning").
          Req("contents", T::kObject)}}},
       {"extension-definition",

@@ -75,7 +75,7 @@ absl::Status CheckOrder(object o, std::string_view earlier, std::string_view lat
 }
 
 // The per-type co-occurrence and ordering rules: checklist items 5 (ordering), 11, 13 and 14 of
-// STIX21-objects.md §16; each branch names the object section in §10-§13 it follows.
+// STIX21-objects.md §16; the comments below cite the object sections (§10-§13).
 // REQUIRES: o already passed the per-property checks in validate.cc (CheckValue against the
 // schema tables), which fixed the JSON types of typed properties; the value_unsafe() calls
 // below rely on that (observed-data.objects, body_multipart items, language-content contents).
@@ -172,7 +172,7 @@ absl::Status CheckTypeRules(std::string_view type, Kind kind, object o) {
     }
     ACCORD_RETURN_IF_ERROR(CheckOrder(o, "start", "end", false));
   } else if (type == "email-message") {
-    // §12.6: is_multipart decides between body and body_multipart; absent means false.
+    // §12.6: is_multipart decides between body and body_multipart.
     bool multi = false;
     if (o["is_multipart"].get_bool().get(multi)) multi = false;
     if (multi && Has(o, "body"))

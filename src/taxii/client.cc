@@ -37,7 +37,7 @@ size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
 // libcurl header callback: collects "name: value" with lower-cased names (HTTP names are
 // case-insensitive), so Header() can compare bytes. Values are trimmed; folded lines are not
 // joined (obsolete in RFC 7230). The status line of each response clears the list, so only the
-// final response's headers remain after a 100 Continue or an auth retry.
+// final response's headers remain after a 100 Continue.
 size_t WriteHeader(char* p, size_t size, size_t n, void* ud) {
   auto* h = static_cast<std::vector<std::pair<std::string, std::string>>*>(ud);
   std::string_view line(p, size * n);

@@ -64,7 +64,7 @@ ZeekLog LogFromPath(std::string_view path) {
 }
 
 // Used only when the log name is unknown: guesses the log from fields typical of each log.
-// Order matters: dns/http/ssl records also carry conn fields (proto), so conn is tried last.
+// Order matters: a dns record also carries `proto`, so conn is tried last.
 ZeekLog SniffLog(const ZeekFields& f) {
   std::string_view v;
   if (f.Get("_path", &v)) return LogFromPath(v);
