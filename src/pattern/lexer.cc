@@ -111,10 +111,9 @@ Tok KeywordOrIdent(std::string_view w) {
 }
 
 // Checks `t'...'` body (between quotes) against the TimestampLiteral grammar.
-// Stricter than the grammar only in what the grammar cannot express: it checks numeric ranges
-// (month 01-12, day 01-31, hour <= 23, minute <= 59, second <= 60 for leap seconds). Days are
-// not checked against the month here: t'2024-02-30T00:00:00Z' lexes, as in the grammar (spec
-// digest §5 item 6).
+// The grammar's ranges (spec digest §2) are checked numerically: month 01-12, day 01-31,
+// hour <= 23, minute <= 59, second <= 60 (leap seconds). Days are not checked against the month
+// here: t'2024-02-30T00:00:00Z' lexes, as in the grammar (spec digest §5 item 6).
 bool TimestampBodyOk(std::string_view b) {
   // YYYY-MM-DDTHH:MM:SS[.f+]Z
   if (b.size() < 20) return false;
