@@ -36,8 +36,8 @@ class Parser {
 
   absl::StatusOr<Pattern> Run() {
     p_.source.assign(src_.data(), src_.size());
-    // PERF: reserving up front avoids regrowing the arenas mid-parse (one source node per ~24
-    // bytes is the estimate). This path is the \"Parse only\" figure of docs/PERFORMANCE.md:
+    // PERF: reserving up front avoids regrowing the arenas mid-parse (one node per ~24 source
+    // bytes is the estimate). This path is the "Parse only" figure of docs/PERFORMANCE.md:
     // 956,000 patterns/s at 193 bytes on average.
     // Rough size hints so that typical patterns need one allocation per arena.
     const size_t guess = src_.size() / 24 + 2;
