@@ -20,6 +20,8 @@ cmake -S "$root" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$out/build" --target "${target}_fuzz" -j "${JOBS:-2}"
+# FUZZ_BUILD_ONLY=1: build the target and stop (scripts/test.sh builds ahead of running).
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then exit 0; fi
 bash "$root/fuzz/seed_from_shared.sh" "$target" "$corpus" || echo "run_libfuzzer: seeding from ../shared failed; using the repo corpus only"
 if [ -d "$root/fuzz/corpus/$target" ]; then
   cp -n "$root/fuzz/corpus/$target"/* "$corpus/" 2>/dev/null || true

@@ -204,6 +204,7 @@ absl::Status AuthDb::RevokeKey(const std::string& key_or_id) {
 absl::StatusOr<std::vector<KeyInfo>> AuthDb::ListKeys(const std::string& user) {
   ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuthKey> keys, impl_->db->ListKeys(user));
   std::vector<KeyInfo> out;
+  out.reserve(keys.size());
   for (auto& k : keys) {
     out.push_back(
         KeyInfo{std::move(k.key_id), std::move(k.user), k.created, k.revoked, std::move(k.label)});

@@ -364,7 +364,7 @@ void Router::Add(std::string_view method, std::string_view pattern, RouteHandler
 
 void Router::Use(Middleware middleware) { impl_->middleware.push_back(std::move(middleware)); }
 
-void Router::ServeStatic(std::string prefix, std::string dir) {
+void Router::ServeStatic(std::string prefix, const std::string& dir) {
   std::error_code ec;
   fs::path root = fs::canonical(dir, ec);
   if (ec) {
@@ -434,7 +434,7 @@ void Router::Handle(const Request& request, Response& res) const {
     // throws before answering is answered with a generic 500.
     auto inner = std::move(res.deferred);
     res.deferred = [inner = std::move(inner), user = res.user, id = ctx.request_id,
-                    errors = impl_->errors](Response::Send send) {
+                    errors = impl_->errors](const Response::Send& send) {
       auto sent = std::make_shared<std::atomic<bool>>(false);
       auto wrapped = [send, sent, user, id](Response later) {
         if (sent->exchange(true)) return;

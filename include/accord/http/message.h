@@ -49,7 +49,6 @@ struct Credentials {
 /// An empty header gives kNone; anything else malformed is InvalidArgument.
 absl::StatusOr<Credentials> ParseAuthorization(std::string_view header);
 
-
 /// Escapes `s` as the inside of a JSON string.
 void AppendJsonEscaped(std::string* out, std::string_view s);
 

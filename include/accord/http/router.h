@@ -116,7 +116,7 @@ class Router {
   /// HEAD only. `prefix` alone serves `dir`/index.html. Refused with 404: '..' or '.'
   /// segments, hidden names (leading '.'), NUL or backslash, anything that resolves (through
   /// symlinks) outside `dir`, and anything but a regular file. Content-Type by extension.
-  void ServeStatic(std::string prefix, std::string dir);
+  void ServeStatic(std::string prefix, const std::string& dir);
 
   /// Routes one request (synchronously; a deferred answer stays deferred).
   void Handle(const Request& request, Response& response) const;
