@@ -141,7 +141,9 @@ done
 
 # CPU time of every process this script waited for (builds, tests, fuzzers): on a shared
 # machine the wall time depends on the load, this does not.
-cpu=$(times | tail -1 | awk '{t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } printf "%.0f", t}')
+# (`times` in a pipeline would run in a subshell, which has no children: read it from a file.)
+times >"$build/times.txt"
+cpu=$(tail -1 "$build/times.txt" | awk '{t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } printf "%.0f", t}')
 say "finished in $(( $(date +%s) - start )) s wall, ${cpu} s CPU (user+system of all children)"
 [ ${#failures[@]} -eq 0 ] || say "failed: ${failures[*]}"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
