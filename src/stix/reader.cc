@@ -10,6 +10,7 @@
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "stix/validate.h"
+#include "stix/validate_internal.h"
 
 namespace accord::stix {
 
@@ -592,29 +593,7 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
   return s;
 }
 
-bool IsScoType(std::string_view type) {
-  static constexpr std::string_view kSco[] = {"artifact",
-                                              "autonomous-system",
-                                              "directory",
-                                              "domain-name",
-                                              "email-addr",
-                                              "email-message",
-                                              "file",
-                                              "ipv4-addr",
-                                              "ipv6-addr",
-                                              "mac-addr",
-                                              "mutex",
-                                              "network-traffic",
-                                              "process",
-                                              "software",
-                                              "url",
-                                              "user-account",
-                                              "windows-registry-key",
-                                              "x509-certificate"};
-  for (auto t : kSco) {
-    if (t == type) return true;
-  }
-  return false;
-}
+// The one list of STIX 2.1 SCO types is the validator's schema table (validate_schema.cc).
+bool IsScoType(std::string_view type) { return detail::IsSco(type); }
 
 }  // namespace accord::stix
