@@ -14,12 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -173,6 +175,8 @@ int main(int argc, char** argv) {
   uint64_t stix2_patterns = 1000, stix2_events = 2000;
   double stix2_seconds = 60;
   const char* stix2_dir = getenv("STIX2_MATCHER_DIR");  // a cti-pattern-matcher checkout
+  std::string plant;  // --plant PATTERN: a hostile indicator, timed against the clean set
+  int plant_rounds = 3;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--indicators" && i + 1 < argc)
@@ -197,13 +201,18 @@ int main(int argc, char** argv) {
       stix2_events = std::stoull(argv[++i]);
     else if (a == "--stix2-seconds" && i + 1 < argc)
       stix2_seconds = std::stod(argv[++i]);
+    else if (a == "--plant" && i + 1 < argc)
+      plant = argv[++i];
+    else if (a == "--plant-rounds" && i + 1 < argc)
+      plant_rounds = std::stoi(argv[++i]);
     else
       logs.push_back(a);
   }
   if (logs.empty()) {
     std::cerr << "usage: match_bench --indicators N --events M [--values FILE]... [--no-tools]\n"
                  "         [--tools rg,grep] [--tool-mem-gb G] [--tool-timeout S]\n"
-                 "         [--stix2-patterns P] [--stix2-events E] [--stix2-seconds S] LOG...\n"
+                 "         [--stix2-patterns P] [--stix2-events E] [--stix2-seconds S]\n"
+                 "         [--plant PATTERN [--plant-rounds R]] LOG...\n"
                  "with STIX2_MATCHER_DIR set, also times OASIS stix2-matcher on a sample\n";
     return 2;
   }
@@ -406,6 +415,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   size_t n_specs = specs.size();
+  // Issue 10: the same set plus one hostile indicator (e.g. a backtracking regex that defeats
+  // Vectorscan), compiled with the same options; timed against the clean set below.
+  std::unique_ptr<match::Engine> planted;
+  if (!plant.empty()) {
+    specs.push_back({"indicator--00000000-0000-4000-8000-ffffffffffff", plant});
+    auto p = match::Engine::Build(specs, match::MatchOptions());
+    if (!p.ok()) {
+      std::cerr << "--plant: " << p.status() << "\n";
+      return 1;
+    }
+    planted = std::move(*p);
+  }
   specs.clear();
   specs.shrink_to_fit();
   match::EngineStats st = (*engine)->Stats();
@@ -418,6 +439,36 @@ int main(int argc, char** argv) {
   double b0 = CpuSelf();
   uint64_t ev_b = count_events(big, engine->get(), &matches);
   double b_s = CpuSelf() - b0;
+
+  // ---- (d) planted: clean and planted engines in alternating rounds (this machine's speed
+  // drifts), medians of each and the median of the per-round ratios ----
+  if (planted) {
+    std::vector<double> clean_r, plant_r, ratio;
+    uint64_t m_clean = 0, m_plant = 0;
+    for (int r = 0; r < plant_rounds; ++r) {
+      double t0 = CpuSelf();
+      uint64_t n0 = count_events(big, engine->get(), &m_clean);
+      double t1 = CpuSelf();
+      uint64_t n1 = count_events(big, planted.get(), &m_plant);
+      double t2 = CpuSelf();
+      clean_r.push_back(static_cast<double>(n0) / (t1 - t0));
+      plant_r.push_back(static_cast<double>(n1) / (t2 - t1));
+      ratio.push_back(plant_r.back() / clean_r.back());
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    match::EngineStats ps = planted->Stats();
+    printf("(d) planted           %s\n", plant.c_str());
+    printf(
+        "(d) clean %.0f events/s, planted %.0f events/s per core (medians of %d rounds): planted "
+        "is %.1f%% of clean; regex limit hits %llu, disabled indicators %llu\n",
+        median(clean_r), median(plant_r), plant_rounds, 100.0 * median(ratio),
+        static_cast<unsigned long long>(ps.regex_limit_hits),
+        static_cast<unsigned long long>(ps.disabled));
+    planted.reset();
+  }
 
   // ---- (c) rg / grep ----
   // The engine and the in-memory events are released first so that the tools get the memory.
