@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kAttack = "stix/attack-stix-data/ics-attack-17.1.json.gz";
+constexpr const char* kAttack = "data/stix/attack-stix-data/ics-attack-17.1.json.gz";
 
 TEST(FirstWriter, AlteredAttackObjectPostedFirstDoesNotWin) {
   ACCORD_REQUIRE_SHARED(SharedDir() / kAttack);
@@ -30,8 +30,9 @@ TEST(FirstWriter, AlteredAttackObjectPostedFirstDoesNotWin) {
 
   // The real bundle, and its first attack-pattern that is not revoked.
   auto bundle_path = node.dir() / "attack.json";
-  ASSERT_EQ(RunCmd("zcat " + ShellQuote((SharedDir() / kAttack).string()) + " > " +
-                       ShellQuote(bundle_path.string()),
+  // (A subshell: RunCmd redirects the command's own standard output.)
+  ASSERT_EQ(RunCmd("(zcat " + ShellQuote((SharedDir() / kAttack).string()) + " > " +
+                       ShellQuote(bundle_path.string()) + ")",
                    node.dir())
                 .exit_code,
             0);
