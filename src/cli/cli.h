@@ -36,5 +36,7 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code);    // mat
 void RegisterServeCommands(CLI::App& app, Globals* g,
                            int* exit_code);  // serve user key collection taxii
 void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);  // policy lockdown
+// quarantine list|show|drop|release
+void RegisterQuarantineCommands(CLI::App& app, Globals* g, int* exit_code);
 
 }  // namespace accord::cli

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   RegisterMatchCommands(app, &g, &exit_code);
   RegisterServeCommands(app, &g, &exit_code);
   RegisterPolicyCommands(app, &g, &exit_code);
+  RegisterQuarantineCommands(app, &g, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

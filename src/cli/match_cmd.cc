@@ -23,6 +23,7 @@
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
+#include "cli/match_config.h"
 
 namespace accord::cli {
 
@@ -125,8 +126,9 @@ struct MatchEgress {
 class Reloader {
  public:
   Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation,
-           double interval, MatchEgress* egress)
+           double interval, MatchEgress* egress, std::vector<std::string> collections)
       : so_(so),
+        collections_(std::move(collections)),
         mo_(mo),
         generation_(generation),
         interval_(interval),
@@ -172,7 +174,8 @@ class Reloader {
       uint64_t gate_gen = egress_->gate->generation();
       if (!gen.ok() || (*gen == generation_ && gate_gen == gate_generation_)) continue;
       auto t0 = std::chrono::steady_clock::now();
-      auto active = match::LoadActiveIndicators(**st, common::NowMicros(), egress_->Filter());
+      auto active =
+          match::LoadActiveIndicators(**st, common::NowMicros(), egress_->Filter(), collections_);
       if (!active.ok()) {
         std::cerr << "accord: reload failed: " << active.status() << "\n";
         continue;
@@ -195,6 +198,7 @@ class Reloader {
   }
 
   store::Options so_;
+  std::vector<std::string> collections_;  // [match] collections
   match::MatchOptions mo_;
   uint64_t generation_;
   double interval_;
@@ -241,7 +245,10 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   uint64_t output_generation = egress.gate->generation();
   bool output_open = true;
   uint64_t lines_withheld = 0, sightings_withheld = 0;
-  auto active = match::LoadActiveIndicators(store, now, egress.Filter());
+  // [match] collections of <data>/accord.toml (default: every collection; issue 10).
+  auto mcfg = LoadMatchConfig(g.data_dir);
+  if (!mcfg.ok()) return Fail(mcfg.status());
+  auto active = match::LoadActiveIndicators(store, now, egress.Filter(), mcfg->collections);
   if (!active.ok()) return Fail(active.status());
   auto format = match::ParseInputFormat(f.format);
   if (!format.ok()) return Fail(format.status());
@@ -276,7 +283,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   std::signal(SIGTERM, OnSignal);
   std::unique_ptr<Reloader> reloader;
   if (f.follow && f.reload_interval > 0) {
-    reloader = std::make_unique<Reloader>(so, mo, *generation, f.reload_interval, &egress);
+    reloader = std::make_unique<Reloader>(so, mo, *generation, f.reload_interval, &egress,
+                                          mcfg->collections);
   }
   std::string identity;
   if (f.sightings) {

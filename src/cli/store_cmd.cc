@@ -195,18 +195,15 @@ int Import(const Globals& g, const ImportFlags& f) {
     std::cerr << "accord: " << res->not_committed_why << "\n";
     return 1;
   }
-  for (const auto& [id, modified] : res->stored.conflicting) {
-    std::cerr << "warning: " << id << " (modified " << common::FormatTimestamp(modified)
-              << "): this version is already stored with different content; the stored copy "
-                 "is kept (a STIX version is immutable: a change needs a new 'modified')\n";
-  }
   if (!f.quiet) {
     std::cout << "imported " << c.accepted << " object(s) into '" << f.collection
               << "': " << res->stored.added << " new version(s), " << res->stored.duplicates
               << " already stored";
     if (c.upgraded) std::cout << ", " << c.upgraded << " upgraded from STIX 2.0";
     if (res->stored.conflicts) {
-      std::cout << "; " << res->stored.conflicts << " already stored with different content (kept)";
+      // Also among the "rejected:" lines above, each named (issue 10).
+      std::cout << "; " << res->stored.conflicts
+                << " refused: exist with different content (see 'accord quarantine list')";
     }
     if (warnings) std::cout << "; " << warnings << " warning(s)";
     if (c.rejected) std::cout << "; " << c.rejected << " rejected";

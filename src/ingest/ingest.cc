@@ -3,6 +3,7 @@
 // refusal is reported exactly like a validation failure: same Problem, same location.
 #include "accord/ingest/ingest.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "accord/common/strings.h"
@@ -197,6 +198,10 @@ absl::StatusOr<Checked> CheckSource(Source& source, const Options& options) {
   return out;
 }
 
+std::string ConflictMessage(common::Micros modified) {
+  return common::Cat("version ", common::FormatTimestamp(modified), ": ", store::kConflictMessage);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Import
 
@@ -209,6 +214,8 @@ struct Import::Impl {
   std::unique_ptr<store::AsyncImport> txn;  // opened at the first accepted object
   bool failed = false;
   bool finished = false;
+  // (accepted count before it, name) per source: names the file of a refused conflict.
+  std::vector<std::pair<uint64_t, std::string>> sources;
 };
 
 Import::Import(store::Store* store, Options options) : impl_(std::make_unique<Impl>()) {
@@ -226,11 +233,16 @@ absl::Status Import::Add(Source& source) {
       // Lazily: BeginImport takes the store's write lock and creates the collection (inside
       // the transaction), neither of which a run that accepts nothing should do.
       ACCORD_ASSIGN_OR_RETURN(auto txn, m.store->BeginImport(m.options.collection));
+      const Origin& o = m.options.origin;
+      txn->SetWriter(o.principal.empty() ? o.entry_point : o.principal);
+      // --strict is all or nothing: a content conflict fails the run (nothing is stored).
+      txn->SetRefuseConflicts(m.options.strict);
       // PERF: parsing+validation on this thread, SQLite writes on a second one (~1.6x).
       m.txn = std::make_unique<store::AsyncImport>(std::move(txn));
     }
     return m.txn->Add(std::move(rec));
   };
+  m.sources.emplace_back(m.checked.accepted, source.Name());
   auto st = Run(source, m.options, &m.checked, on_object);
   if (!st.ok()) {
     m.failed = true;
@@ -255,6 +267,19 @@ absl::StatusOr<Result> Import::Finish() {
   } else {
     ACCORD_ASSIGN_OR_RETURN(r.stored, m.txn->Commit());
     r.committed = true;
+    // Versions the store refused as content conflicts (issue 10) are refusals like any other:
+    // reported with the file they came from, and the run exits non-zero.
+    for (const store::ContentConflict& c : r.stored.conflicting) {
+      std::string where = m.options.collection;
+      for (const auto& [first, name] : m.sources) {
+        if (c.index >= first) where = name;
+      }
+      if (m.checked.problems.size() < kMaxKeptProblems) {
+        m.checked.problems.push_back(Problem{where, c.id, ConflictMessage(c.modified)});
+      }
+    }
+    m.checked.rejected += r.stored.conflicts;
+    m.checked.accepted -= std::min(m.checked.accepted, r.stored.conflicts);
   }
   if (m.txn && !r.committed) m.txn->Abort();
   m.txn.reset();

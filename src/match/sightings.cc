@@ -1,67 +1,126 @@
 #include "accord/match/sightings.h"
 
-#include <nlohmann/json.hpp>
+#include <absl/container/flat_hash_set.h>
 
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
 
 namespace accord::match {
 
+namespace {
+
+// Sorts one indicator version into `out`: compiled (indicators), inactive, not STIX, withheld.
+void Examine(const store::StoredObject& o, common::Micros now, const IndicatorFilter& filter,
+             ActiveIndicators* out) {
+  if (o.revoked) {
+    ++out->inactive;
+    return;
+  }
+  nlohmann::json j = nlohmann::json::parse(o.json, nullptr, false);
+  // Unparseable JSON is skipped silently: the store only holds what the STIX reader accepted.
+  if (j.is_discarded() || !j.is_object()) return;
+  // STIX21-objects.md §10.7: pattern_type "stix" is the only language we compile; an indicator
+  // without pattern_type cannot pass validation, so the default only guards odd stored data.
+  if (j.value("pattern_type", std::string("stix")) != "stix") {
+    ++out->not_stix;
+    return;
+  }
+  auto time_of = [&](const char* key, common::Micros* t) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return false;
+    auto p = common::ParseTimestamp(it->get<std::string>());
+    if (!p.ok()) return false;
+    *t = p->micros;
+    return true;
+  };
+  common::Micros from = 0, until = 0;
+  bool has_from = time_of("valid_from", &from);
+  bool has_until = time_of("valid_until", &until);
+  // Active means valid_from <= now < valid_until (STIX21-objects.md §10.7: valid_until is the
+  // first instant the indicator is no longer valid). A malformed time counts as absent.
+  if ((has_from && from > now) || (has_until && now >= until)) {
+    ++out->inactive;
+    return;
+  }
+  auto pat = j.find("pattern");
+  if (pat == j.end() || !pat->is_string()) return;
+  // The filter runs last, so withheld counts only indicators that would otherwise be compiled.
+  if (filter && !filter(o)) {
+    ++out->withheld;
+    return;
+  }
+  out->indicators.push_back({o.id, pat->get<std::string>()});
+}
+
+}  // namespace
+
 absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now,
-                                                      const IndicatorFilter& filter) {
-  // Reads every indicator's latest version (Query's default VersionSelect::kLast, as STIX
-  // versioning makes the newest `modified` current, STIX21-objects.md §6) in pages of 10,000,
-  // following the store's cursor. Memory: only the kept (id, pattern) pairs outlive a page.
-  // Revoked indicators are skipped without parsing their JSON.
-  ActiveIndicators out;
-  store::Query q;
-  q.types = {"indicator"};
-  q.limit = 10000;
-  for (;;) {
-    ACCORD_ASSIGN_OR_RETURN(store::Page page, store.List(q));
-    for (const store::StoredObject& o : page.objects) {
-      if (o.revoked) {
-        ++out.inactive;
-        continue;
+                                                      const IndicatorFilter& filter,
+                                                      const std::vector<std::string>& collections) {
+  // Issue 10: versions belong to their collection. The latest version of each indicator is
+  // taken per collection (Query::collection with the default VersionSelect::kLast, as STIX
+  // versioning makes the newest `modified` current, STIX21-objects.md §6), so a newer version
+  // written into one collection (a revocation, say) changes nothing another one holds; an
+  // indicator is active when it is active in any collection read.
+  std::vector<std::string> from = collections;
+  if (from.empty()) {
+    ACCORD_ASSIGN_OR_RETURN(std::vector<store::CollectionInfo> all, store.ListCollections());
+    for (const auto& c : all) from.push_back(c.id);
+  } else {
+    for (const auto& c : collections) {
+      if (absl::Status st = store.GetCollection(c).status(); !st.ok()) {
+        return absl::Status(st.code(), common::Cat("[match] collections: ", st.message()));
       }
-      nlohmann::json j = nlohmann::json::parse(o.json, nullptr, false);
-      // Unparseable JSON is skipped silently: the store only holds what the STIX reader accepted.
-      if (j.is_discarded() || !j.is_object()) continue;
-      // STIX21-objects.md §10.7: pattern_type "stix" is the only language we compile; an indicator
-      // without pattern_type cannot pass validation, so the default only guards odd stored data.
-      if (j.value("pattern_type", std::string("stix")) != "stix") {
-        ++out.not_stix;
-        continue;
-      }
-      auto time_of = [&](const char* key, common::Micros* t) {
-        auto it = j.find(key);
-        if (it == j.end() || !it->is_string()) return false;
-        auto p = common::ParseTimestamp(it->get<std::string>());
-        if (!p.ok()) return false;
-        *t = p->micros;
-        return true;
-      };
-      common::Micros from = 0, until = 0;
-      bool has_from = time_of("valid_from", &from);
-      bool has_until = time_of("valid_until", &until);
-      // Active means valid_from <= now < valid_until (STIX21-objects.md §10.7: valid_until is the
-      // first instant the indicator is no longer valid). A malformed time counts as absent.
-      if ((has_from && from > now) || (has_until && now >= until)) {
-        ++out.inactive;
-        continue;
-      }
-      auto pat = j.find("pattern");
-      if (pat == j.end() || !pat->is_string()) continue;
-      // The filter runs last, so withheld counts only indicators that would otherwise be compiled.
-      if (filter && !filter(o)) {
-        ++out.withheld;
-        continue;
-      }
-      out.indicators.push_back({o.id, pat->get<std::string>()});
     }
-    if (!page.more) break;
-    q.cursor = page.next;
+  }
+  ActiveIndicators out;
+  // The versions already examined, when more than one collection is read: the same version
+  // in two collections is compiled (or counted) once. Not needed for one collection (its
+  // kLast listing has one version per id), which keeps the common case as cheap as before.
+  absl::flat_hash_set<std::pair<std::string, common::Micros>> seen;
+  const bool dedupe = from.size() > 1;
+  for (const std::string& collection : from) {
+    // Pages of 10,000, following the store's cursor. Memory: only the kept (id, pattern) pairs
+    // (and, over several collections, the examined (id, modified)) outlive a page. Revoked
+    // indicators are skipped without parsing their JSON.
+    store::Query q;
+    q.collection = collection;
+    q.types = {"indicator"};
+    q.limit = 10000;
+    for (;;) {
+      ACCORD_ASSIGN_OR_RETURN(store::Page page, store.List(q));
+      for (const store::StoredObject& o : page.objects) {
+        if (dedupe && !seen.emplace(o.id, o.modified).second) continue;
+        Examine(o, now, filter, &out);
+      }
+      if (!page.more) break;
+      q.cursor = page.next;
+    }
+  }
+  if (dedupe) {
+    // Two versions of one id with the same pattern (in two collections) match the same events:
+    // compiled once. Two passes, as moving a string would move what a view points at.
+    absl::flat_hash_set<std::pair<std::string_view, std::string_view>> kept;
+    std::vector<bool> keep(out.indicators.size());
+    for (size_t i = 0; i < out.indicators.size(); ++i) {
+      keep[i] = kept.emplace(out.indicators[i].id, out.indicators[i].pattern).second;
+    }
+    kept.clear();
+    size_t n = 0;
+    for (size_t i = 0; i < out.indicators.size(); ++i) {
+      if (!keep[i]) continue;
+      if (n != i) out.indicators[n] = std::move(out.indicators[i]);
+      ++n;
+    }
+    out.indicators.resize(n);
   }
   return out;
 }

@@ -23,7 +23,7 @@ GroupCommitter::~GroupCommitter() {
 }
 
 void GroupCommitter::Submit(std::string collection, std::vector<stix::ObjectRecord> records,
-                            Done done) {
+                            Done done, std::string writer) {
   std::unique_lock<std::mutex> l(mu_);
   // Backpressure: wait for room; an empty queue always takes the job (a single job may
   // be larger than the cap).
@@ -34,7 +34,8 @@ void GroupCommitter::Submit(std::string collection, std::vector<stix::ObjectReco
     return;
   }
   queued_ += records.size();
-  queue_.push_back(Job{std::move(collection), std::move(records), std::move(done)});
+  queue_.push_back(
+      Job{std::move(collection), std::move(records), std::move(done), std::move(writer)});
   cv_.notify_one();
 }
 
@@ -100,6 +101,23 @@ void GroupCommitter::Run() {
       for (size_t i = 0; i < group.size(); ++i) results[i] = Write(group, i, i + 1);
     } else {
       for (auto& r : results) r = st;
+      // Each request sees only its own refused conflicts (its TAXII status lists them), with
+      // indexes into its own records.
+      if (st.ok() && group.size() > 1) {
+        uint64_t begin = 0;
+        for (size_t i = 0; i < group.size(); ++i) {
+          uint64_t end = begin + group[i].records.size();
+          ImportResult& mine = *results[i];
+          mine.conflicting.clear();
+          for (const ContentConflict& c : st->conflicting) {
+            if (c.index >= begin && c.index < end) {
+              mine.conflicting.push_back({c.id, c.modified, c.index - begin});
+            }
+          }
+          mine.conflicts = mine.conflicting.size();
+          begin = end;
+        }
+      }
     }
     for (size_t i = 0; i < group.size(); ++i) Call(group[i].done, results[i]);
     l.lock();
@@ -109,11 +127,13 @@ void GroupCommitter::Run() {
 }
 
 absl::StatusOr<ImportResult> GroupCommitter::Commit(std::string collection,
-                                                    std::vector<stix::ObjectRecord> records) {
+                                                    std::vector<stix::ObjectRecord> records,
+                                                    std::string writer) {
   std::promise<absl::StatusOr<ImportResult>> done;
   auto result = done.get_future();
-  Submit(std::move(collection), std::move(records),
-         [&done](const absl::StatusOr<ImportResult>& r) { done.set_value(r); });
+  Submit(
+      std::move(collection), std::move(records),
+      [&done](const absl::StatusOr<ImportResult>& r) { done.set_value(r); }, std::move(writer));
   return result.get();
 }
 
@@ -124,6 +144,7 @@ absl::StatusOr<ImportResult> GroupCommitter::Write(const std::vector<Job>& group
   try {
     ACCORD_ASSIGN_OR_RETURN(auto txn, store_->BeginImport(group[begin].collection));
     for (size_t i = begin; i < end; ++i) {
+      if (!group[i].writer.empty()) txn->SetWriter(group[i].writer);
       for (const auto& r : group[i].records) ACCORD_RETURN_IF_ERROR(txn->Add(r));
     }
     return txn->Commit();

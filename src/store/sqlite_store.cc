@@ -57,9 +57,10 @@ int64_t IdHash(std::string_view id) {
 
 namespace {
 
-// Schema version 3 (2 + users, keys, grants and request statuses: sqlite_auth.cc,
-// sqlite_status.cc; a version-2 store gains those tables on its first write-open, and a
-// node's old <data>/auth.db is copied in then). Object versions are immutable rows keyed by
+// Schema version 4 (3 + the content-conflict quarantine, sqlite_quarantine.cc; 3 was 2 + users,
+// keys, grants and request statuses: sqlite_auth.cc, sqlite_status.cc). An older store gains
+// the new tables on its first write-open (they are all CREATE ... IF NOT EXISTS), and a
+// node's old <data>/auth.db is copied in then. Object versions are immutable rows keyed by
 // (id, modified) (../shared/DESIGN.md); membership rows carry the per-collection date_added, which
 // is unique and strictly increasing across the store, so it doubles as the pagination cursor. The
 // JSON of each version lives in the object log (object_log.h); rows hold its offset and length
@@ -68,7 +69,7 @@ namespace {
 // itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -298,9 +299,10 @@ absl::Status SqliteStore::ApplySchema() {
   }
   if (version == 0 || version == 1) ACCORD_RETURN_IF_ERROR(log_->Begin(0));
   if (version == 1) ACCORD_RETURN_IF_ERROR(Migrate1To2());
-  ACCORD_RETURN_IF_ERROR(Exec(
-      db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
-                      kAuthSchema, kStatusSchema, "PRAGMA user_version = ", kSchemaVersion, ";")));
+  ACCORD_RETURN_IF_ERROR(
+      Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
+                           kAuthSchema, kStatusSchema, kQuarantineSchema,
+                           "PRAGMA user_version = ", kSchemaVersion, ";")));
   if (version == 1) {
     ACCORD_ASSIGN_OR_RETURN(int64_t end, log_->Sync());
     ACCORD_RETURN_IF_ERROR(SetOneRow(writer_.get(), kSetLogEnd, end));
@@ -442,16 +444,31 @@ class SqliteImportTxn final : public ImportTxn {
     }
     sqlite3_reset(f);  // rewinds; the step's result is `found`
     if (!found.ok()) return found.status();
+    uint64_t index = adds_++;
     if (vid >= 0) {
-      ++result_.duplicates;
       // Other bytes may still be the same object (member order, formatting): compare values.
       if (!same_bytes) {
         ACCORD_RETURN_IF_ERROR(s_->log_->ReadAppended(stored));
         if (!stix::SameJson(stored_json_, r.json)) {
+          // Issue 10: a version is immutable, and linking the stored copy into this collection
+          // would let the writer read it through a collection of their own (the stored copy
+          // may be in one they cannot read). Refused: nothing is linked, and the incoming copy
+          // is kept for the administrator.
+          if (refuse_conflicts_) {
+            return absl::AlreadyExistsError(
+                common::Cat(r.id, " (modified ", common::FormatTimestamp(r.modified),
+                            "): this version exists with different content; all or nothing: "
+                            "nothing was stored"));
+          }
           ++result_.conflicts;
-          if (result_.conflicting.size() < 1000) result_.conflicting.emplace_back(r.id, r.modified);
+          if (result_.conflicting.size() < ImportResult::kMaxListedConflicts) {
+            result_.conflicting.push_back({r.id, r.modified, index});
+          }
+          return s_->QuarantineCopy(s_->writer_.get(), r.id, idh, r.modified, cid_, writer_, r.json,
+                                    json_hash);
         }
       }
+      ++result_.duplicates;
     } else {
       ACCORD_ASSIGN_OR_RETURN(vid, Insert(r, idh, json_hash, now));
       ++result_.added;
@@ -466,6 +483,9 @@ class SqliteImportTxn final : public ImportTxn {
     if (sqlite3_changes(db) > 0) ++result_.memberships;
     return absl::OkStatus();
   }
+
+  void SetWriter(std::string_view writer) override { writer_ = std::string(writer); }
+  void SetRefuseConflicts(bool refuse) override { refuse_conflicts_ = refuse; }
 
   absl::StatusOr<int64_t> Insert(const stix::ObjectRecord& r, int64_t idh, int64_t json_hash,
                                  int64_t now) {
@@ -518,6 +538,9 @@ class SqliteImportTxn final : public ImportTxn {
   int64_t cid_ = 0;
   std::optional<StmtRef> ins_obj_, find_obj_, ins_mem_;
   std::string stored_json_;  // scratch: a stored version compared with a re-sent one
+  std::string writer_ = "import";
+  uint64_t adds_ = 0;  // Add calls so far: ContentConflict::index
+  bool refuse_conflicts_ = false;
   int64_t last_added_ = 0, clock_ = 0;
   uint64_t counter_ = 0;
   ImportResult result_;
@@ -683,7 +706,14 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   } else if (query.versions == VersionSelect::kFirst) {
     common::Append(&sql, " AND o.modified = (SELECT min(o2.modified) ", scope, ")");
   }
-  if (!query.include_revoked) {
+  if (!query.include_revoked && by_collection) {
+    // Issue 10: only a revocation in this collection counts; a revoked version written into
+    // another collection changes nothing this one serves.
+    common::Append(
+        &sql,
+        " AND NOT EXISTS (SELECT 1 FROM objects rv JOIN membership m3 ON m3.vid = rv.vid "
+        "AND m3.cid = m.cid WHERE rv.idh = o.idh AND rv.revoked = 1 AND rv.id = o.id)");
+  } else if (!query.include_revoked) {
     common::Append(&sql,
                    " AND NOT EXISTS (SELECT 1 FROM objects rv WHERE rv.idh = o.idh AND rv.revoked "
                    "= 1 AND rv.id = o.id)");

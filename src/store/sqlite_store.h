@@ -67,13 +67,14 @@ class SqliteStatusStore;
 // store's schema (CREATE ... IF NOT EXISTS; run by SqliteStore::ApplySchema).
 extern const char* const kAuthSchema;
 extern const char* const kStatusSchema;
+extern const char* const kQuarantineSchema;  // sqlite_quarantine.cc
 
 // Copies the users, keys and grants of a pre-schema-3 node's `<dir>/auth.db` into the
 // store (one transaction on `db`, the writer connection, whose caller holds the write lock)
 // and renames that file to auth.db.migrated. Nothing to do when there is no auth.db.
 absl::Status MigrateLegacyAuthDb(sqlite3* db, const std::string& dir);
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public Quarantine {
  public:
   static absl::StatusOr<std::unique_ptr<SqliteStore>> OpenAt(const Options& options);
 
@@ -92,7 +93,14 @@ class SqliteStore final : public Store {
   absl::Status PutSetting(const std::string& key, const std::string& value) override;
   AuthStore* auth() override;
   StatusStore* statuses() override;
+  Quarantine* quarantine() override { return this; }
   ~SqliteStore() override;
+
+  // Quarantine (sqlite_quarantine.cc).
+  absl::StatusOr<std::vector<QuarantineEntry>> ListQuarantine(uint64_t limit) override;
+  absl::StatusOr<QuarantineEntry> GetQuarantined(int64_t qid) override;
+  absl::Status DropQuarantined(int64_t qid) override;
+  absl::Status ReleaseQuarantined(int64_t qid, Winner winner) override;
 
   // A read connection borrowed from the pool, returned on destruction.
   class Reader {
@@ -132,6 +140,12 @@ class SqliteStore final : public Store {
   void Return(std::unique_ptr<Conn> c);
   // REQUIRES: caller holds the connection `c`.
   absl::StatusOr<int64_t> CollectionRowId(Conn* c, const std::string& id_or_alias, bool create);
+  // Keeps a refused conflicting copy (sqlite_quarantine.cc). REQUIRES: `c` is the writer, in
+  // a write transaction. The same copy for the same collection is kept once; beyond
+  // Quarantine::kMaxEntries nothing is kept.
+  absl::Status QuarantineCopy(Conn* c, std::string_view id, int64_t idh, int64_t modified,
+                              int64_t cid, std::string_view writer, std::string_view json,
+                              int64_t json_hash);
 
   Options options_;
   std::string path_;

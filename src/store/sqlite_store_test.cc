@@ -231,31 +231,116 @@ TEST_F(SqliteStoreTest, CollectionsAndSettings) {
   EXPECT_FALSE(store_->GetSetting("absent")->has_value());
 }
 
-TEST_F(SqliteStoreTest, SameVersionWithOtherContentIsCountedAndNotStored) {
+// Issue 10: a version whose (id, modified) is stored with other content is refused (nothing
+// linked into the writer's collection, the stored copy unchanged) and its copy quarantined.
+// Member order and whitespace are no difference (RFC 8785 canonical comparison).
+TEST_F(SqliteStoreTest, SameVersionWithOtherContentIsRefusedAndQuarantined) {
   auto a = Rec(kA, 1000);
-  Import({a});
+  Import({a}, "alpha");
   auto reformatted = a;
   reformatted.json = R"({ "m": 1000, "id": ")" + kA + R"(", "type": "indicator" })";
-  auto r1 = Import({reformatted});  // same members and values: a duplicate, not a conflict
+  auto r1 = Import({reformatted}, "beta");  // same members and values: a duplicate
   EXPECT_EQ(r1.duplicates, 1u);
   EXPECT_EQ(r1.conflicts, 0u);
+  EXPECT_EQ(r1.memberships, 1u);  // and linked into beta, as any duplicate
   auto changed = a;
   changed.json = R"({"type":"indicator","id":")" + kA + R"(","m":1001})";
-  // Within one import too, while the first copy is still in the log's write buffer.
+  auto r2 = Import({changed}, "gamma");
+  EXPECT_EQ(r2.duplicates, 0u);
+  EXPECT_EQ(r2.conflicts, 1u);
+  EXPECT_EQ(r2.memberships, 0u);
+  ASSERT_EQ(r2.conflicting.size(), 1u);
+  EXPECT_EQ(r2.conflicting[0].id, kA);
+  EXPECT_EQ(r2.conflicting[0].modified, 1000);
+  EXPECT_EQ(r2.conflicting[0].index, 0u);
+  // Nothing reached gamma (the collection exists, empty), and the stored copy is unchanged.
+  Query q;
+  q.collection = "gamma";
+  q.include_revoked = true;
+  EXPECT_TRUE(store_->List(q)->objects.empty());
+  EXPECT_EQ((*store_->Get(kA, VersionSelect::kAll))[0].json, a.json);
+  // The refused copy is in quarantine, aimed at gamma.
+  Quarantine* qu = store_->quarantine();
+  ASSERT_NE(qu, nullptr);
+  auto entries = *qu->ListQuarantine(0);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].id, kA);
+  EXPECT_EQ(entries[0].modified, 1000);
+  EXPECT_EQ(entries[0].collection_alias, "gamma");
+  EXPECT_EQ(entries[0].writer, "import");
+  EXPECT_TRUE(entries[0].json.empty());  // List leaves the copies out
+  EXPECT_EQ(qu->GetQuarantined(entries[0].qid)->json, changed.json);
+
+  // Within one import too, while the first copy is still in the log's write buffer; the
+  // index is the refused record's position among the transaction's Adds.
   auto b1 = Rec(kB, 5), b2 = Rec(kB, 5);
   b2.json += " ";
   b2.json.insert(1, "\"x\":1,");
   auto r0 = Import({b1, b2});
   EXPECT_EQ(r0.added, 1u);
   EXPECT_EQ(r0.conflicts, 1u);
+  ASSERT_EQ(r0.conflicting.size(), 1u);
+  EXPECT_EQ(r0.conflicting[0].index, 1u);
   EXPECT_EQ((*store_->Get(kB, VersionSelect::kAll))[0].json, b1.json);
-  auto r2 = Import({changed, a});
-  EXPECT_EQ(r2.duplicates, 2u);
-  EXPECT_EQ(r2.conflicts, 1u);
-  ASSERT_EQ(r2.conflicting.size(), 1u);
-  EXPECT_EQ(r2.conflicting[0].first, kA);
-  EXPECT_EQ(r2.conflicting[0].second, 1000);
-  EXPECT_EQ((*store_->Get(kA, VersionSelect::kAll))[0].json, a.json);
+
+  // A stored duplicate next to a conflict: each counted as what it is. The same copy for the
+  // same collection is quarantined once.
+  auto r3 = Import({changed, a}, "gamma");
+  EXPECT_EQ(r3.duplicates, 1u);
+  EXPECT_EQ(r3.conflicts, 1u);
+  EXPECT_EQ(r3.memberships, 1u);                 // `a` itself
+  EXPECT_EQ(qu->ListQuarantine(0)->size(), 2u);  // gamma's kA copy (once) and kB's
+}
+
+TEST_F(SqliteStoreTest, QuarantineRecordsTheWriter) {
+  Import({Rec(kA, 1000)});
+  auto changed = Rec(kA, 1000);
+  changed.json.insert(1, "\"evil\":true,");
+  auto t = *store_->BeginImport("bobonly");
+  t->SetWriter("bob");
+  ASSERT_TRUE(t->Add(changed).ok());
+  ASSERT_TRUE(t->Commit().ok());
+  auto entries = *store_->quarantine()->ListQuarantine(0);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].writer, "bob");
+  EXPECT_EQ(entries[0].collection_alias, "bobonly");
+}
+
+TEST_F(SqliteStoreTest, RefusingConflictsFailsTheWholeImport) {
+  Import({Rec(kA, 1000)});
+  auto changed = Rec(kA, 1000);
+  changed.json.insert(1, "\"evil\":true,");
+  auto t = *store_->BeginImport("strict");
+  t->SetRefuseConflicts(true);
+  ASSERT_TRUE(t->Add(Rec(kB, 1)).ok());
+  absl::Status st = t->Add(changed);
+  EXPECT_EQ(st.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(st.message().find("exists with different content"), std::string::npos) << st;
+  EXPECT_EQ(st.message().find("evil"), std::string::npos) << st;
+  t.reset();  // rolled back: nothing stored, nothing quarantined
+  EXPECT_EQ(store_->Get(kB, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->quarantine()->ListQuarantine(0)->empty());
+}
+
+// Versions belong to their collection: a revoked version written into another collection
+// does not hide an object from a listing of this one.
+TEST_F(SqliteStoreTest, RevocationCountsOnlyInItsCollection) {
+  Import({Rec(kA, 1000)}, "trusted");
+  Import({Rec(kA, 2000, /*revoked=*/true)}, "other");
+  Query q;
+  q.collection = "trusted";
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 1u);
+  EXPECT_EQ(p.objects[0].modified, 1000);
+  EXPECT_FALSE(p.objects[0].revoked);
+  q.collection = "other";
+  EXPECT_TRUE(store_->List(q)->objects.empty());
+  q.include_revoked = true;
+  ASSERT_EQ(store_->List(q)->objects.size(), 1u);
+  // Store-wide (no collection): the object is revoked.
+  Query all;
+  all.ids = {kA};
+  EXPECT_TRUE(store_->List(all)->objects.empty());
 }
 
 TEST_F(SqliteStoreTest, NewDataDirectoryIsPrivate) {

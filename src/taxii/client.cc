@@ -253,8 +253,16 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
       }
       if (!checked.records.empty()) {
         // Through the group committer, as every network writer (pages commit one by one).
-        ACCORD_ASSIGN_OR_RETURN(auto done, committer->Commit(into, std::move(checked.records)));
+        ACCORD_ASSIGN_OR_RETURN(auto done, committer->Commit(into, std::move(checked.records),
+                                                             common::Cat("taxii-pull ", api_root)));
         out.added += done.added;
+        // Versions refused as content conflicts (issue 10) are refusals of this pull.
+        out.rejected += done.conflicts;
+        for (const store::ContentConflict& c : done.conflicting) {
+          if (out.problems.size() < ingest::kMaxKeptProblems) {
+            out.problems.push_back({url, c.id, ingest::ConflictMessage(c.modified)});
+          }
+        }
       }
       std::string last = r.Header("x-taxii-date-added-last");
       if (!last.empty()) {

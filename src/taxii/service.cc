@@ -690,6 +690,7 @@ struct Service::Impl {
     res.deferred = [this, collection = c.id, records = std::move(records),
                     status = std::move(status), user = who.user,
                     request_id = req.id](http::Response::Send send) mutable {
+      std::string writer = user;  // recorded with copies refused as content conflicts
       committer.Submit(
           std::move(collection), std::move(records),
           [this, status = std::move(status), user = std::move(user),
@@ -699,6 +700,16 @@ struct Service::Impl {
             // The objects are committed; a status that cannot be stored makes the
             // request fail, and a retry reports them as (duplicate) successes.
             absl::Status result = done.status();
+            // Versions refused as content conflicts (issue 10) are failures of this request.
+            if (result.ok()) {
+              for (const store::ContentConflict& cc : done->conflicting) {
+                status.failures.push_back(
+                    store::StatusDetail{cc.id, common::FormatTimestamp(cc.modified),
+                                        ingest::ConflictMessage(cc.modified)});
+              }
+              status.success_count -= std::min(status.success_count, done->conflicts);
+              status.failure_count += done->conflicts;
+            }
             if (result.ok()) result = PutStatus(status);
             if (result.ok()) {
               Ok(r, 202, StatusJson(status));
@@ -707,7 +718,8 @@ struct Service::Impl {
             }
             r.user = std::move(user);
             send(std::move(r));
-          });
+          },
+          std::move(writer));
     };
     return std::nullopt;
   }

@@ -132,8 +132,9 @@ TEST_F(ImportCliTest, GetVersionsAndListLimit) {
   EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 1);
 }
 
-// A version is immutable: the same (id, modified) re-sent with other content is not stored,
-// and the analyst is told; the same content re-sent (even reformatted) is simply a duplicate.
+// A version is immutable: the same (id, modified) re-sent with other content is refused
+// (issue 10), and the analyst is told; the same content re-sent (even reformatted) is simply a
+// duplicate.
 TEST_F(ImportCliTest, SameVersionWithOtherContentIsReported) {
   const std::string id = "indicator--a932fcc6-e032-476c-826f-cb970a5a1ade";
   ASSERT_EQ(Accord("import " + ShellQuote(Write("a.json", kGood).string())).exit_code, 0);
@@ -151,14 +152,15 @@ TEST_F(ImportCliTest, SameVersionWithOtherContentIsReported) {
   std::string changed = kGood;
   changed.replace(changed.find("3773a88f65a5e780c8dff9cdc3a056f3"), 32,
                   "00000000000000000000000000000000");
+  // Issue 10: refused (exit 1, a "rejected:" line naming the file and the id), quarantined.
   auto conflict = Accord("import " + ShellQuote(Write("c.json", changed).string()));
-  EXPECT_EQ(conflict.exit_code, 0) << conflict.err;
-  EXPECT_NE(conflict.err.find("warning: " + id +
-                              " (modified 2014-02-20T09:16:08.989000Z): this "
-                              "version is already stored with different content"),
+  EXPECT_EQ(conflict.exit_code, 1) << conflict.err;
+  EXPECT_NE(conflict.err.find("rejected: " + Write("c.json", changed).string() + ": " + id +
+                              ": version 2014-02-20T09:16:08.989000Z: this version (id, "
+                              "modified) exists with different content"),
             std::string::npos)
       << conflict.err;
-  EXPECT_NE(conflict.out.find("1 already stored with different content (kept)"), std::string::npos)
+  EXPECT_NE(conflict.out.find("1 refused: exist with different content"), std::string::npos)
       << conflict.out;
   auto got = Accord("get --versions all " + id);
   EXPECT_EQ(std::count(got.out.begin(), got.out.end(), '\n'), 1);

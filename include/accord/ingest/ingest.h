@@ -133,10 +133,16 @@ struct Checked {
 /// store::GroupCommitter (TAXII POST, pull). The caller stores `records` (all or none).
 absl::StatusOr<Checked> CheckSource(Source& source, const Options& options);
 
+/// The refusal of a version whose (id, modified) is stored with other content, as `accord
+/// import` and TAXII statuses report it: "version <modified>: ... exists with different
+/// content ...". It names no stored content.
+std::string ConflictMessage(common::Micros modified);
+
 /// Outcome of an Import run.
 struct Result {
-  Checked checked;                // records is empty: they went to the store
-  bool committed = false;         // false: nothing stored, no collection created
+  Checked checked;         // records is empty: they went to the store; content conflicts the store
+                           // refused are among `problems` (and counted in `rejected`)
+  bool committed = false;  // false: nothing stored, no collection created
   std::string not_committed_why;  // when !committed: "nothing accepted", "--strict: ..."
   store::ImportResult stored;     // valid when committed
 };

@@ -37,12 +37,18 @@ struct ActiveIndicators {
 /// the gate withholds never produces a line. Returns false to leave it out.
 using IndicatorFilter = std::function<bool(const store::StoredObject& indicator)>;
 
-/// Latest versions of all indicators that are active at `now`: not revoked and
-/// valid_from <= now < valid_until (STIX 2.1 §4.7), and admitted by `filter` when given
-/// (those left out are counted in `withheld`). Reading the store here is internal: what
-/// leaves is the match output, gated by the caller (docs/EGRESS.md).
-absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, common::Micros now,
-                                                      const IndicatorFilter& filter = nullptr);
+/// The indicators active at `now`, read from `collections` (ids or aliases; empty: every
+/// collection of the store). In each collection the latest version of each indicator counts:
+/// active means not revoked there and valid_from <= now < valid_until (STIX 2.1 §4.7), and
+/// admitted by `filter` when given (those left out are counted in `withheld`). An indicator
+/// active in any of the collections is compiled, each distinct version once, so a newer
+/// (say, revoked) version in one collection does not switch off what another one holds.
+/// Counts are of versions examined. NotFound when a named collection does not exist. Reading
+/// the store here is internal: what leaves is the match output, gated by the caller
+/// (docs/EGRESS.md).
+absl::StatusOr<ActiveIndicators> LoadActiveIndicators(
+    store::Store& store, common::Micros now, const IndicatorFilter& filter = nullptr,
+    const std::vector<std::string>& collections = {});
 
 /// Decides what happens to one sighting (its JSON) before it is written: the JSON to write
 /// (the sighting itself or a replaced copy), or nullopt to withhold it. The match command

@@ -46,18 +46,23 @@ class GroupCommitter {
   ~GroupCommitter();
 
   /// Queues `records` for `collection` (id or alias); `done` runs once they are committed (or
-  /// failed: then none of them is stored).
-  void Submit(std::string collection, std::vector<stix::ObjectRecord> records, Done done);
+  /// failed: then none of them is stored). `writer` (the user or peer; optional) is recorded
+  /// with copies refused as content conflicts; the result's `conflicting` lists only this
+  /// request's, indexed into `records`.
+  void Submit(std::string collection, std::vector<stix::ObjectRecord> records, Done done,
+              std::string writer = "");
 
   /// Submit, then wait for the outcome (for callers with nothing else to do meanwhile).
   absl::StatusOr<ImportResult> Commit(std::string collection,
-                                      std::vector<stix::ObjectRecord> records);
+                                      std::vector<stix::ObjectRecord> records,
+                                      std::string writer = "");
 
  private:
   struct Job {
     std::string collection;
     std::vector<stix::ObjectRecord> records;
     Done done;
+    std::string writer;
   };
 
   void Loop();

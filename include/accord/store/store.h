@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -65,15 +66,31 @@ struct Page {
   std::string next;  // cursor for the next page when `more`
 };
 
+/// A version refused because its (id, modified) is already stored with different content
+/// (compared as RFC 8785 canonical JSON, so member order and whitespace are no difference).
+struct ContentConflict {
+  std::string id;
+  Micros modified = 0;
+  uint64_t index = 0;  // 0-based position of the refused record among the transaction's Adds
+};
+
+/// The message a refused conflicting version is reported with (TAXII status failures,
+/// `accord import`). It names no stored content: only that the version exists.
+inline constexpr const char* kConflictMessage =
+    "this version (id, modified) exists with different content; refused and quarantined for "
+    "the node's administrator (a STIX version is immutable: a change needs a new 'modified')";
+
 /// Outcome of one import transaction.
 struct ImportResult {
   uint64_t added = 0;        // new object versions
-  uint64_t duplicates = 0;   // versions already stored (stored once)
+  uint64_t duplicates = 0;   // versions already stored with the same content (stored once)
   uint64_t memberships = 0;  // new (collection, version) memberships
-  /// Versions already stored with different content: the stored copy is kept (a version is
-  /// immutable), the new one dropped. `conflicting` names the first 1,000 (id, modified).
+  /// Versions already stored with different content: refused (nothing is linked into the
+  /// collection, the stored copy is unchanged) and the incoming copy kept in quarantine
+  /// (Quarantine). `conflicting` lists the first kMaxListedConflicts of them.
   uint64_t conflicts = 0;
-  std::vector<std::pair<std::string, Micros>> conflicting;
+  std::vector<ContentConflict> conflicting;
+  static constexpr size_t kMaxListedConflicts = 10000;
 };
 
 struct Stats {
@@ -90,6 +107,53 @@ class ImportTxn {
   virtual ~ImportTxn() = default;
   virtual absl::Status Add(const stix::ObjectRecord& rec) = 0;
   virtual absl::StatusOr<ImportResult> Commit() = 0;
+  /// Who writes the records Added from now on (a user name, "import", a peer): recorded with
+  /// any copy that goes to quarantine.
+  virtual void SetWriter(std::string_view writer) { (void)writer; }
+  /// With true, a content conflict fails Add (AlreadyExists) instead of being refused alone:
+  /// for all-or-nothing imports (--strict). Nothing is quarantined then (it rolls back).
+  virtual void SetRefuseConflicts(bool refuse) { (void)refuse; }
+};
+
+/// One refused copy kept for the administrator: a version whose (id, modified) was already
+/// stored with other content. The stored copy is the one in the store (Store::Get).
+struct QuarantineEntry {
+  int64_t qid = 0;               // the entry's number (accord quarantine show QID)
+  std::string id;                // the object id
+  Micros modified = 0;           // the version both copies claim
+  std::string collection;        // id of the collection the refused write targeted
+  std::string collection_alias;  // its alias ("" when none)
+  std::string writer;            // who wrote it (user, "import", peer)
+  Micros received = 0;           // when it was refused
+  std::string json;              // the refused copy, as received (empty in List)
+};
+
+/// The content-conflict quarantine (docs/INGEST.md "Content conflicts"). Administrative: its
+/// answers contain content of any collection, so only the node's operator (the CLI) uses it.
+/// Thread safety: as Store.
+class Quarantine {
+ public:
+  /// Which copy of a version wins a Release.
+  enum class Winner { kStored, kQuarantined };
+  /// Bounds the table against a writer that sends endless variants: beyond this many entries
+  /// a conflicting version is still refused, but its copy is not kept.
+  static constexpr uint64_t kMaxEntries = 100000;
+
+  virtual ~Quarantine() = default;
+  /// Entries oldest first, without their JSON; at most `limit` (0: all).
+  virtual absl::StatusOr<std::vector<QuarantineEntry>> ListQuarantine(uint64_t limit) = 0;
+  /// The entry with its JSON; NotFound when there is none.
+  virtual absl::StatusOr<QuarantineEntry> GetQuarantined(int64_t qid) = 0;
+  /// Discards the quarantined copy (the stored one stays as it is). NotFound when absent.
+  virtual absl::Status DropQuarantined(int64_t qid) = 0;
+  /// Resolves an entry, in one transaction, and removes it:
+  ///  - kStored: the stored version is right; it is linked into the collection the refused
+  ///    write targeted (so that collection's readers see the stored copy).
+  ///  - kQuarantined: the quarantined copy is right. A version is immutable, so the stored
+  ///    version is taken out of every collection and out of the store, and its copy goes to
+  ///    quarantine in its place (one entry per collection that held it, writer "replaced");
+  ///    the quarantined copy becomes the version, in the targeted collection only.
+  virtual absl::Status ReleaseQuarantined(int64_t qid, Winner winner) = 0;
 };
 
 /// A user of the node's HTTP API. `role` is the HTTP layer's role name (admin, reader, user).
@@ -241,6 +305,9 @@ class Store {
   virtual AuthStore* auth() = 0;
   /// TAXII request statuses (owned by the store; valid while it lives).
   virtual StatusStore* statuses() = 0;
+  /// The content-conflict quarantine (owned by the store), or nullptr when the backend keeps
+  /// none.
+  virtual Quarantine* quarantine() { return nullptr; }
 };
 
 }  // namespace accord::store
