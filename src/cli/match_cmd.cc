@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
@@ -299,6 +300,32 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   match::Observation obs;
   std::vector<match::MatchResult> results;
   uint64_t position = 0, events = 0, malformed = 0, matched = 0, matches = 0;
+  // Indicators the engine disabled for hitting the PCRE2 limits too often (issue 10): each is
+  // named on stderr with its pattern, when found (every 64k events) and at the end.
+  absl::flat_hash_map<std::string, std::string> pattern_of;
+  size_t disabled_reported = 0;
+  const match::Engine* disabled_from = engine->get();
+  auto report_disabled = [&] {
+    if (disabled_from != engine->get()) {  // --follow recompiled: a new engine, a new list
+      disabled_from = engine->get();
+      disabled_reported = 0;
+    }
+    std::vector<uint32_t> off = (*engine)->Disabled();
+    if (off.size() <= disabled_reported) return;
+    if (pattern_of.empty()) {
+      for (const auto& spec : active->indicators) pattern_of[spec.id] = spec.pattern;
+    }
+    for (size_t k = disabled_reported; k < off.size(); ++k) {
+      const std::string& id = (*engine)->IndicatorId(off[k]);
+      auto p = pattern_of.find(id);
+      std::cerr << "accord: warning: indicator " << id << " disabled: its regular expression hit "
+                << "the PCRE2 match/depth limits on " << mo.regex_disable_after
+                << " values (limits " << mo.regex_match_limit << " steps, depth "
+                << mo.regex_depth_limit << "); it no longer matches in this run; pattern: "
+                << (p == pattern_of.end() ? std::string("(unknown)") : p->second) << "\n";
+    }
+    disabled_reported = off.size();
+  };
   std::string out;
   std::vector<std::string> files = f.files;
   if (files.empty()) files.push_back("-");
@@ -341,6 +368,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       latest = std::max(latest, obs.first_observed);
       results.clear();
       (*engine)->Process(obs, position, &results);
+      if ((events & 0xffff) == 0) report_disabled();
       if (!results.empty()) ++matched;
       if (!results.empty()) {
         // PERF: generation() is an atomic load and a clock read; the exit is re-checked only
@@ -377,9 +405,14 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   auto t2 = std::chrono::steady_clock::now();
   double secs = std::chrono::duration<double>(t2 - t1).count();
   match::EngineStats es = (*engine)->Stats();
+  report_disabled();
   std::cerr << "accord: " << events << " events read, " << malformed << " malformed, " << matched
             << " matched (" << matches << " matches), "
             << static_cast<uint64_t>(events / std::max(secs, 1e-9)) << " events/s";
+  if (es.regex_limit_hits || es.disabled) {
+    std::cerr << ", " << es.regex_limit_hits << " regex limit hits, " << es.disabled
+              << " indicator(s) disabled";
+  }
   if (es.evicted) std::cerr << ", " << es.evicted << " evicted from temporal windows";
   if (es.type_errors) std::cerr << ", " << es.type_errors << " type errors";
   std::cerr << "\n";

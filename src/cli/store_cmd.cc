@@ -11,6 +11,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "accord/ingest/ingest.h"
+#include "accord/ingest/pattern_policy.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
@@ -171,6 +172,15 @@ int Import(const Globals& g, const ImportFlags& f) {
     if (p.warning && ++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
   };
   o.on_accepted = [&](uint64_t n) { progress.Tick(n); };
+  // [pattern] allow_backtracking_regex in accord.toml names the collection by alias or id.
+  auto policy = ingest::LoadPatternPolicy(g.data_dir);
+  if (!policy.ok()) return Fail(policy.status());
+  auto known = (*s)->GetCollection(o.collection);
+  if (known.ok()) {
+    ingest::ApplyPatternPolicy(*policy, &o, known->id, known->alias);
+  } else {
+    ingest::ApplyPatternPolicy(*policy, &o);
+  }
   ingest::Import run(s->get(), std::move(o));
   for (const auto& file : inputs->files) {
     auto src = ingest::FileSource(file);

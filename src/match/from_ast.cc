@@ -139,7 +139,11 @@ absl::StatusOr<ObsExpr> FromPattern(const pattern::Pattern& p) {
 }
 
 absl::StatusOr<ObsExpr> CompilePattern(std::string_view text) {
-  ACCORD_ASSIGN_OR_RETURN(pattern::Pattern p, pattern::ParseAndCheck(text));
+  // Backtracking-only MATCHES constructs were refused at ingest unless the node allowed them
+  // for the collection; what is stored is matched, under the PCRE2 limits (MatchOptions).
+  pattern::CheckOptions allow;
+  allow.allow_backtracking_regex = true;
+  ACCORD_ASSIGN_OR_RETURN(pattern::Pattern p, pattern::ParseAndCheck(text, nullptr, {}, allow));
   return FromPattern(p);
 }
 

@@ -3,7 +3,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -135,7 +137,8 @@ bool IsValidCustomTypeName(std::string_view t) {
 
 class Checker {
  public:
-  Checker(const Pattern& p, std::vector<Diagnostic>* w) : p_(p), warnings_(w) {}
+  Checker(const Pattern& p, std::vector<Diagnostic>* w, const CheckOptions& o)
+      : p_(p), warnings_(w), options_(o) {}
 
   absl::Status Run() {
     if (p_.root == kNoNode) return absl::InvalidArgumentError("empty pattern");
@@ -399,8 +402,25 @@ class Checker {
                                   Excerpt(l.text)));
       return;
     }
+    // PCRE2 counts backreferences itself; the scan below also names the construct and finds
+    // lookaround, recursion and conditionals, which it does not count.
+    uint32_t backref_max = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_BACKREFMAX, &backref_max);
     pcre2_code_free(code);
     (void)n;
+    if (options_.allow_backtracking_regex) return;
+    std::optional<BacktrackingConstruct> bt = FindBacktrackingConstruct(l.text);
+    if (!bt && backref_max > 0) bt = BacktrackingConstruct{"backreference", "", 0};
+    if (!bt) return;
+    std::string what = bt->text.empty()
+                           ? bt->name
+                           : detail::Cat(bt->name, " '", bt->text, "' at offset ", bt->offset);
+    Error(l.offset,
+          detail::Cat("MATCHES regular expression ", Excerpt(l.text), " uses a ", what,
+                      ": lookaround, backreferences, recursion and conditionals need a "
+                      "backtracking matcher whose time can grow exponentially with the value, "
+                      "and are refused unless the node allows them for the collection "
+                      "([pattern] allow_backtracking_regex in accord.toml)"));
   }
 
   void CheckHashes(const ComparisonNode& n, std::span<const PathStep> steps,
@@ -489,26 +509,178 @@ class Checker {
 
   const Pattern& p_;
   std::vector<Diagnostic>* warnings_;
+  const CheckOptions& options_;
   absl::Status status_;
   absl::flat_hash_set<std::string> warned_types_;
 };
 
 }  // namespace
 
+// ---- Backtracking-only constructs in PCRE2 syntax -------------------------------------------
+//
+// A scan, not a parser: it tracks only what changes the meaning of '(' and '\' (escapes,
+// \Q...\E quoting, character classes), which is enough to find the constructs exactly. Inside
+// a class, '(' is literal and \1 is an octal escape, so neither is looked at there.
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The end of the character class whose '[' is at `i` (the index after its ']').
+size_t SkipClass(std::string_view r, size_t i) {
+  size_t j = i + 1;
+  if (j < r.size() && r[j] == '^') ++j;
+  if (j < r.size() && r[j] == ']') ++j;  // a ']' first in the class is literal
+  while (j < r.size()) {
+    char c = r[j];
+    if (c == '\\') {
+      if (j + 1 < r.size() && r[j + 1] == 'Q') {  // \Q...\E quotes inside a class too
+        size_t e = r.find("\\E", j + 2);
+        j = e == std::string_view::npos ? r.size() : e + 2;
+        continue;
+      }
+      j += 2;
+      continue;
+    }
+    if (c == '[' && j + 1 < r.size() && r[j + 1] == ':') {  // [:alpha:]
+      size_t e = r.find(":]", j + 2);
+      if (e != std::string_view::npos) {
+        j = e + 2;
+        continue;
+      }
+    }
+    if (c == ']') return j + 1;
+    ++j;
+  }
+  return r.size();
+}
+
+// The text of a group reference that starts at `i` and closes with `close`, for messages.
+std::string_view Upto(std::string_view r, size_t i, char close) {
+  size_t e = r.find(close, i);
+  if (e == std::string_view::npos || e - i > 64)
+    return r.substr(i, std::min<size_t>(8, r.size() - i));
+  return r.substr(i, e - i + 1);
+}
+
+}  // namespace
+
+std::optional<BacktrackingConstruct> FindBacktrackingConstruct(std::string_view r) {
+  auto found = [&](const char* name, size_t at, std::string_view text) {
+    return std::optional<BacktrackingConstruct>(BacktrackingConstruct{name, std::string(text), at});
+  };
+  size_t i = 0;
+  while (i < r.size()) {
+    char c = r[i];
+    if (c == '\\') {
+      if (i + 1 >= r.size()) return std::nullopt;
+      char e = r[i + 1];
+      if (e == 'Q') {
+        size_t end = r.find("\\E", i + 2);
+        if (end == std::string_view::npos) return std::nullopt;
+        i = end + 2;
+        continue;
+      }
+      if (e >= '1' && e <= '9') {  // \1..\9 (and \10.. when that many groups exist)
+        size_t j = i + 2;
+        while (j < r.size() && IsDigit(r[j])) ++j;
+        return found("backreference", i, r.substr(i, j - i));
+      }
+      if (e == 'g' && i + 2 < r.size()) {
+        char g = r[i + 2];
+        if (g == '<' || g == '\'') {  // \g<name> \g'name': a subroutine call (Oniguruma)
+          return found("subroutine call", i, Upto(r, i, g == '<' ? '>' : '\''));
+        }
+        if (g == '{') return found("backreference", i, Upto(r, i, '}'));
+        if (IsDigit(g) || g == '-' || g == '+') {
+          size_t j = i + 3;
+          while (j < r.size() && IsDigit(r[j])) ++j;
+          return found("backreference", i, r.substr(i, j - i));
+        }
+      }
+      if (e == 'k' && i + 2 < r.size() &&
+          (r[i + 2] == '<' || r[i + 2] == '\'' || r[i + 2] == '{')) {
+        char close = r[i + 2] == '<' ? '>' : r[i + 2] == '{' ? '}' : '\'';
+        return found("named backreference", i, Upto(r, i, close));
+      }
+      if (e == 'c') {  // \cX: X is any character, even '\' or '('
+        i += 3;
+        continue;
+      }
+      i += 2;  // any other escape: one escaped character (\x{..} and \p{..} hold no '(' or '\')
+      continue;
+    }
+    if (c == '[') {
+      i = SkipClass(r, i);
+      continue;
+    }
+    if (c != '(' || i + 1 >= r.size()) {
+      ++i;
+      continue;
+    }
+    std::string_view rest = r.substr(i + 1);
+    if (rest.starts_with("?#")) {  // a comment runs to the first ')' (no escapes inside)
+      size_t e = r.find(')', i + 3);
+      i = e == std::string_view::npos ? r.size() : e + 1;
+      continue;
+    }
+    if (rest.starts_with("?=")) return found("lookahead", i, "(?=");
+    if (rest.starts_with("?!")) return found("negative lookahead", i, "(?!");
+    if (rest.starts_with("?<=")) return found("lookbehind", i, "(?<=");
+    if (rest.starts_with("?<!")) return found("negative lookbehind", i, "(?<!");
+    if (rest.starts_with("?P=")) return found("named backreference", i, Upto(r, i, ')'));
+    if (rest.starts_with("?P>") || rest.starts_with("?&")) {
+      return found("subroutine call", i, Upto(r, i, ')'));
+    }
+    if (rest.starts_with("?R)") || rest.starts_with("?0)")) return found("recursion", i, "(?R)");
+    if (rest.size() >= 2 && rest[0] == '?' &&
+        (IsDigit(rest[1]) ||
+         ((rest[1] == '+' || rest[1] == '-') && rest.size() >= 3 && IsDigit(rest[2])))) {
+      return found("subroutine call", i, Upto(r, i, ')'));
+    }
+    if (rest.starts_with("?(")) return found("conditional", i, "(?(");
+    if (rest.starts_with("*")) {
+      // PCRE2 10.34+ alphabetic assertions: (*pla: (*positive_lookahead: (*nla: (*plb: (*nlb:
+      // (*napla: (*naplb: and the long forms; verbs like (*SKIP) and (*UTF) are not these.
+      static constexpr const char* kAlpha[][2] = {
+          {"*pla:", "lookahead"},
+          {"*positive_lookahead:", "lookahead"},
+          {"*nla:", "negative lookahead"},
+          {"*negative_lookahead:", "negative lookahead"},
+          {"*plb:", "lookbehind"},
+          {"*positive_lookbehind:", "lookbehind"},
+          {"*nlb:", "negative lookbehind"},
+          {"*negative_lookbehind:", "negative lookbehind"},
+          {"*napla:", "non-atomic lookahead"},
+          {"*non_atomic_positive_lookahead:", "non-atomic lookahead"},
+          {"*naplb:", "non-atomic lookbehind"},
+          {"*non_atomic_positive_lookbehind:", "non-atomic lookbehind"},
+      };
+      for (const auto& a : kAlpha) {
+        if (rest.starts_with(a[0])) return found(a[1], i, r.substr(i, std::strlen(a[0]) + 1));
+      }
+    }
+    ++i;
+  }
+  return std::nullopt;
+}
+
 std::string Diagnostic::ToString() const {
   if (column == 0) return message;
   return detail::Cat("column ", column, ": ", message);
 }
 
-absl::Status Check(const Pattern& pattern, std::vector<Diagnostic>* warnings) {
-  return Checker(pattern, warnings).Run();
+absl::Status Check(const Pattern& pattern, std::vector<Diagnostic>* warnings,
+                   const CheckOptions& options) {
+  return Checker(pattern, warnings, options).Run();
 }
 
 absl::StatusOr<Pattern> ParseAndCheck(std::string_view text, std::vector<Diagnostic>* warnings,
-                                      const ParseOptions& options) {
+                                      const ParseOptions& options,
+                                      const CheckOptions& check_options) {
   absl::StatusOr<Pattern> p = Parse(text, options);
   if (!p.ok()) return p;
-  absl::Status s = Check(*p, warnings);
+  absl::Status s = Check(*p, warnings, check_options);
   if (!s.ok()) return s;
   return p;
 }

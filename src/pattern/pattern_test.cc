@@ -203,3 +203,79 @@ TEST(PatternCheck, WarnsWhenTheValueCannotBeOfThePropertysType) {
 
 }  // namespace
 }  // namespace accord::pattern
+
+namespace accord::pattern {
+namespace {
+
+// "name:text@offset" of the first backtracking construct, or "" when there is none.
+std::string Bt(std::string_view regex) {
+  auto b = FindBacktrackingConstruct(regex);
+  if (!b) return "";
+  return b->name + ":" + b->text + "@" + std::to_string(b->offset);
+}
+
+TEST(BacktrackingRegex, FindsLookaround) {
+  EXPECT_EQ(Bt(R"((?=(\w+\.?)+!))"), "lookahead:(?=@0");
+  EXPECT_EQ(Bt("ab(?!c)"), "negative lookahead:(?!@2");
+  EXPECT_EQ(Bt("(?<=x)y"), "lookbehind:(?<=@0");
+  EXPECT_EQ(Bt("a(?<!x)y"), "negative lookbehind:(?<!@1");
+  EXPECT_EQ(Bt("(*pla:a)"), "lookahead:(*pla:@0");
+  EXPECT_EQ(Bt("x(*negative_lookbehind:a)"), "negative lookbehind:(*negative_lookbehind:@1");
+}
+
+TEST(BacktrackingRegex, FindsBackreferences) {
+  EXPECT_EQ(Bt(R"((a)\1)"), R"(backreference:\1@3)");
+  EXPECT_EQ(Bt(R"((a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\10)"), R"(backreference:\10@30)");
+  EXPECT_EQ(Bt(R"((a)\g1)"), R"(backreference:\g1@3)");
+  EXPECT_EQ(Bt(R"((a)\g{-1})"), R"(backreference:\g{-1}@3)");
+  EXPECT_EQ(Bt(R"((?<n>a)\k<n>)"), R"(named backreference:\k<n>@7)");
+  EXPECT_EQ(Bt(R"((?<n>a)\k{n})"), R"(named backreference:\k{n}@7)");
+  EXPECT_EQ(Bt(R"((?P<n>a)(?P=n))"), R"(named backreference:(?P=n)@8)");
+}
+
+TEST(BacktrackingRegex, FindsRecursionSubroutinesAndConditionals) {
+  EXPECT_EQ(Bt(R"(a(?R)?b)"), "recursion:(?R)@1");
+  EXPECT_EQ(Bt(R"((a)(?1))"), "subroutine call:(?1)@3");
+  EXPECT_EQ(Bt(R"((?<n>a)(?&n))"), "subroutine call:(?&n)@7");
+  EXPECT_EQ(Bt(R"((?<n>a)\g<n>)"), R"(subroutine call:\g<n>@7)");
+  EXPECT_EQ(Bt(R"((a)?(?(1)b|c))"), "conditional:(?(@4");
+}
+
+TEST(BacktrackingRegex, IgnoresLookalikesThatAreNot) {
+  // Escaped parentheses, classes (where '(' is literal and \1 is octal), \Q...\E quoting,
+  // comments, named groups, atomic groups, non-capturing groups and verbs.
+  EXPECT_EQ(Bt(R"(\(?=x)"), "");
+  EXPECT_EQ(Bt(R"([(?=]x)"), "");
+  EXPECT_EQ(Bt(R"([\1\2])"), "");
+  EXPECT_EQ(Bt(R"([]\(?!])"), "");
+  EXPECT_EQ(Bt(R"([[:alpha:](?=])"), "");
+  EXPECT_EQ(Bt(R"(\Q(?=\1\Ex)"), "");
+  EXPECT_EQ(Bt(R"((?# (?= )a)"), "");
+  EXPECT_EQ(Bt(R"((?<name>a)(?:b)(?>c)(*SKIP)\d\0\x{41}\\)"), "");
+  EXPECT_EQ(Bt("^evil[.]example$"), "");
+  // ... but what follows a class or quote is scanned again.
+  EXPECT_EQ(Bt(R"([a]\Qb\E(?=c))"), "lookahead:(?=@8");
+  EXPECT_EQ(Bt(R"(\\(?=c))"), "lookahead:(?=@2");
+}
+
+TEST(BacktrackingRegex, CheckerRefusesUnlessAllowed) {
+  // The issue's planted indicator.
+  const char* planted = R"([domain-name:value MATCHES '(?=(\\w+\\.?)+!)'])";
+  auto refused = ParseAndCheck(planted);
+  ASSERT_FALSE(refused.ok());
+  std::string msg(refused.status().message());
+  EXPECT_NE(msg.find("lookahead '(?=' at offset 0"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("allow_backtracking_regex"), std::string::npos) << msg;
+  EXPECT_EQ(msg.rfind("column 28: ", 0), 0u) << msg;  // the literal's column
+  CheckOptions allow;
+  allow.allow_backtracking_regex = true;
+  EXPECT_TRUE(ParseAndCheck(planted, nullptr, {}, allow).ok());
+  EXPECT_NE(Err(R"([file:name MATCHES '^(a)\\1$'])").find("backreference '\\1'"),
+            std::string::npos);
+  // Linear-time expressions stay accepted.
+  EXPECT_TRUE(ParseAndCheck(R"([domain-name:value MATCHES '^(\\w+\\.)+example$'])").ok());
+  EXPECT_TRUE(ParseAndCheck("[domain-name:value LIKE '%.example']").ok());
+}
+
+}  // namespace
+}  // namespace accord::pattern

@@ -9,6 +9,7 @@
 
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
+#include "accord/stix/ijson.h"
 #include "stix/validate.h"
 #include "stix/validate_internal.h"
 
@@ -246,7 +247,7 @@ class ReaderImpl {
       for (element e : arr) {
         Where w = where;
         w.object = ++i;
-        ACCORD_RETURN_IF_ERROR(One(e, w, ""));
+        ACCORD_RETURN_IF_ERROR(One(e, w, "", {}, ""));
       }
       return absl::OkStatus();
     }
@@ -258,12 +259,18 @@ class ReaderImpl {
     object o = root.get_object().value_unsafe();
     std::string_view type;
     if (!o["type"].get_string().get(type) && type == "bundle") {
+      // I-JSON: a bundle with two "objects" (or "id") members is refused whole; its objects are
+      // checked one by one in One(), so that one bad object fails alone.
+      if (auto dup = FindDuplicateOwnKey(o)) {
+        Report(where.Str(), "", DuplicateKeyMessage(*dup));
+        return absl::OkStatus();
+      }
       return Bundle(o, where);
     }
     // A document that is one object: keep its own bytes (minified), not a re-serialisation.
     Where w = where;
     if (!is_line) w.object = 1;
-    return One(root, w, "", text);
+    return One(root, w, "", text, nullptr);
   }
 
  private:
@@ -285,19 +292,35 @@ class ReaderImpl {
     for (element e : arr) {
       Where w = where;
       w.object = ++i;
-      ACCORD_RETURN_IF_ERROR(One(e, w, bundle_sv));
+      ACCORD_RETURN_IF_ERROR(One(e, w, bundle_sv, {}, "objects"));
     }
     return absl::OkStatus();
   }
 
-  absl::Status One(element e, const Where& where, std::string_view bundle_sv,
-                   std::string_view raw = {}) {
+  // One object `e`; `raw`: its own bytes when it is the whole document. `container`: the
+  // member that holds it ("objects" in a bundle, "" in a top-level array, nullptr when it is
+  // the document), for the path of a duplicate key.
+  absl::Status One(element e, const Where& where, std::string_view bundle_sv, std::string_view raw,
+                   const char* container) {
     if (e.type() != element_type::OBJECT) {
       Report(where.Str(), "", common::Cat("expected a STIX object, found ", TypeName(e.type())));
       return absl::OkStatus();
     }
     object o = e.get_object().value_unsafe();
     std::string_view id = StrOr(o, "id");
+    // I-JSON (RFC 7493, required by STIX 2.1 §3.1): a duplicate member name anywhere in the
+    // object refuses it, before anything reads a member that another parser would read
+    // differently ('id' above is only used to name the object in the report).
+    if (auto dup = FindDuplicateKey(e)) {
+      // The path from the document's root (built only here: most objects have no duplicate).
+      std::string path;
+      if (container != nullptr) {
+        path = common::Cat(container, "[", where.object - 1, "]", (*dup)[0] == '[' ? "" : ".");
+      }
+      path += *dup;
+      Report(where.Str(), std::string(id), DuplicateKeyMessage(path));
+      return absl::OkStatus();
+    }
     ObjectRecord rec;
     if (detail::IsStix20(o, bundle_sv)) {
       if (!opts_.upgrade_20) {

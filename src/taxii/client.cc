@@ -15,6 +15,7 @@
 #include "accord/common/strings.h"
 #include "accord/http/message.h"
 #include "accord/ingest/ingest.h"
+#include "accord/stix/ijson.h"
 #include "accord/stix/reader.h"
 #include "accord/store/group_commit.h"
 #include "http/text.h"
@@ -233,6 +234,10 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
     simdjson::dom::element root;
     if (auto err = parser.parse(r.body).get(root); err || !root.is_object()) {
       return absl::DataLossError(common::Cat(url, ": response is not a TAXII envelope"));
+    }
+    // I-JSON (RFC 7493): the envelope's own members; each object is checked by the reader.
+    if (auto dup = stix::FindDuplicateOwnKey(root.get_object().value_unsafe())) {
+      return absl::DataLossError(common::Cat(url, ": ", stix::DuplicateKeyMessage(*dup)));
     }
     simdjson::dom::array objs;
     // An empty or missing "objects" means an empty page (§8: `more` may be true and yet nothing

@@ -20,6 +20,7 @@
 #include "accord/ingest/ingest.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
+#include "accord/stix/ijson.h"
 #include "accord/stix/reader.h"
 #include "accord/store/group_commit.h"
 #include "http/text.h"
@@ -641,6 +642,10 @@ struct Service::Impl {
         root["objects"].get_array().get(objects)) {
       return Error{422, "Not an envelope",
                    "the body must be a TAXII envelope: {\"objects\": [ ... ]}"};
+    }
+    // I-JSON (RFC 7493): the envelope's own members; each object is checked by the reader.
+    if (auto dup = stix::FindDuplicateOwnKey(root.get_object().value_unsafe())) {
+      return Error{400, "Malformed JSON", stix::DuplicateKeyMessage(*dup)};
     }
     std::vector<simdjson::dom::element> elems(objects.begin(), objects.end());
     std::string array_json = simdjson::minify(objects);

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "accord/match/input.h"
+#include "accord/stix/ijson.h"
 #include "match/input/json_tree.h"
 #include "match/input/readers_internal.h"
 
@@ -43,6 +44,11 @@ class MappedJsonReader final : public LineEventReader {
   int Handle(std::string_view line, Observation* o) override {
     simdjson::dom::element e;
     if (!ParseJson(line, &e)) return -1;
+    // I-JSON (RFC 7493): an event with a duplicate key is malformed (its line is reported).
+    if (auto dup = stix::FindDuplicateKey(e)) {
+      Malformed(stix::DuplicateKeyMessage(*dup));
+      return -1;
+    }
     if (!e.is_object()) {
       Malformed("not a JSON object");
       return -1;

@@ -3,6 +3,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "accord/match/input.h"
+#include "accord/stix/ijson.h"
 #include "match/input/json_tree.h"
 
 namespace accord::match {
@@ -78,6 +79,8 @@ absl::Status ObservationsFromStix(std::string_view json, std::vector<Observation
   if (auto err = parser.parse(padded).get(root)) {
     return absl::InvalidArgumentError(std::string("not JSON: ") + simdjson::error_message(err));
   }
+  // I-JSON (RFC 7493): a duplicate key makes the document (or line) malformed.
+  ACCORD_RETURN_IF_ERROR(stix::CheckNoDuplicateKeys(root));
   std::vector<simdjson::dom::element> objects;
   CollectObjects(root, &objects, 0);
   absl::flat_hash_map<absl::string_view, simdjson::dom::object> by_id;

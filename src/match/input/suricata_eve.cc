@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "accord/match/input.h"
+#include "accord/stix/ijson.h"
 #include "match/input/json_tree.h"
 #include "match/input/readers_internal.h"
 
@@ -27,6 +28,11 @@ class EveReader final : public LineEventReader {
   int Handle(std::string_view line, Observation* o) override {
     simdjson::dom::element e;
     if (!ParseJson(line, &e)) return -1;
+    // I-JSON (RFC 7493): an event with a duplicate key is malformed (its line is reported).
+    if (auto dup = stix::FindDuplicateKey(e)) {
+      Malformed(stix::DuplicateKeyMessage(*dup));
+      return -1;
+    }
     simdjson::dom::object ev;
     if (e.get(ev) != simdjson::SUCCESS) {
       Malformed("not a JSON object");

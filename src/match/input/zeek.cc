@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "accord/match/input.h"
+#include "accord/stix/ijson.h"
 #include "match/input/readers_internal.h"
 
 namespace accord::match {
@@ -370,6 +371,11 @@ class ZeekReader final : public LineEventReader {
     if (line[0] == '{') {
       simdjson::dom::element e;
       if (!ParseJson(line, &e)) return -1;
+      // I-JSON (RFC 7493): an event with a duplicate key is malformed (its line is reported).
+      if (auto dup = stix::FindDuplicateKey(e)) {
+        Malformed(stix::DuplicateKeyMessage(*dup));
+        return -1;
+      }
       if (e.get(json_.obj) != simdjson::SUCCESS) {
         Malformed("not a JSON object");
         return -1;
