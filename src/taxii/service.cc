@@ -477,6 +477,73 @@ struct Service::Impl {
     return page;
   }
 
+  // Run, for a page of at most q.limit objects whose JSON (`keep_json`: the objects page)
+  // adds up to about opts.max_page_bytes: the page ends early, with more:true and the store's
+  // cursor after its last object, once the JSON read passes the cap, and holds at least one
+  // object (a single huge one still gets through, up to the body limit). Without
+  // `keep_json` (manifest, versions: only metadata is sent) the JSON is dropped after each
+  // chunk, and only the memory held at once is capped.
+  // PERF/memory: the store is read in chunks sized from the largest object seen so far
+  // (first chunk: one object), so that a page of small objects costs two queries and a page
+  // of 10 MB notes never holds 1,000 of them (issue 10: six limit=1000 GETs took 1.7 GB).
+  absl::StatusOr<policy::GatedPage> RunCapped(const Filters& f, store::Query q,
+                                              const policy::Audience& audience, policy::Exit exit,
+                                              bool keep_json) {
+    const uint64_t cap = opts.max_page_bytes;
+    if (cap == 0 || q.limit == 0) return Run(f, q, audience, exit);
+    const uint64_t limit = q.limit;
+    policy::GatedPage out;
+    uint64_t consumed = 0;  // store rows read (admitted or not)
+    uint64_t held = 0;      // JSON bytes kept in `out`
+    uint64_t largest = 0;   // largest object seen
+    uint64_t chunk = 1;
+    while (true) {
+      q.limit = std::min(chunk, limit - consumed);
+      ACCORD_ASSIGN_OR_RETURN(policy::GatedPage part, Run(f, q, audience, exit));
+      if (keep_json && q.limit > 1) {
+        // Objects larger than any seen before can take the chunk past the cap before its
+        // end; the page must end at the object that passes it, and only the store can give
+        // a cursor there: the chunk is read again from the same cursor, one row at a time.
+        uint64_t sum = held;
+        size_t crossing = part.objects.size();
+        for (size_t i = 0; i < part.objects.size() && crossing == part.objects.size(); ++i) {
+          largest = std::max<uint64_t>(largest, part.objects[i].json.size());
+          sum += part.objects[i].json.size();
+          if (sum >= cap) crossing = i;
+        }
+        if (crossing + 1 < part.objects.size()) {
+          chunk = 1;
+          continue;
+        }
+      }
+      consumed += q.limit;  // exact when part.more; the loop ends otherwise
+      for (auto& o : part.objects) {
+        largest = std::max<uint64_t>(largest, o.json.size());
+        if (keep_json) {
+          held += o.json.size();
+        } else {
+          std::string().swap(o.json);
+        }
+        out.objects.push_back(std::move(o));
+      }
+      out.withheld += part.withheld;
+      out.replaced += part.replaced;
+      if (out.withheld_reason.empty()) out.withheld_reason = std::move(part.withheld_reason);
+      out.more = part.more;
+      out.next = std::move(part.next);
+      if (!part.more || consumed >= limit || held >= cap) break;
+      q.cursor = out.next;  // the next chunk continues after this one's last row
+      // The next chunk: as many of the largest objects seen as fit in what is left of the
+      // cap (at least one: a page may end one object over it).
+      const uint64_t room = cap - held;
+      // Nothing admitted yet (all withheld): sizes unknown, so the chunk only doubles.
+      chunk = largest == 0 ? chunk * 2 : std::max<uint64_t>(1, room / largest);
+    }
+    // A page that stopped at `limit` says more:true only if the store had more (Run's own
+    // answer), as before: `out.more` and `out.next` are the last chunk's.
+    return out;
+  }
+
   // Answers 200 with {"more":..,"next":..,"<member>":[items]} (more/next only when there are
   // items or more pages) and the X-TAXII-Date-Added headers; `body` may carry reserved space.
   template <typename AppendItem>
@@ -520,7 +587,7 @@ struct Service::Impl {
     auto f = ParseFilters(req.query, allowed, opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     if (object_id) f->ids = {*object_id};
-    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, exit);
+    auto page = RunCapped(*f, MakeQuery(*f, c.id, opts), audience, exit, /*keep_json=*/true);
     if (!page.ok()) return FromReadStatus(page.status());
     if (object_id && page->objects.empty() && !f->next) {
       if (auto e = RequireObject(c, *object_id, audience, exit)) return e;
@@ -559,7 +626,8 @@ struct Service::Impl {
         kAddedAfter | kLimit | kNext | kMatchId | kMatchType | kMatchVersion | kMatchSpecVersion,
         opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
-    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiManifest);
+    auto page = RunCapped(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiManifest,
+                          /*keep_json=*/false);
     if (!page.ok()) return FromReadStatus(page.status());
     return SendPage(*page, "objects", std::string(), res,
                     [](std::string* b, const store::StoredObject& o) {
@@ -580,7 +648,8 @@ struct Service::Impl {
     f->ids = {object_id};
     f->want_all = true;
     f->want_last = false;
-    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiVersions);
+    auto page = RunCapped(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiVersions,
+                          /*keep_json=*/false);
     if (!page.ok()) return FromReadStatus(page.status());
     if (page->objects.empty() && !f->next) {
       if (auto e = RequireObject(c, object_id, audience, policy::Exit::kTaxiiVersions)) return e;

@@ -3,7 +3,7 @@
 // one page (six such GETs on 10 MB notes took the server to 1.7 GB). Now a page ends once its
 // objects pass [limits] max_page_bytes, with more:true and a `next` that continues exactly
 // after its last object; following `next` yields every object exactly once, and a single
-// object larger than the cap still gets through, alone on its page.
+// object larger than the cap still gets through.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -106,7 +106,7 @@ TEST(PageCap, LargeNotesArePagedUnderTheCapAndEveryObjectComesOnce) {
   for (int i = 0; i < kNotes; ++i) EXPECT_EQ(seen[NoteId(i)], 1) << NoteId(i);
 }
 
-TEST(PageCap, ObjectLargerThanTheCapStillGetsThroughAlone) {
+TEST(PageCap, ObjectLargerThanTheCapStillGetsThrough) {
   // Notes of 0.5, 3 (over the 2 MiB cap) and 0.5 MB.
   std::vector<json> notes = {Note(0, 500000), Note(1, 3u << 20), Note(2, 500000)};
   PublicNotes node;
