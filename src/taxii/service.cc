@@ -53,10 +53,23 @@ struct Error {
   std::string detail;
 };
 
+// Whether `s` is the store's "disk full" (ENOSPC or EDQUOT in the object log, SQLITE_FULL):
+// ResourceExhausted whose message begins "disk full" (store/object_log.cc, sqlite_util.cc),
+// unlike the ResourceExhausted of an input over a size limit.
+bool IsDiskFull(const absl::Status& s) {
+  return absl::IsResourceExhausted(s) && s.message().substr(0, 9) == "disk full";
+}
+
+// Seconds a client is asked to wait after a 507 (an admin must free space first).
+constexpr int kDiskFullRetryAfterS = 60;
+
 // A Status as an early exit. Client errors (4xx) keep their message: it explains what was
 // wrong with the request. Server-side failures (5xx: Internal, DataLoss, Unknown, Unavailable,
 // ...) may carry SQL, file paths or library text, so their message goes to the log only.
 Error FromStatus(const absl::Status& s, std::string_view title) {
+  // A full disk (or quota) is the server's condition, not the request's: 507 Insufficient
+  // Storage with Retry-After, its detail logged (issue 10: it was answered 413).
+  if (IsDiskFull(s)) return Error{507, "Insufficient storage", "", s.ToString()};
   int status = HttpStatusFor(s.code());
   if (status >= 500) return Error{status, std::string(title), "", s.ToString()};
   return Error{status, std::string(title), std::string(s.message()), ""};
@@ -71,6 +84,13 @@ http::Response ToResponse(const Error& e, std::string_view request_id) {
   std::string id = request_id.empty() ? NewUuid4() : std::string(request_id);
   http::LogRequestError(id,
                         common::Cat(e.title, ": ", e.detail.empty() ? e.description : e.detail));
+  if (e.status == 507) {
+    http::Response r = ErrorResponse(
+        507, e.title,
+        common::Cat("the server's storage is full; retry later (request id ", id, ")"));
+    r.SetHeader("Retry-After", std::to_string(kDiskFullRetryAfterS));
+    return r;
+  }
   return ErrorResponse(e.status, e.title,
                        common::Cat(e.status == 503 ? "the server is unavailable; retry later"
                                                    : "the server failed to complete the request",
@@ -700,6 +720,15 @@ struct Service::Impl {
     }
     Micros request_ts = common::NowMicros();
     thread_local simdjson::dom::parser parser;
+    // The parser keeps its buffers (about ten times the body) for the thread's next POST;
+    // those a large body grew are released when this request is done, or every handler thread
+    // would keep ~1 GB after one 100 MB POST (issue 10: statuses "never freed").
+    struct ReleaseLarge {
+      simdjson::dom::parser& p;
+      ~ReleaseLarge() {
+        if (p.capacity() > (1u << 20)) p = simdjson::dom::parser();
+      }
+    } release_large{parser};
     simdjson::dom::element root;
     if (auto err = parser.parse(req.body).get(root); err) {
       return Error{400, "Malformed JSON",
@@ -737,7 +766,12 @@ struct Service::Impl {
     status.total_count = records.size() + problems.size();
     status.success_count = records.size();
     status.failure_count = problems.size();
-    for (size_t i = 0; i < problems.size(); ++i) {
+    // Statuses are bounded in bytes: the first max_status_failures failures are listed in
+    // full, the rest only counted (failure_count stays exact). Before, 400k failures were
+    // each kept, stored as a row and listed.
+    const size_t listed = std::min<uint64_t>(problems.size(), opts.max_status_failures);
+    status.failures.reserve(listed);
+    for (size_t i = 0; i < listed; ++i) {
       const auto& p = problems[i];
       // The element's own modified/created, when it has one, as the failure's version.
       std::string_view version;

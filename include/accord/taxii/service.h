@@ -69,7 +69,8 @@ std::unique_ptr<ChangeSource> NewStoreChangeSource(store::Store* store, int64_t 
 
 /// Maps a Status code to the HTTP status TAXII answers with (STYLE.md §4): InvalidArgument 400,
 /// Unauthenticated 401, PermissionDenied 403, NotFound 404, AlreadyExists 409,
-/// ResourceExhausted 413, FailedPrecondition 422, Unavailable 503, anything else 500.
+/// ResourceExhausted 413 (but a "disk full" one is
+/// answered 507 with Retry-After), FailedPrecondition 422, Unavailable 503, anything else 500.
 int HttpStatusFor(absl::StatusCode code);
 
 /// An error resource (TAXII §3.6.1) with Content-Type application/taxii+json;version=2.1.
