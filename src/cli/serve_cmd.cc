@@ -104,7 +104,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   if (!f.api_root.empty()) cfg.service.api_root = f.api_root;
 
   ACCORD_ASSIGN_OR_RETURN(auto st, OpenStore(g));
-  ACCORD_ASSIGN_OR_RETURN(auto auth, http::AuthDb::Open(st.get()));
+  ACCORD_ASSIGN_OR_RETURN(auto auth, http::AuthDb::Open(st.get(), cfg.auth));
   ACCORD_ASSIGN_OR_RETURN(bool has_users, auth->HasUsers());
   if (!has_users) {
     // First start: an admin and a default collection, so that the node is usable at once.

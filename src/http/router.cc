@@ -163,7 +163,9 @@ class AuthDbAuthenticator final : public Authenticator {
     auto creds = ParseAuthorization(request.Header("authorization"));
     if (!creds.ok()) return absl::UnauthenticatedError(creds.status().message());
     if (creds->scheme == Credentials::Scheme::kNone) return Principal{};
-    auto p = db_->Authenticate(creds->user, creds->secret);
+    auto p = db_->Authenticate(creds->user, creds->secret, request.remote);
+    // Over the failed-check budget: passed on, for a 429 with Retry-After.
+    if (absl::IsResourceExhausted(p.status())) return p.status();
     // The AuthDb's reason (unknown, revoked, wrong user) is not told to the client.
     if (!p.ok()) return absl::UnauthenticatedError("invalid credentials");
     return p;
@@ -182,6 +184,12 @@ std::unique_ptr<Authenticator> NewAuthDbAuthenticator(AuthDb* db) {
 Middleware AuthenticationMiddleware(Authenticator* auth) {
   return [auth](RequestContext& ctx, Response& res) {
     auto who = auth->Authenticate(ctx.request);
+    if (absl::IsResourceExhausted(who.status())) {
+      // Too many failed checks for this key id or address: refused before argon2id runs.
+      res = ctx.Error(429, "Too Many Requests", std::string(who.status().message()));
+      res.SetHeader("Retry-After", std::to_string(std::max(1, RetryAfterSeconds(who.status()))));
+      return Next::kAnswered;
+    }
     if (!who.ok()) {
       std::string why = who.status().code() == absl::StatusCode::kUnauthenticated
                             ? std::string(who.status().message())

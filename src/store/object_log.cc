@@ -45,7 +45,7 @@ ObjectLog::~ObjectLog() {
 // A full disk or quota is ResourceExhausted, so callers can tell it from a fault (Internal).
 absl::Status ObjectLog::Error(std::string_view what, int err) const {
   std::string msg = common::Cat(path_, ": ", what, ": ", std::strerror(err));
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(msg);
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError("disk full: " + msg);
   return absl::InternalError(msg);
 }
 

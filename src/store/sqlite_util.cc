@@ -15,7 +15,7 @@ absl::Status SqlCodeError(int rc, std::string_view what, std::string_view detail
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return absl::UnavailableError(msg);
-    case SQLITE_FULL: return absl::ResourceExhaustedError(msg);
+    case SQLITE_FULL: return absl::ResourceExhaustedError("disk full: " + msg);  // taxii: 507
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB: return absl::DataLossError(msg);
     case SQLITE_READONLY:

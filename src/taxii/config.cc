@@ -1,6 +1,10 @@
 #include "accord/taxii/config.h"
 
 #include <toml++/toml.h>
+
+#include <optional>
+#include <type_traits>
+
 #include "accord/common/strings.h"
 #include "http/text.h"
 
@@ -22,6 +26,43 @@ absl::Status ParseListen(std::string_view listen, std::string* host, uint16_t* p
   *port = static_cast<uint16_t>(p);
   return absl::OkStatus();
 }
+
+namespace {
+
+// [auth] (failed-authentication budgets and caches) and [limits] (page and status bounds):
+// issue 10, items 6 and 7. Every value must be >= 0 (a burst of 0 turns that budget off).
+absl::Status LoadAuthAndLimits(const std::string& path, const toml::table& t, ServeConfig* c) {
+  auto non_negative = [&](std::string_view section, std::string_view key,
+                          auto* out) -> absl::Status {
+    using T = std::remove_pointer_t<decltype(out)>;
+    const toml::node* n = t[section][key].node();
+    if (n == nullptr) return absl::OkStatus();
+    std::optional<double> v = n->value<double>();
+    if (!v || *v < 0) {
+      return absl::InvalidArgumentError(common::Cat(path, ":", n->source().begin.line, ": [",
+                                                    section, "] ", key, " must be a number >= 0"));
+    }
+    *out = static_cast<T>(*v);
+    return absl::OkStatus();
+  };
+  auto& a = c->auth;
+  ACCORD_RETURN_IF_ERROR(non_negative("auth", "failed_per_key_burst", &a.failed_per_key_burst));
+  ACCORD_RETURN_IF_ERROR(
+      non_negative("auth", "failed_per_key_per_second", &a.failed_per_key_per_second));
+  ACCORD_RETURN_IF_ERROR(
+      non_negative("auth", "failed_per_address_burst", &a.failed_per_address_burst));
+  ACCORD_RETURN_IF_ERROR(
+      non_negative("auth", "failed_per_address_per_second", &a.failed_per_address_per_second));
+  ACCORD_RETURN_IF_ERROR(non_negative("auth", "limiter_entries", &a.limiter_entries));
+  ACCORD_RETURN_IF_ERROR(non_negative("auth", "negative_cache_entries", &a.negative_cache_entries));
+  ACCORD_RETURN_IF_ERROR(non_negative("auth", "cache_entries", &a.cache_entries));
+  auto& x = c->service;
+  ACCORD_RETURN_IF_ERROR(non_negative("limits", "max_page_bytes", &x.max_page_bytes));
+  ACCORD_RETURN_IF_ERROR(non_negative("limits", "max_status_failures", &x.max_status_failures));
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
   toml::table t;
@@ -81,6 +122,7 @@ absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
   if (auto v = t["taxii"]["status_retention_s"].value<int64_t>(); v && *v > 0) {
     x.status_retention_us = *v * 1000000;
   }
+  ACCORD_RETURN_IF_ERROR(LoadAuthAndLimits(path, t, c));
   return absl::OkStatus();
 }
 

@@ -54,10 +54,23 @@ struct Error {
   std::string detail;
 };
 
+// Whether `s` is the store's "disk full" (ENOSPC or EDQUOT in the object log, SQLITE_FULL):
+// ResourceExhausted whose message begins "disk full" (store/object_log.cc, sqlite_util.cc),
+// unlike the ResourceExhausted of an input over a size limit.
+bool IsDiskFull(const absl::Status& s) {
+  return absl::IsResourceExhausted(s) && s.message().substr(0, 9) == "disk full";
+}
+
+// Seconds a client is asked to wait after a 507 (an admin must free space first).
+constexpr int kDiskFullRetryAfterS = 60;
+
 // A Status as an early exit. Client errors (4xx) keep their message: it explains what was
 // wrong with the request. Server-side failures (5xx: Internal, DataLoss, Unknown, Unavailable,
 // ...) may carry SQL, file paths or library text, so their message goes to the log only.
 Error FromStatus(const absl::Status& s, std::string_view title) {
+  // A full disk (or quota) is the server's condition, not the request's: 507 Insufficient
+  // Storage with Retry-After, its detail logged (issue 10: it was answered 413).
+  if (IsDiskFull(s)) return Error{507, "Insufficient storage", "", s.ToString()};
   int status = HttpStatusFor(s.code());
   if (status >= 500) return Error{status, std::string(title), "", s.ToString()};
   return Error{status, std::string(title), std::string(s.message()), ""};
@@ -72,6 +85,13 @@ http::Response ToResponse(const Error& e, std::string_view request_id) {
   std::string id = request_id.empty() ? NewUuid4() : std::string(request_id);
   http::LogRequestError(id,
                         common::Cat(e.title, ": ", e.detail.empty() ? e.description : e.detail));
+  if (e.status == 507) {
+    http::Response r = ErrorResponse(
+        507, e.title,
+        common::Cat("the server's storage is full; retry later (request id ", id, ")"));
+    r.SetHeader("Retry-After", std::to_string(kDiskFullRetryAfterS));
+    return r;
+  }
   return ErrorResponse(e.status, e.title,
                        common::Cat(e.status == 503 ? "the server is unavailable; retry later"
                                                    : "the server failed to complete the request",
@@ -478,6 +498,73 @@ struct Service::Impl {
     return page;
   }
 
+  // Run, for a page of at most q.limit objects whose JSON (`keep_json`: the objects page)
+  // adds up to about opts.max_page_bytes: the page ends early, with more:true and the store's
+  // cursor after its last object, once the JSON read passes the cap, and holds at least one
+  // object (a single huge one still gets through, up to the body limit). Without
+  // `keep_json` (manifest, versions: only metadata is sent) the JSON is dropped after each
+  // chunk, and only the memory held at once is capped.
+  // PERF/memory: the store is read in chunks sized from the largest object seen so far
+  // (first chunk: one object), so that a page of small objects costs two queries and a page
+  // of 10 MB notes never holds 1,000 of them (issue 10: six limit=1000 GETs took 1.7 GB).
+  absl::StatusOr<policy::GatedPage> RunCapped(const Filters& f, store::Query q,
+                                              const policy::Audience& audience, policy::Exit exit,
+                                              bool keep_json) {
+    const uint64_t cap = opts.max_page_bytes;
+    if (cap == 0 || q.limit == 0) return Run(f, q, audience, exit);
+    const uint64_t limit = q.limit;
+    policy::GatedPage out;
+    uint64_t consumed = 0;  // store rows read (admitted or not)
+    uint64_t held = 0;      // JSON bytes kept in `out`
+    uint64_t largest = 0;   // largest object seen
+    uint64_t chunk = 1;
+    while (true) {
+      q.limit = std::min(chunk, limit - consumed);
+      ACCORD_ASSIGN_OR_RETURN(policy::GatedPage part, Run(f, q, audience, exit));
+      if (keep_json && q.limit > 1) {
+        // Objects larger than any seen before can take the chunk past the cap before its
+        // end; the page must end at the object that passes it, and only the store can give
+        // a cursor there: the chunk is read again from the same cursor, one row at a time.
+        uint64_t sum = held;
+        size_t crossing = part.objects.size();
+        for (size_t i = 0; i < part.objects.size() && crossing == part.objects.size(); ++i) {
+          largest = std::max<uint64_t>(largest, part.objects[i].json.size());
+          sum += part.objects[i].json.size();
+          if (sum >= cap) crossing = i;
+        }
+        if (crossing + 1 < part.objects.size()) {
+          chunk = 1;
+          continue;
+        }
+      }
+      consumed += q.limit;  // exact when part.more; the loop ends otherwise
+      for (auto& o : part.objects) {
+        largest = std::max<uint64_t>(largest, o.json.size());
+        if (keep_json) {
+          held += o.json.size();
+        } else {
+          std::string().swap(o.json);
+        }
+        out.objects.push_back(std::move(o));
+      }
+      out.withheld += part.withheld;
+      out.replaced += part.replaced;
+      if (out.withheld_reason.empty()) out.withheld_reason = std::move(part.withheld_reason);
+      out.more = part.more;
+      out.next = std::move(part.next);
+      if (!part.more || consumed >= limit || held >= cap) break;
+      q.cursor = out.next;  // the next chunk continues after this one's last row
+      // The next chunk: as many of the largest objects seen as fit in what is left of the
+      // cap (at least one: a page may end one object over it).
+      const uint64_t room = cap - held;
+      // Nothing admitted yet (all withheld): sizes unknown, so the chunk only doubles.
+      chunk = largest == 0 ? chunk * 2 : std::max<uint64_t>(1, room / largest);
+    }
+    // A page that stopped at `limit` says more:true only if the store had more (Run's own
+    // answer), as before: `out.more` and `out.next` are the last chunk's.
+    return out;
+  }
+
   // Answers 200 with {"more":..,"next":..,"<member>":[items]} (more/next only when there are
   // items or more pages) and the X-TAXII-Date-Added headers; `body` may carry reserved space.
   template <typename AppendItem>
@@ -521,7 +608,7 @@ struct Service::Impl {
     auto f = ParseFilters(req.query, allowed, opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
     if (object_id) f->ids = {*object_id};
-    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, exit);
+    auto page = RunCapped(*f, MakeQuery(*f, c.id, opts), audience, exit, /*keep_json=*/true);
     if (!page.ok()) return FromReadStatus(page.status());
     if (object_id && page->objects.empty() && !f->next) {
       if (auto e = RequireObject(c, *object_id, audience, exit)) return e;
@@ -560,7 +647,8 @@ struct Service::Impl {
         kAddedAfter | kLimit | kNext | kMatchId | kMatchType | kMatchVersion | kMatchSpecVersion,
         opts);
     if (!f.ok()) return FromStatus(f.status(), "Bad filter");
-    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiManifest);
+    auto page = RunCapped(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiManifest,
+                          /*keep_json=*/false);
     if (!page.ok()) return FromReadStatus(page.status());
     return SendPage(*page, "objects", std::string(), res,
                     [](std::string* b, const store::StoredObject& o) {
@@ -581,7 +669,8 @@ struct Service::Impl {
     f->ids = {object_id};
     f->want_all = true;
     f->want_last = false;
-    auto page = Run(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiVersions);
+    auto page = RunCapped(*f, MakeQuery(*f, c.id, opts), audience, policy::Exit::kTaxiiVersions,
+                          /*keep_json=*/false);
     if (!page.ok()) return FromReadStatus(page.status());
     if (page->objects.empty() && !f->next) {
       if (auto e = RequireObject(c, object_id, audience, policy::Exit::kTaxiiVersions)) return e;
@@ -632,6 +721,15 @@ struct Service::Impl {
     }
     Micros request_ts = common::NowMicros();
     thread_local simdjson::dom::parser parser;
+    // The parser keeps its buffers (about ten times the body) for the thread's next POST;
+    // those a large body grew are released when this request is done, or every handler thread
+    // would keep ~1 GB after one 100 MB POST (issue 10: statuses "never freed").
+    struct ReleaseLarge {
+      simdjson::dom::parser& p;
+      ~ReleaseLarge() {
+        if (p.capacity() > (1u << 20)) p = simdjson::dom::parser();
+      }
+    } release_large{parser};
     simdjson::dom::element root;
     if (auto err = parser.parse(req.body).get(root); err) {
       return Error{400, "Malformed JSON",
@@ -673,7 +771,12 @@ struct Service::Impl {
     status.total_count = records.size() + problems.size();
     status.success_count = records.size();
     status.failure_count = problems.size();
-    for (size_t i = 0; i < problems.size(); ++i) {
+    // Statuses are bounded in bytes: the first max_status_failures failures are listed in
+    // full, the rest only counted (failure_count stays exact). Before, 400k failures were
+    // each kept, stored as a row and listed.
+    const size_t listed = std::min<uint64_t>(problems.size(), opts.max_status_failures);
+    status.failures.reserve(listed);
+    for (size_t i = 0; i < listed; ++i) {
       const auto& p = problems[i];
       // The element's own modified/created, when it has one, as the failure's version.
       std::string_view version;

@@ -28,12 +28,17 @@ constexpr char kSql[] = "SELECT json FROM versions WHERE collection_id = ?1";
 // NOTE for maintainers: every Store virtual must be forwarded here.
 class FailingStore final : public store::Store {
  public:
-  enum class Mode { kOk, kFail, kThrow };
+  // kDiskFull: BeginImport fails as the object log does on ENOSPC.
+  enum class Mode { kOk, kFail, kThrow, kDiskFull };
   explicit FailingStore(store::Store* real) : real_(real) {}
   Mode mode = Mode::kOk;
 
   absl::StatusOr<std::unique_ptr<store::ImportTxn>> BeginImport(const std::string& c) override {
     if (mode == Mode::kFail) return Failure();
+    if (mode == Mode::kDiskFull) {
+      return absl::ResourceExhaustedError(std::string("disk full: ") + kSecretPath +
+                                          ": write: No space left on device");
+    }
     if (mode == Mode::kThrow) throw std::runtime_error(Message());
     return real_->BeginImport(c);
   }
@@ -206,6 +211,93 @@ TEST_F(ServiceErrors, ClientErrorsKeepTheirExplanation) {
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(std::string(r.Body()).find("limit: 'abc' is not a positive integer"), std::string::npos)
       << r.Body();
+}
+
+TEST_F(ServiceErrors, DiskFullIsAnswered507WithRetryAfterAndNoPath) {
+  failing_->mode = FailingStore::Mode::kDiskFull;
+  auto r = Call("POST", "/api/collections/" + collection_ + "/objects/", kEnvelope);
+  EXPECT_EQ(r.status, 507) << r.Body();
+  bool retry_after = false;
+  for (const auto& h : r.headers) retry_after |= h.first == "Retry-After" && h.second == "60";
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(std::string(r.Body()).find("accord-secret-dir"), std::string::npos) << r.Body();
+  EXPECT_NE(std::string(r.Body()).find("\"http_status\":\"507\""), std::string::npos) << r.Body();
+}
+
+// Many small objects put in the store one GET at a time: a page's objects are read in chunks,
+// so the cap, the one-object allowance and the cursor between chunks are exercised.
+class ServicePages : public ServiceErrors {
+ protected:
+  // A note of about `bytes` numbered `n` (ids sort as the insertion order does not matter:
+  // pages follow date_added).
+  static std::string Note(int n, size_t bytes) {
+    char id[80];
+    std::snprintf(id, sizeof id, "note--00000000-0000-4000-8000-%012d", n);
+    return std::string(R"({"type":"note","spec_version":"2.1","id":")") + id +
+           R"(","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z",)" +
+           R"("content":")" + std::string(bytes, 'n') +
+           R"(","object_refs":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]})";
+  }
+  void Restart(uint64_t max_page_bytes, uint64_t max_status_failures = 1000) {
+    ServiceOptions opts;
+    opts.response_cache_bytes = 0;
+    opts.max_page_bytes = max_page_bytes;
+    opts.max_status_failures = max_status_failures;
+    service_ = std::make_unique<Service>(failing_.get(), auth_.get(), opts);
+  }
+};
+
+TEST_F(ServicePages, PagesEndAtTheByteCapAndContinueExactly) {
+  Restart(10000);
+  // 20 notes of ~1,200 bytes: about 8 fit under 10,000 bytes, the 9th passes the cap.
+  for (int i = 0; i < 20; ++i) {
+    auto r = Call("POST", "/api/collections/" + collection_ + "/objects/",
+                  "{\"objects\":[" + Note(i, 1000) + "]}");
+    ASSERT_EQ(r.status, 202) << r.Body();
+  }
+  std::vector<int> seen(20, 0);
+  std::string next;
+  int pages = 0;
+  while (true) {
+    auto r = Call("GET", "/api/collections/" + collection_ + "/objects/?limit=1000" +
+                             (next.empty() ? "" : "&next=" + next));
+    ASSERT_EQ(r.status, 200) << r.Body();
+    std::string body(r.Body());
+    ++pages;
+    EXPECT_LE(body.size(), 10000u + 1300u + 200u) << "page " << pages;
+    for (size_t p = body.find("note--"); p != std::string::npos; p = body.find("note--", p + 1)) {
+      ++seen[std::stoi(body.substr(p + 6 + 24, 12))];
+    }
+    size_t at = body.find("\"next\":\"");
+    if (body.find("\"more\":true") == std::string::npos) break;
+    ASSERT_NE(at, std::string::npos);
+    next = body.substr(at + 8, body.find('"', at + 8) - at - 8);
+    ASSERT_LT(pages, 20);
+  }
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(seen[i], 1) << "note " << i;
+  EXPECT_GE(pages, 2);
+  EXPECT_LE(pages, 4);  // 24 KB in pages of ~10-11 KB: three
+}
+
+TEST_F(ServicePages, StatusListsFailuresUpToTheCap) {
+  Restart(8u << 20, 3);
+  std::string body = "{\"objects\":[";
+  for (int i = 0; i < 10; ++i) {
+    if (i) body += ',';
+    body += R"({"type":"indicator","id":"indicator--00000000-0000-4000-8000-00000000000)" +
+            std::to_string(i) + "\"}";
+  }
+  body += "]}";
+  auto r = Call("POST", "/api/collections/" + collection_ + "/objects/", body);
+  ASSERT_EQ(r.status, 202) << r.Body();
+  std::string st(r.Body());
+  EXPECT_NE(st.find("\"failure_count\":10"), std::string::npos) << st;
+  size_t listed = 0;
+  for (size_t p = st.find("\"message\""); p != std::string::npos;
+       p = st.find("\"message\"", p + 1)) {
+    ++listed;
+  }
+  EXPECT_EQ(listed, 3u) << st;
 }
 
 }  // namespace

@@ -11,6 +11,19 @@
 // refused by a running server within `generation_poll` (plus one request); a change made
 // through this AuthDb takes effect at once.
 //
+// Failed authentication is cheap and reveals nothing (issue 10, item 7):
+// - argon2id runs only within a budget of failed checks per key id and per client address
+//   (token buckets); over budget, Authenticate answers ResourceExhausted with a retry delay
+//   (RetryAfterSeconds) without running it. A successful check gives its token back.
+// - A credential that failed is remembered (keyed BLAKE2b of user and key, bounded LRU) and
+//   refused again without argon2id and without spending budget.
+// - A credential once verified skips the budgets (it is still verified), so that the owner of
+//   a key id under attack keeps working after the verification cache was dropped.
+// - An unknown or revoked key id is checked against a dummy hash, and the Basic user name is
+//   compared (in constant time) only after the hash: the time taken does not tell whether the
+//   key id exists or who owns it.
+// Every table is capped (Options), least recently used entries go first.
+//
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
@@ -30,6 +43,10 @@ namespace accord::http {
 enum class Role { kAdmin, kReader, kUser };
 absl::StatusOr<Role> ParseRole(std::string_view name);
 std::string_view RoleName(Role role);
+
+/// The delay in whole seconds (>= 1) that a ResourceExhausted status from
+/// AuthDb::Authenticate asks the client to wait; 0 when `status` carries none.
+int RetryAfterSeconds(const absl::Status& status);
 
 struct Grant {
   std::string collection;  // collection id (UUID)
@@ -74,6 +91,27 @@ class AuthDb {
     /// file rather than guessable passwords (libsodium's MODERATE would cost ~0.7 s a key).
     unsigned long long opslimit = 2;
     size_t memlimit = 19u << 20;
+
+    /// Failed checks (argon2id runs that fail) allowed per key id: a burst, then a steady
+    /// rate. Over it, ResourceExhausted (HTTP 429 with Retry-After). 0 burst: no limit.
+    uint32_t failed_per_key_burst = 10;
+    double failed_per_key_per_second = 1.0;
+    /// The same per client address (its IP, without the port).
+    uint32_t failed_per_address_burst = 30;
+    double failed_per_address_per_second = 2.0;
+    /// Entries in each budget table (key ids, addresses); the least recently used goes.
+    size_t limiter_entries = 10000;
+    /// Credentials remembered as bad (refused without argon2id), and as verified.
+    size_t negative_cache_entries = 10000;
+    size_t cache_entries = 10000;
+  };
+
+  /// Counters since Open, for tests and metrics.
+  struct Stats {
+    uint64_t verifications = 0;  // argon2id runs (against a key's hash or the dummy)
+    uint64_t rate_limited = 0;   // refused over budget, without argon2id
+    uint64_t negative_hits = 0;  // refused from the negative cache, without argon2id
+    uint64_t cache_hits = 0;     // accepted from the verification cache
   };
 
   /// Users, keys and grants in `store` (which must outlive the AuthDb).
@@ -103,10 +141,16 @@ class AuthDb {
   /// NotFound when there is no such user.
   absl::StatusOr<std::vector<Grant>> ListGrants(const std::string& user);
 
-  /// Checks a key (and, for Basic, that it belongs to `user` when `user` is not empty).
-  /// Unauthenticated when unknown, revoked, or wrong; Unavailable (or another error) when the
-  /// store cannot be read, so that a failing store never lets a request through.
-  absl::StatusOr<Principal> Authenticate(const std::string& user, const std::string& key);
+  /// Checks a key (and, for Basic, that it belongs to `user` when `user` is not empty), sent
+  /// from `client_address` (an IP address, "" when unknown: then only the key id's budget
+  /// applies). Unauthenticated when unknown, revoked, or wrong; ResourceExhausted, carrying
+  /// RetryAfterSeconds, when the key id's or the address's budget of failed checks is spent;
+  /// Unavailable (or another error) when the store cannot be read, so that a failing store
+  /// never lets a request through.
+  absl::StatusOr<Principal> Authenticate(const std::string& user, const std::string& key,
+                                         std::string_view client_address = {});
+
+  Stats stats() const;
 
  private:
   AuthDb() = default;

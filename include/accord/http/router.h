@@ -78,7 +78,8 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   /// The principal for the request's credentials: anonymous when none were sent;
-  /// Unauthenticated (with a message fit for the client) when they are malformed or wrong.
+  /// Unauthenticated (with a message fit for the client) when they are malformed or wrong;
+  /// ResourceExhausted (with RetryAfterSeconds) when too many checks failed.
   virtual absl::StatusOr<Principal> Authenticate(const Request& request) = 0;
 };
 
@@ -89,7 +90,8 @@ void LogRequestError(std::string_view request_id, std::string_view detail);
 /// Bearer keys and Basic user:key checked against an AuthDb (which must outlive it).
 std::unique_ptr<Authenticator> NewAuthDbAuthenticator(AuthDb* db);
 
-/// Sets RequestContext::principal; answers 401 (with WWW-Authenticate) for bad credentials.
+/// Sets RequestContext::principal; answers 401 (with WWW-Authenticate) for bad credentials,
+/// 429 with Retry-After when the authenticator says too many checks failed.
 /// Anonymous requests continue: handlers decide what anonymous callers may see.
 Middleware AuthenticationMiddleware(Authenticator* auth);
 

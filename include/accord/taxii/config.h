@@ -11,11 +11,21 @@
 //   idle_timeout_ms = 60000
 //   drain_timeout_ms = 30000
 //   access_log = "-"   # "-" standard error, "" off, else a file
+//
+//   [auth]                                  [limits]
+//   failed_per_key_burst = 10               max_page_bytes = 8388608
+//   failed_per_key_per_second = 1.0         max_status_failures = 1000
+//   failed_per_address_burst = 30
+//   failed_per_address_per_second = 2.0
+//   limiter_entries = 10000
+//   negative_cache_entries = 10000
+//   cache_entries = 10000
 #pragma once
 
 #include <string>
 
 #include "accord/common/status.h"
+#include "accord/http/auth.h"
 #include "accord/http/server.h"
 #include "accord/taxii/service.h"
 
@@ -24,6 +34,7 @@ namespace accord::taxii {
 struct ServeConfig {
   http::ServerOptions server;
   ServiceOptions service;
+  http::AuthDb::Options auth;
   std::string access_log = "-";
 };
 

@@ -36,6 +36,13 @@ struct ServiceOptions {
   uint64_t max_content_length = 100ull << 20;
   uint64_t default_page_size = 100;
   uint64_t max_page_size = 1000;
+  /// A page of objects (or versions, manifest) ends early, with `more: true` and a `next`
+  /// that continues after its last object, once its serialized objects exceed this many
+  /// bytes; it always holds at least one object. 0: no cap. ([limits] max_page_bytes)
+  uint64_t max_page_bytes = 8ull << 20;
+  /// A status resource lists at most this many failures in full; past that it only counts
+  /// them (failure_count stays exact). ([limits] max_status_failures)
+  uint64_t max_status_failures = 1000;
   /// Statuses are kept (in the store, across restarts) this long, then purged on a later
   /// POST. TAXII §4.3: keep statuses >= 24 h.
   int64_t status_retention_us = 24ll * 3600 * 1000000;
@@ -62,7 +69,8 @@ std::unique_ptr<ChangeSource> NewStoreChangeSource(store::Store* store, int64_t 
 
 /// Maps a Status code to the HTTP status TAXII answers with (STYLE.md §4): InvalidArgument 400,
 /// Unauthenticated 401, PermissionDenied 403, NotFound 404, AlreadyExists 409,
-/// ResourceExhausted 413, FailedPrecondition 422, Unavailable 503, anything else 500.
+/// ResourceExhausted 413 (but a "disk full" one is
+/// answered 507 with Retry-After), FailedPrecondition 422, Unavailable 503, anything else 500.
 int HttpStatusFor(absl::StatusCode code);
 
 /// An error resource (TAXII §3.6.1) with Content-Type application/taxii+json;version=2.1.
