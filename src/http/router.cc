@@ -379,9 +379,9 @@ struct Router::Impl {
   static Response OutOfMemory(const RequestContext& ctx) {
     LogRequestError(ctx.request_id, common::Cat(ctx.request.method, " ", ctx.request.path,
                                                 ": out of memory (std::bad_alloc)"));
-    Response r = ctx.Error(503, "Service unavailable",
-                           common::Cat("the server is short of memory; retry later; request id ",
-                                       ctx.request_id));
+    Response r = ctx.Error(
+        503, "Service unavailable",
+        common::Cat("the server is short of memory; retry later; request id ", ctx.request_id));
     r.SetHeader("Retry-After", "1");
     return r;
   }
@@ -502,8 +502,8 @@ bool Router::CheckHead(Request& head, Response& res) const {
   } catch (const std::bad_alloc&) {
     res = Impl::OutOfMemory(ctx);
   } catch (const std::exception& e) {
-    LogRequestError(ctx.request_id,
-                    common::Cat(head.method, " ", head.path, ": head check: exception: ", e.what()));
+    LogRequestError(ctx.request_id, common::Cat(head.method, " ", head.path,
+                                                ": head check: exception: ", e.what()));
     res = ctx.Error(500, "Internal error",
                     common::Cat("the server failed to answer; request id ", ctx.request_id));
   } catch (...) {

@@ -22,11 +22,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <future>
-#include <new>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -283,8 +283,8 @@ class ServerImpl final : public Server {
 
   // A limit's answer: `status` (503 or 429) with Retry-After, so that clients back off.
   Response RetryLater(int status, std::string_view description) const {
-    Response r = MakeError(status, status == 429 ? "Too many requests" : "Service unavailable",
-                           description);
+    Response r =
+        MakeError(status, status == 429 ? "Too many requests" : "Service unavailable", description);
     r.SetHeader("Retry-After", "1");
     return r;
   }
@@ -690,11 +690,10 @@ class Session : public SessionBase {
     b.data = body_.data() + old;
     b.size = kBodyPiece;
     b.more = true;
-    bhttp::async_read_some(
-        derived().stream(), buffer_, *parser_,
-        [self = derived().shared_from_this()](beast::error_code ec, size_t) {
-          self->OnBodyPart(ec);
-        });
+    bhttp::async_read_some(derived().stream(), buffer_, *parser_,
+                           [self = derived().shared_from_this()](beast::error_code ec, size_t) {
+                             self->OnBodyPart(ec);
+                           });
   }
 
   void OnBodyPart(beast::error_code ec) {
@@ -1014,8 +1013,8 @@ void ServerImpl::DoAccept() {
         refusing_.fetch_sub(1);
         socket.close(e2);  // too many being turned away already: no answer
       } else if (ssl_ctx_) {
-        auto s = std::make_shared<TlsSession>(this, std::move(socket), *ssl_ctx_,
-                                              std::move(remote), std::move(address), refuse);
+        auto s = std::make_shared<TlsSession>(this, std::move(socket), *ssl_ctx_, std::move(remote),
+                                              std::move(address), refuse);
         Register(s.get(), s);
         s->Start();
       } else {

@@ -13,8 +13,8 @@
 
 #include <atomic>
 #include <future>
-#include <new>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -276,8 +276,7 @@ TEST(ServerHead, RouteRefusalOnTheHeadAnswersWithoutReadingTheBody) {
   Client c(server.port());
   // Ten megabytes announced, none sent: the answer comes from the head alone, and the server
   // then closes (ReadAll returns).
-  std::string head =
-      "POST /guarded/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n";
+  std::string head = "POST /guarded/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n";
   ASSERT_EQ(write(c.fd(), head.data(), head.size()), static_cast<ssize_t>(head.size()));
   std::string got = c.ReadAll();
   EXPECT_EQ(StatusOf(got), 403) << got;

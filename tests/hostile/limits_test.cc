@@ -45,7 +45,8 @@ class Limits : public ::testing::Test {
   }
 
   static std::string Get(bool authenticated, bool keep_alive = true) {
-    std::string r = "GET /taxii2/ HTTP/1.1\r\nHost: x\r\nAccept: application/taxii+json;version=2.1\r\n";
+    std::string r =
+        "GET /taxii2/ HTTP/1.1\r\nHost: x\r\nAccept: application/taxii+json;version=2.1\r\n";
     if (authenticated) r += "Authorization: Bearer " + server_->admin_key() + "\r\n";
     if (!keep_alive) r += "Connection: close\r\n";
     return r + "\r\n";
@@ -127,8 +128,8 @@ TEST_F(Limits, ConnectionsPerAddressOverTheLimitAre429WithRetryAfter) {
 
 TEST_F(Limits, ConnectionsInAllOverTheLimitAre503WithRetryAfter) {
   std::vector<int> held;
-  for (const char* from : {"127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.5", "127.0.0.6",
-                           "127.0.0.6"}) {
+  for (const char* from :
+       {"127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.5", "127.0.0.6", "127.0.0.6"}) {
     int fd = Admitted(from);
     ASSERT_GE(fd, 0) << "a connection from " << from << " was not admitted";
     held.push_back(fd);
@@ -190,8 +191,8 @@ TEST_F(Limits, TransferEncodingOtherThanChunkedIs501) {
   // Chunked stays accepted.
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());
-  std::string chunked = PostHead(0, "Transfer-Encoding: chunked\r\n") + size + "\r\n" + body +
-                        "\r\n0\r\n\r\n";
+  std::string chunked =
+      PostHead(0, "Transfer-Encoding: chunked\r\n") + size + "\r\n" + body + "\r\n0\r\n\r\n";
   RawResponse ok = Eventually("127.0.0.13", chunked, 202);
   EXPECT_EQ(ok.status, 202) << ok.head << ok.body;
 }

@@ -65,7 +65,7 @@ class LimitedServer {
         rlimit r{limits.open_files, limits.open_files};
         setrlimit(RLIMIT_NOFILE, &r);
       }
-      std::vector<std::string> args = {ACCORD_BINARY, "serve",  "--data",       data_dir,
+      std::vector<std::string> args = {ACCORD_BINARY, "serve",       "--data",       data_dir,
                                        "--listen",    "127.0.0.1:0", "--access-log", ""};
       if (!config.empty()) {
         args.push_back("--config");

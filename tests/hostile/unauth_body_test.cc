@@ -81,9 +81,7 @@ TEST(UnauthBody, HundredMegabytePostsWithoutCredentialsOrGrantAreRefusedBeforeTh
         auth = "Bearer 0123456789abcdef.bm90LWEtcmVhbC1zZWNyZXQtYXQtYWxsLXJlYWxseS1ubw";
         u.expected = 401;  // a key that does not exist
         break;
-      default:
-        auth = "Bearer " + bob;
-        u.expected = 403;  // authenticated, no write grant
+      default: auth = "Bearer " + bob; u.expected = 403;  // authenticated, no write grant
     }
     u.fd = ConnectFrom(server.port());
     ASSERT_GE(u.fd, 0);

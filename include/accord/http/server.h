@@ -136,7 +136,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for the next request
   /// Keep-alive wait after an answer to a caller without credentials (Response::user empty).
   std::chrono::milliseconds idle_timeout_unauthenticated{5000};
-  std::chrono::milliseconds drain_timeout{30000};   // graceful stop: in-flight requests finish
+  std::chrono::milliseconds drain_timeout{30000};  // graceful stop: in-flight requests finish
   /// TLS when both are set (PEM files); plain HTTP otherwise.
   std::string tls_cert_file;
   std::string tls_key_file;
