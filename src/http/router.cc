@@ -402,14 +402,14 @@ void Router::Add(std::string_view method, std::string_view pattern, RouteHandler
                  RouteOptions options) {
   for (auto& e : impl_->entries) {
     if (e.pattern == pattern) {
-      e.methods.push_back({std::string(method), std::move(handler), options});
+      e.methods.push_back({std::string(method), std::move(handler), std::move(options)});
       return;
     }
   }
   Impl::Entry e;
   e.pattern = std::string(pattern);
   e.segments = Impl::ParsePattern(pattern);
-  e.methods.push_back({std::string(method), std::move(handler), options});
+  e.methods.push_back({std::string(method), std::move(handler), std::move(options)});
   impl_->entries.push_back(std::move(e));
 }
 

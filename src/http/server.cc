@@ -700,7 +700,7 @@ class Session : public SessionBase {
     size_t got = kBodyPiece - parser_->get().body().size;
     body_.resize(body_.size() - kBodyPiece + got);
     if (ec == bhttp::error::need_buffer) ec = {};  // the piece is full: read the next one
-    if (got > 0 && !charge_->Add(got)) {
+    if (got > 0 && charge_ && !charge_->Add(got)) {
       body_ = std::string();
       charge_.reset();
       SendRetryLater(503, "too many request bytes in flight; retry later");

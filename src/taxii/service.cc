@@ -870,7 +870,7 @@ void Service::Mount(http::Router& router) {
           // HEAD keeps the body: http::Server sends its length as Content-Length and no
           // body.
         },
-        o);
+        std::move(o));
   };
   http::RouteOptions post;
   post.max_body_bytes = options_.max_content_length;
