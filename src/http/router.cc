@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <sstream>
 
@@ -343,6 +344,56 @@ struct Router::Impl {
     return allow;
   }
 
+  // Steps 1 and 2 of a request (router.h): lookup, then the middleware and the route's
+  // check_head unless `request.principal` shows they already ran on the head. The method to
+  // run, or nullptr when `res` is the answer.
+  const Method* Decide(RequestContext& ctx, Response& res) const {
+    const Request& request = ctx.request;
+    auto m = Find(request.path);
+    if (!m) {
+      std::string d = common::Cat("no resource at '", request.path, "'");
+      if (!request.path.empty() && request.path.back() != '/' &&
+          HasRouteEndingWithSlash(request.path)) {
+        d += " (these URLs end with '/')";
+      }
+      res = ctx.Error(404, "Not found", d);
+      return nullptr;
+    }
+    const Method* h = FindMethod(*m->entry, request.method);
+    if (!h) {
+      std::string allow = Allow(*m->entry);
+      res = ctx.Error(405, "Method not allowed",
+                      common::Cat(request.method, " is not allowed here (", allow, ")"));
+      res.SetHeader("Allow", allow);
+      return nullptr;
+    }
+    ctx.params = std::move(m->params);
+    ctx.rest = std::move(m->rest);
+    ctx.route_options = &h->options;
+    if (request.principal) {
+      ctx.principal = *request.principal;  // decided on the head (CheckHead)
+      return h;
+    }
+    for (const auto& mw : middleware) {
+      if (mw(ctx, res) == Next::kAnswered) return nullptr;
+    }
+    if (h->options.check_head && h->options.check_head(ctx, res) == Next::kAnswered) {
+      return nullptr;
+    }
+    return h;
+  }
+
+  // The answer to a request that ran out of memory: 503, retry later (the process goes on).
+  static Response OutOfMemory(const RequestContext& ctx) {
+    LogRequestError(ctx.request_id, common::Cat(ctx.request.method, " ", ctx.request.path,
+                                                ": out of memory (std::bad_alloc)"));
+    Response r = ctx.Error(
+        503, "Service unavailable",
+        common::Cat("the server is short of memory; retry later; request id ", ctx.request_id));
+    r.SetHeader("Retry-After", "1");
+    return r;
+  }
+
   bool HasRouteEndingWithSlash(std::string_view path) const {
     std::string with_slash = common::Cat(path, "/");
     return Find(with_slash).has_value();
@@ -359,14 +410,14 @@ void Router::Add(std::string_view method, std::string_view pattern, RouteHandler
                  RouteOptions options) {
   for (auto& e : impl_->entries) {
     if (e.pattern == pattern) {
-      e.methods.push_back({std::string(method), std::move(handler), options});
+      e.methods.push_back({std::string(method), std::move(handler), std::move(options)});
       return;
     }
   }
   Impl::Entry e;
   e.pattern = std::string(pattern);
   e.segments = Impl::ParsePattern(pattern);
-  e.methods.push_back({std::string(method), std::move(handler), options});
+  e.methods.push_back({std::string(method), std::move(handler), std::move(options)});
   impl_->entries.push_back(std::move(e));
 }
 
@@ -398,32 +449,9 @@ void Router::Handle(const Request& request, Response& res) const {
   ctx.request_id = request.id.empty() ? NewRequestId() : request.id;
   ctx.errors = &impl_->errors;
   try {
-    auto m = impl_->Find(request.path);
-    if (!m) {
-      std::string d = common::Cat("no resource at '", request.path, "'");
-      if (!request.path.empty() && request.path.back() != '/' &&
-          impl_->HasRouteEndingWithSlash(request.path)) {
-        d += " (these URLs end with '/')";
-      }
-      res = ctx.Error(404, "Not found", d);
-    } else if (const Impl::Method* h = Impl::FindMethod(*m->entry, request.method); !h) {
-      std::string allow = Impl::Allow(*m->entry);
-      res = ctx.Error(405, "Method not allowed",
-                      common::Cat(request.method, " is not allowed here (", allow, ")"));
-      res.SetHeader("Allow", allow);
-    } else {
-      ctx.params = std::move(m->params);
-      ctx.rest = std::move(m->rest);
-      ctx.route_options = &h->options;
-      bool answered = false;
-      for (const auto& mw : impl_->middleware) {
-        if (mw(ctx, res) == Next::kAnswered) {
-          answered = true;
-          break;
-        }
-      }
-      if (!answered) h->handler(ctx, res);
-    }
+    if (const Impl::Method* h = impl_->Decide(ctx, res)) h->handler(ctx, res);
+  } catch (const std::bad_alloc&) {
+    res = Impl::OutOfMemory(ctx);
   } catch (const std::exception& e) {
     LogRequestError(ctx.request_id,
                     common::Cat(request.method, " ", request.path, ": exception: ", e.what()));
@@ -452,6 +480,15 @@ void Router::Handle(const Request& request, Response& res) const {
       };
       try {
         inner(wrapped);
+      } catch (const std::bad_alloc&) {
+        LogRequestError(id, "deferred answer: out of memory (std::bad_alloc)");
+        Response r = errors ? errors(503, "Service unavailable",
+                                     common::Cat("the server is short of memory; retry later; "
+                                                 "request id ",
+                                                 id))
+                            : PlainError(503, "Service unavailable", "short of memory");
+        r.SetHeader("Retry-After", "1");
+        wrapped(std::move(r));
       } catch (const std::exception& e) {
         LogRequestError(id, common::Cat("deferred answer: exception: ", e.what()));
         wrapped(errors ? errors(500, "Internal error",
@@ -460,6 +497,37 @@ void Router::Handle(const Request& request, Response& res) const {
       }
     };
   }
+}
+
+bool Router::CheckHead(Request& head, Response& res) const {
+  head.principal.reset();  // decided here, never taken from the caller
+  RequestContext ctx(head);
+  ctx.request_id = head.id.empty() ? NewRequestId() : head.id;
+  ctx.errors = &impl_->errors;
+  bool go = false;
+  try {
+    go = impl_->Decide(ctx, res) != nullptr;
+  } catch (const std::bad_alloc&) {
+    res = Impl::OutOfMemory(ctx);
+  } catch (const std::exception& e) {
+    LogRequestError(ctx.request_id, common::Cat(head.method, " ", head.path,
+                                                ": head check: exception: ", e.what()));
+    res = ctx.Error(500, "Internal error",
+                    common::Cat("the server failed to answer; request id ", ctx.request_id));
+  } catch (...) {
+    LogRequestError(ctx.request_id,
+                    common::Cat(head.method, " ", head.path, ": head check: unknown exception"));
+    res = ctx.Error(500, "Internal error",
+                    common::Cat("the server failed to answer; request id ", ctx.request_id));
+  }
+  if (go) {
+    head.principal = std::make_shared<const Principal>(std::move(ctx.principal));
+    return true;
+  }
+  if (res.user.empty()) res.user = ctx.principal.user;
+  res.SetHeader("X-Request-Id", ctx.request_id);
+  res.deferred = nullptr;  // a refusal on the head is immediate
+  return false;
 }
 
 Handler Router::AsHandler() const {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -230,6 +231,77 @@ TEST(Router, LimitsMiddlewareEnforcesThePerRouteBodyLimit) {
   EXPECT_EQ(r.BodyLimit("POST", "/small/"), 4u);
   EXPECT_EQ(r.BodyLimit("POST", "/big/"), 0u);
   EXPECT_EQ(r.BodyLimit("POST", "/nope/"), 0u);
+}
+
+TEST(Router, CheckHeadRunsMiddlewareAndRouteCheckThenHandleDoesNotRepeatThem) {
+  int middleware_runs = 0;
+  FakeAuth auth;
+  Router r;
+  r.Use(AuthenticationMiddleware(&auth));
+  r.Use([&](RequestContext&, Response&) {
+    ++middleware_runs;
+    return Next::kContinue;
+  });
+  RouteOptions writers;
+  writers.check_head = [](RequestContext& ctx, Response& res) {
+    if (ctx.principal.user == "alice") return Next::kContinue;
+    res = ctx.Error(403, "Forbidden", "alice only");
+    return Next::kAnswered;
+  };
+  r.Add(
+      "POST", "/w/",
+      [](RequestContext& ctx, Response& res) {
+        res.body = ctx.principal.user + ":" + ctx.request.body;
+      },
+      writers);
+
+  // Alice's head passes; the principal is recorded for Handle, which then runs no middleware.
+  Request head = Req("POST", "/w/");
+  head.headers = {{"authorization", "Bearer good"}};
+  Response refused;
+  ASSERT_TRUE(r.CheckHead(head, refused));
+  ASSERT_NE(head.principal, nullptr);
+  EXPECT_EQ(head.principal->user, "alice");
+  EXPECT_EQ(middleware_runs, 1);
+  head.body = "data";
+  Response done;
+  r.Handle(head, done);
+  EXPECT_EQ(done.body, "alice:data");
+  EXPECT_EQ(middleware_runs, 1);
+
+  // Anonymous: the route's check answers on the head; bad credentials: the middleware does.
+  Request anon = Req("POST", "/w/");
+  Response a;
+  EXPECT_FALSE(r.CheckHead(anon, a));
+  EXPECT_EQ(a.status, 403);
+  EXPECT_FALSE(HeaderOf(a, "X-Request-Id").empty());
+  Request bad = Req("POST", "/w/");
+  bad.headers = {{"authorization", "Bearer bad"}};
+  Response b;
+  EXPECT_FALSE(r.CheckHead(bad, b));
+  EXPECT_EQ(b.status, 401);
+  // Unknown path and wrong method are decided on the head too.
+  Request lost = Req("POST", "/nowhere/"), wrong = Req("PUT", "/w/");
+  Response l, w;
+  EXPECT_FALSE(r.CheckHead(lost, l));
+  EXPECT_FALSE(r.CheckHead(wrong, w));
+  EXPECT_EQ(l.status, 404);
+  EXPECT_EQ(w.status, 405);
+
+  // Without CheckHead (a direct call), Handle runs the route's check as well.
+  Request direct = Req("POST", "/w/", "x");
+  Response d;
+  r.Handle(direct, d);
+  EXPECT_EQ(d.status, 403);
+}
+
+TEST(Router, OutOfMemoryIs503WithRetryAfter) {
+  Router r;
+  r.Add("GET", "/big/", [](RequestContext&, Response&) { throw std::bad_alloc(); });
+  Response res;
+  r.Handle(Req("GET", "/big/"), res);
+  EXPECT_EQ(res.status, 503);
+  EXPECT_EQ(HeaderOf(res, "Retry-After"), "1");
 }
 
 TEST(Router, ExceptionBecomesGeneric500WithRequestId) {

@@ -8,18 +8,25 @@
 // thread does not run out of work (and return) while a handler is still busy.
 #include "accord/http/server.h"
 
+#include <fcntl.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <future>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -28,6 +35,7 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/http/auth.h"
 #include "accord/http/message.h"
 #include "accord/http/router.h"
 #include "http/handler_pool.h"
@@ -91,7 +99,8 @@ class ServerImpl final : public Server {
         ioc_(*iocs_[0]),
         acceptor_(ioc_),
         signals_(ioc_),
-        drain_timer_(ioc_) {
+        drain_timer_(ioc_),
+        accept_timer_(ioc_) {
     for (size_t i = 1; i < iocs_.size(); ++i) idle_guards_.emplace_back(iocs_[i]->get_executor());
   }
 
@@ -137,6 +146,21 @@ class ServerImpl final : public Server {
           common::Cat("cannot listen on ", opts_.host, ":", opts_.port, ": ", ec.message()));
     }
     port_ = acceptor_.local_endpoint().port();
+    // Non-blocking at the descriptor level too, so that ShedPending's direct accept4() returns
+    // at once on an empty backlog (Asio's own operations are unaffected).
+    acceptor_.native_non_blocking(true, ec);
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    shed_response_ = RenderShedResponse();
+    if (opts_.max_connections > 0) {
+      rlimit nofile{};
+      if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+          opts_.max_connections + 64 > nofile.rlim_cur) {
+        std::fprintf(stderr,
+                     "accord: warning: max_connections %zu is near the open-file limit %llu "
+                     "(ulimit -n): clients beyond it are turned away with 503\n",
+                     opts_.max_connections, static_cast<unsigned long long>(nofile.rlim_cur));
+      }
+    }
     if (opts_.stop_on_signals) {
       // Installed here, before the caller announces the port, so that a SIGTERM sent right
       // after start-up is queued rather than fatal.
@@ -144,6 +168,10 @@ class ServerImpl final : public Server {
       signals_.add(SIGINT, ec);
     }
     return absl::OkStatus();
+  }
+
+  ~ServerImpl() override {
+    if (spare_fd_ >= 0) ::close(spare_fd_);
   }
 
   uint16_t port() const override { return port_; }
@@ -193,6 +221,7 @@ class ServerImpl final : public Server {
     net::post(ioc_, [this] {
       boost::system::error_code ec;
       signals_.cancel(ec);
+      accept_timer_.cancel();
       drain_timer_.expires_after(opts_.drain_timeout);
       drain_timer_.async_wait([this](const boost::system::error_code& e) {
         if (e) return;
@@ -252,8 +281,79 @@ class ServerImpl final : public Server {
     return r;
   }
 
+  // A limit's answer: `status` (503 or 429) with Retry-After, so that clients back off.
+  Response RetryLater(int status, std::string_view description) const {
+    Response r =
+        MakeError(status, status == 429 ? "Too many requests" : "Service unavailable", description);
+    r.SetHeader("Retry-After", "1");
+    return r;
+  }
+
+  // --- connection admission -------------------------------------------------------------
+
+  enum class Admission { kAdmitted, kTooManyFromAddress, kTooMany };
+
+  // Counts a new connection from `address` against the limits (0: unbounded). The per-address
+  // limit is checked first: a client at its own limit is told so (429) even when the server
+  // is full too.
+  Admission Admit(const std::string& address) {
+    std::lock_guard<std::mutex> l(admit_mu_);
+    size_t& mine = per_address_[address];
+    if (opts_.max_connections_per_address > 0 && mine >= opts_.max_connections_per_address) {
+      return Admission::kTooManyFromAddress;
+    }
+    if (opts_.max_connections > 0 && open_ >= opts_.max_connections) {
+      if (mine == 0) per_address_.erase(address);
+      return Admission::kTooMany;
+    }
+    ++mine;
+    ++open_;
+    return Admission::kAdmitted;
+  }
+  void Leave(const std::string& address) {
+    std::lock_guard<std::mutex> l(admit_mu_);
+    --open_;
+    auto it = per_address_.find(address);
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
+  // Connections being turned away (answer, then a short lingering close) are bounded too:
+  // beyond kMaxRefusing the socket is closed without an answer.
+  static constexpr int kMaxRefusing = 256;
+  std::atomic<int>& refusing() { return refusing_; }
+
+  // --- request bytes in flight ------------------------------------------------------------
+
+  uint64_t InFlightLimit() const {
+    if (opts_.max_bytes_in_flight == 0) return 0;
+    return std::max(opts_.max_bytes_in_flight, opts_.max_body_bytes);
+  }
+  // Whether `n` more bytes would fit now (a hint on the head; Charge decides).
+  bool BodyFits(uint64_t n) const {
+    uint64_t limit = InFlightLimit();
+    return limit == 0 || in_flight_.load(std::memory_order_relaxed) + n <= limit;
+  }
+  bool Charge(uint64_t n) {
+    uint64_t limit = InFlightLimit();
+    uint64_t now = in_flight_.fetch_add(n) + n;
+    if (limit != 0 && now > limit) {
+      in_flight_.fetch_sub(n);
+      return false;
+    }
+    return true;
+  }
+  void Uncharge(uint64_t n) { in_flight_.fetch_sub(n); }
+
  private:
   void DoAccept();
+  void OnAcceptError(const boost::system::error_code& ec);
+  void ShedPending();
+  std::string RenderShedResponse() const {
+    Response r = RetryLater(503, "the server is out of connections; retry later");
+    std::string out = "HTTP/1.1 503 Service Unavailable\r\nServer: accord\r\nConnection: close\r\n";
+    for (const auto& [k, v] : r.headers) common::Append(&out, k, ": ", v, "\r\n");
+    common::Append(&out, "Content-Length: ", r.body.size(), "\r\n\r\n", r.body);
+    return out;
+  }
 
   // PERF: one single-threaded io_context per worker thread, connections dealt out in turn:
   // a connection's handlers always run on one thread, with no strand and no hand-over
@@ -285,18 +385,68 @@ class ServerImpl final : public Server {
   tcp::acceptor acceptor_;
   net::signal_set signals_;
   net::steady_timer drain_timer_;
+  // Accept's back-off while the process is out of file descriptors (on ioc_).
+  net::steady_timer accept_timer_;
+  std::chrono::milliseconds accept_backoff_{0};
+  // A descriptor kept open to be given up when accept fails with EMFILE, so that a waiting
+  // client can be accepted and told 503 instead of hanging (libev's and nginx's trick).
+  int spare_fd_ = -1;
+  std::string shed_response_;  // that 503, rendered once
+  std::mutex admit_mu_;
+  size_t open_ = 0;
+  std::unordered_map<std::string, size_t> per_address_;
+  std::atomic<int> refusing_{0};
+  std::atomic<uint64_t> in_flight_{0};
   std::optional<ssl::context> ssl_ctx_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
 };
 
+// A request body's share of ServerOptions::max_bytes_in_flight, given back when the body is
+// dropped (its handler has finished, or the connection failed while reading it).
+class BodyCharge {
+ public:
+  explicit BodyCharge(ServerImpl* srv) : srv_(srv) {}
+  ~BodyCharge() {
+    if (n_ > 0) srv_->Uncharge(n_);
+  }
+  BodyCharge(const BodyCharge&) = delete;
+  BodyCharge& operator=(const BodyCharge&) = delete;
+  bool Add(uint64_t n) {
+    if (!srv_->Charge(n)) return false;
+    n_ += n;
+    return true;
+  }
+
+ private:
+  ServerImpl* srv_;
+  uint64_t n_ = 0;
+};
+
 // The HTTP exchange loop shared by plain and TLS connections (CRTP: Derived supplies
 // stream(), lowest() and DoClose()).
+//
+// One request: the head is read (DoRead, OnHeader) and checked on the I/O thread (header
+// counts, Transfer-Encoding, body limit, bytes in flight). A request with a body is then
+// decided on its head on the pool (CheckHead: route, authentication, grant); only if it passes
+// is the body read, in kBodyPiece pieces appended to a string that grows as data arrives
+// (ReadBodyPart), each piece charged to the bytes in flight. The complete request goes to the
+// pool (Dispatch, RunHandler) and the answer is written back (Send, OnWrite).
 template <class Derived>
 class Session : public SessionBase {
  public:
-  Session(ServerImpl* srv, std::string remote) : srv_(srv), remote_(std::move(remote)) {}
-  ~Session() override { srv_->Unregister(this); }
+  // `refuse` is 0 for an admitted connection, else the status (429, 503) it is answered with
+  // at once.
+  Session(ServerImpl* srv, std::string remote, std::string address, int refuse)
+      : srv_(srv), remote_(std::move(remote)), address_(std::move(address)), refuse_(refuse) {}
+  ~Session() override {
+    if (refuse_ == 0) {
+      srv_->Leave(address_);
+    } else {
+      srv_->refusing().fetch_sub(1);
+    }
+    srv_->Unregister(this);
+  }
 
   void OnStop() override {
     net::post(derived().lowest().get_executor(), [self = derived().shared_from_this()] {
@@ -309,7 +459,27 @@ class Session : public SessionBase {
   }
 
  protected:
+  // Read is 64 KiB at a time: large enough for throughput, small enough that a body costs
+  // what has arrived, not what Content-Length announced.
+  static constexpr size_t kBodyPiece = 64u << 10;
+
   Derived& derived() { return static_cast<Derived&>(*this); }
+
+  // The first thing a connection does (after a TLS handshake).
+  void Begin() {
+    if (refuse_ == 0) {
+      DoRead();
+      return;
+    }
+    // Over a connection limit: answered without reading the request, then closed.
+    method_ = "-";
+    target_ = "-";
+    start_ = common::NowMicros();
+    Send(srv_->RetryLater(refuse_, refuse_ == 429
+                                       ? "too many connections from your address; retry later"
+                                       : "the server has too many connections; retry later"),
+         false, 11);
+  }
 
   void DoRead() {
     if (srv_->stopping() && buffer_.size() == 0) {
@@ -319,13 +489,38 @@ class Session : public SessionBase {
     parser_.emplace();
     parser_->header_limit(srv_->opts().max_header_bytes);
     parser_->body_limit(srv_->opts().max_body_bytes);
-    derived().lowest().expires_after(requests_ == 0 ? srv_->opts().header_timeout
-                                                    : srv_->opts().idle_timeout);
+    // A caller that did not authenticate gets a short keep-alive: idle sockets cost the
+    // server a descriptor, and anonymous ones are the cheapest to open.
+    auto idle = srv_->opts().idle_timeout;
+    if (!authenticated_) idle = std::min(idle, srv_->opts().idle_timeout_unauthenticated);
+    derived().lowest().expires_after(requests_ == 0 ? srv_->opts().header_timeout : idle);
     reading_header_ = true;
     bhttp::async_read_header(derived().stream(), buffer_, *parser_,
                              [self = derived().shared_from_this()](beast::error_code ec, size_t) {
                                self->OnHeader(ec);
                              });
+  }
+
+  // Empty, or why the request's Transfer-Encoding is refused (501): anything but exactly one
+  // "chunked" coding (gzip, "gzip, chunked", identity...), which the server does not decode.
+  static std::string UnsupportedTransferEncoding(const bhttp::fields& h) {
+    auto [begin, end] = h.equal_range(bhttp::field::transfer_encoding);
+    std::string all;
+    int codings = 0;
+    bool only_chunked = true;
+    for (auto it = begin; it != end; ++it) {
+      std::string_view v = SV(it->value());
+      if (!all.empty()) all += ", ";
+      all += v;
+      for (std::string_view c : text::Split(v, ',')) {
+        c = text::Trim(c);
+        if (c.empty()) continue;
+        ++codings;
+        only_chunked &= text::IEquals(c, "chunked");
+      }
+    }
+    if (begin == end || (codings == 1 && only_chunked)) return {};
+    return common::Cat("Transfer-Encoding '", all, "' is not supported (only chunked)");
   }
 
   void OnHeader(beast::error_code ec) {
@@ -353,18 +548,117 @@ class Session : public SessionBase {
     }
     ++requests_;
     auto& req = parser_->get();
+    // Two credentials are ambiguous (which one would an intermediary have checked?).
+    if (req.count(bhttp::field::authorization) > 1) {
+      SendError(400, "Bad request", "more than one Authorization header");
+      return;
+    }
+    if (std::string why = UnsupportedTransferEncoding(req); !why.empty()) {
+      SendError(501, "Not implemented", why);
+      return;
+    }
     // The route's own limit, known now that the head is in (Router::BodyLimit).
     std::string_view target = SV(req.target());
     uint64_t limit = srv_->BodyLimit(SV(req.method_string()), target.substr(0, target.find('?')));
     body_limit_ = limit;
-    if (auto len = parser_->content_length(); len && *len > limit) {
+    auto len = parser_->content_length();
+    if (len && *len > limit) {
       SendError(413, "Request too large",
                 common::Cat("body of ", *len, " bytes exceeds max_content_length ", limit));
       return;
     }
+    const bool has_body = parser_->chunked() || (len && *len > 0);
+    if (len && !srv_->BodyFits(*len)) {
+      Send(srv_->RetryLater(503, "too many request bytes in flight; retry later"), false,
+           req.version());
+      return;
+    }
     parser_->body_limit(limit);
+    // The request as the handler will see it, without its body yet.
+    head_ = Request();
+    head_.method = std::string(SV(req.method_string()));
+    head_.target = std::string(target);
+    size_t q = head_.target.find('?');
+    head_.path = head_.target.substr(0, q);
+    if (q != std::string::npos) head_.query = head_.target.substr(q + 1);
+    head_.headers.reserve(8);
+    for (const auto& f : req) {
+      head_.headers.emplace_back(text::Lower(SV(f.name_string())), std::string(SV(f.value())));
+    }
+    head_.remote = remote_;
+    head_.tls = Derived::kTls;
+    head_.id = srv_->NextRequestId();
+    user_agent_ = std::string(head_.Header("user-agent"));
+    request_id_ = head_.id;
+    method_ = head_.method;
+    target_ = head_.target;
+    keep_alive_ = req.keep_alive();
+    head_only_ = req.method() == bhttp::verb::head;
+    version_ = req.version();
+    expect_continue_ = text::IEquals(SV(req[bhttp::field::expect]), "100-continue");
+    body_.clear();
+    charge_ = has_body ? std::make_shared<BodyCharge>(srv_) : nullptr;
+    if (has_body && srv_->opts().check_head) {
+      CheckHead();
+      return;
+    }
+    StartBody();
+  }
+
+  using Guard = std::shared_ptr<net::executor_work_guard<net::any_io_executor>>;
+  Guard MakeGuard() {
+    return std::make_shared<net::executor_work_guard<net::any_io_executor>>(
+        derived().lowest().get_executor());
+  }
+
+  // On the pool: ServerOptions::check_head on the head. The session has no I/O outstanding
+  // meanwhile (the work guard keeps its io_context running), so the pool thread may use head_;
+  // the post back orders that before the I/O thread touches it again.
+  void CheckHead() {
+    detail::HandlerPool::Task task = [self = derived().shared_from_this(), guard = MakeGuard()] {
+      Response res;
+      bool go = false;
+      try {
+        go = self->srv_->opts().check_head(self->head_, res);
+      } catch (const std::bad_alloc&) {
+        res = self->srv_->RetryLater(503, "the server is short of memory; retry later");
+      } catch (const std::exception& e) {
+        LogRequestError(self->request_id_, common::Cat("head check: exception: ", e.what()));
+        res = self->srv_->MakeError(500, "Internal error", "the server failed to answer");
+      } catch (...) {
+        LogRequestError(self->request_id_, "head check: unknown exception");
+        res = self->srv_->MakeError(500, "Internal error", "the server failed to answer");
+      }
+      net::post(self->derived().lowest().get_executor(),
+                [self, guard, go, res = std::move(res)]() mutable {
+                  self->OnHeadChecked(go, std::move(res));
+                });
+    };
+    if (!srv_->pool().TrySubmit(task)) {
+      Response busy = srv_->RetryLater(503, "the server is busy; retry later");
+      busy.SetHeader("X-Request-Id", request_id_);
+      Send(std::move(busy), false, version_);
+    }
+  }
+
+  void OnHeadChecked(bool go, Response res) {
+    if (!go) {
+      // Refused on the head (401, 403, 404, ...): answered, and the connection is closed
+      // without the body being read.
+      charge_.reset();
+      Send(std::move(res), false, version_, head_only_);
+      return;
+    }
+    StartBody();
+  }
+
+  void StartBody() {
+    if (parser_->is_done()) {
+      Dispatch();
+      return;
+    }
     derived().lowest().expires_after(srv_->opts().body_timeout);
-    if (text::IEquals(SV(req[bhttp::field::expect]), "100-continue")) {
+    if (expect_continue_) {
       auto cont =
           std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       bhttp::async_write(derived().stream(), *cont,
@@ -373,77 +667,95 @@ class Session : public SessionBase {
                              self->derived().DoClose();
                              return;
                            }
-                           self->ReadBody();
+                           self->ReadBodyPart();
                          });
       return;
     }
-    ReadBody();
+    ReadBodyPart();
   }
 
-  void ReadBody() {
-    if (parser_->is_done()) {
-      OnBody({});
+  // Reads the next piece of the body straight into the end of body_, which grows only by
+  // what arrives (geometrically, as std::string does).
+  void ReadBodyPart() {
+    size_t old = body_.size();
+    try {
+      body_.resize(old + kBodyPiece);
+    } catch (const std::bad_alloc&) {
+      body_ = std::string();
+      charge_.reset();
+      SendRetryLater(503, "the server is short of memory; retry later");
       return;
     }
-    bhttp::async_read(
-        derived().stream(), buffer_, *parser_,
-        [self = derived().shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+    auto& b = parser_->get().body();
+    b.data = body_.data() + old;
+    b.size = kBodyPiece;
+    b.more = true;
+    bhttp::async_read_some(derived().stream(), buffer_, *parser_,
+                           [self = derived().shared_from_this()](beast::error_code ec, size_t) {
+                             self->OnBodyPart(ec);
+                           });
   }
 
-  void OnBody(beast::error_code ec) {
+  void OnBodyPart(beast::error_code ec) {
+    size_t got = kBodyPiece - parser_->get().body().size;
+    body_.resize(body_.size() - kBodyPiece + got);
+    if (ec == bhttp::error::need_buffer) ec = {};  // the piece is full: read the next one
+    if (got > 0 && charge_ && !charge_->Add(got)) {
+      body_ = std::string();
+      charge_.reset();
+      SendRetryLater(503, "too many request bytes in flight; retry later");
+      return;
+    }
     if (ec == bhttp::error::body_limit) {
+      body_ = std::string();
+      charge_.reset();
       SendError(413, "Request too large",
                 common::Cat("body exceeds max_content_length ", body_limit_));
       return;
     }
     if (ec == beast::error::timeout) {
+      body_ = std::string();
+      charge_.reset();
       SendError(408, "Request timeout", "the request body did not arrive in time");
       return;
     }
     if (ec) {
+      body_ = std::string();
+      charge_.reset();
       derived().DoClose();
       return;
     }
-    bhttp::request<bhttp::string_body> req = parser_->release();
-    Request r;
-    r.method = std::string(SV(req.method_string()));
-    r.target = std::string(SV(req.target()));
-    size_t q = r.target.find('?');
-    r.path = r.target.substr(0, q);
-    if (q != std::string::npos) r.query = r.target.substr(q + 1);
-    r.headers.reserve(8);
-    for (const auto& f : req) {
-      r.headers.emplace_back(text::Lower(SV(f.name_string())), std::string(SV(f.value())));
+    if (parser_->is_done()) {
+      Dispatch();
+      return;
     }
-    r.body = std::move(req.body());
-    r.remote = remote_;
-    r.tls = Derived::kTls;
-    r.id = srv_->NextRequestId();
-    user_agent_ = std::string(r.Header("user-agent"));
-    request_id_ = r.id;
+    ReadBodyPart();
+  }
+
+  // Hands the complete request to the pool. Its body's charge goes with it and is given back
+  // when the handler is done with it.
+  void Dispatch() {
+    Request r = std::move(head_);
+    r.body = std::move(body_);
+    body_ = std::string();
     request_bytes_ = r.body.size();
-    method_ = r.method;
-    target_ = r.target;
-    bool keep_alive = req.keep_alive(), head = req.method() == bhttp::verb::head;
-    unsigned version = req.version();
+    bool keep_alive = keep_alive_, head = head_only_;
+    unsigned version = version_;
     // From here until the answer is posted back, the connection has no read or write
     // outstanding; the work guard keeps its io_context running meanwhile, also while stopping.
-    auto guard = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
-        derived().lowest().get_executor());
-    detail::HandlerPool::Task task = [self = derived().shared_from_this(), guard, r = std::move(r),
-                                      keep_alive, head, version]() mutable {
-      self->RunHandler(std::move(r), std::move(guard), keep_alive, head, version);
+    detail::HandlerPool::Task task = [self = derived().shared_from_this(), guard = MakeGuard(),
+                                      charge = std::move(charge_), r = std::move(r), keep_alive,
+                                      head, version]() mutable {
+      self->RunHandler(std::move(r), guard, keep_alive, head, version);
+      r = Request();
+      charge.reset();  // the body is gone
     };
     if (!srv_->pool().TrySubmit(task)) {
-      Response busy =
-          srv_->MakeError(503, "Service unavailable", "the server is busy; retry later");
-      busy.SetHeader("Retry-After", "1");
+      Response busy = srv_->RetryLater(503, "the server is busy; retry later");
       busy.SetHeader("X-Request-Id", request_id_);
       Send(std::move(busy), keep_alive && !srv_->stopping(), version, head);
     }
   }
-
-  using Guard = std::shared_ptr<net::executor_work_guard<net::any_io_executor>>;
 
   // On a pool thread: runs the handler and posts its answer (now, or when a deferred answer
   // comes) to the connection's io_context. Touches no Session member but `srv_`.
@@ -463,9 +775,19 @@ class Session : public SessionBase {
       e.SetHeader("X-Request-Id", r.id);
       return e;
     };
+    // Out of memory ends this request, not the process: 503, retry later.
+    auto out_of_memory = [this, &r]() {
+      LogRequestError(r.id, common::Cat(r.method, " ", r.path, ": out of memory"));
+      Response e = srv_->RetryLater(
+          503, common::Cat("the server is short of memory; retry later; request id ", r.id));
+      e.SetHeader("X-Request-Id", r.id);
+      return e;
+    };
     Response resp;
     try {
       srv_->handler()(r, resp);
+    } catch (const std::bad_alloc&) {
+      resp = out_of_memory();
     } catch (const std::exception& e) {
       resp = internal_error(common::Cat("exception: ", e.what()));
     } catch (...) {
@@ -482,6 +804,8 @@ class Session : public SessionBase {
       deferred([post, answered](Response later) {
         if (!answered->exchange(true)) post(std::move(later));
       });
+    } catch (const std::bad_alloc&) {
+      if (!answered->exchange(true)) post(out_of_memory());
     } catch (const std::exception& e) {
       if (!answered->exchange(true)) post(internal_error(common::Cat("deferred: ", e.what())));
     } catch (...) {
@@ -495,6 +819,11 @@ class Session : public SessionBase {
       target_ = std::string(SV(parser_->get().target()));
     }
     Send(srv_->MakeError(status, title, description), false, 11);
+  }
+  void SendRetryLater(int status, std::string_view description) {
+    Response r = srv_->RetryLater(status, description);
+    if (!request_id_.empty()) r.SetHeader("X-Request-Id", request_id_);
+    Send(std::move(r), false, 11);
   }
 
   // One response: the head and the body (owned, or a shared cached page) go out in one
@@ -511,6 +840,7 @@ class Session : public SessionBase {
     if (!head) res_->body() = bhttp::span_body<const char>::value_type(body.data(), body.size());
     status_ = resp.status;
     user_ = std::move(resp.user);
+    authenticated_ = !user_.empty();
     derived().lowest().expires_after(srv_->opts().body_timeout);
     bhttp::async_write(derived().stream(), *res_,
                        [self = derived().shared_from_this(), keep_alive](
@@ -549,13 +879,22 @@ class Session : public SessionBase {
 
   ServerImpl* srv_;
   std::string remote_;
+  std::string address_;  // the client's IP address, for the per-address count
+  int refuse_ = 0;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::optional<bhttp::response<bhttp::span_body<const char>>> res_;
   std::string owned_body_;
   std::shared_ptr<const std::string> shared_body_;
   bool reading_header_ = false;
   uint64_t requests_ = 0;
+  bool authenticated_ = false;  // the last answer went to a caller with credentials
+  // The request being read.
+  Request head_;
+  std::string body_;
+  std::shared_ptr<BodyCharge> charge_;
+  bool keep_alive_ = false, head_only_ = false, expect_continue_ = false;
+  unsigned version_ = 11;
   // For the access log.
   int64_t start_ = 0;
   int status_ = 0;
@@ -564,31 +903,58 @@ class Session : public SessionBase {
   uint64_t body_limit_ = 0;  // of the request being read, for the 413 message
 };
 
+// How long a closing connection keeps reading (and dropping) what the client still sends
+// after the server's last answer, as nginx's lingering_close does: closing a socket with
+// unread data sends a reset, which can destroy the answer before the client has read it.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
 class PlainSession final : public Session<PlainSession>,
                            public std::enable_shared_from_this<PlainSession> {
  public:
   static constexpr bool kTls = false;
-  PlainSession(ServerImpl* srv, tcp::socket&& s, std::string remote)
-      : Session(srv, std::move(remote)), stream_(std::move(s)) {}
-  void Start() { DoRead(); }
+  PlainSession(ServerImpl* srv, tcp::socket&& s, std::string remote, std::string address,
+               int refuse)
+      : Session(srv, std::move(remote), std::move(address), refuse), stream_(std::move(s)) {}
+  void Start() { Begin(); }
   beast::tcp_stream& stream() { return stream_; }
   beast::tcp_stream& lowest() { return stream_; }
   void DoClose() {
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    if (ec) {
+      stream_.socket().close(ec);
+      return;
+    }
+    buffer_.clear();
+    stream_.expires_after(kLingerTime);
+    Linger();
   }
 
  private:
+  void Linger() {
+    if (!drain_) drain_ = std::make_unique<std::array<char, 4096>>();
+    stream_.async_read_some(net::buffer(*drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) {  // end of stream, reset, or kLingerTime is up
+                                boost::system::error_code e2;
+                                self->stream_.socket().close(e2);
+                                return;
+                              }
+                              self->Linger();
+                            });
+  }
+
   beast::tcp_stream stream_;
+  std::unique_ptr<std::array<char, 4096>> drain_;
 };
 
 class TlsSession final : public Session<TlsSession>,
                          public std::enable_shared_from_this<TlsSession> {
  public:
   static constexpr bool kTls = true;
-  TlsSession(ServerImpl* srv, tcp::socket&& s, ssl::context& ctx, std::string remote)
-      : Session(srv, std::move(remote)), stream_(std::move(s), ctx) {}
+  TlsSession(ServerImpl* srv, tcp::socket&& s, ssl::context& ctx, std::string remote,
+             std::string address, int refuse)
+      : Session(srv, std::move(remote), std::move(address), refuse), stream_(std::move(s), ctx) {}
   void Start() {
     beast::get_lowest_layer(stream_).expires_after(srv_->opts().header_timeout);
     stream_.async_handshake(ssl::stream_base::server,
@@ -598,7 +964,7 @@ class TlsSession final : public Session<TlsSession>,
                                 self->lowest().socket().close(e2);
                                 return;
                               }
-                              self->DoRead();
+                              self->Begin();
                             });
   }
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
@@ -615,27 +981,93 @@ class TlsSession final : public Session<TlsSession>,
   beast::ssl_stream<beast::tcp_stream> stream_;
 };
 
+// Failures of accept(2) that concern one connection (it was reset before being accepted):
+// accept goes on at once.
+bool TransientAcceptError(const boost::system::error_code& ec) {
+  int v = ec.value();
+  return v == ECONNABORTED || v == EINTR || v == EAGAIN || v == EPROTO || v == ECONNRESET ||
+         v == EPERM;
+}
+
 void ServerImpl::DoAccept() {
   acceptor_.async_accept(NextContext(), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec && !TransientAcceptError(ec)) {
+      OnAcceptError(ec);
+      return;
+    }
     if (!ec) {
+      accept_backoff_ = std::chrono::milliseconds(0);
       boost::system::error_code e2;
       auto ep = socket.remote_endpoint(e2);
-      std::string remote = e2 ? "?" : common::Cat(ep.address().to_string(), ":", ep.port());
+      std::string address = e2 ? "?" : ep.address().to_string();
+      std::string remote = e2 ? "?" : common::Cat(address, ":", ep.port());
       socket.set_option(tcp::no_delay(true), e2);
-      if (ssl_ctx_) {
-        auto s =
-            std::make_shared<TlsSession>(this, std::move(socket), *ssl_ctx_, std::move(remote));
+      int refuse = 0;
+      switch (Admit(address)) {
+        case Admission::kAdmitted: break;
+        case Admission::kTooManyFromAddress: refuse = 429; break;
+        case Admission::kTooMany: refuse = 503; break;
+      }
+      if (refuse != 0 && refusing_.fetch_add(1) >= kMaxRefusing) {
+        refusing_.fetch_sub(1);
+        socket.close(e2);  // too many being turned away already: no answer
+      } else if (ssl_ctx_) {
+        auto s = std::make_shared<TlsSession>(this, std::move(socket), *ssl_ctx_, std::move(remote),
+                                              std::move(address), refuse);
         Register(s.get(), s);
         s->Start();
       } else {
-        auto s = std::make_shared<PlainSession>(this, std::move(socket), std::move(remote));
+        auto s = std::make_shared<PlainSession>(this, std::move(socket), std::move(remote),
+                                                std::move(address), refuse);
         Register(s.get(), s);
         s->Start();
       }
     }
     if (!stopping()) DoAccept();
   });
+}
+
+// accept(2) failed for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) or
+// for a reason not tied to one connection. Retrying at once would spin: the listening socket
+// stays readable. So the clients already waiting are answered 503 through the spare
+// descriptor, and accept sleeps 100 ms, doubling up to 1 s while the shortage lasts.
+void ServerImpl::OnAcceptError(const boost::system::error_code& ec) {
+  if (accept_backoff_.count() == 0) {
+    std::fprintf(stderr, "accord: accept: %s; turning new connections away until it clears\n",
+                 ec.message().c_str());
+    accept_backoff_ = std::chrono::milliseconds(100);
+  } else {
+    accept_backoff_ = std::min(accept_backoff_ * 2, std::chrono::milliseconds(1000));
+  }
+  ShedPending();
+  accept_timer_.expires_after(accept_backoff_);
+  accept_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (e || stopping() || !acceptor_.is_open()) return;
+    DoAccept();
+  });
+}
+
+// Answers the connections waiting in the listen backlog with 503 + Retry-After and closes
+// them, freeing the spare descriptor for each accept. Bounded per call; runs on ioc_.
+void ServerImpl::ShedPending() {
+  for (int i = 0; i < 256; ++i) {
+    if (spare_fd_ >= 0) {
+      ::close(spare_fd_);
+      spare_fd_ = -1;
+    }
+    int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) break;  // the backlog is empty (or still no descriptor)
+    // Reads what the client sent already, so that the close sends FIN rather than a reset
+    // that could discard the answer; then answers and closes.
+    char drop[4096];
+    (void)::recv(fd, drop, sizeof drop, 0);
+    (void)::send(fd, shed_response_.data(), shed_response_.size(), MSG_NOSIGNAL);
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 }  // namespace
@@ -653,6 +1085,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   o.body_limit = [&router](std::string_view method, std::string_view path) {
     return router.BodyLimit(method, path);
   };
+  o.check_head = [&router](Request& head, Response& res) { return router.CheckHead(head, res); };
   return Create(o, router.AsHandler());
 }
 

@@ -1,8 +1,9 @@
 // http::Server + Router in-process: handlers run on the handler pool, off the I/O threads, so
 // a blocked handler does not stall another connection of the same I/O thread; a full pool
 // answers 503 with Retry-After; deferred answers still arrive; per-route body limits apply;
-// the access log names the principal. No timing: every wait is on a promise the other side
-// fulfils.
+// the access log names the principal; a request with a body is decided on its head (refused
+// without its body being read, authenticated once); running out of memory in a handler is a
+// 503. No timing: every wait is on a promise the other side fulfils.
 #include "accord/http/server.h"
 
 #include <arpa/inet.h>
@@ -10,8 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +41,7 @@ class Client {
     if (fd_ >= 0) close(fd_);
   }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
 
   void Send(const std::string& method, const std::string& path, const std::string& extra = "",
             const std::string& body = "") {
@@ -253,6 +257,115 @@ TEST(ServerPool, HandlerExceptionIsGeneric500) {
   std::string got = c.ReadAll();
   EXPECT_EQ(StatusOf(got), 500);
   EXPECT_EQ(got.find("secret.key"), std::string::npos) << got;
+}
+
+TEST(ServerHead, RouteRefusalOnTheHeadAnswersWithoutReadingTheBody) {
+  std::atomic<bool> ran{false};
+  Router router;
+  RouteOptions guarded;
+  guarded.check_head = [](RequestContext& ctx, Response& res) {
+    res = ctx.Error(403, "Forbidden", "no writing here");
+    return Next::kAnswered;
+  };
+  router.Add(
+      "POST", "/guarded/", [&](RequestContext&, Response&) { ran = true; }, guarded);
+  ServerOptions o = OneIoThread(2);
+  // A server that waited for the body would answer 408 after this, not 403.
+  o.body_timeout = std::chrono::milliseconds(3000);
+  Running server(router, o);
+  Client c(server.port());
+  // Ten megabytes announced, none sent: the answer comes from the head alone, and the server
+  // then closes (ReadAll returns).
+  std::string head = "POST /guarded/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n";
+  ASSERT_EQ(write(c.fd(), head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  std::string got = c.ReadAll();
+  EXPECT_EQ(StatusOf(got), 403) << got;
+  EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
+  EXPECT_FALSE(ran);
+}
+
+class CountingAuth final : public Authenticator {
+ public:
+  absl::StatusOr<Principal> Authenticate(const Request& r) override {
+    ++calls;
+    if (r.Header("authorization") != "Bearer k") return absl::UnauthenticatedError("bad key");
+    Principal p;
+    p.user = "dave";
+    return p;
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST(ServerHead, BodyRequestsAreAuthenticatedOnceOnTheHead) {
+  CountingAuth auth;
+  Router router;
+  router.Use(AuthenticationMiddleware(&auth));
+  router.Add("POST", "/echo/", [](RequestContext& ctx, Response& res) {
+    res.body = ctx.principal.user + ":" + ctx.request.body;
+  });
+  Running server(router, OneIoThread(2));
+  {
+    Client c(server.port());
+    c.Send("POST", "/echo/", "Authorization: Bearer k\r\n", "hello");
+    std::string got = c.ReadAll();
+    EXPECT_EQ(StatusOf(got), 200) << got;
+    EXPECT_EQ(BodyOf(got), "dave:hello");
+  }
+  EXPECT_EQ(auth.calls.load(), 1);
+  {
+    Client c(server.port());
+    c.Send("POST", "/echo/", "Authorization: Bearer wrong\r\n", "hello");
+    EXPECT_EQ(StatusOf(c.ReadAll()), 401);
+  }
+  EXPECT_EQ(auth.calls.load(), 2);
+}
+
+TEST(ServerHead, BodyArrivingInPiecesIsReadWhole) {
+  Router router;
+  router.Add("POST", "/size/", [](RequestContext& ctx, Response& res) {
+    res.body = std::to_string(ctx.request.body.size()) + ":" + ctx.request.body.substr(0, 3) +
+               ctx.request.body.substr(ctx.request.body.size() - 3);
+  });
+  Running server(router, OneIoThread(2));
+  Client c(server.port());
+  // 300 KiB: several of the server's 64 KiB read pieces.
+  std::string body(300 << 10, 'x');
+  body.replace(0, 3, "abc");
+  body.replace(body.size() - 3, 3, "xyz");
+  c.Send("POST", "/size/", "", body);
+  std::string got = c.ReadAll();
+  EXPECT_EQ(BodyOf(got), std::to_string(300 << 10) + ":abcxyz") << got.substr(0, 200);
+}
+
+TEST(ServerPool, OutOfMemoryInAHandlerIs503AndTheServerGoesOn) {
+  Router router;
+  router.Add("GET", "/hungry/", [](RequestContext&, Response&) { throw std::bad_alloc(); });
+  router.Add("GET", "/fine/", [](RequestContext&, Response& res) { res.body = "fine"; });
+  Running server(router, OneIoThread(2));
+  {
+    Client c(server.port());
+    c.Send("GET", "/hungry/");
+    std::string got = c.ReadAll();
+    EXPECT_EQ(StatusOf(got), 503) << got;
+    EXPECT_NE(got.find("Retry-After: 1"), std::string::npos) << got;
+  }
+  // A Server with a bare Handler (no Router) answers the same.
+  ServerOptions o = OneIoThread(2);
+  auto bare = Server::Create(o, [](const Request&, Response&) { throw std::bad_alloc(); });
+  ASSERT_TRUE(bare.ok());
+  std::thread t([s = bare->get()] { (void)s->Run(); });
+  {
+    Client c((*bare)->port());
+    c.Send("GET", "/");
+    std::string got = c.ReadAll();
+    EXPECT_EQ(StatusOf(got), 503) << got;
+    EXPECT_NE(got.find("Retry-After: 1"), std::string::npos) << got;
+  }
+  (*bare)->Stop();
+  t.join();
+  Client c(server.port());
+  c.Send("GET", "/fine/");
+  EXPECT_EQ(BodyOf(c.ReadAll()), "fine");
 }
 
 }  // namespace

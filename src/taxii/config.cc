@@ -105,6 +105,27 @@ absl::Status LoadServeConfig(const std::string& path, ServeConfig* c) {
     s.drain_timeout = std::chrono::milliseconds(*v);
   }
   if (auto v = t["server"]["access_log"].value<std::string>()) c->access_log = *v;
+  // Connection-level limits (issue 10; docs/TAXII.md "Limits"). 0 switches one off.
+  {
+    auto non_negative = [&](std::string_view key) -> absl::StatusOr<std::optional<int64_t>> {
+      auto node = t["server"][key];
+      if (!node) return std::optional<int64_t>();
+      auto v = node.value<int64_t>();
+      if (!v || *v < 0) {
+        return absl::InvalidArgumentError(
+            common::Cat(path, ": [server] ", key, " must be a non-negative integer"));
+      }
+      return std::optional<int64_t>(*v);
+    };
+    ACCORD_ASSIGN_OR_RETURN(auto conns, non_negative("max_connections"));
+    if (conns) s.max_connections = static_cast<size_t>(*conns);
+    ACCORD_ASSIGN_OR_RETURN(auto per_address, non_negative("max_connections_per_address"));
+    if (per_address) s.max_connections_per_address = static_cast<size_t>(*per_address);
+    ACCORD_ASSIGN_OR_RETURN(auto in_flight, non_negative("max_bytes_in_flight"));
+    if (in_flight) s.max_bytes_in_flight = static_cast<uint64_t>(*in_flight);
+    ACCORD_ASSIGN_OR_RETURN(auto idle_anon, non_negative("idle_timeout_unauthenticated_ms"));
+    if (idle_anon) s.idle_timeout_unauthenticated = std::chrono::milliseconds(*idle_anon);
+  }
   if (auto v = t["tls"]["cert"].value<std::string>()) s.tls_cert_file = *v;
   if (auto v = t["tls"]["key"].value<std::string>()) s.tls_key_file = *v;
   auto& x = c->service;

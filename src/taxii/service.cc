@@ -990,10 +990,29 @@ void Service::Mount(http::Router& router) {
           // HEAD keeps the body: http::Server sends its length as Content-Length and no
           // body.
         },
-        o);
+        std::move(o));
   };
   http::RouteOptions post;
   post.max_body_bytes = options_.max_content_length;
+  // Decided on the request head, before the body is read (issue 10): a caller who may not
+  // write to the collection gets the same 401/403/404 as Serve() would give, without sending
+  // the body.
+  post.check_head = [impl = impl_.get()](http::RequestContext& ctx, http::Response& res) {
+    const http::Principal& who = ctx.principal;
+    auto c = impl->Collection(std::string(ctx.Param("collection")), who);
+    std::optional<Error> err;
+    if (auto* e = std::get_if<Error>(&c)) {
+      err = *e;
+    } else if (const auto& info = std::get<store::CollectionInfo>(c); !who.CanWrite(info.id)) {
+      err = who.anonymous() ? Error{401, "Unauthorized", "authentication required"}
+                            : Error{403, "Forbidden",
+                                    common::Cat("you may not write to collection '", info.id, "'")};
+    }
+    if (!err) return http::Next::kContinue;
+    res = ToResponse(*err, ctx.request_id);
+    res.user = who.user;
+    return http::Next::kAnswered;
+  };
   add("GET", "/taxii2/", Route::kDiscovery);
   add("GET", root, Route::kApiRoot);
   add("GET", root + "status/{status}/", Route::kStatus);

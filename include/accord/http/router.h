@@ -8,10 +8,15 @@
 //   2. The middleware, in the order of Use(). Each sees the RequestContext (route, path
 //      parameters, principal so far) and either continues or answers; an answer ends the
 //      chain and the handler never runs. Typical order: authentication, then limits.
+//      Then the route's RouteOptions::check_head, when it has one.
 //   3. The route's handler. It may answer at once or defer (Response::deferred).
 //   4. The response gets the caller's principal (Response::user, for the access log) and the
 //      request id (X-Request-Id). An exception from a middleware or handler becomes a generic
 //      500 naming only the request id; its text goes to standard error.
+// Served by an http::Server, a request with a body goes through steps 1-2 on its head alone
+// (CheckHead, before the body is read), and Handle() then runs only step 3 onwards, with the
+// principal CheckHead found (Request::principal). So middleware sees no body under a Server:
+// the Server enforces the route's body limit while reading.
 // Errors the router itself produces (404, 405, 413, 500) are rendered by the ErrorFactory
 // given to the constructor, so that they look like the mounted application's own.
 //
@@ -38,11 +43,22 @@
 
 namespace accord::http {
 
+struct RequestContext;
+
+/// What a middleware did: passed the request on, or answered it (then `res` is the answer).
+enum class Next { kContinue, kAnswered };
+using Middleware = std::function<Next(RequestContext& ctx, Response& res)>;
+
 /// Per-route limits, checked by LimitsMiddleware (and, for the body, by the Server before it
 /// reads the body, through Router::BodyLimit).
 struct RouteOptions {
   /// Largest request body accepted on this route (413 above); 0: the server's limit only.
   uint64_t max_body_bytes = 0;
+  /// Decides the request on its head, after the middleware and before the body is read (the
+  /// request's body is empty here when the Server calls it): e.g. a POST's write permission,
+  /// so that a caller without it is answered 401/403 without its body being read. kAnswered
+  /// refuses. Optional.
+  Middleware check_head;
 };
 
 /// What the middleware and the handler know about one request.
@@ -69,10 +85,6 @@ struct RequestContext {
 
 using RouteHandler = std::function<void(RequestContext& ctx, Response& res)>;
 
-/// What a middleware did: passed the request on, or answered it (then `res` is the answer).
-enum class Next { kContinue, kAnswered };
-using Middleware = std::function<Next(RequestContext& ctx, Response& res)>;
-
 /// Decides who sent a request. Implementations are thread-safe.
 class Authenticator {
  public:
@@ -95,7 +107,8 @@ std::unique_ptr<Authenticator> NewAuthDbAuthenticator(AuthDb* db);
 /// Anonymous requests continue: handlers decide what anonymous callers may see.
 Middleware AuthenticationMiddleware(Authenticator* auth);
 
-/// Answers 413 when the body exceeds the route's max_body_bytes.
+/// Answers 413 when the body exceeds the route's max_body_bytes (a no-op under a Server, which
+/// has refused such a body while reading it).
 Middleware LimitsMiddleware();
 
 class Router {
@@ -120,8 +133,15 @@ class Router {
   /// symlinks) outside `dir`, and anything but a regular file. Content-Type by extension.
   void ServeStatic(std::string prefix, const std::string& dir);
 
-  /// Routes one request (synchronously; a deferred answer stays deferred).
+  /// Routes one request (synchronously; a deferred answer stays deferred). When
+  /// `request.principal` is set (CheckHead passed), the middleware and check_head are not run
+  /// again.
   void Handle(const Request& request, Response& response) const;
+
+  /// Decides a request on its head, before its body is read: route lookup (404, 405), the
+  /// middleware and the route's check_head. True: go on and read the body, and `head.principal`
+  /// is set for Handle(). False: `response` is the answer (401, 403, 404, ...).
+  bool CheckHead(Request& head, Response& response) const;
 
   /// The body limit of the route `method` `path` would reach; 0 when it sets none (or no route
   /// matches). The Server calls it after the request head, before reading the body.

@@ -10,6 +10,13 @@
 // check, a large POST) holds a pool worker, never an I/O thread and the other connections on
 // it. When the pool is full the server answers 503 with Retry-After.
 //
+// Hostile clients: a request with a body is first decided on its head (`check_head`, the
+// Router's route lookup and authentication, on the pool), and only a request that passes has
+// its body read, in pieces, never reserved from Content-Length. Connections in all and per
+// client address, request bytes in flight, and the idle time of unauthenticated keep-alive
+// connections are bounded (answers 503 or 429 with Retry-After); when accept runs out of file
+// descriptors it backs off and turns waiting clients away with a 503 through a spare one.
+//
 // Thread safety: Handler is called concurrently from the pool threads. Stop() may be called
 // from any thread (and from a signal, through `stop_on_signals`).
 #pragma once
@@ -28,6 +35,7 @@
 namespace accord::http {
 
 class Router;
+struct Principal;
 
 /// One parsed request. Header names are lower-case.
 struct Request {
@@ -40,6 +48,10 @@ struct Request {
   std::string remote;  // peer address "ip:port"
   bool tls = false;
   std::string id;  // request id (X-Request-Id, logs), set by the Server
+  /// Set when the request's head was already decided (ServerOptions::check_head, i.e.
+  /// Router::CheckHead) before its body was read: the caller it found. The Router then does
+  /// not authenticate the request again.
+  std::shared_ptr<const Principal> principal;
 
   /// First value of header `lower_name`, or an empty view.
   std::string_view Header(std::string_view lower_name) const;
@@ -103,12 +115,28 @@ struct ServerOptions {
   /// The body limit for a request, asked after its head (0: max_body_bytes applies). Set by
   /// Create(options, router) to Router::BodyLimit.
   std::function<uint64_t(std::string_view method, std::string_view path)> body_limit;
+  /// Decides a request that has a body on its head alone, before the body is read (set by
+  /// Create(options, router) to Router::CheckHead): true reads the body and calls the Handler;
+  /// false answers `res` and closes the connection without reading the body. Runs on the
+  /// handler pool; may fill `head.principal`. Unset: every body is read.
+  std::function<bool(Request& head, Response& res)> check_head;
   uint64_t max_body_bytes = 100ull << 20;
+  /// Request body bytes held by the server at once, over all connections (bodies being read
+  /// or waiting for their handler); a request that does not fit is answered 503 with
+  /// Retry-After. At least max_body_bytes; 0: unbounded.
+  uint64_t max_bytes_in_flight = 512ull << 20;
+  /// Open connections; more are answered 503 with Retry-After and closed. 0: unbounded.
+  size_t max_connections = 1024;
+  /// Open connections from one client address; more are answered 429 with Retry-After and
+  /// closed. 0: unbounded.
+  size_t max_connections_per_address = 64;
   uint32_t max_header_bytes = 16u << 10;
   std::chrono::milliseconds header_timeout{10000};  // whole request head
   std::chrono::milliseconds body_timeout{60000};    // whole body; also each response write
   std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for the next request
-  std::chrono::milliseconds drain_timeout{30000};   // graceful stop: in-flight requests finish
+  /// Keep-alive wait after an answer to a caller without credentials (Response::user empty).
+  std::chrono::milliseconds idle_timeout_unauthenticated{5000};
+  std::chrono::milliseconds drain_timeout{30000};  // graceful stop: in-flight requests finish
   /// TLS when both are set (PEM files); plain HTTP otherwise.
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -9,6 +9,10 @@
 //   header_timeout_ms = 10000                            max_page_size = 1000
 //   body_timeout_ms = 60000
 //   idle_timeout_ms = 60000
+//   idle_timeout_unauthenticated_ms = 5000
+//   max_connections = 1024
+//   max_connections_per_address = 64
+//   max_bytes_in_flight = 536870912
 //   drain_timeout_ms = 30000
 //   access_log = "-"   # "-" standard error, "" off, else a file
 //
