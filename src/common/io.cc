@@ -121,6 +121,7 @@ class SniffingStream : public InputStream {
       if (inflateInit2(&zs_, 15 + 32) != Z_OK) return absl::InternalError("zlib init failed");
       gz_init_ = true;
       in_.assign(pend_);
+      compressed_in_ = in_.size();
       zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
       zs_.avail_in = static_cast<uInt>(in_.size());
     }
@@ -129,11 +130,15 @@ class SniffingStream : public InputStream {
 
   // Fills buf with up to n decompressed bytes; returns 0 only at the end of the last member.
   // A stream that ends inside a member is DataLoss, so a truncated download is never mistaken
-  // for a short, complete file. avail_out is capped at 1 GiB because z_stream counts in uInt.
+  // for a short, complete file.
   absl::StatusOr<size_t> Inflate(char* buf, size_t n) {
     if (done_) return size_t{0};
+    // At most 1 MiB per call (a short read, which callers loop over): the limits are checked
+    // before a caller's large buffer is filled, so a bomb never touches more than 1 MiB of it
+    // past the bound.
+    n = std::min<size_t>(n, 1u << 20);
     zs_.next_out = reinterpret_cast<Bytef*>(buf);
-    zs_.avail_out = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+    zs_.avail_out = static_cast<uInt>(n);
     while (zs_.avail_out > 0) {
       // Input is refilled in 64 KiB reads.
       if (zs_.avail_in == 0) {
@@ -172,19 +177,22 @@ class SniffingStream : public InputStream {
     return n - zs_.avail_out;
   }
 
-  // The bomb check, after every inflate call (so at most one caller buffer past the bound).
+  // The bomb check, after every inflate call (so at most 1 MiB past the bound).
   absl::Status CheckLimits() const {
     if (inflated_ > limits_.max_decompressed_bytes) {
       return absl::ResourceExhaustedError(
           Cat(name_, ": gzip data inflate to more than ", limits_.max_decompressed_bytes,
               " bytes; refused as a decompression bomb (limit: --max-gzip-bytes)"));
     }
+    // Input counts what zlib consumed, not what was read: a 64 KiB read of a bomb would
+    // otherwise excuse 64 MiB of output.
+    uint64_t consumed = compressed_in_ - zs_.avail_in;
     if (limits_.max_ratio > 0 && inflated_ > kRatioFloorBytes &&
-        inflated_ / limits_.max_ratio > compressed_in_) {
-      return absl::ResourceExhaustedError(Cat(
-          name_, ": gzip data inflate more than ", limits_.max_ratio, ":1 (", inflated_,
-          " bytes from ", compressed_in_,
-          "); refused as a decompression bomb (limit: --max-gzip-ratio)"));
+        inflated_ / limits_.max_ratio > consumed) {
+      return absl::ResourceExhaustedError(
+          Cat(name_, ": gzip data inflate more than ", limits_.max_ratio, ":1 (", inflated_,
+              " bytes from ", consumed,
+              "); refused as a decompression bomb (limit: --max-gzip-ratio)"));
     }
     return absl::OkStatus();
   }
@@ -192,7 +200,7 @@ class SniffingStream : public InputStream {
   std::unique_ptr<RawSource> src_;
   std::string name_;
   InputLimits limits_;
-  uint64_t compressed_in_ = 0;  // gzip bytes handed to zlib (the 2 sniffed bytes not counted)
+  uint64_t compressed_in_ = 0;  // gzip bytes handed to zlib
   uint64_t inflated_ = 0;       // bytes zlib produced
   bool sniffed_ = false, gzip_ = false, gz_init_ = false, done_ = false, member_done_ = false;
   std::string pend_;
