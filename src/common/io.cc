@@ -227,8 +227,8 @@ absl::StatusOr<std::unique_ptr<InputStream>> InputStream::Open(const std::string
 absl::StatusOr<std::unique_ptr<InputStream>> InputStream::Open(const std::string& path,
                                                                const InputLimits& limits) {
   if (path == "-") {
-    return std::unique_ptr<InputStream>(new SniffingStream(
-        std::make_unique<FdSource>(0, "<stdin>", false), "<stdin>", limits));
+    return std::unique_ptr<InputStream>(
+        new SniffingStream(std::make_unique<FdSource>(0, "<stdin>", false), "<stdin>", limits));
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("cannot open", path);

@@ -578,8 +578,8 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
     while (!eof && buf->size() <= opts.max_document_bytes) {
       size_t next = std::max<size_t>(buf->size(), kHeadBytes);  // doubles the buffer each time
       // Never more than one byte past the limit: that byte says "over".
-      size_t limit = static_cast<size_t>(
-          std::min<uint64_t>(buf->size() + next, opts.max_document_bytes + 1));
+      size_t limit =
+          static_cast<size_t>(std::min<uint64_t>(buf->size() + next, opts.max_document_bytes + 1));
       ACCORD_RETURN_IF_ERROR(ReadUpTo(in.get(), buf, limit, next, &eof));
     }
     if (buf->size() <= opts.max_document_bytes) {

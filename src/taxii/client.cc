@@ -189,13 +189,13 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
     if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
       r.body.clear();
       r.body.shrink_to_fit();
-      return absl::ResourceExhaustedError(common::Cat(
-          url, ": response larger than the limit of ", options_.max_response_bytes,
-          " bytes (--max-response-bytes); transfer stopped"));
+      return absl::ResourceExhaustedError(
+          common::Cat(url, ": response larger than the limit of ", options_.max_response_bytes,
+                      " bytes (--max-response-bytes); transfer stopped"));
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return absl::UnavailableError(common::Cat(url, ": no complete response within ",
-                                                options_.timeout_s, " s (--timeout)"));
+      return absl::UnavailableError(
+          common::Cat(url, ": no complete response within ", options_.timeout_s, " s (--timeout)"));
     }
     std::string m = common::Cat(url, ": ", curl_easy_strerror(rc));
     // Configuration errors (bad certificate, bad URL) are FailedPrecondition so they are not

@@ -58,11 +58,13 @@ TEST(GzipBomb, MatchStopsAtTheRatioAndNamesTheFile) {
   // One active indicator, so that match has something to run.
   std::filesystem::path ind = dir.path() / "ind.json";
   {
-    std::ofstream(ind) << R"({"type":"indicator","spec_version":"2.1",)"
-                       << R"("id":"indicator--0f4e1f7a-2b9a-4c55-9c1e-3f2d5a6b7c8d",)"
-                       << R"("created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z",)"
-                       << R"("pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix",)"
-                       << R"("valid_from":"2025-01-01T00:00:00Z"})" << "\n";
+    std::ofstream(ind)
+        << R"({"type":"indicator","spec_version":"2.1",)"
+        << R"("id":"indicator--0f4e1f7a-2b9a-4c55-9c1e-3f2d5a6b7c8d",)"
+        << R"("created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z",)"
+        << R"("pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix",)"
+        << R"("valid_from":"2025-01-01T00:00:00Z"})"
+        << "\n";
   }
   ChildResult imp = RunAccord({"--data", data, "import", ind.string()}, dir.path());
   ASSERT_EQ(imp.exit_code, 0) << imp.err;

@@ -18,7 +18,7 @@
 namespace accord::testing {
 
 struct ChildResult {
-  int exit_code = -1;       // -1: killed by a signal
+  int exit_code = -1;        // -1: killed by a signal
   uint64_t peak_rss_mb = 0;  // ru_maxrss of the child
   std::string out, err;
 };

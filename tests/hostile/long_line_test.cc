@@ -122,8 +122,8 @@ TEST(LongLine, MatchSkipsTheLongLineAndMatchesTheRest) {
       R"({"ts":1700000001.0,"uid":"C2","id.orig_h":"10.0.0.2","id.orig_p":1234,"id.resp_h":"192.0.2.1","id.resp_p":443,"proto":"tcp"})"
       "\n";
   WriteLongFirstLine(log, "", 'z', events);
-  ChildResult r = RunAccord({"--data", data, "match", "--input-format", "zeek", log.string()},
-                            dir.path());
+  ChildResult r =
+      RunAccord({"--data", data, "match", "--input-format", "zeek", log.string()}, dir.path());
   EXPECT_EQ(r.exit_code, 1) << r.err;  // match exits 1 when it skipped malformed lines
   EXPECT_NE(r.err.find("2 events read, 1 malformed, 1 matched"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("indicator--0f4e1f7a-2b9a-4c55-9c1e-000000000007"), std::string::npos)

@@ -87,8 +87,8 @@ class LineReader {
   std::unique_ptr<InputStream> in_;
   size_t max_line_;
   std::string buf_;
-  size_t start_ = 0;        // start of the current line in buf_
-  size_t scan_ = 0;         // buf_[start_, scan_) holds no '\n'
+  size_t start_ = 0;         // start of the current line in buf_
+  size_t scan_ = 0;          // buf_[start_, scan_) holds no '\n'
   uint64_t buf_offset_ = 0;  // stream offset of buf_[0]
   uint64_t line_no_ = 0;
   uint64_t line_offset_ = 0, line_bytes_ = 0;

@@ -45,9 +45,9 @@ class StixReader final : public EventReader {
       data.append(buf, n);
       // The same bound as a STIX document given to `accord import` (stix::ReaderOptions).
       if (data.size() > kMaxStixInputBytes) {
-        return absl::ResourceExhaustedError(common::Cat(
-            source_, ": STIX input larger than ", kMaxStixInputBytes,
-            " bytes; split it into JSON lines (one bundle or observed-data per line)"));
+        return absl::ResourceExhaustedError(
+            common::Cat(source_, ": STIX input larger than ", kMaxStixInputBytes,
+                        " bytes; split it into JSON lines (one bundle or observed-data per line)"));
       }
     }
     // One document (bundle, object, array), else JSON lines.

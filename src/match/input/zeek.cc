@@ -439,9 +439,10 @@ class ZeekReader final : public LineEventReader {
     if (auto r = rest("#separator")) {
       std::optional<char> c = OneByte(*r, false);
       if (!c) {
-        return Fatal(common::Cat("invalid Zeek header: #separator must be one byte written as "
-                                 "\\xHH (such as \\x09), found '",
-                                 shown(*r), "'"));
+        return Fatal(
+            common::Cat("invalid Zeek header: #separator must be one byte written as "
+                        "\\xHH (such as \\x09), found '",
+                        shown(*r), "'"));
       }
       if (BadSeparator(*c)) {
         return Fatal(common::Cat("invalid Zeek header: #separator ", *r,
@@ -452,9 +453,10 @@ class ZeekReader final : public LineEventReader {
     } else if (auto r2 = rest("#set_separator")) {
       std::optional<char> c = OneByte(*r2, true);
       if (!c || BadSeparator(*c) || *c == sep_) {
-        return Fatal(common::Cat("invalid Zeek header: #set_separator must be one byte other "
-                                 "than the field separator, NUL, CR and LF, found '",
-                                 shown(*r2), "'"));
+        return Fatal(
+            common::Cat("invalid Zeek header: #set_separator must be one byte other "
+                        "than the field separator, NUL, CR and LF, found '",
+                        shown(*r2), "'"));
       }
       tsv_.set_sep = *c;
     } else if (auto r3 = rest("#path")) {
