@@ -176,9 +176,8 @@ TEST(LongImport, PostsAreCommittedWhileANonStrictImportRuns) {
   auto data = (dir.path() / "data").string();
   ChildResult stats = RunAccord({"--data", data, "stats", "--json"}, dir.path());
   EXPECT_NE(stats.out.find(std::to_string(kObjects + 1)), std::string::npos) << stats.out;
-  ChildResult get =
-      RunAccord({"--data", data, "get", "indicator--5e0c2b1a-9d8f-4e7a-8b6c-000000000001"},
-                dir.path());
+  ChildResult get = RunAccord(
+      {"--data", data, "get", "indicator--5e0c2b1a-9d8f-4e7a-8b6c-000000000001"}, dir.path());
   EXPECT_EQ(get.out, PostedIndicator(1) + "\n") << get.err;
 }
 
