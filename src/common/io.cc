@@ -310,9 +310,9 @@ absl::StatusOr<bool> LineReader::Next(std::string_view* line, uint64_t* line_no,
   constexpr size_t kChunk = 1 << 20;
   while (true) {
     if (scan_ < buf_.size()) {
-      const char* base = buf_.data();
-      const void* hit = std::memchr(base + scan_, '\n', buf_.size() - scan_);
-      size_t end = hit ? static_cast<size_t>(static_cast<const char*>(hit) - base) : buf_.size();
+      size_t nl = std::string_view(buf_).find('\n', scan_);  // memchr underneath
+      bool hit = nl != std::string_view::npos;
+      size_t end = hit ? nl : buf_.size();
       scanned_ += (hit ? end + 1 : end) - scan_;
       if (hit) {
         size_t s = start_;
