@@ -88,6 +88,8 @@ struct MatchFlags {
   bool compat_within = false;
   double reload_interval = 5;      // --follow: seconds between checks of the store's generation
   double sightings_interval = 10;  // --follow --sightings: seconds between writes of closed buckets
+  uint64_t max_gzip_bytes = common::InputLimits{}.max_decompressed_bytes;
+  uint64_t max_gzip_ratio = common::InputLimits{}.max_ratio;
 };
 
 // Match output and sightings leave through the egress gate (docs/EGRESS.md). A match line
@@ -220,6 +222,7 @@ absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
 }
 
 int RunMatch(const Globals& g, const MatchFlags& f) {
+  common::SetDefaultInputLimits({f.max_gzip_bytes, f.max_gzip_ratio});
   store::Options so;
   so.dir = g.data_dir;
   auto st = store::Store::Open(so);
@@ -439,6 +442,12 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("match", "Match telemetry against the active indicators");
   AddDataOption(cmd, g);
   cmd->add_option("files", flags->files, "Input files (gzip ok), '-' for standard input");
+  cmd->add_option("--max-gzip-bytes", flags->max_gzip_bytes,
+                  "Most bytes a .gz input may inflate to (decompression bomb bound)")
+      ->capture_default_str();
+  cmd->add_option("--max-gzip-ratio", flags->max_gzip_ratio,
+                  "Most inflated bytes per gzip byte (0: no bound)")
+      ->capture_default_str();
   cmd->add_option("--input-format", flags->format, "zeek | suricata | stix | jsonl | auto")
       ->capture_default_str();
   cmd->add_option("--mapping", flags->mapping,

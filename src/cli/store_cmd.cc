@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "accord/ingest/ingest.h"
@@ -80,6 +81,13 @@ struct ImportFlags {
   bool strict = false;
   bool no_upgrade = false;
   bool quiet = false;
+  // Input bounds and chunked commits (ingest::Options, common::InputLimits).
+  uint64_t max_line_bytes = ingest::Options{}.max_line_bytes;
+  uint64_t max_document_bytes = ingest::Options{}.max_document_bytes;
+  uint64_t max_gzip_bytes = common::InputLimits{}.max_decompressed_bytes;
+  uint64_t max_gzip_ratio = common::InputLimits{}.max_ratio;
+  uint64_t chunk_objects = ingest::Options{}.chunk_objects;
+  double chunk_seconds = ingest::Options{}.chunk_seconds;
 };
 
 // The files an import reads: command-line files as given, directories expanded
@@ -137,8 +145,10 @@ absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
 }
 
 // Runs the one ingest path (src/ingest/) over the files: read, validate, pattern check and
-// the later stages, then one transaction. Nothing is stored (and no collection created) when
-// a file cannot be read, when nothing was accepted, or with --strict when anything was refused.
+// the later stages, then the store. Without --strict the run commits in chunks (every
+// --chunk-objects or --chunk-seconds), so that TAXII writers are not held off; with --strict it
+// is one transaction. Nothing is stored (and no collection created) when nothing was accepted,
+// or with --strict when anything was refused or a file cannot be read.
 int Import(const Globals& g, const ImportFlags& f) {
   auto inputs = ExpandInputs(f.files);
   if (!inputs.ok()) return Fail(inputs.status());
@@ -161,6 +171,11 @@ int Import(const Globals& g, const ImportFlags& f) {
   }
   auto s = OpenStore(g, true);
   if (!s.ok()) return Fail(s.status());
+  common::SetDefaultInputLimits({f.max_gzip_bytes, f.max_gzip_ratio});
+  if (f.strict) {
+    std::cerr << "accord: --strict: one transaction for the whole import; other writers "
+                 "(TAXII POSTs, pulls) wait until it ends\n";
+  }
   Progress progress;
   uint64_t warnings = 0;
   ingest::Options o;
@@ -168,6 +183,10 @@ int Import(const Globals& g, const ImportFlags& f) {
   o.origin.entry_point = "import";
   o.upgrade_20 = !f.no_upgrade;
   o.strict = f.strict;
+  o.max_line_bytes = f.max_line_bytes;
+  o.max_document_bytes = f.max_document_bytes;
+  o.chunk_objects = f.chunk_objects;
+  o.chunk_seconds = f.chunk_seconds;
   o.on_problem = [&](const ingest::Problem& p) {
     if (p.warning && ++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
   };
@@ -374,7 +393,28 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
                   "'-' is standard input")
       ->required();
   imp->add_option("--collection,-c", f->collection, "Collection to add the objects to");
-  imp->add_flag("--strict", f->strict, "Reject the whole input if any object is invalid");
+  imp->add_flag("--strict", f->strict,
+                "Reject the whole input if any object is invalid. One transaction: other "
+                "writers (TAXII POSTs, pulls) are held off until the import ends");
+  imp->add_option("--max-line-bytes", f->max_line_bytes,
+                  "Longest JSON line; a longer one is reported (line, byte offset) and skipped")
+      ->capture_default_str();
+  imp->add_option("--max-document-bytes", f->max_document_bytes,
+                  "Largest bundle or array read whole")
+      ->capture_default_str();
+  imp->add_option("--max-gzip-bytes", f->max_gzip_bytes,
+                  "Most bytes a .gz input may inflate to (decompression bomb bound)")
+      ->capture_default_str();
+  imp->add_option("--max-gzip-ratio", f->max_gzip_ratio,
+                  "Most inflated bytes per gzip byte (0: no bound)")
+      ->capture_default_str();
+  imp->add_option("--chunk-objects", f->chunk_objects,
+                  "Without --strict: commit every N accepted objects (0: no count bound)")
+      ->capture_default_str();
+  imp->add_option("--chunk-seconds", f->chunk_seconds,
+                  "Without --strict: commit after this much work, so that other writers wait "
+                  "at most about this long (0: no time bound)")
+      ->capture_default_str();
   imp->add_flag("--no-upgrade", f->no_upgrade, "Refuse STIX 2.0 content instead of upgrading it");
   imp->add_flag("--quiet,-q", f->quiet, "Print nothing on success");
   imp->callback([g, f, exit_code] { *exit_code = Import(*g, *f); });

@@ -20,6 +20,8 @@ struct TaxiiFlags {
   std::string ca_file;
   bool insecure = false;
   int retries = 5;
+  long timeout_s = taxii::ClientOptions{}.timeout_s;
+  uint64_t max_response_bytes = taxii::ClientOptions{}.max_response_bytes;
   // pull / push
   std::string collection;
   std::string into;
@@ -40,6 +42,8 @@ taxii::ClientOptions ClientOpts(const TaxiiFlags& f) {
   o.verify_tls = !f.insecure;
   o.ca_file = f.ca_file;
   o.retries = f.retries;
+  o.timeout_s = f.timeout_s;
+  o.max_response_bytes = f.max_response_bytes;
   return o;
 }
 
@@ -49,6 +53,11 @@ void AddCommon(CLI::App* c, TaxiiFlags* f) {
   c->add_option("--cacert", f->ca_file, "Trust this CA/certificate (PEM) in addition");
   c->add_flag("--insecure", f->insecure, "Do not verify the server's TLS certificate");
   c->add_option("--retries", f->retries, "Retries on 5xx/429/network errors (default 5)");
+  c->add_option("--timeout", f->timeout_s,
+                "Seconds one request may take in all, connection to last byte (default 300)");
+  c->add_option("--max-response-bytes", f->max_response_bytes,
+                "Largest response body accepted; a larger one fails the command (default "
+                "268435456 = 256 MiB)");
 }
 
 int Run(const absl::Status& s) { return s.ok() ? 0 : Fail(s); }

@@ -485,6 +485,26 @@ size_t FileSizeHint(const std::string& path) {
   return static_cast<size_t>(st.st_size);
 }
 
+// A first line longer than the sniffed head, followed by more content: JSON lines whose first
+// line is huge (or garbage), not one document. A pretty-printed document's first line is short,
+// and a minified one has nothing but blanks after its one newline.
+bool LongFirstLineThenMore(std::string_view data) {
+  if (data.size() <= kHeadBytes) return false;
+  const void* nl = std::memchr(data.data() + kHeadBytes, '\n', data.size() - kHeadBytes);
+  if (!nl) return false;
+  size_t at = static_cast<size_t>(static_cast<const char*>(nl) - data.data());
+  if (data.substr(0, kHeadBytes).find('\n') != std::string_view::npos) return false;
+  return !IsBlank(data.substr(at + 1));
+}
+
+// The report for a line over max_line_bytes: where it is (line and byte offset) and how long.
+Problem TooLongLine(const ReaderOptions& opts, uint64_t line_no, uint64_t offset, uint64_t len) {
+  return Problem{common::Cat(opts.source_name, ":", line_no), "",
+                 common::Cat("line of ", len, " bytes at byte offset ", offset,
+                             " is longer than the limit of ", opts.max_line_bytes,
+                             " bytes (--max-line-bytes); skipped")};
+}
+
 // ReadBuffer, told whether `data` is followed by SIMDJSON_PADDING readable bytes.
 absl::StatusOr<ReadStats> ReadBufferImpl(std::string_view data, bool padded,
                                          const ReaderOptions& options, const ObjectSink& on_object,
@@ -496,19 +516,29 @@ absl::StatusOr<ReadStats> ReadBufferImpl(std::string_view data, bool padded,
     s.rejected = 1;
     return s;
   }
-  if (LooksLikeJsonLines(data.substr(0, kHeadBytes))) {
+  if (LooksLikeJsonLines(data.substr(0, kHeadBytes)) || LongFirstLineThenMore(data)) {
     uint64_t line_no = 0;
     size_t pos = 0;
+    ReadStats extra;
     while (pos < data.size()) {
       size_t nl = data.find('\n', pos);
       if (nl == std::string_view::npos) nl = data.size();
       std::string_view line = data.substr(pos, nl - pos);
-      pos = nl + 1;
       ++line_no;
+      if (line.size() > options.max_line_bytes) {
+        // Never handed to the parser: its DOM would cost ~10x the line.
+        ++extra.rejected;
+        on_problem(TooLongLine(options, line_no, pos, line.size()));
+        pos = nl + 1;
+        continue;
+      }
+      pos = nl + 1;
       if (IsBlank(line)) continue;
       ACCORD_RETURN_IF_ERROR(impl.Document(line, line_no - 1, true));
     }
-    return impl.stats();
+    ReadStats s = impl.stats();
+    s.rejected += extra.rejected;
+    return s;
   }
   ACCORD_RETURN_IF_ERROR(impl.Document(data, 0, false, padded));
   return impl.stats();
@@ -552,26 +582,63 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
   bool eof = false;
   // Peek at the head to choose between streaming JSON lines and a whole document.
   ACCORD_RETURN_IF_ERROR(ReadUpTo(in.get(), buf, kHeadBytes, chunk, &eof));
-  if (!LooksLikeJsonLines(buf->view())) {
+  // The sniff reads at most kHeadBytes. A head without a newline means a first line longer than
+  // that: if it cannot start a JSON document it is a bad first line of JSON lines; if it can,
+  // it is read as a document up to max_document_bytes, and past that its first line is
+  // skipped as over-long and the lines after it are read (a 2 GB garbage first line must not
+  // cost the valid lines behind it).
+  std::string_view head_view = buf->view();
+  bool no_newline = !eof && head_view.find('\n') == std::string_view::npos;
+  size_t first = head_view.find_first_not_of(" \t\r");
+  bool can_be_document =
+      first != std::string_view::npos && (head_view[first] == '{' || head_view[first] == '[');
+  uint64_t skipped_first_line = 0;  // > 0: line 1 was skipped, this long
+  std::string head;
+  if (no_newline && !can_be_document) {
+    head.assign(head_view);
+  } else if (!LooksLikeJsonLines(head_view)) {
     // Whole document: read the rest and parse it in place.
-    while (!eof) {
-      if (buf->size() > opts.max_document_bytes) {
-        return absl::ResourceExhaustedError(
-            common::Cat(opts.source_name, ": document larger than ", opts.max_document_bytes,
-                        " bytes; split it or use JSON lines (one object per line), which stream"));
-      }
+    while (!eof && buf->size() <= opts.max_document_bytes) {
       size_t next = std::max<size_t>(buf->size(), kHeadBytes);  // doubles the buffer each time
-      ACCORD_RETURN_IF_ERROR(ReadUpTo(in.get(), buf, buf->size() + next, next, &eof));
+      // Never more than one byte past the limit: that byte says "over".
+      size_t limit =
+          static_cast<size_t>(std::min<uint64_t>(buf->size() + next, opts.max_document_bytes + 1));
+      ACCORD_RETURN_IF_ERROR(ReadUpTo(in.get(), buf, limit, next, &eof));
     }
-    if (buf->size() > opts.max_document_bytes) {
-      return absl::ResourceExhaustedError(
-          common::Cat(opts.source_name, ": document larger than ", opts.max_document_bytes,
-                      " bytes; split it or use JSON lines (one object per line), which stream"));
+    if (buf->size() <= opts.max_document_bytes) {
+      buf->PadWithZeros();
+      return ReadBufferImpl(buf->view(), /*padded=*/true, opts, on_object, on_problem);
     }
-    buf->PadWithZeros();
-    return ReadBufferImpl(buf->view(), /*padded=*/true, opts, on_object, on_problem);
+    std::string_view v = buf->view();
+    if (!no_newline) {
+      return absl::ResourceExhaustedError(common::Cat(
+          opts.source_name, ": document larger than ", opts.max_document_bytes,
+          " bytes (--max-document-bytes); split it or use JSON lines (one object per line), "
+          "which stream"));
+    }
+    // Skip the rest of line 1 without keeping it (linear: each byte is looked at once).
+    size_t nl = v.find('\n');
+    uint64_t seen = v.size();
+    std::string chunk_buf;
+    while (nl == std::string_view::npos && !eof) {
+      chunk_buf.resize(1 << 20);
+      ACCORD_ASSIGN_OR_RETURN(size_t r, in->Read(chunk_buf.data(), chunk_buf.size()));
+      chunk_buf.resize(r);
+      if (r == 0) {
+        eof = true;
+        break;
+      }
+      v = chunk_buf;
+      nl = v.find('\n');
+      seen += nl == std::string_view::npos ? r : nl;
+    }
+    if (nl != std::string_view::npos && v.data() == buf->data()) seen = nl;
+    skipped_first_line = std::max<uint64_t>(seen, 1);
+    head.assign(nl == std::string_view::npos ? std::string_view{} : v.substr(nl + 1));
+    buf->Clear();
+  } else {
+    head.assign(head_view);
   }
-  std::string head(buf->view());
   // JSON lines: bounded memory, one line at a time.
   class PrefixedStream : public common::InputStream {
    public:
@@ -596,16 +663,23 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
                            opts.max_line_bytes);
   ReaderImpl impl(opts, on_object, on_problem);
   ReadStats extra;
+  // Line numbers and offsets continue after a first line skipped above.
+  const uint64_t line_base = skipped_first_line > 0 ? 1 : 0;
+  const uint64_t offset_base = skipped_first_line > 0 ? skipped_first_line + 1 : 0;
+  if (skipped_first_line > 0) {
+    ++extra.rejected;
+    on_problem(TooLongLine(opts, 1, 0, skipped_first_line));
+  }
   std::string_view line;
   uint64_t line_no = 0;
   bool too_long = false;
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool more, lines.Next(&line, &line_no, &too_long));
     if (!more) break;
+    line_no += line_base;
     if (too_long) {
       ++extra.rejected;
-      on_problem(Problem{common::Cat(opts.source_name, ":", line_no), "",
-                         common::Cat("line longer than ", opts.max_line_bytes, " bytes")});
+      on_problem(TooLongLine(opts, line_no, offset_base + lines.line_offset(), lines.line_bytes()));
       continue;
     }
     if (IsBlank(line)) continue;

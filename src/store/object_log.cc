@@ -119,6 +119,19 @@ absl::Status ObjectLog::Begin(int64_t committed_end) {
   return absl::OkStatus();
 }
 
+// Truncation shortens the file only past committed_end, which no committed row points into, so
+// a crash during it loses nothing. fdatasync makes the new size durable: the space is given
+// back to a full disk now.
+absl::StatusOr<int64_t> ObjectLog::TrimTail(int64_t committed_end) {
+  if (fd_ < 0) return int64_t{0};
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return Error("stat", errno);
+  if (committed_end < 0 || st.st_size <= committed_end) return int64_t{0};
+  if (::ftruncate(fd_, committed_end) != 0) return Error("truncate", errno);
+  if (::fdatasync(fd_) != 0) return Error("sync", errno);
+  return static_cast<int64_t>(st.st_size) - committed_end;
+}
+
 // The returned offset is where `json` will be once written. Nothing is durable before Sync(),
 // and no committed row may point here before it returned (crash safety, object_log.h).
 absl::StatusOr<int64_t> ObjectLog::Append(std::string_view json) {

@@ -7,8 +7,9 @@
 //
 // Crash safety: the committed end of the log is stored in SQLite, in the same transaction as
 // the rows that point into it, and the log is fdatasync'ed before that transaction commits.
-// Bytes past the committed end (an import that was killed or rolled back) are never read and
-// are cut off by the next writer.
+// Bytes past the committed end (an import that was killed or rolled back, or a write that
+// failed on a full disk) are never read, and are cut off when a command opens the store for
+// writing (TrimTail, under the write lock) and by the next writer (Begin).
 //
 // Internal to the SQLite backend. Reads are thread-safe; writes are for one writer at a time,
 // which the store guarantees by holding its write lock (and SQLite's) around them.
@@ -44,6 +45,11 @@ class ObjectLog {
   /// Starts a write session at `committed_end` (as stored by the last committed transaction):
   /// anything after it is discarded.
   absl::Status Begin(int64_t committed_end);
+  /// Cuts off bytes past `committed_end` (an uncommitted tail: a failed or killed write) and
+  /// returns how many were cut. Never cuts below `committed_end`; a file shorter than that is
+  /// left alone (reads and Begin report it). REQUIRES: the store's write lock, as for Begin:
+  /// the tail of a write in progress is not a dead tail.
+  absl::StatusOr<int64_t> TrimTail(int64_t committed_end);
   /// Appends `json` and a newline; returns the offset of `json`.
   absl::StatusOr<int64_t> Append(std::string_view json);
   /// For the writer: reads `r`, which may lie in what it appended and has not written yet.

@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 #include <variant>
 
 #include "accord/common/strings.h"
@@ -166,6 +168,46 @@ constexpr const char* kSetLastAdded = "UPDATE clock SET last_added = ?1 WHERE on
 
 }  // namespace
 
+namespace {
+
+// SQLite's busy handler: retries every millisecond until `*timeout_ms` passed. SQLite's own
+// (sqlite3_busy_timeout) backs off to 100 ms sleeps, and so nearly always misses the moment
+// between two chunks of a long import (ingest.cc) in which the write lock is free: a TAXII POST
+// then waited for the whole import. `count` is 0 on a new wait.
+int BusyWait(void* timeout_ms, int count) {
+  thread_local std::chrono::steady_clock::time_point began;
+  auto now = std::chrono::steady_clock::now();
+  if (count == 0) began = now;
+  if (now - began >= std::chrono::milliseconds(*static_cast<const int*>(timeout_ms))) return 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return 1;
+}
+
+}  // namespace
+
+// Every writer-open cuts an uncommitted tail off the object log (object_log.h), so that a write
+// that failed (a full disk) or was killed never leaves the space taken, nor stops a command
+// from starting. The cut needs the write lock, so that the tail of another process's import in
+// progress is left alone: when the lock is busy, nothing is waited for and nothing is cut
+// (that writer cuts dead bytes itself when it began). Read-only opens never cut.
+absl::Status TrimLogTail(sqlite3* db, ObjectLog* log, Options* options) {
+  sqlite3_busy_handler(db, nullptr, nullptr);  // fail at once when the lock is busy
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  sqlite3_busy_handler(db, BusyWait, &options->busy_timeout_ms);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return absl::OkStatus();
+  if (rc != SQLITE_OK) return SqlError(db, "trim the object log: begin");
+  absl::Status st = [&]() -> absl::Status {
+    ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, "SELECT end FROM object_log WHERE one = 1"));
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read the object log's end"));
+    if (!row) return absl::OkStatus();  // no committed end recorded: cut nothing
+    return log->TrimTail(ColInt(q.get(), 0)).status();
+  }();
+  int end = sqlite3_exec(db, st.ok() ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
+  ACCORD_RETURN_IF_ERROR(st);
+  if (end != SQLITE_OK) return SqlError(db, "trim the object log: commit");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX |
@@ -176,7 +218,7 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
     return absl::FailedPreconditionError(common::Cat(
         path_, ": cannot open the store: ", raw ? sqlite3_errmsg(raw) : "out of memory"));
   }
-  if (sqlite3_busy_timeout(db.get(), options_.busy_timeout_ms) != SQLITE_OK ||
+  if (sqlite3_busy_handler(db.get(), BusyWait, &options_.busy_timeout_ms) != SQLITE_OK ||
       sqlite3_extended_result_codes(db.get(), 0) != SQLITE_OK) {
     return SqlError(db.get(), "configure connection");
   }
@@ -252,6 +294,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
     }
   } else {
     ACCORD_RETURN_IF_ERROR(s->ApplySchema());
+    ACCORD_RETURN_IF_ERROR(TrimLogTail(s->writer_->get(), s->log_.get(), &s->options_));
     ACCORD_RETURN_IF_ERROR(MigrateLegacyAuthDb(s->writer_->get(), options.dir));
     int64_t cid = 0;
     ACCORD_ASSIGN_OR_RETURN(cid, s->CollectionRowId(s->writer_.get(), "default", true));

@@ -27,11 +27,23 @@ namespace {
 
 using detail::TryGet;
 
-// libcurl write callback: appends the body to a std::string. Returning less than size * n would
-// abort the transfer. NOTE: the body is not capped here; only CURLOPT_TIMEOUT bounds how much
-// a remote (untrusted) server can make us buffer.
+// Where the body goes, and its cap (ClientOptions::max_response_bytes).
+struct BodySink {
+  std::string* body;
+  uint64_t max;
+  bool over = false;
+};
+
+// libcurl write callback: appends the body to a std::string, up to the cap. Returning less than
+// size * n aborts the transfer (CURLE_WRITE_ERROR), which Request reports as too large: a
+// remote (untrusted) server cannot make us buffer more than the cap.
 size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
-  static_cast<std::string*>(ud)->append(p, size * n);
+  auto* sink = static_cast<BodySink*>(ud);
+  if (sink->body->size() + size * n > sink->max) {
+    sink->over = true;
+    return 0;
+  }
+  sink->body->append(p, size * n);
   return size * n;
 }
 
@@ -132,13 +144,20 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
   if (!c) return absl::InternalError("curl_easy_init failed");
   curl_easy_reset(c);
   HttpResult r;
+  BodySink sink{&r.body, options_.max_response_bytes};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  // Bounded time and size: a hostile server can neither hold the client nor fill its memory.
+  // MAXFILESIZE refuses a declared Content-Length over the cap before any body is read; the
+  // write callback catches a body that is longer than declared, chunked, or unending.
   curl_easy_setopt(c, CURLOPT_TIMEOUT, options_.timeout_s);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_s);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(options_.max_response_bytes));
   curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
@@ -168,6 +187,17 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(hdrs);
   if (rc != CURLE_OK) {
+    if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
+      r.body.clear();
+      r.body.shrink_to_fit();
+      return absl::ResourceExhaustedError(
+          common::Cat(url, ": response larger than the limit of ", options_.max_response_bytes,
+                      " bytes (--max-response-bytes); transfer stopped"));
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      return absl::UnavailableError(
+          common::Cat(url, ": no complete response within ", options_.timeout_s, " s (--timeout)"));
+    }
     std::string m = common::Cat(url, ": ", curl_easy_strerror(rc));
     // Configuration errors (bad certificate, bad URL) are FailedPrecondition so they are not
     // retried: retrying cannot fix them.

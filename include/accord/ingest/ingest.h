@@ -109,6 +109,15 @@ struct Options {
   Origin origin;
   bool upgrade_20 = true;  // upgrade STIX 2.0 content (else refuse it)
   bool strict = false;     // Import: any refused object stores nothing
+  /// Input bounds (stix::ReaderOptions): longest JSON line, largest whole document.
+  uint64_t max_line_bytes = stix::ReaderOptions{}.max_line_bytes;
+  uint64_t max_document_bytes = stix::ReaderOptions{}.max_document_bytes;
+  /// Import without `strict`: the run commits every `chunk_objects` accepted objects or
+  /// `chunk_seconds` of work, whichever comes first, so that other writers (TAXII POSTs wait
+  /// for SQLite's write lock) wait at most about that long. 0 disables that bound.
+  /// A strict run is one transaction whatever these say (it is all or nothing).
+  uint64_t chunk_objects = 50000;
+  double chunk_seconds = 1.0;
   Pipeline pipeline = Pipeline::Default();
   /// Called for every refusal and warning as it happens (optional). Problems are also kept
   /// in the result (the first kMaxKeptProblems).

@@ -29,12 +29,17 @@ struct Problem {
 using ObjectCheck = std::function<absl::Status(const ObjectRecord&)>;
 
 struct ReaderOptions {
-  std::string source_name = "<input>";       // used in locations
-  bool upgrade_20 = true;                    // upgrade STIX 2.0 content (else refuse it)
-  bool check_sco_ids = true;                 // recompute deterministic SCO ids (UUIDv5)
-  uint64_t max_document_bytes = 4ull << 30;  // a bundle is read whole up to this size
-  uint64_t max_line_bytes = 256u << 20;      // JSON lines: longest accepted line
-  ObjectCheck object_check;                  // optional
+  std::string source_name = "<input>";  // used in locations
+  bool upgrade_20 = true;               // upgrade STIX 2.0 content (else refuse it)
+  bool check_sco_ids = true;            // recompute deterministic SCO ids (UUIDv5)
+  // A bundle is read whole up to this size (its DOM costs several times more); a larger one
+  // is refused, unless its first line is longer than the sniffed head: then that line is
+  // skipped as over-long and the JSON lines after it are read.
+  uint64_t max_document_bytes = 1ull << 30;
+  // JSON lines: longest accepted line; a longer one is reported with its line and byte offset
+  // and skipped, and reading goes on.
+  uint64_t max_line_bytes = 64u << 20;
+  ObjectCheck object_check;  // optional
 };
 
 struct ReadStats {

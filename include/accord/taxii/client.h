@@ -24,7 +24,14 @@ struct ClientOptions {
   std::string key;   // API key (Basic password or bearer token)
   bool verify_tls = true;
   std::string ca_file;  // extra trust anchor (PEM), e.g. a node's self-signed certificate
-  long timeout_s = 60;
+  /// Total time of one request, connection to last byte (CURLOPT_TIMEOUT); a request that
+  /// takes longer fails with Unavailable naming the URL (and is retried like a network error).
+  long timeout_s = 300;
+  long connect_timeout_s = 30;
+  /// Largest response body accepted; a larger one (declared or streamed) fails the request
+  /// with ResourceExhausted naming the URL, and is not retried. Bounds the client's memory
+  /// against a hostile or broken server.
+  uint64_t max_response_bytes = 256ull << 20;
   int retries = 5;           // pushes and page fetches retried on 5xx/429/network errors
   long retry_base_ms = 500;  // backoff: base * 2^attempt
   std::string user_agent = "accord/0.1";

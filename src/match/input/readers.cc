@@ -4,6 +4,7 @@
 // json_mapped.cc (generic JSON lines with a mapping), stix_input.cc (STIX observed-data).
 #include <cstring>
 
+#include "accord/common/strings.h"
 #include "accord/match/input.h"
 #include "match/input/readers_internal.h"
 
@@ -15,6 +16,8 @@ bool IsIpv6(std::string_view a) { return a.find(':') != std::string_view::npos; 
 
 // ---- STIX
 // ----------------------------------------------------------------------------------------
+
+constexpr uint64_t kMaxStixInputBytes = 1ull << 30;
 
 class StixReader final : public EventReader {
  public:
@@ -40,8 +43,12 @@ class StixReader final : public EventReader {
       ACCORD_ASSIGN_OR_RETURN(size_t n, in_->Read(buf, sizeof buf));
       if (n == 0) break;
       data.append(buf, n);
-      if (data.size() > (4ull << 30))
-        return absl::ResourceExhaustedError(source_ + ": STIX input over 4 GiB");
+      // The same bound as a STIX document given to `accord import` (stix::ReaderOptions).
+      if (data.size() > kMaxStixInputBytes) {
+        return absl::ResourceExhaustedError(
+            common::Cat(source_, ": STIX input larger than ", kMaxStixInputBytes,
+                        " bytes; split it into JSON lines (one bundle or observed-data per line)"));
+      }
     }
     // One document (bundle, object, array), else JSON lines.
     if (ObservationsFromStix(data, &obs_).ok()) {

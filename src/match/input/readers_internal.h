@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accord/common/strings.h"
 #include "accord/match/input.h"
 
 namespace accord::match::detail {
@@ -28,8 +29,9 @@ void AddIpSco(Observation* o, std::string_view value, std::string_view id);
 
 class LineEventReader : public EventReader {
  public:
-  LineEventReader(std::unique_ptr<common::InputStream> in, std::string source, MalformedSink sink)
-      : lines_(std::move(in)), source_(std::move(source)), sink_(std::move(sink)) {}
+  LineEventReader(std::unique_ptr<common::InputStream> in, std::string source, MalformedSink sink,
+                  size_t max_line = common::kDefaultMaxLineBytes)
+      : lines_(std::move(in), max_line), source_(std::move(source)), sink_(std::move(sink)) {}
   const ReaderStats& stats() const override { return stats_; }
 
   absl::StatusOr<bool> Next(Observation* o) override {
@@ -39,7 +41,9 @@ class LineEventReader : public EventReader {
       ACCORD_ASSIGN_OR_RETURN(bool more, lines_.Next(&line, &line_no_, &too_long));
       if (!more) return false;
       if (too_long) {
-        Malformed("line too long");
+        Malformed(common::Cat("line of ", lines_.line_bytes(), " bytes at byte offset ",
+                              lines_.line_offset(), " is longer than the limit of ",
+                              lines_.max_line(), " bytes (--max-line-bytes)"));
         continue;
       }
       if (line.empty()) continue;
@@ -50,13 +54,22 @@ class LineEventReader : public EventReader {
         ++stats_.events;
         return true;
       }
+      if (r == kFatal) return fatal_;
       if (r == 0) ++stats_.ignored;
     }
   }
 
  protected:
-  // 1: an event in *o; 0: nothing to match; -1: malformed (already reported).
+  static constexpr int kFatal = -2;
+  // 1: an event in *o; 0: nothing to match; -1: malformed (already reported); kFatal: the
+  // input cannot be read on (Fatal() set the error, which Next returns).
   virtual int Handle(std::string_view line, Observation* o) = 0;
+  // An error that ends the input (a broken header, after which every row would be misread):
+  // "source:line: why", InvalidArgument.
+  int Fatal(std::string_view why) {
+    fatal_ = absl::InvalidArgumentError(common::Cat(source_, ":", line_no_, ": ", why));
+    return kFatal;
+  }
   void Malformed(std::string_view why) {
     ++stats_.malformed;
     if (sink_) {
@@ -80,6 +93,7 @@ class LineEventReader : public EventReader {
   }
 
   common::LineReader lines_;
+  absl::Status fatal_;
   std::string source_;
   MalformedSink sink_;
   uint64_t line_no_ = 0;

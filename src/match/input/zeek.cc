@@ -383,13 +383,11 @@ class ZeekReader final : public LineEventReader {
       json_.num_used = 0;
       return MapZeek(json_log_, json_, o, &list_, &tmp_) ? 1 : 0;
     }
-    if (line[0] == '#') {
-      Header(line);
-      return 0;
-    }
+    if (line[0] == '#') return Header(line);
     if (tsv_.names.empty()) {
-      Malformed("Zeek TSV data before a #fields header");
-      return -1;
+      // Without #fields no row can be mapped, and neither can any later one: an error, not a
+      // silently skipped file.
+      return Fatal("Zeek TSV data before any #fields header");
     }
     tsv_.values.clear();
     size_t start = 0;
@@ -411,52 +409,119 @@ class ZeekReader final : public LineEventReader {
   void SetJsonLog(ZeekLog l) { json_log_ = l; }
 
  private:
-  // Zeek header values escape bytes as \xHH ("#separator \x09"); only that form is decoded.
-  static std::string Unescape(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size() + 0 && s[i + 1] == 'x') {
-        int v = 0;
-        auto r = std::from_chars(s.data() + i + 2, s.data() + i + 4, v, 16);
-        if (r.ec == std::errc()) {
-          out.push_back(static_cast<char>(v));
-          i += 3;
-          continue;
-        }
-      }
-      out.push_back(s[i]);
+  // One byte of a header value: "\xHH" (as Zeek writes #separator) or, when `literal_ok`, the
+  // byte itself (as Zeek writes #set_separator). nullopt: anything else.
+  static std::optional<char> OneByte(std::string_view v, bool literal_ok) {
+    if (v.size() == 4 && v[0] == '\\' && v[1] == 'x') {
+      int b = 0;
+      auto r = std::from_chars(v.data() + 2, v.data() + 4, b, 16);
+      if (r.ec == std::errc() && r.ptr == v.data() + 4) return static_cast<char>(b);
+      return std::nullopt;
     }
-    return out;
+    if (literal_ok && v.size() == 1) return v[0];
+    return std::nullopt;
   }
-  // Headers may appear again mid-stream (concatenated or rotated logs), and each redefines the
-  // separators, log name and field list for the rows that follow.
-  void Header(std::string_view line) {
+  // A byte that cannot separate fields: lines end at '\n' (and '\r' is stripped), and a NUL
+  // separator makes the whole row one field (a file that matches nothing, silently).
+  static bool BadSeparator(char c) { return c == '\0' || c == '\n' || c == '\r'; }
+
+  // Headers may appear again mid-stream (concatenated or rotated logs): #separator (Zeek
+  // writes it first) or #close starts a new header block, which redefines the separators, log
+  // name and field list for the rows that follow. A header that would make every row misread
+  // (a separator that is not one usable byte, a second #fields in a block, #types that do not
+  // match #fields) is an error that ends the input (Fatal), never a silently skipped file.
+  // Returns 0 (a header, nothing to match) or kFatal.
+  int Header(std::string_view line) {
     auto rest = [&](std::string_view key) -> std::optional<std::string_view> {
       if (!line.starts_with(key)) return std::nullopt;
       std::string_view r = line.substr(key.size());
-      if (!r.empty() && (r[0] == ' ' || r[0] == sep_)) r.remove_prefix(1);
+      if (!r.empty() && r[0] != ' ' && r[0] != sep_) return std::nullopt;  // "#fieldsX"
+      if (!r.empty()) r.remove_prefix(1);
       return r;
     };
+    auto shown = [](std::string_view v) {
+      return std::string(v.substr(0, 40)) + (v.size() > 40 ? "..." : "");
+    };
     if (auto r = rest("#separator")) {
-      std::string s = Unescape(*r);
-      if (!s.empty()) sep_ = s[0];
+      std::optional<char> c = OneByte(*r, false);
+      if (!c) {
+        return Fatal(
+            common::Cat("invalid Zeek header: #separator must be one byte written as "
+                        "\\xHH (such as \\x09), found '",
+                        shown(*r), "'"));
+      }
+      if (BadSeparator(*c)) {
+        return Fatal(common::Cat("invalid Zeek header: #separator ", *r,
+                                 " cannot separate fields (NUL, CR and LF are not allowed)"));
+      }
+      sep_ = *c;
+      NewBlock();
     } else if (auto r2 = rest("#set_separator")) {
-      std::string s = Unescape(*r2);
-      if (!s.empty()) tsv_.set_sep = s[0];
+      std::optional<char> c = OneByte(*r2, true);
+      if (!c || BadSeparator(*c) || *c == sep_) {
+        return Fatal(
+            common::Cat("invalid Zeek header: #set_separator must be one byte other "
+                        "than the field separator, NUL, CR and LF, found '",
+                        shown(*r2), "'"));
+      }
+      tsv_.set_sep = *c;
     } else if (auto r3 = rest("#path")) {
       tsv_log_ = LogFromPath(*r3);
     } else if (auto r4 = rest("#fields")) {
-      tsv_.names.clear();
-      size_t start = 0;
-      while (start <= r4->size()) {
-        size_t e = r4->find(sep_, start);
-        if (e == std::string_view::npos) e = r4->size();
-        tsv_.names.emplace_back(r4->substr(start, e - start));
-        start = e + 1;
+      if (fields_line_ > 0) {
+        return Fatal(common::Cat("invalid Zeek header: duplicate #fields (the first is at line ",
+                                 fields_line_, ")"));
       }
+      std::vector<std::string> names = Split(*r4);
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i].empty()) return Fatal("invalid Zeek header: #fields has an empty name");
+        for (size_t k = 0; k < i; ++k) {
+          if (names[k] == names[i]) {
+            return Fatal(common::Cat("invalid Zeek header: field '", shown(names[i]),
+                                     "' appears twice in #fields"));
+          }
+        }
+      }
+      if (types_count_ > 0 && types_count_ != names.size()) {
+        return Fatal(common::Cat("invalid Zeek header: #fields names ", names.size(),
+                                 " fields but #types ", types_count_));
+      }
+      tsv_.names = std::move(names);
+      fields_line_ = line_no_;
+    } else if (auto r5 = rest("#types")) {
+      if (types_count_ > 0) return Fatal("invalid Zeek header: duplicate #types");
+      types_count_ = Split(*r5).size();
+      if (fields_line_ > 0 && types_count_ != tsv_.names.size()) {
+        return Fatal(common::Cat("invalid Zeek header: #types names ", types_count_,
+                                 " types but #fields ", tsv_.names.size(), " fields"));
+      }
+    } else if (rest("#close")) {
+      NewBlock();
     }
+    return 0;
   }
 
+  std::vector<std::string> Split(std::string_view v) const {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t e = v.find(sep_, start);
+      if (e == std::string_view::npos) e = v.size();
+      out.emplace_back(v.substr(start, e - start));
+      start = e + 1;
+    }
+    return out;
+  }
+
+  // A new header block: its #fields and #types are expected afresh. The fields of the previous
+  // block stay until the new #fields (rows in between keep their meaning).
+  void NewBlock() {
+    fields_line_ = 0;
+    types_count_ = 0;
+  }
+
+  uint64_t fields_line_ = 0;  // line of this block's #fields (0: none yet)
+  size_t types_count_ = 0;    // fields named by this block's #types (0: none yet)
   char sep_ = '\t';
   ZeekTsvFields tsv_;
   JsonFields json_;
