@@ -1,6 +1,7 @@
 #include "accord/stix/ijson.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "accord/common/strings.h"
@@ -46,15 +47,29 @@ void AppendMember(std::string* path, std::string_view k) {
   path->append("\"]");
 }
 
+// A 64-bit filter of the names seen so far: a name whose bit is not set yet cannot equal any
+// earlier one, so most names are compared with nothing (a STIX object's ~20 names set ~17 of
+// 64 bits). Length and first and last bytes: cheap, and they differ between most names.
+inline uint64_t NameBit(std::string_view k) {
+  if (k.empty()) return 1;
+  auto b = [](char c) { return static_cast<unsigned char>(c); };
+  return uint64_t{1} << ((k.size() * 7 + b(k.front()) + b(k.back()) * 3) & 63);
+}
+
 // Finds a repeated name among names[base, end). Returns it, or an empty optional.
 std::optional<std::string_view> RepeatedName(std::vector<std::string_view>& names, size_t base) {
   size_t n = names.size() - base;
   auto first = names.begin() + static_cast<std::ptrdiff_t>(base);
   if (n <= kLinearMembers) {
-    for (size_t i = base + 1; i < names.size(); ++i) {
-      for (size_t j = base; j < i; ++j) {
-        if (names[i] == names[j]) return names[i];
+    uint64_t seen = 0;
+    for (size_t i = base; i < names.size(); ++i) {
+      uint64_t bit = NameBit(names[i]);
+      if (seen & bit) {
+        for (size_t j = base; j < i; ++j) {
+          if (names[i] == names[j]) return names[i];
+        }
       }
+      seen |= bit;
     }
     return std::nullopt;
   }
@@ -111,6 +126,44 @@ bool Walk(element v, std::vector<std::string_view>& names, std::string* path) {
   }
 }
 
+// Walk without the path: whether `v` holds a duplicate anywhere. The common case (none) pays
+// for no path building; the path is built by a second Walk only when there is one.
+bool HasDuplicate(element v, std::vector<std::string_view>& names) {
+  element_type t = v.type();
+  if (t == element_type::OBJECT) {
+    simdjson::dom::object o = v.get_object().value_unsafe();
+    size_t base = names.size();
+    bool nested = false;
+    for (auto f : o) {
+      names.push_back(f.key);
+      element_type ft = f.value.type();
+      nested |= ft == element_type::OBJECT || ft == element_type::ARRAY;
+    }
+    bool dup = names.size() - base > 1 && RepeatedName(names, base).has_value();
+    names.resize(base);
+    if (dup) return true;
+    if (!nested) return false;
+    for (auto f : o) {
+      element_type ft = f.value.type();
+      if ((ft == element_type::OBJECT || ft == element_type::ARRAY) &&
+          HasDuplicate(f.value, names)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (t == element_type::ARRAY) {
+    simdjson::dom::array a = v.get_array().value_unsafe();
+    for (element e : a) {
+      element_type et = e.type();
+      if ((et == element_type::OBJECT || et == element_type::ARRAY) && HasDuplicate(e, names)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::vector<std::string_view>& Scratch() {
   thread_local std::vector<std::string_view> names;
   names.clear();
@@ -122,10 +175,12 @@ std::vector<std::string_view>& Scratch() {
 std::optional<std::string> FindDuplicateKey(element value, std::string_view prefix) {
   element_type t = value.type();
   if (t != element_type::OBJECT && t != element_type::ARRAY) return std::nullopt;
-  std::string path(prefix);
   std::vector<std::string_view>& names = Scratch();
-  if (Walk(value, names, &path)) return path;
-  return std::nullopt;
+  if (!HasDuplicate(value, names)) return std::nullopt;
+  std::string path(prefix);
+  names.clear();
+  Walk(value, names, &path);
+  return path;
 }
 
 std::optional<std::string> FindDuplicateOwnKey(simdjson::dom::object object,

@@ -751,10 +751,13 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   }
   if (!query.include_revoked && by_collection) {
     // Issue 10: only a revocation in this collection counts; a revoked version written into
-    // another collection changes nothing this one serves.
+    // another collection changes nothing this one serves. PERF: CROSS JOIN keeps SQLite from
+    // walking the collection's memberships (by cid) for every row, which made listing a
+    // 100k-indicator collection quadratic (minutes); this way the partial revoked index is
+    // probed first, then (vid, cid): 1.0 s for 100k indicators, vs 1.2 s store-wide.
     common::Append(
         &sql,
-        " AND NOT EXISTS (SELECT 1 FROM objects rv JOIN membership m3 ON m3.vid = rv.vid "
+        " AND NOT EXISTS (SELECT 1 FROM objects rv CROSS JOIN membership m3 ON m3.vid = rv.vid "
         "AND m3.cid = m.cid WHERE rv.idh = o.idh AND rv.revoked = 1 AND rv.id = o.id)");
   } else if (!query.include_revoked) {
     common::Append(&sql,
