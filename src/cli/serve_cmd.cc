@@ -16,6 +16,7 @@
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
 #include "accord/http/server.h"
+#include "accord/ingest/pattern_policy.h"
 #include "accord/store/store.h"
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
@@ -137,6 +138,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // page cache through Store::Generation(), polled at most every 2 ms; this server's own
   // writes invalidate it at once.
   auto changes = taxii::NewStoreChangeSource(st.get(), 2000);
+  ACCORD_ASSIGN_OR_RETURN(cfg.service.pattern_policy, ingest::LoadPatternPolicy(g.data_dir));
   taxii::Service service(st.get(), auth.get(), cfg.service, changes.get());
   // The router: authentication, then limits, then the TAXII routes (/taxii2/, /<api root>/).
   // Further mounts (a JSON API, static /ui/ files via ServeStatic) go beside them here.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "accord/common/strings.h"
+#include "accord/ingest/pattern_policy.h"
 #include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
@@ -136,6 +137,12 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
     po.into = f->into;
     po.page_size = f->page_size;
     po.from_start = f->from_start;
+    auto policy = ingest::LoadPatternPolicy(g->data_dir);
+    if (!policy.ok()) {
+      *exit_code = Fail(policy.status());
+      return;
+    }
+    po.pattern_policy = std::move(*policy);
     std::string root = f->url;
     if (root.empty() || root.back() != '/') root += '/';
     auto r = c.Pull(root, po, st->get());

@@ -490,8 +490,12 @@ class SqliteImportTxn final : public ImportTxn {
     uint64_t index = adds_++;
     if (vid >= 0) {
       // Other bytes may still be the same object (member order, formatting): compare values.
-      if (!same_bytes) {
-        ACCORD_RETURN_IF_ERROR(s_->log_->ReadAppended(stored));
+      // Equal fingerprints are confirmed on the bytes: XXH3 is not collision-resistant, and a
+      // writer who knows a public object's exact JSON could craft an altered copy with the same
+      // fingerprint, to be linked (or to have the real one dropped) as a "duplicate".
+      // PERF: one read of the stored copy per duplicate; re-imports only.
+      ACCORD_RETURN_IF_ERROR(s_->log_->ReadAppended(stored));
+      if (!same_bytes || stored_json_ != r.json) {
         if (!stix::SameJson(stored_json_, r.json)) {
           // Issue 10: a version is immutable, and linking the stored copy into this collection
           // would let the writer read it through a collection of their own (the stored copy

@@ -279,6 +279,7 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
       ingest::Options io;
       io.collection = into;
       io.origin = {"taxii-pull", api_root};
+      ingest::ApplyPatternPolicy(po.pattern_policy, &io, into);
       auto src = ingest::BufferSource(url, arr);
       ACCORD_ASSIGN_OR_RETURN(ingest::Checked checked, ingest::CheckSource(*src, io));
       out.objects += checked.accepted + checked.rejected;

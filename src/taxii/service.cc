@@ -753,6 +753,7 @@ struct Service::Impl {
     ingest::Options io;
     io.collection = c.id;
     io.origin = {"taxii-post", who.user};
+    ingest::ApplyPatternPolicy(opts.pattern_policy, &io, c.id, c.alias);
     auto src = ingest::BufferSource("request", array_json);
     auto st = ingest::CheckSource(*src, io);
     if (!st.ok()) return FromStatus(st.status(), "Unprocessable content");

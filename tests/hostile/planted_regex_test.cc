@@ -8,12 +8,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include "common/test_util.h"
+#include "taxii/server_process.h"
 
 namespace accord::testing {
 namespace {
@@ -143,6 +145,44 @@ TEST_F(PlantedRegex, PlantedIndicatorIsDisabledByNameAndOthersStillMatch) {
     if (m.is_object()) matched.insert(m.value("indicator", ""));
   }
   EXPECT_EQ(matched, (std::set<std::string>{kDomainId, kIpId})) << r.out;
+}
+
+// The same policy holds for a TAXII POST: the checker refuses the planted pattern in a
+// collection the config does not name (a failure in the status, nothing stored), and accepts
+// it in one it names.
+TEST_F(PlantedRegex, TaxiiPostFollowsTheSamePolicy) {
+  AllowIn(R"(["risky"])");
+  std::map<std::string, std::string> id;  // alias -> the TAXII collection id
+  for (const char* c : {"feed", "risky"}) {
+    RunResult r = Accord(std::string("collection create ") + c);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    id[c] = r.out.substr(0, r.out.find('\n'));
+  }
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(data_));
+  auto post = [&](const std::string& collection) {
+    std::ofstream(dir_.path() / "post.json")
+        << R"({"objects":[)" << Indicator(kPlantedId, kPlanted) << "]}";
+    RunResult r =
+        RunCmd("curl -s -u admin:" + server.admin_key() +
+                   " -H 'Accept: application/taxii+json;version=2.1'"
+                   " -H 'Content-Type: application/taxii+json;version=2.1' --data-binary @" +
+                   ShellQuote((dir_.path() / "post.json").string()) +
+                   " http://127.0.0.1:" + std::to_string(server.port()) + "/api/collections/" +
+                   id[collection] + "/objects/",
+               dir_.path());
+    return nlohmann::json::parse(r.out, nullptr, false);
+  };
+  nlohmann::json refused = post("feed");
+  ASSERT_TRUE(refused.is_object()) << refused;
+  EXPECT_EQ(refused.value("failure_count", -1), 1) << refused;
+  ASSERT_TRUE(refused["failures"].is_array() && !refused["failures"].empty()) << refused;
+  EXPECT_NE(refused["failures"][0].value("message", "").find("lookahead '(?='"), std::string::npos)
+      << refused;
+  nlohmann::json accepted = post("risky");
+  ASSERT_TRUE(accepted.is_object()) << accepted;
+  EXPECT_EQ(accepted.value("success_count", -1), 1) << accepted;
+  EXPECT_EQ(accepted.value("failure_count", -1), 0) << accepted;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "accord/common/status.h"
+#include "accord/ingest/pattern_policy.h"
 #include "accord/policy/gate.h"
 #include "accord/stix/reader.h"
 #include "accord/store/group_commit.h"
@@ -61,7 +62,9 @@ class Client {
     std::string into;        // local collection (default: the remote id)
     uint64_t page_size = 1000;
     bool from_start = false;  // ignore the saved cursor
-    std::string cursor_key;   // settings key (default: derived from URL + collection)
+    /// [pattern] of the node's accord.toml: whether `into` may receive backtracking regexes.
+    ingest::PatternPolicy pattern_policy;
+    std::string cursor_key;  // settings key (default: derived from URL + collection)
     /// Writes go through this committer (e.g. a server's, shared with its POSTs); when null,
     /// Pull makes its own for `store`.
     store::GroupCommitter* committer = nullptr;

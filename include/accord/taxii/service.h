@@ -23,6 +23,7 @@
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
 #include "accord/http/server.h"
+#include "accord/ingest/pattern_policy.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
 
@@ -43,6 +44,9 @@ struct ServiceOptions {
   /// A status resource lists at most this many failures in full; past that it only counts
   /// them (failure_count stays exact). ([limits] max_status_failures)
   uint64_t max_status_failures = 1000;
+  /// Which collections may receive patterns with backtracking regexes ([pattern] in
+  /// accord.toml; default none): applied to each POST by its target collection.
+  ingest::PatternPolicy pattern_policy;
   /// Statuses are kept (in the store, across restarts) this long, then purged on a later
   /// POST. TAXII §4.3: keep statuses >= 24 h.
   int64_t status_retention_us = 24ll * 3600 * 1000000;
