@@ -43,7 +43,14 @@ size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
     sink->over = true;
     return 0;
   }
-  sink->body->append(p, size * n);
+  // Growth is capped at the limit: doubling past it would hold the old buffer and one twice
+  // its size at once (up to 3x the cap) for bytes that can never be accepted.
+  std::string& b = *sink->body;
+  if (b.size() + size * n > b.capacity()) {
+    b.reserve(
+        std::min<uint64_t>(std::max<uint64_t>(2 * b.capacity(), b.size() + size * n), sink->max));
+  }
+  b.append(p, size * n);
   return size * n;
 }
 
