@@ -220,7 +220,8 @@ def main():
                 break
             time.sleep(0.1)
         port = int(re.search(r"127\.0\.0\.1:(\d+)", text).group(1))
-        key = re.search(r"^(\S+\.\S+)$", text, re.M).group(1)
+        m = re.search(r"^(\S+\.\S+)$", text, re.M)
+        key = m.group(1) if m else (data / "admin.key").read_text().strip()
         print(f"server pid {server.pid}, port {port}, {a.objects} objects in `default`")
         sampler = Sampler(server.pid)
         sampler.start()
