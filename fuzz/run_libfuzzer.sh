@@ -15,14 +15,18 @@ CC=${CC:-clang-14}
 CXX=${CXX:-clang++-14}
 # PERF: -O1 with line tables only: the whole tree is compiled a second time (with clang) for
 # the fuzzers, and -O2 -g doubled that cost for little fuzzing speed.
-cmake -S "$root" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
-  -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
-  -DACCORD_LIBFUZZER=ON -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF \
-  -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
-  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
-  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-cmake --build "$out/build" --target "${target}_fuzz" -j "${JOBS:-2}"
+# FUZZ_SKIP_BUILD=1: the tree is built already (scripts/test.sh builds every target first and
+# then runs several at once, which must not configure the same tree concurrently).
+if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+  cmake -S "$root" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
+    -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
+    -DACCORD_LIBFUZZER=ON -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF \
+    -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
+    -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  cmake --build "$out/build" --target "${target}_fuzz" -j "${JOBS:-2}"
+fi
 # FUZZ_BUILD_ONLY=1: build the target and stop (scripts/test.sh builds ahead of running).
 if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then exit 0; fi
 bash "$root/fuzz/seed_from_shared.sh" "$target" "$corpus" || echo "run_libfuzzer: seeding from ../shared failed; using the repo corpus only"

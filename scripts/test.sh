@@ -26,6 +26,9 @@ fi
 # environment): the ASan tree, and the clang tree fuzz/run_libfuzzer.sh configures.
 if command -v ccache >/dev/null; then
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  # Test files use a precompiled header (cmake/AccordHelpers.cmake): ccache caches those only
+  # with this sloppiness.
+  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 fi
 build="$root/build-asan"
 say "building (ASan+UBSan) in $build"
@@ -124,21 +127,35 @@ if ! wait "$fuzz_build_pid"; then
 fi
 
 # libFuzzer (clang), bounded time per target; a target that fails to build or finds a crash
-# fails the run.
+# fails the run. PERF: the targets were built above, so they run $(nproc) at a time.
 secs="${ACCORD_FUZZ_SECONDS:-20}"
+fuzz_names=()
 for src in "$root"/fuzz/*/*_fuzz.cc; do
-  [ -f "$src" ] || continue
-  name=$(basename "$src" _fuzz.cc)
-  log="$root/build-fuzz/$name.log"
-  say "libFuzzer $name for ${secs}s (log: $log)"
-  if bash "$root/fuzz/run_libfuzzer.sh" "$name" "$secs" >"$log" 2>&1; then
-    grep -E '^Done [0-9]+ runs' "$log" || true
-    passed=$((passed + 1))
-  else
-    tail -n 80 "$log"
-    say "libFuzzer $name FAILED"
-    failed=$((failed + 1)); failures+=("fuzz:$name")
-  fi
+  [ -f "$src" ] && fuzz_names+=("$(basename "$src" _fuzz.cc)")
+done
+declare -A fuzz_pid=()
+run_fuzz_batch() {
+  for name in "$@"; do
+    say "libFuzzer $name for ${secs}s (log: $root/build-fuzz/$name.log)"
+    FUZZ_SKIP_BUILD=1 bash "$root/fuzz/run_libfuzzer.sh" "$name" "$secs" \
+      >"$root/build-fuzz/$name.log" 2>&1 &
+    fuzz_pid[$name]=$!
+  done
+  for name in "$@"; do
+    log="$root/build-fuzz/$name.log"
+    if wait "${fuzz_pid[$name]}"; then
+      grep -E '^Done [0-9]+ runs' "$log" | sed "s/^/$name: /" || true
+      passed=$((passed + 1))
+    else
+      tail -n 80 "$log"
+      say "libFuzzer $name FAILED"
+      failed=$((failed + 1)); failures+=("fuzz:$name")
+    fi
+  done
+}
+jobs_n=$(nproc)
+for ((i = 0; i < ${#fuzz_names[@]}; i += jobs_n)); do
+  run_fuzz_batch "${fuzz_names[@]:i:jobs_n}"
 done
 
 # CPU time of every process this script waited for (builds, tests, fuzzers): on a shared
