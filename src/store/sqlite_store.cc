@@ -438,6 +438,7 @@ class SqliteImportTxn final : public ImportTxn {
   absl::Status Start(const std::string& collection) {
     Conn* c = s_->writer_.get();
     ACCORD_RETURN_IF_ERROR(txn_.Begin(true));
+    changes_at_start_ = sqlite3_total_changes64(c->get());
     ACCORD_ASSIGN_OR_RETURN(cid_, s_->CollectionRowId(c, collection, true));
     ACCORD_ASSIGN_OR_RETURN(
         ins_obj_, Cached(c,
@@ -562,7 +563,13 @@ class SqliteImportTxn final : public ImportTxn {
     ins_obj_.reset();
     find_obj_.reset();
     ins_mem_.reset();
-    ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
+    // The generation moves only when a row did (a version, a membership, a collection, a
+    // quarantined copy): a re-import of what is stored leaves it alone, so that readers keep
+    // what they compiled (accord match --follow, issue 11). INSERT OR IGNORE that ignored
+    // counts no change.
+    if (sqlite3_total_changes64(s_->writer_->get()) != changes_at_start_) {
+      ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
+    }
     // The log is durable before the transaction that points into it can be.
     ACCORD_ASSIGN_OR_RETURN(int64_t log_end, s_->log_->Sync());
     ACCORD_RETURN_IF_ERROR(SetOneRow(s_->writer_.get(), kSetLogEnd, log_end));
@@ -590,6 +597,7 @@ class SqliteImportTxn final : public ImportTxn {
   bool refuse_conflicts_ = false;
   int64_t last_added_ = 0, clock_ = 0;
   uint64_t counter_ = 0;
+  sqlite3_int64 changes_at_start_ = 0;
   ImportResult result_;
 };
 
@@ -818,7 +826,7 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   ACCORD_RETURN_IF_ERROR(b.Bind(q.get()));
   ACCORD_RETURN_IF_ERROR(StepDone(q.get(), "delete"));
   uint64_t n = static_cast<uint64_t>(sqlite3_changes(db));
-  ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
+  if (n > 0) ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return n;
 }

@@ -292,9 +292,10 @@ class Store {
 
   virtual absl::StatusOr<Stats> GetStats() = 0;
 
-  /// A number that changes whenever a write commits (imports, deletes, collection changes),
-  /// from any process using the store: readers use it to invalidate caches and compiled
-  /// programs. Cheap (one indexed read).
+  /// A number that changes whenever a committed write changed a row (imports, deletes,
+  /// collection changes), from any process using the store: readers use it to invalidate
+  /// caches and compiled programs. A write that changes nothing (a re-import of stored
+  /// versions, a delete of what is absent) leaves it alone. Cheap (one indexed read).
   virtual absl::StatusOr<uint64_t> Generation() = 0;
 
   /// Small key/value settings (node identity, pull cursors, ...).
