@@ -124,8 +124,9 @@ struct MatchEgress {
 
 // --follow: a thread polls the store's generation (one indexed read) and the egress gate's
 // and, when either changed, loads the active indicators and compiles a new engine off the
-// hot path; the matching loop takes it between two events. Temporal windows start empty in
-// the new engine.
+// hot path; the matching loop takes it between two events, and the new engine takes over the
+// old one's temporal windows for the indicators whose id and version are unchanged (issue 11).
+// The generation moves only when a row changed, so a no-op import recompiles nothing.
 class Reloader {
  public:
   Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation,
@@ -153,8 +154,8 @@ class Reloader {
     done_ = true;
     thread_.join();
   }
-  /// The new engine if one is ready (cheap when none is).
-  std::unique_ptr<match::Engine> Take() {
+  /// The new program if one is ready (cheap when none is).
+  std::shared_ptr<const match::Program> Take() {
     if (!ready_.load(std::memory_order_acquire)) return nullptr;
     std::lock_guard<std::mutex> l(mu_);
     ready_ = false;
@@ -183,19 +184,19 @@ class Reloader {
         std::cerr << "accord: reload failed: " << active.status() << "\n";
         continue;
       }
-      auto engine = match::Engine::Build(active->indicators, mo_);
-      if (!engine.ok()) {
-        std::cerr << "accord: reload failed: " << engine.status() << "\n";
+      auto program = match::Program::Build(active->indicators, mo_);
+      if (!program.ok()) {
+        std::cerr << "accord: reload failed: " << program.status() << "\n";
         continue;
       }
       generation_ = *gen;
       gate_generation_ = gate_gen;
-      std::cerr << "accord: store changed: " << (*engine)->Stats().indicators
+      std::cerr << "accord: store changed: " << (*program)->Stats().indicators
                 << " active indicators recompiled in "
                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
                 << " s\n";
       std::lock_guard<std::mutex> l(mu_);
-      pending_ = std::move(*engine);
+      pending_ = std::move(*program);
       ready_.store(true, std::memory_order_release);
     }
   }
@@ -209,7 +210,7 @@ class Reloader {
   uint64_t gate_generation_;
   std::atomic<bool> done_{false}, ready_{false};
   std::mutex mu_;
-  std::unique_ptr<match::Engine> pending_;
+  std::shared_ptr<const match::Program> pending_;
   std::thread thread_;
 };
 
@@ -354,7 +355,18 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       ++position;
       ++events;
       if (reloader) {
-        if (auto fresh = reloader->Take()) *engine = std::move(fresh);
+        if (auto program = reloader->Take()) {
+          auto fresh = match::Engine::Create(std::move(program));
+          if (uint64_t dropped = fresh->TakeStateFrom(**engine)) {
+            std::cerr << "accord: " << dropped
+                      << " observation(s) dropped from the temporal windows of indicators "
+                         "that changed or are gone\n";
+          }
+          // Indicators disabled before (carried over) were reported already.
+          disabled_from = fresh.get();
+          disabled_reported = fresh->Disabled().size();
+          *engine = std::move(fresh);
+        }
       }
       if (f.follow && f.sightings && sightings.size() &&
           std::chrono::steady_clock::now() - last_flush >

@@ -223,47 +223,63 @@ void CollectTypes(const CompExpr& e, std::vector<std::string>* out) {
   for (const CompExpr& c : e.children) CollectTypes(c, out);
 }
 
+bool HasRegex(const CompExpr& e) {
+  if (e.kind == CompExpr::Kind::kCmp)
+    return e.cmp.op == CmpOp::kLike || e.cmp.op == CmpOp::kMatches;
+  for (const CompExpr& c : e.children) {
+    if (HasRegex(c)) return true;
+  }
+  return false;
+}
+
 struct Deleter {
   void operator()(hs_database_t* d) const { hs_free_database(d); }
   void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
 };
 
-// Not thread-safe (engine.h): Process() writes the scratch members, the windows and ev_'s
-// caches, and even the const IndicatorId() writes id_buf_.
-class EngineImpl final : public Engine {
+// The compiled program (engine.h): immutable once Build() returns, so any number of matchers
+// on any threads read it at once. Everything a match writes lives in MatcherImpl.
+class ProgramImpl final : public Program {
  public:
-  explicit EngineImpl(const MatchOptions& o) : opts_(o) {
+  explicit ProgramImpl(const MatchOptions& o) : opts_(o) {
     eopts_.strict_within = o.strict_within;
     eopts_.max_bindings = o.max_bindings;
-    ev_.SetRegexLimits(o.regex_match_limit, o.regex_depth_limit);
   }
 
   absl::Status Build(const std::vector<IndicatorSpec>& specs,
                      std::vector<std::pair<uint32_t, std::string>>* rejected);
-  void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) override;
-  // The returned reference is id_buf_: valid until the next call.
-  const std::string& IndicatorId(uint32_t i) const override {
+  size_t size() const override { return inds_.size(); }
+  std::string IndicatorId(uint32_t i) const override {
+    std::string id;
+    IndicatorIdInto(i, &id);
+    return id;
+  }
+  void IndicatorIdInto(uint32_t i, std::string* out) const {
     if (!other_ids_.empty()) {
       if (auto it = other_ids_.find(i); it != other_ids_.end()) {
-        id_buf_.assign(it->second.data(), it->second.size());
-        return id_buf_;
+        out->assign(it->second.data(), it->second.size());
+        return;
       }
     }
-    UnpackId(ids_[i], &id_buf_);
-    return id_buf_;
+    UnpackId(ids_[i], out);
   }
-  EngineStats Stats() const override {
-    EngineStats s = stats_;
-    s.type_errors = ev_.counters.type_errors;
-    s.regex_errors = ev_.counters.regex_errors;
-    s.regex_limit_hits = ev_.counters.regex_limit_hits;
-    s.disabled = disabled_.size();
-    s.truncated_bindings = ev_.counters.truncated_bindings;
-    return s;
+  EngineStats Stats() const override { return stats_; }
+  // The indicator of this program with the same id and version as another program's, for the
+  // state a reload carries over; UINT32_MAX when there is none. Only temporal indicators and
+  // those with regex leaves are listed: nothing else has state.
+  uint32_t FindStateful(std::string_view id, std::string_view version) const {
+    std::string k(id);
+    k.push_back('\0');
+    k.append(version);
+    auto it = stateful_.find(k);
+    return it == stateful_.end() ? UINT32_MAX : it->second;
   }
-  std::vector<uint32_t> Disabled() const override { return disabled_; }
+  std::string_view Version(uint32_t i) const {
+    return inds_[i].complex == UINT32_MAX ? std::string_view() : complex_[inds_[i].complex].version;
+  }
 
  private:
+  friend class MatcherImpl;
   // Temporal state of one indicator: in stream order, the observations on which at least one
   // of its leaves was true (no other observation can be part of a binding). `sat` is indexed
   // like the indicator's leaves; `values` are the values that satisfied them, for the report.
@@ -285,13 +301,13 @@ class EngineImpl final : public Engine {
     uint32_t first_leaf = 0;
     uint32_t n_leaves = 1;
     uint32_t complex = UINT32_MAX;  // index into complex_, or none
-    uint32_t regex_limit_hits = 0;  // values on which its regexes hit the PCRE2 limits
-    bool disabled = false;          // hit them regex_disable_after times: never confirmed again
   };
   struct Complex {
     std::unique_ptr<ObsExpr> expr;
     bool temporal = false;
-    std::unique_ptr<Window> window;
+    bool regex = false;        // has a LIKE/MATCHES leaf: may be disabled (regex limits)
+    uint32_t indicator = 0;    // its index
+    std::string_view version;  // in arena_: IndicatorSpec::version, for carried-over state
   };
   struct Leaf {
     uint32_t indicator = 0;
@@ -319,22 +335,14 @@ class EngineImpl final : public Engine {
   void AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf);
   bool Anchor(const CompExpr& e, uint32_t leaf, bool dry);
   bool ExactEligible(const CompExpr& e);
-  void Hit(uint32_t leaf, std::string_view value);
   using KeySet = absl::flat_hash_set<char*, KeyHash, KeyEq>;
-  void Lookup(const KeySet& set, std::string_view key, std::string_view value);
-  void ProbeValue(uint32_t pid, const Cand& c);
-  void Emit(uint32_t ind, const Observation& o, uint64_t position, std::vector<MatchResult>* out);
-  static int OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
 
   MatchOptions opts_;
   detail::EvalOptions eopts_;
-  std::vector<uint32_t> disabled_;  // indicators disabled for regex limit hits, in order
-  detail::Evaluator ev_;
   std::vector<Indicator> inds_;
   std::vector<std::array<uint8_t, 16>> ids_;
   absl::flat_hash_map<uint32_t, std::string_view> other_ids_;  // ids that are not indicator--UUID
   std::vector<Complex> complex_;
-  mutable std::string id_buf_;
   std::vector<Leaf> leaves_;
   std::vector<const CompExpr*> comps_;
   std::vector<PathInfo> paths_;
@@ -351,8 +359,78 @@ class EngineImpl final : public Engine {
   KeySet cidr_keys_;  // PERF: CIDR keys apart, a small table that stays in cache
   std::vector<std::vector<uint32_t>> overflow_;  // postings of shared keys
   std::vector<RegexDb> regex_;
+  // A scratch that fits every database; each matcher clones it (hs_clone_scratch).
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
+  absl::flat_hash_map<std::string, uint32_t> stateful_;  // id '\0' version -> indicator
   EngineStats stats_;
+  std::string key_buf_;  // Build() only
+};
+
+// One thread's matcher over a shared program (engine.h): scratch space, temporal windows, the
+// evaluator's counters and the regex-limit state. Not thread-safe: Process() writes all of
+// them, and even the const IndicatorId() writes id_buf_.
+class MatcherImpl final : public Engine {
+ public:
+  explicit MatcherImpl(std::shared_ptr<const ProgramImpl> p)
+      : p_(std::move(p)), pp_(p_.get()), windows_(pp_->complex_.size()) {
+    ev_.SetRegexLimits(pp_->opts_.regex_match_limit, pp_->opts_.regex_depth_limit);
+    leaf_state_.assign(pp_->leaves_.size(), 0);
+    ind_epoch_.assign(pp_->inds_.size(), 0);
+    if (pp_->scratch_) {
+      hs_scratch_t* s = nullptr;
+      if (hs_clone_scratch(pp_->scratch_.get(), &s) != HS_SUCCESS) throw std::bad_alloc();
+      scratch_.reset(s);
+    }
+  }
+
+  void Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) override;
+  // The returned reference is id_buf_: valid until the next call.
+  const std::string& IndicatorId(uint32_t i) const override {
+    pp_->IndicatorIdInto(i, &id_buf_);
+    return id_buf_;
+  }
+  EngineStats Stats() const override {
+    EngineStats s = pp_->stats_;
+    s.observations = observations_;
+    s.candidates = candidates_;
+    s.evicted = evicted_;
+    s.type_errors = ev_.counters.type_errors;
+    s.regex_errors = ev_.counters.regex_errors;
+    s.regex_limit_hits = ev_.counters.regex_limit_hits;
+    s.disabled = disabled_.size();
+    s.truncated_bindings = ev_.counters.truncated_bindings;
+    s.memory_bytes += leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
+    return s;
+  }
+  std::vector<uint32_t> Disabled() const override { return disabled_; }
+  const std::shared_ptr<const Program>& program() const override { return program_; }
+  uint64_t TakeStateFrom(Engine& old) override;
+  void set_program_handle(std::shared_ptr<const Program> p) { program_ = std::move(p); }
+
+ private:
+  using Window = ProgramImpl::Window;
+  using Leaf = ProgramImpl::Leaf;
+  using RegexDb = ProgramImpl::RegexDb;
+  using KeySet = ProgramImpl::KeySet;
+  void Hit(uint32_t leaf, std::string_view value);
+  void Lookup(const KeySet& set, std::string_view key, std::string_view value);
+  void ProbeValue(uint32_t pid, const Cand& c);
+  void Emit(uint32_t ind, const Observation& o, uint64_t position, std::vector<MatchResult>* out);
+  static int OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
+
+  std::shared_ptr<const ProgramImpl> p_;
+  const ProgramImpl* pp_;                   // p_.get(): the hot path's one indirection
+  std::shared_ptr<const Program> program_;  // the same object, as the public type
+  detail::Evaluator ev_;
+  std::vector<uint32_t> disabled_;  // indicators disabled for regex limit hits, in order
+  // Per indicator, sparse: values on which its regexes hit the PCRE2 limits, and whether it
+  // reached regex_disable_after (never confirmed again).
+  absl::flat_hash_map<uint32_t, uint32_t> limit_hits_;
+  absl::flat_hash_set<uint32_t> disabled_set_;
+  std::vector<std::unique_ptr<Window>> windows_;  // by complex index; made on first use
+  mutable std::string id_buf_;
+  std::unique_ptr<hs_scratch_t, Deleter> scratch_;
+  uint64_t observations_ = 0, candidates_ = 0, evicted_ = 0;
 
   // Per-observation scratch (kept across calls). leaf_state_ packs (epoch << 32 | slot in
   // cand_leaves_): 8 bytes per leaf; ind_epoch_ 4 bytes per indicator.
@@ -383,7 +461,7 @@ class EngineImpl final : public Engine {
 
 // Interns a path by its canonical text. A new path is also listed under its SCO type, which
 // is how Process() knows to resolve it on every SCO of that type.
-uint32_t EngineImpl::PathId(const ObjectPath& p) {
+uint32_t ProgramImpl::PathId(const ObjectPath& p) {
   std::string k = p.ToString();
   auto it = path_ids_.find(k);
   if (it != path_ids_.end()) return it->second;
@@ -398,7 +476,7 @@ uint32_t EngineImpl::PathId(const ObjectPath& p) {
 // Adds the key (pid, tag, value) for `leaf`. The first leaf of a key is stored in the record
 // itself; when a second leaf arrives, both move to a new overflow list and the record's
 // posting becomes kOverflow | list index.
-void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf) {
+void ProgramImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf) {
   key_buf_.clear();
   AppendVarint(&key_buf_, pid);
   if (tag == 's') {
@@ -432,7 +510,7 @@ void EngineImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_t
 
 // A comparison whose truth is exactly a key lookup (§8.1: exact bytes, no normalisation), so
 // an indicator that is just one such comparison needs no confirmation.
-bool EngineImpl::ExactEligible(const CompExpr& e) {
+bool ProgramImpl::ExactEligible(const CompExpr& e) {
   if (e.kind != CompExpr::Kind::kCmp) return false;
   const Comparison& c = e.cmp;
   if (c.negated || (c.op != CmpOp::kEq && c.op != CmpOp::kIn) || PathIsBytes(c.path)) return false;
@@ -446,7 +524,7 @@ bool EngineImpl::ExactEligible(const CompExpr& e) {
 // Invariant (what makes the engine miss nothing): if `e` is true on an SCO, probing that SCO's
 // values hits at least one entry registered here. Negated comparisons get no anchor, as
 // `NOT =` is true for almost any value.
-bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
+bool ProgramImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
   switch (e.kind) {
     case CompExpr::Kind::kCmp: {
       const Comparison& c = e.cmp;
@@ -538,8 +616,8 @@ bool EngineImpl::Anchor(const CompExpr& e, uint32_t leaf, bool dry) {
   return false;
 }
 
-absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
-                               std::vector<std::pair<uint32_t, std::string>>* rejected) {
+absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
+                                std::vector<std::pair<uint32_t, std::string>>* rejected) {
   inds_.reserve(specs.size());
   ids_.reserve(specs.size());
   leaves_.reserve(specs.size());
@@ -575,15 +653,15 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
     cx.expr = std::make_unique<ObsExpr>(std::move(*expr));
     std::vector<const ObsExpr*> leaves;
     detail::CollectLeaves(*cx.expr, &leaves);
+    cx.version = arena_.Copy(specs[i].version);
+    cx.indicator = i;
     ind.n_leaves = static_cast<uint32_t>(leaves.size());
     // Any observation operator or qualifier makes the indicator temporal (a window and the
     // binding search), even `[a] OR [b]`, whose bindings hold one observation.
     cx.temporal = cx.expr->kind != ObsExpr::Kind::kSimple;
-    if (cx.temporal) {
-      cx.window = std::make_unique<Window>();
-      ++stats_.temporal;
-    }
+    if (cx.temporal) ++stats_.temporal;
     for (const ObsExpr* l : leaves) {
+      if (HasRegex(l->comp)) cx.regex = true;
       uint32_t leaf = static_cast<uint32_t>(leaves_.size());
       leaves_.push_back({i, static_cast<uint32_t>(comps_.size())});
       comps_.push_back(&l->comp);
@@ -648,23 +726,30 @@ absl::Status EngineImpl::Build(const std::vector<IndicatorSpec>& specs,
   // A leaf that was partly anchored and then made residual may be visited twice; the epoch
   // check in Hit() makes that harmless.
   leaves_.shrink_to_fit();
-  leaf_state_.assign(leaves_.size(), 0);
-  ind_epoch_.assign(inds_.size(), 0);
+  // The indicators that can carry state into a later program (TakeStateFrom).
+  for (uint32_t i = 0; i < inds_.size(); ++i) {
+    if (inds_[i].complex == UINT32_MAX) continue;
+    const Complex& cx = complex_[inds_[i].complex];
+    if (!cx.temporal && !cx.regex) continue;
+    std::string k = specs[i].id;
+    k.push_back('\0');
+    k.append(specs[i].version);
+    stateful_.emplace(std::move(k), i);
+  }
   size_t other = 0;
   for (const auto& [k, v] : other_ids_) other += v.size();
   stats_.memory_bytes = arena_.bytes() + other +
                         (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
                         overflow_.capacity() * sizeof(decltype(overflow_)::value_type) +
                         leaves_.capacity() * sizeof(Leaf) + inds_.capacity() * sizeof(Indicator) +
-                        ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8 +
-                        leaf_state_.capacity() * 8 + ind_epoch_.capacity() * 4;
+                        ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8;
   for (const auto& o : overflow_) stats_.memory_bytes += o.capacity() * 4;
   return absl::OkStatus();
 }
 
 // Makes `leaf` a candidate of this observation, once (the epoch stamp), however many values hit
 // it. `value` is kept only for a leaf without comparison: its hit is the match.
-void EngineImpl::Hit(uint32_t leaf, std::string_view value) {
+void MatcherImpl::Hit(uint32_t leaf, std::string_view value) {
   uint64_t st = leaf_state_[leaf];
   if ((st >> 32) == epoch_) return;
   uint32_t slot = static_cast<uint32_t>(cand_leaves_.size());
@@ -675,10 +760,10 @@ void EngineImpl::Hit(uint32_t leaf, std::string_view value) {
     cand_true_.resize(slot + 1);
     cand_values_.resize(slot + 1);
   }
-  if (leaves_[leaf].comp == UINT32_MAX) cand_value_[slot].assign(value);
+  if (pp_->leaves_[leaf].comp == UINT32_MAX) cand_value_[slot].assign(value);
 }
 
-void EngineImpl::Lookup(const KeySet& set, std::string_view key, std::string_view value) {
+void MatcherImpl::Lookup(const KeySet& set, std::string_view key, std::string_view value) {
   auto it = set.find(key);
   if (it == set.end()) return;
   uint32_t post = RecordPosting(*it);
@@ -686,12 +771,13 @@ void EngineImpl::Lookup(const KeySet& set, std::string_view key, std::string_vie
     Hit(post, value);
     return;
   }
-  for (uint32_t leaf : overflow_[post & ~kOverflow]) Hit(leaf, value);
+  for (uint32_t leaf : pp_->overflow_[post & ~kOverflow]) Hit(leaf, value);
 }
 
-int EngineImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
-  auto* self = static_cast<EngineImpl*>(ctx);
-  const RegexDb& db = self->regex_[static_cast<size_t>(self->paths_[self->regex_path_].regex)];
+int MatcherImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  auto* self = static_cast<MatcherImpl*>(ctx);
+  const RegexDb& db =
+      self->pp_->regex_[static_cast<size_t>(self->pp_->paths_[self->regex_path_].regex)];
   self->Hit(db.leaf[id], {});
   return 0;
 }
@@ -702,14 +788,14 @@ int EngineImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, uns
 // PERF: the key is built in key_buf_ and probed as a view, so a probe allocates nothing. The
 // profile puts Process() at ~40% of full-match time at 1M indicators, mostly this probe
 // missing the cache in a table of 2M+ slots (docs/PERFORMANCE.md).
-void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
-  const PathInfo& pi = paths_[pid];
+void MatcherImpl::ProbeValue(uint32_t pid, const Cand& c) {
+  const ProgramImpl::PathInfo& pi = pp_->paths_[pid];
   key_buf_.clear();
   AppendVarint(&key_buf_, pid);
   const size_t pid_len = key_buf_.size();
   if (c.kind == Cand::Kind::kString) {
     AppendStringKey(c.s, &key_buf_);
-    Lookup(keys_, key_buf_, c.s);
+    Lookup(pp_->keys_, key_buf_, c.s);
     if (pi.has_cidr) {
       common::IpPrefix r;
       if (common::ParseIpPrefix(c.s, &r)) {
@@ -728,12 +814,13 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
             int bits = std::clamp(len - 8 * i, 0, 8);
             q[3 + i] = static_cast<char>(r.addr[i] & (0xff00 >> bits));
           }
-          Lookup(cidr_keys_, std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)), c.s);
+          Lookup(pp_->cidr_keys_, std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)),
+                 c.s);
         }
       }
     }
     if (pi.regex >= 0) {
-      const RegexDb& db = regex_[static_cast<size_t>(pi.regex)];
+      const RegexDb& db = pp_->regex_[static_cast<size_t>(pi.regex)];
       if (db.db) {
         // HS_FLAG_UTF8 leaves results on invalid UTF-8 undefined, hence the check; event text
         // is untrusted.
@@ -741,7 +828,7 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
         if (simdjson::validate_utf8(subject.data(), subject.size())) {
           regex_path_ = pid;
           hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0,
-                  scratch_.get(), &EngineImpl::OnRegex, this);
+                  scratch_.get(), &MatcherImpl::OnRegex, this);
         } else {
           for (uint32_t l : db.leaf) Hit(l, {});  // Vectorscan needs valid UTF-8; PCRE2 decides
         }
@@ -762,11 +849,11 @@ void EngineImpl::ProbeValue(uint32_t pid, const Cand& c) {
   auto r = std::to_chars(num, num + sizeof num, iv);
   key_buf_.push_back('i');
   key_buf_.append(num, static_cast<size_t>(r.ptr - num));
-  Lookup(keys_, key_buf_, std::string_view(num, static_cast<size_t>(r.ptr - num)));
+  Lookup(pp_->keys_, key_buf_, std::string_view(num, static_cast<size_t>(r.ptr - num)));
 }
 
-void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) {
-  ++stats_.observations;
+void MatcherImpl::Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) {
+  ++observations_;
   if (++epoch_ == UINT32_MAX) {  // wrap: forget every stamp
     std::fill(leaf_state_.begin(), leaf_state_.end(), 0);
     std::fill(ind_epoch_.begin(), ind_epoch_.end(), 0);
@@ -776,27 +863,26 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
   for (const Sco& s : o.scos()) {
     std::string_view type = o.Type(s);
     const Node& root = o.node(s.root);
-    auto it = types_.find(absl::string_view(type.data(), type.size()));
-    if (it == types_.end()) continue;
+    auto it = pp_->types_.find(absl::string_view(type.data(), type.size()));
+    if (it == pp_->types_.end()) continue;
     for (uint32_t pid : it->second.paths) {
-      ev_.Resolve(o, root, paths_[pid].path, &cands_);
+      ev_.Resolve(o, root, pp_->paths_[pid].path, &cands_);
       for (const Cand& c : cands_) ProbeValue(pid, c);
     }
     for (uint32_t leaf : it->second.residual) Hit(leaf, {});
   }
-  for (uint32_t leaf : residual_all_) Hit(leaf, {});
+  for (uint32_t leaf : pp_->residual_all_) Hit(leaf, {});
   if (cand_leaves_.empty()) return;
-  stats_.candidates += cand_leaves_.size();
+  candidates_ += cand_leaves_.size();
   // Confirm: a leaf without comparison is true by its hit; others are evaluated on the whole
   // observation (any root SCO may satisfy them, §6.3).
   hit_inds_.clear();
   for (uint32_t slot = 0; slot < cand_leaves_.size(); ++slot) {
-    const Leaf& l = leaves_[cand_leaves_[slot]];
+    const Leaf& l = pp_->leaves_[cand_leaves_[slot]];
     bool ok;
     std::vector<std::string>& values = cand_values_[slot];
     values.clear();
-    Indicator& owner = inds_[l.indicator];
-    if (owner.disabled) {
+    if (!disabled_set_.empty() && disabled_set_.contains(l.indicator)) {
       ok = false;
     } else if (l.comp == UINT32_MAX) {
       ok = true;
@@ -805,12 +891,12 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
       // Regex limit hits are charged to the indicator whose leaf ran into them, so that one
       // hostile indicator is switched off without touching the others.
       const uint64_t hits_before = ev_.counters.regex_limit_hits;
-      ok = ev_.EvalComp(*comps_[l.comp], o, &values);
+      ok = ev_.EvalComp(*pp_->comps_[l.comp], o, &values);
       if (ev_.counters.regex_limit_hits != hits_before) {
-        owner.regex_limit_hits +=
-            static_cast<uint32_t>(ev_.counters.regex_limit_hits - hits_before);
-        if (opts_.regex_disable_after && owner.regex_limit_hits >= opts_.regex_disable_after) {
-          owner.disabled = true;
+        uint32_t& hits = limit_hits_[l.indicator];
+        hits += static_cast<uint32_t>(ev_.counters.regex_limit_hits - hits_before);
+        if (pp_->opts_.regex_disable_after && hits >= pp_->opts_.regex_disable_after) {
+          disabled_set_.insert(l.indicator);
           disabled_.push_back(l.indicator);
           ok = false;
         }
@@ -827,11 +913,12 @@ void EngineImpl::Process(const Observation& o, uint64_t position, std::vector<Ma
 
 // Reports indicator `ind_index`, which has at least one true leaf in this observation. A
 // non-temporal indicator matches here and now, with the values of all its true leaves.
-void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t position,
-                      std::vector<MatchResult>* out) {
-  Indicator& ind = inds_[ind_index];
+void MatcherImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t position,
+                       std::vector<MatchResult>* out) {
+  const ProgramImpl::Indicator& ind = pp_->inds_[ind_index];
   auto leaf_on = [&](uint32_t k) { return LeafOn(ind.first_leaf + k); };
-  Complex* cx = ind.complex == UINT32_MAX ? nullptr : &complex_[ind.complex];
+  const ProgramImpl::Complex* cx =
+      ind.complex == UINT32_MAX ? nullptr : &pp_->complex_[ind.complex];
   if (!cx || !cx->temporal) {
     MatchResult& m = out->emplace_back();
     m.indicator = ind_index;
@@ -847,12 +934,15 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
   // over the window. A found binding is reported once and its observations are consumed.
   // PERF: the search below reruns over the whole window on every observation that makes one
   // of the indicator's leaves true; max_window_per_indicator (64 by default) bounds that.
-  Window& w = *cx->window;
-  if (w.recs.size() >= opts_.max_window_per_indicator || window_total_ >= opts_.max_window_total) {
+  std::unique_ptr<Window>& wp = windows_[ind.complex];
+  if (!wp) wp = std::make_unique<Window>();
+  Window& w = *wp;
+  if (w.recs.size() >= pp_->opts_.max_window_per_indicator ||
+      window_total_ >= pp_->opts_.max_window_total) {
     if (!w.recs.empty()) {
       w.recs.pop_front();
       --window_total_;
-      ++stats_.evicted;
+      ++evicted_;
     }
   }
   Window::Rec& r = w.recs.emplace_back();
@@ -874,7 +964,7 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
     sat.push_back(rec.sat);
   }
   std::vector<uint32_t> binding;
-  if (!detail::FindBinding(*cx->expr, facts, sat, eopts_, &ev_.counters, &binding)) return;
+  if (!detail::FindBinding(*cx->expr, facts, sat, pp_->eopts_, &ev_.counters, &binding)) return;
   MatchResult& m = out->emplace_back();
   m.indicator = ind_index;
   // The binding's observations are consumed, so the same binding is not reported again; the
@@ -893,14 +983,68 @@ void EngineImpl::Emit(uint32_t ind_index, const Observation& o, uint64_t positio
   w.recs = std::move(keep);
 }
 
+// Windows move whole: their positions and times stay as they were, since the caller goes on
+// numbering the same stream. The total bound (max_window_total) is this matcher's, so a
+// window that would exceed it loses its oldest records, counted as evicted.
+uint64_t MatcherImpl::TakeStateFrom(Engine& old_engine) {
+  auto& old = static_cast<MatcherImpl&>(old_engine);
+  const ProgramImpl& from = *old.pp_;
+  uint64_t dropped = 0;
+  std::string id;
+  auto target = [&](uint32_t old_ind) {
+    from.IndicatorIdInto(old_ind, &id);
+    return pp_->FindStateful(id, from.Version(old_ind));
+  };
+  for (uint32_t ci = 0; ci < old.windows_.size(); ++ci) {
+    std::unique_ptr<Window>& w = old.windows_[ci];
+    if (!w || w->recs.empty()) continue;
+    uint32_t ni = target(from.complex_[ci].indicator);
+    if (ni == UINT32_MAX || pp_->inds_[ni].complex == UINT32_MAX ||
+        !pp_->complex_[pp_->inds_[ni].complex].temporal) {
+      dropped += w->recs.size();
+      continue;
+    }
+    while (!w->recs.empty() && window_total_ + w->recs.size() > pp_->opts_.max_window_total) {
+      w->recs.pop_front();
+      ++evicted_;
+    }
+    window_total_ += w->recs.size();
+    windows_[pp_->inds_[ni].complex] = std::move(w);
+  }
+  old.window_total_ = 0;
+  for (uint32_t i : old.disabled_) {
+    uint32_t ni = target(i);
+    if (ni != UINT32_MAX && disabled_set_.insert(ni).second) disabled_.push_back(ni);
+  }
+  for (const auto& [i, hits] : old.limit_hits_) {
+    uint32_t ni = target(i);
+    if (ni != UINT32_MAX) limit_hits_[ni] += hits;
+  }
+  return dropped;
+}
+
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<const Program>> Program::Build(
+    const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,
+    std::vector<std::pair<uint32_t, std::string>>* rejected) {
+  auto p = std::make_shared<ProgramImpl>(options);
+  ACCORD_RETURN_IF_ERROR(p->Build(indicators, rejected));
+  return std::shared_ptr<const Program>(std::move(p));
+}
+
+std::unique_ptr<Engine> Engine::Create(std::shared_ptr<const Program> program) {
+  auto impl = std::static_pointer_cast<const ProgramImpl>(program);
+  auto m = std::make_unique<MatcherImpl>(std::move(impl));
+  m->set_program_handle(std::move(program));
+  return m;
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Build(
     const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,
     std::vector<std::pair<uint32_t, std::string>>* rejected) {
-  auto e = std::make_unique<EngineImpl>(options);
-  ACCORD_RETURN_IF_ERROR(e->Build(indicators, rejected));
-  return std::unique_ptr<Engine>(std::move(e));
+  ACCORD_ASSIGN_OR_RETURN(auto program, Program::Build(indicators, options, rejected));
+  return Create(std::move(program));
 }
 
 }  // namespace accord::match

@@ -225,3 +225,84 @@ TEST(EngineTest, CatastrophicRegexHitsTheLimitAndIsDisabled) {
 
 }  // namespace
 }  // namespace accord::match
+
+namespace accord::match {
+namespace {
+
+// One event with one ipv4-addr at time t seconds.
+void IpEvent(const std::string& ip, int t, Observation* o) {
+  o->Clear();
+  o->first_observed = o->last_observed = static_cast<common::Micros>(t) * 1000000;
+  o->Open();
+  o->AddString("value", ip);
+  o->AddSco(o->Close(Node::Kind::kObject), "ipv4-addr", "0");
+}
+
+const char* kSeqId = "indicator--00000000-0000-4000-8000-0000000000a1";
+const char* kPlainId = "indicator--00000000-0000-4000-8000-0000000000a2";
+const char* kSeq =
+    "[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY [ipv4-addr:value = '10.0.0.2'] WITHIN 60 SECONDS";
+
+// Issue 11: a reload carries the temporal windows over to the new engine for the indicators
+// with the same id and version, at new indexes, with their stream positions.
+TEST(EngineReloadTest, WindowsMoveToTheSameIndicatorVersion) {
+  auto old = Engine::Build({{kSeqId, kSeq, "v1"}}, MatchOptions{});
+  ASSERT_TRUE(old.ok()) << old.status();
+  Observation o;
+  std::vector<MatchResult> out;
+  IpEvent("10.0.0.1", 100, &o);
+  (*old)->Process(o, 1, &out);
+  EXPECT_TRUE(out.empty());
+  // The new program puts another indicator first: the sequence moves from index 0 to 1.
+  auto fresh = Engine::Build(
+      {{kPlainId, "[ipv4-addr:value = '10.0.0.9']", "v1"}, {kSeqId, kSeq, "v1"}}, MatchOptions{});
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh)->TakeStateFrom(**old), 0u);
+  IpEvent("10.0.0.2", 130, &o);  // 30 s later: within the 60 s
+  (*fresh)->Process(o, 2, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].indicator, 1u);
+  EXPECT_EQ(out[0].events, (std::vector<uint64_t>{1, 2}));
+  // The old engine gave its window away: the same second half finds nothing there.
+  out.clear();
+  (*old)->Process(o, 2, &out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(EngineReloadTest, AChangedVersionStartsEmpty) {
+  auto old = Engine::Build({{kSeqId, kSeq, "v1"}}, MatchOptions{});
+  ASSERT_TRUE(old.ok());
+  Observation o;
+  std::vector<MatchResult> out;
+  IpEvent("10.0.0.1", 100, &o);
+  (*old)->Process(o, 1, &out);
+  auto fresh = Engine::Build({{kSeqId, kSeq, "v2"}}, MatchOptions{});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ((*fresh)->TakeStateFrom(**old), 1u);  // one observation dropped
+  IpEvent("10.0.0.2", 130, &o);
+  (*fresh)->Process(o, 2, &out);
+  EXPECT_TRUE(out.empty());
+}
+
+// Two engines over one program keep separate windows: the program holds no match state.
+TEST(EngineReloadTest, EnginesSharingAProgramKeepTheirOwnWindows) {
+  auto program = Program::Build({{kSeqId, kSeq, "v1"}}, MatchOptions{});
+  ASSERT_TRUE(program.ok()) << program.status();
+  auto a = Engine::Create(*program), b = Engine::Create(*program);
+  EXPECT_EQ(a->program().get(), program->get());
+  Observation o;
+  std::vector<MatchResult> out;
+  IpEvent("10.0.0.1", 100, &o);
+  a->Process(o, 1, &out);
+  IpEvent("10.0.0.2", 110, &o);
+  b->Process(o, 1, &out);  // b never saw the first half
+  EXPECT_TRUE(out.empty());
+  a->Process(o, 2, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].events, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(a->Stats().observations, 2u);
+  EXPECT_EQ(b->Stats().observations, 1u);
+}
+
+}  // namespace
+}  // namespace accord::match

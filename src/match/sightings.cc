@@ -57,7 +57,7 @@ void Examine(const store::StoredObject& o, common::Micros now, const IndicatorFi
     ++out->withheld;
     return;
   }
-  out->indicators.push_back({o.id, pat->get<std::string>()});
+  out->indicators.push_back({o.id, pat->get<std::string>(), std::to_string(o.modified)});
 }
 
 }  // namespace

@@ -42,13 +42,14 @@ bool WaitFor(const std::function<bool()>& cond) {
   return cond();
 }
 
-std::string Indicator(const std::string& id, const std::string& ip) {
+std::string Indicator(const std::string& id, const std::string& ip,
+                      const std::string& pattern = "") {
   nlohmann::json j = {{"type", "indicator"},
                       {"spec_version", "2.1"},
                       {"id", id},
                       {"created", "2024-01-01T00:00:00.000Z"},
                       {"modified", "2024-01-01T00:00:00.000Z"},
-                      {"pattern", "[ipv4-addr:value = '" + ip + "']"},
+                      {"pattern", pattern.empty() ? "[ipv4-addr:value = '" + ip + "']" : pattern},
                       {"pattern_type", "stix"},
                       {"valid_from", "2024-01-01T00:00:00Z"}};
   return j.dump() + "\n";
@@ -138,6 +139,64 @@ TEST(MatchFollowTest, AppendRotateAndStoreChange) {
   EXPECT_NE(e.find("events read"), std::string::npos) << e;
   EXPECT_NE(e.find("sightings written"), std::string::npos) << e;
   EXPECT_EQ(e.find("0 sightings written"), std::string::npos) << e;
+  fs::remove_all(dir);
+}
+
+// Issue 11: a store change recompiles the engine, and the temporal windows are carried over
+// to it (by indicator id and version), so a FOLLOWEDBY ... WITHIN whose two events arrive on
+// either side of an import still matches. The first event is known to be processed before
+// the import because a plain indicator on the same value reports it.
+TEST(MatchFollowTest, TemporalWindowSurvivesAnImport) {
+  fs::path dir = fs::temp_directory_path() / ("accord-match-window-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string bin = ACCORD_BINARY, data = (dir / "store").string();
+  const std::string seq = "indicator--00000000-0000-4000-8000-0000000000c1";
+  const std::string first = "indicator--00000000-0000-4000-8000-0000000000c2";
+  const std::string later = "indicator--00000000-0000-4000-8000-0000000000c3";
+  {
+    std::ofstream(dir / "a.jsonl")
+        << Indicator(seq, "",
+                     "[ipv4-addr:value = '198.51.100.7'] FOLLOWEDBY "
+                     "[ipv4-addr:value = '203.0.113.9'] WITHIN 300 SECONDS")
+        << Indicator(first, "198.51.100.7");
+    std::ofstream(dir / "b.jsonl") << Indicator(later, "192.0.2.200");
+  }
+  auto import = [&](const char* file) {
+    return std::system((bin + " import --data " + data + " " + (dir / file).string() +
+                        " >/dev/null 2>&1")
+                           .c_str());
+  };
+  ASSERT_EQ(import("a.jsonl"), 0);
+  fs::path log = dir / "conn.log", out = dir / "out.jsonl", err = dir / "err.txt";
+  Append(log, kHeader);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
+    execl(bin.c_str(), bin.c_str(), "match", "--data", data.c_str(), "--input-format", "zeek",
+          "--follow", "--reload-interval", "0.2", log.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  Append(log, ConnLine(1, "198.51.100.7"));  // event 1: the first half of `seq`
+  EXPECT_TRUE(WaitFor([&] { return CountMatches(Slurp(out), first) == 1; })) << Slurp(err);
+  ASSERT_EQ(import("b.jsonl"), 0);  // a real change: the engine is rebuilt
+  EXPECT_TRUE(WaitFor([&] { return Slurp(err).find("store changed") != std::string::npos; }))
+      << Slurp(err);
+  Append(log, ConnLine(61, "203.0.113.9"));  // event 2, 60 s later: the second half
+  EXPECT_TRUE(WaitFor([&] { return CountMatches(Slurp(out), seq) == 1; })) << Slurp(err);
+  kill(pid, SIGTERM);
+  Append(log, ConnLine(62, "192.0.2.1"));
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  // The match binds both events, by their 1-based positions in the stream.
+  std::istringstream lines(Slurp(out));
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.value("indicator", "") != seq) continue;
+    EXPECT_EQ(j["events"], nlohmann::json::array({1, 2})) << line;
+  }
   fs::remove_all(dir);
 }
 

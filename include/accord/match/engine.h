@@ -6,15 +6,26 @@
 //   for each observation o at 1-based stream position p:
 //     engine->Process(o, p, &matches);                     // hot path, no I/O
 //
-// Thread safety: an Engine is not thread-safe (it owns scratch space and temporal windows);
-// use one per thread. Build() is pure and may run on another thread while the old engine
-// keeps matching; the caller swaps the pointer.
+// Two parts (issue 11):
+//   * a Program: the compiled indicators (indexes, key arena, Vectorscan databases).
+//     Immutable once built, shared read-only through shared_ptr<const Program> by any number
+//     of engines on any threads;
+//   * an Engine: one thread's matcher over a program, owning its scratch space, temporal
+//     windows and counters. Not thread-safe: use one per thread.
+//
+//   auto program = Program::Build(indicators, options);    // any thread, off the hot path
+//   auto engine = Engine::Create(*program);
+//   ... on a store change:
+//   auto fresh = Engine::Create(*Program::Build(new_indicators, options));
+//   fresh->TakeStateFrom(*engine);                          // windows carried over
+//   engine = std::move(fresh);
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -67,8 +78,14 @@ bool MatchAll(const ObsExpr& e, const std::vector<Observation>& observations,
 
 /// One indicator to compile.
 struct IndicatorSpec {
+  IndicatorSpec() = default;
+  IndicatorSpec(std::string id_, std::string pattern_, std::string version_ = {})
+      : id(std::move(id_)), pattern(std::move(pattern_)), version(std::move(version_)) {}
   std::string id;       // indicator--...
   std::string pattern;  // STIX pattern text
+  /// Names this version of the indicator (its `modified`): state moves from one engine to the
+  /// next (Engine::TakeStateFrom) only between indicators with the same id and version.
+  std::string version;
 };
 
 /// One match on the stream.
@@ -97,14 +114,40 @@ struct EngineStats {
   uint64_t memory_bytes = 0;  // approximate size of the compiled program
 };
 
+/// The compiled indicators. Immutable: every method is const and safe from any thread.
+class Program {
+ public:
+  virtual ~Program() = default;
+  /// Compiles `indicators`. Patterns that fail to parse or check are skipped; their index
+  /// and error go to `rejected` (may be null).
+  static absl::StatusOr<std::shared_ptr<const Program>> Build(
+      const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,
+      std::vector<std::pair<uint32_t, std::string>>* rejected = nullptr);
+  /// Indicators, counting rejected ones (the Build() input's numbering).
+  virtual size_t size() const = 0;
+  virtual std::string IndicatorId(uint32_t index) const = 0;
+  /// What was compiled (indicators, keys, memory); the matching counters are zero.
+  virtual EngineStats Stats() const = 0;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
-  /// Compiles `indicators`. Patterns that fail to parse or check are skipped; their index
-  /// and error go to `rejected` (may be null).
+  /// Program::Build, then Create.
   static absl::StatusOr<std::unique_ptr<Engine>> Build(
       const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,
       std::vector<std::pair<uint32_t, std::string>>* rejected = nullptr);
+  /// A matcher over `program`, which it keeps alive. Cheap: scratch space sized to it.
+  static std::unique_ptr<Engine> Create(std::shared_ptr<const Program> program);
+  virtual const std::shared_ptr<const Program>& program() const = 0;
+
+  /// Takes over the state `old` keeps for indicators that this engine's program has with the
+  /// same id and version: the temporal windows (observations awaiting the rest of a
+  /// binding, with their stream positions, so the caller keeps numbering the same stream)
+  /// and the regex-limit counts and disabled indicators. `old` must have been made by
+  /// Create(); its windows are left empty. Returns the observations dropped from windows of
+  /// indicators that are gone or changed.
+  virtual uint64_t TakeStateFrom(Engine& old) = 0;
 
   /// Matches one observation at stream position `position` (1-based); appends matches.
   /// A temporal indicator matches on the observation that completes a binding, and reports
