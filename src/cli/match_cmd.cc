@@ -14,12 +14,14 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
 #include "accord/match/engine.h"
 #include "accord/match/input.h"
+#include "accord/match/runner.h"
 #include "accord/match/sightings.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
@@ -33,51 +35,6 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
-// `tail -F`: reads to the end, waits for more, and reopens the path when it is rotated
-// (inode changed) or truncated.
-class FollowStream final : public common::InputStream {
- public:
-  explicit FollowStream(std::string path) : path_(std::move(path)) {}
-  ~FollowStream() override {
-    if (fd_ >= 0) close(fd_);
-  }
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    for (;;) {
-      if (g_stop) return 0;
-      if (fd_ < 0) {
-        fd_ = open(path_.c_str(), O_RDONLY);
-        if (fd_ < 0) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-          continue;
-        }
-        struct stat st;
-        fstat(fd_, &st);
-        inode_ = st.st_ino;
-      }
-      ssize_t r = read(fd_, buf, n);
-      if (r > 0) {
-        offset_ += static_cast<uint64_t>(r);
-        return static_cast<size_t>(r);
-      }
-      struct stat now;
-      if (stat(path_.c_str(), &now) == 0 &&
-          (now.st_ino != inode_ || static_cast<uint64_t>(now.st_size) < offset_)) {
-        close(fd_);
-        fd_ = -1;
-        offset_ = 0;
-        continue;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  ino_t inode_ = 0;
-  uint64_t offset_ = 0;
-};
-
 struct MatchFlags {
   std::vector<std::string> files;
   std::string format = "auto";
@@ -90,6 +47,7 @@ struct MatchFlags {
   double sightings_interval = 10;  // --follow --sightings: seconds between writes of closed buckets
   uint64_t max_gzip_bytes = common::InputLimits{}.max_decompressed_bytes;
   uint64_t max_gzip_ratio = common::InputLimits{}.max_ratio;
+  int threads = 2;  // 1: read and match on one thread; 2: parsing runs ahead on another
 };
 
 // Match output and sightings leave through the egress gate (docs/EGRESS.md). A match line
@@ -120,98 +78,6 @@ struct MatchEgress {
       return d.verdict == policy::Decision::Verdict::kReplace ? d.json : json;
     };
   }
-};
-
-// --follow: a thread polls the store's generation (one indexed read) and the egress gate's
-// and, when either changed, loads the active indicators and compiles a new engine off the
-// hot path; the matching loop takes it between two events, and the new engine takes over the
-// old one's temporal windows for the indicators whose id and version are unchanged (issue 11).
-// The generation moves only when a row changed, so a no-op import recompiles nothing.
-class Reloader {
- public:
-  Reloader(const store::Options& so, const match::MatchOptions& mo, uint64_t generation,
-           double interval, MatchEgress* egress, std::vector<std::string> collections)
-      : so_(so),
-        collections_(std::move(collections)),
-        mo_(mo),
-        generation_(generation),
-        interval_(interval),
-        egress_(egress),
-        gate_generation_(egress->gate->generation()) {
-    // The thread's top: an exception (bad_alloc while compiling, say) ends reloading with a
-    // message; the engine in use keeps matching.
-    thread_ = std::thread([this] {
-      try {
-        Run();
-      } catch (const std::exception& e) {
-        std::cerr << "accord: reload disabled: " << e.what() << "\n";
-      } catch (...) {
-        std::cerr << "accord: reload disabled: unknown exception\n";
-      }
-    });
-  }
-  ~Reloader() {
-    done_ = true;
-    thread_.join();
-  }
-  /// The new program if one is ready (cheap when none is).
-  std::shared_ptr<const match::Program> Take() {
-    if (!ready_.load(std::memory_order_acquire)) return nullptr;
-    std::lock_guard<std::mutex> l(mu_);
-    ready_ = false;
-    return std::move(pending_);
-  }
-
- private:
-  void Run() {
-    auto st = store::Store::Open(so_);  // its own connection
-    if (!st.ok()) {
-      std::cerr << "accord: reload disabled: " << st.status() << "\n";
-      return;
-    }
-    for (;;) {
-      for (double waited = 0; waited < interval_; waited += 0.05) {
-        if (done_ || g_stop) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      auto gen = (*st)->Generation();
-      uint64_t gate_gen = egress_->gate->generation();
-      if (!gen.ok() || (*gen == generation_ && gate_gen == gate_generation_)) continue;
-      auto t0 = std::chrono::steady_clock::now();
-      auto active =
-          match::LoadActiveIndicators(**st, common::NowMicros(), egress_->Filter(), collections_);
-      if (!active.ok()) {
-        std::cerr << "accord: reload failed: " << active.status() << "\n";
-        continue;
-      }
-      auto program = match::Program::Build(active->indicators, mo_);
-      if (!program.ok()) {
-        std::cerr << "accord: reload failed: " << program.status() << "\n";
-        continue;
-      }
-      generation_ = *gen;
-      gate_generation_ = gate_gen;
-      std::cerr << "accord: store changed: " << (*program)->Stats().indicators
-                << " active indicators recompiled in "
-                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-                << " s\n";
-      std::lock_guard<std::mutex> l(mu_);
-      pending_ = std::move(*program);
-      ready_.store(true, std::memory_order_release);
-    }
-  }
-
-  store::Options so_;
-  std::vector<std::string> collections_;  // [match] collections
-  match::MatchOptions mo_;
-  uint64_t generation_;
-  double interval_;
-  MatchEgress* egress_;
-  uint64_t gate_generation_;
-  std::atomic<bool> done_{false}, ready_{false};
-  std::mutex mu_;
-  std::shared_ptr<const match::Program> pending_;
-  std::thread thread_;
 };
 
 absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
@@ -286,10 +152,37 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  std::unique_ptr<Reloader> reloader;
+  // --follow: a thread polls the store's generation (one indexed read) and the egress gate's
+  // and, when either changed, loads the active indicators and compiles a new program off the
+  // hot path; the runner swaps it in between two events, and the new engine takes over the
+  // old one's temporal windows for the indicators whose id and version are unchanged
+  // (issue 11). The generation moves only when a row changed, so a no-op import recompiles
+  // nothing. The reloader's store connection is its own, opened on its thread.
+  // Declared before the reloader, whose thread uses them until it is destroyed.
+  std::unique_ptr<store::Store> reload_store;
+  uint64_t seen_generation = *generation, seen_gate = egress.gate->generation();
+  const std::vector<std::string> collections = mcfg->collections;
+  std::unique_ptr<match::Reloader> reloader;
   if (f.follow && f.reload_interval > 0) {
-    reloader = std::make_unique<Reloader>(so, mo, *generation, f.reload_interval, &egress,
-                                          mcfg->collections);
+    reloader = std::make_unique<match::Reloader>(
+        [&]() -> absl::StatusOr<bool> {
+          if (!reload_store) {
+            ACCORD_ASSIGN_OR_RETURN(reload_store, store::Store::Open(so));
+          }
+          ACCORD_ASSIGN_OR_RETURN(uint64_t gen, reload_store->Generation());
+          uint64_t gate = egress.gate->generation();
+          if (gen == seen_generation && gate == seen_gate) return false;
+          seen_generation = gen;
+          seen_gate = gate;
+          return true;
+        },
+        [&]() -> absl::StatusOr<std::vector<match::IndicatorSpec>> {
+          ACCORD_ASSIGN_OR_RETURN(match::ActiveIndicators a,
+                                  match::LoadActiveIndicators(*reload_store, common::NowMicros(),
+                                                              egress.Filter(), collections));
+          return std::move(a.indicators);
+        },
+        mo, f.reload_interval, [] { return g_stop != 0; });
   }
   std::string identity;
   if (f.sightings) {
@@ -301,26 +194,19 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   auto last_flush = std::chrono::steady_clock::now();
   common::Micros latest = 0;  // latest event time seen
   match::SightingAggregator sightings;
-  match::Observation obs;
-  std::vector<match::MatchResult> results;
-  uint64_t position = 0, events = 0, malformed = 0, matched = 0, matches = 0;
   // Indicators the engine disabled for hitting the PCRE2 limits too often (issue 10): each is
-  // named on stderr with its pattern, when found (every 64k events) and at the end.
+  // named on stderr with its pattern, when found (every 64k events) and at the end. A reload
+  // carries disabled indicators over, so they are remembered by id.
   absl::flat_hash_map<std::string, std::string> pattern_of;
-  size_t disabled_reported = 0;
-  const match::Engine* disabled_from = engine->get();
-  auto report_disabled = [&] {
-    if (disabled_from != engine->get()) {  // --follow recompiled: a new engine, a new list
-      disabled_from = engine->get();
-      disabled_reported = 0;
-    }
-    std::vector<uint32_t> off = (*engine)->Disabled();
-    if (off.size() <= disabled_reported) return;
-    if (pattern_of.empty()) {
-      for (const auto& spec : active->indicators) pattern_of[spec.id] = spec.pattern;
-    }
-    for (size_t k = disabled_reported; k < off.size(); ++k) {
-      const std::string& id = (*engine)->IndicatorId(off[k]);
+  absl::flat_hash_set<std::string> disabled_reported;
+  auto report_disabled = [&](const match::Engine& e) {
+    std::vector<uint32_t> off = e.Disabled();
+    for (uint32_t k : off) {
+      const std::string id = e.IndicatorId(k);
+      if (!disabled_reported.insert(id).second) continue;
+      if (pattern_of.empty()) {
+        for (const auto& spec : active->indicators) pattern_of[spec.id] = spec.pattern;
+      }
       auto p = pattern_of.find(id);
       std::cerr << "accord: warning: indicator " << id << " disabled: its regular expression hit "
                 << "the PCRE2 match/depth limits on " << mo.regex_disable_after
@@ -328,64 +214,52 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
                 << mo.regex_depth_limit << "); it no longer matches in this run; pattern: "
                 << (p == pattern_of.end() ? std::string("(unknown)") : p->second) << "\n";
     }
-    disabled_reported = off.size();
   };
-  std::string out;
   std::vector<std::string> files = f.files;
   if (files.empty()) files.push_back("-");
-  for (const std::string& file : files) {
-    std::unique_ptr<common::InputStream> in;
-    if (f.follow && file != "-") {
-      in = std::make_unique<FollowStream>(file);
-    } else {
-      auto s = common::InputStream::Open(file);
-      if (!s.ok()) return Fail(s.status());
-      in = std::move(*s);
-    }
-    auto reader = match::EventReader::Open(
-        *format, std::move(in), file, mapping ? &*mapping : nullptr,
-        [&](std::string_view loc, std::string_view why) {
-          std::cerr << "accord: " << loc << ": malformed, skipped: " << why << "\n";
-        });
-    if (!reader.ok()) return Fail(reader.status());
-    for (;;) {
-      auto more = (*reader)->Next(&obs);
-      if (!more.ok()) return Fail(more.status());
-      if (!*more || g_stop) break;
-      ++position;
-      ++events;
-      if (reloader) {
-        if (auto program = reloader->Take()) {
-          auto fresh = match::Engine::Create(std::move(program));
-          if (uint64_t dropped = fresh->TakeStateFrom(**engine)) {
-            std::cerr << "accord: " << dropped
-                      << " observation(s) dropped from the temporal windows of indicators "
-                         "that changed or are gone\n";
-          }
-          // Indicators disabled before (carried over) were reported already.
-          disabled_from = fresh.get();
-          disabled_reported = fresh->Disabled().size();
-          *engine = std::move(fresh);
+  match::RunnerOptions ro;
+  ro.threads = f.threads;
+  // A followed file may stay idle: each event is handed over as soon as it is read.
+  if (f.follow) ro.batch_events = 1;
+  ro.stop = [] { return g_stop != 0; };
+  match::Runner runner(std::move(*engine), ro);
+  if (reloader) runner.SetReloader(reloader.get());
+  std::string out;
+  absl::Status run = runner.Run(
+      files,
+      [&](const std::string& file) -> absl::StatusOr<std::unique_ptr<match::EventReader>> {
+        std::unique_ptr<common::InputStream> in;
+        if (f.follow && file != "-") {
+          in = match::OpenFollow(file, [&runner] { return g_stop != 0 || runner.quitting(); });
+        } else {
+          ACCORD_ASSIGN_OR_RETURN(in, common::InputStream::Open(file));
         }
-      }
-      if (f.follow && f.sightings && sightings.size() &&
-          std::chrono::steady_clock::now() - last_flush >
-              std::chrono::duration<double>(f.sightings_interval)) {
-        // Buckets closed by event time go to the store now; open ones keep counting.
-        last_flush = std::chrono::steady_clock::now();
-        match::SightingAggregator closed;
-        sightings.TakeClosed(latest, &closed);
-        auto n = closed.WriteTo(store, f.sightings_collection, identity, common::NowMicros(),
-                                egress.Sightings(), &sightings_withheld);
-        if (!n.ok()) return Fail(n.status());
-        sightings_written += *n;
-      }
-      latest = std::max(latest, obs.first_observed);
-      results.clear();
-      (*engine)->Process(obs, position, &results);
-      if ((events & 0xffff) == 0) report_disabled();
-      if (!results.empty()) ++matched;
-      if (!results.empty()) {
+        return match::EventReader::Open(*format, std::move(in), file, mapping ? &*mapping : nullptr,
+                                        [](std::string_view loc, std::string_view why) {
+                                          std::cerr << "accord: " << loc
+                                                    << ": malformed, skipped: " << why << "\n";
+                                        });
+      },
+      [&](const match::Observation& obs, uint64_t position) -> absl::Status {
+        if (f.follow && f.sightings && sightings.size() &&
+            std::chrono::steady_clock::now() - last_flush >
+                std::chrono::duration<double>(f.sightings_interval)) {
+          // Buckets closed by event time go to the store now; open ones keep counting.
+          last_flush = std::chrono::steady_clock::now();
+          match::SightingAggregator closed;
+          sightings.TakeClosed(latest, &closed);
+          ACCORD_ASSIGN_OR_RETURN(
+              uint64_t n,
+              closed.WriteTo(store, f.sightings_collection, identity, common::NowMicros(),
+                             egress.Sightings(), &sightings_withheld));
+          sightings_written += n;
+        }
+        latest = std::max(latest, obs.first_observed);
+        if ((position & 0xffff) == 0) report_disabled(runner.engine());
+        return absl::OkStatus();
+      },
+      [&](const match::Engine& e, const match::Observation& obs, uint64_t position,
+          const std::string& file, const std::vector<match::MatchResult>& results) -> absl::Status {
         // PERF: generation() is an atomic load and a clock read; the exit is re-checked only
         // when the gate changed.
         uint64_t gen = egress.gate->generation();
@@ -395,32 +269,33 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
           output_open = open.ok();
         }
-      }
-      for (const match::MatchResult& m : results) {
-        ++matches;
-        if (!output_open) {
-          ++lines_withheld;
-          continue;
+        for (const match::MatchResult& m : results) {
+          if (!output_open) {
+            ++lines_withheld;
+            continue;
+          }
+          nlohmann::json j = {{"indicator", e.IndicatorId(m.indicator)},
+                              {"values", m.values},
+                              {"events", m.events},
+                              {"input", file},
+                              {"time", common::FormatTimestamp(obs.first_observed)}};
+          out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          out.push_back('\n');
+          fwrite(out.data(), 1, out.size(), stdout);
+          if (f.sightings) sightings.Add(e.IndicatorId(m.indicator), obs.first_observed);
         }
-        nlohmann::json j = {{"indicator", (*engine)->IndicatorId(m.indicator)},
-                            {"values", m.values},
-                            {"events", m.events},
-                            {"input", file},
-                            {"time", common::FormatTimestamp(obs.first_observed)}};
-        out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        out.push_back('\n');
-        fwrite(out.data(), 1, out.size(), stdout);
-        if (f.sightings) sightings.Add((*engine)->IndicatorId(m.indicator), obs.first_observed);
-      }
-      if (f.follow && !results.empty()) fflush(stdout);
-    }
-    malformed += (*reader)->stats().malformed;
-  }
+        if (f.follow) fflush(stdout);
+        return absl::OkStatus();
+      });
+  if (!run.ok()) return Fail(run);
+  const match::RunTotals& totals = runner.totals();
+  const uint64_t events = totals.events, malformed = totals.malformed, matched = totals.matched,
+                 matches = totals.matches;
   fflush(stdout);
   auto t2 = std::chrono::steady_clock::now();
   double secs = std::chrono::duration<double>(t2 - t1).count();
-  match::EngineStats es = (*engine)->Stats();
-  report_disabled();
+  match::EngineStats es = runner.engine().Stats();
+  report_disabled(runner.engine());
   std::cerr << "accord: " << events << " events read, " << malformed << " malformed, " << matched
             << " matched (" << matches << " matches), "
             << static_cast<uint64_t>(events / std::max(secs, 1e-9)) << " events/s";
@@ -474,6 +349,11 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--sightings-interval", flags->sightings_interval,
                   "--follow: seconds between writes of closed sighting buckets")
+      ->capture_default_str();
+  cmd->add_option("--threads", flags->threads,
+                  "1: read and match on one thread; 2: parsing runs ahead on a second thread "
+                  "(same output, same order)")
+      ->check(CLI::Range(1, 2))
       ->capture_default_str();
   cmd->add_flag("--compat-within", flags->compat_within,
                 "WITHIN as the OASIS reference matcher (closed window) instead of the spec");
