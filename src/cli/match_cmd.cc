@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -15,11 +16,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_join.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
 #include "accord/match/engine.h"
+#include "accord/match/indicator_cache.h"
 #include "accord/match/input.h"
 #include "accord/match/runner.h"
 #include "accord/match/sightings.h"
@@ -48,6 +51,7 @@ struct MatchFlags {
   uint64_t max_gzip_bytes = common::InputLimits{}.max_decompressed_bytes;
   uint64_t max_gzip_ratio = common::InputLimits{}.max_ratio;
   int threads = 2;  // 1: read and match on one thread; 2: parsing runs ahead on another
+  bool no_cache = false;
 };
 
 // Match output and sightings leave through the egress gate (docs/EGRESS.md). A match line
@@ -119,8 +123,32 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   // [match] collections of <data>/accord.toml (default: every collection; issue 10).
   auto mcfg = LoadMatchConfig(g.data_dir);
   if (!mcfg.ok()) return Fail(mcfg.status());
-  auto active = match::LoadActiveIndicators(store, now, egress.Filter(), mcfg->collections);
+  // The start-up cache (issue 11): the active indicators of this generation and scope, in
+  // one flat file, instead of listing and parsing every stored indicator. The egress gate's
+  // per-indicator decisions are part of what is cached; today they depend only on the
+  // lockdown, which closes the whole run above, so the key needs no gate state.
+  // TODO(issue 13): per-object egress rules must enter the key (their settings' version).
+  auto load_started = std::chrono::steady_clock::now();
+  match::IndicatorCacheKey cache_key{*generation,
+                                     "collections=" + absl::StrJoin(mcfg->collections, "\n")};
+  const std::string cache_path =
+      (std::filesystem::path(g.data_dir) / "cache" / "match-indicators.bin").string();
+  std::optional<match::ActiveIndicators> cached;
+  if (!f.no_cache) cached = match::ReadIndicatorCache(cache_path, cache_key, now);
+  const bool from_cache = cached.has_value();
+  absl::StatusOr<match::ActiveIndicators> active =
+      from_cache ? absl::StatusOr<match::ActiveIndicators>(std::move(*cached))
+                 : match::LoadActiveIndicators(store, now, egress.Filter(), mcfg->collections);
   if (!active.ok()) return Fail(active.status());
+  if (!from_cache && !f.no_cache) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path(), ec);
+    if (absl::Status w = match::WriteIndicatorCache(cache_path, cache_key, now, *active); !w.ok()) {
+      std::cerr << "accord: warning: start-up cache not written: " << w.message() << "\n";
+    }
+  }
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
   auto format = match::ParseInputFormat(f.format);
   if (!format.ok()) return Fail(format.status());
   std::optional<match::FieldMapping> mapping;
@@ -148,7 +176,9 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   std::cerr << "accord: " << (*engine)->Stats().indicators << " active indicators compiled in "
             << std::chrono::duration<double>(t1 - t0).count() << " s (" << active->inactive
             << " inactive, " << active->not_stix << " not STIX, " << rejected.size()
-            << " rejected, " << active->withheld << " withheld by the egress gate)\n";
+            << " rejected, " << active->withheld << " withheld by the egress gate); loaded in "
+            << load_s << " s " << (from_cache ? "from the start-up cache" : "from the store")
+            << "\n";
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -355,6 +385,9 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
                   "(same output, same order)")
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
+  cmd->add_flag("--no-cache", flags->no_cache,
+                "Load the indicators from the store, not from <data>/cache/match-indicators.bin "
+                "(which is then neither read nor written)");
   cmd->add_flag("--compat-within", flags->compat_within,
                 "WITHIN as the OASIS reference matcher (closed window) instead of the spec");
   cmd->callback([g, flags, exit_code] { *exit_code = RunMatch(*g, *flags); });

@@ -2,6 +2,7 @@
 
 #include <absl/container/flat_hash_set.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -47,9 +48,11 @@ void Examine(const store::StoredObject& o, common::Micros now, const IndicatorFi
   // Active means valid_from <= now < valid_until (STIX21-objects.md §10.7: valid_until is the
   // first instant the indicator is no longer valid). A malformed time counts as absent.
   if ((has_from && from > now) || (has_until && now >= until)) {
+    if (has_from && from > now) out->next_change = std::min(out->next_change, from);
     ++out->inactive;
     return;
   }
+  if (has_until) out->next_change = std::min(out->next_change, until);
   auto pat = j.find("pattern");
   if (pat == j.end() || !pat->is_string()) return;
   // The filter runs last, so withheld counts only indicators that would otherwise be compiled.

@@ -30,6 +30,10 @@ struct ActiveIndicators {
   uint64_t inactive = 0;  // revoked, not yet valid, or expired
   uint64_t not_stix = 0;  // pattern_type other than "stix"
   uint64_t withheld = 0;  // refused by the filter (the egress gate)
+  /// The first instant after `now` at which the answer may differ by the clock alone: the
+  /// earliest valid_until of those kept and valid_from of those not yet valid (INT64_MAX:
+  /// never). The start-up cache (indicator_cache.h) expires there.
+  common::Micros next_change = INT64_MAX;
 };
 
 /// Decides whether an active indicator may be compiled: the match command passes the egress
