@@ -252,6 +252,11 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   // A followed file may stay idle: each event is handed over as soon as it is read.
   if (f.follow) ro.batch_events = 1;
   ro.stop = [] { return g_stop != 0; };
+  // Readers leave out SCOs of types no indicator mentions (issue 11, "extract only the fields
+  // some indicator uses"). Not under --follow: a reload may bring new types, and events read
+  // ahead must already carry them.
+  const std::vector<std::string> wanted_types =
+      f.follow ? std::vector<std::string>{"*"} : (*engine)->program()->Types();
   match::Runner runner(std::move(*engine), ro);
   if (reloader) runner.SetReloader(reloader.get());
   std::string out;
@@ -264,11 +269,15 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
         } else {
           ACCORD_ASSIGN_OR_RETURN(in, common::InputStream::Open(file));
         }
-        return match::EventReader::Open(*format, std::move(in), file, mapping ? &*mapping : nullptr,
-                                        [](std::string_view loc, std::string_view why) {
-                                          std::cerr << "accord: " << loc
-                                                    << ": malformed, skipped: " << why << "\n";
-                                        });
+        ACCORD_ASSIGN_OR_RETURN(
+            std::unique_ptr<match::EventReader> reader,
+            match::EventReader::Open(*format, std::move(in), file, mapping ? &*mapping : nullptr,
+                                     [](std::string_view loc, std::string_view why) {
+                                       std::cerr << "accord: " << loc
+                                                 << ": malformed, skipped: " << why << "\n";
+                                     }));
+        reader->SetWantedTypes(wanted_types);
+        return reader;
       },
       [&](const match::Observation& obs, uint64_t position) -> absl::Status {
         if (f.follow && f.sightings && sightings.size() &&

@@ -264,6 +264,12 @@ class ProgramImpl final : public Program {
     UnpackId(ids_[i], out);
   }
   EngineStats Stats() const override { return stats_; }
+  std::vector<std::string> Types() const override {
+    if (!residual_all_.empty()) return {"*"};
+    std::vector<std::string> out(mentioned_.begin(), mentioned_.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
   // The indicator of this program with the same id and version as another program's, for the
   // state a reload carries over; UINT32_MAX when there is none. Only temporal indicators and
   // those with regex leaves are listed: nothing else has state.
@@ -353,6 +359,8 @@ class ProgramImpl final : public Program {
     std::vector<uint32_t> paths, residual;
   };
   absl::flat_hash_map<std::string, TypeInfo> types_;
+  // Every SCO type a comparison mentions (Types()): anchored or not, in any conjunct.
+  absl::flat_hash_set<std::string> mentioned_;
   std::vector<uint32_t> residual_all_;  // interpret mode
   Arena arena_;
   KeySet keys_;       // key records in arena_: equality and IN
@@ -646,6 +654,7 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
       uint32_t leaf = static_cast<uint32_t>(leaves_.size());
       leaves_.push_back({i, UINT32_MAX});
       Anchor(expr->comp, leaf, false);
+      mentioned_.insert(expr->comp.cmp.path.type);
       continue;
     }
     ind.complex = static_cast<uint32_t>(complex_.size());
@@ -662,6 +671,9 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
     if (cx.temporal) ++stats_.temporal;
     for (const ObsExpr* l : leaves) {
       if (HasRegex(l->comp)) cx.regex = true;
+      std::vector<std::string> types;
+      CollectTypes(l->comp, &types);
+      mentioned_.insert(types.begin(), types.end());
       uint32_t leaf = static_cast<uint32_t>(leaves_.size());
       leaves_.push_back({i, static_cast<uint32_t>(comps_.size())});
       comps_.push_back(&l->comp);

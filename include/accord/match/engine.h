@@ -126,6 +126,9 @@ class Program {
   /// Indicators, counting rejected ones (the Build() input's numbering).
   virtual size_t size() const = 0;
   virtual std::string IndicatorId(uint32_t index) const = 0;
+  /// The SCO types that some compiled comparison mentions, sorted; {"*"} when any type may
+  /// matter (interpretation mode). An observation's SCOs of other types cannot change a match.
+  virtual std::vector<std::string> Types() const = 0;
   /// What was compiled (indicators, keys, memory); the matching counters are zero.
   virtual EngineStats Stats() const = 0;
 };

@@ -56,6 +56,11 @@ class EventReader {
   /// Errors are only for input that cannot be read at all.
   virtual absl::StatusOr<bool> Next(Observation* o) = 0;
   virtual const ReaderStats& stats() const = 0;
+  /// The SCO types some indicator mentions (Program::Types(); "*": all). A reader may then
+  /// leave out SCOs of other types, and those only they refer to; a record whose SCOs are all
+  /// left out is still an event, so stream positions do not change. Readers that do not use
+  /// it build everything.
+  virtual void SetWantedTypes(const std::vector<std::string>& types) {}
 
   /// `source` names the input in messages. `mapping` is required for kJsonl.
   /// kAuto sniffs the first non-empty line.

@@ -2,10 +2,12 @@
 // docs/MATCH_INPUTS.md ("Zeek").
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "accord/match/input.h"
 #include "accord/stix/ijson.h"
 #include "match/input/readers_internal.h"
@@ -51,6 +53,14 @@ class ZeekFields {
 
 enum class ZeekLog { kUnknown, kConn, kDns, kHttp, kSsl, kFiles, kX509, kNotice, kOther };
 
+// Which SCOs MapZeek builds (EventReader::SetWantedTypes): an SCO of a type no indicator
+// mentions cannot make a comparison true, so it is left out, together with the SCOs only it
+// refers to. `ip_refs`: the src/dst addresses, which network-traffic refers to.
+struct ZeekWant {
+  bool ip = true, nt = true, domain = true, url = true, file = true, x509 = true;
+  bool ip_refs() const { return ip || nt; }
+};
+
 // Zeek's #path / _path names (and the file-name prefix); anything else is kOther, and an
 // empty name kUnknown, which means "sniff each record".
 ZeekLog LogFromPath(std::string_view path) {
@@ -87,8 +97,11 @@ ZeekLog SniffLog(const ZeekFields& f) {
 // `list` and `tmp` are caller-owned scratch buffers reused across records (no allocation per
 // record once warm). Values are views into the line, valid only while it is being handled.
 // Returns false when the record has nothing to match.
-bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::string_view>* list,
-             std::string* tmp) {
+bool MapZeek(ZeekLog log, const ZeekFields& f, const ZeekWant& w, Observation* o,
+             std::vector<std::string_view>* list, std::string* tmp) {
+  // True once the record has something to match, wanted or not: a record whose SCOs were all
+  // left out is still an event (its 1-based position counts).
+  bool any = false;
   std::string_view v, ts;
   // `ts` may be epoch seconds (Zeek's default) or RFC 3339 (JSON exporters with ISO8601 time);
   // without a parseable ts, first/last_observed are left as the caller set them.
@@ -104,9 +117,10 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
   std::string_view src, dst;
   bool have_src = f.Get("id.orig_h", &src) || (log == ZeekLog::kNotice && f.Get("src", &src));
   bool have_dst = f.Get("id.resp_h", &dst) || (log == ZeekLog::kNotice && f.Get("dst", &dst));
-  if (have_src) AddIpSco(o, src, "src");
-  if (have_dst) AddIpSco(o, dst, "dst");
-  if (have_src || have_dst) {
+  any = have_src || have_dst;
+  if (have_src && w.ip_refs()) AddIpSco(o, src, "src");
+  if (have_dst && w.ip_refs()) AddIpSco(o, dst, "dst");
+  if ((have_src || have_dst) && w.nt) {
     o->Open();
     o->AddString("type", "network-traffic");
     if (have_src) o->AddString("src_ref", "src");
@@ -143,11 +157,15 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
     o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
   }
   auto domain = [&](std::string_view value, std::string_view id) {
-    AddValueSco(o, "domain-name", value, id);
+    any = true;
+    if (w.domain) AddValueSco(o, "domain-name", value, id);
   };
   switch (log) {
     case ZeekLog::kDns: {
       if (!f.Get("query", &v)) break;
+      any = true;
+      // The answers matter to ip patterns and, through resolves_to_refs, to domain ones.
+      if (!w.domain && !w.ip) break;
       // Only the answers that look like addresses (hex digits, '.', ':') become IP SCOs; CNAMEs and
       // other records are skipped. AddIpSco parses the text, so this is just a cheap filter.
       // Invariant: the second loop applies the same filter and the same "ans<i>" ids as the first,
@@ -165,6 +183,7 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
         AddIpSco(o, a, *tmp);
         ++n_ips;
       }
+      if (!w.domain) break;
       o->Open();
       o->AddString("type", "domain-name");
       o->AddString("value", v);
@@ -200,10 +219,13 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
           tmp->append(port);
         }
         tmp->append(uri);
-        o->Open();
-        o->AddString("type", "url");
-        o->AddString("value", *tmp);
-        o->AddSco(o->Close(Node::Kind::kObject), "url", "url");
+        any = true;
+        if (w.url) {
+          o->Open();
+          o->AddString("type", "url");
+          o->AddString("value", *tmp);
+          o->AddSco(o->Close(Node::Kind::kObject), "url", "url");
+        }
       }
       break;
     }
@@ -211,21 +233,25 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       if (f.Get("server_name", &v)) domain(v, "sni");
       break;
     case ZeekLog::kFiles: {
-      o->Open();
-      o->AddString("type", "file");
-      if (f.Get("filename", &v)) o->AddString("name", v);
-      if (f.Get("mime_type", &v)) o->AddString("mime_type", v);
-      if (f.Get("total_bytes", &v)) AddNumberOrString(o, "size", v);
-      std::string_view md5, sha1, sha256;
-      bool a = f.Get("md5", &md5), b = f.Get("sha1", &sha1), c = f.Get("sha256", &sha256);
-      if (a || b || c) {
+      any = true;
+      if (w.file) {
         o->Open();
-        if (a) o->AddString("MD5", md5);
-        if (b) o->AddString("SHA-1", sha1);
-        if (c) o->AddString("SHA-256", sha256);
-        o->AddNode("hashes", o->Close(Node::Kind::kObject));
+        o->AddString("type", "file");
+        if (f.Get("filename", &v)) o->AddString("name", v);
+        if (f.Get("mime_type", &v)) o->AddString("mime_type", v);
+        if (f.Get("total_bytes", &v)) AddNumberOrString(o, "size", v);
+        std::string_view md5, sha1, sha256;
+        bool a = f.Get("md5", &md5), b = f.Get("sha1", &sha1), c = f.Get("sha256", &sha256);
+        if (a || b || c) {
+          o->Open();
+          if (a) o->AddString("MD5", md5);
+          if (b) o->AddString("SHA-1", sha1);
+          if (c) o->AddString("SHA-256", sha256);
+          o->AddNode("hashes", o->Close(Node::Kind::kObject));
+        }
+        o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
       }
-      o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
+      if (!w.ip) break;
       list->clear();
       f.GetList("tx_hosts", list);
       // A file seen between exactly one pair of hosts gets them as IPs when the record has no
@@ -237,18 +263,22 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
       break;
     }
     case ZeekLog::kX509: {
-      o->Open();
-      o->AddString("type", "x509-certificate");
-      if (f.Get("certificate.serial", &v)) o->AddString("serial_number", v);
-      if (f.Get("certificate.subject", &v)) o->AddString("subject", v);
-      if (f.Get("certificate.issuer", &v)) o->AddString("issuer", v);
-      // Zeek logs one fingerprint whose algorithm is configurable; the hex length tells which.
-      if (f.Get("fingerprint", &v)) {
+      any = true;
+      if (w.x509) {
         o->Open();
-        o->AddString(v.size() == 64 ? "SHA-256" : v.size() == 40 ? "SHA-1" : "MD5", v);
-        o->AddNode("hashes", o->Close(Node::Kind::kObject));
+        o->AddString("type", "x509-certificate");
+        if (f.Get("certificate.serial", &v)) o->AddString("serial_number", v);
+        if (f.Get("certificate.subject", &v)) o->AddString("subject", v);
+        if (f.Get("certificate.issuer", &v)) o->AddString("issuer", v);
+        // Zeek logs one fingerprint whose algorithm is configurable; the hex length tells which.
+        if (f.Get("fingerprint", &v)) {
+          o->Open();
+          o->AddString(v.size() == 64 ? "SHA-256" : v.size() == 40 ? "SHA-1" : "MD5", v);
+          o->AddNode("hashes", o->Close(Node::Kind::kObject));
+        }
+        o->AddSco(o->Close(Node::Kind::kObject), "x509-certificate", "cert");
       }
-      o->AddSco(o->Close(Node::Kind::kObject), "x509-certificate", "cert");
+      if (!w.domain) break;
       list->clear();
       f.GetList("san.dns", list);
       // Untrusted bound: a certificate can carry thousands of SANs; at most 64 become SCOs.
@@ -261,7 +291,7 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
     }
     default: break;
   }
-  return !o->scos().empty();
+  return any || !o->scos().empty();
 }
 
 // ---- Zeek TSV
@@ -274,18 +304,23 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, Observation* o, std::vector<std::
 class ZeekTsvFields final : public ZeekFields {
  public:
   std::vector<std::string> names;
+  absl::flat_hash_map<std::string, uint32_t> index;  // name -> position in names
   std::vector<std::string_view> values;
   char set_sep = ',';
+  void SetNames(std::vector<std::string> n) {
+    names = std::move(n);
+    index.clear();
+    for (uint32_t i = 0; i < names.size(); ++i) index.emplace(names[i], i);
+  }
+  // PERF: one hash probe instead of comparing the name with each field's (a dns.log row has
+  // 24 fields and MapZeek asks for about 20 names).
   bool Get(std::string_view name, std::string_view* out) const override {
-    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-      if (names[i] == name) {
-        std::string_view v = values[i];
-        if (v == "-" || v == "(empty)" || v.empty()) return false;
-        *out = v;
-        return true;
-      }
-    }
-    return false;
+    auto it = index.find(absl::string_view(name.data(), name.size()));
+    if (it == index.end() || it->second >= values.size()) return false;
+    std::string_view v = values[it->second];
+    if (v == "-" || v == "(empty)" || v.empty()) return false;
+    *out = v;
+    return true;
   }
   void GetList(std::string_view name, std::vector<std::string_view>* out) const override {
     std::string_view v;
@@ -381,7 +416,7 @@ class ZeekReader final : public LineEventReader {
         return -1;
       }
       json_.num_used = 0;
-      return MapZeek(json_log_, json_, o, &list_, &tmp_) ? 1 : 0;
+      return MapZeek(json_log_, json_, want_, o, &list_, &tmp_) ? 1 : 0;
     }
     if (line[0] == '#') return Header(line);
     if (tsv_.names.empty()) {
@@ -402,11 +437,23 @@ class ZeekReader final : public LineEventReader {
       Malformed("field count differs from #fields");
       return -1;
     }
-    return MapZeek(tsv_log_, tsv_, o, &list_, &tmp_) ? 1 : 0;
+    return MapZeek(tsv_log_, tsv_, want_, o, &list_, &tmp_) ? 1 : 0;
   }
 
  public:
   void SetJsonLog(ZeekLog l) { json_log_ = l; }
+  void SetWantedTypes(const std::vector<std::string>& types) override {
+    auto has = [&](std::string_view t) {
+      return std::find(types.begin(), types.end(), t) != types.end() ||
+             std::find(types.begin(), types.end(), "*") != types.end();
+    };
+    want_.ip = has("ipv4-addr") || has("ipv6-addr");
+    want_.nt = has("network-traffic");
+    want_.domain = has("domain-name");
+    want_.url = has("url");
+    want_.file = has("file");
+    want_.x509 = has("x509-certificate");
+  }
 
  private:
   // One byte of a header value: "\xHH" (as Zeek writes #separator) or, when `literal_ok`, the
@@ -486,7 +533,7 @@ class ZeekReader final : public LineEventReader {
         return Fatal(common::Cat("invalid Zeek header: #fields names ", names.size(),
                                  " fields but #types ", types_count_));
       }
-      tsv_.names = std::move(names);
+      tsv_.SetNames(std::move(names));
       fields_line_ = line_no_;
     } else if (auto r5 = rest("#types")) {
       if (types_count_ > 0) return Fatal("invalid Zeek header: duplicate #types");
@@ -527,6 +574,7 @@ class ZeekReader final : public LineEventReader {
   JsonFields json_;
   ZeekLog tsv_log_ = ZeekLog::kUnknown;
   ZeekLog json_log_ = ZeekLog::kUnknown;
+  ZeekWant want_;
 };
 
 }  // namespace
