@@ -192,7 +192,7 @@ def timed(cmd, timeout):
     t0 = time.monotonic()
     r0 = os.times()
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL if cmd[0] != "grep" and cmd[0] != "rg" else subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, None, None
     wall = time.monotonic() - t0

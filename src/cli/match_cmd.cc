@@ -24,6 +24,7 @@
 #include "accord/match/engine.h"
 #include "accord/match/indicator_cache.h"
 #include "accord/match/input.h"
+#include "accord/match/match_line.h"
 #include "accord/match/runner.h"
 #include "accord/match/sightings.h"
 #include "accord/policy/gate.h"
@@ -313,13 +314,9 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
             ++lines_withheld;
             continue;
           }
-          nlohmann::json j = {{"indicator", e.IndicatorId(m.indicator)},
-                              {"values", m.values},
-                              {"events", m.events},
-                              {"input", file},
-                              {"time", common::FormatTimestamp(obs.first_observed)}};
-          out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-          out.push_back('\n');
+          out.clear();
+          match::AppendMatchLine(
+              {e.IndicatorId(m.indicator), &m.values, &m.events, file, obs.first_observed}, &out);
           fwrite(out.data(), 1, out.size(), stdout);
           if (f.sightings) sightings.Add(e.IndicatorId(m.indicator), obs.first_observed);
         }

@@ -1,0 +1,67 @@
+// The hand-written match line gives the bytes nlohmann::json's dump() gives (the oracle: an
+// independent JSON writer) for random indicator ids, inputs and values, including quotes,
+// backslashes, every control byte, multi-byte UTF-8 and invalid UTF-8.
+#include "accord/match/match_line.h"
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "gtest/gtest.h"
+
+namespace accord::match {
+namespace {
+
+std::string RandomText(std::mt19937& rng) {
+  static const std::vector<std::string> kPieces = {"a",
+                                                   "evil.example",
+                                                   "\"",
+                                                   "\\",
+                                                   "/",
+                                                   "\b",
+                                                   "\f",
+                                                   "\n",
+                                                   "\r",
+                                                   "\t",
+                                                   std::string(1, '\0'),
+                                                   "\x01",
+                                                   "\x1f",
+                                                   "\x7f",
+                                                   "\xc3\xa9",
+                                                   "\xe2\x82\xac",
+                                                   "\xf0\x9f\x98\x80",
+                                                   "\xff",
+                                                   "\xc3",
+                                                   "\xe2\x82",
+                                                   " ",
+                                                   "10.0.0.1"};
+  std::string s;
+  int n = static_cast<int>(rng() % 6);
+  for (int i = 0; i < n; ++i) s += kPieces[rng() % kPieces.size()];
+  return s;
+}
+
+TEST(MatchLineTest, SameBytesAsNlohmannDump) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 5000; ++round) {
+    std::string id = round % 3 ? "indicator--" + RandomText(rng) : RandomText(rng);
+    std::string input = RandomText(rng);
+    std::vector<std::string> values;
+    for (int k = static_cast<int>(rng() % 4); k > 0; --k) values.push_back(RandomText(rng));
+    std::vector<uint64_t> events;
+    for (int k = static_cast<int>(rng() % 4); k > 0; --k) events.push_back(rng() % 100000000);
+    common::Micros t = static_cast<common::Micros>(rng()) * 1000;
+    nlohmann::json j = {{"indicator", id},
+                        {"values", values},
+                        {"events", events},
+                        {"input", input},
+                        {"time", common::FormatTimestamp(t)}};
+    std::string want = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::string got;
+    AppendMatchLine({id, &values, &events, input, t}, &got);
+    ASSERT_EQ(got, want) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace accord::match
