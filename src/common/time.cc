@@ -197,6 +197,12 @@ absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s) {
   return neg ? -t : t;
 }
 
+absl::StatusOr<Micros> ParseEventTime(std::string_view s) {
+  std::string_view digits = s.starts_with('-') ? s.substr(1) : s;
+  bool epoch = !digits.empty() && digits.find_first_not_of("0123456789.") == digits.npos;
+  return epoch ? ParseEpochSeconds(s) : ParseRfc3339(s);
+}
+
 // Renders t as YYYY-MM-DDTHH:MM:SS.<digits>Z with 6 (TAXII, microseconds, TAXII21.md §2) or 3
 // (STIX created/modified minimum, STIX21-objects.md §4) fraction digits; the fraction is always
 // printed, so output is fixed-width and byte-comparable for same-precision values.

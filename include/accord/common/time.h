@@ -33,6 +33,10 @@ absl::StatusOr<Micros> ParseRfc3339(std::string_view s);
 /// 9 fraction digits (Zeek's `ts`, "1541766133.123456"), exactly (no floating point).
 absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s);
 
+/// Event time as telemetry writes it: epoch seconds when `s` has only digits, '-' in front and
+/// '.' (Zeek's default `ts`), else an RFC 3339 date-time with an offset (ParseRfc3339).
+absl::StatusOr<Micros> ParseEventTime(std::string_view s);
+
 /// Formats as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 fraction digits).
 std::string FormatTimestamp(Micros t);
 /// Formats with millisecond precision, "YYYY-MM-DDTHH:MM:SS.fffZ", as STIX created/modified.
