@@ -21,6 +21,7 @@
 #include "accord/common/uuid.h"
 #include "accord/match/engine.h"
 #include "accord/match/input.h"
+#include "accord/match/origin.h"
 #include "accord/match/runner.h"
 #include "accord/match/sightings.h"
 #include "accord/policy/gate.h"
@@ -79,6 +80,25 @@ struct MatchEgress {
     };
   }
 };
+
+// A match line's metadata besides the indicator id (issue 11, docs/MATCH_INPUTS.md): the
+// indicator's `name` when it has one, the collection it came from and, when other collections
+// read hold the same version, those (`also_in`). Looked up once per indicator and run.
+absl::Status AddOrigin(match::IndicatorOrigins& origins, const std::string& id,
+                       nlohmann::json* line) {
+  ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* o, origins.Find(id));
+  if (o == nullptr) return absl::OkStatus();  // deleted from the store since it was compiled
+  auto collection = [](const store::CollectionInfo& c) {
+    return nlohmann::json{{"id", c.id}, {"alias", c.alias}, {"title", c.title}};
+  };
+  if (!o->name.empty()) (*line)["name"] = o->name;
+  (*line)["collection"] = collection(o->collection);
+  if (!o->also_in.empty()) {
+    nlohmann::json& also = (*line)["also_in"] = nlohmann::json::array();
+    for (const store::CollectionInfo& c : o->also_in) also.push_back(collection(c));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
   ACCORD_ASSIGN_OR_RETURN(auto ident, store.GetSetting("node.identity"));
@@ -225,6 +245,9 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   match::Runner runner(std::move(*engine), ro);
   if (reloader) runner.SetReloader(reloader.get());
   std::string out;
+  // Origins are forgotten when the engine changes (a reload: the store changed).
+  match::IndicatorOrigins origins(&store, mcfg->collections);
+  const match::Engine* origins_engine = nullptr;
   absl::Status run = runner.Run(
       files,
       [&](const std::string& file) -> absl::StatusOr<std::unique_ptr<match::EventReader>> {
@@ -269,6 +292,10 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
           output_open = open.ok();
         }
+        if (&e != origins_engine) {
+          origins.Clear();
+          origins_engine = &e;
+        }
         for (const match::MatchResult& m : results) {
           if (!output_open) {
             ++lines_withheld;
@@ -279,6 +306,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
                               {"events", m.events},
                               {"input", file},
                               {"time", common::FormatTimestamp(obs.first_observed)}};
+          ACCORD_RETURN_IF_ERROR(AddOrigin(origins, e.IndicatorId(m.indicator), &j));
           out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
           out.push_back('\n');
           fwrite(out.data(), 1, out.size(), stdout);
