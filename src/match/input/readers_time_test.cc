@@ -59,9 +59,12 @@ TEST(ReadersTime, ZeekTsEpochAndIso8601WithOffsets) {
       R"({"_path":"conn","ts":1521923839.5,"id.orig_h":"10.0.0.1"})"
       "\n"
       R"({"_path":"conn","id.orig_h":"10.0.0.1"})"
+      "\n"
+      // 1700000000.0 is "1.7e+09" in shortest form; it is still epoch seconds.
+      R"({"_path":"conn","ts":1700000000.0,"id.orig_h":"10.0.0.1"})"
       "\n";
   r = ReadAll(InputFormat::kZeek, json);
-  EXPECT_EQ(r.times, (std::vector<common::Micros>{kInstant, 1521923839'500000}));
+  EXPECT_EQ(r.times, (std::vector<common::Micros>{kInstant, 1521923839'500000, 1700000000'000000}));
   ASSERT_EQ(r.malformed.size(), 1u);
   EXPECT_NE(r.malformed[0].find("in.log:3"), std::string::npos) << r.malformed[0];
 }

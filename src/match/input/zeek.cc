@@ -313,8 +313,13 @@ class JsonFields final : public ZeekFields {
         r = std::to_chars(b.data(), b.data() + 32, e.get_int64().value_unsafe());
       else if (e.is_uint64())
         r = std::to_chars(b.data(), b.data() + 32, e.get_uint64().value_unsafe());
-      else
-        r = std::to_chars(b.data(), b.data() + 32, e.get_double().value_unsafe());
+      else {
+        // Fixed notation where it fits: `ts` 1700000000.0 must read "1700000000", not "1.7e+09"
+        // (epoch seconds are digits and '.'); a huge value falls back to the shortest form.
+        double d = e.get_double().value_unsafe();
+        r = std::to_chars(b.data(), b.data() + 32, d, std::chars_format::fixed);
+        if (r.ec != std::errc()) r = std::to_chars(b.data(), b.data() + 32, d);
+      }
       b.resize(static_cast<size_t>(r.ptr - b.data()));
       *out = b;
       return true;
