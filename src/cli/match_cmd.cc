@@ -25,6 +25,7 @@
 #include "accord/match/indicator_cache.h"
 #include "accord/match/input.h"
 #include "accord/match/match_line.h"
+#include "accord/match/origin.h"
 #include "accord/match/runner.h"
 #include "accord/match/sightings.h"
 #include "accord/policy/gate.h"
@@ -261,6 +262,9 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   match::Runner runner(std::move(*engine), ro);
   if (reloader) runner.SetReloader(reloader.get());
   std::string out;
+  // Origins are forgotten when the engine changes (a reload: the store changed).
+  match::IndicatorOrigins origins(&store, mcfg->collections);
+  const match::Engine* origins_engine = nullptr;
   absl::Status run = runner.Run(
       files,
       [&](const std::string& file) -> absl::StatusOr<std::unique_ptr<match::EventReader>> {
@@ -309,14 +313,21 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
           output_open = open.ok();
         }
+        if (&e != origins_engine) {
+          origins.Clear();
+          origins_engine = &e;
+        }
         for (const match::MatchResult& m : results) {
           if (!output_open) {
             ++lines_withheld;
             continue;
           }
+          const std::string& id = e.IndicatorId(m.indicator);
+          // Where the indicator comes from (issue 11): looked up once per indicator and engine.
+          ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin, origins.Find(id));
           out.clear();
-          match::AppendMatchLine(
-              {e.IndicatorId(m.indicator), &m.values, &m.events, file, obs.first_observed}, &out);
+          match::AppendMatchLine({id, &m.values, &m.events, file, obs.first_observed, origin},
+                                 &out);
           fwrite(out.data(), 1, out.size(), stdout);
           if (f.sightings) sightings.Add(e.IndicatorId(m.indicator), obs.first_observed);
         }

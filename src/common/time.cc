@@ -1,6 +1,7 @@
 #include "accord/common/time.h"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 #include "accord/common/strings.h"
@@ -58,10 +59,59 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 
 bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+namespace {
+
+// The part both parsers share: "YYYY-MM-DD<sep>HH:MM:SS" at s[0..19), one of `seps` as the
+// separator, a valid calendar date and time (second 60 accepted for leap seconds; it rolls
+// into the next minute's instant). On success sets *secs to the seconds since 1970-01-01 of
+// that wall-clock time read as UTC and returns nullptr; otherwise returns the reason.
+// Fixed offsets are safe: s.size() >= 19 is checked before s[10] is read.
+const char* ParseDateTime(std::string_view s, std::string_view seps, int64_t* secs) {
+  int Y, M, D, h, m, sec;
+  if (!Digits(s, 0, 4, &Y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, &M) || s[7] != '-' ||
+      !Digits(s, 8, 2, &D) || seps.find(s[10]) == std::string_view::npos) {
+    return "bad date part or missing 'T'";
+  }
+  if (!Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &m) || s[16] != ':' ||
+      !Digits(s, 17, 2, &sec)) {
+    return "bad time part";
+  }
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (M < 1 || M > 12) return "month out of range";
+  int dim = kDays[M - 1] + (M == 2 && IsLeap(Y) ? 1 : 0);
+  if (D < 1 || D > dim) return "day out of range";
+  if (h > 23 || m > 59 || sec > 60) return "time out of range";
+  int64_t days = DaysFromCivil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D));
+  *secs = days * 86400 + h * 3600 + m * 60 + sec;
+  return nullptr;
+}
+
+// A fraction ".d+" at s[*pos] (nothing when s[*pos] is not '.'): advances *pos past it, sets
+// *frac_us to its first 6 digits as microseconds (the rest truncated) and *digits to the digit
+// count as written. Returns the reason on "." without digits or more than max_digits digits.
+const char* ParseFraction(std::string_view s, size_t* pos, size_t max_digits, int64_t* frac_us,
+                          int* digits) {
+  *frac_us = 0;
+  *digits = 0;
+  if (*pos >= s.size() || s[*pos] != '.') return nullptr;
+  size_t start = ++*pos;
+  while (*pos < s.size() && s[*pos] >= '0' && s[*pos] <= '9') {
+    if (*pos - start < 6) *frac_us = *frac_us * 10 + (s[*pos] - '0');
+    ++*pos;
+  }
+  size_t n = *pos - start;
+  if (n == 0) return "'.' without fraction digits";
+  if (n > max_digits) return "more than 9 fraction digits";
+  for (size_t k = n; k < 6; ++k) *frac_us *= 10;
+  *digits = static_cast<int>(n);
+  return nullptr;
+}
+
+}  // namespace
+
 // Parses a STIX timestamp (STIX21-objects.md §4, STIX 2.1 §2.16): YYYY-MM-DDTHH:MM:SS[.s+]Z, UTC
 // only, uppercase 'T' and 'Z', no offsets. Beyond the schema regex we also reject impossible
 // calendar dates (Feb 30, Feb 29 in non-leap years), as §4 asks of a validator.
-// Second 60 is accepted for leap seconds and simply rolls into the next minute's instant.
 // Fraction: any number of digits is accepted (the spec sets no maximum), but only the first 6
 // are kept: Micros is the storage unit, so instants that differ below 1 us compare equal.
 // fraction_digits records the digit count as written so callers can enforce the
@@ -73,42 +123,84 @@ absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s) {
         Cat("timestamp '", s.substr(0, 64),
             "' is not in the STIX form YYYY-MM-DDTHH:MM:SS[.s+]Z: ", why));
   };
-  // Fixed offsets are safe: s.size() >= 20 is checked before s[10] is read, and the shortest valid
-  // form "YYYY-MM-DDTHH:MM:SSZ" is 20 characters, so s[19] below is always in range.
-  int Y, M, D, h, m, sec;
-  if (!Digits(s, 0, 4, &Y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &M) || s[7] != '-' ||
-      !Digits(s, 8, 2, &D) || (s[10] != 'T')) {
-    return bad("bad date part or missing 'T'");
-  }
-  if (!Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &m) || s[16] != ':' ||
-      !Digits(s, 17, 2, &sec)) {
-    return bad("bad time part");
-  }
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (M < 1 || M > 12) return bad("month out of range");
-  int dim = kDays[M - 1] + (M == 2 && IsLeap(Y) ? 1 : 0);
-  if (D < 1 || D > dim) return bad("day out of range");
-  if (h > 23 || m > 59 || sec > 60) return bad("time out of range");
-  size_t pos = 19;
+  int64_t secs, frac_us;
   ParsedTimestamp out;
-  int64_t frac_us = 0;
-  if (s[pos] == '.') {
-    ++pos;
-    size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      size_t k = pos - start;
-      if (k < 6) frac_us = frac_us * 10 + (s[pos] - '0');
-      ++pos;
-    }
-    out.fraction_digits = static_cast<int>(pos - start);
-    if (out.fraction_digits == 0) return bad("'.' without fraction digits");
-    for (int k = out.fraction_digits; k < 6; ++k) frac_us *= 10;
-  }
-  if (pos != s.size() - 1 || s[pos] != 'Z') return bad("must end in 'Z' (UTC)");
-  int64_t days = DaysFromCivil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D));
-  int64_t secs = days * 86400 + h * 3600 + m * 60 + sec;
+  if (const char* why = ParseDateTime(s, "T", &secs)) return bad(why);
+  size_t pos = 19;
+  if (const char* why = ParseFraction(s, &pos, SIZE_MAX, &frac_us, &out.fraction_digits))
+    return bad(why);
+  if (pos + 1 != s.size() || s[pos] != 'Z') return bad("must end in 'Z' (UTC)");
   out.micros = secs * 1000000 + frac_us;
   return out;
+}
+
+// RFC 3339 §5.6 date-time, with the ISO 8601 offset spellings sensors use besides "+05:30":
+// "+0530" (Suricata, strftime %z) and "+05". The offset is how far local time is ahead of UTC,
+// so UTC = local - offset: 08:37:19-06:00 is 14:37:19Z.
+absl::StatusOr<Micros> ParseRfc3339(std::string_view s) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        Cat("timestamp '", s.substr(0, 64),
+            "' is not an RFC 3339 date-time YYYY-MM-DDTHH:MM:SS[.f]Z or +HH:MM: ", why));
+  };
+  int64_t secs, frac_us;
+  int digits;
+  if (const char* why = ParseDateTime(s, "Tt ", &secs)) return bad(why);
+  size_t pos = 19;
+  if (const char* why = ParseFraction(s, &pos, 9, &frac_us, &digits)) return bad(why);
+  if (pos == s.size()) return bad("no UTC offset ('Z' or +HH:MM), so the instant is unknown");
+  int64_t offset = 0;  // seconds east of UTC
+  char c = s[pos];
+  if (c == 'Z' || c == 'z') {
+    ++pos;
+  } else if (c == '+' || c == '-') {
+    int oh, om = 0;
+    if (!Digits(s, pos + 1, 2, &oh)) return bad("offset needs two hour digits");
+    pos += 3;
+    if (pos < s.size()) {
+      if (s[pos] == ':') ++pos;
+      if (!Digits(s, pos, 2, &om)) return bad("offset minutes must be two digits");
+      pos += 2;
+    }
+    if (oh > 23 || om > 59) return bad("offset out of range");
+    offset = (oh * 3600 + om * 60) * (c == '-' ? -1 : 1);
+  } else {
+    return bad("expected 'Z' or an offset +HH:MM after the time");
+  }
+  if (pos != s.size()) return bad("trailing characters after the offset");
+  return (secs - offset) * 1000000 + frac_us;
+}
+
+// Epoch seconds, parsed as integers: a double (from_chars) holds ~16 significant digits, so
+// "1541766133.123457" could round to the neighbouring microsecond. 11 integer digits bound
+// |S| below 1e11 (about the year 5138), far inside int64 microseconds.
+absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        Cat("timestamp '", s.substr(0, 64), "' is not epoch seconds [-]S[.F]: ", why));
+  };
+  size_t pos = 0;
+  bool neg = !s.empty() && s[0] == '-';
+  if (neg) ++pos;
+  int64_t whole = 0;
+  size_t start = pos;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (pos - start == 11) return bad("more than 11 integer digits");
+    whole = whole * 10 + (s[pos++] - '0');
+  }
+  if (pos == start) return bad("no digits before the fraction");
+  int64_t frac_us;
+  int digits;
+  if (const char* why = ParseFraction(s, &pos, 9, &frac_us, &digits)) return bad(why);
+  if (pos != s.size()) return bad("unexpected character");
+  Micros t = whole * 1000000 + frac_us;
+  return neg ? -t : t;
+}
+
+absl::StatusOr<Micros> ParseEventTime(std::string_view s) {
+  std::string_view digits = s.starts_with('-') ? s.substr(1) : s;
+  bool epoch = !digits.empty() && digits.find_first_not_of("0123456789.") == digits.npos;
+  return epoch ? ParseEpochSeconds(s) : ParseRfc3339(s);
 }
 
 // Renders t as YYYY-MM-DDTHH:MM:SS.<digits>Z with 6 (TAXII, microseconds, TAXII21.md §2) or 3

@@ -32,5 +32,79 @@ TEST(TimeTest, FormatRoundTrips) {
   EXPECT_EQ(FormatTimestampMillis(t), "2021-12-31T23:59:59.999Z");
 }
 
+// 2018-03-24T20:37:19.037299Z by hand: 1970..2017 is 48 years with 12 leap days (1972..2016),
+// 48 * 365 + 12 = 17532 days to 2018-01-01; + 31 (Jan) + 28 (Feb) + 23 = 17614 days.
+// 17614 * 86400 = 1521849600 s; + 20 h 37 min 19 s = 72000 + 2220 + 19 = 74239 s.
+constexpr Micros kSuricataInstant = (1521849600LL + 74239) * 1000000 + 37299;
+
+TEST(TimeTest, Rfc3339ConvertsEveryOffsetSpelling) {
+  // One instant, written as Suricata (-0600, local 14:37:19), with colon, with hours only, in
+  // India (+05:30: local 20:37:19 + 5:30 = 02:07:19 the next day) and in UTC.
+  for (const char* s : {"2018-03-24T14:37:19.037299-0600", "2018-03-24T14:37:19.037299-06:00",
+                        "2018-03-24T14:37:19.037299-06", "2018-03-25T02:07:19.037299+05:30",
+                        "2018-03-25T02:07:19.037299+0530", "2018-03-24T20:37:19.037299Z",
+                        "2018-03-24t20:37:19.037299z", "2018-03-24 20:37:19.037299+00:00",
+                        "2018-03-24T20:37:19.037299-00:00", "2018-03-24T20:37:19.037299000Z"}) {
+    auto t = ParseRfc3339(s);
+    ASSERT_TRUE(t.ok()) << s << ": " << t.status();
+    EXPECT_EQ(*t, kSuricataInstant) << s;
+  }
+  // Across a day and a year: 2000-01-01 is 30 * 365 + 7 leap days (1972..1996) = 10957 days,
+  // 10957 * 86400 = 946684800 s; 00:30 at +01:00 is 23:30 UTC the day before, 1800 s earlier.
+  EXPECT_EQ(*ParseRfc3339("2000-01-01T00:30:00+01:00"), (946684800LL - 1800) * 1000000);
+  // 0 and 9 fraction digits; digits past the microsecond are truncated.
+  EXPECT_EQ(*ParseRfc3339("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(*ParseRfc3339("1970-01-01T00:00:00.5+00:00"), 500000);
+  EXPECT_EQ(*ParseRfc3339("1970-01-01T00:00:00.123456789Z"), 123456);
+  // Before the epoch: 1969-12-31T23:59:59.5Z is half a second before it.
+  EXPECT_EQ(*ParseRfc3339("1970-01-01T05:29:59.5+05:30"), -500000);
+}
+
+TEST(TimeTest, Rfc3339RefusesWhatItCannotRead) {
+  struct Case {
+    const char* s;
+    const char* why;
+  } cases[] = {
+      {"2018-03-24T14:37:19.037299", "no UTC offset"},
+      {"2018-03-24T14:37:19", "no UTC offset"},
+      {"2018-03-24T14:37:19.1234567891Z", "more than 9 fraction digits"},
+      {"2018-03-24T14:37:19.-0600", "without fraction digits"},
+      {"2018-03-24T14:37:19+24:00", "offset out of range"},
+      {"2018-03-24T14:37:19+05:60", "offset out of range"},
+      {"2018-03-24T14:37:19+5", "two hour digits"},
+      {"2018-03-24T14:37:19+05:3", "minutes must be two digits"},
+      {"2018-03-24T14:37:19+053", "minutes must be two digits"},
+      {"2018-03-24T14:37:19Zx", "trailing characters"},
+      {"2018-03-24T14:37:19+05:30x", "trailing characters"},
+      {"2018-03-24T14:37:19 UTC", "expected 'Z' or an offset"},
+      {"2018-02-29T14:37:19Z", "day out of range"},
+      {"2018-03-24_14:37:19Z", "missing 'T'"},
+      {"1521923839.037299", "bad date part"},
+      {"", "bad date part"},
+  };
+  for (const Case& c : cases) {
+    auto t = ParseRfc3339(c.s);
+    ASSERT_FALSE(t.ok()) << c.s;
+    EXPECT_NE(t.status().message().find(c.why), std::string_view::npos) << t.status();
+    EXPECT_NE(t.status().message().find(std::string("'") + c.s + "'"), std::string_view::npos)
+        << t.status();
+  }
+}
+
+TEST(TimeTest, EpochSecondsAreExact) {
+  // Zeek's ts for the instant above: 1521923839 s and 37299 us.
+  EXPECT_EQ(*ParseEpochSeconds("1521923839.037299"), kSuricataInstant);
+  // 2^53 us is about 9e15; 1541766133.123457 s as a double product could round; exact here.
+  EXPECT_EQ(*ParseEpochSeconds("1541766133.123457"), 1541766133123457LL);
+  EXPECT_EQ(*ParseEpochSeconds("0"), 0);
+  EXPECT_EQ(*ParseEpochSeconds("12"), 12000000);
+  EXPECT_EQ(*ParseEpochSeconds("-1.5"), -1500000);
+  EXPECT_EQ(*ParseEpochSeconds("1.123456789"), 1123456);
+  for (const char* s :
+       {"", "-", ".5", "1.", "1e9", "1.5x", "abc", "123456789012", "1.1234567891", "+1", " 1"}) {
+    EXPECT_FALSE(ParseEpochSeconds(s).ok()) << s;
+  }
+}
+
 }  // namespace
 }  // namespace accord::common

@@ -42,12 +42,34 @@ void AppendString(std::string_view s, std::string* out) {
 
 bool Utf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
+bool Utf8(const store::CollectionInfo& c) { return Utf8(c.id) && Utf8(c.alias) && Utf8(c.title); }
+
+nlohmann::json CollectionJson(const store::CollectionInfo& c) {
+  return nlohmann::json{{"id", c.id}, {"alias", c.alias}, {"title", c.title}};
+}
+
+// {"alias":..,"id":..,"title":..}: nlohmann's key order.
+void AppendCollection(const store::CollectionInfo& c, std::string* out) {
+  out->append("{\"alias\":");
+  AppendString(c.alias, out);
+  out->append(",\"id\":");
+  AppendString(c.id, out);
+  out->append(",\"title\":");
+  AppendString(c.title, out);
+  out->push_back('}');
+}
+
 }  // namespace
 
 void AppendMatchLine(const MatchLine& line, std::string* out) {
   bool valid = Utf8(line.indicator) && Utf8(line.input);
   if (line.values) {
     for (const std::string& v : *line.values) valid = valid && Utf8(v);
+  }
+  const IndicatorOrigin* o = line.origin;
+  if (o) {
+    valid = valid && Utf8(o->name) && Utf8(o->collection);
+    for (const store::CollectionInfo& c : o->also_in) valid = valid && Utf8(c);
   }
   std::string time = common::FormatTimestamp(line.time);
   if (!valid) {
@@ -57,12 +79,35 @@ void AppendMatchLine(const MatchLine& line, std::string* out) {
                         {"events", line.events ? *line.events : std::vector<uint64_t>{}},
                         {"input", line.input},
                         {"time", time}};
+    if (o) {
+      if (!o->name.empty()) j["name"] = o->name;
+      j["collection"] = CollectionJson(o->collection);
+      if (!o->also_in.empty()) {
+        nlohmann::json& also = j["also_in"] = nlohmann::json::array();
+        for (const store::CollectionInfo& c : o->also_in) also.push_back(CollectionJson(c));
+      }
+    }
     out->append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out->push_back('\n');
     return;
   }
-  // Keys in nlohmann's (sorted) order: events, indicator, input, time, values.
-  out->append("{\"events\":[");
+  // Keys in nlohmann's (sorted) order: also_in, collection, events, indicator, input, name,
+  // time, values.
+  out->push_back('{');
+  if (o && !o->also_in.empty()) {
+    out->append("\"also_in\":[");
+    for (size_t i = 0; i < o->also_in.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendCollection(o->also_in[i], out);
+    }
+    out->append("],");
+  }
+  if (o) {
+    out->append("\"collection\":");
+    AppendCollection(o->collection, out);
+    out->push_back(',');
+  }
+  out->append("\"events\":[");
   if (line.events) {
     char num[24];
     for (size_t i = 0; i < line.events->size(); ++i) {
@@ -75,6 +120,10 @@ void AppendMatchLine(const MatchLine& line, std::string* out) {
   AppendString(line.indicator, out);
   out->append(",\"input\":");
   AppendString(line.input, out);
+  if (o && !o->name.empty()) {
+    out->append(",\"name\":");
+    AppendString(o->name, out);
+  }
   out->append(",\"time\":");
   AppendString(time, out);
   out->append(",\"values\":[");

@@ -51,14 +51,39 @@ TEST(MatchLineTest, SameBytesAsNlohmannDump) {
     std::vector<uint64_t> events;
     for (int k = static_cast<int>(rng() % 4); k > 0; --k) events.push_back(rng() % 100000000);
     common::Micros t = static_cast<common::Micros>(rng()) * 1000;
+    // Every other line has an origin: a name (sometimes empty), a collection, 0-2 others.
+    IndicatorOrigin origin;
+    const bool with_origin = rng() % 2;
+    auto coll = [&] {
+      store::CollectionInfo c;
+      c.id = RandomText(rng);
+      c.alias = RandomText(rng);
+      c.title = RandomText(rng);
+      return c;
+    };
+    origin.name = RandomText(rng);
+    origin.collection = coll();
+    for (int k = static_cast<int>(rng() % 3); k > 0; --k) origin.also_in.push_back(coll());
     nlohmann::json j = {{"indicator", id},
                         {"values", values},
                         {"events", events},
                         {"input", input},
                         {"time", common::FormatTimestamp(t)}};
+    // The oracle's fields, as docs/MATCH_INPUTS.md "Output" lists them.
+    auto cj = [](const store::CollectionInfo& c) {
+      return nlohmann::json{{"id", c.id}, {"alias", c.alias}, {"title", c.title}};
+    };
+    if (with_origin) {
+      if (!origin.name.empty()) j["name"] = origin.name;
+      j["collection"] = cj(origin.collection);
+      if (!origin.also_in.empty()) {
+        j["also_in"] = nlohmann::json::array();
+        for (const auto& c : origin.also_in) j["also_in"].push_back(cj(c));
+      }
+    }
     std::string want = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::string got;
-    AppendMatchLine({id, &values, &events, input, t}, &got);
+    AppendMatchLine({id, &values, &events, input, t, with_origin ? &origin : nullptr}, &got);
     ASSERT_EQ(got, want) << "round " << round;
   }
 }

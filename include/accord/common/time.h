@@ -21,6 +21,22 @@ struct ParsedTimestamp {
 /// (leap second 60 accepted as the spec allows), years 0000-9999.
 absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s);
 
+/// Parses an RFC 3339 / ISO 8601 date-time with any UTC offset, as sensors write it, and returns
+/// the UTC instant: YYYY-MM-DD, 'T' (or 't' or one space, RFC 3339 §5.6 note), HH:MM:SS, an
+/// optional '.' and 1 to 9 fraction digits (kept to the microsecond, the rest truncated), then
+/// 'Z' (or 'z') or an offset +HH:MM, +HHMM or +HH (or '-'). Suricata writes
+/// "2018-03-24T14:37:19.037299-0600". A date-time without an offset is refused: its instant is
+/// unknown. The error names the value (first 64 characters) and what is wrong.
+absl::StatusOr<Micros> ParseRfc3339(std::string_view s);
+
+/// Parses Unix epoch seconds written in decimal, "[-]S[.F]" with at most 11 integer digits and
+/// 9 fraction digits (Zeek's `ts`, "1541766133.123456"), exactly (no floating point).
+absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s);
+
+/// Event time as telemetry writes it: epoch seconds when `s` has only digits, '-' in front and
+/// '.' (Zeek's default `ts`), else an RFC 3339 date-time with an offset (ParseRfc3339).
+absl::StatusOr<Micros> ParseEventTime(std::string_view s);
+
 /// Formats as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 fraction digits).
 std::string FormatTimestamp(Micros t);
 /// Formats with millisecond precision, "YYYY-MM-DDTHH:MM:SS.fffZ", as STIX created/modified.

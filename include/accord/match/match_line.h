@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "accord/common/time.h"
+#include "accord/match/origin.h"
 
 namespace accord::match {
 
@@ -20,6 +21,8 @@ struct MatchLine {
   const std::vector<uint64_t>* events = nullptr;
   std::string_view input;
   common::Micros time = 0;
+  /// name, collection and also_in (docs/MATCH_INPUTS.md "Output"); null: none of them.
+  const IndicatorOrigin* origin = nullptr;
 };
 
 /// Appends the line's JSON object and '\n' to `out`.

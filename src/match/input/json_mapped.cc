@@ -54,9 +54,19 @@ class MappedJsonReader final : public LineEventReader {
       return -1;
     }
     simdjson::dom::element v;
-    if (!map_.time_field.empty() && Field(e, map_.time_field, &v)) {
-      common::Micros ts;
-      if (detail::ParseTime(v, &ts)) o->first_observed = o->last_observed = ts;
+    // With an @time rule the mapping says where the time is: a record without it, or with one
+    // that cannot be read, is malformed (never an event at 1970).
+    if (!map_.time_field.empty()) {
+      if (!Field(e, map_.time_field, &v)) {
+        Malformed("no @time field");
+        return -1;
+      }
+      auto ts = detail::ParseTime(v);
+      if (!ts.ok()) {
+        Malformed(common::Cat("@time field: ", ts.status().message()));
+        return -1;
+      }
+      o->first_observed = o->last_observed = *ts;
     }
     for (size_t t = 0; t < types_.size(); ++t) {
       o->Open();

@@ -51,35 +51,14 @@ void AddJson(Observation* o, std::string_view key, simdjson::dom::element v, int
   }
 }
 
-bool ParseTime(simdjson::dom::element v, common::Micros* out) {
-  double secs;
-  if (v.is_string()) {
-    std::string_view s = v.get_string().value_unsafe();
-    auto ts = common::ParseTimestamp(s);
-    if (ts.ok()) {
-      *out = ts->micros;
-      return true;
-    }
-    // Suricata: 2019-01-01T00:00:00.000000+0000 ; accept by trimming the offset when +0000.
-    if (s.size() > 5 && (s.ends_with("+0000") || s.ends_with("+00:00"))) {
-      std::string t(s.substr(0, s.rfind('+')));
-      t.push_back('Z');
-      auto ts2 = common::ParseTimestamp(t);
-      if (ts2.ok()) {
-        *out = ts2->micros;
-        return true;
-      }
-    }
-    auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
-    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return false;
-  } else if (v.is_number()) {
-    secs = v.get_double().value_unsafe();
-  } else {
-    return false;
-  }
-  if (!std::isfinite(secs) || std::fabs(secs) > 1e11) return false;
-  *out = static_cast<common::Micros>(std::llround(secs * 1e6));
-  return true;
+absl::StatusOr<common::Micros> ParseTime(simdjson::dom::element v) {
+  if (v.is_string()) return common::ParseEventTime(v.get_string().value_unsafe());
+  if (!v.is_number()) return absl::InvalidArgumentError("timestamp is neither a string nor a number");
+  // |secs| <= 1e11 (about the year 5138) keeps secs * 1e6 far inside int64 microseconds.
+  double secs = v.get_double().value_unsafe();
+  if (!std::isfinite(secs) || std::fabs(secs) > 1e11)
+    return absl::InvalidArgumentError("timestamp number is out of range for epoch seconds");
+  return static_cast<common::Micros>(std::llround(secs * 1e6));
 }
 
 }  // namespace accord::match::detail

@@ -5,6 +5,8 @@
 
 #include <string_view>
 
+#include "accord/common/status.h"
+#include "accord/common/time.h"
 #include "accord/match/event.h"
 
 namespace accord::match::detail {
@@ -13,7 +15,8 @@ namespace accord::match::detail {
 /// (the value becomes null) so that hostile input cannot recurse without bound.
 void AddJson(Observation* o, std::string_view key, simdjson::dom::element v, int depth = 0);
 
-/// Parses a STIX timestamp or epoch seconds (number or numeric string); false if neither.
-[[nodiscard]] bool ParseTime(simdjson::dom::element v, common::Micros* out);
+/// Reads an event time: a string is RFC 3339 with any UTC offset or epoch seconds
+/// (common::ParseEventTime); a number is epoch seconds. The error says what is wrong.
+absl::StatusOr<common::Micros> ParseTime(simdjson::dom::element v);
 
 }  // namespace accord::match::detail

@@ -103,10 +103,12 @@ absl::Status ObservationsFromStix(std::string_view json, std::vector<Observation
     for (const char* key : {"first_observed", "last_observed"}) {
       if (e[key].get(t) != simdjson::SUCCESS) continue;
       common::Micros* at = key[0] == 'f' ? &o.first_observed : &o.last_observed;
-      if (!detail::ParseTime(t, at)) {
-        return absl::InvalidArgumentError(std::string(oid) + ": '" + key +
-                                          "' is not a STIX timestamp");
+      auto ts = detail::ParseTime(t);
+      if (!ts.ok()) {
+        return absl::InvalidArgumentError(std::string(oid) + ": '" + key + "': " +
+                                          std::string(ts.status().message()));
       }
+      *at = *ts;
       if (key[0] == 'f') o.last_observed = o.first_observed;
     }
     int64_t n = 1;

@@ -38,11 +38,19 @@ class EveReader final : public LineEventReader {
       Malformed("not a JSON object");
       return -1;
     }
+    // Every EVE record has a timestamp; without a readable one the event's time is unknown, so
+    // the line is malformed (never an event at 1970).
     simdjson::dom::element t;
-    if (ev["timestamp"].get(t) == simdjson::SUCCESS) {
-      common::Micros ts;
-      if (detail::ParseTime(t, &ts)) o->first_observed = o->last_observed = ts;
+    if (ev["timestamp"].get(t) != simdjson::SUCCESS) {
+      Malformed("no 'timestamp'");
+      return -1;
     }
+    auto ts = detail::ParseTime(t);
+    if (!ts.ok()) {
+      Malformed(common::Cat("'timestamp': ", ts.status().message()));
+      return -1;
+    }
+    o->first_observed = o->last_observed = *ts;
     std::string_view src, dst, s;
     bool hs = ev["src_ip"].get(src) == simdjson::SUCCESS;
     bool hd = ev["dest_ip"].get(dst) == simdjson::SUCCESS;

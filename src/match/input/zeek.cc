@@ -33,16 +33,6 @@ void AddNumberOrString(Observation* o, std::string_view key, std::string_view te
   }
 }
 
-// Zeek's `ts` is epoch seconds with a fraction ("1541766133.123456"). |secs| <= 1e11 (about the
-// year 5138) keeps secs * 1e6 far inside int64 microseconds, so hostile values cannot overflow.
-[[nodiscard]] bool ParseEpoch(std::string_view s, common::Micros* out) {
-  double secs;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
-  if (r.ec != std::errc() || !std::isfinite(secs) || std::fabs(secs) > 1e11) return false;
-  *out = static_cast<common::Micros>(std::llround(secs * 1e6));
-  return true;
-}
-
 // A Zeek record, whatever its encoding: scalar fields as text, set/vector fields as lists.
 class ZeekFields {
  public:
@@ -102,17 +92,7 @@ bool MapZeek(ZeekLog log, const ZeekFields& f, const ZeekWant& w, Observation* o
   // True once the record has something to match, wanted or not: a record whose SCOs were all
   // left out is still an event (its 1-based position counts).
   bool any = false;
-  std::string_view v, ts;
-  // `ts` may be epoch seconds (Zeek's default) or RFC 3339 (JSON exporters with ISO8601 time);
-  // without a parseable ts, first/last_observed are left as the caller set them.
-  if (f.Get("ts", &ts)) {
-    common::Micros t;
-    if (ParseEpoch(ts, &t)) {
-      o->first_observed = o->last_observed = t;
-    } else if (auto p = common::ParseTimestamp(ts); p.ok()) {
-      o->first_observed = o->last_observed = p->micros;
-    }
-  }
+  std::string_view v;
   if (log == ZeekLog::kUnknown) log = SniffLog(f);
   std::string_view src, dst;
   bool have_src = f.Get("id.orig_h", &src) || (log == ZeekLog::kNotice && f.Get("src", &src));
@@ -368,8 +348,13 @@ class JsonFields final : public ZeekFields {
         r = std::to_chars(b.data(), b.data() + 32, e.get_int64().value_unsafe());
       else if (e.is_uint64())
         r = std::to_chars(b.data(), b.data() + 32, e.get_uint64().value_unsafe());
-      else
-        r = std::to_chars(b.data(), b.data() + 32, e.get_double().value_unsafe());
+      else {
+        // Fixed notation where it fits: `ts` 1700000000.0 must read "1700000000", not "1.7e+09"
+        // (epoch seconds are digits and '.'); a huge value falls back to the shortest form.
+        double d = e.get_double().value_unsafe();
+        r = std::to_chars(b.data(), b.data() + 32, d, std::chars_format::fixed);
+        if (r.ec != std::errc()) r = std::to_chars(b.data(), b.data() + 32, d);
+      }
       b.resize(static_cast<size_t>(r.ptr - b.data()));
       *out = b;
       return true;
@@ -416,6 +401,7 @@ class ZeekReader final : public LineEventReader {
         return -1;
       }
       json_.num_used = 0;
+      if (!ReadTs(json_, o)) return -1;
       return MapZeek(json_log_, json_, want_, o, &list_, &tmp_) ? 1 : 0;
     }
     if (line[0] == '#') return Header(line);
@@ -437,7 +423,29 @@ class ZeekReader final : public LineEventReader {
       Malformed("field count differs from #fields");
       return -1;
     }
+    // A log whose #fields has no `ts` at all (loaded_scripts.log) records no events: its rows
+    // are ignored, not malformed.
+    if (!tsv_.index.contains("ts")) return 0;
+    if (!ReadTs(tsv_, o)) return -1;
     return MapZeek(tsv_log_, tsv_, want_, o, &list_, &tmp_) ? 1 : 0;
+  }
+
+  // Every Zeek log record has `ts`: epoch seconds with a fraction ("1541766133.123456", the
+  // default) or RFC 3339 (JSON::TS_ISO8601). A record without a readable one is malformed
+  // (false, reported), never an event at 1970.
+  bool ReadTs(const ZeekFields& f, Observation* o) {
+    std::string_view ts;
+    if (!f.Get("ts", &ts)) {
+      Malformed("no 'ts'");
+      return false;
+    }
+    auto t = common::ParseEventTime(ts);
+    if (!t.ok()) {
+      Malformed(common::Cat("'ts': ", t.status().message()));
+      return false;
+    }
+    o->first_observed = o->last_observed = *t;
+    return true;
   }
 
  public:
