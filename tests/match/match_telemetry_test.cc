@@ -12,23 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "match/match_test_util.h"
 
 namespace accord::testing {
 namespace {
-
-std::string Indicator(int n, const std::string& pattern) {
-  char id[64];
-  snprintf(id, sizeof id, "indicator--00000000-0000-4000-8000-%012d", n);
-  nlohmann::json j = {{"type", "indicator"},
-                      {"spec_version", "2.1"},
-                      {"id", id},
-                      {"created", "2024-01-01T00:00:00.000Z"},
-                      {"modified", "2024-01-01T00:00:00.000Z"},
-                      {"pattern", pattern},
-                      {"pattern_type", "stix"},
-                      {"valid_from", "2017-01-01T00:00:00Z"}};
-  return j.dump() + "\n";
-}
 
 // A Suricata DNS event for `rrname` at `ts` (the timestamp member left out when empty).
 std::string Dns(const std::string& ts, const std::string& rrname) {

@@ -19,6 +19,7 @@
 
 #include "common/test_util.h"
 #include "gtest/gtest.h"
+#include "match/match_test_util.h"
 
 namespace accord::testing {
 namespace {
@@ -36,20 +37,6 @@ std::vector<std::string> Split(const std::string& line, char sep) {
   }
   out.push_back(cur);
   return out;
-}
-
-std::string Indicator(int n, const std::string& pattern) {
-  char id[64];
-  snprintf(id, sizeof id, "indicator--00000000-0000-4000-8000-%012d", n);
-  nlohmann::json j = {{"type", "indicator"},
-                      {"spec_version", "2.1"},
-                      {"id", id},
-                      {"created", "2024-01-01T00:00:00.000Z"},
-                      {"modified", "2024-01-01T00:00:00.000Z"},
-                      {"pattern", pattern},
-                      {"pattern_type", "stix"},
-                      {"valid_from", "2024-01-01T00:00:00Z"}};
-  return j.dump() + "\n";
 }
 
 TEST(MatchThreadsTest, TwoThreadsGiveExactlyTheSingleThreadMatchesOnRealZeekData) {
