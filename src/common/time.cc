@@ -200,7 +200,17 @@ absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s) {
 absl::StatusOr<Micros> ParseEventTime(std::string_view s) {
   std::string_view digits = s.starts_with('-') ? s.substr(1) : s;
   bool epoch = !digits.empty() && digits.find_first_not_of("0123456789.") == digits.npos;
-  return epoch ? ParseEpochSeconds(s) : ParseRfc3339(s);
+  if (epoch) return ParseEpochSeconds(s);
+  absl::StatusOr<Micros> t = ParseRfc3339(s);
+  // A date-time without any offset (Suricata with a UTC clock and some exporters write
+  // "2019-01-02T03:50:11.315110") is read as UTC, as Elastic and Splunk read it; a wrong or
+  // partial offset is still an error.
+  if (!t.ok() && s.size() > 19 && s.substr(19).find_first_of("Zz+-") == std::string_view::npos) {
+    std::string utc(s);
+    utc.push_back('Z');
+    if (absl::StatusOr<Micros> u = ParseRfc3339(utc); u.ok()) return u;
+  }
+  return t;
 }
 
 // Renders t as YYYY-MM-DDTHH:MM:SS.<digits>Z with 6 (TAXII, microseconds, TAXII21.md §2) or 3

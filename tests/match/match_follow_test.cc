@@ -163,9 +163,9 @@ TEST(MatchFollowTest, TemporalWindowSurvivesAnImport) {
     std::ofstream(dir / "b.jsonl") << Indicator(later, "192.0.2.200");
   }
   auto import = [&](const char* file) {
-    return std::system((bin + " import --data " + data + " " + (dir / file).string() +
-                        " >/dev/null 2>&1")
-                           .c_str());
+    return std::system(
+        (bin + " import --data " + data + " " + (dir / file).string() + " >/dev/null 2>&1")
+            .c_str());
   };
   ASSERT_EQ(import("a.jsonl"), 0);
   fs::path log = dir / "conn.log", out = dir / "out.jsonl", err = dir / "err.txt";

@@ -34,7 +34,8 @@ absl::StatusOr<Micros> ParseRfc3339(std::string_view s);
 absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s);
 
 /// Event time as telemetry writes it: epoch seconds when `s` has only digits, '-' in front and
-/// '.' (Zeek's default `ts`), else an RFC 3339 date-time with an offset (ParseRfc3339).
+/// '.' (Zeek's default `ts`), else an RFC 3339 date-time with an offset (ParseRfc3339); a
+/// date-time with no offset at all is read as UTC.
 absl::StatusOr<Micros> ParseEventTime(std::string_view s);
 
 /// Formats as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 fraction digits).

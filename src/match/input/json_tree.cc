@@ -53,7 +53,8 @@ void AddJson(Observation* o, std::string_view key, simdjson::dom::element v, int
 
 absl::StatusOr<common::Micros> ParseTime(simdjson::dom::element v) {
   if (v.is_string()) return common::ParseEventTime(v.get_string().value_unsafe());
-  if (!v.is_number()) return absl::InvalidArgumentError("timestamp is neither a string nor a number");
+  if (!v.is_number())
+    return absl::InvalidArgumentError("timestamp is neither a string nor a number");
   // |secs| <= 1e11 (about the year 5138) keeps secs * 1e6 far inside int64 microseconds.
   double secs = v.get_double().value_unsafe();
   if (!std::isfinite(secs) || std::fabs(secs) > 1e11)

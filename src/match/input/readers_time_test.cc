@@ -78,10 +78,12 @@ TEST(ReadersTime, JsonLinesTimeField) {
                      "\n"
                      R"({"host":"a.example"})"
                      "\n"
-                     R"({"when":"2018-03-24 14:37:19","host":"a.example"})"  // no offset
+                     R"({"when":"2018-03-24 14:37:19+5","host":"a.example"})"  // partial offset
+                     "\n"
+                     R"({"when":"2018-03-24T20:37:19.037299","host":"a.example"})"  // none: UTC
                      "\n";
   Read r = ReadAll(InputFormat::kJsonl, text, &*mapping);
-  EXPECT_EQ(r.times, (std::vector<common::Micros>{kInstant, kInstant}));
+  EXPECT_EQ(r.times, (std::vector<common::Micros>{kInstant, kInstant, kInstant}));
   ASSERT_EQ(r.malformed.size(), 2u);
   EXPECT_NE(r.malformed[0].find("in.log:3"), std::string::npos) << r.malformed[0];
   EXPECT_NE(r.malformed[1].find("in.log:4"), std::string::npos) << r.malformed[1];

@@ -105,8 +105,8 @@ absl::Status ObservationsFromStix(std::string_view json, std::vector<Observation
       common::Micros* at = key[0] == 'f' ? &o.first_observed : &o.last_observed;
       auto ts = detail::ParseTime(t);
       if (!ts.ok()) {
-        return absl::InvalidArgumentError(std::string(oid) + ": '" + key + "': " +
-                                          std::string(ts.status().message()));
+        return absl::InvalidArgumentError(std::string(oid) + ": '" + key +
+                                          "': " + std::string(ts.status().message()));
       }
       *at = *ts;
       if (key[0] == 'f') o.last_observed = o.first_observed;
