@@ -8,7 +8,6 @@
 #include <memory>
 
 #include "accord/common/io.h"
-#include "accord/common/json_stream.h"
 #include "accord/common/strings.h"
 #include "accord/stix/ijson.h"
 #include "stix/validate.h"
@@ -166,16 +165,10 @@ absl::Status Extract(object obj, ObjectRecord* r) {
 // (PERF: formatting it for every accepted object cost ~3% of an import).
 struct Where {
   std::string_view source;
-  uint64_t line = 0;            // 1-based; 0 when the input is one document
-  uint64_t object = 0;          // 1-based index in a bundle or array; 0 for none
-  uint64_t offset = kNoOffset;  // byte offset of a streamed element
-  static constexpr uint64_t kNoOffset = ~uint64_t{0};
+  uint64_t line = 0;    // 1-based; 0 when the input is one document
+  uint64_t object = 0;  // 1-based index in a bundle or array; 0 for none
   std::string Str() const {
     std::string out(source);
-    if (offset != kNoOffset) {
-      common::Append(&out, ": byte offset ", offset, ", object #", object);
-      return out;
-    }
     if (line) common::Append(&out, ":", line);
     if (object) common::Append(&out, ": object #", object);
     return out;
@@ -238,7 +231,7 @@ class ReaderImpl {
   // SIMDJSON_PADDING readable bytes follow `text`, so simdjson parses it in place instead of
   // copying it.
   absl::Status Document(std::string_view text, uint64_t line_base, bool is_line,
-                        bool padded = false, uint64_t object_no = 1) {
+                        bool padded = false) {
     element root;
     auto err = parsers_->main.parse(text.data(), text.size(), !padded).get(root);
     if (err) {
@@ -276,29 +269,8 @@ class ReaderImpl {
     }
     // A document that is one object: keep its own bytes (minified), not a re-serialisation.
     Where w = where;
-    if (!is_line) w.object = object_no;
+    if (!is_line) w.object = 1;
     return One(root, w, "", text, nullptr);
-  }
-
-  // One element handed out by common::JsonStreamReader: an element of a bundle's 'objects' or
-  // of a top-level array is parsed and checked alone; a whole top-level value as a document.
-  absl::Status Element(const common::JsonElement& el, std::string_view bundle_sv) {
-    if (el.container == common::JsonContainer::kValue) {
-      return Document(el.bytes, el.line - 1, false, false, el.index);
-    }
-    Where w{opts_.source_name, 0, el.index, el.offset};
-    element e;
-    if (auto err = parsers_->main.parse(el.bytes.data(), el.bytes.size(), true).get(e); err) {
-      Report(w.Str(), "", common::Cat("malformed JSON: ", simdjson::error_message(err)));
-      return absl::OkStatus();
-    }
-    return One(e, w, bundle_sv, {},
-               el.container == common::JsonContainer::kBundleObjects ? "objects" : "");
-  }
-
-  // A problem with the input as a whole (its framing, or the bundle's own members).
-  void ReportInput(std::string location, std::string message) {
-    Report(std::move(location), "", std::move(message));
   }
 
  private:
@@ -533,77 +505,6 @@ Problem TooLongLine(const ReaderOptions& opts, uint64_t line_no, uint64_t offset
                              " bytes (--max-line-bytes); skipped")};
 }
 
-class PrefixedStream : public common::InputStream {
- public:
-  PrefixedStream(std::string head, std::unique_ptr<common::InputStream> rest)
-      : head_(std::move(head)), rest_(std::move(rest)) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (pos_ < head_.size()) {
-      size_t k = std::min(n, head_.size() - pos_);
-      std::memcpy(buf, head_.data() + pos_, k);
-      pos_ += k;
-      return k;
-    }
-    return rest_->Read(buf, n);
-  }
-
- private:
-  std::string head_;
-  size_t pos_ = 0;
-  std::unique_ptr<common::InputStream> rest_;
-};
-
-// A bundle, a bare array, or concatenated / pretty-printed values, streamed element by element
-// (bounded memory: one element at a time, never the whole document). A framing error keeps the
-// objects before it and is reported as a problem naming byte offset and object index.
-absl::StatusOr<ReadStats> ReadStreamed(std::unique_ptr<common::InputStream> in,
-                                       const ReaderOptions& opts, const ObjectSink& on_object,
-                                       const ProblemSink& on_problem) {
-  ReaderImpl impl(opts, on_object, on_problem);
-  common::JsonStreamReader reader(std::move(in), opts.source_name);
-  std::string type, id, spec_version;
-  reader.set_member_sink([&](std::string_view name, std::string_view raw) {
-    // Only string values matter here (their JSON quotes removed; escapes do not occur in them).
-    std::string v;
-    if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
-      v.assign(raw.substr(1, raw.size() - 2));
-    }
-    if (name == "type") type = v;
-    if (name == "id") id = v;
-    if (name == "spec_version") spec_version = v;
-  });
-  bool checked = false;
-  bool refused = false;
-  common::JsonElement el;
-  while (true) {
-    auto more = reader.Next(&el);
-    if (!more.ok()) {
-      if (more.status().code() != absl::StatusCode::kInvalidArgument &&
-          more.status().code() != absl::StatusCode::kResourceExhausted) {
-        return more.status();
-      }
-      impl.ReportInput(opts.source_name, std::string(more.status().message()));
-      break;
-    }
-    if (!*more) break;
-    if (el.container == common::JsonContainer::kBundleObjects && !checked) {
-      checked = true;
-      if (!type.empty() && type != "bundle") {
-        impl.ReportInput(opts.source_name,
-                         common::Cat("a top-level object with an 'objects' array must be a "
-                                     "bundle (type 'bundle'), found type '",
-                                     type, "'; its objects are refused"));
-        refused = true;
-      } else if (id.substr(0, 8) != "bundle--") {
-        impl.ReportInput(opts.source_name, "a bundle's 'id' must have the form bundle--<UUID>");
-      }
-    }
-    if (refused && el.container == common::JsonContainer::kBundleObjects) continue;
-    ACCORD_RETURN_IF_ERROR(impl.Element(el, spec_version));
-  }
-  return impl.stats();
-}
-
 // ReadBuffer, told whether `data` is followed by SIMDJSON_PADDING readable bytes.
 absl::StatusOr<ReadStats> ReadBufferImpl(std::string_view data, bool padded,
                                          const ReaderOptions& options, const ObjectSink& on_object,
@@ -695,13 +596,6 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
   std::string head;
   if (no_newline && !can_be_document) {
     head.assign(head_view);
-  } else if (!LooksLikeJsonLines(head_view) &&
-             (!no_newline || head_view.find("\"objects\"") != std::string_view::npos)) {
-    // (A first line longer than the head that is not a bundle goes the way below: read whole up
-    // to max_document_bytes, else skipped as an over-long first line of JSON lines.)
-    // A bundle, an array or pretty-printed values: streamed, one element at a time.
-    return ReadStreamed(std::make_unique<PrefixedStream>(std::string(head_view), std::move(in)),
-                        opts, on_object, on_problem);
   } else if (!LooksLikeJsonLines(head_view)) {
     // Whole document: read the rest and parse it in place.
     while (!eof && buf->size() <= opts.max_document_bytes) {
@@ -746,6 +640,25 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
     head.assign(head_view);
   }
   // JSON lines: bounded memory, one line at a time.
+  class PrefixedStream : public common::InputStream {
+   public:
+    PrefixedStream(std::string head, std::unique_ptr<common::InputStream> rest)
+        : head_(std::move(head)), rest_(std::move(rest)) {}
+    absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+      if (pos_ < head_.size()) {
+        size_t k = std::min(n, head_.size() - pos_);
+        std::memcpy(buf, head_.data() + pos_, k);
+        pos_ += k;
+        return k;
+      }
+      return rest_->Read(buf, n);
+    }
+
+   private:
+    std::string head_;
+    size_t pos_ = 0;
+    std::unique_ptr<common::InputStream> rest_;
+  };
   common::LineReader lines(std::make_unique<PrefixedStream>(std::move(head), std::move(in)),
                            opts.max_line_bytes);
   ReaderImpl impl(opts, on_object, on_problem);

@@ -32,10 +32,9 @@ struct ReaderOptions {
   std::string source_name = "<input>";  // used in locations
   bool upgrade_20 = true;               // upgrade STIX 2.0 content (else refuse it)
   bool check_sco_ids = true;            // recompute deterministic SCO ids (UUIDv5)
-  // Bundles, bare arrays and pretty-printed values are streamed element by element (ReadFile),
-  // and this no longer bounds them. It bounds a document that is read whole: a single large
-  // top-level object, or a first line longer than the sniffed head that is not a bundle (that
-  // line is then skipped as over-long and the JSON lines after it are read).
+  // A bundle is read whole up to this size (its DOM costs several times more); a larger one
+  // is refused, unless its first line is longer than the sniffed head: then that line is
+  // skipped as over-long and the JSON lines after it are read.
   uint64_t max_document_bytes = 1ull << 30;
   // JSON lines: longest accepted line; a longer one is reported with its line and byte offset
   // and skipped, and reading goes on.
@@ -53,8 +52,8 @@ struct ReadStats {
 using ObjectSink = std::function<absl::Status(ObjectRecord&&)>;
 using ProblemSink = std::function<void(Problem&&)>;
 
-/// Streams `path` ("-" for standard input). JSON lines are processed line by line, and a
-/// bundle, array or pretty-printed values element by element, in bounded memory.
+/// Streams `path` ("-" for standard input). JSON lines are processed line by line in
+/// bounded memory; a bundle or array is read whole (up to max_document_bytes).
 /// Returns an error only when the input cannot be read at all or a sink fails;
 /// content problems go to `on_problem`.
 absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions& options,
