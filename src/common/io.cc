@@ -246,6 +246,33 @@ std::unique_ptr<InputStream> InputStream::FromBuffer(std::string_view data,
                                           limits);
 }
 
+namespace {
+class PrefixedStream final : public InputStream {
+ public:
+  PrefixedStream(std::string head, std::unique_ptr<InputStream> rest)
+      : head_(std::move(head)), rest_(std::move(rest)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ < head_.size()) {
+      size_t k = std::min(n, head_.size() - pos_);
+      std::memcpy(buf, head_.data() + pos_, k);
+      pos_ += k;
+      return k;
+    }
+    return rest_->Read(buf, n);
+  }
+
+ private:
+  std::string head_;
+  size_t pos_ = 0;
+  std::unique_ptr<InputStream> rest_;
+};
+}  // namespace
+
+std::unique_ptr<InputStream> InputStream::Prefixed(std::string head,
+                                                   std::unique_ptr<InputStream> rest) {
+  return std::make_unique<PrefixedStream>(std::move(head), std::move(rest));
+}
+
 // Reads a whole file (gunzipped if it is gzip). max_bytes bounds the decompressed size, which is
 // what protects memory from a small gzip bomb; the check runs after each 1 MiB chunk, so the
 // peak buffer is at most max_bytes + 1 MiB before ResourceExhausted is returned.

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "accord/common/io.h"
+#include "accord/common/json_stream.h"
 #include "accord/common/strings.h"
 #include "accord/stix/ijson.h"
 #include "stix/validate.h"
@@ -36,6 +37,21 @@ const char* TypeName(element_type t) {
     case element_type::BOOL: return "a boolean";
     case element_type::NULL_VALUE: return "null";
     default: return "a number";
+  }
+}
+
+// The kind of a JSON value that is not an object, from its first byte (as TypeName names it);
+// nullptr for an object, or for bytes that the parser must look at.
+const char* ScalarKind(std::string_view v) {
+  size_t i = v.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos) return nullptr;
+  switch (v[i]) {
+    case '[': return "an array";
+    case '"': return "a string";
+    case 't':
+    case 'f': return "a boolean";
+    case 'n': return "null";
+    default: return v[i] == '-' || (v[i] >= '0' && v[i] <= '9') ? "a number" : nullptr;
   }
 }
 
@@ -165,10 +181,16 @@ absl::Status Extract(object obj, ObjectRecord* r) {
 // (PERF: formatting it for every accepted object cost ~3% of an import).
 struct Where {
   std::string_view source;
-  uint64_t line = 0;    // 1-based; 0 when the input is one document
-  uint64_t object = 0;  // 1-based index in a bundle or array; 0 for none
+  uint64_t line = 0;            // 1-based; 0 when the input is one document
+  uint64_t object = 0;          // 1-based index in a bundle or array; 0 for none
+  uint64_t offset = kNoOffset;  // byte offset of a streamed element
+  static constexpr uint64_t kNoOffset = ~uint64_t{0};
   std::string Str() const {
     std::string out(source);
+    if (offset != kNoOffset) {
+      common::Append(&out, ": byte offset ", offset, ", object #", object);
+      return out;
+    }
     if (line) common::Append(&out, ":", line);
     if (object) common::Append(&out, ": object #", object);
     return out;
@@ -231,7 +253,7 @@ class ReaderImpl {
   // SIMDJSON_PADDING readable bytes follow `text`, so simdjson parses it in place instead of
   // copying it.
   absl::Status Document(std::string_view text, uint64_t line_base, bool is_line,
-                        bool padded = false) {
+                        bool padded = false, uint64_t object_no = 1) {
     element root;
     auto err = parsers_->main.parse(text.data(), text.size(), !padded).get(root);
     if (err) {
@@ -269,8 +291,39 @@ class ReaderImpl {
     }
     // A document that is one object: keep its own bytes (minified), not a re-serialisation.
     Where w = where;
-    if (!is_line) w.object = 1;
+    if (!is_line) w.object = object_no;
     return One(root, w, "", text, nullptr);
+  }
+
+  // One element handed out by common::JsonStreamReader: an element of a bundle's 'objects' or
+  // of a top-level array is parsed and checked alone; a whole top-level value as a document.
+  absl::Status Element(const common::JsonElement& el, std::string_view bundle_sv) {
+    if (el.container == common::JsonContainer::kValue) {
+      return Document(el.bytes, el.line - 1, false, false, el.index);
+    }
+    Where w{opts_.source_name, 0, el.index, el.offset};
+    // PERF: an element that is not an object is refused without parsing it (a hostile array of
+    // millions of scalars must cost a byte each, not a parse each).
+    if (const char* kind = ScalarKind(el.bytes)) {
+      if (OnlyCounting()) {
+        ++stats_.rejected;  // (no report built: under ASan even that churn costs 500 MB)
+        return absl::OkStatus();
+      }
+      Report(w.Str(), "", common::Cat("expected a STIX object, found ", kind));
+      return absl::OkStatus();
+    }
+    element e;
+    if (auto err = parsers_->main.parse(el.bytes.data(), el.bytes.size(), true).get(e); err) {
+      Report(w.Str(), "", common::Cat("malformed JSON: ", simdjson::error_message(err)));
+      return absl::OkStatus();
+    }
+    return One(e, w, bundle_sv, {},
+               el.container == common::JsonContainer::kBundleObjects ? "objects" : "");
+  }
+
+  // A problem with the input as a whole (its framing, or the bundle's own members).
+  void ReportInput(std::string location, std::string message) {
+    Report(std::move(location), "", std::move(message));
   }
 
  private:
@@ -380,9 +433,22 @@ class ReaderImpl {
     return on_object_(std::move(rec));
   }
 
+  // Past opts_.max_listed_problems, problems are counted (stats_.rejected) but no longer
+  // handed out, after one that says so: a hostile input of millions of bad elements costs a
+  // counter each, not a report each.
+  bool OnlyCounting() const { return listed_ > opts_.max_listed_problems; }
   void Report(std::string location, std::string id, std::string message) {
     ++stats_.rejected;
-    on_problem_(Problem{std::move(location), std::move(id), std::move(message)});
+    if (listed_ < opts_.max_listed_problems) {
+      ++listed_;
+      on_problem_(Problem{std::move(location), std::move(id), std::move(message)});
+    } else if (listed_ == opts_.max_listed_problems) {
+      ++listed_;
+      on_problem_(Problem{std::move(location), "",
+                          common::Cat("more than ", opts_.max_listed_problems,
+                                      " problems in this input: the rest are counted in the "
+                                      "summary, not listed")});
+    }
   }
 
   const ReaderOptions& opts_;
@@ -390,6 +456,7 @@ class ReaderImpl {
   const ProblemSink& on_problem_;
   detail::ValidateOptions vopts_;
   std::vector<std::string> warnings_;
+  uint64_t listed_ = 0;  // problems handed to on_problem_
   ParserLease parsers_;
   ReadStats stats_;
 };
@@ -505,6 +572,75 @@ Problem TooLongLine(const ReaderOptions& opts, uint64_t line_no, uint64_t offset
                              " bytes (--max-line-bytes); skipped")};
 }
 
+// JsonStreamReader's "NAME:LINE: rest" as a problem's location "NAME:LINE" and message "rest";
+// a message of another shape stays whole, located at the source.
+std::pair<std::string, std::string> SplitLocation(std::string_view msg, std::string_view name) {
+  if (msg.substr(0, name.size()) == name && msg.substr(name.size(), 1) == ":") {
+    size_t digits = name.size() + 1, end = digits;
+    while (end < msg.size() && msg[end] >= '0' && msg[end] <= '9') ++end;
+    if (end > digits && msg.substr(end, 2) == ": ") {
+      return {std::string(msg.substr(0, end)), std::string(msg.substr(end + 2))};
+    }
+  }
+  return {std::string(name), std::string(msg)};
+}
+
+// A bundle, a bare array, or concatenated / pretty-printed values, streamed element by element
+// (bounded memory: one element at a time, never the whole document). A framing error keeps the
+// objects before it and is reported as a problem naming byte offset and object index.
+absl::StatusOr<ReadStats> ReadStreamed(std::unique_ptr<common::InputStream> in,
+                                       const ReaderOptions& opts, const ObjectSink& on_object,
+                                       const ProblemSink& on_problem) {
+  ReaderImpl impl(opts, on_object, on_problem);
+  common::JsonStreamReader reader(std::move(in), opts.source_name);
+  std::string type, id, spec_version;
+  reader.set_member_sink([&](std::string_view name, std::string_view raw) {
+    // Only string values matter here (their JSON quotes removed; escapes do not occur in them).
+    std::string v;
+    if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+      v.assign(raw.substr(1, raw.size() - 2));
+    }
+    if (name == "type") type = v;
+    if (name == "id") id = v;
+    if (name == "spec_version") spec_version = v;
+  });
+  bool checked = false;
+  bool refused = false;
+  common::JsonElement el;
+  while (true) {
+    auto more = reader.Next(&el);
+    if (!more.ok()) {
+      // An unreadable input (a read error, a gzip bomb) fails the read, as it does for JSON
+      // lines; a framing error keeps the objects before it and is reported as a problem.
+      if (reader.input_failed() || (more.status().code() != absl::StatusCode::kInvalidArgument &&
+                                    more.status().code() != absl::StatusCode::kResourceExhausted)) {
+        return more.status();
+      }
+      auto [location, message] = SplitLocation(
+          std::string_view(more.status().message().data(), more.status().message().size()),
+          opts.source_name);
+      impl.ReportInput(std::move(location), std::move(message));
+      break;
+    }
+    if (!*more) break;
+    if (el.container == common::JsonContainer::kBundleObjects && !checked) {
+      checked = true;
+      if (!type.empty() && type != "bundle") {
+        impl.ReportInput(opts.source_name,
+                         common::Cat("a top-level object with an 'objects' array must be a "
+                                     "bundle (type 'bundle'), found type '",
+                                     type, "'; its objects are refused"));
+        refused = true;
+      } else if (id.substr(0, 8) != "bundle--") {
+        impl.ReportInput(opts.source_name, "a bundle's 'id' must have the form bundle--<UUID>");
+      }
+    }
+    if (refused && el.container == common::JsonContainer::kBundleObjects) continue;
+    ACCORD_RETURN_IF_ERROR(impl.Element(el, spec_version));
+  }
+  return impl.stats();
+}
+
 // ReadBuffer, told whether `data` is followed by SIMDJSON_PADDING readable bytes.
 absl::StatusOr<ReadStats> ReadBufferImpl(std::string_view data, bool padded,
                                          const ReaderOptions& options, const ObjectSink& on_object,
@@ -588,6 +724,12 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
   // skipped as over-long and the lines after it are read (a 2 GB garbage first line must not
   // cost the valid lines behind it).
   std::string_view head_view = buf->view();
+  if (eof && IsBlank(head_view)) {
+    on_problem(Problem{opts.source_name, "", "empty input: no STIX content"});
+    ReadStats s;
+    s.rejected = 1;
+    return s;
+  }
   bool no_newline = !eof && head_view.find('\n') == std::string_view::npos;
   size_t first = head_view.find_first_not_of(" \t\r");
   bool can_be_document =
@@ -596,6 +738,13 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
   std::string head;
   if (no_newline && !can_be_document) {
     head.assign(head_view);
+  } else if (!LooksLikeJsonLines(head_view) &&
+             (!no_newline || head_view.find("\"objects\"") != std::string_view::npos)) {
+    // (A first line longer than the head that is not a bundle goes the way below: read whole up
+    // to max_document_bytes, else skipped as an over-long first line of JSON lines.)
+    // A bundle, an array or pretty-printed values: streamed, one element at a time.
+    return ReadStreamed(common::InputStream::Prefixed(std::string(head_view), std::move(in)), opts,
+                        on_object, on_problem);
   } else if (!LooksLikeJsonLines(head_view)) {
     // Whole document: read the rest and parse it in place.
     while (!eof && buf->size() <= opts.max_document_bytes) {
@@ -640,26 +789,7 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
     head.assign(head_view);
   }
   // JSON lines: bounded memory, one line at a time.
-  class PrefixedStream : public common::InputStream {
-   public:
-    PrefixedStream(std::string head, std::unique_ptr<common::InputStream> rest)
-        : head_(std::move(head)), rest_(std::move(rest)) {}
-    absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-      if (pos_ < head_.size()) {
-        size_t k = std::min(n, head_.size() - pos_);
-        std::memcpy(buf, head_.data() + pos_, k);
-        pos_ += k;
-        return k;
-      }
-      return rest_->Read(buf, n);
-    }
-
-   private:
-    std::string head_;
-    size_t pos_ = 0;
-    std::unique_ptr<common::InputStream> rest_;
-  };
-  common::LineReader lines(std::make_unique<PrefixedStream>(std::move(head), std::move(in)),
+  common::LineReader lines(common::InputStream::Prefixed(std::move(head), std::move(in)),
                            opts.max_line_bytes);
   ReaderImpl impl(opts, on_object, on_problem);
   ReadStats extra;

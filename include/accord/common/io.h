@@ -57,6 +57,8 @@ class InputStream {
   static std::unique_ptr<InputStream> FromBuffer(std::string_view data);
   static std::unique_ptr<InputStream> FromBuffer(std::string_view data, const InputLimits& limits,
                                                  std::string name = "<buffer>");
+  /// `head` (bytes already read from `rest`, e.g. to sniff the format), then the rest of `rest`.
+  static std::unique_ptr<InputStream> Prefixed(std::string head, std::unique_ptr<InputStream> rest);
 };
 
 /// Default longest line for LineReader (and the readers built on it): 64 MiB.

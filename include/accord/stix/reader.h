@@ -32,13 +32,17 @@ struct ReaderOptions {
   std::string source_name = "<input>";  // used in locations
   bool upgrade_20 = true;               // upgrade STIX 2.0 content (else refuse it)
   bool check_sco_ids = true;            // recompute deterministic SCO ids (UUIDv5)
-  // A bundle is read whole up to this size (its DOM costs several times more); a larger one
-  // is refused, unless its first line is longer than the sniffed head: then that line is
-  // skipped as over-long and the JSON lines after it are read.
+  // Bundles, bare arrays and pretty-printed values are streamed element by element (ReadFile),
+  // and this no longer bounds them. It bounds a document that is read whole: a single large
+  // top-level object, or a first line longer than the sniffed head that is not a bundle (that
+  // line is then skipped as over-long and the JSON lines after it are read).
   uint64_t max_document_bytes = 1ull << 30;
   // JSON lines: longest accepted line; a longer one is reported with its line and byte offset
   // and skipped, and reading goes on.
   uint64_t max_line_bytes = 64u << 20;
+  // Problems handed to the problem sink per input; past it they are only counted
+  // (ReadStats::rejected), after one problem that says so.
+  uint64_t max_listed_problems = 100000;
   ObjectCheck object_check;  // optional
 };
 
@@ -52,8 +56,8 @@ struct ReadStats {
 using ObjectSink = std::function<absl::Status(ObjectRecord&&)>;
 using ProblemSink = std::function<void(Problem&&)>;
 
-/// Streams `path` ("-" for standard input). JSON lines are processed line by line in
-/// bounded memory; a bundle or array is read whole (up to max_document_bytes).
+/// Streams `path` ("-" for standard input). JSON lines are processed line by line, and a
+/// bundle, array or pretty-printed values element by element, in bounded memory.
 /// Returns an error only when the input cannot be read at all or a sink fails;
 /// content problems go to `on_problem`.
 absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions& options,

@@ -113,6 +113,11 @@ std::unique_ptr<EventReader> NewZeekReader(std::unique_ptr<common::InputStream> 
 // Suricata EVE JSON (suricata_eve.cc).
 std::unique_ptr<EventReader> NewEveReader(std::unique_ptr<common::InputStream> in,
                                           const std::string& source, MalformedSink on_malformed);
+// JSON lines as they are; a JSON array or pretty-printed / concatenated JSON values (detected
+// from the first non-blank byte and the first line) turned into JSON lines, one minified value
+// per line, streamed by common::JsonStreamReader in bounded memory (json_framing.cc).
+std::unique_ptr<common::InputStream> AsJsonLines(std::unique_ptr<common::InputStream> in,
+                                                 const std::string& source);
 // Generic JSON lines with a FieldMapping (json_mapped.cc).
 std::unique_ptr<EventReader> NewMappedJsonReader(std::unique_ptr<common::InputStream> in,
                                                  const std::string& source,

@@ -130,8 +130,8 @@ namespace detail {
 
 std::unique_ptr<EventReader> NewEveReader(std::unique_ptr<common::InputStream> in,
                                           const std::string& source, MalformedSink on_malformed) {
-  return std::unique_ptr<EventReader>(
-      std::make_unique<EveReader>(std::move(in), source, std::move(on_malformed)));
+  return std::unique_ptr<EventReader>(std::make_unique<EveReader>(
+      AsJsonLines(std::move(in), source), source, std::move(on_malformed)));
 }
 
 }  // namespace detail
