@@ -1,9 +1,14 @@
-// Ingest benchmark (issue #2): generate N realistic indicators as JSON lines, import them with
-// the real `accord import` (one transaction, validation and pattern checks on), and report
+// Ingest benchmark (issues 2 and 11): generate N realistic indicators as JSON lines, import them
+// with the real `accord import` (one transaction, validation and pattern checks on), and report
 // objects/s and the importer's peak resident memory. Sizes run in one invocation so that
 // memory can be compared across input sizes.
 //
 //   ingest_bench [--sizes 100000,1000000] [--runs 3] [--dir /tmp/accord-ingest]
+//                [--big-bundle-gib 2]
+//
+// Each size is imported as JSON lines and as one bundle of the same objects (issue 11), runs
+// alternating, and the bundle/lines throughput ratio is printed. --big-bundle-gib also imports
+// one bundle of that size once, for its peak RSS.
 //
 // Where STIX2_PY_DIR points to a checkout of OASIS's cti-python-stix2, the same objects (a
 // sample) go through its parse+validate (`stix2.parse(..., allow_custom=True)`) in the same
@@ -65,9 +70,68 @@ double Median(std::vector<double> v) {
 
 }  // namespace
 
+// The same objects as one STIX bundle: the lines joined by ",\n" inside "objects".
+void WriteBundle(const std::filesystem::path& lines, const std::filesystem::path& bundle) {
+  std::ifstream in(lines);
+  std::ofstream out(bundle);
+  out << "{\"type\": \"bundle\", \"id\": \"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d\",\n"
+         "\"objects\": [\n";
+  bool first = true;
+  for (std::string line; std::getline(in, line);) {
+    if (!first) out << ",\n";
+    out << line;
+    first = false;
+  }
+  out << "\n]}\n";
+}
+
+struct Row {
+  double seconds = 0, cpu = 0;
+  long rss_kb = 0;
+};
+
+// `runs` imports of each input, alternating, each into a fresh data directory; medians.
+bool ImportRuns(const std::vector<std::filesystem::path>& inputs, const std::filesystem::path& dir,
+                int runs, std::vector<Row>* rows) {
+  std::vector<std::vector<double>> secs(inputs.size()), cpu(inputs.size());
+  rows->assign(inputs.size(), Row{});
+  for (int r = 0; r < runs; ++r) {
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      auto data = dir / "node";
+      std::filesystem::remove_all(data);
+      RunStats s =
+          RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", inputs[k].string()});
+      if (s.exit_code != 0) {
+        std::fprintf(stderr, "ingest_bench: accord import %s exited %d\n", inputs[k].c_str(),
+                     s.exit_code);
+        return false;
+      }
+      secs[k].push_back(s.seconds);
+      cpu[k].push_back(s.cpu_seconds);
+      (*rows)[k].rss_kb = std::max((*rows)[k].rss_kb, s.max_rss_kb);
+    }
+  }
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    (*rows)[k].seconds = Median(secs[k]);
+    (*rows)[k].cpu = Median(cpu[k]);
+  }
+  std::filesystem::remove_all(dir / "node");
+  return true;
+}
+
+void PrintRow(const char* form, uint64_t n, const std::filesystem::path& input, const Row& row) {
+  double mib = static_cast<double>(std::filesystem::file_size(input)) / (1 << 20);
+  std::printf("%8s %12llu %12.1f %10.2f %12.0f %10.2f %14.0f %10.1f\n", form,
+              static_cast<unsigned long long>(n), mib, row.seconds,
+              static_cast<double>(n) / row.seconds, row.cpu, static_cast<double>(n) / row.cpu,
+              static_cast<double>(row.rss_kb) / 1024);
+  std::fflush(stdout);
+}
+
 int main(int argc, char** argv) {
   std::vector<uint64_t> sizes = {100000, 1000000};
   int runs = 3;
+  double big_gib = 0;  // > 0: also import one bundle of about this many GiB, once
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "accord-ingest-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -79,43 +143,61 @@ int main(int argc, char** argv) {
       runs = std::stoi(v);
     } else if (k == "--dir") {
       dir = v;
+    } else if (k == "--big-bundle-gib") {
+      big_gib = std::stod(v);
     }
   }
   std::filesystem::create_directories(dir);
-  std::printf("ingest_bench: accord import of generated indicators (JSON lines), %d run(s) each\n",
-              runs);
+  std::printf(
+      "ingest_bench: accord import of generated indicators, as JSON lines and as one bundle of "
+      "the same objects, %d alternating run(s) each\n",
+      runs);
   // Wall time is what a user waits; CPU time (both threads: parse+validate, SQLite writer)
   // is steadier on a shared machine. "objects/CPU-s" is per core-second of work.
-  std::printf("%12s %12s %10s %12s %10s %14s %10s\n", "objects", "input MiB", "wall s", "objects/s",
-              "CPU s", "objects/CPU-s", "peak MiB");
+  std::printf("%8s %12s %12s %10s %12s %10s %14s %10s\n", "form", "objects", "input MiB", "wall s",
+              "objects/s", "CPU s", "objects/CPU-s", "peak MiB");
   for (uint64_t n : sizes) {
-    auto input = dir / ("indicators-" + std::to_string(n) + ".jsonl");
-    if (!std::filesystem::exists(input)) {
-      std::ofstream out(input);
+    auto lines = dir / ("indicators-" + std::to_string(n) + ".jsonl");
+    auto bundle = dir / ("indicators-" + std::to_string(n) + ".bundle.json");
+    if (!std::filesystem::exists(lines)) {
+      std::ofstream out(lines);
       accord::testing::IndicatorGenerator gen(42);
       for (uint64_t i = 0; i < n; ++i) out << gen.Next(i) << '\n';
     }
-    double mib = static_cast<double>(std::filesystem::file_size(input)) / (1 << 20);
-    std::vector<double> secs, cpu;
-    long rss = 0;
-    for (int r = 0; r < runs; ++r) {
-      auto data = dir / "node";
-      std::filesystem::remove_all(data);
-      RunStats s =
-          RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", input.string()});
-      if (s.exit_code != 0) {
-        std::fprintf(stderr, "ingest_bench: accord import exited %d\n", s.exit_code);
-        return 1;
+    if (!std::filesystem::exists(bundle)) WriteBundle(lines, bundle);
+    std::vector<Row> rows;
+    if (!ImportRuns({lines, bundle}, dir, runs, &rows)) return 1;
+    PrintRow("lines", n, lines, rows[0]);
+    PrintRow("bundle", n, bundle, rows[1]);
+    std::printf("%8s %12llu  bundle/lines throughput %.2f (wall), %.2f (CPU)\n", "ratio",
+                static_cast<unsigned long long>(n), rows[0].seconds / rows[1].seconds,
+                rows[0].cpu / rows[1].cpu);
+  }
+  if (big_gib > 0) {
+    // Indicators until the bundle passes big_gib GiB (generated straight into the bundle).
+    const uint64_t target = static_cast<uint64_t>(big_gib * (1ull << 30));
+    auto bundle = dir / ("big-" + std::to_string(target) + ".bundle.json");
+    uint64_t n = 0;
+    auto count = dir / ("big-" + std::to_string(target) + ".count");
+    if (!std::filesystem::exists(bundle) || !std::filesystem::exists(count)) {
+      std::ofstream out(bundle);
+      out << "{\"type\": \"bundle\", \"id\": \"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d\",\n"
+             "\"objects\": [\n";
+      accord::testing::IndicatorGenerator gen(7);
+      for (uint64_t written = 0; written < target; ++n) {
+        std::string o = gen.Next(n);
+        if (n > 0) out << ",\n";
+        out << o;
+        written += o.size() + 2;
       }
-      secs.push_back(s.seconds);
-      cpu.push_back(s.cpu_seconds);
-      rss = std::max(rss, s.max_rss_kb);
+      out << "\n]}\n";
+      std::ofstream(count) << n;
+    } else {
+      std::ifstream(count) >> n;
     }
-    double med = Median(secs), med_cpu = Median(cpu);
-    std::printf("%12llu %12.1f %10.2f %12.0f %10.2f %14.0f %10.1f\n",
-                static_cast<unsigned long long>(n), mib, med, static_cast<double>(n) / med, med_cpu,
-                static_cast<double>(n) / med_cpu, static_cast<double>(rss) / 1024);
-    std::fflush(stdout);
+    std::vector<Row> rows;
+    if (!ImportRuns({bundle}, dir, 1, &rows)) return 1;
+    PrintRow("big", n, bundle, rows[0]);
   }
   if (const char* py = std::getenv("STIX2_PY_DIR"); py && *py) {
     uint64_t sample = 20000;

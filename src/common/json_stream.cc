@@ -1,5 +1,10 @@
 #include "accord/common/json_stream.h"
 
+#include <array>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <cstring>
 #include <vector>
 
@@ -67,6 +72,33 @@ absl::StatusOr<bool> JsonStreamReader::SkipWs(char* c, bool keep) {
   }
 }
 
+// The bytes that matter inside a string, and outside strings inside a value.
+constexpr std::array<bool, 256> StopTable(std::string_view stops) {
+  std::array<bool, 256> t{};
+  for (char c : stops) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::string_view kStringStopChars = "\"\\\n";
+constexpr std::string_view kValueStopChars = "\"{}[]\n";
+constexpr std::array<bool, 256> kStringStops = StopTable(kStringStopChars);
+constexpr std::array<bool, 256> kValueStops = StopTable(kValueStopChars);
+
+// The first index in [i, end) of a byte of `chars` (`table` is the same set), or end. PERF:
+// 16 bytes at a time with SSE2 (a byte at a time was 4-5% of a bundle import).
+inline size_t SkipTo(const char* p, size_t i, size_t end, std::string_view chars,
+                     const std::array<bool, 256>& table) {
+#ifdef __SSE2__
+  for (; i + 16 <= end; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    __m128i hit = _mm_setzero_si128();
+    for (char c : chars) hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+    if (int bits = _mm_movemask_epi8(hit)) return i + static_cast<size_t>(__builtin_ctz(bits));
+  }
+#endif
+  while (i < end && !table[static_cast<unsigned char>(p[i])]) ++i;
+  return i;
+}
+
 // pos_ at an opening quote; leaves pos_ after the closing one.
 absl::Status JsonStreamReader::ScanString(size_t max_bytes) {
   size_t start = pos_ - anchor_;  // relative to anchor_, which Fill keeps at 0
@@ -116,6 +148,13 @@ absl::Status JsonStreamReader::ScanValue() {
   while (true) {
     const char* p = buf_.data();
     for (; pos_ < end_; ++pos_) {
+      // PERF: skip the bytes that change nothing (most of them) with one table lookup each;
+      // the switch below was 5% of a bundle import.
+      if (!esc) {
+        pos_ = in_str ? SkipTo(p, pos_, end_, kStringStopChars, kStringStops)
+                      : SkipTo(p, pos_, end_, kValueStopChars, kValueStops);
+        if (pos_ == end_) break;
+      }
       char ch = p[pos_];
       if (in_str) {
         if (esc) {

@@ -317,7 +317,9 @@ class ReaderImpl {
       Report(w.Str(), "", common::Cat("malformed JSON: ", simdjson::error_message(err)));
       return absl::OkStatus();
     }
-    return One(e, w, bundle_sv, {},
+    // (Its own bytes, as for a line: the SIMD minifier over them is ~3x cheaper than
+    // serialising the DOM, and keeps what was received.)
+    return One(e, w, bundle_sv, el.bytes,
                el.container == common::JsonContainer::kBundleObjects ? "objects" : "");
   }
 
