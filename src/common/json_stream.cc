@@ -365,7 +365,7 @@ absl::StatusOr<bool> JsonStreamReader::Next(JsonElement* out) {
         size_t value_at = pos_ - anchor_;
         ACCORD_RETURN_IF_ERROR(ScanValue());
         std::string_view name(buf_.data() + anchor_ + 1, name_len - 2);
-        if (name == "objects") return Error("a second 'objects' member in the top-level object");
+        if (name == "objects") return Error("duplicate key 'objects' in the top-level object");
         if (on_member_) {
           on_member_(name,
                      std::string_view(buf_.data() + anchor_ + value_at, pos_ - anchor_ - value_at));

@@ -113,6 +113,26 @@ class Buffer final : public Source {
   std::string_view data_;
 };
 
+class Envelope final : public Source {
+ public:
+  Envelope(std::string name, std::string_view data, stix::MemberSink on_member)
+      : name_(std::move(name)), data_(data), on_member_(std::move(on_member)) {}
+  const std::string& Name() const override { return name_; }
+  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
+                                       const stix::ObjectSink& on_object,
+                                       const stix::ProblemSink& on_problem) override {
+    stix::ReaderOptions ro = o;
+    ro.source_name = name_;
+    return stix::ReadEnvelope(common::InputStream::FromBuffer(data_), ro, on_object, on_problem,
+                              on_member_);
+  }
+
+ private:
+  std::string name_;
+  std::string_view data_;
+  stix::MemberSink on_member_;
+};
+
 // Records validated elsewhere: only the object_check (the pipeline's stages) runs, with the
 // location spelt as the reader spells it for a bundle ("name: object #N").
 class Records final : public Source {
@@ -186,6 +206,10 @@ std::unique_ptr<Source> FileSource(std::string path) {
 std::unique_ptr<Source> BufferSource(std::string name, std::string_view data) {
   return std::make_unique<Buffer>(std::move(name), data);
 }
+std::unique_ptr<Source> EnvelopeSource(std::string name, std::string_view data,
+                                       stix::MemberSink on_member) {
+  return std::make_unique<Envelope>(std::move(name), data, std::move(on_member));
+}
 std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectRecord> records) {
   return std::make_unique<Records>(std::move(name), std::move(records));
 }
@@ -199,6 +223,13 @@ absl::StatusOr<Checked> CheckSource(Source& source, const Options& options) {
     return absl::OkStatus();
   };
   ACCORD_RETURN_IF_ERROR(Run(source, options, &out, keep).status());
+  return out;
+}
+
+absl::StatusOr<Checked> CheckSourceTo(Source& source, const Options& options,
+                                      const stix::ObjectSink& on_record) {
+  Checked out;
+  ACCORD_RETURN_IF_ERROR(Run(source, options, &out, on_record).status());
   return out;
 }
 

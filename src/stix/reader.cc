@@ -643,6 +643,35 @@ absl::StatusOr<ReadStats> ReadStreamed(std::unique_ptr<common::InputStream> in,
   return impl.stats();
 }
 
+absl::StatusOr<ReadStats> ReadEnvelopeImpl(std::unique_ptr<common::InputStream> in,
+                                           const ReaderOptions& opts, const ObjectSink& on_object,
+                                           const ProblemSink& on_problem,
+                                           const MemberSink& on_member) {
+  ReaderImpl impl(opts, on_object, on_problem);
+  common::JsonStreamReader reader(std::move(in), opts.source_name);
+  reader.set_member_sink(on_member);
+  common::JsonElement el;
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool more, reader.Next(&el));
+    if (!more) break;
+    if (el.container == common::JsonContainer::kBundleObjects) {
+      ACCORD_RETURN_IF_ERROR(impl.Element(el, ""));
+      continue;
+    }
+    // A top-level value without an `objects` array: an envelope of no objects (§3.7: it may
+    // be absent), whose members are read here; anything else is not an envelope.
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (el.container != common::JsonContainer::kValue || el.index != 1 ||
+        parser.parse(el.bytes.data(), el.bytes.size()).get_object().get(o)) {
+      return absl::InvalidArgumentError(common::Cat(opts.source_name, ": byte offset ", el.offset,
+                                                    ": not a TAXII envelope (a JSON object)"));
+    }
+    for (auto [key, value] : o) on_member(key, simdjson::minify(value));
+  }
+  return impl.stats();
+}
+
 // ReadBuffer, told whether `data` is followed by SIMDJSON_PADDING readable bytes.
 absl::StatusOr<ReadStats> ReadBufferImpl(std::string_view data, bool padded,
                                          const ReaderOptions& options, const ObjectSink& on_object,
@@ -820,6 +849,12 @@ absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions&
   ReadStats s = impl.stats();
   s.rejected += extra.rejected;
   return s;
+}
+
+absl::StatusOr<ReadStats> ReadEnvelope(std::unique_ptr<common::InputStream> in,
+                                       const ReaderOptions& options, const ObjectSink& on_object,
+                                       const ProblemSink& on_problem, const MemberSink& on_member) {
+  return ReadEnvelopeImpl(std::move(in), options, on_object, on_problem, on_member);
 }
 
 // The one list of STIX 2.1 SCO types is the validator's schema table (validate_schema.cc).

@@ -268,27 +268,53 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
     std::string url = next.empty() ? base : common::Cat(base, "&next=", http::PercentEncode(next));
     ACCORD_ASSIGN_OR_RETURN(HttpResult r, Get(url));
     ++out.pages;
-    simdjson::dom::element root;
-    if (auto err = parser.parse(r.body).get(root); err || !root.is_object()) {
-      return absl::DataLossError(common::Cat(url, ": response is not a TAXII envelope"));
+    // The page is streamed (issue 11): its objects are read one at a time (no DOM of the
+    // page, no copy of its objects array), and its other members come to on_member. The page
+    // is still all or nothing: the records are committed once it has been read whole, so a
+    // page cut short or with a duplicate member moves nothing and stores nothing.
+    bool more = false;
+    std::string next_token;
+    std::string duplicate;
+    std::vector<std::string> members;
+    auto on_member = [&](std::string_view name, std::string_view raw) {
+      if (std::find(members.begin(), members.end(), name) != members.end()) {
+        if (duplicate.empty()) duplicate = name;
+        return;
+      }
+      if (members.size() < 64) members.emplace_back(name);
+      if (name == "more") more = raw == "true";
+      std::string_view nx;
+      if (name == "next" && !parser.parse(raw.data(), raw.size()).get_string().get(nx)) {
+        next_token = nx;
+      }
+    };
+    // The one ingest path (src/ingest/), as for `accord import` and a TAXII POST: a page's
+    // refused objects are reported with the same messages, the rest is committed.
+    ingest::Options io;
+    io.collection = into;
+    io.origin = {"taxii-pull", api_root};
+    ingest::ApplyPatternPolicy(po.pattern_policy, &io, into);
+    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return absl::DataLossError(common::Cat(url, ": empty response: not a TAXII envelope"));
+    }
+    auto src = ingest::EnvelopeSource(url, r.body, on_member);
+    auto checked_or = ingest::CheckSource(*src, io);
+    if (!checked_or.ok()) {
+      if (checked_or.status().code() != absl::StatusCode::kInvalidArgument &&
+          checked_or.status().code() != absl::StatusCode::kResourceExhausted) {
+        return checked_or.status();
+      }
+      return absl::DataLossError(
+          common::Cat(url, ": response is not a TAXII envelope: ", checked_or.status().message()));
     }
     // I-JSON (RFC 7493): the envelope's own members; each object is checked by the reader.
-    if (auto dup = stix::FindDuplicateOwnKey(root.get_object().value_unsafe())) {
-      return absl::DataLossError(common::Cat(url, ": ", stix::DuplicateKeyMessage(*dup)));
+    if (!duplicate.empty()) {
+      return absl::DataLossError(common::Cat(url, ": ", stix::DuplicateKeyMessage(duplicate)));
     }
-    simdjson::dom::array objs;
+    ingest::Checked& checked = *checked_or;
     // An empty or missing "objects" means an empty page (§8: `more` may be true and yet nothing
     // returns); the `more`/`next` handling below still runs.
-    if (!root["objects"].get_array().get(objs) && objs.size() > 0) {
-      std::string arr = simdjson::minify(objs);
-      // The one ingest path (src/ingest/), as for `accord import` and a TAXII POST: a page's
-      // refused objects are reported with the same messages, the rest is committed.
-      ingest::Options io;
-      io.collection = into;
-      io.origin = {"taxii-pull", api_root};
-      ingest::ApplyPatternPolicy(po.pattern_policy, &io, into);
-      auto src = ingest::BufferSource(url, arr);
-      ACCORD_ASSIGN_OR_RETURN(ingest::Checked checked, ingest::CheckSource(*src, io));
+    if (checked.accepted + checked.rejected > 0) {
       out.objects += checked.accepted + checked.rejected;
       out.rejected += checked.rejected;
       for (auto& p : checked.problems) {
@@ -313,13 +339,10 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
         ACCORD_RETURN_IF_ERROR(store->PutSetting(key, last));
       }
     }
-    bool more = false;
-    TryGet(root["more"].get_bool(), more);
-    std::string_view nx;
     if (!more) break;
     // §8: more=true with a non-empty next => repeat the request with next=<token>.
-    if (!root["next"].get_string().get(nx) && !nx.empty()) {
-      next = std::string(nx);
+    if (!next_token.empty()) {
+      next = next_token;
     } else {
       // TAXII §3.5: without `next`, continue from the last date_added.
       if (out.cursor.empty()) break;

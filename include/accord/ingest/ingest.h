@@ -100,6 +100,10 @@ class Source {
 std::unique_ptr<Source> FileSource(std::string path);
 /// Content in memory (a POST body's objects array, a pulled page); `data` must outlive Read.
 std::unique_ptr<Source> BufferSource(std::string name, std::string_view data);
+/// A TAXII envelope in memory (a pulled page), streamed: its objects one at a time, and every
+/// other member (`more`, `next`) to `on_member` (stix::ReadEnvelope). `data` must outlive Read.
+std::unique_ptr<Source> EnvelopeSource(std::string name, std::string_view data,
+                                       stix::MemberSink on_member);
 /// Records already read and validated through stix:: (e.g. converted by an importer); only
 /// the pipeline's stages run on them.
 std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectRecord> records);
@@ -141,6 +145,11 @@ struct Checked {
 /// Read -> validate -> stages, without storing: for entry points that commit through a
 /// store::GroupCommitter (TAXII POST, pull). The caller stores `records` (all or none).
 absl::StatusOr<Checked> CheckSource(Source& source, const Options& options);
+/// CheckSource handing each accepted record to `on_record` as it is read, instead of keeping
+/// them (`records` stays empty): a caller commits them in chunks. An error from `on_record`
+/// stops the read and is returned.
+absl::StatusOr<Checked> CheckSourceTo(Source& source, const Options& options,
+                                      const stix::ObjectSink& on_record);
 
 /// The refusal of a version whose (id, modified) is stored with other content, as `accord
 /// import` and TAXII statuses report it: "version <modified>: ... exists with different

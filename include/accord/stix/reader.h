@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "accord/common/io.h"
 #include "accord/common/status.h"
 #include "accord/stix/object.h"
 
@@ -62,6 +63,18 @@ using ProblemSink = std::function<void(Problem&&)>;
 /// content problems go to `on_problem`.
 absl::StatusOr<ReadStats> ReadFile(const std::string& path, const ReaderOptions& options,
                                    const ObjectSink& on_object, const ProblemSink& on_problem);
+
+/// Called for each member of a TAXII envelope other than `objects`: its name and raw JSON value.
+using MemberSink = std::function<void(std::string_view name, std::string_view raw)>;
+
+/// A TAXII envelope ({"more": ..., "next": ..., "objects": [...]}, TAXII 2.1 §3.7) streamed
+/// element by element: each object of `objects` is read as an element of a bundle would be, and
+/// every other member goes to `on_member`. Input that is not one envelope (truncated, an array,
+/// a second `objects`) is an InvalidArgument error naming the byte offset, and the caller should
+/// keep none of it: a partial page must not move a pull's cursor.
+absl::StatusOr<ReadStats> ReadEnvelope(std::unique_ptr<common::InputStream> in,
+                                       const ReaderOptions& options, const ObjectSink& on_object,
+                                       const ProblemSink& on_problem, const MemberSink& on_member);
 
 /// Same for content already in memory.
 absl::StatusOr<ReadStats> ReadBuffer(std::string_view data, const ReaderOptions& options,
