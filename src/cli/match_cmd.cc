@@ -22,10 +22,10 @@
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
 #include "accord/match/engine.h"
-#include "accord/match/indicator_cache.h"
 #include "accord/match/input.h"
 #include "accord/match/match_line.h"
 #include "accord/match/origin.h"
+#include "accord/match/program_image.h"
 #include "accord/match/runner.h"
 #include "accord/match/sightings.h"
 #include "accord/policy/gate.h"
@@ -125,32 +125,49 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   // [match] collections of <data>/accord.toml (default: every collection; issue 10).
   auto mcfg = LoadMatchConfig(g.data_dir);
   if (!mcfg.ok()) return Fail(mcfg.status());
-  // The start-up cache (issue 11): the active indicators of this generation and scope, in
-  // one flat file, instead of listing and parsing every stored indicator. The egress gate's
-  // per-indicator decisions are part of what is cached; today they depend only on the
+  // The start-up cache (issue 11): the compiled program of this generation and scope, in one
+  // flat file, instead of listing, parsing and compiling every stored indicator. The egress
+  // gate's per-indicator decisions are part of what is cached; today they depend only on the
   // lockdown, which closes the whole run above, so the key needs no gate state.
   // TODO(issue 13): per-object egress rules must enter the key (their settings' version).
   auto load_started = std::chrono::steady_clock::now();
+  match::MatchOptions mo;
+  mo.strict_within = !f.compat_within;
   match::IndicatorCacheKey cache_key{*generation,
                                      "collections=" + absl::StrJoin(mcfg->collections, "\n")};
   const std::string cache_path =
-      (std::filesystem::path(g.data_dir) / "cache" / "match-indicators.bin").string();
-  std::optional<match::ActiveIndicators> cached;
-  if (!f.no_cache) cached = match::ReadIndicatorCache(cache_path, cache_key, now);
-  const bool from_cache = cached.has_value();
-  absl::StatusOr<match::ActiveIndicators> active =
-      from_cache ? absl::StatusOr<match::ActiveIndicators>(std::move(*cached))
-                 : match::LoadActiveIndicators(store, now, egress.Filter(), mcfg->collections);
-  if (!active.ok()) return Fail(active.status());
-  if (!from_cache && !f.no_cache) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path(), ec);
-    if (absl::Status w = match::WriteIndicatorCache(cache_path, cache_key, now, *active); !w.ok()) {
-      std::cerr << "accord: warning: start-up cache not written: " << w.message() << "\n";
+      (std::filesystem::path(g.data_dir) / "cache" / "match-program.bin").string();
+  std::optional<match::ProgramImage> image;
+  if (!f.no_cache) image = match::ReadProgramImage(cache_path, cache_key, now, mo);
+  const bool from_cache = image.has_value();
+  double load_s = 0, compile_s = 0;
+  if (!from_cache) {
+    absl::StatusOr<match::ActiveIndicators> active =
+        match::LoadActiveIndicators(store, now, egress.Filter(), mcfg->collections);
+    if (!active.ok()) return Fail(active.status());
+    auto t0 = std::chrono::steady_clock::now();
+    load_s = std::chrono::duration<double>(t0 - load_started).count();
+    std::vector<std::pair<uint32_t, std::string>> rejected;
+    auto program = match::Program::Build(active->indicators, mo, &rejected);
+    if (!program.ok()) return Fail(program.status());
+    compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    image.emplace();
+    image->program = std::move(*program);
+    image->inactive = active->inactive;
+    image->not_stix = active->not_stix;
+    image->withheld = active->withheld;
+    image->next_change = active->next_change;
+    for (auto& [i, why] : rejected) image->rejected.emplace_back(active->indicators[i].id, why);
+    if (!f.no_cache) {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path(), ec);
+      if (absl::Status w = match::WriteProgramImage(cache_path, cache_key, now, *image); !w.ok()) {
+        std::cerr << "accord: warning: start-up cache not written: " << w.message() << "\n";
+      }
     }
+  } else {
+    load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
   }
-  const double load_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
   auto format = match::ParseInputFormat(f.format);
   if (!format.ok()) return Fail(format.status());
   std::optional<match::FieldMapping> mapping;
@@ -165,22 +182,22 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
     return Fail(absl::InvalidArgumentError("--input-format jsonl needs --mapping FILE"));
   }
 
-  auto t0 = std::chrono::steady_clock::now();
-  match::MatchOptions mo;
-  mo.strict_within = !f.compat_within;
-  std::vector<std::pair<uint32_t, std::string>> rejected;
-  auto engine = match::Engine::Build(active->indicators, mo, &rejected);
-  if (!engine.ok()) return Fail(engine.status());
-  for (const auto& [i, why] : rejected) {
-    std::cerr << "accord: " << active->indicators[i].id << ": pattern not usable: " << why << "\n";
+  absl::StatusOr<std::unique_ptr<match::Engine>> engine = match::Engine::Create(image->program);
+  for (const auto& [id, why] : image->rejected) {
+    std::cerr << "accord: " << id << ": pattern not usable: " << why << "\n";
   }
-  auto t1 = std::chrono::steady_clock::now();
-  std::cerr << "accord: " << (*engine)->Stats().indicators << " active indicators compiled in "
-            << std::chrono::duration<double>(t1 - t0).count() << " s (" << active->inactive
-            << " inactive, " << active->not_stix << " not STIX, " << rejected.size()
-            << " rejected, " << active->withheld << " withheld by the egress gate); loaded in "
-            << load_s << " s " << (from_cache ? "from the start-up cache" : "from the store")
-            << "\n";
+  if (from_cache) {
+    std::cerr << "accord: " << (*engine)->Stats().indicators
+              << " active indicators loaded compiled from the start-up cache in " << load_s
+              << " s (";
+  } else {
+    std::cerr << "accord: " << (*engine)->Stats().indicators << " active indicators compiled in "
+              << compile_s << " s, loaded in " << load_s << " s from the store (";
+  }
+  std::cerr << image->inactive << " inactive, " << image->not_stix << " not STIX, "
+            << image->rejected.size() << " rejected, " << image->withheld
+            << " withheld by the egress gate)\n";
+  auto t1 = std::chrono::steady_clock::now();  // matching starts
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -236,9 +253,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
     for (uint32_t k : off) {
       const std::string id = e.IndicatorId(k);
       if (!disabled_reported.insert(id).second) continue;
-      if (pattern_of.empty()) {
-        for (const auto& spec : active->indicators) pattern_of[spec.id] = spec.pattern;
-      }
+      if (!pattern_of.contains(id)) pattern_of[id] = e.program()->Pattern(k);
       auto p = pattern_of.find(id);
       std::cerr << "accord: warning: indicator " << id << " disabled: its regular expression hit "
                 << "the PCRE2 match/depth limits on " << mo.regex_disable_after
@@ -403,7 +418,7 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
   cmd->add_flag("--no-cache", flags->no_cache,
-                "Load the indicators from the store, not from <data>/cache/match-indicators.bin "
+                "Load the indicators from the store, not from <data>/cache/match-program.bin "
                 "(which is then neither read nor written)");
   cmd->add_flag("--compat-within", flags->compat_within,
                 "WITHIN as the OASIS reference matcher (closed window) instead of the spec");

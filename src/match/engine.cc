@@ -29,7 +29,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "accord/common/strings.h"
 #include "accord/match/engine.h"
+#include "match/bytes.h"
 #include "match/eval.h"
 
 namespace accord::match {
@@ -248,6 +250,8 @@ class ProgramImpl final : public Program {
 
   absl::Status Build(const std::vector<IndicatorSpec>& specs,
                      std::vector<std::pair<uint32_t, std::string>>* rejected);
+  absl::StatusOr<std::string> Image() const override;
+  absl::Status Load(std::string image);
   size_t size() const override { return inds_.size(); }
   std::string IndicatorId(uint32_t i) const override {
     std::string id;
@@ -264,6 +268,10 @@ class ProgramImpl final : public Program {
     UnpackId(ids_[i], out);
   }
   EngineStats Stats() const override { return stats_; }
+  std::string Pattern(uint32_t i) const override {
+    if (i >= inds_.size() || inds_[i].complex == UINT32_MAX) return {};
+    return std::string(complex_[inds_[i].complex].pattern);
+  }
   std::vector<std::string> Types() const override {
     if (!residual_all_.empty()) return {"*"};
     std::vector<std::string> out(mentioned_.begin(), mentioned_.end());
@@ -314,6 +322,7 @@ class ProgramImpl final : public Program {
     bool regex = false;        // has a LIKE/MATCHES leaf: may be disabled (regex limits)
     uint32_t indicator = 0;    // its index
     std::string_view version;  // in arena_: IndicatorSpec::version, for carried-over state
+    std::string_view pattern;  // in arena_: its text, for Image() (the tree is rebuilt from it)
   };
   struct Leaf {
     uint32_t indicator = 0;
@@ -372,6 +381,7 @@ class ProgramImpl final : public Program {
   absl::flat_hash_map<std::string, uint32_t> stateful_;  // id '\0' version -> indicator
   EngineStats stats_;
   std::string key_buf_;  // Build() only
+  std::string image_;    // Load(): the bytes the key records live in
 };
 
 // One thread's matcher over a shared program (engine.h): scratch space, temporal windows, the
@@ -663,6 +673,7 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
     std::vector<const ObsExpr*> leaves;
     detail::CollectLeaves(*cx.expr, &leaves);
     cx.version = arena_.Copy(specs[i].version);
+    cx.pattern = arena_.Copy(specs[i].pattern);
     cx.indicator = i;
     ind.n_leaves = static_cast<uint32_t>(leaves.size());
     // Any observation operator or qualifier makes the indicator temporal (a window and the
@@ -1036,6 +1047,337 @@ uint64_t MatcherImpl::TakeStateFrom(Engine& old_engine) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The program image (start-up cache, issue 11). Layout, after a u32 format version: the
+// indicator table, packed ids, other ids, leaves, the key records of both sets (one blob, then
+// each set as offsets into it), overflow postings, paths, types, mentioned types, the complex
+// indicators (pattern text, version, index, flags), the regex databases (expressions, flags,
+// leaves, hs_serialize_database bytes), and the compiled stats.
+
+constexpr uint32_t kImageFormat = 1;
+
+// The full size of the record at `rec` (posting, varint length, key), or 0 when it does not fit
+// in the `avail` bytes there.
+size_t RecordSize(const char* rec, size_t avail) {
+  if (avail < 5) return 0;
+  size_t len = 0, i = 4;
+  for (int shift = 0; shift < 35; shift += 7, ++i) {
+    if (i >= avail) return 0;
+    auto b = static_cast<unsigned char>(rec[i]);
+    len |= static_cast<size_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      ++i;
+      return len <= avail - i ? i + len : 0;
+    }
+  }
+  return 0;
+}
+
+void PutPath(std::string* out, const ObjectPath& p) {
+  detail::PutString(out, p.type);
+  detail::Put<uint32_t>(out, static_cast<uint32_t>(p.steps.size()));
+  for (const PathStep& st : p.steps) {
+    detail::Put<uint8_t>(out, static_cast<uint8_t>(st.kind));
+    detail::PutString(out, st.key);
+    detail::Put<int64_t>(out, st.index);
+  }
+}
+bool GetPath(detail::In& in, ObjectPath* p) {
+  uint32_t n;
+  if (!in.GetString(&p->type) || !in.Get(&n) || n == 0 || n > 4096) return false;
+  p->steps.resize(n);
+  for (PathStep& st : p->steps) {
+    uint8_t kind;
+    if (!in.Get(&kind) || kind > static_cast<uint8_t>(PathStep::Kind::kAny) ||
+        !in.GetString(&st.key) || !in.Get(&st.index)) {
+      return false;
+    }
+    st.kind = static_cast<PathStep::Kind>(kind);
+  }
+  return true;
+}
+void PutU32s(std::string* out, const std::vector<uint32_t>& v) { detail::PutVector(out, v); }
+
+absl::StatusOr<std::string> ProgramImpl::Image() const {
+  if (opts_.interpret) {
+    return absl::FailedPreconditionError("an interpreting program has no compiled image");
+  }
+  using detail::Put;
+  using detail::PutString;
+  std::string out;
+  Put<uint32_t>(&out, kImageFormat);
+  detail::PutVector(&out, inds_);
+  detail::PutVector(&out, ids_);
+  Put<uint64_t>(&out, other_ids_.size());
+  for (const auto& [i, id] : other_ids_) {
+    Put<uint32_t>(&out, i);
+    PutString(&out, id);
+  }
+  detail::PutVector(&out, leaves_);
+  // The key records: one blob, then each set as offsets into it.
+  std::string blob;
+  std::vector<uint64_t> offsets[2];
+  const KeySet* sets[2] = {&keys_, &cidr_keys_};
+  for (int k = 0; k < 2; ++k) {
+    offsets[k].reserve(sets[k]->size());
+    for (const char* rec : *sets[k]) {
+      offsets[k].push_back(blob.size());
+      std::string_view key = RecordKey(rec);
+      blob.append(rec, static_cast<size_t>(key.data() + key.size() - rec));
+    }
+  }
+  Put<uint64_t>(&out, blob.size());
+  out.append(blob);
+  detail::PutVector(&out, offsets[0]);
+  detail::PutVector(&out, offsets[1]);
+  Put<uint64_t>(&out, overflow_.size());
+  for (const auto& o : overflow_) PutU32s(&out, o);
+  Put<uint64_t>(&out, paths_.size());
+  for (const PathInfo& pi : paths_) {
+    PutPath(&out, pi.path);
+    out.append(reinterpret_cast<const char*>(pi.cidr4), sizeof pi.cidr4);
+    out.append(reinterpret_cast<const char*>(pi.cidr6), sizeof pi.cidr6);
+    Put<uint8_t>(&out, pi.has_cidr);
+    Put<int32_t>(&out, pi.regex);
+  }
+  Put<uint64_t>(&out, types_.size());
+  for (const auto& [type, ti] : types_) {
+    PutString(&out, type);
+    PutU32s(&out, ti.paths);
+    PutU32s(&out, ti.residual);
+  }
+  Put<uint64_t>(&out, mentioned_.size());
+  for (const std::string& t : mentioned_) PutString(&out, t);
+  Put<uint64_t>(&out, complex_.size());
+  for (const Complex& cx : complex_) {
+    PutString(&out, cx.pattern);
+    PutString(&out, cx.version);
+    Put<uint32_t>(&out, cx.indicator);
+    Put<uint8_t>(&out, cx.temporal);
+    Put<uint8_t>(&out, cx.regex);
+  }
+  Put<uint64_t>(&out, regex_.size());
+  for (const RegexDb& db : regex_) {
+    Put<uint64_t>(&out, db.exprs.size());
+    for (const std::string& e : db.exprs) PutString(&out, e);
+    detail::PutVector(&out, db.flags);
+    PutU32s(&out, db.leaf);
+    char* bytes = nullptr;
+    size_t length = 0;
+    if (db.db && hs_serialize_database(db.db.get(), &bytes, &length) != HS_SUCCESS) {
+      return absl::InternalError("hs_serialize_database failed");
+    }
+    Put<uint64_t>(&out, length);
+    if (bytes) {
+      out.append(bytes, length);
+      free(bytes);  // allocated by Vectorscan's default allocator (malloc)
+    }
+  }
+  Put<EngineStats>(&out, stats_);
+  return out;
+}
+
+absl::Status ProgramImpl::Load(std::string image) {
+  image_ = std::move(image);
+  auto bad = [](std::string_view what) {
+    return absl::InvalidArgumentError(common::Cat("corrupt program image: ", what));
+  };
+  detail::In in(image_);
+  uint32_t format;
+  if (!in.Get(&format) || format != kImageFormat) return bad("format version");
+  if (!in.GetVector(&inds_) || !in.GetVector(&ids_) || ids_.size() != inds_.size()) {
+    return bad("indicator table");
+  }
+  uint64_t n;
+  if (!in.GetCount(&n, 8)) return bad("other ids");
+  for (uint64_t k = 0; k < n; ++k) {
+    uint32_t i;
+    std::string_view id;
+    if (!in.Get(&i) || i >= inds_.size() || !in.GetView(&id)) return bad("other ids");
+    other_ids_.emplace(i, id);  // a view into image_
+  }
+  if (!in.GetVector(&leaves_)) return bad("leaves");
+  uint64_t blob_size;
+  const char* blob_at;
+  if (!in.Get(&blob_size) || !in.Skip(blob_size, &blob_at)) return bad("key records");
+  // The records stay in image_, which this program owns; the sets point into it.
+  char* blob = image_.data() + (blob_at - image_.data());
+  detail::In& after = in;
+  std::vector<uint64_t> offsets[2];
+  if (!after.GetVector(&offsets[0]) || !after.GetVector(&offsets[1])) return bad("key offsets");
+  KeySet* sets[2] = {&keys_, &cidr_keys_};
+  for (int k = 0; k < 2; ++k) {
+    sets[k]->reserve(offsets[k].size());
+    for (uint64_t off : offsets[k]) {
+      if (off >= blob_size || RecordSize(blob + off, blob_size - off) == 0)
+        return bad("key record");
+      sets[k]->insert(blob + off);
+    }
+  }
+  if (!after.GetCount(&n, 8)) return bad("overflow");
+  overflow_.resize(n);
+  for (auto& o : overflow_) {
+    if (!after.GetVector(&o)) return bad("overflow");
+  }
+  if (!after.GetCount(&n, 8)) return bad("paths");
+  paths_.resize(n);
+  for (PathInfo& pi : paths_) {
+    // (Bytes, not bools: a corrupt byte must not become a bool that is neither.)
+    uint8_t c4[33], c6[129], has_cidr;
+    if (!GetPath(after, &pi.path) || !after.Get(&c4) || !after.Get(&c6) || !after.Get(&has_cidr) ||
+        !after.Get(&pi.regex)) {
+      return bad("paths");
+    }
+    for (size_t b = 0; b < 33; ++b) pi.cidr4[b] = c4[b] != 0;
+    for (size_t b = 0; b < 129; ++b) pi.cidr6[b] = c6[b] != 0;
+    pi.has_cidr = has_cidr != 0;
+  }
+  if (!after.GetCount(&n, 20)) return bad("types");
+  for (uint64_t k = 0; k < n; ++k) {
+    std::string type;
+    TypeInfo ti;
+    if (!after.GetString(&type) || !after.GetVector(&ti.paths) || !after.GetVector(&ti.residual)) {
+      return bad("types");
+    }
+    types_.emplace(std::move(type), std::move(ti));
+  }
+  if (!after.GetCount(&n, 4)) return bad("mentioned types");
+  for (uint64_t k = 0; k < n; ++k) {
+    std::string t;
+    if (!after.GetString(&t)) return bad("mentioned types");
+    mentioned_.insert(std::move(t));
+  }
+  if (!after.GetCount(&n, 14)) return bad("complex indicators");
+  complex_.resize(n);
+  for (Complex& cx : complex_) {
+    uint8_t temporal, regex;
+    if (!after.GetView(&cx.pattern) || !after.GetView(&cx.version) || !after.Get(&cx.indicator) ||
+        !after.Get(&temporal) || !after.Get(&regex) || cx.indicator >= inds_.size()) {
+      return bad("complex indicators");
+    }
+    cx.temporal = temporal != 0;
+    cx.regex = regex != 0;
+    // The tree again, and its leaves numbered as Build() numbered them (CollectLeaves order).
+    auto expr = CompilePattern(cx.pattern);
+    if (!expr.ok()) return bad("a complex indicator's pattern no longer compiles");
+    cx.expr = std::make_unique<ObsExpr>(std::move(*expr));
+    std::vector<const ObsExpr*> leaves;
+    detail::CollectLeaves(*cx.expr, &leaves);
+    const Indicator& ind = inds_[cx.indicator];
+    if (leaves.size() != ind.n_leaves || ind.first_leaf > leaves_.size() ||
+        leaves_.size() - ind.first_leaf < leaves.size()) {
+      return bad("complex indicator leaves");
+    }
+    for (size_t j = 0; j < leaves.size(); ++j) {
+      if (leaves_[ind.first_leaf + j].comp != comps_.size()) return bad("leaf comparisons");
+      comps_.push_back(&leaves[j]->comp);
+    }
+  }
+  if (!after.GetCount(&n, 24)) return bad("regex databases");
+  regex_.resize(n);
+  for (RegexDb& db : regex_) {
+    uint64_t m, length;
+    if (!after.GetCount(&m, 4)) return bad("regex databases");
+    db.exprs.resize(m);
+    for (std::string& e : db.exprs) {
+      if (!after.GetString(&e)) return bad("regex databases");
+    }
+    if (!after.GetVector(&db.flags) || !after.GetVector(&db.leaf) || !after.Get(&length) ||
+        db.flags.size() != m || db.leaf.size() != m) {
+      return bad("regex databases");
+    }
+    const char* bytes_at;
+    if (!after.Skip(length, &bytes_at)) return bad("regex database bytes");
+    if (length > 0) {
+      hs_database_t* d = nullptr;
+      if (hs_deserialize_database(bytes_at, length, &d) != HS_SUCCESS) {
+        return bad("regex database bytes");
+      }
+      db.db.reset(d);
+      hs_scratch_t* sc = scratch_.release();
+      if (hs_alloc_scratch(d, &sc) != HS_SUCCESS) return absl::InternalError("hs_alloc_scratch");
+      scratch_.reset(sc);
+    }
+  }
+  if (!after.Get(&stats_) || !after.done()) return bad("trailing bytes");
+  // Every index the matcher follows, checked once here.
+  for (const Indicator& ind : inds_) {
+    if (ind.first_leaf > leaves_.size() || leaves_.size() - ind.first_leaf < ind.n_leaves ||
+        (ind.complex != UINT32_MAX && ind.complex >= complex_.size())) {
+      return bad("indicator table");
+    }
+  }
+  for (const Leaf& l : leaves_) {
+    if (l.indicator >= inds_.size() || (l.comp != UINT32_MAX && l.comp >= comps_.size())) {
+      return bad("leaves");
+    }
+  }
+  for (const KeySet* set : sets) {
+    for (const char* rec : *set) {
+      uint32_t post = RecordPosting(rec);
+      if (post & kOverflow ? (post & ~kOverflow) >= overflow_.size() : post >= leaves_.size()) {
+        return bad("key posting");
+      }
+      std::string_view key = RecordKey(rec);
+      const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+      size_t pid = 0;
+      int shift = 0;
+      size_t k = 0;
+      while (k < key.size() && (p[k] & 0x80) && shift < 35) {
+        pid |= static_cast<size_t>(p[k++] & 0x7f) << shift;
+        shift += 7;
+      }
+      if (k < key.size()) pid |= static_cast<size_t>(p[k]) << shift;
+      if (k >= key.size() || pid >= paths_.size()) return bad("key path");
+    }
+  }
+  for (const auto& o : overflow_) {
+    for (uint32_t l : o) {
+      if (l >= leaves_.size()) return bad("overflow");
+    }
+  }
+  for (const PathInfo& pi : paths_) {
+    if (pi.regex < -1 || (pi.regex >= 0 && static_cast<size_t>(pi.regex) >= regex_.size())) {
+      return bad("paths");
+    }
+  }
+  for (const auto& [type, ti] : types_) {
+    for (uint32_t pid : ti.paths) {
+      if (pid >= paths_.size()) return bad("types");
+    }
+    for (uint32_t l : ti.residual) {
+      if (l >= leaves_.size() || leaves_[l].comp == UINT32_MAX) return bad("types");
+    }
+  }
+  for (const RegexDb& db : regex_) {
+    for (uint32_t l : db.leaf) {
+      if (l >= leaves_.size() || leaves_[l].comp == UINT32_MAX) return bad("regex leaves");
+    }
+  }
+  // What Build() derives last: the indicators that carry state across a reload.
+  for (uint32_t i = 0; i < inds_.size(); ++i) {
+    if (inds_[i].complex == UINT32_MAX) continue;
+    const Complex& cx = complex_[inds_[i].complex];
+    if (cx.indicator != i) return bad("complex indicators");
+    if (!cx.temporal && !cx.regex) continue;
+    std::string k = IndicatorId(i);
+    k.push_back('\0');
+    k.append(cx.version);
+    stateful_.emplace(std::move(k), i);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Program>> Program::FromImage(std::string image,
+                                                                  const MatchOptions& options) {
+  if (options.interpret) {
+    return absl::FailedPreconditionError("an interpreting program has no compiled image");
+  }
+  auto p = std::make_shared<ProgramImpl>(options);
+  ACCORD_RETURN_IF_ERROR(p->Load(std::move(image)));
+  return std::shared_ptr<const Program>(std::move(p));
+}
 
 absl::StatusOr<std::shared_ptr<const Program>> Program::Build(
     const std::vector<IndicatorSpec>& indicators, const MatchOptions& options,

@@ -126,11 +126,25 @@ class Program {
   /// Indicators, counting rejected ones (the Build() input's numbering).
   virtual size_t size() const = 0;
   virtual std::string IndicatorId(uint32_t index) const = 0;
+  /// The pattern of indicator `index` when the program keeps it (the indicators that keep a
+  /// tree: anything but one equality); "" otherwise.
+  virtual std::string Pattern(uint32_t index) const = 0;
   /// The SCO types that some compiled comparison mentions, sorted; {"*"} when any type may
   /// matter (interpretation mode). An observation's SCOs of other types cannot change a match.
   virtual std::vector<std::string> Types() const = 0;
   /// What was compiled (indicators, keys, memory); the matching counters are zero.
   virtual EngineStats Stats() const = 0;
+
+  /// The compiled program as bytes, for the start-up cache (program_image.h): the indexes as
+  /// they are, the patterns of the indicators that keep a tree, and the Vectorscan databases
+  /// serialised. FailedPrecondition for an interpreting program (nothing is compiled).
+  virtual absl::StatusOr<std::string> Image() const = 0;
+  /// The program of Image() bytes (made by this build of Accord), with `options` for what
+  /// matching reads. Only the trees of complex indicators are compiled again; the indexes are
+  /// taken as they are. Every index in the bytes is checked: corrupt bytes give
+  /// InvalidArgument, never a crash or an out-of-bounds read later.
+  static absl::StatusOr<std::shared_ptr<const Program>> FromImage(std::string image,
+                                                                  const MatchOptions& options);
 };
 
 class Engine {

@@ -32,7 +32,7 @@ struct ActiveIndicators {
   uint64_t withheld = 0;  // refused by the filter (the egress gate)
   /// The first instant after `now` at which the answer may differ by the clock alone: the
   /// earliest valid_until of those kept and valid_from of those not yet valid (INT64_MAX:
-  /// never). The start-up cache (indicator_cache.h) expires there.
+  /// never). The start-up cache (program_image.h) expires there.
   common::Micros next_change = INT64_MAX;
 };
 
