@@ -1,6 +1,7 @@
 // SQLite (WAL) backend of accord::store::Store. Internal; use Store::Open.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -127,6 +128,9 @@ class SqliteStore final : public Store, public Quarantine {
   Conn* writer() { return writer_.get(); }
   // FailedPrecondition on a read-only store.
   absl::Status CheckWritable() const;
+  // SQLite virtual-machine steps of the latest List (all threads): a plan's cost, which tests
+  // bound where a bad plan would walk a whole collection.
+  uint64_t last_list_vm_steps() const { return last_list_vm_steps_.load(); }
 
  private:
   friend class SqliteImportTxn;
@@ -156,6 +160,7 @@ class SqliteStore final : public Store, public Quarantine {
   std::vector<std::unique_ptr<Conn>> pool_;
   std::unique_ptr<SqliteAuthStore> auth_;
   std::unique_ptr<SqliteStatusStore> statuses_;
+  std::atomic<uint64_t> last_list_vm_steps_{0};
 };
 
 }  // namespace accord::store::detail
