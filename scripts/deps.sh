@@ -11,7 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev python3 curl
 )
-if [ "${ACCORD_BENCH_DEPS:-0}" = 1 ]; then PKGS+=(wrk nginx ripgrep); fi
+if [ "${ACCORD_BENCH_DEPS:-0}" = 1 ]; then PKGS+=(wrk nginx ripgrep time); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

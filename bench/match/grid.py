@@ -4,6 +4,10 @@
     grid.py prepare --accord BIN [--dir D] [--events N]
     grid.py grid    --accord BIN [--dir D] [--runs 3] [--timeout 120] [--sizes 100000,1000000]
     grid.py startup --accord BIN [--dir D] [--sizes 100000,1000000]
+    grid.py synthetic --accord BIN [--dir D] --sizes 10000000
+
+synthetic: for start-up only, a store of N domain indicators (domain-N.store) when the lists
+hold fewer: the real domains, then made-up ones (`s<n>.synthetic-<n % 97>.example`).
 
 prepare: real indicator lists from ../shared/data (maltrail's static trails for domains,
 FireHOL's ipsets plus maltrail's IPs for IPv4), shuffled with a fixed seed; the first 100k and
@@ -22,7 +26,8 @@ accord match on the same log with no indicator (reading and parsing only), with 
 CPU-second. Note: grep/rg match substrings of a line, accord whole values of a field, so their
 counts differ; the bytes and the values are the same.
 
-startup: `accord match` on an empty log, per indicator count.
+startup: `accord match` on an empty log, per indicator count (kinds with no store of that
+count are left out).
 """
 import argparse
 import gzip
@@ -30,6 +35,7 @@ import io
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -187,6 +193,24 @@ def prepare(a):
     open(os.path.join(a.dir, "empty.log"), "w").close()
 
 
+def synthetic(a):
+    os.makedirs(a.dir, exist_ok=True)
+    domains, _ = read_lists()
+    for size in a.sizes:
+        store = os.path.join(a.dir, f"domain-{size}.store")
+        if os.path.exists(store):
+            continue
+        ind = os.path.join(a.dir, f"domain-{size}.jsonl")
+        with open(ind, "w") as f:
+            for n in range(size):
+                v = domains[n] if n < len(domains) else "s%d.synthetic-%d.example" % (n, n % 97)
+                f.write(indicator(n, f"[domain-name:value = '{v}']") + "\n")
+        log(f"domain-{size}: importing {size} indicators")
+        subprocess.run([a.accord, "import", "--data", store, ind], check=True, stdout=subprocess.DEVNULL)
+        os.remove(ind)
+    open(os.path.join(a.dir, "empty.log"), "w").close()
+
+
 def timed(cmd, timeout):
     """(wall seconds, cpu seconds of the child, stdout) or (None, None, None) past the timeout."""
     t0 = time.monotonic()
@@ -247,23 +271,63 @@ def grid(a):
 
 def startup(a):
     """cold: --no-cache (listing and parsing the store); warm: the start-up cache of the run
-    before. The page cache is warm in both (one run first)."""
-    print("| indicators | cold (--no-cache) s | warm (start-up cache) s |")
-    print("|---|---|---|")
+    before. The page cache is warm in both (one run first). With --baseline BIN, that build
+    runs too, alternating with --accord, on a copy of each store (its cache file is its own)."""
+    bins = [("accord", a.accord)] + ([("baseline", a.baseline)] if a.baseline else [])
+    head = " | ".join(f"{n} cold s | {n} warm s | {n} warm peak RSS MB" for n, _ in bins)
+    print(f"| indicators | {head} |" + (" warm accord/baseline |" if a.baseline else ""))
+    print("|---|" + "---|" * (3 * len(bins) + (1 if a.baseline else 0)))
     for kind in ("domain", "ip"):
         for size in a.sizes:
             store = os.path.join(a.dir, f"{kind}-{size}.store")
-            cmd = [a.accord, "match", "--data", store, "--input-format", "zeek", os.path.join(a.dir, "empty.log")]
-            timed(cmd, a.timeout)
-            cold, _ = median_of(cmd + ["--no-cache"], a.runs, a.timeout)
-            warm, _ = median_of(cmd, a.runs, a.timeout)
-            print(f"| {size:,} {kind} | {fmt(cold)} | {fmt(warm)} |", flush=True)
+            if not os.path.exists(store):
+                continue
+            cmds = []
+            for name, binary in bins:
+                s = store
+                if name == "baseline":
+                    s = os.path.join(a.dir, f"{kind}-{size}.baseline.store")
+                    if not os.path.exists(s):
+                        shutil.copytree(store, s, ignore=shutil.ignore_patterns("cache"))
+                cmds.append([binary, "match", "--data", s, "--input-format", "zeek",
+                             os.path.join(a.dir, "empty.log")])
+            for cmd in cmds:
+                timed(cmd, a.timeout)
+            res = {k: ([], [], []) for k in range(len(cmds))}
+            for _ in range(a.runs):  # alternating, so both see the same machine
+                for k, cmd in enumerate(cmds):
+                    res[k][0].append(timed(cmd + ["--no-cache"], a.timeout)[0])
+                    w, rss = timed_rss(cmd, a.timeout)
+                    res[k][1].append(w)
+                    res[k][2].append(rss)
+            cells, warm = [], []
+            for k in range(len(cmds)):
+                med = [None if None in v else statistics.median(v) for v in res[k]]
+                warm.append(med[1])
+                cells += [fmt(med[0]), fmt(med[1]), "-" if med[2] is None else "%.0f" % med[2]]
+            ratio = ""
+            if a.baseline:
+                ratio = " %.2fx |" % (warm[0] / warm[1]) if None not in warm else " - |"
+            print(f"| {size:,} {kind} | " + " | ".join(cells) + " |" + ratio, flush=True)
+
+
+def timed_rss(cmd, timeout):
+    """(wall seconds, peak RSS MB) of one run, by GNU time's format."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired:
+        return None, None
+    wall = time.monotonic() - t0
+    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=("prepare", "grid", "startup"))
+    p.add_argument("what", choices=("prepare", "grid", "startup", "synthetic"))
     p.add_argument("--accord", required=True)
+    p.add_argument("--baseline", help="startup: another build to run alternately (ratio)")
     p.add_argument("--dir", default="/tmp/accord-grid")
     p.add_argument("--events", type=int, default=2000000)
     p.add_argument("--runs", type=int, default=3)
@@ -271,7 +335,7 @@ def main():
     p.add_argument("--sizes", default="100000,1000000")
     a = p.parse_args()
     a.sizes = [int(x) for x in a.sizes.split(",")]
-    {"prepare": prepare, "grid": grid, "startup": startup}[a.what](a)
+    {"prepare": prepare, "grid": grid, "startup": startup, "synthetic": synthetic}[a.what](a)
 
 
 if __name__ == "__main__":

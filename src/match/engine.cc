@@ -14,8 +14,9 @@
 // Candidates are confirmed with the reference evaluator (eval.h), so the engine cannot be
 // more permissive than the interpreter; the differential test checks it is not stricter.
 //
-// Ownership: the engine owns everything it points to, for its whole lifetime. Key records and
-// ids that are not indicator--UUID live in arena_; comps_ points into ObsExpr trees that
+// Ownership: the engine owns everything it points to, for its whole lifetime. Key records live
+// in the key tables (or in the image they were loaded from, which image_ keeps); ids that are
+// not indicator--UUID live in arena_ (or the image); comps_ points into ObsExpr trees that
 // complex_ holds by unique_ptr, so those pointers survive complex_ growing.
 #include <hs/hs.h>
 #include <simdjson.h>
@@ -33,18 +34,21 @@
 #include "accord/match/engine.h"
 #include "match/bytes.h"
 #include "match/eval.h"
+#include "match/key_table.h"
 
 namespace accord::match {
 
 namespace {
 
 using detail::Cand;
+using detail::PutVarint;
+using detail::RecordKey;
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Append-only byte arena whose pieces never move (keys of the hash table point into it).
+// Append-only byte arena whose pieces never move (views of ids, versions and patterns).
 class Arena {
  public:
   std::string_view Copy(std::string_view s) {
@@ -76,9 +80,9 @@ class Arena {
   size_t used_ = 0, bytes_ = 0;
 };
 
-// Key records live in the arena: [u32 posting][varint length][key bytes]. The hash set holds
-// only the record pointer (8 bytes + 1 control byte per slot), so a key costs its bytes plus
-// ~7 bytes of header plus its slot. A posting with the top bit clear is the single leaf that
+// Key records live in a KeyTable (key_table.h): [u32 posting][varint length][key bytes] in one
+// blob, and an 8-byte slot, so a key costs its bytes plus ~5 bytes of header plus two slots
+// (the table is at most half full). A posting with the top bit clear is the single leaf that
 // owns the key; with it set, an index into the overflow lists (a value shared by several
 // indicators).
 //
@@ -89,56 +93,10 @@ class Arena {
 // unequal for `=` (spec digest §7).
 constexpr uint32_t kOverflow = 0x80000000u;
 
-// Unsigned LEB128 (7 bits a byte, low bits first); `p` needs room for 10 bytes.
-size_t PutVarint(char* p, size_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    p[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  p[n++] = static_cast<char>(v);
-  return n;
-}
 void AppendVarint(std::string* s, size_t v) {
   char b[10];
   s->append(b, PutVarint(b, v));
 }
-// The key of a record: skips the 4-byte posting, then reads the varint length.
-std::string_view RecordKey(const char* rec) {
-  const auto* p = reinterpret_cast<const unsigned char*>(rec + 4);
-  size_t len = 0;
-  int shift = 0;
-  while (*p & 0x80) {
-    len |= static_cast<size_t>(*p++ & 0x7f) << shift;
-    shift += 7;
-  }
-  len |= static_cast<size_t>(*p++) << shift;
-  return {reinterpret_cast<const char*>(p), len};
-}
-uint32_t RecordPosting(const char* rec) {
-  uint32_t v;
-  memcpy(&v, rec, 4);
-  return v;
-}
-void SetRecordPosting(char* rec, uint32_t v) { memcpy(rec, &v, 4); }
-
-// Transparent hash and equality: the sets store record pointers but are probed with the key
-// bytes (a string_view into key_buf_), so a lookup builds no record and allocates nothing. A
-// record hashes as its key, so both kinds of argument agree.
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
-  size_t operator()(const char* rec) const { return (*this)(RecordKey(rec)); }
-};
-struct KeyEq {
-  using is_transparent = void;
-  bool operator()(const char* a, const char* b) const {
-    return a == b || RecordKey(a) == RecordKey(b);
-  }
-  bool operator()(const char* a, std::string_view b) const { return RecordKey(a) == b; }
-  bool operator()(std::string_view a, const char* b) const { return a == RecordKey(b); }
-};
-
 // Lowercase only, unlike eval.cc's HexVal: string equality is case-sensitive (§8.1), so
 // "AB.." and "ab.." must remain different keys, and only the lowercase spelling is packed.
 int HexVal(char c) {
@@ -251,7 +209,7 @@ class ProgramImpl final : public Program {
   absl::Status Build(const std::vector<IndicatorSpec>& specs,
                      std::vector<std::pair<uint32_t, std::string>>* rejected);
   absl::StatusOr<std::string> Image() const override;
-  absl::Status Load(std::string image);
+  absl::Status Load(std::string_view image, std::shared_ptr<const void> owner);
   size_t size() const override { return inds_.size(); }
   std::string IndicatorId(uint32_t i) const override {
     std::string id;
@@ -350,7 +308,7 @@ class ProgramImpl final : public Program {
   void AddKey(uint32_t pid, char tag, std::string_view value, uint32_t leaf);
   bool Anchor(const CompExpr& e, uint32_t leaf, bool dry);
   bool ExactEligible(const CompExpr& e);
-  using KeySet = absl::flat_hash_set<char*, KeyHash, KeyEq>;
+  using KeySet = detail::KeyTable;
 
   MatchOptions opts_;
   detail::EvalOptions eopts_;
@@ -372,7 +330,7 @@ class ProgramImpl final : public Program {
   absl::flat_hash_set<std::string> mentioned_;
   std::vector<uint32_t> residual_all_;  // interpret mode
   Arena arena_;
-  KeySet keys_;       // key records in arena_: equality and IN
+  KeySet keys_;       // equality and IN
   KeySet cidr_keys_;  // PERF: CIDR keys apart, a small table that stays in cache
   std::vector<std::vector<uint32_t>> overflow_;  // postings of shared keys
   std::vector<RegexDb> regex_;
@@ -380,8 +338,8 @@ class ProgramImpl final : public Program {
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
   absl::flat_hash_map<std::string, uint32_t> stateful_;  // id '\0' version -> indicator
   EngineStats stats_;
-  std::string key_buf_;  // Build() only
-  std::string image_;    // Load(): the bytes the key records live in
+  std::string key_buf_;                // Build() only
+  std::shared_ptr<const void> image_;  // Load(): owns the bytes the key tables and ids view
 };
 
 // One thread's matcher over a shared program (engine.h): scratch space, temporal windows, the
@@ -504,24 +462,17 @@ void ProgramImpl::AddKey(uint32_t pid, char tag, std::string_view value, uint32_
     key_buf_.append(value);
   }
   KeySet& set = tag == 'c' ? cidr_keys_ : keys_;
-  auto it = set.find(std::string_view(key_buf_));
-  if (it == set.end()) {
-    char hdr[10];
-    size_t hn = PutVarint(hdr, key_buf_.size());
-    char* rec = arena_.Alloc(4 + hn + key_buf_.size());
-    SetRecordPosting(rec, leaf);
-    memcpy(rec + 4, hdr, hn);
-    memcpy(rec + 4 + hn, key_buf_.data(), key_buf_.size());
-    set.insert(rec);
+  bool inserted;
+  const uint64_t rec = set.FindOrInsert(key_buf_, leaf, &inserted);
+  if (inserted) {
     ++stats_.exact_keys;
     return;
   }
-  char* rec = *it;
-  uint32_t post = RecordPosting(rec);
+  uint32_t post = set.Posting(rec);
   if (post & kOverflow) {
     overflow_[post & ~kOverflow].push_back(leaf);
   } else {
-    SetRecordPosting(rec, kOverflow | static_cast<uint32_t>(overflow_.size()));
+    set.SetPosting(rec, kOverflow | static_cast<uint32_t>(overflow_.size()));
     overflow_.push_back({post, leaf});
   }
 }
@@ -761,8 +712,7 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
   }
   size_t other = 0;
   for (const auto& [k, v] : other_ids_) other += v.size();
-  stats_.memory_bytes = arena_.bytes() + other +
-                        (keys_.capacity() + cidr_keys_.capacity()) * (sizeof(char*) + 1) +
+  stats_.memory_bytes = arena_.bytes() + other + keys_.bytes() + cidr_keys_.bytes() +
                         overflow_.capacity() * sizeof(decltype(overflow_)::value_type) +
                         leaves_.capacity() * sizeof(Leaf) + inds_.capacity() * sizeof(Indicator) +
                         ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8;
@@ -787,9 +737,8 @@ void MatcherImpl::Hit(uint32_t leaf, std::string_view value) {
 }
 
 void MatcherImpl::Lookup(const KeySet& set, std::string_view key, std::string_view value) {
-  auto it = set.find(key);
-  if (it == set.end()) return;
-  uint32_t post = RecordPosting(*it);
+  uint32_t post;
+  if (!set.Find(key, &post)) return;
   if (!(post & kOverflow)) {
     Hit(post, value);
     return;
@@ -1050,29 +999,13 @@ uint64_t MatcherImpl::TakeStateFrom(Engine& old_engine) {
 
 // ---------------------------------------------------------------------------------------------
 // The program image (start-up cache, issue 11). Layout, after a u32 format version: the
-// indicator table, packed ids, other ids, leaves, the key records of both sets (one blob, then
-// each set as offsets into it), overflow postings, paths, types, mentioned types, the complex
+// indicator table, packed ids, other ids, leaves, overflow postings, both key tables as they are
+// in memory (KeyTable::AppendTo; a start probes them in place), paths, types, mentioned types,
+// the complex
 // indicators (pattern text, version, index, flags), the regex databases (expressions, flags,
 // leaves, hs_serialize_database bytes), and the compiled stats.
 
-constexpr uint32_t kImageFormat = 1;
-
-// The full size of the record at `rec` (posting, varint length, key), or 0 when it does not fit
-// in the `avail` bytes there.
-size_t RecordSize(const char* rec, size_t avail) {
-  if (avail < 5) return 0;
-  size_t len = 0, i = 4;
-  for (int shift = 0; shift < 35; shift += 7, ++i) {
-    if (i >= avail) return 0;
-    auto b = static_cast<unsigned char>(rec[i]);
-    len |= static_cast<size_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      ++i;
-      return len <= avail - i ? i + len : 0;
-    }
-  }
-  return 0;
-}
+constexpr uint32_t kImageFormat = 2;
 
 void PutPath(std::string* out, const ObjectPath& p) {
   detail::PutString(out, p.type);
@@ -1115,24 +1048,11 @@ absl::StatusOr<std::string> ProgramImpl::Image() const {
     PutString(&out, id);
   }
   detail::PutVector(&out, leaves_);
-  // The key records: one blob, then each set as offsets into it.
-  std::string blob;
-  std::vector<uint64_t> offsets[2];
-  const KeySet* sets[2] = {&keys_, &cidr_keys_};
-  for (int k = 0; k < 2; ++k) {
-    offsets[k].reserve(sets[k]->size());
-    for (const char* rec : *sets[k]) {
-      offsets[k].push_back(blob.size());
-      std::string_view key = RecordKey(rec);
-      blob.append(rec, static_cast<size_t>(key.data() + key.size() - rec));
-    }
-  }
-  Put<uint64_t>(&out, blob.size());
-  out.append(blob);
-  detail::PutVector(&out, offsets[0]);
-  detail::PutVector(&out, offsets[1]);
   Put<uint64_t>(&out, overflow_.size());
   for (const auto& o : overflow_) PutU32s(&out, o);
+  // The key tables as they are in memory: a start probes them in place.
+  keys_.AppendTo(&out);
+  cidr_keys_.AppendTo(&out);
   Put<uint64_t>(&out, paths_.size());
   for (const PathInfo& pi : paths_) {
     PutPath(&out, pi.path);
@@ -1178,12 +1098,12 @@ absl::StatusOr<std::string> ProgramImpl::Image() const {
   return out;
 }
 
-absl::Status ProgramImpl::Load(std::string image) {
-  image_ = std::move(image);
+absl::Status ProgramImpl::Load(std::string_view image, std::shared_ptr<const void> owner) {
+  image_ = std::move(owner);
   auto bad = [](std::string_view what) {
     return absl::InvalidArgumentError(common::Cat("corrupt program image: ", what));
   };
-  detail::In in(image_);
+  detail::In in(image);
   uint32_t format;
   if (!in.Get(&format) || format != kImageFormat) return bad("format version");
   if (!in.GetVector(&inds_) || !in.GetVector(&ids_) || ids_.size() != inds_.size()) {
@@ -1198,27 +1118,18 @@ absl::Status ProgramImpl::Load(std::string image) {
     other_ids_.emplace(i, id);  // a view into image_
   }
   if (!in.GetVector(&leaves_)) return bad("leaves");
-  uint64_t blob_size;
-  const char* blob_at;
-  if (!in.Get(&blob_size) || !in.Skip(blob_size, &blob_at)) return bad("key records");
-  // The records stay in image_, which this program owns; the sets point into it.
-  char* blob = image_.data() + (blob_at - image_.data());
   detail::In& after = in;
-  std::vector<uint64_t> offsets[2];
-  if (!after.GetVector(&offsets[0]) || !after.GetVector(&offsets[1])) return bad("key offsets");
-  KeySet* sets[2] = {&keys_, &cidr_keys_};
-  for (int k = 0; k < 2; ++k) {
-    sets[k]->reserve(offsets[k].size());
-    for (uint64_t off : offsets[k]) {
-      if (off >= blob_size || RecordSize(blob + off, blob_size - off) == 0)
-        return bad("key record");
-      sets[k]->insert(blob + off);
-    }
-  }
   if (!after.GetCount(&n, 8)) return bad("overflow");
   overflow_.resize(n);
   for (auto& o : overflow_) {
     if (!after.GetVector(&o)) return bad("overflow");
+  }
+  // The key tables stay in the image, which this program owns (image_), and are probed there.
+  auto posting_ok = [this](uint32_t post) {
+    return post & kOverflow ? (post & ~kOverflow) < overflow_.size() : post < leaves_.size();
+  };
+  if (!keys_.ViewFrom(after, posting_ok) || !cidr_keys_.ViewFrom(after, posting_ok)) {
+    return bad("key tables");
   }
   if (!after.GetCount(&n, 8)) return bad("paths");
   paths_.resize(n);
@@ -1313,25 +1224,6 @@ absl::Status ProgramImpl::Load(std::string image) {
       return bad("leaves");
     }
   }
-  for (const KeySet* set : sets) {
-    for (const char* rec : *set) {
-      uint32_t post = RecordPosting(rec);
-      if (post & kOverflow ? (post & ~kOverflow) >= overflow_.size() : post >= leaves_.size()) {
-        return bad("key posting");
-      }
-      std::string_view key = RecordKey(rec);
-      const auto* p = reinterpret_cast<const unsigned char*>(key.data());
-      size_t pid = 0;
-      int shift = 0;
-      size_t k = 0;
-      while (k < key.size() && (p[k] & 0x80) && shift < 35) {
-        pid |= static_cast<size_t>(p[k++] & 0x7f) << shift;
-        shift += 7;
-      }
-      if (k < key.size()) pid |= static_cast<size_t>(p[k]) << shift;
-      if (k >= key.size() || pid >= paths_.size()) return bad("key path");
-    }
-  }
   for (const auto& o : overflow_) {
     for (uint32_t l : o) {
       if (l >= leaves_.size()) return bad("overflow");
@@ -1369,14 +1261,22 @@ absl::Status ProgramImpl::Load(std::string image) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const Program>> Program::FromImage(std::string image,
+absl::StatusOr<std::shared_ptr<const Program>> Program::FromImage(std::string_view image,
+                                                                  std::shared_ptr<const void> owner,
                                                                   const MatchOptions& options) {
   if (options.interpret) {
     return absl::FailedPreconditionError("an interpreting program has no compiled image");
   }
   auto p = std::make_shared<ProgramImpl>(options);
-  ACCORD_RETURN_IF_ERROR(p->Load(std::move(image)));
+  ACCORD_RETURN_IF_ERROR(p->Load(image, std::move(owner)));
   return std::shared_ptr<const Program>(std::move(p));
+}
+
+absl::StatusOr<std::shared_ptr<const Program>> Program::FromImage(std::string image,
+                                                                  const MatchOptions& options) {
+  auto owned = std::make_shared<const std::string>(std::move(image));
+  std::string_view view(*owned);
+  return FromImage(view, std::move(owned), options);
 }
 
 absl::StatusOr<std::shared_ptr<const Program>> Program::Build(

@@ -1,11 +1,10 @@
 #include "accord/match/program_image.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-
-#include <cerrno>
+#include <xxhash.h>
 
 #include <cstring>
 
@@ -16,40 +15,40 @@ namespace accord::match {
 
 namespace {
 
-constexpr char kMagic[8] = {'A', 'C', 'C', 'P', 'R', 'G', '0', '1'};
-constexpr size_t kTrailer = 8 + 8 + 4 + sizeof kMagic;
+constexpr char kMagic[8] = {'A', 'C', 'C', 'P', 'R', 'G', '0', '2'};
+constexpr size_t kTrailer = 8 + 8 + 8 + sizeof kMagic;
 
-uint32_t Adler32(std::string_view s) {
-  uLong a = adler32(0L, Z_NULL, 0);
-  // (zlib takes uInt lengths: feed it in pieces of at most 1 GiB.)
-  for (size_t off = 0; off < s.size(); off += 1u << 30) {
-    size_t n = std::min<size_t>(s.size() - off, 1u << 30);
-    a = adler32(a, reinterpret_cast<const Bytef*>(s.data() + off), static_cast<uInt>(n));
+// PERF: XXH3 (libxxhash): the sum covers the whole file, 78 MB at 1M domain indicators, which
+// XXH3 reads in 9 ms and zlib's Adler-32 in 27 ms (measured once on the dev machine), of a
+// 0.07 s start.
+uint64_t Sum(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+// A read-only private mapping of a whole file, unmapped with its last owner. The writer
+// replaces the file by a rename (WriteFileAtomic), so a mapping keeps the bytes it was made
+// with.
+struct Mapping {
+  void* addr = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (addr != MAP_FAILED) ::munmap(addr, size);
   }
-  return static_cast<uint32_t>(a);
-}
+  std::string_view bytes() const { return {static_cast<const char*>(addr), size}; }
+};
 
-// The whole file in one read of its size (not ReadFile's chunks, which grow the buffer and
-// look for gzip): this is most of a warm start.
-std::optional<std::string> ReadWhole(const std::string& path, uint64_t max_bytes) {
+// PERF: mapped, with its pages populated in one call, not read: a read zero-fills a buffer
+// and copies the file into it, which was half of a warm start at 1M indicators.
+std::shared_ptr<const Mapping> MapWhole(const std::string& path, uint64_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) return nullptr;
   struct stat st {};
-  std::optional<std::string> out;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+  auto m = std::make_shared<Mapping>();
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
       static_cast<uint64_t>(st.st_size) <= max_bytes) {
-    std::string data(static_cast<size_t>(st.st_size), '\0');
-    size_t got = 0;
-    while (got < data.size()) {
-      ssize_t r = ::read(fd, data.data() + got, data.size() - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      got += static_cast<size_t>(r);
-    }
-    if (got == data.size()) out = std::move(data);
+    m->size = static_cast<size_t>(st.st_size);
+    m->addr = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   }
   ::close(fd);
-  return out;
+  return m->addr == MAP_FAILED ? nullptr : m;
 }
 
 }  // namespace
@@ -57,21 +56,22 @@ std::optional<std::string> ReadWhole(const std::string& path, uint64_t max_bytes
 std::optional<ProgramImage> ReadProgramImage(const std::string& path, const IndicatorCacheKey& key,
                                              common::Micros now, const MatchOptions& options,
                                              uint64_t max_bytes) {
-  std::optional<std::string> data = ReadWhole(path, max_bytes);
-  if (!data || data->size() < kTrailer ||
-      memcmp(data->data() + data->size() - sizeof kMagic, kMagic, sizeof kMagic) != 0) {
+  std::shared_ptr<const Mapping> map = MapWhole(path, max_bytes);
+  if (!map) return std::nullopt;
+  const std::string_view data = map->bytes();
+  if (data.size() < kTrailer ||
+      memcmp(data.data() + data.size() - sizeof kMagic, kMagic, sizeof kMagic) != 0) {
     return std::nullopt;
   }
-  const size_t summed = data->size() - 4 - sizeof kMagic;
-  uint64_t header_size, program_size;
-  uint32_t sum;
-  memcpy(&header_size, data->data() + data->size() - kTrailer, 8);
-  memcpy(&program_size, data->data() + data->size() - kTrailer + 8, 8);
-  memcpy(&sum, data->data() + summed, 4);
-  const uint64_t body = data->size() - kTrailer;
+  const size_t summed = data.size() - 8 - sizeof kMagic;
+  uint64_t header_size, program_size, sum;
+  memcpy(&header_size, data.data() + data.size() - kTrailer, 8);
+  memcpy(&program_size, data.data() + data.size() - kTrailer + 8, 8);
+  memcpy(&sum, data.data() + summed, 8);
+  const uint64_t body = data.size() - kTrailer;
   if (header_size > body || program_size != body - header_size) return std::nullopt;
   // The header first: a miss on the key costs no checksum of the program.
-  detail::In in(std::string_view(*data).substr(program_size, header_size));
+  detail::In in(data.substr(program_size, header_size));
   uint64_t generation, rejected;
   int64_t from;
   std::string scope;
@@ -89,11 +89,9 @@ std::optional<ProgramImage> ReadProgramImage(const std::string& path, const Indi
   for (auto& [id, why] : out.rejected) {
     if (!in.GetString(&id) || !in.GetString(&why)) return std::nullopt;
   }
-  if (!in.done() || Adler32(std::string_view(*data).substr(0, summed)) != sum) {
-    return std::nullopt;
-  }
-  data->resize(program_size);  // keeps the buffer: no copy of the program
-  auto program = Program::FromImage(std::move(*data), options);
+  if (!in.done() || Sum(data.substr(0, summed)) != sum) return std::nullopt;
+  // The program is used where it lies: it keeps the mapping.
+  auto program = Program::FromImage(data.substr(0, program_size), map, options);
   if (!program.ok()) return std::nullopt;
   out.program = std::move(*program);
   return out;
@@ -117,7 +115,7 @@ absl::Status WriteProgramImage(const std::string& path, const IndicatorCacheKey&
   }
   detail::Put<uint64_t>(&out, out.size() - program_size);
   detail::Put<uint64_t>(&out, program_size);
-  detail::Put<uint32_t>(&out, Adler32(out));
+  detail::Put<uint64_t>(&out, Sum(out));
   out.append(kMagic, sizeof kMagic);
   return common::WriteFileAtomic(path, out);
 }

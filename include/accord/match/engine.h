@@ -145,6 +145,11 @@ class Program {
   /// InvalidArgument, never a crash or an out-of-bounds read later.
   static absl::StatusOr<std::shared_ptr<const Program>> FromImage(std::string image,
                                                                   const MatchOptions& options);
+  /// The same over bytes that `owner` keeps alive (a mapped file): the key tables are probed
+  /// where they lie, so the program holds `owner` for its lifetime.
+  static absl::StatusOr<std::shared_ptr<const Program>> FromImage(std::string_view image,
+                                                                  std::shared_ptr<const void> owner,
+                                                                  const MatchOptions& options);
 };
 
 class Engine {

@@ -1,8 +1,8 @@
 // The start-up cache of `accord match` (issue 11, "Fast start"): the compiled program itself
-// (Program::Image), with what the start-up line reports, in one file read with one read. A
-// start with an unchanged store neither lists nor parses nor compiles the stored indicators:
-// it rebuilds the key sets from the file's records and compiles only the few indicators that
-// keep a tree (docs/MATCH_INPUTS.md, "Start-up cache").
+// (Program::Image), with what the start-up line reports, in one file that a start maps. A start
+// with an unchanged store neither lists nor parses nor compiles the stored indicators: it probes
+// the key tables where they lie in the mapping (KeyTable, no rehash) and compiles only the few
+// indicators that keep a tree (docs/MATCH_INPUTS.md, "Start-up cache").
 //
 // The file is valid for one key: the store's generation (which moves whenever a row changes),
 // the scope (the collections read and anything else the caller's selection depends on) and a
@@ -13,8 +13,9 @@
 // Format (little-endian): the program image, then a header (u64 generation, u32 length + scope,
 // i64 valid from, i64 expires, u64 inactive, not_stix, withheld, u64 count of rejected
 // patterns, each as two u32-length-prefixed strings: id and reason), then u64 header size,
-// u64 program size, u32 Adler-32 of everything before it, and the magic "ACCPRG01". A short,
-// corrupt or foreign file is a miss, never a crash.
+// u64 program size, u64 XXH3 of everything before it, and the magic "ACCPRG02". A short,
+// corrupt or foreign file is a miss, never a crash. The program starts at the file's first
+// byte, so its 8-byte-aligned parts (the key tables' slots) are aligned in the mapping.
 #pragma once
 
 #include <memory>
