@@ -277,9 +277,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   match::Runner runner(std::move(*engine), ro);
   if (reloader) runner.SetReloader(reloader.get());
   std::string out;
-  // Origins are forgotten when the engine changes (a reload: the store changed).
-  match::IndicatorOrigins origins(&store, mcfg->collections);
-  const match::Engine* origins_engine = nullptr;
+  // Origins come with the program; forgotten when a reload brings another one.
+  match::IndicatorOrigins origins(&store);
   absl::Status run = runner.Run(
       files,
       [&](const std::string& file) -> absl::StatusOr<std::unique_ptr<match::EventReader>> {
@@ -328,23 +327,23 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
           output_open = open.ok();
         }
-        if (&e != origins_engine) {
-          origins.Clear();
-          origins_engine = &e;
-        }
         for (const match::MatchResult& m : results) {
           if (!output_open) {
             ++lines_withheld;
             continue;
           }
+          // Where the indicator comes from and its name (issue 11): kept in the program, no
+          // store read.
+          const match::Program& program = *e.program();
+          ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
+                                  origins.Find(program, m.indicator));
           const std::string& id = e.IndicatorId(m.indicator);
-          // Where the indicator comes from (issue 11): looked up once per indicator and engine.
-          ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin, origins.Find(id));
           out.clear();
-          match::AppendMatchLine({id, &m.values, &m.events, file, obs.first_observed, origin},
+          match::AppendMatchLine({id, &m.values, &m.events, file, obs.first_observed, origin,
+                                  program.Name(m.indicator)},
                                  &out);
           fwrite(out.data(), 1, out.size(), stdout);
-          if (f.sightings) sightings.Add(e.IndicatorId(m.indicator), obs.first_observed);
+          if (f.sightings) sightings.Add(id, obs.first_observed);
         }
         if (f.follow) fflush(stdout);
         return absl::OkStatus();

@@ -1,5 +1,6 @@
 #include "accord/common/time.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -218,7 +219,8 @@ absl::StatusOr<Micros> ParseEventTime(std::string_view s) {
 // printed, so output is fixed-width and byte-comparable for same-precision values.
 // Division rounds toward negative infinity so pre-1970 instants split into a valid
 // (day, second-of-day, microsecond) triple with non-negative remainders.
-static std::string Format(Micros t, int digits) {
+// Writes t as YYYY-MM-DDTHH:MM:SS.<digits fraction digits>Z into buf; returns the length.
+static size_t FormatTo(Micros t, int digits, char (&buf)[64]) {
   int64_t secs = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
   int64_t us = t - secs * 1000000;
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
@@ -226,19 +228,46 @@ static std::string Format(Micros t, int digits) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[64];
-  if (digits == 6) {
-    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
-                  static_cast<long long>(us));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
-                  static_cast<long long>(us / 1000));
+  int64_t frac = digits == 6 ? us : us / 1000;
+  if (y >= 0 && y <= 9999) {
+    // PERF: digits by hand; snprintf was the largest part of writing a match line.
+    auto put = [&](char* p, int64_t v, int width) {
+      for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+      }
+    };
+    put(buf, y, 4);
+    buf[4] = '-';
+    put(buf + 5, m, 2);
+    buf[7] = '-';
+    put(buf + 8, d, 2);
+    buf[10] = 'T';
+    put(buf + 11, rem / 3600, 2);
+    buf[13] = ':';
+    put(buf + 14, rem / 60 % 60, 2);
+    buf[16] = ':';
+    put(buf + 17, rem % 60, 2);
+    buf[19] = '.';
+    put(buf + 20, frac, digits);
+    buf[20 + digits] = 'Z';
+    return 21 + static_cast<size_t>(digits);
   }
-  return buf;
+  int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%0*lldZ",
+                        static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                        static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
+                        digits, static_cast<long long>(frac));
+  return n < 0 ? 0 : std::min(static_cast<size_t>(n), sizeof(buf) - 1);
+}
+
+static std::string Format(Micros t, int digits) {
+  char buf[64];
+  return std::string(buf, FormatTo(t, digits, buf));
+}
+
+void AppendTimestamp(Micros t, std::string* out) {
+  char buf[64];
+  out->append(buf, FormatTo(t, 6, buf));
 }
 
 std::string FormatTimestamp(Micros t) { return Format(t, 6); }

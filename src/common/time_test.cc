@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
 namespace accord::common {
 namespace {
 
@@ -30,6 +35,36 @@ TEST(TimeTest, FormatRoundTrips) {
   Micros t = ParseTimestamp("2021-12-31T23:59:59.999999Z")->micros;
   EXPECT_EQ(FormatTimestamp(t), "2021-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatTimestampMillis(t), "2021-12-31T23:59:59.999Z");
+}
+
+// The hand-written digits (AppendTimestamp, FormatTimestamp) against the C library's gmtime_r
+// and strftime over random instants from year 0 to 9999 and just outside it (where both fall
+// back to printf-style digits), and the edges.
+TEST(TimeTest, FormatAgreesWithGmtime) {
+  std::mt19937_64 rng(5);
+  // -62167219200 s is 0000-01-01T00:00:00Z; 253402300799 s is 9999-12-31T23:59:59Z.
+  const int64_t lo = -62167219200LL - 86400 * 400LL, hi = 253402300799LL + 86400 * 400LL;
+  std::vector<Micros> times = {0, -1, 1, -62167219200LL * 1000000,
+                               253402300799LL * 1000000 + 999999};
+  for (int i = 0; i < 20000; ++i) {
+    int64_t secs = lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo));
+    times.push_back(secs * 1000000 + static_cast<int64_t>(rng() % 1000000));
+  }
+  for (Micros t : times) {
+    int64_t secs = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
+    int64_t us = t - secs * 1000000;
+    time_t tt = static_cast<time_t>(secs);
+    struct tm tm;
+    ASSERT_NE(gmtime_r(&tt, &tm), nullptr);
+    char want[96];
+    snprintf(want, sizeof want, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+             static_cast<long long>(tm.tm_year) + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, static_cast<long long>(us));
+    ASSERT_EQ(FormatTimestamp(t), want) << t;
+    std::string appended = "x";
+    AppendTimestamp(t, &appended);
+    ASSERT_EQ(appended, std::string("x") + want) << t;
+  }
 }
 
 // 2018-03-24T20:37:19.037299Z by hand: 1970..2017 is 48 years with 12 leap days (1972..2016),

@@ -246,6 +246,15 @@ class ProgramImpl final : public Program {
     auto it = stateful_.find(k);
     return it == stateful_.end() ? UINT32_MAX : it->second;
   }
+  std::string_view Name(uint32_t i) const override {
+    if (i >= name_end_.size()) return {};
+    uint32_t from = i == 0 ? 0 : name_end_[i - 1];
+    return names_.substr(from, name_end_[i] - from);
+  }
+  std::string_view Origin(uint32_t i) const override {
+    return i < origin_of_.size() && origin_of_[i] < origins_.size() ? origins_[origin_of_[i]]
+                                                                    : std::string_view();
+  }
   std::string_view Version(uint32_t i) const {
     return inds_[i].complex == UINT32_MAX ? std::string_view() : complex_[inds_[i].complex].version;
   }
@@ -337,6 +346,14 @@ class ProgramImpl final : public Program {
   // A scratch that fits every database; each matcher clones it (hs_clone_scratch).
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
   absl::flat_hash_map<std::string, uint32_t> stateful_;  // id '\0' version -> indicator
+  // IndicatorSpec::name of indicator i: names_[name_end_[i - 1], name_end_[i]) (from 0 for
+  // i = 0). names_ views names_buf_ (Build) or the image (Load).
+  std::string names_buf_;
+  std::string_view names_;
+  std::vector<uint32_t> name_end_;
+  // IndicatorSpec::origin, interned: origins_[origin_of_[i]] (views into arena_ or the image).
+  std::vector<std::string_view> origins_;
+  std::vector<uint32_t> origin_of_;
   EngineStats stats_;
   std::string key_buf_;                // Build() only
   std::shared_ptr<const void> image_;  // Load(): owns the bytes the key tables and ids view
@@ -591,6 +608,19 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
   ids_.reserve(specs.size());
   leaves_.reserve(specs.size());
   std::vector<uint32_t> unanchored;
+  // Names and origins, kept for the caller. Names past 4 GiB in all are dropped (offsets are
+  // 32-bit); origins are few (one per set of collections) and interned.
+  name_end_.reserve(specs.size());
+  origin_of_.reserve(specs.size());
+  absl::flat_hash_map<std::string_view, uint32_t> origin_ids;
+  for (const IndicatorSpec& s : specs) {
+    if (names_buf_.size() + s.name.size() <= UINT32_MAX) names_buf_.append(s.name);
+    name_end_.push_back(static_cast<uint32_t>(names_buf_.size()));
+    auto [it, fresh] = origin_ids.emplace(s.origin, static_cast<uint32_t>(origins_.size()));
+    if (fresh) origins_.push_back(arena_.Copy(s.origin));
+    origin_of_.push_back(it->second);
+  }
+  names_ = names_buf_;
   // Indicator i keeps index i even when its pattern is rejected: MatchResult::indicator and
   // IndicatorId() use the caller's numbering.
   for (uint32_t i = 0; i < specs.size(); ++i) {
@@ -715,7 +745,9 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
   stats_.memory_bytes = arena_.bytes() + other + keys_.bytes() + cidr_keys_.bytes() +
                         overflow_.capacity() * sizeof(decltype(overflow_)::value_type) +
                         leaves_.capacity() * sizeof(Leaf) + inds_.capacity() * sizeof(Indicator) +
-                        ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8;
+                        ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8 +
+                        names_buf_.capacity() + name_end_.capacity() * 4 +
+                        origin_of_.capacity() * 4 + origins_.capacity() * 16;
   for (const auto& o : overflow_) stats_.memory_bytes += o.capacity() * 4;
   return absl::OkStatus();
 }
@@ -1003,9 +1035,9 @@ uint64_t MatcherImpl::TakeStateFrom(Engine& old_engine) {
 // in memory (KeyTable::AppendTo; a start probes them in place), paths, types, mentioned types,
 // the complex
 // indicators (pattern text, version, index, flags), the regex databases (expressions, flags,
-// leaves, hs_serialize_database bytes), and the compiled stats.
+// leaves, hs_serialize_database bytes), the names and origins, and the compiled stats.
 
-constexpr uint32_t kImageFormat = 2;
+constexpr uint32_t kImageFormat = 3;
 
 void PutPath(std::string* out, const ObjectPath& p) {
   detail::PutString(out, p.type);
@@ -1094,6 +1126,11 @@ absl::StatusOr<std::string> ProgramImpl::Image() const {
       free(bytes);  // allocated by Vectorscan's default allocator (malloc)
     }
   }
+  detail::PutVector(&out, name_end_);
+  PutString(&out, names_);
+  Put<uint64_t>(&out, origins_.size());
+  for (std::string_view o : origins_) PutString(&out, o);
+  PutU32s(&out, origin_of_);
   Put<EngineStats>(&out, stats_);
   return out;
 }
@@ -1210,6 +1247,24 @@ absl::Status ProgramImpl::Load(std::string_view image, std::shared_ptr<const voi
       if (hs_alloc_scratch(d, &sc) != HS_SUCCESS) return absl::InternalError("hs_alloc_scratch");
       scratch_.reset(sc);
     }
+  }
+  // Names and origins stay in the image too.
+  if (!after.GetVector(&name_end_) || name_end_.size() != inds_.size() || !after.GetView(&names_)) {
+    return bad("names");
+  }
+  for (size_t i = 0; i < name_end_.size(); ++i) {
+    if (name_end_[i] > names_.size() || (i > 0 && name_end_[i] < name_end_[i - 1])) {
+      return bad("names");
+    }
+  }
+  if (!after.GetCount(&n, 4)) return bad("origins");
+  origins_.resize(n);
+  for (std::string_view& o : origins_) {
+    if (!after.GetView(&o)) return bad("origins");
+  }
+  if (!after.GetVector(&origin_of_) || origin_of_.size() != inds_.size()) return bad("origins");
+  for (uint32_t o : origin_of_) {
+    if (o >= origins_.size()) return bad("origins");
   }
   if (!after.Get(&stats_) || !after.done()) return bad("trailing bytes");
   // Every index the matcher follows, checked once here.

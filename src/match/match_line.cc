@@ -61,26 +61,46 @@ void AppendCollection(const store::CollectionInfo& c, std::string* out) {
 
 }  // namespace
 
+void PrepareMatchLine(IndicatorOrigin* o) {
+  o->prepared = false;
+  bool valid = Utf8(o->collection);
+  for (const store::CollectionInfo& c : o->also_in) valid = valid && Utf8(c);
+  if (!valid) return;
+  std::string& head = o->prepared_head;
+  head.clear();
+  if (!o->also_in.empty()) {
+    head.append("\"also_in\":[");
+    for (size_t i = 0; i < o->also_in.size(); ++i) {
+      if (i) head.push_back(',');
+      AppendCollection(o->also_in[i], &head);
+    }
+    head.append("],");
+  }
+  head.append("\"collection\":");
+  AppendCollection(o->collection, &head);
+  head.push_back(',');
+  o->prepared = true;
+}
+
 void AppendMatchLine(const MatchLine& line, std::string* out) {
-  bool valid = Utf8(line.indicator) && Utf8(line.input);
+  const IndicatorOrigin* o = line.origin;
+  bool valid = Utf8(line.indicator) && Utf8(line.input) && Utf8(line.name);
   if (line.values) {
     for (const std::string& v : *line.values) valid = valid && Utf8(v);
   }
-  const IndicatorOrigin* o = line.origin;
-  if (o) {
-    valid = valid && Utf8(o->name) && Utf8(o->collection);
+  if (o && !o->prepared) {
+    valid = valid && Utf8(o->collection);
     for (const store::CollectionInfo& c : o->also_in) valid = valid && Utf8(c);
   }
-  std::string time = common::FormatTimestamp(line.time);
   if (!valid) {
     // Rare (event text is untrusted): the library's replacement of invalid sequences.
     nlohmann::json j = {{"indicator", line.indicator},
                         {"values", line.values ? *line.values : std::vector<std::string>{}},
                         {"events", line.events ? *line.events : std::vector<uint64_t>{}},
                         {"input", line.input},
-                        {"time", time}};
+                        {"time", common::FormatTimestamp(line.time)}};
+    if (!line.name.empty()) j["name"] = line.name;
     if (o) {
-      if (!o->name.empty()) j["name"] = o->name;
       j["collection"] = CollectionJson(o->collection);
       if (!o->also_in.empty()) {
         nlohmann::json& also = j["also_in"] = nlohmann::json::array();
@@ -94,15 +114,18 @@ void AppendMatchLine(const MatchLine& line, std::string* out) {
   // Keys in nlohmann's (sorted) order: also_in, collection, events, indicator, input, name,
   // time, values.
   out->push_back('{');
-  if (o && !o->also_in.empty()) {
-    out->append("\"also_in\":[");
-    for (size_t i = 0; i < o->also_in.size(); ++i) {
-      if (i) out->push_back(',');
-      AppendCollection(o->also_in[i], out);
+  if (o && o->prepared) {
+    // PERF: rendered once per origin (IndicatorOrigins), copied per line.
+    out->append(o->prepared_head);
+  } else if (o) {
+    if (!o->also_in.empty()) {
+      out->append("\"also_in\":[");
+      for (size_t i = 0; i < o->also_in.size(); ++i) {
+        if (i) out->push_back(',');
+        AppendCollection(o->also_in[i], out);
+      }
+      out->append("],");
     }
-    out->append("],");
-  }
-  if (o) {
     out->append("\"collection\":");
     AppendCollection(o->collection, out);
     out->push_back(',');
@@ -120,13 +143,13 @@ void AppendMatchLine(const MatchLine& line, std::string* out) {
   AppendString(line.indicator, out);
   out->append(",\"input\":");
   AppendString(line.input, out);
-  if (o && !o->name.empty()) {
+  if (!line.name.empty()) {
     out->append(",\"name\":");
-    AppendString(o->name, out);
+    AppendString(line.name, out);
   }
-  out->append(",\"time\":");
-  AppendString(time, out);
-  out->append(",\"values\":[");
+  out->append(",\"time\":\"");
+  common::AppendTimestamp(line.time, out);
+  out->append("\",\"values\":[");
   if (line.values) {
     for (size_t i = 0; i < line.values->size(); ++i) {
       if (i) out->push_back(',');

@@ -43,6 +43,7 @@ std::string RandomText(std::mt19937& rng) {
 
 TEST(MatchLineTest, SameBytesAsNlohmannDump) {
   std::mt19937 rng(11);
+  int prepared_lines = 0;
   for (int round = 0; round < 5000; ++round) {
     std::string id = round % 3 ? "indicator--" + RandomText(rng) : RandomText(rng);
     std::string input = RandomText(rng);
@@ -51,7 +52,7 @@ TEST(MatchLineTest, SameBytesAsNlohmannDump) {
     std::vector<uint64_t> events;
     for (int k = static_cast<int>(rng() % 4); k > 0; --k) events.push_back(rng() % 100000000);
     common::Micros t = static_cast<common::Micros>(rng()) * 1000;
-    // Every other line has an origin: a name (sometimes empty), a collection, 0-2 others.
+    // Every other line has an origin: a collection, 0-2 others; most have a name.
     IndicatorOrigin origin;
     const bool with_origin = rng() % 2;
     auto coll = [&] {
@@ -61,7 +62,7 @@ TEST(MatchLineTest, SameBytesAsNlohmannDump) {
       c.title = RandomText(rng);
       return c;
     };
-    origin.name = RandomText(rng);
+    const std::string name = rng() % 4 ? RandomText(rng) : "";  // with or without an origin
     origin.collection = coll();
     for (int k = static_cast<int>(rng() % 3); k > 0; --k) origin.also_in.push_back(coll());
     nlohmann::json j = {{"indicator", id},
@@ -73,8 +74,8 @@ TEST(MatchLineTest, SameBytesAsNlohmannDump) {
     auto cj = [](const store::CollectionInfo& c) {
       return nlohmann::json{{"id", c.id}, {"alias", c.alias}, {"title", c.title}};
     };
+    if (!name.empty()) j["name"] = name;
     if (with_origin) {
-      if (!origin.name.empty()) j["name"] = origin.name;
       j["collection"] = cj(origin.collection);
       if (!origin.also_in.empty()) {
         j["also_in"] = nlohmann::json::array();
@@ -82,10 +83,17 @@ TEST(MatchLineTest, SameBytesAsNlohmannDump) {
       }
     }
     std::string want = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    // Half of the origins are prepared (their part rendered once, as IndicatorOrigins does):
+    // the same bytes either way.
+    if (rng() % 2) {
+      PrepareMatchLine(&origin);
+      if (with_origin && origin.prepared) ++prepared_lines;
+    }
     std::string got;
-    AppendMatchLine({id, &values, &events, input, t, with_origin ? &origin : nullptr}, &got);
+    AppendMatchLine({id, &values, &events, input, t, with_origin ? &origin : nullptr, name}, &got);
     ASSERT_EQ(got, want) << "round " << round;
   }
+  EXPECT_GT(prepared_lines, 50);  // the copied parts were used on many lines
 }
 
 }  // namespace

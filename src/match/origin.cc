@@ -1,53 +1,56 @@
 #include "accord/match/origin.h"
 
-#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "accord/match/match_line.h"
 
 namespace accord::match {
 
-absl::StatusOr<const IndicatorOrigin*> IndicatorOrigins::Find(const std::string& id) {
-  if (auto it = found_.find(id); it != found_.end()) return it->second ? &*it->second : nullptr;
+absl::StatusOr<const IndicatorOrigin*> IndicatorOrigins::Find(const Program& program,
+                                                              uint32_t index) {
+  if (&program != program_) {
+    // A new program comes from a reload: the store changed, collections may have too.
+    program_ = &program;
+    found_.clear();
+    collections_.reset();
+  }
+  std::string_view text = program.Origin(index);
+  if (text.empty()) return nullptr;
+  // PERF: one small-table probe per match line; origins are interned, so the address is the key.
+  auto [it, fresh] = found_.try_emplace(text.data());
+  if (!fresh) return it->second.get();
   if (!collections_) {
-    std::vector<store::CollectionInfo> cs;
-    if (scope_.empty()) {
-      ACCORD_ASSIGN_OR_RETURN(cs, store_->ListCollections());
-    } else {
-      for (const std::string& c : scope_) {
-        ACCORD_ASSIGN_OR_RETURN(store::CollectionInfo info, store_->GetCollection(c));
-        cs.push_back(std::move(info));
-      }
+    absl::StatusOr<std::vector<store::CollectionInfo>> cs = store_->ListCollections();
+    if (!cs.ok()) {
+      found_.erase(it);
+      return cs.status();
     }
-    collections_ = std::move(cs);
+    collections_.emplace();
+    for (store::CollectionInfo& c : *cs) {
+      std::string id = c.id;
+      collections_->emplace(std::move(id), std::move(c));
+    }
   }
-  // The latest version of `id` in each collection (kLast, revoked ones left out).
-  std::vector<std::pair<const store::CollectionInfo*, store::StoredObject>> held;
-  for (const store::CollectionInfo& c : *collections_) {
-    store::Query q;
-    q.collection = c.id;
-    q.ids = {id};
-    q.types = {"indicator"};
-    q.limit = 1;
-    ACCORD_ASSIGN_OR_RETURN(store::Page page, store_->List(q));
-    if (!page.objects.empty()) held.emplace_back(&c, std::move(page.objects.front()));
+  auto o = std::make_unique<IndicatorOrigin>();
+  bool first = true;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string id(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    auto c = collections_->find(id);
+    if (c == collections_->end()) continue;  // deleted since the program was compiled
+    if (first) {
+      o->collection = c->second;
+      first = false;
+    } else {
+      o->also_in.push_back(c->second);
+    }
   }
-  std::optional<IndicatorOrigin>& slot = found_[id];
-  if (held.empty()) return nullptr;
-  size_t newest = 0;
-  for (size_t i = 1; i < held.size(); ++i) {
-    if (held[i].second.modified > held[newest].second.modified) newest = i;
-  }
-  IndicatorOrigin& o = slot.emplace();
-  o.collection = *held[newest].first;
-  for (size_t i = 0; i < held.size(); ++i) {
-    if (i != newest && held[i].second.modified == held[newest].second.modified)
-      o.also_in.push_back(*held[i].first);
-  }
-  // The stored JSON was validated on import; a `name` that is not a string is left out.
-  nlohmann::json j = nlohmann::json::parse(held[newest].second.json, nullptr, false);
-  if (j.is_object()) {
-    auto n = j.find("name");
-    if (n != j.end() && n->is_string()) o.name = n->get<std::string>();
-  }
-  return &o;
+  if (first) return nullptr;  // it->second stays null: none
+  PrepareMatchLine(o.get());
+  it->second = std::move(o);
+  return it->second.get();
 }
 
 }  // namespace accord::match

@@ -92,6 +92,43 @@ TEST(ProgramImageTest, LoadedProgramMatchesLikeTheBuiltOneOnRandomIndicators) {
   EXPECT_EQ(last.size(), 2u);
 }
 
+// The match line's name and origin (issue 11) are kept per indicator, by Build() and through
+// the image, with origins shared between indicators from the same collections.
+TEST(ProgramImageTest, NamesAndOriginsAreKeptThroughTheImage) {
+  std::vector<IndicatorSpec> specs(5);
+  const char* values[] = {"a.example", "b.example", "c.example", "d.example", "e.example"};
+  for (size_t i = 0; i < specs.size(); ++i) {
+    specs[i].id = "indicator--" + std::to_string(i);
+    specs[i].pattern = std::string("[domain-name:value = '") + values[i] + "']";
+    specs[i].version = "1";
+  }
+  specs[0].name = "Evil domain";
+  specs[0].origin = "c-beta\nc-alpha";
+  specs[1].origin = "c-beta\nc-alpha";  // no name
+  specs[2].name = "caf\xc3\xa9";        // UTF-8, kept as bytes
+  specs[2].origin = "c-alpha";
+  specs[3].pattern = "[domain-name:value = ";  // rejected: its name and origin are kept anyway
+  specs[3].name = "broken";
+  specs[3].origin = "c-gamma";
+  // specs[4]: neither
+  auto built = Program::Build(specs, MatchOptions());
+  ASSERT_TRUE(built.ok()) << built.status();
+  auto image = (*built)->Image();
+  ASSERT_TRUE(image.ok()) << image.status();
+  auto loaded = Program::FromImage(*image, MatchOptions());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  for (const auto& p : {*built, *loaded}) {
+    for (uint32_t i = 0; i < specs.size(); ++i) {
+      EXPECT_EQ(p->Name(i), specs[i].name) << i;
+      EXPECT_EQ(p->Origin(i), specs[i].origin) << i;
+    }
+    EXPECT_EQ(p->Name(5), "");  // out of range
+    EXPECT_EQ(p->Origin(5), "");
+    // Interned: the two indicators from beta and alpha share one copy.
+    EXPECT_EQ(p->Origin(0).data(), p->Origin(1).data());
+  }
+}
+
 TEST(ProgramImageTest, CorruptBytesAreRefusedOrHarmlessNeverACrash) {
   std::vector<IndicatorSpec> specs = {
       {"indicator--1", "[domain-name:value = 'a.example']", "1"},
@@ -99,6 +136,9 @@ TEST(ProgramImageTest, CorruptBytesAreRefusedOrHarmlessNeverACrash) {
       {"indicator--3", "[domain-name:value MATCHES '^b\\\\.']", "3"},
       {"indicator--4", "[domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'c']",
        "4"}};
+  specs[0].name = "one";
+  specs[0].origin = "c1";
+  specs[3].origin = "c1\nc2";
   auto built = Program::Build(specs, MatchOptions());
   ASSERT_TRUE(built.ok());
   std::string image = *(*built)->Image();
@@ -112,13 +152,21 @@ TEST(ProgramImageTest, CorruptBytesAreRefusedOrHarmlessNeverACrash) {
   for (size_t at = 0; at < image.size(); ++at) {
     std::string bad = image;
     bad[at] = static_cast<char>(bad[at] ^ 0x5a);
-    auto p = Program::FromImage(bad, MatchOptions());
+    // Probed in place (as a mapped cache file is): every view must lie within `bad`.
+    auto p = Program::FromImage(std::string_view(bad), nullptr, MatchOptions());
     if (!p.ok()) {
       ++refused;
       continue;
     }
     auto e = Engine::Create(*p);
     (void)MatchAllEvents(*e, events);
+    for (uint32_t i = 0; i < 5; ++i) {
+      // Views within the image, never past it.
+      for (std::string_view v : {(*p)->Name(i), (*p)->Origin(i)}) {
+        ASSERT_TRUE(v.empty() ||
+                    (v.data() >= bad.data() && v.data() + v.size() <= bad.data() + bad.size()));
+      }
+    }
   }
   EXPECT_GT(refused, image.size() / 4);
 }

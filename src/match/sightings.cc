@@ -1,5 +1,6 @@
 #include "accord/match/sightings.h"
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
@@ -19,8 +20,10 @@ namespace accord::match {
 namespace {
 
 // Sorts one indicator version into `out`: compiled (indicators), inactive, not STIX, withheld.
+// `name` gets the indicator's `name` ("" when it has none or is revoked), compiled or not.
 void Examine(const store::StoredObject& o, common::Micros now, const IndicatorFilter& filter,
-             ActiveIndicators* out) {
+             ActiveIndicators* out, std::string* name) {
+  name->clear();
   if (o.revoked) {
     ++out->inactive;
     return;
@@ -28,6 +31,8 @@ void Examine(const store::StoredObject& o, common::Micros now, const IndicatorFi
   nlohmann::json j = nlohmann::json::parse(o.json, nullptr, false);
   // Unparseable JSON is skipped silently: the store only holds what the STIX reader accepted.
   if (j.is_discarded() || !j.is_object()) return;
+  // A `name` that is not a string is left out (the STIX reader already refuses one).
+  if (auto n = j.find("name"); n != j.end() && n->is_string()) *name = n->get<std::string>();
   // STIX21-objects.md §10.7: pattern_type "stix" is the only language we compile; an indicator
   // without pattern_type cannot pass validation, so the default only guards odd stored data.
   if (j.value("pattern_type", std::string("stix")) != "stix") {
@@ -60,7 +65,9 @@ void Examine(const store::StoredObject& o, common::Micros now, const IndicatorFi
     ++out->withheld;
     return;
   }
-  out->indicators.push_back({o.id, pat->get<std::string>(), std::to_string(o.modified)});
+  IndicatorSpec& spec =
+      out->indicators.emplace_back(o.id, pat->get<std::string>(), std::to_string(o.modified));
+  spec.name = *name;
 }
 
 }  // namespace
@@ -73,15 +80,17 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
   // versioning makes the newest `modified` current, STIX21-objects.md §6), so a newer version
   // written into one collection (a revocation, say) changes nothing another one holds; an
   // indicator is active when it is active in any collection read.
-  std::vector<std::string> from = collections;
-  if (from.empty()) {
-    ACCORD_ASSIGN_OR_RETURN(std::vector<store::CollectionInfo> all, store.ListCollections());
-    for (const auto& c : all) from.push_back(c.id);
+  std::vector<store::CollectionInfo> from;
+  if (collections.empty()) {
+    ACCORD_ASSIGN_OR_RETURN(from, store.ListCollections());
   } else {
     for (const auto& c : collections) {
-      if (absl::Status st = store.GetCollection(c).status(); !st.ok()) {
-        return absl::Status(st.code(), common::Cat("[match] collections: ", st.message()));
+      absl::StatusOr<store::CollectionInfo> info = store.GetCollection(c);
+      if (!info.ok()) {
+        return absl::Status(info.status().code(),
+                            common::Cat("[match] collections: ", info.status().message()));
       }
+      from.push_back(std::move(*info));
     }
   }
   ActiveIndicators out;
@@ -90,22 +99,61 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
   // kLast listing has one version per id), which keeps the common case as cheap as before.
   absl::flat_hash_set<std::pair<std::string, common::Micros>> seen;
   const bool dedupe = from.size() > 1;
-  for (const std::string& collection : from) {
+  // Where each indicator comes from (IndicatorSpec::origin, for the match line): among the
+  // collections read, in order, each one's latest version counts; the first collection whose
+  // version is the newest is named first, then the others holding that same version. `name`
+  // is the newest version's. With one collection that is the collection itself.
+  struct Held {
+    common::Micros modified = 0;
+    std::vector<uint32_t> in;  // indexes into `from`
+    std::string name;
+  };
+  absl::flat_hash_map<std::string, Held> held;
+  std::string name;
+  for (uint32_t ci = 0; ci < from.size(); ++ci) {
     // Pages of 10,000, following the store's cursor. Memory: only the kept (id, pattern) pairs
-    // (and, over several collections, the examined (id, modified)) outlive a page. Revoked
-    // indicators are skipped without parsing their JSON.
+    // (and, over several collections, the examined (id, modified) and each id's origin)
+    // outlive a page. Revoked indicators are skipped without parsing their JSON.
     store::Query q;
-    q.collection = collection;
+    q.collection = from[ci].id;
     q.types = {"indicator"};
     q.limit = 10000;
     for (;;) {
       ACCORD_ASSIGN_OR_RETURN(store::Page page, store.List(q));
       for (const store::StoredObject& o : page.objects) {
-        if (dedupe && !seen.emplace(o.id, o.modified).second) continue;
-        Examine(o, now, filter, &out);
+        if (dedupe) {
+          Held& h = held[o.id];
+          if (h.in.empty() || o.modified > h.modified) {
+            h.modified = o.modified;
+            h.in.assign(1, ci);
+            h.name.clear();
+          } else if (o.modified == h.modified) {
+            h.in.push_back(ci);
+          }
+          if (!seen.emplace(o.id, o.modified).second) continue;
+          Examine(o, now, filter, &out, &name);
+          if (h.modified == o.modified && h.in.front() == ci) h.name = name;
+        } else {
+          const size_t before = out.indicators.size();
+          Examine(o, now, filter, &out, &name);
+          if (out.indicators.size() > before) out.indicators.back().origin = from[ci].id;
+        }
       }
       if (!page.more) break;
       q.cursor = page.next;
+    }
+  }
+  if (dedupe) {
+    for (IndicatorSpec& spec : out.indicators) {
+      auto it = held.find(spec.id);
+      if (it == held.end()) continue;  // cannot happen: every compiled id was listed
+      const Held& h = it->second;
+      spec.name = h.name;
+      spec.origin.clear();
+      for (uint32_t ci : h.in) {
+        if (!spec.origin.empty()) spec.origin.push_back('\n');
+        spec.origin.append(from[ci].id);
+      }
     }
   }
   if (dedupe) {

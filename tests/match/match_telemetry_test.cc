@@ -136,15 +136,31 @@ TEST_F(MatchTelemetryTest, MatchLineNamesTheIndicatorAndItsCollections) {
   Import(named.dump() + "\n", "alpha");
   Import(named.dump() + "\n", "beta");
   Import(Indicator(2, "[domain-name:value = 'other.example']"), "beta");
+  // Indicator 3: an older version in beta, a newer one (renamed) in alpha. Alpha's is the
+  // newest, so alpha is where it comes from, under the new name, though beta is read first.
+  nlohmann::json v1 = nlohmann::json::parse(Indicator(3, "[domain-name:value = 'third.example']"));
+  v1["name"] = "Old name";
+  nlohmann::json v2 = v1;
+  v2["modified"] = "2024-02-01T00:00:00.000Z";
+  v2["name"] = "New name";
+  Import(v1.dump() + "\n", "beta");
+  Import(v2.dump() + "\n", "alpha");
   // [match] reads beta first, so beta is where the named indicator comes from; alpha also
   // holds that version.
   std::ofstream(tmp_.path() / "store" / "accord.toml")
       << "[match]\ncollections = [\"beta\", \"alpha\"]\n";
-  RunResult r = MatchEve(Dns("2018-03-24T20:37:19Z", "evil.example") +
-                         Dns("2018-03-24T20:37:20Z", "other.example"));
+  const std::string events = Dns("2018-03-24T20:37:19Z", "evil.example") +
+                             Dns("2018-03-24T20:37:20Z", "other.example") +
+                             Dns("2018-03-24T20:37:21Z", "third.example");
+  RunResult r = MatchEve(events);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // The second run starts from the start-up cache: names and collections come from it.
+  RunResult warm = MatchEve(events);
+  EXPECT_EQ(warm.exit_code, 0) << warm.err;
+  EXPECT_NE(warm.err.find("from the start-up cache"), std::string::npos) << warm.err;
+  EXPECT_EQ(warm.out, r.out);
   auto lines = Lines(r.out);
-  ASSERT_EQ(lines.size(), 2u) << r.out << r.err;
+  ASSERT_EQ(lines.size(), 3u) << r.out << r.err;
   const nlohmann::json beta_json = {{"id", beta}, {"alias", "beta"}, {"title", "Beta feed"}};
   const nlohmann::json alpha_json = {{"id", alpha}, {"alias", "alpha"}, {"title", "Alpha feed"}};
   const nlohmann::json& a = lines[0];
@@ -162,6 +178,11 @@ TEST_F(MatchTelemetryTest, MatchLineNamesTheIndicatorAndItsCollections) {
   EXPECT_FALSE(b.contains("name")) << b;
   EXPECT_EQ(b["collection"], beta_json);
   EXPECT_FALSE(b.contains("also_in")) << b;
+  const nlohmann::json& c = lines[2];
+  EXPECT_EQ(c["indicator"], "indicator--00000000-0000-4000-8000-000000000003");
+  EXPECT_EQ(c["name"], "New name");
+  EXPECT_EQ(c["collection"], alpha_json);
+  EXPECT_FALSE(c.contains("also_in")) << c;
 }
 
 }  // namespace

@@ -33,10 +33,6 @@ const std::map<std::string, std::string>& AllowList() {
        "internal, not an exit (what leaves, match lines and sightings, "
        "is gated by the caller through IndicatorFilter and "
        "SightingEgress)"},
-      {"match/origin.cc",
-       "IndicatorOrigins reads a matched indicator's name and collections for its match "
-       "line; the indicator was admitted by the gate when it was compiled, and the line "
-       "leaves through the match-output exit, checked by the caller"},
   };
   return allow;
 }

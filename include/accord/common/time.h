@@ -40,6 +40,8 @@ absl::StatusOr<Micros> ParseEventTime(std::string_view s);
 
 /// Formats as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 fraction digits).
 std::string FormatTimestamp(Micros t);
+/// FormatTimestamp(t) appended to `out`, without a temporary (the match line's hot path).
+void AppendTimestamp(Micros t, std::string* out);
 /// Formats with millisecond precision, "YYYY-MM-DDTHH:MM:SS.fffZ", as STIX created/modified.
 std::string FormatTimestampMillis(Micros t);
 

@@ -86,6 +86,11 @@ struct IndicatorSpec {
   /// Names this version of the indicator (its `modified`): state moves from one engine to the
   /// next (Engine::TakeStateFrom) only between indicators with the same id and version.
   std::string version;
+  /// Kept for the caller and returned by Program::Name() and Program::Origin(), not read by
+  /// matching: the indicator's `name`, and where it comes from (the match command's
+  /// collection ids). Origins are interned: indicators from the same place share one copy.
+  std::string name;
+  std::string origin;
 };
 
 /// One match on the stream.
@@ -129,6 +134,10 @@ class Program {
   /// The pattern of indicator `index` when the program keeps it (the indicators that keep a
   /// tree: anything but one equality); "" otherwise.
   virtual std::string Pattern(uint32_t index) const = 0;
+  /// IndicatorSpec::name and IndicatorSpec::origin of indicator `index` ("" when out of range);
+  /// views valid for the program's lifetime.
+  virtual std::string_view Name(uint32_t index) const = 0;
+  virtual std::string_view Origin(uint32_t index) const = 0;
   /// The SCO types that some compiled comparison mentions, sorted; {"*"} when any type may
   /// matter (interpretation mode). An observation's SCOs of other types cannot change a match.
   virtual std::vector<std::string> Types() const = 0;

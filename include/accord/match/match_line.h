@@ -21,11 +21,18 @@ struct MatchLine {
   const std::vector<uint64_t>* events = nullptr;
   std::string_view input;
   common::Micros time = 0;
-  /// name, collection and also_in (docs/MATCH_INPUTS.md "Output"); null: none of them.
+  /// collection and also_in (docs/MATCH_INPUTS.md "Output"); null: neither.
   const IndicatorOrigin* origin = nullptr;
+  /// The indicator's `name`; "": none (the line then has no `name`).
+  std::string_view name;
 };
 
-/// Appends the line's JSON object and '\n' to `out`.
+/// Appends the line's JSON object and '\n' to `out`. A prepared origin's part is copied.
 void AppendMatchLine(const MatchLine& line, std::string* out);
+
+/// Renders the part of a line that depends only on the origin (its collections) into
+/// `o->prepared_head` and sets `o->prepared`; leaves it unprepared when a string is not valid
+/// UTF-8 (its lines then take the slow, replacing path).
+void PrepareMatchLine(IndicatorOrigin* o);
 
 }  // namespace accord::match

@@ -47,7 +47,10 @@ using IndicatorFilter = std::function<bool(const store::StoredObject& indicator)
 /// admitted by `filter` when given (those left out are counted in `withheld`). An indicator
 /// active in any of the collections is compiled, each distinct version once, so a newer
 /// (say, revoked) version in one collection does not switch off what another one holds.
-/// Counts are of versions examined. NotFound when a named collection does not exist. Reading
+/// Counts are of versions examined. Each spec carries `name` and `origin` for the match line:
+/// the collection ids, '\n'-separated, of the first collection read whose latest version of
+/// the id is the newest, then of the others holding that same version; `name` is that
+/// version's (origin.h). NotFound when a named collection does not exist. Reading
 /// the store here is internal: what leaves is the match output, gated by the caller
 /// (docs/EGRESS.md).
 absl::StatusOr<ActiveIndicators> LoadActiveIndicators(
