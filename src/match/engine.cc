@@ -155,11 +155,15 @@ bool PackId(std::string_view id, std::array<uint8_t, 16>* out) {
 }
 void UnpackId(const std::array<uint8_t, 16>& b, std::string* out) {
   static const char* kHex = "0123456789abcdef";
-  out->assign(kIndicatorPrefix);
+  // PERF: written in place (once per match line), not appended a byte at a time.
+  out->resize(kIndicatorPrefix.size() + 36);
+  char* p = out->data();
+  memcpy(p, kIndicatorPrefix.data(), kIndicatorPrefix.size());
+  p += kIndicatorPrefix.size();
   for (size_t k = 0; k < 16; ++k) {
-    if (k == 4 || k == 6 || k == 8 || k == 10) out->push_back('-');
-    out->push_back(kHex[b[k] >> 4]);
-    out->push_back(kHex[b[k] & 15]);
+    if (k == 4 || k == 6 || k == 8 || k == 10) *p++ = '-';
+    *p++ = kHex[b[k] >> 4];
+    *p++ = kHex[b[k] & 15];
   }
 }
 

@@ -21,10 +21,27 @@ const char* kLog =
     "1700000000.0\tC1\t10.0.0.1\t5353\t10.0.0.53\t53\tudp\tevil.example\t192.0.2.7,cname.example\n"
     "1700000001.0\tC2\t10.0.0.2\t5353\t10.0.0.53\t53\tudp\tgood.example\t-\n";
 
+// Suricata EVE lines, hand-written: a DNS query, an HTTP request, a file, and a stats record
+// (nothing to match: not an event, wanted types or not).
+const char* kEve =
+    R"({"timestamp":"2018-03-24T14:37:19Z","event_type":"dns","src_ip":"10.0.0.1",)"
+    R"("dest_ip":"10.0.0.53","proto":"UDP","dns":{"rrname":"evil.example"}})"
+    "\n"
+    R"({"timestamp":"2018-03-24T14:37:20Z","event_type":"stats","stats":{"uptime":5}})"
+    "\n"
+    R"({"timestamp":"2018-03-24T14:37:21Z","event_type":"http","src_ip":"10.0.0.2",)"
+    R"("dest_ip":"192.0.2.8","http":{"hostname":"www.example","url":"/x"}})"
+    "\n"
+    R"({"timestamp":"2018-03-24T14:37:22Z","event_type":"fileinfo","src_ip":"192.0.2.8",)"
+    R"("dest_ip":"10.0.0.2","fileinfo":{"filename":"a.exe","md5":"00"}})"
+    "\n";
+
 // The SCO types of each event the reader yields.
-std::vector<std::vector<std::string>> Read(const std::vector<std::string>* wanted) {
-  auto r = EventReader::Open(InputFormat::kZeek, common::InputStream::FromBuffer(kLog), "dns.log",
-                             nullptr, [](std::string_view, std::string_view) {});
+std::vector<std::vector<std::string>> Read(const std::vector<std::string>* wanted,
+                                           InputFormat format = InputFormat::kZeek) {
+  auto r = EventReader::Open(
+      format, common::InputStream::FromBuffer(format == InputFormat::kZeek ? kLog : kEve), "log",
+      nullptr, [](std::string_view, std::string_view) {});
   EXPECT_TRUE(r.ok()) << r.status();
   if (wanted) (*r)->SetWantedTypes(*wanted);
   std::vector<std::vector<std::string>> out;
@@ -69,6 +86,39 @@ TEST(ReaderTypesTest, UnwantedScosAreLeftOutButEveryRecordIsAnEvent) {
   EXPECT_TRUE(f[1].empty());
   std::vector<std::string> star = {"*"};
   EXPECT_EQ(Read(&star), all);
+}
+
+TEST(ReaderTypesTest, SuricataLeavesOutUnwantedScosButKeepsEveryEvent) {
+  using V = std::vector<std::string>;
+  // Everything (docs/MATCH_INPUTS.md "Suricata EVE JSON"): src/dst addresses and
+  // network-traffic on each; the DNS rrname, the HTTP hostname and its url, the file.
+  auto all = Read(nullptr, InputFormat::kSuricata);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0], (V{"domain-name", "ipv4-addr", "ipv4-addr", "network-traffic"}));
+  EXPECT_EQ(all[1], (V{"domain-name", "ipv4-addr", "ipv4-addr", "network-traffic", "url"}));
+  EXPECT_EQ(all[2], (V{"file", "ipv4-addr", "ipv4-addr", "network-traffic"}));
+  V domains = {"domain-name"};
+  auto d = Read(&domains, InputFormat::kSuricata);
+  ASSERT_EQ(d.size(), 3u);  // the file event is still an event, with nothing in it
+  EXPECT_EQ(d[0], (V{"domain-name"}));
+  EXPECT_EQ(d[1], (V{"domain-name"}));
+  EXPECT_TRUE(d[2].empty());
+  V ips = {"ipv4-addr"};
+  auto i = Read(&ips, InputFormat::kSuricata);
+  ASSERT_EQ(i.size(), 3u);
+  for (const V& e : i) EXPECT_EQ(e, (V{"ipv4-addr", "ipv4-addr"}));
+  V nt = {"network-traffic"};
+  auto n = Read(&nt, InputFormat::kSuricata);
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n[1], (V{"ipv4-addr", "ipv4-addr", "network-traffic"}));
+  V urls_files = {"url", "file"};
+  auto u = Read(&urls_files, InputFormat::kSuricata);
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_TRUE(u[0].empty());
+  EXPECT_EQ(u[1], (V{"url"}));
+  EXPECT_EQ(u[2], (V{"file"}));
+  V star = {"*"};
+  EXPECT_EQ(Read(&star, InputFormat::kSuricata), all);
 }
 
 TEST(ReaderTypesTest, ProgramTypesNameEveryComparedType) {

@@ -2,7 +2,10 @@
 // JSON").
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cctype>
+#include <string>
+#include <vector>
 
 #include "accord/match/input.h"
 #include "accord/stix/ijson.h"
@@ -23,6 +26,21 @@ using detail::LineEventReader;
 class EveReader final : public LineEventReader {
  public:
   using LineEventReader::LineEventReader;
+
+  // Which SCOs Handle builds (issue 11, "extract only the fields some indicator uses"): an SCO
+  // of a type no indicator mentions cannot make a comparison true, so it is left out, with
+  // the addresses when network-traffic is left out too. An event keeps its position either way.
+  void SetWantedTypes(const std::vector<std::string>& types) override {
+    auto has = [&](std::string_view t) {
+      return std::find(types.begin(), types.end(), t) != types.end() ||
+             std::find(types.begin(), types.end(), "*") != types.end();
+    };
+    want_ip_ = has("ipv4-addr") || has("ipv6-addr");
+    want_nt_ = has("network-traffic");
+    want_domain_ = has("domain-name");
+    want_url_ = has("url");
+    want_file_ = has("file");
+  }
 
  protected:
   int Handle(std::string_view line, Observation* o) override {
@@ -54,9 +72,11 @@ class EveReader final : public LineEventReader {
     std::string_view src, dst, s;
     bool hs = ev["src_ip"].get(src) == simdjson::SUCCESS;
     bool hd = ev["dest_ip"].get(dst) == simdjson::SUCCESS;
-    if (hs) AddIpSco(o, src, "src");
-    if (hd) AddIpSco(o, dst, "dst");
-    if (hs || hd) {
+    // True once the record has something to match, wanted or not (it is then an event).
+    bool any = hs || hd;
+    if (hs && (want_ip_ || want_nt_)) AddIpSco(o, src, "src");
+    if (hd && (want_ip_ || want_nt_)) AddIpSco(o, dst, "dst");
+    if ((hs || hd) && want_nt_) {
       o->Open();
       o->AddString("type", "network-traffic");
       if (hs) o->AddString("src_ref", "src");
@@ -74,7 +94,8 @@ class EveReader final : public LineEventReader {
       o->AddSco(o->Close(Node::Kind::kObject), "network-traffic", "nt");
     }
     auto domain = [&](std::string_view value, std::string_view id) {
-      AddValueSco(o, "domain-name", value, id);
+      any = true;
+      if (want_domain_) AddValueSco(o, "domain-name", value, id);
     };
     simdjson::dom::object sub;
     if (ev["dns"].get(sub) == simdjson::SUCCESS) {
@@ -84,7 +105,8 @@ class EveReader final : public LineEventReader {
         int k = 0;
         for (auto q : qs) {
           if (q["rrname"].get(s) == simdjson::SUCCESS && k < 16) {
-            tmp_ = "q" + std::to_string(k++);
+            tmp_.assign("q");
+            tmp_.append(std::to_string(k++));
             domain(s, tmp_);
           }
         }
@@ -95,7 +117,8 @@ class EveReader final : public LineEventReader {
       bool h = sub["hostname"].get(host) == simdjson::SUCCESS;
       bool u = sub["url"].get(url) == simdjson::SUCCESS;
       if (h) domain(host, "host");
-      if (h && u) {
+      any = any || (h && u);
+      if (h && u && want_url_) {
         tmp_.assign("http://");
         tmp_.append(host);
         tmp_.append(url);
@@ -107,7 +130,9 @@ class EveReader final : public LineEventReader {
     }
     if (ev["tls"].get(sub) == simdjson::SUCCESS && sub["sni"].get(s) == simdjson::SUCCESS)
       domain(s, "sni");
-    if (ev["fileinfo"].get(sub) == simdjson::SUCCESS) {
+    const bool has_file = ev["fileinfo"].get(sub) == simdjson::SUCCESS;
+    any = any || has_file;
+    if (has_file && want_file_) {
       o->Open();
       o->AddString("type", "file");
       if (sub["filename"].get(s) == simdjson::SUCCESS) o->AddString("name", s);
@@ -120,8 +145,11 @@ class EveReader final : public LineEventReader {
       o->AddNode("hashes", o->Close(Node::Kind::kObject));
       o->AddSco(o->Close(Node::Kind::kObject), "file", "file");
     }
-    return o->scos().empty() ? 0 : 1;
+    return any ? 1 : 0;
   }
+
+ private:
+  bool want_ip_ = true, want_nt_ = true, want_domain_ = true, want_url_ = true, want_file_ = true;
 };
 
 }  // namespace
