@@ -48,5 +48,11 @@ PY
     find "$tmp" -name '*.json' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true
     rm -rf "$tmp"
     ;;
+  signature)
+    # The RFC 8785 vectors: objects whose numbers and names are the canonical form's hard cases.
+    for f in "$shared"/conformance/jcs/input/*.json; do
+      [ -f "$f" ] && cp "$f" "$dir/jcs-$(basename "$f")"
+    done
+    ;;
 esac
 exit 0

@@ -38,5 +38,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g,
 void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);  // policy lockdown
 // quarantine list|show|drop|release
 void RegisterQuarantineCommands(CLI::App& app, Globals* g, int* exit_code);
+// node init|show, verify
+void RegisterNodeCommands(CLI::App& app, Globals* g, int* exit_code);
 
 }  // namespace accord::cli

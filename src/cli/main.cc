@@ -12,6 +12,7 @@ int ExitCodeFor(const absl::Status& s) {
     case absl::StatusCode::kOk: return 0;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:  // e.g. a second `node init`, a taken alias
     case absl::StatusCode::kDataLoss: return 1;
     case absl::StatusCode::kNotFound: return 3;
     case absl::StatusCode::kPermissionDenied:
@@ -38,6 +39,7 @@ namespace accord::cli {
 __attribute__((weak)) void RegisterPatternCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterMatchCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterServeCommands(CLI::App&, Globals*, int*) {}
+__attribute__((weak)) void RegisterNodeCommands(CLI::App&, Globals*, int*) {}
 }  // namespace accord::cli
 
 int main(int argc, char** argv) {
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   RegisterServeCommands(app, &g, &exit_code);
   RegisterPolicyCommands(app, &g, &exit_code);
   RegisterQuarantineCommands(app, &g, &exit_code);
+  RegisterNodeCommands(app, &g, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,6 +28,9 @@ const std::map<std::string, std::string>& AllowList() {
       {"policy/egress_reader.cc",
        "the gated reader: the one place exits read objects, each "
        "one admitted by the gate"},
+      {"federation/node.cc",
+       "SignerKey reads a signer's identity object for the public key it carries, to check "
+       "signatures; nothing it reads is printed or sent"},
       {"match/sightings.cc",
        "LoadActiveIndicators reads indicators to compile the matcher; "
        "internal, not an exit (what leaves, match lines and sightings, "

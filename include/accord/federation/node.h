@@ -1,0 +1,50 @@
+// The node's identity (issue 12, point 1): a STIX identity object (identity_class
+// "organization", TLP:CLEAR, its public key in the node-key extension, signed by the node) and
+// an Ed25519 key pair. The secret key is in <data>/node.key, readable by its owner only, and
+// never printed; the identity id, name and public key are store settings.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "accord/common/status.h"
+#include "accord/common/time.h"
+#include "accord/store/store.h"
+
+namespace accord::federation {
+
+struct NodeInfo {
+  std::string identity;  // identity--…
+  std::string name;
+  std::string public_key;  // 32 raw bytes
+};
+
+/// The collection that holds the node's identity object and Accord's extension-definitions.
+inline constexpr const char* kNodeCollection = "node";
+
+/// Creates the node's key pair and identity object named `name` (and stores Accord's
+/// extension-definitions beside it). An identity id the node already uses (the sightings of
+/// `accord match` name one) is kept. AlreadyExists, changing nothing, when the node was
+/// initialised before; InvalidArgument for an empty name.
+absl::StatusOr<NodeInfo> InitNode(store::Store& store, const std::string& data_dir,
+                                  const std::string& name, common::Micros now);
+
+/// The node's identity and public key; nullopt before InitNode.
+absl::StatusOr<std::optional<NodeInfo>> LoadNode(store::Store& store);
+
+/// The node's secret key (64 raw bytes) from <data>/node.key. FailedPrecondition when the
+/// file is readable by anyone but its owner (it is then not used).
+absl::StatusOr<std::string> LoadSecretKey(const std::string& data_dir);
+
+/// The public key (32 raw bytes) of signer `identity`: this node's own, or the one carried by
+/// the latest stored version of its identity object that is signed by that same key (a
+/// self-signed introduction; which introductions to trust is the peers' business, issue 12).
+/// nullopt when no such object is stored.
+absl::StatusOr<std::optional<std::string>> SignerKey(store::Store& store,
+                                                     const std::string& identity);
+
+/// The public key (32 raw bytes) that the identity object `identity_json` carries in the
+/// node-key extension; nullopt when it carries none or a malformed one.
+std::optional<std::string> PublicKeyOf(std::string_view identity_json);
+
+}  // namespace accord::federation

@@ -1,0 +1,150 @@
+#include "accord/federation/node.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "accord/common/encoding.h"
+#include "accord/common/io.h"
+#include "accord/common/strings.h"
+#include "accord/common/uuid.h"
+#include "accord/federation/signature.h"
+#include "accord/ingest/ingest.h"
+
+namespace accord::federation {
+
+namespace {
+
+constexpr const char* kKeyFile = "node.key";
+constexpr const char* kTlpClear = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+
+std::string KeyPath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / kKeyFile).string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<NodeInfo>> LoadNode(store::Store& store) {
+  ACCORD_ASSIGN_OR_RETURN(auto key, store.GetSetting("node.public_key"));
+  if (!key) return std::nullopt;
+  ACCORD_ASSIGN_OR_RETURN(auto identity, store.GetSetting("node.identity"));
+  ACCORD_ASSIGN_OR_RETURN(auto name, store.GetSetting("node.name"));
+  std::optional<std::string> raw = common::Base64Decode(*key);
+  if (!identity || !raw || raw->size() != 32) {
+    return absl::DataLossError("the node's identity settings are incomplete or corrupt");
+  }
+  return NodeInfo{*identity, name.value_or(""), std::move(*raw)};
+}
+
+absl::StatusOr<std::string> LoadSecretKey(const std::string& data_dir) {
+  const std::string path = KeyPath(data_dir);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(
+        common::Cat(path, ": no node key (run `accord node init --name NAME`)"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(common::Cat(
+        path, ": the node's secret key is readable by others (mode ",
+        common::Cat(std::to_string((st.st_mode >> 6) & 7), std::to_string((st.st_mode >> 3) & 7),
+                    std::to_string(st.st_mode & 7)),
+        "); make it 0600"));
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path, 4096));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  std::optional<std::string> raw = common::Base64Decode(text);
+  if (!raw || raw->size() != 64) {
+    return absl::DataLossError(common::Cat(path, ": not the base64 of a 64-byte Ed25519 key"));
+  }
+  return std::move(*raw);
+}
+
+std::optional<std::string> PublicKeyOf(std::string_view identity_json) {
+  nlohmann::json j = nlohmann::json::parse(identity_json, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  auto ext = j.find("extensions");
+  if (ext == j.end() || !ext->is_object()) return std::nullopt;
+  auto e = ext->find(std::string(kNodeKeyExtension));
+  if (e == ext->end() || !e->is_object()) return std::nullopt;
+  auto k = e->find("public_key");
+  if (k == e->end() || !k->is_string()) return std::nullopt;
+  std::optional<std::string> raw = common::Base64Decode(k->get<std::string>());
+  if (!raw || raw->size() != 32) return std::nullopt;
+  return raw;
+}
+
+absl::StatusOr<std::optional<std::string>> SignerKey(store::Store& store,
+                                                     const std::string& identity) {
+  ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> self, LoadNode(store));
+  if (self && self->identity == identity) return self->public_key;
+  ACCORD_ASSIGN_OR_RETURN(std::vector<store::StoredObject> versions,
+                          store.Get(identity, store::VersionSelect::kAll));
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    std::optional<std::string> key = PublicKeyOf(it->json);
+    if (!key) continue;
+    // The identity object must be signed, by itself, with the key it carries.
+    auto sig = FindSignature(it->json);
+    if (sig.ok() && *sig && (*sig)->signer == identity && Verify(it->json, *key).ok()) return key;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<NodeInfo> InitNode(store::Store& store, const std::string& data_dir,
+                                  const std::string& name, common::Micros now) {
+  if (name.empty()) return absl::InvalidArgumentError("the node's name must not be empty");
+  ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> existing, LoadNode(store));
+  if (existing) {
+    return absl::AlreadyExistsError(common::Cat("this node is already initialised as ",
+                                                existing->identity, " ('", existing->name,
+                                                "'); nothing was changed"));
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> used, store.GetSetting("node.identity"));
+  NodeInfo node;
+  node.identity = used ? *used : "identity--" + common::NewUuid4();
+  node.name = name;
+  KeyPair keys = NewKeyPair();
+  node.public_key = keys.public_key;
+  // The order makes a crash at any point harmless: the key file first (a key no setting names
+  // yet is replaced by the next init), then the objects, then the settings, the public key
+  // last: from then on the node is initialised.
+  ACCORD_RETURN_IF_ERROR(
+      common::WriteFileAtomic(KeyPath(data_dir), common::Base64Encode(keys.secret_key) + "\n"));
+  const std::string t = common::FormatTimestampMillis(now);
+  nlohmann::json identity = {{"type", "identity"},
+                             {"spec_version", "2.1"},
+                             {"id", node.identity},
+                             {"created", t},
+                             {"modified", t},
+                             {"name", name},
+                             {"identity_class", "organization"},
+                             {"object_marking_refs", {kTlpClear}},
+                             {"extensions",
+                              {{std::string(kNodeKeyExtension),
+                                {{"extension_type", "property-extension"},
+                                 {"public_key", common::Base64Encode(keys.public_key)}}}}}};
+  ACCORD_ASSIGN_OR_RETURN(std::string signed_identity,
+                          Sign(identity.dump(), node.identity, keys.secret_key));
+  const std::string lines = SignatureExtensionDefinition() + "\n" + NodeKeyExtensionDefinition() +
+                            "\n" + signed_identity + "\n";
+  ingest::Options opts;
+  opts.collection = kNodeCollection;
+  opts.origin.entry_point = "node-init";
+  opts.strict = true;
+  ingest::Import run(&store, opts);
+  auto src = ingest::BufferSource("node init", lines);
+  ACCORD_RETURN_IF_ERROR(run.Add(*src));
+  ACCORD_ASSIGN_OR_RETURN(ingest::Result r, run.Finish());
+  if (!r.committed) {
+    std::string why = r.not_committed_why;
+    for (const auto& p : r.checked.problems) why += "; " + p.message;
+    return absl::InternalError(common::Cat("node identity not stored: ", why));
+  }
+  ACCORD_RETURN_IF_ERROR(store.PutSetting("node.identity", node.identity));
+  ACCORD_RETURN_IF_ERROR(store.PutSetting("node.name", name));
+  ACCORD_RETURN_IF_ERROR(
+      store.PutSetting("node.public_key", common::Base64Encode(keys.public_key)));
+  return node;
+}
+
+}  // namespace accord::federation

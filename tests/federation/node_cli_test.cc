@@ -1,0 +1,169 @@
+// `accord node init|show` and `accord verify` (issue 12, points 1 and 5), checked from outside:
+// the identity object's signature is verified by OpenSSL (`openssl pkeyutl -verify -rawin`)
+// over a canonical form this test builds itself (members sorted, no whitespace: the identity
+// object has only ASCII strings and no numbers, where RFC 8785 is exactly that), not by
+// Accord's code.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/test_util.h"
+
+namespace accord::testing {
+namespace {
+
+// Minimal JSON writer for strings, arrays and objects (std::map sorts the members by byte,
+// which is UTF-16 order for ASCII names). The oracle for RFC 8785 on such objects.
+std::string Canonical(const nlohmann::json& j) {
+  if (j.is_string()) {
+    std::string out = "\"";
+    for (char c : j.get<std::string>()) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "the oracle only handles printable ASCII";
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    return out + "\"";
+  }
+  if (j.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < j.size(); ++i) out += (i ? "," : "") + Canonical(j[i]);
+    return out + "]";
+  }
+  EXPECT_TRUE(j.is_object()) << "the oracle only handles strings, arrays and objects";
+  std::map<std::string, std::string> members;
+  for (auto it = j.begin(); it != j.end(); ++it) members[it.key()] = Canonical(it.value());
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : members) {
+    out += (first ? "\"" : ",\"") + k + "\":" + v;
+    first = false;
+  }
+  return out + "}";
+}
+
+class NodeCliTest : public ::testing::Test {
+ protected:
+  RunResult Run(const std::string& args) {
+    return RunCmd(Accord() + " " + args + " --data " + data(), tmp_.path());
+  }
+  std::string data() const { return ShellQuote((tmp_.path() / "store").string()); }
+  std::filesystem::path Path(const std::string& name) const { return tmp_.path() / name; }
+  TempDir tmp_{"node-cli"};
+};
+
+TEST_F(NodeCliTest, InitShowAndAnIndependentSignatureCheck) {
+  RunResult init = Run("node init --name 'CERT Example' --json");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  nlohmann::json node = nlohmann::json::parse(init.out);
+  RunResult show = Run("node show --json");
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_EQ(nlohmann::json::parse(show.out), node);
+  const std::string identity = node["identity"], key_b64 = node["public_key"];
+  EXPECT_EQ(node["name"], "CERT Example");
+  EXPECT_EQ(identity.rfind("identity--", 0), 0u);
+  // The secret key: owner only, and not in anything printed.
+  struct stat st;
+  ASSERT_EQ(stat((tmp_.path() / "store" / "node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string secret = Slurp(tmp_.path() / "store" / "node.key");
+  const std::string secret_b64 = secret.substr(0, secret.find('\n'));
+  EXPECT_EQ(init.out.find(secret_b64), std::string::npos);
+  EXPECT_EQ(show.out.find(secret_b64), std::string::npos);
+
+  // A second init is an error that changes nothing.
+  RunResult again = Run("node init --name Other");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("already initialised"), std::string::npos) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(Run("node show --json").out), node);
+  EXPECT_EQ(Slurp(tmp_.path() / "store" / "node.key"), secret);
+
+  // The identity object: an organisation, TLP:CLEAR, carrying the public key, signed.
+  RunResult got = Run("get " + identity);
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  nlohmann::json obj = nlohmann::json::parse(got.out);
+  EXPECT_EQ(obj["type"], "identity");
+  EXPECT_EQ(obj["identity_class"], "organization");
+  EXPECT_EQ(obj["name"], "CERT Example");
+  EXPECT_EQ(obj["object_marking_refs"],
+            nlohmann::json::array({"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"}));
+  const std::string sig_ext = "extension-definition--2f1d7e0a-5c9b-4c53-9f7e-6a3d1b8c4e21";
+  const std::string key_ext = "extension-definition--8b6e4d2c-1a7f-4e95-b0c3-5d9a2f6e7b14";
+  EXPECT_EQ(obj["extensions"][key_ext]["public_key"], key_b64);
+  const nlohmann::json sig = obj["extensions"][sig_ext];
+  EXPECT_EQ(sig["signer"], identity);
+  EXPECT_EQ(sig["alg"], "Ed25519");
+
+  // OpenSSL: the signed bytes are the object without the signature entry, canonical.
+  nlohmann::json unsigned_obj = obj;
+  unsigned_obj["extensions"].erase(sig_ext);
+  std::ofstream(Path("canonical.json"), std::ios::binary) << Canonical(unsigned_obj);
+  std::ofstream(Path("sig.b64")) << sig["signature"].get<std::string>() << "\n";
+  // SubjectPublicKeyInfo for Ed25519 (RFC 8410): a fixed 12-byte DER prefix (30 2a 30 05 06 03
+  // 2b 65 70 03 21 00, in octal for POSIX printf), then the key.
+  std::ofstream(Path("key.b64")) << key_b64 << "\n";
+  const std::string sh =
+      "set -e; base64 -d sig.b64 > sig.bin; "
+      "(printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; "
+      "base64 -d key.b64) "
+      "> key.der; openssl pkey -pubin -inform DER -in key.der -out key.pem; "
+      "openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in canonical.json -sigfile sig.bin";
+  RunResult ok =
+      RunCmd("cd " + ShellQuote(tmp_.path().string()) + " && sh -c " + ShellQuote(sh), tmp_.path());
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("Signature Verified Successfully"), std::string::npos) << ok.out;
+  // And a changed byte fails OpenSSL's check: the oracle can fail.
+  unsigned_obj["name"] = "CERT Exampl3";
+  std::ofstream(Path("canonical.json"), std::ios::binary) << Canonical(unsigned_obj);
+  RunResult bad =
+      RunCmd("cd " + ShellQuote(tmp_.path().string()) + " && sh -c " + ShellQuote(sh), tmp_.path());
+  EXPECT_NE(bad.exit_code, 0) << bad.out;
+
+  // accord verify agrees.
+  RunResult v = Run("verify --json " + identity);
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  nlohmann::json vj = nlohmann::json::parse(v.out);
+  ASSERT_EQ(vj.size(), 1u);
+  EXPECT_EQ(vj[0]["signer"], identity);
+  EXPECT_EQ(vj[0]["result"], "valid");
+}
+
+TEST_F(NodeCliTest, VerifyReportsUnsignedAndTamperedVersions) {
+  ASSERT_EQ(Run("node init --name A").exit_code, 0);
+  const std::string identity = nlohmann::json::parse(Run("node show --json").out)["identity"];
+  nlohmann::json obj = nlohmann::json::parse(Run("get " + identity).out);
+  // A tampered copy of a signed object, as a later version in another collection, and an
+  // unsigned indicator.
+  obj["modified"] = "2099-01-01T00:00:00.000Z";
+  obj["name"] = "Mallory";
+  const std::string indicator =
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000009",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+      R"("pattern":"[domain-name:value = 'x.example']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  std::ofstream(Path("in.jsonl")) << obj.dump() << "\n" << indicator << "\n";
+  RunResult imp = RunCmd(Accord() + " import --data " + data() + " --collection other " +
+                             ShellQuote(Path("in.jsonl").string()),
+                         tmp_.path());
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  RunResult v = Run("verify --json " + identity);
+  EXPECT_EQ(v.exit_code, 1) << v.err;
+  nlohmann::json vj = nlohmann::json::parse(v.out);
+  ASSERT_EQ(vj.size(), 2u) << v.out;
+  EXPECT_EQ(vj[0]["result"], "valid");
+  EXPECT_EQ(vj[1]["modified"], "2099-01-01T00:00:00.000Z");
+  EXPECT_EQ(vj[1]["result"].get<std::string>().rfind("invalid", 0), 0u) << vj[1];
+  RunResult u = Run("verify --json indicator--00000000-0000-4000-8000-000000000009");
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(u.out)[0]["result"], "unsigned");
+  EXPECT_EQ(Run("verify indicator--00000000-0000-4000-8000-00000000000a").exit_code, 3);
+  // Without a node: show says how to make one.
+  TempDir other{"node-cli-none"};
+  RunResult none =
+      RunCmd(Accord() + " node show --data " + ShellQuote((other.path() / "store").string()),
+             other.path());
+  EXPECT_NE(none.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace accord::testing
