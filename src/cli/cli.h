@@ -40,5 +40,7 @@ void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);  // poli
 void RegisterQuarantineCommands(CLI::App& app, Globals* g, int* exit_code);
 // node init|show, verify
 void RegisterNodeCommands(CLI::App& app, Globals* g, int* exit_code);
+// peer add|list|remove, agreement set|show
+void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code);
 
 }  // namespace accord::cli

@@ -40,6 +40,7 @@ __attribute__((weak)) void RegisterPatternCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterMatchCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterServeCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterNodeCommands(CLI::App&, Globals*, int*) {}
+__attribute__((weak)) void RegisterPeerCommands(CLI::App&, Globals*, int*) {}
 }  // namespace accord::cli
 
 int main(int argc, char** argv) {
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   RegisterPolicyCommands(app, &g, &exit_code);
   RegisterQuarantineCommands(app, &g, &exit_code);
   RegisterNodeCommands(app, &g, &exit_code);
+  RegisterPeerCommands(app, &g, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

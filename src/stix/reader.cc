@@ -860,4 +860,6 @@ absl::StatusOr<ReadStats> ReadEnvelope(std::unique_ptr<common::InputStream> in,
 // The one list of STIX 2.1 SCO types is the validator's schema table (validate_schema.cc).
 bool IsScoType(std::string_view type) { return detail::IsSco(type); }
 
+bool IsStandardType(std::string_view type) { return detail::Specs().count(type) > 0; }
+
 }  // namespace accord::stix

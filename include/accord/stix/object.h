@@ -38,4 +38,7 @@ bool SameJson(std::string_view a, std::string_view b);
 /// True for the SCO types of STIX 2.1 §6 (and custom types the caller declares as SCOs).
 bool IsScoType(std::string_view type);
 
+/// True for the object types STIX 2.1 defines (SDOs, SROs, SCOs, SMOs, bundle excluded).
+bool IsStandardType(std::string_view type);
+
 }  // namespace accord::stix

@@ -1,0 +1,46 @@
+// A sharing agreement with one peer (issue 12, point 3; docs/FEDERATION.md "Agreements"): what
+// this node gives the peer and what it takes from it, written by the operator as TOML. Parsing
+// is strict: an unknown key, type or TLP name, or a value of the wrong kind, is an error that
+// names the file, line and column.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "accord/common/status.h"
+
+namespace accord::federation {
+
+/// TLP 2.0 levels, in order of restriction. (TLP 1.0's WHITE is CLEAR.)
+enum class Tlp { kClear = 0, kGreen = 1, kAmber = 2, kAmberStrict = 3, kRed = 4 };
+
+/// "clear", "green", "amber", "amber+strict", "red".
+std::string_view TlpName(Tlp tlp);
+
+struct Agreement {
+  /// True only between nodes of one organisation (TLP:AMBER+STRICT may pass).
+  bool same_organization = false;
+  struct Share {
+    std::vector<std::string> collections;  // local collections the peer may read; none: nothing
+    std::vector<std::string> types;        // empty: every type
+    Tlp max_tlp = Tlp::kGreen;             // the most restricted marking the peer may receive
+    bool forward = false;                  // may objects other peers gave us reach this peer
+  } share;
+  struct Accept {
+    std::vector<std::string> from;   // the peer's collections to pull; none: nothing
+    std::string into;                // the local collection their objects land in
+    std::vector<std::string> types;  // empty: every type
+  } accept;
+};
+
+/// Parses the agreement for peer `peer` from `toml` (`source` names it in errors). Keys:
+/// `same_organization` (bool); `[share]` `collections` (non-empty strings), `types` (STIX
+/// types: standard ones, or custom ones starting "x-"), `max_tlp` ("clear" | "green" |
+/// "amber" | "amber+strict"; "red" never leaves a node), `forward` (bool); `[accept]` `from`,
+/// `into` (default "from-<peer>"), `types`. Defaults: not the same organisation, share and
+/// accept nothing, max_tlp "green", forward false. InvalidArgument "source:line:column: why".
+absl::StatusOr<Agreement> ParseAgreement(std::string_view toml, std::string_view source,
+                                         std::string_view peer);
+
+}  // namespace accord::federation

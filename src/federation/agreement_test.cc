@@ -1,0 +1,91 @@
+// Agreement files (issue 12, point 3): the issue's example reads as written, defaults are the
+// conservative ones, and every mistake names its line and column (counted by hand below).
+#include "accord/federation/agreement.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace accord::federation {
+namespace {
+
+using V = std::vector<std::string>;
+
+TEST(AgreementTest, TheIssuesExampleReadsAsWritten) {
+  const char* text = R"(same_organization = false    # true only between nodes of one organisation
+[share]                      # what this node gives the peer
+collections = ["outbox"]
+types = ["indicator", "malware", "sighting"]
+max_tlp = "amber"
+forward = true
+[accept]
+from = ["outbox"]
+into = "from-cert-b"
+types = ["indicator", "malware", "sighting", "identity"]
+)";
+  auto a = ParseAgreement(text, "b.toml", "cert-b");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_FALSE(a->same_organization);
+  EXPECT_EQ(a->share.collections, V{"outbox"});
+  EXPECT_EQ(a->share.types, (V{"indicator", "malware", "sighting"}));
+  EXPECT_EQ(a->share.max_tlp, Tlp::kAmber);
+  EXPECT_TRUE(a->share.forward);
+  EXPECT_EQ(a->accept.from, V{"outbox"});
+  EXPECT_EQ(a->accept.into, "from-cert-b");
+  EXPECT_EQ(a->accept.types, (V{"indicator", "malware", "sighting", "identity"}));
+}
+
+TEST(AgreementTest, DefaultsShareAndAcceptNothing) {
+  auto a = ParseAgreement("", "empty.toml", "cert-c");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_FALSE(a->same_organization);
+  EXPECT_TRUE(a->share.collections.empty());
+  EXPECT_TRUE(a->share.types.empty());
+  EXPECT_EQ(a->share.max_tlp, Tlp::kGreen);
+  EXPECT_FALSE(a->share.forward);
+  EXPECT_TRUE(a->accept.from.empty());
+  EXPECT_EQ(a->accept.into, "from-cert-c");
+  auto s = ParseAgreement(
+      "same_organization = true\n[share]\nmax_tlp = \"amber+strict\"\n"
+      "types = [\"x-acme-thing\", \"ipv4-addr\"]\n",
+      "s.toml", "p");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->same_organization);
+  EXPECT_EQ(s->share.max_tlp, Tlp::kAmberStrict);
+}
+
+TEST(AgreementTest, MistakesNameTheirLineAndColumn) {
+  struct Case {
+    const char* text;
+    const char* where;  // "file:line:column"
+    const char* says;
+  };
+  const Case cases[] = {
+      {"[share]\ncollections = [\"a\"]\nmax_tlp = \"purple\"\n", "f.toml:3:11",
+       "unknown TLP 'purple'"},
+      {"[share]\nmax_tlp = \"red\"\n", "f.toml:2:11", "TLP:RED never leaves its node"},
+      {"[share]\ncolections = [\"a\"]\n", "f.toml:2:1", "unknown key 'colections' in [share]"},
+      {"sharing = 1\n", "f.toml:1:1", "unknown key 'sharing'"},
+      {"[accept]\nfrom = [\"a\"]\ntypes = [\"indicator\", \"malwares\"]\n", "f.toml:3:23",
+       "unknown STIX type 'malwares'"},
+      {"[share]\nforward = \"yes\"\n", "f.toml:2:11", "forward must be true or false"},
+      {"same_organization = 1\n", "f.toml:1:21", "same_organization must be true or false"},
+      {"[share]\ncollections = \"outbox\"\n", "f.toml:2:15", "must be an array of strings"},
+      {"[share]\ncollections = [\"a\", 2]\n", "f.toml:2:21", "non-empty strings"},
+      {"[accept]\ninto = \"\"\n", "f.toml:2:8", "into must be a collection name"},
+      {"[share]\ntypes = []\n", "f.toml:2:9", "types is empty"},
+      {"[share\n", "f.toml:1:", ""},  // TOML syntax: toml++'s own words
+      {"share = 3\n", "f.toml:1:9", "share must be a table"},
+  };
+  for (const Case& c : cases) {
+    auto a = ParseAgreement(c.text, "f.toml", "p");
+    ASSERT_FALSE(a.ok()) << c.text;
+    const std::string msg(a.status().message());
+    EXPECT_EQ(msg.rfind(c.where, 0), 0u) << msg;
+    EXPECT_NE(msg.find(c.says), std::string::npos) << msg;
+  }
+}
+
+}  // namespace
+}  // namespace accord::federation
