@@ -9,6 +9,7 @@
 #include <string>
 
 #include "accord/common/status.h"
+#include "accord/store/store.h"
 
 namespace accord::cli {
 
@@ -26,6 +27,9 @@ int Fail(const absl::Status& status);
 
 /// Adds --data to a subcommand.
 void AddDataOption(CLI::App* cmd, Globals* g);
+
+/// Opens the store in --data (`create`: make it when absent).
+absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create);
 
 // One registration function per command file. Each sets a callback that stores its exit code
 // in *exit_code.

@@ -27,6 +27,13 @@ int Fail(const absl::Status& s) {
   return ExitCodeFor(s);
 }
 
+absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create) {
+  store::Options o;
+  o.dir = g.data_dir;
+  o.create = create;
+  return store::Store::Open(o);
+}
+
 void AddDataOption(CLI::App* cmd, Globals* g) {
   cmd->add_option("--data", g->data_dir,
                   "Node data directory (default: $ACCORD_DATA, else ./accord-data)");

@@ -24,13 +24,6 @@ struct NodeFlags {
   std::string id;  // verify
 };
 
-absl::StatusOr<std::unique_ptr<store::Store>> OpenNodeStore(const Globals& g, bool create) {
-  store::Options o;
-  o.dir = g.data_dir;
-  o.create = create;
-  return store::Store::Open(o);
-}
-
 void PrintNode(const federation::NodeInfo& n, bool json) {
   const std::string key = common::Base64Encode(n.public_key);
   if (json) {
@@ -44,7 +37,7 @@ void PrintNode(const federation::NodeInfo& n, bool json) {
 }
 
 int NodeInit(const Globals& g, const NodeFlags& f) {
-  auto store = OpenNodeStore(g, true);
+  auto store = OpenDataStore(g, true);
   if (!store.ok()) return Fail(store.status());
   auto node = federation::InitNode(**store, g.data_dir, f.name, common::NowMicros());
   if (!node.ok()) return Fail(node.status());
@@ -53,7 +46,7 @@ int NodeInit(const Globals& g, const NodeFlags& f) {
 }
 
 int NodeShow(const Globals& g, const NodeFlags& f) {
-  auto store = OpenNodeStore(g, false);
+  auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   auto node = federation::LoadNode(**store);
   if (!node.ok()) return Fail(node.status());
@@ -66,7 +59,7 @@ int NodeShow(const Globals& g, const NodeFlags& f) {
 }
 
 int VerifyObject(const Globals& g, const NodeFlags& f) {
-  auto store = OpenNodeStore(g, false);
+  auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   // What is printed (ids, versions, signers) leaves as `accord get` does: through the egress
   // gate, to the local operator.

@@ -25,13 +25,6 @@ struct PeerFlags {
   int version = 0;
 };
 
-absl::StatusOr<std::unique_ptr<store::Store>> OpenPeerStore(const Globals& g, bool create) {
-  store::Options o;
-  o.dir = g.data_dir;
-  o.create = create;
-  return store::Store::Open(o);
-}
-
 // Who runs the command, for the agreement's record: the user sudo ran it for, else the
 // process's user.
 std::string OperatorName() {
@@ -41,7 +34,7 @@ std::string OperatorName() {
 }
 
 int PeerAdd(const Globals& g, const PeerFlags& f) {
-  auto store = OpenPeerStore(g, true);
+  auto store = OpenDataStore(g, true);
   if (!store.ok()) return Fail(store.status());
   federation::Peer p;
   p.name = f.name;
@@ -63,7 +56,7 @@ int PeerAdd(const Globals& g, const PeerFlags& f) {
 }
 
 int PeerList(const Globals& g, const PeerFlags& f) {
-  auto store = OpenPeerStore(g, false);
+  auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   auto peers = federation::ListPeers(**store);
   if (!peers.ok()) return Fail(peers.status());
@@ -90,7 +83,7 @@ int PeerList(const Globals& g, const PeerFlags& f) {
 }
 
 int PeerRemove(const Globals& g, const PeerFlags& f) {
-  auto store = OpenPeerStore(g, false);
+  auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   if (absl::Status st = federation::RemovePeer(**store, g.data_dir, f.name); !st.ok()) {
     return Fail(st);
@@ -100,7 +93,7 @@ int PeerRemove(const Globals& g, const PeerFlags& f) {
 }
 
 int AgreementSet(const Globals& g, const PeerFlags& f) {
-  auto store = OpenPeerStore(g, false);
+  auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   auto text = common::ReadFile(f.file, 1 << 20);
   if (!text.ok()) return Fail(text.status());
@@ -112,7 +105,7 @@ int AgreementSet(const Globals& g, const PeerFlags& f) {
 }
 
 int AgreementShow(const Globals& g, const PeerFlags& f) {
-  auto store = OpenPeerStore(g, false);
+  auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   if (auto p = federation::GetPeer(**store, f.name); !p.ok()) {
     // A removed peer's history can still be read with --history.

@@ -21,13 +21,6 @@
 namespace accord::cli {
 namespace {
 
-absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Globals& g, bool create) {
-  store::Options o;
-  o.dir = g.data_dir;
-  o.create = create;
-  return store::Store::Open(o);
-}
-
 absl::StatusOr<store::VersionSelect> ParseVersions(const std::string& v) {
   if (v == "last") return store::VersionSelect::kLast;
   if (v == "first") return store::VersionSelect::kFirst;
@@ -63,7 +56,7 @@ class Progress {
 };
 
 int Init(const Globals& g) {
-  auto s = OpenStore(g, true);
+  auto s = OpenDataStore(g, true);
   if (!s.ok()) return Fail(s.status());
   auto ident = (*s)->GetSetting("node.identity");
   if (!ident.ok()) return Fail(ident.status());
@@ -169,7 +162,7 @@ int Import(const Globals& g, const ImportFlags& f) {
                     " (", inputs->skipped.size(), " skipped; STIX files are named ",
                     kStixExtensions, "); nothing was stored")));
   }
-  auto s = OpenStore(g, true);
+  auto s = OpenDataStore(g, true);
   if (!s.ok()) return Fail(s.status());
   common::SetDefaultInputLimits({f.max_gzip_bytes, f.max_gzip_ratio});
   if (f.strict) {
@@ -266,7 +259,7 @@ struct Egress {
 int Get(const Globals& g, const std::string& id, const std::string& versions) {
   auto vs = ParseVersions(versions);
   if (!vs.ok()) return Fail(vs.status());
-  auto s = OpenStore(g, false);
+  auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
   Egress egress(s->get());
   auto objs = egress.reader.Get(id, *vs, policy::Audience::LocalOperator(), policy::Exit::kGet);
@@ -283,7 +276,7 @@ struct ListFlags {
 };
 
 int List(const Globals& g, const ListFlags& f) {
-  auto s = OpenStore(g, false);
+  auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
   store::Query q;
   if (!f.type.empty()) q.types.push_back(f.type);
@@ -320,7 +313,7 @@ int List(const Globals& g, const ListFlags& f) {
 int Export(const Globals& g, const std::string& collection, const std::string& versions) {
   auto vs = ParseVersions(versions);
   if (!vs.ok()) return Fail(vs.status());
-  auto s = OpenStore(g, false);
+  auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
   store::Query q;
   if (!collection.empty()) q.collection = collection;
@@ -352,7 +345,7 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
 }
 
 int PrintStats(const Globals& g, bool json) {
-  auto s = OpenStore(g, false);
+  auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
   auto st = (*s)->GetStats();
   if (!st.ok()) return Fail(st.status());
