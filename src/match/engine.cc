@@ -251,9 +251,11 @@ class ProgramImpl final : public Program {
     return it == stateful_.end() ? UINT32_MAX : it->second;
   }
   std::string_view Name(uint32_t i) const override {
+    // Offsets are checked here, not at load (a corrupt image gives "", never a bad read).
     if (i >= name_end_.size()) return {};
-    uint32_t from = i == 0 ? 0 : name_end_[i - 1];
-    return names_.substr(from, name_end_[i] - from);
+    const uint32_t from = i == 0 ? 0 : name_end_[i - 1], to = name_end_[i];
+    if (from > to || to > names_.size()) return {};
+    return names_.substr(from, to - from);
   }
   std::string_view Origin(uint32_t i) const override {
     return i < origin_of_.size() && origin_of_[i] < origins_.size() ? origins_[origin_of_[i]]
@@ -354,10 +356,23 @@ class ProgramImpl final : public Program {
   // i = 0). names_ views names_buf_ (Build) or the image (Load).
   std::string names_buf_;
   std::string_view names_;
-  std::vector<uint32_t> name_end_;
+  // PERF: both u32 arrays are views (into the image when loaded: no copy at start-up).
+  // Unaligned in the image, so elements are read with memcpy.
+  struct U32View {
+    const char* data = nullptr;
+    size_t n = 0;
+    size_t size() const { return n; }
+    uint32_t operator[](size_t i) const {
+      uint32_t v;
+      memcpy(&v, data + i * 4, 4);
+      return v;
+    }
+  };
+  std::vector<uint32_t> name_end_buf_, origin_of_buf_;  // Build(): what the views show
+  U32View name_end_;
   // IndicatorSpec::origin, interned: origins_[origin_of_[i]] (views into arena_ or the image).
   std::vector<std::string_view> origins_;
-  std::vector<uint32_t> origin_of_;
+  U32View origin_of_;
   EngineStats stats_;
   std::string key_buf_;                // Build() only
   std::shared_ptr<const void> image_;  // Load(): owns the bytes the key tables and ids view
@@ -614,17 +629,19 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
   std::vector<uint32_t> unanchored;
   // Names and origins, kept for the caller. Names past 4 GiB in all are dropped (offsets are
   // 32-bit); origins are few (one per set of collections) and interned.
-  name_end_.reserve(specs.size());
-  origin_of_.reserve(specs.size());
+  name_end_buf_.reserve(specs.size());
+  origin_of_buf_.reserve(specs.size());
   absl::flat_hash_map<std::string_view, uint32_t> origin_ids;
   for (const IndicatorSpec& s : specs) {
     if (names_buf_.size() + s.name.size() <= UINT32_MAX) names_buf_.append(s.name);
-    name_end_.push_back(static_cast<uint32_t>(names_buf_.size()));
+    name_end_buf_.push_back(static_cast<uint32_t>(names_buf_.size()));
     auto [it, fresh] = origin_ids.emplace(s.origin, static_cast<uint32_t>(origins_.size()));
     if (fresh) origins_.push_back(arena_.Copy(s.origin));
-    origin_of_.push_back(it->second);
+    origin_of_buf_.push_back(it->second);
   }
   names_ = names_buf_;
+  name_end_ = {reinterpret_cast<const char*>(name_end_buf_.data()), name_end_buf_.size()};
+  origin_of_ = {reinterpret_cast<const char*>(origin_of_buf_.data()), origin_of_buf_.size()};
   // Indicator i keeps index i even when its pattern is rejected: MatchResult::indicator and
   // IndicatorId() use the caller's numbering.
   for (uint32_t i = 0; i < specs.size(); ++i) {
@@ -750,8 +767,8 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
                         overflow_.capacity() * sizeof(decltype(overflow_)::value_type) +
                         leaves_.capacity() * sizeof(Leaf) + inds_.capacity() * sizeof(Indicator) +
                         ids_.capacity() * 16 + other_ids_.capacity() * 25 + comps_.capacity() * 8 +
-                        names_buf_.capacity() + name_end_.capacity() * 4 +
-                        origin_of_.capacity() * 4 + origins_.capacity() * 16;
+                        names_buf_.capacity() + name_end_buf_.capacity() * 4 +
+                        origin_of_buf_.capacity() * 4 + origins_.capacity() * 16;
   for (const auto& o : overflow_) stats_.memory_bytes += o.capacity() * 4;
   return absl::OkStatus();
 }
@@ -1130,11 +1147,11 @@ absl::StatusOr<std::string> ProgramImpl::Image() const {
       free(bytes);  // allocated by Vectorscan's default allocator (malloc)
     }
   }
-  detail::PutVector(&out, name_end_);
+  detail::PutVector(&out, name_end_buf_);
   PutString(&out, names_);
   Put<uint64_t>(&out, origins_.size());
   for (std::string_view o : origins_) PutString(&out, o);
-  PutU32s(&out, origin_of_);
+  PutU32s(&out, origin_of_buf_);
   Put<EngineStats>(&out, stats_);
   return out;
 }
@@ -1252,24 +1269,24 @@ absl::Status ProgramImpl::Load(std::string_view image, std::shared_ptr<const voi
       scratch_.reset(sc);
     }
   }
-  // Names and origins stay in the image too.
-  if (!after.GetVector(&name_end_) || name_end_.size() != inds_.size() || !after.GetView(&names_)) {
+  // Names and origins stay in the image too, viewed where they lie; their offsets and
+  // indexes are checked where they are read (Name, Origin), so a start does not walk them.
+  uint64_t count;
+  const char* at;
+  if (!after.GetCount(&count, 4) || count != inds_.size() || !after.Skip(count * 4, &at) ||
+      !after.GetView(&names_)) {
     return bad("names");
   }
-  for (size_t i = 0; i < name_end_.size(); ++i) {
-    if (name_end_[i] > names_.size() || (i > 0 && name_end_[i] < name_end_[i - 1])) {
-      return bad("names");
-    }
-  }
+  name_end_ = {at, count};
   if (!after.GetCount(&n, 4)) return bad("origins");
   origins_.resize(n);
   for (std::string_view& o : origins_) {
     if (!after.GetView(&o)) return bad("origins");
   }
-  if (!after.GetVector(&origin_of_) || origin_of_.size() != inds_.size()) return bad("origins");
-  for (uint32_t o : origin_of_) {
-    if (o >= origins_.size()) return bad("origins");
+  if (!after.GetCount(&count, 4) || count != inds_.size() || !after.Skip(count * 4, &at)) {
+    return bad("origins");
   }
+  origin_of_ = {at, count};
   if (!after.Get(&stats_) || !after.done()) return bad("trailing bytes");
   // Every index the matcher follows, checked once here.
   for (const Indicator& ind : inds_) {
