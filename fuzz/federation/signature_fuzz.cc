@@ -1,13 +1,15 @@
 // Fuzz target: object signatures (src/federation/signature.cc): SigningBytes, FindSignature,
-// Sign and Verify on any bytes. Properties: never crashes or leaks; what Sign returns verifies
-// with the key that made it, carries that signer, and signs the same bytes as its input did;
-// an input with a signature entry never verifies with a fresh key.
+// Sign and Verify on any bytes, and the TLP of an object (src/policy/tlp.cc). Properties: never
+// crashes or leaks; what Sign returns verifies with the key that made it, carries that signer, and
+// signs the same bytes as its input did; an input with a signature entry never verifies with a
+// fresh key.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "accord/federation/signature.h"
+#include "accord/policy/tlp.h"
 
 namespace {
 const accord::federation::KeyPair& Keys() {
@@ -20,6 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace accord::federation;
   std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::string signer = "identity--00000000-0000-4000-8000-000000000001";
+  // The TLP of any bytes is a level; what does not parse is RED (never shared).
+  const accord::policy::Tlp tlp = accord::policy::TlpOfObject(input, accord::policy::Tlp::kAmber);
+  if (tlp < accord::policy::Tlp::kClear || tlp > accord::policy::Tlp::kRed) std::abort();
   auto bytes = SigningBytes(input);
   auto found = FindSignature(input);
   // Both parse the same object; a malformed entry fails FindSignature alone.

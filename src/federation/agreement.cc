@@ -89,17 +89,6 @@ absl::Status Types(const toml::table& t, std::string_view where, std::vector<std
 
 }  // namespace
 
-std::string_view TlpName(Tlp tlp) {
-  switch (tlp) {
-    case Tlp::kClear: return "clear";
-    case Tlp::kGreen: return "green";
-    case Tlp::kAmber: return "amber";
-    case Tlp::kAmberStrict: return "amber+strict";
-    case Tlp::kRed: return "red";
-  }
-  return "red";
-}
-
 absl::StatusOr<Agreement> ParseAgreement(std::string_view text, std::string_view source,
                                          std::string_view peer) {
   Errors err(source);

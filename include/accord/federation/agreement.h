@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "accord/common/status.h"
+#include "accord/policy/tlp.h"
 
 namespace accord::federation {
 
-/// TLP 2.0 levels, in order of restriction. (TLP 1.0's WHITE is CLEAR.)
-enum class Tlp { kClear = 0, kGreen = 1, kAmber = 2, kAmberStrict = 3, kRed = 4 };
-
-/// "clear", "green", "amber", "amber+strict", "red".
-std::string_view TlpName(Tlp tlp);
+// The TLP levels and rules live in the egress policy layer, which enforces them.
+using policy::Tlp;
+using policy::TlpName;
 
 struct Agreement {
   /// True only between nodes of one organisation (TLP:AMBER+STRICT may pass).

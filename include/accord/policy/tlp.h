@@ -1,0 +1,42 @@
+// Traffic Light Protocol rules for sharing with peers (issue 12, points 3 and 4; docs/
+// FEDERATION.md "TLP"). Pure functions: the egress layer applies them to every object that
+// leaves for a peer.
+//
+// Thread-safe: pure functions.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace accord::policy {
+
+/// TLP 2.0 levels, in order of restriction. TLP 1.0's WHITE is CLEAR.
+enum class Tlp { kClear = 0, kGreen = 1, kAmber = 2, kAmberStrict = 3, kRed = 4 };
+
+/// "clear", "green", "amber", "amber+strict", "red".
+std::string_view TlpName(Tlp tlp);
+
+/// The level a marking-definition id stands for: the five TLP 2.0 ids and the four TLP 1.0
+/// ones (STIX21-objects.md §7.1, §7.2); nullopt for any other marking.
+std::optional<Tlp> TlpOfMarking(std::string_view marking_definition_id);
+
+/// The TLP of an object: the most restrictive TLP marking among its object_marking_refs and
+/// its granular_markings' marking_ref (a part marked RED makes the whole object RED to a
+/// peer: objects are shared whole). `default_tlp` when it carries none. Unparseable JSON is RED.
+Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp);
+
+/// What a peer's agreement says about TLP (federation::Agreement's [share] and
+/// same_organization).
+struct ShareTerms {
+  bool same_organization = false;
+  Tlp max_tlp = Tlp::kGreen;
+  bool forward = false;
+};
+
+/// May an object of TLP `tlp` go to a peer under `terms`? `forwarded`: it came to this node
+/// from another peer (this node did not originate it). The rules: RED never leaves; AMBER+STRICT
+/// only to the same organisation; AMBER only directly (never forwarded); GREEN and CLEAR
+/// forwarded only where `forward`; and never above the peer's `max_tlp`.
+bool TlpAllows(Tlp tlp, const ShareTerms& terms, bool forwarded);
+
+}  // namespace accord::policy

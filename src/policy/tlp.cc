@@ -1,0 +1,74 @@
+#include "accord/policy/tlp.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <string>
+
+namespace accord::policy {
+
+std::string_view TlpName(Tlp tlp) {
+  switch (tlp) {
+    case Tlp::kClear: return "clear";
+    case Tlp::kGreen: return "green";
+    case Tlp::kAmber: return "amber";
+    case Tlp::kAmberStrict: return "amber+strict";
+    case Tlp::kRed: return "red";
+  }
+  return "red";
+}
+
+std::optional<Tlp> TlpOfMarking(std::string_view id) {
+  // TLP 2.0 (OASIS cti-stix-common-objects), then TLP 1.0 (STIX 2.1 §7.2.1.4).
+  if (id == "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487") return Tlp::kClear;
+  if (id == "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb") return Tlp::kGreen;
+  if (id == "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421") return Tlp::kAmber;
+  if (id == "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003") return Tlp::kAmberStrict;
+  if (id == "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1") return Tlp::kRed;
+  if (id == "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9") return Tlp::kClear;
+  if (id == "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da") return Tlp::kGreen;
+  if (id == "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82") return Tlp::kAmber;
+  if (id == "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed") return Tlp::kRed;
+  return std::nullopt;
+}
+
+Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(std::string(object_json)).get_object().get(obj) != simdjson::SUCCESS) {
+    return Tlp::kRed;  // cannot tell: never shared
+  }
+  std::optional<Tlp> found;
+  auto note = [&](std::string_view ref) {
+    if (std::optional<Tlp> t = TlpOfMarking(ref)) found = found ? std::max(*found, *t) : *t;
+  };
+  simdjson::dom::array refs;
+  if (obj["object_marking_refs"].get_array().get(refs) == simdjson::SUCCESS) {
+    for (simdjson::dom::element e : refs) {
+      std::string_view ref;
+      if (e.get_string().get(ref) == simdjson::SUCCESS) note(ref);
+    }
+  }
+  simdjson::dom::array granular;
+  if (obj["granular_markings"].get_array().get(granular) == simdjson::SUCCESS) {
+    for (simdjson::dom::element g : granular) {
+      std::string_view ref;
+      if (g["marking_ref"].get_string().get(ref) == simdjson::SUCCESS) note(ref);
+    }
+  }
+  return found.value_or(default_tlp);
+}
+
+bool TlpAllows(Tlp tlp, const ShareTerms& terms, bool forwarded) {
+  if (tlp > terms.max_tlp) return false;
+  switch (tlp) {
+    case Tlp::kRed: return false;
+    case Tlp::kAmberStrict: return terms.same_organization && !forwarded;
+    case Tlp::kAmber: return !forwarded;
+    case Tlp::kGreen:
+    case Tlp::kClear: return !forwarded || terms.forward;
+  }
+  return false;
+}
+
+}  // namespace accord::policy
