@@ -58,6 +58,14 @@ int NodeShow(const Globals& g, const NodeFlags& f) {
   return 0;
 }
 
+int NodeTrust(const Globals& g, const NodeFlags& f) {
+  auto store = OpenDataStore(g, false);
+  if (!store.ok()) return Fail(store.status());
+  if (absl::Status st = federation::TrustIdentity(**store, f.id); !st.ok()) return Fail(st);
+  std::cout << "trusted: the key that " << f.id << "'s own signed identity object carries\n";
+  return 0;
+}
+
 int VerifyObject(const Globals& g, const NodeFlags& f) {
   auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
@@ -76,6 +84,8 @@ int VerifyObject(const Globals& g, const NodeFlags& f) {
     return Fail(absl::NotFoundError(common::Cat("no object ", f.id)));
   }
   const std::vector<store::StoredObject>* versions = &page->objects;
+  auto trust = federation::LoadKeyTrust(**store, g.data_dir);
+  if (!trust.ok()) return Fail(trust.status());
   int bad = 0;
   nlohmann::json out = nlohmann::json::array();
   for (const store::StoredObject& v : *versions) {
@@ -87,12 +97,15 @@ int VerifyObject(const Globals& g, const NodeFlags& f) {
       result = "unsigned";
     } else {
       signer = (*sig)->signer;
-      auto key = federation::SignerKey(**store, signer);
-      if (!key.ok()) return Fail(key.status());
-      if (!*key) {
-        result = "unknown signer (no verified identity object with its key)";
+      auto key = federation::SignerKey(**store, signer, *trust);
+      if (!key.ok()) {
+        if (key.status().code() != absl::StatusCode::kNotFound &&
+            key.status().code() != absl::StatusCode::kPermissionDenied) {
+          return Fail(key.status());
+        }
+        result = std::string(key.status().message());
       } else {
-        absl::Status st = federation::Verify(v.json, **key);
+        absl::Status st = federation::Verify(v.json, *key);
         result = st.ok() ? "valid" : common::Cat("invalid: ", st.message());
       }
     }
@@ -129,6 +142,11 @@ void RegisterNodeCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddDataOption(show, g);
   show->add_flag("--json", f->json, "Print as JSON");
   show->callback([g, f, exit_code] { *exit_code = NodeShow(*g, *f); });
+  auto* trust = node->add_subcommand(
+      "trust", "Trust the key a signer's identity object introduces ([federation] key_trust)");
+  AddDataOption(trust, g);
+  trust->add_option("identity", f->id, "The signer's identity id")->required();
+  trust->callback([g, f, exit_code] { *exit_code = NodeTrust(*g, *f); });
   auto* verify =
       app.add_subcommand("verify", "Check the signature of every stored version of an object");
   AddDataOption(verify, g);

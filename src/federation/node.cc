@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <toml++/toml.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +12,7 @@
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "accord/federation/peers.h"
 #include "accord/federation/signature.h"
 #include "accord/ingest/ingest.h"
 
@@ -74,10 +78,64 @@ std::optional<std::string> PublicKeyOf(std::string_view identity_json) {
   return raw;
 }
 
-absl::StatusOr<std::optional<std::string>> SignerKey(store::Store& store,
-                                                     const std::string& identity) {
+absl::StatusOr<KeyTrust> LoadKeyTrust(store::Store& store, const std::string& data_dir) {
+  KeyTrust t;
+  const std::filesystem::path path = std::filesystem::path(data_dir) / "accord.toml";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    toml::table doc;
+    try {
+      doc = toml::parse_file(path.string());
+    } catch (const toml::parse_error& e) {
+      return absl::InvalidArgumentError(common::Cat(path.string(), ":", e.source().begin.line, ":",
+                                                    e.source().begin.column, ": ",
+                                                    e.description()));
+    }
+    if (const toml::node* n = doc["federation"]["key_trust"].node()) {
+      const toml::value<std::string>* v = n->as_string();
+      if (v == nullptr || (v->get() != "auto" && v->get() != "manual")) {
+        return absl::InvalidArgumentError(
+            common::Cat(path.string(), ":", n->source().begin.line, ":", n->source().begin.column,
+                        ": [federation] key_trust must be \"auto\" or \"manual\""));
+      }
+      t.manual = v->get() == "manual";
+    }
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> list, store.GetSetting("federation.trusted"));
+  if (list && !list->empty()) {
+    nlohmann::json j = nlohmann::json::parse(*list, nullptr, false);
+    if (!j.is_array()) return absl::DataLossError("the trusted identities setting is corrupt");
+    for (const auto& e : j) {
+      if (e.is_string()) t.trusted.push_back(e.get<std::string>());
+    }
+  }
+  return t;
+}
+
+absl::Status TrustIdentity(store::Store& store, const std::string& identity) {
+  if (identity.rfind("identity--", 0) != 0 ||
+      !common::IsUuid(std::string_view(identity).substr(10))) {
+    return absl::InvalidArgumentError(common::Cat("'", identity, "' is not an identity id"));
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> list, store.GetSetting("federation.trusted"));
+  nlohmann::json j = list && !list->empty() ? nlohmann::json::parse(*list, nullptr, false)
+                                            : nlohmann::json::array();
+  if (!j.is_array()) return absl::DataLossError("the trusted identities setting is corrupt");
+  for (const auto& e : j) {
+    if (e == identity) return absl::OkStatus();
+  }
+  j.push_back(identity);
+  return store.PutSetting("federation.trusted", j.dump());
+}
+
+absl::StatusOr<std::string> SignerKey(store::Store& store, const std::string& identity,
+                                      const KeyTrust& trust) {
   ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> self, LoadNode(store));
   if (self && self->identity == identity) return self->public_key;
+  ACCORD_ASSIGN_OR_RETURN(std::vector<Peer> peers, ListPeers(store));
+  for (const Peer& p : peers) {
+    if (p.identity == identity) return p.public_key;
+  }
   ACCORD_ASSIGN_OR_RETURN(std::vector<store::StoredObject> versions,
                           store.Get(identity, store::VersionSelect::kAll));
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
@@ -85,9 +143,17 @@ absl::StatusOr<std::optional<std::string>> SignerKey(store::Store& store,
     if (!key) continue;
     // The identity object must be signed, by itself, with the key it carries.
     auto sig = FindSignature(it->json);
-    if (sig.ok() && *sig && (*sig)->signer == identity && Verify(it->json, *key).ok()) return key;
+    if (!sig.ok() || !*sig || (*sig)->signer != identity || !Verify(it->json, *key).ok()) continue;
+    if (trust.manual &&
+        std::find(trust.trusted.begin(), trust.trusted.end(), identity) == trust.trusted.end()) {
+      return absl::PermissionDeniedError(
+          common::Cat("untrusted signer ", identity, " (key_trust is manual: `accord node trust ",
+                      identity, "` trusts the key its identity object introduces)"));
+    }
+    return *key;
   }
-  return std::nullopt;
+  return absl::NotFoundError(
+      common::Cat("unknown signer ", identity, " (no verified identity object with its key)"));
 }
 
 absl::StatusOr<NodeInfo> InitNode(store::Store& store, const std::string& data_dir,

@@ -165,5 +165,43 @@ TEST_F(NodeCliTest, VerifyReportsUnsignedAndTamperedVersions) {
   EXPECT_NE(none.exit_code, 0);
 }
 
+// Point 5: a key that another node's identity object introduces is believed automatically by
+// default; with [federation] key_trust = "manual" only after `accord node trust`.
+TEST_F(NodeCliTest, IntroducedKeysAreTrustedAutomaticallyOrByHand) {
+  TempDir b_dir{"node-cli-b"};
+  const std::string b_data = ShellQuote((b_dir.path() / "store").string());
+  ASSERT_EQ(RunCmd(Accord() + " node init --name B --data " + b_data, b_dir.path()).exit_code, 0);
+  const std::string b_id = nlohmann::json::parse(
+      RunCmd(Accord() + " node show --json --data " + b_data, b_dir.path()).out)["identity"];
+  const std::string b_obj =
+      RunCmd(Accord() + " get " + b_id + " --data " + b_data, b_dir.path()).out;
+  ASSERT_EQ(Run("node init --name A").exit_code, 0);
+  std::ofstream(Path("b.json")) << b_obj;
+  ASSERT_EQ(RunCmd(Accord() + " import --data " + data() + " --collection from-b " +
+                       ShellQuote(Path("b.json").string()),
+                   tmp_.path())
+                .exit_code,
+            0);
+  // auto (the default): B's self-signed identity object introduces its key.
+  RunResult v = Run("verify --json " + b_id);
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(nlohmann::json::parse(v.out)[0]["result"], "valid");
+  // manual: not until `node trust`.
+  std::ofstream(tmp_.path() / "store" / "accord.toml") << "[federation]\nkey_trust = \"manual\"\n";
+  RunResult m = Run("verify --json " + b_id);
+  EXPECT_EQ(m.exit_code, 1);
+  EXPECT_EQ(
+      nlohmann::json::parse(m.out)[0]["result"].get<std::string>().rfind("untrusted signer", 0), 0u)
+      << m.out;
+  ASSERT_EQ(Run("node trust " + b_id).exit_code, 0);
+  EXPECT_EQ(Run("verify " + b_id).exit_code, 0);
+  EXPECT_EQ(Run("node trust indicator--x").exit_code, 1);
+  // A bad setting names its line.
+  std::ofstream(tmp_.path() / "store" / "accord.toml") << "[federation]\nkey_trust = \"maybe\"\n";
+  RunResult bad = Run("verify " + b_id);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("accord.toml:2:"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace accord::testing

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "accord/common/status.h"
 #include "accord/common/time.h"
@@ -36,12 +37,24 @@ absl::StatusOr<std::optional<NodeInfo>> LoadNode(store::Store& store);
 /// file is readable by anyone but its owner (it is then not used).
 absl::StatusOr<std::string> LoadSecretKey(const std::string& data_dir);
 
-/// The public key (32 raw bytes) of signer `identity`: this node's own, or the one carried by
-/// the latest stored version of its identity object that is signed by that same key (a
-/// self-signed introduction; which introductions to trust is the peers' business, issue 12).
-/// nullopt when no such object is stored.
-absl::StatusOr<std::optional<std::string>> SignerKey(store::Store& store,
-                                                     const std::string& identity);
+/// Which signers' keys are believed (issue 12, point 5). A key a configured peer was added
+/// with, and this node's own, always are. A key that a stored identity object introduces (the
+/// object signed, by that identity, with the key it carries) is believed automatically, the
+/// default, or with `manual` only for identities named by `accord node trust`.
+/// `manual` is `key_trust = "manual"` under [federation] in <data>/accord.toml.
+struct KeyTrust {
+  bool manual = false;
+  std::vector<std::string> trusted;  // identity ids
+};
+absl::StatusOr<KeyTrust> LoadKeyTrust(store::Store& store, const std::string& data_dir);
+/// Adds `identity` to the trusted identities (idempotent). InvalidArgument for a non-id.
+absl::Status TrustIdentity(store::Store& store, const std::string& identity);
+
+/// The public key (32 raw bytes) of signer `identity` under `trust`: this node's own, a
+/// configured peer's, or one introduced by its stored identity object (above). NotFound: no
+/// key is known; PermissionDenied: a key is introduced but not trusted (manual mode).
+absl::StatusOr<std::string> SignerKey(store::Store& store, const std::string& identity,
+                                      const KeyTrust& trust);
 
 /// The public key (32 raw bytes) that the identity object `identity_json` carries in the
 /// node-key extension; nullopt when it carries none or a malformed one.
