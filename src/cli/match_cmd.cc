@@ -327,14 +327,14 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
           output_open = open.ok();
         }
+        // Where each indicator comes from and its name (issue 11): kept in the program, no
+        // store read.
+        const match::Program& program = *e.program();
         for (const match::MatchResult& m : results) {
           if (!output_open) {
             ++lines_withheld;
             continue;
           }
-          // Where the indicator comes from and its name (issue 11): kept in the program, no
-          // store read.
-          const match::Program& program = *e.program();
           ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
                                   origins.Find(program, m.indicator));
           const std::string& id = e.IndicatorId(m.indicator);

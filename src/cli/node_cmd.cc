@@ -1,6 +1,7 @@
 // accord node init | show, accord verify: the node's identity and key pair, and the check of
 // object signatures (issue 12, docs/FEDERATION.md).
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -83,12 +84,13 @@ int VerifyObject(const Globals& g, const NodeFlags& f) {
     }
     return Fail(absl::NotFoundError(common::Cat("no object ", f.id)));
   }
-  const std::vector<store::StoredObject>* versions = &page->objects;
   auto trust = federation::LoadKeyTrust(**store, g.data_dir);
   if (!trust.ok()) return Fail(trust.status());
   int bad = 0;
   nlohmann::json out = nlohmann::json::array();
-  for (const store::StoredObject& v : *versions) {
+  // Each signer's key is looked up once (versions of one object mostly share a signer).
+  std::map<std::string, absl::StatusOr<std::string>> keys;
+  for (const store::StoredObject& v : page->objects) {
     std::string signer, result;
     auto sig = federation::FindSignature(v.json);
     if (!sig.ok()) {
@@ -97,7 +99,9 @@ int VerifyObject(const Globals& g, const NodeFlags& f) {
       result = "unsigned";
     } else {
       signer = (*sig)->signer;
-      auto key = federation::SignerKey(**store, signer, *trust);
+      auto [it, fresh] = keys.try_emplace(signer, absl::StatusOr<std::string>(""));
+      if (fresh) it->second = federation::SignerKey(**store, signer, *trust);
+      const absl::StatusOr<std::string>& key = it->second;
       if (!key.ok()) {
         if (key.status().code() != absl::StatusCode::kNotFound &&
             key.status().code() != absl::StatusCode::kPermissionDenied) {

@@ -40,6 +40,40 @@ void RemoveSignature(nlohmann::json* j) {
   if (ext->empty()) j->erase("extensions");
 }
 
+// The signature entry of a parsed object (FindSignature's rules).
+absl::StatusOr<std::optional<Signature>> SignatureIn(const nlohmann::json& j) {
+  auto ext = j.find("extensions");
+  if (ext == j.end() || !ext->is_object()) return std::nullopt;
+  auto e = ext->find(kSigKey);
+  if (e == ext->end()) return std::nullopt;
+  auto bad = [](std::string_view why) {
+    return absl::InvalidArgumentError(common::Cat("signature extension: ", why));
+  };
+  if (!e->is_object()) return bad("not an object");
+  auto str = [&](const char* name, std::string* out) {
+    auto m = e->find(name);
+    if (m == e->end() || !m->is_string()) return false;
+    *out = m->get<std::string>();
+    return true;
+  };
+  std::string type, alg, signer, sig;
+  if (!str("extension_type", &type) || type != "property-extension") {
+    return bad("extension_type must be \"property-extension\"");
+  }
+  if (!str("alg", &alg)) return bad("no alg");
+  if (alg != "Ed25519") return bad(common::Cat("alg '", alg, "' is not Ed25519"));
+  if (!str("signer", &signer) || signer.rfind("identity--", 0) != 0 ||
+      !common::IsUuid(std::string_view(signer).substr(10))) {
+    return bad("signer must be an identity id");
+  }
+  if (!str("signature", &sig)) return bad("no signature");
+  std::optional<std::string> raw = common::Base64Decode(sig);
+  if (!raw || raw->size() != crypto_sign_BYTES) {
+    return bad("signature must be standard base64 of 64 bytes");
+  }
+  return Signature{std::move(signer), std::move(*raw)};
+}
+
 absl::StatusOr<std::string> CanonicalOf(const nlohmann::json& j) {
   return stix::CanonicalJson(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict));
 }
@@ -122,36 +156,7 @@ absl::StatusOr<std::string> Sign(std::string_view object_json, std::string_view 
 
 absl::StatusOr<std::optional<Signature>> FindSignature(std::string_view object_json) {
   ACCORD_ASSIGN_OR_RETURN(nlohmann::json j, ParseObject(object_json));
-  auto ext = j.find("extensions");
-  if (ext == j.end() || !ext->is_object()) return std::nullopt;
-  auto e = ext->find(kSigKey);
-  if (e == ext->end()) return std::nullopt;
-  auto bad = [](std::string_view why) {
-    return absl::InvalidArgumentError(common::Cat("signature extension: ", why));
-  };
-  if (!e->is_object()) return bad("not an object");
-  auto str = [&](const char* name, std::string* out) {
-    auto m = e->find(name);
-    if (m == e->end() || !m->is_string()) return false;
-    *out = m->get<std::string>();
-    return true;
-  };
-  std::string type, alg, signer, sig;
-  if (!str("extension_type", &type) || type != "property-extension") {
-    return bad("extension_type must be \"property-extension\"");
-  }
-  if (!str("alg", &alg)) return bad("no alg");
-  if (alg != "Ed25519") return bad(common::Cat("alg '", alg, "' is not Ed25519"));
-  if (!str("signer", &signer) || signer.rfind("identity--", 0) != 0 ||
-      !common::IsUuid(std::string_view(signer).substr(10))) {
-    return bad("signer must be an identity id");
-  }
-  if (!str("signature", &sig)) return bad("no signature");
-  std::optional<std::string> raw = common::Base64Decode(sig);
-  if (!raw || raw->size() != crypto_sign_BYTES) {
-    return bad("signature must be standard base64 of 64 bytes");
-  }
-  return Signature{std::move(signer), std::move(*raw)};
+  return SignatureIn(j);
 }
 
 absl::Status Verify(std::string_view object_json, std::string_view public_key) {
@@ -159,9 +164,12 @@ absl::Status Verify(std::string_view object_json, std::string_view public_key) {
   if (public_key.size() != crypto_sign_PUBLICKEYBYTES) {
     return absl::InvalidArgumentError("an Ed25519 public key is 32 bytes");
   }
-  ACCORD_ASSIGN_OR_RETURN(std::optional<Signature> sig, FindSignature(object_json));
+  // One parse serves both: the entry, then the bytes it signs.
+  ACCORD_ASSIGN_OR_RETURN(nlohmann::json j, ParseObject(object_json));
+  ACCORD_ASSIGN_OR_RETURN(std::optional<Signature> sig, SignatureIn(j));
   if (!sig) return absl::NotFoundError("the object is not signed");
-  ACCORD_ASSIGN_OR_RETURN(std::string bytes, SigningBytes(object_json));
+  RemoveSignature(&j);
+  ACCORD_ASSIGN_OR_RETURN(std::string bytes, CanonicalOf(j));
   if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->signature.data()),
                                   reinterpret_cast<const unsigned char*>(bytes.data()),
                                   bytes.size(),

@@ -1147,7 +1147,7 @@ absl::StatusOr<std::string> ProgramImpl::Image() const {
       free(bytes);  // allocated by Vectorscan's default allocator (malloc)
     }
   }
-  detail::PutVector(&out, name_end_buf_);
+  PutU32s(&out, name_end_buf_);
   PutString(&out, names_);
   Put<uint64_t>(&out, origins_.size());
   for (std::string_view o : origins_) PutString(&out, o);

@@ -59,6 +59,21 @@ void AppendCollection(const store::CollectionInfo& c, std::string* out) {
   out->push_back('}');
 }
 
+// `"also_in":[…],"collection":{…},`: the part of a line that depends only on the origin.
+void AppendHead(const IndicatorOrigin& o, std::string* out) {
+  if (!o.also_in.empty()) {
+    out->append("\"also_in\":[");
+    for (size_t i = 0; i < o.also_in.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendCollection(o.also_in[i], out);
+    }
+    out->append("],");
+  }
+  out->append("\"collection\":");
+  AppendCollection(o.collection, out);
+  out->push_back(',');
+}
+
 }  // namespace
 
 void PrepareMatchLine(IndicatorOrigin* o) {
@@ -66,19 +81,8 @@ void PrepareMatchLine(IndicatorOrigin* o) {
   bool valid = Utf8(o->collection);
   for (const store::CollectionInfo& c : o->also_in) valid = valid && Utf8(c);
   if (!valid) return;
-  std::string& head = o->prepared_head;
-  head.clear();
-  if (!o->also_in.empty()) {
-    head.append("\"also_in\":[");
-    for (size_t i = 0; i < o->also_in.size(); ++i) {
-      if (i) head.push_back(',');
-      AppendCollection(o->also_in[i], &head);
-    }
-    head.append("],");
-  }
-  head.append("\"collection\":");
-  AppendCollection(o->collection, &head);
-  head.push_back(',');
+  o->prepared_head.clear();
+  AppendHead(*o, &o->prepared_head);
   o->prepared = true;
 }
 
@@ -118,17 +122,7 @@ void AppendMatchLine(const MatchLine& line, std::string* out) {
     // PERF: rendered once per origin (IndicatorOrigins), copied per line.
     out->append(o->prepared_head);
   } else if (o) {
-    if (!o->also_in.empty()) {
-      out->append("\"also_in\":[");
-      for (size_t i = 0; i < o->also_in.size(); ++i) {
-        if (i) out->push_back(',');
-        AppendCollection(o->also_in[i], out);
-      }
-      out->append("],");
-    }
-    out->append("\"collection\":");
-    AppendCollection(o->collection, out);
-    out->push_back(',');
+    AppendHead(*o, out);
   }
   out->append("\"events\":[");
   if (line.events) {

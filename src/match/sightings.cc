@@ -144,19 +144,6 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
     }
   }
   if (dedupe) {
-    for (IndicatorSpec& spec : out.indicators) {
-      auto it = held.find(spec.id);
-      if (it == held.end()) continue;  // cannot happen: every compiled id was listed
-      const Held& h = it->second;
-      spec.name = h.name;
-      spec.origin.clear();
-      for (uint32_t ci : h.in) {
-        if (!spec.origin.empty()) spec.origin.push_back('\n');
-        spec.origin.append(from[ci].id);
-      }
-    }
-  }
-  if (dedupe) {
     // Two versions of one id with the same pattern (in two collections) match the same events:
     // compiled once. Two passes, as moving a string would move what a view points at.
     absl::flat_hash_set<std::pair<std::string_view, std::string_view>> kept;
@@ -172,6 +159,18 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
       ++n;
     }
     out.indicators.resize(n);
+    // Each kept indicator's name and origin, from what every collection read holds.
+    for (IndicatorSpec& spec : out.indicators) {
+      auto it = held.find(spec.id);
+      if (it == held.end()) continue;  // cannot happen: every compiled id was listed
+      const Held& h = it->second;
+      spec.name = h.name;
+      spec.origin.clear();
+      for (uint32_t ci : h.in) {
+        if (!spec.origin.empty()) spec.origin.push_back('\n');
+        spec.origin.append(from[ci].id);
+      }
+    }
   }
   return out;
 }

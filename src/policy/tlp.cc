@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <string>
 
 namespace accord::policy {
 
@@ -33,9 +32,11 @@ std::optional<Tlp> TlpOfMarking(std::string_view id) {
 }
 
 Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp) {
-  simdjson::dom::parser parser;
+  // PERF: one parser per thread, reused (this runs for every object leaving for a peer).
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::object obj;
-  if (parser.parse(std::string(object_json)).get_object().get(obj) != simdjson::SUCCESS) {
+  if (parser.parse(object_json.data(), object_json.size()).get_object().get(obj) !=
+      simdjson::SUCCESS) {
     return Tlp::kRed;  // cannot tell: never shared
   }
   std::optional<Tlp> found;
