@@ -151,7 +151,10 @@ absl::StatusOr<std::string> Sign(std::string_view object_json, std::string_view 
                               {"alg", "Ed25519"},
                               {"signature", common::Base64Encode(std::string_view(
                                                 reinterpret_cast<char*>(sig), sizeof sig))}};
-  return CanonicalOf(j);
+  // Compact JSON, not the canonical form: RFC 8785 writes 1e20 as 100000000000000000000,
+  // an integer past 2^64 that the JSON parser (simdjson) refuses, so a canonical copy of such
+  // an object could not be read back (the fuzz target found it on the JCS "values" vector).
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
 }
 
 absl::StatusOr<std::optional<Signature>> FindSignature(std::string_view object_json) {

@@ -52,7 +52,8 @@ KeyPair NewKeyPair();
 absl::StatusOr<std::string> SigningBytes(std::string_view object_json);
 
 /// `object_json` with a signature by `signer` (an identity id) made with `secret_key`; an
-/// earlier signature entry is replaced. The result is the canonical form (RFC 8785).
+/// earlier signature entry is replaced. The result is compact JSON (members sorted), not
+/// necessarily the canonical form: a canonical integer past 2^64 could not be read back.
 absl::StatusOr<std::string> Sign(std::string_view object_json, std::string_view signer,
                                  std::string_view secret_key);
 
