@@ -13,6 +13,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/federation/peers.h"
+#include "accord/federation/sync.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 struct PeerFlags {
   std::string name, url, identity, public_key, key, cacert, file;
-  bool json = false, history = false;
+  bool json = false, history = false, once = false;
   int version = 0;
 };
 
@@ -145,6 +146,86 @@ int AgreementShow(const Globals& g, const PeerFlags& f) {
   return 0;
 }
 
+nlohmann::json TimeOrNull(common::Micros us) {
+  return us == 0 ? nlohmann::json(nullptr) : nlohmann::json(common::FormatTimestampMillis(us));
+}
+
+int PeerStatus(const Globals& g, const PeerFlags& f) {
+  auto store = OpenDataStore(g, false);
+  if (!store.ok()) return Fail(store.status());
+  auto status = federation::SyncStatus(**store);
+  if (!status.ok()) return Fail(status.status());
+  const common::Micros now = common::NowMicros();
+  nlohmann::json out = nlohmann::json::array();
+  for (const federation::PeerStatus& p : *status) {
+    nlohmann::json cols = nlohmann::json::array();
+    for (const federation::CollectionStatus& c : p.collections) {
+      // Lag in seconds: since the last success (0 while caught up at that moment).
+      nlohmann::json lag_s = c.last_success == 0 ? nlohmann::json(nullptr)
+                                                 : nlohmann::json((now - c.last_success) / 1000000);
+      cols.push_back({{"collection", c.collection},
+                      {"last_attempt", TimeOrNull(c.last_attempt)},
+                      {"last_success", TimeOrNull(c.last_success)},
+                      {"caught_up", c.caught_up},
+                      {"lag_objects", c.lag_objects},
+                      {"lag_seconds", lag_s},
+                      {"received", c.received},
+                      {"cursor", c.cursor},
+                      {"errors", c.failures},
+                      {"last_error", c.last_error.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(c.last_error)},
+                      {"last_error_at", TimeOrNull(c.last_error_at)}});
+    }
+    out.push_back({{"peer", p.peer}, {"collections", cols}, {"quarantined", p.quarantined}});
+  }
+  if (f.json) {
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::cout << "PEER\tCOLLECTION\tLAST SUCCESS\tCAUGHT UP\tERRORS\tQUARANTINED\tLAST ERROR\n";
+  for (const auto& p : out) {
+    if (p["collections"].empty()) {
+      std::cout << p["peer"].get<std::string>() << "\t-\t-\t-\t0\t" << p["quarantined"]
+                << "\t(no collections to pull)\n";
+    }
+    for (const auto& c : p["collections"]) {
+      std::cout << p["peer"].get<std::string>() << "\t" << c["collection"].get<std::string>()
+                << "\t"
+                << (c["last_success"].is_null() ? "never" : c["last_success"].get<std::string>())
+                << "\t" << (c["caught_up"].get<bool>() ? "yes" : "no") << "\t" << c["errors"]
+                << "\t" << p["quarantined"] << "\t"
+                << (c["last_error"].is_null() ? "" : c["last_error"].get<std::string>()) << "\n";
+    }
+  }
+  return 0;
+}
+
+int SyncOnceCmd(const Globals& g, const PeerFlags& f) {
+  if (!f.once) {
+    return Fail(absl::InvalidArgumentError(
+        "sync runs continuously inside 'accord serve'; use --once for one round here"));
+  }
+  auto store = OpenDataStore(g, true);
+  if (!store.ok()) return Fail(store.status());
+  auto report = federation::SyncOnce(**store, g.data_dir, f.name);
+  if (!report.ok()) return Fail(report.status());
+  for (const federation::SyncCollectionReport& r : report->collections) {
+    std::cout << r.peer << " " << r.collection << " -> " << r.into << ": " << r.pages
+              << " page(s), " << r.received << " received, " << r.added << " added, "
+              << r.duplicates << " already here, " << r.quarantined << " quarantined, " << r.refused
+              << " refused, " << r.skipped << " skipped"
+              << (r.note.empty() ? "" : common::Cat(" (", r.note, ")"))
+              << (r.error.empty() ? "" : common::Cat("; FAILED: ", r.error)) << "\n";
+  }
+  if (report->released > 0) {
+    std::cout << report->released << " held version(s) passed once their signer was known\n";
+  }
+  if (!report->ok()) {
+    return Fail(absl::UnavailableError("sync failed with at least one peer (see above)"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code) {
@@ -170,6 +251,22 @@ void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddDataOption(remove, g);
   remove->add_option("name", f->name, "The peer")->required();
   remove->callback([g, f, exit_code] { *exit_code = PeerRemove(*g, *f); });
+  auto* status = peer->add_subcommand(
+      "status",
+      "Per peer and collection: the last success, the lag, errors and the last one's text, and "
+      "how many versions it sent are in quarantine");
+  AddDataOption(status, g);
+  status->add_flag("--json", f->json, "Print as JSON");
+  status->callback([g, f, exit_code] { *exit_code = PeerStatus(*g, *f); });
+
+  auto* sync = app.add_subcommand(
+      "sync",
+      "Pull from the peers what their agreements accept (docs/FEDERATION.md). 'accord serve' "
+      "syncs continuously; --once runs one round and exits non-zero if any peer failed");
+  AddDataOption(sync, g);
+  sync->add_flag("--once", f->once, "One round, then exit")->required();
+  sync->add_option("--peer", f->name, "Only this peer");
+  sync->callback([g, f, exit_code] { *exit_code = SyncOnceCmd(*g, *f); });
 
   auto* agreement = app.add_subcommand("agreement", "The sharing agreement with each peer");
   agreement->require_subcommand(1);

@@ -12,6 +12,7 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/federation/sync.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
@@ -58,13 +59,16 @@ int List(const Globals& g, const QuarantineFlags& f) {
   if (f.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : *entries) {
-      out.push_back({{"qid", e.qid},
-                     {"id", e.id},
-                     {"modified", common::FormatTimestamp(e.modified)},
-                     {"collection", e.collection},
-                     {"collection_alias", e.collection_alias},
-                     {"writer", e.writer},
-                     {"received", common::FormatTimestamp(e.received)}});
+      out.push_back(
+          {{"qid", e.qid},
+           {"id", e.id},
+           {"modified", common::FormatTimestamp(e.modified)},
+           {"collection", e.collection},
+           {"collection_alias", e.collection_alias},
+           {"writer", e.writer},
+           {"peer", e.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.writer)},
+           {"received", common::FormatTimestamp(e.received)},
+           {"reason", e.reason.empty() ? "content conflict" : e.reason}});
     }
     std::cout << out.dump() << "\n";
     return 0;
@@ -74,11 +78,12 @@ int List(const Globals& g, const QuarantineFlags& f) {
     return 0;
   }
   // One line per refused copy; `show QID` prints both copies.
-  std::cout << "QID\tID\tMODIFIED\tCOLLECTION\tWRITER\tRECEIVED\n";
+  std::cout << "QID\tID\tMODIFIED\tCOLLECTION\tWRITER\tRECEIVED\tREASON\n";
   for (const auto& e : *entries) {
     std::cout << e.qid << "\t" << e.id << "\t" << common::FormatTimestamp(e.modified) << "\t"
               << CollectionName(e) << "\t" << e.writer << "\t"
-              << common::FormatTimestamp(e.received) << "\n";
+              << common::FormatTimestamp(e.received) << "\t"
+              << (e.reason.empty() ? "content conflict" : e.reason) << "\n";
   }
   return 0;
 }
@@ -119,7 +124,8 @@ int Show(const Globals& g, const QuarantineFlags& f) {
                           {"collection", e->collection},
                           {"collection_alias", e->collection_alias},
                           {"writer", e->writer},
-                          {"received", common::FormatTimestamp(e->received)}}},
+                          {"received", common::FormatTimestamp(e->received)},
+                          {"reason", e->reason.empty() ? "content conflict" : e->reason}}},
                         {"stored", stored},
                         {"quarantined", quarantined}};
   std::cout << out.dump(2) << "\n";
@@ -139,6 +145,27 @@ int Drop(const Globals& g, const QuarantineFlags& f) {
 }
 
 int Release(const Globals& g, const QuarantineFlags& f) {
+  {
+    // A version held back by federation's checks (issue 12) is released by running them again.
+    auto o = OpenQuarantine(g);
+    if (!o.ok()) return Fail(o.status());
+    auto e = o->q->GetQuarantined(f.qid);
+    if (!e.ok()) return Fail(e.status());
+    if (!e->reason.empty()) {
+      if (!f.keep.empty()) {
+        return Fail(absl::InvalidArgumentError(
+            common::Cat("#", f.qid, " was held back (", e->reason,
+                        "), not refused as a content conflict: "
+                        "release it without --keep, which checks it again")));
+      }
+      if (auto st = federation::ReleaseHeld(*o->store, g.data_dir, f.qid); !st.ok()) {
+        return Fail(st);
+      }
+      std::cout << "released #" << f.qid << ": " << e->id << " passed every check and is in "
+                << "collection '" << CollectionName(*e) << "'\n";
+      return 0;
+    }
+  }
   store::Quarantine::Winner winner;
   if (f.keep == "stored") {
     winner = store::Quarantine::Winner::kStored;
@@ -171,7 +198,8 @@ void RegisterQuarantineCommands(CLI::App& app, Globals* g, int* exit_code) {
   auto* q = app.add_subcommand(
       "quarantine",
       "Versions refused because their (id, modified) is stored with other content "
-      "(docs/INGEST.md)");
+      "(docs/INGEST.md), and versions received from peers that failed a check (bad or missing "
+      "signature, untrusted signer, not the object's originator; docs/FEDERATION.md)");
   q->require_subcommand(1);
   auto f = std::make_shared<QuarantineFlags>();
 
@@ -202,7 +230,9 @@ void RegisterQuarantineCommands(CLI::App& app, Globals* g, int* exit_code) {
       "targeted collection only");
   AddDataOption(release, g);
   release->add_option("QID", f->qid, "Entry number (from list)")->required();
-  release->add_option("--keep", f->keep, "stored or quarantined")->required();
+  release->add_option("--keep", f->keep,
+                      "stored or quarantined (content conflicts; a held-back version is checked "
+                      "again instead)");
   release->callback([g, f, exit_code] { *exit_code = Release(*g, *f); });
 }
 

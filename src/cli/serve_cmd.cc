@@ -13,10 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "accord/common/strings.h"
+#include "accord/federation/directory.h"
+#include "accord/federation/sync.h"
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
 #include "accord/http/server.h"
 #include "accord/ingest/pattern_policy.h"
+#include "accord/policy/gate.h"
 #include "accord/store/store.h"
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
@@ -139,7 +142,9 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // writes invalidate it at once.
   auto changes = taxii::NewStoreChangeSource(st.get(), 2000);
   ACCORD_ASSIGN_OR_RETURN(cfg.service.pattern_policy, ingest::LoadPatternPolicy(g.data_dir));
-  taxii::Service service(st.get(), auth.get(), cfg.service, changes.get());
+  // The node's egress gate with its peers' agreements: a peer user reads what they share.
+  std::unique_ptr<policy::Gate> gate = federation::NewFederatedGate(st.get(), g.data_dir);
+  taxii::Service service(st.get(), auth.get(), cfg.service, changes.get(), gate.get());
   // The router: authentication, then limits, then the TAXII routes (/taxii2/, /<api root>/).
   // Further mounts (a JSON API, static /ui/ files via ServeStatic) go beside them here.
   auto authenticator = http::NewAuthDbAuthenticator(auth.get());
@@ -153,7 +158,12 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   std::cout << "accord: TAXII 2.1 listening on " << (server->tls() ? "https" : "http") << "://"
             << host << ":" << server->port() << "/taxii2/ (API root /" << cfg.service.api_root
             << "/)" << std::endl;
-  ACCORD_RETURN_IF_ERROR(server->Run());
+  // Federation: pull from the peers at [federation] sync_interval (docs/FEDERATION.md).
+  federation::SyncLoop sync(st.get(), g.data_dir);
+  sync.Start();
+  absl::Status ran = server->Run();
+  sync.Stop();
+  ACCORD_RETURN_IF_ERROR(ran);
   std::cout << "accord: stopped" << std::endl;
   return absl::OkStatus();
 }
@@ -192,7 +202,7 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   });
 
   // --- user ---
-  auto* user = app.add_subcommand("user", "Manage users (roles: admin, reader, user)");
+  auto* user = app.add_subcommand("user", "Manage users (roles: admin, reader, user, peer)");
   user->require_subcommand(1);
   AddDataOption(user, g);
   {
@@ -204,7 +214,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     auto* role = &role_storage;
     add->add_option("NAME", *name, "User name")->required();
     add->add_option("--role", *role,
-                    "admin (everything), reader (read every collection), user (grants only)");
+                    "admin (everything), reader (read every collection), user (grants only), peer "
+                    "(another node: what its agreement shares)");
     add->callback([g, name, role, exit_code] {
       auto r = http::ParseRole(*role);
       if (!r.ok()) {

@@ -2,8 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "accord/federation/config.h"
 #include "accord/federation/peers.h"
 #include "accord/federation/signature.h"
 #include "accord/ingest/ingest.h"
@@ -80,27 +79,8 @@ std::optional<std::string> PublicKeyOf(std::string_view identity_json) {
 
 absl::StatusOr<KeyTrust> LoadKeyTrust(store::Store& store, const std::string& data_dir) {
   KeyTrust t;
-  const std::filesystem::path path = std::filesystem::path(data_dir) / "accord.toml";
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    toml::table doc;
-    try {
-      doc = toml::parse_file(path.string());
-    } catch (const toml::parse_error& e) {
-      return absl::InvalidArgumentError(common::Cat(path.string(), ":", e.source().begin.line, ":",
-                                                    e.source().begin.column, ": ",
-                                                    e.description()));
-    }
-    if (const toml::node* n = doc["federation"]["key_trust"].node()) {
-      const toml::value<std::string>* v = n->as_string();
-      if (v == nullptr || (v->get() != "auto" && v->get() != "manual")) {
-        return absl::InvalidArgumentError(
-            common::Cat(path.string(), ":", n->source().begin.line, ":", n->source().begin.column,
-                        ": [federation] key_trust must be \"auto\" or \"manual\""));
-      }
-      t.manual = v->get() == "manual";
-    }
-  }
+  ACCORD_ASSIGN_OR_RETURN(FederationConfig config, LoadFederationConfig(data_dir));
+  t.manual = config.manual_key_trust;
   ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> list, store.GetSetting("federation.trusted"));
   if (list && !list->empty()) {
     nlohmann::json j = nlohmann::json::parse(*list, nullptr, false);

@@ -137,8 +137,9 @@ absl::StatusOr<Role> ParseRole(std::string_view name) {
   if (name == "admin") return Role::kAdmin;
   if (name == "reader") return Role::kReader;
   if (name == "user") return Role::kUser;
+  if (name == "peer") return Role::kPeer;
   return absl::InvalidArgumentError(
-      common::Cat("unknown role '", name, "' (expected admin, reader or user)"));
+      common::Cat("unknown role '", name, "' (expected admin, reader, user or peer)"));
 }
 
 std::string_view RoleName(Role role) {
@@ -146,12 +147,14 @@ std::string_view RoleName(Role role) {
     case Role::kAdmin: return "admin";
     case Role::kReader: return "reader";
     case Role::kUser: return "user";
+    case Role::kPeer: return "peer";
   }
   return "user";
 }
 
 bool Principal::CanRead(std::string_view collection_id) const {
-  if (anonymous()) return false;
+  // A peer reads what its agreement shares (the egress gate's CollectionOpen), never by grant.
+  if (anonymous() || role == Role::kPeer) return false;
   if (role == Role::kAdmin || role == Role::kReader) return true;
   for (const Grant& g : grants) {
     if (g.collection == collection_id) return g.read;
@@ -160,7 +163,7 @@ bool Principal::CanRead(std::string_view collection_id) const {
 }
 
 bool Principal::CanWrite(std::string_view collection_id) const {
-  if (anonymous()) return false;
+  if (anonymous() || role == Role::kPeer) return false;
   if (role == Role::kAdmin) return true;
   for (const Grant& g : grants) {
     if (g.collection == collection_id) return g.write;

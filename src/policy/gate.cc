@@ -1,5 +1,6 @@
 #include "accord/policy/gate.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -72,12 +73,22 @@ Decision Gate::Admit(const Object& object, const Audience& audience, Exit exit) 
 
 uint64_t Gate::generation() { return DoGeneration(); }
 
+bool Gate::CollectionOpen(const Audience& audience, const store::CollectionInfo& c) {
+  try {
+    absl::StatusOr<bool> open = DoCollectionOpen(audience, c);
+    return open.ok() && *open;
+  } catch (const std::exception&) {
+    return false;  // fail closed
+  }
+}
+
 namespace {
 
 class AllowAllGate final : public Gate {
  private:
   absl::Status DoCheckExit(const Audience&, Exit) override { return absl::OkStatus(); }
-  absl::StatusOr<Decision> DoAdmit(const Object&, const Audience&, Exit) override {
+  absl::StatusOr<Decision> DoAdmit(const Object& object, const Audience& audience,
+                                   Exit exit) override {
     return Decision::Allow();
   }
   uint64_t DoGeneration() override { return 1; }
@@ -111,16 +122,106 @@ class NodeGate final : public Gate {
           " refused: the node is in lockdown, nothing leaves it ('accord policy lockdown off' "
           "lifts it)"));
     }
+    if (audience.kind == Audience::Kind::kPeer && !FindPeer(*Rules(), audience.name)) {
+      // An operator's explicit push to a TAXII server that is not a peer is theirs to make,
+      // as an export is; every server exit a peer reads needs its agreement.
+      if (exit == Exit::kTaxiiPush) return absl::OkStatus();
+      return absl::PermissionDeniedError(common::Cat(
+          ExitName(exit), " to ", audience.ToString(),
+          " refused: no agreement with this peer ('accord agreement set' gives it one)"));
+    }
     return absl::OkStatus();
   }
 
-  absl::StatusOr<Decision> DoAdmit(const Object&, const Audience&, Exit) override {
+  absl::StatusOr<bool> DoCollectionOpen(const Audience& audience,
+                                        const store::CollectionInfo& c) override {
+    if (audience.kind != Audience::Kind::kPeer) return true;
+    MaybeRefresh();
+    if (broken_.load(std::memory_order_acquire) || lockdown_.load(std::memory_order_acquire)) {
+      return false;
+    }
+    std::shared_ptr<const FederationRules> rules = Rules();
+    const PeerRules* peer = FindPeer(*rules, audience.name);
+    if (!peer) return false;
+    for (const std::string& name : peer->collections) {
+      if (name == c.id || (!c.alias.empty() && name == c.alias)) return true;
+    }
+    return false;
+  }
+
+  static const PeerRules* FindPeer(const FederationRules& rules, std::string_view name) {
+    auto it = rules.peers.find(name);
+    return it == rules.peers.end() ? nullptr : &it->second;
+  }
+
+  std::shared_ptr<const FederationRules> Rules() {
+    std::lock_guard<std::mutex> l(rules_mu_);
+    return rules_;
+  }
+
+  // The agreement's decision for one object leaving for `peer` (issue 12, points 3 and 4).
+  absl::StatusOr<Decision> AdmitForPeer(const Object& object, const FederationRules& rules,
+                                        const PeerRules& peer) {
+    if (rules.own_identity.empty()) {
+      return Decision::Deny("this node has no identity yet ('accord node init')");
+    }
+    if (!peer.types.empty() &&
+        std::find(peer.types.begin(), peer.types.end(), object.type) == peer.types.end()) {
+      return Decision::Deny(common::Cat("type '", object.type, "' is not shared with this peer"));
+    }
+    EgressFacts facts = EgressFactsOf(object.json, rules.default_tlp, rules.signature_extension);
+    if (facts.signature_entry && facts.signer.empty()) {
+      return Decision::Deny("its signature entry names no signer");
+    }
+    if (!facts.signer.empty() && facts.signer == peer.identity) {
+      return Decision::Deny("it originated at this peer");
+    }
+    const bool forwarded = !facts.signer.empty() && facts.signer != rules.own_identity;
+    if (!TlpAllows(facts.tlp, peer.terms, forwarded)) {
+      return Decision::Deny(common::Cat("TLP:", TlpName(facts.tlp), forwarded ? " (forwarded)" : "",
+                                        " may not go to this peer"));
+    }
+    if (forwarded && !peer.given_into.empty()) {
+      // The peer gave us this very version: it never goes back.
+      store::Query q;
+      q.collection = peer.given_into;
+      q.ids = {object.id};
+      q.versions = store::VersionSelect::kAll;
+      q.include_revoked = true;
+      absl::StatusOr<store::Page> given = store_->List(q);
+      if (!given.ok() && given.status().code() != absl::StatusCode::kNotFound) {
+        return given.status();
+      }
+      if (given.ok()) {
+        for (const store::StoredObject& o : given->objects) {
+          if (o.modified == object.modified) return Decision::Deny("this peer gave it to us");
+        }
+      }
+    }
+    if (facts.signer.empty() && std::find(rules.unsigned_ok.begin(), rules.unsigned_ok.end(),
+                                          object.id) == rules.unsigned_ok.end()) {
+      // This node originated it: it leaves signed (Ed25519 is deterministic, so every copy
+      // that leaves is the same bytes).
+      ACCORD_ASSIGN_OR_RETURN(std::string signed_json, options_.peers->Sign(object.json));
+      return Decision::Replace(std::move(signed_json), "signed by this node");
+    }
+    return Decision::Allow();
+  }
+
+  absl::StatusOr<Decision> DoAdmit(const Object& object, const Audience& audience,
+                                   Exit exit) override {
     // PERF: per object, so no refresh and no lock here; CheckExit() refreshed for the batch.
     if (broken_.load(std::memory_order_acquire)) {
       return Decision::Deny("the egress policy cannot be read");
     }
     if (lockdown_.load(std::memory_order_acquire)) {
       return Decision::Deny("the node is in lockdown");
+    }
+    if (audience.kind == Audience::Kind::kPeer) {
+      std::shared_ptr<const FederationRules> rules = Rules();
+      const PeerRules* peer = FindPeer(*rules, audience.name);
+      if (peer) return AdmitForPeer(object, *rules, *peer);
+      if (exit != Exit::kTaxiiPush) return Decision::Deny("no agreement with this peer");
     }
     return Decision::Allow();
   }
@@ -143,7 +244,25 @@ class NodeGate final : public Gate {
       broken = true;
       broken_reason_ = std::string(on.status().message());
     }
-    if (lockdown != lockdown_.load() || broken != broken_.load()) {
+    bool rules_changed = false;
+    if (!broken) {
+      auto rules = std::make_shared<FederationRules>();
+      if (options_.peers) {
+        absl::StatusOr<FederationRules> loaded = options_.peers->Load();
+        if (loaded.ok()) {
+          *rules = *std::move(loaded);
+        } else {
+          broken = true;
+          broken_reason_ = common::Cat("peers and agreements: ", loaded.status().message());
+        }
+      }
+      if (!broken && rules->fingerprint != Rules()->fingerprint) {
+        std::lock_guard<std::mutex> rl(rules_mu_);
+        rules_ = std::move(rules);
+        rules_changed = true;
+      }
+    }
+    if (rules_changed || lockdown != lockdown_.load() || broken != broken_.load()) {
       lockdown_.store(lockdown, std::memory_order_release);
       broken_.store(broken, std::memory_order_release);
       generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -161,6 +280,8 @@ class NodeGate final : public Gate {
   std::atomic<bool> lockdown_{false};
   std::atomic<bool> broken_{true};
   std::atomic<uint64_t> generation_{1};
+  std::mutex rules_mu_;  // guards the pointer only; the rules themselves are immutable
+  std::shared_ptr<const FederationRules> rules_ = std::make_shared<FederationRules>();
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <string>
 
 namespace accord::policy {
 
@@ -31,14 +32,17 @@ std::optional<Tlp> TlpOfMarking(std::string_view id) {
   return std::nullopt;
 }
 
-Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp) {
+EgressFacts EgressFactsOf(std::string_view object_json, Tlp default_tlp,
+                          std::string_view signature_extension) {
+  EgressFacts out;
   // PERF: one parser per thread, reused (this runs for every object leaving for a peer).
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (parser.parse(object_json.data(), object_json.size()).get_object().get(obj) !=
       simdjson::SUCCESS) {
-    return Tlp::kRed;  // cannot tell: never shared
+    return out;  // cannot tell: RED, never shared
   }
+  out.parsed = true;
   std::optional<Tlp> found;
   auto note = [&](std::string_view ref) {
     if (std::optional<Tlp> t = TlpOfMarking(ref)) found = found ? std::max(*found, *t) : *t;
@@ -57,7 +61,20 @@ Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp) {
       if (g["marking_ref"].get_string().get(ref) == simdjson::SUCCESS) note(ref);
     }
   }
-  return found.value_or(default_tlp);
+  out.tlp = found.value_or(default_tlp);
+  simdjson::dom::object extensions, entry;
+  if (!signature_extension.empty() &&
+      obj["extensions"].get_object().get(extensions) == simdjson::SUCCESS &&
+      extensions[signature_extension].get_object().get(entry) == simdjson::SUCCESS) {
+    out.signature_entry = true;
+    std::string_view signer;
+    if (entry["signer"].get_string().get(signer) == simdjson::SUCCESS) out.signer = signer;
+  }
+  return out;
+}
+
+Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp) {
+  return EgressFactsOf(object_json, default_tlp, {}).tlp;
 }
 
 bool TlpAllows(Tlp tlp, const ShareTerms& terms, bool forwarded) {

@@ -27,14 +27,15 @@ CREATE TABLE IF NOT EXISTS quarantine(
   writer TEXT NOT NULL,
   received INTEGER NOT NULL,
   json_hash INTEGER NOT NULL,
-  json BLOB NOT NULL);
+  json BLOB NOT NULL,
+  reason TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS quarantine_copy ON quarantine(idh, modified, cid, json_hash);
 )sql";
 
 namespace {
 
 constexpr const char* kEntryCols =
-    "q.qid, q.id, q.modified, c.id, coalesce(c.alias, ''), q.writer, q.received";
+    "q.qid, q.id, q.modified, c.id, coalesce(c.alias, ''), q.writer, q.received, q.reason";
 
 QuarantineEntry RowToEntry(sqlite3_stmt* s) {
   QuarantineEntry e;
@@ -45,6 +46,7 @@ QuarantineEntry RowToEntry(sqlite3_stmt* s) {
   e.collection_alias = ColText(s, 4);
   e.writer = ColText(s, 5);
   e.received = sqlite3_column_int64(s, 6);
+  e.reason = ColText(s, 7);
   return e;
 }
 
@@ -79,7 +81,8 @@ absl::StatusOr<stix::ObjectRecord> ToRecord(const std::string& json, std::string
 
 absl::Status SqliteStore::QuarantineCopy(Conn* c, std::string_view id, int64_t idh,
                                          int64_t modified, int64_t cid, std::string_view writer,
-                                         std::string_view json, int64_t json_hash) {
+                                         std::string_view json, int64_t json_hash,
+                                         std::string_view reason) {
   // Bounded: a writer may send endless variants. Past the cap the version is still refused;
   // only its copy is not kept. (count(*) walks the table: at most kMaxEntries rows, and only
   // on a conflict.)
@@ -92,7 +95,7 @@ absl::Status SqliteStore::QuarantineCopy(Conn* c, std::string_view id, int64_t i
       StmtRef q,
       Cached(c,
              "INSERT OR IGNORE INTO quarantine(id, idh, modified, cid, writer, received, "
-             "json_hash, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"));
+             "json_hash, json, reason) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, idh));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 3, modified));
@@ -101,7 +104,24 @@ absl::Status SqliteStore::QuarantineCopy(Conn* c, std::string_view id, int64_t i
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 6, common::NowMicros()));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 7, json_hash));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 8, json));
+  // A null data() would bind SQL NULL, which OR IGNORE would silently drop (NOT NULL).
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 9, reason.empty() ? std::string_view("") : reason));
   return StepDone(q.get(), common::Cat("quarantine ", id));
+}
+
+absl::Status SqliteStore::Hold(const std::string& collection, std::string_view id, Micros modified,
+                               std::string_view writer, std::string_view reason,
+                               std::string_view json) {
+  ACCORD_RETURN_IF_ERROR(CheckWritable());
+  if (reason.empty()) return absl::InvalidArgumentError("a held version needs a reason");
+  std::unique_lock<std::mutex> l(write_mu_);
+  Conn* c = writer_.get();
+  Txn t(c->get());
+  ACCORD_RETURN_IF_ERROR(t.Begin(true));
+  ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(c, collection, true));
+  ACCORD_RETURN_IF_ERROR(
+      QuarantineCopy(c, id, IdHash(id), modified, cid, writer, json, ContentHash(json), reason));
+  return t.Commit();
 }
 
 absl::StatusOr<std::vector<QuarantineEntry>> SqliteStore::ListQuarantine(uint64_t limit) {
@@ -132,7 +152,7 @@ absl::StatusOr<QuarantineEntry> SqliteStore::GetQuarantined(int64_t qid) {
   ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read quarantine"));
   if (!row) return NoEntry(qid);
   QuarantineEntry e = RowToEntry(q.get());
-  e.json = ColText(q.get(), 7);
+  e.json = ColText(q.get(), 8);
   return e;
 }
 

@@ -114,6 +114,27 @@ TEST_F(QuarantineTest, EntryKeepsTheRefusedCopyAndWhereItWasGoing) {
   EXPECT_EQ(In("shared"), Malware("bob's copy"));
 }
 
+// Issue 12: a received version that fails a check is held with its reason, stored nowhere.
+TEST_F(QuarantineTest, HeldVersionKeepsItsReasonAndIsStoredNowhere) {
+  const std::string copy = Malware("forged");
+  ASSERT_TRUE(q_->Hold("from-b", kId, kModifiedMicros, "cert-b", "bad signature", copy).ok());
+  ASSERT_TRUE(q_->Hold("from-b", kId, kModifiedMicros, "cert-b", "bad signature", copy).ok());
+  EXPECT_EQ(q_->Hold("from-b", kId, kModifiedMicros, "cert-b", "", copy).code(),
+            absl::StatusCode::kInvalidArgument);
+  auto entries = *q_->ListQuarantine(0);
+  ASSERT_EQ(entries.size(), 1u);  // the same copy for the same collection: once
+  EXPECT_EQ(entries[0].reason, "bad signature");
+  EXPECT_EQ(entries[0].writer, "cert-b");
+  EXPECT_EQ(entries[0].collection_alias, "from-b");
+  EXPECT_EQ(q_->GetQuarantined(entries[0].qid)->json, copy);
+  EXPECT_EQ(store_->Get(kId, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(In("from-b"), "");
+  // A content conflict has no reason.
+  ASSERT_TRUE(q_->DropQuarantined(entries[0].qid).ok());
+  int64_t qid = Collide();
+  EXPECT_EQ(q_->GetQuarantined(qid)->reason, "");
+}
+
 TEST_F(QuarantineTest, DropDiscardsTheCopyOnly) {
   int64_t qid = Collide();
   ASSERT_TRUE(q_->DropQuarantined(qid).ok());
@@ -195,7 +216,7 @@ TEST_F(QuarantineTest, Schema3StoreGainsTheQuarantine) {
   sqlite3_stmt* v = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &v, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(v), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(v, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(v, 0), 5);
   sqlite3_finalize(v);
   sqlite3_close(db);
 }

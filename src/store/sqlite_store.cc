@@ -59,7 +59,8 @@ int64_t IdHash(std::string_view id) {
 
 namespace {
 
-// Schema version 4 (3 + the content-conflict quarantine, sqlite_quarantine.cc; 3 was 2 + users,
+// Schema version 5 (4 + quarantine.reason, for received versions held back by federation's
+// checks; 4 was 3 + the content-conflict quarantine, sqlite_quarantine.cc; 3 was 2 + users,
 // keys, grants and request statuses: sqlite_auth.cc, sqlite_status.cc). An older store gains
 // the new tables on its first write-open (they are all CREATE ... IF NOT EXISTS), and a
 // node's old <data>/auth.db is copied in then. Object versions are immutable rows keyed by
@@ -71,7 +72,7 @@ namespace {
 // itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -342,6 +343,10 @@ absl::Status SqliteStore::ApplySchema() {
   }
   if (version == 0 || version == 1) ACCORD_RETURN_IF_ERROR(log_->Begin(0));
   if (version == 1) ACCORD_RETURN_IF_ERROR(Migrate1To2());
+  if (version == 4) {
+    ACCORD_RETURN_IF_ERROR(
+        Exec(db, "ALTER TABLE quarantine ADD COLUMN reason TEXT NOT NULL DEFAULT '';"));
+  }
   ACCORD_RETURN_IF_ERROR(
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
                            kAuthSchema, kStatusSchema, kQuarantineSchema,
@@ -570,6 +575,17 @@ class SqliteImportTxn final : public ImportTxn {
     if (sqlite3_total_changes64(s_->writer_->get()) != changes_at_start_) {
       ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
     }
+    // After the generation test: a sync cursor that moved over versions already stored is not
+    // a change readers need to see.
+    for (const auto& [key, value] : settings_) {
+      ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                              Cached(s_->writer_.get(),
+                                     "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+      ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key));
+      ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, value));
+      ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat("put setting '", key, "'")));
+    }
     // The log is durable before the transaction that points into it can be.
     ACCORD_ASSIGN_OR_RETURN(int64_t log_end, s_->log_->Sync());
     ACCORD_RETURN_IF_ERROR(SetOneRow(s_->writer_.get(), kSetLogEnd, log_end));
@@ -586,9 +602,15 @@ class SqliteImportTxn final : public ImportTxn {
     return last_added_;
   }
 
+  absl::Status PutSetting(const std::string& key, const std::string& value) override {
+    settings_.emplace_back(key, value);
+    return absl::OkStatus();
+  }
+
   SqliteStore* s_;
   std::unique_lock<std::mutex> lock_;
   Txn txn_;
+  std::vector<std::pair<std::string, std::string>> settings_;  // written at Commit
   int64_t cid_ = 0;
   std::optional<StmtRef> ins_obj_, find_obj_, ins_mem_;
   std::string stored_json_;  // scratch: a stored version compared with a re-sent one

@@ -102,6 +102,9 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<QuarantineEntry> GetQuarantined(int64_t qid) override;
   absl::Status DropQuarantined(int64_t qid) override;
   absl::Status ReleaseQuarantined(int64_t qid, Winner winner) override;
+  absl::Status Hold(const std::string& collection, std::string_view id, Micros modified,
+                    std::string_view writer, std::string_view reason,
+                    std::string_view json) override;
 
   // A read connection borrowed from the pool, returned on destruction.
   class Reader {
@@ -149,7 +152,7 @@ class SqliteStore final : public Store, public Quarantine {
   // Quarantine::kMaxEntries nothing is kept.
   absl::Status QuarantineCopy(Conn* c, std::string_view id, int64_t idh, int64_t modified,
                               int64_t cid, std::string_view writer, std::string_view json,
-                              int64_t json_hash);
+                              int64_t json_hash, std::string_view reason = {});
 
   Options options_;
   std::string path_;

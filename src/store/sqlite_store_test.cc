@@ -216,6 +216,36 @@ TEST_F(SqliteStoreTest, UncommittedImportLeavesNothing) {
   EXPECT_EQ(store_->GetStats()->versions, 0u);
 }
 
+// Issue 12: a sync cursor commits with the objects it covers, or not at all.
+TEST_F(SqliteStoreTest, SettingInAnImportCommitsWithItsRecordsOnly) {
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+    ASSERT_TRUE((*t)->PutSetting("sync.cursor", "one").ok());
+  }  // rolled back: neither the record nor the setting
+  EXPECT_EQ(*store_->GetSetting("sync.cursor"), std::nullopt);
+  EXPECT_EQ(store_->Get(kA, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+    ASSERT_TRUE((*t)->PutSetting("sync.cursor", "two").ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  }
+  EXPECT_EQ(*store_->GetSetting("sync.cursor"), std::optional<std::string>("two"));
+  EXPECT_TRUE(store_->Get(kA, VersionSelect::kAll).ok());
+  // Moving the cursor over versions already stored is no change for readers.
+  uint64_t g = *store_->Generation();
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+    ASSERT_TRUE((*t)->PutSetting("sync.cursor", "three").ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  }
+  EXPECT_EQ(*store_->GetSetting("sync.cursor"), std::optional<std::string>("three"));
+  EXPECT_EQ(*store_->Generation(), g);
+}
+
 TEST_F(SqliteStoreTest, GenerationChangesOnEveryCommittedWrite) {
   uint64_t g0 = *store_->Generation();
   Import({Rec(kA, 1)});

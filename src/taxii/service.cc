@@ -110,6 +110,7 @@ Error FromReadStatus(const absl::Status& s) {
 // Who receives a page, as the egress gate sees it.
 policy::Audience AudienceOf(const http::Principal& who) {
   if (who.anonymous()) return policy::Audience::Anonymous();
+  if (who.role == http::Role::kPeer) return policy::Audience::Peer(who.user);
   return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
 }
 
@@ -401,10 +402,16 @@ struct Service::Impl {
     return false;
   }
 
-  static bool Visible(const http::Principal& who, const store::CollectionInfo& c) {
+  // A peer sees exactly the collections its agreement shares (public ones included only if
+  // shared); everyone else by the collection's grants and publicity.
+  bool Visible(const http::Principal& who, const store::CollectionInfo& c) {
+    if (who.role == http::Role::kPeer && !who.anonymous()) {
+      return reader.gate().CollectionOpen(AudienceOf(who), c);
+    }
     return c.is_public || who.CanRead(c.id) || who.CanWrite(c.id);
   }
-  static bool CanRead(const http::Principal& who, const store::CollectionInfo& c) {
+  bool CanRead(const http::Principal& who, const store::CollectionInfo& c) {
+    if (who.role == http::Role::kPeer && !who.anonymous()) return Visible(who, c);
     return c.is_public || who.CanRead(c.id);
   }
 

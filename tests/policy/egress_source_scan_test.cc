@@ -31,6 +31,12 @@ const std::map<std::string, std::string>& AllowList() {
       {"federation/node.cc",
        "SignerKey reads a signer's identity object for the public key it carries, to check "
        "signatures; nothing it reads is printed or sent"},
+      {"federation/sync.cc",
+       "version ownership reads the first stored version of a received object for its "
+       "signer; nothing it reads is printed or sent"},
+      {"policy/gate.cc",
+       "the gate's own rule that a peer never gets back a version it gave: it looks the "
+       "version up in that peer's landing collection; the decision, not the read, leaves"},
       {"match/sightings.cc",
        "LoadActiveIndicators reads indicators to compile the matcher; "
        "internal, not an exit (what leaves, match lines and sightings, "

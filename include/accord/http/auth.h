@@ -39,8 +39,9 @@
 namespace accord::http {
 
 /// admin: read and write every collection, manage the node. reader: read every collection.
-/// user: only what grants give.
-enum class Role { kAdmin, kReader, kUser };
+/// user: only what grants give. peer: another node; it reads only what its agreement shares
+/// (decided by the egress gate, policy::Gate::CollectionOpen), and writes nothing.
+enum class Role { kAdmin, kReader, kUser, kPeer };
 absl::StatusOr<Role> ParseRole(std::string_view name);
 std::string_view RoleName(Role role);
 

@@ -17,9 +17,11 @@
 //     auditor reads no intelligence); Reload() re-reads the rules and bumps generation();
 //     CacheKey() may coarsen the audience to the class the rules distinguish (role, agreement).
 //     The audit entry for each batch is written by EgressReader next to the decisions.
-//   - issue 12 (peer agreements): an Audience of Kind::kPeer names the peer; DoCheckExit()
-//     refuses peers without an agreement for the exit, DoAdmit() applies the agreement's
-//     collections, types and redaction profile.
+//   - issue 12 (peer agreements, built): an Audience of Kind::kPeer names the peer (its user
+//     name on this node); CollectionOpen() shows it only the agreement's collections,
+//     DoCheckExit() refuses peers without an agreement, and DoAdmit() applies its types and
+//     the TLP rules (tlp.h), never returns what the peer originated or gave this node, and
+//     signs what this node originated (NodeGateOptions::peers, federation's PeerDirectory).
 // A new exit adds an Exit value (and its name in ExitName), passes through EgressReader or
 // Admit(), and gets a case in tests/policy/egress_exits_test.cc, which fails to compile
 // (-Werror=switch) until it does.
@@ -29,12 +31,16 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "accord/common/status.h"
+#include "accord/policy/tlp.h"
 #include "accord/store/store.h"
 
 namespace accord::policy {
@@ -131,6 +137,11 @@ class Gate {
   /// refresh interval), so that a change made by another process is seen within ~1 s.
   uint64_t generation();
 
+  /// Whether `audience` may see collection `c` at all (list it, read from it). Peers see only
+  /// the collections their agreement shares; every other audience is decided by its grants
+  /// (this answers true). An error is a denial.
+  bool CollectionOpen(const Audience& audience, const store::CollectionInfo& c);
+
   /// The part of the audience that decisions depend on, for cache keys. Two audiences with
   /// the same key always get the same decisions. Default: Audience::Key().
   virtual std::string CacheKey(const Audience& audience) const { return audience.Key(); }
@@ -140,6 +151,11 @@ class Gate {
   virtual absl::StatusOr<Decision> DoAdmit(const Object& object, const Audience& audience,
                                            Exit exit) = 0;
   virtual uint64_t DoGeneration() = 0;
+  virtual absl::StatusOr<bool> DoCollectionOpen(const Audience& audience,
+                                                const store::CollectionInfo& c) {
+    (void)c;
+    return audience.kind != Audience::Kind::kPeer;
+  }
 };
 
 /// The default gate: allows everything, generation 1. For callers with no node (a library
@@ -149,9 +165,41 @@ std::unique_ptr<Gate> NewAllowAllGate();
 /// Store setting that holds the lockdown switch ("on" / "off"; absent is off).
 inline constexpr std::string_view kLockdownSetting = "policy.lockdown";
 
+/// What one peer's agreement lets leave for it (issue 12, points 3 and 4).
+struct PeerRules {
+  std::string identity;                  ///< the peer node's identity id
+  ShareTerms terms;                      ///< same_organization, max_tlp, forward
+  std::vector<std::string> collections;  ///< ids or aliases of the collections it may read
+  std::vector<std::string> types;        ///< the types it may receive; empty: every type
+  std::string given_into;                ///< the collection its own objects land in here
+};
+
+/// Everything the gate needs to decide for peers, read together.
+struct FederationRules {
+  std::string own_identity;              ///< this node's identity id; "" before `accord node init`
+  Tlp default_tlp = Tlp::kAmber;         ///< for objects without a TLP marking
+  std::string signature_extension;       ///< the extension-definition holding signatures
+  std::vector<std::string> unsigned_ok;  ///< ids that leave unsigned (fixed definitions)
+  std::map<std::string, PeerRules, std::less<>> peers;  ///< by peer (user) name
+  std::string fingerprint;  ///< changes whenever anything above may have
+};
+
+/// Where the node gate reads peers, agreements and the node's identity, and how it signs.
+/// Implemented by the federation layer (it owns the agreement format and the key).
+class PeerDirectory {
+ public:
+  virtual ~PeerDirectory() = default;
+  virtual absl::StatusOr<FederationRules> Load() = 0;
+  /// `object_json` (a version this node originated, unsigned) signed by this node.
+  virtual absl::StatusOr<std::string> Sign(std::string_view object_json) = 0;
+};
+
 struct NodeGateOptions {
   /// The policy settings are re-read at most this often (and before the first decision).
   int64_t refresh_interval_us = 250000;
+  /// The peers' agreements. Without one, no peer may use any exit but an operator's explicit
+  /// `accord taxii push` (an Audience::Peer that names a URL, not a configured peer).
+  std::shared_ptr<PeerDirectory> peers;
 };
 
 /// The node's gate over `store` (which must outlive it): the default rules plus the operator's

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace accord::policy {
@@ -24,6 +25,17 @@ std::optional<Tlp> TlpOfMarking(std::string_view marking_definition_id);
 /// its granular_markings' marking_ref (a part marked RED makes the whole object RED to a
 /// peer: objects are shared whole). `default_tlp` when it carries none. Unparseable JSON is RED.
 Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp);
+
+/// What egress to a peer needs to know of an object, from one parse: its TLP (as TlpOfObject)
+/// and the signer its signature entry (under extension `signature_extension`) names.
+struct EgressFacts {
+  Tlp tlp = Tlp::kRed;
+  bool parsed = false;           // false: not a JSON object (then RED)
+  bool signature_entry = false;  // the object carries an entry under the extension
+  std::string signer;            // its "signer" ("" when absent or not a string)
+};
+EgressFacts EgressFactsOf(std::string_view object_json, Tlp default_tlp,
+                          std::string_view signature_extension);
 
 /// What a peer's agreement says about TLP (federation::Agreement's [share] and
 /// same_organization).

@@ -110,6 +110,13 @@ class ImportTxn {
   /// Who writes the records Added from now on (a user name, "import", a peer): recorded with
   /// any copy that goes to quarantine.
   virtual void SetWriter(std::string_view writer) { (void)writer; }
+  /// Sets store setting `key` to `value` in this transaction: it commits with the records or
+  /// not at all (a sync cursor with the objects it covers). Unimplemented where unsupported.
+  virtual absl::Status PutSetting(const std::string& key, const std::string& value) {
+    (void)key;
+    (void)value;
+    return absl::UnimplementedError("settings in an import transaction");
+  }
   /// With true, a content conflict fails Add (AlreadyExists) instead of being refused alone:
   /// for all-or-nothing imports (--strict). Nothing is quarantined then (it rolls back).
   virtual void SetRefuseConflicts(bool refuse) { (void)refuse; }
@@ -126,6 +133,9 @@ struct QuarantineEntry {
   std::string writer;            // who wrote it (user, "import", peer)
   Micros received = 0;           // when it was refused
   std::string json;              // the refused copy, as received (empty in List)
+  /// Empty for a content conflict; otherwise why the version was held back without being
+  /// stored (a received version whose signature fails, issue 12): see Quarantine::Hold.
+  std::string reason;
 };
 
 /// The content-conflict quarantine (docs/INGEST.md "Content conflicts"). Administrative: its
@@ -154,6 +164,14 @@ class Quarantine {
   ///    quarantine in its place (one entry per collection that held it, writer "replaced");
   ///    the quarantined copy becomes the version, in the targeted collection only.
   virtual absl::Status ReleaseQuarantined(int64_t qid, Winner winner) = 0;
+  /// Keeps `json`, a version (id, modified) that `writer` sent for `collection` (an id or
+  /// alias, created if absent) and that is not stored, because of `reason` (non-empty): a
+  /// received version whose signature does not verify, say. Such an entry is resolved by its
+  /// owner's checks (federation::ReleaseHeld), not by ReleaseQuarantined. The same copy held
+  /// for the same collection is kept once; past kMaxEntries nothing is kept.
+  virtual absl::Status Hold(const std::string& collection, std::string_view id, Micros modified,
+                            std::string_view writer, std::string_view reason,
+                            std::string_view json) = 0;
 };
 
 /// A user of the node's HTTP API. `role` is the HTTP layer's role name (admin, reader, user).

@@ -1,0 +1,495 @@
+#include "accord/federation/sync.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "accord/common/strings.h"
+#include "accord/federation/agreement.h"
+#include "accord/federation/config.h"
+#include "accord/federation/node.h"
+#include "accord/federation/peers.h"
+#include "accord/federation/signature.h"
+#include "accord/http/message.h"
+#include "accord/ingest/ingest.h"
+#include "accord/ingest/pattern_policy.h"
+#include "accord/stix/object.h"
+#include "accord/taxii/client.h"
+
+namespace accord::federation {
+
+namespace {
+
+std::string CursorKey(const std::string& peer, const std::string& collection) {
+  return common::Cat("federation.cursor.", peer, ".", collection);
+}
+std::string StatusKey(const std::string& peer, const std::string& collection) {
+  return common::Cat("federation.sync.", peer, ".", collection);
+}
+constexpr std::string_view kStatusPrefix = "federation.sync.";
+
+// The checks every received version passes before it is stored (points 5 to 7). Keys are
+// looked up once per signer per round; identity objects met in a page introduce their keys
+// for the rest of it.
+class ReceiveCheck {
+ public:
+  ReceiveCheck(store::Store& store, KeyTrust trust, std::string own_identity)
+      : store_(store), trust_(std::move(trust)), own_(std::move(own_identity)) {}
+
+  enum class Outcome { kAccept, kHold, kSkip };
+  struct Result {
+    Outcome outcome = Outcome::kAccept;
+    std::string reason;  // kHold, kSkip: why
+  };
+
+  // An identity object that carries a key and is signed by itself with it introduces that
+  // key (if trust allows) for the versions that follow it.
+  void Introduce(const stix::ObjectRecord& rec) {
+    if (rec.type != "identity") return;
+    std::optional<std::string> key = PublicKeyOf(rec.json);
+    if (!key) return;
+    auto sig = FindSignature(rec.json);
+    if (!sig.ok() || !*sig || (*sig)->signer != rec.id || !Verify(rec.json, *key).ok()) return;
+    if (trust_.manual &&
+        std::find(trust_.trusted.begin(), trust_.trusted.end(), rec.id) == trust_.trusted.end()) {
+      return;
+    }
+    introduced_.emplace(rec.id, *key);
+  }
+
+  Result Check(const stix::ObjectRecord& rec) {
+    absl::StatusOr<std::optional<Signature>> sig = FindSignature(rec.json);
+    if (!sig.ok()) return Hold(common::Cat("malformed signature: ", sig.status().message()));
+    if (!*sig) {
+      // Accord's extension-definitions are the same bytes at every node, and unsigned.
+      if (rec.id == kSignatureExtension && stix::SameJson(rec.json, SignatureExtensionDefinition())) {
+        return {};
+      }
+      if (rec.id == kNodeKeyExtension && stix::SameJson(rec.json, NodeKeyExtensionDefinition())) {
+        return {};
+      }
+      return Hold("unsigned: the version carries no signature");
+    }
+    const std::string& signer = (*sig)->signer;
+    if (signer == own_) return {Outcome::kSkip, "signed by this node: it originated here"};
+    absl::StatusOr<std::string> key = KeyOf(signer);
+    if (!key.ok()) {
+      if (key.status().code() == absl::StatusCode::kPermissionDenied) {
+        return Hold(common::Cat("signer not trusted: ", key.status().message()));
+      }
+      if (key.status().code() == absl::StatusCode::kNotFound) {
+        return Hold(common::Cat("unknown signer: ", key.status().message()));
+      }
+      return Hold(common::Cat("signer's key unreadable: ", key.status().message()));
+    }
+    absl::Status v = Verify(rec.json, *key);
+    if (!v.ok()) return Hold(common::Cat("signature does not verify: ", v.message()));
+    // Version ownership: only the signer of the object's first version may add versions.
+    absl::StatusOr<std::string> owner = OwnerOf(rec.id);
+    if (!owner.ok()) return Hold(common::Cat("owner unreadable: ", owner.status().message()));
+    if (!owner->empty() && *owner != signer) {
+      return Hold(common::Cat("version ownership: the first version of ", rec.id,
+                              " was signed by ", *owner, ", this one by ", signer));
+    }
+    if (owner->empty()) owners_[rec.id] = signer;  // later versions in this round
+    return {};
+  }
+
+ private:
+  static Result Hold(std::string why) { return {Outcome::kHold, std::move(why)}; }
+
+  absl::StatusOr<std::string> KeyOf(const std::string& signer) {
+    auto it = keys_.find(signer);
+    if (it == keys_.end()) it = keys_.emplace(signer, SignerKey(store_, signer, trust_)).first;
+    if (!it->second.ok() && it->second.status().code() == absl::StatusCode::kNotFound) {
+      auto in = introduced_.find(signer);
+      if (in != introduced_.end()) return in->second;
+    }
+    return it->second;
+  }
+
+  // The signer of the first stored version of `id` ("" when none is stored). An unsigned
+  // stored version was originated here: its owner is this node.
+  absl::StatusOr<std::string> OwnerOf(const std::string& id) {
+    auto it = owners_.find(id);
+    if (it != owners_.end()) return it->second;
+    absl::StatusOr<std::vector<store::StoredObject>> first =
+        store_.Get(id, store::VersionSelect::kFirst);
+    if (!first.ok()) {
+      if (first.status().code() == absl::StatusCode::kNotFound) return std::string();
+      return first.status();
+    }
+    if (first->empty()) return std::string();
+    auto sig = FindSignature(first->front().json);
+    std::string owner = sig.ok() && *sig ? (*sig)->signer : own_;
+    owners_[id] = owner;
+    return owner;
+  }
+
+  store::Store& store_;
+  const KeyTrust trust_;
+  const std::string own_;
+  std::map<std::string, absl::StatusOr<std::string>> keys_;
+  std::map<std::string, std::string> introduced_;
+  std::map<std::string, std::string> owners_;
+};
+
+// Reads and writes a collection's sync status (a JSON store setting).
+CollectionStatus ReadStatus(store::Store& store, const std::string& peer,
+                            const std::string& collection) {
+  CollectionStatus s;
+  s.collection = collection;
+  auto v = store.GetSetting(StatusKey(peer, collection));
+  if (!v.ok() || !*v) return s;
+  nlohmann::json j = nlohmann::json::parse(**v, nullptr, false);
+  if (!j.is_object()) return s;
+  s.last_attempt = j.value("last_attempt", int64_t{0});
+  s.last_success = j.value("last_success", int64_t{0});
+  s.failures = j.value("failures", uint64_t{0});
+  s.last_error = j.value("last_error", "");
+  s.last_error_at = j.value("last_error_at", int64_t{0});
+  s.caught_up = j.value("caught_up", false);
+  s.lag_objects = j.value("lag_objects", uint64_t{0});
+  s.received = j.value("received", uint64_t{0});
+  auto c = store.GetSetting(CursorKey(peer, collection));
+  if (c.ok() && *c) s.cursor = **c;
+  return s;
+}
+
+void WriteStatus(store::Store& store, const std::string& peer, const CollectionStatus& s) {
+  nlohmann::json j = {{"last_attempt", s.last_attempt}, {"last_success", s.last_success},
+                      {"failures", s.failures},         {"last_error", s.last_error},
+                      {"last_error_at", s.last_error_at}, {"caught_up", s.caught_up},
+                      {"lag_objects", s.lag_objects},   {"received", s.received}};
+  absl::Status st = store.PutSetting(StatusKey(peer, s.collection), j.dump());
+  if (!st.ok()) std::cerr << "accord: sync: cannot record status for " << peer << ": " << st << "\n";
+}
+
+// The CA file for a peer's TLS certificate ("" for the system's).
+absl::StatusOr<std::string> CaFile(const std::string& data_dir, const Peer& peer) {
+  if (peer.cacert.empty()) return std::string();
+  std::filesystem::path p = std::filesystem::path(data_dir) / "peer-keys" / (peer.name + ".ca.pem");
+  std::ofstream(p, std::ios::trunc) << peer.cacert;
+  ::chmod(p.c_str(), 0600);
+  return p.string();
+}
+
+struct RoundContext {
+  store::Store& store;
+  const std::string& data_dir;
+  const FederationConfig& config;
+  const KeyTrust& trust;
+  const std::string& own;
+  const std::atomic<bool>* stop;
+};
+
+// Pulls one remote collection of one peer. Fills `r`; returns the error of the round (the
+// status is recorded by the caller).
+absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement& agreement,
+                            taxii::Client& client, ReceiveCheck& check, SyncCollectionReport& r,
+                            uint64_t* lag) {
+  const std::string cursor_key = CursorKey(peer.name, r.collection);
+  ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> saved, ctx.store.GetSetting(cursor_key));
+  std::string cursor = saved.value_or("");
+  ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
+                          ingest::LoadPatternPolicy(ctx.data_dir));
+  for (int64_t page = 0; page < ctx.config.max_pages_per_round; ++page) {
+    if (ctx.stop && ctx.stop->load()) return absl::OkStatus();
+    std::string url = taxii::JoinUrl(
+        peer.url, common::Cat("collections/", http::PercentEncode(r.collection),
+                              "/objects/?match[version]=all&limit=", ctx.config.page_size));
+    if (!cursor.empty()) common::Append(&url, "&added_after=", http::PercentEncode(cursor));
+    absl::StatusOr<taxii::HttpResult> got = client.Get(url);
+    if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound && page == 0) {
+      // The agreement names a collection the peer does not serve us (yet: a "from-x" exists
+      // once that peer's first sync stored something). Nothing to pull; not a failure.
+      r.caught_up = true;
+      r.note = common::Cat("the peer serves no collection '", r.collection, "' to this node");
+      *lag = 0;
+      return absl::OkStatus();
+    }
+    if (!got.ok()) return got.status();
+    taxii::HttpResult& res = *got;
+    ++r.pages;
+    bool more = false;
+    auto on_member = [&](std::string_view name, std::string_view raw) {
+      if (name == "more") more = raw == "true";
+    };
+    ingest::Options io;
+    io.collection = agreement.accept.into;
+    io.origin = {"federation", peer.name};
+    ingest::ApplyPatternPolicy(pattern_policy, &io, agreement.accept.into);
+    auto src = ingest::EnvelopeSource(url, res.body, on_member);
+    absl::StatusOr<ingest::Checked> checked = ingest::CheckSource(*src, io);
+    if (!checked.ok()) {
+      return absl::DataLossError(
+          common::Cat(url, ": not a TAXII envelope: ", checked.status().message()));
+    }
+    const uint64_t n = checked->accepted + checked->rejected;
+    if (n > static_cast<uint64_t>(ctx.config.page_size)) {
+      return absl::DataLossError(common::Cat(url, ": the peer sent ", n,
+                                             " objects for a page of at most ",
+                                             ctx.config.page_size, "; nothing of it was kept"));
+    }
+    r.received += n;
+    r.refused += checked->rejected;
+    for (const auto& p : checked->problems) {
+      std::cerr << "accord: sync " << peer.name << ": refused " << p.ToString() << "\n";
+    }
+    std::string last = res.Header("x-taxii-date-added-last");
+    if (n > 0 && last.empty()) {
+      return absl::DataLossError(
+          common::Cat(url, ": a page without X-TAXII-Date-Added-Last cannot be resumed"));
+    }
+    if (n > 0 && last == cursor) {
+      return absl::DataLossError(common::Cat(url, ": the peer's cursor does not advance"));
+    }
+    // The checks, then holds (each its own transaction), then one transaction with the
+    // accepted versions and the cursor.
+    for (const stix::ObjectRecord& rec : checked->records) check.Introduce(rec);
+    std::vector<const stix::ObjectRecord*> keep;
+    for (const stix::ObjectRecord& rec : checked->records) {
+      if (!agreement.accept.types.empty() &&
+          std::find(agreement.accept.types.begin(), agreement.accept.types.end(), rec.type) ==
+              agreement.accept.types.end()) {
+        ++r.skipped;
+        continue;
+      }
+      ReceiveCheck::Result c = check.Check(rec);
+      if (c.outcome == ReceiveCheck::Outcome::kSkip) {
+        ++r.skipped;
+      } else if (c.outcome == ReceiveCheck::Outcome::kHold) {
+        ++r.quarantined;
+        std::cerr << "accord: sync " << peer.name << ": quarantined " << rec.id << ": "
+                  << c.reason << "\n";
+        ACCORD_RETURN_IF_ERROR(ctx.store.quarantine()->Hold(agreement.accept.into, rec.id,
+                                                            rec.modified, peer.name, c.reason,
+                                                            rec.json));
+      } else {
+        keep.push_back(&rec);
+      }
+    }
+    if (n > 0) {
+      ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn,
+                              ctx.store.BeginImport(agreement.accept.into));
+      txn->SetWriter(peer.name);
+      for (const stix::ObjectRecord* rec : keep) ACCORD_RETURN_IF_ERROR(txn->Add(*rec));
+      ACCORD_RETURN_IF_ERROR(txn->PutSetting(cursor_key, last));
+      ACCORD_ASSIGN_OR_RETURN(store::ImportResult done, txn->Commit());
+      r.added += done.added;
+      r.duplicates += done.duplicates;
+      r.quarantined += done.conflicts;
+      cursor = last;
+    }
+    if (!more) {
+      r.caught_up = true;
+      *lag = 0;
+      return absl::OkStatus();
+    }
+    if (n == 0) return absl::DataLossError(common::Cat(url, ": an empty page that says more"));
+  }
+  *lag = 1;  // at least one more page waits for the next round
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_dir,
+                                 const std::string& only_peer, const std::atomic<bool>* stop) {
+  ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(store));
+  if (!node) {
+    return absl::FailedPreconditionError("this node has no identity yet: run 'accord node init'");
+  }
+  ACCORD_ASSIGN_OR_RETURN(FederationConfig config, LoadFederationConfig(data_dir));
+  ACCORD_ASSIGN_OR_RETURN(KeyTrust trust, LoadKeyTrust(store, data_dir));
+  ACCORD_ASSIGN_OR_RETURN(std::vector<Peer> peers, ListPeers(store));
+  if (!only_peer.empty() &&
+      std::none_of(peers.begin(), peers.end(), [&](const Peer& p) { return p.name == only_peer; })) {
+    return absl::NotFoundError(common::Cat("no peer '", only_peer, "'"));
+  }
+  RoundContext ctx{store, data_dir, config, trust, node->identity, stop};
+  SyncReport report;
+  ReceiveCheck check(store, trust, node->identity);
+  for (const Peer& peer : peers) {
+    if (!only_peer.empty() && peer.name != only_peer) continue;
+    ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history,
+                            AgreementHistory(store, peer.name));
+    if (history.empty()) continue;
+    ACCORD_ASSIGN_OR_RETURN(Agreement agreement,
+                            ParseAgreement(history.back().toml, "agreement", peer.name));
+    taxii::ClientOptions co;
+    absl::StatusOr<std::string> key = PeerApiKey(data_dir, peer.name);
+    absl::StatusOr<std::string> ca = CaFile(data_dir, peer);
+    if (key.ok()) co.key = *key;
+    if (ca.ok()) co.ca_file = *ca;
+    co.timeout_s = config.request_timeout_s;
+    co.connect_timeout_s = std::min<int64_t>(config.request_timeout_s, 10);
+    co.max_response_bytes = static_cast<uint64_t>(config.max_page_bytes);
+    co.retries = 1;  // the round's back-off does the rest
+    co.retry_base_ms = 200;
+    taxii::Client client(co);
+    for (const std::string& collection : agreement.accept.from) {
+      SyncCollectionReport r;
+      r.peer = peer.name;
+      r.collection = collection;
+      r.into = agreement.accept.into;
+      CollectionStatus status = ReadStatus(store, peer.name, collection);
+      const common::Micros now = common::NowMicros();
+      status.last_attempt = now;
+      uint64_t lag = 0;
+      absl::Status st = !key.ok()  ? key.status()
+                        : !ca.ok() ? ca.status()
+                                   : PullCollection(ctx, peer, agreement, client, check, r, &lag);
+      status.received += r.received;
+      if (st.ok()) {
+        status.last_success = common::NowMicros();
+        status.failures = 0;
+        status.caught_up = r.caught_up;
+        status.lag_objects = lag;
+      } else {
+        r.error = std::string(st.message());
+        ++status.failures;
+        status.last_error = r.error;
+        status.last_error_at = common::NowMicros();
+        status.caught_up = false;
+      }
+      WriteStatus(store, peer.name, status);
+      report.collections.push_back(std::move(r));
+    }
+  }
+  // Versions held for an unknown signer pass once the signer's identity has come in.
+  auto held = store.quarantine()->ListQuarantine(0);
+  if (held.ok()) {
+    for (const store::QuarantineEntry& e : *held) {
+      if (e.reason.rfind("unknown signer", 0) != 0) continue;
+      if (ReleaseHeld(store, data_dir, e.qid).ok()) ++report.released;
+    }
+  }
+  return report;
+}
+
+}  // namespace
+
+absl::StatusOr<SyncReport> SyncOnce(store::Store& store, const std::string& data_dir,
+                                    const std::string& only_peer) {
+  return Round(store, data_dir, only_peer, nullptr);
+}
+
+absl::Status ReleaseHeld(store::Store& store, const std::string& data_dir, int64_t qid) {
+  ACCORD_ASSIGN_OR_RETURN(store::QuarantineEntry e, store.quarantine()->GetQuarantined(qid));
+  if (e.reason.empty()) {
+    return absl::InvalidArgumentError(
+        common::Cat("#", qid, " is a content conflict: release it with --keep stored|quarantined"));
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(store));
+  if (!node) return absl::FailedPreconditionError("this node has no identity yet");
+  ACCORD_ASSIGN_OR_RETURN(KeyTrust trust, LoadKeyTrust(store, data_dir));
+  ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy, ingest::LoadPatternPolicy(data_dir));
+  ingest::Options io;
+  io.collection = e.collection;
+  io.origin = {"federation", e.writer};
+  ingest::ApplyPatternPolicy(pattern_policy, &io, e.collection);
+  auto src = ingest::BufferSource(common::Cat("quarantine #", qid), e.json);
+  ACCORD_ASSIGN_OR_RETURN(ingest::Checked checked, ingest::CheckSource(*src, io));
+  if (checked.records.size() != 1) {
+    return absl::FailedPreconditionError(common::Cat("#", qid, ": not one valid STIX object"));
+  }
+  const stix::ObjectRecord& rec = checked.records.front();
+  ReceiveCheck check(store, trust, node->identity);
+  ReceiveCheck::Result r = check.Check(rec);
+  if (r.outcome != ReceiveCheck::Outcome::kAccept) {
+    return absl::FailedPreconditionError(common::Cat("#", qid, " still fails: ", r.reason));
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn, store.BeginImport(e.collection));
+  txn->SetWriter(e.writer);
+  ACCORD_RETURN_IF_ERROR(txn->Add(rec));
+  ACCORD_RETURN_IF_ERROR(txn->Commit().status());
+  // Stored first, then the entry dropped: a crash between leaves an entry whose release is a
+  // duplicate.
+  return store.quarantine()->DropQuarantined(qid);
+}
+
+absl::StatusOr<std::vector<PeerStatus>> SyncStatus(store::Store& store) {
+  ACCORD_ASSIGN_OR_RETURN(std::vector<Peer> peers, ListPeers(store));
+  ACCORD_ASSIGN_OR_RETURN(std::vector<store::QuarantineEntry> held,
+                          store.quarantine()->ListQuarantine(0));
+  std::vector<PeerStatus> out;
+  for (const Peer& p : peers) {
+    PeerStatus ps;
+    ps.peer = p.name;
+    ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history, AgreementHistory(store, p.name));
+    if (!history.empty()) {
+      auto a = ParseAgreement(history.back().toml, "agreement", p.name);
+      if (a.ok()) {
+        for (const std::string& c : a->accept.from) {
+          ps.collections.push_back(ReadStatus(store, p.name, c));
+        }
+      }
+    }
+    for (const auto& e : held) ps.quarantined += e.writer == p.name ? 1 : 0;
+    out.push_back(std::move(ps));
+  }
+  return out;
+}
+
+SyncLoop::SyncLoop(store::Store* store, std::string data_dir)
+    : store_(store), data_dir_(std::move(data_dir)) {}
+
+SyncLoop::~SyncLoop() { Stop(); }
+
+void SyncLoop::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void SyncLoop::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SyncLoop::Run() {
+  std::mt19937_64 rng(std::random_device{}());
+  std::map<std::string, std::pair<int64_t, int>> backoff;  // peer: (next due us, failures)
+  for (;;) {
+    absl::StatusOr<FederationConfig> config = LoadFederationConfig(data_dir_);
+    int64_t interval_ms = config.ok() ? config->sync_interval_ms : 30000;
+    const bool enabled = config.ok() && config->sync_interval_ms > 0;
+    if (!enabled) interval_ms = 1000;  // the setting is re-read: sync may be switched on
+    absl::StatusOr<std::vector<Peer>> peers = ListPeers(*store_);
+    if (enabled && peers.ok()) {
+      for (const Peer& p : *peers) {
+        if (stopping_) return;
+        auto& [due, failures] = backoff[p.name];
+        if (common::NowMicros() < due) continue;
+        absl::StatusOr<SyncReport> r = Round(*store_, data_dir_, p.name, &stopping_);
+        bool ok = r.ok() && r->ok();
+        if (ok) {
+          failures = 0;
+          due = 0;
+          continue;
+        }
+        ++failures;
+        // Exponential back-off with jitter: base * 2^(failures-1), capped, times [0.5, 1).
+        double delay_ms = std::min<double>(static_cast<double>(config->retry_base_ms) *
+                                               std::pow(2.0, std::min(failures - 1, 30)),
+                                           static_cast<double>(config->retry_max_s) * 1000.0);
+        delay_ms *= std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+        due = common::NowMicros() + static_cast<int64_t>(delay_ms * 1000);
+        if (!r.ok()) std::cerr << "accord: sync " << p.name << ": " << r.status() << "\n";
+      }
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    if (cv_.wait_for(l, std::chrono::milliseconds(interval_ms), [this] { return stop_; })) return;
+  }
+}
+
+}  // namespace accord::federation

@@ -1,0 +1,254 @@
+// The node gate's peer rules (issue 12, points 3 and 4): what each object may do on its way to
+// a peer, decided from the agreement's terms and the object's markings and signer. Every
+// expectation below is worked out by hand from the TLP 2.0 rules in the issue:
+//   RED never leaves; AMBER+STRICT only to the same organisation, directly; AMBER only
+//   directly and within max_tlp; GREEN and CLEAR forwarded only where `forward`; a peer never
+//   gets what it originated or gave us; what this node originated leaves signed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "accord/common/strings.h"
+#include "accord/policy/egress_reader.h"
+#include "accord/policy/gate.h"
+#include "accord/stix/reader.h"
+
+namespace accord::policy {
+namespace {
+
+constexpr const char* kOwn = "identity--0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a";
+constexpr const char* kB = "identity--0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b";
+constexpr const char* kX = "identity--0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e";
+constexpr const char* kSigExt = "extension-definition--2f1d7e0a-5c9b-4c53-9f7e-6a3d1b8c4e21";
+// TLP 2.0 marking-definition ids (STIX21-objects.md §7.2).
+constexpr const char* kRed = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+constexpr const char* kAmber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+constexpr const char* kAmberStrict = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+constexpr const char* kGreen = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+
+class FakeDirectory final : public PeerDirectory {
+ public:
+  absl::StatusOr<FederationRules> Load() override {
+    if (broken) return absl::DataLossError("agreement unreadable");
+    return rules;
+  }
+  absl::StatusOr<std::string> Sign(std::string_view json) override {
+    ++signed_count;
+    return common::Cat("{\"signed\":", json, "}");
+  }
+  FederationRules rules;
+  bool broken = false;
+  int signed_count = 0;
+};
+
+// An indicator with `marking` (none when empty) and a signature entry by `signer` (none when
+// empty). The signature bytes do not matter to egress: it was verified when it came in.
+std::string Indicator(int n, const std::string& marking, const std::string& signer,
+                      const std::string& type = "indicator") {
+  std::string id = common::Cat(type, "--00000000-0000-4000-8000-00000000000", n);
+  std::string s = common::Cat(R"({"type":")", type, R"(","spec_version":"2.1","id":")", id,
+                              R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z")");
+  if (type == "indicator") {
+    s += R"(,"pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z")";
+  } else {
+    s += R"(,"name":"m","is_family":false)";
+  }
+  if (!marking.empty()) common::Append(&s, R"(,"object_marking_refs":[")", marking, "\"]");
+  if (!signer.empty()) {
+    common::Append(&s, R"(,"extensions":{")", kSigExt,
+                   R"(":{"extension_type":"property-extension","signer":")", signer,
+                   R"(","alg":"Ed25519","signature":"AAAA"}})");
+  }
+  return s + "}";
+}
+
+class PeerGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           common::Cat("accord-peer-gate-test-", getpid(), "-",
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    store::Options o;
+    o.dir = dir_.string();
+    auto s = store::Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    dir_peers_ = std::make_shared<FakeDirectory>();
+    FederationRules& r = dir_peers_->rules;
+    r.own_identity = kOwn;
+    r.default_tlp = Tlp::kAmber;
+    r.signature_extension = kSigExt;
+    r.fingerprint = "v1";
+    PeerRules b;  // another organisation, direct AMBER, forwards GREEN, indicators only
+    b.identity = kB;
+    b.terms = {false, Tlp::kAmber, true};
+    b.collections = {"out"};
+    b.types = {"indicator"};
+    b.given_into = "from-b";
+    r.peers["b"] = b;
+    PeerRules c;  // the same organisation, up to AMBER+STRICT, forwards nothing, every type
+    c.identity = "identity--0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c";
+    c.terms = {true, Tlp::kAmberStrict, false};
+    c.collections = {"out"};
+    r.peers["c"] = c;
+    NodeGateOptions go;
+    go.refresh_interval_us = 0;
+    go.peers = dir_peers_;
+    gate_ = NewNodeGate(store_.get(), go);
+  }
+  void TearDown() override {
+    gate_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Import(const std::string& collection, const std::string& json) {
+    auto txn = store_->BeginImport(collection);
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    auto r = stix::ReadBuffer(
+        json, stix::ReaderOptions{}, [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
+        [&](stix::Problem&& p) {
+          if (!p.warning) ADD_FAILURE() << p.ToString();
+        });
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  // The verdict for `json` at a TAXII page for peer `peer`: 'A'llow, 'D'eny or 'R'eplace.
+  char Verdict(const std::string& peer, const std::string& json) {
+    store::StoredObject o;
+    o.json = json;
+    auto start = json.find("\"id\":\"") + 6;
+    o.id = json.substr(start, json.find('"', start) - start);
+    o.type = o.id.substr(0, o.id.find("--"));
+    o.modified = 1704067200000000;  // 2024-01-01T00:00:00Z
+    o.has_modified = true;
+    EXPECT_TRUE(gate_->CheckExit(Audience::Peer(peer), Exit::kTaxiiObjects).ok());
+    Decision d = gate_->Admit(o, Audience::Peer(peer), Exit::kTaxiiObjects);
+    if (d.verdict == Decision::Verdict::kReplace) {
+      EXPECT_EQ(d.json, common::Cat("{\"signed\":", json, "}"));
+      return 'R';
+    }
+    return d.verdict == Decision::Verdict::kAllow ? 'A' : 'D';
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::shared_ptr<FakeDirectory> dir_peers_;
+  std::unique_ptr<Gate> gate_;
+};
+
+TEST_F(PeerGateTest, TlpAndTypesDecideWhatEachPeerGets) {
+  struct Case {
+    std::string what, json;
+    char to_b, to_c;
+  };
+  const Case cases[] = {
+      // Originated here (unsigned): leaves signed where TLP allows.
+      {"own green", Indicator(1, kGreen, ""), 'R', 'R'},
+      {"own red", Indicator(2, kRed, ""), 'D', 'D'},
+      {"own amber", Indicator(3, kAmber, ""), 'R', 'R'},
+      {"own amber+strict", Indicator(4, kAmberStrict, ""), 'D', 'R'},
+      {"own, unmarked: the default, amber", Indicator(5, "", ""), 'R', 'R'},
+      {"own malware: not a type b takes", Indicator(6, kGreen, "", "malware"), 'D', 'R'},
+      // Already signed by this node: leaves as it is.
+      {"own green, signed", Indicator(7, kGreen, kOwn), 'A', 'A'},
+      // Originated elsewhere (forwarded): only GREEN/CLEAR, only where forward = true.
+      {"x green", Indicator(8, kGreen, kX), 'A', 'D'},
+      {"x amber", Indicator(9, kAmber, kX), 'D', 'D'},
+      {"x amber+strict", Indicator(10, kAmberStrict, kX), 'D', 'D'},
+      // Originated at b: never back to b.
+      {"b green", Indicator(11, kGreen, kB), 'D', 'D'},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(Verdict("b", c.json), c.to_b) << c.what;
+    EXPECT_EQ(Verdict("c", c.json), c.to_c) << c.what;
+    // The node's own users and operator are not peers: TLP does not restrict them here.
+    store::StoredObject o;
+    o.json = c.json;
+    EXPECT_TRUE(gate_->Admit(o, Audience::LocalOperator(), Exit::kExport).allowed()) << c.what;
+  }
+}
+
+TEST_F(PeerGateTest, WhatAPeerGaveUsNeverGoesBackToIt) {
+  // x's green indicator came to us from b (it is in b's landing collection) and from c.
+  const std::string json = Indicator(8, kGreen, kX);
+  Import("from-b", json);
+  EXPECT_EQ(Verdict("b", json), 'D');
+  // A peer that did not give it (and takes forwarded GREEN) would get it: add one.
+  FederationRules r = dir_peers_->rules;
+  PeerRules d = r.peers["b"];
+  d.identity = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
+  d.given_into = "from-d";
+  r.peers["d"] = d;
+  r.fingerprint = "v2";
+  dir_peers_->rules = r;
+  EXPECT_EQ(Verdict("d", json), 'A');
+}
+
+TEST_F(PeerGateTest, PeersSeeOnlyTheirCollectionsAndNeedAnAgreement) {
+  store::CollectionInfo out, secret;
+  out.id = "11111111-1111-4111-8111-111111111111";
+  out.alias = "out";
+  secret.id = "22222222-2222-4222-8222-222222222222";
+  secret.alias = "secret";
+  secret.is_public = true;  // public to clients, still not shared with peers
+  EXPECT_TRUE(gate_->CollectionOpen(Audience::Peer("b"), out));
+  EXPECT_FALSE(gate_->CollectionOpen(Audience::Peer("b"), secret));
+  EXPECT_FALSE(gate_->CollectionOpen(Audience::Peer("nobody"), out));
+  EXPECT_TRUE(gate_->CollectionOpen(Audience::User("alice", "reader"), secret));
+  // A peer without an agreement may use no server exit; an operator's push to a plain TAXII
+  // server (named by its URL) is the operator's to make.
+  EXPECT_EQ(gate_->CheckExit(Audience::Peer("nobody"), Exit::kTaxiiObjects).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(gate_->CheckExit(Audience::Peer("nobody"), Exit::kTaxiiManifest).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(gate_->CheckExit(Audience::Peer("https://x.example/api/"), Exit::kTaxiiPush).ok());
+  store::StoredObject o;
+  o.json = Indicator(1, kGreen, "");
+  EXPECT_FALSE(gate_->Admit(o, Audience::Peer("nobody"), Exit::kTaxiiObjects).allowed());
+}
+
+TEST_F(PeerGateTest, ANodeWithoutIdentitySendsPeersNothing) {
+  dir_peers_->rules.own_identity.clear();
+  dir_peers_->rules.fingerprint = "v2";
+  EXPECT_EQ(Verdict("b", Indicator(1, kGreen, "")), 'D');
+}
+
+TEST_F(PeerGateTest, AChangedAgreementMovesTheGenerationAndAnUnreadableOneClosesAll) {
+  uint64_t g1 = gate_->generation();
+  EXPECT_EQ(gate_->generation(), g1);  // nothing changed
+  dir_peers_->rules.peers["b"].terms.max_tlp = Tlp::kGreen;
+  dir_peers_->rules.fingerprint = "v2";
+  uint64_t g2 = gate_->generation();
+  EXPECT_NE(g2, g1);
+  EXPECT_EQ(Verdict("b", Indicator(3, kAmber, "")), 'D');  // now over b's max_tlp
+  dir_peers_->broken = true;
+  EXPECT_NE(gate_->generation(), g2);
+  EXPECT_FALSE(gate_->CheckExit(Audience::Peer("b"), Exit::kTaxiiObjects).ok());
+  EXPECT_FALSE(gate_->CheckExit(Audience::LocalOperator(), Exit::kExport).ok());
+}
+
+TEST_F(PeerGateTest, PagesForAPeerCountWhatTheyWithhold) {
+  Import("out", Indicator(1, kGreen, "") + "\n" + Indicator(2, kRed, "") + "\n" +
+                    Indicator(8, kGreen, kX) + "\n");
+  EgressReader reader(store_.get(), gate_.get());
+  store::Query q;
+  q.collection = "out";
+  q.limit = 2;  // the first page: 1 (signed for c) and 2 (RED: withheld)
+  auto page = reader.List(q, Audience::Peer("c"), Exit::kTaxiiObjects);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->objects.size(), 1u);
+  EXPECT_EQ(page->replaced, 1u);
+  EXPECT_EQ(page->withheld, 1u);
+  ASSERT_TRUE(page->more);
+  q.cursor = page->next;  // the second page: 8 (forwarded; c takes no forwards)
+  auto second = reader.List(q, Audience::Peer("c"), Exit::kTaxiiObjects);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->objects.empty());
+  EXPECT_EQ(second->withheld, 1u);
+}
+
+}  // namespace
+}  // namespace accord::policy
