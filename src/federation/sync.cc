@@ -202,12 +202,22 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
   std::string cursor = saved.value_or("");
   ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
                           ingest::LoadPatternPolicy(ctx.data_dir));
-  for (int64_t page = 0; page < ctx.config.max_pages_per_round; ++page) {
-    if (ctx.stop && ctx.stop->load()) return absl::OkStatus();
-    std::string url = taxii::JoinUrl(
+  // Pages follow the peer's `next` while it gives one (it continues past versions its gate
+  // withholds from us, which leave no X-TAXII-Date-Added-Last behind); the stored cursor is
+  // the date_added of the last version received, so a new round (or a restart) resumes there.
+  // TAXII §3.5: `next` goes with the same filters as the first request.
+  auto base_of = [&](const std::string& after) {
+    std::string u = taxii::JoinUrl(
         peer.url, common::Cat("collections/", http::PercentEncode(r.collection),
                               "/objects/?match[version]=all&limit=", ctx.config.page_size));
-    if (!cursor.empty()) common::Append(&url, "&added_after=", http::PercentEncode(cursor));
+    if (!after.empty()) common::Append(&u, "&added_after=", http::PercentEncode(after));
+    return u;
+  };
+  std::string base = base_of(cursor), next;
+  for (int64_t page = 0; page < ctx.config.max_pages_per_round; ++page) {
+    if (ctx.stop && ctx.stop->load()) return absl::OkStatus();
+    const std::string url =
+        next.empty() ? base : common::Cat(base, "&next=", http::PercentEncode(next));
     absl::StatusOr<taxii::HttpResult> got = client.Get(url);
     if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound && page == 0) {
       // The agreement names a collection the peer does not serve us (yet: a "from-x" exists
@@ -221,8 +231,15 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
     taxii::HttpResult& res = *got;
     ++r.pages;
     bool more = false;
+    std::string next_token;
     auto on_member = [&](std::string_view name, std::string_view raw) {
       if (name == "more") more = raw == "true";
+      // `next` is a JSON string; Accord's tokens and any sane server's need no unescaping, and
+      // one that does is refused below as not advancing or by the peer itself.
+      if (name == "next" && raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' &&
+          raw.find('\\') == std::string_view::npos && raw.size() <= 4096) {
+        next_token = std::string(raw.substr(1, raw.size() - 2));
+      }
     };
     ingest::Options io;
     io.collection = agreement.accept.into;
@@ -295,7 +312,18 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
       *lag = 0;
       return absl::OkStatus();
     }
-    if (n == 0) return absl::DataLossError(common::Cat(url, ": an empty page that says more"));
+    if (!next_token.empty()) {
+      if (next_token == next) {
+        return absl::DataLossError(common::Cat(url, ": the peer's next token does not advance"));
+      }
+      next = std::move(next_token);
+    } else {
+      if (n == 0) {
+        return absl::DataLossError(common::Cat(url, ": an empty page says more, with no next"));
+      }
+      base = base_of(cursor);
+      next.clear();
+    }
   }
   *lag = 1;  // at least one more page waits for the next round
   return absl::OkStatus();
@@ -407,10 +435,15 @@ absl::Status ReleaseHeld(store::Store& store, const std::string& data_dir, int64
   if (r.outcome != ReceiveCheck::Outcome::kAccept) {
     return absl::FailedPreconditionError(common::Cat("#", qid, " still fails: ", r.reason));
   }
-  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn, store.BeginImport(e.collection));
-  txn->SetWriter(e.writer);
-  ACCORD_RETURN_IF_ERROR(txn->Add(rec));
-  ACCORD_RETURN_IF_ERROR(txn->Commit().status());
+  {
+    // Scoped: the transaction holds the store's write lock until it is destroyed, and the drop
+    // below needs it.
+    ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn,
+                            store.BeginImport(e.collection));
+    txn->SetWriter(e.writer);
+    ACCORD_RETURN_IF_ERROR(txn->Add(rec));
+    ACCORD_RETURN_IF_ERROR(txn->Commit().status());
+  }
   // Stored first, then the entry dropped: a crash between leaves an entry whose release is a
   // duplicate.
   return store.quarantine()->DropQuarantined(qid);

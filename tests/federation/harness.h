@@ -9,6 +9,7 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,13 +86,14 @@ class Node {
   }
 
   /// `accord node init`, and [federation] settings for quick tests.
-  void Init(int sync_interval_s) {
+  void Init(int sync_interval_s, int page_size) {
     std::filesystem::create_directories(dir_);
     nlohmann::json j = nlohmann::json::parse(MustRun("node init --name " + name_ + " --json").out);
     identity_ = j["identity"];
     public_key_ = j["public_key"];
     std::ofstream(std::filesystem::path(data()) / "accord.toml")
         << "[federation]\nsync_interval = " << sync_interval_s
+        << "\npage_size = " << page_size
         << "\nrequest_timeout = 5\nretry_base_ms = 100\nretry_max_s = 2\n";
   }
 
@@ -99,6 +101,7 @@ class Node {
   bool Start() {
     pid_ = fork();
     if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that died
       std::string log = (dir_ / "serve.log").string();
       FILE* f = std::fopen(log.c_str(), "a");
       if (f) {

@@ -44,10 +44,10 @@ std::string Uuid(int node, int n) {
 
 class FederationHarness : public ::testing::Test {
  protected:
-  void Make(const std::vector<std::string>& names, int sync_interval_s) {
+  void Make(const std::vector<std::string>& names, int sync_interval_s, int page_size) {
     for (const std::string& n : names) {
       nodes_[n] = std::make_unique<Node>(n, tmp_.path() / n);
-      nodes_[n]->Init(sync_interval_s);
+      nodes_[n]->Init(sync_interval_s, page_size);
       names_.push_back(n);
     }
   }
@@ -95,7 +95,10 @@ const std::vector<Tlp> kEveryTlp = {Tlp::kClear,       Tlp::kGreen, Tlp::kAmber,
                                     Tlp::kAmberStrict, Tlp::kRed,   Tlp::kNone};
 
 TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForged) {
-  Make({"a", "b", "c", "d", "h"}, 0);  // rounds run here, by `accord sync --once`, in order
+  // Rounds run here, by `accord sync --once`, in order. Pages of 2: a's third page for b holds
+  // only versions b may not have (AMBER+STRICT, RED), so b's sync must page past a page its
+  // gate emptied.
+  Make({"a", "b", "c", "d", "h"}, 0, 2);
   links_ = {{"a", "b", false, Tlp::kAmber, false, {"outbox", "node"}},
             {"a", "d", true, Tlp::kAmberStrict, false, {"outbox", "node"}},
             {"b", "c", false, Tlp::kAmber, true, {"outbox", "from-a", "node"}},
@@ -250,7 +253,7 @@ TEST_F(FederationHarness, NodesKilledAndCutOffDuringSyncConvergeAfterHealing) {
   std::mt19937_64 rng(seed);
   auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
-  Make({"a", "b", "c"}, 1);
+  Make({"a", "b", "c"}, 1, 50);
   links_ = {{"a", "b", false, Tlp::kAmber, false, {"outbox", "node"}},
             {"b", "c", false, Tlp::kAmber, true, {"outbox", "from-a", "node"}}};
   Peer(nodes_, links_);
