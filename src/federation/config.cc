@@ -73,13 +73,14 @@ absl::StatusOr<FederationConfig> LoadFederationConfig(const std::string& data_di
         }
       }
       if (!found) {
-        return at(v.source(),
-                  "default_tlp must be \"clear\", \"green\", \"amber\", \"amber+strict\" or \"red\"");
+        return at(
+            v.source(),
+            "default_tlp must be \"clear\", \"green\", \"amber\", \"amber+strict\" or \"red\"");
       }
       continue;
     }
-    auto n = std::find_if(numbers.begin(), numbers.end(),
-                          [&](const Number& x) { return x.key == key; });
+    auto n =
+        std::find_if(numbers.begin(), numbers.end(), [&](const Number& x) { return x.key == key; });
     if (n == numbers.end()) {
       return at(k.source(),
                 common::Cat("unknown key '", key,

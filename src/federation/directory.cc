@@ -43,7 +43,8 @@ class StoreDirectory final : public policy::PeerDirectory {
       if (cached == parsed_.end() || cached->second.first != v.version) {
         ACCORD_ASSIGN_OR_RETURN(
             Agreement a,
-            ParseAgreement(v.toml, common::Cat("agreement with ", p.name, " v", v.version), p.name));
+            ParseAgreement(v.toml, common::Cat("agreement with ", p.name, " v", v.version),
+                           p.name));
         cached = parsed_.insert_or_assign(p.name, std::make_pair(v.version, std::move(a))).first;
       }
       const Agreement& a = cached->second.second;
@@ -84,8 +85,7 @@ class StoreDirectory final : public policy::PeerDirectory {
 
 }  // namespace
 
-std::shared_ptr<policy::PeerDirectory> NewPeerDirectory(store::Store* store,
-                                                        std::string data_dir) {
+std::shared_ptr<policy::PeerDirectory> NewPeerDirectory(store::Store* store, std::string data_dir) {
   return std::make_shared<StoreDirectory>(store, std::move(data_dir));
 }
 

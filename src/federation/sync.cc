@@ -71,7 +71,8 @@ class ReceiveCheck {
     if (!sig.ok()) return Hold(common::Cat("malformed signature: ", sig.status().message()));
     if (!*sig) {
       // Accord's extension-definitions are the same bytes at every node, and unsigned.
-      if (rec.id == kSignatureExtension && stix::SameJson(rec.json, SignatureExtensionDefinition())) {
+      if (rec.id == kSignatureExtension &&
+          stix::SameJson(rec.json, SignatureExtensionDefinition())) {
         return {};
       }
       if (rec.id == kNodeKeyExtension && stix::SameJson(rec.json, NodeKeyExtensionDefinition())) {
@@ -97,8 +98,8 @@ class ReceiveCheck {
     absl::StatusOr<std::string> owner = OwnerOf(rec.id);
     if (!owner.ok()) return Hold(common::Cat("owner unreadable: ", owner.status().message()));
     if (!owner->empty() && *owner != signer) {
-      return Hold(common::Cat("version ownership: the first version of ", rec.id,
-                              " was signed by ", *owner, ", this one by ", signer));
+      return Hold(common::Cat("version ownership: the first version of ", rec.id, " was signed by ",
+                              *owner, ", this one by ", signer));
     }
     if (owner->empty()) owners_[rec.id] = signer;  // later versions in this round
     return {};
@@ -166,12 +167,13 @@ CollectionStatus ReadStatus(store::Store& store, const std::string& peer,
 }
 
 void WriteStatus(store::Store& store, const std::string& peer, const CollectionStatus& s) {
-  nlohmann::json j = {{"last_attempt", s.last_attempt}, {"last_success", s.last_success},
-                      {"failures", s.failures},         {"last_error", s.last_error},
+  nlohmann::json j = {{"last_attempt", s.last_attempt},   {"last_success", s.last_success},
+                      {"failures", s.failures},           {"last_error", s.last_error},
                       {"last_error_at", s.last_error_at}, {"caught_up", s.caught_up},
-                      {"lag_objects", s.lag_objects},   {"received", s.received}};
+                      {"lag_objects", s.lag_objects},     {"received", s.received}};
   absl::Status st = store.PutSetting(StatusKey(peer, s.collection), j.dump());
-  if (!st.ok()) std::cerr << "accord: sync: cannot record status for " << peer << ": " << st << "\n";
+  if (!st.ok())
+    std::cerr << "accord: sync: cannot record status for " << peer << ": " << st << "\n";
 }
 
 // The CA file for a peer's TLS certificate ("" for the system's).
@@ -286,11 +288,10 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
         ++r.skipped;
       } else if (c.outcome == ReceiveCheck::Outcome::kHold) {
         ++r.quarantined;
-        std::cerr << "accord: sync " << peer.name << ": quarantined " << rec.id << ": "
-                  << c.reason << "\n";
-        ACCORD_RETURN_IF_ERROR(ctx.store.quarantine()->Hold(agreement.accept.into, rec.id,
-                                                            rec.modified, peer.name, c.reason,
-                                                            rec.json));
+        std::cerr << "accord: sync " << peer.name << ": quarantined " << rec.id << ": " << c.reason
+                  << "\n";
+        ACCORD_RETURN_IF_ERROR(ctx.store.quarantine()->Hold(
+            agreement.accept.into, rec.id, rec.modified, peer.name, c.reason, rec.json));
       } else {
         keep.push_back(&rec);
       }
@@ -338,8 +339,8 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
   ACCORD_ASSIGN_OR_RETURN(FederationConfig config, LoadFederationConfig(data_dir));
   ACCORD_ASSIGN_OR_RETURN(KeyTrust trust, LoadKeyTrust(store, data_dir));
   ACCORD_ASSIGN_OR_RETURN(std::vector<Peer> peers, ListPeers(store));
-  if (!only_peer.empty() &&
-      std::none_of(peers.begin(), peers.end(), [&](const Peer& p) { return p.name == only_peer; })) {
+  if (!only_peer.empty() && std::none_of(peers.begin(), peers.end(),
+                                         [&](const Peer& p) { return p.name == only_peer; })) {
     return absl::NotFoundError(common::Cat("no peer '", only_peer, "'"));
   }
   RoundContext ctx{store, data_dir, config, trust, node->identity, stop};
@@ -419,7 +420,8 @@ absl::Status ReleaseHeld(store::Store& store, const std::string& data_dir, int64
   ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(store));
   if (!node) return absl::FailedPreconditionError("this node has no identity yet");
   ACCORD_ASSIGN_OR_RETURN(KeyTrust trust, LoadKeyTrust(store, data_dir));
-  ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy, ingest::LoadPatternPolicy(data_dir));
+  ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
+                          ingest::LoadPatternPolicy(data_dir));
   ingest::Options io;
   io.collection = e.collection;
   io.origin = {"federation", e.writer};
@@ -438,8 +440,7 @@ absl::Status ReleaseHeld(store::Store& store, const std::string& data_dir, int64
   {
     // Scoped: the transaction holds the store's write lock until it is destroyed, and the drop
     // below needs it.
-    ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn,
-                            store.BeginImport(e.collection));
+    ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn, store.BeginImport(e.collection));
     txn->SetWriter(e.writer);
     ACCORD_RETURN_IF_ERROR(txn->Add(rec));
     ACCORD_RETURN_IF_ERROR(txn->Commit().status());
@@ -477,7 +478,9 @@ SyncLoop::SyncLoop(store::Store* store, std::string data_dir)
 
 SyncLoop::~SyncLoop() { Stop(); }
 
-void SyncLoop::Start() { thread_ = std::thread([this] { Run(); }); }
+void SyncLoop::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void SyncLoop::Stop() {
   {
@@ -512,9 +515,9 @@ void SyncLoop::Run() {
         }
         ++failures;
         // Exponential back-off with jitter: base * 2^(failures-1), capped, times [0.5, 1).
-        double delay_ms = std::min<double>(static_cast<double>(config->retry_base_ms) *
-                                               std::pow(2.0, std::min(failures - 1, 30)),
-                                           static_cast<double>(config->retry_max_s) * 1000.0);
+        double delay_ms = std::min<double>(
+            static_cast<double>(config->retry_base_ms) * std::pow(2.0, std::min(failures - 1, 30)),
+            static_cast<double>(config->retry_max_s) * 1000.0);
         delay_ms *= std::uniform_real_distribution<double>(0.5, 1.0)(rng);
         due = common::NowMicros() + static_cast<int64_t>(delay_ms * 1000);
         if (!r.ok()) std::cerr << "accord: sync " << p.name << ": " << r.status() << "\n";

@@ -48,10 +48,12 @@ class FakeDirectory final : public PeerDirectory {
 std::string Indicator(int n, const std::string& marking, const std::string& signer,
                       const std::string& type = "indicator") {
   std::string id = common::Cat(type, "--00000000-0000-4000-8000-00000000000", n);
-  std::string s = common::Cat(R"({"type":")", type, R"(","spec_version":"2.1","id":")", id,
-                              R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z")");
+  std::string s = common::Cat(
+      R"({"type":")", type, R"(","spec_version":"2.1","id":")", id,
+      R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z")");
   if (type == "indicator") {
-    s += R"(,"pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z")";
+    s +=
+        R"(,"pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z")";
   } else {
     s += R"(,"name":"m","is_family":false)";
   }

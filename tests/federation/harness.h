@@ -92,8 +92,7 @@ class Node {
     identity_ = j["identity"];
     public_key_ = j["public_key"];
     std::ofstream(std::filesystem::path(data()) / "accord.toml")
-        << "[federation]\nsync_interval = " << sync_interval_s
-        << "\npage_size = " << page_size
+        << "[federation]\nsync_interval = " << sync_interval_s << "\npage_size = " << page_size
         << "\nrequest_timeout = 5\nretry_base_ms = 100\nretry_max_s = 2\n";
   }
 
@@ -109,8 +108,8 @@ class Node {
         dup2(fileno(f), 2);
       }
       std::string listen = "127.0.0.1:" + std::to_string(port_);
-      std::vector<std::string> args = {ACCORD_BINARY, "serve",  "--data",       data(),
-                                       "--listen",    listen,   "--access-log", ""};
+      std::vector<std::string> args = {ACCORD_BINARY, "serve", "--data",       data(),
+                                       "--listen",    listen,  "--access-log", ""};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -237,8 +236,8 @@ inline void Peer(std::map<std::string, std::unique_ptr<Node>>& nodes,
         toml += "[accept]\nfrom = " + list(l.collections) + "\ninto = \"from-" + b + "\"\n";
       }
     }
-    std::filesystem::path f = std::filesystem::path(nodes[a]->data()).parent_path() /
-                              ("agreement-" + b + ".toml");
+    std::filesystem::path f =
+        std::filesystem::path(nodes[a]->data()).parent_path() / ("agreement-" + b + ".toml");
     std::ofstream(f) << toml;
     nodes[a]->MustRun("agreement set " + b + " " + ShellQuote(f.string()));
   }

@@ -107,7 +107,8 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
   Peer(nodes_, links_);
   std::vector<TestObject> objs;
   int n = 0;
-  for (Tlp t : kEveryTlp) objs.push_back({Uuid(0xa, ++n), "2024-01-01T00:00:00.000Z", "a", "outbox", t});
+  for (Tlp t : kEveryTlp)
+    objs.push_back({Uuid(0xa, ++n), "2024-01-01T00:00:00.000Z", "a", "outbox", t});
   for (Tlp t : {Tlp::kGreen, Tlp::kAmber, Tlp::kRed}) {
     objs.push_back({Uuid(0xb, ++n), "2024-01-01T00:00:00.000Z", "b", "outbox", t});
   }
@@ -134,9 +135,8 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
   next["modified"] = "2024-06-01T00:00:00.000Z";
   next["name"] = "taken over";
   next.erase("extensions");  // h signs it as itself when it leaves
-  nlohmann::json forged =
-      nlohmann::json::parse(IndicatorJson(Uuid(0xf, 1), "2024-01-01T00:00:00.000Z", Tlp::kGreen,
-                                          "forged"));
+  nlohmann::json forged = nlohmann::json::parse(
+      IndicatorJson(Uuid(0xf, 1), "2024-01-01T00:00:00.000Z", Tlp::kGreen, "forged"));
   forged["extensions"][kSignatureExtensionId] = {{"extension_type", "property-extension"},
                                                  {"signer", N("a").identity()},
                                                  {"alg", "Ed25519"},
@@ -168,9 +168,8 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
       if (o.tlp == Tlp::kRed) {
         EXPECT_FALSE(held) << o.id << " (RED of " << o.origin << ") at " << at;
       }
-      bool direct = std::any_of(links_.begin(), links_.end(), [&](const Link& l) {
-        return l.from == o.origin && l.to == at;
-      });
+      bool direct = std::any_of(links_.begin(), links_.end(),
+                                [&](const Link& l) { return l.from == o.origin && l.to == at; });
       if ((o.tlp == Tlp::kAmber || o.tlp == Tlp::kNone || o.tlp == Tlp::kAmberStrict) && !direct) {
         EXPECT_FALSE(held) << o.id << " (" << TlpText(o.tlp) << " of " << o.origin << ") at " << at;
       }
@@ -205,8 +204,9 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
             std::string::npos);
   EXPECT_NE(reasons[a_clear + " 2024-06-01T00:00:00.000000Z"].find("version ownership"),
             std::string::npos);
-  EXPECT_NE(reasons[Uuid(0xf, 1) + " 2024-01-01T00:00:00.000000Z"].find("signature does not verify"),
-            std::string::npos);
+  EXPECT_NE(
+      reasons[Uuid(0xf, 1) + " 2024-01-01T00:00:00.000000Z"].find("signature does not verify"),
+      std::string::npos);
   EXPECT_NE(N("c").Run("get " + Uuid(0xf, 1)).exit_code, 0);
   // Releasing a forgery runs the checks again: it stays.
   RunResult release = N("c").Run("quarantine release " + std::to_string(q[0]["qid"].get<int>()));

@@ -15,8 +15,7 @@
 namespace accord::federation {
 
 /// `store` must outlive the directory.
-std::shared_ptr<policy::PeerDirectory> NewPeerDirectory(store::Store* store,
-                                                        std::string data_dir);
+std::shared_ptr<policy::PeerDirectory> NewPeerDirectory(store::Store* store, std::string data_dir);
 
 /// The node's gate with its federation: policy::NewNodeGate with NewPeerDirectory.
 std::unique_ptr<policy::Gate> NewFederatedGate(store::Store* store, const std::string& data_dir);

@@ -84,8 +84,8 @@ struct CollectionStatus {
   uint64_t failures = 0;  // consecutive failed rounds
   std::string last_error;
   common::Micros last_error_at = 0;
-  std::string cursor;      // the peer's date_added of the last version committed
-  bool caught_up = false;  // the last successful round read everything there was
+  std::string cursor;        // the peer's date_added of the last version committed
+  bool caught_up = false;    // the last successful round read everything there was
   uint64_t lag_objects = 0;  // versions known to wait: read but not committed (0 caught up)
   uint64_t received = 0;     // versions received over all rounds
 };
