@@ -7,18 +7,25 @@
 #include <filesystem>
 #include <optional>
 
+#include "accord/common/io.h"
 #include "accord/common/strings.h"
 
 namespace accord::federation {
 
 absl::StatusOr<FederationConfig> LoadFederationConfig(const std::string& data_dir) {
-  FederationConfig c;
   const std::string path = (std::filesystem::path(data_dir) / "accord.toml").string();
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return c;
+  if (!std::filesystem::exists(path, ec)) return FederationConfig();
+  ACCORD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
+  return ParseFederationConfig(text, path);
+}
+
+absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_text,
+                                                       std::string_view path) {
+  FederationConfig c;
   toml::table doc;
   try {
-    doc = toml::parse_file(path);
+    doc = toml::parse(toml_text, path);
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
                                                   e.source().begin.column, ": ", e.description()));

@@ -7,11 +7,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+
+#include <simdjson.h>
 
 #include "accord/common/strings.h"
 #include "accord/federation/agreement.h"
@@ -35,7 +38,6 @@ std::string CursorKey(const std::string& peer, const std::string& collection) {
 std::string StatusKey(const std::string& peer, const std::string& collection) {
   return common::Cat("federation.sync.", peer, ".", collection);
 }
-constexpr std::string_view kStatusPrefix = "federation.sync.";
 
 // The checks every received version passes before it is stored (points 5 to 7). Keys are
 // looked up once per signer per round; identity objects met in a page introduce their keys
@@ -66,43 +68,68 @@ class ReceiveCheck {
     introduced_.emplace(rec.id, *key);
   }
 
-  Result Check(const stix::ObjectRecord& rec) {
+  // Check() in three steps, so that the costly middle one (Ed25519) can run on several
+  // threads: Start (the signature entry, the signer's key), Verify, Finish (the verdict, and
+  // version ownership, in record order).
+  struct Pending {
+    Result result;  // the verdict when !verify
+    bool verify = false;
+    std::string signer, key;
+  };
+  Pending Start(const stix::ObjectRecord& rec) {
+    Pending p;
     absl::StatusOr<std::optional<Signature>> sig = FindSignature(rec.json);
-    if (!sig.ok()) return Hold(common::Cat("malformed signature: ", sig.status().message()));
+    if (!sig.ok()) {
+      p.result = Hold(common::Cat("malformed signature: ", sig.status().message()));
+      return p;
+    }
     if (!*sig) {
       // Accord's extension-definitions are the same bytes at every node, and unsigned.
-      if (rec.id == kSignatureExtension &&
-          stix::SameJson(rec.json, SignatureExtensionDefinition())) {
-        return {};
+      if ((rec.id == kSignatureExtension &&
+           stix::SameJson(rec.json, SignatureExtensionDefinition())) ||
+          (rec.id == kNodeKeyExtension && stix::SameJson(rec.json, NodeKeyExtensionDefinition()))) {
+        return p;
       }
-      if (rec.id == kNodeKeyExtension && stix::SameJson(rec.json, NodeKeyExtensionDefinition())) {
-        return {};
-      }
-      return Hold("unsigned: the version carries no signature");
+      p.result = Hold("unsigned: the version carries no signature");
+      return p;
     }
-    const std::string& signer = (*sig)->signer;
-    if (signer == own_) return {Outcome::kSkip, "signed by this node: it originated here"};
-    absl::StatusOr<std::string> key = KeyOf(signer);
+    p.signer = (*sig)->signer;
+    if (p.signer == own_) {
+      p.result = {Outcome::kSkip, "signed by this node: it originated here"};
+      return p;
+    }
+    absl::StatusOr<std::string> key = KeyOf(p.signer);
     if (!key.ok()) {
-      if (key.status().code() == absl::StatusCode::kPermissionDenied) {
-        return Hold(common::Cat("signer not trusted: ", key.status().message()));
-      }
-      if (key.status().code() == absl::StatusCode::kNotFound) {
-        return Hold(common::Cat("unknown signer: ", key.status().message()));
-      }
-      return Hold(common::Cat("signer's key unreadable: ", key.status().message()));
+      const absl::StatusCode code = key.status().code();
+      p.result =
+          Hold(common::Cat(code == absl::StatusCode::kPermissionDenied ? "signer not trusted: "
+                           : code == absl::StatusCode::kNotFound       ? "unknown signer: "
+                                                                 : "signer's key unreadable: ",
+                           key.status().message()));
+      return p;
     }
-    absl::Status v = Verify(rec.json, *key);
-    if (!v.ok()) return Hold(common::Cat("signature does not verify: ", v.message()));
+    p.key = *std::move(key);
+    p.verify = true;
+    return p;
+  }
+
+  Result Finish(const stix::ObjectRecord& rec, const Pending& p, const absl::Status& verified) {
+    if (!p.verify) return p.result;
+    if (!verified.ok()) return Hold(common::Cat("signature does not verify: ", verified.message()));
     // Version ownership: only the signer of the object's first version may add versions.
     absl::StatusOr<std::string> owner = OwnerOf(rec.id);
     if (!owner.ok()) return Hold(common::Cat("owner unreadable: ", owner.status().message()));
-    if (!owner->empty() && *owner != signer) {
+    if (!owner->empty() && *owner != p.signer) {
       return Hold(common::Cat("version ownership: the first version of ", rec.id, " was signed by ",
-                              *owner, ", this one by ", signer));
+                              *owner, ", this one by ", p.signer));
     }
-    if (owner->empty()) owners_[rec.id] = signer;  // later versions in this round
+    if (owner->empty()) owners_[rec.id] = p.signer;  // later versions in this round
     return {};
+  }
+
+  Result Check(const stix::ObjectRecord& rec) {
+    Pending p = Start(rec);
+    return Finish(rec, p, p.verify ? Verify(rec.json, p.key) : absl::OkStatus());
   }
 
  private:
@@ -185,6 +212,48 @@ absl::StatusOr<std::string> CaFile(const std::string& data_dir, const Peer& peer
   return p.string();
 }
 
+// Verify() for every pending record, on up to one thread per core (Ed25519 verification is
+// the costliest step of receiving: ~60 us a version here).
+std::vector<absl::Status> VerifyAll(const std::vector<const stix::ObjectRecord*>& recs,
+                                    const std::vector<ReceiveCheck::Pending>& pending) {
+  std::vector<absl::Status> out(recs.size());
+  auto run = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      if (pending[i].verify) out[i] = Verify(recs[i]->json, pending[i].key);
+    }
+  };
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  if (threads == 1 || recs.size() < 64) {
+    run(0, recs.size());
+    return out;
+  }
+  std::vector<std::thread> workers;
+  const size_t chunk = (recs.size() + threads - 1) / threads;
+  for (size_t t = 1; t < threads; ++t) {
+    size_t from = std::min(recs.size(), t * chunk), to = std::min(recs.size(), from + chunk);
+    workers.emplace_back(run, from, to);
+  }
+  run(0, std::min(recs.size(), chunk));
+  for (std::thread& w : workers) w.join();
+  return out;
+}
+
+// The page's `next` token when it says more follows, from a quick look at the envelope (the
+// page is read properly, and checked, by the ingest path).
+std::optional<std::string> PeekNext(const std::string& body) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object env;
+  if (parser.parse(body).get_object().get(env) != simdjson::SUCCESS) return std::nullopt;
+  bool more = false;
+  std::string_view next;
+  if (env["more"].get_bool().get(more) != simdjson::SUCCESS || !more) return std::nullopt;
+  if (env["next"].get_string().get(next) != simdjson::SUCCESS || next.empty() ||
+      next.size() > 4096) {
+    return std::nullopt;
+  }
+  return std::string(next);
+}
+
 struct RoundContext {
   store::Store& store;
   const std::string& data_dir;
@@ -197,8 +266,8 @@ struct RoundContext {
 // Pulls one remote collection of one peer. Fills `r`; returns the error of the round (the
 // status is recorded by the caller).
 absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement& agreement,
-                            taxii::Client& client, ReceiveCheck& check, SyncCollectionReport& r,
-                            uint64_t* lag) {
+                            taxii::Client& client, taxii::Client& prefetch, ReceiveCheck& check,
+                            SyncCollectionReport& r, uint64_t* lag) {
   const std::string cursor_key = CursorKey(peer.name, r.collection);
   ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> saved, ctx.store.GetSetting(cursor_key));
   std::string cursor = saved.value_or("");
@@ -216,11 +285,20 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
     return u;
   };
   std::string base = base_of(cursor), next;
-  for (int64_t page = 0; page < ctx.config.max_pages_per_round; ++page) {
+  std::future<absl::StatusOr<taxii::HttpResult>> ahead;
+  std::string ahead_url;
+  const int64_t max_pages = ctx.config.max_pages_per_round;
+  for (int64_t page = 0; page < max_pages; ++page) {
     if (ctx.stop && ctx.stop->load()) return absl::OkStatus();
     const std::string url =
         next.empty() ? base : common::Cat(base, "&next=", http::PercentEncode(next));
-    absl::StatusOr<taxii::HttpResult> got = client.Get(url);
+    absl::StatusOr<taxii::HttpResult> got = absl::UnknownError("not fetched");
+    if (ahead.valid() && ahead_url == url) {
+      got = ahead.get();
+    } else {
+      if (ahead.valid()) ahead.wait();
+      got = client.Get(url);
+    }
     if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound && page == 0) {
       // The agreement names a collection the peer does not serve us (yet: a "from-x" exists
       // once that peer's first sync stored something). Nothing to pull; not a failure.
@@ -232,6 +310,13 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
     if (!got.ok()) return got.status();
     taxii::HttpResult& res = *got;
     ++r.pages;
+    // PERF: the next page is fetched (and the peer prepares it: its gate signs what it
+    // originated) while this one is checked and committed. Only the next token is needed.
+    if (std::optional<std::string> token = PeekNext(res.body); token && page + 1 < max_pages) {
+      ahead_url = common::Cat(base, "&next=", http::PercentEncode(*token));
+      ahead =
+          std::async(std::launch::async, [&prefetch, u = ahead_url] { return prefetch.Get(u); });
+    }
     bool more = false;
     std::string next_token;
     auto on_member = [&](std::string_view name, std::string_view raw) {
@@ -276,6 +361,7 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
     // accepted versions and the cursor.
     for (const stix::ObjectRecord& rec : checked->records) check.Introduce(rec);
     std::vector<const stix::ObjectRecord*> keep;
+    std::vector<const stix::ObjectRecord*> wanted;
     for (const stix::ObjectRecord& rec : checked->records) {
       if (!agreement.accept.types.empty() &&
           std::find(agreement.accept.types.begin(), agreement.accept.types.end(), rec.type) ==
@@ -283,7 +369,15 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
         ++r.skipped;
         continue;
       }
-      ReceiveCheck::Result c = check.Check(rec);
+      wanted.push_back(&rec);
+    }
+    std::vector<ReceiveCheck::Pending> pending;
+    pending.reserve(wanted.size());
+    for (const stix::ObjectRecord* rec : wanted) pending.push_back(check.Start(*rec));
+    std::vector<absl::Status> verified = VerifyAll(wanted, pending);
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const stix::ObjectRecord& rec = *wanted[i];
+      ReceiveCheck::Result c = check.Finish(rec, pending[i], verified[i]);
       if (c.outcome == ReceiveCheck::Outcome::kSkip) {
         ++r.skipped;
       } else if (c.outcome == ReceiveCheck::Outcome::kHold) {
@@ -363,7 +457,7 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
     co.max_response_bytes = static_cast<uint64_t>(config.max_page_bytes);
     co.retries = 1;  // the round's back-off does the rest
     co.retry_base_ms = 200;
-    taxii::Client client(co);
+    taxii::Client client(co), prefetch(co);
     for (const std::string& collection : agreement.accept.from) {
       SyncCollectionReport r;
       r.peer = peer.name;
@@ -373,9 +467,10 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
       const common::Micros now = common::NowMicros();
       status.last_attempt = now;
       uint64_t lag = 0;
-      absl::Status st = !key.ok()  ? key.status()
-                        : !ca.ok() ? ca.status()
-                                   : PullCollection(ctx, peer, agreement, client, check, r, &lag);
+      absl::Status st =
+          !key.ok()  ? key.status()
+          : !ca.ok() ? ca.status()
+                     : PullCollection(ctx, peer, agreement, client, prefetch, check, r, &lag);
       status.received += r.received;
       if (st.ok()) {
         status.last_success = common::NowMicros();

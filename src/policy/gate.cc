@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
+#include <utility>
 
 #include "accord/common/strings.h"
 
@@ -104,7 +105,8 @@ int64_t SteadyMicros() {
 // takes no lock; Refresh() runs under `mu_` at most once per refresh interval.
 class NodeGate final : public Gate {
  public:
-  NodeGate(store::Store* store, NodeGateOptions options) : store_(store), options_(options) {}
+  NodeGate(store::Store* store, NodeGateOptions options)
+      : store_(store), options_(std::move(options)) {}
 
  private:
   absl::Status DoCheckExit(const Audience& audience, Exit exit) override {
@@ -289,7 +291,7 @@ class NodeGate final : public Gate {
 std::unique_ptr<Gate> NewAllowAllGate() { return std::make_unique<AllowAllGate>(); }
 
 std::unique_ptr<Gate> NewNodeGate(store::Store* store, NodeGateOptions options) {
-  return std::make_unique<NodeGate>(store, options);
+  return std::make_unique<NodeGate>(store, std::move(options));
 }
 
 absl::Status SetLockdown(store::Store& store, bool on) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "accord/common/status.h"
 #include "accord/policy/tlp.h"
@@ -36,5 +37,8 @@ struct FederationConfig {
 
 /// Reads [federation] from <data_dir>/accord.toml; defaults when the file or table is absent.
 absl::StatusOr<FederationConfig> LoadFederationConfig(const std::string& data_dir);
+/// The same from `toml_text`; `path` names it in errors ("PATH:LINE:COLUMN: ...").
+absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_text,
+                                                       std::string_view path);
 
 }  // namespace accord::federation
