@@ -1,0 +1,274 @@
+// Sync against a peer that misbehaves (issue 12, "Bad input and faults"): a fake peer (an
+// in-process HTTP server) answers 5xx, a body that is not JSON, a page over the size limit,
+// more objects than asked for, a page that cannot be resumed, an endless `next`, and a cursor
+// that does not advance. Each time the round fails (or stops at its limit), `peer status`
+// records it, nothing is half-stored, and no cursor moves past what was committed; a good
+// answer afterwards is taken, and the next round resumes from its cursor.
+#include "accord/federation/sync.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "accord/common/encoding.h"
+#include "accord/common/strings.h"
+#include "accord/federation/node.h"
+#include "accord/federation/peers.h"
+#include "accord/federation/signature.h"
+#include "accord/http/router.h"
+#include "accord/http/server.h"
+
+namespace accord::federation {
+namespace {
+
+constexpr const char* kPeerIdentity = "identity--5e0d6a3b-8c1f-4d2e-9a7b-3c4d5e6f7a8b";
+constexpr const char* kGreen = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+
+// What the fake peer answers to GET .../collections/outbox/objects/.
+struct Answer {
+  int status = 200;
+  std::string body;
+  std::string date_added_last;  // X-TAXII-Date-Added-Last; none when empty
+};
+
+class SyncFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           common::Cat("accord-sync-test-", getpid(), "-",
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    store::Options o;
+    o.dir = dir_.string();
+    auto s = store::Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    ASSERT_TRUE(InitNode(*store_, dir_.string(), "local", common::NowMicros()).ok());
+    std::ofstream(dir_ / "accord.toml")
+        << "[federation]\npage_size = 2\nmax_page_bytes = 4096\nmax_pages_per_round = 5\n"
+           "request_timeout = 5\n";
+
+    router_.Add("GET", "/api/collections/outbox/objects/",
+                [this](http::RequestContext& ctx, http::Response& res) {
+                  Answer a;
+                  {
+                    std::lock_guard<std::mutex> l(mu_);
+                    queries_.push_back(ctx.request.query);
+                    a = answer_(static_cast<int>(queries_.size()));
+                  }
+                  res.status = a.status;
+                  res.body = a.body;
+                  res.SetHeader("Content-Type", "application/taxii+json;version=2.1");
+                  if (!a.date_added_last.empty()) {
+                    res.SetHeader("X-TAXII-Date-Added-Last", a.date_added_last);
+                  }
+                });
+    http::ServerOptions so;
+    so.host = "127.0.0.1";
+    so.port = 0;
+    so.threads = 1;
+    auto server = http::Server::Create(so, router_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    thread_ = std::thread([this] { (void)server_->Run(); });
+
+    keys_ = NewKeyPair();
+    Peer p;
+    p.name = "p";
+    p.url = common::Cat("http://127.0.0.1:", server_->port(), "/api/");
+    p.identity = kPeerIdentity;
+    p.public_key = keys_.public_key;
+    ASSERT_TRUE(AddPeer(*store_, dir_.string(), p, "key-the-peer-gave-us").ok());
+    ASSERT_TRUE(SetAgreement(*store_, "p", "[accept]\nfrom = [\"outbox\"]\n", "test", "test",
+                             common::NowMicros())
+                    .ok());
+  }
+  void TearDown() override {
+    server_->Stop();
+    thread_.join();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // An indicator, unsigned.
+  static std::string Unsigned(int n) {
+    return common::Cat(
+        R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000)",
+        n,
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","object_marking_refs":[")",
+        kGreen, R"("]})");
+  }
+  // The same, signed by the peer.
+  std::string Signed(int n) {
+    auto s = Sign(Unsigned(n), kPeerIdentity, keys_.secret_key);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return *s;
+  }
+  static std::string Envelope(const std::vector<std::string>& objects, bool more,
+                              const std::string& next = "") {
+    std::string s = common::Cat("{\"more\":", more ? "true" : "false");
+    if (!next.empty()) common::Append(&s, ",\"next\":\"", next, "\"");
+    s += ",\"objects\":[";
+    for (size_t i = 0; i < objects.size(); ++i) common::Append(&s, i ? "," : "", objects[i]);
+    return s + "]}";
+  }
+  void Answering(std::function<Answer(int request)> f) {
+    std::lock_guard<std::mutex> l(mu_);
+    answer_ = std::move(f);
+    queries_.clear();
+  }
+  std::vector<std::string> Queries() {
+    std::lock_guard<std::mutex> l(mu_);
+    return queries_;
+  }
+  uint64_t Stored() {
+    store::Query q;
+    q.collection = "from-p";
+    q.versions = store::VersionSelect::kAll;
+    auto page = store_->List(q);
+    return page.ok() ? page->objects.size() : 0;
+  }
+  std::optional<std::string> Cursor() { return *store_->GetSetting("federation.cursor.p.outbox"); }
+  CollectionStatus Status() {
+    auto st = SyncStatus(*store_);
+    EXPECT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->size(), 1u);
+    EXPECT_EQ((*st)[0].collections.size(), 1u);
+    return (*st)[0].collections[0];
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+  KeyPair keys_;
+  std::mutex mu_;
+  std::function<Answer(int)> answer_;
+  std::vector<std::string> queries_;
+};
+
+TEST_F(SyncFaultTest, AFaultyAnswerFailsTheRoundStoresNothingAndMovesNoCursor) {
+  const std::string good = Envelope({Signed(1), Signed(2)}, false);
+  struct Case {
+    std::string what;
+    Answer answer;
+    std::string says;
+  };
+  const Case cases[] = {
+      {"5xx", {503, R"({"title":"busy"})", ""}, "503"},
+      {"not JSON",
+       {200, "<html>oops</html>", "2025-01-01T00:00:00.000001Z"},
+       "not a TAXII envelope"},
+      {"over max_page_bytes",
+       {200, Envelope({Signed(1), Signed(2)}, false) + std::string(5000, ' '),
+        "2025-01-01T00:00:00.000001Z"},
+       "4096"},
+      {"more objects than asked for",
+       {200, Envelope({Signed(1), Signed(2), Signed(3)}, false), "2025-01-01T00:00:00.000001Z"},
+       "for a page of at most 2"},
+      {"no X-TAXII-Date-Added-Last", {200, good, ""}, "cannot be resumed"},
+  };
+  uint64_t failures = 0;
+  for (const Case& c : cases) {
+    Answering([&](int) { return c.answer; });
+    auto report = SyncOnce(*store_, dir_.string(), "");
+    ASSERT_TRUE(report.ok()) << c.what << ": " << report.status();
+    ASSERT_EQ(report->collections.size(), 1u);
+    EXPECT_FALSE(report->ok()) << c.what;
+    EXPECT_NE(report->collections[0].error.find(c.says), std::string::npos)
+        << c.what << ": " << report->collections[0].error;
+    EXPECT_EQ(Stored(), 0u) << c.what;
+    EXPECT_EQ(Cursor(), std::nullopt) << c.what;
+    CollectionStatus st = Status();
+    EXPECT_EQ(st.failures, ++failures) << c.what;
+    EXPECT_EQ(st.last_error, report->collections[0].error) << c.what;
+    EXPECT_EQ(st.last_success, 0) << c.what;
+  }
+  // The peer recovers: the page is taken, the cursor is its X-TAXII-Date-Added-Last.
+  Answering([&](int) { return Answer{200, good, "2025-01-01T00:00:00.000002Z"}; });
+  auto report = SyncOnce(*store_, dir_.string(), "");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->collections[0].error;
+  EXPECT_EQ(report->collections[0].added, 2u);
+  EXPECT_EQ(Stored(), 2u);
+  EXPECT_EQ(Cursor(), std::optional<std::string>("2025-01-01T00:00:00.000002Z"));
+  CollectionStatus st = Status();
+  EXPECT_EQ(st.failures, 0u);
+  EXPECT_GT(st.last_success, 0);
+  EXPECT_TRUE(st.caught_up);
+  // The next round asks only for what was added after it.
+  Answering([&](int) { return Answer{200, Envelope({}, false), ""}; });
+  ASSERT_TRUE(SyncOnce(*store_, dir_.string(), "")->ok());
+  ASSERT_EQ(Queries().size(), 1u);
+  EXPECT_NE(Queries()[0].find("added_after=2025-01-01T00%3A00%3A00.000002Z"), std::string::npos)
+      << Queries()[0];
+}
+
+TEST_F(SyncFaultTest, AnEndlessNextStopsAtTheRoundsPageLimit) {
+  Answering([&](int request) {
+    return Answer{200, Envelope({}, true, common::Cat("token-", request)), ""};
+  });
+  auto report = SyncOnce(*store_, dir_.string(), "");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->collections[0].pages, 5u);  // max_pages_per_round
+  EXPECT_FALSE(report->collections[0].caught_up);
+  EXPECT_EQ(Queries().size(), 5u);
+  EXPECT_EQ(Stored(), 0u);
+  EXPECT_EQ(Cursor(), std::nullopt);
+  // A next that repeats itself is refused at once.
+  Answering([&](int) { return Answer{200, Envelope({}, true, "same"), ""}; });
+  report = SyncOnce(*store_, dir_.string(), "");
+  ASSERT_TRUE(report.ok());
+  EXPECT_NE(report->collections[0].error.find("next token does not advance"), std::string::npos)
+      << report->collections[0].error;
+}
+
+TEST_F(SyncFaultTest, ACursorThatDoesNotAdvanceFailsAfterWhatWasCommitted) {
+  // Always the same two versions, "more", no next, the same date: the first page is taken
+  // (and stored once), the repeat is refused.
+  Answering([&](int) {
+    return Answer{200, Envelope({Signed(1), Signed(2)}, true), "2025-01-01T00:00:00.000003Z"};
+  });
+  auto report = SyncOnce(*store_, dir_.string(), "");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_NE(report->collections[0].error.find("cursor does not advance"), std::string::npos)
+      << report->collections[0].error;
+  EXPECT_EQ(report->collections[0].added, 2u);
+  EXPECT_EQ(Stored(), 2u);
+  EXPECT_EQ(Cursor(), std::optional<std::string>("2025-01-01T00:00:00.000003Z"));
+  EXPECT_EQ(Queries().size(), 2u);
+}
+
+TEST_F(SyncFaultTest, VersionsThatFailTheChecksAreHeldWithTheirReason) {
+  std::string tampered = Signed(1);
+  tampered.replace(tampered.find("10.0.0.1"), 8, "10.0.0.9");
+  const std::string unsigned_one = Unsigned(2);
+  Answering([&](int) {
+    return Answer{200, Envelope({tampered, unsigned_one}, false), "2025-01-01T00:00:00.000004Z"};
+  });
+  auto report = SyncOnce(*store_, dir_.string(), "");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->collections[0].error;
+  EXPECT_EQ(report->collections[0].quarantined, 2u);
+  EXPECT_EQ(Stored(), 0u);
+  auto held = *store_->quarantine()->ListQuarantine(0);
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_NE(held[0].reason.find("signature does not verify"), std::string::npos) << held[0].reason;
+  EXPECT_NE(held[1].reason.find("unsigned"), std::string::npos) << held[1].reason;
+  EXPECT_EQ(held[0].writer, "p");
+  EXPECT_EQ(held[0].collection_alias, "from-p");
+  // The page was read: the cursor moved past it (the held versions are kept in quarantine).
+  EXPECT_EQ(Cursor(), std::optional<std::string>("2025-01-01T00:00:00.000004Z"));
+  EXPECT_EQ(Status().failures, 0u);
+  EXPECT_EQ((*SyncStatus(*store_))[0].quarantined, 2u);
+}
+
+}  // namespace
+}  // namespace accord::federation
