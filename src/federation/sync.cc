@@ -388,6 +388,7 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
             agreement.accept.into, rec.id, rec.modified, peer.name, c.reason, rec.json));
       } else {
         keep.push_back(&rec);
+        if (rec.type == "identity") r.identities = true;
       }
     }
     if (n > 0) {
@@ -488,11 +489,19 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
       report.collections.push_back(std::move(r));
     }
   }
-  // Versions held for an unknown signer pass once the signer's identity has come in.
-  auto held = store.quarantine()->ListQuarantine(0);
-  if (held.ok()) {
+  // Versions held for an unknown signer pass once the signer's identity has come in: checked
+  // again after a round that brought identity objects (at most kMaxRecheck of them a round,
+  // the oldest first; `accord quarantine release` does one on demand).
+  constexpr size_t kMaxRecheck = 10000;
+  const bool identities = std::any_of(report.collections.begin(), report.collections.end(),
+                                      [](const SyncCollectionReport& c) { return c.identities; });
+  auto held = identities ? store.quarantine()->ListQuarantine(0)
+                         : absl::StatusOr<std::vector<store::QuarantineEntry>>();
+  if (identities && held.ok()) {
+    size_t rechecked = 0;
     for (const store::QuarantineEntry& e : *held) {
       if (e.reason.rfind("unknown signer", 0) != 0) continue;
+      if (++rechecked > kMaxRecheck) break;
       if (ReleaseHeld(store, data_dir, e.qid).ok()) ++report.released;
     }
   }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -268,6 +269,53 @@ TEST_F(SyncFaultTest, VersionsThatFailTheChecksAreHeldWithTheirReason) {
   EXPECT_EQ(Cursor(), std::optional<std::string>("2025-01-01T00:00:00.000004Z"));
   EXPECT_EQ(Status().failures, 0u);
   EXPECT_EQ((*SyncStatus(*store_))[0].quarantined, 2u);
+}
+
+// A peer behind TLS: a certificate this node does not trust fails the round (nothing
+// stored, the error recorded); with the peer's CA given (`peer add --cacert`) it syncs.
+TEST_F(SyncFaultTest, ATlsFailureFailsTheRoundAndThePeersCaFixesIt) {
+  const std::string d = dir_.string();
+  const std::string cmd = common::Cat(
+      "cd '", d, "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ",
+      "-keyout tls.key -out tls.crt -days 2 -subj /CN=127.0.0.1 ",
+      "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  http::ServerOptions so;
+  so.threads = 1;
+  so.tls_cert_file = (dir_ / "tls.crt").string();
+  so.tls_key_file = (dir_ / "tls.key").string();
+  auto tls = http::Server::Create(so, router_);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  std::thread t([&] { (void)(*tls)->Run(); });
+  Answering([&](int) {
+    return Answer{200, Envelope({Signed(1)}, false), "2025-01-01T00:00:00.000005Z"};
+  });
+  auto add = [&](const std::string& name, const std::string& cacert) {
+    Peer p;
+    p.name = name;
+    p.url = common::Cat("https://127.0.0.1:", (*tls)->port(), "/api/");
+    p.identity = kPeerIdentity;
+    p.public_key = keys_.public_key;
+    p.cacert = cacert;
+    ASSERT_TRUE(AddPeer(*store_, d, p, "key").ok());
+    ASSERT_TRUE(SetAgreement(*store_, name, "[accept]\nfrom = [\"outbox\"]\n", "test", "test",
+                             common::NowMicros())
+                    .ok());
+  };
+  add("untrusting", "");
+  auto report = SyncOnce(*store_, d, "untrusting");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->ok());
+  EXPECT_FALSE(report->collections[0].error.empty());
+  EXPECT_EQ(*store_->GetSetting("federation.cursor.untrusting.outbox"), std::nullopt);
+  std::ifstream crt(dir_ / "tls.crt");
+  add("trusting", std::string(std::istreambuf_iterator<char>(crt), {}));
+  report = SyncOnce(*store_, d, "trusting");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->collections[0].error;
+  EXPECT_EQ(report->collections[0].added, 1u);
+  (*tls)->Stop();
+  t.join();
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ struct SyncCollectionReport {
   uint64_t refused = 0;      // refused by the ingest path (not valid STIX, a bad pattern)
   uint64_t skipped = 0;      // types the agreement does not accept; this node's own versions
   bool caught_up = false;    // the last page read said nothing more follows
+  bool identities = false;   // identity objects were stored (held versions are checked again)
   std::string error;         // empty: the round succeeded
   std::string note;          // a success worth knowing about (the peer serves no such collection)
 };
