@@ -161,10 +161,12 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
   EXPECT_EQ(expected["a"].size(), 6u + 2u);
 
   // 2. RED only at its origin; AMBER at most one hop from it.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> holdings;
+  for (const std::string& at : names_) holdings[at] = N(at).Versions("indicator");
   for (const TestObject& o : objects_) {
     for (const std::string& at : names_) {
       if (at == o.origin || at == "h") continue;
-      bool held = N(at).Versions("indicator").count({o.id, o.modified}) > 0;
+      bool held = holdings[at].count({o.id, o.modified}) > 0;
       if (o.tlp == Tlp::kRed) {
         EXPECT_FALSE(held) << o.id << " (RED of " << o.origin << ") at " << at;
       }
