@@ -271,6 +271,45 @@ TEST_F(SyncFaultTest, VersionsThatFailTheChecksAreHeldWithTheirReason) {
   EXPECT_EQ((*SyncStatus(*store_))[0].quarantined, 2u);
 }
 
+// The originator equivocates: it signed two contents under one (id, modified). The first copy,
+// from p, is stored; the second, forwarded by q, passes the signature and ownership checks and
+// is refused as a content conflict, kept in quarantine with q as the sender.
+TEST_F(SyncFaultTest, AnotherContentUnderTheSameVersionIsAConflictFromTheLaterSender) {
+  const std::string first = Signed(1);
+  std::string other_json = Unsigned(1);
+  other_json.replace(other_json.find("10.0.0.1"), 8, "10.0.0.7");
+  const std::string other = *Sign(other_json, kPeerIdentity, keys_.secret_key);
+  Peer q;
+  q.name = "q";
+  q.url = common::Cat("http://127.0.0.1:", server_->port(), "/api/");
+  q.identity = "identity--6f1e7b4c-9d20-4e3f-8b8c-4d5e6f7a8b9c";
+  q.public_key = NewKeyPair().public_key;
+  ASSERT_TRUE(AddPeer(*store_, dir_.string(), q, "key-q").ok());
+  ASSERT_TRUE(SetAgreement(*store_, "q", "[accept]\nfrom = [\"outbox\"]\n", "test", "test",
+                           common::NowMicros())
+                  .ok());
+  Answering([&](int) { return Answer{200, Envelope({first}, false), "2025-01-01T00:00:00.1Z"}; });
+  ASSERT_TRUE(SyncOnce(*store_, dir_.string(), "p")->ok());
+  Answering([&](int) { return Answer{200, Envelope({other}, false), "2025-01-01T00:00:00.2Z"}; });
+  auto report = SyncOnce(*store_, dir_.string(), "q");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->collections[0].error;
+  EXPECT_EQ(report->collections[0].quarantined, 1u);
+  EXPECT_EQ(report->collections[0].added, 0u);
+  auto held = *store_->quarantine()->ListQuarantine(0);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].writer, "q");
+  EXPECT_EQ(held[0].reason, "");  // a content conflict
+  EXPECT_EQ(
+      store_->quarantine()->GetQuarantined(held[0].qid)->json.find("10.0.0.7") != std::string::npos,
+      true);
+  auto stored =
+      store_->Get("indicator--00000000-0000-4000-8000-000000000001", store::VersionSelect::kAll);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_NE((*stored)[0].json.find("10.0.0.1"), std::string::npos);  // the first copy stays
+}
+
 // A peer behind TLS: a certificate this node does not trust fails the round (nothing
 // stored, the error recorded); with the peer's CA given (`peer add --cacert`) it syncs.
 TEST_F(SyncFaultTest, ATlsFailureFailsTheRoundAndThePeersCaFixesIt) {
