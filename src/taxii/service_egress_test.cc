@@ -158,5 +158,78 @@ TEST_F(ServiceEgressTest, CachedPagesAreServedWithoutAskingTheGateAgain) {
   EXPECT_EQ(gate.admits, after_first);
 }
 
+// Issue 12, point 4: a peer user (role peer) sees the collections its agreement shares and no
+// other (a public one included), reads there what the agreement admits (a version this node
+// originated, signed), and may write nothing; a peer without an agreement sees nothing.
+class OnePeerDirectory final : public policy::PeerDirectory {
+ public:
+  absl::StatusOr<policy::FederationRules> Load() override {
+    policy::FederationRules r;
+    r.own_identity = "identity--0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a";
+    r.signature_extension = "extension-definition--2f1d7e0a-5c9b-4c53-9f7e-6a3d1b8c4e21";
+    r.fingerprint = "1";
+    policy::PeerRules p;
+    p.identity = "identity--0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b";
+    p.terms.max_tlp = policy::Tlp::kAmber;  // the indicator has no marking: AMBER by default
+    p.collections = {"shared"};
+    r.peers["cert-b"] = p;
+    return r;
+  }
+  absl::StatusOr<std::string> Sign(std::string_view json) override {
+    return std::string(json.substr(0, json.size() - 1)) + R"(,"x_test_signed":true})";
+  }
+};
+
+TEST_F(ServiceEgressTest, APeerSeesOnlyWhatItsAgreementShares) {
+  store::CollectionInfo ci;
+  ci.alias = "private";
+  ci.is_public = true;
+  auto priv = store_->CreateCollection(ci);
+  ASSERT_TRUE(priv.ok()) << priv.status();
+  for (const char* peer : {"cert-b", "cert-z"}) {
+    ASSERT_TRUE(auth_->AddUser(peer, http::Role::kPeer).ok());
+    keys_[peer] = *auth_->CreateKey(peer);
+  }
+  policy::NodeGateOptions go;
+  go.peers = std::make_shared<OnePeerDirectory>();
+  auto gate = policy::NewNodeGate(store_.get(), go);
+  Service svc(store_.get(), auth_.get(), ServiceOptions{}, nullptr, gate.get());
+  auto request = [&](const std::string& user, const std::string& method,
+                     const std::string& target) {
+    http::Request req;
+    req.method = method;
+    req.target = target;
+    req.path = target;
+    req.headers = {{"accept", "application/taxii+json;version=2.1"},
+                   {"content-type", "application/taxii+json;version=2.1"},
+                   {"authorization", "Bearer " + keys_[user]}};
+    if (method == "POST") req.body = std::string(R"({"objects":[)") + kIndicator + "]}";
+    http::Response res;
+    svc.Handle(req, res);
+    return std::make_pair(res.status, nlohmann::json::parse(res.Body(), nullptr, false));
+  };
+  auto [st, cols] = request("cert-b", "GET", "/api/collections/");
+  ASSERT_EQ(st, 200);
+  ASSERT_EQ(cols["collections"].size(), 1u) << cols.dump();
+  EXPECT_EQ(cols["collections"][0]["id"], cid_);
+  EXPECT_EQ(cols["collections"][0]["can_read"], true);
+  EXPECT_EQ(cols["collections"][0]["can_write"], false);
+  auto [o_st, page] = request("cert-b", "GET", "/api/collections/" + cid_ + "/objects/");
+  ASSERT_EQ(o_st, 200);
+  ASSERT_EQ(page["objects"].size(), 1u);
+  EXPECT_EQ(page["objects"][0]["x_test_signed"], true);  // signed by this node as it leaves
+  EXPECT_EQ(request("cert-b", "GET", "/api/collections/" + priv->id + "/objects/").first, 404);
+  EXPECT_EQ(request("cert-b", "POST", "/api/collections/" + cid_ + "/objects/").first, 403);
+  // No agreement: nothing listed, nothing readable.
+  auto [z_st, z_cols] = request("cert-z", "GET", "/api/collections/");
+  EXPECT_EQ(z_st, 200);
+  EXPECT_FALSE(z_cols.contains("collections")) << z_cols.dump();
+  EXPECT_EQ(request("cert-z", "GET", "/api/collections/" + cid_ + "/objects/").first, 404);
+  // A user keeps its grants' view: alice still reads the stored (unsigned) version.
+  auto [a_st, a_page] = request("alice", "GET", "/api/collections/" + cid_ + "/objects/");
+  ASSERT_EQ(a_st, 200);
+  EXPECT_FALSE(a_page["objects"][0].contains("x_test_signed"));
+}
+
 }  // namespace
 }  // namespace accord::taxii
