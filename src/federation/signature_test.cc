@@ -129,6 +129,17 @@ TEST(SignatureTest, VerifiesAndRefusesEveryChange) {
   EXPECT_FALSE(FindSignature(kObject)->has_value());
 }
 
+// Found by the fuzz target: an object whose `extensions` is not an object cannot carry a
+// signature; Sign says so instead of throwing.
+TEST(SignatureTest, ExtensionsThatAreNotAnObjectAreRefusedBySign) {
+  KeyPair k = NewKeyPair();
+  for (const char* json : {R"({"extensions":"A"})", R"({"type":"x","extensions":[1]})",
+                           R"({"extensions":7})"}) {
+    auto s = Sign(json, kSigner, k.secret_key);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << json;
+  }
+}
+
 TEST(SignatureTest, MalformedEntriesNameTheRule) {
   KeyPair k = NewKeyPair();
   nlohmann::json j = nlohmann::json::parse(*Sign(kObject, kSigner, k.secret_key));

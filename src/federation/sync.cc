@@ -611,6 +611,18 @@ void SyncLoop::Run() {
         auto& [due, failures] = backoff[p.name];
         if (common::NowMicros() < due) continue;
         absl::StatusOr<SyncReport> r = Round(*store_, data_dir_, p.name, &stopping_);
+        if (r.ok()) {
+          // The log says what changed and what failed (quiet when nothing came).
+          for (const SyncCollectionReport& c : r->collections) {
+            if (!c.error.empty()) {
+              std::cerr << "accord: sync " << c.peer << " " << c.collection << ": " << c.error
+                        << "\n";
+            } else if (c.added > 0 || c.quarantined > 0) {
+              std::cerr << "accord: sync " << c.peer << " " << c.collection << " -> " << c.into
+                        << ": " << c.added << " added, " << c.quarantined << " quarantined\n";
+            }
+          }
+        }
         bool ok = r.ok() && r->ok();
         if (ok) {
           failures = 0;
