@@ -143,7 +143,8 @@ absl::StatusOr<std::string> Sign(std::string_view object_json, std::string_view 
   ACCORD_ASSIGN_OR_RETURN(nlohmann::json j, ParseObject(object_json));
   if (auto e = j.find("extensions"); e != j.end() && !e->is_object()) {
     // STIX 2.1 §3.2: extensions is a dictionary; there is nowhere to put the signature.
-    return absl::InvalidArgumentError("'extensions' is not an object: the version cannot be signed");
+    return absl::InvalidArgumentError(
+        "'extensions' is not an object: the version cannot be signed");
   }
   RemoveSignature(&j);
   ACCORD_ASSIGN_OR_RETURN(std::string bytes, CanonicalOf(j));

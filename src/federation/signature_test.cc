@@ -133,8 +133,8 @@ TEST(SignatureTest, VerifiesAndRefusesEveryChange) {
 // signature; Sign says so instead of throwing.
 TEST(SignatureTest, ExtensionsThatAreNotAnObjectAreRefusedBySign) {
   KeyPair k = NewKeyPair();
-  for (const char* json : {R"({"extensions":"A"})", R"({"type":"x","extensions":[1]})",
-                           R"({"extensions":7})"}) {
+  for (const char* json :
+       {R"({"extensions":"A"})", R"({"type":"x","extensions":[1]})", R"({"extensions":7})"}) {
     auto s = Sign(json, kSigner, k.secret_key);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << json;
   }
