@@ -456,7 +456,8 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
     co.timeout_s = config.request_timeout_s;
     co.connect_timeout_s = std::min<int64_t>(config.request_timeout_s, 10);
     co.max_response_bytes = static_cast<uint64_t>(config.max_page_bytes);
-    co.retries = 1;  // the round's back-off does the rest
+    co.retries = 1;    // the round's back-off does the rest
+    co.cancel = stop;  // a stopping serve does not wait out a hanging peer
     co.retry_base_ms = 200;
     taxii::Client client(co), prefetch(co);
     for (const std::string& collection : agreement.accept.from) {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <mutex>
 #include <thread>
@@ -308,6 +309,36 @@ TEST_F(SyncFaultTest, AnotherContentUnderTheSameVersionIsAConflictFromTheLaterSe
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 1u);
   EXPECT_NE((*stored)[0].json.find("10.0.0.1"), std::string::npos);  // the first copy stays
+}
+
+// `accord serve` stopping while a peer hangs: the sync loop's request is cancelled, so Stop()
+// returns long before the request timeout (600 s here). The wait below is a liveness bound.
+TEST_F(SyncFaultTest, StoppingTheLoopCancelsARequestToAHangingPeer) {
+  std::ofstream(dir_ / "accord.toml", std::ios::trunc)
+      << "[federation]\nsync_interval = 0.05\nrequest_timeout = 600\n";
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> asked{0};
+  Answering([&](int) {
+    ++asked;
+    released.wait();  // the peer hangs
+    return Answer{200, Envelope({}, false), ""};
+  });
+  SyncLoop loop(store_.get(), dir_.string());
+  loop.Start();
+  while (asked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::promise<void> stopped;
+  auto done = stopped.get_future();
+  std::thread stopper([&] {
+    loop.Stop();
+    stopped.set_value();
+  });
+  const bool in_time = done.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  release.set_value();  // let the fake peer's handler return, whatever happened
+  stopper.join();
+  EXPECT_TRUE(in_time) << "Stop() waited for the hanging request";
+  EXPECT_EQ(Stored(), 0u);
+  EXPECT_EQ(Cursor(), std::nullopt);
 }
 
 // A peer behind TLS: a certificate this node does not trust fails the round (nothing

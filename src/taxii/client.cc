@@ -145,6 +145,12 @@ Client::~Client() = default;
 // (TAXII21.md §4/§5: mandatory). Redirects are not followed (no FOLLOWLOCATION), so
 // credentials are never sent to another host. CURLOPT_NOSIGNAL is required for timeouts in a
 // multi-threaded process (no SIGALRM). TLS 1.2 or newer (TAXII21.md §11).
+namespace {
+int CancelCheck(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+}
+}  // namespace
+
 absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std::string& url,
                                            const std::string& body) {
   CURL* c = impl_->curl;
@@ -191,8 +197,17 @@ absl::StatusOr<HttpResult> Client::Request(const std::string& method, const std:
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  if (options_.cancel != nullptr) {
+    // Checked about once a second while a request waits, and on every chunk.
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, CancelCheck);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, options_.cancel);
+  }
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(hdrs);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return absl::CancelledError(common::Cat(url, ": cancelled (the node is stopping)"));
+  }
   if (rc != CURLE_OK) {
     if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
       r.body.clear();

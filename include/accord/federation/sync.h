@@ -104,8 +104,7 @@ class SyncLoop {
   SyncLoop(store::Store* store, std::string data_dir);
   ~SyncLoop();  // Stop()s
   void Start();
-  /// Stops at the next page or wait (a request in flight finishes, bounded by
-  /// [federation] request_timeout).
+  /// Stops at the next page or wait; a request in flight is cancelled within about a second.
   void Stop();
 
  private:

@@ -4,6 +4,7 @@
 // Thread safety: a Client is not thread-safe; use one per thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,9 @@ struct ClientOptions {
   int retries = 5;           // pushes and page fetches retried on 5xx/429/network errors
   long retry_base_ms = 500;  // backoff: base * 2^attempt
   std::string user_agent = "accord/0.1";
+  /// When set and true, a request in progress stops (within about a second) and fails with
+  /// Cancelled, and is not retried: a stopping node does not wait out request timeouts.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResult {
