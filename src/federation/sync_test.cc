@@ -317,16 +317,18 @@ TEST_F(SyncFaultTest, StoppingTheLoopCancelsARequestToAHangingPeer) {
   std::ofstream(dir_ / "accord.toml", std::ios::trunc)
       << "[federation]\nsync_interval = 0.05\nrequest_timeout = 600\n";
   std::promise<void> release;
+  // Captured by value: the server's handler may still run after this body returns.
   std::shared_future<void> released = release.get_future().share();
-  std::atomic<int> asked{0};
-  Answering([&](int) {
-    ++asked;
+  auto asked = std::make_shared<std::atomic<int>>(0);
+  const std::string empty = Envelope({}, false);
+  Answering([released, asked, empty](int) {
+    ++*asked;
     released.wait();  // the peer hangs
-    return Answer{200, Envelope({}, false), ""};
+    return Answer{200, empty, ""};
   });
   SyncLoop loop(store_.get(), dir_.string());
   loop.Start();
-  while (asked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (asked->load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::promise<void> stopped;
   auto done = stopped.get_future();
   std::thread stopper([&] {
