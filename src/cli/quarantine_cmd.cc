@@ -145,26 +145,22 @@ int Drop(const Globals& g, const QuarantineFlags& f) {
 }
 
 int Release(const Globals& g, const QuarantineFlags& f) {
-  {
+  auto o = OpenQuarantine(g);
+  if (!o.ok()) return Fail(o.status());
+  auto e = o->q->GetQuarantined(f.qid);
+  if (!e.ok()) return Fail(e.status());
+  if (!e->reason.empty()) {
     // A version held back by federation's checks (issue 12) is released by running them again.
-    auto o = OpenQuarantine(g);
-    if (!o.ok()) return Fail(o.status());
-    auto e = o->q->GetQuarantined(f.qid);
-    if (!e.ok()) return Fail(e.status());
-    if (!e->reason.empty()) {
-      if (!f.keep.empty()) {
-        return Fail(absl::InvalidArgumentError(
-            common::Cat("#", f.qid, " was held back (", e->reason,
-                        "), not refused as a content conflict: "
-                        "release it without --keep, which checks it again")));
-      }
-      if (auto st = federation::ReleaseHeld(*o->store, g.data_dir, f.qid); !st.ok()) {
-        return Fail(st);
-      }
-      std::cout << "released #" << f.qid << ": " << e->id << " passed every check and is in "
-                << "collection '" << CollectionName(*e) << "'\n";
-      return 0;
+    if (!f.keep.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          common::Cat("#", f.qid, " was held back (", e->reason,
+                      "), not refused as a content conflict: "
+                      "release it without --keep, which checks it again")));
     }
+    if (auto st = federation::ReleaseHeld(*o->store, g.data_dir, f.qid); !st.ok()) return Fail(st);
+    std::cout << "released #" << f.qid << ": " << e->id << " passed every check and is in "
+              << "collection '" << CollectionName(*e) << "'\n";
+    return 0;
   }
   store::Quarantine::Winner winner;
   if (f.keep == "stored") {
@@ -175,10 +171,6 @@ int Release(const Globals& g, const QuarantineFlags& f) {
     return Fail(absl::InvalidArgumentError(
         common::Cat("--keep must be 'stored' or 'quarantined', found '", f.keep, "'")));
   }
-  auto o = OpenQuarantine(g);
-  if (!o.ok()) return Fail(o.status());
-  auto e = o->q->GetQuarantined(f.qid);
-  if (!e.ok()) return Fail(e.status());
   if (auto st = o->q->ReleaseQuarantined(f.qid, winner); !st.ok()) return Fail(st);
   std::string what = common::Cat(e->id, " (modified ", common::FormatTimestamp(e->modified), ")");
   if (winner == store::Quarantine::Winner::kStored) {

@@ -158,6 +158,17 @@ absl::StatusOr<std::vector<AgreementVersion>> AgreementHistory(store::Store& sto
   return out;
 }
 
+absl::StatusOr<std::optional<Agreement>> CurrentAgreement(store::Store& store,
+                                                          const std::string& peer) {
+  ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history, AgreementHistory(store, peer));
+  if (history.empty()) return std::optional<Agreement>();
+  const AgreementVersion& v = history.back();
+  ACCORD_ASSIGN_OR_RETURN(
+      Agreement a,
+      ParseAgreement(v.toml, common::Cat("agreement with ", peer, " v", v.version), peer));
+  return std::optional<Agreement>(std::move(a));
+}
+
 absl::StatusOr<AgreementVersion> SetAgreement(store::Store& store, const std::string& peer,
                                               const std::string& toml, const std::string& source,
                                               const std::string& set_by, common::Micros now) {

@@ -1,12 +1,9 @@
 #include "accord/federation/sync.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
@@ -16,6 +13,7 @@
 
 #include <simdjson.h>
 
+#include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/federation/agreement.h"
 #include "accord/federation/config.h"
@@ -203,13 +201,17 @@ void WriteStatus(store::Store& store, const std::string& peer, const CollectionS
     std::cerr << "accord: sync: cannot record status for " << peer << ": " << st << "\n";
 }
 
-// The CA file for a peer's TLS certificate ("" for the system's).
+// The CA file for a peer's TLS certificate ("" for the system's): <data>/peer-keys/NAME.ca.pem,
+// owner-only, written when it is missing or the peer's CA changed (not every round).
 absl::StatusOr<std::string> CaFile(const std::string& data_dir, const Peer& peer) {
   if (peer.cacert.empty()) return std::string();
-  std::filesystem::path p = std::filesystem::path(data_dir) / "peer-keys" / (peer.name + ".ca.pem");
-  std::ofstream(p, std::ios::trunc) << peer.cacert;
-  ::chmod(p.c_str(), 0600);
-  return p.string();
+  const std::string p =
+      (std::filesystem::path(data_dir) / "peer-keys" / (peer.name + ".ca.pem")).string();
+  absl::StatusOr<std::string> current = common::ReadFile(p);
+  if (!current.ok() || *current != peer.cacert) {
+    ACCORD_RETURN_IF_ERROR(common::WriteFileAtomic(p, peer.cacert));
+  }
+  return p;
 }
 
 // Verify() for every pending record, on up to one thread per core (Ed25519 verification is
@@ -238,28 +240,29 @@ std::vector<absl::Status> VerifyAll(const std::vector<const stix::ObjectRecord*>
   return out;
 }
 
-// The page's `next` token when it says more follows, from a quick look at the envelope (the
-// page is read properly, and checked, by the ingest path).
-std::optional<std::string> PeekNext(const std::string& body) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::object env;
-  if (parser.parse(body).get_object().get(env) != simdjson::SUCCESS) return std::nullopt;
+// The envelope's `more` and `next` (TAXII §3.5), read before its objects so that the next page
+// can be fetched while this one is checked (its objects are read by the ingest path).
+struct Paging {
   bool more = false;
+  std::string next;  // "" when absent
+};
+Paging PagingOf(const std::string& body) {
+  thread_local simdjson::dom::parser parser;
+  Paging p;
+  simdjson::dom::object env;
+  if (parser.parse(body).get_object().get(env) != simdjson::SUCCESS) return p;
   std::string_view next;
-  if (env["more"].get_bool().get(more) != simdjson::SUCCESS || !more) return std::nullopt;
-  if (env["next"].get_string().get(next) != simdjson::SUCCESS || next.empty() ||
-      next.size() > 4096) {
-    return std::nullopt;
+  if (env["more"].get_bool().get(p.more) != simdjson::SUCCESS) p.more = false;
+  if (env["next"].get_string().get(next) == simdjson::SUCCESS && next.size() <= 4096) {
+    p.next = next;
   }
-  return std::string(next);
+  return p;
 }
 
 struct RoundContext {
   store::Store& store;
-  const std::string& data_dir;
   const FederationConfig& config;
-  const KeyTrust& trust;
-  const std::string& own;
+  const ingest::PatternPolicy& pattern_policy;  // [pattern] of accord.toml, read once a round
   const std::atomic<bool>* stop;
 };
 
@@ -271,8 +274,6 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
   const std::string cursor_key = CursorKey(peer.name, r.collection);
   ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> saved, ctx.store.GetSetting(cursor_key));
   std::string cursor = saved.value_or("");
-  ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
-                          ingest::LoadPatternPolicy(ctx.data_dir));
   // Pages follow the peer's `next` while it gives one (it continues past versions its gate
   // withholds from us, which leave no X-TAXII-Date-Added-Last behind); the stored cursor is
   // the date_added of the last version received, so a new round (or a restart) resumes there.
@@ -311,27 +312,18 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
     taxii::HttpResult& res = *got;
     ++r.pages;
     // PERF: the next page is fetched (and the peer prepares it: its gate signs what it
-    // originated) while this one is checked and committed. Only the next token is needed.
-    if (std::optional<std::string> token = PeekNext(res.body); token && page + 1 < max_pages) {
-      ahead_url = common::Cat(base, "&next=", http::PercentEncode(*token));
+    // originated) while this one is checked and committed.
+    Paging paging = PagingOf(res.body);
+    if (paging.more && !paging.next.empty() && paging.next != next && page + 1 < max_pages) {
+      ahead_url = common::Cat(base, "&next=", http::PercentEncode(paging.next));
       ahead =
           std::async(std::launch::async, [&prefetch, u = ahead_url] { return prefetch.Get(u); });
     }
-    bool more = false;
-    std::string next_token;
-    auto on_member = [&](std::string_view name, std::string_view raw) {
-      if (name == "more") more = raw == "true";
-      // `next` is a JSON string; Accord's tokens and any sane server's need no unescaping, and
-      // one that does is refused below as not advancing or by the peer itself.
-      if (name == "next" && raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' &&
-          raw.find('\\') == std::string_view::npos && raw.size() <= 4096) {
-        next_token = std::string(raw.substr(1, raw.size() - 2));
-      }
-    };
+    auto on_member = [](std::string_view, std::string_view) {};  // read by PagingOf
     ingest::Options io;
     io.collection = agreement.accept.into;
     io.origin = {"federation", peer.name};
-    ingest::ApplyPatternPolicy(pattern_policy, &io, agreement.accept.into);
+    ingest::ApplyPatternPolicy(ctx.pattern_policy, &io, agreement.accept.into);
     auto src = ingest::EnvelopeSource(url, res.body, on_member);
     absl::StatusOr<ingest::Checked> checked = ingest::CheckSource(*src, io);
     if (!checked.ok()) {
@@ -403,16 +395,16 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
       r.quarantined += done.conflicts;
       cursor = last;
     }
-    if (!more) {
+    if (!paging.more) {
       r.caught_up = true;
       *lag = 0;
       return absl::OkStatus();
     }
-    if (!next_token.empty()) {
-      if (next_token == next) {
+    if (!paging.next.empty()) {
+      if (paging.next == next) {
         return absl::DataLossError(common::Cat(url, ": the peer's next token does not advance"));
       }
-      next = std::move(next_token);
+      next = std::move(paging.next);
     } else {
       if (n == 0) {
         return absl::DataLossError(common::Cat(url, ": an empty page says more, with no next"));
@@ -438,16 +430,16 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
                                          [&](const Peer& p) { return p.name == only_peer; })) {
     return absl::NotFoundError(common::Cat("no peer '", only_peer, "'"));
   }
-  RoundContext ctx{store, data_dir, config, trust, node->identity, stop};
+  ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
+                          ingest::LoadPatternPolicy(data_dir));
+  RoundContext ctx{store, config, pattern_policy, stop};
   SyncReport report;
   ReceiveCheck check(store, trust, node->identity);
   for (const Peer& peer : peers) {
     if (!only_peer.empty() && peer.name != only_peer) continue;
-    ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history,
-                            AgreementHistory(store, peer.name));
-    if (history.empty()) continue;
-    ACCORD_ASSIGN_OR_RETURN(Agreement agreement,
-                            ParseAgreement(history.back().toml, "agreement", peer.name));
+    ACCORD_ASSIGN_OR_RETURN(std::optional<Agreement> current, CurrentAgreement(store, peer.name));
+    if (!current) continue;
+    const Agreement& agreement = *current;
     taxii::ClientOptions co;
     absl::StatusOr<std::string> key = PeerApiKey(data_dir, peer.name);
     absl::StatusOr<std::string> ca = CaFile(data_dir, peer);
@@ -563,14 +555,10 @@ absl::StatusOr<std::vector<PeerStatus>> SyncStatus(store::Store& store) {
   for (const Peer& p : peers) {
     PeerStatus ps;
     ps.peer = p.name;
-    ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history, AgreementHistory(store, p.name));
-    if (!history.empty()) {
-      auto a = ParseAgreement(history.back().toml, "agreement", p.name);
-      if (a.ok()) {
-        for (const std::string& c : a->accept.from) {
-          ps.collections.push_back(ReadStatus(store, p.name, c));
-        }
-      }
+    ACCORD_ASSIGN_OR_RETURN(std::optional<Agreement> a, CurrentAgreement(store, p.name));
+    if (a) {
+      for (const std::string& c : a->accept.from)
+        ps.collections.push_back(ReadStatus(store, p.name, c));
     }
     for (const auto& e : held) ps.quarantined += e.writer == p.name ? 1 : 0;
     out.push_back(std::move(ps));

@@ -212,7 +212,8 @@ class NodeGate final : public Gate {
 
   absl::StatusOr<Decision> DoAdmit(const Object& object, const Audience& audience,
                                    Exit exit) override {
-    // PERF: per object, so no refresh and no lock here; CheckExit() refreshed for the batch.
+    // PERF: per object, so no refresh here (CheckExit() refreshed for the batch); the only lock
+    // is the rules pointer's, for peers.
     if (broken_.load(std::memory_order_acquire)) {
       return Decision::Deny("the egress policy cannot be read");
     }

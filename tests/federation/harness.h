@@ -184,8 +184,6 @@ struct Link {
   std::vector<std::string> collections;  // `from`'s collections shared with (and pulled by) `to`
 };
 
-inline std::string TlpName(Tlp t) { return TlpText(t); }
-
 /// Sets up every link: users and keys at the sharing node, peers at both ends, one
 /// agreement per (node, peer) holding what it shares and what it accepts.
 inline void Peer(std::map<std::string, std::unique_ptr<Node>>& nodes,
@@ -212,27 +210,22 @@ inline void Peer(std::map<std::string, std::unique_ptr<Node>>& nodes,
     at.MustRun("peer add " + b + " --url " + other.url() + " --identity " + other.identity() +
                " --public-key " + other.public_key() + " --key " + ShellQuote(api_key));
   }
+  auto list = [](const std::vector<std::string>& v) {  // a TOML array of strings
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+    return s + "]";
+  };
   for (const auto& [a, b] : pairs) {
     std::string toml;
     for (const Link& l : links) {
-      auto list = [](const std::vector<std::string>& v) {
-        std::string s = "[";
-        for (size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
-        return s + "]";
-      };
       if (l.from == a && l.to == b) {
         toml += "same_organization = " + std::string(l.same_organization ? "true" : "false") +
                 "\n[share]\ncollections = " + list(l.collections) + "\nmax_tlp = \"" +
-                TlpName(l.max_tlp) + "\"\nforward = " + (l.forward ? "true" : "false") + "\n";
+                TlpText(l.max_tlp) + "\"\nforward = " + (l.forward ? "true" : "false") + "\n";
       }
     }
     for (const Link& l : links) {
       if (l.from == b && l.to == a) {
-        auto list = [](const std::vector<std::string>& v) {
-          std::string s = "[";
-          for (size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
-          return s + "]";
-        };
         toml += "[accept]\nfrom = " + list(l.collections) + "\ninto = \"from-" + b + "\"\n";
       }
     }

@@ -42,6 +42,9 @@ struct AgreementVersion {
   std::string set_by;
   common::Micros set_at = 0;
 };
+/// The peer's latest agreement, parsed; nullopt when none was ever set.
+absl::StatusOr<std::optional<Agreement>> CurrentAgreement(store::Store& store,
+                                                          const std::string& peer);
 /// Validates `toml` (ParseAgreement; `source` names it in errors) and stores it as the peer's
 /// next version. NotFound when the peer does not exist; nothing changes on an error.
 absl::StatusOr<AgreementVersion> SetAgreement(store::Store& store, const std::string& peer,
