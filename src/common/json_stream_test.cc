@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -118,6 +120,78 @@ TEST(JsonStream, LimitsOnDepthElementSizeAndMembers) {
   o.max_element_bytes = 1000;
   Got u = Split("[\"" + std::string(100000, 'y'), 64, o);
   EXPECT_EQ(u.status.code(), absl::StatusCode::kResourceExhausted) << u.status;
+}
+
+// Random elements, long enough that most of their bytes go through the 64-byte block scan, with
+// strings full of brackets, escaped quotes, runs of backslashes and newlines. The expected
+// elements, offsets and lines come from how the input was put together, not from the reader.
+std::string RandomString(std::mt19937& rng) {
+  static const std::string kChars = "ab {}[],:\"\\\nxyz0";
+  std::string s = "\"";
+  const size_t n = rng() % 90;
+  for (size_t i = 0; i < n; ++i) {
+    char c = kChars[rng() % kChars.size()];
+    if (c == '"' || c == '\\') s += '\\';  // escaped; a run of `\\` pairs too
+    s += c;
+  }
+  return s + "\"";
+}
+
+std::string RandomValue(std::mt19937& rng, int depth) {
+  const unsigned pick = depth > 4 ? rng() % 2 : rng() % 4;
+  if (pick == 0) return RandomString(rng);
+  if (pick == 1) return std::to_string(rng() % 1000);
+  const bool obj = pick == 2;
+  std::string s = obj ? "{" : "[";
+  const size_t n = rng() % 6;
+  for (size_t i = 0; i < n; ++i) {
+    if (i) s += rng() % 3 == 0 ? ",\n " : ",";
+    if (obj) s += RandomString(rng) + ":";
+    s += RandomValue(rng, depth + 1);
+  }
+  return s + (obj ? "}" : "]");
+}
+
+TEST(JsonStream, RandomElementsFramedExactlyAtEveryChunkSize) {
+  std::mt19937 rng(20261204);
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::string> elems;
+    std::string in = "{\"type\": \"bundle\", \"objects\": [\n";
+    std::vector<uint64_t> offsets, lines;
+    for (int i = 0; i < 30; ++i) {
+      std::string e = "{\"id\":" + RandomString(rng) + ",\"v\":" + RandomValue(rng, 0) + "}";
+      if (i) in += rng() % 2 ? ",\n" : " , ";
+      offsets.push_back(in.size());
+      lines.push_back(1 + static_cast<uint64_t>(std::count(in.begin(), in.end(), '\n')));
+      in += e;
+      elems.push_back(e);
+    }
+    in += "\n]}\n";
+    for (size_t chunk : {1, 63, 64, 65, 1000, 1 << 16}) {
+      Got g = Split(in, chunk);
+      ASSERT_TRUE(g.status.ok()) << round << " " << chunk << " " << g.status;
+      ASSERT_EQ(g.elems, elems) << round << " " << chunk;
+      EXPECT_EQ(g.offsets, offsets) << round << " " << chunk;
+      EXPECT_EQ(g.lines, lines) << round << " " << chunk;
+    }
+    // The last element's closing brace swapped for ']': the error names that byte.
+    std::string bad = in;
+    const size_t close = offsets.back() + elems.back().size() - 1;
+    ASSERT_EQ(bad[close], '}');
+    bad[close] = ']';
+    for (size_t chunk : {64, 1 << 16}) {
+      Got g = Split(bad, chunk);
+      EXPECT_EQ(g.elems.size(), elems.size() - 1);
+      EXPECT_NE(g.status.message().find("byte offset " + std::to_string(close) + ","),
+                std::string::npos)
+          << g.status;
+      EXPECT_NE(g.status.message().find("does not close an open object"), std::string::npos)
+          << g.status;
+      const auto line = 1 + std::count(bad.begin(), bad.begin() + static_cast<long>(close), '\n');
+      EXPECT_NE(g.status.message().find("t.json:" + std::to_string(line) + ":"), std::string::npos)
+          << g.status;
+    }
+  }
 }
 
 }  // namespace

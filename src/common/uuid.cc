@@ -2,6 +2,9 @@
 
 #include <sodium.h>
 
+#include <array>
+#include <cstdint>
+
 #include "accord/common/status.h"
 
 namespace accord::common {
@@ -62,11 +65,28 @@ std::optional<UuidBytes> ParseUuid(std::string_view s) {
 
 bool IsUuid(std::string_view s) { return ParseUuid(s).has_value(); }
 
+// PERF: a table lookup per digit and no early exits: this runs for every id and reference of
+// every imported object, and the ParseUuid version was 4% of an import's parsing thread.
 bool IsRfc4122Uuid(std::string_view s) {
-  auto b = ParseUuid(s);
-  if (!b) return false;
-  int version = (*b)[6] >> 4;
-  return version >= 1 && version <= 5 && ((*b)[8] & 0xc0) == 0x80;
+  static constexpr auto kHex = [] {
+    std::array<uint8_t, 256> t{};
+    for (auto& v : t) v = 0x80;
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
+    for (int c = 'A'; c <= 'F'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'A' + 10);
+    return t;
+  }();
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  unsigned bad = 0;
+  for (size_t i = 0; i < 8; ++i) bad |= kHex[p[i]];
+  for (size_t i = 9; i < 13; ++i) bad |= kHex[p[i]];
+  for (size_t i = 14; i < 18; ++i) bad |= kHex[p[i]];
+  for (size_t i = 19; i < 23; ++i) bad |= kHex[p[i]];
+  for (size_t i = 24; i < 36; ++i) bad |= kHex[p[i]];
+  const unsigned version = kHex[p[14]];  // the high nibble of byte 6
+  const unsigned variant = kHex[p[19]];  // the high nibble of byte 8: 10xx
+  return (bad & 0x80) == 0 && version >= 1 && version <= 5 && (variant & 0xc) == 0x8;
 }
 
 }  // namespace accord::common

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <regex>
 #include <set>
+#include <string>
 
 namespace accord::common {
 namespace {
@@ -53,6 +56,29 @@ TEST(UuidTest, Rfc4122VersionAndVariant) {
   EXPECT_FALSE(IsRfc4122Uuid("919108f7-52d1-6320-9bac-f847db4148a8"));  // version 6
   EXPECT_FALSE(IsRfc4122Uuid("919108f7-52d1-4320-cbac-f847db4148a8"));  // variant 110x (Microsoft)
   EXPECT_TRUE(IsUuid("919108f7-52d1-4320-cbac-f847db4148a8"));          // but it is a UUID
+}
+
+// Every one-byte change of valid ids, and random bytes, against the RFC's grammar written as a
+// regular expression: 8-4-4-4-12 hex digits, version 1-5, variant 10xx.
+TEST(UuidTest, Rfc4122CheckAgreesWithTheGrammarOnMutations) {
+  const std::regex rfc(
+      "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}");
+  std::mt19937 rng(4122);
+  const std::string alphabet = "0123456789abcdefABCDEFgG-xz \xff";
+  int checked = 0;
+  for (int round = 0; round < 200; ++round) {
+    std::string base = round % 2 ? NewUuid4() : "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+    for (size_t i = 0; i < base.size(); ++i) {
+      std::string m = base;
+      m[i] = alphabet[rng() % alphabet.size()];
+      ASSERT_EQ(IsRfc4122Uuid(m), std::regex_match(m, rfc)) << m;
+      ++checked;
+    }
+    std::string shorter = base.substr(0, rng() % base.size());
+    EXPECT_FALSE(IsRfc4122Uuid(shorter)) << shorter;
+    EXPECT_FALSE(IsRfc4122Uuid(base + "0"));
+  }
+  EXPECT_EQ(checked, 200 * 36);
 }
 
 }  // namespace

@@ -93,16 +93,9 @@ absl::Status ValidateObject(object obj, const ValidateOptions& opts) {
   }
 
   // Every member: known (typed) or custom (name format + suffix typing).
+  const PropIndex& props = PropsOf(spec);
   for (auto f : obj) {
-    const Prop* prop = nullptr;
-    for (const auto& p : CommonProps()) {
-      if (p.name == f.key) prop = &p;
-    }
-    if (spec != nullptr) {
-      for (const auto& p : spec->props) {
-        if (p.name == f.key) prop = &p;
-      }
-    }
+    const Prop* prop = props.Find(f.key);
     ACCORD_RETURN_IF_ERROR(CheckNoNullOrEmpty(f.value, f.key, 1, prop != nullptr));
     if (prop != nullptr) {
       if (f.key == "created" || f.key == "modified") {

@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -69,6 +70,15 @@ struct TypeSpec {
 extern const std::vector<std::string_view> kScoTypes;
 const std::vector<Prop>& CommonProps();
 const std::unordered_map<std::string_view, TypeSpec>& Specs();
+/// The properties defined on objects of one type: the type's own, and the common ones it does
+/// not redefine.
+struct PropIndex {
+  /// The definition of property `name`, or null when there is none.
+  const Prop* Find(std::string_view name) const;
+  std::array<std::vector<const Prop*>, 48> by_length;  // the last: every longer name
+};
+/// The properties of objects of `spec` (null: a type without a spec; only the common ones).
+const PropIndex& PropsOf(const TypeSpec* spec);
 const char* KindName(Kind k);
 
 // --- value checks (validate_values.cc) ---

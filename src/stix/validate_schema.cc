@@ -1,12 +1,14 @@
 // STIX 2.1 schema tables (../shared/spec/STIX21-objects.md): the common properties every
 // object may carry, the per-type property tables (name, value type, required, allowed reference
 // targets or enum values) and the list of SCO types. Split out of validate.cc.
-#include "stix/validate_internal.h"
-
+#include <algorithm>
+#include <cstring>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "stix/validate_internal.h"
 
 namespace accord::stix::detail {
 namespace {
@@ -334,6 +336,51 @@ const std::unordered_map<std::string_view, TypeSpec>& Specs() {
          Opt("extension_properties", T::kStringList)}}},
   };
   return *kSpecs;
+}
+
+// PERF: the names of one length are few (at most a handful): comparing with those is cheaper
+// than hashing the name, and than comparing it with every common and type-specific name (5% of
+// the parsing thread of an import).
+const PropIndex& PropsOf(const TypeSpec* spec) {
+  static const auto* kIndexes = [] {
+    auto* out = new std::unordered_map<const TypeSpec*, PropIndex>;
+    auto fill = [](const TypeSpec* t) {
+      PropIndex ix;
+      auto add = [&](const Prop& p) {
+        auto& bucket = ix.by_length[std::min(p.name.size(), ix.by_length.size() - 1)];
+        for (const Prop*& q : bucket) {
+          if (q->name == p.name) {
+            q = &p;  // the type's own definition wins
+            return;
+          }
+        }
+        bucket.push_back(&p);
+      };
+      for (const Prop& p : CommonProps()) add(p);
+      if (t) {
+        for (const Prop& p : t->props) add(p);
+      }
+      return ix;
+    };
+    (*out)[nullptr] = fill(nullptr);
+    for (const auto& [type, t] : Specs()) (*out)[&t] = fill(&t);
+    return out;
+  }();
+  auto it = kIndexes->find(spec);
+  return it == kIndexes->end() ? kIndexes->at(nullptr) : it->second;
+}
+
+const Prop* PropIndex::Find(std::string_view name) const {
+  if (name.size() >= by_length.size() - 1) {
+    for (const Prop* p : by_length.back()) {
+      if (p->name == name) return p;
+    }
+    return nullptr;
+  }
+  for (const Prop* p : by_length[name.size()]) {
+    if (memcmp(p->name.data(), name.data(), name.size()) == 0) return p;
+  }
+  return nullptr;
 }
 
 const char* KindName(Kind k) {
