@@ -97,8 +97,7 @@ std::optional<ProgramImage> ReadProgramImage(const std::string& path, const Indi
   // checks every record and slot it uses and refuses or ignores a damaged one by itself
   // (program_image_test flips every byte), so a bad sum only throws a valid-looking program
   // away. At 1M indicators the two were a fifth of a warm start, one after the other.
-  auto sum_ok = std::async(std::launch::async,
-                           [&] { return Sum(data.substr(0, summed)) == sum; });
+  auto sum_ok = std::async(std::launch::async, [&] { return Sum(data.substr(0, summed)) == sum; });
   // The program is used where it lies: it keeps the mapping.
   auto program = Program::FromImage(data.substr(0, program_size), map, options);
   if (!sum_ok.get() || !program.ok()) return std::nullopt;
