@@ -426,7 +426,19 @@ class MatcherImpl final : public Engine {
   using KeySet = ProgramImpl::KeySet;
   void Hit(uint32_t leaf, std::string_view value);
   void Lookup(const KeySet& set, std::string_view key, std::string_view value);
-  void ProbeValue(uint32_t pid, const Cand& c);
+  bool Lookup(const KeySet& set, std::string_view key, uint64_t hash, std::string_view value);
+  // One value of one path, staged for probing: its exact key is built and hashed once, in
+  // Stage(), and probed in Probe() (once per distinct key in the observation).
+  struct Staged {
+    uint32_t pid;
+    Cand::Kind kind;
+    uint32_t key_off, key_len;  // in staged_keys_
+    uint32_t num_off, num_len;  // an integer's text, in staged_keys_
+    uint64_t hash;
+    std::string_view s;  // a string value (the observation's bytes)
+  };
+  void Stage(uint32_t pid, const Cand& c);
+  void Probe(size_t i);
   void Emit(uint32_t ind, const Observation& o, uint64_t position, std::vector<MatchResult>* out);
   static int OnRegex(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
 
@@ -455,6 +467,10 @@ class MatcherImpl final : public Engine {
   std::vector<std::vector<std::string>> cand_values_;  // values per candidate
   // cand_* are indexed by candidate slot and only grow: reused from one observation to the next.
   std::vector<Cand> cands_;
+  std::vector<Staged> staged_;
+  std::string staged_keys_;
+  // Where each SCO's residual leaves (ProgramImpl::TypeInfo) come in the staged order.
+  std::vector<std::pair<size_t, const std::vector<uint32_t>*>> residual_at_;
   std::string key_buf_, nfc_buf_, tmp_;
   // The path whose database hs_scan is scanning: OnRegex's only context is `this`.
   uint32_t regex_path_ = 0;
@@ -807,74 +823,112 @@ int MatcherImpl::OnRegex(unsigned id, unsigned long long, unsigned long long, un
   return 0;
 }
 
-// Probes the indexes of path `pid` with one value: strings the equality keys, CIDR keys and the
-// Vectorscan database; integers, and integral floats (`size = 25536` holds for 25536.0, §7),
-// the integer keys.
-// PERF: the key is built in key_buf_ and probed as a view, so a probe allocates nothing. The
-// profile puts Process() at ~40% of full-match time at 1M indicators, mostly this probe
-// missing the cache in a table of 2M+ slots (docs/PERFORMANCE.md).
-void MatcherImpl::ProbeValue(uint32_t pid, const Cand& c) {
-  const ProgramImpl::PathInfo& pi = pp_->paths_[pid];
-  key_buf_.clear();
-  AppendVarint(&key_buf_, pid);
-  const size_t pid_len = key_buf_.size();
-  if (c.kind == Cand::Kind::kString) {
-    AppendStringKey(c.s, &key_buf_);
-    Lookup(pp_->keys_, key_buf_, c.s);
-    if (pi.has_cidr) {
-      common::IpPrefix r;
-      if (common::ParseIpPrefix(c.s, &r)) {
-        const bool* used = r.family == 4 ? pi.cidr4 : pi.cidr6;
-        int nbytes = r.family == 4 ? 4 : 16;
-        // Room for a 5-byte path id, the tag, family, length and 16 address bytes.
-        char buf[32];
-        memcpy(buf, key_buf_.data(), pid_len);
-        char* q = buf + pid_len;
-        q[0] = 'c';
-        q[1] = static_cast<char>(r.family);
-        for (int len = 0; len <= r.prefix; ++len) {
-          if (!used[len]) continue;
-          q[2] = static_cast<char>(len);
-          for (int i = 0; i < nbytes; ++i) {
-            int bits = std::clamp(len - 8 * i, 0, 8);
-            q[3 + i] = static_cast<char>(r.addr[i] & (0xff00 >> bits));
-          }
-          Lookup(pp_->cidr_keys_, std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)),
-                 c.s);
-        }
-      }
-    }
-    if (pi.regex >= 0) {
-      const RegexDb& db = pp_->regex_[static_cast<size_t>(pi.regex)];
-      if (db.db) {
-        // HS_FLAG_UTF8 leaves results on invalid UTF-8 undefined, hence the check; event text
-        // is untrusted.
-        std::string_view subject = detail::Nfc(c.s, &nfc_buf_);
-        if (simdjson::validate_utf8(subject.data(), subject.size())) {
-          regex_path_ = pid;
-          hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0,
-                  scratch_.get(), &MatcherImpl::OnRegex, this);
-        } else {
-          for (uint32_t l : db.leaf) Hit(l, {});  // Vectorscan needs valid UTF-8; PCRE2 decides
-        }
-      }
-    }
-    return;
+bool MatcherImpl::Lookup(const KeySet& set, std::string_view key, uint64_t hash,
+                         std::string_view value) {
+  uint32_t post;
+  if (!set.Find(key, hash, &post)) return false;
+  if (!(post & kOverflow)) {
+    Hit(post, value);
+    return true;
   }
-  int64_t iv;
-  if (c.kind == Cand::Kind::kInt) {
+  for (uint32_t leaf : pp_->overflow_[post & ~kOverflow]) Hit(leaf, value);
+  return true;
+}
+
+// Builds and hashes the exact key of one value of path `pid` (strings and integers, and
+// integral floats: `size = 25536` holds for 25536.0, §7), and asks the CPU for its slot.
+// PERF: every value of an observation is staged before any is probed, so the slots' cache
+// misses overlap instead of following one another; the profile had KeyTable::Find at 23% of
+// the matching thread on the 100k-IP conn.log grid cell (docs/PERFORMANCE.md).
+void MatcherImpl::Stage(uint32_t pid, const Cand& c) {
+  Staged st{pid, c.kind, 0, 0, 0, 0, 0, {}};
+  int64_t iv = 0;
+  if (c.kind == Cand::Kind::kString) {
+    st.s = c.s;
+  } else if (c.kind == Cand::Kind::kInt) {
     iv = c.i;
   } else if (c.kind == Cand::Kind::kFloat && std::isfinite(c.f) && c.f == std::floor(c.f) &&
              std::fabs(c.f) < 9e18) {
     iv = static_cast<int64_t>(c.f);
+    st.kind = Cand::Kind::kInt;
   } else {
     return;
   }
-  char num[24];
-  auto r = std::to_chars(num, num + sizeof num, iv);
-  key_buf_.push_back('i');
-  key_buf_.append(num, static_cast<size_t>(r.ptr - num));
-  Lookup(pp_->keys_, key_buf_, std::string_view(num, static_cast<size_t>(r.ptr - num)));
+  st.key_off = static_cast<uint32_t>(staged_keys_.size());
+  AppendVarint(&staged_keys_, pid);
+  if (st.kind == Cand::Kind::kString) {
+    AppendStringKey(c.s, &staged_keys_);
+  } else {
+    char num[24];
+    auto r = std::to_chars(num, num + sizeof num, iv);
+    staged_keys_.push_back('i');
+    st.num_off = static_cast<uint32_t>(staged_keys_.size());
+    st.num_len = static_cast<uint32_t>(r.ptr - num);
+    staged_keys_.append(num, st.num_len);
+  }
+  st.key_len = static_cast<uint32_t>(staged_keys_.size() - st.key_off);
+  st.hash = KeySet::Hash(std::string_view(staged_keys_).substr(st.key_off, st.key_len));
+  pp_->keys_.Prefetch(st.hash);
+  staged_.push_back(st);
+}
+
+// Probes the indexes of staged value `i`: strings the equality keys, CIDR keys and the
+// Vectorscan database; integers the integer keys. A key that an earlier value of this
+// observation already probed is not probed again (its hits are stamped already), which keeps
+// the order of hits, and so of matches, what it would be with every key probed.
+void MatcherImpl::Probe(size_t i) {
+  const Staged& st = staged_[i];
+  const std::string_view keys = staged_keys_;
+  const std::string_view key = keys.substr(st.key_off, st.key_len);
+  bool seen = false;
+  // Bounded: an observation with thousands of values compares with the 16 before it only.
+  for (size_t j = i > 16 ? i - 16 : 0; j < i && !seen; ++j) {
+    seen = staged_[j].hash == st.hash && keys.substr(staged_[j].key_off, staged_[j].key_len) == key;
+  }
+  if (st.kind != Cand::Kind::kString) {
+    if (!seen) Lookup(pp_->keys_, key, st.hash, keys.substr(st.num_off, st.num_len));
+    return;
+  }
+  if (!seen) Lookup(pp_->keys_, key, st.hash, st.s);
+  const ProgramImpl::PathInfo& pi = pp_->paths_[st.pid];
+  if (pi.has_cidr) {
+    common::IpPrefix r;
+    if (common::ParseIpPrefix(st.s, &r)) {
+      const bool* used = r.family == 4 ? pi.cidr4 : pi.cidr6;
+      int nbytes = r.family == 4 ? 4 : 16;
+      // Room for a 5-byte path id, the tag, family, length and 16 address bytes.
+      char buf[32];
+      const size_t pid_len = detail::PutVarint(buf, st.pid);
+      char* q = buf + pid_len;
+      q[0] = 'c';
+      q[1] = static_cast<char>(r.family);
+      for (int len = 0; len <= r.prefix; ++len) {
+        if (!used[len]) continue;
+        q[2] = static_cast<char>(len);
+        for (int k = 0; k < nbytes; ++k) {
+          int bits = std::clamp(len - 8 * k, 0, 8);
+          q[3 + k] = static_cast<char>(r.addr[k] & (0xff00 >> bits));
+        }
+        Lookup(pp_->cidr_keys_, std::string_view(buf, pid_len + 3 + static_cast<size_t>(nbytes)),
+               st.s);
+      }
+    }
+  }
+  if (pi.regex >= 0) {
+    const RegexDb& db = pp_->regex_[static_cast<size_t>(pi.regex)];
+    if (db.db) {
+      // HS_FLAG_UTF8 leaves results on invalid UTF-8 undefined, hence the check; event text
+      // is untrusted.
+      std::string_view subject = detail::Nfc(st.s, &nfc_buf_);
+      if (simdjson::validate_utf8(subject.data(), subject.size())) {
+        regex_path_ = st.pid;
+        hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0,
+                scratch_.get(), &MatcherImpl::OnRegex, this);
+      } else {
+        for (uint32_t l : db.leaf) Hit(l, {});  // Vectorscan needs valid UTF-8; PCRE2 decides
+      }
+    }
+  }
 }
 
 void MatcherImpl::Process(const Observation& o, uint64_t position, std::vector<MatchResult>* out) {
@@ -885,6 +939,11 @@ void MatcherImpl::Process(const Observation& o, uint64_t position, std::vector<M
     epoch_ = 1;
   }
   cand_leaves_.clear();
+  staged_.clear();
+  staged_keys_.clear();
+  // Every value staged first (keys built, hashed, slots prefetched), then probed in the same
+  // order, each SCO's residual leaves after its values as before.
+  residual_at_.clear();
   for (const Sco& s : o.scos()) {
     std::string_view type = o.Type(s);
     const Node& root = o.node(s.root);
@@ -892,9 +951,18 @@ void MatcherImpl::Process(const Observation& o, uint64_t position, std::vector<M
     if (it == pp_->types_.end()) continue;
     for (uint32_t pid : it->second.paths) {
       ev_.Resolve(o, root, pp_->paths_[pid].path, &cands_);
-      for (const Cand& c : cands_) ProbeValue(pid, c);
+      for (const Cand& c : cands_) Stage(pid, c);
     }
-    for (uint32_t leaf : it->second.residual) Hit(leaf, {});
+    if (!it->second.residual.empty())
+      residual_at_.emplace_back(staged_.size(), &it->second.residual);
+  }
+  size_t next_residual = 0;
+  for (size_t i = 0; i <= staged_.size(); ++i) {
+    while (next_residual < residual_at_.size() && residual_at_[next_residual].first == i) {
+      for (uint32_t leaf : *residual_at_[next_residual].second) Hit(leaf, {});
+      ++next_residual;
+    }
+    if (i < staged_.size()) Probe(i);
   }
   for (uint32_t leaf : pp_->residual_all_) Hit(leaf, {});
   if (cand_leaves_.empty()) return;

@@ -53,9 +53,8 @@ size_t RecordSize(const char* rec, size_t avail) {
 
 uint64_t KeyTable::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
-bool KeyTable::Find(std::string_view key, uint32_t* posting) const {
+bool KeyTable::Find(std::string_view key, uint64_t h, uint32_t* posting) const {
   if (!slots_) return false;
-  const uint64_t h = Hash(key);
   const uint64_t tag = h & ~kOffsetMask;
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
     const uint64_t s = slots_[i];

@@ -37,7 +37,14 @@ class KeyTable {
   void SetPosting(uint64_t rec, uint32_t v) { memcpy(own_blob_.data() + rec, &v, 4); }
 
   /// The posting of `key`, or false when it is absent.
-  bool Find(std::string_view key, uint32_t* posting) const;
+  bool Find(std::string_view key, uint32_t* posting) const { return Find(key, Hash(key), posting); }
+  /// The same, with the key's Hash() already taken.
+  bool Find(std::string_view key, uint64_t hash, uint32_t* posting) const;
+  /// Asks the CPU for the slot where a probe for a key of this hash starts.
+  void Prefetch(uint64_t hash) const {
+    if (slots_) __builtin_prefetch(slots_ + (hash & mask_));
+  }
+  static uint64_t Hash(std::string_view key);
 
   size_t size() const { return size_; }
   /// Bytes of the records and the slots.
@@ -56,7 +63,6 @@ class KeyTable {
 
  private:
   void Grow();
-  static uint64_t Hash(std::string_view key);
 
   std::string own_blob_;             // build: the records
   std::vector<uint64_t> own_slots_;  // build, or an image whose slots are not 8-byte aligned
