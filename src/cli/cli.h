@@ -28,6 +28,16 @@ int Fail(const absl::Status& status);
 /// Adds --data to a subcommand.
 void AddDataOption(CLI::App* cmd, Globals* g);
 
+/// Who runs the command, for records (agreements, the audit log): the user sudo ran it for,
+/// else the process's user.
+std::string OperatorName();
+
+/// Appends a change of the node's configuration (agreements, users, roles, keys, grants,
+/// peers, trust, lockdown) to its audit log, by OperatorName() (issue 13). Called after the
+/// change succeeded; an error means it is not recorded, which the command then reports.
+absl::Status AuditChange(const Globals& g, std::string action, std::string detail,
+                         std::string peer = {});
+
 /// Opens the store in --data (`create`: make it when absent).
 absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create);
 
@@ -46,5 +56,7 @@ void RegisterQuarantineCommands(CLI::App& app, Globals* g, int* exit_code);
 void RegisterNodeCommands(CLI::App& app, Globals* g, int* exit_code);
 // peer add|list|remove, agreement set|show
 void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code);
+// audit verify|query|checkpoint|checkpoints
+void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code);
 
 }  // namespace accord::cli

@@ -43,7 +43,11 @@ int NodeInit(const Globals& g, const NodeFlags& f) {
   auto node = federation::InitNode(**store, g.data_dir, f.name, common::NowMicros());
   if (!node.ok()) return Fail(node.status());
   PrintNode(*node, f.json);
-  return 0;
+  absl::Status st =
+      AuditChange(g, "key.create",
+                  common::Cat("node key pair and identity ", node->identity, " (public key ",
+                              common::Base64Encode(node->public_key), ")"));
+  return st.ok() ? 0 : Fail(st);
 }
 
 int NodeShow(const Globals& g, const NodeFlags& f) {
@@ -64,7 +68,8 @@ int NodeTrust(const Globals& g, const NodeFlags& f) {
   if (!store.ok()) return Fail(store.status());
   if (absl::Status st = federation::TrustIdentity(**store, f.id); !st.ok()) return Fail(st);
   std::cout << "trusted: the key that " << f.id << "'s own signed identity object carries\n";
-  return 0;
+  absl::Status st = AuditChange(g, "key.trust", common::Cat("identity ", f.id));
+  return st.ok() ? 0 : Fail(st);
 }
 
 int VerifyObject(const Globals& g, const NodeFlags& f) {

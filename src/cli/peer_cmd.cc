@@ -26,14 +26,6 @@ struct PeerFlags {
   int version = 0;
 };
 
-// Who runs the command, for the agreement's record: the user sudo ran it for, else the
-// process's user.
-std::string OperatorName() {
-  if (const char* s = getenv("SUDO_USER"); s && *s) return s;
-  if (const struct passwd* pw = getpwuid(getuid())) return pw->pw_name;
-  return std::to_string(getuid());
-}
-
 int PeerAdd(const Globals& g, const PeerFlags& f) {
   auto store = OpenDataStore(g, true);
   if (!store.ok()) return Fail(store.status());
@@ -53,7 +45,9 @@ int PeerAdd(const Globals& g, const PeerFlags& f) {
   }
   std::cout << "peer '" << p.name << "' added; set its agreement with `accord agreement set "
             << p.name << " FILE` (until then nothing is shared with it or taken from it)\n";
-  return 0;
+  absl::Status st =
+      AuditChange(g, "peer.add", common::Cat("url ", p.url, " identity ", p.identity), p.name);
+  return st.ok() ? 0 : Fail(st);
 }
 
 int PeerList(const Globals& g, const PeerFlags& f) {
@@ -90,7 +84,8 @@ int PeerRemove(const Globals& g, const PeerFlags& f) {
     return Fail(st);
   }
   std::cout << "peer '" << f.name << "' removed (its agreement history is kept)\n";
-  return 0;
+  absl::Status st = AuditChange(g, "peer.remove", "", f.name);
+  return st.ok() ? 0 : Fail(st);
 }
 
 int AgreementSet(const Globals& g, const PeerFlags& f) {
@@ -102,7 +97,9 @@ int AgreementSet(const Globals& g, const PeerFlags& f) {
       federation::SetAgreement(**store, f.name, *text, f.file, OperatorName(), common::NowMicros());
   if (!v.ok()) return Fail(v.status());
   std::cout << "agreement with '" << f.name << "' is now version " << v->version << "\n";
-  return 0;
+  absl::Status st = AuditChange(g, "agreement.set",
+                                common::Cat("version ", v->version, " from ", f.file), f.name);
+  return st.ok() ? 0 : Fail(st);
 }
 
 int AgreementShow(const Globals& g, const PeerFlags& f) {

@@ -20,6 +20,8 @@ int Lockdown(const Globals& g, const std::string& what) {
   if (what == "on" || what == "off") {
     auto st = policy::SetLockdown(**s, what == "on");
     if (!st.ok()) return Fail(st);
+    st = AuditChange(g, "policy.lockdown", what);
+    if (!st.ok()) return Fail(st);
   } else if (what != "status") {
     return Fail(absl::InvalidArgumentError(
         common::Cat("lockdown takes on, off or status, found '", what, "'")));

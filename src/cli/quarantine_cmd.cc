@@ -141,7 +141,8 @@ int Drop(const Globals& g, const QuarantineFlags& f) {
   if (!o.ok()) return Fail(o.status());
   if (auto st = o->q->DropQuarantined(f.qid); !st.ok()) return Fail(st);
   std::cout << "dropped quarantine entry #" << f.qid << " (the stored version is unchanged)\n";
-  return 0;
+  absl::Status st = AuditChange(g, "quarantine.drop", common::Cat("entry #", f.qid));
+  return st.ok() ? 0 : Fail(st);
 }
 
 int Release(const Globals& g, const QuarantineFlags& f) {

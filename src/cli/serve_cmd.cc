@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "accord/audit/log.h"
 #include "accord/common/strings.h"
 #include "accord/federation/directory.h"
 #include "accord/federation/sync.h"
@@ -144,6 +145,9 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   ACCORD_ASSIGN_OR_RETURN(cfg.service.pattern_policy, ingest::LoadPatternPolicy(g.data_dir));
   // The node's egress gate with its peers' agreements: a peer user reads what they share.
   std::unique_ptr<policy::Gate> gate = federation::NewFederatedGate(st.get(), g.data_dir);
+  // Every page served and every POST committed is written to the audit log (issue 13).
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log, audit::Log::Open(g.data_dir));
+  cfg.service.audit = audit_log.get();
   taxii::Service service(st.get(), auth.get(), cfg.service, changes.get(), gate.get());
   // The router: authentication, then limits, then the TAXII routes (/taxii2/, /<api root>/).
   // Further mounts (a JSON API, static /ui/ files via ServeStatic) go beside them here.
@@ -229,7 +233,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       std::cerr << "accord: added user '" << *name << "' (" << *role << ")\n";
-      *exit_code = 0;
+      s = AuditChange(*g, "user.add", common::Cat("user '", *name, "' role ", *role));
+      *exit_code = s.ok() ? 0 : Fail(s);
     });
     auto* list = user->add_subcommand("list", "List users");
     AddDataOption(list, g);
@@ -288,7 +293,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       std::cout << *k << "\n";
-      *exit_code = 0;
+      // The key id (before the '.') only: the secret never enters the log.
+      absl::Status s = AuditChange(*g, "key.create",
+                                   common::Cat("key ", k->substr(0, k->find('.')), " for user '",
+                                               *name, "' (", *label, ")"));
+      *exit_code = s.ok() ? 0 : Fail(s);
     });
     auto* revoke = key->add_subcommand("revoke", "Revoke a key (by key id or the full key)");
     AddDataOption(revoke, g);
@@ -298,8 +307,10 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     revoke->callback([g, kid, exit_code] {
       auto a = OpenAuth(*g);
       absl::Status s = a.ok() ? (*a)->RevokeKey(*kid) : a.status();
-      *exit_code = s.ok() ? 0 : Fail(s);
       if (s.ok()) std::cerr << "accord: revoked\n";
+      if (s.ok())
+        s = AuditChange(*g, "key.revoke", common::Cat("key ", kid->substr(0, kid->find('.'))));
+      *exit_code = s.ok() ? 0 : Fail(s);
     });
     auto* list = key->add_subcommand("list", "List keys (ids only)");
     AddDataOption(list, g);
@@ -436,6 +447,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
       }
       auto a = http::AuthDb::Open(st->get());
       absl::Status s = a.ok() ? (*a)->SetGrant(gf->user, c->id, gf->read, gf->write) : a.status();
+      if (s.ok()) {
+        s = AuditChange(*g, "grant.set",
+                        common::Cat("user '", gf->user, "' collection ", c->id, " read ",
+                                    gf->read ? "yes" : "no", " write ", gf->write ? "yes" : "no"));
+      }
       *exit_code = s.ok() ? 0 : Fail(s);
     });
   }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "accord/audit/log.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
@@ -174,6 +175,10 @@ int Import(const Globals& g, const ImportFlags& f) {
   ingest::Options o;
   o.collection = f.collection;
   o.origin.entry_point = "import";
+  o.origin.principal = OperatorName();
+  auto audit_log = audit::Log::Open(g.data_dir);
+  if (!audit_log.ok()) return Fail(audit_log.status());
+  o.audit = audit_log->get();
   o.upgrade_20 = !f.no_upgrade;
   o.strict = f.strict;
   o.max_line_bytes = f.max_line_bytes;
@@ -242,7 +247,21 @@ struct Egress {
   uint64_t withheld = 0;
   std::string reason;
 
-  explicit Egress(store::Store* s) : gate(policy::NewNodeGate(s)), reader(s, gate.get()) {}
+  std::unique_ptr<audit::Log> log;
+  absl::Status audit_status;
+  policy::Audience audience{policy::Audience::Kind::kLocalOperator, OperatorName(), {}};
+
+  // Every delivery is written to the node's audit log (issue 13): who, which versions, which
+  // were withheld; a read whose entry cannot be written delivers nothing.
+  Egress(store::Store* s, const Globals& g) : gate(policy::NewNodeGate(s)), reader(s, gate.get()) {
+    auto l = audit::Log::Open(g.data_dir);
+    if (l.ok()) {
+      log = std::move(*l);
+      reader.set_audit(log.get());
+    } else {
+      audit_status = l.status();
+    }
+  }
   void Count(const policy::GatedPage& p) {
     if (p.withheld && withheld == 0) reason = p.withheld_reason;
     withheld += p.withheld;
@@ -261,8 +280,9 @@ int Get(const Globals& g, const std::string& id, const std::string& versions) {
   if (!vs.ok()) return Fail(vs.status());
   auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
-  Egress egress(s->get());
-  auto objs = egress.reader.Get(id, *vs, policy::Audience::LocalOperator(), policy::Exit::kGet);
+  Egress egress(s->get(), g);
+  if (!egress.audit_status.ok()) return Fail(egress.audit_status);
+  auto objs = egress.reader.Get(id, *vs, egress.audience, policy::Exit::kGet);
   if (!objs.ok()) return Fail(objs.status());
   egress.Count(*objs);
   for (const auto& o : objs->objects) std::cout << o.json << "\n";
@@ -293,8 +313,9 @@ int List(const Globals& g, const ListFlags& f) {
   }
   q.limit = f.limit;
   // The table reveals ids and versions as --json reveals objects: both are the `list` exit.
-  Egress egress(s->get());
-  auto page = egress.reader.List(q, policy::Audience::LocalOperator(), policy::Exit::kListJson);
+  Egress egress(s->get(), g);
+  if (!egress.audit_status.ok()) return Fail(egress.audit_status);
+  auto page = egress.reader.List(q, egress.audience, policy::Exit::kListJson);
   if (!page.ok()) return Fail(page.status());
   egress.Count(*page);
   for (const auto& o : page->objects) {
@@ -320,13 +341,14 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   q.versions = *vs;
   q.include_revoked = true;
   q.limit = 10000;
-  Egress egress(s->get());
+  Egress egress(s->get(), g);
+  if (!egress.audit_status.ok()) return Fail(egress.audit_status);
   std::string out =
       common::Cat(R"({"type":"bundle","id":"bundle--)", common::NewUuid4(), R"(","objects":[)");
   bool first = true;
   while (true) {
     // A closed exit fails here, on the first page, before anything is written.
-    auto page = egress.reader.List(q, policy::Audience::LocalOperator(), policy::Exit::kExport);
+    auto page = egress.reader.List(q, egress.audience, policy::Exit::kExport);
     if (!page.ok()) return Fail(page.status());
     egress.Count(*page);
     for (const auto& o : page->objects) {

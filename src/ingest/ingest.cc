@@ -262,6 +262,15 @@ struct Import::Impl {
   absl::Status CommitChunk() {
     ACCORD_ASSIGN_OR_RETURN(store::ImportResult r, txn->Commit());
     txn.reset();
+    if (options.audit && r.memberships > 0) {
+      auto st = options.audit->Append(WriteEntry(options.origin, options.collection, r));
+      if (!st.ok()) {
+        return absl::Status(
+            st.status().code(),
+            common::Cat(r.memberships, " version(s) were stored, but the audit log could not be ",
+                        "written, so the import stops: ", common::View(st.status().message())));
+      }
+    }
     Accumulate(std::move(r));
     chunk_first += chunk_objects;
     ++chunks_committed;
@@ -292,6 +301,34 @@ struct Import::Impl {
     return false;
   }
 };
+
+std::string ActorOf(const Origin& origin) {
+  const std::string& p = origin.principal;
+  if (origin.entry_point == "import" || origin.entry_point == "node-init") {
+    return p.empty() ? "operator" : common::Cat("operator:", p);
+  }
+  if (origin.entry_point == "taxii-post") return common::Cat("user:", p);
+  if (origin.entry_point == "federation-sync") return common::Cat("peer:", p);
+  return p.empty() ? origin.entry_point : common::Cat(origin.entry_point, ":", p);
+}
+
+audit::Entry WriteEntry(const Origin& origin, const std::string& collection,
+                        const store::ImportResult& r) {
+  audit::Entry e;
+  e.actor = ActorOf(origin);
+  e.action = "write";
+  e.collection = collection;
+  if (origin.entry_point == "federation-sync") e.peer = origin.principal;
+  for (const auto& [id, modified] : r.written) {
+    e.objects.push_back({id, common::FormatTimestamp(modified)});
+  }
+  e.detail = common::Cat(origin.entry_point, ": ", r.memberships, " version(s) linked (", r.added,
+                         " new), date_added ", r.added_after, " < d <= ", r.added_last);
+  if (r.written.size() < r.memberships) {
+    e.detail += common::Cat("; the first ", r.written.size(), " listed");
+  }
+  return e;
+}
 
 Import::Import(store::Store* store, Options options) : impl_(std::make_unique<Impl>()) {
   impl_->store = store;

@@ -7,6 +7,7 @@
 #include <exception>
 #include <future>
 
+#include "absl/container/flat_hash_set.h"
 #include "accord/common/strings.h"
 
 namespace accord::store {
@@ -115,6 +116,19 @@ void GroupCommitter::Run() {
             }
           }
           mine.conflicts = mine.conflicting.size();
+          // Its own written versions too (the audit log names who wrote what).
+          absl::flat_hash_set<std::pair<std::string_view, int64_t>> own;
+          for (const auto& r : group[i].records) own.emplace(r.id, r.modified);
+          mine.written.clear();
+          for (const auto& w : st->written) {
+            if (own.contains(std::pair<std::string_view, int64_t>(w.first, w.second))) {
+              mine.written.push_back(w);
+            }
+          }
+          // Exact while the shared list was not cut; else an upper bound.
+          mine.memberships = st->written.size() < ImportResult::kMaxListedWritten
+                                 ? mine.written.size()
+                                 : std::min<uint64_t>(mine.memberships, group[i].records.size());
           begin = end;
         }
       }

@@ -468,6 +468,7 @@ class SqliteImportTxn final : public ImportTxn {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(mx.get(), "read date_added"));
     if (!row) return absl::DataLossError(common::Cat(s_->path_, ": the clock row is missing"));
     last_added_ = ColInt(mx.get(), 0);
+    result_.added_after = last_added_;
     return s_->log_->Begin(ColInt(mx.get(), 1));
   }
 
@@ -533,7 +534,13 @@ class SqliteImportTxn final : public ImportTxn {
     absl::Status added = StepDone(m, what);
     sqlite3_reset(m);
     if (!added.ok()) return added;
-    if (sqlite3_changes(db) > 0) ++result_.memberships;
+    if (sqlite3_changes(db) > 0) {
+      ++result_.memberships;
+      if (result_.written.size() < ImportResult::kMaxListedWritten) {
+        result_.written.emplace_back(r.id, r.modified);
+      }
+      result_.added_last = now;
+    }
     return absl::OkStatus();
   }
 

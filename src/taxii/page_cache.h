@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "accord/audit/log.h"
 #include "accord/common/time.h"
 
 namespace accord::taxii {
@@ -25,6 +26,9 @@ class PageCache {
     uint64_t stamp_local = 0, stamp_external = 0;
     uint64_t stamp_policy = 0;  // the egress gate's generation when filled
     common::Micros filled = 0;
+    /// What the page delivers, for the audit entry of every time it is served (issue 13):
+    /// the versions sent, and those the gate withheld or redacted for this audience class.
+    audit::Entry delivery;
   };
 
   explicit PageCache(uint64_t max_bytes) : max_bytes_(max_bytes) {}

@@ -274,11 +274,51 @@ struct Service::Impl {
   // parses to a 200 is a distinct, deterministic page for a given store state, gate
   // generation and audience. The gate's generation is part of the stamp, so a policy change
   // (lockdown) makes every cached page stale.
+  // The page a handler thread is serving sets this (SendPage), so that Cached() can write
+  // its audit entry, and keep it with the cached page for every later delivery.
+  static inline thread_local audit::Entry* tl_delivery = nullptr;
+
+  // Appends the audit entry of one delivery of a page to `audience` (issue 13). A failure
+  // to record fails the response: nothing leaves unrecorded.
+  std::optional<Error> AuditDelivery(char kind, const std::string& collection,
+                                     const policy::Audience& audience, audit::Entry e) {
+    if (!opts.audit) return std::nullopt;
+    if (e.action.empty()) return std::nullopt;  // no page was sent (an error answer)
+    if (e.objects.empty() && e.denied.empty() && e.detail.empty()) return std::nullopt;
+    const policy::Exit exit = kind == 'm'   ? policy::Exit::kTaxiiManifest
+                              : kind == 'O' ? policy::Exit::kTaxiiObject
+                              : kind == 'v' ? policy::Exit::kTaxiiVersions
+                                            : policy::Exit::kTaxiiObjects;
+    e.actor = policy::ActorOf(audience);
+    e.exit = std::string(policy::ExitName(exit));
+    e.collection = collection;
+    e.peer = audience.kind == policy::Audience::Kind::kPeer ? audience.name : std::string();
+    auto st = opts.audit->Append(std::move(e));
+    if (!st.ok()) {
+      return Error{500, "Audit log unavailable",
+                   "nothing was delivered: the node's audit log could not be written"};
+    }
+    return std::nullopt;
+  }
+
   template <typename Fill>
   std::optional<Error> Cached(char kind, const std::string& collection, std::string_view object,
                               const policy::Audience& audience, const http::Request& req,
                               http::Response& res, Fill&& fill) {
-    if (opts.response_cache_bytes == 0) return fill();
+    audit::Entry delivery;
+    tl_delivery = &delivery;
+    struct Reset {
+      ~Reset() { tl_delivery = nullptr; }
+    } reset;
+    if (opts.response_cache_bytes == 0) {
+      std::optional<Error> e = fill();
+      if (e || res.status != 200) return e;
+      if (auto a = AuditDelivery(kind, collection, audience, std::move(delivery))) {
+        res.body.clear();
+        return a;
+      }
+      return std::nullopt;
+    }
     std::string audience_key = gate->CacheKey(audience);
     std::string key;
     key.reserve(collection.size() + object.size() + req.query.size() + audience_key.size() + 5);
@@ -303,11 +343,19 @@ struct Service::Impl {
         res.SetHeader("X-TAXII-Date-Added-First", p->added_first);
         res.SetHeader("X-TAXII-Date-Added-Last", p->added_last);
       }
+      if (auto a = AuditDelivery(kind, collection, audience, p->delivery)) {
+        res.shared_body.reset();
+        return a;
+      }
       res.shared_body = std::shared_ptr<const std::string>(p, &p->body);
       return std::nullopt;
     }
     std::optional<Error> e = fill();
     if (e || res.status != 200) return e;
+    if (auto a = AuditDelivery(kind, collection, audience, delivery)) {
+      res.body.clear();
+      return a;
+    }
     auto page = std::make_shared<PageCache::Page>();
     for (const auto& [k, v] : res.headers) {
       if (k == "X-TAXII-Date-Added-First") page->added_first = v;
@@ -317,6 +365,7 @@ struct Service::Impl {
     page->stamp_external = external;
     page->stamp_policy = policy_generation;
     page->filled = now;
+    page->delivery = std::move(delivery);
     page->body = std::move(res.body);
     res.body.clear();
     res.shared_body = std::shared_ptr<const std::string>(page, &page->body);
@@ -578,6 +627,11 @@ struct Service::Impl {
   static std::optional<Error> SendPage(const policy::GatedPage& page, const char* member,
                                        std::string body, http::Response& res,
                                        AppendItem&& append_item) {
+    if (tl_delivery) {
+      // The audit entry of this response (Cached() writes it): exactly what the page holds.
+      *tl_delivery = policy::EgressEntry(policy::Audience(), policy::Exit::kTaxiiObjects, {},
+                                         page.objects, page);
+    }
     body += '{';
     if (!page.objects.empty()) {
       AppendMoreNext(&body, page);
@@ -806,11 +860,13 @@ struct Service::Impl {
     res.deferred = [this, collection = c.id, records = std::move(records),
                     status = std::move(status), user = who.user,
                     request_id = req.id](http::Response::Send send) mutable {
-      std::string writer = user;  // recorded with copies refused as content conflicts
+      std::string writer = user;         // recorded with copies refused as content conflicts
+      std::string audited = collection;  // for the audit entry (`collection` is moved below)
       committer.Submit(
           std::move(collection), std::move(records),
           [this, status = std::move(status), user = std::move(user),
-           request_id = std::move(request_id), send = std::move(send)](const auto& done) mutable {
+           collection = std::move(audited), request_id = std::move(request_id),
+           send = std::move(send)](const auto& done) mutable {
             local_changes.fetch_add(1, std::memory_order_acq_rel);
             http::Response r;
             // The objects are committed; a status that cannot be stored makes the
@@ -825,6 +881,13 @@ struct Service::Impl {
               }
               status.success_count -= std::min(status.success_count, done->conflicts);
               status.failure_count += done->conflicts;
+            }
+            if (result.ok() && opts.audit && done->memberships > 0) {
+              // Committed: recorded before it is acknowledged (a failure fails the request,
+              // and a retry reports the objects as duplicate successes).
+              result =
+                  opts.audit->Append(ingest::WriteEntry({"taxii-post", user}, collection, *done))
+                      .status();
             }
             if (result.ok()) result = PutStatus(status);
             if (result.ok()) {

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accord/audit/log.h"
 #include "accord/common/status.h"
 #include "accord/stix/object.h"
 #include "accord/stix/reader.h"
@@ -128,7 +129,19 @@ struct Options {
   std::function<void(const Problem&)> on_problem;
   /// Called after each accepted object with the running count (optional; progress display).
   std::function<void(uint64_t accepted)> on_accepted;
+  /// The node's audit log (issue 13): Import appends one "write" entry per committed
+  /// transaction, naming the actor (ActorOf(origin)), the collection and the versions linked
+  /// into it. Null: no entry (tests, library use).
+  audit::Log* audit = nullptr;
 };
+
+/// The audit log's actor for writes from `origin`: "operator:NAME" for the CLI, "user:NAME"
+/// for a TAXII POST, "peer:NAME" for federation, "ENTRY-POINT:PRINCIPAL" otherwise.
+std::string ActorOf(const Origin& origin);
+
+/// The audit entry of one committed write into `collection`.
+audit::Entry WriteEntry(const Origin& origin, const std::string& collection,
+                        const store::ImportResult& r);
 
 inline constexpr size_t kMaxKeptProblems = 100000;
 

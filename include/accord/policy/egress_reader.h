@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "accord/audit/log.h"
 #include "accord/common/status.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
@@ -28,7 +29,21 @@ struct GatedPage {
   uint64_t withheld = 0;                     ///< denied by the gate
   uint64_t replaced = 0;                     ///< replaced (redacted) copies among `objects`
   std::string withheld_reason;               ///< the first denial's reason
+  /// For the audit log: the versions withheld and those replaced, (id, modified), the first
+  /// audit::kMaxVersionsPerEntry of each.
+  std::vector<audit::VersionRef> denied_refs, replaced_refs;
 };
+
+/// The audit entry of one delivery: `delivered` (what left, as the exit sent it) to
+/// `audience` at `exit`, from `collection` (may be empty), with the page's withheld and
+/// replaced versions. Actors: "operator", "user:NAME", "anonymous", "peer:NAME",
+/// "sensor:NAME".
+audit::Entry EgressEntry(const Audience& audience, Exit exit, const std::string& collection,
+                         const std::vector<store::StoredObject>& delivered, const GatedPage& page);
+/// The audit log's actor for `audience`.
+std::string ActorOf(const Audience& audience);
+/// (id, modified) of a stored version as the audit log writes it.
+audit::VersionRef RefOf(const store::StoredObject& o);
 
 class EgressReader {
  public:
@@ -45,12 +60,20 @@ class EgressReader {
 
   Gate& gate() { return *gate_; }
 
+  /// Appends an "egress" entry to `log` after every List and Get (CLI exits). Exits that
+  /// serve pages from a cache (TAXII) audit each delivery themselves, with EgressEntry.
+  void set_audit(audit::Log* log) { audit_ = log; }
+
  private:
   void AdmitAll(std::vector<store::StoredObject>&& in, const Audience& audience, Exit exit,
                 GatedPage* out);
 
+  absl::Status Audit(const Audience& audience, Exit exit, const std::string& collection,
+                     const GatedPage& page);
+
   store::Store* const store_;
   Gate* const gate_;
+  audit::Log* audit_ = nullptr;
 };
 
 }  // namespace accord::policy

@@ -91,6 +91,13 @@ struct ImportResult {
   uint64_t conflicts = 0;
   std::vector<ContentConflict> conflicting;
   static constexpr size_t kMaxListedConflicts = 10000;
+  /// The versions this transaction linked into the collection (new memberships: what a
+  /// reader of the collection can newly see), (id, modified), the first kMaxListedWritten of
+  /// them, for the audit log; and the date_added range they all got, (first, last], which
+  /// names every one of them in the store even when the list is cut.
+  std::vector<std::pair<std::string, common::Micros>> written;
+  static constexpr size_t kMaxListedWritten = 10000;
+  int64_t added_after = 0, added_last = 0;
 };
 
 struct Stats {

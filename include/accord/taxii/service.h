@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "accord/audit/log.h"
 #include "accord/common/status.h"
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
@@ -56,6 +57,9 @@ struct ServiceOptions {
   /// `response_cache_max_age_us`, which bounds staleness if a change goes unnoticed.
   uint64_t response_cache_bytes = 64ull << 20;
   int64_t response_cache_max_age_us = 1000000;
+  /// The node's audit log (issue 13): every page served (from the cache too) and every POST
+  /// committed gets an entry naming the principal and the versions. Null: none (tests).
+  audit::Log* audit = nullptr;
 };
 
 /// Tells the service when the store may have changed behind its back (another process's

@@ -1,0 +1,149 @@
+// The node's tamper-evident audit log (issue 13, point 7; ../shared/DESIGN.md, "audit chain").
+//
+// `<data>/audit.log` holds one JSON object per line, in a fixed member order:
+//
+//   {"seq":7,"time":"2026-12-04T09:00:00.000000Z","actor":"user:alice","action":"egress",
+//    "exit":"taxii-objects","objects":[["indicator--…","2026-01-01T00:00:00.000Z"]],
+//    "denied":[…],"redacted":[…],"peer":"b","profile":"partners","collection":"…",
+//    "detail":"…","prev":"<64 hex>","hash":"<64 hex>"}
+//
+// `hash` is the SHA-256 of the line's bytes without its `,"hash":"…"` member (so of
+// `{…,"prev":"…"}`), and `prev` is the hash of the entry before (64 zeros before the first).
+// Editing any byte of an entry breaks its hash; deleting, inserting or reordering entries
+// breaks the sequence numbers or the chain. Deleting entries at the tail is caught by the head
+// file `<data>/audit.head` (the last seq and hash, rewritten on every append) and by signed
+// checkpoints (checkpoint.h), which peers may keep as witnesses.
+//
+// Appends are serialised across processes (a server and the CLI write the same log) by an
+// exclusive flock on the log file; each entry is written with one write(2) on an O_APPEND
+// descriptor. An entry is flushed to the kernel when Append returns, not fsynced: a
+// checkpoint fsyncs the log before it signs the head.
+//
+// Thread safety: Log's methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "accord/common/status.h"
+
+namespace accord::audit {
+
+/// One object version: its id and its `modified` (or `created`) as STIX timestamp text.
+struct VersionRef {
+  std::string id;
+  std::string modified;
+  bool operator==(const VersionRef&) const = default;
+};
+
+/// One entry. Append() fills in seq, time, prev and hash.
+struct Entry {
+  uint64_t seq = 0;
+  std::string time;
+  std::string actor;   ///< "user:NAME", "peer:NAME", "operator:UNIX-USER", "sensor:NAME", "node"
+  std::string action;  ///< "import", "egress", "agreement.set", "user.add", "key.create", ...
+  std::string exit;    ///< for egress: the policy::ExitName of the exit
+  std::vector<VersionRef> objects;   ///< written, or delivered as stored
+  std::vector<VersionRef> denied;    ///< egress: withheld by the gate
+  std::vector<VersionRef> redacted;  ///< egress: delivered as a redacted copy
+  std::string peer;                  ///< the peer concerned, when there is one
+  std::string profile;               ///< the redaction profile applied, when there is one
+  std::string collection;            ///< the collection written or read, when there is one
+  std::string detail;                ///< anything else, for people: counts, reasons
+  std::string prev;
+  std::string hash;
+};
+
+/// The hash that stands before the first entry.
+inline const std::string kGenesis(64, '0');
+
+/// The last entry's seq and hash (0 and kGenesis for an empty log), and the log's size then.
+struct Head {
+  uint64_t seq = 0;
+  std::string hash = kGenesis;
+  uint64_t size = 0;
+};
+
+/// The most object versions one entry lists; a larger write or page is split over entries.
+inline constexpr size_t kMaxVersionsPerEntry = 10000;
+
+class Log {
+ public:
+  /// The log of the node whose data directory is `data_dir` (created 0600 on first append).
+  static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& data_dir);
+  ~Log();
+
+  /// Appends `e` (split into several entries when it lists more than kMaxVersionsPerEntry
+  /// versions in one list), with seq, time, prev and hash filled in. Returns the last seq.
+  absl::StatusOr<uint64_t> Append(Entry e);
+
+  /// The head as the log file has it now (under the lock: consistent with other appenders).
+  absl::StatusOr<Head> ReadHead();
+
+  /// fsyncs the log (a checkpoint does this before it signs the head).
+  absl::Status Sync();
+
+  const std::string& path() const { return path_; }
+  const std::string& head_path() const { return head_path_; }
+
+ private:
+  Log(std::string path, std::string head_path);
+  absl::Status OpenFile();
+  absl::StatusOr<Head> HeadLocked();
+
+  const std::string path_, head_path_;
+  std::mutex mu_;  // one appender per process at a time; flock orders the processes
+  int fd_ = -1;
+};
+
+/// The serialised line of `e` (without the newline), with its hash computed over the rest and
+/// stored in `e->hash`. `e->seq`, `time` and `prev` must be set.
+std::string Serialize(Entry* e);
+
+/// Parses one line: false when it is not an entry of this format (`*why` says which rule).
+bool Parse(std::string_view line, Entry* e, std::string* why);
+
+/// The SHA-256 (hex) that `line` should carry as its hash, and whether it ends with a
+/// well-formed hash member at all.
+bool ComputeHash(std::string_view line, std::string* computed, std::string* stated);
+
+/// What Verify found. `ok` is false at the first entry that does not verify; `first_bad` is
+/// its seq (the seq expected at that place), `line` its line in the file, `problem` the rule.
+struct VerifyReport {
+  bool ok = true;
+  uint64_t entries = 0;
+  uint64_t first_seq = 0, last_seq = 0;
+  std::string last_hash = kGenesis;
+  uint64_t first_bad = 0;
+  uint64_t line = 0;
+  std::string problem;
+  uint64_t checkpoints = 0;  ///< checkpoints whose entry was found with their hash
+};
+
+/// One point the log must pass through: entry `seq` has hash `hash` (a checkpoint, the head).
+struct Anchor {
+  uint64_t seq = 0;
+  std::string hash;
+  std::string source;  ///< for messages: "checkpoint 3", "audit.head"
+};
+
+/// Reads the log at `path` and checks every entry: the format, the hash, the sequence (no gap,
+/// no repeat, in order) and the chain; then that every anchor's entry is present with the
+/// anchor's hash, and that the log does not end before the last anchor (deleted at the tail).
+/// A log that starts after seq 1 (purged as whole checkpoints) must start right after an
+/// anchor, with that anchor's hash as its `prev`. An I/O error is an error, not a report.
+absl::StatusOr<VerifyReport> Verify(const std::string& path, std::vector<Anchor> anchors);
+
+/// Reads the head file written next to the log (absent: nullopt-like Head with seq 0).
+absl::StatusOr<Anchor> ReadHeadFile(const std::string& head_path, bool* present);
+
+/// Calls `f` for every entry of the log at `path`, in order, until it returns false. Lines
+/// that do not parse are skipped (verify reports them).
+absl::Status ForEach(const std::string& path, const std::function<bool(const Entry&)>& f);
+
+}  // namespace accord::audit

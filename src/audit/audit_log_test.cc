@@ -1,0 +1,379 @@
+// The audit log (issue 13, point 7): entries chain by SHA-256, and `Verify` names the first
+// broken entry when one is edited, deleted (also at the tail), truncated or reordered on disk.
+// Expected hashes are recomputed here with OpenSSL from the rule in log.h (the line without
+// its hash member), not with the code under test; expected seqs come from what each test did
+// to the file.
+#include "accord/audit/log.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "accord/audit/checkpoint.h"
+#include "accord/store/store.h"
+
+namespace accord::audit {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    dir_ = fs::temp_directory_path() /
+           ("accord-audit-test-" + std::to_string(getpid()) + "-" + std::to_string(n_++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string path() const { return dir_.string(); }
+  std::string log() const { return (dir_ / "audit.log").string(); }
+  std::string head() const { return (dir_ / "audit.head").string(); }
+
+ private:
+  static inline int n_ = 0;
+  fs::path dir_;
+};
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+void WriteLines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+}
+
+std::string OpensslSha256Hex(const std::string& s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr);
+  std::ostringstream o;
+  for (unsigned i = 0; i < n; ++i) {
+    o << "0123456789abcdef"[md[i] >> 4] << "0123456789abcdef"[md[i] & 15];
+  }
+  return o.str();
+}
+
+// The value of string member `k` in `line` (the test's own, minimal reading).
+std::string Member(const std::string& line, const std::string& k) {
+  const std::string key = "\"" + k + "\":\"";
+  size_t at = line.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  return line.substr(at, line.find('"', at) - at);
+}
+
+Entry Write(std::string actor, std::vector<VersionRef> objects = {}) {
+  Entry e;
+  e.actor = std::move(actor);
+  e.action = "import";
+  e.collection = "c1";
+  e.objects = std::move(objects);
+  return e;
+}
+
+std::unique_ptr<Log> Five(const TempDir& d) {
+  auto log = Log::Open(d.path());
+  EXPECT_TRUE(log.ok());
+  for (int i = 1; i <= 5; ++i) {
+    auto seq = (*log)->Append(Write("user:u" + std::to_string(i),
+                                    {{"indicator--" + std::to_string(i), "2026-01-01T00:00:00Z"}}));
+    EXPECT_TRUE(seq.ok()) << seq.status();
+    EXPECT_EQ(*seq, static_cast<uint64_t>(i));
+  }
+  return std::move(*log);
+}
+
+VerifyReport Check(const TempDir& d, bool with_head = true) {
+  std::vector<Anchor> anchors;
+  bool present = false;
+  auto head = ReadHeadFile(d.head(), &present);
+  EXPECT_TRUE(head.ok());
+  if (with_head && present) anchors.push_back({head->seq, head->hash, "audit.head"});
+  auto r = Verify(d.log(), anchors);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return *r;
+}
+
+TEST(AuditLog, EntriesChainBySha256OfTheLineWithoutItsHash) {
+  TempDir d;
+  auto log = Five(d);
+  std::vector<std::string> lines = Lines(d.log());
+  ASSERT_EQ(lines.size(), 5u);
+  std::string prev(64, '0');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    EXPECT_EQ(l.rfind("{\"seq\":" + std::to_string(i + 1) + ",", 0), 0u) << l;
+    EXPECT_EQ(Member(l, "actor"), "user:u" + std::to_string(i + 1));
+    EXPECT_NE(l.find("\"objects\":[[\"indicator--" + std::to_string(i + 1) +
+                     "\",\"2026-01-01T00:00:00Z\"]]"),
+              std::string::npos)
+        << l;
+    EXPECT_EQ(Member(l, "prev"), prev);
+    const size_t h = l.rfind(",\"hash\":\"");
+    ASSERT_NE(h, std::string::npos);
+    const std::string hash = OpensslSha256Hex(l.substr(0, h) + "}");
+    EXPECT_EQ(Member(l, "hash"), hash);
+    prev = hash;
+  }
+  VerifyReport r = Check(d);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, 5u);
+  EXPECT_EQ(r.last_seq, 5u);
+  EXPECT_EQ(r.checkpoints, 1u);  // the head
+}
+
+TEST(AuditLog, AnEditedEntryIsNamed) {
+  for (int victim = 1; victim <= 5; ++victim) {
+    TempDir d;
+    auto log = Five(d);
+    auto lines = Lines(d.log());
+    std::string& l = lines[static_cast<size_t>(victim - 1)];
+    l.replace(l.find("user:u"), 6, "user:x");
+    WriteLines(d.log(), lines);
+    VerifyReport r = Check(d);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.first_bad, static_cast<uint64_t>(victim)) << r.problem;
+    EXPECT_EQ(r.line, static_cast<uint64_t>(victim));
+    EXPECT_NE(r.problem.find("edited"), std::string::npos) << r.problem;
+  }
+}
+
+TEST(AuditLog, AnEditWithTheHashRecomputedBreaksTheNextEntrysChain) {
+  TempDir d;
+  auto log = Five(d);
+  auto lines = Lines(d.log());
+  std::string& l = lines[1];  // seq 2
+  l.replace(l.find("user:u"), 6, "user:x");
+  const size_t h = l.rfind(",\"hash\":\"");
+  l = l.substr(0, h) + ",\"hash\":\"" + OpensslSha256Hex(l.substr(0, h) + "}") + "\"}";
+  WriteLines(d.log(), lines);
+  VerifyReport r = Check(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 3u) << r.problem;
+  EXPECT_NE(r.problem.find("does not chain"), std::string::npos) << r.problem;
+}
+
+TEST(AuditLog, ADeletedEntryIsNamed) {
+  for (int victim = 1; victim <= 4; ++victim) {
+    TempDir d;
+    auto log = Five(d);
+    auto lines = Lines(d.log());
+    lines.erase(lines.begin() + victim - 1);
+    WriteLines(d.log(), lines);
+    VerifyReport r = Check(d);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.first_bad, static_cast<uint64_t>(victim)) << r.problem;
+  }
+}
+
+TEST(AuditLog, DeletionAtTheTailIsCaughtByTheHeadAndByACheckpoint) {
+  TempDir d;
+  auto log = Five(d);
+  auto lines = Lines(d.log());
+  lines.resize(3);
+  WriteLines(d.log(), lines);
+  VerifyReport r = Check(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 4u) << r.problem;
+  EXPECT_NE(r.problem.find("deleted at the tail"), std::string::npos) << r.problem;
+  // Without the head file, the file alone is consistent; a checkpoint at seq 5 is not.
+  fs::remove(d.head());
+  EXPECT_TRUE(Check(d).ok);
+  auto with_cp = Verify(d.log(), {{5, Member(Lines(d.log()).back(), "hash"), "checkpoint 1"}});
+  ASSERT_TRUE(with_cp.ok());
+  EXPECT_FALSE(with_cp->ok);
+  EXPECT_EQ(with_cp->first_bad, 4u) << with_cp->problem;
+}
+
+TEST(AuditLog, ATruncatedLastLineIsNamed) {
+  TempDir d;
+  auto log = Five(d);
+  std::string all;
+  for (const auto& l : Lines(d.log())) all += l + "\n";
+  all.resize(all.size() - 40);  // the middle of entry 5
+  std::ofstream(d.log(), std::ios::trunc) << all;
+  VerifyReport r = Check(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 5u) << r.problem;
+}
+
+TEST(AuditLog, ReorderedEntriesAreNamed) {
+  TempDir d;
+  auto log = Five(d);
+  auto lines = Lines(d.log());
+  std::swap(lines[1], lines[2]);  // seq 3 before seq 2
+  WriteLines(d.log(), lines);
+  VerifyReport r = Check(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 2u) << r.problem;
+  EXPECT_EQ(r.line, 2u);
+}
+
+TEST(AuditLog, AppendsAfterARestartContinueTheChain) {
+  TempDir d;
+  { auto log = Five(d); }
+  fs::remove(d.head());  // a lost head hint: the log's last line decides
+  auto log = Log::Open(d.path());
+  ASSERT_TRUE(log.ok());
+  auto seq = (*log)->Append(Write("user:later"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 6u);
+  VerifyReport r = Check(d);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, 6u);
+}
+
+TEST(AuditLog, ALargeWriteIsSplitIntoChainedEntries) {
+  TempDir d;
+  auto log = Log::Open(d.path());
+  ASSERT_TRUE(log.ok());
+  std::vector<VersionRef> many;
+  for (int i = 0; i < 25000; ++i) many.push_back({"indicator--" + std::to_string(i), "t"});
+  auto seq = (*log)->Append(Write("user:bulk", many));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 3u);  // 10,000 + 10,000 + 5,000
+  std::vector<VersionRef> back;
+  ASSERT_TRUE(ForEach(d.log(), [&](const Entry& e) {
+                back.insert(back.end(), e.objects.begin(), e.objects.end());
+                return true;
+              }).ok());
+  EXPECT_EQ(back, many);
+  EXPECT_TRUE(Check(d).ok);
+}
+
+// Writers in threads (each with its own Log, so its own open file, as a second process has)
+// and in a child process, at once: one chain, every entry once.
+TEST(AuditLog, ConcurrentWritersKeepOneChain) {
+  TempDir d;
+  constexpr int kThreads = 3, kEach = 150, kChild = 150;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto log = Log::Open(d.path());
+    for (int i = 0; i < kChild && log.ok(); ++i) {
+      if (!(*log)->Append(Write("peer:child")).ok()) _exit(1);
+    }
+    _exit(log.ok() ? 0 : 1);
+  }
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      auto log = Log::Open(d.path());
+      ASSERT_TRUE(log.ok());
+      for (int i = 0; i < kEach; ++i) {
+        ASSERT_TRUE((*log)->Append(Write("user:t" + std::to_string(t))).ok());
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  VerifyReport r = Check(d);
+  EXPECT_TRUE(r.ok) << r.problem << " at line " << r.line;
+  EXPECT_EQ(r.entries, static_cast<uint64_t>(kThreads * kEach + kChild));
+  std::map<std::string, int> by_actor;
+  ASSERT_TRUE(ForEach(d.log(), [&](const Entry& e) {
+                ++by_actor[e.actor];
+                return true;
+              }).ok());
+  EXPECT_EQ(by_actor["peer:child"], kChild);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(by_actor["user:t" + std::to_string(t)], kEach);
+}
+
+TEST(AuditLog, GarbageLinesAreReportedNotTrusted) {
+  TempDir d;
+  auto log = Five(d);
+  auto lines = Lines(d.log());
+  lines.insert(lines.begin() + 2, "{\"seq\": \"three\"}");
+  WriteLines(d.log(), lines);
+  VerifyReport r = Check(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 3u);
+  EXPECT_EQ(r.line, 3u);
+  EXPECT_NE(r.problem.find("not an audit entry"), std::string::npos) << r.problem;
+}
+
+class TempStore {
+ public:
+  explicit TempStore(const std::string& dir) {
+    store::Options o;
+    o.dir = dir + "/store";
+    auto s = store::Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  store::Store& operator*() { return *store_; }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST(AuditCheckpoint, SignedHeadVerifiesAndAnchorsTheLog) {
+  ASSERT_GE(sodium_init(), 0);
+  TempDir d;
+  TempStore store(d.path());
+  auto log = Five(d);
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(pk, sk);
+  std::string sk_s(reinterpret_cast<char*>(sk), sizeof sk);
+  auto cp = MakeCheckpoint(*log, *store, sk_s);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->seq, 5u);
+  EXPECT_EQ(cp->hash, Member(Lines(d.log()).back(), "hash"));
+  char hex[crypto_sign_PUBLICKEYBYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+  EXPECT_TRUE(SignatureValid(*cp, hex));
+  // The signature covers the seq and the hash.
+  Checkpoint moved = *cp;
+  moved.seq = 4;
+  EXPECT_FALSE(SignatureValid(moved, hex));
+  unsigned char other_pk[crypto_sign_PUBLICKEYBYTES], other_sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(other_pk, other_sk);
+  char other_hex[crypto_sign_PUBLICKEYBYTES * 2 + 1];
+  sodium_bin2hex(other_hex, sizeof other_hex, other_pk, sizeof other_pk);
+  EXPECT_FALSE(SignatureValid(*cp, other_hex));
+  auto all = LoadCheckpoints(*store);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].signature, cp->signature);
+  // Rewriting entry 2 and every hash after it (a consistent forgery) still fails: the
+  // checkpoint names seq 5 with the old hash.
+  auto lines = Lines(d.log());
+  std::string prev = Member(lines[0], "hash");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string& l = lines[i];
+    if (i == 1) l.replace(l.find("user:u"), 6, "user:x");
+    l.replace(l.find("\"prev\":\"") + 8, 64, prev);
+    const size_t h = l.rfind(",\"hash\":\"");
+    prev = OpensslSha256Hex(l.substr(0, h) + "}");
+    l = l.substr(0, h) + ",\"hash\":\"" + prev + "\"}";
+  }
+  WriteLines(d.log(), lines);
+  fs::remove(d.head());
+  auto r = Verify(d.log(), {{cp->seq, cp->hash, "checkpoint 1"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad, 5u) << r->problem;
+  EXPECT_NE(r->problem.find("checkpoint 1"), std::string::npos) << r->problem;
+}
+
+}  // namespace
+}  // namespace accord::audit

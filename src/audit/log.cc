@@ -1,0 +1,448 @@
+#include "accord/audit/log.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "accord/common/io.h"
+#include "accord/common/strings.h"
+#include "accord/common/time.h"
+
+namespace accord::audit {
+
+namespace {
+
+using common::Cat;
+
+constexpr std::string_view kHashMember = ",\"hash\":\"";
+// `,"hash":"` + 64 hex + `"}`
+constexpr size_t kHashTail = kHashMember.size() + 64 + 2;
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(Cat(path, ": ", what, ": ", std::strerror(errno)));
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  return std::string(hex, crypto_hash_sha256_BYTES * 2);
+}
+
+bool IsHex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+nlohmann::ordered_json Refs(const std::vector<VersionRef>& v) {
+  auto a = nlohmann::ordered_json::array();
+  for (const auto& r : v) a.push_back({r.id, r.modified});
+  return a;
+}
+
+bool ParseRefs(const nlohmann::json& j, std::vector<VersionRef>* out) {
+  if (!j.is_array()) return false;
+  for (const auto& p : j) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_string()) return false;
+    out->push_back({p[0].get<std::string>(), p[1].get<std::string>()});
+  }
+  return true;
+}
+
+// Splits `e` into entries of at most kMaxVersionsPerEntry versions per list.
+std::vector<Entry> Split(Entry e) {
+  const size_t n = std::max({e.objects.size(), e.denied.size(), e.redacted.size(), size_t{1}});
+  const size_t parts = (n + kMaxVersionsPerEntry - 1) / kMaxVersionsPerEntry;
+  if (parts <= 1) return {std::move(e)};
+  std::vector<Entry> out;
+  auto slice = [](const std::vector<VersionRef>& v, size_t k) {
+    const size_t b = std::min(v.size(), k * kMaxVersionsPerEntry);
+    const size_t end = std::min(v.size(), b + kMaxVersionsPerEntry);
+    return std::vector<VersionRef>(v.begin() + static_cast<long>(b),
+                                   v.begin() + static_cast<long>(end));
+  };
+  for (size_t k = 0; k < parts; ++k) {
+    Entry p = e;
+    p.objects = slice(e.objects, k);
+    p.denied = slice(e.denied, k);
+    p.redacted = slice(e.redacted, k);
+    p.detail = Cat(e.detail.empty() ? "" : e.detail + "; ", "part ", k + 1, " of ", parts);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Serialize(Entry* e) {
+  nlohmann::ordered_json j;
+  j["seq"] = e->seq;
+  j["time"] = e->time;
+  j["actor"] = e->actor;
+  j["action"] = e->action;
+  if (!e->exit.empty()) j["exit"] = e->exit;
+  j["objects"] = Refs(e->objects);
+  if (!e->denied.empty()) j["denied"] = Refs(e->denied);
+  if (!e->redacted.empty()) j["redacted"] = Refs(e->redacted);
+  if (!e->peer.empty()) j["peer"] = e->peer;
+  if (!e->profile.empty()) j["profile"] = e->profile;
+  if (!e->collection.empty()) j["collection"] = e->collection;
+  if (!e->detail.empty()) j["detail"] = e->detail;
+  j["prev"] = e->prev;
+  // Invalid UTF-8 (a hostile object id) is replaced, never thrown on.
+  std::string body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  e->hash = Sha256Hex(body);
+  body.pop_back();  // the closing brace
+  return Cat(body, kHashMember, e->hash, "\"}");
+}
+
+bool ComputeHash(std::string_view line, std::string* computed, std::string* stated) {
+  if (line.size() < kHashTail + 2 || line.substr(line.size() - 2) != "\"}") return false;
+  const size_t at = line.size() - kHashTail;
+  if (line.substr(at, kHashMember.size()) != kHashMember) return false;
+  *stated = std::string(line.substr(at + kHashMember.size(), 64));
+  std::string body(line.substr(0, at));
+  body.push_back('}');
+  *computed = Sha256Hex(body);
+  return true;
+}
+
+bool Parse(std::string_view line, Entry* e, std::string* why) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    *why = "not a JSON object";
+    return false;
+  }
+  auto str = [&](const char* k, std::string* out, bool required) {
+    auto it = j.find(k);
+    if (it == j.end()) return !required;
+    if (!it->is_string()) return false;
+    *out = it->get<std::string>();
+    return true;
+  };
+  auto seq = j.find("seq");
+  if (seq == j.end() || !seq->is_number_unsigned()) {
+    *why = "'seq' is missing or not a positive integer";
+    return false;
+  }
+  *e = {};
+  e->seq = seq->get<uint64_t>();
+  if (!str("time", &e->time, true) || !str("actor", &e->actor, true) ||
+      !str("action", &e->action, true) || !str("exit", &e->exit, false) ||
+      !str("peer", &e->peer, false) || !str("profile", &e->profile, false) ||
+      !str("collection", &e->collection, false) || !str("detail", &e->detail, false) ||
+      !str("prev", &e->prev, true) || !str("hash", &e->hash, true)) {
+    *why = "a required member (time, actor, action, prev, hash) is missing or not a string";
+    return false;
+  }
+  auto objects = j.find("objects");
+  if (objects == j.end() || !ParseRefs(*objects, &e->objects)) {
+    *why = "'objects' must be an array of [id, modified] pairs";
+    return false;
+  }
+  for (auto [k, v] : {std::pair{"denied", &e->denied}, std::pair{"redacted", &e->redacted}}) {
+    auto it = j.find(k);
+    if (it != j.end() && !ParseRefs(*it, v)) {
+      *why = Cat("'", k, "' must be an array of [id, modified] pairs");
+      return false;
+    }
+  }
+  if (!IsHex64(e->prev) || !IsHex64(e->hash)) {
+    *why = "'prev' and 'hash' must be 64 lower-case hex digits";
+    return false;
+  }
+  return true;
+}
+
+Log::Log(std::string path, std::string head_path)
+    : path_(std::move(path)), head_path_(std::move(head_path)) {}
+
+Log::~Log() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& data_dir) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  return std::unique_ptr<Log>(new Log(data_dir + "/audit.log", data_dir + "/audit.head"));
+}
+
+absl::Status Log::OpenFile() {
+  if (fd_ >= 0) return absl::OkStatus();
+  fd_ = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) return Errno("open", path_);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Holds an exclusive flock on `fd` for its lifetime.
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {
+    while ((rc_ = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+  }
+  ~FileLock() {
+    if (rc_ == 0) ::flock(fd_, LOCK_UN);
+  }
+  bool ok() const { return rc_ == 0; }
+
+ private:
+  int fd_;
+  int rc_ = -1;
+};
+
+// The last complete line of the file open at `fd`, whose size is `size`: read backwards in
+// growing chunks (an entry may be megabytes long).
+absl::StatusOr<std::string> LastLine(int fd, uint64_t size, const std::string& path) {
+  if (size == 0) return std::string();
+  uint64_t chunk = 64 << 10;
+  while (true) {
+    const uint64_t from = size > chunk ? size - chunk : 0;
+    std::string buf(static_cast<size_t>(size - from), '\0');
+    ssize_t r = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(from));
+    if (r < 0) return Errno("read", path);
+    buf.resize(static_cast<size_t>(r));
+    if (!buf.empty() && buf.back() == '\n') buf.pop_back();
+    size_t nl = buf.rfind('\n');
+    if (nl != std::string::npos) return buf.substr(nl + 1);
+    if (from == 0) return buf;
+    if (chunk >= (uint64_t{256} << 20)) {
+      return absl::DataLossError(Cat(path, ": the last entry is longer than 256 MiB"));
+    }
+    chunk *= 4;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Head> Log::HeadLocked() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return Errno("stat", path_);
+  Head h;
+  h.size = static_cast<uint64_t>(st.st_size);
+  // The head file is a hint with the size it was written at; the log itself decides.
+  bool present = false;
+  auto hint = ReadHeadFile(head_path_, &present);
+  if (hint.ok() && present) {
+    // "SEQ HASH SIZE": ReadHeadFile keeps the size in `source`.
+    uint64_t size = 0;
+    if (absl::SimpleAtoi(hint->source, &size) && size == h.size) {
+      h.seq = hint->seq;
+      h.hash = hint->hash;
+      return h;
+    }
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::string last, LastLine(fd_, h.size, path_));
+  if (last.empty()) return h;
+  Entry e;
+  std::string why;
+  if (!Parse(last, &e, &why)) {
+    return absl::DataLossError(
+        Cat(path_, ": the last entry does not parse (", why, "); run `accord audit verify`"));
+  }
+  h.seq = e.seq;
+  h.hash = e.hash;
+  return h;
+}
+
+absl::StatusOr<Head> Log::ReadHead() {
+  std::lock_guard<std::mutex> l(mu_);
+  ACCORD_RETURN_IF_ERROR(OpenFile());
+  FileLock lock(fd_);
+  if (!lock.ok()) return Errno("lock", path_);
+  return HeadLocked();
+}
+
+absl::StatusOr<uint64_t> Log::Append(Entry e) {
+  std::lock_guard<std::mutex> l(mu_);
+  ACCORD_RETURN_IF_ERROR(OpenFile());
+  FileLock lock(fd_);
+  if (!lock.ok()) return Errno("lock", path_);
+  ACCORD_ASSIGN_OR_RETURN(Head h, HeadLocked());
+  std::string lines;
+  const std::string now = common::FormatTimestamp(common::NowMicros());
+  for (Entry& part : Split(std::move(e))) {
+    part.seq = ++h.seq;
+    part.time = now;
+    part.prev = h.hash;
+    lines += Serialize(&part);
+    lines.push_back('\n');
+    h.hash = part.hash;
+  }
+  // One write: with O_APPEND, under the lock, the entries land whole and in order.
+  size_t done = 0;
+  while (done < lines.size()) {
+    ssize_t w = ::write(fd_, lines.data() + done, lines.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Errno("write", path_);
+    done += static_cast<size_t>(w);
+  }
+  h.size += lines.size();
+  // The head: rewritten in place (not fsynced; a stale head is re-read from the log).
+  const std::string head = Cat(h.seq, " ", h.hash, " ", h.size, "\n");
+  int hf = ::open(head_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (hf < 0) return Errno("open", head_path_);
+  ssize_t w = ::pwrite(hf, head.data(), head.size(), 0);
+  int trunc = w == static_cast<ssize_t>(head.size()) ? ::ftruncate(hf, w) : -1;
+  ::close(hf);
+  if (trunc != 0) return Errno("write", head_path_);
+  return h.seq;
+}
+
+absl::Status Log::Sync() {
+  std::lock_guard<std::mutex> l(mu_);
+  ACCORD_RETURN_IF_ERROR(OpenFile());
+  if (::fdatasync(fd_) != 0) return Errno("fdatasync", path_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Anchor> ReadHeadFile(const std::string& head_path, bool* present) {
+  *present = false;
+  struct stat st {};
+  if (::stat(head_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Anchor{0, kGenesis, "0"};
+    return Errno("stat", head_path);
+  }
+  ACCORD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(head_path, 4096));
+  std::vector<std::string> parts = absl::StrSplit(text, ' ', absl::SkipWhitespace());
+  Anchor a;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &a.seq) || !IsHex64(parts[1])) {
+    return absl::DataLossError(Cat(head_path, ": not \"SEQ HASH SIZE\""));
+  }
+  a.hash = parts[1];
+  a.source = std::string(absl::StripAsciiWhitespace(parts[2]));
+  *present = true;
+  return a;
+}
+
+namespace {
+
+// Calls f(line, line number, too long) for each line of the file at `path` (none when it does
+// not exist) until f returns false. Lines are bounded at 256 MiB, never buffered past that.
+absl::Status ForEachLine(const std::string& path,
+                         const std::function<bool(std::string_view, uint64_t, bool)>& f) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return Errno("stat", path);
+  }
+  ACCORD_ASSIGN_OR_RETURN(auto in, common::InputStream::Open(path));
+  common::LineReader lines(std::move(in), 256u << 20);
+  std::string_view line;
+  uint64_t no = 0;
+  bool too_long = false;
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool more, lines.Next(&line, &no, &too_long));
+    if (!more || !f(line, no, too_long)) return absl::OkStatus();
+  }
+}
+
+}  // namespace
+
+absl::Status ForEach(const std::string& path, const std::function<bool(const Entry&)>& f) {
+  Entry e;
+  std::string why;
+  return ForEachLine(path, [&](std::string_view line, uint64_t, bool too_long) {
+    if (too_long || !Parse(line, &e, &why)) return true;
+    return f(e);
+  });
+}
+
+absl::StatusOr<VerifyReport> Verify(const std::string& path, std::vector<Anchor> anchors) {
+  std::sort(anchors.begin(), anchors.end(),
+            [](const Anchor& a, const Anchor& b) { return a.seq < b.seq; });
+  VerifyReport r;
+  auto fail = [&](uint64_t seq, uint64_t line, std::string problem) {
+    r.ok = false;
+    r.first_bad = seq;
+    r.line = line;
+    r.problem = std::move(problem);
+    return false;
+  };
+  size_t next_anchor = 0;
+  uint64_t expect = 0;  // the seq the next entry must have; 0 until the first entry
+  std::string prev;
+  Entry e;
+  std::string why, computed, stated;
+  // One entry: false (with `r` failed) at the first that does not verify.
+  auto check = [&](std::string_view line, uint64_t no, bool too_long) -> bool {
+    const uint64_t here = expect == 0 ? 1 : expect;
+    if (too_long) return fail(here, no, "the entry is longer than 256 MiB");
+    if (!Parse(line, &e, &why)) return fail(here, no, Cat("not an audit entry: ", why));
+    if (!ComputeHash(line, &computed, &stated) || computed != e.hash) {
+      return fail(here, no, Cat("seq ", here, ": its hash does not match its content (edited)"));
+    }
+    if (expect == 0) {
+      // The first entry: seq 1 after the genesis, or right after an anchor (purged prefix).
+      if (e.seq == 1) {
+        if (e.prev != kGenesis) return fail(1, no, "seq 1 does not start from the genesis");
+      } else {
+        bool anchored = false;
+        for (const Anchor& a : anchors) {
+          if (a.seq + 1 == e.seq && a.hash == e.prev) anchored = true;
+        }
+        if (!anchored) {
+          return fail(1, no,
+                      Cat("the log starts at seq ", e.seq,
+                          ", and no checkpoint vouches for what came before (deleted at the "
+                          "head)"));
+        }
+      }
+      r.first_seq = e.seq;
+    } else if (e.seq != expect) {
+      return fail(expect, no,
+                  e.seq > expect ? Cat("seq ", expect, " is missing: seq ", e.seq, " follows seq ",
+                                       expect - 1, " (deleted)")
+                                 : Cat("seq ", e.seq, " comes after seq ", expect - 1,
+                                       " (reordered or repeated)"));
+    } else if (e.prev != prev) {
+      return fail(expect, no, Cat("seq ", e.seq, " does not chain to seq ", expect - 1));
+    }
+    while (next_anchor < anchors.size() && anchors[next_anchor].seq <= e.seq) {
+      const Anchor& a = anchors[next_anchor++];
+      if (a.seq < r.first_seq) continue;  // before a purged prefix
+      if (a.seq < e.seq) {
+        return fail(a.seq, no, Cat(a.source, " names seq ", a.seq, ", which is not in the log"));
+      }
+      if (a.hash != e.hash) {
+        return fail(e.seq, no,
+                    Cat("seq ", e.seq, " is not the entry ", a.source, " vouches for (rewritten)"));
+      }
+      ++r.checkpoints;
+    }
+    prev = e.hash;
+    expect = e.seq + 1;
+    ++r.entries;
+    r.last_seq = e.seq;
+    r.last_hash = e.hash;
+    return true;
+  };
+  ACCORD_RETURN_IF_ERROR(ForEachLine(path, check));
+  if (!r.ok) return r;
+  for (; next_anchor < anchors.size(); ++next_anchor) {
+    const Anchor& a = anchors[next_anchor];
+    if (a.seq == 0) continue;
+    fail(r.last_seq + 1, 0,
+         Cat("the log ends at seq ", r.last_seq, " but ", a.source, " names seq ", a.seq,
+             " (entries deleted at the tail)"));
+    return r;
+  }
+  return r;
+}
+
+}  // namespace accord::audit
