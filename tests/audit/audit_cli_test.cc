@@ -178,11 +178,11 @@ TEST_F(AuditCliTest, ServerPagesAndPostsAndConcurrentCliWritersKeepOneChain) {
   ASSERT_TRUE(server.Start(store().string()));
   std::filesystem::create_directories(tmp_.path() / "curl");
   auto get = [&](const std::string& path) {
-    return RunCmd("curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/taxii+json;"
-                  "version=2.1' -H 'Authorization: Bearer " +
-                      server.admin_key() + "' http://127.0.0.1:" + std::to_string(server.port()) +
-                      path,
-                  tmp_.path() / "curl");
+    return RunCmd(
+        "curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/taxii+json;"
+        "version=2.1' -H 'Authorization: Bearer " +
+            server.admin_key() + "' http://127.0.0.1:" + std::to_string(server.port()) + path,
+        tmp_.path() / "curl");
   };
   // The collection's id, from the server.
   RunResult cols =
