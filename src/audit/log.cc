@@ -284,23 +284,39 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     lines.push_back('\n');
     h.hash = part.hash;
   }
-  // One write: with O_APPEND, under the lock, the entries land whole and in order.
+  // One write: with O_APPEND, under the lock, the entries land whole and in order. A write
+  // that fails part way (a full disk) is cut back off, so the log never ends in a torn line.
   size_t done = 0;
   while (done < lines.size()) {
     ssize_t w = ::write(fd_, lines.data() + done, lines.size() - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Errno("write", path_);
+    if (w < 0) {
+      const int err = errno;
+      if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(h.size)) != 0) {
+        return Errno("cut back a partial entry", path_);
+      }
+      errno = err;
+      if (err == ENOSPC || err == EDQUOT) {
+        // "disk full" first: the servers answer 507 with Retry-After (taxii/service.cc).
+        return absl::ResourceExhaustedError(
+            Cat("disk full: ", path_, ": the audit entry could not be written"));
+      }
+      return Errno("write", path_);
+    }
     done += static_cast<size_t>(w);
   }
   h.size += lines.size();
-  // The head: rewritten in place (not fsynced; a stale head is re-read from the log).
+  // The head: rewritten in place (not fsynced; a stale head is re-read from the log). When it
+  // cannot be written it is removed: a missing head is valid, a torn one is not.
   const std::string head = Cat(h.seq, " ", h.hash, " ", h.size, "\n");
   int hf = ::open(head_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (hf < 0) return Errno("open", head_path_);
-  ssize_t w = ::pwrite(hf, head.data(), head.size(), 0);
-  int trunc = w == static_cast<ssize_t>(head.size()) ? ::ftruncate(hf, w) : -1;
-  ::close(hf);
-  if (trunc != 0) return Errno("write", head_path_);
+  bool written = false;
+  if (hf >= 0) {
+    ssize_t w = ::pwrite(hf, head.data(), head.size(), 0);
+    written = w == static_cast<ssize_t>(head.size()) && ::ftruncate(hf, w) == 0;
+    ::close(hf);
+  }
+  if (!written) ::unlink(head_path_.c_str());
   return h.seq;
 }
 

@@ -175,7 +175,7 @@ int Import(const Globals& g, const ImportFlags& f) {
   ingest::Options o;
   o.collection = f.collection;
   o.origin.entry_point = "import";
-  o.origin.principal = OperatorName();
+  o.audit_actor = "operator:" + OperatorName();
   auto audit_log = audit::Log::Open(g.data_dir);
   if (!audit_log.ok()) return Fail(audit_log.status());
   o.audit = audit_log->get();

@@ -263,7 +263,9 @@ struct Import::Impl {
     ACCORD_ASSIGN_OR_RETURN(store::ImportResult r, txn->Commit());
     txn.reset();
     if (options.audit && r.memberships > 0) {
-      auto st = options.audit->Append(WriteEntry(options.origin, options.collection, r));
+      audit::Entry e = WriteEntry(options.origin, options.collection, r);
+      if (!options.audit_actor.empty()) e.actor = options.audit_actor;
+      auto st = options.audit->Append(std::move(e));
       if (!st.ok()) {
         return absl::Status(
             st.status().code(),

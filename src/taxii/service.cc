@@ -294,10 +294,8 @@ struct Service::Impl {
     e.collection = collection;
     e.peer = audience.kind == policy::Audience::Kind::kPeer ? audience.name : std::string();
     auto st = opts.audit->Append(std::move(e));
-    if (!st.ok()) {
-      return Error{500, "Audit log unavailable",
-                   "nothing was delivered: the node's audit log could not be written"};
-    }
+    // Nothing leaves unrecorded: a full disk is a 507 (with Retry-After) for reads too.
+    if (!st.ok()) return FromStatus(st.status(), "Audit log unavailable");
     return std::nullopt;
   }
 

@@ -133,6 +133,8 @@ struct Options {
   /// transaction, naming the actor (ActorOf(origin)), the collection and the versions linked
   /// into it. Null: no entry (tests, library use).
   audit::Log* audit = nullptr;
+  /// The actor those entries name; empty: ActorOf(origin).
+  std::string audit_actor;
 };
 
 /// The audit log's actor for writes from `origin`: "operator:NAME" for the CLI, "user:NAME"
