@@ -8,12 +8,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <simdjson.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "accord/common/encoding.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
@@ -32,12 +36,13 @@ absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::InternalError(Cat(path, ": ", what, ": ", std::strerror(errno)));
 }
 
+// PERF: OpenSSL's SHA-256 (SHA-NI where the CPU has it) instead of libsodium's portable one:
+// an entry per TAXII page hashes ~9 KB (docs/PERFORMANCE.md, "Audit").
 std::string Sha256Hex(std::string_view bytes) {
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  return std::string(hex, crypto_hash_sha256_BYTES * 2);
+  unsigned char h[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), h, &n, EVP_sha256(), nullptr);
+  return common::HexEncode(std::string_view(reinterpret_cast<const char*>(h), n));
 }
 
 bool IsHex64(std::string_view s) {
@@ -48,10 +53,37 @@ bool IsHex64(std::string_view s) {
   return true;
 }
 
-nlohmann::ordered_json Refs(const std::vector<VersionRef>& v) {
-  auto a = nlohmann::ordered_json::array();
-  for (const auto& r : v) a.push_back({r.id, r.modified});
-  return a;
+// A JSON string member value. Text that is not UTF-8 (a file name, say) has its non-ASCII
+// bytes replaced by '?', so that every line stays JSON.
+void AppendText(std::string* out, std::string_view v) {
+  out->push_back('"');
+  if (simdjson::validate_utf8(v.data(), v.size())) {
+    common::AppendJsonEscaped(out, v);
+  } else {
+    std::string ascii(v);
+    for (char& c : ascii) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    }
+    common::AppendJsonEscaped(out, ascii);
+  }
+  out->push_back('"');
+}
+
+void AppendMember(std::string* out, std::string_view name, std::string_view v) {
+  common::Append(out, ",\"", name, "\":");
+  AppendText(out, v);
+}
+
+void AppendRefs(std::string* out, std::string_view name, const std::vector<VersionRef>& v) {
+  common::Append(out, ",\"", name, "\":[");
+  for (size_t i = 0; i < v.size(); ++i) {
+    out->append(i ? ",[" : "[");
+    AppendText(out, v[i].id);
+    out->push_back(',');
+    AppendText(out, v[i].modified);
+    out->push_back(']');
+  }
+  out->push_back(']');
 }
 
 bool ParseRefs(const nlohmann::json& j, std::vector<VersionRef>* out) {
@@ -88,26 +120,28 @@ std::vector<Entry> Split(Entry e) {
 
 }  // namespace
 
+// PERF: built by hand in one string (nlohmann's ordered_json took most of an append).
 std::string Serialize(Entry* e) {
-  nlohmann::ordered_json j;
-  j["seq"] = e->seq;
-  j["time"] = e->time;
-  j["actor"] = e->actor;
-  j["action"] = e->action;
-  if (!e->exit.empty()) j["exit"] = e->exit;
-  j["objects"] = Refs(e->objects);
-  if (!e->denied.empty()) j["denied"] = Refs(e->denied);
-  if (!e->redacted.empty()) j["redacted"] = Refs(e->redacted);
-  if (!e->peer.empty()) j["peer"] = e->peer;
-  if (!e->profile.empty()) j["profile"] = e->profile;
-  if (!e->collection.empty()) j["collection"] = e->collection;
-  if (!e->detail.empty()) j["detail"] = e->detail;
-  j["prev"] = e->prev;
-  // Invalid UTF-8 (a hostile object id) is replaced, never thrown on.
-  std::string body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  e->hash = Sha256Hex(body);
-  body.pop_back();  // the closing brace
-  return Cat(body, kHashMember, e->hash, "\"}");
+  std::string out;
+  out.reserve(256 + 96 * (e->objects.size() + e->denied.size() + e->redacted.size()));
+  common::Append(&out, "{\"seq\":", e->seq);
+  AppendMember(&out, "time", e->time);
+  AppendMember(&out, "actor", e->actor);
+  AppendMember(&out, "action", e->action);
+  if (!e->exit.empty()) AppendMember(&out, "exit", e->exit);
+  AppendRefs(&out, "objects", e->objects);
+  if (!e->denied.empty()) AppendRefs(&out, "denied", e->denied);
+  if (!e->redacted.empty()) AppendRefs(&out, "redacted", e->redacted);
+  if (!e->peer.empty()) AppendMember(&out, "peer", e->peer);
+  if (!e->profile.empty()) AppendMember(&out, "profile", e->profile);
+  if (!e->collection.empty()) AppendMember(&out, "collection", e->collection);
+  if (!e->detail.empty()) AppendMember(&out, "detail", e->detail);
+  AppendMember(&out, "prev", e->prev);
+  out.push_back('}');
+  e->hash = Sha256Hex(out);
+  out.pop_back();  // the closing brace
+  common::Append(&out, kHashMember, e->hash, "\"}");
+  return out;
 }
 
 bool ComputeHash(std::string_view line, std::string* computed, std::string* stated) {
@@ -173,6 +207,7 @@ Log::Log(std::string path, std::string head_path)
 
 Log::~Log() {
   if (fd_ >= 0) ::close(fd_);
+  if (head_fd_ >= 0) ::close(head_fd_);
 }
 
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& data_dir) {
@@ -235,6 +270,8 @@ absl::StatusOr<Head> Log::HeadLocked() {
   if (::fstat(fd_, &st) != 0) return Errno("stat", path_);
   Head h;
   h.size = static_cast<uint64_t>(st.st_size);
+  // PERF: nobody appended since this process did: no file to read (a page's entry, each).
+  if (cached_valid_ && cached_.size == h.size) return cached_;
   // The head file is a hint with the size it was written at; the log itself decides.
   bool present = false;
   auto hint = ReadHeadFile(head_path_, &present);
@@ -306,17 +343,24 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     done += static_cast<size_t>(w);
   }
   h.size += lines.size();
-  // The head: rewritten in place (not fsynced; a stale head is re-read from the log). When it
-  // cannot be written it is removed: a missing head is valid, a torn one is not.
-  const std::string head = Cat(h.seq, " ", h.hash, " ", h.size, "\n");
-  int hf = ::open(head_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  bool written = false;
-  if (hf >= 0) {
-    ssize_t w = ::pwrite(hf, head.data(), head.size(), 0);
-    written = w == static_cast<ssize_t>(head.size()) && ::ftruncate(hf, w) == 0;
-    ::close(hf);
+  cached_ = h;
+  cached_valid_ = true;
+  // The head: one fixed-length record rewritten in place (not fsynced; a stale head is re-read
+  // from the log). When it cannot be written it is removed: a missing head is valid, a torn
+  // one is not.
+  char head[128];
+  const int n = std::snprintf(head, sizeof head, "%020llu %s %020llu\n",
+                              static_cast<unsigned long long>(h.seq), h.hash.c_str(),
+                              static_cast<unsigned long long>(h.size));
+  if (head_fd_ < 0) head_fd_ = ::open(head_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  bool written = head_fd_ >= 0 && ::pwrite(head_fd_, head, static_cast<size_t>(n), 0) == n;
+  if (written && !head_sized_) written = head_sized_ = ::ftruncate(head_fd_, n) == 0;
+  if (!written) {
+    ::unlink(head_path_.c_str());
+    if (head_fd_ >= 0) ::close(head_fd_);
+    head_fd_ = -1;
+    head_sized_ = false;
   }
-  if (!written) ::unlink(head_path_.c_str());
   return h.seq;
 }
 

@@ -99,6 +99,11 @@ class Log {
   const std::string path_, head_path_;
   std::mutex mu_;  // one appender per process at a time; flock orders the processes
   int fd_ = -1;
+  int head_fd_ = -1;
+  bool head_sized_ = false;  // the head file was cut to one record's length by this process
+  // The head after this process's last append; valid while the log still has its size.
+  Head cached_;
+  bool cached_valid_ = false;
 };
 
 /// The serialised line of `e` (without the newline), with its hash computed over the rest and

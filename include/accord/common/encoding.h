@@ -22,6 +22,10 @@
 
 namespace accord::common {
 
+/// Appends `s` escaped as the inside of a JSON string: '"', '\\', \n \r \t, and other
+/// control bytes as \u00xx; other bytes as they are (the caller keeps the text UTF-8).
+void AppendJsonEscaped(std::string* out, std::string_view s);
+
 /// Lowercase hex of `bytes`.
 std::string HexEncode(std::string_view bytes);
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "accord/common/encoding.h"
 #include "accord/common/status.h"
 
 namespace accord::http {
@@ -49,7 +50,7 @@ struct Credentials {
 /// An empty header gives kNone; anything else malformed is InvalidArgument.
 absl::StatusOr<Credentials> ParseAuthorization(std::string_view header);
 
-/// Escapes `s` as the inside of a JSON string.
-void AppendJsonEscaped(std::string* out, std::string_view s);
+/// Escapes `s` as the inside of a JSON string (common/encoding.h).
+using common::AppendJsonEscaped;
 
 }  // namespace accord::http

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# What the audit log costs TAXII reads (issue 13, "Overhead"; docs/PERFORMANCE.md): the same
+# store served by two builds, BASELINE (before the audit log) and ACCORD (with it), measured in
+# turns with wrk, every request a different page of objects (next cursors), ROUNDS times; the
+# ratio is the median of the per-round ratios. Each server's page cache is on, as deployed, but
+# the cursors make every request a miss.
+# Usage: bench/audit/taxii_overhead.sh ACCORD BASELINE [N=20000] [DURATION=5s] [ROUNDS=5] [CONN=8]
+set -euo pipefail
+ACCORD=$(realpath "$1"); BASELINE=$(realpath "$2")
+N=${3:-20000}; DUR=${4:-5s}; ROUNDS=${5:-5}; CONN=${6:-8}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/accord-audit-bench.XXXXXX)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+python3 "$HERE/taxii/gen.py" "$N" "$WORK/ind.jsonl" 1
+"$BASELINE" import --data "$WORK/base" -q "$WORK/ind.jsonl"
+start() {  # BIN DATA -> "PID PORT KEY"
+  "$1" serve --data "$2" --listen 127.0.0.1:0 --access-log "" >"$2.out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do grep -q listening "$2.out" 2>/dev/null && break; sleep 0.1; done
+  echo "$pid $(grep -o '127.0.0.1:[0-9]*' "$2.out" | head -1 | cut -d: -f2) $(cat "$2/admin.key")"
+}
+cp -a "$WORK/base" "$WORK/audit"
+rm -f "$WORK/audit/audit.log" "$WORK/audit/audit.head"
+read -r BPID BPORT BKEY < <(start "$BASELINE" "$WORK/base")
+read -r APID APORT AKEY < <(start "$ACCORD" "$WORK/audit")
+PIDS+=("$BPID" "$APID")
+
+H_ACCEPT="Accept: application/taxii+json;version=2.1"
+# Cursors from the pages themselves (the same store: the same cursors on both servers).
+python3 - "http://127.0.0.1:$BPORT/api/collections/default/objects/?limit=100" \
+  "Authorization: Bearer $BKEY" "$WORK/pages.lua" <<'PY'
+import json, subprocess, sys
+url, auth, out = sys.argv[1:4]
+toks, nxt = [], None
+for _ in range(190):
+    u = url + ("&next=" + nxt if nxt else "")
+    page = json.loads(subprocess.run(["curl", "-s", "-H", "Accept: application/taxii+json;version=2.1", "-H", auth, u], capture_output=True, text=True).stdout)
+    nxt = page.get("next")
+    if not nxt: break
+    toks.append(nxt)
+with open(out, "w") as f:
+    f.write("local toks = {%s}\nlocal i = 0\n" % ",".join('"%s"' % t for t in toks))
+    f.write("request = function()\n  i = i + 1\n  local t = toks[(i % #toks) + 1]\n")
+    f.write("  return wrk.format(nil, wrk.path .. '&next=' .. t .. '&r=' .. i)\nend\n")
+PY
+run() {  # PORT KEY -> req/s
+  wrk -t2 -c"$CONN" -d"$DUR" -s "$WORK/pages.lua" -H "$H_ACCEPT" -H "Authorization: Bearer $2" \
+    "http://127.0.0.1:$1/api/collections/default/objects/?limit=100" |
+    awk '/Requests\/sec/ {print $2}'
+}
+run "$BPORT" "$BKEY" >/dev/null; run "$APORT" "$AKEY" >/dev/null  # warm both
+echo "round  baseline req/s  audit req/s  audit/baseline"
+ratios=()
+for r in $(seq "$ROUNDS"); do
+  b=$(run "$BPORT" "$BKEY"); a=$(run "$APORT" "$AKEY")
+  ratio=$(python3 -c "print('%.3f' % ($a / $b))")
+  ratios+=("$ratio")
+  echo "$r  $b  $a  $ratio"
+done
+python3 -c "import statistics,sys; print('median audit/baseline: %.3f' % statistics.median(map(float, sys.argv[1:])))" "${ratios[@]}"
+"$ACCORD" audit verify --data "$WORK/audit"
+echo "audit log: $(wc -c <"$WORK/audit/audit.log") bytes"
