@@ -6,13 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <simdjson.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <simdjson.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"

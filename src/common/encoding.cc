@@ -84,7 +84,6 @@ bool IsBase64(std::string_view text, Base64Variant variant) {
   return Base64Decode(text, variant).has_value();
 }
 
-
 void AppendJsonEscaped(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   size_t run = 0;  // start of the bytes not yet copied
