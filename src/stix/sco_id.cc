@@ -159,6 +159,21 @@ std::optional<std::string> ComputeScoId(std::string_view type, simdjson::dom::ob
 
 namespace accord::stix {
 
+std::optional<std::string> DeterministicScoId(std::string_view sco_json) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(sco_json.data(), sco_json.size()).get(doc) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  simdjson::dom::object obj;
+  std::string_view type;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS ||
+      obj["type"].get(type) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return detail::ComputeScoId(type, obj);
+}
+
 // Semantic JSON equality: byte-equal text short-circuits (the common case when the same object
 // arrives twice); otherwise both sides are compared in JCS canonical form. Unparseable input
 // is never equal to anything.

@@ -38,6 +38,11 @@ bool SameJson(std::string_view a, std::string_view b);
 /// True for the SCO types of STIX 2.1 §6 (and custom types the caller declares as SCOs).
 bool IsScoType(std::string_view type);
 
+/// The deterministic id ("<type>--<UUIDv5>", STIX21-objects.md §3.2) of the SCO whose JSON is
+/// `sco_json`, from its ID-contributing properties; nullopt when it is not a JSON object with a
+/// `type` that has them (or none is present).
+std::optional<std::string> DeterministicScoId(std::string_view sco_json);
+
 /// True for the object types STIX 2.1 defines (SDOs, SROs, SCOs, SMOs, bundle excluded).
 bool IsStandardType(std::string_view type);
 

@@ -1,0 +1,579 @@
+// Redaction profiles (include/accord/policy/redaction.h, docs/PRIVACY.md "Redaction").
+#include "accord/policy/redaction.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <arpa/inet.h>
+#include <pcre2.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "accord/common/io.h"
+#include "accord/common/strings.h"
+#include "accord/stix/object.h"
+
+namespace accord::policy {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// PCRE2's budget per match of a text pattern over a partner's text: a pattern that needs more
+// fails the object closed (dropped), never hangs the exit.
+constexpr uint32_t kMatchLimit = 1000000;
+constexpr uint32_t kDepthLimit = 10000;
+constexpr std::string_view kRedacted = "[redacted]";
+
+// Members whose strings are structure, not text: ids, types, timestamps, vocabulary.
+bool StructuralKey(std::string_view key) {
+  static const std::set<std::string_view> keys = {"id",
+                                                  "type",
+                                                  "spec_version",
+                                                  "created",
+                                                  "modified",
+                                                  "valid_from",
+                                                  "valid_until",
+                                                  "first_seen",
+                                                  "last_seen",
+                                                  "first_observed",
+                                                  "last_observed",
+                                                  "published",
+                                                  "start_time",
+                                                  "stop_time",
+                                                  "pattern_type",
+                                                  "pattern_version",
+                                                  "extension_type",
+                                                  "identity_class",
+                                                  "lang",
+                                                  "encoding",
+                                                  "alg",
+                                                  "signer",
+                                                  "signature",
+                                                  "hash",
+                                                  "definition_type"};
+  return keys.count(key) != 0;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+bool IsRefKey(std::string_view key) { return EndsWith(key, "_ref"); }
+bool IsRefsKey(std::string_view key) { return EndsWith(key, "_refs"); }
+
+std::string_view TypeOfId(std::string_view id) {
+  size_t p = id.find("--");
+  return p == std::string_view::npos ? std::string_view() : id.substr(0, p);
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool InRange(const common::IpPrefix& ip, const common::IpPrefix& range) {
+  if (ip.family != range.family || ip.prefix < range.prefix) return false;
+  int bits = range.prefix;
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    if ((ip.addr[i] & mask) != (range.addr[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::string FormatPrefix(common::IpPrefix p, int len) {
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(len - 8 * i, 0, 8);
+    p.addr[i] &= keep == 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - keep));
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(p.family == 4 ? AF_INET : AF_INET6, p.addr, buf, sizeof buf);
+  return common::Cat(buf, "/", len);
+}
+
+// Objects that are nothing without what they refer to: dropped when it is gone.
+bool RequiredRefsGone(const Json& o) {
+  const std::string type = o.value("type", "");
+  auto missing = [&](const char* key) { return !o.contains(key); };
+  auto empty = [&](const char* key) {
+    return !o.contains(key) || !o[key].is_array() || o[key].empty();
+  };
+  if (type == "relationship") return missing("source_ref") || missing("target_ref");
+  if (type == "sighting") return missing("sighting_of_ref");
+  if (type == "observed-data") return empty("object_refs") && !o.contains("objects");
+  if (type == "report" || type == "grouping" || type == "note" || type == "opinion") {
+    return empty("object_refs");
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Redactor::Impl {
+  struct Pattern {
+    std::string text;
+    pcre2_code* code = nullptr;
+  };
+  std::vector<Pattern> patterns;
+  pcre2_match_context* mctx = nullptr;
+
+  ~Impl() {
+    for (auto& p : patterns) pcre2_code_free(p.code);
+    pcre2_match_context_free(mctx);
+  }
+};
+
+// The walk over one object: counts what it did, and fails closed (`failed`) when a pattern
+// runs out of budget.
+struct RedactionWalk {
+  RedactionWalk(const Redactor& redactor, const Redactor::Lookup& l, bool refs)
+      : r(redactor), lookup(l), with_refs(refs) {}
+  const Redactor& r;
+  const Redactor::Lookup& lookup;
+  bool with_refs = true;
+  int refs_dropped = 0, refs_rewritten = 0, addresses = 0, queries = 0, matches = 0,
+      nested_dropped = 0;
+  std::string failed;
+
+  const RedactionProfile& p() const { return r.profile_; }
+
+  bool DroppedObject(const Json& o) const {
+    if (!o.is_object()) return false;
+    auto t = o.find("type");
+    if (t == o.end() || !t->is_string()) return false;
+    const std::string& type = t->get_ref<const std::string&>();
+    if (Contains(p().drop_types, type)) return true;
+    if (type == "identity") {
+      auto c = o.find("identity_class");
+      if (c != o.end() && c->is_string() &&
+          Contains(p().drop_identity_classes, c->get_ref<const std::string&>())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Victim addresses in `s` generalised (a maximal run of address characters is tried).
+  std::string Addresses(const std::string& s) {
+    if (p().victim_ranges.empty()) return s;
+    std::string out;
+    size_t i = 0;
+    auto addr_char = [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '/';
+    };
+    while (i < s.size()) {
+      if (!addr_char(s[i]) || (i > 0 && std::isalnum(static_cast<unsigned char>(s[i - 1])))) {
+        out.push_back(s[i++]);
+        continue;
+      }
+      size_t j = i;
+      while (j < s.size() && addr_char(s[j])) ++j;
+      size_t end = j;
+      while (end > i && (s[end - 1] == '.' || s[end - 1] == ':' || s[end - 1] == '/')) --end;
+      // A run followed by a letter is part of a word ("10.0.0.1abc" is no address).
+      std::string_view run(s.data() + i, end - i);
+      common::IpPrefix ip;
+      bool hit = false;
+      if (!(j < s.size() && std::isalpha(static_cast<unsigned char>(s[j])) && end == j) &&
+          common::ParseIpPrefix(run, &ip)) {
+        for (const auto& range : p().victim_ranges) {
+          if (!InRange(ip, range)) continue;
+          const int gen = ip.family == 4 ? p().generalise_ipv4 : p().generalise_ipv6;
+          // Generalised to the profile's length, never finer than the victim range itself.
+          const int len = std::min(std::max(gen, 0), ip.prefix);
+          if (len < ip.prefix) {
+            out += FormatPrefix(ip, len);
+            ++addresses;
+            hit = true;
+          }
+          break;
+        }
+      }
+      if (!hit) out.append(run);
+      out.append(s, end, j - end);
+      i = j;
+    }
+    return out;
+  }
+
+  // URL queries and fragments cut off: "scheme://host/path?q#f" -> "scheme://host/path".
+  std::string Queries(const std::string& s) {
+    if (!p().strip_url_query || s.find("://") == std::string::npos) return s;
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+      size_t sep = s.find("://", i);
+      if (sep == std::string::npos) break;
+      // The URL runs to the first space or quote.
+      size_t end = sep + 3;
+      while (end < s.size() && !std::isspace(static_cast<unsigned char>(s[end])) &&
+             s[end] != '\'' && s[end] != '"' && s[end] != '<' && s[end] != '>' && s[end] != ']') {
+        ++end;
+      }
+      size_t q = s.find_first_of("?#", sep + 3);
+      if (q != std::string::npos && q < end) {
+        out.append(s, i, q - i);
+        ++queries;
+      } else {
+        out.append(s, i, end - i);
+      }
+      i = end;
+    }
+    out.append(s, i, std::string::npos);
+    return out;
+  }
+
+  std::string Patterns(const std::string& s) {
+    std::string cur = s;
+    for (const auto& pat : r.impl_->patterns) {
+      PCRE2_SIZE len = cur.size() + 64;
+      std::string buf(len, '\0');
+      int rc = 0;
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        len = buf.size();
+        rc = pcre2_substitute(pat.code, reinterpret_cast<PCRE2_SPTR>(cur.data()), cur.size(), 0,
+                              PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, nullptr,
+                              r.impl_->mctx, reinterpret_cast<PCRE2_SPTR>(kRedacted.data()),
+                              kRedacted.size(), reinterpret_cast<PCRE2_UCHAR*>(buf.data()), &len);
+        if (rc != PCRE2_ERROR_NOMEMORY) break;
+        buf.assign(len + 1, '\0');
+      }
+      if (rc < 0) {
+        failed = common::Cat("text pattern '", pat.text, "' failed (PCRE2 error ", rc,
+                             "; over its match limit?)");
+        return s;
+      }
+      if (rc > 0) {
+        matches += rc;
+        buf.resize(len);
+        cur = std::move(buf);
+      }
+    }
+    return cur;
+  }
+
+  std::string Text(const std::string& s) { return Patterns(Queries(Addresses(s))); }
+
+  // What becomes of a reference: nullopt to remove it, else the id to keep in its place.
+  std::optional<std::string> Ref(const std::string& id) {
+    const std::string_view type = TypeOfId(id);
+    if (Contains(p().drop_types, type)) return std::nullopt;
+    if (type == "identity" && !p().drop_identity_classes.empty()) {
+      std::optional<std::string> target = lookup ? lookup(id) : std::nullopt;
+      if (target) {
+        Json t = Json::parse(*target, nullptr, false);
+        if (t.is_discarded() || DroppedObject(t)) return std::nullopt;
+      }
+      return id;
+    }
+    if (!stix::IsScoType(type)) return id;
+    // An SCO: refer to its redacted copy. One that cannot be looked up is removed when the
+    // profile could have changed it (its id could give its value away).
+    const bool could_change =
+        (!p().victim_ranges.empty() && (type == "ipv4-addr" || type == "ipv6-addr")) ||
+        (p().strip_url_query && type == "url") ||
+        (!r.impl_->patterns.empty() && (type == "email-addr" || type == "user-account" ||
+                                        type == "email-message" || type == "url"));
+    std::optional<std::string> target = lookup ? lookup(id) : std::nullopt;
+    if (!target) return could_change ? std::nullopt : std::optional<std::string>(id);
+    Json t = Json::parse(*target, nullptr, false);
+    if (t.is_discarded() || !t.is_object() || DroppedObject(t)) return std::nullopt;
+    RedactionWalk inner(r, lookup, false);
+    const std::string before = t.dump();
+    inner.Walk(t);
+    if (!inner.failed.empty()) return std::nullopt;
+    if (t.dump() == before) return id;
+    std::optional<std::string> was = stix::DeterministicScoId(before);
+    if (was && *was == id) {
+      std::optional<std::string> now = stix::DeterministicScoId(t.dump());
+      if (now) return now;
+    }
+    return id;
+  }
+
+  // Every member of an object (at any depth): references, nested objects, strings.
+  void Walk(Json& j, std::string_view key = {}) {
+    if (!failed.empty()) return;
+    if (j.is_string()) {
+      if (StructuralKey(key)) return;
+      const std::string& s = j.get_ref<const std::string&>();
+      std::string t = Text(s);
+      if (t != s) j = std::move(t);
+      return;
+    }
+    if (j.is_array()) {
+      for (auto it = j.begin(); it != j.end();) {
+        if (it->is_object() && DroppedObject(*it)) {
+          it = j.erase(it);
+          ++nested_dropped;
+          continue;
+        }
+        Walk(*it, key);
+        ++it;
+      }
+      return;
+    }
+    if (!j.is_object()) return;
+    for (auto it = j.begin(); it != j.end();) {
+      const std::string k = it.key();
+      Json& v = it.value();
+      if (with_refs && IsRefKey(k) && v.is_string()) {
+        std::optional<std::string> to = Ref(v.get<std::string>());
+        if (!to) {
+          it = j.erase(it);
+          ++refs_dropped;
+          continue;
+        }
+        if (*to != v.get_ref<const std::string&>()) {
+          v = *to;
+          ++refs_rewritten;
+        }
+        ++it;
+        continue;
+      }
+      if (with_refs && IsRefsKey(k) && v.is_array()) {
+        Json kept = Json::array();
+        for (const Json& e : v) {
+          if (!e.is_string()) continue;
+          std::optional<std::string> to = Ref(e.get<std::string>());
+          if (!to) {
+            ++refs_dropped;
+            continue;
+          }
+          if (*to != e.get_ref<const std::string&>()) ++refs_rewritten;
+          kept.push_back(*to);
+        }
+        v = std::move(kept);
+        ++it;
+        continue;
+      }
+      if (IsRefKey(k) || IsRefsKey(k)) {  // references are not text
+        ++it;
+        continue;
+      }
+      if (v.is_object() && DroppedObject(v)) {
+        it = j.erase(it);
+        ++nested_dropped;
+        continue;
+      }
+      Walk(v, k);
+      ++it;
+    }
+  }
+};
+
+absl::StatusOr<std::shared_ptr<const Redactor>> Redactor::Create(RedactionProfile profile) {
+  auto impl = std::make_unique<Impl>();
+  impl->mctx = pcre2_match_context_create(nullptr);
+  if (impl->mctx == nullptr) return absl::ResourceExhaustedError("PCRE2: out of memory");
+  pcre2_set_match_limit(impl->mctx, kMatchLimit);
+  pcre2_set_depth_limit(impl->mctx, kDepthLimit);
+  for (const std::string& text : profile.text_patterns) {
+    int err = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
+                                     PCRE2_UTF | PCRE2_UCP, &err, &off, nullptr);
+    if (code == nullptr) {
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(err, msg, sizeof msg);
+      return absl::InvalidArgumentError(common::Cat("redaction profile '", profile.name,
+                                                    "': text pattern '", text, "' at offset ", off,
+                                                    ": ", reinterpret_cast<const char*>(msg)));
+    }
+    impl->patterns.push_back({text, code});
+  }
+  std::shared_ptr<Redactor> r(new Redactor(std::move(profile)));
+  r->impl_ = std::move(impl);
+  return std::shared_ptr<const Redactor>(std::move(r));
+}
+
+Redactor::Redactor(RedactionProfile profile) : profile_(std::move(profile)) {}
+Redactor::~Redactor() = default;
+
+Redactor::Result Redactor::Redact(std::string_view object_json, const Lookup& lookup) const {
+  Result out;
+  Json o = Json::parse(object_json, nullptr, false);
+  if (o.is_discarded() || !o.is_object()) {
+    out.kind = Result::Kind::kDropped;
+    out.reason = "not a JSON object";
+    return out;
+  }
+  RedactionWalk w(*this, lookup, true);
+  if (w.DroppedObject(o)) {
+    out.kind = Result::Kind::kDropped;
+    out.reason =
+        common::Cat(o.value("type", ""),
+                    o.value("type", "") == "identity" && !Contains(profile_.drop_types, "identity")
+                        ? " of class '" + o.value("identity_class", "") + "'"
+                        : "",
+                    " is dropped by profile '", profile_.name, "'");
+    return out;
+  }
+  const std::string original_id = o.value("id", "");
+  w.Walk(o);
+  if (!w.failed.empty()) {
+    out.kind = Result::Kind::kDropped;
+    out.reason = w.failed;
+    return out;
+  }
+  if (w.refs_dropped && RequiredRefsGone(o)) {
+    out.kind = Result::Kind::kDropped;
+    out.reason = common::Cat("it refers only to objects profile '", profile_.name, "' drops");
+    return out;
+  }
+  std::vector<std::string>& actions = out.actions;
+  if (w.nested_dropped)
+    actions.push_back(common::Cat("dropped ", w.nested_dropped, " embedded objects"));
+  if (w.refs_dropped) actions.push_back(common::Cat("removed ", w.refs_dropped, " references"));
+  if (w.refs_rewritten) {
+    actions.push_back(
+        common::Cat("re-pointed ", w.refs_rewritten, " references to redacted objects"));
+  }
+  if (w.addresses) actions.push_back(common::Cat("generalised ", w.addresses, " victim addresses"));
+  if (w.queries) actions.push_back(common::Cat("stripped ", w.queries, " URL queries"));
+  if (w.matches) actions.push_back(common::Cat("replaced ", w.matches, " text pattern matches"));
+  if (actions.empty()) return out;
+  // An SCO whose id was derived from its value takes the id of its new value.
+  if (stix::IsScoType(o.value("type", ""))) {
+    std::optional<std::string> was = stix::DeterministicScoId(object_json);
+    if (was && *was == original_id) {
+      std::optional<std::string> now = stix::DeterministicScoId(o.dump());
+      if (now && *now != original_id) {
+        o["id"] = *now;
+        actions.push_back("new id from the redacted value");
+      }
+    }
+  }
+  Json ext = Json::object();
+  ext["extension_type"] = "property-extension";
+  ext["profile"] = profile_.name;
+  ext["actions"] = actions;
+  o["extensions"][std::string(kRedactionExtension)] = std::move(ext);
+  out.kind = Result::Kind::kRedacted;
+  out.json = o.dump();
+  out.reason = common::Cat("redacted by profile '", profile_.name, "'");
+  return out;
+}
+
+// --- configuration ---------------------------------------------------------------------------
+
+absl::StatusOr<RedactionConfig> ParseRedactionConfig(std::string_view toml_text,
+                                                     std::string_view source) {
+  RedactionConfig config;
+  toml::table t;
+  try {
+    t = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(common::Cat(source, ":", e.source().begin.line, ":",
+                                                  e.source().begin.column, ": ", e.description()));
+  }
+  const toml::table* red = t["redaction"].as_table();
+  if (red == nullptr) {
+    if (t.contains("redaction")) {
+      return absl::InvalidArgumentError(common::Cat(source, ": [redaction] must be a table"));
+    }
+    return config;
+  }
+  auto where = [&](const toml::node& n) { return common::Cat(source, ":", n.source().begin.line); };
+  for (const auto& [k, v] : *red) {
+    if (k.str() != "profiles" && k.str() != "roles") {
+      return absl::InvalidArgumentError(
+          common::Cat(where(v), ": [redaction] has no key '", k.str(), "' (profiles, roles)"));
+    }
+  }
+  if (const toml::node* profiles = red->get("profiles")) {
+    const toml::table* pt = profiles->as_table();
+    if (pt == nullptr) {
+      return absl::InvalidArgumentError(
+          common::Cat(where(*profiles), ": redaction.profiles must be a table of profiles"));
+    }
+    for (const auto& [name, node] : *pt) {
+      RedactionProfile p;
+      p.name = std::string(name.str());
+      const toml::table* body = node.as_table();
+      auto bad = [&](const toml::node& n, std::string_view key, std::string_view rule) {
+        return absl::InvalidArgumentError(
+            common::Cat(where(n), ": redaction profile '", p.name, "', ", key, ": ", rule));
+      };
+      if (body == nullptr) return bad(node, "(profile)", "must be a table");
+      auto strings = [&](const toml::node& n, std::string_view key,
+                         std::vector<std::string>* out) -> absl::Status {
+        const toml::array* a = n.as_array();
+        if (a == nullptr) return bad(n, key, "must be a list of strings");
+        for (const toml::node& e : *a) {
+          const auto* s = e.as_string();
+          if (s == nullptr) return bad(e, key, "must be a list of strings");
+          out->push_back(s->get());
+        }
+        return absl::OkStatus();
+      };
+      for (const auto& [k, v] : *body) {
+        const std::string_view key = k.str();
+        if (key == "drop_types") {
+          ACCORD_RETURN_IF_ERROR(strings(v, key, &p.drop_types));
+        } else if (key == "drop_identity_classes") {
+          ACCORD_RETURN_IF_ERROR(strings(v, key, &p.drop_identity_classes));
+        } else if (key == "text_patterns") {
+          ACCORD_RETURN_IF_ERROR(strings(v, key, &p.text_patterns));
+        } else if (key == "victim_ranges") {
+          std::vector<std::string> ranges;
+          ACCORD_RETURN_IF_ERROR(strings(v, key, &ranges));
+          for (const std::string& r : ranges) {
+            common::IpPrefix ip;
+            if (!common::ParseIpPrefix(r, &ip)) {
+              return bad(v, key, common::Cat("'", r, "' is not an address or CIDR range"));
+            }
+            p.victim_ranges.push_back(ip);
+          }
+        } else if (key == "generalise_ipv4" || key == "generalise_ipv6") {
+          const auto* n = v.as_integer();
+          const int64_t max = key == "generalise_ipv4" ? 32 : 128;
+          if (n == nullptr || n->get() < 0 || n->get() > max) {
+            return bad(v, key, common::Cat("must be a prefix length from 0 to ", max));
+          }
+          (key == "generalise_ipv4" ? p.generalise_ipv4 : p.generalise_ipv6) =
+              static_cast<int>(n->get());
+        } else if (key == "strip_url_query") {
+          const auto* b = v.as_boolean();
+          if (b == nullptr) return bad(v, key, "must be true or false");
+          p.strip_url_query = b->get();
+        } else {
+          return bad(v, key,
+                     "unknown key (drop_types, drop_identity_classes, victim_ranges, "
+                     "generalise_ipv4, generalise_ipv6, strip_url_query, text_patterns)");
+        }
+      }
+      // The patterns must compile: a profile that would fail at egress fails here.
+      ACCORD_RETURN_IF_ERROR(Redactor::Create(p).status());
+      config.profiles.emplace(p.name, std::move(p));
+    }
+  }
+  if (const toml::node* roles = red->get("roles")) {
+    const toml::table* rt = roles->as_table();
+    if (rt == nullptr) {
+      return absl::InvalidArgumentError(
+          common::Cat(where(*roles), ": redaction.roles must be a table of role = \"profile\""));
+    }
+    for (const auto& [role, node] : *rt) {
+      const auto* s = node.as_string();
+      if (s == nullptr || !config.profiles.count(s->get())) {
+        return absl::InvalidArgumentError(common::Cat(where(node), ": redaction.roles.", role.str(),
+                                                      " must name a profile defined under "
+                                                      "[redaction.profiles]"));
+      }
+      config.roles.emplace(std::string(role.str()), s->get());
+    }
+  }
+  return config;
+}
+
+absl::StatusOr<RedactionConfig> LoadRedactionConfig(const std::string& data_dir) {
+  const std::string path = (std::filesystem::path(data_dir) / "accord.toml").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return RedactionConfig();
+  ACCORD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
+  return ParseRedactionConfig(text, path);
+}
+
+}  // namespace accord::policy

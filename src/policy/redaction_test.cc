@@ -1,0 +1,242 @@
+// Redaction profiles (issue 13, point 4): what the issue's example profile does to objects,
+// written out by hand from the rules in include/accord/policy/redaction.h; SCO ids are
+// recomputed here with OpenSSL's SHA-1 (RFC 4122 §4.3), not with the stix layer.
+#include "accord/policy/redaction.h"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace accord::policy {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kProfile = R"toml(
+[redaction.profiles.partners]
+drop_types = ["email-addr", "user-account"]
+drop_identity_classes = ["individual"]
+victim_ranges = ["10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"]
+generalise_ipv4 = 24
+generalise_ipv6 = 48
+strip_url_query = true
+text_patterns = ['[\w.+-]+@[\w-]+\.[\w.]+']
+
+[redaction.roles]
+reader = "partners"
+)toml";
+
+// UUIDv5 in the STIX SCO namespace 00abedb4-aa42-466c-9c01-fed23315a9b7 (RFC 4122 §4.3).
+std::string ScoId(const std::string& type, const std::string& canonical_name) {
+  const unsigned char ns[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
+                                0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
+  std::string data(reinterpret_cast<const char*>(ns), 16);
+  data += canonical_name;
+  unsigned char h[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), h);
+  h[6] = static_cast<unsigned char>((h[6] & 0x0f) | 0x50);
+  h[8] = static_cast<unsigned char>((h[8] & 0x3f) | 0x80);
+  char buf[37];
+  std::snprintf(buf, sizeof buf,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", h[0], h[1],
+                h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14],
+                h[15]);
+  return type + "--" + buf;
+}
+
+class RedactionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = ParseRedactionConfig(kProfile, "test.toml");
+    ASSERT_TRUE(c.ok()) << c.status();
+    config_ = *c;
+    ASSERT_EQ(config_.profiles.count("partners"), 1u);
+    auto r = Redactor::Create(config_.profiles.at("partners"));
+    ASSERT_TRUE(r.ok()) << r.status();
+    redactor_ = *r;
+    lookup_ = [this](std::string_view id) -> std::optional<std::string> {
+      auto it = objects_.find(std::string(id));
+      if (it == objects_.end()) return std::nullopt;
+      return it->second;
+    };
+    objects_[kPerson] =
+        R"({"type":"identity","spec_version":"2.1","id":"identity--11111111-1111-4111-8111-111111111111","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Jane Doe","identity_class":"individual"})";
+    objects_[kOrg] =
+        R"({"type":"identity","spec_version":"2.1","id":"identity--22222222-2222-4222-8222-222222222222","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"CERT-X","identity_class":"organization"})";
+    victim_id_ = ScoId("ipv4-addr", R"({"value":"10.9.9.9"})");
+    objects_[victim_id_] = R"({"type":"ipv4-addr","spec_version":"2.1","id":")" + victim_id_ +
+                           R"(","value":"10.9.9.9"})";
+  }
+
+  Redactor::Result Redact(const std::string& json) { return redactor_->Redact(json, lookup_); }
+
+  static constexpr const char* kPerson = "identity--11111111-1111-4111-8111-111111111111";
+  static constexpr const char* kOrg = "identity--22222222-2222-4222-8222-222222222222";
+  RedactionConfig config_;
+  std::shared_ptr<const Redactor> redactor_;
+  std::map<std::string, std::string> objects_;
+  Redactor::Lookup lookup_;
+  std::string victim_id_;
+};
+
+TEST_F(RedactionTest, ConfigReadsEveryKey) {
+  const RedactionProfile& p = config_.profiles.at("partners");
+  EXPECT_EQ(p.drop_types, (std::vector<std::string>{"email-addr", "user-account"}));
+  EXPECT_EQ(p.drop_identity_classes, std::vector<std::string>{"individual"});
+  ASSERT_EQ(p.victim_ranges.size(), 3u);
+  EXPECT_EQ(p.victim_ranges[0].family, 4);
+  EXPECT_EQ(p.victim_ranges[0].prefix, 8);
+  EXPECT_EQ(p.victim_ranges[2].family, 6);
+  EXPECT_EQ(p.generalise_ipv4, 24);
+  EXPECT_EQ(p.generalise_ipv6, 48);
+  EXPECT_TRUE(p.strip_url_query);
+  ASSERT_EQ(p.text_patterns.size(), 1u);
+  EXPECT_EQ(config_.roles.at("reader"), "partners");
+}
+
+TEST_F(RedactionTest, FreeTextPatternsAndCreatorAreRedactedOnACopy) {
+  const std::string in =
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","created_by_ref":"identity--11111111-1111-4111-8111-111111111111","name":"C2 seen by 192.0.2.77.","description":"Victim 10.1.2.3 fetched http://evil.example/a/b.php?user=bob&id=7#top then mailed alice.smith@example.org; the server 198.51.100.9 is not a victim, and 10.0.0.0/8 is a range.","pattern":"[ipv4-addr:value = '10.200.3.4'] AND [url:value = 'https://x.example/p?q=1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  const std::string copy = in;
+  Redactor::Result r = Redact(in);
+  ASSERT_EQ(r.kind, Redactor::Result::Kind::kRedacted) << r.reason;
+  EXPECT_EQ(in, copy);  // the original is untouched
+  Json o = Json::parse(r.json);
+  EXPECT_FALSE(o.contains("created_by_ref"));  // a person: removed with the reference
+  EXPECT_EQ(o["name"], "C2 seen by 192.0.2.0/24.");
+  EXPECT_EQ(o["description"],
+            "Victim 10.1.2.0/24 fetched http://evil.example/a/b.php then mailed [redacted]; the "
+            "server 198.51.100.9 is not a victim, and 10.0.0.0/8 is a range.");
+  EXPECT_EQ(o["pattern"],
+            "[ipv4-addr:value = '10.200.3.0/24'] AND [url:value = 'https://x.example/p']");
+  EXPECT_EQ(o["id"], "indicator--33333333-3333-4333-8333-333333333333");
+  EXPECT_EQ(o["modified"], "2024-01-01T00:00:00.000Z");
+  const Json& ext = o["extensions"]["extension-definition--5d0f6c2b-9e3a-4b7d-8c1f-2a6e4b9d7c30"];
+  EXPECT_EQ(ext["extension_type"], "property-extension");
+  EXPECT_EQ(ext["profile"], "partners");
+  std::string actions = ext["actions"].dump();
+  EXPECT_NE(actions.find("generalised 3 victim addresses"), std::string::npos) << actions;
+  EXPECT_NE(actions.find("stripped 2 URL queries"), std::string::npos) << actions;
+  EXPECT_NE(actions.find("replaced 1 text pattern matches"), std::string::npos) << actions;
+  EXPECT_NE(actions.find("removed 1 references"), std::string::npos) << actions;
+}
+
+TEST_F(RedactionTest, DroppedTypesAndPeopleGoWithWhatReferToThem) {
+  EXPECT_EQ(
+      Redact(
+          R"({"type":"email-addr","id":"email-addr--44444444-4444-4444-8444-444444444444","value":"a@b.example"})")
+          .kind,
+      Redactor::Result::Kind::kDropped);
+  EXPECT_EQ(
+      Redact(
+          R"({"type":"user-account","id":"user-account--44444444-4444-4444-8444-444444444444","account_login":"bob"})")
+          .kind,
+      Redactor::Result::Kind::kDropped);
+  EXPECT_EQ(Redact(objects_[kPerson]).kind, Redactor::Result::Kind::kDropped);
+  EXPECT_EQ(Redact(objects_[kOrg]).kind, Redactor::Result::Kind::kUnchanged);
+  // A relationship to a dropped object is nothing without it.
+  Redactor::Result rel = Redact(
+      R"({"type":"relationship","id":"relationship--55555555-5555-4555-8555-555555555555","relationship_type":"attributed-to","source_ref":"intrusion-set--66666666-6666-4666-8666-666666666666","target_ref":"identity--11111111-1111-4111-8111-111111111111"})");
+  EXPECT_EQ(rel.kind, Redactor::Result::Kind::kDropped);
+  // A sighting keeps its indicator, loses the person it was sighted at.
+  Redactor::Result s = Redact(
+      R"({"type":"sighting","id":"sighting--77777777-7777-4777-8777-777777777777","sighting_of_ref":"indicator--33333333-3333-4333-8333-333333333333","where_sighted_refs":["identity--11111111-1111-4111-8111-111111111111","identity--22222222-2222-4222-8222-222222222222"],"count":3})");
+  ASSERT_EQ(s.kind, Redactor::Result::Kind::kRedacted);
+  EXPECT_EQ(Json::parse(s.json)["where_sighted_refs"], Json::array({kOrg}));
+  // A report whose every object is dropped is dropped.
+  EXPECT_EQ(
+      Redact(
+          R"({"type":"report","id":"report--88888888-8888-4888-8888-888888888888","name":"r","object_refs":["email-addr--44444444-4444-4444-8444-444444444444"]})")
+          .kind,
+      Redactor::Result::Kind::kDropped);
+}
+
+TEST_F(RedactionTest, AddressObjectsAndReferencesToThemTakeTheGeneralisedId) {
+  // The address object itself: value and id.
+  Redactor::Result a = Redact(objects_[victim_id_]);
+  ASSERT_EQ(a.kind, Redactor::Result::Kind::kRedacted) << a.reason;
+  Json ao = Json::parse(a.json);
+  EXPECT_EQ(ao["value"], "10.9.9.0/24");
+  const std::string generalised_id = ScoId("ipv4-addr", R"({"value":"10.9.9.0/24"})");
+  EXPECT_EQ(ao["id"], generalised_id);
+  // Observed data referring to it, to an e-mail address and to an address nobody can look up.
+  const std::string unknown = ScoId("ipv4-addr", R"({"value":"10.7.7.7"})");
+  const std::string domain = "domain-name--99999999-9999-4999-8999-999999999999";
+  Redactor::Result od = Redact(
+      R"({"type":"observed-data","id":"observed-data--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa","first_observed":"2024-01-01T00:00:00Z","last_observed":"2024-01-01T00:00:00Z","number_observed":1,"object_refs":[")" +
+      victim_id_ + R"(","email-addr--44444444-4444-4444-8444-444444444444",")" + unknown +
+      R"(",")" + domain + R"("]})");
+  ASSERT_EQ(od.kind, Redactor::Result::Kind::kRedacted) << od.reason;
+  EXPECT_EQ(Json::parse(od.json)["object_refs"], Json::array({generalised_id, domain}));
+  // Outside every victim range: unchanged. IPv6 inside one: /48.
+  EXPECT_EQ(
+      Redact(
+          R"({"type":"ipv4-addr","id":"ipv4-addr--bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb","value":"198.51.100.9"})")
+          .kind,
+      Redactor::Result::Kind::kUnchanged);
+  Redactor::Result v6 = Redact(
+      R"({"type":"note","id":"note--cccccccc-cccc-4ccc-8ccc-cccccccccccc","content":"from 2001:db8:1234:5678::1 and 2001:4860::8888","object_refs":["indicator--33333333-3333-4333-8333-333333333333"]})");
+  ASSERT_EQ(v6.kind, Redactor::Result::Kind::kRedacted);
+  EXPECT_EQ(Json::parse(v6.json)["content"], "from 2001:db8:1234::/48 and 2001:4860::8888");
+}
+
+TEST_F(RedactionTest, EmbeddedObjectsOfDroppedTypesAreRemoved) {
+  // STIX 2.0-style observed data embeds its objects.
+  Redactor::Result r = Redact(
+      R"({"type":"observed-data","id":"observed-data--dddddddd-dddd-4ddd-8ddd-dddddddddddd","objects":{"0":{"type":"email-addr","value":"x@y.example"},"1":{"type":"domain-name","value":"y.example"}}})");
+  ASSERT_EQ(r.kind, Redactor::Result::Kind::kRedacted) << r.reason;
+  Json o = Json::parse(r.json);
+  EXPECT_FALSE(o["objects"].contains("0"));
+  EXPECT_EQ(o["objects"]["1"]["value"], "y.example");
+}
+
+TEST_F(RedactionTest, HostileInputFailsClosedAndNeverHangs) {
+  EXPECT_EQ(Redact("not json").kind, Redactor::Result::Kind::kDropped);
+  EXPECT_EQ(Redact("[1,2]").kind, Redactor::Result::Kind::kDropped);
+  RedactionProfile p;
+  p.name = "slow";
+  p.text_patterns = {"(a+)+$"};
+  auto slow = Redactor::Create(p);
+  ASSERT_TRUE(slow.ok());
+  std::string text(5000, 'a');
+  text += "!";
+  Redactor::Result r = (*slow)->Redact(
+      R"({"type":"note","id":"note--eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee","content":")" + text +
+          R"("})",
+      nullptr);
+  EXPECT_EQ(r.kind, Redactor::Result::Kind::kDropped);
+  EXPECT_NE(r.reason.find("(a+)+$"), std::string::npos) << r.reason;
+}
+
+TEST(RedactionConfigTest, ErrorsNameTheProfileTheKeyAndTheLine) {
+  auto err = [](const std::string& toml) {
+    auto c = ParseRedactionConfig(toml, "accord.toml");
+    EXPECT_FALSE(c.ok()) << toml;
+    return c.ok() ? std::string() : std::string(c.status().message());
+  };
+  std::string e = err("[redaction.profiles.p]\ndrop_type = [\"x\"]\n");
+  EXPECT_NE(e.find("accord.toml:2"), std::string::npos) << e;
+  EXPECT_NE(e.find("'p'"), std::string::npos) << e;
+  EXPECT_NE(e.find("drop_type"), std::string::npos) << e;
+  e = err("[redaction.profiles.p]\nvictim_ranges = [\"10.0.0.0/33\"]\n");
+  EXPECT_NE(e.find("10.0.0.0/33"), std::string::npos) << e;
+  e = err("[redaction.profiles.p]\ngeneralise_ipv4 = 40\n");
+  EXPECT_NE(e.find("generalise_ipv4"), std::string::npos) << e;
+  e = err("[redaction.profiles.p]\ntext_patterns = ['(unclosed']\n");
+  EXPECT_NE(e.find("(unclosed"), std::string::npos) << e;
+  e = err("[redaction.roles]\nreader = \"nope\"\n");
+  EXPECT_NE(e.find("redaction.roles.reader"), std::string::npos) << e;
+  e = err("[redaction.profiles.p]\nstrip_url_query = \"yes\"\n");
+  EXPECT_NE(e.find("strip_url_query"), std::string::npos) << e;
+  // No [redaction] at all: no profiles, no error.
+  auto none = ParseRedactionConfig("[match]\nthreads = 2\n", "accord.toml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->profiles.empty());
+}
+
+}  // namespace
+}  // namespace accord::policy
