@@ -58,7 +58,7 @@ struct World {
     if (!au.ok()) Die(au.status());
     auth = std::move(*au);
     if (auto s = auth->AddUser("admin", http::Role::kAdmin); !s.ok()) Die(s);
-    if (auto s = auth->AddUser("bob", http::Role::kUser); !s.ok()) Die(s);
+    if (auto s = auth->AddUser("bob", http::Role::kAnalyst); !s.ok()) Die(s);
     auto k = auth->CreateKey("admin");
     if (!k.ok()) Die(k.status());
     key = *k;

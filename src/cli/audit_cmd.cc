@@ -9,6 +9,9 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/federation/node.h"
+#include "accord/federation/peers.h"
+#include "accord/http/message.h"
+#include "accord/http/router.h"
 #include "cli/cli.h"
 
 namespace accord::cli {
@@ -108,36 +111,55 @@ nlohmann::json EntryJson(const audit::Entry& e) {
   return j;
 }
 
+// Which entries a query asks for: by peer (sent to it or from it), object (named in any
+// list), actor ("alice" or "user:alice"), action, and time (at or after `since_us`).
+struct AuditFilter {
+  std::string peer, object, actor, action;
+  common::Micros since_us = 0;
+
+  bool Matches(const audit::Entry& e) const {
+    auto names = [&](const std::vector<audit::VersionRef>& v) {
+      for (const auto& r : v) {
+        if (r.id == object) return true;
+      }
+      return false;
+    };
+    if (!peer.empty() && e.peer != peer && e.actor != "peer:" + peer) return false;
+    if (!actor.empty() && e.actor != actor && e.actor.substr(e.actor.find(':') + 1) != actor) {
+      return false;
+    }
+    if (!action.empty() && e.action != action) return false;
+    if (!object.empty() && !names(e.objects) && !names(e.denied) && !names(e.redacted)) {
+      return false;
+    }
+    if (since_us) {
+      auto t = common::ParseTimestamp(e.time);
+      if (!t.ok() || t->micros < since_us) return false;
+    }
+    return true;
+  }
+};
+
+absl::StatusOr<common::Micros> ParseSince(std::string_view what, const std::string& since) {
+  if (since.empty()) return 0;
+  auto t = common::ParseTimestamp(since);
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(common::Cat(what, ": ", t.status().message(),
+                                                  " (want RFC 3339, e.g. 2026-01-01T00:00:00Z)"));
+  }
+  return t->micros;
+}
+
 int AuditQuery(const Globals& g, const AuditFlags& f) {
   auto log = audit::Log::Open(g.data_dir);
   if (!log.ok()) return Fail(log.status());
-  common::Micros since = 0;
-  if (!f.since.empty()) {
-    auto t = common::ParseTimestamp(f.since);
-    if (!t.ok()) {
-      return Fail(absl::InvalidArgumentError(common::Cat(
-          "--since: ", t.status().message(), " (want RFC 3339, e.g. ", "2026-01-01T00:00:00Z)")));
-    }
-    since = t->micros;
-  }
-  auto names = [&](const std::vector<audit::VersionRef>& v) {
-    for (const auto& r : v) {
-      if (r.id == f.object) return true;
-    }
-    return false;
-  };
+  AuditFilter filter{f.peer, f.object, f.actor, f.action, 0};
+  auto since = ParseSince("--since", f.since);
+  if (!since.ok()) return Fail(since.status());
+  filter.since_us = *since;
   uint64_t shown = 0;
   absl::Status st = audit::ForEach((*log)->path(), [&](const audit::Entry& e) {
-    if (!f.peer.empty() && e.peer != f.peer && e.actor != "peer:" + f.peer) return true;
-    if (!f.actor.empty() && e.actor != f.actor && e.actor.substr(e.actor.find(':') + 1) != f.actor)
-      return true;
-    if (!f.action.empty() && e.action != f.action) return true;
-    if (!f.object.empty() && !names(e.objects) && !names(e.denied) && !names(e.redacted))
-      return true;
-    if (since) {
-      auto t = common::ParseTimestamp(e.time);
-      if (!t.ok() || t->micros < since) return true;
-    }
+    if (!filter.Matches(e)) return true;
     ++shown;
     if (f.json) {
       std::cout << EntryJson(e).dump() << "\n";
@@ -209,6 +231,171 @@ int AuditCheckpoints(const Globals& g, const AuditFlags& f) {
   return 0;
 }
 
+// --- the auditor's HTTP API (mounted by `accord serve`) -------------------------------------
+
+constexpr size_t kAuditPageDefault = 1000;
+constexpr size_t kAuditPageMax = 10000;
+
+// 401 for anonymous callers, 403 for roles other than admin and auditor; nullopt when allowed.
+std::optional<http::Response> RefuseUnlessAuditor(const http::RequestContext& ctx) {
+  const http::Principal& who = ctx.principal;
+  if (who.anonymous()) {
+    http::Response r = ctx.Error(401, "Unauthorized", "authentication required");
+    r.SetHeader("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (!http::MayAudit(who.role)) {
+    return ctx.Error(403, "Forbidden",
+                     common::Cat("the audit log and the agreements are read by the admin and "
+                                 "auditor roles; '",
+                                 who.user, "' is ", http::RoleName(who.role)));
+  }
+  return std::nullopt;
+}
+
+void JsonAnswer(http::Response& res, const nlohmann::json& body) {
+  res.status = 200;
+  res.SetHeader("Content-Type", "application/json");
+  res.SetHeader("Cache-Control", "no-store");
+  res.body = body.dump();
+}
+
+// Reading the audit log or the agreements over HTTP is itself recorded.
+absl::Status RecordRead(audit::Log* log, const http::Principal& who, std::string action,
+                        std::string detail) {
+  audit::Entry e;
+  e.actor = common::Cat("user:", who.user);
+  e.action = std::move(action);
+  e.detail = std::move(detail);
+  return log->Append(std::move(e)).status();
+}
+
+// GET /accord/audit/?peer=&object=&actor=&action=&since=&after=SEQ&limit=N: the entries that
+// match, oldest first, at most `limit` (default 1000, at most 10000) after seq `after`.
+void ServeAuditQuery(audit::Log* log, http::RequestContext& ctx, http::Response& res) {
+  if (auto refused = RefuseUnlessAuditor(ctx)) {
+    res = std::move(*refused);
+    return;
+  }
+  auto params = http::ParseQuery(ctx.request.query);
+  if (!params.ok()) {
+    res = ctx.Error(400, "Bad Request", std::string(params.status().message()));
+    return;
+  }
+  AuditFilter filter;
+  uint64_t after = 0;
+  size_t limit = kAuditPageDefault;
+  for (const auto& [name, value] : *params) {
+    auto number = [&](uint64_t* out) {
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || value[0] == '-') return false;
+      *out = v;
+      return true;
+    };
+    if (name == "peer") {
+      filter.peer = value;
+    } else if (name == "object") {
+      filter.object = value;
+    } else if (name == "actor") {
+      filter.actor = value;
+    } else if (name == "action") {
+      filter.action = value;
+    } else if (name == "since") {
+      auto since = ParseSince("since", value);
+      if (!since.ok()) {
+        res = ctx.Error(400, "Bad Request", std::string(since.status().message()));
+        return;
+      }
+      filter.since_us = *since;
+    } else if (name == "after") {
+      if (!number(&after)) {
+        res = ctx.Error(400, "Bad Request", "after: want a sequence number");
+        return;
+      }
+    } else if (name == "limit") {
+      uint64_t n = 0;
+      if (!number(&n) || n == 0) {
+        res = ctx.Error(400, "Bad Request", "limit: want a positive number");
+        return;
+      }
+      limit = static_cast<size_t>(std::min<uint64_t>(n, kAuditPageMax));
+    } else {
+      res = ctx.Error(400, "Bad Request",
+                      common::Cat("unknown parameter '", name,
+                                  "' (peer, object, actor, action, since, after, limit)"));
+      return;
+    }
+  }
+  nlohmann::json entries = nlohmann::json::array();
+  bool more = false;
+  uint64_t last = 0;
+  absl::Status st = audit::ForEach(log->path(), [&](const audit::Entry& e) {
+    if (e.seq <= after || !filter.Matches(e)) return true;
+    if (entries.size() == limit) {
+      more = true;
+      return false;
+    }
+    nlohmann::json j = EntryJson(e);
+    j["prev"] = e.prev;
+    j["hash"] = e.hash;
+    entries.push_back(std::move(j));
+    last = e.seq;
+    return true;
+  });
+  if (st.ok()) {
+    st = RecordRead(log, ctx.principal, "audit.read",
+                    common::Cat(entries.size(), " entries (", ctx.request.query, ")"));
+  }
+  if (!st.ok()) {
+    http::LogRequestError(ctx.request_id, common::Cat("audit query: ", st.message()));
+    res =
+        ctx.Error(500, "Internal Server Error",
+                  common::Cat("the audit log could not be read (request id ", ctx.request_id, ")"));
+    return;
+  }
+  nlohmann::json body{{"entries", std::move(entries)}, {"more", more}};
+  if (more) body["next"] = last;
+  JsonAnswer(res, body);
+}
+
+// GET /accord/agreements/: every peer with the full history of its agreement.
+void ServeAgreements(store::Store* store, audit::Log* log, http::RequestContext& ctx,
+                     http::Response& res) {
+  if (auto refused = RefuseUnlessAuditor(ctx)) {
+    res = std::move(*refused);
+    return;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  absl::Status st = [&]() -> absl::Status {
+    ACCORD_ASSIGN_OR_RETURN(std::vector<federation::Peer> peers, federation::ListPeers(*store));
+    for (const federation::Peer& p : peers) {
+      ACCORD_ASSIGN_OR_RETURN(auto history, federation::AgreementHistory(*store, p.name));
+      nlohmann::json versions = nlohmann::json::array();
+      for (const auto& v : history) {
+        versions.push_back({{"version", v.version},
+                            {"set_by", v.set_by},
+                            {"set_at", common::FormatTimestampMillis(v.set_at)},
+                            {"toml", v.toml}});
+      }
+      out.push_back({{"peer", p.name},
+                     {"url", p.url},
+                     {"identity", p.identity},
+                     {"versions", std::move(versions)}});
+    }
+    return RecordRead(log, ctx.principal, "agreement.read", common::Cat(peers.size(), " peers"));
+  }();
+  if (!st.ok()) {
+    http::LogRequestError(ctx.request_id, common::Cat("agreements: ", st.message()));
+    res = ctx.Error(
+        500, "Internal Server Error",
+        common::Cat("the agreements could not be read (request id ", ctx.request_id, ")"));
+    return;
+  }
+  JsonAnswer(res, nlohmann::json{{"agreements", std::move(out)}});
+}
+
 }  // namespace
 
 void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code) {
@@ -236,6 +423,16 @@ void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code) {
   query->callback([g, f, exit_code] { *exit_code = AuditQuery(*g, *f); });
   cp->callback([g, f, exit_code] { *exit_code = AuditCheckpoint(*g, *f); });
   cps->callback([g, f, exit_code] { *exit_code = AuditCheckpoints(*g, *f); });
+}
+
+void MountAuditApi(http::Router& router, store::Store* store, audit::Log* log) {
+  router.Add("GET", "/accord/audit/", [log](http::RequestContext& ctx, http::Response& res) {
+    ServeAuditQuery(log, ctx, res);
+  });
+  router.Add("GET", "/accord/agreements/",
+             [store, log](http::RequestContext& ctx, http::Response& res) {
+               ServeAgreements(store, log, ctx, res);
+             });
 }
 
 }  // namespace accord::cli

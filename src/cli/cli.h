@@ -11,6 +11,13 @@
 #include "accord/common/status.h"
 #include "accord/store/store.h"
 
+namespace accord::audit {
+class Log;
+}
+namespace accord::http {
+class Router;
+}
+
 namespace accord::cli {
 
 /// Flags shared by every command.
@@ -58,5 +65,9 @@ void RegisterNodeCommands(CLI::App& app, Globals* g, int* exit_code);
 void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code);
 // audit verify|query|checkpoint|checkpoints
 void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code);
+/// The auditor's HTTP API, for `accord serve` (docs/PRIVACY.md): GET /accord/audit/ (the
+/// audit log, filtered as `accord audit query`) and GET /accord/agreements/ (every peer's
+/// agreement history), to the admin and auditor roles only; each read is itself audited.
+void MountAuditApi(http::Router& router, store::Store* store, audit::Log* log);
 
 }  // namespace accord::cli

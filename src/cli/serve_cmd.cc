@@ -111,10 +111,12 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   ACCORD_ASSIGN_OR_RETURN(auto st, OpenStore(g));
   ACCORD_ASSIGN_OR_RETURN(auto auth, http::AuthDb::Open(st.get(), cfg.auth));
   ACCORD_ASSIGN_OR_RETURN(bool has_users, auth->HasUsers());
+  std::string first_key_id;
   if (!has_users) {
     // First start: an admin and a default collection, so that the node is usable at once.
     ACCORD_RETURN_IF_ERROR(auth->AddUser("admin", http::Role::kAdmin));
     ACCORD_ASSIGN_OR_RETURN(std::string key, auth->CreateKey("admin", "first start"));
+    first_key_id = key.substr(0, key.find('.'));
     ACCORD_ASSIGN_OR_RETURN(auto cols, st->ListCollections());
     if (cols.empty()) {
       store::CollectionInfo ci;
@@ -148,6 +150,13 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // Every page served and every POST committed is written to the audit log (issue 13).
   ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log, audit::Log::Open(g.data_dir));
   cfg.service.audit = audit_log.get();
+  if (!first_key_id.empty()) {
+    // The first start made the admin and its key: recorded as `accord user add` and `accord
+    // key create` would record them.
+    ACCORD_RETURN_IF_ERROR(AuditChange(g, "user.add", "user 'admin' role admin (first start)"));
+    ACCORD_RETURN_IF_ERROR(AuditChange(
+        g, "key.create", common::Cat("key ", first_key_id, " for user 'admin' (first start)")));
+  }
   taxii::Service service(st.get(), auth.get(), cfg.service, changes.get(), gate.get());
   // The router: authentication, then limits, then the TAXII routes (/taxii2/, /<api root>/).
   // Further mounts (a JSON API, static /ui/ files via ServeStatic) go beside them here.
@@ -156,6 +165,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   router.Use(http::AuthenticationMiddleware(authenticator.get()));
   router.Use(http::LimitsMiddleware());
   service.Mount(router);
+  MountAuditApi(router, st.get(), audit_log.get());
   ACCORD_ASSIGN_OR_RETURN(auto server, http::Server::Create(cfg.server, router));
   std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]"
                                                                     : cfg.server.host;
@@ -206,7 +216,8 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
   });
 
   // --- user ---
-  auto* user = app.add_subcommand("user", "Manage users (roles: admin, reader, user, peer)");
+  auto* user = app.add_subcommand(
+      "user", "Manage users (roles: admin, analyst, auditor, reader, peer; docs/PRIVACY.md)");
   user->require_subcommand(1);
   AddDataOption(user, g);
   {
@@ -214,12 +225,13 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
     AddDataOption(add, g);
     static std::string name_storage;  // process lifetime (CLI11 binds by address)
     auto* name = &name_storage;
-    static std::string role_storage("user");  // process lifetime (CLI11 binds by address)
+    static std::string role_storage("analyst");  // process lifetime (CLI11 binds by address)
     auto* role = &role_storage;
     add->add_option("NAME", *name, "User name")->required();
     add->add_option("--role", *role,
-                    "admin (everything), reader (read every collection), user (grants only), peer "
-                    "(another node: what its agreement shares)");
+                    "admin (everything), analyst (what grants give; `user` is the old name), "
+                    "auditor (the audit log and agreements, no intelligence), reader (every "
+                    "collection but TLP:RED), peer (another node: what its agreement shares)");
     add->callback([g, name, role, exit_code] {
       auto r = http::ParseRole(*role);
       if (!r.ok()) {
@@ -232,15 +244,47 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         *exit_code = Fail(s);
         return;
       }
-      std::cerr << "accord: added user '" << *name << "' (" << *role << ")\n";
-      s = AuditChange(*g, "user.add", common::Cat("user '", *name, "' role ", *role));
+      const std::string_view canonical = http::RoleName(*r);
+      std::cerr << "accord: added user '" << *name << "' (" << canonical << ")\n";
+      s = AuditChange(*g, "user.add", common::Cat("user '", *name, "' role ", canonical));
+      *exit_code = s.ok() ? 0 : Fail(s);
+    });
+    auto* set_role =
+        user->add_subcommand("set-role", "Change a user's role (keys and grants stay)");
+    AddDataOption(set_role, g);
+    static std::string sr_name_storage, sr_role_storage;  // process lifetime (CLI11)
+    auto* sr_name = &sr_name_storage;
+    auto* sr_role = &sr_role_storage;
+    set_role->add_option("NAME", *sr_name, "User name")->required();
+    set_role->add_option("ROLE", *sr_role, "admin, analyst, auditor, reader or peer")->required();
+    set_role->callback([g, sr_name, sr_role, exit_code] {
+      auto r = http::ParseRole(*sr_role);
+      if (!r.ok()) {
+        *exit_code = Fail(r.status());
+        return;
+      }
+      auto a = OpenAuth(*g);
+      if (!a.ok()) {
+        *exit_code = Fail(a.status());
+        return;
+      }
+      auto before = (*a)->GetUser(*sr_name);
+      absl::Status s = before.ok() ? (*a)->SetRole(*sr_name, *r) : before.status();
+      if (!s.ok()) {
+        *exit_code = Fail(s);
+        return;
+      }
+      const std::string_view from = http::RoleName(before->role), to = http::RoleName(*r);
+      std::cerr << "accord: user '" << *sr_name << "' is now " << to << " (was " << from << ")\n";
+      s = AuditChange(*g, "role.set", common::Cat("user '", *sr_name, "' role ", from, " -> ", to));
       *exit_code = s.ok() ? 0 : Fail(s);
     });
     auto* list = user->add_subcommand("list", "List users");
     AddDataOption(list, g);
     static bool user_json_storage = false;  // process lifetime (CLI11 binds by address)
     auto* user_json = &user_json_storage;
-    list->add_flag("--json", *user_json, "One JSON object per user and line: name, role, created");
+    list->add_flag("--json", *user_json,
+                   "One JSON object per user and line: name, role, created, grants");
     list->callback([g, user_json, exit_code] {
       auto a = OpenAuth(*g);
       if (!a.ok()) {
@@ -253,16 +297,31 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       for (const auto& u : *users) {
+        // Who may read what: the grants, with each user (a data-protection officer's question).
+        auto grants = (*a)->ListGrants(u.name);
+        if (!grants.ok()) {
+          *exit_code = Fail(grants.status());
+          return;
+        }
         if (*user_json) {
           nlohmann::ordered_json j;
           j["name"] = u.name;
           j["role"] = std::string(http::RoleName(u.role));
           j["created"] = FormatTime(u.created_us);
+          j["grants"] = nlohmann::ordered_json::array();
+          for (const auto& gr : *grants) {
+            j["grants"].push_back(
+                {{"collection", gr.collection}, {"read", gr.read}, {"write", gr.write}});
+          }
           std::cout << j.dump() << "\n";
           continue;
         }
-        std::cout << u.name << "\t" << http::RoleName(u.role) << "\t" << FormatTime(u.created_us)
-                  << "\n";
+        std::cout << u.name << "\t" << http::RoleName(u.role) << "\t" << FormatTime(u.created_us);
+        for (const auto& gr : *grants) {
+          std::cout << "\t" << gr.collection << ":" << (gr.read ? "r" : "")
+                    << (gr.write ? "w" : "");
+        }
+        std::cout << "\n";
       }
       *exit_code = 0;
     });

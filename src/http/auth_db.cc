@@ -135,26 +135,31 @@ int RetryAfterSeconds(const absl::Status& status) {
 
 absl::StatusOr<Role> ParseRole(std::string_view name) {
   if (name == "admin") return Role::kAdmin;
+  if (name == "analyst" || name == "user") return Role::kAnalyst;
+  if (name == "auditor") return Role::kAuditor;
   if (name == "reader") return Role::kReader;
-  if (name == "user") return Role::kUser;
   if (name == "peer") return Role::kPeer;
   return absl::InvalidArgumentError(
-      common::Cat("unknown role '", name, "' (expected admin, reader, user or peer)"));
+      common::Cat("unknown role '", name, "' (expected admin, analyst, auditor, reader or peer)"));
 }
 
 std::string_view RoleName(Role role) {
   switch (role) {
     case Role::kAdmin: return "admin";
+    case Role::kAnalyst: return "analyst";
+    case Role::kAuditor: return "auditor";
     case Role::kReader: return "reader";
-    case Role::kUser: return "user";
     case Role::kPeer: return "peer";
   }
-  return "user";
+  return "analyst";
 }
 
+bool MayAudit(Role role) { return role == Role::kAdmin || role == Role::kAuditor; }
+
 bool Principal::CanRead(std::string_view collection_id) const {
-  // A peer reads what its agreement shares (the egress gate's CollectionOpen), never by grant.
-  if (anonymous() || role == Role::kPeer) return false;
+  // A peer reads what its agreement shares (the egress gate's CollectionOpen), never by grant;
+  // an auditor reads no intelligence at all.
+  if (anonymous() || role == Role::kPeer || role == Role::kAuditor) return false;
   if (role == Role::kAdmin || role == Role::kReader) return true;
   for (const Grant& g : grants) {
     if (g.collection == collection_id) return g.read;
@@ -163,7 +168,7 @@ bool Principal::CanRead(std::string_view collection_id) const {
 }
 
 bool Principal::CanWrite(std::string_view collection_id) const {
-  if (anonymous() || role == Role::kPeer) return false;
+  if (anonymous() || role == Role::kPeer || role == Role::kAuditor) return false;
   if (role == Role::kAdmin) return true;
   for (const Grant& g : grants) {
     if (g.collection == collection_id) return g.write;
@@ -305,13 +310,21 @@ absl::Status AuthDb::AddUser(const std::string& name, Role role) {
   return absl::OkStatus();
 }
 
+absl::Status AuthDb::SetRole(const std::string& name, Role role) {
+  ACCORD_RETURN_IF_ERROR(impl_->db->SetUserRole(name, std::string(RoleName(role))));
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->Changed();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<UserInfo>> AuthDb::ListUsers() {
   ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuthUser> users, impl_->db->ListUsers());
   std::vector<UserInfo> out;
   for (auto& u : users) {
     auto r = ParseRole(u.role);
-    // A role this version does not know grants the least (user: only what grants give).
-    out.push_back(UserInfo{std::move(u.name), r.ok() ? *r : Role::kUser, u.created});
+    // A role this version does not know is shown as analyst (only what grants give); such a
+    // user cannot authenticate (LoadPrincipal fails closed).
+    out.push_back(UserInfo{std::move(u.name), r.ok() ? *r : Role::kAnalyst, u.created});
   }
   return out;
 }
@@ -320,7 +333,7 @@ absl::StatusOr<UserInfo> AuthDb::GetUser(const std::string& name) {
   ACCORD_ASSIGN_OR_RETURN(std::optional<store::AuthUser> u, impl_->db->FindUser(name));
   if (!u) return absl::NotFoundError(common::Cat("no user '", name, "'"));
   auto r = ParseRole(u->role);
-  return UserInfo{u->name, r.ok() ? *r : Role::kUser, u->created};
+  return UserInfo{u->name, r.ok() ? *r : Role::kAnalyst, u->created};
 }
 
 absl::StatusOr<bool> AuthDb::HasUsers() { return impl_->db->HasUsers(); }

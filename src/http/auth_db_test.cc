@@ -160,5 +160,71 @@ TEST_F(AuthDbLimits, TablesStayWithinTheirCaps) {
   EXPECT_EQ(auth_->stats().negative_hits, 0u);
 }
 
+// Issue 13, point 3: the roles, written from the rules in docs/PRIVACY.md.
+TEST(Roles, NamesRoundTripAndTheOldUserIsAnalyst) {
+  for (Role r : {Role::kAdmin, Role::kAnalyst, Role::kAuditor, Role::kReader, Role::kPeer}) {
+    auto back = ParseRole(RoleName(r));
+    ASSERT_TRUE(back.ok()) << RoleName(r);
+    EXPECT_EQ(*back, r);
+  }
+  EXPECT_EQ(RoleName(Role::kAnalyst), "analyst");
+  EXPECT_EQ(*ParseRole("user"), Role::kAnalyst);
+  EXPECT_FALSE(ParseRole("root").ok());
+  EXPECT_FALSE(ParseRole("").ok());
+  EXPECT_TRUE(MayAudit(Role::kAdmin));
+  EXPECT_TRUE(MayAudit(Role::kAuditor));
+  EXPECT_FALSE(MayAudit(Role::kAnalyst));
+  EXPECT_FALSE(MayAudit(Role::kReader));
+  EXPECT_FALSE(MayAudit(Role::kPeer));
+}
+
+TEST(Roles, WhoReadsAndWritesWhichCollection) {
+  const std::string a = "6ba7b810-9dad-41d1-80b4-00c04fd430c8";
+  const std::string b = "6ba7b811-9dad-41d1-80b4-00c04fd430c8";
+  auto who = [&](Role r) {
+    Principal p;
+    p.user = "u";
+    p.role = r;
+    p.grants = {Grant{a, true, true}};  // read and write on a, nothing on b
+    return p;
+  };
+  // admin: everything. analyst: its grants. reader: reads all, writes by grant.
+  // auditor and peer: nothing by grant, whatever the grants say.
+  EXPECT_TRUE(who(Role::kAdmin).CanRead(b) && who(Role::kAdmin).CanWrite(b));
+  EXPECT_TRUE(who(Role::kAnalyst).CanRead(a) && who(Role::kAnalyst).CanWrite(a));
+  EXPECT_FALSE(who(Role::kAnalyst).CanRead(b) || who(Role::kAnalyst).CanWrite(b));
+  EXPECT_TRUE(who(Role::kReader).CanRead(b));
+  EXPECT_FALSE(who(Role::kReader).CanWrite(b));
+  for (Role r : {Role::kAuditor, Role::kPeer}) {
+    EXPECT_FALSE(who(r).CanRead(a) || who(r).CanWrite(a) || who(r).CanRead(b)) << RoleName(r);
+  }
+  Principal anon;
+  EXPECT_FALSE(anon.CanRead(a) || anon.CanWrite(a));
+}
+
+// A user stored with the old role name `user` (as a store before schema 6, or a legacy
+// auth.db, left it) keeps working: it authenticates as an analyst with its grants.
+TEST_F(AuthDbLimits, AUserStoredAsUserAuthenticatesAsAnalyst) {
+  Open(AuthDb::Options());
+  ASSERT_TRUE(store_->auth()->AddUser({"olduser", "user", 1}).ok());
+  const std::string c = "6ba7b810-9dad-41d1-80b4-00c04fd430c8";
+  ASSERT_TRUE(auth_->SetGrant("olduser", c, true, false).ok());
+  auto k = auth_->CreateKey("olduser");
+  ASSERT_TRUE(k.ok()) << k.status();
+  auto p = auth_->Authenticate("", *k);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->role, Role::kAnalyst);
+  EXPECT_TRUE(p->CanRead(c));
+  EXPECT_FALSE(p->CanWrite(c));
+  EXPECT_EQ(auth_->GetUser("olduser")->role, Role::kAnalyst);
+  // A role changed through the AuthDb takes effect on the next request.
+  ASSERT_TRUE(auth_->SetRole("olduser", Role::kAuditor).ok());
+  auto q = auth_->Authenticate("", *k);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->role, Role::kAuditor);
+  EXPECT_FALSE(q->CanRead(c));
+  EXPECT_EQ(auth_->SetRole("nobody", Role::kReader).code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace accord::http

@@ -124,6 +124,12 @@ class NodeGate final : public Gate {
           " refused: the node is in lockdown, nothing leaves it ('accord policy lockdown off' "
           "lifts it)"));
     }
+    if (IsAuditor(audience)) {
+      return absl::PermissionDeniedError(
+          common::Cat(ExitName(exit), " to ", audience.ToString(),
+                      " refused: an auditor reads the audit log and the agreements, never "
+                      "intelligence"));
+    }
     if (audience.kind == Audience::Kind::kPeer && !FindPeer(*Rules(), audience.name)) {
       // An operator's explicit push to a TAXII server that is not a peer is theirs to make,
       // as an export is; every server exit a peer reads needs its agreement.
@@ -149,6 +155,16 @@ class NodeGate final : public Gate {
       if (name == c.id || (!c.alias.empty() && name == c.alias)) return true;
     }
     return false;
+  }
+
+  // Roles as http::RoleName names them (the policy layer sits below http).
+  static bool IsAuditor(const Audience& a) {
+    return a.kind == Audience::Kind::kUser && a.role == "auditor";
+  }
+  // Who never sees TLP:RED: readers and anonymous clients (of public collections).
+  static bool BarredFromRed(const Audience& a) {
+    return a.kind == Audience::Kind::kAnonymous ||
+           (a.kind == Audience::Kind::kUser && a.role == "reader");
   }
 
   static const PeerRules* FindPeer(const FederationRules& rules, std::string_view name) {
@@ -225,6 +241,10 @@ class NodeGate final : public Gate {
       const PeerRules* peer = FindPeer(*rules, audience.name);
       if (peer) return AdmitForPeer(object, *rules, *peer);
       if (exit != Exit::kTaxiiPush) return Decision::Deny("no agreement with this peer");
+    }
+    if (IsAuditor(audience)) return Decision::Deny("an auditor reads no intelligence");
+    if (BarredFromRed(audience) && TlpOfObject(object.json, Rules()->default_tlp) == Tlp::kRed) {
+      return Decision::Deny(common::Cat("TLP:RED is never shown to ", audience.ToString()));
     }
     return Decision::Allow();
   }

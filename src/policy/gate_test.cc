@@ -190,6 +190,58 @@ TEST(NodeGateTest, AGateThatNeverReadItsSettingsAdmitsNothing) {
       gate->Admit(Obj("indicator--1", "{}"), Audience::LocalOperator(), Exit::kGet).allowed());
 }
 
+// Issue 13, point 3, from the rules in docs/PRIVACY.md: an auditor gets no intelligence from
+// any exit; a reader and an anonymous client never see TLP:RED (2.0 or 1.0, object-level or
+// granular); an admin and an analyst see every level (their grants decide the collections).
+TEST(NodeGateTest, RolesDecideWhatLeaves) {
+  TempStore s;
+  NodeGateOptions o;
+  o.refresh_interval_us = 0;
+  auto gate = NewNodeGate(s.get(), o);
+  auto obj = [](const std::string& markings) {
+    return Obj("indicator--1", R"({"type":"indicator","id":"indicator--1")" + markings + "}");
+  };
+  const Object red2 =
+      obj(R"(,"object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"])");
+  const Object red1 =
+      obj(R"(,"object_marking_refs":["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"])");
+  const Object red_granular = obj(
+      R"(,"granular_markings":[{"marking_ref":"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1","selectors":["description"]}])");
+  const Object amber =
+      obj(R"(,"object_marking_refs":["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"])");
+  const Object clear =
+      obj(R"(,"object_marking_refs":["marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"])");
+  const Object unmarked = obj("");
+  const Audience admin = Audience::User("root", "admin");
+  const Audience analyst = Audience::User("ana", "analyst");
+  const Audience auditor = Audience::User("dpo", "auditor");
+  const Audience reader = Audience::User("rita", "reader");
+  for (Exit e : AllExits()) {
+    SCOPED_TRACE(std::string(ExitName(e)));
+    absl::Status closed = gate->CheckExit(auditor, e);
+    EXPECT_EQ(closed.code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_NE(std::string(closed.message()).find("auditor"), std::string::npos) << closed;
+    for (const Object* x : {&red2, &red1, &red_granular, &amber, &clear, &unmarked}) {
+      EXPECT_TRUE(gate->Admit(*x, admin, e).allowed());
+      EXPECT_TRUE(gate->Admit(*x, analyst, e).allowed());
+      EXPECT_FALSE(gate->Admit(*x, auditor, e).allowed());
+    }
+    EXPECT_TRUE(gate->CheckExit(reader, e).ok());
+    for (const Object* x : {&red2, &red1, &red_granular}) {
+      Decision d = gate->Admit(*x, reader, e);
+      EXPECT_EQ(d.verdict, Decision::Verdict::kDeny);
+      EXPECT_NE(d.reason.find("TLP:RED"), std::string::npos) << d.reason;
+      EXPECT_FALSE(gate->Admit(*x, Audience::Anonymous(), e).allowed());
+    }
+    for (const Object* x : {&amber, &clear, &unmarked}) {
+      EXPECT_TRUE(gate->Admit(*x, reader, e).allowed());
+      EXPECT_TRUE(gate->Admit(*x, Audience::Anonymous(), e).allowed());
+    }
+  }
+  // The local operator is the node's own administrator: every level.
+  EXPECT_TRUE(gate->Admit(red2, Audience::LocalOperator(), Exit::kExport).allowed());
+}
+
 // Imports `lines` (JSON lines) into collection "c".
 void Import(store::Store& s, const std::string& lines) {
   auto txn = s.BeginImport("c");

@@ -96,6 +96,20 @@ absl::Status SqliteAuthStore::AddUser(const AuthUser& user) {
   return w.Commit();
 }
 
+absl::Status SqliteAuthStore::SetUserRole(const std::string& name, const std::string& role) {
+  ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
+  AuthWrite w(store_);
+  ACCORD_RETURN_IF_ERROR(w.Begin());
+  ACCORD_ASSIGN_OR_RETURN(bool exists, UserExists(w.conn(), name));
+  if (!exists) return NoUser(name);
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(w.conn(), "UPDATE users SET role = ?2 WHERE name = ?1"));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, name));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, role));
+  ACCORD_RETURN_IF_ERROR(StepDone(q.get(), "set role"));
+  return w.Commit();
+}
+
 absl::StatusOr<std::vector<AuthUser>> SqliteAuthStore::ListUsers() {
   SqliteStore::Reader r(store_);
   ACCORD_RETURN_IF_ERROR(r.Open());
@@ -317,7 +331,8 @@ absl::Status MigrateLegacyAuthDb(sqlite3* db, const std::string& dir) {
     if (users) {
       ACCORD_RETURN_IF_ERROR(Exec(db,
                                   "INSERT OR IGNORE INTO main.users(name, role, created) "
-                                  "SELECT name, role, created FROM legacy.users"));
+                                  "SELECT name, CASE role WHEN 'user' THEN 'analyst' ELSE role "
+                                  "END, created FROM legacy.users"));
     }
     if (keys) {
       ACCORD_RETURN_IF_ERROR(

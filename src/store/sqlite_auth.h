@@ -20,6 +20,7 @@ class SqliteAuthStore final : public AuthStore {
   explicit SqliteAuthStore(SqliteStore* store) : store_(store) {}
 
   absl::Status AddUser(const AuthUser& user) override;
+  absl::Status SetUserRole(const std::string& name, const std::string& role) override;
   absl::StatusOr<std::vector<AuthUser>> ListUsers() override;
   absl::StatusOr<std::optional<AuthUser>> FindUser(const std::string& name) override;
   absl::StatusOr<bool> HasUsers() override;

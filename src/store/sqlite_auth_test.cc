@@ -167,6 +167,7 @@ TEST_F(AuthStoreTest, MigratesTheOldAuthDbOnFirstWriteOpen) {
     EXPECT_EQ((*users)[0].role, "admin");
     EXPECT_EQ((*users)[0].created, 1700000000000000);
     EXPECT_EQ((*users)[1].name, "alice");
+    EXPECT_EQ((*users)[1].role, "analyst");  // the old role `user` is `analyst` (issue 13)
     auto k = a->FindKey("00112233aabbccdd");
     ASSERT_TRUE(k.ok() && k->has_value());
     EXPECT_EQ((*k)->hash, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA");
@@ -217,6 +218,70 @@ TEST_F(AuthStoreTest, ReadOnlyOpenDoesNotMigrate) {
   EXPECT_FALSE(*(*s)->auth()->HasUsers());
   EXPECT_TRUE(std::filesystem::exists(old));
   EXPECT_EQ((*s)->auth()->AddUser({"x", "user", 1}).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Issue 13, point 3: schema 6 renames the role `user` (only what grants give) `analyst`. A
+// schema-5 store, written here by hand (the tables of 5 are those of 6), is migrated on its
+// first write-open, and running servers see the change (the auth generation moves).
+TEST_F(AuthStoreTest, Schema5UserRoleBecomesAnalyst) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->auth()->AddUser({"admin", "admin", 1}).ok());
+    ASSERT_TRUE(s->auth()->AddUser({"bob", "reader", 2}).ok());
+    ASSERT_TRUE(s->auth()->AddUser({"carol", "analyst", 3}).ok());
+  }
+  Sql(dir_ / "accord.db",
+      "INSERT INTO users(name, role, created) VALUES('alice', 'user', 4);"
+      "INSERT INTO grants VALUES('alice', '6ba7b810-9dad-41d1-80b4-00c04fd430c8', 1, 1);"
+      "PRAGMA user_version = 5;");
+  uint64_t before = 0;
+  {
+    Options o;
+    o.dir = dir_.string();
+    o.create = false;
+    o.read_only = true;
+    // A read-only open does not migrate; it says how to.
+    auto ro = Store::Open(o);
+    ASSERT_FALSE(ro.ok());
+    EXPECT_NE(ro.status().message().find("schema version 5"), std::string::npos) << ro.status();
+  }
+  {
+    // The generation as schema 5 left it: read it with plain SQL.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "accord.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT n FROM auth_generation", -1, &q, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    before = static_cast<uint64_t>(sqlite3_column_int64(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+  }
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  auto users = s->auth()->ListUsers();
+  ASSERT_TRUE(users.ok()) << users.status();
+  ASSERT_EQ(users->size(), 4u);
+  EXPECT_EQ((*users)[0].role, "admin");
+  EXPECT_EQ((*users)[1].name, "alice");
+  EXPECT_EQ((*users)[1].role, "analyst");
+  EXPECT_EQ((*users)[2].role, "reader");
+  EXPECT_EQ((*users)[3].role, "analyst");
+  auto g = s->auth()->ListGrants("alice");
+  ASSERT_TRUE(g.ok());
+  ASSERT_EQ(g->size(), 1u);  // grants are untouched
+  EXPECT_TRUE((*g)[0].read && (*g)[0].write);
+  EXPECT_GT(*s->auth()->AuthGeneration(), before);
+}
+
+TEST_F(AuthStoreTest, SetUserRole) {
+  auto s = Open();
+  AuthStore* a = s->auth();
+  ASSERT_TRUE(a->AddUser({"bob", "analyst", 1}).ok());
+  const uint64_t g = *a->AuthGeneration();
+  ASSERT_TRUE(a->SetUserRole("bob", "auditor").ok());
+  EXPECT_EQ((*a->FindUser("bob"))->role, "auditor");
+  EXPECT_GT(*a->AuthGeneration(), g);
+  EXPECT_EQ(a->SetUserRole("nobody", "reader").code(), absl::StatusCode::kNotFound);
 }
 
 // --- request statuses ----------------------------------------------------------------------

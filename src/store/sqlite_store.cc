@@ -59,9 +59,10 @@ int64_t IdHash(std::string_view id) {
 
 namespace {
 
-// Schema version 5 (4 + quarantine.reason, for received versions held back by federation's
-// checks; 4 was 3 + the content-conflict quarantine, sqlite_quarantine.cc; 3 was 2 + users,
-// keys, grants and request statuses: sqlite_auth.cc, sqlite_status.cc). An older store gains
+// Schema version 6 (5 with the role `user` renamed `analyst`, issue 13: a data migration, the
+// tables are unchanged; 5 was 4 + quarantine.reason, for received versions held back by
+// federation's checks; 4 was 3 + the content-conflict quarantine, sqlite_quarantine.cc; 3 was 2 +
+// users, keys, grants and request statuses: sqlite_auth.cc, sqlite_status.cc). An older store gains
 // the new tables on its first write-open (they are all CREATE ... IF NOT EXISTS), and a
 // node's old <data>/auth.db is copied in then. Object versions are immutable rows keyed by
 // (id, modified) (../shared/DESIGN.md); membership rows carry the per-collection date_added, which
@@ -72,7 +73,7 @@ namespace {
 // itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -351,6 +352,13 @@ absl::Status SqliteStore::ApplySchema() {
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
                            kAuthSchema, kStatusSchema, kQuarantineSchema,
                            "PRAGMA user_version = ", kSchemaVersion, ";")));
+  if (version >= 3 && version <= 5) {
+    // The role `user` (what grants give) is `analyst` from schema 6 on. Bumping the auth
+    // generation drops any running server's cached credentials.
+    ACCORD_RETURN_IF_ERROR(Exec(db,
+                                "UPDATE users SET role = 'analyst' WHERE role = 'user';"
+                                "UPDATE auth_generation SET n = n + 1 WHERE one = 1;"));
+  }
   if (version == 1) {
     ACCORD_ASSIGN_OR_RETURN(int64_t end, log_->Sync());
     ACCORD_RETURN_IF_ERROR(SetOneRow(writer_.get(), kSetLogEnd, end));

@@ -455,6 +455,9 @@ struct Service::Impl {
     if (who.role == http::Role::kPeer && !who.anonymous()) {
       return reader.gate().CollectionOpen(AudienceOf(who), c);
     }
+    // An auditor checks agreements, which name collections: it sees every collection's
+    // description, and reads none (CanRead is false, and the gate closes every object exit).
+    if (who.role == http::Role::kAuditor && !who.anonymous()) return true;
     return c.is_public || who.CanRead(c.id) || who.CanWrite(c.id);
   }
   bool CanRead(const http::Principal& who, const store::CollectionInfo& c) {
@@ -996,7 +999,12 @@ struct Service::Impl {
     auto need = [&](bool ok, std::string_view what) -> std::optional<Error> {
       if (ok) return std::nullopt;
       if (who.anonymous()) return Error{401, "Unauthorized", "authentication required"};
-      return Error{403, "Forbidden", common::Cat("you may not ", what, " collection '", c.id, "'")};
+      return Error{403, "Forbidden",
+                   common::Cat("you may not ", what, " collection '", c.id, "'",
+                               who.role == http::Role::kAuditor
+                                   ? " (an auditor reads the audit log and the agreements, never "
+                                     "intelligence)"
+                                   : "")};
     };
     switch (r.kind) {
       case Route::kCollection: Ok(res, 200, CollectionJson(c, who)); return std::nullopt;

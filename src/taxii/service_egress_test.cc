@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "accord/http/auth.h"
 #include "accord/policy/gate.h"
@@ -78,7 +79,7 @@ class ServiceEgressTest : public ::testing::Test {
     ASSERT_TRUE(a.ok()) << a.status();
     auth_ = std::move(*a);
     for (const char* user : {"alice", "bob"}) {
-      ASSERT_TRUE(auth_->AddUser(user, http::Role::kUser).ok());
+      ASSERT_TRUE(auth_->AddUser(user, http::Role::kAnalyst).ok());
       ASSERT_TRUE(auth_->SetGrant(user, cid_, true, false).ok());
       auto k = auth_->CreateKey(user);
       ASSERT_TRUE(k.ok()) << k.status();
@@ -229,6 +230,60 @@ TEST_F(ServiceEgressTest, APeerSeesOnlyWhatItsAgreementShares) {
   auto [a_st, a_page] = request("alice", "GET", "/api/collections/" + cid_ + "/objects/");
   ASSERT_EQ(a_st, 200);
   EXPECT_FALSE(a_page["objects"][0].contains("x_test_signed"));
+}
+
+// Issue 13, point 3, over TAXII with the node's gate: a reader never gets the TLP:RED object
+// (in no list, by no id, in no manifest), an analyst with a grant gets both, and an auditor
+// gets no intelligence from any endpoint (403 naming the rule).
+TEST_F(ServiceEgressTest, RolesOverTaxii) {
+  constexpr const char* kRedId = "indicator--c0c0c0c0-0000-4000-8000-0000000000ed";
+  const std::string red =
+      std::string(R"({"type":"indicator","spec_version":"2.1","id":")") + kRedId +
+      R"(","created":"2024-01-02T00:00:00.000Z","modified":"2024-01-02T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.2']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]})";
+  {
+    auto txn = store_->BeginImport(cid_);
+    ASSERT_TRUE(txn.ok());
+    auto r = stix::ReadBuffer(
+        red, stix::ReaderOptions{}, [&](stix::ObjectRecord&& rec) { return (*txn)->Add(rec); },
+        [&](stix::Problem&& p) { ADD_FAILURE() << p.ToString(); });
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  for (auto [user, role] :
+       {std::pair{"rita", http::Role::kReader}, std::pair{"dpo", http::Role::kAuditor}}) {
+    ASSERT_TRUE(auth_->AddUser(user, role).ok());
+    ASSERT_TRUE(auth_->SetGrant(user, cid_, true, true).ok());  // grants do not widen a role
+    keys_[user] = *auth_->CreateKey(user);
+  }
+  auto gate = policy::NewNodeGate(store_.get());
+  Service svc(store_.get(), auth_.get(), ServiceOptions{}, nullptr, gate.get());
+  auto ids = [](const nlohmann::json& page, const char* member) {
+    std::set<std::string> out;
+    if (page.contains(member)) {
+      for (const auto& o : page[member]) out.insert(o["id"].get<std::string>());
+    }
+    return out;
+  };
+  const std::set<std::string> both = {kId, kRedId};
+  const std::set<std::string> not_red = {kId};
+  for (const char* rel : {"objects/", "manifest/"}) {
+    auto [a_st, a] = Get(svc, "alice", rel);
+    ASSERT_EQ(a_st, 200);
+    EXPECT_EQ(ids(a, "objects"), both) << rel;
+    auto [r_st, r] = Get(svc, "rita", rel);
+    ASSERT_EQ(r_st, 200);
+    EXPECT_EQ(ids(r, "objects"), not_red) << rel << ": " << r.dump();
+    auto [d_st, d] = Get(svc, "dpo", rel);
+    EXPECT_EQ(d_st, 403) << rel << ": " << d.dump();
+    EXPECT_NE(d.dump().find("auditor"), std::string::npos) << d.dump();
+  }
+  const std::string red_rel = std::string("objects/") + kRedId + "/";
+  EXPECT_EQ(Get(svc, "alice", red_rel).first, 200);
+  EXPECT_EQ(Get(svc, "rita", red_rel).first, 404);
+  EXPECT_EQ(Get(svc, "rita", red_rel + "versions/").first, 404);
+  EXPECT_EQ(Get(svc, "rita", std::string("objects/") + kId + "/").first, 200);
+  EXPECT_EQ(Get(svc, "dpo", std::string("objects/") + kId + "/").first, 403);
+  EXPECT_EQ(Get(svc, "dpo", std::string("objects/") + kId + "/versions/").first, 403);
 }
 
 }  // namespace

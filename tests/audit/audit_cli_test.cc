@@ -6,10 +6,13 @@
 // ids (read here with nlohmann), and the seqs the test itself damaged.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -235,9 +238,10 @@ TEST_F(AuditCliTest, ServerPagesAndPostsAndConcurrentCliWritersKeepOneChain) {
   server.Stop();
   RunResult v = Run("audit verify --json");
   ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
-  // 1 import + 10 pages + 2 x 5 exports + 2 imports that linked something (the other 8 were
-  // duplicates: a write that links nothing new is no write).
-  EXPECT_EQ(nlohmann::json::parse(v.out)["entries"], 1 + 10 + 10 + 2 + 1);
+  // 1 import + the server's first start (user.add and key.create of its admin) + 10 pages +
+  // 2 x 5 exports + 2 imports that linked something (the other 8 were duplicates: a write
+  // that links nothing new is no write) + the POST.
+  EXPECT_EQ(nlohmann::json::parse(v.out)["entries"], 1 + 2 + 10 + 10 + 2 + 1);
   std::vector<nlohmann::json> writes = Query("--action write --actor user:admin");
   ASSERT_EQ(writes.size(), 1u);
   EXPECT_EQ(IdsOf(writes[0]), std::set<std::string>{posted});
@@ -249,6 +253,169 @@ TEST_F(AuditCliTest, ServerPagesAndPostsAndConcurrentCliWritersKeepOneChain) {
     EXPECT_EQ(p["collection"], cid);
     EXPECT_EQ(IdsOf(p), SampleIds());
   }
+}
+
+// Issue 13, point 3, on a running server: who may read the audit log and the agreements over
+// HTTP (admin, auditor), that an auditor reads no intelligence and a reader no TLP:RED, that a
+// role changed by `accord user set-role` in another process takes effect and is recorded, and
+// that every read of the audit log is itself recorded. Expected from docs/PRIVACY.md's table.
+TEST_F(AuditCliTest, RolesOverHttpAndTheAuditorsApi) {
+  // Two indicators of our own, one TLP:RED (2.0) and one TLP:GREEN.
+  const std::string red = "indicator--7e1d0c5b-4a3f-4e2d-9c1b-0a9f8e7d6c5b";
+  const std::string green = "indicator--1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+  {
+    std::ofstream out(tmp_.path() / "two.json");
+    for (const auto& [id, marking] :
+         {std::pair{red, "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"},
+          std::pair{green, "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}}) {
+      out << R"({"type":"indicator","spec_version":"2.1","id":")" << id
+          << R"(","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",)"
+          << R"("pattern":"[domain-name:value = 'x.example']","pattern_type":"stix",)"
+          << R"("valid_from":"2026-01-01T00:00:00Z","object_marking_refs":[")" << marking
+          << "\"]}\n";
+    }
+  }
+  ASSERT_EQ(Run("import -q --collection shared " + ShellQuote((tmp_.path() / "two.json").string()))
+                .exit_code,
+            0);
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(store().string()));
+  std::map<std::string, std::string> key = {{"admin", server.admin_key()}};
+  for (const auto& [user, role] :
+       {std::pair{"dpo", "auditor"}, std::pair{"rita", "reader"}, std::pair{"ana", ""}}) {
+    ASSERT_EQ(Run(std::string("user add ") + user + (*role ? std::string(" --role ") + role : ""))
+                  .exit_code,
+              0);
+    RunResult k = Run(std::string("key create ") + user);
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+    key[user] = k.out.substr(0, k.out.find('\n'));
+  }
+  std::filesystem::create_directories(tmp_.path() / "curl");
+  // (status, body) of a GET as `user` ("" for anonymous).
+  auto get = [&](const std::string& user, const std::string& path) {
+    std::string auth = user.empty() ? "" : "-H 'Authorization: Bearer " + key[user] + "' ";
+    RunResult r = RunCmd(
+        "curl -s -w '\\n%{http_code}' -H 'Accept: application/taxii+json;"
+        "version=2.1' " +
+            auth + "'http://127.0.0.1:" + std::to_string(server.port()) + path + "'",
+        tmp_.path() / "curl");
+    size_t nl = r.out.rfind('\n');
+    return std::make_pair(std::atoi(r.out.c_str() + nl + 1), r.out.substr(0, nl));
+  };
+  // The collection's id, as the admin sees it.
+  std::string cid;
+  const nlohmann::json cols = nlohmann::json::parse(get("admin", "/api/collections/").second);
+  for (const auto& c : cols["collections"]) {
+    if (c.value("alias", "") == "shared") cid = c["id"];
+  }
+  ASSERT_FALSE(cid.empty());
+  ASSERT_EQ(Run("collection grant shared ana --read").exit_code, 0);
+  {
+    // `user list --json`: each user's role and grants.
+    RunResult list = Run("user list --json");
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    std::map<std::string, nlohmann::json> users;
+    std::istringstream in(list.out);
+    for (std::string l; std::getline(in, l);) {
+      nlohmann::json j = nlohmann::json::parse(l);
+      users[j["name"]] = j;
+    }
+    EXPECT_EQ(users["dpo"]["role"], "auditor");
+    EXPECT_EQ(users["rita"]["role"], "reader");
+    EXPECT_EQ(users["ana"]["role"], "analyst");  // the default
+    ASSERT_EQ(users["ana"]["grants"].size(), 1u);
+    EXPECT_EQ(users["ana"]["grants"][0]["collection"], cid);
+    EXPECT_TRUE(users["ana"]["grants"][0]["read"].get<bool>());
+    EXPECT_FALSE(users["ana"]["grants"][0]["write"].get<bool>());
+  }
+
+  // The audit log: admin and auditor only.
+  EXPECT_EQ(get("", "/accord/audit/").first, 401);
+  EXPECT_EQ(get("rita", "/accord/audit/").first, 403);
+  EXPECT_EQ(get("ana", "/accord/audit/").first, 403);
+  EXPECT_EQ(get("admin", "/accord/audit/").first, 200);
+  auto [d_st, d_body] = get("dpo", "/accord/audit/?action=user.add");
+  ASSERT_EQ(d_st, 200) << d_body;
+  nlohmann::json page = nlohmann::json::parse(d_body);
+  std::set<std::string> added;
+  for (const auto& e : page["entries"]) {
+    EXPECT_EQ(e["action"], "user.add");
+    std::string detail = e["detail"];
+    for (const char* u : {"admin", "dpo", "rita", "ana"}) {
+      if (detail.find(std::string("user '") + u + "'") != std::string::npos) added.insert(u);
+    }
+  }
+  EXPECT_EQ(added, (std::set<std::string>{"admin", "dpo", "rita", "ana"})) << d_body;
+  EXPECT_EQ(page["entries"].size(), 4u) << d_body;
+  EXPECT_FALSE(page["more"].get<bool>());
+  // Paging: two at a time, then the rest after `next`.
+  nlohmann::json first = nlohmann::json::parse(get("dpo", "/accord/audit/?limit=2").second);
+  ASSERT_EQ(first["entries"].size(), 2u);
+  EXPECT_TRUE(first["more"].get<bool>());
+  EXPECT_EQ(first["entries"][0]["seq"], 1);
+  EXPECT_EQ(first["entries"][1]["seq"], 2);
+  EXPECT_EQ(first["entries"][1]["prev"], first["entries"][0]["hash"]);
+  nlohmann::json rest = nlohmann::json::parse(
+      get("dpo", "/accord/audit/?limit=2&after=" + first["next"].dump()).second);
+  ASSERT_FALSE(rest["entries"].empty());
+  EXPECT_EQ(rest["entries"][0]["seq"], 3);
+  EXPECT_EQ(get("dpo", "/accord/audit/?since=yesterday").first, 400);
+  EXPECT_EQ(get("dpo", "/accord/audit/?limit=-1").first, 400);
+  EXPECT_EQ(get("dpo", "/accord/audit/?colour=red").first, 400);
+  // The agreements: admin and auditor only (no peers here: an empty list).
+  auto [a_st, a_body] = get("dpo", "/accord/agreements/");
+  EXPECT_EQ(a_st, 200);
+  EXPECT_EQ(nlohmann::json::parse(a_body)["agreements"], nlohmann::json::array());
+  EXPECT_EQ(get("rita", "/accord/agreements/").first, 403);
+
+  // Intelligence: the auditor reads none; the reader all but TLP:RED; the analyst its grant.
+  const std::string objects = "/api/collections/" + cid + "/objects/";
+  auto ids = [&](const std::string& user) {
+    auto [st, body] = get(user, objects);
+    EXPECT_EQ(st, 200) << user << ": " << body;
+    std::set<std::string> out;
+    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_object() && j.contains("objects")) {
+      for (const auto& o : j["objects"]) out.insert(o["id"].get<std::string>());
+    }
+    return out;
+  };
+  auto [o_st, o_body] = get("dpo", objects);
+  EXPECT_EQ(o_st, 403) << o_body;
+  EXPECT_NE(o_body.find("auditor"), std::string::npos) << o_body;
+  EXPECT_EQ(get("dpo", objects + red + "/").first, 403);
+  EXPECT_EQ(ids("rita"), std::set<std::string>{green});
+  EXPECT_EQ(get("rita", objects + red + "/").first, 404);
+  EXPECT_EQ(ids("ana"), (std::set<std::string>{green, red}));
+  EXPECT_EQ(ids("admin"), (std::set<std::string>{green, red}));
+
+  // A role changed in another process: ana becomes an auditor (the server sees the auth
+  // generation move within its poll interval, 250 ms).
+  ASSERT_EQ(Run("user set-role ana auditor").exit_code, 0);
+  int st = 0;
+  for (int i = 0; i < 100 && st != 200; ++i) {
+    st = get("ana", "/accord/audit/").first;
+    if (st != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(get("ana", objects).first, 403);
+  EXPECT_EQ(Run("user set-role ana root").exit_code, 1);  // not a role: rejected input
+  server.Stop();
+
+  // Recorded: the role change, and each read of the audit log and the agreements over HTTP.
+  std::vector<nlohmann::json> changes = Query("--action role.set");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_NE(changes[0]["detail"].get<std::string>().find("analyst -> auditor"), std::string::npos);
+  std::vector<nlohmann::json> reads = Query("--action audit.read");
+  std::map<std::string, int> by_actor;
+  for (const auto& r : reads) ++by_actor[r["actor"].get<std::string>()];
+  // admin 1; dpo: action=user.add, limit=2, after=; ana once it became an auditor.
+  EXPECT_EQ(by_actor["user:admin"], 1);
+  EXPECT_EQ(by_actor["user:dpo"], 3);
+  EXPECT_EQ(by_actor["user:ana"], 1);
+  EXPECT_EQ(by_actor.size(), 3u);  // the refused reads wrote nothing
+  EXPECT_EQ(Query("--action agreement.read --actor dpo").size(), 1u);
+  EXPECT_EQ(Run("audit verify").exit_code, 0);
 }
 
 }  // namespace

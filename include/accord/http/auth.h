@@ -38,12 +38,20 @@
 
 namespace accord::http {
 
-/// admin: read and write every collection, manage the node. reader: read every collection.
-/// user: only what grants give. peer: another node; it reads only what its agreement shares
-/// (decided by the egress gate, policy::Gate::CollectionOpen), and writes nothing.
-enum class Role { kAdmin, kReader, kUser, kPeer };
+/// The roles of people and machines (issue 13, point 3; the table is in docs/PRIVACY.md):
+/// - admin: read and write every collection, manage the node, read the audit log.
+/// - analyst: read and write what grants give (named `user` before store schema 6).
+/// - auditor: read the audit log and the agreements; no intelligence (every object exit is
+///   closed to it by the egress gate, and it reads no collection by grant).
+/// - reader: read every collection, except TLP:RED objects (the egress gate withholds them).
+/// - peer: another node; it reads only what its agreement shares (decided by the egress gate,
+///   policy::Gate::CollectionOpen), and writes nothing.
+enum class Role { kAdmin, kAnalyst, kAuditor, kReader, kPeer };
+/// "admin", "analyst", "auditor", "reader", "peer"; "user" (the old name) is kAnalyst.
 absl::StatusOr<Role> ParseRole(std::string_view name);
 std::string_view RoleName(Role role);
+/// Whether the role may read the audit log and the agreements (admin, auditor).
+bool MayAudit(Role role);
 
 /// The delay in whole seconds (>= 1) that a ResourceExhausted status from
 /// AuthDb::Authenticate asks the client to wait; 0 when `status` carries none.
@@ -57,7 +65,7 @@ struct Grant {
 
 struct UserInfo {
   std::string name;
-  Role role = Role::kUser;
+  Role role = Role::kAnalyst;
   int64_t created_us = 0;
 };
 
@@ -72,7 +80,7 @@ struct KeyInfo {
 /// Who is asking. Anonymous when `user` is empty.
 struct Principal {
   std::string user;
-  Role role = Role::kUser;
+  Role role = Role::kAnalyst;
   std::vector<Grant> grants;
 
   bool anonymous() const { return user.empty(); }
@@ -124,6 +132,8 @@ class AuthDb {
 
   /// AlreadyExists if the user exists. Names: 1-64 of [A-Za-z0-9_.@-].
   absl::Status AddUser(const std::string& name, Role role);
+  /// Changes a user's role (keys and grants stay). NotFound when there is no such user.
+  absl::Status SetRole(const std::string& name, Role role);
   absl::StatusOr<std::vector<UserInfo>> ListUsers();
   /// NotFound when there is no such user.
   absl::StatusOr<UserInfo> GetUser(const std::string& name);

@@ -181,7 +181,8 @@ class Quarantine {
                             std::string_view json) = 0;
 };
 
-/// A user of the node's HTTP API. `role` is the HTTP layer's role name (admin, reader, user).
+/// A user of the node's HTTP API. `role` is the HTTP layer's role name (admin, analyst,
+/// auditor, reader, peer; schema 6 renamed the old `user` to `analyst`).
 struct AuthUser {
   std::string name;
   std::string role;
@@ -224,6 +225,8 @@ class AuthStore {
   virtual absl::StatusOr<std::vector<AuthUser>> ListUsers() = 0;
   virtual absl::StatusOr<std::optional<AuthUser>> FindUser(const std::string& name) = 0;
   virtual absl::StatusOr<bool> HasUsers() = 0;
+  /// Replaces `name`'s role. NotFound when the user does not exist.
+  virtual absl::Status SetUserRole(const std::string& name, const std::string& role) = 0;
 
   /// NotFound when `key.user` does not exist; AlreadyExists when the key id is taken.
   virtual absl::Status AddKey(const AuthKey& key) = 0;
