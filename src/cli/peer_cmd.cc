@@ -12,8 +12,10 @@
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/federation/agreement.h"
 #include "accord/federation/peers.h"
 #include "accord/federation/sync.h"
+#include "accord/policy/redaction.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 
@@ -93,6 +95,20 @@ int AgreementSet(const Globals& g, const PeerFlags& f) {
   if (!store.ok()) return Fail(store.status());
   auto text = common::ReadFile(f.file, 1 << 20);
   if (!text.ok()) return Fail(text.status());
+  // A redaction profile the node does not define would close every exit to the peer (the
+  // gate fails closed): refuse it here, with the names that exist.
+  if (auto parsed = federation::ParseAgreement(*text, f.file, f.name);
+      parsed.ok() && !parsed->share.redaction.empty()) {
+    auto config = policy::LoadRedactionConfig(g.data_dir);
+    if (!config.ok()) return Fail(config.status());
+    if (!config->profiles.count(parsed->share.redaction)) {
+      return Fail(
+          absl::InvalidArgumentError(common::Cat(f.file, ": [share] redaction names profile '",
+                                                 parsed->share.redaction, "', which ", g.data_dir,
+                                                 "/accord.toml does not define under "
+                                                 "[redaction.profiles]")));
+    }
+  }
   auto v =
       federation::SetAgreement(**store, f.name, *text, f.file, OperatorName(), common::NowMicros());
   if (!v.ok()) return Fail(v.status());

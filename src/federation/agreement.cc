@@ -106,7 +106,36 @@ absl::StatusOr<Agreement> ParseAgreement(std::string_view text, std::string_view
     const toml::table* s = n->as_table();
     if (s == nullptr) return err.At(n->source(), "share must be a table ([share])");
     ACCORD_RETURN_IF_ERROR(
-        OnlyKeys(*s, " in [share]", {"collections", "types", "max_tlp", "forward"}, err));
+        OnlyKeys(*s, " in [share]",
+                 {"collections", "types", "max_tlp", "forward", "redaction", "share_observed_data",
+                  "sighting_min_count", "sighting_bucket"},
+                 err));
+    ACCORD_RETURN_IF_ERROR(
+        Bool(*s, "share_observed_data", "[share] ", &a.share.share_observed_data, err));
+    if (const toml::node* r = s->get("redaction")) {
+      const auto* v = r->as_string();
+      if (v == nullptr || v->get().empty()) {
+        return err.At(r->source(),
+                      "[share] redaction must name a profile of accord.toml's "
+                      "[redaction.profiles]");
+      }
+      a.share.redaction = v->get();
+    }
+    if (const toml::node* m = s->get("sighting_min_count")) {
+      const auto* v = m->as_integer();
+      if (v == nullptr || v->get() < 1 || v->get() > 1000000000) {
+        return err.At(m->source(), "[share] sighting_min_count must be an integer from 1");
+      }
+      a.share.sighting_min_count = v->get();
+    }
+    if (const toml::node* b = s->get("sighting_bucket")) {
+      const auto* v = b->as_integer();
+      if (v == nullptr || v->get() < 0 || v->get() > 31 * 86400) {
+        return err.At(b->source(),
+                      "[share] sighting_bucket must be seconds from 0 (off) to 2678400 (31 days)");
+      }
+      a.share.sighting_bucket_s = v->get();
+    }
     ACCORD_RETURN_IF_ERROR(Strings(*s, "collections", "[share] ", &a.share.collections, err));
     ACCORD_RETURN_IF_ERROR(Types(*s, "[share] ", &a.share.types, err));
     ACCORD_RETURN_IF_ERROR(Bool(*s, "forward", "[share] ", &a.share.forward, err));

@@ -55,6 +55,25 @@ TEST(AgreementTest, DefaultsShareAndAcceptNothing) {
   EXPECT_EQ(s->share.max_tlp, Tlp::kAmberStrict);
 }
 
+// Issue 13: the privacy terms of [share], and their defaults.
+TEST(AgreementTest, PrivacyTermsReadAsWritten) {
+  auto a = ParseAgreement(
+      "[share]\ncollections = [\"out\"]\nredaction = \"partners\"\nshare_observed_data = true\n"
+      "sighting_min_count = 5\nsighting_bucket = 3600\n",
+      "f.toml", "b");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->share.redaction, "partners");
+  EXPECT_TRUE(a->share.share_observed_data);
+  EXPECT_EQ(a->share.sighting_min_count, 5);
+  EXPECT_EQ(a->share.sighting_bucket_s, 3600);
+  auto d = ParseAgreement("[share]\ncollections = [\"out\"]\n", "f.toml", "b");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->share.redaction, "");
+  EXPECT_FALSE(d->share.share_observed_data);
+  EXPECT_EQ(d->share.sighting_min_count, 1);
+  EXPECT_EQ(d->share.sighting_bucket_s, 0);
+}
+
 TEST(AgreementTest, MistakesNameTheirLineAndColumn) {
   struct Case {
     const char* text;
@@ -77,6 +96,11 @@ TEST(AgreementTest, MistakesNameTheirLineAndColumn) {
       {"[share]\ntypes = []\n", "f.toml:2:9", "types is empty"},
       {"[share\n", "f.toml:1:", ""},  // TOML syntax: toml++'s own words
       {"share = 3\n", "f.toml:1:9", "share must be a table"},
+      {"[share]\nredaction = \"\"\n", "f.toml:2:13", "redaction must name a profile"},
+      {"[share]\nsighting_min_count = 0\n", "f.toml:2:22", "sighting_min_count must be"},
+      {"[share]\nsighting_bucket = -5\n", "f.toml:2:19", "sighting_bucket must be"},
+      {"[share]\nshare_observed_data = 1\n", "f.toml:2:23",
+       "share_observed_data must be true or false"},
   };
   for (const Case& c : cases) {
     auto a = ParseAgreement(c.text, "f.toml", "p");

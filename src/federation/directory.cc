@@ -1,9 +1,12 @@
 #include "accord/federation/directory.h"
 
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <utility>
 
+#include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/federation/agreement.h"
 #include "accord/federation/config.h"
@@ -32,6 +35,13 @@ class StoreDirectory final : public policy::PeerDirectory {
     r.fingerprint = common::Cat(r.own_identity, "|", policy::TlpName(r.default_tlp));
     ACCORD_ASSIGN_OR_RETURN(std::vector<Peer> peers, ListPeers(*store_));
     std::lock_guard<std::mutex> l(mu_);
+    // Redaction profiles (issue 13), compiled again only when accord.toml changed.
+    ACCORD_RETURN_IF_ERROR(LoadProfiles());
+    common::Append(&r.fingerprint, "|redaction:", profiles_text_.size(), ":",
+                   std::hash<std::string>()(profiles_text_));
+    for (const auto& [role, profile] : profiles_.roles) {
+      r.role_redactors.emplace(role, redactors_.at(profile));
+    }
     for (const Peer& p : peers) {
       ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history,
                               AgreementHistory(*store_, p.name));
@@ -54,10 +64,45 @@ class StoreDirectory final : public policy::PeerDirectory {
       pr.collections = a.share.collections;
       pr.types = a.share.types;
       pr.given_into = a.accept.into;
+      pr.share_observed_data = a.share.share_observed_data;
+      pr.sighting_min_count = a.share.sighting_min_count;
+      pr.sighting_bucket_s = a.share.sighting_bucket_s;
+      if (!a.share.redaction.empty()) {
+        auto it = redactors_.find(a.share.redaction);
+        if (it == redactors_.end()) {
+          // Fail closed: the gate refuses every exit until the profile exists.
+          return absl::FailedPreconditionError(common::Cat(
+              "the agreement with ", p.name, " (v", v.version, ") names redaction profile '",
+              a.share.redaction, "', which accord.toml does not define"));
+        }
+        pr.redactor = it->second;
+      }
       r.peers.emplace(p.name, std::move(pr));
     }
     identity_ = r.own_identity;
     return r;
+  }
+
+  // Reads accord.toml's [redaction] when the file changed (under mu_).
+  absl::Status LoadProfiles() {
+    const std::string path = (std::filesystem::path(data_dir_) / "accord.toml").string();
+    std::string text;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      ACCORD_ASSIGN_OR_RETURN(text, common::ReadFile(path));
+    }
+    if (profiles_loaded_ && text == profiles_text_) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(policy::RedactionConfig config,
+                            policy::ParseRedactionConfig(text, path));
+    std::map<std::string, std::shared_ptr<const policy::Redactor>, std::less<>> redactors;
+    for (const auto& [name, profile] : config.profiles) {
+      ACCORD_ASSIGN_OR_RETURN(redactors[name], policy::Redactor::Create(profile));
+    }
+    profiles_ = std::move(config);
+    redactors_ = std::move(redactors);
+    profiles_text_ = std::move(text);
+    profiles_loaded_ = true;
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::string> Sign(std::string_view object_json) override {
@@ -81,6 +126,10 @@ class StoreDirectory final : public policy::PeerDirectory {
   std::map<std::string, std::pair<int, Agreement>> parsed_;  // by peer: (version, agreement)
   std::string identity_;
   std::string secret_key_;
+  bool profiles_loaded_ = false;
+  std::string profiles_text_;
+  policy::RedactionConfig profiles_;
+  std::map<std::string, std::shared_ptr<const policy::Redactor>, std::less<>> redactors_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@ void EgressReader::AdmitAll(std::vector<store::StoredObject>&& in, const Audienc
   out->objects.reserve(in.size());
   for (store::StoredObject& o : in) {
     Decision d = gate_->Admit(o, audience, exit);
+    if (!d.profile.empty() && out->profile.empty()) out->profile = d.profile;
     switch (d.verdict) {
       case Decision::Verdict::kAllow: out->objects.push_back(std::move(o)); break;
       case Decision::Verdict::kReplace:
@@ -96,6 +97,7 @@ audit::Entry EgressEntry(const Audience& audience, Exit exit, const std::string&
   for (const auto& o : delivered) e.objects.push_back(RefOf(o));
   e.denied = page.denied_refs;
   e.redacted = page.replaced_refs;
+  e.profile = page.profile;
   if (page.withheld || page.replaced) {
     e.detail = common::Cat(page.withheld, " withheld, ", page.replaced, " redacted");
     if (!page.withheld_reason.empty()) e.detail += common::Cat(" (", page.withheld_reason, ")");

@@ -7,7 +7,11 @@
 #include <mutex>
 #include <utility>
 
+#include <absl/strings/str_join.h>
+#include <nlohmann/json.hpp>
+
 #include "accord/common/strings.h"
+#include "accord/common/time.h"
 
 namespace accord::policy {
 
@@ -187,6 +191,9 @@ class NodeGate final : public Gate {
         std::find(peer.types.begin(), peer.types.end(), object.type) == peer.types.end()) {
       return Decision::Deny(common::Cat("type '", object.type, "' is not shared with this peer"));
     }
+    if (object.type == "observed-data" && !peer.share_observed_data) {
+      return Decision::Deny("raw observed-data is not shared with this peer (share_observed_data)");
+    }
     EgressFacts facts = EgressFactsOf(object.json, rules.default_tlp, rules.signature_extension);
     if (facts.signature_entry && facts.signer.empty()) {
       return Decision::Deny("its signature entry names no signer");
@@ -216,6 +223,36 @@ class NodeGate final : public Gate {
         }
       }
     }
+    // Issue 13: sightings leave as counts and coarse times only, and the redaction profile
+    // works on a copy. A changed copy is this node's: signed by it, whoever originated it.
+    std::string copy;
+    std::vector<std::string> changes;
+    if (object.type == "sighting") {
+      ACCORD_ASSIGN_OR_RETURN(std::optional<Decision> refused,
+                              ShapeSighting(object.json, peer, &copy, &changes));
+      if (refused) return *refused;
+    }
+    if (peer.redactor) {
+      Redactor::Result r =
+          peer.redactor->Redact(copy.empty() ? std::string_view(object.json) : copy, Lookup());
+      if (r.kind == Redactor::Result::Kind::kDropped) {
+        Decision d = Decision::Deny(r.reason);
+        d.profile = peer.redactor->profile().name;
+        return d;
+      }
+      if (r.kind == Redactor::Result::Kind::kRedacted) {
+        copy = std::move(r.json);
+        changes.push_back(r.reason);
+      }
+    }
+    if (!changes.empty()) {
+      ACCORD_ASSIGN_OR_RETURN(std::string signed_json, options_.peers->Sign(copy));
+      Decision d =
+          Decision::Replace(std::move(signed_json),
+                            common::Cat(absl::StrJoin(changes, "; "), "; signed by this node"));
+      if (peer.redactor) d.profile = peer.redactor->profile().name;
+      return d;
+    }
     if (facts.signer.empty() && std::find(rules.unsigned_ok.begin(), rules.unsigned_ok.end(),
                                           object.id) == rules.unsigned_ok.end()) {
       // This node originated it: it leaves signed (Ed25519 is deterministic, so every copy
@@ -224,6 +261,68 @@ class NodeGate final : public Gate {
       return Decision::Replace(std::move(signed_json), "signed by this node");
     }
     return Decision::Allow();
+  }
+
+  // The latest stored version of a referenced object, for the redaction of references.
+  Redactor::Lookup Lookup() {
+    return [this](std::string_view id) -> std::optional<std::string> {
+      absl::StatusOr<std::vector<store::StoredObject>> v =
+          store_->Get(std::string(id), store::VersionSelect::kLast);
+      if (!v.ok() || v->empty()) return std::nullopt;
+      return std::move(v->back().json);
+    };
+  }
+
+  // A sighting on its way to `peer`: refused under the agreement's k-threshold; its times
+  // coarsened to the agreement's buckets, and its observed-data references removed unless
+  // observed data is shared. `*copy` is the changed sighting (empty: unchanged).
+  static absl::StatusOr<std::optional<Decision>> ShapeSighting(const std::string& json,
+                                                               const PeerRules& peer,
+                                                               std::string* copy,
+                                                               std::vector<std::string>* changes) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::parse(json, nullptr, false);
+    if (o.is_discarded() || !o.is_object()) {
+      return std::optional<Decision>(Decision::Deny("the sighting is not a JSON object"));
+    }
+    // A sighting without a count was seen at least once (STIX21-objects.md: count is optional).
+    const int64_t count =
+        o.contains("count") && o["count"].is_number_integer() ? o["count"].get<int64_t>() : 1;
+    if (count < peer.sighting_min_count) {
+      return std::optional<Decision>(Decision::Deny(
+          common::Cat("its count ", count, " is under the agreement's sighting_min_count ",
+                      peer.sighting_min_count)));
+    }
+    bool changed = false;
+    if (peer.sighting_bucket_s > 0) {
+      const common::Micros bucket = peer.sighting_bucket_s * 1000000;
+      for (const char* key : {"first_seen", "last_seen"}) {
+        if (!o.contains(key) || !o[key].is_string()) continue;
+        absl::StatusOr<common::ParsedTimestamp> t =
+            common::ParseTimestamp(o[key].get<std::string>());
+        if (!t.ok()) {
+          return std::optional<Decision>(
+              Decision::Deny(common::Cat("its ", key, " is no timestamp")));
+        }
+        // first_seen down to its bucket's start, last_seen up to its bucket's end.
+        common::Micros v = t->micros;
+        common::Micros floor = v - ((v % bucket) + bucket) % bucket;
+        common::Micros to =
+            std::string_view(key) == "first_seen" || floor == v ? floor : floor + bucket;
+        if (to != v) {
+          o[key] = common::FormatTimestamp(to);
+          changed = true;
+        }
+      }
+      if (changed)
+        changes->push_back(common::Cat("sighting times in ", peer.sighting_bucket_s, " s buckets"));
+    }
+    if (!peer.share_observed_data && o.contains("observed_data_refs")) {
+      o.erase("observed_data_refs");
+      changes->push_back("observed_data_refs removed (share_observed_data)");
+      changed = true;
+    }
+    if (changed) *copy = o.dump();
+    return std::optional<Decision>();
   }
 
   absl::StatusOr<Decision> DoAdmit(const Object& object, const Audience& audience,
@@ -243,8 +342,27 @@ class NodeGate final : public Gate {
       if (exit != Exit::kTaxiiPush) return Decision::Deny("no agreement with this peer");
     }
     if (IsAuditor(audience)) return Decision::Deny("an auditor reads no intelligence");
-    if (BarredFromRed(audience) && TlpOfObject(object.json, Rules()->default_tlp) == Tlp::kRed) {
-      return Decision::Deny(common::Cat("TLP:RED is never shown to ", audience.ToString()));
+    std::shared_ptr<const FederationRules> rules;
+    if (BarredFromRed(audience)) {
+      rules = Rules();
+      if (TlpOfObject(object.json, rules->default_tlp) == Tlp::kRed) {
+        return Decision::Deny(common::Cat("TLP:RED is never shown to ", audience.ToString()));
+      }
+    }
+    if (audience.kind == Audience::Kind::kUser) {
+      // The role's redaction profile ([redaction.roles]), if it has one.
+      if (!rules) rules = Rules();
+      auto it = rules->role_redactors.find(audience.role);
+      if (it != rules->role_redactors.end()) {
+        Redactor::Result r = it->second->Redact(object.json, Lookup());
+        Decision d = Decision::Allow();
+        if (r.kind == Redactor::Result::Kind::kDropped) d = Decision::Deny(r.reason);
+        if (r.kind == Redactor::Result::Kind::kRedacted) {
+          d = Decision::Replace(std::move(r.json), std::move(r.reason));
+        }
+        if (r.kind != Redactor::Result::Kind::kUnchanged) d.profile = it->second->profile().name;
+        return d;
+      }
     }
     return Decision::Allow();
   }

@@ -252,5 +252,115 @@ TEST_F(PeerGateTest, PagesForAPeerCountWhatTheyWithhold) {
   EXPECT_EQ(second->withheld, 1u);
 }
 
+// Issue 13, points 4 and 5, for a peer "d" whose agreement names a redaction profile, keeps
+// observed data, shares sightings from a count of 3 in one-hour buckets. Expected values by
+// hand from the rules in the issue.
+TEST_F(PeerGateTest, RedactionObservedDataAndSightingsFollowTheAgreement) {
+  RedactionProfile profile;
+  profile.name = "partners";
+  profile.drop_types = {"email-addr"};
+  common::IpPrefix victims;
+  ASSERT_TRUE(common::ParseIpPrefix("10.0.0.0/8", &victims));
+  profile.victim_ranges = {victims};
+  auto redactor = Redactor::Create(profile);
+  ASSERT_TRUE(redactor.ok());
+  PeerRules d;
+  d.identity = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
+  d.terms = {false, Tlp::kAmber, true};
+  d.collections = {"out"};
+  d.redactor = *redactor;
+  d.sighting_min_count = 3;
+  d.sighting_bucket_s = 3600;
+  dir_peers_->rules.peers["d"] = d;
+  dir_peers_->rules.fingerprint = "v2";
+  auto admit = [&](const std::string& peer, const std::string& json) {
+    store::StoredObject o;
+    o.json = json;
+    auto start = json.find("\"id\":\"") + 6;
+    o.id = json.substr(start, json.find('"', start) - start);
+    o.type = o.id.substr(0, o.id.find("--"));
+    EXPECT_TRUE(gate_->CheckExit(Audience::Peer(peer), Exit::kTaxiiObjects).ok());
+    return gate_->Admit(o, Audience::Peer(peer), Exit::kTaxiiObjects);
+  };
+  // The profile drops e-mail addresses, naming itself.
+  Decision mail = admit(
+      "d",
+      R"({"type":"email-addr","spec_version":"2.1","id":"email-addr--00000000-0000-4000-8000-000000000001","value":"a@b.example"})");
+  EXPECT_EQ(mail.verdict, Decision::Verdict::kDeny);
+  EXPECT_EQ(mail.profile, "partners");
+  // A forwarded GREEN indicator naming a victim address: a redacted copy, signed by this node
+  // (the fake directory wraps what it signs), never left under the originator's signature.
+  const std::string forwarded = Indicator(1, kGreen, kX);
+  std::string with_victim = forwarded;
+  with_victim.replace(with_victim.find("10.0.0.1"), 8, "10.2.3.4");
+  Decision red = admit("d", with_victim);
+  ASSERT_EQ(red.verdict, Decision::Verdict::kReplace) << red.reason;
+  EXPECT_EQ(red.profile, "partners");
+  EXPECT_EQ(red.json.rfind("{\"signed\":", 0), 0u) << red.json;
+  EXPECT_NE(red.json.find("10.2.3.0/24"), std::string::npos) << red.json;
+  EXPECT_EQ(red.json.find("10.2.3.4"), std::string::npos) << red.json;
+  // The same object to b (no profile): as before, forwarded untouched.
+  EXPECT_EQ(admit("b", with_victim).verdict, Decision::Verdict::kAllow);
+
+  // Raw observed data: d did not say share_observed_data; c neither.
+  const std::string od =
+      R"({"type":"observed-data","spec_version":"2.1","id":"observed-data--00000000-0000-4000-8000-000000000002","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","first_observed":"2024-01-01T00:00:00Z","last_observed":"2024-01-01T00:00:00Z","number_observed":1,"object_refs":["domain-name--00000000-0000-4000-8000-000000000003"]})";
+  Decision od_d = admit("d", od);
+  EXPECT_EQ(od_d.verdict, Decision::Verdict::kDeny);
+  EXPECT_NE(od_d.reason.find("share_observed_data"), std::string::npos) << od_d.reason;
+  dir_peers_->rules.peers["d"].share_observed_data = true;
+  dir_peers_->rules.fingerprint = "v3";
+  EXPECT_TRUE(admit("d", od).allowed());
+
+  // Sightings: under the k-threshold withheld; at it, times coarsened to the hour (first_seen
+  // down, last_seen up) and observed-data references kept now that d takes observed data.
+  auto sighting = [](int count) {
+    return common::Cat(
+        R"({"type":"sighting","spec_version":"2.1","id":"sighting--00000000-0000-4000-8000-00000000000)",
+        count,
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","sighting_of_ref":"indicator--00000000-0000-4000-8000-000000000001","count":)",
+        count,
+        R"(,"first_seen":"2024-01-01T10:17:00Z","last_seen":"2024-01-01T12:00:00Z","observed_data_refs":["observed-data--00000000-0000-4000-8000-000000000002"]})");
+  };
+  Decision two = admit("d", sighting(2));
+  EXPECT_EQ(two.verdict, Decision::Verdict::kDeny);
+  EXPECT_NE(two.reason.find("sighting_min_count 3"), std::string::npos) << two.reason;
+  Decision three = admit("d", sighting(3));
+  ASSERT_EQ(three.verdict, Decision::Verdict::kReplace) << three.reason;
+  EXPECT_NE(three.json.find(R"("first_seen":"2024-01-01T10:00:00.000000Z")"), std::string::npos)
+      << three.json;
+  EXPECT_NE(three.json.find(R"("last_seen":"2024-01-01T12:00:00Z")"), std::string::npos)
+      << three.json;  // already on a boundary: unchanged
+  EXPECT_NE(three.json.find("observed_data_refs"), std::string::npos);
+  // c does not take observed data: the references go, the count stays.
+  Decision to_c = admit("c", sighting(3));
+  ASSERT_EQ(to_c.verdict, Decision::Verdict::kReplace) << to_c.reason;
+  EXPECT_EQ(to_c.json.find("observed_data_refs"), std::string::npos) << to_c.json;
+  EXPECT_NE(to_c.json.find(R"("count":3)"), std::string::npos);
+}
+
+// [redaction.roles]: a reader gets the role's profile; an analyst (no profile) the original.
+TEST_F(PeerGateTest, ARolesProfileRedactsWhatItsUsersRead) {
+  RedactionProfile profile;
+  profile.name = "readers";
+  profile.strip_url_query = true;
+  auto redactor = Redactor::Create(profile);
+  ASSERT_TRUE(redactor.ok());
+  dir_peers_->rules.role_redactors["reader"] = *redactor;
+  dir_peers_->rules.fingerprint = "v2";
+  store::StoredObject o;
+  o.id = "note--00000000-0000-4000-8000-000000000009";
+  o.type = "note";
+  o.json =
+      R"({"type":"note","id":"note--00000000-0000-4000-8000-000000000009","content":"see https://x.example/a?token=s3cret","object_refs":["indicator--00000000-0000-4000-8000-000000000001"]})";
+  ASSERT_TRUE(gate_->CheckExit(Audience::User("rita", "reader"), Exit::kTaxiiObjects).ok());
+  Decision r = gate_->Admit(o, Audience::User("rita", "reader"), Exit::kTaxiiObjects);
+  ASSERT_EQ(r.verdict, Decision::Verdict::kReplace) << r.reason;
+  EXPECT_EQ(r.profile, "readers");
+  EXPECT_NE(r.json.find(R"("content":"see https://x.example/a")"), std::string::npos) << r.json;
+  EXPECT_EQ(gate_->Admit(o, Audience::User("ana", "analyst"), Exit::kTaxiiObjects).verdict,
+            Decision::Verdict::kAllow);
+}
+
 }  // namespace
 }  // namespace accord::policy

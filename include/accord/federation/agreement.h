@@ -4,6 +4,7 @@
 // names the file, line and column.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,11 @@ struct Agreement {
     std::vector<std::string> types;        // empty: every type
     Tlp max_tlp = Tlp::kGreen;             // the most restricted marking the peer may receive
     bool forward = false;                  // may objects other peers gave us reach this peer
+    // Issue 13: privacy terms.
+    std::string redaction;             // redaction profile (accord.toml) applied on the way out
+    bool share_observed_data = false;  // may raw observed-data leave for this peer
+    int64_t sighting_min_count = 1;    // a sighting leaves only once its count reaches this
+    int64_t sighting_bucket_s = 0;     // sighting times coarsened to buckets of this many s
   } share;
   struct Accept {
     std::vector<std::string> from;   // the peer's collections to pull; none: nothing
@@ -36,7 +42,9 @@ struct Agreement {
 /// Parses the agreement for peer `peer` from `toml` (`source` names it in errors). Keys:
 /// `same_organization` (bool); `[share]` `collections` (non-empty strings), `types` (STIX
 /// types: standard ones, or custom ones starting "x-"), `max_tlp` ("clear" | "green" |
-/// "amber" | "amber+strict"; "red" never leaves a node), `forward` (bool); `[accept]` `from`,
+/// "amber" | "amber+strict"; "red" never leaves a node), `forward` (bool), `redaction` (a
+/// profile name), `share_observed_data` (bool), `sighting_min_count` (integer >= 1),
+/// `sighting_bucket` (seconds, 0 to 31 days: 0 keeps times as they are); `[accept]` `from`,
 /// `into` (default "from-<peer>"), `types`. Defaults: not the same organisation, share and
 /// accept nothing, max_tlp "green", forward false. InvalidArgument "source:line:column: why".
 absl::StatusOr<Agreement> ParseAgreement(std::string_view toml, std::string_view source,

@@ -29,6 +29,7 @@ struct GatedPage {
   uint64_t withheld = 0;                     ///< denied by the gate
   uint64_t replaced = 0;                     ///< replaced (redacted) copies among `objects`
   std::string withheld_reason;               ///< the first denial's reason
+  std::string profile;  ///< the redaction profile that decided for some object, if any
   /// For the audit log: the versions withheld and those replaced, (id, modified), the first
   /// audit::kMaxVersionsPerEntry of each.
   std::vector<audit::VersionRef> denied_refs, replaced_refs;

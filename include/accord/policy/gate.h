@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "accord/common/status.h"
+#include "accord/policy/redaction.h"
 #include "accord/policy/tlp.h"
 #include "accord/store/store.h"
 
@@ -106,13 +107,14 @@ using Object = store::StoredObject;
 struct Decision {
   enum class Verdict : uint8_t { kAllow, kDeny, kReplace };
   Verdict verdict = Verdict::kDeny;
-  std::string json;    ///< kReplace: the copy to deliver instead (the original is unchanged)
-  std::string reason;  ///< kDeny, kReplace: which rule, and why
+  std::string json;     ///< kReplace: the copy to deliver instead (the original is unchanged)
+  std::string reason;   ///< kDeny, kReplace: which rule, and why
+  std::string profile;  ///< the redaction profile that made a kReplace or kDeny, if one did
 
-  static Decision Allow() { return {Verdict::kAllow, {}, {}}; }
-  static Decision Deny(std::string reason) { return {Verdict::kDeny, {}, std::move(reason)}; }
+  static Decision Allow() { return {Verdict::kAllow, {}, {}, {}}; }
+  static Decision Deny(std::string reason) { return {Verdict::kDeny, {}, std::move(reason), {}}; }
   static Decision Replace(std::string json, std::string reason) {
-    return {Verdict::kReplace, std::move(json), std::move(reason)};
+    return {Verdict::kReplace, std::move(json), std::move(reason), {}};
   }
   bool allowed() const { return verdict != Verdict::kDeny; }
 };
@@ -172,6 +174,12 @@ struct PeerRules {
   std::vector<std::string> collections;  ///< ids or aliases of the collections it may read
   std::vector<std::string> types;        ///< the types it may receive; empty: every type
   std::string given_into;                ///< the collection its own objects land in here
+  /// Issue 13: the redaction profile applied to what leaves for it (null: none), whether raw
+  /// observed-data may leave, and how sightings leave (k-threshold, time buckets).
+  std::shared_ptr<const Redactor> redactor;
+  bool share_observed_data = false;
+  int64_t sighting_min_count = 1;
+  int64_t sighting_bucket_s = 0;
 };
 
 /// Everything the gate needs to decide for peers, read together.
@@ -181,6 +189,8 @@ struct FederationRules {
   std::string signature_extension;       ///< the extension-definition holding signatures
   std::vector<std::string> unsigned_ok;  ///< ids that leave unsigned (fixed definitions)
   std::map<std::string, PeerRules, std::less<>> peers;  ///< by peer (user) name
+  /// Redaction per TAXII role (accord.toml [redaction.roles]): by role name.
+  std::map<std::string, std::shared_ptr<const Redactor>, std::less<>> role_redactors;
   std::string fingerprint;  ///< changes whenever anything above may have
 };
 
