@@ -202,9 +202,11 @@ class NodeGate final : public Gate {
       return Decision::Deny("it originated at this peer");
     }
     const bool forwarded = !facts.signer.empty() && facts.signer != rules.own_identity;
-    if (!TlpAllows(facts.tlp, peer.terms, forwarded)) {
-      return Decision::Deny(common::Cat("TLP:", TlpName(facts.tlp), forwarded ? " (forwarded)" : "",
-                                        " may not go to this peer"));
+    std::string source;
+    const Tlp tlp = DerivedTlp(object, facts.tlp, rules.default_tlp, &source);
+    if (!TlpAllows(tlp, peer.terms, forwarded)) {
+      return Decision::Deny(common::Cat("TLP:", TlpName(tlp), forwarded ? " (forwarded)" : "",
+                                        source, " may not go to this peer"));
     }
     if (forwarded && !peer.given_into.empty()) {
       // The peer gave us this very version: it never goes back.
@@ -261,6 +263,39 @@ class NodeGate final : public Gate {
       return Decision::Replace(std::move(signed_json), "signed by this node");
     }
     return Decision::Allow();
+  }
+
+  // Derived objects inherit restriction (issue 13, point 2): a sighting, relationship, note or
+  // opinion is at least as restricted as what it is about (looked up in the store; an object
+  // the node does not hold adds nothing). `*source` says which reference raised it.
+  Tlp DerivedTlp(const Object& object, Tlp own, Tlp default_tlp, std::string* source) {
+    if (object.type != "sighting" && object.type != "relationship" && object.type != "note" &&
+        object.type != "opinion") {
+      return own;
+    }
+    nlohmann::json o = nlohmann::json::parse(object.json, nullptr, false);
+    if (!o.is_object()) return Tlp::kRed;  // fail closed
+    std::vector<std::string> refs;
+    for (const char* key : {"sighting_of_ref", "source_ref", "target_ref"}) {
+      if (o.contains(key) && o[key].is_string()) refs.push_back(o[key].get<std::string>());
+    }
+    if (o.contains("object_refs") && o["object_refs"].is_array()) {
+      for (const auto& r : o["object_refs"]) {
+        if (r.is_string()) refs.push_back(r.get<std::string>());
+      }
+    }
+    Tlp tlp = own;
+    const Redactor::Lookup lookup = Lookup();
+    for (const std::string& id : refs) {
+      std::optional<std::string> target = lookup(id);
+      if (!target) continue;
+      Tlp t = TlpOfObject(*target, default_tlp);
+      if (t > tlp) {
+        tlp = t;
+        *source = common::Cat(" (inherited from ", id, ")");
+      }
+    }
+    return tlp;
   }
 
   // The latest stored version of a referenced object, for the redaction of references.
@@ -345,8 +380,11 @@ class NodeGate final : public Gate {
     std::shared_ptr<const FederationRules> rules;
     if (BarredFromRed(audience)) {
       rules = Rules();
-      if (TlpOfObject(object.json, rules->default_tlp) == Tlp::kRed) {
-        return Decision::Deny(common::Cat("TLP:RED is never shown to ", audience.ToString()));
+      std::string source;
+      const Tlp own = TlpOfObject(object.json, rules->default_tlp);
+      if (own == Tlp::kRed || DerivedTlp(object, own, rules->default_tlp, &source) == Tlp::kRed) {
+        return Decision::Deny(
+            common::Cat("TLP:RED", source, " is never shown to ", audience.ToString()));
       }
     }
     if (audience.kind == Audience::Kind::kUser) {

@@ -362,5 +362,50 @@ TEST_F(PeerGateTest, ARolesProfileRedactsWhatItsUsersRead) {
             Decision::Verdict::kAllow);
 }
 
+// Issue 13, point 2: a sighting or relationship is at least as restricted as what it refers
+// to. GREEN sightings of stored indicators: of an AMBER one, it is AMBER (b takes AMBER only
+// directly: allowed, signed; with max_tlp GREEN: refused); of a RED one, RED (never leaves, and
+// no reader sees it).
+TEST_F(PeerGateTest, DerivedObjectsInheritRestriction) {
+  Import("out", Indicator(1, kAmber, ""));
+  Import("out", Indicator(2, kRed, ""));
+  auto sighting = [](int of) {
+    return common::Cat(
+        R"({"type":"sighting","spec_version":"2.1","id":"sighting--00000000-0000-4000-8000-00000000001)",
+        of,
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","sighting_of_ref":"indicator--00000000-0000-4000-8000-00000000000)",
+        of, R"(","count":4,"object_marking_refs":[")", kGreen, R"("]})");
+  };
+  auto relationship = [](int to) {
+    return common::Cat(
+        R"({"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-00000000002)",
+        to,
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","relationship_type":"indicates","source_ref":"indicator--00000000-0000-4000-8000-00000000000)",
+        to,
+        R"(","target_ref":"malware--00000000-0000-4000-8000-000000000099","object_marking_refs":[")",
+        kGreen, R"("]})");
+  };
+  EXPECT_EQ(Verdict("c", sighting(1)), 'R');  // AMBER, directly, same organisation
+  EXPECT_EQ(Verdict("c", sighting(2)), 'D');  // RED
+  EXPECT_EQ(Verdict("c", relationship(1)), 'R');
+  EXPECT_EQ(Verdict("c", relationship(2)), 'D');
+  dir_peers_->rules.peers["c"].terms.max_tlp = Tlp::kGreen;
+  dir_peers_->rules.fingerprint = "v2";
+  EXPECT_EQ(Verdict("c", sighting(1)), 'D');  // AMBER is above c's max_tlp now
+  // A sighting of an indicator this node does not hold is what it says it is (GREEN).
+  EXPECT_EQ(Verdict("c", sighting(7)), 'R');
+  store::StoredObject o;
+  o.json = sighting(2);
+  o.id = "sighting--00000000-0000-4000-8000-000000000012";
+  o.type = "sighting";
+  Decision d = gate_->Admit(o, Audience::User("rita", "reader"), Exit::kTaxiiObjects);
+  EXPECT_EQ(d.verdict, Decision::Verdict::kDeny);
+  EXPECT_NE(d.reason.find("inherited from indicator--00000000-0000-4000-8000-000000000002"),
+            std::string::npos)
+      << d.reason;
+  o.json = sighting(1);
+  EXPECT_TRUE(gate_->Admit(o, Audience::User("rita", "reader"), Exit::kTaxiiObjects).allowed());
+}
+
 }  // namespace
 }  // namespace accord::policy
