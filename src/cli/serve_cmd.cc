@@ -6,15 +6,21 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "accord/audit/checkpoint.h"
 #include "accord/audit/log.h"
 #include "accord/common/strings.h"
 #include "accord/federation/directory.h"
+#include "accord/federation/node.h"
 #include "accord/federation/sync.h"
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
@@ -82,6 +88,77 @@ struct ServeFlags {
   std::string access_log = "\x01";
   uint64_t max_body = 0;
   std::string api_root;
+  double checkpoint_interval_s = 3600;
+};
+
+// Signs the audit log's head every `interval_s` while the server runs, and once more when it
+// stops, whenever entries were added since the last checkpoint (issue 13, point 7). Without a
+// node key (`accord node init`) it says so once and does nothing.
+class CheckpointLoop {
+ public:
+  CheckpointLoop(audit::Log* log, store::Store* store, std::string data_dir, double interval_s)
+      : log_(log), store_(store), data_dir_(std::move(data_dir)), interval_s_(interval_s) {}
+  ~CheckpointLoop() { Stop(); }
+
+  void Start() {
+    if (interval_s_ <= 0) return;
+    auto sk = federation::LoadSecretKey(data_dir_);
+    if (!sk.ok()) {
+      std::cerr << "accord: audit: no node key, so no periodic checkpoints ('accord node init' "
+                   "makes one)\n";
+      return;
+    }
+    secret_key_ = *sk;
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    const auto interval = std::chrono::microseconds(static_cast<int64_t>(interval_s_ * 1e6));
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      const bool stopping = cv_.wait_for(l, interval, [this] { return stop_; });
+      l.unlock();
+      Once();
+      l.lock();
+      if (stopping) return;
+    }
+  }
+
+  void Once() {
+    auto head = log_->ReadHead();
+    if (!head.ok()) {
+      std::cerr << "accord: audit: checkpoint: " << head.status().message() << "\n";
+      return;
+    }
+    if (head->seq == 0 || head->seq == last_seq_) return;
+    auto cp = audit::MakeCheckpoint(*log_, *store_, secret_key_);
+    if (!cp.ok()) {
+      std::cerr << "accord: audit: checkpoint: " << cp.status().message() << "\n";
+      return;
+    }
+    last_seq_ = cp->seq;
+  }
+
+  audit::Log* const log_;
+  store::Store* const store_;
+  const std::string data_dir_;
+  const double interval_s_;
+  std::string secret_key_;
+  uint64_t last_seq_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 absl::Status Serve(const Globals& g, const ServeFlags& f) {
@@ -175,8 +252,11 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // Federation: pull from the peers at [federation] sync_interval (docs/FEDERATION.md).
   federation::SyncLoop sync(st.get(), g.data_dir);
   sync.Start();
+  CheckpointLoop checkpoints(audit_log.get(), st.get(), g.data_dir, f.checkpoint_interval_s);
+  checkpoints.Start();
   absl::Status ran = server->Run();
   sync.Stop();
+  checkpoints.Stop();
   ACCORD_RETURN_IF_ERROR(ran);
   std::cout << "accord: stopped" << std::endl;
   return absl::OkStatus();
@@ -210,6 +290,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
                     "Access log file, JSON lines ('-' standard error, '' off)");
   serve->add_option("--max-body", f->max_body, "Largest request body in bytes (413 above)");
   serve->add_option("--api-root", f->api_root, "API root name (default 'api')");
+  serve
+      ->add_option("--audit-checkpoint-interval", f->checkpoint_interval_s,
+                   "Sign the audit log's head every N seconds, and when stopping (default "
+                   "3600; 0: off). Needs the node key ('accord node init')")
+      ->check(CLI::Range(0.0, 31.0 * 86400));
   serve->callback([g, f, exit_code] {
     auto s = Serve(*g, *f);
     *exit_code = s.ok() ? 0 : Fail(s);

@@ -418,5 +418,42 @@ TEST_F(AuditCliTest, RolesOverHttpAndTheAuditorsApi) {
   EXPECT_EQ(Run("audit verify").exit_code, 0);
 }
 
+// `accord serve` signs the head by itself: every --audit-checkpoint-interval while entries are
+// added, and once more when it stops, so that the last checkpoint covers the server's last
+// entry. Each checkpoint verifies with the node's key (accord audit verify checks them).
+TEST_F(AuditCliTest, TheServerSignsCheckpointsByItself) {
+  ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(store().string(), {"--audit-checkpoint-interval", "0.2"}));
+  std::filesystem::create_directories(tmp_.path() / "curl");
+  auto get = [&] {
+    return RunCmd(
+               "curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/taxii+json;"
+               "version=2.1' -H 'Authorization: Bearer " +
+                   server.admin_key() + "' http://127.0.0.1:" + std::to_string(server.port()) +
+                   "/api/collections/",
+               tmp_.path() / "curl")
+        .out;
+  };
+  EXPECT_EQ(get(), "200");
+  size_t n = 0;
+  for (int i = 0; i < 200 && n == 0; ++i) {
+    RunResult cps = Run("audit checkpoints --json");
+    ASSERT_EQ(cps.exit_code, 0) << cps.err;
+    n = nlohmann::json::parse(cps.out).size();
+    if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GE(n, 1u);
+  EXPECT_EQ(get(), "200");  // one more entry, after the first checkpoint
+  server.Stop();
+  RunResult v = Run("audit verify --json");
+  ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+  const nlohmann::json report = nlohmann::json::parse(v.out);
+  nlohmann::json cps = nlohmann::json::parse(Run("audit checkpoints --json").out);
+  ASSERT_FALSE(cps.empty());
+  EXPECT_EQ(cps.back()["seq"], report["last_seq"]) << cps.dump() << " " << report.dump();
+  EXPECT_EQ(report["checkpoints"], cps.size()) << report.dump();
+}
+
 }  // namespace
 }  // namespace accord::testing
