@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "accord/audit/log.h"
 #include "accord/common/strings.h"
 #include "accord/ingest/pattern_policy.h"
 #include "accord/policy/gate.h"
@@ -143,6 +144,12 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
       return;
     }
     po.pattern_policy = std::move(*policy);
+    auto log = audit::Log::Open(g->data_dir);
+    if (!log.ok()) {
+      *exit_code = Fail(log.status());
+      return;
+    }
+    po.audit = log->get();
     std::string root = f->url;
     if (root.empty() || root.back() != '/') root += '/';
     auto r = c.Pull(root, po, st->get());
@@ -202,7 +209,18 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
     taxii::Client c(ClientOpts(*f));
     std::string root = f->url;
     if (root.empty() || root.back() != '/') root += '/';
-    auto r = c.Push(root, f->collection, objects, f->batch, f->parallel, *gate->gate);
+    // A node's push is recorded in its audit log; a plain client (no node here) has none.
+    std::unique_ptr<audit::Log> log;
+    if (gate->store) {
+      auto opened = audit::Log::Open(g->data_dir);
+      if (!opened.ok()) {
+        *exit_code = Fail(opened.status());
+        return;
+      }
+      log = std::move(*opened);
+    }
+    auto r = c.Push(root, f->collection, objects, f->batch, f->parallel, *gate->gate, log.get(),
+                    common::Cat("operator:", OperatorName()));
     if (!r.ok()) {
       *exit_code = Fail(r.status());
       return;

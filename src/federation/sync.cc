@@ -13,6 +13,7 @@
 
 #include <simdjson.h>
 
+#include "accord/audit/log.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/federation/agreement.h"
@@ -264,6 +265,7 @@ struct RoundContext {
   const FederationConfig& config;
   const ingest::PatternPolicy& pattern_policy;  // [pattern] of accord.toml, read once a round
   const std::atomic<bool>* stop;
+  audit::Log* audit;  // every committed page of a peer's objects is a write by "peer:NAME"
 };
 
 // Pulls one remote collection of one peer. Fills `r`; returns the error of the round (the
@@ -390,6 +392,12 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
       for (const stix::ObjectRecord* rec : keep) ACCORD_RETURN_IF_ERROR(txn->Add(*rec));
       ACCORD_RETURN_IF_ERROR(txn->PutSetting(cursor_key, last));
       ACCORD_ASSIGN_OR_RETURN(store::ImportResult done, txn->Commit());
+      if (ctx.audit != nullptr && done.memberships > 0) {
+        ACCORD_RETURN_IF_ERROR(ctx.audit
+                                   ->Append(ingest::WriteEntry({"federation-sync", peer.name},
+                                                               agreement.accept.into, done))
+                                   .status());
+      }
       r.added += done.added;
       r.duplicates += done.duplicates;
       r.quarantined += done.conflicts;
@@ -432,7 +440,8 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
   }
   ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
                           ingest::LoadPatternPolicy(data_dir));
-  RoundContext ctx{store, config, pattern_policy, stop};
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log, audit::Log::Open(data_dir));
+  RoundContext ctx{store, config, pattern_policy, stop, audit_log.get()};
   SyncReport report;
   ReceiveCheck check(store, trust, node->identity);
   for (const Peer& peer : peers) {
@@ -540,7 +549,14 @@ absl::Status ReleaseHeld(store::Store& store, const std::string& data_dir, int64
     ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::ImportTxn> txn, store.BeginImport(e.collection));
     txn->SetWriter(e.writer);
     ACCORD_RETURN_IF_ERROR(txn->Add(rec));
-    ACCORD_RETURN_IF_ERROR(txn->Commit().status());
+    ACCORD_ASSIGN_OR_RETURN(store::ImportResult done, txn->Commit());
+    if (done.memberships > 0) {
+      // The peer's version, written now: recorded as the peer's write, released from hold.
+      ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(data_dir));
+      audit::Entry entry = ingest::WriteEntry({"federation-sync", e.writer}, e.collection, done);
+      entry.detail += common::Cat("; released from quarantine #", qid);
+      ACCORD_RETURN_IF_ERROR(log->Append(std::move(entry)).status());
+    }
   }
   // Stored first, then the entry dropped: a crash between leaves an entry whose release is a
   // duplicate.

@@ -15,6 +15,7 @@
 #include "accord/common/strings.h"
 #include "accord/http/message.h"
 #include "accord/ingest/ingest.h"
+#include "accord/policy/egress_reader.h"
 #include "accord/stix/ijson.h"
 #include "accord/stix/reader.h"
 #include "accord/store/group_commit.h"
@@ -340,6 +341,10 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
         ACCORD_ASSIGN_OR_RETURN(auto done, committer->Commit(into, std::move(checked.records),
                                                              common::Cat("taxii-pull ", api_root)));
         out.added += done.added;
+        if (po.audit != nullptr && done.memberships > 0) {
+          ACCORD_RETURN_IF_ERROR(
+              po.audit->Append(ingest::WriteEntry(io.origin, into, done)).status());
+        }
         // Versions refused as content conflicts (issue 10) are refusals of this pull.
         out.rejected += done.conflicts;
         for (const store::ContentConflict& c : done.conflicting) {
@@ -382,7 +387,8 @@ absl::StatusOr<Client::PullResult> Client::Pull(const std::string& api_root, con
 absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
                                                 const std::string& collection,
                                                 const std::vector<policy::Object>& offered,
-                                                size_t batch, size_t parallel, policy::Gate& gate) {
+                                                size_t batch, size_t parallel, policy::Gate& gate,
+                                                audit::Log* audit, const std::string& actor) {
   // The egress gate first (docs/EGRESS.md): nothing is sent through a closed exit, and only
   // what the gate admits (or its replacement) goes into the envelopes.
   const policy::Audience peer = policy::Audience::Peer(api_root);
@@ -390,17 +396,32 @@ absl::StatusOr<Client::PushResult> Client::Push(const std::string& api_root,
   PushResult out;
   std::vector<std::string> objects;
   objects.reserve(offered.size());
+  audit::Entry entry;
+  entry.actor = actor.empty() ? std::string("operator") : actor;
+  entry.action = "egress";
+  entry.exit = std::string(policy::ExitName(policy::Exit::kTaxiiPush));
+  entry.peer = api_root;
+  entry.collection = collection;
   for (const policy::Object& o : offered) {
     policy::Decision d = gate.Admit(o, peer, policy::Exit::kTaxiiPush);
+    if (!d.profile.empty() && entry.profile.empty()) entry.profile = d.profile;
     if (d.verdict == policy::Decision::Verdict::kDeny) {
       if (out.withheld++ == 0) out.withheld_reason = std::move(d.reason);
+      entry.denied.push_back(policy::RefOf(o));
       continue;
     }
+    entry.objects.push_back(policy::RefOf(o));
     if (d.verdict == policy::Decision::Verdict::kReplace) {
+      entry.redacted.push_back(policy::RefOf(o));
       objects.push_back(std::move(d.json));
     } else {
       objects.push_back(o.json);
     }
+  }
+  if (audit != nullptr) {
+    entry.detail = common::Cat(entry.objects.size(), " to send, ", out.withheld, " withheld, ",
+                               entry.redacted.size(), " replaced");
+    ACCORD_RETURN_IF_ERROR(audit->Append(std::move(entry)).status());
   }
   // batch 0 means the default of 100 objects per envelope.
   if (batch == 0) batch = 100;

@@ -194,6 +194,23 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
   }
   EXPECT_EQ(checked, 5 + 5 + 4 + 2);  // at c, d, b and a: the copies counted above
 
+  // Issue 13: every version c took from b is a write by peer:b in c's audit log.
+  {
+    std::set<std::string> from_b, audited;
+    std::istringstream listed(N("c").MustRun("list --json --collection from-b").out);
+    for (std::string l; std::getline(listed, l);) {
+      if (!l.empty()) from_b.insert(nlohmann::json::parse(l)["id"].get<std::string>());
+    }
+    std::istringstream writes(N("c").MustRun("audit query --json --action write --peer b").out);
+    for (std::string l; std::getline(writes, l);) {
+      nlohmann::json e = nlohmann::json::parse(l);
+      EXPECT_EQ(e["actor"], "peer:b");
+      for (const auto& ref : e["objects"]) audited.insert(ref[0].get<std::string>());
+    }
+    EXPECT_FALSE(from_b.empty());
+    for (const auto& id : from_b) EXPECT_EQ(audited.count(id), 1u) << id;
+  }
+
   // 4. h's forgeries are quarantined at c, each with its reason and sender; none is stored.
   nlohmann::json q = nlohmann::json::parse(N("c").MustRun("quarantine list --json").out);
   std::map<std::string, std::string> reasons;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -566,6 +567,51 @@ TEST_F(TaxiiE2E, ClientPushThenPullResumes) {
   auto p2 = RunCmd(pull, dir_->path());
   ASSERT_EQ(p2.exit_code, 0) << p2.err;
   EXPECT_NE(p2.err.find("pulled 0 object versions"), std::string::npos) << p2.err;
+  // Issue 13: the puller's audit log has the pull's writes, 120 versions in 3 pages (the
+  // second pull linked nothing: no entry), by the remote API root.
+  {
+    auto q = RunCmd(Accord() + " audit query --json --action write --data " + ShellQuote(local),
+                    dir_->path());
+    ASSERT_EQ(q.exit_code, 0) << q.err;
+    std::istringstream in(q.out);
+    size_t entries = 0, versions = 0;
+    for (std::string l; std::getline(in, l);) {
+      auto e = nlohmann::json::parse(l);
+      EXPECT_EQ(e["actor"], "taxii-pull:" + root);
+      ++entries;
+      versions += e["objects"].size();
+    }
+    EXPECT_EQ(entries, 3u);
+    EXPECT_EQ(versions, 120u);
+  }
+  // A push from a node is an egress entry in its log, before anything is sent: the puller
+  // pushes its mirror back (the same 120 versions: duplicates there, accepted).
+  {
+    auto pushed =
+        RunCmd(Accord() + " export --collection mirror --data " + ShellQuote(local), dir_->path());
+    ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+    std::ofstream(dir_->path() / "mirror.json") << pushed.out;
+    auto back = RunCmd(Accord() + " taxii push " + root + " " + cid + " " +
+                           ShellQuote((dir_->path() / "mirror.json").string()) +
+                           " --user admin --key " + admin_ + " --data " + ShellQuote(local),
+                       dir_->path());
+    ASSERT_EQ(back.exit_code, 0) << back.err;
+    auto q = RunCmd(Accord() + " audit query --json --action egress --data " + ShellQuote(local),
+                    dir_->path());
+    ASSERT_EQ(q.exit_code, 0) << q.err;
+    std::istringstream in(q.out);
+    bool found = false;
+    for (std::string l; std::getline(in, l);) {
+      auto e = nlohmann::json::parse(l);
+      if (e.value("exit", "") != "taxii-push") continue;
+      found = true;
+      EXPECT_EQ(e["peer"], root);
+      EXPECT_EQ(e["collection"], cid);
+      EXPECT_EQ(e["objects"].size(), 120u);
+      EXPECT_EQ(e["actor"].get<std::string>().rfind("operator:", 0), 0u);
+    }
+    EXPECT_TRUE(found) << q.out;
+  }
   auto d =
       RunCmd(Accord() + " taxii discover " + Url("/taxii2/") + " --key " + admin_, dir_->path());
   EXPECT_EQ(d.exit_code, 0);

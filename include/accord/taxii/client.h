@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "accord/audit/log.h"
 #include "accord/common/status.h"
 #include "accord/ingest/pattern_policy.h"
 #include "accord/policy/gate.h"
@@ -72,6 +73,8 @@ class Client {
     /// Writes go through this committer (e.g. a server's, shared with its POSTs); when null,
     /// Pull makes its own for `store`.
     store::GroupCommitter* committer = nullptr;
+    /// The node's audit log: each committed page is a "write" entry (issue 13). Null: none.
+    audit::Log* audit = nullptr;
   };
   struct PullResult {
     uint64_t pages = 0;
@@ -108,9 +111,12 @@ class Client {
   /// `parallel` envelopes are in flight at once, each on its own connection (the server
   /// parses them concurrently and commits them together); envelopes may then be committed
   /// out of order, which TAXII allows (versions are ordered by `modified`, not arrival).
+  /// With `audit`, one "egress" entry by `actor` names what is sent (and what the gate withheld
+  /// or redacted) before anything is sent; when it cannot be written nothing is sent.
   absl::StatusOr<PushResult> Push(const std::string& api_root, const std::string& collection,
                                   const std::vector<policy::Object>& objects, size_t batch,
-                                  size_t parallel, policy::Gate& gate);
+                                  size_t parallel, policy::Gate& gate, audit::Log* audit = nullptr,
+                                  const std::string& actor = {});
 
  private:
   ClientOptions options_;
