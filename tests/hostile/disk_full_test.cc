@@ -96,8 +96,14 @@ TEST(DiskFull, FullDiskIsAnswered507AndTheServerRecovers) {
 
   // The server still answers; pages of objects are refused like writes (507), since their
   // audit entry cannot be written (issue 13: nothing leaves unrecorded).
+  // (tmpfs allocates whole pages: the first few entries may still fit in the slack of the
+  // log's last page, so pages are read until that is used up too.)
   EXPECT_EQ(HttpRequest(server.port(), "GET", "/taxii2/", auth).status, 200);
-  HttpReply page = HttpRequest(server.port(), "GET", objects + "?limit=1", auth);
+  HttpReply page;
+  for (int i = 0; i < 100; ++i) {
+    page = HttpRequest(server.port(), "GET", objects + "?limit=1", auth);
+    if (page.status != 200) break;
+  }
   EXPECT_EQ(page.status, 507) << page.body.substr(0, 300);
   EXPECT_GE(std::atoi(page.Header("retry-after").c_str()), 1);
 
