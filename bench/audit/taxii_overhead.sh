@@ -29,22 +29,8 @@ PIDS+=("$BPID" "$APID")
 
 H_ACCEPT="Accept: application/taxii+json;version=2.1"
 # Cursors from the pages themselves (the same store: the same cursors on both servers).
-python3 - "http://127.0.0.1:$BPORT/api/collections/default/objects/?limit=100" \
-  "Authorization: Bearer $BKEY" "$WORK/pages.lua" <<'PY'
-import json, subprocess, sys
-url, auth, out = sys.argv[1:4]
-toks, nxt = [], None
-for _ in range(190):
-    u = url + ("&next=" + nxt if nxt else "")
-    page = json.loads(subprocess.run(["curl", "-s", "-H", "Accept: application/taxii+json;version=2.1", "-H", auth, u], capture_output=True, text=True).stdout)
-    nxt = page.get("next")
-    if not nxt: break
-    toks.append(nxt)
-with open(out, "w") as f:
-    f.write("local toks = {%s}\nlocal i = 0\n" % ",".join('"%s"' % t for t in toks))
-    f.write("request = function()\n  i = i + 1\n  local t = toks[(i % #toks) + 1]\n")
-    f.write("  return wrk.format(nil, wrk.path .. '&next=' .. t .. '&r=' .. i)\nend\n")
-PY
+python3 "$HERE/taxii/pages_lua.py" "http://127.0.0.1:$BPORT/api/collections/default/objects/?limit=100" \
+  "Authorization: Bearer $BKEY" "$WORK/pages.lua" 190
 run() {  # PORT KEY -> req/s
   wrk -t2 -c"$CONN" -d"$DUR" -s "$WORK/pages.lua" -H "$H_ACCEPT" -H "Authorization: Bearer $2" \
     "http://127.0.0.1:$1/api/collections/default/objects/?limit=100" |

@@ -44,21 +44,7 @@ summ() {
 echo "== GET, every request a different page (next cursors, cold for the page cache): accord"
 # A wrk script walks `next` tokens taken from the pages themselves, so each request is a
 # distinct page and the store does the work.
-python3 - "$URL" "$H_AUTH" "$WORK/pages.lua" <<'PY'
-import json, subprocess, sys
-url, auth, out = sys.argv[1:4]
-toks, nxt = [], None
-for _ in range(200):
-    u = url + ("&next=" + nxt if nxt else "")
-    page = json.loads(subprocess.run(["curl", "-s", "-H", "Accept: application/taxii+json;version=2.1", "-H", auth, u], capture_output=True, text=True).stdout)
-    nxt = page.get("next")
-    if not nxt: break
-    toks.append(nxt)
-with open(out, "w") as f:
-    f.write("local toks = {%s}\nlocal i = 0\n" % ",".join('"%s"' % t for t in toks))
-    f.write("request = function()\n  i = i + 1\n  local t = toks[(i % #toks) + 1]\n")
-    f.write("  return wrk.format(nil, wrk.path .. '&next=' .. t .. '&r=' .. i)\nend\n")
-PY
+python3 "$HERE/pages_lua.py" "$URL" "$H_AUTH" "$WORK/pages.lua"
 wrk -t2 -c"$CONN" -d"$DUR" --latency -s "$WORK/pages.lua" -H "$H_ACCEPT" -H "$H_AUTH" "$URL" >"$WORK/wrk-cold.txt"
 grep -E "Requests/sec|  50%|  99%" "$WORK/wrk-cold.txt"
 echo "== GET with added_after (late page) : accord"

@@ -13,6 +13,7 @@
 #include "accord/http/message.h"
 #include "accord/http/router.h"
 #include "cli/cli.h"
+#include "http/text.h"
 
 namespace accord::cli {
 namespace {
@@ -286,14 +287,7 @@ void ServeAuditQuery(audit::Log* log, http::RequestContext& ctx, http::Response&
   uint64_t after = 0;
   size_t limit = kAuditPageDefault;
   for (const auto& [name, value] : *params) {
-    auto number = [&](uint64_t* out) {
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long v = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || errno != 0 || value[0] == '-') return false;
-      *out = v;
-      return true;
-    };
+    auto number = [&](uint64_t* out) { return http::text::ParseInt(value, out); };
     if (name == "peer") {
       filter.peer = value;
     } else if (name == "object") {

@@ -92,9 +92,14 @@ std::string FormatPrefix(common::IpPrefix p, int len) {
   return common::Cat(buf, "/", len);
 }
 
+// `o[key]` when it is a string, else "" (never throws, whatever a partner sent).
+std::string StringMember(const Json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // Objects that are nothing without what they refer to: dropped when it is gone.
-bool RequiredRefsGone(const Json& o) {
-  const std::string type = o.value("type", "");
+bool RequiredRefsGone(const Json& o, const std::string& type) {
   auto missing = [&](const char* key) { return !o.contains(key); };
   auto empty = [&](const char* key) {
     return !o.contains(key) || !o[key].is_array() || o[key].empty();
@@ -400,24 +405,23 @@ Redactor::Result Redactor::Redact(std::string_view object_json, const Lookup& lo
     return out;
   }
   RedactionWalk w(*this, lookup, true);
+  const std::string type = StringMember(o, "type");
   if (w.DroppedObject(o)) {
     out.kind = Result::Kind::kDropped;
-    out.reason =
-        common::Cat(o.value("type", ""),
-                    o.value("type", "") == "identity" && !Contains(profile_.drop_types, "identity")
-                        ? " of class '" + o.value("identity_class", "") + "'"
-                        : "",
-                    " is dropped by profile '", profile_.name, "'");
+    const bool by_class = type == "identity" && !Contains(profile_.drop_types, type);
+    out.reason = common::Cat(
+        type, by_class ? common::Cat(" of class '", StringMember(o, "identity_class"), "'") : "",
+        " is dropped by profile '", profile_.name, "'");
     return out;
   }
-  const std::string original_id = o.value("id", "");
+  const std::string original_id = StringMember(o, "id");
   w.Walk(o);
   if (!w.failed.empty()) {
     out.kind = Result::Kind::kDropped;
     out.reason = w.failed;
     return out;
   }
-  if (w.refs_dropped && RequiredRefsGone(o)) {
+  if (w.refs_dropped && RequiredRefsGone(o, type)) {
     out.kind = Result::Kind::kDropped;
     out.reason = common::Cat("it refers only to objects profile '", profile_.name, "' drops");
     return out;
@@ -435,7 +439,7 @@ Redactor::Result Redactor::Redact(std::string_view object_json, const Lookup& lo
   if (w.matches) actions.push_back(common::Cat("replaced ", w.matches, " text pattern matches"));
   if (actions.empty()) return out;
   // An SCO whose id was derived from its value takes the id of its new value.
-  if (stix::IsScoType(o.value("type", ""))) {
+  if (stix::IsScoType(type)) {
     std::optional<std::string> was = stix::DeterministicScoId(object_json);
     if (was && *was == original_id) {
       std::optional<std::string> now = stix::DeterministicScoId(o.dump());
