@@ -251,7 +251,8 @@ TEST(AuditLog, ALargeWriteIsSplitIntoChainedEntries) {
   EXPECT_EQ(*seq, 3u);  // 10,000 + 10,000 + 5,000
   std::vector<VersionRef> back;
   ASSERT_TRUE(ForEach(d.log(), [&](const Entry& e) {
-                back.insert(back.end(), e.objects.begin(), e.objects.end());
+                const auto refs = e.objects.Refs();
+                back.insert(back.end(), refs.begin(), refs.end());
                 return true;
               }).ok());
   EXPECT_EQ(back, many);

@@ -74,23 +74,15 @@ void AppendMember(std::string* out, std::string_view name, std::string_view v) {
   AppendText(out, v);
 }
 
-void AppendRefs(std::string* out, std::string_view name, const std::vector<VersionRef>& v) {
-  common::Append(out, ",\"", name, "\":[");
-  for (size_t i = 0; i < v.size(); ++i) {
-    out->append(i ? ",[" : "[");
-    AppendText(out, v[i].id);
-    out->push_back(',');
-    AppendText(out, v[i].modified);
-    out->push_back(']');
-  }
-  out->push_back(']');
+void AppendRefs(std::string* out, std::string_view name, const VersionList& v) {
+  common::Append(out, ",\"", name, "\":[", v.json(), "]");
 }
 
-bool ParseRefs(const nlohmann::json& j, std::vector<VersionRef>* out) {
+bool ParseRefs(const nlohmann::json& j, VersionList* out) {
   if (!j.is_array()) return false;
   for (const auto& p : j) {
     if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_string()) return false;
-    out->push_back({p[0].get<std::string>(), p[1].get<std::string>()});
+    out->push_back(p[0].get_ref<const std::string&>(), p[1].get_ref<const std::string&>());
   }
   return true;
 }
@@ -107,11 +99,13 @@ std::vector<Entry> Split(Entry e) {
     return std::vector<VersionRef>(v.begin() + static_cast<long>(b),
                                    v.begin() + static_cast<long>(end));
   };
+  const std::vector<VersionRef> objects = e.objects.Refs(), denied = e.denied.Refs(),
+                                redacted = e.redacted.Refs();
   for (size_t k = 0; k < parts; ++k) {
     Entry p = e;
-    p.objects = slice(e.objects, k);
-    p.denied = slice(e.denied, k);
-    p.redacted = slice(e.redacted, k);
+    p.objects = slice(objects, k);
+    p.denied = slice(denied, k);
+    p.redacted = slice(redacted, k);
     p.detail = Cat(e.detail.empty() ? "" : e.detail + "; ", "part ", k + 1, " of ", parts);
     out.push_back(std::move(p));
   }
@@ -120,10 +114,46 @@ std::vector<Entry> Split(Entry e) {
 
 }  // namespace
 
+VersionList::VersionList(const std::vector<VersionRef>& refs) {
+  reserve(refs.size());
+  for (const VersionRef& r : refs) push_back(r);
+}
+
+VersionList::VersionList(std::initializer_list<VersionRef> refs) {
+  for (const VersionRef& r : refs) push_back(r);
+}
+
+void VersionList::push_back(std::string_view id, std::string_view modified) {
+  json_.append(n_++ ? ",[" : "[");
+  AppendText(&json_, id);
+  json_.push_back(',');
+  AppendText(&json_, modified);
+  json_.push_back(']');
+}
+
+void VersionList::push_back(std::string_view id, int64_t modified_us) {
+  json_.append(n_++ ? ",[" : "[");
+  AppendText(&json_, id);
+  json_.append(",\"");
+  common::AppendTimestamp(modified_us, &json_);
+  json_.append("\"]");
+}
+
+std::vector<VersionRef> VersionList::Refs() const {
+  std::vector<VersionRef> out;
+  if (n_ == 0) return out;
+  out.reserve(n_);
+  // Written by push_back above: always a JSON array of string pairs.
+  nlohmann::json j = nlohmann::json::parse("[" + json_ + "]", nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& p : j) out.push_back({p[0].get<std::string>(), p[1].get<std::string>()});
+  return out;
+}
+
 // PERF: built by hand in one string (nlohmann's ordered_json took most of an append).
 std::string Serialize(Entry* e) {
   std::string out;
-  out.reserve(256 + 96 * (e->objects.size() + e->denied.size() + e->redacted.size()));
+  out.reserve(256 + e->objects.json().size() + e->denied.json().size() + e->redacted.json().size());
   common::Append(&out, "{\"seq\":", e->seq);
   AppendMember(&out, "time", e->time);
   AppendMember(&out, "actor", e->actor);

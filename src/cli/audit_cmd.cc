@@ -92,9 +92,9 @@ int AuditVerify(const Globals& g, const AuditFlags& f) {
 }
 
 nlohmann::json EntryJson(const audit::Entry& e) {
-  auto refs = [](const std::vector<audit::VersionRef>& v) {
+  auto refs = [](const audit::VersionList& v) {
     auto a = nlohmann::json::array();
-    for (const auto& r : v) a.push_back({r.id, r.modified});
+    for (const auto& r : v.Refs()) a.push_back({r.id, r.modified});
     return a;
   };
   nlohmann::json j{{"seq", e.seq},
@@ -119,8 +119,10 @@ struct AuditFilter {
   common::Micros since_us = 0;
 
   bool Matches(const audit::Entry& e) const {
-    auto names = [&](const std::vector<audit::VersionRef>& v) {
-      for (const auto& r : v) {
+    auto names = [&](const audit::VersionList& v) {
+      // The id as the list writes it, before decoding the list.
+      if (v.json().find(object) == std::string::npos) return false;
+      for (const auto& r : v.Refs()) {
         if (r.id == object) return true;
       }
       return false;
@@ -179,7 +181,7 @@ int AuditQuery(const Globals& g, const AuditFlags& f) {
     if (!f.object.empty()) {
       for (auto [what, v] : {std::pair{"", &e.objects}, std::pair{" (redacted)", &e.redacted},
                              std::pair{" (denied)", &e.denied}}) {
-        for (const auto& r : *v) {
+        for (const auto& r : v->Refs()) {
           if (r.id == f.object) std::cout << "    " << r.id << " " << r.modified << what << "\n";
         }
       }

@@ -322,7 +322,7 @@ audit::Entry WriteEntry(const Origin& origin, const std::string& collection,
   e.collection = collection;
   if (origin.entry_point == "federation-sync") e.peer = origin.principal;
   for (const auto& [id, modified] : r.written) {
-    e.objects.push_back({id, common::FormatTimestamp(modified)});
+    e.objects.push_back(id, modified);
   }
   e.detail = common::Cat(origin.entry_point, ": ", r.memberships, " version(s) linked (", r.added,
                          " new), date_added ", r.added_after, " < d <= ", r.added_last);

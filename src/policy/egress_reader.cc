@@ -94,7 +94,7 @@ audit::Entry EgressEntry(const Audience& audience, Exit exit, const std::string&
   e.collection = collection;
   if (audience.kind == Audience::Kind::kPeer) e.peer = audience.name;
   e.objects.reserve(delivered.size());
-  for (const auto& o : delivered) e.objects.push_back(RefOf(o));
+  for (const auto& o : delivered) e.objects.push_back(o.id, o.modified);
   e.denied = page.denied_refs;
   e.redacted = page.replaced_refs;
   e.profile = page.profile;

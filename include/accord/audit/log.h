@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,20 +42,50 @@ struct VersionRef {
   bool operator==(const VersionRef&) const = default;
 };
 
+/// A list of object versions, kept as the JSON text the log writes (`["id","modified"],…`,
+/// without the brackets).
+/// PERF: a TAXII page's entry lists 100 versions per request, and is copied into the page
+/// cache and out of it on every hit; as one string it costs one allocation, not two hundred
+/// (docs/PERFORMANCE.md, "Audit").
+class VersionList {
+ public:
+  VersionList() = default;
+  VersionList(const std::vector<VersionRef>& refs);  // NOLINT(google-explicit-constructor)
+  VersionList(std::initializer_list<VersionRef> refs);
+
+  void push_back(std::string_view id, std::string_view modified);
+  /// `modified` in microseconds since the epoch, written as STIX timestamp text.
+  void push_back(std::string_view id, int64_t modified_us);
+  void push_back(const VersionRef& r) { push_back(r.id, r.modified); }
+  void reserve(size_t n) { json_.reserve(n * 80); }
+
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  /// The versions, decoded.
+  std::vector<VersionRef> Refs() const;
+  /// The list's members as JSON text, comma-separated, without the brackets.
+  const std::string& json() const { return json_; }
+  bool operator==(const VersionList&) const = default;
+
+ private:
+  std::string json_;
+  size_t n_ = 0;
+};
+
 /// One entry. Append() fills in seq, time, prev and hash.
 struct Entry {
   uint64_t seq = 0;
   std::string time;
-  std::string actor;   ///< "user:NAME", "peer:NAME", "operator:UNIX-USER", "sensor:NAME", "node"
-  std::string action;  ///< "import", "egress", "agreement.set", "user.add", "key.create", ...
-  std::string exit;    ///< for egress: the policy::ExitName of the exit
-  std::vector<VersionRef> objects;   ///< written, or delivered as stored
-  std::vector<VersionRef> denied;    ///< egress: withheld by the gate
-  std::vector<VersionRef> redacted;  ///< egress: delivered as a redacted copy
-  std::string peer;                  ///< the peer concerned, when there is one
-  std::string profile;               ///< the redaction profile applied, when there is one
-  std::string collection;            ///< the collection written or read, when there is one
-  std::string detail;                ///< anything else, for people: counts, reasons
+  std::string actor;     ///< "user:NAME", "peer:NAME", "operator:UNIX-USER", "sensor:NAME", "node"
+  std::string action;    ///< "import", "egress", "agreement.set", "user.add", "key.create", ...
+  std::string exit;      ///< for egress: the policy::ExitName of the exit
+  VersionList objects;   ///< written, or delivered as stored
+  VersionList denied;    ///< egress: withheld by the gate
+  VersionList redacted;  ///< egress: delivered as a redacted copy
+  std::string peer;      ///< the peer concerned, when there is one
+  std::string profile;   ///< the redaction profile applied, when there is one
+  std::string collection;  ///< the collection written or read, when there is one
+  std::string detail;      ///< anything else, for people: counts, reasons
   std::string prev;
   std::string hash;
 };
