@@ -3,13 +3,19 @@
 
 1. cold: N indicators imported at node A; node B, empty, runs `accord sync --once` against A's
    `accord serve`. Reports objects/s (N / wall time of the sync), and checks that B holds N.
-2. latency: nodes A -> B -> C (C pulls B's copy of A's collection), each `accord serve` syncing
+2. overhead (issue 13): the cold sync, in turns, with a BASELINE build (before the egress gate
+   and the audit log), and with the build under test twice: its rules empty (the agreement of
+   `cold`) and full (A's accord.toml holds redaction profiles and role mappings, and the
+   agreement picks a profile and sets sighting terms; the indicators pass it unchanged). Reports
+   each round and the medians of the ratios against the baseline.
+3. latency: nodes A -> B -> C (C pulls B's copy of A's collection), each `accord serve` syncing
    every SYNC_INTERVAL seconds. While A takes a continuous load (a batch every 0.1 s), each
    object's name carries the time it was imported; C's store is polled and every object's time
    from import at A to readable at C is recorded. Reports p50 and p99.
 
 Usage: bench/federation/run.py [--build build-rel] [--n 1000000] [--seconds 30]
-       [--rate 1000] [--sync-interval 0.2]
+       [--rate 1000] [--sync-interval 0.2] [--only cold|latency|overhead]
+       [--baseline BIN --rounds 5]
 """
 import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 import uuid, random
@@ -99,11 +105,35 @@ def indicators(n, seed, name_of=lambda i: "bench %d" % i):
         }, separators=(",", ":"))
 
 
-def cold(accord, root, n):
+FULL_RULES = """
+[redaction.profiles.partners]
+drop_types = ["email-addr", "user-account"]
+drop_identity_classes = ["individual"]
+victim_ranges = ["198.51.100.0/24", "203.0.113.0/24"]
+generalise_ipv4 = 24
+generalise_ipv6 = 48
+strip_url_query = true
+text_patterns = ['[\\w.+-]+@[\\w-]+\\.[\\w.]+']
+[redaction.profiles.public]
+drop_types = ["email-addr", "user-account", "observed-data"]
+strip_url_query = true
+[redaction.roles]
+reader = "public"
+analyst = "partners"
+"""
+
+
+def cold(accord, root, n, full_rules=False):
     a = Node(accord, root, "a", 0)
     b = Node(accord, root, "b", 0)
     link(a, b, ["outbox"])
-    set_agreement(a, b, '[share]\ncollections = ["outbox"]\nmax_tlp = "green"\n')
+    share = '[share]\ncollections = ["outbox"]\nmax_tlp = "green"\n'
+    if full_rules:
+        with open(os.path.join(a.data, "accord.toml"), "a") as f:
+            f.write(FULL_RULES)
+        share += ('redaction = "partners"\nsighting_min_count = 3\nsighting_bucket = 3600\n'
+                  'share_observed_data = false\n')
+    set_agreement(a, b, share)
     set_agreement(b, a, '[accept]\nfrom = ["outbox"]\n')
     path = os.path.join(root, "cold.jsonl")
     with open(path, "w") as f:
@@ -120,6 +150,24 @@ def cold(accord, root, n):
     print("cold sync A -> B: %d objects in %.2f s: %.0f objects/s (B holds %d)"
           % (n, secs, n / secs, stored))
     return n / secs
+
+
+def overhead(accord, baseline, root, n, rounds):
+    rows = []
+    for r in range(rounds):
+        got = []
+        for name, binary, full in (("baseline", baseline, False), ("empty", accord, False),
+                                   ("full", accord, True)):
+            sub = os.path.join(root, "r%d-%s" % (r, name))
+            os.makedirs(sub)
+            got.append(cold(binary, sub, n, full_rules=full))
+            shutil.rmtree(sub, ignore_errors=True)
+        rows.append(got)
+        print("round %d: baseline %.0f/s, rules empty %.0f/s (%.3f), rules full %.0f/s (%.3f)"
+              % (r + 1, got[0], got[1], got[1] / got[0], got[2], got[2] / got[0]), flush=True)
+    print("median ratio to baseline over %d rounds: rules empty %.3f, rules full %.3f"
+          % (rounds, statistics.median(g[1] / g[0] for g in rows),
+             statistics.median(g[2] / g[0] for g in rows)))
 
 
 def latency(accord, root, seconds, rate, interval):
@@ -188,11 +236,18 @@ def main():
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--sync-interval", default="0.2")
-    ap.add_argument("--only", choices=["cold", "latency"])
+    ap.add_argument("--only", choices=["cold", "latency", "overhead"])
+    ap.add_argument("--baseline", help="overhead: the build to compare against")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     accord = os.path.realpath(os.path.join(args.build, "src/cli/accord"))
     root = tempfile.mkdtemp(prefix="accord-fed-bench-")
     try:
+        if args.only == "overhead":
+            if not args.baseline:
+                sys.exit("--only overhead needs --baseline BIN")
+            overhead(accord, os.path.realpath(args.baseline), root, args.n, args.rounds)
+            return
         if args.only != "latency":
             cold(accord, root, args.n)
         if args.only != "cold":
