@@ -12,6 +12,7 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/policy/granular.h"
 
 namespace accord::policy {
 
@@ -225,13 +226,24 @@ class NodeGate final : public Gate {
         }
       }
     }
-    // Issue 13: sightings leave as counts and coarse times only, and the redaction profile
-    // works on a copy. A changed copy is this node's: signed by it, whoever originated it.
+    // Issue 13: parts under a granular marking the peer may not have are withheld; sightings
+    // leave as counts and coarse times only, and the redaction profile works on a copy. A
+    // changed copy is this node's: signed by it, whoever originated it.
     std::string copy;
     std::vector<std::string> changes;
+    if (facts.granular && !TlpAllows(*facts.granular, peer.terms, forwarded)) {
+      PartsResult parts = WithholdMarkedParts(
+          object.json, [&](Tlp t) { return TlpAllows(t, peer.terms, forwarded); });
+      if (parts.kind == PartsResult::Kind::kDropped) return Decision::Deny(parts.reason);
+      if (parts.kind == PartsResult::Kind::kRedacted) {
+        copy = std::move(parts.json);
+        changes.push_back(std::move(parts.reason));
+      }
+    }
     if (object.type == "sighting") {
-      ACCORD_ASSIGN_OR_RETURN(std::optional<Decision> refused,
-                              ShapeSighting(object.json, peer, &copy, &changes));
+      ACCORD_ASSIGN_OR_RETURN(
+          std::optional<Decision> refused,
+          ShapeSighting(copy.empty() ? object.json : copy, peer, &copy, &changes));
       if (refused) return *refused;
     }
     if (peer.redactor) {
@@ -289,7 +301,8 @@ class NodeGate final : public Gate {
     for (const std::string& id : refs) {
       std::optional<std::string> target = lookup(id);
       if (!target) continue;
-      Tlp t = TlpOfObject(*target, default_tlp);
+      // What it refers to is the object (shared at its object level), not a marked part.
+      Tlp t = EgressFactsOf(*target, default_tlp, {}).tlp;
       if (t > tlp) {
         tlp = t;
         *source = common::Cat(" (inherited from ", id, ")");
@@ -378,33 +391,54 @@ class NodeGate final : public Gate {
     }
     if (IsAuditor(audience)) return Decision::Deny("an auditor reads no intelligence");
     std::shared_ptr<const FederationRules> rules;
+    std::string copy;  // the object as it leaves, when changed
+    std::vector<std::string> changes;
     if (BarredFromRed(audience)) {
       rules = Rules();
       std::string source;
-      const Tlp own = TlpOfObject(object.json, rules->default_tlp);
-      if (own == Tlp::kRed || DerivedTlp(object, own, rules->default_tlp, &source) == Tlp::kRed) {
+      const EgressFacts facts = EgressFactsOf(object.json, rules->default_tlp, {});
+      if (facts.tlp == Tlp::kRed ||
+          DerivedTlp(object, facts.tlp, rules->default_tlp, &source) == Tlp::kRed) {
         return Decision::Deny(
             common::Cat("TLP:RED", source, " is never shown to ", audience.ToString()));
+      }
+      if (facts.granular == Tlp::kRed) {
+        PartsResult parts = WithholdMarkedParts(object.json, [](Tlp t) { return t != Tlp::kRed; });
+        if (parts.kind == PartsResult::Kind::kDropped) return Decision::Deny(parts.reason);
+        if (parts.kind == PartsResult::Kind::kRedacted) {
+          copy = std::move(parts.json);
+          changes.push_back(std::move(parts.reason));
+        }
       }
     }
     // PERF: an admin's or analyst's page takes no lock per object unless some role has a
     // profile (role_redactors_ mirrors the rules, set when they are swapped in).
+    Decision d = Decision::Allow();
     if (audience.kind == Audience::Kind::kUser && role_redactors_.load(std::memory_order_acquire)) {
       // The role's redaction profile ([redaction.roles]), if it has one.
       if (!rules) rules = Rules();
       auto it = rules->role_redactors.find(audience.role);
       if (it != rules->role_redactors.end()) {
-        Redactor::Result r = it->second->Redact(object.json, Lookup());
-        Decision d = Decision::Allow();
-        if (r.kind == Redactor::Result::Kind::kDropped) d = Decision::Deny(r.reason);
-        if (r.kind == Redactor::Result::Kind::kRedacted) {
-          d = Decision::Replace(std::move(r.json), std::move(r.reason));
+        Redactor::Result r =
+            it->second->Redact(copy.empty() ? std::string_view(object.json) : copy, Lookup());
+        if (r.kind == Redactor::Result::Kind::kDropped) {
+          d = Decision::Deny(r.reason);
+          d.profile = it->second->profile().name;
+          return d;
         }
-        if (r.kind != Redactor::Result::Kind::kUnchanged) d.profile = it->second->profile().name;
-        return d;
+        if (r.kind == Redactor::Result::Kind::kRedacted) {
+          copy = std::move(r.json);
+          changes.push_back(std::move(r.reason));
+          d.profile = it->second->profile().name;
+        }
       }
     }
-    return Decision::Allow();
+    if (!copy.empty()) {
+      std::string profile = std::move(d.profile);
+      d = Decision::Replace(std::move(copy), absl::StrJoin(changes, "; "));
+      d.profile = std::move(profile);
+    }
+    return d;
   }
 
   uint64_t DoGeneration() override {

@@ -212,6 +212,13 @@ TEST(NodeGateTest, RolesDecideWhatLeaves) {
   const Object clear =
       obj(R"(,"object_marking_refs":["marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"])");
   const Object unmarked = obj("");
+  const Object red_part = Obj(
+      "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"c2",)"
+      R"("description":"secret victim","pattern":"[ipv4-addr:value = '198.51.100.1']",)"
+      R"("pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","granular_markings":[)"
+      R"({"marking_ref":"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1","selectors":["description"]}]})");
   const Audience admin = Audience::User("root", "admin");
   const Audience analyst = Audience::User("ana", "analyst");
   const Audience auditor = Audience::User("dpo", "auditor");
@@ -237,6 +244,15 @@ TEST(NodeGateTest, RolesDecideWhatLeaves) {
       EXPECT_TRUE(gate->Admit(*x, reader, e).allowed());
       EXPECT_TRUE(gate->Admit(*x, Audience::Anonymous(), e).allowed());
     }
+    // A RED part of a valid object: a reader gets the object without that part; an analyst
+    // gets it whole.
+    for (const Audience& a : {reader, Audience::Anonymous()}) {
+      Decision d = gate->Admit(red_part, a, e);
+      ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
+      EXPECT_EQ(d.json.find("secret victim"), std::string::npos) << d.json;
+      EXPECT_NE(d.json.find("\"name\":\"c2\""), std::string::npos) << d.json;
+    }
+    EXPECT_EQ(gate->Admit(red_part, analyst, e).verdict, Decision::Verdict::kAllow);
   }
   // The local operator is the node's own administrator: every level.
   EXPECT_TRUE(gate->Admit(red2, Audience::LocalOperator(), Exit::kExport).allowed());

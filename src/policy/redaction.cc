@@ -449,11 +449,13 @@ Redactor::Result Redactor::Redact(std::string_view object_json, const Lookup& lo
       }
     }
   }
-  Json ext = Json::object();
+  // Members already there (`markings`, from parts withheld under granular markings: granular.h)
+  // stay.
+  Json& ext = o["extensions"][std::string(kRedactionExtension)];
+  if (!ext.is_object()) ext = Json::object();
   ext["extension_type"] = "property-extension";
   ext["profile"] = profile_.name;
   ext["actions"] = actions;
-  o["extensions"][std::string(kRedactionExtension)] = std::move(ext);
   out.kind = Result::Kind::kRedacted;
   out.json = o.dump();
   out.reason = common::Cat("redacted by profile '", profile_.name, "'");

@@ -44,21 +44,21 @@ EgressFacts EgressFactsOf(std::string_view object_json, Tlp default_tlp,
   }
   out.parsed = true;
   std::optional<Tlp> found;
-  auto note = [&](std::string_view ref) {
-    if (std::optional<Tlp> t = TlpOfMarking(ref)) found = found ? std::max(*found, *t) : *t;
+  auto note = [](std::optional<Tlp>* into, std::string_view ref) {
+    if (std::optional<Tlp> t = TlpOfMarking(ref)) *into = *into ? std::max(**into, *t) : *t;
   };
   simdjson::dom::array refs;
   if (obj["object_marking_refs"].get_array().get(refs) == simdjson::SUCCESS) {
     for (simdjson::dom::element e : refs) {
       std::string_view ref;
-      if (e.get_string().get(ref) == simdjson::SUCCESS) note(ref);
+      if (e.get_string().get(ref) == simdjson::SUCCESS) note(&found, ref);
     }
   }
   simdjson::dom::array granular;
   if (obj["granular_markings"].get_array().get(granular) == simdjson::SUCCESS) {
     for (simdjson::dom::element g : granular) {
       std::string_view ref;
-      if (g["marking_ref"].get_string().get(ref) == simdjson::SUCCESS) note(ref);
+      if (g["marking_ref"].get_string().get(ref) == simdjson::SUCCESS) note(&out.granular, ref);
     }
   }
   out.tlp = found.value_or(default_tlp);
@@ -74,7 +74,8 @@ EgressFacts EgressFactsOf(std::string_view object_json, Tlp default_tlp,
 }
 
 Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp) {
-  return EgressFactsOf(object_json, default_tlp, {}).tlp;
+  EgressFacts f = EgressFactsOf(object_json, default_tlp, {});
+  return f.granular ? std::max(f.tlp, *f.granular) : f.tlp;
 }
 
 bool TlpAllows(Tlp tlp, const ShareTerms& terms, bool forwarded) {

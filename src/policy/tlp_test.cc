@@ -1,11 +1,16 @@
 // TLP for peers (issue 12, point 3): each marking id's level, an object's level (most
 // restrictive of its object and granular markings), and the sharing rules, each case written
-// out by hand from the issue's list rather than derived.
+// out by hand from the issue's list rather than derived. Then granular markings (issue 13,
+// point 2): the parts they select, withheld from a copy (STIX21-objects.md §7.4).
 #include "accord/policy/tlp.h"
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
+
+#include "accord/policy/granular.h"
+#include "accord/policy/redaction.h"
 
 namespace accord::policy {
 namespace {
@@ -85,6 +90,104 @@ TEST(TlpTest, TheSharingRules) {
   EXPECT_FALSE(TlpAllows(Tlp::kClear, amber_direct, true));
   EXPECT_FALSE(TlpAllows(Tlp::kGreen, clear_only, false));  // above max_tlp
   EXPECT_TRUE(TlpAllows(Tlp::kClear, clear_only, true));
+}
+
+// --- granular markings: WithholdMarkedParts ---------------------------------------------------
+
+// A valid indicator (STIX21-objects.md §4) with `extra` members and granular markings.
+std::string Indicator(const std::string& extra, const std::string& granular) {
+  return R"({"type":"indicator","spec_version":"2.1",)"
+         R"("id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",)"
+         R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+         R"("pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix",)"
+         R"("valid_from":"2024-01-01T00:00:00Z")" +
+         extra + R"(,"granular_markings":[)" + granular + "]}";
+}
+
+std::string Mark(const std::string& marking, const std::string& selectors) {
+  return R"({"marking_ref":")" + marking + R"(","selectors":[)" + selectors + "]}";
+}
+
+const auto kUpToGreen = [](Tlp t) { return t <= Tlp::kGreen; };
+const auto kNotRed = [](Tlp t) { return t != Tlp::kRed; };
+
+// The issue's rule: a granular marking on a property applies to that property. For a peer
+// that may have GREEN, the RED description and the AMBER first label go; the GREEN second
+// label stays, and its marking now selects it at its new index (0). Expected by hand.
+TEST(GranularTest, WithheldPartsLeaveTheCopyAndTheMarkingsFollow) {
+  const std::string in = Indicator(
+      R"(,"name":"c2","description":"victim: ACME Ltd, 10.1.2.3","labels":["amber-label","green-label"])",
+      Mark(kRed2, R"("description")") + "," + Mark(kAmber2, R"("labels.[0]")") + "," +
+          Mark(kGreen2, R"("labels.[1]","name")"));
+  PartsResult r = WithholdMarkedParts(in, kUpToGreen);
+  ASSERT_EQ(r.kind, PartsResult::Kind::kRedacted) << r.reason;
+  auto o = nlohmann::json::parse(r.json);
+  EXPECT_FALSE(o.contains("description"));
+  EXPECT_EQ(o["labels"], nlohmann::json::array({"green-label"}));
+  EXPECT_EQ(o["name"], "c2");
+  EXPECT_EQ(o["pattern"], "[ipv4-addr:value = '198.51.100.1']");
+  ASSERT_EQ(o["granular_markings"].size(), 1u);
+  EXPECT_EQ(o["granular_markings"][0]["marking_ref"], kGreen2);
+  EXPECT_EQ(o["granular_markings"][0]["selectors"], nlohmann::json::array({"labels.[0]", "name"}));
+  const auto& ext = o["extensions"][std::string(kRedactionExtension)];
+  EXPECT_EQ(ext["extension_type"], "property-extension");
+  EXPECT_EQ(ext["markings"].size(), 2u);
+  EXPECT_EQ(r.json.find("ACME"), std::string::npos);
+  EXPECT_EQ(r.json.find("amber-label"), std::string::npos);
+  // A reader (everything but RED): only the description goes.
+  PartsResult reader = WithholdMarkedParts(in, kNotRed);
+  ASSERT_EQ(reader.kind, PartsResult::Kind::kRedacted);
+  auto ro = nlohmann::json::parse(reader.json);
+  EXPECT_FALSE(ro.contains("description"));
+  EXPECT_EQ(ro["labels"], nlohmann::json::array({"amber-label", "green-label"}));
+  EXPECT_EQ(ro["granular_markings"].size(), 2u);
+  // An audience that may see every level gets the object unchanged.
+  EXPECT_EQ(WithholdMarkedParts(in, [](Tlp) { return true; }).kind, PartsResult::Kind::kUnchanged);
+}
+
+TEST(GranularTest, AnObjectThatCannotLoseThePartIsDropped) {
+  // `pattern` is required of an indicator: without it there is no valid object to send.
+  PartsResult pattern = WithholdMarkedParts(Indicator("", Mark(kRed1, R"("pattern")")), kNotRed);
+  EXPECT_EQ(pattern.kind, PartsResult::Kind::kDropped);
+  EXPECT_NE(pattern.reason.find("pattern"), std::string::npos) << pattern.reason;
+  // `id` selects the object itself.
+  EXPECT_EQ(WithholdMarkedParts(Indicator("", Mark(kRed2, R"("id")")), kNotRed).kind,
+            PartsResult::Kind::kDropped);
+  // A selector that selects nothing present: what it covers cannot be told.
+  PartsResult dangling =
+      WithholdMarkedParts(Indicator("", Mark(kRed2, R"("description")")), kNotRed);
+  EXPECT_EQ(dangling.kind, PartsResult::Kind::kDropped);
+  EXPECT_NE(dangling.reason.find("description"), std::string::npos) << dangling.reason;
+  // Not JSON: fail closed.
+  EXPECT_EQ(WithholdMarkedParts(R"({"granular_markings":[)", kNotRed).kind,
+            PartsResult::Kind::kDropped);
+}
+
+TEST(GranularTest, ListsObjectsAndOtherMarkings) {
+  // Every label withheld one by one: the list goes (STIX lists are never empty).
+  PartsResult all = WithholdMarkedParts(
+      Indicator(R"(,"labels":["a","b"])", Mark(kRed2, R"("labels.[0]","labels.[1]")")), kNotRed);
+  ASSERT_EQ(all.kind, PartsResult::Kind::kRedacted) << all.reason;
+  auto a = nlohmann::json::parse(all.json);
+  EXPECT_FALSE(a.contains("labels"));
+  EXPECT_FALSE(a.contains("granular_markings"));
+  // A list of objects, and a part inside a part already withheld.
+  PartsResult refs = WithholdMarkedParts(
+      Indicator(
+          R"(,"external_references":[{"source_name":"x","url":"https://example.org/?victim=1"}])",
+          Mark(kAmber2, R"("external_references")") + "," +
+              Mark(kRed2, R"("external_references.[0].url")")),
+      kUpToGreen);
+  ASSERT_EQ(refs.kind, PartsResult::Kind::kRedacted) << refs.reason;
+  EXPECT_FALSE(nlohmann::json::parse(refs.json).contains("external_references"));
+  // A marking that is not TLP (a statement) and a `lang` marking withhold nothing.
+  const std::string statement = "marking-definition--34c9b8ad-7b2f-4a9f-9e9a-1c1f2a3b4c5d";
+  EXPECT_EQ(WithholdMarkedParts(Indicator(R"(,"description":"d")",
+                                          Mark(statement, R"("description")") +
+                                              R"(,{"lang":"de","selectors":["description"]})"),
+                                kNotRed)
+                .kind,
+            PartsResult::Kind::kUnchanged);
 }
 
 }  // namespace

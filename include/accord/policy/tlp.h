@@ -21,15 +21,18 @@ std::string_view TlpName(Tlp tlp);
 /// ones (STIX21-objects.md §7.1, §7.2); nullopt for any other marking.
 std::optional<Tlp> TlpOfMarking(std::string_view marking_definition_id);
 
-/// The TLP of an object: the most restrictive TLP marking among its object_marking_refs and
-/// its granular_markings' marking_ref (a part marked RED makes the whole object RED to a
-/// peer: objects are shared whole). `default_tlp` when it carries none. Unparseable JSON is RED.
+/// The most restrictive TLP anywhere in an object: its object-level TLP (`default_tlp` when its
+/// object_marking_refs carry none) or any of its granular markings'. Unparseable JSON is RED.
+/// The egress gate decides on the object level and withholds marked parts (granular.h).
 Tlp TlpOfObject(std::string_view object_json, Tlp default_tlp);
 
-/// What egress to a peer needs to know of an object, from one parse: its TLP (as TlpOfObject)
-/// and the signer its signature entry (under extension `signature_extension`) names.
+/// What egress needs to know of an object, from one parse: its object-level TLP (from
+/// object_marking_refs; `default_tlp` when it carries none), the most restrictive TLP of its
+/// granular markings (which mark parts: granular.h), and the signer its signature entry (under
+/// extension `signature_extension`) names.
 struct EgressFacts {
-  Tlp tlp = Tlp::kRed;
+  Tlp tlp = Tlp::kRed;           // object level (RED when not parsed)
+  std::optional<Tlp> granular;   // the parts' most restrictive TLP, if any part has one
   bool parsed = false;           // false: not a JSON object (then RED)
   bool signature_entry = false;  // the object carries an entry under the extension
   std::string signer;            // its "signer" ("" when absent or not a string)
