@@ -12,6 +12,7 @@
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "accord/federation/directory.h"
 #include "accord/ingest/ingest.h"
 #include "accord/ingest/pattern_policy.h"
 #include "accord/policy/egress_reader.h"
@@ -253,7 +254,13 @@ struct Egress {
 
   // Every delivery is written to the node's audit log (issue 13): who, which versions, which
   // were withheld; a read whose entry cannot be written delivers nothing.
-  Egress(store::Store* s, const Globals& g) : gate(policy::NewNodeGate(s)), reader(s, gate.get()) {
+  // `for_peer`: what that peer's agreement lets it have (its TLP rules and redaction profile),
+  // as a sync would deliver it, for an operator who hands a partner a file.
+  Egress(store::Store* s, const Globals& g, const std::string& for_peer = {})
+      : gate(for_peer.empty() ? policy::NewNodeGate(s)
+                              : federation::NewFederatedGate(s, g.data_dir)),
+        reader(s, gate.get()) {
+    if (!for_peer.empty()) audience = policy::Audience::Peer(for_peer);
     auto l = audit::Log::Open(g.data_dir);
     if (l.ok()) {
       log = std::move(*l);
@@ -331,7 +338,8 @@ int List(const Globals& g, const ListFlags& f) {
   return egress.Finish(policy::Exit::kListJson);
 }
 
-int Export(const Globals& g, const std::string& collection, const std::string& versions) {
+int Export(const Globals& g, const std::string& collection, const std::string& versions,
+           const std::string& for_peer) {
   auto vs = ParseVersions(versions);
   if (!vs.ok()) return Fail(vs.status());
   auto s = OpenDataStore(g, false);
@@ -341,7 +349,7 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   q.versions = *vs;
   q.include_revoked = true;
   q.limit = 10000;
-  Egress egress(s->get(), g);
+  Egress egress(s->get(), g, for_peer);
   if (!egress.audit_status.ok()) return Fail(egress.audit_status);
   std::string out =
       common::Cat(R"({"type":"bundle","id":"bundle--)", common::NewUuid4(), R"(","objects":[)");
@@ -363,6 +371,15 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   }
   std::fputs("]}\n", stdout);
   if (std::fflush(stdout) != 0) return 70;
+  if (!for_peer.empty()) {
+    // Withholding is what an export for a peer is for: said, not an error.
+    if (egress.withheld) {
+      std::cerr << "accord: export for peer '" << for_peer << "': " << egress.withheld
+                << " object version(s) withheld by its agreement (first: " << egress.reason
+                << ")\n";
+    }
+    return 0;
+  }
   return egress.Finish(policy::Exit::kExport);
 }
 
@@ -460,7 +477,12 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   auto ev = std::make_shared<std::string>("all");
   exp->add_option("--collection,-c", *coll, "Only this collection");
   exp->add_option("--versions", *ev, "first, last or all")->capture_default_str();
-  exp->callback([g, coll, ev, exit_code] { *exit_code = Export(*g, *coll, *ev); });
+  auto for_peer = std::make_shared<std::string>();
+  exp->add_option("--for-peer", *for_peer,
+                  "Only what this peer's agreement lets it have, as a sync would deliver it "
+                  "(TLP rules, redaction profile; copies this node changed are signed by it)");
+  exp->callback(
+      [g, coll, ev, for_peer, exit_code] { *exit_code = Export(*g, *coll, *ev, *for_peer); });
 
   auto* stats = app.add_subcommand("stats", "Counts per type and per collection");
   AddDataOption(stats, g);
