@@ -16,7 +16,8 @@
 //
 // Exits, each on real processes: the TAXII server (objects, object, manifest, versions) for
 // every role and peer; `accord export` by the operator and `--for-peer` for every peer;
-// `accord get`; `accord match` output; and federation between two nodes (B syncs from A).
+// `accord get`; `accord match` output; and federation between two nodes (B syncs from A under
+// an agreement with a redaction profile, and verifies A's signature on every redacted copy).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -268,7 +269,7 @@ class LeakMatrix : public ::testing::Test {
 
   static std::vector<Reader> Peers() {
     return {
-        {"b", Reader::Kind::kPeer, Level::kAmber, false, false},
+        {"b", Reader::Kind::kPeer, Level::kAmber, false, true},
         {"p-green", Reader::Kind::kPeer, Level::kGreen, false, false},
         {"p-clear", Reader::Kind::kPeer, Level::kClear, false, false},
         {"p-strict", Reader::Kind::kPeer, Level::kStrict, true, false},
