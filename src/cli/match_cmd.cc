@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -17,10 +18,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_join.h"
+#include "accord/audit/log.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
+#include "accord/ingest/ingest.h"
 #include "accord/match/engine.h"
 #include "accord/match/input.h"
 #include "accord/match/match_line.h"
@@ -86,6 +89,72 @@ struct MatchEgress {
   }
 };
 
+// Match output and sightings in the node's audit log (issue 13, point 7). Lines are recorded
+// after they are printed, batched: one entry per run, and under --follow one at least every
+// kFlushInterval while lines are printed. An entry lists the indicator versions the lines named
+// (the newest stored version of each: the one the program holds unless a reload is pending)
+// and how many lines; it fails the run when it cannot be written. Each sightings write is a
+// "write" entry, as an import's.
+struct MatchAudit {
+  static constexpr std::chrono::seconds kFlushInterval{10};
+  std::unique_ptr<audit::Log> log;
+  std::string operator_name = OperatorName();
+  // indicator id -> lines since the last entry. PERF: one hash probe per printed line.
+  absl::flat_hash_map<std::string, uint64_t> named;
+  uint64_t lines = 0;
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+
+  void Note(const std::string& id) {
+    ++named[id];
+    ++lines;
+  }
+  bool Due() const {
+    return !named.empty() && std::chrono::steady_clock::now() - last > kFlushInterval;
+  }
+
+  absl::Status Flush(store::Store& store, const std::vector<std::string>& files) {
+    last = std::chrono::steady_clock::now();
+    if (named.empty()) return absl::OkStatus();
+    audit::Entry e;
+    e.actor = common::Cat("operator:", operator_name);
+    e.action = "egress";
+    e.exit = std::string(policy::ExitName(policy::Exit::kMatchOutput));
+    std::vector<std::string> ids;
+    ids.reserve(named.size());
+    for (const auto& kv : named) ids.push_back(kv.first);
+    std::sort(ids.begin(), ids.end());
+    e.objects.reserve(ids.size());
+    for (const std::string& id : ids) {
+      absl::StatusOr<std::vector<store::StoredObject>> v =
+          store.Get(id, store::VersionSelect::kLast);
+      if (v.ok() && !v->empty()) {
+        e.objects.push_back(id, v->back().modified);
+      } else {
+        e.objects.push_back(id, std::string_view("unknown (no longer stored)"));
+      }
+    }
+    e.detail = common::Cat(lines, " match line(s) naming ", named.size(),
+                           " indicator(s), to standard output; input ", absl::StrJoin(files, ", "));
+    named.clear();
+    lines = 0;
+    absl::StatusOr<uint64_t> seq = log->Append(std::move(e));
+    if (!seq.ok()) {
+      return absl::Status(seq.status().code(),
+                          common::Cat("the audit log could not record match output: ",
+                                      common::View(seq.status().message())));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sightings(const std::string& collection, const store::ImportResult& r) {
+    if (r.written.empty()) return absl::OkStatus();
+    ingest::Origin origin;
+    origin.entry_point = "match-sightings";
+    origin.principal = operator_name;
+    return log->Append(ingest::WriteEntry(origin, collection, r)).status();
+  }
+};
+
 absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
   ACCORD_ASSIGN_OR_RETURN(auto ident, store.GetSetting("node.identity"));
   if (ident.has_value()) return *ident;
@@ -104,6 +173,12 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   common::Micros now = common::NowMicros();
   auto generation = store.Generation();
   if (!generation.ok()) return Fail(generation.status());
+  MatchAudit audit;
+  {
+    absl::StatusOr<std::unique_ptr<audit::Log>> l = audit::Log::Open(g.data_dir);
+    if (!l.ok()) return Fail(l.status());
+    audit.log = std::move(*l);
+  }
   MatchEgress egress;
   egress.gate = policy::NewNodeGate(&store);
   egress.sightings =
@@ -251,7 +326,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   auto report_disabled = [&](const match::Engine& e) {
     std::vector<uint32_t> off = e.Disabled();
     for (uint32_t k : off) {
-      const std::string id = e.IndicatorId(k);
+      const std::string& id = e.IndicatorId(k);
       if (!disabled_reported.insert(id).second) continue;
       if (!pattern_of.contains(id)) pattern_of[id] = e.program()->Pattern(k);
       auto p = pattern_of.find(id);
@@ -306,11 +381,13 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           last_flush = std::chrono::steady_clock::now();
           match::SightingAggregator closed;
           sightings.TakeClosed(latest, &closed);
+          store::ImportResult written;
           ACCORD_ASSIGN_OR_RETURN(
               uint64_t n,
               closed.WriteTo(store, f.sightings_collection, identity, common::NowMicros(),
-                             egress.Sightings(), &sightings_withheld));
+                             egress.Sightings(), &sightings_withheld, &written));
           sightings_written += n;
+          ACCORD_RETURN_IF_ERROR(audit.Sightings(f.sightings_collection, written));
         }
         latest = std::max(latest, obs.first_observed);
         if ((position & 0xffff) == 0) report_disabled(runner.engine());
@@ -343,12 +420,20 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
                                   program.Name(m.indicator)},
                                  &out);
           fwrite(out.data(), 1, out.size(), stdout);
+          audit.Note(id);
           if (f.sightings) sightings.Add(id, obs.first_observed);
         }
-        if (f.follow) fflush(stdout);
+        if (f.follow) {
+          fflush(stdout);
+          if (audit.Due()) ACCORD_RETURN_IF_ERROR(audit.Flush(store, files));
+        }
         return absl::OkStatus();
       });
+  fflush(stdout);
+  // What was printed is recorded even when the run ends in an error.
+  absl::Status recorded = audit.Flush(store, files);
   if (!run.ok()) return Fail(run);
+  if (!recorded.ok()) return Fail(recorded);
   const match::RunTotals& totals = runner.totals();
   const uint64_t events = totals.events, malformed = totals.malformed, matched = totals.matched,
                  matches = totals.matches;
@@ -368,10 +453,12 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   if (es.type_errors) std::cerr << ", " << es.type_errors << " type errors";
   std::cerr << "\n";
   if (f.sightings) {
+    store::ImportResult written;
     auto n = sightings.WriteTo(store, f.sightings_collection, identity, common::NowMicros(),
-                               egress.Sightings(), &sightings_withheld);
+                               egress.Sightings(), &sightings_withheld, &written);
     if (!n.ok()) return Fail(n.status());
     sightings_written += *n;
+    if (absl::Status a = audit.Sightings(f.sightings_collection, written); !a.ok()) return Fail(a);
     std::cerr << "accord: " << sightings_written << " sightings written to collection '"
               << f.sightings_collection << "'\n";
   }

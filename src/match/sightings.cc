@@ -243,7 +243,8 @@ std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
 
 absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
     store::Store& store, const std::string& collection, const std::string& identity,
-    common::Micros now, const SightingEgress& egress, uint64_t* withheld) {
+    common::Micros now, const SightingEgress& egress, uint64_t* withheld,
+    store::ImportResult* result) {
   // The egress decision is per sighting, and a missing callback withholds everything.
   std::vector<std::string> objs = ToJson(identity, now);
   std::string lines;
@@ -272,6 +273,7 @@ absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
     return absl::InternalError("sighting rejected by the STIX reader: " + problems);
   ACCORD_ASSIGN_OR_RETURN(store::ImportResult r, txn->Commit());
   (void)rs;
+  if (result) *result = r;
   return r.added;
 }
 

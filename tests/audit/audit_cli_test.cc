@@ -421,6 +421,57 @@ TEST_F(AuditCliTest, RolesOverHttpAndTheAuditorsApi) {
 // `accord serve` signs the head by itself: every --audit-checkpoint-interval while entries are
 // added, and once more when it stops, so that the last checkpoint covers the server's last
 // entry. Each checkpoint verifies with the node's key (accord audit verify checks them).
+// Match output and sightings are exits too (issue 13, point 7): a run records the indicator
+// versions its lines named (with how many lines), and the sightings it wrote.
+TEST_F(AuditCliTest, MatchOutputAndSightingsAreRecorded) {
+  const std::string hit = "indicator--3c1d7e0a-6b2f-4c8d-9e1a-5f4b3a2c1d0e";
+  const std::string miss = "indicator--9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+  {
+    std::ofstream out(tmp_.path() / "two.json");
+    for (const auto& [id, domain] :
+         {std::pair{hit, "c2.audit.example"}, std::pair{miss, "no.example"}}) {
+      out << R"({"type":"indicator","spec_version":"2.1","id":")" << id
+          << R"(","created":"2026-01-01T00:00:00.000Z","modified":"2026-02-03T04:05:06.789Z",)"
+          << R"("pattern":"[domain-name:value = ')" << domain << R"(']","pattern_type":"stix",)"
+          << R"("valid_from":"2026-01-01T00:00:00Z"})"
+          << "\n";
+    }
+    std::ofstream dns(tmp_.path() / "dns.log");
+    for (int i = 0; i < 3; ++i) {  // three queries for the first indicator's domain
+      dns << R"({"ts":1717200000.0,"uid":"C)" << i
+          << R"(","id.orig_h":"10.1.1.5","id.orig_p":5353,"id.resp_h":"10.0.0.1","id.resp_p":53,)"
+          << R"("proto":"udp","query":"c2.audit.example","qtype_name":"A"})"
+          << "\n";
+    }
+  }
+  ASSERT_EQ(Run("import -q " + ShellQuote((tmp_.path() / "two.json").string())).exit_code, 0);
+  RunResult m = Run("match --sightings --sightings-collection seen " +
+                    ShellQuote((tmp_.path() / "dns.log").string()));
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  std::vector<nlohmann::json> out = Query("--action egress");
+  const nlohmann::json* entry = nullptr;
+  for (const auto& e : out) {
+    if (e.value("exit", "") == "match-output") entry = &e;
+  }
+  ASSERT_NE(entry, nullptr) << "no match-output entry";
+  // The version the lines named: the only one stored, with its modified as imported.
+  ASSERT_EQ((*entry)["objects"].size(), 1u) << entry->dump();
+  EXPECT_EQ((*entry)["objects"][0][0], hit);
+  EXPECT_EQ((*entry)["objects"][0][1], "2026-02-03T04:05:06.789000Z");
+  EXPECT_EQ((*entry)["actor"].get<std::string>().rfind("operator", 0), 0u) << entry->dump();
+  EXPECT_NE((*entry)["detail"].get<std::string>().find("3 match line"), std::string::npos)
+      << entry->dump();
+  // The sighting written (one per indicator per hour) is a write to its collection.
+  const nlohmann::json sightings = nlohmann::json::parse(Run("list --json -c seen").out);
+  const std::string sighting_id = sightings["id"];
+  bool recorded = false;
+  for (const auto& e : Query("--action write")) {
+    if (e.value("collection", "") == "seen" && IdsOf(e).count(sighting_id)) recorded = true;
+  }
+  EXPECT_TRUE(recorded) << "the sighting write is not in the log";
+  EXPECT_EQ(Run("audit verify").exit_code, 0);
+}
+
 TEST_F(AuditCliTest, TheServerSignsCheckpointsByItself) {
   ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
   ServerProcess server;

@@ -21,6 +21,7 @@
 namespace accord::store {
 class Store;
 struct StoredObject;
+struct ImportResult;
 }  // namespace accord::store
 
 namespace accord::match {
@@ -74,10 +75,12 @@ class SightingAggregator {
   std::vector<std::string> ToJson(const std::string& identity, common::Micros now) const;
   /// Hands each sighting to `egress`, validates those it lets through with the STIX reader and
   /// imports them into `collection`. Returns how many were written; `*withheld` (when given)
-  /// counts those `egress` withheld.
+  /// counts those `egress` withheld; `*result` (when given) is the store's account of the
+  /// write, for the audit log (untouched when nothing was written).
   absl::StatusOr<uint64_t> WriteTo(store::Store& store, const std::string& collection,
                                    const std::string& identity, common::Micros now,
-                                   const SightingEgress& egress, uint64_t* withheld = nullptr);
+                                   const SightingEgress& egress, uint64_t* withheld = nullptr,
+                                   store::ImportResult* result = nullptr);
   void Clear() { buckets_.clear(); }
   /// Moves the buckets that end at or before `t` (event time) into `out`: in follow mode the
   /// caller writes those periodically while later buckets keep counting.
