@@ -123,17 +123,33 @@ VersionList::VersionList(std::initializer_list<VersionRef> refs) {
   for (const VersionRef& r : refs) push_back(r);
 }
 
+namespace {
+// PERF: ids and timestamps are printable ASCII without quotes or backslashes: appended as they
+// are, without the UTF-8 check and the escaper (BM_BuildEntry, bench/audit/append_bench.cc).
+void AppendQuoted(std::string* out, std::string_view v) {
+  for (char c : v) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      AppendText(out, v);
+      return;
+    }
+  }
+  out->push_back('"');
+  out->append(v);
+  out->push_back('"');
+}
+}  // namespace
+
 void VersionList::push_back(std::string_view id, std::string_view modified) {
   json_.append(n_++ ? ",[" : "[");
-  AppendText(&json_, id);
+  AppendQuoted(&json_, id);
   json_.push_back(',');
-  AppendText(&json_, modified);
+  AppendQuoted(&json_, modified);
   json_.push_back(']');
 }
 
 void VersionList::push_back(std::string_view id, int64_t modified_us) {
   json_.append(n_++ ? ",[" : "[");
-  AppendText(&json_, id);
+  AppendQuoted(&json_, id);
   json_.append(",\"");
   common::AppendTimestamp(modified_us, &json_);
   json_.append("\"]");

@@ -57,7 +57,8 @@ class VersionList {
   /// `modified` in microseconds since the epoch, written as STIX timestamp text.
   void push_back(std::string_view id, int64_t modified_us);
   void push_back(const VersionRef& r) { push_back(r.id, r.modified); }
-  void reserve(size_t n) { json_.reserve(n * 80); }
+  /// Room for `n` versions (a pair of a typical id and timestamp takes ~85 bytes).
+  void reserve(size_t n) { json_.reserve(n * 96); }
 
   size_t size() const { return n_; }
   bool empty() const { return n_ == 0; }
