@@ -7,18 +7,27 @@
 
 namespace accord::cli {
 
-absl::StatusOr<MatchConfig> LoadMatchConfig(const std::string& data_dir) {
-  MatchConfig c;
-  std::filesystem::path path = std::filesystem::path(data_dir) / "accord.toml";
+namespace {
+
+// <data_dir>/accord.toml parsed (an empty table when the file does not exist), or the parse
+// error with its line and column.
+absl::StatusOr<toml::table> ReadNodeToml(const std::filesystem::path& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return c;
-  toml::table t;
+  if (!std::filesystem::exists(path, ec)) return toml::table();
   try {
-    t = toml::parse_file(path.string());
+    return toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(common::Cat(path.string(), ":", e.source().begin.line, ":",
                                                   e.source().begin.column, ": ", e.description()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<MatchConfig> LoadMatchConfig(const std::string& data_dir) {
+  MatchConfig c;
+  std::filesystem::path path = std::filesystem::path(data_dir) / "accord.toml";
+  ACCORD_ASSIGN_OR_RETURN(toml::table t, ReadNodeToml(path));
   const toml::node* n = t["match"]["collections"].node();
   if (n == nullptr) return c;  // absent: every collection
   const toml::array* a = n->as_array();
@@ -33,6 +42,38 @@ absl::StatusOr<MatchConfig> LoadMatchConfig(const std::string& data_dir) {
     c.collections.push_back(*v);
   }
   return c;
+}
+
+absl::StatusOr<Retention> LoadRetention(const std::string& data_dir) {
+  Retention r;
+  const std::string path = (std::filesystem::path(data_dir) / "accord.toml").string();
+  ACCORD_ASSIGN_OR_RETURN(toml::table t, ReadNodeToml(path));
+  const toml::node* sec = t.get("retention");
+  if (sec == nullptr) return r;
+  if (!sec->is_table()) {
+    return absl::InvalidArgumentError(common::Cat(path, ": [retention] must be a table"));
+  }
+  for (const auto& [k, v] : *sec->as_table()) {
+    const std::string key(k.str());
+    int64_t* into = key == "indicator_grace_days" ? &r.indicator_grace_days
+                    : key == "sightings_days"     ? &r.sightings_days
+                    : key == "quarantine_days"    ? &r.quarantine_days
+                                                  : nullptr;
+    if (into == nullptr) {
+      return absl::InvalidArgumentError(common::Cat(
+          path, ":", k.source().begin.line, ":", k.source().begin.column, ": unknown key '", key,
+          "' in [retention] (known: indicator_grace_days, sightings_days, "
+          "quarantine_days)"));
+    }
+    const auto* i = v.as_integer();
+    if (i == nullptr || i->get() < 0 || i->get() > 36500) {
+      return absl::InvalidArgumentError(common::Cat(path, ":", v.source().begin.line, ":",
+                                                    v.source().begin.column, ": ", key,
+                                                    " must be a number of days from 0 to 36500"));
+    }
+    *into = i->get();
+  }
+  return r;
 }
 
 }  // namespace accord::cli

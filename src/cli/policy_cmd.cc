@@ -7,17 +7,21 @@
 // would leave, so that an operator can check a profile before an agreement uses it.
 #include <absl/strings/str_join.h>
 
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "accord/audit/log.h"
 #include "accord/common/strings.h"
+#include "accord/common/time.h"
 #include "accord/common/uuid.h"
 #include "accord/policy/gate.h"
 #include "accord/policy/redaction.h"
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
+#include "cli/match_config.h"
 
 namespace accord::cli {
 namespace {
@@ -119,6 +123,79 @@ int Redact(const Globals& g, const RedactFlags& f) {
   return problems ? 1 : 0;
 }
 
+// --- retention (issue 13, point 6) ------------------------------------------------------------
+
+struct PurgeFlags {
+  bool dry_run = false;
+  bool json = false;
+};
+
+int Purge(const Globals& g, const PurgeFlags& f) {
+  absl::StatusOr<Retention> r = LoadRetention(g.data_dir);
+  if (!r.ok()) return Fail(r.status());
+  if (!r->any()) {
+    std::cerr << "accord: accord.toml has no [retention]: nothing is purged by age "
+                 "(docs/PRIVACY.md, \"Retention\")\n";
+    return 0;
+  }
+  auto s = OpenDataStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  const common::Micros now = common::NowMicros();
+  constexpr common::Micros kDay = 86400LL * 1000000;
+  store::PurgeRules rules;
+  if (r->indicator_grace_days >= 0)
+    rules.indicators_expired_before = now - r->indicator_grace_days * kDay;
+  if (r->sightings_days >= 0) rules.sightings_before = now - r->sightings_days * kDay;
+  if (r->quarantine_days >= 0) rules.quarantine_before = now - r->quarantine_days * kDay;
+  absl::StatusOr<store::PurgeReport> report = (*s)->Purge(rules, f.dry_run);
+  if (!report.ok()) return Fail(report.status());
+  std::map<std::string, uint64_t> per_kind;
+  for (const store::PurgeItem& it : report->items) {
+    ++per_kind[it.kind];
+    if (f.json) {
+      nlohmann::ordered_json j{{"kind", it.kind},
+                               {"id", it.id},
+                               {"modified", common::FormatTimestamp(it.modified)},
+                               {"bytes", it.bytes}};
+      if (it.kind == "quarantine") j["qid"] = it.qid;
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << it.kind << "  " << it.id << "  " << common::FormatTimestamp(it.modified) << "  "
+                << it.bytes << " bytes\n";
+    }
+  }
+  std::string counts;
+  for (const auto& [kind, n] : per_kind)
+    common::Append(&counts, counts.empty() ? "" : ", ", n, " ", kind);
+  if (counts.empty()) counts = "nothing";
+  std::string rule_text =
+      common::Cat("indicator_grace_days ", r->indicator_grace_days, ", sightings_days ",
+                  r->sightings_days, ", quarantine_days ", r->quarantine_days, " (-1: kept)");
+  if (f.dry_run) {
+    std::cerr << "accord: purge --dry-run: " << counts << " would go (" << report->bytes
+              << " bytes); " << rule_text << "\n";
+    return 0;
+  }
+  if (!report->items.empty()) {
+    audit::Entry e;
+    e.actor = common::Cat("operator:", OperatorName());
+    e.action = "purge";
+    for (const store::PurgeItem& it : report->items) {
+      if (it.kind != "quarantine") e.objects.push_back(it.id, it.modified);
+    }
+    e.detail = common::Cat(counts, " purged, ", report->bytes, " bytes erased; ", rule_text);
+    absl::StatusOr<std::unique_ptr<audit::Log>> log = audit::Log::Open(g.data_dir);
+    absl::Status st = log.ok() ? (*log)->Append(std::move(e)).status() : log.status();
+    if (!st.ok()) {
+      return Fail(absl::Status(st.code(), common::Cat("purged, but not recorded in the audit log: ",
+                                                      common::View(st.message()))));
+    }
+  }
+  std::cerr << "accord: purge: " << counts << " purged (" << report->bytes
+            << " bytes erased from disk); " << rule_text << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code) {
@@ -143,6 +220,17 @@ void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code) {
       ->required();
   r->add_flag("-q,--quiet", rf->quiet, "Only the summary on standard error");
   r->callback([g, rf, exit_code] { *exit_code = Redact(*g, *rf); });
+
+  auto* pu = app.add_subcommand(
+      "purge",
+      "Remove what <data>/accord.toml [retention] says was kept long enough (indicators past "
+      "valid_until plus a grace period, sightings, quarantined copies), and erase their bytes "
+      "from disk; recorded in the audit log");
+  AddDataOption(pu, g);
+  auto pf = std::make_shared<PurgeFlags>();
+  pu->add_flag("--dry-run", pf->dry_run, "Only list what would go");
+  pu->add_flag("--json", pf->json, "One JSON object per line");
+  pu->callback([g, pf, exit_code] { *exit_code = Purge(*g, *pf); });
 }
 
 }  // namespace accord::cli

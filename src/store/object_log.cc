@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -130,6 +131,26 @@ absl::StatusOr<int64_t> ObjectLog::TrimTail(int64_t committed_end) {
   if (::ftruncate(fd_, committed_end) != 0) return Error("truncate", errno);
   if (::fdatasync(fd_) != 0) return Error("sync", errno);
   return static_cast<int64_t>(st.st_size) - committed_end;
+}
+
+absl::Status ObjectLog::Erase(const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  if (fd_ < 0) return absl::FailedPreconditionError(common::Cat(path_, ": not open for writing"));
+  for (const auto& [off, len] : ranges) {
+    if (off < 0 || len <= 0) continue;
+    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0) continue;
+    if (errno != EOPNOTSUPP && errno != ENOSYS) return Error("punch hole", errno);
+    // No holes here: the bytes are overwritten instead (gone, though the space stays used).
+    const std::string zeros(static_cast<size_t>(std::min<int64_t>(len, 1 << 20)), '\0');
+    for (int64_t done = 0; done < len;) {
+      const size_t n = static_cast<size_t>(std::min<int64_t>(len - done, 1 << 20));
+      ssize_t w = ::pwrite(fd_, zeros.data(), n, static_cast<off_t>(off + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return Error("overwrite", errno);
+      done += w;
+    }
+  }
+  if (::fdatasync(fd_) != 0) return Error("sync", errno);
+  return absl::OkStatus();
 }
 
 // The returned offset is where `json` will be once written. Nothing is durable before Sync(),

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -50,6 +51,11 @@ class ObjectLog {
   /// left alone (reads and Begin report it). REQUIRES: the store's write lock, as for Begin:
   /// the tail of a write in progress is not a dead tail.
   absl::StatusOr<int64_t> TrimTail(int64_t committed_end);
+  /// Removes the bytes of `ranges` (offset, length) from disk for good (retention): the file
+  /// keeps its size and every other offset, the ranges become holes (zeros where the file
+  /// system cannot punch holes), and the file is synced. REQUIRES: no committed row points
+  /// into the ranges any more, and the store's write lock.
+  absl::Status Erase(const std::vector<std::pair<int64_t, int64_t>>& ranges);
   /// Appends `json` and a newline; returns the offset of `json`.
   absl::StatusOr<int64_t> Append(std::string_view json);
   /// For the writer: reads `r`, which may lie in what it appended and has not written yet.

@@ -674,7 +674,13 @@ StoredObject RowToObject(sqlite3_stmt* s, std::vector<ObjectLog::Range>* json_at
 absl::Status LoadJson(const ObjectLog& log, std::vector<ObjectLog::Range>* json_at,
                       std::vector<StoredObject>* objs) {
   for (size_t i = 0; i < objs->size(); ++i) (*json_at)[i].out = &(*objs)[i].json;
-  return log.Read(*json_at);
+  ACCORD_RETURN_IF_ERROR(log.Read(*json_at));
+  // A version purged after this reader found its row reads as zeros (SqliteStore::Purge).
+  objs->erase(
+      std::remove_if(objs->begin(), objs->end(),
+                     [](const StoredObject& o) { return !o.json.empty() && o.json[0] == '\0'; }),
+      objs->end());
+  return absl::OkStatus();
 }
 
 // Columns id, alias, title, description, is_public.
@@ -872,6 +878,108 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   if (n > 0) ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return n;
+}
+
+// Retention. The rows go in one transaction (memberships, versions, quarantine entries, and
+// the generation, so that caches and compiled programs follow); only once it committed are
+// the versions' bytes erased from the object log, so a crash in between leaves unreferenced
+// bytes, never a row pointing at zeros. A reader that looked a row up just before may find
+// zeros: LoadJson leaves such a version out.
+absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry_run) {
+  if (!dry_run && options_.read_only) {
+    return absl::FailedPreconditionError("store opened read-only");
+  }
+  std::unique_lock<std::mutex> l(write_mu_);
+  sqlite3* db = writer_->get();
+  Txn t(db);
+  ACCORD_RETURN_IF_ERROR(t.Begin(true));
+  PurgeReport report;
+  std::vector<int64_t> vids;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  auto versions = [&](const char* kind, const char* sql, Micros cutoff) -> absl::Status {
+    if (cutoff == 0) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, sql));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, cutoff));
+    while (true) {
+      ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list what to purge"));
+      if (!row) break;
+      PurgeItem it;
+      it.kind = kind;
+      it.id = ColText(q.get(), 1);
+      it.modified = ColInt(q.get(), 2);
+      it.bytes = ColInt(q.get(), 4);
+      vids.push_back(ColInt(q.get(), 0));
+      ranges.emplace_back(ColInt(q.get(), 3), it.bytes + 1);  // with its newline
+      report.bytes += it.bytes;
+      report.items.push_back(std::move(it));
+    }
+    return absl::OkStatus();
+  };
+  // An indicator goes whole, once even its newest version has expired (no version of it is
+  // valid at the cut-off or open-ended).
+  ACCORD_RETURN_IF_ERROR(versions(
+      "indicator",
+      "SELECT o.vid, o.id, o.modified, o.log_off, o.log_len FROM objects o "
+      "WHERE o.type = 'indicator' AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.idh = o.idh "
+      "AND n.id = o.id AND (n.valid_until IS NULL OR n.valid_until >= ?1)) ORDER BY o.vid",
+      rules.indicators_expired_before));
+  ACCORD_RETURN_IF_ERROR(versions("sighting",
+                                  "SELECT vid, id, modified, log_off, log_len FROM objects "
+                                  "WHERE type = 'sighting' AND modified < ?1 ORDER BY vid",
+                                  rules.sightings_before));
+  std::vector<int64_t> qids;
+  if (rules.quarantine_before != 0) {
+    ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db,
+                                            "SELECT qid, id, modified, length(json) FROM "
+                                            "quarantine WHERE received < ?1 ORDER BY qid"));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, rules.quarantine_before));
+    while (true) {
+      ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list quarantine to purge"));
+      if (!row) break;
+      PurgeItem it;
+      it.kind = "quarantine";
+      it.qid = ColInt(q.get(), 0);
+      it.id = ColText(q.get(), 1);
+      it.modified = ColInt(q.get(), 2);
+      it.bytes = ColInt(q.get(), 3);
+      qids.push_back(it.qid);
+      report.bytes += it.bytes;
+      report.items.push_back(std::move(it));
+    }
+  }
+  if (dry_run || report.items.empty()) return report;  // the transaction rolls back
+  // Freed cells (a quarantined copy's JSON) are zeroed, not left in free pages.
+  ACCORD_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
+  ACCORD_ASSIGN_OR_RETURN(Stmt dm, Prepare(db, "DELETE FROM membership WHERE vid = ?1"));
+  ACCORD_ASSIGN_OR_RETURN(Stmt dv, Prepare(db, "DELETE FROM objects WHERE vid = ?1"));
+  for (int64_t vid : vids) {
+    for (sqlite3_stmt* st : {dm.get(), dv.get()}) {
+      sqlite3_reset(st);
+      ACCORD_RETURN_IF_ERROR(BindInt(st, 1, vid));
+      ACCORD_RETURN_IF_ERROR(StepDone(st, "purge a version"));
+    }
+  }
+  ACCORD_ASSIGN_OR_RETURN(Stmt dq, Prepare(db, "DELETE FROM quarantine WHERE qid = ?1"));
+  for (int64_t qid : qids) {
+    sqlite3_reset(dq.get());
+    ACCORD_RETURN_IF_ERROR(BindInt(dq.get(), 1, qid));
+    ACCORD_RETURN_IF_ERROR(StepDone(dq.get(), "purge a quarantined copy"));
+  }
+  ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
+  ACCORD_RETURN_IF_ERROR(t.Commit());
+  // The old page images in the write-ahead log go too, once no reader holds them (a busy
+  // checkpoint is only retried by the next one: the rows are gone either way).
+  (void)Exec(db, "PRAGMA secure_delete = OFF; PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!ranges.empty()) {
+    absl::Status erased = log_->Erase(ranges);
+    if (!erased.ok()) {
+      return absl::Status(erased.code(),
+                          common::Cat("the purged versions are gone from the store, but their "
+                                      "bytes could not be erased from the object log: ",
+                                      common::View(erased.message())));
+    }
+  }
+  return report;
 }
 
 absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInfo& info) {

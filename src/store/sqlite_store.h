@@ -95,6 +95,7 @@ class SqliteStore final : public Store, public Quarantine {
   AuthStore* auth() override;
   StatusStore* statuses() override;
   Quarantine* quarantine() override { return this; }
+  absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
   ~SqliteStore() override;
 
   // Quarantine (sqlite_quarantine.cc).

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -470,6 +471,127 @@ TEST_F(AuditCliTest, MatchOutputAndSightingsAreRecorded) {
   }
   EXPECT_TRUE(recorded) << "the sighting write is not in the log";
   EXPECT_EQ(Run("audit verify").exit_code, 0);
+}
+
+// Retention (issue 13, point 6): what [retention] says has been kept long enough goes, with
+// its bytes on disk, and the purge is recorded. Expected by hand from the fixture's dates.
+TEST_F(AuditCliTest, PurgeRemovesWhatRetentionSaysAndErasesItsBytes) {
+  const std::string expired = "indicator--e0e0e0e0-0000-4000-8000-000000000001";
+  const std::string live = "indicator--e0e0e0e0-0000-4000-8000-000000000002";
+  const std::string open_ended = "indicator--e0e0e0e0-0000-4000-8000-000000000003";
+  const std::string extended = "indicator--e0e0e0e0-0000-4000-8000-000000000004";
+  const std::string old_sighting = "sighting--e0e0e0e0-0000-4000-8000-000000000005";
+  const std::string new_sighting = "sighting--e0e0e0e0-0000-4000-8000-000000000006";
+  // Yesterday, for the sighting that must stay (sightings_days = 365).
+  const std::time_t yesterday = std::time(nullptr) - 86400;
+  char recent[32];
+  std::strftime(recent, sizeof recent, "%Y-%m-%dT%H:%M:%S.000Z", std::gmtime(&yesterday));
+  auto indicator = [](const std::string& id, const std::string& modified, const std::string& mark,
+                      const std::string& valid_until) {
+    std::string j = R"({"type":"indicator","spec_version":"2.1","id":")" + id +
+                    R"(","created":"2020-01-01T00:00:00.000Z","modified":")" + modified +
+                    R"(","name":")" + mark +
+                    R"(","pattern":"[domain-name:value = 'x.example']","pattern_type":"stix",)"
+                    R"("valid_from":"2020-01-01T00:00:00Z")";
+    if (!valid_until.empty()) j += R"(,"valid_until":")" + valid_until + R"(")";
+    return j + "}";
+  };
+  auto sighting = [&](const std::string& id, const std::string& when, const std::string& mark) {
+    return R"({"type":"sighting","spec_version":"2.1","id":")" + id + R"(","created":")" + when +
+           R"(","modified":")" + when + R"(","sighting_of_ref":")" + live +
+           R"(","count":3,"description":")" + mark + R"("})";
+  };
+  {
+    std::ofstream out(tmp_.path() / "retention.jsonl");
+    // Expired since mid-2020 in both versions: goes whole.
+    out << indicator(expired, "2020-01-01T00:00:00.000Z", "purge-me-expired-v1",
+                     "2020-06-01T00:00:00Z")
+        << "\n"
+        << indicator(expired, "2020-02-01T00:00:00.000Z", "purge-me-expired-v2",
+                     "2020-06-01T00:00:00Z")
+        << "\n"
+        << indicator(live, "2020-01-01T00:00:00.000Z", "keep-live", "2099-01-01T00:00:00Z") << "\n"
+        << indicator(open_ended, "2020-01-01T00:00:00.000Z", "keep-open", "")
+        << "\n"
+        // Its first version expired, its newest did not: both stay.
+        << indicator(extended, "2020-01-01T00:00:00.000Z", "keep-extended-v1",
+                     "2020-06-01T00:00:00Z")
+        << "\n"
+        << indicator(extended, "2020-03-01T00:00:00.000Z", "keep-extended-v2",
+                     "2099-01-01T00:00:00Z")
+        << "\n"
+        << sighting(old_sighting, "2020-01-01T00:00:00.000Z", "purge-me-old-sighting") << "\n"
+        << sighting(new_sighting, recent, "keep-new-sighting") << "\n";
+  }
+  RunResult imp = Run("import " + ShellQuote((tmp_.path() / "retention.jsonl").string()));
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  // A content conflict: a quarantined copy that holds text of its own.
+  {
+    std::ofstream out(tmp_.path() / "conflict.json");
+    out << indicator(live, "2020-01-01T00:00:00.000Z", "purge-me-quarantined",
+                     "2099-01-01T00:00:00Z")
+        << "\n";
+  }
+  Run("import " + ShellQuote((tmp_.path() / "conflict.json").string()));
+  ASSERT_NE(Slurp(store() / "objects.log").find("purge-me-expired-v1"), std::string::npos);
+
+  // No [retention]: nothing goes.
+  RunResult none = Run("purge");
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.err.find("no [retention]"), std::string::npos) << none.err;
+  std::ofstream(store() / "accord.toml")
+      << "[retention]\nindicator_grace_days = 30\nsightings_days = 365\nquarantine_days = 0\n";
+
+  const std::set<std::pair<std::string, std::string>> want = {
+      {"indicator", expired + " 2020-01-01T00:00:00.000000Z"},
+      {"indicator", expired + " 2020-02-01T00:00:00.000000Z"},
+      {"sighting", old_sighting + " 2020-01-01T00:00:00.000000Z"},
+      {"quarantine", live + " 2020-01-01T00:00:00.000000Z"}};
+  auto listed = [](const std::string& out) {
+    std::set<std::pair<std::string, std::string>> got;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);) {
+      nlohmann::json j = nlohmann::json::parse(l);
+      got.insert({j["kind"], j["id"].get<std::string>() + " " + j["modified"].get<std::string>()});
+    }
+    return got;
+  };
+  RunResult dry = Run("purge --dry-run --json");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(listed(dry.out), want);
+  EXPECT_EQ(Run("get " + expired).exit_code, 0) << "a dry run removed something";
+
+  RunResult purge = Run("purge --json");
+  ASSERT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_EQ(listed(purge.out), want);
+  // Gone from the store, and their bytes from disk; everything else still reads.
+  for (const std::string& id : {expired, old_sighting}) {
+    RunResult g = Run("get " + id);
+    EXPECT_TRUE(g.exit_code != 0 || g.out.empty()) << id << ": " << g.out;
+  }
+  RunResult all = Run("list --json --versions all");
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  std::multiset<std::string> left;
+  std::istringstream in(all.out);
+  for (std::string l; std::getline(in, l);) left.insert(nlohmann::json::parse(l)["id"]);
+  EXPECT_EQ(left, (std::multiset<std::string>{live, open_ended, extended, extended, new_sighting}));
+  const std::string log_bytes = Slurp(store() / "objects.log");
+  EXPECT_EQ(log_bytes.find("purge-me"), std::string::npos);
+  EXPECT_NE(log_bytes.find("keep-extended-v1"), std::string::npos);
+  std::string db = Slurp(store() / "accord.db");
+  if (std::filesystem::exists(store() / "accord.db-wal")) db += Slurp(store() / "accord.db-wal");
+  EXPECT_EQ(db.find("purge-me-quarantined"), std::string::npos);
+  EXPECT_EQ(Run("quarantine list").out.find(live), std::string::npos);
+
+  // Recorded: which versions went, by whom.
+  bool recorded = false;
+  for (const auto& e : Query("--action purge")) {
+    if (IdsOf(e) == std::set<std::string>{expired, old_sighting}) recorded = true;
+  }
+  EXPECT_TRUE(recorded);
+  EXPECT_EQ(Run("audit verify").exit_code, 0);
+  // A second purge finds nothing.
+  EXPECT_EQ(Run("purge --dry-run --json").out, "");
 }
 
 TEST_F(AuditCliTest, TheServerSignsCheckpointsByItself) {

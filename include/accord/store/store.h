@@ -291,6 +291,30 @@ struct Options {
   int busy_timeout_ms = 30000;
 };
 
+/// What a purge removes: each cut-off is an instant (0: keep forever).
+struct PurgeRules {
+  /// Indicators (every version) whose newest version's valid_until is before this.
+  Micros indicators_expired_before = 0;
+  /// Sighting versions modified before this.
+  Micros sightings_before = 0;
+  /// Quarantined copies received before this.
+  Micros quarantine_before = 0;
+};
+
+/// One thing a purge removes (or would remove).
+struct PurgeItem {
+  std::string kind;  ///< "indicator", "sighting", "quarantine"
+  std::string id;
+  Micros modified = 0;
+  int64_t bytes = 0;  ///< of its JSON
+  int64_t qid = 0;    ///< quarantine: the entry's number
+};
+
+struct PurgeReport {
+  std::vector<PurgeItem> items;
+  int64_t bytes = 0;  ///< the JSON bytes removed from disk (or that would be)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -337,6 +361,15 @@ class Store {
   /// The content-conflict quarantine (owned by the store), or nullptr when the backend keeps
   /// none.
   virtual Quarantine* quarantine() { return nullptr; }
+
+  /// Retention (issue 13, point 6; docs/PRIVACY.md "Retention"): removes what `rules` says has
+  /// been kept long enough, from every collection, and the bytes of each removed version from
+  /// disk. `dry_run`: only says what would go. Unimplemented where a backend cannot.
+  virtual absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) {
+    (void)rules;
+    (void)dry_run;
+    return absl::UnimplementedError("this store backend does not purge");
+  }
 };
 
 }  // namespace accord::store
