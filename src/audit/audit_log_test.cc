@@ -226,6 +226,47 @@ TEST(AuditLog, ReorderedEntriesAreNamed) {
   EXPECT_EQ(r.line, 2u);
 }
 
+// Retention (issue 13, point 6): the entries up to a checkpoint go as a whole; the log left
+// verifies from that anchor; another appender (its own descriptor on the old file) follows to
+// the new file and continues the chain; a wrong hash or the last entry changes nothing.
+TEST(AuditLog, DropThroughACheckpointKeepsTheChainAndAppendersFollow) {
+  TempDir d;
+  std::unique_ptr<Log> a = Five(d);
+  ASSERT_TRUE(a->Append(Write("user:u6")).ok());  // a's descriptor is open on the log
+  const std::vector<std::string> before = Lines(d.log());
+  ASSERT_EQ(before.size(), 6u);
+  const std::string hash3 = Member(before[2], "hash");  // entry 3, read by the test itself
+  auto b = Log::Open(d.path());
+  ASSERT_TRUE(b.ok());
+  // Refused, nothing changed: a hash that is not entry 3's; the last entry.
+  EXPECT_EQ((*b)->DropThrough(3, std::string(64, 'a')).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*b)->DropThrough(6, Member(before[5], "hash")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Lines(d.log()), before);
+
+  auto dropped = (*b)->DropThrough(3, hash3);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 3u);
+  EXPECT_EQ(Lines(d.log()), std::vector<std::string>(before.begin() + 3, before.end()));
+  // `a` still holds the old file open: its next entry lands in the new one, as seq 7.
+  auto seq = a->Append(Write("user:after-purge"));
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  EXPECT_EQ(*seq, 7u);
+  const std::vector<std::string> after = Lines(d.log());
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(Member(after[3], "prev"), Member(before[5], "hash"));
+  // Verifies from the checkpoint's anchor; without it, a log that starts at 4 does not.
+  auto r = Verify(d.log(), {{3, hash3, "checkpoint 1"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok) << r->problem;
+  EXPECT_EQ(r->first_seq, 4u);
+  EXPECT_EQ(r->last_seq, 7u);
+  auto bare = Verify(d.log(), {});
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(bare->ok);
+}
+
 TEST(AuditLog, AppendsAfterARestartContinueTheChain) {
   TempDir d;
   { auto log = Five(d); }

@@ -12,7 +12,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -268,7 +271,7 @@ absl::Status Log::OpenFile() {
   return absl::OkStatus();
 }
 
-namespace {
+namespace {}  // namespace
 
 // Holds an exclusive flock on `fd` for its lifetime.
 class FileLock {
@@ -286,6 +289,8 @@ class FileLock {
   int fd_;
   int rc_ = -1;
 };
+
+namespace {
 
 // The last complete line of the file open at `fd`, whose size is `size`: read backwards in
 // growing chunks (an entry may be megabytes long).
@@ -314,6 +319,10 @@ absl::StatusOr<std::string> LastLine(int fd, uint64_t size, const std::string& p
 absl::StatusOr<Head> Log::HeadLocked() {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return Errno("stat", path_);
+  if (st.st_nlink == 0) {
+    // A purge (DropThrough) renamed a shorter log over this one while we waited for the lock.
+    return absl::AbortedError(Cat(path_, ": replaced"));
+  }
   Head h;
   h.size = static_cast<uint64_t>(st.st_size);
   // PERF: nobody appended since this process did: no file to read (a page's entry, each).
@@ -343,20 +352,114 @@ absl::StatusOr<Head> Log::HeadLocked() {
   return h;
 }
 
+void Log::CloseFile() {
+  if (fd_ >= 0) ::close(fd_);  // releases this descriptor's flock
+  fd_ = -1;
+  cached_valid_ = false;
+}
+
+// Opens and locks the log, and reads its head; when a purge replaced the file meanwhile, the
+// new one is opened and locked instead (the caller's lock is then on it).
+absl::StatusOr<Head> Log::LockAndHead(std::optional<FileLock>* lock) {
+  for (int attempt = 0;; ++attempt) {
+    ACCORD_RETURN_IF_ERROR(OpenFile());
+    lock->emplace(fd_);
+    if (!(*lock)->ok()) return Errno("lock", path_);
+    absl::StatusOr<Head> h = HeadLocked();
+    if (h.ok() || h.status().code() != absl::StatusCode::kAborted || attempt > 100) return h;
+    lock->reset();
+    CloseFile();
+  }
+}
+
 absl::StatusOr<Head> Log::ReadHead() {
   std::lock_guard<std::mutex> l(mu_);
-  ACCORD_RETURN_IF_ERROR(OpenFile());
-  FileLock lock(fd_);
-  if (!lock.ok()) return Errno("lock", path_);
-  return HeadLocked();
+  std::optional<FileLock> lock;
+  return LockAndHead(&lock);
+}
+
+absl::StatusOr<uint64_t> Log::DropThrough(uint64_t seq, const std::string& hash) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<FileLock> lock;
+  ACCORD_ASSIGN_OR_RETURN(Head head, LockAndHead(&lock));
+  if (seq >= head.seq) {
+    return absl::FailedPreconditionError(
+        Cat(path_, ": entry ", seq, " is not before the last (", head.seq, "): nothing after it"));
+  }
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return Errno("open", path_);
+  const std::string tmp = path_ + ".purge";
+  std::FILE* out = std::fopen(tmp.c_str(), "wb");
+  if (out == nullptr) return Errno("create", tmp);
+  ::fchmod(::fileno(out), 0600);
+  uint64_t dropped = 0;
+  bool found = false;
+  absl::Status st;
+  for (std::string line; std::getline(in, line);) {
+    uint64_t n = 0;
+    constexpr std::string_view kSeq = "{\"seq\":";
+    const size_t comma = line.find(',');
+    if (line.compare(0, kSeq.size(), kSeq) != 0 || comma == std::string::npos ||
+        !absl::SimpleAtoi(absl::string_view(line).substr(kSeq.size(), comma - kSeq.size()), &n)) {
+      st = absl::DataLossError(Cat(path_, ": a line without its seq; run `accord audit verify`"));
+      break;
+    }
+    if (n < seq) {
+      ++dropped;
+      continue;
+    }
+    if (n == seq) {
+      std::string computed, stated;
+      if (!ComputeHash(line, &computed, &stated) || computed != hash || stated != hash) {
+        st = absl::FailedPreconditionError(Cat(path_, ": entry ", seq,
+                                               " does not have the checkpoint's hash; nothing "
+                                               "was purged (run `accord audit verify`)"));
+        break;
+      }
+      found = true;
+      ++dropped;
+      continue;
+    }
+    if (!found) {
+      st = absl::FailedPreconditionError(
+          Cat(path_, ": entry ", seq, " is not in the log (purged already?)"));
+      break;
+    }
+    line.push_back('\n');
+    if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
+      st = Errno("write", tmp);
+      break;
+    }
+  }
+  if (st.ok() && !found)
+    st = absl::FailedPreconditionError(Cat(path_, ": entry ", seq, " is not in the log"));
+  if (st.ok() && (std::fflush(out) != 0 || ::fsync(::fileno(out)) != 0)) st = Errno("sync", tmp);
+  std::fclose(out);
+  if (!st.ok()) {
+    std::remove(tmp.c_str());
+    return st;
+  }
+  // The rename is the purge: before it the old log is whole, after it the new one is. Other
+  // appenders wait on the old file's lock, then find it unlinked and move to the new one.
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Errno("rename", tmp);
+  }
+  const std::string dir = std::filesystem::path(path_).parent_path().string();
+  if (int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  lock.reset();
+  CloseFile();
+  return dropped;
 }
 
 absl::StatusOr<uint64_t> Log::Append(Entry e) {
   std::lock_guard<std::mutex> l(mu_);
-  ACCORD_RETURN_IF_ERROR(OpenFile());
-  FileLock lock(fd_);
-  if (!lock.ok()) return Errno("lock", path_);
-  ACCORD_ASSIGN_OR_RETURN(Head h, HeadLocked());
+  std::optional<FileLock> lock;
+  ACCORD_ASSIGN_OR_RETURN(Head h, LockAndHead(&lock));
   std::string lines;
   const std::string now = common::FormatTimestamp(common::NowMicros());
   for (Entry& part : Split(std::move(e))) {

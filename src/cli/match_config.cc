@@ -58,12 +58,13 @@ absl::StatusOr<Retention> LoadRetention(const std::string& data_dir) {
     int64_t* into = key == "indicator_grace_days" ? &r.indicator_grace_days
                     : key == "sightings_days"     ? &r.sightings_days
                     : key == "quarantine_days"    ? &r.quarantine_days
+                    : key == "audit_days"         ? &r.audit_days
                                                   : nullptr;
     if (into == nullptr) {
       return absl::InvalidArgumentError(common::Cat(
           path, ":", k.source().begin.line, ":", k.source().begin.column, ": unknown key '", key,
           "' in [retention] (known: indicator_grace_days, sightings_days, "
-          "quarantine_days)"));
+          "quarantine_days, audit_days)"));
     }
     const auto* i = v.as_integer();
     if (i == nullptr || i->get() < 0 || i->get() > 36500) {

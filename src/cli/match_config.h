@@ -27,8 +27,12 @@ struct Retention {
   int64_t indicator_grace_days = -1;  ///< after an indicator's valid_until
   int64_t sightings_days = -1;
   int64_t quarantine_days = -1;
+  /// Audit entries older than this go, but only as whole checkpoints (through the newest
+  /// checkpoint signed before the cut-off).
+  int64_t audit_days = -1;
   bool any() const {
-    return indicator_grace_days >= 0 || sightings_days >= 0 || quarantine_days >= 0;
+    return indicator_grace_days >= 0 || sightings_days >= 0 || quarantine_days >= 0 ||
+           audit_days >= 0;
   }
 };
 

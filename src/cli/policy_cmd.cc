@@ -11,7 +11,9 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "accord/audit/checkpoint.h"
 #include "accord/audit/log.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
@@ -168,10 +170,39 @@ int Purge(const Globals& g, const PurgeFlags& f) {
   for (const auto& [kind, n] : per_kind)
     common::Append(&counts, counts.empty() ? "" : ", ", n, " ", kind);
   if (counts.empty()) counts = "nothing";
-  std::string rule_text =
-      common::Cat("indicator_grace_days ", r->indicator_grace_days, ", sightings_days ",
-                  r->sightings_days, ", quarantine_days ", r->quarantine_days, " (-1: kept)");
+  std::string rule_text = common::Cat(
+      "indicator_grace_days ", r->indicator_grace_days, ", sightings_days ", r->sightings_days,
+      ", quarantine_days ", r->quarantine_days, ", audit_days ", r->audit_days, " (-1: kept)");
+  // The audit log goes only as whole checkpoints: through the newest one signed before the
+  // cut-off, so that what is left still verifies from a signed anchor.
+  std::optional<audit::Checkpoint> audit_through;
+  if (r->audit_days >= 0) {
+    absl::StatusOr<std::vector<audit::Checkpoint>> cps = audit::LoadCheckpoints(**s);
+    if (!cps.ok()) return Fail(cps.status());
+    const common::Micros cutoff = now - r->audit_days * kDay;
+    for (const audit::Checkpoint& c : *cps) {
+      absl::StatusOr<common::ParsedTimestamp> t = common::ParseTimestamp(c.time);
+      if (t.ok() && t->micros < cutoff && (!audit_through || c.seq > audit_through->seq)) {
+        audit_through = c;
+      }
+    }
+  }
+  auto print_audit = [&](const char* verb) {
+    if (!audit_through) return;
+    if (f.json) {
+      nlohmann::ordered_json j{{"kind", "audit"},
+                               {"through_seq", audit_through->seq},
+                               {"checkpoint_time", audit_through->time}};
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << "audit  entries through seq " << audit_through->seq << " (checkpoint of "
+                << audit_through->time << ")\n";
+    }
+    std::cerr << "accord: purge: audit entries through seq " << audit_through->seq << " " << verb
+              << "\n";
+  };
   if (f.dry_run) {
+    print_audit("would go");
     std::cerr << "accord: purge --dry-run: " << counts << " would go (" << report->bytes
               << " bytes); " << rule_text << "\n";
     return 0;
@@ -189,6 +220,28 @@ int Purge(const Globals& g, const PurgeFlags& f) {
     if (!st.ok()) {
       return Fail(absl::Status(st.code(), common::Cat("purged, but not recorded in the audit log: ",
                                                       common::View(st.message()))));
+    }
+  }
+  if (audit_through) {
+    absl::StatusOr<std::unique_ptr<audit::Log>> log = audit::Log::Open(g.data_dir);
+    if (!log.ok()) return Fail(log.status());
+    absl::StatusOr<uint64_t> dropped = (*log)->DropThrough(audit_through->seq, audit_through->hash);
+    if (!dropped.ok() && dropped.status().code() == absl::StatusCode::kFailedPrecondition &&
+        std::string(dropped.status().message()).find("nothing after it") != std::string::npos) {
+      std::cerr << "accord: purge: the audit log's newest old checkpoint is its last entry; "
+                   "kept until something follows it\n";
+    } else if (!dropped.ok()) {
+      return Fail(dropped.status());
+    } else {
+      print_audit("purged");
+      audit::Entry e;
+      e.actor = common::Cat("operator:", OperatorName());
+      e.action = "purge.audit";
+      e.detail = common::Cat(*dropped, " audit entries through seq ", audit_through->seq,
+                             " purged (checkpoint signed ", audit_through->time, ", its hash ",
+                             audit_through->hash, "); audit_days ", r->audit_days);
+      absl::StatusOr<uint64_t> seq = (*log)->Append(std::move(e));
+      if (!seq.ok()) return Fail(seq.status());
     }
   }
   std::cerr << "accord: purge: " << counts << " purged (" << report->bytes

@@ -594,6 +594,43 @@ TEST_F(AuditCliTest, PurgeRemovesWhatRetentionSaysAndErasesItsBytes) {
   EXPECT_EQ(Run("purge --dry-run --json").out, "");
 }
 
+// The audit log's own retention: entries go only as whole checkpoints, through the newest one
+// signed before the cut-off, and what is left still verifies from that checkpoint.
+TEST_F(AuditCliTest, AuditEntriesGoOnlyAsWholeCheckpoints) {
+  const std::string sample = ShellQuote(std::string(ACCORD_SAMPLES_DIR) + "/sample-intel.json");
+  ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
+  ASSERT_EQ(Run("import -q -c one " + sample).exit_code, 0);
+  ASSERT_EQ(Run("audit checkpoint").exit_code, 0);
+  ASSERT_EQ(Run("import -q -c two " + sample).exit_code, 0);
+  ASSERT_EQ(Run("audit checkpoint").exit_code, 0);
+  ASSERT_EQ(Run("export -c two").exit_code, 0);  // entries after the last checkpoint
+  const nlohmann::json cps = nlohmann::json::parse(Run("audit checkpoints --json").out);
+  ASSERT_EQ(cps.size(), 2u);
+  const uint64_t through = cps[1]["seq"];
+  const std::vector<std::string> before = Lines();
+  ASSERT_GT(before.size(), through);
+  std::ofstream(store() / "accord.toml") << "[retention]\naudit_days = 0\n";
+
+  RunResult dry = Run("purge --dry-run --json");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const nlohmann::json line = nlohmann::json::parse(dry.out.substr(0, dry.out.find('\n')));
+  EXPECT_EQ(line["kind"], "audit");
+  EXPECT_EQ(line["through_seq"], through);
+  EXPECT_EQ(Lines(), before);
+
+  RunResult purge = Run("purge");
+  ASSERT_EQ(purge.exit_code, 0) << purge.err;
+  const std::vector<std::string> after = Lines();
+  // What followed the checkpoint is kept byte for byte, then the purge's own entry.
+  ASSERT_EQ(after.size(), before.size() - through + 1);
+  EXPECT_EQ(std::vector<std::string>(after.begin(), after.end() - 1),
+            std::vector<std::string>(before.begin() + static_cast<long>(through), before.end()));
+  EXPECT_EQ(nlohmann::json::parse(after.back())["action"], "purge.audit");
+  RunResult v = Run("audit verify --json");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(nlohmann::json::parse(v.out)["first_seq"], through + 1) << v.out;
+}
+
 TEST_F(AuditCliTest, TheServerSignsCheckpointsByItself) {
   ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
   ServerProcess server;

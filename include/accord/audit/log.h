@@ -27,6 +27,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,8 @@ struct Head {
   uint64_t size = 0;
 };
 
+class FileLock;  // log.cc
+
 /// The most object versions one entry lists; a larger write or page is split over entries.
 inline constexpr size_t kMaxVersionsPerEntry = 10000;
 
@@ -120,6 +123,14 @@ class Log {
   /// fsyncs the log (a checkpoint does this before it signs the head).
   absl::Status Sync();
 
+  /// Retention (issue 13, point 6): removes every entry up to and including `seq`, which must
+  /// be a checkpoint's, with the checkpoint's `hash` (so the log still verifies: it starts
+  /// right after an anchor). The rest is copied to a new file that is renamed over the log,
+  /// under the lock; appenders in other processes move to the new file. Returns how many
+  /// entries went. FailedPrecondition, with nothing changed, when entry `seq` is not there with
+  /// that hash, or is the last entry.
+  absl::StatusOr<uint64_t> DropThrough(uint64_t seq, const std::string& hash);
+
   const std::string& path() const { return path_; }
   const std::string& head_path() const { return head_path_; }
 
@@ -127,6 +138,8 @@ class Log {
   Log(std::string path, std::string head_path);
   absl::Status OpenFile();
   absl::StatusOr<Head> HeadLocked();
+  absl::StatusOr<Head> LockAndHead(std::optional<FileLock>* lock);
+  void CloseFile();
 
   const std::string path_, head_path_;
   std::mutex mu_;  // one appender per process at a time; flock orders the processes
