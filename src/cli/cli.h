@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "accord/common/status.h"
@@ -44,6 +45,12 @@ std::string OperatorName();
 /// change succeeded; an error means it is not recorded, which the command then reports.
 absl::Status AuditChange(const Globals& g, std::string action, std::string detail,
                          std::string peer = {});
+
+/// Applies `[retention]` of <data>/accord.toml once (issue 13, point 6): `accord purge`, and
+/// `accord serve` every --purge-interval. Lists each item removed (or, `dry_run`, that would
+/// be) on `out` when given; returns a one-line summary.
+absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool json,
+                                           std::ostream* out);
 
 /// Opens the store in --data (`create`: make it when absent).
 absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create);

@@ -132,38 +132,39 @@ struct PurgeFlags {
   bool json = false;
 };
 
-int Purge(const Globals& g, const PurgeFlags& f) {
-  absl::StatusOr<Retention> r = LoadRetention(g.data_dir);
-  if (!r.ok()) return Fail(r.status());
-  if (!r->any()) {
-    std::cerr << "accord: accord.toml has no [retention]: nothing is purged by age "
-                 "(docs/PRIVACY.md, \"Retention\")\n";
-    return 0;
+}  // namespace
+
+absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool json,
+                                           std::ostream* out) {
+  ACCORD_ASSIGN_OR_RETURN(const Retention r, LoadRetention(g.data_dir));
+  if (!r.any()) {
+    return std::string(
+        "accord.toml has no [retention]: nothing is purged by age (docs/PRIVACY.md, "
+        "\"Retention\")");
   }
-  auto s = OpenDataStore(g, false);
-  if (!s.ok()) return Fail(s.status());
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, OpenDataStore(g, false));
   const common::Micros now = common::NowMicros();
   constexpr common::Micros kDay = 86400LL * 1000000;
   store::PurgeRules rules;
-  if (r->indicator_grace_days >= 0)
-    rules.indicators_expired_before = now - r->indicator_grace_days * kDay;
-  if (r->sightings_days >= 0) rules.sightings_before = now - r->sightings_days * kDay;
-  if (r->quarantine_days >= 0) rules.quarantine_before = now - r->quarantine_days * kDay;
-  absl::StatusOr<store::PurgeReport> report = (*s)->Purge(rules, f.dry_run);
-  if (!report.ok()) return Fail(report.status());
+  if (r.indicator_grace_days >= 0)
+    rules.indicators_expired_before = now - r.indicator_grace_days * kDay;
+  if (r.sightings_days >= 0) rules.sightings_before = now - r.sightings_days * kDay;
+  if (r.quarantine_days >= 0) rules.quarantine_before = now - r.quarantine_days * kDay;
+  ACCORD_ASSIGN_OR_RETURN(const store::PurgeReport report, store->Purge(rules, dry_run));
   std::map<std::string, uint64_t> per_kind;
-  for (const store::PurgeItem& it : report->items) {
+  for (const store::PurgeItem& it : report.items) {
     ++per_kind[it.kind];
-    if (f.json) {
+    if (json) {
       nlohmann::ordered_json j{{"kind", it.kind},
                                {"id", it.id},
                                {"modified", common::FormatTimestamp(it.modified)},
                                {"bytes", it.bytes}};
       if (it.kind == "quarantine") j["qid"] = it.qid;
-      std::cout << j.dump() << "\n";
+      if (out) *out << j.dump() << "\n";
     } else {
-      std::cout << it.kind << "  " << it.id << "  " << common::FormatTimestamp(it.modified) << "  "
-                << it.bytes << " bytes\n";
+      if (out)
+        *out << it.kind << "  " << it.id << "  " << common::FormatTimestamp(it.modified) << "  "
+             << it.bytes << " bytes\n";
     }
   }
   std::string counts;
@@ -171,67 +172,67 @@ int Purge(const Globals& g, const PurgeFlags& f) {
     common::Append(&counts, counts.empty() ? "" : ", ", n, " ", kind);
   if (counts.empty()) counts = "nothing";
   std::string rule_text = common::Cat(
-      "indicator_grace_days ", r->indicator_grace_days, ", sightings_days ", r->sightings_days,
-      ", quarantine_days ", r->quarantine_days, ", audit_days ", r->audit_days, " (-1: kept)");
+      "indicator_grace_days ", r.indicator_grace_days, ", sightings_days ", r.sightings_days,
+      ", quarantine_days ", r.quarantine_days, ", audit_days ", r.audit_days, " (-1: kept)");
   // The audit log goes only as whole checkpoints: through the newest one signed before the
   // cut-off, so that what is left still verifies from a signed anchor.
   std::optional<audit::Checkpoint> audit_through;
-  if (r->audit_days >= 0) {
-    absl::StatusOr<std::vector<audit::Checkpoint>> cps = audit::LoadCheckpoints(**s);
-    if (!cps.ok()) return Fail(cps.status());
-    const common::Micros cutoff = now - r->audit_days * kDay;
-    for (const audit::Checkpoint& c : *cps) {
+  if (r.audit_days >= 0) {
+    ACCORD_ASSIGN_OR_RETURN(const std::vector<audit::Checkpoint> cps,
+                            audit::LoadCheckpoints(*store));
+    const common::Micros cutoff = now - r.audit_days * kDay;
+    for (const audit::Checkpoint& c : cps) {
       absl::StatusOr<common::ParsedTimestamp> t = common::ParseTimestamp(c.time);
       if (t.ok() && t->micros < cutoff && (!audit_through || c.seq > audit_through->seq)) {
         audit_through = c;
       }
     }
   }
+  std::string summary;
   auto print_audit = [&](const char* verb) {
     if (!audit_through) return;
-    if (f.json) {
+    if (json) {
       nlohmann::ordered_json j{{"kind", "audit"},
                                {"through_seq", audit_through->seq},
                                {"checkpoint_time", audit_through->time}};
-      std::cout << j.dump() << "\n";
+      if (out) *out << j.dump() << "\n";
     } else {
-      std::cout << "audit  entries through seq " << audit_through->seq << " (checkpoint of "
-                << audit_through->time << ")\n";
+      if (out) {
+        *out << "audit  entries through seq " << audit_through->seq << " (checkpoint of "
+             << audit_through->time << ")\n";
+      }
     }
-    std::cerr << "accord: purge: audit entries through seq " << audit_through->seq << " " << verb
-              << "\n";
+    common::Append(&summary, "audit entries through seq ", audit_through->seq, " ", verb, "; ");
   };
-  if (f.dry_run) {
+  if (dry_run) {
     print_audit("would go");
-    std::cerr << "accord: purge --dry-run: " << counts << " would go (" << report->bytes
-              << " bytes); " << rule_text << "\n";
-    return 0;
+    return common::Cat(summary, counts, " would go (", report.bytes, " bytes); ", rule_text);
   }
-  if (!report->items.empty()) {
+  if (!report.items.empty()) {
     audit::Entry e;
     e.actor = common::Cat("operator:", OperatorName());
     e.action = "purge";
-    for (const store::PurgeItem& it : report->items) {
+    for (const store::PurgeItem& it : report.items) {
       if (it.kind != "quarantine") e.objects.push_back(it.id, it.modified);
     }
-    e.detail = common::Cat(counts, " purged, ", report->bytes, " bytes erased; ", rule_text);
+    e.detail = common::Cat(counts, " purged, ", report.bytes, " bytes erased; ", rule_text);
     absl::StatusOr<std::unique_ptr<audit::Log>> log = audit::Log::Open(g.data_dir);
     absl::Status st = log.ok() ? (*log)->Append(std::move(e)).status() : log.status();
     if (!st.ok()) {
-      return Fail(absl::Status(st.code(), common::Cat("purged, but not recorded in the audit log: ",
-                                                      common::View(st.message()))));
+      return absl::Status(st.code(), common::Cat("purged, but not recorded in the audit log: ",
+                                                 common::View(st.message())));
     }
   }
   if (audit_through) {
-    absl::StatusOr<std::unique_ptr<audit::Log>> log = audit::Log::Open(g.data_dir);
-    if (!log.ok()) return Fail(log.status());
-    absl::StatusOr<uint64_t> dropped = (*log)->DropThrough(audit_through->seq, audit_through->hash);
+    ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(g.data_dir));
+    absl::StatusOr<uint64_t> dropped = log->DropThrough(audit_through->seq, audit_through->hash);
     if (!dropped.ok() && dropped.status().code() == absl::StatusCode::kFailedPrecondition &&
         std::string(dropped.status().message()).find("nothing after it") != std::string::npos) {
-      std::cerr << "accord: purge: the audit log's newest old checkpoint is its last entry; "
-                   "kept until something follows it\n";
+      summary +=
+          "the audit log's newest old checkpoint is its last entry: kept until something "
+          "follows it; ";
     } else if (!dropped.ok()) {
-      return Fail(dropped.status());
+      return dropped.status();
     } else {
       print_audit("purged");
       audit::Entry e;
@@ -239,13 +240,20 @@ int Purge(const Globals& g, const PurgeFlags& f) {
       e.action = "purge.audit";
       e.detail = common::Cat(*dropped, " audit entries through seq ", audit_through->seq,
                              " purged (checkpoint signed ", audit_through->time, ", its hash ",
-                             audit_through->hash, "); audit_days ", r->audit_days);
-      absl::StatusOr<uint64_t> seq = (*log)->Append(std::move(e));
-      if (!seq.ok()) return Fail(seq.status());
+                             audit_through->hash, "); audit_days ", r.audit_days);
+      ACCORD_RETURN_IF_ERROR(log->Append(std::move(e)).status());
     }
   }
-  std::cerr << "accord: purge: " << counts << " purged (" << report->bytes
-            << " bytes erased from disk); " << rule_text << "\n";
+  return common::Cat(summary, counts, " purged (", report.bytes, " bytes erased from disk); ",
+                     rule_text);
+}
+
+namespace {
+
+int Purge(const Globals& g, const PurgeFlags& f) {
+  absl::StatusOr<std::string> summary = ApplyRetention(g, f.dry_run, f.json, &std::cout);
+  if (!summary.ok()) return Fail(summary.status());
+  std::cerr << "accord: purge" << (f.dry_run ? " --dry-run" : "") << ": " << *summary << "\n";
   return 0;
 }
 

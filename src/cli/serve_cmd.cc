@@ -89,6 +89,51 @@ struct ServeFlags {
   uint64_t max_body = 0;
   std::string api_root;
   double checkpoint_interval_s = 3600;
+  double purge_interval_s = 86400;
+};
+
+// Applies [retention] (accord purge) every `interval_s` while the server runs, the first time
+// one interval after the start (issue 13, point 6). Says what it purged; quiet when nothing
+// is configured.
+class RetentionLoop {
+ public:
+  RetentionLoop(const Globals& g, double interval_s) : g_(g), interval_s_(interval_s) {}
+  ~RetentionLoop() { Stop(); }
+  void Start() {
+    if (interval_s_ > 0) thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    const auto interval = std::chrono::microseconds(static_cast<int64_t>(interval_s_ * 1e6));
+    std::unique_lock<std::mutex> l(mu_);
+    while (!cv_.wait_for(l, interval, [this] { return stop_; })) {
+      l.unlock();
+      absl::StatusOr<std::string> summary = ApplyRetention(g_, false, false, nullptr);
+      if (!summary.ok()) {
+        std::cerr << "accord: retention: " << summary.status().message() << "\n";
+      } else if (summary->rfind("nothing purged", 0) != 0 &&
+                 summary->find("no [retention]") == std::string::npos) {
+        std::cerr << "accord: retention: " << *summary << "\n";
+      }
+      l.lock();
+    }
+  }
+
+  const Globals g_;
+  const double interval_s_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
 };
 
 // Signs the audit log's head every `interval_s` while the server runs, and once more when it
@@ -254,8 +299,11 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   sync.Start();
   CheckpointLoop checkpoints(audit_log.get(), st.get(), g.data_dir, f.checkpoint_interval_s);
   checkpoints.Start();
+  RetentionLoop retention(g, f.purge_interval_s);
+  retention.Start();
   absl::Status ran = server->Run();
   sync.Stop();
+  retention.Stop();
   checkpoints.Stop();
   ACCORD_RETURN_IF_ERROR(ran);
   std::cout << "accord: stopped" << std::endl;
@@ -295,6 +343,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
                    "Sign the audit log's head every N seconds, and when stopping (default "
                    "3600; 0: off). Needs the node key ('accord node init')")
       ->check(CLI::Range(0.0, 31.0 * 86400));
+  serve
+      ->add_option("--purge-interval", f->purge_interval_s,
+                   "Apply accord.toml [retention] (as 'accord purge') every N seconds (default "
+                   "86400; 0: off)")
+      ->check(CLI::Range(0.0, 366.0 * 86400));
   serve->callback([g, f, exit_code] {
     auto s = Serve(*g, *f);
     *exit_code = s.ok() ? 0 : Fail(s);

@@ -631,6 +631,35 @@ TEST_F(AuditCliTest, AuditEntriesGoOnlyAsWholeCheckpoints) {
   EXPECT_EQ(nlohmann::json::parse(v.out)["first_seq"], through + 1) << v.out;
 }
 
+// A running server applies [retention] by itself, every --purge-interval.
+TEST_F(AuditCliTest, TheServerAppliesRetentionByItself) {
+  const std::string expired = "indicator--e1e1e1e1-0000-4000-8000-000000000001";
+  {
+    std::ofstream out(tmp_.path() / "expired.json");
+    out << R"({"type":"indicator","spec_version":"2.1","id":")" << expired
+        << R"(","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z",)"
+        << R"("name":"expired","pattern":"[domain-name:value = 'x.example']",)"
+        << R"("pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z",)"
+        << R"("valid_until":"2020-02-01T00:00:00Z"})"
+        << "\n";
+  }
+  ASSERT_EQ(Run("import -q " + ShellQuote((tmp_.path() / "expired.json").string())).exit_code, 0);
+  std::ofstream(store() / "accord.toml") << "[retention]\nindicator_grace_days = 30\n";
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(store().string(), {"--purge-interval", "0.2"}));
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    RunResult g = Run("get " + expired);
+    gone = g.exit_code != 0 || g.out.empty();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone) << "the server did not purge the expired indicator";
+  server.Stop();
+  bool recorded = false;
+  for (const auto& e : Query("--action purge")) recorded = recorded || IdsOf(e).count(expired);
+  EXPECT_TRUE(recorded);
+}
+
 TEST_F(AuditCliTest, TheServerSignsCheckpointsByItself) {
   ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
   ServerProcess server;
