@@ -10,8 +10,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -92,13 +94,13 @@ struct ServeFlags {
   double purge_interval_s = 86400;
 };
 
-// Applies [retention] (accord purge) every `interval_s` while the server runs, the first time
-// one interval after the start (issue 13, point 6). Says what it purged; quiet when nothing
-// is configured.
-class RetentionLoop {
+// Runs `fn` on its own thread every `interval_s` while the server runs (the first time one
+// interval after Start), and once more when it stops if `at_stop`.
+class Periodic {
  public:
-  RetentionLoop(const Globals& g, double interval_s) : g_(g), interval_s_(interval_s) {}
-  ~RetentionLoop() { Stop(); }
+  Periodic(double interval_s, bool at_stop, std::function<void()> fn)
+      : interval_s_(interval_s), at_stop_(at_stop), fn_(std::move(fn)) {}
+  ~Periodic() { Stop(); }
   void Start() {
     if (interval_s_ > 0) thread_ = std::thread([this] { Run(); });
   }
@@ -115,70 +117,43 @@ class RetentionLoop {
   void Run() {
     const auto interval = std::chrono::microseconds(static_cast<int64_t>(interval_s_ * 1e6));
     std::unique_lock<std::mutex> l(mu_);
-    while (!cv_.wait_for(l, interval, [this] { return stop_; })) {
-      l.unlock();
-      absl::StatusOr<std::string> summary = ApplyRetention(g_, false, false, nullptr);
-      if (!summary.ok()) {
-        std::cerr << "accord: retention: " << summary.status().message() << "\n";
-      } else if (summary->rfind("nothing purged", 0) != 0 &&
-                 summary->find("no [retention]") == std::string::npos) {
-        std::cerr << "accord: retention: " << *summary << "\n";
-      }
-      l.lock();
-    }
-  }
-
-  const Globals g_;
-  const double interval_s_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-};
-
-// Signs the audit log's head every `interval_s` while the server runs, and once more when it
-// stops, whenever entries were added since the last checkpoint (issue 13, point 7). Without a
-// node key (`accord node init`) it says so once and does nothing.
-class CheckpointLoop {
- public:
-  CheckpointLoop(audit::Log* log, store::Store* store, std::string data_dir, double interval_s)
-      : log_(log), store_(store), data_dir_(std::move(data_dir)), interval_s_(interval_s) {}
-  ~CheckpointLoop() { Stop(); }
-
-  void Start() {
-    if (interval_s_ <= 0) return;
-    auto sk = federation::LoadSecretKey(data_dir_);
-    if (!sk.ok()) {
-      std::cerr << "accord: audit: no node key, so no periodic checkpoints ('accord node init' "
-                   "makes one)\n";
-      return;
-    }
-    secret_key_ = *sk;
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    const auto interval = std::chrono::microseconds(static_cast<int64_t>(interval_s_ * 1e6));
-    std::unique_lock<std::mutex> l(mu_);
     while (true) {
       const bool stopping = cv_.wait_for(l, interval, [this] { return stop_; });
+      if (stopping && !at_stop_) return;
       l.unlock();
-      Once();
+      fn_();
       l.lock();
       if (stopping) return;
     }
   }
 
+  const double interval_s_;
+  const bool at_stop_;
+  const std::function<void()> fn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Applies [retention] as `accord purge` does (issue 13, point 6), and says what it purged;
+// quiet when nothing is configured or nothing went.
+void RetentionOnce(const Globals& g) {
+  absl::StatusOr<std::string> summary = ApplyRetention(g, false, false, nullptr);
+  if (!summary.ok()) {
+    std::cerr << "accord: retention: " << summary.status().message() << "\n";
+  } else if (summary->rfind("nothing purged", 0) != 0 &&
+             summary->find("no [retention]") == std::string::npos) {
+    std::cerr << "accord: retention: " << *summary << "\n";
+  }
+}
+
+// Signs the audit log's head whenever entries were added since the last checkpoint (issue 13,
+// point 7): every interval while the server runs, and when it stops.
+class Checkpointer {
+ public:
+  Checkpointer(audit::Log* log, store::Store* store, std::string secret_key)
+      : log_(log), store_(store), secret_key_(std::move(secret_key)) {}
   void Once() {
     auto head = log_->ReadHead();
     if (!head.ok()) {
@@ -194,16 +169,11 @@ class CheckpointLoop {
     last_seq_ = cp->seq;
   }
 
+ private:
   audit::Log* const log_;
   store::Store* const store_;
-  const std::string data_dir_;
-  const double interval_s_;
-  std::string secret_key_;
+  const std::string secret_key_;
   uint64_t last_seq_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
 };
 
 absl::Status Serve(const Globals& g, const ServeFlags& f) {
@@ -297,9 +267,21 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // Federation: pull from the peers at [federation] sync_interval (docs/FEDERATION.md).
   federation::SyncLoop sync(st.get(), g.data_dir);
   sync.Start();
-  CheckpointLoop checkpoints(audit_log.get(), st.get(), g.data_dir, f.checkpoint_interval_s);
+  // Without a node key (`accord node init`) there are no checkpoints: said once.
+  std::optional<Checkpointer> checkpointer;
+  if (f.checkpoint_interval_s > 0) {
+    absl::StatusOr<std::string> sk = federation::LoadSecretKey(g.data_dir);
+    if (sk.ok()) {
+      checkpointer.emplace(audit_log.get(), st.get(), *sk);
+    } else {
+      std::cerr << "accord: audit: no node key, so no periodic checkpoints ('accord node init' "
+                   "makes one)\n";
+    }
+  }
+  Periodic checkpoints(checkpointer ? f.checkpoint_interval_s : 0, true,
+                       [&checkpointer] { checkpointer->Once(); });
   checkpoints.Start();
-  RetentionLoop retention(g, f.purge_interval_s);
+  Periodic retention(f.purge_interval_s, false, [&g] { RetentionOnce(g); });
   retention.Start();
   absl::Status ran = server->Run();
   sync.Stop();
