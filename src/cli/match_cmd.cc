@@ -123,14 +123,14 @@ struct MatchAudit {
     ids.reserve(named.size());
     for (const auto& kv : named) ids.push_back(kv.first);
     std::sort(ids.begin(), ids.end());
+    ACCORD_ASSIGN_OR_RETURN(std::vector<common::Micros> modified,
+                            match::NewestModified(store, ids));
     e.objects.reserve(ids.size());
-    for (const std::string& id : ids) {
-      absl::StatusOr<std::vector<store::StoredObject>> v =
-          store.Get(id, store::VersionSelect::kLast);
-      if (v.ok() && !v->empty()) {
-        e.objects.push_back(id, v->back().modified);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (modified[i] != 0) {
+        e.objects.push_back(ids[i], modified[i]);
       } else {
-        e.objects.push_back(id, std::string_view("unknown (no longer stored)"));
+        e.objects.push_back(ids[i], std::string_view("unknown (no longer stored)"));
       }
     }
     e.detail = common::Cat(lines, " match line(s) naming ", named.size(),

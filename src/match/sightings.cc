@@ -241,6 +241,18 @@ std::vector<std::string> SightingAggregator::ToJson(const std::string& identity,
   return out;
 }
 
+absl::StatusOr<std::vector<common::Micros>> NewestModified(store::Store& store,
+                                                           const std::vector<std::string>& ids) {
+  std::vector<common::Micros> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    absl::StatusOr<std::vector<store::StoredObject>> v = store.Get(id, store::VersionSelect::kLast);
+    if (!v.ok() && v.status().code() != absl::StatusCode::kNotFound) return v.status();
+    out.push_back(v.ok() && !v->empty() ? v->back().modified : 0);
+  }
+  return out;
+}
+
 absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
     store::Store& store, const std::string& collection, const std::string& identity,
     common::Micros now, const SightingEgress& egress, uint64_t* withheld,

@@ -41,7 +41,8 @@ const std::map<std::string, std::string>& AllowList() {
        "LoadActiveIndicators reads indicators to compile the matcher; "
        "internal, not an exit (what leaves, match lines and sightings, "
        "is gated by the caller through IndicatorFilter and "
-       "SightingEgress)"},
+       "SightingEgress); NewestModified reads only the modified of versions the match output "
+       "named, for the node's own audit log"},
   };
   return allow;
 }

@@ -58,6 +58,12 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(
     store::Store& store, common::Micros now, const IndicatorFilter& filter = nullptr,
     const std::vector<std::string>& collections = {});
 
+/// For the audit log's match-output entries (issue 13, point 7): the `modified` of each id's
+/// newest stored version (0 for an id no longer stored). Internal: only (id, modified) pairs go
+/// on, into the node's own audit log.
+absl::StatusOr<std::vector<common::Micros>> NewestModified(store::Store& store,
+                                                           const std::vector<std::string>& ids);
+
 /// Decides what happens to one sighting (its JSON) before it is written: the JSON to write
 /// (the sighting itself or a replaced copy), or nullopt to withhold it. The match command
 /// passes the egress gate's decision for Exit::kSightings.
