@@ -48,9 +48,13 @@ absl::Status AuditChange(const Globals& g, std::string action, std::string detai
 
 /// Applies `[retention]` of <data>/accord.toml once (issue 13, point 6): `accord purge`, and
 /// `accord serve` every --purge-interval. Lists each item removed (or, `dry_run`, that would
-/// be) on `out` when given; returns a one-line summary.
-absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool json,
-                                           std::ostream* out);
+/// be) on `out` when given.
+struct RetentionResult {
+  std::string summary;   ///< one line, for people
+  bool removed = false;  ///< something went (or, dry_run, would go)
+};
+absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, bool json,
+                                               std::ostream* out);
 
 /// Opens the store in --data (`create`: make it when absent).
 absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create);

@@ -134,13 +134,14 @@ struct PurgeFlags {
 
 }  // namespace
 
-absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool json,
-                                           std::ostream* out) {
+absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, bool json,
+                                               std::ostream* out) {
   ACCORD_ASSIGN_OR_RETURN(const Retention r, LoadRetention(g.data_dir));
   if (!r.any()) {
-    return std::string(
+    return RetentionResult{
         "accord.toml has no [retention]: nothing is purged by age (docs/PRIVACY.md, "
-        "\"Retention\")");
+        "\"Retention\")",
+        false};
   }
   ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, OpenDataStore(g, false));
   const common::Micros now = common::NowMicros();
@@ -176,7 +177,9 @@ absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool 
       ", quarantine_days ", r.quarantine_days, ", audit_days ", r.audit_days, " (-1: kept)");
   // The audit log goes only as whole checkpoints: through the newest one signed before the
   // cut-off, so that what is left still verifies from a signed anchor.
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(g.data_dir));
   std::optional<audit::Checkpoint> audit_through;
+  std::string summary;
   if (r.audit_days >= 0) {
     ACCORD_ASSIGN_OR_RETURN(const std::vector<audit::Checkpoint> cps,
                             audit::LoadCheckpoints(*store));
@@ -187,8 +190,17 @@ absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool 
         audit_through = c;
       }
     }
+    // A checkpoint of the last entry stays until something follows it: the log is never left
+    // empty (the object purge's own entry, below, follows it).
+    ACCORD_ASSIGN_OR_RETURN(const audit::Head head, log->ReadHead());
+    const uint64_t last = head.seq + (!dry_run && !report.items.empty() ? 1 : 0);
+    if (audit_through && audit_through->seq >= last) {
+      audit_through.reset();
+      summary +=
+          "the audit log's newest old checkpoint is its last entry: kept until something "
+          "follows it; ";
+    }
   }
-  std::string summary;
   auto print_audit = [&](const char* verb) {
     if (!audit_through) return;
     if (json) {
@@ -204,9 +216,11 @@ absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool 
     }
     common::Append(&summary, "audit entries through seq ", audit_through->seq, " ", verb, "; ");
   };
+  const bool removed = !report.items.empty() || audit_through.has_value();
   if (dry_run) {
     print_audit("would go");
-    return common::Cat(summary, counts, " would go (", report.bytes, " bytes); ", rule_text);
+    return RetentionResult{
+        common::Cat(summary, counts, " would go (", report.bytes, " bytes); ", rule_text), removed};
   }
   if (!report.items.empty()) {
     audit::Entry e;
@@ -216,44 +230,35 @@ absl::StatusOr<std::string> ApplyRetention(const Globals& g, bool dry_run, bool 
       if (it.kind != "quarantine") e.objects.push_back(it.id, it.modified);
     }
     e.detail = common::Cat(counts, " purged, ", report.bytes, " bytes erased; ", rule_text);
-    absl::StatusOr<std::unique_ptr<audit::Log>> log = audit::Log::Open(g.data_dir);
-    absl::Status st = log.ok() ? (*log)->Append(std::move(e)).status() : log.status();
+    absl::Status st = log->Append(std::move(e)).status();
     if (!st.ok()) {
       return absl::Status(st.code(), common::Cat("purged, but not recorded in the audit log: ",
                                                  common::View(st.message())));
     }
   }
   if (audit_through) {
-    ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(g.data_dir));
-    absl::StatusOr<uint64_t> dropped = log->DropThrough(audit_through->seq, audit_through->hash);
-    if (!dropped.ok() && dropped.status().code() == absl::StatusCode::kFailedPrecondition &&
-        std::string(dropped.status().message()).find("nothing after it") != std::string::npos) {
-      summary +=
-          "the audit log's newest old checkpoint is its last entry: kept until something "
-          "follows it; ";
-    } else if (!dropped.ok()) {
-      return dropped.status();
-    } else {
-      print_audit("purged");
-      audit::Entry e;
-      e.actor = common::Cat("operator:", OperatorName());
-      e.action = "purge.audit";
-      e.detail = common::Cat(*dropped, " audit entries through seq ", audit_through->seq,
-                             " purged (checkpoint signed ", audit_through->time, ", its hash ",
-                             audit_through->hash, "); audit_days ", r.audit_days);
-      ACCORD_RETURN_IF_ERROR(log->Append(std::move(e)).status());
-    }
+    ACCORD_ASSIGN_OR_RETURN(uint64_t dropped,
+                            log->DropThrough(audit_through->seq, audit_through->hash));
+    print_audit("purged");
+    audit::Entry e;
+    e.actor = common::Cat("operator:", OperatorName());
+    e.action = "purge.audit";
+    e.detail = common::Cat(dropped, " audit entries through seq ", audit_through->seq,
+                           " purged (checkpoint signed ", audit_through->time, ", its hash ",
+                           audit_through->hash, "); audit_days ", r.audit_days);
+    ACCORD_RETURN_IF_ERROR(log->Append(std::move(e)).status());
   }
-  return common::Cat(summary, counts, " purged (", report.bytes, " bytes erased from disk); ",
-                     rule_text);
+  return RetentionResult{common::Cat(summary, counts, " purged (", report.bytes,
+                                     " bytes erased from disk); ", rule_text),
+                         removed};
 }
 
 namespace {
 
 int Purge(const Globals& g, const PurgeFlags& f) {
-  absl::StatusOr<std::string> summary = ApplyRetention(g, f.dry_run, f.json, &std::cout);
-  if (!summary.ok()) return Fail(summary.status());
-  std::cerr << "accord: purge" << (f.dry_run ? " --dry-run" : "") << ": " << *summary << "\n";
+  absl::StatusOr<RetentionResult> r = ApplyRetention(g, f.dry_run, f.json, &std::cout);
+  if (!r.ok()) return Fail(r.status());
+  std::cerr << "accord: purge" << (f.dry_run ? " --dry-run" : "") << ": " << r->summary << "\n";
   return 0;
 }
 

@@ -139,12 +139,11 @@ class Periodic {
 // Applies [retention] as `accord purge` does (issue 13, point 6), and says what it purged;
 // quiet when nothing is configured or nothing went.
 void RetentionOnce(const Globals& g) {
-  absl::StatusOr<std::string> summary = ApplyRetention(g, false, false, nullptr);
-  if (!summary.ok()) {
-    std::cerr << "accord: retention: " << summary.status().message() << "\n";
-  } else if (summary->rfind("nothing purged", 0) != 0 &&
-             summary->find("no [retention]") == std::string::npos) {
-    std::cerr << "accord: retention: " << *summary << "\n";
+  absl::StatusOr<RetentionResult> r = ApplyRetention(g, false, false, nullptr);
+  if (!r.ok()) {
+    std::cerr << "accord: retention: " << r.status().message() << "\n";
+  } else if (r->removed) {
+    std::cerr << "accord: retention: " << r->summary << "\n";
   }
 }
 

@@ -1,12 +1,12 @@
 #include "accord/policy/granular.h"
 
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -128,9 +128,8 @@ std::optional<std::string> Remap(const std::string& selector,
 
 // "TLP:RED", as people write it.
 std::string Label(Tlp tlp) {
-  std::string name(TlpName(tlp));
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return "TLP:" + name;
+  return "TLP:" +
+         absl::AsciiStrToUpper(absl::string_view(TlpName(tlp).data(), TlpName(tlp).size()));
 }
 
 }  // namespace
