@@ -4,11 +4,13 @@
 # PERF: CTest -j starts the costliest tests first when it knows their cost; a clean checkout (CI)
 # has no Testing/Temporary/CTestCostData.txt, so the longest would otherwise start in
 # declaration order and run alone at the end. Seconds under ASan+UBSan, measured in a CI run.
-set(ACCORD_TEST_COSTS engine_test=25 stix_roundtrip_test=150 match_e2e_test=90
-    realdata_test=40 hostile_status_growth_test=40 hostile_long_import_test=40
-    taxii_e2e_test=35 import_crash_test=35 egress_exits_test=25 hostile_duplicate_keys_test=20
-    hostile_cross_collection_revocation_test=20 import_cli_test=20
-    match_threads_test=30 match_cache_test=25 match_follow_test=20 hostile_big_bundle_test=45)
+set(ACCORD_TEST_COSTS stix_roundtrip_test=120 federation_harness_test=90 audit_cli_test=70
+    realdata_test=60 import_crash_test=50 leak_matrix_test=55 match_e2e_test=50 engine_test=38
+    taxii_e2e_test=38 hostile_status_growth_test=31 egress_exits_test=27
+    hostile_long_import_test=26 hostile_cross_collection_revocation_test=24
+    match_threads_test=24 program_image_test=22 node_cli_test=21 match_cache_test=21
+    hostile_duplicate_keys_test=21 import_cli_test=19 match_follow_test=15
+    hostile_big_bundle_test=15)
 function(accord_test_cost name)
   foreach(entry ${ACCORD_TEST_COSTS})
     if(entry MATCHES "^${name}=([0-9]+)$")

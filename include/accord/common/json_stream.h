@@ -71,11 +71,12 @@ class JsonStreamReader {
   JsonStreamOptions opts_;
   MemberSink on_member_;
   std::string buf_;
-  size_t pos_ = 0;     // next byte to look at, index into buf_
-  size_t end_ = 0;     // bytes held in buf_
-  size_t anchor_ = 0;  // first byte that Fill must keep
-  uint64_t base_ = 0;  // input offset of buf_[0]
-  uint64_t line_ = 1;  // line of buf_[pos_]
+  size_t pos_ = 0;                // next byte to look at, index into buf_
+  size_t end_ = 0;                // bytes held in buf_
+  size_t anchor_ = 0;             // first byte that Fill must keep
+  uint64_t base_ = 0;             // input offset of buf_[0]
+  size_t next_read_ = 16u << 10;  // bytes the next Fill asks for; doubles to chunk_bytes
+  uint64_t line_ = 1;             // line of buf_[pos_]
   bool eof_ = false;
   bool input_failed_ = false;
   State state_ = State::kTop;
