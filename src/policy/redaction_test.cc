@@ -10,6 +10,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "accord/stix/reader.h"
+#include "common/test_util.h"
 
 namespace accord::policy {
 namespace {
@@ -210,6 +214,137 @@ TEST_F(RedactionTest, HostileInputFailsClosedAndNeverHangs) {
       nullptr);
   EXPECT_EQ(r.kind, Redactor::Result::Kind::kDropped);
   EXPECT_NE(r.reason.find("(a+)+$"), std::string::npos) << r.reason;
+}
+
+// The raw-text precheck (Redactor::SurelyUnchanged) may only say "unchanged" where the full
+// walk says so, and Redact must give exactly what the full walk gives. Which objects the
+// precheck takes is decided by hand from its rules (redaction.cc).
+TEST_F(RedactionTest, PrecheckTakesOnlyWhatTheWalkLeavesUnchanged) {
+  auto full = Redactor::Create(config_.profiles.at("partners"), /*precheck=*/false);
+  ASSERT_TRUE(full.ok());
+  const std::string head =
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)";
+  const std::string tail =
+      R"("pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  struct Case {
+    std::string body;  // members between head and tail
+    bool surely;       // what the precheck must say
+  };
+  const std::vector<Case> cases = {
+      {"", true},
+      {R"("created_by_ref":"identity--22222222-2222-4222-8222-222222222222",)", true},   // org
+      {R"("created_by_ref":"identity--11111111-1111-4111-8111-111111111111",)", false},  // person
+      {R"("created_by_ref":"identity--99999999-9999-4999-8999-999999999999",)", true},   // unknown
+      {R"("description":"mail alice@example.org",)", false},
+      {R"("description":"mail alice\u0040example.org",)", false},  // \u: never prechecked
+      {R"("description":"two\nlines, \"quoted\", a\\b and a\/b",)", true},
+      {R"("description":"line\n10.1.2.3 starts it",)", false},  // decoded, the run stands alone
+      {R"("description":"tab\t10.1.2.3",)", false},
+      {R"("description":"not a victim: 198.51.100.9",)", true},
+      {R"("description":"the range 10.0.0.0/8 itself",)", true},  // no finer than the range
+      {R"("description":"see https://x.example/a/b",)", true},
+      {R"("description":"see https://x.example/a?b=1",)", false},
+      {R"("description":"see https:\/\/x.example\/a?b=1",)", false},
+      {R"("external_references":[{"source_name":"s","url":"https://x.example/r"}],)", true},
+      {R"("x_kind":"email-addr",)", false},     // a false alarm: the walk leaves it
+      {R"("x_refs":{"email-addr":1},)", true},  // a member name is no type
+      {R"("object_refs":["domain-name--99999999-9999-4999-8999-999999999999"],)", false},
+      {R"("x_nested":{"type":"email-addr","value":"a@b.example"},)", false},
+      {R"("x_nested":[{"type":"identity","identity_class":"individual"}],)", false},
+  };
+  for (const Case& c : cases) {
+    const std::string json = head + c.body + tail;
+    EXPECT_EQ(redactor_->SurelyUnchanged(json, lookup_), c.surely) << json;
+    Redactor::Result want = (*full)->Redact(json, lookup_);
+    if (c.surely) {
+      EXPECT_EQ(want.kind, Redactor::Result::Kind::kUnchanged) << json;
+    }
+    Redactor::Result got = Redact(json);
+    EXPECT_EQ(got.kind, want.kind) << json;
+    EXPECT_EQ(got.json, want.json) << json;
+    EXPECT_EQ(got.reason, want.reason) << json;
+  }
+  for (const std::string& bad : {std::string("{broken"), std::string("[1,2]"), head}) {
+    EXPECT_FALSE(redactor_->SurelyUnchanged(bad, lookup_)) << bad;
+    EXPECT_EQ(Redact(bad).kind, Redactor::Result::Kind::kDropped) << bad;
+  }
+  // Patterns that could match a string but not the raw text around it (or the reverse) turn
+  // the precheck off for the profile.
+  for (const char* re : {"^secret", "secret$", "\\Asecret", "\\Gsecret", "(?<!\")secret"}) {
+    RedactionProfile p;
+    p.name = "anchored";
+    p.text_patterns = {re};
+    auto r = Redactor::Create(p);
+    ASSERT_TRUE(r.ok()) << re;
+    EXPECT_EQ((*r)->Redact(head + R"("name":"secret",)" + tail, nullptr).kind,
+              Redactor::Result::Kind::kRedacted)
+        << re;
+  }
+}
+
+// The same agreement over real content: every object of ATT&CK for ICS and of the OASIS
+// documentation examples (escapes, references, URLs, addresses), under the issue's profile
+// with victim ranges that their addresses fall in.
+TEST(RedactionPrecheckTest, AgreesWithTheFullWalkOnRealContent) {
+  ACCORD_REQUIRE_SHARED(accord::testing::SharedDir() / "data");
+  accord::testing::TempDir tmp("precheck");
+  ASSERT_TRUE(accord::testing::ExtractShared("data/stix/oasis-cti-documentation-examples.tar.gz",
+                                             tmp.path()));
+  std::vector<std::string> files = {
+      (accord::testing::SharedDir() / "data/stix/attack-stix-data/ics-attack-18.1.json.gz")
+          .string()};
+  for (const auto& e : std::filesystem::recursive_directory_iterator(tmp.path())) {
+    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path().string());
+  }
+  std::map<std::string, std::string> objects;
+  for (const std::string& f : files) {
+    auto st = stix::ReadFile(
+        f, stix::ReaderOptions(),
+        [&](stix::ObjectRecord&& r) {
+          objects[r.id] = std::move(r.json);
+          return absl::OkStatus();
+        },
+        [](stix::Problem&&) {});
+    ASSERT_TRUE(st.ok()) << f << ": " << st.status();
+  }
+  ASSERT_GT(objects.size(), 1000u);
+  RedactionProfile p;
+  p.name = "partners";
+  p.drop_types = {"email-addr", "user-account"};
+  p.drop_identity_classes = {"individual"};
+  for (const char* r : {"10.0.0.0/8", "192.168.0.0/16", "198.51.100.0/24", "203.0.113.0/24"}) {
+    common::IpPrefix ip;
+    ASSERT_TRUE(common::ParseIpPrefix(r, &ip));
+    p.victim_ranges.push_back(ip);
+  }
+  p.strip_url_query = true;
+  p.text_patterns = {R"([\w.+-]+@[\w-]+\.[\w.]+)"};
+  auto fast = Redactor::Create(p);
+  auto full = Redactor::Create(p, false);
+  ASSERT_TRUE(fast.ok() && full.ok());
+  Redactor::Lookup lookup = [&](std::string_view id) -> std::optional<std::string> {
+    auto it = objects.find(std::string(id));
+    return it == objects.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  size_t taken = 0, unchanged = 0, mismatches = 0;
+  for (const auto& [id, json] : objects) {
+    Redactor::Result want = (*full)->Redact(json, lookup);
+    const bool surely = (*fast)->SurelyUnchanged(json, lookup);
+    unchanged += want.kind == Redactor::Result::Kind::kUnchanged;
+    taken += surely;
+    if (surely && want.kind != Redactor::Result::Kind::kUnchanged) {
+      ADD_FAILURE() << id << " taken by the precheck, but the walk: " << want.reason;
+    }
+    Redactor::Result got = (*fast)->Redact(json, lookup);
+    if (got.kind != want.kind || got.json != want.json || got.reason != want.reason) {
+      ADD_FAILURE() << id << ": Redact differs from the full walk";
+      if (++mismatches > 5) break;
+    }
+  }
+  // Not a test that cannot fail: the walk changes some objects, and the precheck takes most of
+  // the rest (at least half; a precheck that gave up on everything would pass the checks above).
+  EXPECT_LT(unchanged, objects.size());
+  EXPECT_GT(taken * 2, unchanged) << taken << " of " << unchanged << " unchanged objects";
 }
 
 TEST(RedactionConfigTest, ErrorsNameTheProfileTheKeyAndTheLine) {

@@ -2,6 +2,7 @@
 // the same objects, compared member by member with an independent JSON library (nlohmann).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -94,8 +95,21 @@ TEST_P(RoundTripTest, ImportsInFullAndExportsTheSameObjects) {
 
   fs::path data = tmp.path() / "node";
   std::string cmd = Accord() + " import --data " + ShellQuote(data.string()) + " --collection rt";
+  size_t arg_bytes = 0;
+  for (const auto& f : files) arg_bytes += f.string().size() + 3;
   if (c.import_arg) {
     cmd += " " + ShellQuote((base / c.import_arg).string());  // a directory, walked by import
+  } else if (arg_bytes > 64 * 1024) {
+    // Beyond what one shell command may hold (128 KiB): hard links in a directory of their
+    // own, named in the list's order, which import walks.
+    fs::path sel = tmp.path() / "selected";
+    fs::create_directories(sel);
+    for (size_t i = 0; i < files.size(); ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "%06zu-", i);
+      fs::create_hard_link(files[i], sel / (name + files[i].filename().string()));
+    }
+    cmd += " " + ShellQuote(sel.string());
   } else {
     for (const auto& f : files) cmd += " " + ShellQuote(f.string());
   }
@@ -182,9 +196,12 @@ INSTANTIATE_TEST_SUITE_P(
              "find . -name '*.json' | sort", nullptr, 4,
              "millisecond|'payload_bin' must be padded base64"},
         Case{"dogood", "stix/dogood-honeypot-stix21-daily.tar.gz", "*/daily/*.json"},
-        // STIX 2.0 content, upgraded by the documented rule (docs/STIX20_UPGRADE.md).
+        // STIX 2.0 content, upgraded by the documented rule (docs/STIX20_UPGRADE.md). PERF:
+        // every object but the relationships, and every tenth of those (2,004 of 20,048: they
+        // are four fifths of the files and all alike); realdata_test reads all 24,771.
         Case{"enterprise20", "stix/mitre-cti-enterprise-attack-stix20-objects.tar.gz",
-             "find . -path '*/enterprise-attack/*' -name '*.json' | sort", "."},
+             "find . -path '*/enterprise-attack/*' -name '*.json' | sort | "
+             "awk '!/[/]relationship[/]/ || ++n % 10 == 0'"},
         // Unit 42: 13 identities carry identity_class as a list (an open-vocab string in 2.0
         // and 2.1), and 3 campaigns have last_seen before first_seen; checked by hand.
         Case{"unit42", "stix/unit42-stix2-reports.tar.gz", "*/stix2-reports/report_json/*.json",

@@ -88,7 +88,9 @@ absl::StatusOr<RedactionConfig> LoadRedactionConfig(const std::string& data_dir)
 class Redactor {
  public:
   /// Compiles the profile's patterns. InvalidArgument naming the pattern when one is refused.
-  static absl::StatusOr<std::shared_ptr<const Redactor>> Create(RedactionProfile profile);
+  /// `precheck` false: Redact always walks the whole object (tests compare the two ways).
+  static absl::StatusOr<std::shared_ptr<const Redactor>> Create(RedactionProfile profile,
+                                                                bool precheck = true);
   ~Redactor();
 
   /// The JSON of an object by id (a referenced identity or SCO), or nullopt when unknown.
@@ -104,6 +106,10 @@ class Redactor {
 
   /// What the profile does to one object. Not JSON, or not an object: kDropped (fail closed).
   Result Redact(std::string_view object_json, const Lookup& lookup) const;
+
+  /// True only when Redact would return kUnchanged, decided on the raw text without building
+  /// a DOM (Redact asks it first). False says nothing: the object may still be unchanged.
+  bool SurelyUnchanged(std::string_view object_json, const Lookup& lookup) const;
 
   const RedactionProfile& profile() const { return profile_; }
 
