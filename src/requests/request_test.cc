@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "accord/requests/contact.h"
 #include "accord/requests/deadlines.h"
 #include "accord/stix/reader.h"
 
@@ -55,23 +56,27 @@ Step MakeStep(const Request& r, State state, const char* by, common::Micros at, 
   return s;
 }
 
-TEST(RequestTest, ObjectsAreValidStixAndReadBack) {
-  const Request r = Critical();
-  const std::string json = ToStix(r);
-  // Valid STIX 2.1 for the store's own validator, as a custom new-sdo type.
-  stix::ReaderOptions opts;
+// What the store's STIX validator says of one object: "" when it takes it without a remark.
+std::string StixProblems(const std::string& json) {
   size_t objects = 0;
-  std::vector<std::string> problems;
+  std::string problems;
   auto st = stix::ReadBuffer(
-      json, opts,
+      json, stix::ReaderOptions(),
       [&](stix::ObjectRecord&&) {
         ++objects;
         return absl::OkStatus();
       },
-      [&](stix::Problem&& p) { problems.push_back(p.ToString()); });
-  ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(objects, 1u);
-  EXPECT_TRUE(problems.empty()) << problems[0];
+      [&](stix::Problem&& p) { problems += p.ToString() + "\n"; });
+  if (!st.ok()) return std::string(st.status().message());
+  if (objects != 1) problems += "not read as one object\n";
+  return problems;
+}
+
+TEST(RequestTest, ObjectsAreValidStixAndReadBack) {
+  const Request r = Critical();
+  const std::string json = ToStix(r);
+  // Valid STIX 2.1 for the store's own validator, as a custom new-sdo type.
+  EXPECT_EQ(StixProblems(json), "");
   Json o = Json::parse(json);
   EXPECT_EQ(o["type"], "x-accord-request");
   EXPECT_EQ(o["created_by_ref"], kNodeA);
@@ -304,6 +309,125 @@ TEST(DeadlinesTest, ResponsivenessIsMedianAndWorstPerPeer) {
   EXPECT_EQ(c.requests, 1u);
   EXPECT_EQ(c.acknowledged, 0u);
   EXPECT_EQ(c.late, 1u);
+}
+
+// --- contacts -------------------------------------------------------------------------------
+
+// kT0 is Friday 2026-12-04 02:13 UTC; these are hours of that week, by hand.
+constexpr common::Micros kFriday0000 = kT0 - (2 * kHour + 13 * kMinute);
+constexpr common::Micros kDay = 24 * kHour;
+
+TEST(ContactTest, HoursCoverWhatTheySay) {
+  auto covers = [](const char* text, common::Micros t) {
+    absl::StatusOr<Hours> h = Hours::Parse(text);
+    EXPECT_TRUE(h.ok()) << text << ": " << h.status();
+    return h.ok() && h->Covers(t);
+  };
+  const char* office = "Mon-Fri 08-18 UTC";
+  EXPECT_FALSE(covers(office, kT0));  // Friday 02:13
+  EXPECT_TRUE(covers(office, kFriday0000 + 9 * kHour));
+  EXPECT_TRUE(covers(office, kFriday0000 + 18 * kHour - 1));
+  EXPECT_FALSE(covers(office, kFriday0000 + 18 * kHour));         // the end is not covered
+  EXPECT_FALSE(covers(office, kFriday0000 + kDay + 10 * kHour));  // Saturday 10:00
+  const char* nights = "Mon-Sun 18-08 UTC";                       // past midnight
+  EXPECT_TRUE(covers(nights, kT0));                               // Thursday's night
+  EXPECT_FALSE(covers(nights, kFriday0000 + 12 * kHour));
+  EXPECT_TRUE(covers(nights, kFriday0000 + 18 * kHour));
+  const char* weekend = "Sat,Sun 09:30-12 UTC";
+  const common::Micros saturday = kFriday0000 + kDay;
+  EXPECT_FALSE(covers(weekend, saturday + 9 * kHour + 29 * kMinute));
+  EXPECT_TRUE(covers(weekend, saturday + 9 * kHour + 30 * kMinute));
+  EXPECT_FALSE(covers(weekend, saturday + 12 * kHour));
+  EXPECT_FALSE(covers(weekend, kFriday0000 + 10 * kHour));
+  const char* long_weekend = "Sat-Mon 00-24 UTC";                       // over the week's end
+  EXPECT_TRUE(covers(long_weekend, saturday + 2 * kDay + 23 * kHour));  // Monday 23:00
+  EXPECT_FALSE(covers(long_weekend, saturday + 3 * kDay + kHour));      // Tuesday 01:00
+  EXPECT_TRUE(covers("24/7", kT0));
+  EXPECT_TRUE(covers("Fri 01-02 UTC; Fri 02-03 UTC", kT0));
+  // Errors say what is wrong and what is expected.
+  for (auto [text, want] : std::vector<std::pair<const char*, const char*>>{
+           {"Mon-Fri 08-18 CET", "times must be given in UTC"},
+           {"Mon-Fry 08-18 UTC", "'Mon-Fry' is not a day"},
+           {"Mon 8-18 UTC", "'8-18' is not HH[:MM]-HH[:MM]"},
+           {"Mon 08-08 UTC", "must not be empty"},
+           {"weekdays", "three words wanted"}}) {
+    absl::StatusOr<Hours> h = Hours::Parse(text);
+    ASSERT_FALSE(h.ok()) << text;
+    EXPECT_NE(h.status().message().find(want), std::string::npos) << h.status();
+    EXPECT_NE(h.status().message().find("Mon-Fri 08-18 UTC"), std::string::npos) << h.status();
+  }
+}
+
+Contact Desk(const char* name, int order, const char* hours, const char* node = kNodeB) {
+  Contact c;
+  c.id = std::string("identity--") + (order == 0   ? "d0d0d0d0-d0d0-4d0d-8d0d-d0d0d0d0d0d0"
+                                      : order == 1 ? "d1d1d1d1-d1d1-4d1d-8d1d-d1d1d1d1d1d1"
+                                                   : "d2d2d2d2-d2d2-4d2d-8d2d-d2d2d2d2d2d2");
+  c.name = name;
+  c.role = ContactRole::kTechnical;
+  c.email = "duty@cert-b.example";
+  c.phone = "+32 2 555 01 00";
+  c.hours = hours;
+  c.node = node;
+  c.order = order;
+  c.created = kT0;
+  return c;
+}
+
+TEST(ContactTest, ContactsAreIdentityObjectsAndReadBack) {
+  Contact c = Desk("CERT-B duty officer", 0, "Mon-Fri 08-18 UTC");
+  const std::string json = ToStix(c);
+  EXPECT_EQ(StixProblems(json), "");
+  Json o = Json::parse(json);
+  EXPECT_EQ(o["type"], "identity");
+  EXPECT_EQ(o["identity_class"], "individual");
+  EXPECT_EQ(o["roles"], Json::array({"technical"}));
+  EXPECT_EQ(o["contact_information"], "duty@cert-b.example; +32 2 555 01 00; Mon-Fri 08-18 UTC");
+  EXPECT_EQ(o["created_by_ref"], kNodeB);
+  absl::StatusOr<Contact> back = ContactFromStix(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->name, c.name);
+  EXPECT_EQ(back->role, c.role);
+  EXPECT_EQ(back->email, c.email);
+  EXPECT_EQ(back->phone, c.phone);
+  EXPECT_EQ(back->hours, c.hours);
+  EXPECT_EQ(back->node, c.node);
+  EXPECT_EQ(back->order, 0);
+  // Another node's identity cannot claim the contact.
+  o["created_by_ref"] = kNodeC;
+  EXPECT_FALSE(ContactFromStix(o.dump()).ok());
+  // Details are checked.
+  for (auto [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"email", "alice"}, {"email", "a@b"}, {"phone", "call me"}, {"hours", "nights"}}) {
+    Contact bad = c;
+    (field == "email" ? bad.email : field == "phone" ? bad.phone : bad.hours) = value;
+    absl::Status v = Validate(bad);
+    EXPECT_FALSE(v.ok()) << field << "=" << value;
+    EXPECT_NE(v.message().find(field), std::string::npos) << v;
+  }
+}
+
+TEST(ContactTest, EscalationTriesWhoeverIsOnDutyFirst) {
+  std::vector<Contact> all = {Desk("Day desk", 0, "Mon-Fri 08-18 UTC"),
+                              Desk("Night desk", 1, "Mon-Sun 18-08 UTC"),
+                              Desk("Policy contact", 2, ""),  // 24/7
+                              Desk("C's desk", 0, "", kNodeC)};
+  auto names = [](const std::vector<Contact>& v) {
+    std::vector<std::string> n;
+    for (const Contact& c : v) n.push_back(c.name);
+    return n;
+  };
+  // Friday 02:13: the night desk and the policy contact are on duty, the day desk is not.
+  EXPECT_EQ(names(EscalationOrder(all, kNodeB, kT0)),
+            (std::vector<std::string>{"Night desk", "Policy contact", "Day desk"}));
+  // Friday 10:00: the day desk first.
+  EXPECT_EQ(names(EscalationOrder(all, kNodeB, kFriday0000 + 10 * kHour)),
+            (std::vector<std::string>{"Day desk", "Policy contact", "Night desk"}));
+  // The escalation index of an overdue request walks this order: 1 h after a critical
+  // notification's deadline (escalation 1 at 03:13 + 1 µs) it is the policy contact.
+  const Request r = Critical();
+  Overdue o = CheckOverdue(Replay(r, {}), r.ack_by + 1, 3);
+  EXPECT_EQ(names(EscalationOrder(all, kNodeB, r.ack_by + 1))[o.escalation], "Policy contact");
 }
 
 }  // namespace
