@@ -76,6 +76,8 @@ void RegisterNodeCommands(CLI::App& app, Globals* g, int* exit_code);
 void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code);
 // audit verify|query|checkpoint|checkpoints
 void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code);
+// contact add|list (points of contact, issue 14)
+void RegisterContactCommands(CLI::App& app, Globals* g, int* exit_code);
 /// The auditor's HTTP API, for `accord serve` (docs/PRIVACY.md): GET /accord/audit/ (the
 /// audit log, filtered as `accord audit query`) and GET /accord/agreements/ (every peer's
 /// agreement history), to the admin and auditor roles only; each read is itself audited.

@@ -5,8 +5,10 @@
 // Accord's code.
 #include <sys/stat.h>
 
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "common/test_util.h"
@@ -157,6 +159,74 @@ TEST_F(NodeCliTest, IntroducedKeysAreTrustedAutomaticallyOrByHand) {
   RunResult bad = Run("verify " + b_id);
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("accord.toml:2:"), std::string::npos) << bad.err;
+}
+
+// `accord contact add|list` (issue 14, point 1): contacts are this node's identity objects in
+// the `contacts` collection; the list gives them in escalation order, those on duty first.
+TEST_F(NodeCliTest, ContactsAreAddedCheckedAndListedInEscalationOrder) {
+  // Before the node has an identity, a contact has no node to belong to.
+  ASSERT_EQ(Run("init").exit_code, 0);
+  RunResult early = Run("contact add 'Duty desk' --role technical --email duty@a.example");
+  EXPECT_NE(early.exit_code, 0);
+  EXPECT_NE(early.err.find("node init"), std::string::npos) << early.err;
+  RunResult init = Run("node init --name 'CERT A' --json");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const std::string node = nlohmann::json::parse(init.out)["identity"];
+  // Bad details are refused with the field named, and nothing is stored.
+  RunResult bad = Run("contact add 'Duty desk' --role technical --email duty-at-a.example");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("email"), std::string::npos) << bad.err;
+  bad = Run("contact add 'Duty desk' --role duty --email duty@a.example");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("policy, technical"), std::string::npos) << bad.err;
+  bad = Run("contact add 'Duty desk' --role technical --email duty@a.example --hours nights");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("Mon-Fri 08-18 UTC"), std::string::npos) << bad.err;
+  // Off duty now: an hour three days from today (UTC weekday worked out here); 24/7 always on.
+  const char* days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  const int64_t today = static_cast<int64_t>(std::time(nullptr)) / 86400;  // 1970-01-01: Thu
+  const std::string away = days[((today + 3) % 7 + 3) % 7];
+  RunResult a =
+      Run("contact add 'Ambassador Z' --role policy --email z@mfa.a.example --order 0 "
+          "--hours '" +
+          away + " 00-01 UTC'");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  RunResult b =
+      Run("contact add 'Duty desk' --role technical --email duty@a.example --phone '+1 555 0100' "
+          "--order 5");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string desk_id = b.out.substr(0, b.out.find('\n'));
+  EXPECT_EQ(desk_id.rfind("identity--", 0), 0u) << b.out;
+  // The stored object: an identity made by this node, in the contacts collection.
+  RunResult got = Run("list --json --collection contacts");
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  size_t n = 0;
+  std::istringstream lines(got.out);
+  for (std::string l; std::getline(lines, l);) {
+    nlohmann::json o = nlohmann::json::parse(l);
+    EXPECT_EQ(o["type"], "identity");
+    EXPECT_EQ(o["created_by_ref"], node);
+    ++n;
+  }
+  EXPECT_EQ(n, 2u);
+  RunResult list = Run("contact list --json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  nlohmann::json dir = nlohmann::json::parse(list.out);
+  ASSERT_EQ(dir.size(), 2u) << list.out;
+  // The desk (24/7) is on duty, so it comes first although its order is higher.
+  EXPECT_EQ(dir[0]["name"], "Duty desk");
+  EXPECT_EQ(dir[0]["id"], desk_id);
+  EXPECT_EQ(dir[0]["on_duty"], true);
+  EXPECT_EQ(dir[0]["phone"], "+1 555 0100");
+  EXPECT_EQ(dir[0]["hours"], "24/7");
+  EXPECT_EQ(dir[0]["own"], true);
+  EXPECT_EQ(dir[0]["node_name"], "CERT A");
+  EXPECT_EQ(dir[1]["name"], "Ambassador Z");
+  EXPECT_EQ(dir[1]["role"], "policy");
+  EXPECT_EQ(dir[1]["on_duty"], false);
+  RunResult table = Run("contact list");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("own  CERT A  technical  5  Duty desk"), std::string::npos) << table.out;
 }
 
 }  // namespace
