@@ -56,6 +56,12 @@ void DayAndMinute(common::Micros t, int* day, int* minute) {
   *minute = static_cast<int>(rest / (60LL * 1000000));
 }
 
+// A timestamp as written: milliseconds (what STIX asks for at least), or microseconds when
+// the time has them, so that what was read writes back the same.
+std::string Stamp(common::Micros t) {
+  return t % 1000 == 0 ? common::FormatTimestampMillis(t) : common::FormatTimestamp(t);
+}
+
 bool IsIdentityId(std::string_view id) {
   return id.size() > 10 && id.substr(0, 10) == "identity--" && common::IsUuid(id.substr(10));
 }
@@ -162,8 +168,8 @@ std::string ToStix(const Contact& c) {
   o["type"] = "identity";
   o["spec_version"] = "2.1";
   o["id"] = c.id;
-  o["created"] = common::FormatTimestampMillis(c.created);
-  o["modified"] = common::FormatTimestampMillis(c.created);
+  o["created"] = Stamp(c.created);
+  o["modified"] = Stamp(c.created);
   o["created_by_ref"] = c.node;
   o["name"] = c.name;
   o["identity_class"] = "individual";

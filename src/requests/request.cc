@@ -31,6 +31,12 @@ absl::StatusOr<E> ParseName(const std::array<std::string_view, N>& names, std::s
   return absl::InvalidArgumentError(common::Cat("unknown ", what, " '", s, "' (", all, ")"));
 }
 
+// A timestamp as written: milliseconds (what STIX asks for at least), or microseconds when
+// the time has them, so that what was read writes back the same.
+std::string Stamp(common::Micros t) {
+  return t % 1000 == 0 ? common::FormatTimestampMillis(t) : common::FormatTimestamp(t);
+}
+
 // The id's type is `type` and its rest a UUID.
 bool IsIdOf(std::string_view id, std::string_view type) {
   return id.size() > type.size() + 2 && id.substr(0, type.size()) == type &&
@@ -43,8 +49,8 @@ Json Common(std::string_view type, const std::string& id, const std::string& by,
   o["type"] = type;
   o["spec_version"] = "2.1";
   o["id"] = id;
-  o["created"] = common::FormatTimestampMillis(at);
-  o["modified"] = common::FormatTimestampMillis(at);
+  o["created"] = Stamp(at);
+  o["modified"] = Stamp(at);
   o["created_by_ref"] = by;
   if (!marking.empty()) o["object_marking_refs"] = Json::array({marking});
   return o;
@@ -145,8 +151,8 @@ std::string ToStix(const Request& r) {
   o["addressee_ref"] = r.addressee;
   if (!r.sender_contact.empty()) o["sender_contact_ref"] = r.sender_contact;
   if (!r.addressee_contact.empty()) o["addressee_contact_ref"] = r.addressee_contact;
-  o["ack_by"] = common::FormatTimestampMillis(r.ack_by);
-  o["respond_by"] = common::FormatTimestampMillis(r.respond_by);
+  o["ack_by"] = Stamp(r.ack_by);
+  o["respond_by"] = Stamp(r.respond_by);
   Marker(o);
   return o.dump();
 }
