@@ -11,6 +11,7 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "requests/objects.h"
 
 namespace accord::requests {
 
@@ -56,15 +57,8 @@ void DayAndMinute(common::Micros t, int* day, int* minute) {
   *minute = static_cast<int>(rest / (60LL * 1000000));
 }
 
-// A timestamp as written: milliseconds (what STIX asks for at least), or microseconds when
-// the time has them, so that what was read writes back the same.
-std::string Stamp(common::Micros t) {
-  return t % 1000 == 0 ? common::FormatTimestampMillis(t) : common::FormatTimestamp(t);
-}
-
-bool IsIdentityId(std::string_view id) {
-  return id.size() > 10 && id.substr(0, 10) == "identity--" && common::IsUuid(id.substr(10));
-}
+bool IsIdentityId(std::string_view id) { return detail::IsIdOf(id, "identity"); }
+using detail::Stamp;
 
 }  // namespace
 

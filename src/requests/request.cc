@@ -7,11 +7,14 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "requests/objects.h"
 
 namespace accord::requests {
 
 namespace {
 
+using detail::IsIdOf;
+using detail::Stamp;
 using Json = nlohmann::ordered_json;
 
 constexpr std::array<std::string_view, 5> kKinds = {
@@ -29,18 +32,6 @@ absl::StatusOr<E> ParseName(const std::array<std::string_view, N>& names, std::s
   std::string all;
   for (std::string_view n : names) all += common::Cat(all.empty() ? "" : ", ", n);
   return absl::InvalidArgumentError(common::Cat("unknown ", what, " '", s, "' (", all, ")"));
-}
-
-// A timestamp as written: milliseconds (what STIX asks for at least), or microseconds when
-// the time has them, so that what was read writes back the same.
-std::string Stamp(common::Micros t) {
-  return t % 1000 == 0 ? common::FormatTimestampMillis(t) : common::FormatTimestamp(t);
-}
-
-// The id's type is `type` and its rest a UUID.
-bool IsIdOf(std::string_view id, std::string_view type) {
-  return id.size() > type.size() + 2 && id.substr(0, type.size()) == type &&
-         id.substr(type.size(), 2) == "--" && common::IsUuid(id.substr(type.size() + 2));
 }
 
 Json Common(std::string_view type, const std::string& id, const std::string& by, common::Micros at,
