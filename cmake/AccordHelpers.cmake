@@ -4,7 +4,7 @@
 # PERF: CTest -j starts the costliest tests first when it knows their cost; a clean checkout (CI)
 # has no Testing/Temporary/CTestCostData.txt, so the longest would otherwise start in
 # declaration order and run alone at the end. Seconds under ASan+UBSan, measured in a CI run.
-set(ACCORD_TEST_COSTS stix_roundtrip_test=120 federation_harness_test=90 audit_cli_test=70
+set(ACCORD_TEST_COSTS stix_roundtrip_test=120 federation_harness_test=90 requests_test=90 audit_cli_test=70
     realdata_test=60 import_crash_test=50 leak_matrix_test=55 match_e2e_test=50 engine_test=38
     taxii_e2e_test=38 hostile_status_growth_test=31 egress_exits_test=27
     hostile_long_import_test=26 hostile_cross_collection_revocation_test=24

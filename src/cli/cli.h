@@ -15,6 +15,9 @@
 namespace accord::audit {
 class Log;
 }
+namespace accord::requests {
+class Channel;
+}
 namespace accord::http {
 class Router;
 }
@@ -78,6 +81,11 @@ void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code);
 void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code);
 // contact add|list (points of contact, issue 14)
 void RegisterContactCommands(CLI::App& app, Globals* g, int* exit_code);
+void RegisterRequestCommands(CLI::App& app, Globals* g, int* exit_code);  // request, peer resp.
+
+/// `accord serve`'s request inbox: POST /<api_root>/x-accord/requests/, for peers only.
+void MountRequestChannel(http::Router& router, const std::string& api_root,
+                         requests::Channel* channel);
 /// The auditor's HTTP API, for `accord serve` (docs/PRIVACY.md): GET /accord/audit/ (the
 /// audit log, filtered as `accord audit query`) and GET /accord/agreements/ (every peer's
 /// agreement history), to the admin and auditor roles only; each read is itself audited.

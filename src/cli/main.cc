@@ -78,6 +78,7 @@ __attribute__((weak)) void RegisterNodeCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterPeerCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterAuditCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterContactCommands(CLI::App&, Globals*, int*) {}
+__attribute__((weak)) void RegisterRequestCommands(CLI::App&, Globals*, int*) {}
 }  // namespace accord::cli
 
 int main(int argc, char** argv) {
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
   RegisterPeerCommands(app, &g, &exit_code);
   RegisterAuditCommands(app, &g, &exit_code);
   RegisterContactCommands(app, &g, &exit_code);
+  RegisterRequestCommands(app, &g, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

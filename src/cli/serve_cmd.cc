@@ -21,6 +21,7 @@
 #include "accord/audit/checkpoint.h"
 #include "accord/audit/log.h"
 #include "accord/common/strings.h"
+#include "accord/federation/config.h"
 #include "accord/federation/directory.h"
 #include "accord/federation/node.h"
 #include "accord/federation/sync.h"
@@ -29,6 +30,7 @@
 #include "accord/http/server.h"
 #include "accord/ingest/pattern_policy.h"
 #include "accord/policy/gate.h"
+#include "accord/requests/channel.h"
 #include "accord/store/store.h"
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
@@ -257,6 +259,24 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   router.Use(http::LimitsMiddleware());
   service.Mount(router);
   MountAuditApi(router, st.get(), audit_log.get());
+  // The request channel (issue 14): the inbox for peers, and a round every request_interval
+  // (deliveries retried, deadlines flagged, pings sent). Without a node identity there is none.
+  std::unique_ptr<requests::Channel> channel;
+  {
+    requests::Channel::Options co;
+    co.data_dir = g.data_dir;
+    co.audit = audit_log.get();
+    co.gate = gate.get();
+    co.actor = "node";
+    absl::StatusOr<std::unique_ptr<requests::Channel>> ch =
+        requests::Channel::Open(st.get(), std::move(co));
+    if (ch.ok()) {
+      channel = std::move(*ch);
+      MountRequestChannel(router, cfg.service.api_root, channel.get());
+    } else {
+      std::cerr << "accord: no request channel: " << ch.status().message() << "\n";
+    }
+  }
   ACCORD_ASSIGN_OR_RETURN(auto server, http::Server::Create(cfg.server, router));
   std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]"
                                                                     : cfg.server.host;
@@ -282,8 +302,18 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   checkpoints.Start();
   Periodic retention(f.purge_interval_s, false, [&g] { RetentionOnce(g); });
   retention.Start();
+  absl::StatusOr<federation::FederationConfig> fed = federation::LoadFederationConfig(g.data_dir);
+  Periodic request_rounds(
+      channel && fed.ok() ? fed->request_interval_ms / 1000.0 : 0, false, [&channel] {
+        absl::StatusOr<requests::Round> r = channel->RunRound(false);
+        if (!r.ok()) {
+          std::cerr << "accord: request channel: " << r.status().message() << "\n";
+        }
+      });
+  request_rounds.Start();
   absl::Status ran = server->Run();
   sync.Stop();
+  request_rounds.Stop();
   retention.Stop();
   checkpoints.Stop();
   ACCORD_RETURN_IF_ERROR(ran);

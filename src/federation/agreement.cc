@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <map>
+#include <set>
 
 #include "accord/common/strings.h"
 #include "accord/stix/object.h"
@@ -87,6 +89,107 @@ absl::Status Types(const toml::table& t, std::string_view where, std::vector<std
   return absl::OkStatus();
 }
 
+// A duration of [deadlines]: a positive integer then one unit ("90s", "30m", "12h", "2d"), or
+// an integer of seconds; above 0 and at most 365 days. `what` names the key ("[deadlines]
+// 'notification.critical' ack").
+absl::StatusOr<int64_t> Duration(const toml::node& n, std::string_view what, const Errors& err) {
+  constexpr int64_t kMax = 365LL * 86400;
+  int64_t secs = 0;
+  std::string found;
+  if (const auto* i = n.as_integer()) {
+    secs = i->get();
+    found = common::Cat(secs);
+  } else if (const auto* s = n.as_string()) {
+    const std::string& v = s->get();
+    found = common::Cat("\"", v, "\"");
+    int64_t unit = 0;
+    switch (v.empty() ? '\0' : v.back()) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      default: break;
+    }
+    const std::string_view digits = std::string_view(v).substr(0, v.empty() ? 0 : v.size() - 1);
+    if (unit == 0 || digits.empty() || digits.find_first_not_of("0123456789") != digits.npos) {
+      return err.At(n.source(),
+                    common::Cat(what, ": ", found,
+                                " is not a duration (a positive integer then s, m, h or d: "
+                                "\"90s\", \"30m\", \"12h\", \"2d\")"));
+    }
+    // Saturates just above the limit, so a long run of digits cannot overflow.
+    for (char c : digits) secs = std::min(secs * 10 + (c - '0'), kMax + 1);
+    secs *= unit;
+  } else {
+    return err.At(n.source(), common::Cat(what,
+                                          " must be a duration (\"90s\", \"30m\", \"12h\", "
+                                          "\"2d\") or an integer of seconds"));
+  }
+  if (secs <= 0) {
+    return err.At(n.source(), common::Cat(what, " must be above 0, found ", found));
+  }
+  if (secs > kMax) {
+    return err.At(n.source(),
+                  common::Cat(what, " must be at most 365 days (31536000 s), found ", found));
+  }
+  return secs;
+}
+
+// Kinds and urgencies are those of the requests layer (docs/REQUESTS.md, "Deadlines"), which
+// sits above this one and so cannot be included here.
+absl::Status Deadlines(const toml::table& t, std::map<std::string, Agreement::Deadline>* out,
+                       const Errors& err) {
+  static const std::set<std::string, std::less<>> kKinds = {
+      "notification", "request-for-assistance", "request-for-information", "consultation", "ping"};
+  static const std::set<std::string, std::less<>> kUrgencies = {"routine", "high", "critical"};
+  for (const auto& [k, v] : t) {
+    const std::string key(k.str());
+    const size_t dot = key.rfind('.');
+    const std::string kind = key.substr(0, dot == std::string::npos ? key.size() : dot);
+    const std::string urgency = dot == std::string::npos ? "" : key.substr(dot + 1);
+    if (dot == std::string::npos) {
+      // An unquoted notification.critical = ... is a TOML dotted key: a table "notification".
+      return err.At(k.source(), common::Cat("[deadlines] '", key,
+                                            "': expected a quoted key \"KIND.URGENCY\", e.g. "
+                                            "\"notification.critical\""));
+    }
+    if (!kKinds.count(kind)) {
+      return err.At(k.source(), common::Cat("[deadlines] '", key, "': unknown kind '", kind,
+                                            "' (one of notification, request-for-assistance, "
+                                            "request-for-information, consultation, ping)"));
+    }
+    if (!kUrgencies.count(urgency)) {
+      return err.At(k.source(), common::Cat("[deadlines] '", key, "': unknown urgency '", urgency,
+                                            "' (one of routine, high, critical)"));
+    }
+    const toml::table* d = v.as_table();
+    if (d == nullptr) {
+      return err.At(v.source(), common::Cat("[deadlines] '", key,
+                                            "' must be a table { ack = ..., respond = ... }"));
+    }
+    ACCORD_RETURN_IF_ERROR(
+        OnlyKeys(*d, common::Cat(" in [deadlines] '", key, "'"), {"ack", "respond"}, err));
+    const toml::node* ack = d->get("ack");
+    const toml::node* respond = d->get("respond");
+    if (ack == nullptr || respond == nullptr) {
+      return err.At(v.source(), common::Cat("[deadlines] '", key, "' needs ",
+                                            ack == nullptr ? "ack" : "respond"));
+    }
+    Agreement::Deadline dl;
+    ACCORD_ASSIGN_OR_RETURN(dl.ack_s,
+                            Duration(*ack, common::Cat("[deadlines] '", key, "' ack"), err));
+    ACCORD_ASSIGN_OR_RETURN(
+        dl.respond_s, Duration(*respond, common::Cat("[deadlines] '", key, "' respond"), err));
+    if (dl.ack_s > dl.respond_s) {
+      return err.At(v.source(),
+                    common::Cat("[deadlines] '", key, "': ack (", dl.ack_s,
+                                " s) must not be longer than respond (", dl.respond_s, " s)"));
+    }
+    (*out)[key] = dl;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Agreement> ParseAgreement(std::string_view text, std::string_view source,
@@ -100,7 +203,8 @@ absl::StatusOr<Agreement> ParseAgreement(std::string_view text, std::string_view
   }
   Agreement a;
   a.accept.into = common::Cat("from-", peer);
-  ACCORD_RETURN_IF_ERROR(OnlyKeys(t, "", {"same_organization", "share", "accept"}, err));
+  ACCORD_RETURN_IF_ERROR(
+      OnlyKeys(t, "", {"same_organization", "share", "accept", "deadlines"}, err));
   ACCORD_RETURN_IF_ERROR(Bool(t, "same_organization", "", &a.same_organization, err));
   if (const toml::node* n = t.get("share")) {
     const toml::table* s = n->as_table();
@@ -171,6 +275,11 @@ absl::StatusOr<Agreement> ParseAgreement(std::string_view text, std::string_view
       }
       a.accept.into = v->get();
     }
+  }
+  if (const toml::node* n = t.get("deadlines")) {
+    const toml::table* d = n->as_table();
+    if (d == nullptr) return err.At(n->source(), "deadlines must be a table ([deadlines])");
+    ACCORD_RETURN_IF_ERROR(Deadlines(*d, &a.deadlines, err));
   }
   return a;
 }

@@ -41,13 +41,14 @@ absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_tex
     int64_t* out;
     int64_t min, max;
   };
-  const std::array<Number, 6> numbers = {{
+  const std::array<Number, 7> numbers = {{
       {"page_size", &c.page_size, 1, 100000},
       {"max_page_bytes", &c.max_page_bytes, 1024, 1ll << 32},
       {"max_pages_per_round", &c.max_pages_per_round, 1, 1000000},
       {"request_timeout", &c.request_timeout_s, 1, 3600},
       {"retry_base_ms", &c.retry_base_ms, 1, 600000},
       {"retry_max_s", &c.retry_max_s, 1, 86400},
+      {"ping_interval", &c.ping_interval_s, 0, 90 * 86400},
   }};
   for (const auto& [k, v] : *t) {
     const std::string_view key = k.str();
@@ -59,14 +60,15 @@ absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_tex
       c.manual_key_trust = s->get() == "manual";
       continue;
     }
-    if (key == "sync_interval") {
+    if (key == "sync_interval" || key == "request_interval") {
       std::optional<double> secs;
       if (const auto* i = v.as_integer()) secs = static_cast<double>(i->get());
       if (const auto* f = v.as_floating_point()) secs = f->get();
       if (!secs || !(*secs == 0 || (*secs >= 0.05 && *secs <= 86400))) {
-        return at(v.source(), "sync_interval must be 0 (off) or seconds from 0.05 to 86400");
+        return at(v.source(), common::Cat(key, " must be 0 (off) or seconds from 0.05 to 86400"));
       }
-      c.sync_interval_ms = static_cast<int64_t>(*secs * 1000);
+      (key == "sync_interval" ? c.sync_interval_ms : c.request_interval_ms) =
+          static_cast<int64_t>(*secs * 1000);
       continue;
     }
     if (key == "default_tlp") {
@@ -91,7 +93,8 @@ absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_tex
     if (n == numbers.end()) {
       return at(k.source(),
                 common::Cat("unknown key '", key,
-                            "' (known: key_trust, default_tlp, sync_interval, page_size, "
+                            "' (known: key_trust, default_tlp, sync_interval, request_interval, "
+                            "ping_interval, page_size, "
                             "max_page_bytes, max_pages_per_round, request_timeout, "
                             "retry_base_ms, retry_max_s)"));
     }

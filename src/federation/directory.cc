@@ -43,6 +43,7 @@ class StoreDirectory final : public policy::PeerDirectory {
       r.role_redactors.emplace(role, redactors_.at(profile));
     }
     for (const Peer& p : peers) {
+      r.peer_identities[p.name] = p.identity;
       ACCORD_ASSIGN_OR_RETURN(std::vector<AgreementVersion> history,
                               AgreementHistory(*store_, p.name));
       common::Append(&r.fingerprint, "|", p.name, ":", p.identity, ":",

@@ -186,4 +186,18 @@ absl::StatusOr<AgreementVersion> SetAgreement(store::Store& store, const std::st
   return v;
 }
 
+// PeerCaFile: the CA file for a peer's TLS certificate ("" for the system's):
+// <data>/peer-keys/NAME.ca.pem, owner-only, written when it is missing or the peer's CA changed
+// (not every round).
+absl::StatusOr<std::string> PeerCaFile(const std::string& data_dir, const Peer& peer) {
+  if (peer.cacert.empty()) return std::string();
+  const std::string p =
+      (std::filesystem::path(data_dir) / "peer-keys" / (peer.name + ".ca.pem")).string();
+  absl::StatusOr<std::string> current = common::ReadFile(p);
+  if (!current.ok() || *current != peer.cacert) {
+    ACCORD_RETURN_IF_ERROR(common::WriteFileAtomic(p, peer.cacert));
+  }
+  return p;
+}
+
 }  // namespace accord::federation

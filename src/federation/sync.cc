@@ -24,6 +24,7 @@
 #include "accord/http/message.h"
 #include "accord/ingest/ingest.h"
 #include "accord/ingest/pattern_policy.h"
+#include "accord/policy/gate.h"
 #include "accord/stix/object.h"
 #include "accord/taxii/client.h"
 
@@ -202,19 +203,6 @@ void WriteStatus(store::Store& store, const std::string& peer, const CollectionS
     std::cerr << "accord: sync: cannot record status for " << peer << ": " << st << "\n";
 }
 
-// The CA file for a peer's TLS certificate ("" for the system's): <data>/peer-keys/NAME.ca.pem,
-// owner-only, written when it is missing or the peer's CA changed (not every round).
-absl::StatusOr<std::string> CaFile(const std::string& data_dir, const Peer& peer) {
-  if (peer.cacert.empty()) return std::string();
-  const std::string p =
-      (std::filesystem::path(data_dir) / "peer-keys" / (peer.name + ".ca.pem")).string();
-  absl::StatusOr<std::string> current = common::ReadFile(p);
-  if (!current.ok() || *current != peer.cacert) {
-    ACCORD_RETURN_IF_ERROR(common::WriteFileAtomic(p, peer.cacert));
-  }
-  return p;
-}
-
 // Verify() for every pending record, on up to one thread per core (Ed25519 verification is
 // the costliest step of receiving: ~60 us a version here).
 std::vector<absl::Status> VerifyAll(const std::vector<const stix::ObjectRecord*>& recs,
@@ -363,6 +351,12 @@ absl::Status PullCollection(RoundContext& ctx, const Peer& peer, const Agreement
         ++r.skipped;
         continue;
       }
+      if (policy::IsRequestChannelType(rec.type)) {
+        // Requests and their steps arrive only over the request channel, from their sender
+        // to their addressee (docs/REQUESTS.md); never from a collection.
+        ++r.skipped;
+        continue;
+      }
       wanted.push_back(&rec);
     }
     std::vector<ReceiveCheck::Pending> pending;
@@ -451,7 +445,7 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
     const Agreement& agreement = *current;
     taxii::ClientOptions co;
     absl::StatusOr<std::string> key = PeerApiKey(data_dir, peer.name);
-    absl::StatusOr<std::string> ca = CaFile(data_dir, peer);
+    absl::StatusOr<std::string> ca = PeerCaFile(data_dir, peer);
     if (key.ok()) co.key = *key;
     if (ca.ok()) co.ca_file = *ca;
     co.timeout_s = config.request_timeout_s;

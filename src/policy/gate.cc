@@ -31,6 +31,7 @@ std::string_view ExitName(Exit exit) {
     case Exit::kTaxiiPush: return "taxii-push";
     case Exit::kMatchOutput: return "match-output";
     case Exit::kSightings: return "sightings";
+    case Exit::kRequestChannel: return "request-channel";
   }
   return "unknown-exit";
 }
@@ -135,6 +136,18 @@ class NodeGate final : public Gate {
                       " refused: an auditor reads the audit log and the agreements, never "
                       "intelligence"));
     }
+    if (exit == Exit::kRequestChannel) {
+      if (audience.kind != Audience::Kind::kPeer) {
+        return absl::PermissionDeniedError(common::Cat(ExitName(exit), " to ", audience.ToString(),
+                                                       " refused: it carries requests to peers"));
+      }
+      std::shared_ptr<const FederationRules> rules = Rules();
+      if (rules->peer_identities.find(audience.name) == rules->peer_identities.end()) {
+        return absl::PermissionDeniedError(common::Cat(ExitName(exit), " to ", audience.ToString(),
+                                                       " refused: not a peer of this node"));
+      }
+      return absl::OkStatus();
+    }
     if (audience.kind == Audience::Kind::kPeer && !FindPeer(*Rules(), audience.name)) {
       // An operator's explicit push to a TAXII server that is not a peer is theirs to make,
       // as an export is; every server exit a peer reads needs its agreement.
@@ -153,6 +166,8 @@ class NodeGate final : public Gate {
     if (broken_.load(std::memory_order_acquire) || lockdown_.load(std::memory_order_acquire)) {
       return false;
     }
+    // The request channel's collection is never served to a peer, whatever it shares.
+    if (c.alias == kRequestsCollection || c.id == kRequestsCollection) return false;
     std::shared_ptr<const FederationRules> rules = Rules();
     const PeerRules* peer = FindPeer(*rules, audience.name);
     if (!peer) return false;
@@ -183,6 +198,41 @@ class NodeGate final : public Gate {
   }
 
   // The agreement's decision for one object leaving for `peer` (issue 12, points 3 and 4).
+  // Requests and their steps reach a peer only over the request channel, when this node made
+  // them and they are addressed to that peer; nothing else travels over the channel.
+  absl::StatusOr<Decision> AdmitOnRequestChannel(const Object& object, const Audience& audience,
+                                                 Exit exit) {
+    if (exit != Exit::kRequestChannel) {
+      return Decision::Deny(
+          "requests and their steps reach a peer only over the request channel, to their "
+          "addressee");
+    }
+    if (!IsRequestChannelType(object.type)) {
+      return Decision::Deny("only requests and their steps travel over the request channel");
+    }
+    if (audience.kind != Audience::Kind::kPeer) {
+      return Decision::Deny("the request channel delivers to peers only");
+    }
+    std::shared_ptr<const FederationRules> rules = Rules();
+    auto peer = rules->peer_identities.find(audience.name);
+    if (peer == rules->peer_identities.end()) return Decision::Deny("not a peer of this node");
+    nlohmann::json o = nlohmann::json::parse(object.json, nullptr, false);
+    if (!o.is_object()) return Decision::Deny("not a JSON object");
+    auto text = [&o](const char* key) {
+      auto it = o.find(key);
+      return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (rules->own_identity.empty() || text("created_by_ref") != rules->own_identity) {
+      return Decision::Deny("only this node's own requests and steps leave over the channel");
+    }
+    const std::string to = text(object.type == kRequestType ? "addressee_ref" : "to_ref");
+    if (to != peer->second) {
+      return Decision::Deny(
+          common::Cat("addressed to ", to.empty() ? "nobody" : to, ", not to this peer"));
+    }
+    return Decision::Allow();
+  }
+
   absl::StatusOr<Decision> AdmitForPeer(const Object& object, const FederationRules& rules,
                                         const PeerRules& peer) {
     if (rules.own_identity.empty()) {
@@ -382,6 +432,11 @@ class NodeGate final : public Gate {
     }
     if (lockdown_.load(std::memory_order_acquire)) {
       return Decision::Deny("the node is in lockdown");
+    }
+    if (exit == Exit::kRequestChannel || IsRequestChannelType(object.type)) {
+      if (audience.kind == Audience::Kind::kPeer || exit == Exit::kRequestChannel) {
+        return AdmitOnRequestChannel(object, audience, exit);
+      }
     }
     if (audience.kind == Audience::Kind::kPeer) {
       std::shared_ptr<const FederationRules> rules = Rules();

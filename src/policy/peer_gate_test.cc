@@ -407,5 +407,58 @@ TEST_F(PeerGateTest, DerivedObjectsInheritRestriction) {
   EXPECT_TRUE(gate_->Admit(o, Audience::User("rita", "reader"), Exit::kTaxiiObjects).allowed());
 }
 
+// Issue 14: requests and their steps reach a peer only over the request channel, only when
+// this node made them, and only when they are addressed to that peer; whatever the peer's
+// agreement shares, and whether or not it has one.
+TEST_F(PeerGateTest, RequestsTravelOnlyOverTheChannelToTheirAddressee) {
+  constexpr const char* kC = "identity--0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c";
+  constexpr const char* kD = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
+  FederationRules& r = dir_peers_->rules;
+  r.peer_identities = {{"b", kB}, {"c", kC}, {"d", kD}};  // d: a peer without an agreement
+  r.peers["b"].types.clear();                             // b takes every type
+  r.peers["b"].collections = {"out", "requests"};         // ... and even lists "requests"
+  r.fingerprint = "v3";
+  auto object = [](const std::string& type, const std::string& by, const std::string& key,
+                   const std::string& to) {
+    store::StoredObject o;
+    o.type = type;
+    o.id = type + "--00000000-0000-4000-8000-000000000001";
+    o.json = common::Cat(R"({"type":")", type, R"(","id":")", o.id, R"(","created_by_ref":")", by,
+                         R"(",")", key, R"(":")", to, R"("})");
+    return o;
+  };
+  auto verdict = [&](const store::StoredObject& o, const std::string& peer, Exit e) {
+    return gate_->Admit(o, Audience::Peer(peer), e).verdict == Decision::Verdict::kAllow;
+  };
+  const auto to_b = object("x-accord-request", kOwn, "addressee_ref", kB);
+  const auto step_to_d = object("x-accord-request-step", kOwn, "to_ref", kD);
+  const auto from_x = object("x-accord-request", kX, "addressee_ref", kB);
+  // Over the channel: to its addressee only, and only what this node made.
+  EXPECT_TRUE(gate_->CheckExit(Audience::Peer("b"), Exit::kRequestChannel).ok());
+  EXPECT_TRUE(verdict(to_b, "b", Exit::kRequestChannel));
+  EXPECT_FALSE(verdict(to_b, "c", Exit::kRequestChannel));
+  EXPECT_TRUE(verdict(step_to_d, "d", Exit::kRequestChannel));
+  EXPECT_FALSE(verdict(step_to_d, "b", Exit::kRequestChannel));
+  EXPECT_FALSE(verdict(from_x, "b", Exit::kRequestChannel));
+  // Nothing else travels over it; no one but a configured peer is served by it.
+  EXPECT_FALSE(verdict(object("indicator", kOwn, "addressee_ref", kB), "b", Exit::kRequestChannel));
+  EXPECT_FALSE(gate_->CheckExit(Audience::Peer("nobody"), Exit::kRequestChannel).ok());
+  EXPECT_FALSE(gate_->CheckExit(Audience::LocalOperator(), Exit::kRequestChannel).ok());
+  // At every other exit a peer gets neither type, even its own addressee, even when shared.
+  for (Exit e : AllExits()) {
+    if (e == Exit::kRequestChannel) continue;
+    EXPECT_FALSE(verdict(to_b, "b", e)) << ExitName(e);
+    EXPECT_FALSE(verdict(step_to_d, "d", e)) << ExitName(e);
+  }
+  // The node's own people read them as any other object.
+  EXPECT_TRUE(gate_->Admit(to_b, Audience::LocalOperator(), Exit::kGet).allowed());
+  EXPECT_TRUE(gate_->Admit(to_b, Audience::User("ana", "analyst"), Exit::kTaxiiObjects).allowed());
+  // The channel's collection is never open to a peer, whatever its agreement lists.
+  store::CollectionInfo requests;
+  requests.id = "33333333-3333-4333-8333-333333333333";
+  requests.alias = "requests";
+  EXPECT_FALSE(gate_->CollectionOpen(Audience::Peer("b"), requests));
+}
+
 }  // namespace
 }  // namespace accord::policy

@@ -18,6 +18,24 @@ std::string_view TlpName(Tlp tlp) {
   return "red";
 }
 
+std::string_view TlpMarkingId(Tlp tlp) {
+  switch (tlp) {
+    case Tlp::kClear: return "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+    case Tlp::kGreen: return "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    case Tlp::kAmber: return "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+    case Tlp::kAmberStrict: return "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+    case Tlp::kRed: return "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+  }
+  return "";
+}
+
+std::optional<Tlp> ParseTlpName(std::string_view name) {
+  for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
+    if (name == TlpName(t)) return t;
+  }
+  return std::nullopt;
+}
+
 std::optional<Tlp> TlpOfMarking(std::string_view id) {
   // TLP 2.0 (OASIS cti-stix-common-objects), then TLP 1.0 (STIX 2.1 §7.2.1.4).
   if (id == "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487") return Tlp::kClear;

@@ -152,6 +152,7 @@ std::string ToStix(const Step& s) {
   Json o = Common(kStepType, s.id, s.by, s.at, s.marking_ref);
   o["request_ref"] = s.request;
   o["step"] = Name(s.state);
+  o["to_ref"] = s.to;
   if (!s.contact.empty()) o["contact_ref"] = s.contact;
   if (!s.text.empty()) o["text"] = s.text;
   Marker(o);
@@ -207,6 +208,7 @@ absl::StatusOr<Step> StepFromStix(std::string_view json) {
   ACCORD_ASSIGN_OR_RETURN(s.state, in.Enum<State>("step", ParseState));
   if (s.state == State::kSent) return in.Error("step", "cannot be 'sent' (the request itself is)");
   ACCORD_ASSIGN_OR_RETURN(s.by, in.Id("created_by_ref", "identity", true));
+  ACCORD_ASSIGN_OR_RETURN(s.to, in.Id("to_ref", "identity", true));
   ACCORD_ASSIGN_OR_RETURN(s.contact, in.Id("contact_ref", "identity", false));
   ACCORD_ASSIGN_OR_RETURN(s.text, in.String("text", false));
   ACCORD_ASSIGN_OR_RETURN(s.marking_ref, in.Marking());
@@ -225,6 +227,12 @@ absl::Status CheckStep(const Request& request, State state, const Step& step) {
     return absl::PermissionDeniedError(common::Cat(step.id, ": '", Name(step.state), "' by ",
                                                    step.by,
                                                    ", neither the sender nor the addressee"));
+  }
+  const std::string& other = by_sender ? request.addressee : request.sender;
+  if (step.to != other) {
+    return absl::PermissionDeniedError(common::Cat(step.id, ": '", Name(step.state), "' by ",
+                                                   step.by, " is addressed to ", step.to,
+                                                   ", not to the other party ", other));
   }
   const bool addressee_step = step.state != State::kClosed;
   if (addressee_step != by_addressee) {

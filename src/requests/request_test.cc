@@ -52,6 +52,8 @@ Step MakeStep(const Request& r, State state, const char* by, common::Micros at, 
   s.request = r.id;
   s.state = state;
   s.by = by;
+  // Addressed to the other party (a third node's step is addressed to the sender).
+  s.to = std::string(by) == r.addressee ? r.sender : r.addressee;
   s.at = at;
   return s;
 }
@@ -191,6 +193,12 @@ TEST(RequestTest, ForgedAndOutOfTurnStepsAreRefusedAndNeverApplied) {
   EXPECT_EQ(CheckStep(r, State::kAnswered, MakeStep(r, State::kDeclined, kNodeB, 0, 5)).code(),
             absl::StatusCode::kFailedPrecondition);
   // A step of another request.
+  // A step by the right node addressed to a third: refused, whatever its state.
+  Step astray = MakeStep(r, State::kAcknowledged, kNodeB, 0, 7);
+  astray.to = kNodeC;
+  st = CheckStep(r, State::kReceived, astray);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("not to the other party"), std::string::npos) << st;
   Step other = MakeStep(r, State::kReceived, kNodeB, 0, 6);
   other.request = "x-accord-request--99999999-9999-4999-8999-999999999999";
   EXPECT_FALSE(CheckStep(r, State::kSent, other).ok());

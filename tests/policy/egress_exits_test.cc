@@ -70,10 +70,27 @@ class EgressExits : public ::testing::Test {
     auto imp =
         Cli("import -q -c shared " + ShellQuote((dir_->path() / "ind.jsonl").string()), data_);
     ASSERT_EQ(imp.exit_code, 0) << imp.err;
+    // Both are nodes, and peers of each other, for the request channel.
+    json node_id = json::parse(Line(Cli("node init --name node --json", data_)));
+    json target_id = json::parse(Line(Cli("node init --name target --json", target_data_)));
     node_ = new ServerProcess();
     ASSERT_TRUE(node_->Start(data_));
     target_ = new ServerProcess();
     ASSERT_TRUE(target_->Start(target_data_));
+    // (After the first start, which makes the admin only when there are no users yet.)
+    Line(Cli("user add node --role peer", target_data_));
+    const std::string key = Line(Cli("key create node", target_data_));
+    auto url = [](ServerProcess* s) {
+      return "http://127.0.0.1:" + std::to_string(s->port()) + "/api/";
+    };
+    Line(Cli("peer add target --url " + url(target_) + " --identity " +
+                 target_id["identity"].get<std::string>() + " --public-key " +
+                 target_id["public_key"].get<std::string>() + " --key " + ShellQuote(key),
+             data_));
+    Line(Cli("peer add node --url " + url(node_) + " --identity " +
+                 node_id["identity"].get<std::string>() + " --public-key " +
+                 node_id["public_key"].get<std::string>() + " --key none-issued",
+             target_data_));
   }
   static void TearDownTestSuite() {
     delete node_;
@@ -174,6 +191,23 @@ class EgressExits : public ::testing::Test {
         uint64_t n = st.is_object() ? st["per_collection"].value(coll, uint64_t{0}) : 0;
         return FromCli(r, n);
       }
+      case Exit::kRequestChannel: {
+        // A request to the target node, counted among those the target holds. A refused
+        // delivery leaves it queued at the node (`accord serve` retries it later).
+        auto r = Cli(
+            "request send --to target --kind ping --subject 'check " + std::to_string(run) + "'",
+            data_);
+        std::string id = r.out;
+        while (!id.empty() && id.back() == '\n') id.pop_back();
+        id = id.substr(id.rfind('\n') + 1);
+        json held = json::parse(Cli("request list --json", target_data_).out, nullptr, false);
+        uint64_t n = 0;
+        for (const json& x : held.is_array() ? held : json::array()) n += x["id"] == id;
+        Outcome o = FromCli(r, n);
+        o.refused = r.exit_code != 0 || r.out.find("queued") != std::string::npos;
+        o.message = r.out + r.err;
+        return o;
+      }
     }
     ADD_FAILURE() << "unhandled exit";
     return {};
@@ -190,8 +224,9 @@ class EgressExits : public ::testing::Test {
       case Exit::kGet: return 1;
       case Exit::kListJson: return 6;  // three JSON lines plus three table rows
       case Exit::kTaxiiPush: return 3;
-      case Exit::kMatchOutput: return 2;  // two connections hit one indicator each
-      case Exit::kSightings: return 2;    // one sighting per indicator (same hour)
+      case Exit::kMatchOutput: return 2;     // two connections hit one indicator each
+      case Exit::kSightings: return 2;       // one sighting per indicator (same hour)
+      case Exit::kRequestChannel: return 1;  // the one request sent
     }
     return 0;
   }
@@ -248,7 +283,7 @@ TEST_F(EgressExits, EveryExitHasADistinctName) {
   std::set<std::string_view> names;
   for (Exit e : policy::AllExits()) names.insert(policy::ExitName(e));
   EXPECT_EQ(names.size(), policy::AllExits().size());
-  EXPECT_EQ(policy::AllExits().size(), 10u);  // update Drive() and Expected() with the enum
+  EXPECT_EQ(policy::AllExits().size(), 11u);  // update Drive() and Expected() with the enum
 }
 
 }  // namespace

@@ -37,6 +37,11 @@ const std::map<std::string, std::string>& AllowList() {
       {"policy/gate.cc",
        "the gate's own rule that a peer never gets back a version it gave: it looks the "
        "version up in that peer's landing collection; the decision, not the read, leaves"},
+      {"requests/channel.cc",
+       "the request channel replays the requests and steps it holds to check a step, deliver "
+       "what is pending and flag deadlines, and reads contacts to name who is responsible; "
+       "every object it sends passes Gate::Admit at Exit::kRequestChannel, and the CLI's "
+       "listings read through EgressReader"},
       {"match/sightings.cc",
        "LoadActiveIndicators reads indicators to compile the matcher; "
        "internal, not an exit (what leaves, match lines and sightings, "

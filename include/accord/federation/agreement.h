@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,13 @@ struct Agreement {
     std::string into;                // the local collection their objects land in
     std::vector<std::string> types;  // empty: every type
   } accept;
+  /// Issue 14: [deadlines], overrides of the default request deadlines for requests sent to
+  /// this peer, by "<kind>.<urgency>" (e.g. "notification.critical"); seconds.
+  struct Deadline {
+    int64_t ack_s = 0;
+    int64_t respond_s = 0;
+  };
+  std::map<std::string, Deadline> deadlines;
 };
 
 /// Parses the agreement for peer `peer` from `toml` (`source` names it in errors). Keys:
@@ -45,8 +53,10 @@ struct Agreement {
 /// "amber" | "amber+strict"; "red" never leaves a node), `forward` (bool), `redaction` (a
 /// profile name), `share_observed_data` (bool), `sighting_min_count` (integer >= 1),
 /// `sighting_bucket` (seconds, 0 to 31 days: 0 keeps times as they are); `[accept]` `from`,
-/// `into` (default "from-<peer>"), `types`. Defaults: not the same organisation, share and
-/// accept nothing, max_tlp "green", forward false. InvalidArgument "source:line:column: why".
+/// `into` (default "from-<peer>"), `types`; `[deadlines]` "KIND.URGENCY" = { ack = D,
+/// respond = D } (D: "90s", "30m", "12h", "2d" or seconds, at most 365 days, ack <= respond).
+/// Defaults: not the same organisation, share and accept nothing, max_tlp "green", forward false.
+/// InvalidArgument "source:line:column: why".
 absl::StatusOr<Agreement> ParseAgreement(std::string_view toml, std::string_view source,
                                          std::string_view peer);
 

@@ -33,6 +33,12 @@ struct FederationConfig {
   /// the maximum, with jitter.
   int64_t retry_base_ms = 1000;
   int64_t retry_max_s = 300;
+  /// request_interval: seconds (a fraction allowed) between `accord serve`'s rounds of the
+  /// request channel (issue 14): deliveries retried, deadlines checked, pings sent; 0: off.
+  int64_t request_interval_ms = 2000;
+  /// ping_interval: seconds between the communication checks (pings) sent to each peer; 0
+  /// (the default): none are sent on a schedule.
+  int64_t ping_interval_s = 0;
 };
 
 /// Reads [federation] from <data_dir>/accord.toml; defaults when the file or table is absent.

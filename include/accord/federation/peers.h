@@ -33,6 +33,9 @@ absl::StatusOr<std::vector<Peer>> ListPeers(store::Store& store);
 absl::StatusOr<Peer> GetPeer(store::Store& store, const std::string& name);
 /// Removes the peer and its API key; its agreement history is kept. NotFound when absent.
 absl::Status RemovePeer(store::Store& store, const std::string& data_dir, const std::string& name);
+/// The CA file to trust for `peer`'s TLS certificate: "" for the system's, else
+/// <data>/peer-keys/NAME.ca.pem (owner-only), written when missing or changed.
+absl::StatusOr<std::string> PeerCaFile(const std::string& data_dir, const Peer& peer);
 /// The API key this node presents at `name`'s server.
 absl::StatusOr<std::string> PeerApiKey(const std::string& data_dir, const std::string& name);
 

@@ -48,22 +48,35 @@ namespace accord::policy {
 
 /// Every way an object can leave the node. Keep AllExits() and ExitName() in step.
 enum class Exit : uint8_t {
-  kTaxiiObjects,   ///< GET {root}/collections/{id}/objects/
-  kTaxiiObject,    ///< GET {root}/collections/{id}/objects/{object-id}/
-  kTaxiiManifest,  ///< GET {root}/collections/{id}/manifest/ (ids and versions reveal objects)
-  kTaxiiVersions,  ///< GET {root}/collections/{id}/objects/{object-id}/versions/
-  kExport,         ///< `accord export`: a bundle on standard output
-  kGet,            ///< `accord get ID`
-  kListJson,       ///< `accord list` (--json prints objects; the table prints ids and versions)
-  kTaxiiPush,      ///< `accord taxii push`: objects POSTed to another server
-  kMatchOutput,    ///< `accord match`: a match line names an indicator and the values it matched
-  kSightings,      ///< `accord match --sightings`: sightings that refer to indicators
+  kTaxiiObjects,    ///< GET {root}/collections/{id}/objects/
+  kTaxiiObject,     ///< GET {root}/collections/{id}/objects/{object-id}/
+  kTaxiiManifest,   ///< GET {root}/collections/{id}/manifest/ (ids and versions reveal objects)
+  kTaxiiVersions,   ///< GET {root}/collections/{id}/objects/{object-id}/versions/
+  kExport,          ///< `accord export`: a bundle on standard output
+  kGet,             ///< `accord get ID`
+  kListJson,        ///< `accord list` (--json prints objects; the table prints ids and versions)
+  kTaxiiPush,       ///< `accord taxii push`: objects POSTed to another server
+  kMatchOutput,     ///< `accord match`: a match line names an indicator and the values it matched
+  kSightings,       ///< `accord match --sightings`: sightings that refer to indicators
+  kRequestChannel,  ///< points-of-contact requests and their steps, to the other party only
 };
 
-inline constexpr std::array<Exit, 10> kAllExits = {
+inline constexpr std::array<Exit, 11> kAllExits = {
     Exit::kTaxiiObjects, Exit::kTaxiiObject, Exit::kTaxiiManifest, Exit::kTaxiiVersions,
     Exit::kExport,       Exit::kGet,         Exit::kListJson,      Exit::kTaxiiPush,
-    Exit::kMatchOutput,  Exit::kSightings};
+    Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel};
+
+/// The types that travel only over the request channel (issue 14; docs/REQUESTS.md):
+/// requests and their steps. The gate lets them reach a peer only at Exit::kRequestChannel,
+/// and only when this node made them and they are addressed to that peer (the request's
+/// `addressee_ref`, the step's `to_ref`), whatever an agreement shares; the collection that
+/// holds them (kRequestsCollection) is never open to a peer.
+inline constexpr std::string_view kRequestType = "x-accord-request";
+inline constexpr std::string_view kRequestStepType = "x-accord-request-step";
+inline constexpr std::string_view kRequestsCollection = "requests";
+inline bool IsRequestChannelType(std::string_view type) {
+  return type == kRequestType || type == kRequestStepType;
+}
 
 /// Every Exit value, once each, in declaration order.
 std::span<const Exit> AllExits();
@@ -189,6 +202,9 @@ struct FederationRules {
   std::string signature_extension;       ///< the extension-definition holding signatures
   std::vector<std::string> unsigned_ok;  ///< ids that leave unsigned (fixed definitions)
   std::map<std::string, PeerRules, std::less<>> peers;  ///< by peer (user) name
+  /// Every configured peer's identity id by name, with or without an agreement (the request
+  /// channel needs no agreement).
+  std::map<std::string, std::string, std::less<>> peer_identities;
   /// Redaction per TAXII role (accord.toml [redaction.roles]): by role name.
   std::map<std::string, std::shared_ptr<const Redactor>, std::less<>> role_redactors;
   std::string fingerprint;  ///< changes whenever anything above may have

@@ -17,6 +17,11 @@ enum class Tlp { kClear = 0, kGreen = 1, kAmber = 2, kAmberStrict = 3, kRed = 4 
 /// "clear", "green", "amber", "amber+strict", "red".
 std::string_view TlpName(Tlp tlp);
 
+/// The TLP 2.0 marking-definition id of `tlp`.
+std::string_view TlpMarkingId(Tlp tlp);
+/// The level named "clear", "green", "amber", "amber+strict" or "red"; nullopt otherwise.
+std::optional<Tlp> ParseTlpName(std::string_view name);
+
 /// The level a marking-definition id stands for: the five TLP 2.0 ids and the four TLP 1.0
 /// ones (STIX21-objects.md §7.1, §7.2); nullopt for any other marking.
 std::optional<Tlp> TlpOfMarking(std::string_view marking_definition_id);

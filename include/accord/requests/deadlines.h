@@ -20,6 +20,11 @@ class Clock {
 };
 /// The system clock.
 const Clock& SystemClock();
+/// The node's clock for requests: the system clock, unless the environment variable
+/// ACCORD_CLOCK_FILE names a file, whose first line (a STIX timestamp) is then the time, read
+/// at every call. The multi-node tests (tests/requests/) move several processes' time with
+/// it; an operator has no reason to set it.
+const Clock& NodeClock();
 /// A clock that moves only when told (tests).
 class ManualClock : public Clock {
  public:

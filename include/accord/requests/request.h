@@ -66,6 +66,7 @@ struct Step {
   std::string request;
   State state = State::kReceived;
   std::string by;       ///< the node that took the step (its identity id)
+  std::string to;       ///< the other party's node, the one it is delivered to
   std::string contact;  ///< the contact who took it (identity id); may be empty
   std::string text;     ///< the answer, the reason for declining, or a remark
   std::string marking_ref;
@@ -97,7 +98,8 @@ struct History {
 /// Whether `step` may follow `state` on `request`: the addressee's node takes received,
 /// acknowledged, answered and declined; the sender's node closes. Acknowledging implies
 /// receipt, and answering or declining implies acknowledgement; an answered request may be
-/// answered again (a follow-up); nothing follows closed. OkStatus, or PermissionDenied (the
+/// answered again (a follow-up); nothing follows closed. A step is addressed `to` the other
+/// party. OkStatus, or PermissionDenied (the
 /// wrong node) or FailedPrecondition (out of turn) saying why.
 absl::Status CheckStep(const Request& request, State state, const Step& step);
 
