@@ -311,9 +311,14 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
         }
       });
   request_rounds.Start();
+  // What a person must hear of at once goes to [federation] notify_command within half a
+  // second, whatever request_interval says.
+  Periodic notifications(channel ? 0.5 : 0, false, [&channel] { channel->Notify(); });
+  notifications.Start();
   absl::Status ran = server->Run();
   sync.Stop();
   request_rounds.Stop();
+  notifications.Stop();
   retention.Stop();
   checkpoints.Stop();
   ACCORD_RETURN_IF_ERROR(ran);

@@ -71,6 +71,12 @@ absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_tex
           static_cast<int64_t>(*secs * 1000);
       continue;
     }
+    if (key == "notify_command") {
+      const auto* s = v.as_string();
+      if (s == nullptr) return at(v.source(), "notify_command must be a string (a shell command)");
+      c.notify_command = s->get();
+      continue;
+    }
     if (key == "default_tlp") {
       const auto* s = v.as_string();
       bool found = false;
@@ -94,7 +100,7 @@ absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_tex
       return at(k.source(),
                 common::Cat("unknown key '", key,
                             "' (known: key_trust, default_tlp, sync_interval, request_interval, "
-                            "ping_interval, page_size, "
+                            "ping_interval, notify_command, page_size, "
                             "max_page_bytes, max_pages_per_round, request_timeout, "
                             "retry_base_ms, retry_max_s)"));
     }

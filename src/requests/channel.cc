@@ -1,11 +1,24 @@
 // The request channel (include/accord/requests/channel.h; docs/REQUESTS.md "Delivery").
 #include "accord/requests/channel.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "accord/common/strings.h"
@@ -69,10 +82,15 @@ Delivery ParseDelivery(const std::optional<std::string>& text) {
   if (!text) return d;
   Json j = Json::parse(*text, nullptr, false);
   if (!j.is_object()) return d;
-  d.delivered_at = j.value("delivered_at", int64_t{0});
-  d.attempts = j.value("attempts", 0);
-  d.next_attempt = j.value("next_attempt", int64_t{0});
-  d.last_error = j.value("last_error", "");
+  auto number = [&j](const char* key) -> int64_t {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  };
+  d.delivered_at = number("delivered_at");
+  d.attempts = static_cast<int>(std::clamp<int64_t>(number("attempts"), 0, 1 << 20));
+  d.next_attempt = number("next_attempt");
+  auto error = j.find("last_error");
+  if (error != j.end() && error->is_string()) d.last_error = error->get<std::string>();
   return d;
 }
 
@@ -113,6 +131,58 @@ std::string ErrorBody(int status, const absl::Status& st) {
       .dump();
 }
 
+// Runs `command` by /bin/sh -c with `input` on its standard input (a file in `dir`, removed
+// once the child has it open) and ACCORD_EVENT=`event` in its environment; killed after
+// `timeout_s`. Returns why it failed, if it did.
+absl::Status RunCommand(const std::string& command, const std::string& event,
+                        const std::string& input, const std::string& dir, int timeout_s) {
+  const std::string path =
+      (std::filesystem::path(dir) / common::Cat(".notify-", ::getpid(), "-", common::NewUuid4()))
+          .string();
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << input << "\n";
+    if (!f) return absl::InternalError(common::Cat("cannot write ", path));
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, path.c_str(), O_RDONLY, 0);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("ACCORD_EVENT=", 0) != 0) env_strings.emplace_back(*e);
+  }
+  env_strings.push_back("ACCORD_EVENT=" + event);
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
+  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, "/bin/sh", &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);  // the child has it open (posix_spawn returned)
+  if (rc != 0) return absl::InternalError(common::Cat("cannot run /bin/sh: ", std::strerror(rc)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return absl::DeadlineExceededError(common::Cat("killed after ", timeout_s, " s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::UnknownError(common::Cat("exited with status ", WEXITSTATUS(status)));
+  }
+  return absl::OkStatus();
+}
+
+Json ContactJson(const Contact& c) {
+  return Json{{"name", c.name}, {"email", c.email}, {"phone", c.phone}};
+}
+
 }  // namespace
 
 struct Channel::Impl {
@@ -120,8 +190,17 @@ struct Channel::Impl {
   Options o;
   federation::NodeInfo node;
   std::string secret;
-  std::mutex round_mu;  // one round (delivery, deadlines, pings) at a time
-  std::mutex write_mu;  // a received request and its "received" step are checked and stored once
+  std::mutex round_mu;   // one round (delivery, deadlines, pings) at a time
+  std::mutex write_mu;   // a received request and its "received" step are checked and stored once
+  std::mutex notify_mu;  // one notification at a time
+  std::mutex events_mu;  // guards `events`
+  std::deque<std::pair<std::string, Json>> events;  // (event, details) waiting for Notify()
+
+  void Event(const std::string& name, Json details) {
+    details["event"] = name;
+    std::lock_guard<std::mutex> l(events_mu);
+    if (events.size() < 10000) events.emplace_back(name, std::move(details));
+  }
 
   common::Micros Now() const { return o.clock->Now(); }
 
@@ -275,7 +354,15 @@ struct Channel::Impl {
     e.peer = peer.name;
     e.objects.push_back(s->id, s->at);
     e.detail = common::Cat(s->request, " ", Name(s->state), " by ", peer.name);
-    return Audit(std::move(e));
+    ACCORD_RETURN_IF_ERROR(Audit(std::move(e)));
+    if (s->state != State::kReceived) {
+      Event("request.step", Json{{"request", s->request},
+                                 {"peer", peer.name},
+                                 {"step", Name(s->state)},
+                                 {"text", s->text},
+                                 {"subject", t->second.request->subject}});
+    }
+    return absl::OkStatus();
   }
 
   // POSTs one object this node made to `peer`'s inbox, through the egress gate. Returns the
@@ -414,6 +501,17 @@ struct Channel::Impl {
                        od.escalation + 1, " of ", cs.size(), ")");
       }
       std::cerr << "accord: request channel: " << detail << "\n";
+      Json ev{{"request", id},
+              {"kind", Name(h.request.kind)},
+              {"urgency", Name(h.request.urgency)},
+              {"subject", h.request.subject},
+              {"outgoing", h.request.sender == node.identity},
+              {"ack_overdue", od.ack},
+              {"answer_overdue", od.response},
+              {"escalation", od.escalation},
+              {"detail", detail}};
+      ev["contact"] = od.ack && od.escalation < cs.size() ? ContactJson(cs[od.escalation]) : Json();
+      Event(od.escalation > 0 ? "request.escalate" : "request.overdue", std::move(ev));
       audit::Entry e;
       e.actor = "node";
       e.action = od.escalation > 0 ? "request.escalate" : "request.overdue";
@@ -623,7 +721,31 @@ absl::StatusOr<Round> Channel::RunRound(bool all) {
       ++round.pings;
     }
   }
+  Notify();
   return round;
+}
+
+void Channel::Notify() {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> one(m.notify_mu);
+  while (true) {
+    std::pair<std::string, Json> ev;
+    {
+      std::lock_guard<std::mutex> l(m.events_mu);
+      if (m.events.empty()) return;
+      ev = std::move(m.events.front());
+      m.events.pop_front();
+    }
+    absl::StatusOr<federation::FederationConfig> config =
+        federation::LoadFederationConfig(m.o.data_dir);
+    if (!config.ok() || config->notify_command.empty()) continue;
+    absl::Status st = RunCommand(config->notify_command, ev.first, ev.second.dump(), m.o.data_dir,
+                                 /*timeout_s=*/10);
+    if (!st.ok()) {
+      std::cerr << "accord: request channel: notify_command for " << ev.first << " "
+                << ev.second.value("request", "") << ": " << st.message() << "\n";
+    }
+  }
 }
 
 Channel::Answer Channel::Receive(const std::string& peer_name, std::string_view body) {
@@ -717,6 +839,23 @@ Channel::Answer Channel::Receive(const std::string& peer_name, std::string_view 
     e.detail = common::Cat(Name(r->kind), ", ", Name(r->urgency), ", \"", r->subject, "\", ack by ",
                            common::FormatTimestampMillis(r->ack_by));
     ACCORD_RETURN_IF_ERROR(m.Audit(std::move(e)));
+    if (!known) {
+      absl::StatusOr<std::vector<Contact>> contacts = m.Contacts();
+      std::vector<Contact> ours = contacts.ok()
+                                      ? EscalationOrder(*contacts, m.node.identity, m.Now())
+                                      : std::vector<Contact>();
+      m.Event("request.received",
+              Json{{"request", r->id},
+                   {"peer", peer->name},
+                   {"kind", Name(r->kind)},
+                   {"urgency", Name(r->urgency)},
+                   {"subject", r->subject},
+                   {"description", r->description},
+                   {"action", r->action},
+                   {"ack_by", common::FormatTimestampMillis(r->ack_by)},
+                   {"respond_by", common::FormatTimestampMillis(r->respond_by)},
+                   {"contact", ours.empty() ? Json() : ContactJson(ours.front())}});
+    }
     std::cerr << "accord: request channel: " << Name(r->urgency) << " " << Name(r->kind) << " from "
               << peer->name << ": \"" << r->subject << "\" (" << r->id << "), acknowledge by "
               << common::FormatTimestampMillis(r->ack_by) << "\n";

@@ -193,7 +193,7 @@ absl::StatusOr<Contact> ContactFromStix(std::string_view json) {
   auto bad = [&](std::string_view key, std::string_view why) {
     return absl::InvalidArgumentError(common::Cat(id, ": '", key, "' ", why));
   };
-  if (o.value("type", "") != "identity") return bad("type", "must be identity");
+  if (!o.contains("type") || o["type"] != "identity") return bad("type", "must be identity");
   auto ext_it = o.find("extensions");
   if (ext_it == o.end() || !ext_it->is_object() ||
       !ext_it->contains(std::string(kContactExtension)) ||

@@ -161,16 +161,18 @@ TEST_F(Requests, EveryKindIsReceivedAcknowledgedAnsweredAndClosedAcrossThreeNode
   const std::vector<std::string> kinds = {"notification", "request-for-assistance",
                                           "request-for-information", "consultation", "ping"};
   const std::vector<std::string> urgencies = {"routine", "high", "critical"};
-  // Two nodes (a to b), and around three (b to c, c to a).
-  const std::vector<std::pair<std::string, std::string>> pairs = {
-      {"a", "b"}, {"b", "c"}, {"c", "a"}};
+  // Every kind between two nodes (a to b), and every kind around three (b to c, c to a, in
+  // turn).
   struct Sent {
     std::string id, from, to, kind, urgency;
   };
   std::vector<Sent> sent;
   int n = 0;
-  for (const auto& [from, to] : pairs) {
-    for (const std::string& kind : kinds) {
+  for (int round = 0; round < 2; ++round) {
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      const std::string from = round == 0 ? "a" : (k % 2 == 0 ? "b" : "c");
+      const std::string to = round == 0 ? "b" : (k % 2 == 0 ? "c" : "a");
+      const std::string& kind = kinds[k];
       const std::string urgency = urgencies[n++ % 3];
       Sent s{Send(from, to, kind, urgency, kind + " from " + from), from, to, kind, urgency};
       ASSERT_EQ(s.id.rfind("x-accord-request--", 0), 0u) << s.id;
@@ -228,7 +230,7 @@ TEST_F(Requests, EveryKindIsReceivedAcknowledgedAnsweredAndClosedAcrossThreeNode
       EXPECT_TRUE(j["refused"].empty());
     }
   }
-  // Each node holds exactly the requests it sent or was sent: 5 out and 5 in.
+  // Each node holds exactly the requests it sent or was sent.
   for (std::string node : {"a", "b", "c"}) {
     std::set<std::string> expected, got;
     for (const Sent& s : sent) {
@@ -236,7 +238,6 @@ TEST_F(Requests, EveryKindIsReceivedAcknowledgedAnsweredAndClosedAcrossThreeNode
     }
     for (const Json& j : List(node)) got.insert(j["id"].get<std::string>());
     EXPECT_EQ(got, expected) << node;
-    EXPECT_EQ(got.size(), 10u);
   }
   // A closed request takes no further step, and the addressee cannot close.
   RunResult again = N("b").Run("request reply " + sent[0].id + " --text late");
@@ -316,6 +317,18 @@ TEST_F(Requests, AnOverdueRequestEscalatesAtTheRightMoment) {
   // Deadlines are checked only when the test says so (`accord request check`).
   Make({"a", "b"}, 0);
   // b shares its contacts with a (its agreement); a pulls them.
+  // b's duty officer is paged: each event is a line of its pager's log.
+  const std::filesystem::path pager = tmp_.path() / "pager-b.log";
+  std::ofstream(std::filesystem::path(N("b").data()) / "accord.toml", std::ios::app)
+      << "notify_command = " << Json("cat >> " + ShellQuote(pager.string())).dump() << "\n";
+  auto paged = [&pager] {
+    std::vector<Json> out;
+    std::ifstream in(pager);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) out.push_back(Json::parse(line));
+    }
+    return out;
+  };
   Link contacts = L("b", "a", {"contacts"});  // no marking on contacts: TLP:AMBER by default
   Peer(nodes_, {contacts, L("a", "b")});
   // b's contacts: the day desk (first in order, but off duty at night), the night duty officer,
@@ -348,6 +361,20 @@ TEST_F(Requests, AnOverdueRequestEscalatesAtTheRightMoment) {
     EXPECT_EQ(Show(node, id)["ack_by"], Stamp(t0 + kHourUs));
     EXPECT_EQ(responsible(node), order[0]) << node;
   }
+  // b's serve pages at once (within its half-second notification loop): the request, and
+  // the contact on duty now.
+  for (int i = 0; i < 300 && paged().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(paged().size(), 1u);
+  Json received = paged()[0];
+  EXPECT_EQ(received["event"], "request.received");
+  EXPECT_EQ(received["request"], id);
+  EXPECT_EQ(received["peer"], "a");
+  EXPECT_EQ(received["urgency"], "critical");
+  EXPECT_EQ(received["subject"], "Ransomware at a hospital");
+  EXPECT_EQ(received["ack_by"], Stamp(t0 + kHourUs));
+  EXPECT_EQ(received["contact"]["name"], order[0]);
   // One second before the deadline: nothing is overdue on either side.
   SetClock(t0 + kHourUs - 1000000);
   check_all();
@@ -363,6 +390,12 @@ TEST_F(Requests, AnOverdueRequestEscalatesAtTheRightMoment) {
     EXPECT_EQ(over[0]["escalation"], 1);
     EXPECT_EQ(responsible(node), order[1]) << node;
   }
+  // Paged again (by the round `request check` ran): overdue, now with the deputy.
+  ASSERT_EQ(paged().size(), 2u);
+  EXPECT_EQ(paged()[1]["event"], "request.escalate");
+  EXPECT_EQ(paged()[1]["contact"]["name"], order[1]);
+  EXPECT_EQ(paged()[1]["contact"]["phone"], "+1 555 0100");
+  EXPECT_TRUE(paged()[1]["ack_overdue"].get<bool>());
   Json esc = Audit("b", "--action request.escalate");
   ASSERT_EQ(esc.size(), 1u) << esc.dump();
   EXPECT_NE(esc[0]["detail"].get<std::string>().find("deputy@b.example"), std::string::npos);

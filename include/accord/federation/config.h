@@ -39,6 +39,11 @@ struct FederationConfig {
   /// ping_interval: seconds between the communication checks (pings) sent to each peer; 0
   /// (the default): none are sent on a schedule.
   int64_t ping_interval_s = 0;
+  /// notify_command: run (by /bin/sh -c) for each event of the request channel a person must
+  /// hear of at once: a request received, a step the peer took, a request overdue or
+  /// escalated. The event is one JSON object on its standard input, its name in ACCORD_EVENT;
+  /// it is killed after 10 s. Empty (the default): none.
+  std::string notify_command;
 };
 
 /// Reads [federation] from <data_dir>/accord.toml; defaults when the file or table is absent.

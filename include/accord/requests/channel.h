@@ -18,6 +18,9 @@
 //   "received" step, signed by this node.
 // - Deadlines (Check): an overdue request is flagged on both sides, and escalated through the
 //   addressee's contacts (deadlines.h); each change is written to the audit log.
+// - Notification: what a person must hear of at once (a request received, a step the peer
+//   took, a request overdue or escalated) is handed to [federation] notify_command, a pager or
+//   mail gateway of the operator's choosing.
 //
 // Thread safety: a Channel may be used from several threads (the server's inbox and the
 // serve loop's rounds); rounds are serialised.
@@ -131,6 +134,11 @@ class Channel {
     std::string body;
   };
   Answer Receive(const std::string& peer, std::string_view body);
+
+  /// Runs [federation] notify_command for each event waiting (a request received, a step the
+  /// peer took, a request overdue or escalated), oldest first, one at a time; RunRound does
+  /// it too. `accord serve` calls it every half second.
+  void Notify();
 
   /// The delivery record of an object this node made.
   absl::StatusOr<Delivery> DeliveryOf(const std::string& object_id);
