@@ -76,6 +76,10 @@ std::map<std::string, Thread> Group(const std::vector<store::StoredObject>& obje
 
 // Delivery records: one setting per object this node made.
 std::string DeliveryKey(const std::string& id) { return "request.delivery." + id; }
+// When a step the peer took arrived here (this node's clock, microseconds).
+std::string ArrivalKey(const std::string& id) { return "request.arrived." + id; }
+// How far ahead of this node's clock a peer's step may be dated.
+constexpr common::Micros kMaxSkew = 15LL * 60 * 1000000;
 
 Delivery ParseDelivery(const std::optional<std::string>& text) {
   Delivery d;
@@ -320,6 +324,11 @@ struct Channel::Impl {
       st = absl::PermissionDeniedError(
           common::Cat("it is made by ", s->by, ", not by the peer ", peer.identity));
     }
+    if (st.ok() && s->at > Now() + kMaxSkew) {
+      st = absl::InvalidArgumentError(common::Cat(
+          "it is dated ", common::FormatTimestampMillis(s->at), ", more than ",
+          kMaxSkew / 60000000, " minutes after this node's clock"));
+    }
     if (st.ok() && s->to != node.identity) {
       st = absl::PermissionDeniedError(
           common::Cat("it is addressed to ", s->to, ", not to this node ", node.identity));
@@ -348,6 +357,9 @@ struct Channel::Impl {
       return st;
     }
     ACCORD_RETURN_IF_ERROR(Store({std::string(json)}, "request-channel", peer.name));
+    // When it arrived, by this node's clock: responsiveness counts from that, not from the
+    // time the peer wrote in the step (which a peer could backdate).
+    ACCORD_RETURN_IF_ERROR(store->PutSetting(ArrivalKey(id), std::to_string(Now())));
     audit::Entry e;
     e.actor = "peer:" + peer.name;
     e.action = "request.step";
@@ -877,9 +889,20 @@ absl::StatusOr<std::map<std::string, Responsiveness>> Channel::PeerResponsivenes
   std::map<std::string, Thread> threads = Group(held);
   std::vector<History> sent;
   for (auto& [id, t] : threads) {
-    if (t.request && t.request->sender == m.node.identity) {
-      sent.push_back(Replay(*t.request, t.steps));
+    if (!t.request || t.request->sender != m.node.identity) continue;
+    // The addressee's steps count from when they arrived here, when that is later than the
+    // time written in them.
+    for (Step& step : t.steps) {
+      if (step.by != t.request->addressee) continue;
+      ACCORD_ASSIGN_OR_RETURN(std::optional<std::string> arrived,
+                              m.store->GetSetting(ArrivalKey(step.id)));
+      if (arrived) {
+        char* end = nullptr;
+        const long long at = std::strtoll(arrived->c_str(), &end, 10);
+        if (end != arrived->c_str() && at > step.at) step.at = at;
+      }
     }
+    sent.push_back(Replay(*t.request, t.steps));
   }
   std::map<std::string, Responsiveness> by_identity = ResponsivenessOf(sent, m.Now());
   ACCORD_ASSIGN_OR_RETURN(std::vector<federation::Peer> peers, federation::ListPeers(*m.store));
