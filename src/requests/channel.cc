@@ -325,9 +325,9 @@ struct Channel::Impl {
           common::Cat("it is made by ", s->by, ", not by the peer ", peer.identity));
     }
     if (st.ok() && s->at > Now() + kMaxSkew) {
-      st = absl::InvalidArgumentError(common::Cat(
-          "it is dated ", common::FormatTimestampMillis(s->at), ", more than ",
-          kMaxSkew / 60000000, " minutes after this node's clock"));
+      st = absl::InvalidArgumentError(
+          common::Cat("it is dated ", common::FormatTimestampMillis(s->at), ", more than ",
+                      kMaxSkew / 60000000, " minutes after this node's clock"));
     }
     if (st.ok() && s->to != node.identity) {
       st = absl::PermissionDeniedError(
