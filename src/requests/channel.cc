@@ -157,6 +157,7 @@ absl::Status RunCommand(const std::string& command, const std::string& event,
   }
   env_strings.push_back("ACCORD_EVENT=" + event);
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
