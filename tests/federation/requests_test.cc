@@ -538,6 +538,16 @@ TEST_F(Requests, AnOverdueRequestEscalatesAtTheRightMoment) {
     EXPECT_EQ(over[0]["escalation"], 1);
     EXPECT_EQ(responsible(node), order[1]) << node;
   }
+  // What the duty officer at a reads: the deadline flagged, whom to call now, the history.
+  const std::string shown = N("a").MustRun("request show " + id).out;
+  EXPECT_NE(shown.find("acknowledge by: " + Stamp(t0 + kHourUs) + "  OVERDUE"), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("responsible: Deputy head <deputy@b.example> +1 555 0100"),
+            std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("received by " + N("b").identity()), std::string::npos) << shown;
+  const std::string listed = N("a").MustRun("request list --overdue").out;
+  EXPECT_NE(listed.find("ACK-OVERDUE ESCALATED(1)"), std::string::npos) << listed;
   // Paged again (by the round `request check` ran): overdue, now with the deputy.
   ASSERT_EQ(paged().size(), 2u);
   EXPECT_EQ(paged()[1]["event"], "request.escalate");
@@ -607,6 +617,11 @@ TEST_F(Requests, PingsGoOutOnTheScheduleAndTheirAnswerTimesAreKept) {
   N("a").MustRun("request check");
   EXPECT_EQ(pings("a").size(), 2u);
   EXPECT_EQ(pings("b").size(), 2u);
+  // The one acknowledged, by state.
+  Json acked = List("b", "--state acknowledged");
+  ASSERT_EQ(acked.size(), 1u);
+  EXPECT_EQ(acked[0]["id"], first);
+  EXPECT_EQ(List("b", "--state received").size(), 1u);
   // b never pings (no ping_interval).
   for (const Json& j : pings("b")) EXPECT_EQ(j["direction"], "in");
   // Two pings, one acknowledged after 600 s; the other still open, within its 24 hours.
