@@ -279,20 +279,18 @@ int RequestShow(const Globals& g, const RequestFlags& f) {
                 << "\n";
     }
     std::cout << "  history:\n    " << StampOrEmpty(r.created) << "  sent by " << r.sender;
-    if (auto d = v.delivery.find(r.id); d != v.delivery.end()) {
-      std::cout << (d->second.delivered_at
-                        ? "  (delivered " + StampOrEmpty(d->second.delivered_at) + ")"
-                        : "  (not delivered yet: " + d->second.last_error + ")");
-    }
-    std::cout << "\n";
+    // How an object this node made was delivered ("" for the peer's objects).
+    auto delivery = [&v](const std::string& object_id) -> std::string {
+      auto d = v.delivery.find(object_id);
+      if (d == v.delivery.end()) return "";
+      return d->second.delivered_at ? "  (delivered " + StampOrEmpty(d->second.delivered_at) + ")"
+                                    : "  (not delivered yet: " + d->second.last_error + ")";
+    };
+    std::cout << delivery(r.id) << "\n";
     for (const requests::Step& s : v.history.steps) {
       std::cout << "    " << StampOrEmpty(s.at) << "  " << requests::Name(s.state) << " by "
                 << s.by;
-      if (auto d = v.delivery.find(s.id); d != v.delivery.end()) {
-        std::cout << (d->second.delivered_at
-                          ? "  (delivered " + StampOrEmpty(d->second.delivered_at) + ")"
-                          : "  (not delivered yet: " + d->second.last_error + ")");
-      }
+      std::cout << delivery(s.id);
       if (!s.text.empty()) std::cout << "\n      " << s.text;
       std::cout << "\n";
     }

@@ -38,11 +38,9 @@ std::optional<Tlp> ParseTlpName(std::string_view name) {
 
 std::optional<Tlp> TlpOfMarking(std::string_view id) {
   // TLP 2.0 (OASIS cti-stix-common-objects), then TLP 1.0 (STIX 2.1 §7.2.1.4).
-  if (id == "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487") return Tlp::kClear;
-  if (id == "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb") return Tlp::kGreen;
-  if (id == "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421") return Tlp::kAmber;
-  if (id == "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003") return Tlp::kAmberStrict;
-  if (id == "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1") return Tlp::kRed;
+  for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
+    if (id == TlpMarkingId(t)) return t;
+  }
   if (id == "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9") return Tlp::kClear;
   if (id == "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da") return Tlp::kGreen;
   if (id == "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82") return Tlp::kAmber;

@@ -107,11 +107,9 @@ std::string FormatDelivery(const Delivery& d) {
 }
 
 // The counterpart an object this node made goes to.
-std::string AddresseeOf(const store::StoredObject& o) {
-  Json j = Json::parse(o.json, nullptr, false);
-  if (!j.is_object()) return {};
-  auto it = j.find(o.type == kRequestType ? "addressee_ref" : "to_ref");
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+std::string AddresseeOf(const Json& o, std::string_view type) {
+  auto it = o.find(type == kRequestType ? "addressee_ref" : "to_ref");
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 int HttpStatusOf(const absl::Status& st) {
@@ -380,7 +378,8 @@ struct Channel::Impl {
 
   // POSTs one object this node made to `peer`'s inbox, through the egress gate. Returns the
   // answer's body.
-  absl::StatusOr<std::string> Post(const federation::Peer& peer, const store::StoredObject& obj) {
+  absl::StatusOr<std::string> Post(const federation::Peer& peer, const store::StoredObject& obj,
+                                   const federation::FederationConfig& config) {
     const policy::Audience to = policy::Audience::Peer(peer.name);
     ACCORD_RETURN_IF_ERROR(o.gate->CheckExit(to, policy::Exit::kRequestChannel));
     policy::Decision d = o.gate->Admit(obj, to, policy::Exit::kRequestChannel);
@@ -388,8 +387,6 @@ struct Channel::Impl {
       return absl::PermissionDeniedError(
           common::Cat("withheld by the egress gate (", d.reason, ")"));
     }
-    ACCORD_ASSIGN_OR_RETURN(federation::FederationConfig config,
-                            federation::LoadFederationConfig(o.data_dir));
     taxii::ClientOptions co;
     absl::StatusOr<std::string> key = federation::PeerApiKey(o.data_dir, peer.name);
     if (key.ok()) co.key = *key;
@@ -430,7 +427,7 @@ struct Channel::Impl {
     for (const store::StoredObject& so : held) {
       Json j = Json::parse(so.json, nullptr, false);
       if (!j.is_object() || CreatorOf(j) != node.identity) continue;
-      std::string to = AddresseeOf(so);
+      std::string to = AddresseeOf(j, so.type);
       if (to.empty() || (!only.empty() && to != only)) continue;
       mine.emplace_back(std::move(to), &so);
     }
@@ -438,6 +435,12 @@ struct Channel::Impl {
       return a.second->modified != b.second->modified ? a.second->modified < b.second->modified
                                                       : a.second->id < b.second->id;
     });
+    if (mine.empty()) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(federation::FederationConfig config,
+                            federation::LoadFederationConfig(o.data_dir));
+    ACCORD_ASSIGN_OR_RETURN(std::vector<federation::Peer> peer_list, federation::ListPeers(*store));
+    std::map<std::string, const federation::Peer*> peers;  // by identity
+    for (const federation::Peer& p : peer_list) peers[p.identity] = &p;
     std::set<std::string> stopped;  // peers that failed this round
     const common::Micros now_sys = common::NowMicros();
     for (const auto& [to, obj] : mine) {
@@ -450,8 +453,11 @@ struct Channel::Impl {
         ++round->pending;
         continue;
       }
-      absl::StatusOr<federation::Peer> peer = PeerByIdentity(to);
-      absl::StatusOr<std::string> answer = peer.ok() ? Post(*peer, *obj) : peer.status();
+      auto found = peers.find(to);
+      const federation::Peer* peer = found != peers.end() ? found->second : nullptr;
+      absl::StatusOr<std::string> answer =
+          peer ? Post(*peer, *obj, config)
+               : absl::NotFoundError(common::Cat("no peer has the identity ", to));
       if (answer.ok()) {
         d.delivered_at = Now();
         d.last_error.clear();
@@ -474,7 +480,7 @@ struct Channel::Impl {
       const int64_t wait_s = std::min<int64_t>(int64_t{1} << std::min(d.attempts - 1, 9), 300);
       d.next_attempt = now_sys + wait_s * 1000000;
       ACCORD_RETURN_IF_ERROR(store->PutSetting(DeliveryKey(obj->id), FormatDelivery(d)));
-      round->errors.push_back(common::Cat(peer.ok() ? peer->name : to, ": ", d.last_error));
+      round->errors.push_back(common::Cat(peer ? peer->name : to, ": ", d.last_error));
       stopped.insert(to);
       ++round->pending;
     }
@@ -741,6 +747,7 @@ absl::StatusOr<Round> Channel::RunRound(bool all) {
 void Channel::Notify() {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> one(m.notify_mu);
+  std::optional<absl::StatusOr<federation::FederationConfig>> config;  // read once, if needed
   while (true) {
     std::pair<std::string, Json> ev;
     {
@@ -749,11 +756,11 @@ void Channel::Notify() {
       ev = std::move(m.events.front());
       m.events.pop_front();
     }
-    absl::StatusOr<federation::FederationConfig> config =
-        federation::LoadFederationConfig(m.o.data_dir);
-    if (!config.ok() || config->notify_command.empty()) continue;
-    absl::Status st = RunCommand(config->notify_command, ev.first, ev.second.dump(), m.o.data_dir,
-                                 /*timeout_s=*/10);
+    if (!config) config = federation::LoadFederationConfig(m.o.data_dir);
+    if (!config->ok() || (*config)->notify_command.empty()) continue;
+    absl::Status st =
+        RunCommand((*config)->notify_command, ev.first, ev.second.dump(), m.o.data_dir,
+                   /*timeout_s=*/10);
     if (!st.ok()) {
       std::cerr << "accord: request channel: notify_command for " << ev.first << " "
                 << ev.second.value("request", "") << ": " << st.message() << "\n";
