@@ -7,7 +7,7 @@ PKGS=(
   libsimdjson-dev nlohmann-json3-dev libsqlite3-dev sqlite3 zlib1g-dev libarchive-dev
   libabsl-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev libxxhash-dev libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
-  libvectorscan-dev libpcre2-dev libtomlplusplus-dev
+  libvectorscan-dev libpcre2-dev libtomlplusplus-dev libpsl-dev publicsuffix
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev python3 curl openssl
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build with ASan+UBSan, lint (scripts/lint.sh),
 # run every test (unit, integration, conformance against ../shared/conformance, fuzz-corpus
-# replay), then each libFuzzer target for a bounded time ($ACCORD_FUZZ_SECONDS, default 20).
+# replay), then each libFuzzer target for a bounded time ($ACCORD_FUZZ_SECONDS, default 10).
 #
 # The last line counts real results: "tests: N passed, N failed, N skipped". A unit is a CTest
 # test (one GoogleTest binary or corpus replay), the lint, or a libFuzzer run. A GoogleTest
@@ -131,7 +131,7 @@ fi
 
 # libFuzzer (clang), bounded time per target; a target that fails to build or finds a crash
 # fails the run. PERF: the targets were built above, so they run $(nproc) at a time.
-secs="${ACCORD_FUZZ_SECONDS:-20}"
+secs="${ACCORD_FUZZ_SECONDS:-10}"
 fuzz_names=()
 for src in "$root"/fuzz/*/*_fuzz.cc; do
   [ -f "$src" ] && fuzz_names+=("$(basename "$src" _fuzz.cc)")
