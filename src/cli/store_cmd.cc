@@ -4,15 +4,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "accord/audit/log.h"
+#include "accord/common/archive.h"
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "accord/federation/directory.h"
+#include "accord/formats/formats.h"
+#include "accord/formats/text.h"
 #include "accord/ingest/ingest.h"
 #include "accord/ingest/pattern_policy.h"
 #include "accord/policy/egress_reader.h"
@@ -84,6 +90,13 @@ struct ImportFlags {
   uint64_t max_gzip_ratio = common::InputLimits{}.max_ratio;
   uint64_t chunk_objects = ingest::Options{}.chunk_objects;
   double chunk_seconds = ingest::Options{}.chunk_seconds;
+  // The reader (issue 15): auto, stix, misp, csv, list or text, and their options.
+  std::string format = "auto";
+  std::string kind;  // list: every line is of this kind
+  std::string columns = "value";
+  std::string delimiter = ",";
+  bool header = false;
+  std::vector<std::string> labels;
 };
 
 // The files an import reads: command-line files as given, directories expanded
@@ -145,7 +158,386 @@ absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
 // --chunk-objects or --chunk-seconds), so that TAXII writers are not held off; with --strict it
 // is one transaction. Nothing is stored (and no collection created) when nothing was accepted,
 // or with --strict when anything was refused or a file cannot be read.
+absl::Status ImportMisp(const struct FormatInput& in, const formats::ConvertOptions& co,
+                        const formats::UnitSink& sink, const formats::ProblemSink& on_problem);
+
+// --- accord import --format (issue 15): MISP, CSV, lists, free text and archives ---
+
+// One input of a formats import: a file, or a member of an archive (then `data` holds it).
+struct FormatInput {
+  std::string name;  // for messages: "feed.tar.gz:lists/a.txt"
+  std::string path;  // the file to read when !in_memory
+  bool in_memory = false;
+  std::string data;
+};
+
+// Running totals of a formats import, over every unit and STIX file.
+struct FormatTotals {
+  uint64_t accepted = 0, added = 0, duplicates = 0, rejected = 0, conflicts = 0, upgraded = 0;
+  uint64_t units = 0, units_unchanged = 0, already_stored = 0, inputs_refused = 0;
+};
+
+// Stores converted units, each in its own transaction (a unit is stored whole or not at all:
+// one MISP event, one text report, one block of a list), through the one ingest path.
+class UnitImporter {
+ public:
+  UnitImporter(store::Store* s, const ingest::Options& base, bool skip_existing,
+               FormatTotals* totals)
+      : s_(s), base_(base), skip_existing_(skip_existing), t_(totals) {}
+
+  absl::Status Import(formats::Unit&& u) {
+    if (!u.state_key.empty()) {
+      ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(u.state_key));
+      if (prev.has_value() && !Newer(u.state_value, *prev)) {
+        ++t_->units_unchanged;
+        return absl::OkStatus();
+      }
+    }
+    std::string lines;
+    if (skip_existing_) {
+      // Values from lists and text carry the time of import: a value this collection already
+      // holds is left as it is, not versioned again with a new timestamp.
+      store::Query q;
+      q.collection = base_.collection;
+      q.include_revoked = true;
+      for (const auto& o : u.objects) q.ids.emplace_back(IdOfJson(o));
+      absl::flat_hash_set<std::string> have;
+      auto page = s_->List(q);
+      if (page.ok()) {
+        for (auto& o : page->objects) have.insert(o.id);
+      } else if (!absl::IsNotFound(page.status())) {
+        return page.status();
+      }
+      for (auto& o : u.objects) {
+        if (have.count(std::string(IdOfJson(o)))) {
+          ++t_->already_stored;
+          continue;
+        }
+        lines += o;
+        lines += '\n';
+      }
+    } else {
+      for (auto& o : u.objects) {
+        lines += o;
+        lines += '\n';
+      }
+    }
+    if (lines.empty()) return absl::OkStatus();
+    ingest::Options o = base_;
+    o.chunk_objects = 0;  // one transaction per unit
+    o.chunk_seconds = 0;
+    ingest::Import run(s_, std::move(o));
+    auto src = ingest::BufferSource(u.name, lines);
+    ACCORD_RETURN_IF_ERROR(run.Add(*src));
+    ACCORD_ASSIGN_OR_RETURN(ingest::Result res, run.Finish());
+    Count(res);
+    if (!res.committed && res.checked.accepted > 0) {
+      return absl::FailedPreconditionError(common::Cat(u.name, ": ", res.not_committed_why));
+    }
+    if (res.committed && !u.state_key.empty()) {
+      ACCORD_RETURN_IF_ERROR(s_->PutSetting(u.state_key, u.state_value));
+    }
+    ++t_->units;
+    return absl::OkStatus();
+  }
+
+  void Count(const ingest::Result& res) {
+    const ingest::Checked& c = res.checked;
+    for (const auto& p : c.problems) std::cerr << "rejected: " << p.ToString() << "\n";
+    t_->accepted += c.accepted;
+    t_->rejected += c.rejected;
+    t_->upgraded += c.upgraded;
+    if (res.committed) {
+      t_->added += res.stored.added;
+      t_->duplicates += res.stored.duplicates;
+      t_->conflicts += res.stored.conflicts;
+    }
+  }
+
+ private:
+  // Decimal timestamps (MISP): numerically newer; otherwise any change counts.
+  static bool Newer(const std::string& now, const std::string& before) {
+    char* e1 = nullptr;
+    char* e2 = nullptr;
+    long long a = std::strtoll(now.c_str(), &e1, 10);
+    long long b = std::strtoll(before.c_str(), &e2, 10);
+    if (*e1 == '\0' && *e2 == '\0' && !now.empty() && !before.empty()) return a > b;
+    return now != before;
+  }
+  static std::string_view IdOfJson(std::string_view json) {
+    size_t p = json.find(R"("id":")");
+    if (p == std::string_view::npos) return {};
+    p += 6;
+    return json.substr(p, json.find('"', p) - p);
+  }
+
+  store::Store* s_;
+  const ingest::Options& base_;
+  bool skip_existing_;
+  FormatTotals* t_;
+};
+
+// Expands the command line for a formats import: directories to the regular files in them
+// (sorted; hidden files skipped), archives to their members (read when converted).
+absl::StatusOr<std::vector<FormatInput>> ExpandFormatInputs(const std::vector<std::string>& in) {
+  std::vector<FormatInput> out;
+  for (const auto& p : in) {
+    std::error_code ec;
+    if (p != "-" && std::filesystem::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        std::error_code fec;
+        std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] == '.') {
+          if (it->is_directory(fec)) it.disable_recursion_pending();
+          continue;
+        }
+        if (it->is_regular_file(fec)) found.push_back(it->path().string());
+      }
+      if (ec) return absl::FailedPreconditionError(common::Cat(p, ": ", ec.message()));
+      std::sort(found.begin(), found.end());
+      for (auto& f : found) out.push_back(FormatInput{f, f, false, {}});
+    } else {
+      out.push_back(FormatInput{p, p, false, {}});
+    }
+  }
+  return out;
+}
+
+int ImportFormats(const Globals& g, const ImportFlags& f) {
+  std::optional<formats::Format> forced;
+  if (f.format != "auto") {
+    auto fmt = formats::ParseFormat(f.format);
+    if (!fmt.ok()) return Fail(fmt.status());
+    forced = *fmt;
+  }
+  std::optional<formats::ValueKind> kind;
+  if (!f.kind.empty()) {
+    kind = formats::ParseValueKind(f.kind);
+    if (!kind) {
+      return Fail(absl::InvalidArgumentError(common::Cat(
+          "--type: unknown kind '", f.kind,
+          "' (ipv4, ipv6, ipv4-cidr, ipv6-cidr, domain, url, email, md5, sha1, sha256, sha512, "
+          "cve)")));
+    }
+  }
+  if (f.delimiter.size() != 1 && f.delimiter != "\\t" && f.delimiter != "tab") {
+    return Fail(absl::InvalidArgumentError("--delimiter must be one character (or 'tab')"));
+  }
+  formats::CsvOptions csv;
+  csv.columns = f.columns;
+  csv.delimiter = f.delimiter.size() == 1 ? f.delimiter[0] : '\t';
+  csv.header = f.header;
+  auto inputs = ExpandFormatInputs(f.files);
+  if (!inputs.ok()) return Fail(inputs.status());
+  if (inputs->empty()) {
+    return Fail(absl::InvalidArgumentError(
+        common::Cat("no file to import in ", f.files.size() == 1 ? f.files[0] : "the input",
+                    "; nothing was stored")));
+  }
+  if (f.strict) {
+    std::cerr
+        << "accord: --strict: one transaction for consecutive STIX inputs, and each converted unit "
+           "(a MISP event, a text report, a block of a list) is stored whole or not at "
+           "all; the first refusal stops the import\n";
+  }
+  auto s = OpenDataStore(g, true);
+  if (!s.ok()) return Fail(s.status());
+  common::SetDefaultInputLimits({f.max_gzip_bytes, f.max_gzip_ratio});
+  uint64_t warnings = 0;
+  ingest::Options base;
+  base.collection = f.collection;
+  base.origin.entry_point = "import";
+  base.audit_actor = "operator:" + OperatorName();
+  auto audit_log = audit::Log::Open(g.data_dir);
+  if (!audit_log.ok()) return Fail(audit_log.status());
+  base.audit = audit_log->get();
+  base.upgrade_20 = !f.no_upgrade;
+  base.strict = f.strict;
+  base.max_line_bytes = f.max_line_bytes;
+  base.max_document_bytes = f.max_document_bytes;
+  base.chunk_objects = f.chunk_objects;
+  base.chunk_seconds = f.chunk_seconds;
+  base.on_problem = [&](const ingest::Problem& p) {
+    if (p.warning && ++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
+  };
+  auto policy = ingest::LoadPatternPolicy(g.data_dir);
+  if (!policy.ok()) return Fail(policy.status());
+  auto known = (*s)->GetCollection(base.collection);
+  if (known.ok()) {
+    ingest::ApplyPatternPolicy(*policy, &base, known->id, known->alias);
+  } else {
+    ingest::ApplyPatternPolicy(*policy, &base);
+  }
+  formats::ConvertOptions co;
+  co.now = common::NowMicros();
+  co.strict = f.strict;
+  co.labels = f.labels;
+  if (auto ident = (*s)->GetSetting("node.identity"); ident.ok() && ident->has_value()) {
+    co.created_by_ref = **ident;
+  }
+  FormatTotals totals;
+  std::optional<ingest::Import> stix_run;
+  std::deque<std::string> stix_buffers;  // archive members read as STIX, until the run ends
+  uint64_t read_problems = 0, sniffed = 0;
+  auto on_problem = [&](formats::Problem&& p) {
+    if (p.warning) {
+      if (++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
+      return;
+    }
+    ++read_problems;
+    if (read_problems <= 1000) std::cerr << "rejected: " << p.ToString() << "\n";
+  };
+
+  // Commits the STIX run (it holds the store's write lock once it accepted an object, so it
+  // ends before a converted unit opens its own transaction).
+  auto finish_stix = [&]() -> absl::Status {
+    if (!stix_run) return absl::OkStatus();
+    auto res = stix_run->Finish();
+    stix_run.reset();
+    stix_buffers.clear();
+    if (!res.ok()) return res.status();
+    UnitImporter(s->get(), base, false, &totals).Count(*res);
+    if (!res->committed && res->checked.accepted > 0) {
+      return absl::FailedPreconditionError(res->not_committed_why);
+    }
+    return absl::OkStatus();
+  };
+
+  // Converts and stores one input; an error stops the import (what was stored stays: each
+  // unit is whole).
+  auto one = [&](FormatInput& in) -> absl::Status {
+    std::string head;
+    if (in.in_memory) {
+      head = in.data.substr(0, 65536);
+    } else if (in.path != "-") {
+      auto stream = common::InputStream::Open(in.path);
+      if (!stream.ok()) return stream.status();
+      head.resize(65536);
+      size_t got = 0;
+      while (got < head.size()) {
+        auto n = (*stream)->Read(head.data() + got, head.size() - got);
+        if (!n.ok()) return n.status();
+        if (*n == 0) break;
+        got += *n;
+      }
+      head.resize(got);
+    }
+    std::optional<formats::Format> fmt = forced;
+    if (!fmt && in.path == "-") {
+      auto data = common::ReadFile("-", f.max_document_bytes);
+      if (!data.ok()) return data.status();
+      in.data = std::move(*data);
+      in.in_memory = true;
+      head = in.data.substr(0, 65536);
+    }
+    if (!fmt) {
+      auto sniffed_as = formats::Sniff(in.name, head);
+      if (!sniffed_as) {
+        ++totals.inputs_refused;
+        std::cerr << "rejected: " << in.name << ": no reader accepts this input; Accord reads "
+                  << formats::kReadableFormats << " (choose one with --format)\n";
+        return absl::OkStatus();
+      }
+      if (++sniffed <= 20) {
+        std::cerr << "accord: " << in.name << ": read as "
+                  << formats::FormatName(sniffed_as->format) << " (" << sniffed_as->why << ")\n";
+      }
+      fmt = sniffed_as->format;
+    }
+    if (*fmt == formats::Format::kStix) {
+      // STIX inputs share one run, as `--format stix` does (one transaction with --strict);
+      // files stream (large bundles never sit in memory whole).
+      if (!stix_run) stix_run.emplace(s->get(), base);
+      if (in.in_memory) {
+        stix_buffers.push_back(std::move(in.data));
+        auto src = ingest::BufferSource(in.name, stix_buffers.back());
+        return stix_run->Add(*src);
+      }
+      auto src = ingest::FileSource(in.path);
+      return stix_run->Add(*src);
+    }
+    ACCORD_RETURN_IF_ERROR(finish_stix());
+    if (!in.in_memory) {
+      auto data = common::ReadFile(in.path, f.max_document_bytes);
+      if (!data.ok()) return data.status();
+      in.data = std::move(*data);
+      in.in_memory = true;
+    }
+    co.source_name = in.name;
+    UnitImporter units(s->get(), base, *fmt != formats::Format::kMisp, &totals);
+    auto sink = [&](formats::Unit&& u) { return units.Import(std::move(u)); };
+    absl::Status st;
+    switch (*fmt) {
+      case formats::Format::kText:
+        st = formats::ReadText(in.data, co, sink, on_problem).status();
+        break;
+      case formats::Format::kList:
+        st = formats::ReadList(in.data, kind, co, sink, on_problem).status();
+        break;
+      case formats::Format::kCsv:
+        st = formats::ReadCsv(in.data, csv, co, sink, on_problem).status();
+        break;
+      case formats::Format::kMisp: st = ImportMisp(in, co, sink, on_problem); break;
+      case formats::Format::kStix: break;
+    }
+    in.data.clear();
+    in.data.shrink_to_fit();
+    return st;
+  };
+
+  for (auto& in : *inputs) {
+    absl::Status st;
+    if (in.path != "-" && common::IsArchiveName(in.path)) {
+      st = common::ForEachArchiveMember(
+          in.path, f.max_document_bytes, common::DefaultInputLimits(),
+          [&](const std::string& member, std::string&& data) {
+            FormatInput m{common::Cat(in.path, ":", member), "", true, std::move(data)};
+            return one(m);
+          });
+    } else {
+      st = one(in);
+    }
+    if (!st.ok()) {
+      std::cerr << "accord: stopped at " << in.name << "; each unit stored before it is whole\n";
+      return Fail(st);
+    }
+  }
+  if (auto st = finish_stix(); !st.ok()) return Fail(st);
+  const uint64_t rejected = totals.rejected + read_problems + totals.inputs_refused;
+  if (!f.quiet) {
+    std::cout << "imported " << totals.accepted << " object(s) into '" << f.collection
+              << "': " << totals.added << " new version(s), " << totals.duplicates
+              << " already stored";
+    if (totals.already_stored) {
+      std::cout << ", " << totals.already_stored << " value(s) the collection already held";
+    }
+    if (totals.units_unchanged) {
+      std::cout << ", " << totals.units_unchanged << " event(s) unchanged since the last import";
+    }
+    if (totals.upgraded) std::cout << ", " << totals.upgraded << " upgraded from STIX 2.0";
+    if (totals.conflicts) {
+      std::cout << "; " << totals.conflicts
+                << " refused: exist with different content (see 'accord quarantine list')";
+    }
+    if (warnings) std::cout << "; " << warnings << " warning(s)";
+    if (rejected) std::cout << "; " << rejected << " rejected";
+    std::cout << "\n";
+  }
+  return rejected == 0 ? 0 : 1;
+}
+
+absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
+                        const formats::UnitSink& sink, const formats::ProblemSink& on_problem) {
+  (void)co;
+  (void)sink;
+  (void)on_problem;
+  return absl::UnimplementedError(common::Cat(in.name, ": the MISP reader is not built yet"));
+}
+
 int Import(const Globals& g, const ImportFlags& f) {
+  if (f.format != "stix") return ImportFormats(g, f);
   auto inputs = ExpandInputs(f.files);
   if (!inputs.ok()) return Fail(inputs.status());
   constexpr size_t kShowSkipped = 50;
@@ -376,7 +768,9 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   init->callback([g, exit_code] { *exit_code = Init(*g); });
 
   auto* imp = app.add_subcommand(
-      "import", "Import STIX 2.1 (or 2.0, upgraded) bundles, objects or JSON lines; .gz ok");
+      "import",
+      "Import STIX 2.1 (or 2.0, upgraded), MISP events and feeds, CSV, lists and free text; "
+      ".gz, .tar.gz and .zip ok");
   AddDataOption(imp, g);
   auto f = std::make_shared<ImportFlags>();
   imp->add_option("files", f->files,
@@ -407,6 +801,23 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
                   "at most about this long (0: no time bound)")
       ->capture_default_str();
   imp->add_flag("--no-upgrade", f->no_upgrade, "Refuse STIX 2.0 content instead of upgrading it");
+  imp->add_option("--format,-f", f->format,
+                  "auto (sniff each input and say what was chosen), stix, misp, csv, list or "
+                  "text (docs/FORMATS.md)")
+      ->capture_default_str();
+  imp->add_option("--type,-t", f->kind,
+                  "list: every line is of this kind (ipv4, ipv6, ipv4-cidr, ipv6-cidr, domain, "
+                  "url, email, md5, sha1, sha256, sha512, cve); detected per line otherwise");
+  imp->add_option("--columns", f->columns,
+                  "csv: the columns' roles, positional ('-,value,type,description') or by header "
+                  "name or 1-based index ('value=url,type=threat'); roles: value, type, "
+                  "description, label")
+      ->capture_default_str();
+  imp->add_option("--delimiter", f->delimiter, "csv: the field separator (one character, or tab)")
+      ->capture_default_str();
+  imp->add_flag("--header", f->header, "csv: the first row is a header");
+  imp->add_option("--label", f->labels,
+                  "list, csv, text: a label for every indicator (repeatable)");
   imp->add_flag("--quiet,-q", f->quiet, "Print nothing on success");
   imp->callback([g, f, exit_code] { *exit_code = Import(*g, *f); });
 

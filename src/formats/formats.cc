@@ -17,11 +17,12 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kFormatNames = {"stix", "misp", "csv", "list", "text"};
 constexpr std::array<std::string_view, kValueKindCount> kKindNames = {
-    "ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url",
-    "email", "md5", "sha1", "sha256", "sha512", "cve"};
+    "ipv4",  "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url",
+    "email", "md5",  "sha1",      "sha256",    "sha512", "cve"};
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string_view LowerExt(std::string_view name, std::string* buf) {
@@ -73,8 +74,8 @@ absl::StatusOr<Format> ParseFormat(std::string_view name) {
   for (size_t i = 0; i < kFormatNames.size(); ++i) {
     if (name == kFormatNames[i]) return static_cast<Format>(i);
   }
-  return absl::InvalidArgumentError(common::Cat("unknown format '", name,
-                                                "': Accord reads ", kReadableFormats));
+  return absl::InvalidArgumentError(
+      common::Cat("unknown format '", name, "': Accord reads ", kReadableFormats));
 }
 
 std::optional<Sniffed> Sniff(std::string_view name, std::string_view head) {
@@ -85,9 +86,11 @@ std::optional<Sniffed> Sniff(std::string_view name, std::string_view head) {
       static_cast<unsigned char>(head[1]) == 0xBB && static_cast<unsigned char>(head[2]) == 0xBF) {
     i = 3;  // UTF-8 byte order mark
   }
-  while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t'))
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t'))
     ++i;
   if (!LooksLikeText(head)) return std::nullopt;
+  if (i == head.size()) return Sniffed{Format::kStix, "empty: the STIX reader reports it"};
   if (i < head.size() && (head[i] == '{' || head[i] == '[')) {
     // JSON: STIX has "type" with "spec_version", bundles and "objects"; MISP has "Event",
     // "Attribute" or a feed manifest's "info"/"uuid" map.

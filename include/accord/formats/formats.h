@@ -88,10 +88,10 @@ using UnitSink = std::function<absl::Status(Unit&&)>;
 /// What every converter takes.
 struct ConvertOptions {
   std::string source_name = "<input>";  // used in problem locations and report names
-  common::Micros now = 0;  // created/modified/valid_from where the input has no time
-  std::string created_by_ref;  // the node's identity, when set
-  bool strict = false;         // the first malformed record stops the conversion
-  std::vector<std::string> labels;  // added to every indicator
+  common::Micros now = 0;               // created/modified/valid_from where the input has no time
+  std::string created_by_ref;           // the node's identity, when set
+  bool strict = false;                  // the first malformed record stops the conversion
+  std::vector<std::string> labels;      // added to every indicator
 };
 
 /// A STIX indicator for `v` (pattern from PatternFor), with a deterministic id: UUIDv5 of the

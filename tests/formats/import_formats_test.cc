@@ -1,0 +1,189 @@
+// `accord import --format auto|list|csv|text` end to end (issue 15): the sniffer says what it
+// chose, archives are read member by member, every converted object goes through the one
+// ingest path into the store, re-imports add nothing, and input no reader accepts is refused
+// with the formats Accord reads.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "common/test_util.h"
+
+namespace accord::testing {
+namespace {
+
+using json = nlohmann::json;
+
+void Write(const std::filesystem::path& p, const std::string& s) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << s;
+}
+
+class ImportFormats : public ::testing::Test {
+ protected:
+  ImportFormats() : tmp_("import-formats"), data_((tmp_.path() / "data").string()) {}
+  RunResult Run(const std::string& args) {
+    return RunCmd(Accord() + " " + args + " --data " + ShellQuote(data_), tmp_.path());
+  }
+  // Stored objects (last versions), by type, each as JSON.
+  std::map<std::string, std::vector<json>> Stored() {
+    auto r = Run("list --json --include-revoked");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::vector<json>> out;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      json j = json::parse(line);
+      out[j["type"].get<std::string>()].push_back(j);
+    }
+    return out;
+  }
+  std::set<std::string> Patterns() {
+    std::set<std::string> out;
+    auto stored = Stored();
+    for (const auto& j : stored["indicator"]) out.insert(j["pattern"].get<std::string>());
+    return out;
+  }
+  TempDir tmp_;
+  std::string data_;
+};
+
+TEST_F(ImportFormats, AutoSniffsEachInputAndSaysWhatItChose) {
+  auto dir = tmp_.path() / "in";
+  Write(dir / "note.txt",
+        "Analyst note: the loader beacons to hxxps://cdn-update[.]example.com/gate and to "
+        "198.51.100.23:8443; it exploits CVE-2023-4863. Files: loader.zip, setup.py.\n");
+  Write(dir / "feed.txt", "# a feed\nevil-one.example.net\n203.0.113.0/24\n");
+  Write(dir / "iocs.csv", "indicator,kind\n192.0.2.44,ip-dst\nbad.example.org,domain\n");
+  Write(
+      dir / "bundle.json",
+      R"({"type":"bundle","id":"bundle--6f0f1a5e-6a0e-4a4c-9a43-0c1a3a8d5a11","objects":[)"
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--0b6a3d7e-1f42-4d7c-8f5e-2a1b3c4d5e6f",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+      R"("pattern":"[url:value = 'http://stix.example.com/x']","pattern_type":"stix",)"
+      R"("valid_from":"2024-01-01T00:00:00Z"}]})");
+  Write(dir / "blob.bin", std::string("\x7f"
+                                      "ELF\x02\x01\x01\0\0\0\0",
+                                      12));
+  auto r = Run("import " + ShellQuote(dir.string()));
+  // blob.bin is refused, so the run exits 1; everything else is stored.
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("note.txt: read as text"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("feed.txt: read as list"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("iocs.csv: read as csv"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bundle.json: read as stix"), std::string::npos) << r.err;
+  size_t refused = r.err.find("blob.bin: no reader accepts this input");
+  ASSERT_NE(refused, std::string::npos) << r.err;
+  std::string line = r.err.substr(refused, r.err.find('\n', refused) - refused);
+  for (const char* f : {"stix", "misp", "csv", "list", "text"}) {
+    EXPECT_NE(line.find(f), std::string::npos) << line;
+  }
+  // By hand: note.txt holds a URL, an address and a CVE (not the file names); feed.txt a
+  // domain and a CIDR; iocs.csv an address and a domain; bundle.json one URL indicator.
+  EXPECT_EQ(Patterns(), (std::set<std::string>{
+                            "[url:value = 'https://cdn-update.example.com/gate']",
+                            "[ipv4-addr:value = '198.51.100.23']",
+                            "[domain-name:value = 'evil-one.example.net']",
+                            "[ipv4-addr:value = '203.0.113.0/24']",
+                            "[ipv4-addr:value = '192.0.2.44']",
+                            "[domain-name:value = 'bad.example.org']",
+                            "[url:value = 'http://stix.example.com/x']",
+                        }));
+  auto stored = Stored();
+  ASSERT_EQ(stored["vulnerability"].size(), 1u);
+  EXPECT_EQ(stored["vulnerability"][0]["name"], "CVE-2023-4863");
+  ASSERT_EQ(stored["report"].size(), 1u);  // the text's report
+  EXPECT_EQ(stored["report"][0]["object_refs"].size(), 3u);
+}
+
+TEST_F(ImportFormats, ReimportingAListAddsNothing) {
+  auto feed = tmp_.path() / "feed.txt";
+  Write(feed, "evil-two.example.net\n192.0.2.200\n");
+  auto r = Run("import --format list " + ShellQuote(feed.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("imported 2 object(s)"), std::string::npos) << r.out;
+  r = Run("import --format list " + ShellQuote(feed.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("imported 0 object(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 value(s) the collection already held"), std::string::npos) << r.out;
+  auto all = Run("list --versions all");
+  size_t versions = 0;
+  std::istringstream in(all.out);
+  std::string l;
+  while (std::getline(in, l)) versions += !l.empty();
+  EXPECT_EQ(versions, 2u);
+}
+
+TEST_F(ImportFormats, ArchivesAreReadMemberByMember) {
+  auto src = tmp_.path() / "src";
+  Write(src / "lists" / "domains.txt", "evil-three.example.com\nevil-four.example.com\n");
+  Write(src / "lists" / "hashes.txt", "44d88612fea8a8f36de82e1278abb02f\n");
+  auto tgz = tmp_.path() / "feed.tar.gz";
+  ASSERT_EQ(std::system(("tar -czf " + ShellQuote(tgz.string()) + " -C " +
+                         ShellQuote(src.string()) + " lists")
+                            .c_str()),
+            0);
+  auto r = Run("import " + ShellQuote(tgz.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("feed.tar.gz:lists/domains.txt: read as list"), std::string::npos) << r.err;
+  EXPECT_EQ(Patterns(), (std::set<std::string>{
+                            "[domain-name:value = 'evil-three.example.com']",
+                            "[domain-name:value = 'evil-four.example.com']",
+                            "[file:hashes.MD5 = '44d88612fea8a8f36de82e1278abb02f']",
+                        }));
+}
+
+TEST_F(ImportFormats, StrictStopsAtTheFirstBadLineAndStoresNothingOfThatUnit) {
+  auto feed = tmp_.path() / "feed.txt";
+  Write(feed, "evil-five.example.com\nnot-a-value\n192.0.2.201\n");
+  auto r = Run("import --strict --format list " + ShellQuote(feed.string()));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("feed.txt:2"), std::string::npos) << r.err;
+  EXPECT_TRUE(Patterns().empty());
+  // Without --strict the bad line is reported with its number and the rest is stored.
+  r = Run("import --format list " + ShellQuote(feed.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("rejected: " + feed.string() + ":2: 'not-a-value'"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(Patterns().size(), 2u);
+}
+
+TEST_F(ImportFormats, UnknownFormatNamesTheFormatsAccordReads) {
+  auto r = Run("import --format yaml x");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown format 'yaml'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("misp"), std::string::npos) << r.err;
+}
+
+// A real feed: ThreatFox's C2 addresses, one a line. Every distinct line is one indicator.
+TEST_F(ImportFormats, ThreatFoxAddressesOneIndicatorPerDistinctLine) {
+  auto archive = SharedDir() / "data/indicators/threatfox-ioc-ips.tar.gz";
+  ACCORD_REQUIRE_SHARED(archive);
+  auto ips = tmp_.path() / "ips.txt";
+  ASSERT_EQ(std::system(("tar -xzOf " + ShellQuote(archive.string()) +
+                         " ThreatFox-IOC-IPs/ips.txt > " + ShellQuote(ips.string()))
+                            .c_str()),
+            0);
+  std::set<std::string> distinct;
+  std::ifstream in(ips);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line[0] != '#') distinct.insert(line);
+  }
+  ASSERT_GT(distinct.size(), 10000u);
+  auto r = Run("import -q --format list --type ipv4 " + ShellQuote(ips.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
+  auto st = Run("stats --json");
+  json j = json::parse(st.out);
+  EXPECT_EQ(j["per_type"]["indicator"].get<size_t>(), distinct.size());
+}
+
+}  // namespace
+}  // namespace accord::testing
