@@ -27,10 +27,10 @@ namespace {
 using U128 = unsigned __int128;
 constexpr U128 kMaxU128 = ~U128{0};
 
-// PERF/safety: PCRE2's own defaults (10,000,000 match calls, 20 MB heap) let one hostile
-// pattern such as /^(a+)+$/ spend seconds on a 30-byte value. 100,000 calls is far above what
-// the real lists need (their 34 regexes use < 100 on typical values) and bounds one match to
-// about a millisecond.
+// PERF/safety: /^(a+)+$/ on 40 'a's and a 'b' has 2^40 paths to try; PCRE2's default limit
+// (10,000,000 match calls) would stop it after ~150 ms, per value. 100,000 calls leave room for
+// linear backtracking over values of tens of kilobytes (the real lists' patterns are of the
+// `^...@.*\..*$` kind), and bound that hostile match to 1.5 ms (measured, g++ -O2).
 constexpr uint32_t kRegexMatchLimit = 100'000;
 constexpr uint32_t kRegexDepthLimit = 1'000;
 constexpr uint32_t kRegexHeapLimitKiB = 4'096;
@@ -72,7 +72,7 @@ std::string_view HostnameKey(std::string_view lowered) {
   return StripTrailingDots(s);
 }
 
-// The host a domain, URL or e-mail value names, lower case is the caller's business.
+// The host that a domain, URL or e-mail value names (the caller lower-cases the value).
 // URL: scheme://[userinfo@]host[:port][/?#...] (a value without "//" is read from the start);
 // e-mail: the part after the last '@'.
 std::string_view HostOf(ValueKind kind, std::string_view v) {
@@ -699,16 +699,25 @@ absl::Status WarninglistSet::Add(Warninglist list, const ProblemSink& on_problem
   const std::string& type = list.type;
   // Every error was returned above, so the set is unchanged by a failed Add; from here on an
   // entry that cannot be used is a problem, never an error.
+  // Entries past the parser's limit can only come from a list built by hand.
+  auto usable = [&](size_t i) {
+    if (list.entries[i].size() <= kMaxWarninglistEntryBytes) return true;
+    problem(i, list.entries[i],
+            common::Cat("is longer than ", kMaxWarninglistEntryBytes, " bytes"));
+    return false;
+  };
   if (type == "string") {
-    for (const auto& e : list.entries) {
-      if (e.empty()) continue;  // MISP drops empty entries on import
+    for (size_t i = 0; i < list.entries.size(); ++i) {
+      const std::string& e = list.entries[i];
+      if (e.empty() || !usable(i)) continue;  // MISP drops empty entries on import
       LowerInto(e, &lowered);
       m.strings.Add(lowered, idx, &m.sets, &m.arena);
     }
     m.string_kinds |= info.kinds;
   } else if (type == "hostname") {
-    for (const auto& e : list.entries) {
-      LowerInto(e, &lowered);
+    for (size_t i = 0; i < list.entries.size(); ++i) {
+      if (!usable(i)) continue;
+      LowerInto(list.entries[i], &lowered);
       std::string_view key = HostnameKey(lowered);
       if (key.empty()) continue;
       m.hosts.Add(key, idx, &m.sets, &m.arena);
@@ -716,8 +725,9 @@ absl::Status WarninglistSet::Add(Warninglist list, const ProblemSink& on_problem
     m.host_kinds |= info.kinds;
   } else if (type == "substring") {
     bool any = false;
-    for (const auto& e : list.entries) {
-      if (e.empty()) continue;  // would match every value; MISP drops empty entries
+    for (size_t i = 0; i < list.entries.size(); ++i) {
+      const std::string& e = list.entries[i];
+      if (e.empty() || !usable(i)) continue;  // "" would match every value; MISP drops it
       LowerInto(e, &lowered);
       m.substrings.Insert(lowered, idx, &m.sets);
       any = true;
@@ -730,7 +740,8 @@ absl::Status WarninglistSet::Add(Warninglist list, const ProblemSink& on_problem
       std::string_view e = Trim(list.entries[i]);
       if (e.empty()) continue;
       common::IpPrefix p;
-      if (!common::ParseIpPrefix(e, &p)) {
+      // inet_pton stops at a NUL, so "10.0.0.0\0junk" must be refused here.
+      if (e.find('\0') != std::string_view::npos || !common::ParseIpPrefix(e, &p)) {
         problem(i, list.entries[i], "is not an IPv4/IPv6 address or CIDR");
         continue;
       }
@@ -741,6 +752,7 @@ absl::Status WarninglistSet::Add(Warninglist list, const ProblemSink& on_problem
     m.cidr_kinds |= info.kinds;
   } else {  // regex
     for (size_t i = 0; i < list.entries.size(); ++i) {
+      if (!usable(i)) continue;
       const std::string& e = list.entries[i];
       std::string_view pattern;
       uint32_t options = 0;

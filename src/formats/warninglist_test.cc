@@ -294,17 +294,21 @@ TEST(WarninglistSetTest, CidrWholeSpaceAndLastAddress) {
 
 TEST(WarninglistSetTest, BadCidrEntriesAreProblemsAndSkipped) {
   Built b;
-  b.Add(List("Ranges", "cidr", {"10.0.0.0/33", "not-an-ip", "10.0.0.1", "1.2.3.4/-1"}));
-  ASSERT_EQ(b.problems.size(), 3u);
+  b.Add(List(
+      "Ranges", "cidr",
+      {"10.0.0.0/33", "not-an-ip", "10.0.0.1", "1.2.3.4/-1", std::string("9.0.0.0\0x/8", 11)}));
+  ASSERT_EQ(b.problems.size(), 4u);
   EXPECT_EQ(b.problems[0].location, "warninglist 'Ranges': list[0]");
   EXPECT_THAT(b.problems[0].message, HasSubstr("warninglist 'Ranges': entry '10.0.0.0/33'"));
   EXPECT_THAT(b.problems[1].message, HasSubstr("'not-an-ip'"));
   EXPECT_THAT(b.problems[2].message, HasSubstr("'1.2.3.4/-1'"));
   EXPECT_FALSE(b.problems[0].warning);
-  EXPECT_EQ(b.set.lists()[0].skipped, 3u);
-  EXPECT_EQ(b.set.lists()[0].entries, 4u);
+  EXPECT_EQ(b.problems[3].location, "warninglist 'Ranges': list[4]");
+  EXPECT_EQ(b.set.lists()[0].skipped, 4u);
+  EXPECT_EQ(b.set.lists()[0].entries, 5u);
   EXPECT_THAT(b.Match(ValueKind::kIpv4, "10.0.0.1"), ElementsAre("Ranges"));
   EXPECT_THAT(b.Match(ValueKind::kIpv4, "10.0.0.2"), IsEmpty());
+  EXPECT_THAT(b.Match(ValueKind::kIpv4, "9.1.2.3"), IsEmpty());
 }
 
 TEST(WarninglistSetTest, RegexUsesPhpDelimitersAndModifiers) {
@@ -340,6 +344,17 @@ TEST(WarninglistSetTest, BadRegexEntriesAreProblemsAndSkipped) {
   }
   EXPECT_THAT(b.Match(ValueKind::kUrl, "http://a/ok/slash"), ElementsAre("R"));
   EXPECT_THAT(b.Match(ValueKind::kUrl, "http://a/unclosed("), IsEmpty());
+}
+
+TEST(WarninglistSetTest, OverLongEntriesOfHandBuiltListsAreSkipped) {
+  Built b;
+  std::string big(kMaxWarninglistEntryBytes + 1, 'a');
+  b.Add(List("Long", "substring", {big, "ok"}));
+  ASSERT_EQ(b.problems.size(), 1u);
+  EXPECT_EQ(b.problems[0].location, "warninglist 'Long': list[0]");
+  EXPECT_THAT(b.problems[0].message, HasSubstr("is longer than 65536 bytes"));
+  EXPECT_THAT(b.Match(ValueKind::kDomain, big), IsEmpty());
+  EXPECT_THAT(b.Match(ValueKind::kDomain, "x-ok"), ElementsAre("Long"));
 }
 
 TEST(WarninglistSetTest, CatastrophicRegexIsCutShortByTheMatchLimit) {

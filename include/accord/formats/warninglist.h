@@ -93,6 +93,7 @@ class WarninglistSet {
 
   /// The names of the lists that match `v`, in the order they were added; empty when none.
   /// Views into the set: valid until the next Add, move or destruction.
+  /// REQUIRES: the set was not moved from.
   /// PERF: a hash lookup per label for hostname lists (one for string lists), one binary search
   /// for CIDR lists, one pass over the value for all substring lists together; only regexes
   /// cost per entry, and each runs under a match limit.
