@@ -360,16 +360,23 @@ struct Row {
   const ExportIndicator* indicator;
 };
 
-// Zeek's ASCII input reader (Input::READER_ASCII) splits a line on '\t' and unescapes \xNN in
-// each field; a line starting with '#' is a header or comment. So tab, newline and every other
-// control byte, the backslash itself, and a leading '#' are written as \xNN.
+// A field whose text is exactly Zeek's unset ("-") or empty ("(empty)") marker.
+bool IsZeekMarker(std::string_view s) { return s == "-" || s == "(empty)"; }
+
+// Zeek's ASCII input reader (Input::READER_ASCII) splits a line on '\t', skips lines that start
+// with '#', compares the raw field with the unset marker "-", and only then unescapes \xNN in a
+// string field (zeek:src/threading/formatters/Ascii.cc, ParseValue; src/util.cc,
+// get_unescaped_string). So tab, newline and every other control byte, the backslash itself and
+// a leading '#' are written as \xNN, and so is the first byte of a field that is exactly "-" or
+// "(empty)", which then reads back as that text instead of as a marker.
 std::string ZeekEscape(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  bool marker = IsZeekMarker(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (IsControl(c) || c == '\\' || (i == 0 && c == '#')) {
+    if (IsControl(c) || c == '\\' || (i == 0 && (c == '#' || marker))) {
       common::Append(&out, "\\x", kHex[c >> 4], kHex[c & 15]);
     } else {
       out += static_cast<char>(c);
@@ -418,10 +425,6 @@ const char* ZeekType(ValueKind k) {
   return nullptr;
 }
 
-// A field whose text is exactly Zeek's unset ("-") or empty ("(empty)") marker cannot be told
-// from the marker; \xNN escaping does not help, since the reader unescapes first.
-bool IsZeekMarker(std::string_view s) { return s == "-" || s == "(empty)"; }
-
 // Suricata 7 URL matching: http.host (lower case, no port) and http.uri.raw (the request target
 // as sent: path and query, never the fragment).
 struct UrlParts {
@@ -454,11 +457,7 @@ std::optional<UrlParts> SplitUrl(std::string_view url) {
 std::string CannotCarry(ExportFormat f, const Value& v) {
   bool has_line_break = v.value.find_first_of("\r\n") != std::string::npos;
   switch (f) {
-    case ExportFormat::kZeekIntel:
-      if (IsZeekMarker(v.value) || (v.kind == ValueKind::kUrl && IsZeekMarker(ZeekUrl(v.value)))) {
-        return "the value is Zeek's unset/empty field marker";
-      }
-      return {};
+    case ExportFormat::kZeekIntel: return {};
     case ExportFormat::kSuricataDatasets:
       switch (v.kind) {
         case ValueKind::kIpv4Cidr:
@@ -503,14 +502,15 @@ std::vector<ExportedFile> WriteZeek(const std::vector<Row>& rows, const ExportOp
     const ExportIndicator& ind = *r.indicator;
     std::string indicator =
         r.value.kind == ValueKind::kUrl ? ZeekUrl(r.value.value) : r.value.value;
+    // meta.source is the one MetaData field without &optional: never unset.
     std::string_view source = ind.source;
-    if (source.empty() || IsZeekMarker(source)) source = o.default_source;
-    if (source.empty() || IsZeekMarker(source)) source = "accord";
+    if (source.empty()) source = o.default_source;
+    if (source.empty()) source = "accord";
     std::string desc = Desc(ind);
     std::string url = o.zeek_url_prefix.empty() ? "-" : ZeekEscape(o.zeek_url_prefix + ind.id);
-    lines.insert(
-        common::Cat(ZeekEscape(indicator), '\t', ZeekType(r.value.kind), '\t', ZeekEscape(source),
-                    '\t', desc.empty() || IsZeekMarker(desc) ? "-" : ZeekEscape(desc), '\t', url));
+    lines.insert(common::Cat(ZeekEscape(indicator), '\t', ZeekType(r.value.kind), '\t',
+                             ZeekEscape(source), '\t', desc.empty() ? "-" : ZeekEscape(desc), '\t',
+                             url));
   }
   return {{"accord.intel",
            common::Cat("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\n",
@@ -571,12 +571,11 @@ std::vector<ExportedFile> WriteDatasets(const std::vector<Row>& rows, const Expo
   auto sid = [&](uint32_t n) { return o.sid_base + n; };
   if (!domains.empty()) {
     std::string check = DatasetCheck("accord-domains", "string");
-    rules += Rule(sid(1), "dns", "DNS query for a listed domain",
-                  common::Cat("dns.query; to_lowercase; ", check));
+    rules +=
+        Rule(sid(1), "dns", "DNS query for a listed domain", common::Cat("dns.query; ", check));
     rules +=
         Rule(sid(2), "http", "HTTP Host of a listed domain", common::Cat("http.host; ", check));
-    rules += Rule(sid(3), "tls", "TLS SNI of a listed domain",
-                  common::Cat("tls.sni; to_lowercase; ", check));
+    rules += Rule(sid(3), "tls", "TLS SNI of a listed domain", common::Cat("tls.sni; ", check));
     files.push_back({"accord-domains.lst", JoinLines(domains)});
     std::string rep;
     for (const auto& [b64, score] : domain_rep) common::Append(&rep, b64, ',', score, '\n');

@@ -1,6 +1,7 @@
 #include "accord/formats/export.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <random>
@@ -99,7 +100,9 @@ ZeekFile ParseZeek(std::string_view content) {
       if (cols[i] == "-") continue;
       std::string v;
       for (size_t j = 0; j < cols[i].size(); ++j) {
-        if (cols[i][j] == '\\' && j + 3 < cols[i].size() && cols[i][j + 1] == 'x') {
+        if (cols[i][j] == '\\' && j + 3 < cols[i].size() && cols[i][j + 1] == 'x' &&
+            std::isxdigit(static_cast<unsigned char>(cols[i][j + 2])) &&
+            std::isxdigit(static_cast<unsigned char>(cols[i][j + 3]))) {
           v.push_back(static_cast<char>(std::stoi(cols[i].substr(j + 2, 2), nullptr, 16)));
           j += 3;
         } else {
@@ -401,10 +404,24 @@ TEST(ZeekIntelTest, TabsNewlinesBackslashesAndLeadingHashAreEscaped) {
   EXPECT_EQ(by_indicator["/"]["meta.desc"], name + " (indicator--t)");
   EXPECT_EQ(by_indicator["/"]["meta.source"], source);
   ASSERT_EQ(by_indicator.count("a\\b@x.example"), 1u);
-  // Source "-" would read as unset: the default source is written instead.
-  EXPECT_EQ(by_indicator["a\\b@x.example"]["meta.source"], "accord");
+  // Source "-" is written \x2d, so that it does not read as unset.
+  EXPECT_THAT(content, HasSubstr("\tIntel::EMAIL\t\\x2d\t"));
+  EXPECT_EQ(by_indicator["a\\b@x.example"]["meta.source"], "-");
   EXPECT_EQ(by_indicator["a\\b@x.example"]["meta.desc"], "- (indicator--u)");
   EXPECT_EQ(by_indicator["a\\b@x.example"].count("meta.url"), 0u);
+}
+
+TEST(ZeekIntelTest, ValuesThatSpellAMarkerReadBackAsText) {
+  std::vector<ExportIndicator> in = {
+      Ind("indicator--m", "[domain-name:value = '-']", "(empty)", -1, "(empty)")};
+  std::string content = Export(ExportFormat::kZeekIntel, in)["accord.intel"];
+  // By hand: the first byte of a field that is exactly "-" or "(empty)" is escaped.
+  EXPECT_THAT(content,
+              HasSubstr("\n\\x2d\tIntel::DOMAIN\t\\x28empty)\t(empty) (indicator--m)\t-\n"));
+  ZeekFile z = ParseZeek(content);
+  ASSERT_EQ(z.records.size(), 1u);
+  EXPECT_EQ(z.records[0]["indicator"], "-");
+  EXPECT_EQ(z.records[0]["meta.source"], "(empty)");
 }
 
 TEST(ZeekIntelTest, UrlPrefixFillsMetaUrl) {
