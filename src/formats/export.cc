@@ -216,15 +216,18 @@ std::string PathText(const pattern::Pattern& p, const ObjectPath& path) {
 
 std::string Quoted(std::string_view s) {
   constexpr size_t kMax = 80;  // messages quote at most this much of a hostile literal
+  size_t cut = std::min(s.size(), kMax);
+  // Never cut inside a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
+  while (cut < s.size() && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
   std::string out = "'";
-  for (char c : s.substr(0, kMax)) {
+  for (char c : s.substr(0, cut)) {
     if (IsControl(static_cast<unsigned char>(c))) {
       out += '?';
     } else {
       out += c;
     }
   }
-  out += s.size() > kMax ? "...'" : "'";
+  out += cut < s.size() ? "...'" : "'";
   return out;
 }
 
@@ -426,29 +429,50 @@ const char* ZeekType(ValueKind k) {
 }
 
 // Suricata 7 URL matching: http.host (lower case, no port) and http.uri.raw (the request target
-// as sent: path and query, never the fragment).
+// as sent: path and query, never the fragment). Only http and https URLs (or a URL written
+// without a scheme, "host[:port]/path") reach those buffers; nullopt for the rest and for a URL
+// without a host.
 struct UrlParts {
   std::string host, target;
 };
 std::optional<UrlParts> SplitUrl(std::string_view url) {
   size_t sep = url.find("://");
-  if (sep != std::string_view::npos) url.remove_prefix(sep + 3);
+  bool has_scheme = sep != std::string_view::npos;
+  if (has_scheme) {
+    std::string scheme = LowerAsciiString(url.substr(0, sep));
+    if (scheme != "http" && scheme != "https") return std::nullopt;
+    url.remove_prefix(sep + 3);
+  }
   size_t end = url.find_first_of("/?#");
   std::string_view authority = url.substr(0, end);
   std::string_view rest = end == std::string_view::npos ? std::string_view() : url.substr(end);
   size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  if (at != std::string_view::npos) {
+    if (!has_scheme) return std::nullopt;  // "mailto:a@b" and the like are no HTTP URLs
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view host = authority, port;
   if (!authority.empty() && authority[0] == '[') {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return std::nullopt;
-    authority = authority.substr(1, close - 1);
+    host = authority.substr(1, close - 1);
+    port = authority.substr(close + 1);
+    if (!port.empty() && port[0] != ':') return std::nullopt;
   } else {
-    authority = authority.substr(0, authority.find(':'));
+    size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon);
+    }
   }
-  if (authority.empty()) return std::nullopt;
+  if (!port.empty()) port.remove_prefix(1);
+  if (host.empty() ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
   size_t hash = rest.find('#');
   if (hash != std::string_view::npos) rest = rest.substr(0, hash);
-  UrlParts parts{LowerAsciiString(authority), std::string(rest)};
+  UrlParts parts{LowerAsciiString(host), std::string(rest)};
   if (parts.target.empty() || parts.target[0] != '/') parts.target.insert(0, "/");
   return parts;
 }
@@ -466,7 +490,10 @@ std::string CannotCarry(ExportFormat f, const Value& v) {
         case ValueKind::kEmail: return "Suricata has no dataset rule for e-mail addresses";
         case ValueKind::kSha512: return "Suricata has no SHA-512 file hash keyword";
         case ValueKind::kUrl:
-          return SplitUrl(v.value) ? std::string() : std::string("the URL has no host");
+          return SplitUrl(v.value) ? std::string()
+                                   : std::string(
+                                         "Suricata's HTTP buffers see only http(s) "
+                                         "URLs with a host");
         default: return {};
       }
     case ExportFormat::kSuricataIprep:
@@ -642,6 +669,7 @@ std::vector<ExportedFile> WriteLists(const std::vector<Row>& rows) {
     by_kind[common::Cat(ValueKindName(r.value.kind), ".txt")].insert(r.value.value);
   }
   std::vector<ExportedFile> files;
+  files.reserve(by_kind.size());
   for (const auto& [name, values] : by_kind) files.push_back({name, JoinLines(values)});
   return files;
 }

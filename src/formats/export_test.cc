@@ -13,6 +13,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "accord/pattern/pattern.h"
+
 namespace accord::formats {
 namespace {
 
@@ -265,6 +267,16 @@ TEST(ExportableValuesTest, EqualityOnEachSensorPath) {
   }
 }
 
+TEST(ExportableValuesTest, ParsedPatternAndTextGiveTheSame) {
+  const std::string text = "[url:value = 'http://a.example/'] OR [ipv6-addr:value = '::1']";
+  absl::StatusOr<pattern::Pattern> p = pattern::Parse(text);
+  ASSERT_TRUE(p.ok());
+  std::string why = "stale";
+  EXPECT_EQ(ExportableValues(*p, &why), Values(text));
+  EXPECT_EQ(why, "");
+  EXPECT_THAT(ExportableValues(pattern::Pattern(), nullptr), IsEmpty());
+}
+
 TEST(ExportableValuesTest, AddressesAreCanonical) {
   EXPECT_THAT(Values("[ipv4-addr:value = '10.1.2.3/8']"),
               ElementsAre(Value{ValueKind::kIpv4Cidr, "10.0.0.0/8"}));
@@ -329,6 +341,15 @@ TEST(ExportableValuesTest, RefusesWhatIsNotAFlatDisjunctionOfEqualities) {
   // One bad value spoils the disjunction: exporting the rest would misstate the indicator.
   EXPECT_THAT(WhyNot("[domain-name:value = 'a.example' OR file:name = 'x']"),
               HasSubstr("file:name"));
+  EXPECT_THAT(WhyNot("[email-message:to_refs[0].value = 'x@y.example']"),
+              HasSubstr("path email-message:to_refs[0].value "));
+  // A hostile literal is quoted short in the reason, with control bytes shown as '?'.
+  std::string why = WhyNot("[file:hashes.MD5 = '\n" + std::string(200, 'z') + "']");
+  EXPECT_THAT(why, HasSubstr("'?" + std::string(79, 'z') + "...'"));
+  EXPECT_LT(why.size(), 200u);
+  // ... and never cut inside a UTF-8 sequence: 79 ASCII bytes, then a 2-byte 'ü' at 79..80.
+  why = WhyNot("[file:hashes.MD5 = '" + std::string(79, 'y') + "\xc3\xbc" + "tail']");
+  EXPECT_THAT(why, HasSubstr("'" + std::string(79, 'y') + "...'"));
   // Positions point at the refused construct.
   EXPECT_THAT(WhyNot("[domain-name:value = 'a.example'] AND [url:value = 'http://b.example/']"),
               HasSubstr("column "));
@@ -538,6 +559,29 @@ TEST(SuricataDatasetsTest, RulesAreWellFormedAndLoadOnlyExportedFiles) {
     if (name.ends_with(".lst")) data_files.insert(name);
   }
   EXPECT_EQ(loaded, data_files);
+}
+
+TEST(SuricataDatasetsTest, UrlHostsAndTargetsAsSuricataSeesThem) {
+  std::vector<ExportIndicator> in = {
+      Ind("indicator--1",
+          "[url:value IN ('http://[2001:DB8::1]:8080/p?q', 'HTTPS://h.example', "
+          "'g.example:81?x=1', 'ftp://f.example/a', 'mailto:a@m.example', "
+          "'http://:80/x', 'http://p.example:8o/')]")};
+  ExportStats st;
+  std::map<std::string, std::string> files = Export(ExportFormat::kSuricataDatasets, in, &st);
+  std::set<std::string> hosts, paths;
+  for (const std::string& l : SplitLines(files["accord-url-hosts.lst"])) {
+    hosts.insert(DecodeBase64(l).value_or("?"));
+  }
+  for (const std::string& l : SplitLines(files["accord-url-paths.lst"])) {
+    paths.insert(DecodeBase64(l).value_or("?"));
+  }
+  // By hand: brackets and ports dropped, hosts lower-cased; an empty target is "/", a bare
+  // query gets its "/"; ftp, mailto, an empty host and a non-numeric port are refused.
+  EXPECT_EQ(hosts, (std::set<std::string>{"2001:db8::1", "h.example", "g.example"}));
+  EXPECT_EQ(paths, (std::set<std::string>{"/p?q", "/", "/?x=1"}));
+  EXPECT_EQ(st.values_skipped, 4u);
+  EXPECT_EQ(st.indicators, 1u);
 }
 
 TEST(SuricataDatasetsTest, CidrsEmailsAndSha512AreSkippedWithReasons) {
