@@ -240,9 +240,10 @@ const char* QualifierName(ObservationKind k) {
   }
 }
 
-// Walks the tree; the first refusal stops the walk and is kept in `why`. Recursion is bounded
-// by the shape accepted: an OR's children are never ORs (Parse flattens them) and every other
-// interior node is refused before its children are visited, so the depth is at most 2 + 2.
+// Walks the tree; the first refusal stops the walk and is kept in `why`. Only OR nodes are
+// descended (every other interior node is refused before its children are visited), and Parse
+// flattens nested ORs, so the recursion is a few frames deep; at worst it is bounded by
+// ParseOptions::max_depth, like the parser's own.
 class Collector {
  public:
   explicit Collector(const pattern::Pattern& p) : p_(p) {}

@@ -51,7 +51,7 @@ struct ExportIndicator {
   std::string id;                   // "indicator--..."
   std::string name;                 // may be empty
   std::string pattern;              // STIX pattern text
-  std::vector<std::string> labels;  // not written by every format
+  std::vector<std::string> labels;  // not written: none of the five formats has a column
   int confidence = -1;              // STIX confidence 0..100; -1 when absent
   std::string source;               // e.g. the collection or the creator's name; may be empty
 };
