@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
   RegisterAuditCommands(app, &g, &exit_code);
   RegisterContactCommands(app, &g, &exit_code);
   RegisterRequestCommands(app, &g, &exit_code);
+  RegisterFormatsCommands(app, &g, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -23,6 +24,8 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
+#include "accord/formats/text.h"
+#include "accord/formats/warninglist.h"
 #include "accord/ingest/ingest.h"
 #include "accord/match/engine.h"
 #include "accord/match/input.h"
@@ -34,11 +37,27 @@
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
+#include "cli/formats_cli.h"
 #include "cli/match_config.h"
 
 namespace accord::cli {
 
 namespace {
+
+// True when one of a match's values is on a warninglist; counts the match under each list.
+bool SuppressedByWarninglist(const formats::WarninglistSet& lists,
+                             const std::vector<std::string>& values,
+                             std::map<std::string, uint64_t>* per_list) {
+  for (const std::string& raw : values) {
+    auto v = formats::ClassifyToken(raw);
+    if (!v) continue;
+    auto hits = lists.Match(*v);
+    if (hits.empty()) continue;
+    for (auto h : hits) ++(*per_list)[std::string(h)];
+    return true;
+  }
+  return false;
+}
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
@@ -197,6 +216,11 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   uint64_t output_generation = egress.gate->generation();
   bool output_open = true;
   uint64_t lines_withheld = 0, sightings_withheld = 0;
+  auto node_lists = LoadNodeWarninglists(g);
+  if (!node_lists.ok()) return Fail(node_lists.status());
+  const formats::WarninglistSet& warninglists = *node_lists;
+  uint64_t suppressed = 0;
+  std::map<std::string, uint64_t> suppressed_per_list;
   // [match] collections of <data>/accord.toml (default: every collection; issue 10).
   auto mcfg = LoadMatchConfig(g.data_dir);
   if (!mcfg.ok()) return Fail(mcfg.status());
@@ -412,6 +436,13 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
             ++lines_withheld;
             continue;
           }
+          // A value on the node's warninglists never becomes an alert (issue 15): the match
+          // is suppressed and counted under the list's name.
+          if (warninglists.size() > 0 &&
+              SuppressedByWarninglist(warninglists, m.values, &suppressed_per_list)) {
+            ++suppressed;
+            continue;
+          }
           ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
                                   origins.Find(program, m.indicator));
           const std::string& id = e.IndicatorId(m.indicator);
@@ -461,6 +492,15 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
     if (absl::Status a = audit.Sightings(f.sightings_collection, written); !a.ok()) return Fail(a);
     std::cerr << "accord: " << sightings_written << " sightings written to collection '"
               << f.sightings_collection << "'\n";
+  }
+  if (suppressed) {
+    std::cerr << "accord: " << suppressed << " match(es) suppressed: values on warninglists (";
+    bool first_list = true;
+    for (const auto& [name, n] : suppressed_per_list) {
+      std::cerr << (first_list ? "" : ", ") << name << ": " << n;
+      first_list = false;
+    }
+    std::cerr << ")\n";
   }
   if (lines_withheld || sightings_withheld) {
     return Fail(absl::PermissionDeniedError(

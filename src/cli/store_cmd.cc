@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -17,8 +18,10 @@
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "accord/federation/directory.h"
+#include "accord/formats/export.h"
 #include "accord/formats/formats.h"
 #include "accord/formats/text.h"
+#include "accord/formats/warninglist.h"
 #include "accord/ingest/ingest.h"
 #include "accord/ingest/pattern_policy.h"
 #include "accord/policy/egress_reader.h"
@@ -26,6 +29,7 @@
 #include "accord/store/store.h"
 #include "cli/cli.h"
 #include "cli/egress.h"
+#include "cli/formats_cli.h"
 
 namespace accord::cli {
 namespace {
@@ -97,6 +101,7 @@ struct ImportFlags {
   std::string delimiter = ",";
   bool header = false;
   std::vector<std::string> labels;
+  std::string on_warninglist = "flag";  // flag or drop
 };
 
 // The files an import reads: command-line files as given, directories expanded
@@ -175,6 +180,7 @@ struct FormatInput {
 struct FormatTotals {
   uint64_t accepted = 0, added = 0, duplicates = 0, rejected = 0, conflicts = 0, upgraded = 0;
   uint64_t units = 0, units_unchanged = 0, already_stored = 0, inputs_refused = 0;
+  uint64_t warninglisted = 0;  // indicators flagged or dropped
 };
 
 // Stores converted units, each in its own transaction (a unit is stored whole or not at all:
@@ -185,7 +191,17 @@ class UnitImporter {
                FormatTotals* totals)
       : s_(s), base_(base), skip_existing_(skip_existing), t_(totals) {}
 
+  // The node's warninglists (issue 15): an indicator whose values are on a list is flagged
+  // (label "warninglist:NAME") or, with `drop`, left out; counted per list either way.
+  void SetWarninglists(const formats::WarninglistSet* lists, bool drop,
+                       std::map<std::string, uint64_t>* per_list) {
+    lists_ = lists;
+    drop_ = drop;
+    per_list_ = per_list;
+  }
+
   absl::Status Import(formats::Unit&& u) {
+    if (lists_ != nullptr && lists_->size() > 0) ApplyWarninglists(&u);
     if (!u.state_key.empty()) {
       ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(u.state_key));
       if (prev.has_value() && !Newer(u.state_value, *prev)) {
@@ -271,10 +287,48 @@ class UnitImporter {
     return json.substr(p, json.find('"', p) - p);
   }
 
+  void ApplyWarninglists(formats::Unit* u) {
+    std::vector<std::string> kept;
+    kept.reserve(u->objects.size());
+    for (auto& o : u->objects) {
+      if (o.find(R"("type":"indicator")") == std::string::npos) {
+        kept.push_back(std::move(o));
+        continue;
+      }
+      auto j = nlohmann::json::parse(o, nullptr, false);
+      if (!j.is_object() || j.value("type", "") != "indicator" || !j.contains("pattern") ||
+          !j["pattern"].is_string()) {
+        kept.push_back(std::move(o));
+        continue;
+      }
+      std::vector<std::string> names;
+      for (const auto& v : formats::ExportableValues(j["pattern"].get<std::string>(), nullptr)) {
+        for (auto h : lists_->Match(v)) {
+          if (std::find(names.begin(), names.end(), h) == names.end()) names.emplace_back(h);
+        }
+      }
+      if (names.empty()) {
+        kept.push_back(std::move(o));
+        continue;
+      }
+      for (const auto& n : names) ++(*per_list_)[n];
+      ++t_->warninglisted;
+      if (drop_) continue;
+      auto& labels = j["labels"];
+      if (!labels.is_array()) labels = nlohmann::json::array();
+      for (const auto& n : names) labels.push_back("warninglist:" + n);
+      kept.push_back(j.dump());
+    }
+    u->objects = std::move(kept);
+  }
+
   store::Store* s_;
   const ingest::Options& base_;
   bool skip_existing_;
   FormatTotals* t_;
+  const formats::WarninglistSet* lists_ = nullptr;
+  bool drop_ = false;
+  std::map<std::string, uint64_t>* per_list_ = nullptr;
 };
 
 // Expands the command line for a formats import: directories to the regular files in them
@@ -377,6 +431,14 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   if (auto ident = (*s)->GetSetting("node.identity"); ident.ok() && ident->has_value()) {
     co.created_by_ref = **ident;
   }
+  if (f.on_warninglist != "flag" && f.on_warninglist != "drop") {
+    return Fail(absl::InvalidArgumentError(
+        common::Cat("--on-warninglist must be flag or drop, found '", f.on_warninglist, "'")));
+  }
+  const bool drop_listed = f.on_warninglist == "drop";
+  auto warninglists = LoadNodeWarninglists(g);
+  if (!warninglists.ok()) return Fail(warninglists.status());
+  std::map<std::string, uint64_t> listed_per_list;
   FormatTotals totals;
   std::optional<ingest::Import> stix_run;
   std::deque<std::string> stix_buffers;  // archive members read as STIX, until the run ends
@@ -467,6 +529,7 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
     }
     co.source_name = in.name;
     UnitImporter units(s->get(), base, *fmt != formats::Format::kMisp, &totals);
+    units.SetWarninglists(&*warninglists, drop_listed, &listed_per_list);
     auto sink = [&](formats::Unit&& u) { return units.Import(std::move(u)); };
     absl::Status st;
     switch (*fmt) {
@@ -517,6 +580,16 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
       std::cout << ", " << totals.units_unchanged << " event(s) unchanged since the last import";
     }
     if (totals.upgraded) std::cout << ", " << totals.upgraded << " upgraded from STIX 2.0";
+    if (totals.warninglisted) {
+      std::cout << "; " << totals.warninglisted << " indicator(s) on warninglists "
+                << (drop_listed ? "dropped" : "flagged") << " (";
+      bool first_list = true;
+      for (const auto& [name, n] : listed_per_list) {
+        std::cout << (first_list ? "" : ", ") << name << ": " << n;
+        first_list = false;
+      }
+      std::cout << ")";
+    }
     if (totals.conflicts) {
       std::cout << "; " << totals.conflicts
                 << " refused: exist with different content (see 'accord quarantine list')";
@@ -816,6 +889,10 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   imp->add_option("--delimiter", f->delimiter, "csv: the field separator (one character, or tab)")
       ->capture_default_str();
   imp->add_flag("--header", f->header, "csv: the first row is a header");
+  imp->add_option("--on-warninglist", f->on_warninglist,
+                  "misp, csv, list, text: an indicator whose value is on one of the node's "
+                  "warninglists is flagged (label warninglist:NAME) or dropped")
+      ->capture_default_str();
   imp->add_option("--label", f->labels,
                   "list, csv, text: a label for every indicator (repeatable)");
   imp->add_flag("--quiet,-q", f->quiet, "Print nothing on success");
@@ -841,8 +918,27 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   list->add_flag("--json", lf->json, "Print the objects' JSON, one per line");
   list->callback([g, lf, exit_code] { *exit_code = List(*g, *lf); });
 
-  auto* exp = app.add_subcommand("export", "Write a STIX 2.1 bundle to standard output");
+  auto* exp = app.add_subcommand(
+      "export",
+      "Write a STIX 2.1 bundle to standard output, or files for sensors and MISP (--format)");
   AddDataOption(exp, g);
+  auto sf = std::make_shared<SensorExportFlags>();
+  sf->format = "stix";
+  exp->add_option("--format,-f", sf->format,
+                  "stix (a bundle on standard output), misp, zeek-intel, suricata-datasets, "
+                  "suricata-iprep, list or csv (docs/FORMATS.md); only active indicators are "
+                  "exported in the sensor formats")
+      ->capture_default_str();
+  exp->add_option("--out,-o", sf->out_dir, "Sensor formats: write the files into this directory");
+  exp->add_option("--watch", sf->watch_dir,
+                  "Sensor formats: write the files into this directory and keep them current as "
+                  "the store changes (each file replaced atomically), until interrupted");
+  exp->add_option("--interval", sf->interval, "--watch: seconds between checks of the store")
+      ->capture_default_str();
+  exp->add_option("--sid-base", sf->sid_base, "Suricata: the first rule's sid")
+      ->capture_default_str();
+  exp->add_flag("--keep-warninglisted", sf->keep_warninglisted,
+                "Sensor formats: also export values on the node's warninglists");
   auto coll = std::make_shared<std::string>();
   auto ev = std::make_shared<std::string>("all");
   exp->add_option("--collection,-c", *coll, "Only this collection");
@@ -851,8 +947,17 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   exp->add_option("--for-peer", *for_peer,
                   "Only what this peer's agreement lets it have, as a sync would deliver it "
                   "(TLP rules, redaction profile; copies this node changed are signed by it)");
-  exp->callback(
-      [g, coll, ev, for_peer, exit_code] { *exit_code = Export(*g, *coll, *ev, *for_peer); });
+  exp->callback([g, coll, ev, for_peer, sf, exit_code] {
+    if (sf->format == "stix") {
+      *exit_code = Export(*g, *coll, *ev, *for_peer);
+    } else if (!for_peer->empty()) {
+      *exit_code = Fail(absl::InvalidArgumentError(
+          "--for-peer writes a STIX bundle; it does not combine with --format"));
+    } else {
+      sf->collection = *coll;
+      *exit_code = ExportForSensors(*g, *sf);
+    }
+  });
 
   auto* stats = app.add_subcommand("stats", "Counts per type and per collection");
   AddDataOption(stats, g);
