@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_set.h"
 #include "accord/common/encoding.h"
 #include "accord/common/ip.h"
 #include "accord/common/strings.h"
@@ -15,7 +16,7 @@
 namespace accord::formats {
 namespace {
 
-char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -63,25 +64,16 @@ constexpr std::array<Defang, 9> kBracketed = {{
     {"d", "."},  // [d]: seen in some vendors' reports
 }};
 
-// Tokens end at these bytes (besides space and control bytes).
-bool IsDelimiter(unsigned char c) {
-  if (c <= ' ' || c == 0x7f) return true;
-  switch (c) {
-    case '"':
-    case '\'':
-    case '<':
-    case '>':
-    case ',':
-    case ';':
-    case '|':
-    case '`':
-    case '{':
-    case '}':
-    case '\\':
-    case '^': return true;
-    default: return false;
-  }
-}
+// Tokens end at these bytes: space and control bytes, quotes, <>, ',', ';', '|', backquote,
+// braces, backslash and '^'. PERF: a table, as the tokeniser tests every byte.
+constexpr std::array<bool, 256> kDelimiters = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c <= ' '; ++c) t[static_cast<size_t>(c)] = true;
+  t[0x7f] = true;
+  for (char c : std::string_view("\"'<>,;|`{}\\^")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+inline bool IsDelimiter(unsigned char c) { return kDelimiters[c]; }
 
 bool IsEdgePunct(char c) {
   switch (c) {
@@ -163,6 +155,19 @@ const std::unordered_set<std::string_view>& CodeReceivers() {
 
 std::optional<Value> ClassifyDomain(std::string_view t, bool prose) {
   if (!IsHostName(t)) return std::nullopt;
+  // PERF: the last label must be a TLD; checked on a stack copy before any allocation.
+  {
+    size_t dot = t.rfind('.');
+    std::string_view tld = t.substr(dot + 1);
+    if (tld.size() > 63) return std::nullopt;
+    char buf[64];
+    for (size_t k = 0; k < tld.size(); ++k) buf[k] = Lower(tld[k]);
+    buf[tld.size()] = '\0';
+    if (Psl() == nullptr ||
+        !psl_is_public_suffix2(Psl(), buf, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE)) {
+      return std::nullopt;
+    }
+  }
   if (prose) {
     // camelCase inside a label ("getElementById") is code.
     for (size_t i = 1; i < t.size(); ++i) {
@@ -267,10 +272,17 @@ std::optional<Value> ClassifyCve(std::string_view t) {
   return Value{ValueKind::kCve, common::Cat("CVE-", y, "-", n)};
 }
 
-// The value a trimmed token is. `prose`: the token comes from free text (code heuristics).
-std::optional<Value> Classify(std::string_view t, bool prose) {
-  if (t.size() < 3) return std::nullopt;
-  if (t.find("://") != std::string_view::npos) return ClassifyUrl(t);
+// The value a trimmed token is, into `*out` (PERF: its buffer is reused, so the common
+// kinds, hashes, cost no allocation). `prose`: the token comes from free text (code
+// heuristics). False when the token is no value.
+bool ClassifyInto(std::string_view t, bool prose, Value* out) {
+  if (t.size() < 3) return false;
+  auto take = [out](std::optional<Value> v) {
+    if (!v) return false;
+    *out = std::move(*v);
+    return true;
+  };
+  if (t.find("://") != std::string_view::npos) return take(ClassifyUrl(t));
   bool all_hex = true, has_dot = false, has_colon = false, has_at = false;
   for (char c : t) {
     if (!IsHex(c)) all_hex = false;
@@ -278,34 +290,40 @@ std::optional<Value> Classify(std::string_view t, bool prose) {
     if (c == ':') has_colon = true;
     if (c == '@') has_at = true;
   }
-  if (all_hex) {
-    switch (t.size()) {
-      case 32: return Value{ValueKind::kMd5, ToLower(t)};
-      case 40: return Value{ValueKind::kSha1, ToLower(t)};
-      case 64: return Value{ValueKind::kSha256, ToLower(t)};
-      case 128: return Value{ValueKind::kSha512, ToLower(t)};
-      default: break;
-    }
+  if (all_hex && (t.size() == 32 || t.size() == 40 || t.size() == 64 || t.size() == 128)) {
+    out->kind = t.size() == 32   ? ValueKind::kMd5
+                : t.size() == 40 ? ValueKind::kSha1
+                : t.size() == 64 ? ValueKind::kSha256
+                                 : ValueKind::kSha512;
+    out->value.assign(t);
+    for (char& c : out->value) c = Lower(c);
+    return true;
   }
-  if (has_at) return ClassifyEmail(t);
+  if (has_at) return take(ClassifyEmail(t));
   if (t[0] == 'c' || t[0] == 'C') {
-    if (auto cve = ClassifyCve(t)) return cve;
+    if (auto cve = ClassifyCve(t)) return take(std::move(cve));
   }
   if (has_colon) {
-    if (auto ip = ClassifyIp(t)) return ip;
+    if (auto ip = ClassifyIp(t)) return take(std::move(ip));
     // a.b.c.d:port (C2 addresses in reports and trails): the address.
     size_t colon = t.rfind(':');
     std::string_view port = t.substr(colon + 1);
     if (has_dot && !port.empty() && port.size() <= 5 &&
         std::all_of(port.begin(), port.end(), IsDigit)) {
       auto ip = ClassifyIp(t.substr(0, colon));
-      if (ip && ip->kind == ValueKind::kIpv4) return ip;
+      if (ip && ip->kind == ValueKind::kIpv4) return take(std::move(ip));
     }
-    return std::nullopt;
+    return false;
   }
-  if (!has_dot) return std::nullopt;
-  if (IsDigit(t.back()) || t.find('/') != std::string_view::npos) return ClassifyIp(t);
-  return ClassifyDomain(t, prose);
+  if (!has_dot) return false;
+  if (IsDigit(t.back()) || t.find('/') != std::string_view::npos) return take(ClassifyIp(t));
+  return take(ClassifyDomain(t, prose));
+}
+
+std::optional<Value> Classify(std::string_view t, bool prose) {
+  Value v{ValueKind::kIpv4, {}};
+  if (!ClassifyInto(t, prose, &v)) return std::nullopt;
+  return v;
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {
@@ -439,34 +457,48 @@ std::optional<Value> ClassifyToken(std::string_view token) {
 }
 
 std::vector<Value> ExtractValues(std::string_view text) {
-  std::string r = Refang(text);
   std::vector<Value> out;
-  std::unordered_set<std::string> seen;
+  // PERF: repeats are the common case in IOC-dense text; the key buffer is reused, so a value
+  // seen before costs a lookup and no allocation.
+  absl::flat_hash_set<std::string> seen;
+  std::string key, refanged;
+  Value scratch{ValueKind::kIpv4, {}};
+  // PERF: tokens are cut from the text as it is (every defang form keeps a token whole), and
+  // only a token that holds a bracket or starts like "hxxp"/"fxp" is refanged, into a reused
+  // buffer: the text is never copied.
+  const std::string_view r = text;
   const size_t n = r.size();
   size_t i = 0;
   while (i < n) {
     while (i < n && IsDelimiter(static_cast<unsigned char>(r[i]))) ++i;
     size_t start = i;
-    bool interesting = false;
+    bool interesting = false, bracket = false;
     while (i < n && !IsDelimiter(static_cast<unsigned char>(r[i]))) {
       char c = r[i];
       if (c == '.' || c == ':' || c == '@' || c == '-') interesting = true;
+      if (c == '[' || c == '(') bracket = true;
       ++i;
     }
     size_t len = i - start;
-    if (!interesting && len != 32 && len != 40 && len != 64 && len != 128) continue;
-    std::string_view tok = Trim(std::string_view(r).substr(start, len));
+    if (!interesting && !bracket && len != 32 && len != 40 && len != 64 && len != 128) continue;
+    std::string_view tok = Trim(r.substr(start, len));
     if (tok.size() < 3) continue;
     // A call ("os.path.join(") or an index ("obj.items[") is code.
     size_t after = static_cast<size_t>(tok.data() - r.data()) + tok.size();
     if (after < n && (r[after] == '(' || r[after] == '[') &&
-        tok.find("://") == std::string_view::npos) {
+        tok.find("://") == std::string_view::npos && tok.find("xxp") == std::string_view::npos) {
       continue;
     }
-    auto v = Classify(tok, true);
-    if (!v) continue;
-    std::string key = common::Cat(ValueKindName(v->kind), ":", v->value);
-    if (seen.insert(std::move(key)).second) out.push_back(std::move(*v));
+    if (bracket || StartsWithNoCase(tok, "hxxp") || StartsWithNoCase(tok, "fxp")) {
+      refanged = Refang(tok);
+      if (refanged.size() != tok.size() || refanged != tok) tok = Trim(refanged);
+    }
+    if (!ClassifyInto(tok, true, &scratch)) continue;
+    key.assign(1, static_cast<char>('a' + static_cast<int>(scratch.kind)));
+    key += scratch.value;
+    if (seen.contains(key)) continue;
+    seen.insert(key);
+    out.push_back(scratch);
   }
   return out;
 }
