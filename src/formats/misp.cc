@@ -432,9 +432,10 @@ absl::StatusOr<Mapped> MapValue(std::string_view type, const TypeInfo& t, std::s
       return m;
     }
     case Kind::kUrl: {
-      if (HasSpaceOrControl(value)) {
-        return absl::InvalidArgumentError(
-            Cat("'", value, "' contains white space or control characters"));
+      // Real URLs carry unencoded spaces ("/DOVIDNIK - (2018).zip"); line breaks and other
+      // control characters are never part of one.
+      if (HasControl(value)) {
+        return absl::InvalidArgumentError(Cat("'", value, "' contains control characters"));
       }
       m.normalized = std::string(value);
       std::string c = "url:value = ";
@@ -611,7 +612,7 @@ class EventConverter {
   };
 
   absl::Status Problem(std::string_view attr_uuid, std::string message, bool warning = false);
-  void Emit(std::string id, std::string json, bool in_report = true);
+  void Emit(std::string id, std::string json);
   std::string Markings(object attr_or_object);
   std::string CommonSdo(std::string_view type, std::string_view id, Micros created, Micros modified,
                         std::string_view markings, bool created_by = true);
@@ -657,10 +658,10 @@ absl::Status EventConverter::Problem(std::string_view attr_uuid, std::string mes
   return absl::OkStatus();
 }
 
-void EventConverter::Emit(std::string id, std::string json, bool in_report) {
+void EventConverter::Emit(std::string id, std::string json) {
   if (!ids_.insert(id).second) return;  // the same SCO or galaxy object twice in one event
   objects_.push_back(std::move(json));
-  if (in_report) refs_.push_back(std::move(id));
+  refs_.push_back(std::move(id));
 }
 
 std::string EventConverter::CommonSdo(std::string_view type, std::string_view id, Micros created,
@@ -1120,8 +1121,9 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
         CommonSdo("identity", created_by_, event_created_, event_modified_, event_markings_, false);
     AddStr(&out, "name", org_name.empty() ? std::string_view("MISP organisation") : org_name);
     out += R"(,"identity_class":"organization"})";
-    Emit(created_by_, std::move(out), false);
+    Emit(created_by_, std::move(out));
   }
+  const size_t identity_refs = refs_.size();
   // Event-level galaxies and "uses" between them.
   std::vector<Cluster> clusters = Clusters(ev);
   size_t uses = 0;
@@ -1189,7 +1191,7 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
     out += '}';
     Emit(std::move(id), std::move(out));
   }
-  if (refs_.empty()) {
+  if (refs_.size() == identity_refs) {
     return absl::FailedPreconditionError(
         "the event has no attribute, object or galaxy that maps to STIX");
   }
@@ -1459,9 +1461,10 @@ std::optional<std::vector<Observation>> SimplePattern(std::string_view p) {
       size_t start = i;
       // A path: object type, ':', property path; quoted keys may hold spaces.
       while (i < p.size() && p[i] != ' ' && p[i] != '=' && p[i] != ']') {
-        if (p[i] == '\'') {
+        if (p[i] == '\'' || p[i] == '[') {  // a quoted key, or a list index ([*], [0])
+          char close = p[i] == '[' ? ']' : '\'';
           ++i;
-          while (i < p.size() && p[i] != '\'') ++i;
+          while (i < p.size() && p[i] != close) ++i;
         }
         ++i;
       }
