@@ -264,13 +264,17 @@ TEST(MispRealDataTest, IndicatorsPerTypeMatchTheToIdsAttributes) {
   MispStats total;
   std::map<std::string, uint64_t> malformed_per_type;
   uint64_t reports = 0, units = 0, files_read = 0;
+  double seconds = 0;
   std::vector<std::string> invalid;
   for (const auto& [name, text] : corpus.files) {
     json doc = json::parse(text, nullptr, false);
     ConvertOptions o;
     o.source_name = name;
+    auto start = std::chrono::steady_clock::now();
     Result r = Convert(text, o);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_TRUE(r.status.ok()) << name << ": " << r.status;
+    total.attributes += r.stats.attributes;
     if (doc.is_discarded()) {
       EXPECT_TRUE(r.units.empty()) << name;
       continue;
@@ -334,7 +338,10 @@ TEST(MispRealDataTest, IndicatorsPerTypeMatchTheToIdsAttributes) {
   EXPECT_LT(malformed_total * 100, expected_total) << "more than 1% malformed";
   std::cout << "real data: " << expected.events << " events, " << total.events << " converted, "
             << total.indicators << " indicators from " << expected_total << " to_ids attributes, "
-            << total.observables << " observables, " << malformed_total << " malformed\n";
+            << total.observables << " observables, " << malformed_total << " malformed; "
+            << total.attributes << " attributes in " << seconds << " s, "
+            << static_cast<double>(total.attributes) / seconds
+            << " attributes/s (this build type)\n";
 }
 
 TEST(MispRealDataTest, TrailingCommaFileIsOneProblemNotACrash) {
