@@ -670,7 +670,9 @@ class EventConverter {
   // MISP uuid -> STIX id, for ObjectReference targets; filled only when the event has any.
   std::unordered_map<std::string, std::string> rep_;
   bool need_rep_ = false;
-  std::unordered_set<std::string> cluster_tags_;  // tag names handled via Galaxy
+  // Tag name -> cluster, for the clusters of Galaxy blocks: a misp-galaxy tag on an attribute
+  // names the same cluster as the event's Galaxy block, with its uuid-based id.
+  std::unordered_map<std::string, Cluster> cluster_by_tag_;
   std::vector<std::string> links_;
 };
 
@@ -846,6 +848,7 @@ std::optional<EventConverter::Cluster> EventConverter::ClusterOf(std::string_vie
 
 std::vector<EventConverter::Cluster> EventConverter::Clusters(object holder) {
   std::vector<Cluster> out;
+  std::unordered_set<std::string> listed;  // each cluster once, however often it is named
   array galaxies;
   if (holder["Galaxy"].get_array().get(galaxies) == simdjson::SUCCESS) {
     for (element g : galaxies) {
@@ -859,10 +862,11 @@ std::vector<EventConverter::Cluster> EventConverter::Clusters(object holder) {
         if (c.get_object().get(co) != simdjson::SUCCESS) continue;
         std::string_view ctype = Str(co, "type");
         std::string_view tag = Str(co, "tag_name");
-        if (!tag.empty()) cluster_tags_.insert(std::string(tag));
         auto cl =
             ClusterOf(ctype.empty() ? gtype : ctype, Str(co, "value"), Str(co, "uuid"), co, true);
-        if (cl) out.push_back(std::move(*cl));
+        if (!cl) continue;
+        if (!tag.empty()) cluster_by_tag_.emplace(std::string(tag), *cl);
+        if (listed.insert(cl->id).second) out.push_back(std::move(*cl));
       }
     }
   }
@@ -873,7 +877,11 @@ std::vector<EventConverter::Cluster> EventConverter::Clusters(object holder) {
       if (t.get_object().get(to) != simdjson::SUCCESS) continue;
       std::string_view name = Str(to, "name");
       // misp-galaxy:<galaxy type>="<cluster value>"
-      if (!StartsWith(name, "misp-galaxy:") || cluster_tags_.count(std::string(name))) continue;
+      if (!StartsWith(name, "misp-galaxy:")) continue;
+      if (auto it = cluster_by_tag_.find(std::string(name)); it != cluster_by_tag_.end()) {
+        if (listed.insert(it->second.id).second) out.push_back(it->second);
+        continue;
+      }
       std::string_view rest = name.substr(12);
       size_t eq = rest.find('=');
       if (eq == std::string_view::npos) continue;
@@ -882,7 +890,7 @@ std::vector<EventConverter::Cluster> EventConverter::Clusters(object holder) {
         value = value.substr(1, value.size() - 2);
       }
       auto cl = ClusterOf(rest.substr(0, eq), value, {}, object(), false);
-      if (cl) out.push_back(std::move(*cl));
+      if (cl && listed.insert(cl->id).second) out.push_back(std::move(*cl));
     }
   }
   return out;
@@ -1177,13 +1185,12 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
   // Event-level galaxies and "uses" between them.
   std::vector<Cluster> clusters = Clusters(ev);
   size_t uses = 0;
-  for (const Cluster& a : clusters) {
-    if (!a.actor) continue;
-    for (const Cluster& b : clusters) {
-      if (b.actor || b.stix_type == "course-of-action" || uses >= kMaxEventUsesRelationships) {
-        continue;
-      }
-      Relate("uses", a.id, b.id);
+  for (size_t i = 0; i < clusters.size() && uses < kMaxEventUsesRelationships; ++i) {
+    if (!clusters[i].actor) continue;
+    for (size_t j = 0; j < clusters.size() && uses < kMaxEventUsesRelationships; ++j) {
+      const Cluster& b = clusters[j];
+      if (b.actor || b.stix_type == "course-of-action") continue;
+      Relate("uses", clusters[i].id, b.id);
       ++uses;
     }
   }
@@ -1277,6 +1284,7 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
   AddStr(&out, "published", Ts(date_micros.value_or(event_modified_)));
   AddRaw(&out, "object_refs", JsonStringList(refs_));
   std::vector<std::string> labels;
+  std::unordered_set<std::string_view> seen_labels;
   array tags;
   if (ev["Tag"].get_array().get(tags) == simdjson::SUCCESS) {
     for (element t : tags) {
@@ -1286,7 +1294,7 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
       if (name.empty() || IEquals(name.substr(0, 4), "tlp:") || StartsWith(name, "misp-galaxy:")) {
         continue;
       }
-      if (std::find(labels.begin(), labels.end(), name) == labels.end()) labels.emplace_back(name);
+      if (seen_labels.insert(name).second) labels.emplace_back(name);
     }
   }
   labels.insert(labels.end(), o_.labels.begin(), o_.labels.end());

@@ -748,6 +748,29 @@ TEST(MispReadTest, AttributeGalaxyGetsIndicatesAndActorUsesMalware) {
   EXPECT_EQ(rels, want);
 }
 
+// An attribute tagged with a cluster of the event's Galaxy block points at that cluster's
+// uuid-based object, not at a second object derived from the tag.
+TEST(MispReadTest, AttributeTagOfAnEventGalaxyClusterUsesItsUuidId) {
+  std::string tag = R"(misp-galaxy:mitre-malware=\"XAgent\")";
+  std::string galaxy = common::Cat(
+      R"(,"Galaxy":[{"type":"mitre-malware","GalaxyCluster":[{"uuid":"5930f6cb-6ec4-4a83-9bd1-1a6e2a2a2a2a","type":"mitre-malware","value":"XAgent","tag_name":")",
+      tag, R"("}]}],"Tag":[{"name":")", tag, R"("}])");
+  Result r =
+      Convert(Event(common::Cat("[",
+                                Attr("0a1b2c3d-0000-4000-8000-000000000451", "domain", "a.example",
+                                     true, common::Cat(R"(,"Tag":[{"name":")", tag, R"("}])")),
+                                "]"),
+                    galaxy));
+  ASSERT_EQ(r.units.size(), 1u);
+  EXPECT_TRUE(Validate(r.units).empty());
+  std::string malware =
+      DerivedId("malware", "misp-galaxy-cluster:5930f6cb-6ec4-4a83-9bd1-1a6e2a2a2a2a");
+  EXPECT_EQ(OfType(r, "malware").size(), 1u);
+  ASSERT_EQ(OfType(r, "relationship").size(), 1u);
+  EXPECT_EQ(OfType(r, "relationship")[0]["target_ref"], malware);
+  EXPECT_EQ(OfType(r, "relationship")[0]["relationship_type"], "indicates");
+}
+
 TEST(MispReadTest, ObjectReferenceBecomesRelationship) {
   std::string objects = R"(,"Object":[
     {"name":"file","uuid":"c1a3c2d4-1111-4222-8333-944455556666","Attribute":[
