@@ -800,6 +800,26 @@ TEST(MispReadTest, ObjectReferenceBecomesRelationship) {
   EXPECT_EQ(r.stats.objects, 2u);
 }
 
+// Without an Orgc the node's identity is the creator; ConvertOptions.labels go on indicators
+// and the report.
+TEST(MispReadTest, OptionsGiveCreatorAndLabels) {
+  ConvertOptions o;
+  o.created_by_ref = "identity--11111111-2222-4333-8444-555555555555";
+  o.labels = {"imported"};
+  Result r = Convert(
+      common::Cat(R"({"uuid":")", kEventUuid,
+                  R"(","info":"x","date":"2018-01-08","timestamp":"1515429134","Attribute":[)",
+                  Attr("0a1b2c3d-0000-4000-8000-000000000551", "domain", "a.example", true), "]}"),
+      o);
+  ASSERT_EQ(r.units.size(), 1u);
+  EXPECT_TRUE(OfType(r, "identity").empty());
+  json ind = ById(r, "indicator--0a1b2c3d-0000-4000-8000-000000000551");
+  EXPECT_EQ(ind["created_by_ref"], o.created_by_ref);
+  EXPECT_EQ(ind["labels"], json::array({"misp:type=\"domain\"",
+                                        "misp:category=\"Network activity\"", "imported"}));
+  EXPECT_EQ(OfType(r, "report")[0]["labels"], json::array({"imported"}));
+}
+
 TEST(MispReadTest, AllShapesGiveTheSameObjects) {
   std::string inner =
       common::Cat(R"({"uuid":")", kEventUuid,
