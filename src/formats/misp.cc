@@ -638,7 +638,10 @@ class EventConverter {
     bool actor = false;
   };
 
-  absl::Status Problem(std::string_view attr_uuid, std::string message, bool warning = false);
+  // Hands a problem about one attribute (or, with an empty uuid, the event) to the sink; in strict
+  // mode a problem that is not a warning is returned as an InvalidArgument error instead.
+  absl::Status AttributeProblem(std::string_view attr_uuid, std::string message,
+                                bool warning = false);
   void Emit(std::string id, std::string json);
   // The markings JSON of a holder; a reference to the event's or to `*buf`.
   const std::string& Markings(object attr_or_object, std::string* buf);
@@ -676,8 +679,8 @@ class EventConverter {
   std::vector<std::string> links_;
 };
 
-absl::Status EventConverter::Problem(std::string_view attr_uuid, std::string message,
-                                     bool warning) {
+absl::Status EventConverter::AttributeProblem(std::string_view attr_uuid, std::string message,
+                                              bool warning) {
   stix::Problem p;
   p.location = Cat(o_.source_name, ": event ", event_uuid_.empty() ? "(no uuid)" : event_uuid_);
   p.object_id = std::string(attr_uuid);
@@ -960,7 +963,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
     object ao;
     if (a.get_object().get(ao) != simdjson::SUCCESS) {
       ++stats_->malformed;
-      ACCORD_RETURN_IF_ERROR(Problem({}, "an Attribute entry is not a JSON object"));
+      ACCORD_RETURN_IF_ERROR(AttributeProblem({}, "an Attribute entry is not a JSON object"));
       continue;
     }
     if (Flag(ao, "deleted")) continue;
@@ -977,7 +980,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
     element ve;
     if (ao["value"].get(ve) != simdjson::SUCCESS || !ve.is_string()) {
       ++stats_->malformed;
-      ACCORD_RETURN_IF_ERROR(Problem(
+      ACCORD_RETURN_IF_ERROR(AttributeProblem(
           uuid, Cat("attribute ", uuid, " (", type, "): 'value' is missing or not a string")));
       continue;
     }
@@ -1001,7 +1004,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
       std::string cve;
       if (!IsCve(value, &cve)) {
         ++stats_->malformed;
-        ACCORD_RETURN_IF_ERROR(Problem(
+        ACCORD_RETURN_IF_ERROR(AttributeProblem(
             uuid, Cat("attribute ", uuid, " (vulnerability): '", value, "' is not a CVE id")));
         continue;
       }
@@ -1020,8 +1023,8 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
     if (!mapped.ok()) {
       ++stats_->malformed;
       ACCORD_RETURN_IF_ERROR(
-          Problem(uuid, Cat("attribute ", uuid.empty() ? "(no uuid)" : uuid, " (", type,
-                            "): ", common::View(mapped.status().message()))));
+          AttributeProblem(uuid, Cat("attribute ", uuid.empty() ? "(no uuid)" : uuid, " (", type,
+                                     "): ", common::View(mapped.status().message()))));
       continue;
     }
     std::string stix_id;
@@ -1152,7 +1155,7 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
     event_key_ = *event_stix_uuid;
   } else {
     event_key_ = Cat("misp-event:", o_.source_name, "|", info, "|", date);
-    ACCORD_RETURN_IF_ERROR(Problem(
+    ACCORD_RETURN_IF_ERROR(AttributeProblem(
         {},
         Cat("event has no valid uuid ('", Prefix(event_uuid_, 64),
             "'): its ids are derived from source, info and date, and no import state is kept"),
