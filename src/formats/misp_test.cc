@@ -382,7 +382,9 @@ TEST(MispRealDataTest, TlpTagBecomesMarkingOnEveryObject) {
   }
 }
 
-TEST(MispRealDataTest, GalaxiesBecomeThreatActorAndAttackPatterns) {
+// The event's threat-actor galaxy cluster is a threat-actor with the cluster's name and the
+// uuid-based id, listed by the report.
+TEST(MispRealDataTest, ThreatActorGalaxyBecomesThreatActor) {
   if (!SharedDataPresent()) GTEST_SKIP() << "no ../shared data";
   const std::string& text =
       RealCorpus().files.at("eset-malware-ioc/turla/misp-mosquito-event.json");
@@ -395,6 +397,10 @@ TEST(MispRealDataTest, GalaxiesBecomeThreatActorAndAttackPatterns) {
   for (json& o : r.objects()) by_id[o["id"]] = o;
   ASSERT_TRUE(by_id.count(actor_id));
   EXPECT_EQ(by_id[actor_id]["name"], "Turla Group");
+  json report = by_id["report--5a5395d1-40a0-45fc-b692-334a0a016219"];
+  ASSERT_TRUE(report.is_object());
+  EXPECT_NE(std::find(report["object_refs"].begin(), report["object_refs"].end(), actor_id),
+            report["object_refs"].end());
 }
 
 // Every mitre-attack-pattern cluster is an attack-pattern with its ATT&CK id, and the event's
