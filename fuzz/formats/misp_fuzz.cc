@@ -2,7 +2,7 @@
 // writer. Properties: never crashes, loops or leaks; every emitted STIX object is accepted by
 // the STIX reader with no problem (the converter only writes valid STIX 2.1); every problem
 // names a location; a unit is never empty; the writer's output is MISP JSON that ReadMisp reads
-// again without a syntax problem.
+// again without a syntax problem; the writer takes any input as a STIX object without crashing.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -41,6 +41,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   (void)accord::formats::ReadMisp(input, o, on_unit, on_problem);
   (void)accord::formats::ReadMispManifest(input);
+  // The input as one STIX object for the writer (its pattern reader sees arbitrary patterns).
+  {
+    accord::formats::MispWriter direct;
+    if (direct.Add(input).ok()) (void)direct.Finish();
+  }
 
   std::string misp = writer.Finish();
   bool syntax_problem = false;
