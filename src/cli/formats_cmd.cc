@@ -17,6 +17,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/formats/export.h"
+#include "accord/formats/misp.h"
 #include "accord/formats/warninglist.h"
 #include "cli/cli.h"
 #include "cli/egress.h"
@@ -303,7 +304,59 @@ absl::StatusOr<formats::WarninglistSet> LoadNodeWarninglists(const Globals& g) {
   return set;
 }
 
+// `accord export --format misp`: MISP events (one per STIX report, plus "Accord export" for
+// indicators no report refers to) of the collection's current, unrevoked objects, through the
+// egress gate; on standard output, or into --out DIR/accord-misp.json.
+int ExportMisp(const Globals& g, const SensorExportFlags& f) {
+  if (!f.watch_dir.empty()) {
+    return Fail(absl::InvalidArgumentError("--watch is for the sensor formats, not misp"));
+  }
+  auto s = OpenDataStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  Egress egress(s->get(), g);
+  if (!egress.audit_status.ok()) return Fail(egress.audit_status);
+  store::Query q;
+  if (!f.collection.empty()) q.collection = f.collection;
+  q.versions = store::VersionSelect::kLast;
+  q.include_revoked = false;
+  q.limit = 10000;
+  formats::MispWriter writer;
+  uint64_t objects = 0, unreadable = 0;
+  while (true) {
+    auto page = egress.reader.List(q, egress.audience, policy::Exit::kExport);
+    if (!page.ok()) return Fail(page.status());
+    egress.Count(*page);
+    for (const auto& o : page->objects) {
+      if (writer.Add(o.json).ok()) {
+        ++objects;
+      } else {
+        ++unreadable;
+      }
+    }
+    if (!page->more) break;
+    q.cursor = page->next;
+  }
+  std::string out = writer.Finish();
+  out += '\n';
+  if (f.out_dir.empty()) {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    if (std::fflush(stdout) != 0) return 70;
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(f.out_dir, ec);
+    std::string path = (std::filesystem::path(f.out_dir) / "accord-misp.json").string();
+    if (auto st = common::WriteFileAtomic(path, out); !st.ok()) return Fail(st);
+  }
+  std::cerr << "accord: export misp: " << objects << " object(s) read";
+  if (writer.skipped()) {
+    std::cerr << "; " << writer.skipped() << " indicator(s) whose pattern has no MISP form";
+  }
+  std::cerr << "\n";
+  return egress.Finish(policy::Exit::kExport);
+}
+
 int ExportForSensors(const Globals& g, const SensorExportFlags& f) {
+  if (f.format == "misp") return ExportMisp(g, f);
   auto fmt = formats::ParseExportFormat(f.format);
   if (!fmt.ok()) {
     return Fail(absl::InvalidArgumentError(

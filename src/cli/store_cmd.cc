@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "absl/container/flat_hash_set.h"
 #include "accord/audit/log.h"
@@ -20,6 +21,7 @@
 #include "accord/federation/directory.h"
 #include "accord/formats/export.h"
 #include "accord/formats/formats.h"
+#include "accord/formats/misp.h"
 #include "accord/formats/text.h"
 #include "accord/formats/warninglist.h"
 #include "accord/ingest/ingest.h"
@@ -163,8 +165,10 @@ absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
 // --chunk-objects or --chunk-seconds), so that TAXII writers are not held off; with --strict it
 // is one transaction. Nothing is stored (and no collection created) when nothing was accepted,
 // or with --strict when anything was refused or a file cannot be read.
-absl::Status ImportMisp(const struct FormatInput& in, const formats::ConvertOptions& co,
+struct FormatInput;
+absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
                         const formats::UnitSink& sink, const formats::ProblemSink& on_problem);
+absl::StatusOr<uint64_t> SelectMispFeedEvents(store::Store* s, std::vector<FormatInput>* inputs);
 
 // --- accord import --format (issue 15): MISP, CSV, lists, free text and archives ---
 
@@ -233,9 +237,15 @@ class UnitImporter {
         lines += '\n';
       }
     } else {
+      // PERF: one allocation for the unit's JSON lines, each object freed once copied (a
+      // 150,000-attribute MISP event is about 80 MB of STIX).
+      size_t total = 0;
+      for (const auto& o : u.objects) total += o.size() + 1;
+      lines.reserve(total);
       for (auto& o : u.objects) {
         lines += o;
         lines += '\n';
+        std::string().swap(o);
       }
     }
     if (lines.empty()) return absl::OkStatus();
@@ -440,6 +450,11 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   if (!warninglists.ok()) return Fail(warninglists.status());
   std::map<std::string, uint64_t> listed_per_list;
   FormatTotals totals;
+  {
+    auto unchanged = SelectMispFeedEvents(s->get(), &*inputs);
+    if (!unchanged.ok()) return Fail(unchanged.status());
+    totals.units_unchanged += *unchanged;
+  }
   std::optional<ingest::Import> stix_run;
   std::deque<std::string> stix_buffers;  // archive members read as STIX, until the run ends
   uint64_t read_problems = 0, sniffed = 0;
@@ -603,10 +618,59 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
 
 absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
                         const formats::UnitSink& sink, const formats::ProblemSink& on_problem) {
-  (void)co;
-  (void)sink;
-  (void)on_problem;
-  return absl::UnimplementedError(common::Cat(in.name, ": the MISP reader is not built yet"));
+  auto stats = formats::ReadMisp(in.data, co, sink, on_problem);
+  if (!stats.ok()) return stats.status();
+  std::cerr << "accord: " << in.name << ": " << stats->events << " MISP event(s), "
+            << stats->attributes << " attribute(s): " << stats->indicators << " indicator(s), "
+            << stats->observables << " observable(s); " << stats->skipped
+            << " attribute(s) of types with no STIX form";
+  if (stats->malformed) std::cerr << ", " << stats->malformed << " malformed";
+  std::cerr << "\n";
+  return absl::OkStatus();
+}
+
+// MISP feed folders (a manifest.json beside <uuid>.json event files, and MISP's hashes.csv):
+// the manifest is read instead of imported, and an event whose timestamp is not newer than
+// the one this store last imported is not read at all. Returns how many were left out.
+absl::StatusOr<uint64_t> SelectMispFeedEvents(store::Store* s, std::vector<FormatInput>* inputs) {
+  std::set<std::string> feed_dirs;
+  for (const auto& in : *inputs) {
+    std::filesystem::path p(in.path);
+    if (!in.in_memory && p.filename() == "manifest.json")
+      feed_dirs.insert(p.parent_path().string());
+  }
+  if (feed_dirs.empty()) return 0;
+  std::set<std::string> drop;
+  uint64_t unchanged = 0;
+  for (const auto& dir : feed_dirs) {
+    std::string manifest = (std::filesystem::path(dir) / "manifest.json").string();
+    ACCORD_ASSIGN_OR_RETURN(std::string data, common::ReadFile(manifest, 1ull << 30));
+    auto entries = formats::ReadMispManifest(data);
+    if (!entries.ok()) {
+      return absl::InvalidArgumentError(common::Cat(manifest, ": ", entries.status().message()));
+    }
+    drop.insert(manifest);
+    drop.insert((std::filesystem::path(dir) / "hashes.csv").string());
+    for (const auto& e : *entries) {
+      ACCORD_ASSIGN_OR_RETURN(auto prev, s->GetSetting("misp.event." + e.uuid));
+      if (prev.has_value()) {
+        char* end = nullptr;
+        long long stored = std::strtoll(prev->c_str(), &end, 10);
+        if (end != nullptr && *end == '\0' && stored >= e.timestamp) {
+          drop.insert((std::filesystem::path(dir) / (e.uuid + ".json")).string());
+          ++unchanged;
+        }
+      }
+    }
+    std::cerr << "accord: " << dir << ": MISP feed, " << entries->size()
+              << " event(s) in its manifest\n";
+  }
+  std::vector<FormatInput> kept;
+  for (auto& in : *inputs) {
+    if (!drop.count(in.path)) kept.push_back(std::move(in));
+  }
+  *inputs = std::move(kept);
+  return unchanged;
 }
 
 int Import(const Globals& g, const ImportFlags& f) {

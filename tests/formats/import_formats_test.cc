@@ -161,6 +161,81 @@ TEST_F(ImportFormats, UnknownFormatNamesTheFormatsAccordReads) {
   EXPECT_NE(r.err.find("misp"), std::string::npos) << r.err;
 }
 
+std::string MispEvent(const std::string& uuid, const std::string& ts, const std::string& attrs) {
+  return R"({"Event":{"uuid":")" + uuid + R"(","info":"Test event )" + uuid.substr(0, 4) +
+         R"(","date":"2024-05-01","timestamp":")" + ts +
+         R"(","Orgc":{"name":"CERT-EX","uuid":"5d3f2b1a-0c4e-4f6a-9b8c-7d6e5f4a3b2c"},"Attribute":[)" +
+         attrs + "]}}";
+}
+std::string MispAttr(const std::string& uuid, const std::string& type, const std::string& value,
+                     bool to_ids) {
+  return R"({"uuid":")" + uuid + R"(","type":")" + type +
+         R"(","category":"Network activity","value":")" + value + R"(","to_ids":)" +
+         (to_ids ? "true" : "false") + R"(,"timestamp":"1714521600"})";
+}
+
+// A MISP feed folder: manifest.json, <uuid>.json per event and MISP's hashes.csv. Events are
+// read into indicators (to_ids) and observables; a second import reads only the event whose
+// timestamp moved; `export --format misp` gives events that import back to the same patterns.
+TEST_F(ImportFormats, MispFeedFolderIsImportedIncrementallyAndExportsBack) {
+  const std::string e1 = "11111111-aaaa-4bbb-8ccc-000000000001";
+  const std::string e2 = "11111111-aaaa-4bbb-8ccc-000000000002";
+  auto feed = tmp_.path() / "feed";
+  auto write_feed = [&](const std::string& ts2, const std::string& extra_attr) {
+    Write(feed / (e1 + ".json"), MispEvent(e1, "1714521600",
+                                           MispAttr("22222222-aaaa-4bbb-8ccc-000000000001",
+                                                    "domain", "c2.evil-misp.com", true) +
+                                               "," +
+                                               MispAttr("22222222-aaaa-4bbb-8ccc-000000000002",
+                                                        "ip-dst", "198.51.100.61", false)));
+    Write(feed / (e2 + ".json"), MispEvent(e2, ts2,
+                                           MispAttr("22222222-aaaa-4bbb-8ccc-000000000003", "md5",
+                                                    "0123456789abcdef0123456789abcdef", true) +
+                                               extra_attr));
+    Write(feed / "manifest.json", R"({")" + e1 + R"(":{"info":"one","timestamp":"1714521600"},")" +
+                                      e2 + R"(":{"info":"two","timestamp":")" + ts2 + R"("}})");
+    Write(feed / "hashes.csv", "0123456789abcdef0123456789abcdef," + e2 + "\n");
+  };
+  write_feed("1714521600", "");
+  auto r = Run("import " + ShellQuote(feed.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("MISP feed, 2 event(s) in its manifest"), std::string::npos) << r.err;
+  // By hand: two to_ids attributes -> two indicators; one observable; one report per event.
+  EXPECT_EQ(Patterns(),
+            (std::set<std::string>{"[domain-name:value = 'c2.evil-misp.com']",
+                                   "[file:hashes.MD5 = '0123456789abcdef0123456789abcdef']"}));
+  auto stored = Stored();
+  EXPECT_EQ(stored["report"].size(), 2u);
+  ASSERT_EQ(stored["ipv4-addr"].size(), 1u);
+  EXPECT_EQ(stored["ipv4-addr"][0]["value"], "198.51.100.61");
+
+  // Event 2 changes (a new attribute, a later timestamp): only it is read again.
+  write_feed("1714608000", "," + MispAttr("22222222-aaaa-4bbb-8ccc-000000000004", "url",
+                                          "http://evil-misp.com/drop.bin", true));
+  r = Run("import " + ShellQuote(feed.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 event(s) unchanged since the last import"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find(e1 + ".json"), std::string::npos) << r.err;
+  EXPECT_EQ(Patterns().size(), 3u);
+
+  // Out as MISP, and back into an empty node: the same indicators.
+  r = Run("export --format misp");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto out = tmp_.path() / "out.json";
+  Write(out, r.out);
+  json events = json::parse(Slurp(out));
+  ASSERT_TRUE(events.contains("response")) << events.dump().substr(0, 300);
+  std::set<std::string> before = Patterns();
+  std::string other = (tmp_.path() / "other").string();
+  r = RunCmd(Accord() + " import --format misp " + ShellQuote(out.string()) + " --data " +
+                 ShellQuote(other),
+             tmp_.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::swap(data_, other);
+  EXPECT_EQ(Patterns(), before);
+  std::swap(data_, other);
+}
+
 // A real feed: ThreatFox's C2 addresses, one a line. Every distinct line is one indicator.
 TEST_F(ImportFormats, ThreatFoxAddressesOneIndicatorPerDistinctLine) {
   auto archive = SharedDir() / "data/indicators/threatfox-ioc-ips.tar.gz";
