@@ -111,7 +111,7 @@ int MispBench(size_t n, const std::string& path) {
       R"({"Event":{"uuid":"5b0c2a7e-1f3d-4e5a-9b6c-7d8e9f0a1b2c","info":"Accord bench event",)"
       R"("date":"2024-05-01","timestamp":"1714521600","Orgc":{"name":"CERT-EX",)"
       R"("uuid":"5d3f2b1a-0c4e-4f6a-9b8c-7d6e5f4a3b2c"},"Tag":[{"name":"tlp:amber"}],"Attribute":[)";
-  char uuid[40];
+  char uuid[64];
   for (size_t i = 0; i < n; ++i) {
     std::snprintf(uuid, sizeof uuid, "%08zx-aaaa-4bbb-8ccc-%012zx", i, i);
     std::string type, value;

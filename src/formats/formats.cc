@@ -96,15 +96,22 @@ std::optional<Sniffed> Sniff(std::string_view name, std::string_view head) {
     // "Attribute" or a feed manifest's "info"/"uuid" map.
     bool misp = HasKey(head, "Event") || HasKey(head, "Attribute") || HasKey(head, "response") ||
                 (HasKey(head, "info") && HasKey(head, "threat_level_id"));
-    bool stix = HasKey(head, "spec_version") || HasKey(head, "objects") ||
-                (HasKey(head, "type") && HasKey(head, "id") && !misp);
+    bool stix =
+        HasKey(head, "spec_version") || HasKey(head, "objects") || (HasKey(head, "type") && !misp);
     if (misp && !HasKey(head, "spec_version")) {
       return Sniffed{Format::kMisp, "JSON with MISP's \"Event\"/\"Attribute\" members"};
     }
     if (stix) return Sniffed{Format::kStix, "JSON with STIX's \"type\"/\"spec_version\" members"};
+    // JSON lines: the STIX reader reports each line that is no STIX object, and reads on.
+    if (ext == ".jsonl" || ext == ".ndjson") {
+      return Sniffed{Format::kStix, common::Cat("JSON lines (", ext, ")")};
+    }
     return std::nullopt;
   }
-  if (ext == ".json" || ext == ".jsonl" || ext == ".ndjson") return std::nullopt;
+  // Named as JSON but not JSON at its start: the STIX reader says where and why, line by line.
+  if (ext == ".json" || ext == ".jsonl" || ext == ".ndjson") {
+    return Sniffed{Format::kStix, common::Cat("named ", ext, ", so read as STIX")};
+  }
   if (ext == ".csv" || ext == ".tsv") {
     return Sniffed{Format::kCsv, common::Cat("file name ends in ", ext)};
   }

@@ -475,12 +475,17 @@ std::vector<Value> ExtractValues(std::string_view text) {
     bool interesting = false, bracket = false;
     while (i < n && !IsDelimiter(static_cast<unsigned char>(r[i]))) {
       char c = r[i];
-      if (c == '.' || c == ':' || c == '@' || c == '-') interesting = true;
+      if (c == '.' || c == ':' || c == '@') interesting = true;
       if (c == '[' || c == '(') bracket = true;
       ++i;
     }
     size_t len = i - start;
-    if (!interesting && !bracket && len != 32 && len != 40 && len != 64 && len != 128) continue;
+    // Only a token with '.', ':' or '@' (or a bracket that may hide one) can be an address,
+    // domain, URL or e-mail address; otherwise only a hash's length or a CVE id's prefix.
+    if (!interesting && !bracket && len != 32 && len != 40 && len != 64 && len != 128 &&
+        !(len >= 13 && (r[start] == 'c' || r[start] == 'C'))) {
+      continue;
+    }
     std::string_view tok = Trim(r.substr(start, len));
     if (tok.size() < 3) continue;
     // A call ("os.path.join(") or an index ("obj.items[") is code.

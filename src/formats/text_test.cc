@@ -358,6 +358,10 @@ TEST(Sniff, PicksTheReader) {
                                           7))
                    .has_value());
   EXPECT_FALSE(Sniff("x.json", R"({"hello":"world"})").has_value());
+  // Named as JSON but garbage at the start: the STIX reader reports it line by line.
+  EXPECT_EQ(Sniff("feed.jsonl", std::string(1000, 'x'))->format, Format::kStix);
+  EXPECT_EQ(Sniff("feed.jsonl", R"({"type":"indicator","name":"AAAA)")->format, Format::kStix);
+  EXPECT_EQ(Sniff("empty.txt", " \n\n")->format, Format::kStix);
   EXPECT_FALSE(ParseFormat("yaml").ok());
   EXPECT_NE(std::string(ParseFormat("yaml").status().message()).find("misp"), std::string::npos);
 }

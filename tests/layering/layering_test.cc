@@ -16,13 +16,14 @@ namespace {
 namespace fs = std::filesystem;
 
 // Rank of each layer; a file may include its own layer and layers of a strictly lower rank.
-// Layers of equal rank (store and pattern; ingest, match and policy) are independent of one
-// another. A new layer must be added here, which is the point: its place is then decided.
+// Layers of equal rank (store and pattern; audit and formats; ingest, match and policy) are
+// independent of one another. A new layer must be added here, which is the point: its place is
+// then decided.
 const std::map<std::string, int>& Ranks() {
   static const std::map<std::string, int> ranks = {
-      {"common", 0}, {"stix", 1},     {"store", 2},  {"pattern", 2}, {"audit", 3},
-      {"ingest", 4}, {"match", 4},    {"policy", 4}, {"http", 5},    {"federation", 7},
-      {"taxii", 6},  {"requests", 8}, {"cli", 9},
+      {"common", 0},     {"stix", 1},   {"store", 2},    {"pattern", 2}, {"audit", 3},
+      {"formats", 3},    {"ingest", 4}, {"match", 4},    {"policy", 4},  {"http", 5},
+      {"federation", 7}, {"taxii", 6},  {"requests", 8}, {"cli", 9},
   };
   return ranks;
 }
