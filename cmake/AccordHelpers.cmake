@@ -10,7 +10,8 @@ set(ACCORD_TEST_COSTS stix_roundtrip_test=120 federation_harness_test=90 request
     hostile_long_import_test=26 hostile_cross_collection_revocation_test=24
     match_threads_test=24 program_image_test=22 node_cli_test=21 match_cache_test=21
     hostile_duplicate_keys_test=21 import_cli_test=19 match_follow_test=15
-    hostile_big_bundle_test=15)
+    hostile_big_bundle_test=15 warninglist_test=35 misp_test=30 export_warninglist_test=20
+    import_formats_test=15)
 function(accord_test_cost name)
   foreach(entry ${ACCORD_TEST_COSTS})
     if(entry MATCHES "^${name}=([0-9]+)$")
