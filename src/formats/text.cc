@@ -783,7 +783,7 @@ absl::StatusOr<ListStats> ReadCsv(std::string_view data, const CsvOptions& csv,
                ? std::string_view(fields[static_cast<size_t>(c)])
                : std::string_view();
   };
-  auto reject = [&](std::string why) -> absl::Status {
+  auto reject = [&](const std::string& why) -> absl::Status {
     ++stats.rejected;
     on_problem(Problem{Location(o, line), "", why, false});
     if (o.strict) {

@@ -316,10 +316,9 @@ TEST(IngestE2E, DirectoryWithNoReadableFileFailsAndNamesEachSkippedFile) {
   Write(dir / "README.txt", "not STIX\n");
   Write(dir / "sub" / "notes.md", "# notes\n");
   Write(dir / "list.csv", "1.2.3.4\n");
-  auto r = RunCmd(
-      Accord() + " import --format stix " + ShellQuote(dir.string()) + " -c feeds --data " +
-          ShellQuote(data),
-      tmp.path());
+  auto r = RunCmd(Accord() + " import --format stix " + ShellQuote(dir.string()) +
+                      " -c feeds --data " + ShellQuote(data),
+                  tmp.path());
   EXPECT_NE(r.exit_code, 0) << r.out;
   for (const char* f : {"README.txt", "sub/notes.md", "list.csv"}) {
     std::string path = (dir / f).string();
