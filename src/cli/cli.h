@@ -81,9 +81,9 @@ void RegisterPeerCommands(CLI::App& app, Globals* g, int* exit_code);
 void RegisterAuditCommands(CLI::App& app, Globals* g, int* exit_code);
 // contact add|list (points of contact, issue 14)
 void RegisterContactCommands(CLI::App& app, Globals* g, int* exit_code);
-void RegisterRequestCommands(CLI::App& app, Globals* g, int* exit_code);
-void RegisterFormatsCommands(CLI::App& app, Globals* g,
-                             int* exit_code);  // warninglist  // request, peer resp.
+void RegisterRequestCommands(CLI::App& app, Globals* g, int* exit_code);  // request, peer resp.
+void RegisterFormatsCommands(CLI::App& app, Globals* g, int* exit_code);  // warninglist
+void RegisterRelatedCommands(CLI::App& app, Globals* g, int* exit_code);  // related
 
 /// `accord serve`'s request inbox: POST /<api_root>/x-accord/requests/, for peers only.
 void MountRequestChannel(http::Router& router, const std::string& api_root,

@@ -73,7 +73,7 @@ namespace {
 // itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;  // 7: value_terms (issue 15)
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -113,6 +113,11 @@ CREATE TABLE IF NOT EXISTS clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_a
 INSERT OR IGNORE INTO clock(one, last_added) SELECT 1, coalesce(max(date_added), 0) FROM membership;
 CREATE TABLE IF NOT EXISTS object_log(one INTEGER PRIMARY KEY CHECK (one = 1), end INTEGER NOT NULL);
 INSERT OR IGNORE INTO object_log(one, end) VALUES(1, 0);
+CREATE TABLE IF NOT EXISTS value_terms(
+  term TEXT NOT NULL,
+  vid INTEGER NOT NULL,
+  PRIMARY KEY(term, vid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS value_terms_vid ON value_terms(vid);
 )sql";
 
 // Schema 1 -> 2: objects are rebuilt with idh, their JSON moved to the object log (in the
@@ -352,6 +357,12 @@ absl::Status SqliteStore::ApplySchema() {
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
                            kAuthSchema, kStatusSchema, kQuarantineSchema,
                            "PRAGMA user_version = ", kSchemaVersion, ";")));
+  if (version >= 1 && version < 7) {
+    // Versions stored before the value index existed: `accord related` indexes them first.
+    ACCORD_RETURN_IF_ERROR(Exec(db,
+                                "INSERT OR REPLACE INTO settings(key, value) SELECT "
+                                "'value_index.stale', '1' WHERE EXISTS (SELECT 1 FROM objects);"));
+  }
   if (version >= 3 && version <= 5) {
     // The role `user` (what grants give) is `analyst` from schema 6 on. Bumping the auth
     // generation drops any running server's cached credentials.
@@ -576,7 +587,9 @@ class SqliteImportTxn final : public ImportTxn {
     absl::Status stored = StepDone(st, common::Cat("store ", r.id));
     sqlite3_reset(st);
     if (!stored.ok()) return stored;
-    return sqlite3_last_insert_rowid(db);
+    int64_t vid = sqlite3_last_insert_rowid(db);
+    ACCORD_RETURN_IF_ERROR(s_->WriteTerms(s_->writer_.get(), r, vid));
+    return vid;
   }
 
   absl::StatusOr<ImportResult> Commit() override {
@@ -952,8 +965,9 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
   ACCORD_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
   ACCORD_ASSIGN_OR_RETURN(Stmt dm, Prepare(db, "DELETE FROM membership WHERE vid = ?1"));
   ACCORD_ASSIGN_OR_RETURN(Stmt dv, Prepare(db, "DELETE FROM objects WHERE vid = ?1"));
+  ACCORD_ASSIGN_OR_RETURN(Stmt dt, Prepare(db, "DELETE FROM value_terms WHERE vid = ?1"));
   for (int64_t vid : vids) {
-    for (sqlite3_stmt* st : {dm.get(), dv.get()}) {
+    for (sqlite3_stmt* st : {dm.get(), dv.get(), dt.get()}) {
       sqlite3_reset(st);
       ACCORD_RETURN_IF_ERROR(BindInt(st, 1, vid));
       ACCORD_RETURN_IF_ERROR(StepDone(st, "purge a version"));
@@ -1086,6 +1100,116 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
   return static_cast<uint64_t>(ColInt(q.get(), 0));
 }
 
+absl::Status SqliteStore::WriteTerms(Conn* c, const stix::ObjectRecord& r, int64_t vid) {
+  if (!options_.derive_terms) return absl::OkStatus();
+  std::vector<std::string> terms;
+  options_.derive_terms(r, &terms);
+  if (terms.empty()) return absl::OkStatus();
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)"));
+  for (const auto& t : terms) {
+    sqlite3_reset(q.get());
+    ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, t));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, vid));
+    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat("index ", r.id)));
+  }
+  sqlite3_reset(q.get());
+  return absl::OkStatus();
+}
+
+namespace {
+TermHit HitOf(sqlite3_stmt* q) {
+  TermHit h;
+  h.term = ColText(q, 0);
+  h.id = ColText(q, 1);
+  h.type = ColText(q, 2);
+  h.modified = ColInt(q, 3);
+  h.revoked = ColInt(q, 4) != 0;
+  return h;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTerms(const std::vector<std::string>& terms,
+                                                            uint64_t limit) {
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  // PERF: one probe of the (term, vid) primary key per term, then the object row by vid.
+  ACCORD_ASSIGN_OR_RETURN(
+      Stmt q, Prepare(r.get(),
+                      "SELECT t.term, o.id, o.type, o.modified, o.revoked FROM value_terms t "
+                      "JOIN objects o ON o.vid = t.vid WHERE t.term = ?1 ORDER BY t.vid LIMIT ?2"));
+  std::vector<TermHit> out;
+  for (const auto& term : terms) {
+    sqlite3_reset(q.get());
+    ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, term));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, static_cast<int64_t>(limit)));
+    while (true) {
+      ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read the value index"));
+      if (!row) break;
+      out.push_back(HitOf(q.get()));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::string& lo,
+                                                                const std::string& hi,
+                                                                uint64_t limit) {
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      Stmt q, Prepare(r.get(),
+                      "SELECT t.term, o.id, o.type, o.modified, o.revoked FROM value_terms t "
+                      "JOIN objects o ON o.vid = t.vid WHERE t.term >= ?1 AND t.term <= ?2 "
+                      "ORDER BY t.term, t.vid LIMIT ?3"));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, lo));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, hi));
+  ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 3, static_cast<int64_t>(limit)));
+  std::vector<TermHit> out;
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read the value index"));
+    if (!row) break;
+    out.push_back(HitOf(q.get()));
+  }
+  return out;
+}
+
+absl::StatusOr<bool> SqliteStore::ValueIndexCurrent() {
+  ACCORD_ASSIGN_OR_RETURN(auto stale, GetSetting("value_index.stale"));
+  return !stale.has_value();
+}
+
+absl::StatusOr<uint64_t> SqliteStore::Reindex() {
+  if (!options_.derive_terms) {
+    return absl::FailedPreconditionError("no value-index deriver in this process");
+  }
+  std::unique_lock<std::mutex> l(write_mu_);
+  sqlite3* db = writer_->get();
+  Txn t(db);
+  ACCORD_RETURN_IF_ERROR(t.Begin(true));
+  ACCORD_RETURN_IF_ERROR(Exec(db, "DELETE FROM value_terms"));
+  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db,
+                                          "SELECT vid, id, type, modified, log_off, log_len "
+                                          "FROM objects ORDER BY vid"));
+  uint64_t rows = 0;
+  std::string json;
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read versions to index"));
+    if (!row) break;
+    stix::ObjectRecord rec;
+    int64_t vid = ColInt(q.get(), 0);
+    rec.id = ColText(q.get(), 1);
+    rec.type = ColText(q.get(), 2);
+    rec.modified = ColInt(q.get(), 3);
+    ACCORD_RETURN_IF_ERROR(log_->Read({{ColInt(q.get(), 4), ColInt(q.get(), 5), &rec.json}}));
+    ACCORD_RETURN_IF_ERROR(WriteTerms(writer_.get(), rec, vid));
+    ++rows;
+  }
+  ACCORD_RETURN_IF_ERROR(Exec(db, "DELETE FROM settings WHERE key = 'value_index.stale'"));
+  ACCORD_RETURN_IF_ERROR(t.Commit());
+  return rows;
+}
+
 absl::StatusOr<std::optional<std::string>> SqliteStore::GetSetting(const std::string& key) {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
@@ -1108,4 +1232,15 @@ absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& 
 }
 
 }  // namespace detail
+
+namespace {
+TermDeriver& DefaultDeriverSlot() {
+  static TermDeriver* d = new TermDeriver();
+  return *d;
+}
+}  // namespace
+
+void SetDefaultTermDeriver(TermDeriver deriver) { DefaultDeriverSlot() = std::move(deriver); }
+const TermDeriver& DefaultTermDeriver() { return DefaultDeriverSlot(); }
+
 }  // namespace accord::store

@@ -96,6 +96,14 @@ class SqliteStore final : public Store, public Quarantine {
   StatusStore* statuses() override;
   Quarantine* quarantine() override { return this; }
   absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
+  absl::StatusOr<std::vector<TermHit>> FindTerms(const std::vector<std::string>& terms,
+                                                 uint64_t limit) override;
+  absl::StatusOr<std::vector<TermHit>> FindTermRange(const std::string& lo, const std::string& hi,
+                                                     uint64_t limit) override;
+  absl::StatusOr<bool> ValueIndexCurrent() override;
+  absl::StatusOr<uint64_t> Reindex() override;
+  // Writes the terms of version `vid` (REQUIRES: the writer, in a write transaction).
+  absl::Status WriteTerms(Conn* c, const stix::ObjectRecord& r, int64_t vid);
   ~SqliteStore() override;
 
   // Quarantine (sqlite_quarantine.cc).

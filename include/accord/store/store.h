@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -282,8 +283,27 @@ class StatusStore {
                                                                  Micros not_before) = 0;
 };
 
+/// The value index (issue 15, docs/FORMATS.md "Correlation"): the terms an object version is
+/// found by ("domain:evil.example", "ipv4:192.0.2.1", "ref:indicator--..."). The store keeps
+/// one row per (term, version) and knows nothing of how terms are derived: the deriver lives
+/// above it (src/correlate/) and the process installs it once (SetDefaultTermDeriver).
+using TermDeriver = std::function<void(const stix::ObjectRecord&, std::vector<std::string>*)>;
+void SetDefaultTermDeriver(TermDeriver deriver);
+const TermDeriver& DefaultTermDeriver();
+
+/// An object version that holds a term.
+struct TermHit {
+  std::string term;
+  std::string id;
+  std::string type;
+  Micros modified = 0;
+  bool revoked = false;
+};
+
 struct Options {
   std::string dir;  // data directory (created by Open when `create`)
+  /// Terms of every new version, written in its transaction; empty: no value index rows.
+  TermDeriver derive_terms = DefaultTermDeriver();
   bool create = true;
   bool read_only = false;
   /// How long a statement waits for another connection's lock before failing with
@@ -369,6 +389,32 @@ class Store {
     (void)rules;
     (void)dry_run;
     return absl::UnimplementedError("this store backend does not purge");
+  }
+
+  /// The value index (issue 15). The versions holding each of `terms`, at most `limit` per
+  /// term, in version order.
+  virtual absl::StatusOr<std::vector<TermHit>> FindTerms(const std::vector<std::string>& terms,
+                                                         uint64_t limit) {
+    (void)terms;
+    (void)limit;
+    return absl::UnimplementedError("this store backend has no value index");
+  }
+  /// The versions holding a term in [lo, hi] (byte order), at most `limit`: a range of
+  /// addresses whose terms are written so that byte order is numeric order.
+  virtual absl::StatusOr<std::vector<TermHit>> FindTermRange(const std::string& lo,
+                                                             const std::string& hi,
+                                                             uint64_t limit) {
+    (void)lo;
+    (void)hi;
+    (void)limit;
+    return absl::UnimplementedError("this store backend has no value index");
+  }
+  /// False when versions stored before the index existed are not indexed yet.
+  virtual absl::StatusOr<bool> ValueIndexCurrent() { return true; }
+  /// (Re)builds the index of every stored version with the store's deriver, in one
+  /// transaction; returns the rows written.
+  virtual absl::StatusOr<uint64_t> Reindex() {
+    return absl::UnimplementedError("this store backend has no value index");
   }
 };
 

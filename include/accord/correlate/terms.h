@@ -1,0 +1,45 @@
+// The value index (issue 15, docs/FORMATS.md "Correlation"): which values each object version
+// holds, as terms the store keeps one row each for (term, version): no per-pair table, so
+// space grows with the values, not with the square of their repeats.
+//
+//   indicators      the values their pattern names (flat disjunctions exactly; in other
+//                   patterns every string literal that is a value)
+//   SCOs            their value (domain-name, ipv4/ipv6-addr, url, email-addr) or hashes (file)
+//   observed-data   the SCOs it embeds
+//   sightings       "ref:<the indicator sighted>"
+//   reports, notes, groupings, opinions  "ref:<each object referred to>", and the values in
+//                   their text; every other SDO: the values in its name and description
+//
+// Composite values are also indexed by their parts: a URL by its host, an e-mail address by
+// its domain; an IPv4 address also as "ipv4n:<8 hex digits>" so that a CIDR query is one range
+// scan. A CIDR is found from an address at query time (QueryTerms).
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "accord/formats/formats.h"
+#include "accord/stix/object.h"
+
+namespace accord::correlate {
+
+/// The terms of one object version (a store::TermDeriver).
+void DeriveTerms(const stix::ObjectRecord& record, std::vector<std::string>* terms);
+
+/// "<kind>:<normalised value>" ("domain:evil.example", "ipv4-cidr:10.0.0.0/8").
+std::string TermOf(const formats::Value& v);
+
+/// What to look up for a value: its own term, its parts (a URL's host, an e-mail address's
+/// domain), and for an address the CIDRs that would hold it.
+std::vector<std::string> QueryTerms(const formats::Value& v);
+
+/// For a CIDR value: the [lo, hi] range of "ipv4n:" terms of the addresses in it; false for
+/// other values (IPv6 ranges are not indexed this way).
+bool AddressRange(const formats::Value& v, std::string* lo, std::string* hi);
+
+/// The term's value for people: "domain:evil.example" -> ("domain", "evil.example").
+std::pair<std::string, std::string> SplitTerm(const std::string& term);
+
+}  // namespace accord::correlate

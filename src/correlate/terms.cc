@@ -1,0 +1,264 @@
+#include "accord/correlate/terms.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "accord/common/ip.h"
+#include "accord/common/strings.h"
+#include "accord/formats/export.h"
+#include "accord/formats/text.h"
+
+namespace accord::correlate {
+namespace {
+
+using formats::Value;
+using formats::ValueKind;
+
+// The network of a CIDR, canonical ("10.1.2.3/8" -> "10.0.0.0/8"); empty when it does not parse.
+std::string CanonicalCidr(std::string_view cidr) {
+  common::IpPrefix p;
+  if (!common::ParseIpPrefix(cidr, &p)) return {};
+  const int bytes = p.family == 4 ? 4 : 16;
+  for (int i = 0; i < bytes; ++i) {
+    int keep = std::clamp(p.prefix - i * 8, 0, 8);
+    p.addr[i] = static_cast<uint8_t>(p.addr[i] & (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff));
+  }
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(p.family == 4 ? AF_INET : AF_INET6, p.addr, buf, sizeof buf) == nullptr) return {};
+  return common::Cat(buf, "/", p.prefix);
+}
+
+std::string CanonicalIpv6(std::string_view a) {
+  common::IpPrefix p;
+  if (!common::ParseIpPrefix(a, &p) || p.family != 6) return std::string(a);
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, p.addr, buf, sizeof buf) == nullptr) return std::string(a);
+  return buf;
+}
+
+std::string Ipv4Numeric(std::string_view a) {
+  common::IpPrefix p;
+  if (!common::ParseIpPrefix(a, &p) || p.family != 4) return {};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x", p.addr[0], p.addr[1], p.addr[2], p.addr[3]);
+  return common::Cat("ipv4n:", buf);
+}
+
+// The host of a URL, as a value (domain or address); nullopt when it has none.
+std::optional<Value> UrlHost(std::string_view url) {
+  size_t s = url.find("://");
+  if (s == std::string_view::npos) return std::nullopt;
+  std::string_view rest = url.substr(s + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (!rest.empty() && rest.front() == '[') {
+    rest = rest.substr(1, rest.find(']') - 1);
+  } else if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) return std::nullopt;
+  return formats::ClassifyToken(rest);
+}
+
+void Add(std::vector<std::string>* out, std::string term) {
+  if (term.empty()) return;
+  if (std::find(out->begin(), out->end(), term) == out->end()) out->push_back(std::move(term));
+}
+
+// A value's term and its parts' terms.
+void AddValue(const Value& v, std::vector<std::string>* out) {
+  Add(out, TermOf(v));
+  if (v.kind == ValueKind::kIpv4) Add(out, Ipv4Numeric(v.value));
+  if (v.kind == ValueKind::kUrl) {
+    if (auto host = UrlHost(v.value)) {
+      Add(out, TermOf(*host));
+      if (host->kind == ValueKind::kIpv4) Add(out, Ipv4Numeric(host->value));
+    }
+  }
+  if (v.kind == ValueKind::kEmail) {
+    size_t at = v.value.rfind('@');
+    if (at != std::string::npos) Add(out, common::Cat("domain:", v.value.substr(at + 1)));
+  }
+}
+
+// Every single-quoted literal of a pattern (escapes \' and \\ undone).
+std::vector<std::string> Literals(std::string_view pattern) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] != '\'') {
+      ++i;
+      continue;
+    }
+    std::string lit;
+    ++i;
+    while (i < pattern.size() && pattern[i] != '\'') {
+      if (pattern[i] == '\\' && i + 1 < pattern.size()) ++i;
+      lit.push_back(pattern[i++]);
+    }
+    ++i;
+    out.push_back(std::move(lit));
+  }
+  return out;
+}
+
+void PatternTerms(std::string_view pattern, std::vector<std::string>* out) {
+  std::vector<Value> values = formats::ExportableValues(pattern, nullptr);
+  if (values.empty()) {
+    // Not a flat disjunction (AND, FOLLOWEDBY, qualifiers): every literal that is a value.
+    for (const auto& lit : Literals(pattern)) {
+      if (auto v = formats::ClassifyToken(lit)) values.push_back(std::move(*v));
+    }
+  }
+  for (const auto& v : values) AddValue(v, out);
+}
+
+void ScoTerms(std::string_view type, const nlohmann::json& j, std::vector<std::string>* out) {
+  auto str = [&](const char* k) -> std::string {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (type == "domain-name" || type == "ipv4-addr" || type == "ipv6-addr" || type == "url" ||
+      type == "email-addr") {
+    std::string v = str("value");
+    if (auto c = formats::ClassifyToken(v)) AddValue(*c, out);
+  } else if (type == "file") {
+    auto h = j.find("hashes");
+    if (h != j.end() && h->is_object()) {
+      for (auto it = h->begin(); it != h->end(); ++it) {
+        if (!it->is_string()) continue;
+        auto c = formats::ClassifyToken(it->get<std::string>());
+        if (c && (c->kind == ValueKind::kMd5 || c->kind == ValueKind::kSha1 ||
+                  c->kind == ValueKind::kSha256 || c->kind == ValueKind::kSha512)) {
+          AddValue(*c, out);
+        }
+      }
+    }
+  }
+}
+
+void TextTerms(const nlohmann::json& j, std::initializer_list<const char*> keys,
+               std::vector<std::string>* out) {
+  for (const char* k : keys) {
+    auto it = j.find(k);
+    if (it == j.end() || !it->is_string()) continue;
+    for (const auto& v : formats::ExtractValues(it->get<std::string>())) AddValue(v, out);
+  }
+}
+
+void RefTerms(const nlohmann::json& j, const char* key, std::vector<std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  if (it->is_string()) {
+    Add(out, common::Cat("ref:", it->get<std::string>()));
+  } else if (it->is_array()) {
+    for (const auto& r : *it) {
+      if (r.is_string()) Add(out, common::Cat("ref:", r.get<std::string>()));
+    }
+  }
+}
+
+}  // namespace
+
+std::string TermOf(const Value& v) {
+  std::string value = v.value;
+  if (v.kind == ValueKind::kIpv4Cidr || v.kind == ValueKind::kIpv6Cidr) {
+    std::string c = CanonicalCidr(v.value);
+    if (!c.empty()) value = std::move(c);
+  } else if (v.kind == ValueKind::kIpv6) {
+    value = CanonicalIpv6(v.value);
+  }
+  return common::Cat(formats::ValueKindName(v.kind), ":", value);
+}
+
+void DeriveTerms(const stix::ObjectRecord& r, std::vector<std::string>* out) {
+  if (r.type == "indicator") {
+    if (!r.pattern.empty()) {
+      if (r.pattern_type.empty() || r.pattern_type == "stix") PatternTerms(r.pattern, out);
+      return;
+    }
+  }
+  auto j = nlohmann::json::parse(r.json, nullptr, false);
+  if (!j.is_object()) return;
+  if (r.type == "indicator") {
+    auto p = j.find("pattern");
+    if (p != j.end() && p->is_string() && j.value("pattern_type", "stix") == "stix") {
+      PatternTerms(p->get<std::string>(), out);
+    }
+    return;
+  }
+  if (stix::IsScoType(r.type)) {
+    ScoTerms(r.type, j, out);
+    return;
+  }
+  if (r.type == "observed-data") {
+    auto objs = j.find("objects");
+    if (objs != j.end() && objs->is_object()) {
+      for (auto it = objs->begin(); it != objs->end(); ++it) {
+        if (it->is_object() && it->contains("type") && (*it)["type"].is_string()) {
+          ScoTerms((*it)["type"].get<std::string>(), *it, out);
+        }
+      }
+    }
+    RefTerms(j, "object_refs", out);
+    return;
+  }
+  if (r.type == "sighting") {
+    RefTerms(j, "sighting_of_ref", out);
+    return;
+  }
+  if (r.type == "relationship" || r.type == "marking-definition" || r.type == "identity" ||
+      r.type == "language-content" || r.type == "extension-definition") {
+    return;
+  }
+  if (r.type == "report" || r.type == "note" || r.type == "opinion" || r.type == "grouping") {
+    RefTerms(j, "object_refs", out);
+    TextTerms(j, {"name", "description", "content", "abstract", "explanation"}, out);
+    return;
+  }
+  TextTerms(j, {"name", "description"}, out);
+}
+
+std::vector<std::string> QueryTerms(const Value& v) {
+  std::vector<std::string> out;
+  AddValue(v, &out);
+  // The CIDRs that would hold an address: one term per prefix length.
+  if (v.kind == ValueKind::kIpv4 || v.kind == ValueKind::kIpv6) {
+    const int bits = v.kind == ValueKind::kIpv4 ? 32 : 128;
+    for (int n = 0; n < bits; ++n) {
+      std::string c = CanonicalCidr(common::Cat(v.value, "/", n));
+      if (!c.empty()) {
+        Add(&out, common::Cat(v.kind == ValueKind::kIpv4 ? "ipv4-cidr:" : "ipv6-cidr:", c));
+      }
+    }
+  }
+  return out;
+}
+
+bool AddressRange(const Value& v, std::string* lo, std::string* hi) {
+  if (v.kind != ValueKind::kIpv4Cidr) return false;
+  common::IpPrefix p;
+  if (!common::ParseIpPrefix(v.value, &p) || p.family != 4) return false;
+  uint32_t a = (uint32_t{p.addr[0]} << 24) | (uint32_t{p.addr[1]} << 16) |
+               (uint32_t{p.addr[2]} << 8) | uint32_t{p.addr[3]};
+  uint32_t mask = p.prefix == 0 ? 0 : ~uint32_t{0} << (32 - p.prefix);
+  uint32_t first = a & mask, last = first | ~mask;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", first);
+  *lo = common::Cat("ipv4n:", buf);
+  std::snprintf(buf, sizeof buf, "%08x", last);
+  *hi = common::Cat("ipv4n:", buf);
+  return true;
+}
+
+std::pair<std::string, std::string> SplitTerm(const std::string& term) {
+  size_t c = term.find(':');
+  if (c == std::string::npos) return {"", term};
+  return {term.substr(0, c), term.substr(c + 1)};
+}
+
+}  // namespace accord::correlate
