@@ -9,7 +9,6 @@
 
 #include "accord/common/ip.h"
 #include "accord/common/strings.h"
-#include "accord/formats/export.h"
 #include "accord/formats/text.h"
 
 namespace accord::correlate {
@@ -64,9 +63,15 @@ std::optional<Value> UrlHost(std::string_view url) {
   return formats::ClassifyToken(rest);
 }
 
+// Terms are collected as they come and made unique once, at the end (Unique): a report of
+// 150,000 object_refs must not cost a search per ref.
 void Add(std::vector<std::string>* out, std::string term) {
-  if (term.empty()) return;
-  if (std::find(out->begin(), out->end(), term) == out->end()) out->push_back(std::move(term));
+  if (!term.empty()) out->push_back(std::move(term));
+}
+
+void Unique(std::vector<std::string>* out, size_t from) {
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(from), out->end());
+  out->erase(std::unique(out->begin() + static_cast<std::ptrdiff_t>(from), out->end()), out->end());
 }
 
 // A value's term and its parts' terms.
@@ -106,15 +111,13 @@ std::vector<std::string> Literals(std::string_view pattern) {
   return out;
 }
 
+// Every string literal of the pattern that is a value, whatever the pattern's shape (OR, AND,
+// FOLLOWEDBY, qualifiers). PERF: a scan of the text, not a parse: the ingest path has checked
+// the pattern already, and this runs for every indicator stored.
 void PatternTerms(std::string_view pattern, std::vector<std::string>* out) {
-  std::vector<Value> values = formats::ExportableValues(pattern, nullptr);
-  if (values.empty()) {
-    // Not a flat disjunction (AND, FOLLOWEDBY, qualifiers): every literal that is a value.
-    for (const auto& lit : Literals(pattern)) {
-      if (auto v = formats::ClassifyToken(lit)) values.push_back(std::move(*v));
-    }
+  for (const auto& lit : Literals(pattern)) {
+    if (auto v = formats::ClassifyToken(lit)) AddValue(*v, out);
   }
-  for (const auto& v : values) AddValue(v, out);
 }
 
 void ScoTerms(std::string_view type, const nlohmann::json& j, std::vector<std::string>* out) {
@@ -164,6 +167,8 @@ void RefTerms(const nlohmann::json& j, const char* key, std::vector<std::string>
 
 }  // namespace
 
+void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* out);
+
 std::string TermOf(const Value& v) {
   std::string value = v.value;
   if (v.kind == ValueKind::kIpv4Cidr || v.kind == ValueKind::kIpv6Cidr) {
@@ -176,6 +181,12 @@ std::string TermOf(const Value& v) {
 }
 
 void DeriveTerms(const stix::ObjectRecord& r, std::vector<std::string>* out) {
+  const size_t from = out->size();
+  DeriveTermsUnsorted(r, out);
+  Unique(out, from);
+}
+
+void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* out) {
   if (r.type == "indicator") {
     if (!r.pattern.empty()) {
       if (r.pattern_type.empty() || r.pattern_type == "stix") PatternTerms(r.pattern, out);
@@ -236,6 +247,7 @@ std::vector<std::string> QueryTerms(const Value& v) {
       }
     }
   }
+  Unique(&out, 0);
   return out;
 }
 

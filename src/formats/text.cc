@@ -476,7 +476,7 @@ std::vector<Value> ExtractValues(std::string_view text) {
     while (i < n && !IsDelimiter(static_cast<unsigned char>(r[i]))) {
       char c = r[i];
       if (c == '.' || c == ':' || c == '@') interesting = true;
-      if (c == '[' || c == '(') bracket = true;
+      if (c == '[' || c == '(' || c == ']' || c == ')') bracket = true;
       ++i;
     }
     size_t len = i - start;

@@ -139,6 +139,9 @@ TEST(ExtractValues, HandAnnotatedSnippets) {
         {"sha1", "3395856ce81f2b7382dee72602f798b642f14140"}}},
       {"Same value twice: evil.example.com and EVIL.example.com.",
        {{"domain", "evil.example.com"}}},
+      // A hash in brackets, closed right after it.
+      {"dropper (sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855)",
+       {{"sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}}},
   };
   for (const Snippet& s : snippets) {
     EXPECT_EQ(AsSet(ExtractValues(s.text)), s.want) << s.text;

@@ -1102,8 +1102,9 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
 
 absl::Status SqliteStore::WriteTerms(Conn* c, const stix::ObjectRecord& r, int64_t vid) {
   if (!options_.derive_terms) return absl::OkStatus();
-  std::vector<std::string> terms;
-  options_.derive_terms(r, &terms);
+  std::vector<std::string> derived;
+  if (!r.terms_derived) options_.derive_terms(r, &derived);
+  const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
   if (terms.empty()) return absl::OkStatus();
   ACCORD_ASSIGN_OR_RETURN(StmtRef q,
                           Cached(c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)"));

@@ -29,6 +29,10 @@ struct ObjectRecord {
   std::string pattern_type;               // indicators only
   std::vector<std::string> marking_refs;  // object_marking_refs
   std::string json;                       // the object, minified
+  /// Value-index terms (issue 15), when the ingest path derived them (off the store's
+  /// writer thread); otherwise the store derives them itself.
+  std::vector<std::string> index_terms;
+  bool terms_derived = false;
 };
 
 /// True when `a` and `b` hold the same JSON value, whatever their member order and
