@@ -51,6 +51,8 @@ bool HasKey(std::string_view head, std::string_view key) {
   return head.find(quoted) != std::string_view::npos;
 }
 
+}  // namespace
+
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   common::AppendJsonEscaped(out, s);
@@ -65,8 +67,6 @@ void AppendPatternString(std::string* out, std::string_view s) {
   }
   out->push_back('\'');
 }
-
-}  // namespace
 
 std::string_view FormatName(Format f) { return kFormatNames[static_cast<size_t>(f)]; }
 

@@ -103,22 +103,6 @@ bool HasControl(std::string_view s) {
   return false;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  common::AppendJsonEscaped(out, s);
-  out->push_back('"');
-}
-
-// A STIX pattern string literal (Patterning §3.3: ' and \ escaped with \).
-void AppendPatternString(std::string* out, std::string_view s) {
-  out->push_back('\'');
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out->push_back('\\');
-    out->push_back(c);
-  }
-  out->push_back('\'');
-}
-
 // `"key":"value"` after a comma.
 void AddStr(std::string* out, std::string_view key, std::string_view value) {
   out->push_back(',');

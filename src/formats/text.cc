@@ -326,12 +326,6 @@ std::optional<Value> Classify(std::string_view t, bool prose) {
   return v;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  common::AppendJsonEscaped(out, s);
-  out->push_back('"');
-}
-
 std::string VulnerabilityFor(const Value& v, const ConvertOptions& o) {
   std::string ts = common::FormatTimestampMillis(o.now);
   std::string out = R"({"type":"vulnerability","spec_version":"2.1","id":")";

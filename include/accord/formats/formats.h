@@ -74,6 +74,11 @@ struct Value {
 /// kinds that no pattern matches (CVE ids, which become vulnerability objects).
 std::optional<std::string> PatternFor(const Value& v);
 
+/// Appends `s` as a JSON string ('"' and the escapes of common::AppendJsonEscaped).
+void AppendJsonString(std::string* out, std::string_view s);
+/// Appends `s` as a STIX pattern string literal (Patterning §3.3: ' and \ escaped with \).
+void AppendPatternString(std::string* out, std::string_view s);
+
 /// A group of STIX objects stored together or not at all (one MISP event, one text report).
 struct Unit {
   std::string name;                  // for messages: "events.json: event 5f2c..."
