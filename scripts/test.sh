@@ -29,6 +29,9 @@ if command -v ccache >/dev/null; then
   # Test files use a precompiled header (cmake/AccordHelpers.cmake): ccache caches those only
   # with this sloppiness.
   export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+  # A clean checkout anywhere on the machine reuses what another checkout compiled: paths
+  # under the root are hashed relative to it, and the working directory is not hashed.
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 fi
 build="$root/build-asan"
 say "building (ASan+UBSan) in $build"

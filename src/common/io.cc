@@ -279,13 +279,16 @@ std::unique_ptr<InputStream> InputStream::Prefixed(std::string head,
 absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   ACCORD_ASSIGN_OR_RETURN(auto in, InputStream::Open(path));
   std::string out;
-  size_t chunk = 1 << 20;
+  // PERF: the chunk grows from 16 KiB to 1 MiB: most files read whole are small (keys,
+  // configuration), and each resize zero-fills the chunk.
+  size_t chunk = 16 << 10;
   while (true) {
     size_t old = out.size();
     out.resize(old + chunk);
     ACCORD_ASSIGN_OR_RETURN(size_t r, in->Read(out.data() + old, chunk));
     out.resize(old + r);
     if (r == 0) break;
+    chunk = std::min<size_t>(chunk * 2, 1 << 20);
     if (out.size() > max_bytes) {
       return absl::ResourceExhaustedError(
           Cat(path, ": larger than the limit of ", max_bytes, " bytes"));

@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <simdjson.h>
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "accord/common/ip.h"
@@ -120,48 +120,52 @@ void PatternTerms(std::string_view pattern, std::vector<std::string>* out) {
   }
 }
 
-void ScoTerms(std::string_view type, const nlohmann::json& j, std::vector<std::string>* out) {
-  auto str = [&](const char* k) -> std::string {
-    auto it = j.find(k);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+std::string_view Str(simdjson::dom::object o, const char* key) {
+  std::string_view v;
+  if (o[key].get_string().get(v) != simdjson::SUCCESS) return {};
+  return v;
+}
+
+void ScoTerms(std::string_view type, simdjson::dom::object o, std::vector<std::string>* out) {
   if (type == "domain-name" || type == "ipv4-addr" || type == "ipv6-addr" || type == "url" ||
       type == "email-addr") {
-    std::string v = str("value");
-    if (auto c = formats::ClassifyToken(v)) AddValue(*c, out);
+    if (auto c = formats::ClassifyToken(Str(o, "value"))) AddValue(*c, out);
   } else if (type == "file") {
-    auto h = j.find("hashes");
-    if (h != j.end() && h->is_object()) {
-      for (auto it = h->begin(); it != h->end(); ++it) {
-        if (!it->is_string()) continue;
-        auto c = formats::ClassifyToken(it->get<std::string>());
-        if (c && (c->kind == ValueKind::kMd5 || c->kind == ValueKind::kSha1 ||
-                  c->kind == ValueKind::kSha256 || c->kind == ValueKind::kSha512)) {
-          AddValue(*c, out);
-        }
+    simdjson::dom::object hashes;
+    if (o["hashes"].get_object().get(hashes) != simdjson::SUCCESS) return;
+    for (auto field : hashes) {
+      std::string_view h;
+      if (field.value.get_string().get(h) != simdjson::SUCCESS) continue;
+      auto c = formats::ClassifyToken(h);
+      if (c && (c->kind == ValueKind::kMd5 || c->kind == ValueKind::kSha1 ||
+                c->kind == ValueKind::kSha256 || c->kind == ValueKind::kSha512)) {
+        AddValue(*c, out);
       }
     }
   }
 }
 
-void TextTerms(const nlohmann::json& j, std::initializer_list<const char*> keys,
+void TextTerms(simdjson::dom::object o, std::initializer_list<const char*> keys,
                std::vector<std::string>* out) {
   for (const char* k : keys) {
-    auto it = j.find(k);
-    if (it == j.end() || !it->is_string()) continue;
-    for (const auto& v : formats::ExtractValues(it->get<std::string>())) AddValue(v, out);
+    std::string_view text = Str(o, k);
+    if (text.empty()) continue;
+    for (const auto& v : formats::ExtractValues(text)) AddValue(v, out);
   }
 }
 
-void RefTerms(const nlohmann::json& j, const char* key, std::vector<std::string>* out) {
-  auto it = j.find(key);
-  if (it == j.end()) return;
-  if (it->is_string()) {
-    Add(out, common::Cat("ref:", it->get<std::string>()));
-  } else if (it->is_array()) {
-    for (const auto& r : *it) {
-      if (r.is_string()) Add(out, common::Cat("ref:", r.get<std::string>()));
-    }
+void RefTerms(simdjson::dom::object o, const char* key, std::vector<std::string>* out) {
+  simdjson::dom::element e;
+  if (o[key].get(e) != simdjson::SUCCESS) return;
+  std::string_view ref;
+  if (e.get_string().get(ref) == simdjson::SUCCESS) {
+    Add(out, common::Cat("ref:", ref));
+    return;
+  }
+  simdjson::dom::array refs;
+  if (e.get_array().get(refs) != simdjson::SUCCESS) return;
+  for (auto r : refs) {
+    if (r.get_string().get(ref) == simdjson::SUCCESS) Add(out, common::Cat("ref:", ref));
   }
 }
 
@@ -187,51 +191,51 @@ void DeriveTerms(const stix::ObjectRecord& r, std::vector<std::string>* out) {
 }
 
 void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* out) {
-  if (r.type == "indicator") {
-    if (!r.pattern.empty()) {
-      if (r.pattern_type.empty() || r.pattern_type == "stix") PatternTerms(r.pattern, out);
-      return;
-    }
-  }
-  auto j = nlohmann::json::parse(r.json, nullptr, false);
-  if (!j.is_object()) return;
-  if (r.type == "indicator") {
-    auto p = j.find("pattern");
-    if (p != j.end() && p->is_string() && j.value("pattern_type", "stix") == "stix") {
-      PatternTerms(p->get<std::string>(), out);
-    }
-    return;
-  }
-  if (stix::IsScoType(r.type)) {
-    ScoTerms(r.type, j, out);
-    return;
-  }
-  if (r.type == "observed-data") {
-    auto objs = j.find("objects");
-    if (objs != j.end() && objs->is_object()) {
-      for (auto it = objs->begin(); it != objs->end(); ++it) {
-        if (it->is_object() && it->contains("type") && (*it)["type"].is_string()) {
-          ScoTerms((*it)["type"].get<std::string>(), *it, out);
-        }
-      }
-    }
-    RefTerms(j, "object_refs", out);
-    return;
-  }
-  if (r.type == "sighting") {
-    RefTerms(j, "sighting_of_ref", out);
-    return;
-  }
+  // Types whose own properties hold no value: not parsed at all (ATT&CK is half relationships).
   if (r.type == "relationship" || r.type == "marking-definition" || r.type == "identity" ||
       r.type == "language-content" || r.type == "extension-definition") {
     return;
   }
-  if (r.type == "report" || r.type == "note" || r.type == "opinion" || r.type == "grouping") {
-    RefTerms(j, "object_refs", out);
-    TextTerms(j, {"name", "description", "content", "abstract", "explanation"}, out);
+  if (r.type == "indicator" && !r.pattern.empty()) {
+    if (r.pattern_type.empty() || r.pattern_type == "stix") PatternTerms(r.pattern, out);
     return;
   }
-  TextTerms(j, {"name", "description"}, out);
+  // PERF: simdjson, one parser per thread (the ingest path derives on its reading thread).
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  if (parser.parse(r.json).get_object().get(o) != simdjson::SUCCESS) return;
+  if (r.type == "indicator") {
+    std::string_view pattern_type = Str(o, "pattern_type");
+    if (pattern_type.empty() || pattern_type == "stix") PatternTerms(Str(o, "pattern"), out);
+    return;
+  }
+  if (stix::IsScoType(r.type)) {
+    ScoTerms(r.type, o, out);
+    return;
+  }
+  if (r.type == "observed-data") {
+    simdjson::dom::object objs;
+    if (o["objects"].get_object().get(objs) == simdjson::SUCCESS) {
+      for (auto field : objs) {
+        simdjson::dom::object sco;
+        if (field.value.get_object().get(sco) != simdjson::SUCCESS) continue;
+        std::string_view type;
+        if (sco["type"].get_string().get(type) == simdjson::SUCCESS) ScoTerms(type, sco, out);
+      }
+    }
+    RefTerms(o, "object_refs", out);
+    return;
+  }
+  if (r.type == "sighting") {
+    RefTerms(o, "sighting_of_ref", out);
+    return;
+  }
+  if (r.type == "report" || r.type == "note" || r.type == "opinion" || r.type == "grouping") {
+    RefTerms(o, "object_refs", out);
+    TextTerms(o, {"name", "description", "content", "abstract", "explanation"}, out);
+    return;
+  }
+  TextTerms(o, {"name", "description"}, out);
 }
 
 std::vector<std::string> QueryTerms(const Value& v) {

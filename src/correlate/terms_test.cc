@@ -153,6 +153,31 @@ TEST_F(ValueIndexStore, RowsGrowWithValuesNotWithTheirRepeats) {
   EXPECT_TRUE(s->FindTerms({"domain:rolled.example.com"}, 10)->empty());
 }
 
+// There is no index by version (schema 8): a purge derives the purged version's terms again
+// and removes exactly its rows, leaving the other version's rows for the same value.
+TEST_F(ValueIndexStore, PurgeRemovesThePurgedVersionsRowsAndNoOthers) {
+  auto s = Open(true);
+  std::string expired = Indicator(kId1,
+                                  "[ipv4-addr:value = '198.51.100.7'] AND "
+                                  "[domain-name:value = 'gone.example.org']");
+  expired.insert(expired.size() - 1, R"(,"valid_until":"2024-06-01T00:00:00Z")");
+  Import(s.get(), {expired, Indicator(kId2, "[ipv4-addr:value = '198.51.100.7']")});
+  // By hand: kId1 holds ipv4:198.51.100.7, ipv4n:c6336407 and domain:gone.example.org; kId2
+  // the two address terms.
+  EXPECT_EQ(Rows(), 5);
+  store::PurgeRules rules;
+  rules.indicators_expired_before = 1735689600000000;  // 2025-01-01
+  auto report = s->Purge(rules, false);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->items.size(), 1u);
+  EXPECT_EQ(Rows(), 2);
+  EXPECT_TRUE(s->FindTerms({"domain:gone.example.org"}, 10)->empty());
+  auto kept = s->FindTerms({"ipv4:198.51.100.7"}, 10);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].id, kId2);
+}
+
 TEST_F(ValueIndexStore, VersionsStoredWithoutTheIndexAreIndexedByReindex) {
   {
     auto s = Open(false);  // as a store written before the index: no rows

@@ -235,12 +235,12 @@ absl::Status SqliteStore::ReleaseQuarantined(int64_t qid, Winner winner) {
                                             ContentHash(stored_json)));
     }
     for (const char* sql :
-         {"DELETE FROM membership WHERE vid = ?1", "DELETE FROM objects WHERE vid = ?1",
-          "DELETE FROM value_terms WHERE vid = ?1"}) {
+         {"DELETE FROM membership WHERE vid = ?1", "DELETE FROM objects WHERE vid = ?1"}) {
       ACCORD_ASSIGN_OR_RETURN(Stmt d, Prepare(db, sql));
       ACCORD_RETURN_IF_ERROR(BindInt(d.get(), 1, vid));
       ACCORD_RETURN_IF_ERROR(StepDone(d.get(), "remove the replaced version"));
     }
+    ACCORD_RETURN_IF_ERROR(DeleteTerms(c, vid, rec.type, stored_json));
   }
   ACCORD_RETURN_IF_ERROR(txn->Add(rec));
   return txn->Commit().status();

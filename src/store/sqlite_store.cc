@@ -73,7 +73,7 @@ namespace {
 // itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 7;  // 7: value_terms (issue 15)
+constexpr int kSchemaVersion = 8;  // 7: value_terms (issue 15); 8: without its index by vid
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -117,7 +117,6 @@ CREATE TABLE IF NOT EXISTS value_terms(
   term TEXT NOT NULL,
   vid INTEGER NOT NULL,
   PRIMARY KEY(term, vid)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS value_terms_vid ON value_terms(vid);
 )sql";
 
 // Schema 1 -> 2: objects are rebuilt with idh, their JSON moved to the object log (in the
@@ -357,6 +356,7 @@ absl::Status SqliteStore::ApplySchema() {
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
                            kAuthSchema, kStatusSchema, kQuarantineSchema,
                            "PRAGMA user_version = ", kSchemaVersion, ";")));
+  if (version == 7) ACCORD_RETURN_IF_ERROR(Exec(db, "DROP INDEX IF EXISTS value_terms_vid;"));
   if (version >= 1 && version < 7) {
     // Versions stored before the value index existed: `accord related` indexes them first.
     ACCORD_RETURN_IF_ERROR(Exec(db,
@@ -588,7 +588,10 @@ class SqliteImportTxn final : public ImportTxn {
     sqlite3_reset(st);
     if (!stored.ok()) return stored;
     int64_t vid = sqlite3_last_insert_rowid(db);
-    ACCORD_RETURN_IF_ERROR(s_->WriteTerms(s_->writer_.get(), r, vid));
+    s_->CollectTerms(r, vid, &terms_);
+    if (terms_.size() >= SqliteStore::kMaxTermRows) {
+      ACCORD_RETURN_IF_ERROR(s_->FlushTerms(s_->writer_.get(), &terms_));
+    }
     return vid;
   }
 
@@ -596,6 +599,7 @@ class SqliteImportTxn final : public ImportTxn {
     ins_obj_.reset();
     find_obj_.reset();
     ins_mem_.reset();
+    ACCORD_RETURN_IF_ERROR(s_->FlushTerms(s_->writer_.get(), &terms_));
     // The generation moves only when a row did (a version, a membership, a collection, a
     // quarantined copy): a re-import of what is stored leaves it alone, so that readers keep
     // what they compiled (accord match --follow, issue 11). INSERT OR IGNORE that ignored
@@ -641,7 +645,8 @@ class SqliteImportTxn final : public ImportTxn {
   std::vector<std::pair<std::string, std::string>> settings_;  // written at Commit
   int64_t cid_ = 0;
   std::optional<StmtRef> ins_obj_, find_obj_, ins_mem_;
-  std::string stored_json_;  // scratch: a stored version compared with a re-sent one
+  std::string stored_json_;      // scratch: a stored version compared with a re-sent one
+  SqliteStore::TermRows terms_;  // value-index rows not yet written (FlushTerms)
   std::string writer_ = "import";
   uint64_t adds_ = 0;  // Add calls so far: ContentConflict::index
   bool refuse_conflicts_ = false;
@@ -907,7 +912,11 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
   PurgeReport report;
-  std::vector<int64_t> vids;
+  struct Version {
+    int64_t vid, log_off, log_len;
+    const char* type;
+  };
+  std::vector<Version> vids;
   std::vector<std::pair<int64_t, int64_t>> ranges;
   auto versions = [&](const char* kind, const char* sql, Micros cutoff) -> absl::Status {
     if (cutoff == 0) return absl::OkStatus();
@@ -921,7 +930,7 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
       it.id = ColText(q.get(), 1);
       it.modified = ColInt(q.get(), 2);
       it.bytes = ColInt(q.get(), 4);
-      vids.push_back(ColInt(q.get(), 0));
+      vids.push_back({ColInt(q.get(), 0), ColInt(q.get(), 3), it.bytes, kind});
       ranges.emplace_back(ColInt(q.get(), 3), it.bytes + 1);  // with its newline
       report.bytes += it.bytes;
       report.items.push_back(std::move(it));
@@ -965,13 +974,15 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
   ACCORD_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
   ACCORD_ASSIGN_OR_RETURN(Stmt dm, Prepare(db, "DELETE FROM membership WHERE vid = ?1"));
   ACCORD_ASSIGN_OR_RETURN(Stmt dv, Prepare(db, "DELETE FROM objects WHERE vid = ?1"));
-  ACCORD_ASSIGN_OR_RETURN(Stmt dt, Prepare(db, "DELETE FROM value_terms WHERE vid = ?1"));
-  for (int64_t vid : vids) {
-    for (sqlite3_stmt* st : {dm.get(), dv.get(), dt.get()}) {
+  std::string json;
+  for (const Version& v : vids) {
+    for (sqlite3_stmt* st : {dm.get(), dv.get()}) {
       sqlite3_reset(st);
-      ACCORD_RETURN_IF_ERROR(BindInt(st, 1, vid));
+      ACCORD_RETURN_IF_ERROR(BindInt(st, 1, v.vid));
       ACCORD_RETURN_IF_ERROR(StepDone(st, "purge a version"));
     }
+    ACCORD_RETURN_IF_ERROR(log_->Read({{v.log_off, v.log_len, &json}}));
+    ACCORD_RETURN_IF_ERROR(DeleteTerms(writer_.get(), v.vid, v.type, json));
   }
   ACCORD_ASSIGN_OR_RETURN(Stmt dq, Prepare(db, "DELETE FROM quarantine WHERE qid = ?1"));
   for (int64_t qid : qids) {
@@ -1100,21 +1111,54 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
   return static_cast<uint64_t>(ColInt(q.get(), 0));
 }
 
-absl::Status SqliteStore::WriteTerms(Conn* c, const stix::ObjectRecord& r, int64_t vid) {
-  if (!options_.derive_terms) return absl::OkStatus();
+void SqliteStore::CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows) {
+  if (!options_.derive_terms) return;
   std::vector<std::string> derived;
   if (!r.terms_derived) options_.derive_terms(r, &derived);
   const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
-  if (terms.empty()) return absl::OkStatus();
+  for (const auto& t : terms) rows->emplace_back(t, vid);
+}
+
+absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
+  if (rows->empty()) return absl::OkStatus();
+  std::sort(rows->begin(), rows->end());
   ACCORD_ASSIGN_OR_RETURN(StmtRef q,
                           Cached(c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)"));
-  for (const auto& t : terms) {
+  for (const auto& [term, vid] : *rows) {
     sqlite3_reset(q.get());
-    ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, t));
+    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 1, term));
     ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, vid));
-    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat("index ", r.id)));
+    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat("index the value ", term)));
   }
   sqlite3_reset(q.get());
+  rows->clear();
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view type,
+                                      std::string_view json) {
+  if (!options_.derive_terms) {
+    // No deriver in this process (a store opened below the CLI): the slow way, a scan.
+    ACCORD_ASSIGN_OR_RETURN(StmtRef d, Cached(c, "DELETE FROM value_terms WHERE vid = ?1"));
+    ACCORD_RETURN_IF_ERROR(BindInt(d.get(), 1, vid));
+    absl::Status st = StepDone(d.get(), "remove a version from the value index");
+    sqlite3_reset(d.get());
+    return st;
+  }
+  stix::ObjectRecord rec;
+  rec.type = std::string(type);
+  rec.json = std::string(json);
+  std::vector<std::string> terms;
+  options_.derive_terms(rec, &terms);
+  ACCORD_ASSIGN_OR_RETURN(StmtRef d,
+                          Cached(c, "DELETE FROM value_terms WHERE term = ?1 AND vid = ?2"));
+  for (const auto& t : terms) {
+    sqlite3_reset(d.get());
+    ACCORD_RETURN_IF_ERROR(BindStatic(d.get(), 1, t));
+    ACCORD_RETURN_IF_ERROR(BindInt(d.get(), 2, vid));
+    ACCORD_RETURN_IF_ERROR(StepDone(d.get(), "remove a version from the value index"));
+  }
+  sqlite3_reset(d.get());
   return absl::OkStatus();
 }
 
@@ -1193,7 +1237,7 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
                                           "SELECT vid, id, type, modified, log_off, log_len "
                                           "FROM objects ORDER BY vid"));
   uint64_t rows = 0;
-  std::string json;
+  TermRows terms;
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read versions to index"));
     if (!row) break;
@@ -1203,9 +1247,11 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
     rec.type = ColText(q.get(), 2);
     rec.modified = ColInt(q.get(), 3);
     ACCORD_RETURN_IF_ERROR(log_->Read({{ColInt(q.get(), 4), ColInt(q.get(), 5), &rec.json}}));
-    ACCORD_RETURN_IF_ERROR(WriteTerms(writer_.get(), rec, vid));
+    CollectTerms(rec, vid, &terms);
+    if (terms.size() >= kMaxTermRows) ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));
     ++rows;
   }
+  ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));
   ACCORD_RETURN_IF_ERROR(Exec(db, "DELETE FROM settings WHERE key = 'value_index.stale'"));
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return rows;

@@ -102,8 +102,17 @@ class SqliteStore final : public Store, public Quarantine {
                                                      uint64_t limit) override;
   absl::StatusOr<bool> ValueIndexCurrent() override;
   absl::StatusOr<uint64_t> Reindex() override;
-  // Writes the terms of version `vid` (REQUIRES: the writer, in a write transaction).
-  absl::Status WriteTerms(Conn* c, const stix::ObjectRecord& r, int64_t vid);
+  // Value-index rows (term, vid), gathered by CollectTerms and written by FlushTerms in term
+  // order. PERF: B-tree inserts in key order touch the pages the previous insert touched;
+  // in the order objects arrive each term lands on a random page of a large index.
+  using TermRows = std::vector<std::pair<std::string, int64_t>>;
+  static constexpr size_t kMaxTermRows = 1 << 16;  // a flush at most this many rows apart
+  void CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows);
+  // REQUIRES: `c` is the writer, in a write transaction. Empties `rows`.
+  absl::Status FlushTerms(Conn* c, TermRows* rows);
+  // Removes the value-index rows of version `vid`, whose JSON is `json`: its terms are derived
+  // again (there is no index by vid: it doubled the cost of indexing). REQUIRES: as FlushTerms.
+  absl::Status DeleteTerms(Conn* c, int64_t vid, std::string_view type, std::string_view json);
   ~SqliteStore() override;
 
   // Quarantine (sqlite_quarantine.cc).

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,7 +46,14 @@ inline RunResult RunCmd(const std::string& cmd, const std::filesystem::path& tmp
   auto out = tmp / "run.out";
   auto err = tmp / "run.err";
   std::string full = cmd + " >" + ShellQuote(out.string()) + " 2>" + ShellQuote(err.string());
+  const auto t0 = std::chrono::steady_clock::now();
   int rc = std::system(full.c_str());
+  // ACCORD_TEST_RUNLOG=FILE: every command and its wall time, appended (to find slow tests).
+  if (const char* log = std::getenv("ACCORD_TEST_RUNLOG")) {
+    std::ofstream(log, std::ios::app)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << "\t"
+        << cmd << "\n";
+  }
   RunResult r;
   r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = Slurp(out);
