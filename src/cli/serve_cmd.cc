@@ -34,6 +34,7 @@
 #include "accord/store/store.h"
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
+#include "accord/web/session.h"
 #include "cli/cli.h"
 
 namespace accord::cli {
@@ -253,11 +254,17 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   taxii::Service service(st.get(), auth.get(), cfg.service, changes.get(), gate.get());
   // The router: authentication, then limits, then the TAXII routes (/taxii2/, /<api root>/).
   // Further mounts (a JSON API, static /ui/ files via ServeStatic) go beside them here.
-  auto authenticator = http::NewAuthDbAuthenticator(auth.get());
+  // Browser sessions (issue 16, docs/UI_API.md): a request without an Authorization header
+  // may be authenticated by its session cookie; cookie-borne writes need the CSRF token.
+  auto keys = http::NewAuthDbAuthenticator(auth.get());
+  web::Sessions sessions(auth.get(), web::SessionOptions());
+  auto authenticator = web::NewSessionAuthenticator(keys.get(), &sessions);
   http::Router router(taxii::ErrorResponse);
   router.Use(http::AuthenticationMiddleware(authenticator.get()));
+  router.Use(web::CsrfMiddleware(&sessions));
   router.Use(http::LimitsMiddleware());
   service.Mount(router);
+  web::MountSessionApi(router, &sessions);
   MountAuditApi(router, st.get(), audit_log.get());
   // The request channel (issue 14): the inbox for peers, and a round every request_interval
   // (deliveries retried, deadlines flagged, pings sent). Without a node identity there is none.

@@ -423,7 +423,8 @@ void Router::Add(std::string_view method, std::string_view pattern, RouteHandler
 
 void Router::Use(Middleware middleware) { impl_->middleware.push_back(std::move(middleware)); }
 
-void Router::ServeStatic(std::string prefix, const std::string& dir) {
+void Router::ServeStatic(std::string prefix, const std::string& dir,
+                         std::vector<std::pair<std::string, std::string>> headers) {
   std::error_code ec;
   fs::path root = fs::canonical(dir, ec);
   if (ec) {
@@ -434,7 +435,12 @@ void Router::ServeStatic(std::string prefix, const std::string& dir) {
   }
   if (prefix.empty() || prefix.back() != '/') prefix += '/';
   Add("GET", prefix + "*",
-      [root](RequestContext& ctx, Response& res) { ServeFile(root, ctx, res); });
+      [root, headers = std::move(headers)](RequestContext& ctx, Response& res) {
+        ServeFile(root, ctx, res);
+        if (res.status == 200) {
+          for (const auto& [name, value] : headers) res.SetHeader(name, value);
+        }
+      });
 }
 
 uint64_t Router::BodyLimit(std::string_view method, std::string_view path) const {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -231,6 +232,57 @@ TEST_F(TaxiiE2E, CollectionsShowOnlyWhatTheUserMaySee) {
   EXPECT_EQ(by_alias["shared"]["can_write"], true);
   EXPECT_EQ(by_alias["readonly"]["can_write"], false);
   EXPECT_EQ(by_alias["shared"]["title"], "Shared");
+}
+
+// Issue 16: a browser session made from alice's key reads what alice reads, through the same
+// TAXII routes; its writes need the CSRF token (same origin); signing out ends it on the server.
+TEST_F(TaxiiE2E, BrowserSessionReadsAsItsUserAndItsWritesNeedTheCsrfToken) {
+  auto f = dir_->path() / "signin.json";
+  std::ofstream(f) << json{{"key", alice_}}.dump();
+  HttpReply in = Curl("-X POST -H 'Content-Type: application/json' --data-binary @" +
+                      ShellQuote(f.string()) + " " + ShellQuote(Url("/api/ui/v1/session")));
+  ASSERT_EQ(in.status, 201) << in.body;
+  std::string cookie = in.headers["set-cookie"];
+  ASSERT_EQ(cookie.rfind("accord_session=", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  std::string session = cookie.substr(0, cookie.find(';'));
+  std::string csrf = in.Json()["csrf_token"];
+  EXPECT_EQ(in.Json()["user"], "alice");
+  const std::string jar = " -H " + ShellQuote("Cookie: " + session);
+
+  // Reads: alice's collections, not the secret one.
+  auto j =
+      Curl(jar + " -H " + ShellQuote(kAccept) + " " + ShellQuote(Url("/api/collections/"))).Json();
+  std::set<std::string> aliases;
+  for (auto& c : j["collections"]) aliases.insert(c["alias"]);
+  EXPECT_EQ(aliases.count("shared"), 1u);
+  EXPECT_EQ(aliases.count("secret"), 0u);
+
+  // Writes: without the token refused before the body is read; with it (and this origin)
+  // accepted as alice's.
+  auto body = dir_->path() / "post-session.json";
+  std::ofstream(body) << Envelope(0, 1, 1616);
+  const std::string post = " -X POST -H " + ShellQuote(kAccept) + " -H " + ShellQuote(kType) +
+                           " --data-binary @" + ShellQuote(body.string()) + " " +
+                           ShellQuote(Url(Col(shared_) + "objects/"));
+  EXPECT_EQ(Curl(jar + post).status, 403);
+  EXPECT_EQ(Curl(jar + " -H " + ShellQuote("X-CSRF-Token: " + csrf) +
+                 " -H 'Origin: https://evil.example'" + post)
+                .status,
+            403);
+  HttpReply ok =
+      Curl(jar + " -H " + ShellQuote("X-CSRF-Token: " + csrf) + " -H " +
+           ShellQuote("Origin: http://127.0.0.1:" + std::to_string(server_->port())) + post);
+  EXPECT_EQ(ok.status, 202) << ok.body;
+
+  // Signing out ends the session: the same cookie is then nobody.
+  EXPECT_EQ(Curl(jar + " -X DELETE -H " + ShellQuote("X-CSRF-Token: " + csrf) + " " +
+                 ShellQuote(Url("/api/ui/v1/session")))
+                .status,
+            204);
+  EXPECT_EQ(Curl(jar + " " + ShellQuote(Url("/api/ui/v1/session"))).status, 401);
+  EXPECT_EQ(Curl(jar + post).status, 401);  // anonymous now: authentication required
 }
 
 TEST_F(TaxiiE2E, CollectionByIdAndByAlias) {

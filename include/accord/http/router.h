@@ -131,7 +131,9 @@ class Router {
   /// HEAD only. `prefix` alone serves `dir`/index.html. Refused with 404: '..' or '.'
   /// segments, hidden names (leading '.'), NUL or backslash, anything that resolves (through
   /// symlinks) outside `dir`, and anything but a regular file. Content-Type by extension.
-  void ServeStatic(std::string prefix, const std::string& dir);
+  /// `headers` go on every file answered (a web UI's Content-Security-Policy).
+  void ServeStatic(std::string prefix, const std::string& dir,
+                   std::vector<std::pair<std::string, std::string>> headers = {});
 
   /// Routes one request (synchronously; a deferred answer stays deferred). When
   /// `request.principal` is set (CheckHead passed), the middleware and check_head are not run
