@@ -34,6 +34,7 @@
 #include "accord/store/store.h"
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
+#include "accord/web/read_api.h"
 #include "accord/web/session.h"
 #include "cli/cli.h"
 
@@ -265,6 +266,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   router.Use(http::LimitsMiddleware());
   service.Mount(router);
   web::MountSessionApi(router, &sessions);
+  web::MountReadApi(router, {st.get(), gate.get(), audit_log.get()});
   MountAuditApi(router, st.get(), audit_log.get());
   // The request channel (issue 14): the inbox for peers, and a round every request_interval
   // (deliveries retried, deadlines flagged, pings sent). Without a node identity there is none.

@@ -32,6 +32,7 @@ std::string_view ExitName(Exit exit) {
     case Exit::kMatchOutput: return "match-output";
     case Exit::kSightings: return "sightings";
     case Exit::kRequestChannel: return "request-channel";
+    case Exit::kUiSearch: return "ui-search";
   }
   return "unknown-exit";
 }

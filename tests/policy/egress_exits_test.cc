@@ -208,6 +208,18 @@ class EgressExits : public ::testing::Test {
         o.message = r.out + r.err;
         return o;
       }
+      case Exit::kUiSearch: {
+        // The web UI's search, as the admin (its key; a browser's session reads the same).
+        auto [status, j] = Taxii(node_, "/api/ui/v1/search?value=198.51.100.7");
+        Outcome o;
+        o.refused = status != 200;
+        if (o.refused) {
+          o.message = j.is_object() ? j.value("description", std::string()) : std::string();
+        } else if (j.contains("results")) {
+          o.delivered = j["results"].size();
+        }
+        return o;
+      }
     }
     ADD_FAILURE() << "unhandled exit";
     return {};
@@ -227,6 +239,7 @@ class EgressExits : public ::testing::Test {
       case Exit::kMatchOutput: return 2;     // two connections hit one indicator each
       case Exit::kSightings: return 2;       // one sighting per indicator (same hour)
       case Exit::kRequestChannel: return 1;  // the one request sent
+      case Exit::kUiSearch: return 1;        // one indicator holds 198.51.100.7
     }
     return 0;
   }
@@ -283,7 +296,7 @@ TEST_F(EgressExits, EveryExitHasADistinctName) {
   std::set<std::string_view> names;
   for (Exit e : policy::AllExits()) names.insert(policy::ExitName(e));
   EXPECT_EQ(names.size(), policy::AllExits().size());
-  EXPECT_EQ(policy::AllExits().size(), 11u);  // update Drive() and Expected() with the enum
+  EXPECT_EQ(policy::AllExits().size(), 12u);  // update Drive() and Expected() with the enum
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ std::string Id(size_t row) {
 std::string Description(size_t row) {
   return "ask ops-" + std::to_string(row) + "@victim.example about row " + Rows()[row].name;
 }
-std::string Domain(size_t row) { return "row" + std::to_string(row) + ".leak.example"; }
+std::string Domain(size_t row) { return "row" + std::to_string(row) + ".leak.example.com"; }
 
 std::string ObjectJson(size_t row) {
   const Row& r = Rows()[row];
@@ -391,6 +391,31 @@ TEST_F(LeakMatrix, TaxiiServerForEveryRoleAndAgreement) {
     }
     Check("taxii-object", who, one, true, AllRows());
     Check("taxii-versions", who, versions, false, AllRows());
+  }
+}
+
+// The web UI's search by value (issue 16: "a reader not seeing a TLP:RED object anywhere in
+// the UI"): every indicator row's domain searched by every person; presence only. The UI's API
+// is for people: a peer's key is refused (403), and an auditor's exit is closed (403).
+TEST_F(LeakMatrix, UiSearchForEveryRole) {
+  std::set<size_t> indicators;
+  for (size_t row = 0; row < Rows().size(); ++row) {
+    if (Rows()[row].refers_to < 0) indicators.insert(row);
+  }
+  for (const Reader& who : Everyone()) {
+    SCOPED_TRACE(who.name);
+    std::map<std::string, json> found;
+    for (size_t row : indicators) {
+      auto [status, j] = Get(who.name, "/api/ui/v1/search?value=" + Domain(row));
+      if (who.kind == Reader::Kind::kAuditor || who.kind == Reader::Kind::kPeer) {
+        EXPECT_EQ(status, 403) << j.dump();
+        continue;
+      }
+      ASSERT_EQ(status, 200) << j.dump();
+      for (const json& r : j.value("results", json::array())) found[r["id"]] = nullptr;
+    }
+    if (who.kind == Reader::Kind::kPeer) continue;  // not a UI user: no cells
+    Check("ui-search", who, found, false, indicators);
   }
 }
 

@@ -276,6 +276,14 @@ TEST_F(TaxiiE2E, BrowserSessionReadsAsItsUserAndItsWritesNeedTheCsrfToken) {
            ShellQuote("Origin: http://127.0.0.1:" + std::to_string(server_->port())) + post);
   EXPECT_EQ(ok.status, 202) << ok.body;
 
+  // The UI's search answers people only, and says what it cannot read as a value.
+  EXPECT_EQ(Curl(ShellQuote(Url("/api/ui/v1/search?value=198.51.100.7"))).status, 401);
+  EXPECT_EQ(Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?value=198.51.100.7"))).status, 200);
+  EXPECT_EQ(Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?value=not-a-value"))).status, 400);
+  EXPECT_EQ(Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?value=1.2.3.4&limit=0"))).status,
+            400);
+  EXPECT_EQ(Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?valu=1.2.3.4"))).status, 400);
+
   // Signing out ends the session: the same cookie is then nobody.
   EXPECT_EQ(Curl(jar + " -X DELETE -H " + ShellQuote("X-CSRF-Token: " + csrf) + " " +
                  ShellQuote(Url("/api/ui/v1/session")))

@@ -59,12 +59,13 @@ enum class Exit : uint8_t {
   kMatchOutput,     ///< `accord match`: a match line names an indicator and the values it matched
   kSightings,       ///< `accord match --sightings`: sightings that refer to indicators
   kRequestChannel,  ///< points-of-contact requests and their steps, to the other party only
+  kUiSearch,        ///< GET /api/ui/v1/search: the web UI's search by value (docs/UI_API.md)
 };
 
-inline constexpr std::array<Exit, 11> kAllExits = {
-    Exit::kTaxiiObjects, Exit::kTaxiiObject, Exit::kTaxiiManifest, Exit::kTaxiiVersions,
-    Exit::kExport,       Exit::kGet,         Exit::kListJson,      Exit::kTaxiiPush,
-    Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel};
+inline constexpr std::array<Exit, 12> kAllExits = {
+    Exit::kTaxiiObjects, Exit::kTaxiiObject, Exit::kTaxiiManifest,  Exit::kTaxiiVersions,
+    Exit::kExport,       Exit::kGet,         Exit::kListJson,       Exit::kTaxiiPush,
+    Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel, Exit::kUiSearch};
 
 /// The types that travel only over the request channel (issue 14; docs/REQUESTS.md):
 /// requests and their steps. The gate lets them reach a peer only at Exit::kRequestChannel,
