@@ -33,6 +33,7 @@ std::string_view ExitName(Exit exit) {
     case Exit::kSightings: return "sightings";
     case Exit::kRequestChannel: return "request-channel";
     case Exit::kUiSearch: return "ui-search";
+    case Exit::kUiObject: return "ui-object";
   }
   return "unknown-exit";
 }

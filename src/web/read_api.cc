@@ -30,6 +30,15 @@ void Quoted(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+void AppendCollections(std::string* out, const std::vector<std::string>& collections) {
+  out->push_back('[');
+  for (size_t k = 0; k < collections.size(); ++k) {
+    if (k) out->push_back(',');
+    Quoted(out, collections[k]);
+  }
+  out->push_back(']');
+}
+
 void Json(http::Response& res, std::string body) {
   res.status = 200;
   res.SetHeader("Content-Type", "application/json");
@@ -52,16 +61,104 @@ struct Found {
   std::vector<std::string> collections;
 };
 
-void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
+// "modified", "revoked" and "collections" of a found version.
+void AppendVersion(std::string* out, const Found& f) {
+  *out += "\"modified\":";
+  Quoted(out, common::FormatTimestamp(f.object.modified));
+  *out += f.object.revoked ? ",\"revoked\":true" : ",\"revoked\":false";
+  *out += ",\"collections\":";
+  AppendCollections(out, f.collections);
+}
+
+// The person asking, or an answer (401, 403) when the UI's API is not theirs.
+bool Person(http::RequestContext& ctx, http::Response& res) {
   const http::Principal& who = ctx.principal;
   if (who.anonymous()) {
     res = ctx.Error(401, "Unauthorized", "sign in first");
-    return;
+    return false;
   }
   if (who.role == http::Role::kPeer) {
     res = ctx.Error(403, "Forbidden", "the UI's API is for people; a peer reads over TAXII");
-    return;
+    return false;
   }
+  return true;
+}
+
+policy::Audience AudienceOf(const http::Principal& who) {
+  return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
+}
+
+void Failed(http::RequestContext& ctx, http::Response& res, std::string_view what,
+            const absl::Status& st) {
+  http::LogRequestError(ctx.request_id, common::Cat(what, ": ", st.ToString()));
+  res = ctx.Error(500, "Internal error",
+                  common::Cat("the ", what, " failed; request id ", ctx.request_id));
+}
+
+// Versions of `ids` (`versions` of each) in every collection the caller may read, through the
+// gate at `exit`: by (id, modified), with the collections each was found in. `all` gathers
+// what the audit entry needs. False when it answered (403 for a closed exit, 500).
+bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
+               const std::set<std::string>& ids, store::VersionSelect versions, policy::Exit exit,
+               std::map<std::pair<std::string, common::Micros>, Found>* found,
+               policy::GatedPage* all) {
+  const http::Principal& who = ctx.principal;
+  // A closed exit (lockdown, an auditor) is refused as such, whatever the collections.
+  if (absl::Status open = deps.gate->CheckExit(AudienceOf(who), exit); !open.ok()) {
+    res = ctx.Error(403, "Forbidden", std::string(open.message()));
+    return false;
+  }
+  auto collections = deps.store->ListCollections();
+  if (!collections.ok()) {
+    Failed(ctx, res, "read", collections.status());
+    return false;
+  }
+  policy::EgressReader reader(deps.store, deps.gate);
+  if (ids.empty()) return true;
+  for (const store::CollectionInfo& c : *collections) {
+    if (!c.is_public && !who.CanRead(c.id)) continue;
+    store::Query q;
+    q.collection = c.id;
+    q.ids.assign(ids.begin(), ids.end());
+    q.versions = versions;
+    q.include_revoked = true;
+    auto page = reader.List(q, AudienceOf(who), exit);
+    if (!page.ok()) {
+      if (absl::IsPermissionDenied(page.status())) {
+        res = ctx.Error(403, "Forbidden", std::string(page.status().message()));
+      } else {
+        Failed(ctx, res, "read", page.status());
+      }
+      return false;
+    }
+    all->withheld += page->withheld;
+    all->replaced += page->replaced;
+    all->denied_refs.insert(all->denied_refs.end(), page->denied_refs.begin(),
+                            page->denied_refs.end());
+    all->replaced_refs.insert(all->replaced_refs.end(), page->replaced_refs.begin(),
+                              page->replaced_refs.end());
+    for (store::StoredObject& o : page->objects) {
+      Found& f = (*found)[{o.id, o.modified}];
+      f.collections.push_back(c.alias.empty() ? c.id : c.alias);
+      if (f.object.id.empty()) f.object = std::move(o);
+    }
+  }
+  return true;
+}
+
+// Records the delivery; false (and a 500) when it cannot be: then nothing is delivered.
+bool Audited(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
+             policy::Exit exit, const std::vector<store::StoredObject>& delivered,
+             const policy::GatedPage& all) {
+  absl::StatusOr<uint64_t> seq =
+      deps.audit->Append(policy::EgressEntry(AudienceOf(ctx.principal), exit, "", delivered, all));
+  if (seq.ok()) return true;
+  Failed(ctx, res, "audit", seq.status());
+  return false;
+}
+
+void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
+  if (!Person(ctx, res)) return;
   auto params = http::ParseQuery(ctx.request.query);
   if (!params.ok()) {
     res = ctx.Error(400, "Bad request", std::string(params.status().message()));
@@ -91,11 +188,9 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
                                 "hash or CVE id"));
     return;
   }
-  const policy::Audience audience =
-      policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
-  policy::EgressReader reader(deps.store, deps.gate);
   // A closed exit (lockdown, an auditor) is refused before anything is looked up.
-  if (absl::Status open = deps.gate->CheckExit(audience, policy::Exit::kUiSearch); !open.ok()) {
+  if (absl::Status open = deps.gate->CheckExit(AudienceOf(ctx.principal), policy::Exit::kUiSearch);
+      !open.ok()) {
     res = ctx.Error(403, "Forbidden", std::string(open.message()));
     return;
   }
@@ -109,55 +204,24 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
       hits->insert(hits->end(), range->begin(), range->end());
     }
   }
-  auto collections = deps.store->ListCollections();
-  if (!hits.ok() || !collections.ok()) {
-    absl::Status st = hits.ok() ? collections.status() : hits.status();
-    http::LogRequestError(ctx.request_id, common::Cat("ui search: ", st.ToString()));
-    res = ctx.Error(500, "Internal error",
-                    common::Cat("the search failed; request id ", ctx.request_id));
-    return;
-  }
+  if (!hits.ok()) return Failed(ctx, res, "search", hits.status());
   std::set<std::string> ids;
   for (const auto& h : *hits) ids.insert(h.id);
   // The latest admitted version of each object, from every collection the caller may read.
-  std::map<std::string, Found> found;
+  std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
-  if (!ids.empty()) {
-    for (const store::CollectionInfo& c : *collections) {
-      if (!c.is_public && !who.CanRead(c.id)) continue;
-      store::Query q;
-      q.collection = c.id;
-      q.ids.assign(ids.begin(), ids.end());
-      q.versions = store::VersionSelect::kLast;
-      q.include_revoked = true;
-      auto page = reader.List(q, audience, policy::Exit::kUiSearch);
-      if (!page.ok()) {
-        if (absl::IsPermissionDenied(page.status())) {
-          res = ctx.Error(403, "Forbidden", std::string(page.status().message()));
-        } else {
-          http::LogRequestError(ctx.request_id,
-                                common::Cat("ui search: ", page.status().ToString()));
-          res = ctx.Error(500, "Internal error",
-                          common::Cat("the search failed; request id ", ctx.request_id));
-        }
-        return;
-      }
-      all.withheld += page->withheld;
-      all.replaced += page->replaced;
-      all.denied_refs.insert(all.denied_refs.end(), page->denied_refs.begin(),
-                             page->denied_refs.end());
-      all.replaced_refs.insert(all.replaced_refs.end(), page->replaced_refs.begin(),
-                               page->replaced_refs.end());
-      for (store::StoredObject& o : page->objects) {
-        Found& f = found[o.id];
-        f.collections.push_back(c.alias.empty() ? c.id : c.alias);
-        if (f.object.id.empty() || o.modified > f.object.modified) f.object = std::move(o);
-      }
-    }
+  if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiSearch,
+                 &versions, &all)) {
+    return;
+  }
+  std::map<std::string, const Found*> latest;
+  for (const auto& [key, f] : versions) {
+    const Found*& l = latest[key.first];
+    if (!l || f.object.modified > l->object.modified) l = &f;
   }
   std::vector<const Found*> order;
-  order.reserve(found.size());
-  for (const auto& [id, f] : found) order.push_back(&f);
+  order.reserve(latest.size());
+  for (const auto& [id, f] : latest) order.push_back(f);
   std::sort(order.begin(), order.end(), [](const Found* a, const Found* b) {
     return a->object.modified != b->object.modified ? a->object.modified > b->object.modified
                                                     : a->object.id < b->object.id;
@@ -167,16 +231,7 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   std::vector<store::StoredObject> delivered;
   delivered.reserve(order.size());
   for (const Found* f : order) delivered.push_back(f->object);
-  // What leaves is recorded first; a delivery that cannot be audited is not made.
-  if (absl::StatusOr<uint64_t> seq = deps.audit->Append(
-          policy::EgressEntry(audience, policy::Exit::kUiSearch, "", delivered, all));
-      !seq.ok()) {
-    http::LogRequestError(ctx.request_id,
-                          common::Cat("ui search: audit: ", seq.status().ToString()));
-    res = ctx.Error(500, "Internal error",
-                    common::Cat("the search could not be audited; request id ", ctx.request_id));
-    return;
-  }
+  if (!Audited(deps, ctx, res, policy::Exit::kUiSearch, delivered, all)) return;
   std::string out = "{\"query\":{\"kind\":";
   Quoted(&out, formats::ValueKindName(v->kind));
   out += ",\"value\":";
@@ -191,17 +246,54 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
     Quoted(&out, f.object.type);
     out += ",\"name\":";
     Quoted(&out, NameOf(f.object.json));
-    out += ",\"modified\":";
-    Quoted(&out, common::FormatTimestamp(f.object.modified));
-    out += f.object.revoked ? ",\"revoked\":true" : ",\"revoked\":false";
-    out += ",\"collections\":[";
-    for (size_t k = 0; k < f.collections.size(); ++k) {
-      if (k) out += ',';
-      Quoted(&out, f.collections[k]);
-    }
-    out += "]}";
+    out += ',';
+    AppendVersion(&out, f);
+    out += '}';
   }
   out += more ? "],\"more\":true}" : "],\"more\":false}";
+  Json(res, std::move(out));
+}
+
+// GET /api/ui/v1/objects/{id}: every version the caller may read, oldest first, each with the
+// collections it is in and the object as delivered (a redacted copy where the gate replaced
+// it). 404 when there is none, whether it does not exist or may not be read.
+void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
+  if (!Person(ctx, res)) return;
+  const std::string id(ctx.Param("id"));
+  if (!ctx.request.query.empty()) {
+    res = ctx.Error(400, "Bad request", "this resource takes no parameters");
+    return;
+  }
+  std::map<std::pair<std::string, common::Micros>, Found> versions;
+  policy::GatedPage all;
+  if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kAll, policy::Exit::kUiObject,
+                 &versions, &all)) {
+    return;
+  }
+  std::vector<store::StoredObject> delivered;
+  delivered.reserve(versions.size());
+  for (const auto& [key, f] : versions) delivered.push_back(f.object);
+  if (!Audited(deps, ctx, res, policy::Exit::kUiObject, delivered, all)) return;
+  if (versions.empty()) {
+    res = ctx.Error(404, "Not found", common::Cat("no object '", id, "' that you may read"));
+    return;
+  }
+  std::string out = "{\"id\":";
+  Quoted(&out, id);
+  out += ",\"type\":";
+  Quoted(&out, versions.begin()->second.object.type);
+  out += ",\"versions\":[";
+  bool first = true;
+  for (const auto& [key, f] : versions) {  // (id, modified) order: oldest first
+    if (!first) out += ',';
+    first = false;
+    out += '{';
+    AppendVersion(&out, f);
+    out += ",\"object\":";
+    out += f.object.json;  // stored minified JSON, or the gate's replacement
+    out += '}';
+  }
+  out += "]}";
   Json(res, std::move(out));
 }
 
@@ -210,6 +302,8 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
 void MountReadApi(http::Router& router, ReadApiDeps deps) {
   router.Add("GET", "/api/ui/v1/search",
              [deps](http::RequestContext& ctx, http::Response& res) { Search(deps, ctx, res); });
+  router.Add("GET", "/api/ui/v1/objects/{id}",
+             [deps](http::RequestContext& ctx, http::Response& res) { Object(deps, ctx, res); });
 }
 
 }  // namespace accord::web

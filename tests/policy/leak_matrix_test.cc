@@ -394,10 +394,11 @@ TEST_F(LeakMatrix, TaxiiServerForEveryRoleAndAgreement) {
   }
 }
 
-// The web UI's search by value (issue 16: "a reader not seeing a TLP:RED object anywhere in
-// the UI"): every indicator row's domain searched by every person; presence only. The UI's API
-// is for people: a peer's key is refused (403), and an auditor's exit is closed (403).
-TEST_F(LeakMatrix, UiSearchForEveryRole) {
+// The web UI (issue 16: "a reader not seeing a TLP:RED object anywhere in the UI"): every
+// indicator row's domain searched by every person (presence only), and every row's object view
+// (content, as TAXII's). The UI's API is for people: a peer's key is refused (403), and an
+// auditor's exits are closed (403).
+TEST_F(LeakMatrix, UiSearchAndObjectViewForEveryRole) {
   std::set<size_t> indicators;
   for (size_t row = 0; row < Rows().size(); ++row) {
     if (Rows()[row].refers_to < 0) indicators.insert(row);
@@ -416,6 +417,21 @@ TEST_F(LeakMatrix, UiSearchForEveryRole) {
     }
     if (who.kind == Reader::Kind::kPeer) continue;  // not a UI user: no cells
     Check("ui-search", who, found, false, indicators);
+
+    // The object view: every row by id, its content checked like a TAXII object's.
+    std::map<std::string, json> viewed;
+    for (size_t row = 0; row < Rows().size(); ++row) {
+      auto [status, j] = Get(who.name, "/api/ui/v1/objects/" + Id(row));
+      if (who.kind == Reader::Kind::kAuditor) {
+        EXPECT_EQ(status, 403) << j.dump();
+        continue;
+      }
+      if (status == 404) continue;  // withheld: the same answer as no such object
+      ASSERT_EQ(status, 200) << j.dump();
+      ASSERT_EQ(j["versions"].size(), 1u) << j.dump();
+      viewed[Id(row)] = j["versions"][0]["object"];
+    }
+    Check("ui-object", who, viewed, true, AllRows());
   }
 }
 

@@ -60,12 +60,14 @@ enum class Exit : uint8_t {
   kSightings,       ///< `accord match --sightings`: sightings that refer to indicators
   kRequestChannel,  ///< points-of-contact requests and their steps, to the other party only
   kUiSearch,        ///< GET /api/ui/v1/search: the web UI's search by value (docs/UI_API.md)
+  kUiObject,        ///< GET /api/ui/v1/objects/{id}: the web UI's object view, every version
 };
 
-inline constexpr std::array<Exit, 12> kAllExits = {
+inline constexpr std::array<Exit, 13> kAllExits = {
     Exit::kTaxiiObjects, Exit::kTaxiiObject, Exit::kTaxiiManifest,  Exit::kTaxiiVersions,
     Exit::kExport,       Exit::kGet,         Exit::kListJson,       Exit::kTaxiiPush,
-    Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel, Exit::kUiSearch};
+    Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel, Exit::kUiSearch,
+    Exit::kUiObject};
 
 /// The types that travel only over the request channel (issue 14; docs/REQUESTS.md):
 /// requests and their steps. The gate lets them reach a peer only at Exit::kRequestChannel,
