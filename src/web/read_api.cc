@@ -17,6 +17,7 @@
 #include "accord/http/message.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/web/session.h"
+#include "http/text.h"
 
 namespace accord::web {
 namespace {
@@ -98,9 +99,15 @@ void Failed(http::RequestContext& ctx, http::Response& res, std::string_view wha
 // Versions of `ids` (`versions` of each) in every collection the caller may read, through the
 // gate at `exit`: by (id, modified), with the collections each was found in. `all` gathers
 // what the audit entry needs. False when it answered (403 for a closed exit, 500).
+// Narrows a read: only these STIX types, only this collection (id or alias); empty: all.
+struct Narrow {
+  std::vector<std::string> types;
+  std::string collection;
+};
+
 bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
                const std::set<std::string>& ids, store::VersionSelect versions, policy::Exit exit,
-               std::map<std::pair<std::string, common::Micros>, Found>* found,
+               const Narrow& narrow, std::map<std::pair<std::string, common::Micros>, Found>* found,
                policy::GatedPage* all) {
   const http::Principal& who = ctx.principal;
   // A closed exit (lockdown, an auditor) is refused as such, whatever the collections.
@@ -117,9 +124,13 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
   if (ids.empty()) return true;
   for (const store::CollectionInfo& c : *collections) {
     if (!c.is_public && !who.CanRead(c.id)) continue;
+    if (!narrow.collection.empty() && narrow.collection != c.id && narrow.collection != c.alias) {
+      continue;
+    }
     store::Query q;
     q.collection = c.id;
     q.ids.assign(ids.begin(), ids.end());
+    q.types = narrow.types;
     q.versions = versions;
     q.include_revoked = true;
     auto page = reader.List(q, AudienceOf(who), exit);
@@ -166,9 +177,17 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   }
   std::string value;
   uint64_t limit = kDefaultLimit;
+  Narrow narrow;
   for (const auto& [k, v] : *params) {
     if (k == "value") {
       value = v;
+    } else if (k == "type") {
+      // Repeatable, or comma-separated: any of them.
+      for (std::string_view t : http::text::Split(v, ',')) {
+        if (!t.empty()) narrow.types.emplace_back(t);
+      }
+    } else if (k == "collection") {
+      narrow.collection = v;
     } else if (k == "limit") {
       if (!absl::SimpleAtoi(v, &limit) || limit == 0 || limit > kMaxLimit) {
         res = ctx.Error(400, "Bad request",
@@ -210,7 +229,7 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   // The latest admitted version of each object, from every collection the caller may read.
   std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
-  if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiSearch,
+  if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiSearch, narrow,
                  &versions, &all)) {
     return;
   }
@@ -266,7 +285,7 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   }
   std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
-  if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kAll, policy::Exit::kUiObject,
+  if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kAll, policy::Exit::kUiObject, {},
                  &versions, &all)) {
     return;
   }

@@ -276,6 +276,30 @@ TEST_F(TaxiiE2E, BrowserSessionReadsAsItsUserAndItsWritesNeedTheCsrfToken) {
            ShellQuote("Origin: http://127.0.0.1:" + std::to_string(server_->port())) + post);
   EXPECT_EQ(ok.status, 202) << ok.body;
 
+  // Search finds what alice posted by its value, narrowed by type and collection; counts
+  // from the one indicator posted here.
+  auto ioc = dir_->path() / "post-ioc.json";
+  std::ofstream(ioc)
+      << R"({"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--16161616-0000-4000-8000-000000000016","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"ui search probe","pattern":"[ipv4-addr:value = '203.0.113.77']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"}]})";
+  ASSERT_EQ(Curl(jar + " -H " + ShellQuote("X-CSRF-Token: " + csrf) + " -X POST -H " +
+                 ShellQuote(kAccept) + " -H " + ShellQuote(kType) + " --data-binary @" +
+                 ShellQuote(ioc.string()) + " " + ShellQuote(Url(Col(shared_) + "objects/")))
+                .status,
+            202);
+  auto found = [&](const std::string& query) {
+    HttpReply r = Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?" + query)));
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    return r.Json().value("results", json::array()).size();
+  };
+  EXPECT_EQ(found("value=203.0.113.77"), 1u);
+  EXPECT_EQ(found("value=203[.]0[.]113[.]77"), 1u);  // defanged
+  EXPECT_EQ(found("value=203.0.113.0/24"), 1u);      // a CIDR finds the address inside it
+  EXPECT_EQ(found("value=203.0.113.77&type=indicator"), 1u);
+  EXPECT_EQ(found("value=203.0.113.77&type=malware,report"), 0u);
+  EXPECT_EQ(found("value=203.0.113.77&collection=shared"), 1u);
+  EXPECT_EQ(found("value=203.0.113.77&collection=readonly"), 0u);
+  EXPECT_EQ(found("value=203.0.113.78"), 0u);
+
   // The UI's search answers people only, and says what it cannot read as a value.
   EXPECT_EQ(Curl(ShellQuote(Url("/api/ui/v1/search?value=198.51.100.7"))).status, 401);
   EXPECT_EQ(Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?value=198.51.100.7"))).status, 200);
