@@ -133,11 +133,8 @@ absl::StatusOr<std::vector<QuarantineEntry>> SqliteStore::ListQuarantine(uint64_
                                            "ORDER BY q.qid LIMIT ?1")));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, limit == 0 ? -1 : static_cast<int64_t>(limit)));
   std::vector<QuarantineEntry> out;
-  while (true) {
-    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list quarantine"));
-    if (!row) break;
-    out.push_back(RowToEntry(q.get()));
-  }
+  ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "list quarantine",
+                                    [&](sqlite3_stmt* st) { out.push_back(RowToEntry(st)); }));
   return out;
 }
 

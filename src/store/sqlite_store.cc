@@ -1119,18 +1119,29 @@ void SqliteStore::CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRow
   for (const auto& t : terms) rows->emplace_back(t, vid);
 }
 
-absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
-  if (rows->empty()) return absl::OkStatus();
-  std::sort(rows->begin(), rows->end());
-  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
-                          Cached(c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)"));
-  for (const auto& [term, vid] : *rows) {
+namespace {
+
+// Runs `sql` (parameters ?1 term, ?2 vid) once per row.
+absl::Status EachTermRow(Conn* c, const char* sql, const SqliteStore::TermRows& rows,
+                         std::string_view what) {
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
+  for (const auto& [term, vid] : rows) {
     sqlite3_reset(q.get());
     ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 1, term));
     ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, vid));
-    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat("index the value ", term)));
+    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat(what, " ", term)));
   }
   sqlite3_reset(q.get());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
+  if (rows->empty()) return absl::OkStatus();
+  std::sort(rows->begin(), rows->end());
+  ACCORD_RETURN_IF_ERROR(EachTermRow(
+      c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)", *rows, "index the value"));
   rows->clear();
   return absl::OkStatus();
 }
@@ -1148,18 +1159,10 @@ absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view typ
   stix::ObjectRecord rec;
   rec.type = std::string(type);
   rec.json = std::string(json);
-  std::vector<std::string> terms;
-  options_.derive_terms(rec, &terms);
-  ACCORD_ASSIGN_OR_RETURN(StmtRef d,
-                          Cached(c, "DELETE FROM value_terms WHERE term = ?1 AND vid = ?2"));
-  for (const auto& t : terms) {
-    sqlite3_reset(d.get());
-    ACCORD_RETURN_IF_ERROR(BindStatic(d.get(), 1, t));
-    ACCORD_RETURN_IF_ERROR(BindInt(d.get(), 2, vid));
-    ACCORD_RETURN_IF_ERROR(StepDone(d.get(), "remove a version from the value index"));
-  }
-  sqlite3_reset(d.get());
-  return absl::OkStatus();
+  TermRows rows;
+  CollectTerms(rec, vid, &rows);
+  return EachTermRow(c, "DELETE FROM value_terms WHERE term = ?1 AND vid = ?2", rows,
+                     "remove from the value index");
 }
 
 namespace {
@@ -1188,11 +1191,8 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTerms(const std::vector<st
     sqlite3_reset(q.get());
     ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, term));
     ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, static_cast<int64_t>(limit)));
-    while (true) {
-      ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read the value index"));
-      if (!row) break;
-      out.push_back(HitOf(q.get()));
-    }
+    ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index",
+                                      [&](sqlite3_stmt* st) { out.push_back(HitOf(st)); }));
   }
   return out;
 }
@@ -1211,11 +1211,8 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::strin
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, hi));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 3, static_cast<int64_t>(limit)));
   std::vector<TermHit> out;
-  while (true) {
-    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read the value index"));
-    if (!row) break;
-    out.push_back(HitOf(q.get()));
-  }
+  ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index",
+                                    [&](sqlite3_stmt* st) { out.push_back(HitOf(st)); }));
   return out;
 }
 

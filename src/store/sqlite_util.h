@@ -51,6 +51,17 @@ absl::StatusOr<bool> Step(sqlite3_stmt* s, std::string_view what);
 /// Steps a statement that returns no rows (INSERT/UPDATE/DELETE); a row is an error too.
 absl::Status StepDone(sqlite3_stmt* s, std::string_view what);
 
+/// Steps `s` to its end, calling `row(s)` for each row.
+template <typename RowFn>
+absl::Status ForEachRow(sqlite3_stmt* s, std::string_view what, RowFn&& row) {
+  while (true) {
+    absl::StatusOr<bool> more = Step(s, what);
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    row(s);
+  }
+}
+
 /// Binds, checked (SQLITE_RANGE, SQLITE_TOOBIG, SQLITE_NOMEM become errors). BindText
 /// copies the value; BindStatic does not (it must outlive the statement's next step).
 absl::Status BindText(sqlite3_stmt* s, int i, std::string_view v);

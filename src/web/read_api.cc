@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "accord/common/encoding.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/correlate/terms.h"
@@ -25,27 +24,13 @@ namespace {
 constexpr uint64_t kDefaultLimit = 50, kMaxLimit = 500;
 constexpr uint64_t kScan = 10000;  // index rows read per term (as `accord related`)
 
-void Quoted(std::string* out, std::string_view s) {
-  out->push_back('"');
-  common::AppendJsonEscaped(out, s);
-  out->push_back('"');
-}
-
 void AppendCollections(std::string* out, const std::vector<std::string>& collections) {
   out->push_back('[');
   for (size_t k = 0; k < collections.size(); ++k) {
     if (k) out->push_back(',');
-    Quoted(out, collections[k]);
+    formats::AppendJsonString(out, collections[k]);
   }
   out->push_back(']');
-}
-
-void Json(http::Response& res, std::string body) {
-  res.status = 200;
-  res.SetHeader("Content-Type", "application/json");
-  res.SetHeader("Cache-Control", "no-store");
-  for (auto& [name, value] : SecurityHeaders()) res.SetHeader(name, value);
-  res.body = std::move(body);
 }
 
 std::string NameOf(const std::string& json) {
@@ -65,7 +50,7 @@ struct Found {
 // "modified", "revoked" and "collections" of a found version.
 void AppendVersion(std::string* out, const Found& f) {
   *out += "\"modified\":";
-  Quoted(out, common::FormatTimestamp(f.object.modified));
+  formats::AppendJsonString(out, common::FormatTimestamp(f.object.modified));
   *out += f.object.revoked ? ",\"revoked\":true" : ",\"revoked\":false";
   *out += ",\"collections\":";
   AppendCollections(out, f.collections);
@@ -89,6 +74,16 @@ policy::Audience AudienceOf(const http::Principal& who) {
   return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
 }
 
+// A closed exit (lockdown, an auditor) is refused as such (403) before anything is read.
+// REQUIRES: before GatedRead, which does not check it again.
+bool ExitOpen(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
+              policy::Exit exit) {
+  absl::Status open = deps.gate->CheckExit(AudienceOf(ctx.principal), exit);
+  if (open.ok()) return true;
+  res = ctx.Error(403, "Forbidden", std::string(open.message()));
+  return false;
+}
+
 void Failed(http::RequestContext& ctx, http::Response& res, std::string_view what,
             const absl::Status& st) {
   http::LogRequestError(ctx.request_id, common::Cat(what, ": ", st.ToString()));
@@ -98,7 +93,7 @@ void Failed(http::RequestContext& ctx, http::Response& res, std::string_view wha
 
 // Versions of `ids` (`versions` of each) in every collection the caller may read, through the
 // gate at `exit`: by (id, modified), with the collections each was found in. `all` gathers
-// what the audit entry needs. False when it answered (403 for a closed exit, 500).
+// what the audit entry needs (ExitOpen has run). False when it answered (403, 500).
 // Narrows a read: only these STIX types, only this collection (id or alias); empty: all.
 struct Narrow {
   std::vector<std::string> types;
@@ -110,11 +105,6 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
                const Narrow& narrow, std::map<std::pair<std::string, common::Micros>, Found>* found,
                policy::GatedPage* all) {
   const http::Principal& who = ctx.principal;
-  // A closed exit (lockdown, an auditor) is refused as such, whatever the collections.
-  if (absl::Status open = deps.gate->CheckExit(AudienceOf(who), exit); !open.ok()) {
-    res = ctx.Error(403, "Forbidden", std::string(open.message()));
-    return false;
-  }
   auto collections = deps.store->ListCollections();
   if (!collections.ok()) {
     Failed(ctx, res, "read", collections.status());
@@ -207,12 +197,7 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
                                 "hash or CVE id"));
     return;
   }
-  // A closed exit (lockdown, an auditor) is refused before anything is looked up.
-  if (absl::Status open = deps.gate->CheckExit(AudienceOf(ctx.principal), policy::Exit::kUiSearch);
-      !open.ok()) {
-    res = ctx.Error(403, "Forbidden", std::string(open.message()));
-    return;
-  }
+  if (!ExitOpen(deps, ctx, res, policy::Exit::kUiSearch)) return;
   auto hits = deps.store->FindTerms(correlate::QueryTerms(*v), kScan);
   std::string lo, hi;
   if (hits.ok() && correlate::AddressRange(*v, &lo, &hi)) {
@@ -252,25 +237,25 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   for (const Found* f : order) delivered.push_back(f->object);
   if (!Audited(deps, ctx, res, policy::Exit::kUiSearch, delivered, all)) return;
   std::string out = "{\"query\":{\"kind\":";
-  Quoted(&out, formats::ValueKindName(v->kind));
+  formats::AppendJsonString(&out, formats::ValueKindName(v->kind));
   out += ",\"value\":";
-  Quoted(&out, v->value);
+  formats::AppendJsonString(&out, v->value);
   out += "},\"results\":[";
   for (size_t i = 0; i < order.size(); ++i) {
     const Found& f = *order[i];
     if (i) out += ',';
     out += "{\"id\":";
-    Quoted(&out, f.object.id);
+    formats::AppendJsonString(&out, f.object.id);
     out += ",\"type\":";
-    Quoted(&out, f.object.type);
+    formats::AppendJsonString(&out, f.object.type);
     out += ",\"name\":";
-    Quoted(&out, NameOf(f.object.json));
+    formats::AppendJsonString(&out, NameOf(f.object.json));
     out += ',';
     AppendVersion(&out, f);
     out += '}';
   }
   out += more ? "],\"more\":true}" : "],\"more\":false}";
-  Json(res, std::move(out));
+  JsonAnswer(res, 200, std::move(out));
 }
 
 // GET /api/ui/v1/objects/{id}: every version the caller may read, oldest first, each with the
@@ -283,6 +268,7 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
     res = ctx.Error(400, "Bad request", "this resource takes no parameters");
     return;
   }
+  if (!ExitOpen(deps, ctx, res, policy::Exit::kUiObject)) return;
   std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
   if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kAll, policy::Exit::kUiObject, {},
@@ -298,9 +284,9 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
     return;
   }
   std::string out = "{\"id\":";
-  Quoted(&out, id);
+  formats::AppendJsonString(&out, id);
   out += ",\"type\":";
-  Quoted(&out, versions.begin()->second.object.type);
+  formats::AppendJsonString(&out, versions.begin()->second.object.type);
   out += ",\"versions\":[";
   bool first = true;
   for (const auto& [key, f] : versions) {  // (id, modified) order: oldest first
@@ -313,7 +299,7 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
     out += '}';
   }
   out += "]}";
-  Json(res, std::move(out));
+  JsonAnswer(res, 200, std::move(out));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "accord/common/encoding.h"
 #include "accord/common/strings.h"
+#include "accord/formats/formats.h"
 #include "http/text.h"
 
 namespace accord::web {
@@ -231,25 +232,13 @@ std::string SetCookie(std::string_view value, bool tls, bool clear) {
                      tls ? "; Secure" : "", clear ? "; Max-Age=0" : "");
 }
 
-void Json(http::Response& res, int status, std::string body) {
-  res.status = status;
-  res.SetHeader("Content-Type", "application/json");
-  res.SetHeader("Cache-Control", "no-store");
-  for (auto& [name, value] : SecurityHeaders()) res.SetHeader(name, value);
-  res.body = std::move(body);
-}
-
 std::string SessionJson(const http::Principal& who, std::string_view csrf) {
-  std::string out;
-  for (auto [name, value] : {std::pair<std::string_view, std::string_view>{"user", who.user},
-                             {"role", http::RoleName(who.role)},
-                             {"csrf_token", csrf}}) {
-    out += out.empty() ? "{\"" : ",\"";
-    out += name;
-    out += "\":\"";
-    common::AppendJsonEscaped(&out, value);
-    out += '"';
-  }
+  std::string out = "{\"user\":";
+  formats::AppendJsonString(&out, who.user);
+  out += ",\"role\":";
+  formats::AppendJsonString(&out, http::RoleName(who.role));
+  out += ",\"csrf_token\":";
+  formats::AppendJsonString(&out, csrf);
   out += '}';
   return out;
 }
@@ -277,6 +266,14 @@ http::Middleware CsrfMiddleware(Sessions* sessions) {
     res = ctx.Error(403, "Forbidden", common::Cat("refused as a cross-site request: ", why));
     return http::Next::kAnswered;
   };
+}
+
+void JsonAnswer(http::Response& res, int status, std::string body) {
+  res.status = status;
+  res.SetHeader("Content-Type", "application/json");
+  res.SetHeader("Cache-Control", "no-store");
+  for (auto& [name, value] : SecurityHeaders()) res.SetHeader(name, value);
+  res.body = std::move(body);
 }
 
 std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
@@ -325,7 +322,7 @@ void MountSessionApi(http::Router& router, Sessions* sessions) {
           return;
         }
         ctx.principal = s->who;
-        Json(res, 201, SessionJson(s->who, s->csrf));
+        JsonAnswer(res, 201, SessionJson(s->who, s->csrf));
         res.SetHeader("Set-Cookie", SetCookie(s->id, ctx.request.tls, false));
       },
       sign_in);
@@ -338,13 +335,13 @@ void MountSessionApi(http::Router& router, Sessions* sessions) {
       res = ctx.Error(401, "Unauthorized", "not signed in");
       return;
     }
-    Json(res, 200, SessionJson(*who, csrf));
+    JsonAnswer(res, 200, SessionJson(*who, csrf));
   });
   router.Add("DELETE", kPath, [sessions](http::RequestContext& ctx, http::Response& res) {
     // CsrfMiddleware has checked the token of a live session before this runs.
     std::string_view id = SessionCookie(ctx.request);
     if (!id.empty()) sessions->End(id);
-    Json(res, 204, "");
+    JsonAnswer(res, 204, "");
     res.SetHeader("Set-Cookie", SetCookie("", ctx.request.tls, true));
   });
 }

@@ -91,6 +91,10 @@ http::Middleware CsrfMiddleware(Sessions* sessions);
 /// from another origin), no framing, no sniffing, no referrer.
 std::vector<std::pair<std::string, std::string>> SecurityHeaders();
 
+/// An answer of the UI's API: `status`, the JSON `body`, `Cache-Control: no-store` and
+/// SecurityHeaders().
+void JsonAnswer(http::Response& res, int status, std::string body);
+
 /// Mounts the session API: POST, GET and DELETE /api/ui/v1/session.
 void MountSessionApi(http::Router& router, Sessions* sessions);
 
