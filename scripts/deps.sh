@@ -12,6 +12,11 @@ PKGS=(
   clang-14 libclang-rt-14-dev python3 curl openssl
 )
 if [ "${ACCORD_BENCH_DEPS:-0}" = 1 ]; then PKGS+=(wrk nginx ripgrep time); fi
+# The web UI is built with node and npm (scripts/ui.sh); Debian's, unless a node is already
+# installed (e.g. from NodeSource, whose nodejs package bundles npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PKGS+=(nodejs npm); fi
+# The browser tests (tests/ui) drive Debian's Chromium (playwright-core never downloads one).
+if [ "${ACCORD_TEST_DEPS:-0}" = 1 ]; then PKGS+=(chromium chromium-driver fonts-dejavu-core); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/deps.sh"
+bash "$root/scripts/ui.sh"  # the web UI, served at /ui/ and installed beside the binary
 cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF >/dev/null
 cmake --build "$root/build-release" --target accord -j"$(nproc)"

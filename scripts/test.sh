@@ -15,7 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
 say() { printf 'test [%s]: %s\n' "$(date -u -d @$(( $(date +%s) - start )) +%M:%S)" "$*"; }
 set -e
-bash "$root/scripts/deps.sh"
+ACCORD_TEST_DEPS=1 bash "$root/scripts/deps.sh"
+say "building the web UI (scripts/ui.sh)"
+bash "$root/scripts/ui.sh"
 shared="$root/../shared"
 if [ -d "$shared/conformance" ]; then
   say "conformance vectors found in $shared/conformance: they run with the suite"

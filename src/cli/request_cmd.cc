@@ -8,6 +8,7 @@
 #include "accord/common/time.h"
 #include "accord/http/router.h"
 #include "accord/requests/channel.h"
+#include "accord/requests/json.h"
 #include "cli/cli.h"
 #include "cli/egress.h"
 
@@ -41,7 +42,9 @@ absl::StatusOr<common::Micros> ParseWhen(std::string_view flag, const std::strin
   return t;
 }
 
-std::string StampOrEmpty(common::Micros t) { return t ? common::FormatTimestampMillis(t) : ""; }
+using requests::Responsible;
+using requests::StampOrEmpty;
+using requests::ViewJson;
 
 struct ChannelSession {
   std::unique_ptr<store::Store> store;
@@ -81,11 +84,6 @@ absl::StatusOr<std::vector<requests::View>> ReadViews(ChannelSession& o) {
   return o.channel->Views(page->objects);
 }
 
-const requests::Contact* Responsible(const requests::View& v) {
-  if (v.contacts.empty()) return nullptr;
-  return &v.contacts[std::min(v.overdue.escalation, v.contacts.size() - 1)];
-}
-
 std::string Flags(const requests::View& v) {
   std::string f;
   if (v.overdue.ack) f += "ACK-OVERDUE ";
@@ -100,77 +98,6 @@ std::string Flags(const requests::View& v) {
   if (!v.history.refused.empty()) f += "FORGED-STEPS ";
   if (!f.empty()) f.pop_back();
   return f;
-}
-
-nlohmann::json ContactJson(const requests::Contact& c) {
-  return nlohmann::json{
-      {"id", c.id},       {"name", c.name},   {"role", requests::Name(c.role)},
-      {"email", c.email}, {"phone", c.phone}, {"hours", c.hours.empty() ? "24/7" : c.hours}};
-}
-
-nlohmann::json ViewJson(const requests::View& v) {
-  const requests::Request& r = v.history.request;
-  nlohmann::json steps = nlohmann::json::array();
-  for (const requests::Step& s : v.history.steps) {
-    nlohmann::json j{{"id", s.id}, {"step", requests::Name(s.state)}, {"by", s.by},
-                     {"to", s.to}, {"at", StampOrEmpty(s.at)},        {"text", s.text}};
-    if (auto d = v.delivery.find(s.id); d != v.delivery.end()) {
-      j["delivered_at"] = d->second.delivered_at
-                              ? nlohmann::json(StampOrEmpty(d->second.delivered_at))
-                              : nlohmann::json();
-      if (!d->second.last_error.empty()) j["delivery_error"] = d->second.last_error;
-    }
-    steps.push_back(std::move(j));
-  }
-  nlohmann::json refused = nlohmann::json::array();
-  for (const auto& x : v.history.refused) {
-    refused.push_back({{"id", x.step.id},
-                       {"step", requests::Name(x.step.state)},
-                       {"by", x.step.by},
-                       {"reason", x.reason}});
-  }
-  nlohmann::json out{
-      {"id", r.id},
-      {"direction", v.outgoing ? "out" : "in"},
-      {"peer", v.peer},
-      {"kind", requests::Name(r.kind)},
-      {"urgency", requests::Name(r.urgency)},
-      {"subject", r.subject},
-      {"description", r.description},
-      {"action", r.action},
-      {"about", r.object_refs},
-      {"marking", r.marking_ref},
-      {"sender", r.sender},
-      {"addressee", r.addressee},
-      {"created", StampOrEmpty(r.created)},
-      {"ack_by", StampOrEmpty(r.ack_by)},
-      {"respond_by", StampOrEmpty(r.respond_by)},
-      {"state", requests::Name(v.history.state)},
-      {"acknowledged_at", v.history.acknowledged_at
-                              ? nlohmann::json(StampOrEmpty(*v.history.acknowledged_at))
-                              : nlohmann::json()},
-      {"answered_at", v.history.answered_at ? nlohmann::json(StampOrEmpty(*v.history.answered_at))
-                                            : nlohmann::json()},
-      {"overdue", {{"ack", v.overdue.ack}, {"response", v.overdue.response}}},
-      {"escalation", v.overdue.escalation},
-      {"history", std::move(steps)},
-      {"refused", std::move(refused)}};
-  const requests::Contact* c = Responsible(v);
-  out["responsible"] = c ? ContactJson(*c) : nlohmann::json();
-  nlohmann::json contacts = nlohmann::json::array();
-  for (const requests::Contact& x : v.contacts) contacts.push_back(ContactJson(x));
-  out["contacts"] = std::move(contacts);
-  if (v.outgoing) {
-    auto d = v.delivery.find(r.id);
-    if (d != v.delivery.end()) {
-      out["delivered_at"] = d->second.delivered_at
-                                ? nlohmann::json(StampOrEmpty(d->second.delivered_at))
-                                : nlohmann::json();
-      out["delivery_attempts"] = d->second.attempts;
-      if (!d->second.last_error.empty()) out["delivery_error"] = d->second.last_error;
-    }
-  }
-  return out;
 }
 
 int RequestSend(const Globals& g, const RequestFlags& f) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -35,7 +36,9 @@
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
 #include "accord/web/read_api.h"
+#include "accord/web/requests_api.h"
 #include "accord/web/session.h"
+#include "accord/web/ui_files.h"
 #include "cli/cli.h"
 
 namespace accord::cli {
@@ -94,9 +97,29 @@ struct ServeFlags {
   std::string access_log = "\x01";
   uint64_t max_body = 0;
   std::string api_root;
+  std::string ui_dir;
   double checkpoint_interval_s = 3600;
   double purge_interval_s = 86400;
 };
+
+// The web UI's built files (ui/dist, `npm run build` in ui/): `flag`, else $ACCORD_UI_DIR,
+// else <prefix>/share/accord/ui beside an installed binary, else the checkout's ui/dist above a
+// binary in its build tree. Empty when none holds index.html (the UI then answers 404).
+std::string FindUiDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ACCORD_UI_DIR"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  std::filesystem::path dir = exe.parent_path();
+  if (std::filesystem::exists(dir / "../share/accord/ui/index.html", ec)) {
+    return (dir / "../share/accord/ui").lexically_normal().string();
+  }
+  for (int up = 0; up < 4 && dir.has_parent_path(); ++up, dir = dir.parent_path()) {
+    if (std::filesystem::exists(dir / "ui/dist/index.html", ec)) return (dir / "ui/dist").string();
+  }
+  return {};
+}
 
 // Runs `fn` on its own thread every `interval_s` while the server runs (the first time one
 // interval after Start), and once more when it stops if `at_stop`.
@@ -266,8 +289,15 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   router.Use(http::LimitsMiddleware());
   service.Mount(router);
   web::MountSessionApi(router, &sessions);
-  web::MountReadApi(router, {st.get(), gate.get(), audit_log.get()});
+  web::MountReadApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
   MountAuditApi(router, st.get(), audit_log.get());
+  // The web UI's files at /ui/ (docs/UI_API.md); without them the UI's API still answers.
+  std::string ui_dir = FindUiDir(f.ui_dir);
+  if (ui_dir.empty()) {
+    std::cerr << "accord: no web UI files found (build them: cd ui && npm ci && npm run build; "
+                 "or pass --ui DIR)\n";
+  }
+  web::MountUiFiles(router, ui_dir.empty() ? "/nonexistent/accord-ui" : ui_dir);
   // The request channel (issue 14): the inbox for peers, and a round every request_interval
   // (deliveries retried, deadlines flagged, pings sent). Without a node identity there is none.
   std::unique_ptr<requests::Channel> channel;
@@ -282,6 +312,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
     if (ch.ok()) {
       channel = std::move(*ch);
       MountRequestChannel(router, cfg.service.api_root, channel.get());
+      web::MountRequestsApi(router, {st.get(), gate.get(), audit_log.get(), channel.get()});
     } else {
       std::cerr << "accord: no request channel: " << ch.status().message() << "\n";
     }
@@ -363,6 +394,9 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
                     "Access log file, JSON lines ('-' standard error, '' off)");
   serve->add_option("--max-body", f->max_body, "Largest request body in bytes (413 above)");
   serve->add_option("--api-root", f->api_root, "API root name (default 'api')");
+  serve->add_option("--ui", f->ui_dir,
+                    "The web UI's built files, served at /ui/ (default: $ACCORD_UI_DIR, else "
+                    "<prefix>/share/accord/ui, else the checkout's ui/dist)");
   serve
       ->add_option("--audit-checkpoint-interval", f->checkpoint_interval_s,
                    "Sign the audit log's head every N seconds, and when stopping (default "

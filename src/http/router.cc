@@ -92,15 +92,51 @@ std::string_view ContentTypeFor(std::string_view name) {
   return "application/octet-stream";
 }
 
+// Whether the request accepts the gzip content coding (RFC 9110 §12.5.3; "gzip;q=0" refuses).
+bool AcceptsGzip(const Request& request) {
+  for (std::string_view item : text::Split(request.Header("accept-encoding"), ',')) {
+    item = text::Trim(item);
+    size_t semi = item.find(';');
+    std::string_view coding = text::Trim(item.substr(0, semi));
+    if (text::Lower(coding) != "gzip") continue;
+    if (semi == std::string_view::npos) return true;
+    std::string_view q = text::Trim(item.substr(semi + 1));
+    return !(q.size() >= 3 && (q.substr(0, 3) == "q=0" || q.substr(0, 3) == "Q=0") &&
+             q.find_first_of("123456789") == std::string_view::npos);
+  }
+  return false;
+}
+
+// `rel` below `root` (canonical) when it is a regular file that stays below the root through
+// every symlink.
+std::optional<fs::path> FileBelow(const fs::path& root, const std::string& rel) {
+  std::error_code ec;
+  fs::path full = fs::canonical(root / rel, ec);  // resolves every symlink
+  if (ec) return std::nullopt;
+  // The resolved file must still be below the root: a symlink may not lead out of it.
+  auto [r_end, f_it] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
+  if (r_end != root.end() || f_it == full.end()) return std::nullopt;
+  if (!fs::is_regular_file(full, ec) || ec) return std::nullopt;
+  return full;
+}
+
 // Serves `rest` (the raw path below the mount) from `root` (canonical). Every refusal is a
 // 404 that names only the request path, never a file system path.
-void ServeFile(const fs::path& root, RequestContext& ctx, Response& res) {
+void ServeFile(const fs::path& root, const Router::StaticOptions& options, RequestContext& ctx,
+               Response& res) {
   auto not_found = [&] {
     res = ctx.Error(404, "Not found", common::Cat("no file at '", ctx.request.path, "'"));
   };
   auto decoded = PercentDecode(ctx.rest, false);
   if (!decoded.ok() || root.empty()) return not_found();
   std::string rel = std::move(*decoded);
+  // A deep link of a single-page app: a directory, or a last segment without '.' (no file
+  // extension).
+  std::string_view last = rel;
+  if (size_t slash = last.rfind('/'); slash != std::string_view::npos) {
+    last = last.substr(slash + 1);
+  }
+  const bool deep_link = last.find('.') == std::string_view::npos;
   if (rel.empty() || rel.back() == '/') rel += "index.html";
   if (rel.find('\0') != std::string::npos || rel.find('\\') != std::string::npos) {
     return not_found();
@@ -109,26 +145,39 @@ void ServeFile(const fs::path& root, RequestContext& ctx, Response& res) {
   for (std::string_view seg : text::Split(rel, '/')) {
     if (seg.empty() || seg[0] == '.') return not_found();
   }
-  std::error_code ec;
-  fs::path full = fs::canonical(root / rel, ec);  // resolves every symlink
-  if (ec) return not_found();
-  // The resolved file must still be below the root: a symlink may not lead out of it.
-  auto [r_end, f_it] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
-  if (r_end != root.end() || f_it == full.end()) return not_found();
-  if (!fs::is_regular_file(full, ec) || ec) return not_found();
-  std::ifstream in(full, std::ios::binary);
+  std::optional<fs::path> full = FileBelow(root, rel);
+  if (!full && deep_link && !options.fallback.empty()) {
+    rel = options.fallback;
+    full = FileBelow(root, rel);
+  }
+  if (!full) return not_found();
+  fs::path send = *full;
+  bool gzipped = false;
+  if (AcceptsGzip(ctx.request)) {
+    if (std::optional<fs::path> gz = FileBelow(root, rel + ".gz")) {
+      send = *gz;
+      gzipped = true;
+    }
+  }
+  std::ifstream in(send, std::ios::binary);
   if (!in) return not_found();
   std::ostringstream data;
   data << in.rdbuf();
   if (in.bad()) {
-    LogRequestError(ctx.request_id, common::Cat("static file ", full.string(), ": read failed"));
+    LogRequestError(ctx.request_id, common::Cat("static file ", send.string(), ": read failed"));
     res = ctx.Error(500, "Internal error",
                     common::Cat("the file could not be read; request id ", ctx.request_id));
     return;
   }
   res.status = 200;
-  res.SetHeader("Content-Type", std::string(ContentTypeFor(full.filename().string())));
+  res.SetHeader("Content-Type", std::string(ContentTypeFor(full->filename().string())));
   res.SetHeader("X-Content-Type-Options", "nosniff");
+  if (gzipped) res.SetHeader("Content-Encoding", "gzip");
+  res.SetHeader("Vary", "Accept-Encoding");
+  if (!options.immutable_under.empty()) {
+    bool immutable = rel.compare(0, options.immutable_under.size(), options.immutable_under) == 0;
+    res.SetHeader("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  }
   res.body = std::move(data).str();
 }
 
@@ -423,8 +472,7 @@ void Router::Add(std::string_view method, std::string_view pattern, RouteHandler
 
 void Router::Use(Middleware middleware) { impl_->middleware.push_back(std::move(middleware)); }
 
-void Router::ServeStatic(std::string prefix, const std::string& dir,
-                         std::vector<std::pair<std::string, std::string>> headers) {
+void Router::ServeStatic(std::string prefix, const std::string& dir, StaticOptions options) {
   std::error_code ec;
   fs::path root = fs::canonical(dir, ec);
   if (ec) {
@@ -435,10 +483,10 @@ void Router::ServeStatic(std::string prefix, const std::string& dir,
   }
   if (prefix.empty() || prefix.back() != '/') prefix += '/';
   Add("GET", prefix + "*",
-      [root, headers = std::move(headers)](RequestContext& ctx, Response& res) {
-        ServeFile(root, ctx, res);
+      [root, options = std::move(options)](RequestContext& ctx, Response& res) {
+        ServeFile(root, options, ctx, res);
         if (res.status == 200) {
-          for (const auto& [name, value] : headers) res.SetHeader(name, value);
+          for (const auto& [name, value] : options.headers) res.SetHeader(name, value);
         }
       });
 }

@@ -438,6 +438,55 @@ TEST_F(StaticFiles, LivesBesideOtherMounts) {
   EXPECT_EQ(Get("/ui/collections/").status, 404);
 }
 
+// A single-page app's mount: deep links answer index.html, hashed assets are cached for good,
+// and a gzip copy beside a file is sent to clients that accept it.
+TEST_F(StaticFiles, SinglePageAppFallbackGzipAndCaching) {
+  fs::create_directories(base_ / "app/assets");
+  Write(base_ / "app/index.html", "<main>app</main>");
+  Write(base_ / "app/assets/app-1.js", "plain js");
+  Write(base_ / "app/assets/app-1.js.gz", "gzipped js");
+  Router r;
+  Router::StaticOptions o;
+  o.fallback = "index.html";
+  o.immutable_under = "assets/";
+  o.headers = {{"Content-Security-Policy", "default-src 'self'"}};
+  r.ServeStatic("/app/", (base_ / "app").string(), o);
+  auto get = [&r](const std::string& target, const std::string& accept_encoding) {
+    Request q = Req("GET", target);
+    if (!accept_encoding.empty()) q.headers.push_back({"accept-encoding", accept_encoding});
+    Response res;
+    r.Handle(q, res);
+    return res;
+  };
+  for (std::string deep : {"/app/objects/indicator--1", "/app/search", "/app/requests/"}) {
+    Response res = get(deep, "");
+    EXPECT_EQ(res.status, 200) << deep;
+    EXPECT_EQ(res.body, "<main>app</main>") << deep;
+    EXPECT_EQ(HeaderOf(res, "Cache-Control"), "no-cache") << deep;
+    EXPECT_EQ(HeaderOf(res, "Content-Security-Policy"), "default-src 'self'") << deep;
+  }
+  // A missing file with an extension is a real 404, not the app; escapes stay refused.
+  EXPECT_EQ(get("/app/assets/missing.js", "").status, 404);
+  EXPECT_EQ(get("/app/../secret", "").status, 404);
+  EXPECT_EQ(get("/app/.hidden/x", "").status, 404);
+  Response plain = get("/app/assets/app-1.js", "");
+  EXPECT_EQ(plain.body, "plain js");
+  EXPECT_EQ(HeaderOf(plain, "Content-Encoding"), "");
+  EXPECT_EQ(HeaderOf(plain, "Cache-Control"), "public, max-age=31536000, immutable");
+  for (std::string accepts : {"gzip", "br, gzip;q=0.8", "GZIP"}) {
+    Response gz = get("/app/assets/app-1.js", accepts);
+    EXPECT_EQ(gz.body, "gzipped js") << accepts;
+    EXPECT_EQ(HeaderOf(gz, "Content-Encoding"), "gzip") << accepts;
+    EXPECT_EQ(HeaderOf(gz, "Content-Type"), "text/javascript; charset=utf-8") << accepts;
+    EXPECT_EQ(HeaderOf(gz, "Vary"), "Accept-Encoding") << accepts;
+  }
+  for (std::string refuses : {"br", "gzip;q=0", "gzip; q=0.000", "identity"}) {
+    EXPECT_EQ(get("/app/assets/app-1.js", refuses).body, "plain js") << refuses;
+  }
+  // The plain mount (no options) has no fallback.
+  EXPECT_EQ(Get("/ui/objects/indicator--1").status, 404);
+}
+
 TEST(StaticFilesMissingDir, Is404NotACrash) {
   Router r;
   r.ServeStatic("/ui/", "/nonexistent/accord/www");

@@ -627,7 +627,9 @@ absl::StatusOr<std::string> Channel::Send(const SendOptions& o) {
   return r.id;
 }
 
-absl::StatusOr<Step> Channel::Take(const std::string& id, State state, const std::string& text) {
+absl::StatusOr<Step> Channel::Take(const std::string& id, State state, const std::string& text,
+                                   const std::string& actor) {
+  const std::string& who = actor.empty() ? impl_->o.actor : actor;
   Impl& m = *impl_;
   std::string peer_identity;
   Step s;
@@ -654,11 +656,11 @@ absl::StatusOr<Step> Channel::Take(const std::string& id, State state, const std
     s.at = at;
     ACCORD_RETURN_IF_ERROR(CheckStep(r, h.state, s));
     ACCORD_ASSIGN_OR_RETURN(std::string signed_json, m.Sign(ToStix(s)));
-    ACCORD_RETURN_IF_ERROR(m.Store({signed_json}, "request-step", m.o.actor));
+    ACCORD_RETURN_IF_ERROR(m.Store({signed_json}, "request-step", who));
     peer_identity = s.to;
     absl::StatusOr<federation::Peer> peer = m.PeerByIdentity(s.to);
     audit::Entry e;
-    e.actor = m.o.actor;
+    e.actor = who;
     e.action = common::Cat("request.", Name(state));
     if (peer.ok()) e.peer = peer->name;
     e.objects.push_back(s.id, s.at);

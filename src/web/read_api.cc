@@ -11,12 +11,16 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/correlate/terms.h"
+#include "accord/federation/node.h"
+#include "accord/federation/peers.h"
+#include "accord/federation/signature.h"
 #include "accord/formats/formats.h"
 #include "accord/formats/text.h"
 #include "accord/http/message.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/web/session.h"
 #include "http/text.h"
+#include "web/api_util.h"
 
 namespace accord::web {
 namespace {
@@ -56,41 +60,6 @@ void AppendVersion(std::string* out, const Found& f) {
   AppendCollections(out, f.collections);
 }
 
-// The person asking, or an answer (401, 403) when the UI's API is not theirs.
-bool Person(http::RequestContext& ctx, http::Response& res) {
-  const http::Principal& who = ctx.principal;
-  if (who.anonymous()) {
-    res = ctx.Error(401, "Unauthorized", "sign in first");
-    return false;
-  }
-  if (who.role == http::Role::kPeer) {
-    res = ctx.Error(403, "Forbidden", "the UI's API is for people; a peer reads over TAXII");
-    return false;
-  }
-  return true;
-}
-
-policy::Audience AudienceOf(const http::Principal& who) {
-  return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
-}
-
-// A closed exit (lockdown, an auditor) is refused as such (403) before anything is read.
-// REQUIRES: before GatedRead, which does not check it again.
-bool ExitOpen(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
-              policy::Exit exit) {
-  absl::Status open = deps.gate->CheckExit(AudienceOf(ctx.principal), exit);
-  if (open.ok()) return true;
-  res = ctx.Error(403, "Forbidden", std::string(open.message()));
-  return false;
-}
-
-void Failed(http::RequestContext& ctx, http::Response& res, std::string_view what,
-            const absl::Status& st) {
-  http::LogRequestError(ctx.request_id, common::Cat(what, ": ", st.ToString()));
-  res = ctx.Error(500, "Internal error",
-                  common::Cat("the ", what, " failed; request id ", ctx.request_id));
-}
-
 // Versions of `ids` (`versions` of each) in every collection the caller may read, through the
 // gate at `exit`: by (id, modified), with the collections each was found in. `all` gathers
 // what the audit entry needs (ExitOpen has run). False when it answered (403, 500).
@@ -125,11 +94,7 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
     q.include_revoked = true;
     auto page = reader.List(q, AudienceOf(who), exit);
     if (!page.ok()) {
-      if (absl::IsPermissionDenied(page.status())) {
-        res = ctx.Error(403, "Forbidden", std::string(page.status().message()));
-      } else {
-        Failed(ctx, res, "read", page.status());
-      }
+      ReadFailed(ctx, res, page.status());
       return false;
     }
     all->withheld += page->withheld;
@@ -145,17 +110,6 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
     }
   }
   return true;
-}
-
-// Records the delivery; false (and a 500) when it cannot be: then nothing is delivered.
-bool Audited(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
-             policy::Exit exit, const std::vector<store::StoredObject>& delivered,
-             const policy::GatedPage& all) {
-  absl::StatusOr<uint64_t> seq =
-      deps.audit->Append(policy::EgressEntry(AudienceOf(ctx.principal), exit, "", delivered, all));
-  if (seq.ok()) return true;
-  Failed(ctx, res, "audit", seq.status());
-  return false;
 }
 
 void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
@@ -197,7 +151,7 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
                                 "hash or CVE id"));
     return;
   }
-  if (!ExitOpen(deps, ctx, res, policy::Exit::kUiSearch)) return;
+  if (!ExitOpen(deps.gate, ctx, res, policy::Exit::kUiSearch)) return;
   auto hits = deps.store->FindTerms(correlate::QueryTerms(*v), kScan);
   std::string lo, hi;
   if (hits.ok() && correlate::AddressRange(*v, &lo, &hi)) {
@@ -235,7 +189,7 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   std::vector<store::StoredObject> delivered;
   delivered.reserve(order.size());
   for (const Found* f : order) delivered.push_back(f->object);
-  if (!Audited(deps, ctx, res, policy::Exit::kUiSearch, delivered, all)) return;
+  if (!Audited(deps.audit, ctx, res, policy::Exit::kUiSearch, delivered, all)) return;
   std::string out = "{\"query\":{\"kind\":";
   formats::AppendJsonString(&out, formats::ValueKindName(v->kind));
   out += ",\"value\":";
@@ -258,6 +212,79 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   JsonAnswer(res, 200, std::move(out));
 }
 
+// Who signed the versions of one view, and with which key: read once per view.
+class Signatures {
+ public:
+  explicit Signatures(const ReadApiDeps& deps) : deps_(deps) {
+    if (auto node = federation::LoadNode(*deps.store); node.ok() && node->has_value()) {
+      node_ = (*node)->identity;
+    }
+    if (auto peers = federation::ListPeers(*deps.store); peers.ok()) {
+      for (const federation::Peer& p : *peers) peer_of_[p.identity] = p.name;
+    }
+    trust_ = federation::LoadKeyTrust(*deps.store, deps.data_dir);
+  }
+
+  // "signature": {"status", "signer", "signer_name", "peer", "detail"} of `object_json`:
+  // verified (a key this node believes verifies it), invalid (malformed, or the key does not
+  // verify it: changed after signing), unverified (no believed key for the signer), unsigned.
+  void Append(std::string* out, std::string_view object_json) {
+    std::string status, detail, signer;
+    absl::StatusOr<std::optional<federation::Signature>> sig =
+        federation::FindSignature(object_json);
+    if (!sig.ok()) {
+      status = "invalid";
+      detail = std::string(sig.status().message());
+    } else if (!sig->has_value()) {
+      status = "unsigned";
+      detail = "the object carries no signature";
+    } else {
+      signer = (*sig)->signer;
+      absl::StatusOr<std::string> key =
+          trust_.ok() ? federation::SignerKey(*deps_.store, signer, *trust_) : trust_.status();
+      if (!key.ok()) {
+        status = "unverified";
+        detail = absl::IsNotFound(key.status())
+                     ? "no key is known here for the signer"
+                     : common::Cat("the signer's key is not believed: ", key.status().message());
+      } else if (absl::Status v = federation::Verify(object_json, *key); v.ok()) {
+        status = "verified";
+        detail = "the signer's key verifies the object as delivered";
+      } else {
+        status = "invalid";
+        detail = std::string(v.message());
+      }
+    }
+    *out += "\"signature\":{\"status\":";
+    formats::AppendJsonString(out, status);
+    auto string_or_null = [out](const std::string& s) {
+      if (s.empty()) {
+        *out += "null";
+      } else {
+        formats::AppendJsonString(out, s);
+      }
+    };
+    *out += ",\"signer\":";
+    string_or_null(signer);
+    auto peer = peer_of_.find(signer);
+    *out += ",\"signer_name\":";
+    string_or_null(!signer.empty() && signer == node_ ? std::string("this node")
+                   : peer != peer_of_.end()           ? peer->second
+                                                      : std::string());
+    *out += ",\"peer\":";
+    string_or_null(peer != peer_of_.end() ? peer->second : std::string());
+    *out += ",\"detail\":";
+    formats::AppendJsonString(out, detail);
+    *out += '}';
+  }
+
+ private:
+  const ReadApiDeps& deps_;
+  std::string node_;
+  std::map<std::string, std::string> peer_of_;  // identity id -> peer name
+  absl::StatusOr<federation::KeyTrust> trust_;
+};
+
 // GET /api/ui/v1/objects/{id}: every version the caller may read, oldest first, each with the
 // collections it is in and the object as delivered (a redacted copy where the gate replaced
 // it). 404 when there is none, whether it does not exist or may not be read.
@@ -268,7 +295,7 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
     res = ctx.Error(400, "Bad request", "this resource takes no parameters");
     return;
   }
-  if (!ExitOpen(deps, ctx, res, policy::Exit::kUiObject)) return;
+  if (!ExitOpen(deps.gate, ctx, res, policy::Exit::kUiObject)) return;
   std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
   if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kAll, policy::Exit::kUiObject, {},
@@ -278,7 +305,7 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   std::vector<store::StoredObject> delivered;
   delivered.reserve(versions.size());
   for (const auto& [key, f] : versions) delivered.push_back(f.object);
-  if (!Audited(deps, ctx, res, policy::Exit::kUiObject, delivered, all)) return;
+  if (!Audited(deps.audit, ctx, res, policy::Exit::kUiObject, delivered, all)) return;
   if (versions.empty()) {
     res = ctx.Error(404, "Not found", common::Cat("no object '", id, "' that you may read"));
     return;
@@ -288,12 +315,15 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   out += ",\"type\":";
   formats::AppendJsonString(&out, versions.begin()->second.object.type);
   out += ",\"versions\":[";
+  Signatures signatures(deps);
   bool first = true;
   for (const auto& [key, f] : versions) {  // (id, modified) order: oldest first
     if (!first) out += ',';
     first = false;
     out += '{';
     AppendVersion(&out, f);
+    out += ',';
+    signatures.Append(&out, f.object.json);
     out += ",\"object\":";
     out += f.object.json;  // stored minified JSON, or the gate's replacement
     out += '}';
@@ -304,7 +334,7 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
 
 }  // namespace
 
-void MountReadApi(http::Router& router, ReadApiDeps deps) {
+void MountReadApi(http::Router& router, const ReadApiDeps& deps) {
   router.Add("GET", "/api/ui/v1/search",
              [deps](http::RequestContext& ctx, http::Response& res) { Search(deps, ctx, res); });
   router.Add("GET", "/api/ui/v1/objects/{id}",

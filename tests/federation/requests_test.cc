@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "accord/common/encoding.h"
@@ -655,6 +657,121 @@ TEST_F(Requests, ThreeNodesEveryKindAThirdNodesExitsAndForgedSteps) {
   if (HasFatalFailure()) return;
   SCOPED_TRACE("forged steps");
   ForgedSteps();
+}
+
+// The web UI's API at b (issue 16; docs/UI_API.md): the object view names who signed each
+// version received from a and verifies it; the inbox shows a's request with the steps the
+// caller may take; an analyst acknowledges it through the API (audited under their name, and
+// delivered to a); a reader reads but takes no step.
+TEST_F(Requests, WebUiShowsSignaturesAndTheInboxAndTakesAStep) {
+  Make({"a", "b"});
+  N("a").MustRun("collection create shared");
+  Peer(nodes_, {L("a", "b", {"shared"}), L("b", "a")});
+  // Two versions of one indicator at a; b pulls them.
+  const std::string ind = "indicator--6a0c3c6e-8b7b-4d3e-9f0a-2b1c4d5e6f70";
+  auto version = [&](const char* modified, const char* name) {
+    return std::string("{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"") + ind +
+           "\",\"created\":\"2026-12-01T00:00:00.000Z\",\"modified\":\"" + modified +
+           "\",\"name\":\"" + name +
+           "\",\"pattern\":\"[ipv4-addr:value = '203.0.113.9']\",\"pattern_type\":\"stix\","
+           "\"valid_from\":\"2026-12-01T00:00:00Z\"}\n";
+  };
+  std::ofstream(tmp_.path() / "ind.jsonl") << version("2026-12-01T00:00:00.000Z", "c2 first")
+                                           << version("2026-12-02T00:00:00.000Z", "c2 second");
+  N("a").MustRun("import -q -c shared " + ShellQuote((tmp_.path() / "ind.jsonl").string()));
+  ASSERT_TRUE(N("a").Start());
+  N("b").MustRun("sync --once");
+  auto key_for = [&](const std::string& user, const std::string& role) {
+    N("b").MustRun("user add " + user + " --role " + role);
+    std::string out = N("b").MustRun("key create " + user).out;
+    return out.substr(0, out.find('\n'));
+  };
+  const std::string alice = key_for("alice", "analyst"), rita = key_for("rita", "reader");
+  N("b").MustRun("collection grant from-a alice --read");  // an analyst reads by grant
+  ASSERT_TRUE(N("b").Start());
+  const std::string base = N("b").url().substr(0, N("b").url().size() - 5);  // without "/api/"
+  // curl as a person with a key (a browser's session reads the same; docs/UI_API.md).
+  auto ui = [&](const std::string& key, const std::string& method, const std::string& path,
+                const std::string& body = "") {
+    const std::filesystem::path out = tmp_.path() / "ui-body.json";
+    RunResult r = RunCmd("curl -s -o " + ShellQuote(out.string()) + " -w '%{http_code}' -X " +
+                             method + " -H " + ShellQuote("Authorization: Bearer " + key) +
+                             (body.empty() ? std::string()
+                                           : " -H 'Content-Type: application/json' --data-binary " +
+                                                 ShellQuote(body)) +
+                             " " + ShellQuote(base + path),
+                         tmp_.path());
+    return std::make_pair(std::atoi(r.out.c_str()),
+                          Json::parse(Slurp(out.string()), nullptr, false));
+  };
+
+  auto [status, object] = ui(alice, "GET", "/api/ui/v1/objects/" + ind);
+  ASSERT_EQ(status, 200) << object.dump();
+  ASSERT_EQ(object["versions"].size(), 2u) << object.dump();
+  EXPECT_EQ(object["versions"][0]["object"]["name"], "c2 first");
+  EXPECT_EQ(object["versions"][1]["object"]["name"], "c2 second");
+  for (const Json& v : object["versions"]) {
+    // Signed by a when it left a (docs/FEDERATION.md "Signing"), verified with a's key.
+    EXPECT_EQ(v["signature"]["status"], "verified") << v.dump();
+    EXPECT_EQ(v["signature"]["signer"], N("a").identity());
+    EXPECT_EQ(v["signature"]["peer"], "a");
+    EXPECT_EQ(v["signature"]["signer_name"], "a");
+    EXPECT_EQ(v["collections"], Json::array({"from-a"}));
+  }
+
+  const std::string id = Send("a", "b", "request-for-information", "high", "Who runs this C2?");
+  ASSERT_TRUE(Eventually("b", id, [](const Json& x) { return x["state"] == "received"; }));
+  auto find = [&id](const Json& list) {
+    for (const Json& r : list.value("requests", Json::array())) {
+      if (r["id"] == id) return r;
+    }
+    return Json();
+  };
+  auto [s1, as_alice] = ui(alice, "GET", "/api/ui/v1/requests");
+  ASSERT_EQ(s1, 200) << as_alice.dump();
+  Json r = find(as_alice);
+  ASSERT_FALSE(r.is_null()) << as_alice.dump();
+  EXPECT_EQ(r["direction"], "in");
+  EXPECT_EQ(r["peer"], "a");
+  EXPECT_EQ(r["subject"], "Who runs this C2?");
+  EXPECT_EQ(r["state"], "received");
+  // The addressee acknowledges, answers or declines; only the sender closes.
+  EXPECT_EQ(r["actions"], Json::array({"acknowledged", "answered", "declined"}));
+  auto [s2, as_rita] = ui(rita, "GET", "/api/ui/v1/requests");
+  ASSERT_EQ(s2, 200);
+  EXPECT_EQ(find(as_rita)["actions"], Json::array());
+  EXPECT_EQ(
+      ui(rita, "POST", "/api/ui/v1/requests/" + id + "/steps", R"({"step":"acknowledged"})").first,
+      403);
+  EXPECT_EQ(Show("b", id)["state"], "received");  // the reader's refused step changed nothing
+  EXPECT_EQ(ui(alice, "POST", "/api/ui/v1/requests/" + id + "/steps", R"({"step":"sent"})").first,
+            400);
+  EXPECT_EQ(ui(alice, "POST", "/api/ui/v1/requests/" + id + "/steps", "not json").first, 400);
+  EXPECT_EQ(ui(alice, "POST", "/api/ui/v1/requests/x-accord-request--0/steps",
+               R"({"step":"acknowledged"})")
+                .first,
+            404);
+  auto [s3, acked] = ui(alice, "POST", "/api/ui/v1/requests/" + id + "/steps",
+                        R"({"step":"acknowledged","text":"on it"})");
+  ASSERT_EQ(s3, 201) << acked.dump();
+  EXPECT_EQ(acked["state"], "acknowledged");
+  EXPECT_EQ(acked["actions"], Json::array({"answered", "declined"}));
+  EXPECT_EQ(
+      ui(alice, "POST", "/api/ui/v1/requests/" + id + "/steps", R"({"step":"acknowledged"})").first,
+      409);  // out of turn: it is acknowledged already
+  EXPECT_EQ(Show("b", id)["state"], "acknowledged");
+  EXPECT_TRUE(Eventually("a", id, [](const Json& x) { return x["state"] == "acknowledged"; }));
+  // The audit log names the person who took the step, and records the reads at their exit.
+  std::istringstream audit(N("b").MustRun("audit query --json --actor user:alice").out);
+  std::set<std::string> actions, exits;
+  for (std::string line; std::getline(audit, line);) {
+    Json e = Json::parse(line);
+    actions.insert(e["action"].get<std::string>());
+    if (e.contains("exit")) exits.insert(e["exit"].get<std::string>());
+  }
+  EXPECT_TRUE(actions.count("request.acknowledged")) << N("b").MustRun("audit query --json").out;
+  EXPECT_TRUE(exits.count("ui-requests"));
+  EXPECT_TRUE(exits.count("ui-object"));
 }
 
 }  // namespace

@@ -214,6 +214,20 @@ class EgressExits : public ::testing::Test {
         return o;
       }
       case Exit::kUiObject: return Ui(std::string("/api/ui/v1/objects/") + kFirstId, "versions");
+      case Exit::kUiRequests: {
+        // The web UI's requests view lists what `accord request list` lists (the requests the
+        // kRequestChannel drives sent): delivered is 1 when the two agree and are not empty.
+        Outcome o = Ui("/api/ui/v1/requests", "requests");
+        if (o.refused) return o;
+        json cli = json::parse(Cli("request list --json", data_).out, nullptr, false);
+        std::set<std::string> want, got;
+        for (const json& x : cli.is_array() ? cli : json::array()) want.insert(x["id"]);
+        auto [status, j] = Taxii(node_, "/api/ui/v1/requests");
+        for (const json& x : j.value("requests", json::array())) got.insert(x["id"]);
+        o.delivered = !want.empty() && want == got ? 1 : 0;
+        o.message = cli.dump() + " vs " + j.dump();
+        return o;
+      }
       case Exit::kUiSearch:
         // The web UI's search, as the admin (its key; a browser's session reads the same).
         return Ui("/api/ui/v1/search?value=198.51.100.7", "results");
@@ -238,6 +252,7 @@ class EgressExits : public ::testing::Test {
       case Exit::kRequestChannel: return 1;  // the one request sent
       case Exit::kUiSearch: return 1;        // one indicator holds 198.51.100.7
       case Exit::kUiObject: return 1;        // the first indicator's one version
+      case Exit::kUiRequests: return 1;      // the same requests as the CLI's list (above)
     }
     return 0;
   }
@@ -294,7 +309,7 @@ TEST_F(EgressExits, EveryExitHasADistinctName) {
   std::set<std::string_view> names;
   for (Exit e : policy::AllExits()) names.insert(policy::ExitName(e));
   EXPECT_EQ(names.size(), policy::AllExits().size());
-  EXPECT_EQ(policy::AllExits().size(), 13u);  // update Drive() and Expected() with the enum
+  EXPECT_EQ(policy::AllExits().size(), 14u);  // update Drive() and Expected() with the enum
 }
 
 }  // namespace

@@ -127,13 +127,24 @@ class Router {
   /// Appends a middleware; they run in the order added, after route lookup.
   void Use(Middleware middleware);
 
+  /// How ServeStatic answers (a single-page web app's needs).
+  struct StaticOptions {
+    /// Headers on every file answered (a web UI's Content-Security-Policy).
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// When set, a path below the prefix whose last segment has no '.' and names no file is
+    /// answered with this file of `dir` (a single-page app's deep links: /ui/objects/ID).
+    std::string fallback;
+    /// Files below this sub-path of `dir` (e.g. "assets/") have content-hashed names: they
+    /// are cached for a year ("immutable"); every other file is revalidated ("no-cache").
+    std::string immutable_under;
+  };
   /// Serves the files under `dir` at `prefix` (which must start and end with '/'), GET and
   /// HEAD only. `prefix` alone serves `dir`/index.html. Refused with 404: '..' or '.'
   /// segments, hidden names (leading '.'), NUL or backslash, anything that resolves (through
-  /// symlinks) outside `dir`, and anything but a regular file. Content-Type by extension.
-  /// `headers` go on every file answered (a web UI's Content-Security-Policy).
-  void ServeStatic(std::string prefix, const std::string& dir,
-                   std::vector<std::pair<std::string, std::string>> headers = {});
+  /// symlinks) outside `dir`, and anything but a regular file. Content-Type by extension. A
+  /// file with a "NAME.gz" beside it is answered with that copy (Content-Encoding: gzip) when
+  /// the request accepts gzip.
+  void ServeStatic(std::string prefix, const std::string& dir, StaticOptions options = {});
 
   /// Routes one request (synchronously; a deferred answer stays deferred). When
   /// `request.principal` is set (CheckHead passed), the middleware and check_head are not run

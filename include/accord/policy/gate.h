@@ -61,13 +61,14 @@ enum class Exit : uint8_t {
   kRequestChannel,  ///< points-of-contact requests and their steps, to the other party only
   kUiSearch,        ///< GET /api/ui/v1/search: the web UI's search by value (docs/UI_API.md)
   kUiObject,        ///< GET /api/ui/v1/objects/{id}: the web UI's object view, every version
+  kUiRequests,      ///< GET /api/ui/v1/requests: the web UI's points-of-contact requests
 };
 
-inline constexpr std::array<Exit, 13> kAllExits = {
+inline constexpr std::array<Exit, 14> kAllExits = {
     Exit::kTaxiiObjects, Exit::kTaxiiObject, Exit::kTaxiiManifest,  Exit::kTaxiiVersions,
     Exit::kExport,       Exit::kGet,         Exit::kListJson,       Exit::kTaxiiPush,
     Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel, Exit::kUiSearch,
-    Exit::kUiObject};
+    Exit::kUiObject,     Exit::kUiRequests};
 
 /// The types that travel only over the request channel (issue 14; docs/REQUESTS.md):
 /// requests and their steps. The gate lets them reach a peer only at Exit::kRequestChannel,

@@ -116,8 +116,10 @@ class Channel {
   absl::StatusOr<std::string> Send(const SendOptions& o);
   /// Takes a step on request `id` (acknowledged, answered, declined by the addressee; closed by
   /// the sender), signed, stored, delivered at once. FailedPrecondition or PermissionDenied
-  /// when the rule does not allow it; NotFound for an unknown request.
-  absl::StatusOr<Step> Take(const std::string& id, State state, const std::string& text);
+  /// when the rule does not allow it; NotFound for an unknown request. `actor` names who took
+  /// it in the audit log (default: Options::actor).
+  absl::StatusOr<Step> Take(const std::string& id, State state, const std::string& text,
+                            const std::string& actor = "");
 
   /// The requests among `objects` (requests and steps, as an exit read them), with their
   /// histories, deadlines, contacts and deliveries; newest first.

@@ -8,6 +8,8 @@
 // peers read over TAXII only.
 #pragma once
 
+#include <string>
+
 #include "accord/audit/log.h"
 #include "accord/http/router.h"
 #include "accord/policy/gate.h"
@@ -19,9 +21,10 @@ struct ReadApiDeps {
   store::Store* store = nullptr;
   policy::Gate* gate = nullptr;
   audit::Log* audit = nullptr;  ///< required: a delivery that cannot be audited is not made
+  std::string data_dir;         ///< the node's: its key-trust settings (signatures)
 };
 
 /// Mounts GET /api/ui/v1/search. The dependencies must outlive the router.
-void MountReadApi(http::Router& router, ReadApiDeps deps);
+void MountReadApi(http::Router& router, const ReadApiDeps& deps);
 
 }  // namespace accord::web

@@ -1,0 +1,59 @@
+#include "web/api_util.h"
+
+#include <string>
+
+#include "accord/common/strings.h"
+#include "accord/http/auth.h"
+
+namespace accord::web {
+
+bool Person(http::RequestContext& ctx, http::Response& res) {
+  const http::Principal& who = ctx.principal;
+  if (who.anonymous()) {
+    res = ctx.Error(401, "Unauthorized", "sign in first");
+    return false;
+  }
+  if (who.role == http::Role::kPeer) {
+    res = ctx.Error(403, "Forbidden", "the UI's API is for people; a peer reads over TAXII");
+    return false;
+  }
+  return true;
+}
+
+policy::Audience AudienceOf(const http::Principal& who) {
+  return policy::Audience::User(who.user, std::string(http::RoleName(who.role)));
+}
+
+bool ExitOpen(policy::Gate* gate, http::RequestContext& ctx, http::Response& res,
+              policy::Exit exit) {
+  absl::Status open = gate->CheckExit(AudienceOf(ctx.principal), exit);
+  if (open.ok()) return true;
+  res = ctx.Error(403, "Forbidden", std::string(open.message()));
+  return false;
+}
+
+void Failed(http::RequestContext& ctx, http::Response& res, std::string_view what,
+            const absl::Status& st) {
+  http::LogRequestError(ctx.request_id, common::Cat(what, ": ", st.ToString()));
+  res = ctx.Error(500, "Internal error",
+                  common::Cat("the ", what, " failed; request id ", ctx.request_id));
+}
+
+void ReadFailed(http::RequestContext& ctx, http::Response& res, const absl::Status& st) {
+  if (absl::IsPermissionDenied(st)) {
+    res = ctx.Error(403, "Forbidden", std::string(st.message()));
+  } else {
+    Failed(ctx, res, "read", st);
+  }
+}
+
+bool Audited(audit::Log* log, http::RequestContext& ctx, http::Response& res, policy::Exit exit,
+             const std::vector<store::StoredObject>& delivered, const policy::GatedPage& all) {
+  absl::StatusOr<uint64_t> seq =
+      log->Append(policy::EgressEntry(AudienceOf(ctx.principal), exit, "", delivered, all));
+  if (seq.ok()) return true;
+  Failed(ctx, res, "audit", seq.status());
+  return false;
+}
+
+}  // namespace accord::web
