@@ -21,14 +21,8 @@ import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, 
 import uuid, random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(HERE))
+from benchutil import free_port  # noqa: E402
 
 
 class Node:

@@ -285,23 +285,7 @@ std::string WarninglistDir(const Globals& g) {
 }
 
 absl::StatusOr<formats::WarninglistSet> LoadNodeWarninglists(const Globals& g) {
-  formats::WarninglistSet set;
-  std::string dir = WarninglistDir(g);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return set;
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".json") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
-    ACCORD_ASSIGN_OR_RETURN(std::string data,
-                            common::ReadFile(file, formats::kMaxWarninglistBytes));
-    ACCORD_ASSIGN_OR_RETURN(formats::Warninglist list, formats::ParseWarninglist(data, file));
-    auto st = set.Add(std::move(list), [](formats::Problem&&) {});
-    if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
-  }
-  return set;
+  return formats::LoadWarninglistDir(WarninglistDir(g));
 }
 
 // `accord export --format misp`: MISP events (one per STIX report, plus "Accord export" for

@@ -26,13 +26,13 @@
 #include "accord/formats/warninglist.h"
 #include "accord/ingest/ingest.h"
 #include "accord/ingest/pattern_policy.h"
+#include "accord/ingest/units.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 #include "cli/egress.h"
 #include "cli/formats_cli.h"
-#include "cli/import_units.h"
 
 namespace accord::cli {
 namespace {
@@ -209,6 +209,8 @@ absl::StatusOr<std::vector<FormatInput>> ExpandFormatInputs(const std::vector<st
   return out;
 }
 
+void PrintRejected(const ingest::Problem& p) { std::cerr << "rejected: " << p.ToString() << "\n"; }
+
 int ImportFormats(const Globals& g, const ImportFlags& f) {
   std::optional<formats::Format> forced;
   if (f.format != "auto") {
@@ -289,7 +291,7 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   auto warninglists = LoadNodeWarninglists(g);
   if (!warninglists.ok()) return Fail(warninglists.status());
   std::map<std::string, uint64_t> listed_per_list;
-  FormatTotals totals;
+  ingest::UnitTotals totals;
   {
     auto unchanged = SelectMispFeedEvents(s->get(), &*inputs);
     if (!unchanged.ok()) return Fail(unchanged.status());
@@ -315,7 +317,9 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
     stix_run.reset();
     stix_buffers.clear();
     if (!res.ok()) return res.status();
-    UnitImporter(s->get(), base, false, &totals).Count(*res);
+    ingest::UnitImporter counter(s->get(), base, false, &totals);
+    counter.OnRejected(PrintRejected);
+    counter.Count(*res);
     if (!res->committed && res->checked.accepted > 0) {
       return absl::FailedPreconditionError(res->not_committed_why);
     }
@@ -383,7 +387,8 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
       in.in_memory = true;
     }
     co.source_name = in.name;
-    UnitImporter units(s->get(), base, *fmt != formats::Format::kMisp, &totals);
+    ingest::UnitImporter units(s->get(), base, *fmt != formats::Format::kMisp, &totals);
+    units.OnRejected(PrintRejected);
     units.SetWarninglists(&*warninglists, drop_listed, &listed_per_list);
     auto sink = [&](formats::Unit&& u) { return units.Import(std::move(u)); };
     absl::Status st;

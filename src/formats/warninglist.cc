@@ -11,11 +11,13 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <iterator>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "accord/common/io.h"
 #include "accord/common/ip.h"
 #include "accord/common/strings.h"
 #include "simdjson.h"
@@ -870,6 +872,24 @@ std::vector<std::string_view> WarninglistSet::Match(const Value& v) const {
   out.reserve(hits.size());
   for (uint32_t l : hits) out.push_back(m.infos[l].name);
   return out;
+}
+
+absl::StatusOr<WarninglistSet> LoadWarninglistDir(const std::string& dir) {
+  WarninglistSet set;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return set;
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".json") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    ACCORD_ASSIGN_OR_RETURN(std::string data, common::ReadFile(file, kMaxWarninglistBytes));
+    ACCORD_ASSIGN_OR_RETURN(Warninglist list, ParseWarninglist(data, file));
+    auto st = set.Add(std::move(list), [](Problem&&) {});
+    if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
+  }
+  return set;
 }
 
 }  // namespace accord::formats

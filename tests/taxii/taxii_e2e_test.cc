@@ -317,6 +317,53 @@ TEST_F(TaxiiE2E, BrowserSessionReadsAsItsUserAndItsWritesNeedTheCsrfToken) {
   EXPECT_EQ(Curl(jar + post).status, 401);  // anonymous now: authentication required
 }
 
+// The UI's import of the field's formats (docs/UI_API.md "Import"): a list uploaded through a
+// browser session is stored as alice's, and each line that is no value is reported with its
+// line and reason; the expected values are the lines written here.
+TEST_F(TaxiiE2E, BrowserUploadOfAListReportsEachRejectedRecord) {
+  auto f = dir_->path() / "signin-import.json";
+  std::ofstream(f) << json{{"key", alice_}}.dump();
+  HttpReply in = Curl("-X POST -H 'Content-Type: application/json' --data-binary @" +
+                      ShellQuote(f.string()) + " " + ShellQuote(Url("/api/ui/v1/session")));
+  ASSERT_EQ(in.status, 201) << in.body;
+  const std::string cookie = in.headers["set-cookie"];
+  const std::string jar = " -H " + ShellQuote("Cookie: " + cookie.substr(0, cookie.find(';')));
+  const std::string token =
+      " -H " + ShellQuote("X-CSRF-Token: " + in.Json()["csrf_token"].get<std::string>());
+  auto list = dir_->path() / "upload.txt";
+  std::ofstream(list) << "198.51.100.200\n"
+                         "evil-upload.com\n"
+                         "not a value at all\n"
+                         "10.0.0.999\n"
+                         "https://bad.example.com/x\n";
+  auto upload = [&](const std::string& auth, const std::string& query) {
+    return Curl(auth + " -X POST -H 'Content-Type: text/plain' --data-binary @" +
+                ShellQuote(list.string()) + " " + ShellQuote(Url("/api/ui/v1/import?" + query)));
+  };
+  HttpReply r = upload(jar + token, "collection=shared&format=list&name=upload.txt");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = r.Json();
+  EXPECT_EQ(j["accepted"], 3) << r.body;  // lines 1, 2 and 5
+  EXPECT_EQ(j["added"], 3) << r.body;
+  ASSERT_EQ(j["rejected_count"], 2) << r.body;
+  ASSERT_EQ(j["rejected"].size(), 2u);
+  EXPECT_EQ(j["rejected"][0]["record"], "upload.txt:3") << r.body;
+  EXPECT_EQ(j["rejected"][1]["record"], "upload.txt:4") << r.body;
+  for (const json& x : j["rejected"]) EXPECT_FALSE(x["reason"].get<std::string>().empty());
+  // Stored and found by value.
+  HttpReply found = Curl(jar + " " + ShellQuote(Url("/api/ui/v1/search?value=evil-upload.com")));
+  EXPECT_EQ(found.Json()["results"].size(), 1u) << found.body;
+  // The same list again: nothing new (values already held are left as they are).
+  EXPECT_EQ(upload(jar + token, "collection=shared&format=list").Json()["added"], 0);
+  // Refusals: no CSRF token; a collection alice may only read; one she may not read (as if it
+  // did not exist); not signed in; a format this endpoint does not take.
+  EXPECT_EQ(upload(jar, "collection=shared&format=list").status, 403);
+  EXPECT_EQ(upload(jar + token, "collection=readonly&format=list").status, 403);
+  EXPECT_EQ(upload(jar + token, "collection=secret&format=list").status, 404);
+  EXPECT_EQ(upload("", "collection=shared&format=list").status, 401);
+  EXPECT_EQ(upload(jar + token, "collection=shared&format=stix").status, 400);
+}
+
 TEST_F(TaxiiE2E, CollectionByIdAndByAlias) {
   auto a = Get(Col(shared_), "alice");
   auto b = Get(Col("shared"), "alice");

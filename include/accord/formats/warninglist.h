@@ -112,4 +112,9 @@ class WarninglistSet {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Every list in `dir` (its *.json files, in name order: `accord warninglist load` keeps them
+/// in <data>/warninglists); an empty set when `dir` does not exist. A list whose name is taken
+/// already is skipped; an unreadable or malformed file is an error naming it.
+absl::StatusOr<WarninglistSet> LoadWarninglistDir(const std::string& dir);
+
 }  // namespace accord::formats

@@ -1,0 +1,66 @@
+// How converted input (src/formats/: one MISP event, one text report, one block of a list) is
+// stored (issue 15): each Unit in one transaction through the one ingest path, with the node's
+// warninglists applied and incremental state kept. `accord import --format` and the web UI's
+// import (docs/UI_API.md) both use it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "accord/formats/formats.h"
+#include "accord/formats/warninglist.h"
+#include "accord/ingest/ingest.h"
+#include "accord/store/store.h"
+
+namespace accord::ingest {
+
+/// Running totals of a formats import, over every unit and STIX file.
+struct UnitTotals {
+  uint64_t accepted = 0, added = 0, duplicates = 0, rejected = 0, conflicts = 0, upgraded = 0;
+  uint64_t units = 0, units_unchanged = 0, already_stored = 0, inputs_refused = 0;
+  uint64_t warninglisted = 0;  // indicators flagged or dropped
+};
+
+/// Stores converted units, each in its own transaction (a unit is stored whole or not at all:
+/// one MISP event, one text report, one block of a list), through the one ingest path.
+class UnitImporter {
+ public:
+  /// `skip_existing`: values from lists and text carry the time of import, so an object the
+  /// collection already holds (by id) is left as it is rather than versioned again. `base`
+  /// and `totals` must outlive the importer.
+  UnitImporter(store::Store* s, const Options& base, bool skip_existing, UnitTotals* totals)
+      : s_(s), base_(base), skip_existing_(skip_existing), t_(totals) {}
+
+  /// The node's warninglists (issue 15): an indicator whose values are on a list is flagged
+  /// (label "warninglist:NAME") or, with `drop`, left out; counted per list either way.
+  void SetWarninglists(const formats::WarninglistSet* lists, bool drop,
+                       std::map<std::string, uint64_t>* per_list) {
+    lists_ = lists;
+    drop_ = drop;
+    per_list_ = per_list;
+  }
+  /// Called with each object the ingest path refused (by default: none is reported).
+  void OnRejected(std::function<void(const Problem&)> f) { on_rejected_ = std::move(f); }
+
+  /// Stores `u` in one transaction (nothing when its state says it is unchanged).
+  absl::Status Import(formats::Unit&& u);
+  /// Adds a finished run's counts (and reports its refusals).
+  void Count(const Result& res);
+
+ private:
+  void ApplyWarninglists(formats::Unit* u);
+
+  store::Store* s_;
+  const Options& base_;
+  bool skip_existing_;
+  UnitTotals* t_;
+  const formats::WarninglistSet* lists_ = nullptr;
+  bool drop_ = false;
+  std::map<std::string, uint64_t>* per_list_ = nullptr;
+  std::function<void(const Problem&)> on_rejected_;
+};
+
+}  // namespace accord::ingest
