@@ -63,10 +63,11 @@ def main():
     ap.add_argument("--loads", type=int, default=20)
     ap.add_argument("--objects", type=int, default=50)
     ap.add_argument("--keep", help="reuse (or create) the node's data here")
+    ap.add_argument("--setup-only", action="store_true", help="make the node's data and stop")
     a = ap.parse_args()
     accord = os.path.join(a.build, "src", "cli", "accord")
     ui_dir = os.path.join(ROOT, "ui", "dist")
-    if not os.path.exists(os.path.join(ui_dir, "index.html")):
+    if not a.setup_only and not os.path.exists(os.path.join(ui_dir, "index.html")):
         sys.exit("bench/ui: build the UI first (scripts/ui.sh)")
     root = a.keep or tempfile.mkdtemp(prefix="accord-ui-bench-")
     data = os.path.join(root, "data")
@@ -91,6 +92,8 @@ def main():
         key = run("key", "create", "ana").split("\n")[0]
         os.remove(lines)
         json.dump({"sample": sample, "key": key}, open(sample_file, "w"))
+    if a.setup_only:
+        return
     s = json.load(open(sample_file))
     sample, key = s["sample"], s["key"]
 

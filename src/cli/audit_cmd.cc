@@ -29,63 +29,79 @@ absl::StatusOr<std::string> NodeKeyHex(store::Store& store) {
   return node ? common::HexEncode(node->public_key) : std::string();
 }
 
+// The audit chain checked against the node's signed checkpoints and the head file.
+struct AuditCheck {
+  audit::VerifyReport report;
+  size_t checkpoints = 0;
+  bool head_present = false;
+  std::string bad_checkpoint;  // a checkpoint not signed by this node: itself a finding
+
+  bool ok() const { return report.ok && bad_checkpoint.empty(); }
+  nlohmann::json Json() const {
+    nlohmann::json j{{"ok", ok()},
+                     {"entries", report.entries},
+                     {"first_seq", report.first_seq},
+                     {"last_seq", report.last_seq},
+                     {"checkpoints", checkpoints},
+                     {"checkpoints_verified", bad_checkpoint.empty() ? report.checkpoints : 0},
+                     {"head", head_present}};
+    if (!report.ok) {
+      j["first_bad_seq"] = report.first_bad;
+      j["line"] = report.line;
+      j["problem"] = report.problem;
+    } else if (!bad_checkpoint.empty()) {
+      j["problem"] = bad_checkpoint;
+    }
+    return j;
+  }
+};
+
+absl::StatusOr<AuditCheck> CheckAuditChain(store::Store& store, const audit::Log& log) {
+  ACCORD_ASSIGN_OR_RETURN(std::string key, NodeKeyHex(store));
+  ACCORD_ASSIGN_OR_RETURN(auto cps, audit::LoadCheckpoints(store));
+  AuditCheck c;
+  c.checkpoints = cps.size();
+  // Every checkpoint must carry this node's signature: one that does not is itself a
+  // finding (a forged or replaced checkpoint), reported before the log is read.
+  std::vector<audit::Anchor> anchors;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const audit::Checkpoint& cp = cps[i];
+    if (key.empty() || !audit::SignatureValid(cp, key)) {
+      c.bad_checkpoint =
+          common::Cat("checkpoint ", i + 1, " (seq ", cp.seq, ") is not signed by this node's key");
+      break;
+    }
+    anchors.push_back({cp.seq, cp.hash, common::Cat("checkpoint ", i + 1)});
+  }
+  ACCORD_ASSIGN_OR_RETURN(auto head, audit::ReadHeadFile(log.head_path(), &c.head_present));
+  if (c.head_present) anchors.push_back({head.seq, head.hash, "audit.head"});
+  ACCORD_ASSIGN_OR_RETURN(c.report, audit::Verify(log.path(), anchors));
+  return c;
+}
+
 int AuditVerify(const Globals& g, const AuditFlags& f) {
   auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
   auto log = audit::Log::Open(g.data_dir);
   if (!log.ok()) return Fail(log.status());
-  auto key = NodeKeyHex(**store);
-  if (!key.ok()) return Fail(key.status());
-  auto cps = audit::LoadCheckpoints(**store);
-  if (!cps.ok()) return Fail(cps.status());
-  // Every checkpoint must carry this node's signature: one that does not is itself a
-  // finding (a forged or replaced checkpoint), reported before the log is read.
-  std::vector<audit::Anchor> anchors;
-  std::string bad_checkpoint;
-  for (size_t i = 0; i < cps->size(); ++i) {
-    const audit::Checkpoint& c = (*cps)[i];
-    if (key->empty() || !audit::SignatureValid(c, *key)) {
-      bad_checkpoint =
-          common::Cat("checkpoint ", i + 1, " (seq ", c.seq, ") is not signed by this node's key");
-      break;
-    }
-    anchors.push_back({c.seq, c.hash, common::Cat("checkpoint ", i + 1)});
-  }
-  bool head_present = false;
-  auto head = audit::ReadHeadFile((*log)->head_path(), &head_present);
-  if (!head.ok()) return Fail(head.status());
-  if (head_present) anchors.push_back({head->seq, head->hash, "audit.head"});
-  auto r = audit::Verify((*log)->path(), anchors);
-  if (!r.ok()) return Fail(r.status());
-  const bool ok = r->ok && bad_checkpoint.empty();
+  absl::StatusOr<AuditCheck> c = CheckAuditChain(**store, **log);
+  if (!c.ok()) return Fail(c.status());
+  const audit::VerifyReport& r = c->report;
   if (f.json) {
-    nlohmann::json j{{"ok", ok},
-                     {"entries", r->entries},
-                     {"first_seq", r->first_seq},
-                     {"last_seq", r->last_seq},
-                     {"checkpoints", cps->size()},
-                     {"checkpoints_verified", bad_checkpoint.empty() ? r->checkpoints : 0}};
-    if (!r->ok) {
-      j["first_bad_seq"] = r->first_bad;
-      j["line"] = r->line;
-      j["problem"] = r->problem;
-    } else if (!bad_checkpoint.empty()) {
-      j["problem"] = bad_checkpoint;
-    }
-    std::cout << j.dump() << "\n";
-  } else if (ok) {
-    std::cout << "audit log: " << r->entries << " entries";
-    if (r->entries) std::cout << " (seq " << r->first_seq << "-" << r->last_seq << ")";
-    std::cout << ", chain intact; " << cps->size() << " signed checkpoint(s) and "
-              << (head_present ? "the head" : "no head file") << " agree with it\n";
+    std::cout << c->Json().dump() << "\n";
+  } else if (c->ok()) {
+    std::cout << "audit log: " << r.entries << " entries";
+    if (r.entries) std::cout << " (seq " << r.first_seq << "-" << r.last_seq << ")";
+    std::cout << ", chain intact; " << c->checkpoints << " signed checkpoint(s) and "
+              << (c->head_present ? "the head" : "no head file") << " agree with it\n";
   }
-  if (!r->ok) {
-    std::cerr << "accord: " << (*log)->path() << ":" << r->line << ": seq " << r->first_bad << ": "
-              << r->problem << "\n";
+  if (!r.ok) {
+    std::cerr << "accord: " << (*log)->path() << ":" << r.line << ": seq " << r.first_bad << ": "
+              << r.problem << "\n";
     return 1;
   }
-  if (!bad_checkpoint.empty()) {
-    std::cerr << "accord: " << bad_checkpoint << "\n";
+  if (!c->bad_checkpoint.empty()) {
+    std::cerr << "accord: " << c->bad_checkpoint << "\n";
     return 1;
   }
   return 0;
@@ -425,6 +441,26 @@ void MountAuditApi(http::Router& router, store::Store* store, audit::Log* log) {
   router.Add("GET", "/accord/audit/", [log](http::RequestContext& ctx, http::Response& res) {
     ServeAuditQuery(log, ctx, res);
   });
+  // The chain's verification, as `accord audit verify --json` (the UI's audit view shows it).
+  router.Add(
+      "GET", "/accord/audit/verify", [store, log](http::RequestContext& ctx, http::Response& res) {
+        if (auto refused = RefuseUnlessAuditor(ctx)) {
+          res = std::move(*refused);
+          return;
+        }
+        absl::StatusOr<AuditCheck> c = CheckAuditChain(*store, *log);
+        absl::Status st = c.ok() ? RecordRead(log, ctx.principal, "audit.verify",
+                                              c->ok() ? "chain intact" : "chain broken")
+                                 : c.status();
+        if (!st.ok()) {
+          http::LogRequestError(ctx.request_id, common::Cat("audit verify: ", st.message()));
+          res = ctx.Error(
+              500, "Internal Server Error",
+              common::Cat("the audit log could not be verified (request id ", ctx.request_id, ")"));
+          return;
+        }
+        JsonAnswer(res, c->Json());
+      });
   router.Add("GET", "/accord/agreements/",
              [store, log](http::RequestContext& ctx, http::Response& res) {
                ServeAgreements(store, log, ctx, res);

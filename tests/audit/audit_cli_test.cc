@@ -368,6 +368,22 @@ TEST_F(AuditCliTest, RolesOverHttpAndTheAuditorsApi) {
   EXPECT_EQ(a_st, 200);
   EXPECT_EQ(nlohmann::json::parse(a_body)["agreements"], nlohmann::json::array());
   EXPECT_EQ(get("rita", "/accord/agreements/").first, 403);
+  // The chain's verification (the web UI's audit view): admin and auditor only; every line
+  // of the log is an entry, counted here from the file itself.
+  EXPECT_EQ(get("", "/accord/audit/verify").first, 401);
+  EXPECT_EQ(get("rita", "/accord/audit/verify").first, 403);
+  EXPECT_EQ(get("ana", "/accord/audit/verify").first, 403);
+  {
+    std::ifstream in(store() / "audit.log");
+    uint64_t lines = 0;
+    for (std::string l; std::getline(in, l);) lines += !l.empty();
+    auto [v_st, v_body] = get("dpo", "/accord/audit/verify");
+    ASSERT_EQ(v_st, 200) << v_body;
+    nlohmann::json v = nlohmann::json::parse(v_body);
+    EXPECT_TRUE(v["ok"].get<bool>()) << v_body;
+    EXPECT_EQ(v["entries"].get<uint64_t>(), lines) << v_body;
+    EXPECT_EQ(v["last_seq"].get<uint64_t>(), lines) << v_body;
+  }
 
   // Intelligence: the auditor reads none; the reader all but TLP:RED; the analyst its grant.
   const std::string objects = "/api/collections/" + cid + "/objects/";
