@@ -1,6 +1,6 @@
 // The browser half of bench/ui/run.py: first loads and object views in headless Chromium
 // (Debian's /usr/bin/chromium, driven by the UI's pinned playwright-core). Reads
-// {"base", "key", "loads", "ids"} on standard input; prints the figures as JSON.
+// {"base", "key", "loads", "pairs": [[value, id], ...]} on standard input; prints the figures as JSON.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 
@@ -24,7 +24,13 @@ try {
   const url = new URL(cfg.base);
   const session = [{ name: 'accord_session', value: cookie, domain: url.hostname, path: '/', httpOnly: true, sameSite: 'Strict' }];
 
-  // First load: a fresh context (empty cache) each time.
+  // The browser itself started once (its first renderer process), as an analyst's is.
+  {
+    const warm = await browser.newContext();
+    await (await warm.newPage()).goto('about:blank');
+    await warm.close();
+  }
+  // First load: a fresh context (empty cache, no connection) each time.
   const loads = [], ready = [];
   for (let i = 0; i < cfg.loads; i++) {
     const ctx = await browser.newContext();
@@ -41,23 +47,32 @@ try {
     await ctx.close();
   }
 
-  // Object views: full page loads in one signed-in page (the browser's cache warm, as for an
-  // analyst who follows links), from navigation to the object's heading being rendered.
+  // Object views, end to end, two ways: a pasted link (a full page load, the browser's cache
+  // warm as for an analyst who follows links), and a click on a search result (the app's own
+  // navigation); each from navigation or click to the object's heading rendered with its data.
   const ctx = await browser.newContext();
   await ctx.addCookies(session);
   const page = await ctx.newPage();
   await page.goto(cfg.base + '/ui/search', { waitUntil: 'load' });
-  const views = [];
-  for (const id of cfg.ids) {
-    const t0 = Date.now();
+  const views = [], clicks = [];
+  for (const [value, id] of cfg.pairs) {
+    let t0 = Date.now();
     await page.goto(cfg.base + '/ui/objects/' + id);
     await page.locator('h1', { hasText: 'bench ' }).waitFor();
     views.push(Date.now() - t0);
+    await page.goto(cfg.base + '/ui/search?value=' + encodeURIComponent(value));
+    const link = page.getByRole('link', { name: /^bench / }).first();
+    await link.waitFor();
+    t0 = Date.now();
+    await link.click();
+    await page.locator('h1', { hasText: 'bench ' }).waitFor();
+    clicks.push(Date.now() - t0);
   }
   await ctx.close();
   console.log(JSON.stringify({
     first_load_ms: { median: median(ready), max: Math.max(...ready), load_event_median: median(loads) },
     object_view_ms: { p50: median(views), p99: pct(views, 99), max: Math.max(...views), count: views.length },
+    object_view_click_ms: { p50: median(clicks), p99: pct(clicks, 99), max: Math.max(...clicks), count: clicks.length },
   }));
 } finally {
   await browser.close();

@@ -10,8 +10,9 @@ deterministically), served by a Release `accord serve` with the built UI (ui/dis
 2. first load: a fresh headless Chromium context (Debian's chromium via playwright-core, no
    cache) opening /ui/search signed in (the session cookie set beforehand): navigation start to
    the load event, and to the search form being visible. Median and max of LOADS runs.
-3. object view end to end: in one signed-in page, OBJECTS navigations to /ui/objects/ID (full
-   page loads, from the click to the object's h1 being rendered with its data).
+3. object view end to end: in one signed-in page, OBJECTS objects opened by a pasted link
+   (/ui/objects/ID, a full page load) and by a click on a search result (the app's own
+   navigation), each until the object's h1 is rendered with its data.
 4. the size of the UI's JavaScript and CSS, gzip-compressed, as served.
 
 Goals (the issue): first load < 1 s, search p99 < 100 ms at the server, object view < 200 ms,
@@ -140,10 +141,10 @@ def main():
         results["search_client_ms"] = {"p50": pct(client, 50), "p99": pct(client, 99),
                                        "max": max(client)}
         # 2 and 3, in the browser.
-        ids = [x[1] for x in rng.sample(sample, min(a.objects, len(sample)))]
+        pairs = rng.sample(sample, min(a.objects, len(sample)))
         r = subprocess.run(["node", os.path.join(HERE, "browser.mjs")],
                            input=json.dumps({"base": "http://127.0.0.1:%d" % port, "key": key,
-                                             "loads": a.loads, "ids": ids}),
+                                             "loads": a.loads, "pairs": pairs}),
                            capture_output=True, text=True, cwd=HERE)
         if r.returncode != 0:
             sys.exit("browser.mjs: %s%s" % (r.stdout, r.stderr))
@@ -159,7 +160,8 @@ def main():
         results["js_css_gzip_bytes"] = gz
         print(json.dumps(results, indent=1))
         ok = (results["first_load_ms"]["max"] < 1000 and results["search_server_ms"]["p99"] < 100
-              and results["object_view_ms"]["p99"] < 200 and gz < 300 * 1024)
+              and results["object_view_ms"]["p99"] < 200
+              and results["object_view_click_ms"]["p99"] < 200 and gz < 300 * 1024)
         print("goals: first load < 1 s, search p99 < 100 ms, object view < 200 ms, "
               "JS+CSS < 300 KB: %s" % ("met" if ok else "NOT met"))
     finally:

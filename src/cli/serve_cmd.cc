@@ -663,6 +663,11 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
         return;
       }
       for (const auto& c : *cols) {
+        absl::StatusOr<uint64_t> count = (*st)->CountMembers(c.id);
+        if (!count.ok()) {
+          *exit_code = Fail(count.status());
+          return;
+        }
         if (*col_json) {
           nlohmann::ordered_json j;
           j["id"] = c.id;
@@ -670,12 +675,12 @@ void RegisterServeCommands(CLI::App& app, Globals* g, int* exit_code) {
           j["title"] = c.title;
           j["description"] = c.description;
           j["public"] = c.is_public;
-          j["objects"] = c.object_count;
+          j["objects"] = *count;
           std::cout << j.dump() << "\n";
           continue;
         }
         std::cout << c.id << "\t" << c.alias << "\t" << (c.is_public ? "public" : "private") << "\t"
-                  << c.object_count << "\t" << c.title << "\n";
+                  << *count << "\t" << c.title << "\n";
       }
       *exit_code = 0;
     });

@@ -181,6 +181,20 @@ void ServeFile(const fs::path& root, const Router::StaticOptions& options, Reque
   res.body = std::move(data).str();
 }
 
+// A page's script (the web UI: its fetches carry X-Requested-With, and its API lives under
+// /api/ui/) must not get a Basic challenge: a browser answers one with its own password
+// dialog, which a headless browser waits on for ever. It gets the Bearer challenge alone.
+bool FromScript(const Request& rq) {
+  return text::IEquals(rq.Header("x-requested-with"), "XMLHttpRequest") ||
+         rq.path.rfind("/api/ui/", 0) == 0;
+}
+void ChallengeFor(bool script, Response& res) {
+  if (!script || res.status != 401) return;
+  std::erase_if(res.headers,
+                [](const auto& h) { return text::IEquals(h.first, "WWW-Authenticate"); });
+  res.SetHeader("WWW-Authenticate", R"(Bearer realm="accord")");
+}
+
 }  // namespace
 
 void LogRequestError(std::string_view request_id, std::string_view detail) {
@@ -483,8 +497,11 @@ void Router::ServeStatic(std::string prefix, const std::string& dir, StaticOptio
   }
   if (prefix.empty() || prefix.back() != '/') prefix += '/';
   Add("GET", prefix + "*",
-      [root, options = std::move(options)](RequestContext& ctx, Response& res) {
-        ServeFile(root, options, ctx, res);
+      [root, dir, options = std::move(options)](RequestContext& ctx, Response& res) {
+        // A directory made after the server started (the UI built later) is served as soon
+        // as it exists.
+        std::error_code later;
+        ServeFile(root.empty() ? fs::canonical(dir, later) : root, options, ctx, res);
         if (res.status == 200) {
           for (const auto& [name, value] : options.headers) res.SetHeader(name, value);
         }
@@ -519,17 +536,20 @@ void Router::Handle(const Request& request, Response& res) const {
   }
   if (res.user.empty()) res.user = ctx.principal.user;
   res.SetHeader("X-Request-Id", ctx.request_id);
+  const bool script = FromScript(request);
+  ChallengeFor(script, res);
   if (res.deferred) {
     // The later answer gets the same principal and request id; a deferred function that
     // throws before answering is answered with a generic 500.
     auto inner = std::move(res.deferred);
     res.deferred = [inner = std::move(inner), user = res.user, id = ctx.request_id,
-                    errors = impl_->errors](const Response::Send& send) {
+                    errors = impl_->errors, script](const Response::Send& send) {
       auto sent = std::make_shared<std::atomic<bool>>(false);
-      auto wrapped = [send, sent, user, id](Response later) {
+      auto wrapped = [send, sent, user, id, script](Response later) {
         if (sent->exchange(true)) return;
         if (later.user.empty()) later.user = user;
         later.SetHeader("X-Request-Id", id);
+        ChallengeFor(script, later);
         send(std::move(later));
       };
       try {
@@ -580,6 +600,7 @@ bool Router::CheckHead(Request& head, Response& res) const {
   }
   if (res.user.empty()) res.user = ctx.principal.user;
   res.SetHeader("X-Request-Id", ctx.request_id);
+  ChallengeFor(FromScript(head), res);
   res.deferred = nullptr;  // a refusal on the head is immediate
   return false;
 }

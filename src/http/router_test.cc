@@ -214,6 +214,46 @@ TEST(Router, AuthenticationMiddlewareSetsThePrincipalOrAnswers401) {
   EXPECT_EQ(anon.user, "");
 }
 
+// A browser answers a Basic challenge with its own password dialog (a headless one waits on it
+// for ever): a page's script (X-Requested-With, or the UI's API) gets the Bearer challenge
+// alone, whether the 401 comes from authentication or from a handler; a TAXII client both.
+TEST(Router, ScriptsGetNoBasicChallenge) {
+  FakeAuth auth;
+  Router r;
+  r.Use(AuthenticationMiddleware(&auth));
+  auto refuse = [](RequestContext& ctx, Response& res) {
+    if (ctx.principal.anonymous()) {
+      res = ctx.Error(401, "Unauthorized", "sign in");
+      res.SetHeader("WWW-Authenticate", R"(Basic realm="accord", Bearer realm="accord")");
+    }
+  };
+  r.Add("GET", "/api/collections/", refuse);
+  r.Add("GET", "/api/ui/v1/session", refuse);
+  auto challenges = [&r](const std::string& target, const char* authorization, bool xhr) {
+    Request q = Req("GET", target);
+    if (authorization) q.headers.push_back({"authorization", authorization});
+    if (xhr) q.headers.push_back({"x-requested-with", "XMLHttpRequest"});
+    Response res;
+    r.Handle(q, res);
+    EXPECT_EQ(res.status, 401) << target;
+    std::vector<std::string> out;
+    for (const auto& [k, v] : res.headers) {
+      if (k == "WWW-Authenticate") out.push_back(v);
+    }
+    return out;
+  };
+  const std::vector<std::string> both = {R"(Basic realm="accord", Bearer realm="accord")"};
+  const std::vector<std::string> bearer = {R"(Bearer realm="accord")"};
+  EXPECT_EQ(challenges("/api/collections/", nullptr, false), both);  // a TAXII client
+  EXPECT_EQ(challenges("/api/collections/", nullptr, true), bearer);
+  EXPECT_EQ(challenges("/api/ui/v1/session", nullptr, false), bearer);
+  EXPECT_EQ(challenges("/api/collections/", "Bearer bad", true), bearer);  // the middleware's
+  EXPECT_EQ(challenges("/api/ui/v1/session", "Bearer bad", false), bearer);
+  EXPECT_EQ(challenges("/api/collections/", "Bearer bad", false).size(), 1u);
+  EXPECT_NE(challenges("/api/collections/", "Bearer bad", false)[0].find("Basic"),
+            std::string::npos);
+}
+
 TEST(Router, LimitsMiddlewareEnforcesThePerRouteBodyLimit) {
   Router r;
   r.Use(LimitsMiddleware());
@@ -485,6 +525,13 @@ TEST_F(StaticFiles, SinglePageAppFallbackGzipAndCaching) {
   }
   // The plain mount (no options) has no fallback.
   EXPECT_EQ(Get("/ui/objects/indicator--1").status, 404);
+  // A directory that appears after the mount (the UI built after the server started) is
+  // served from then on.
+  r.ServeStatic("/late/", (base_ / "late").string(), o);
+  EXPECT_EQ(get("/late/", "").status, 404);
+  fs::create_directories(base_ / "late");
+  Write(base_ / "late/index.html", "late app");
+  EXPECT_EQ(get("/late/objects/x", "").body, "late app");
 }
 
 TEST(StaticFilesMissingDir, Is404NotACrash) {

@@ -1040,23 +1040,36 @@ absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInf
 absl::StatusOr<std::vector<CollectionInfo>> SqliteStore::ListCollections() {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  ACCORD_ASSIGN_OR_RETURN(
-      Stmt q, Prepare(r.get(),
-                      "SELECT c.id, coalesce(c.alias,''), c.title, c.description, "
-                      "c.is_public, (SELECT count(*) FROM membership m WHERE m.cid = c.cid) "
-                      "FROM collections c ORDER BY c.cid"));
+  // PERF: no member count (a scan of the memberships: 25 ms at 1M objects, on every TAXII
+  // collections page and every web UI search); CountMembers counts one.
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(r.conn(),
+                                 "SELECT id, coalesce(alias,''), title, description, is_public "
+                                 "FROM collections ORDER BY cid"));
   std::vector<CollectionInfo> out;
   while (true) {
     ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "list collections"));
     if (!row) break;
     out.push_back(RowToCollection(q.get()));
-    out.back().object_count = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 5));
   }
   return out;
 }
 
+absl::StatusOr<uint64_t> SqliteStore::CountMembers(const std::string& id_or_alias) {
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(r.conn(),
+                                 "SELECT (SELECT count(*) FROM membership m WHERE m.cid = c.cid) "
+                                 "FROM collections c WHERE c.id=?1 OR c.alias=?1"));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, id_or_alias));
+  ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), "count members"));
+  if (!found) return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
+  return static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+}
+
 absl::StatusOr<CollectionInfo> SqliteStore::GetCollection(const std::string& id_or_alias) {
-  // PERF: no member count here (TAXII calls this on every request); ListCollections counts.
+  // PERF: no member count here (TAXII calls this on every request); CountMembers counts.
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
   ACCORD_ASSIGN_OR_RETURN(StmtRef q,

@@ -87,6 +87,7 @@ class SqliteStore final : public Store, public Quarantine {
                                   const std::vector<Micros>& version_times) override;
   absl::StatusOr<CollectionInfo> CreateCollection(const CollectionInfo& info) override;
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections() override;
+  absl::StatusOr<uint64_t> CountMembers(const std::string& id_or_alias) override;
   absl::StatusOr<CollectionInfo> GetCollection(const std::string& id_or_alias) override;
   absl::StatusOr<Stats> GetStats() override;
   absl::StatusOr<uint64_t> Generation() override;

@@ -58,6 +58,9 @@ class FailingStore final : public store::Store {
   absl::StatusOr<store::CollectionInfo> CreateCollection(const store::CollectionInfo& i) override {
     return real_->CreateCollection(i);
   }
+  absl::StatusOr<uint64_t> CountMembers(const std::string& c) override {
+    return real_->CountMembers(c);
+  }
   absl::StatusOr<std::vector<store::CollectionInfo>> ListCollections() override {
     return real_->ListCollections();
   }

@@ -42,7 +42,6 @@ struct CollectionInfo {
   std::string title;
   std::string description;
   bool is_public = false;  // readable without credentials
-  uint64_t object_count = 0;
 };
 
 enum class VersionSelect { kLast, kFirst, kAll };
@@ -358,7 +357,10 @@ class Store {
                                           const std::vector<Micros>& version_times) = 0;
 
   virtual absl::StatusOr<CollectionInfo> CreateCollection(const CollectionInfo& info) = 0;
+  /// Every collection, cheaply (no member count: TAXII and the web UI list them per request).
   virtual absl::StatusOr<std::vector<CollectionInfo>> ListCollections() = 0;
+  /// The object versions in a collection (a scan of its memberships). NotFound when absent.
+  virtual absl::StatusOr<uint64_t> CountMembers(const std::string& id_or_alias) = 0;
   /// By id or alias; NotFound when absent.
   virtual absl::StatusOr<CollectionInfo> GetCollection(const std::string& id_or_alias) = 0;
 
