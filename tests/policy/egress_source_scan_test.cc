@@ -42,8 +42,9 @@ const std::map<std::string, std::string>& AllowList() {
        "what is pending and flag deadlines, and reads contacts to name who is responsible; "
        "every object it sends passes Gate::Admit at Exit::kRequestChannel, and the CLI's "
        "listings read through EgressReader"},
-      {"cli/import_units.h",
-       "accord import looks up which ids of a converted list or text the target collection "
+      {"ingest/units.cc",
+       "accord import and the web UI's import look up which ids of a converted list or text the "
+       "target collection "
        "already holds, to leave those values as they are; only the ids are compared, nothing "
        "it reads is printed or sent"},
       {"match/sightings.cc",
