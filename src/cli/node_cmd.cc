@@ -93,30 +93,22 @@ int VerifyObject(const Globals& g, const NodeFlags& f) {
   if (!trust.ok()) return Fail(trust.status());
   int bad = 0;
   nlohmann::json out = nlohmann::json::array();
-  // Each signer's key is looked up once (versions of one object mostly share a signer).
-  std::map<std::string, absl::StatusOr<std::string>> keys;
+  federation::SignatureChecker checker(**store, *trust);
   for (const store::StoredObject& v : page->objects) {
-    std::string signer, result;
-    auto sig = federation::FindSignature(v.json);
-    if (!sig.ok()) {
-      result = common::Cat("malformed: ", sig.status().message());
-    } else if (!*sig) {
-      result = "unsigned";
-    } else {
-      signer = (*sig)->signer;
-      auto [it, fresh] = keys.try_emplace(signer, absl::StatusOr<std::string>(""));
-      if (fresh) it->second = federation::SignerKey(**store, signer, *trust);
-      const absl::StatusOr<std::string>& key = it->second;
-      if (!key.ok()) {
-        if (key.status().code() != absl::StatusCode::kNotFound &&
-            key.status().code() != absl::StatusCode::kPermissionDenied) {
-          return Fail(key.status());
-        }
-        result = std::string(key.status().message());
-      } else {
-        absl::Status st = federation::Verify(v.json, *key);
-        result = st.ok() ? "valid" : common::Cat("invalid: ", st.message());
-      }
+    absl::StatusOr<federation::SignatureCheck> c = checker.Check(v.json);
+    if (!c.ok()) return Fail(c.status());
+    const std::string& signer = c->signer;
+    std::string result;
+    switch (c->verdict) {
+      case federation::SignatureCheck::Verdict::kValid: result = "valid"; break;
+      case federation::SignatureCheck::Verdict::kInvalid:
+        result = common::Cat("invalid: ", c->detail);
+        break;
+      case federation::SignatureCheck::Verdict::kMalformed:
+        result = common::Cat("malformed: ", c->detail);
+        break;
+      case federation::SignatureCheck::Verdict::kUnsigned: result = "unsigned"; break;
+      case federation::SignatureCheck::Verdict::kNoKey: result = c->detail; break;
     }
     if (result != "valid") ++bad;
     const std::string modified = v.has_modified ? common::FormatTimestampMillis(v.modified) : "";

@@ -294,12 +294,12 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   MountAuditApi(router, st.get(), audit_log.get());
   web::MountImportApi(router, {st.get(), audit_log.get(), g.data_dir});
   // The web UI's files at /ui/ (docs/UI_API.md); without them the UI's API still answers.
-  std::string ui_dir = FindUiDir(f.ui_dir);
-  if (ui_dir.empty()) {
-    std::cerr << "accord: no web UI files found (build them: cd ui && npm ci && npm run build; "
-                 "or pass --ui DIR)\n";
+  if (std::string ui_dir = FindUiDir(f.ui_dir); !ui_dir.empty()) {
+    web::MountUiFiles(router, ui_dir);
+  } else {
+    std::cerr << "accord: no web UI files found (build them with scripts/ui.sh, or pass --ui "
+                 "DIR); /ui/ answers 404\n";
   }
-  web::MountUiFiles(router, ui_dir.empty() ? "/nonexistent/accord-ui" : ui_dir);
   // The request channel (issue 14): the inbox for peers, and a round every request_interval
   // (deliveries retried, deadlines flagged, pings sent). Without a node identity there is none.
   std::unique_ptr<requests::Channel> channel;

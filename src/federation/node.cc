@@ -193,4 +193,31 @@ absl::StatusOr<NodeInfo> InitNode(store::Store& store, const std::string& data_d
   return node;
 }
 
+absl::StatusOr<SignatureCheck> SignatureChecker::Check(std::string_view object_json) {
+  SignatureCheck c;
+  auto sig = FindSignature(object_json);
+  if (!sig.ok()) {
+    c.verdict = SignatureCheck::Verdict::kMalformed;
+    c.detail = std::string(sig.status().message());
+    return c;
+  }
+  if (!*sig) return c;  // kUnsigned
+  c.signer = (*sig)->signer;
+  auto [it, fresh] = keys_.try_emplace(c.signer, absl::StatusOr<std::string>(""));
+  if (fresh) it->second = SignerKey(store_, c.signer, trust_);
+  const absl::StatusOr<std::string>& key = it->second;
+  if (!key.ok()) {
+    if (!absl::IsNotFound(key.status()) && !absl::IsPermissionDenied(key.status())) {
+      return key.status();
+    }
+    c.verdict = SignatureCheck::Verdict::kNoKey;
+    c.detail = std::string(key.status().message());
+    return c;
+  }
+  absl::Status st = Verify(object_json, *key);
+  c.verdict = st.ok() ? SignatureCheck::Verdict::kValid : SignatureCheck::Verdict::kInvalid;
+  c.detail = std::string(st.message());
+  return c;
+}
+
 }  // namespace accord::federation

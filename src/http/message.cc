@@ -68,6 +68,14 @@ bool AcceptsTaxii21(std::string_view accept) {
   return false;
 }
 
+bool AcceptsCoding(std::string_view accept_encoding, std::string_view coding) {
+  for (std::string_view item : text::Split(accept_encoding, ',')) {
+    MediaRange r = ParseRange(item);  // "coding;q=..." has a media range's grammar
+    if (r.type == coding) return r.q > 0;
+  }
+  return false;
+}
+
 bool IsTaxii21ContentType(std::string_view content_type) {
   MediaRange r = ParseRange(content_type);
   return r.type == "application/taxii+json" && (!r.version || *r.version == "2.1");

@@ -92,21 +92,6 @@ std::string_view ContentTypeFor(std::string_view name) {
   return "application/octet-stream";
 }
 
-// Whether the request accepts the gzip content coding (RFC 9110 §12.5.3; "gzip;q=0" refuses).
-bool AcceptsGzip(const Request& request) {
-  for (std::string_view item : text::Split(request.Header("accept-encoding"), ',')) {
-    item = text::Trim(item);
-    size_t semi = item.find(';');
-    std::string_view coding = text::Trim(item.substr(0, semi));
-    if (text::Lower(coding) != "gzip") continue;
-    if (semi == std::string_view::npos) return true;
-    std::string_view q = text::Trim(item.substr(semi + 1));
-    return !(q.size() >= 3 && (q.substr(0, 3) == "q=0" || q.substr(0, 3) == "Q=0") &&
-             q.find_first_of("123456789") == std::string_view::npos);
-  }
-  return false;
-}
-
 // `rel` below `root` (canonical) when it is a regular file that stays below the root through
 // every symlink.
 std::optional<fs::path> FileBelow(const fs::path& root, const std::string& rel) {
@@ -153,7 +138,7 @@ void ServeFile(const fs::path& root, const Router::StaticOptions& options, Reque
   if (!full) return not_found();
   fs::path send = *full;
   bool gzipped = false;
-  if (AcceptsGzip(ctx.request)) {
+  if (AcceptsCoding(ctx.request.Header("accept-encoding"), "gzip")) {
     if (std::optional<fs::path> gz = FileBelow(root, rel + ".gz")) {
       send = *gz;
       gzipped = true;

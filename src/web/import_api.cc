@@ -23,7 +23,8 @@ namespace accord::web {
 namespace {
 
 struct ImportQuery {
-  std::string collection, format, kind, columns, name = "upload";
+  std::string collection, kind, columns, name = "upload";
+  formats::Format format = formats::Format::kStix;  // refused: STIX goes through TAXII
 };
 
 // The query, or an answer (400).
@@ -38,7 +39,8 @@ std::optional<ImportQuery> ParseImportQuery(http::RequestContext& ctx, http::Res
     if (k == "collection") {
       q.collection = v;
     } else if (k == "format") {
-      q.format = v;
+      absl::StatusOr<formats::Format> f = formats::ParseFormat(v);
+      if (f.ok()) q.format = *f;
     } else if (k == "type") {
       q.kind = v;
     } else if (k == "columns") {
@@ -52,8 +54,7 @@ std::optional<ImportQuery> ParseImportQuery(http::RequestContext& ctx, http::Res
       return std::nullopt;
     }
   }
-  if (q.collection.empty() ||
-      (q.format != "misp" && q.format != "list" && q.format != "text" && q.format != "csv")) {
+  if (q.collection.empty() || q.format == formats::Format::kStix) {
     res = ctx.Error(400, "Bad request",
                     "want collection=C and format=misp, list, text or csv (a STIX bundle is "
                     "POSTed to the collection's TAXII objects endpoint)");
@@ -131,22 +132,24 @@ void Import(const ImportApiDeps& deps, http::RequestContext& ctx, http::Response
   };
   ingest::UnitTotals totals;
   std::map<std::string, uint64_t> per_list;
-  ingest::UnitImporter units(deps.store, base, q->format != "misp", &totals);
+  ingest::UnitImporter units(deps.store, base, q->format != formats::Format::kMisp, &totals);
   units.SetWarninglists(&*lists, false, &per_list);
   units.OnRejected(refuse);
   auto sink = [&units](formats::Unit&& u) { return units.Import(std::move(u)); };
   const std::string& data = ctx.request.body;
   absl::Status st;
-  if (q->format == "misp") {
-    st = formats::ReadMisp(data, co, sink, on_problem).status();
-  } else if (q->format == "text") {
-    st = formats::ReadText(data, co, sink, on_problem).status();
-  } else if (q->format == "list") {
-    st = formats::ReadList(data, kind, co, sink, on_problem).status();
-  } else {
-    formats::CsvOptions csv;
-    if (!q->columns.empty()) csv.columns = q->columns;
-    st = formats::ReadCsv(data, csv, co, sink, on_problem).status();
+  formats::CsvOptions csv;
+  if (!q->columns.empty()) csv.columns = q->columns;
+  switch (q->format) {
+    case formats::Format::kMisp: st = formats::ReadMisp(data, co, sink, on_problem).status(); break;
+    case formats::Format::kText: st = formats::ReadText(data, co, sink, on_problem).status(); break;
+    case formats::Format::kList:
+      st = formats::ReadList(data, kind, co, sink, on_problem).status();
+      break;
+    case formats::Format::kCsv:
+      st = formats::ReadCsv(data, csv, co, sink, on_problem).status();
+      break;
+    case formats::Format::kStix: break;  // refused by ParseImportQuery
   }
   if (!st.ok() && !absl::IsInvalidArgument(st) && !absl::IsFailedPrecondition(st)) {
     return Failed(ctx, res, "import", st);
@@ -157,7 +160,7 @@ void Import(const ImportApiDeps& deps, http::RequestContext& ctx, http::Response
     refuse(stix::Problem{q->name, "", std::string(st.message()), false});
   }
   std::string out = "{\"format\":";
-  formats::AppendJsonString(&out, q->format);
+  formats::AppendJsonString(&out, formats::FormatName(q->format));
   out += ",\"collection\":";
   formats::AppendJsonString(&out, c->alias.empty() ? c->id : c->alias);
   common::Append(&out, ",\"accepted\":", totals.accepted, ",\"added\":", totals.added,

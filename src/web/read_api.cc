@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,7 +14,6 @@
 #include "accord/correlate/terms.h"
 #include "accord/federation/node.h"
 #include "accord/federation/peers.h"
-#include "accord/federation/signature.h"
 #include "accord/formats/formats.h"
 #include "accord/formats/text.h"
 #include "accord/http/message.h"
@@ -212,47 +212,52 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   JsonAnswer(res, 200, std::move(out));
 }
 
-// Who signed the versions of one view, and with which key: read once per view.
+// Who signed the versions of one view, and whether it holds (federation::SignatureChecker, as
+// `accord verify`), with the signer's peer name.
 class Signatures {
  public:
-  explicit Signatures(const ReadApiDeps& deps) : deps_(deps) {
+  explicit Signatures(const ReadApiDeps& deps) {
     if (auto node = federation::LoadNode(*deps.store); node.ok() && node->has_value()) {
       node_ = (*node)->identity;
     }
     if (auto peers = federation::ListPeers(*deps.store); peers.ok()) {
       for (const federation::Peer& p : *peers) peer_of_[p.identity] = p.name;
     }
-    trust_ = federation::LoadKeyTrust(*deps.store, deps.data_dir);
+    absl::StatusOr<federation::KeyTrust> trust =
+        federation::LoadKeyTrust(*deps.store, deps.data_dir);
+    if (trust.ok()) {
+      checker_.emplace(*deps.store, std::move(*trust));
+    } else {
+      trust_error_ = std::string(trust.status().message());
+    }
   }
 
   // "signature": {"status", "signer", "signer_name", "peer", "detail"} of `object_json`:
   // verified (a key this node believes verifies it), invalid (malformed, or the key does not
   // verify it: changed after signing), unverified (no believed key for the signer), unsigned.
   void Append(std::string* out, std::string_view object_json) {
-    std::string status, detail, signer;
-    absl::StatusOr<std::optional<federation::Signature>> sig =
-        federation::FindSignature(object_json);
-    if (!sig.ok()) {
-      status = "invalid";
-      detail = std::string(sig.status().message());
-    } else if (!sig->has_value()) {
-      status = "unsigned";
-      detail = "the object carries no signature";
+    using Verdict = federation::SignatureCheck::Verdict;
+    absl::StatusOr<federation::SignatureCheck> c =
+        checker_ ? checker_->Check(object_json) : absl::UnavailableError(trust_error_);
+    std::string_view status = "unverified";
+    std::string detail, signer;
+    if (!c.ok()) {
+      detail = std::string(c.status().message());
     } else {
-      signer = (*sig)->signer;
-      absl::StatusOr<std::string> key =
-          trust_.ok() ? federation::SignerKey(*deps_.store, signer, *trust_) : trust_.status();
-      if (!key.ok()) {
-        status = "unverified";
-        detail = absl::IsNotFound(key.status())
-                     ? "no key is known here for the signer"
-                     : common::Cat("the signer's key is not believed: ", key.status().message());
-      } else if (absl::Status v = federation::Verify(object_json, *key); v.ok()) {
-        status = "verified";
-        detail = "the signer's key verifies the object as delivered";
-      } else {
-        status = "invalid";
-        detail = std::string(v.message());
+      signer = c->signer;
+      detail = c->detail;
+      switch (c->verdict) {
+        case Verdict::kValid:
+          status = "verified";
+          detail = "the signer's key verifies the object as delivered";
+          break;
+        case Verdict::kInvalid:
+        case Verdict::kMalformed: status = "invalid"; break;
+        case Verdict::kUnsigned:
+          status = "unsigned";
+          detail = "the object carries no signature";
+          break;
+        case Verdict::kNoKey: break;
       }
     }
     *out += "\"signature\":{\"status\":";
@@ -267,22 +272,21 @@ class Signatures {
     *out += ",\"signer\":";
     string_or_null(signer);
     auto peer = peer_of_.find(signer);
+    const std::string peer_name = peer != peer_of_.end() ? peer->second : std::string();
     *out += ",\"signer_name\":";
-    string_or_null(!signer.empty() && signer == node_ ? std::string("this node")
-                   : peer != peer_of_.end()           ? peer->second
-                                                      : std::string());
+    string_or_null(!signer.empty() && signer == node_ ? std::string("this node") : peer_name);
     *out += ",\"peer\":";
-    string_or_null(peer != peer_of_.end() ? peer->second : std::string());
+    string_or_null(peer_name);
     *out += ",\"detail\":";
     formats::AppendJsonString(out, detail);
     *out += '}';
   }
 
  private:
-  const ReadApiDeps& deps_;
   std::string node_;
   std::map<std::string, std::string> peer_of_;  // identity id -> peer name
-  absl::StatusOr<federation::KeyTrust> trust_;
+  std::optional<federation::SignatureChecker> checker_;
+  std::string trust_error_;
 };
 
 // GET /api/ui/v1/objects/{id}: every version the caller may read, oldest first, each with the

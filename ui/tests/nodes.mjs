@@ -3,14 +3,14 @@
 // whose web UI the tests drive. Built with the CLI exactly as an operator would
 // (docs/FEDERATION.md), from the binary in $ACCORD_BINARY and the UI in $ACCORD_UI_DIR.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const repo = resolve(here, '..', '..');
+const repo = resolve(here, '..', '..');
 export const accord = process.env.ACCORD_BINARY || join(repo, 'build-asan', 'src', 'cli', 'accord');
 export const uiDir = process.env.ACCORD_UI_DIR || join(repo, 'ui', 'dist');
 export const artifacts = process.env.ACCORD_UI_ARTIFACTS || join(here, 'artifacts');
@@ -180,4 +180,3 @@ export function has(node, id) {
   }
 }
 
-export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }

@@ -4,8 +4,10 @@
 // never printed; the identity id, name and public key are store settings.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -55,6 +57,35 @@ absl::Status TrustIdentity(store::Store& store, const std::string& identity);
 /// key is known; PermissionDenied: a key is introduced but not trusted (manual mode).
 absl::StatusOr<std::string> SignerKey(store::Store& store, const std::string& identity,
                                       const KeyTrust& trust);
+
+/// How one stored version's signature stands with this node (`accord verify`, the web UI's
+/// object view).
+struct SignatureCheck {
+  enum class Verdict {
+    kValid,      ///< a believed key of the signer verifies it
+    kInvalid,    ///< the signer's key does not verify it (changed after signing)
+    kMalformed,  ///< the signature entry breaks a rule of the format (FindSignature)
+    kUnsigned,   ///< no signature entry
+    kNoKey,      ///< no believed key for the signer: unknown (NotFound) or not trusted
+  };
+  Verdict verdict = Verdict::kUnsigned;
+  std::string signer;  ///< identity id; empty when unsigned or malformed
+  std::string detail;  ///< the rule broken, or why no key is believed; empty when valid
+};
+
+/// Checks versions' signatures under `trust`, looking each signer's key up once (versions of
+/// one object mostly share a signer). `store` must outlive the checker. Not thread-safe.
+class SignatureChecker {
+ public:
+  SignatureChecker(store::Store& store, KeyTrust trust) : store_(store), trust_(std::move(trust)) {}
+  /// An error only when the store cannot be read.
+  absl::StatusOr<SignatureCheck> Check(std::string_view object_json);
+
+ private:
+  store::Store& store_;
+  KeyTrust trust_;
+  std::map<std::string, absl::StatusOr<std::string>> keys_;  // signer -> SignerKey
+};
 
 /// The public key (32 raw bytes) that the identity object `identity_json` carries in the
 /// node-key extension; nullopt when it carries none or a malformed one.

@@ -25,6 +25,9 @@ enum class MediaMatch { kTaxii21, kOther };
 /// or, leniently, `*/*` / `application/*`. A missing Accept header is also acceptable
 /// (RFC 7231 §5.3.2: any type). Parameters other than `version` and `q` are ignored.
 bool AcceptsTaxii21(std::string_view accept);
+/// Whether an Accept-Encoding value accepts content coding `coding` (lower-case, e.g. "gzip")
+/// by name: listed with no q or a q above 0 (RFC 9110 §12.5.3). "*" is not taken as a yes.
+bool AcceptsCoding(std::string_view accept_encoding, std::string_view coding);
 
 /// Content-Type of a POST: true for `application/taxii+json` with no version or version=2.1.
 bool IsTaxii21ContentType(std::string_view content_type);
