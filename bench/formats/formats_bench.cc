@@ -26,12 +26,13 @@
 #include "accord/common/archive.h"
 #include "accord/formats/misp.h"
 #include "accord/formats/text.h"
+#include "common/paths.h"
 
 namespace {
 
 std::string Corpus(size_t min_bytes, bool reports) {
   std::string text;
-  const std::string base = std::string(ACCORD_SHARED_DIR) + "/data/indicators/";
+  const std::string base = accord::testing::SharedDir().string() + "/data/indicators/";
   const char* archive = reports ? "eset-malware-ioc-lists.tar.gz" : "unit42-iocs-lists.tar.gz";
   std::vector<const char*> exts = reports
                                       ? std::vector<const char*>{".adoc"}
@@ -81,7 +82,7 @@ double MedianMBps(const std::string& text, F f) {
 std::vector<std::string> MemberLines(const std::string& archive, const std::string& member) {
   std::vector<std::string> out;
   auto st = accord::common::ForEachArchiveMember(
-      std::string(ACCORD_SHARED_DIR) + "/data/indicators/" + archive, 256u << 20,
+      accord::testing::SharedDir().string() + "/data/indicators/" + archive, 256u << 20,
       accord::common::InputLimits{}, [&](const std::string& name, std::string&& data) {
         if (name != member) return absl::OkStatus();
         size_t pos = 0;

@@ -20,10 +20,11 @@
 #include <vector>
 
 #include "accord/pattern/pattern.h"
+#include "common/paths.h"
 
 namespace {
 
-const std::string kData = std::string(ACCORD_SHARED_DIR) + "/data/indicators/";
+const std::string kData = accord::testing::SharedDir().string() + "/data/indicators/";
 
 // Lines of one member of a .tar.gz (or of a plain .gz when member is empty).
 std::vector<std::string> GzLines(const std::string& path, const std::string& member,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/gen_indicators.h"
+#include "common/paths.h"
 
 namespace {
 
@@ -99,8 +100,8 @@ bool ImportRuns(const std::vector<std::filesystem::path>& inputs, const std::fil
     for (size_t k = 0; k < inputs.size(); ++k) {
       auto data = dir / "node";
       std::filesystem::remove_all(data);
-      RunStats s =
-          RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", inputs[k].string()});
+      RunStats s = RunTimed({accord::testing::AccordBinary(), "import", "--data", data.string(),
+                             "-q", inputs[k].string()});
       if (s.exit_code != 0) {
         std::fprintf(stderr, "ingest_bench: accord import %s exited %d\n", inputs[k].c_str(),
                      s.exit_code);
@@ -223,8 +224,8 @@ int main(int argc, char** argv) {
     if (p && std::fscanf(p, "%lf", &py_rate) == 1 && py_rate > 0) {
       auto data = dir / "node";
       std::filesystem::remove_all(data);
-      RunStats s =
-          RunTimed({ACCORD_BINARY, "import", "--data", data.string(), "-q", input.string()});
+      RunStats s = RunTimed({accord::testing::AccordBinary(), "import", "--data", data.string(),
+                             "-q", input.string()});
       double ours = static_cast<double>(sample) / s.seconds;
       std::printf(
           "python stix2 parse+validate: %.0f objects/s; accord import (incl. store) %.0f "

@@ -21,6 +21,7 @@
 #include "accord/common/strings.h"
 #include "accord/pattern/pattern.h"
 #include "accord/stix/reader.h"
+#include "common/paths.h"
 #include "stix/sco_id.h"
 
 namespace accord::formats {
@@ -130,7 +131,9 @@ std::map<std::string, std::string> Untar(const std::string& archive) {
   return out;
 }
 
-std::string Shared(std::string_view rel) { return common::Cat(ACCORD_SHARED_DIR, "/", rel); }
+std::string Shared(std::string_view rel) {
+  return common::Cat(accord::testing::SharedDir().string(), "/", rel);
+}
 
 bool SharedDataPresent() {
   return fs::exists(Shared("data/misp/eset-malware-ioc-misp-events.tar.gz"));

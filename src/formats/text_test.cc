@@ -373,7 +373,8 @@ TEST(Sniff, PicksTheReader) {
 // extractor finds must include every line that is, by itself, a plain IPv4 address or
 // SHA-256 hash once refanged — counted here with simple rules of the test's own.
 TEST(ExtractValues, Unit42RealLists) {
-  std::string path = std::string(ACCORD_SHARED_DIR) + "/data/indicators/unit42-iocs-lists.tar.gz";
+  std::string path =
+      accord::testing::SharedDir().string() + "/data/indicators/unit42-iocs-lists.tar.gz";
   ACCORD_REQUIRE_SHARED(path);
   std::string cmd = "tar -xzOf '" + path + "' --wildcards '*.txt' 2>/dev/null | head -c 4000000";
   FILE* p = popen(cmd.c_str(), "r");

@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kStixDir = fs::path(ACCORD_SHARED_DIR) / "data" / "stix";
+const fs::path kStixDir = accord::testing::SharedDir() / "data" / "stix";
 
 struct FileResult {
   ReadStats stats;

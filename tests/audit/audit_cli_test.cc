@@ -52,7 +52,7 @@ class AuditCliTest : public ::testing::Test {
   }
   // The sample's object ids, read here.
   static std::set<std::string> SampleIds() {
-    std::ifstream in(std::string(ACCORD_SAMPLES_DIR) + "/sample-intel.json");
+    std::ifstream in((accord::testing::SourceDir() / "samples").string() + "/sample-intel.json");
     nlohmann::json b = nlohmann::json::parse(in);
     std::set<std::string> ids;
     for (const auto& o : b["objects"]) ids.insert(o["id"].get<std::string>());
@@ -78,7 +78,8 @@ class AuditCliTest : public ::testing::Test {
 };
 
 TEST_F(AuditCliTest, WritesExitsAndChangesAreRecordedAndQueryable) {
-  const std::string sample = ShellQuote(std::string(ACCORD_SAMPLES_DIR) + "/sample-intel.json");
+  const std::string sample =
+      ShellQuote((accord::testing::SourceDir() / "samples").string() + "/sample-intel.json");
   ASSERT_EQ(Run("import -q " + sample).exit_code, 0);
   const std::set<std::string> ids = SampleIds();
   ASSERT_FALSE(ids.empty());
@@ -120,7 +121,8 @@ TEST_F(AuditCliTest, WritesExitsAndChangesAreRecordedAndQueryable) {
 }
 
 TEST_F(AuditCliTest, VerifyNamesTheFirstBadSeqForEveryKindOfDamage) {
-  const std::string sample = ShellQuote(std::string(ACCORD_SAMPLES_DIR) + "/sample-intel.json");
+  const std::string sample =
+      ShellQuote((accord::testing::SourceDir() / "samples").string() + "/sample-intel.json");
   ASSERT_EQ(Run("node init --name Audited").exit_code, 0);  // key.create
   ASSERT_EQ(Run("import -q " + sample).exit_code, 0);
   for (int i = 0; i < 4; ++i) ASSERT_EQ(Run("export").exit_code, 0);
@@ -176,7 +178,8 @@ TEST_F(AuditCliTest, VerifyNamesTheFirstBadSeqForEveryKindOfDamage) {
 }
 
 TEST_F(AuditCliTest, ServerPagesAndPostsAndConcurrentCliWritersKeepOneChain) {
-  const std::string sample = ShellQuote(std::string(ACCORD_SAMPLES_DIR) + "/sample-intel.json");
+  const std::string sample =
+      ShellQuote((accord::testing::SourceDir() / "samples").string() + "/sample-intel.json");
   ASSERT_EQ(Run("import -q --collection shared " + sample).exit_code, 0);
   ServerProcess server;
   ASSERT_TRUE(server.Start(store().string()));
@@ -613,7 +616,8 @@ TEST_F(AuditCliTest, PurgeRemovesWhatRetentionSaysAndErasesItsBytes) {
 // The audit log's own retention: entries go only as whole checkpoints, through the newest one
 // signed before the cut-off, and what is left still verifies from that checkpoint.
 TEST_F(AuditCliTest, AuditEntriesGoOnlyAsWholeCheckpoints) {
-  const std::string sample = ShellQuote(std::string(ACCORD_SAMPLES_DIR) + "/sample-intel.json");
+  const std::string sample =
+      ShellQuote((accord::testing::SourceDir() / "samples").string() + "/sample-intel.json");
   ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
   ASSERT_EQ(Run("import -q -c one " + sample).exit_code, 0);
   ASSERT_EQ(Run("audit checkpoint").exit_code, 0);

@@ -24,7 +24,8 @@ class CliTest : public ::testing::Test {
   }
   TempDir tmp_{"cli"};
   fs::path data_ = tmp_.path() / "node";
-  std::string sample_ = ShellQuote((fs::path(ACCORD_SAMPLES_DIR) / "sample-intel.json").string());
+  std::string sample_ =
+      ShellQuote(((accord::testing::SourceDir() / "samples") / "sample-intel.json").string());
 };
 
 // `accord --data DIR CMD` failed with "The following arguments were not expected: --data".
@@ -59,7 +60,9 @@ TEST_F(CliTest, VersionNamesTheGitRevision) {
   std::string rev = m[2];
   if (rev == "unknown") {
     // Only a build from outside a git checkout may say so.
-    auto git = RunCmd("git -C " + ShellQuote(ACCORD_SOURCE_DIR) + " rev-parse HEAD", tmp_.path());
+    auto git =
+        RunCmd("git -C " + ShellQuote(accord::testing::SourceDir().string()) + " rev-parse HEAD",
+               tmp_.path());
     EXPECT_NE(git.exit_code, 0) << "a git checkout, yet the revision is unknown";
     return;
   }
@@ -68,7 +71,8 @@ TEST_F(CliTest, VersionNamesTheGitRevision) {
   std::smatch h;
   ASSERT_TRUE(std::regex_search(rev, h, std::regex(R"((?:^|-g)([0-9a-f]{7,40})(?:-dirty)?$)")))
       << rev;
-  auto git = RunCmd("git -C " + ShellQuote(ACCORD_SOURCE_DIR) + " cat-file -t " + std::string(h[1]),
+  auto git = RunCmd("git -C " + ShellQuote(accord::testing::SourceDir().string()) +
+                        " cat-file -t " + std::string(h[1]),
                     tmp_.path());
   EXPECT_EQ(git.exit_code, 0) << rev << ": " << git.err;
   EXPECT_EQ(git.out, "commit\n") << rev;

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 
+#include "common/paths.h"
+
 namespace accord::testing {
 
 struct RunResult {
@@ -84,8 +86,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-inline std::filesystem::path SharedDir() { return ACCORD_SHARED_DIR; }
-
 /// True when running in CI: the environment has CI=true (or CI=1), as GitHub Actions, GitLab
 /// and .ci/run set it. In CI every test must run, so missing shared data is a failure.
 inline bool InCi() {
@@ -125,8 +125,7 @@ inline bool ExtractShared(const std::string& rel, const std::filesystem::path& d
   return std::system(cmd.c_str()) == 0;
 }
 
-#ifdef ACCORD_BINARY  // defined for tests under tests/ (accord_test), not for unit tests
-inline std::string Accord() { return ShellQuote(ACCORD_BINARY); }
-#endif
+/// The accord binary of this build, quoted for a shell command.
+inline std::string Accord() { return ShellQuote(AccordBinary()); }
 
 }  // namespace accord::testing

@@ -108,13 +108,8 @@ class Node {
         dup2(fileno(f), 2);
       }
       std::string listen = "127.0.0.1:" + std::to_string(port_);
-      std::vector<std::string> args = {ACCORD_BINARY, "serve", "--data",       data(),
-                                       "--listen",    listen,  "--access-log", ""};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(ACCORD_BINARY, argv.data());
-      _exit(127);
+      accord::testing::ExecAccord(
+          {"serve", "--data", data(), "--listen", listen, "--access-log", ""});
     }
     // Ready when the port accepts connections (the process logs to a file).
     for (int i = 0; i < 600; ++i) {

@@ -23,8 +23,8 @@ struct ChildResult {
   std::string out, err;
 };
 
-/// Starts ACCORD_BINARY with `args` (standard input from /dev/null) and waits for it.
-/// Standard output and error go to files under `tmp` and are read back.
+/// Starts the accord binary with `args` (standard input from /dev/null) and waits for
+/// it. Standard output and error go to files under `tmp` and are read back.
 inline ChildResult RunAccord(const std::vector<std::string>& args,
                              const std::filesystem::path& tmp) {
   ChildResult r;
@@ -37,13 +37,7 @@ inline ChildResult RunAccord(const std::vector<std::string>& args,
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
-    std::vector<std::string> all = {ACCORD_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(ACCORD_BINARY, argv.data());
-    _exit(127);
+    accord::testing::ExecAccord(args);
   }
   int status = 0;
   struct rusage ru {};

@@ -77,13 +77,7 @@ class Background {
       dup2(null, 0);
       dup2(null, 1);
       dup2(err, 2);
-      std::vector<std::string> all = {ACCORD_BINARY};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(ACCORD_BINARY, argv.data());
-      _exit(127);
+      accord::testing::ExecAccord(args);
     }
   }
   ~Background() { Wait(); }

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
+
 namespace accord::testing {
 
 // GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address, clang has __has_feature.
@@ -65,17 +67,13 @@ class LimitedServer {
         rlimit r{limits.open_files, limits.open_files};
         setrlimit(RLIMIT_NOFILE, &r);
       }
-      std::vector<std::string> args = {ACCORD_BINARY, "serve",       "--data",       data_dir,
-                                       "--listen",    "127.0.0.1:0", "--access-log", ""};
+      std::vector<std::string> args = {"serve",       "--data",       data_dir, "--listen",
+                                       "127.0.0.1:0", "--access-log", ""};
       if (!config.empty()) {
         args.push_back("--config");
         args.push_back(config);
       }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(ACCORD_BINARY, argv.data());
-      _exit(127);
+      ExecAccord(std::move(args));
     }
     close(fds[1]);
     out_ = fdopen(fds[0], "r");
@@ -275,7 +273,8 @@ inline bool WaitClosed(int fd, std::chrono::milliseconds wait) {
 
 /// Runs `accord --data DIR ARGS` and returns its first line of output ("" on failure).
 inline std::string AccordLine(const std::string& data_dir, const std::string& args) {
-  std::string cmd = std::string(ACCORD_BINARY) + " " + args + " --data '" + data_dir + "'";
+  std::string cmd =
+      std::string(accord::testing::AccordBinary()) + " " + args + " --data '" + data_dir + "'";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return "";
   char line[4096];

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include "common/paths.h"
 
 namespace {
 
@@ -37,7 +38,7 @@ std::string Slurp(const fs::path& p) {
 }
 
 TEST(IngestSeam, OnlyTheStoreAndIngestLayersOpenImportTransactions) {
-  fs::path root = ACCORD_SOURCE_DIR;
+  fs::path root = accord::testing::SourceDir();
   size_t scanned = 0;
   for (const auto& e : fs::recursive_directory_iterator(root / "src")) {
     if (!e.is_regular_file()) continue;
@@ -58,7 +59,7 @@ TEST(IngestSeam, OnlyTheStoreAndIngestLayersOpenImportTransactions) {
 }
 
 TEST(IngestSeam, NoWeakSymbolsWireTheImport) {
-  fs::path root = ACCORD_SOURCE_DIR;
+  fs::path root = accord::testing::SourceDir();
   EXPECT_FALSE(fs::exists(root / "src/cli/import_hooks.h"));
   EXPECT_FALSE(fs::exists(root / "src/cli/import_hooks.cc"));
   EXPECT_FALSE(fs::exists(root / "src/cli/pattern_import_check.cc"));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -49,7 +50,7 @@ std::string LayerOf(const fs::path& root, const fs::path& file) {
 }
 
 TEST(LayeringTest, NoLayerIncludesAHigherOne) {
-  const fs::path root = ACCORD_SOURCE_DIR;
+  const fs::path root = accord::testing::SourceDir();
   // "accord/<layer>/x.h" (public) or "<layer>/x.h" (a private header under src/).
   const std::regex include_re(R"re(^\s*#\s*include\s*"(?:accord/)?([a-z_]+)/)re");
   std::vector<Violation> bad;

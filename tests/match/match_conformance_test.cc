@@ -14,6 +14,7 @@
 #include "accord/match/engine.h"
 #include "accord/match/input.h"
 #include "accord/pattern/pattern.h"
+#include "common/paths.h"
 #include "gtest/gtest.h"
 
 namespace accord::match {
@@ -28,7 +29,7 @@ struct Case {
 };
 
 std::vector<Case> Load(const std::string& name, bool only_21) {
-  std::ifstream in(std::string(ACCORD_SHARED_DIR) + "/conformance/" + name);
+  std::ifstream in(accord::testing::SharedDir().string() + "/conformance/" + name);
   std::vector<Case> out;
   simdjson::dom::parser parser;
   std::string line;

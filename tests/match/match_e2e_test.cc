@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/paths.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -46,7 +47,7 @@ class MatchE2eTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("accord-match-e2e-" + std::to_string(getpid()));
     fs::create_directories(dir_);
-    std::string data = std::string(ACCORD_SHARED_DIR) + "/data";
+    std::string data = accord::testing::SharedDir().string() + "/data";
     int rc;
     Shell(
         "tar -xzf " + data + "/telemetry/trickbot-2018-11-09-zeek-logs.tar.gz -C " + dir_.string(),
@@ -86,7 +87,7 @@ TEST_F(MatchE2eTest, IpsumAgainstTrickbotConnLog) {
     }
   }
   ASSERT_GT(bad.size(), 100000u);
-  std::string bin = ACCORD_BINARY, data = (dir_ / "store").string();
+  std::string bin = accord::testing::AccordBinary(), data = (dir_ / "store").string();
   int rc;
   Shell(bin + " import --data " + data + " " + (dir_ / "indicators.jsonl").string() + " 2>&1", &rc);
   ASSERT_EQ(rc, 0);
@@ -150,7 +151,7 @@ TEST_F(MatchE2eTest, IpsumAgainstTrickbotConnLog) {
 }
 
 TEST_F(MatchE2eTest, MalformedLinesAreCountedWithFileAndLine) {
-  std::string bin = ACCORD_BINARY, data = (dir_ / "store").string();
+  std::string bin = accord::testing::AccordBinary(), data = (dir_ / "store").string();
   std::string f = (dir_ / "eve.json").string();
   {
     std::ofstream out(f);

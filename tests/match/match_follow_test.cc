@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/paths.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -86,7 +87,7 @@ TEST(MatchFollowTest, AppendRotateAndStoreChange) {
   fs::path dir = fs::temp_directory_path() / ("accord-match-follow-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const std::string bin = ACCORD_BINARY, data = (dir / "store").string();
+  const std::string bin = accord::testing::AccordBinary(), data = (dir / "store").string();
   const std::string a = "indicator--00000000-0000-4000-8000-00000000000a";
   const std::string b = "indicator--00000000-0000-4000-8000-00000000000b";
   {
@@ -150,7 +151,7 @@ TEST(MatchFollowTest, TemporalWindowSurvivesAnImport) {
   fs::path dir = fs::temp_directory_path() / ("accord-match-window-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const std::string bin = ACCORD_BINARY, data = (dir / "store").string();
+  const std::string bin = accord::testing::AccordBinary(), data = (dir / "store").string();
   const std::string seq = "indicator--00000000-0000-4000-8000-0000000000c1";
   const std::string first = "indicator--00000000-0000-4000-8000-0000000000c2";
   const std::string later = "indicator--00000000-0000-4000-8000-0000000000c3";

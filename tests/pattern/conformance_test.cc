@@ -11,11 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "accord/pattern/pattern.h"
+#include "common/paths.h"
 
 namespace accord::pattern {
 namespace {
 
-const std::string kDir = std::string(ACCORD_SHARED_DIR) + "/conformance/";
+const std::string kDir = accord::testing::SharedDir().string() + "/conformance/";
 
 // Reference-valid patterns that we reject because the spec digest says so.
 // Spec digest §5 rule 6: "timestamps calendar-valid (the grammar admits 2024-02-30; the

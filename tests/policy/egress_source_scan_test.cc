@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "common/paths.h"
 
 namespace {
 
@@ -91,7 +92,7 @@ TEST(EgressSourceScanTest, TheDetectorSeesStoreReads) {
 }
 
 TEST(EgressSourceScanTest, OnlyTheAllowListReadsObjectsFromTheStore) {
-  fs::path src = fs::path(ACCORD_SOURCE_DIR) / "src";
+  fs::path src = accord::testing::SourceDir() / "src";
   ASSERT_TRUE(fs::is_directory(src)) << src;
   std::vector<std::string> offenders;
   size_t files = 0;
@@ -123,7 +124,7 @@ TEST(EgressSourceScanTest, OnlyTheAllowListReadsObjectsFromTheStore) {
 
 TEST(EgressSourceScanTest, AllowedFilesExist) {
   // A stale entry would silently allow a future file of that name.
-  fs::path src = fs::path(ACCORD_SOURCE_DIR) / "src";
+  fs::path src = accord::testing::SourceDir() / "src";
   for (const auto& [path, why] : AllowList()) {
     if (path.back() == '/') continue;  // folders may come and go with their layer
     EXPECT_TRUE(fs::exists(src / path)) << path << " is allowed (" << why << ") but is gone";

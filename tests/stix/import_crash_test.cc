@@ -66,11 +66,11 @@ TEST(ImportCrashTest, KillDashNineLeavesStoreBeforeOrAfter) {
       dup2(devnull, 1);
       dup2(devnull, 2);
       if (strict) {
-        execl(ACCORD_BINARY, ACCORD_BINARY, "import", "-q", "--strict", "--data", data.c_str(),
-              input.c_str(), static_cast<char*>(nullptr));
+        execl(accord::testing::AccordBinary(), accord::testing::AccordBinary(), "import", "-q",
+              "--strict", "--data", data.c_str(), input.c_str(), static_cast<char*>(nullptr));
       } else {
-        execl(ACCORD_BINARY, ACCORD_BINARY, "import", "-q", "--data", data.c_str(), input.c_str(),
-              static_cast<char*>(nullptr));
+        execl(accord::testing::AccordBinary(), accord::testing::AccordBinary(), "import", "-q",
+              "--data", data.c_str(), input.c_str(), static_cast<char*>(nullptr));
       }
       _exit(127);
     }

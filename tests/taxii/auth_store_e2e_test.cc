@@ -211,7 +211,7 @@ void ExpectOwnerOnly(const std::filesystem::path& dir, const std::string& first_
 TEST(AuthStoreE2E, DataDirAndEveryFileAreOwnerOnlyWhicheverCommandRunsFirst) {
   TempDir dir("perms");
   const std::string sample =
-      ShellQuote((std::filesystem::path(ACCORD_SOURCE_DIR) / "samples/sample-intel.json").string());
+      ShellQuote((accord::testing::SourceDir() / "samples/sample-intel.json").string());
   const std::vector<std::string> first_commands = {
       "init",      "import " + sample, "user add alice --role user", "collection create c",
       "user list", "key list"};

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
+
 namespace accord::testing {
 
 class ServerProcess {
@@ -25,14 +27,10 @@ class ServerProcess {
       dup2(fds[1], 1);
       close(fds[0]);
       close(fds[1]);
-      std::vector<std::string> args = {ACCORD_BINARY, "serve",       "--data",       data_dir,
-                                       "--listen",    "127.0.0.1:0", "--access-log", ""};
+      std::vector<std::string> args = {"serve",       "--data",       data_dir, "--listen",
+                                       "127.0.0.1:0", "--access-log", ""};
       args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(ACCORD_BINARY, argv.data());
-      _exit(127);
+      ExecAccord(std::move(args));
     }
     close(fds[1]);
     out_ = fdopen(fds[0], "r");

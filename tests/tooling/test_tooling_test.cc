@@ -9,9 +9,15 @@
 namespace accord::testing {
 namespace {
 
+// The probe is built beside this test (tests/tooling/CMakeLists.txt).
+std::string ProbeBinary() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "require_shared_probe")
+      .string();
+}
+
 RunResult Probe(const std::string& env) {
   static TempDir tmp("probe");
-  return RunCmd("env -u CI -u GTEST_OUTPUT " + env + " " + ShellQuote(PROBE_BINARY), tmp.path());
+  return RunCmd("env -u CI -u GTEST_OUTPUT " + env + " " + ShellQuote(ProbeBinary()), tmp.path());
 }
 
 TEST(TestTooling, MissingSharedDataSkipsLocally) {
@@ -31,7 +37,7 @@ TEST(TestTooling, MissingSharedDataFailsUnderCi) {
 
 TEST(TestTooling, AllPassingExitsZero) {
   auto ok = RunCmd(
-      "env -u CI -u GTEST_OUTPUT " + ShellQuote(PROBE_BINARY) + " --gtest_filter=Probe.Passes",
+      "env -u CI -u GTEST_OUTPUT " + ShellQuote(ProbeBinary()) + " --gtest_filter=Probe.Passes",
       TempDir("probe-ok").path());
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
 }
