@@ -269,10 +269,20 @@ TEST_F(RealDataTest, AttackEnterpriseStix20Upgrade) {
   Extracted x("mitre-cti-enterprise-attack-stix20-objects.tar.gz");
   ASSERT_TRUE(x.ok());
   auto files = x.JsonFiles();
-  EXPECT_GT(files.size(), 20000u);
-  FileResult r = ReadAll(files);
+  EXPECT_GT(files.size(), 24000u);
+  // PERF: every object but the relationships, and every tenth of those (2,004 of 20,048: four
+  // fifths of the files, and all alike), as roundtrip_test imports them; a third of the time.
+  std::vector<fs::path> picked;
+  size_t relationships = 0;
+  for (const fs::path& f : files) {
+    if (f.parent_path().filename() != "relationship" || ++relationships % 10 == 0) {
+      picked.push_back(f);
+    }
+  }
+  EXPECT_GT(relationships, 20000u);
+  FileResult r = ReadAll(picked);
   EXPECT_EQ(r.stats.upgraded, r.stats.objects + r.stats.rejected);  // every object is 2.0
-  EXPECT_GT(r.stats.objects, 24000u);
+  EXPECT_EQ(r.stats.objects, picked.size());  // one object a file
   // As in ICS 18.1: seven x-mitre-data-component objects have "x_mitre_data_source_ref": "",
   // flagged and kept.
   EXPECT_EQ(r.stats.rejected, 0u) << Describe(r.problems);
