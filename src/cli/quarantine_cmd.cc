@@ -161,7 +161,9 @@ int Release(const Globals& g, const QuarantineFlags& f) {
     if (auto st = federation::ReleaseHeld(*o->store, g.data_dir, f.qid); !st.ok()) return Fail(st);
     std::cout << "released #" << f.qid << ": " << e->id << " passed every check and is in "
               << "collection '" << CollectionName(*e) << "'\n";
-    return 0;
+    absl::Status st = AuditChange(
+        g, "quarantine.release", common::Cat("entry #", f.qid, ": ", e->id, " passed every check"));
+    return st.ok() ? 0 : Fail(st);
   }
   store::Quarantine::Winner winner;
   if (f.keep == "stored") {
@@ -182,7 +184,10 @@ int Release(const Globals& g, const QuarantineFlags& f) {
               << " replaced the stored one, in collection '" << CollectionName(*e)
               << "' only; the replaced copy is in quarantine ('accord quarantine list')\n";
   }
-  return 0;
+  absl::Status st =
+      AuditChange(g, "quarantine.release",
+                  common::Cat("entry #", f.qid, ": ", e->id, ", kept the ", f.keep, " copy"));
+  return st.ok() ? 0 : Fail(st);
 }
 
 }  // namespace

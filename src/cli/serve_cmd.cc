@@ -36,6 +36,7 @@
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
 #include "accord/web/import_api.h"
+#include "accord/web/peers_api.h"
 #include "accord/web/read_api.h"
 #include "accord/web/requests_api.h"
 #include "accord/web/session.h"
@@ -293,6 +294,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   web::MountReadApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
   MountAuditApi(router, st.get(), audit_log.get());
   web::MountImportApi(router, {st.get(), audit_log.get(), g.data_dir});
+  web::MountPeersApi(router, {st.get(), audit_log.get(), g.data_dir});
   // The web UI's files at /ui/ (docs/UI_API.md); without them the UI's API still answers.
   if (std::string ui_dir = FindUiDir(f.ui_dir); !ui_dir.empty()) {
     web::MountUiFiles(router, ui_dir);

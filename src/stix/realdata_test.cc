@@ -282,7 +282,7 @@ TEST_F(RealDataTest, AttackEnterpriseStix20Upgrade) {
   EXPECT_GT(relationships, 20000u);
   FileResult r = ReadAll(picked);
   EXPECT_EQ(r.stats.upgraded, r.stats.objects + r.stats.rejected);  // every object is 2.0
-  EXPECT_EQ(r.stats.objects, picked.size());  // one object a file
+  EXPECT_EQ(r.stats.objects, picked.size());                        // one object a file
   // As in ICS 18.1: seven x-mitre-data-component objects have "x_mitre_data_source_ref": "",
   // flagged and kept.
   EXPECT_EQ(r.stats.rejected, 0u) << Describe(r.problems);

@@ -62,6 +62,24 @@ inline int FreePort() {
   return port;
 }
 
+/// One call of the web UI's API (docs/UI_API.md) with curl, as a person with an API key (a
+/// browser's session reads the same): the status and the body parsed (discarded when not JSON).
+/// `base` is the node's address without "/api/".
+inline std::pair<int, nlohmann::json> UiCall(const std::string& base, const std::string& key,
+                                             const std::string& method, const std::string& path,
+                                             const std::filesystem::path& tmp,
+                                             const std::string& body = "") {
+  const std::filesystem::path out = tmp / "ui-body.json";
+  RunResult r = RunCmd("curl -s -o " + ShellQuote(out.string()) + " -w '%{http_code}' -X " +
+                           method + " -H " + ShellQuote("Authorization: Bearer " + key) +
+                           (body.empty() ? std::string()
+                                         : " -H 'Content-Type: application/json' --data-binary " +
+                                               ShellQuote(body)) +
+                           " " + ShellQuote(base + path),
+                       tmp);
+  return {std::atoi(r.out.c_str()), nlohmann::json::parse(Slurp(out), nullptr, false)};
+}
+
 class Node {
  public:
   Node(std::string name, std::filesystem::path dir) : name_(std::move(name)), dir_(std::move(dir)) {

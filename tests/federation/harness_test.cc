@@ -21,6 +21,8 @@
 namespace accord::testing {
 namespace {
 
+using Json = nlohmann::json;
+
 std::string IndicatorJson(const std::string& id, const std::string& modified, Tlp tlp,
                           const std::string& name) {
   nlohmann::json o = {{"type", "indicator"},
@@ -255,6 +257,87 @@ TEST_F(FederationHarness, NodesEndWithWhatTheirAgreementsAllowAndHoldBackTheForg
     }
   }
   EXPECT_EQ(Differences({"h"}), "");  // nothing half-stored
+
+  // 6. The web UI's peers view at c (issue 16; docs/UI_API.md "Peers"): each peer's health,
+  //    agreement and quarantine count; the quarantine itself for admins only; nothing for an
+  //    analyst. An admin's release of a forgery runs the checks again and fails; a drop works.
+  auto key_for = [&](const std::string& user, const std::string& role) {
+    N("c").MustRun("user add " + user + " --role " + role);
+    std::string out = N("c").MustRun("key create " + user).out;
+    return out.substr(0, out.find('\n'));
+  };
+  const std::string ada = key_for("ada", "admin"), dora = key_for("dora", "auditor"),
+                    alice = key_for("alice", "analyst");
+  const std::string base = N("c").url().substr(0, N("c").url().size() - 5);  // without "/api/"
+  auto [s1, as_ada] = UiCall(base, ada, "GET", "/api/ui/v1/peers", tmp_.path());
+  ASSERT_EQ(s1, 200) << as_ada.dump();
+  std::map<std::string, Json> peer;
+  for (const Json& p : as_ada["peers"]) peer[p["name"].get<std::string>()] = p;
+  ASSERT_EQ(peer.size(), 2u) << as_ada.dump();  // c's links: from b and from h
+  EXPECT_EQ(peer["h"]["health"], "failing");    // h was killed above
+  EXPECT_EQ(peer["b"]["health"], "ok");
+  EXPECT_EQ(peer["h"]["quarantined"], 3);
+  EXPECT_EQ(peer["b"]["quarantined"], 0);
+  EXPECT_EQ(peer["h"]["url"], N("h").url());
+  EXPECT_EQ(peer["b"]["identity"], N("b").identity());
+  for (const char* name : {"b", "h"}) {
+    // The agreement as harness.h Peer wrote it for c, read back from its file.
+    EXPECT_EQ(peer[name]["agreement"]["toml"],
+              Slurp(std::filesystem::path(N("c").data()).parent_path() /
+                    (std::string("agreement-") + name + ".toml")))
+        << name;
+    EXPECT_EQ(peer[name]["agreement"]["version"], 1) << name;
+    for (const Json& c : peer[name]["collections"]) {
+      EXPECT_EQ(c["last_error"].get<std::string>().empty(), std::string(name) == "b") << c.dump();
+      EXPECT_FALSE(c["last_success"].get<std::string>().empty()) << c.dump();
+    }
+  }
+  // The quarantine as `accord quarantine list` showed it in 4 (same entries, same reasons).
+  ASSERT_EQ(as_ada["quarantine"].size(), q.size()) << as_ada.dump();
+  std::map<int64_t, std::string> cli_reasons, ui_reasons;
+  for (const auto& e : q) cli_reasons[e["qid"].get<int64_t>()] = e["reason"];
+  for (const Json& e : as_ada["quarantine"]) {
+    ui_reasons[e["qid"].get<int64_t>()] = e["reason"];
+    EXPECT_EQ(e["writer"], "h");
+    EXPECT_EQ(e["kind"], "held");
+  }
+  EXPECT_EQ(ui_reasons, cli_reasons);
+  EXPECT_EQ(as_ada["quarantine_more"], false);
+
+  auto [s2, as_dora] = UiCall(base, dora, "GET", "/api/ui/v1/peers", tmp_.path());
+  ASSERT_EQ(s2, 200) << as_dora.dump();
+  EXPECT_EQ(as_dora["peers"].size(), 2u);
+  EXPECT_FALSE(as_dora.contains("quarantine")) << as_dora.dump();  // ids of intelligence
+  EXPECT_EQ(UiCall(base, alice, "GET", "/api/ui/v1/peers", tmp_.path()).first, 403);
+  const std::string first = std::to_string(q[0]["qid"].get<int64_t>());
+  const std::string second = std::to_string(q[1]["qid"].get<int64_t>());
+  EXPECT_EQ(
+      UiCall(base, dora, "POST", "/api/ui/v1/quarantine/" + first + "/drop", tmp_.path()).first,
+      403);
+  auto [s3, refused] =
+      UiCall(base, ada, "POST", "/api/ui/v1/quarantine/" + first + "/release", tmp_.path());
+  EXPECT_EQ(s3, 409) << refused.dump();  // the checks run again and fail
+  EXPECT_NE(refused.dump().find("still fails"), std::string::npos) << refused.dump();
+  EXPECT_EQ(UiCall(base, ada, "POST", "/api/ui/v1/quarantine/" + first + "/release", tmp_.path(),
+                   R"({"keep":"stored"})")
+                .first,
+            400);  // held back, not a content conflict
+  EXPECT_EQ(
+      UiCall(base, ada, "POST", "/api/ui/v1/quarantine/" + second + "/drop", tmp_.path()).first,
+      200);
+  EXPECT_EQ(UiCall(base, ada, "POST", "/api/ui/v1/quarantine/999999/drop", tmp_.path()).first, 404);
+  std::set<int64_t> left;
+  for (const auto& e : Json::parse(N("c").MustRun("quarantine list --json").out)) {
+    left.insert(e["qid"].get<int64_t>());
+  }
+  EXPECT_EQ(left.size(), 2u);
+  EXPECT_EQ(left.count(q[1]["qid"].get<int64_t>()), 0u);
+  // The audit log names the person for the reads and the drop.
+  const std::string dropped =
+      N("c").MustRun("audit query --json --action quarantine.drop --actor user:ada").out;
+  EXPECT_NE(dropped.find("entry #" + second + ":"), std::string::npos) << dropped;
+  EXPECT_FALSE(
+      N("c").MustRun("audit query --json --action agreement.read --actor user:dora").out.empty());
 }
 
 // Faults: nodes syncing on their own (`accord serve`, every second) are SIGKILLed at random

@@ -690,19 +690,9 @@ TEST_F(Requests, WebUiShowsSignaturesAndTheInboxAndTakesAStep) {
   N("b").MustRun("collection grant from-a alice --read");  // an analyst reads by grant
   ASSERT_TRUE(N("b").Start());
   const std::string base = N("b").url().substr(0, N("b").url().size() - 5);  // without "/api/"
-  // curl as a person with a key (a browser's session reads the same; docs/UI_API.md).
   auto ui = [&](const std::string& key, const std::string& method, const std::string& path,
                 const std::string& body = "") {
-    const std::filesystem::path out = tmp_.path() / "ui-body.json";
-    RunResult r = RunCmd("curl -s -o " + ShellQuote(out.string()) + " -w '%{http_code}' -X " +
-                             method + " -H " + ShellQuote("Authorization: Bearer " + key) +
-                             (body.empty() ? std::string()
-                                           : " -H 'Content-Type: application/json' --data-binary " +
-                                                 ShellQuote(body)) +
-                             " " + ShellQuote(base + path),
-                         tmp_.path());
-    return std::make_pair(std::atoi(r.out.c_str()),
-                          Json::parse(Slurp(out.string()), nullptr, false));
+    return UiCall(base, key, method, path, tmp_.path(), body);
   };
 
   auto [status, object] = ui(alice, "GET", "/api/ui/v1/objects/" + ind);

@@ -9,6 +9,7 @@ import { ObjectView } from './views/ObjectView.jsx';
 import { Requests } from './views/Requests.jsx';
 import { Import } from './views/Import.jsx';
 import { Audit } from './views/Audit.jsx';
+import { Peers } from './views/Peers.jsx';
 
 // The views in the navigation, and the roles that may use each. Links a role cannot use are not
 // shown at all (the server refuses them anyway).
@@ -17,6 +18,7 @@ const VIEWS = [
   { path: 'requests', label: 'Requests', roles: ['admin', 'analyst', 'reader'] },
   { path: 'import', label: 'Import', roles: ['admin', 'analyst'] },
   { path: 'audit', label: 'Audit', roles: ['admin', 'auditor'] },
+  { path: 'peers', label: 'Peers', roles: ['admin', 'auditor'] },
 ];
 // Object pages are intelligence, read by the roles that may search.
 const OBJECT_ROLES = VIEWS[0].roles;
@@ -146,6 +148,8 @@ function Route({ path, search, session, onSignedIn }) {
       return may('requests') ? <Requests search={search} /> : <NotPermitted role={role} />;
     case 'import':
       return may('import') ? <Import /> : <NotPermitted role={role} />;
+    case 'peers':
+      return may('peers') ? <Peers canManage={role === 'admin'} /> : <NotPermitted role={role} />;
     case 'audit':
       return may('audit') ? <Audit search={search} canOpen={OBJECT_ROLES.includes(role)} /> : <NotPermitted role={role} />;
     default:

@@ -38,3 +38,46 @@ export function Marking({ id }) {
 export function Loading() {
   return <p class="muted">Loading…</p>;
 }
+
+/** A page's heading with a Refresh button beside it. */
+export function TitleRow({ title, onRefresh }) {
+  return (
+    <div class="title-row">
+      <h1>{title}</h1>
+      <button type="button" class="secondary" onClick={onRefresh}>
+        Refresh
+      </button>
+    </div>
+  );
+}
+
+/**
+ * A table with its caption and header row. A column named '' holds a row's actions (named for
+ * screen readers only); when `count` is 0, `empty` stands in a row of its own.
+ */
+export function DataTable({ caption, columns, count, empty, class: cls, children }) {
+  return (
+    <table class={cls}>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((c, i) => (
+            <th scope="col" key={i}>
+              {c || <span class="sr-only">Actions</span>}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {count === 0 && (
+          <tr>
+            <td colSpan={columns.length} class="muted">
+              {empty}
+            </td>
+          </tr>
+        )}
+        {children}
+      </tbody>
+    </table>
+  );
+}

@@ -3,7 +3,7 @@
 // whose web UI the tests drive. Built with the CLI exactly as an operator would
 // (docs/FEDERATION.md), from the binary in $ACCORD_BINARY and the UI in $ACCORD_UI_DIR.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -142,6 +142,13 @@ export async function federation() {
   const local = LOCAL.map((x) => indicator(x.id, x.name, x.pattern));
   local.push(indicator(RED.id, RED.name, RED.pattern, { object_marking_refs: [TLP_RED] }));
   b.run('import', '-q', '-c', 'local', jsonl(join(root, 'local.jsonl'), local));
+  // A content conflict for b's quarantine: the same version of LOCAL[0] with another name.
+  const conflicting = indicator(LOCAL[0].id, 'the same version, other content', LOCAL[0].pattern);
+  try {
+    b.run('import', '-q', '-c', 'local', jsonl(join(root, 'conflict.jsonl'), [conflicting]));
+  } catch {
+    // Exits 1: the copy was refused and quarantined, which is the point.
+  }
   const keys = {
     ada: b.person('ada', 'admin'),
     alice: b.person('alice', 'analyst'),
@@ -159,6 +166,7 @@ export async function federation() {
   }
   return {
     a, b, keys, request, peerVersions: [v1, v2],
+    agreementForA: readFileSync(join(root, 'b-for-a.toml'), 'utf8'),
     close() {
       a.stop();
       b.stop();

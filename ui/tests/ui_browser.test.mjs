@@ -280,6 +280,51 @@ test('an upload with bad records is reported record by record', { timeout: 12000
   await context.close();
 });
 
+test("the peers view: a's health, lag and agreement; the quarantine and its buttons for admins only", { timeout: 120000 }, async () => {
+  const quarantined = JSON.parse(fx.b.run('quarantine', 'list', '--json'));
+  assert.equal(quarantined.length, 1, 'the fixture made one content conflict');
+  {
+    const { context, page } = await personPage(fx.keys.ada);
+    await page.getByRole('link', { name: 'Peers' }).click();
+    await page.getByRole('heading', { level: 2, name: /^a\b/ }).waitFor();
+    assert.match(await page.getByRole('heading', { level: 2, name: /^a\b/ }).innerText(), /In sync/);
+    const pulled = rows(page, 'Collections pulled from a');
+    assert.equal(await pulled.count(), 1);
+    const row = await pulled.first().innerText();
+    assert.match(row, /shared/);
+    assert.match(row, /caught up/);
+    assert.match(row, /\b2\b/, 'both versions of the peer object were received');
+    await page.getByText(/Agreement, version 1/).click();
+    assert.equal((await page.locator('pre.raw').innerText()).trimEnd(), fx.agreementForA.trimEnd());
+    const entries = rows(page, 'Quarantined versions');
+    assert.equal(await entries.count(), 1);
+    assert.match(await entries.first().innerText(), new RegExp(LOCAL[0].id));
+    await shot(page, 'peers');
+    await page.getByRole('button', { name: `Drop entry ${quarantined[0].qid}` }).click();
+    await page.getByText(`Dropped entry #${quarantined[0].qid}.`).waitFor();
+    assert.equal(JSON.parse(fx.b.run('quarantine', 'list', '--json')).length, 0);
+    await rows(page, 'Quarantined versions').filter({ hasText: 'The quarantine is empty.' }).waitFor();
+    await context.close();
+  }
+  {
+    // An auditor reads the peers and agreements, not the quarantine (it names intelligence).
+    const { context, page } = await personPage(fx.keys.dora);
+    await page.getByRole('link', { name: 'Peers' }).click();
+    await page.getByRole('heading', { level: 2, name: /^a\b/ }).waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Quarantine' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Drop|release/i }).count(), 0);
+    await context.close();
+  }
+  {
+    // An analyst has no link to it, and the page itself says so.
+    const { context, page } = await personPage(fx.keys.alice);
+    assert.equal(await page.getByRole('link', { name: 'Peers' }).count(), 0);
+    await page.goto(fx.b.base + '/ui/peers');
+    await page.getByRole('heading', { level: 1, name: 'Not permitted' }).waitFor();
+    await context.close();
+  }
+});
+
 test('accessibility: axe-core finds no WCAG A/AA violation, and every control is reached by Tab', { timeout: 120000 }, async () => {
   const views = [
     { who: 'alice', path: '/ui/search?value=' + encodeURIComponent(LOCAL[0].value) },
@@ -287,6 +332,7 @@ test('accessibility: axe-core finds no WCAG A/AA violation, and every control is
     { who: 'alice', path: '/ui/requests' },
     { who: 'alice', path: '/ui/import' },
     { who: 'ada', path: '/ui/audit' },
+    { who: 'ada', path: '/ui/peers' },
   ];
   const problems = [];
   for (const v of views) {

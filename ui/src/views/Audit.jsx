@@ -2,7 +2,7 @@
 // The filters live in the URL (/ui/audit?actor=alice&action=egress), so a query can be shared.
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api.js';
-import { Alert, Loading, Time, useTitle } from '../components.jsx';
+import { Alert, DataTable, Loading, Time, useTitle } from '../components.jsx';
 import { BASE, Link, navigate, objectHref, params } from '../router.js';
 
 const FILTERS = [
@@ -103,25 +103,13 @@ export function Audit({ search, canOpen }) {
         <Loading />
       ) : (
         <>
-          <table class="audit">
-            <caption>Entries</caption>
-            <thead>
-              <tr>
-                <th scope="col">Seq</th>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.length === 0 && (
-                <tr>
-                  <td colSpan={5} class="muted">
-                    No entries match.
-                  </td>
-                </tr>
-              )}
+          <DataTable
+            class="audit"
+            caption="Entries"
+            columns={['Seq', 'Time', 'Actor', 'Action', 'Detail']}
+            count={entries.length}
+            empty="No entries match."
+          >
               {entries.map((e) => (
                 <tr key={e.seq}>
                   <td class="num">{e.seq}</td>
@@ -135,8 +123,7 @@ export function Audit({ search, canOpen }) {
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </DataTable>
           {next !== null && (
             <p>
               <button type="button" class="secondary" onClick={more} disabled={busy}>

@@ -3,7 +3,7 @@
 import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Alert, Loading, Time, useTitle } from '../components.jsx';
+import { Alert, Loading, Time, useTitle, TitleRow, DataTable } from '../components.jsx';
 import { duration } from '../format.js';
 import { BASE, Link, navigate, objectHref, params } from '../router.js';
 
@@ -46,12 +46,7 @@ export function Requests({ search }) {
 
   return (
     <>
-      <div class="title-row">
-        <h1>Requests</h1>
-        <button type="button" class="secondary" onClick={load}>
-          Refresh
-        </button>
-      </div>
+      <TitleRow title="Requests" onRefresh={load} />
       <Tabs box={box} />
       <Alert>{error}</Alert>
       <div role="tabpanel" id="requests-panel" aria-labelledby={`tab-${box}`}>
@@ -128,29 +123,13 @@ function RequestTable({ caption, requests, now, onChanged, onError }) {
   };
 
   return (
-    <table class="requests">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Subject</th>
-          <th scope="col">Peer</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Urgency</th>
-          <th scope="col">State</th>
-          <th scope="col">Deadline</th>
-          <th scope="col">
-            <span class="sr-only">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {requests.length === 0 && (
-          <tr>
-            <td colSpan={7} class="muted">
-              No requests in the {caption.toLowerCase()}.
-            </td>
-          </tr>
-        )}
+    <DataTable
+      class="requests"
+      caption={caption}
+      columns={['Subject', 'Peer', 'Kind', 'Urgency', 'State', 'Deadline', '']}
+      count={requests.length}
+      empty={`No requests in the ${caption.toLowerCase()}.`}
+    >
         {requests.map((r) => {
           const d = deadline(r, now);
           return (
@@ -215,8 +194,7 @@ function RequestTable({ caption, requests, now, onChanged, onError }) {
             </Fragment>
           );
         })}
-      </tbody>
-    </table>
+    </DataTable>
   );
 }
 
