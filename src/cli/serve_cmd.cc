@@ -36,6 +36,7 @@
 #include "accord/taxii/config.h"
 #include "accord/taxii/service.h"
 #include "accord/web/import_api.h"
+#include "accord/web/indicators_api.h"
 #include "accord/web/peers_api.h"
 #include "accord/web/read_api.h"
 #include "accord/web/requests_api.h"
@@ -292,6 +293,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   service.Mount(router);
   web::MountSessionApi(router, &sessions);
   web::MountReadApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
+  web::MountIndicatorsApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
   MountAuditApi(router, st.get(), audit_log.get());
   web::MountImportApi(router, {st.get(), audit_log.get(), g.data_dir});
   web::MountPeersApi(router, {st.get(), audit_log.get(), g.data_dir});

@@ -34,6 +34,7 @@ std::string_view ExitName(Exit exit) {
     case Exit::kRequestChannel: return "request-channel";
     case Exit::kUiSearch: return "ui-search";
     case Exit::kUiObject: return "ui-object";
+    case Exit::kUiIndicators: return "ui-indicators";
     case Exit::kUiRequests: return "ui-requests";
   }
   return "unknown-exit";

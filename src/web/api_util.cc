@@ -47,6 +47,14 @@ void ReadFailed(http::RequestContext& ctx, http::Response& res, const absl::Stat
   }
 }
 
+void MergeTotals(const policy::GatedPage& page, policy::GatedPage* all) {
+  all->withheld += page.withheld;
+  all->replaced += page.replaced;
+  all->denied_refs.insert(all->denied_refs.end(), page.denied_refs.begin(), page.denied_refs.end());
+  all->replaced_refs.insert(all->replaced_refs.end(), page.replaced_refs.begin(),
+                            page.replaced_refs.end());
+}
+
 bool Audited(audit::Log* log, http::RequestContext& ctx, http::Response& res, policy::Exit exit,
              const std::vector<store::StoredObject>& delivered, const policy::GatedPage& all) {
   absl::StatusOr<uint64_t> seq =

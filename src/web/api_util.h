@@ -31,6 +31,10 @@ void Failed(http::RequestContext& ctx, http::Response& res, std::string_view wha
 /// A failed gated read: 403 when the gate refused it (PermissionDenied), else as Failed.
 void ReadFailed(http::RequestContext& ctx, http::Response& res, const absl::Status& st);
 
+/// Adds `page`'s withheld and replaced counts and versions to `all` (several pages, one audit
+/// entry).
+void MergeTotals(const policy::GatedPage& page, policy::GatedPage* all);
+
 /// Records a delivery at `exit`; false (and a 500) when it cannot be: then nothing may be
 /// delivered.
 bool Audited(audit::Log* log, http::RequestContext& ctx, http::Response& res, policy::Exit exit,

@@ -97,12 +97,7 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
       ReadFailed(ctx, res, page.status());
       return false;
     }
-    all->withheld += page->withheld;
-    all->replaced += page->replaced;
-    all->denied_refs.insert(all->denied_refs.end(), page->denied_refs.begin(),
-                            page->denied_refs.end());
-    all->replaced_refs.insert(all->replaced_refs.end(), page->replaced_refs.begin(),
-                              page->replaced_refs.end());
+    MergeTotals(*page, all);
     for (store::StoredObject& o : page->objects) {
       Found& f = (*found)[{o.id, o.modified}];
       f.collections.push_back(c.alias.empty() ? c.id : c.alias);

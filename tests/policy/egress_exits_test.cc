@@ -228,6 +228,7 @@ class EgressExits : public ::testing::Test {
         o.message = cli.dump() + " vs " + j.dump();
         return o;
       }
+      case Exit::kUiIndicators: return Ui("/api/ui/v1/indicators?collection=shared", "indicators");
       case Exit::kUiSearch:
         // The web UI's search, as the admin (its key; a browser's session reads the same).
         return Ui("/api/ui/v1/search?value=198.51.100.7", "results");
@@ -253,6 +254,7 @@ class EgressExits : public ::testing::Test {
       case Exit::kUiSearch: return 1;        // one indicator holds 198.51.100.7
       case Exit::kUiObject: return 1;        // the first indicator's one version
       case Exit::kUiRequests: return 1;      // the same requests as the CLI's list (above)
+      case Exit::kUiIndicators: return 3;    // the three indicators
     }
     return 0;
   }
@@ -309,7 +311,7 @@ TEST_F(EgressExits, EveryExitHasADistinctName) {
   std::set<std::string_view> names;
   for (Exit e : policy::AllExits()) names.insert(policy::ExitName(e));
   EXPECT_EQ(names.size(), policy::AllExits().size());
-  EXPECT_EQ(policy::AllExits().size(), 14u);  // update Drive() and Expected() with the enum
+  EXPECT_EQ(policy::AllExits().size(), 15u);  // update Drive() and Expected() with the enum
 }
 
 }  // namespace

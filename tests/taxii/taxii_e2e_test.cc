@@ -4,6 +4,7 @@
 // date-added headers, and graceful SIGTERM.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -362,6 +363,134 @@ TEST_F(TaxiiE2E, BrowserUploadOfAListReportsEachRejectedRecord) {
   EXPECT_EQ(upload(jar + token, "collection=secret&format=list").status, 404);
   EXPECT_EQ(upload("", "collection=shared&format=list").status, 401);
   EXPECT_EQ(upload(jar + token, "collection=shared&format=stix").status, 400);
+}
+
+// The web UI's indicators view (issue 16; docs/UI_API.md "Indicators"): a collection's
+// indicators by state, worked out here from each one's valid_until and revoked against the
+// clock; text filter; paging that neither skips nor repeats; a reader never gets TLP:RED.
+TEST_F(TaxiiE2E, IndicatorsViewListsByStateFiltersAndPages) {
+  const std::string coll = Setup("collection create ind-view", false);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto stamp = [](int64_t t) {
+    char buf[32];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  const int64_t day = 86400;
+  struct Ind {
+    std::string key, name, state;
+    int64_t until;  // 0: no valid_until
+    bool revoked = false, red = false;
+  };
+  const std::vector<Ind> inds = {
+      {"a1", "plain active", "active", 0},
+      {"a2", "valid a month more", "active", now + 30 * day},
+      {"a3", "Emotet loader C2", "active", 0},
+      {"e1", "ends in two days", "expiring", now + 2 * day},
+      {"e2", "ends in five days", "expiring", now + 5 * day},
+      {"x1", "ended yesterday", "expired", now - day},
+      {"r1", "withdrawn", "revoked", 0, true},
+      {"red", "red one", "active", 0, false, true},
+  };
+  std::map<std::string, std::string> id_of, state_of;  // key -> id; id -> expected state
+  std::string lines;
+  for (size_t i = 0; i < inds.size(); ++i) {
+    const Ind& x = inds[i];
+    char id[64];
+    std::snprintf(id, sizeof id, "indicator--5e000000-0000-4000-8000-%012zx", i + 1);
+    json o = {{"type", "indicator"},
+              {"spec_version", "2.1"},
+              {"id", id},
+              {"created", "2020-01-01T00:00:00.000Z"},
+              {"modified", "2020-01-01T00:00:00.000Z"},
+              {"name", x.name},
+              {"pattern", "[domain-name:value = '" + x.key + ".view.example']"},
+              {"pattern_type", "stix"},
+              {"valid_from", "2020-01-01T00:00:00Z"}};
+    if (x.until) o["valid_until"] = stamp(x.until);
+    if (x.revoked) o["revoked"] = true;
+    if (x.red) {
+      o["object_marking_refs"] = {"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"};
+    }
+    lines += o.dump() + "\n";
+    id_of[x.key] = id;
+    state_of[id] = x.state;
+  }
+  // Not an indicator: never listed.
+  lines +=
+      R"({"type":"malware","spec_version":"2.1","id":"malware--5e000000-0000-4000-8000-000000000099","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"not listed","is_family":true})"
+      "\n";
+  auto file = dir_->path() / "ind-view.jsonl";
+  std::ofstream(file) << lines;
+  Setup("import -q -c ind-view " + ShellQuote(file.string()), true);
+  Setup("user add rita --role reader", true);
+  const std::string rita = Setup("key create rita", false);
+
+  auto ask = [&](const std::string& query, const std::string& auth = "") {
+    return Curl((auth.empty() ? "-u admin:" + admin_ : auth) + " " +
+                ShellQuote(Url("/api/ui/v1/indicators?collection=ind-view" + query)));
+  };
+  auto ids = [](const HttpReply& r) {
+    std::set<std::string> out;
+    for (const json& x : r.Json().value("indicators", json::array())) out.insert(x["id"]);
+    return out;
+  };
+  auto keys = [&](std::initializer_list<const char*> ks) {
+    std::set<std::string> out;
+    for (const char* k : ks) out.insert(id_of[k]);
+    return out;
+  };
+  HttpReply all = ask("");
+  ASSERT_EQ(all.status, 200) << all.body;
+  const json listed = all.Json();
+  EXPECT_EQ(listed["collection"], "ind-view");
+  ASSERT_EQ(listed["indicators"].size(), inds.size()) << all.body;
+  for (const json& x : listed["indicators"]) {
+    EXPECT_EQ(x["state"], state_of[x["id"]]) << x.dump();
+    EXPECT_EQ(x["pattern_type"], "stix");
+    EXPECT_NE(x["pattern"].get<std::string>().find(".view.example"), std::string::npos);
+  }
+  EXPECT_EQ(ids(ask("&state=active")), keys({"a1", "a2", "a3", "red"}));
+  EXPECT_EQ(ids(ask("&state=expiring")), keys({"e1", "e2"}));  // within 7 days by default
+  EXPECT_EQ(ids(ask("&state=expiring&within=3")), keys({"e1"}));
+  EXPECT_EQ(ids(ask("&state=expired")), keys({"x1"}));
+  EXPECT_EQ(ids(ask("&state=revoked")), keys({"r1"}));
+  EXPECT_EQ(ids(ask("&q=emotet")), keys({"a3"}));  // case-insensitive, over name and more
+  EXPECT_EQ(ids(ask("&q=ENDS%20IN&state=expiring")), keys({"e1", "e2"}));
+  // Pages of 3: every indicator once, none twice, each page within its limit.
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  for (; pages < 20; ++pages) {
+    HttpReply r = ask("&limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = r.Json();
+    EXPECT_LE(j["indicators"].size(), 3u);
+    for (const json& x : j["indicators"]) EXPECT_TRUE(seen.insert(x["id"]).second) << x["id"];
+    if (!j["more"].get<bool>()) break;
+    cursor = j["next"];
+  }
+  EXPECT_EQ(seen.size(), inds.size());
+  EXPECT_GE(pages, 2);
+  // A reader never gets TLP:RED; an analyst without a grant gets what an unknown collection
+  // gets; wrong parameters are refused.
+  const std::string as_rita = "-H " + ShellQuote("Authorization: Bearer " + rita);
+  std::set<std::string> no_red = keys({"a1", "a2", "a3", "e1", "e2", "x1", "r1"});
+  EXPECT_EQ(ids(ask("", as_rita)), no_red);
+  EXPECT_EQ(ask("", "-u alice:" + alice_).status, 404);
+  EXPECT_EQ(Curl(ShellQuote(Url("/api/ui/v1/indicators?collection=ind-view"))).status, 401);
+  EXPECT_EQ(ask("&state=soon").status, 400);
+  EXPECT_EQ(ask("&limit=0").status, 400);
+  EXPECT_EQ(ask("&within=0").status, 400);
+  EXPECT_EQ(ask("&cursor=not-a-cursor").status, 400);
+  EXPECT_EQ(Curl("-u admin:" + admin_ + " " + ShellQuote(Url("/api/ui/v1/indicators"))).status,
+            400);
+  EXPECT_EQ(
+      Curl("-u admin:" + admin_ + " " + ShellQuote(Url("/api/ui/v1/indicators?collection=nope")))
+          .status,
+      404);
 }
 
 TEST_F(TaxiiE2E, CollectionByIdAndByAlias) {

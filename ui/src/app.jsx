@@ -10,11 +10,13 @@ import { Requests } from './views/Requests.jsx';
 import { Import } from './views/Import.jsx';
 import { Audit } from './views/Audit.jsx';
 import { Peers } from './views/Peers.jsx';
+import { Indicators } from './views/Indicators.jsx';
 
 // The views in the navigation, and the roles that may use each. Links a role cannot use are not
 // shown at all (the server refuses them anyway).
 const VIEWS = [
   { path: 'search', label: 'Search', roles: ['admin', 'analyst', 'reader'] },
+  { path: 'indicators', label: 'Indicators', roles: ['admin', 'analyst', 'reader'] },
   { path: 'requests', label: 'Requests', roles: ['admin', 'analyst', 'reader'] },
   { path: 'import', label: 'Import', roles: ['admin', 'analyst'] },
   { path: 'audit', label: 'Audit', roles: ['admin', 'auditor'] },
@@ -144,6 +146,8 @@ function Route({ path, search, session, onSignedIn }) {
       ) : (
         <NotPermitted role={role} />
       );
+    case 'indicators':
+      return may('indicators') ? <Indicators search={search} /> : <NotPermitted role={role} />;
     case 'requests':
       return may('requests') ? <Requests search={search} /> : <NotPermitted role={role} />;
     case 'import':

@@ -1,5 +1,5 @@
 // Small pieces the views share.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { iso, time } from './format.js';
 import { tlpLevel } from './stix.js';
 
@@ -37,6 +37,25 @@ export function Marking({ id }) {
 
 export function Loading() {
   return <p class="muted">Loading…</p>;
+}
+
+/** A labelled text input in a toolbar form; `grow` lets it take the row's free width. */
+export function TextField({ id, label, grow, type = 'text', ...rest }) {
+  return (
+    <div class={grow ? 'field grow' : 'field'}>
+      <label for={id}>{label}</label>
+      <input id={id} type={type} spellcheck={false} autoComplete="off" {...rest} />
+    </div>
+  );
+}
+
+/** A toolbar form's submit button. */
+export function SubmitField({ label }) {
+  return (
+    <div class="field">
+      <button type="submit">{label}</button>
+    </div>
+  );
 }
 
 /** A page's heading with a Refresh button beside it. */
@@ -79,5 +98,62 @@ export function DataTable({ caption, columns, count, empty, class: cls, children
         {children}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * A list read page by page. `load(cursor)` resolves to {items, next} (next null at the end), or
+ * to null when there is nothing to read yet. The first page is read whenever `deps` change
+ * (items is null while it loads); more() appends the next one.
+ */
+export function usePagedList(load, deps) {
+  const [items, setItems] = useState(null);
+  const [next, setNext] = useState(null);
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    let live = true;
+    setItems(null);
+    setError('');
+    load(undefined)
+      .then((p) => {
+        if (!live || p === null) return;
+        setItems(p.items);
+        setNext(p.next);
+      })
+      .catch((e) => {
+        if (!live) return;
+        setItems([]);
+        setNext(null);
+        setError(e.message);
+      });
+    return () => {
+      live = false;
+    };
+  }, deps);
+  const more = async () => {
+    setBusy(true);
+    try {
+      const p = await load(next);
+      setItems((xs) => [...xs, ...p.items]);
+      setNext(p.next);
+    } catch (e) {
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { items, next, error, setError, busy, more };
+}
+
+/** "More", while a paged list has a next page. */
+export function MoreButton({ list }) {
+  if (!list.next) return null;
+  return (
+    <p>
+      <button type="button" class="secondary" onClick={list.more} disabled={list.busy}>
+        More
+      </button>
+    </p>
   );
 }

@@ -239,12 +239,55 @@ test('a reader never sees the TLP:RED object, anywhere', { timeout: 120000 }, as
   await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
   await look('its object page');
   await shot(page, 'reader-object-red');
+  // The indicators view lists the collection without it (the analyst's lists it: above the
+  // reader's, so that this part can fail).
+  for (const person of ['alice', 'rita']) {
+    const p = person === 'rita' ? page : (await personPage(fx.keys.alice)).page;
+    await p.goto(fx.b.base + '/ui/indicators?collection=local');
+    const list = rows(p, 'Indicators in local');
+    await list.first().waitFor();
+    const names = await list.locator('td:first-child').allInnerTexts();
+    assert.ok(names.length >= LOCAL.length, names.join(', '));
+    assert.equal(names.includes(RED.name), person === 'alice', `${person}: ${names.join(', ')}`);
+    if (person === 'alice') await p.context().close();
+  }
+  await look('the indicators view');
+  await shot(page, 'reader-indicators');
   for (const path of ['/ui/requests', '/ui/search', '/ui/import', '/ui/audit']) {
     await page.goto(fx.b.base + path);
     await page.locator('h1').waitFor();
     await look(path);
   }
   assert.deepEqual(seen, []);
+  await context.close();
+});
+
+test("the indicators view: a collection's indicators, their state and patterns, filtered, opened", { timeout: 120000 }, async () => {
+  const { context, page } = await personPage(fx.keys.alice);
+  await page.getByRole('link', { name: 'Indicators' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Indicators' }).waitFor();
+  await page.getByLabel('Collection').selectOption('local');
+  await page.getByLabel('Text').fill('local');
+  await page.getByRole('button', { name: 'Show' }).click();
+  const list = rows(page, 'Indicators in local');
+  await list.first().waitFor();
+  assert.match(page.url(), /collection=local/);
+  assert.match(page.url(), /q=local/);
+  assert.deepEqual((await list.locator('td:first-child').allInnerTexts()).sort(), LOCAL.map((x) => x.name).sort());
+  // None has a valid_until: each is active, and shows its pattern.
+  assert.deepEqual([...new Set(await list.locator('td:nth-child(2)').allInnerTexts())], ['active']);
+  for (const x of LOCAL) {
+    assert.match(await list.filter({ hasText: x.name }).innerText(), new RegExp(x.value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  }
+  await shot(page, 'indicators');
+  await page.getByLabel('State').selectOption('expiring');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByText('No indicators match.').waitFor();
+  await page.goBack();
+  await list.first().waitFor();
+  await page.getByRole('link', { name: LOCAL[2].name }).click();
+  await page.getByRole('heading', { level: 1, name: LOCAL[2].name }).waitFor();
+  assert.match(page.url(), new RegExp(LOCAL[2].id));
   await context.close();
 });
 
@@ -331,6 +374,7 @@ test('accessibility: axe-core finds no WCAG A/AA violation, and every control is
     { who: 'alice', path: '/ui/objects/' + PEER_OBJECT },
     { who: 'alice', path: '/ui/requests' },
     { who: 'alice', path: '/ui/import' },
+    { who: 'alice', path: '/ui/indicators?collection=local' },
     { who: 'ada', path: '/ui/audit' },
     { who: 'ada', path: '/ui/peers' },
   ];

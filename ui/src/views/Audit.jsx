@@ -2,7 +2,7 @@
 // The filters live in the URL (/ui/audit?actor=alice&action=egress), so a query can be shared.
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api.js';
-import { Alert, DataTable, Loading, Time, useTitle } from '../components.jsx';
+import { Alert, DataTable, Loading, SubmitField, TextField, Time, MoreButton, usePagedList, useTitle } from '../components.jsx';
 import { BASE, Link, navigate, objectHref, params } from '../router.js';
 
 const FILTERS = [
@@ -22,53 +22,16 @@ const pick = (q) => Object.fromEntries(FILTERS.map((f) => [f.k, q[f.k] || '']));
 export function Audit({ search, canOpen }) {
   useTitle('Audit');
   const [form, setForm] = useState(pick(params(search)));
-  const [entries, setEntries] = useState(null);
-  const [next, setNext] = useState(null); // the seq to continue after, when there is more
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const fetchPage = async (filters, after) => {
+  const fetchPage = async (after) => {
+    const filters = pick(params(search));
     const q = { ...filters, since: sinceValue(filters.since.trim()), after, limit: PAGE };
     const a = await api('/accord/audit/' + query(q));
-    return { entries: a.entries || [], next: a.more ? a.next ?? null : null };
+    return { items: a.entries || [], next: a.more ? a.next ?? null : null };
   };
-
   // Runs the query in the URL whenever it changes.
-  useEffect(() => {
-    const filters = pick(params(search));
-    setForm(filters);
-    setError('');
-    setEntries(null);
-    let live = true;
-    fetchPage(filters)
-      .then((p) => {
-        if (!live) return;
-        setEntries(p.entries);
-        setNext(p.next);
-      })
-      .catch((e) => {
-        if (!live) return;
-        setEntries([]);
-        setNext(null);
-        setError(e.message);
-      });
-    return () => {
-      live = false;
-    };
-  }, [search]);
-
-  const more = async () => {
-    setBusy(true);
-    try {
-      const p = await fetchPage(pick(params(search)), next);
-      setEntries((es) => [...es, ...p.entries]);
-      setNext(p.next);
-    } catch (e) {
-      setError(e.message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const list = usePagedList(fetchPage, [search]);
+  const { items: entries, error } = list;
+  useEffect(() => setForm(pick(params(search))), [search]);
 
   const submit = (e) => {
     e.preventDefault();
@@ -81,22 +44,16 @@ export function Audit({ search, canOpen }) {
       <h1>Audit</h1>
       <form class="toolbar" onSubmit={submit} aria-label="Audit query">
         {FILTERS.map((f) => (
-          <div class="field" key={f.k}>
-            <label for={`a-${f.k}`}>{f.label}</label>
-            <input
-              id={`a-${f.k}`}
-              type="text"
-              value={form[f.k]}
-              placeholder={f.hint}
-              spellcheck={false}
-              autoComplete="off"
-              onInput={(e) => setForm({ ...form, [f.k]: e.currentTarget.value })}
-            />
-          </div>
+          <TextField
+            key={f.k}
+            id={`a-${f.k}`}
+            label={f.label}
+            value={form[f.k]}
+            placeholder={f.hint}
+            onInput={(e) => setForm({ ...form, [f.k]: e.currentTarget.value })}
+          />
         ))}
-        <div class="field">
-          <button type="submit">Query</button>
-        </div>
+        <SubmitField label="Query" />
       </form>
       <Alert>{error}</Alert>
       {entries === null ? (
@@ -124,13 +81,7 @@ export function Audit({ search, canOpen }) {
                 </tr>
               ))}
           </DataTable>
-          {next !== null && (
-            <p>
-              <button type="button" class="secondary" onClick={more} disabled={busy}>
-                More
-              </button>
-            </p>
-          )}
+          <MoreButton list={list} />
         </>
       )}
     </>

@@ -2,7 +2,7 @@
 // not). The query lives in the URL (/ui/search?value=V&type=T&collection=C), so it can be pasted.
 import { useEffect, useState } from 'preact/hooks';
 import { api, collections, query } from '../api.js';
-import { Alert, Loading, Time, useTitle } from '../components.jsx';
+import { Alert, Loading, SubmitField, TextField, Time, useTitle } from '../components.jsx';
 import { BASE, Link, navigate, objectHref, params } from '../router.js';
 
 // The STIX types a search can be narrowed to ('' is any).
@@ -78,18 +78,15 @@ export function Search({ search }) {
     <>
       <h1>Search</h1>
       <form role="search" class="toolbar" onSubmit={submit}>
-        <div class="field grow">
-          <label for="s-value">Value</label>
-          <input
-            id="s-value"
-            type="search"
-            value={form.value}
-            onInput={set('value')}
-            placeholder="198.51.100.7, evil[.]example, a hash, CVE-2024-1234"
-            spellcheck={false}
-            autoComplete="off"
-          />
-        </div>
+        <TextField
+          grow
+          id="s-value"
+          label="Value"
+          type="search"
+          value={form.value}
+          onInput={set('value')}
+          placeholder="198.51.100.7, evil[.]example, a hash, CVE-2024-1234"
+        />
         <div class="field">
           <label for="s-type">Type</label>
           <select id="s-type" value={form.type} onChange={set('type')}>
@@ -116,9 +113,7 @@ export function Search({ search }) {
             )}
           </select>
         </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
+        <SubmitField label="Search" />
       </form>
       <Alert>{error}</Alert>
       {!q.value && !error && (
