@@ -46,8 +46,10 @@ mapfile -t tidy_files < <(printf '%s\n' "${files[@]}" | grep -E '^src/.*\.cc$' |
 check() {
   local log
   log=$(mktemp)
-  # --extra-arg: the build is g++'s, whose -Wno-maybe-uninitialized clang does not know.
-  if ! clang-tidy-14 -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option "$1" >"$log" 2>&1; then
+  # --extra-arg: the build is g++'s, whose -Wno-maybe-uninitialized and --param=asan-globals=0
+  # clang does not know.
+  if ! clang-tidy-14 -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option \
+      --extra-arg=-Wno-unused-command-line-argument "$1" >"$log" 2>&1; then
     grep -E 'error:|warning:' -A3 "$log" | head -n 40
     rm -f "$log"
     return 1

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "accord/common/strings.h"
+#include "accord/correlate/related.h"
 #include "accord/correlate/terms.h"
 #include "accord/formats/text.h"
 #include "accord/stix/reader.h"
@@ -21,24 +22,6 @@ struct RelatedFlags {
   std::string value;
   uint64_t limit = 20;  // objects listed per value
   bool json = false;
-};
-
-// What a hit is, for the counts: indicators, observables (SCOs and observed-data),
-// sightings, reports (and notes, groupings, opinions), other.
-std::string_view CategoryOf(std::string_view type) {
-  if (type == "indicator") return "indicators";
-  if (type == "sighting") return "sightings";
-  if (type == "report" || type == "note" || type == "grouping" || type == "opinion") {
-    return "reports";
-  }
-  if (type == "observed-data" || stix::IsScoType(type)) return "observables";
-  return "other";
-}
-
-// One looked-up value and what holds it (latest version per object, admitted by the gate).
-struct Group {
-  std::string term;
-  std::map<std::string, store::TermHit> objects;  // by id
 };
 
 int Related(const Globals& g, const RelatedFlags& f) {
@@ -58,9 +41,8 @@ int Related(const Globals& g, const RelatedFlags& f) {
   Egress egress(s->get(), g);
   if (!egress.audit_status.ok()) return Fail(egress.audit_status);
 
-  // The terms to look up, and for a range query (a CIDR) the address range.
-  std::vector<std::string> terms;
-  std::string lo, hi;
+  // The terms to look up: a value's, or an object's (read through the gate like any read).
+  correlate::RelatedQuery rq;
   std::string query;
   if (!f.value.empty()) {
     auto v = formats::ClassifyToken(f.value);
@@ -70,10 +52,8 @@ int Related(const Globals& g, const RelatedFlags& f) {
           "' is no IPv4/IPv6 address, CIDR, domain, URL, e-mail address, hash or CVE id")));
     }
     query = correlate::TermOf(*v);
-    terms = correlate::QueryTerms(*v);
-    correlate::AddressRange(*v, &lo, &hi);
+    rq = correlate::ValueQuery(*v);
   } else {
-    // The object itself comes through the gate like any read.
     auto got =
         egress.reader.Get(f.id, store::VersionSelect::kLast, egress.audience, policy::Exit::kGet);
     if (!got.ok()) return Fail(got.status());
@@ -81,116 +61,57 @@ int Related(const Globals& g, const RelatedFlags& f) {
       return Fail(absl::NotFoundError(common::Cat("no object ", f.id, " this operator may read")));
     }
     query = f.id;
-    stix::ReaderOptions ro;
-    ro.check_sco_ids = false;
-    std::vector<stix::ObjectRecord> recs;
-    (void)stix::ReadBuffer(
-        got->objects[0].json, ro,
-        [&](stix::ObjectRecord&& r) {
-          recs.push_back(std::move(r));
-          return absl::OkStatus();
-        },
-        [](stix::Problem&&) {});
-    if (!recs.empty()) correlate::DeriveTerms(recs[0], &terms);
-    // What refers to it (reports, sightings), and for an address what CIDRs hold it.
-    std::vector<std::string> more = {common::Cat("ref:", f.id)};
-    for (const auto& t : terms) {
-      auto [kind, value] = correlate::SplitTerm(t);
-      if (kind == "ipv4" || kind == "ipv6") {
-        auto v = formats::ClassifyToken(value);
-        if (v) {
-          for (auto& q : correlate::QueryTerms(*v)) more.push_back(std::move(q));
-        }
-      }
-    }
-    for (auto& m : more) {
-      if (std::find(terms.begin(), terms.end(), m) == terms.end()) terms.push_back(std::move(m));
-    }
+    rq = correlate::ObjectQuery(f.id, got->objects[0].json);
   }
-  // PERF: a few hundred lookups of the (term, vid) key at most, plus one range scan.
   constexpr uint64_t kScan = 10000;  // versions read per term
-  auto hits = (*s)->FindTerms(terms, kScan);
-  if (!hits.ok()) return Fail(hits.status());
-  if (!lo.empty()) {
-    auto range = (*s)->FindTermRange(lo, hi, kScan);
-    if (!range.ok()) return Fail(range.status());
-    hits->insert(hits->end(), range->begin(), range->end());
-  }
-  std::map<std::string, Group> groups;
-  std::set<std::string> ids;
-  for (auto& h : *hits) {
-    if (h.id == f.id) continue;  // the object asked about
-    std::string term = h.term;
-    if (term.rfind("ipv4n:", 0) == 0) {
-      // An address in the CIDR asked about: named as the address.
-      auto v = formats::ClassifyToken(common::Cat(std::stoul(term.substr(6, 2), nullptr, 16), ".",
-                                                  std::stoul(term.substr(8, 2), nullptr, 16), ".",
-                                                  std::stoul(term.substr(10, 2), nullptr, 16), ".",
-                                                  std::stoul(term.substr(12, 2), nullptr, 16)));
-      if (v) term = correlate::TermOf(*v);
-    }
-    Group& gr = groups[term];
-    gr.term = term;
-    auto [it, fresh] = gr.objects.emplace(h.id, h);
-    if (!fresh && h.modified > it->second.modified) it->second = h;
-    ids.insert(h.id);
-  }
   // Only what this operator may read is counted and named.
-  std::set<std::string> admitted;
-  if (!ids.empty()) {
+  auto admit = [&](const std::set<std::string>& ids) -> absl::StatusOr<std::set<std::string>> {
     store::Query q;
     q.ids.assign(ids.begin(), ids.end());
     q.versions = store::VersionSelect::kLast;
     q.include_revoked = true;
     auto page = egress.reader.List(q, egress.audience, policy::Exit::kListJson);
-    if (!page.ok()) return Fail(page.status());
+    if (!page.ok()) return page.status();
     egress.Count(*page);
-    for (const auto& o : page->objects) admitted.insert(o.id);
-  }
+    std::set<std::string> out;
+    for (const auto& o : page->objects) out.insert(o.id);
+    return out;
+  };
+  auto groups = correlate::FindRelated(**s, rq, kScan, f.limit, admit);
+  if (!groups.ok()) return Fail(groups.status());
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::ordered_json out;
   out["query"] = query;
   out["values"] = nlohmann::ordered_json::array();
-  size_t shown_groups = 0;
-  for (auto& [term, gr] : groups) {
-    std::map<std::string, uint64_t> counts;
-    std::vector<const store::TermHit*> listed;
-    for (const auto& [id, h] : gr.objects) {
-      if (!admitted.count(id)) continue;
-      ++counts[std::string(CategoryOf(h.type))];
-      if (listed.size() < f.limit) listed.push_back(&h);
-    }
-    if (counts.empty()) continue;
-    ++shown_groups;
-    auto [kind, value] = correlate::SplitTerm(term);
+  for (const correlate::RelatedGroup& gr : *groups) {
     if (f.json) {
       nlohmann::ordered_json j;
-      j["kind"] = kind == "ref" ? "refers-to" : kind;
-      j["value"] = value;
-      j["counts"] = counts;
+      j["kind"] = gr.kind;
+      j["value"] = gr.value;
+      j["counts"] = gr.counts;
       j["objects"] = nlohmann::ordered_json::array();
-      for (const auto* h : listed) {
-        j["objects"].push_back({{"id", h->id},
-                                {"type", h->type},
-                                {"modified", common::FormatTimestampMillis(h->modified)},
-                                {"revoked", h->revoked}});
+      for (const store::TermHit& h : gr.listed) {
+        j["objects"].push_back({{"id", h.id},
+                                {"type", h.type},
+                                {"modified", common::FormatTimestampMillis(h.modified)},
+                                {"revoked", h.revoked}});
       }
       out["values"].push_back(std::move(j));
     } else {
-      std::cout << (kind == "ref" ? "refers to " : kind + " ") << value << ":";
-      for (const auto& [c, n] : counts) std::cout << " " << n << " " << c;
+      std::cout << (gr.kind == "refers-to" ? "refers to " : gr.kind + " ") << gr.value << ":";
+      for (const auto& [c, n] : gr.counts) std::cout << " " << n << " " << c;
       std::cout << "\n";
-      for (const auto* h : listed) {
-        std::cout << "  " << h->id << "  " << common::FormatTimestampMillis(h->modified)
-                  << (h->revoked ? "  revoked" : "") << "\n";
+      for (const store::TermHit& h : gr.listed) {
+        std::cout << "  " << h.id << "  " << common::FormatTimestampMillis(h.modified)
+                  << (h.revoked ? "  revoked" : "") << "\n";
       }
     }
   }
   if (f.json) {
     out["elapsed_ms"] = ms;
     std::cout << out.dump() << "\n";
-  } else if (shown_groups == 0) {
+  } else if (groups->empty()) {
     std::cout << "nothing shares a value with " << query << "\n";
   }
   return 0;

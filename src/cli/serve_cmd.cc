@@ -41,6 +41,7 @@
 #include "accord/web/read_api.h"
 #include "accord/web/requests_api.h"
 #include "accord/web/session.h"
+#include "accord/web/sightings_api.h"
 #include "accord/web/ui_files.h"
 #include "cli/cli.h"
 
@@ -294,6 +295,7 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   web::MountSessionApi(router, &sessions);
   web::MountReadApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
   web::MountIndicatorsApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
+  web::MountSightingsApi(router, {st.get(), gate.get(), audit_log.get(), g.data_dir});
   MountAuditApi(router, st.get(), audit_log.get());
   web::MountImportApi(router, {st.get(), audit_log.get(), g.data_dir});
   web::MountPeersApi(router, {st.get(), audit_log.get(), g.data_dir});

@@ -35,6 +35,7 @@ std::string_view ExitName(Exit exit) {
     case Exit::kUiSearch: return "ui-search";
     case Exit::kUiObject: return "ui-object";
     case Exit::kUiIndicators: return "ui-indicators";
+    case Exit::kUiSightings: return "ui-sightings";
     case Exit::kUiRequests: return "ui-requests";
   }
   return "unknown-exit";

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
+#include "accord/correlate/related.h"
 #include "accord/correlate/terms.h"
 #include "accord/federation/node.h"
 #include "accord/federation/peers.h"
@@ -284,17 +286,23 @@ class Signatures {
   std::string trust_error_;
 };
 
+// A person's request for an object's resource, with no parameters, at an open kUiObject exit;
+// false when it answered (401, 403, 400).
+bool ObjectRequest(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
+  if (!Person(ctx, res)) return false;
+  if (!ctx.request.query.empty()) {
+    res = ctx.Error(400, "Bad request", "this resource takes no parameters");
+    return false;
+  }
+  return ExitOpen(deps.gate, ctx, res, policy::Exit::kUiObject);
+}
+
 // GET /api/ui/v1/objects/{id}: every version the caller may read, oldest first, each with the
 // collections it is in and the object as delivered (a redacted copy where the gate replaced
 // it). 404 when there is none, whether it does not exist or may not be read.
 void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
-  if (!Person(ctx, res)) return;
+  if (!ObjectRequest(deps, ctx, res)) return;
   const std::string id(ctx.Param("id"));
-  if (!ctx.request.query.empty()) {
-    res = ctx.Error(400, "Bad request", "this resource takes no parameters");
-    return;
-  }
-  if (!ExitOpen(deps.gate, ctx, res, policy::Exit::kUiObject)) return;
   std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
   if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kAll, policy::Exit::kUiObject, {},
@@ -331,6 +339,68 @@ void Object(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   JsonAnswer(res, 200, std::move(out));
 }
 
+// GET /api/ui/v1/objects/{id}/related: what shares a value with the object's latest version the
+// caller may read, or refers to it, through the value index (correlate::FindRelated, as
+// `accord related ID`), each object admitted by the gate at kUiObject; one audit entry.
+void Related(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
+  if (!ObjectRequest(deps, ctx, res)) return;
+  const std::string id(ctx.Param("id"));
+  std::map<std::pair<std::string, common::Micros>, Found> self, related;
+  policy::GatedPage all;
+  if (!GatedRead(deps, ctx, res, {id}, store::VersionSelect::kLast, policy::Exit::kUiObject, {},
+                 &self, &all)) {
+    return;
+  }
+  if (self.empty()) {
+    if (!Audited(deps.audit, ctx, res, policy::Exit::kUiObject, {}, all)) return;
+    res = ctx.Error(404, "Not found", common::Cat("no object '", id, "' that you may read"));
+    return;
+  }
+  const Found& latest = self.rbegin()->second;  // (id, modified) order: the newest last
+  bool answered = false;
+  auto admit = [&](const std::set<std::string>& ids) -> absl::StatusOr<std::set<std::string>> {
+    if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiObject, {},
+                   &related, &all)) {
+      answered = true;
+      return absl::AbortedError("answered");
+    }
+    std::set<std::string> out;
+    for (const auto& [key, f] : related) out.insert(key.first);
+    return out;
+  };
+  auto groups = correlate::FindRelated(*deps.store, correlate::ObjectQuery(id, latest.object.json),
+                                       kScan, kMaxLimit, admit);
+  if (answered) return;
+  if (!groups.ok()) return Failed(ctx, res, "related", groups.status());
+  std::vector<store::StoredObject> delivered = {latest.object};
+  std::map<std::string, const Found*> by_id;
+  for (const auto& [key, f] : related) {
+    const Found*& l = by_id[key.first];
+    if (!l || f.object.modified > l->object.modified) l = &f;
+  }
+  for (const auto& [rid, f] : by_id) delivered.push_back(f->object);
+  if (!Audited(deps.audit, ctx, res, policy::Exit::kUiObject, delivered, all)) return;
+  nlohmann::json values = nlohmann::json::array();
+  for (const correlate::RelatedGroup& g : *groups) {
+    nlohmann::json objects = nlohmann::json::array();
+    for (const store::TermHit& h : g.listed) {
+      auto it = by_id.find(h.id);
+      if (it == by_id.end()) continue;
+      const store::StoredObject& o = it->second->object;
+      objects.push_back({{"id", o.id},
+                         {"type", o.type},
+                         {"name", NameOf(o.json)},
+                         {"modified", common::FormatTimestamp(o.modified)},
+                         {"revoked", o.revoked}});
+    }
+    values.push_back({{"kind", g.kind},
+                      {"value", g.value},
+                      {"counts", g.counts},
+                      {"objects", std::move(objects)}});
+  }
+  JsonAnswer(res, 200, nlohmann::json{{"id", id}, {"values", std::move(values)}}.dump());
+}
+
 }  // namespace
 
 void MountReadApi(http::Router& router, const ReadApiDeps& deps) {
@@ -338,6 +408,8 @@ void MountReadApi(http::Router& router, const ReadApiDeps& deps) {
              [deps](http::RequestContext& ctx, http::Response& res) { Search(deps, ctx, res); });
   router.Add("GET", "/api/ui/v1/objects/{id}",
              [deps](http::RequestContext& ctx, http::Response& res) { Object(deps, ctx, res); });
+  router.Add("GET", "/api/ui/v1/objects/{id}/related",
+             [deps](http::RequestContext& ctx, http::Response& res) { Related(deps, ctx, res); });
 }
 
 }  // namespace accord::web

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -66,6 +67,28 @@ class EgressExits : public ::testing::Test {
       std::ofstream t(dir_->path() / "conn.log");
       t << kTelemetry;
     }
+    {
+      // A sighting of the first indicator, first seen now: the sightings dashboard counts it
+      // (its own collection, so that what the other exits deliver stays as it is).
+      char now[32];
+      const std::time_t t = std::time(nullptr);
+      std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S.000Z", std::gmtime(&t));
+      std::ofstream(dir_->path() / "seen.jsonl")
+          << json{{"type", "sighting"},
+                  {"spec_version", "2.1"},
+                  {"id", "sighting--0a0a0a0a-0000-4000-8000-000000000001"},
+                  {"created", now},
+                  {"modified", now},
+                  {"first_seen", now},
+                  {"count", 3},
+                  {"sighting_of_ref", kFirstId}}
+                 .dump()
+          << "\n";
+    }
+    Line(Cli("collection create seen", data_));
+    auto seen =
+        Cli("import -q -c seen " + ShellQuote((dir_->path() / "seen.jsonl").string()), data_);
+    ASSERT_EQ(seen.exit_code, 0) << seen.err;
     cid_ = Line(Cli("collection create shared", data_));
     auto imp =
         Cli("import -q -c shared " + ShellQuote((dir_->path() / "ind.jsonl").string()), data_);
@@ -229,6 +252,16 @@ class EgressExits : public ::testing::Test {
         return o;
       }
       case Exit::kUiIndicators: return Ui("/api/ui/v1/indicators?collection=shared", "indicators");
+      case Exit::kUiSightings: {
+        // The dashboard's total: the fixture's one sighting (count 3) of the first indicator;
+        // the match's sightings (kSightings) are first seen in 2024, outside the 30 days.
+        Outcome o = Ui("/api/ui/v1/sightings", "indicators");
+        if (o.refused) return o;
+        auto [status, j] = Taxii(node_, "/api/ui/v1/sightings");
+        o.delivered = j["total"].value("total", uint64_t{0});
+        o.message = j.dump();
+        return o;
+      }
       case Exit::kUiSearch:
         // The web UI's search, as the admin (its key; a browser's session reads the same).
         return Ui("/api/ui/v1/search?value=198.51.100.7", "results");
@@ -255,6 +288,7 @@ class EgressExits : public ::testing::Test {
       case Exit::kUiObject: return 1;        // the first indicator's one version
       case Exit::kUiRequests: return 1;      // the same requests as the CLI's list (above)
       case Exit::kUiIndicators: return 3;    // the three indicators
+      case Exit::kUiSightings: return 3;     // one sighting of count 3
     }
     return 0;
   }
@@ -311,7 +345,7 @@ TEST_F(EgressExits, EveryExitHasADistinctName) {
   std::set<std::string_view> names;
   for (Exit e : policy::AllExits()) names.insert(policy::ExitName(e));
   EXPECT_EQ(names.size(), policy::AllExits().size());
-  EXPECT_EQ(policy::AllExits().size(), 15u);  // update Drive() and Expected() with the enum
+  EXPECT_EQ(policy::AllExits().size(), 16u);  // update Drive() and Expected() with the enum
 }
 
 }  // namespace

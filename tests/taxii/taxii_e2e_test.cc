@@ -493,6 +493,192 @@ TEST_F(TaxiiE2E, IndicatorsViewListsByStateFiltersAndPages) {
       404);
 }
 
+// The web UI's sightings dashboard (issue 16; docs/UI_API.md "Sightings"), on a node of its
+// own with a peer x whose agreement lands objects in "from-x": counts per day of first_seen, per
+// indicator, per source (who saw it) and per peer (who sent it), all worked out here by hand
+// from the sightings imported.
+TEST_F(TaxiiE2E, SightingsDashboardCountsPerDayIndicatorSourceAndPeer) {
+  TempDir tmp("sightings-ui");
+  const std::string data = (tmp.path() / "node").string(), other = (tmp.path() / "x").string();
+  auto cli = [&](const std::string& d, const std::string& args) {
+    RunResult r = RunCmd(Accord() + " " + args + " --data " + ShellQuote(d), tmp.path());
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    return r.out;
+  };
+  const json me = json::parse(cli(data, "node init --name here --json"));
+  const json x = json::parse(cli(other, "node init --name x --json"));
+  cli(data, "peer add x --url http://127.0.0.1:9/api/ --identity " +
+                x["identity"].get<std::string>() + " --public-key " +
+                x["public_key"].get<std::string>() + " --key none-issued");
+  std::ofstream(tmp.path() / "x.toml")
+      << "same_organization = false\n[share]\ncollections = []\nmax_tlp = \"amber\"\n"
+         "forward = false\n[accept]\nfrom = [\"out\"]\ninto = \"from-x\"\n";
+  cli(data, "agreement set x " + ShellQuote((tmp.path() / "x.toml").string()));
+  const int64_t today = std::time(nullptr) / 86400 * 86400;
+  auto at = [](int64_t t) {
+    char buf[32];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    return std::string(buf);
+  };
+  const std::string i1 = "indicator--5f000000-0000-4000-8000-000000000001";
+  const std::string i2 = "indicator--5f000000-0000-4000-8000-000000000002";
+  const std::string third = "identity--5f000000-0000-4000-8000-0000000000cc";
+  auto sighting = [&](int n, const std::string& of, int count, int64_t first_seen,
+                      const std::string& where) {
+    char id[64];
+    std::snprintf(id, sizeof id, "sighting--5f000000-0000-4000-8000-%012d", n);
+    return json{{"type", "sighting"},
+                {"spec_version", "2.1"},
+                {"id", id},
+                {"created", at(first_seen)},
+                {"modified", at(first_seen)},
+                {"first_seen", at(first_seen + 60)},
+                {"count", count},
+                {"sighting_of_ref", of},
+                {"where_sighted_refs", {where}}}
+        .dump();
+  };
+  const int64_t day = 86400;
+  std::ofstream(tmp.path() / "local.jsonl")
+      << json{{"type", "indicator"},
+              {"spec_version", "2.1"},
+              {"id", i1},
+              {"created", "2020-01-01T00:00:00.000Z"},
+              {"modified", "2020-01-01T00:00:00.000Z"},
+              {"name", "first indicator"},
+              {"pattern", "[ipv4-addr:value = '198.51.100.1']"},
+              {"pattern_type", "stix"},
+              {"valid_from", "2020-01-01T00:00:00Z"}}
+             .dump()
+      << "\n"
+      << sighting(1, i1, 5, today, me["identity"]) << "\n";
+  std::ofstream(tmp.path() / "from-x.jsonl")
+      << sighting(2, i1, 2, today - 2 * day, x["identity"]) << "\n"
+      << sighting(3, i2, 4, today - 1 * day, third) << "\n"
+      << sighting(4, i2, 7, today - 40 * day, third) << "\n";
+  cli(data, "import -q -c local " + ShellQuote((tmp.path() / "local.jsonl").string()));
+  cli(data, "import -q -c from-x " + ShellQuote((tmp.path() / "from-x.jsonl").string()));
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(data));
+  cli(data, "user add ada --role admin");
+  const std::string created = cli(data, "key create ada");
+  const std::string key = created.substr(0, created.find('\n'));
+  auto ask = [&](const std::string& query) {
+    return Curl("-H " + ShellQuote("Authorization: Bearer " + key) + " " +
+                ShellQuote("http://127.0.0.1:" + std::to_string(server.port()) +
+                           "/api/ui/v1/sightings" + query));
+  };
+  HttpReply r = ask("");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = r.Json();
+  ASSERT_EQ(j["days"].size(), 30u);
+  EXPECT_EQ(j["days"][29], at(today).substr(0, 10));
+  EXPECT_EQ(j["sightings"], 3);  // the fourth was first seen 40 days ago
+  EXPECT_EQ(j["total"]["total"], 5 + 2 + 4);
+  std::vector<uint64_t> per_day(30, 0);
+  per_day[29] = 5;
+  per_day[28] = 4;
+  per_day[27] = 2;
+  EXPECT_EQ(j["total"]["series"].get<std::vector<uint64_t>>(), per_day);
+  ASSERT_EQ(j["indicators"].size(), 2u) << r.body;
+  EXPECT_EQ(j["indicators"][0]["id"], i1);
+  EXPECT_EQ(j["indicators"][0]["name"], "first indicator");
+  EXPECT_EQ(j["indicators"][0]["total"], 7);
+  EXPECT_EQ(j["indicators"][1]["id"], i2);
+  EXPECT_EQ(j["indicators"][1]["name"], "");  // not held here
+  EXPECT_EQ(j["indicators"][1]["total"], 4);
+  ASSERT_EQ(j["sources"].size(), 3u) << r.body;
+  EXPECT_EQ(j["sources"][0]["id"], me["identity"]);
+  EXPECT_EQ(j["sources"][0]["name"], "here (this node)");
+  EXPECT_EQ(j["sources"][0]["total"], 5);
+  EXPECT_EQ(j["sources"][1]["id"], third);
+  EXPECT_EQ(j["sources"][1]["total"], 4);
+  EXPECT_EQ(j["sources"][2]["name"], "x");
+  EXPECT_EQ(j["sources"][2]["total"], 2);
+  ASSERT_EQ(j["peers"].size(), 2u) << r.body;
+  EXPECT_EQ(j["peers"][0]["peer"], "x");
+  EXPECT_EQ(j["peers"][0]["total"], 6);
+  EXPECT_EQ(j["peers"][1]["peer"], "");
+  EXPECT_EQ(j["peers"][1]["total"], 5);
+  // Sixty days hold the fourth; one indicator alone.
+  EXPECT_EQ(ask("?days=60").Json()["total"]["total"], 18);
+  json only = ask("?days=60&indicator=" + i2).Json();
+  ASSERT_EQ(only["indicators"].size(), 1u);
+  EXPECT_EQ(only["indicators"][0]["total"], 11);
+  EXPECT_EQ(only["total"]["total"], 11);
+  EXPECT_EQ(ask("?days=0").status, 400);
+  EXPECT_EQ(ask("?days=367").status, 400);
+  EXPECT_EQ(ask("?since=1").status, 400);
+  EXPECT_EQ(
+      Curl(ShellQuote("http://127.0.0.1:" + std::to_string(server.port()) + "/api/ui/v1/sightings"))
+          .status,
+      401);
+}
+
+// The web UI's object view lists related objects (issue 16; docs/UI_API.md "Related"): what
+// shares a value with the object, or refers to it, through the value index; only what the
+// caller may read, as `accord related` names it.
+TEST_F(TaxiiE2E, ObjectRelatedSharesValuesAndReferencesOnlyWhatTheCallerReads) {
+  auto ind = [](const char* id, const char* ip, const char* name) {
+    return json{{"type", "indicator"},
+                {"spec_version", "2.1"},
+                {"id", id},
+                {"created", "2024-01-01T00:00:00.000Z"},
+                {"modified", "2024-01-01T00:00:00.000Z"},
+                {"name", name},
+                {"pattern", std::string("[ipv4-addr:value = '") + ip + "']"},
+                {"pattern_type", "stix"},
+                {"valid_from", "2024-01-01T00:00:00Z"}}
+        .dump();
+  };
+  const char* a = "indicator--7e000000-0000-4000-8000-00000000000a";
+  const char* b = "indicator--7e000000-0000-4000-8000-00000000000b";
+  const char* c = "indicator--7e000000-0000-4000-8000-00000000000c";
+  const char* d = "indicator--7e000000-0000-4000-8000-00000000000d";
+  const char* r = "report--7e000000-0000-4000-8000-0000000000ee";
+  const std::string report = json{
+      {"type", "report"},
+      {"spec_version", "2.1"},
+      {"id", r},
+      {"created", "2024-01-01T00:00:00.000Z"},
+      {"modified", "2024-01-01T00:00:00.000Z"},
+      {"name", "the report"},
+      {"published", "2024-01-01T00:00:00Z"},
+      {"object_refs", {a}}}.dump();
+  auto put = [&](const std::string& collection, const std::string& lines) {
+    auto f = dir_->path() / ("related-" + collection + ".jsonl");
+    std::ofstream(f) << lines;
+    Setup("import -q -c " + collection + " " + ShellQuote(f.string()), true);
+  };
+  put("shared", ind(a, "192.0.2.77", "asked about") + "\n" + ind(d, "192.0.2.78", "other ip") +
+                    "\n" + report + "\n");
+  put("readonly", ind(b, "192.0.2.77", "same ip, readable") + "\n");
+  put("secret", ind(c, "192.0.2.77", "same ip, secret") + "\n");
+  auto related = [&](const std::string& id, const std::string& auth) {
+    HttpReply reply = Curl(auth + " " + ShellQuote(Url("/api/ui/v1/objects/" + id + "/related")));
+    std::map<std::string, std::set<std::string>> by_kind;  // kind -> ids
+    for (const json& g : reply.Json().value("values", json::array())) {
+      for (const json& o : g["objects"]) by_kind[g["kind"]].insert(o["id"]);
+    }
+    return std::make_pair(reply.status, by_kind);
+  };
+  auto [s1, as_alice] = related(a, "-u alice:" + alice_);
+  ASSERT_EQ(s1, 200);
+  EXPECT_EQ(as_alice["ipv4"], std::set<std::string>({b}));  // c is in a collection she can't read
+  EXPECT_EQ(as_alice["refers-to"], std::set<std::string>({r}));
+  EXPECT_EQ(as_alice.size(), 2u);  // d shares nothing
+  auto [s2, as_admin] = related(a, "-u admin:" + admin_);
+  ASSERT_EQ(s2, 200);
+  EXPECT_EQ(as_admin["ipv4"], std::set<std::string>({b, c}));
+  EXPECT_EQ(related(c, "-u alice:" + alice_).first, 404);
+  EXPECT_EQ(Curl("-u alice:" + alice_ + " " +
+                 ShellQuote(Url(std::string("/api/ui/v1/objects/") + a + "/related?x=1")))
+                .status,
+            400);
+}
+
 TEST_F(TaxiiE2E, CollectionByIdAndByAlias) {
   auto a = Get(Col(shared_), "alice");
   auto b = Get(Col("shared"), "alice");

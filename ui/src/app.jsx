@@ -11,12 +11,14 @@ import { Import } from './views/Import.jsx';
 import { Audit } from './views/Audit.jsx';
 import { Peers } from './views/Peers.jsx';
 import { Indicators } from './views/Indicators.jsx';
+import { Sightings } from './views/Sightings.jsx';
 
 // The views in the navigation, and the roles that may use each. Links a role cannot use are not
 // shown at all (the server refuses them anyway).
 const VIEWS = [
   { path: 'search', label: 'Search', roles: ['admin', 'analyst', 'reader'] },
   { path: 'indicators', label: 'Indicators', roles: ['admin', 'analyst', 'reader'] },
+  { path: 'sightings', label: 'Sightings', roles: ['admin', 'analyst', 'reader'] },
   { path: 'requests', label: 'Requests', roles: ['admin', 'analyst', 'reader'] },
   { path: 'import', label: 'Import', roles: ['admin', 'analyst'] },
   { path: 'audit', label: 'Audit', roles: ['admin', 'auditor'] },
@@ -148,6 +150,8 @@ function Route({ path, search, session, onSignedIn }) {
       );
     case 'indicators':
       return may('indicators') ? <Indicators search={search} /> : <NotPermitted role={role} />;
+    case 'sightings':
+      return may('sightings') ? <Sightings search={search} /> : <NotPermitted role={role} />;
     case 'requests':
       return may('requests') ? <Requests search={search} /> : <NotPermitted role={role} />;
     case 'import':

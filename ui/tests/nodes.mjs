@@ -112,6 +112,10 @@ export const RED = {
 };
 export const PEER_OBJECT = 'indicator--6a0c3c6e-8b7b-4d3e-9f0a-2b1c4d5e6f70';
 export const SUBJECT = 'Who runs the C2 at 203.0.113.10?';
+// The sightings' counts: a's of the peer object (yesterday), b's own of LOCAL[0] (today).
+export const SIGHTINGS = { fromA: 2, local: 4 };
+// What b receives from a: the two versions of the peer object and a's sighting.
+export const RECEIVED_FROM_A = 3;
 
 // Sets up both nodes; returns what the tests need. Everything lives under one temp directory.
 export async function federation() {
@@ -134,13 +138,28 @@ export async function federation() {
   // Two versions of one indicator at a; b pulls both.
   const v1 = indicator(PEER_OBJECT, 'c2 beacon', "[domain-name:value = 'beacon.peer-c2.com']", { description: 'first sighting' });
   const v2 = { ...v1, modified: '2026-11-02T00:00:00.000Z', description: 'confirmed by two sensors' };
-  a.run('import', '-q', '-c', 'shared', jsonl(join(root, 'peer.jsonl'), [v1, v2]));
+  // And a's sighting of it, first seen yesterday (UTC), which b receives with it.
+  const day = 86400000;
+  const today = Math.floor(Date.now() / day) * day;
+  const at = (t) => new Date(t).toISOString();
+  const peerSighting = {
+    type: 'sighting', spec_version: '2.1', id: 'sighting--00000000-0000-4000-8000-0000000000a1',
+    created: at(today - day), modified: at(today - day), first_seen: at(today - day + 3600000),
+    count: SIGHTINGS.fromA, sighting_of_ref: PEER_OBJECT, where_sighted_refs: [a.identity],
+  };
+  a.run('import', '-q', '-c', 'shared', jsonl(join(root, 'peer.jsonl'), [v1, v2, peerSighting]));
   await a.start();
   b.run('sync', '--once');
   // b's own intelligence and its people.
   b.run('collection', 'create', 'local');
   const local = LOCAL.map((x) => indicator(x.id, x.name, x.pattern));
   local.push(indicator(RED.id, RED.name, RED.pattern, { object_marking_refs: [TLP_RED] }));
+  // b's own sighting of LOCAL[0], first seen today.
+  local.push({
+    type: 'sighting', spec_version: '2.1', id: 'sighting--00000000-0000-4000-8000-0000000000b1',
+    created: at(today), modified: at(today), first_seen: at(today + 60000), count: SIGHTINGS.local,
+    sighting_of_ref: LOCAL[0].id, where_sighted_refs: [b.identity],
+  });
   b.run('import', '-q', '-c', 'local', jsonl(join(root, 'local.jsonl'), local));
   // A content conflict for b's quarantine: the same version of LOCAL[0] with another name.
   const conflicting = indicator(LOCAL[0].id, 'the same version, other content', LOCAL[0].pattern);

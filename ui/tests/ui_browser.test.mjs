@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  LOCAL, PEER_OBJECT, RED, SUBJECT, artifacts, federation, freePort, has, requestState,
+  LOCAL, PEER_OBJECT, RECEIVED_FROM_A, RED, SIGHTINGS, SUBJECT, artifacts, federation, freePort, has,
+  requestState,
 } from './nodes.mjs';
 
 const require = createRequire(import.meta.url);
@@ -291,6 +292,29 @@ test("the indicators view: a collection's indicators, their state and patterns, 
   await context.close();
 });
 
+test("the sightings dashboard: per day, indicator, source and peer; an indicator's own chart", { timeout: 120000 }, async () => {
+  const { context, page } = await personPage(fx.keys.alice);
+  await page.getByRole('link', { name: 'Sightings' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sightings' }).waitFor();
+  const total = SIGHTINGS.fromA + SIGHTINGS.local;
+  await page.getByRole('img', { name: new RegExp(`^Sightings: ${total} in 30 days, at most ${SIGHTINGS.local} a day`) }).waitFor();
+  const indicators = rows(page, 'Indicators seen most');
+  assert.deepEqual(await indicators.locator('td:nth-child(2)').allInnerTexts(), [String(SIGHTINGS.local), String(SIGHTINGS.fromA)]);
+  assert.deepEqual(await indicators.locator('td:first-child').allInnerTexts(), [LOCAL[0].name, 'c2 beacon']);
+  const peers = rows(page, 'Peers (who sent it here)');
+  assert.deepEqual(await peers.allInnerTexts().then((r) => r.map((x) => x.replace(/\s+/g, ' ').trim())),
+    [`this node ${SIGHTINGS.local}`, `a ${SIGHTINGS.fromA}`]);
+  const sources = rows(page, 'Sources (who saw it)');
+  assert.deepEqual((await sources.locator('td:first-child').allInnerTexts()), ['b (this node)', 'a']);
+  await shot(page, 'sightings');
+  // The indicator's page charts its own.
+  await indicators.getByRole('link', { name: LOCAL[0].name }).click();
+  await page.getByRole('heading', { level: 1, name: LOCAL[0].name }).waitFor();
+  await page.getByRole('img', { name: new RegExp(`^Sightings in the last 90 days: ${SIGHTINGS.local} in 90 days`) }).waitFor();
+  await shot(page, 'object-sightings');
+  await context.close();
+});
+
 test('an upload with bad records is reported record by record', { timeout: 120000 }, async () => {
   const { context, page } = await personPage(fx.keys.alice);
   await page.goto(fx.b.base + '/ui/import');
@@ -336,7 +360,7 @@ test("the peers view: a's health, lag and agreement; the quarantine and its butt
     const row = await pulled.first().innerText();
     assert.match(row, /shared/);
     assert.match(row, /caught up/);
-    assert.match(row, /\b2\b/, 'both versions of the peer object were received');
+    assert.match(row, new RegExp(`\\b${RECEIVED_FROM_A}\\b`), 'both versions and the sighting were received');
     await page.getByText(/Agreement, version 1/).click();
     assert.equal((await page.locator('pre.raw').innerText()).trimEnd(), fx.agreementForA.trimEnd());
     const entries = rows(page, 'Quarantined versions');
@@ -375,6 +399,7 @@ test('accessibility: axe-core finds no WCAG A/AA violation, and every control is
     { who: 'alice', path: '/ui/requests' },
     { who: 'alice', path: '/ui/import' },
     { who: 'alice', path: '/ui/indicators?collection=local' },
+    { who: 'alice', path: '/ui/sightings' },
     { who: 'ada', path: '/ui/audit' },
     { who: 'ada', path: '/ui/peers' },
   ];

@@ -63,13 +63,14 @@ enum class Exit : uint8_t {
   kUiObject,        ///< GET /api/ui/v1/objects/{id}: the web UI's object view, every version
   kUiRequests,      ///< GET /api/ui/v1/requests: the web UI's points-of-contact requests
   kUiIndicators,    ///< GET /api/ui/v1/indicators: the web UI's indicators of a collection
+  kUiSightings,     ///< GET /api/ui/v1/sightings: the web UI's sightings dashboard (counts)
 };
 
-inline constexpr std::array<Exit, 15> kAllExits = {
+inline constexpr std::array<Exit, 16> kAllExits = {
     Exit::kTaxiiObjects, Exit::kTaxiiObject, Exit::kTaxiiManifest,  Exit::kTaxiiVersions,
     Exit::kExport,       Exit::kGet,         Exit::kListJson,       Exit::kTaxiiPush,
     Exit::kMatchOutput,  Exit::kSightings,   Exit::kRequestChannel, Exit::kUiSearch,
-    Exit::kUiObject,     Exit::kUiRequests,  Exit::kUiIndicators};
+    Exit::kUiObject,     Exit::kUiRequests,  Exit::kUiIndicators,   Exit::kUiSightings};
 
 /// The types that travel only over the request channel (issue 14; docs/REQUESTS.md):
 /// requests and their steps. The gate lets them reach a peer only at Exit::kRequestChannel,

@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { Alert, Loading, Marking, Time, TlpBadge, useTitle } from '../components.jsx';
 import { Link, objectHref } from '../router.js';
 import { diff, explainPattern, references, show, tlpLevel } from '../stix.js';
+import { Bars } from '../chart.jsx';
 
 export function ObjectView({ id }) {
   const [data, setData] = useState(null);
@@ -65,6 +66,8 @@ function Shown({ data }) {
         <Versions versions={data.versions} latest={latest} />
         <Relationships obj={obj} />
       </div>
+      <Related id={data.id} />
+      {data.type === 'indicator' && <SightingsOf id={data.id} />}
       <div class="raw-toggle">
         <button
           type="button"
@@ -387,6 +390,94 @@ function Relationships({ obj }) {
             ))}
           </tbody>
         </table>
+      )}
+    </section>
+  );
+}
+
+// An indicator's sightings over the last 90 days (the sightings dashboard's counts for it).
+function SightingsOf({ id }) {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api(`/api/ui/v1/sightings?days=90&indicator=${encodeURIComponent(id)}`)
+      .then(setData)
+      .catch((e) => setError(e.message));
+  }, [id]);
+  return (
+    <section aria-labelledby="h-sightings">
+      <h2 id="h-sightings">Sightings</h2>
+      <Alert>{error}</Alert>
+      {!data && !error && <Loading />}
+      {data &&
+        (data.total.total > 0 ? (
+          <Bars days={data.days} series={data.total.series} label="Sightings in the last 90 days" />
+        ) : (
+          <p class="muted">Not seen in the last 90 days.</p>
+        ))}
+    </section>
+  );
+}
+
+const KIND_NAMES = {
+  ipv4: 'IPv4 address',
+  ipv6: 'IPv6 address',
+  domain: 'domain',
+  url: 'URL',
+  email: 'e-mail address',
+  md5: 'MD5',
+  sha1: 'SHA-1',
+  sha256: 'SHA-256',
+  sha512: 'SHA-512',
+  cve: 'CVE id',
+};
+
+// What shares a value with this object, or refers to it, through the node's value index.
+function Related({ id }) {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api(`/api/ui/v1/objects/${encodeURIComponent(id)}/related`)
+      .then(setData)
+      .catch((e) => setError(e.message));
+  }, [id]);
+  const values = (data && data.values) || [];
+  return (
+    <section aria-labelledby="h-related">
+      <h2 id="h-related">Related objects</h2>
+      <Alert>{error}</Alert>
+      {!data && !error && <Loading />}
+      {data && values.length === 0 && <p class="muted">No other object shares a value with this one or refers to it.</p>}
+      {values.length > 0 && (
+        <ul class="plain related">
+          {values.map((g) => (
+            <li key={g.kind + g.value}>
+              <div>
+                {g.kind === 'refers-to' ? (
+                  'Refer to this object'
+                ) : (
+                  <>
+                    Share the {KIND_NAMES[g.kind] || g.kind} <code>{g.value}</code>
+                  </>
+                )}{' '}
+                <span class="muted">
+                  ({Object.entries(g.counts)
+                    .map(([c, n]) => `${n} ${c}`)
+                    .join(', ')}
+                  )
+                </span>
+              </div>
+              <ul class="plain">
+                {g.objects.map((o) => (
+                  <li key={o.id}>
+                    <Link href={objectHref(o.id)}>{o.name || o.id}</Link> <span class="muted">{o.type}</span>
+                    {o.revoked && <span class="badge revoked">revoked</span>}
+                  </li>
+                ))}
+              </ul>
+            </li>
+          ))}
+        </ul>
       )}
     </section>
   );
