@@ -1,5 +1,6 @@
 #include "web/api_util.h"
 
+#include <simdjson.h>
 #include <string>
 
 #include "accord/common/strings.h"
@@ -18,6 +19,19 @@ bool Person(http::RequestContext& ctx, http::Response& res) {
     return false;
   }
   return true;
+}
+
+bool MayReadCollection(const http::Principal& who, const store::CollectionInfo& c) {
+  return c.is_public || who.CanRead(c.id);
+}
+
+std::string NameOf(const std::string& json) {
+  thread_local simdjson::dom::parser parser;
+  std::string_view name;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return {};
+  if (doc["name"].get_string().get(name) == simdjson::SUCCESS) return std::string(name);
+  return {};
 }
 
 policy::Audience AudienceOf(const http::Principal& who) {

@@ -2,6 +2,7 @@
 // check, the audit entry of a delivery, and the answer to a failure.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +17,13 @@ namespace accord::web {
 /// True for a person (any role but peer); else answers 401 (anonymous) or 403 (a peer reads
 /// over TAXII) and returns false.
 bool Person(http::RequestContext& ctx, http::Response& res);
+
+/// Whether `who` may read collection `c` at all (public, or by role and grants); the gate then
+/// decides object by object.
+bool MayReadCollection(const http::Principal& who, const store::CollectionInfo& c);
+
+/// An object's "name", or "" (from its JSON).
+std::string NameOf(const std::string& json);
 
 /// The caller as the egress gate sees it.
 policy::Audience AudienceOf(const http::Principal& who);

@@ -184,7 +184,7 @@ bool Readable(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response
   }
   for (const store::CollectionInfo& c : *collections) {
     if (wanted != c.id && wanted != c.alias) continue;
-    if (!c.is_public && !ctx.principal.CanRead(c.id)) break;
+    if (!MayReadCollection(ctx.principal, c)) break;
     *out = c;
     return true;
   }

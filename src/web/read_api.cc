@@ -39,15 +39,6 @@ void AppendCollections(std::string* out, const std::vector<std::string>& collect
   out->push_back(']');
 }
 
-std::string NameOf(const std::string& json) {
-  thread_local simdjson::dom::parser parser;
-  std::string_view name;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return {};
-  if (doc["name"].get_string().get(name) == simdjson::SUCCESS) return std::string(name);
-  return {};
-}
-
 struct Found {
   store::StoredObject object;
   std::vector<std::string> collections;
@@ -84,7 +75,7 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
   policy::EgressReader reader(deps.store, deps.gate);
   if (ids.empty()) return true;
   for (const store::CollectionInfo& c : *collections) {
-    if (!c.is_public && !who.CanRead(c.id)) continue;
+    if (!MayReadCollection(who, c)) continue;
     if (!narrow.collection.empty() && narrow.collection != c.id && narrow.collection != c.alias) {
       continue;
     }

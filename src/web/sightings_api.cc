@@ -144,7 +144,7 @@ bool Count(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& r
   policy::GatedPage all;
   for (const store::CollectionInfo& c : *collections) {
     if (none) break;
-    if (!c.is_public && !ctx.principal.CanRead(c.id)) continue;
+    if (!MayReadCollection(ctx.principal, c)) continue;
     std::string peer;
     for (const std::string& key : {c.id, c.alias}) {
       auto it = names.peer_of_collection.find(key);
@@ -210,7 +210,7 @@ std::map<std::string, std::string> IndicatorNames(const ReadApiDeps& deps,
   if (!collections.ok()) return out;
   policy::EgressReader reader(deps.store, deps.gate);
   for (const store::CollectionInfo& c : *collections) {
-    if (!c.is_public && !ctx.principal.CanRead(c.id)) continue;
+    if (!MayReadCollection(ctx.principal, c)) continue;
     store::Query q;
     q.collection = c.id;
     q.ids = ids;
@@ -218,11 +218,10 @@ std::map<std::string, std::string> IndicatorNames(const ReadApiDeps& deps,
     auto page = reader.List(q, AudienceOf(ctx.principal), policy::Exit::kUiSightings);
     if (!page.ok()) continue;
     for (const store::StoredObject& o : page->objects) {
-      nlohmann::json j = nlohmann::json::parse(o.json, nullptr, false);
-      if (j.is_object() && j.contains("name") && j["name"].is_string()) {
-        out[o.id] = j["name"];
-        entry->objects.push_back(o.id, o.modified);
-      }
+      std::string name = NameOf(o.json);
+      if (name.empty()) continue;
+      out[o.id] = std::move(name);
+      entry->objects.push_back(o.id, o.modified);
     }
   }
   return out;
