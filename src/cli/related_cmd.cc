@@ -34,7 +34,7 @@ int Related(const Globals& g, const RelatedFlags& f) {
   auto current = (*s)->ValueIndexCurrent();
   if (!current.ok()) return Fail(current.status());
   if (!*current) {
-    std::cerr << "accord: indexing the versions stored before the value index existed (once)\n";
+    std::cerr << "accord: indexing the versions stored before the search indexes existed (once)\n";
     auto n = (*s)->Reindex();
     if (!n.ok()) return Fail(n.status());
   }

@@ -231,6 +231,14 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   if (!f.api_root.empty()) cfg.service.api_root = f.api_root;
 
   ACCORD_ASSIGN_OR_RETURN(auto st, OpenStore(g));
+  // A store written before the value index or the full-text index existed is indexed once,
+  // before anything is served: the web UI's searches and related objects read them.
+  ACCORD_ASSIGN_OR_RETURN(bool indexed, st->ValueIndexCurrent());
+  if (!indexed) {
+    std::cerr << "accord: indexing the versions stored before the search indexes existed (once)\n";
+    ACCORD_ASSIGN_OR_RETURN(uint64_t n, st->Reindex());
+    std::cerr << "accord: indexed " << n << " versions\n";
+  }
   ACCORD_ASSIGN_OR_RETURN(auto auth, http::AuthDb::Open(st.get(), cfg.auth));
   ACCORD_ASSIGN_OR_RETURN(bool has_users, auth->HasUsers());
   std::string first_key_id;

@@ -186,14 +186,15 @@ absl::StatusOr<stix::ReadStats> Run(Source& source, const Options& options, Chec
     std::vector<Problem>& into = p.warning ? checked->warnings : checked->problems;
     if (into.size() < kMaxKeptProblems) into.push_back(std::move(p));
   };
-  // The value index's terms are derived here, on the reading thread, so that the store's
-  // writer only writes them (issue 15).
+  // The value index's terms and the full-text index's fields are derived here, on the reading
+  // thread, so that the store's writer only writes them (issues 15 and 16).
   const store::TermDeriver& derive = store::DefaultTermDeriver();
   auto accept = [&](stix::ObjectRecord&& rec) -> absl::Status {
     if (derive && !rec.terms_derived) {
       derive(rec, &rec.index_terms);
       rec.terms_derived = true;
     }
+    if (!rec.index_text) rec.index_text = stix::IndexTextOf(rec.json);
     ++checked->accepted;
     ACCORD_RETURN_IF_ERROR(on_object(std::move(rec)));
     if (options.on_accepted) options.on_accepted(checked->accepted);

@@ -36,15 +36,36 @@ std::optional<Tlp> ParseTlpName(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// TLP 1.0's marking-definition ids (STIX 2.1 §7.2.1.4); "" for AMBER+STRICT, which it lacks.
+std::string_view Tlp1MarkingId(Tlp tlp) {
+  switch (tlp) {
+    case Tlp::kClear: return "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
+    case Tlp::kGreen: return "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da";
+    case Tlp::kAmber: return "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
+    case Tlp::kAmberStrict: return "";
+    case Tlp::kRed: return "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string_view> TlpMarkingIds(Tlp tlp) {
+  std::vector<std::string_view> ids = {TlpMarkingId(tlp)};
+  if (!Tlp1MarkingId(tlp).empty()) ids.push_back(Tlp1MarkingId(tlp));
+  return ids;
+}
+
 std::optional<Tlp> TlpOfMarking(std::string_view id) {
   // TLP 2.0 (OASIS cti-stix-common-objects), then TLP 1.0 (STIX 2.1 §7.2.1.4).
   for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kAmberStrict, Tlp::kRed}) {
     if (id == TlpMarkingId(t)) return t;
   }
-  if (id == "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9") return Tlp::kClear;
-  if (id == "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da") return Tlp::kGreen;
-  if (id == "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82") return Tlp::kAmber;
-  if (id == "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed") return Tlp::kRed;
+  for (Tlp t : {Tlp::kClear, Tlp::kGreen, Tlp::kAmber, Tlp::kRed}) {
+    if (id == Tlp1MarkingId(t)) return t;
+  }
   return std::nullopt;
 }
 

@@ -36,6 +36,12 @@ TEST(TlpTest, BothVersionsOfTheMarkingsAreKnown) {
   EXPECT_EQ(TlpOfMarking(kAmber1), Tlp::kAmber);
   EXPECT_EQ(TlpOfMarking(kRed1), Tlp::kRed);
   EXPECT_EQ(TlpOfMarking("marking-definition--00000000-0000-4000-8000-000000000000"), std::nullopt);
+  using Ids = std::vector<std::string_view>;
+  EXPECT_EQ(TlpMarkingIds(Tlp::kClear), (Ids{kClear2, kWhite1}));
+  EXPECT_EQ(TlpMarkingIds(Tlp::kGreen), (Ids{kGreen2, kGreen1}));
+  EXPECT_EQ(TlpMarkingIds(Tlp::kAmber), (Ids{kAmber2, kAmber1}));
+  EXPECT_EQ(TlpMarkingIds(Tlp::kAmberStrict), (Ids{kStrict2}));
+  EXPECT_EQ(TlpMarkingIds(Tlp::kRed), (Ids{kRed2, kRed1}));
 }
 
 std::string Obj(const std::string& refs, const std::string& granular = "") {

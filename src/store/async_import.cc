@@ -23,8 +23,13 @@ AsyncImport::AsyncImport(std::unique_ptr<ImportTxn> txn, size_t batch_size, size
 AsyncImport::~AsyncImport() { Abort(); }
 
 absl::Status AsyncImport::Add(stix::ObjectRecord&& rec) {
+  current_bytes_ += rec.json.size();
+  if (rec.index_text) {
+    current_bytes_ += rec.index_text->name.size() + rec.index_text->description.size() +
+                      rec.index_text->markings.size();
+  }
   current_.push_back(std::move(rec));
-  if (current_.size() >= batch_size_) {
+  if (current_.size() >= batch_size_ || current_bytes_ >= kMaxBatchBytes) {
     Push(false);
     std::lock_guard<std::mutex> l(mu_);
     return error_;
@@ -38,6 +43,7 @@ void AsyncImport::Push(bool final_batch) {
   if (!current_.empty() && error_.ok()) queue_.push_back(std::move(current_));
   current_ = {};
   current_.reserve(batch_size_);
+  current_bytes_ = 0;
   if (final_batch) closed_ = true;
   cv_.notify_all();
 }

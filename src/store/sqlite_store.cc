@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -73,7 +74,9 @@ namespace {
 // itself, so a hash collision costs a row read, never a wrong answer. Indexing the text ids (random
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
-constexpr int kSchemaVersion = 8;  // 7: value_terms (issue 15); 8: without its index by vid
+// 7: value_terms (issue 15); 8: without its index by vid; 9: object_text, the full-text index
+// (issue 16).
+constexpr int kSchemaVersion = 9;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -117,7 +120,13 @@ CREATE TABLE IF NOT EXISTS value_terms(
   term TEXT NOT NULL,
   vid INTEGER NOT NULL,
   PRIMARY KEY(term, vid)) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS object_text USING fts5(name, description, markings,
+  content='', detail=column, tokenize='unicode61 remove_diacritics 2');
 )sql";
+// object_text: rowid is the version's vid; contentless (the text is in the object log), so a
+// row is removed by giving its fields again (DeleteTerms derives them from the JSON). No
+// positions (detail=column): words are matched, not phrases, and the index of a 300 MB bundle
+// of long descriptions stays small (tests/hostile/big_bundle_test.cc).
 
 // Schema 1 -> 2: objects are rebuilt with idh, their JSON moved to the object log (in the
 // caller's transaction; see SqliteStore::ApplySchema).
@@ -357,8 +366,9 @@ absl::Status SqliteStore::ApplySchema() {
                            kAuthSchema, kStatusSchema, kQuarantineSchema,
                            "PRAGMA user_version = ", kSchemaVersion, ";")));
   if (version == 7) ACCORD_RETURN_IF_ERROR(Exec(db, "DROP INDEX IF EXISTS value_terms_vid;"));
-  if (version >= 1 && version < 7) {
-    // Versions stored before the value index existed: `accord related` indexes them first.
+  if (version >= 1 && version < 9) {
+    // Versions stored before the value index (7) or the full-text index (9) existed:
+    // `accord related` and `accord serve` index them first (Reindex).
     ACCORD_RETURN_IF_ERROR(Exec(db,
                                 "INSERT OR REPLACE INTO settings(key, value) SELECT "
                                 "'value_index.stale', '1' WHERE EXISTS (SELECT 1 FROM objects);"));
@@ -589,7 +599,7 @@ class SqliteImportTxn final : public ImportTxn {
     if (!stored.ok()) return stored;
     int64_t vid = sqlite3_last_insert_rowid(db);
     s_->CollectTerms(r, vid, &terms_);
-    if (terms_.size() >= SqliteStore::kMaxTermRows) {
+    if (terms_.Full()) {
       ACCORD_RETURN_IF_ERROR(s_->FlushTerms(s_->writer_.get(), &terms_));
     }
     return vid;
@@ -773,17 +783,37 @@ absl::StatusOr<std::vector<StoredObject>> SqliteStore::Get(const std::string& id
   return out;
 }
 
+namespace {
+
+// A read transaction on a borrowed connection (one snapshot for several statements), ended on
+// destruction: nothing to write, so nothing that can fail and matter (a connection left in a
+// transaction would be rolled back by the next BEGIN's error).
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(sqlite3* db) : db_(db) {}
+  ~ReadSnapshot() {
+    if (begun_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  absl::Status Begin() {
+    ACCORD_RETURN_IF_ERROR(Exec(db_, "BEGIN"));
+    begun_ = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  sqlite3* db_;
+  bool begun_ = false;
+};
+
+}  // namespace
+
 absl::StatusOr<Page> SqliteStore::List(const Query& query) {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  sqlite3* db = r.get();
-  ACCORD_RETURN_IF_ERROR(Exec(db, "BEGIN"));  // one snapshot for the whole page
-  struct EndRead {
-    sqlite3* db;
-    // Ends a read transaction: nothing to write, so nothing that can fail and matter (a
-    // connection left in a transaction would be rolled back by the next BEGIN's error).
-    ~EndRead() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
-  } end_read{db};
+  ReadSnapshot snapshot(r.get());  // one snapshot for the whole page
+  ACCORD_RETURN_IF_ERROR(snapshot.Begin());
 
   Binder b;
   std::string sql;
@@ -984,6 +1014,10 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
     ACCORD_RETURN_IF_ERROR(log_->Read({{v.log_off, v.log_len, &json}}));
     ACCORD_RETURN_IF_ERROR(DeleteTerms(writer_.get(), v.vid, v.type, json));
   }
+  if (!vids.empty()) {
+    // A full-text delete only marks the words gone; merging the index drops them from disk.
+    ACCORD_RETURN_IF_ERROR(Exec(db, "INSERT INTO object_text(object_text) VALUES('optimize')"));
+  }
   ACCORD_ASSIGN_OR_RETURN(Stmt dq, Prepare(db, "DELETE FROM quarantine WHERE qid = ?1"));
   for (int64_t qid : qids) {
     sqlite3_reset(dq.get());
@@ -1125,17 +1159,23 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
 }
 
 void SqliteStore::CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows) {
+  stix::IndexText text = r.index_text ? *r.index_text : stix::IndexTextOf(r.json);
+  if (!text.empty()) {
+    rows->text_bytes += text.name.size() + text.description.size() + text.markings.size();
+    rows->texts.emplace_back(vid, std::move(text));
+  }
   if (!options_.derive_terms) return;
   std::vector<std::string> derived;
   if (!r.terms_derived) options_.derive_terms(r, &derived);
   const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
-  for (const auto& t : terms) rows->emplace_back(t, vid);
+  for (const auto& t : terms) rows->terms.emplace_back(t, vid);
 }
 
 namespace {
 
 // Runs `sql` (parameters ?1 term, ?2 vid) once per row.
-absl::Status EachTermRow(Conn* c, const char* sql, const SqliteStore::TermRows& rows,
+absl::Status EachTermRow(Conn* c, const char* sql,
+                         const std::vector<std::pair<std::string, int64_t>>& rows,
                          std::string_view what) {
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
   for (const auto& [term, vid] : rows) {
@@ -1148,19 +1188,55 @@ absl::Status EachTermRow(Conn* c, const char* sql, const SqliteStore::TermRows& 
   return absl::OkStatus();
 }
 
+std::string MarkingTokens(std::string_view markings);  // below, with the search
+
+// Runs `sql` (parameters ?1 vid, ?2..?4 the fields) once per row of the full-text index.
+absl::Status EachTextRow(Conn* c, const char* sql,
+                         const std::vector<std::pair<int64_t, stix::IndexText>>& rows,
+                         std::string_view what) {
+  if (rows.empty()) return absl::OkStatus();
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
+  for (const auto& [vid, text] : rows) {
+    sqlite3_reset(q.get());
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, vid));
+    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, text.name));
+    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 3, text.description));
+    const std::string markings = MarkingTokens(text.markings);
+    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 4, markings));
+    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), what));
+  }
+  sqlite3_reset(q.get());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
-  if (rows->empty()) return absl::OkStatus();
-  std::sort(rows->begin(), rows->end());
-  ACCORD_RETURN_IF_ERROR(EachTermRow(
-      c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)", *rows, "index the value"));
-  rows->clear();
+  if (!rows->terms.empty()) {
+    std::sort(rows->terms.begin(), rows->terms.end());
+    ACCORD_RETURN_IF_ERROR(
+        EachTermRow(c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)", rows->terms,
+                    "index the value"));
+    rows->terms.clear();
+  }
+  ACCORD_RETURN_IF_ERROR(EachTextRow(
+      c, "INSERT INTO object_text(rowid, name, description, markings) VALUES(?1, ?2, ?3, ?4)",
+      rows->texts, "index the text"));
+  rows->texts.clear();
+  rows->text_bytes = 0;
   return absl::OkStatus();
 }
 
 absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view type,
                                       std::string_view json) {
+  std::vector<std::pair<int64_t, stix::IndexText>> texts;
+  texts.emplace_back(vid, stix::IndexTextOf(json));
+  if (!texts[0].second.empty()) {
+    ACCORD_RETURN_IF_ERROR(EachTextRow(c,
+                                       "INSERT INTO object_text(object_text, rowid, name, "
+                                       "description, markings) VALUES('delete', ?1, ?2, ?3, ?4)",
+                                       texts, "remove from the full-text index"));
+  }
   if (!options_.derive_terms) {
     // No deriver in this process (a store opened below the CLI): the slow way, a scan.
     ACCORD_ASSIGN_OR_RETURN(StmtRef d, Cached(c, "DELETE FROM value_terms WHERE vid = ?1"));
@@ -1172,9 +1248,10 @@ absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view typ
   stix::ObjectRecord rec;
   rec.type = std::string(type);
   rec.json = std::string(json);
+  rec.index_text.emplace();  // the full-text rows went above; only the terms are derived here
   TermRows rows;
   CollectTerms(rec, vid, &rows);
-  return EachTermRow(c, "DELETE FROM value_terms WHERE term = ?1 AND vid = ?2", rows,
+  return EachTermRow(c, "DELETE FROM value_terms WHERE term = ?1 AND vid = ?2", rows.terms,
                      "remove from the value index");
 }
 
@@ -1229,6 +1306,232 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::strin
   return out;
 }
 
+namespace {
+
+// The code point at `s[*i]` (UTF-8; a malformed byte stands for itself), advancing `*i`.
+uint32_t NextCodePoint(std::string_view s, size_t* i) {
+  auto b = static_cast<unsigned char>(s[*i]);
+  int n = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0;
+  uint32_t cp = n == 0 ? b : b & (0x3F >> n);
+  size_t j = *i + 1;
+  for (int k = 0; k < n; ++k, ++j) {
+    if (j >= s.size() || (static_cast<unsigned char>(s[j]) & 0xC0) != 0x80) {
+      *i += 1;
+      return b;
+    }
+    cp = (cp << 6) | (static_cast<unsigned char>(s[j]) & 0x3F);
+  }
+  *i = j;
+  return cp;
+}
+
+// Whether a code point is part of a word as the index's tokenizer (unicode61) sees it: ASCII
+// letters and digits, and everything beyond ASCII but the punctuation and symbol blocks a
+// description holds (Latin-1's, General Punctuation to Miscellaneous Symbols, CJK's, the
+// fullwidth forms'). What remains wrong is caught by SQLite and refused (Browse).
+bool WordCodePoint(uint32_t cp) {
+  if (cp < 0x80) return std::isalnum(static_cast<int>(cp)) != 0;
+  if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7) return false;
+  if (cp >= 0x2000 && cp <= 0x2BFF) return false;
+  if (cp >= 0x3000 && cp <= 0x303F) return false;
+  if (cp >= 0xFE30 && cp <= 0xFE4F) return false;
+  if (cp >= 0xFF00 && cp <= 0xFF0F) return false;
+  return true;
+}
+
+// A marking-definition id as one index token: its UUID's hex digits
+// ("marking-definition--34098fce-860f-..." -> "34098fce860f..."). The full-text index holds
+// no positions (detail=column), so an id cannot be a phrase of its parts.
+std::string MarkingToken(std::string_view id) {
+  size_t at = id.rfind("--");
+  std::string_view uuid = at == std::string_view::npos ? id : id.substr(at + 2);
+  std::string out;
+  for (char c : uuid) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  return out;
+}
+
+// What the index holds of `markings` (space-separated ids): their tokens.
+std::string MarkingTokens(std::string_view markings) {
+  std::string out;
+  size_t i = 0;
+  while (i < markings.size()) {
+    size_t end = markings.find(' ', i);
+    if (end == std::string_view::npos) end = markings.size();
+    std::string t = MarkingToken(markings.substr(i, end - i));
+    if (!t.empty()) common::Append(&out, out.empty() ? "" : " ", t);
+    i = end + 1;
+  }
+  return out;
+}
+
+// The MATCH expression of a BrowseQuery: every word of `text` in the name or description, and
+// one of `markings` in the markings. A word is a run of word characters (WordCodePoint), each
+// an FTS5 string, so no query syntax reaches SQLite; a '*' right after one makes it a prefix.
+// Empty when neither filters.
+std::string FtsQuery(std::string_view text, const std::vector<std::string>& markings) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  std::string word;
+  auto end_word = [&](bool prefix) {
+    if (!word.empty()) words.push_back(common::Cat("\"", word, "\"", prefix ? "*" : ""));
+    word.clear();
+  };
+  while (i < text.size()) {
+    size_t at = i;
+    uint32_t cp = NextCodePoint(text, &i);
+    if (WordCodePoint(cp)) {
+      word.append(text.substr(at, i - at));
+    } else {
+      end_word(cp == '*');
+    }
+  }
+  end_word(false);
+  std::string out;
+  if (!words.empty()) {
+    out = "{name description} : (";
+    for (size_t k = 0; k < words.size(); ++k) common::Append(&out, k ? " AND " : "", words[k]);
+    out += ")";
+  }
+  if (!markings.empty()) {
+    common::Append(&out, out.empty() ? "" : " AND ", "markings : (");
+    for (size_t k = 0; k < markings.size(); ++k) {
+      common::Append(&out, k ? " OR " : "", "\"", MarkingToken(markings[k]), "\"");
+    }
+    out += ")";
+  }
+  return out;
+}
+
+constexpr char kBrowseCursor = 'b';
+// PERF: versions examined per statement; a page runs statements over consecutive windows of
+// storage order until it is full or the query's budget is spent.
+constexpr uint64_t kBrowseWindow = 20000;
+
+}  // namespace
+
+absl::StatusOr<BrowsePage> SqliteStore::Browse(const BrowseQuery& query) {
+  if (query.collections.empty()) {
+    return absl::InvalidArgumentError("a search must name the collections it reads");
+  }
+  if (query.limit == 0 || query.budget == 0) {
+    return absl::InvalidArgumentError("a search's limit and budget must be positive");
+  }
+  std::string fts = FtsQuery(query.text, query.markings);
+  BrowsePage page;
+  // Text without a word (only punctuation) matches nothing, rather than everything.
+  if (!query.text.empty() && FtsQuery(query.text, {}).empty()) return page;
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ReadSnapshot snapshot(r.get());  // one snapshot for the whole page
+  ACCORD_RETURN_IF_ERROR(snapshot.Begin());
+  std::vector<int64_t> cids;
+  for (const std::string& c : query.collections) {
+    ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(r.conn(), c, false));
+    cids.push_back(cid);
+  }
+  int64_t hi = 0;  // versions below this vid are still to examine
+  if (!query.cursor.empty()) {
+    ACCORD_ASSIGN_OR_RETURN(hi, DecodeCursor(query.cursor, kBrowseCursor));
+  } else {
+    ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                            Cached(r.conn(), "SELECT coalesce(max(vid), 0) FROM objects"));
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "search"));
+    if (row) hi = ColInt(q.get(), 0) + 1;
+  }
+  // The upper (exclusive) and lower vids, the filters, the row limit, in text order: the
+  // bounds and the limit change per window.
+  Binder b;
+  b.values.emplace_back(int64_t{0});
+  b.values.emplace_back(int64_t{0});
+  std::string sql;
+  if (!fts.empty()) {
+    // PERF: driven by the full-text index in rowid order (CROSS JOIN keeps SQLite from
+    // walking objects and probing the index per row).
+    sql =
+        "SELECT o.vid, o.id, o.type, o.modified, o.revoked, o.first_added FROM object_text t "
+        "CROSS JOIN objects o ON o.vid = t.rowid WHERE t.rowid < ? AND t.rowid >= ? AND "
+        "object_text MATCH ?";
+    b.values.emplace_back(fts);
+  } else {
+    sql =
+        "SELECT o.vid, o.id, o.type, o.modified, o.revoked, o.first_added FROM objects o "
+        "WHERE o.vid < ? AND o.vid >= ?";
+  }
+  if (!query.types.empty()) common::Append(&sql, " AND o.type IN ", b.In(query.types));
+  if (query.modified_from) common::Append(&sql, " AND o.modified >= ", b.One(*query.modified_from));
+  if (query.modified_until) {
+    common::Append(&sql, " AND o.modified < ", b.One(*query.modified_until));
+  }
+  common::Append(&sql, " AND EXISTS (SELECT 1 FROM membership m WHERE m.vid = o.vid AND m.cid IN ",
+                 b.In(cids), ")");
+  common::Append(&sql,
+                 " AND o.modified = (SELECT max(o2.modified) FROM objects o2 WHERE o2.idh = o.idh "
+                 "AND o2.id = o.id) ORDER BY ",
+                 fts.empty() ? "o.vid" : "t.rowid", " DESC LIMIT ?");
+  b.values.emplace_back(int64_t{0});
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
+  uint64_t examined = 0;
+  int64_t last_vid = 0;
+  while (hi > 0 && examined < query.budget) {
+    const auto step =
+        static_cast<int64_t>(std::min<uint64_t>(kBrowseWindow, query.budget - examined));
+    int64_t lo = hi > step ? hi - step : 0;
+    const uint64_t wanted = query.limit - page.hits.size();
+    b.values[0] = hi;
+    b.values[1] = lo;
+    b.values.back() = static_cast<int64_t>(wanted + 1);
+    sqlite3_reset(q.get());
+    ACCORD_RETURN_IF_ERROR(b.Bind(q.get()));
+    uint64_t got = 0;
+    while (true) {
+      absl::StatusOr<bool> row = Step(q.get(), "search");
+      if (!row.ok() && !fts.empty() &&
+          std::string(row.status().message()).find("fts5") != std::string::npos) {
+        // Words the index cannot take (WordCodePoint let through a separator): said so.
+        return absl::InvalidArgumentError(
+            common::Cat("these words cannot be searched: ", query.text.substr(0, 200)));
+      }
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (++got > wanted) {
+        page.more = true;
+        break;
+      }
+      BrowseHit h;
+      last_vid = ColInt(q.get(), 0);
+      h.id = ColText(q.get(), 1);
+      h.type = ColText(q.get(), 2);
+      h.modified = ColInt(q.get(), 3);
+      h.revoked = ColInt(q.get(), 4) != 0;
+      h.stored = ColInt(q.get(), 5);
+      page.hits.push_back(std::move(h));
+    }
+    if (page.more) {
+      hi = last_vid;  // the next page starts below the last hit
+      break;
+    }
+    examined += static_cast<uint64_t>(hi - lo);
+    hi = lo;
+    if (page.hits.size() == query.limit) break;  // full: whether more exist is the next page's
+  }
+  page.more = hi > 0;
+  if (page.more) {
+    page.next = EncodeCursor(kBrowseCursor, hi);
+    ACCORD_ASSIGN_OR_RETURN(StmtRef t,
+                            Cached(r.conn(),
+                                   "SELECT first_added FROM objects WHERE vid >= ?1 ORDER BY vid "
+                                   "LIMIT 1"));
+    ACCORD_RETURN_IF_ERROR(BindInt(t.get(), 1, hi));
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(t.get(), "search"));
+    if (row) page.reached = ColInt(t.get(), 0);
+  }
+  return page;
+}
+
 absl::StatusOr<bool> SqliteStore::ValueIndexCurrent() {
   ACCORD_ASSIGN_OR_RETURN(auto stale, GetSetting("value_index.stale"));
   return !stale.has_value();
@@ -1242,7 +1545,8 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
   sqlite3* db = writer_->get();
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
-  ACCORD_RETURN_IF_ERROR(Exec(db, "DELETE FROM value_terms"));
+  ACCORD_RETURN_IF_ERROR(Exec(
+      db, "DELETE FROM value_terms; INSERT INTO object_text(object_text) VALUES('delete-all');"));
   ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db,
                                           "SELECT vid, id, type, modified, log_off, log_len "
                                           "FROM objects ORDER BY vid"));
@@ -1258,7 +1562,7 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
     rec.modified = ColInt(q.get(), 3);
     ACCORD_RETURN_IF_ERROR(log_->Read({{ColInt(q.get(), 4), ColInt(q.get(), 5), &rec.json}}));
     CollectTerms(rec, vid, &terms);
-    if (terms.size() >= kMaxTermRows) ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));
+    if (terms.Full()) ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));
     ++rows;
   }
   ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));

@@ -103,16 +103,29 @@ class SqliteStore final : public Store, public Quarantine {
                                                      uint64_t limit) override;
   absl::StatusOr<bool> ValueIndexCurrent() override;
   absl::StatusOr<uint64_t> Reindex() override;
-  // Value-index rows (term, vid), gathered by CollectTerms and written by FlushTerms in term
-  // order. PERF: B-tree inserts in key order touch the pages the previous insert touched;
-  // in the order objects arrive each term lands on a random page of a large index.
-  using TermRows = std::vector<std::pair<std::string, int64_t>>;
-  static constexpr size_t kMaxTermRows = 1 << 16;  // a flush at most this many rows apart
+  absl::StatusOr<BrowsePage> Browse(const BrowseQuery& query) override;
+  // Index rows of new versions, gathered by CollectTerms and written by FlushTerms: the value
+  // index's (term, vid) rows, written in term order (PERF: B-tree inserts in key order touch
+  // the pages the previous insert touched; in the order objects arrive each term lands on a
+  // random page of a large index), and the full-text index's rows (vid, fields).
+  struct TermRows {
+    std::vector<std::pair<std::string, int64_t>> terms;
+    std::vector<std::pair<int64_t, stix::IndexText>> texts;
+    size_t text_bytes = 0;
+    /// Time to flush: kMaxTermRows rows, or kMaxTextBytes of text (a 300 MB bundle of long
+    /// descriptions must not wait in memory).
+    bool Full() const {
+      return terms.size() + texts.size() >= kMaxTermRows || text_bytes >= kMaxTextBytes;
+    }
+  };
+  static constexpr size_t kMaxTermRows = 1 << 16;
+  static constexpr size_t kMaxTextBytes = 4 << 20;
   void CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows);
   // REQUIRES: `c` is the writer, in a write transaction. Empties `rows`.
   absl::Status FlushTerms(Conn* c, TermRows* rows);
-  // Removes the value-index rows of version `vid`, whose JSON is `json`: its terms are derived
-  // again (there is no index by vid: it doubled the cost of indexing). REQUIRES: as FlushTerms.
+  // Removes version `vid`, whose JSON is `json`, from the value index and the full-text index:
+  // its terms and fields are derived again (there is no index by vid: it doubled the cost of
+  // indexing; the full-text index keeps no copy of the text). REQUIRES: as FlushTerms.
   absl::Status DeleteTerms(Conn* c, int64_t vid, std::string_view type, std::string_view json);
   ~SqliteStore() override;
 

@@ -9,29 +9,16 @@
 #include "accord/common/strings.h"
 #include "accord/store/store.h"
 #include "store/sqlite_store.h"
+#include "store/store_test_fixture.h"
 
 namespace accord::store {
 namespace {
 
 using common::Cat;
 
-class SqliteStoreTest : public ::testing::Test {
+class SqliteStoreTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           Cat("accord-store-test-",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-", getpid());
-    std::filesystem::remove_all(dir_);
-    Options o;
-    o.dir = dir_.string();
-    auto s = Store::Open(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  SqliteStoreTest() : StoreFixture("accord-store-test") {}
 
   static stix::ObjectRecord Rec(const std::string& id, common::Micros modified,
                                 bool revoked = false) {
@@ -55,9 +42,6 @@ class SqliteStoreTest : public ::testing::Test {
     EXPECT_TRUE(res.ok()) << res.status();
     return *res;
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Store> store_;
 };
 
 const std::string kA = "indicator--11111111-1111-4111-8111-111111111111";

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,6 +21,9 @@
 #include "accord/formats/text.h"
 #include "accord/http/message.h"
 #include "accord/policy/egress_reader.h"
+#include "accord/policy/redaction.h"
+#include "accord/policy/tlp.h"
+#include "accord/stix/object.h"
 #include "accord/web/session.h"
 #include "http/text.h"
 #include "web/api_util.h"
@@ -100,49 +104,171 @@ bool GatedRead(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respons
   return true;
 }
 
-void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
-  if (!Person(ctx, res)) return;
+// Versions the gate replaced by a redacted copy, (id, modified as STIX timestamp text).
+using Replaced = std::set<std::pair<std::string, std::string>>;
+
+// A search's parameters (docs/UI_API.md "Search").
+struct SearchParams {
+  std::string value;  // value=: a value, searched in the value index
+  std::string words;  // q=: a value, or words of names and descriptions
+  Narrow narrow;
+  std::vector<std::string> markings;  // marking=: ids (a TLP name stands for its ids)
+  std::optional<common::Micros> since, until;
+  uint64_t limit = kDefaultLimit;
+  std::string cursor;
+};
+
+// "2026-01-31" (that day's start, UTC) or a STIX timestamp.
+absl::StatusOr<common::Micros> ParseDay(std::string_view v) {
+  if (v.size() == 10) return common::ParseRfc3339(common::Cat(v, "T00:00:00Z"));
+  ACCORD_ASSIGN_OR_RETURN(common::ParsedTimestamp t, common::ParseTimestamp(v));
+  return t.micros;
+}
+
+// False when it answered 400.
+bool ParseSearch(http::RequestContext& ctx, http::Response& res, SearchParams* p) {
   auto params = http::ParseQuery(ctx.request.query);
   if (!params.ok()) {
     res = ctx.Error(400, "Bad request", std::string(params.status().message()));
-    return;
+    return false;
   }
-  std::string value;
-  uint64_t limit = kDefaultLimit;
-  Narrow narrow;
   for (const auto& [k, v] : *params) {
     if (k == "value") {
-      value = v;
+      p->value = v;
+    } else if (k == "q") {
+      p->words = v;
     } else if (k == "type") {
       // Repeatable, or comma-separated: any of them.
       for (std::string_view t : http::text::Split(v, ',')) {
-        if (!t.empty()) narrow.types.emplace_back(t);
+        if (!t.empty()) p->narrow.types.emplace_back(t);
       }
     } else if (k == "collection") {
-      narrow.collection = v;
+      p->narrow.collection = v;
+    } else if (k == "marking") {
+      for (std::string_view m : http::text::Split(v, ',')) {
+        if (m.empty()) continue;
+        std::string name = http::text::Lower(m);
+        if (name.rfind("tlp:", 0) == 0) name.erase(0, 4);
+        if (std::optional<policy::Tlp> tlp = policy::ParseTlpName(name)) {
+          for (std::string_view id : policy::TlpMarkingIds(*tlp)) p->markings.emplace_back(id);
+        } else if (m.rfind("marking-definition--", 0) == 0) {
+          p->markings.emplace_back(m);
+        } else {
+          res = ctx.Error(400, "Bad request",
+                          common::Cat("marking '", m,
+                                      "' is no TLP level (clear, green, amber, amber+strict, red) "
+                                      "or marking-definition id"));
+          return false;
+        }
+      }
+    } else if (k == "since" || k == "until") {
+      absl::StatusOr<common::Micros> t = ParseDay(v);
+      if (!t.ok()) {
+        res = ctx.Error(
+            400, "Bad request",
+            common::Cat(k, " must be a date (2026-01-31) or a timestamp: ", t.status().message()));
+        return false;
+      }
+      (k == "since" ? p->since : p->until) = *t;
     } else if (k == "limit") {
-      if (!absl::SimpleAtoi(v, &limit) || limit == 0 || limit > kMaxLimit) {
+      if (!absl::SimpleAtoi(v, &p->limit) || p->limit == 0 || p->limit > kMaxLimit) {
         res = ctx.Error(400, "Bad request",
                         common::Cat("limit must be a number from 1 to ", kMaxLimit));
-        return;
+        return false;
       }
+    } else if (k == "cursor") {
+      p->cursor = v;
     } else {
       res = ctx.Error(400, "Bad request", common::Cat("unknown parameter '", k, "'"));
-      return;
+      return false;
     }
   }
-  std::optional<formats::Value> v = formats::ClassifyToken(formats::Refang(value));
-  if (!v) {
-    res = ctx.Error(400, "Bad request",
-                    common::Cat("'", value,
-                                "' is no IPv4/IPv6 address, CIDR, domain, URL, e-mail address, "
-                                "hash or CVE id"));
+  if (!p->value.empty() && !p->words.empty()) {
+    res = ctx.Error(400, "Bad request", "give value or q, not both");
+    return false;
+  }
+  return true;
+}
+
+// The latest admitted version of each object found by GatedRead.
+std::map<std::string, const Found*> LatestOf(
+    const std::map<std::pair<std::string, common::Micros>, Found>& versions) {
+  std::map<std::string, const Found*> latest;
+  for (const auto& [key, f] : versions) {
+    const Found*& l = latest[key.first];
+    if (!l || f.object.modified > l->object.modified) l = &f;
+  }
+  return latest;
+}
+
+// Whether a copy the gate redacted for the caller still holds what the search found the
+// object by (a value's terms, the words).
+using StillFound = std::function<bool(const store::StoredObject& delivered)>;
+
+bool IsReplaced(const Replaced& replaced, const store::StoredObject& o) {
+  if (replaced.empty()) return false;
+  if (replaced.count({o.id, common::FormatTimestamp(o.modified)})) return true;
+  return replaced.count({"*", ""}) && o.json.find(policy::kRedactionExtension) != std::string::npos;
+}
+
+// Whether a delivered version passes the filters the store did not apply (a value search's:
+// marking and time). A search that looked inside an object (a value, words) names a copy the
+// gate redacted for the caller only when that copy still holds what it was found by: the
+// indexes hold the stored text, and a hit on what the redaction took out would tell it.
+bool Passes(const SearchParams& p, const Found& f, const Replaced& replaced,
+            const StillFound& still) {
+  if (still && IsReplaced(replaced, f.object) && !still(f.object)) return false;
+  if (p.since && f.object.modified < *p.since) return false;
+  if (p.until && f.object.modified >= *p.until) return false;
+  if (!p.markings.empty()) {
+    stix::IndexText text = stix::IndexTextOf(f.object.json);
+    bool any = false;
+    for (std::string_view m : http::text::Split(text.markings, ' ')) {
+      any = any || std::find(p.markings.begin(), p.markings.end(), m) != p.markings.end();
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+void AppendResults(std::string* out, const std::vector<const Found*>& order) {
+  *out += "\"results\":[";
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Found& f = *order[i];
+    if (i) *out += ',';
+    *out += "{\"id\":";
+    formats::AppendJsonString(out, f.object.id);
+    *out += ",\"type\":";
+    formats::AppendJsonString(out, f.object.type);
+    *out += ",\"name\":";
+    formats::AppendJsonString(out, NameOf(f.object.json));
+    *out += ',';
+    AppendVersion(out, f);
+    *out += '}';
+  }
+  *out += ']';
+}
+
+Replaced ReplacedOf(const policy::GatedPage& all) {
+  Replaced out;
+  for (const audit::VersionRef& r : all.replaced_refs) out.emplace(r.id, r.modified);
+  // More replaced than the audit list names (past audit::kMaxVersionsPerEntry): "*" marks it,
+  // and Passes then tells a redacted copy by the redaction extension it carries.
+  if (all.replaced > all.replaced_refs.size()) out.emplace("*", "");
+  return out;
+}
+
+// value= (or q= holding one value): the objects that hold it, through the value index.
+void SearchValue(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
+                 const SearchParams& p, const formats::Value& v) {
+  if (!p.cursor.empty()) {
+    res = ctx.Error(400, "Bad request", "a search by value has one page; cursor is not taken");
     return;
   }
   if (!ExitOpen(deps.gate, ctx, res, policy::Exit::kUiSearch)) return;
-  auto hits = deps.store->FindTerms(correlate::QueryTerms(*v), kScan);
+  auto hits = deps.store->FindTerms(correlate::QueryTerms(v), kScan);
   std::string lo, hi;
-  if (hits.ok() && correlate::AddressRange(*v, &lo, &hi)) {
+  if (hits.ok() && correlate::AddressRange(v, &lo, &hi)) {
     auto range = deps.store->FindTermRange(lo, hi, kScan);
     if (!range.ok()) {
       hits = range.status();
@@ -156,48 +282,166 @@ void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   // The latest admitted version of each object, from every collection the caller may read.
   std::map<std::pair<std::string, common::Micros>, Found> versions;
   policy::GatedPage all;
-  if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiSearch, narrow,
-                 &versions, &all)) {
+  if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiSearch,
+                 p.narrow, &versions, &all)) {
     return;
   }
-  std::map<std::string, const Found*> latest;
-  for (const auto& [key, f] : versions) {
-    const Found*& l = latest[key.first];
-    if (!l || f.object.modified > l->object.modified) l = &f;
-  }
+  Replaced replaced = ReplacedOf(all);
+  std::map<std::string, std::set<std::string>> terms_of;  // id -> the terms it was found by
+  for (const auto& h : *hits) terms_of[h.id].insert(h.term);
+  StillFound still = [&](const store::StoredObject& o) {
+    stix::ObjectRecord rec;
+    rec.type = o.type;
+    rec.json = o.json;
+    std::vector<std::string> terms;
+    correlate::DeriveTerms(rec, &terms);
+    const std::set<std::string>& by = terms_of[o.id];
+    return std::any_of(terms.begin(), terms.end(),
+                       [&](const std::string& t) { return by.count(t) > 0; });
+  };
   std::vector<const Found*> order;
-  order.reserve(latest.size());
-  for (const auto& [id, f] : latest) order.push_back(f);
+  for (const auto& [id, f] : LatestOf(versions)) {
+    if (Passes(p, *f, replaced, still)) order.push_back(f);
+  }
   std::sort(order.begin(), order.end(), [](const Found* a, const Found* b) {
     return a->object.modified != b->object.modified ? a->object.modified > b->object.modified
                                                     : a->object.id < b->object.id;
   });
-  const bool more = order.size() > limit;
-  if (more) order.resize(limit);
+  const bool more = order.size() > p.limit;
+  if (more) order.resize(p.limit);
   std::vector<store::StoredObject> delivered;
   delivered.reserve(order.size());
   for (const Found* f : order) delivered.push_back(f->object);
   if (!Audited(deps.audit, ctx, res, policy::Exit::kUiSearch, delivered, all)) return;
   std::string out = "{\"query\":{\"kind\":";
-  formats::AppendJsonString(&out, formats::ValueKindName(v->kind));
+  formats::AppendJsonString(&out, formats::ValueKindName(v.kind));
   out += ",\"value\":";
-  formats::AppendJsonString(&out, v->value);
-  out += "},\"results\":[";
-  for (size_t i = 0; i < order.size(); ++i) {
-    const Found& f = *order[i];
-    if (i) out += ',';
-    out += "{\"id\":";
-    formats::AppendJsonString(&out, f.object.id);
-    out += ",\"type\":";
-    formats::AppendJsonString(&out, f.object.type);
-    out += ",\"name\":";
-    formats::AppendJsonString(&out, NameOf(f.object.json));
-    out += ',';
-    AppendVersion(&out, f);
-    out += '}';
-  }
-  out += more ? "],\"more\":true}" : "],\"more\":false}";
+  formats::AppendJsonString(&out, v.value);
+  out += "},";
+  AppendResults(&out, order);
+  out += more ? ",\"more\":true,\"next\":null}" : ",\"more\":false,\"next\":null}";
   JsonAnswer(res, 200, std::move(out));
+}
+
+// Words and filters: the store's Browse over the collections the caller may read, newest
+// stored first, in pages of bounded work, then the gate.
+void SearchFilters(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res,
+                   const SearchParams& p) {
+  if (!ExitOpen(deps.gate, ctx, res, policy::Exit::kUiSearch)) return;
+  auto collections = deps.store->ListCollections();
+  if (!collections.ok()) return Failed(ctx, res, "search", collections.status());
+  store::BrowseQuery q;
+  for (const store::CollectionInfo& c : *collections) {
+    if (!MayReadCollection(ctx.principal, c)) continue;
+    if (!p.narrow.collection.empty() && p.narrow.collection != c.id &&
+        p.narrow.collection != c.alias) {
+      continue;
+    }
+    q.collections.push_back(c.id);
+  }
+  if (!p.narrow.collection.empty() && q.collections.empty()) {
+    // The same answer whether it does not exist or the caller may not read it.
+    res = ctx.Error(404, "Not found",
+                    common::Cat("no collection '", p.narrow.collection, "' that you may read"));
+    return;
+  }
+  store::BrowsePage page;
+  if (!q.collections.empty()) {
+    q.types = p.narrow.types;
+    q.text = p.words;
+    q.markings = p.markings;
+    q.modified_from = p.since;
+    q.modified_until = p.until;
+    q.limit = p.limit;
+    q.cursor = p.cursor;
+    absl::StatusOr<store::BrowsePage> found = deps.store->Browse(q);
+    if (!found.ok() && found.status().code() == absl::StatusCode::kInvalidArgument) {
+      res = ctx.Error(400, "Bad request", std::string(found.status().message()));
+      return;
+    }
+    if (!found.ok()) return Failed(ctx, res, "search", found.status());
+    page = std::move(*found);
+  }
+  std::set<std::string> ids;
+  for (const store::BrowseHit& h : page.hits) ids.insert(h.id);
+  std::map<std::pair<std::string, common::Micros>, Found> versions;
+  policy::GatedPage all;
+  if (!GatedRead(deps, ctx, res, ids, store::VersionSelect::kLast, policy::Exit::kUiSearch,
+                 p.narrow, &versions, &all)) {
+    return;
+  }
+  // Markings and times were the store's to filter; words looked inside. A redacted copy is
+  // named only if each word (without a trailing '*') is still in its name or description, as
+  // lower-case text (stricter than the index: accents count here).
+  SearchParams checks;
+  Replaced replaced = ReplacedOf(all);
+  std::vector<std::string> words;
+  for (std::string_view w : http::text::Split(p.words, ' ')) {
+    while (!w.empty() && w.back() == '*') w.remove_suffix(1);
+    if (!w.empty()) words.push_back(http::text::Lower(w));
+  }
+  StillFound still;
+  if (!p.words.empty()) {
+    still = [&](const store::StoredObject& o) {
+      stix::IndexText t = stix::IndexTextOf(o.json);
+      std::string text = http::text::Lower(common::Cat(t.name, " ", t.description));
+      return std::all_of(words.begin(), words.end(),
+                         [&](const std::string& w) { return text.find(w) != std::string::npos; });
+    };
+  }
+  std::map<std::string, const Found*> latest = LatestOf(versions);
+  std::vector<const Found*> order;
+  for (const store::BrowseHit& h : page.hits) {
+    auto it = latest.find(h.id);
+    if (it != latest.end() && Passes(checks, *it->second, replaced, still)) {
+      order.push_back(it->second);
+    }
+  }
+  std::vector<store::StoredObject> delivered;
+  delivered.reserve(order.size());
+  for (const Found* f : order) delivered.push_back(f->object);
+  if (!Audited(deps.audit, ctx, res, policy::Exit::kUiSearch, delivered, all)) return;
+  std::string out = "{\"query\":{\"kind\":";
+  out += p.words.empty() ? "\"filters\"" : "\"words\"";
+  out += ",\"words\":";
+  formats::AppendJsonString(&out, p.words);
+  out += "},";
+  AppendResults(&out, order);
+  if (page.more) {
+    out += ",\"more\":true,\"next\":";
+    formats::AppendJsonString(&out, page.next);
+    out += ",\"reached\":";
+    formats::AppendJsonString(&out, common::FormatTimestamp(page.reached));
+    out += '}';
+  } else {
+    out += ",\"more\":false,\"next\":null,\"reached\":null}";
+  }
+  JsonAnswer(res, 200, std::move(out));
+}
+
+void Search(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& res) {
+  if (!Person(ctx, res)) return;
+  SearchParams p;
+  if (!ParseSearch(ctx, res, &p)) return;
+  if (!p.value.empty()) {
+    std::optional<formats::Value> v = formats::ClassifyToken(formats::Refang(p.value));
+    if (!v) {
+      res = ctx.Error(400, "Bad request",
+                      common::Cat("'", p.value,
+                                  "' is no IPv4/IPv6 address, CIDR, domain, URL, e-mail address, "
+                                  "hash or CVE id"));
+      return;
+    }
+    return SearchValue(deps, ctx, res, p, *v);
+  }
+  // q= holding one token that is a value searches by that value, as value= does.
+  std::string_view words = http::text::Trim(p.words);
+  if (!words.empty() && words.find_first_of(" \t\r\n") == std::string_view::npos) {
+    if (std::optional<formats::Value> v = formats::ClassifyToken(formats::Refang(words))) {
+      return SearchValue(deps, ctx, res, p, *v);
+    }
+  }
+  SearchFilters(deps, ctx, res, p);
 }
 
 // Who signed the versions of one view, and whether it holds (federation::SignatureChecker, as
@@ -364,11 +608,7 @@ void Related(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response&
   if (answered) return;
   if (!groups.ok()) return Failed(ctx, res, "related", groups.status());
   std::vector<store::StoredObject> delivered = {latest.object};
-  std::map<std::string, const Found*> by_id;
-  for (const auto& [key, f] : related) {
-    const Found*& l = by_id[key.first];
-    if (!l || f.object.modified > l->object.modified) l = &f;
-  }
+  std::map<std::string, const Found*> by_id = LatestOf(related);
   for (const auto& [rid, f] : by_id) delivered.push_back(f->object);
   if (!Audited(deps.audit, ctx, res, policy::Exit::kUiObject, delivered, all)) return;
   nlohmann::json values = nlohmann::json::array();

@@ -493,6 +493,131 @@ TEST_F(TaxiiE2E, IndicatorsViewListsByStateFiltersAndPages) {
       404);
 }
 
+// The web UI's search without a value (issue 16; docs/UI_API.md "Search"): words of names and
+// descriptions, type, collection, marking (by TLP name, either TLP version's id) and modified
+// time, newest stored first, in pages; only what the caller may read. Every expected list is
+// written out here from the objects imported, in the order they were imported.
+TEST_F(TaxiiE2E, SearchByWordsTypeMarkingAndTimeInPagesOfWhatTheCallerReads) {
+  Setup("collection create srch", false);
+  Setup("collection create srch-hidden", false);
+  Setup("collection grant srch alice --read", true);
+  const std::string green2 = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+  const std::string red2 = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+  const std::string amber1 = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
+  auto sdo = [](const std::string& type, int n, const std::string& modified,
+                const std::string& name, const std::string& description,
+                const std::string& marking) {
+    char id[80];
+    std::snprintf(id, sizeof id, "%s--5ea00000-0000-4000-8000-%012d", type.c_str(), n);
+    json o = {{"type", type},
+              {"spec_version", "2.1"},
+              {"id", id},
+              {"created", modified},
+              {"modified", modified},
+              {"name", name},
+              {"description", description}};
+    if (!marking.empty()) o["object_marking_refs"] = {marking};
+    return o;
+  };
+  json m1 = sdo("malware", 1, "2021-01-01T00:00:00.000Z", "Quokka Strike", "beacon loader", green2);
+  m1["is_family"] = true;
+  json m2 = sdo("malware", 2, "2022-06-01T00:00:00.000Z", "Bilbyloader", "banking trojan", red2);
+  m2["is_family"] = true;
+  json r1 = sdo("report", 3, "2023-03-01T00:00:00.000Z", "Weekly quokka report", "", amber1);
+  r1["published"] = "2023-03-01T00:00:00Z";
+  r1["object_refs"] = {m1["id"]};
+  json i1 = sdo("indicator", 4, "2024-01-01T00:00:00.000Z", "quokka C2 address", "", "");
+  i1["pattern"] = "[ipv4-addr:value = '203.0.113.177']";
+  i1["pattern_type"] = "stix";
+  i1["valid_from"] = "2024-01-01T00:00:00Z";
+  std::string lines;
+  for (const json& o : {m1, m2, r1, i1}) lines += o.dump() + "\n";
+  std::vector<std::string> fillers;  // newest first, as listed
+  for (int n = 1; n <= 12; ++n) {
+    json f = sdo("malware", 100 + n, "2020-01-01T00:00:00.000Z", "wombatfill " + std::to_string(n),
+                 "", "");
+    f["is_family"] = false;
+    lines += f.dump() + "\n";
+    fillers.insert(fillers.begin(), f["id"].get<std::string>());
+  }
+  json hidden = sdo("malware", 5, "2021-01-01T00:00:00.000Z", "quokka hidden", "", "");
+  hidden["is_family"] = true;
+  auto file = dir_->path() / "srch.jsonl";
+  std::ofstream(file) << lines;
+  Setup("import -q -c srch " + ShellQuote(file.string()), true);
+  std::ofstream(file) << hidden.dump() << "\n";
+  Setup("import -q -c srch-hidden " + ShellQuote(file.string()), true);
+  Setup("user add rosa --role reader", true);
+  const std::string rosa = Setup("key create rosa", false);
+
+  auto ask = [&](const std::string& query, const std::string& auth = "") {
+    return Curl((auth.empty() ? "-u admin:" + admin_ : auth) + " " +
+                ShellQuote(Url("/api/ui/v1/search?" + query)));
+  };
+  auto ids = [&](const std::string& query, const std::string& auth = "") {
+    HttpReply r = ask(query, auth);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    std::vector<std::string> out;
+    for (const json& x : r.Json().value("results", json::array())) out.push_back(x["id"]);
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  const std::string as_alice = "-u alice:" + alice_;
+  const std::string as_rosa = "-H " + ShellQuote("Authorization: Bearer " + rosa);
+  // Words, in the name or the description, any case; newest stored first.
+  EXPECT_EQ(ids("q=QUOKKA"), (Ids{hidden["id"], i1["id"], r1["id"], m1["id"]}));
+  EXPECT_EQ(ids("q=quokka+beacon"), (Ids{m1["id"]}));
+  EXPECT_EQ(ids("q=quok*"), (Ids{hidden["id"], i1["id"], r1["id"], m1["id"]}));
+  EXPECT_EQ(ask("q=quokka").Json()["query"]["kind"], "words");
+  // Only the collections the caller reads: alice has no grant on srch-hidden.
+  EXPECT_EQ(ids("q=quokka", as_alice), (Ids{i1["id"], r1["id"], m1["id"]}));
+  // Type; collection.
+  EXPECT_EQ(ids("q=quokka&type=malware"), (Ids{hidden["id"], m1["id"]}));
+  EXPECT_EQ(ids("q=quokka&type=report,indicator"), (Ids{i1["id"], r1["id"]}));
+  EXPECT_EQ(ids("q=quokka&collection=srch-hidden"), (Ids{hidden["id"]}));
+  // Markings by TLP name: TLP 2.0 and 1.0 ids alike. A reader never gets TLP:RED.
+  EXPECT_EQ(ids("collection=srch&marking=red"), (Ids{m2["id"]}));
+  EXPECT_EQ(ids("collection=srch&marking=tlp:amber"), (Ids{r1["id"]}));
+  EXPECT_EQ(ids("collection=srch&marking=GREEN,amber"), (Ids{r1["id"], m1["id"]}));
+  EXPECT_EQ(ids("collection=srch&marking=" + red2), (Ids{m2["id"]}));
+  EXPECT_EQ(ids("collection=srch&marking=red", as_rosa), Ids{});
+  EXPECT_EQ(ids("q=bilbyloader", as_rosa), Ids{});
+  EXPECT_EQ(ids("q=bilbyloader"), (Ids{m2["id"]}));
+  // Modified time: from a day, before another.
+  EXPECT_EQ(ids("collection=srch&since=2022-01-01&until=2023-12-31"), (Ids{r1["id"], m2["id"]}));
+  EXPECT_EQ(ids("collection=srch&since=2024-01-01T00:00:00Z"), (Ids{i1["id"]}));
+  // Pages: every filler once, in order, none twice.
+  Ids seen;
+  std::string cursor;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    HttpReply r =
+        ask("collection=srch&q=wombatfill&limit=5" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = r.Json();
+    EXPECT_LE(j["results"].size(), 5u);
+    for (const json& x : j["results"]) seen.push_back(x["id"]);
+    if (!j["more"].get<bool>()) break;
+    cursor = j["next"];
+  }
+  EXPECT_EQ(seen, fillers);
+  EXPECT_EQ(pages, 2);  // 5 + 5 + 2
+  // One value in q= is a search by that value.
+  HttpReply by_value = ask("q=203.0.113.177");
+  ASSERT_EQ(by_value.status, 200) << by_value.body;
+  EXPECT_EQ(by_value.Json()["query"]["kind"], "ipv4");
+  EXPECT_EQ(ids("q=203.0.113.177"), (Ids{i1["id"]}));
+  // Refused: what is not a filter, a collection the caller may not read (as one that does not
+  // exist), a cursor that is not one.
+  EXPECT_EQ(ask("marking=purple").status, 400);
+  EXPECT_EQ(ask("since=yesterday").status, 400);
+  EXPECT_EQ(ask("q=x&cursor=zzz").status, 400);
+  EXPECT_EQ(ask("value=203.0.113.177&q=x").status, 400);
+  EXPECT_EQ(ask("collection=srch-hidden", as_alice).status, 404);
+  EXPECT_EQ(ask("collection=no-such", as_alice).status, 404);
+  EXPECT_EQ(Curl(ShellQuote(Url("/api/ui/v1/search?q=quokka"))).status, 401);
+}
+
 // The web UI's sightings dashboard (issue 16; docs/UI_API.md "Sightings"), on a node of its
 // own with a peer x whose agreement lands objects in "from-x": counts per day of first_seen, per
 // indicator, per source (who saw it) and per peer (who sent it), all worked out here by hand
@@ -1068,6 +1193,70 @@ TEST_F(TaxiiE2E, ClientPushThenPullResumes) {
   EXPECT_NE(c.out.find(shared_), std::string::npos);
   auto bad = RunCmd(Accord() + " taxii collections " + root + " --key nope.nope", dir_->path());
   EXPECT_EQ(bad.exit_code, 4) << bad.err;
+}
+
+// A search that looks inside objects answers a person whose role has a redaction profile only
+// with copies that still hold what they were found by (docs/UI_API.md "Search"): the indexes
+// hold the stored text, so a hit on a redacted copy by the redacted part would tell it.
+TEST(UiSearch, ARedactedCopyIsFoundOnlyByWhatItStillHolds) {
+  TempDir dir("ui-search-redacted");
+  const std::string data = (dir.path() / "d").string();
+  auto cli = [&](const std::string& args) {
+    auto r = RunCmd(Accord() + " " + args + " --data " + ShellQuote(data), dir.path());
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  cli("node init --name n");
+  std::ofstream(dir.path() / "d" / "accord.toml")
+      << "[redaction.profiles.people]\n"
+         "text_patterns = ['[\\w.+-]+@[\\w-]+\\.[\\w.]+']\n"
+         "[redaction.roles]\n"
+         "reader = \"people\"\n";
+  cli("collection create c");
+  const std::string id = "malware--5eb00000-0000-4000-8000-000000000001";
+  json m = {{"type", "malware"},
+            {"spec_version", "2.1"},
+            {"id", id},
+            {"created", "2024-01-01T00:00:00.000Z"},
+            {"modified", "2024-01-01T00:00:00.000Z"},
+            {"name", "numbat loader"},
+            {"description", "C2 at numbat-c2.net; victim contact ops@victim-corp.org"},
+            {"is_family", true}};
+  std::ofstream(dir.path() / "m.jsonl") << m.dump() << "\n";
+  cli("import -q -c c " + ShellQuote((dir.path() / "m.jsonl").string()));
+  cli("user add rosa --role reader");
+  const std::string rosa = cli("key create rosa");
+  cli("user add ada --role admin");
+  const std::string ada = cli("key create ada");
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(data));
+  auto found = [&](const std::string& query, const std::string& auth) {
+    auto body = dir.path() / "b.json";
+    auto r =
+        RunCmd("curl -s -g -o " + ShellQuote(body.string()) + " -w '%{http_code}' " + auth + " " +
+                   ShellQuote("http://127.0.0.1:" + std::to_string(server.port()) +
+                              "/api/ui/v1/search?" + query),
+               dir.path());
+    EXPECT_EQ(r.out, "200") << query << ": " << Slurp(body);
+    std::vector<std::string> ids;
+    json j = json::parse(Slurp(body), nullptr, false);
+    for (const json& x : j.value("results", json::array())) ids.push_back(x["id"]);
+    return ids;
+  };
+  const std::string admin = "-H " + ShellQuote("Authorization: Bearer " + ada);
+  const std::string reader = "-H " + ShellQuote("Authorization: Bearer " + rosa);
+  using Ids = std::vector<std::string>;
+  // The admin receives the object as stored: found by every value and word it holds.
+  EXPECT_EQ(found("value=ops@victim-corp.org", admin), Ids{id});
+  EXPECT_EQ(found("q=ops+victim", admin), Ids{id});
+  // The reader receives it with the address redacted: found by what the copy still holds...
+  EXPECT_EQ(found("value=numbat-c2.net", reader), Ids{id});
+  EXPECT_EQ(found("q=numbat+loader", reader), Ids{id});
+  EXPECT_EQ(found("type=malware", reader), Ids{id});
+  // ... never by what the redaction took out.
+  EXPECT_EQ(found("value=ops@victim-corp.org", reader), Ids{});
+  EXPECT_EQ(found("q=ops+victim", reader), Ids{});
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST(TaxiiServe, SigtermStopsGracefully) {

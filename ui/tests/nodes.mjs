@@ -51,7 +51,7 @@ export class Node {
   }
   run(...args) {
     return execFileSync(accord, [...args, '--data', this.data], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, killSignal: 'SIGKILL',
     });
   }
   firstLine(...args) { return this.run(...args).split('\n')[0].trim(); }

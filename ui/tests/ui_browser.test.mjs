@@ -21,6 +21,23 @@ const CHROMIUM = process.env.ACCORD_CHROMIUM || '/usr/bin/chromium';
 let fx, browser;
 const cspViolations = [];
 
+// Every wait that has no timeout of its own (Node's fetch, opening and closing pages) is bounded
+// here, so that a stall fails with the step's name and the tail of b's log rather than as the
+// whole test's timeout (CI saw one such stall, in the CSRF test, with nothing to go on).
+async function within(label, promise, ms = 30000) {
+  let timer;
+  const stall = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${label}: no answer in ${ms} ms; b's log ends:\n` +
+      (fx && fx.b.log ? fx.b.log.slice(-2000) : '(empty)'))), ms);
+  });
+  try {
+    return await Promise.race([promise, stall]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const call = (url, options = {}) => within(`fetch ${url}`, fetch(url, { ...options, signal: AbortSignal.timeout(20000) }));
+
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   fx = await federation();
@@ -37,7 +54,7 @@ after(async () => {
 async function personPage(key, { keyboard = false, bypassCSP = false } = {}) {
   const context = await browser.newContext({ bypassCSP, viewport: { width: 1280, height: 900 } });
   context.setDefaultTimeout(30000);
-  const page = await context.newPage();
+  const page = await within('open a page', context.newPage());
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
   });
@@ -69,11 +86,12 @@ function rows(page, caption) {
   return page.locator('table', { has: page.locator('caption', { hasText: caption }) }).locator('tbody tr');
 }
 
-async function search(page, value) {
-  await page.goto(fx.b.base + '/ui/search?value=' + encodeURIComponent(value));
+// A search by value (value=V), or by whatever the URL's `query` says.
+async function search(page, value, query = 'value=' + encodeURIComponent(value)) {
+  await page.goto(fx.b.base + '/ui/search?' + query);
   await page.getByRole('heading', { level: 1, name: 'Search' }).waitFor();
   // The answer: results, "no objects", or an alert.
-  await page.locator('table:has(caption:text("Results")), :text("No objects hold this value."), [role=alert]').first().waitFor();
+  await page.locator('table:has(caption:text("Results")), :text("No objects hold this value."), :text("No objects match."), [role=alert]').first().waitFor();
 }
 
 test('signing in and out: the session ends on the server', { timeout: 120000 }, async () => {
@@ -86,7 +104,7 @@ test('signing in and out: the session ends on the server', { timeout: 120000 }, 
   await shot(page, 'search-empty');
   const cookie = (await context.cookies()).find((c) => c.name === 'accord_session');
   assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', 'an HttpOnly, SameSite=Strict session cookie');
-  const asCookie = () => fetch(fx.b.base + '/api/ui/v1/session', { headers: { Cookie: `accord_session=${cookie.value}` } });
+  const asCookie = () => call(fx.b.base + '/api/ui/v1/session', { headers: { Cookie: `accord_session=${cookie.value}` } });
   assert.equal((await asCookie()).status, 200);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
@@ -119,6 +137,22 @@ test('search by each kind of value, and open an object from the results', { time
   // Not a value: said so, in an alert.
   await search(page, 'not a value');
   await page.getByRole('alert').waitFor();
+  // Words, typed into the form: all of them, in names and descriptions.
+  await page.goto(fx.b.base + '/ui/search');
+  await page.getByLabel('Value or words').fill('LOCAL sha256');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator('table:has(caption:text("Results"))').waitFor();
+  assert.deepEqual(await rows(page, 'Results').locator('td:first-child').allInnerTexts(),
+    LOCAL.filter((x) => x.kind === 'sha256').map((x) => x.name));
+  assert.match(page.url(), /[?&]q=LOCAL\+sha256/);
+  // Filters, from a pasted link: b's own indicators named "local ...", newest first (stored in
+  // LOCAL's order, one import).
+  await search(page, null, 'q=local&type=indicator&collection=local');
+  assert.deepEqual(await rows(page, 'Results').locator('td:first-child').allInnerTexts(),
+    LOCAL.map((x) => x.name).reverse());
+  await shot(page, 'search-words');
+  await search(page, null, 'q=local&type=malware');
+  await page.getByText('No objects match.').waitFor();
   await context.close();
 });
 
@@ -167,13 +201,13 @@ Promise.allSettled([
   const evil = createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end(html); });
   await new Promise((ok) => evil.listen(port, '127.0.0.1', ok));
   try {
-    const attack = await context.newPage();
+    const attack = await within('open the attacker\'s page', context.newPage());
     const statuses = [];
     attack.on('response', (r) => { if (r.url().includes('/steps')) statuses.push(r.status()); });
     await attack.goto(`http://127.0.0.1:${port}/`);
     for (let i = 0; i < 200 && statuses.length === 0; i++) await attack.waitForTimeout(100);
     assert.deepEqual(statuses, [403], 'the forged form post is refused');
-    await attack.close();
+    await within('close the attacker\'s page', attack.close());
   } finally {
     evil.closeAllConnections();
     evil.close();
@@ -184,15 +218,15 @@ Promise.allSettled([
   assert.equal(requestState(fx.b, fx.request), before);
   assert.equal(has(fx.b, planted), false);
   // And directly: the cookie and even the right token from a foreign Origin are refused.
-  const cookie = (await context.cookies()).find((c) => c.name === 'accord_session');
-  const token = (await (await fetch(fx.b.base + '/api/ui/v1/session', { headers: { Cookie: `accord_session=${cookie.value}` } })).json()).csrf_token;
-  const forged = await fetch(`${fx.b.base}/api/ui/v1/requests/${fx.request}/steps`, {
+  const cookie = (await within('read the cookies', context.cookies())).find((c) => c.name === 'accord_session');
+  const token = (await (await call(fx.b.base + '/api/ui/v1/session', { headers: { Cookie: `accord_session=${cookie.value}` } })).json()).csrf_token;
+  const forged = await call(`${fx.b.base}/api/ui/v1/requests/${fx.request}/steps`, {
     method: 'POST', body: JSON.stringify({ step: 'declined' }),
     headers: { Cookie: `accord_session=${cookie.value}`, 'X-CSRF-Token': token, Origin: 'http://evil.example', 'Content-Type': 'application/json' },
   });
   assert.equal(forged.status, 403);
   assert.equal(requestState(fx.b, fx.request), before);
-  await context.close();
+  await within('close the context', context.close());
 });
 
 test("acknowledging a's request in the inbox", { timeout: 120000 }, async () => {
@@ -223,6 +257,10 @@ test('a reader never sees the TLP:RED object, anywhere', { timeout: 120000 }, as
   const analyst = await personPage(fx.keys.alice);
   await search(analyst.page, RED.value);
   assert.deepEqual(await rows(analyst.page, 'Results').locator('td:first-child').allInnerTexts(), [RED.name]);
+  await search(analyst.page, null, 'q=' + encodeURIComponent(RED.name));
+  assert.deepEqual(await rows(analyst.page, 'Results').locator('td:first-child').allInnerTexts(), [RED.name]);
+  await search(analyst.page, null, 'marking=red');
+  assert.deepEqual(await rows(analyst.page, 'Results').locator('td:first-child').allInnerTexts(), [RED.name]);
   await analyst.context.close();
   const { context, page } = await personPage(fx.keys.rita);
   const seen = [];
@@ -236,6 +274,11 @@ test('a reader never sees the TLP:RED object, anywhere', { timeout: 120000 }, as
   await shot(page, 'reader-search-red');
   await search(page, '198.51.100.0/24');
   await look('search by its network');
+  await search(page, null, 'q=' + encodeURIComponent(RED.name));
+  await page.getByText('No objects match.').waitFor();
+  await look('search by the words of its name');
+  await search(page, null, 'marking=red');
+  await look('search by its marking');
   await page.goto(fx.b.base + '/ui/objects/' + RED.id);
   await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
   await look('its object page');

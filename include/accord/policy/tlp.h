@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace accord::policy {
 
@@ -21,6 +22,10 @@ std::string_view TlpName(Tlp tlp);
 std::string_view TlpMarkingId(Tlp tlp);
 /// The level named "clear", "green", "amber", "amber+strict" or "red"; nullopt otherwise.
 std::optional<Tlp> ParseTlpName(std::string_view name);
+
+/// Every marking-definition id that stands for `tlp`: its TLP 2.0 id, then its TLP 1.0 one
+/// (none for AMBER+STRICT).
+std::vector<std::string_view> TlpMarkingIds(Tlp tlp);
 
 /// The level a marking-definition id stands for: the five TLP 2.0 ids and the four TLP 1.0
 /// ones (STIX21-objects.md §7.1, §7.2); nullopt for any other marking.

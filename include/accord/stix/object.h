@@ -13,6 +13,20 @@
 
 namespace accord::stix {
 
+/// What the full-text index (issue 16) keeps of an object version: its `name`, its
+/// `description` and its `object_marking_refs` (space-separated). Empty strings when absent.
+struct IndexText {
+  std::string name;
+  std::string description;
+  std::string markings;
+  bool empty() const { return name.empty() && description.empty() && markings.empty(); }
+};
+
+/// The IndexText of an object's JSON (all empty when it does not parse as an object). Bounded:
+/// at most kMaxIndexText bytes of each field are kept.
+IndexText IndexTextOf(std::string_view json);
+inline constexpr size_t kMaxIndexText = 64 * 1024;
+
 /// A validated object version. Plain value type; not synchronised.
 struct ObjectRecord {
   std::string type;
@@ -33,6 +47,9 @@ struct ObjectRecord {
   /// writer thread); otherwise the store derives them itself.
   std::vector<std::string> index_terms;
   bool terms_derived = false;
+  /// The full-text index's fields (IndexTextOf), when the ingest path read them off the
+  /// store's writer thread; otherwise the store reads them itself.
+  std::optional<IndexText> index_text;
 };
 
 /// True when `a` and `b` hold the same JSON value, whatever their member order and

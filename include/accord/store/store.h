@@ -299,6 +299,44 @@ struct TermHit {
   bool revoked = false;
 };
 
+/// The web UI's search without a value (issue 16): filters over the latest version of each
+/// object. Unset members do not filter.
+struct BrowseQuery {
+  /// Collections (ids or aliases): a version is found only in one of these. Required: the
+  /// caller names what the searcher may read.
+  std::vector<std::string> collections;
+  std::vector<std::string> types;
+  /// Words that must all occur in the name or description (case- and accent-insensitive,
+  /// whole words; a word ending in '*' is a prefix). Anything else in it is plain text.
+  std::string text;
+  /// Marking-definition ids: the version lists one of them in object_marking_refs.
+  std::vector<std::string> markings;
+  std::optional<Micros> modified_from;   // modified >= this
+  std::optional<Micros> modified_until;  // modified < this
+  uint64_t limit = 50;
+  /// Bounded work: at most this many versions, in storage order, are examined per call, so
+  /// that no page is a slow step however rare the match; a page may then hold fewer than
+  /// `limit` hits and still have `more`.
+  uint64_t budget = 200000;
+  std::string cursor;  // opaque, from a previous BrowsePage::next
+};
+
+/// A found version: always the object's latest (highest `modified`) in the store.
+struct BrowseHit {
+  std::string id;
+  std::string type;
+  Micros modified = 0;
+  bool revoked = false;
+  Micros stored = 0;  // when this node first stored it
+};
+
+struct BrowsePage {
+  std::vector<BrowseHit> hits;  // newest stored first
+  bool more = false;
+  std::string next;    // cursor for the next page when `more`
+  Micros reached = 0;  // when `more`: the search went back to versions stored at this time
+};
+
 struct Options {
   std::string dir;  // data directory (created by Open when `create`)
   /// Terms of every new version, written in its transaction; empty: no value index rows.
@@ -411,10 +449,16 @@ class Store {
     (void)limit;
     return absl::UnimplementedError("this store backend has no value index");
   }
-  /// False when versions stored before the index existed are not indexed yet.
+  /// The web UI's search without a value: see BrowseQuery.
+  virtual absl::StatusOr<BrowsePage> Browse(const BrowseQuery& query) {
+    (void)query;
+    return absl::UnimplementedError("this store backend cannot search by filters");
+  }
+  /// False when versions stored before the value index or the full-text index existed are not
+  /// indexed yet.
   virtual absl::StatusOr<bool> ValueIndexCurrent() { return true; }
-  /// (Re)builds the index of every stored version with the store's deriver, in one
-  /// transaction; returns the rows written.
+  /// (Re)builds the value index (with the store's deriver) and the full-text index of every
+  /// stored version, in one transaction; returns the versions indexed.
   virtual absl::StatusOr<uint64_t> Reindex() {
     return absl::UnimplementedError("this store backend has no value index");
   }

@@ -1,5 +1,7 @@
-// Search by value: an address, CIDR, domain, URL, e-mail address, hash or CVE id (defanged or
-// not). The query lives in the URL (/ui/search?value=V&type=T&collection=C), so it can be pasted.
+// Search by value (an address, CIDR, domain, URL, e-mail address, hash or CVE id, defanged or
+// not), by words of names and descriptions, and by type, collection, marking and modified time.
+// The query lives in the URL (/ui/search?q=Q&type=T&collection=C&marking=M&since=D&until=D;
+// value=V for a value only), so it can be pasted.
 import { useEffect, useState } from 'preact/hooks';
 import { api, collections, query } from '../api.js';
 import { Alert, Loading, SubmitField, TextField, Time, useTitle } from '../components.jsx';
@@ -32,10 +34,20 @@ const KINDS = {
   cve: 'CVE id',
 };
 
+// The filters a search takes from the URL, besides the words or value.
+const FILTERS = ['type', 'collection', 'marking', 'since', 'until'];
+const MARKINGS = ['clear', 'green', 'amber', 'amber+strict', 'red'];
+
+function formOf(q) {
+  const f = { q: q.q || q.value || '' };
+  for (const k of FILTERS) f[k] = q[k] || '';
+  return f;
+}
+
 export function Search({ search }) {
   useTitle('Search');
   const q = params(search);
-  const [form, setForm] = useState({ value: q.value || '', type: q.type || '', collection: q.collection || '' });
+  const [form, setForm] = useState(formOf(q));
   const [colls, setColls] = useState([]);
   const [answer, setAnswer] = useState(null);
   const [error, setError] = useState('');
@@ -47,15 +59,20 @@ export function Search({ search }) {
       .catch(() => setColls([])); // the search still works over every collection
   }, []);
 
+  // What the URL asks for: value= (a value only), or q= (a value or words), and the filters.
+  const asked = { value: q.value, q: q.q };
+  for (const k of FILTERS) asked[k] = q[k];
+  const anything = Object.values(asked).some((v) => v);
+
   // Runs the search in the URL whenever it changes (a submit, the back button, a pasted link).
   useEffect(() => {
-    setForm({ value: q.value || '', type: q.type || '', collection: q.collection || '' });
+    setForm(formOf(q));
     setAnswer(null);
     setError('');
-    if (!q.value) return;
+    if (!anything) return;
     let live = true;
     setBusy(true);
-    api('/api/ui/v1/search' + query({ value: q.value, type: q.type, collection: q.collection }))
+    api('/api/ui/v1/search' + query(asked))
       .then((a) => live && setAnswer(a))
       .catch((e) => live && setError(e.message))
       .finally(() => live && setBusy(false));
@@ -64,15 +81,41 @@ export function Search({ search }) {
     };
   }, [search]);
 
+  // The next page of a search by words or filters, added below the results.
+  const more = () => {
+    setBusy(true);
+    api('/api/ui/v1/search' + query({ ...asked, cursor: answer.next }))
+      .then((a) => setAnswer({ ...a, results: [...answer.results, ...a.results] }))
+      .catch((e) => setError(e.message))
+      .finally(() => setBusy(false));
+  };
+
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
   const submit = (e) => {
     e.preventDefault();
-    if (!form.value.trim()) {
-      setError('Enter a value to search for.');
+    const f = { ...form, q: form.q.trim() };
+    if (!Object.values(f).some((v) => v)) {
+      setError('Enter a value or words, or choose a filter.');
       return;
     }
-    navigate(`${BASE}/search` + query({ ...form, value: form.value.trim() }));
+    navigate(`${BASE}/search` + query(f));
   };
+
+  const select = (k, label, options, any) => (
+    <div class="field">
+      <label for={`s-${k}`}>{label}</label>
+      <select id={`s-${k}`} value={form[k]} onChange={set(k)}>
+        <option value="">{any}</option>
+        {options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+        {/* A value named in the URL that the list does not hold stays selectable. */}
+        {form[k] && !options.some(([value]) => value === form[k]) && <option value={form[k]}>{form[k]}</option>}
+      </select>
+    </div>
+  );
 
   return (
     <>
@@ -81,58 +124,41 @@ export function Search({ search }) {
         <TextField
           grow
           id="s-value"
-          label="Value"
+          label="Value or words"
           type="search"
-          value={form.value}
-          onInput={set('value')}
-          placeholder="198.51.100.7, evil[.]example, a hash, CVE-2024-1234"
+          value={form.q}
+          onInput={set('q')}
+          placeholder="198.51.100.7, evil[.]example, a hash, CVE-2024-1234, or words: cobalt strike"
         />
-        <div class="field">
-          <label for="s-type">Type</label>
-          <select id="s-type" value={form.type} onChange={set('type')}>
-            <option value="">any</option>
-            {TYPES.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="s-collection">Collection</label>
-          <select id="s-collection" value={form.collection} onChange={set('collection')}>
-            <option value="">all</option>
-            {colls.map((c) => (
-              <option key={c.id} value={c.alias || c.id}>
-                {c.title || c.alias || c.id}
-              </option>
-            ))}
-            {/* A collection named in the URL that the list does not hold stays selectable. */}
-            {form.collection && !colls.some((c) => (c.alias || c.id) === form.collection) && (
-              <option value={form.collection}>{form.collection}</option>
-            )}
-          </select>
-        </div>
+        {select('type', 'Type', TYPES.map((t) => [t, t]), 'any')}
+        {select('collection', 'Collection', colls.map((c) => [c.alias || c.id, c.title || c.alias || c.id]), 'all')}
+        {select('marking', 'Marking', MARKINGS.map((m) => [m, `TLP:${m.toUpperCase()}`]), 'any')}
+        <TextField id="s-since" label="Modified from" type="date" value={form.since} onInput={set('since')} />
+        <TextField id="s-until" label="Modified before" type="date" value={form.until} onInput={set('until')} />
         <SubmitField label="Search" />
       </form>
       <Alert>{error}</Alert>
-      {!q.value && !error && (
+      {!anything && !error && (
         <p class="muted">
           Find the objects that hold a value: an IPv4 or IPv6 address or CIDR, a domain, a URL, an e-mail address, an
           MD5/SHA-1/SHA-256/SHA-512 hash or a CVE id. Defanged values (<code>hxxp://evil[.]example</code>) are fine.
+          Other words are looked for in names and descriptions (all of them; <code>phish*</code> for a prefix). Or
+          leave it empty and list by type, collection, marking and time, newest first.
         </p>
       )}
+      {answer && <Results answer={answer} onMore={more} busy={busy} />}
       {busy && <Loading />}
-      {answer && <Results answer={answer} />}
     </>
   );
 }
 
-function Results({ answer }) {
-  const { results = [], more, query: qv = {} } = answer;
+function Results({ answer, onMore, busy }) {
+  const { results = [], more, next, reached, query: qv = {} } = answer;
+  const byValue = qv.kind !== 'words' && qv.kind !== 'filters';
   const kind = KINDS[qv.kind] || qv.kind;
-  if (!results.length)
-    return (
+  const pages = !byValue && more && next;
+  if (!results.length && !pages)
+    return byValue ? (
       <p class="empty">
         No objects hold this value.{' '}
         {kind && (
@@ -141,14 +167,32 @@ function Results({ answer }) {
           </span>
         )}
       </p>
+    ) : (
+      <p class="empty">No objects match.</p>
     );
   return (
     <>
-      <p class="muted">
-        {results.length} {results.length === 1 ? 'object holds' : 'objects hold'} the {kind}{' '}
-        <code>{qv.value}</code>
-        {more && '; more exist: narrow the search by type or collection'}.
-      </p>
+      {byValue ? (
+        <p class="muted">
+          {results.length} {results.length === 1 ? 'object holds' : 'objects hold'} the {kind} <code>{qv.value}</code>
+          {more && '; more exist: narrow the search by type or collection'}.
+        </p>
+      ) : (
+        <p class="muted">
+          {results.length} {results.length === 1 ? 'object' : 'objects'}, newest first
+          {qv.kind === 'words' && (
+            <>
+              , with the words <code>{qv.words}</code>
+            </>
+          )}
+          {pages && (
+            <>
+              ; searched back to objects stored <Time value={reached} />
+            </>
+          )}
+          .
+        </p>
+      )}
       <table>
         <caption>Results</caption>
         <thead>
@@ -175,6 +219,13 @@ function Results({ answer }) {
           ))}
         </tbody>
       </table>
+      {pages && (
+        <p>
+          <button type="button" class="secondary" onClick={onMore} disabled={busy}>
+            More
+          </button>
+        </p>
+      )}
     </>
   );
 }
