@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "accord/stix/object.h"
+#include "stix/index_text.h"
 
 namespace accord::stix {
 
@@ -19,12 +20,8 @@ std::string_view Cut(std::string_view s, size_t max) {
 
 }  // namespace
 
-IndexText IndexTextOf(std::string_view json) {
+IndexText IndexTextOf(simdjson::dom::object o) {
   IndexText out;
-  // PERF: one DOM parser per thread, as the value index's deriver (src/correlate/terms.cc).
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::object o;
-  if (parser.parse(json.data(), json.size()).get_object().get(o) != simdjson::SUCCESS) return out;
   auto field = [&](const char* key, std::string* into) {
     std::string_view s;
     if (o[key].get_string().get(s) == simdjson::SUCCESS) into->assign(Cut(s, kMaxIndexText));
@@ -42,6 +39,14 @@ IndexText IndexTextOf(std::string_view json) {
     }
   }
   return out;
+}
+
+IndexText IndexTextOf(std::string_view json) {
+  // PERF: one DOM parser per thread, as the value index's deriver (src/correlate/terms.cc).
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  if (parser.parse(json.data(), json.size()).get_object().get(o) != simdjson::SUCCESS) return {};
+  return IndexTextOf(o);
 }
 
 }  // namespace accord::stix

@@ -217,6 +217,37 @@ TEST_F(BrowseTest, ABudgetBoundsEachPageAndTheCursorGoesOn) {
   EXPECT_EQ(All(q), (std::vector<std::string>{Id("malware", 1)}));
 }
 
+TEST_F(BrowseTest, APrefixFindsEveryWordItStartsHoweverManyThereAre) {
+  // 300 words "alphaN": "alpha*" starts all 300 (more than a prefix is expanded to: the index's
+  // own prefix query), "ALPHA1*" 111 of them (alpha1, alpha10-19, alpha100-199: expanded).
+  std::vector<stix::ObjectRecord> recs;
+  std::vector<std::string> all, ones;
+  for (int i = 0; i < 300; ++i) {
+    recs.push_back(Rec(Id("indicator", i + 1), 1000, Cat("alpha", i)));
+    all.insert(all.begin(), Id("indicator", i + 1));
+    std::string n = std::to_string(i);
+    if (n[0] == '1') ones.insert(ones.begin(), Id("indicator", i + 1));
+  }
+  recs.push_back(Rec(Id("indicator", 301), 1000, "beta"));
+  Import(recs, "a");
+  ASSERT_EQ(ones.size(), 111u);
+  BrowseQuery q;
+  q.collections = {"a"};
+  q.limit = 40;
+  q.text = "alpha*";
+  EXPECT_EQ(All(q), all);
+  q.text = "ALPHA1*";
+  EXPECT_EQ(All(q), ones);
+  q.text = "alpha1* alpha10*";  // both: alpha10 and alpha100-109
+  std::vector<std::string> tens;
+  for (int i : {109, 108, 107, 106, 105, 104, 103, 102, 101, 100, 10}) {
+    tens.push_back(Id("indicator", i + 1));
+  }
+  EXPECT_EQ(All(q), tens);
+  q.text = "gamma*";  // starts no word
+  EXPECT_TRUE(All(q).empty());
+}
+
 TEST_F(BrowseTest, SearchSyntaxInTheWordsIsPlainText) {
   Import({Rec(Id("indicator", 1), 1000, "name OR description", "NOT (this)"),
           Rec(Id("indicator", 2), 1000, "", "C2 at 203.0.113.10, it’s «live»")},

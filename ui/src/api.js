@@ -82,6 +82,26 @@ export async function api(path, opts = {}) {
   return data;
 }
 
+// Reads started before the app knows who is signed in (main.jsx): a pasted link's data, fetched
+// alongside the session check instead of after it. A view takes each answer once; a failed one
+// (signed out, say) is asked again.
+const early = new Map();
+
+/** Starts reading `path` now, for a view that will ask for it (readOnce). */
+export function prefetch(path) {
+  const p = api(path, { allow401: true });
+  p.catch(() => {}); // a failure is the view's to report, when it asks again
+  early.set(path, p);
+}
+
+/** api(path), or the answer prefetch(path) started. */
+export function readOnce(path) {
+  const p = early.get(path);
+  if (!p) return api(path);
+  early.delete(path);
+  return p.catch(() => api(path));
+}
+
 /**
  * A POST through XMLHttpRequest, for uploads: fetch() cannot report upload progress.
  * `onProgress(sent, total)` follows the body; resolves to the parsed JSON answer.

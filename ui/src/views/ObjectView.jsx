@@ -2,7 +2,7 @@
 // what changed between them, the objects it refers to, and the raw JSON on demand.
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, readOnce } from '../api.js';
 import { Alert, Loading, Marking, Time, TlpBadge, useTitle } from '../components.jsx';
 import { Link, objectHref } from '../router.js';
 import { diff, explainPattern, references, show, tlpLevel } from '../stix.js';
@@ -13,7 +13,7 @@ export function ObjectView({ id }) {
   const [error, setError] = useState(null);
 
   useEffect(() => {
-    api(`/api/ui/v1/objects/${encodeURIComponent(id)}`)
+    readOnce(`/api/ui/v1/objects/${encodeURIComponent(id)}`)
       .then(setData)
       .catch(setError);
   }, [id]);
