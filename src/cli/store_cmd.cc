@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
 #include "accord/audit/log.h"
@@ -29,6 +31,7 @@
 #include "accord/ingest/units.h"
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
+#include "accord/policy/tlp.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 #include "cli/egress.h"
@@ -671,6 +674,89 @@ int List(const Globals& g, const ListFlags& f) {
   return egress.Finish(policy::Exit::kListJson);
 }
 
+struct SearchFlags {
+  std::vector<std::string> words;
+  std::vector<std::string> types, markings;
+  std::string collection, since, until;
+  uint64_t limit = 50;
+  bool json = false;
+};
+
+// `accord search`: the web UI's search by words and filters (docs/UI_API.md "Search") for the
+// operator at the terminal, through the same store query (Store::Browse) and the `list` exit.
+int Search(const Globals& g, const SearchFlags& f) {
+  auto s = OpenDataStore(g, false);
+  if (!s.ok()) return Fail(s.status());
+  store::BrowseQuery q;
+  if (!f.collection.empty()) {
+    auto c = (*s)->GetCollection(f.collection);
+    if (!c.ok()) return Fail(c.status());
+    q.collections.push_back(c->id);
+  } else {
+    auto cs = (*s)->ListCollections();
+    if (!cs.ok()) return Fail(cs.status());
+    for (const auto& c : *cs) q.collections.push_back(c.id);
+  }
+  q.types = f.types;
+  for (const std::string& w : f.words) common::Append(&q.text, q.text.empty() ? "" : " ", w);
+  for (const std::string& m : f.markings) {
+    auto ids = policy::MarkingIdsNamed(m);
+    if (!ids.ok()) return Fail(ids.status());
+    q.markings.insert(q.markings.end(), ids->begin(), ids->end());
+  }
+  for (auto [flag, text, into] : {std::tuple{"--since", &f.since, &q.modified_from},
+                                  std::tuple{"--until", &f.until, &q.modified_until}}) {
+    if (text->empty()) continue;
+    std::string stamp = text->size() == 10 ? common::Cat(*text, "T00:00:00Z") : *text;
+    auto t = common::ParseTimestamp(stamp);
+    if (!t.ok()) {
+      return Fail(absl::InvalidArgumentError(common::Cat(
+          flag, " must be a date (2026-01-31) or a timestamp: ", t.status().message())));
+    }
+    *into = t->micros;
+  }
+  if (q.collections.empty()) return 0;  // no collection: nothing to find
+  Egress egress(s->get(), g);
+  if (!egress.audit_status.ok()) return Fail(egress.audit_status);
+  // The operator's search goes on to the end of the store (each page's work is bounded; the
+  // pages are not), until `limit` objects were delivered.
+  uint64_t shown = 0;
+  bool more = true;
+  while (more && shown < f.limit) {
+    q.limit = std::min<uint64_t>(f.limit - shown, 500);
+    auto page = (*s)->Browse(q);
+    if (!page.ok()) return Fail(page.status());
+    more = page->more;
+    q.cursor = page->next;
+    if (page->hits.empty()) continue;
+    store::Query read;
+    for (const auto& h : page->hits) read.ids.push_back(h.id);
+    read.versions = store::VersionSelect::kLast;
+    read.include_revoked = true;
+    auto got = egress.reader.List(read, egress.audience, policy::Exit::kListJson);
+    if (!got.ok()) return Fail(got.status());
+    egress.Count(*got);
+    std::map<std::string, const store::StoredObject*> by_id;
+    for (const auto& o : got->objects) by_id[o.id] = &o;
+    for (const auto& h : page->hits) {  // newest stored first, as found
+      auto it = by_id.find(h.id);
+      if (it == by_id.end()) continue;
+      const store::StoredObject& o = *it->second;
+      if (f.json) {
+        std::cout << o.json << "\n";
+      } else {
+        auto doc = nlohmann::json::parse(o.json, nullptr, false);
+        std::string name = doc.is_object() ? doc.value("name", "") : "";
+        std::cout << o.id << "  " << common::FormatTimestampMillis(o.modified)
+                  << (o.revoked ? "  revoked" : "") << (name.empty() ? "" : "  ") << name << "\n";
+      }
+      ++shown;
+    }
+  }
+  if (more && !f.json) std::cerr << "(more: raise --limit)\n";
+  return egress.Finish(policy::Exit::kListJson);
+}
+
 int Export(const Globals& g, const std::string& collection, const std::string& versions,
            const std::string& for_peer) {
   auto vs = ParseVersions(versions);
@@ -826,6 +912,25 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   list->add_flag("--include-revoked", lf->include_revoked, "Also list revoked objects");
   list->add_flag("--json", lf->json, "Print the objects' JSON, one per line");
   list->callback([g, lf, exit_code] { *exit_code = List(*g, *lf); });
+
+  auto* search = app.add_subcommand(
+      "search",
+      "Find objects by words of their names and descriptions, type, collection, marking and "
+      "time (the web UI's search), newest stored first");
+  AddDataOption(search, g);
+  auto sfl = std::make_shared<SearchFlags>();
+  search->add_option("words", sfl->words,
+                     "Words that must all be in the name or description (phish* is a prefix)");
+  search->add_option("--type,-t", sfl->types, "Only these STIX types (repeatable)");
+  search->add_option("--collection,-c", sfl->collection, "Only this collection");
+  search->add_option("--marking,-m", sfl->markings,
+                     "Only objects with one of these markings: a TLP level (red, tlp:amber, ...) "
+                     "or a marking-definition id (repeatable)");
+  search->add_option("--since", sfl->since, "Only objects modified at or after this day or time");
+  search->add_option("--until", sfl->until, "Only objects modified before this day or time");
+  search->add_option("--limit,-n", sfl->limit, "At most this many")->capture_default_str();
+  search->add_flag("--json", sfl->json, "Print the objects' JSON, one per line");
+  search->callback([g, sfl, exit_code] { *exit_code = Search(*g, *sfl); });
 
   auto* exp = app.add_subcommand(
       "export",

@@ -3,7 +3,10 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
+
+#include "accord/common/strings.h"
 
 namespace accord::policy {
 
@@ -56,6 +59,22 @@ std::vector<std::string_view> TlpMarkingIds(Tlp tlp) {
   std::vector<std::string_view> ids = {TlpMarkingId(tlp)};
   if (!Tlp1MarkingId(tlp).empty()) ids.push_back(Tlp1MarkingId(tlp));
   return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> MarkingIdsNamed(std::string_view m) {
+  std::string name(m);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.rfind("tlp:", 0) == 0) name.erase(0, 4);
+  if (std::optional<Tlp> tlp = ParseTlpName(name)) {
+    std::vector<std::string> ids;
+    for (std::string_view id : TlpMarkingIds(*tlp)) ids.emplace_back(id);
+    return ids;
+  }
+  if (m.rfind("marking-definition--", 0) == 0) return std::vector<std::string>{std::string(m)};
+  return absl::InvalidArgumentError(
+      common::Cat("marking '", m,
+                  "' is no TLP level (clear, green, amber, amber+strict, red) or "
+                  "marking-definition id"));
 }
 
 std::optional<Tlp> TlpOfMarking(std::string_view id) {

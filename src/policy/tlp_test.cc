@@ -42,6 +42,13 @@ TEST(TlpTest, BothVersionsOfTheMarkingsAreKnown) {
   EXPECT_EQ(TlpMarkingIds(Tlp::kAmber), (Ids{kAmber2, kAmber1}));
   EXPECT_EQ(TlpMarkingIds(Tlp::kAmberStrict), (Ids{kStrict2}));
   EXPECT_EQ(TlpMarkingIds(Tlp::kRed), (Ids{kRed2, kRed1}));
+  // What a person types in a search's marking filter.
+  using Strings = std::vector<std::string>;
+  EXPECT_EQ(*MarkingIdsNamed("TLP:RED"), (Strings{kRed2, kRed1}));
+  EXPECT_EQ(*MarkingIdsNamed("amber+strict"), (Strings{kStrict2}));
+  EXPECT_EQ(*MarkingIdsNamed(kGreen1), (Strings{kGreen1}));
+  EXPECT_EQ(MarkingIdsNamed("purple").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(MarkingIdsNamed("purple").status().message().find("purple"), std::string::npos);
 }
 
 std::string Obj(const std::string& refs, const std::string& granular = "") {

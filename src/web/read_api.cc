@@ -147,19 +147,12 @@ bool ParseSearch(http::RequestContext& ctx, http::Response& res, SearchParams* p
     } else if (k == "marking") {
       for (std::string_view m : http::text::Split(v, ',')) {
         if (m.empty()) continue;
-        std::string name = http::text::Lower(m);
-        if (name.rfind("tlp:", 0) == 0) name.erase(0, 4);
-        if (std::optional<policy::Tlp> tlp = policy::ParseTlpName(name)) {
-          for (std::string_view id : policy::TlpMarkingIds(*tlp)) p->markings.emplace_back(id);
-        } else if (m.rfind("marking-definition--", 0) == 0) {
-          p->markings.emplace_back(m);
-        } else {
-          res = ctx.Error(400, "Bad request",
-                          common::Cat("marking '", m,
-                                      "' is no TLP level (clear, green, amber, amber+strict, red) "
-                                      "or marking-definition id"));
+        absl::StatusOr<std::vector<std::string>> ids = policy::MarkingIdsNamed(m);
+        if (!ids.ok()) {
+          res = ctx.Error(400, "Bad request", std::string(ids.status().message()));
           return false;
         }
+        p->markings.insert(p->markings.end(), ids->begin(), ids->end());
       }
     } else if (k == "since" || k == "until") {
       absl::StatusOr<common::Micros> t = ParseDay(v);

@@ -95,3 +95,62 @@ TEST_F(CliTest, PatternCheckWarnsAboutAValueThePropertyCannotHold) {
 
 }  // namespace
 }  // namespace accord::testing
+
+namespace accord::testing {
+namespace {
+
+// `accord search`: the web UI's search by words and filters at the terminal (issue 16). The
+// expected ids are the objects written here, in the order they were imported.
+TEST_F(CliTest, SearchFindsByWordsTypeMarkingAndTime) {
+  const std::string d = ShellQuote(data_.string());
+  ASSERT_EQ(Run("--data " + d + " init").exit_code, 0);
+  const std::string m = "malware--5ec00000-0000-4000-8000-000000000001";
+  const std::string i = "indicator--5ec00000-0000-4000-8000-000000000002";
+  const std::string r = "report--5ec00000-0000-4000-8000-000000000003";
+  std::ofstream(tmp_.path() / "objs.jsonl")
+      << R"({"type":"malware","spec_version":"2.1","id":")" << m
+      << R"(","created":"2022-01-01T00:00:00.000Z","modified":"2022-01-01T00:00:00.000Z","name":"Quokka loader","description":"banking trojan","is_family":true,"object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]})"
+      << "\n"
+      << R"({"type":"indicator","spec_version":"2.1","id":")" << i
+      << R"(","created":"2024-02-01T00:00:00.000Z","modified":"2024-02-01T00:00:00.000Z","name":"quokka C2","pattern":"[ipv4-addr:value = '203.0.113.9']","pattern_type":"stix","valid_from":"2024-02-01T00:00:00Z"})"
+      << "\n"
+      << R"({"type":"report","spec_version":"2.1","id":")" << r
+      << R"(","created":"2023-01-01T00:00:00.000Z","modified":"2023-01-01T00:00:00.000Z","name":"Weekly","published":"2023-01-01T00:00:00Z","object_refs":[")"
+      << m << R"("]})"
+      << "\n";
+  ASSERT_EQ(Run("import -q objs.jsonl --data " + d).exit_code, 0);
+  auto ids = [&](const std::string& args) {
+    RunResult res = Run("search " + args + " --data " + d);
+    EXPECT_EQ(res.exit_code, 0) << args << ": " << res.err;
+    std::vector<std::string> out;
+    std::istringstream lines(res.out);
+    for (std::string line; std::getline(lines, line);)
+      out.push_back(line.substr(0, line.find(' ')));
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(ids("quokka"), (Ids{i, m}));  // newest stored first
+  EXPECT_EQ(ids("QUOK*"), (Ids{i, m}));
+  EXPECT_EQ(ids("quokka banking"), (Ids{m}));
+  EXPECT_EQ(ids("quokka --type malware"), (Ids{m}));
+  EXPECT_EQ(ids("--type report --type malware"), (Ids{r, m}));
+  EXPECT_EQ(ids("--marking red"), (Ids{m}));
+  EXPECT_EQ(ids("--marking tlp:green"), Ids{});
+  EXPECT_EQ(ids("--since 2023-01-01 --until 2024-01-01"), (Ids{r}));
+  EXPECT_EQ(ids("--limit 1"), (Ids{r}));
+  RunResult json = Run("search quokka --json --data " + d);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  std::istringstream lines(json.out);
+  Ids from_json;
+  for (std::string line; std::getline(lines, line);) {
+    from_json.push_back(nlohmann::json::parse(line).at("id").get<std::string>());
+  }
+  EXPECT_EQ(from_json, (Ids{i, m}));
+  RunResult bad = Run("search --marking purple --data " + d);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("purple"), std::string::npos) << bad.err;
+  EXPECT_NE(Run("search --since yesterday --data " + d).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace accord::testing

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "accord/common/status.h"
+
 namespace accord::policy {
 
 /// TLP 2.0 levels, in order of restriction. TLP 1.0's WHITE is CLEAR.
@@ -26,6 +28,11 @@ std::optional<Tlp> ParseTlpName(std::string_view name);
 /// Every marking-definition id that stands for `tlp`: its TLP 2.0 id, then its TLP 1.0 one
 /// (none for AMBER+STRICT).
 std::vector<std::string_view> TlpMarkingIds(Tlp tlp);
+
+/// The marking-definition ids a person means by `m` (a search's filter): a TLP level's name,
+/// in any case and with or without "tlp:", stands for its ids (TlpMarkingIds); a
+/// "marking-definition--" id for itself. InvalidArgument, naming `m`, otherwise.
+absl::StatusOr<std::vector<std::string>> MarkingIdsNamed(std::string_view m);
 
 /// The level a marking-definition id stands for: the five TLP 2.0 ids and the four TLP 1.0
 /// ones (STIX21-objects.md §7.1, §7.2); nullopt for any other marking.
