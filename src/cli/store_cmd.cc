@@ -707,13 +707,12 @@ int Search(const Globals& g, const SearchFlags& f) {
   for (auto [flag, text, into] : {std::tuple{"--since", &f.since, &q.modified_from},
                                   std::tuple{"--until", &f.until, &q.modified_until}}) {
     if (text->empty()) continue;
-    std::string stamp = text->size() == 10 ? common::Cat(*text, "T00:00:00Z") : *text;
-    auto t = common::ParseTimestamp(stamp);
+    auto t = common::ParseDayOrTimestamp(*text);
     if (!t.ok()) {
       return Fail(absl::InvalidArgumentError(common::Cat(
           flag, " must be a date (2026-01-31) or a timestamp: ", t.status().message())));
     }
-    *into = t->micros;
+    *into = *t;
   }
   if (q.collections.empty()) return 0;  // no collection: nothing to find
   Egress egress(s->get(), g);

@@ -175,6 +175,12 @@ absl::StatusOr<Micros> ParseRfc3339(std::string_view s) {
 // Epoch seconds, parsed as integers: a double (from_chars) holds ~16 significant digits, so
 // "1541766133.123457" could round to the neighbouring microsecond. 11 integer digits bound
 // |S| below 1e11 (about the year 5138), far inside int64 microseconds.
+absl::StatusOr<Micros> ParseDayOrTimestamp(std::string_view s) {
+  if (s.size() == 10) return ParseRfc3339(Cat(s, "T00:00:00Z"));
+  ACCORD_ASSIGN_OR_RETURN(ParsedTimestamp t, ParseTimestamp(s));
+  return t.micros;
+}
+
 absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(

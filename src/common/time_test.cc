@@ -143,3 +143,17 @@ TEST(TimeTest, EpochSecondsAreExact) {
 
 }  // namespace
 }  // namespace accord::common
+
+namespace accord::common {
+namespace {
+
+// A search's time filter: a day is its start in UTC; otherwise a STIX timestamp.
+TEST(ParseDayOrTimestamp, DayOrTimestamp) {
+  EXPECT_EQ(*ParseDayOrTimestamp("1970-01-02"), 86400LL * 1000000);
+  EXPECT_EQ(*ParseDayOrTimestamp("1970-01-01T00:01:00.5Z"), 60500000);
+  EXPECT_FALSE(ParseDayOrTimestamp("yesterday").ok());
+  EXPECT_FALSE(ParseDayOrTimestamp("1970-13-01").ok());
+}
+
+}  // namespace
+}  // namespace accord::common

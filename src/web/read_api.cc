@@ -118,13 +118,6 @@ struct SearchParams {
   std::string cursor;
 };
 
-// "2026-01-31" (that day's start, UTC) or a STIX timestamp.
-absl::StatusOr<common::Micros> ParseDay(std::string_view v) {
-  if (v.size() == 10) return common::ParseRfc3339(common::Cat(v, "T00:00:00Z"));
-  ACCORD_ASSIGN_OR_RETURN(common::ParsedTimestamp t, common::ParseTimestamp(v));
-  return t.micros;
-}
-
 // False when it answered 400.
 bool ParseSearch(http::RequestContext& ctx, http::Response& res, SearchParams* p) {
   auto params = http::ParseQuery(ctx.request.query);
@@ -155,7 +148,7 @@ bool ParseSearch(http::RequestContext& ctx, http::Response& res, SearchParams* p
         p->markings.insert(p->markings.end(), ids->begin(), ids->end());
       }
     } else if (k == "since" || k == "until") {
-      absl::StatusOr<common::Micros> t = ParseDay(v);
+      absl::StatusOr<common::Micros> t = common::ParseDayOrTimestamp(v);
       if (!t.ok()) {
         res = ctx.Error(
             400, "Bad request",
@@ -204,13 +197,16 @@ bool IsReplaced(const Replaced& replaced, const store::StoredObject& o) {
   return replaced.count({"*", ""}) && o.json.find(policy::kRedactionExtension) != std::string::npos;
 }
 
-// Whether a delivered version passes the filters the store did not apply (a value search's:
-// marking and time). A search that looked inside an object (a value, words) names a copy the
-// gate redacted for the caller only when that copy still holds what it was found by: the
-// indexes hold the stored text, and a hit on what the redaction took out would tell it.
-bool Passes(const SearchParams& p, const Found& f, const Replaced& replaced,
-            const StillFound& still) {
-  if (still && IsReplaced(replaced, f.object) && !still(f.object)) return false;
+// A search that looked inside an object (a value, words) names a copy the gate redacted for the
+// caller only when that copy still holds what it was found by: the indexes hold the stored
+// text, and a hit on what the redaction took out would tell it.
+bool StillHolds(const Found& f, const Replaced& replaced, const StillFound& still) {
+  return !still || !IsReplaced(replaced, f.object) || still(f.object);
+}
+
+// Whether a version found by value passes the filters the value index did not apply: marking
+// and time (the store's Browse applies them to a search by words and filters).
+bool Passes(const SearchParams& p, const Found& f) {
   if (p.since && f.object.modified < *p.since) return false;
   if (p.until && f.object.modified >= *p.until) return false;
   if (!p.markings.empty()) {
@@ -294,7 +290,7 @@ void SearchValue(const ReadApiDeps& deps, http::RequestContext& ctx, http::Respo
   };
   std::vector<const Found*> order;
   for (const auto& [id, f] : LatestOf(versions)) {
-    if (Passes(p, *f, replaced, still)) order.push_back(f);
+    if (StillHolds(*f, replaced, still) && Passes(p, *f)) order.push_back(f);
   }
   std::sort(order.begin(), order.end(), [](const Found* a, const Found* b) {
     return a->object.modified != b->object.modified ? a->object.modified > b->object.modified
@@ -366,7 +362,6 @@ void SearchFilters(const ReadApiDeps& deps, http::RequestContext& ctx, http::Res
   // Markings and times were the store's to filter; words looked inside. A redacted copy is
   // named only if each word (without a trailing '*') is still in its name or description, as
   // lower-case text (stricter than the index: accents count here).
-  SearchParams checks;
   Replaced replaced = ReplacedOf(all);
   std::vector<std::string> words;
   for (std::string_view w : http::text::Split(p.words, ' ')) {
@@ -386,7 +381,7 @@ void SearchFilters(const ReadApiDeps& deps, http::RequestContext& ctx, http::Res
   std::vector<const Found*> order;
   for (const store::BrowseHit& h : page.hits) {
     auto it = latest.find(h.id);
-    if (it != latest.end() && Passes(checks, *it->second, replaced, still)) {
+    if (it != latest.end() && StillHolds(*it->second, replaced, still)) {
       order.push_back(it->second);
     }
   }

@@ -29,6 +29,10 @@ absl::StatusOr<ParsedTimestamp> ParseTimestamp(std::string_view s);
 /// unknown. The error names the value (first 64 characters) and what is wrong.
 absl::StatusOr<Micros> ParseRfc3339(std::string_view s);
 
+/// A day ("2026-01-31": its start, UTC) or a STIX timestamp (ParseTimestamp): what a person
+/// types into a search's time filter.
+absl::StatusOr<Micros> ParseDayOrTimestamp(std::string_view s);
+
 /// Parses Unix epoch seconds written in decimal, "[-]S[.F]" with at most 11 integer digits and
 /// 9 fraction digits (Zeek's `ts`, "1541766133.123456"), exactly (no floating point).
 absl::StatusOr<Micros> ParseEpochSeconds(std::string_view s);
