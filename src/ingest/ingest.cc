@@ -259,42 +259,72 @@ struct Import::Impl {
   bool finished = false;
   // (accepted count before it, name) per source: names the file of a refused conflict.
   std::vector<std::pair<uint64_t, std::string>> sources;
-  // Chunked commits (non-strict runs): what earlier chunks stored, and the current chunk.
+  // Chunked commits (non-strict runs). `stored` and `chunks_committed` belong to the writer
+  // thread (OnCommitted) until txn->Finish() or Abort() has returned.
   store::ImportResult stored;
   uint64_t chunks_committed = 0;
-  uint64_t chunk_objects = 0;
-  uint64_t chunk_first = 0;  // records Added in earlier chunks: offsets conflict indices
+  uint64_t chunk_objects = 0;  // records queued in the producer's current chunk
   std::chrono::steady_clock::time_point chunk_began;
 
-  // Commits the open chunk and adds its counts to `stored`.
-  absl::Status CommitChunk() {
-    ACCORD_ASSIGN_OR_RETURN(store::ImportResult r, txn->Commit());
-    txn.reset();
+  // Opens the AsyncImport whose writer begins each chunk's transaction and commits it.
+  void Open() {
+    auto begin = [this]() -> absl::StatusOr<std::unique_ptr<store::ImportTxn>> {
+      if (chunks_committed > 0) {
+        // Between chunks the write lock is free for a moment, long enough for a writer
+        // polling for it (the store's busy handler retries every millisecond) to take it:
+        // without the pause, the next chunk would begin microseconds after the commit and
+        // a TAXII POST could wait for the whole import anyway.
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      }
+      // BeginImport takes the store's write lock and creates the collection (inside the
+      // transaction), neither of which a run that accepts nothing should do: the writer
+      // calls this at a chunk's first record.
+      ACCORD_ASSIGN_OR_RETURN(auto t, store->BeginImport(options.collection));
+      const Origin& o = options.origin;
+      t->SetWriter(o.principal.empty() ? o.entry_point : o.principal);
+      // --strict is all or nothing: a content conflict fails the run (nothing is stored).
+      t->SetRefuseConflicts(options.strict);
+      return t;
+    };
+    // PERF: parsing+validation on this thread, SQLite writes and each chunk's commit on the
+    // writer (~1.6x; the commit overlapped: see docs/PERFORMANCE.md, issue 11).
+    txn = std::make_unique<store::AsyncImport>(std::move(begin),
+                                               [this](store::ImportResult&& r, uint64_t first) {
+                                                 return OnCommitted(std::move(r), first);
+                                               });
+    chunk_objects = 0;
+    chunk_began = std::chrono::steady_clock::now();
+  }
+
+  // On the writer thread, after a chunk committed: its audit entry, and its counts in
+  // `stored`.
+  absl::Status OnCommitted(store::ImportResult&& r, uint64_t first) {
+    ++chunks_committed;
     if (options.audit && r.memberships > 0) {
       audit::Entry e = WriteEntry(options.origin, options.collection, r);
       if (!options.audit_actor.empty()) e.actor = options.audit_actor;
       auto st = options.audit->Append(std::move(e));
       if (!st.ok()) {
-        return absl::Status(
+        absl::Status stop(
             st.status().code(),
             common::Cat(r.memberships, " version(s) were stored, but the audit log could not be ",
                         "written, so the import stops: ", common::View(st.status().message())));
+        Accumulate(std::move(r), first);
+        return stop;
       }
     }
-    Accumulate(std::move(r));
-    chunk_first += chunk_objects;
-    ++chunks_committed;
+    Accumulate(std::move(r), first);
     return absl::OkStatus();
   }
 
-  void Accumulate(store::ImportResult&& r) {
+  void Accumulate(store::ImportResult&& r, uint64_t first) {
     stored.added += r.added;
     stored.duplicates += r.duplicates;
     stored.memberships += r.memberships;
     stored.conflicts += r.conflicts;
     for (auto& c : r.conflicting) {
       if (stored.conflicting.size() >= store::ImportResult::kMaxListedConflicts) break;
-      c.index += chunk_first;  // the store counts from the chunk's first record
+      c.index += first;  // the store counts from the chunk's first record
       stored.conflicting.push_back(std::move(c));
     }
   }
@@ -351,31 +381,16 @@ absl::Status Import::Add(Source& source) {
   Impl& m = *impl_;
   if (m.failed || m.finished) return absl::FailedPreconditionError("import already finished");
   auto on_object = [&m](stix::ObjectRecord&& rec) -> absl::Status {
-    if (!m.txn) {
-      if (m.chunks_committed > 0) {
-        // Between chunks the write lock is free for a moment, long enough for a writer
-        // polling for it (the store's busy handler retries every millisecond) to take it:
-        // without the pause, the next chunk would begin microseconds after the commit and
-        // a TAXII POST could wait for the whole import anyway.
-        std::this_thread::sleep_for(std::chrono::milliseconds(3));
-      }
-      // Lazily: BeginImport takes the store's write lock and creates the collection (inside
-      // the transaction), neither of which a run that accepts nothing should do.
-      ACCORD_ASSIGN_OR_RETURN(auto txn, m.store->BeginImport(m.options.collection));
-      const Origin& o = m.options.origin;
-      txn->SetWriter(o.principal.empty() ? o.entry_point : o.principal);
-      // --strict is all or nothing: a content conflict fails the run (nothing is stored).
-      txn->SetRefuseConflicts(m.options.strict);
-      // PERF: parsing+validation on this thread, SQLite writes on a second one (~1.6x).
-      m.txn = std::make_unique<store::AsyncImport>(std::move(txn));
-      m.chunk_objects = 0;
-      m.chunk_began = std::chrono::steady_clock::now();
-    }
+    if (!m.txn) m.Open();
     ACCORD_RETURN_IF_ERROR(m.txn->Add(std::move(rec)));
     ++m.chunk_objects;
     // Non-strict runs commit in chunks, so that other writers wait about chunk_seconds at
     // most; a strict run is one transaction (all or nothing) and holds them off throughout.
-    if (m.ChunkFull()) ACCORD_RETURN_IF_ERROR(m.CommitChunk());
+    if (m.ChunkFull()) {
+      ACCORD_RETURN_IF_ERROR(m.txn->EndChunk());
+      m.chunk_objects = 0;
+      m.chunk_began = std::chrono::steady_clock::now();
+    }
     return absl::OkStatus();
   };
   m.sources.emplace_back(m.checked.accepted, source.Name());
@@ -404,10 +419,10 @@ absl::StatusOr<Result> Import::Finish() {
   if (m.options.strict && m.checked.rejected > 0) {
     r.not_committed_why =
         common::Cat("--strict: ", m.checked.rejected, " object(s) rejected, nothing was stored");
-  } else if (!m.txn && m.chunks_committed == 0) {
+  } else if (!m.txn) {
     r.not_committed_why = "no object was accepted, nothing was stored";
   } else {
-    if (m.txn) ACCORD_RETURN_IF_ERROR(m.CommitChunk());
+    ACCORD_RETURN_IF_ERROR(m.txn->Finish());
     r.stored = std::move(m.stored);
     r.committed = true;
     // Versions the store refused as content conflicts (issue 10) are refusals like any other:

@@ -211,5 +211,56 @@ TEST(Import, AnUnreadableSourceFailsTheRunAndStoresNothing) {
   EXPECT_FALSE(s.HasCollection("partial"));
 }
 
+// Chunks commit on the writer thread while the next chunk is read: each committed chunk has its
+// audit entry, and a content conflict in a later chunk is still named with the source it came
+// from (the store counts records from the chunk's first; the run adds the chunks before it).
+TEST(Import, ChunksCommitInOrderAndNameTheSourceOfALaterChunksConflict) {
+  TempStore s;
+  {
+    Options o;
+    o.collection = "c";
+    Import first(s.get(), o);
+    const std::string earlier = Indicator(4, kGood);
+    auto src = BufferSource("earlier", earlier);
+    ASSERT_TRUE(first.Add(*src).ok());
+    ASSERT_TRUE(first.Finish().ok());
+  }
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("accord-ingest-audit-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto log = audit::Log::Open(dir);
+  ASSERT_TRUE(log.ok()) << log.status();
+  Options o;
+  o.collection = "c";
+  o.chunk_objects = 2;
+  o.chunk_seconds = 0;
+  o.audit = log->get();
+  Import run(s.get(), o);
+  // Records 0-2 from "a"; from "b", record 3 is indicator 4 again with other content (a
+  // conflict), record 4 is new. Chunks of two: {0, 1}, {2, 3}, {4}.
+  const std::string in_a =
+      "[" + Indicator(1, kGood) + "," + Indicator(2, kGood) + "," + Indicator(3, kGood) + "]";
+  const std::string in_b =
+      "[" + Indicator(4, "[ipv4-addr:value = '198.51.100.4']") + "," + Indicator(5, kGood) + "]";
+  auto a = BufferSource("a", in_a);
+  auto b = BufferSource("b", in_b);
+  ASSERT_TRUE(run.Add(*a).ok());
+  ASSERT_TRUE(run.Add(*b).ok());
+  auto r = run.Finish();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->committed);
+  EXPECT_EQ(r->stored.added, 4u);
+  EXPECT_EQ(r->stored.conflicts, 1u);
+  ASSERT_EQ(r->checked.problems.size(), 1u);
+  EXPECT_EQ(r->checked.problems[0].location, "b");
+  EXPECT_EQ(r->checked.problems[0].object_id, "indicator--6b5e7a3c-0000-4000-8000-000000000004");
+  auto head = (*log)->ReadHead();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->seq, 3u);  // one write entry per chunk
+  log->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace accord::ingest

@@ -4,11 +4,11 @@
 
 namespace accord::store {
 
-AsyncImport::AsyncImport(std::unique_ptr<ImportTxn> txn, size_t batch_size, size_t max_batches)
-    : txn_(std::move(txn)), batch_size_(batch_size), max_batches_(max_batches) {
-  current_.reserve(batch_size_);
+AsyncImport::AsyncImport(BeginFn begin, CommittedFn committed, size_t batch_size)
+    : begin_(std::move(begin)), committed_(std::move(committed)), batch_size_(batch_size) {
+  current_.records.reserve(batch_size_);
   // The thread's top: an exception from the store (bad_alloc, say) becomes the import's error,
-  // which the producer sees on its next Add() or at Commit(); the import then rolls back.
+  // which the producer sees on its next Add() or at Finish(); the open chunk then rolls back.
   writer_ = std::thread([this] {
     try {
       WriterLoop();
@@ -23,83 +23,103 @@ AsyncImport::AsyncImport(std::unique_ptr<ImportTxn> txn, size_t batch_size, size
 AsyncImport::~AsyncImport() { Abort(); }
 
 absl::Status AsyncImport::Add(stix::ObjectRecord&& rec) {
-  current_bytes_ += rec.json.size();
+  current_.bytes += rec.json.size();
   if (rec.index_text) {
-    current_bytes_ += rec.index_text->name.size() + rec.index_text->description.size() +
+    current_.bytes += rec.index_text->name.size() + rec.index_text->description.size() +
                       rec.index_text->markings.size();
   }
-  current_.push_back(std::move(rec));
-  if (current_.size() >= batch_size_ || current_bytes_ >= kMaxBatchBytes) {
-    Push(false);
-    std::lock_guard<std::mutex> l(mu_);
-    return error_;
+  current_.records.push_back(std::move(rec));
+  if (current_.records.size() >= batch_size_ || current_.bytes >= kMaxBatchBytes) {
+    return Push(false, false);
   }
   return absl::OkStatus();
 }
 
-void AsyncImport::Push(bool final_batch) {
+absl::Status AsyncImport::EndChunk() { return Push(true, false); }
+
+absl::Status AsyncImport::Push(bool end_chunk, bool final_batch) {
+  std::vector<std::vector<stix::ObjectRecord>> spent;
   std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return queue_.size() < max_batches_ || !error_.ok(); });
-  if (!current_.empty() && error_.ok()) queue_.push_back(std::move(current_));
-  current_ = {};
-  current_.reserve(batch_size_);
-  current_bytes_ = 0;
+  cv_.wait(l, [&] {
+    return (queue_.size() < kMaxQueuedBatches && queued_bytes_ < kMaxQueuedBytes) || !error_.ok() ||
+           closed_;
+  });
+  if (error_.ok() && !closed_ && (!current_.records.empty() || end_chunk)) {
+    current_.end_chunk = end_chunk;
+    queued_bytes_ += current_.bytes;
+    queue_.push_back(std::move(current_));
+  }
+  current_ = Batch{};
+  if (!final_batch) current_.records.reserve(batch_size_);
   if (final_batch) closed_ = true;
   cv_.notify_all();
+  spent.swap(spent_);
+  absl::Status st = error_;
+  l.unlock();
+  spent.clear();  // the records die on the thread that allocated them
+  return st;
 }
 
 void AsyncImport::WriterLoop() {
   while (true) {
-    std::vector<stix::ObjectRecord> batch;
+    Batch batch;
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return !queue_.empty() || closed_; });
-      if (queue_.empty()) return;
+      if (queue_.empty()) return;  // closed: Drain rolls back a chunk left open
       batch = std::move(queue_.front());
       queue_.pop_front();
+      queued_bytes_ -= batch.bytes;
       cv_.notify_all();
     }
-    for (const auto& r : batch) {
-      absl::Status st = txn_->Add(r);
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> l(mu_);
-        error_ = st;
-        queue_.clear();
-        cv_.notify_all();
-        return;
-      }
+    absl::Status st = Write(batch);
+    if (!st.ok()) {
+      Fail(std::move(st));
+      return;
     }
+    std::lock_guard<std::mutex> l(mu_);
+    if (!closed_) spent_.push_back(std::move(batch.records));
   }
+}
+
+absl::Status AsyncImport::Write(Batch& batch) {
+  if (!batch.records.empty() && !txn_) {
+    ACCORD_ASSIGN_OR_RETURN(txn_, begin_());
+    chunk_first_ = records_written_;
+  }
+  for (const auto& r : batch.records) {
+    ACCORD_RETURN_IF_ERROR(txn_->Add(r));
+    ++records_written_;
+  }
+  if (batch.end_chunk && txn_) {
+    ACCORD_ASSIGN_OR_RETURN(ImportResult res, txn_->Commit());
+    txn_.reset();
+    ACCORD_RETURN_IF_ERROR(committed_(std::move(res), chunk_first_));
+  }
+  return absl::OkStatus();
 }
 
 void AsyncImport::Fail(absl::Status st) {
   std::lock_guard<std::mutex> l(mu_);
   if (error_.ok()) error_ = std::move(st);
   queue_.clear();
+  queued_bytes_ = 0;
   closed_ = true;
   cv_.notify_all();
 }
 
-absl::Status AsyncImport::Drain() {
+absl::Status AsyncImport::Drain(bool commit_last) {
   if (writer_.joinable()) {
-    Push(true);
+    (void)Push(commit_last, true);
     writer_.join();
   }
+  txn_.reset();  // a chunk still open was not ended: it rolls back
   std::lock_guard<std::mutex> l(mu_);
   return error_;
 }
 
-absl::StatusOr<ImportResult> AsyncImport::Commit() {
-  ACCORD_RETURN_IF_ERROR(Drain());
-  if (!txn_) return absl::FailedPreconditionError("import already finished");
-  auto res = txn_->Commit();
-  txn_.reset();
-  return res;
-}
+absl::Status AsyncImport::Finish() { return Drain(true); }
 
-void AsyncImport::Abort() {
-  (void)Drain();
-  txn_.reset();  // rolls back if not committed
-}
+void AsyncImport::Abort() { (void)Drain(false); }
 
 }  // namespace accord::store
