@@ -111,7 +111,7 @@ class ValueIndexStore : public ::testing::Test {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open((tmp_.path() / "accord.db").c_str(), &db), SQLITE_OK);
     sqlite3_stmt* q = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM value_terms", -1, &q, nullptr),
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM value_keys", -1, &q, nullptr),
               SQLITE_OK);
     EXPECT_EQ(sqlite3_step(q), SQLITE_ROW);
     int64_t n = sqlite3_column_int64(q, 0);
@@ -199,6 +199,70 @@ TEST_F(ValueIndexStore, VersionsStoredWithoutTheIndexAreIndexedByReindex) {
   auto range = s->FindTermRange("ipv4n:cb007100", "ipv4n:cb0071ff", 10);  // 203.0.113.0/24
   ASSERT_TRUE(range.ok());
   EXPECT_EQ(range->size(), 1u);
+}
+
+// Schema 10 keeps 64-bit keys, not the terms' text: a range holds IPv4 addresses only (in
+// numeric order, named by their term again), never the hashed keys of other terms.
+TEST_F(ValueIndexStore, ARangeHoldsAddressesInOrderAndNothingElse) {
+  auto s = Open(true);
+  Import(s.get(), {Indicator(kId1, "[ipv4-addr:value = '255.255.255.255']"),
+                   Indicator(kId2, "[ipv4-addr:value = '0.0.0.1']"),
+                   Indicator("indicator--33333333-3333-4333-8333-333333333333",
+                             "[ipv4-addr:value = '10.0.0.1']"),
+                   Indicator("indicator--44444444-4444-4444-8444-444444444444",
+                             "[domain-name:value = 'example.org']")});
+  auto all = s->FindTermRange("ipv4n:00000000", "ipv4n:ffffffff", 100);  // 0.0.0.0/0
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].term, "ipv4n:00000001");
+  EXPECT_EQ((*all)[0].id, kId2);
+  EXPECT_EQ((*all)[1].term, "ipv4n:0a000001");
+  EXPECT_EQ((*all)[2].term, "ipv4n:ffffffff");
+  EXPECT_EQ((*all)[2].id, kId1);
+  auto ten = s->FindTermRange("ipv4n:0a000000", "ipv4n:0affffff", 100);  // 10.0.0.0/8
+  ASSERT_TRUE(ten.ok());
+  ASSERT_EQ(ten->size(), 1u);
+  EXPECT_EQ((*ten)[0].id, "indicator--33333333-3333-4333-8333-333333333333");
+  auto words = s->FindTermRange("domain:a", "domain:z", 100);
+  EXPECT_EQ(words.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A store of schema 9 kept the terms' text (value_terms): opening it drops that table and marks
+// the index stale; Reindex writes the keys.
+TEST_F(ValueIndexStore, ASchemaNineStoreIsReindexedUnderKeys) {
+  {
+    auto s = Open(true);
+    Import(s.get(), {Indicator(kId1, "[domain-name:value = 'old.example.net']")});
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((tmp_.path() / "accord.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE value_keys; CREATE TABLE value_terms(term TEXT NOT NULL, "
+                         "vid INTEGER NOT NULL, PRIMARY KEY(term, vid)) WITHOUT ROWID; "
+                         "INSERT INTO value_terms SELECT 'domain:old.example.net', vid FROM "
+                         "objects; PRAGMA user_version = 9;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = Open(true);
+  EXPECT_FALSE(*s->ValueIndexCurrent());
+  EXPECT_EQ(Rows(), 0);
+  ASSERT_EQ(sqlite3_open((tmp_.path() / "accord.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name='value_terms'",
+                               -1, &q, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  ASSERT_TRUE(s->Reindex().ok());
+  EXPECT_EQ(Rows(), 1);
+  auto hits = s->FindTerms({"domain:old.example.net"}, 10);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].id, kId1);
+  EXPECT_EQ((*hits)[0].term, "domain:old.example.net");
 }
 
 }  // namespace

@@ -216,7 +216,7 @@ TEST_F(QuarantineTest, Schema3StoreGainsTheQuarantine) {
   sqlite3_stmt* v = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &v, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(v), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(v, 0), 9);  // migrated to the current schema, 9
+  EXPECT_EQ(sqlite3_column_int(v, 0), 10);  // migrated to the current schema, 10
   sqlite3_finalize(v);
   sqlite3_close(db);
 }

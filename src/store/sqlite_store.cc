@@ -59,6 +59,34 @@ int64_t IdHash(std::string_view id) {
   return static_cast<int64_t>(h);
 }
 
+int64_t TermKey(std::string_view term) {
+  // PERF (issue 11): the value index's rows were (term text, vid): 61 MB for 1.5M terms, a
+  // B-tree that outgrew the page cache next to objects_key, so that every chunk of an import
+  // re-read and re-wrote most of it (1M indicators: 15-16 s -> 11-12 s with 64-bit keys).
+  // A key stands for its term: two terms collide with probability ~n^2/2^64 over a store's n
+  // distinct terms (a collision would list a version under a value it does not hold; the gate
+  // still decides what a caller sees). SipHash keeps that chance for crafted values too: a
+  // partner who wanted its object listed under a given value would need a second preimage.
+  constexpr std::string_view kIpv4n = "ipv4n:";
+  if (term.size() == kIpv4n.size() + 8 && term.substr(0, kIpv4n.size()) == kIpv4n) {
+    uint64_t a = 0;
+    bool hex = true;
+    for (char c : term.substr(kIpv4n.size())) {
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) hex = false;
+      a = (a << 4) | static_cast<uint64_t>(d < 0 ? 0 : d);
+    }
+    if (hex) return static_cast<int64_t>((uint64_t{1} << 32) + a);
+  }
+  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
+      'a', 'c', 'c', 'o', 'r', 'd', '.', 't', 'e', 'r', 'm', '.', 'v', '1', 0, 0};
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(term.data()), term.size(), kKey);
+  uint64_t h;
+  std::memcpy(&h, out, sizeof h);
+  return static_cast<int64_t>(h | (uint64_t{1} << 63));
+}
+
 namespace {
 
 // Schema version 6 (5 with the role `user` renamed `analyst`, issue 13: a data migration, the
@@ -76,8 +104,8 @@ namespace {
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
 // 7: value_terms (issue 15); 8: without its index by vid; 9: object_text, the full-text index
-// (issue 16).
-constexpr int kSchemaVersion = 9;
+// (issue 16); 10: value_keys instead of value_terms (TermKey: 64-bit keys, not the terms' text).
+constexpr int kSchemaVersion = 10;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -117,10 +145,10 @@ CREATE TABLE IF NOT EXISTS clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_a
 INSERT OR IGNORE INTO clock(one, last_added) SELECT 1, coalesce(max(date_added), 0) FROM membership;
 CREATE TABLE IF NOT EXISTS object_log(one INTEGER PRIMARY KEY CHECK (one = 1), end INTEGER NOT NULL);
 INSERT OR IGNORE INTO object_log(one, end) VALUES(1, 0);
-CREATE TABLE IF NOT EXISTS value_terms(
-  term TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS value_keys(
+  key INTEGER NOT NULL,
   vid INTEGER NOT NULL,
-  PRIMARY KEY(term, vid)) WITHOUT ROWID;
+  PRIMARY KEY(key, vid)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS object_text USING fts5(text, content='', detail=none,
   columnsize=0, tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS object_text_vocab USING fts5vocab(object_text, 'row');
@@ -370,10 +398,10 @@ absl::Status SqliteStore::ApplySchema() {
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
                            kAuthSchema, kStatusSchema, kQuarantineSchema,
                            "PRAGMA user_version = ", kSchemaVersion, ";")));
-  if (version == 7) ACCORD_RETURN_IF_ERROR(Exec(db, "DROP INDEX IF EXISTS value_terms_vid;"));
-  if (version >= 1 && version < 9) {
-    // Versions stored before the value index (7) or the full-text index (9) existed:
-    // `accord related` and `accord serve` index them first (Reindex).
+  if (version >= 7 && version < 10) ACCORD_RETURN_IF_ERROR(Exec(db, "DROP TABLE value_terms;"));
+  if (version >= 1 && version < 10) {
+    // Versions stored before the value index (7), the full-text index (9) or the value index's
+    // keys (10) existed: `accord related` and `accord serve` index them first (Reindex).
     ACCORD_RETURN_IF_ERROR(Exec(db,
                                 "INSERT OR REPLACE INTO settings(key, value) SELECT "
                                 "'value_index.stale', '1' WHERE EXISTS (SELECT 1 FROM objects);"));
@@ -1179,21 +1207,21 @@ void SqliteStore::CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRow
   std::vector<std::string> derived;
   if (!r.terms_derived) options_.derive_terms(r, &derived);
   const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
-  for (const auto& t : terms) rows->terms.emplace_back(t, vid);
+  for (const auto& t : terms) rows->terms.emplace_back(TermKey(t), vid);
 }
 
 namespace {
 
-// Runs `sql` (parameters ?1 term, ?2 vid) once per row.
+// Runs `sql` (parameters ?1 key, ?2 vid) once per row.
 absl::Status EachTermRow(Conn* c, const char* sql,
-                         const std::vector<std::pair<std::string, int64_t>>& rows,
+                         const std::vector<std::pair<int64_t, int64_t>>& rows,
                          std::string_view what) {
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
-  for (const auto& [term, vid] : rows) {
+  for (const auto& [key, vid] : rows) {
     sqlite3_reset(q.get());
-    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 1, term));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, key));
     ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, vid));
-    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), common::Cat(what, " ", term)));
+    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), what));
   }
   sqlite3_reset(q.get());
   return absl::OkStatus();
@@ -1223,9 +1251,9 @@ absl::Status EachTextRow(Conn* c, const char* sql,
 absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
   if (!rows->terms.empty()) {
     std::sort(rows->terms.begin(), rows->terms.end());
-    ACCORD_RETURN_IF_ERROR(
-        EachTermRow(c, "INSERT OR IGNORE INTO value_terms(term, vid) VALUES(?1, ?2)", rows->terms,
-                    "index the value"));
+    ACCORD_RETURN_IF_ERROR(EachTermRow(c,
+                                       "INSERT OR IGNORE INTO value_keys(key, vid) VALUES(?1, ?2)",
+                                       rows->terms, "index the value"));
     rows->terms.clear();
   }
   ACCORD_RETURN_IF_ERROR(EachTextRow(c, "INSERT INTO object_text(rowid, text) VALUES(?1, ?2)",
@@ -1247,7 +1275,7 @@ absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view typ
   }
   if (!options_.derive_terms) {
     // No deriver in this process (a store opened below the CLI): the slow way, a scan.
-    ACCORD_ASSIGN_OR_RETURN(StmtRef d, Cached(c, "DELETE FROM value_terms WHERE vid = ?1"));
+    ACCORD_ASSIGN_OR_RETURN(StmtRef d, Cached(c, "DELETE FROM value_keys WHERE vid = ?1"));
     ACCORD_RETURN_IF_ERROR(BindInt(d.get(), 1, vid));
     absl::Status st = StepDone(d.get(), "remove a version from the value index");
     sqlite3_reset(d.get());
@@ -1259,18 +1287,19 @@ absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view typ
   rec.index_text.emplace();  // the full-text rows went above; only the terms are derived here
   TermRows rows;
   CollectTerms(rec, vid, &rows);
-  return EachTermRow(c, "DELETE FROM value_terms WHERE term = ?1 AND vid = ?2", rows.terms,
+  return EachTermRow(c, "DELETE FROM value_keys WHERE key = ?1 AND vid = ?2", rows.terms,
                      "remove from the value index");
 }
 
 namespace {
-TermHit HitOf(sqlite3_stmt* q) {
+// A hit of `term`, from a row (o.id, o.type, o.modified, o.revoked).
+TermHit HitOf(std::string term, sqlite3_stmt* q) {
   TermHit h;
-  h.term = ColText(q, 0);
-  h.id = ColText(q, 1);
-  h.type = ColText(q, 2);
-  h.modified = ColInt(q, 3);
-  h.revoked = ColInt(q, 4) != 0;
+  h.term = std::move(term);
+  h.id = ColText(q, 0);
+  h.type = ColText(q, 1);
+  h.modified = ColInt(q, 2);
+  h.revoked = ColInt(q, 3) != 0;
   return h;
 }
 }  // namespace
@@ -1279,18 +1308,18 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTerms(const std::vector<st
                                                             uint64_t limit) {
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
-  // PERF: one probe of the (term, vid) primary key per term, then the object row by vid.
+  // PERF: one probe of the (key, vid) primary key per term, then the object row by vid.
   ACCORD_ASSIGN_OR_RETURN(
       Stmt q, Prepare(r.get(),
-                      "SELECT t.term, o.id, o.type, o.modified, o.revoked FROM value_terms t "
-                      "JOIN objects o ON o.vid = t.vid WHERE t.term = ?1 ORDER BY t.vid LIMIT ?2"));
+                      "SELECT o.id, o.type, o.modified, o.revoked FROM value_keys t "
+                      "JOIN objects o ON o.vid = t.vid WHERE t.key = ?1 ORDER BY t.vid LIMIT ?2"));
   std::vector<TermHit> out;
   for (const auto& term : terms) {
     sqlite3_reset(q.get());
-    ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, term));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, TermKey(term)));
     ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, static_cast<int64_t>(limit)));
     ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index",
-                                      [&](sqlite3_stmt* st) { out.push_back(HitOf(st)); }));
+                                      [&](sqlite3_stmt* st) { out.push_back(HitOf(term, st)); }));
   }
   return out;
 }
@@ -1298,19 +1327,29 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTerms(const std::vector<st
 absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::string& lo,
                                                                 const std::string& hi,
                                                                 uint64_t limit) {
+  // Only "ipv4n:" terms are kept in order (TermKey); any other range would be meaningless.
+  const int64_t lo_key = TermKey(lo), hi_key = TermKey(hi);
+  if (lo_key < 0 || hi_key < 0) {
+    return absl::InvalidArgumentError(common::Cat(
+        "the value index has ranges of \"ipv4n:\" terms only, not [", lo, ", ", hi, "]"));
+  }
   Reader r(this);
   ACCORD_RETURN_IF_ERROR(r.Open());
   ACCORD_ASSIGN_OR_RETURN(
       Stmt q, Prepare(r.get(),
-                      "SELECT t.term, o.id, o.type, o.modified, o.revoked FROM value_terms t "
-                      "JOIN objects o ON o.vid = t.vid WHERE t.term >= ?1 AND t.term <= ?2 "
-                      "ORDER BY t.term, t.vid LIMIT ?3"));
-  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, lo));
-  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, hi));
+                      "SELECT o.id, o.type, o.modified, o.revoked, t.key FROM value_keys t "
+                      "JOIN objects o ON o.vid = t.vid WHERE t.key >= ?1 AND t.key <= ?2 "
+                      "ORDER BY t.key, t.vid LIMIT ?3"));
+  ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, lo_key));
+  ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 2, hi_key));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 3, static_cast<int64_t>(limit)));
   std::vector<TermHit> out;
-  ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index",
-                                    [&](sqlite3_stmt* st) { out.push_back(HitOf(st)); }));
+  ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index", [&](sqlite3_stmt* st) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08llx",
+                  static_cast<unsigned long long>(ColInt(st, 4) - (int64_t{1} << 32)));
+    out.push_back(HitOf(common::Cat("ipv4n:", buf), st));
+  }));
   return out;
 }
 
@@ -1602,7 +1641,7 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
   ACCORD_RETURN_IF_ERROR(Exec(
-      db, "DELETE FROM value_terms; INSERT INTO object_text(object_text) VALUES('delete-all');"));
+      db, "DELETE FROM value_keys; INSERT INTO object_text(object_text) VALUES('delete-all');"));
   ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db,
                                           "SELECT vid, id, type, modified, log_off, log_len "
                                           "FROM objects ORDER BY vid"));

@@ -23,6 +23,10 @@ namespace accord::store::detail {
 int64_t ContentHash(std::string_view json);
 /// The 64-bit key under which an object id is indexed (objects.idh); equal ids, equal keys.
 int64_t IdHash(std::string_view id);
+/// The 64-bit key under which a value-index term is kept (value_keys.key). "ipv4n:<8 hex
+/// digits>" is the address itself plus 2^32, so that a CIDR is one key range; every other
+/// term is a SipHash-2-4 of its text with the top bit set (a negative key).
+int64_t TermKey(std::string_view term);
 
 // A connection and its prepared statements, keyed by SQL text (PERF: preparing List's query
 // cost more than running it for a 100-object TAXII page). Used by one thread at a time.
@@ -105,11 +109,11 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<uint64_t> Reindex() override;
   absl::StatusOr<BrowsePage> Browse(const BrowseQuery& query) override;
   // Index rows of new versions, gathered by CollectTerms and written by FlushTerms: the value
-  // index's (term, vid) rows, written in term order (PERF: B-tree inserts in key order touch
+  // index's (key, vid) rows, written in key order (PERF: B-tree inserts in key order touch
   // the pages the previous insert touched; in the order objects arrive each term lands on a
   // random page of a large index), and the full-text index's rows (vid, fields).
   struct TermRows {
-    std::vector<std::pair<std::string, int64_t>> terms;
+    std::vector<std::pair<int64_t, int64_t>> terms;
     std::vector<std::pair<int64_t, stix::IndexText>> texts;
     size_t text_bytes = 0;
     /// Time to flush: kMaxTermRows rows, or kMaxTextBytes of text (a 300 MB bundle of long

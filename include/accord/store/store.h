@@ -440,7 +440,8 @@ class Store {
     return absl::UnimplementedError("this store backend has no value index");
   }
   /// The versions holding a term in [lo, hi] (byte order), at most `limit`: a range of
-  /// addresses whose terms are written so that byte order is numeric order.
+  /// addresses whose terms are written so that byte order is numeric order ("ipv4n:" terms,
+  /// correlate::AddressRange; InvalidArgument for other bounds).
   virtual absl::StatusOr<std::vector<TermHit>> FindTermRange(const std::string& lo,
                                                              const std::string& hi,
                                                              uint64_t limit) {
