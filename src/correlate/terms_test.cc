@@ -265,5 +265,53 @@ TEST_F(ValueIndexStore, ASchemaNineStoreIsReindexedUnderKeys) {
   EXPECT_EQ((*hits)[0].term, "domain:old.example.net");
 }
 
+// An import prepares each record off the writer thread (Store::PrepareWrite: hashes, index keys,
+// full-text row). A prepared version is indexed exactly as one the writer prepares itself: found
+// by value and by word, and purged without a row left behind (the purge derives the rows again
+// from the JSON).
+TEST_F(ValueIndexStore, APreparedVersionIsIndexedAndPurgedAsAnyOther) {
+  auto s = Open(true);
+  std::string expired = Indicator(kId1, "[domain-name:value = 'both.example.org']");
+  expired.insert(expired.size() - 1,
+                 R"(,"name":"Prepared beacon","valid_until":"2024-06-01T00:00:00Z")");
+  std::string kept = Indicator(kId2, "[domain-name:value = 'both.example.org']");
+  kept.insert(kept.size() - 1, R"(,"name":"Unprepared beacon")");
+  {
+    auto t = s->BeginImport("default");
+    ASSERT_TRUE(t.ok());
+    stix::ObjectRecord a = Read(expired);
+    s->PrepareWrite(&a);
+    ASSERT_TRUE(a.prepared.has_value());
+    ASSERT_TRUE((*t)->Add(a).ok());
+    ASSERT_TRUE((*t)->Add(Read(kept)).ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  }
+  EXPECT_EQ(Rows(), 2);  // one domain term each
+  auto hits = s->FindTerms({"domain:both.example.org"}, 10);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(hits->size(), 2u);
+  store::BrowseQuery q;
+  q.collections = {"default"};
+  q.text = "beacon";
+  auto page = s->Browse(q);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->hits.size(), 2u);
+  store::PurgeRules rules;
+  rules.indicators_expired_before = 1735689600000000;  // 2025-01-01
+  ASSERT_TRUE(s->Purge(rules, false).ok());
+  EXPECT_EQ(Rows(), 1);
+  hits = s->FindTerms({"domain:both.example.org"}, 10);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].id, kId2);
+  q.text = "prepared";
+  page = s->Browse(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->hits.empty());
+  q.text = "beacon";
+  page = s->Browse(q);
+  ASSERT_EQ(page->hits.size(), 1u);
+  EXPECT_EQ(page->hits[0].id, kId2);
+}
+
 }  // namespace
 }  // namespace accord::correlate

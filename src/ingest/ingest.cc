@@ -382,6 +382,7 @@ absl::Status Import::Add(Source& source) {
   if (m.failed || m.finished) return absl::FailedPreconditionError("import already finished");
   auto on_object = [&m](stix::ObjectRecord&& rec) -> absl::Status {
     if (!m.txn) m.Open();
+    m.store->PrepareWrite(&rec);  // PERF: hashes, index keys and text off the writer thread
     ACCORD_RETURN_IF_ERROR(m.txn->Add(std::move(rec)));
     ++m.chunk_objects;
     // Non-strict runs commit in chunks, so that other writers wait about chunk_seconds at

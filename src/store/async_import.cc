@@ -28,6 +28,9 @@ absl::Status AsyncImport::Add(stix::ObjectRecord&& rec) {
     current_.bytes += rec.index_text->name.size() + rec.index_text->description.size() +
                       rec.index_text->markings.size();
   }
+  if (rec.prepared) {
+    current_.bytes += rec.prepared->text.size() + rec.prepared->term_keys.size() * sizeof(int64_t);
+  }
   current_.records.push_back(std::move(rec));
   if (current_.records.size() >= batch_size_ || current_.bytes >= kMaxBatchBytes) {
     return Push(false, false);

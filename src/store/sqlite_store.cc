@@ -538,14 +538,14 @@ class SqliteImportTxn final : public ImportTxn {
     sqlite3* db = s_->writer_->get();
     int64_t now = NextAdded();
     std::string_view what = r.id;
-    int64_t idh = IdHash(r.id);
+    int64_t idh = r.prepared ? r.prepared->id_hash : IdHash(r.id);
     // Is this version stored already? (A miss touches only the idh index.)
     int64_t vid = -1;
     sqlite3_stmt* f = find_obj_->get();
     ACCORD_RETURN_IF_ERROR(BindInt(f, 1, idh));
     ACCORD_RETURN_IF_ERROR(BindInt(f, 2, r.modified));
     ACCORD_RETURN_IF_ERROR(BindStatic(f, 3, r.id));
-    int64_t json_hash = ContentHash(r.json);
+    int64_t json_hash = r.prepared ? r.prepared->content_hash : ContentHash(r.json);
     absl::StatusOr<bool> found = Step(f, what);
     bool same_bytes = true;
     ObjectLog::Range stored;
@@ -627,10 +627,11 @@ class SqliteImportTxn final : public ImportTxn {
     ACCORD_RETURN_IF_ERROR(BindInt(st, 11, idh));
     ACCORD_RETURN_IF_ERROR(BindInt(st, 12, static_cast<int64_t>(r.json.size())));
     ACCORD_RETURN_IF_ERROR(BindInt(st, 13, json_hash));
-    absl::Status stored = StepDone(st, common::Cat("store ", r.id));
+    absl::Status stored = StepDone(st, r.id);
     sqlite3_reset(st);
     if (!stored.ok()) return stored;
     int64_t vid = sqlite3_last_insert_rowid(db);
+    ACCORD_RETURN_IF_ERROR(s_->AddText(s_->writer_.get(), vid, r));
     s_->CollectTerms(r, vid, &terms_);
     if (terms_.Full()) {
       ACCORD_RETURN_IF_ERROR(s_->FlushTerms(s_->writer_.get(), &terms_));
@@ -1198,12 +1199,11 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
 }
 
 void SqliteStore::CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows) {
-  stix::IndexText text = r.index_text ? *r.index_text : stix::IndexTextOf(r.json);
-  if (!text.empty()) {
-    rows->text_bytes += text.name.size() + text.description.size() + text.markings.size();
-    rows->texts.emplace_back(vid, std::move(text));
-  }
   if (!options_.derive_terms) return;
+  if (r.prepared) {
+    for (int64_t k : r.prepared->term_keys) rows->terms.emplace_back(k, vid);
+    return;
+  }
   std::vector<std::string> derived;
   if (!r.terms_derived) options_.derive_terms(r, &derived);
   const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
@@ -1227,26 +1227,61 @@ absl::Status EachTermRow(Conn* c, const char* sql,
   return absl::OkStatus();
 }
 
-std::string IndexedText(const stix::IndexText& t);  // below, with the search
-
-// Runs `sql` (parameters ?1 vid, ?2 the text) once per row of the full-text index.
-absl::Status EachTextRow(Conn* c, const char* sql,
-                         const std::vector<std::pair<int64_t, stix::IndexText>>& rows,
-                         std::string_view what) {
-  if (rows.empty()) return absl::OkStatus();
-  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
-  for (const auto& [vid, text] : rows) {
-    sqlite3_reset(q.get());
-    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, vid));
-    const std::string indexed = IndexedText(text);
-    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, indexed));
-    ACCORD_RETURN_IF_ERROR(StepDone(q.get(), what));
-  }
-  sqlite3_reset(q.get());
-  return absl::OkStatus();
-}
+void IndexedText(const stix::IndexText& t, std::string* out);  // below, with the search
 
 }  // namespace
+
+absl::Status SqliteStore::TextRow(Conn* c, const char* sql, int64_t vid,
+                                  const stix::IndexText& text) {
+  if (text.empty()) return absl::OkStatus();
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
+  sqlite3_reset(q.get());
+  ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, vid));
+  IndexedText(text, &text_buf_);
+  ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, text_buf_));
+  absl::Status st = StepDone(q.get(), "the full-text index");
+  sqlite3_reset(q.get());
+  return st;
+}
+
+absl::Status SqliteStore::AddText(Conn* c, int64_t vid, const stix::ObjectRecord& r) {
+  // PERF: straight into FTS5, which gathers a transaction's rows in memory itself (a copy of
+  // every record's text, kept for a later flush, cost the writer thread malloc and free).
+  constexpr const char* kSql = "INSERT INTO object_text(rowid, text) VALUES(?1, ?2)";
+  if (r.prepared) {
+    if (r.prepared->text.empty()) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, kSql));
+    sqlite3_reset(q.get());
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, vid));
+    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, r.prepared->text));
+    absl::Status st = StepDone(q.get(), "the full-text index");
+    sqlite3_reset(q.get());
+    return st;
+  }
+  if (r.index_text) return TextRow(c, kSql, vid, *r.index_text);
+  return TextRow(c, kSql, vid, stix::IndexTextOf(r.json));
+}
+
+void SqliteStore::PrepareWrite(stix::ObjectRecord* r) const {
+  stix::ObjectRecord::Prepared p;
+  p.content_hash = ContentHash(r->json);
+  p.id_hash = IdHash(r->id);
+  if (options_.derive_terms) {
+    std::vector<std::string> derived;
+    if (!r->terms_derived) options_.derive_terms(*r, &derived);
+    const std::vector<std::string>& terms = r->terms_derived ? r->index_terms : derived;
+    p.term_keys.reserve(terms.size());
+    for (const auto& t : terms) p.term_keys.push_back(TermKey(t));
+  }
+  std::optional<stix::IndexText> read;
+  const stix::IndexText& text =
+      r->index_text ? *r->index_text : read.emplace(stix::IndexTextOf(r->json));
+  if (!text.empty()) IndexedText(text, &p.text);
+  r->prepared = std::move(p);
+  // What they were read for is in `prepared`: the queue to the writer holds less.
+  r->index_text.reset();
+  r->index_terms = {};
+}
 
 absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
   if (!rows->terms.empty()) {
@@ -1256,23 +1291,15 @@ absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
                                        rows->terms, "index the value"));
     rows->terms.clear();
   }
-  ACCORD_RETURN_IF_ERROR(EachTextRow(c, "INSERT INTO object_text(rowid, text) VALUES(?1, ?2)",
-                                     rows->texts, "index the text"));
-  rows->texts.clear();
-  rows->text_bytes = 0;
   return absl::OkStatus();
 }
 
 absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view type,
                                       std::string_view json) {
-  std::vector<std::pair<int64_t, stix::IndexText>> texts;
-  texts.emplace_back(vid, stix::IndexTextOf(json));
-  if (!texts[0].second.empty()) {
-    ACCORD_RETURN_IF_ERROR(EachTextRow(c,
-                                       "INSERT INTO object_text(object_text, rowid, text) "
-                                       "VALUES('delete', ?1, ?2)",
-                                       texts, "remove from the full-text index"));
-  }
+  ACCORD_RETURN_IF_ERROR(TextRow(c,
+                                 "INSERT INTO object_text(object_text, rowid, text) "
+                                 "VALUES('delete', ?1, ?2)",
+                                 vid, stix::IndexTextOf(json)));
   if (!options_.derive_terms) {
     // No deriver in this process (a store opened below the CLI): the slow way, a scan.
     ACCORD_ASSIGN_OR_RETURN(StmtRef d, Cached(c, "DELETE FROM value_keys WHERE vid = ?1"));
@@ -1284,7 +1311,6 @@ absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view typ
   stix::ObjectRecord rec;
   rec.type = std::string(type);
   rec.json = std::string(json);
-  rec.index_text.emplace();  // the full-text rows went above; only the terms are derived here
   TermRows rows;
   CollectTerms(rec, vid, &rows);
   return EachTermRow(c, "DELETE FROM value_keys WHERE key = ?1 AND vid = ?2", rows.terms,
@@ -1390,31 +1416,41 @@ bool WordCodePoint(uint32_t cp) {
 // ("marking-definition--34098fce-860f-..." -> "mk34098fce860f..."). The full-text index holds
 // no positions, so an id cannot be a phrase of its parts; the prefix keeps the token apart
 // from any word of a name or description.
-std::string MarkingToken(std::string_view id) {
+// Appends the token and a space to `out`.
+void AppendMarkingToken(std::string_view id, std::string* out) {
   size_t at = id.rfind("--");
   std::string_view uuid = at == std::string_view::npos ? id : id.substr(at + 2);
-  std::string out = "mk";
+  out->append("mk");
   for (char c : uuid) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (c >= 'A' && c <= 'Z') {
+      out->push_back(static_cast<char>(c - 'A' + 'a'));
+    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      out->push_back(c);
     }
   }
+  out->push_back(' ');
+}
+
+std::string MarkingToken(std::string_view id) {
+  std::string out;
+  AppendMarkingToken(id, &out);
+  out.pop_back();
   return out;
 }
 
 // What the index holds of a version: its name, its description and its markings' tokens.
 // Deterministic: a row is deleted by giving this text again.
-std::string IndexedText(const stix::IndexText& t) {
-  std::string out = common::Cat(t.name, "\n", t.description, "\n");
+void IndexedText(const stix::IndexText& t, std::string* out) {
+  out->clear();
+  common::Append(out, t.name, "\n", t.description, "\n");
   size_t i = 0;
   std::string_view markings = t.markings;
   while (i < markings.size()) {
     size_t end = markings.find(' ', i);
     if (end == std::string_view::npos) end = markings.size();
-    if (end > i) common::Append(&out, MarkingToken(markings.substr(i, end - i)), " ");
+    if (end > i) AppendMarkingToken(markings.substr(i, end - i), out);
     i = end + 1;
   }
-  return out;
 }
 
 // The MATCH expression of a BrowseQuery: every word of `text`, and one of `markings`' tokens. A
@@ -1656,6 +1692,7 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
     rec.type = ColText(q.get(), 2);
     rec.modified = ColInt(q.get(), 3);
     ACCORD_RETURN_IF_ERROR(log_->Read({{ColInt(q.get(), 4), ColInt(q.get(), 5), &rec.json}}));
+    ACCORD_RETURN_IF_ERROR(AddText(writer_.get(), vid, rec));
     CollectTerms(rec, vid, &terms);
     if (terms.Full()) ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));
     ++rows;

@@ -84,6 +84,7 @@ class SqliteStore final : public Store, public Quarantine {
   static absl::StatusOr<std::unique_ptr<SqliteStore>> OpenAt(const Options& options);
 
   absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) override;
+  void PrepareWrite(stix::ObjectRecord* record) const override;
   absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
                                                 VersionSelect versions) override;
   absl::StatusOr<Page> List(const Query& query) override;
@@ -108,25 +109,22 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<bool> ValueIndexCurrent() override;
   absl::StatusOr<uint64_t> Reindex() override;
   absl::StatusOr<BrowsePage> Browse(const BrowseQuery& query) override;
-  // Index rows of new versions, gathered by CollectTerms and written by FlushTerms: the value
-  // index's (key, vid) rows, written in key order (PERF: B-tree inserts in key order touch
-  // the pages the previous insert touched; in the order objects arrive each term lands on a
-  // random page of a large index), and the full-text index's rows (vid, fields).
+  // Value-index rows of new versions, gathered by CollectTerms and written by FlushTerms in
+  // key order (PERF: B-tree inserts in key order touch the pages the previous insert touched;
+  // in the order objects arrive each term lands on a random page of a large index).
   struct TermRows {
-    std::vector<std::pair<int64_t, int64_t>> terms;
-    std::vector<std::pair<int64_t, stix::IndexText>> texts;
-    size_t text_bytes = 0;
-    /// Time to flush: kMaxTermRows rows, or kMaxTextBytes of text (a 300 MB bundle of long
-    /// descriptions must not wait in memory).
-    bool Full() const {
-      return terms.size() + texts.size() >= kMaxTermRows || text_bytes >= kMaxTextBytes;
-    }
+    std::vector<std::pair<int64_t, int64_t>> terms;  // (key, vid)
+    bool Full() const { return terms.size() >= kMaxTermRows; }
   };
   static constexpr size_t kMaxTermRows = 1 << 16;
-  static constexpr size_t kMaxTextBytes = 4 << 20;
   void CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows);
   // REQUIRES: `c` is the writer, in a write transaction. Empties `rows`.
   absl::Status FlushTerms(Conn* c, TermRows* rows);
+  // The full-text index's row of a new version. REQUIRES: as FlushTerms.
+  absl::Status AddText(Conn* c, int64_t vid, const stix::ObjectRecord& r);
+  // Runs `sql` (?1 vid, ?2 the indexed text) for `text`; nothing for an empty one.
+  absl::Status TextRow(Conn* c, const char* sql, int64_t vid, const stix::IndexText& text);
+  std::string text_buf_;  // TextRow's, on the writer (write_mu_)
   // Removes version `vid`, whose JSON is `json`, from the value index and the full-text index:
   // its terms and fields are derived again (there is no index by vid: it doubled the cost of
   // indexing; the full-text index keeps no copy of the text). REQUIRES: as FlushTerms.

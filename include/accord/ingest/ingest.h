@@ -121,7 +121,11 @@ struct Options {
   /// `chunk_seconds` of work, whichever comes first, so that other writers (TAXII POSTs wait
   /// for SQLite's write lock) wait at most about that long. 0 disables that bound.
   /// A strict run is one transaction whatever these say (it is all or nothing).
-  uint64_t chunk_objects = 50000;
+  /// PERF: the time bound is the one that keeps other writers' wait short; the count only caps
+  /// a chunk on a machine faster than ~250k objects/s. Each commit writes most of the random
+  /// indexes' pages again (objects_key, value_keys), so at 50,000 a 1M-object import made 20
+  /// commits instead of ~11 and took ~1 s longer (issue 11, docs/PERFORMANCE.md).
+  uint64_t chunk_objects = 250000;
   double chunk_seconds = 1.0;
   Pipeline pipeline = Pipeline::Default();
   /// Called for every refusal and warning as it happens (optional). Problems are also kept

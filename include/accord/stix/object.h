@@ -50,6 +50,16 @@ struct ObjectRecord {
   /// The full-text index's fields (IndexTextOf), when the ingest path read them off the
   /// store's writer thread; otherwise the store reads them itself.
   std::optional<IndexText> index_text;
+  /// What the store computes from the record before writing it, when store::Store::PrepareWrite
+  /// ran on the caller's thread (PERF: off the store's single writer thread); otherwise the
+  /// store computes it while writing. Meaningful to the store that prepared it only.
+  struct Prepared {
+    int64_t content_hash = 0;
+    int64_t id_hash = 0;
+    std::vector<int64_t> term_keys;  // the value index's keys
+    std::string text;                // the full-text index's row; empty: none
+  };
+  std::optional<Prepared> prepared;
 };
 
 /// True when `a` and `b` hold the same JSON value, whatever their member order and

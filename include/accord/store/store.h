@@ -381,6 +381,9 @@ class Store {
 
   /// Starts one all-or-nothing import into `collection` (id or alias; created if missing).
   virtual absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) = 0;
+  /// Computes on the calling thread what writing `record` will need (record->prepared), so
+  /// that an import's writer thread does less. Optional; thread-safe; takes no lock.
+  virtual void PrepareWrite(stix::ObjectRecord* record) const { (void)record; }
 
   /// Versions of one object, oldest first, filtered by `versions`.
   virtual absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
