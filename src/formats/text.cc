@@ -395,6 +395,15 @@ bool HasPublicSuffix(std::string_view domain) {
   return psl_is_public_suffix2(psl, buf + dot + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
 }
 
+namespace {
+// After "hxxp" at `k`: an optional 's', then ':' or a bracket ("hxxps://", "hxxp[:]//"). A
+// label that merely starts with "hxxp" ("x.hxxpexample.com") is not a scheme.
+bool SchemeEndsAt(std::string_view in, size_t k) {
+  if (k < in.size() && (in[k] == 's' || in[k] == 'S')) ++k;
+  return k < in.size() && (in[k] == ':' || in[k] == '[' || in[k] == '(' || in[k] == '{');
+}
+}  // namespace
+
 std::string Refang(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -428,7 +437,7 @@ std::string Refang(std::string_view in) {
       }
     } else if ((c == 'h' || c == 'H') && i + 3 < n && (in[i + 1] == 'x' || in[i + 1] == 'X') &&
                (in[i + 2] == 'x' || in[i + 2] == 'X') && (in[i + 3] == 'p' || in[i + 3] == 'P') &&
-               (i == 0 || !IsAlpha(in[i - 1]))) {
+               (i == 0 || !IsAlpha(in[i - 1])) && SchemeEndsAt(in, i + 4)) {
       out += c == 'h' ? "http" : "HTTP";
       i += 4;
       continue;

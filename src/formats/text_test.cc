@@ -53,6 +53,23 @@ TEST(Refang, UndoesTheUsualDefanging) {
   // Not defanging: ordinary brackets and words.
   EXPECT_EQ(Refang("(see above) [1] {x} at (at) hexxpert"), "(see above) [1] {x} at (at) hexxpert");
   EXPECT_EQ(Refang("chxxp"), "chxxp");
+  // "hxxp" is a scheme only before ':' or a bracket (libFuzzer, text_fuzz: "x.hxxpexample.com"
+  // was a domain to ExtractValues, which refangs only tokens that start like a scheme, and
+  // "x.httpexample.com" to ClassifyToken).
+  EXPECT_EQ(Refang("x.hxxpexample.com"), "x.hxxpexample.com");
+  EXPECT_EQ(Refang("hxxpexample.com"), "hxxpexample.com");
+  EXPECT_EQ(Refang("see hxxps://a.example"), "see https://a.example");
+}
+
+// Whatever ExtractValues finds classifies again as the same value (text_fuzz's property).
+TEST(ExtractValues, AValueClassifiesAsItself) {
+  for (const char* text : {"1,\"x.hxxpexample.com\"", "a hxxpexample.com b", "x.fxpexample.com"}) {
+    for (const Value& v : ExtractValues(text)) {
+      auto again = ClassifyToken(v.value);
+      ASSERT_TRUE(again.has_value()) << text << ": " << v.value;
+      EXPECT_EQ(again->value, v.value) << text;
+    }
+  }
 }
 
 TEST(ClassifyToken, EachKind) {
