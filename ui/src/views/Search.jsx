@@ -2,7 +2,7 @@
 // not), by words of names and descriptions, and by type, collection, marking and modified time.
 // The query lives in the URL (/ui/search?q=Q&type=T&collection=C&marking=M&since=D&until=D;
 // value=V for a value only), so it can be pasted.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, collections, query } from '../api.js';
 import { Alert, Loading, SubmitField, TextField, Time, useTitle } from '../components.jsx';
 import { BASE, Link, navigate, objectHref, params } from '../router.js';
@@ -65,8 +65,13 @@ export function Search({ search }) {
   const anything = Object.values(asked).some((v) => v);
 
   // Runs the search in the URL whenever it changes (a submit, the back button, a pasted link).
+  // The form takes the URL's values when the URL changes, not on the first run: useState has
+  // them already, and effects run a frame after the first render, so resetting the form there
+  // dropped what someone typed in that frame (a browser test under CI's load did).
+  const mounted = useRef(false);
   useEffect(() => {
-    setForm(formOf(q));
+    if (mounted.current) setForm(formOf(q));
+    mounted.current = true;
     setAnswer(null);
     setError('');
     if (!anything) return;
