@@ -47,16 +47,25 @@ int64_t ContentHash(std::string_view json) {
   return static_cast<int64_t>(XXH3_64bits(json.data(), json.size()));
 }
 
-int64_t IdHash(std::string_view id) {
-  // SipHash-2-4 (libsodium) under a fixed key: stable across processes and backends. The key
-  // being public only lets someone craft ids that collide, which costs lookups a row read each.
-  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
-      'a', 'c', 'c', 'o', 'r', 'd', '.', 'i', 'd', 'h', '.', 'v', '1', 0, 0, 0};
+namespace {
+// SipHash-2-4 (libsodium) of `data` under `key`, as 64 bits.
+uint64_t SipHash64(std::string_view data, const unsigned char (&key)[crypto_shorthash_KEYBYTES]) {
   unsigned char out[crypto_shorthash_BYTES];
-  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(id.data()), id.size(), kKey);
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(data.data()), data.size(), key);
   uint64_t h;
   std::memcpy(&h, out, sizeof h);
-  return static_cast<int64_t>(h);
+  return h;
+}
+// TermKey of "ipv4n:<8 hex digits>": the address plus this; hashed keys are negative.
+constexpr int64_t kIpv4nKeyBase = int64_t{1} << 32;
+}  // namespace
+
+int64_t IdHash(std::string_view id) {
+  // SipHash-2-4 under a fixed key: stable across processes and backends. The key being public
+  // only lets someone craft ids that collide, which costs lookups a row read each.
+  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
+      'a', 'c', 'c', 'o', 'r', 'd', '.', 'i', 'd', 'h', '.', 'v', '1', 0, 0, 0};
+  return static_cast<int64_t>(SipHash64(id, kKey));
 }
 
 int64_t TermKey(std::string_view term) {
@@ -76,15 +85,11 @@ int64_t TermKey(std::string_view term) {
       if (d < 0) hex = false;
       a = (a << 4) | static_cast<uint64_t>(d < 0 ? 0 : d);
     }
-    if (hex) return static_cast<int64_t>((uint64_t{1} << 32) + a);
+    if (hex) return kIpv4nKeyBase + static_cast<int64_t>(a);
   }
   static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
       'a', 'c', 'c', 'o', 'r', 'd', '.', 't', 'e', 'r', 'm', '.', 'v', '1', 0, 0};
-  unsigned char out[crypto_shorthash_BYTES];
-  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(term.data()), term.size(), kKey);
-  uint64_t h;
-  std::memcpy(&h, out, sizeof h);
-  return static_cast<int64_t>(h | (uint64_t{1} << 63));
+  return static_cast<int64_t>(SipHash64(term, kKey) | (uint64_t{1} << 63));
 }
 
 namespace {
@@ -631,8 +636,7 @@ class SqliteImportTxn final : public ImportTxn {
     sqlite3_reset(st);
     if (!stored.ok()) return stored;
     int64_t vid = sqlite3_last_insert_rowid(db);
-    ACCORD_RETURN_IF_ERROR(s_->AddText(s_->writer_.get(), vid, r));
-    s_->CollectTerms(r, vid, &terms_);
+    ACCORD_RETURN_IF_ERROR(s_->IndexVersion(s_->writer_.get(), vid, r, &terms_));
     if (terms_.Full()) {
       ACCORD_RETURN_IF_ERROR(s_->FlushTerms(s_->writer_.get(), &terms_));
     }
@@ -1198,16 +1202,23 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
   return static_cast<uint64_t>(ColInt(q.get(), 0));
 }
 
-void SqliteStore::CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows) {
-  if (!options_.derive_terms) return;
-  if (r.prepared) {
-    for (int64_t k : r.prepared->term_keys) rows->terms.emplace_back(k, vid);
-    return;
+namespace {
+void IndexedText(const stix::IndexText& t, std::string* out);  // below, with the search
+}  // namespace
+
+void SqliteStore::IndexRowsOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys,
+                              std::string* text) const {
+  keys->clear();
+  text->clear();
+  if (options_.derive_terms) {
+    std::vector<std::string> derived;
+    if (!r.terms_derived) options_.derive_terms(r, &derived);
+    for (const auto& t : r.terms_derived ? r.index_terms : derived) keys->push_back(TermKey(t));
   }
-  std::vector<std::string> derived;
-  if (!r.terms_derived) options_.derive_terms(r, &derived);
-  const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
-  for (const auto& t : terms) rows->terms.emplace_back(TermKey(t), vid);
+  std::optional<stix::IndexText> read;
+  const stix::IndexText& fields =
+      r.index_text ? *r.index_text : read.emplace(stix::IndexTextOf(r.json));
+  if (!fields.empty()) IndexedText(fields, text);
 }
 
 namespace {
@@ -1227,56 +1238,37 @@ absl::Status EachTermRow(Conn* c, const char* sql,
   return absl::OkStatus();
 }
 
-void IndexedText(const stix::IndexText& t, std::string* out);  // below, with the search
-
 }  // namespace
 
-absl::Status SqliteStore::TextRow(Conn* c, const char* sql, int64_t vid,
-                                  const stix::IndexText& text) {
+absl::Status SqliteStore::TextRow(Conn* c, const char* sql, int64_t vid, std::string_view text) {
   if (text.empty()) return absl::OkStatus();
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, sql));
   sqlite3_reset(q.get());
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, vid));
-  IndexedText(text, &text_buf_);
-  ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, text_buf_));
+  ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, text));
   absl::Status st = StepDone(q.get(), "the full-text index");
   sqlite3_reset(q.get());
   return st;
 }
 
-absl::Status SqliteStore::AddText(Conn* c, int64_t vid, const stix::ObjectRecord& r) {
+absl::Status SqliteStore::IndexVersion(Conn* c, int64_t vid, const stix::ObjectRecord& r,
+                                       TermRows* rows) {
+  if (!r.prepared) IndexRowsOf(r, &key_buf_, &text_buf_);
+  const std::vector<int64_t>& keys = r.prepared ? r.prepared->term_keys : key_buf_;
+  const std::string& text = r.prepared ? r.prepared->text : text_buf_;
   // PERF: straight into FTS5, which gathers a transaction's rows in memory itself (a copy of
   // every record's text, kept for a later flush, cost the writer thread malloc and free).
-  constexpr const char* kSql = "INSERT INTO object_text(rowid, text) VALUES(?1, ?2)";
-  if (r.prepared) {
-    if (r.prepared->text.empty()) return absl::OkStatus();
-    ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(c, kSql));
-    sqlite3_reset(q.get());
-    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, vid));
-    ACCORD_RETURN_IF_ERROR(BindStatic(q.get(), 2, r.prepared->text));
-    absl::Status st = StepDone(q.get(), "the full-text index");
-    sqlite3_reset(q.get());
-    return st;
-  }
-  if (r.index_text) return TextRow(c, kSql, vid, *r.index_text);
-  return TextRow(c, kSql, vid, stix::IndexTextOf(r.json));
+  ACCORD_RETURN_IF_ERROR(
+      TextRow(c, "INSERT INTO object_text(rowid, text) VALUES(?1, ?2)", vid, text));
+  for (int64_t k : keys) rows->terms.emplace_back(k, vid);
+  return absl::OkStatus();
 }
 
 void SqliteStore::PrepareWrite(stix::ObjectRecord* r) const {
   stix::ObjectRecord::Prepared p;
   p.content_hash = ContentHash(r->json);
   p.id_hash = IdHash(r->id);
-  if (options_.derive_terms) {
-    std::vector<std::string> derived;
-    if (!r->terms_derived) options_.derive_terms(*r, &derived);
-    const std::vector<std::string>& terms = r->terms_derived ? r->index_terms : derived;
-    p.term_keys.reserve(terms.size());
-    for (const auto& t : terms) p.term_keys.push_back(TermKey(t));
-  }
-  std::optional<stix::IndexText> read;
-  const stix::IndexText& text =
-      r->index_text ? *r->index_text : read.emplace(stix::IndexTextOf(r->json));
-  if (!text.empty()) IndexedText(text, &p.text);
+  IndexRowsOf(*r, &p.term_keys, &p.text);
   r->prepared = std::move(p);
   // What they were read for is in `prepared`: the queue to the writer holds less.
   r->index_text.reset();
@@ -1296,10 +1288,13 @@ absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
 
 absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view type,
                                       std::string_view json) {
-  ACCORD_RETURN_IF_ERROR(TextRow(c,
-                                 "INSERT INTO object_text(object_text, rowid, text) "
-                                 "VALUES('delete', ?1, ?2)",
-                                 vid, stix::IndexTextOf(json)));
+  stix::ObjectRecord rec;
+  rec.type = std::string(type);
+  rec.json = std::string(json);
+  IndexRowsOf(rec, &key_buf_, &text_buf_);
+  ACCORD_RETURN_IF_ERROR(
+      TextRow(c, "INSERT INTO object_text(object_text, rowid, text) VALUES('delete', ?1, ?2)", vid,
+              text_buf_));
   if (!options_.derive_terms) {
     // No deriver in this process (a store opened below the CLI): the slow way, a scan.
     ACCORD_ASSIGN_OR_RETURN(StmtRef d, Cached(c, "DELETE FROM value_keys WHERE vid = ?1"));
@@ -1308,11 +1303,8 @@ absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view typ
     sqlite3_reset(d.get());
     return st;
   }
-  stix::ObjectRecord rec;
-  rec.type = std::string(type);
-  rec.json = std::string(json);
   TermRows rows;
-  CollectTerms(rec, vid, &rows);
+  for (int64_t k : key_buf_) rows.terms.emplace_back(k, vid);
   return EachTermRow(c, "DELETE FROM value_keys WHERE key = ?1 AND vid = ?2", rows.terms,
                      "remove from the value index");
 }
@@ -1373,7 +1365,7 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::strin
   ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index", [&](sqlite3_stmt* st) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "%08llx",
-                  static_cast<unsigned long long>(ColInt(st, 4) - (int64_t{1} << 32)));
+                  static_cast<unsigned long long>(ColInt(st, 4) - kIpv4nKeyBase));
     out.push_back(HitOf(common::Cat("ipv4n:", buf), st));
   }));
   return out;
@@ -1692,8 +1684,7 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
     rec.type = ColText(q.get(), 2);
     rec.modified = ColInt(q.get(), 3);
     ACCORD_RETURN_IF_ERROR(log_->Read({{ColInt(q.get(), 4), ColInt(q.get(), 5), &rec.json}}));
-    ACCORD_RETURN_IF_ERROR(AddText(writer_.get(), vid, rec));
-    CollectTerms(rec, vid, &terms);
+    ACCORD_RETURN_IF_ERROR(IndexVersion(writer_.get(), vid, rec, &terms));
     if (terms.Full()) ACCORD_RETURN_IF_ERROR(FlushTerms(writer_.get(), &terms));
     ++rows;
   }

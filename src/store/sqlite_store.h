@@ -109,7 +109,7 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<bool> ValueIndexCurrent() override;
   absl::StatusOr<uint64_t> Reindex() override;
   absl::StatusOr<BrowsePage> Browse(const BrowseQuery& query) override;
-  // Value-index rows of new versions, gathered by CollectTerms and written by FlushTerms in
+  // Value-index rows of new versions, gathered by IndexVersion and written by FlushTerms in
   // key order (PERF: B-tree inserts in key order touch the pages the previous insert touched;
   // in the order objects arrive each term lands on a random page of a large index).
   struct TermRows {
@@ -117,14 +117,20 @@ class SqliteStore final : public Store, public Quarantine {
     bool Full() const { return terms.size() >= kMaxTermRows; }
   };
   static constexpr size_t kMaxTermRows = 1 << 16;
-  void CollectTerms(const stix::ObjectRecord& r, int64_t vid, TermRows* rows);
+  // A version's value-index keys and full-text row (empty: none), derived from the record:
+  // the one derivation behind PrepareWrite, IndexVersion and DeleteTerms.
+  void IndexRowsOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys,
+                   std::string* text) const;
   // REQUIRES: `c` is the writer, in a write transaction. Empties `rows`.
   absl::Status FlushTerms(Conn* c, TermRows* rows);
-  // The full-text index's row of a new version. REQUIRES: as FlushTerms.
-  absl::Status AddText(Conn* c, int64_t vid, const stix::ObjectRecord& r);
+  // Indexes new version `vid`: its full-text row at once, its value keys into `rows` (written
+  // by FlushTerms), from r.prepared when the record has it. REQUIRES: as FlushTerms.
+  absl::Status IndexVersion(Conn* c, int64_t vid, const stix::ObjectRecord& r, TermRows* rows);
   // Runs `sql` (?1 vid, ?2 the indexed text) for `text`; nothing for an empty one.
-  absl::Status TextRow(Conn* c, const char* sql, int64_t vid, const stix::IndexText& text);
-  std::string text_buf_;  // TextRow's, on the writer (write_mu_)
+  absl::Status TextRow(Conn* c, const char* sql, int64_t vid, std::string_view text);
+  // Scratch of IndexVersion and DeleteTerms, on the writer (write_mu_).
+  std::vector<int64_t> key_buf_;
+  std::string text_buf_;
   // Removes version `vid`, whose JSON is `json`, from the value index and the full-text index:
   // its terms and fields are derived again (there is no index by vid: it doubled the cost of
   // indexing; the full-text index keeps no copy of the text). REQUIRES: as FlushTerms.
