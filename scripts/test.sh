@@ -2,6 +2,7 @@
 # README command 2: install what is missing, build with ASan+UBSan, lint (scripts/lint.sh),
 # run every test (unit, integration, conformance against ../shared/conformance, fuzz-corpus
 # replay), then each libFuzzer target for a bounded time ($ACCORD_FUZZ_SECONDS, default 10).
+# The PostgreSQL store's tests run against a server this script starts and stops.
 #
 # The last line counts real results: "tests: N passed, N failed, N skipped". A unit is a CTest
 # test (one GoogleTest binary or corpus replay), the lint, or a libFuzzer run. A GoogleTest
@@ -65,6 +66,15 @@ fuzz_build_log="$root/build-fuzz/build.log"
  done) >"$fuzz_build_log" 2>&1 &
 fuzz_build_pid=$!
 
+# The PostgreSQL store's tests (issue 17) need a server: a throwaway one on a Unix socket,
+# stopped when this script ends (scripts/pg.sh).
+say "starting a throwaway PostgreSQL server for the PostgreSQL store's tests (scripts/pg.sh)"
+if ACCORD_TEST_PG=$(bash "$root/scripts/pg.sh" start); then
+  export ACCORD_TEST_PG
+  trap 'bash "$root/scripts/pg.sh" stop' EXIT
+else
+  say "PostgreSQL did not start: the PostgreSQL store's tests skip (and fail under CI=true)"
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Every GoogleTest binary writes its results to $gtest_dir/<binary>.json.

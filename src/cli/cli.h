@@ -27,7 +27,12 @@ namespace accord::cli {
 /// Flags shared by every command.
 struct Globals {
   std::string data_dir;  // --data, default $ACCORD_DATA or ./accord-data
+  // --store, default $ACCORD_STORE: a PostgreSQL store (issue 17); empty: SQLite in data_dir.
+  std::string store_url;
 };
+
+/// The options that open the node's store: SQLite in --data, or PostgreSQL at --store.
+store::Options StoreOptions(const Globals& g);
 
 /// Exit codes: 0 all done; 1 done with rejected input; 2 usage; 3 not found;
 /// 4 permission; 5 unavailable; 70 internal.

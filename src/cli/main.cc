@@ -57,9 +57,15 @@ absl::Status AuditChange(const Globals& g, std::string action, std::string detai
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create) {
+store::Options StoreOptions(const Globals& g) {
   store::Options o;
   o.dir = g.data_dir;
+  o.url = g.store_url;
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create) {
+  store::Options o = StoreOptions(g);
   o.create = create;
   return store::Store::Open(o);
 }
@@ -101,6 +107,10 @@ int main(int argc, char** argv) {
   app.add_option("--data", g.data_dir,
                  "Node data directory (default: $ACCORD_DATA, else ./accord-data); before or "
                  "after the command");
+  if (const char* env = std::getenv("ACCORD_STORE"); env && *env) g.store_url = env;
+  app.add_option("--store", g.store_url,
+                 "The node's store: a postgresql:// URL for a PostgreSQL store shared by several "
+                 "frontends (default: $ACCORD_STORE, else SQLite in the data directory)");
   app.fallthrough();
   int exit_code = 0;
   RegisterStoreCommands(app, &g, &exit_code);

@@ -184,8 +184,7 @@ absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
 
 int RunMatch(const Globals& g, const MatchFlags& f) {
   common::SetDefaultInputLimits({f.max_gzip_bytes, f.max_gzip_ratio});
-  store::Options so;
-  so.dir = g.data_dir;
+  store::Options so = StoreOptions(g);
   auto st = store::Store::Open(so);
   if (!st.ok()) return Fail(st.status());
   store::Store& store = **st;

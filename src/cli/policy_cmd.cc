@@ -29,8 +29,7 @@ namespace accord::cli {
 namespace {
 
 int Lockdown(const Globals& g, const std::string& what) {
-  store::Options o;
-  o.dir = g.data_dir;
+  store::Options o = StoreOptions(g);
   o.create = false;  // a switch on a node that does not exist would protect nothing
   auto s = store::Store::Open(o);
   if (!s.ok()) return Fail(s.status());

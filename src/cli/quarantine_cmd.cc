@@ -35,8 +35,7 @@ struct Opened {
 };
 
 absl::StatusOr<Opened> OpenQuarantine(const Globals& g) {
-  store::Options o;
-  o.dir = g.data_dir;
+  store::Options o = StoreOptions(g);
   o.create = false;
   Opened out;
   ACCORD_ASSIGN_OR_RETURN(out.store, store::Store::Open(o));

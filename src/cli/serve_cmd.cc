@@ -52,8 +52,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code);  //
 namespace {
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Globals& g) {
-  store::Options o;
-  o.dir = g.data_dir;
+  store::Options o = StoreOptions(g);
   return store::Store::Open(o);
 }
 

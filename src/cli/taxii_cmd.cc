@@ -72,15 +72,15 @@ struct PushGate {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<policy::Gate> gate;
 };
-absl::StatusOr<PushGate> OpenPushGate(const std::string& data_dir) {
+absl::StatusOr<PushGate> OpenPushGate(const Globals& g) {
   PushGate p;
   std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path(data_dir) / "accord.db", ec) && !ec) {
+  if (g.store_url.empty() &&
+      !std::filesystem::exists(std::filesystem::path(g.data_dir) / "accord.db", ec) && !ec) {
     p.gate = policy::NewAllowAllGate();
     return p;
   }
-  store::Options so;
-  so.dir = data_dir;
+  store::Options so = StoreOptions(g);
   so.create = false;
   ACCORD_ASSIGN_OR_RETURN(p.store, store::Store::Open(so));
   p.gate = policy::NewNodeGate(p.store.get());
@@ -125,8 +125,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddCommon(pull, f);
   AddDataOption(pull, g);
   pull->callback([f, g, exit_code] {
-    store::Options so;
-    so.dir = g->data_dir;
+    store::Options so = StoreOptions(*g);
     auto st = store::Store::Open(so);
     if (!st.ok()) {
       *exit_code = Fail(st.status());
@@ -175,7 +174,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddCommon(push, f);
   AddDataOption(push, g);
   push->callback([f, g, exit_code] {
-    auto gate = OpenPushGate(g->data_dir);
+    auto gate = OpenPushGate(*g);
     if (!gate.ok()) {
       *exit_code = Fail(gate.status());
       return;

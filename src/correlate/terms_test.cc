@@ -9,6 +9,7 @@
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
 #include "common/test_util.h"
+#include "store/store_test_fixture.h"
 
 namespace accord::correlate {
 namespace {
@@ -93,6 +94,16 @@ TEST(QueryTerms, AnAddressAlsoLooksUpTheCidrsThatHoldIt) {
   EXPECT_EQ(hi, "ipv4n:0a0102ff");
 }
 
+// Adds `objs` to "default" in one transaction, committed or (commit false) rolled back.
+void Import(store::Store* s, const std::vector<std::string>& objs, bool commit = true) {
+  auto t = s->BeginImport("default");
+  ASSERT_TRUE(t.ok()) << t.status();
+  for (const auto& o : objs) ASSERT_TRUE((*t)->Add(Read(o)).ok());
+  if (commit) {
+    ASSERT_TRUE((*t)->Commit().ok());
+  }
+}
+
 // The store keeps one row per (term, version), written with the version: N versions holding one
 // value are N rows (not N^2 pairs); a rolled-back transaction leaves none; an old store is
 // indexed by Reindex.
@@ -118,14 +129,6 @@ class ValueIndexStore : public ::testing::Test {
     sqlite3_finalize(q);
     sqlite3_close(db);
     return n;
-  }
-  void Import(store::Store* s, const std::vector<std::string>& objs, bool commit = true) {
-    auto t = s->BeginImport("default");
-    ASSERT_TRUE(t.ok());
-    for (const auto& o : objs) ASSERT_TRUE((*t)->Add(Read(o)).ok());
-    if (commit) {
-      ASSERT_TRUE((*t)->Commit().ok());
-    }
   }
   testing::TempDir tmp_;
 };
@@ -199,32 +202,6 @@ TEST_F(ValueIndexStore, VersionsStoredWithoutTheIndexAreIndexedByReindex) {
   auto range = s->FindTermRange("ipv4n:cb007100", "ipv4n:cb0071ff", 10);  // 203.0.113.0/24
   ASSERT_TRUE(range.ok());
   EXPECT_EQ(range->size(), 1u);
-}
-
-// Schema 10 keeps 64-bit keys, not the terms' text: a range holds IPv4 addresses only (in
-// numeric order, named by their term again), never the hashed keys of other terms.
-TEST_F(ValueIndexStore, ARangeHoldsAddressesInOrderAndNothingElse) {
-  auto s = Open(true);
-  Import(s.get(), {Indicator(kId1, "[ipv4-addr:value = '255.255.255.255']"),
-                   Indicator(kId2, "[ipv4-addr:value = '0.0.0.1']"),
-                   Indicator("indicator--33333333-3333-4333-8333-333333333333",
-                             "[ipv4-addr:value = '10.0.0.1']"),
-                   Indicator("indicator--44444444-4444-4444-8444-444444444444",
-                             "[domain-name:value = 'example.org']")});
-  auto all = s->FindTermRange("ipv4n:00000000", "ipv4n:ffffffff", 100);  // 0.0.0.0/0
-  ASSERT_TRUE(all.ok()) << all.status();
-  ASSERT_EQ(all->size(), 3u);
-  EXPECT_EQ((*all)[0].term, "ipv4n:00000001");
-  EXPECT_EQ((*all)[0].id, kId2);
-  EXPECT_EQ((*all)[1].term, "ipv4n:0a000001");
-  EXPECT_EQ((*all)[2].term, "ipv4n:ffffffff");
-  EXPECT_EQ((*all)[2].id, kId1);
-  auto ten = s->FindTermRange("ipv4n:0a000000", "ipv4n:0affffff", 100);  // 10.0.0.0/8
-  ASSERT_TRUE(ten.ok());
-  ASSERT_EQ(ten->size(), 1u);
-  EXPECT_EQ((*ten)[0].id, "indicator--33333333-3333-4333-8333-333333333333");
-  auto words = s->FindTermRange("domain:a", "domain:z", 100);
-  EXPECT_EQ(words.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A store of schema 9 kept the terms' text (value_terms): opening it drops that table and marks
@@ -314,4 +291,76 @@ TEST_F(ValueIndexStore, APreparedVersionIsIndexedAndPurgedAsAnyOther) {
 }
 
 }  // namespace
+// The value index on every store backend (issue 17): the same answers from SQLite and from
+// PostgreSQL (on the server of ACCORD_TEST_PG).
+class ValueIndexBackends : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (where_.server_missing()) {
+      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
+    }
+    absl::Status made = where_.Make();
+    ASSERT_TRUE(made.ok()) << made;
+  }
+  std::unique_ptr<store::Store> Open() {
+    store::Options o = where_.options();
+    o.derive_terms = DeriveTerms;
+    auto s = store::Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  store::TestStoreLocation where_{GetParam(), "value-index"};
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ValueIndexBackends, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return p.param; });
+
+TEST_P(ValueIndexBackends, AValueFindsEveryVersionHoldingItAndNoRolledBackOne) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  std::vector<std::string> objs;
+  for (int i = 0; i < 20; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof id, "indicator--%08d-1111-4111-8111-111111111111", i);
+    objs.push_back(Indicator(id, "[domain-name:value = 'shared.example.com']"));
+  }
+  Import(s.get(), objs);
+  auto hits = s->FindTerms({"domain:shared.example.com"}, 1000);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_EQ(hits->size(), objs.size());
+  EXPECT_EQ((*hits)[0].id, "indicator--00000000-1111-4111-8111-111111111111");  // version order
+  EXPECT_EQ((*hits)[0].type, "indicator");
+  EXPECT_EQ(s->FindTerms({"domain:shared.example.com"}, 5)->size(), 5u);  // the limit
+  EXPECT_TRUE(s->FindTerms({"domain:other.example.com"}, 1000)->empty());
+  Import(s.get(), {Indicator(kId2, "[domain-name:value = 'rolled.example.com']")}, false);
+  EXPECT_TRUE(s->FindTerms({"domain:rolled.example.com"}, 10)->empty());
+}
+
+// The store keeps 64-bit keys, not the terms' text (SQLite's schema 10, and PostgreSQL): a
+// range holds IPv4 addresses only (in numeric order, named by their term again), never the
+// hashed keys of other terms.
+TEST_P(ValueIndexBackends, ARangeHoldsAddressesInOrderAndNothingElse) {
+  auto s = Open();
+  Import(s.get(), {Indicator(kId1, "[ipv4-addr:value = '255.255.255.255']"),
+                   Indicator(kId2, "[ipv4-addr:value = '0.0.0.1']"),
+                   Indicator("indicator--33333333-3333-4333-8333-333333333333",
+                             "[ipv4-addr:value = '10.0.0.1']"),
+                   Indicator("indicator--44444444-4444-4444-8444-444444444444",
+                             "[domain-name:value = 'example.org']")});
+  auto all = s->FindTermRange("ipv4n:00000000", "ipv4n:ffffffff", 100);  // 0.0.0.0/0
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].term, "ipv4n:00000001");
+  EXPECT_EQ((*all)[0].id, kId2);
+  EXPECT_EQ((*all)[1].term, "ipv4n:0a000001");
+  EXPECT_EQ((*all)[2].term, "ipv4n:ffffffff");
+  EXPECT_EQ((*all)[2].id, kId1);
+  auto ten = s->FindTermRange("ipv4n:0a000000", "ipv4n:0affffff", 100);  // 10.0.0.0/8
+  ASSERT_TRUE(ten.ok());
+  ASSERT_EQ(ten->size(), 1u);
+  EXPECT_EQ((*ten)[0].id, "indicator--33333333-3333-4333-8333-333333333333");
+  auto words = s->FindTermRange("domain:a", "domain:z", 100);
+  EXPECT_EQ(words.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace accord::correlate

@@ -37,13 +37,8 @@ class BrowseTest : public StoreFixture {
   static stix::ObjectRecord Rec(const std::string& id, common::Micros modified,
                                 const std::string& name, const std::string& description = "",
                                 std::vector<std::string> markings = {}) {
-    stix::ObjectRecord r;
-    r.id = id;
-    r.type = id.substr(0, id.find("--"));
-    r.spec_version = "2.1";
-    r.modified = modified;
-    r.has_modified = true;
-    r.json = Cat(R"({"type":")", r.type, R"(","id":")", id, R"(","m":)", modified);
+    stix::ObjectRecord r = TestRecord(id, modified);
+    r.json.pop_back();  // the closing brace: members follow
     if (!name.empty()) r.json += Cat(R"(,"name":")", name, R"(")");
     if (!description.empty()) r.json += Cat(R"(,"description":")", description, R"(")");
     if (!markings.empty()) {

@@ -12,8 +12,8 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
-#include "accord/stix/reader.h"
 #include "store/sqlite_store.h"
+#include "store/store_common.h"
 
 namespace accord::store::detail {
 
@@ -52,29 +52,6 @@ QuarantineEntry RowToEntry(sqlite3_stmt* s) {
 
 absl::Status NoEntry(int64_t qid) {
   return absl::NotFoundError(common::Cat("no quarantine entry #", qid));
-}
-
-// Reads one stored JSON text back into a record (the store holds only what the reader
-// accepted, so a failure here is corruption).
-absl::StatusOr<stix::ObjectRecord> ToRecord(const std::string& json, std::string_view what) {
-  std::optional<stix::ObjectRecord> rec;
-  std::string problems;
-  stix::ReaderOptions ro;
-  ro.source_name = std::string(what);
-  ACCORD_RETURN_IF_ERROR(stix::ReadBuffer(
-                             json, ro,
-                             [&](stix::ObjectRecord&& r) {
-                               rec = std::move(r);
-                               return absl::OkStatus();
-                             },
-                             [&](stix::Problem&& p) {
-                               if (!p.warning) problems += p.ToString();
-                             })
-                             .status());
-  if (!rec || !problems.empty()) {
-    return absl::DataLossError(common::Cat(what, ": cannot be read back: ", problems));
-  }
-  return std::move(*rec);
 }
 
 }  // namespace
@@ -204,12 +181,12 @@ absl::Status SqliteStore::ReleaseQuarantined(int64_t qid, Winner winner) {
           common::Cat(what, ": no stored copy is left to release (release the quarantined one)"));
     }
     // Re-adding the stored copy is a duplicate: it is linked into the targeted collection.
-    ACCORD_ASSIGN_OR_RETURN(stix::ObjectRecord rec, ToRecord(stored_json, what));
+    ACCORD_ASSIGN_OR_RETURN(stix::ObjectRecord rec, RecordOf(stored_json, what));
     ACCORD_RETURN_IF_ERROR(txn->Add(rec));
     return txn->Commit().status();
   }
 
-  ACCORD_ASSIGN_OR_RETURN(stix::ObjectRecord rec, ToRecord(e.json, what));
+  ACCORD_ASSIGN_OR_RETURN(stix::ObjectRecord rec, RecordOf(e.json, what));
   if (stored) {
     // A version is immutable: the losing copy leaves the store and every collection, and is
     // kept in quarantine in its place, once per collection that held it.

@@ -21,12 +21,18 @@
 
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
+#include "store/pg_store.h"
 #include "store/sqlite_auth.h"
 #include "store/sqlite_status.h"
+#include "store/store_common.h"
 
 namespace accord::store {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  if (!options.url.empty()) {
+    ACCORD_ASSIGN_OR_RETURN(auto pg, detail::PgStore::OpenAt(options));
+    return std::unique_ptr<Store>(std::move(pg));
+  }
   ACCORD_ASSIGN_OR_RETURN(auto s, detail::SqliteStore::OpenAt(options));
   return std::unique_ptr<Store>(std::move(s));
 }
@@ -66,6 +72,13 @@ int64_t IdHash(std::string_view id) {
   static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
       'a', 'c', 'c', 'o', 'r', 'd', '.', 'i', 'd', 'h', '.', 'v', '1', 0, 0, 0};
   return static_cast<int64_t>(SipHash64(id, kKey));
+}
+
+std::string RangeTermOfKey(int64_t key) {
+  if (key < kIpv4nKeyBase || key - kIpv4nKeyBase > int64_t{0xffffffff}) return "";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(key - kIpv4nKeyBase));
+  return common::Cat("ipv4n:", buf);
 }
 
 int64_t TermKey(std::string_view term) {
@@ -197,17 +210,6 @@ absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql) {
 
 namespace {
 
-std::string EncodeCursor(char kind, int64_t v) { return common::Cat(std::string(1, kind), v); }
-
-absl::StatusOr<int64_t> DecodeCursor(std::string_view c, char kind) {
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(c.data() + (c.empty() ? 0 : 1), c.data() + c.size(), v);
-  if (c.size() < 2 || c[0] != kind || ec != std::errc() || ptr != c.data() + c.size()) {
-    return absl::InvalidArgumentError(common::Cat("invalid 'next' cursor '", c.substr(0, 40), "'"));
-  }
-  return v;
-}
-
 constexpr const char* kBumpGeneration = "UPDATE generation SET n = n + 1 WHERE one = 1";
 
 // Sets the value of a one-row table (clock, object_log): `sql` is "UPDATE t SET c = ?1 ...".
@@ -305,20 +307,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   static std::once_flag once;
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteStore> s(new SqliteStore(options));
-  std::error_code ec;
-  if (options.create && !std::filesystem::exists(options.dir, ec)) {
-    std::filesystem::create_directories(options.dir, ec);
-    // The node's intelligence, users and key hashes: readable by the node's own user only.
-    // (A directory that already exists keeps the permissions its operator gave it.)
-    if (!ec) {
-      std::filesystem::permissions(options.dir, std::filesystem::perms::owner_all,
-                                   std::filesystem::perm_options::replace, ec);
-    }
-    if (ec) {
-      return absl::FailedPreconditionError(
-          common::Cat(options.dir, ": cannot create the data directory: ", ec.message()));
-    }
-  }
+  if (options.create) ACCORD_RETURN_IF_ERROR(MakeDataDir(options.dir));
   s->path_ = (std::filesystem::path(options.dir) / "accord.db").string();
   if (!options.create && !std::filesystem::exists(s->path_)) {
     return absl::NotFoundError(
@@ -575,16 +564,8 @@ class SqliteImportTxn final : public ImportTxn {
           // would let the writer read it through a collection of their own (the stored copy
           // may be in one they cannot read). Refused: nothing is linked, and the incoming copy
           // is kept for the administrator.
-          if (refuse_conflicts_) {
-            return absl::AlreadyExistsError(
-                common::Cat(r.id, " (modified ", common::FormatTimestamp(r.modified),
-                            "): this version exists with different content; all or nothing: "
-                            "nothing was stored"));
-          }
-          ++result_.conflicts;
-          if (result_.conflicting.size() < ImportResult::kMaxListedConflicts) {
-            result_.conflicting.push_back({r.id, r.modified, index});
-          }
+          if (refuse_conflicts_) return RefusedConflict(r);
+          NoteConflict(r, index, &result_);
           return s_->QuarantineCopy(s_->writer_.get(), r.id, idh, r.modified, cid_, writer_, r.json,
                                     json_hash);
         }
@@ -1363,10 +1344,7 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::strin
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 3, static_cast<int64_t>(limit)));
   std::vector<TermHit> out;
   ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "read the value index", [&](sqlite3_stmt* st) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%08llx",
-                  static_cast<unsigned long long>(ColInt(st, 4) - kIpv4nKeyBase));
-    out.push_back(HitOf(common::Cat("ipv4n:", buf), st));
+    out.push_back(HitOf(RangeTermOfKey(ColInt(st, 4)), st));
   }));
   return out;
 }

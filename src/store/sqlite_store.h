@@ -27,6 +27,8 @@ int64_t IdHash(std::string_view id);
 /// digits>" is the address itself plus 2^32, so that a CIDR is one key range; every other
 /// term is a SipHash-2-4 of its text with the top bit set (a negative key).
 int64_t TermKey(std::string_view term);
+/// For a key of an "ipv4n:" term (TermKey), that term; "" for any other key.
+std::string RangeTermOfKey(int64_t key);
 
 // A connection and its prepared statements, keyed by SQL text (PERF: preparing List's query
 // cost more than running it for a 100-object TAXII page). Used by one thread at a time.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/gen_indicators.h"
+#include "common/http_client.h"
 #include "common/test_util.h"
 #include "hostile/input_child.h"
 #include "taxii/server_process.h"
@@ -25,46 +26,6 @@ namespace {
 
 // Enough for many 1 s chunks under ASan, few enough for the test to take seconds.
 constexpr int kObjects = 40000;
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-// One HTTP/1.1 request on a fresh connection (Connection: close), read to the end.
-Reply Http(int port, const std::string& method, const std::string& path, const std::string& key,
-           const std::string& body) {
-  Reply r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                    "Accept: application/taxii+json;version=2.1\r\nConnection: close\r\n" +
-                    "Authorization: Bearer " + key + "\r\n" +
-                    "Content-Type: application/taxii+json;version=2.1\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body;
-  size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string in;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (in.rfind("HTTP/1.1 ", 0) == 0) r.status = std::atoi(in.c_str() + 9);
-  size_t end = in.find("\r\n\r\n");
-  if (end != std::string::npos) r.body = in.substr(end + 4);
-  return r;
-}
 
 // `accord` started in the background; Running() reaps it once it ended.
 class Background {
@@ -150,8 +111,8 @@ Outcome ImportWhilePosting(const TempDir& dir, bool strict) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_TRUE(import.Running()) << "the import ended before the POST could be tried";
-  Reply r = Http(server.port(), "POST", "/api/collections/default/objects/", server.admin_key(),
-                 "{\"objects\":[" + PostedIndicator(1) + "]}");
+  HttpReply r = Http(server.port(), "POST", "/api/collections/default/objects/", server.admin_key(),
+                     "{\"objects\":[" + PostedIndicator(1) + "]}");
   o.import_running_at_answer = import.Running();
   o.post_status = r.status;
   o.import_exit = import.Wait();

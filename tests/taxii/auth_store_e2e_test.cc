@@ -23,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/http_client.h"
 #include "common/test_util.h"
 #include "taxii/server_process.h"
 
@@ -31,51 +32,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-// One HTTP/1.1 request over a fresh loopback connection (no curl process per request, so that
-// the revocation poll below measures the server, not process start-up).
-Reply Http(int port, const std::string& method, const std::string& path, const std::string& key,
-           const std::string& body = "") {
-  Reply r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return r;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                    "Accept: application/taxii+json;version=2.1\r\nConnection: close\r\n";
-  if (!key.empty()) req += "Authorization: Bearer " + key + "\r\n";
-  if (!body.empty()) {
-    req += "Content-Type: application/taxii+json;version=2.1\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n";
-  }
-  req += "\r\n" + body;
-  size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string in;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (in.rfind("HTTP/1.1 ", 0) == 0) r.status = std::atoi(in.c_str() + 9);
-  size_t end = in.find("\r\n\r\n");
-  if (end != std::string::npos) r.body = in.substr(end + 4);
-  return r;
-}
 
 std::string Cli(const std::string& args, const std::filesystem::path& data,
                 const std::filesystem::path& tmp, RunResult* out = nullptr) {
@@ -145,7 +101,7 @@ TEST(AuthStoreE2E, StatusResourceSurvivesARestart) {
       "{\"objects\":[" + indicator("indicator--6b5e7a3c-0000-4000-8000-000000000001", ok_created) +
       "," + indicator(bad_id, "2024-06-01T00:00:00.000Z") + "," +
       indicator("indicator--6b5e7a3c-0000-4000-8000-000000000002", ok_created) + "]}";
-  Reply post = Http(first.port(), "POST", "/api/collections/default/objects/", admin, envelope);
+  HttpReply post = Http(first.port(), "POST", "/api/collections/default/objects/", admin, envelope);
   ASSERT_EQ(post.status, 202) << post.body;
   std::string id = json::parse(post.body)["id"];
   EXPECT_EQ(first.Stop(), 0);
@@ -153,7 +109,7 @@ TEST(AuthStoreE2E, StatusResourceSurvivesARestart) {
   ServerProcess second;
   ASSERT_TRUE(second.Start(data.string()));
   EXPECT_FALSE(second.first_start());
-  Reply got = Http(second.port(), "GET", "/api/status/" + id + "/", admin);
+  HttpReply got = Http(second.port(), "GET", "/api/status/" + id + "/", admin);
   ASSERT_EQ(got.status, 200) << got.body;
   json st = json::parse(got.body);
   EXPECT_EQ(st["id"], id);

@@ -339,6 +339,9 @@ struct BrowsePage {
 
 struct Options {
   std::string dir;  // data directory (created by Open when `create`)
+  /// A PostgreSQL store instead of SQLite in `dir` (issue 17): a postgresql:// URL or a
+  /// libpq keyword string. Empty: SQLite.
+  std::string url;
   /// Terms of every new version, written in its transaction; empty: no value index rows.
   TermDeriver derive_terms = DefaultTermDeriver();
   bool create = true;
@@ -376,7 +379,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  /// Opens (and by default creates) the SQLite store in `options.dir`.
+  /// Opens (and by default creates) the SQLite store in `options.dir`, or the PostgreSQL
+  /// store at `options.url` when set.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const Options& options);
 
   /// Starts one all-or-nothing import into `collection` (id or alias; created if missing).

@@ -1,0 +1,841 @@
+// The PostgreSQL backend (pg_store.h). The statements mirror the SQLite backend's
+// (sqlite_store.cc), whose tests both backends pass (store_contract_test.cc).
+#include "store/pg_store.h"
+
+#include <algorithm>
+
+#include "accord/common/strings.h"
+#include "accord/common/time.h"
+#include "accord/common/uuid.h"
+#include "accord/stix/object.h"
+#include "store/sqlite_store.h"  // ContentHash: one fingerprint for both backends
+#include "store/store_common.h"
+
+namespace accord::store::detail {
+
+namespace {
+
+// Schema version 1. Times are microseconds since the epoch (bigint), as in SQLite.
+constexpr int kPgSchemaVersion = 1;
+constexpr const char* kPgSchema = R"sql(
+CREATE TABLE IF NOT EXISTS accord_meta(
+  one integer PRIMARY KEY CHECK (one = 1),
+  schema_version integer NOT NULL,
+  generation bigint NOT NULL,
+  last_added bigint NOT NULL);
+INSERT INTO accord_meta VALUES (1, 1, 0, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS objects(
+  vid bigserial PRIMARY KEY,
+  id text NOT NULL,
+  modified bigint NOT NULL,
+  type text NOT NULL,
+  spec_version text NOT NULL,
+  has_modified boolean NOT NULL,
+  revoked boolean NOT NULL,
+  valid_from bigint,
+  valid_until bigint,
+  first_added bigint NOT NULL,
+  json_hash bigint NOT NULL,
+  json text NOT NULL,
+  UNIQUE (id, modified));
+CREATE INDEX IF NOT EXISTS objects_type ON objects(type);
+CREATE INDEX IF NOT EXISTS objects_revoked ON objects(id) WHERE revoked;
+CREATE TABLE IF NOT EXISTS collections(
+  cid bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  alias text UNIQUE,
+  title text NOT NULL,
+  description text NOT NULL DEFAULT '',
+  is_public boolean NOT NULL DEFAULT false);
+CREATE TABLE IF NOT EXISTS membership(
+  cid bigint NOT NULL REFERENCES collections,
+  date_added bigint NOT NULL,
+  vid bigint NOT NULL REFERENCES objects,
+  PRIMARY KEY (cid, date_added),
+  UNIQUE (vid, cid));
+CREATE TABLE IF NOT EXISTS settings(key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS value_keys(
+  key bigint NOT NULL,
+  vid bigint NOT NULL REFERENCES objects ON DELETE CASCADE,
+  PRIMARY KEY (key, vid));
+CREATE TABLE IF NOT EXISTS quarantine(
+  qid bigserial PRIMARY KEY,
+  id text NOT NULL,
+  modified bigint NOT NULL,
+  cid bigint NOT NULL REFERENCES collections,
+  writer text NOT NULL,
+  received bigint NOT NULL,
+  json_hash bigint NOT NULL,
+  json text NOT NULL,
+  reason text NOT NULL DEFAULT '',
+  UNIQUE (id, modified, cid, json_hash));
+)sql";
+
+// The advisory lock every writing transaction takes (an arbitrary constant: "accord" in
+// ASCII), and the one that serialises schema creation between frontends starting together.
+constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(97999111114100)";
+constexpr const char* kBumpGeneration =
+    "UPDATE accord_meta SET generation = generation + 1 WHERE one = 1";
+
+constexpr const char* kObjCols =
+    "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.json, o.vid";
+constexpr int kVidCol = 7;
+constexpr int kDateCol = 8;  // the column after kObjCols
+
+StoredObject RowToObject(const PgRows& r, int i) {
+  StoredObject o;
+  o.id = std::string(r.text(i, 0));
+  o.type = std::string(r.text(i, 1));
+  o.spec_version = std::string(r.text(i, 2));
+  o.modified = r.num(i, 3);
+  o.has_modified = r.flag(i, 4);
+  o.revoked = r.flag(i, 5);
+  o.json = std::string(r.text(i, 6));
+  o.date_added = r.num(i, kDateCol);
+  return o;
+}
+
+CollectionInfo RowToCollection(const PgRows& r, int i) {
+  CollectionInfo c;
+  c.id = std::string(r.text(i, 0));
+  c.alias = std::string(r.text(i, 1));
+  c.title = std::string(r.text(i, 2));
+  c.description = std::string(r.text(i, 3));
+  c.is_public = r.flag(i, 4);
+  return c;
+}
+
+// "($3,$4)" for `v`, added to `p`.
+template <typename T>
+std::string In(PgParams* p, const std::vector<T>& v) {
+  std::string s = "(";
+  for (size_t i = 0; i < v.size(); ++i) {
+    common::Append(&s, i ? "," : "", p->Next());
+    if constexpr (std::is_integral_v<T>) {
+      p->Num(v[i]);
+    } else {
+      p->Text(v[i]);
+    }
+  }
+  return s + ")";
+}
+
+std::string One(PgParams* p, int64_t v) {
+  std::string s = p->Next();
+  p->Num(v);
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Connections and transactions
+
+PgStore::Lease::~Lease() {
+  if (!c_) return;
+  if (!c_->healthy()) return;  // a broken connection is not returned
+  std::lock_guard<std::mutex> l(s_->pool_mu_);
+  if (s_->pool_.size() < 16) s_->pool_.push_back(std::move(c_));
+}
+
+absl::Status PgStore::Lease::Open() {
+  {
+    std::lock_guard<std::mutex> l(s_->pool_mu_);
+    if (!s_->pool_.empty()) {
+      c_ = std::move(s_->pool_.back());
+      s_->pool_.pop_back();
+      return absl::OkStatus();
+    }
+  }
+  ACCORD_ASSIGN_OR_RETURN(c_, PgConn::Connect(s_->options_.url));
+  return absl::OkStatus();
+}
+
+absl::Status PgStore::WriteTxn::Begin() {
+  if (s_->options_.read_only) return absl::FailedPreconditionError("store opened read-only");
+  lock_ = std::unique_lock<std::mutex>(s_->write_mu_);
+  ACCORD_RETURN_IF_ERROR(lease_.Open());
+  ACCORD_RETURN_IF_ERROR(lease_->Exec("BEGIN", "begin a write"));
+  open_ = true;
+  return lease_->Run(kWriteLock, "take the store's write lock").status();
+}
+
+absl::Status PgStore::WriteTxn::Commit() {
+  open_ = false;
+  return lease_->Exec("COMMIT", "commit");
+}
+
+PgStore::WriteTxn::~WriteTxn() {
+  if (open_ && lease_.get() != nullptr) (void)lease_->Exec("ROLLBACK", "roll back");
+}
+
+absl::StatusOr<std::unique_ptr<PgStore>> PgStore::OpenAt(const Options& options) {
+  // The data directory still holds what is the node's own (its keys, its audit log).
+  if (options.create && !options.dir.empty()) ACCORD_RETURN_IF_ERROR(MakeDataDir(options.dir));
+  std::unique_ptr<PgStore> s(new PgStore(options));
+  if (!options.read_only) {
+    ACCORD_RETURN_IF_ERROR(s->ApplySchema());
+  } else {
+    Lease c(s.get());
+    ACCORD_RETURN_IF_ERROR(c.Open());
+    ACCORD_ASSIGN_OR_RETURN(PgRows v, c->Run("SELECT schema_version FROM accord_meta WHERE one = 1",
+                                             "read the schema version"));
+    if (v.size() != 1 || v.num(0, 0) != kPgSchemaVersion) {
+      return absl::FailedPreconditionError(common::Cat("the PostgreSQL store has schema version ",
+                                                       v.size() ? v.num(0, 0) : 0,
+                                                       ", this Accord reads ", kPgSchemaVersion));
+    }
+  }
+  return s;
+}
+
+PgStore::~PgStore() = default;
+
+absl::Status PgStore::ApplySchema() {
+  WriteTxn t(this);
+  // The advisory lock is taken before the tables exist: frontends starting together create
+  // them one at a time.
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  ACCORD_RETURN_IF_ERROR(t.conn()->Exec(kPgSchema, "create the schema"));
+  ACCORD_RETURN_IF_ERROR(t.conn()->Exec(kPgAuthSchema, "create the auth schema"));
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows v, t.conn()->Run("SELECT schema_version FROM accord_meta", "read the schema version"));
+  if (v.size() != 1 || v.num(0, 0) > kPgSchemaVersion) {
+    return absl::FailedPreconditionError(
+        common::Cat("the PostgreSQL store has schema version ", v.size() ? v.num(0, 0) : 0,
+                    ", newer than this Accord's ", kPgSchemaVersion));
+  }
+  ACCORD_RETURN_IF_ERROR(CollectionRowId(t.conn(), "default", true).status());
+  return t.Commit();
+}
+
+absl::StatusOr<int64_t> PgStore::CollectionRowId(PgConn* c, const std::string& id_or_alias,
+                                                 bool create) {
+  ACCORD_ASSIGN_OR_RETURN(PgRows r,
+                          c->Run("SELECT cid FROM collections WHERE id = $1 OR alias = $1",
+                                 PgParams().Text(id_or_alias), "find collection"));
+  if (r.size() > 0) return r.num(0, 0);
+  if (!create) return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
+  bool is_uuid = common::IsUuid(id_or_alias);
+  PgParams p;
+  p.Text(is_uuid ? id_or_alias : common::NewUuid4());
+  if (is_uuid) {
+    p.Null();
+  } else {
+    p.Text(id_or_alias);
+  }
+  p.Text(id_or_alias);
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows made,
+      c->Run("INSERT INTO collections(id, alias, title) VALUES($1, $2, $3) RETURNING cid", p,
+             "create collection"));
+  ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+  return made.num(0, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+
+class PgImportTxn final : public ImportTxn {
+ public:
+  explicit PgImportTxn(PgStore* s) : s_(s), txn_(s) {}
+
+  absl::Status Start(const std::string& collection) {
+    ACCORD_RETURN_IF_ERROR(txn_.Begin());
+    PgConn* c = txn_.conn();
+    ACCORD_ASSIGN_OR_RETURN(cid_, s_->CollectionRowId(c, collection, true));
+    ACCORD_ASSIGN_OR_RETURN(
+        PgRows r, c->Run("SELECT last_added FROM accord_meta WHERE one = 1", "read date_added"));
+    if (r.size() != 1)
+      return absl::DataLossError("the PostgreSQL store's accord_meta row is missing");
+    last_added_ = r.num(0, 0);
+    result_.added_after = last_added_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Add(const stix::ObjectRecord& r) override {
+    PgConn* c = txn_.conn();
+    int64_t now = NextAdded();
+    int64_t json_hash = r.prepared ? r.prepared->content_hash : ContentHash(r.json);
+    uint64_t index = adds_++;
+    ACCORD_ASSIGN_OR_RETURN(
+        PgRows found,
+        c->Run("SELECT vid, json_hash, json FROM objects WHERE id = $1 AND modified = $2",
+               PgParams().Text(r.id).Num(r.modified), r.id));
+    int64_t vid = -1;
+    if (found.size() > 0) {
+      vid = found.num(0, 0);
+      std::string_view stored = found.text(0, 2);
+      // Equal fingerprints are confirmed on the bytes (see sqlite_store.cc).
+      if (found.num(0, 1) != json_hash || stored != r.json) {
+        if (!stix::SameJson(stored, r.json)) {
+          if (refuse_conflicts_) return RefusedConflict(r);
+          NoteConflict(r, index, &result_);
+          ACCORD_ASSIGN_OR_RETURN(bool kept, s_->QuarantineCopy(c, r.id, r.modified, cid_, writer_,
+                                                                r.json, json_hash, ""));
+          quarantined_ = quarantined_ || kept;
+          return absl::OkStatus();
+        }
+      }
+      ++result_.duplicates;
+    } else {
+      PgParams p;
+      p.Text(r.id).Num(r.modified).Text(r.type).Text(r.spec_version).Flag(r.has_modified);
+      p.Flag(r.revoked).Opt(r.valid_from).Opt(r.valid_until).Num(now).Num(json_hash).Text(r.json);
+      ACCORD_ASSIGN_OR_RETURN(
+          PgRows ins, c->Run("INSERT INTO objects(id, modified, type, spec_version, has_modified, "
+                             "revoked, valid_from, valid_until, first_added, json_hash, json) "
+                             "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING vid",
+                             p, r.id));
+      vid = ins.num(0, 0);
+      ++result_.added;
+      changed_ = true;
+      // The value index (issue 15): the same 64-bit keys as SQLite's (TermKey).
+      const std::vector<int64_t>* keys = &keys_;
+      if (r.prepared) {
+        keys = &r.prepared->term_keys;
+      } else {
+        s_->KeysOf(r, &keys_);
+      }
+      if (!keys->empty()) {
+        std::string array = "{";
+        for (size_t k = 0; k < keys->size(); ++k) {
+          common::Append(&array, k ? "," : "", (*keys)[k]);
+        }
+        array += "}";
+        ACCORD_RETURN_IF_ERROR(
+            c->Run("INSERT INTO value_keys(key, vid) SELECT unnest($1::bigint[]), "
+                   "$2 ON CONFLICT DO NOTHING",
+                   PgParams().Text(array).Num(vid), "index the value")
+                .status());
+      }
+    }
+    // Only an existing (version, collection) pair is no change; a date_added drawn twice is an
+    // error, never a membership silently dropped.
+    ACCORD_ASSIGN_OR_RETURN(PgRows m,
+                            c->Run("INSERT INTO membership(cid, date_added, vid) VALUES($1,$2,$3) "
+                                   "ON CONFLICT (vid, cid) DO NOTHING",
+                                   PgParams().Num(cid_).Num(now).Num(vid), r.id));
+    if (m.changed() > 0) {
+      changed_ = true;
+      ++result_.memberships;
+      if (result_.written.size() < ImportResult::kMaxListedWritten) {
+        result_.written.emplace_back(r.id, r.modified);
+      }
+      result_.added_last = now;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ImportResult> Commit() override {
+    PgConn* c = txn_.conn();
+    // As in SQLite: the generation moves only when a row did (a quarantined copy included; a
+    // collection created here moved it already).
+    if (changed_ || quarantined_) {
+      ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+    }
+    for (const auto& [key, value] : settings_) {
+      ACCORD_RETURN_IF_ERROR(c->Run("INSERT INTO settings(key, value) VALUES($1, $2) "
+                                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                    PgParams().Text(key).Text(value),
+                                    common::Cat("put setting '", key, "'"))
+                                 .status());
+    }
+    ACCORD_RETURN_IF_ERROR(c->Run("UPDATE accord_meta SET last_added = $1 WHERE one = 1",
+                                  PgParams().Num(last_added_), "store date_added")
+                               .status());
+    ACCORD_RETURN_IF_ERROR(txn_.Commit());
+    return result_;
+  }
+
+  void SetWriter(std::string_view writer) override { writer_ = std::string(writer); }
+  void SetRefuseConflicts(bool refuse) override { refuse_conflicts_ = refuse; }
+  absl::Status PutSetting(const std::string& key, const std::string& value) override {
+    settings_.emplace_back(key, value);
+    return absl::OkStatus();
+  }
+  PgConn* conn() const { return txn_.conn(); }
+  void MarkQuarantined() { quarantined_ = true; }
+
+ private:
+  int64_t NextAdded() {
+    if ((counter_++ & 1023) == 0) clock_ = common::NowMicros();
+    last_added_ = std::max(clock_, last_added_ + 1);
+    return last_added_;
+  }
+
+  PgStore* s_;
+  PgStore::WriteTxn txn_;
+  int64_t cid_ = 0;
+  int64_t last_added_ = 0, clock_ = 0;
+  uint64_t counter_ = 0, adds_ = 0;
+  bool changed_ = false, quarantined_ = false;
+  bool refuse_conflicts_ = false;
+  std::string writer_ = "import";
+  std::vector<std::pair<std::string, std::string>> settings_;
+  std::vector<int64_t> keys_;  // scratch: a version's value-index keys
+  ImportResult result_;
+};
+
+void PgStore::KeysOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys) const {
+  keys->clear();
+  if (!options_.derive_terms) return;
+  std::vector<std::string> derived;
+  if (!r.terms_derived) options_.derive_terms(r, &derived);
+  for (const auto& t : r.terms_derived ? r.index_terms : derived) keys->push_back(TermKey(t));
+}
+
+void PgStore::PrepareWrite(stix::ObjectRecord* r) const {
+  stix::ObjectRecord::Prepared p;
+  p.content_hash = ContentHash(r->json);
+  p.id_hash = IdHash(r->id);
+  KeysOf(*r, &p.term_keys);
+  r->prepared = std::move(p);
+  r->index_terms = {};
+}
+
+absl::StatusOr<std::unique_ptr<ImportTxn>> PgStore::BeginImport(const std::string& collection) {
+  auto t = std::make_unique<PgImportTxn>(this);
+  ACCORD_RETURN_IF_ERROR(t->Start(collection));
+  return std::unique_ptr<ImportTxn>(std::move(t));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+absl::StatusOr<std::vector<StoredObject>> PgStore::Get(const std::string& id,
+                                                       VersionSelect versions) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  std::string sql = common::Cat("SELECT ", kObjCols,
+                                ", o.first_added FROM objects o WHERE o.id = $1 ORDER BY "
+                                "o.modified");
+  if (versions == VersionSelect::kFirst) sql += " LIMIT 1";
+  if (versions == VersionSelect::kLast) sql += " DESC LIMIT 1";
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run(sql, PgParams().Text(id), "get"));
+  if (r.size() == 0) return absl::NotFoundError(common::Cat("no object '", id, "'"));
+  std::vector<StoredObject> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(RowToObject(r, i));
+  return out;
+}
+
+absl::StatusOr<Page> PgStore::List(const Query& query) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  PgParams p;
+  std::string sql;
+  const bool by_collection = query.collection.has_value();
+  const char kind = by_collection ? 'c' : 'v';
+  const std::string order_col = by_collection ? "m.date_added" : "o.vid";
+  std::string scope;  // how to reach the versions competing for first/last
+  if (by_collection) {
+    ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(c.get(), *query.collection, false));
+    sql = common::Cat("SELECT ", kObjCols,
+                      ", m.date_added FROM membership m JOIN objects o ON o.vid = m.vid WHERE "
+                      "m.cid = ",
+                      One(&p, cid));
+    scope =
+        "FROM membership m2 JOIN objects o2 ON o2.vid = m2.vid WHERE m2.cid = m.cid AND o2.id = "
+        "o.id";
+  } else {
+    sql = common::Cat("SELECT ", kObjCols, ", o.first_added FROM objects o WHERE true");
+    scope = "FROM objects o2 WHERE o2.id = o.id";
+  }
+  if (!query.ids.empty()) common::Append(&sql, " AND o.id IN ", In(&p, query.ids));
+  if (!query.types.empty()) common::Append(&sql, " AND o.type IN ", In(&p, query.types));
+  if (!query.spec_versions.empty()) {
+    common::Append(&sql, " AND o.spec_version IN ", In(&p, query.spec_versions));
+  }
+  if (!query.version_times.empty()) {
+    common::Append(&sql, " AND o.modified IN ", In(&p, query.version_times));
+  } else if (query.versions == VersionSelect::kLast) {
+    common::Append(&sql, " AND o.modified = (SELECT max(o2.modified) ", scope, ")");
+  } else if (query.versions == VersionSelect::kFirst) {
+    common::Append(&sql, " AND o.modified = (SELECT min(o2.modified) ", scope, ")");
+  }
+  if (!query.include_revoked && by_collection) {
+    // Only a revocation in this collection counts (issue 10).
+    common::Append(&sql,
+                   " AND NOT EXISTS (SELECT 1 FROM objects rv JOIN membership m3 ON m3.vid = "
+                   "rv.vid AND m3.cid = m.cid WHERE rv.id = o.id AND rv.revoked)");
+  } else if (!query.include_revoked) {
+    common::Append(&sql,
+                   " AND NOT EXISTS (SELECT 1 FROM objects rv WHERE rv.id = o.id AND "
+                   "rv.revoked)");
+  }
+  if (query.added_after) {
+    common::Append(&sql, " AND ", by_collection ? "m.date_added" : "o.first_added", " > ",
+                   One(&p, *query.added_after));
+  }
+  if (!query.cursor.empty()) {
+    ACCORD_ASSIGN_OR_RETURN(int64_t after, DecodeCursor(query.cursor, kind));
+    common::Append(&sql, " AND ", order_col, " > ", One(&p, after));
+  }
+  common::Append(&sql, " ORDER BY ", order_col);
+  if (query.limit > 0) {
+    common::Append(&sql, " LIMIT ", One(&p, static_cast<int64_t>(query.limit + 1)));
+  }
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run(sql, p, "list"));
+  Page page;
+  int64_t last_key = 0;
+  for (int i = 0; i < r.size(); ++i) {
+    if (query.limit > 0 && page.objects.size() == query.limit) {
+      page.more = true;
+      break;
+    }
+    page.objects.push_back(RowToObject(r, i));
+    last_key = r.num(i, by_collection ? kDateCol : kVidCol);
+  }
+  if (page.more) page.next = EncodeCursor(kind, last_key);
+  return page;
+}
+
+namespace {
+// A hit of `term`, from row `i` of (o.id, o.type, o.modified, o.revoked).
+TermHit HitOf(std::string term, const PgRows& r, int i) {
+  TermHit h;
+  h.term = std::move(term);
+  h.id = std::string(r.text(i, 0));
+  h.type = std::string(r.text(i, 1));
+  h.modified = r.num(i, 2);
+  h.revoked = r.flag(i, 3);
+  return h;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<TermHit>> PgStore::FindTerms(const std::vector<std::string>& terms,
+                                                        uint64_t limit) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  std::vector<TermHit> out;
+  for (const auto& term : terms) {
+    ACCORD_ASSIGN_OR_RETURN(
+        PgRows r, c->Run("SELECT o.id, o.type, o.modified, o.revoked FROM value_keys t JOIN "
+                         "objects o ON o.vid = t.vid WHERE t.key = $1 ORDER BY t.vid LIMIT $2",
+                         PgParams().Num(TermKey(term)).Num(static_cast<int64_t>(limit)),
+                         "read the value index"));
+    for (int i = 0; i < r.size(); ++i) out.push_back(HitOf(term, r, i));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TermHit>> PgStore::FindTermRange(const std::string& lo,
+                                                            const std::string& hi, uint64_t limit) {
+  const int64_t lo_key = TermKey(lo), hi_key = TermKey(hi);
+  if (RangeTermOfKey(lo_key).empty() || RangeTermOfKey(hi_key).empty()) {
+    return absl::InvalidArgumentError(common::Cat(
+        "the value index has ranges of \"ipv4n:\" terms only, not [", lo, ", ", hi, "]"));
+  }
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r, c->Run("SELECT o.id, o.type, o.modified, o.revoked, t.key FROM value_keys t JOIN "
+                       "objects o ON o.vid = t.vid WHERE t.key >= $1 AND t.key <= $2 ORDER BY "
+                       "t.key, t.vid LIMIT $3",
+                       PgParams().Num(lo_key).Num(hi_key).Num(static_cast<int64_t>(limit)),
+                       "read the value index"));
+  std::vector<TermHit> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(HitOf(RangeTermOfKey(r.num(i, 4)), r, i));
+  return out;
+}
+
+absl::StatusOr<uint64_t> PgStore::Delete(const std::string& collection, const std::string& id,
+                                         const std::vector<Micros>& version_times) {
+  WriteTxn t(this);
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(t.conn(), collection, false));
+  PgParams p;
+  // (One parameter per Cat: the order in which arguments are evaluated is unspecified.)
+  std::string sql = common::Cat("DELETE FROM membership WHERE cid = ", One(&p, cid));
+  common::Append(&sql, " AND vid IN (SELECT vid FROM objects WHERE id = ", p.Next());
+  p.Text(id);
+  if (!version_times.empty()) common::Append(&sql, " AND modified IN ", In(&p, version_times));
+  sql += ")";
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, t.conn()->Run(sql, p, "delete"));
+  uint64_t n = r.changed();
+  if (n > 0) ACCORD_RETURN_IF_ERROR(t.conn()->Run(kBumpGeneration, "bump the generation").status());
+  ACCORD_RETURN_IF_ERROR(t.Commit());
+  return n;
+}
+
+absl::StatusOr<CollectionInfo> PgStore::CreateCollection(const CollectionInfo& info) {
+  std::string id = info.id.empty() ? common::NewUuid4() : info.id;
+  if (!common::IsUuid(id)) {
+    return absl::InvalidArgumentError(common::Cat("collection id '", id, "' is not a UUID"));
+  }
+  {
+    WriteTxn t(this);
+    ACCORD_RETURN_IF_ERROR(t.Begin());
+    PgParams p;
+    p.Text(id);
+    if (info.alias.empty()) {
+      p.Null();
+    } else {
+      p.Text(info.alias);
+    }
+    p.Text(info.title.empty() ? (info.alias.empty() ? id : info.alias) : info.title);
+    p.Text(info.description).Flag(info.is_public);
+    absl::Status made = t.conn()
+                            ->Run(
+                                "INSERT INTO collections(id, alias, title, description, "
+                                "is_public) VALUES($1, $2, $3, $4, $5)",
+                                p, "create collection")
+                            .status();
+    if (made.code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError(
+          common::Cat("a collection '", info.alias.empty() ? id : info.alias, "' already exists"));
+    }
+    ACCORD_RETURN_IF_ERROR(made);
+    ACCORD_RETURN_IF_ERROR(t.conn()->Run(kBumpGeneration, "bump the generation").status());
+    ACCORD_RETURN_IF_ERROR(t.Commit());
+  }
+  return GetCollection(id);
+}
+
+absl::StatusOr<std::vector<CollectionInfo>> PgStore::ListCollections() {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run("SELECT id, coalesce(alias, ''), title, description, "
+                                           "is_public FROM collections ORDER BY cid",
+                                           "list collections"));
+  std::vector<CollectionInfo> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(RowToCollection(r, i));
+  return out;
+}
+
+absl::StatusOr<uint64_t> PgStore::CountMembers(const std::string& id_or_alias) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r, c->Run("SELECT (SELECT count(*) FROM membership m WHERE m.cid = c.cid) FROM "
+                       "collections c WHERE c.id = $1 OR c.alias = $1",
+                       PgParams().Text(id_or_alias), "count members"));
+  if (r.size() == 0) return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
+  return static_cast<uint64_t>(r.num(0, 0));
+}
+
+absl::StatusOr<CollectionInfo> PgStore::GetCollection(const std::string& id_or_alias) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run("SELECT id, coalesce(alias, ''), title, description, "
+                                           "is_public FROM collections WHERE id = $1 OR alias = $1",
+                                           PgParams().Text(id_or_alias), "get collection"));
+  if (r.size() == 0) return absl::NotFoundError(common::Cat("no collection '", id_or_alias, "'"));
+  return RowToCollection(r, 0);
+}
+
+absl::StatusOr<Stats> PgStore::GetStats() {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  Stats st;
+  ACCORD_ASSIGN_OR_RETURN(PgRows a,
+                          c->Run("SELECT count(*), count(DISTINCT id) FROM objects", "stats"));
+  st.versions = static_cast<uint64_t>(a.num(0, 0));
+  st.objects = static_cast<uint64_t>(a.num(0, 1));
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows t, c->Run("SELECT type, count(DISTINCT id) FROM objects GROUP BY type ORDER BY type",
+                       "stats per type"));
+  for (int i = 0; i < t.size(); ++i)
+    st.per_type.emplace_back(std::string(t.text(i, 0)), t.num(i, 1));
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows k, c->Run("SELECT coalesce(c.alias, c.id), (SELECT count(*) FROM membership m WHERE "
+                       "m.cid = c.cid) FROM collections c ORDER BY c.cid",
+                       "stats per collection"));
+  for (int i = 0; i < k.size(); ++i) {
+    st.per_collection.emplace_back(std::string(k.text(i, 0)), k.num(i, 1));
+  }
+  return st;
+}
+
+absl::StatusOr<uint64_t> PgStore::Generation() {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r,
+                          c->Run("SELECT generation FROM accord_meta WHERE one = 1", "generation"));
+  if (r.size() != 1)
+    return absl::DataLossError("the PostgreSQL store's accord_meta row is missing");
+  return static_cast<uint64_t>(r.num(0, 0));
+}
+
+absl::StatusOr<std::optional<std::string>> PgStore::GetSetting(const std::string& key) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r,
+                          c->Run("SELECT value FROM settings WHERE key = $1", PgParams().Text(key),
+                                 common::Cat("read setting '", key, "'")));
+  if (r.size() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(r.text(0, 0)));
+}
+
+absl::Status PgStore::PutSetting(const std::string& key, const std::string& value) {
+  if (options_.read_only) return absl::FailedPreconditionError("store opened read-only");
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  return c
+      ->Run(
+          "INSERT INTO settings(key, value) VALUES($1, $2) ON CONFLICT(key) DO UPDATE SET "
+          "value = excluded.value",
+          PgParams().Text(key).Text(value), common::Cat("put setting '", key, "'"))
+      .status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quarantine (the SQLite backend's rules: sqlite_quarantine.cc)
+
+namespace {
+
+constexpr const char* kEntryCols =
+    "q.qid, q.id, q.modified, c.id, coalesce(c.alias, ''), q.writer, q.received, q.reason";
+
+QuarantineEntry RowToEntry(const PgRows& r, int i) {
+  QuarantineEntry e;
+  e.qid = r.num(i, 0);
+  e.id = std::string(r.text(i, 1));
+  e.modified = r.num(i, 2);
+  e.collection = std::string(r.text(i, 3));
+  e.collection_alias = std::string(r.text(i, 4));
+  e.writer = std::string(r.text(i, 5));
+  e.received = r.num(i, 6);
+  e.reason = std::string(r.text(i, 7));
+  return e;
+}
+
+absl::Status NoEntry(int64_t qid) {
+  return absl::NotFoundError(common::Cat("no quarantine entry #", qid));
+}
+
+}  // namespace
+
+absl::StatusOr<bool> PgStore::QuarantineCopy(PgConn* c, std::string_view id, Micros modified,
+                                             int64_t cid, std::string_view writer,
+                                             std::string_view json, int64_t json_hash,
+                                             std::string_view reason) {
+  ACCORD_ASSIGN_OR_RETURN(PgRows n, c->Run("SELECT count(*) FROM quarantine", "count quarantine"));
+  if (static_cast<uint64_t>(n.num(0, 0)) >= Quarantine::kMaxEntries) return false;
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r,
+      c->Run(
+          "INSERT INTO quarantine(id, modified, cid, writer, received, json_hash, json, "
+          "reason) VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (id, modified, cid, json_hash) DO "
+          "NOTHING",
+          PgParams()
+              .Text(id)
+              .Num(modified)
+              .Num(cid)
+              .Text(writer)
+              .Num(common::NowMicros())
+              .Num(json_hash)
+              .Text(json)
+              .Text(reason),
+          common::Cat("quarantine ", id)));
+  return r.changed() > 0;
+}
+
+absl::Status PgStore::Hold(const std::string& collection, std::string_view id, Micros modified,
+                           std::string_view writer, std::string_view reason,
+                           std::string_view json) {
+  if (reason.empty()) return absl::InvalidArgumentError("a held version needs a reason");
+  WriteTxn t(this);
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  ACCORD_ASSIGN_OR_RETURN(int64_t cid, CollectionRowId(t.conn(), collection, true));
+  ACCORD_ASSIGN_OR_RETURN(bool kept, QuarantineCopy(t.conn(), id, modified, cid, writer, json,
+                                                    ContentHash(json), reason));
+  (void)kept;
+  return t.Commit();
+}
+
+absl::StatusOr<std::vector<QuarantineEntry>> PgStore::ListQuarantine(uint64_t limit) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r, c->Run(common::Cat("SELECT ", kEntryCols,
+                                   " FROM quarantine q JOIN collections c ON c.cid = q.cid ORDER "
+                                   "BY q.qid LIMIT $1"),
+                       PgParams().Num(limit == 0 ? INT64_MAX : static_cast<int64_t>(limit)),
+                       "list quarantine"));
+  std::vector<QuarantineEntry> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(RowToEntry(r, i));
+  return out;
+}
+
+absl::StatusOr<QuarantineEntry> PgStore::GetQuarantined(int64_t qid) {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r, c->Run(common::Cat("SELECT ", kEntryCols,
+                                   ", q.json FROM quarantine q JOIN collections c ON c.cid = "
+                                   "q.cid WHERE q.qid = $1"),
+                       PgParams().Num(qid), "read quarantine"));
+  if (r.size() == 0) return NoEntry(qid);
+  QuarantineEntry e = RowToEntry(r, 0);
+  e.json = std::string(r.text(0, 8));
+  return e;
+}
+
+absl::Status PgStore::DropQuarantined(int64_t qid) {
+  WriteTxn t(this);
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, t.conn()->Run("DELETE FROM quarantine WHERE qid = $1",
+                                                  PgParams().Num(qid), "drop quarantine entry"));
+  if (r.changed() == 0) return NoEntry(qid);
+  return t.Commit();
+}
+
+absl::Status PgStore::ReleaseQuarantined(int64_t qid, Winner winner) {
+  ACCORD_ASSIGN_OR_RETURN(QuarantineEntry e, GetQuarantined(qid));
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<ImportTxn> txn, BeginImport(e.collection));
+  auto* pt = static_cast<PgImportTxn*>(txn.get());
+  PgConn* c = pt->conn();
+  ACCORD_ASSIGN_OR_RETURN(PgRows del, c->Run("DELETE FROM quarantine WHERE qid = $1",
+                                             PgParams().Num(qid), "release quarantine entry"));
+  if (del.changed() == 0) return NoEntry(qid);
+  pt->MarkQuarantined();
+  ACCORD_ASSIGN_OR_RETURN(PgRows found,
+                          c->Run("SELECT vid, json FROM objects WHERE id = $1 AND modified = $2",
+                                 PgParams().Text(e.id).Num(e.modified), "find stored version"));
+  const bool stored = found.size() > 0;
+  const int64_t vid = stored ? found.num(0, 0) : -1;
+  const std::string stored_json = stored ? std::string(found.text(0, 1)) : std::string();
+  std::string what = common::Cat(e.id, " (modified ", common::FormatTimestamp(e.modified), ")");
+  if (winner == Winner::kStored) {
+    if (!stored) {
+      return absl::FailedPreconditionError(
+          common::Cat(what, ": no stored copy is left to release (release the quarantined one)"));
+    }
+    ACCORD_ASSIGN_OR_RETURN(stix::ObjectRecord rec, RecordOf(stored_json, what));
+    ACCORD_RETURN_IF_ERROR(txn->Add(rec));
+    return txn->Commit().status();
+  }
+  ACCORD_ASSIGN_OR_RETURN(stix::ObjectRecord rec, RecordOf(e.json, what));
+  if (stored) {
+    ACCORD_ASSIGN_OR_RETURN(PgRows held,
+                            c->Run("SELECT cid FROM membership WHERE vid = $1", PgParams().Num(vid),
+                                   "list collections of a version"));
+    std::vector<int64_t> cids;
+    cids.reserve(static_cast<size_t>(held.size()));
+    for (int i = 0; i < held.size(); ++i) cids.push_back(held.num(i, 0));
+    if (cids.empty()) {
+      ACCORD_ASSIGN_OR_RETURN(int64_t target, CollectionRowId(c, e.collection, false));
+      cids.push_back(target);
+    }
+    std::string replaced = common::Cat("replaced (release of #", qid, ")");
+    for (int64_t cid : cids) {
+      ACCORD_RETURN_IF_ERROR(QuarantineCopy(c, e.id, e.modified, cid, replaced, stored_json,
+                                            ContentHash(stored_json), "")
+                                 .status());
+    }
+    for (const char* sql :
+         {"DELETE FROM membership WHERE vid = $1", "DELETE FROM objects WHERE vid = $1"}) {
+      ACCORD_RETURN_IF_ERROR(
+          c->Run(sql, PgParams().Num(vid), "remove the replaced version").status());
+    }
+  }
+  ACCORD_RETURN_IF_ERROR(txn->Add(rec));
+  return txn->Commit().status();
+}
+
+}  // namespace accord::store::detail

@@ -1,0 +1,161 @@
+// PostgreSQL backend of accord::store::Store (issue 17): several `accord serve` frontends on
+// one database see one node. Internal; use Store::Open with Options::url.
+//
+// What it holds so far: object versions (their JSON in the row: PostgreSQL keeps large values
+// out of line in TOAST itself), collections and memberships, settings, the generation, the
+// content-conflict quarantine, users, keys and grants, TAXII request statuses, and the value
+// index (FindTerms, FindTermRange: SQLite's 64-bit keys). Not yet: full-text search (Browse),
+// retention (Purge), the audit log's checkpoints and federation's agreements
+// (docs/SCALE_OUT.md).
+//
+// Ordering across frontends: every writing transaction takes one transaction-scoped advisory
+// lock first, so writes are serialised across all processes as SQLite's write lock does for
+// one machine, and date_added is drawn under that lock from accord_meta.last_added. A
+// transaction therefore commits every date_added it drew before any later writer draws one,
+// so a reader paging by date_added (TAXII added_after and next) can never see a later value
+// committed ahead of an earlier one: nothing is skipped, nothing repeated.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "accord/store/store.h"
+#include "store/pg_util.h"
+
+namespace accord::store::detail {
+
+class PgStore;
+
+extern const char* const kPgAuthSchema;  // pg_auth.cc
+
+// Users, keys and grants in the PostgreSQL store (pg_auth.cc).
+class PgAuthStore final : public AuthStore {
+ public:
+  explicit PgAuthStore(PgStore* store) : store_(store) {}
+  absl::Status AddUser(const AuthUser& user) override;
+  absl::StatusOr<std::vector<AuthUser>> ListUsers() override;
+  absl::StatusOr<std::optional<AuthUser>> FindUser(const std::string& name) override;
+  absl::StatusOr<bool> HasUsers() override;
+  absl::Status SetUserRole(const std::string& name, const std::string& role) override;
+  absl::Status AddKey(const AuthKey& key) override;
+  absl::StatusOr<std::optional<AuthKey>> FindKey(const std::string& key_id) override;
+  absl::Status RevokeKey(const std::string& key_id) override;
+  absl::StatusOr<std::vector<AuthKey>> ListKeys(const std::string& user) override;
+  absl::Status SetGrant(const AuthGrant& grant) override;
+  absl::StatusOr<std::vector<AuthGrant>> ListGrants(const std::string& user) override;
+  absl::StatusOr<uint64_t> AuthGeneration() override;
+
+ private:
+  PgStore* store_;
+};
+
+// TAXII request statuses in the PostgreSQL store (pg_auth.cc).
+class PgStatusStore final : public StatusStore {
+ public:
+  explicit PgStatusStore(PgStore* store) : store_(store) {}
+  absl::Status PutStatus(const RequestStatus& status, Micros purge_before) override;
+  absl::StatusOr<std::optional<RequestStatus>> GetStatus(const std::string& id,
+                                                         Micros not_before) override;
+
+ private:
+  PgStore* store_;
+};
+
+class PgStore final : public Store, public Quarantine {
+ public:
+  static absl::StatusOr<std::unique_ptr<PgStore>> OpenAt(const Options& options);
+  ~PgStore() override;
+
+  absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) override;
+  void PrepareWrite(stix::ObjectRecord* record) const override;
+  absl::StatusOr<std::vector<TermHit>> FindTerms(const std::vector<std::string>& terms,
+                                                 uint64_t limit) override;
+  absl::StatusOr<std::vector<TermHit>> FindTermRange(const std::string& lo, const std::string& hi,
+                                                     uint64_t limit) override;
+  absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
+                                                VersionSelect versions) override;
+  absl::StatusOr<Page> List(const Query& query) override;
+  absl::StatusOr<uint64_t> Delete(const std::string& collection, const std::string& id,
+                                  const std::vector<Micros>& version_times) override;
+  absl::StatusOr<CollectionInfo> CreateCollection(const CollectionInfo& info) override;
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections() override;
+  absl::StatusOr<uint64_t> CountMembers(const std::string& id_or_alias) override;
+  absl::StatusOr<CollectionInfo> GetCollection(const std::string& id_or_alias) override;
+  absl::StatusOr<Stats> GetStats() override;
+  absl::StatusOr<uint64_t> Generation() override;
+  absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override;
+  absl::Status PutSetting(const std::string& key, const std::string& value) override;
+  AuthStore* auth() override { return &auth_; }
+  StatusStore* statuses() override { return &statuses_; }
+  Quarantine* quarantine() override { return this; }
+
+  absl::StatusOr<std::vector<QuarantineEntry>> ListQuarantine(uint64_t limit) override;
+  absl::StatusOr<QuarantineEntry> GetQuarantined(int64_t qid) override;
+  absl::Status DropQuarantined(int64_t qid) override;
+  absl::Status ReleaseQuarantined(int64_t qid, Winner winner) override;
+  absl::Status Hold(const std::string& collection, std::string_view id, Micros modified,
+                    std::string_view writer, std::string_view reason,
+                    std::string_view json) override;
+
+  // A connection borrowed from the pool for one thread's work, returned on destruction (a
+  // broken one is dropped).
+  class Lease {
+   public:
+    explicit Lease(PgStore* s) : s_(s) {}
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    absl::Status Open();
+    PgConn* operator->() const { return c_.get(); }
+    PgConn* get() const { return c_.get(); }
+
+   private:
+    PgStore* s_;
+    std::unique_ptr<PgConn> c_;
+  };
+
+  // A write transaction on a leased connection: the in-process writer mutex, BEGIN, and the
+  // store-wide advisory lock; rolled back unless committed.
+  class WriteTxn {
+   public:
+    explicit WriteTxn(PgStore* s) : s_(s), lease_(s) {}
+    ~WriteTxn();
+    WriteTxn(const WriteTxn&) = delete;
+    WriteTxn& operator=(const WriteTxn&) = delete;
+    absl::Status Begin();
+    absl::Status Commit();
+    PgConn* conn() const { return lease_.get(); }
+
+   private:
+    PgStore* s_;
+    std::unique_lock<std::mutex> lock_;
+    Lease lease_;
+    bool open_ = false;
+  };
+
+  // The value-index keys of `r` (TermKey of each derived term).
+  void KeysOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys) const;
+  // The row id of a collection by id or alias; created (by a caller in a WriteTxn) when
+  // `create`.
+  absl::StatusOr<int64_t> CollectionRowId(PgConn* c, const std::string& id_or_alias, bool create);
+  // Keeps a refused copy (REQUIRES: `c` is in a WriteTxn); bounded by kMaxEntries. False
+  // when nothing was kept (the same copy is held already, or the quarantine is full).
+  absl::StatusOr<bool> QuarantineCopy(PgConn* c, std::string_view id, Micros modified, int64_t cid,
+                                      std::string_view writer, std::string_view json,
+                                      int64_t json_hash, std::string_view reason);
+
+ private:
+  explicit PgStore(Options options) : options_(std::move(options)) {}
+  absl::Status ApplySchema();
+
+  Options options_;
+  std::mutex write_mu_;  // one writer at a time within the process; the advisory lock across
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<PgConn>> pool_;
+  PgAuthStore auth_{this};
+  PgStatusStore statuses_{this};
+};
+
+}  // namespace accord::store::detail

@@ -1,0 +1,631 @@
+// The store's contract (store.h), one suite run against every backend (issue 17): SQLite in a
+// fresh data directory, and PostgreSQL in a fresh database on the server named by
+// ACCORD_TEST_PG (a postgresql:// URL without a database; scripts/test.sh starts a throwaway
+// server with scripts/pg.sh and sets it). Without ACCORD_TEST_PG the PostgreSQL cases skip,
+// and a skipped test fails the run under CI=true.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "accord/common/strings.h"
+#include "accord/store/store.h"
+#include "store/store_test_fixture.h"
+
+namespace accord::store {
+namespace {
+
+using common::Cat;
+
+class StoreContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  bool sqlite() const { return GetParam() == "sqlite"; }
+
+  void SetUp() override {
+    if (where_.server_missing()) {
+      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
+    }
+    absl::Status made = where_.Make();
+    ASSERT_TRUE(made.ok()) << made;
+    auto s = Store::Open(where_.options());
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+
+  void TearDown() override { store_.reset(); }
+
+  // Another handle on the same store: for SQLite another connection set on the directory, for
+  // PostgreSQL what another frontend process would open.
+  std::unique_ptr<Store> OpenAnother() {
+    auto s = Store::Open(where_.options());
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static stix::ObjectRecord Rec(const std::string& id, common::Micros modified,
+                                bool revoked = false) {
+    return TestRecord(id, modified, revoked);
+  }
+
+  ImportResult Import(const std::vector<stix::ObjectRecord>& recs,
+                      const std::string& coll = "default") {
+    return ImportAll(store_.get(), recs, coll);
+  }
+
+  TestStoreLocation where_{GetParam(), "contract"};
+  std::unique_ptr<Store> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return p.param; });
+
+const std::string kA = "indicator--11111111-1111-4111-8111-111111111111";
+const std::string kB = "indicator--22222222-2222-4222-8222-222222222222";
+const std::string kC = "malware--33333333-3333-4333-8333-333333333333";
+
+TEST_P(StoreContract, SameVersionTwiceIsStoredOnce) {
+  auto r1 = Import({Rec(kA, 1000), Rec(kA, 1000)});
+  EXPECT_EQ(r1.added, 1u);
+  EXPECT_EQ(r1.duplicates, 1u);
+  auto r2 = Import({Rec(kA, 1000)});
+  EXPECT_EQ(r2.added, 0u);
+  auto all = store_->Get(kA, VersionSelect::kAll);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 1u);
+}
+
+TEST_P(StoreContract, VersionsFirstLastAll) {
+  Import({Rec(kA, 3000), Rec(kA, 1000), Rec(kA, 2000)});
+  EXPECT_EQ((*store_->Get(kA, VersionSelect::kFirst))[0].modified, 1000);
+  EXPECT_EQ((*store_->Get(kA, VersionSelect::kLast))[0].modified, 3000);
+  auto all = *store_->Get(kA, VersionSelect::kAll);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].modified, 1000);
+  EXPECT_EQ(all[2].modified, 3000);
+  EXPECT_EQ(store_->Get(kB, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreContract, ListByTypeAndRevokedExcluded) {
+  Import({Rec(kA, 1000), Rec(kB, 1000), Rec(kB, 2000, /*revoked=*/true), Rec(kC, 1000)});
+  Query q;
+  q.types = {"indicator"};
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 1u);
+  EXPECT_EQ(p.objects[0].id, kA);
+  q.include_revoked = true;
+  p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 2u);
+  EXPECT_EQ(p.objects[1].id, kB);
+  EXPECT_EQ(p.objects[1].modified, 2000);  // latest version only
+}
+
+TEST_P(StoreContract, DateAddedStrictlyIncreasesAcrossImports) {
+  Import({Rec(kA, 1), Rec(kB, 1)});
+  Import({Rec(kC, 1)});
+  Query q;
+  q.collection = "default";
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 3u);
+  EXPECT_LT(p.objects[0].date_added, p.objects[1].date_added);
+  EXPECT_LT(p.objects[1].date_added, p.objects[2].date_added);
+  q.added_after = p.objects[0].date_added;
+  auto after = *store_->List(q);
+  ASSERT_EQ(after.objects.size(), 2u);
+  EXPECT_EQ(after.objects[0].id, kB);
+}
+
+TEST_P(StoreContract, PaginationIsStableWhileWritersAppend) {
+  std::vector<stix::ObjectRecord> recs;
+  for (int i = 0; i < 25; ++i) {
+    recs.push_back(Rec(
+        Cat("indicator--00000000-0000-4000-8000-", std::string(10, '0'), i < 10 ? "0" : "", i), 1));
+  }
+  Import(recs);
+  Query q;
+  q.collection = "default";
+  q.limit = 10;
+  std::vector<std::string> seen;
+  auto p = *store_->List(q);
+  for (auto& o : p.objects) seen.push_back(o.id);
+  ASSERT_TRUE(p.more);
+  // A writer appends between pages: the cursor must neither skip nor repeat.
+  Import({Rec(kC, 5)});
+  while (p.more) {
+    q.cursor = p.next;
+    p = *store_->List(q);
+    for (auto& o : p.objects) seen.push_back(o.id);
+  }
+  ASSERT_EQ(seen.size(), 26u);
+  EXPECT_EQ(seen.back(), kC);
+  std::set<std::string> uniq(seen.begin(), seen.end());
+  EXPECT_EQ(uniq.size(), 26u);
+}
+
+TEST_P(StoreContract, PaginationInStorageOrderWithoutCollection) {
+  std::vector<stix::ObjectRecord> recs;
+  for (int i = 0; i < 25; ++i) {
+    recs.push_back(
+        Rec(Cat("indicator--00000000-0000-4000-8000-0000000000", i < 10 ? "0" : "", i), 1));
+  }
+  Import(recs);
+  Query q;
+  q.limit = 10;
+  std::vector<std::string> seen;
+  Page p;
+  do {
+    p = *store_->List(q);
+    for (auto& o : p.objects) seen.push_back(o.id);
+    q.cursor = p.next;
+  } while (p.more);
+  ASSERT_EQ(seen.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], recs[i].id);  // the order they were stored
+}
+
+TEST_P(StoreContract, LatestVersionInCollectionOnly) {
+  Import({Rec(kA, 1000)}, "alpha");
+  Import({Rec(kA, 2000)}, "beta");
+  Query q;
+  q.collection = "alpha";
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 1u);
+  EXPECT_EQ(p.objects[0].modified, 1000);  // beta's newer version is not in alpha
+  q.collection = "nope";
+  EXPECT_EQ(store_->List(q).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreContract, UncommittedImportLeavesNothing) {
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+  }  // destroyed without Commit
+  EXPECT_EQ(store_->Get(kA, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetStats()->versions, 0u);
+}
+
+// Issue 12: a sync cursor commits with the objects it covers, or not at all.
+TEST_P(StoreContract, SettingInAnImportCommitsWithItsRecordsOnly) {
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+    ASSERT_TRUE((*t)->PutSetting("sync.cursor", "one").ok());
+  }  // rolled back: neither the record nor the setting
+  EXPECT_EQ(*store_->GetSetting("sync.cursor"), std::nullopt);
+  EXPECT_EQ(store_->Get(kA, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+    ASSERT_TRUE((*t)->PutSetting("sync.cursor", "two").ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  }
+  EXPECT_EQ(*store_->GetSetting("sync.cursor"), std::optional<std::string>("two"));
+  EXPECT_TRUE(store_->Get(kA, VersionSelect::kAll).ok());
+  // Moving the cursor over versions already stored is no change for readers.
+  uint64_t g = *store_->Generation();
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1)).ok());
+    ASSERT_TRUE((*t)->PutSetting("sync.cursor", "three").ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  }
+  EXPECT_EQ(*store_->GetSetting("sync.cursor"), std::optional<std::string>("three"));
+  EXPECT_EQ(*store_->Generation(), g);
+}
+
+TEST_P(StoreContract, GenerationChangesOnEveryCommittedWrite) {
+  uint64_t g0 = *store_->Generation();
+  Import({Rec(kA, 1)});
+  uint64_t g1 = *store_->Generation();
+  EXPECT_NE(g1, g0);
+  {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE((*t)->Add(Rec(kB, 1)).ok());
+  }  // rolled back: no change
+  EXPECT_EQ(*store_->Generation(), g1);
+  ASSERT_TRUE(store_->Delete("default", kA, {}).ok());
+  EXPECT_NE(*store_->Generation(), g1);
+}
+
+// Issue 11: readers (accord match --follow) rebuild what they compiled when the generation
+// moves, so a write that changes no row must leave it alone: re-importing what is stored, or
+// deleting what is not there. A write that changes what a collection serves still moves it.
+TEST_P(StoreContract, GenerationIsUnchangedByAWriteThatChangesNoRow) {
+  Import({Rec(kA, 1), Rec(kB, 1)});
+  uint64_t g1 = *store_->Generation();
+  Import({Rec(kA, 1), Rec(kB, 1)});  // the same versions, the same collection
+  EXPECT_EQ(*store_->Generation(), g1);
+  Import({});  // an empty import
+  EXPECT_EQ(*store_->Generation(), g1);
+  auto gone = store_->Delete("default", kC, {});  // nothing of that id is stored
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(*gone, 0u);
+  EXPECT_EQ(*store_->Generation(), g1);
+  Import({Rec(kA, 1)}, "other");  // a stored version, newly in a second collection
+  uint64_t g2 = *store_->Generation();
+  EXPECT_NE(g2, g1);
+  Import({Rec(kA, 2)});  // a new version
+  EXPECT_NE(*store_->Generation(), g2);
+}
+
+TEST_P(StoreContract, BadCursorIsInvalidArgument) {
+  Query q;
+  q.collection = "default";
+  q.cursor = "garbage";
+  EXPECT_EQ(store_->List(q).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContract, DeleteRemovesMembership) {
+  Import({Rec(kA, 1000), Rec(kA, 2000)});
+  EXPECT_EQ(*store_->Delete("default", kA, {1000}), 1u);
+  Query q;
+  q.collection = "default";
+  q.versions = VersionSelect::kAll;
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 1u);
+  EXPECT_EQ(p.objects[0].modified, 2000);
+}
+
+TEST_P(StoreContract, CollectionsAndSettings) {
+  CollectionInfo c;
+  c.alias = "shared-eu";
+  c.title = "Shared with EU partners";
+  auto made = store_->CreateCollection(c);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(made->id.size(), 36u);
+  EXPECT_EQ(store_->CreateCollection(c).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetCollection(made->id)->alias, "shared-eu");
+  ASSERT_TRUE(store_->PutSetting("k", "v1").ok());
+  ASSERT_TRUE(store_->PutSetting("k", "v2").ok());
+  EXPECT_EQ(**store_->GetSetting("k"), "v2");
+  EXPECT_FALSE(store_->GetSetting("absent")->has_value());
+}
+
+// Issue 10: a version whose (id, modified) is stored with other content is refused (nothing
+// linked into the writer's collection, the stored copy unchanged) and its copy quarantined.
+// Member order and whitespace are no difference (RFC 8785 canonical comparison).
+TEST_P(StoreContract, SameVersionWithOtherContentIsRefusedAndQuarantined) {
+  auto a = Rec(kA, 1000);
+  Import({a}, "alpha");
+  auto reformatted = a;
+  reformatted.json = R"({ "m": 1000, "id": ")" + kA + R"(", "type": "indicator" })";
+  auto r1 = Import({reformatted}, "beta");  // same members and values: a duplicate
+  EXPECT_EQ(r1.duplicates, 1u);
+  EXPECT_EQ(r1.conflicts, 0u);
+  EXPECT_EQ(r1.memberships, 1u);  // and linked into beta, as any duplicate
+  auto changed = a;
+  changed.json = R"({"type":"indicator","id":")" + kA + R"(","m":1001})";
+  auto r2 = Import({changed}, "gamma");
+  EXPECT_EQ(r2.duplicates, 0u);
+  EXPECT_EQ(r2.conflicts, 1u);
+  EXPECT_EQ(r2.memberships, 0u);
+  ASSERT_EQ(r2.conflicting.size(), 1u);
+  EXPECT_EQ(r2.conflicting[0].id, kA);
+  EXPECT_EQ(r2.conflicting[0].modified, 1000);
+  EXPECT_EQ(r2.conflicting[0].index, 0u);
+  // Nothing reached gamma (the collection exists, empty), and the stored copy is unchanged.
+  Query q;
+  q.collection = "gamma";
+  q.include_revoked = true;
+  EXPECT_TRUE(store_->List(q)->objects.empty());
+  EXPECT_EQ((*store_->Get(kA, VersionSelect::kAll))[0].json, a.json);
+  // The refused copy is in quarantine, aimed at gamma.
+  Quarantine* qu = store_->quarantine();
+  ASSERT_NE(qu, nullptr);
+  auto entries = *qu->ListQuarantine(0);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].id, kA);
+  EXPECT_EQ(entries[0].modified, 1000);
+  EXPECT_EQ(entries[0].collection_alias, "gamma");
+  EXPECT_EQ(entries[0].writer, "import");
+  EXPECT_TRUE(entries[0].json.empty());  // List leaves the copies out
+  EXPECT_EQ(qu->GetQuarantined(entries[0].qid)->json, changed.json);
+
+  // Within one import too, while the first copy is still in the log's write buffer; the
+  // index is the refused record's position among the transaction's Adds.
+  auto b1 = Rec(kB, 5), b2 = Rec(kB, 5);
+  b2.json += " ";
+  b2.json.insert(1, "\"x\":1,");
+  auto r0 = Import({b1, b2});
+  EXPECT_EQ(r0.added, 1u);
+  EXPECT_EQ(r0.conflicts, 1u);
+  ASSERT_EQ(r0.conflicting.size(), 1u);
+  EXPECT_EQ(r0.conflicting[0].index, 1u);
+  EXPECT_EQ((*store_->Get(kB, VersionSelect::kAll))[0].json, b1.json);
+
+  // A stored duplicate next to a conflict: each counted as what it is. The same copy for the
+  // same collection is quarantined once.
+  auto r3 = Import({changed, a}, "gamma");
+  EXPECT_EQ(r3.duplicates, 1u);
+  EXPECT_EQ(r3.conflicts, 1u);
+  EXPECT_EQ(r3.memberships, 1u);                 // `a` itself
+  EXPECT_EQ(qu->ListQuarantine(0)->size(), 2u);  // gamma's kA copy (once) and kB's
+}
+
+TEST_P(StoreContract, QuarantineRecordsTheWriter) {
+  Import({Rec(kA, 1000)});
+  auto changed = Rec(kA, 1000);
+  changed.json.insert(1, "\"evil\":true,");
+  auto t = *store_->BeginImport("bobonly");
+  t->SetWriter("bob");
+  ASSERT_TRUE(t->Add(changed).ok());
+  ASSERT_TRUE(t->Commit().ok());
+  auto entries = *store_->quarantine()->ListQuarantine(0);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].writer, "bob");
+  EXPECT_EQ(entries[0].collection_alias, "bobonly");
+}
+
+TEST_P(StoreContract, RefusingConflictsFailsTheWholeImport) {
+  Import({Rec(kA, 1000)});
+  auto changed = Rec(kA, 1000);
+  changed.json.insert(1, "\"evil\":true,");
+  auto t = *store_->BeginImport("strict");
+  t->SetRefuseConflicts(true);
+  ASSERT_TRUE(t->Add(Rec(kB, 1)).ok());
+  absl::Status st = t->Add(changed);
+  EXPECT_EQ(st.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(st.message().find("exists with different content"), std::string::npos) << st;
+  EXPECT_EQ(st.message().find("evil"), std::string::npos) << st;
+  t.reset();  // rolled back: nothing stored, nothing quarantined
+  EXPECT_EQ(store_->Get(kB, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->quarantine()->ListQuarantine(0)->empty());
+}
+
+// Versions belong to their collection: a revoked version written into another collection
+// does not hide an object from a listing of this one.
+TEST_P(StoreContract, RevocationCountsOnlyInItsCollection) {
+  Import({Rec(kA, 1000)}, "trusted");
+  Import({Rec(kA, 2000, /*revoked=*/true)}, "other");
+  Query q;
+  q.collection = "trusted";
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 1u);
+  EXPECT_EQ(p.objects[0].modified, 1000);
+  EXPECT_FALSE(p.objects[0].revoked);
+  q.collection = "other";
+  EXPECT_TRUE(store_->List(q)->objects.empty());
+  q.include_revoked = true;
+  ASSERT_EQ(store_->List(q)->objects.size(), 1u);
+  // Store-wide (no collection): the object is revoked.
+  Query all;
+  all.ids = {kA};
+  EXPECT_TRUE(store_->List(all)->objects.empty());
+}
+
+// The object log: JSON comes back byte for byte, from neighbouring and scattered offsets.
+TEST_P(StoreContract, JsonComesBackExactly) {
+  auto a1 = Rec(kA, 1000), a2 = Rec(kA, 2000), b = Rec(kB, 1000), c = Rec(kC, 1000);
+  a2.json = R"({"type":"indicator","id":")" + kA + R"(","note":"ünïcödé \" \\ \n"})";
+  Import({a1, b});
+  Import({c, a2});
+  auto all = *store_->Get(kA, VersionSelect::kAll);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].json, a1.json);
+  EXPECT_EQ(all[1].json, a2.json);
+  Query q;
+  q.collection = "default";
+  q.versions = VersionSelect::kAll;
+  auto p = *store_->List(q);
+  ASSERT_EQ(p.objects.size(), 4u);
+  std::vector<std::string> want = {a1.json, b.json, c.json, a2.json};  // date_added order
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(p.objects[i].json, want[i]) << i;
+  if (!sqlite()) return;
+  // SQLite's object log is JSON lines: every stored version once, in the order stored.
+  std::ifstream log(where_.dir() / "objects.log", std::ios::binary);
+  std::stringstream ss;
+  ss << log.rdbuf();
+  EXPECT_EQ(ss.str(), a1.json + "\n" + b.json + "\n" + c.json + "\n" + a2.json + "\n");
+}
+
+// Issue 17: frontends writing at once on one store, and a reader paging by added_after as
+// a TAXII client polls: every object acknowledged is read exactly once, none skipped (a
+// date_added committed after a later one was read) and none repeated.
+TEST_P(StoreContract, ConcurrentWritersNeverMakeAPagerSkipOrRepeat) {
+  constexpr int kWriters = 3, kTxns = 30, kPerTxn = 4;
+  std::vector<std::unique_ptr<Store>> frontends;
+  for (int w = 0; w < kWriters + 1; ++w) {
+    frontends.push_back(OpenAnother());
+    ASSERT_NE(frontends.back(), nullptr);
+  }
+  std::atomic<int> writers_left{kWriters};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int t = 0; t < kTxns; ++t) {
+        auto txn = frontends[w]->BeginImport("default");
+        ASSERT_TRUE(txn.ok()) << txn.status();
+        for (int k = 0; k < kPerTxn; ++k) {
+          char id[64];
+          snprintf(id, sizeof id, "indicator--%08x-0000-4000-8000-%012d", w, t * kPerTxn + k);
+          ASSERT_TRUE((*txn)->Add(Rec(id, 1000)).ok());
+        }
+        auto done = (*txn)->Commit();
+        ASSERT_TRUE(done.ok()) << done.status();
+        ASSERT_EQ(done->memberships, static_cast<uint64_t>(kPerTxn));
+      }
+      --writers_left;
+    });
+  }
+  std::map<std::string, int> seen;
+  Query q;
+  q.collection = "default";
+  q.limit = 7;
+  int64_t last = 0;
+  bool final_pass = false;
+  while (true) {
+    // Read what the writers acknowledged so far, from a handle of its own.
+    bool writers_done = writers_left.load() == 0;
+    q.added_after = last;
+    auto page = frontends[kWriters]->List(q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& o : page->objects) {
+      ++seen[o.id];
+      EXPECT_GT(o.date_added, last);
+      last = o.date_added;
+    }
+    if (page->more) continue;
+    if (final_pass) break;
+    final_pass = writers_done;  // one more pass after the last commit
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kWriters * kTxns * kPerTxn));
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id;
+}
+
+// --- users, keys, grants and request statuses ---------------------------------------------
+
+TEST_P(StoreContract, UsersKeysAndGrantsRoundTrip) {
+  AuthStore* a = store_->auth();
+  EXPECT_FALSE(*a->HasUsers());
+  ASSERT_TRUE(a->AddUser({"bob", "user", 20}).ok());
+  ASSERT_TRUE(a->AddUser({"alice", "admin", 10}).ok());
+  EXPECT_EQ(a->AddUser({"bob", "admin", 30}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(*a->HasUsers());
+  auto users = a->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].name, "alice");  // by name
+  EXPECT_EQ((*users)[0].role, "admin");
+  EXPECT_EQ((*users)[0].created, 10);
+  EXPECT_EQ((*users)[1].role, "user");  // the second AddUser did not replace bob
+  EXPECT_FALSE(a->FindUser("carol")->has_value());
+
+  EXPECT_EQ(a->AddKey({"k0", "carol", "h", 1, false, ""}).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(a->AddKey({"k2", "bob", "hash2", 2, false, "laptop"}).ok());
+  ASSERT_TRUE(a->AddKey({"k1", "alice", "hash1", 1, false, ""}).ok());
+  EXPECT_EQ(a->AddKey({"k1", "bob", "x", 3, false, ""}).code(), absl::StatusCode::kAlreadyExists);
+  auto k = a->FindKey("k2");
+  ASSERT_TRUE(k.ok() && k->has_value());
+  EXPECT_EQ((*k)->user, "bob");
+  EXPECT_EQ((*k)->hash, "hash2");
+  EXPECT_EQ((*k)->label, "laptop");
+  EXPECT_FALSE((*k)->revoked);
+  ASSERT_TRUE(a->RevokeKey("k2").ok());
+  EXPECT_TRUE((*a->FindKey("k2"))->revoked);
+  EXPECT_EQ(a->RevokeKey("nope").code(), absl::StatusCode::kNotFound);
+  auto all = a->ListKeys("");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].key_id, "k1");  // oldest first
+  EXPECT_EQ((*all)[0].hash, "");      // listings never carry the hash
+  EXPECT_EQ(a->ListKeys("bob")->size(), 1u);
+
+  EXPECT_EQ(a->SetGrant({"carol", "c1", true, false}).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(a->SetGrant({"bob", "c2", true, true}).ok());
+  ASSERT_TRUE(a->SetGrant({"bob", "c1", true, false}).ok());
+  ASSERT_TRUE(a->SetGrant({"bob", "c2", false, true}).ok());  // replaces
+  auto g = a->ListGrants("bob");
+  ASSERT_TRUE(g.ok());
+  ASSERT_EQ(g->size(), 2u);
+  EXPECT_EQ((*g)[0].collection, "c1");
+  EXPECT_TRUE((*g)[0].read);
+  EXPECT_FALSE((*g)[0].write);
+  EXPECT_FALSE((*g)[1].read);
+  EXPECT_TRUE((*g)[1].write);
+  ASSERT_TRUE(a->SetGrant({"bob", "c1", false, false}).ok());  // removes
+  EXPECT_EQ(a->ListGrants("bob")->size(), 1u);
+}
+
+TEST_P(StoreContract, EveryAuthChangeBumpsTheGenerationSeenByAnotherStore) {
+  Store* writer = store_.get();
+  auto other = OpenAnother();  // another process (SQLite) or frontend (PostgreSQL)
+  auto gen = [&] { return *other->auth()->AuthGeneration(); };
+  uint64_t g0 = gen();
+  ASSERT_TRUE(writer->auth()->AddUser({"bob", "user", 1}).ok());
+  uint64_t g1 = gen();
+  EXPECT_NE(g1, g0);
+  ASSERT_TRUE(writer->auth()->AddKey({"k", "bob", "h", 1, false, ""}).ok());
+  uint64_t g2 = gen();
+  EXPECT_NE(g2, g1);
+  ASSERT_TRUE(writer->auth()->SetGrant({"bob", "c", true, false}).ok());
+  uint64_t g3 = gen();
+  EXPECT_NE(g3, g2);
+  ASSERT_TRUE(writer->auth()->RevokeKey("k").ok());
+  uint64_t g4 = gen();
+  EXPECT_NE(g4, g3);
+  // A failed change changes nothing.
+  EXPECT_FALSE(writer->auth()->RevokeKey("unknown").ok());
+  EXPECT_EQ(gen(), g4);
+  // Object writes are not auth changes.
+  ASSERT_TRUE(writer->PutSetting("x", "y").ok());
+  EXPECT_EQ(gen(), g4);
+}
+
+TEST_P(StoreContract, SetUserRole) {
+  AuthStore* a = store_->auth();
+  ASSERT_TRUE(a->AddUser({"bob", "analyst", 1}).ok());
+  const uint64_t g = *a->AuthGeneration();
+  ASSERT_TRUE(a->SetUserRole("bob", "auditor").ok());
+  EXPECT_EQ((*a->FindUser("bob"))->role, "auditor");
+  EXPECT_GT(*a->AuthGeneration(), g);
+  EXPECT_EQ(a->SetUserRole("nobody", "reader").code(), absl::StatusCode::kNotFound);
+}
+
+RequestStatus MakeStatus(const std::string& id, Micros created) {
+  RequestStatus st;
+  st.id = id;
+  st.owner = "alice";
+  st.created = created;
+  st.request_timestamp = created - 5;
+  st.total_count = 4;
+  st.success_count = 2;
+  st.failure_count = 2;
+  st.failures = {{"indicator--1", "2024-01-01T00:00:00.000Z", "pattern: unexpected ']'"},
+                 {"", "", "not an object"}};
+  return st;
+}
+
+TEST_P(StoreContract, StatusKeepsCountsAndFailuresAcrossReopen) {
+  ASSERT_TRUE(store_->statuses()->PutStatus(MakeStatus("s-1", 1000), 0).ok());
+  store_.reset();
+  auto s = OpenAnother();
+  auto got = s->statuses()->GetStatus("s-1", 0);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  const RequestStatus& st = **got;
+  EXPECT_EQ(st.owner, "alice");
+  EXPECT_EQ(st.created, 1000);
+  EXPECT_EQ(st.request_timestamp, 995);
+  EXPECT_TRUE(st.complete);
+  EXPECT_EQ(st.total_count, 4u);
+  EXPECT_EQ(st.success_count, 2u);
+  EXPECT_EQ(st.failure_count, 2u);
+  EXPECT_EQ(st.pending_count, 0u);
+  ASSERT_EQ(st.failures.size(), 2u);
+  EXPECT_EQ(st.failures[0].id, "indicator--1");
+  EXPECT_EQ(st.failures[0].version, "2024-01-01T00:00:00.000Z");
+  EXPECT_EQ(st.failures[0].message, "pattern: unexpected ']'");
+  EXPECT_EQ(st.failures[1].message, "not an object");
+  EXPECT_FALSE(s->statuses()->GetStatus("s-2", 0)->has_value());
+}
+
+TEST_P(StoreContract, StatusesExpireAndArePurgedOnWrite) {
+  Store* s = store_.get();
+  ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("old", 1000), 0).ok());
+  ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("new", 5000), 0).ok());
+  // Expired for a reader asking for statuses created at 2000 or later.
+  EXPECT_FALSE(s->statuses()->GetStatus("old", 2000)->has_value());
+  EXPECT_TRUE(s->statuses()->GetStatus("old", 1000)->has_value());
+  // A write that purges everything before 2000 deletes it for good (with its failures).
+  ASSERT_TRUE(s->statuses()->PutStatus(MakeStatus("newer", 6000), 2000).ok());
+  EXPECT_FALSE(s->statuses()->GetStatus("old", 0)->has_value());
+  EXPECT_TRUE(s->statuses()->GetStatus("new", 0)->has_value());
+  // Storing an id again replaces it, failures included.
+  RequestStatus again = MakeStatus("new", 7000);
+  again.failures.resize(1);
+  again.failure_count = 1;
+  ASSERT_TRUE(s->statuses()->PutStatus(again, 0).ok());
+  EXPECT_EQ((*s->statuses()->GetStatus("new", 0))->failures.size(), 1u);
+  EXPECT_EQ((*s->statuses()->GetStatus("new", 0))->created, 7000);
+}
+
+}  // namespace
+}  // namespace accord::store
