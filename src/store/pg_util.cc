@@ -30,6 +30,32 @@ uint64_t PgRows::changed() const {
   return v;
 }
 
+PgArray& PgArray::Text(std::string_view v) {
+  Sep();
+  s_ += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') s_ += '\\';
+    s_ += c;
+  }
+  s_ += '"';
+  return *this;
+}
+PgArray& PgArray::Num(int64_t v) {
+  Sep();
+  s_ += std::to_string(v);
+  return *this;
+}
+PgArray& PgArray::Flag(bool v) {
+  Sep();
+  s_ += v ? "t" : "f";
+  return *this;
+}
+PgArray& PgArray::Null() {
+  Sep();
+  s_ += "NULL";
+  return *this;
+}
+
 PgParams& PgParams::Text(std::string_view v) {
   values_.emplace_back(v);
   null_.push_back(false);

@@ -45,6 +45,28 @@ class PgRows {
   std::unique_ptr<PGresult, PgResultDeleter> r_;
 };
 
+/// An array parameter in PostgreSQL's text form ('{"a","b\\"c",NULL}'), for statements that
+/// take many rows at once (unnest($1::text[], ...)).
+class PgArray {
+ public:
+  PgArray& Text(std::string_view v);
+  PgArray& Num(int64_t v);
+  PgArray& Flag(bool v);
+  PgArray& Null();
+  template <typename T>
+  PgArray& Opt(const std::optional<T>& v) {
+    return v ? Num(*v) : Null();
+  }
+  std::string str() const { return s_ + "}"; }
+  bool empty() const { return s_.size() == 1; }
+
+ private:
+  void Sep() {
+    if (s_.size() > 1) s_ += ',';
+  }
+  std::string s_ = "{";
+};
+
 /// Statement parameters, $1.. in order.
 class PgParams {
  public:
@@ -52,6 +74,7 @@ class PgParams {
   PgParams& Num(int64_t v);
   PgParams& Flag(bool v);
   PgParams& Null();
+  PgParams& Array(const PgArray& a) { return Text(a.str()); }
   template <typename T>
   PgParams& Opt(const std::optional<T>& v) {
     return v ? Num(*v) : Null();

@@ -425,6 +425,43 @@ TEST_P(StoreContract, JsonComesBackExactly) {
   EXPECT_EQ(ss.str(), a1.json + "\n" + b.json + "\n" + c.json + "\n" + a2.json + "\n");
 }
 
+// A transaction of more records than a backend writes at once (PostgreSQL writes batches of
+// 500): the same counts, order and conflict positions as record by record. Record i + 700 is
+// record i again (a duplicate in a later batch), and record 1150 changes record 450's content.
+TEST_P(StoreContract, ALargeImportKeepsItsOrderCountsAndConflictPositions) {
+  std::vector<stix::ObjectRecord> recs;
+  for (int i = 0; i < 700; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof id, "indicator--%08d-1111-4111-8111-111111111111", i);
+    recs.push_back(Rec(id, 1000));
+  }
+  for (int i = 0; i < 700; ++i) recs.push_back(recs[i]);
+  recs[1150].json.insert(1, "\"x\":1,");
+  auto r = Import(recs);
+  EXPECT_EQ(r.added, 700u);
+  EXPECT_EQ(r.duplicates, 699u);
+  EXPECT_EQ(r.conflicts, 1u);
+  ASSERT_EQ(r.conflicting.size(), 1u);
+  EXPECT_EQ(r.conflicting[0].index, 1150u);
+  EXPECT_EQ(r.conflicting[0].id, recs[450].id);
+  EXPECT_EQ(r.memberships, 700u);
+  ASSERT_EQ(r.written.size(), 700u);
+  for (size_t i = 0; i < 700; ++i) EXPECT_EQ(r.written[i].first, recs[i].id) << i;
+  Query q;
+  q.collection = "default";
+  auto p = store_->List(q);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->objects.size(), 700u);
+  for (size_t i = 0; i < 700; ++i) {
+    EXPECT_EQ(p->objects[i].id, recs[i].id) << i;
+    EXPECT_EQ(p->objects[i].json, recs[i].json) << i;
+    if (i > 0) {
+      EXPECT_GT(p->objects[i].date_added, p->objects[i - 1].date_added);
+    }
+  }
+  EXPECT_EQ(p->objects.back().date_added, r.added_last);
+}
+
 // Issue 17: frontends writing at once on one store, and a reader paging by added_after as
 // a TAXII client polls: every object acknowledged is read exactly once, none skipped (a
 // date_added committed after a later one was read) and none repeated.
