@@ -32,6 +32,7 @@
 #include "accord/policy/egress_reader.h"
 #include "accord/policy/gate.h"
 #include "accord/policy/tlp.h"
+#include "accord/store/copy.h"
 #include "accord/store/store.h"
 #include "cli/cli.h"
 #include "cli/egress.h"
@@ -801,6 +802,56 @@ int Export(const Globals& g, const std::string& collection, const std::string& v
   return egress.Finish(policy::Exit::kExport);
 }
 
+// "sqlite:DIR" or a directory, or a postgresql:// URL: the options that open that store.
+store::Options StoreAt(const std::string& where) {
+  store::Options o;
+  if (where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0) {
+    o.url = where;
+  } else {
+    o.dir = where.rfind("sqlite:", 0) == 0 ? where.substr(7) : where;
+  }
+  return o;
+}
+
+// `accord store copy` (issue 17): the copy, then a comparison of both stores.
+int CopyCommand(const Globals& g, const std::string& from_at, const std::string& to_at,
+                bool verify_only) {
+  store::Options fo = StoreAt(from_at);
+  fo.create = false;
+  auto from = store::Store::Open(fo);
+  if (!from.ok()) return Fail(from.status());
+  store::Options to_options = StoreAt(to_at);
+  to_options.create_default_collection = false;
+  to_options.create = !verify_only;
+  auto to = store::Store::Open(to_options);
+  if (!to.ok()) return Fail(to.status());
+  if (!verify_only) {
+    auto report = store::CopyStore(**from, **to, [](uint64_t n) {
+      std::cerr << "\raccord: " << n << " version(s) copied" << std::flush;
+    });
+    std::cerr << "\n";
+    if (!report.ok()) return Fail(report.status());
+    std::cout << "copied: " << report->collections << " collection(s), " << report->versions
+              << " version(s) in " << report->memberships << " membership(s), " << report->users
+              << " user(s), " << report->keys << " key(s), " << report->grants << " grant(s), "
+              << report->settings << " setting(s)\n";
+    if (report->not_copied_unlinked > 0 || report->not_copied_quarantine > 0) {
+      std::cout << "not copied: " << report->not_copied_unlinked << " version(s) in no collection, "
+                << report->not_copied_quarantine << " quarantined copy(ies)\n";
+    }
+    absl::Status audited = AuditChange(g, "store.copy",
+                                       common::Cat(report->memberships, " memberships and ",
+                                                   report->users, " users copied to another store"),
+                                       "");
+    if (!audited.ok()) return Fail(audited);
+  }
+  absl::Status same = store::VerifyCopy(**from, **to);
+  if (!same.ok()) return Fail(same);
+  std::cout << "verified: the copy holds the same collections, versions (in order, byte for "
+               "byte), users, keys, grants and settings\n";
+  return 0;
+}
+
 int PrintStats(const Globals& g, bool json) {
   auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
@@ -830,6 +881,24 @@ int PrintStats(const Globals& g, bool json) {
 }  // namespace
 
 void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
+  auto* st = app.add_subcommand("store", "Operations on the store itself");
+  st->require_subcommand(1);
+  auto* copy = st->add_subcommand(
+      "copy",
+      "Copy a store into a new, empty one and verify the copy (SQLite to PostgreSQL or back: "
+      "docs/SCALE_OUT.md)");
+  static std::string copy_from, copy_to;  // process lifetime (CLI11 binds by address)
+  static bool verify_only = false;
+  copy->add_option("--from", copy_from,
+                   "The store to copy: sqlite:DIR (or DIR), or a "
+                   "postgresql:// URL")
+      ->required();
+  copy->add_option("--to", copy_to, "The new store: sqlite:DIR (or DIR), or a postgresql:// URL")
+      ->required();
+  copy->add_flag("--verify-only", verify_only, "Only compare the two stores");
+  AddDataOption(copy, g);
+  copy->callback([g, exit_code] { *exit_code = CopyCommand(*g, copy_from, copy_to, verify_only); });
+
   auto* init = app.add_subcommand("init", "Create a node's store in the data directory");
   AddDataOption(init, g);
   init->callback([g, exit_code] { *exit_code = Init(*g); });

@@ -206,7 +206,9 @@ absl::Status PgStore::ApplySchema() {
         common::Cat("the PostgreSQL store has schema version ", v.size() ? v.num(0, 0) : 0,
                     ", newer than this Accord's ", kPgSchemaVersion));
   }
-  ACCORD_RETURN_IF_ERROR(CollectionRowId(t.conn(), "default", true).status());
+  if (options_.create_default_collection) {
+    ACCORD_RETURN_IF_ERROR(CollectionRowId(t.conn(), "default", true).status());
+  }
   return t.Commit();
 }
 
@@ -787,6 +789,19 @@ absl::StatusOr<std::optional<std::string>> PgStore::GetSetting(const std::string
                                  common::Cat("read setting '", key, "'")));
   if (r.size() == 0) return std::optional<std::string>();
   return std::optional<std::string>(std::string(r.text(0, 0)));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> PgStore::ListSettings() {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r,
+                          c->Run("SELECT key, value FROM settings ORDER BY key", "list settings"));
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    out.emplace_back(std::string(r.text(i, 0)), std::string(r.text(i, 1)));
+  }
+  return out;
 }
 
 absl::Status PgStore::PutSetting(const std::string& key, const std::string& value) {

@@ -338,9 +338,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
     ACCORD_RETURN_IF_ERROR(s->ApplySchema());
     ACCORD_RETURN_IF_ERROR(TrimLogTail(s->writer_->get(), s->log_.get(), &s->options_));
     ACCORD_RETURN_IF_ERROR(MigrateLegacyAuthDb(s->writer_->get(), options.dir));
-    int64_t cid = 0;
-    ACCORD_ASSIGN_OR_RETURN(cid, s->CollectionRowId(s->writer_.get(), "default", true));
-    (void)cid;
+    if (options.create_default_collection) {
+      ACCORD_RETURN_IF_ERROR(s->CollectionRowId(s->writer_.get(), "default", true).status());
+    }
   }
   return s;
 }
@@ -1681,6 +1681,17 @@ absl::StatusOr<std::optional<std::string>> SqliteStore::GetSetting(const std::st
   ACCORD_ASSIGN_OR_RETURN(bool found, Step(q.get(), common::Cat("read setting '", key, "'")));
   if (found) return std::optional<std::string>(ColText(q.get(), 0));
   return std::optional<std::string>();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SqliteStore::ListSettings() {
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(r.get(), "SELECT key, value FROM settings ORDER BY key"));
+  std::vector<std::pair<std::string, std::string>> out;
+  ACCORD_RETURN_IF_ERROR(ForEachRow(q.get(), "list settings", [&](sqlite3_stmt* st) {
+    out.emplace_back(ColText(st, 0), ColText(st, 1));
+  }));
+  return out;
 }
 
 absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {

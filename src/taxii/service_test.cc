@@ -75,6 +75,9 @@ class FailingStore final : public store::Store {
   absl::Status PutSetting(const std::string& k, const std::string& v) override {
     return real_->PutSetting(k, v);
   }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override {
+    return real_->ListSettings();
+  }
   store::AuthStore* auth() override { return real_->auth(); }
   store::StatusStore* statuses() override { return real_->statuses(); }
 

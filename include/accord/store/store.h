@@ -345,6 +345,9 @@ struct Options {
   /// Terms of every new version, written in its transaction; empty: no value index rows.
   TermDeriver derive_terms = DefaultTermDeriver();
   bool create = true;
+  /// A new store gets a collection "default"; `accord store copy` opens its target without it
+  /// (the source's collections come with their own ids).
+  bool create_default_collection = true;
   bool read_only = false;
   /// How long a statement waits for another connection's lock before failing with
   /// Unavailable (SQLite's busy timeout).
@@ -420,6 +423,8 @@ class Store {
   /// Small key/value settings (node identity, pull cursors, ...).
   virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
   virtual absl::Status PutSetting(const std::string& key, const std::string& value) = 0;
+  /// Every setting, by key.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() = 0;
 
   /// Users, keys and grants (owned by the store; valid while it lives).
   virtual AuthStore* auth() = 0;
