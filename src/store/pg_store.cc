@@ -662,6 +662,70 @@ absl::StatusOr<std::vector<TermHit>> PgStore::FindTermRange(const std::string& l
   return out;
 }
 
+// Retention, with the SQLite backend's rules (sqlite_store.cc): an indicator goes whole once
+// even its newest version has expired; sightings and quarantined copies by age. One
+// transaction; then a VACUUM of the tables, so that the space of the deleted rows (their JSON,
+// in TOAST) is marked free. PostgreSQL overwrites it as it reuses it; `VACUUM FULL` rewrites
+// the tables at once (docs/SCALE_OUT.md).
+absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run) {
+  WriteTxn t(this);
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  PgConn* c = t.conn();
+  PurgeReport report;
+  PgArray vids, qids;
+  bool any_version = false, any_copy = false;
+  auto collect = [&](const char* kind, const std::string& sql, Micros cutoff, PgArray* keys,
+                     bool* any) -> absl::Status {
+    if (cutoff == 0) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run(sql, PgParams().Num(cutoff), "list what to purge"));
+    for (int i = 0; i < r.size(); ++i) {
+      PurgeItem it;
+      it.kind = kind;
+      it.id = std::string(r.text(i, 1));
+      it.modified = r.num(i, 2);
+      it.bytes = r.num(i, 3);
+      if (it.kind == "quarantine") it.qid = r.num(i, 0);
+      keys->Num(r.num(i, 0));
+      *any = true;
+      report.bytes += it.bytes;
+      report.items.push_back(std::move(it));
+    }
+    return absl::OkStatus();
+  };
+  ACCORD_RETURN_IF_ERROR(collect(
+      "indicator",
+      "SELECT o.vid, o.id, o.modified, octet_length(o.json) FROM objects o WHERE o.type = "
+      "'indicator' AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND (n.valid_until "
+      "IS NULL OR n.valid_until >= $1)) ORDER BY o.vid",
+      rules.indicators_expired_before, &vids, &any_version));
+  ACCORD_RETURN_IF_ERROR(collect("sighting",
+                                 "SELECT vid, id, modified, octet_length(json) FROM objects WHERE "
+                                 "type = 'sighting' AND modified < $1 ORDER BY vid",
+                                 rules.sightings_before, &vids, &any_version));
+  ACCORD_RETURN_IF_ERROR(collect("quarantine",
+                                 "SELECT qid, id, modified, octet_length(json) FROM quarantine "
+                                 "WHERE received < $1 ORDER BY qid",
+                                 rules.quarantine_before, &qids, &any_copy));
+  if (dry_run || report.items.empty()) return report;  // rolled back
+  if (any_version) {
+    // The versions' value-index rows go with them (ON DELETE CASCADE).
+    for (const char* sql : {"DELETE FROM membership WHERE vid = ANY($1::bigint[])",
+                            "DELETE FROM objects WHERE vid = ANY($1::bigint[])"}) {
+      ACCORD_RETURN_IF_ERROR(c->Run(sql, PgParams().Array(vids), "purge versions").status());
+    }
+  }
+  if (any_copy) {
+    ACCORD_RETURN_IF_ERROR(c->Run("DELETE FROM quarantine WHERE qid = ANY($1::bigint[])",
+                                  PgParams().Array(qids), "purge quarantined copies")
+                               .status());
+  }
+  ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+  ACCORD_RETURN_IF_ERROR(t.Commit());
+  // Outside the transaction (VACUUM cannot run in one); the rows are gone either way.
+  (void)c->Exec("VACUUM objects, membership, value_keys, quarantine", "vacuum");
+  return report;
+}
+
 absl::StatusOr<uint64_t> PgStore::Delete(const std::string& collection, const std::string& id,
                                          const std::vector<Micros>& version_times) {
   WriteTxn t(this);

@@ -4,8 +4,8 @@
 // What it holds so far: object versions (their JSON in the row: PostgreSQL keeps large values
 // out of line in TOAST itself), collections and memberships, settings, the generation, the
 // content-conflict quarantine, users, keys and grants, TAXII request statuses, and the value
-// index (FindTerms, FindTermRange: SQLite's 64-bit keys). Not yet: full-text search (Browse),
-// retention (Purge), the audit log's checkpoints and federation's agreements
+// index (FindTerms, FindTermRange: SQLite's 64-bit keys), and retention (Purge). Not yet:
+// full-text search (Browse), the audit log's checkpoints and federation's agreements
 // (docs/SCALE_OUT.md).
 //
 // Ordering across frontends: every writing transaction takes one transaction-scoped advisory
@@ -74,6 +74,7 @@ class PgStore final : public Store, public Quarantine {
                                                  uint64_t limit) override;
   absl::StatusOr<std::vector<TermHit>> FindTermRange(const std::string& lo, const std::string& hi,
                                                      uint64_t limit) override;
+  absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
   absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
                                                 VersionSelect versions) override;
   absl::StatusOr<Page> List(const Query& query) override;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -460,6 +461,68 @@ TEST_P(StoreContract, ALargeImportKeepsItsOrderCountsAndConflictPositions) {
     }
   }
   EXPECT_EQ(p->objects.back().date_added, r.added_last);
+}
+
+// Retention (issue 13's rules, on every backend): an indicator goes whole once even its newest
+// version expired; an indicator whose newest version is still valid, or open-ended, stays;
+// sightings and quarantined copies go by age. A dry run says the same and removes nothing.
+TEST_P(StoreContract, PurgeRemovesWhatTheRulesSayAndNothingElse) {
+  auto indicator = [](const std::string& id, common::Micros modified,
+                      std::optional<common::Micros> valid_until) {
+    stix::ObjectRecord r = Rec(id, modified);
+    r.valid_until = valid_until;
+    return r;
+  };
+  const std::string kS1 = "sighting--55555555-5555-4555-8555-555555555551";
+  const std::string kS2 = "sighting--55555555-5555-4555-8555-555555555552";
+  const common::Micros cutoff = 1000000;
+  auto a1 = indicator(kA, 10, 100), a2 = indicator(kA, 20, 200);      // both expired
+  auto b1 = indicator(kB, 10, 100), b2 = indicator(kB, 20, 5000000);  // extended: stays
+  auto c1 = indicator("indicator--33333333-3333-4333-8333-333333333333", 10, std::nullopt);
+  auto s1 = Rec(kS1, 50), s2 = Rec(kS2, 5000000);
+  Import({a1, a2, b1, b2, c1, s1, s2});
+  auto conflicting = b2;
+  conflicting.json.insert(1, "\"x\":1,");
+  ASSERT_EQ(Import({conflicting}).conflicts, 1u);
+  PurgeRules rules;
+  rules.indicators_expired_before = cutoff;
+  rules.sightings_before = cutoff;
+  rules.quarantine_before = common::NowMicros() + 3600000000LL;
+  // By hand: A's two versions, the old sighting, the quarantined copy of B.
+  const std::set<std::pair<std::string, Micros>> want = {{"indicator " + kA, 10},
+                                                         {"indicator " + kA, 20},
+                                                         {"sighting " + kS1, 50},
+                                                         {"quarantine " + kB, 20}};
+  const int64_t want_bytes = static_cast<int64_t>(a1.json.size() + a2.json.size() + s1.json.size() +
+                                                  conflicting.json.size());
+  auto items = [](const PurgeReport& r) {
+    std::set<std::pair<std::string, Micros>> got;
+    for (const PurgeItem& it : r.items) got.insert({it.kind + " " + it.id, it.modified});
+    return got;
+  };
+  auto dry = store_->Purge(rules, true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(items(*dry), want);
+  EXPECT_EQ(dry->bytes, want_bytes);
+  EXPECT_TRUE(store_->Get(kA, VersionSelect::kAll).ok()) << "a dry run removed something";
+  const uint64_t g = *store_->Generation();
+  auto done = store_->Purge(rules, false);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(items(*done), want);
+  EXPECT_EQ(done->bytes, want_bytes);
+  EXPECT_NE(*store_->Generation(), g);
+  EXPECT_EQ(store_->Get(kA, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get(kS1, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  Query q;
+  q.collection = "default";
+  q.versions = VersionSelect::kAll;
+  std::multiset<std::string> left;
+  auto page = store_->List(q);
+  ASSERT_TRUE(page.ok()) << page.status();
+  for (const auto& o : page->objects) left.insert(o.id);
+  EXPECT_EQ(left, (std::multiset<std::string>{kB, kB, c1.id, kS2}));
+  EXPECT_TRUE(store_->quarantine()->ListQuarantine(0)->empty());
+  EXPECT_TRUE(store_->Purge(rules, false)->items.empty());  // nothing left to purge
 }
 
 // Issue 17: frontends writing at once on one store, and a reader paging by added_after as
