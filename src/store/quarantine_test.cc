@@ -1,5 +1,6 @@
-// The content-conflict quarantine (store.h Quarantine, sqlite_quarantine.cc): drop, and the two
-// ways of releasing an entry; and the schema 3 -> 4 migration that adds it.
+// The content-conflict quarantine (store.h Quarantine; sqlite_quarantine.cc, pg_store.cc): drop,
+// and the two ways of releasing an entry, on both store backends (PostgreSQL on the server of
+// ACCORD_TEST_PG); and SQLite's schema 3 -> 4 migration that adds it.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -10,6 +11,7 @@
 #include "accord/common/strings.h"
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace accord::store {
 namespace {
@@ -42,23 +44,19 @@ stix::ObjectRecord Record(const std::string& json) {
   return rec ? *rec : stix::ObjectRecord{};
 }
 
-class QuarantineTest : public ::testing::Test {
+class QuarantineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           Cat("accord-quarantine-test-",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-", getpid());
-    std::filesystem::remove_all(dir_);
+    if (where_.server_missing()) {
+      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
+    }
+    absl::Status made = where_.Make();
+    ASSERT_TRUE(made.ok()) << made;
     Open();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
   void Open() {
-    Options o;
-    o.dir = dir_.string();
-    auto s = Store::Open(o);
+    auto s = Store::Open(where_.options());
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     q_ = store_->quarantine();
@@ -95,12 +93,20 @@ class QuarantineTest : public ::testing::Test {
     return entries.empty() ? 0 : entries[0].qid;
   }
 
-  std::filesystem::path dir_;
+  TestStoreLocation where_{GetParam(), "quarantine"};
   std::unique_ptr<Store> store_;
   Quarantine* q_ = nullptr;
 };
 
-TEST_F(QuarantineTest, EntryKeepsTheRefusedCopyAndWhereItWasGoing) {
+INSTANTIATE_TEST_SUITE_P(Backends, QuarantineTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return p.param; });
+
+// SQLite's own: a store of an older schema.
+class SqliteQuarantineTest : public QuarantineTest {};
+INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteQuarantineTest, ::testing::Values("sqlite"),
+                         [](const auto& p) { return p.param; });
+
+TEST_P(QuarantineTest, EntryKeepsTheRefusedCopyAndWhereItWasGoing) {
   int64_t qid = Collide();
   auto e = q_->GetQuarantined(qid);
   ASSERT_TRUE(e.ok()) << e.status();
@@ -115,7 +121,7 @@ TEST_F(QuarantineTest, EntryKeepsTheRefusedCopyAndWhereItWasGoing) {
 }
 
 // Issue 12: a received version that fails a check is held with its reason, stored nowhere.
-TEST_F(QuarantineTest, HeldVersionKeepsItsReasonAndIsStoredNowhere) {
+TEST_P(QuarantineTest, HeldVersionKeepsItsReasonAndIsStoredNowhere) {
   const std::string copy = Malware("forged");
   ASSERT_TRUE(q_->Hold("from-b", kId, kModifiedMicros, "cert-b", "bad signature", copy).ok());
   ASSERT_TRUE(q_->Hold("from-b", kId, kModifiedMicros, "cert-b", "bad signature", copy).ok());
@@ -135,7 +141,7 @@ TEST_F(QuarantineTest, HeldVersionKeepsItsReasonAndIsStoredNowhere) {
   EXPECT_EQ(q_->GetQuarantined(qid)->reason, "");
 }
 
-TEST_F(QuarantineTest, DropDiscardsTheCopyOnly) {
+TEST_P(QuarantineTest, DropDiscardsTheCopyOnly) {
   int64_t qid = Collide();
   ASSERT_TRUE(q_->DropQuarantined(qid).ok());
   EXPECT_TRUE(q_->ListQuarantine(0)->empty());
@@ -145,7 +151,7 @@ TEST_F(QuarantineTest, DropDiscardsTheCopyOnly) {
   EXPECT_EQ(q_->GetQuarantined(qid).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(QuarantineTest, ReleasingTheStoredCopyLinksItIntoTheTargetedCollection) {
+TEST_P(QuarantineTest, ReleasingTheStoredCopyLinksItIntoTheTargetedCollection) {
   int64_t qid = Collide();
   uint64_t gen = *store_->Generation();
   ASSERT_TRUE(q_->ReleaseQuarantined(qid, Quarantine::Winner::kStored).ok());
@@ -157,7 +163,7 @@ TEST_F(QuarantineTest, ReleasingTheStoredCopyLinksItIntoTheTargetedCollection) {
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(QuarantineTest, ReleasingTheQuarantinedCopyReplacesTheStoredVersionEverywhere) {
+TEST_P(QuarantineTest, ReleasingTheQuarantinedCopyReplacesTheStoredVersionEverywhere) {
   int64_t qid = Collide();
   ASSERT_TRUE(q_->ReleaseQuarantined(qid, Quarantine::Winner::kQuarantined).ok());
   // The real copy is the version now, in the targeted collection only.
@@ -183,13 +189,13 @@ TEST_F(QuarantineTest, ReleasingTheQuarantinedCopyReplacesTheStoredVersionEveryw
   EXPECT_EQ(In("attack"), Malware("the real one"));
 }
 
-TEST_F(QuarantineTest, Schema3StoreGainsTheQuarantine) {
+TEST_P(SqliteQuarantineTest, Schema3StoreGainsTheQuarantine) {
   Import(Malware("stored"), "default");
   store_.reset();
   {
     // What a schema-3 store is: this one without the quarantine table.
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ / "accord.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open((where_.dir() / "accord.db").c_str(), &db), SQLITE_OK);
     char* err = nullptr;
     ASSERT_EQ(
         sqlite3_exec(db, "DROP TABLE quarantine; PRAGMA user_version = 3;", nullptr, nullptr, &err),
@@ -199,7 +205,7 @@ TEST_F(QuarantineTest, Schema3StoreGainsTheQuarantine) {
   }
   {
     Options ro;
-    ro.dir = dir_.string();
+    ro.dir = where_.dir().string();
     ro.read_only = true;
     ro.create = false;
     auto s = Store::Open(ro);  // read-only cannot migrate: it says how
@@ -212,7 +218,7 @@ TEST_F(QuarantineTest, Schema3StoreGainsTheQuarantine) {
   EXPECT_EQ(q_->ListQuarantine(0)->size(), 1u);
   EXPECT_EQ(In("default"), Malware("stored"));
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "accord.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open((where_.dir() / "accord.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* v = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &v, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(v), SQLITE_ROW);
