@@ -4,7 +4,9 @@
 #      turns -> objects/s each and their ratio (medians);
 #   2. TAXII GET objects/?limit=100 (wrk, keep-alive, authenticated) on a PostgreSQL store with
 #      1, 2 and 3 `accord serve` frontends, one wrk per frontend at once -> total req/s; and
-#      the same on a SQLite store with one frontend.
+#      the same on a SQLite store with one frontend. Twice: the same page again and again (the
+#      frontends' page cache answers), and every request a distinct page (bench/taxii/
+#      pages_lua.py walks the `next` tokens: the store does the work).
 # PostgreSQL: the throwaway server of scripts/pg.sh (started here if needed), or PG_URL (a
 # postgresql:// URL without a database, whose user may create databases).
 # Usage: bench/scale/run.sh [BUILD_DIR=build-rel] [N=100000] [DURATION=10s] [CONNECTIONS=8]
@@ -76,44 +78,50 @@ PATH_Q="/api/collections/default/objects/?limit=100"
 curl -sf -H "$H_ACCEPT" -H "Authorization: Bearer $KEY" "http://127.0.0.1:${PORTS[0]}$PATH_Q" \
   -o "$WORK/page.json"
 echo "page bytes: $(wc -c <"$WORK/page.json")"
-echo "== TAXII GET $PATH_Q, PostgreSQL store, 1/2/3 frontends (one wrk -t1 -c$CONN per frontend, at once)"
-for k in 1 2 3; do
-  : >"$WORK/get$k.txt"
+python3 "$ROOT/bench/taxii/pages_lua.py" "http://127.0.0.1:${PORTS[0]}$PATH_Q" \
+  "Authorization: Bearer $KEY" "$WORK/pages.lua"
+get_rounds() {  # LABEL K WRK_EXTRA... : K frontends at once, ROUNDS times -> $WORK/LABEL.txt
+  local label=$1 k=$2; shift 2
+  : >"$WORK/$label.txt"
   for r in $(seq "$ROUNDS"); do
     WRKS=()
     for i in $(seq 0 $((k - 1))); do
-      wrk -t1 -c"$CONN" -d"$DUR" --latency -H "$H_ACCEPT" -H "Authorization: Bearer $KEY" \
-        "http://127.0.0.1:${PORTS[$i]}$PATH_Q" >"$WORK/wrk$k-$i.txt" &
+      wrk -t1 -c"$CONN" -d"$DUR" --latency "$@" -H "$H_ACCEPT" -H "Authorization: Bearer $KEY" \
+        "http://127.0.0.1:${PORTS[$i]}$PATH_Q" >"$WORK/wrk-$label-$i.txt" &
       WRKS+=($!)
     done
     wait "${WRKS[@]}"
     total=0
     for i in $(seq 0 $((k - 1))); do
-      read -r rq _ _ < <(summ <"$WORK/wrk$k-$i.txt")
-      total=$(python3 -c "print(%s + %s)" "$total" "$rq")
+      read -r rq _ _ < <(summ <"$WORK/wrk-$label-$i.txt")
+      total=$(awk -v a="$total" -v b="$rq" 'BEGIN { printf "%.1f", a + b }')
     done
-    read -r _ p50 p99 < <(summ <"$WORK/wrk$k-0.txt")
-    echo "frontends $k round $r: $total req/s (frontend 1: p50 $p50 ms, p99 $p99 ms)" | tee -a "$WORK/get$k.txt"
+    read -r _ p50 p99 < <(summ <"$WORK/wrk-$label-0.txt")
+    echo "$label round $r: $total req/s (frontend 1: p50 $p50 ms, p99 $p99 ms)" | tee -a "$WORK/$label.txt"
   done
-done
+}
+echo "== TAXII GET $PATH_Q, PostgreSQL store, 1/2/3 frontends (one wrk -t1 -c$CONN per frontend, at once)"
+for k in 1 2 3; do get_rounds "pg-same-$k" "$k"; done
+for k in 1 2 3; do get_rounds "pg-distinct-$k" "$k" -s "$WORK/pages.lua"; done
 SPORT=$(start_frontend "$WORK/sqlite")
-SKEY=$(cat "$WORK/sqlite/admin.key")  # its first start (the store had no user) wrote it
+KEY=$(cat "$WORK/sqlite/admin.key")  # its first start (the store had no user) wrote it
+PORTS=("$SPORT")
 echo "== TAXII GET, SQLite store, 1 frontend"
-: >"$WORK/gets.txt"
-for r in $(seq "$ROUNDS"); do
-  wrk -t1 -c"$CONN" -d"$DUR" --latency -H "$H_ACCEPT" -H "Authorization: Bearer $SKEY" \
-    "http://127.0.0.1:$SPORT$PATH_Q" >"$WORK/wrks.txt"
-  read -r rq p50 p99 < <(summ <"$WORK/wrks.txt")
-  echo "sqlite round $r: $rq req/s (p50 $p50 ms, p99 $p99 ms)" | tee -a "$WORK/gets.txt"
-done
+get_rounds "sqlite-same-1" 1
+python3 "$ROOT/bench/taxii/pages_lua.py" "http://127.0.0.1:$SPORT$PATH_Q" \
+  "Authorization: Bearer $KEY" "$WORK/pages-sqlite.lua"
+get_rounds "sqlite-distinct-1" 1 -s "$WORK/pages-sqlite.lua"
 python3 - "$WORK" <<'PY'
 import re, statistics, sys
 w = sys.argv[1]
-def med(path):
-    return statistics.median(float(re.search(r": ([0-9.]+) req/s", l).group(1)) for l in open(path))
-one = med(w + "/get1.txt")
-print("GET medians: postgresql 1 frontend %.0f req/s, 2 frontends %.0f (x%.2f), 3 frontends %.0f "
-      "(x%.2f); sqlite 1 frontend %.0f req/s" % (one, med(w + "/get2.txt"), med(w + "/get2.txt") / one,
-                                                 med(w + "/get3.txt"), med(w + "/get3.txt") / one,
-                                                 med(w + "/gets.txt")))
+def med(label):
+    return statistics.median(float(re.search(r": ([0-9.]+) req/s", l).group(1))
+                             for l in open("%s/%s.txt" % (w, label)))
+for kind in ("same", "distinct"):
+    one = med("pg-%s-1" % kind)
+    print("GET medians (%s page%s): postgresql 1 frontend %.0f req/s, 2 frontends %.0f (x%.2f), "
+          "3 frontends %.0f (x%.2f); sqlite 1 frontend %.0f req/s"
+          % (kind, "" if kind == "same" else "s", one, med("pg-%s-2" % kind),
+             med("pg-%s-2" % kind) / one, med("pg-%s-3" % kind), med("pg-%s-3" % kind) / one,
+             med("sqlite-%s-1" % kind)))
 PY

@@ -75,6 +75,12 @@ class PgParams {
   PgParams& Flag(bool v);
   PgParams& Null();
   PgParams& Array(const PgArray& a) { return Text(a.str()); }
+  /// Replaces parameter `i` (0-based) with `v`.
+  PgParams& SetNum(size_t i, int64_t v) {
+    values_[i] = std::to_string(v);
+    null_[i] = false;
+    return *this;
+  }
   template <typename T>
   PgParams& Opt(const std::optional<T>& v) {
     return v ? Num(*v) : Null();
