@@ -31,8 +31,10 @@ struct Globals {
   std::string store_url;
 };
 
-/// The options that open the node's store: SQLite in --data, or PostgreSQL at --store.
-store::Options StoreOptions(const Globals& g);
+/// The options that open the node's store: PostgreSQL at --store ($ACCORD_STORE), else at
+/// `[store] url` in <data>/accord.toml, else SQLite in --data. An unreadable accord.toml or a
+/// bad `[store]` is an error naming the file, line and column.
+absl::StatusOr<store::Options> StoreOptions(const Globals& g);
 
 /// Exit codes: 0 all done; 1 done with rejected input; 2 usage; 3 not found;
 /// 4 permission; 5 unavailable; 70 internal.

@@ -184,8 +184,9 @@ absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
 
 int RunMatch(const Globals& g, const MatchFlags& f) {
   common::SetDefaultInputLimits({f.max_gzip_bytes, f.max_gzip_ratio});
-  store::Options so = StoreOptions(g);
-  auto st = store::Store::Open(so);
+  absl::StatusOr<store::Options> so = StoreOptions(g);
+  if (!so.ok()) return Fail(so.status());
+  auto st = store::Store::Open(*so);
   if (!st.ok()) return Fail(st.status());
   store::Store& store = **st;
   common::Micros now = common::NowMicros();
@@ -314,7 +315,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
     reloader = std::make_unique<match::Reloader>(
         [&]() -> absl::StatusOr<bool> {
           if (!reload_store) {
-            ACCORD_ASSIGN_OR_RETURN(reload_store, store::Store::Open(so));
+            ACCORD_ASSIGN_OR_RETURN(reload_store, store::Store::Open(*so));
           }
           ACCORD_ASSIGN_OR_RETURN(uint64_t gen, reload_store->Generation());
           uint64_t gate = egress.gate->generation();

@@ -29,9 +29,10 @@ namespace accord::cli {
 namespace {
 
 int Lockdown(const Globals& g, const std::string& what) {
-  store::Options o = StoreOptions(g);
-  o.create = false;  // a switch on a node that does not exist would protect nothing
-  auto s = store::Store::Open(o);
+  absl::StatusOr<store::Options> o = StoreOptions(g);
+  if (!o.ok()) return Fail(o.status());
+  o->create = false;  // a switch on a node that does not exist would protect nothing
+  auto s = store::Store::Open(*o);
   if (!s.ok()) return Fail(s.status());
   if (what == "on" || what == "off") {
     auto st = policy::SetLockdown(**s, what == "on");

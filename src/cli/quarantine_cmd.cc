@@ -35,7 +35,7 @@ struct Opened {
 };
 
 absl::StatusOr<Opened> OpenQuarantine(const Globals& g) {
-  store::Options o = StoreOptions(g);
+  ACCORD_ASSIGN_OR_RETURN(store::Options o, StoreOptions(g));
   o.create = false;
   Opened out;
   ACCORD_ASSIGN_OR_RETURN(out.store, store::Store::Open(o));

@@ -52,7 +52,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code);  //
 namespace {
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Globals& g) {
-  store::Options o = StoreOptions(g);
+  ACCORD_ASSIGN_OR_RETURN(store::Options o, StoreOptions(g));
   return store::Store::Open(o);
 }
 

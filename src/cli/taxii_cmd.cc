@@ -75,12 +75,13 @@ struct PushGate {
 absl::StatusOr<PushGate> OpenPushGate(const Globals& g) {
   PushGate p;
   std::error_code ec;
-  if (g.store_url.empty() &&
+  ACCORD_ASSIGN_OR_RETURN(const store::Options where, StoreOptions(g));
+  if (where.url.empty() &&
       !std::filesystem::exists(std::filesystem::path(g.data_dir) / "accord.db", ec) && !ec) {
     p.gate = policy::NewAllowAllGate();
     return p;
   }
-  store::Options so = StoreOptions(g);
+  ACCORD_ASSIGN_OR_RETURN(store::Options so, StoreOptions(g));
   so.create = false;
   ACCORD_ASSIGN_OR_RETURN(p.store, store::Store::Open(so));
   p.gate = policy::NewNodeGate(p.store.get());
@@ -125,8 +126,8 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
   AddCommon(pull, f);
   AddDataOption(pull, g);
   pull->callback([f, g, exit_code] {
-    store::Options so = StoreOptions(*g);
-    auto st = store::Store::Open(so);
+    absl::StatusOr<store::Options> so = StoreOptions(*g);
+    auto st = so.ok() ? store::Store::Open(*so) : so.status();
     if (!st.ok()) {
       *exit_code = Fail(st.status());
       return;

@@ -20,6 +20,30 @@ absl::StatusOr<FederationConfig> LoadFederationConfig(const std::string& data_di
   return ParseFederationConfig(text, path);
 }
 
+absl::StatusOr<std::string> ConfiguredStoreUrl(const std::string& data_dir) {
+  const std::string path = (std::filesystem::path(data_dir) / "accord.toml").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::string();
+  ACCORD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
+  toml::table doc;
+  try {
+    doc = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
+                                                  e.source().begin.column, ": ", e.description()));
+  }
+  const toml::node* url = doc["store"]["url"].node();
+  if (url == nullptr) return std::string();
+  const auto* s = url->as_string();
+  if (s == nullptr ||
+      (s->get().rfind("postgresql://", 0) != 0 && s->get().rfind("postgres://", 0) != 0)) {
+    return absl::InvalidArgumentError(
+        common::Cat(path, ":", url->source().begin.line, ":", url->source().begin.column,
+                    ": [store] url must be a postgresql:// URL (docs/SCALE_OUT.md)"));
+  }
+  return std::string(s->get());
+}
+
 absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_text,
                                                        std::string_view path) {
   FederationConfig c;

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -199,6 +201,34 @@ TEST_F(MultiFrontend, AKeyRevokedOnceIsRefusedByEveryFrontendWithinOneSecond) {
                                   << " ms";
     EXPECT_EQ(Http(servers_[f].port(), "GET", "/taxii2/", admin_).status, 200) << f;
   }
+}
+
+// `[store] url` in a node's accord.toml names the store, as --store does; a bad one is refused
+// with the file, line and column.
+TEST_F(MultiFrontend, TheConfigurationFileNamesTheStore) {
+  {
+    std::ofstream out(dir_.path() / "three.jsonl");
+    for (int i = 1; i <= 3; ++i) {
+      out << Indicator("indicator--c0c0c0c0-0000-4000-8000-00000000000" + std::to_string(i))
+          << "\n";
+    }
+  }
+  Cli("import -q " + ShellQuote((dir_.path() / "three.jsonl").string()));
+  const std::string stored = Cli("stats --json");
+  const auto node = dir_.path() / "configured";
+  std::filesystem::create_directories(node);
+  std::ofstream(node / "accord.toml") << "[store]\nurl = \"" << url_ << "\"\n";
+  RunResult r =
+      RunCmd(Accord() + " --data " + ShellQuote(node.string()) + " stats --json", dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), stored);  // the same store, not a new SQLite one
+  EXPECT_FALSE(std::filesystem::exists(node / "accord.db"));
+  std::ofstream(node / "accord.toml") << "# a node\n[store]\nurl = \"/var/lib/accord\"\n";
+  r = RunCmd(Accord() + " --data " + ShellQuote(node.string()) + " stats", dir_.path());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("accord.toml:3:7: [store] url must be a postgresql:// URL"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -48,6 +48,11 @@ struct FederationConfig {
 
 /// Reads [federation] from <data_dir>/accord.toml; defaults when the file or table is absent.
 absl::StatusOr<FederationConfig> LoadFederationConfig(const std::string& data_dir);
+
+/// `[store] url` of <data_dir>/accord.toml (issue 17: a PostgreSQL store shared by several
+/// frontends), "" when there is none. InvalidArgument, with file:line:column, for a value that
+/// is not a postgresql:// URL or a file that is not TOML.
+absl::StatusOr<std::string> ConfiguredStoreUrl(const std::string& data_dir);
 /// The same from `toml_text`; `path` names it in errors ("PATH:LINE:COLUMN: ...").
 absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_text,
                                                        std::string_view path);
