@@ -12,6 +12,20 @@
 
 namespace accord::federation {
 
+namespace {
+
+// The document, or InvalidArgument with path:line:column.
+absl::StatusOr<toml::table> ParseToml(std::string_view text, std::string_view path) {
+  try {
+    return toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
+                                                  e.source().begin.column, ": ", e.description()));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<FederationConfig> LoadFederationConfig(const std::string& data_dir) {
   const std::string path = (std::filesystem::path(data_dir) / "accord.toml").string();
   std::error_code ec;
@@ -25,13 +39,7 @@ absl::StatusOr<std::string> ConfiguredStoreUrl(const std::string& data_dir) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::string();
   ACCORD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
-  toml::table doc;
-  try {
-    doc = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
-                                                  e.source().begin.column, ": ", e.description()));
-  }
+  ACCORD_ASSIGN_OR_RETURN(toml::table doc, ParseToml(text, path));
   const toml::node* url = doc["store"]["url"].node();
   if (url == nullptr) return std::string();
   const auto* s = url->as_string();
@@ -47,13 +55,7 @@ absl::StatusOr<std::string> ConfiguredStoreUrl(const std::string& data_dir) {
 absl::StatusOr<FederationConfig> ParseFederationConfig(std::string_view toml_text,
                                                        std::string_view path) {
   FederationConfig c;
-  toml::table doc;
-  try {
-    doc = toml::parse(toml_text, path);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(common::Cat(path, ":", e.source().begin.line, ":",
-                                                  e.source().begin.column, ": ", e.description()));
-  }
+  ACCORD_ASSIGN_OR_RETURN(toml::table doc, ParseToml(toml_text, path));
   const toml::table* t = doc["federation"].as_table();
   if (t == nullptr) return c;
   auto at = [&](const toml::source_region& r, std::string_view why) {
