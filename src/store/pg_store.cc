@@ -80,7 +80,6 @@ constexpr const char* kBumpGeneration =
 
 constexpr const char* kObjCols =
     "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.json, o.vid";
-constexpr int kVidCol = 7;
 constexpr int kDateCol = 8;  // the column after kObjCols
 
 StoredObject RowToObject(const PgRows& r, int i) {
@@ -277,7 +276,7 @@ class PgImportTxn final : public ImportTxn {
     if (r.prepared) {
       p.keys = r.prepared->term_keys;
     } else {
-      s_->KeysOf(r, &p.keys);
+      TermKeysOf(s_->deriver(), r, &p.keys);
     }
     p.index = adds_++;
     p.date_added = NextAdded();
@@ -498,19 +497,11 @@ class PgImportTxn final : public ImportTxn {
   ImportResult result_;
 };
 
-void PgStore::KeysOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys) const {
-  keys->clear();
-  if (!options_.derive_terms) return;
-  std::vector<std::string> derived;
-  if (!r.terms_derived) options_.derive_terms(r, &derived);
-  for (const auto& t : r.terms_derived ? r.index_terms : derived) keys->push_back(TermKey(t));
-}
-
 void PgStore::PrepareWrite(stix::ObjectRecord* r) const {
   stix::ObjectRecord::Prepared p;
   p.content_hash = ContentHash(r->json);
   p.id_hash = IdHash(r->id);
-  KeysOf(*r, &p.term_keys);
+  TermKeysOf(options_.derive_terms, *r, &p.term_keys);
   r->prepared = std::move(p);
   r->index_terms = {};
 }
@@ -704,9 +695,8 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
   PgConn* c = t.conn();
   PurgeReport report;
   PgArray vids, qids;
-  bool any_version = false, any_copy = false;
-  auto collect = [&](const char* kind, const std::string& sql, Micros cutoff, PgArray* keys,
-                     bool* any) -> absl::Status {
+  auto collect = [&](const char* kind, const std::string& sql, Micros cutoff,
+                     PgArray* keys) -> absl::Status {
     if (cutoff == 0) return absl::OkStatus();
     ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run(sql, PgParams().Num(cutoff), "list what to purge"));
     for (int i = 0; i < r.size(); ++i) {
@@ -717,7 +707,6 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
       it.bytes = r.num(i, 3);
       if (it.kind == "quarantine") it.qid = r.num(i, 0);
       keys->Num(r.num(i, 0));
-      *any = true;
       report.bytes += it.bytes;
       report.items.push_back(std::move(it));
     }
@@ -728,24 +717,24 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
       "SELECT o.vid, o.id, o.modified, octet_length(o.json) FROM objects o WHERE o.type = "
       "'indicator' AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND (n.valid_until "
       "IS NULL OR n.valid_until >= $1)) ORDER BY o.vid",
-      rules.indicators_expired_before, &vids, &any_version));
+      rules.indicators_expired_before, &vids));
   ACCORD_RETURN_IF_ERROR(collect("sighting",
                                  "SELECT vid, id, modified, octet_length(json) FROM objects WHERE "
                                  "type = 'sighting' AND modified < $1 ORDER BY vid",
-                                 rules.sightings_before, &vids, &any_version));
+                                 rules.sightings_before, &vids));
   ACCORD_RETURN_IF_ERROR(collect("quarantine",
                                  "SELECT qid, id, modified, octet_length(json) FROM quarantine "
                                  "WHERE received < $1 ORDER BY qid",
-                                 rules.quarantine_before, &qids, &any_copy));
+                                 rules.quarantine_before, &qids));
   if (dry_run || report.items.empty()) return report;  // rolled back
-  if (any_version) {
+  if (!vids.empty()) {
     // The versions' value-index rows go with them (ON DELETE CASCADE).
     for (const char* sql : {"DELETE FROM membership WHERE vid = ANY($1::bigint[])",
                             "DELETE FROM objects WHERE vid = ANY($1::bigint[])"}) {
       ACCORD_RETURN_IF_ERROR(c->Run(sql, PgParams().Array(vids), "purge versions").status());
     }
   }
-  if (any_copy) {
+  if (!qids.empty()) {
     ACCORD_RETURN_IF_ERROR(c->Run("DELETE FROM quarantine WHERE qid = ANY($1::bigint[])",
                                   PgParams().Array(qids), "purge quarantined copies")
                                .status());

@@ -137,8 +137,8 @@ class PgStore final : public Store, public Quarantine {
     bool open_ = false;
   };
 
-  // The value-index keys of `r` (TermKey of each derived term).
-  void KeysOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys) const;
+  // What derives a version's value-index terms (Options::derive_terms).
+  const TermDeriver& deriver() const { return options_.derive_terms; }
   // The row id of a collection by id or alias; created (by a caller in a WriteTxn) when
   // `create`.
   absl::StatusOr<int64_t> CollectionRowId(PgConn* c, const std::string& id_or_alias, bool create);

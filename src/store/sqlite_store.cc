@@ -74,6 +74,15 @@ int64_t IdHash(std::string_view id) {
   return static_cast<int64_t>(SipHash64(id, kKey));
 }
 
+void TermKeysOf(const TermDeriver& derive, const stix::ObjectRecord& r,
+                std::vector<int64_t>* keys) {
+  keys->clear();
+  if (!derive) return;
+  std::vector<std::string> derived;
+  if (!r.terms_derived) derive(r, &derived);
+  for (const auto& t : r.terms_derived ? r.index_terms : derived) keys->push_back(TermKey(t));
+}
+
 std::string RangeTermOfKey(int64_t key) {
   if (key < kIpv4nKeyBase || key - kIpv4nKeyBase > int64_t{0xffffffff}) return "";
   char buf[16];
@@ -1189,13 +1198,8 @@ void IndexedText(const stix::IndexText& t, std::string* out);  // below, with th
 
 void SqliteStore::IndexRowsOf(const stix::ObjectRecord& r, std::vector<int64_t>* keys,
                               std::string* text) const {
-  keys->clear();
+  TermKeysOf(options_.derive_terms, r, keys);
   text->clear();
-  if (options_.derive_terms) {
-    std::vector<std::string> derived;
-    if (!r.terms_derived) options_.derive_terms(r, &derived);
-    for (const auto& t : r.terms_derived ? r.index_terms : derived) keys->push_back(TermKey(t));
-  }
   std::optional<stix::IndexText> read;
   const stix::IndexText& fields =
       r.index_text ? *r.index_text : read.emplace(stix::IndexTextOf(r.json));

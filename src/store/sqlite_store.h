@@ -27,6 +27,9 @@ int64_t IdHash(std::string_view id);
 /// digits>" is the address itself plus 2^32, so that a CIDR is one key range; every other
 /// term is a SipHash-2-4 of its text with the top bit set (a negative key).
 int64_t TermKey(std::string_view term);
+/// The value-index keys of `r`: TermKey of each term `derive` gives (or of r.index_terms when
+/// the reader derived them already); none without a deriver. Both backends index these.
+void TermKeysOf(const TermDeriver& derive, const stix::ObjectRecord& r, std::vector<int64_t>* keys);
 /// For a key of an "ipv4n:" term (TermKey), that term; "" for any other key.
 std::string RangeTermOfKey(int64_t key);
 
