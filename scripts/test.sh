@@ -71,10 +71,18 @@ fuzz_build_pid=$!
 say "starting a throwaway PostgreSQL server for the PostgreSQL store's tests (scripts/pg.sh)"
 if ACCORD_TEST_PG=$(bash "$root/scripts/pg.sh" start); then
   export ACCORD_TEST_PG
-  trap 'bash "$root/scripts/pg.sh" stop' EXIT
 else
   say "PostgreSQL did not start: the PostgreSQL store's tests skip (and fail under CI=true)"
 fi
+# The stream workers' tests (issue 17) need NATS with JetStream: a throwaway nats-server on
+# 127.0.0.1, stopped and removed when this script ends (scripts/nats.sh).
+say "starting a throwaway NATS JetStream server for the stream workers' tests (scripts/nats.sh)"
+if ACCORD_TEST_NATS=$(bash "$root/scripts/nats.sh" start); then
+  export ACCORD_TEST_NATS
+else
+  say "nats-server did not start: the stream workers' tests skip (and fail under CI=true)"
+fi
+trap 'bash "$root/scripts/pg.sh" stop; bash "$root/scripts/nats.sh" stop' EXIT
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Every GoogleTest binary writes its results to $gtest_dir/<binary>.json.

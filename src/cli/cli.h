@@ -75,6 +75,7 @@ void RegisterStoreCommands(CLI::App& app, Globals* g,
                            int* exit_code);  // init import get list export stats
 void RegisterPatternCommands(CLI::App& app, Globals* g, int* exit_code);  // pattern check|explain
 void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code);    // match
+void RegisterStreamCommands(CLI::App& app, Globals* g, int* exit_code);   // ingest --to nats://
 void RegisterServeCommands(CLI::App& app, Globals* g,
                            int* exit_code);  // serve user key collection taxii
 void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code);  // policy lockdown

@@ -85,6 +85,7 @@ void AddDataOption(CLI::App* cmd, Globals* g) {
 namespace accord::cli {
 __attribute__((weak)) void RegisterPatternCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterMatchCommands(CLI::App&, Globals*, int*) {}
+__attribute__((weak)) void RegisterStreamCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterServeCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterNodeCommands(CLI::App&, Globals*, int*) {}
 __attribute__((weak)) void RegisterPeerCommands(CLI::App&, Globals*, int*) {}
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   RegisterStoreCommands(app, &g, &exit_code);
   RegisterPatternCommands(app, &g, &exit_code);
   RegisterMatchCommands(app, &g, &exit_code);
+  RegisterStreamCommands(app, &g, &exit_code);
   RegisterServeCommands(app, &g, &exit_code);
   RegisterPolicyCommands(app, &g, &exit_code);
   RegisterQuarantineCommands(app, &g, &exit_code);

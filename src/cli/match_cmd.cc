@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -36,6 +37,7 @@
 #include "accord/match/sightings.h"
 #include "accord/policy/gate.h"
 #include "accord/store/store.h"
+#include "accord/stream/jetstream.h"
 #include "cli/cli.h"
 #include "cli/formats_cli.h"
 #include "cli/match_config.h"
@@ -76,6 +78,16 @@ struct MatchFlags {
   uint64_t max_gzip_ratio = common::InputLimits{}.max_ratio;
   int threads = 2;  // 1: read and match on one thread; 2: parsing runs ahead on another
   bool no_cache = false;
+  // A stream worker (issue 17): telemetry from NATS JetStream instead of files.
+  std::string from;  // nats://HOST:PORT
+  std::string stream = "TELEMETRY";
+  std::string subject;
+  std::string durable;
+  std::string publish;            // subject for match lines (exactly once in effect), or none
+  int batch = 256;                // messages fetched at a time: one ledger transaction each
+  double ack_wait = 30;           // seconds before an unacknowledged message goes to another worker
+  double idle_exit = 0;           // exit after this many seconds without a message (0: never)
+  double sighting_bucket = 3600;  // seconds per sighting bucket
 };
 
 // Match output and sightings leave through the egress gate (docs/EGRESS.md). A match line
@@ -180,6 +192,338 @@ absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
   std::string identity = "identity--" + common::NewUuid4();
   ACCORD_RETURN_IF_ERROR(store.PutSetting("node.identity", identity));
   return identity;
+}
+
+// ---- The stream worker (issue 17) ---------------------------------------------------------------
+
+// Messages of a JetStream consumer as one input stream, each message one line, for the
+// telemetry readers. The readers ask for more bytes only when every complete line they hold
+// has been handed out as an event and matched; so when a message is used up and the next one
+// is wanted, every message before it is done, and `checkpoint` runs (the matches become
+// durable) before those messages are acknowledged. A worker killed at any point leaves
+// unacknowledged only messages whose matches may not be durable: they are delivered again,
+// and the ledger counts each (event, indicator) once.
+class MessageFeed {
+ public:
+  MessageFeed(stream::Consumer* consumer, int batch, double idle_exit,
+              std::function<absl::Status()> checkpoint)
+      : consumer_(consumer),
+        batch_size_(batch),
+        idle_exit_(idle_exit),
+        checkpoint_(std::move(checkpoint)) {}
+
+  /// The stream sequence of the message whose bytes were handed out last.
+  uint64_t current() const { return current_; }
+  uint64_t received() const { return received_; }
+  uint64_t redelivered() const { return redelivered_; }
+  uint64_t empty() const { return empty_; }
+
+  /// Waits for the first message (for format detection) without handing it out. nullopt when
+  /// the run ends first.
+  absl::StatusOr<std::optional<std::string>> PeekFirst() {
+    ACCORD_ASSIGN_OR_RETURN(bool got, Refill());
+    if (!got) return std::nullopt;
+    return std::string(batch_[next_].data());
+  }
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) {
+    while (pos_ >= text_.size()) {
+      if (next_ >= batch_.size()) {
+        ACCORD_ASSIGN_OR_RETURN(bool got, Refill());
+        if (!got) return 0;
+      }
+      stream::Message& m = batch_[next_++];
+      current_ = m.stream_sequence();
+      // One message, one line: line breaks inside it (a pretty-printed event) become spaces,
+      // which JSON allows between tokens and cannot hold inside strings.
+      text_.assign(m.data());
+      for (char& c : text_) {
+        if (c == '\n' || c == '\r') c = ' ';
+      }
+      text_.push_back('\n');
+      pos_ = 0;
+    }
+    size_t k = std::min(n, text_.size() - pos_);
+    memcpy(buf, text_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+
+  /// Makes what was matched durable and acknowledges every message handed out.
+  absl::Status Checkpoint() {
+    if (batch_.empty()) return absl::OkStatus();
+    ACCORD_RETURN_IF_ERROR(checkpoint_());
+    for (size_t i = 0; i < next_; ++i) {
+      // A lost acknowledgement only means one more delivery, which the ledger absorbs.
+      if (absl::Status a = batch_[i].Ack(); !a.ok()) {
+        std::cerr << "accord: warning: " << a.message() << "\n";
+      }
+    }
+    batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(next_));
+    next_ = 0;
+    return absl::OkStatus();
+  }
+
+ private:
+  // Checkpoints, then fetches until a non-empty message comes (true), the run is stopped or
+  // the stream stayed idle for idle_exit_ seconds (false).
+  absl::StatusOr<bool> Refill() {
+    if (next_ < batch_.size()) return true;
+    ACCORD_RETURN_IF_ERROR(Checkpoint());
+    auto idle_since = std::chrono::steady_clock::now();
+    for (;;) {
+      if (g_stop) return false;
+      size_t before = batch_.size();
+      ACCORD_RETURN_IF_ERROR(consumer_->Fetch(batch_size_, 500, &batch_));
+      // Empty messages carry no event: counted, acknowledged and dropped.
+      for (size_t i = before; i < batch_.size();) {
+        ++received_;
+        if (batch_[i].delivered() > 1) ++redelivered_;
+        if (batch_[i].data().find_first_not_of(" \t\r\n") == std::string_view::npos) {
+          ++empty_;
+          (void)batch_[i].Ack();
+          batch_.erase(batch_.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+          ++i;
+        }
+      }
+      if (!batch_.empty()) return true;
+      if (idle_exit_ > 0 && std::chrono::steady_clock::now() - idle_since >
+                                std::chrono::duration<double>(idle_exit_)) {
+        return false;
+      }
+    }
+  }
+
+  stream::Consumer* consumer_;
+  int batch_size_;
+  double idle_exit_;
+  std::function<absl::Status()> checkpoint_;
+  std::vector<stream::Message> batch_;
+  size_t next_ = 0;  // batch_[0, next_) handed out
+  std::string text_;
+  size_t pos_ = 0;
+  uint64_t current_ = 0, received_ = 0, redelivered_ = 0, empty_ = 0;
+};
+
+class FeedStream final : public common::InputStream {
+ public:
+  explicit FeedStream(MessageFeed* feed) : feed_(feed) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return feed_->Read(buf, n); }
+
+ private:
+  MessageFeed* feed_;
+};
+
+// What RunMatch has set up, for the stream worker.
+struct WorkerEnv {
+  const MatchFlags& f;
+  store::Store& store;
+  MatchEgress& egress;
+  MatchAudit& audit;
+  const formats::WarninglistSet& warninglists;
+  match::InputFormat format;
+  const match::FieldMapping* mapping;
+  match::Reloader* reloader;
+  const std::string& identity;
+  std::unique_ptr<match::Engine> engine;
+};
+
+// `accord match --from nats://...`: one worker of a consumer group. Each event's matches go
+// to the store's match ledger (each (event, indicator) once, store::MatchLedger) and, with
+// --sightings, into sightings recomputed from the ledger's tallies, before the event's message
+// is acknowledged; with --publish, match lines also go to a subject, each with a message id
+// the stream deduplicates on. Match lines on standard output are at least once (a redelivered
+// event prints again); the ledger, the sightings and the published lines are exactly once in
+// effect. docs/SCALE_OUT.md.
+int RunWorker(WorkerEnv& w) {
+  const MatchFlags& f = w.f;
+  if (f.subject.empty() || f.durable.empty()) {
+    return Fail(absl::InvalidArgumentError("--from needs --subject and --durable"));
+  }
+  if (!f.files.empty()) {
+    return Fail(absl::InvalidArgumentError("--from reads the stream: give no input files"));
+  }
+  if (w.format == match::InputFormat::kStix) {
+    return Fail(absl::InvalidArgumentError(
+        "--from: STIX observed-data is not read from a stream (Zeek, EVE or JSON events)"));
+  }
+  store::MatchLedger* ledger = w.store.matches();
+  if (ledger == nullptr) {
+    return Fail(absl::UnimplementedError("this store has no match ledger"));
+  }
+  auto js = stream::JetStream::Connect(f.from);
+  if (!js.ok()) return Fail(js.status());
+  if (absl::Status s = (*js)->EnsureStream(f.stream, f.subject); !s.ok()) return Fail(s);
+  stream::ConsumerOptions co;
+  co.stream = f.stream;
+  co.subject = f.subject;
+  co.durable = f.durable;
+  co.ack_wait_s = f.ack_wait;
+  auto consumer = (*js)->Consume(co);
+  if (!consumer.ok()) return Fail(consumer.status());
+  if (!f.publish.empty()) {
+    if (absl::Status s = (*js)->EnsureStream(f.stream + "_MATCHES", f.publish); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  const common::Micros bucket = static_cast<common::Micros>(f.sighting_bucket * 1e6);
+  std::vector<store::MatchRecord> pending;
+  uint64_t recorded = 0, duplicates = 0, sightings_written = 0, sightings_withheld = 0;
+  uint64_t lines_withheld = 0, suppressed = 0, checkpoints = 0;
+  std::map<std::string, uint64_t> suppressed_per_list;
+  auto checkpoint = [&]() -> absl::Status {
+    ++checkpoints;
+    if (!f.publish.empty()) ACCORD_RETURN_IF_ERROR((*js)->Flush());
+    if (pending.empty()) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(std::vector<size_t> fresh, ledger->Record(pending));
+    recorded += fresh.size();
+    duplicates += pending.size() - fresh.size();
+    if (f.sightings) {
+      // Every bucket the batch touched, not only those with new records: a batch delivered
+      // again after its sightings failed to be written writes them now.
+      std::vector<std::pair<std::string, common::Micros>> keys;
+      absl::flat_hash_set<std::pair<std::string, common::Micros>> seen;
+      for (const store::MatchRecord& r : pending) {
+        common::Micros b = r.time - ((r.time % bucket) + bucket) % bucket;
+        if (seen.insert({r.indicator, b}).second) keys.emplace_back(r.indicator, b);
+      }
+      ACCORD_ASSIGN_OR_RETURN(std::vector<store::MatchTally> tallies, ledger->Tally(bucket, keys));
+      std::vector<std::string> objs;
+      objs.reserve(tallies.size());
+      for (const store::MatchTally& t : tallies)
+        objs.push_back(match::TallySighting(t, w.identity));
+      store::ImportResult written;
+      ACCORD_ASSIGN_OR_RETURN(
+          uint64_t n, match::WriteSightings(w.store, f.sightings_collection, objs,
+                                            w.egress.Sightings(), &sightings_withheld, &written));
+      sightings_written += n;
+      ACCORD_RETURN_IF_ERROR(w.audit.Sightings(f.sightings_collection, written));
+    }
+    pending.clear();
+    fflush(stdout);
+    if (w.audit.Due()) ACCORD_RETURN_IF_ERROR(w.audit.Flush(w.store, {f.from}));
+    return absl::OkStatus();
+  };
+  MessageFeed feed(consumer->get(), f.batch, f.idle_exit, checkpoint);
+  match::InputFormat format = w.format;
+  if (format == match::InputFormat::kAuto) {
+    // The first message decides, as the first line of a file does (docs/MATCH_INPUTS.md).
+    auto first = feed.PeekFirst();
+    if (!first.ok()) return Fail(first.status());
+    if (!first->has_value()) {
+      std::cerr << "accord: no message came; nothing matched\n";
+      return 0;
+    }
+    const std::string& m = **first;
+    if (w.mapping != nullptr) {
+      format = match::InputFormat::kJsonl;
+    } else if (m.find("\"event_type\"") != std::string::npos) {
+      format = match::InputFormat::kSuricata;
+    } else if (m.find("\"observed-data\"") != std::string::npos ||
+               m.find("\"bundle\"") != std::string::npos) {
+      return Fail(absl::InvalidArgumentError(
+          "--from: the stream holds STIX; a worker reads Zeek, EVE or JSON events"));
+    } else {
+      format = match::InputFormat::kZeek;
+    }
+  }
+  const std::string source = common::Cat("nats stream ", f.stream);
+  auto reader = match::EventReader::Open(format, std::make_unique<FeedStream>(&feed), source,
+                                         w.mapping, [&](std::string_view, std::string_view why) {
+                                           std::cerr << "accord: " << source << " sequence "
+                                                     << feed.current()
+                                                     << ": malformed, skipped: " << why << "\n";
+                                         });
+  if (!reader.ok()) return Fail(reader.status());
+  // A reload may bring indicators of any type: every SCO is built.
+  (*reader)->SetWantedTypes({"*"});
+  std::unique_ptr<match::Engine> engine = std::move(w.engine);
+  match::IndicatorOrigins origins(&w.store);
+  match::Observation obs;
+  std::vector<match::MatchResult> results;
+  std::string out, msg_id;
+  uint64_t position = 0, matched = 0, matches = 0;
+  uint64_t output_generation = w.egress.gate->generation();
+  bool output_open = true;
+  auto t0 = std::chrono::steady_clock::now();
+  absl::Status run = [&]() -> absl::Status {
+    for (;;) {
+      ACCORD_ASSIGN_OR_RETURN(bool more, (*reader)->Next(&obs));
+      if (!more) return feed.Checkpoint();
+      // After the wait for the event, not before: a program compiled while the stream was idle
+      // matches the event that ends the wait.
+      if (w.reloader != nullptr) {
+        if (std::shared_ptr<const match::Program> p = w.reloader->Take()) {
+          std::unique_ptr<match::Engine> fresh = match::Engine::Create(std::move(p));
+          fresh->TakeStateFrom(*engine);
+          engine = std::move(fresh);
+        }
+      }
+      results.clear();
+      engine->Process(obs, ++position, &results);
+      if (results.empty()) continue;
+      ++matched;
+      matches += results.size();
+      const match::Program& program = *engine->program();
+      const std::string event = common::Cat(f.stream, ":", feed.current());
+      for (const match::MatchResult& m : results) {
+        // PERF: the exit is checked again only when the gate changed (an atomic load).
+        if (uint64_t gen = w.egress.gate->generation(); gen != output_generation) {
+          output_generation = gen;
+          output_open = w.egress.gate->CheckExit(w.egress.output, policy::Exit::kMatchOutput).ok();
+        }
+        if (!output_open) {
+          ++lines_withheld;
+          continue;
+        }
+        if (w.warninglists.size() > 0 &&
+            SuppressedByWarninglist(w.warninglists, m.values, &suppressed_per_list)) {
+          ++suppressed;
+          continue;
+        }
+        const std::string& id = engine->IndicatorId(m.indicator);
+        ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
+                                origins.Find(program, m.indicator));
+        out.clear();
+        match::AppendMatchLine({id, &m.values, &m.events, source, obs.first_observed, origin,
+                                program.Name(m.indicator)},
+                               &out);
+        fwrite(out.data(), 1, out.size(), stdout);
+        w.audit.Note(id);
+        pending.push_back({event, id, obs.first_observed});
+        if (!f.publish.empty()) {
+          msg_id = common::Cat(event, "|", id);
+          ACCORD_RETURN_IF_ERROR((*js)->Publish(f.publish, out, msg_id));
+        }
+      }
+    }
+  }();
+  fflush(stdout);
+  absl::Status audited = w.audit.Flush(w.store, {f.from});
+  if (!run.ok()) return Fail(run);
+  if (!audited.ok()) return Fail(audited);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "accord: worker '" << f.durable << "': " << feed.received() << " messages ("
+            << feed.redelivered() << " redelivered, " << feed.empty() << " empty), " << position
+            << " events, " << (*reader)->stats().malformed << " malformed, " << matched
+            << " matched (" << matches << " matches), "
+            << static_cast<uint64_t>(position / std::max(secs, 1e-9))
+            << " events/s; ledger: " << recorded << " new, " << duplicates << " already recorded; "
+            << checkpoints << " checkpoints\n";
+  if (f.sightings) {
+    std::cerr << "accord: " << sightings_written << " sighting version(s) written to collection '"
+              << f.sightings_collection << "'\n";
+  }
+  if (suppressed) {
+    std::cerr << "accord: " << suppressed << " match(es) suppressed: values on warninglists\n";
+  }
+  if (lines_withheld || sightings_withheld) {
+    return Fail(absl::PermissionDeniedError(
+        common::Cat(lines_withheld, " match line(s) and ", sightings_withheld,
+                    " sighting(s) withheld by the egress gate")));
+  }
+  return 0;
 }
 
 int RunMatch(const Globals& g, const MatchFlags& f) {
@@ -311,7 +655,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   uint64_t seen_generation = *generation, seen_gate = egress.gate->generation();
   const std::vector<std::string> collections = mcfg->collections;
   std::unique_ptr<match::Reloader> reloader;
-  if (f.follow && f.reload_interval > 0) {
+  const bool live = f.follow || !f.from.empty();  // a worker runs until stopped, as --follow
+  if (live && f.reload_interval > 0) {
     reloader = std::make_unique<match::Reloader>(
         [&]() -> absl::StatusOr<bool> {
           if (!reload_store) {
@@ -361,6 +706,19 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
                 << (p == pattern_of.end() ? std::string("(unknown)") : p->second) << "\n";
     }
   };
+  if (!f.from.empty()) {
+    WorkerEnv env{f,
+                  store,
+                  egress,
+                  audit,
+                  warninglists,
+                  *format,
+                  mapping ? &*mapping : nullptr,
+                  reloader.get(),
+                  identity,
+                  std::move(*engine)};
+    return RunWorker(env);
+  }
   std::vector<std::string> files = f.files;
   if (files.empty()) files.push_back("-");
   match::RunnerOptions ro;
@@ -546,6 +904,31 @@ void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code) {
   cmd->add_flag("--no-cache", flags->no_cache,
                 "Load the indicators from the store, not from <data>/cache/match-program.bin "
                 "(which is then neither read nor written)");
+  cmd->add_option("--from", flags->from,
+                  "Be a stream worker: consume telemetry from NATS JetStream (nats://HOST:PORT; "
+                  "docs/SCALE_OUT.md)");
+  cmd->add_option("--stream", flags->stream, "--from: the JetStream stream")->capture_default_str();
+  cmd->add_option("--subject", flags->subject, "--from: the subject to consume");
+  cmd->add_option("--durable", flags->durable,
+                  "--from: consumer name; workers with one name share the messages");
+  cmd->add_option("--publish", flags->publish,
+                  "--from: also publish match lines on this subject (deduplicated per event and "
+                  "indicator)");
+  cmd->add_option("--batch", flags->batch,
+                  "--from: messages fetched at a time (one ledger transaction each)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--ack-wait", flags->ack_wait,
+                  "--from: seconds before an unacknowledged message goes to another worker")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--idle-exit", flags->idle_exit,
+                  "--from: exit after this many seconds without a message (0: run until stopped)")
+      ->capture_default_str();
+  cmd->add_option("--sighting-bucket", flags->sighting_bucket,
+                  "--from --sightings: seconds per sighting bucket")
+      ->check(CLI::Range(1.0, 31.0 * 86400))
+      ->capture_default_str();
   cmd->add_flag("--compat-within", flags->compat_within,
                 "WITHIN as the OASIS reference matcher (closed window) instead of the spec");
   cmd->callback([g, flags, exit_code] { *exit_code = RunMatch(*g, *flags); });

@@ -14,6 +14,7 @@
 #include "accord/common/uuid.h"
 #include "accord/stix/reader.h"
 #include "accord/store/store.h"
+#include "stix/sco_id.h"
 
 namespace accord::match {
 
@@ -253,12 +254,40 @@ absl::StatusOr<std::vector<common::Micros>> NewestModified(store::Store& store,
   return out;
 }
 
+std::string TallySighting(const store::MatchTally& t, const std::string& identity) {
+  // A UUIDv5 in Accord's own namespace for ledger sightings (a fixed UUIDv4): a sighting is an
+  // SRO, whose ids are usually random, but here the same tally must give the same object.
+  static constexpr std::string_view kNamespace = "5b0e2f4c-8d1a-4c7e-9a63-2f8b1d04c9e7";
+  std::string name = common::Cat(identity, "|", t.indicator, "|", t.bucket);
+  common::Micros created = std::min(t.bucket, t.recorded_first);
+  nlohmann::json s = {
+      {"type", "sighting"},
+      {"spec_version", "2.1"},
+      {"id", "sighting--" + stix::detail::UuidV5(kNamespace, name)},
+      {"created", common::FormatTimestamp(created)},
+      {"modified", common::FormatTimestamp(std::max(created, t.recorded_last))},
+      {"created_by_ref", identity},
+      {"sighting_of_ref", t.indicator},
+      {"count", t.count},
+      {"first_seen", common::FormatTimestamp(t.first)},
+      {"last_seen", common::FormatTimestamp(t.last)},
+      {"where_sighted_refs", nlohmann::json::array({identity})},
+  };
+  return s.dump();
+}
+
 absl::StatusOr<uint64_t> SightingAggregator::WriteTo(
     store::Store& store, const std::string& collection, const std::string& identity,
     common::Micros now, const SightingEgress& egress, uint64_t* withheld,
     store::ImportResult* result) {
+  return WriteSightings(store, collection, ToJson(identity, now), egress, withheld, result);
+}
+
+absl::StatusOr<uint64_t> WriteSightings(store::Store& store, const std::string& collection,
+                                        const std::vector<std::string>& objs,
+                                        const SightingEgress& egress, uint64_t* withheld,
+                                        store::ImportResult* result) {
   // The egress decision is per sighting, and a missing callback withholds everything.
-  std::vector<std::string> objs = ToJson(identity, now);
   std::string lines;
   for (const std::string& s : objs) {
     // Fail closed: without a decision nothing is written.

@@ -9,7 +9,7 @@
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
 #include "accord/stix/object.h"
-#include "store/sqlite_store.h"  // ContentHash: one fingerprint for both backends
+#include "store/sqlite_store.h"  // ContentHash, BucketLast: shared by both backends
 #include "store/store_common.h"
 
 namespace accord::store::detail {
@@ -70,7 +70,22 @@ CREATE TABLE IF NOT EXISTS quarantine(
   json text NOT NULL,
   reason text NOT NULL DEFAULT '',
   UNIQUE (id, modified, cid, json_hash));
+CREATE TABLE IF NOT EXISTS match_records(
+  event text NOT NULL,
+  indicator text NOT NULL,
+  time bigint NOT NULL,
+  recorded bigint NOT NULL,
+  PRIMARY KEY (event, indicator));
+CREATE INDEX IF NOT EXISTS match_records_indicator ON match_records(indicator, time, recorded);
+CREATE TABLE IF NOT EXISTS match_clock(
+  one integer PRIMARY KEY CHECK (one = 1),
+  last_recorded bigint NOT NULL);
+INSERT INTO match_clock SELECT 1, coalesce(max(recorded), 0) FROM match_records
+  ON CONFLICT DO NOTHING;
 )sql";
+// match_records, match_clock: the match ledger, as in SQLite (sqlite_store.cc, kMatchSchema).
+// Added to schema 1 (CREATE ... IF NOT EXISTS, run by every writing open): a store written by
+// an older Accord gains them on its first writing open, and an older Accord ignores them.
 
 // The advisory lock every writing transaction takes (an arbitrary constant: "accord" in
 // ASCII), and the one that serialises schema creation between frontends starting together.
@@ -898,6 +913,107 @@ absl::Status PgStore::PutSetting(const std::string& key, const std::string& valu
           "value = excluded.value",
           PgParams().Text(key).Text(value), common::Cat("put setting '", key, "'"))
       .status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The match ledger (the SQLite backend's rules: sqlite_store.cc)
+
+absl::StatusOr<std::vector<size_t>> PgMatchLedger::Record(const std::vector<MatchRecord>& records) {
+  std::vector<size_t> fresh;
+  if (records.empty()) return fresh;
+  // The first occurrence of each pair in `records`: the only one sent.
+  std::map<std::pair<std::string_view, std::string_view>, size_t> first;
+  std::vector<size_t> sent;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (first.try_emplace({records[i].event, records[i].indicator}, i).second) sent.push_back(i);
+  }
+  PgStore::WriteTxn t(store_);
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  PgConn* c = t.conn();
+  // Drawn under the store's advisory lock, as date_added is: this transaction commits its
+  // recording time before any later writer (on any frontend) draws one.
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows clock,
+      c->Run("SELECT last_recorded FROM match_clock WHERE one = 1", "read the match clock"));
+  if (clock.size() != 1) {
+    return absl::DataLossError("the PostgreSQL store's match_clock row is missing");
+  }
+  const int64_t recorded = std::max(common::NowMicros(), clock.num(0, 0) + 1);
+  // PERF: kBatch pairs per statement (arrays through unnest), as imports write versions.
+  constexpr size_t kBatch = 1000;
+  for (size_t from = 0; from < sent.size(); from += kBatch) {
+    PgArray events, indicators, times;
+    for (size_t k = from; k < std::min(sent.size(), from + kBatch); ++k) {
+      const MatchRecord& m = records[sent[k]];
+      events.Text(m.event);
+      indicators.Text(m.indicator);
+      times.Num(m.time);
+    }
+    ACCORD_ASSIGN_OR_RETURN(
+        PgRows made,
+        c->Run("INSERT INTO match_records(event, indicator, time, recorded) SELECT e, i, t, "
+               "$4::bigint FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(e, i, t) "
+               "ON CONFLICT (event, indicator) DO NOTHING RETURNING event, indicator",
+               PgParams().Array(events).Array(indicators).Array(times).Num(recorded),
+               "record matches"));
+    for (int r = 0; r < made.size(); ++r) {
+      auto at = first.find({made.text(r, 0), made.text(r, 1)});
+      if (at == first.end()) return absl::InternalError("record matches: a row went missing");
+      fresh.push_back(at->second);
+    }
+  }
+  std::sort(fresh.begin(), fresh.end());
+  if (!fresh.empty()) {
+    ACCORD_RETURN_IF_ERROR(c->Run("UPDATE match_clock SET last_recorded = $1 WHERE one = 1",
+                                  PgParams().Num(recorded), "store the match clock")
+                               .status());
+  }
+  ACCORD_RETURN_IF_ERROR(t.Commit());
+  return fresh;
+}
+
+absl::StatusOr<std::vector<MatchTally>> PgMatchLedger::Tally(
+    Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) {
+  if (bucket_len <= 0) {
+    return absl::InvalidArgumentError(common::Cat("bucket length ", bucket_len, " is not > 0"));
+  }
+  std::vector<MatchTally> out;
+  if (keys.empty()) return out;
+  PgArray indicators, los, his;
+  for (const auto& [indicator, bucket] : keys) {
+    indicators.Text(indicator);
+    los.Num(bucket);
+    his.Num(BucketLast(bucket, bucket_len));
+  }
+  PgStore::Lease c(store_);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  // One statement: every key's tally from one snapshot; a key without records has no group.
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r,
+      c->Run("SELECT k.n, count(*), min(m.time), max(m.time), min(m.recorded), max(m.recorded) "
+             "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS "
+             "k(indicator, lo, hi, n) JOIN match_records m ON m.indicator = k.indicator AND "
+             "m.time BETWEEN k.lo AND k.hi GROUP BY k.n ORDER BY k.n",
+             PgParams().Array(indicators).Array(los).Array(his), "tally matches"));
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    const int64_t n = r.num(i, 0);
+    if (n < 1 || static_cast<size_t>(n) > keys.size()) {
+      return absl::InternalError("tally matches: a key out of range");
+    }
+    const auto& [indicator, bucket] = keys[static_cast<size_t>(n - 1)];
+    out.push_back(MatchTally{indicator, bucket, static_cast<uint64_t>(r.num(i, 1)), r.num(i, 2),
+                             r.num(i, 3), r.num(i, 4), r.num(i, 5)});
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> PgMatchLedger::Count() {
+  PgStore::Lease c(store_);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run("SELECT count(*) FROM match_records", "count matches"));
+  if (r.size() != 1) return absl::InternalError("count matches: no result");
+  return static_cast<uint64_t>(r.num(0, 0));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@
 // What it holds so far: object versions (their JSON in the row: PostgreSQL keeps large values
 // out of line in TOAST itself), collections and memberships, settings, the generation, the
 // content-conflict quarantine, users, keys and grants, TAXII request statuses, and the value
-// index (FindTerms, FindTermRange: SQLite's 64-bit keys), and retention (Purge). Not yet:
+// index (FindTerms, FindTermRange: SQLite's 64-bit keys), retention (Purge), and the stream
+// workers' match ledger (MatchLedger, whose recording time is drawn under the same lock from
+// match_clock, as date_added is). Not yet:
 // full-text search (Browse), the audit log's checkpoints and federation's agreements
 // (docs/SCALE_OUT.md).
 //
@@ -63,6 +65,19 @@ class PgStatusStore final : public StatusStore {
   PgStore* store_;
 };
 
+// The match ledger in the PostgreSQL store (pg_store.cc).
+class PgMatchLedger final : public MatchLedger {
+ public:
+  explicit PgMatchLedger(PgStore* store) : store_(store) {}
+  absl::StatusOr<std::vector<size_t>> Record(const std::vector<MatchRecord>& records) override;
+  absl::StatusOr<std::vector<MatchTally>> Tally(
+      Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) override;
+  absl::StatusOr<uint64_t> Count() override;
+
+ private:
+  PgStore* store_;
+};
+
 class PgStore final : public Store, public Quarantine {
  public:
   static absl::StatusOr<std::unique_ptr<PgStore>> OpenAt(const Options& options);
@@ -91,6 +106,7 @@ class PgStore final : public Store, public Quarantine {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override;
   AuthStore* auth() override { return &auth_; }
   StatusStore* statuses() override { return &statuses_; }
+  MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
 
   absl::StatusOr<std::vector<QuarantineEntry>> ListQuarantine(uint64_t limit) override;
@@ -158,6 +174,7 @@ class PgStore final : public Store, public Quarantine {
   std::vector<std::unique_ptr<PgConn>> pool_;
   PgAuthStore auth_{this};
   PgStatusStore statuses_{this};
+  PgMatchLedger matches_{this};
 };
 
 }  // namespace accord::store::detail

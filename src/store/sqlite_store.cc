@@ -131,8 +131,9 @@ namespace {
 // UUIDs behind a shared "indicator--" prefix) made the index 3x larger and every insert a string
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
 // 7: value_terms (issue 15); 8: without its index by vid; 9: object_text, the full-text index
-// (issue 16); 10: value_keys instead of value_terms (TermKey: 64-bit keys, not the terms' text).
-constexpr int kSchemaVersion = 10;
+// (issue 16); 10: value_keys instead of value_terms (TermKey: 64-bit keys, not the terms' text);
+// 11: match_records and match_clock, the stream workers' match ledger (issue 17, kMatchSchema).
+constexpr int kSchemaVersion = 11;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -179,6 +180,21 @@ CREATE TABLE IF NOT EXISTS value_keys(
 CREATE VIRTUAL TABLE IF NOT EXISTS object_text USING fts5(text, content='', detail=none,
   columnsize=0, tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS object_text_vocab USING fts5vocab(object_text, 'row');
+)sql";
+// The match ledger (MatchLedger): one row per (event, indicator), `time` the event's and
+// `recorded` when it was recorded (one value per Record call, strictly increasing across the
+// store: match_clock holds the last one drawn, as clock does for date_added). PERF: Tally reads
+// only the index by (indicator, time), which carries `recorded` so that no row is looked up.
+constexpr const char* kMatchSchema = R"sql(
+CREATE TABLE IF NOT EXISTS match_records(
+  event TEXT NOT NULL,
+  indicator TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  recorded INTEGER NOT NULL,
+  PRIMARY KEY(event, indicator)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS match_records_indicator ON match_records(indicator, time, recorded);
+CREATE TABLE IF NOT EXISTS match_clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_recorded INTEGER NOT NULL);
+INSERT OR IGNORE INTO match_clock(one, last_recorded) SELECT 1, coalesce(max(recorded), 0) FROM match_records;
 )sql";
 // object_text: rowid is the version's vid; `text` its name, description and marking tokens
 // (IndexedText). Contentless (the text is in the object log), so a row is removed by giving its
@@ -229,6 +245,7 @@ absl::Status SetOneRow(Conn* c, const char* sql, int64_t value) {
 }
 constexpr const char* kSetLogEnd = "UPDATE object_log SET end = ?1 WHERE one = 1";
 constexpr const char* kSetLastAdded = "UPDATE clock SET last_added = ?1 WHERE one = 1";
+constexpr const char* kSetLastRecorded = "UPDATE match_clock SET last_recorded = ?1 WHERE one = 1";
 
 }  // namespace
 
@@ -399,7 +416,7 @@ absl::Status SqliteStore::ApplySchema() {
   }
   ACCORD_RETURN_IF_ERROR(
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
-                           kAuthSchema, kStatusSchema, kQuarantineSchema,
+                           kAuthSchema, kStatusSchema, kQuarantineSchema, kMatchSchema,
                            "PRAGMA user_version = ", kSchemaVersion, ";")));
   if (version >= 7 && version < 10) ACCORD_RETURN_IF_ERROR(Exec(db, "DROP TABLE value_terms;"));
   if (version >= 1 && version < 10) {
@@ -1706,6 +1723,96 @@ absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& 
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key));
   ACCORD_RETURN_IF_ERROR(BindText(q.get(), 2, value));
   return StepDone(q.get(), common::Cat("put setting '", key, "'"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The match ledger
+
+int64_t BucketLast(int64_t bucket, int64_t len) {
+  return bucket > INT64_MAX - (len - 1) ? INT64_MAX : bucket + (len - 1);
+}
+
+absl::StatusOr<std::vector<size_t>> SqliteMatchLedger::Record(
+    const std::vector<MatchRecord>& records) {
+  std::vector<size_t> fresh;
+  if (records.empty()) return fresh;
+  ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
+  std::unique_lock<std::mutex> lock(store_->write_mu());
+  Conn* c = store_->writer();
+  Txn txn(c->get());
+  ACCORD_RETURN_IF_ERROR(txn.Begin(true));
+  // Drawn under the write lock (BEGIN IMMEDIATE: across processes too), as date_added is: this
+  // transaction commits its recording time before any later writer draws one.
+  ACCORD_ASSIGN_OR_RETURN(StmtRef clock,
+                          Cached(c, "SELECT last_recorded FROM match_clock WHERE one = 1"));
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(clock.get(), "read the match clock"));
+  if (!row) return absl::DataLossError("the match_clock row is missing");
+  const int64_t recorded = std::max(common::NowMicros(), ColInt(clock.get(), 0) + 1);
+  clock = StmtRef(nullptr, nullptr);  // resets the statement
+  ACCORD_ASSIGN_OR_RETURN(
+      StmtRef ins, Cached(c,
+                          "INSERT INTO match_records(event, indicator, time, recorded) "
+                          "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(event, indicator) DO NOTHING"));
+  sqlite3_stmt* q = ins.get();
+  ACCORD_RETURN_IF_ERROR(BindInt(q, 4, recorded));
+  for (size_t i = 0; i < records.size(); ++i) {
+    const MatchRecord& m = records[i];
+    ACCORD_RETURN_IF_ERROR(BindStatic(q, 1, m.event));
+    ACCORD_RETURN_IF_ERROR(BindStatic(q, 2, m.indicator));
+    ACCORD_RETURN_IF_ERROR(BindInt(q, 3, m.time));
+    absl::Status done = StepDone(q, "record a match");
+    sqlite3_reset(q);  // rewinds; the step's result is `done`
+    if (!done.ok()) return done;
+    // A pair recorded already (earlier, or earlier in `records`) changes no row.
+    if (sqlite3_changes(c->get()) > 0) fresh.push_back(i);
+  }
+  ins = StmtRef(nullptr, nullptr);
+  if (!fresh.empty()) ACCORD_RETURN_IF_ERROR(SetOneRow(c, kSetLastRecorded, recorded));
+  ACCORD_RETURN_IF_ERROR(txn.Commit());
+  return fresh;
+}
+
+absl::StatusOr<std::vector<MatchTally>> SqliteMatchLedger::Tally(
+    Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) {
+  if (bucket_len <= 0) {
+    return absl::InvalidArgumentError(common::Cat("bucket length ", bucket_len, " is not > 0"));
+  }
+  std::vector<MatchTally> out;
+  if (keys.empty()) return out;
+  SqliteStore::Reader r(store_);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  Txn snapshot(r.get());  // every key's tally from one state of the ledger
+  ACCORD_RETURN_IF_ERROR(snapshot.Begin(false));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef st,
+                          Cached(r.conn(),
+                                 "SELECT count(*), min(time), max(time), min(recorded), "
+                                 "max(recorded) FROM match_records "
+                                 "WHERE indicator = ?1 AND time BETWEEN ?2 AND ?3"));
+  sqlite3_stmt* q = st.get();
+  for (const auto& [indicator, bucket] : keys) {
+    ACCORD_RETURN_IF_ERROR(BindStatic(q, 1, indicator));
+    ACCORD_RETURN_IF_ERROR(BindInt(q, 2, bucket));
+    ACCORD_RETURN_IF_ERROR(BindInt(q, 3, BucketLast(bucket, bucket_len)));
+    absl::StatusOr<bool> row = Step(q, "tally matches");
+    if (row.ok() && *row && ColInt(q, 0) > 0) {
+      out.push_back(MatchTally{indicator, bucket, static_cast<uint64_t>(ColInt(q, 0)), ColInt(q, 1),
+                               ColInt(q, 2), ColInt(q, 3), ColInt(q, 4)});
+    }
+    sqlite3_reset(q);  // rewinds; the step's result is `row`
+    if (!row.ok()) return row.status();
+  }
+  st = StmtRef(nullptr, nullptr);  // no statement in progress at COMMIT
+  ACCORD_RETURN_IF_ERROR(snapshot.Commit());
+  return out;
+}
+
+absl::StatusOr<uint64_t> SqliteMatchLedger::Count() {
+  SqliteStore::Reader r(store_);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT count(*) FROM match_records"));
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "count matches"));
+  if (!row) return absl::InternalError("count matches: no result");
+  return static_cast<uint64_t>(ColInt(q.get(), 0));
 }
 
 }  // namespace detail

@@ -32,6 +32,9 @@ int64_t TermKey(std::string_view term);
 void TermKeysOf(const TermDeriver& derive, const stix::ObjectRecord& r, std::vector<int64_t>* keys);
 /// For a key of an "ipv4n:" term (TermKey), that term; "" for any other key.
 std::string RangeTermOfKey(int64_t key);
+/// The last instant of the match-ledger bucket [bucket, bucket + len), len > 0: exact, also
+/// where bucket + len would overflow (then INT64_MAX). Both backends tally by it.
+int64_t BucketLast(int64_t bucket, int64_t len);
 
 // A connection and its prepared statements, keyed by SQL text (PERF: preparing List's query
 // cost more than running it for a 100-object TAXII page). Used by one thread at a time.
@@ -72,6 +75,20 @@ absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql);
 
 class SqliteAuthStore;
 class SqliteStatusStore;
+class SqliteStore;
+
+// The match ledger in accord.db (tables match_records and match_clock; sqlite_store.cc).
+class SqliteMatchLedger final : public MatchLedger {
+ public:
+  explicit SqliteMatchLedger(SqliteStore* store) : store_(store) {}
+  absl::StatusOr<std::vector<size_t>> Record(const std::vector<MatchRecord>& records) override;
+  absl::StatusOr<std::vector<MatchTally>> Tally(
+      Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) override;
+  absl::StatusOr<uint64_t> Count() override;
+
+ private:
+  SqliteStore* store_;
+};
 
 // Schema of the auth and status tables (sqlite_auth.cc, sqlite_status.cc), part of the
 // store's schema (CREATE ... IF NOT EXISTS; run by SqliteStore::ApplySchema).
@@ -106,6 +123,7 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override;
   AuthStore* auth() override;
   StatusStore* statuses() override;
+  MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
   absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
   absl::StatusOr<std::vector<TermHit>> FindTerms(const std::vector<std::string>& terms,
@@ -209,6 +227,7 @@ class SqliteStore final : public Store, public Quarantine {
   std::vector<std::unique_ptr<Conn>> pool_;
   std::unique_ptr<SqliteAuthStore> auth_;
   std::unique_ptr<SqliteStatusStore> statuses_;
+  SqliteMatchLedger matches_{this};
   std::atomic<uint64_t> last_list_vm_steps_{0};
 };
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -761,6 +762,189 @@ TEST_P(StoreContract, StatusesExpireAndArePurgedOnWrite) {
   ASSERT_TRUE(s->statuses()->PutStatus(again, 0).ok());
   EXPECT_EQ((*s->statuses()->GetStatus("new", 0))->failures.size(), 1u);
   EXPECT_EQ((*s->statuses()->GetStatus("new", 0))->created, 7000);
+}
+
+// --- the match ledger (issue 17) ---------------------------------------------------------------
+
+MatchRecord M(const std::string& event, const std::string& indicator, Micros time) {
+  return MatchRecord{event, indicator, time};
+}
+
+using Indexes = std::vector<size_t>;
+
+TEST_P(StoreContract, MatchLedgerRecordsEachPairOnce) {
+  MatchLedger* l = store_->matches();
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(*l->Count(), 0u);
+  auto r1 = l->Record({M("s:1", kA, 100), M("s:1", kB, 100), M("s:2", kA, 200)});
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(*r1, (Indexes{0, 1, 2}));
+  // A redelivery of s:2 and s:1 (for kB) next to new pairs: only the new ones are new.
+  auto r2 = l->Record({M("s:2", kA, 200), M("s:3", kA, 300), M("s:1", kB, 100), M("s:1", kC, 100)});
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(*r2, (Indexes{1, 3}));
+  EXPECT_EQ(*l->Count(), 5u);
+  // A pair recorded already is left as it is, whatever time comes with it again.
+  auto r3 = l->Record({M("s:3", kA, 999)});
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_TRUE(r3->empty());
+  EXPECT_TRUE(l->Record({})->empty());
+  auto other = OpenAnother();  // another process (SQLite) or frontend (PostgreSQL)
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(*other->matches()->Count(), 5u);
+  auto t = other->matches()->Tally(1000, {{kA, 0}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->size(), 1u);
+  EXPECT_EQ((*t)[0].count, 3u);  // s:1, s:2, s:3
+  EXPECT_EQ((*t)[0].first, 100);
+  EXPECT_EQ((*t)[0].last, 300);
+}
+
+TEST_P(StoreContract, MatchLedgerDuplicatesInOneCallCountOnce) {
+  MatchLedger* l = store_->matches();
+  auto r = l->Record({M("e", kA, 10), M("e", kA, 10), M("f", kA, 20), M("e", kA, 30),
+                      M("e", kB, 10), M("f", kA, 20)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, (Indexes{0, 2, 4}));
+  EXPECT_EQ(*l->Count(), 3u);
+  auto t = l->Tally(100, {{kA, 0}, {kB, 0}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->size(), 2u);
+  EXPECT_EQ((*t)[0].count, 2u);  // e and f; the first copy of e (time 10) is the one kept
+  EXPECT_EQ((*t)[0].first, 10);
+  EXPECT_EQ((*t)[0].last, 20);
+  EXPECT_EQ((*t)[1].count, 1u);
+}
+
+TEST_P(StoreContract, MatchLedgerTalliesByBucket) {
+  MatchLedger* l = store_->matches();
+  // Buckets of 100: [0, 100) holds 0, 50, 99; 100 is the next bucket's first instant.
+  ASSERT_TRUE(l->Record({M("a0", kA, 0), M("a1", kA, 50), M("a2", kA, 99), M("a3", kA, 100),
+                         M("a4", kA, 250), M("a5", kA, -1), M("b0", kB, 100), M("b1", kB, 199),
+                         M("b2", kB, 200), M("c0", kC, INT64_MAX)})
+                  .ok());
+  const std::vector<std::pair<std::string, Micros>> keys = {
+      {kB, 100}, {kA, 0}, {kC, 0}, {kA, 200}, {kA, 100}, {kA, -100}, {kB, 300}};
+  auto t = l->Tally(100, keys);
+  ASSERT_TRUE(t.ok()) << t.status();
+  // Keys without records ({kC, 0}, {kB, 300}) are left out; the others keep their order.
+  struct Want {
+    std::string indicator;
+    Micros bucket;
+    uint64_t count;
+    Micros first, last;
+  };
+  const std::vector<Want> want = {{kB, 100, 2, 100, 199},
+                                  {kA, 0, 3, 0, 99},
+                                  {kA, 200, 1, 250, 250},
+                                  {kA, 100, 1, 100, 100},
+                                  {kA, -100, 1, -1, -1}};
+  ASSERT_EQ(t->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const MatchTally& got = (*t)[i];
+    EXPECT_EQ(got.indicator, want[i].indicator) << i;
+    EXPECT_EQ(got.bucket, want[i].bucket) << i;
+    EXPECT_EQ(got.count, want[i].count) << i;
+    EXPECT_EQ(got.first, want[i].first) << i;
+    EXPECT_EQ(got.last, want[i].last) << i;
+    // One call recorded them all: one recording time.
+    EXPECT_GT(got.recorded_first, 0) << i;
+    EXPECT_EQ(got.recorded_first, got.recorded_last) << i;
+    EXPECT_EQ(got.recorded_first, (*t)[0].recorded_first) << i;
+  }
+  // A bucket whose end lies past the greatest time still ends there.
+  auto top = l->Tally(100, {{kC, INT64_MAX - 50}});
+  ASSERT_TRUE(top.ok()) << top.status();
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ((*top)[0].count, 1u);
+  EXPECT_EQ((*top)[0].last, INT64_MAX);
+  // Wider buckets: [0, 1000) holds a0..a4.
+  EXPECT_EQ((*l->Tally(1000, {{kA, 0}}))[0].count, 5u);
+  EXPECT_TRUE(l->Tally(100, {})->empty());
+  EXPECT_EQ(l->Tally(0, keys).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(l->Tally(-5, keys).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContract, MatchLedgerRecordingTimesStrictlyIncrease) {
+  MatchLedger* l = store_->matches();
+  auto other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  auto tally = [&](const std::string& indicator) {
+    auto t = l->Tally(1000, {{indicator, 0}});
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() && t->size() == 1 ? (*t)[0] : MatchTally{};
+  };
+  ASSERT_TRUE(l->Record({M("a", kA, 1), M("b", kA, 2)}).ok());
+  const MatchTally first = tally(kA);
+  EXPECT_EQ(first.count, 2u);
+  EXPECT_EQ(first.recorded_first, first.recorded_last);  // one call, one recording time
+  ASSERT_TRUE(l->Record({M("c", kA, 3), M("a", kA, 1)}).ok());
+  const MatchTally second = tally(kA);
+  EXPECT_EQ(second.count, 3u);
+  EXPECT_EQ(second.recorded_first, first.recorded_first);
+  EXPECT_GT(second.recorded_last, first.recorded_first);
+  // Calls in quick succession, from two handles in turn, each later than the one before.
+  Micros last = second.recorded_last;
+  for (int i = 0; i < 20; ++i) {
+    Store* s = i % 2 ? other.get() : store_.get();
+    const std::string indicator = Cat("indicator--", i);
+    ASSERT_TRUE(s->matches()->Record({M(Cat("e", i), indicator, 5)}).ok());
+    const MatchTally t = tally(indicator);
+    EXPECT_GT(t.recorded_first, last) << i;
+    last = t.recorded_first;
+  }
+  // A call that records nothing new leaves the recorded rows as they were.
+  ASSERT_TRUE(other->matches()->Record({M("c", kA, 3)}).ok());
+  EXPECT_EQ(tally(kA).recorded_last, second.recorded_last);
+}
+
+// Workers on two handles (processes, frontends) recording overlapping sets at once: every
+// pair is recorded exactly once, and exactly one of the workers is told it was new.
+TEST_P(StoreContract, MatchLedgerConcurrentRecordersRecordTheUnionOnce) {
+  constexpr int kPerWorker = 500, kBatch = 50, kOverlap = 250;
+  std::vector<std::unique_ptr<Store>> handles;
+  for (int w = 0; w < 2; ++w) {
+    handles.push_back(OpenAnother());
+    ASSERT_NE(handles.back(), nullptr);
+  }
+  // Worker w records events [w * kOverlap, w * kOverlap + kPerWorker): 750 distinct pairs.
+  auto pair_of = [](int k) { return M(Cat("stream:", k), k % 3 == 0 ? kA : kB, k); };
+  std::vector<std::set<int>> told_new(2);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> workers;
+  workers.reserve(2);
+  for (int w = 0; w < 2; ++w) {
+    workers.emplace_back([&, w] {
+      ++ready;
+      while (ready.load() < 2) std::this_thread::yield();
+      const int from = w * kOverlap;
+      for (int b = 0; b < kPerWorker; b += kBatch) {
+        std::vector<MatchRecord> batch;
+        for (int k = from + b; k < from + b + kBatch; ++k) batch.push_back(pair_of(k));
+        auto fresh = handles[w]->matches()->Record(batch);
+        ASSERT_TRUE(fresh.ok()) << fresh.status();
+        for (size_t i = 0; i < fresh->size(); ++i) {
+          ASSERT_LT((*fresh)[i], batch.size());
+          if (i > 0) {
+            EXPECT_LT((*fresh)[i - 1], (*fresh)[i]);
+          }
+          told_new[w].insert(from + b + static_cast<int>((*fresh)[i]));
+        }
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  constexpr size_t kDistinct = kOverlap + kPerWorker;
+  EXPECT_EQ(told_new[0].size() + told_new[1].size(), kDistinct);
+  std::set<int> both = told_new[0];
+  both.insert(told_new[1].begin(), told_new[1].end());
+  EXPECT_EQ(both.size(), kDistinct);  // no pair was new to both
+  EXPECT_EQ(*store_->matches()->Count(), kDistinct);
+  auto t = store_->matches()->Tally(1000, {{kA, 0}, {kB, 0}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->size(), 2u);
+  EXPECT_EQ((*t)[0].count, 250u);  // k = 0, 3, ..., 747
+  EXPECT_EQ((*t)[1].count, 500u);
 }
 
 }  // namespace

@@ -80,6 +80,7 @@ class FailingStore final : public store::Store {
   }
   store::AuthStore* auth() override { return real_->auth(); }
   store::StatusStore* statuses() override { return real_->statuses(); }
+  store::MatchLedger* matches() override { return real_->matches(); }
 
  private:
   static std::string Message() {

@@ -22,6 +22,7 @@ namespace accord::store {
 class Store;
 struct StoredObject;
 struct ImportResult;
+struct MatchTally;
 }  // namespace accord::store
 
 namespace accord::match {
@@ -68,6 +69,22 @@ absl::StatusOr<std::vector<common::Micros>> NewestModified(store::Store& store,
 /// (the sighting itself or a replaced copy), or nullopt to withhold it. The match command
 /// passes the egress gate's decision for Exit::kSightings.
 using SightingEgress = std::function<std::optional<std::string>(const std::string& sighting)>;
+
+/// The sighting of one tally of the match ledger (stream workers, issue 17): a function of the
+/// tally and `identity` alone, so every worker that tallies the same records writes the same
+/// object, and a redelivered event changes nothing. The id is a UUIDv5 of the identity, the
+/// indicator and the bucket; `created` is the earlier of the bucket's start and its first
+/// recording; `modified` is its last recording, which every new record moves forward
+/// (store::MatchLedger::Record), so the newest version always carries the largest count.
+std::string TallySighting(const store::MatchTally& tally, const std::string& identity);
+
+/// Hands each sighting (JSON) to `egress`, validates those it lets through with the STIX reader
+/// and imports them into `collection` in one transaction. Returns how many were added;
+/// `*withheld` and `*result` as for SightingAggregator::WriteTo.
+absl::StatusOr<uint64_t> WriteSightings(store::Store& store, const std::string& collection,
+                                        const std::vector<std::string>& sightings,
+                                        const SightingEgress& egress, uint64_t* withheld = nullptr,
+                                        store::ImportResult* result = nullptr);
 
 /// Aggregates matches into one sighting per indicator per time bucket.
 class SightingAggregator {

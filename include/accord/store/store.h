@@ -1,6 +1,7 @@
 // The object store: every version of every STIX object, collections with monotonic
 // `date_added`, and the queries TAXII and the CLI need; also the node's users, API keys and
-// grants (AuthStore) and TAXII request statuses (StatusStore), with the same durability.
+// grants (AuthStore), TAXII request statuses (StatusStore) and stream workers' matches
+// (MatchLedger), with the same durability.
 // SQLite (WAL) is the embedded default; the interface is what a PostgreSQL backend implements
 // too (../shared/DESIGN.md).
 //
@@ -8,12 +9,14 @@
 // writers and let readers run concurrently.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -282,6 +285,46 @@ class StatusStore {
                                                                  Micros not_before) = 0;
 };
 
+/// One match recorded by a stream worker (issue 17).
+struct MatchRecord {
+  std::string event;      // unique per event, e.g. "<stream>:<sequence>"
+  std::string indicator;  // indicator id
+  Micros time = 0;        // the event's time
+};
+
+/// Recorded matches of one indicator in one time bucket.
+struct MatchTally {
+  std::string indicator;
+  Micros bucket = 0;                             // start of the bucket
+  uint64_t count = 0;                            // records (distinct events)
+  Micros first = 0, last = 0;                    // least and greatest event time
+  Micros recorded_first = 0, recorded_last = 0;  // least and greatest recording time
+};
+
+/// The match ledger (issue 17): stream matching workers record each (event, indicator) match
+/// before acknowledging the event, so that a redelivered event is never counted twice;
+/// sightings are computed from its tallies. Not an object write: Generation() does not move.
+/// Thread safety: as Store; several processes (PostgreSQL: machines) may record at once.
+class MatchLedger {
+ public:
+  virtual ~MatchLedger() = default;
+  /// Records each (event, indicator) pair once, all in one transaction; a pair already
+  /// recorded (by this call or an earlier one, by any process on the same store) is left as
+  /// it is. The new rows of one call share one recording time, drawn so that it is strictly
+  /// greater than every recording time committed before it (the same discipline as
+  /// date_added: drawn after taking the write lock), so a reader that sees a row recorded at
+  /// t also sees every row recorded before t. Returns the indexes into `records` of the rows
+  /// that were new, ascending. Duplicates inside `records` count once (the first).
+  virtual absl::StatusOr<std::vector<size_t>> Record(const std::vector<MatchRecord>& records) = 0;
+  /// The tally of each (indicator, bucket start) in `keys`, over the records whose time lies in
+  /// [bucket, bucket + bucket_len). One MatchTally per key that has at least one record, in the
+  /// order of `keys`. bucket_len > 0, else InvalidArgument.
+  virtual absl::StatusOr<std::vector<MatchTally>> Tally(
+      Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) = 0;
+  /// How many records the ledger holds.
+  virtual absl::StatusOr<uint64_t> Count() = 0;
+};
+
 /// The value index (issue 15, docs/FORMATS.md "Correlation"): the terms an object version is
 /// found by ("domain:evil.example", "ipv4:192.0.2.1", "ref:indicator--..."). The store keeps
 /// one row per (term, version) and knows nothing of how terms are derived: the deriver lives
@@ -430,6 +473,8 @@ class Store {
   virtual AuthStore* auth() = 0;
   /// TAXII request statuses (owned by the store; valid while it lives).
   virtual StatusStore* statuses() = 0;
+  /// The match ledger of stream workers (owned by the store; valid while it lives).
+  virtual MatchLedger* matches() = 0;
   /// The content-conflict quarantine (owned by the store), or nullptr when the backend keeps
   /// none.
   virtual Quarantine* quarantine() { return nullptr; }
