@@ -31,7 +31,7 @@ for pat in pats:
         fh.write(pat)
 PY
     ;;
-  match_input)
+  match_input | stream_framing)
     # The first lines (headers included) of real Zeek TSV logs.
     z="$shared/data/telemetry/zed-sample-data-wrccdc2018/zeek-default"
     for log in dns ssl x509 notice; do

@@ -852,6 +852,65 @@ int CopyCommand(const Globals& g, const std::string& from_at, const std::string&
   return 0;
 }
 
+// `accord migrate` (issue 17): brings the store's schema to the version this build writes.
+// An open never migrates a PostgreSQL store, which several frontends share (store.h); this
+// opens it as it is (allow_old_schema). `check`: changes nothing; exit 0 when current, 3
+// when a migration is pending, 1 on an error.
+int MigrateCommand(const Globals& g, bool check) {
+  auto fail = [check](const absl::Status& st) {
+    const int code = Fail(st);
+    return check ? 1 : code;
+  };
+  auto o = StoreOptions(g);
+  if (!o.ok()) return fail(o.status());
+  o->create = false;
+  o->create_default_collection = false;
+  o->allow_old_schema = true;
+  o->read_only = check;
+  auto s = store::Store::Open(*o);
+  if (!s.ok()) return fail(s.status());
+  auto before = (*s)->Schema();
+  if (!before.ok()) return fail(before.status());
+  std::cout << "accord: store " << before->location << ": ";
+  if (before->current == 0) {
+    std::cout << "no Accord store yet";
+  } else {
+    std::cout << "schema version " << before->current;
+  }
+  std::cout << ", this Accord writes " << before->latest << "\n";
+  if (before->current > before->latest) {
+    Fail(absl::FailedPreconditionError(common::Cat(
+        "schema version ", before->current, " was written by a newer Accord; upgrade accord")));
+    return 1;
+  }
+  if (before->current == before->latest) {
+    std::cout << "accord: schema version " << before->latest << " is current; nothing to do\n";
+    return 0;
+  }
+  if (check) {
+    if (before->current == 0) {
+      std::cout << "accord: 'accord migrate' (or the first command that writes) creates the "
+                   "store at schema version "
+                << before->latest << "\n";
+    } else {
+      std::cout << "accord: a migration to schema version " << before->latest
+                << " is pending: run 'accord migrate' (with every frontend of this store "
+                   "stopped or upgraded)\n";
+    }
+    return 3;
+  }
+  auto after = (*s)->Migrate();
+  if (!after.ok()) return fail(after.status());
+  std::cout << "accord: " << (before->current == 0 ? "created the store at" : "migrated to")
+            << " schema version " << after->current << "\n";
+  absl::Status audited =
+      AuditChange(g, "store.migrate",
+                  common::Cat("store ", after->location, " migrated from schema version ",
+                              before->current, " to ", after->current));
+  if (!audited.ok()) return fail(audited);
+  return 0;
+}
+
 int PrintStats(const Globals& g, bool json) {
   auto s = OpenDataStore(g, false);
   if (!s.ok()) return Fail(s.status());
@@ -898,6 +957,17 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
   copy->add_flag("--verify-only", verify_only, "Only compare the two stores");
   AddDataOption(copy, g);
   copy->callback([g, exit_code] { *exit_code = CopyCommand(*g, copy_from, copy_to, verify_only); });
+
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Bring the store's schema to the version this Accord writes (a PostgreSQL store: with "
+      "every frontend of it stopped or upgraded)");
+  static bool migrate_check = false;  // process lifetime (CLI11 binds by address)
+  migrate->add_flag("--check", migrate_check,
+                    "Change nothing: exit 0 when the schema is current, 3 when a migration is "
+                    "pending, 1 on an error");
+  AddDataOption(migrate, g);
+  migrate->callback([g, exit_code] { *exit_code = MigrateCommand(*g, migrate_check); });
 
   auto* init = app.add_subcommand("init", "Create a node's store in the data directory");
   AddDataOption(init, g);

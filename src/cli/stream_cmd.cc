@@ -21,6 +21,7 @@ struct IngestFlags {
   std::string to;
   std::string stream = "TELEMETRY";
   std::string subject;
+  std::string stream_subjects;  // what a stream created here holds (default: --subject)
 };
 
 int RunIngest(const IngestFlags& f) {
@@ -31,7 +32,11 @@ int RunIngest(const IngestFlags& f) {
   if (f.subject.empty()) return Fail(absl::InvalidArgumentError("--subject is required"));
   auto js = stream::JetStream::Connect(f.to);
   if (!js.ok()) return Fail(js.status());
-  if (absl::Status s = (*js)->EnsureStream(f.stream, f.subject); !s.ok()) return Fail(s);
+  if (absl::Status s = (*js)->EnsureStream(
+          f.stream, f.stream_subjects.empty() ? f.subject : f.stream_subjects, f.subject);
+      !s.ok()) {
+    return Fail(s);
+  }
   std::vector<std::string> files = f.files;
   if (files.empty()) files.push_back("-");
   uint64_t published = 0, skipped = 0;
@@ -52,12 +57,20 @@ int RunIngest(const IngestFlags& f) {
         return Fail(more.status());
       }
       if (!*more) break;
-      if (absl::Status s = (*js)->Publish(f.subject, msg); !s.ok()) return Fail(s);
+      if (absl::Status s = (*js)->Publish(f.subject, msg); !s.ok()) {
+        std::cerr << "accord: " << published << " event(s) handed to the stream before the error"
+                  << " (the stream acknowledged those before the last few thousand)\n";
+        return Fail(s);
+      }
       ++published;
     }
     skipped += framer.stats().skipped;
   }
-  if (absl::Status s = (*js)->Flush(); !s.ok()) return Fail(s);
+  if (absl::Status s = (*js)->Flush(); !s.ok()) {
+    std::cerr << "accord: " << published << " event(s) published; the stream did not acknowledge "
+              << "all of them\n";
+    return Fail(s);
+  }
   std::cerr << "accord: " << published << " event(s) published to stream '" << f.stream
             << "' on subject '" << f.subject << "'";
   if (skipped) std::cerr << ", " << skipped << " skipped";
@@ -79,6 +92,9 @@ void RegisterStreamCommands(CLI::App& app, Globals* g, int* exit_code) {
   cmd->add_option("--stream", flags->stream, "JetStream stream (created when missing)")
       ->capture_default_str();
   cmd->add_option("--subject", flags->subject, "Subject to publish on")->required();
+  cmd->add_option("--stream-subjects", flags->stream_subjects,
+                  "Subjects a stream created here holds, such as 'telemetry.>' (default: "
+                  "--subject)");
   cmd->callback([flags, exit_code] { *exit_code = RunIngest(*flags); });
 }
 

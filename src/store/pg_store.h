@@ -16,6 +16,11 @@
 // transaction therefore commits every date_added it drew before any later writer draws one,
 // so a reader paging by date_added (TAXII added_after and next) can never see a later value
 // committed ahead of an earlier one: nothing is skipped, nothing repeated.
+//
+// Schema versions: an open creates the schema in an empty database and otherwise only checks
+// that the store's version is the one this build writes; Migrate() (`accord migrate`) alone
+// changes the schema of a store that exists, so that a new binary never changes it under
+// frontends still running an older one.
 #pragma once
 
 #include <memory>
@@ -108,6 +113,8 @@ class PgStore final : public Store, public Quarantine {
   StatusStore* statuses() override { return &statuses_; }
   MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
+  absl::StatusOr<SchemaState> Schema() override;
+  absl::StatusOr<SchemaState> Migrate() override;
 
   absl::StatusOr<std::vector<QuarantineEntry>> ListQuarantine(uint64_t limit) override;
   absl::StatusOr<QuarantineEntry> GetQuarantined(int64_t qid) override;
@@ -165,11 +172,14 @@ class PgStore final : public Store, public Quarantine {
                                       int64_t json_hash, std::string_view reason);
 
  private:
-  explicit PgStore(Options options) : options_(std::move(options)) {}
+  explicit PgStore(Options options);
+  // Creates the schema in an empty database, or checks that the store's is the latest
+  // (pg_store.cc: an open never migrates one), and makes the default collection.
   absl::Status ApplySchema();
 
   Options options_;
-  std::mutex write_mu_;  // one writer at a time within the process; the advisory lock across
+  std::string location_;  // options_.url without its password, for messages
+  std::mutex write_mu_;   // one writer at a time within the process; the advisory lock across
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<PgConn>> pool_;
   PgAuthStore auth_{this};

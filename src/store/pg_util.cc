@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -69,6 +70,55 @@ PgParams& PgParams::Null() {
   return *this;
 }
 std::string PgParams::Next() const { return common::Cat("$", values_.size() + 1); }
+
+std::string PgLocation(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) {
+    // A keyword string: every setting but the password, as libpq parsed it.
+    PQconninfoOption* opts = PQconninfoParse(url.c_str(), nullptr);
+    if (opts == nullptr) return "(an unreadable PostgreSQL connection string)";
+    std::string out;
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+      if (o->val == nullptr || std::strcmp(o->keyword, "password") == 0) continue;
+      std::string v;
+      for (const char* c = o->val; *c != '\0'; ++c) {
+        if (*c == '\'' || *c == '\\') v += '\\';
+        v += *c;
+      }
+      const bool quote = v.empty() || v.find_first_of(" \t'\\") != std::string::npos;
+      common::Append(&out, out.empty() ? "" : " ", o->keyword, "=", quote ? "'" : "", v,
+                     quote ? "'" : "");
+    }
+    PQconninfoFree(opts);
+    return out;
+  }
+  // A URL: scheme://[user[:password]@]host.../db?params, without ":password" and any
+  // "password=" parameter.
+  std::string out = url;
+  const size_t auth = scheme + 3;
+  const size_t auth_end = std::min(out.find_first_of("/?", auth), out.size());
+  const size_t at = out.rfind('@', auth_end);
+  if (at != std::string::npos && at >= auth) {
+    const size_t colon = out.find(':', auth);
+    if (colon < at) out.erase(colon, at - colon);
+  }
+  const size_t q = out.find('?');
+  if (q != std::string::npos) {
+    std::string params;
+    size_t i = q + 1;
+    while (i <= out.size()) {
+      size_t amp = std::min(out.find('&', i), out.size());
+      std::string_view p(out.data() + i, amp - i);
+      if (!p.empty() && p.rfind("password=", 0) != 0) {
+        common::Append(&params, params.empty() ? "" : "&", p);
+      }
+      i = amp + 1;
+    }
+    out.resize(q);
+    if (!params.empty()) common::Append(&out, "?", params);
+  }
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url) {
   PGconn* c = PQconnectdb(url.c_str());

@@ -95,6 +95,10 @@ class PgParams {
   std::vector<bool> null_;
 };
 
+/// `url` (a postgresql:// URL or a libpq keyword string) without its password, to name the
+/// store in messages: "postgresql://accord@db.example/accord".
+std::string PgLocation(const std::string& url);
+
 class PgConn {
  public:
   /// Connects to `url` (a postgresql:// URL or a libpq keyword string).

@@ -210,7 +210,8 @@ TEST_P(SqliteQuarantineTest, Schema3StoreGainsTheQuarantine) {
     ro.create = false;
     auto s = Store::Open(ro);  // read-only cannot migrate: it says how
     ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.status().message().find("accord init"), std::string::npos) << s.status();
+    EXPECT_NE(s.status().message().find("run 'accord migrate' on it once"), std::string::npos)
+        << s.status();
   }
   Open();
   ImportResult r = Import(Malware("other"), "default");

@@ -353,22 +353,55 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
   ACCORD_ASSIGN_OR_RETURN(
       s->log_, ObjectLog::Open((std::filesystem::path(options.dir) / "objects.log").string(),
                                !options.read_only));
-  if (options.read_only) {
+  if (options.allow_old_schema) {
+    // For Schema() and Migrate(), which finishes the writing open.
+    s->open_pending_ = !options.read_only;
+  } else if (options.read_only) {
     ACCORD_ASSIGN_OR_RETURN(int64_t version, s->SchemaVersion());
     if (version != kSchemaVersion) {
       return absl::FailedPreconditionError(common::Cat(
           s->path_, ": store schema version ", version, ", this Accord reads ", kSchemaVersion,
-          (version < kSchemaVersion ? "; run 'accord init' on it once to migrate it" : "")));
+          (version < kSchemaVersion ? "; run 'accord migrate' on it once" : "; upgrade accord")));
     }
   } else {
-    ACCORD_RETURN_IF_ERROR(s->ApplySchema());
-    ACCORD_RETURN_IF_ERROR(TrimLogTail(s->writer_->get(), s->log_.get(), &s->options_));
-    ACCORD_RETURN_IF_ERROR(MigrateLegacyAuthDb(s->writer_->get(), options.dir));
-    if (options.create_default_collection) {
-      ACCORD_RETURN_IF_ERROR(s->CollectionRowId(s->writer_.get(), "default", true).status());
-    }
+    ACCORD_RETURN_IF_ERROR(s->FinishWriteOpen());
   }
   return s;
+}
+
+absl::Status SqliteStore::FinishWriteOpen() {
+  ACCORD_RETURN_IF_ERROR(ApplySchema());
+  ACCORD_RETURN_IF_ERROR(TrimLogTail(writer_->get(), log_.get(), &options_));
+  ACCORD_RETURN_IF_ERROR(MigrateLegacyAuthDb(writer_->get(), options_.dir));
+  if (options_.create_default_collection) {
+    ACCORD_RETURN_IF_ERROR(CollectionRowId(writer_.get(), "default", true).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SchemaState> SqliteStore::Schema() {
+  std::lock_guard<std::mutex> l(write_mu_);
+  SchemaState st;
+  ACCORD_ASSIGN_OR_RETURN(st.current, SchemaVersion());
+  st.latest = kSchemaVersion;
+  st.location = path_;
+  return st;
+}
+
+absl::StatusOr<SchemaState> SqliteStore::Migrate() {
+  ACCORD_RETURN_IF_ERROR(CheckWritable());
+  {
+    std::lock_guard<std::mutex> l(write_mu_);
+    // A writing open migrated the store already (ApplySchema: one transaction), unless it was
+    // opened with allow_old_schema; then the open is finished here.
+    if (open_pending_) {
+      ACCORD_RETURN_IF_ERROR(FinishWriteOpen());
+      open_pending_ = false;
+    } else {
+      ACCORD_RETURN_IF_ERROR(ApplySchema());
+    }
+  }
+  return Schema();
 }
 
 SqliteStore::SqliteStore(Options options)

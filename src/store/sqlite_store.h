@@ -125,6 +125,8 @@ class SqliteStore final : public Store, public Quarantine {
   StatusStore* statuses() override;
   MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
+  absl::StatusOr<SchemaState> Schema() override;
+  absl::StatusOr<SchemaState> Migrate() override;
   absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
   absl::StatusOr<std::vector<TermHit>> FindTerms(const std::vector<std::string>& terms,
                                                  uint64_t limit) override;
@@ -205,6 +207,9 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<std::unique_ptr<Conn>> Connect(bool write);
   // Creates or migrates the schema (one transaction).
   absl::Status ApplySchema();
+  // What a writing open does to the store: ApplySchema, then trims the object log's tail,
+  // moves a legacy auth.db in, and makes the default collection.
+  absl::Status FinishWriteOpen();
   absl::StatusOr<int64_t> SchemaVersion();
   absl::Status Migrate1To2();
   absl::StatusOr<std::unique_ptr<Conn>> Borrow();
@@ -229,6 +234,8 @@ class SqliteStore final : public Store, public Quarantine {
   std::unique_ptr<SqliteStatusStore> statuses_;
   SqliteMatchLedger matches_{this};
   std::atomic<uint64_t> last_list_vm_steps_{0};
+  // Opened for writing with Options::allow_old_schema: FinishWriteOpen is Migrate()'s to do.
+  bool open_pending_ = false;  // under write_mu_
 };
 
 }  // namespace accord::store::detail

@@ -127,13 +127,16 @@ TEST_F(SqliteStoreTest, TruncatedLogIsReportedNotMisread) {
   EXPECT_EQ(store_->BeginImport("default").status().code(), absl::StatusCode::kDataLoss);
 }
 
-// A store written by schema version 1 (JSON inside SQLite, text id index) is migrated on open.
-TEST(SqliteStoreMigrationTest, Version1StoreIsMigrated) {
-  auto dir = std::filesystem::temp_directory_path() / Cat("accord-store-v1-", getpid());
+const std::string kV1A = R"({"type":"indicator","id":")" + kA + R"(","v":1})";
+const std::string kV1B = R"({"type":"malware","id":")" + kC + R"(","v":2})";
+
+// A store of schema version 1 as released (JSON inside SQLite, text id index) in `dir`: kA
+// (JSON kV1A, date_added 100) and kC (kV1B, 200) in "default"; generation 7.
+void MakeVersion1Store(const std::filesystem::path& dir) {
+  const std::string& a = kV1A;
+  const std::string& b = kV1B;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string a = R"({"type":"indicator","id":")" + kA + R"(","v":1})";
-  const std::string b = R"({"type":"malware","id":")" + kC + R"(","v":2})";
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir / "accord.db").c_str(), &db), SQLITE_OK);
@@ -168,6 +171,15 @@ PRAGMA user_version = 1;
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
     sqlite3_close(db);
   }
+}
+
+// A store written by schema version 1 is migrated on open.
+TEST(SqliteStoreMigrationTest, Version1StoreIsMigrated) {
+  auto dir = std::filesystem::temp_directory_path() / Cat("accord-store-v1-", getpid());
+  MakeVersion1Store(dir);
+  if (::testing::Test::HasFatalFailure()) return;
+  const std::string& a = kV1A;
+  const std::string& b = kV1B;
   Options o;
   o.dir = dir.string();
   auto s = Store::Open(o);
@@ -201,6 +213,54 @@ PRAGMA user_version = 1;
   // The generation row (7) survived the migration, and the re-import of a stored version
   // changed no row, so it did not move (GenerationIsUnchangedByAWriteThatChangesNoRow).
   EXPECT_EQ(*(*s)->Generation(), 7u);
+  s->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// `accord migrate` on a SQLite store (issue 17): opened as it is (allow_old_schema), the store
+// is left at version 1 until Migrate(), which does what a writing open would have done.
+TEST(SqliteStoreMigrationTest, Version1StoreIsMigratedByMigrate) {
+  auto dir = std::filesystem::temp_directory_path() / Cat("accord-store-v1m-", getpid());
+  MakeVersion1Store(dir);
+  if (::testing::Test::HasFatalFailure()) return;
+  Options o;
+  o.dir = dir.string();
+  o.create = false;
+  o.allow_old_schema = true;
+  {
+    Options ro = o;
+    ro.allow_old_schema = false;
+    ro.read_only = true;
+    auto refused = Store::Open(ro);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("run 'accord migrate' on it once"), std::string::npos)
+        << refused.status();
+    ro.allow_old_schema = true;
+    auto check = Store::Open(ro);
+    ASSERT_TRUE(check.ok()) << check.status();
+    auto st = (*check)->Schema();
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->current, 1);
+    EXPECT_EQ(st->latest, 11);
+    EXPECT_EQ(st->location, (dir / "accord.db").string());
+    EXPECT_EQ((*check)->Migrate().status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ((*s)->Schema()->current, 1);  // the open changed nothing
+  auto m = (*s)->Migrate();
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->current, 11);
+  EXPECT_EQ(m->latest, 11);
+  auto again = (*s)->Migrate();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->current, 11);
+  auto got = (*s)->Get(kA, VersionSelect::kAll);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].json, kV1A);
+  EXPECT_EQ(*(*s)->Generation(), 7u);
+  EXPECT_EQ(ImportAll(s->get(), {TestRecord(kB, 1000)}).added, 1u);
   s->reset();
   std::filesystem::remove_all(dir);
 }

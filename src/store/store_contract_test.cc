@@ -947,5 +947,50 @@ TEST_P(StoreContract, MatchLedgerConcurrentRecordersRecordTheUnionOnce) {
   EXPECT_EQ((*t)[1].count, 500u);
 }
 
+// Issue 17, `accord migrate`: a store is created at the schema version this build writes, and
+// migrating a current store changes nothing.
+TEST_P(StoreContract, AFreshStoreHasTheLatestSchema) {
+  auto st = store_->Schema();
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_GT(st->latest, 0);
+  EXPECT_EQ(st->current, st->latest);
+  EXPECT_FALSE(st->location.empty());
+  auto other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  auto seen = other->Schema();
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->current, st->latest);
+  EXPECT_EQ(seen->location, st->location);
+}
+
+TEST_P(StoreContract, MigratingACurrentStoreChangesNothing) {
+  Import({Rec(kA, 1000)});
+  auto before = store_->Schema();
+  ASSERT_TRUE(before.ok()) << before.status();
+  const uint64_t generation = *store_->Generation();
+  for (int i = 0; i < 2; ++i) {
+    auto m = store_->Migrate();
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->current, before->current);
+    EXPECT_EQ(m->latest, before->latest);
+    EXPECT_EQ(m->location, before->location);
+  }
+  EXPECT_EQ(*store_->Generation(), generation);
+  EXPECT_EQ(store_->Get(kA, VersionSelect::kAll)->size(), 1u);
+  EXPECT_EQ(Import({Rec(kB, 1000)}).added, 1u);  // still writable
+}
+
+TEST_P(StoreContract, MigrateOnAReadOnlyStoreIsRefused) {
+  Options o = where_.options();
+  o.read_only = true;
+  o.create = false;
+  auto ro = Store::Open(o);
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  auto st = (*ro)->Schema();
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->current, st->latest);
+  EXPECT_EQ((*ro)->Migrate().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace accord::store

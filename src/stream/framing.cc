@@ -46,9 +46,14 @@ bool IsNumericType(std::string_view t) {
          t == "interval";
 }
 
-// One scalar of Zeek type `type` as JSON.
-void AppendValue(std::string* out, std::string_view type, std::string_view v) {
-  if (IsNumericType(type) && IsJsonNumber(v)) {
+// One scalar of Zeek type `type` as JSON. Zeek's ASCII writer writes an empty string as the
+// #empty_field marker `empty` (and a string equal to the marker escaped, "\x28empty)"); its
+// JSON writer writes "".
+void AppendValue(std::string* out, std::string_view type, std::string_view v,
+                 std::string_view empty) {
+  if (v == empty) {
+    out->append("\"\"");
+  } else if (IsNumericType(type) && IsJsonNumber(v)) {
     out->append(v);
   } else if (type == "bool" && (v == "T" || v == "F")) {
     out->append(v == "T" ? "true" : "false");
@@ -109,6 +114,14 @@ absl::StatusOr<bool> LogFramer::NextElement(std::string* msg) {
 }
 
 absl::StatusOr<bool> LogFramer::Next(std::string* msg) {
+  // An error ends the input: it is returned again, and nothing after it is read.
+  if (!error_.ok()) return error_;
+  absl::StatusOr<bool> r = NextUnchecked(msg);
+  if (!r.ok()) error_ = r.status();
+  return r;
+}
+
+absl::StatusOr<bool> LogFramer::NextUnchecked(std::string* msg) {
   if (array_) return NextElement(msg);
   for (;;) {
     std::string_view line;
@@ -252,7 +265,7 @@ bool LogFramer::Row(std::string_view line, std::string* msg) {
     std::string_view type = i < types_.size() ? std::string_view(types_[i]) : "string";
     bool container = type.rfind("set[", 0) == 0 || type.rfind("vector[", 0) == 0;
     if (!container) {
-      AppendValue(msg, type, v);
+      AppendValue(msg, type, v, empty_);
       continue;
     }
     std::string_view inner = type.substr(type.find('[') + 1);
@@ -266,7 +279,7 @@ bool LogFramer::Row(std::string_view line, std::string* msg) {
         if (e == std::string_view::npos) e = v.size();
         if (!first_item) msg->push_back(',');
         first_item = false;
-        AppendValue(msg, inner, v.substr(s, e - s));
+        AppendValue(msg, inner, v.substr(s, e - s), empty_);
         s = e + 1;
       }
     }

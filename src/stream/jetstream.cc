@@ -153,40 +153,51 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::string&
   return js;
 }
 
-absl::Status JetStream::EnsureStream(const std::string& name, const std::string& subject) {
+namespace {
+
+// True when stream subject `have` holds every message of `want`: the same subject or filter,
+// ">" or a "prefix.>" wildcard covering it.
+bool Holds(std::string_view have, std::string_view want) {
+  if (have == want || have == ">") return true;
+  if (have.size() < 2 || have.substr(have.size() - 2) != ".>") return false;
+  std::string_view prefix = have.substr(0, have.size() - 1);  // "telemetry."
+  return want.size() > prefix.size() && want.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+absl::Status JetStream::EnsureStream(const std::string& name, const std::string& subjects,
+                                     const std::string& subject) {
+  const std::string& want = subject.empty() ? subjects : subject;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &jerr);
-  if (s == NATS_OK) {
-    bool holds = false;
-    for (int i = 0; i < si->Config->SubjectsLen; ++i) {
-      std::string_view have = si->Config->Subjects[i];
-      // The same filter, or (roughly) a '>' filter whose prefix covers the subject.
-      if (have == subject || have == ">" ||
-          (have.size() >= 2 && have.substr(have.size() - 2) == ".>" &&
-           subject.rfind(have.substr(0, have.size() - 1), 0) == 0)) {
-        holds = true;
-      }
-    }
-    jsStreamInfo_Destroy(si);
-    if (!holds) {
-      return absl::FailedPreconditionError(
-          common::Cat("stream '", name, "' exists and does not hold subject '", subject,
-                      "'; name a subject the stream holds, or another stream"));
-    }
-    return absl::OkStatus();
+  if (s == NATS_NOT_FOUND) {
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name.c_str();
+    const char* list[] = {subjects.c_str()};
+    cfg.Subjects = list;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
+    if (s != NATS_OK) return NatsError(common::Cat("creating stream '", name, "'"), s, jerr);
+  } else if (s != NATS_OK) {
+    return NatsError(common::Cat("reading stream '", name, "'"), s, jerr);
   }
-  if (s != NATS_NOT_FOUND) return NatsError(common::Cat("reading stream '", name, "'"), s, jerr);
-  jsStreamConfig cfg;
-  jsStreamConfig_Init(&cfg);
-  cfg.Name = name.c_str();
-  const char* subjects[] = {subject.c_str()};
-  cfg.Subjects = subjects;
-  cfg.SubjectsLen = 1;
-  cfg.Storage = js_FileStorage;
-  s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
-  if (s != NATS_OK) return NatsError(common::Cat("creating stream '", name, "'"), s, jerr);
+  bool holds = false;
+  std::string have;
+  for (int i = 0; i < si->Config->SubjectsLen; ++i) {
+    holds = holds || Holds(si->Config->Subjects[i], want);
+    common::Append(&have, have.empty() ? "" : ", ", si->Config->Subjects[i]);
+  }
   jsStreamInfo_Destroy(si);
+  if (!holds) {
+    return absl::FailedPreconditionError(common::Cat(
+        "stream '", name, "' holds ", have.empty() ? "no subject" : have, ", not subject '", want,
+        "'; name a subject it holds, or another stream (accord ingest "
+        "--stream-subjects sets what a new stream holds)"));
+  }
   return absl::OkStatus();
 }
 

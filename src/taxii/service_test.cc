@@ -81,6 +81,8 @@ class FailingStore final : public store::Store {
   store::AuthStore* auth() override { return real_->auth(); }
   store::StatusStore* statuses() override { return real_->statuses(); }
   store::MatchLedger* matches() override { return real_->matches(); }
+  absl::StatusOr<store::SchemaState> Schema() override { return real_->Schema(); }
+  absl::StatusOr<store::SchemaState> Migrate() override { return real_->Migrate(); }
 
  private:
   static std::string Message() {

@@ -22,10 +22,10 @@ namespace fs = std::filesystem;
 // then decided.
 const std::map<std::string, int>& Ranks() {
   static const std::map<std::string, int> ranks = {
-      {"common", 0},    {"stix", 1},     {"store", 2},  {"pattern", 2},
-      {"audit", 3},     {"formats", 3},  {"ingest", 4}, {"match", 4},
-      {"correlate", 4}, {"policy", 4},   {"http", 5},   {"federation", 7},
-      {"taxii", 6},     {"requests", 8}, {"web", 9},    {"cli", 10},
+      {"common", 0},  {"stix", 1},   {"store", 2},      {"pattern", 2},   {"audit", 3},
+      {"formats", 3}, {"ingest", 4}, {"match", 4},      {"correlate", 4}, {"policy", 4},
+      {"stream", 1},  {"http", 5},   {"federation", 7}, {"taxii", 6},     {"requests", 8},
+      {"web", 9},     {"cli", 10},
   };
   return ranks;
 }

@@ -23,8 +23,8 @@
 #include <gtest/gtest.h>
 
 #include "common/http_client.h"
+#include "common/pg_test_db.h"
 #include "common/test_util.h"
-#include "store/pg_util.h"
 #include "taxii/server_process.h"
 
 namespace accord::testing {
@@ -47,24 +47,14 @@ std::string Indicator(const std::string& id) {
 class MultiFrontend : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* server = std::getenv("ACCORD_TEST_PG");
-    if (server == nullptr || *server == '\0') {
-      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
-    }
-    server_ = server;
-    db_ = "accord_frontends_" + std::to_string(getpid());
-    auto admin = store::detail::PgConn::Connect(server_ + "/postgres");
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    ASSERT_TRUE((*admin)->Exec("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)", "drop").ok());
-    ASSERT_TRUE((*admin)->Exec("CREATE DATABASE " + db_, "create").ok());
-    url_ = server_ + "/" + db_;
+    if (!db_.available()) GTEST_SKIP() << TestPgDatabase::kSkipReason;
+    absl::Status made = db_.Create();
+    ASSERT_TRUE(made.ok()) << made;
+    url_ = db_.url();
   }
+  // The servers stop before the database goes.
   void TearDown() override {
-    if (db_.empty()) return;
     for (auto& s : servers_) s.Stop();
-    auto admin = store::detail::PgConn::Connect(server_ + "/postgres");
-    if (admin.ok())
-      (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)", "drop");
   }
 
   // Starts the three frontends, one after the other (the first start makes the admin key).
@@ -88,7 +78,8 @@ class MultiFrontend : public ::testing::Test {
   }
 
   TempDir dir_{"frontends"};
-  std::string server_, db_, url_, admin_;
+  TestPgDatabase db_{"accord_frontends"};
+  std::string url_, admin_;
   ServerProcess servers_[kFrontends];
 };
 

@@ -33,8 +33,8 @@
 #include <gtest/gtest.h>
 
 #include "accord/store/store.h"
+#include "common/pg_test_db.h"
 #include "common/test_util.h"
-#include "store/pg_util.h"
 
 extern char** environ;
 
@@ -116,31 +116,19 @@ std::map<std::string, uint64_t> CountLines(const std::string& out) {
 class StreamWorkers : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* pg = std::getenv("ACCORD_TEST_PG");
     const char* nats = std::getenv("ACCORD_TEST_NATS");
-    if (pg == nullptr || *pg == '\0' || nats == nullptr || *nats == '\0') {
+    if (!db_.available() || nats == nullptr || *nats == '\0') {
       GTEST_SKIP() << "ACCORD_TEST_PG or ACCORD_TEST_NATS is not set (scripts/test.sh starts a "
                       "PostgreSQL and a NATS server)";
     }
     ACCORD_REQUIRE_SHARED(SharedDir() / kLog);
-    pg_ = pg;
     nats_ = nats;
-    db_ = "accord_workers_" + std::to_string(getpid());
-    auto admin = store::detail::PgConn::Connect(pg_ + "/postgres");
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    ASSERT_TRUE((*admin)->Exec("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)", "drop").ok());
-    ASSERT_TRUE((*admin)->Exec("CREATE DATABASE " + db_, "create").ok());
-    url_ = pg_ + "/" + db_;
+    absl::Status made = db_.Create();
+    ASSERT_TRUE(made.ok()) << made;
+    url_ = db_.url();
     stream_ = "WORKERS" + std::to_string(getpid());
     subject_ = "telemetry." + std::to_string(getpid()) + ".dns";
   }
-  void TearDown() override {
-    if (db_.empty()) return;
-    auto admin = store::detail::PgConn::Connect(pg_ + "/postgres");
-    if (admin.ok())
-      (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)", "drop");
-  }
-
   // `accord ARGS` with data directory `data` (and the shared store when `shared`).
   RunResult Cli(const std::string& args, const std::string& data, bool shared) {
     std::string cmd = Accord() + (shared ? " --store " + ShellQuote(url_) : std::string()) +
@@ -172,7 +160,8 @@ class StreamWorkers : public ::testing::Test {
   static constexpr const char* kLog =
       "data/telemetry/zed-sample-data-wrccdc2018/zeek-default/dns.log.gz";
   TempDir dir_{"workers"};
-  std::string pg_, nats_, db_, url_, stream_, subject_;
+  TestPgDatabase db_{"accord_workers"};
+  std::string nats_, url_, stream_, subject_;
 };
 
 TEST_F(StreamWorkers, ThreeWorkersCountEveryEventOnceThroughAKillAndAReload) {

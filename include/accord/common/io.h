@@ -88,7 +88,8 @@ class LineReader {
  private:
   std::unique_ptr<InputStream> in_;
   size_t max_line_;
-  std::string buf_;
+  std::string buf_;  // buf_[0, end_) holds input; the rest is room for the next read
+  size_t end_ = 0;
   size_t start_ = 0;         // start of the current line in buf_
   size_t scan_ = 0;          // buf_[start_, scan_) holds no '\n'
   uint64_t buf_offset_ = 0;  // stream offset of buf_[0]

@@ -392,6 +392,12 @@ struct Options {
   /// (the source's collections come with their own ids).
   bool create_default_collection = true;
   bool read_only = false;
+  /// For `accord migrate` (issue 17): open a store whose schema is older than this build
+  /// writes (or, PostgreSQL, not made yet) without refusing it and without changing it, with
+  /// `read_only` or not. Until Migrate() has brought it to the latest version, only Schema()
+  /// and Migrate() may be called on it. A store of a newer version opens too: Schema() says
+  /// so and Migrate() refuses it.
+  bool allow_old_schema = false;
   /// How long a statement waits for another connection's lock before failing with
   /// Unavailable (SQLite's busy timeout).
   int busy_timeout_ms = 30000;
@@ -421,13 +427,35 @@ struct PurgeReport {
   int64_t bytes = 0;  ///< the JSON bytes removed from disk (or that would be)
 };
 
+/// The schema a store holds and the one this build writes (Store::Schema).
+struct SchemaState {
+  int64_t current = 0;   ///< recorded in the store (0: none yet: an empty database)
+  int64_t latest = 0;    ///< what this build writes
+  std::string location;  ///< the store's file, or its URL without a password
+};
+
 class Store {
  public:
   virtual ~Store() = default;
 
   /// Opens (and by default creates) the SQLite store in `options.dir`, or the PostgreSQL
   /// store at `options.url` when set.
+  ///
+  /// Schema versions (issue 17): a store is created at the latest version. A writing open of
+  /// an older SQLite store (one machine) migrates it. PostgreSQL, whose database several
+  /// frontends share, is never migrated by an open: a store of an older version is refused
+  /// (FailedPrecondition, naming `accord migrate`), so that a new binary cannot change the
+  /// schema under frontends that still run an older one. A store of a newer version is
+  /// refused by every backend. Options::allow_old_schema opens either for Migrate().
   static absl::StatusOr<std::unique_ptr<Store>> Open(const Options& options);
+
+  /// The schema version the store holds and the one this build writes.
+  virtual absl::StatusOr<SchemaState> Schema() = 0;
+  /// Applies every pending migration step, in one transaction (PostgreSQL: under the lock that
+  /// serialises schema creation between frontends), and returns the new state. Idempotent: a
+  /// current store is left alone. FailedPrecondition on a read-only store or one of a newer
+  /// version.
+  virtual absl::StatusOr<SchemaState> Migrate() = 0;
 
   /// Starts one all-or-nothing import into `collection` (id or alias; created if missing).
   virtual absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) = 0;

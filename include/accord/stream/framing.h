@@ -5,7 +5,8 @@
 //   are the #fields names (flat, "id.orig_h"), `_path` comes from #path, unset fields are left
 //   out, sets and vectors are arrays ("(empty)": []), numbers, times and intervals are JSON
 //   numbers, bools true/false, everything else (addresses, strings, enums) a string with
-//   Zeek's escapes (\x09) kept as they are. The headers themselves become no message.
+//   Zeek's escapes (\x09) kept as they are; the #empty_field marker in a string is "", as
+//   Zeek's JSON writer writes it. The headers themselves become no message.
 // - JSON lines (Zeek JSON, Suricata EVE, other events) pass through unchanged.
 // - A JSON array (Suricata's samples are pretty-printed arrays) gives one message per
 //   element, printed compactly.
@@ -50,6 +51,7 @@ class LogFramer {
   uint64_t line() const { return line_no_; }
 
  private:
+  absl::StatusOr<bool> NextUnchecked(std::string* msg);
   absl::Status Header(std::string_view line);
   bool Row(std::string_view line, std::string* msg);
   absl::StatusOr<bool> NextElement(std::string* msg);
@@ -70,6 +72,7 @@ class LogFramer {
   std::vector<std::string> elements_;
   size_t next_element_ = 0;
   bool array_ = false;
+  absl::Status error_;  // the error that ended the input
 };
 
 }  // namespace accord::stream

@@ -3,7 +3,7 @@
 // Debian's libnats-dev); docs/SCALE_OUT.md has the deployment and the delivery guarantees.
 //
 //   ACCORD_ASSIGN_OR_RETURN(auto js, JetStream::Connect("nats://127.0.0.1:4222"));
-//   ACCORD_RETURN_IF_ERROR(js->EnsureStream("TELEMETRY", "telemetry.>"));
+//   ACCORD_RETURN_IF_ERROR(js->EnsureStream("TELEMETRY", "telemetry.>", "telemetry.dns"));
 //   ACCORD_RETURN_IF_ERROR(js->Publish("telemetry.dns", line));  // asynchronous
 //   ACCORD_RETURN_IF_ERROR(js->Flush());                         // every publish acknowledged
 //
@@ -94,10 +94,12 @@ class JetStream {
   /// Connects to `url` (nats://HOST:PORT, or a comma-separated list of one cluster's
   /// servers). The client reconnects by itself after a server restart.
   static absl::StatusOr<std::unique_ptr<JetStream>> Connect(const std::string& url);
-  /// Creates stream `name` holding `subject` (file storage) when it does not exist. When it
-  /// exists, FailedPrecondition unless it holds `subject` (the same filter, or one of its
-  /// subjects).
-  absl::Status EnsureStream(const std::string& name, const std::string& subject);
+  /// Creates stream `name` holding `subjects` (a subject or a wildcard such as "telemetry.>";
+  /// file storage) when it does not exist. Then, FailedPrecondition unless the stream holds
+  /// `subject` (empty: `subjects`): one of its subjects is the same, or a '>' wildcard covering
+  /// it.
+  absl::Status EnsureStream(const std::string& name, const std::string& subjects,
+                            const std::string& subject = "");
   /// Publishes `data` on `subject` without waiting for the stream's acknowledgement; at most
   /// a few thousand publishes are outstanding (this then waits). `msg_id` (when not empty)
   /// lets the stream drop a duplicate sent within its duplicate window (2 minutes).
