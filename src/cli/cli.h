@@ -71,8 +71,9 @@ absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bo
 
 // One registration function per command file. Each sets a callback that stores its exit code
 // in *exit_code.
-void RegisterStoreCommands(CLI::App& app, Globals* g,
-                           int* exit_code);  // init import get list export stats
+void RegisterStoreCommands(
+    CLI::App& app, Globals* g,
+    int* exit_code);  // init import get list export stats migrate, store copy
 void RegisterPatternCommands(CLI::App& app, Globals* g, int* exit_code);  // pattern check|explain
 void RegisterMatchCommands(CLI::App& app, Globals* g, int* exit_code);    // match
 void RegisterStreamCommands(CLI::App& app, Globals* g, int* exit_code);   // ingest --to nats://
