@@ -388,7 +388,7 @@ int RunWorker(WorkerEnv& w) {
       std::vector<std::pair<std::string, common::Micros>> keys;
       absl::flat_hash_set<std::pair<std::string, common::Micros>> seen;
       for (const store::MatchRecord& r : pending) {
-        common::Micros b = r.time - ((r.time % bucket) + bucket) % bucket;
+        common::Micros b = match::BucketStart(r.time, bucket);
         if (seen.insert({r.indicator, b}).second) keys.emplace_back(r.indicator, b);
       }
       ACCORD_ASSIGN_OR_RETURN(std::vector<store::MatchTally> tallies, ledger->Tally(bucket, keys));
@@ -456,13 +456,7 @@ int RunWorker(WorkerEnv& w) {
       if (!more) return feed.Checkpoint();
       // After the wait for the event, not before: a program compiled while the stream was idle
       // matches the event that ends the wait.
-      if (w.reloader != nullptr) {
-        if (std::shared_ptr<const match::Program> p = w.reloader->Take()) {
-          std::unique_ptr<match::Engine> fresh = match::Engine::Create(std::move(p));
-          fresh->TakeStateFrom(*engine);
-          engine = std::move(fresh);
-        }
-      }
+      if (w.reloader != nullptr) w.reloader->Apply(&engine);
       // The span from the first event to the last (wall clock, comparable across workers:
       // bench/scale measures a group's rate with it).
       last_event = std::chrono::system_clock::now();

@@ -220,19 +220,22 @@ Runner::Runner(std::unique_ptr<Engine> engine, RunnerOptions options)
 
 Runner::~Runner() = default;
 
+bool Reloader::Apply(std::unique_ptr<Engine>* engine) {
+  std::shared_ptr<const Program> program = Take();
+  if (!program) return false;
+  std::unique_ptr<Engine> fresh = Engine::Create(std::move(program));
+  if (uint64_t dropped = fresh->TakeStateFrom(**engine)) {
+    std::cerr << "accord: " << dropped
+              << " observation(s) dropped from the temporal windows of indicators that "
+                 "changed or are gone\n";
+  }
+  *engine = std::move(fresh);
+  return true;
+}
+
 absl::Status Runner::Match(const Observation& o, const std::string& input, const OnEvent& on_event,
                            const OnMatch& on_match) {
-  if (reloader_) {
-    if (std::shared_ptr<const Program> program = reloader_->Take()) {
-      std::unique_ptr<Engine> fresh = Engine::Create(std::move(program));
-      if (uint64_t dropped = fresh->TakeStateFrom(*engine_)) {
-        std::cerr << "accord: " << dropped
-                  << " observation(s) dropped from the temporal windows of indicators that "
-                     "changed or are gone\n";
-      }
-      engine_ = std::move(fresh);
-    }
-  }
+  if (reloader_) reloader_->Apply(&engine_);
   const uint64_t position = ++totals_.events;
   if (on_event) ACCORD_RETURN_IF_ERROR(on_event(o, position));
   results_.clear();

@@ -176,11 +176,14 @@ absl::StatusOr<ActiveIndicators> LoadActiveIndicators(store::Store& store, commo
   return out;
 }
 
+common::Micros BucketStart(common::Micros t, common::Micros len) {
+  // Division rounds toward negative infinity, so pre-1970 times land in their own bucket.
+  return t >= 0 ? t / len * len : -((-t + len - 1) / len) * len;
+}
+
 void SightingAggregator::Add(const std::string& id, common::Micros t) {
-  // Buckets are aligned to multiples of bucket_ since the epoch; division rounds toward negative
-  // infinity so pre-1970 times land in the bucket that contains them.
   // Invariant: a bucket key is (indicator id, bucket start); first/last are event times in it.
-  common::Micros b = t >= 0 ? t / bucket_ * bucket_ : -((-t + bucket_ - 1) / bucket_) * bucket_;
+  common::Micros b = BucketStart(t, bucket_);
   Agg& a = buckets_[{id, b}];
   if (a.count == 0) {
     a.first = a.last = t;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_split.h"
 #include "accord/common/encoding.h"
 #include "accord/common/strings.h"
 
@@ -75,18 +76,6 @@ std::optional<char> HeaderByte(std::string_view v) {
   return std::nullopt;
 }
 
-std::vector<std::string> SplitOn(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t e = s.find(sep, start);
-    if (e == std::string_view::npos) e = s.size();
-    out.emplace_back(s.substr(start, e - start));
-    start = e + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 LogFramer::LogFramer(std::unique_ptr<common::InputStream> in, std::string source, Sink on_skipped)
@@ -97,13 +86,17 @@ void LogFramer::Skip(std::string_view why) {
   if (sink_) sink_(common::Cat(source_, ":", line_no_), why);
 }
 
+void LogFramer::SkipOversized(size_t bytes) {
+  Skip(common::Cat("event of ", bytes, " bytes is longer than a message may be (", kMaxMessageBytes,
+                   ")"));
+}
+
 absl::StatusOr<bool> LogFramer::NextElement(std::string* msg) {
   while (next_element_ < elements_.size()) {
     line_no_ = next_element_ + 1;
     std::string& e = elements_[next_element_++];
     if (e.size() > kMaxMessageBytes) {
-      Skip(common::Cat("event of ", e.size(), " bytes is longer than a message may be (",
-                       kMaxMessageBytes, ")"));
+      SkipOversized(e.size());
       continue;
     }
     *msg = std::move(e);
@@ -169,8 +162,7 @@ absl::StatusOr<bool> LogFramer::NextUnchecked(std::string* msg) {
     started_ = true;
     if (line[first] == '{') {
       if (line.size() > kMaxMessageBytes) {
-        Skip(common::Cat("event of ", line.size(), " bytes is longer than a message may be (",
-                         kMaxMessageBytes, ")"));
+        SkipOversized(line.size());
         continue;
       }
       msg->assign(line);
@@ -222,10 +214,10 @@ absl::Status LogFramer::Header(std::string_view line) {
   } else if (key == "#path") {
     path_ = rest;
   } else if (key == "#fields") {
-    names_ = SplitOn(rest, sep_);
+    names_ = absl::StrSplit(absl::string_view(rest.data(), rest.size()), sep_);
     types_.clear();
   } else if (key == "#types") {
-    types_ = SplitOn(rest, sep_);
+    types_ = absl::StrSplit(absl::string_view(rest.data(), rest.size()), sep_);
     if (types_.size() != names_.size()) return bad("#types and #fields differ in length");
   }
   // #open, #close and comments carry nothing an event needs.
@@ -287,8 +279,7 @@ bool LogFramer::Row(std::string_view line, std::string* msg) {
   }
   msg->push_back('}');
   if (msg->size() > kMaxMessageBytes) {
-    Skip(common::Cat("event of ", msg->size(), " bytes is longer than a message may be (",
-                     kMaxMessageBytes, ")"));
+    SkipOversized(msg->size());
     return false;
   }
   return true;

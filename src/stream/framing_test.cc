@@ -3,6 +3,7 @@
 // written by hand from framing.h and Zeek's JSON log format (LogAscii::use_json), never pasted
 // from the framer's output; JSON results are compared parsed, so key order does not matter.
 #include "accord/stream/framing.h"
+#include "common/gzip_util.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -56,20 +57,7 @@ nlohmann::json Parse(const std::string& text) {
   return j;
 }
 
-// `data` as one gzip member (deflateInit2 with 16 + 15 window bits writes the gzip wrapper).
-std::string Gzip(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 16 + 15, 9, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using ::accord::testing::Gzip;
 
 // A dns.log as Zeek writes it (TSV), with the auth/addl sets of Bro's DNS::Info. Row 1 has
 // every field set, a two-element set and an empty one; row 2 leaves rtt, rcode, answers, TTLs

@@ -47,6 +47,10 @@ class Reloader {
   ~Reloader();
   /// The new program if one is ready (an atomic load when none is).
   std::shared_ptr<const Program> Take();
+  /// When a new program is ready, replaces `*engine` with an engine over it that takes the old
+  /// one's temporal windows (Engine::TakeStateFrom), and reports on stderr the observations
+  /// dropped from windows of indicators that changed or are gone. Returns whether it did.
+  bool Apply(std::unique_ptr<Engine>* engine);
 
  private:
   void Run();

@@ -70,6 +70,10 @@ absl::StatusOr<std::vector<common::Micros>> NewestModified(store::Store& store,
 /// passes the egress gate's decision for Exit::kSightings.
 using SightingEgress = std::function<std::optional<std::string>(const std::string& sighting)>;
 
+/// The start of the time bucket of `len` microseconds that holds `t`: buckets are aligned to
+/// multiples of `len` since the epoch, and a time before 1970 lands in the bucket that holds it.
+common::Micros BucketStart(common::Micros t, common::Micros len);
+
 /// The sighting of one tally of the match ledger (stream workers, issue 17): a function of the
 /// tally and `identity` alone, so every worker that tallies the same records writes the same
 /// object, and a redelivered event changes nothing. The id is a UUIDv5 of the identity, the

@@ -56,6 +56,7 @@ class LogFramer {
   bool Row(std::string_view line, std::string* msg);
   absl::StatusOr<bool> NextElement(std::string* msg);
   void Skip(std::string_view why);
+  void SkipOversized(size_t bytes);
 
   common::LineReader lines_;
   std::string source_;
