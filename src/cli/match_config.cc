@@ -59,18 +59,27 @@ absl::StatusOr<Retention> LoadRetention(const std::string& data_dir) {
                     : key == "sightings_days"     ? &r.sightings_days
                     : key == "quarantine_days"    ? &r.quarantine_days
                     : key == "audit_days"         ? &r.audit_days
+                    : key == "matches_days"       ? &r.matches_days
                                                   : nullptr;
     if (into == nullptr) {
       return absl::InvalidArgumentError(common::Cat(
           path, ":", k.source().begin.line, ":", k.source().begin.column, ": unknown key '", key,
           "' in [retention] (known: indicator_grace_days, sightings_days, "
-          "quarantine_days, audit_days)"));
+          "quarantine_days, audit_days, matches_days)"));
     }
+    // A match record must outlive every redelivery of its event, or the event counts twice:
+    // matches_days must exceed the stream's max age, which Accord does not see
+    // (docs/SCALE_OUT.md, "Ledger retention"). Less than a day is refused: 0 would drop the
+    // records of the batch a worker is acknowledging.
+    const int64_t least = into == &r.matches_days ? 1 : 0;
     const auto* i = v.as_integer();
-    if (i == nullptr || i->get() < 0 || i->get() > 36500) {
-      return absl::InvalidArgumentError(common::Cat(path, ":", v.source().begin.line, ":",
-                                                    v.source().begin.column, ": ", key,
-                                                    " must be a number of days from 0 to 36500"));
+    if (i == nullptr || i->get() < least || i->get() > 36500) {
+      return absl::InvalidArgumentError(
+          common::Cat(path, ":", v.source().begin.line, ":", v.source().begin.column, ": ", key,
+                      " must be a number of days from ", least, " to 36500",
+                      least > 0 ? " (longer than the event stream keeps a message: "
+                                  "docs/SCALE_OUT.md, \"Ledger retention\")"
+                                : ""));
     }
     *into = i->get();
   }

@@ -30,14 +30,19 @@ struct Retention {
   /// Audit entries older than this go, but only as whole checkpoints (through the newest
   /// checkpoint signed before the cut-off).
   int64_t audit_days = -1;
+  /// Match-ledger records (stream workers, issue 17) whose event and recording are both older
+  /// than this (store::PurgeRules::matches_before). At least 1: a record must outlive every
+  /// redelivery of its event, so this must exceed the stream's max age (docs/SCALE_OUT.md).
+  int64_t matches_days = -1;
   bool any() const {
     return indicator_grace_days >= 0 || sightings_days >= 0 || quarantine_days >= 0 ||
-           audit_days >= 0;
+           audit_days >= 0 || matches_days >= 0;
   }
 };
 
 /// Reads `<data_dir>/accord.toml`'s [retention]. InvalidArgument naming the file, line and key
-/// for an unknown key or a value that is not a number of days from 0 to 36500.
+/// for an unknown key or a value that is not a number of days from 0 (matches_days: 1) to
+/// 36500.
 absl::StatusOr<Retention> LoadRetention(const std::string& data_dir);
 
 }  // namespace accord::cli

@@ -151,7 +151,9 @@ absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, b
     rules.indicators_expired_before = now - r.indicator_grace_days * kDay;
   if (r.sightings_days >= 0) rules.sightings_before = now - r.sightings_days * kDay;
   if (r.quarantine_days >= 0) rules.quarantine_before = now - r.quarantine_days * kDay;
+  if (r.matches_days >= 0) rules.matches_before = now - r.matches_days * kDay;
   ACCORD_ASSIGN_OR_RETURN(const store::PurgeReport report, store->Purge(rules, dry_run));
+  const bool purged = !report.items.empty() || report.match_records > 0;
   std::map<std::string, uint64_t> per_kind;
   for (const store::PurgeItem& it : report.items) {
     ++per_kind[it.kind];
@@ -168,13 +170,29 @@ absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, b
              << it.bytes << " bytes\n";
     }
   }
+  // Match-ledger records: one line with their count (a ledger holds millions).
+  if (report.match_records > 0) {
+    per_kind["match_records"] = report.match_records;
+    const std::string before = common::FormatTimestamp(rules.matches_before);
+    if (out && json) {
+      *out << nlohmann::ordered_json{{"kind", "match_records"},
+                                     {"count", report.match_records},
+                                     {"before", before}}
+                  .dump()
+           << "\n";
+    } else if (out) {
+      *out << "match_records  " << report.match_records
+           << " record(s) whose event and recording are before " << before << "\n";
+    }
+  }
   std::string counts;
   for (const auto& [kind, n] : per_kind)
     common::Append(&counts, counts.empty() ? "" : ", ", n, " ", kind);
   if (counts.empty()) counts = "nothing";
-  std::string rule_text = common::Cat(
-      "indicator_grace_days ", r.indicator_grace_days, ", sightings_days ", r.sightings_days,
-      ", quarantine_days ", r.quarantine_days, ", audit_days ", r.audit_days, " (-1: kept)");
+  std::string rule_text =
+      common::Cat("indicator_grace_days ", r.indicator_grace_days, ", sightings_days ",
+                  r.sightings_days, ", quarantine_days ", r.quarantine_days, ", audit_days ",
+                  r.audit_days, ", matches_days ", r.matches_days, " (-1: kept)");
   // The audit log goes only as whole checkpoints: through the newest one signed before the
   // cut-off, so that what is left still verifies from a signed anchor.
   ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(g.data_dir));
@@ -193,7 +211,7 @@ absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, b
     // A checkpoint of the last entry stays until something follows it: the log is never left
     // empty (the object purge's own entry, below, follows it).
     ACCORD_ASSIGN_OR_RETURN(const audit::Head head, log->ReadHead());
-    const uint64_t last = head.seq + (!dry_run && !report.items.empty() ? 1 : 0);
+    const uint64_t last = head.seq + (!dry_run && purged ? 1 : 0);
     if (audit_through && audit_through->seq >= last) {
       audit_through.reset();
       summary +=
@@ -216,13 +234,13 @@ absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, b
     }
     common::Append(&summary, "audit entries through seq ", audit_through->seq, " ", verb, "; ");
   };
-  const bool removed = !report.items.empty() || audit_through.has_value();
+  const bool removed = purged || audit_through.has_value();
   if (dry_run) {
     print_audit("would go");
     return RetentionResult{
         common::Cat(summary, counts, " would go (", report.bytes, " bytes); ", rule_text), removed};
   }
-  if (!report.items.empty()) {
+  if (purged) {
     audit::Entry e;
     e.actor = common::Cat("operator:", OperatorName());
     e.action = "purge";
@@ -290,8 +308,8 @@ void RegisterPolicyCommands(CLI::App& app, Globals* g, int* exit_code) {
   auto* pu = app.add_subcommand(
       "purge",
       "Remove what <data>/accord.toml [retention] says was kept long enough (indicators past "
-      "valid_until plus a grace period, sightings, quarantined copies), and erase their bytes "
-      "from disk; recorded in the audit log");
+      "valid_until plus a grace period, sightings, quarantined copies, match-ledger records), "
+      "and erase their bytes from disk; recorded in the audit log");
   AddDataOption(pu, g);
   auto pf = std::make_shared<PurgeFlags>();
   pu->add_flag("--dry-run", pf->dry_run, "Only list what would go");

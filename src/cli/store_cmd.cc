@@ -834,7 +834,8 @@ int CopyCommand(const Globals& g, const std::string& from_at, const std::string&
     std::cout << "copied: " << report->collections << " collection(s), " << report->versions
               << " version(s) in " << report->memberships << " membership(s), " << report->users
               << " user(s), " << report->keys << " key(s), " << report->grants << " grant(s), "
-              << report->settings << " setting(s)\n";
+              << report->settings << " setting(s), " << report->match_records
+              << " match record(s)\n";
     if (report->not_copied_unlinked > 0 || report->not_copied_quarantine > 0) {
       std::cout << "not copied: " << report->not_copied_unlinked << " version(s) in no collection, "
                 << report->not_copied_quarantine << " quarantined copy(ies)\n";
@@ -848,7 +849,7 @@ int CopyCommand(const Globals& g, const std::string& from_at, const std::string&
   absl::Status same = store::VerifyCopy(**from, **to);
   if (!same.ok()) return Fail(same);
   std::cout << "verified: the copy holds the same collections, versions (in order, byte for "
-               "byte), users, keys, grants and settings\n";
+               "byte), users, keys, grants, settings and match ledger\n";
   return 0;
 }
 

@@ -1,5 +1,8 @@
 #include "accord/store/copy.h"
 
+#include <xxhash.h>
+
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -33,6 +36,47 @@ absl::Status Differs(const std::string& what) {
   return absl::DataLossError(common::Cat("the copy differs: ", what));
 }
 
+// Every record of a match ledger, a page at a time, in the backend's own order.
+template <typename PageFn>
+absl::Status EachLedgerPage(MatchLedger& l, PageFn&& fn) {
+  std::optional<RecordedMatch> after;
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(std::vector<RecordedMatch> page,
+                            l.Scan(after ? &*after : nullptr, kPage));
+    if (page.empty()) return absl::OkStatus();
+    ACCORD_RETURN_IF_ERROR(fn(page));
+    if (page.size() < kPage) return absl::OkStatus();
+    after = std::move(page.back());
+  }
+}
+
+// A ledger's records and an order-free digest of them: the sums of a 128-bit hash of each
+// record (event, indicator, event time, recording time). Backends scan in their own orders
+// (Scan: collations), so two ledgers are compared by these, in bounded memory.
+struct LedgerDigest {
+  uint64_t records = 0, lo = 0, hi = 0;
+};
+
+absl::StatusOr<LedgerDigest> Digest(MatchLedger& l) {
+  LedgerDigest d;
+  std::string buf;
+  absl::Status read = EachLedgerPage(l, [&](const std::vector<RecordedMatch>& page) {
+    for (const RecordedMatch& m : page) {
+      // Lengths first, so that no two records have the same bytes.
+      buf.clear();
+      common::Append(&buf, m.event.size(), ":", m.event, m.indicator.size(), ":", m.indicator, ":",
+                     m.time, ":", m.recorded);
+      const XXH128_hash_t h = XXH3_128bits(buf.data(), buf.size());
+      ++d.records;
+      d.lo += h.low64;
+      d.hi += h.high64;
+    }
+    return absl::OkStatus();
+  });
+  ACCORD_RETURN_IF_ERROR(read);
+  return d;
+}
+
 }  // namespace
 
 absl::StatusOr<CopyReport> CopyStore(Store& from, Store& to,
@@ -42,10 +86,15 @@ absl::StatusOr<CopyReport> CopyStore(Store& from, Store& to,
   ACCORD_ASSIGN_OR_RETURN(Stats there_stats, to.GetStats());
   ACCORD_ASSIGN_OR_RETURN(bool there_users, to.auth()->HasUsers());
   ACCORD_ASSIGN_OR_RETURN(auto there_settings, to.ListSettings());
-  if (!there.empty() || there_stats.versions > 0 || there_users || !there_settings.empty()) {
+  uint64_t there_matches = 0;
+  if (to.matches() != nullptr) {
+    ACCORD_ASSIGN_OR_RETURN(there_matches, to.matches()->Count());
+  }
+  if (!there.empty() || there_stats.versions > 0 || there_users || !there_settings.empty() ||
+      there_matches > 0) {
     return absl::FailedPreconditionError(
-        "the target store is not empty (collections, versions, users or settings): copy into a "
-        "new one");
+        "the target store is not empty (collections, versions, users, settings or match "
+        "records): copy into a new one");
   }
   CopyReport report;
   ACCORD_ASSIGN_OR_RETURN(std::vector<CollectionInfo> collections, from.ListCollections());
@@ -103,6 +152,18 @@ absl::StatusOr<CopyReport> CopyStore(Store& from, Store& to,
   for (const auto& [key, value] : settings) {
     ACCORD_RETURN_IF_ERROR(to.PutSetting(key, value));
     ++report.settings;
+  }
+  // The match ledger, with its recording times (MatchLedger::Restore), a page per transaction.
+  if (MatchLedger* ledger = from.matches()) {
+    absl::Status copied = EachLedgerPage(*ledger, [&](const std::vector<RecordedMatch>& page) {
+      if (to.matches() == nullptr) {
+        return absl::UnimplementedError("the target store has no match ledger");
+      }
+      ACCORD_RETURN_IF_ERROR(to.matches()->Restore(page));
+      report.match_records += page.size();
+      return absl::OkStatus();
+    });
+    ACCORD_RETURN_IF_ERROR(copied);
   }
   if (Quarantine* q = from.quarantine()) {
     ACCORD_ASSIGN_OR_RETURN(std::vector<QuarantineEntry> held, q->ListQuarantine(0));
@@ -188,6 +249,22 @@ absl::Status VerifyCopy(Store& from, Store& to) {
   ACCORD_ASSIGN_OR_RETURN(auto sa, from.ListSettings());
   ACCORD_ASSIGN_OR_RETURN(auto sb, to.ListSettings());
   if (sa != sb) return Differs("the settings");
+  LedgerDigest la, lb;
+  if (from.matches() != nullptr) {
+    ACCORD_ASSIGN_OR_RETURN(la, Digest(*from.matches()));
+  }
+  if (to.matches() != nullptr) {
+    ACCORD_ASSIGN_OR_RETURN(lb, Digest(*to.matches()));
+  }
+  if (la.records != lb.records) {
+    return Differs(
+        common::Cat("the match ledger: ", la.records, " records, ", lb.records, " in the copy"));
+  }
+  if (la.lo != lb.lo || la.hi != lb.hi) {
+    return Differs(common::Cat("the match ledger: ", la.records,
+                               " records on each side, but not the same (event, indicator, "
+                               "event time or recording time)"));
+  }
   return absl::OkStatus();
 }
 

@@ -1,9 +1,11 @@
 // `accord store copy` (copy.h, issue 17): a store copied into another backend holds the same
-// collections, versions in order, users, keys and settings; a difference is found and named.
+// collections, versions in order, users, keys, settings and match ledger (recording times
+// included); a difference is found and named.
 #include "accord/store/copy.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -125,6 +127,73 @@ TEST_P(StoreCopy, TheCopyHoldsWhatTheSourceServesAndVerifies) {
   EXPECT_EQ(differs.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(differs.message().find(partners.id), std::string::npos) << differs;
   EXPECT_EQ(CopyStore(*from_, *to_).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Issue 17: the match ledger goes with the copy, each record with its event time and its
+// recording time (so the copy's tallies and sightings go on where the source's stopped), and
+// the verification compares it.
+TEST_P(StoreCopy, TheCopyCarriesTheMatchLedger) {
+  // 2,345 records (three of the copy's pages of 1,000) in five Record calls: event "s:k"
+  // matched kA when k % 5 == 0, else kB, at t0 + k ms.
+  const common::Micros t0 = 1735689600000000;  // 2025-01-01T00:00:00Z: an hour's start
+  constexpr int kRecords = 2345;
+  for (int from = 0; from < kRecords; from += 500) {
+    std::vector<MatchRecord> batch;
+    for (int k = from; k < std::min(kRecords, from + 500); ++k) {
+      batch.push_back({Cat("s:", k), k % 5 == 0 ? kA : kB, t0 + k * 1000});
+    }
+    ASSERT_TRUE(from_->matches()->Record(batch).ok());
+  }
+  auto report = CopyStore(*from_, *to_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->match_records, 2345u);
+  EXPECT_EQ(*to_->matches()->Count(), 2345u);
+  // By hand, in the hour from t0: kA has k = 0, 5, ..., 2340 (469 records, t0 to t0 + 2.34 s),
+  // kB the other 1,876 (k = 1 to 2344).
+  const common::Micros hour = 3600000000LL;
+  auto there = to_->matches()->Tally(hour, {{kA, t0}, {kB, t0}});
+  ASSERT_TRUE(there.ok()) << there.status();
+  ASSERT_EQ(there->size(), 2u);
+  EXPECT_EQ((*there)[0].count, 469u);
+  EXPECT_EQ((*there)[0].first, t0);
+  EXPECT_EQ((*there)[0].last, t0 + 2340000);
+  EXPECT_EQ((*there)[1].count, 1876u);
+  EXPECT_EQ((*there)[1].first, t0 + 1000);
+  EXPECT_EQ((*there)[1].last, t0 + 2344000);
+  // The recording times came along: the source's tallies to the microsecond.
+  auto here = from_->matches()->Tally(hour, {{kA, t0}, {kB, t0}});
+  ASSERT_TRUE(here.ok()) << here.status();
+  ASSERT_EQ(here->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ((*there)[i].recorded_first, (*here)[i].recorded_first) << i;
+    EXPECT_EQ((*there)[i].recorded_last, (*here)[i].recorded_last) << i;
+  }
+  EXPECT_LT((*here)[0].recorded_first, (*here)[1].recorded_last);  // five calls, five times
+  absl::Status same = VerifyCopy(*from_, *to_);
+  EXPECT_TRUE(same.ok()) << same;
+
+  // A record made on the copy is recorded after every copied one.
+  ASSERT_TRUE(to_->matches()->Record({{"s:new", kA, t0 + 5}}).ok());
+  auto moved = to_->matches()->Tally(hour, {{kA, t0}});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  ASSERT_EQ(moved->size(), 1u);
+  EXPECT_GT((*moved)[0].recorded_last,
+            std::max((*here)[0].recorded_last, (*here)[1].recorded_last));
+  // The ledgers differ: in their counts, then, as many records on each side, in a record.
+  absl::Status differs = VerifyCopy(*from_, *to_);
+  EXPECT_EQ(differs.code(), absl::StatusCode::kDataLoss) << differs;
+  EXPECT_NE(differs.message().find("match ledger"), std::string::npos) << differs;
+  ASSERT_TRUE(from_->matches()->Record({{"s:other", kA, t0 + 5}}).ok());
+  differs = VerifyCopy(*from_, *to_);
+  EXPECT_EQ(differs.code(), absl::StatusCode::kDataLoss) << differs;
+  EXPECT_NE(differs.message().find("match ledger"), std::string::npos) << differs;
+}
+
+TEST_P(StoreCopy, ACopyIntoAStoreWithMatchRecordsIsRefused) {
+  ASSERT_TRUE(to_->matches()->Record({{"s:1", kA, 1}}).ok());
+  auto report = CopyStore(*from_, *to_);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
+  EXPECT_NE(report.status().message().find("match records"), std::string::npos) << report.status();
 }
 
 }  // namespace

@@ -812,7 +812,7 @@ absl::StatusOr<std::vector<TermHit>> PgStore::FindTermRange(const std::string& l
 }
 
 // Retention, with the SQLite backend's rules (sqlite_store.cc): an indicator goes whole once
-// even its newest version has expired; sightings and quarantined copies by age. One
+// even its newest version has expired; sightings, quarantined copies and match records by age. One
 // transaction; then a VACUUM of the tables, so that the space of the deleted rows (their JSON,
 // in TOAST) is marked free. PostgreSQL overwrites it as it reuses it; `VACUUM FULL` rewrites
 // the tables at once (docs/SCALE_OUT.md).
@@ -853,7 +853,16 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
                                  "SELECT qid, id, modified, octet_length(json) FROM quarantine "
                                  "WHERE received < $1 ORDER BY qid",
                                  rules.quarantine_before, &qids));
-  if (dry_run || report.items.empty()) return report;  // rolled back
+  // Match-ledger records are counted, not listed. PERF: a scan of the ledger, which has no
+  // index by time (every recording would pay for one; a purge runs once a day).
+  constexpr const char* kOldMatches = " FROM match_records WHERE time < $1 AND recorded < $1";
+  if (rules.matches_before != 0) {
+    ACCORD_ASSIGN_OR_RETURN(
+        PgRows r, c->Run(common::Cat("SELECT count(*)", kOldMatches),
+                         PgParams().Num(rules.matches_before), "count match records to purge"));
+    if (r.size() == 1) report.match_records = static_cast<uint64_t>(r.num(0, 0));
+  }
+  if (dry_run || (report.items.empty() && report.match_records == 0)) return report;  // rolled back
   if (!vids.empty()) {
     // The versions' value-index rows go with them (ON DELETE CASCADE).
     for (const char* sql : {"DELETE FROM membership WHERE vid = ANY($1::bigint[])",
@@ -866,10 +875,21 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
                                   PgParams().Array(qids), "purge quarantined copies")
                                .status());
   }
-  ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+  if (report.match_records > 0) {
+    ACCORD_RETURN_IF_ERROR(c->Run(common::Cat("DELETE", kOldMatches),
+                                  PgParams().Num(rules.matches_before), "purge match records")
+                               .status());
+  }
+  // The ledger is not an object write (MatchLedger): it alone leaves the generation.
+  if (!report.items.empty()) {
+    ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+  }
   ACCORD_RETURN_IF_ERROR(t.Commit());
   // Outside the transaction (VACUUM cannot run in one); the rows are gone either way.
-  (void)c->Exec("VACUUM objects, membership, value_keys, quarantine", "vacuum");
+  (void)c->Exec(report.match_records > 0
+                    ? "VACUUM objects, membership, value_keys, quarantine, match_records"
+                    : "VACUUM objects, membership, value_keys, quarantine",
+                "vacuum");
   return report;
 }
 
@@ -1030,6 +1050,11 @@ absl::Status PgStore::PutSetting(const std::string& key, const std::string& valu
 // ---------------------------------------------------------------------------------------------
 // The match ledger (the SQLite backend's rules: sqlite_store.cc)
 
+namespace {
+// PERF: records per statement (arrays through unnest), as imports write versions.
+constexpr size_t kMatchBatch = 1000;
+}  // namespace
+
 absl::StatusOr<std::vector<size_t>> PgMatchLedger::Record(const std::vector<MatchRecord>& records) {
   std::vector<size_t> fresh;
   if (records.empty()) return fresh;
@@ -1051,11 +1076,9 @@ absl::StatusOr<std::vector<size_t>> PgMatchLedger::Record(const std::vector<Matc
     return absl::DataLossError("the PostgreSQL store's match_clock row is missing");
   }
   const int64_t recorded = std::max(common::NowMicros(), clock.num(0, 0) + 1);
-  // PERF: kBatch pairs per statement (arrays through unnest), as imports write versions.
-  constexpr size_t kBatch = 1000;
-  for (size_t from = 0; from < sent.size(); from += kBatch) {
+  for (size_t from = 0; from < sent.size(); from += kMatchBatch) {
     PgArray events, indicators, times;
-    for (size_t k = from; k < std::min(sent.size(), from + kBatch); ++k) {
+    for (size_t k = from; k < std::min(sent.size(), from + kMatchBatch); ++k) {
       const MatchRecord& m = records[sent[k]];
       events.Text(m.event);
       indicators.Text(m.indicator);
@@ -1126,6 +1149,63 @@ absl::StatusOr<uint64_t> PgMatchLedger::Count() {
   ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run("SELECT count(*) FROM match_records", "count matches"));
   if (r.size() != 1) return absl::InternalError("count matches: no result");
   return static_cast<uint64_t>(r.num(0, 0));
+}
+
+absl::StatusOr<std::vector<RecordedMatch>> PgMatchLedger::Scan(const RecordedMatch* after,
+                                                               uint64_t limit) {
+  std::vector<RecordedMatch> out;
+  if (limit == 0) return out;
+  // PERF: by the primary key's index, one range read per page. Its order is the database's
+  // collation, which Scan's contract leaves to the backend.
+  PgParams p;
+  p.Num(static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX)));
+  std::string sql = "SELECT event, indicator, time, recorded FROM match_records ";
+  if (after != nullptr) {
+    sql += "WHERE (event, indicator) > ($2, $3) ";
+    p.Text(after->event).Text(after->indicator);
+  }
+  sql += "ORDER BY event, indicator LIMIT $1";
+  PgStore::Lease c(store_);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run(sql, p, "scan matches"));
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    out.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)), r.num(i, 2), r.num(i, 3)});
+  }
+  return out;
+}
+
+absl::Status PgMatchLedger::Restore(const std::vector<RecordedMatch>& records) {
+  if (records.empty()) return absl::OkStatus();
+  ACCORD_RETURN_IF_ERROR(CheckRestorable(records));
+  PgStore::WriteTxn t(store_);
+  ACCORD_RETURN_IF_ERROR(t.Begin());
+  PgConn* c = t.conn();
+  int64_t last = 0;
+  for (size_t from = 0; from < records.size(); from += kMatchBatch) {
+    PgArray events, indicators, times, recorded;
+    for (size_t k = from; k < std::min(records.size(), from + kMatchBatch); ++k) {
+      const RecordedMatch& m = records[k];
+      events.Text(m.event);
+      indicators.Text(m.indicator);
+      times.Num(m.time);
+      recorded.Num(m.recorded);
+      last = std::max(last, m.recorded);
+    }
+    // A pair in the ledger already violates the primary key: AlreadyExists (pg_util.h), and
+    // the transaction rolls back.
+    ACCORD_RETURN_IF_ERROR(
+        c->Run("INSERT INTO match_records(event, indicator, time, recorded) SELECT * FROM "
+               "unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])",
+               PgParams().Array(events).Array(indicators).Array(times).Array(recorded),
+               "restore matches")
+            .status());
+  }
+  ACCORD_RETURN_IF_ERROR(
+      c->Run("UPDATE match_clock SET last_recorded = greatest(last_recorded, $1) WHERE one = 1",
+             PgParams().Num(last), "store the match clock")
+          .status());
+  return t.Commit();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class PgMatchLedger final : public MatchLedger {
   absl::StatusOr<std::vector<MatchTally>> Tally(
       Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) override;
   absl::StatusOr<uint64_t> Count() override;
+  absl::StatusOr<std::vector<RecordedMatch>> Scan(const RecordedMatch* after,
+                                                  uint64_t limit) override;
+  absl::Status Restore(const std::vector<RecordedMatch>& records) override;
 
  private:
   PgStore* store_;

@@ -1012,9 +1012,9 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   return n;
 }
 
-// Retention. The rows go in one transaction (memberships, versions, quarantine entries, and
-// the generation, so that caches and compiled programs follow); only once it committed are
-// the versions' bytes erased from the object log, so a crash in between leaves unreferenced
+// Retention. The rows go in one transaction (memberships, versions, quarantine entries, match
+// records, and the generation, so that caches and compiled programs follow); only once it committed
+// are the versions' bytes erased from the object log, so a crash in between leaves unreferenced
 // bytes, never a row pointing at zeros. A reader that looked a row up just before may find
 // zeros: LoadJson leaves such a version out.
 absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry_run) {
@@ -1083,8 +1083,19 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
       report.items.push_back(std::move(it));
     }
   }
-  if (dry_run || report.items.empty()) return report;  // the transaction rolls back
-  // Freed cells (a quarantined copy's JSON) are zeroed, not left in free pages.
+  // Match-ledger records are counted, not listed. PERF: a scan of the ledger, which has no
+  // index by time (every recording would pay for one; a purge runs once a day).
+  constexpr const char* kOldMatches = " FROM match_records WHERE time < ?1 AND recorded < ?1";
+  if (rules.matches_before != 0) {
+    ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, common::Cat("SELECT count(*)", kOldMatches)));
+    ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, rules.matches_before));
+    ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "count match records to purge"));
+    if (row) report.match_records = static_cast<uint64_t>(ColInt(q.get(), 0));
+  }
+  if (dry_run || (report.items.empty() && report.match_records == 0)) {
+    return report;  // the transaction rolls back
+  }
+  // Freed cells (a quarantined copy's JSON, match records) are zeroed, not left in free pages.
   ACCORD_RETURN_IF_ERROR(Exec(db, "PRAGMA secure_delete = ON"));
   ACCORD_ASSIGN_OR_RETURN(Stmt dm, Prepare(db, "DELETE FROM membership WHERE vid = ?1"));
   ACCORD_ASSIGN_OR_RETURN(Stmt dv, Prepare(db, "DELETE FROM objects WHERE vid = ?1"));
@@ -1108,7 +1119,13 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
     ACCORD_RETURN_IF_ERROR(BindInt(dq.get(), 1, qid));
     ACCORD_RETURN_IF_ERROR(StepDone(dq.get(), "purge a quarantined copy"));
   }
-  ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
+  if (report.match_records > 0) {
+    ACCORD_ASSIGN_OR_RETURN(Stmt dl, Prepare(db, common::Cat("DELETE", kOldMatches)));
+    ACCORD_RETURN_IF_ERROR(BindInt(dl.get(), 1, rules.matches_before));
+    ACCORD_RETURN_IF_ERROR(StepDone(dl.get(), "purge match records"));
+  }
+  // The ledger is not an object write (MatchLedger): it alone leaves the generation.
+  if (!report.items.empty()) ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
   ACCORD_RETURN_IF_ERROR(t.Commit());
   // The old page images in the write-ahead log go too, once no reader holds them (a busy
   // checkpoint is only retried by the next one: the rows are gone either way).
@@ -1765,6 +1782,53 @@ int64_t BucketLast(int64_t bucket, int64_t len) {
   return bucket > INT64_MAX - (len - 1) ? INT64_MAX : bucket + (len - 1);
 }
 
+absl::Status CheckRestorable(const std::vector<RecordedMatch>& records) {
+  for (const RecordedMatch& m : records) {
+    if (m.recorded <= 0) {
+      return absl::InvalidArgumentError(common::Cat("match record (", m.event, ", ", m.indicator,
+                                                    "): recording time ", m.recorded,
+                                                    " is not > 0"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+constexpr const char* kInsertMatch =
+    "INSERT INTO match_records(event, indicator, time, recorded) VALUES(?1, ?2, ?3, ?4) "
+    "ON CONFLICT(event, indicator) DO NOTHING";
+
+// The last recording time drawn (match_clock). REQUIRES: `c` is the writer, in a write
+// transaction.
+absl::StatusOr<int64_t> LastRecorded(Conn* c) {
+  ACCORD_ASSIGN_OR_RETURN(StmtRef clock,
+                          Cached(c, "SELECT last_recorded FROM match_clock WHERE one = 1"));
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(clock.get(), "read the match clock"));
+  if (!row) return absl::DataLossError("the match_clock row is missing");
+  return ColInt(clock.get(), 0);
+}
+
+// Steps kInsertMatch (its ?4 bound already) for one pair: true when the pair was new. A pair
+// recorded already (earlier, or earlier in the same call) changes no row.
+absl::StatusOr<bool> InsertMatch(Conn* c, sqlite3_stmt* q, std::string_view event,
+                                 std::string_view indicator, int64_t time) {
+  ACCORD_RETURN_IF_ERROR(BindStatic(q, 1, event));
+  ACCORD_RETURN_IF_ERROR(BindStatic(q, 2, indicator));
+  ACCORD_RETURN_IF_ERROR(BindInt(q, 3, time));
+  absl::Status done = StepDone(q, "record a match");
+  sqlite3_reset(q);  // rewinds; the step's result is `done`
+  if (!done.ok()) return done;
+  return sqlite3_changes(c->get()) > 0;
+}
+
+absl::Status RecordedAlready(const RecordedMatch& m) {
+  return absl::AlreadyExistsError(
+      common::Cat("match record (", m.event, ", ", m.indicator, ") is in the ledger already"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<size_t>> SqliteMatchLedger::Record(
     const std::vector<MatchRecord>& records) {
   std::vector<size_t> fresh;
@@ -1776,28 +1840,15 @@ absl::StatusOr<std::vector<size_t>> SqliteMatchLedger::Record(
   ACCORD_RETURN_IF_ERROR(txn.Begin(true));
   // Drawn under the write lock (BEGIN IMMEDIATE: across processes too), as date_added is: this
   // transaction commits its recording time before any later writer draws one.
-  ACCORD_ASSIGN_OR_RETURN(StmtRef clock,
-                          Cached(c, "SELECT last_recorded FROM match_clock WHERE one = 1"));
-  ACCORD_ASSIGN_OR_RETURN(bool row, Step(clock.get(), "read the match clock"));
-  if (!row) return absl::DataLossError("the match_clock row is missing");
-  const int64_t recorded = std::max(common::NowMicros(), ColInt(clock.get(), 0) + 1);
-  clock = StmtRef(nullptr, nullptr);  // resets the statement
-  ACCORD_ASSIGN_OR_RETURN(
-      StmtRef ins, Cached(c,
-                          "INSERT INTO match_records(event, indicator, time, recorded) "
-                          "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(event, indicator) DO NOTHING"));
+  ACCORD_ASSIGN_OR_RETURN(const int64_t last, LastRecorded(c));
+  const int64_t recorded = std::max(common::NowMicros(), last + 1);
+  ACCORD_ASSIGN_OR_RETURN(StmtRef ins, Cached(c, kInsertMatch));
   sqlite3_stmt* q = ins.get();
   ACCORD_RETURN_IF_ERROR(BindInt(q, 4, recorded));
   for (size_t i = 0; i < records.size(); ++i) {
     const MatchRecord& m = records[i];
-    ACCORD_RETURN_IF_ERROR(BindStatic(q, 1, m.event));
-    ACCORD_RETURN_IF_ERROR(BindStatic(q, 2, m.indicator));
-    ACCORD_RETURN_IF_ERROR(BindInt(q, 3, m.time));
-    absl::Status done = StepDone(q, "record a match");
-    sqlite3_reset(q);  // rewinds; the step's result is `done`
-    if (!done.ok()) return done;
-    // A pair recorded already (earlier, or earlier in `records`) changes no row.
-    if (sqlite3_changes(c->get()) > 0) fresh.push_back(i);
+    ACCORD_ASSIGN_OR_RETURN(bool added, InsertMatch(c, q, m.event, m.indicator, m.time));
+    if (added) fresh.push_back(i);
   }
   ins = StmtRef(nullptr, nullptr);
   if (!fresh.empty()) ACCORD_RETURN_IF_ERROR(SetOneRow(c, kSetLastRecorded, recorded));
@@ -1846,6 +1897,55 @@ absl::StatusOr<uint64_t> SqliteMatchLedger::Count() {
   ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "count matches"));
   if (!row) return absl::InternalError("count matches: no result");
   return static_cast<uint64_t>(ColInt(q.get(), 0));
+}
+
+// PERF: pages by the primary key, by which the table is stored (WITHOUT ROWID): each page is
+// one range read however large the ledger.
+absl::StatusOr<std::vector<RecordedMatch>> SqliteMatchLedger::Scan(const RecordedMatch* after,
+                                                                   uint64_t limit) {
+  std::vector<RecordedMatch> out;
+  if (limit == 0) return out;
+  SqliteStore::Reader r(store_);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      StmtRef st,
+      Cached(r.conn(), after == nullptr ? "SELECT event, indicator, time, recorded FROM "
+                                          "match_records ORDER BY event, indicator LIMIT ?3"
+                                        : "SELECT event, indicator, time, recorded FROM "
+                                          "match_records WHERE (event, indicator) > (?1, ?2) "
+                                          "ORDER BY event, indicator LIMIT ?3"));
+  sqlite3_stmt* q = st.get();
+  if (after != nullptr) {
+    ACCORD_RETURN_IF_ERROR(BindStatic(q, 1, after->event));
+    ACCORD_RETURN_IF_ERROR(BindStatic(q, 2, after->indicator));
+  }
+  ACCORD_RETURN_IF_ERROR(BindInt(q, 3, static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX))));
+  ACCORD_RETURN_IF_ERROR(ForEachRow(q, "scan matches", [&](sqlite3_stmt* row) {
+    out.push_back({ColText(row, 0), ColText(row, 1), ColInt(row, 2), ColInt(row, 3)});
+  }));
+  return out;
+}
+
+absl::Status SqliteMatchLedger::Restore(const std::vector<RecordedMatch>& records) {
+  if (records.empty()) return absl::OkStatus();
+  ACCORD_RETURN_IF_ERROR(CheckRestorable(records));
+  ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
+  std::unique_lock<std::mutex> lock(store_->write_mu());
+  Conn* c = store_->writer();
+  Txn txn(c->get());
+  ACCORD_RETURN_IF_ERROR(txn.Begin(true));
+  ACCORD_ASSIGN_OR_RETURN(int64_t last, LastRecorded(c));
+  ACCORD_ASSIGN_OR_RETURN(StmtRef ins, Cached(c, kInsertMatch));
+  sqlite3_stmt* q = ins.get();
+  for (const RecordedMatch& m : records) {
+    ACCORD_RETURN_IF_ERROR(BindInt(q, 4, m.recorded));
+    ACCORD_ASSIGN_OR_RETURN(bool added, InsertMatch(c, q, m.event, m.indicator, m.time));
+    if (!added) return RecordedAlready(m);
+    last = std::max(last, m.recorded);
+  }
+  ins = StmtRef(nullptr, nullptr);
+  ACCORD_RETURN_IF_ERROR(SetOneRow(c, kSetLastRecorded, last));
+  return txn.Commit();
 }
 
 }  // namespace detail

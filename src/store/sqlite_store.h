@@ -35,6 +35,9 @@ std::string RangeTermOfKey(int64_t key);
 /// The last instant of the match-ledger bucket [bucket, bucket + len), len > 0: exact, also
 /// where bucket + len would overflow (then INT64_MAX). Both backends tally by it.
 int64_t BucketLast(int64_t bucket, int64_t len);
+/// MatchLedger::Restore's check of its input, on both backends: InvalidArgument naming the
+/// first record whose recording time is not > 0.
+absl::Status CheckRestorable(const std::vector<RecordedMatch>& records);
 
 // A connection and its prepared statements, keyed by SQL text (PERF: preparing List's query
 // cost more than running it for a 100-object TAXII page). Used by one thread at a time.
@@ -85,6 +88,9 @@ class SqliteMatchLedger final : public MatchLedger {
   absl::StatusOr<std::vector<MatchTally>> Tally(
       Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) override;
   absl::StatusOr<uint64_t> Count() override;
+  absl::StatusOr<std::vector<RecordedMatch>> Scan(const RecordedMatch* after,
+                                                  uint64_t limit) override;
+  absl::Status Restore(const std::vector<RecordedMatch>& records) override;
 
  private:
   SqliteStore* store_;

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "accord/common/strings.h"
 #include "accord/store/store.h"
@@ -772,6 +773,13 @@ MatchRecord M(const std::string& event, const std::string& indicator, Micros tim
 
 using Indexes = std::vector<size_t>;
 
+// A tally's count and times (count, first, last, recorded_first, recorded_last), to compare
+// with one worked out by hand.
+using TallyTimes = std::tuple<uint64_t, Micros, Micros, Micros, Micros>;
+TallyTimes Times(const MatchTally& t) {
+  return {t.count, t.first, t.last, t.recorded_first, t.recorded_last};
+}
+
 TEST_P(StoreContract, MatchLedgerRecordsEachPairOnce) {
   MatchLedger* l = store_->matches();
   ASSERT_NE(l, nullptr);
@@ -945,6 +953,132 @@ TEST_P(StoreContract, MatchLedgerConcurrentRecordersRecordTheUnionOnce) {
   ASSERT_EQ(t->size(), 2u);
   EXPECT_EQ((*t)[0].count, 250u);  // k = 0, 3, ..., 747
   EXPECT_EQ((*t)[1].count, 500u);
+}
+
+// Issue 17, `accord store copy`: Restore adds records with the recording times they had
+// elsewhere and moves the match clock past them; Scan pages through every record once.
+TEST_P(StoreContract, MatchLedgerRestoreKeepsRecordingTimesAndScanPagesThroughAll) {
+  MatchLedger* l = store_->matches();
+  // Recording times an hour ahead, so that Record must draw after them, not from the clock.
+  const Micros r0 = common::NowMicros() + 3600000000LL;
+  const std::vector<RecordedMatch> restored = {{"s:1", kA, 100, r0},
+                                               {"s:2", kA, 150, r0},
+                                               {"s:3", kA, 900, r0 + 5},
+                                               {"s:1", kB, 100, r0 + 7},
+                                               {"s:10", kB, 120, r0 + 7}};
+  absl::Status put = l->Restore(restored);
+  ASSERT_TRUE(put.ok()) << put;
+  ASSERT_TRUE(l->Restore({}).ok());
+  EXPECT_EQ(*l->Count(), 5u);
+  // By hand: [0, 1000) of kA holds s:1, s:2, s:3; of kB, s:1 and s:10.
+  auto t = l->Tally(1000, {{kA, 0}, {kB, 0}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->size(), 2u);
+  EXPECT_EQ(Times((*t)[0]), TallyTimes(3, 100, 900, r0, r0 + 5));
+  EXPECT_EQ(Times((*t)[1]), TallyTimes(2, 100, 120, r0 + 7, r0 + 7));
+  // Pages of 2 (2, 2, 1): every record once, with both its times.
+  auto key = [](const RecordedMatch& m) {
+    return std::make_tuple(m.event, m.indicator, m.time, m.recorded);
+  };
+  std::multiset<std::tuple<std::string, std::string, Micros, Micros>> want, seen;
+  for (const RecordedMatch& m : restored) want.insert(key(m));
+  std::optional<RecordedMatch> after;
+  int pages = 0;
+  while (true) {
+    auto page = l->Scan(after ? &*after : nullptr, 2);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_LE(page->size(), 2u);
+    if (page->empty()) break;
+    ++pages;
+    for (const RecordedMatch& m : *page) seen.insert(key(m));
+    after = page->back();
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, want);
+  // A pair recorded already: AlreadyExists, and nothing of that call is added.
+  absl::Status again = l->Restore({{"s:4", kA, 950, r0 + 9}, {"s:2", kA, 150, r0}});
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
+  EXPECT_EQ(l->Restore({{"s:5", kA, 1, 0}}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*l->Count(), 5u);
+  // Another handle records after the restored times: recorded_last keeps moving forward.
+  auto other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  auto fresh = other->matches()->Record({M("s:4", kA, 950)});
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(*fresh, (Indexes{0}));
+  auto moved = l->Tally(1000, {{kA, 0}});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  ASSERT_EQ(moved->size(), 1u);
+  EXPECT_EQ((*moved)[0].count, 4u);
+  EXPECT_GT((*moved)[0].recorded_last, r0 + 7);
+}
+
+// Retention of the match ledger (issue 17): a record goes once both its event time and its
+// recording time are before the cut-off (the recording time keeps an old event that arrived
+// late, whose message may still be redelivered); the purge reports how many, a dry run removes
+// nothing, and the tallies left are those of the records kept.
+TEST_P(StoreContract, PurgeRemovesMatchRecordsWhoseEventAndRecordingAreOld) {
+  MatchLedger* l = store_->matches();
+  const Micros cutoff = 2000;
+  absl::Status put = l->Restore({{"s:1", kA, 100, 1000},     // goes
+                                 {"s:2", kA, 1999, 1000},    // goes: just before the cut-off
+                                 {"s:3", kA, 2000, 1000},    // stays: its event at the cut-off
+                                 {"s:4", kB, 300, 1999},     // goes
+                                 {"s:5", kB, 400, 2000},     // stays: recorded at the cut-off
+                                 {"s:6", kB, 5000, 9000}});  // stays
+  ASSERT_TRUE(put.ok()) << put;
+  PurgeRules rules;
+  rules.matches_before = cutoff;
+  const uint64_t g = *store_->Generation();
+  auto dry = store_->Purge(rules, true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->match_records, 3u);  // s:1, s:2, s:4
+  EXPECT_TRUE(dry->items.empty());
+  EXPECT_EQ(dry->bytes, 0);
+  EXPECT_EQ(*l->Count(), 6u) << "a dry run removed something";
+  auto done = store_->Purge(rules, false);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->match_records, 3u);
+  EXPECT_TRUE(done->items.empty());
+  EXPECT_EQ(*l->Count(), 3u);
+  EXPECT_EQ(*store_->Generation(), g);  // the ledger is not an object write
+  // By hand, in [0, 10000): kA keeps s:3 (time 2000, recorded 1000); kB keeps s:5 (400,
+  // recorded 2000) and s:6 (5000, recorded 9000).
+  auto t = l->Tally(10000, {{kA, 0}, {kB, 0}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->size(), 2u);
+  EXPECT_EQ(Times((*t)[0]), TallyTimes(1, 2000, 2000, 1000, 1000));
+  EXPECT_EQ(Times((*t)[1]), TallyTimes(2, 400, 5000, 2000, 9000));
+  // A record kept still deduplicates its event's redelivery.
+  auto redelivered = l->Record({M("s:3", kA, 2000), M("s:5", kB, 400)});
+  ASSERT_TRUE(redelivered.ok()) << redelivered.status();
+  EXPECT_TRUE(redelivered->empty());
+  // Nothing left to purge; the other rules leave the ledger alone.
+  EXPECT_EQ(store_->Purge(rules, false)->match_records, 0u);
+  PurgeRules others;
+  others.sightings_before = cutoff;
+  others.quarantine_before = cutoff;
+  EXPECT_EQ(store_->Purge(others, false)->match_records, 0u);
+  EXPECT_EQ(*l->Count(), 3u);
+}
+
+// Objects and match records in one purge: one transaction, and the report has both.
+TEST_P(StoreContract, PurgeRemovesObjectsAndMatchRecordsTogether) {
+  const std::string kS1 = "sighting--55555555-5555-4555-8555-555555555551";
+  Import({Rec(kS1, 50), Rec(kB, 5000000)});
+  ASSERT_TRUE(store_->matches()->Restore({{"s:1", kB, 10, 20}, {"s:2", kB, 3000000, 20}}).ok());
+  PurgeRules rules;
+  rules.sightings_before = 1000000;
+  rules.matches_before = 1000000;
+  const uint64_t g = *store_->Generation();
+  auto done = store_->Purge(rules, false);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->items.size(), 1u);
+  EXPECT_EQ(done->items[0].id, kS1);
+  EXPECT_EQ(done->match_records, 1u);  // s:1; s:2's event is after the cut-off
+  EXPECT_NE(*store_->Generation(), g);
+  EXPECT_EQ(store_->Get(kS1, VersionSelect::kAll).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*store_->matches()->Count(), 1u);
 }
 
 // Issue 17, `accord migrate`: a store is created at the schema version this build writes, and

@@ -613,6 +613,29 @@ TEST_F(AuditCliTest, PurgeRemovesWhatRetentionSaysAndErasesItsBytes) {
   EXPECT_EQ(Run("purge --dry-run --json").out, "");
 }
 
+// The match ledger's retention (issue 17): matches_days below a day is refused (a record must
+// outlive every redelivery of its event), a valid one is applied and named in the summary. Only
+// a stream worker writes ledger records; their purge is counted in the store's contract tests
+// (src/store/store_contract_test.cc, PurgeRemovesMatchRecordsWhoseEventAndRecordingAreOld).
+TEST_F(AuditCliTest, MatchesDaysBelowOneDayIsRefused) {
+  ASSERT_EQ(Run("node init --name cert-test").exit_code, 0);
+  std::ofstream(store() / "accord.toml") << "[retention]\nmatches_days = 0\n";
+  RunResult zero = Run("purge --dry-run");
+  EXPECT_NE(zero.exit_code, 0);
+  EXPECT_NE(zero.err.find("accord.toml:2:16: matches_days must be a number of days from 1 to"),
+            std::string::npos)
+      << zero.err;
+  std::ofstream(store() / "accord.toml") << "[retention]\nmatches_days = 1\n";
+  RunResult dry = Run("purge --dry-run --json");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out, "");  // the ledger is empty
+  EXPECT_NE(dry.err.find("nothing would go"), std::string::npos) << dry.err;
+  EXPECT_NE(dry.err.find("matches_days 1 "), std::string::npos) << dry.err;
+  RunResult purge = Run("purge");
+  EXPECT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_TRUE(Query("--action purge").empty()) << "a purge that removed nothing was recorded";
+}
+
 // The audit log's own retention: entries go only as whole checkpoints, through the newest one
 // signed before the cut-off, and what is left still verifies from that checkpoint.
 TEST_F(AuditCliTest, AuditEntriesGoOnlyAsWholeCheckpoints) {

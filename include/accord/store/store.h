@@ -292,6 +292,15 @@ struct MatchRecord {
   Micros time = 0;        // the event's time
 };
 
+/// A record of the match ledger with its recording time (MatchLedger::Scan, Restore).
+struct RecordedMatch {
+  std::string event;
+  std::string indicator;
+  Micros time = 0;      // the event's time
+  Micros recorded = 0;  // when it was recorded (MatchLedger::Record)
+  bool operator==(const RecordedMatch&) const = default;
+};
+
 /// Recorded matches of one indicator in one time bucket.
 struct MatchTally {
   std::string indicator;
@@ -323,6 +332,20 @@ class MatchLedger {
       Micros bucket_len, const std::vector<std::pair<std::string, Micros>>& keys) = 0;
   /// How many records the ledger holds.
   virtual absl::StatusOr<uint64_t> Count() = 0;
+  /// A page of the records with their recording times, for a copy (`accord store copy`): at
+  /// most `limit`, those after the pair (after->event, after->indicator), or from the first
+  /// when `after` is null, in the backend's own order of (event, indicator): a page continues
+  /// where the one before ended, but two backends need not agree on the order (collations).
+  virtual absl::StatusOr<std::vector<RecordedMatch>> Scan(const RecordedMatch* after,
+                                                          uint64_t limit) = 0;
+  /// Adds records with the recording times they have elsewhere, for a copy into a new store:
+  /// all in one transaction, the match clock moved past the greatest, so that later Record
+  /// calls draw greater times and the source's order of recording survives the copy.
+  /// AlreadyExists when a pair is recorded already (nothing is added then); InvalidArgument for
+  /// a recording time that is not > 0.
+  /// REQUIRES: the ledger is not in use yet (CopyStore restores into an empty one): until the
+  /// copy ends, a reader may see a record without one recorded before it.
+  virtual absl::Status Restore(const std::vector<RecordedMatch>& records) = 0;
 };
 
 /// The value index (issue 15, docs/FORMATS.md "Correlation"): the terms an object version is
@@ -411,6 +434,12 @@ struct PurgeRules {
   Micros sightings_before = 0;
   /// Quarantined copies received before this.
   Micros quarantine_before = 0;
+  /// Match-ledger records (MatchLedger) whose event time and recording time are both before
+  /// this. A record goes only once it can no longer deduplicate anything: the caller picks a
+  /// cut-off older than the event stream's redelivery horizon (`accord purge`: matches_days,
+  /// at least one day; docs/SCALE_OUT.md), and the recording time keeps a record of an old
+  /// event that arrived late until its message, too, has aged out of the stream.
+  Micros matches_before = 0;
 };
 
 /// One thing a purge removes (or would remove).
@@ -425,6 +454,9 @@ struct PurgeItem {
 struct PurgeReport {
   std::vector<PurgeItem> items;
   int64_t bytes = 0;  ///< the JSON bytes removed from disk (or that would be)
+  /// Match-ledger records removed (or that would be; PurgeRules::matches_before): counted, not
+  /// listed in `items` (a ledger holds millions), and not in `bytes`.
+  uint64_t match_records = 0;
 };
 
 /// The schema a store holds and the one this build writes (Store::Schema).
@@ -509,7 +541,9 @@ class Store {
 
   /// Retention (issue 13, point 6; docs/PRIVACY.md "Retention"): removes what `rules` says has
   /// been kept long enough, from every collection, and the bytes of each removed version from
-  /// disk. `dry_run`: only says what would go. Unimplemented where a backend cannot.
+  /// disk; old match-ledger records too (counted, not listed), in the same transaction. A purge
+  /// of ledger records alone leaves Generation() as it is. `dry_run`: only says what would go.
+  /// Unimplemented where a backend cannot.
   virtual absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) {
     (void)rules;
     (void)dry_run;
