@@ -74,7 +74,7 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Has(w.status(), "accord migrate")) << w.status();
-  EXPECT_TRUE(Has(w.status(), Cat(url, ": store schema version 1, this Accord writes 2")))
+  EXPECT_TRUE(Has(w.status(), Cat(url, ": store schema version 1, this Accord writes 3")))
       << w.status();
   EXPECT_TRUE(Has(w.status(), "with every frontend of this store stopped or upgraded"))
       << w.status();
@@ -91,7 +91,7 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
     auto st = (*check)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 1);
-    EXPECT_EQ(st->latest, 2);
+    EXPECT_EQ(st->latest, 3);
     EXPECT_EQ(st->location, url);
     EXPECT_EQ((*check)->Migrate().status().code(), absl::StatusCode::kFailedPrecondition);
   }
@@ -102,15 +102,15 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
     auto st = (*s)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 1);
-    EXPECT_EQ(st->latest, 2);
+    EXPECT_EQ(st->latest, 3);
     auto m = (*s)->Migrate();
     ASSERT_TRUE(m.ok()) << m.status();
-    EXPECT_EQ(m->current, 2);
-    EXPECT_EQ(m->latest, 2);
+    EXPECT_EQ(m->current, 3);
+    EXPECT_EQ(m->latest, 3);
     EXPECT_EQ(m->location, url);
     auto again = (*s)->Migrate();  // idempotent
     ASSERT_TRUE(again.ok()) << again.status();
-    EXPECT_EQ(again->current, 2);
+    EXPECT_EQ(again->current, 3);
   }
 
   // Now an ordinary open takes it, the ledger works, and what was stored is still there.
@@ -118,7 +118,7 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto st = (*s)->Schema();
   ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(st->current, 2);
+  EXPECT_EQ(st->current, 3);
   auto rec = (*s)->matches()->Record({{"s:1", kA, 100}, {"s:2", kA, 200}});
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_EQ(rec->size(), 2u);
@@ -149,7 +149,7 @@ TEST_F(PgMigrate, AVersion1StoreWithTheLedgerKeepsItsRecords) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto m = (*s)->Migrate();
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->current, 2);
+  EXPECT_EQ(m->current, 3);
   auto open = Store::Open(where_.options());
   ASSERT_TRUE(open.ok()) << open.status();
   EXPECT_EQ(*(*open)->matches()->Count(), 1u);
@@ -158,7 +158,7 @@ TEST_F(PgMigrate, AVersion1StoreWithTheLedgerKeepsItsRecords) {
 
 TEST_F(PgMigrate, ANewerStoreIsRefusedAndNotMigrated) {
   { ASSERT_TRUE(Store::Open(where_.options()).ok()); }
-  Sql("UPDATE accord_meta SET schema_version = 3");
+  Sql("UPDATE accord_meta SET schema_version = 4");
   auto w = Store::Open(where_.options());
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -172,12 +172,12 @@ TEST_F(PgMigrate, ANewerStoreIsRefusedAndNotMigrated) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto st = (*s)->Schema();
   ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(st->current, 3);
-  EXPECT_EQ(st->latest, 2);
+  EXPECT_EQ(st->current, 4);
+  EXPECT_EQ(st->latest, 3);
   auto m = (*s)->Migrate();
   EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Has(m.status(), "upgrade accord")) << m.status();
-  EXPECT_EQ((*s)->Schema()->current, 3);  // left alone
+  EXPECT_EQ((*s)->Schema()->current, 4);  // left alone
 }
 
 // An empty database: an ordinary open creates the store at the latest version directly; an
@@ -189,7 +189,7 @@ TEST_F(PgMigrate, AnEmptyDatabaseIsCreatedAtTheLatestVersion) {
     auto st = (*s)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 0);
-    EXPECT_EQ(st->latest, 2);
+    EXPECT_EQ(st->latest, 3);
   }
   Options ro = where_.options();
   ro.read_only = true;
@@ -200,13 +200,67 @@ TEST_F(PgMigrate, AnEmptyDatabaseIsCreatedAtTheLatestVersion) {
     EXPECT_EQ((*s)->Schema()->current, 0);
     auto m = (*s)->Migrate();
     ASSERT_TRUE(m.ok()) << m.status();
-    EXPECT_EQ(m->current, 2);
+    EXPECT_EQ(m->current, 3);
   }
   auto s = Store::Open(where_.options());
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ((*s)->Schema()->current, 2);
+  EXPECT_EQ((*s)->Schema()->current, 3);
   EXPECT_EQ(ImportAll(s->get(), {TestRecord(kA, 1000)}).added, 1u);
   EXPECT_TRUE((*s)->matches()->Record({{"s:1", kA, 100}}).ok());
+}
+
+// Version 3 adds the full-text index (object_text). Migrating a store of version 2 reads none of
+// its versions: they are said to be unindexed (ValueIndexCurrent) until Reindex indexes them,
+// which `accord serve` does before serving; a version stored meanwhile is indexed at once.
+TEST_F(PgMigrate, VersionsStoredBeforeTheTextIndexAreIndexedByReindex) {
+  auto named = [](const std::string& id, const std::string& name) {
+    stix::ObjectRecord r = TestRecord(id, 1000);
+    r.json.pop_back();
+    r.json += Cat(R"(,"name":")", name, R"("})");
+    return r;
+  };
+  {
+    auto s = Store::Open(where_.options());
+    ASSERT_TRUE(s.ok()) << s.status();
+    ImportAll(s->get(), {named(kA, "migrated words")});
+  }
+  Sql("DROP TABLE object_text; UPDATE accord_meta SET schema_version = 2");
+  EXPECT_EQ(Store::Open(where_.options()).status().code(), absl::StatusCode::kFailedPrecondition);
+  {
+    auto s = Store::Open(AsIs());
+    ASSERT_TRUE(s.ok()) << s.status();
+    auto m = (*s)->Migrate();
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->current, 3);
+  }
+  Options o = where_.options();
+  o.derive_terms = [](const stix::ObjectRecord&, std::vector<std::string>*) {};
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto current = (*s)->ValueIndexCurrent();
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_FALSE(*current);
+  auto ids = [&](const std::string& text) {
+    BrowseQuery q;
+    q.collections = {"default"};
+    q.text = text;
+    std::vector<std::string> out;
+    auto page = (*s)->Browse(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (page.ok()) {
+      for (const BrowseHit& h : page->hits) out.push_back(h.id);
+    }
+    return out;
+  };
+  EXPECT_TRUE(ids("migrated").empty());
+  EXPECT_EQ(ImportAll(s->get(), {named(kB, "fresh words")}).added, 1u);
+  EXPECT_EQ(ids("words"), (std::vector<std::string>{kB}));
+  auto n = (*s)->Reindex();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_TRUE(*(*s)->ValueIndexCurrent());
+  EXPECT_EQ(ids("words"), (std::vector<std::string>{kB, kA}));  // newest stored first
+  EXPECT_EQ(ids("migrated"), (std::vector<std::string>{kA}));
 }
 
 TEST(PgLocation, LeavesThePasswordOut) {

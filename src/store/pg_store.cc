@@ -23,8 +23,9 @@ namespace {
 // exists (issue 17): a fresh database is created at kPgSchemaVersion directly, and an older
 // one is brought up to date only by Migrate() (`accord migrate`), through kPgMigrations.
 // Every statement is idempotent (IF NOT EXISTS): schema 1 as first released already had the
-// match ledger, which version 2 adds.
-constexpr int kPgSchemaVersion = 2;
+// match ledger, which version 2 adds. A step is one SQL text, so that a later one is a line
+// more in kPgMigrations.
+constexpr int kPgSchemaVersion = 3;
 // Version 1 (with kPgAuthSchema, pg_auth.cc).
 constexpr const char* kPgSchema1 = R"sql(
 CREATE TABLE IF NOT EXISTS accord_meta(
@@ -94,6 +95,21 @@ CREATE TABLE IF NOT EXISTS match_clock(
 INSERT INTO match_clock SELECT 1, coalesce(max(recorded), 0) FROM match_records
   ON CONFLICT DO NOTHING;
 )sql";
+// The full-text index (pg_browse.cc, Browse): per version with a name, a description or
+// markings, their lexemes as made in C++ (PgTextOf), searched through the GIN index; a version
+// removed from the store takes its row along. Versions stored before it existed are indexed by
+// Reindex, which `accord serve` and `accord related` run when ValueIndexCurrent() says so (as
+// for a SQLite store predating its index): the migration marks them instead of reading every
+// version's JSON under the lock that stops all writers.
+constexpr const char* kPgTextSchema = R"sql(
+CREATE TABLE IF NOT EXISTS object_text(
+  vid bigint PRIMARY KEY REFERENCES objects ON DELETE CASCADE,
+  words tsvector NOT NULL);
+CREATE INDEX IF NOT EXISTS object_text_words ON object_text USING gin(words);
+INSERT INTO settings(key, value) SELECT 'value_index.stale', '1'
+  WHERE EXISTS (SELECT 1 FROM objects) AND NOT EXISTS (SELECT 1 FROM object_text)
+  ON CONFLICT (key) DO NOTHING;
+)sql";
 
 // The steps from one version to the next: `sql` brings version `to` - 1 to `to`.
 struct PgMigration {
@@ -102,6 +118,7 @@ struct PgMigration {
 };
 constexpr PgMigration kPgMigrations[] = {
     {2, kPgMatchSchema},
+    {3, kPgTextSchema},
 };
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion - 1 &&
                   kPgMigrations[std::size(kPgMigrations) - 1].to == kPgSchemaVersion,
@@ -388,8 +405,10 @@ class PgImportTxn final : public ImportTxn {
     p.json_hash = r.prepared ? r.prepared->content_hash : ContentHash(r.json);
     if (r.prepared) {
       p.keys = r.prepared->term_keys;
+      p.text = r.prepared->text;
     } else {
       TermKeysOf(s_->deriver(), r, &p.keys);
+      ACCORD_RETURN_IF_ERROR(PgTextOf(r, &p.text));
     }
     p.index = adds_++;
     p.date_added = NextAdded();
@@ -427,7 +446,7 @@ class PgImportTxn final : public ImportTxn {
           "SELECT reltuples::bigint FROM pg_class WHERE oid = 'objects'::regclass", "table size");
       if (n.ok() && n->size() == 1 &&
           (n->num(0, 0) < 0 || static_cast<double>(result_.added) * 10 >= n->num(0, 0))) {
-        (void)c->Exec("ANALYZE objects, membership, value_keys", "analyze");
+        (void)c->Exec("ANALYZE objects, membership, value_keys, object_text", "analyze");
       }
     }
     return result_;
@@ -457,6 +476,7 @@ class PgImportTxn final : public ImportTxn {
     bool has_modified = false, revoked = false;
     std::optional<int64_t> valid_from, valid_until;
     std::vector<int64_t> keys;
+    std::string text;    // PgTextOf
     uint64_t index = 0;  // among the transaction's Adds
   };
 
@@ -558,24 +578,15 @@ class PgImportTxn final : public ImportTxn {
       // first_added (this batch's date_added values, distinct) names each returned row.
       std::map<int64_t, int64_t> vid_of;
       for (int i = 0; i < made.size(); ++i) vid_of[made.num(i, 1)] = made.num(i, 0);
-      PgArray keys, key_vids;
+      PgIndexRows index;  // the value index and the full-text index
       for (size_t slot = 0; slot < inserts.size(); ++slot) {
         const Pending& p = pending_[inserts[slot]];
         auto v = vid_of.find(p.date_added);
         if (v == vid_of.end()) return absl::InternalError("store versions: a row went missing");
         new_vids[slot] = v->second;
-        for (int64_t k : p.keys) {
-          keys.Num(k);
-          key_vids.Num(v->second);
-        }
+        index.Add(v->second, p.keys, p.text);
       }
-      // The value index (issue 15): the same 64-bit keys as SQLite's (TermKey).
-      if (!keys.empty()) {
-        ACCORD_RETURN_IF_ERROR(c->Run("INSERT INTO value_keys(key, vid) SELECT * FROM "
-                                      "unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING",
-                                      PgParams().Array(keys).Array(key_vids), "index the values")
-                                   .status());
-      }
+      ACCORD_RETURN_IF_ERROR(index.Write(c));
     }
     if (!links.empty()) {
       PgArray dates, vids;
@@ -629,7 +640,10 @@ void PgStore::PrepareWrite(stix::ObjectRecord* r) const {
   p.content_hash = ContentHash(r->json);
   p.id_hash = IdHash(r->id);
   TermKeysOf(options_.derive_terms, *r, &p.term_keys);
+  if (!PgTextOf(*r, &p.text).ok()) return;  // Add tries again, and reports the failure
   r->prepared = std::move(p);
+  // What they were read for is in `prepared`: the queue to the writer holds less.
+  r->index_text.reset();
   r->index_terms = {};
 }
 
@@ -885,7 +899,9 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
     ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
   }
   ACCORD_RETURN_IF_ERROR(t.Commit());
-  // Outside the transaction (VACUUM cannot run in one); the rows are gone either way.
+  // Outside the transaction (VACUUM cannot run in one); the rows are gone either way. The
+  // full-text index lost the purged versions' words too (ON DELETE CASCADE).
+  (void)c->Exec("VACUUM object_text", "vacuum");
   (void)c->Exec(report.match_records > 0
                     ? "VACUUM objects, membership, value_keys, quarantine, match_records"
                     : "VACUUM objects, membership, value_keys, quarantine",

@@ -6,9 +6,9 @@
 // content-conflict quarantine, users, keys and grants, TAXII request statuses, and the value
 // index (FindTerms, FindTermRange: SQLite's 64-bit keys), retention (Purge), and the stream
 // workers' match ledger (MatchLedger, whose recording time is drawn under the same lock from
-// match_clock, as date_added is). Not yet:
-// full-text search (Browse), the audit log's checkpoints and federation's agreements
-// (docs/SCALE_OUT.md).
+// match_clock, as date_added is), and the full-text index with the web UI's search without a
+// value (Browse; pg_browse.cc: a tsvector per version, folded as SQLite folds). Not yet:
+// the audit log's checkpoints and federation's agreements (docs/SCALE_OUT.md).
 //
 // Ordering across frontends: every writing transaction takes one transaction-scoped advisory
 // lock first, so writes are serialised across all processes as SQLite's write lock does for
@@ -86,6 +86,25 @@ class PgMatchLedger final : public MatchLedger {
   PgStore* store_;
 };
 
+// The lexemes object_text holds of a version (pg_browse.cc): the folded words of its name and
+// description (FoldWords) and its markings' lexemes, distinct, sorted, space-separated; "" when
+// it has none (no row).
+absl::Status PgTextOf(const stix::ObjectRecord& r, std::string* out);
+
+// Rows of the value index (value_keys) and of the full-text index (object_text) for versions
+// being written, an import's batch or Reindex's, sent in one statement per table
+// (pg_browse.cc). Not thread-safe.
+class PgIndexRows {
+ public:
+  // `keys`: the version's value-index keys (TermKeysOf); `text`: PgTextOf's.
+  void Add(int64_t vid, const std::vector<int64_t>& keys, const std::string& text);
+  // Writes the rows added, and forgets them. REQUIRES: `c` is in a WriteTxn.
+  absl::Status Write(PgConn* c);
+
+ private:
+  PgArray keys_, key_vids_, text_vids_, texts_;
+};
+
 class PgStore final : public Store, public Quarantine {
  public:
   static absl::StatusOr<std::unique_ptr<PgStore>> OpenAt(const Options& options);
@@ -98,6 +117,9 @@ class PgStore final : public Store, public Quarantine {
   absl::StatusOr<std::vector<TermHit>> FindTermRange(const std::string& lo, const std::string& hi,
                                                      uint64_t limit) override;
   absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
+  absl::StatusOr<BrowsePage> Browse(const BrowseQuery& query) override;  // pg_browse.cc
+  absl::StatusOr<bool> ValueIndexCurrent() override;                     // pg_browse.cc
+  absl::StatusOr<uint64_t> Reindex() override;                           // pg_browse.cc
   absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
                                                 VersionSelect versions) override;
   absl::StatusOr<Page> List(const Query& query) override;

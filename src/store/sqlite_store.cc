@@ -1422,63 +1422,6 @@ absl::StatusOr<std::vector<TermHit>> SqliteStore::FindTermRange(const std::strin
 
 namespace {
 
-// The code point at `s[*i]` (UTF-8; a malformed byte stands for itself), advancing `*i`.
-uint32_t NextCodePoint(std::string_view s, size_t* i) {
-  auto b = static_cast<unsigned char>(s[*i]);
-  int n = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0;
-  uint32_t cp = n == 0 ? b : b & (0x3F >> n);
-  size_t j = *i + 1;
-  for (int k = 0; k < n; ++k, ++j) {
-    if (j >= s.size() || (static_cast<unsigned char>(s[j]) & 0xC0) != 0x80) {
-      *i += 1;
-      return b;
-    }
-    cp = (cp << 6) | (static_cast<unsigned char>(s[j]) & 0x3F);
-  }
-  *i = j;
-  return cp;
-}
-
-// Whether a code point is part of a word as the index's tokenizer (unicode61) sees it: ASCII
-// letters and digits, and everything beyond ASCII but the punctuation and symbol blocks a
-// description holds (Latin-1's, General Punctuation to Miscellaneous Symbols, CJK's, the
-// fullwidth forms'). What remains wrong is caught by SQLite and refused (Browse).
-bool WordCodePoint(uint32_t cp) {
-  if (cp < 0x80) return std::isalnum(static_cast<int>(cp)) != 0;
-  if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7) return false;
-  if (cp >= 0x2000 && cp <= 0x2BFF) return false;
-  if (cp >= 0x3000 && cp <= 0x303F) return false;
-  if (cp >= 0xFE30 && cp <= 0xFE4F) return false;
-  if (cp >= 0xFF00 && cp <= 0xFF0F) return false;
-  return true;
-}
-
-// A marking-definition id as one index token: "mk" and its UUID's hex digits
-// ("marking-definition--34098fce-860f-..." -> "mk34098fce860f..."). The full-text index holds
-// no positions, so an id cannot be a phrase of its parts; the prefix keeps the token apart
-// from any word of a name or description.
-// Appends the token and a space to `out`.
-void AppendMarkingToken(std::string_view id, std::string* out) {
-  size_t at = id.rfind("--");
-  std::string_view uuid = at == std::string_view::npos ? id : id.substr(at + 2);
-  out->append("mk");
-  for (char c : uuid) {
-    if (c >= 'A' && c <= 'Z') {
-      out->push_back(static_cast<char>(c - 'A' + 'a'));
-    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-      out->push_back(c);
-    }
-  }
-  out->push_back(' ');
-}
-
-std::string MarkingToken(std::string_view id) {
-  std::string out;
-  AppendMarkingToken(id, &out);
-  out.pop_back();
-  return out;
-}
-
 // What the index holds of a version: its name, its description and its markings' tokens.
 // Deterministic: a row is deleted by giving this text again.
 void IndexedText(const stix::IndexText& t, std::string* out) {
@@ -1494,9 +1437,9 @@ void IndexedText(const stix::IndexText& t, std::string* out) {
   }
 }
 
-// The MATCH expression of a BrowseQuery: every word of `text`, and one of `markings`' tokens. A
-// word is a run of word characters (WordCodePoint), each an FTS5 string, so no query syntax reaches
-// SQLite; a '*' right after one makes it a prefix. Empty when neither filters.
+// The MATCH expression of a BrowseQuery: every word of `text` (SearchWords), and one of
+// `markings`' tokens. Each word is an FTS5 string, so no query syntax reaches SQLite; a prefix
+// word is a prefix query. Empty when neither filters.
 //
 // `expand` may replace a prefix by the words of the index that start with it (PERF: FTS5 reads
 // every posting under a prefix, whatever the rowid window: 150 ms per million postings; the
@@ -1505,14 +1448,11 @@ using PrefixExpander = std::function<std::optional<std::vector<std::string>>(std
 std::string FtsQuery(std::string_view text, const std::vector<std::string>& markings,
                      const PrefixExpander& expand = nullptr) {
   std::vector<std::string> words;
-  size_t i = 0;
-  std::string word;
-  auto end_word = [&](bool prefix) {
-    if (word.empty()) return;
+  for (const SearchWord& w : SearchWords(text)) {
     std::optional<std::vector<std::string>> terms;
-    if (prefix && expand) terms = expand(word);
+    if (w.prefix && expand) terms = expand(w.text);
     if (!terms || terms->empty()) {
-      words.push_back(common::Cat("\"", word, "\"", prefix ? "*" : ""));
+      words.push_back(common::Cat("\"", w.text, "\"", w.prefix ? "*" : ""));
     } else {
       std::string any = "(";
       for (size_t k = 0; k < terms->size(); ++k) {
@@ -1520,18 +1460,7 @@ std::string FtsQuery(std::string_view text, const std::vector<std::string>& mark
       }
       words.push_back(any + ")");
     }
-    word.clear();
-  };
-  while (i < text.size()) {
-    size_t at = i;
-    uint32_t cp = NextCodePoint(text, &i);
-    if (WordCodePoint(cp)) {
-      word.append(text.substr(at, i - at));
-    } else {
-      end_word(cp == '*');
-    }
   }
-  end_word(false);
   std::string out;
   for (size_t k = 0; k < words.size(); ++k) common::Append(&out, k ? " AND " : "", words[k]);
   if (!markings.empty()) {
@@ -1544,21 +1473,12 @@ std::string FtsQuery(std::string_view text, const std::vector<std::string>& mark
   return out;
 }
 
-constexpr char kBrowseCursor = 'b';
 constexpr int64_t kMaxPrefixWords = 256;
-// PERF: versions examined per statement; a page runs statements over consecutive windows of
-// storage order until it is full or the query's budget is spent.
-constexpr uint64_t kBrowseWindow = 20000;
 
 }  // namespace
 
 absl::StatusOr<BrowsePage> SqliteStore::Browse(const BrowseQuery& query) {
-  if (query.collections.empty()) {
-    return absl::InvalidArgumentError("a search must name the collections it reads");
-  }
-  if (query.limit == 0 || query.budget == 0) {
-    return absl::InvalidArgumentError("a search's limit and budget must be positive");
-  }
+  ACCORD_RETURN_IF_ERROR(CheckBrowseQuery(query));
   BrowsePage page;
   // Text without a word (only punctuation) matches nothing, rather than everything.
   if (!query.text.empty() && FtsQuery(query.text, {}).empty()) return page;
@@ -1646,19 +1566,13 @@ absl::StatusOr<BrowsePage> SqliteStore::Browse(const BrowseQuery& query) {
                  fts.empty() ? "o.vid" : "t.rowid", " DESC LIMIT ?");
   b.values.emplace_back(int64_t{0});
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), sql));
-  uint64_t examined = 0;
-  int64_t last_vid = 0;
-  while (hi > 0 && examined < query.budget) {
-    const auto step =
-        static_cast<int64_t>(std::min<uint64_t>(kBrowseWindow, query.budget - examined));
-    int64_t lo = hi > step ? hi - step : 0;
-    const uint64_t wanted = query.limit - page.hits.size();
-    b.values[0] = hi;
-    b.values[1] = lo;
-    b.values.back() = static_cast<int64_t>(wanted + 1);
+  auto window = [&](int64_t upper, int64_t lower, uint64_t max_rows,
+                    std::vector<BrowseRow>* rows) -> absl::Status {
+    b.values[0] = upper;
+    b.values[1] = lower;
+    b.values.back() = static_cast<int64_t>(max_rows);
     sqlite3_reset(q.get());
     ACCORD_RETURN_IF_ERROR(b.Bind(q.get()));
-    uint64_t got = 0;
     while (true) {
       absl::StatusOr<bool> row = Step(q.get(), "search");
       if (!row.ok() && !fts.empty() &&
@@ -1668,31 +1582,18 @@ absl::StatusOr<BrowsePage> SqliteStore::Browse(const BrowseQuery& query) {
             common::Cat("these words cannot be searched: ", query.text.substr(0, 200)));
       }
       if (!row.ok()) return row.status();
-      if (!*row) break;
-      if (++got > wanted) {
-        page.more = true;
-        break;
-      }
-      BrowseHit h;
-      last_vid = ColInt(q.get(), 0);
-      h.id = ColText(q.get(), 1);
-      h.type = ColText(q.get(), 2);
-      h.modified = ColInt(q.get(), 3);
-      h.revoked = ColInt(q.get(), 4) != 0;
-      h.stored = ColInt(q.get(), 5);
-      page.hits.push_back(std::move(h));
+      if (!*row) return absl::OkStatus();
+      BrowseRow& h = rows->emplace_back();
+      h.vid = ColInt(q.get(), 0);
+      h.hit.id = ColText(q.get(), 1);
+      h.hit.type = ColText(q.get(), 2);
+      h.hit.modified = ColInt(q.get(), 3);
+      h.hit.revoked = ColInt(q.get(), 4) != 0;
+      h.hit.stored = ColInt(q.get(), 5);
     }
-    if (page.more) {
-      hi = last_vid;  // the next page starts below the last hit
-      break;
-    }
-    examined += static_cast<uint64_t>(hi - lo);
-    hi = lo;
-    if (page.hits.size() == query.limit) break;  // full: whether more exist is the next page's
-  }
-  page.more = hi > 0;
+  };
+  ACCORD_ASSIGN_OR_RETURN(hi, BrowseWindows(query, hi, window, &page));
   if (page.more) {
-    page.next = EncodeCursor(kBrowseCursor, hi);
     ACCORD_ASSIGN_OR_RETURN(StmtRef t,
                             Cached(r.conn(),
                                    "SELECT first_added FROM objects WHERE vid >= ?1 ORDER BY vid "
