@@ -11,20 +11,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "accord/audit/checkpoint.h"
+#include "accord/common/strings.h"
 #include "accord/store/store.h"
+#include "common/pg_test_db.h"
 
 namespace accord::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using common::Cat;
 
 class TempDir {
  public:
@@ -89,7 +95,7 @@ Entry Write(std::string actor, std::vector<VersionRef> objects = {}) {
 }
 
 std::unique_ptr<Log> Five(const TempDir& d) {
-  auto log = Log::Open(d.path());
+  auto log = Log::Open(d.path(), nullptr);
   EXPECT_TRUE(log.ok());
   for (int i = 1; i <= 5; ++i) {
     auto seq = (*log)->Append(Write("user:u" + std::to_string(i),
@@ -236,7 +242,7 @@ TEST(AuditLog, DropThroughACheckpointKeepsTheChainAndAppendersFollow) {
   const std::vector<std::string> before = Lines(d.log());
   ASSERT_EQ(before.size(), 6u);
   const std::string hash3 = Member(before[2], "hash");  // entry 3, read by the test itself
-  auto b = Log::Open(d.path());
+  auto b = Log::Open(d.path(), nullptr);
   ASSERT_TRUE(b.ok());
   // Refused, nothing changed: a hash that is not entry 3's; the last entry.
   EXPECT_EQ((*b)->DropThrough(3, std::string(64, 'a')).status().code(),
@@ -271,7 +277,7 @@ TEST(AuditLog, AppendsAfterARestartContinueTheChain) {
   TempDir d;
   { auto log = Five(d); }
   fs::remove(d.head());  // a lost head hint: the log's last line decides
-  auto log = Log::Open(d.path());
+  auto log = Log::Open(d.path(), nullptr);
   ASSERT_TRUE(log.ok());
   auto seq = (*log)->Append(Write("user:later"));
   ASSERT_TRUE(seq.ok());
@@ -283,7 +289,7 @@ TEST(AuditLog, AppendsAfterARestartContinueTheChain) {
 
 TEST(AuditLog, ALargeWriteIsSplitIntoChainedEntries) {
   TempDir d;
-  auto log = Log::Open(d.path());
+  auto log = Log::Open(d.path(), nullptr);
   ASSERT_TRUE(log.ok());
   std::vector<VersionRef> many;
   for (int i = 0; i < 25000; ++i) many.push_back({"indicator--" + std::to_string(i), "t"});
@@ -308,7 +314,7 @@ TEST(AuditLog, ConcurrentWritersKeepOneChain) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    auto log = Log::Open(d.path());
+    auto log = Log::Open(d.path(), nullptr);
     for (int i = 0; i < kChild && log.ok(); ++i) {
       if (!(*log)->Append(Write("peer:child")).ok()) _exit(1);
     }
@@ -317,7 +323,7 @@ TEST(AuditLog, ConcurrentWritersKeepOneChain) {
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t) {
     ts.emplace_back([&, t] {
-      auto log = Log::Open(d.path());
+      auto log = Log::Open(d.path(), nullptr);
       ASSERT_TRUE(log.ok());
       for (int i = 0; i < kEach; ++i) {
         ASSERT_TRUE((*log)->Append(Write("user:t" + std::to_string(t))).ok());
@@ -415,6 +421,237 @@ TEST(AuditCheckpoint, SignedHeadVerifiesAndAnchorsTheLog) {
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->first_bad, 5u) << r->problem;
   EXPECT_NE(r->problem.find("checkpoint 1"), std::string::npos) << r->problem;
+}
+
+// The audit log kept in a PostgreSQL store (issue 17): several processes of one node (frontends,
+// workers, commands, each with a data directory of its own) append to one chain, which any of
+// them verifies. Each "process" here is a Store handle of its own (its own connections) with a
+// Log over it; the server is ACCORD_TEST_PG's (scripts/test.sh starts one).
+std::string HexOf(const unsigned char* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += "0123456789abcdef"[p[i] >> 4];
+    out += "0123456789abcdef"[p[i] & 15];
+  }
+  return out;
+}
+
+class StoreLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_GE(sodium_init(), 0);
+    if (!db_.available()) GTEST_SKIP() << testing::TestPgDatabase::kSkipReason;
+    ASSERT_TRUE(db_.Create().ok());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    for (const fs::path& d : dirs_) fs::remove_all(d, ec);
+  }
+
+  // One process of the node: a store handle on the shared database and a data directory of
+  // its own.
+  struct Process {
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<Log> log;
+    std::string dir;
+  };
+  Process Start(bool read_only = false) {
+    Process p;
+    p.dir = (fs::temp_directory_path() / Cat("accord-store-log-", getpid(), "-", dirs_.size()))
+                .string();
+    fs::remove_all(p.dir);
+    dirs_.emplace_back(p.dir);
+    store::Options o;
+    o.dir = p.dir;
+    o.url = db_.url();
+    o.read_only = read_only;
+    auto s = store::Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok()) return p;
+    p.store = std::move(*s);
+    auto l = Log::Open(p.dir, p.store.get());
+    EXPECT_TRUE(l.ok()) << l.status();
+    if (l.ok()) p.log = std::move(*l);
+    return p;
+  }
+
+  // Every row of the shared log, in order, read without the audit layer.
+  std::vector<store::AuditRow> Rows(store::Store* s) {
+    auto rows = s->audit_log()->Read(0, 1000000);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<store::AuditRow>{};
+  }
+
+  // Runs `sql` on the database with a connection of its own (a tamperer with database access).
+  void Sql(const std::string& sql) {
+    auto c = store::detail::PgConn::Connect(db_.url());
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->Exec(sql, "test").ok());
+  }
+
+  testing::TestPgDatabase db_{"accord_store_log"};
+  std::vector<fs::path> dirs_;
+};
+
+TEST_F(StoreLogTest, ProcessesWithTheirOwnDataDirectoriesAppendToOneChain) {
+  Process a = Start(), b = Start();
+  ASSERT_TRUE(a.log && b.log);
+  EXPECT_TRUE(a.log->in_store());
+  ASSERT_EQ(*a.log->Append(Write("user:a")), 1u);
+  ASSERT_EQ(*b.log->Append(Write("user:b")), 2u);
+  ASSERT_EQ(*a.log->Append(Write("user:a")), 3u);
+  // Neither data directory has a log file: the log is the store's.
+  EXPECT_FALSE(fs::exists(fs::path(a.dir) / "audit.log"));
+  EXPECT_FALSE(fs::exists(fs::path(b.dir) / "audit.log"));
+
+  const std::vector<store::AuditRow> rows = Rows(a.store.get());
+  ASSERT_EQ(rows.size(), 3u);
+  std::string prev(64, '0');
+  const char* actors[] = {"user:a", "user:b", "user:a"};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string& line = rows[i].line;
+    EXPECT_EQ(rows[i].seq, i + 1);
+    EXPECT_EQ(Member(line, "actor"), actors[i]);
+    EXPECT_EQ(Member(line, "prev"), prev) << "entry " << i + 1 << " chains to the one before";
+    const size_t at = line.find(",\"hash\":\"");
+    ASSERT_NE(at, std::string::npos);
+    const std::string expect = OpensslSha256Hex(line.substr(0, at) + "}");
+    EXPECT_EQ(Member(line, "hash"), expect);
+    EXPECT_EQ(rows[i].hash, expect);
+    prev = expect;
+  }
+  // Either process verifies the whole chain and sees the same head.
+  for (Process* p : {&a, &b}) {
+    auto r = p->log->Verify({});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->ok) << r->problem;
+    EXPECT_EQ(r->entries, 3u);
+    EXPECT_EQ(r->last_hash, prev);
+    auto head = p->log->ReadHead();
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_EQ(head->seq, 3u);
+    EXPECT_EQ(head->hash, prev);
+  }
+}
+
+TEST_F(StoreLogTest, ConcurrentAppendersOnSeveralHandlesNeverBreakTheChain) {
+  constexpr int kProcesses = 3, kThreads = 4, kEach = 40;
+  std::vector<Process> ps;
+  for (int i = 0; i < kProcesses; ++i) ps.push_back(Start());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < kProcesses; ++p) {
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, p, t] {
+        for (int k = 0; k < kEach; ++k) {
+          if (!ps[p].log->Append(Write(Cat("user:p", p, "t", t))).ok()) ++failures;
+        }
+      });
+    }
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  const uint64_t total = uint64_t{kProcesses} * kThreads * kEach;  // 480
+  auto r = ps[1].log->Verify({});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok) << "seq " << r->first_bad << ": " << r->problem;
+  EXPECT_EQ(r->entries, total);
+  EXPECT_EQ(r->first_seq, 1u);
+  EXPECT_EQ(r->last_seq, total);
+  // Every appender's entries are all there.
+  std::map<std::string, int> per_actor;
+  ASSERT_TRUE(ps[2]
+                  .log
+                  ->ForEach([&](const Entry& e) {
+                    ++per_actor[e.actor];
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(per_actor.size(), size_t{kProcesses * kThreads});
+  for (const auto& [actor, n] : per_actor) EXPECT_EQ(n, kEach) << actor;
+}
+
+TEST_F(StoreLogTest, EditingDeletingOrReorderingRowsIsFound) {
+  Process a = Start();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.log->Append(Write("user:a")).ok());
+  // An edit of entry 3's content (its hash left as it was).
+  Sql("UPDATE audit_log SET line = replace(line, 'user:a', 'user:x') WHERE seq = 3");
+  auto r = a.log->Verify({});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad, 3u);
+  EXPECT_NE(r->problem.find("edited"), std::string::npos) << r->problem;
+  Sql("UPDATE audit_log SET line = replace(line, 'user:x', 'user:a') WHERE seq = 3");
+  ASSERT_TRUE(a.log->Verify({})->ok);
+  // A deleted row in the middle.
+  Sql("DELETE FROM audit_log WHERE seq = 2");
+  r = a.log->Verify({});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad, 2u);
+  EXPECT_NE(r->problem.find("missing"), std::string::npos) << r->problem;
+}
+
+TEST_F(StoreLogTest, ACheckpointVouchesForTheTailAndPurgesWholeCheckpoints) {
+  Process a = Start(), b = Start();
+  unsigned char pk[32], sk[64];
+  crypto_sign_keypair(pk, sk);
+  const std::string secret(reinterpret_cast<const char*>(sk), sizeof sk);
+  const std::string public_hex = HexOf(pk, sizeof pk);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a.log->Append(Write("user:a")).ok());
+  // Signed by one process over the shared head; kept in the shared store.
+  auto cp = MakeCheckpoint(*a.log, *a.store, secret);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->seq, 3u);
+  EXPECT_TRUE(SignatureValid(*cp, public_hex));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(b.log->Append(Write("user:b")).ok());
+  auto cps = LoadCheckpoints(*b.store);
+  ASSERT_TRUE(cps.ok()) << cps.status();
+  ASSERT_EQ(cps->size(), 1u);
+  const std::vector<Anchor> anchors{{(*cps)[0].seq, (*cps)[0].hash, "checkpoint 1"}};
+  auto r = b.log->Verify(anchors);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok) << r->problem;
+  EXPECT_EQ(r->checkpoints, 1u);
+
+  // A purge through the checkpoint keeps what follows, and the log still verifies from it.
+  EXPECT_EQ(b.log->DropThrough(3, std::string(64, 'a')).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // not the checkpoint's hash
+  EXPECT_EQ(b.log->DropThrough(5, Rows(b.store.get()).back().hash).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // the last entry
+  auto dropped = b.log->DropThrough(3, cp->hash);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 3u);
+  r = a.log->Verify(anchors);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok) << r->problem;
+  EXPECT_EQ(r->first_seq, 4u);
+  EXPECT_EQ(r->entries, 2u);
+  // Without the checkpoint nothing vouches for the purged head.
+  EXPECT_FALSE(a.log->Verify({})->ok);
+  // Deleting at the tail is caught by a checkpoint that names a later entry.
+  auto cp2 = MakeCheckpoint(*a.log, *a.store, secret);
+  ASSERT_TRUE(cp2.ok()) << cp2.status();
+  EXPECT_EQ(cp2->seq, 5u);
+  Sql("DELETE FROM audit_log WHERE seq = 5");
+  r = a.log->Verify({anchors[0], {5, cp2->hash, "checkpoint 2"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->problem.find("deleted at the tail"), std::string::npos) << r->problem;
+  // Appends go on after the purge, chained to the last entry left.
+  ASSERT_EQ(*b.log->Append(Write("user:b")), 5u);
+}
+
+TEST_F(StoreLogTest, AReadOnlyHandleStillRecordsItsReads) {
+  { Process w = Start(); }  // creates the schema
+  Process r = Start(/*read_only=*/true);
+  ASSERT_TRUE(r.log);
+  Entry e = Write("user:reader");
+  e.action = "egress";
+  auto seq = r.log->Append(std::move(e));
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  EXPECT_EQ(*seq, 1u);
+  EXPECT_EQ(Rows(r.store.get()).size(), 1u);
 }
 
 }  // namespace

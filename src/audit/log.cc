@@ -259,8 +259,15 @@ Log::~Log() {
   if (head_fd_ >= 0) ::close(head_fd_);
 }
 
-absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& data_dir, store::Store* store) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  if (store != nullptr && store->audit_log() != nullptr) {
+    std::unique_ptr<Log> log(new Log("", ""));
+    log->db_ = store->audit_log();
+    ACCORD_ASSIGN_OR_RETURN(store::SchemaState schema, store->Schema());
+    log->where_ = Cat(schema.location, " (audit_log)");
+    return log;
+  }
   return std::unique_ptr<Log>(new Log(data_dir + "/audit.log", data_dir + "/audit.head"));
 }
 
@@ -373,12 +380,20 @@ absl::StatusOr<Head> Log::LockAndHead(std::optional<FileLock>* lock) {
 }
 
 absl::StatusOr<Head> Log::ReadHead() {
+  if (in_store()) {
+    ACCORD_ASSIGN_OR_RETURN(auto last, db_->Last());
+    Head h;
+    h.seq = last.first;
+    if (!last.second.empty()) h.hash = last.second;
+    return h;
+  }
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
   return LockAndHead(&lock);
 }
 
 absl::StatusOr<uint64_t> Log::DropThrough(uint64_t seq, const std::string& hash) {
+  if (in_store()) return db_->DropThrough(seq, hash);
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
   ACCORD_ASSIGN_OR_RETURN(Head head, LockAndHead(&lock));
@@ -456,12 +471,68 @@ absl::StatusOr<uint64_t> Log::DropThrough(uint64_t seq, const std::string& hash)
   return dropped;
 }
 
+// An append waiting for its batch (AppendToStore).
+struct Log::Pending {
+  Entry entry;
+  absl::StatusOr<uint64_t> result = absl::UnknownError("not written");
+  bool done = false;
+};
+
+absl::StatusOr<uint64_t> Log::AppendToStore(Entry e) {
+  Pending p{std::move(e)};
+  std::unique_lock<std::mutex> l(batch_mu_);
+  queue_.push_back(&p);
+  while (!p.done) {
+    if (flushing_) {
+      batch_cv_.wait(l);
+      continue;
+    }
+    // No batch in flight: this appender writes every entry waiting, its own among them.
+    flushing_ = true;
+    std::vector<Pending*> batch;
+    batch.swap(queue_);
+    l.unlock();
+    FlushToStore(batch);
+    l.lock();
+    flushing_ = false;
+    batch_cv_.notify_all();
+  }
+  return p.result;
+}
+
+void Log::FlushToStore(const std::vector<Pending*>& batch) {
+  std::vector<uint64_t> last(batch.size());
+  absl::StatusOr<uint64_t> st = db_->Append([&](uint64_t seq, const std::string& hash) {
+    std::vector<store::AuditRow> rows;
+    std::string prev = hash.empty() ? kGenesis : hash;
+    const std::string now = common::FormatTimestamp(common::NowMicros());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      for (Entry& part : Split(std::move(batch[i]->entry))) {
+        part.seq = ++seq;
+        part.time = now;
+        part.prev = prev;
+        std::string line = Serialize(&part);
+        prev = part.hash;
+        rows.push_back({part.seq, part.hash, std::move(line)});
+      }
+      last[i] = seq;
+    }
+    return absl::StatusOr<std::vector<store::AuditRow>>(std::move(rows));
+  });
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = st.ok() ? absl::StatusOr<uint64_t>(last[i]) : st.status();
+    batch[i]->done = true;
+  }
+}
+
 absl::StatusOr<uint64_t> Log::Append(Entry e) {
+  if (in_store()) return AppendToStore(std::move(e));
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
   ACCORD_ASSIGN_OR_RETURN(Head h, LockAndHead(&lock));
   std::string lines;
   const std::string now = common::FormatTimestamp(common::NowMicros());
+  const uint64_t size = h.size;
   for (Entry& part : Split(std::move(e))) {
     part.seq = ++h.seq;
     part.time = now;
@@ -470,6 +541,47 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     lines.push_back('\n');
     h.hash = part.hash;
   }
+  ACCORD_RETURN_IF_ERROR(WriteLocked(lines, size, &h));
+  return h.seq;
+}
+
+absl::Status Log::AppendCopied(const std::vector<store::AuditRow>& rows) {
+  if (rows.empty()) return absl::OkStatus();
+  auto follows = [&](uint64_t seq, bool empty) -> absl::Status {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if ((i > 0 || !empty) && rows[i].seq != seq + 1) {
+        return absl::FailedPreconditionError(
+            Cat(where(), ": copied entry ", rows[i].seq, " does not follow entry ", seq));
+      }
+      seq = rows[i].seq;
+    }
+    return absl::OkStatus();
+  };
+  if (in_store()) {
+    return db_
+        ->Append(
+            [&](uint64_t seq, const std::string&) -> absl::StatusOr<std::vector<store::AuditRow>> {
+              ACCORD_RETURN_IF_ERROR(follows(seq, seq == 0));
+              return rows;
+            })
+        .status();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<FileLock> lock;
+  ACCORD_ASSIGN_OR_RETURN(Head h, LockAndHead(&lock));
+  ACCORD_RETURN_IF_ERROR(follows(h.seq, h.size == 0));
+  std::string lines;
+  for (const store::AuditRow& r : rows) {
+    lines += r.line;
+    lines.push_back('\n');
+  }
+  const uint64_t size = h.size;
+  h.seq = rows.back().seq;
+  h.hash = rows.back().hash;
+  return WriteLocked(lines, size, &h);
+}
+
+absl::Status Log::WriteLocked(const std::string& lines, uint64_t size, Head* h) {
   // One write: with O_APPEND, under the lock, the entries land whole and in order. A write
   // that fails part way (a full disk) is cut back off, so the log never ends in a torn line.
   size_t done = 0;
@@ -478,7 +590,7 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) {
       const int err = errno;
-      if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(h.size)) != 0) {
+      if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
         return Errno("cut back a partial entry", path_);
       }
       errno = err;
@@ -491,16 +603,16 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     }
     done += static_cast<size_t>(w);
   }
-  h.size += lines.size();
-  cached_ = h;
+  h->size = size + lines.size();
+  cached_ = *h;
   cached_valid_ = true;
   // The head: one fixed-length record rewritten in place (not fsynced; a stale head is re-read
   // from the log). When it cannot be written it is removed: a missing head is valid, a torn
   // one is not.
   char head[128];
   const int n = std::snprintf(head, sizeof head, "%020llu %s %020llu\n",
-                              static_cast<unsigned long long>(h.seq), h.hash.c_str(),
-                              static_cast<unsigned long long>(h.size));
+                              static_cast<unsigned long long>(h->seq), h->hash.c_str(),
+                              static_cast<unsigned long long>(h->size));
   if (head_fd_ < 0) head_fd_ = ::open(head_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   bool written = head_fd_ >= 0 && ::pwrite(head_fd_, head, static_cast<size_t>(n), 0) == n;
   if (written && !head_sized_) written = head_sized_ = ::ftruncate(head_fd_, n) == 0;
@@ -510,10 +622,11 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     head_fd_ = -1;
     head_sized_ = false;
   }
-  return h.seq;
+  return absl::OkStatus();
 }
 
 absl::Status Log::Sync() {
+  if (in_store()) return absl::OkStatus();  // each append is committed
   std::lock_guard<std::mutex> l(mu_);
   ACCORD_RETURN_IF_ERROR(OpenFile());
   if (::fdatasync(fd_) != 0) return Errno("fdatasync", path_);
@@ -561,18 +674,129 @@ absl::Status ForEachLine(const std::string& path,
   }
 }
 
-}  // namespace
+// Calls f(line, row number, false) for each row of the log in `db`, in order, until f returns
+// false: the store's counterpart of ForEachLine.
+absl::Status ForEachRow(store::AuditStore* db,
+                        const std::function<bool(std::string_view, uint64_t, bool)>& f) {
+  constexpr uint64_t kPage = 1000;
+  uint64_t after = 0, no = 0;
+  while (true) {
+    ACCORD_ASSIGN_OR_RETURN(std::vector<store::AuditRow> rows, db->Read(after, kPage));
+    for (const store::AuditRow& r : rows) {
+      if (!f(r.line, ++no, false)) return absl::OkStatus();
+      after = r.seq;
+    }
+    if (rows.size() < kPage) return absl::OkStatus();
+  }
+}
 
-absl::Status ForEach(const std::string& path, const std::function<bool(const Entry&)>& f) {
+using LineSource =
+    std::function<absl::Status(const std::function<bool(std::string_view, uint64_t, bool)>&)>;
+
+absl::Status ForEachEntry(const LineSource& lines, const std::function<bool(const Entry&)>& f) {
   Entry e;
   std::string why;
-  return ForEachLine(path, [&](std::string_view line, uint64_t, bool too_long) {
+  return lines([&](std::string_view line, uint64_t, bool too_long) {
     if (too_long || !Parse(line, &e, &why)) return true;
     return f(e);
   });
 }
 
+absl::StatusOr<VerifyReport> VerifyLines(const LineSource& lines, std::vector<Anchor> anchors);
+
+}  // namespace
+
+absl::Status ForEach(const std::string& path, const std::function<bool(const Entry&)>& f) {
+  return ForEachEntry([&](const auto& g) { return ForEachLine(path, g); }, f);
+}
+
 absl::StatusOr<VerifyReport> Verify(const std::string& path, std::vector<Anchor> anchors) {
+  return VerifyLines([&](const auto& g) { return ForEachLine(path, g); }, std::move(anchors));
+}
+
+absl::Status Log::Lines(const std::function<bool(std::string_view, uint64_t, bool)>& f) {
+  return in_store() ? ForEachRow(db_, f) : ForEachLine(path_, f);
+}
+
+absl::Status Log::ForEach(const std::function<bool(const Entry&)>& f) {
+  return ForEachEntry([&](const auto& g) { return Lines(g); }, f);
+}
+
+absl::StatusOr<VerifyReport> Log::Verify(std::vector<Anchor> anchors) {
+  return VerifyLines([&](const auto& g) { return Lines(g); }, std::move(anchors));
+}
+
+absl::StatusOr<uint64_t> CopyLog(Log& from, Log& to) {
+  constexpr size_t kBatch = 1000;
+  std::vector<store::AuditRow> batch;
+  uint64_t copied = 0;
+  absl::Status st;
+  Entry e;
+  std::string why;
+  auto flush = [&] {
+    st = to.AppendCopied(batch);
+    copied += st.ok() ? batch.size() : 0;
+    batch.clear();
+    return st.ok();
+  };
+  ACCORD_RETURN_IF_ERROR(from.Lines([&](std::string_view line, uint64_t no, bool too_long) {
+    if (too_long || !Parse(line, &e, &why)) {
+      st = absl::DataLossError(Cat(from.where(), ":", no, ": not an audit entry (",
+                                   too_long ? "too long" : why,
+                                   "); nothing after it was copied (run `accord audit verify`)"));
+      return false;
+    }
+    batch.push_back({e.seq, e.hash, std::string(line)});
+    return batch.size() < kBatch || flush();
+  }));
+  if (st.ok() && !batch.empty()) flush();
+  ACCORD_RETURN_IF_ERROR(st);
+  return copied;
+}
+
+absl::Status VerifyLogCopy(Log& from, Log& to) {
+  // Each log is read once, as a stream: the SHA-256 of `from`'s lines against that of as many
+  // of `to`'s first lines (a copy that has gone on appending still begins with its source).
+  struct Digest {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+    uint64_t lines = 0;
+    Digest() { EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr); }
+    void Add(std::string_view line) {
+      EVP_DigestUpdate(ctx.get(), line.data(), line.size());
+      EVP_DigestUpdate(ctx.get(), "\n", 1);
+      ++lines;
+    }
+    std::string Final() {
+      unsigned char h[EVP_MAX_MD_SIZE];
+      unsigned int n = 0;
+      EVP_DigestFinal_ex(ctx.get(), h, &n);
+      return std::string(reinterpret_cast<const char*>(h), n);
+    }
+  };
+  Digest a, b;
+  ACCORD_RETURN_IF_ERROR(from.Lines([&](std::string_view line, uint64_t, bool) {
+    a.Add(line);
+    return true;
+  }));
+  ACCORD_RETURN_IF_ERROR(to.Lines([&](std::string_view line, uint64_t, bool) {
+    if (b.lines == a.lines) return false;
+    b.Add(line);
+    return true;
+  }));
+  if (b.lines < a.lines) {
+    return absl::DataLossError(
+        Cat(to.where(), " holds ", b.lines, " audit entries, ", from.where(), " ", a.lines));
+  }
+  if (a.Final() != b.Final()) {
+    return absl::DataLossError(Cat("the first ", a.lines, " audit entries of ", to.where(),
+                                   " differ from those of ", from.where()));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<VerifyReport> VerifyLines(const LineSource& lines, std::vector<Anchor> anchors) {
   std::sort(anchors.begin(), anchors.end(),
             [](const Anchor& a, const Anchor& b) { return a.seq < b.seq; });
   VerifyReport r;
@@ -641,7 +865,7 @@ absl::StatusOr<VerifyReport> Verify(const std::string& path, std::vector<Anchor>
     r.last_hash = e.hash;
     return true;
   };
-  ACCORD_RETURN_IF_ERROR(ForEachLine(path, check));
+  ACCORD_RETURN_IF_ERROR(lines(check));
   if (!r.ok) return r;
   for (; next_anchor < anchors.size(); ++next_anchor) {
     const Anchor& a = anchors[next_anchor];
@@ -653,5 +877,7 @@ absl::StatusOr<VerifyReport> Verify(const std::string& path, std::vector<Anchor>
   }
   return r;
 }
+
+}  // namespace
 
 }  // namespace accord::audit

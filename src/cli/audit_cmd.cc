@@ -56,7 +56,7 @@ struct AuditCheck {
   }
 };
 
-absl::StatusOr<AuditCheck> CheckAuditChain(store::Store& store, const audit::Log& log) {
+absl::StatusOr<AuditCheck> CheckAuditChain(store::Store& store, audit::Log& log) {
   ACCORD_ASSIGN_OR_RETURN(std::string key, NodeKeyHex(store));
   ACCORD_ASSIGN_OR_RETURN(auto cps, audit::LoadCheckpoints(store));
   AuditCheck c;
@@ -73,16 +73,20 @@ absl::StatusOr<AuditCheck> CheckAuditChain(store::Store& store, const audit::Log
     }
     anchors.push_back({cp.seq, cp.hash, common::Cat("checkpoint ", i + 1)});
   }
-  ACCORD_ASSIGN_OR_RETURN(auto head, audit::ReadHeadFile(log.head_path(), &c.head_present));
-  if (c.head_present) anchors.push_back({head.seq, head.hash, "audit.head"});
-  ACCORD_ASSIGN_OR_RETURN(c.report, audit::Verify(log.path(), anchors));
+  // A log in the store has no head file: its last row is the head, and the checkpoints are
+  // what vouch for its tail (docs/SCALE_OUT.md).
+  if (!log.in_store()) {
+    ACCORD_ASSIGN_OR_RETURN(auto head, audit::ReadHeadFile(log.head_path(), &c.head_present));
+    if (c.head_present) anchors.push_back({head.seq, head.hash, "audit.head"});
+  }
+  ACCORD_ASSIGN_OR_RETURN(c.report, log.Verify(anchors));
   return c;
 }
 
 int AuditVerify(const Globals& g, const AuditFlags& f) {
   auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
-  auto log = audit::Log::Open(g.data_dir);
+  auto log = audit::Log::Open(g.data_dir, store->get());
   if (!log.ok()) return Fail(log.status());
   absl::StatusOr<AuditCheck> c = CheckAuditChain(**store, **log);
   if (!c.ok()) return Fail(c.status());
@@ -92,11 +96,15 @@ int AuditVerify(const Globals& g, const AuditFlags& f) {
   } else if (c->ok()) {
     std::cout << "audit log: " << r.entries << " entries";
     if (r.entries) std::cout << " (seq " << r.first_seq << "-" << r.last_seq << ")";
-    std::cout << ", chain intact; " << c->checkpoints << " signed checkpoint(s) and "
-              << (c->head_present ? "the head" : "no head file") << " agree with it\n";
+    std::cout << ", chain intact; " << c->checkpoints << " signed checkpoint(s)";
+    if ((*log)->in_store()) {
+      std::cout << " agree with it (kept in " << (*log)->where() << ")\n";
+    } else {
+      std::cout << " and " << (c->head_present ? "the head" : "no head file") << " agree with it\n";
+    }
   }
   if (!r.ok) {
-    std::cerr << "accord: " << (*log)->path() << ":" << r.line << ": seq " << r.first_bad << ": "
+    std::cerr << "accord: " << (*log)->where() << ":" << r.line << ": seq " << r.first_bad << ": "
               << r.problem << "\n";
     return 1;
   }
@@ -170,14 +178,15 @@ absl::StatusOr<common::Micros> ParseSince(std::string_view what, const std::stri
 }
 
 int AuditQuery(const Globals& g, const AuditFlags& f) {
-  auto log = audit::Log::Open(g.data_dir);
-  if (!log.ok()) return Fail(log.status());
+  absl::StatusOr<NodeAuditLog> node_log = OpenNodeAuditLog(g);
+  if (!node_log.ok()) return Fail(node_log.status());
+  std::unique_ptr<audit::Log>* log = &node_log->log;
   AuditFilter filter{f.peer, f.object, f.actor, f.action, 0};
   auto since = ParseSince("--since", f.since);
   if (!since.ok()) return Fail(since.status());
   filter.since_us = *since;
   uint64_t shown = 0;
-  absl::Status st = audit::ForEach((*log)->path(), [&](const audit::Entry& e) {
+  absl::Status st = (*log)->ForEach([&](const audit::Entry& e) {
     if (!filter.Matches(e)) return true;
     ++shown;
     if (f.json) {
@@ -212,13 +221,13 @@ int AuditQuery(const Globals& g, const AuditFlags& f) {
 int AuditCheckpoint(const Globals& g, const AuditFlags& f) {
   auto store = OpenDataStore(g, false);
   if (!store.ok()) return Fail(store.status());
-  auto sk = federation::LoadSecretKey(g.data_dir);
+  auto sk = federation::LoadNodeSecretKey(**store, g.data_dir);
   if (!sk.ok()) {
     return Fail(absl::FailedPreconditionError(
         common::Cat("a checkpoint is signed with the node's key: ", sk.status().message(),
                     " (run `accord node init --name NAME` first)")));
   }
-  auto log = audit::Log::Open(g.data_dir);
+  auto log = audit::Log::Open(g.data_dir, store->get());
   if (!log.ok()) return Fail(log.status());
   auto cp = audit::MakeCheckpoint(**log, **store, *sk);
   if (!cp.ok()) return Fail(cp.status());
@@ -305,7 +314,7 @@ void ServeAuditQuery(audit::Log* log, http::RequestContext& ctx, http::Response&
   uint64_t after = 0;
   size_t limit = kAuditPageDefault;
   for (const auto& [name, value] : *params) {
-    auto number = [&](uint64_t* out) { return http::text::ParseInt(value, out); };
+    auto number = [&v = value](uint64_t* out) { return http::text::ParseInt(v, out); };
     if (name == "peer") {
       filter.peer = value;
     } else if (name == "object") {
@@ -343,7 +352,7 @@ void ServeAuditQuery(audit::Log* log, http::RequestContext& ctx, http::Response&
   nlohmann::json entries = nlohmann::json::array();
   bool more = false;
   uint64_t last = 0;
-  absl::Status st = audit::ForEach(log->path(), [&](const audit::Entry& e) {
+  absl::Status st = log->ForEach([&](const audit::Entry& e) {
     if (e.seq <= after || !filter.Matches(e)) return true;
     if (entries.size() == limit) {
       more = true;

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 
+#include "accord/audit/log.h"
 #include "accord/common/status.h"
 #include "accord/store/store.h"
 
@@ -68,6 +69,15 @@ absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, b
 
 /// Opens the store in --data (`create`: make it when absent).
 absl::StatusOr<std::unique_ptr<store::Store>> OpenDataStore(const Globals& g, bool create);
+
+/// The node's audit log for a command that has no store open: in the store when the store
+/// keeps it (a PostgreSQL store, opened here and held beside it), else the data directory's
+/// file.
+struct NodeAuditLog {
+  std::unique_ptr<store::Store> store;  // declared first: destroyed after the log
+  std::unique_ptr<audit::Log> log;
+};
+absl::StatusOr<NodeAuditLog> OpenNodeAuditLog(const Globals& g);
 
 // One registration function per command file. Each sets a callback that stores its exit code
 // in *exit_code.

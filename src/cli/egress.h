@@ -36,7 +36,7 @@ struct Egress {
                               : federation::NewFederatedGate(s, g.data_dir)),
         reader(s, gate.get()) {
     if (!for_peer.empty()) audience = policy::Audience::Peer(for_peer);
-    auto l = audit::Log::Open(g.data_dir);
+    auto l = audit::Log::Open(g.data_dir, s);
     if (l.ok()) {
       log = std::move(*l);
       reader.set_audit(log.get());

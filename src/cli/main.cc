@@ -41,9 +41,22 @@ std::string OperatorName() {
   return std::to_string(getuid());
 }
 
+absl::StatusOr<NodeAuditLog> OpenNodeAuditLog(const Globals& g) {
+  NodeAuditLog n;
+  ACCORD_ASSIGN_OR_RETURN(store::Options o, StoreOptions(g));
+  // Only a store that keeps the log is opened: SQLite's is the data directory's file.
+  if (!o.url.empty()) {
+    o.create = false;
+    ACCORD_ASSIGN_OR_RETURN(n.store, store::Store::Open(o));
+  }
+  ACCORD_ASSIGN_OR_RETURN(n.log, audit::Log::Open(g.data_dir, n.store.get()));
+  return n;
+}
+
 absl::Status AuditChange(const Globals& g, std::string action, std::string detail,
                          std::string peer) {
-  ACCORD_ASSIGN_OR_RETURN(auto log, audit::Log::Open(g.data_dir));
+  ACCORD_ASSIGN_OR_RETURN(NodeAuditLog node_log, OpenNodeAuditLog(g));
+  audit::Log* log = node_log.log.get();
   audit::Entry e;
   e.actor = "operator:" + OperatorName();
   e.action = std::move(action);

@@ -548,7 +548,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   if (!generation.ok()) return Fail(generation.status());
   MatchAudit audit;
   {
-    absl::StatusOr<std::unique_ptr<audit::Log>> l = audit::Log::Open(g.data_dir);
+    absl::StatusOr<std::unique_ptr<audit::Log>> l = audit::Log::Open(g.data_dir, &store);
     if (!l.ok()) return Fail(l.status());
     audit.log = std::move(*l);
   }

@@ -195,7 +195,8 @@ absl::StatusOr<RetentionResult> ApplyRetention(const Globals& g, bool dry_run, b
                   r.audit_days, ", matches_days ", r.matches_days, " (-1: kept)");
   // The audit log goes only as whole checkpoints: through the newest one signed before the
   // cut-off, so that what is left still verifies from a signed anchor.
-  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(g.data_dir));
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log,
+                          audit::Log::Open(g.data_dir, store.get()));
   std::optional<audit::Checkpoint> audit_through;
   std::string summary;
   if (r.audit_days >= 0) {

@@ -277,7 +277,8 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // The node's egress gate with its peers' agreements: a peer user reads what they share.
   std::unique_ptr<policy::Gate> gate = federation::NewFederatedGate(st.get(), g.data_dir);
   // Every page served and every POST committed is written to the audit log (issue 13).
-  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log, audit::Log::Open(g.data_dir));
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log,
+                          audit::Log::Open(g.data_dir, st.get()));
   cfg.service.audit = audit_log.get();
   if (!first_key_id.empty()) {
     // The first start made the admin and its key: recorded as `accord user add` and `accord
@@ -344,12 +345,11 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // Without a node key (`accord node init`) there are no checkpoints: said once.
   std::optional<Checkpointer> checkpointer;
   if (f.checkpoint_interval_s > 0) {
-    absl::StatusOr<std::string> sk = federation::LoadSecretKey(g.data_dir);
+    absl::StatusOr<std::string> sk = federation::LoadNodeSecretKey(*st, g.data_dir);
     if (sk.ok()) {
       checkpointer.emplace(audit_log.get(), st.get(), *sk);
     } else {
-      std::cerr << "accord: audit: no node key, so no periodic checkpoints ('accord node init' "
-                   "makes one)\n";
+      std::cerr << "accord: audit: no periodic checkpoints: " << sk.status().message() << "\n";
     }
   }
   Periodic checkpoints(checkpointer ? f.checkpoint_interval_s : 0, true,

@@ -260,7 +260,7 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   base.collection = f.collection;
   base.origin.entry_point = "import";
   base.audit_actor = "operator:" + OperatorName();
-  auto audit_log = audit::Log::Open(g.data_dir);
+  auto audit_log = audit::Log::Open(g.data_dir, s->get());
   if (!audit_log.ok()) return Fail(audit_log.status());
   base.audit = audit_log->get();
   base.upgrade_20 = !f.no_upgrade;
@@ -556,7 +556,7 @@ int Import(const Globals& g, const ImportFlags& f) {
   o.collection = f.collection;
   o.origin.entry_point = "import";
   o.audit_actor = "operator:" + OperatorName();
-  auto audit_log = audit::Log::Open(g.data_dir);
+  auto audit_log = audit::Log::Open(g.data_dir, s->get());
   if (!audit_log.ok()) return Fail(audit_log.status());
   o.audit = audit_log->get();
   o.upgrade_20 = !f.no_upgrade;
@@ -825,7 +825,22 @@ int CopyCommand(const Globals& g, const std::string& from_at, const std::string&
   to_options.create = !verify_only;
   auto to = store::Store::Open(to_options);
   if (!to.ok()) return Fail(to.status());
+  // The node's audit log goes with it (issue 17): from the data directory's file or the store
+  // that keeps it, line for line, so that its chain and its signed checkpoints (settings,
+  // copied above) still verify in the new place.
+  auto from_log = audit::Log::Open(fo.dir, from->get());
+  if (!from_log.ok()) return Fail(from_log.status());
+  auto to_log = audit::Log::Open(to_options.dir, to->get());
+  if (!to_log.ok()) return Fail(to_log.status());
+  uint64_t audit_entries = 0;
   if (!verify_only) {
+    absl::StatusOr<audit::Head> head = (*to_log)->ReadHead();
+    if (!head.ok()) return Fail(head.status());
+    if (head->seq != 0) {
+      return Fail(absl::FailedPreconditionError(
+          common::Cat((*to_log)->where(), ": the target already has an audit log (", head->seq,
+                      " entries): copy into a new, empty store")));
+    }
     auto report = store::CopyStore(**from, **to, [](uint64_t n) {
       std::cerr << "\raccord: " << n << " version(s) copied" << std::flush;
     });
@@ -840,16 +855,33 @@ int CopyCommand(const Globals& g, const std::string& from_at, const std::string&
       std::cout << "not copied: " << report->not_copied_unlinked << " version(s) in no collection, "
                 << report->not_copied_quarantine << " quarantined copy(ies)\n";
     }
-    absl::Status audited = AuditChange(g, "store.copy",
-                                       common::Cat(report->memberships, " memberships and ",
-                                                   report->users, " users copied to another store"),
-                                       "");
-    if (!audited.ok()) return Fail(audited);
+    absl::StatusOr<uint64_t> copied_log = audit::CopyLog(**from_log, **to_log);
+    if (!copied_log.ok()) return Fail(copied_log.status());
+    audit_entries = *copied_log;
+    std::cout << "copied: " << audit_entries << " audit log entry(ies), from "
+              << (*from_log)->where() << "\n";
+    // Recorded in the copy's log (the node's from now on), after what it copied: the source's
+    // log stays as it was, so a later --verify-only still finds it at the head of the copy's.
+    audit::Entry e;
+    e.actor = "operator:" + OperatorName();
+    e.action = "store.copy";
+    e.detail = common::Cat(report->memberships, " memberships, ", report->users, " users, ",
+                           report->match_records, " match records and ", audit_entries,
+                           " audit entries copied from another store");
+    absl::StatusOr<uint64_t> audited = (*to_log)->Append(std::move(e));
+    if (!audited.ok()) {
+      return Fail(absl::Status(
+          audited.status().code(),
+          common::Cat("copied, but not recorded in the audit log: ", audited.status().message())));
+    }
   }
   absl::Status same = store::VerifyCopy(**from, **to);
   if (!same.ok()) return Fail(same);
+  same = audit::VerifyLogCopy(**from_log, **to_log);
+  if (!same.ok()) return Fail(same);
   std::cout << "verified: the copy holds the same collections, versions (in order, byte for "
-               "byte), users, keys, grants, settings and match ledger\n";
+               "byte), users, keys, grants, settings and match ledger, and its audit log "
+               "begins with the source's entries\n";
   return 0;
 }
 

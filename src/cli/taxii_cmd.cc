@@ -144,7 +144,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
       return;
     }
     po.pattern_policy = std::move(*policy);
-    auto log = audit::Log::Open(g->data_dir);
+    auto log = audit::Log::Open(g->data_dir, st->get());
     if (!log.ok()) {
       *exit_code = Fail(log.status());
       return;
@@ -212,7 +212,7 @@ void RegisterTaxiiClientCommands(CLI::App& app, Globals* g, int* exit_code) {
     // A node's push is recorded in its audit log; a plain client (no node here) has none.
     std::unique_ptr<audit::Log> log;
     if (gate->store) {
-      auto opened = audit::Log::Open(g->data_dir);
+      auto opened = audit::Log::Open(g->data_dir, gate->store.get());
       if (!opened.ok()) {
         *exit_code = Fail(opened.status());
         return;

@@ -63,6 +63,26 @@ absl::StatusOr<std::string> LoadSecretKey(const std::string& data_dir) {
   return std::move(*raw);
 }
 
+absl::StatusOr<std::string> LoadSecretKeyFor(const NodeInfo& node, const std::string& data_dir) {
+  ACCORD_ASSIGN_OR_RETURN(std::string key, LoadSecretKey(data_dir));
+  // libsodium's Ed25519 secret key is the seed followed by the public key.
+  if (std::string_view(key).substr(32) != node.public_key) {
+    return absl::FailedPreconditionError(common::Cat(
+        KeyPath(data_dir), ": not the key of node '", node.name, "' (", node.identity,
+        "), whose public key the store holds: copy node.key from a machine of this node"));
+  }
+  return key;
+}
+
+absl::StatusOr<std::string> LoadNodeSecretKey(store::Store& store, const std::string& data_dir) {
+  ACCORD_ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(store));
+  if (!node) {
+    return absl::FailedPreconditionError(
+        "the node has no identity yet (run `accord node init --name NAME`)");
+  }
+  return LoadSecretKeyFor(*node, data_dir);
+}
+
 std::optional<std::string> PublicKeyOf(std::string_view identity_json) {
   nlohmann::json j = nlohmann::json::parse(identity_json, nullptr, false);
   if (!j.is_object()) return std::nullopt;

@@ -434,7 +434,8 @@ absl::StatusOr<SyncReport> Round(store::Store& store, const std::string& data_di
   }
   ACCORD_ASSIGN_OR_RETURN(ingest::PatternPolicy pattern_policy,
                           ingest::LoadPatternPolicy(data_dir));
-  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log, audit::Log::Open(data_dir));
+  ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> audit_log,
+                          audit::Log::Open(data_dir, &store));
   RoundContext ctx{store, config, pattern_policy, stop, audit_log.get()};
   SyncReport report;
   ReceiveCheck check(store, trust, node->identity);
@@ -546,7 +547,7 @@ absl::Status ReleaseHeld(store::Store& store, const std::string& data_dir, int64
     ACCORD_ASSIGN_OR_RETURN(store::ImportResult done, txn->Commit());
     if (done.memberships > 0) {
       // The peer's version, written now: recorded as the peer's write, released from hold.
-      ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(data_dir));
+      ACCORD_ASSIGN_OR_RETURN(std::unique_ptr<audit::Log> log, audit::Log::Open(data_dir, &store));
       audit::Entry entry = ingest::WriteEntry({"federation-sync", e.writer}, e.collection, done);
       entry.detail += common::Cat("; released from quarantine #", qid);
       ACCORD_RETURN_IF_ERROR(log->Append(std::move(entry)).status());

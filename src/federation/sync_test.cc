@@ -7,6 +7,7 @@
 #include "accord/federation/sync.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -388,6 +389,38 @@ TEST_F(SyncFaultTest, ATlsFailureFailsTheRoundAndThePeersCaFixesIt) {
   EXPECT_EQ(report->collections[0].added, 1u);
   (*tls)->Stop();
   t.join();
+}
+
+// A node of several machines (issue 17): each keeps a copy of node.key; a machine given
+// another key refuses to sign with it, naming the file, rather than sign what peers refuse.
+TEST_F(SyncFaultTest, AMachineWithAnotherNodeKeyIsRefused) {
+  auto key = LoadNodeSecretKey(*store_, dir_.string());
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->size(), 64u);
+  const std::filesystem::path other = dir_ / "other-machine";
+  std::filesystem::create_directories(other);
+  // Another Ed25519 key, written as `accord node init` writes one (base64, mode 0600).
+  unsigned char pk[32], sk[64];
+  crypto_sign_keypair(pk, sk);
+  {
+    std::ofstream out(other / "node.key");
+    out << common::Base64Encode(std::string(reinterpret_cast<const char*>(sk), sizeof sk)) << "\n";
+  }
+  std::filesystem::permissions(
+      other / "node.key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto refused = LoadNodeSecretKey(*store_, other.string());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find((other / "node.key").string() +
+                                            ": not the key of node 'local'"),
+            std::string::npos)
+      << refused.status();
+  // A copy of the node's own key is taken.
+  std::filesystem::copy_file(dir_ / "node.key", other / "node.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto copied = LoadNodeSecretKey(*store_, other.string());
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(*copied, *key);
 }
 
 }  // namespace

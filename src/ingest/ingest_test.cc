@@ -229,7 +229,7 @@ TEST(Import, ChunksCommitInOrderAndNameTheSourceOfALaterChunksConflict) {
       std::filesystem::temp_directory_path() / ("accord-ingest-audit-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  auto log = audit::Log::Open(dir);
+  auto log = audit::Log::Open(dir, nullptr);
   ASSERT_TRUE(log.ok()) << log.status();
   Options o;
   o.collection = "c";

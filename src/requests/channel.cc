@@ -558,7 +558,7 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Open(store::Store* store, Opti
         "requests are made and signed by this node: run `accord node init --name NAME` first");
   }
   impl->node = *std::move(node);
-  ACCORD_ASSIGN_OR_RETURN(impl->secret, federation::LoadSecretKey(impl->o.data_dir));
+  ACCORD_ASSIGN_OR_RETURN(impl->secret, federation::LoadSecretKeyFor(impl->node, impl->o.data_dir));
   return std::unique_ptr<Channel>(new Channel(std::move(impl)));
 }
 

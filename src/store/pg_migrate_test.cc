@@ -17,6 +17,10 @@ namespace {
 
 using common::Cat;
 
+// The schema version this build writes (docs/SCALE_OUT.md): 1 the base, 2 the match ledger,
+// 3 the full-text index, 4 the audit log.
+constexpr int kLatest = 4;
+
 const std::string kA = "indicator--11111111-1111-4111-8111-111111111111";
 const std::string kB = "indicator--22222222-2222-4222-8222-222222222222";
 
@@ -42,15 +46,16 @@ class PgMigrate : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st;
   }
 
-  // A store at schema version 1 (before the match ledger) holding kA: made by this build,
-  // then taken back to what version 1 was.
+  // A store at schema version 1 (before the match ledger and the audit log) holding kA: made by
+  // this build, then taken back to what version 1 was.
   void MakeVersion1Store() {
     {
       auto s = Store::Open(where_.options());
       ASSERT_TRUE(s.ok()) << s.status();
       ImportAll(s->get(), {TestRecord(kA, 1000)});
     }
-    Sql("DROP TABLE match_records, match_clock; UPDATE accord_meta SET schema_version = 1");
+    Sql("DROP TABLE match_records, match_clock, audit_log; "
+        "UPDATE accord_meta SET schema_version = 1");
   }
 
   Options AsIs(bool read_only = false) const {
@@ -74,7 +79,7 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Has(w.status(), "accord migrate")) << w.status();
-  EXPECT_TRUE(Has(w.status(), Cat(url, ": store schema version 1, this Accord writes 3")))
+  EXPECT_TRUE(Has(w.status(), Cat(url, ": store schema version 1, this Accord writes ", kLatest)))
       << w.status();
   EXPECT_TRUE(Has(w.status(), "with every frontend of this store stopped or upgraded"))
       << w.status();
@@ -91,7 +96,7 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
     auto st = (*check)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 1);
-    EXPECT_EQ(st->latest, 3);
+    EXPECT_EQ(st->latest, kLatest);
     EXPECT_EQ(st->location, url);
     EXPECT_EQ((*check)->Migrate().status().code(), absl::StatusCode::kFailedPrecondition);
   }
@@ -102,15 +107,15 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
     auto st = (*s)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 1);
-    EXPECT_EQ(st->latest, 3);
+    EXPECT_EQ(st->latest, kLatest);
     auto m = (*s)->Migrate();
     ASSERT_TRUE(m.ok()) << m.status();
-    EXPECT_EQ(m->current, 3);
-    EXPECT_EQ(m->latest, 3);
+    EXPECT_EQ(m->current, kLatest);
+    EXPECT_EQ(m->latest, kLatest);
     EXPECT_EQ(m->location, url);
     auto again = (*s)->Migrate();  // idempotent
     ASSERT_TRUE(again.ok()) << again.status();
-    EXPECT_EQ(again->current, 3);
+    EXPECT_EQ(again->current, kLatest);
   }
 
   // Now an ordinary open takes it, the ledger works, and what was stored is still there.
@@ -118,7 +123,7 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto st = (*s)->Schema();
   ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(st->current, 3);
+  EXPECT_EQ(st->current, kLatest);
   auto rec = (*s)->matches()->Record({{"s:1", kA, 100}, {"s:2", kA, 200}});
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_EQ(rec->size(), 2u);
@@ -134,6 +139,15 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
   ASSERT_EQ(page->objects.size(), 1u);
   EXPECT_EQ(page->objects[0].id, kA);
   EXPECT_EQ(ImportAll(s->get(), {TestRecord(kB, 1000)}).added, 1u);
+  // ... and so does the audit log, which version 4 adds.
+  ASSERT_NE((*s)->audit_log(), nullptr);
+  auto appended = (*s)->audit_log()->Append([](uint64_t seq, const std::string& hash) {
+    EXPECT_EQ(seq, 0u);
+    EXPECT_EQ(hash, "");
+    return absl::StatusOr<std::vector<AuditRow>>(std::vector<AuditRow>{{1, "h1", "line 1"}});
+  });
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_EQ(*appended, 1u);
 }
 
 // Schema 1 as first released had the match ledger already (created by every writing open);
@@ -149,7 +163,7 @@ TEST_F(PgMigrate, AVersion1StoreWithTheLedgerKeepsItsRecords) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto m = (*s)->Migrate();
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->current, 3);
+  EXPECT_EQ(m->current, kLatest);
   auto open = Store::Open(where_.options());
   ASSERT_TRUE(open.ok()) << open.status();
   EXPECT_EQ(*(*open)->matches()->Count(), 1u);
@@ -158,7 +172,7 @@ TEST_F(PgMigrate, AVersion1StoreWithTheLedgerKeepsItsRecords) {
 
 TEST_F(PgMigrate, ANewerStoreIsRefusedAndNotMigrated) {
   { ASSERT_TRUE(Store::Open(where_.options()).ok()); }
-  Sql("UPDATE accord_meta SET schema_version = 4");
+  Sql(Cat("UPDATE accord_meta SET schema_version = ", kLatest + 1));
   auto w = Store::Open(where_.options());
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -172,12 +186,12 @@ TEST_F(PgMigrate, ANewerStoreIsRefusedAndNotMigrated) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto st = (*s)->Schema();
   ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(st->current, 4);
-  EXPECT_EQ(st->latest, 3);
+  EXPECT_EQ(st->current, kLatest + 1);
+  EXPECT_EQ(st->latest, kLatest);
   auto m = (*s)->Migrate();
   EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Has(m.status(), "upgrade accord")) << m.status();
-  EXPECT_EQ((*s)->Schema()->current, 4);  // left alone
+  EXPECT_EQ((*s)->Schema()->current, kLatest + 1);  // left alone
 }
 
 // An empty database: an ordinary open creates the store at the latest version directly; an
@@ -189,7 +203,7 @@ TEST_F(PgMigrate, AnEmptyDatabaseIsCreatedAtTheLatestVersion) {
     auto st = (*s)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 0);
-    EXPECT_EQ(st->latest, 3);
+    EXPECT_EQ(st->latest, kLatest);
   }
   Options ro = where_.options();
   ro.read_only = true;
@@ -200,11 +214,11 @@ TEST_F(PgMigrate, AnEmptyDatabaseIsCreatedAtTheLatestVersion) {
     EXPECT_EQ((*s)->Schema()->current, 0);
     auto m = (*s)->Migrate();
     ASSERT_TRUE(m.ok()) << m.status();
-    EXPECT_EQ(m->current, 3);
+    EXPECT_EQ(m->current, kLatest);
   }
   auto s = Store::Open(where_.options());
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ((*s)->Schema()->current, 3);
+  EXPECT_EQ((*s)->Schema()->current, kLatest);
   EXPECT_EQ(ImportAll(s->get(), {TestRecord(kA, 1000)}).added, 1u);
   EXPECT_TRUE((*s)->matches()->Record({{"s:1", kA, 100}}).ok());
 }
@@ -231,7 +245,7 @@ TEST_F(PgMigrate, VersionsStoredBeforeTheTextIndexAreIndexedByReindex) {
     ASSERT_TRUE(s.ok()) << s.status();
     auto m = (*s)->Migrate();
     ASSERT_TRUE(m.ok()) << m.status();
-    EXPECT_EQ(m->current, 3);
+    EXPECT_EQ(m->current, kLatest);
   }
   Options o = where_.options();
   o.derive_terms = [](const stix::ObjectRecord&, std::vector<std::string>*) {};

@@ -25,7 +25,7 @@ namespace {
 // Every statement is idempotent (IF NOT EXISTS): schema 1 as first released already had the
 // match ledger, which version 2 adds. A step is one SQL text, so that a later one is a line
 // more in kPgMigrations.
-constexpr int kPgSchemaVersion = 3;
+constexpr int kPgSchemaVersion = 4;
 // Version 1 (with kPgAuthSchema, pg_auth.cc).
 constexpr const char* kPgSchema1 = R"sql(
 CREATE TABLE IF NOT EXISTS accord_meta(
@@ -117,8 +117,7 @@ struct PgMigration {
   const char* sql;
 };
 constexpr PgMigration kPgMigrations[] = {
-    {2, kPgMatchSchema},
-    {3, kPgTextSchema},
+    {2, kPgMatchSchema}, {3, kPgTextSchema}, {4, kPgAuditSchema},  // pg_store.h
 };
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion - 1 &&
                   kPgMigrations[std::size(kPgMigrations) - 1].to == kPgSchemaVersion,

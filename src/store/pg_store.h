@@ -7,8 +7,9 @@
 // index (FindTerms, FindTermRange: SQLite's 64-bit keys), retention (Purge), and the stream
 // workers' match ledger (MatchLedger, whose recording time is drawn under the same lock from
 // match_clock, as date_added is), and the full-text index with the web UI's search without a
-// value (Browse; pg_browse.cc: a tsvector per version, folded as SQLite folds). Not yet:
-// the audit log's checkpoints and federation's agreements (docs/SCALE_OUT.md).
+// value (Browse; pg_browse.cc: a tsvector per version, folded as SQLite folds), and the node's
+// audit log (AuditStore; pg_audit.cc). Agreements, peers, requests and the audit checkpoints
+// are settings and objects like any other (docs/SCALE_OUT.md).
 //
 // Ordering across frontends: every writing transaction takes one transaction-scoped advisory
 // lock first, so writes are serialised across all processes as SQLite's write lock does for
@@ -86,6 +87,28 @@ class PgMatchLedger final : public MatchLedger {
   PgStore* store_;
 };
 
+// The node's audit log in the PostgreSQL store (pg_audit.cc): one chain for every process that
+// uses the database. Its table, version 4 of the schema (pg_store.cc, kPgMigrations): `line` is
+// the entry as the audit layer serialised it; `hash` is repeated beside it so that the head and
+// a purge's check read one short column.
+inline constexpr const char* kPgAuditSchema = R"sql(
+CREATE TABLE IF NOT EXISTS audit_log(
+  seq bigint PRIMARY KEY CHECK (seq > 0),
+  hash text NOT NULL,
+  line text NOT NULL);
+)sql";
+class PgAuditStore final : public AuditStore {
+ public:
+  explicit PgAuditStore(PgStore* store) : store_(store) {}
+  absl::StatusOr<uint64_t> Append(const MakeRows& make) override;
+  absl::StatusOr<std::pair<uint64_t, std::string>> Last() override;
+  absl::StatusOr<std::vector<AuditRow>> Read(uint64_t after, uint64_t limit) override;
+  absl::StatusOr<uint64_t> DropThrough(uint64_t seq, const std::string& hash) override;
+
+ private:
+  PgStore* store_;
+};
+
 // The lexemes object_text holds of a version (pg_browse.cc): the folded words of its name and
 // description (FoldWords) and its markings' lexemes, distinct, sorted, space-separated; "" when
 // it has none (no row).
@@ -138,6 +161,7 @@ class PgStore final : public Store, public Quarantine {
   StatusStore* statuses() override { return &statuses_; }
   MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
+  AuditStore* audit_log() override { return &audit_; }
   absl::StatusOr<SchemaState> Schema() override;
   absl::StatusOr<SchemaState> Migrate() override;
 
@@ -210,6 +234,7 @@ class PgStore final : public Store, public Quarantine {
   PgAuthStore auth_{this};
   PgStatusStore statuses_{this};
   PgMatchLedger matches_{this};
+  PgAuditStore audit_{this};
 };
 
 }  // namespace accord::store::detail

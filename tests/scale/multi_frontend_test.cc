@@ -6,7 +6,8 @@
 //   added_after (X-TAXII-Date-Added-Last, as TAXII clients do): every object acknowledged
 //   (in a complete status) is read exactly once by every pager, and nothing else is;
 // - a status resource created by one frontend is read from another;
-// - a key revoked through the CLI is refused by all three within a second.
+// - a key revoked through the CLI is refused by all three within a second;
+// - the node's audit log is one chain in the store, whichever frontend wrote each entry.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -192,6 +194,126 @@ TEST_F(MultiFrontend, AKeyRevokedOnceIsRefusedByEveryFrontendWithinOneSecond) {
                                   << " ms";
     EXPECT_EQ(Http(servers_[f].port(), "GET", "/taxii2/", admin_).status, 200) << f;
   }
+}
+
+// The node keeps one audit log in the shared store: what one frontend wrote and what another
+// served are entries of one chain, which any frontend's data directory (or a command's)
+// verifies and queries; no frontend keeps a log file of its own.
+TEST_F(MultiFrontend, TheFrontendsKeepOneAuditLogInTheStore) {
+  StartFrontends();
+  const std::string objects = "/api/collections/default/objects/";
+  const std::string id = "indicator--a0d17000-0000-4000-8000-000000000001";
+  HttpReply w =
+      Http(servers_[0].port(), "POST", objects, admin_, "{\"objects\":[" + Indicator(id) + "]}");
+  ASSERT_EQ(w.status, 202) << w.body;
+  HttpReply r = Http(servers_[1].port(), "GET", objects + id + "/", admin_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Cli("user add carol --role reader");  // an operator's change, from the CLI
+
+  // From frontend 2's data directory: the chain verifies, and holds all three.
+  auto audit = [&](const std::string& args) {
+    return RunCmd(Accord() + " --store " + ShellQuote(url_) + " audit " + args + " --data " +
+                      ShellQuote((dir_.path() / "frontend2").string()),
+                  dir_.path());
+  };
+  RunResult v = audit("verify --json");
+  ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+  json verdict = json::parse(v.out);
+  EXPECT_TRUE(verdict["ok"].get<bool>()) << v.out;
+  EXPECT_EQ(verdict["first_seq"], 1);
+  RunResult q = audit("query --object " + id + " --json");
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  std::set<std::string> actions;
+  std::istringstream lines(q.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) actions.insert(json::parse(line)["action"].get<std::string>());
+  }
+  EXPECT_EQ(actions, (std::set<std::string>{"write", "egress"})) << q.out;
+  RunResult u = audit("query --action user.add --json");
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_NE(u.out.find("carol"), std::string::npos) << u.out;
+  for (int f = 0; f < kFrontends; ++f) {
+    EXPECT_FALSE(
+        std::filesystem::exists(dir_.path() / ("frontend" + std::to_string(f)) / "audit.log"))
+        << "frontend " << f << " keeps a log of its own";
+  }
+}
+
+// A node of one machine moves to the shared store with its audit log: `accord store copy` takes
+// the file's entries line for line, so the chain and the checkpoint signed on the old machine
+// verify on the cluster; the copy is recorded after them; and a source that changed since is
+// found by --verify-only.
+TEST_F(MultiFrontend, AStoreCopyCarriesTheAuditLogAndItsCheckpoints) {
+  const auto old_node = dir_.path() / "old-node";
+  auto on_old = [&](const std::string& args) {
+    return RunCmd(Accord() + " --data " + ShellQuote(old_node.string()) + " " + args, dir_.path());
+  };
+  {
+    std::ofstream out(dir_.path() / "two.jsonl");
+    out << Indicator("indicator--c0b10000-0000-4000-8000-000000000001") << "\n"
+        << Indicator("indicator--c0b10000-0000-4000-8000-000000000002") << "\n";
+  }
+  RunResult r = on_old("node init --name old-node");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = on_old("import -q " + ShellQuote((dir_.path() / "two.jsonl").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = on_old("audit checkpoint --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json checkpoint = json::parse(r.out);
+  // What the old node's log holds, read from the file itself.
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(old_node / "audit.log");
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(checkpoint["seq"], lines.size());
+
+  r = RunCmd(Accord() + " store copy --from sqlite:" + ShellQuote(old_node.string()) + " --to " +
+                 ShellQuote(url_),
+             dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("copied: " + std::to_string(lines.size()) + " audit log entry(ies)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("its audit log begins with the source's entries"), std::string::npos)
+      << r.out;
+
+  // On the cluster: the same lines, then the copy's own entry; the old checkpoint verifies.
+  auto on_new = [&](const std::string& args) {
+    return RunCmd(Accord() + " --store " + ShellQuote(url_) + " --data " +
+                      ShellQuote((dir_.path() / "new-node").string()) + " " + args,
+                  dir_.path());
+  };
+  r = on_new("audit verify --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json verdict = json::parse(r.out);
+  EXPECT_TRUE(verdict["ok"].get<bool>()) << r.out;
+  EXPECT_EQ(verdict["entries"], lines.size() + 1);
+  EXPECT_EQ(verdict["checkpoints_verified"], 1) << r.out;
+  r = on_new("audit query --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> entries;
+  std::istringstream got(r.out);
+  for (std::string l; std::getline(got, l);) {
+    if (!l.empty()) entries.push_back(json::parse(l));
+  }
+  ASSERT_EQ(entries.size(), lines.size() + 1);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(entries[i]["action"], json::parse(lines[i])["action"]) << i;
+    EXPECT_EQ(entries[i]["seq"], i + 1);
+  }
+  EXPECT_EQ(entries.back()["action"], "store.copy");
+
+  // The old node serves on (an export is recorded, nothing else changes): its log no longer
+  // is the head of the copy's.
+  r = on_old("export");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunCmd(Accord() + " store copy --verify-only --from sqlite:" + ShellQuote(old_node.string()) +
+                 " --to " + ShellQuote(url_),
+             dir_.path());
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("audit"), std::string::npos) << r.err;
 }
 
 // `[store] url` in a node's accord.toml names the store, as --store does; a bad one is refused

@@ -22,6 +22,7 @@
 // Thread safety: Log's methods may be called concurrently.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "accord/common/status.h"
+#include "accord/store/store.h"
 
 namespace accord::audit {
 
@@ -102,6 +104,26 @@ struct Head {
   uint64_t size = 0;
 };
 
+/// What Verify found. `ok` is false at the first entry that does not verify; `first_bad` is
+/// its seq (the seq expected at that place), `line` its line in the file, `problem` the rule.
+struct VerifyReport {
+  bool ok = true;
+  uint64_t entries = 0;
+  uint64_t first_seq = 0, last_seq = 0;
+  std::string last_hash = kGenesis;
+  uint64_t first_bad = 0;
+  uint64_t line = 0;
+  std::string problem;
+  uint64_t checkpoints = 0;  ///< checkpoints whose entry was found with their hash
+};
+
+/// One point the log must pass through: entry `seq` has hash `hash` (a checkpoint, the head).
+struct Anchor {
+  uint64_t seq = 0;
+  std::string hash;
+  std::string source;  ///< for messages: "checkpoint 3", "audit.head"
+};
+
 class FileLock;  // log.cc
 
 /// The most object versions one entry lists; a larger write or page is split over entries.
@@ -109,8 +131,12 @@ inline constexpr size_t kMaxVersionsPerEntry = 10000;
 
 class Log {
  public:
-  /// The log of the node whose data directory is `data_dir` (created 0600 on first append).
-  static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& data_dir);
+  /// The node's log. When `store` keeps the audit log (Store::audit_log(): a PostgreSQL store,
+  /// shared by every frontend, worker and command of the node, issue 17), the log is there,
+  /// one chain for all of them; otherwise (SQLite, or no store) it is `<data_dir>/audit.log`
+  /// (created 0600 on first append). `store` may be null, and must outlive the log.
+  static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& data_dir,
+                                                   store::Store* store);
   ~Log();
 
   /// Appends `e` (split into several entries when it lists more than kMaxVersionsPerEntry
@@ -131,11 +157,37 @@ class Log {
   /// that hash, or is the last entry.
   absl::StatusOr<uint64_t> DropThrough(uint64_t seq, const std::string& hash);
 
+  /// Appends entries copied from another log line for line, their seqs, hashes and chain
+  /// unchanged (`accord store copy`): the first must follow this log's last entry, or start an
+  /// empty log (anywhere: a log purged up to a checkpoint starts after it); FailedPrecondition
+  /// otherwise, with nothing written.
+  absl::Status AppendCopied(const std::vector<store::AuditRow>& rows);
+  /// Calls f(line, line or row number, too long) for each entry's line, in order, until f
+  /// returns false.
+  absl::Status Lines(const std::function<bool(std::string_view, uint64_t, bool)>& f);
+
+  /// Checks every entry, as the free Verify() below does for a file, against `anchors`.
+  absl::StatusOr<VerifyReport> Verify(std::vector<Anchor> anchors);
+  /// Calls `f` for every entry, in order, until it returns false (as the free ForEach()).
+  absl::Status ForEach(const std::function<bool(const Entry&)>& f);
+
+  /// Whether the log is kept in the store rather than in a file.
+  bool in_store() const { return db_ != nullptr; }
+  /// Where the log is, for messages: the file, or the store's location.
+  const std::string& where() const { return in_store() ? where_ : path_; }
+  /// The file and its head file (empty when the log is in the store, which has no head file:
+  /// its last row is the head).
   const std::string& path() const { return path_; }
   const std::string& head_path() const { return head_path_; }
 
  private:
+  struct Pending;
   Log(std::string path, std::string head_path);
+  absl::StatusOr<uint64_t> AppendToStore(Entry e);
+  // Writes `lines` at the end of the locked file, whose size was `size`, and records `h` (the
+  // head after them) as the head.
+  absl::Status WriteLocked(const std::string& lines, uint64_t size, Head* h);
+  void FlushToStore(const std::vector<Pending*>& batch);
   absl::Status OpenFile();
   absl::StatusOr<Head> HeadLocked();
   absl::StatusOr<Head> LockAndHead(std::optional<FileLock>* lock);
@@ -149,7 +201,24 @@ class Log {
   // The head after this process's last append; valid while the log still has its size.
   Head cached_;
   bool cached_valid_ = false;
+
+  // In the store: the appends waiting, written as one batch by whichever appender finds no
+  // batch in flight (PERF: one transaction for all the entries that arrived during the last
+  // one, as the store's group commit does for objects).
+  store::AuditStore* db_ = nullptr;
+  std::string where_;
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::vector<Pending*> queue_;
+  bool flushing_ = false;
 };
+
+/// Copies every entry of `from` to the end of `to` (empty, or ending where `from` begins),
+/// line for line, in batches (`accord store copy`: the chain, its hashes and the checkpoints
+/// that vouch for it hold in the copy). Returns how many entries were copied.
+absl::StatusOr<uint64_t> CopyLog(Log& from, Log& to);
+/// OK when `to` begins with `from`'s entries, byte for byte; DataLoss otherwise.
+absl::Status VerifyLogCopy(Log& from, Log& to);
 
 /// The serialised line of `e` (without the newline), with its hash computed over the rest and
 /// stored in `e->hash`. `e->seq`, `time` and `prev` must be set.
@@ -161,26 +230,6 @@ bool Parse(std::string_view line, Entry* e, std::string* why);
 /// The SHA-256 (hex) that `line` should carry as its hash, and whether it ends with a
 /// well-formed hash member at all.
 bool ComputeHash(std::string_view line, std::string* computed, std::string* stated);
-
-/// What Verify found. `ok` is false at the first entry that does not verify; `first_bad` is
-/// its seq (the seq expected at that place), `line` its line in the file, `problem` the rule.
-struct VerifyReport {
-  bool ok = true;
-  uint64_t entries = 0;
-  uint64_t first_seq = 0, last_seq = 0;
-  std::string last_hash = kGenesis;
-  uint64_t first_bad = 0;
-  uint64_t line = 0;
-  std::string problem;
-  uint64_t checkpoints = 0;  ///< checkpoints whose entry was found with their hash
-};
-
-/// One point the log must pass through: entry `seq` has hash `hash` (a checkpoint, the head).
-struct Anchor {
-  uint64_t seq = 0;
-  std::string hash;
-  std::string source;  ///< for messages: "checkpoint 3", "audit.head"
-};
 
 /// Reads the log at `path` and checks every entry: the format, the hash, the sequence (no gap,
 /// no repeat, in order) and the chain; then that every anchor's entry is present with the

@@ -38,6 +38,12 @@ absl::StatusOr<std::optional<NodeInfo>> LoadNode(store::Store& store);
 /// The node's secret key (64 raw bytes) from <data>/node.key. FailedPrecondition when the
 /// file is readable by anyone but its owner (it is then not used).
 absl::StatusOr<std::string> LoadSecretKey(const std::string& data_dir);
+/// LoadSecretKey, and the key must be `node`'s: FailedPrecondition otherwise, naming the file.
+/// On a node of several machines (issue 17) each keeps a copy of node.key in its data
+/// directory; a machine given another key would sign what peers then refuse.
+absl::StatusOr<std::string> LoadSecretKeyFor(const NodeInfo& node, const std::string& data_dir);
+/// LoadNode and LoadSecretKeyFor: FailedPrecondition before `accord node init`.
+absl::StatusOr<std::string> LoadNodeSecretKey(store::Store& store, const std::string& data_dir);
 
 /// Which signers' keys are believed (issue 12, point 5). A key a configured peer was added
 /// with, and this node's own, always are. A key that a stored identity object introduces (the

@@ -348,6 +348,41 @@ class MatchLedger {
   virtual absl::Status Restore(const std::vector<RecordedMatch>& records) = 0;
 };
 
+/// One entry of the node's audit log as the store keeps it: its sequence number, its hash and
+/// its serialised line (the format, the hashes and the chain are the audit layer's,
+/// accord/audit/log.h; the store only keeps lines in order and serialises their appenders).
+struct AuditRow {
+  uint64_t seq = 0;
+  std::string hash;
+  std::string line;
+};
+
+/// The audit log kept in the store (issue 17), where several processes on several machines
+/// (frontends, workers, the CLI) are one node and so append to one chain. A backend that
+/// keeps none (SQLite: one machine, whose log is the data directory's file) has no
+/// Store::audit_log().
+/// Thread safety: as Store; appenders in every process are serialised by the store.
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  /// The rows an append adds, given the last row's seq and hash (0 and "" for an empty log).
+  using MakeRows =
+      std::function<absl::StatusOr<std::vector<AuditRow>>(uint64_t seq, const std::string& hash)>;
+  /// Under the store's audit lock, in one transaction: reads the last row, calls `make` with
+  /// it, and appends the rows it returns, whose seqs must follow it one by one (in an empty
+  /// log the first may be any seq > 0: the copy of a log purged up to a checkpoint starts
+  /// after it); InvalidArgument otherwise, and nothing is appended. Returns the new last seq.
+  virtual absl::StatusOr<uint64_t> Append(const MakeRows& make) = 0;
+  /// The last row's seq and hash (0 and "" for an empty log).
+  virtual absl::StatusOr<std::pair<uint64_t, std::string>> Last() = 0;
+  /// Rows with seq > `after`, in order, at most `limit` (> 0).
+  virtual absl::StatusOr<std::vector<AuditRow>> Read(uint64_t after, uint64_t limit) = 0;
+  /// Retention, as whole checkpoints: removes every row up to and including `seq`, in one
+  /// transaction, when row `seq` has `hash` and is not the last; FailedPrecondition, with
+  /// nothing removed, otherwise. Returns how many rows went.
+  virtual absl::StatusOr<uint64_t> DropThrough(uint64_t seq, const std::string& hash) = 0;
+};
+
 /// The value index (issue 15, docs/FORMATS.md "Correlation"): the terms an object version is
 /// found by ("domain:evil.example", "ipv4:192.0.2.1", "ref:indicator--..."). The store keeps
 /// one row per (term, version) and knows nothing of how terms are derived: the deriver lives
@@ -538,6 +573,9 @@ class Store {
   /// The content-conflict quarantine (owned by the store), or nullptr when the backend keeps
   /// none.
   virtual Quarantine* quarantine() { return nullptr; }
+  /// The node's audit log when the store keeps it (owned by the store), or nullptr when the
+  /// log is the data directory's file (see AuditStore).
+  virtual AuditStore* audit_log() { return nullptr; }
 
   /// Retention (issue 13, point 6; docs/PRIVACY.md "Retention"): removes what `rules` says has
   /// been kept long enough, from every collection, and the bytes of each removed version from
