@@ -626,7 +626,9 @@ absl::Status Log::WriteLocked(const std::string& lines, uint64_t size, Head* h) 
 }
 
 absl::Status Log::Sync() {
-  if (in_store()) return absl::OkStatus();  // each append is committed
+  // In the store each append is committed (without waiting for the WAL, pg_audit.cc); the
+  // checkpoint that follows is stored by a synchronous commit, which flushes the WAL up to it.
+  if (in_store()) return absl::OkStatus();
   std::lock_guard<std::mutex> l(mu_);
   ACCORD_RETURN_IF_ERROR(OpenFile());
   if (::fdatasync(fd_) != 0) return Errno("fdatasync", path_);
