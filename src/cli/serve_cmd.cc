@@ -293,7 +293,8 @@ absl::Status Serve(const Globals& g, const ServeFlags& f) {
   // Browser sessions (issue 16, docs/UI_API.md): a request without an Authorization header
   // may be authenticated by its session cookie; cookie-borne writes need the CSRF token.
   auto keys = http::NewAuthDbAuthenticator(auth.get());
-  web::Sessions sessions(auth.get(), web::SessionOptions());
+  // They live in the store, so that every frontend of a PostgreSQL store knows every session.
+  web::Sessions sessions(auth.get(), st->sessions(), web::SessionOptions());
   auto authenticator = web::NewSessionAuthenticator(keys.get(), &sessions);
   http::Router router(taxii::ErrorResponse);
   router.Use(http::AuthenticationMiddleware(authenticator.get()));

@@ -18,8 +18,8 @@ namespace {
 using common::Cat;
 
 // The schema version this build writes (docs/SCALE_OUT.md): 1 the base, 2 the match ledger,
-// 3 the full-text index, 4 the audit log.
-constexpr int kLatest = 4;
+// 3 the full-text index, 4 the audit log, 5 the web UI's sessions.
+constexpr int kLatest = 5;
 
 const std::string kA = "indicator--11111111-1111-4111-8111-111111111111";
 const std::string kB = "indicator--22222222-2222-4222-8222-222222222222";
@@ -46,15 +46,15 @@ class PgMigrate : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st;
   }
 
-  // A store at schema version 1 (before the match ledger and the audit log) holding kA: made by
-  // this build, then taken back to what version 1 was.
+  // A store at schema version 1 (before the match ledger, the audit log and the web UI's
+  // sessions) holding kA: made by this build, then taken back to what version 1 was.
   void MakeVersion1Store() {
     {
       auto s = Store::Open(where_.options());
       ASSERT_TRUE(s.ok()) << s.status();
       ImportAll(s->get(), {TestRecord(kA, 1000)});
     }
-    Sql("DROP TABLE match_records, match_clock, audit_log; "
+    Sql("DROP TABLE match_records, match_clock, audit_log, web_sessions; "
         "UPDATE accord_meta SET schema_version = 1");
   }
 

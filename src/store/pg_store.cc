@@ -25,7 +25,7 @@ namespace {
 // Every statement is idempotent (IF NOT EXISTS): schema 1 as first released already had the
 // match ledger, which version 2 adds. A step is one SQL text, so that a later one is a line
 // more in kPgMigrations.
-constexpr int kPgSchemaVersion = 4;
+constexpr int kPgSchemaVersion = 5;
 // Version 1 (with kPgAuthSchema, pg_auth.cc).
 constexpr const char* kPgSchema1 = R"sql(
 CREATE TABLE IF NOT EXISTS accord_meta(
@@ -116,9 +116,9 @@ struct PgMigration {
   int to;
   const char* sql;
 };
+// (kPgAuditSchema and kPgSessionSchema are in pg_store.h.)
 constexpr PgMigration kPgMigrations[] = {
-    {2, kPgMatchSchema}, {3, kPgTextSchema}, {4, kPgAuditSchema},  // pg_store.h
-};
+    {2, kPgMatchSchema}, {3, kPgTextSchema}, {4, kPgAuditSchema}, {5, kPgSessionSchema}};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion - 1 &&
                   kPgMigrations[std::size(kPgMigrations) - 1].to == kPgSchemaVersion,
               "one migration step per schema version after 1");
@@ -242,8 +242,13 @@ absl::Status PgStore::Lease::Open() {
   return absl::OkStatus();
 }
 
+absl::Status PgStore::CheckWritable() const {
+  if (options_.read_only) return absl::FailedPreconditionError("store opened read-only");
+  return absl::OkStatus();
+}
+
 absl::Status PgStore::WriteTxn::Begin() {
-  if (s_->options_.read_only) return absl::FailedPreconditionError("store opened read-only");
+  ACCORD_RETURN_IF_ERROR(s_->CheckWritable());
   lock_ = std::unique_lock<std::mutex>(s_->write_mu_);
   ACCORD_RETURN_IF_ERROR(lease_.Open());
   ACCORD_RETURN_IF_ERROR(lease_->Exec("BEGIN", "begin a write"));

@@ -7,8 +7,9 @@
 // index (FindTerms, FindTermRange: SQLite's 64-bit keys), retention (Purge), and the stream
 // workers' match ledger (MatchLedger, whose recording time is drawn under the same lock from
 // match_clock, as date_added is), and the full-text index with the web UI's search without a
-// value (Browse; pg_browse.cc: a tsvector per version, folded as SQLite folds), and the node's
-// audit log (AuditStore; pg_audit.cc). Agreements, peers, requests and the audit checkpoints
+// value (Browse; pg_browse.cc: a tsvector per version, folded as SQLite folds), the node's
+// audit log (AuditStore; pg_audit.cc), and the web UI's browser sessions (SessionStore;
+// pg_sessions.cc). Agreements, peers, requests and the audit checkpoints
 // are settings and objects like any other (docs/SCALE_OUT.md).
 //
 // Ordering across frontends: every writing transaction takes one transaction-scoped advisory
@@ -115,6 +116,34 @@ class PgAuditStore final : public AuditStore {
   PgStore* store_;
 };
 
+// The web UI's browser sessions in the PostgreSQL store (pg_sessions.cc), so that every frontend
+// knows every session. Its table, version 5 of the schema (pg_store.cc, kPgMigrations), is
+// SQLite's (sqlite_sessions.cc).
+inline constexpr const char* kPgSessionSchema = R"sql(
+CREATE TABLE IF NOT EXISTS web_sessions(
+  key text PRIMARY KEY,
+  csrf_hash text NOT NULL,
+  "user" text NOT NULL,
+  key_id text NOT NULL,
+  role text NOT NULL,
+  created bigint NOT NULL,
+  last_used bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS web_sessions_last_used ON web_sessions(last_used);
+CREATE INDEX IF NOT EXISTS web_sessions_created ON web_sessions(created);
+)sql";
+class PgSessionStore final : public SessionStore {
+ public:
+  explicit PgSessionStore(PgStore* store) : store_(store) {}
+  absl::Status Put(const SessionRow& row, const SessionBounds& bounds) override;
+  absl::StatusOr<std::optional<SessionRow>> Find(const std::string& key) override;
+  absl::StatusOr<bool> Touch(const std::string& key, Micros last_used) override;
+  absl::Status Delete(const std::string& key) override;
+  absl::StatusOr<uint64_t> Count() override;
+
+ private:
+  PgStore* store_;
+};
+
 // The lexemes object_text holds of a version (pg_browse.cc): the folded words of its name and
 // description (FoldWords) and its markings' lexemes, distinct, sorted, space-separated; "" when
 // it has none (no row).
@@ -168,6 +197,7 @@ class PgStore final : public Store, public Quarantine {
   MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
   AuditStore* audit_log() override { return &audit_; }
+  SessionStore* sessions() override { return &sessions_; }
   absl::StatusOr<SchemaState> Schema() override;
   absl::StatusOr<SchemaState> Migrate() override;
 
@@ -215,6 +245,8 @@ class PgStore final : public Store, public Quarantine {
     bool open_ = false;
   };
 
+  // FailedPrecondition on a read-only store (for writers that take no WriteTxn).
+  absl::Status CheckWritable() const;
   // What derives a version's value-index terms (Options::derive_terms).
   const TermDeriver& deriver() const { return options_.derive_terms; }
   // The row id of a collection by id or alias; created (by a caller in a WriteTxn) when
@@ -241,6 +273,7 @@ class PgStore final : public Store, public Quarantine {
   PgStatusStore statuses_{this};
   PgMatchLedger matches_{this};
   PgAuditStore audit_{this};
+  PgSessionStore sessions_{this};
 };
 
 }  // namespace accord::store::detail

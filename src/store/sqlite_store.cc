@@ -132,8 +132,9 @@ namespace {
 // comparison chain: 1M-indicator import 57k -> 77k objects/s (docs/PERFORMANCE.md).
 // 7: value_terms (issue 15); 8: without its index by vid; 9: object_text, the full-text index
 // (issue 16); 10: value_keys instead of value_terms (TermKey: 64-bit keys, not the terms' text);
-// 11: match_records and match_clock, the stream workers' match ledger (issue 17, kMatchSchema).
-constexpr int kSchemaVersion = 11;
+// 11: match_records and match_clock, the stream workers' match ledger (issue 17, kMatchSchema);
+// 12: web_sessions, the web UI's browser sessions (issue 17, kSessionSchema, sqlite_sessions.cc).
+constexpr int kSchemaVersion = 12;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -450,7 +451,7 @@ absl::Status SqliteStore::ApplySchema() {
   ACCORD_RETURN_IF_ERROR(
       Exec(db, common::Cat("CREATE TABLE IF NOT EXISTS objects", kObjectsColumns, ";", kSchemaRest,
                            kAuthSchema, kStatusSchema, kQuarantineSchema, kMatchSchema,
-                           "PRAGMA user_version = ", kSchemaVersion, ";")));
+                           kSessionSchema, "PRAGMA user_version = ", kSchemaVersion, ";")));
   if (version >= 7 && version < 10) ACCORD_RETURN_IF_ERROR(Exec(db, "DROP TABLE value_terms;"));
   if (version >= 1 && version < 10) {
     // Versions stored before the value index (7), the full-text index (9) or the value index's

@@ -80,6 +80,20 @@ class SqliteAuthStore;
 class SqliteStatusStore;
 class SqliteStore;
 
+// The web UI's browser sessions in accord.db (table web_sessions; sqlite_sessions.cc).
+class SqliteSessionStore final : public SessionStore {
+ public:
+  explicit SqliteSessionStore(SqliteStore* store) : store_(store) {}
+  absl::Status Put(const SessionRow& row, const SessionBounds& bounds) override;
+  absl::StatusOr<std::optional<SessionRow>> Find(const std::string& key) override;
+  absl::StatusOr<bool> Touch(const std::string& key, Micros last_used) override;
+  absl::Status Delete(const std::string& key) override;
+  absl::StatusOr<uint64_t> Count() override;
+
+ private:
+  SqliteStore* store_;
+};
+
 // The match ledger in accord.db (tables match_records and match_clock; sqlite_store.cc).
 class SqliteMatchLedger final : public MatchLedger {
  public:
@@ -101,6 +115,7 @@ class SqliteMatchLedger final : public MatchLedger {
 extern const char* const kAuthSchema;
 extern const char* const kStatusSchema;
 extern const char* const kQuarantineSchema;  // sqlite_quarantine.cc
+extern const char* const kSessionSchema;     // sqlite_sessions.cc
 
 // Copies the users, keys and grants of a pre-schema-3 node's `<dir>/auth.db` into the
 // store (one transaction on `db`, the writer connection, whose caller holds the write lock)
@@ -131,6 +146,7 @@ class SqliteStore final : public Store, public Quarantine {
   StatusStore* statuses() override;
   MatchLedger* matches() override { return &matches_; }
   Quarantine* quarantine() override { return this; }
+  SessionStore* sessions() override { return &sessions_; }
   absl::StatusOr<SchemaState> Schema() override;
   absl::StatusOr<SchemaState> Migrate() override;
   absl::StatusOr<PurgeReport> Purge(const PurgeRules& rules, bool dry_run) override;
@@ -197,7 +213,7 @@ class SqliteStore final : public Store, public Quarantine {
     std::unique_ptr<Conn> db_;
   };
 
-  // For the auth and status parts (same file, same locks): the writer connection, which is
+  // For the auth, status and session parts (same file, same locks): the writer connection, which is
   // used only while holding write_mu().
   std::mutex& write_mu() { return write_mu_; }
   Conn* writer() { return writer_.get(); }
@@ -239,6 +255,7 @@ class SqliteStore final : public Store, public Quarantine {
   std::unique_ptr<SqliteAuthStore> auth_;
   std::unique_ptr<SqliteStatusStore> statuses_;
   SqliteMatchLedger matches_{this};
+  SqliteSessionStore sessions_{this};
   std::atomic<uint64_t> last_list_vm_steps_{0};
   // Opened for writing with Options::allow_old_schema: FinishWriteOpen is Migrate()'s to do.
   bool open_pending_ = false;  // under write_mu_

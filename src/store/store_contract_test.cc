@@ -1081,6 +1081,149 @@ TEST_P(StoreContract, PurgeRemovesObjectsAndMatchRecordsTogether) {
   EXPECT_EQ(*store_->matches()->Count(), 1u);
 }
 
+// --- web UI sessions (issue 17) ----------------------------------------------------------------
+
+SessionRow Session(const std::string& key, Micros created, Micros last_used) {
+  return SessionRow{key, "csrf-of-" + key, "alice", "k1d", "reader", created, last_used};
+}
+
+// The keys of the rows that `keys` names and that the store holds, in that order.
+std::vector<std::string> Held(SessionStore* s, const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (const std::string& k : keys) {
+    auto row = s->Find(k);
+    EXPECT_TRUE(row.ok()) << row.status();
+    if (row.ok() && row->has_value()) out.push_back(k);
+  }
+  return out;
+}
+
+using Keys = std::vector<std::string>;
+
+TEST_P(StoreContract, SessionsRoundTripAndAreSeenByAnotherHandle) {
+  SessionStore* s = store_->sessions();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(*s->Count(), 0u);
+  SessionRow row{"0a1b", "c3d4", "alice", "k1d", "analyst", 1000, 1500};
+  ASSERT_TRUE(s->Put(row, {}).ok());
+  auto other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  auto got = other->sessions()->Find("0a1b");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->key, "0a1b");
+  EXPECT_EQ((*got)->csrf_hash, "c3d4");
+  EXPECT_EQ((*got)->user, "alice");
+  EXPECT_EQ((*got)->key_id, "k1d");
+  EXPECT_EQ((*got)->role, "analyst");
+  EXPECT_EQ((*got)->created, 1000);
+  EXPECT_EQ((*got)->last_used, 1500);
+  EXPECT_FALSE(other->sessions()->Find("0a1c")->has_value());
+  // A Put of the same key replaces the row.
+  row.role = "reader";
+  row.last_used = 1700;
+  ASSERT_TRUE(s->Put(row, {}).ok());
+  EXPECT_EQ(*other->sessions()->Count(), 1u);
+  EXPECT_EQ((*other->sessions()->Find("0a1b"))->role, "reader");
+  EXPECT_EQ((*other->sessions()->Find("0a1b"))->last_used, 1700);
+}
+
+TEST_P(StoreContract, SessionTouchMovesLastUsedForwardOnly) {
+  SessionStore* s = store_->sessions();
+  ASSERT_TRUE(s->Put(Session("aa", 1000, 1000), {}).ok());
+  auto t = s->Touch("aa", 5000);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(*t);
+  EXPECT_EQ((*s->Find("aa"))->last_used, 5000);
+  EXPECT_TRUE(*s->Touch("aa", 3000));  // found, and left at 5000
+  EXPECT_EQ((*s->Find("aa"))->last_used, 5000);
+  EXPECT_EQ((*s->Find("aa"))->created, 1000);
+  auto none = s->Touch("bb", 6000);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(*none);
+  EXPECT_FALSE(s->Find("bb")->has_value());
+}
+
+TEST_P(StoreContract, ASessionDeletedThroughOneHandleIsGoneForEveryOther) {
+  SessionStore* s = store_->sessions();
+  ASSERT_TRUE(s->Put(Session("aa", 1000, 1000), {}).ok());
+  ASSERT_TRUE(s->Put(Session("bb", 1000, 1000), {}).ok());
+  auto other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(Held(other->sessions(), {"aa", "bb"}), (Keys{"aa", "bb"}));
+  ASSERT_TRUE(other->sessions()->Delete("aa").ok());
+  EXPECT_EQ(Held(s, {"aa", "bb"}), (Keys{"bb"}));
+  EXPECT_FALSE(*s->Touch("aa", 2000));
+  ASSERT_TRUE(s->Delete("aa").ok());  // nothing to delete: no error
+  EXPECT_EQ(*s->Count(), 1u);
+}
+
+// A Put removes expired rows: idle ones (last_used before idle_before) and old ones (created
+// before created_before, however recently used).
+TEST_P(StoreContract, SessionPutSweepsExpiredRows) {
+  SessionStore* s = store_->sessions();
+  ASSERT_TRUE(s->Put(Session("a", 100, 900), {}).ok());    // idle
+  ASSERT_TRUE(s->Put(Session("b", 500, 999), {}).ok());    // idle, by 1 us
+  ASSERT_TRUE(s->Put(Session("c", 299, 2000), {}).ok());   // created too long ago
+  ASSERT_TRUE(s->Put(Session("d", 300, 1000), {}).ok());   // neither: kept
+  ASSERT_TRUE(s->Put(Session("e", 1500, 1500), {}).ok());  // kept
+  EXPECT_EQ(*s->Count(), 5u);
+  SessionBounds bounds;
+  bounds.idle_before = 1000;
+  bounds.created_before = 300;
+  ASSERT_TRUE(s->Put(Session("f", 2000, 2000), bounds).ok());
+  EXPECT_EQ(Held(s, {"a", "b", "c", "d", "e", "f"}), (Keys{"d", "e", "f"}));
+  EXPECT_EQ(*s->Count(), 3u);
+}
+
+// The sweep's work is bounded: a backlog of expired rows goes over several Puts.
+TEST_P(StoreContract, SessionPutSweepsAtMostMaxSweptRows) {
+  SessionStore* s = store_->sessions();
+  const uint64_t backlog = SessionStore::kMaxSwept + 5;
+  for (uint64_t i = 0; i < backlog; ++i) {
+    ASSERT_TRUE(s->Put(Session(Cat("old", i), 100, 100), {}).ok());
+  }
+  SessionBounds bounds;
+  bounds.idle_before = 1000;
+  ASSERT_TRUE(s->Put(Session("new1", 2000, 2000), bounds).ok());
+  EXPECT_EQ(*s->Count(), 5u + 1u);
+  ASSERT_TRUE(s->Put(Session("new2", 2000, 2000), bounds).ok());
+  EXPECT_EQ(*s->Count(), 2u);
+}
+
+// Beyond max_rows, the least recently used rows go, never the one just put.
+TEST_P(StoreContract, SessionPutEvictsTheLeastRecentlyUsedBeyondTheBound) {
+  SessionStore* s = store_->sessions();
+  ASSERT_TRUE(s->Put(Session("a", 100, 300), {}).ok());
+  ASSERT_TRUE(s->Put(Session("b", 100, 100), {}).ok());
+  ASSERT_TRUE(s->Put(Session("c", 100, 200), {}).ok());
+  SessionBounds bounds;
+  bounds.max_rows = 3;
+  ASSERT_TRUE(s->Put(Session("d", 400, 400), bounds).ok());  // 4 rows: b, the oldest, goes
+  EXPECT_EQ(Held(s, {"a", "b", "c", "d"}), (Keys{"a", "c", "d"}));
+  ASSERT_TRUE(s->Touch("c", 500).ok());  // now a is the oldest
+  ASSERT_TRUE(s->Put(Session("e", 450, 450), bounds).ok());
+  EXPECT_EQ(Held(s, {"a", "c", "d", "e"}), (Keys{"c", "d", "e"}));
+  bounds.max_rows = 1;
+  ASSERT_TRUE(s->Put(Session("f", 50, 50), bounds).ok());  // the oldest, but the one put
+  EXPECT_EQ(Held(s, {"c", "d", "e", "f"}), (Keys{"f"}));
+}
+
+TEST_P(StoreContract, SessionWritesOnAReadOnlyStoreAreRefused) {
+  ASSERT_TRUE(store_->sessions()->Put(Session("aa", 1000, 1000), {}).ok());
+  Options o = where_.options();
+  o.read_only = true;
+  o.create = false;
+  auto ro = Store::Open(o);
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  SessionStore* s = (*ro)->sessions();
+  EXPECT_EQ((*s->Find("aa"))->created, 1000);  // reads work
+  EXPECT_EQ(s->Put(Session("bb", 1000, 1000), {}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s->Touch("aa", 2000).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s->Delete("aa").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*s->Count(), 1u);
+}
+
 // Issue 17, `accord migrate`: a store is created at the schema version this build writes, and
 // migrating a current store changes nothing.
 TEST_P(StoreContract, AFreshStoreHasTheLatestSchema) {

@@ -2,66 +2,91 @@
 // middleware order: authentication (key or cookie), then CSRF. Expected answers follow the
 // issue's rules (HttpOnly, Secure under TLS, SameSite=Strict; cross-site writes refused;
 // sessions expire; signing out ends the session on the server) and the table in
-// docs/UI_API.md; time is a test clock, never a sleep.
+// docs/UI_API.md; time is a test clock, never a sleep. Sessions live in the store (issue 17):
+// every test runs on SQLite and on PostgreSQL (ACCORD_TEST_PG; skipped without it), and a
+// second Sessions on another handle of the store plays a second frontend.
 #include "accord/web/session.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "accord/store/store.h"
-#include "common/test_util.h"
+#include "store/store_test_fixture.h"
 
 namespace accord::web {
 namespace {
 
 using namespace std::chrono_literals;
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { Open(SessionOptions()); }
-  void Open(SessionOptions o) {
-    if (!store_) {
-      store::Options so;
-      so.dir = (tmp_.path() / "data").string();
-      auto st = store::Store::Open(so);
+  // One frontend: a handle on the store, its AuthDb, Sessions and router (the serve command's
+  // middleware order, the session API, and /probe, which answers whose the request is).
+  struct Frontend {
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<http::AuthDb> auth;
+    std::unique_ptr<Sessions> sessions;
+    std::unique_ptr<http::Authenticator> keys, authn;
+    std::unique_ptr<http::Router> router;
+  };
+
+  void SetUp() override {
+    if (where_.server_missing()) {
+      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
+    }
+    absl::Status made = where_.Make();
+    ASSERT_TRUE(made.ok()) << made;
+    Open(SessionOptions());
+    ASSERT_TRUE(a_.auth->AddUser("alice", http::Role::kReader).ok());
+    key_ = *a_.auth->CreateKey("alice");
+  }
+  // (Re)makes frontend A's sessions with `o`: the sessions in the store stay.
+  void Open(SessionOptions o) { Build(a_, std::move(o)); }
+  // Makes frontend B, on a handle of its own on the same store, with `o`.
+  void OpenSecond(SessionOptions o) { Build(b_, std::move(o)); }
+  void Build(Frontend& f, SessionOptions o) {
+    f.router.reset();
+    if (!f.store) {
+      auto st = store::Store::Open(where_.options());
       ASSERT_TRUE(st.ok()) << st.status();
-      store_ = std::move(*st);
+      f.store = std::move(*st);
       http::AuthDb::Options ao;
       ao.opslimit = 1;  // cheap argon2id
       ao.memlimit = 8192;
-      auto a = http::AuthDb::Open(store_.get(), ao);
+      auto a = http::AuthDb::Open(f.store.get(), ao);
       ASSERT_TRUE(a.ok()) << a.status();
-      auth_ = std::move(*a);
-      ASSERT_TRUE(auth_->AddUser("alice", http::Role::kReader).ok());
-      key_ = *auth_->CreateKey("alice");
+      f.auth = std::move(*a);
     }
-    o.clock = [this] { return t0_ + now_; };
-    sessions_ = std::make_unique<Sessions>(auth_.get(), o);
-    keys_ = http::NewAuthDbAuthenticator(auth_.get());
-    authn_ = NewSessionAuthenticator(keys_.get(), sessions_.get());
-    router_ = std::make_unique<http::Router>();
-    router_->Use(http::AuthenticationMiddleware(authn_.get()));
-    router_->Use(CsrfMiddleware(sessions_.get()));
-    MountSessionApi(*router_, sessions_.get());
+    o.clock = [this] { return Now(); };
+    f.sessions = std::make_unique<Sessions>(f.auth.get(), f.store->sessions(), o);
+    f.keys = http::NewAuthDbAuthenticator(f.auth.get());
+    f.authn = NewSessionAuthenticator(f.keys.get(), f.sessions.get());
+    f.router = std::make_unique<http::Router>();
+    f.router->Use(http::AuthenticationMiddleware(f.authn.get()));
+    f.router->Use(CsrfMiddleware(f.sessions.get()));
+    MountSessionApi(*f.router, f.sessions.get());
     for (const char* m : {"GET", "POST"}) {
-      router_->Add(m, "/probe", [](http::RequestContext& ctx, http::Response& res) {
+      f.router->Add(m, "/probe", [](http::RequestContext& ctx, http::Response& res) {
         res.status = 200;
         res.body = ctx.principal.anonymous() ? "anonymous" : ctx.principal.user;
       });
     }
   }
-  void TearDown() override {
-    router_.reset();
-    sessions_.reset();
-    auth_.reset();
-    store_.reset();
+  common::Micros Now() const {
+    return t0_ + std::chrono::duration_cast<std::chrono::microseconds>(now_).count();
   }
 
   http::Response Send(std::string method, std::string path,
                       std::vector<std::pair<std::string, std::string>> headers = {},
                       std::string body = "", bool tls = false) {
+    return SendTo(a_, std::move(method), std::move(path), std::move(headers), std::move(body), tls);
+  }
+  http::Response SendTo(Frontend& f, std::string method, std::string path,
+                        std::vector<std::pair<std::string, std::string>> headers = {},
+                        std::string body = "", bool tls = false) {
     http::Request r;
     r.method = std::move(method);
     r.path = path;
@@ -72,7 +97,7 @@ class SessionTest : public ::testing::Test {
     r.remote = "192.0.2.10:40000";
     r.tls = tls;
     http::Response res;
-    router_->Handle(r, res);
+    f.router->Handle(r, res);
     return res;
   }
   static std::string HeaderOf(const http::Response& res, std::string_view name) {
@@ -96,18 +121,17 @@ class SessionTest : public ::testing::Test {
     return {"cookie", "theme=dark; accord_session=" + v};
   }
 
-  testing::TempDir tmp_{"web-session"};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<http::AuthDb> auth_;
+  store::TestStoreLocation where_{GetParam(), "web_session"};
+  Frontend a_, b_;  // destroyed before where_ drops the store
   std::string key_;
-  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  const common::Micros t0_ = 1'700'000'000'000'000;  // 2023-11-14, a wall-clock instant
   std::chrono::seconds now_{0};
-  std::unique_ptr<Sessions> sessions_;
-  std::unique_ptr<http::Authenticator> keys_, authn_;
-  std::unique_ptr<http::Router> router_;
 };
 
-TEST_F(SessionTest, SignInSetsAStrictCookieAndSignOutEndsTheSessionOnTheServer) {
+INSTANTIATE_TEST_SUITE_P(Backends, SessionTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return p.param; });
+
+TEST_P(SessionTest, SignInSetsAStrictCookieAndSignOutEndsTheSessionOnTheServer) {
   http::Response res = Send("POST", "/api/ui/v1/session", {}, nlohmann::json{{"key", key_}}.dump());
   ASSERT_EQ(res.status, 201) << res.body;
   std::string cookie = HeaderOf(res, "Set-Cookie");
@@ -141,10 +165,10 @@ TEST_F(SessionTest, SignInSetsAStrictCookieAndSignOutEndsTheSessionOnTheServer) 
   // The old cookie, replayed, is nobody: the session is gone from the server.
   EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "anonymous");
   EXPECT_EQ(Send("GET", "/api/ui/v1/session", {Cookie(id)}).status, 401);
-  EXPECT_EQ(sessions_->size(), 2u);  // the two made above; this one ended
+  EXPECT_EQ(a_.sessions->size(), 2u);  // the two made above; this one ended
 }
 
-TEST_F(SessionTest, AWrongKeyOrAMalformedBodyGetsNoCookie) {
+TEST_P(SessionTest, AWrongKeyOrAMalformedBodyGetsNoCookie) {
   std::string wrong =
       key_.substr(0, key_.find('.')) + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   http::Response res =
@@ -156,10 +180,10 @@ TEST_F(SessionTest, AWrongKeyOrAMalformedBodyGetsNoCookie) {
     EXPECT_EQ(bad.status, 400) << body;
     EXPECT_TRUE(HeaderOf(bad, "Set-Cookie").empty()) << body;
   }
-  EXPECT_EQ(sessions_->size(), 0u);
+  EXPECT_EQ(a_.sessions->size(), 0u);
 }
 
-TEST_F(SessionTest, CrossSiteWritesAreRefusedAndSameSiteOnesPass) {
+TEST_P(SessionTest, CrossSiteWritesAreRefusedAndSameSiteOnesPass) {
   auto [id, csrf] = SignIn();
   // No token, a wrong token, another origin, a browser saying cross-site: 403, and the
   // handler never runs.
@@ -197,7 +221,7 @@ TEST_F(SessionTest, CrossSiteWritesAreRefusedAndSameSiteOnesPass) {
   EXPECT_EQ(bearer.body, "alice");
 }
 
-TEST_F(SessionTest, SessionsExpireWhenIdleAndAtTheAbsoluteLimit) {
+TEST_P(SessionTest, SessionsExpireWhenIdleAndAtTheAbsoluteLimit) {
   SessionOptions o;
   o.idle = 60s;
   o.absolute = 300s;
@@ -223,23 +247,24 @@ TEST_F(SessionTest, SessionsExpireWhenIdleAndAtTheAbsoluteLimit) {
   EXPECT_EQ(Send("GET", "/probe", {Cookie(fresh)}).body, "anonymous");  // 60 s: expired
 }
 
-TEST_F(SessionTest, ARevokedKeyEndsItsSessionsAtTheNextCheck) {
+TEST_P(SessionTest, ARevokedKeyEndsItsSessionsAtTheNextCheck) {
   SessionOptions o;
   o.recheck = 1000ms;
   Open(o);
   auto [id, csrf] = SignIn();
   EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "alice");
-  ASSERT_TRUE(auth_->RevokeKey(key_).ok());
+  ASSERT_TRUE(a_.auth->RevokeKey(key_).ok());
   now_ = 1s;  // the next check reads the key again
   EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "anonymous");
-  EXPECT_EQ(sessions_->size(), 0u);
+  EXPECT_EQ(a_.sessions->size(), 0u);
   EXPECT_EQ(Send("POST", "/api/ui/v1/session", {}, nlohmann::json{{"key", key_}}.dump()).status,
             401);
 }
 
-TEST_F(SessionTest, TheTableIsCappedAndTheLeastRecentlyUsedSessionGoesFirst) {
+TEST_P(SessionTest, TheTableIsCappedAndTheLeastRecentlyUsedSessionGoesFirst) {
   SessionOptions o;
   o.max_sessions = 3;
+  o.touch = 0s;  // every use reaches the store at its recheck (by default, to the minute)
   Open(o);
   auto [a, ca] = SignIn();
   now_ = 1s;
@@ -250,11 +275,91 @@ TEST_F(SessionTest, TheTableIsCappedAndTheLeastRecentlyUsedSessionGoesFirst) {
   EXPECT_EQ(Send("GET", "/probe", {Cookie(a)}).body, "alice");  // a is now newer than b
   now_ = 4s;
   auto [d, cd] = SignIn();
-  EXPECT_EQ(sessions_->size(), 3u);
+  EXPECT_EQ(a_.sessions->size(), 3u);
   EXPECT_EQ(Send("GET", "/probe", {Cookie(b)}).body, "anonymous");
   for (const std::string& live : {a, c, d}) {
     EXPECT_EQ(Send("GET", "/probe", {Cookie(live)}).body, "alice");
   }
+}
+
+// Issue 17: a session signed in through one frontend is one on another (the same CSRF token
+// too), and a sign-out through one ends it on the other at its next check: until then the
+// other answers from its cache, without reading the store on every request.
+TEST_P(SessionTest, ASessionIsOneOnEveryFrontendAndASignOutEndsItEverywhere) {
+  OpenSecond(SessionOptions());
+  auto [id, csrf] = SignIn();
+  http::Response me = SendTo(b_, "GET", "/api/ui/v1/session", {Cookie(id)});
+  ASSERT_EQ(me.status, 200) << me.body;
+  auto body = nlohmann::json::parse(me.body);
+  EXPECT_EQ(body["user"], "alice");
+  EXPECT_EQ(body["role"], "reader");
+  EXPECT_EQ(body["csrf_token"], csrf);
+  EXPECT_EQ(SendTo(b_, "POST", "/probe", {Cookie(id)}).status, 403);
+  EXPECT_EQ(SendTo(b_, "POST", "/probe", {Cookie(id), {"x-csrf-token", csrf + "x"}}).status, 403);
+  http::Response ok = SendTo(b_, "POST", "/probe", {Cookie(id), {"x-csrf-token", csrf}});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "alice");
+
+  EXPECT_EQ(Send("DELETE", "/api/ui/v1/session", {Cookie(id), {"x-csrf-token", csrf}}).status, 204);
+  EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "anonymous");    // A: at once
+  EXPECT_EQ(SendTo(b_, "GET", "/probe", {Cookie(id)}).body, "alice");  // B: its cache, for now
+  now_ = 1s;                                                           // B's next check
+  EXPECT_EQ(SendTo(b_, "GET", "/probe", {Cookie(id)}).body, "anonymous");
+  EXPECT_EQ(SendTo(b_, "GET", "/api/ui/v1/session", {Cookie(id)}).status, 401);
+  EXPECT_EQ(b_.sessions->size(), 0u);
+}
+
+// A session used only through frontend A stays alive on frontend B, whose cache last saw it
+// long ago: B asks the store, where A wrote the use (every `touch` at most).
+TEST_P(SessionTest, UseThroughAnotherFrontendKeepsTheSessionAlive) {
+  SessionOptions o;
+  o.idle = 60s;
+  Open(o);
+  OpenSecond(o);
+  auto [id, csrf] = SignIn();
+  EXPECT_EQ(SendTo(b_, "GET", "/probe", {Cookie(id)}).body, "alice");  // B caches it at 0 s
+  for (int t = 20; t <= 100; t += 20) {
+    now_ = std::chrono::seconds(t);
+    EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "alice") << t;  // A writes the use at 60 s
+  }
+  now_ = 110s;  // 110 s since B saw it, 50 s since the use the store has
+  EXPECT_EQ(SendTo(b_, "GET", "/probe", {Cookie(id)}).body, "alice");
+  now_ = 120s;
+  EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "alice");
+  // Unused since 120 s on either frontend: expired on both at 180 s.
+  now_ = 180s;
+  EXPECT_EQ(SendTo(b_, "GET", "/probe", {Cookie(id)}).body, "anonymous");
+  EXPECT_EQ(Send("GET", "/probe", {Cookie(id)}).body, "anonymous");
+}
+
+// The store keeps a hash of the cookie's value and a hash of the CSRF token (BLAKE2b-256, hex),
+// never either value; its times are the wall clock's.
+TEST_P(SessionTest, TheStoreKeepsNeitherTheCookieNorTheCsrfToken) {
+  auto [id, csrf] = SignIn();
+  auto blake2b_hex = [](const std::string& v) {
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(v.data()), v.size(),
+                       nullptr, 0);
+    static const char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : h) {
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    }
+    return out;
+  };
+  store::SessionStore* s = a_.store->sessions();
+  EXPECT_FALSE(s->Find(id)->has_value());
+  auto row = s->Find(blake2b_hex(id));
+  ASSERT_TRUE(row.ok()) << row.status();
+  ASSERT_TRUE(row->has_value());
+  EXPECT_EQ((*row)->csrf_hash, blake2b_hex(csrf));
+  EXPECT_EQ((*row)->user, "alice");
+  EXPECT_EQ((*row)->key_id, key_.substr(0, key_.find('.')));
+  EXPECT_EQ((*row)->role, "reader");
+  EXPECT_EQ((*row)->created, t0_);
+  EXPECT_EQ((*row)->last_used, t0_);
+  EXPECT_EQ(csrf.find(id), std::string::npos);
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 
 const std::string kA = "indicator--11111111-1111-4111-8111-111111111111";
 // The schema version this build writes (docs/SCALE_OUT.md): 1 the base, 2 the match ledger,
-// 3 the full-text index, 4 the audit log.
-const std::string kLatest = "4";
+// 3 the full-text index, 4 the audit log, 5 the web UI's sessions.
+const std::string kLatest = "5";
 
 int Count(const std::string& s, const std::string& part) {
   int n = 0;
@@ -61,8 +61,8 @@ class MigratePg : public MigrateCli {
     ASSERT_TRUE(st.ok()) << st;
   }
 
-  // The node's store at schema version 1 (before the match ledger, the full-text index and the
-  // audit log), holding kA.
+  // The node's store at schema version 1 (before the match ledger, the full-text index, the audit
+  // log and the web UI's sessions), holding kA.
   void MakeVersion1Store() {
     {
       store::Options o;
@@ -72,7 +72,7 @@ class MigratePg : public MigrateCli {
       ASSERT_TRUE(s.ok()) << s.status();
       store::ImportAll(s->get(), {store::TestRecord(kA, 1000)});
     }
-    Sql("DROP TABLE match_records, match_clock, object_text, audit_log; "
+    Sql("DROP TABLE match_records, match_clock, object_text, audit_log, web_sessions; "
         "UPDATE accord_meta SET schema_version = 1");
   }
 

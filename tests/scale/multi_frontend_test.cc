@@ -7,7 +7,9 @@
 //   (in a complete status) is read exactly once by every pager, and nothing else is;
 // - a status resource created by one frontend is read from another;
 // - a key revoked through the CLI is refused by all three within a second;
-// - the node's audit log is one chain in the store, whichever frontend wrote each entry.
+// - the node's audit log is one chain in the store, whichever frontend wrote each entry;
+// - a web UI session made on one frontend is one on all three, and a sign-out on one ends it
+//   on every other within a second.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -77,6 +79,31 @@ class MultiFrontend : public ::testing::Test {
                          dir_.path());
     EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
     return r.out.substr(0, r.out.find('\n'));
+  }
+
+  // A browser's request to frontend `f` with session cookie `cookie` ("accord_session=...") and,
+  // when not empty, the CSRF token and a TAXII envelope to send: its status and body. curl plays
+  // the browser (HttpRequest sends no cookie); no Origin header, as a same-origin fetch may send
+  // none.
+  std::pair<int, std::string> Browser(int f, const std::string& method, const std::string& path,
+                                      const std::string& cookie, const std::string& csrf = "",
+                                      const std::string& envelope = "") {
+    const auto body = dir_.path() / "browser.body";
+    std::string cmd = "curl -s -g -o " + ShellQuote(body.string()) + " -w '%{http_code}' -X " +
+                      method + " -H " + ShellQuote("Cookie: theme=dark; " + cookie);
+    if (!csrf.empty()) cmd += " -H " + ShellQuote("X-CSRF-Token: " + csrf);
+    if (!envelope.empty()) {
+      const auto sent = dir_.path() / "browser.sent";
+      std::ofstream(sent) << envelope;
+      cmd +=
+          " -H 'Content-Type: application/taxii+json;version=2.1'"
+          " -H 'Accept: application/taxii+json;version=2.1' --data-binary @" +
+          ShellQuote(sent.string());
+    }
+    cmd += " " + ShellQuote("http://127.0.0.1:" + std::to_string(servers_[f].port()) + path);
+    RunResult r = RunCmd(cmd, dir_.path());
+    EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+    return {std::atoi(r.out.c_str()), Slurp(body)};
   }
 
   TempDir dir_{"frontends"};
@@ -236,6 +263,65 @@ TEST_F(MultiFrontend, TheFrontendsKeepOneAuditLogInTheStore) {
     EXPECT_FALSE(
         std::filesystem::exists(dir_.path() / ("frontend" + std::to_string(f)) / "audit.log"))
         << "frontend " << f << " keeps a log of its own";
+  }
+}
+
+// Issue 17: the web UI's browser sessions live in the store. Signed in through frontend 0, the
+// cookie is dana's on frontends 1 and 2 as well, where the session's CSRF token is the one sign-in
+// gave; a write through frontend 2 needs it (403 without). Signed out through frontend 1, the
+// session ends on the server: frontends 0 and 2, which cached it, refuse the cookie within the
+// recheck delay (1 s; polled, at most 300 tries rather than hang).
+TEST_F(MultiFrontend, ABrowserSessionIsOneOnEveryFrontendAndASignOutEndsItEverywhere) {
+  StartFrontends();
+  Cli("user add dana --role analyst");
+  Cli("collection grant default dana --read --write");
+  const std::string key = Cli("key create dana");
+  ASSERT_NE(key.find('.'), std::string::npos) << key;
+  HttpReply in =
+      Http(servers_[0].port(), "POST", "/api/ui/v1/session", "", json{{"key", key}}.dump());
+  ASSERT_EQ(in.status, 201) << in.body;
+  const std::string set_cookie = in.Header("set-cookie");
+  ASSERT_EQ(set_cookie.rfind("accord_session=", 0), 0u) << set_cookie;
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = json::parse(in.body)["csrf_token"];
+  ASSERT_EQ(csrf.size(), 43u);  // 32 bytes, base64url without padding
+
+  for (int f = 0; f < kFrontends; ++f) {
+    auto [status, body] = Browser(f, "GET", "/api/ui/v1/session", cookie);
+    ASSERT_EQ(status, 200) << "frontend " << f << ": " << body;
+    json me = json::parse(body);
+    EXPECT_EQ(me["user"], "dana") << f;
+    EXPECT_EQ(me["role"], "analyst") << f;
+    EXPECT_EQ(me["csrf_token"], csrf) << "frontend " << f;
+  }
+  // A cookie-borne write on frontend 2: refused without the token, accepted with it.
+  const std::string objects = "/api/collections/default/objects/";
+  const std::string id = "indicator--5e550000-0000-4000-8000-000000000001";
+  const std::string envelope = "{\"objects\":[" + Indicator(id) + "]}";
+  EXPECT_EQ(Browser(2, "POST", objects, cookie, "", envelope).first, 403);
+  auto [posted, receipt] = Browser(2, "POST", objects, cookie, csrf, envelope);
+  ASSERT_EQ(posted, 202) << receipt;
+  EXPECT_EQ(json::parse(receipt)["success_count"], 1) << receipt;
+  EXPECT_EQ(Http(servers_[0].port(), "GET", objects + id + "/", admin_).status, 200);
+  // Every frontend has the session cached now; frontend 1 signs it out.
+  for (int f = 0; f < kFrontends; ++f) {
+    ASSERT_EQ(Browser(f, "GET", "/api/ui/v1/session", cookie).first, 200) << f;
+  }
+  ASSERT_EQ(Browser(1, "DELETE", "/api/ui/v1/session", cookie, csrf).first, 204);
+  const auto signed_out = Clock::now();
+  EXPECT_EQ(Browser(1, "GET", "/api/ui/v1/session", cookie).first, 401);
+  for (int f : {0, 2}) {
+    int status = 0;
+    for (int i = 0; i < 300 && status != 401; ++i) {
+      status = Browser(f, "GET", "/api/ui/v1/session", cookie).first;
+      if (status != 401) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(status, 401) << "frontend " << f << " still knows the signed-out session";
+    auto late = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - signed_out);
+    // The recheck delay (1 s) plus the polls' own time on a loaded machine.
+    EXPECT_LT(late.count(), 1500) << "frontend " << f << " refused it after " << late.count()
+                                  << " ms";
+    EXPECT_EQ(Browser(f, "POST", objects, cookie, csrf, envelope).first, 401) << f;  // nobody's
   }
 }
 

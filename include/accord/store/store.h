@@ -1,7 +1,7 @@
 // The object store: every version of every STIX object, collections with monotonic
 // `date_added`, and the queries TAXII and the CLI need; also the node's users, API keys and
 // grants (AuthStore), TAXII request statuses (StatusStore) and stream workers' matches
-// (MatchLedger), with the same durability.
+// (MatchLedger) and the web UI's browser sessions (SessionStore), with the same durability.
 // SQLite (WAL) is the embedded default; the interface is what a PostgreSQL backend implements
 // too (../shared/DESIGN.md).
 //
@@ -383,6 +383,56 @@ class AuditStore {
   virtual absl::StatusOr<uint64_t> DropThrough(uint64_t seq, const std::string& hash) = 0;
 };
 
+/// One browser session of the web UI as the store keeps it (issue 17). The rules (sign-in,
+/// expiry, CSRF, what a hash is of) are the web layer's (accord/web/session.h); this is storage
+/// only. Neither the cookie nor the CSRF token is kept: only hashes of them.
+struct SessionRow {
+  std::string key;        ///< names the session: a hash of its cookie (hex, at most 128 bytes)
+  std::string csrf_hash;  ///< a hash of its CSRF token (hex)
+  std::string user;
+  std::string key_id;  ///< the API key it was signed in with
+  std::string role;    ///< the user's role at sign-in, by the HTTP layer's name
+  Micros created = 0;  ///< wall clock
+  Micros last_used = 0;
+};
+
+/// What SessionStore::Put removes besides writing its row.
+struct SessionBounds {
+  /// Rows whose last_used is before `idle_before` or whose created is before `created_before`
+  /// (expired), at most SessionStore::kMaxSwept of them.
+  Micros idle_before = 0;
+  Micros created_before = 0;
+  /// Then, beyond this many rows, the least recently used other rows (0: no bound).
+  uint64_t max_rows = 0;
+};
+
+/// The web UI's browser sessions, kept in the store so that every frontend of a node knows
+/// them (issue 17): a session signed in through one frontend is one on every other, and a
+/// sign-out on one ends it everywhere. Single-row reads and writes by key; writes do not take
+/// the store's write lock on PostgreSQL (a sign-in never waits for an import there).
+/// Thread safety: as Store.
+class SessionStore {
+ public:
+  /// The most expired rows one Put removes (PERF: bounded work per sign-in; a backlog left by
+  /// a mass expiry goes over the next sign-ins).
+  static constexpr uint64_t kMaxSwept = 1000;
+
+  virtual ~SessionStore() = default;
+  /// In one transaction: removes expired rows as `bounds` says, stores `row` (replacing a row
+  /// of its key), then removes the least recently used other rows (by last_used, then key)
+  /// beyond bounds.max_rows.
+  virtual absl::Status Put(const SessionRow& row, const SessionBounds& bounds) = 0;
+  /// The row of `key`; nullopt when there is none.
+  virtual absl::StatusOr<std::optional<SessionRow>> Find(const std::string& key) = 0;
+  /// Moves the row's last_used forward to `last_used` (never back). False when there is no row
+  /// of `key`.
+  virtual absl::StatusOr<bool> Touch(const std::string& key, Micros last_used) = 0;
+  /// Removes the row of `key` (nothing when there is none).
+  virtual absl::Status Delete(const std::string& key) = 0;
+  /// Every row, expired ones not swept yet included.
+  virtual absl::StatusOr<uint64_t> Count() = 0;
+};
+
 /// The value index (issue 15, docs/FORMATS.md "Correlation"): the terms an object version is
 /// found by ("domain:evil.example", "ipv4:192.0.2.1", "ref:indicator--..."). The store keeps
 /// one row per (term, version) and knows nothing of how terms are derived: the deriver lives
@@ -576,6 +626,9 @@ class Store {
   /// The node's audit log when the store keeps it (owned by the store), or nullptr when the
   /// log is the data directory's file (see AuditStore).
   virtual AuditStore* audit_log() { return nullptr; }
+  /// The web UI's browser sessions (owned by the store; valid while it lives). Both backends
+  /// keep them; nullptr only from a store that keeps none (a test's stand-in).
+  virtual SessionStore* sessions() { return nullptr; }
 
   /// Retention (issue 13, point 6; docs/PRIVACY.md "Retention"): removes what `rules` says has
   /// been kept long enough, from every collection, and the bytes of each removed version from

@@ -3,18 +3,24 @@
 //
 // - A session is created from an API key (AuthDb::Authenticate, with its failed-check budgets)
 //   and named by 32 random bytes, sent once as the cookie `accord_session` (HttpOnly,
-//   SameSite=Strict, Secure under TLS). The table keys sessions by a BLAKE2b hash of that name,
-//   never by the name itself.
+//   SameSite=Strict, Secure under TLS). Sessions live in the store (store::SessionStore, issue
+//   17), so that every frontend of a node knows every session: keyed by a BLAKE2b hash of that
+//   name, never by the name itself, with a BLAKE2b hash of the CSRF token, never the token.
 // - A session ends when signed out (at once, on the server), after `idle` without a request,
 //   after `absolute` whatever the activity, or when its key is revoked, its user removed, or
 //   its role changed: the key, role and grants are read again at most every `recheck`. Grants
 //   changed since then take effect at the next check.
+// - Each process keeps the sessions it serves in a cache, checked against the store at most
+//   every `recheck` too: a sign-out, an expiry or an eviction on another frontend takes effect
+//   here within `recheck`. A request writes nothing to the store; a session's last use is
+//   written at most every `touch`, so that on another frontend (and for the bound below) the
+//   idle time is known to within `touch` + `recheck`.
 // - CSRF: a request that changes state (anything but GET, HEAD, OPTIONS) and is authenticated
 //   by the cookie needs the session's CSRF token in `X-CSRF-Token`, and must not come from
 //   another origin (`Origin`, when sent, names this server's host; `Sec-Fetch-Site`, when
 //   sent, is not `cross-site`). Requests authenticated by an Authorization header are not
 //   cookie-borne and are not checked.
-// - The table holds at most `max_sessions`; beyond it the least recently used session ends.
+// - The store holds at most `max_sessions`; beyond it the least recently used session ends.
 //
 // Thread safety: Sessions, the authenticator and the middleware may be used concurrently.
 #pragma once
@@ -27,8 +33,13 @@
 #include <string_view>
 
 #include "accord/common/status.h"
+#include "accord/common/time.h"
 #include "accord/http/auth.h"
 #include "accord/http/router.h"
+
+namespace accord::store {
+class SessionStore;
+}  // namespace accord::store
 
 namespace accord::web {
 
@@ -40,14 +51,17 @@ struct SessionOptions {
   std::chrono::seconds absolute{12 * 3600};
   size_t max_sessions = 10000;
   std::chrono::milliseconds recheck{1000};
-  /// The clock (tests move it); steady_clock::now when empty.
-  std::function<std::chrono::steady_clock::time_point()> clock;
+  /// A session's last use is written to the store at most this often (by each process).
+  std::chrono::seconds touch{60};
+  /// The wall clock, in microseconds since the epoch (tests move it; every frontend's must
+  /// agree to within a few seconds); common::NowMicros when empty.
+  std::function<common::Micros()> clock;
 };
 
 class Sessions {
  public:
-  /// `db` must outlive the table.
-  Sessions(http::AuthDb* db, SessionOptions options);
+  /// `db` and `store` (Store::sessions()) must outlive the table.
+  Sessions(http::AuthDb* db, store::SessionStore* store, SessionOptions options);
   ~Sessions();
   Sessions(const Sessions&) = delete;
   Sessions& operator=(const Sessions&) = delete;
@@ -61,13 +75,21 @@ class Sessions {
   /// ResourceExhausted over the AuthDb's failed-check budget (a retry delay inside).
   absl::StatusOr<SignIn> Create(std::string_view key, std::string_view client_address);
 
-  /// The principal of live session `id`, and its CSRF token into `csrf` when given.
-  /// Unauthenticated when there is no such session (unknown, ended, expired, key revoked).
-  absl::StatusOr<http::Principal> Find(std::string_view id, std::string* csrf = nullptr);
+  /// The principal of live session `id`, and the hash of its CSRF token into `csrf_hash` when
+  /// given (to compare with CsrfHash of what a request sends). Unauthenticated when there is no
+  /// such session (unknown, ended, expired, key revoked); another error when the store fails.
+  absl::StatusOr<http::Principal> Find(std::string_view id, std::string* csrf_hash = nullptr);
 
-  /// Ends session `id` (nothing when there is none).
-  void End(std::string_view id);
+  /// Ends session `id` on every frontend (nothing when there is none).
+  absl::Status End(std::string_view id);
 
+  /// The CSRF token of session `id`: derived from the session's name by a keyed BLAKE2b, so that
+  /// any frontend can give it back to a reloaded page while the store keeps only its hash.
+  static std::string CsrfToken(std::string_view id);
+  /// The hash under which a CSRF token is kept and compared (hex of its BLAKE2b-256).
+  static std::string CsrfHash(std::string_view token);
+
+  /// The sessions the store holds, expired ones not swept yet included; 0 when it cannot say.
   size_t size() const;
 
  private:
