@@ -194,6 +194,85 @@ absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
   return identity;
 }
 
+// What both paths (files, and the stream worker) do with each match, in this order: the egress
+// gate's exit for match output (checked again only when the gate changed, PERF: an atomic
+// load), the node's warninglists (a value on one never becomes an alert, issue 15: the match is
+// suppressed and counted under the list's name), the match line on standard output (where the
+// indicator comes from and its name, kept in the program: no store read, issue 11), and its note
+// for the audit log.
+class MatchOutput {
+ public:
+  MatchOutput(MatchEgress* egress, const formats::WarninglistSet* warninglists, MatchAudit* audit,
+              store::Store* store)
+      : egress_(egress),
+        warninglists_(warninglists),
+        audit_(audit),
+        origins_(store),
+        generation_(egress->gate->generation()) {}
+
+  // The indicator id of a match whose line was printed (line() holds it), or nullptr for one
+  // withheld by the gate or suppressed by a warninglist (counted).
+  absl::StatusOr<const std::string*> Emit(const match::Engine& e, const match::MatchResult& m,
+                                          std::string_view input, common::Micros time) {
+    if (uint64_t gen = egress_->gate->generation(); gen != generation_) {
+      generation_ = gen;
+      absl::Status open = egress_->gate->CheckExit(egress_->output, policy::Exit::kMatchOutput);
+      if (open_ && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
+      open_ = open.ok();
+    }
+    if (!open_) {
+      ++withheld_;
+      return nullptr;
+    }
+    if (warninglists_->size() > 0 &&
+        SuppressedByWarninglist(*warninglists_, m.values, &suppressed_per_list_)) {
+      ++suppressed_;
+      return nullptr;
+    }
+    const match::Program& program = *e.program();
+    ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
+                            origins_.Find(program, m.indicator));
+    const std::string& id = e.IndicatorId(m.indicator);
+    line_.clear();
+    match::AppendMatchLine(
+        {id, &m.values, &m.events, input, time, origin, program.Name(m.indicator)}, &line_);
+    fwrite(line_.data(), 1, line_.size(), stdout);
+    audit_->Note(id);
+    return &id;
+  }
+
+  const std::string& line() const { return line_; }
+
+  // At the end of a run: says what the warninglists suppressed, per list, and fails when the gate
+  // withheld match lines or sightings (`sightings_withheld`); else OK.
+  absl::Status Finish(uint64_t sightings_withheld) const {
+    if (suppressed_ > 0) {
+      std::cerr << "accord: " << suppressed_ << " match(es) suppressed: values on warninglists (";
+      bool first = true;
+      for (const auto& [name, n] : suppressed_per_list_) {
+        std::cerr << (first ? "" : ", ") << name << ": " << n;
+        first = false;
+      }
+      std::cerr << ")\n";
+    }
+    if (withheld_ == 0 && sightings_withheld == 0) return absl::OkStatus();
+    return absl::PermissionDeniedError(common::Cat(withheld_, " match line(s) and ",
+                                                   sightings_withheld,
+                                                   " sighting(s) withheld by the egress gate"));
+  }
+
+ private:
+  MatchEgress* egress_;
+  const formats::WarninglistSet* warninglists_;
+  MatchAudit* audit_;
+  match::IndicatorOrigins origins_;  // forgotten when a reload brings another program
+  uint64_t generation_;
+  bool open_ = true;
+  uint64_t withheld_ = 0, suppressed_ = 0;
+  std::map<std::string, uint64_t> suppressed_per_list_;
+  std::string line_;
+};
+
 // ---- The stream worker (issue 17) ---------------------------------------------------------------
 
 // Messages of a JetStream consumer as one input stream, each message one line, for the
@@ -373,8 +452,7 @@ int RunWorker(WorkerEnv& w) {
   const common::Micros bucket = static_cast<common::Micros>(f.sighting_bucket * 1e6);
   std::vector<store::MatchRecord> pending;
   uint64_t recorded = 0, duplicates = 0, sightings_written = 0, sightings_withheld = 0;
-  uint64_t lines_withheld = 0, suppressed = 0, checkpoints = 0;
-  std::map<std::string, uint64_t> suppressed_per_list;
+  uint64_t checkpoints = 0;
   auto checkpoint = [&]() -> absl::Status {
     ++checkpoints;
     if (!f.publish.empty()) ACCORD_RETURN_IF_ERROR((*js)->Flush());
@@ -442,14 +520,12 @@ int RunWorker(WorkerEnv& w) {
   // A reload may bring indicators of any type: every SCO is built.
   (*reader)->SetWantedTypes({"*"});
   std::unique_ptr<match::Engine> engine = std::move(w.engine);
-  match::IndicatorOrigins origins(&w.store);
+  MatchOutput output(&w.egress, &w.warninglists, &w.audit, &w.store);
   match::Observation obs;
   std::vector<match::MatchResult> results;
-  std::string out, msg_id;
+  std::string msg_id;
   uint64_t position = 0, matched = 0, matches = 0;
   std::chrono::system_clock::time_point first_event{}, last_event{};
-  uint64_t output_generation = w.egress.gate->generation();
-  bool output_open = true;
   absl::Status run = [&]() -> absl::Status {
     for (;;) {
       ACCORD_ASSIGN_OR_RETURN(bool more, (*reader)->Next(&obs));
@@ -466,36 +542,15 @@ int RunWorker(WorkerEnv& w) {
       if (results.empty()) continue;
       ++matched;
       matches += results.size();
-      const match::Program& program = *engine->program();
       const std::string event = common::Cat(f.stream, ":", feed.current());
       for (const match::MatchResult& m : results) {
-        // PERF: the exit is checked again only when the gate changed (an atomic load).
-        if (uint64_t gen = w.egress.gate->generation(); gen != output_generation) {
-          output_generation = gen;
-          output_open = w.egress.gate->CheckExit(w.egress.output, policy::Exit::kMatchOutput).ok();
-        }
-        if (!output_open) {
-          ++lines_withheld;
-          continue;
-        }
-        if (w.warninglists.size() > 0 &&
-            SuppressedByWarninglist(w.warninglists, m.values, &suppressed_per_list)) {
-          ++suppressed;
-          continue;
-        }
-        const std::string& id = engine->IndicatorId(m.indicator);
-        ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
-                                origins.Find(program, m.indicator));
-        out.clear();
-        match::AppendMatchLine({id, &m.values, &m.events, source, obs.first_observed, origin,
-                                program.Name(m.indicator)},
-                               &out);
-        fwrite(out.data(), 1, out.size(), stdout);
-        w.audit.Note(id);
-        pending.push_back({event, id, obs.first_observed});
+        ACCORD_ASSIGN_OR_RETURN(const std::string* id,
+                                output.Emit(*engine, m, source, obs.first_observed));
+        if (id == nullptr) continue;
+        pending.push_back({event, *id, obs.first_observed});
         if (!f.publish.empty()) {
-          msg_id = common::Cat(event, "|", id);
-          ACCORD_RETURN_IF_ERROR((*js)->Publish(f.publish, out, msg_id));
+          msg_id = common::Cat(event, "|", *id);
+          ACCORD_RETURN_IF_ERROR((*js)->Publish(f.publish, output.line(), msg_id));
         }
       }
     }
@@ -525,13 +580,8 @@ int RunWorker(WorkerEnv& w) {
     std::cerr << "accord: " << sightings_written << " sighting version(s) written to collection '"
               << f.sightings_collection << "'\n";
   }
-  if (suppressed) {
-    std::cerr << "accord: " << suppressed << " match(es) suppressed: values on warninglists\n";
-  }
-  if (lines_withheld || sightings_withheld) {
-    return Fail(absl::PermissionDeniedError(
-        common::Cat(lines_withheld, " match line(s) and ", sightings_withheld,
-                    " sighting(s) withheld by the egress gate")));
+  if (absl::Status withheld = output.Finish(sightings_withheld); !withheld.ok()) {
+    return Fail(withheld);
   }
   return 0;
 }
@@ -567,14 +617,10 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       return Fail(closed);
     }
   }
-  uint64_t output_generation = egress.gate->generation();
-  bool output_open = true;
-  uint64_t lines_withheld = 0, sightings_withheld = 0;
+  uint64_t sightings_withheld = 0;
   auto node_lists = LoadNodeWarninglists(g);
   if (!node_lists.ok()) return Fail(node_lists.status());
   const formats::WarninglistSet& warninglists = *node_lists;
-  uint64_t suppressed = 0;
-  std::map<std::string, uint64_t> suppressed_per_list;
   // [match] collections of <data>/accord.toml (default: every collection; issue 10).
   auto mcfg = LoadMatchConfig(g.data_dir);
   if (!mcfg.ok()) return Fail(mcfg.status());
@@ -743,9 +789,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       f.follow ? std::vector<std::string>{"*"} : (*engine)->program()->Types();
   match::Runner runner(std::move(*engine), ro);
   if (reloader) runner.SetReloader(reloader.get());
-  std::string out;
-  // Origins come with the program; forgotten when a reload brings another one.
-  match::IndicatorOrigins origins(&store);
+  MatchOutput output(&egress, &warninglists, &audit, &store);
   absl::Status run = runner.Run(
       files,
       [&](const std::string& file) -> absl::StatusOr<std::unique_ptr<match::EventReader>> {
@@ -787,40 +831,10 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
       },
       [&](const match::Engine& e, const match::Observation& obs, uint64_t position,
           const std::string& file, const std::vector<match::MatchResult>& results) -> absl::Status {
-        // PERF: generation() is an atomic load and a clock read; the exit is re-checked only
-        // when the gate changed.
-        uint64_t gen = egress.gate->generation();
-        if (gen != output_generation) {
-          output_generation = gen;
-          absl::Status open = egress.gate->CheckExit(egress.output, policy::Exit::kMatchOutput);
-          if (output_open && !open.ok()) std::cerr << "accord: " << open.message() << "\n";
-          output_open = open.ok();
-        }
-        // Where each indicator comes from and its name (issue 11): kept in the program, no
-        // store read.
-        const match::Program& program = *e.program();
         for (const match::MatchResult& m : results) {
-          if (!output_open) {
-            ++lines_withheld;
-            continue;
-          }
-          // A value on the node's warninglists never becomes an alert (issue 15): the match
-          // is suppressed and counted under the list's name.
-          if (warninglists.size() > 0 &&
-              SuppressedByWarninglist(warninglists, m.values, &suppressed_per_list)) {
-            ++suppressed;
-            continue;
-          }
-          ACCORD_ASSIGN_OR_RETURN(const match::IndicatorOrigin* origin,
-                                  origins.Find(program, m.indicator));
-          const std::string& id = e.IndicatorId(m.indicator);
-          out.clear();
-          match::AppendMatchLine({id, &m.values, &m.events, file, obs.first_observed, origin,
-                                  program.Name(m.indicator)},
-                                 &out);
-          fwrite(out.data(), 1, out.size(), stdout);
-          audit.Note(id);
-          if (f.sightings) sightings.Add(id, obs.first_observed);
+          ACCORD_ASSIGN_OR_RETURN(const std::string* id,
+                                  output.Emit(e, m, file, obs.first_observed));
+          if (id != nullptr && f.sightings) sightings.Add(*id, obs.first_observed);
         }
         if (f.follow) {
           fflush(stdout);
@@ -861,19 +875,8 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
     std::cerr << "accord: " << sightings_written << " sightings written to collection '"
               << f.sightings_collection << "'\n";
   }
-  if (suppressed) {
-    std::cerr << "accord: " << suppressed << " match(es) suppressed: values on warninglists (";
-    bool first_list = true;
-    for (const auto& [name, n] : suppressed_per_list) {
-      std::cerr << (first_list ? "" : ", ") << name << ": " << n;
-      first_list = false;
-    }
-    std::cerr << ")\n";
-  }
-  if (lines_withheld || sightings_withheld) {
-    return Fail(absl::PermissionDeniedError(
-        common::Cat(lines_withheld, " match line(s) and ", sightings_withheld,
-                    " sighting(s) withheld by the egress gate")));
+  if (absl::Status withheld = output.Finish(sightings_withheld); !withheld.ok()) {
+    return Fail(withheld);
   }
   return malformed ? 1 : 0;
 }
