@@ -638,8 +638,18 @@ TEST_F(StoreLogTest, ACheckpointVouchesForTheTailAndPurgesWholeCheckpoints) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->ok);
   EXPECT_NE(r->problem.find("deleted at the tail"), std::string::npos) << r->problem;
-  // Appends go on after the purge, chained to the last entry left.
-  ASSERT_EQ(*b.log->Append(Write("user:b")), 5u);
+  // An append after the tampering follows what this process wrote last (entry 5), not the
+  // last row left: the deleted entry stays missing, and verify still says so.
+  ASSERT_EQ(*b.log->Append(Write("user:b")), 6u);
+  r = a.log->Verify(anchors);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad, 5u);
+  EXPECT_NE(r->problem.find("missing"), std::string::npos) << r->problem;
+  // A process that had not written reads the head from the store, and so does this one once
+  // an insert of its own collides: appends go on from the last row.
+  Process c = Start();
+  ASSERT_EQ(*c.log->Append(Write("user:c")), 7u);
 }
 
 TEST_F(StoreLogTest, AReadOnlyHandleStillRecordsItsReads) {

@@ -507,7 +507,8 @@ void Log::FlushToStore(const std::vector<Pending*>& batch) {
     std::string prev = hash.empty() ? kGenesis : hash;
     const std::string now = common::FormatTimestamp(common::NowMicros());
     for (size_t i = 0; i < batch.size(); ++i) {
-      for (Entry& part : Split(std::move(batch[i]->entry))) {
+      // Copied: `make` runs again when another process appended first.
+      for (Entry& part : Split(batch[i]->entry)) {
         part.seq = ++seq;
         part.time = now;
         part.prev = prev;

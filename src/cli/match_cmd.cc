@@ -596,6 +596,10 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   common::Micros now = common::NowMicros();
   auto generation = store.Generation();
   if (!generation.ok()) return Fail(generation.status());
+  // What a reload waits for (issue 17): only a write that changed an indicator, not the
+  // sightings this process and others write.
+  auto indicator_generation = store.IndicatorGeneration();
+  if (!indicator_generation.ok()) return Fail(indicator_generation.status());
   MatchAudit audit;
   {
     absl::StatusOr<std::unique_ptr<audit::Log>> l = audit::Log::Open(g.data_dir, &store);
@@ -624,16 +628,20 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   // [match] collections of <data>/accord.toml (default: every collection; issue 10).
   auto mcfg = LoadMatchConfig(g.data_dir);
   if (!mcfg.ok()) return Fail(mcfg.status());
-  // The start-up cache (issue 11): the compiled program of this generation and scope, in one
-  // flat file, instead of listing, parsing and compiling every stored indicator. The egress
+  // The start-up cache (issue 11): the compiled program of this indicator generation and scope, in
+  // one flat file, instead of listing, parsing and compiling every stored indicator. The egress
   // gate's per-indicator decisions are part of what is cached; today they depend only on the
   // lockdown, which closes the whole run above, so the key needs no gate state.
   // TODO(issue 13): per-object egress rules must enter the key (their settings' version).
   auto load_started = std::chrono::steady_clock::now();
   match::MatchOptions mo;
   mo.strict_within = !f.compat_within;
-  match::IndicatorCacheKey cache_key{*generation,
-                                     "collections=" + absl::StrJoin(mcfg->collections, "\n")};
+  // Keyed by the indicator generation (issue 17): sightings written since, by this node's
+  // matchers or workers, leave the cached program valid. The scope names the kind of
+  // generation, so that a file keyed by the store's whole generation (before) never matches.
+  match::IndicatorCacheKey cache_key{
+      *indicator_generation,
+      "indicator-generation;collections=" + absl::StrJoin(mcfg->collections, "\n")};
   const std::string cache_path =
       (std::filesystem::path(g.data_dir) / "cache" / "match-program.bin").string();
   std::optional<match::ProgramImage> image;
@@ -700,15 +708,16 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  // --follow: a thread polls the store's generation (one indexed read) and the egress gate's
-  // and, when either changed, loads the active indicators and compiles a new program off the
-  // hot path; the runner swaps it in between two events, and the new engine takes over the
-  // old one's temporal windows for the indicators whose id and version are unchanged
-  // (issue 11). The generation moves only when a row changed, so a no-op import recompiles
-  // nothing. The reloader's store connection is its own, opened on its thread.
-  // Declared before the reloader, whose thread uses them until it is destroyed.
+  // --follow: a thread polls the store's indicator generation (one indexed read; sightings
+  // written meanwhile do not move it) and the egress gate's generation and, when either changed,
+  // loads the active indicators and compiles a new program off the hot path; the runner swaps it in
+  // between two events, and the new engine takes over the old one's temporal windows for the
+  // indicators whose id and version are unchanged (issue 11). The generation moves only when a row
+  // changed, so a no-op import recompiles nothing. The reloader's store connection is its own,
+  // opened on its thread. Declared before the reloader, whose thread uses them until it is
+  // destroyed.
   std::unique_ptr<store::Store> reload_store;
-  uint64_t seen_generation = *generation, seen_gate = egress.gate->generation();
+  uint64_t seen_generation = *indicator_generation, seen_gate = egress.gate->generation();
   const std::vector<std::string> collections = mcfg->collections;
   std::unique_ptr<match::Reloader> reloader;
   const bool live = f.follow || !f.from.empty();  // a worker runs until stopped, as --follow
@@ -718,7 +727,7 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
           if (!reload_store) {
             ACCORD_ASSIGN_OR_RETURN(reload_store, store::Store::Open(*so));
           }
-          ACCORD_ASSIGN_OR_RETURN(uint64_t gen, reload_store->Generation());
+          ACCORD_ASSIGN_OR_RETURN(uint64_t gen, reload_store->IndicatorGeneration());
           uint64_t gate = egress.gate->generation();
           if (gen == seen_generation && gate == seen_gate) return false;
           seen_generation = gen;

@@ -12,13 +12,11 @@ namespace accord::store::detail {
 
 namespace {
 
-// Serialises appenders (and a purge) across every process on the database, apart from the
-// store's write lock: an audit entry never waits for an import. ("audit" in ASCII.)
-constexpr const char* kBeginLocked =
-    "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(97117100105116)";
+// Serialises purges of the log across every process on the database, apart from the store's
+// write lock. ("audit" in ASCII.)
+constexpr const char* kBeginLocked = "BEGIN; SELECT pg_advisory_xact_lock(97117100105116)";
 
 // A transaction holding the audit lock, on a leased connection; rolled back unless committed.
-// Not subject to Options::read_only: a read through a read-only handle is still audited.
 class AuditTxn {
  public:
   explicit AuditTxn(PgStore* s) : lease_(s) {}
@@ -29,15 +27,8 @@ class AuditTxn {
   AuditTxn& operator=(const AuditTxn&) = delete;
   absl::Status Begin() {
     ACCORD_RETURN_IF_ERROR(lease_.Open());
-    // PERF: the commit does not wait for the WAL to reach the disk (4 ms a commit here, so 250
-    // appends/s from one thread; bench/audit/append_bench). That is the file log's durability
-    // (written to the kernel, not fsynced): a crash of the database server can lose the last
-    // entries committed, and only a suffix of them, since the WAL is written in order. A
-    // checkpoint is stored by a synchronous commit, which flushes the WAL up to it, so no
-    // signed checkpoint can vouch for an entry that was lost.
-    // One round trip: the transaction, its setting and the lock.
     open_ = true;
-    return lease_->Exec(kBeginLocked, "begin an audit append");
+    return lease_->Exec(kBeginLocked, "begin a purge of the audit log");
   }
   absl::Status Commit() {
     open_ = false;
@@ -61,32 +52,62 @@ absl::StatusOr<std::pair<uint64_t, std::string>> LastRow(PgConn* c) {
 
 }  // namespace
 
+// PERF: an append is one round trip (bench/audit/append_bench): no transaction block, no lock
+// and no read of the head. The head is the one this process wrote last; the primary key on
+// seq is what keeps the chain one: when another process appended meanwhile, the insert of the
+// same seq fails (unique_violation), the head is read again and the rows are made again from
+// it. A connection of its own, whose session does not wait for the WAL flush (see below), so
+// that no other statement of the store is written that way.
 absl::StatusOr<uint64_t> PgAuditStore::Append(const MakeRows& make) {
-  AuditTxn t(store_);
-  ACCORD_RETURN_IF_ERROR(t.Begin());
-  ACCORD_ASSIGN_OR_RETURN(auto last, LastRow(t.conn()));
-  ACCORD_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, make(last.first, last.second));
-  if (rows.empty()) return last.first;
-  PgArray seqs, hashes, lines;
-  uint64_t seq = last.first;
-  if (seq == 0) seq = rows.front().seq - 1;  // an empty log starts where its first row says
-  for (const AuditRow& r : rows) {
-    if (r.seq == 0 || r.seq != ++seq) {
-      return absl::InvalidArgumentError(common::Cat("audit row ", r.seq, " does not follow ",
-                                                    seq - 1, ": the log's rows go one by one"));
-    }
-    seqs.Num(static_cast<int64_t>(r.seq));
-    hashes.Text(r.hash);
-    lines.Text(r.line);
+  std::lock_guard<std::mutex> l(mu_);
+  if (conn_ == nullptr || !conn_->healthy()) {
+    head_known_ = false;
+    ACCORD_ASSIGN_OR_RETURN(conn_, PgConn::Connect(store_->url()));
+    // The commit does not wait for the WAL to reach the disk (4 ms a commit here: 250
+    // appends/s from one thread). That is the file log's durability (written to the kernel,
+    // not fsynced): a crash of the database server can lose the last entries committed, and
+    // only a suffix of them, since the WAL is written in order. A checkpoint is stored by a
+    // synchronous commit, which flushes the WAL up to it, so no signed checkpoint can vouch
+    // for an entry that was lost.
+    ACCORD_RETURN_IF_ERROR(conn_->Exec("SET synchronous_commit = off", "set up audit appends"));
   }
-  ACCORD_RETURN_IF_ERROR(t.conn()
-                             ->Run("INSERT INTO audit_log(seq, hash, line) "
-                                   "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])",
-                                   PgParams().Array(seqs).Array(hashes).Array(lines),
-                                   "append to the audit log")
-                             .status());
-  ACCORD_RETURN_IF_ERROR(t.Commit());
-  return seq;
+  // Bounded: each retry means another process appended in between.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (!head_known_) {
+      ACCORD_ASSIGN_OR_RETURN(auto last, LastRow(conn_.get()));
+      head_seq_ = last.first;
+      head_hash_ = std::move(last.second);
+      head_known_ = true;
+    }
+    ACCORD_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, make(head_seq_, head_hash_));
+    if (rows.empty()) return head_seq_;
+    PgArray seqs, hashes, lines;
+    uint64_t seq = head_seq_ == 0 ? rows.front().seq - 1 : head_seq_;  // an empty log: anywhere
+    for (const AuditRow& r : rows) {
+      if (r.seq == 0 || r.seq != ++seq) {
+        return absl::InvalidArgumentError(common::Cat("audit row ", r.seq, " does not follow ",
+                                                      seq - 1, ": the log's rows go one by one"));
+      }
+      seqs.Num(static_cast<int64_t>(r.seq));
+      hashes.Text(r.hash);
+      lines.Text(r.line);
+    }
+    absl::Status inserted =
+        conn_
+            ->Run(
+                "INSERT INTO audit_log(seq, hash, line) "
+                "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])",
+                PgParams().Array(seqs).Array(hashes).Array(lines), "append to the audit log")
+            .status();
+    if (inserted.ok()) {
+      head_seq_ = rows.back().seq;
+      head_hash_ = rows.back().hash;
+      return head_seq_;
+    }
+    head_known_ = false;
+    if (inserted.code() != absl::StatusCode::kAlreadyExists) return inserted;
+  }
+  return absl::UnavailableError("audit log: other processes kept appending first; try again");
 }
 
 absl::StatusOr<std::pair<uint64_t, std::string>> PgAuditStore::Last() {
@@ -114,7 +135,7 @@ absl::StatusOr<std::vector<AuditRow>> PgAuditStore::Read(uint64_t after, uint64_
 }
 
 absl::StatusOr<uint64_t> PgAuditStore::DropThrough(uint64_t seq, const std::string& hash) {
-  AuditTxn t(store_);
+  AuditTxn t(store_);  // a purge
   ACCORD_RETURN_IF_ERROR(t.Begin());
   ACCORD_ASSIGN_OR_RETURN(auto last, LastRow(t.conn()));
   if (seq >= last.first) {

@@ -18,8 +18,8 @@ namespace {
 using common::Cat;
 
 // The schema version this build writes (docs/SCALE_OUT.md): 1 the base, 2 the match ledger,
-// 3 the full-text index, 4 the audit log, 5 the web UI's sessions.
-constexpr int kLatest = 5;
+// 3 the full-text index, 4 the audit log, 5 the web UI's sessions, 6 the indicator generation.
+constexpr int kLatest = 6;
 
 const std::string kA = "indicator--11111111-1111-4111-8111-111111111111";
 const std::string kB = "indicator--22222222-2222-4222-8222-222222222222";
@@ -55,6 +55,7 @@ class PgMigrate : public ::testing::Test {
       ImportAll(s->get(), {TestRecord(kA, 1000)});
     }
     Sql("DROP TABLE match_records, match_clock, audit_log, web_sessions; "
+        "ALTER TABLE accord_meta DROP COLUMN indicator_generation; "
         "UPDATE accord_meta SET schema_version = 1");
   }
 
@@ -148,6 +149,10 @@ TEST_F(PgMigrate, AnOlderStoreIsRefusedUntilMigrated) {
   });
   ASSERT_TRUE(appended.ok()) << appended.status();
   EXPECT_EQ(*appended, 1u);
+  // ... and the indicator generation, which version 6 adds: kB above moved it from 0 to 1.
+  auto ig = (*s)->IndicatorGeneration();
+  ASSERT_TRUE(ig.ok()) << ig.status();
+  EXPECT_EQ(*ig, 1u);
 }
 
 // Schema 1 as first released had the match ledger already (created by every writing open);

@@ -25,7 +25,7 @@ namespace {
 // Every statement is idempotent (IF NOT EXISTS): schema 1 as first released already had the
 // match ledger, which version 2 adds. A step is one SQL text, so that a later one is a line
 // more in kPgMigrations.
-constexpr int kPgSchemaVersion = 5;
+constexpr int kPgSchemaVersion = 6;
 // Version 1 (with kPgAuthSchema, pg_auth.cc).
 constexpr const char* kPgSchema1 = R"sql(
 CREATE TABLE IF NOT EXISTS accord_meta(
@@ -111,14 +111,23 @@ INSERT INTO settings(key, value) SELECT 'value_index.stale', '1'
   ON CONFLICT (key) DO NOTHING;
 )sql";
 
+// Version 6: IndicatorGeneration(), moved with the generation when a write changed an
+// indicator.
+constexpr const char* kPgIndicatorGenerationSchema = R"sql(
+ALTER TABLE accord_meta ADD COLUMN IF NOT EXISTS indicator_generation bigint NOT NULL DEFAULT 0;
+)sql";
+
 // The steps from one version to the next: `sql` brings version `to` - 1 to `to`.
 struct PgMigration {
   int to;
   const char* sql;
 };
 // (kPgAuditSchema and kPgSessionSchema are in pg_store.h.)
-constexpr PgMigration kPgMigrations[] = {
-    {2, kPgMatchSchema}, {3, kPgTextSchema}, {4, kPgAuditSchema}, {5, kPgSessionSchema}};
+constexpr PgMigration kPgMigrations[] = {{2, kPgMatchSchema},
+                                         {3, kPgTextSchema},
+                                         {4, kPgAuditSchema},
+                                         {5, kPgSessionSchema},
+                                         {6, kPgIndicatorGenerationSchema}};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion - 1 &&
                   kPgMigrations[std::size(kPgMigrations) - 1].to == kPgSchemaVersion,
               "one migration step per schema version after 1");
@@ -168,6 +177,9 @@ absl::Status CreateSchema(PgConn* c) {
 constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(97999111114100)";
 constexpr const char* kBumpGeneration =
     "UPDATE accord_meta SET generation = generation + 1 WHERE one = 1";
+// With kBumpGeneration, when the write changed an indicator (IndicatorGeneration).
+constexpr const char* kBumpIndicatorGeneration =
+    "UPDATE accord_meta SET indicator_generation = indicator_generation + 1 WHERE one = 1";
 
 constexpr const char* kObjCols =
     "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.json, o.vid";
@@ -396,6 +408,9 @@ class PgImportTxn final : public ImportTxn {
   static constexpr size_t kBatch = 500;
 
   absl::Status Add(const stix::ObjectRecord& r) override {
+    // Conservative, as in SQLite: an indicator in a transaction that changed anything moves
+    // IndicatorGeneration.
+    indicators_ |= IsIndicatorId(r.id);
     Pending p;
     p.id = r.id;
     p.modified = r.modified;
@@ -428,6 +443,10 @@ class PgImportTxn final : public ImportTxn {
     // collection created here moved it already).
     if (changed_ || quarantined_) {
       ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+      if (indicators_) {
+        ACCORD_RETURN_IF_ERROR(
+            c->Run(kBumpIndicatorGeneration, "bump the indicator generation").status());
+      }
     }
     for (const auto& [key, value] : settings_) {
       ACCORD_RETURN_IF_ERROR(c->Run("INSERT INTO settings(key, value) VALUES($1, $2) "
@@ -632,6 +651,7 @@ class PgImportTxn final : public ImportTxn {
   int64_t last_added_ = 0, clock_ = 0;
   uint64_t counter_ = 0, adds_ = 0;
   bool changed_ = false, quarantined_ = false;
+  bool indicators_ = false;  // an indicator was Added
   bool refuse_conflicts_ = false;
   std::string writer_ = "import";
   std::vector<std::pair<std::string, std::string>> settings_;
@@ -902,6 +922,12 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
   if (!report.items.empty()) {
     ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
   }
+  if (std::any_of(report.items.begin(), report.items.end(), [](const PurgeItem& i) {
+        return i.kind != "quarantine" && IsIndicatorId(i.id);
+      })) {
+    ACCORD_RETURN_IF_ERROR(
+        c->Run(kBumpIndicatorGeneration, "bump the indicator generation").status());
+  }
   ACCORD_RETURN_IF_ERROR(t.Commit());
   // Outside the transaction (VACUUM cannot run in one); the rows are gone either way. The
   // full-text index lost the purged versions' words too (ON DELETE CASCADE).
@@ -928,6 +954,10 @@ absl::StatusOr<uint64_t> PgStore::Delete(const std::string& collection, const st
   ACCORD_ASSIGN_OR_RETURN(PgRows r, t.conn()->Run(sql, p, "delete"));
   uint64_t n = r.changed();
   if (n > 0) ACCORD_RETURN_IF_ERROR(t.conn()->Run(kBumpGeneration, "bump the generation").status());
+  if (n > 0 && IsIndicatorId(id)) {
+    ACCORD_RETURN_IF_ERROR(
+        t.conn()->Run(kBumpIndicatorGeneration, "bump the indicator generation").status());
+  }
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return n;
 }
@@ -1020,6 +1050,17 @@ absl::StatusOr<Stats> PgStore::GetStats() {
     st.per_collection.emplace_back(std::string(k.text(i, 0)), k.num(i, 1));
   }
   return st;
+}
+
+absl::StatusOr<uint64_t> PgStore::IndicatorGeneration() {
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  ACCORD_ASSIGN_OR_RETURN(
+      PgRows r,
+      c->Run("SELECT indicator_generation FROM accord_meta WHERE one = 1", "indicator generation"));
+  if (r.size() != 1)
+    return absl::DataLossError("the PostgreSQL store's accord_meta row is missing");
+  return static_cast<uint64_t>(r.num(0, 0));
 }
 
 absl::StatusOr<uint64_t> PgStore::Generation() {

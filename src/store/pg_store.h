@@ -114,6 +114,13 @@ class PgAuditStore final : public AuditStore {
 
  private:
   PgStore* store_;
+  // Appends go through a connection of their own (synchronous_commit off for its session,
+  // pg_audit.cc), one at a time in the process, with the head this process wrote last.
+  std::mutex mu_;
+  std::unique_ptr<PgConn> conn_;
+  bool head_known_ = false;
+  uint64_t head_seq_ = 0;
+  std::string head_hash_;
 };
 
 // The web UI's browser sessions in the PostgreSQL store (pg_sessions.cc), so that every frontend
@@ -189,6 +196,7 @@ class PgStore final : public Store, public Quarantine {
   absl::StatusOr<CollectionInfo> GetCollection(const std::string& id_or_alias) override;
   absl::StatusOr<Stats> GetStats() override;
   absl::StatusOr<uint64_t> Generation() override;
+  absl::StatusOr<uint64_t> IndicatorGeneration() override;
   absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override;
   absl::Status PutSetting(const std::string& key, const std::string& value) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override;
@@ -249,6 +257,8 @@ class PgStore final : public Store, public Quarantine {
   absl::Status CheckWritable() const;
   // What derives a version's value-index terms (Options::derive_terms).
   const TermDeriver& deriver() const { return options_.derive_terms; }
+  // The store's URL (a connection of one's own: PgAuditStore).
+  const std::string& url() const { return options_.url; }
   // The row id of a collection by id or alias; created (by a caller in a WriteTxn) when
   // `create`.
   absl::StatusOr<int64_t> CollectionRowId(PgConn* c, const std::string& id_or_alias, bool create);

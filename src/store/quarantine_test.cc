@@ -223,7 +223,7 @@ TEST_P(SqliteQuarantineTest, Schema3StoreGainsTheQuarantine) {
   sqlite3_stmt* v = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &v, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(v), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(v, 0), 12);  // migrated to the current schema, 12
+  EXPECT_EQ(sqlite3_column_int(v, 0), 13);  // migrated to the current schema, 13
   sqlite3_finalize(v);
   sqlite3_close(db);
 }

@@ -134,7 +134,7 @@ namespace {
 // (issue 16); 10: value_keys instead of value_terms (TermKey: 64-bit keys, not the terms' text);
 // 11: match_records and match_clock, the stream workers' match ledger (issue 17, kMatchSchema);
 // 12: web_sessions, the web UI's browser sessions (issue 17, kSessionSchema, sqlite_sessions.cc).
-constexpr int kSchemaVersion = 12;
+constexpr int kSchemaVersion = 13;
 constexpr const char* kObjectsColumns = R"sql((
   vid INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
@@ -170,6 +170,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS membership_vid ON membership(vid, cid);
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS generation(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);
 INSERT OR IGNORE INTO generation(one, n) VALUES(1, 0);
+CREATE TABLE IF NOT EXISTS indicator_generation(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO indicator_generation(one, n) VALUES(1, 0);
 CREATE TABLE IF NOT EXISTS clock(one INTEGER PRIMARY KEY CHECK (one = 1), last_added INTEGER NOT NULL);
 INSERT OR IGNORE INTO clock(one, last_added) SELECT 1, coalesce(max(date_added), 0) FROM membership;
 CREATE TABLE IF NOT EXISTS object_log(one INTEGER PRIMARY KEY CHECK (one = 1), end INTEGER NOT NULL);
@@ -237,6 +239,9 @@ absl::StatusOr<StmtRef> Cached(Conn* c, const std::string& sql) {
 namespace {
 
 constexpr const char* kBumpGeneration = "UPDATE generation SET n = n + 1 WHERE one = 1";
+// With kBumpGeneration, when the write changed an indicator (IndicatorGeneration, schema 13).
+constexpr const char* kBumpIndicatorGeneration =
+    "UPDATE indicator_generation SET n = n + 1 WHERE one = 1";
 
 // Sets the value of a one-row table (clock, object_log): `sql` is "UPDATE t SET c = ?1 ...".
 absl::Status SetOneRow(Conn* c, const char* sql, int64_t value) {
@@ -589,6 +594,9 @@ class SqliteImportTxn final : public ImportTxn {
   }
 
   absl::Status Add(const stix::ObjectRecord& r) override {
+    // Conservative: an indicator in a transaction that changed anything moves
+    // IndicatorGeneration (a re-sent indicator beside new sightings costs a recompile).
+    indicators_ |= IsIndicatorId(r.id);
     sqlite3* db = s_->writer_->get();
     int64_t now = NextAdded();
     std::string_view what = r.id;
@@ -695,6 +703,7 @@ class SqliteImportTxn final : public ImportTxn {
     // counts no change.
     if (sqlite3_total_changes64(s_->writer_->get()) != changes_at_start_) {
       ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpGeneration));
+      if (indicators_) ACCORD_RETURN_IF_ERROR(Exec(s_->writer_->get(), kBumpIndicatorGeneration));
     }
     // After the generation test: a sync cursor that moved over versions already stored is not
     // a change readers need to see.
@@ -742,6 +751,7 @@ class SqliteImportTxn final : public ImportTxn {
   int64_t last_added_ = 0, clock_ = 0;
   uint64_t counter_ = 0;
   sqlite3_int64 changes_at_start_ = 0;
+  bool indicators_ = false;  // an indicator was Added
   ImportResult result_;
 };
 
@@ -1009,6 +1019,7 @@ absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, cons
   ACCORD_RETURN_IF_ERROR(StepDone(q.get(), "delete"));
   uint64_t n = static_cast<uint64_t>(sqlite3_changes(db));
   if (n > 0) ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
+  if (n > 0 && IsIndicatorId(id)) ACCORD_RETURN_IF_ERROR(Exec(db, kBumpIndicatorGeneration));
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return n;
 }
@@ -1127,6 +1138,11 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
   }
   // The ledger is not an object write (MatchLedger): it alone leaves the generation.
   if (!report.items.empty()) ACCORD_RETURN_IF_ERROR(Exec(db, kBumpGeneration));
+  if (std::any_of(report.items.begin(), report.items.end(), [](const PurgeItem& i) {
+        return i.kind != "quarantine" && IsIndicatorId(i.id);
+      })) {
+    ACCORD_RETURN_IF_ERROR(Exec(db, kBumpIndicatorGeneration));
+  }
   ACCORD_RETURN_IF_ERROR(t.Commit());
   // The old page images in the write-ahead log go too, once no reader holds them (a busy
   // checkpoint is only retried by the next one: the rows are gone either way).
@@ -1257,6 +1273,17 @@ absl::StatusOr<uint64_t> SqliteStore::Generation() {
   ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(r.conn(), "SELECT n FROM generation WHERE one = 1"));
   ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "generation"));
   if (!row) return absl::DataLossError(common::Cat(path_, ": the generation row is missing"));
+  return static_cast<uint64_t>(ColInt(q.get(), 0));
+}
+
+absl::StatusOr<uint64_t> SqliteStore::IndicatorGeneration() {
+  Reader r(this);
+  ACCORD_RETURN_IF_ERROR(r.Open());
+  ACCORD_ASSIGN_OR_RETURN(StmtRef q,
+                          Cached(r.conn(), "SELECT n FROM indicator_generation WHERE one = 1"));
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "indicator generation"));
+  if (!row)
+    return absl::DataLossError(common::Cat(path_, ": the indicator generation row is missing"));
   return static_cast<uint64_t>(ColInt(q.get(), 0));
 }
 

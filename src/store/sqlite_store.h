@@ -139,6 +139,7 @@ class SqliteStore final : public Store, public Quarantine {
   absl::StatusOr<CollectionInfo> GetCollection(const std::string& id_or_alias) override;
   absl::StatusOr<Stats> GetStats() override;
   absl::StatusOr<uint64_t> Generation() override;
+  absl::StatusOr<uint64_t> IndicatorGeneration() override;
   absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override;
   absl::Status PutSetting(const std::string& key, const std::string& value) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override;

@@ -241,7 +241,7 @@ TEST(SqliteStoreMigrationTest, Version1StoreIsMigratedByMigrate) {
     auto st = (*check)->Schema();
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->current, 1);
-    EXPECT_EQ(st->latest, 12);
+    EXPECT_EQ(st->latest, 13);
     EXPECT_EQ(st->location, (dir / "accord.db").string());
     EXPECT_EQ((*check)->Migrate().status().code(), absl::StatusCode::kFailedPrecondition);
   }
@@ -250,11 +250,11 @@ TEST(SqliteStoreMigrationTest, Version1StoreIsMigratedByMigrate) {
   EXPECT_EQ((*s)->Schema()->current, 1);  // the open changed nothing
   auto m = (*s)->Migrate();
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->current, 12);
-  EXPECT_EQ(m->latest, 12);
+  EXPECT_EQ(m->current, 13);
+  EXPECT_EQ(m->latest, 13);
   auto again = (*s)->Migrate();
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(again->current, 12);
+  EXPECT_EQ(again->current, 13);
   auto got = (*s)->Get(kA, VersionSelect::kAll);
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->size(), 1u);

@@ -88,4 +88,8 @@ absl::Status FoldWords(std::string_view text, const std::function<void(std::stri
 /// True when `s` is well-formed UTF-8 (what PostgreSQL accepts as text).
 bool ValidUtf8(std::string_view s);
 
+/// Whether a write of this object changes what a compiled program of the active indicators
+/// holds: IndicatorGeneration() moves with it (the type is the id's prefix, STIX 2.1 §2.9).
+inline bool IsIndicatorId(std::string_view id) { return id.substr(0, 11) == "indicator--"; }
+
 }  // namespace accord::store::detail

@@ -258,6 +258,64 @@ TEST_P(StoreContract, GenerationIsUnchangedByAWriteThatChangesNoRow) {
   EXPECT_NE(*store_->Generation(), g2);
 }
 
+// Issue 17: matchers recompile their program when IndicatorGeneration moves, so the sightings
+// they write (and any other write that leaves indicators alone) must not move it, while every
+// write that changes an indicator's versions or memberships must.
+TEST_P(StoreContract, IndicatorGenerationMovesOnlyWithIndicators) {
+  const std::string kS = "sighting--55555555-5555-4555-8555-555555555551";
+  auto both = [&] { return std::pair{*store_->Generation(), *store_->IndicatorGeneration()}; };
+  auto [g0, i0] = both();
+  Import({Rec(kS, 500)});  // a sighting: the store changed, the indicators did not
+  auto [g1, i1] = both();
+  EXPECT_NE(g1, g0);
+  EXPECT_EQ(i1, i0);
+  Import({Rec(kC, 1)});  // a malware object
+  auto [g2, i2] = both();
+  EXPECT_NE(g2, g1);
+  EXPECT_EQ(i2, i0);
+  ASSERT_TRUE(store_->CreateCollection({"", "more", "More", "", false}).ok());
+  EXPECT_EQ(*store_->IndicatorGeneration(), i0);
+  Import({Rec(kA, 1)});  // an indicator
+  auto [g3, i3] = both();
+  EXPECT_NE(g3, g2);
+  EXPECT_NE(i3, i0);
+  Import({Rec(kA, 1)});  // the same version again: nothing changed
+  EXPECT_EQ(both(), std::pair(g3, i3));
+  Import({Rec(kA, 1)}, "more");  // the stored version, linked into a second collection
+  auto [g4, i4] = both();
+  EXPECT_NE(i4, i3);
+  ASSERT_EQ(*store_->Delete("default", kS, {}), 1u);  // a sighting out of a collection
+  auto [g5, i5] = both();
+  EXPECT_NE(g5, g4);
+  EXPECT_EQ(i5, i4);
+  ASSERT_EQ(*store_->Delete("more", kA, {}), 1u);  // an indicator out of one
+  auto [g6, i6] = both();
+  EXPECT_NE(i6, i5);
+  // Retention: an old sighting leaves the indicators alone, an expired indicator does not.
+  Import({Rec("sighting--55555555-5555-4555-8555-555555555552", 10)});
+  auto [g7, i7] = both();
+  PurgeRules sightings;
+  sightings.sightings_before = 100;
+  auto purged = store_->Purge(sightings, false);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  ASSERT_EQ(purged->items.size(), 1u);
+  EXPECT_NE(*store_->Generation(), g7);
+  EXPECT_EQ(*store_->IndicatorGeneration(), i7);
+  stix::ObjectRecord expired = Rec(kB, 10);
+  expired.valid_until = 100;
+  Import({expired});
+  const uint64_t i8 = *store_->IndicatorGeneration();
+  EXPECT_NE(i8, i7);
+  PurgeRules indicators;
+  indicators.indicators_expired_before = 1000;
+  purged = store_->Purge(indicators, false);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  ASSERT_EQ(purged->items.size(), 1u);
+  EXPECT_NE(*store_->IndicatorGeneration(), i8);
+  // Another handle on the same store sees the same number.
+  EXPECT_EQ(*OpenAnother()->IndicatorGeneration(), *store_->IndicatorGeneration());
+}
+
 TEST_P(StoreContract, BadCursorIsInvalidArgument) {
   Query q;
   q.collection = "default";

@@ -312,6 +312,17 @@ TEST_F(StreamWorkers, ThreeWorkersCountEveryEventOnceThroughAKillAndAReload) {
     redelivered += std::stoull(err.substr(p + 11));
   }
   EXPECT_GT(redelivered, 0u) << "the killed worker's unacknowledged messages were not redelivered";
+  // Each survivor compiled a new program once, for the added indicator: the sightings that the
+  // three of them wrote all along did not make them recompile (IndicatorGeneration).
+  for (int i = 1; i < kWorkers; ++i) {
+    const std::string err = Slurp(workers[i].err);
+    size_t recompiles = 0;
+    for (size_t p = err.find("recompiled in"); p != std::string::npos;
+         p = err.find("recompiled in", p + 1)) {
+      ++recompiles;
+    }
+    EXPECT_EQ(recompiles, 1u) << "worker " << i << ": " << err;
+  }
 
   // The durable effect: the newest version of each sighting, summed per indicator.
   r = Cli("export --collection sightings --versions last", "cli", true);

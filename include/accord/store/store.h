@@ -368,10 +368,12 @@ class AuditStore {
   /// The rows an append adds, given the last row's seq and hash (0 and "" for an empty log).
   using MakeRows =
       std::function<absl::StatusOr<std::vector<AuditRow>>(uint64_t seq, const std::string& hash)>;
-  /// Under the store's audit lock, in one transaction: reads the last row, calls `make` with
-  /// it, and appends the rows it returns, whose seqs must follow it one by one (in an empty
-  /// log the first may be any seq > 0: the copy of a log purged up to a checkpoint starts
-  /// after it); InvalidArgument otherwise, and nothing is appended. Returns the new last seq.
+  /// Calls `make` with the last row, and appends the rows it returns, whose seqs must follow
+  /// it one by one (in an empty log the first may be any seq > 0: the copy of a log purged up
+  /// to a checkpoint starts after it); InvalidArgument otherwise, and nothing is appended. The
+  /// rows are appended all or none, and only after the row they follow: when another process
+  /// appended first, `make` is called again with the new last row, so it must build its rows
+  /// from what it is given. Returns the new last seq.
   virtual absl::StatusOr<uint64_t> Append(const MakeRows& make) = 0;
   /// The last row's seq and hash (0 and "" for an empty log).
   virtual absl::StatusOr<std::pair<uint64_t, std::string>> Last() = 0;
@@ -607,6 +609,12 @@ class Store {
   /// caches and compiled programs. A write that changes nothing (a re-import of stored
   /// versions, a delete of what is absent) leaves it alone. Cheap (one indexed read).
   virtual absl::StatusOr<uint64_t> Generation() = 0;
+  /// Like Generation(), but moves only when a committed write changed an indicator's versions
+  /// or memberships (an import that stores or links one, a delete or purge of one): what a
+  /// compiled program of the active indicators depends on. The sightings that matchers write
+  /// leave it alone, so that they do not make every matcher recompile its program (issue 17).
+  /// A backend without it answers Generation().
+  virtual absl::StatusOr<uint64_t> IndicatorGeneration() { return Generation(); }
 
   /// Small key/value settings (node identity, pull cursors, ...).
   virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
