@@ -36,18 +36,6 @@ if command -v ccache >/dev/null; then
   # under the root are hashed relative to it, and the working directory is not hashed.
   export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 fi
-# PERF: the libFuzzer build (clang, the whole tree a second time, fuzz/run_libfuzzer.sh) starts
-# before the ASan build, niced, and runs beside everything below: it takes what the ASan build,
-# its link steps and the tests leave idle, and is done, or nearly, when CTest ends. One build
-# of every target (one configure, ninja -j2), at -O0 (docs/PERFORMANCE.md, "The README's test
-# command"). It is stopped if this script ends first (a failed ASan build).
-mkdir -p "$root/build-fuzz"
-fuzz_build_log="$root/build-fuzz/build.log"
-say "the libFuzzer build starts in the background (niced; log: $fuzz_build_log)"
-# (setsid: a process group of its own, which the trap stops whole.)
-FUZZ_BUILD_ONLY=1 setsid nice -n 15 bash "$root/fuzz/run_libfuzzer.sh" all 0 >"$fuzz_build_log" 2>&1 &
-fuzz_build_pid=$!
-trap 'kill -- -"$fuzz_build_pid" 2>/dev/null' EXIT
 build="$root/build-asan"
 say "building (ASan+UBSan) in $build"
 # PERF: -g1 (line tables: what ASan's and UBSan's reports need) instead of -g: a third less
@@ -63,14 +51,23 @@ set +e
 passed=0 failed=0 skipped=0
 failures=()
 
-# PERF: lint (clang-format; clang-tidy, ~8 s of CPU per file, with ACCORD_TIDY=1) runs niced
-# in the background while CTest runs, as the libFuzzer build does: many tests wait on processes
-# and sockets, and the longest ones run alone at the end, so a core is often idle. Their logs
-# are printed when they finish.
+# PERF: lint (clang-format; clang-tidy, ~8 s of CPU per file, with ACCORD_TIDY=1) and the
+# clang build of the fuzz targets run niced in the background while CTest runs: many tests wait
+# on processes and sockets, and the longest ones run alone at the end, so a core is often idle.
+# Their logs are printed when they finish.
 lint_log="$build/lint.log"
-say "lint (clang-format; clang-tidy with ACCORD_TIDY=1) starts in the background (niced)"
+say "lint (clang-format; clang-tidy with ACCORD_TIDY=1) and the libFuzzer build start in the background (niced)"
 nice -n 15 bash "$root/scripts/lint.sh" "$build" >"$lint_log" 2>&1 &
 lint_pid=$!
+# The clang tree of the fuzz targets (fuzz/run_libfuzzer.sh): every target in one ninja run, at
+# -O0 (docs/PERFORMANCE.md, "The README's test command"). Not started beside the ASan build:
+# four compilers on two vCPUs (hyperthreads of one core here) took 12:44 for what takes 7:50
+# and then 3 minutes one after the other; and not in a session of its own (setsid), where the
+# kernel's autogroup scheduling would give it half the CPU whatever its nice value.
+mkdir -p "$root/build-fuzz"
+fuzz_build_log="$root/build-fuzz/build.log"
+FUZZ_BUILD_ONLY=1 nice -n 15 bash "$root/fuzz/run_libfuzzer.sh" all 0 >"$fuzz_build_log" 2>&1 &
+fuzz_build_pid=$!
 
 # The PostgreSQL store's tests (issue 17) need a server: a throwaway one on a Unix socket,
 # stopped when this script ends (scripts/pg.sh).
@@ -88,7 +85,7 @@ if ACCORD_TEST_NATS=$(bash "$root/scripts/nats.sh" start); then
 else
   say "nats-server did not start: the stream workers' tests skip (and fail under CI=true)"
 fi
-trap 'kill -- -"$fuzz_build_pid" 2>/dev/null; bash "$root/scripts/pg.sh" stop; bash "$root/scripts/nats.sh" stop' EXIT
+trap 'bash "$root/scripts/pg.sh" stop; bash "$root/scripts/nats.sh" stop' EXIT
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Every GoogleTest binary writes its results to $gtest_dir/<binary>.json.
