@@ -186,12 +186,13 @@ struct MatchAudit {
   }
 };
 
+// The node's identity, which sightings are made by (and their ids derived from): drawn once,
+// by whichever process needs it first. Workers that start together agree on it (issue 17: two
+// identities gave every (indicator, bucket) two sightings, and counts summed twice).
 absl::StatusOr<std::string> NodeIdentity(store::Store& store) {
   ACCORD_ASSIGN_OR_RETURN(auto ident, store.GetSetting("node.identity"));
   if (ident.has_value()) return *ident;
-  std::string identity = "identity--" + common::NewUuid4();
-  ACCORD_RETURN_IF_ERROR(store.PutSetting("node.identity", identity));
-  return identity;
+  return store.PutSettingIfAbsent("node.identity", "identity--" + common::NewUuid4());
 }
 
 // What both paths (files, and the stream worker) do with each match, in this order: the egress

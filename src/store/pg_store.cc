@@ -1108,6 +1108,22 @@ absl::Status PgStore::PutSetting(const std::string& key, const std::string& valu
       .status();
 }
 
+absl::StatusOr<std::string> PgStore::PutSettingIfAbsent(const std::string& key,
+                                                        const std::string& value) {
+  if (options_.read_only) return absl::FailedPreconditionError("store opened read-only");
+  Lease c(this);
+  ACCORD_RETURN_IF_ERROR(c.Open());
+  // The first insert wins (the primary key); whoever lost reads the winner's value.
+  ACCORD_RETURN_IF_ERROR(
+      c->Run("INSERT INTO settings(key, value) VALUES($1, $2) ON CONFLICT(key) DO NOTHING",
+             PgParams().Text(key).Text(value), common::Cat("put setting '", key, "'"))
+          .status());
+  ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run("SELECT value FROM settings WHERE key = $1",
+                                           PgParams().Text(key), "read a setting"));
+  if (r.size() != 1) return absl::InternalError(common::Cat("setting '", key, "' vanished"));
+  return std::string(r.text(0, 0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The match ledger (the SQLite backend's rules: sqlite_store.cc)
 

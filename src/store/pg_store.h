@@ -199,6 +199,8 @@ class PgStore final : public Store, public Quarantine {
   absl::StatusOr<uint64_t> IndicatorGeneration() override;
   absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override;
   absl::Status PutSetting(const std::string& key, const std::string& value) override;
+  absl::StatusOr<std::string> PutSettingIfAbsent(const std::string& key,
+                                                 const std::string& value) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override;
   AuthStore* auth() override { return &auth_; }
   StatusStore* statuses() override { return &statuses_; }

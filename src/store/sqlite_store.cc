@@ -1704,6 +1704,28 @@ absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& 
   return StepDone(q.get(), common::Cat("put setting '", key, "'"));
 }
 
+absl::StatusOr<std::string> SqliteStore::PutSettingIfAbsent(const std::string& key,
+                                                            const std::string& value) {
+  std::unique_lock<std::mutex> l(write_mu_);
+  sqlite3* db = writer_->get();
+  // One transaction under the write lock, which other processes wait for too.
+  Txn t(db);
+  ACCORD_RETURN_IF_ERROR(t.Begin(true));
+  ACCORD_ASSIGN_OR_RETURN(Stmt ins, Prepare(db,
+                                            "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                                            "ON CONFLICT(key) DO NOTHING"));
+  ACCORD_RETURN_IF_ERROR(BindText(ins.get(), 1, key));
+  ACCORD_RETURN_IF_ERROR(BindText(ins.get(), 2, value));
+  ACCORD_RETURN_IF_ERROR(StepDone(ins.get(), common::Cat("put setting '", key, "'")));
+  ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, "SELECT value FROM settings WHERE key = ?1"));
+  ACCORD_RETURN_IF_ERROR(BindText(q.get(), 1, key));
+  ACCORD_ASSIGN_OR_RETURN(bool row, Step(q.get(), "read a setting"));
+  if (!row) return absl::InternalError(common::Cat("setting '", key, "' vanished"));
+  std::string held = ColText(q.get(), 0);
+  ACCORD_RETURN_IF_ERROR(t.Commit());
+  return held;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The match ledger
 

@@ -316,6 +316,34 @@ TEST_P(StoreContract, IndicatorGenerationMovesOnlyWithIndicators) {
   EXPECT_EQ(*OpenAnother()->IndicatorGeneration(), *store_->IndicatorGeneration());
 }
 
+// Issue 17: matchers that start together on one store draw the node's identity once. Several
+// handles (processes, frontends) race to set one setting: the first value wins, and every
+// caller gets that value back, then and later.
+TEST_P(StoreContract, PutSettingIfAbsentHasOneWinnerThatEveryoneSees) {
+  constexpr int kRacers = 6;
+  std::vector<std::unique_ptr<Store>> handles;
+  for (int i = 0; i < kRacers; ++i) handles.push_back(OpenAnother());
+  std::vector<std::string> got(kRacers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRacers; ++i) {
+    threads.emplace_back([&, i] {
+      auto v = handles[i]->PutSettingIfAbsent("race", "value-" + std::to_string(i));
+      got[i] = v.ok() ? *v : "error: " + std::string(v.status().message());
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto stored = store_->GetSetting("race");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ(stored->value().rfind("value-", 0), 0u) << stored->value();
+  for (int i = 0; i < kRacers; ++i) EXPECT_EQ(got[i], stored->value()) << "racer " << i;
+  // Once set, it stays: another value is not taken.
+  auto again = store_->PutSettingIfAbsent("race", "late");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, stored->value());
+  EXPECT_EQ(*store_->GetSetting("race"), stored->value());
+}
+
 TEST_P(StoreContract, BadCursorIsInvalidArgument) {
   Query q;
   q.collection = "default";

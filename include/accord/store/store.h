@@ -619,6 +619,15 @@ class Store {
   /// Small key/value settings (node identity, pull cursors, ...).
   virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
   virtual absl::Status PutSetting(const std::string& key, const std::string& value) = 0;
+  /// Sets `key` to `value` unless it is set already, atomically across every process on the
+  /// store, and returns the value it holds afterwards: the one value that processes starting
+  /// together all agree on (the node's identity, drawn by whichever matcher starts first).
+  virtual absl::StatusOr<std::string> PutSettingIfAbsent(const std::string& key,
+                                                         const std::string& value) {
+    (void)key;
+    (void)value;
+    return absl::UnimplementedError("this store backend cannot set a setting once");
+  }
   /// Every setting, by key.
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() = 0;
 
