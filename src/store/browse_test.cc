@@ -33,22 +33,9 @@ std::string Id(const std::string& type, int n) {
   return Cat(type, "--00000000-0000-4000-8000-", buf);
 }
 
-class BrowseTest : public ::testing::TestWithParam<std::string> {
+class BrowseTest : public BackendStoreTest {
  protected:
-  bool sqlite() const { return GetParam() == "sqlite"; }
-
-  void SetUp() override {
-    if (where_.server_missing()) {
-      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
-    }
-    absl::Status made = where_.Make();
-    ASSERT_TRUE(made.ok()) << made;
-    auto s = Store::Open(where_.options());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-  void TearDown() override { store_.reset(); }
-
+  BrowseTest() : BackendStoreTest("browse") {}
   // An object version with a name, a description and markings (any may be empty).
   static stix::ObjectRecord Rec(const std::string& id, common::Micros modified,
                                 const std::string& name, const std::string& description = "",
@@ -138,9 +125,6 @@ class BrowseTest : public ::testing::TestWithParam<std::string> {
         &n);
     return n;
   }
-
-  TestStoreLocation where_{GetParam(), "browse"};
-  std::unique_ptr<Store> store_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, BrowseTest, ::testing::Values("sqlite", "postgresql"),

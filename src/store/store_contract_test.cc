@@ -27,22 +27,9 @@ namespace {
 
 using common::Cat;
 
-class StoreContract : public ::testing::TestWithParam<std::string> {
+class StoreContract : public BackendStoreTest {
  protected:
-  bool sqlite() const { return GetParam() == "sqlite"; }
-
-  void SetUp() override {
-    if (where_.server_missing()) {
-      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
-    }
-    absl::Status made = where_.Make();
-    ASSERT_TRUE(made.ok()) << made;
-    auto s = Store::Open(where_.options());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-
-  void TearDown() override { store_.reset(); }
+  StoreContract() : BackendStoreTest("contract") {}
 
   // Another handle on the same store: for SQLite another connection set on the directory, for
   // PostgreSQL what another frontend process would open.
@@ -61,9 +48,6 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
                       const std::string& coll = "default") {
     return ImportAll(store_.get(), recs, coll);
   }
-
-  TestStoreLocation where_{GetParam(), "contract"};
-  std::unique_ptr<Store> store_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgresql"),

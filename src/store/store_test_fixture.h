@@ -101,6 +101,30 @@ class TestStoreLocation {
   std::string server_, db_;
 };
 
+// A store of the backend the test is instantiated with ("sqlite" or "postgresql"), fresh for
+// each test in its own place (TestStoreLocation, tagged `tag`); skips without ACCORD_TEST_PG
+// for PostgreSQL. For INSTANTIATE_TEST_SUITE_P(Backends, ..., Values("sqlite", "postgresql")).
+class BackendStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  explicit BackendStoreTest(std::string tag) : where_(GetParam(), std::move(tag)) {}
+  bool sqlite() const { return GetParam() == "sqlite"; }
+
+  void SetUp() override {
+    if (where_.server_missing()) {
+      GTEST_SKIP() << "ACCORD_TEST_PG is not set (scripts/test.sh starts a PostgreSQL server)";
+    }
+    absl::Status made = where_.Make();
+    ASSERT_TRUE(made.ok()) << made;
+    auto s = Store::Open(where_.options());
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  void TearDown() override { store_.reset(); }
+
+  TestStoreLocation where_;
+  std::unique_ptr<Store> store_;
+};
+
 class StoreFixture : public ::testing::Test {
  protected:
   // `prefix` names the directory, with the test's name and the process id.
