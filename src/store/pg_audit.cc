@@ -12,35 +12,6 @@ namespace accord::store::detail {
 
 namespace {
 
-// Serialises purges of the log across every process on the database, apart from the store's
-// write lock. ("audit" in ASCII.)
-constexpr const char* kBeginLocked = "BEGIN; SELECT pg_advisory_xact_lock(97117100105116)";
-
-// A transaction holding the audit lock, on a leased connection; rolled back unless committed.
-class AuditTxn {
- public:
-  explicit AuditTxn(PgStore* s) : lease_(s) {}
-  ~AuditTxn() {
-    if (open_ && lease_.get() != nullptr) (void)lease_->Exec("ROLLBACK", "roll back");
-  }
-  AuditTxn(const AuditTxn&) = delete;
-  AuditTxn& operator=(const AuditTxn&) = delete;
-  absl::Status Begin() {
-    ACCORD_RETURN_IF_ERROR(lease_.Open());
-    open_ = true;
-    return lease_->Exec(kBeginLocked, "begin a purge of the audit log");
-  }
-  absl::Status Commit() {
-    open_ = false;
-    return lease_->Exec("COMMIT", "commit an audit append");
-  }
-  PgConn* conn() const { return lease_.get(); }
-
- private:
-  PgStore::Lease lease_;
-  bool open_ = false;
-};
-
 absl::StatusOr<std::pair<uint64_t, std::string>> LastRow(PgConn* c) {
   ACCORD_ASSIGN_OR_RETURN(PgRows r,
                           c->Run("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
@@ -135,7 +106,9 @@ absl::StatusOr<std::vector<AuditRow>> PgAuditStore::Read(uint64_t after, uint64_
 }
 
 absl::StatusOr<uint64_t> PgAuditStore::DropThrough(uint64_t seq, const std::string& hash) {
-  AuditTxn t(store_);  // a purge
+  // Under the store's write lock, as any other removal (purges are rare; appends never wait
+  // for it).
+  PgStore::WriteTxn t(store_);
   ACCORD_RETURN_IF_ERROR(t.Begin());
   ACCORD_ASSIGN_OR_RETURN(auto last, LastRow(t.conn()));
   if (seq >= last.first) {
