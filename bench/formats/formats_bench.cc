@@ -3,8 +3,9 @@
 //   lists:   every .txt/.csv/.md/.text member of Unit 42's IOC lists (16.6 MiB, distinct): IOC-
 //            dense, nearly every token a value, defanged in places; the worst case;
 //   reports: ESET's .adoc campaign reports (0.7 MiB: prose with IOC tables), repeated.
-// Every token is classified whatever was seen before (deduplication comes after), so a
-// repeated corpus costs what the same amount of new text with the same values would.
+// Every token is classified whatever was seen before (deduplication comes after; only libpsl's
+// verdicts are remembered, per last label and per domain already found), so a repeated corpus
+// costs what the same amount of new text with the same values would.
 //
 //   formats_bench [MiB] [lists|reports]     (default: 16 lists)
 //   formats_bench misp [ATTRIBUTES] [OUT.json]

@@ -165,6 +165,55 @@ TEST(ExtractValues, HandAnnotatedSnippets) {
   }
 }
 
+// ExtractValues keeps one copy of each value, in order of first appearance, whatever the
+// case it was written in.
+TEST(ExtractValues, RepeatsInOtherCasesKeepTheFirstPlace) {
+  std::vector<Value> got = ExtractValues(
+      "b.example.com A.EXAMPLE.COM 44D88612FEA8A8F36DE82E1278ABB02F b.EXAMPLE.com "
+      "44d88612fea8a8f36de82e1278abb02f a.example.com hxxp://b.example[.]com/x b.example.com");
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"domain", "b.example.com"},
+      {"domain", "a.example.com"},
+      {"md5", "44d88612fea8a8f36de82e1278abb02f"},
+      {"url", "http://b.example.com/x"},
+  };
+  std::vector<std::pair<std::string, std::string>> have;
+  for (const Value& v : got) have.emplace_back(std::string(ValueKindName(v.kind)), v.value);
+  EXPECT_EQ(have, want);
+}
+
+// ExtractValues remembers, per text, whether a last label is a public suffix and which names
+// passed the "not itself a suffix" test. Neither memo may let a suffix through: "uk" is a
+// suffix, and "co.uk", which ends in it, stays refused before and after names under it.
+TEST(ExtractValues, SuffixMemosDecideByLabelAndByName) {
+  EXPECT_EQ(AsSet(ExtractValues("co.uk example.co.uk co.uk www.example.CO.UK example.notatld "
+                                "other.notatld example.com co.uk")),
+            (std::set<std::pair<std::string, std::string>>{{"domain", "example.co.uk"},
+                                                           {"domain", "www.example.co.uk"},
+                                                           {"domain", "example.com"}}));
+  // A host seen in a URL is no domain found: the bare name after it is tested afresh.
+  EXPECT_EQ(AsSet(ExtractValues("http://co.uk/x co.uk http://evil.example.org/a evil.example.org")),
+            (std::set<std::pair<std::string, std::string>>{{"url", "http://evil.example.org/a"},
+                                                           {"domain", "evil.example.org"}}));
+}
+
+// The last-label memo is bounded (4096 labels); labels first seen after it is full are still
+// judged, by libpsl each time.
+TEST(ExtractValues, MoreLastLabelsThanTheMemoHolds) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) {
+    text += "host.xq";
+    text += static_cast<char>('a' + i / 676);
+    text += static_cast<char>('a' + i / 26 % 26);
+    text += static_cast<char>('a' + i % 26);
+    text += ' ';
+  }
+  text += "Evil.Example.COM host.xqaaa b.example.net co.uk evil.example.com b.example.net";
+  EXPECT_EQ(AsSet(ExtractValues(text)),
+            (std::set<std::pair<std::string, std::string>>{{"domain", "evil.example.com"},
+                                                           {"domain", "b.example.net"}}));
+}
+
 TEST(ReadText, OneReportReferringToEveryIndicator) {
   ConvertOptions o;
   o.source_name = "/tmp/reports/apt-note.txt";
