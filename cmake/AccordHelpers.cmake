@@ -6,6 +6,7 @@
 # declaration order and run alone at the end. Seconds under ASan+UBSan, measured in a CI run.
 set(ACCORD_TEST_COSTS stix_roundtrip_test=120 federation_harness_test=90 requests_test=90 audit_cli_test=70
     realdata_test=60 import_crash_test=50 leak_matrix_test=55 match_e2e_test=50 engine_test=38
+    store_contract_test=46 ui_browser_test=40 stream_worker_test=18 multi_frontend_test=12
     taxii_e2e_test=38 hostile_status_growth_test=31 egress_exits_test=27
     hostile_long_import_test=26 hostile_cross_collection_revocation_test=24
     match_threads_test=24 program_image_test=22 node_cli_test=21 match_cache_test=21
@@ -49,6 +50,15 @@ function(accord_layer name)
   add_library(accord_${name} STATIC ${srcs})
   target_include_directories(accord_${name} PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(accord_${name} PUBLIC ${L_DEPS} PRIVATE accord_warnings)
+  # PERF: ACCORD_UNITY (scripts/test.sh, fuzz/run_libfuzzer.sh) compiles a layer's files eight
+  # at a time: the headers they share (abseil, simdjson, Beast, nlohmann) are parsed once per
+  # batch, not once per file (docs/PERFORMANCE.md, "The README's test command"). Names local to a
+  # file must then be unique in its layer. A type local to one file held by a class of the
+  # layer is fine in a unity file too, so GCC's -Wsubobject-linkage is off there.
+  if(ACCORD_UNITY)
+    set_target_properties(accord_${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+    target_compile_options(accord_${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
+  endif()
   if(ACCORD_BUILD_TESTS)
     foreach(t ${tests})
       get_filename_component(tn ${t} NAME_WE)

@@ -19,6 +19,7 @@ CXX=${CXX:-clang++-14}
 # the CPU of -O0 (src/formats/misp.cc: 24.7 s against 11.0 s, ASan+UBSan+coverage), and -O2 -g
 # twice -O1, for fuzzing that is faster per input but runs a bounded time either way
 # (docs/PERFORMANCE.md, "The README's test command"). FUZZ_OPT=-O1 builds as before.
+# ACCORD_UNITY: each layer's files compiled eight at a time (cmake/AccordHelpers.cmake).
 # FUZZ_SKIP_BUILD=1: the tree is built already (scripts/test.sh builds every target first and
 # then runs several at once, which must not configure the same tree concurrently).
 if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
@@ -26,7 +27,7 @@ if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
     -DCMAKE_C_FLAGS_DEBUG="${FUZZ_OPT:--O0} -gline-tables-only" \
     -DCMAKE_CXX_FLAGS_DEBUG="${FUZZ_OPT:--O0} -gline-tables-only" \
     -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
-    -DACCORD_LIBFUZZER=ON -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF \
+    -DACCORD_LIBFUZZER=ON -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF -DACCORD_UNITY=ON \
     -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null

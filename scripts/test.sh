@@ -43,8 +43,10 @@ say "building (ASan+UBSan) in $build"
 # PERF: executables linked without PIE (-no-pie): the ASan `accord` binary (250 MB) spent half
 # of every start-up in the dynamic loader's relative relocations and the page faults they cause
 # (0.66 s -> 0.30 s for `accord --version`), and the tests start it thousands of times.
+# PERF: ACCORD_UNITY: each layer library compiled as unity files of eight sources
+# (cmake/AccordHelpers.cmake; docs/PERFORMANCE.md, "The README's test command").
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DCMAKE_EXE_LINKER_FLAGS=-no-pie -DCMAKE_C_FLAGS_DEBUG=-g1 -DACCORD_SANITIZE=ON -DACCORD_WERROR=ON -DACCORD_BUILD_BENCH=ON -DACCORD_SHARED_DIR="$shared" >/dev/null
+  -DCMAKE_EXE_LINKER_FLAGS=-no-pie -DCMAKE_C_FLAGS_DEBUG=-g1 -DACCORD_UNITY=ON -DACCORD_SANITIZE=ON -DACCORD_WERROR=ON -DACCORD_BUILD_BENCH=ON -DACCORD_SHARED_DIR="$shared" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 set +e
 

@@ -47,18 +47,13 @@ constexpr std::string_view kTlp2AmberStrict =
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
+using common::AsciiLower;
+using common::AsciiToLower;
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
 }
@@ -198,14 +193,14 @@ const std::string& Ts(Micros t) {
 // A MISP uuid usable as the uuid part of a STIX id (the STIX schemas want RFC 4122 v1-v5).
 std::optional<std::string> StixUuid(std::string_view s) {
   if (!common::IsRfc4122Uuid(s)) return std::nullopt;
-  return ToLower(s);
+  return AsciiToLower(s);
 }
 
 // Relationship types must use a-z, 0-9 and '-' (STIX 2.1 §5.1).
 std::string RelationshipType(std::string_view misp) {
   std::string out;
   for (char c : misp) {
-    char l = Lower(c);
+    char l = AsciiLower(c);
     if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-') {
       out.push_back(l);
     } else if (l == '_' || l == ' ') {
@@ -409,7 +404,7 @@ absl::StatusOr<Mapped> MapValue(std::string_view type, const TypeInfo& t, std::s
     case Kind::kDomain: {
       if (!IsDomain(value))
         return absl::InvalidArgumentError(Cat("'", value, "' is not a domain name"));
-      m.normalized = ToLower(value);
+      m.normalized = AsciiToLower(value);
       std::string c = "domain-name:value = ";
       AppendPatternString(&c, m.normalized);
       m.comparisons.push_back(std::move(c));
@@ -427,7 +422,7 @@ absl::StatusOr<Mapped> MapValue(std::string_view type, const TypeInfo& t, std::s
       if (!common::ParseIpPrefix(parts.second, &p)) {
         return absl::InvalidArgumentError(Cat("'", parts.second, "' is not an IP address"));
       }
-      std::string d = ToLower(parts.first);
+      std::string d = AsciiToLower(parts.first);
       m.normalized = Cat(d, "|", parts.second);
       std::string c1 = "domain-name:value = ";
       AppendPatternString(&c1, d);
@@ -485,7 +480,7 @@ absl::StatusOr<Mapped> MapValue(std::string_view type, const TypeInfo& t, std::s
             t.hash_len ? Cat("'", hash, "' is not ", t.hash_len, " hex digits (", t.hash, ")")
                        : Cat("'", hash, "' is not an ssdeep hash (blocksize:hash:hash)"));
       }
-      std::string h = t.hash_len ? ToLower(hash) : std::string(hash);
+      std::string h = t.hash_len ? AsciiToLower(hash) : std::string(hash);
       m.normalized = name.empty() ? h : Cat(name, "|", h);
       if (!name.empty()) {
         std::string c = "file:name = ";
@@ -701,7 +696,7 @@ std::string EventConverter::CommonSdo(std::string_view type, std::string_view id
 // The TLP marking definition of a MISP tag ("tlp:amber", any case), or "".
 std::string_view TlpId(std::string_view tag) {
   if (!IEquals(tag.substr(0, 4), "tlp:")) return {};
-  std::string n = ToLower(tag.substr(4));
+  std::string n = AsciiToLower(tag.substr(4));
   if (n.size() >= 2 && n.front() == '"' && n.back() == '"') n = n.substr(1, n.size() - 2);
   if (n == "white") return kTlpWhite;
   if (n == "clear") return kTlp2Clear;
@@ -758,7 +753,7 @@ std::optional<EventConverter::Cluster> EventConverter::ClusterOf(std::string_vie
   if (!target || value.empty()) return std::nullopt;
   std::string_view type = target->stix_type;
   std::string id = common::IsUuid(uuid)
-                       ? DerivedId(type, Cat("misp-galaxy-cluster:", ToLower(uuid)))
+                       ? DerivedId(type, Cat("misp-galaxy-cluster:", AsciiToLower(uuid)))
                        : DerivedId(type, Cat("misp-galaxy:", galaxy_type, "=", value));
   Cluster c{id, type, target->actor};
   if (ids_.count(id)) return c;
@@ -998,7 +993,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
       AddRaw(&out, "external_references",
              Cat(R"([{"source_name":"cve","external_id":")", cve, R"("}])"));
       out += '}';
-      if (need_rep_ && !uuid.empty()) rep_[ToLower(uuid)] = id;
+      if (need_rep_ && !uuid.empty()) rep_[AsciiToLower(uuid)] = id;
       if (object_rep.empty()) object_rep = id;
       Emit(std::move(id), std::move(out));
       continue;
@@ -1014,7 +1009,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
     std::string stix_id;
     bool is_indicator = Flag(ao, "to_ids");
     if (is_indicator && in_object && t.kind == Kind::kHash && t.hash_len) {
-      object_hashes.push_back({mapped->comparisons[0], std::string(type), ToLower(uuid)});
+      object_hashes.push_back({mapped->comparisons[0], std::string(type), AsciiToLower(uuid)});
       continue;
     }
     if (is_indicator) {
@@ -1062,7 +1057,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
       stix_id = sco_ids.back();
       ++stats_->observables;
     }
-    if (need_rep_ && !uuid.empty()) rep_[ToLower(uuid)] = stix_id;
+    if (need_rep_ && !uuid.empty()) rep_[AsciiToLower(uuid)] = stix_id;
     if (object_rep.empty() || (is_indicator && !StartsWith(object_rep, "indicator--"))) {
       object_rep = stix_id;
     }
@@ -1115,7 +1110,7 @@ absl::Status EventConverter::Attributes(array attrs, std::string_view object_uui
     object_rep = id;  // the file's indicator stands for the object
   }
   if (in_object && !object_rep.empty() && !object_uuid.empty())
-    rep_[ToLower(object_uuid)] = object_rep;
+    rep_[AsciiToLower(object_uuid)] = object_rep;
   return absl::OkStatus();
 }
 
@@ -1151,7 +1146,7 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
     std::string_view org_uuid = Str(orgc, "uuid"), org_name = Str(orgc, "name");
     if (common::IsUuid(org_uuid) || !org_name.empty()) {
       created_by_ = common::IsUuid(org_uuid)
-                        ? DerivedId("identity", Cat("misp-org:", ToLower(org_uuid)))
+                        ? DerivedId("identity", Cat("misp-org:", AsciiToLower(org_uuid)))
                         : DerivedId("identity", Cat("misp-org-name:", org_name));
     }
   }
@@ -1236,8 +1231,8 @@ absl::Status EventConverter::Convert(object ev, Unit* unit) {
         for (element re : orefs) {
           object ro;
           if (re.get_object().get(ro) != simdjson::SUCCESS || Flag(ro, "deleted")) continue;
-          references.push_back({std::string(Str(ro, "uuid")), ToLower(ouuid),
-                                ToLower(Str(ro, "referenced_uuid")),
+          references.push_back({std::string(Str(ro, "uuid")), AsciiToLower(ouuid),
+                                AsciiToLower(Str(ro, "referenced_uuid")),
                                 RelationshipType(Str(ro, "relationship_type"))});
         }
       }
@@ -1479,7 +1474,7 @@ absl::StatusOr<std::vector<FeedEntry>> ReadMispManifest(std::string_view json) {
       return absl::InvalidArgumentError(
           Cat("manifest.json: event ", key, ": no 'timestamp' in unix seconds"));
     }
-    out.push_back({ToLower(key), *ts});
+    out.push_back({AsciiToLower(key), *ts});
   }
   return out;
 }
@@ -1589,7 +1584,7 @@ std::string HashType(std::string_view path) {
   if (!StartsWith(path, kPrefix)) return {};
   std::string alg;
   for (char c : path.substr(kPrefix.size())) {
-    if (c != '\'' && c != '"' && c != '-') alg.push_back(Lower(c));
+    if (c != '\'' && c != '"' && c != '-') alg.push_back(AsciiLower(c));
   }
   if (alg == "md5" || alg == "sha1" || alg == "sha256" || alg == "sha512" || alg == "ssdeep") {
     return alg;
@@ -1697,7 +1692,7 @@ int64_t StixSeconds(std::string_view ts) {
 std::string UuidPart(std::string_view id) {
   size_t dash = id.find("--");
   if (dash != std::string_view::npos && common::IsUuid(id.substr(dash + 2))) {
-    return ToLower(id.substr(dash + 2));
+    return AsciiToLower(id.substr(dash + 2));
   }
   return stix::detail::UuidV5(kAccordNamespace, id);
 }

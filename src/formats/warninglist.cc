@@ -41,23 +41,12 @@ bool IsKnownType(std::string_view t) {
   return t == "string" || t == "substring" || t == "hostname" || t == "cidr" || t == "regex";
 }
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using common::AsciiLower;
+using common::TrimSpace;
 
 void LowerInto(std::string_view s, std::string* out) {
   out->resize(s.size());
-  for (size_t i = 0; i < s.size(); ++i) (*out)[i] = Lower(s[i]);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
+  for (size_t i = 0; i < s.size(); ++i) (*out)[i] = AsciiLower(s[i]);
 }
 
 std::string_view StripTrailingDots(std::string_view s) {
@@ -68,7 +57,7 @@ std::string_view StripTrailingDots(std::string_view s) {
 // A hostname entry as MISP keys it (strtolower(trim($v, '.'))), and "*." wildcards, which MISP
 // leaves as they are, read as "this domain and below" like a leading dot.
 std::string_view HostnameKey(std::string_view lowered) {
-  std::string_view s = Trim(lowered);
+  std::string_view s = TrimSpace(lowered);
   if (s.size() >= 2 && s[0] == '*' && s[1] == '.') s.remove_prefix(2);
   while (!s.empty() && s.front() == '.') s.remove_prefix(1);
   return StripTrailingDots(s);
@@ -172,8 +161,8 @@ class ListSets {
     auto it = ids_.find(v);
     if (it != ids_.end()) return it->second;
     const auto id = static_cast<uint32_t>(sets_.size());
-    sets_.push_back(v);
-    ids_.emplace(std::move(v), id);
+    ids_.emplace(v, id);
+    sets_.push_back(std::move(v));
     return id;
   }
 
@@ -388,7 +377,7 @@ struct MatchDataDeleter {
 // the first unescaped closing delimiter.
 bool SplitPhpRegex(std::string_view e, std::string_view* pattern, uint32_t* options,
                    std::string* why) {
-  e = Trim(e);
+  e = TrimSpace(e);
   if (e.empty()) {
     *why = "is empty";
     return false;
@@ -739,7 +728,7 @@ absl::Status WarninglistSet::Add(Warninglist list, const ProblemSink& on_problem
   } else if (type == "cidr") {
     std::vector<std::pair<U128, U128>> iv4, iv6;
     for (size_t i = 0; i < list.entries.size(); ++i) {
-      std::string_view e = Trim(list.entries[i]);
+      std::string_view e = TrimSpace(list.entries[i]);
       if (e.empty()) continue;
       common::IpPrefix p;
       // inet_pton stops at a NUL, so "10.0.0.0\0junk" must be refused here.
@@ -837,7 +826,7 @@ std::vector<std::string_view> WarninglistSet::Match(const Value& v) const {
       case ValueKind::kIpv4:
       case ValueKind::kIpv6:
       case ValueKind::kIpv4Cidr:
-      case ValueKind::kIpv6Cidr: ip = common::ParseIpPrefix(Trim(v.value), &p); break;
+      case ValueKind::kIpv6Cidr: ip = common::ParseIpPrefix(TrimSpace(v.value), &p); break;
       case ValueKind::kUrl: ip = common::ParseIpPrefix(HostOf(v.kind, key), &p); break;
       default: break;
     }

@@ -182,7 +182,7 @@ absl::Status RunCommand(const std::string& command, const std::string& event,
   return absl::OkStatus();
 }
 
-Json ContactJson(const Contact& c) {
+Json DeliveryContactJson(const Contact& c) {
   return Json{{"name", c.name}, {"email", c.email}, {"phone", c.phone}};
 }
 
@@ -529,7 +529,8 @@ struct Channel::Impl {
               {"answer_overdue", od.response},
               {"escalation", od.escalation},
               {"detail", detail}};
-      ev["contact"] = od.ack && od.escalation < cs.size() ? ContactJson(cs[od.escalation]) : Json();
+      ev["contact"] =
+          od.ack && od.escalation < cs.size() ? DeliveryContactJson(cs[od.escalation]) : Json();
       Event(od.escalation > 0 ? "request.escalate" : "request.overdue", std::move(ev));
       audit::Entry e;
       e.actor = "node";
@@ -876,7 +877,7 @@ Channel::Answer Channel::Receive(const std::string& peer_name, std::string_view 
                    {"action", r->action},
                    {"ack_by", common::FormatTimestampMillis(r->ack_by)},
                    {"respond_by", common::FormatTimestampMillis(r->respond_by)},
-                   {"contact", ours.empty() ? Json() : ContactJson(ours.front())}});
+                   {"contact", ours.empty() ? Json() : DeliveryContactJson(ours.front())}});
     }
     std::cerr << "accord: request channel: " << Name(r->urgency) << " " << Name(r->kind) << " from "
               << peer->name << ": \"" << r->subject << "\" (" << r->id << "), acknowledge by "

@@ -17,7 +17,7 @@ namespace accord::requests {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
 constexpr std::array<std::string_view, 7> kDays = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 constexpr int64_t kDayMicros = 86400LL * 1000000;
@@ -158,7 +158,7 @@ absl::Status Validate(const Contact& c) {
 }
 
 std::string ToStix(const Contact& c) {
-  Json o;
+  OrderedJson o;
   o["type"] = "identity";
   o["spec_version"] = "2.1";
   o["id"] = c.id;
@@ -167,12 +167,12 @@ std::string ToStix(const Contact& c) {
   o["created_by_ref"] = c.node;
   o["name"] = c.name;
   o["identity_class"] = "individual";
-  o["roles"] = Json::array({Name(c.role)});
+  o["roles"] = OrderedJson::array({Name(c.role)});
   std::string info = c.email;
   if (!c.phone.empty()) info += common::Cat("; ", c.phone);
   info += common::Cat("; ", c.hours.empty() ? "24/7" : c.hours);
   o["contact_information"] = info;
-  Json& ext = o["extensions"][std::string(kContactExtension)];
+  OrderedJson& ext = o["extensions"][std::string(kContactExtension)];
   ext["extension_type"] = "property-extension";
   ext["role"] = Name(c.role);
   ext["email"] = c.email;
@@ -184,7 +184,7 @@ std::string ToStix(const Contact& c) {
 }
 
 absl::StatusOr<Contact> ContactFromStix(std::string_view json) {
-  Json o = Json::parse(json, nullptr, false);
+  OrderedJson o = OrderedJson::parse(json, nullptr, false);
   if (o.is_discarded() || !o.is_object()) {
     return absl::InvalidArgumentError("contact: not a JSON object");
   }
@@ -200,8 +200,8 @@ absl::StatusOr<Contact> ContactFromStix(std::string_view json) {
       !(*ext_it)[std::string(kContactExtension)].is_object()) {
     return bad("extensions", "must carry the contact extension");
   }
-  const Json& ext = (*ext_it)[std::string(kContactExtension)];
-  auto str = [&](const Json& from, const char* key, bool required,
+  const OrderedJson& ext = (*ext_it)[std::string(kContactExtension)];
+  auto str = [&](const OrderedJson& from, const char* key, bool required,
                  std::string* out) -> absl::Status {
     auto it = from.find(key);
     if (it == from.end()) return required ? bad(key, "is required") : absl::OkStatus();

@@ -15,7 +15,7 @@ namespace {
 
 using detail::IsIdOf;
 using detail::Stamp;
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
 constexpr std::array<std::string_view, 5> kKinds = {
     "notification", "request-for-assistance", "request-for-information", "consultation", "ping"};
@@ -34,27 +34,27 @@ absl::StatusOr<E> ParseName(const std::array<std::string_view, N>& names, std::s
   return absl::InvalidArgumentError(common::Cat("unknown ", what, " '", s, "' (", all, ")"));
 }
 
-Json Common(std::string_view type, const std::string& id, const std::string& by, common::Micros at,
-            const std::string& marking) {
-  Json o;
+OrderedJson Common(std::string_view type, const std::string& id, const std::string& by,
+                   common::Micros at, const std::string& marking) {
+  OrderedJson o;
   o["type"] = type;
   o["spec_version"] = "2.1";
   o["id"] = id;
   o["created"] = Stamp(at);
   o["modified"] = Stamp(at);
   o["created_by_ref"] = by;
-  if (!marking.empty()) o["object_marking_refs"] = Json::array({marking});
+  if (!marking.empty()) o["object_marking_refs"] = OrderedJson::array({marking});
   return o;
 }
 
-void Marker(Json& o) {
+void Marker(OrderedJson& o) {
   o["extensions"][std::string(kRequestExtension)] = {{"extension_type", "new-sdo"}};
 }
 
 // Reading: every error names the object and the property.
 class Reader {
  public:
-  Reader(const Json& o, std::string_view type) : o_(o), type_(type) {}
+  Reader(const OrderedJson& o, std::string_view type) : o_(o), type_(type) {}
 
   absl::Status Check() const {
     if (!o_.is_object()) return absl::InvalidArgumentError(common::Cat(type_, ": not an object"));
@@ -110,10 +110,10 @@ class Reader {
                          : std::string(type_);
     return absl::InvalidArgumentError(common::Cat(id, ": '", key, "' ", rule));
   }
-  const Json& json() const { return o_; }
+  const OrderedJson& json() const { return o_; }
 
  private:
-  const Json& o_;
+  const OrderedJson& o_;
   std::string_view type_;
 };
 
@@ -131,7 +131,7 @@ absl::StatusOr<State> ParseState(std::string_view s) {
 }
 
 std::string ToStix(const Request& r) {
-  Json o = Common(kRequestType, r.id, r.sender, r.created, r.marking_ref);
+  OrderedJson o = Common(kRequestType, r.id, r.sender, r.created, r.marking_ref);
   o["kind"] = Name(r.kind);
   o["urgency"] = Name(r.urgency);
   o["subject"] = r.subject;
@@ -149,7 +149,7 @@ std::string ToStix(const Request& r) {
 }
 
 std::string ToStix(const Step& s) {
-  Json o = Common(kStepType, s.id, s.by, s.at, s.marking_ref);
+  OrderedJson o = Common(kStepType, s.id, s.by, s.at, s.marking_ref);
   o["request_ref"] = s.request;
   o["step"] = Name(s.state);
   o["to_ref"] = s.to;
@@ -160,7 +160,7 @@ std::string ToStix(const Step& s) {
 }
 
 absl::StatusOr<Request> RequestFromStix(std::string_view json) {
-  Json o = Json::parse(json, nullptr, false);
+  OrderedJson o = OrderedJson::parse(json, nullptr, false);
   if (o.is_discarded()) return absl::InvalidArgumentError("x-accord-request: not JSON");
   Reader in(o, kRequestType);
   ACCORD_RETURN_IF_ERROR(in.Check());
@@ -174,7 +174,7 @@ absl::StatusOr<Request> RequestFromStix(std::string_view json) {
   ACCORD_ASSIGN_OR_RETURN(r.action, in.String("action_requested", false));
   if (auto it = o.find("object_refs"); it != o.end()) {
     if (!it->is_array()) return in.Error("object_refs", "must be a list of ids");
-    for (const Json& e : *it) {
+    for (const OrderedJson& e : *it) {
       if (!e.is_string() || e.get<std::string>().find("--") == std::string::npos) {
         return in.Error("object_refs", "must be a list of ids");
       }
@@ -198,7 +198,7 @@ absl::StatusOr<Request> RequestFromStix(std::string_view json) {
 }
 
 absl::StatusOr<Step> StepFromStix(std::string_view json) {
-  Json o = Json::parse(json, nullptr, false);
+  OrderedJson o = OrderedJson::parse(json, nullptr, false);
   if (o.is_discarded()) return absl::InvalidArgumentError("x-accord-request-step: not JSON");
   Reader in(o, kStepType);
   ACCORD_RETURN_IF_ERROR(in.Check());

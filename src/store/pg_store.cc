@@ -175,15 +175,15 @@ absl::Status CreateSchema(PgConn* c) {
 // The advisory lock every writing transaction takes (an arbitrary constant: "accord" in
 // ASCII), and the one that serialises schema creation between frontends starting together.
 constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(97999111114100)";
-constexpr const char* kBumpGeneration =
+constexpr const char* kPgBumpGeneration =
     "UPDATE accord_meta SET generation = generation + 1 WHERE one = 1";
-// With kBumpGeneration, when the write changed an indicator (IndicatorGeneration).
-constexpr const char* kBumpIndicatorGeneration =
+// With kPgBumpGeneration, when the write changed an indicator (IndicatorGeneration).
+constexpr const char* kPgBumpIndicatorGeneration =
     "UPDATE accord_meta SET indicator_generation = indicator_generation + 1 WHERE one = 1";
 
-constexpr const char* kObjCols =
+constexpr const char* kPgObjCols =
     "o.id, o.type, o.spec_version, o.modified, o.has_modified, o.revoked, o.json, o.vid";
-constexpr int kDateCol = 8;  // the column after kObjCols
+constexpr int kPgDateCol = 8;  // the column after kPgObjCols
 
 StoredObject RowToObject(const PgRows& r, int i) {
   StoredObject o;
@@ -194,7 +194,7 @@ StoredObject RowToObject(const PgRows& r, int i) {
   o.has_modified = r.flag(i, 4);
   o.revoked = r.flag(i, 5);
   o.json = std::string(r.text(i, 6));
-  o.date_added = r.num(i, kDateCol);
+  o.date_added = r.num(i, kPgDateCol);
   return o;
 }
 
@@ -377,7 +377,7 @@ absl::StatusOr<int64_t> PgStore::CollectionRowId(PgConn* c, const std::string& i
       PgRows made,
       c->Run("INSERT INTO collections(id, alias, title) VALUES($1, $2, $3) RETURNING cid", p,
              "create collection"));
-  ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+  ACCORD_RETURN_IF_ERROR(c->Run(kPgBumpGeneration, "bump the generation").status());
   return made.num(0, 0);
 }
 
@@ -442,10 +442,10 @@ class PgImportTxn final : public ImportTxn {
     // As in SQLite: the generation moves only when a row did (a quarantined copy included; a
     // collection created here moved it already).
     if (changed_ || quarantined_) {
-      ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+      ACCORD_RETURN_IF_ERROR(c->Run(kPgBumpGeneration, "bump the generation").status());
       if (indicators_) {
         ACCORD_RETURN_IF_ERROR(
-            c->Run(kBumpIndicatorGeneration, "bump the indicator generation").status());
+            c->Run(kPgBumpIndicatorGeneration, "bump the indicator generation").status());
       }
     }
     for (const auto& [key, value] : settings_) {
@@ -684,7 +684,7 @@ absl::StatusOr<std::vector<StoredObject>> PgStore::Get(const std::string& id,
                                                        VersionSelect versions) {
   Lease c(this);
   ACCORD_RETURN_IF_ERROR(c.Open());
-  std::string sql = common::Cat("SELECT ", kObjCols,
+  std::string sql = common::Cat("SELECT ", kPgObjCols,
                                 ", o.first_added FROM objects o WHERE o.id = $1 ORDER BY "
                                 "o.modified");
   if (versions == VersionSelect::kFirst) sql += " LIMIT 1";
@@ -783,7 +783,7 @@ absl::StatusOr<Page> PgStore::List(const Query& query) {
     run.SetNum(0, lo).SetNum(1, window);
     ACCORD_ASSIGN_OR_RETURN(PgRows r, c->Run(sql, run, "list"));
     for (int i = 0; i < r.size(); ++i) {
-      lo = r.num(i, kDateCol);
+      lo = r.num(i, kPgDateCol);
       if (r.null(i, 6)) continue;  // left out by the filters
       if (query.limit > 0 && page.objects.size() == query.limit) {
         page.more = true;
@@ -920,13 +920,13 @@ absl::StatusOr<PurgeReport> PgStore::Purge(const PurgeRules& rules, bool dry_run
   }
   // The ledger is not an object write (MatchLedger): it alone leaves the generation.
   if (!report.items.empty()) {
-    ACCORD_RETURN_IF_ERROR(c->Run(kBumpGeneration, "bump the generation").status());
+    ACCORD_RETURN_IF_ERROR(c->Run(kPgBumpGeneration, "bump the generation").status());
   }
   if (std::any_of(report.items.begin(), report.items.end(), [](const PurgeItem& i) {
         return i.kind != "quarantine" && IsIndicatorId(i.id);
       })) {
     ACCORD_RETURN_IF_ERROR(
-        c->Run(kBumpIndicatorGeneration, "bump the indicator generation").status());
+        c->Run(kPgBumpIndicatorGeneration, "bump the indicator generation").status());
   }
   ACCORD_RETURN_IF_ERROR(t.Commit());
   // Outside the transaction (VACUUM cannot run in one); the rows are gone either way. The
@@ -953,10 +953,11 @@ absl::StatusOr<uint64_t> PgStore::Delete(const std::string& collection, const st
   sql += ")";
   ACCORD_ASSIGN_OR_RETURN(PgRows r, t.conn()->Run(sql, p, "delete"));
   uint64_t n = r.changed();
-  if (n > 0) ACCORD_RETURN_IF_ERROR(t.conn()->Run(kBumpGeneration, "bump the generation").status());
+  if (n > 0)
+    ACCORD_RETURN_IF_ERROR(t.conn()->Run(kPgBumpGeneration, "bump the generation").status());
   if (n > 0 && IsIndicatorId(id)) {
     ACCORD_RETURN_IF_ERROR(
-        t.conn()->Run(kBumpIndicatorGeneration, "bump the indicator generation").status());
+        t.conn()->Run(kPgBumpIndicatorGeneration, "bump the indicator generation").status());
   }
   ACCORD_RETURN_IF_ERROR(t.Commit());
   return n;
@@ -990,7 +991,7 @@ absl::StatusOr<CollectionInfo> PgStore::CreateCollection(const CollectionInfo& i
           common::Cat("a collection '", info.alias.empty() ? id : info.alias, "' already exists"));
     }
     ACCORD_RETURN_IF_ERROR(made);
-    ACCORD_RETURN_IF_ERROR(t.conn()->Run(kBumpGeneration, "bump the generation").status());
+    ACCORD_RETURN_IF_ERROR(t.conn()->Run(kPgBumpGeneration, "bump the generation").status());
     ACCORD_RETURN_IF_ERROR(t.Commit());
   }
   return GetCollection(id);
@@ -1290,7 +1291,7 @@ absl::Status PgMatchLedger::Restore(const std::vector<RecordedMatch>& records) {
 
 namespace {
 
-constexpr const char* kEntryCols =
+constexpr const char* kPgEntryCols =
     "q.qid, q.id, q.modified, c.id, coalesce(c.alias, ''), q.writer, q.received, q.reason";
 
 QuarantineEntry RowToEntry(const PgRows& r, int i) {
@@ -1306,7 +1307,7 @@ QuarantineEntry RowToEntry(const PgRows& r, int i) {
   return e;
 }
 
-absl::Status NoEntry(int64_t qid) {
+absl::Status NoPgEntry(int64_t qid) {
   return absl::NotFoundError(common::Cat("no quarantine entry #", qid));
 }
 
@@ -1354,7 +1355,7 @@ absl::StatusOr<std::vector<QuarantineEntry>> PgStore::ListQuarantine(uint64_t li
   Lease c(this);
   ACCORD_RETURN_IF_ERROR(c.Open());
   ACCORD_ASSIGN_OR_RETURN(
-      PgRows r, c->Run(common::Cat("SELECT ", kEntryCols,
+      PgRows r, c->Run(common::Cat("SELECT ", kPgEntryCols,
                                    " FROM quarantine q JOIN collections c ON c.cid = q.cid ORDER "
                                    "BY q.qid LIMIT $1"),
                        PgParams().Num(limit == 0 ? INT64_MAX : static_cast<int64_t>(limit)),
@@ -1369,11 +1370,11 @@ absl::StatusOr<QuarantineEntry> PgStore::GetQuarantined(int64_t qid) {
   Lease c(this);
   ACCORD_RETURN_IF_ERROR(c.Open());
   ACCORD_ASSIGN_OR_RETURN(
-      PgRows r, c->Run(common::Cat("SELECT ", kEntryCols,
+      PgRows r, c->Run(common::Cat("SELECT ", kPgEntryCols,
                                    ", q.json FROM quarantine q JOIN collections c ON c.cid = "
                                    "q.cid WHERE q.qid = $1"),
                        PgParams().Num(qid), "read quarantine"));
-  if (r.size() == 0) return NoEntry(qid);
+  if (r.size() == 0) return NoPgEntry(qid);
   QuarantineEntry e = RowToEntry(r, 0);
   e.json = std::string(r.text(0, 8));
   return e;
@@ -1384,7 +1385,7 @@ absl::Status PgStore::DropQuarantined(int64_t qid) {
   ACCORD_RETURN_IF_ERROR(t.Begin());
   ACCORD_ASSIGN_OR_RETURN(PgRows r, t.conn()->Run("DELETE FROM quarantine WHERE qid = $1",
                                                   PgParams().Num(qid), "drop quarantine entry"));
-  if (r.changed() == 0) return NoEntry(qid);
+  if (r.changed() == 0) return NoPgEntry(qid);
   return t.Commit();
 }
 
@@ -1395,7 +1396,7 @@ absl::Status PgStore::ReleaseQuarantined(int64_t qid, Winner winner) {
   PgConn* c = pt->conn();
   ACCORD_ASSIGN_OR_RETURN(PgRows del, c->Run("DELETE FROM quarantine WHERE qid = $1",
                                              PgParams().Num(qid), "release quarantine entry"));
-  if (del.changed() == 0) return NoEntry(qid);
+  if (del.changed() == 0) return NoPgEntry(qid);
   pt->MarkQuarantined();
   ACCORD_ASSIGN_OR_RETURN(PgRows found,
                           c->Run("SELECT vid, json FROM objects WHERE id = $1 AND modified = $2",

@@ -31,7 +31,7 @@
 namespace accord::web {
 namespace {
 
-constexpr uint64_t kDefaultLimit = 50, kMaxLimit = 500;
+constexpr uint64_t kReadDefaultLimit = 50, kReadMaxLimit = 500;
 constexpr uint64_t kScan = 10000;  // index rows read per term (as `accord related`)
 
 void AppendCollections(std::string* out, const std::vector<std::string>& collections) {
@@ -114,7 +114,7 @@ struct SearchParams {
   Narrow narrow;
   std::vector<std::string> markings;  // marking=: ids (a TLP name stands for its ids)
   std::optional<common::Micros> since, until;
-  uint64_t limit = kDefaultLimit;
+  uint64_t limit = kReadDefaultLimit;
   std::string cursor;
 };
 
@@ -157,9 +157,9 @@ bool ParseSearch(http::RequestContext& ctx, http::Response& res, SearchParams* p
       }
       (k == "since" ? p->since : p->until) = *t;
     } else if (k == "limit") {
-      if (!absl::SimpleAtoi(v, &p->limit) || p->limit == 0 || p->limit > kMaxLimit) {
+      if (!absl::SimpleAtoi(v, &p->limit) || p->limit == 0 || p->limit > kReadMaxLimit) {
         res = ctx.Error(400, "Bad request",
-                        common::Cat("limit must be a number from 1 to ", kMaxLimit));
+                        common::Cat("limit must be a number from 1 to ", kReadMaxLimit));
         return false;
       }
     } else if (k == "cursor") {
@@ -592,7 +592,7 @@ void Related(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response&
     return out;
   };
   auto groups = correlate::FindRelated(*deps.store, correlate::ObjectQuery(id, latest.object.json),
-                                       kScan, kMaxLimit, admit);
+                                       kScan, kReadMaxLimit, admit);
   if (answered) return;
   if (!groups.ok()) return Failed(ctx, res, "related", groups.status());
   std::vector<store::StoredObject> delivered = {latest.object};

@@ -23,7 +23,7 @@ namespace {
 
 constexpr int64_t kDefaultDays = 30, kMaxDays = 366;
 constexpr uint64_t kTopIndicators = 10, kBatch = 1000;
-constexpr common::Micros kDay = 86400LL * 1000000;
+constexpr common::Micros kSightingsDay = 86400LL * 1000000;
 
 // Counts per day of the window, and their sum.
 struct Series {
@@ -174,7 +174,7 @@ bool Count(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& r
         Seen s;
         if (!ReadSighting(o.json, &s) || s.first_seen < first) continue;
         if (!indicator.empty() && s.of != indicator) continue;
-        const size_t day = static_cast<size_t>((s.first_seen - first) / kDay);
+        const size_t day = static_cast<size_t>((s.first_seen - first) / kSightingsDay);
         if (day >= days) continue;  // first seen after today: a clock elsewhere runs ahead
         t->all.Add(day, s.count, days);
         t->indicators[s.of].Add(day, s.count, days);
@@ -252,8 +252,8 @@ void Answer(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   if (!ExitOpen(deps.gate, ctx, res, policy::Exit::kUiSightings)) return;
   absl::StatusOr<Names> names = LoadNames(*deps.store);
   if (!names.ok()) return Failed(ctx, res, "read", names.status());
-  const common::Micros today = common::NowMicros() / kDay * kDay;
-  const common::Micros first = today - (days - 1) * kDay;
+  const common::Micros today = common::NowMicros() / kSightingsDay * kSightingsDay;
+  const common::Micros first = today - (days - 1) * kSightingsDay;
   const size_t n = static_cast<size_t>(days);
   Totals t;
   if (!Count(deps, ctx, res, *names, indicator, first, n, &t)) return;
@@ -269,7 +269,8 @@ void Answer(const ReadApiDeps& deps, http::RequestContext& ctx, http::Response& 
   nlohmann::json day_list = nlohmann::json::array();
   for (size_t k = 0; k < n; ++k) {
     day_list.push_back(
-        common::FormatTimestamp(first + static_cast<common::Micros>(k) * kDay).substr(0, 10));
+        common::FormatTimestamp(first + static_cast<common::Micros>(k) * kSightingsDay)
+            .substr(0, 10));
   }
   body["days"] = std::move(day_list);
   body["total"] = SeriesJson(t.all, n);

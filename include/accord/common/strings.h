@@ -41,6 +41,26 @@ void Append(std::string* out, const Args&... args) {
   (detail::CatOne(out, args), ...);
 }
 
+/// 'A'-'Z' to 'a'-'z'; every other byte unchanged (no locale).
+inline char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// `s` with AsciiLower applied to each byte.
+inline std::string AsciiToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+/// `s` without leading and trailing spaces, tabs, CRs and LFs.
+inline std::string_view TrimSpace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 /// absl::string_view (e.g. absl::Status::message()) as std::string_view.
 inline std::string_view View(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
