@@ -172,7 +172,7 @@ absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
 // or with --strict when anything was refused or a file cannot be read.
 struct FormatInput;
 absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
-                        const formats::UnitSink& sink, const formats::ProblemSink& on_problem);
+                        formats::UnitStream* out, const formats::ProblemSink& on_problem);
 absl::StatusOr<uint64_t> SelectMispFeedEvents(store::Store* s, std::vector<FormatInput>* inputs);
 
 // --- accord import --format (issue 15): MISP, CSV, lists, free text and archives ---
@@ -406,7 +406,7 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
       case formats::Format::kCsv:
         st = formats::ReadCsv(in.data, csv, co, sink, on_problem).status();
         break;
-      case formats::Format::kMisp: st = ImportMisp(in, co, sink, on_problem); break;
+      case formats::Format::kMisp: st = ImportMisp(in, co, &units, on_problem); break;
       case formats::Format::kStix: break;
     }
     in.data.clear();
@@ -465,9 +465,10 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   return rejected == 0 ? 0 : 1;
 }
 
+// Each event is stored while it converts (formats::UnitStream), in its one transaction.
 absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
-                        const formats::UnitSink& sink, const formats::ProblemSink& on_problem) {
-  auto stats = formats::ReadMisp(in.data, co, sink, on_problem);
+                        formats::UnitStream* out, const formats::ProblemSink& on_problem) {
+  auto stats = formats::ReadMisp(in.data, co, out, on_problem);
   if (!stats.ok()) return stats.status();
   std::cerr << "accord: " << in.name << ": " << stats->events << " MISP event(s), "
             << stats->attributes << " attribute(s): " << stats->indicators << " indicator(s), "

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "accord/ingest/units.h"
 
 namespace accord::ingest {
 namespace {
@@ -260,6 +263,68 @@ TEST(Import, ChunksCommitInOrderAndNameTheSourceOfALaterChunksConflict) {
   EXPECT_EQ(head->seq, 3u);  // one write entry per chunk
   log->reset();
   std::filesystem::remove_all(dir);
+}
+
+// A unit streamed in batches (UnitImporter as a formats::UnitStream) is one transaction, and a
+// refused object is located by its line in the whole unit, as when the unit is read at once.
+TEST(UnitImporter, StreamedUnitIsOneTransactionAndRefusalsKeepTheirLine) {
+  TempStore s;
+  Options o;
+  o.collection = "streamed";
+  UnitTotals totals;
+  UnitImporter units(s.get(), o, false, &totals);
+  std::vector<Problem> refused;
+  units.OnRejected([&](const Problem& p) { refused.push_back(p); });
+  // 2,500 objects: more than two batches of kStreamBatchObjects (1,024); the 2,000th refused.
+  static_assert(UnitImporter::kStreamBatchObjects < 2000);
+  ASSERT_TRUE(units.Begin("unit", "", "").ok());
+  for (int i = 1; i <= 2500; ++i) {
+    ASSERT_TRUE(units.Add(Indicator(i, i == 2000 ? "[broken" : kGood)).ok());
+  }
+  ASSERT_TRUE(units.End().ok());
+  EXPECT_EQ(totals.units, 1u);
+  EXPECT_EQ(totals.accepted, 2499u);
+  EXPECT_EQ(totals.added, 2499u);
+  EXPECT_EQ(totals.rejected, 1u);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].location, "unit:2000");
+  EXPECT_EQ(refused[0].object_id, "indicator--6b5e7a3c-0000-4000-8000-000000002000");
+  store::Query q;
+  q.collection = "streamed";
+  q.limit = 10000;
+  auto page = s.get()->List(q);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->objects.size(), 2499u);
+}
+
+// A unit aborted after some of its batches went to the store's writer leaves nothing behind:
+// not its objects, not its collection; the next unit is stored as usual.
+TEST(UnitImporter, AbortedUnitStoresNothing) {
+  TempStore s;
+  Options o;
+  o.collection = "aborted";
+  UnitTotals totals;
+  UnitImporter units(s.get(), o, false, &totals);
+  ASSERT_TRUE(units.Begin("failing event", "misp.event.x", "1700000000").ok());
+  for (int i = 1; i <= 2500; ++i) ASSERT_TRUE(units.Add(Indicator(i, kGood)).ok());
+  units.Abort();
+  EXPECT_FALSE(s.HasCollection("aborted"));
+  auto got =
+      s.get()->Get("indicator--6b5e7a3c-0000-4000-8000-000000000001", store::VersionSelect::kAll);
+  EXPECT_TRUE(!got.ok() || got->empty());
+  auto state = s.get()->GetSetting("misp.event.x");
+  ASSERT_TRUE(state.ok());
+  EXPECT_FALSE(state->has_value());
+  EXPECT_EQ(totals.units, 0u);
+  EXPECT_EQ(totals.added, 0u);
+
+  ASSERT_TRUE(units.Begin("next event", "", "").ok());
+  ASSERT_TRUE(units.Add(Indicator(3000, kGood)).ok());
+  ASSERT_TRUE(units.Add(Indicator(3001, kGood)).ok());
+  ASSERT_TRUE(units.End().ok());
+  EXPECT_EQ(totals.units, 1u);
+  EXPECT_EQ(totals.added, 2u);
+  EXPECT_TRUE(s.HasCollection("aborted"));
 }
 
 }  // namespace

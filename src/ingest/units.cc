@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "accord/common/strings.h"
 #include "accord/formats/export.h"
+#include "accord/stix/read_lines.h"
 
 namespace accord::ingest {
 namespace {
@@ -28,10 +29,137 @@ std::string_view IdOfJson(std::string_view json) {
   return json.substr(p, json.find('"', p) - p);
 }
 
+// One batch of a streamed unit: JSON lines numbered as lines of the whole unit, so that a
+// refusal is located as it is when the unit is read at once (BufferSource).
+class Lines final : public Source {
+ public:
+  Lines(const std::string& name, std::string_view data, uint64_t first_line, uint64_t first_offset)
+      : name_(name), data_(data), first_line_(first_line), first_offset_(first_offset) {}
+  const std::string& Name() const override { return name_; }
+  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
+                                       const stix::ObjectSink& on_object,
+                                       const stix::ProblemSink& on_problem) override {
+    stix::ReaderOptions ro = o;
+    ro.source_name = name_;
+    // Converters hand out minified JSON (formats::Unit, formats::UnitStream::Add).
+    return stix::ReadJsonLines(data_, first_line_, first_offset_, /*minified=*/true, ro, on_object,
+                               on_problem);
+  }
+
+ private:
+  const std::string& name_;
+  std::string_view data_;
+  uint64_t first_line_, first_offset_;
+};
+
 }  // namespace
 
+// A unit between Begin and End.
+struct UnitImporter::Streamed {
+  formats::Unit unit;      // name and state; the objects only when collected whole (skip_existing)
+  bool unchanged = false;  // its state says it was imported already: only counted
+  std::unique_ptr<ingest::Import> run;  // opened at the first batch
+  std::string batch;                    // JSON lines not yet read into `run`
+  uint64_t batch_objects = 0;
+  size_t last_start = 0;     // where the batch's last line begins
+  uint64_t next_line = 1;    // the unit's line number of the batch's first line
+  uint64_t next_offset = 0;  // and its byte offset
+};
+
+UnitImporter::UnitImporter(store::Store* s, const Options& base, bool skip_existing,
+                           UnitTotals* totals)
+    : s_(s), base_(base), skip_existing_(skip_existing), t_(totals) {}
+
+UnitImporter::~UnitImporter() = default;
+
+absl::Status UnitImporter::Begin(std::string_view name, std::string_view state_key,
+                                 std::string_view state_value) {
+  open_ = std::make_unique<Streamed>();
+  Streamed& u = *open_;
+  u.unit.name = std::string(name);
+  u.unit.state_key = std::string(state_key);
+  u.unit.state_value = std::string(state_value);
+  if (skip_existing_ || u.unit.state_key.empty()) return absl::OkStatus();
+  ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(u.unit.state_key));
+  u.unchanged = prev.has_value() && !Newer(u.unit.state_value, *prev);
+  return absl::OkStatus();
+}
+
+absl::Status UnitImporter::Add(std::string&& object) {
+  if (!open_) return absl::FailedPreconditionError("UnitImporter::Add without Begin");
+  Streamed& u = *open_;
+  if (skip_existing_) {
+    u.unit.objects.push_back(std::move(object));
+    return absl::OkStatus();
+  }
+  // (Counted for an unchanged unit too, as Import counts them.)
+  if (lists_ != nullptr && lists_->size() > 0 && !ApplyWarninglists(&object)) {
+    return absl::OkStatus();
+  }
+  if (u.unchanged) return absl::OkStatus();
+  // A batch holds its last object back, so that the last batch of a unit is never one object
+  // alone (ReadBuffer would read a lone object as a document, not as line N).
+  if (u.batch_objects >= kStreamBatchObjects) ACCORD_RETURN_IF_ERROR(Feed(u, true));
+  u.last_start = u.batch.size();
+  u.batch += object;
+  u.batch += '\n';
+  ++u.batch_objects;
+  return absl::OkStatus();
+}
+
+absl::Status UnitImporter::Feed(Streamed& u, bool keep_last) {
+  const size_t cut = keep_last ? u.last_start : u.batch.size();
+  const uint64_t n = keep_last ? u.batch_objects - 1 : u.batch_objects;
+  if (!u.run) {
+    Options o = base_;
+    o.chunk_objects = 0;  // one transaction per unit
+    o.chunk_seconds = 0;
+    u.run = std::make_unique<ingest::Import>(s_, std::move(o));
+  }
+  Lines src(u.unit.name, std::string_view(u.batch).substr(0, cut), u.next_line, u.next_offset);
+  ACCORD_RETURN_IF_ERROR(u.run->Add(src));
+  u.next_line += n;
+  u.next_offset += cut;
+  u.batch.erase(0, cut);
+  u.batch_objects -= n;
+  return absl::OkStatus();
+}
+
+absl::Status UnitImporter::End() {
+  if (!open_) return absl::FailedPreconditionError("UnitImporter::End without Begin");
+  std::unique_ptr<Streamed> open = std::move(open_);
+  Streamed& u = *open;
+  if (skip_existing_) return Import(std::move(u.unit));
+  if (u.unchanged) {
+    ++t_->units_unchanged;
+    return absl::OkStatus();
+  }
+  if (!u.run) {
+    if (u.batch.empty()) return absl::OkStatus();  // every object dropped
+    // The whole unit in one batch: read as Import reads it (a lone object as a document).
+    Options o = base_;
+    o.chunk_objects = 0;
+    o.chunk_seconds = 0;
+    u.run = std::make_unique<ingest::Import>(s_, std::move(o));
+    auto src = BufferSource(u.unit.name, u.batch);
+    ACCORD_RETURN_IF_ERROR(u.run->Add(*src));
+  } else {
+    ACCORD_RETURN_IF_ERROR(Feed(u, false));
+  }
+  return FinishUnit(*u.run, u.unit.name, u.unit.state_key, u.unit.state_value);
+}
+
+void UnitImporter::Abort() { open_.reset(); }  // ~Import rolls the transaction back
+
 absl::Status UnitImporter::Import(formats::Unit&& u) {
-  if (lists_ != nullptr && lists_->size() > 0) ApplyWarninglists(&u);
+  if (lists_ != nullptr && lists_->size() > 0) {
+    std::vector<std::string> kept;
+    kept.reserve(u.objects.size());
+    for (auto& o : u.objects) {
+      if (ApplyWarninglists(&o)) kept.push_back(std::move(o));
+    }
+    u.objects = std::move(kept);
+  }
   if (!u.state_key.empty()) {
     ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(u.state_key));
     if (prev.has_value() && !Newer(u.state_value, *prev)) {
@@ -81,13 +209,19 @@ absl::Status UnitImporter::Import(formats::Unit&& u) {
   ingest::Import run(s_, std::move(o));
   auto src = BufferSource(u.name, lines);
   ACCORD_RETURN_IF_ERROR(run.Add(*src));
+  return FinishUnit(run, u.name, u.state_key, u.state_value);
+}
+
+absl::Status UnitImporter::FinishUnit(ingest::Import& run, const std::string& name,
+                                      const std::string& state_key,
+                                      const std::string& state_value) {
   ACCORD_ASSIGN_OR_RETURN(Result res, run.Finish());
   Count(res);
   if (!res.committed && res.checked.accepted > 0) {
-    return absl::FailedPreconditionError(common::Cat(u.name, ": ", res.not_committed_why));
+    return absl::FailedPreconditionError(common::Cat(name, ": ", res.not_committed_why));
   }
-  if (res.committed && !u.state_key.empty()) {
-    ACCORD_RETURN_IF_ERROR(s_->PutSetting(u.state_key, u.state_value));
+  if (res.committed && !state_key.empty()) {
+    ACCORD_RETURN_IF_ERROR(s_->PutSetting(state_key, state_value));
   }
   ++t_->units;
   return absl::OkStatus();
@@ -108,39 +242,28 @@ void UnitImporter::Count(const Result& res) {
   }
 }
 
-void UnitImporter::ApplyWarninglists(formats::Unit* u) {
-  std::vector<std::string> kept;
-  kept.reserve(u->objects.size());
-  for (auto& o : u->objects) {
-    if (o.find(R"("type":"indicator")") == std::string::npos) {
-      kept.push_back(std::move(o));
-      continue;
-    }
-    auto j = nlohmann::json::parse(o, nullptr, false);
-    if (!j.is_object() || j.value("type", "") != "indicator" || !j.contains("pattern") ||
-        !j["pattern"].is_string()) {
-      kept.push_back(std::move(o));
-      continue;
-    }
-    std::vector<std::string> names;
-    for (const auto& v : formats::ExportableValues(j["pattern"].get<std::string>(), nullptr)) {
-      for (auto h : lists_->Match(v)) {
-        if (std::find(names.begin(), names.end(), h) == names.end()) names.emplace_back(h);
-      }
-    }
-    if (names.empty()) {
-      kept.push_back(std::move(o));
-      continue;
-    }
-    for (const auto& n : names) ++(*per_list_)[n];
-    ++t_->warninglisted;
-    if (drop_) continue;
-    auto& labels = j["labels"];
-    if (!labels.is_array()) labels = nlohmann::json::array();
-    for (const auto& n : names) labels.push_back("warninglist:" + n);
-    kept.push_back(j.dump());
+bool UnitImporter::ApplyWarninglists(std::string* o) {
+  if (o->find(R"("type":"indicator")") == std::string::npos) return true;
+  auto j = nlohmann::json::parse(*o, nullptr, false);
+  if (!j.is_object() || j.value("type", "") != "indicator" || !j.contains("pattern") ||
+      !j["pattern"].is_string()) {
+    return true;
   }
-  u->objects = std::move(kept);
+  std::vector<std::string> names;
+  for (const auto& v : formats::ExportableValues(j["pattern"].get<std::string>(), nullptr)) {
+    for (auto h : lists_->Match(v)) {
+      if (std::find(names.begin(), names.end(), h) == names.end()) names.emplace_back(h);
+    }
+  }
+  if (names.empty()) return true;
+  for (const auto& n : names) ++(*per_list_)[n];
+  ++t_->warninglisted;
+  if (drop_) return false;
+  auto& labels = j["labels"];
+  if (!labels.is_array()) labels = nlohmann::json::array();
+  for (const auto& n : names) labels.push_back("warninglist:" + n);
+  *o = j.dump();
+  return true;
 }
 
 }  // namespace accord::ingest

@@ -141,7 +141,9 @@ void Import(const ImportApiDeps& deps, http::RequestContext& ctx, http::Response
   formats::CsvOptions csv;
   if (!q->columns.empty()) csv.columns = q->columns;
   switch (q->format) {
-    case formats::Format::kMisp: st = formats::ReadMisp(data, co, sink, on_problem).status(); break;
+    case formats::Format::kMisp:
+      st = formats::ReadMisp(data, co, &units, on_problem).status();
+      break;
     case formats::Format::kText: st = formats::ReadText(data, co, sink, on_problem).status(); break;
     case formats::Format::kList:
       st = formats::ReadList(data, kind, co, sink, on_problem).status();

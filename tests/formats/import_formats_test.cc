@@ -4,6 +4,7 @@
 // with the formats Accord reads.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -234,6 +235,52 @@ TEST_F(ImportFormats, MispFeedFolderIsImportedIncrementallyAndExportsBack) {
   std::swap(data_, other);
   EXPECT_EQ(Patterns(), before);
   std::swap(data_, other);
+}
+
+// An event's objects go to the store while the event converts (in batches of 1,024), but the
+// event is still one transaction: with --strict, an event whose 1,501st attribute is malformed
+// stores nothing, though 1,500 indicators of it were already on their way; the event before it
+// stays stored whole.
+TEST_F(ImportFormats, StrictMispEventFailingLateStoresNothingOfIt) {
+  const std::string a = "11111111-aaaa-4bbb-8ccc-00000000000a";
+  const std::string b = "11111111-aaaa-4bbb-8ccc-00000000000b";
+  std::string good;  // 1,500 valid attributes
+  for (int i = 0; i < 1500; ++i) {
+    char uuid[64], ip[32];
+    std::snprintf(uuid, sizeof uuid, "33333333-aaaa-4bbb-8ccc-%012d", i);
+    std::snprintf(ip, sizeof ip, "10.0.%d.%d", i / 250, i % 250 + 1);
+    good += (i ? "," : "") + MispAttr(uuid, "ip-dst", ip, true);
+  }
+  const std::string b_attrs =
+      good + "," + MispAttr("33333333-aaaa-4bbb-8ccc-999999999999", "ip-dst", "not-an-ip", true);
+  auto in = tmp_.path() / "events.json";
+  Write(in, "[" +
+                MispEvent(a, "1714521600",
+                          MispAttr("22222222-aaaa-4bbb-8ccc-00000000000a", "domain",
+                                   "first.evil-misp.com", true) +
+                              "," +
+                              MispAttr("22222222-aaaa-4bbb-8ccc-00000000000b", "ip-dst",
+                                       "198.51.100.62", true)) +
+                "," + MispEvent(b, "1714521600", b_attrs) + "]");
+  auto r = Run("import --strict --format misp " + ShellQuote(in.string()));
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("not-an-ip"), std::string::npos) << r.err;
+  // By hand: event a's two indicators and its report; nothing of event b (its report, its
+  // 1,500 indicators of 10.0.x.y).
+  EXPECT_EQ(Patterns(), (std::set<std::string>{"[domain-name:value = 'first.evil-misp.com']",
+                                               "[ipv4-addr:value = '198.51.100.62']"}));
+  auto stored = Stored();
+  ASSERT_EQ(stored["report"].size(), 1u);
+  EXPECT_EQ(stored["report"][0]["id"], "report--" + a);
+  // A later import of event b alone, fixed, is stored whole: it was not marked as imported.
+  Write(in, MispEvent(
+                b, "1714521600",
+                good + "," +
+                    MispAttr("33333333-aaaa-4bbb-8ccc-999999999999", "ip-dst", "10.0.9.9", true)));
+  r = Run("import --strict --format misp " + ShellQuote(in.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Patterns().size(), 2u + 1501u);
+  EXPECT_EQ(Stored()["report"].size(), 2u);
 }
 
 // A real feed: ThreatFox's C2 addresses, one a line. Every distinct line is one indicator.

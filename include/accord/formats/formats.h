@@ -90,6 +90,27 @@ struct Unit {
 };
 using UnitSink = std::function<absl::Status(Unit&&)>;
 
+/// A Unit handed over object by object as it is converted, so that storing can begin before the
+/// converter is done with it (ReadMisp: one event of 150,000 attributes is ~80 MB of STIX).
+/// The unit is still one transaction: Begin, then Add for each object in order, then End when
+/// the unit is whole, or Abort when its conversion failed (nothing of it may be kept). An
+/// error from Begin, Add or End stops the conversion and is returned by the converter.
+///
+/// Thread safety: called by one thread.
+class UnitStream {
+ public:
+  virtual ~UnitStream() = default;
+  /// A unit begins; `name`, `state_key` and `state_value` as in Unit.
+  virtual absl::Status Begin(std::string_view name, std::string_view state_key,
+                             std::string_view state_value) = 0;
+  /// The unit's next object (minified STIX 2.1 JSON).
+  virtual absl::Status Add(std::string&& object) = 0;
+  /// The unit is whole: store it.
+  virtual absl::Status End() = 0;
+  /// The unit's conversion failed after Begin: forget what was added.
+  virtual void Abort() = 0;
+};
+
 /// What every converter takes.
 struct ConvertOptions {
   std::string source_name = "<input>";  // used in problem locations and report names

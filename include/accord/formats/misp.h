@@ -48,6 +48,11 @@ inline constexpr uint32_t kMispMaxNesting = 4;  // arrays of {"response":[...]} 
 /// InvalidArgument error. Returns an error also when `on_unit` fails.
 absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o,
                                    const UnitSink& on_unit, const ProblemSink& on_problem);
+/// ReadMisp handing each event's objects to `out` as they are converted (in the order the Unit
+/// would hold them), so that they can be stored while the rest of the event converts; an event
+/// that fails after its first object is aborted (UnitStream::Abort), never ended.
+absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o, UnitStream* out,
+                                   const ProblemSink& on_problem);
 
 /// One event of a MISP feed's manifest.json.
 struct FeedEntry {

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,13 +28,17 @@ struct UnitTotals {
 
 /// Stores converted units, each in its own transaction (a unit is stored whole or not at all:
 /// one MISP event, one text report, one block of a list), through the one ingest path.
-class UnitImporter {
+///
+/// As a formats::UnitStream it stores a unit while it is converted: the objects go through the
+/// ingest path in batches as they arrive, into the one transaction of the unit, which commits
+/// at End and rolls back at Abort (nothing of a unit that fails is stored). Not thread-safe.
+class UnitImporter final : public formats::UnitStream {
  public:
   /// `skip_existing`: values from lists and text carry the time of import, so an object the
   /// collection already holds (by id) is left as it is rather than versioned again. `base`
   /// and `totals` must outlive the importer.
-  UnitImporter(store::Store* s, const Options& base, bool skip_existing, UnitTotals* totals)
-      : s_(s), base_(base), skip_existing_(skip_existing), t_(totals) {}
+  UnitImporter(store::Store* s, const Options& base, bool skip_existing, UnitTotals* totals);
+  ~UnitImporter() override;  // rolls back a unit begun and not ended
 
   /// The node's warninglists (issue 15): an indicator whose values are on a list is flagged
   /// (label "warninglist:NAME") or, with `drop`, left out; counted per list either way.
@@ -50,8 +56,28 @@ class UnitImporter {
   /// Adds a finished run's counts (and reports its refusals).
   void Count(const Result& res);
 
+  /// formats::UnitStream. With `skip_existing` the unit is collected and stored whole at End
+  /// (Import): which of its objects the collection holds is asked once, for all of them.
+  absl::Status Begin(std::string_view name, std::string_view state_key,
+                     std::string_view state_value) override;
+  absl::Status Add(std::string&& object) override;
+  absl::Status End() override;
+  void Abort() override;
+
+  /// Objects a streamed unit hands to the ingest path at a time. PERF: small enough that the
+  /// store's writer starts early, large enough that a read's fixed cost is shared.
+  static constexpr uint64_t kStreamBatchObjects = 1024;
+
  private:
-  void ApplyWarninglists(formats::Unit* u);
+  struct Streamed;
+  // The node's warninglists on one object: false when it is dropped; a listed indicator kept
+  // is relabelled in place.
+  bool ApplyWarninglists(std::string* object);
+  // Reads the streamed unit's batch into its run (all of it, or all but the last object).
+  absl::Status Feed(Streamed& u, bool keep_last);
+  // Commits `run` (the unit `name`) and keeps its state.
+  absl::Status FinishUnit(ingest::Import& run, const std::string& name,
+                          const std::string& state_key, const std::string& state_value);
 
   store::Store* s_;
   const Options& base_;
@@ -61,6 +87,7 @@ class UnitImporter {
   bool drop_ = false;
   std::map<std::string, uint64_t>* per_list_ = nullptr;
   std::function<void(const Problem&)> on_rejected_;
+  std::unique_ptr<Streamed> open_;  // the unit between Begin and End/Abort
 };
 
 }  // namespace accord::ingest
