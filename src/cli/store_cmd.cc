@@ -171,7 +171,7 @@ absl::StatusOr<Inputs> ExpandInputs(const std::vector<std::string>& in) {
 // is one transaction. Nothing is stored (and no collection created) when nothing was accepted,
 // or with --strict when anything was refused or a file cannot be read.
 struct FormatInput;
-absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
+absl::Status ImportMisp(FormatInput& in, const formats::ConvertOptions& co,
                         formats::UnitStream* out, const formats::ProblemSink& on_problem);
 absl::StatusOr<uint64_t> SelectMispFeedEvents(store::Store* s, std::vector<FormatInput>* inputs);
 
@@ -466,9 +466,9 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
 }
 
 // Each event is stored while it converts (formats::UnitStream), in its one transaction.
-absl::Status ImportMisp(const FormatInput& in, const formats::ConvertOptions& co,
+absl::Status ImportMisp(FormatInput& in, const formats::ConvertOptions& co,
                         formats::UnitStream* out, const formats::ProblemSink& on_problem) {
-  auto stats = formats::ReadMisp(in.data, co, out, on_problem);
+  auto stats = formats::ReadMisp(std::move(in.data), co, out, on_problem);  // freed once parsed
   if (!stats.ok()) return stats.status();
   std::cerr << "accord: " << in.name << ": " << stats->events << " MISP event(s), "
             << stats->attributes << " attribute(s): " << stats->indicators << " indicator(s), "

@@ -1473,36 +1473,52 @@ class CollectUnits final : public UnitStream {
 
 }  // namespace
 
-absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o,
-                                   const UnitSink& on_unit, const ProblemSink& on_problem) {
-  CollectUnits collect(on_unit);
-  return ReadMisp(json, o, &collect, on_problem);
-}
+namespace {
 
-absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o, UnitStream* out,
-                                   const ProblemSink& on_problem) {
-  if (json.size() > kMispMaxInputBytes) {
-    return absl::ResourceExhaustedError(Cat(o.source_name, ": MISP input of ", json.size(),
-                                            " bytes is over the limit of ", kMispMaxInputBytes));
-  }
+// ReadMisp over the input's padded copy, which is released once parsed: the DOM keeps its own
+// copy of every string. PERF: 25 MB less for the conversion of 150,000 attributes.
+absl::StatusOr<MispStats> ReadPadded(std::unique_ptr<simdjson::padded_string> padded,
+                                     const ConvertOptions& o, UnitStream* out,
+                                     const ProblemSink& on_problem) {
   simdjson::dom::parser parser;
   element root;
-  simdjson::error_code err;
-  {
-    // PERF: the DOM keeps its own copy of every string, so the padded copy of the input (as
-    // large as the input: 25 MB for 150,000 attributes) is released before the conversion.
-    simdjson::padded_string padded(json.data(), json.size());
-    err = parser.parse(padded).get(root);
-  }
+  auto err = parser.parse(*padded).get(root);
   if (err != simdjson::SUCCESS) {
-    stix::Problem p = SyntaxProblem(json, o, err);
+    stix::Problem p = SyntaxProblem(std::string_view(padded->data(), padded->size()), o, err);
     if (o.strict) return absl::InvalidArgumentError(Cat(p.location, ": ", p.message));
     on_problem(std::move(p));
     return MispStats{};
   }
+  padded.reset();
   Reader reader(o, out, on_problem);
   ACCORD_RETURN_IF_ERROR(reader.Walk(root, 0));
   return std::move(reader.stats);
+}
+
+absl::Status CheckSize(size_t size, const ConvertOptions& o) {
+  if (size > kMispMaxInputBytes) {
+    return absl::ResourceExhaustedError(Cat(o.source_name, ": MISP input of ", size,
+                                            " bytes is over the limit of ", kMispMaxInputBytes));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o,
+                                   const UnitSink& on_unit, const ProblemSink& on_problem) {
+  ACCORD_RETURN_IF_ERROR(CheckSize(json.size(), o));
+  CollectUnits collect(on_unit);
+  return ReadPadded(std::make_unique<simdjson::padded_string>(json.data(), json.size()), o,
+                    &collect, on_problem);
+}
+
+absl::StatusOr<MispStats> ReadMisp(std::string&& json, const ConvertOptions& o, UnitStream* out,
+                                   const ProblemSink& on_problem) {
+  ACCORD_RETURN_IF_ERROR(CheckSize(json.size(), o));
+  auto padded = std::make_unique<simdjson::padded_string>(json.data(), json.size());
+  std::string().swap(json);  // one copy of the input at a time
+  return ReadPadded(std::move(padded), o, out, on_problem);
 }
 
 absl::StatusOr<std::vector<FeedEntry>> ReadMispManifest(std::string_view json) {
