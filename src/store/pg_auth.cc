@@ -47,9 +47,9 @@ CREATE TABLE IF NOT EXISTS request_status_failure(
 namespace {
 
 // One auth change: a write transaction whose generation bump commits with it.
-class AuthWrite {
+class PgAuthWrite {
  public:
-  explicit AuthWrite(PgStore* s) : txn_(s) {}
+  explicit PgAuthWrite(PgStore* s) : txn_(s) {}
   absl::Status Begin() { return txn_.Begin(); }
   absl::Status Commit() {
     ACCORD_RETURN_IF_ERROR(
@@ -88,7 +88,7 @@ AuthKey RowToKey(const PgRows& r, int i) {
 }  // namespace
 
 absl::Status PgAuthStore::AddUser(const AuthUser& user) {
-  AuthWrite w(store_);
+  PgAuthWrite w(store_);
   ACCORD_RETURN_IF_ERROR(w.Begin());
   absl::Status st =
       w.conn()
@@ -103,7 +103,7 @@ absl::Status PgAuthStore::AddUser(const AuthUser& user) {
 }
 
 absl::Status PgAuthStore::SetUserRole(const std::string& name, const std::string& role) {
-  AuthWrite w(store_);
+  PgAuthWrite w(store_);
   ACCORD_RETURN_IF_ERROR(w.Begin());
   ACCORD_RETURN_IF_ERROR(RequireUser(w.conn(), name));
   ACCORD_RETURN_IF_ERROR(w.conn()
@@ -141,7 +141,7 @@ absl::StatusOr<bool> PgAuthStore::HasUsers() {
 }
 
 absl::Status PgAuthStore::AddKey(const AuthKey& key) {
-  AuthWrite w(store_);
+  PgAuthWrite w(store_);
   ACCORD_RETURN_IF_ERROR(w.Begin());
   ACCORD_RETURN_IF_ERROR(RequireUser(w.conn(), key.user));
   absl::Status st = w.conn()
@@ -175,7 +175,7 @@ absl::StatusOr<std::optional<AuthKey>> PgAuthStore::FindKey(const std::string& k
 }
 
 absl::Status PgAuthStore::RevokeKey(const std::string& key_id) {
-  AuthWrite w(store_);
+  PgAuthWrite w(store_);
   ACCORD_RETURN_IF_ERROR(w.Begin());
   ACCORD_ASSIGN_OR_RETURN(PgRows r, w.conn()->Run("UPDATE api_keys SET revoked = true WHERE "
                                                   "key_id = $1",
@@ -199,7 +199,7 @@ absl::StatusOr<std::vector<AuthKey>> PgAuthStore::ListKeys(const std::string& us
 }
 
 absl::Status PgAuthStore::SetGrant(const AuthGrant& grant) {
-  AuthWrite w(store_);
+  PgAuthWrite w(store_);
   ACCORD_RETURN_IF_ERROR(w.Begin());
   ACCORD_RETURN_IF_ERROR(RequireUser(w.conn(), grant.user));
   if (!grant.read && !grant.write) {

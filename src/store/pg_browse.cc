@@ -99,14 +99,14 @@ absl::StatusOr<std::optional<std::string>> TsQuery(std::string_view text,
 // A read-only transaction on a leased connection, so that every statement of a page reads one
 // snapshot; ended on destruction (rolled back: it wrote nothing), also after an error, before
 // the connection goes back to the pool.
-class ReadSnapshot {
+class PgReadSnapshot {
  public:
-  explicit ReadSnapshot(PgConn* c) : c_(c) {}
-  ~ReadSnapshot() {
+  explicit PgReadSnapshot(PgConn* c) : c_(c) {}
+  ~PgReadSnapshot() {
     if (open_) (void)c_->Exec("ROLLBACK", "end a search");
   }
-  ReadSnapshot(const ReadSnapshot&) = delete;
-  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  PgReadSnapshot(const PgReadSnapshot&) = delete;
+  PgReadSnapshot& operator=(const PgReadSnapshot&) = delete;
   absl::Status Begin() {
     ACCORD_RETURN_IF_ERROR(
         c_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin a search"));
@@ -189,7 +189,7 @@ absl::StatusOr<BrowsePage> PgStore::Browse(const BrowseQuery& query) {
   if (!tsquery) return page;
   Lease c(this);
   ACCORD_RETURN_IF_ERROR(c.Open());
-  ReadSnapshot snapshot(c.get());
+  PgReadSnapshot snapshot(c.get());
   ACCORD_RETURN_IF_ERROR(snapshot.Begin());
   PgArray cids;
   for (const std::string& name : query.collections) {
