@@ -32,13 +32,8 @@ constexpr std::array<std::string_view, 5> kExportFormatNames = {"zeek-intel", "s
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerAsciiString(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = LowerAscii(c);
-  return out;
-}
+using common::AsciiLower;
+using common::AsciiToLower;
 
 // ---------------------------------------------------------------------------------------------
 // Values: what each sensor path accepts, normalised as formats.h's Value promises.
@@ -78,7 +73,7 @@ bool NormalizeAddress(std::string_view text, int family, Value* out, std::string
 // digits, '-', '_' or non-ASCII (UTF-8 of an internationalised name, kept as written), at most
 // 253 bytes. No wildcards, no spaces, no control bytes.
 bool NormalizeDomain(std::string_view text, Value* out, std::string* why) {
-  std::string d = LowerAsciiString(text);
+  std::string d = AsciiToLower(text);
   if (!d.empty() && d.back() == '.') d.pop_back();
   if (d.empty() || d.size() > 253) {
     *why = "is not a domain name (empty or longer than 253 bytes)";
@@ -121,7 +116,7 @@ bool NormalizeHash(std::string_view text, ValueKind kind, size_t hex_digits, Val
     return false;
   }
   out->kind = kind;
-  out->value = LowerAsciiString(text);
+  out->value = AsciiToLower(text);
   return true;
 }
 
@@ -144,7 +139,7 @@ enum class PathClass {
 PathClass HashClass(std::string_view key) {
   std::string k;
   for (char c : key) {
-    if (c != '-') k.push_back(LowerAscii(c));
+    if (c != '-') k.push_back(AsciiLower(c));
   }
   if (k == "md5") return PathClass::kMd5;
   if (k == "sha1") return PathClass::kSha1;
@@ -440,7 +435,7 @@ std::optional<UrlParts> SplitUrl(std::string_view url) {
   size_t sep = url.find("://");
   bool has_scheme = sep != std::string_view::npos;
   if (has_scheme) {
-    std::string scheme = LowerAsciiString(url.substr(0, sep));
+    std::string scheme = AsciiToLower(url.substr(0, sep));
     if (scheme != "http" && scheme != "https") return std::nullopt;
     url.remove_prefix(sep + 3);
   }
@@ -473,7 +468,7 @@ std::optional<UrlParts> SplitUrl(std::string_view url) {
   }
   size_t hash = rest.find('#');
   if (hash != std::string_view::npos) rest = rest.substr(0, hash);
-  UrlParts parts{LowerAsciiString(host), std::string(rest)};
+  UrlParts parts{AsciiToLower(host), std::string(rest)};
   if (parts.target.empty() || parts.target[0] != '/') parts.target.insert(0, "/");
   return parts;
 }

@@ -1513,6 +1513,13 @@ absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& 
                     &collect, on_problem);
 }
 
+absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o, UnitStream* out,
+                                   const ProblemSink& on_problem) {
+  ACCORD_RETURN_IF_ERROR(CheckSize(json.size(), o));
+  return ReadPadded(std::make_unique<simdjson::padded_string>(json.data(), json.size()), o, out,
+                    on_problem);
+}
+
 absl::StatusOr<MispStats> ReadMisp(std::string&& json, const ConvertOptions& o, UnitStream* out,
                                    const ProblemSink& on_problem) {
   ACCORD_RETURN_IF_ERROR(CheckSize(json.size(), o));

@@ -19,21 +19,16 @@
 namespace accord::formats {
 namespace {
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+using common::AsciiLower;
+using common::AsciiToLower;
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsLabelChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '-'; }
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    if (Lower(s[i]) != prefix[i]) return false;
+    if (AsciiLower(s[i]) != prefix[i]) return false;
   }
   return true;
 }
@@ -289,7 +284,7 @@ bool ClassifyDomainInto(std::string_view t, bool prose, ClassifyMemo* memo, std:
   size_t last = t.rfind('.') + 1;
   std::string_view tld = t.substr(last);
   char buf[64];
-  for (size_t k = 0; k < tld.size(); ++k) buf[k] = Lower(tld[k]);
+  for (size_t k = 0; k < tld.size(); ++k) buf[k] = AsciiLower(tld[k]);
   buf[tld.size()] = '\0';
   if (!(memo != nullptr ? memo->IsSuffixTld(buf, tld.size()) : IsSuffixTld(buf))) return false;
   if (prose) {
@@ -299,7 +294,7 @@ bool ClassifyDomainInto(std::string_view t, bool prose, ClassifyMemo* memo, std:
     }
   }
   d->resize(t.size());
-  for (size_t k = 0; k < t.size(); ++k) (*d)[k] = Lower(t[k]);
+  for (size_t k = 0; k < t.size(); ++k) (*d)[k] = AsciiLower(t[k]);
   if (prose) {
     size_t dot = d->find('.');
     if (dot + 1 == last) {  // two labels
@@ -324,7 +319,7 @@ std::optional<Value> ClassifyIp(std::string_view t) {
     }
     return Value{ValueKind::kIpv4Cidr, std::move(v)};
   }
-  v = ToLower(v);
+  v = AsciiToLower(v);
   if (!has_slash || p.prefix == 128) {
     if (has_slash) v.resize(v.find('/'));
     return Value{ValueKind::kIpv6, std::move(v)};
@@ -335,7 +330,7 @@ std::optional<Value> ClassifyIp(std::string_view t) {
 std::optional<Value> ClassifyUrl(std::string_view t, ClassifyMemo* memo) {
   size_t scheme_end = t.find("://");
   std::string_view scheme = t.substr(0, scheme_end);
-  std::string scheme_l = ToLower(scheme);
+  std::string scheme_l = AsciiToLower(scheme);
   if (scheme_l != "http" && scheme_l != "https" && scheme_l != "ftp") return std::nullopt;
   std::string_view rest = t.substr(scheme_end + 3);
   size_t host_end = rest.find_first_of("/?#");
@@ -366,7 +361,7 @@ std::optional<Value> ClassifyUrl(std::string_view t, ClassifyMemo* memo) {
   std::string v = scheme_l + "://";
   size_t host_start = scheme_end + 3;
   size_t host_stop = host_end == std::string_view::npos ? t.size() : host_start + host_end;
-  v += ToLower(t.substr(host_start, host_stop - host_start));
+  v += AsciiToLower(t.substr(host_start, host_stop - host_start));
   v.append(t.substr(host_stop));
   return Value{ValueKind::kUrl, std::move(v)};
 }
@@ -426,7 +421,7 @@ bool ClassifyInto(std::string_view t, bool prose, ClassifyMemo* memo, Value* out
                 : t.size() == 64 ? ValueKind::kSha256
                                  : ValueKind::kSha512;
     out->value.assign(t);
-    for (char& c : out->value) c = Lower(c);
+    for (char& c : out->value) c = AsciiLower(c);
     return true;
   }
   if ((any & kAt) != 0) return take(ClassifyEmail(t, memo));
@@ -514,17 +509,14 @@ std::string Location(const ConvertOptions& o, uint64_t line) {
 }  // namespace
 
 bool HasPublicSuffix(std::string_view domain) {
-  const psl_ctx_t* psl = Psl();
-  if (psl == nullptr || domain.empty() || domain.size() > 253) return false;
+  if (Psl() == nullptr || domain.empty() || domain.size() > 253) return false;
+  size_t dot = domain.rfind('.');
+  if (dot == std::string_view::npos) return false;
   char buf[256];
   std::memcpy(buf, domain.data(), domain.size());
   buf[domain.size()] = '\0';
-  // The domain itself must not be a suffix ("co.uk"); ICANN suffixes only, so that private
-  // ones that are also real hosts ("blogspot.com") stay names.
-  if (psl_is_public_suffix2(psl, buf, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE)) return false;
-  size_t dot = domain.rfind('.');
-  if (dot == std::string_view::npos) return false;
-  return psl_is_public_suffix2(psl, buf + dot + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+  // The domain itself must not be a suffix ("co.uk"), and its last label must be one.
+  return !IsIcannSuffix(buf) && IsSuffixTld(buf + dot + 1);
 }
 
 namespace {
@@ -550,7 +542,7 @@ std::string Refang(std::string_view in) {
       while (j < limit && in[j] != close) ++j;
       if (j < limit) {
         std::string_view inner = in.substr(i + 1, j - i - 1);
-        std::string inner_l = ToLower(inner);
+        std::string inner_l = AsciiToLower(inner);
         bool done = false;
         for (const Defang& d : kBracketed) {
           if (inner_l == d.inner) {
@@ -741,7 +733,7 @@ absl::StatusOr<ListStats> ReadList(std::string_view data, std::optional<ValueKin
 }
 
 std::optional<ValueKind> KindOfTypeName(std::string_view type, std::string_view value) {
-  std::string t = ToLower(type);
+  std::string t = AsciiToLower(type);
   if (auto k = ParseValueKind(t)) return k;
   bool v6 = value.find(':') != std::string_view::npos;
   bool cidr = value.find('/') != std::string_view::npos;

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <utility>
 
 #include "accord/common/strings.h"
 #include "accord/pattern/pattern.h"
+#include "accord/stix/read_lines.h"
 #include "accord/store/async_import.h"
 
 namespace accord::ingest {
@@ -78,59 +80,25 @@ absl::Status Pipeline::Check(const stix::ObjectRecord& rec, const Origin& origin
 
 namespace {
 
-// The reader takes its location prefix from source_name; each source sets its own name so
-// that problems say which file or page they came from.
-class File final : public Source {
+// A source read by one stix:: reader. The reader takes its location prefix from source_name,
+// set to the source's name, so that problems say which file or page they came from.
+class ReaderSource final : public Source {
  public:
-  explicit File(std::string path) : path_(std::move(path)) {}
-  const std::string& Name() const override { return path_; }
-  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
-                                       const stix::ObjectSink& on_object,
-                                       const stix::ProblemSink& on_problem) override {
-    stix::ReaderOptions ro = o;
-    ro.source_name = path_;
-    return stix::ReadFile(path_, ro, on_object, on_problem);
-  }
-
- private:
-  std::string path_;
-};
-
-class Buffer final : public Source {
- public:
-  Buffer(std::string name, std::string_view data) : name_(std::move(name)), data_(data) {}
+  using ReadFn = std::function<absl::StatusOr<stix::ReadStats>(
+      const stix::ReaderOptions&, const stix::ObjectSink&, const stix::ProblemSink&)>;
+  ReaderSource(std::string name, ReadFn read) : name_(std::move(name)), read_(std::move(read)) {}
   const std::string& Name() const override { return name_; }
   absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
                                        const stix::ObjectSink& on_object,
                                        const stix::ProblemSink& on_problem) override {
     stix::ReaderOptions ro = o;
     ro.source_name = name_;
-    return stix::ReadBuffer(data_, ro, on_object, on_problem);
+    return read_(ro, on_object, on_problem);
   }
 
  private:
   std::string name_;
-  std::string_view data_;
-};
-
-class Envelope final : public Source {
- public:
-  Envelope(std::string name, std::string_view data, stix::MemberSink on_member)
-      : name_(std::move(name)), data_(data), on_member_(std::move(on_member)) {}
-  const std::string& Name() const override { return name_; }
-  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
-                                       const stix::ObjectSink& on_object,
-                                       const stix::ProblemSink& on_problem) override {
-    stix::ReaderOptions ro = o;
-    ro.source_name = name_;
-    return stix::ReadEnvelope(common::InputStream::FromBuffer(data_), ro, on_object, on_problem,
-                              on_member_);
-  }
-
- private:
-  std::string name_;
-  std::string_view data_;
-  stix::MemberSink on_member_;
+  ReadFn read_;
 };
 
 // Records validated elsewhere: only the object_check (the pipeline's stages) runs, with the
@@ -209,14 +177,40 @@ absl::StatusOr<stix::ReadStats> Run(Source& source, const Options& options, Chec
 }  // namespace
 
 std::unique_ptr<Source> FileSource(std::string path) {
-  return std::make_unique<File>(std::move(path));
+  std::string name = path;
+  return std::make_unique<ReaderSource>(
+      std::move(name),
+      [path = std::move(path)](const stix::ReaderOptions& o, const stix::ObjectSink& on_object,
+                               const stix::ProblemSink& on_problem) {
+        return stix::ReadFile(path, o, on_object, on_problem);
+      });
 }
 std::unique_ptr<Source> BufferSource(std::string name, std::string_view data) {
-  return std::make_unique<Buffer>(std::move(name), data);
+  return std::make_unique<ReaderSource>(
+      std::move(name), [data](const stix::ReaderOptions& o, const stix::ObjectSink& on_object,
+                              const stix::ProblemSink& on_problem) {
+        return stix::ReadBuffer(data, o, on_object, on_problem);
+      });
+}
+std::unique_ptr<Source> JsonLinesSource(std::string name, std::string_view data,
+                                        uint64_t first_line, uint64_t first_offset) {
+  return std::make_unique<ReaderSource>(
+      std::move(name), [data, first_line, first_offset](const stix::ReaderOptions& o,
+                                                        const stix::ObjectSink& on_object,
+                                                        const stix::ProblemSink& on_problem) {
+        return stix::ReadJsonLines(data, first_line, first_offset, /*minified=*/true, o, on_object,
+                                   on_problem);
+      });
 }
 std::unique_ptr<Source> EnvelopeSource(std::string name, std::string_view data,
                                        stix::MemberSink on_member) {
-  return std::make_unique<Envelope>(std::move(name), data, std::move(on_member));
+  return std::make_unique<ReaderSource>(
+      std::move(name), [data, on_member = std::move(on_member)](
+                           const stix::ReaderOptions& o, const stix::ObjectSink& on_object,
+                           const stix::ProblemSink& on_problem) {
+        return stix::ReadEnvelope(common::InputStream::FromBuffer(data), o, on_object, on_problem,
+                                  on_member);
+      });
 }
 std::unique_ptr<Source> RecordSource(std::string name, std::vector<stix::ObjectRecord> records) {
   return std::make_unique<Records>(std::move(name), std::move(records));

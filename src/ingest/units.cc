@@ -8,7 +8,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "accord/common/strings.h"
 #include "accord/formats/export.h"
-#include "accord/stix/read_lines.h"
 
 namespace accord::ingest {
 namespace {
@@ -28,29 +27,6 @@ std::string_view IdOfJson(std::string_view json) {
   p += 6;
   return json.substr(p, json.find('"', p) - p);
 }
-
-// One batch of a streamed unit: JSON lines numbered as lines of the whole unit, so that a
-// refusal is located as it is when the unit is read at once (BufferSource).
-class Lines final : public Source {
- public:
-  Lines(const std::string& name, std::string_view data, uint64_t first_line, uint64_t first_offset)
-      : name_(name), data_(data), first_line_(first_line), first_offset_(first_offset) {}
-  const std::string& Name() const override { return name_; }
-  absl::StatusOr<stix::ReadStats> Read(const stix::ReaderOptions& o,
-                                       const stix::ObjectSink& on_object,
-                                       const stix::ProblemSink& on_problem) override {
-    stix::ReaderOptions ro = o;
-    ro.source_name = name_;
-    // Converters hand out minified JSON (formats::Unit, formats::UnitStream::Add).
-    return stix::ReadJsonLines(data_, first_line_, first_offset_, /*minified=*/true, ro, on_object,
-                               on_problem);
-  }
-
- private:
-  const std::string& name_;
-  std::string_view data_;
-  uint64_t first_line_, first_offset_;
-};
 
 }  // namespace
 
@@ -79,9 +55,8 @@ absl::Status UnitImporter::Begin(std::string_view name, std::string_view state_k
   u.unit.name = std::string(name);
   u.unit.state_key = std::string(state_key);
   u.unit.state_value = std::string(state_value);
-  if (skip_existing_ || u.unit.state_key.empty()) return absl::OkStatus();
-  ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(u.unit.state_key));
-  u.unchanged = prev.has_value() && !Newer(u.unit.state_value, *prev);
+  if (skip_existing_) return absl::OkStatus();  // Import checks, at End
+  ACCORD_ASSIGN_OR_RETURN(u.unchanged, Unchanged(u.unit.state_key, u.unit.state_value));
   return absl::OkStatus();
 }
 
@@ -110,14 +85,10 @@ absl::Status UnitImporter::Add(std::string&& object) {
 absl::Status UnitImporter::Feed(Streamed& u, bool keep_last) {
   const size_t cut = keep_last ? u.last_start : u.batch.size();
   const uint64_t n = keep_last ? u.batch_objects - 1 : u.batch_objects;
-  if (!u.run) {
-    Options o = base_;
-    o.chunk_objects = 0;  // one transaction per unit
-    o.chunk_seconds = 0;
-    u.run = std::make_unique<ingest::Import>(s_, std::move(o));
-  }
-  Lines src(u.unit.name, std::string_view(u.batch).substr(0, cut), u.next_line, u.next_offset);
-  ACCORD_RETURN_IF_ERROR(u.run->Add(src));
+  if (!u.run) u.run = OpenUnitRun();
+  auto src = JsonLinesSource(u.unit.name, std::string_view(u.batch).substr(0, cut), u.next_line,
+                             u.next_offset);
+  ACCORD_RETURN_IF_ERROR(u.run->Add(*src));
   u.next_line += n;
   u.next_offset += cut;
   u.batch.erase(0, cut);
@@ -137,10 +108,7 @@ absl::Status UnitImporter::End() {
   if (!u.run) {
     if (u.batch.empty()) return absl::OkStatus();  // every object dropped
     // The whole unit in one batch: read as Import reads it (a lone object as a document).
-    Options o = base_;
-    o.chunk_objects = 0;
-    o.chunk_seconds = 0;
-    u.run = std::make_unique<ingest::Import>(s_, std::move(o));
+    u.run = OpenUnitRun();
     auto src = BufferSource(u.unit.name, u.batch);
     ACCORD_RETURN_IF_ERROR(u.run->Add(*src));
   } else {
@@ -160,12 +128,10 @@ absl::Status UnitImporter::Import(formats::Unit&& u) {
     }
     u.objects = std::move(kept);
   }
-  if (!u.state_key.empty()) {
-    ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(u.state_key));
-    if (prev.has_value() && !Newer(u.state_value, *prev)) {
-      ++t_->units_unchanged;
-      return absl::OkStatus();
-    }
+  ACCORD_ASSIGN_OR_RETURN(bool unchanged, Unchanged(u.state_key, u.state_value));
+  if (unchanged) {
+    ++t_->units_unchanged;
+    return absl::OkStatus();
   }
   std::string lines;
   if (skip_existing_) {
@@ -203,13 +169,24 @@ absl::Status UnitImporter::Import(formats::Unit&& u) {
     }
   }
   if (lines.empty()) return absl::OkStatus();
+  std::unique_ptr<ingest::Import> run = OpenUnitRun();
+  auto src = BufferSource(u.name, lines);
+  ACCORD_RETURN_IF_ERROR(run->Add(*src));
+  return FinishUnit(*run, u.name, u.state_key, u.state_value);
+}
+
+std::unique_ptr<ingest::Import> UnitImporter::OpenUnitRun() const {
   Options o = base_;
   o.chunk_objects = 0;  // one transaction per unit
   o.chunk_seconds = 0;
-  ingest::Import run(s_, std::move(o));
-  auto src = BufferSource(u.name, lines);
-  ACCORD_RETURN_IF_ERROR(run.Add(*src));
-  return FinishUnit(run, u.name, u.state_key, u.state_value);
+  return std::make_unique<ingest::Import>(s_, std::move(o));
+}
+
+absl::StatusOr<bool> UnitImporter::Unchanged(const std::string& state_key,
+                                             const std::string& state_value) const {
+  if (state_key.empty()) return false;
+  ACCORD_ASSIGN_OR_RETURN(auto prev, s_->GetSetting(state_key));
+  return prev.has_value() && !Newer(state_value, *prev);
 }
 
 absl::Status UnitImporter::FinishUnit(ingest::Import& run, const std::string& name,

@@ -142,7 +142,7 @@ void Import(const ImportApiDeps& deps, http::RequestContext& ctx, http::Response
   if (!q->columns.empty()) csv.columns = q->columns;
   switch (q->format) {
     case formats::Format::kMisp:
-      st = formats::ReadMisp(std::string(data), co, &units, on_problem).status();
+      st = formats::ReadMisp(data, co, &units, on_problem).status();
       break;
     case formats::Format::kText: st = formats::ReadText(data, co, sink, on_problem).status(); break;
     case formats::Format::kList:

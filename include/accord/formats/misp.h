@@ -50,8 +50,10 @@ absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& 
                                    const UnitSink& on_unit, const ProblemSink& on_problem);
 /// ReadMisp handing each event's objects to `out` as they are converted (in the order the Unit
 /// would hold them), so that they can be stored while the rest of the event converts; an event
-/// that fails after its first object is aborted (UnitStream::Abort), never ended. The input is
-/// taken (left empty) and released as soon as it is parsed.
+/// that fails after its first object is aborted (UnitStream::Abort), never ended.
+absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o, UnitStream* out,
+                                   const ProblemSink& on_problem);
+/// The same, taking the input (left empty) and releasing it as soon as it is parsed.
 absl::StatusOr<MispStats> ReadMisp(std::string&& json, const ConvertOptions& o, UnitStream* out,
                                    const ProblemSink& on_problem);
 

@@ -82,7 +82,7 @@ class Pipeline {
 /// that parses and type-checks. Refuses with "invalid STIX pattern: <the checker's reason>".
 std::shared_ptr<const Stage> PatternCheckStage();
 
-/// Where objects come from. An importer implements this (or uses one of the three below) and
+/// Where objects come from. An importer implements this (or uses one of those below) and
 /// hands it to Import::Add or CheckSource; reading is the only thing it does.
 class Source {
  public:
@@ -101,6 +101,11 @@ class Source {
 std::unique_ptr<Source> FileSource(std::string path);
 /// Content in memory (a POST body's objects array, a pulled page); `data` must outlive Read.
 std::unique_ptr<Source> BufferSource(std::string name, std::string_view data);
+/// Minified JSON lines in memory, numbered as lines `first_line`, ... of a larger input that
+/// starts at byte `first_offset` (a converted unit handed over in batches: problems are located
+/// as when the whole unit is read at once). `data` must outlive Read.
+std::unique_ptr<Source> JsonLinesSource(std::string name, std::string_view data,
+                                        uint64_t first_line, uint64_t first_offset);
 /// A TAXII envelope in memory (a pulled page), streamed: its objects one at a time, and every
 /// other member (`more`, `next`) to `on_member` (stix::ReadEnvelope). `data` must outlive Read.
 std::unique_ptr<Source> EnvelopeSource(std::string name, std::string_view data,

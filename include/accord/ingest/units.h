@@ -75,6 +75,11 @@ class UnitImporter final : public formats::UnitStream {
   bool ApplyWarninglists(std::string* object);
   // Reads the streamed unit's batch into its run (all of it, or all but the last object).
   absl::Status Feed(Streamed& u, bool keep_last);
+  // A run of the ingest path that stores one unit in one transaction.
+  std::unique_ptr<ingest::Import> OpenUnitRun() const;
+  // Whether a unit with this import state was stored already at that state (or later).
+  absl::StatusOr<bool> Unchanged(const std::string& state_key,
+                                 const std::string& state_value) const;
   // Commits `run` (the unit `name`) and keeps its state.
   absl::Status FinishUnit(ingest::Import& run, const std::string& name,
                           const std::string& state_key, const std::string& state_value);
