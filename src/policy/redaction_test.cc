@@ -282,6 +282,102 @@ TEST_F(RedactionTest, PrecheckTakesOnlyWhatTheWalkLeavesUnchanged) {
   }
 }
 
+// The precheck's shortcuts against the full walk: a text pattern is not run over a text that
+// lacks a byte every match of it holds (worked out from the pattern, so patterns where a byte
+// only looks required are here: alternation, optional items, {0}, groups, quoting, POSIX
+// classes), and the address scan is skipped when no IPv4 victim range's first octet is in the
+// text (profiles where that cannot decide are here too: a /4, an IPv6 range). Texts in and out
+// of ASCII. What each must give is written from the profile's rules by hand: `changed` when
+// the walk generalises an address or redacts a pattern match in it.
+TEST(RedactionPrecheckTest, ShortcutsTakeOnlyWhatTheWalkLeavesUnchanged) {
+  auto range = [](const char* text) {
+    common::IpPrefix p;
+    EXPECT_TRUE(common::ParseIpPrefix(text, &p)) << text;
+    return p;
+  };
+  RedactionProfile v4;
+  v4.name = "v4";
+  v4.victim_ranges = {range("10.0.0.0/8"), range("192.0.2.0/24")};
+  v4.text_patterns = {R"([\w.+-]+@[\w-]+\.[\w.]+)", R"(\bCASE-\d{4}\b)"};
+  RedactionProfile wide = v4;  // a /4: the first octet does not decide
+  wide.name = "wide";
+  wide.victim_ranges = {range("0.0.0.0/4")};
+  RedactionProfile v6 = v4;  // an IPv6 range beside: the octets do not decide
+  v6.name = "v6";
+  v6.victim_ranges.push_back(range("2001:db8::/32"));
+  RedactionProfile bare;  // ranges only, no text pattern
+  bare.name = "bare";
+  bare.victim_ranges = {range("198.51.100.0/24")};
+  auto patterns = [](const char* name, std::vector<std::string> res) {
+    RedactionProfile p;
+    p.name = name;
+    p.text_patterns = std::move(res);
+    return p;
+  };
+  const RedactionProfile alt = patterns("alt", {"zz|@q"});
+  const RedactionProfile opt = patterns("opt", {"x@?y", "(@)?w8", "k+?m"});
+  const RedactionProfile none = patterns("none", {"ab{0}c", "n@{0,2}o"});
+  const RedactionProfile posix = patterns("posix", {"[[:digit:]@]x"});
+  const RedactionProfile quoted = patterns("quoted", {R"(\Q@\E?z9)"});
+  struct Case {
+    const RedactionProfile* profile;
+    std::string description;  // JSON string content
+    bool changed;
+  };
+  const std::vector<Case> cases = {
+      {&v4, "contact bob@example.org", true},
+      {&v4, "contact j\u00fcrgen@ex\u00e4mple.org", true},  // \w under UCP: letters beyond ASCII
+      {&v4, "contact \u00fc@ex", false},                    // no dot after the domain
+      {&v4, "ref CASE-1234 opened", true},
+      {&v4, "ref CASE-\uff11\uff12\uff13\uff14 opened", true},  // fullwidth digits are \d
+      {&v4, "ref CASE-12345 opened", false},
+      {&v4, "host 10.20.30.40 seen", true},
+      {&v4, "host 192.0.2.77 seen", true},
+      {&v4, "host 192.0.3.77 seen", false},  // the lead is there, the range is not
+      {&v4, "host 11.20.30.40 seen", false},
+      {&v4, "host 010.20.30.40 seen", false},  // no address: inet_pton takes no leading zero
+      {&v4, "caf\u00e9 at 10.1.2.3", true},    // not ASCII: scanned the long way
+      {&v4, "version 1.10.2", false},
+      {&wide, "peer 3.4.5.6", true},
+      {&wide, "peer 16.4.5.6", false},
+      {&v6, "peer 2001:db8::1", true},
+      {&v6, "peer 10.9.8.7", true},
+      {&v6, "peer 2001:db9::1", false},
+      {&bare, "peer 198.51.100.9", true},
+      {&bare, "peer 198.51.101.9 and 8.8.8.8", false},
+      {&alt, "say zz now", true},
+      {&alt, "say z now", false},
+      {&opt, "say xy now", true},
+      {&opt, "say w8 now", true},
+      {&opt, "say kkm now", true},
+      {&opt, "say mm now", false},
+      {&none, "say ac now", true},
+      {&none, "say no now", true},
+      {&posix, "say 5x now", true},
+      {&quoted, "say z9 now", true},
+  };
+  const std::string head =
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","description":")";
+  const std::string tail =
+      R"(","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  for (const Case& c : cases) {
+    auto quick = Redactor::Create(*c.profile, /*precheck=*/true);
+    auto full = Redactor::Create(*c.profile, /*precheck=*/false);
+    ASSERT_TRUE(quick.ok() && full.ok()) << c.profile->name;
+    const std::string json = head + c.description + tail;
+    const Redactor::Result want = (*full)->Redact(json, nullptr);
+    EXPECT_EQ(want.kind,
+              c.changed ? Redactor::Result::Kind::kRedacted : Redactor::Result::Kind::kUnchanged)
+        << c.profile->name << ": " << json;
+    if (c.changed) {
+      EXPECT_FALSE((*quick)->SurelyUnchanged(json, nullptr)) << c.profile->name << ": " << json;
+    }
+    const Redactor::Result got = (*quick)->Redact(json, nullptr);
+    EXPECT_EQ(got.kind, want.kind) << c.profile->name << ": " << json;
+    EXPECT_EQ(got.json, want.json) << c.profile->name << ": " << json;
+  }
+}
+
 // The same agreement over real content: every object of ATT&CK for ICS and of the OASIS
 // documentation examples (escapes, references, URLs, addresses), under the issue's profile
 // with victim ranges that their addresses fall in.
