@@ -154,7 +154,18 @@ void VersionList::push_back(std::string_view id, int64_t modified_us) {
   json_.append(n_++ ? ",[" : "[");
   AppendQuoted(&json_, id);
   json_.append(",\"");
-  common::AppendTimestamp(modified_us, &json_);
+  // PERF: the last timestamp formatted on this thread is kept; a page's objects often share
+  // their `modified` (a feed's import, a MISP event).
+  thread_local bool memo_set = false;
+  thread_local int64_t memo_us = 0;
+  thread_local std::string memo;
+  if (!memo_set || modified_us != memo_us) {
+    memo.clear();
+    common::AppendTimestamp(modified_us, &memo);
+    memo_us = modified_us;
+    memo_set = true;
+  }
+  json_.append(memo);
   json_.append("\"]");
 }
 
@@ -170,26 +181,38 @@ std::vector<VersionRef> VersionList::Refs() const {
 }
 
 // PERF: built by hand in one string (nlohmann's ordered_json took most of an append).
+namespace {
+// Appends the line of `e` (without a newline), with `seq`, `time` and `prev` in place of its
+// own, to *out, and returns its hash.
+std::string AppendLine(const Entry& e, uint64_t seq, std::string_view time, std::string_view prev,
+                       std::string* out) {
+  const size_t start = out->size();
+  out->reserve(start + 256 + e.objects.json().size() + e.denied.json().size() +
+               e.redacted.json().size());
+  common::Append(out, "{\"seq\":", seq);
+  AppendMember(out, "time", time);
+  AppendMember(out, "actor", e.actor);
+  AppendMember(out, "action", e.action);
+  if (!e.exit.empty()) AppendMember(out, "exit", e.exit);
+  AppendRefs(out, "objects", e.objects);
+  if (!e.denied.empty()) AppendRefs(out, "denied", e.denied);
+  if (!e.redacted.empty()) AppendRefs(out, "redacted", e.redacted);
+  if (!e.peer.empty()) AppendMember(out, "peer", e.peer);
+  if (!e.profile.empty()) AppendMember(out, "profile", e.profile);
+  if (!e.collection.empty()) AppendMember(out, "collection", e.collection);
+  if (!e.detail.empty()) AppendMember(out, "detail", e.detail);
+  AppendMember(out, "prev", prev);
+  out->push_back('}');
+  std::string hash = Sha256Hex(std::string_view(*out).substr(start));
+  out->pop_back();  // the closing brace
+  common::Append(out, kHashMember, hash, "\"}");
+  return hash;
+}
+}  // namespace
+
 std::string Serialize(Entry* e) {
   std::string out;
-  out.reserve(256 + e->objects.json().size() + e->denied.json().size() + e->redacted.json().size());
-  common::Append(&out, "{\"seq\":", e->seq);
-  AppendMember(&out, "time", e->time);
-  AppendMember(&out, "actor", e->actor);
-  AppendMember(&out, "action", e->action);
-  if (!e->exit.empty()) AppendMember(&out, "exit", e->exit);
-  AppendRefs(&out, "objects", e->objects);
-  if (!e->denied.empty()) AppendRefs(&out, "denied", e->denied);
-  if (!e->redacted.empty()) AppendRefs(&out, "redacted", e->redacted);
-  if (!e->peer.empty()) AppendMember(&out, "peer", e->peer);
-  if (!e->profile.empty()) AppendMember(&out, "profile", e->profile);
-  if (!e->collection.empty()) AppendMember(&out, "collection", e->collection);
-  if (!e->detail.empty()) AppendMember(&out, "detail", e->detail);
-  AppendMember(&out, "prev", e->prev);
-  out.push_back('}');
-  e->hash = Sha256Hex(out);
-  out.pop_back();  // the closing brace
-  common::Append(&out, kHashMember, e->hash, "\"}");
+  e->hash = AppendLine(*e, e->seq, e->time, e->prev, &out);
   return out;
 }
 
@@ -531,18 +554,23 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
   ACCORD_ASSIGN_OR_RETURN(Head h, LockAndHead(&lock));
-  std::string lines;
+  // PERF: the lines are built in a buffer kept from append to append, from the entry as it
+  // is (a TAXII page's entry is ~9 KB, and was copied twice on its way to write(2)).
+  lines_.clear();
   const std::string now = common::FormatTimestamp(common::NowMicros());
   const uint64_t size = h.size;
-  for (Entry& part : Split(std::move(e))) {
-    part.seq = ++h.seq;
-    part.time = now;
-    part.prev = h.hash;
-    lines += Serialize(&part);
-    lines.push_back('\n');
-    h.hash = part.hash;
+  auto add = [&](const Entry& part) {
+    h.hash = AppendLine(part, ++h.seq, now, h.hash, &lines_);
+    lines_.push_back('\n');
+  };
+  if (std::max({e.objects.size(), e.denied.size(), e.redacted.size()}) <= kMaxVersionsPerEntry) {
+    add(e);
+  } else {
+    for (const Entry& part : Split(std::move(e))) add(part);
   }
-  ACCORD_RETURN_IF_ERROR(WriteLocked(lines, size, &h));
+  const absl::Status written = WriteLocked(lines_, size, &h);
+  if (lines_.capacity() > (1u << 20)) std::string().swap(lines_);  // after a huge one
+  ACCORD_RETURN_IF_ERROR(written);
   return h.seq;
 }
 

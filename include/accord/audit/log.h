@@ -198,6 +198,7 @@ class Log {
   int fd_ = -1;
   int head_fd_ = -1;
   bool head_sized_ = false;  // the head file was cut to one record's length by this process
+  std::string lines_;        // Append's lines, under mu_ (kept: no allocation per append)
   // The head after this process's last append; valid while the log still has its size.
   Head cached_;
   bool cached_valid_ = false;
