@@ -705,6 +705,13 @@ int RunMatch(const Globals& g, const MatchFlags& f) {
   std::cerr << image->inactive << " inactive, " << image->not_stix << " not STIX, "
             << image->rejected.size() << " rejected, " << image->withheld
             << " withheld by the egress gate)\n";
+  if ((*engine)->Stats().regex_entries > 0 && !match::VectorscanUsable()) {
+    std::cerr << "accord: this machine's Vectorscan misses some matches (Debian 12's libhs on a "
+                 "CPU with AVX-512): the "
+              << (*engine)->Stats().regex_entries
+              << " MATCHES/LIKE comparisons are checked by PCRE2 on every value of their "
+                 "paths instead (slower, none missed)\n";
+  }
   auto t1 = std::chrono::steady_clock::now();  // matching starts
 
   std::signal(SIGINT, OnSignal);

@@ -1169,6 +1169,8 @@ uint64_t MatcherImpl::TakeStateFrom(Engine& old_engine) {
 
 }  // namespace
 
+bool VectorscanUsable() { return VectorscanFindsEverything(); }
+
 // ---------------------------------------------------------------------------------------------
 // The program image (start-up cache, issue 11). Layout, after a u32 format version: the
 // indicator table, packed ids, other ids, leaves, overflow postings, both key tables as they are

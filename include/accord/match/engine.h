@@ -100,6 +100,11 @@ struct MatchResult {
   std::vector<std::string> values;  // the values that satisfied comparisons
 };
 
+/// Whether this machine's Vectorscan finds every match of some known cases (run once per
+/// process). Debian 12's (5.4.9) misses some at some offsets on CPUs with AVX-512; engines then
+/// leave its databases unused and PCRE2 checks every LIKE/MATCHES comparison of a value's path.
+bool VectorscanUsable();
+
 struct EngineStats {
   uint64_t indicators = 0;
   uint64_t rejected = 0;         // patterns that failed to parse/check
