@@ -502,7 +502,8 @@ class MatcherImpl final : public Engine {
   absl::flat_hash_set<uint32_t> disabled_set_;
   std::vector<std::unique_ptr<Window>> windows_;  // by complex index; made on first use
   mutable std::string id_buf_;
-  const bool vectorscan_ok_ = VectorscanFindsEverything();
+  // Asked only of programs with a Vectorscan database (the check compiles a few expressions).
+  const bool vectorscan_ok_ = !pp_->scratch_ || VectorscanFindsEverything();
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
   uint64_t observations_ = 0, candidates_ = 0, evicted_ = 0;
 
