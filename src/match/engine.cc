@@ -18,6 +18,7 @@
 // in the key tables (or in the image they were loaded from, which image_ keeps); ids that are
 // not indicator--UUID live in arena_ (or the image); comps_ points into ObsExpr trees that
 // complex_ holds by unique_ptr, so those pointers survive complex_ growing.
+#include <dlfcn.h>
 #include <hs/hs.h>
 #include <simdjson.h>
 
@@ -53,48 +54,82 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 constexpr unsigned kRegexFlags = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY |
                                  HS_FLAG_DOTALL | HS_FLAG_UTF8 | HS_FLAG_UCP;
 
-// Whether this machine's Vectorscan finds what it should. Debian 12's (5.4.9) misses matches of
-// some expressions at some offsets on CPUs with AVX-512 (its accelerators' tail handling, fixed
-// upstream in 5.4.12/13): "[\w-]+\.(top|xyz|ru)" in 131 of 200 values "a...a-bad-domain.top"
-// here. A prefilter that misses is a missed sighting, so when the library fails these known
-// cases the databases are not used: every regex leaf of a value's path is confirmed by PCRE2,
-// as for text that is not UTF-8. Run once per process (a few milliseconds).
-bool VectorscanFindsEverything() {
-  static const bool ok = [] {
-    struct Case {
-      const char* re;
-      const char* tail;
-    };
-    for (const Case& c :
-         {Case{R"([\w-]+\.(top|xyz|ru))", "-bad-domain.top"}, Case{"x[^a]*y", "-x-----y"},
-          Case{R"([\w.+-]+@[\w-]+\.[\w.]+)", ".info@beta.com"}}) {
-      hs_database_t* db = nullptr;
-      hs_compile_error_t* err = nullptr;
-      if (hs_compile(c.re, kRegexFlags, HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
-        hs_free_compile_error(err);
-        return false;
-      }
-      hs_scratch_t* scratch = nullptr;
-      bool all = hs_alloc_scratch(db, &scratch) == HS_SUCCESS;
-      for (size_t pad = 0; all && pad < 200; ++pad) {
-        const std::string text = std::string(pad, 'a') + c.tail;
-        bool hit = false;
-        hs_scan(
-            db, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
-            [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) -> int {
-              *static_cast<bool*>(ctx) = true;
-              return 1;
-            },
-            &hit);
-        all = hit;
-      }
-      hs_free_scratch(scratch);
-      hs_free_database(db);
-      if (!all) return false;
+// The scan function of the Vectorscan in use, and the platform its databases are compiled for
+// (null: the machine's own).
+using ScanFn = hs_error_t (*)(const hs_database_t*, const char*, unsigned, unsigned, hs_scratch_t*,
+                              match_event_handler, void*);
+struct VectorscanMode {
+  bool usable = false;  // false: no database is scanned; PCRE2 checks every regex leaf
+  ScanFn scan = nullptr;
+  const hs_platform_info_t* platform = nullptr;
+};
+
+// Whether `scan` over databases compiled for `platform` finds every match of known cases.
+bool FindsEverything(ScanFn scan, const hs_platform_info_t* platform) {
+  struct Case {
+    const char* re;
+    const char* tail;
+  };
+  // Cheap to compile (under 6 ms together; Unicode classes such as \w take 40-130 ms each),
+  // and both missed at most offsets behind 'a's on the development machine.
+  for (const Case& c :
+       {Case{R"([a-z-]+\.(top|xyz|ru))", "-bad-domain.top"}, Case{"x[^a]*y", "-x-----y"}}) {
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile(c.re, kRegexFlags, HS_MODE_BLOCK, platform, &db, &err) != HS_SUCCESS) {
+      hs_free_compile_error(err);
+      return false;
     }
-    return true;
+    hs_scratch_t* scratch = nullptr;
+    bool all = hs_alloc_scratch(db, &scratch) == HS_SUCCESS;
+    for (size_t pad = 0; all && pad < 200; ++pad) {
+      const std::string text = std::string(pad, 'a') + c.tail;
+      bool hit = false;
+      const hs_error_t rc = scan(
+          db, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
+          [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) -> int {
+            *static_cast<bool*>(ctx) = true;
+            return 1;
+          },
+          &hit);
+      all = hit && (rc == HS_SUCCESS || rc == HS_SCAN_TERMINATED);
+    }
+    hs_free_scratch(scratch);
+    hs_free_database(db);
+    if (!all) return false;
+  }
+  return true;
+}
+
+// Which Vectorscan to use. Debian 12's (5.4.9) misses matches of some expressions at some
+// offsets on CPUs with AVX-512 (its AVX-512 accelerators' tail handling, fixed upstream in
+// 5.4.12/13): "[\w-]+\.(top|xyz|ru)" in 131 of 200 values "a...a-bad-domain.top" here. A
+// prefilter that misses is a missed sighting. So, once per process (a few milliseconds, and only
+// for programs with LIKE/MATCHES): the library as it dispatches itself, if it finds every match
+// of the known cases; else its AVX2 build (Debian's libhs is a "fat runtime" that exports each
+// build's entry points, avx2_hs_scan among them), with databases compiled for AVX2, if that
+// does; else none, and PCRE2 checks every regex leaf of a value's path, as for text that is
+// not UTF-8.
+const VectorscanMode& Vectorscan() {
+  static const VectorscanMode mode = [] {
+    VectorscanMode m;
+    if (FindsEverything(&hs_scan, nullptr)) {
+      m.usable = true;
+      m.scan = &hs_scan;
+      return m;
+    }
+    static const hs_platform_info_t avx2{HS_TUNE_FAMILY_GENERIC, HS_CPU_FEATURES_AVX2, 0, 0};
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): dlsym's result
+    auto avx2_scan = reinterpret_cast<ScanFn>(dlsym(RTLD_DEFAULT, "avx2_hs_scan"));
+    if (avx2_scan != nullptr && __builtin_cpu_supports("avx2") &&
+        FindsEverything(avx2_scan, &avx2)) {
+      m.usable = true;
+      m.scan = avx2_scan;
+      m.platform = &avx2;
+    }
+    return m;
   }();
-  return ok;
+  return mode;
 }
 
 // Append-only byte arena whose pieces never move (views of ids, versions and patterns).
@@ -503,7 +538,7 @@ class MatcherImpl final : public Engine {
   std::vector<std::unique_ptr<Window>> windows_;  // by complex index; made on first use
   mutable std::string id_buf_;
   // Asked only of programs with a Vectorscan database (the check compiles a few expressions).
-  const bool vectorscan_ok_ = !pp_->scratch_ || VectorscanFindsEverything();
+  const VectorscanMode vectorscan_ = pp_->scratch_ ? Vectorscan() : VectorscanMode();
   std::unique_ptr<hs_scratch_t, Deleter> scratch_;
   uint64_t observations_ = 0, candidates_ = 0, evicted_ = 0;
 
@@ -776,9 +811,9 @@ absl::Status ProgramImpl::Build(const std::vector<IndicatorSpec>& specs,
       }
       hs_database_t* d = nullptr;
       hs_compile_error_t* err = nullptr;
-      hs_error_t rc =
-          hs_compile_multi(ptrs.data(), db.flags.data(), ids.data(),
-                           static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr, &d, &err);
+      hs_error_t rc = hs_compile_multi(ptrs.data(), db.flags.data(), ids.data(),
+                                       static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK,
+                                       Vectorscan().platform, &d, &err);
       if (rc == HS_SUCCESS) {
         db.db.reset(d);
         // One scratch serves every database: given an existing scratch, hs_alloc_scratch
@@ -970,13 +1005,19 @@ void MatcherImpl::Probe(size_t i) {
       // HS_FLAG_UTF8 leaves results on invalid UTF-8 undefined, hence the check; event text
       // is untrusted.
       std::string_view subject = detail::Nfc(st.s, &nfc_buf_);
-      if (vectorscan_ok_ && simdjson::validate_utf8(subject.data(), subject.size())) {
+      bool scanned = false;
+      if (vectorscan_.usable && simdjson::validate_utf8(subject.data(), subject.size())) {
         regex_path_ = st.pid;
-        hs_scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0,
-                scratch_.get(), &MatcherImpl::OnRegex, this);
-      } else {
-        // Vectorscan needs valid UTF-8, and must find everything (VectorscanFindsEverything):
-        // otherwise PCRE2 decides every leaf.
+        const hs_error_t rc =
+            vectorscan_.scan(db.db.get(), subject.data(), static_cast<unsigned>(subject.size()), 0,
+                             scratch_.get(), &MatcherImpl::OnRegex, this);
+        // A database this scan cannot run (one cached by a build that compiled for another
+        // platform, say) is no reason to miss a match.
+        scanned = rc == HS_SUCCESS || rc == HS_SCAN_TERMINATED;
+      }
+      if (!scanned) {
+        // Vectorscan needs valid UTF-8, and must find everything (Vectorscan()): otherwise
+        // PCRE2 decides every leaf.
         for (uint32_t l : db.leaf) Hit(l, {});
       }
     }
@@ -1170,7 +1211,7 @@ uint64_t MatcherImpl::TakeStateFrom(Engine& old_engine) {
 
 }  // namespace
 
-bool VectorscanUsable() { return VectorscanFindsEverything(); }
+bool VectorscanUsable() { return Vectorscan().usable; }
 
 // ---------------------------------------------------------------------------------------------
 // The program image (start-up cache, issue 11). Layout, after a u32 format version: the

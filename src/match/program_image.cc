@@ -16,7 +16,7 @@ namespace accord::match {
 
 namespace {
 
-constexpr char kMagic[8] = {'A', 'C', 'C', 'P', 'R', 'G', '0', '2'};
+constexpr char kMagic[8] = {'A', 'C', 'C', 'P', 'R', 'G', '0', '3'};
 constexpr size_t kTrailer = 8 + 8 + 8 + sizeof kMagic;
 
 // PERF: XXH3 (libxxhash): the sum covers the whole file, 78 MB at 1M domain indicators, which

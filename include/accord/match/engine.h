@@ -100,9 +100,10 @@ struct MatchResult {
   std::vector<std::string> values;  // the values that satisfied comparisons
 };
 
-/// Whether this machine's Vectorscan finds every match of some known cases (run once per
-/// process). Debian 12's (5.4.9) misses some at some offsets on CPUs with AVX-512; engines then
-/// leave its databases unused and PCRE2 checks every LIKE/MATCHES comparison of a value's path.
+/// Whether a Vectorscan build that finds every match of some known cases is in use (checked
+/// once per process). Debian 12's (5.4.9) misses some at some offsets on CPUs with AVX-512; its
+/// AVX2 build is used then, when it passes; when none does, engines leave the databases unused
+/// and PCRE2 checks every LIKE/MATCHES comparison of a value's path (docs/MATCH_INPUTS.md).
 bool VectorscanUsable();
 
 struct EngineStats {

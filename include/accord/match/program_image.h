@@ -13,7 +13,7 @@
 // Format (little-endian): the program image, then a header (u64 generation, u32 length + scope,
 // i64 valid from, i64 expires, u64 inactive, not_stix, withheld, u64 count of rejected
 // patterns, each as two u32-length-prefixed strings: id and reason), then u64 header size,
-// u64 program size, u64 XXH3 of everything before it, and the magic "ACCPRG02". A short,
+// u64 program size, u64 XXH3 of everything before it, and the magic "ACCPRG03". A short,
 // corrupt or foreign file is a miss, never a crash. The program starts at the file's first
 // byte, so its 8-byte-aligned parts (the key tables' slots) are aligned in the mapping.
 #pragma once
