@@ -1507,10 +1507,8 @@ absl::Status CheckSize(size_t size, const ConvertOptions& o) {
 
 absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o,
                                    const UnitSink& on_unit, const ProblemSink& on_problem) {
-  ACCORD_RETURN_IF_ERROR(CheckSize(json.size(), o));
   CollectUnits collect(on_unit);
-  return ReadPadded(std::make_unique<simdjson::padded_string>(json.data(), json.size()), o,
-                    &collect, on_problem);
+  return ReadMisp(json, o, &collect, on_problem);
 }
 
 absl::StatusOr<MispStats> ReadMisp(std::string_view json, const ConvertOptions& o, UnitStream* out,

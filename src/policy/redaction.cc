@@ -9,7 +9,6 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>

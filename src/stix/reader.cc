@@ -693,15 +693,15 @@ absl::StatusOr<ReadStats> ReadLines(ReaderImpl& impl, std::string_view data, uin
     size_t nl = data.find('\n', pos);
     if (nl == std::string_view::npos) nl = data.size();
     std::string_view line = data.substr(pos, nl - pos);
+    const uint64_t line_offset = first_offset + pos;
     ++line_no;
+    pos = nl + 1;
     if (line.size() > options.max_line_bytes) {
       // Never handed to the parser: its DOM would cost ~10x the line.
       ++extra.rejected;
-      on_problem(TooLongLine(options, line_no, first_offset + pos, line.size()));
-      pos = nl + 1;
+      on_problem(TooLongLine(options, line_no, line_offset, line.size()));
       continue;
     }
-    pos = nl + 1;
     if (IsBlank(line)) continue;
     ACCORD_RETURN_IF_ERROR(impl.Document(line, line_no - 1, true));
   }
