@@ -30,7 +30,7 @@ if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
     -DACCORD_LIBFUZZER=ON -DACCORD_BUILD_TESTS=OFF -DACCORD_BUILD_BENCH=OFF -DACCORD_UNITY=ON \
     -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fsanitize=fuzzer-no-link" \
-    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined $(command -v ld.lld >/dev/null && echo -fuse-ld=lld)" >/dev/null
   if [ "$target" = all ]; then
     # Every target in one build (scripts/test.sh): one configure, and ninja keeps both cores busy.
     mapfile -t all < <(for src in "$root"/fuzz/*/*_fuzz.cc; do basename "$src" .cc; done)

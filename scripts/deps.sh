@@ -17,7 +17,9 @@ if [ "${ACCORD_BENCH_DEPS:-0}" = 1 ]; then PKGS+=(wrk nginx ripgrep time); fi
 # installed (e.g. from NodeSource, whose nodejs package bundles npm).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PKGS+=(nodejs npm); fi
 # The browser tests (tests/ui) drive Debian's Chromium (playwright-core never downloads one).
-if [ "${ACCORD_TEST_DEPS:-0}" = 1 ]; then PKGS+=(chromium chromium-driver fonts-dejavu-core); fi
+# scripts/test.sh links its two trees with lld (LLVM's linker): 7x faster than GNU ld on the
+# ASan binaries (docs/PERFORMANCE.md, "The README's test command").
+if [ "${ACCORD_TEST_DEPS:-0}" = 1 ]; then PKGS+=(chromium chromium-driver fonts-dejavu-core lld); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
