@@ -101,6 +101,15 @@ accord::audit::Log* StoreLog() {
     store = std::move(*s);
     auto l = accord::audit::Log::Open(o.dir, store.get());
     if (l.ok()) log = std::move(*l);
+    // The data directory holds nothing once the store is closed: removed at exit, so that
+    // runs do not pile up under /tmp.
+    static std::string dir = o.dir;
+    std::atexit([] {
+      log.reset();
+      store.reset();
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
   });
   return log.get();
 }
