@@ -1,10 +1,12 @@
-// InputStream's gzip bounds and LineReader's bounded, linear line splitting.
+// InputStream's gzip bounds, ReadFile, and LineReader's bounded, linear line splitting.
 #include "accord/common/io.h"
 #include "common/gzip_util.h"
+#include "common/test_util.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -93,6 +95,47 @@ std::vector<std::string> Lines(LineReader* r) {
     }
   }
   return out;
+}
+
+// ReadFile reads a regular file into a string sized for it, with simdjson's padding to spare,
+// and still reads whatever else the file turns out to hold: gzipped content larger than the
+// file, an empty file, a file over the limit.
+TEST(ReadFileTest, ContentWholeWithSlackForEveryShape) {
+  accord::testing::TempDir dir("readfile");
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::string path = (dir.path() / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  };
+  std::mt19937 rng(7);
+  std::string text;
+  for (int i = 0; i < 300000; ++i) text.push_back(static_cast<char>('a' + rng() % 26));
+  for (size_t size : {size_t{1}, size_t{4095}, size_t{4096}, size_t{70000}, text.size()}) {
+    std::string want = text.substr(0, size);
+    auto got = ReadFile(write("plain", want));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, want) << size;
+    EXPECT_GE(got->capacity(), got->size() + kReadFileSlack) << size;
+  }
+  // 300,000 bytes of a 26-letter alphabet gzip to about 180 KB: the content outgrows the
+  // reserved size, and a run of one letter (2 MB into a few KB) outgrows it by far.
+  for (const std::string& want : {text, std::string(2u << 20, 'q') + text}) {
+    std::string gz = Gzip(want);
+    ASSERT_LT(gz.size(), want.size());
+    auto got = ReadFile(write("data.gz", gz));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->size(), want.size());
+    EXPECT_TRUE(*got == want);
+  }
+  auto empty = ReadFile(write("empty", ""));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*empty, "");
+  auto over = ReadFile(write("over", text), 100000);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(over.status().message().find("larger than the limit of 100000 bytes"),
+            std::string::npos)
+      << over.status();
 }
 
 TEST(LineReaderTest, LongLineIsSkippedWithItsPositionAndReadingGoesOn) {

@@ -35,7 +35,10 @@ void SetDefaultInputLimits(const InputLimits& limits);
 
 /// Reads a whole file ("-" is standard input), gunzipping it if it starts with the gzip magic.
 /// Fails with ResourceExhausted if the (decompressed) content exceeds `max_bytes`, or the gzip
-/// data exceed DefaultInputLimits().
+/// data exceed DefaultInputLimits(). A regular file is read into a string whose capacity
+/// leaves kReadFileSlack bytes past its end (simdjson's padding: parsers may use the string in
+/// place instead of copying it).
+inline constexpr size_t kReadFileSlack = 64;
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      uint64_t max_bytes = kDefaultMaxFileBytes);
 
