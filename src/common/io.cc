@@ -296,18 +296,20 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes
   while (true) {
     const size_t old = out.size();
     size_t r = 0;
-    if (reserved > 0 && old == reserved) {
-      // The end of the reserved part: is there more (a gzipped file, a file that grew)?
+    if (old < reserved) {  // into the reserved capacity
+      out.resize(reserved);
+      ACCORD_ASSIGN_OR_RETURN(r, in->Read(out.data() + old, reserved - old));
+      out.resize(old + r);
+    } else if (reserved > 0) {  // at its end: is there more (a gzipped file, a file that grew)?
       char probe[4096];
       ACCORD_ASSIGN_OR_RETURN(r, in->Read(probe, sizeof probe));
       out.append(probe, r);
       reserved = 0;
     } else {
-      const size_t want = old < reserved ? reserved - old : chunk;
-      out.resize(old + want);
-      ACCORD_ASSIGN_OR_RETURN(r, in->Read(out.data() + old, want));
+      out.resize(old + chunk);
+      ACCORD_ASSIGN_OR_RETURN(r, in->Read(out.data() + old, chunk));
       out.resize(old + r);
-      if (old >= reserved) chunk = std::min<size_t>(chunk * 2, 1 << 20);
+      chunk = std::min<size_t>(chunk * 2, 1 << 20);
     }
     if (r == 0) break;
     if (out.size() > max_bytes) {
