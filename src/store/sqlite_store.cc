@@ -316,6 +316,7 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
   }
   ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
   if (write) {
+    ACCORD_RETURN_IF_ERROR(RegisterRowFeed(db.get()));
     // WAL + synchronous=FULL: a commit is on disk when it returns (a TAXII 202 is a promise),
     // at one fdatasync of the WAL per commit, next to the object log's; commits are grouped.
     // PERF: checkpoint every 16,384 pages (64 MiB of WAL) instead of SQLite's 1,000: the
@@ -642,7 +643,18 @@ class SqliteImportTxn final : public ImportTxn {
     } else {
       ACCORD_ASSIGN_OR_RETURN(vid, Insert(r, idh, json_hash, now));
       ++result_.added;
+      // A new version's membership cannot be there already (its vid is new, its date_added
+      // above every stored one): it waits in members_, and is counted now.
+      members_.AddInt(cid_);
+      members_.AddInt(now);
+      members_.AddInt(vid);
+      CountMembership(r, now);
+      if (members_.rows() >= kMaxPendingMembers) return FlushMembers();
+      return absl::OkStatus();
     }
+    // A version stored already, perhaps earlier in this transaction: the memberships waiting
+    // go in first, so that INSERT OR IGNORE sees them.
+    ACCORD_RETURN_IF_ERROR(FlushMembers());
     sqlite3_stmt* m = ins_mem_->get();
     ACCORD_RETURN_IF_ERROR(BindInt(m, 1, cid_));
     ACCORD_RETURN_IF_ERROR(BindInt(m, 2, now));
@@ -650,14 +662,29 @@ class SqliteImportTxn final : public ImportTxn {
     absl::Status added = StepDone(m, what);
     sqlite3_reset(m);
     if (!added.ok()) return added;
-    if (sqlite3_changes(db) > 0) {
-      ++result_.memberships;
-      if (result_.written.size() < ImportResult::kMaxListedWritten) {
-        result_.written.emplace_back(r.id, r.modified);
-      }
-      result_.added_last = now;
-    }
+    if (sqlite3_changes(db) > 0) CountMembership(r, now);
     return absl::OkStatus();
+  }
+
+  void CountMembership(const stix::ObjectRecord& r, int64_t date_added) {
+    ++result_.memberships;
+    if (result_.written.size() < ImportResult::kMaxListedWritten) {
+      result_.written.emplace_back(r.id, r.modified);
+    }
+    result_.added_last = date_added;
+  }
+
+  // Inserts the memberships waiting in members_ (PERF: one statement for them all, RowFeed).
+  absl::Status FlushMembers() {
+    if (members_.empty()) return absl::OkStatus();
+    ACCORD_ASSIGN_OR_RETURN(StmtRef q, Cached(s_->writer_.get(),
+                                              "INSERT INTO membership(cid, date_added, vid) "
+                                              "SELECT c0, c1, c2 FROM accord_rows(?1)"));
+    ACCORD_RETURN_IF_ERROR(BindRowFeed(q.get(), 1, &members_));
+    absl::Status st = StepDone(q.get(), "add the versions to the collection");
+    sqlite3_reset(q.get());
+    members_.Clear();
+    return st;
   }
 
   void SetWriter(std::string_view writer) override { writer_ = std::string(writer); }
@@ -696,6 +723,7 @@ class SqliteImportTxn final : public ImportTxn {
     ins_obj_.reset();
     find_obj_.reset();
     ins_mem_.reset();
+    ACCORD_RETURN_IF_ERROR(FlushMembers());
     ACCORD_RETURN_IF_ERROR(s_->FlushTerms(s_->writer_.get(), &terms_));
     // The generation moves only when a row did (a version, a membership, a collection, a
     // quarantined copy): a re-import of what is stored leaves it alone, so that readers keep
@@ -745,6 +773,9 @@ class SqliteImportTxn final : public ImportTxn {
   std::optional<StmtRef> ins_obj_, find_obj_, ins_mem_;
   std::string stored_json_;      // scratch: a stored version compared with a re-sent one
   SqliteStore::TermRows terms_;  // value-index rows not yet written (FlushTerms)
+  // (cid, date_added, vid) of new versions' memberships not yet written (FlushMembers).
+  static constexpr size_t kMaxPendingMembers = 4096;
+  RowFeed members_{3};
   std::string writer_ = "import";
   uint64_t adds_ = 0;  // Add calls so far: ContentConflict::index
   bool refuse_conflicts_ = false;
@@ -1356,14 +1387,24 @@ void SqliteStore::PrepareWrite(stix::ObjectRecord* r) const {
 }
 
 absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
-  if (!rows->terms.empty()) {
-    std::sort(rows->terms.begin(), rows->terms.end());
-    ACCORD_RETURN_IF_ERROR(EachTermRow(c,
-                                       "INSERT OR IGNORE INTO value_keys(key, vid) VALUES(?1, ?2)",
-                                       rows->terms, "index the value"));
-    rows->terms.clear();
+  if (rows->terms.empty()) return absl::OkStatus();
+  // PERF: sorted, so that the inserts walk the index's leaves in order; one statement for
+  // them all (RowFeed).
+  std::sort(rows->terms.begin(), rows->terms.end());
+  rows->feed.Clear();
+  for (const auto& [key, vid] : rows->terms) {
+    rows->feed.AddInt(key);
+    rows->feed.AddInt(vid);
   }
-  return absl::OkStatus();
+  ACCORD_ASSIGN_OR_RETURN(
+      StmtRef q,
+      Cached(c, "INSERT OR IGNORE INTO value_keys(key, vid) SELECT c0, c1 FROM accord_rows(?1)"));
+  ACCORD_RETURN_IF_ERROR(BindRowFeed(q.get(), 1, &rows->feed));
+  absl::Status st = StepDone(q.get(), "index the values");
+  sqlite3_reset(q.get());
+  rows->terms.clear();
+  rows->feed.Clear();
+  return st;
 }
 
 absl::Status SqliteStore::DeleteTerms(Conn* c, int64_t vid, std::string_view type,

@@ -86,6 +86,140 @@ absl::Status BindInt(sqlite3_stmt* s, int i, int64_t v) {
 
 absl::Status BindNull(sqlite3_stmt* s, int i) { return BindResult(s, sqlite3_bind_null(s, i), i); }
 
+void RowFeed::AddText(std::string_view v) {
+  cells_.push_back({0, static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(v.size()), true});
+  text_.append(v);
+}
+
+namespace {
+
+// accord_rows: an eponymous-only virtual table over the RowFeed bound to its hidden column,
+// in the manner of SQLite's carray extension (ext/misc/carray.c), with a pointer of type
+// kFeedType (sqlite3_bind_pointer: SQL text cannot forge one).
+constexpr const char* kFeedType = "accord-row-feed";
+constexpr int kFeedColumn = RowFeed::kMaxColumns;  // the hidden argument
+
+struct FeedCursor {
+  sqlite3_vtab_cursor base;  // first: SQLite passes &base
+  const RowFeed* feed;
+  size_t row;
+};
+
+FeedCursor* CursorOf(sqlite3_vtab_cursor* c) { return reinterpret_cast<FeedCursor*>(c); }
+
+int FeedConnect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** out, char**) {
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(c0, c1, c2, c3, feed HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  auto* vtab = static_cast<sqlite3_vtab*>(sqlite3_malloc(sizeof(sqlite3_vtab)));
+  if (vtab == nullptr) return SQLITE_NOMEM;
+  *vtab = sqlite3_vtab{};
+  *out = vtab;
+  return SQLITE_OK;
+}
+
+int FeedDisconnect(sqlite3_vtab* vtab) {
+  sqlite3_free(vtab);
+  return SQLITE_OK;
+}
+
+// Only a plan that passes the feed (accord_rows(?)) is possible.
+int FeedBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (c.iColumn == kFeedColumn && c.op == SQLITE_INDEX_CONSTRAINT_EQ && c.usable) {
+      info->aConstraintUsage[i].argvIndex = 1;
+      info->aConstraintUsage[i].omit = 1;
+      info->estimatedCost = 1;
+      info->estimatedRows = 1000;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_CONSTRAINT;
+}
+
+int FeedOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  auto* c = static_cast<FeedCursor*>(sqlite3_malloc(sizeof(FeedCursor)));
+  if (c == nullptr) return SQLITE_NOMEM;
+  *c = FeedCursor{};
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+int FeedClose(sqlite3_vtab_cursor* c) {
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+int FeedFilter(sqlite3_vtab_cursor* cur, int, const char*, int argc, sqlite3_value** argv) {
+  FeedCursor* c = CursorOf(cur);
+  c->feed =
+      argc > 0 ? static_cast<const RowFeed*>(sqlite3_value_pointer(argv[0], kFeedType)) : nullptr;
+  c->row = 0;
+  return SQLITE_OK;
+}
+
+int FeedNext(sqlite3_vtab_cursor* cur) {
+  ++CursorOf(cur)->row;
+  return SQLITE_OK;
+}
+
+int FeedEof(sqlite3_vtab_cursor* cur) {
+  const FeedCursor* c = CursorOf(cur);
+  return c->feed == nullptr || c->row >= c->feed->rows() ? 1 : 0;
+}
+
+int FeedColumn(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int column) {
+  const FeedCursor* c = CursorOf(cur);
+  if (column >= c->feed->columns()) {
+    sqlite3_result_null(ctx);
+    return SQLITE_OK;
+  }
+  const RowFeed::Cell& cell = c->feed->At(c->row, column);
+  if (cell.text) {
+    std::string_view t = c->feed->TextOf(cell);
+    sqlite3_result_text(ctx, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);
+  } else {
+    sqlite3_result_int64(ctx, cell.value);
+  }
+  return SQLITE_OK;
+}
+
+int FeedRowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
+  *rowid = static_cast<sqlite3_int64>(CursorOf(cur)->row);
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeFeedModule() {
+  sqlite3_module m{};
+  m.xConnect = FeedConnect;  // no xCreate: eponymous-only
+  m.xBestIndex = FeedBestIndex;
+  m.xDisconnect = FeedDisconnect;
+  m.xOpen = FeedOpen;
+  m.xClose = FeedClose;
+  m.xFilter = FeedFilter;
+  m.xNext = FeedNext;
+  m.xEof = FeedEof;
+  m.xColumn = FeedColumn;
+  m.xRowid = FeedRowid;
+  return m;
+}
+
+const sqlite3_module kFeedModule = MakeFeedModule();
+
+}  // namespace
+
+absl::Status RegisterRowFeed(sqlite3* db) {
+  if (sqlite3_create_module(db, "accord_rows", &kFeedModule, nullptr) != SQLITE_OK) {
+    return SqlError(db, "register accord_rows");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindRowFeed(sqlite3_stmt* s, int i, const RowFeed* feed) {
+  return BindResult(s, sqlite3_bind_pointer(s, i, const_cast<RowFeed*>(feed), kFeedType, nullptr),
+                    i);
+}
+
 std::string ColText(sqlite3_stmt* s, int i) {
   const unsigned char* p = sqlite3_column_text(s, i);
   return p ? std::string(reinterpret_cast<const char*>(p),

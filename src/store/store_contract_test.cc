@@ -535,6 +535,45 @@ TEST_P(StoreContract, ALargeImportKeepsItsOrderCountsAndConflictPositions) {
   EXPECT_EQ(p->objects.back().date_added, r.added_last);
 }
 
+// More new versions than one batch of pending memberships (the SQLite store inserts a new
+// version's membership later, in batches of 4,096), each sent twice in the same import, then
+// all of them again into a second collection: every version is stored once and every
+// membership counted once, in order.
+TEST_P(StoreContract, AnImportLargerThanABatchCountsEveryMembershipOnce) {
+  constexpr int kN = 10000;
+  std::vector<stix::ObjectRecord> recs;
+  for (int i = 0; i < kN; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof id, "indicator--%08d-2222-4222-8222-222222222222", i);
+    recs.push_back(Rec(id, 1000));
+    if (i % 3 == 0) recs.push_back(recs.back());  // at once, while its membership waits
+  }
+  for (int i = 0; i < kN; i += 7) recs.push_back(recs[i]);  // much later in the same import
+  auto r = Import(recs);
+  EXPECT_EQ(r.added, static_cast<uint64_t>(kN));
+  EXPECT_EQ(r.duplicates, recs.size() - kN);
+  EXPECT_EQ(r.memberships, static_cast<uint64_t>(kN));
+  auto again = Import(recs, "second");
+  EXPECT_EQ(again.added, 0u);
+  EXPECT_EQ(again.memberships, static_cast<uint64_t>(kN));
+  for (const std::string coll : {"default", "second"}) {
+    Query q;
+    q.collection = coll;
+    q.limit = kN + 10;
+    auto p = store_->List(q);
+    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_EQ(p->objects.size(), static_cast<size_t>(kN)) << coll;
+    std::set<std::string> ids;
+    for (size_t i = 0; i < p->objects.size(); ++i) {
+      ids.insert(p->objects[i].id);
+      if (i > 0) {
+        EXPECT_GT(p->objects[i].date_added, p->objects[i - 1].date_added) << coll;
+      }
+    }
+    EXPECT_EQ(ids.size(), static_cast<size_t>(kN)) << coll;
+  }
+}
+
 // A filter that few versions pass, paged in small pages: every page holds what passes, in
 // order, across stretches of versions that do not pass (PostgreSQL reads a collection in
 // windows: a page may need several).
