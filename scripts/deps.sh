@@ -9,7 +9,7 @@ PKGS=(
   libsodium-dev libxxhash-dev libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
   libvectorscan-dev libpcre2-dev libtomlplusplus-dev libpsl-dev publicsuffix
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpq-dev postgresql-15 libnats-dev nats-server
+  libpq-dev postgresql-15 libnats-dev nats-server libgoogle-perftools-dev
   clang-14 libclang-rt-14-dev python3 curl openssl
 )
 if [ "${ACCORD_BENCH_DEPS:-0}" = 1 ]; then PKGS+=(wrk nginx ripgrep time); fi
