@@ -1037,8 +1037,8 @@ void RegisterStoreCommands(CLI::App& app, Globals* g, int* exit_code) {
                   "Without --strict: commit every N accepted objects (0: no count bound)")
       ->capture_default_str();
   imp->add_option("--chunk-seconds", f->chunk_seconds,
-                  "Without --strict: commit after this much work, so that other writers wait "
-                  "at most about this long (0: no time bound)")
+                  "Without --strict: when another writer waits, commit after this much work, "
+                  "so that it waits at most about this long (0: no time bound)")
       ->capture_default_str();
   imp->add_flag("--no-upgrade", f->no_upgrade, "Refuse STIX 2.0 content instead of upgrading it");
   imp->add_option("--format,-f", f->format,

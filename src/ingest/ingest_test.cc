@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "accord/ingest/units.h"
@@ -263,6 +265,63 @@ TEST(Import, ChunksCommitInOrderAndNameTheSourceOfALaterChunksConflict) {
   EXPECT_EQ(head->seq, 3u);  // one write entry per chunk
   log->reset();
   std::filesystem::remove_all(dir);
+}
+
+// The time bound ends a chunk only when another writer waits for the lock the run holds: with
+// nobody waiting, a run whose chunk is old enough at every check (a bound of a nanosecond,
+// checked every 64 objects) is one chunk, one audit entry. With a thread of this process
+// asking for the store's write lock until the run ends, the run's chunks end while it waits:
+// more than one entry. (10,000 objects: the parsing side runs at most 8 batches of 512 ahead
+// of the writer, so its checks fall while the writer holds the lock.)
+TEST(Import, TheTimeBoundEndsAChunkOnlyWhenAWriterWaits) {
+  for (bool waiter : {false, true}) {
+    SCOPED_TRACE(waiter ? "a writer waits" : "nobody waits");
+    TempStore s;
+    const std::string dir = std::filesystem::temp_directory_path() /
+                            ("accord-ingest-chunks-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto log = audit::Log::Open(dir, nullptr);
+    ASSERT_TRUE(log.ok()) << log.status();
+    Options o;
+    o.collection = "c";
+    o.chunk_objects = 0;
+    o.chunk_seconds = 1e-9;
+    o.audit = log->get();
+    std::string in = "[";
+    for (int i = 1; i <= 10000; ++i) in += (i > 1 ? "," : "") + Indicator(i, kGood);
+    in += "]";
+    std::thread other;
+    std::atomic<bool> done{false};
+    if (waiter) {
+      // Takes the lock once the run holds it (the run's first chunk begins at its first
+      // record), and keeps asking for it until the run ends.
+      other = std::thread([&] {
+        while (!done.load()) {
+          auto t = s.get()->BeginImport("other");
+          if (t.ok()) (void)(*t)->Commit();
+        }
+      });
+    }
+    Import run(s.get(), o);
+    auto src = BufferSource("in", in);
+    ASSERT_TRUE(run.Add(*src).ok());
+    auto r = run.Finish();
+    done = true;
+    if (other.joinable()) other.join();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->stored.added, 10000u);
+    auto head = (*log)->ReadHead();
+    ASSERT_TRUE(head.ok());
+    // One write entry per chunk.
+    if (waiter) {
+      EXPECT_GE(head->seq, 2u);
+    } else {
+      EXPECT_EQ(head->seq, 1u);
+    }
+    log->reset();
+    std::filesystem::remove_all(dir);
+  }
 }
 
 // A unit streamed in batches (UnitImporter as a formats::UnitStream) is one transaction, and a

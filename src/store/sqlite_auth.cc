@@ -51,7 +51,7 @@ class AuthWrite {
   sqlite3* db() const { return conn_->get(); }
 
  private:
-  std::unique_lock<std::mutex> lock_;
+  std::unique_lock<WriteMutex> lock_;
   Conn* conn_;
   Txn txn_;
 };

@@ -91,7 +91,7 @@ absl::Status SqliteStore::Hold(const std::string& collection, std::string_view i
                                std::string_view json) {
   ACCORD_RETURN_IF_ERROR(CheckWritable());
   if (reason.empty()) return absl::InvalidArgumentError("a held version needs a reason");
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   Conn* c = writer_.get();
   Txn t(c->get());
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
@@ -132,7 +132,7 @@ absl::StatusOr<QuarantineEntry> SqliteStore::GetQuarantined(int64_t qid) {
 
 absl::Status SqliteStore::DropQuarantined(int64_t qid) {
   ACCORD_RETURN_IF_ERROR(CheckWritable());
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   sqlite3* db = writer_->get();
   ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(db, "DELETE FROM quarantine WHERE qid = ?1"));
   ACCORD_RETURN_IF_ERROR(BindInt(q.get(), 1, qid));

@@ -51,7 +51,7 @@ absl::StatusOr<int> Write(Conn* c, const char* sql, std::string_view what, std::
 
 absl::Status SqliteSessionStore::Put(const SessionRow& row, const SessionBounds& bounds) {
   ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
-  std::unique_lock<std::mutex> lock(store_->write_mu());
+  std::unique_lock<WriteMutex> lock(store_->write_mu());
   Conn* c = store_->writer();
   Txn txn(c->get());
   ACCORD_RETURN_IF_ERROR(txn.Begin(true));
@@ -108,7 +108,7 @@ absl::StatusOr<std::optional<SessionRow>> SqliteSessionStore::Find(const std::st
 
 absl::StatusOr<bool> SqliteSessionStore::Touch(const std::string& key, Micros last_used) {
   ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
-  std::unique_lock<std::mutex> lock(store_->write_mu());
+  std::unique_lock<WriteMutex> lock(store_->write_mu());
   ACCORD_ASSIGN_OR_RETURN(int changed,
                           Write(store_->writer(),
                                 "UPDATE web_sessions SET last_used = max(last_used, ?2) "
@@ -119,7 +119,7 @@ absl::StatusOr<bool> SqliteSessionStore::Touch(const std::string& key, Micros la
 
 absl::Status SqliteSessionStore::Delete(const std::string& key) {
   ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
-  std::unique_lock<std::mutex> lock(store_->write_mu());
+  std::unique_lock<WriteMutex> lock(store_->write_mu());
   return Write(store_->writer(), "DELETE FROM web_sessions WHERE key = ?1", "end a session", key)
       .status();
 }

@@ -62,7 +62,7 @@ absl::Status DeleteStatuses(Conn* c, std::string_view where, const auto& value) 
 
 absl::Status SqliteStatusStore::PutStatus(const RequestStatus& st, Micros purge_before) {
   ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
-  std::unique_lock<std::mutex> lock(store_->write_mu());
+  std::unique_lock<WriteMutex> lock(store_->write_mu());
   Conn* c = store_->writer();
   Txn txn(c->get());
   ACCORD_RETURN_IF_ERROR(txn.Begin(true));

@@ -261,11 +261,17 @@ namespace {
 // (sqlite3_busy_timeout) backs off to 100 ms sleeps, and so nearly always misses the moment
 // between two chunks of a long import (ingest.cc) in which the write lock is free: a TAXII POST
 // then waited for the whole import. `count` is 0 on a new wait.
-int BusyWait(void* timeout_ms, int count) {
+// A writer marks that it waits (MarkWaiting), so that a long import in another process ends its
+// chunk (SqliteStore::WritersWaiting); Txn::Begin drops the mark.
+int BusyWait(void* arg, int count) {
+  const auto* busy = static_cast<const BusyArg*>(arg);
   thread_local std::chrono::steady_clock::time_point began;
   auto now = std::chrono::steady_clock::now();
-  if (count == 0) began = now;
-  if (now - began >= std::chrono::milliseconds(*static_cast<const int*>(timeout_ms))) return 0;
+  if (count == 0) {
+    began = now;
+    MarkWaiting(busy->wait_fd);
+  }
+  if (now - began >= std::chrono::milliseconds(busy->timeout_ms)) return 0;
   std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return 1;
 }
@@ -277,10 +283,10 @@ int BusyWait(void* timeout_ms, int count) {
 // from starting. The cut needs the write lock, so that the tail of another process's import in
 // progress is left alone: when the lock is busy, nothing is waited for and nothing is cut
 // (that writer cuts dead bytes itself when it began). Read-only opens never cut.
-absl::Status TrimLogTail(sqlite3* db, ObjectLog* log, Options* options) {
+absl::Status TrimLogTail(sqlite3* db, ObjectLog* log, BusyArg* busy) {
   sqlite3_busy_handler(db, nullptr, nullptr);  // fail at once when the lock is busy
   int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  sqlite3_busy_handler(db, BusyWait, &options->busy_timeout_ms);
+  sqlite3_busy_handler(db, BusyWait, busy);
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return absl::OkStatus();
   if (rc != SQLITE_OK) return SqlError(db, "trim the object log: begin");
   absl::Status st = [&]() -> absl::Status {
@@ -305,7 +311,7 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
     return absl::FailedPreconditionError(common::Cat(
         path_, ": cannot open the store: ", raw ? sqlite3_errmsg(raw) : "out of memory"));
   }
-  if (sqlite3_busy_handler(db.get(), BusyWait, &options_.busy_timeout_ms) != SQLITE_OK ||
+  if (sqlite3_busy_handler(db.get(), BusyWait, write ? &busy_write_ : &busy_read_) != SQLITE_OK ||
       sqlite3_extended_result_codes(db.get(), 0) != SQLITE_OK) {
     return SqlError(db.get(), "configure connection");
   }
@@ -355,7 +361,12 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
           common::Cat(s->path_, ": cannot create the store: ", std::strerror(errno)));
     }
     ::close(fd);
+    // Where writers mark that they wait (MarkWaiting). Without it, every long import commits
+    // at the time bound, as if someone always waited (AnyoneWaiting(-1)).
+    s->wait_fd_ = ::open((s->path_ + "-writers").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   }
+  s->busy_read_ = {options.busy_timeout_ms, -1};
+  s->busy_write_ = {options.busy_timeout_ms, s->wait_fd_};
   ACCORD_ASSIGN_OR_RETURN(s->writer_, s->Connect(!options.read_only));
   ACCORD_ASSIGN_OR_RETURN(
       s->log_, ObjectLog::Open((std::filesystem::path(options.dir) / "objects.log").string(),
@@ -378,7 +389,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
 
 absl::Status SqliteStore::FinishWriteOpen() {
   ACCORD_RETURN_IF_ERROR(ApplySchema());
-  ACCORD_RETURN_IF_ERROR(TrimLogTail(writer_->get(), log_.get(), &options_));
+  ACCORD_RETURN_IF_ERROR(TrimLogTail(writer_->get(), log_.get(), &busy_write_));
   ACCORD_RETURN_IF_ERROR(MigrateLegacyAuthDb(writer_->get(), options_.dir));
   if (options_.create_default_collection) {
     ACCORD_RETURN_IF_ERROR(CollectionRowId(writer_.get(), "default", true).status());
@@ -387,7 +398,7 @@ absl::Status SqliteStore::FinishWriteOpen() {
 }
 
 absl::StatusOr<SchemaState> SqliteStore::Schema() {
-  std::lock_guard<std::mutex> l(write_mu_);
+  std::lock_guard<WriteMutex> l(write_mu_);
   SchemaState st;
   ACCORD_ASSIGN_OR_RETURN(st.current, SchemaVersion());
   st.latest = kSchemaVersion;
@@ -398,7 +409,7 @@ absl::StatusOr<SchemaState> SqliteStore::Schema() {
 absl::StatusOr<SchemaState> SqliteStore::Migrate() {
   ACCORD_RETURN_IF_ERROR(CheckWritable());
   {
-    std::lock_guard<std::mutex> l(write_mu_);
+    std::lock_guard<WriteMutex> l(write_mu_);
     // A writing open migrated the store already (ApplySchema: one transaction), unless it was
     // opened with allow_old_schema; then the open is finished here.
     if (open_pending_) {
@@ -416,7 +427,16 @@ SqliteStore::SqliteStore(Options options)
       auth_(std::make_unique<SqliteAuthStore>(this)),
       statuses_(std::make_unique<SqliteStatusStore>(this)) {}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // The connections close first (members), then the waiting file.
+  pool_.clear();
+  writer_.reset();
+  if (wait_fd_ >= 0) ::close(wait_fd_);
+}
+
+bool SqliteStore::WritersWaiting() const {
+  return write_mu_.AnyoneWaiting() || AnyoneWaiting(wait_fd_);
+}
 
 AuthStore* SqliteStore::auth() { return auth_.get(); }
 StatusStore* SqliteStore::statuses() { return statuses_.get(); }
@@ -559,7 +579,7 @@ absl::StatusOr<int64_t> SqliteStore::CollectionRowId(Conn* c, const std::string&
 
 class SqliteImportTxn final : public ImportTxn {
  public:
-  SqliteImportTxn(SqliteStore* s, std::unique_lock<std::mutex> lock)
+  SqliteImportTxn(SqliteStore* s, std::unique_lock<WriteMutex> lock)
       : s_(s), lock_(std::move(lock)), txn_(s->writer_->get()) {}
 
   absl::Status Start(const std::string& collection) {
@@ -766,7 +786,7 @@ class SqliteImportTxn final : public ImportTxn {
   }
 
   SqliteStore* s_;
-  std::unique_lock<std::mutex> lock_;
+  std::unique_lock<WriteMutex> lock_;
   Txn txn_;
   std::vector<std::pair<std::string, std::string>> settings_;  // written at Commit
   int64_t cid_ = 0;
@@ -788,7 +808,7 @@ class SqliteImportTxn final : public ImportTxn {
 
 absl::StatusOr<std::unique_ptr<ImportTxn>> SqliteStore::BeginImport(const std::string& collection) {
   if (options_.read_only) return absl::FailedPreconditionError("store opened read-only");
-  auto t = std::make_unique<SqliteImportTxn>(this, std::unique_lock<std::mutex>(write_mu_));
+  auto t = std::make_unique<SqliteImportTxn>(this, std::unique_lock<WriteMutex>(write_mu_));
   ACCORD_RETURN_IF_ERROR(t->Start(collection));
   return std::unique_ptr<ImportTxn>(std::move(t));
 }
@@ -1033,7 +1053,7 @@ absl::StatusOr<Page> SqliteStore::List(const Query& query) {
 
 absl::StatusOr<uint64_t> SqliteStore::Delete(const std::string& collection, const std::string& id,
                                              const std::vector<Micros>& version_times) {
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   sqlite3* db = writer_->get();
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
@@ -1064,7 +1084,7 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
   if (!dry_run && options_.read_only) {
     return absl::FailedPreconditionError("store opened read-only");
   }
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   sqlite3* db = writer_->get();
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
@@ -1191,7 +1211,7 @@ absl::StatusOr<PurgeReport> SqliteStore::Purge(const PurgeRules& rules, bool dry
 }
 
 absl::StatusOr<CollectionInfo> SqliteStore::CreateCollection(const CollectionInfo& info) {
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   sqlite3* db = writer_->get();
   std::string id = info.id.empty() ? common::NewUuid4() : info.id;
   if (!common::IsUuid(id)) {
@@ -1683,7 +1703,7 @@ absl::StatusOr<uint64_t> SqliteStore::Reindex() {
   if (!options_.derive_terms) {
     return absl::FailedPreconditionError("no value-index deriver in this process");
   }
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   sqlite3* db = writer_->get();
   Txn t(db);
   ACCORD_RETURN_IF_ERROR(t.Begin(true));
@@ -1736,7 +1756,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SqliteStore::Li
 }
 
 absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   ACCORD_ASSIGN_OR_RETURN(Stmt q, Prepare(writer_->get(),
                                           "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
@@ -1747,7 +1767,7 @@ absl::Status SqliteStore::PutSetting(const std::string& key, const std::string& 
 
 absl::StatusOr<std::string> SqliteStore::PutSettingIfAbsent(const std::string& key,
                                                             const std::string& value) {
-  std::unique_lock<std::mutex> l(write_mu_);
+  std::unique_lock<WriteMutex> l(write_mu_);
   sqlite3* db = writer_->get();
   // One transaction under the write lock, which other processes wait for too.
   Txn t(db);
@@ -1826,7 +1846,7 @@ absl::StatusOr<std::vector<size_t>> SqliteMatchLedger::Record(
   std::vector<size_t> fresh;
   if (records.empty()) return fresh;
   ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
-  std::unique_lock<std::mutex> lock(store_->write_mu());
+  std::unique_lock<WriteMutex> lock(store_->write_mu());
   Conn* c = store_->writer();
   Txn txn(c->get());
   ACCORD_RETURN_IF_ERROR(txn.Begin(true));
@@ -1922,7 +1942,7 @@ absl::Status SqliteMatchLedger::Restore(const std::vector<RecordedMatch>& record
   if (records.empty()) return absl::OkStatus();
   ACCORD_RETURN_IF_ERROR(CheckRestorable(records));
   ACCORD_RETURN_IF_ERROR(store_->CheckWritable());
-  std::unique_lock<std::mutex> lock(store_->write_mu());
+  std::unique_lock<WriteMutex> lock(store_->write_mu());
   Conn* c = store_->writer();
   Txn txn(c->get());
   ACCORD_RETURN_IF_ERROR(txn.Begin(true));

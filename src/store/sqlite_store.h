@@ -80,6 +80,33 @@ class SqliteAuthStore;
 class SqliteStatusStore;
 class SqliteStore;
 
+// The store's in-process write lock (a Lockable for std::unique_lock and std::lock_guard),
+// which counts the threads waiting for it: SqliteStore::WritersWaiting.
+class WriteMutex {
+ public:
+  void lock() {
+    if (mu_.try_lock()) return;
+    waiting_.fetch_add(1, std::memory_order_relaxed);
+    mu_.lock();
+    waiting_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  bool try_lock() { return mu_.try_lock(); }
+  void unlock() { mu_.unlock(); }
+  bool AnyoneWaiting() const { return waiting_.load(std::memory_order_relaxed) > 0; }
+
+ private:
+  std::mutex mu_;
+  std::atomic<int> waiting_{0};
+};
+
+// The argument of SQLite's busy handler (BusyWait) on a connection: how long to retry, and
+// where a writer marks that it waits (MarkWaiting; -1 on read connections, which wait for
+// no writer).
+struct BusyArg {
+  int timeout_ms = 0;
+  int wait_fd = -1;
+};
+
 // The web UI's browser sessions in accord.db (table web_sessions; sqlite_sessions.cc).
 class SqliteSessionStore final : public SessionStore {
  public:
@@ -127,6 +154,7 @@ class SqliteStore final : public Store, public Quarantine {
   static absl::StatusOr<std::unique_ptr<SqliteStore>> OpenAt(const Options& options);
 
   absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) override;
+  bool WritersWaiting() const override;
   void PrepareWrite(stix::ObjectRecord* record) const override;
   absl::StatusOr<std::vector<StoredObject>> Get(const std::string& id,
                                                 VersionSelect versions) override;
@@ -219,7 +247,7 @@ class SqliteStore final : public Store, public Quarantine {
 
   // For the auth, status and session parts (same file, same locks): the writer connection, which is
   // used only while holding write_mu().
-  std::mutex& write_mu() { return write_mu_; }
+  WriteMutex& write_mu() { return write_mu_; }
   Conn* writer() { return writer_.get(); }
   // FailedPrecondition on a read-only store.
   absl::Status CheckWritable() const;
@@ -251,7 +279,11 @@ class SqliteStore final : public Store, public Quarantine {
 
   Options options_;
   std::string path_;
-  std::mutex write_mu_;  // one writer at a time within the process; SQLite locks across processes
+  // accord.db-writers, where writers of other processes mark that they wait (MarkWaiting);
+  // -1 when read-only or when it could not be opened.
+  int wait_fd_ = -1;
+  BusyArg busy_read_, busy_write_;  // the busy handler's argument for each kind of connection
+  WriteMutex write_mu_;  // one writer at a time within the process; SQLite locks across processes
   std::unique_ptr<Conn> writer_;
   std::unique_ptr<ObjectLog> log_;
   std::mutex pool_mu_;

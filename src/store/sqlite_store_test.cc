@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "accord/common/strings.h"
 #include "accord/store/store.h"
@@ -65,6 +67,61 @@ TEST_F(SqliteStoreTest, ListByIdInALargeCollectionIsIndexed) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE(p->objects.empty());
   EXPECT_LT(sqlite->last_list_vm_steps(), 2000u);
+}
+
+// Store::WritersWaiting, which ends a long import's chunk (ingest::Options::chunk_seconds):
+// false while nobody waits for the write lock an import holds; true while a thread of the
+// same process waits for it (the store's mutex), and while another handle, here as another
+// process would (its own open of accord.db-writers), waits in SQLite's busy handler; false
+// again once that writer has the lock. Each wait is seen by polling, without a time bound.
+TEST_F(SqliteStoreTest, WritersWaitingSeesWritersOfThisAndOtherHandles) {
+  auto WaitUntil = [](Store* s, bool want) {
+    while (s->WritersWaiting() != want) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  auto holder = store_->BeginImport("default");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_FALSE(store_->WritersWaiting());
+
+  // A thread of this process: waits on the store's mutex.
+  std::thread same([&] {
+    auto t = store_->BeginImport("default");
+    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_TRUE((*t)->Add(Rec(kA, 1000)).ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  });
+  WaitUntil(store_.get(), true);
+  ASSERT_TRUE((*holder)->Commit().ok());
+  holder->reset();
+  same.join();
+  EXPECT_FALSE(store_->WritersWaiting());
+
+  // Another handle: waits in SQLite's busy handler, marked in accord.db-writers.
+  Options o;
+  o.dir = dir_.string();
+  auto other = Store::Open(o);
+  ASSERT_TRUE(other.ok()) << other.status();
+  holder = store_->BeginImport("default");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_FALSE(store_->WritersWaiting());
+  std::atomic<bool> other_began{false};
+  std::thread another([&] {
+    auto t = (*other)->BeginImport("default");
+    ASSERT_TRUE(t.ok()) << t.status();
+    other_began = true;
+    // While it holds the lock, nobody waits for it (it waits for nobody either).
+    EXPECT_FALSE((*other)->WritersWaiting());
+    ASSERT_TRUE((*t)->Add(Rec(kB, 1000)).ok());
+    ASSERT_TRUE((*t)->Commit().ok());
+  });
+  WaitUntil(store_.get(), true);
+  EXPECT_FALSE(other_began.load());
+  ASSERT_TRUE((*holder)->Commit().ok());
+  holder->reset();
+  another.join();
+  EXPECT_TRUE(other_began.load());
+  EXPECT_FALSE(store_->WritersWaiting());
+  EXPECT_FALSE((*other)->WritersWaiting());
+  EXPECT_EQ(store_->Get(kB, VersionSelect::kAll)->size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, NewDataDirectoryIsPrivate) {

@@ -1,5 +1,6 @@
 #include "store/sqlite_util.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 
 #include "accord/common/strings.h"
@@ -234,8 +235,45 @@ Txn::~Txn() {
   if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
+namespace {
+thread_local int t_marked_fd = -1;  // the waiting file this thread marked (MarkWaiting)
+
+bool LockByteZero(int fd, short type, int cmd) {
+  struct flock l {};
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = 0;
+  l.l_len = 1;
+  return ::fcntl(fd, cmd, &l) == 0;
+}
+}  // namespace
+
+void MarkWaiting(int fd) {
+  if (fd < 0 || t_marked_fd >= 0) return;
+  if (LockByteZero(fd, F_RDLCK, F_OFD_SETLK)) t_marked_fd = fd;
+}
+
+void UnmarkWaiting() {
+  if (t_marked_fd < 0) return;
+  (void)LockByteZero(t_marked_fd, F_UNLCK, F_OFD_SETLK);
+  t_marked_fd = -1;
+}
+
+bool AnyoneWaiting(int fd) {
+  if (fd < 0) return true;
+  struct flock l {};
+  l.l_type = F_WRLCK;
+  l.l_whence = SEEK_SET;
+  l.l_start = 0;
+  l.l_len = 1;
+  if (::fcntl(fd, F_OFD_GETLK, &l) != 0) return true;
+  return l.l_type != F_UNLCK;
+}
+
 absl::Status Txn::Begin(bool immediate) {
-  ACCORD_RETURN_IF_ERROR(Exec(db_, immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  absl::Status st = Exec(db_, immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (immediate) UnmarkWaiting();  // no longer waiting, whether it got the lock or gave up
+  ACCORD_RETURN_IF_ERROR(st);
   open_ = true;
   return absl::OkStatus();
 }

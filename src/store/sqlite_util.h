@@ -124,6 +124,17 @@ absl::Status RegisterRowFeed(sqlite3* db);
 /// go away until the statement is reset.
 absl::Status BindRowFeed(sqlite3_stmt* s, int i, const RowFeed* feed);
 
+/// Writers waiting for the store's write lock, across processes (SqliteStore::WritersWaiting).
+/// A writer whose BEGIN IMMEDIATE finds the lock taken marks itself waiting, in SQLite's busy
+/// handler, with a shared lock on byte 0 of the store's `accord.db-writers` file (`fd`, an
+/// open file description lock: F_OFD_SETLK); Txn::Begin drops the mark when BEGIN returns. A
+/// holder of the write lock asks AnyoneWaiting. Failures are ignored: a mark that cannot be
+/// made makes a long import commit only at its count bound, one that cannot be tested is
+/// taken as a waiter.
+void MarkWaiting(int fd);
+void UnmarkWaiting();
+bool AnyoneWaiting(int fd);
+
 /// RAII transaction on one connection that rolls back unless committed.
 class Txn {
  public:

@@ -122,14 +122,16 @@ struct Options {
   /// Input bounds (stix::ReaderOptions): longest JSON line, largest whole document.
   uint64_t max_line_bytes = stix::ReaderOptions{}.max_line_bytes;
   uint64_t max_document_bytes = stix::ReaderOptions{}.max_document_bytes;
-  /// Import without `strict`: the run commits every `chunk_objects` accepted objects or
-  /// `chunk_seconds` of work, whichever comes first, so that other writers (TAXII POSTs wait
-  /// for SQLite's write lock) wait at most about that long. 0 disables that bound.
-  /// A strict run is one transaction whatever these say (it is all or nothing).
-  /// PERF: the time bound is the one that keeps other writers' wait short; the count only caps
-  /// a chunk on a machine faster than ~250k objects/s. Each commit writes most of the random
-  /// indexes' pages again (objects_key, value_keys), so at 50,000 a 1M-object import made 20
-  /// commits instead of ~11 and took ~1 s longer (issue 11, docs/PERFORMANCE.md).
+  /// Import without `strict`: the run commits every `chunk_objects` accepted objects, and
+  /// after `chunk_seconds` of work when another writer waits for the write lock
+  /// (Store::WritersWaiting: a TAXII POST, another import), so that other writers wait at
+  /// most about that long. 0 disables a bound. A strict run is one transaction whatever these
+  /// say (it is all or nothing).
+  /// PERF: each commit writes most of the random indexes' pages again (objects_key,
+  /// value_keys) and copies them at the next checkpoint: a 1M-object import that committed
+  /// every second spent ~20% of its writer thread committing. So the time bound applies only
+  /// when someone waits, and the count bounds a chunk's size (docs/PERFORMANCE.md, "Chunks
+  /// that end when a writer waits").
   uint64_t chunk_objects = 250000;
   double chunk_seconds = 1.0;
   Pipeline pipeline = Pipeline::Default();

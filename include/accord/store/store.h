@@ -578,6 +578,11 @@ class Store {
 
   /// Starts one all-or-nothing import into `collection` (id or alias; created if missing).
   virtual absl::StatusOr<std::unique_ptr<ImportTxn>> BeginImport(const std::string& collection) = 0;
+  /// Whether another writer, in this process or another, waits for the write lock that an
+  /// import in progress holds: a long import then ends its chunk (ingest::Options). Thread-safe
+  /// and cheap (called every 64 objects once a chunk is old enough). A backend that cannot
+  /// tell says true.
+  virtual bool WritersWaiting() const { return true; }
   /// Computes on the calling thread what writing `record` will need (record->prepared), so
   /// that an import's writer thread does less. Optional; thread-safe; takes no lock.
   virtual void PrepareWrite(stix::ObjectRecord* record) const { (void)record; }
