@@ -73,6 +73,35 @@ class TempStore {
   std::unique_ptr<store::Store> store_;
 };
 
+// An audit log in a directory of its own, removed with it: how many chunks a run committed
+// (one write entry per chunk) is its head's seq.
+class TempAuditLog {
+ public:
+  explicit TempAuditLog(const std::string& name)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("accord-ingest-" + name + "-" + std::to_string(getpid()))) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto log = audit::Log::Open(dir_.string(), nullptr);
+    EXPECT_TRUE(log.ok()) << log.status();
+    if (log.ok()) log_ = std::move(*log);
+  }
+  ~TempAuditLog() {
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  audit::Log* get() { return log_.get(); }
+  uint64_t Seq() {
+    auto head = log_->ReadHead();
+    EXPECT_TRUE(head.ok()) << head.status();
+    return head.ok() ? head->seq : 0;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<audit::Log> log_;
+};
+
 TEST(Pipeline, DefaultRunsThePatternCheckOnlyAndNamesTheRule) {
   Pipeline p = Pipeline::Default();
   ASSERT_NE(p.Get(Hook::kPatternCheck), nullptr);
@@ -230,17 +259,13 @@ TEST(Import, ChunksCommitInOrderAndNameTheSourceOfALaterChunksConflict) {
     ASSERT_TRUE(first.Add(*src).ok());
     ASSERT_TRUE(first.Finish().ok());
   }
-  const std::string dir =
-      std::filesystem::temp_directory_path() / ("accord-ingest-audit-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  auto log = audit::Log::Open(dir, nullptr);
-  ASSERT_TRUE(log.ok()) << log.status();
+  TempAuditLog log("audit");
+  ASSERT_NE(log.get(), nullptr);
   Options o;
   o.collection = "c";
   o.chunk_objects = 2;
   o.chunk_seconds = 0;
-  o.audit = log->get();
+  o.audit = log.get();
   Import run(s.get(), o);
   // Records 0-2 from "a"; from "b", record 3 is indicator 4 again with other content (a
   // conflict), record 4 is new. Chunks of two: {0, 1}, {2, 3}, {4}.
@@ -260,11 +285,7 @@ TEST(Import, ChunksCommitInOrderAndNameTheSourceOfALaterChunksConflict) {
   ASSERT_EQ(r->checked.problems.size(), 1u);
   EXPECT_EQ(r->checked.problems[0].location, "b");
   EXPECT_EQ(r->checked.problems[0].object_id, "indicator--6b5e7a3c-0000-4000-8000-000000000004");
-  auto head = (*log)->ReadHead();
-  ASSERT_TRUE(head.ok());
-  EXPECT_EQ(head->seq, 3u);  // one write entry per chunk
-  log->reset();
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(log.Seq(), 3u);  // one write entry per chunk
 }
 
 // The time bound ends a chunk only when another writer waits for the lock the run holds: with
@@ -277,17 +298,13 @@ TEST(Import, TheTimeBoundEndsAChunkOnlyWhenAWriterWaits) {
   for (bool waiter : {false, true}) {
     SCOPED_TRACE(waiter ? "a writer waits" : "nobody waits");
     TempStore s;
-    const std::string dir = std::filesystem::temp_directory_path() /
-                            ("accord-ingest-chunks-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    auto log = audit::Log::Open(dir, nullptr);
-    ASSERT_TRUE(log.ok()) << log.status();
+    TempAuditLog log("chunks");
+    ASSERT_NE(log.get(), nullptr);
     Options o;
     o.collection = "c";
     o.chunk_objects = 0;
     o.chunk_seconds = 1e-9;
-    o.audit = log->get();
+    o.audit = log.get();
     std::string in = "[";
     for (int i = 1; i <= 10000; ++i) in += (i > 1 ? "," : "") + Indicator(i, kGood);
     in += "]";
@@ -311,16 +328,12 @@ TEST(Import, TheTimeBoundEndsAChunkOnlyWhenAWriterWaits) {
     if (other.joinable()) other.join();
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->stored.added, 10000u);
-    auto head = (*log)->ReadHead();
-    ASSERT_TRUE(head.ok());
     // One write entry per chunk.
     if (waiter) {
-      EXPECT_GE(head->seq, 2u);
+      EXPECT_GE(log.Seq(), 2u);
     } else {
-      EXPECT_EQ(head->seq, 1u);
+      EXPECT_EQ(log.Seq(), 1u);
     }
-    log->reset();
-    std::filesystem::remove_all(dir);
   }
 }
 

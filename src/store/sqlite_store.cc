@@ -363,10 +363,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& 
     ::close(fd);
     // Where writers mark that they wait (MarkWaiting). Without it, every long import commits
     // at the time bound, as if someone always waited (AnyoneWaiting(-1)).
-    s->wait_fd_ = ::open((s->path_ + "-writers").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    s->wait_file_.fd = ::open((s->path_ + "-writers").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   }
   s->busy_read_ = {options.busy_timeout_ms, -1};
-  s->busy_write_ = {options.busy_timeout_ms, s->wait_fd_};
+  s->busy_write_ = {options.busy_timeout_ms, s->wait_file_.fd};
   ACCORD_ASSIGN_OR_RETURN(s->writer_, s->Connect(!options.read_only));
   ACCORD_ASSIGN_OR_RETURN(
       s->log_, ObjectLog::Open((std::filesystem::path(options.dir) / "objects.log").string(),
@@ -427,15 +427,14 @@ SqliteStore::SqliteStore(Options options)
       auth_(std::make_unique<SqliteAuthStore>(this)),
       statuses_(std::make_unique<SqliteStatusStore>(this)) {}
 
-SqliteStore::~SqliteStore() {
-  // The connections close first (members), then the waiting file.
-  pool_.clear();
-  writer_.reset();
-  if (wait_fd_ >= 0) ::close(wait_fd_);
+SqliteStore::~SqliteStore() = default;
+
+OwnedFd::~OwnedFd() {
+  if (fd >= 0) ::close(fd);
 }
 
 bool SqliteStore::WritersWaiting() const {
-  return write_mu_.AnyoneWaiting() || AnyoneWaiting(wait_fd_);
+  return write_mu_.AnyoneWaiting() || AnyoneWaiting(wait_file_.fd);
 }
 
 AuthStore* SqliteStore::auth() { return auth_.get(); }

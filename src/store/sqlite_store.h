@@ -99,6 +99,15 @@ class WriteMutex {
   std::atomic<int> waiting_{0};
 };
 
+// An open file descriptor, closed with its owner (-1: none).
+struct OwnedFd {
+  int fd = -1;
+  OwnedFd() = default;
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  ~OwnedFd();
+};
+
 // The argument of SQLite's busy handler (BusyWait) on a connection: how long to retry, and
 // where a writer marks that it waits (MarkWaiting; -1 on read connections, which wait for
 // no writer).
@@ -280,8 +289,9 @@ class SqliteStore final : public Store, public Quarantine {
   Options options_;
   std::string path_;
   // accord.db-writers, where writers of other processes mark that they wait (MarkWaiting);
-  // -1 when read-only or when it could not be opened.
-  int wait_fd_ = -1;
+  // -1 when read-only or when it could not be opened. Declared before the connections, so
+  // closed after them.
+  OwnedFd wait_file_;
   BusyArg busy_read_, busy_write_;  // the busy handler's argument for each kind of connection
   WriteMutex write_mu_;  // one writer at a time within the process; SQLite locks across processes
   std::unique_ptr<Conn> writer_;

@@ -238,34 +238,36 @@ Txn::~Txn() {
 namespace {
 thread_local int t_marked_fd = -1;  // the waiting file this thread marked (MarkWaiting)
 
-bool LockByteZero(int fd, short type, int cmd) {
+// A lock of `type` on byte 0 (l_pid 0, as open file description locks require).
+struct flock ByteZero(short type) {
   struct flock l {};
   l.l_type = type;
   l.l_whence = SEEK_SET;
   l.l_start = 0;
   l.l_len = 1;
-  return ::fcntl(fd, cmd, &l) == 0;
+  return l;
+}
+
+bool LockByteZero(int fd, short type) {
+  struct flock l = ByteZero(type);
+  return ::fcntl(fd, F_OFD_SETLK, &l) == 0;
 }
 }  // namespace
 
 void MarkWaiting(int fd) {
   if (fd < 0 || t_marked_fd >= 0) return;
-  if (LockByteZero(fd, F_RDLCK, F_OFD_SETLK)) t_marked_fd = fd;
+  if (LockByteZero(fd, F_RDLCK)) t_marked_fd = fd;
 }
 
 void UnmarkWaiting() {
   if (t_marked_fd < 0) return;
-  (void)LockByteZero(t_marked_fd, F_UNLCK, F_OFD_SETLK);
+  (void)LockByteZero(t_marked_fd, F_UNLCK);
   t_marked_fd = -1;
 }
 
 bool AnyoneWaiting(int fd) {
   if (fd < 0) return true;
-  struct flock l {};
-  l.l_type = F_WRLCK;
-  l.l_whence = SEEK_SET;
-  l.l_start = 0;
-  l.l_len = 1;
+  struct flock l = ByteZero(F_WRLCK);
   if (::fcntl(fd, F_OFD_GETLK, &l) != 0) return true;
   return l.l_type != F_UNLCK;
 }

@@ -83,7 +83,7 @@ int64_t ColInt(sqlite3_stmt* s, int i);
 /// PERF: a row inserted by its own bind/step/reset costs about twice the B-tree work it does
 /// (1,040 against 450 ns a row for value_keys' sorted random keys, one run, this machine);
 /// the import's index and membership rows go in batches this way (docs/PERFORMANCE.md,
-/// "Rows fed to one statement").
+/// "December 6, later").
 class RowFeed {
  public:
   static constexpr int kMaxColumns = 4;

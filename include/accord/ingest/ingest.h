@@ -130,8 +130,8 @@ struct Options {
   /// PERF: each commit writes most of the random indexes' pages again (objects_key,
   /// value_keys) and copies them at the next checkpoint: a 1M-object import that committed
   /// every second spent ~20% of its writer thread committing. So the time bound applies only
-  /// when someone waits, and the count bounds a chunk's size (docs/PERFORMANCE.md, "Chunks
-  /// that end when a writer waits").
+  /// when someone waits, and the count bounds a chunk's size (docs/PERFORMANCE.md, "December
+  /// 6, later").
   uint64_t chunk_objects = 250000;
   double chunk_seconds = 1.0;
   Pipeline pipeline = Pipeline::Default();
