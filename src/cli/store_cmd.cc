@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -269,7 +270,11 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   base.max_document_bytes = f.max_document_bytes;
   base.chunk_objects = f.chunk_objects;
   base.chunk_seconds = f.chunk_seconds;
+  // The ingest path reports a streamed unit's problems from UnitImporter's reading thread,
+  // while the converter reports its own on this one.
+  std::mutex report_mu;
   base.on_problem = [&](const ingest::Problem& p) {
+    std::lock_guard<std::mutex> l(report_mu);
     if (p.warning && ++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
   };
   auto policy = ingest::LoadPatternPolicy(g.data_dir);
@@ -305,6 +310,7 @@ int ImportFormats(const Globals& g, const ImportFlags& f) {
   std::deque<std::string> stix_buffers;  // archive members read as STIX, until the run ends
   uint64_t read_problems = 0, sniffed = 0;
   auto on_problem = [&](formats::Problem&& p) {
+    std::lock_guard<std::mutex> l(report_mu);
     if (p.warning) {
       if (++warnings <= 1000) std::cerr << "warning: " << p.ToString() << "\n";
       return;

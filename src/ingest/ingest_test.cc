@@ -369,6 +369,47 @@ TEST(UnitImporter, StreamedUnitIsOneTransactionAndRefusalsKeepTheirLine) {
   EXPECT_EQ(page->objects.size(), 2499u);
 }
 
+// An error in a batch read while the unit is still being added (UnitImporter reads batches on
+// a thread of its own) reaches the caller, at a later Add or at End, and the unit stores
+// nothing. The error: a strict run refuses a content conflict (the 100th object is another copy
+// of a version stored by an earlier unit), which fails the store's writer.
+TEST(UnitImporter, AnErrorInAStreamedBatchReachesTheCallerAndTheUnitStoresNothing) {
+  TempStore s;
+  Options o;
+  o.collection = "strict";
+  o.strict = true;
+  UnitTotals totals;
+  UnitImporter units(s.get(), o, false, &totals);
+  ASSERT_TRUE(units.Begin("first", "", "").ok());
+  ASSERT_TRUE(units.Add(Indicator(1, kGood)).ok());
+  ASSERT_TRUE(units.Add(Indicator(2, kGood)).ok());
+  ASSERT_TRUE(units.End().ok());
+  ASSERT_EQ(totals.added, 2u);
+
+  ASSERT_TRUE(units.Begin("second", "", "").ok());
+  absl::Status failed;
+  for (int i = 3; i <= 5000 && failed.ok(); ++i) {
+    failed = units.Add(i == 100 ? Indicator(1, "[ipv4-addr:value = '203.0.113.9']")
+                                : Indicator(i, kGood));
+  }
+  if (failed.ok()) {
+    failed = units.End();
+  } else {
+    units.Abort();
+  }
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(std::string(failed.message()).find("indicator--6b5e7a3c-0000-4000-8000-000000000001"),
+            std::string::npos)
+      << failed;
+  EXPECT_EQ(totals.added, 2u);
+  for (int i : {3, 99, 101, 2000}) {
+    char id[64];
+    std::snprintf(id, sizeof id, "indicator--6b5e7a3c-0000-4000-8000-%012d", i);
+    auto got = s.get()->Get(id, store::VersionSelect::kAll);
+    EXPECT_TRUE(!got.ok() || got->empty()) << id;
+  }
+}
+
 // A unit aborted after some of its batches went to the store's writer leaves nothing behind:
 // not its objects, not its collection; the next unit is stored as usual.
 TEST(UnitImporter, AbortedUnitStoresNothing) {

@@ -1,8 +1,12 @@
 #include "accord/ingest/units.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -30,12 +34,98 @@ std::string_view IdOfJson(std::string_view json) {
 
 }  // namespace
 
+// Reads a streamed unit's batches into its run on a thread of its own, while the caller
+// converts the next ones. PERF: converting (the MISP reader) and reading the converted JSON
+// (parse, validate, pattern check, value terms) each took about half of the importing thread,
+// with the store's writer on a third thread: docs/PERFORMANCE.md, issue 15. At most
+// kMaxQueued batches wait, so memory stays bounded; the first error stops the reading, and the
+// caller sees it at its next Push or at Drain.
+class UnitImporter::Feeder {
+ public:
+  Feeder(ingest::Import* run, std::string name)
+      : run_(run), name_(std::move(name)), thread_([this] { Loop(); }) {}
+  ~Feeder() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Feeder(const Feeder&) = delete;
+  Feeder& operator=(const Feeder&) = delete;
+
+  // Queues *batch (JSON lines; `line` and `offset` in the unit of its first line) and leaves a
+  // spent buffer, empty, in its place.
+  absl::Status Push(std::string* batch, uint64_t line, uint64_t offset) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < kMaxQueued || !status_.ok(); });
+    if (!status_.ok()) return status_;
+    queue_.push_back(Batch{std::move(*batch), line, offset});
+    batch->clear();
+    if (!spare_.empty()) {
+      batch->swap(spare_.back());
+      spare_.pop_back();
+    }
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // Waits until every queued batch was read; the first error, if any.
+  absl::Status Drain() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return (queue_.empty() && !busy_) || !status_.ok(); });
+    return status_;
+  }
+
+ private:
+  struct Batch {
+    std::string lines;
+    uint64_t line = 1, offset = 0;
+  };
+  static constexpr size_t kMaxQueued = 2;
+
+  void Loop() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return !queue_.empty() || stop_; });
+      if (stop_) return;  // an aborted unit: what waits is dropped
+      Batch b = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      l.unlock();
+      auto src = JsonLinesSource(name_, b.lines, b.line, b.offset);
+      absl::Status st = run_->Add(*src);
+      src.reset();
+      b.lines.clear();
+      l.lock();
+      busy_ = false;
+      if (!st.ok() && status_.ok()) status_ = std::move(st);
+      if (spare_.size() < kMaxQueued) spare_.push_back(std::move(b.lines));
+      cv_.notify_all();
+      if (!status_.ok()) return;
+    }
+  }
+
+  ingest::Import* run_;
+  const std::string name_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;
+  std::vector<std::string> spare_;  // spent buffers, handed back to the caller
+  bool busy_ = false;               // a batch is being read
+  bool stop_ = false;
+  absl::Status status_;
+  std::thread thread_;  // last: started once the rest is constructed
+};
+
 // A unit between Begin and End.
 struct UnitImporter::Streamed {
   formats::Unit unit;      // name and state; the objects only when collected whole (skip_existing)
   bool unchanged = false;  // its state says it was imported already: only counted
   std::unique_ptr<ingest::Import> run;  // opened at the first batch
-  std::string batch;                    // JSON lines not yet read into `run`
+  std::unique_ptr<Feeder> feeder;       // reads into `run`; declared after it, so stopped first
+  std::string batch;                    // JSON lines not yet handed to the feeder
   uint64_t batch_objects = 0;
   size_t last_start = 0;     // where the batch's last line begins
   uint64_t next_line = 1;    // the unit's line number of the batch's first line
@@ -85,13 +175,16 @@ absl::Status UnitImporter::Add(std::string&& object) {
 absl::Status UnitImporter::Feed(Streamed& u, bool keep_last) {
   const size_t cut = keep_last ? u.last_start : u.batch.size();
   const uint64_t n = keep_last ? u.batch_objects - 1 : u.batch_objects;
-  if (!u.run) u.run = OpenUnitRun();
-  auto src = JsonLinesSource(u.unit.name, std::string_view(u.batch).substr(0, cut), u.next_line,
-                             u.next_offset);
-  ACCORD_RETURN_IF_ERROR(u.run->Add(*src));
+  if (!u.run) {
+    u.run = OpenUnitRun();
+    u.feeder = std::make_unique<Feeder>(u.run.get(), u.unit.name);
+  }
+  std::string rest = u.batch.substr(cut);  // the object held back: one, or none
+  u.batch.resize(cut);
+  ACCORD_RETURN_IF_ERROR(u.feeder->Push(&u.batch, u.next_line, u.next_offset));
+  u.batch += rest;
   u.next_line += n;
   u.next_offset += cut;
-  u.batch.erase(0, cut);
   u.batch_objects -= n;
   return absl::OkStatus();
 }
@@ -113,6 +206,8 @@ absl::Status UnitImporter::End() {
     ACCORD_RETURN_IF_ERROR(u.run->Add(*src));
   } else {
     ACCORD_RETURN_IF_ERROR(Feed(u, false));
+    ACCORD_RETURN_IF_ERROR(u.feeder->Drain());
+    u.feeder.reset();
   }
   return FinishUnit(*u.run, u.unit.name, u.unit.state_key, u.unit.state_value);
 }

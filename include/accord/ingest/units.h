@@ -58,6 +58,9 @@ class UnitImporter final : public formats::UnitStream {
 
   /// formats::UnitStream. With `skip_existing` the unit is collected and stored whole at End
   /// (Import): which of its objects the collection holds is asked once, for all of them.
+  /// Without it, a unit larger than one batch is read on a thread of the importer's own while
+  /// Add returns (the first error surfaces at a later Add or at End), so the base Options'
+  /// callbacks (on_problem, on_accepted) may run on that thread, never two at once.
   absl::Status Begin(std::string_view name, std::string_view state_key,
                      std::string_view state_value) override;
   absl::Status Add(std::string&& object) override;
@@ -70,6 +73,7 @@ class UnitImporter final : public formats::UnitStream {
 
  private:
   struct Streamed;
+  class Feeder;
   // The node's warninglists on one object: false when it is dropped; a listed indicator kept
   // is relabelled in place.
   bool ApplyWarninglists(std::string* object);
