@@ -1,6 +1,6 @@
 // Issue 10, long imports: a 3M-object import held off TAXII POSTs for 45 s, because one import
 // was one transaction and held the store's write lock throughout. Now a non-strict import
-// commits in chunks (~1 s of work once another writer waits, or 250,000 objects), and a POST to a
+// commits in chunks (~1 s of work once another writer waits, or 1,000,000 objects), and a POST to a
 // server on the same data directory is committed while the import is still running. With --strict
 // the import stays one transaction, says on stderr that it holds writers off, and the POST is
 // committed only after it. The test asserts the order of events (the POST's answer against the
