@@ -4,11 +4,14 @@
 // memory can be compared across input sizes.
 //
 //   ingest_bench [--sizes 100000,1000000] [--runs 3] [--dir /tmp/accord-ingest]
-//                [--big-bundle-gib 2]
+//                [--big-bundle-gib 2] [--baseline /path/to/older/accord]
 //
 // Each size is imported as JSON lines and as one bundle of the same objects (issue 11), runs
 // alternating, and the bundle/lines throughput ratio is printed. --big-bundle-gib also imports
-// one bundle of that size once, for its peak RSS.
+// one bundle of that size once, for its peak RSS. --baseline BIN imports every input with BIN
+// too, alternating with the build under test in the same rounds, and prints BIN's rows and
+// the ratio of the two (this machine's speed drifts by 20% within an hour: only a comparison
+// made in one run means anything).
 //
 // Where STIX2_PY_DIR points to a checkout of OASIS's cti-python-stix2, the same objects (a
 // sample) go through its parse+validate (`stix2.parse(..., allow_custom=True)`) in the same
@@ -91,20 +94,26 @@ struct Row {
   long rss_kb = 0;
 };
 
-// `runs` imports of each input, alternating, each into a fresh data directory; medians.
-bool ImportRuns(const std::vector<std::filesystem::path>& inputs, const std::filesystem::path& dir,
-                int runs, std::vector<Row>* rows) {
-  std::vector<std::vector<double>> secs(inputs.size()), cpu(inputs.size());
-  rows->assign(inputs.size(), Row{});
+// One import: which `accord` binary, which input.
+struct Job {
+  std::string binary;
+  std::filesystem::path input;
+};
+
+// `runs` rounds of the jobs, in order, each into a fresh data directory; medians per job.
+bool ImportRuns(const std::vector<Job>& jobs, const std::filesystem::path& dir, int runs,
+                std::vector<Row>* rows) {
+  std::vector<std::vector<double>> secs(jobs.size()), cpu(jobs.size());
+  rows->assign(jobs.size(), Row{});
   for (int r = 0; r < runs; ++r) {
-    for (size_t k = 0; k < inputs.size(); ++k) {
+    for (size_t k = 0; k < jobs.size(); ++k) {
       auto data = dir / "node";
       std::filesystem::remove_all(data);
-      RunStats s = RunTimed({accord::testing::AccordBinary(), "import", "--data", data.string(),
-                             "-q", inputs[k].string()});
+      RunStats s = RunTimed(
+          {jobs[k].binary, "import", "--data", data.string(), "-q", jobs[k].input.string()});
       if (s.exit_code != 0) {
-        std::fprintf(stderr, "ingest_bench: accord import %s exited %d\n", inputs[k].c_str(),
-                     s.exit_code);
+        std::fprintf(stderr, "ingest_bench: %s import %s exited %d\n", jobs[k].binary.c_str(),
+                     jobs[k].input.c_str(), s.exit_code);
         return false;
       }
       secs[k].push_back(s.seconds);
@@ -112,7 +121,7 @@ bool ImportRuns(const std::vector<std::filesystem::path>& inputs, const std::fil
       (*rows)[k].rss_kb = std::max((*rows)[k].rss_kb, s.max_rss_kb);
     }
   }
-  for (size_t k = 0; k < inputs.size(); ++k) {
+  for (size_t k = 0; k < jobs.size(); ++k) {
     (*rows)[k].seconds = Median(secs[k]);
     (*rows)[k].cpu = Median(cpu[k]);
   }
@@ -132,7 +141,8 @@ void PrintRow(const char* form, uint64_t n, const std::filesystem::path& input, 
 int main(int argc, char** argv) {
   std::vector<uint64_t> sizes = {100000, 1000000};
   int runs = 3;
-  double big_gib = 0;  // > 0: also import one bundle of about this many GiB, once
+  double big_gib = 0;    // > 0: also import one bundle of about this many GiB, once
+  std::string baseline;  // another accord binary, run alternately with this build
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "accord-ingest-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -146,13 +156,16 @@ int main(int argc, char** argv) {
       dir = v;
     } else if (k == "--big-bundle-gib") {
       big_gib = std::stod(v);
+    } else if (k == "--baseline") {
+      baseline = std::filesystem::absolute(v).string();
     }
   }
+  const std::string accord = accord::testing::AccordBinary();
   std::filesystem::create_directories(dir);
   std::printf(
       "ingest_bench: accord import of generated indicators, as JSON lines and as one bundle of "
-      "the same objects, %d alternating run(s) each\n",
-      runs);
+      "the same objects, %d alternating run(s) each%s%s\n",
+      runs, baseline.empty() ? "" : "; baseline: ", baseline.c_str());
   // Wall time is what a user waits; CPU time (both threads: parse+validate, SQLite writer)
   // is steadier on a shared machine. "objects/CPU-s" is per core-second of work.
   std::printf("%8s %12s %12s %10s %12s %10s %14s %10s\n", "form", "objects", "input MiB", "wall s",
@@ -166,13 +179,27 @@ int main(int argc, char** argv) {
       for (uint64_t i = 0; i < n; ++i) out << gen.Next(i) << '\n';
     }
     if (!std::filesystem::exists(bundle)) WriteBundle(lines, bundle);
+    std::vector<Job> jobs = {{accord, lines}, {accord, bundle}};
+    if (!baseline.empty()) {
+      jobs = {{accord, lines}, {baseline, lines}, {accord, bundle}, {baseline, bundle}};
+    }
     std::vector<Row> rows;
-    if (!ImportRuns({lines, bundle}, dir, runs, &rows)) return 1;
-    PrintRow("lines", n, lines, rows[0]);
-    PrintRow("bundle", n, bundle, rows[1]);
+    if (!ImportRuns(jobs, dir, runs, &rows)) return 1;
+    const Row& l = rows[0];
+    const Row& b = baseline.empty() ? rows[1] : rows[2];
+    PrintRow("lines", n, lines, l);
+    PrintRow("bundle", n, bundle, b);
     std::printf("%8s %12llu  bundle/lines throughput %.2f (wall), %.2f (CPU)\n", "ratio",
-                static_cast<unsigned long long>(n), rows[0].seconds / rows[1].seconds,
-                rows[0].cpu / rows[1].cpu);
+                static_cast<unsigned long long>(n), l.seconds / b.seconds, l.cpu / b.cpu);
+    if (!baseline.empty()) {
+      PrintRow("base-l", n, lines, rows[1]);
+      PrintRow("base-b", n, bundle, rows[3]);
+      std::printf(
+          "%8s %12llu  this build / baseline throughput: lines %.2f, bundle %.2f (wall); "
+          "lines %.2f, bundle %.2f (CPU)\n",
+          "vs base", static_cast<unsigned long long>(n), rows[1].seconds / l.seconds,
+          rows[3].seconds / b.seconds, rows[1].cpu / l.cpu, rows[3].cpu / b.cpu);
+    }
   }
   if (big_gib > 0) {
     // Indicators until the bundle passes big_gib GiB (generated straight into the bundle).
@@ -197,7 +224,7 @@ int main(int argc, char** argv) {
       std::ifstream(count) >> n;
     }
     std::vector<Row> rows;
-    if (!ImportRuns({bundle}, dir, 1, &rows)) return 1;
+    if (!ImportRuns({{accord, bundle}}, dir, 1, &rows)) return 1;
     PrintRow("big", n, bundle, rows[0]);
   }
   if (const char* py = std::getenv("STIX2_PY_DIR"); py && *py) {
@@ -224,8 +251,7 @@ int main(int argc, char** argv) {
     if (p && std::fscanf(p, "%lf", &py_rate) == 1 && py_rate > 0) {
       auto data = dir / "node";
       std::filesystem::remove_all(data);
-      RunStats s = RunTimed({accord::testing::AccordBinary(), "import", "--data", data.string(),
-                             "-q", input.string()});
+      RunStats s = RunTimed({accord, "import", "--data", data.string(), "-q", input.string()});
       double ours = static_cast<double>(sample) / s.seconds;
       std::printf(
           "python stix2 parse+validate: %.0f objects/s; accord import (incl. store) %.0f "
