@@ -18,8 +18,10 @@ if [ "${ACCORD_BENCH_DEPS:-0}" = 1 ]; then PKGS+=(wrk nginx ripgrep time); fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PKGS+=(nodejs npm); fi
 # The browser tests (tests/ui) drive Debian's Chromium (playwright-core never downloads one).
 # scripts/test.sh links its two trees with lld (LLVM's linker): 7x faster than GNU ld on the
-# ASan binaries (docs/PERFORMANCE.md, "The README's test command").
-if [ "${ACCORD_TEST_DEPS:-0}" = 1 ]; then PKGS+=(chromium chromium-driver fonts-dejavu-core lld); fi
+# ASan binaries (docs/PERFORMANCE.md, "The README's test command"). ccache: scripts/test.sh
+# compiles through it when it is installed, so a second clean checkout on the same machine
+# reuses the first one's objects (the ASan build was ~60% of the test command's time).
+if [ "${ACCORD_TEST_DEPS:-0}" = 1 ]; then PKGS+=(chromium chromium-driver fonts-dejavu-core lld ccache); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
