@@ -133,7 +133,8 @@ struct Options {
   /// when someone waits, and the count bounds a chunk's size (docs/PERFORMANCE.md, "December
   /// 6, later"). PERF: 1,000,000 rather than 250,000: a 1M-indicator import 4-6% faster and
   /// 9 MB smaller (one commit, one checkpoint); the write-ahead log grows to about a chunk's
-  /// pages (~360 MB for 1M indicators) before the checkpoint that follows each commit.
+  /// pages (~360 MB for 1M indicators) before the checkpoint that follows each commit
+  /// (docs/PERFORMANCE.md, "December 6, evening").
   uint64_t chunk_objects = 1000000;
   double chunk_seconds = 1.0;
   Pipeline pipeline = Pipeline::Default();
