@@ -1,6 +1,7 @@
 #include "accord/common/io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -277,6 +278,15 @@ std::unique_ptr<InputStream> InputStream::Prefixed(std::string head,
 // Reads a whole file (gunzipped if it is gzip). max_bytes bounds the decompressed size, which is
 // what protects memory from a small gzip bomb; the check runs after each 1 MiB chunk, so the
 // peak buffer is at most max_bytes + 1 MiB before ResourceExhausted is returned.
+void AdviseHugePages(void* p, size_t n) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
+  if (end <= begin) return;
+  // Advice only: a kernel without THP (EINVAL) reads the range as before.
+  (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   ACCORD_ASSIGN_OR_RETURN(auto in, InputStream::Open(path));
   std::string out;
@@ -289,6 +299,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes
       static_cast<uint64_t>(st.st_size) <= max_bytes) {
     reserved = static_cast<size_t>(st.st_size);
     out.reserve(reserved + kReadFileSlack);
+    AdviseHugePages(out.data(), reserved);
   }
   // PERF: past the reserved size the chunk grows from 16 KiB to 1 MiB: most files read whole
   // are small (keys, configuration), and each resize zero-fills the chunk.

@@ -4,6 +4,7 @@
 #include "common/test_util.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -136,6 +137,42 @@ TEST(ReadFileTest, ContentWholeWithSlackForEveryShape) {
   EXPECT_NE(over.status().message().find("larger than the limit of 100000 bytes"),
             std::string::npos)
       << over.status();
+}
+
+// The huge-page advice covers only the whole 2 MiB pages inside the range it is given: the
+// kernel's own record of the mapping (/proc/self/smaps, VmFlags "hg") shows which.
+TEST(AdviseHugePagesTest, OnlyWholeHugePagesInsideTheRange) {
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    GTEST_SKIP() << "this kernel has no transparent huge pages";
+  }
+  constexpr size_t kMiB = size_t{1} << 20;
+  // 8 MiB, then the 2 MiB-aligned 6 MiB inside it: [base, base + 6 MiB).
+  void* raw = ::mmap(nullptr, 8 * kMiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(raw, MAP_FAILED);
+  const uintptr_t base = (reinterpret_cast<uintptr_t>(raw) + 2 * kMiB - 1) & ~(2 * kMiB - 1);
+  AdviseHugePages(reinterpret_cast<char*>(base) + kMiB, 4 * kMiB);  // [1, 5) MiB: only [2, 4)
+  AdviseHugePages(reinterpret_cast<char*>(base) + 5 * kMiB, kMiB);  // less than a huge page
+  // The advised mappings, as (start, end) offsets from base in MiB.
+  std::vector<std::pair<intptr_t, intptr_t>> advised;
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  const auto mib_from_base = [&](uintptr_t a) {
+    return (static_cast<intptr_t>(a) - static_cast<intptr_t>(base)) / static_cast<intptr_t>(kMiB);
+  };
+  uintptr_t lo = 0, hi = 0;
+  while (std::getline(smaps, line)) {
+    unsigned long a = 0, b = 0;  // a mapping's header line: "start-end perms ..."
+    if (std::sscanf(line.c_str(), "%lx-%lx", &a, &b) == 2) {
+      lo = a;
+      hi = b;
+    } else if (line.rfind("VmFlags:", 0) == 0 && line.find(" hg") != std::string::npos &&
+               lo >= reinterpret_cast<uintptr_t>(raw) &&
+               hi <= reinterpret_cast<uintptr_t>(raw) + 8 * kMiB) {
+      advised.emplace_back(mib_from_base(lo), mib_from_base(hi));
+    }
+  }
+  ::munmap(raw, 8 * kMiB);
+  EXPECT_EQ(advised, (std::vector<std::pair<intptr_t, intptr_t>>{{2, 4}}));
 }
 
 TEST(LineReaderTest, LongLineIsSkippedWithItsPositionAndReadingGoesOn) {

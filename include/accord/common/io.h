@@ -42,6 +42,13 @@ inline constexpr size_t kReadFileSlack = 64;
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      uint64_t max_bytes = kDefaultMaxFileBytes);
 
+/// Asks the kernel to back [p, p + n) with transparent huge pages where it covers whole 2 MiB
+/// pages (madvise MADV_HUGEPAGE; nothing happens for a smaller range or where the kernel has
+/// them off). For large buffers about to be filled once: a page fault costs ~10 us on a
+/// paravirtualised machine, and a 25 MB input parsed into a DOM faults ~20,000 4 KiB pages.
+/// `p` and `n` must lie within one allocation of the caller's.
+void AdviseHugePages(void* p, size_t n);
+
 /// Writes `data` to `path` atomically (temp file + rename).
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data);
 
