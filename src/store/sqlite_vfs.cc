@@ -145,12 +145,15 @@ int ShimRead(sqlite3_file* file, void* data, int n, sqlite3_int64 off) {
     if (load >= n && EnsureBuffer(&w)) {
       g_reads.fetch_add(1, std::memory_order_relaxed);
       rc = f->real->pMethods->xRead(f->real, w.buf.get(), static_cast<int>(load), off);
-      if (rc != SQLITE_OK) return rc == SQLITE_IOERR_SHORT_READ ? SQLITE_IOERR_READ : rc;
-      w.off = off;
-      w.len = load;
-      w.dirty_lo = w.dirty_hi = 0;
-      std::memcpy(data, w.buf.get(), static_cast<size_t>(n));
-      return SQLITE_OK;
+      if (rc == SQLITE_OK) {
+        w.off = off;
+        w.len = load;
+        w.dirty_lo = w.dirty_hi = 0;
+        std::memcpy(data, w.buf.get(), static_cast<size_t>(n));
+        return SQLITE_OK;
+      }
+      // Short (the file shrank since its size was read): no window; the read itself says how.
+      if (rc != SQLITE_IOERR_SHORT_READ) return rc;
     }
   }
   g_reads.fetch_add(1, std::memory_order_relaxed);
