@@ -275,18 +275,20 @@ std::unique_ptr<InputStream> InputStream::Prefixed(std::string head,
   return std::make_unique<PrefixedStream>(std::move(head), std::move(rest));
 }
 
+void AdviseHugePages(void* p, size_t n) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  char* c = static_cast<char*>(p);
+  const size_t head = (kHuge - reinterpret_cast<uintptr_t>(c) % kHuge) % kHuge;  // to a boundary
+  if (n <= head) return;
+  const size_t len = (n - head) / kHuge * kHuge;
+  if (len == 0) return;
+  // Advice only: a kernel without THP (EINVAL) reads the range as before.
+  (void)::madvise(c + head, len, MADV_HUGEPAGE);
+}
+
 // Reads a whole file (gunzipped if it is gzip). max_bytes bounds the decompressed size, which is
 // what protects memory from a small gzip bomb; the check runs after each 1 MiB chunk, so the
 // peak buffer is at most max_bytes + 1 MiB before ResourceExhausted is returned.
-void AdviseHugePages(void* p, size_t n) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
-  if (end <= begin) return;
-  // Advice only: a kernel without THP (EINVAL) reads the range as before.
-  (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
 absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   ACCORD_ASSIGN_OR_RETURN(auto in, InputStream::Open(path));
   std::string out;

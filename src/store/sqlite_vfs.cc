@@ -181,38 +181,21 @@ int ShimClose(sqlite3_file* file) {
   return rc != SQLITE_OK ? rc : rc2;
 }
 
-// The calls that pass through once nothing is buffered.
-int ShimTruncate(sqlite3_file* file, sqlite3_int64 size) {
+// The calls that pass through once nothing is buffered: the real file's method M.
+template <auto M, typename... A>
+int Settled(sqlite3_file* file, A... args) {
   ShimFile* f = Shim(file);
   int rc = Settle(f);
-  return rc != SQLITE_OK ? rc : f->real->pMethods->xTruncate(f->real, size);
+  return rc != SQLITE_OK ? rc : (f->real->pMethods->*M)(f->real, args...);
 }
-int ShimSync(sqlite3_file* file, int flags) {
+// The same for calls that release something: made even when the write-back failed, whose
+// error is returned (and surfaces again at the next call that writes).
+template <auto M, typename... A>
+int SettledRelease(sqlite3_file* file, A... args) {
   ShimFile* f = Shim(file);
   int rc = Settle(f);
-  return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
-}
-int ShimFileSize(sqlite3_file* file, sqlite3_int64* size) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
-}
-int ShimLock(sqlite3_file* file, int level) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  return rc != SQLITE_OK ? rc : f->real->pMethods->xLock(f->real, level);
-}
-int ShimUnlock(sqlite3_file* file, int level) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  // Unlocking must not fail for a write-back error; the error surfaces at the next call.
-  int rc2 = f->real->pMethods->xUnlock(f->real, level);
+  int rc2 = (f->real->pMethods->*M)(f->real, args...);
   return rc != SQLITE_OK ? rc : rc2;
-}
-int ShimCheckReservedLock(sqlite3_file* file, int* out) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  return rc != SQLITE_OK ? rc : f->real->pMethods->xCheckReservedLock(f->real, out);
 }
 int ShimFileControl(sqlite3_file* file, int op, void* arg) {
   ShimFile* f = Shim(file);
@@ -237,11 +220,6 @@ int ShimDeviceCharacteristics(sqlite3_file* file) {
   ShimFile* f = Shim(file);
   return f->real->pMethods->xDeviceCharacteristics(f->real);
 }
-int ShimShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  return rc != SQLITE_OK ? rc : f->real->pMethods->xShmMap(f->real, region, size, extend, out);
-}
 int ShimShmLock(sqlite3_file* file, int offset, int n, int flags) {
   ShimFile* f = Shim(file);
   int rc = Settle(f);
@@ -257,45 +235,27 @@ void ShimShmBarrier(sqlite3_file* file) {
   (void)Settle(f);
   f->real->pMethods->xShmBarrier(f->real);
 }
-int ShimShmUnmap(sqlite3_file* file, int delete_flag) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  int rc2 = f->real->pMethods->xShmUnmap(f->real, delete_flag);
-  return rc != SQLITE_OK ? rc : rc2;
-}
-int ShimFetch(sqlite3_file* file, sqlite3_int64 off, int n, void** out) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  if (rc != SQLITE_OK) return rc;
-  return f->real->pMethods->xFetch(f->real, off, n, out);
-}
-int ShimUnfetch(sqlite3_file* file, sqlite3_int64 off, void* p) {
-  ShimFile* f = Shim(file);
-  int rc = Settle(f);
-  if (rc != SQLITE_OK) return rc;
-  return f->real->pMethods->xUnfetch(f->real, off, p);
-}
 
 const sqlite3_io_methods kMethods = {
     3,
     ShimClose,
     ShimRead,
     ShimWrite,
-    ShimTruncate,
-    ShimSync,
-    ShimFileSize,
-    ShimLock,
-    ShimUnlock,
-    ShimCheckReservedLock,
+    Settled<&sqlite3_io_methods::xTruncate>,
+    Settled<&sqlite3_io_methods::xSync>,
+    Settled<&sqlite3_io_methods::xFileSize>,
+    Settled<&sqlite3_io_methods::xLock>,
+    SettledRelease<&sqlite3_io_methods::xUnlock>,
+    Settled<&sqlite3_io_methods::xCheckReservedLock>,
     ShimFileControl,
     ShimSectorSize,
     ShimDeviceCharacteristics,
-    ShimShmMap,
+    Settled<&sqlite3_io_methods::xShmMap>,
     ShimShmLock,
     ShimShmBarrier,
-    ShimShmUnmap,
-    ShimFetch,
-    ShimUnfetch,
+    SettledRelease<&sqlite3_io_methods::xShmUnmap>,
+    Settled<&sqlite3_io_methods::xFetch>,
+    Settled<&sqlite3_io_methods::xUnfetch>,
 };
 
 int ShimOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {

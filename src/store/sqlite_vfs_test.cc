@@ -7,6 +7,8 @@
 // transaction leaves), not from the shim.
 #include "store/sqlite_vfs.h"
 
+#include "common/test_util.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -22,12 +24,9 @@
 namespace accord::store::detail {
 namespace {
 
-std::string TempDb(const std::string& tag) {
-  std::string dir = testing::TempDir() + "/vfs-" + tag + "-" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir + "/t.db";
-}
+using accord::testing::TempDir;
+
+std::string DbIn(const TempDir& dir) { return (dir.path() / "t.db").string(); }
 
 sqlite3* Open(const std::string& path, bool batched) {
   sqlite3* db = nullptr;
@@ -43,6 +42,13 @@ void Exec(sqlite3* db, const std::string& sql) {
   int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
   ASSERT_EQ(rc, SQLITE_OK) << sql << ": " << (err ? err : "");
   sqlite3_free(err);
+}
+
+// A new database at `path` in WAL mode with the test's table, closed again.
+void CreateWalTable(const std::string& path) {
+  sqlite3* db = Open(path, true);
+  Exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  sqlite3_close(db);
 }
 
 // The table as a map, read through `db`.
@@ -89,7 +95,8 @@ std::string Value(std::mt19937_64& rng) {
 
 TEST(BatchedVfs, ReaderOnThePlainVfsSeesExactlyTheCommittedTransactions) {
   ASSERT_NE(BatchedVfs(), nullptr);
-  const std::string path = TempDb("model");
+  const TempDir dir("vfs-model");
+  const std::string path = DbIn(dir);
   sqlite3* w = Open(path, true);
   // A cache of 16 pages: transactions of hundreds of pages spill mid-transaction, and pages
   // dirtied again after a spill rewrite their frames, so the commit re-reads the WAL to redo
@@ -149,7 +156,8 @@ TEST(BatchedVfs, ReaderOnThePlainVfsSeesExactlyTheCommittedTransactions) {
 // A commit of a transaction that fits the page cache writes its frames in runs: two calls a
 // frame (header, page) into the window, one write a window to the file.
 TEST(BatchedVfs, ACommitReachesTheFileInWindowsNotFrames) {
-  const std::string path = TempDb("runs");
+  const TempDir dir("vfs-runs");
+  const std::string path = DbIn(dir);
   sqlite3* w = Open(path, true);
   Exec(w,
        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;"
@@ -174,12 +182,9 @@ TEST(BatchedVfs, ACommitReachesTheFileInWindowsNotFrames) {
 // window over the whole small WAL); connection B then empties the WAL and writes new frames
 // at the same offsets; A must read B's rows, not the frames it read ahead.
 TEST(BatchedVfs, AWindowReadAheadDoesNotOutliveItsLocks) {
-  const std::string path = TempDb("stale");
-  {
-    sqlite3* db = Open(path, true);
-    Exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-    sqlite3_close(db);
-  }
+  const TempDir dir("vfs-stale");
+  const std::string path = DbIn(dir);
+  CreateWalTable(path);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {  // a few frames in the WAL, never checkpointed, then gone without a close
@@ -208,12 +213,9 @@ TEST(BatchedVfs, AWindowReadAheadDoesNotOutliveItsLocks) {
 // Two processes write the same database in turns, both through the shim: neither may keep a
 // stale window of the other's WAL frames or database pages.
 TEST(BatchedVfs, TwoProcessesWritingInTurnsLoseNothing) {
-  const std::string path = TempDb("procs");
-  {
-    sqlite3* db = Open(path, true);
-    Exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-    sqlite3_close(db);
-  }
+  const TempDir dir("vfs-procs");
+  const std::string path = DbIn(dir);
+  CreateWalTable(path);
   constexpr int kTxns = 40, kRows = 50;
   auto writer = [&](int who) {
     sqlite3* db = Open(path, true);
@@ -234,7 +236,7 @@ TEST(BatchedVfs, TwoProcessesWritingInTurnsLoseNothing) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     writer(1);
-    ::_exit(testing::Test::HasFailure() ? 1 : 0);
+    ::_exit(::testing::Test::HasFailure() ? 1 : 0);
   }
   writer(0);
   int status = 0;
@@ -257,12 +259,9 @@ TEST(BatchedVfs, TwoProcessesWritingInTurnsLoseNothing) {
 TEST(BatchedVfs, AWriterKilledAnywhereLeavesACommittedPrefix) {
   constexpr int kRows = 40;
   for (int round = 0; round < 6; ++round) {
-    const std::string path = TempDb("kill" + std::to_string(round));
-    {
-      sqlite3* db = Open(path, true);
-      Exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-      sqlite3_close(db);
-    }
+    const TempDir dir("vfs-kill");
+    const std::string path = DbIn(dir);
+    CreateWalTable(path);
     pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
