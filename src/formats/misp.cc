@@ -1486,7 +1486,13 @@ absl::StatusOr<MispStats> ReadPadded(std::string&& json, const ConvertOptions& o
   // into fresh memory; in huge pages that is a fault per 2 MiB, not per 4 KiB (a 150,000-
   // attribute event: docs/PERFORMANCE.md, "December 6, night"). Only the bytes that simdjson's
   // document::allocate surely reserves are advised: tape capacity + 3 words, strings 5/3 of it.
-  if (json.size() >= (size_t{4} << 20) && parser.allocate(json.size()) == simdjson::SUCCESS) {
+  // parser.allocate() sizes the parser's own buffers only (the structural indexes, 4 bytes an
+  // input byte); the document's are allocated here, before parse() would, so that they can be
+  // advised too.
+  if (json.size() >= (size_t{4} << 20) && parser.allocate(json.size()) == simdjson::SUCCESS &&
+      parser.doc.allocate(json.size()) == simdjson::SUCCESS) {
+    common::AdviseHugePages(parser.implementation->structural_indexes.get(),
+                            json.size() * sizeof(uint32_t));
     common::AdviseHugePages(parser.doc.tape.get(), json.size() * sizeof(uint64_t));
     common::AdviseHugePages(parser.doc.string_buf.get(), json.size());
   }
