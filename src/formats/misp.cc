@@ -1286,7 +1286,6 @@ absl::Status EventConverter::Convert(object ev) {
   AddStr(&out, "name", info.empty() ? std::string_view("MISP event") : info);
   out += R"(,"report_types":["threat-report"])";
   AddStr(&out, "published", Ts(date_micros.value_or(event_modified_)));
-  AddRaw(&out, "object_refs", JsonStringList(refs_));
   std::vector<std::string> labels;
   std::unordered_set<std::string_view> seen_labels;
   array tags;
@@ -1313,7 +1312,19 @@ absl::Status EventConverter::Convert(object ev) {
   }
   ext += "]";
   AddRaw(&out, "external_references", ext);
-  out += '}';
+  // Last, written in place: the event's every object (150,000 ids, 7 MB, which a list built
+  // apart and then appended wrote twice, into fresh memory each time: 80 ms of the event's
+  // serial end).
+  size_t size = out.size() + 20;
+  for (const std::string& r : refs_) size += r.size() + 3;
+  out.reserve(size);
+  common::AdviseHugePages(out.data(), size);
+  out += R"(,"object_refs":[)";
+  for (size_t i = 0; i < refs_.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendJsonString(&out, refs_[i]);
+  }
+  out += "]}";
   // PERF: the ids are freed once the report lists them, while the store's writer is still on
   // the event's last batches, rather than after its commit (150,000 ids twice: ~50 ms).
   refs_ = {};

@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/formats/export.h"
 
 namespace accord::ingest {
 namespace {
+
+// An object this large gets a batch buffer of its own size (UnitImporter::Add).
+constexpr size_t kLargeObjectBytes = size_t{1} << 20;
 
 // Decimal timestamps (MISP): numerically newer; otherwise any change counts.
 bool Newer(const std::string& now, const std::string& before) {
@@ -166,6 +170,12 @@ absl::Status UnitImporter::Add(std::string&& object) {
   // alone (ReadBuffer would read a lone object as a document, not as line N).
   if (u.batch_objects >= kStreamBatchObjects) ACCORD_RETURN_IF_ERROR(Feed(u, true));
   u.last_start = u.batch.size();
+  if (object.size() >= kLargeObjectBytes) {
+    // PERF: one allocation of the size needed, in huge pages (a MISP event's report lists
+    // every object: 7 MB for 150,000 attributes), not doublings of the batch into fresh memory.
+    u.batch.reserve(u.batch.size() + object.size() + 1);
+    common::AdviseHugePages(u.batch.data(), u.batch.capacity());
+  }
   u.batch += object;
   u.batch += '\n';
   ++u.batch_objects;
