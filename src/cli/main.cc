@@ -110,7 +110,7 @@ __attribute__((weak)) void RegisterRequestCommands(CLI::App&, Globals*, int*) {}
 int main(int argc, char** argv) {
   using namespace accord::cli;
   // Every version any command stores is indexed by its values (issue 15: `accord related`).
-  accord::store::SetDefaultTermDeriver(accord::correlate::DeriveTerms);
+  accord::store::SetDefaultTermDeriver(accord::correlate::DeriveTermsUnsorted);
   CLI::App app{"accord: federated cyber-threat-intelligence exchange (STIX 2.1 / TAXII 2.1)"};
   app.require_subcommand(1);
   app.set_version_flag(

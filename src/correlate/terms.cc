@@ -164,14 +164,13 @@ void RefTerms(simdjson::dom::object o, const char* key, std::vector<std::string>
   }
   simdjson::dom::array refs;
   if (e.get_array().get(refs) != simdjson::SUCCESS) return;
+  out->reserve(out->size() + refs.size());
   for (auto r : refs) {
     if (r.get_string().get(ref) == simdjson::SUCCESS) Add(out, common::Cat("ref:", ref));
   }
 }
 
 }  // namespace
-
-void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* out);
 
 std::string TermOf(const Value& v) {
   std::string value = v.value;

@@ -81,7 +81,12 @@ void TermKeysOf(const TermDeriver& derive, const stix::ObjectRecord& r,
   if (!derive) return;
   std::vector<std::string> derived;
   if (!r.terms_derived) derive(r, &derived);
-  for (const auto& t : r.terms_derived ? r.index_terms : derived) keys->push_back(TermKey(t));
+  const std::vector<std::string>& terms = r.terms_derived ? r.index_terms : derived;
+  keys->reserve(terms.size());
+  for (const auto& t : terms) keys->push_back(TermKey(t));
+  // Each key once, whatever the deriver gave (correlate::DeriveTermsUnsorted repeats terms).
+  std::sort(keys->begin(), keys->end());
+  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
 }
 
 std::string RangeTermOfKey(int64_t key) {

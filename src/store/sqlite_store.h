@@ -28,7 +28,8 @@ int64_t IdHash(std::string_view id);
 /// term is a SipHash-2-4 of its text with the top bit set (a negative key).
 int64_t TermKey(std::string_view term);
 /// The value-index keys of `r`: TermKey of each term `derive` gives (or of r.index_terms when
-/// the reader derived them already); none without a deriver. Both backends index these.
+/// the reader derived them already), sorted, each once; none without a deriver. Both backends
+/// index these.
 void TermKeysOf(const TermDeriver& derive, const stix::ObjectRecord& r, std::vector<int64_t>* keys);
 /// For a key of an "ipv4n:" term (TermKey), that term; "" for any other key.
 std::string RangeTermOfKey(int64_t key);

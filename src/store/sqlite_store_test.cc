@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -41,6 +42,26 @@ const std::string kC = "malware--33333333-3333-4333-8333-333333333333";
 // the collection's memberships (match/origin.cc asks this for every matched indicator). The
 // bound is the plan's cost in SQLite VM steps: a walk of 20000 memberships costs at least one
 // step per membership, an indexed read of one id a few dozen steps in all.
+// A deriver may give a term more than once (correlate::DeriveTermsUnsorted, which the process
+// installs); the keys both backends write hold each term's key once.
+TEST(TermKeysOfTest, EachKeyOnceWhateverTheDeriverRepeats) {
+  const std::vector<std::string> given = {"ref:indicator--b", "domain:evil.example",
+                                          "ref:indicator--a", "domain:evil.example",
+                                          "ipv4n:c0000201",   "ref:indicator--b"};
+  TermDeriver repeat = [&](const stix::ObjectRecord&, std::vector<std::string>* out) {
+    out->insert(out->end(), given.begin(), given.end());
+  };
+  std::vector<int64_t> keys;
+  detail::TermKeysOf(repeat, stix::ObjectRecord{}, &keys);
+  // Four distinct terms, by hand; their keys in ascending order.
+  std::vector<int64_t> want = {
+      detail::TermKey("ref:indicator--b"), detail::TermKey("domain:evil.example"),
+      detail::TermKey("ref:indicator--a"), detail::TermKey("ipv4n:c0000201")};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(keys, want);
+  EXPECT_EQ(std::set<int64_t>(want.begin(), want.end()).size(), 4u);
+}
+
 TEST_F(SqliteStoreTest, ListByIdInALargeCollectionIsIndexed) {
   std::vector<stix::ObjectRecord> recs;
   for (int i = 0; i < 20000; ++i) {

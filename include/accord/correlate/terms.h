@@ -25,8 +25,13 @@
 
 namespace accord::correlate {
 
-/// The terms of one object version (a store::TermDeriver).
+/// The terms of one object version (a store::TermDeriver), sorted, each once.
 void DeriveTerms(const stix::ObjectRecord& record, std::vector<std::string>* terms);
+/// The same terms in no order, possibly repeated: the deriver the process installs for the
+/// store, which keeps each key once (store::TermKeysOf). PERF: a MISP event's report refers to
+/// its 150,000 objects; sorting their "ref:" terms as strings (long shared prefixes) cost more
+/// than sorting their 64-bit keys.
+void DeriveTermsUnsorted(const stix::ObjectRecord& record, std::vector<std::string>* terms);
 
 /// "<kind>:<normalised value>" ("domain:evil.example", "ipv4-cidr:10.0.0.0/8").
 std::string TermOf(const formats::Value& v);
