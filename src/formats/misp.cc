@@ -20,6 +20,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/common/uuid.h"
+#include "accord/stix/dom.h"
 #include "stix/sco_id.h"
 
 namespace accord::formats {
@@ -1493,20 +1494,9 @@ namespace {
 absl::StatusOr<MispStats> ReadPadded(std::string&& json, const ConvertOptions& o, UnitStream* out,
                                      const ProblemSink& on_problem) {
   simdjson::dom::parser parser;
-  // PERF: the DOM of a large event (its tape, 8 bytes a value, and its strings) is written once
-  // into fresh memory; in huge pages that is a fault per 2 MiB, not per 4 KiB (a 150,000-
-  // attribute event: docs/PERFORMANCE.md, "December 6, night"). Only the bytes that simdjson's
-  // document::allocate surely reserves are advised: tape capacity + 3 words, strings 5/3 of it.
-  // parser.allocate() sizes the parser's own buffers only (the structural indexes, 4 bytes an
-  // input byte); the document's are allocated here, before parse() would, so that they can be
-  // advised too.
-  if (json.size() >= (size_t{4} << 20) && parser.allocate(json.size()) == simdjson::SUCCESS &&
-      parser.doc.allocate(json.size()) == simdjson::SUCCESS) {
-    common::AdviseHugePages(parser.implementation->structural_indexes.get(),
-                            json.size() * sizeof(uint32_t));
-    common::AdviseHugePages(parser.doc.tape.get(), json.size() * sizeof(uint64_t));
-    common::AdviseHugePages(parser.doc.string_buf.get(), json.size());
-  }
+  // PERF: the DOM of a large event is written once into fresh memory: in huge pages
+  // (docs/PERFORMANCE.md, "December 6, night").
+  stix::ReserveForLarge(&parser, json.size());
   element root;
   auto err = parser.parse(json.data(), json.size(), false).get(root);
   if (err != simdjson::SUCCESS) {

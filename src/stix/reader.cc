@@ -10,6 +10,7 @@
 #include "accord/common/io.h"
 #include "accord/common/json_stream.h"
 #include "accord/common/strings.h"
+#include "accord/stix/dom.h"
 #include "accord/stix/ijson.h"
 #include "accord/stix/read_lines.h"
 #include "stix/index_text.h"
@@ -261,6 +262,7 @@ class ReaderImpl {
   absl::Status Document(std::string_view text, uint64_t line_base, bool is_line,
                         bool padded = false, uint64_t object_no = 1) {
     element root;
+    ReserveForLarge(&parsers_->main, text.size());
     auto err = parsers_->main.parse(text.data(), text.size(), !padded).get(root);
     if (err) {
       size_t off = LocateJsonError(text);
@@ -319,6 +321,7 @@ class ReaderImpl {
       return absl::OkStatus();
     }
     element e;
+    ReserveForLarge(&parsers_->main, el.bytes.size());
     if (auto err = parsers_->main.parse(el.bytes.data(), el.bytes.size(), true).get(e); err) {
       Report(w.Str(), "", common::Cat("malformed JSON: ", simdjson::error_message(err)));
       return absl::OkStatus();
