@@ -17,6 +17,8 @@ namespace {
 // 64 KiB: SQLite's unix VFS takes at most 128 KiB - 1 bytes in one write (seekAndWriteFd masks
 // the length with 0x1ffff) and asserts the same of reads.
 constexpr sqlite3_int64 kWindowBytes = sqlite3_int64{1} << 16;
+// A WAL frame's header, between one frame's page and the next's.
+constexpr sqlite3_int64 kFrameHeaderBytes = 24;
 
 std::atomic<uint64_t> g_writes{0}, g_reads{0}, g_window_writes{0}, g_window_reads{0};
 
@@ -124,7 +126,10 @@ int ShimRead(sqlite3_file* file, void* data, int n, sqlite3_int64 off) {
   if (f->kind == ShimFile::kOther) return f->real->pMethods->xRead(f->real, data, n, off);
   Window& w = f->w;
   const sqlite3_int64 end = off + n;
-  const bool sequential = off == f->last_read_end;
+  // Sequential: this read starts where the last one ended, or one WAL frame header (24
+  // bytes) after it, as a checkpoint reads the pages of consecutive frames.
+  const bool sequential = off >= f->last_read_end && off - f->last_read_end <= kFrameHeaderBytes &&
+                          f->last_read_end >= 0;
   f->last_read_end = end;
   if (w.len > 0 && off >= w.off && end <= w.off + w.len) {
     std::memcpy(data, w.buf.get() + (off - w.off), static_cast<size_t>(n));
@@ -134,8 +139,9 @@ int ShimRead(sqlite3_file* file, void* data, int n, sqlite3_int64 off) {
   int rc = SQLITE_OK;
   if (w.len > 0 && off < w.off + w.len && end > w.off) rc = Drop(f);  // partly inside
   if (rc != SQLITE_OK) return rc;
-  // Read ahead only where the reads run on through the WAL (the checksum pass, recovery):
-  // a checkpoint's and a cache miss's reads of single frames go straight to the file.
+  // Read ahead only where the reads run on through the WAL (the checksum pass, recovery, a
+  // checkpoint's run of consecutive frames): a cache miss's read of a single frame, and the
+  // first read of any run, go straight to the file.
   if (f->kind == ShimFile::kWal && sequential && n < kWindowBytes / 4) {
     sqlite3_int64 size = 0;
     rc = Drop(f);
