@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -20,7 +19,6 @@
 #include <thread>
 #include <variant>
 
-#include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/common/uuid.h"
 #include "store/pg_store.h"
@@ -261,13 +259,6 @@ constexpr const char* kSetLogEnd = "UPDATE object_log SET end = ?1 WHERE one = 1
 constexpr const char* kSetLastAdded = "UPDATE clock SET last_added = ?1 WHERE one = 1";
 constexpr const char* kSetLastRecorded = "UPDATE match_clock SET last_recorded = ?1 WHERE one = 1";
 
-// A connection's page cache (PRAGMA cache_size, in KiB when negative), and the region reserved
-// for the pages of all the process's connections (OpenAt), which holds one such cache.
-constexpr int64_t kCacheKiB = 65536;
-constexpr size_t kPageCachePoolBytes = size_t{kCacheKiB} << 10;
-// SQLite's default page size, which new stores keep (16 KiB pages were measured slower).
-constexpr size_t kPageBytes = 4096;
-
 }  // namespace
 
 namespace {
@@ -337,8 +328,7 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
                               IdHashFn, nullptr, nullptr) != SQLITE_OK) {
     return SqlError(db.get(), "register accord_idh");
   }
-  ACCORD_RETURN_IF_ERROR(
-      Exec(db.get(), common::Cat("PRAGMA cache_size=-", kCacheKiB, "; PRAGMA temp_store=MEMORY;")));
+  ACCORD_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
   if (write) {
     ACCORD_RETURN_IF_ERROR(RegisterRowFeed(db.get()));
     // WAL + synchronous=FULL: a commit is on disk when it returns (a TAXII 202 is a promise),
@@ -359,31 +349,10 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& options) {
-  // Only effective before SQLite initialises; harmless after.
+  // PERF: no allocation statistics: they take a global mutex on every sqlite3_malloc/free
+  // (~2% of an import). Only effective before SQLite initialises; harmless after.
   static std::once_flag once;
-  std::call_once(once, [] {
-    // PERF: no allocation statistics: they take a global mutex on every sqlite3_malloc/free
-    // (~2% of an import).
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    // PERF: the page cache's pages come from one reserved region in huge pages, up to the
-    // writer's cache_size (64 MiB); beyond it, and for pages of another size, SQLite uses
-    // malloc as before. Each page malloc'd was fresh memory for a writer whose cache grows
-    // through an import: a page fault per 4 KiB on the writer thread, ~10 us each on a
-    // paravirtualised VM (formats_bench's MISP event: 1.73 -> 1.65 s; docs/PERFORMANCE.md,
-    // December 7). The region is reserved, not committed: untouched, it costs no memory.
-    int header = 0;
-    if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &header) != SQLITE_OK) return;
-    const size_t slot = (kPageBytes + static_cast<size_t>(header) + 7) / 8 * 8;
-    const size_t bytes = kPageCachePoolBytes;
-    void* pool = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (pool == MAP_FAILED) return;
-    common::AdviseHugePages(pool, bytes);
-    if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, pool, static_cast<int>(slot),
-                       static_cast<int>(bytes / slot)) != SQLITE_OK) {
-      ::munmap(pool, bytes);
-    }
-  });
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteStore> s(new SqliteStore(options));
   if (options.create) ACCORD_RETURN_IF_ERROR(MakeDataDir(options.dir));
   s->path_ = (std::filesystem::path(options.dir) / "accord.db").string();
