@@ -286,6 +286,11 @@ void AdviseHugePages(void* p, size_t n) {
   (void)::madvise(c + head, len, MADV_HUGEPAGE);
 }
 
+void ReserveHuge(std::string* s, size_t n) {
+  s->reserve(n);
+  AdviseHugePages(s->data(), s->capacity());
+}
+
 // Reads a whole file (gunzipped if it is gzip). max_bytes bounds the decompressed size, which is
 // what protects memory from a small gzip bomb; the check runs after each 1 MiB chunk, so the
 // peak buffer is at most max_bytes + 1 MiB before ResourceExhausted is returned.
@@ -300,8 +305,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes
   if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
       static_cast<uint64_t>(st.st_size) <= max_bytes) {
     reserved = static_cast<size_t>(st.st_size);
-    out.reserve(reserved + kReadFileSlack);
-    AdviseHugePages(out.data(), reserved);
+    ReserveHuge(&out, reserved + kReadFileSlack);
   }
   // PERF: past the reserved size the chunk grows from 16 KiB to 1 MiB: most files read whole
   // are small (keys, configuration), and each resize zero-fills the chunk.

@@ -173,8 +173,7 @@ absl::Status UnitImporter::Add(std::string&& object) {
   if (object.size() >= kLargeObjectBytes) {
     // PERF: one allocation of the size needed, in huge pages (a MISP event's report lists
     // every object: 7 MB for 150,000 attributes), not doublings of the batch into fresh memory.
-    u.batch.reserve(u.batch.size() + object.size() + 1);
-    common::AdviseHugePages(u.batch.data(), u.batch.capacity());
+    common::ReserveHuge(&u.batch, u.batch.size() + object.size() + 1);
   }
   u.batch += object;
   u.batch += '\n';

@@ -128,24 +128,26 @@ int ShimRead(sqlite3_file* file, void* data, int n, sqlite3_int64 off) {
   const sqlite3_int64 end = off + n;
   // Sequential: this read starts where the last one ended, or one WAL frame header (24
   // bytes) after it, as a checkpoint reads the pages of consecutive frames.
-  const bool sequential = off >= f->last_read_end && off - f->last_read_end <= kFrameHeaderBytes &&
-                          f->last_read_end >= 0;
+  const bool sequential = f->last_read_end >= 0 && off >= f->last_read_end &&
+                          off - f->last_read_end <= kFrameHeaderBytes;
   f->last_read_end = end;
   if (w.len > 0 && off >= w.off && end <= w.off + w.len) {
     std::memcpy(data, w.buf.get() + (off - w.off), static_cast<size_t>(n));
     g_window_reads.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
   }
-  int rc = SQLITE_OK;
-  if (w.len > 0 && off < w.off + w.len && end > w.off) rc = Drop(f);  // partly inside
-  if (rc != SQLITE_OK) return rc;
   // Read ahead only where the reads run on through the WAL (the checksum pass, recovery, a
   // checkpoint's run of consecutive frames): a cache miss's read of a single frame, and the
   // first read of any run, go straight to the file.
-  if (f->kind == ShimFile::kWal && sequential && n < kWindowBytes / 4) {
+  const bool read_ahead = f->kind == ShimFile::kWal && sequential && n < kWindowBytes / 4;
+  // The window goes before a read ahead replaces it, or when the read is partly inside it.
+  if (read_ahead || (w.len > 0 && off < w.off + w.len && end > w.off)) {
+    int rc = Drop(f);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (read_ahead) {
     sqlite3_int64 size = 0;
-    rc = Drop(f);
-    if (rc == SQLITE_OK) rc = f->real->pMethods->xFileSize(f->real, &size);
+    int rc = f->real->pMethods->xFileSize(f->real, &size);
     if (rc != SQLITE_OK) return rc;
     const sqlite3_int64 load = std::min(kWindowBytes, size - off);
     if (load >= n && EnsureBuffer(&w)) {

@@ -1,7 +1,8 @@
 // A VFS shim over SQLite's default one for the store's writing connections: writes that follow
 // one another in the database file or its WAL are gathered in a window of 64 KiB and reach the
 // kernel as one pwrite, and sequential reads of the WAL (the checksum pass of a commit that
-// rewrote frames, recovery) are served from a window read ahead.
+// rewrote frames, recovery, a checkpoint's run of consecutive frames) are served from a window
+// read ahead.
 //
 // PERF: a 1M-indicator import made 268,743 pwrite and 138,759 pread calls of 24 to 4,120
 // bytes (two per WAL frame, one per checkpointed page, two per frame re-read when a commit

@@ -48,6 +48,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 /// paravirtualised machine, and a 25 MB input parsed into a DOM faults ~20,000 4 KiB pages.
 /// `p` and `n` must lie within one allocation of the caller's.
 void AdviseHugePages(void* p, size_t n);
+/// Reserves room for `n` bytes in `s` and advises its buffer for huge pages (AdviseHugePages):
+/// for a large string about to be filled once.
+void ReserveHuge(std::string* s, size_t n);
 
 /// Writes `data` to `path` atomically (temp file + rename).
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data);
