@@ -349,10 +349,7 @@ absl::StatusOr<std::unique_ptr<Conn>> SqliteStore::Connect(bool write) {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenAt(const Options& options) {
-  // PERF: no allocation statistics: they take a global mutex on every sqlite3_malloc/free
-  // (~2% of an import). Only effective before SQLite initialises; harmless after.
-  static std::once_flag once;
-  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+  ConfigureSqlite();
   std::unique_ptr<SqliteStore> s(new SqliteStore(options));
   if (options.create) ACCORD_RETURN_IF_ERROR(MakeDataDir(options.dir));
   s->path_ = (std::filesystem::path(options.dir) / "accord.db").string();

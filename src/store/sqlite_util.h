@@ -30,6 +30,11 @@ struct DbDeleter {
 };
 using Db = std::unique_ptr<sqlite3, DbDeleter>;
 
+/// The process's SQLite settings, applied once before SQLite initialises (a later call changes
+/// nothing): no allocation statistics, and page-cache pages from the page arena
+/// (sqlite_memory.h). Call before opening any SQLite connection.
+void ConfigureSqlite();
+
 /// The connection's last error as a Status whose message starts with `what`:
 /// BUSY/LOCKED -> Unavailable, FULL -> ResourceExhausted, CORRUPT/NOTADB -> DataLoss,
 /// READONLY/CANTOPEN -> FailedPrecondition, anything else Internal.

@@ -12,6 +12,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/stix/reader.h"
+#include "store/sqlite_util.h"
 
 namespace accord::store::detail {
 
@@ -152,6 +153,7 @@ class Unicode61 {
 
  private:
   absl::Status Init() {
+    ConfigureSqlite();
     if (db_ == nullptr &&
         sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
             SQLITE_OK) {
