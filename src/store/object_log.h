@@ -68,6 +68,7 @@ class ObjectLog {
  private:
   ObjectLog(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   absl::Status Flush();
+  absl::Status WriteOut(std::string_view data);
   absl::Status Error(std::string_view what, int err) const;
 
   std::string path_;

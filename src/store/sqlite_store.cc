@@ -1415,11 +1415,7 @@ absl::Status SqliteStore::FlushTerms(Conn* c, TermRows* rows) {
   // PERF: sorted, so that the inserts walk the index's leaves in order; one statement for
   // them all (RowFeed).
   std::sort(rows->terms.begin(), rows->terms.end());
-  rows->feed.Clear();
-  for (const auto& [key, vid] : rows->terms) {
-    rows->feed.AddInt(key);
-    rows->feed.AddInt(vid);
-  }
+  rows->feed.ViewPairs(rows->terms.data(), rows->terms.size());
   ACCORD_ASSIGN_OR_RETURN(
       StmtRef q,
       Cached(c, "INSERT OR IGNORE INTO value_keys(key, vid) SELECT c0, c1 FROM accord_rows(?1)"));

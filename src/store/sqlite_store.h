@@ -203,7 +203,7 @@ class SqliteStore final : public Store, public Quarantine {
   // in the order objects arrive each term lands on a random page of a large index).
   struct TermRows {
     std::vector<std::pair<int64_t, int64_t>> terms;  // (key, vid)
-    RowFeed feed{2};                                 // FlushTerms' scratch
+    RowFeed feed{2};                                 // FlushTerms: a view of `terms`
     bool Full() const { return terms.size() >= kMaxTermRows; }
   };
   static constexpr size_t kMaxTermRows = 1 << 16;

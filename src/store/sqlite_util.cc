@@ -101,6 +101,7 @@ absl::Status BindInt(sqlite3_stmt* s, int i, int64_t v) {
 absl::Status BindNull(sqlite3_stmt* s, int i) { return BindResult(s, sqlite3_bind_null(s, i), i); }
 
 void RowFeed::AddText(std::string_view v) {
+  EndView();
   cells_.push_back({0, static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(v.size()), true});
   text_.append(v);
 }
@@ -188,7 +189,7 @@ int FeedColumn(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int column) {
     sqlite3_result_null(ctx);
     return SQLITE_OK;
   }
-  const RowFeed::Cell& cell = c->feed->At(c->row, column);
+  const RowFeed::Cell cell = c->feed->At(c->row, column);
   if (cell.text) {
     std::string_view t = c->feed->TextOf(cell);
     sqlite3_result_text(ctx, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);

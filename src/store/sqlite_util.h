@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -94,14 +95,32 @@ class RowFeed {
   static constexpr int kMaxColumns = 4;
   /// REQUIRES: 1 <= columns <= kMaxColumns.
   explicit RowFeed(int columns) : columns_(columns) {}
-  /// Cells are added row by row, left to right; text is copied.
-  void AddInt(int64_t v) { cells_.push_back({v, 0, 0, false}); }
+  /// Cells are added row by row, left to right; text is copied. An Add after ViewPairs
+  /// starts the feed's own rows again.
+  void AddInt(int64_t v) {
+    EndView();
+    cells_.push_back({v, 0, 0, false});
+  }
   void AddText(std::string_view v);
+  /// Makes the feed `n` rows of two integers read in place from `pairs` (no copy), until the
+  /// next Add, ViewPairs or Clear. The caller keeps `pairs` alive and unchanged until the
+  /// statement that reads the feed is reset. REQUIRES: columns() == 2.
+  /// PERF: the report of a 150,000-attribute MISP event gives 150,000 value-index rows at
+  /// once; copied into cells they were 7 MB of fresh memory on the store's writer thread.
+  void ViewPairs(const std::pair<int64_t, int64_t>* pairs, size_t n) {
+    cells_.clear();
+    text_.clear();
+    pairs_ = pairs;
+    pair_rows_ = n;
+  }
   int columns() const { return columns_; }
-  size_t rows() const { return cells_.size() / static_cast<size_t>(columns_); }
-  bool empty() const { return cells_.empty(); }
+  size_t rows() const {
+    return pairs_ != nullptr ? pair_rows_ : cells_.size() / static_cast<size_t>(columns_);
+  }
+  bool empty() const { return rows() == 0; }
   /// Forgets the rows and keeps the memory.
   void Clear() {
+    EndView();
     cells_.clear();
     text_.clear();
   }
@@ -112,15 +131,24 @@ class RowFeed {
     bool text;
   };
   /// REQUIRES: row < rows(), column < columns().
-  const Cell& At(size_t row, int column) const {
+  Cell At(size_t row, int column) const {
+    if (pairs_ != nullptr) {
+      return {column == 0 ? pairs_[row].first : pairs_[row].second, 0, 0, false};
+    }
     return cells_[row * static_cast<size_t>(columns_) + static_cast<size_t>(column)];
   }
   std::string_view TextOf(const Cell& c) const { return {text_.data() + c.offset, c.size}; }
 
  private:
+  void EndView() {
+    pairs_ = nullptr;
+    pair_rows_ = 0;
+  }
   int columns_;
   std::vector<Cell> cells_;
   std::string text_;
+  const std::pair<int64_t, int64_t>* pairs_ = nullptr;  // ViewPairs' rows, when set
+  size_t pair_rows_ = 0;
 };
 
 /// Makes accord_rows available on `db` (an eponymous virtual table: nothing is stored).

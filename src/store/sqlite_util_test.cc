@@ -63,6 +63,34 @@ TEST_F(RowFeedTest, RowsComeOutAsTheyWentIn) {
   EXPECT_EQ(Table(), want);
 }
 
+TEST_F(RowFeedTest, PairsAreReadInPlaceAndAnAddStartsOver) {
+  const std::vector<std::pair<int64_t, int64_t>> pairs = {
+      {INT64_MIN, 1}, {-3, INT64_MAX}, {0, 0}, {9, -9}};
+  RowFeed feed(2);
+  feed.AddInt(100);  // rows added before the view are not part of it
+  feed.AddInt(200);
+  feed.ViewPairs(pairs.data(), pairs.size());
+  ASSERT_EQ(feed.rows(), 4u);
+  EXPECT_FALSE(feed.empty());
+  ASSERT_TRUE(Run("INSERT INTO t(a, c) SELECT c0, c1 FROM accord_rows(?1)", &feed).ok());
+  std::vector<std::tuple<int64_t, std::string, std::string>> want = {
+      {INT64_MIN, "", "1"}, {-3, "", std::to_string(INT64_MAX)}, {0, "", "0"}, {9, "", "-9"}};
+  EXPECT_EQ(Table(), want);
+  // An Add after a view starts the feed's own rows again.
+  feed.AddInt(7);
+  feed.AddInt(8);
+  EXPECT_EQ(feed.rows(), 1u);
+  ASSERT_TRUE(Exec(db_.get(), "DELETE FROM t").ok());
+  ASSERT_TRUE(Run("INSERT INTO t(a, c) SELECT c0, c1 FROM accord_rows(?1)", &feed).ok());
+  want = {{7, "", "8"}};
+  EXPECT_EQ(Table(), want);
+  // And an empty view is an empty feed.
+  feed.ViewPairs(pairs.data(), 0);
+  EXPECT_TRUE(feed.empty());
+  feed.Clear();
+  EXPECT_TRUE(feed.empty());
+}
+
 TEST_F(RowFeedTest, ColumnsBeyondTheFeedAreNull) {
   RowFeed feed(2);
   feed.AddInt(5);
