@@ -31,8 +31,12 @@ using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 constexpr int kMaxLocateDepth = 1024;
-// An object's JSON at least this large is copied into memory advised for huge pages.
-constexpr size_t kLargeCopyBytes = size_t{1} << 20;
+// Room for an object's JSON of `n` bytes in `json`: for one of 1 MiB or more, in memory advised
+// for huge pages, with simdjson's padding after it (a later parse of the record's JSON, as the
+// value-index deriver's, then reads it in place instead of copying it into a padded buffer).
+void ReserveLargeCopy(std::string* json, size_t n) {
+  if (n >= (size_t{1} << 20)) common::ReserveHuge(json, n + simdjson::SIMDJSON_PADDING);
+}
 
 const char* TypeName(element_type t) {
   switch (t) {
@@ -411,13 +415,15 @@ class ReaderImpl {
       ++stats_.upgraded;
     } else if (!raw.empty() && keep_minified_) {
       // PERF: minified by the caller (a converter): ~5% of its read. A large object's copy
-      // goes into huge pages: a MISP event's report (7 MB) took ~20 ms of 4 KiB page faults.
-      if (raw.size() >= kLargeCopyBytes) common::ReserveHuge(&rec.json, raw.size());
+      // goes into huge pages (a MISP event's report, 7 MB, took ~20 ms of 4 KiB page faults),
+      // with simdjson's padding after it, so that the value-index deriver parses it in place
+      // rather than copying it again (ReserveLargeCopy).
+      ReserveLargeCopy(&rec.json, raw.size());
       rec.json.assign(raw);
     } else if (!raw.empty()) {
       // PERF: simdjson's SIMD minifier over the original bytes; ~3x cheaper than serialising
       // the DOM, and byte-faithful to what was received.
-      if (raw.size() >= kLargeCopyBytes) common::ReserveHuge(&rec.json, raw.size());
+      ReserveLargeCopy(&rec.json, raw.size());
       rec.json.resize(raw.size());
       size_t len = 0;
       if (simdjson::minify(raw.data(), raw.size(), rec.json.data(), len) == simdjson::SUCCESS) {
