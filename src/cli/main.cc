@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   using namespace accord::cli;
   // Every version any command stores is indexed by its values (issue 15: `accord related`).
   accord::store::SetDefaultTermDeriver(accord::correlate::DeriveTermsUnsorted);
+  accord::store::SetDefaultDomTermDeriver(accord::correlate::DeriveTermsFromDom);
   CLI::App app{"accord: federated cyber-threat-intelligence exchange (STIX 2.1 / TAXII 2.1)"};
   app.require_subcommand(1);
   app.set_version_flag(

@@ -190,21 +190,17 @@ void DeriveTerms(const stix::ObjectRecord& r, std::vector<std::string>* out) {
   Unique(out, from);
 }
 
-void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* out) {
-  // Types whose own properties hold no value: not parsed at all (ATT&CK is half relationships).
-  if (r.type == "relationship" || r.type == "marking-definition" || r.type == "identity" ||
-      r.type == "language-content" || r.type == "extension-definition") {
-    return;
-  }
-  if (r.type == "indicator" && !r.pattern.empty()) {
-    if (r.pattern_type.empty() || r.pattern_type == "stix") PatternTerms(r.pattern, out);
-    return;
-  }
-  // PERF: simdjson, one parser per thread (the ingest path derives on its reading thread).
-  thread_local simdjson::dom::parser parser;
-  stix::ReserveForLarge(&parser, r.json.size());  // a report of 150,000 refs: 7 MB
-  simdjson::dom::object o;
-  if (parser.parse(r.json).get_object().get(o) != simdjson::SUCCESS) return;
+namespace {
+
+// Types whose own properties hold no value: not parsed at all (ATT&CK is half relationships).
+bool HoldsNoValue(std::string_view type) {
+  return type == "relationship" || type == "marking-definition" || type == "identity" ||
+         type == "language-content" || type == "extension-definition";
+}
+
+// The terms of `r`, from `o`, the object its JSON holds.
+void TermsOfObject(const stix::ObjectRecord& r, simdjson::dom::object o,
+                   std::vector<std::string>* out) {
   if (r.type == "indicator") {
     std::string_view pattern_type = Str(o, "pattern_type");
     if (pattern_type.empty() || pattern_type == "stix") PatternTerms(Str(o, "pattern"), out);
@@ -237,6 +233,31 @@ void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* 
     return;
   }
   TextTerms(o, {"name", "description"}, out);
+}
+
+// An indicator whose pattern the record holds: its terms without a parse. False otherwise.
+bool PatternTermsOf(const stix::ObjectRecord& r, std::vector<std::string>* out) {
+  if (r.type != "indicator" || r.pattern.empty()) return false;
+  if (r.pattern_type.empty() || r.pattern_type == "stix") PatternTerms(r.pattern, out);
+  return true;
+}
+
+}  // namespace
+
+void DeriveTermsUnsorted(const stix::ObjectRecord& r, std::vector<std::string>* out) {
+  if (HoldsNoValue(r.type) || PatternTermsOf(r, out)) return;
+  // PERF: simdjson, one parser per thread (the ingest path derives on its reading thread).
+  thread_local simdjson::dom::parser parser;
+  stix::ReserveForLarge(&parser, r.json.size());  // a report of 150,000 refs: 7 MB
+  simdjson::dom::object o;
+  if (parser.parse(r.json).get_object().get(o) != simdjson::SUCCESS) return;
+  TermsOfObject(r, o, out);
+}
+
+void DeriveTermsFromDom(const stix::ObjectRecord& r, const simdjson::dom::object& o,
+                        std::vector<std::string>* out) {
+  if (HoldsNoValue(r.type) || PatternTermsOf(r, out)) return;
+  TermsOfObject(r, o, out);
 }
 
 std::vector<std::string> QueryTerms(const Value& v) {

@@ -1,6 +1,7 @@
 #include "accord/correlate/terms.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -31,8 +32,16 @@ stix::ObjectRecord Read(const std::string& json) {
 }
 
 Terms Of(const std::string& json) {
+  const stix::ObjectRecord r = Read(json);
   std::vector<std::string> t;
-  DeriveTerms(Read(json), &t);
+  DeriveTerms(r, &t);
+  // The ingest path derives from the reader's parse instead (DeriveTermsFromDom): the same.
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  EXPECT_EQ(parser.parse(r.json).get_object().get(o), simdjson::SUCCESS) << json;
+  std::vector<std::string> from_dom;
+  DeriveTermsFromDom(r, o, &from_dom);
+  EXPECT_EQ(Terms(from_dom.begin(), from_dom.end()), Terms(t.begin(), t.end())) << json;
   return Terms(t.begin(), t.end());
 }
 

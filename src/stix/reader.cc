@@ -454,6 +454,7 @@ class ReaderImpl {
       ++stats_.warnings;
       on_problem_(Problem{where.Str(), std::string(id), std::move(w), /*warning=*/true});
     }
+    if (opts_.with_dom) opts_.with_dom(o, &rec);
     ++stats_.objects;
     return on_object_(std::move(rec));
   }

@@ -1972,4 +1972,16 @@ TermDeriver& DefaultDeriverSlot() {
 void SetDefaultTermDeriver(TermDeriver deriver) { DefaultDeriverSlot() = std::move(deriver); }
 const TermDeriver& DefaultTermDeriver() { return DefaultDeriverSlot(); }
 
+namespace {
+DomTermDeriver& DefaultDomDeriverSlot() {
+  static DomTermDeriver* d = new DomTermDeriver();
+  return *d;
+}
+}  // namespace
+
+void SetDefaultDomTermDeriver(DomTermDeriver deriver) {
+  DefaultDomDeriverSlot() = std::move(deriver);
+}
+const DomTermDeriver& DefaultDomTermDeriver() { return DefaultDomDeriverSlot(); }
+
 }  // namespace accord::store

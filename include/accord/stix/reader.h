@@ -14,6 +14,10 @@
 #include "accord/common/status.h"
 #include "accord/stix/object.h"
 
+namespace simdjson::dom {
+class object;
+}  // namespace simdjson::dom
+
 namespace accord::stix {
 
 /// Why one object (or part of the input) was rejected.
@@ -45,6 +49,10 @@ struct ReaderOptions {
   // (ReadStats::rejected), after one problem that says so.
   uint64_t max_listed_problems = 100000;
   ObjectCheck object_check;  // optional
+  // Optional: called for each accepted object, after object_check and before the object sink,
+  // with the parsed object its record's JSON holds (valid during the call only), so that the
+  // caller can read more of it without parsing the JSON again.
+  std::function<void(const simdjson::dom::object&, ObjectRecord*)> with_dom;
 };
 
 struct ReadStats {

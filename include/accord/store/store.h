@@ -23,6 +23,10 @@
 #include "accord/common/time.h"
 #include "accord/stix/object.h"
 
+namespace simdjson::dom {
+class object;
+}  // namespace simdjson::dom
+
 namespace accord::store {
 
 using common::Micros;
@@ -442,6 +446,12 @@ class SessionStore {
 using TermDeriver = std::function<void(const stix::ObjectRecord&, std::vector<std::string>*)>;
 void SetDefaultTermDeriver(TermDeriver deriver);
 const TermDeriver& DefaultTermDeriver();
+/// The same terms from the parsed object the record's JSON holds, for a caller that has it
+/// (the ingest path's reader, stix::ReaderOptions::with_dom); installed beside the TermDeriver.
+using DomTermDeriver = std::function<void(const stix::ObjectRecord&, const simdjson::dom::object&,
+                                          std::vector<std::string>*)>;
+void SetDefaultDomTermDeriver(DomTermDeriver deriver);
+const DomTermDeriver& DefaultDomTermDeriver();
 
 /// An object version that holds a term.
 struct TermHit {
