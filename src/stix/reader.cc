@@ -32,8 +32,9 @@ using simdjson::dom::object;
 
 constexpr int kMaxLocateDepth = 1024;
 // Room for an object's JSON of `n` bytes in `json`: for one of 1 MiB or more, in memory advised
-// for huge pages, with simdjson's padding after it (a later parse of the record's JSON, as the
-// value-index deriver's, then reads it in place instead of copying it into a padded buffer).
+// for huge pages, with simdjson's padding after it, so that a later parse of the record's JSON
+// (the store's value-index deriver, for a caller that did not derive the terms from this
+// reader's parse through ReaderOptions::with_dom) reads it in place instead of copying it.
 void ReserveLargeCopy(std::string* json, size_t n) {
   if (n >= (size_t{1} << 20)) common::ReserveHuge(json, n + simdjson::SIMDJSON_PADDING);
 }
@@ -415,9 +416,8 @@ class ReaderImpl {
       ++stats_.upgraded;
     } else if (!raw.empty() && keep_minified_) {
       // PERF: minified by the caller (a converter): ~5% of its read. A large object's copy
-      // goes into huge pages (a MISP event's report, 7 MB, took ~20 ms of 4 KiB page faults),
-      // with simdjson's padding after it, so that the value-index deriver parses it in place
-      // rather than copying it again (ReserveLargeCopy).
+      // goes into huge pages (a MISP event's report, 7 MB, took ~20 ms of 4 KiB page faults;
+      // ReserveLargeCopy).
       ReserveLargeCopy(&rec.json, raw.size());
       rec.json.assign(raw);
     } else if (!raw.empty()) {

@@ -99,10 +99,12 @@ constexpr size_t kArenaBytes = size_t{256} << 20;
 
 sqlite3_mem_methods g_default{};  // SQLite's own methods, for everything else
 BlockArena* g_arena = nullptr;    // set once, before SQLite initialises; never freed
-size_t g_lo = 0, g_hi = 0;        // the request sizes taken from the arena: [g_lo, g_hi]
 
+// A request the arena takes: from a 4 KiB scratch page to a page-cache page with its headers.
+// The upper bound is the block size, which is also what PageRoundup makes of such a request.
 bool IsPageSized(int n) {
-  return n > 0 && static_cast<size_t>(n) >= g_lo && static_cast<size_t>(n) <= g_hi;
+  return n > 0 && static_cast<size_t>(n) >= kPageBytes &&
+         static_cast<size_t>(n) <= g_arena->block_bytes();
 }
 
 void* PageMalloc(int n) {
@@ -158,15 +160,13 @@ bool InstallSqlitePageArena() {
         g_default.xMalloc == nullptr) {
       return false;
     }
-    const size_t hi = kPageBytes + static_cast<size_t>(header);
-    auto* arena = new BlockArena(hi, kArenaBytes / hi);
+    const size_t page = kPageBytes + static_cast<size_t>(header);
+    auto* arena = new BlockArena(page, kArenaBytes / page);
     if (!arena->reserved()) {
       delete arena;
       return false;
     }
     g_arena = arena;
-    g_lo = kPageBytes;
-    g_hi = arena->block_bytes();  // what PageRoundup turns a page-sized request into
     const sqlite3_mem_methods mine{PageMalloc,  PageFree, PageRealloc,  PageSize,
                                    PageRoundup, PageInit, PageShutdown, nullptr};
     if (sqlite3_config(SQLITE_CONFIG_MALLOC, &mine) != SQLITE_OK) {  // SQLite initialised

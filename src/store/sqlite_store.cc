@@ -1963,25 +1963,21 @@ absl::Status SqliteMatchLedger::Restore(const std::vector<RecordedMatch>& record
 }  // namespace detail
 
 namespace {
-TermDeriver& DefaultDeriverSlot() {
-  static TermDeriver* d = new TermDeriver();
+// What the process installed (SetDefaultTermDeriver, SetDefaultDomTermDeriver); never freed.
+template <typename Deriver>
+Deriver& InstalledSlot() {
+  static auto* d = new Deriver();
   return *d;
 }
 }  // namespace
 
-void SetDefaultTermDeriver(TermDeriver deriver) { DefaultDeriverSlot() = std::move(deriver); }
-const TermDeriver& DefaultTermDeriver() { return DefaultDeriverSlot(); }
-
-namespace {
-DomTermDeriver& DefaultDomDeriverSlot() {
-  static DomTermDeriver* d = new DomTermDeriver();
-  return *d;
+void SetDefaultTermDeriver(TermDeriver deriver) {
+  InstalledSlot<TermDeriver>() = std::move(deriver);
 }
-}  // namespace
-
+const TermDeriver& DefaultTermDeriver() { return InstalledSlot<TermDeriver>(); }
 void SetDefaultDomTermDeriver(DomTermDeriver deriver) {
-  DefaultDomDeriverSlot() = std::move(deriver);
+  InstalledSlot<DomTermDeriver>() = std::move(deriver);
 }
-const DomTermDeriver& DefaultDomTermDeriver() { return DefaultDomDeriverSlot(); }
+const DomTermDeriver& DefaultDomTermDeriver() { return InstalledSlot<DomTermDeriver>(); }
 
 }  // namespace accord::store
