@@ -11,11 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -85,12 +89,12 @@ std::string Member(const std::string& line, const std::string& k) {
   return line.substr(at, line.find('"', at) - at);
 }
 
-Entry Write(std::string actor, std::vector<VersionRef> objects = {}) {
+Entry Write(std::string actor, const std::vector<VersionRef>& objects = {}) {
   Entry e;
   e.actor = std::move(actor);
   e.action = "import";
   e.collection = "c1";
-  e.objects = std::move(objects);
+  e.objects = objects;
   return e;
 }
 
@@ -292,6 +296,7 @@ TEST(AuditLog, ALargeWriteIsSplitIntoChainedEntries) {
   auto log = Log::Open(d.path(), nullptr);
   ASSERT_TRUE(log.ok());
   std::vector<VersionRef> many;
+  many.reserve(25000);
   for (int i = 0; i < 25000; ++i) many.push_back({"indicator--" + std::to_string(i), "t"});
   auto seq = (*log)->Append(Write("user:bulk", many));
   ASSERT_TRUE(seq.ok());
@@ -321,6 +326,7 @@ TEST(AuditLog, ConcurrentWritersKeepOneChain) {
     _exit(log.ok() ? 0 : 1);
   }
   std::vector<std::thread> ts;
+  ts.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     ts.emplace_back([&, t] {
       auto log = Log::Open(d.path(), nullptr);
@@ -344,6 +350,125 @@ TEST(AuditLog, ConcurrentWritersKeepOneChain) {
               }).ok());
   EXPECT_EQ(by_actor["peer:child"], kChild);
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(by_actor["user:t" + std::to_string(t)], kEach);
+}
+
+// AppendAsync: while one thread writes (here: held inside its entry's `done`), entries from
+// other threads are queued without waiting, then written by that thread, in order, in one
+// batch (one time for all of them), and their `done` called there; a synchronous Append
+// queued meanwhile returns only once its entry is written.
+TEST(AuditLog, AppendsArrivingWhileOneIsWrittenAreWrittenByThatThreadInOneBatch) {
+  TempDir d;
+  auto opened = Log::Open(d.path(), nullptr);
+  ASSERT_TRUE(opened.ok());
+  Log& log = **opened;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_first = false, release = false;
+  std::thread::id writer;
+  std::map<int, std::pair<std::thread::id, uint64_t>> done;  // entry -> thread, seq
+  std::thread first([&] {
+    log.AppendAsync(Write("user:first"), [&](const absl::StatusOr<uint64_t>& seq) {
+      std::unique_lock<std::mutex> l(mu);
+      done[1] = {std::this_thread::get_id(), seq.ok() ? *seq : 0};
+      writer = std::this_thread::get_id();
+      in_first = true;
+      cv.notify_all();
+      cv.wait(l, [&] { return release; });
+    });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return in_first; });
+  }
+  for (int i = 2; i <= 4; ++i) {
+    log.AppendAsync(Write("user:q" + std::to_string(i)),
+                    [&, i](const absl::StatusOr<uint64_t>& seq) {
+                      std::lock_guard<std::mutex> l(mu);
+                      done[i] = {std::this_thread::get_id(), seq.ok() ? *seq : 0};
+                    });
+  }
+  std::atomic<bool> sync_returned{false};
+  std::thread sync([&] {
+    auto seq = log.Append(Write("user:sync"));
+    EXPECT_TRUE(seq.ok() && *seq == 5u) << (seq.ok() ? std::to_string(*seq) : "error");
+    sync_returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(done.size(), 1u) << "queued entries were answered before they were written";
+    EXPECT_FALSE(sync_returned.load());
+    EXPECT_EQ(Lines(d.log()).size(), 1u);
+    release = true;
+    cv.notify_all();
+  }
+  first.join();
+  sync.join();
+  ASSERT_EQ(done.size(), 4u);
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(done[i].second, static_cast<uint64_t>(i)) << "entry " << i;
+    EXPECT_EQ(done[i].first, writer) << "entry " << i << " was not written by the writing thread";
+  }
+  std::vector<std::string> lines = Lines(d.log());
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(Member(lines[1], "actor"), "user:q2");
+  EXPECT_EQ(Member(lines[3], "actor"), "user:q4");
+  EXPECT_EQ(Member(lines[4], "actor"), "user:sync");
+  // Entries 2 to 5 were queued together: one batch, one time.
+  EXPECT_EQ(Member(lines[1], "time"), Member(lines[4], "time"));
+  VerifyReport r = Check(d);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.last_seq, 5u);
+}
+
+// Many threads appending at once, half asynchronously: every `done` called once, with a
+// distinct seq, and one chain.
+TEST(AuditLog, AsyncAndSyncAppendersFromManyThreadsKeepOneChain) {
+  TempDir d;
+  auto opened = Log::Open(d.path(), nullptr);
+  ASSERT_TRUE(opened.ok());
+  Log& log = **opened;
+  constexpr int kThreads = 4, kEach = 200;
+  std::mutex mu;
+  std::vector<uint64_t> seqs;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> ts;
+  ts.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Entry e = Write("user:t" + std::to_string(t),
+                        {{"indicator--" + std::to_string(t * kEach + i), "2026-01-01T00:00:00Z"}});
+        if (t % 2 == 0) {
+          log.AppendAsync(std::move(e), [&](const absl::StatusOr<uint64_t>& seq) {
+            std::lock_guard<std::mutex> l(mu);
+            if (seq.ok())
+              seqs.push_back(*seq);
+            else
+              ++failures;
+          });
+        } else {
+          auto seq = log.Append(std::move(e));
+          std::lock_guard<std::mutex> l(mu);
+          if (seq.ok())
+            seqs.push_back(*seq);
+          else
+            ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  // Every async `done` has been called when its appender's thread has returned: either it
+  // wrote the batch itself, or the thread writing it had not yet finished (joined above,
+  // since every thread that writes is one of these).
+  std::sort(seqs.begin(), seqs.end());
+  ASSERT_EQ(seqs.size(), static_cast<size_t>(kThreads * kEach));
+  for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i + 1);
+  VerifyReport r = Check(d);
+  EXPECT_TRUE(r.ok) << r.problem << " at line " << r.line;
+  EXPECT_EQ(r.entries, static_cast<uint64_t>(kThreads * kEach));
 }
 
 TEST(AuditLog, GarbageLinesAreReportedNotTrusted) {
@@ -537,6 +662,7 @@ TEST_F(StoreLogTest, ProcessesWithTheirOwnDataDirectoriesAppendToOneChain) {
 TEST_F(StoreLogTest, ConcurrentAppendersOnSeveralHandlesNeverBreakTheChain) {
   constexpr int kProcesses = 3, kThreads = 4, kEach = 40;
   std::vector<Process> ps;
+  ps.reserve(kProcesses);
   for (int i = 0; i < kProcesses; ++i) ps.push_back(Start());
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;

@@ -494,36 +494,53 @@ absl::StatusOr<uint64_t> Log::DropThrough(uint64_t seq, const std::string& hash)
   return dropped;
 }
 
-// An append waiting for its batch (AppendToStore).
-struct Log::Pending {
-  Entry entry;
+absl::StatusOr<uint64_t> Log::Append(Entry e) {
   absl::StatusOr<uint64_t> result = absl::UnknownError("not written");
-  bool done = false;
-};
-
-absl::StatusOr<uint64_t> Log::AppendToStore(Entry e) {
-  Pending p{std::move(e)};
-  std::unique_lock<std::mutex> l(batch_mu_);
-  queue_.push_back(&p);
-  while (!p.done) {
-    if (flushing_) {
-      batch_cv_.wait(l);
-      continue;
-    }
-    // No batch in flight: this appender writes every entry waiting, its own among them.
-    flushing_ = true;
-    std::vector<Pending*> batch;
-    batch.swap(queue_);
-    l.unlock();
-    FlushToStore(batch);
-    l.lock();
-    flushing_ = false;
+  bool written = false;
+  AppendAsync(std::move(e), [&](absl::StatusOr<uint64_t> r) {
+    std::lock_guard<std::mutex> l(batch_mu_);
+    result = std::move(r);
+    written = true;
     batch_cv_.notify_all();
-  }
-  return p.result;
+  });
+  std::unique_lock<std::mutex> l(batch_mu_);
+  batch_cv_.wait(l, [&] { return written; });
+  return result;
 }
 
-void Log::FlushToStore(const std::vector<Pending*>& batch) {
+void Log::AppendAsync(Entry e, Done done) {
+  std::unique_lock<std::mutex> l(batch_mu_);
+  queue_.push_back(Pending{std::move(e), std::move(done)});
+  if (flushing_) return;  // the appender writing now writes this one next
+  // No batch in flight: this appender writes every entry waiting, its own first, and then
+  // those that arrived meanwhile, until none is left.
+  flushing_ = true;
+  while (!queue_.empty()) {
+    std::vector<Pending> batch;
+    batch.swap(queue_);
+    l.unlock();
+    std::vector<absl::StatusOr<uint64_t>> results;
+    // A batch that cannot be built fails, and the loop goes on: flushing_ must be reset.
+    try {
+      results = in_store() ? FlushToStore(batch) : WriteBatch(batch);
+    } catch (const std::bad_alloc&) {
+      results.assign(batch.size(),
+                     absl::ResourceExhaustedError(Cat(where(), ": out of memory for an entry")));
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      // Another appender's continuation: whatever it throws stays there.
+      try {
+        batch[i].done(std::move(results[i]));
+      } catch (...) {  // NOLINT(bugprone-empty-catch)
+      }
+    }
+    batch.clear();
+    l.lock();
+  }
+  flushing_ = false;
+}
+
+std::vector<absl::StatusOr<uint64_t>> Log::FlushToStore(std::vector<Pending>& batch) {
   std::vector<uint64_t> last(batch.size());
   absl::StatusOr<uint64_t> st = db_->Append([&](uint64_t seq, const std::string& hash) {
     std::vector<store::AuditRow> rows;
@@ -531,7 +548,7 @@ void Log::FlushToStore(const std::vector<Pending*>& batch) {
     const std::string now = common::FormatTimestamp(common::NowMicros());
     for (size_t i = 0; i < batch.size(); ++i) {
       // Copied: `make` runs again when another process appended first.
-      for (Entry& part : Split(batch[i]->entry)) {
+      for (Entry& part : Split(batch[i].entry)) {
         part.seq = ++seq;
         part.time = now;
         part.prev = prev;
@@ -543,19 +560,23 @@ void Log::FlushToStore(const std::vector<Pending*>& batch) {
     }
     return absl::StatusOr<std::vector<store::AuditRow>>(std::move(rows));
   });
+  std::vector<absl::StatusOr<uint64_t>> results;
+  results.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i]->result = st.ok() ? absl::StatusOr<uint64_t>(last[i]) : st.status();
-    batch[i]->done = true;
+    results.push_back(st.ok() ? absl::StatusOr<uint64_t>(last[i]) : st.status());
   }
+  return results;
 }
 
-absl::StatusOr<uint64_t> Log::Append(Entry e) {
-  if (in_store()) return AppendToStore(std::move(e));
+std::vector<absl::StatusOr<uint64_t>> Log::WriteBatch(std::vector<Pending>& batch) {
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
-  ACCORD_ASSIGN_OR_RETURN(Head h, LockAndHead(&lock));
-  // PERF: the lines are built in a buffer kept from append to append, from the entry as it
-  // is (a TAXII page's entry is ~9 KB, and was copied twice on its way to write(2)).
+  absl::StatusOr<Head> head = LockAndHead(&lock);
+  if (!head.ok()) return std::vector<absl::StatusOr<uint64_t>>(batch.size(), head.status());
+  Head h = *std::move(head);
+  // PERF: the lines are built in a buffer kept from append to append, from the entries as
+  // they are (a TAXII page's entry is ~9 KB, and was copied twice on its way to write(2)),
+  // and the batch goes out in one write, with one lock and one head record for all of it.
   lines_.clear();
   const std::string now = common::FormatTimestamp(common::NowMicros());
   const uint64_t size = h.size;
@@ -563,15 +584,24 @@ absl::StatusOr<uint64_t> Log::Append(Entry e) {
     h.hash = AppendLine(part, ++h.seq, now, h.hash, &lines_);
     lines_.push_back('\n');
   };
-  if (std::max({e.objects.size(), e.denied.size(), e.redacted.size()}) <= kMaxVersionsPerEntry) {
-    add(e);
-  } else {
-    for (const Entry& part : Split(std::move(e))) add(part);
+  std::vector<uint64_t> last(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Entry& e = batch[i].entry;
+    if (std::max({e.objects.size(), e.denied.size(), e.redacted.size()}) <= kMaxVersionsPerEntry) {
+      add(e);
+    } else {
+      for (const Entry& part : Split(std::move(e))) add(part);
+    }
+    last[i] = h.seq;
   }
   const absl::Status written = WriteLocked(lines_, size, &h);
   if (lines_.capacity() > (1u << 20)) std::string().swap(lines_);  // after a huge one
-  ACCORD_RETURN_IF_ERROR(written);
-  return h.seq;
+  std::vector<absl::StatusOr<uint64_t>> results;
+  results.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    results.push_back(written.ok() ? absl::StatusOr<uint64_t>(last[i]) : written);
+  }
+  return results;
 }
 
 absl::Status Log::AppendCopied(const std::vector<store::AuditRow>& rows) {

@@ -278,13 +278,17 @@ struct Service::Impl {
   // its audit entry, and keep it with the cached page for every later delivery.
   static inline thread_local audit::Entry* tl_delivery = nullptr;
 
-  // Appends the audit entry of one delivery of a page to `audience` (issue 13). A failure
-  // to record fails the response: nothing leaves unrecorded.
-  std::optional<Error> AuditDelivery(char kind, const std::string& collection,
-                                     const policy::Audience& audience, audit::Entry e) {
-    if (!opts.audit) return std::nullopt;
-    if (e.action.empty()) return std::nullopt;  // no page was sent (an error answer)
-    if (e.objects.empty() && e.denied.empty() && e.detail.empty()) return std::nullopt;
+  // Answers `res` (a page for `audience`) once the audit entry of its delivery is written
+  // (issue 13): nothing leaves unrecorded, and a failure to record fails the response (a full
+  // disk is a 507, with Retry-After, for reads too). The answer is deferred and the entry
+  // appended from there (audit::Log::AppendAsync), so that a worker never waits for another
+  // worker's append: when the log is busy, the thread writing it writes this entry with its
+  // own batch, and sends this answer.
+  void SendAudited(char kind, const std::string& collection, const policy::Audience& audience,
+                   audit::Entry e, const std::string& request_id, http::Response& res) {
+    if (!opts.audit) return;
+    if (e.action.empty()) return;  // no page was sent (an error answer)
+    if (e.objects.empty() && e.denied.empty() && e.detail.empty()) return;
     const policy::Exit exit = kind == 'm'   ? policy::Exit::kTaxiiManifest
                               : kind == 'O' ? policy::Exit::kTaxiiObject
                               : kind == 'v' ? policy::Exit::kTaxiiVersions
@@ -293,10 +297,17 @@ struct Service::Impl {
     e.exit = std::string(policy::ExitName(exit));
     e.collection = collection;
     e.peer = audience.kind == policy::Audience::Kind::kPeer ? audience.name : std::string();
-    auto st = opts.audit->Append(std::move(e));
-    // Nothing leaves unrecorded: a full disk is a 507 (with Retry-After) for reads too.
-    if (!st.ok()) return FromStatus(st.status(), "Audit log unavailable");
-    return std::nullopt;
+    http::Response ready = std::move(res);
+    res = http::Response();
+    res.deferred = [this, e = std::move(e), ready = std::move(ready),
+                    request_id](http::Response::Send send) mutable {
+      opts.audit->AppendAsync(
+          std::move(e), [ready = std::move(ready), send = std::move(send),
+                         request_id](const absl::StatusOr<uint64_t>& r) mutable {
+            send(r.ok() ? std::move(ready)
+                        : ToResponse(FromStatus(r.status(), "Audit log unavailable"), request_id));
+          });
+    };
   }
 
   template <typename Fill>
@@ -311,10 +322,7 @@ struct Service::Impl {
     if (opts.response_cache_bytes == 0) {
       std::optional<Error> e = fill();
       if (e || res.status != 200) return e;
-      if (auto a = AuditDelivery(kind, collection, audience, std::move(delivery))) {
-        res.body.clear();
-        return a;
-      }
+      SendAudited(kind, collection, audience, std::move(delivery), req.id, res);
       return std::nullopt;
     }
     std::string audience_key = gate->CacheKey(audience);
@@ -341,19 +349,14 @@ struct Service::Impl {
         res.SetHeader("X-TAXII-Date-Added-First", p->added_first);
         res.SetHeader("X-TAXII-Date-Added-Last", p->added_last);
       }
-      if (auto a = AuditDelivery(kind, collection, audience, p->delivery)) {
-        res.shared_body.reset();
-        return a;
-      }
       res.shared_body = std::shared_ptr<const std::string>(p, &p->body);
+      SendAudited(kind, collection, audience, p->delivery, req.id, res);
       return std::nullopt;
     }
     std::optional<Error> e = fill();
     if (e || res.status != 200) return e;
-    if (auto a = AuditDelivery(kind, collection, audience, delivery)) {
-      res.body.clear();
-      return a;
-    }
+    // Cached before its delivery is recorded: a delivery whose entry fails is not answered,
+    // and every later one from the cache writes its own entry.
     auto page = std::make_shared<PageCache::Page>();
     for (const auto& [k, v] : res.headers) {
       if (k == "X-TAXII-Date-Added-First") page->added_first = v;
@@ -363,11 +366,12 @@ struct Service::Impl {
     page->stamp_external = external;
     page->stamp_policy = policy_generation;
     page->filled = now;
-    page->delivery = std::move(delivery);
+    page->delivery = delivery;
     page->body = std::move(res.body);
     res.body.clear();
     res.shared_body = std::shared_ptr<const std::string>(page, &page->body);
     pages.Put(key, std::move(page));
+    SendAudited(kind, collection, audience, std::move(delivery), req.id, res);
     return std::nullopt;
   }
 

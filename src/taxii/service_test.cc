@@ -5,13 +5,20 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "accord/audit/log.h"
 #include "accord/http/auth.h"
 #include "accord/http/message.h"
 #include "accord/http/server.h"
@@ -307,6 +314,84 @@ TEST_F(ServicePages, StatusListsFailuresUpToTheCap) {
     ++listed;
   }
   EXPECT_EQ(listed, 3u) << st;
+}
+
+// Issue 13: a page leaves only once its audit entry is written. While another thread writes
+// the log (here: held inside its entry's continuation), the page's answer is deferred, and
+// the handler's worker is free; the thread writing the log writes the page's entry next and
+// then sends the answer.
+TEST_F(ServicePages, APageIsAnsweredOnlyOnceItsAuditEntryIsWritten) {
+  auto log = audit::Log::Open(dir_, nullptr);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ServiceOptions opts;
+  opts.audit = log->get();
+  service_ = std::make_unique<Service>(failing_.get(), auth_.get(), opts);
+  ASSERT_EQ(Call("POST", "/api/collections/" + collection_ + "/objects/",
+                 "{\"objects\":[" + Note(7, 10) + "]}")
+                .status,
+            202);
+  auto egress_lines = [&] {
+    std::ifstream in(dir_ + "/audit.log");
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) {
+      if (l.find("\"action\":\"egress\"") != std::string::npos) out.push_back(l);
+    }
+    return out;
+  };
+  ASSERT_TRUE(egress_lines().empty());
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool holding = false, release = false;
+  std::thread holder([&] {
+    audit::Entry e;
+    e.actor = "user:holder";
+    e.action = "test";
+    (*log)->AppendAsync(std::move(e), [&](const absl::StatusOr<uint64_t>&) {
+      std::unique_lock<std::mutex> l(mu);
+      holding = true;
+      cv.notify_all();
+      cv.wait(l, [&] { return release; });
+    });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return holding; });
+  }
+  http::Request rq;
+  rq.method = "GET";
+  rq.path = "/api/collections/" + collection_ + "/objects/";
+  rq.target = rq.path;
+  rq.headers = {{"authorization", "Bearer " + key_},
+                {"accept", std::string(http::kTaxiiMediaType)}};
+  http::Response rs;
+  service_->Handle(rq, rs);
+  ASSERT_TRUE(static_cast<bool>(rs.deferred)) << "a page was answered at once: " << rs.status;
+  std::optional<http::Response> sent;
+  rs.deferred([&](http::Response r) {
+    std::lock_guard<std::mutex> l(mu);
+    sent = std::move(r);
+  });
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_FALSE(sent.has_value()) << "the page left before its audit entry was written";
+    EXPECT_TRUE(egress_lines().empty());
+    release = true;
+    cv.notify_all();
+  }
+  holder.join();
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(sent->status, 200) << sent->Body();
+  EXPECT_NE(std::string(sent->Body()).find("note--00000000-0000-4000-8000-000000000007"),
+            std::string::npos)
+      << sent->Body();
+  std::vector<std::string> egress = egress_lines();
+  ASSERT_EQ(egress.size(), 1u);
+  EXPECT_NE(egress[0].find("[\"note--00000000-0000-4000-8000-000000000007\","), std::string::npos)
+      << egress[0];
+  auto report = (*log)->Verify({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
 }
 
 }  // namespace

@@ -15,9 +15,10 @@
 // checkpoints (checkpoint.h), which peers may keep as witnesses.
 //
 // Appends are serialised across processes (a server and the CLI write the same log) by an
-// exclusive flock on the log file; each entry is written with one write(2) on an O_APPEND
-// descriptor. An entry is flushed to the kernel when Append returns, not fsynced: a
-// checkpoint fsyncs the log before it signs the head.
+// exclusive flock on the log file; within a process, the entries that arrive while one batch
+// is written are written next, together, with one write(2) on an O_APPEND descriptor. An
+// entry is flushed to the kernel when Append returns (or AppendAsync's `done` is called), not
+// fsynced: a checkpoint fsyncs the log before it signs the head.
 //
 // Thread safety: Log's methods may be called concurrently.
 #pragma once
@@ -143,6 +144,15 @@ class Log {
   /// versions in one list), with seq, time, prev and hash filled in. Returns the last seq.
   absl::StatusOr<uint64_t> Append(Entry e);
 
+  /// Called once with what Append would have returned.
+  using Done = std::function<void(absl::StatusOr<uint64_t>)>;
+  /// Appends `e` as Append does, without waiting for another thread's append: when one is
+  /// being written, `e` is queued, and the thread writing writes every entry queued meanwhile
+  /// in one batch (one lock, one write) and calls their `done` (a TAXII page is answered from
+  /// it: a worker never waits for the log). `done` is called exactly once, here or on another
+  /// appender's thread, after the entry was written or failed; it must not block or append.
+  void AppendAsync(Entry e, Done done);
+
   /// The head as the log file has it now (under the lock: consistent with other appenders).
   absl::StatusOr<Head> ReadHead();
 
@@ -181,13 +191,18 @@ class Log {
   const std::string& head_path() const { return head_path_; }
 
  private:
-  struct Pending;
+  // An append waiting for its batch.
+  struct Pending {
+    Entry entry;
+    Done done;
+  };
   Log(std::string path, std::string head_path);
-  absl::StatusOr<uint64_t> AppendToStore(Entry e);
+  // Write a batch of AppendAsync's, to the file or the store: one result per entry.
+  std::vector<absl::StatusOr<uint64_t>> WriteBatch(std::vector<Pending>& batch);
+  std::vector<absl::StatusOr<uint64_t>> FlushToStore(std::vector<Pending>& batch);
   // Writes `lines` at the end of the locked file, whose size was `size`, and records `h` (the
   // head after them) as the head.
   absl::Status WriteLocked(const std::string& lines, uint64_t size, Head* h);
-  void FlushToStore(const std::vector<Pending*>& batch);
   absl::Status OpenFile();
   absl::StatusOr<Head> HeadLocked();
   absl::StatusOr<Head> LockAndHead(std::optional<FileLock>* lock);
@@ -198,19 +213,19 @@ class Log {
   int fd_ = -1;
   int head_fd_ = -1;
   bool head_sized_ = false;  // the head file was cut to one record's length by this process
-  std::string lines_;        // Append's lines, under mu_ (kept: no allocation per append)
+  std::string lines_;        // a batch's lines, under mu_ (kept: no allocation per append)
   // The head after this process's last append; valid while the log still has its size.
   Head cached_;
   bool cached_valid_ = false;
 
-  // In the store: the appends waiting, written as one batch by whichever appender finds no
-  // batch in flight (PERF: one transaction for all the entries that arrived during the last
-  // one, as the store's group commit does for objects).
   store::AuditStore* db_ = nullptr;
   std::string where_;
+  // The appends waiting, written as one batch by the appender that finds no batch in flight
+  // (PERF: one write, or one transaction in the store, for all the entries that arrived
+  // during the last one, as the store's group commit does for objects).
   std::mutex batch_mu_;
-  std::condition_variable batch_cv_;
-  std::vector<Pending*> queue_;
+  std::condition_variable batch_cv_;  // Append's wait for its own entry
+  std::vector<Pending> queue_;
   bool flushing_ = false;
 };
 
