@@ -302,8 +302,8 @@ class NodeGate final : public Gate {
       if (refused) return *refused;
     }
     if (peer.redactor) {
-      Redactor::Result r =
-          peer.redactor->Redact(copy.empty() ? std::string_view(object.json) : copy, Lookup());
+      Redactor::Result r = peer.redactor->Redact(
+          copy.empty() ? std::string_view(object.json) : copy, Lookup(), Redactor::Input::kObject);
       if (r.kind == Redactor::Result::Kind::kDropped) {
         Decision d = Decision::Deny(r.reason);
         d.profile = peer.redactor->profile().name;
@@ -479,8 +479,8 @@ class NodeGate final : public Gate {
       if (!rules) rules = Rules();
       auto it = rules->role_redactors.find(audience.role);
       if (it != rules->role_redactors.end()) {
-        Redactor::Result r =
-            it->second->Redact(copy.empty() ? std::string_view(object.json) : copy, Lookup());
+        Redactor::Result r = it->second->Redact(copy.empty() ? std::string_view(object.json) : copy,
+                                                Lookup(), Redactor::Input::kObject);
         if (r.kind == Redactor::Result::Kind::kDropped) {
           d = Decision::Deny(r.reason);
           d.profile = it->second->profile().name;

@@ -255,6 +255,9 @@ TEST_F(RedactionTest, PrecheckTakesOnlyWhatTheWalkLeavesUnchanged) {
   for (const Case& c : cases) {
     const std::string json = head + c.body + tail;
     EXPECT_EQ(redactor_->SurelyUnchanged(json, lookup_), c.surely) << json;
+    // Every case is a JSON object: a caller who says so gets the same answer.
+    EXPECT_EQ(redactor_->SurelyUnchanged(json, lookup_, Redactor::Input::kObject), c.surely)
+        << json;
     Redactor::Result want = (*full)->Redact(json, lookup_);
     if (c.surely) {
       EXPECT_EQ(want.kind, Redactor::Result::Kind::kUnchanged) << json;
@@ -279,6 +282,48 @@ TEST_F(RedactionTest, PrecheckTakesOnlyWhatTheWalkLeavesUnchanged) {
     EXPECT_EQ((*r)->Redact(head + R"("name":"secret",)" + tail, nullptr).kind,
               Redactor::Result::Kind::kRedacted)
         << re;
+  }
+}
+
+// The precheck finds what it looks for (quotes, "--", "://", the dots before an address, a
+// backslash) wherever it falls in the text: each case below is shifted by 0 to 40 bytes, so
+// that every one of them crosses every boundary of the blocks the text is scanned in. What the
+// precheck must say is decided from the profile by hand, as above.
+TEST_F(RedactionTest, PrecheckFindsWhatItLooksForAtEveryOffset) {
+  auto full = Redactor::Create(config_.profiles.at("partners"), /*precheck=*/false);
+  ASSERT_TRUE(full.ok());
+  const std::string tail =
+      R"("pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  struct Case {
+    std::string body;
+    bool surely;
+  };
+  const std::vector<Case> cases = {
+      {R"("x_note":"nothing here",)", true},
+      {R"("object_refs":["email-addr--99999999-9999-4999-8999-999999999999"],)", false},
+      {R"("created_by_ref":"identity--11111111-1111-4111-8111-111111111111",)", false},
+      {R"("x_url":"https://x.example/a?b=1",)", false},
+      {R"("x_url":"https://x.example/a/b",)", true},
+      {R"("x_seen":"from 10.1.2.3",)", false},
+      {R"("x_seen":"from 11.1.2.3",)", true},
+      {R"("x_kind":"individual",)", false},
+      {R"("x_quote":"a \"b\" c",)", true},
+      {R"("x_mail":"a\u0040b.example",)", false},
+  };
+  for (size_t pad = 0; pad <= 40; ++pad) {
+    const std::string head =
+        R"({"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333",)"
+        R"("x_pad":")" +
+        std::string(pad, 'p') + R"(",)";
+    for (const Case& c : cases) {
+      const std::string json = head + c.body + tail;
+      EXPECT_EQ(redactor_->SurelyUnchanged(json, lookup_, Redactor::Input::kObject), c.surely)
+          << json;
+      EXPECT_EQ(redactor_->SurelyUnchanged(json, lookup_), c.surely) << json;
+      if (c.surely) {
+        EXPECT_EQ((*full)->Redact(json, lookup_).kind, Redactor::Result::Kind::kUnchanged) << json;
+      }
+    }
   }
 }
 
@@ -428,11 +473,15 @@ TEST(RedactionPrecheckTest, AgreesWithTheFullWalkOnRealContent) {
     const bool surely = (*fast)->SurelyUnchanged(json, lookup);
     unchanged += want.kind == Redactor::Result::Kind::kUnchanged;
     taken += surely;
+    // The reader's records are JSON objects: the gate's way of asking answers the same.
+    EXPECT_EQ((*fast)->SurelyUnchanged(json, lookup, Redactor::Input::kObject), surely) << id;
     if (surely && want.kind != Redactor::Result::Kind::kUnchanged) {
       ADD_FAILURE() << id << " taken by the precheck, but the walk: " << want.reason;
     }
     Redactor::Result got = (*fast)->Redact(json, lookup);
-    if (got.kind != want.kind || got.json != want.json || got.reason != want.reason) {
+    Redactor::Result as_object = (*fast)->Redact(json, lookup, Redactor::Input::kObject);
+    if (got.kind != want.kind || got.json != want.json || got.reason != want.reason ||
+        as_object.kind != want.kind || as_object.json != want.json) {
       ADD_FAILURE() << id << ": Redact differs from the full walk";
       if (++mismatches > 5) break;
     }

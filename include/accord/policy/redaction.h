@@ -104,12 +104,21 @@ class Redactor {
     std::vector<std::string> actions;  ///< kRedacted: each kind of change, with counts
   };
 
+  /// What the caller knows of the text it passes.
+  enum class Input {
+    kAny,     ///< anything a partner or a file gave: what is not a JSON object is dropped
+    kObject,  ///< a JSON object: a stored object's JSON (the store keeps nothing else), or a
+              ///< copy the gate made of one; not parsed again to find that out
+  };
+
   /// What the profile does to one object. Not JSON, or not an object: kDropped (fail closed).
-  Result Redact(std::string_view object_json, const Lookup& lookup) const;
+  Result Redact(std::string_view object_json, const Lookup& lookup,
+                Input input = Input::kAny) const;
 
   /// True only when Redact would return kUnchanged, decided on the raw text without building
   /// a DOM (Redact asks it first). False says nothing: the object may still be unchanged.
-  bool SurelyUnchanged(std::string_view object_json, const Lookup& lookup) const;
+  bool SurelyUnchanged(std::string_view object_json, const Lookup& lookup,
+                       Input input = Input::kAny) const;
 
   const RedactionProfile& profile() const { return profile_; }
 
