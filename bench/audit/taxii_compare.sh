@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Several builds serving copies of one store, measured in turns with wrk (issue 13's overhead,
+# docs/PERFORMANCE.md): for each server and round, requests/s, its ratio to the first server
+# of the list in the same round, the server's CPU time per request (utime + stime) and the
+# whole machine's busy time per request (wrk's own CPU and the kernel's writeback included).
+# The order rotates each round (first to last, then last to first), so that no server is
+# always measured after another. Every request is a different 100-object page (next cursors
+# and a counter, so the page cache misses), as in taxii_overhead.sh.
+# RULES=full (environment): every server but the first gets the redaction profiles of
+# taxii_overhead.sh and is read by an analyst with the `partners` profile; the first is read
+# by its admin (it is meant to be the baseline, which may predate the profiles).
+# Usage: [RULES=full] bench/audit/taxii_compare.sh ROUNDS DURATION NAME=BINARY...
+#   e.g. bench/audit/taxii_compare.sh 6 5s base=/tmp/accord-probe new=build-rel/src/cli/accord
+# A BINARY may be a wrapper script that sets an environment and execs a build.
+set -euo pipefail
+ROUNDS=$1; DUR=$2; shift 2
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/accord-audit-compare.XXXXXX)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+python3 "$HERE/taxii/gen.py" 20000 "$WORK/ind.jsonl" 1 >/dev/null
+FIRST_BIN=${1#*=}
+"$FIRST_BIN" import --data "$WORK/src" -q "$WORK/ind.jsonl"
+NAMES=(); PORTS=(); KEYS=(); SPIDS=()
+for spec in "$@"; do
+  name=${spec%%=*}; bin=${spec#*=}
+  cp -a "$WORK/src" "$WORK/$name"
+  rm -f "$WORK/$name/audit.log" "$WORK/$name/audit.head"
+  key=""
+  if [ "${RULES:-empty}" = full ] && [ ${#NAMES[@]} -gt 0 ]; then
+    cat >"$WORK/$name/accord.toml" <<'TOML'
+[redaction.profiles.partners]
+drop_types = ["email-addr", "user-account"]
+drop_identity_classes = ["individual"]
+victim_ranges = ["198.51.100.0/24", "203.0.113.0/24"]
+strip_url_query = true
+text_patterns = ['[\w.+-]+@[\w-]+\.[\w.]+']
+[redaction.profiles.public]
+drop_types = ["email-addr", "user-account", "observed-data"]
+[redaction.roles]
+analyst = "partners"
+reader = "public"
+TOML
+    "$bin" user add ana --role analyst --data "$WORK/$name" >/dev/null 2>&1
+    key=$("$bin" key create ana --data "$WORK/$name" | head -1)
+    "$bin" collection grant default ana --read --data "$WORK/$name" >/dev/null
+  fi
+  "$bin" serve --data "$WORK/$name" --listen 127.0.0.1:0 --access-log "" >"$WORK/$name.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do grep -q listening "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
+  # The server's own pid (BINARY may be a wrapper that execs it: the same pid then).
+  SPIDS+=("${PIDS[-1]}")
+  [ -z "$key" ] && [ -f "$WORK/$name/admin.key" ] && key=$(cat "$WORK/$name/admin.key")
+  NAMES+=("$name"); KEYS+=("$key")
+  PORTS+=("$(grep -o '127.0.0.1:[0-9]*' "$WORK/$name.out" | head -1 | cut -d: -f2)")
+done
+python3 "$HERE/taxii/pages_lua.py" "http://127.0.0.1:${PORTS[0]}/api/collections/default/objects/?limit=100" \
+  "Authorization: Bearer ${KEYS[0]}" "$WORK/pages.lua" 190
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+run() {  # PORT KEY -> "requests req/s"
+  wrk -t2 -c8 -d"$DUR" -s "$WORK/pages.lua" -H "Accept: application/taxii+json;version=2.1" \
+    -H "Authorization: Bearer $2" "http://127.0.0.1:$1/api/collections/default/objects/?limit=100" |
+    awk '/^Requests\/sec/ {r = $2} /requests in/ {n = $1} END {print n, r}'
+}
+n=${#NAMES[@]}
+for i in $(seq 0 $((n - 1))); do run "${PORTS[$i]}" "${KEYS[$i]}" >/dev/null; done  # warm
+tick=$(getconf CLK_TCK)
+echo "rules: ${RULES:-empty}"
+for r in $(seq "$ROUNDS"); do
+  declare -A rps=() line=()
+  for k in $(seq 0 $((n - 1))); do
+    if ((r % 2)); then i=$k; else i=$((n - 1 - k)); fi
+    c0=$(cpu "${SPIDS[$i]}"); b0=$(busy)
+    read -r reqs rate < <(run "${PORTS[$i]}" "${KEYS[$i]}")
+    c1=$(cpu "${SPIDS[$i]}"); b1=$(busy)
+    rps[$i]=$rate
+    line[$i]=$(python3 -c "print('%.1f us/req server, %.1f us/req machine' % (($c1 - $c0) * 1e6 / $tick / $reqs, ($b1 - $b0) * 1e6 / $tick / $reqs))")
+  done
+  for i in $(seq 0 $((n - 1))); do
+    echo "round $r ${NAMES[$i]}: ${rps[$i]} req/s ($(python3 -c "print('%.3f' % (${rps[$i]} / ${rps[0]}))")), ${line[$i]}"
+  done
+done
