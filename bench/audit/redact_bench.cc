@@ -1,8 +1,9 @@
 // What a role's redaction profile costs per object read (issue 13, "Overhead", rules full;
 // docs/PERFORMANCE.md): Redactor::Redact, with its precheck, on the objects and the profile of
-// `bench/audit/taxii_overhead.sh` with RULES=full, read as the gate reads them (stored JSON
-// objects, Redactor::Input::kObject) (indicators of one IPv4 address each, as
-// bench/taxii/gen.py writes them; the profile `partners`, which leaves them unchanged).
+// `bench/audit/taxii_overhead.sh` with RULES=full (profile `partners` of
+// bench/audit/rules-full/accord.toml, which leaves them unchanged; indicators of one IPv4
+// address each, as bench/taxii/gen.py writes them), read as the gate reads them (stored JSON
+// objects, Redactor::Input::kObject).
 //
 // Usage: build-rel/bench/audit/redact_bench [--benchmark_repetitions=3]
 #include <benchmark/benchmark.h>
@@ -37,15 +38,7 @@ std::vector<std::string> Indicators(int n) {
 
 const std::shared_ptr<const accord::policy::Redactor>& Partners() {
   static const std::shared_ptr<const accord::policy::Redactor> r = [] {
-    auto config = accord::policy::ParseRedactionConfig(R"(
-[redaction.profiles.partners]
-drop_types = ["email-addr", "user-account"]
-drop_identity_classes = ["individual"]
-victim_ranges = ["198.51.100.0/24", "203.0.113.0/24"]
-strip_url_query = true
-text_patterns = ['[\w.+-]+@[\w-]+\.[\w.]+']
-)",
-                                                       "bench");
+    auto config = accord::policy::LoadRedactionConfig(ACCORD_BENCH_RULES_FULL_DIR);
     if (!config.ok()) std::abort();
     auto made = accord::policy::Redactor::Create(config->profiles.at("partners"));
     if (!made.ok()) std::abort();

@@ -6,9 +6,9 @@
 # The order rotates each round (first to last, then last to first), so that no server is
 # always measured after another. Every request is a different 100-object page (next cursors
 # and a counter, so the page cache misses), as in taxii_overhead.sh.
-# RULES=full (environment): every server but the first gets the redaction profiles of
-# taxii_overhead.sh and is read by an analyst with the `partners` profile; the first is read
-# by its admin (it is meant to be the baseline, which may predate the profiles).
+# RULES=full (environment): every server but the first gets rules-full/accord.toml and is
+# read by an analyst, under the `partners` profile; the first is read by its admin (it is
+# meant to be the baseline, which may predate the profiles).
 # Usage: [RULES=full] bench/audit/taxii_compare.sh ROUNDS DURATION NAME=BINARY...
 #   e.g. bench/audit/taxii_compare.sh 6 5s base=/tmp/accord-probe new=build-rel/src/cli/accord
 # A BINARY may be a wrapper script that sets an environment and execs a build.
@@ -28,19 +28,7 @@ for spec in "$@"; do
   rm -f "$WORK/$name/audit.log" "$WORK/$name/audit.head"
   key=""
   if [ "${RULES:-empty}" = full ] && [ ${#NAMES[@]} -gt 0 ]; then
-    cat >"$WORK/$name/accord.toml" <<'TOML'
-[redaction.profiles.partners]
-drop_types = ["email-addr", "user-account"]
-drop_identity_classes = ["individual"]
-victim_ranges = ["198.51.100.0/24", "203.0.113.0/24"]
-strip_url_query = true
-text_patterns = ['[\w.+-]+@[\w-]+\.[\w.]+']
-[redaction.profiles.public]
-drop_types = ["email-addr", "user-account", "observed-data"]
-[redaction.roles]
-analyst = "partners"
-reader = "public"
-TOML
+    cp "$HERE/audit/rules-full/accord.toml" "$WORK/$name/accord.toml"
     "$bin" user add ana --role analyst --data "$WORK/$name" >/dev/null 2>&1
     key=$("$bin" key create ana --data "$WORK/$name" | head -1)
     "$bin" collection grant default ana --read --data "$WORK/$name" >/dev/null

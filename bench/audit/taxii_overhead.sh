@@ -5,9 +5,9 @@
 # ROUNDS times; the ratio is the median of the per-round ratios. Each server's page cache is on, as deployed, but
 # the cursors make every request a miss.
 # RULES=full (environment): ACCORD's node has redaction profiles and a profile for the analyst
-# role in accord.toml, and its pages are read by an analyst (granted the collection) instead of
-# the admin, so that every object is checked against the profile (the generated indicators
-# pass it unchanged: the measure is of the checking).
+# role (rules-full/accord.toml), and its pages are read by an analyst (granted the
+# collection) instead of the admin, so that every object is checked against the profile (the
+# generated indicators pass it unchanged: the measure is of the checking).
 # Usage: [RULES=full] bench/audit/taxii_overhead.sh ACCORD BASELINE [N=20000] [DURATION=5s] [ROUNDS=5] [CONN=8]
 set -euo pipefail
 ACCORD=$(realpath "$1"); BASELINE=$(realpath "$2")
@@ -33,19 +33,7 @@ cp -a "$WORK/base" "$WORK/audit"
 rm -f "$WORK/audit/audit.log" "$WORK/audit/audit.head"
 AUSER=""
 if [ "${RULES:-empty}" = full ]; then
-  cat >"$WORK/audit/accord.toml" <<'TOML'
-[redaction.profiles.partners]
-drop_types = ["email-addr", "user-account"]
-drop_identity_classes = ["individual"]
-victim_ranges = ["198.51.100.0/24", "203.0.113.0/24"]
-strip_url_query = true
-text_patterns = ['[\w.+-]+@[\w-]+\.[\w.]+']
-[redaction.profiles.public]
-drop_types = ["email-addr", "user-account", "observed-data"]
-[redaction.roles]
-analyst = "partners"
-reader = "public"
-TOML
+  cp "$HERE/audit/rules-full/accord.toml" "$WORK/audit/accord.toml"
   "$ACCORD" user add ana --role analyst --data "$WORK/audit" >/dev/null
   AUSER=$("$ACCORD" key create ana --data "$WORK/audit" | head -1)
   "$ACCORD" collection grant default ana --read --data "$WORK/audit" >/dev/null

@@ -346,6 +346,16 @@ std::string RequiredBytes(std::string_view re) {
   return out;
 }
 
+// Whether the string of `raw` whose closing quote is at `close` is a member name: the next
+// byte but whitespace is a ':'.
+bool IsMemberName(std::string_view raw, size_t close) {
+  size_t k = close + 1;
+  while (k < raw.size() && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\n' || raw[k] == '\r')) {
+    ++k;
+  }
+  return k < raw.size() && raw[k] == ':';
+}
+
 // Calls f(raw bytes) for each string in the JSON text `raw` that is a value, not a member
 // name, until f returns false. False when f did, or a string does not end.
 template <typename F>
@@ -370,9 +380,7 @@ bool StringValues(std::string_view raw, F f) {
     }
     if (e >= n) return false;
     i = e;
-    size_t k = e + 1;
-    while (k < n && (base[k] == ' ' || base[k] == '\t' || base[k] == '\n' || base[k] == '\r')) ++k;
-    if (k < n && base[k] == ':') continue;
+    if (IsMemberName(raw, e)) continue;
     if (!f(raw.substr(b, e - b))) return false;
   }
   return true;
@@ -834,12 +842,7 @@ bool Redactor::SurelyUnchanged(std::string_view raw, const Lookup& lookup, Input
     size_t d = 0;  // the first "--" not before the current string
     for (size_t i = 0; ok && i < q.size(); i += 2) {
       const size_t b = q[i] + 1, e = q[i + 1];
-      size_t k = e + 1;
-      while (k < raw.size() &&
-             (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\n' || raw[k] == '\r')) {
-        ++k;
-      }
-      if (k < raw.size() && raw[k] == ':') continue;  // a member name
+      if (IsMemberName(raw, e)) continue;
       while (d < scan.dashes.size() && scan.dashes[d] < b) ++d;
       const size_t dd = d < scan.dashes.size() && scan.dashes[d] + 1 < e ? scan.dashes[d] - b
                                                                          : std::string_view::npos;
