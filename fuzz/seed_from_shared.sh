@@ -42,7 +42,7 @@ PY
       [ -f "$zj/$log.log.gz" ] && { zcat "$zj/$log.log.gz" | head -n 5 > "$dir/shared-zeekjson-$log" || true; }
     done
     ;;
-  stix)
+  stix | redaction)
     tmp=$(mktemp -d)
     tar -xzf "$shared/data/stix/oasis-cti-documentation-examples.tar.gz" -C "$tmp" 2>/dev/null || true
     find "$tmp" -name '*.json' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true

@@ -286,7 +286,7 @@ TEST_F(RedactionTest, PrecheckTakesOnlyWhatTheWalkLeavesUnchanged) {
 }
 
 // The precheck finds what it looks for (quotes, "--", "://", the dots before an address, a
-// backslash) wherever it falls in the text: each case below is shifted by 0 to 40 bytes, so
+// backslash) wherever it falls in the text: each case below is shifted by 0 to 70 bytes, so
 // that every one of them crosses every boundary of the blocks the text is scanned in. What the
 // precheck must say is decided from the profile by hand, as above.
 TEST_F(RedactionTest, PrecheckFindsWhatItLooksForAtEveryOffset) {
@@ -310,7 +310,7 @@ TEST_F(RedactionTest, PrecheckFindsWhatItLooksForAtEveryOffset) {
       {R"("x_quote":"a \"b\" c",)", true},
       {R"("x_mail":"a\u0040b.example",)", false},
   };
-  for (size_t pad = 0; pad <= 40; ++pad) {
+  for (size_t pad = 0; pad <= 70; ++pad) {  // every offset in a 64-byte block of the scan
     const std::string head =
         R"({"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333",)"
         R"("x_pad":")" +
