@@ -5,15 +5,23 @@
 // address each, as bench/taxii/gen.py writes them), read as the gate reads them (stored JSON
 // objects, Redactor::Input::kObject).
 //
+// BM_GateAdmitPage: the node gate's decisions for a 100-object page read by an analyst whose
+// role has that profile (policy::Gate::Admit per object, as EgressReader::AdmitAll calls it),
+// on one thread and on two at once (two handler threads serving pages).
+//
 // Usage: build-rel/bench/audit/redact_bench [--benchmark_repetitions=3]
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "accord/policy/gate.h"
 #include "accord/policy/redaction.h"
+#include "accord/store/store.h"
 
 namespace {
 
@@ -61,6 +69,65 @@ void BM_RedactUnchangedIndicator(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RedactUnchangedIndicator);
+
+// The rules of a node with the full-rules configuration and no peer.
+class Directory final : public accord::policy::PeerDirectory {
+ public:
+  absl::StatusOr<accord::policy::FederationRules> Load() override {
+    accord::policy::FederationRules r;
+    r.role_redactors["analyst"] = Partners();
+    r.fingerprint = "bench";
+    return r;
+  }
+  absl::StatusOr<std::string> Sign(std::string_view json) override { return std::string(json); }
+};
+
+accord::policy::Gate& NodeGate() {
+  static accord::policy::Gate* const gate = [] {
+    static std::unique_ptr<accord::store::Store> store;
+    static const std::string dir = (std::filesystem::temp_directory_path() /
+                                    ("accord-redact-bench-" + std::to_string(getpid())))
+                                       .string();
+    std::filesystem::remove_all(dir);
+    accord::store::Options o;
+    o.dir = dir;
+    auto s = accord::store::Store::Open(o);
+    if (!s.ok()) std::abort();
+    store = std::move(*s);
+    std::atexit([] {
+      store.reset();
+      std::filesystem::remove_all(dir);
+    });
+    accord::policy::NodeGateOptions go;
+    go.peers = std::make_shared<Directory>();
+    return accord::policy::NewNodeGate(store.get(), go).release();
+  }();
+  return *gate;
+}
+
+void BM_GateAdmitPage(benchmark::State& state) {
+  std::vector<accord::store::StoredObject> page;
+  for (std::string& json : Indicators(100)) {
+    accord::store::StoredObject o;
+    o.type = "indicator";
+    o.id = json.substr(json.find("indicator--"), 47);
+    o.json = std::move(json);
+    page.push_back(std::move(o));
+  }
+  accord::policy::Gate& gate = NodeGate();
+  const auto analyst = accord::policy::Audience::User("ana", "analyst");
+  const auto exit = accord::policy::Exit::kTaxiiObjects;
+  size_t allowed = 0;
+  for (auto _ : state) {
+    if (!gate.CheckExit(analyst, exit).ok()) state.SkipWithError("exit closed");
+    for (const auto& o : page) {
+      allowed += gate.Admit(o, analyst, exit).verdict == accord::policy::Decision::Verdict::kAllow;
+    }
+  }
+  if (allowed != page.size() * state.iterations()) state.SkipWithError("not all allowed");
+  state.SetItemsProcessed(static_cast<int64_t>(page.size()) * state.iterations());
+}
+BENCHMARK(BM_GateAdmitPage)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 

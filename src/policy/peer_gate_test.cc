@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "accord/common/strings.h"
 #include "accord/policy/egress_reader.h"
@@ -105,6 +106,25 @@ class PeerGateTest : public ::testing::Test {
     gate_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+  // [redaction.roles]: readers get the profile "readers", which strips URL queries.
+  void GiveReadersAProfile() {
+    RedactionProfile profile;
+    profile.name = "readers";
+    profile.strip_url_query = true;
+    auto redactor = Redactor::Create(profile);
+    ASSERT_TRUE(redactor.ok());
+    dir_peers_->rules.role_redactors["reader"] = *redactor;
+    dir_peers_->rules.fingerprint = "v2";
+  }
+  // A note with a URL query in its content.
+  static store::StoredObject NoteWithQuery() {
+    store::StoredObject o;
+    o.id = "note--00000000-0000-4000-8000-000000000009";
+    o.type = "note";
+    o.json =
+        R"({"type":"note","id":"note--00000000-0000-4000-8000-000000000009","content":"see https://x.example/a?token=s3cret","object_refs":["indicator--00000000-0000-4000-8000-000000000001"]})";
+    return o;
   }
   void Import(const std::string& collection, const std::string& json) {
     auto txn = store_->BeginImport(collection);
@@ -341,18 +361,8 @@ TEST_F(PeerGateTest, RedactionObservedDataAndSightingsFollowTheAgreement) {
 
 // [redaction.roles]: a reader gets the role's profile; an analyst (no profile) the original.
 TEST_F(PeerGateTest, ARolesProfileRedactsWhatItsUsersRead) {
-  RedactionProfile profile;
-  profile.name = "readers";
-  profile.strip_url_query = true;
-  auto redactor = Redactor::Create(profile);
-  ASSERT_TRUE(redactor.ok());
-  dir_peers_->rules.role_redactors["reader"] = *redactor;
-  dir_peers_->rules.fingerprint = "v2";
-  store::StoredObject o;
-  o.id = "note--00000000-0000-4000-8000-000000000009";
-  o.type = "note";
-  o.json =
-      R"({"type":"note","id":"note--00000000-0000-4000-8000-000000000009","content":"see https://x.example/a?token=s3cret","object_refs":["indicator--00000000-0000-4000-8000-000000000001"]})";
+  GiveReadersAProfile();
+  const store::StoredObject o = NoteWithQuery();
   ASSERT_TRUE(gate_->CheckExit(Audience::User("rita", "reader"), Exit::kTaxiiObjects).ok());
   Decision r = gate_->Admit(o, Audience::User("rita", "reader"), Exit::kTaxiiObjects);
   ASSERT_EQ(r.verdict, Decision::Verdict::kReplace) << r.reason;
@@ -360,6 +370,54 @@ TEST_F(PeerGateTest, ARolesProfileRedactsWhatItsUsersRead) {
   EXPECT_NE(r.json.find(R"("content":"see https://x.example/a")"), std::string::npos) << r.json;
   EXPECT_EQ(gate_->Admit(o, Audience::User("ana", "analyst"), Exit::kTaxiiObjects).verdict,
             Decision::Verdict::kAllow);
+}
+
+// A change of the rules reaches the next decision on every thread, including threads that
+// decided under the rules before (each keeps the rules it last read: NodeGate::ThreadRules),
+// and a second gate's rules never stand in for the first's on a thread that used both. By
+// hand: b's agreement takes indicators only, so a malware leaves for b only once a new
+// agreement takes every type; a reader's profile strips the query only once it exists.
+TEST_F(PeerGateTest, ARulesChangeReachesEveryThreadsNextDecision) {
+  const std::string malware_json = Indicator(5, kGreen, "", "malware");
+  store::StoredObject malware;
+  malware.id = "malware--00000000-0000-4000-8000-000000000005";
+  malware.type = "malware";
+  malware.json = malware_json;
+  const store::StoredObject note = NoteWithQuery();
+  const Audience reader = Audience::User("rita", "reader");
+  auto decide = [&](const Object& o, const Audience& a) {
+    EXPECT_TRUE(gate_->CheckExit(a, Exit::kTaxiiObjects).ok());
+    return gate_->Admit(o, a, Exit::kTaxiiObjects).verdict;
+  };
+  // Before: on this thread and on another.
+  EXPECT_EQ(decide(malware, Audience::Peer("b")), Decision::Verdict::kDeny);
+  EXPECT_EQ(decide(note, reader), Decision::Verdict::kAllow);
+  std::thread([&] {
+    EXPECT_EQ(decide(malware, Audience::Peer("b")), Decision::Verdict::kDeny);
+    EXPECT_EQ(decide(note, reader), Decision::Verdict::kAllow);
+  }).join();
+  // A second gate on this thread, with rules of its own in which b takes every type.
+  auto other_dir = std::make_shared<FakeDirectory>();
+  other_dir->rules = dir_peers_->rules;
+  other_dir->rules.peers["b"].types.clear();
+  other_dir->rules.fingerprint = "other";
+  NodeGateOptions go;
+  go.refresh_interval_us = 0;
+  go.peers = other_dir;
+  auto other = NewNodeGate(store_.get(), go);
+  ASSERT_TRUE(other->CheckExit(Audience::Peer("b"), Exit::kTaxiiObjects).ok());
+  EXPECT_NE(other->Admit(malware, Audience::Peer("b"), Exit::kTaxiiObjects).verdict,
+            Decision::Verdict::kDeny);
+  EXPECT_EQ(decide(malware, Audience::Peer("b")), Decision::Verdict::kDeny);  // still the first's
+  // The change: b takes every type; readers get a profile that strips queries.
+  dir_peers_->rules.peers["b"].types.clear();
+  GiveReadersAProfile();
+  EXPECT_NE(decide(malware, Audience::Peer("b")), Decision::Verdict::kDeny);
+  EXPECT_EQ(decide(note, reader), Decision::Verdict::kReplace);
+  std::thread([&] {
+    EXPECT_NE(decide(malware, Audience::Peer("b")), Decision::Verdict::kDeny);
+    EXPECT_EQ(decide(note, reader), Decision::Verdict::kReplace);
+  }).join();
 }
 
 // Issue 13, point 2: a sighting or relationship is at least as restricted as what it refers
