@@ -9,6 +9,11 @@
 # RULES=full (environment): every server but the first gets rules-full/accord.toml and is
 # read by an analyst, under the `partners` profile; the first is read by its admin (it is
 # meant to be the baseline, which may predate the profiles).
+# DATA=real (environment): the store holds real content from ../shared/data instead of
+# 20,000 synthetic indicators of ~350 bytes (the worst case for the audit's share): Unit 42's
+# STIX 2.1 reports (6,216 objects: indicators, relationships, attack patterns, reports) and
+# the DoGood honeypot feed (4,504 indicators of ~1.2 KB).
+# LIMIT (environment): objects per page (100 unless set; each page is one audit entry).
 # Usage: [RULES=full] bench/audit/taxii_compare.sh ROUNDS DURATION NAME=BINARY...
 #   e.g. bench/audit/taxii_compare.sh 6 5s base=/tmp/accord-probe new=build-rel/src/cli/accord
 # A BINARY may be a wrapper script that sets an environment and execs a build.
@@ -18,9 +23,20 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/accord-audit-compare.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-python3 "$HERE/taxii/gen.py" 20000 "$WORK/ind.jsonl" 1 >/dev/null
 FIRST_BIN=${1#*=}
-"$FIRST_BIN" import --data "$WORK/src" -q "$WORK/ind.jsonl"
+if [ "${DATA:-synthetic}" = real ]; then
+  SHARED=${ACCORD_SHARED_DIR:-$HERE/../../shared}
+  mkdir -p "$WORK/real"
+  for t in unit42-stix2-reports dogood-honeypot-stix21-daily; do
+    tar -xzf "$SHARED/data/stix/$t.tar.gz" -C "$WORK/real"
+  done
+  # Real content has conflicting versions (refused and quarantined) and non-STIX files: the
+  # import reports them and exits non-zero; what it accepted is the store.
+  "$FIRST_BIN" import --data "$WORK/src" -q "$WORK/real" 2>"$WORK/import.err" || true
+else
+  python3 "$HERE/taxii/gen.py" 20000 "$WORK/ind.jsonl" 1 >/dev/null
+  "$FIRST_BIN" import --data "$WORK/src" -q "$WORK/ind.jsonl"
+fi
 NAMES=(); PORTS=(); KEYS=(); SPIDS=()
 for spec in "$@"; do
   name=${spec%%=*}; bin=${spec#*=}
@@ -42,19 +58,19 @@ for spec in "$@"; do
   NAMES+=("$name"); KEYS+=("$key")
   PORTS+=("$(grep -o '127.0.0.1:[0-9]*' "$WORK/$name.out" | head -1 | cut -d: -f2)")
 done
-python3 "$HERE/taxii/pages_lua.py" "http://127.0.0.1:${PORTS[0]}/api/collections/default/objects/?limit=100" \
+python3 "$HERE/taxii/pages_lua.py" "http://127.0.0.1:${PORTS[0]}/api/collections/default/objects/?limit=${LIMIT:-100}" \
   "Authorization: Bearer ${KEYS[0]}" "$WORK/pages.lua" 190
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 run() {  # PORT KEY -> "requests req/s"
   wrk -t2 -c8 -d"$DUR" -s "$WORK/pages.lua" -H "Accept: application/taxii+json;version=2.1" \
-    -H "Authorization: Bearer $2" "http://127.0.0.1:$1/api/collections/default/objects/?limit=100" |
+    -H "Authorization: Bearer $2" "http://127.0.0.1:$1/api/collections/default/objects/?limit=${LIMIT:-100}" |
     awk '/^Requests\/sec/ {r = $2} /requests in/ {n = $1} END {print n, r}'
 }
 n=${#NAMES[@]}
 for i in $(seq 0 $((n - 1))); do run "${PORTS[$i]}" "${KEYS[$i]}" >/dev/null; done  # warm
 tick=$(getconf CLK_TCK)
-echo "rules: ${RULES:-empty}"
+echo "rules: ${RULES:-empty}, data: ${DATA:-synthetic}, limit: ${LIMIT:-100}"
 for r in $(seq "$ROUNDS"); do
   declare -A rps=() line=()
   for k in $(seq 0 $((n - 1))); do
