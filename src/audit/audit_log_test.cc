@@ -121,6 +121,28 @@ VerifyReport Check(const TempDir& d, bool with_head = true) {
   return *r;
 }
 
+// A version list is the JSON text of its [id, modified] pairs: written as they are when
+// nothing in them needs escaping, escaped otherwise, the same from a timestamp in microseconds
+// as from its text; Refs() reads back what was pushed. Expected text written by hand
+// (1735689600 s is 2025-01-01T00:00:00Z; 0x01 escapes as \u0001, a quote as \").
+TEST(AuditLog, VersionListsHoldEachVersionAsAJsonPair) {
+  VersionList l;
+  l.push_back("indicator--a", int64_t{1735689600000000});
+  l.push_back("indicator--b", int64_t{1735689600000001});
+  l.push_back(std::string("odd\x01\"id"), int64_t{1735689600000001});
+  l.push_back("indicator--c", "2025-01-01T00:00:00.000Z");
+  EXPECT_EQ(l.json(), R"(["indicator--a","2025-01-01T00:00:00.000000Z"],)"
+                      R"(["indicator--b","2025-01-01T00:00:00.000001Z"],)"
+                      R"(["odd\u0001\"id","2025-01-01T00:00:00.000001Z"],)"
+                      R"(["indicator--c","2025-01-01T00:00:00.000Z"])");
+  EXPECT_EQ(l.size(), 4u);
+  const std::vector<VersionRef> refs = {{"indicator--a", "2025-01-01T00:00:00.000000Z"},
+                                        {"indicator--b", "2025-01-01T00:00:00.000001Z"},
+                                        {std::string("odd\x01\"id"), "2025-01-01T00:00:00.000001Z"},
+                                        {"indicator--c", "2025-01-01T00:00:00.000Z"}};
+  EXPECT_EQ(l.Refs(), refs);
+}
+
 TEST(AuditLog, EntriesChainBySha256OfTheLineWithoutItsHash) {
   TempDir d;
   auto log = Five(d);
