@@ -5,9 +5,11 @@
 // to the file.
 #include "accord/audit/log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -372,6 +374,48 @@ TEST(AuditLog, ConcurrentWritersKeepOneChain) {
               }).ok());
   EXPECT_EQ(by_actor["peer:child"], kChild);
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(by_actor["user:t" + std::to_string(t)], kEach);
+}
+
+// A process that appended may keep the log's lock for a moment (a lease: its next batches
+// then need no lock), but lets it go by itself, whether it goes idle or keeps appending:
+// another open file description of the log (what another process has) gets the lock soon
+// after, with the log still open here. While that one holds it, nothing is appended here.
+TEST(AuditLog, AnAppenderLetsTheLockGoByItself) {
+  TempDir d;
+  auto log = Log::Open(d.path(), nullptr);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append(Write("user:u")).ok());
+  const int fd = ::open(d.log().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto acquire = [&] {  // tried until taken, for at most 10 s (a hang would otherwise be one)
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < until) {
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return false;
+  };
+  EXPECT_TRUE(acquire());  // idle
+  ::flock(fd, LOCK_UN);
+  std::atomic<bool> stop{false};
+  std::atomic<int> appended{0};
+  std::thread busy([&] {
+    while (!stop) {
+      if ((*log)->Append(Write("user:busy")).ok()) ++appended;
+    }
+  });
+  while (appended < 100) std::this_thread::yield();
+  EXPECT_TRUE(acquire());  // busy
+  const size_t held_at = Lines(d.log()).size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Lines(d.log()).size(), held_at);
+  ::flock(fd, LOCK_UN);
+  stop = true;
+  busy.join();
+  ::close(fd);
+  VerifyReport r = Check(d);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, static_cast<uint64_t>(appended + 1));
 }
 
 // AppendAsync: while one thread writes (here: held inside its entry's `done`), entries from

@@ -10,12 +10,14 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -302,6 +304,16 @@ Log::Log(std::string path, std::string head_path)
     : path_(std::move(path)), head_path_(std::move(head_path)) {}
 
 Log::~Log() {
+  {
+    std::lock_guard<std::mutex> k(keeper_mu_);
+    stopping_ = true;
+  }
+  keeper_cv_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    EndLease();
+  }
   if (fd_ >= 0) ::close(fd_);
   if (head_fd_ >= 0) ::close(head_fd_);
 }
@@ -338,6 +350,8 @@ class FileLock {
     if (rc_ == 0) ::flock(fd_, LOCK_UN);
   }
   bool ok() const { return rc_ == 0; }
+  // The lock is kept when this goes (a lease: Log::EndLease lets it go).
+  void Keep() { rc_ = -1; }
 
  private:
   int fd_;
@@ -407,6 +421,7 @@ absl::StatusOr<Head> Log::HeadLocked() {
 }
 
 void Log::CloseFile() {
+  EndLease();
   if (fd_ >= 0) ::close(fd_);  // releases this descriptor's flock
   fd_ = -1;
   cached_valid_ = false;
@@ -426,6 +441,88 @@ absl::StatusOr<Head> Log::LockAndHead(std::optional<FileLock>* lock) {
   }
 }
 
+namespace {
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+// Lease. A busy server appends an entry per TAXII page, thousands a second, and each batch
+// took the lock and read the file's size: three system calls (flock twice, fstat), about a
+// third of what a batch costs on a VM where a system call takes ~1 us (docs/PERFORMANCE.md).
+// So the lock is kept after a batch, for kLeaseUs: batches within the lease take no lock and
+// read no size, since no other process can have appended while this one held the lock, and
+// this process's appends go through mu_ and cached_. When the lease is over the lock goes:
+// the first batch after its end lets it go, and keeper_ does when no batch came (it never
+// waits for mu_: a batch being written ends the lease itself). No lease starts for
+// kLeaseGapUs after one, while batches lock one at a time as before: another process waiting
+// for the lock gets it between two of them, after about kLeaseUs. A process that dies holding
+// a lease loses the lock with its descriptor.
+constexpr int64_t kLeaseUs = 5000;
+constexpr int64_t kLeaseGapUs = 1000;
+}  // namespace
+
+absl::StatusOr<Head> Log::LockedHead(std::optional<FileLock>* lock) {
+  if (lease_ && cached_valid_ && SteadyMicros() < lease_end_us_.load(std::memory_order_relaxed)) {
+    return cached_;
+  }
+  EndLease();
+  return LockAndHead(lock);
+}
+
+void Log::MaybeLease(std::optional<FileLock>* lock) {
+  if (lease_ || !*lock || !(*lock)->ok()) return;
+  const int64_t now = SteadyMicros();
+  if (now < next_lease_us_) return;
+  std::lock_guard<std::mutex> k(keeper_mu_);  // once a lease: the keeper must not miss it
+  if (stopping_) return;
+  if (!keeper_.joinable()) {
+    try {
+      keeper_ = std::thread([this] { KeepLeases(); });
+    } catch (const std::system_error&) {
+      return;  // no thread to end it: no lease
+    }
+  }
+  (*lock)->Keep();
+  lock->reset();
+  lease_ = true;
+  lease_end_us_.store(now + kLeaseUs, std::memory_order_relaxed);
+  keeper_cv_.notify_one();
+}
+
+void Log::EndLease() {
+  if (!lease_) return;
+  ::flock(fd_, LOCK_UN);
+  lease_ = false;
+  lease_end_us_.store(0, std::memory_order_relaxed);
+  next_lease_us_ = SteadyMicros() + kLeaseGapUs;
+}
+
+void Log::KeepLeases() {
+  std::unique_lock<std::mutex> k(keeper_mu_);
+  while (!stopping_) {
+    const int64_t end = lease_end_us_.load(std::memory_order_relaxed);
+    if (end == 0) {
+      keeper_cv_.wait(k);
+      continue;
+    }
+    const int64_t left = end - SteadyMicros();
+    if (left > 0) {
+      keeper_cv_.wait_for(k, std::chrono::microseconds(left));
+      continue;
+    }
+    // Over: end it, unless a batch is being written (the next one ends it); then look again
+    // a little later, in case that batch was the last.
+    std::unique_lock<std::mutex> l(mu_, std::try_to_lock);
+    if (l.owns_lock() && lease_ &&
+        SteadyMicros() >= lease_end_us_.load(std::memory_order_relaxed)) {
+      EndLease();
+    } else if (!l.owns_lock()) {
+      keeper_cv_.wait_for(k, std::chrono::microseconds(kLeaseGapUs));
+    }
+  }
+}
+
 absl::StatusOr<Head> Log::ReadHead() {
   if (in_store()) {
     ACCORD_ASSIGN_OR_RETURN(auto last, db_->Last());
@@ -436,14 +533,14 @@ absl::StatusOr<Head> Log::ReadHead() {
   }
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
-  return LockAndHead(&lock);
+  return LockedHead(&lock);
 }
 
 absl::StatusOr<uint64_t> Log::DropThrough(uint64_t seq, const std::string& hash) {
   if (in_store()) return db_->DropThrough(seq, hash);
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
-  ACCORD_ASSIGN_OR_RETURN(Head head, LockAndHead(&lock));
+  ACCORD_ASSIGN_OR_RETURN(Head head, LockedHead(&lock));
   if (seq >= head.seq) {
     return absl::FailedPreconditionError(
         Cat(path_, ": entry ", seq, " is not before the last (", head.seq, "): nothing after it"));
@@ -595,7 +692,7 @@ std::vector<absl::StatusOr<uint64_t>> Log::FlushToStore(std::vector<Pending>& ba
 std::vector<absl::StatusOr<uint64_t>> Log::WriteBatch(std::vector<Pending>& batch) {
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
-  absl::StatusOr<Head> head = LockAndHead(&lock);
+  absl::StatusOr<Head> head = LockedHead(&lock);
   if (!head.ok()) return std::vector<absl::StatusOr<uint64_t>>(batch.size(), head.status());
   Head h = *std::move(head);
   // PERF: the lines are built in a buffer kept from append to append, from the entries as
@@ -619,6 +716,7 @@ std::vector<absl::StatusOr<uint64_t>> Log::WriteBatch(std::vector<Pending>& batc
     last[i] = h.seq;
   }
   const absl::Status written = WriteLocked(lines_, size, &h);
+  if (written.ok()) MaybeLease(&lock);
   if (lines_.capacity() > (1u << 20)) std::string().swap(lines_);  // after a huge one
   std::vector<absl::StatusOr<uint64_t>> results;
   results.reserve(batch.size());
@@ -651,7 +749,7 @@ absl::Status Log::AppendCopied(const std::vector<store::AuditRow>& rows) {
   }
   std::lock_guard<std::mutex> l(mu_);
   std::optional<FileLock> lock;
-  ACCORD_ASSIGN_OR_RETURN(Head h, LockAndHead(&lock));
+  ACCORD_ASSIGN_OR_RETURN(Head h, LockedHead(&lock));
   ACCORD_RETURN_IF_ERROR(follows(h.seq, h.size == 0));
   std::string lines;
   for (const store::AuditRow& r : rows) {
@@ -673,9 +771,20 @@ absl::Status Log::WriteLocked(const std::string& lines, uint64_t size, Head* h) 
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) {
       const int err = errno;
-      if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      // Cut back to where this batch began: the end less what landed (the lock is held; under
+      // a lease `size` is this process's own record of the end, the file's is the truth).
+      struct stat st {};
+      if (done > 0 && (::fstat(fd_, &st) != 0 || st.st_size < static_cast<off_t>(done) ||
+                       ::ftruncate(fd_, st.st_size - static_cast<off_t>(done)) != 0)) {
+        const int cut_err = errno;
+        cached_valid_ = false;
+        EndLease();
+        errno = cut_err;
         return Errno("cut back a partial entry", path_);
       }
+      // The next batch reads the head again, under a lock of its own.
+      cached_valid_ = false;
+      EndLease();
       errno = err;
       if (err == ENOSPC || err == EDQUOT) {
         // "disk full" first: the servers answer 507 with Retry-After (taxii/service.cc).

@@ -16,13 +16,18 @@
 //
 // Appends are serialised across processes (a server and the CLI write the same log) by an
 // exclusive flock on the log file; within a process, the entries that arrive while one batch
-// is written are written next, together, with one write(2) on an O_APPEND descriptor. An
-// entry is flushed to the kernel when Append returns (or AppendAsync's `done` is called), not
-// fsynced: a checkpoint fsyncs the log before it signs the head.
+// is written are written next, together, with one write(2) on an O_APPEND descriptor. A
+// process keeps the lock for a few milliseconds after a batch (a lease, so that a busy
+// server's next batches take no lock), then lets it go by itself, idle or not: another
+// process waits for it that long at most. A Log must not be used across fork() (the child
+// would share the lock). An entry is flushed to the kernel when Append returns (or
+// AppendAsync's `done` is called), not fsynced: a checkpoint fsyncs the log before it signs
+// the head.
 //
 // Thread safety: Log's methods may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -32,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "accord/common/status.h"
@@ -206,6 +212,12 @@ class Log {
   absl::Status OpenFile();
   absl::StatusOr<Head> HeadLocked();
   absl::StatusOr<Head> LockAndHead(std::optional<FileLock>* lock);
+  // The head, with the file locked: by this process's lease, or by `*lock`, taken here.
+  absl::StatusOr<Head> LockedHead(std::optional<FileLock>* lock);
+  // Keeps `*lock` as a lease, when one may start now (log.cc, "Lease").
+  void MaybeLease(std::optional<FileLock>* lock);
+  void EndLease();
+  void KeepLeases();  // keeper_'s loop
   void CloseFile();
 
   const std::string path_, head_path_;
@@ -227,6 +239,17 @@ class Log {
   std::condition_variable batch_cv_;  // Append's wait for its own entry
   std::vector<Pending> queue_;
   bool flushing_ = false;
+
+  // The lease: the flock on fd_ kept between batches until lease_end_us_ (steady clock; 0
+  // with no lease). Under mu_; lease_end_us_ is also read by keeper_, which ends a lease
+  // that outlived its time while nothing was appended (log.cc, "Lease").
+  bool lease_ = false;
+  std::atomic<int64_t> lease_end_us_{0};
+  int64_t next_lease_us_ = 0;  // no lease starts before this
+  std::mutex keeper_mu_;
+  std::condition_variable keeper_cv_;  // with keeper_mu_
+  bool stopping_ = false;              // under keeper_mu_
+  std::thread keeper_;                 // started with the first lease
 };
 
 /// Copies every entry of `from` to the end of `to` (empty, or ending where `from` begins),
