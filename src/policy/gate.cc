@@ -5,6 +5,9 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include <absl/strings/str_join.h>
@@ -121,6 +124,7 @@ class NodeGate final : public Gate {
 
  private:
   absl::Status DoCheckExit(const Audience& audience, Exit exit) override {
+    ++tl_batch_;  // a new batch: objects looked up for the last one are read again (LookUp)
     MaybeRefresh();
     if (broken_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> l(mu_);
@@ -388,14 +392,43 @@ class NodeGate final : public Gate {
     return tlp;
   }
 
-  // The latest stored version of a referenced object, for the redaction of references.
+  // The latest stored version of a referenced object, for the redaction of references and
+  // the restriction a derived object inherits.
   Redactor::Lookup Lookup() {
-    return [this](std::string_view id) -> std::optional<std::string> {
-      absl::StatusOr<std::vector<store::StoredObject>> v =
-          store_->Get(std::string(id), store::VersionSelect::kLast);
-      if (!v.ok() || v->empty()) return std::nullopt;
-      return std::move(v->back().json);
+    return [this](std::string_view id) { return LookUp(id); };
+  }
+
+  // PERF: what this thread looked up is remembered for the rest of its batch (until its next
+  // CheckExit), and no longer than the refresh interval, as the rules are: a feed's or a
+  // report's objects all refer to the same identity, and each look-up was a read of the
+  // store (a SQLite read transaction and a pread of the object log, ~5 us), most of a page
+  // read under a profile with classes to drop (docs/PERFORMANCE.md). A page read while a
+  // referenced object changes sees it as it was when the page began, or after.
+  std::optional<std::string> LookUp(std::string_view id) {
+    struct Memo {
+      uint64_t gate = 0, batch = 0;
+      int64_t since_us = 0;
+      std::unordered_map<std::string, std::optional<std::string>> objects;
     };
+    constexpr size_t kMemoMax = 1024;  // distinct objects a batch remembers (then: forgets)
+    thread_local Memo memo;
+    const int64_t now = SteadyMicros();
+    if (memo.gate != uid_ || memo.batch != tl_batch_ ||
+        now - memo.since_us >= options_.refresh_interval_us || memo.objects.size() >= kMemoMax) {
+      memo.objects.clear();
+      memo.gate = uid_;
+      memo.batch = tl_batch_;
+      memo.since_us = now;
+    }
+    std::string key(id);
+    if (auto it = memo.objects.find(key); it != memo.objects.end()) return it->second;
+    std::optional<std::string> found;
+    absl::StatusOr<std::vector<store::StoredObject>> v =
+        store_->Get(key, store::VersionSelect::kLast);
+    if (v.ok() && !v->empty()) found = std::move(v->back().json);
+    if (!v.ok()) return found;  // an error is not remembered
+    memo.objects.emplace(std::move(key), found);
+    return found;
   }
 
   // A sighting on its way to `peer`: refused under the agreement's k-threshold; its times
@@ -584,6 +617,8 @@ class NodeGate final : public Gate {
   std::mutex rules_mu_;  // guards the pointer only; the rules themselves are immutable
   std::shared_ptr<const FederationRules> rules_ = std::make_shared<FederationRules>();
   std::atomic<uint64_t> rules_version_{1};  // bumped under rules_mu_ when rules_ is swapped
+  // This thread's batches (CheckExit calls), for LookUp's memo.
+  static inline thread_local uint64_t tl_batch_ = 0;
   // This gate among every gate of the process (ThreadRules' key: an address can be reused).
   const uint64_t uid_ = [] {
     static std::atomic<uint64_t> next{1};

@@ -420,6 +420,49 @@ TEST_F(PeerGateTest, ARulesChangeReachesEveryThreadsNextDecision) {
   }).join();
 }
 
+// What an object refers to is looked up once per batch (from one CheckExit to the next, and
+// within the refresh interval): every decision of a batch sees the store as it was when the
+// batch first looked, and the next batch sees a change. By hand, from the profile: an
+// analyst's profile drops identities of class "individual" with every reference to them, so a
+// note created by identity X leaves as it is while X is an organisation, and without its
+// created_by_ref once X is an individual.
+TEST_F(PeerGateTest, AReferencedObjectIsReadOncePerBatch) {
+  constexpr const char* kCreator = "identity--0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f";
+  auto identity = [&](const char* modified, const char* cls) {
+    return common::Cat(R"({"type":"identity","spec_version":"2.1","id":")", kCreator,
+                       R"(","created":"2024-01-01T00:00:00.000Z","modified":")", modified,
+                       R"(","name":"X","identity_class":")", cls, R"("})");
+  };
+  Import("out", identity("2024-01-01T00:00:00.000Z", "organization"));
+  RedactionProfile profile;
+  profile.name = "no-individuals";
+  profile.drop_identity_classes = {"individual"};
+  auto redactor = Redactor::Create(profile);
+  ASSERT_TRUE(redactor.ok());
+  dir_peers_->rules.role_redactors["analyst"] = *redactor;
+  NodeGateOptions go;
+  go.refresh_interval_us = int64_t{3600} * 1000000;  // an hour: only batches end the memo
+  go.peers = dir_peers_;
+  auto gate = NewNodeGate(store_.get(), go);
+  store::StoredObject note;
+  note.id = "note--00000000-0000-4000-8000-00000000000a";
+  note.type = "note";
+  note.json = common::Cat(
+      R"({"type":"note","spec_version":"2.1","id":"note--00000000-0000-4000-8000-00000000000a","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":"c","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"created_by_ref":")",
+      kCreator, R"("})");
+  const Audience analyst = Audience::User("ana", "analyst");
+  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+  Import("out", identity("2024-02-01T00:00:00.000Z", "individual"));
+  // The same batch: X as it was.
+  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+  // The next batch: X is an individual; the reference goes.
+  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+  Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
+  ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
+  EXPECT_EQ(d.json.find("created_by_ref"), std::string::npos) << d.json;
+}
+
 // Issue 13, point 2: a sighting or relationship is at least as restricted as what it refers
 // to. GREEN sightings of stored indicators: of an AMBER one, it is AMBER (b takes AMBER only
 // directly: allowed, signed; with max_tlp GREEN: refused); of a RED one, RED (never leaves, and
