@@ -5,6 +5,10 @@
 // address each, as bench/taxii/gen.py writes them), read as the gate reads them (stored JSON
 // objects, Redactor::Input::kObject).
 //
+// BM_RedactRealObjects: the same profile over real content from ../shared/data (Unit 42's STIX
+// 2.1 reports and the DoGood honeypot feed, ~10,700 objects; DATA=real of
+// bench/audit/taxii_compare.sh), with references to identities answered from memory (as the
+// gate's per-batch look-up memo answers them); it prints how many the profile changed.
 // BM_GateAdmitPage: the node gate's decisions for a 100-object page read by an analyst whose
 // role has that profile (policy::Gate::Admit per object, as EgressReader::AdmitAll calls it),
 // on one thread and on two at once (two handler threads serving pages).
@@ -19,9 +23,14 @@
 #include <string>
 #include <vector>
 
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "accord/common/archive.h"
 #include "accord/policy/gate.h"
 #include "accord/policy/redaction.h"
 #include "accord/store/store.h"
+#include "common/paths.h"
 
 namespace {
 
@@ -69,6 +78,62 @@ void BM_RedactUnchangedIndicator(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RedactUnchangedIndicator);
+
+// Every object of the bundles in the two archives, as compact JSON.
+const std::vector<std::string>& RealObjects() {
+  static const std::vector<std::string> objects = [] {
+    std::vector<std::string> out;
+    const std::string dir = accord::testing::SharedDir().string() + "/data/stix/";
+    for (const char* archive :
+         {"unit42-stix2-reports.tar.gz", "dogood-honeypot-stix21-daily.tar.gz"}) {
+      auto st = accord::common::ForEachArchiveMember(
+          dir + archive, 64u << 20, accord::common::InputLimits{},
+          [&](const std::string& name, std::string&& data) {
+            if (name.size() < 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
+              return absl::OkStatus();
+            }
+            nlohmann::json b = nlohmann::json::parse(data, nullptr, false);
+            if (b.is_object() && b.contains("objects") && b["objects"].is_array()) {
+              for (const auto& o : b["objects"]) out.push_back(o.dump());
+            }
+            return absl::OkStatus();
+          });
+      if (!st.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+        std::exit(1);
+      }
+    }
+    return out;
+  }();
+  return objects;
+}
+
+void BM_RedactRealObjects(benchmark::State& state) {
+  const std::vector<std::string>& objects = RealObjects();
+  std::map<std::string, std::string, std::less<>> identities;
+  for (const std::string& json : objects) {
+    if (json.find(R"("type":"identity")") == std::string::npos) continue;
+    nlohmann::json o = nlohmann::json::parse(json);
+    if (o.value("type", "") == "identity") identities[o.value("id", "")] = json;
+  }
+  const accord::policy::Redactor::Lookup lookup =
+      [&](std::string_view id) -> std::optional<std::string> {
+    auto it = identities.find(id);
+    if (it == identities.end()) return std::nullopt;
+    return it->second;
+  };
+  const auto& r = Partners();
+  size_t i = 0, changed = 0;
+  for (auto _ : state) {
+    auto res = r->Redact(objects[i], lookup, accord::policy::Redactor::Input::kObject);
+    changed += res.kind != accord::policy::Redactor::Result::Kind::kUnchanged;
+    if (++i == objects.size()) i = 0;
+  }
+  state.counters["changed_share"] =
+      static_cast<double>(changed) / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RedactRealObjects);
 
 // The rules of a node with the full-rules configuration and no peer.
 class Directory final : public accord::policy::PeerDirectory {

@@ -304,6 +304,9 @@ TEST_F(RedactionTest, PrecheckFindsWhatItLooksForAtEveryOffset) {
       {R"("created_by_ref":"identity--11111111-1111-4111-8111-111111111111",)", false},
       {R"("x_url":"https://x.example/a?b=1",)", false},
       {R"("x_url":"https://x.example/a/b",)", true},
+      {R"("x_url":"https:\/\/x.example\/a?b=1",)", false},  // escaped: looked at decoded
+      {R"("x_url":"https:\/\/x.example\/a\/b",)", true},
+      {R"("x_urls":"a://b c://d/e#f",)", false},  // the second URL has the fragment
       {R"("x_seen":"from 10.1.2.3",)", false},
       {R"("x_seen":"from 11.1.2.3",)", true},
       {R"("x_kind":"individual",)", false},
