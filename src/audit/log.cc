@@ -442,11 +442,6 @@ absl::StatusOr<Head> Log::LockAndHead(std::optional<FileLock>* lock) {
 }
 
 namespace {
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 // Lease. A busy server appends an entry per TAXII page, thousands a second, and each batch
 // took the lock and read the file's size: three system calls (flock twice, fstat), about a
 // third of what a batch costs on a VM where a system call takes ~1 us (docs/PERFORMANCE.md).
@@ -463,7 +458,8 @@ constexpr int64_t kLeaseGapUs = 1000;
 }  // namespace
 
 absl::StatusOr<Head> Log::LockedHead(std::optional<FileLock>* lock) {
-  if (lease_ && cached_valid_ && SteadyMicros() < lease_end_us_.load(std::memory_order_relaxed)) {
+  const int64_t lease_end = lease_end_us_.load(std::memory_order_relaxed);
+  if (lease_end != 0 && cached_valid_ && common::SteadyMicros() < lease_end) {
     return cached_;
   }
   EndLease();
@@ -471,8 +467,8 @@ absl::StatusOr<Head> Log::LockedHead(std::optional<FileLock>* lock) {
 }
 
 void Log::MaybeLease(std::optional<FileLock>* lock) {
-  if (lease_ || !*lock || !(*lock)->ok()) return;
-  const int64_t now = SteadyMicros();
+  if (leased() || !*lock || !(*lock)->ok()) return;
+  const int64_t now = common::SteadyMicros();
   if (now < next_lease_us_) return;
   std::lock_guard<std::mutex> k(keeper_mu_);  // once a lease: the keeper must not miss it
   if (stopping_) return;
@@ -485,17 +481,15 @@ void Log::MaybeLease(std::optional<FileLock>* lock) {
   }
   (*lock)->Keep();
   lock->reset();
-  lease_ = true;
   lease_end_us_.store(now + kLeaseUs, std::memory_order_relaxed);
   keeper_cv_.notify_one();
 }
 
 void Log::EndLease() {
-  if (!lease_) return;
+  if (!leased()) return;
   ::flock(fd_, LOCK_UN);
-  lease_ = false;
   lease_end_us_.store(0, std::memory_order_relaxed);
-  next_lease_us_ = SteadyMicros() + kLeaseGapUs;
+  next_lease_us_ = common::SteadyMicros() + kLeaseGapUs;
 }
 
 void Log::KeepLeases() {
@@ -506,7 +500,7 @@ void Log::KeepLeases() {
       keeper_cv_.wait(k);
       continue;
     }
-    const int64_t left = end - SteadyMicros();
+    const int64_t left = end - common::SteadyMicros();
     if (left > 0) {
       keeper_cv_.wait_for(k, std::chrono::microseconds(left));
       continue;
@@ -514,8 +508,8 @@ void Log::KeepLeases() {
     // Over: end it, unless a batch is being written (the next one ends it); then look again
     // a little later, in case that batch was the last.
     std::unique_lock<std::mutex> l(mu_, std::try_to_lock);
-    if (l.owns_lock() && lease_ &&
-        SteadyMicros() >= lease_end_us_.load(std::memory_order_relaxed)) {
+    if (l.owns_lock() && leased() &&
+        common::SteadyMicros() >= lease_end_us_.load(std::memory_order_relaxed)) {
       EndLease();
     } else if (!l.owns_lock()) {
       keeper_cv_.wait_for(k, std::chrono::microseconds(kLeaseGapUs));
@@ -774,17 +768,17 @@ absl::Status Log::WriteLocked(const std::string& lines, uint64_t size, Head* h) 
       // Cut back to where this batch began: the end less what landed (the lock is held; under
       // a lease `size` is this process's own record of the end, the file's is the truth).
       struct stat st {};
-      if (done > 0 && (::fstat(fd_, &st) != 0 || st.st_size < static_cast<off_t>(done) ||
-                       ::ftruncate(fd_, st.st_size - static_cast<off_t>(done)) != 0)) {
-        const int cut_err = errno;
-        cached_valid_ = false;
-        EndLease();
-        errno = cut_err;
-        return Errno("cut back a partial entry", path_);
-      }
+      const bool cut =
+          done == 0 || (::fstat(fd_, &st) == 0 && st.st_size >= static_cast<off_t>(done) &&
+                        ::ftruncate(fd_, st.st_size - static_cast<off_t>(done)) == 0);
+      const int cut_err = errno;
       // The next batch reads the head again, under a lock of its own.
       cached_valid_ = false;
       EndLease();
+      if (!cut) {
+        errno = cut_err;
+        return Errno("cut back a partial entry", path_);
+      }
       errno = err;
       if (err == ENOSPC || err == EDQUOT) {
         // "disk full" first: the servers answer 507 with Retry-After (taxii/service.cc).

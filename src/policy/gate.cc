@@ -109,12 +109,6 @@ class AllowAllGate final : public Gate {
   uint64_t DoGeneration() override { return 1; }
 };
 
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // The node's rules. The state a decision reads (lockdown, broken) is in atomics, so Admit()
 // takes no lock; Refresh() runs under `mu_` at most once per refresh interval.
 class NodeGate final : public Gate {
@@ -412,7 +406,7 @@ class NodeGate final : public Gate {
     };
     constexpr size_t kMemoMax = 1024;  // distinct objects a batch remembers (then: forgets)
     thread_local Memo memo;
-    const int64_t now = SteadyMicros();
+    const int64_t now = common::SteadyMicros();
     if (memo.gate != uid_ || memo.batch != tl_batch_ ||
         now - memo.since_us >= options_.refresh_interval_us || memo.objects.size() >= kMemoMax) {
       memo.objects.clear();
@@ -422,11 +416,11 @@ class NodeGate final : public Gate {
     }
     std::string key(id);
     if (auto it = memo.objects.find(key); it != memo.objects.end()) return it->second;
-    std::optional<std::string> found;
     absl::StatusOr<std::vector<store::StoredObject>> v =
         store_->Get(key, store::VersionSelect::kLast);
-    if (v.ok() && !v->empty()) found = std::move(v->back().json);
-    if (!v.ok()) return found;  // an error is not remembered
+    if (!v.ok()) return std::nullopt;  // an error is not remembered
+    std::optional<std::string> found;
+    if (!v->empty()) found = std::move(v->back().json);
     memo.objects.emplace(std::move(key), found);
     return found;
   }
@@ -562,7 +556,7 @@ class NodeGate final : public Gate {
   }
 
   void MaybeRefresh() {
-    int64_t now = SteadyMicros();
+    int64_t now = common::SteadyMicros();
     if (now < next_refresh_us_.load(std::memory_order_acquire)) return;
     std::lock_guard<std::mutex> l(mu_);
     if (now < next_refresh_us_.load(std::memory_order_relaxed)) return;  // another thread did

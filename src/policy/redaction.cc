@@ -83,7 +83,6 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
 class Positions {
  public:
   size_t size() const { return n_; }
-  bool empty() const { return n_ == 0; }
   uint32_t operator[](size_t i) const { return buf_[i]; }
   const uint32_t* begin() const { return buf_.data(); }
   const uint32_t* end() const { return buf_.data() + n_; }
@@ -104,7 +103,7 @@ class Positions {
 
 // The positions in a JSON text, without a backslash, of what the precheck looks for: its
 // quotes (every one of them opens or closes a string, since none is escaped), the dots, the
-// "--" pairs (the first '-' of each), and whether "://" is in it. PERF: one pass, 64 bytes at
+// "--" pairs (the first '-' of each) and the "://" (their ':'). PERF: one pass, 64 bytes at
 // a time, each byte class a 64-bit mask (four SSE2 compares); "--" and "://" are found from the
 // masks, not byte by byte (the precheck had made a dozen passes over every object it read,
 // more than half its time; then one pass that stopped at every '-' and ':', about a third of
@@ -131,8 +130,8 @@ struct TextScan {
       dashes.Finish(dd);
       schemes.Finish(sc);
     };
-    // Bit k of each mask is byte i + k. `next_dash`/`next_slash2`: whether the bytes after the
-    // block continue a "--" or a "://" that starts in its last bytes.
+    // Bit k of each mask is byte i + k. The *_next masks carry in the bytes after the block, for
+    // a "--" or a "://" that starts in its last bytes.
     char pad[64 + 2];
     for (size_t i = 0; i < n; i += 64) {
       const char* b = p + i;

@@ -243,7 +243,7 @@ class Log {
   // The lease: the flock on fd_ kept between batches until lease_end_us_ (steady clock; 0
   // with no lease). Under mu_; lease_end_us_ is also read by keeper_, which ends a lease
   // that outlived its time while nothing was appended (log.cc, "Lease").
-  bool lease_ = false;
+  bool leased() const { return lease_end_us_.load(std::memory_order_relaxed) != 0; }
   std::atomic<int64_t> lease_end_us_{0};
   int64_t next_lease_us_ = 0;  // no lease starts before this
   std::mutex keeper_mu_;

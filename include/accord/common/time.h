@@ -56,5 +56,7 @@ bool IsLeapYear(int64_t y);
 
 /// Wall clock, microseconds. Tests inject their own clocks where time matters.
 Micros NowMicros();
+/// A monotonic clock, microseconds from an arbitrary start: for intervals and deadlines.
+int64_t SteadyMicros();
 
 }  // namespace accord::common
