@@ -9,6 +9,7 @@
 // 2.1 reports and the DoGood honeypot feed, ~10,700 objects; DATA=real of
 // bench/audit/taxii_compare.sh), with references to identities answered from memory (as the
 // gate's per-batch look-up memo answers them); it prints how many the profile changed.
+// BM_RedactRealObjectsRemembered: the same, read again under the profile's memory of results.
 // BM_GateAdmitPage: the node gate's decisions for a 100-object page read by an analyst whose
 // role has that profile (policy::Gate::Admit per object, as EgressReader::AdmitAll calls it),
 // on one thread and on two at once (two handler threads serving pages).
@@ -108,20 +109,24 @@ const std::vector<std::string>& RealObjects() {
   return objects;
 }
 
-void BM_RedactRealObjects(benchmark::State& state) {
-  const std::vector<std::string>& objects = RealObjects();
-  std::map<std::string, std::string, std::less<>> identities;
+// References to identities answered from memory, as the gate's per-batch memo answers them.
+accord::policy::Redactor::Lookup IdentityLookup(const std::vector<std::string>& objects) {
+  auto identities = std::make_shared<std::map<std::string, std::string, std::less<>>>();
   for (const std::string& json : objects) {
     if (json.find(R"("type":"identity")") == std::string::npos) continue;
     nlohmann::json o = nlohmann::json::parse(json);
-    if (o.value("type", "") == "identity") identities[o.value("id", "")] = json;
+    if (o.value("type", "") == "identity") (*identities)[o.value("id", "")] = json;
   }
-  const accord::policy::Redactor::Lookup lookup =
-      [&](std::string_view id) -> std::optional<std::string> {
-    auto it = identities.find(id);
-    if (it == identities.end()) return std::nullopt;
+  return [identities](std::string_view id) -> std::optional<std::string> {
+    auto it = identities->find(id);
+    if (it == identities->end()) return std::nullopt;
     return it->second;
   };
+}
+
+void BM_RedactRealObjects(benchmark::State& state) {
+  const std::vector<std::string>& objects = RealObjects();
+  const accord::policy::Redactor::Lookup lookup = IdentityLookup(objects);
   const auto& r = Partners();
   // How many the precheck passes (the rest take the full walk), outside the timing.
   size_t passed = 0;
@@ -154,6 +159,37 @@ void BM_RedactRealObjects(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RedactRealObjects);
+
+// The same objects read again under a profile that remembers its results (the node's default,
+// [redaction] cache_mib = 32): each object's answer comes from memory once one pass has filled
+// it, after checking the text and what its redaction looked up.
+void BM_RedactRealObjectsRemembered(benchmark::State& state) {
+  const std::vector<std::string>& objects = RealObjects();
+  const accord::policy::Redactor::Lookup lookup = IdentityLookup(objects);
+  auto made = accord::policy::Redactor::Create(Partners()->profile(), true, size_t{32} << 20);
+  if (!made.ok()) std::abort();
+  const auto& r = *made;
+  for (const std::string& json : objects) {
+    r->Redact(json, lookup, accord::policy::Redactor::Input::kObject);
+  }
+  // state.range(0): 1, each page of 100 objects under a stamp of its own, as the gate's
+  // batches pass them; 0, no stamp (every check asks its look-ups again).
+  size_t i = 0;
+  uint64_t stamp = 1;
+  for (auto _ : state) {
+    if (i % 100 == 0) ++stamp;
+    auto res = r->Redact(objects[i], lookup, accord::policy::Redactor::Input::kObject,
+                         state.range(0) != 0 ? stamp : 0);
+    benchmark::DoNotOptimize(res);
+    if (++i == objects.size()) i = 0;
+  }
+  const accord::policy::Redactor::CacheStats st = r->cache_stats();
+  state.counters["hit_share"] =
+      static_cast<double>(st.hits) / static_cast<double>(st.hits + st.misses);
+  state.counters["cache_mib"] = static_cast<double>(st.bytes) / (1 << 20);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RedactRealObjectsRemembered)->Arg(0)->Arg(1);
 
 // The rules of a node with the full-rules configuration and no peer.
 class Directory final : public accord::policy::PeerDirectory {

@@ -14,6 +14,11 @@
 # STIX 2.1 reports (6,216 objects: indicators, relationships, attack patterns, reports) and
 # the DoGood honeypot feed (4,504 indicators of ~1.2 KB).
 # LIMIT (environment): objects per page (100 unless set; each page is one audit entry).
+# COLD (environment, with RULES=full): names of servers that remember no redaction results
+# ([redaction] cache_mib = 0), so that every object's check costs what a first read costs;
+# the others keep the default memory, and after the warm-up round serve remembered results.
+# PLAIN (environment, with RULES=full): names of servers kept as the first is (no rules file,
+# read by the admin): the rules' share of the overhead, measured in the same run.
 # Usage: [RULES=full] bench/audit/taxii_compare.sh ROUNDS DURATION NAME=BINARY...
 #   e.g. bench/audit/taxii_compare.sh 6 5s base=/tmp/accord-probe new=build-rel/src/cli/accord
 # A BINARY may be a wrapper script that sets an environment and execs a build.
@@ -43,8 +48,13 @@ for spec in "$@"; do
   cp -a "$WORK/src" "$WORK/$name"
   rm -f "$WORK/$name/audit.log" "$WORK/$name/audit.head"
   key=""
-  if [ "${RULES:-empty}" = full ] && [ ${#NAMES[@]} -gt 0 ]; then
-    cp "$HERE/audit/rules-full/accord.toml" "$WORK/$name/accord.toml"
+  if [ "${RULES:-empty}" = full ] && [ ${#NAMES[@]} -gt 0 ] && [[ ",${PLAIN:-}," != *",$name,"* ]]; then
+    if [[ ",${COLD:-}," == *",$name,"* ]]; then
+      { printf '[redaction]\ncache_mib = 0\n\n'; cat "$HERE/audit/rules-full/accord.toml"; } \
+        >"$WORK/$name/accord.toml"
+    else
+      cp "$HERE/audit/rules-full/accord.toml" "$WORK/$name/accord.toml"
+    fi
     "$bin" user add ana --role analyst --data "$WORK/$name" >/dev/null 2>&1
     key=$("$bin" key create ana --data "$WORK/$name" | head -1)
     "$bin" collection grant default ana --read --data "$WORK/$name" >/dev/null

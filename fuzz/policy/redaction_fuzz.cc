@@ -4,7 +4,9 @@
 // that the full walk over the parsed object would change or drop; and a redactor with the
 // precheck gives exactly what one without it gives (kind, copy, reason), whatever the text.
 // Texts that are JSON objects are also checked as the gate reads stored objects
-// (Redactor::Input::kObject: the precheck then skips its own parse).
+// (Redactor::Input::kObject: the precheck then skips its own parse). A redactor that remembers
+// its results (a small memory, so that entries come and go) gives the same again, computed
+// and remembered, with and without a stamp.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -71,6 +73,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (checked.kind != walked.kind || checked.json != walked.json ||
       checked.reason != walked.reason) {
     std::abort();
+  }
+  static const std::shared_ptr<const Redactor> remembering =
+      *Redactor::Create(Profile(), /*precheck=*/true, /*cache_bytes=*/64 << 10);
+  static uint64_t stamp = 0;
+  ++stamp;
+  for (uint64_t s : {uint64_t{0}, stamp, stamp}) {
+    const Redactor::Result r = remembering->Redact(json, lookup, Redactor::Input::kAny, s);
+    if (r.kind != walked.kind || r.json != walked.json || r.reason != walked.reason ||
+        r.actions != walked.actions) {
+      std::abort();
+    }
   }
   return 0;
 }

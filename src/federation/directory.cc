@@ -97,7 +97,8 @@ class StoreDirectory final : public policy::PeerDirectory {
                             policy::ParseRedactionConfig(text, path));
     std::map<std::string, std::shared_ptr<const policy::Redactor>, std::less<>> redactors;
     for (const auto& [name, profile] : config.profiles) {
-      ACCORD_ASSIGN_OR_RETURN(redactors[name], policy::Redactor::Create(profile));
+      ACCORD_ASSIGN_OR_RETURN(redactors[name],
+                              policy::Redactor::Create(profile, true, config.cache_bytes));
     }
     profiles_ = std::move(config);
     redactors_ = std::move(redactors);

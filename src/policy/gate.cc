@@ -322,8 +322,9 @@ class NodeGate final : public Gate {
       if (refused) return *refused;
     }
     if (peer.redactor) {
-      Redactor::Result r = peer.redactor->Redact(
-          copy.empty() ? std::string_view(object.json) : copy, Lookup(), Redactor::Input::kObject);
+      Redactor::Result r =
+          peer.redactor->Redact(copy.empty() ? std::string_view(object.json) : copy, Lookup(),
+                                Redactor::Input::kObject, LookUpStamp());
       if (r.kind == Redactor::Result::Kind::kDropped) {
         Decision d = Decision::Deny(r.reason);
         d.profile = peer.redactor->profile().name;
@@ -398,12 +399,14 @@ class NodeGate final : public Gate {
   // store (a SQLite read transaction and a pread of the object log, ~5 us), most of a page
   // read under a profile with classes to drop (docs/PERFORMANCE.md). A page read while a
   // referenced object changes sees it as it was when the page began, or after.
-  std::optional<std::string> LookUp(std::string_view id) {
-    struct Memo {
-      uint64_t gate = 0, batch = 0;
-      int64_t since_us = 0;
-      std::unordered_map<std::string, std::optional<std::string>> objects;
-    };
+  struct Memo {
+    uint64_t gate = 0, batch = 0;
+    uint64_t epoch = 0;  // a number no other thread's memo, nor this one before a reset, had
+    int64_t since_us = 0;
+    std::unordered_map<std::string, std::optional<std::string>> objects;
+  };
+  // This thread's memo, forgotten first when its batch, its time or its room is over.
+  Memo& ThreadMemo() {
     constexpr size_t kMemoMax = 1024;  // distinct objects a batch remembers (then: forgets)
     thread_local Memo memo;
     const int64_t now = common::SteadyMicros();
@@ -413,14 +416,31 @@ class NodeGate final : public Gate {
       memo.gate = uid_;
       memo.batch = tl_batch_;
       memo.since_us = now;
+      memo.epoch = NewEpoch();
     }
+    return memo;
+  }
+  static uint64_t NewEpoch() {
+    static std::atomic<uint64_t> epochs{0};
+    return epochs.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  // The stamp of what LookUp answers now (Redactor::Redact): the same until the memo is
+  // forgotten, and never the same again after.
+  uint64_t LookUpStamp() { return ThreadMemo().epoch; }
+  std::optional<std::string> LookUp(std::string_view id) {
+    Memo& memo = ThreadMemo();
     std::string key(id);
     if (auto it = memo.objects.find(key); it != memo.objects.end()) return it->second;
     absl::StatusOr<std::vector<store::StoredObject>> v =
         store_->Get(key, store::VersionSelect::kLast);
-    if (!v.ok()) return std::nullopt;  // an error is not remembered
+    // Absent is an answer (real feeds refer to creators they do not carry); an error is not,
+    // and is not remembered.
     std::optional<std::string> found;
-    if (!v->empty()) found = std::move(v->back().json);
+    if (!v.ok() && v.status().code() != absl::StatusCode::kNotFound) {
+      memo.epoch = NewEpoch();  // nor is it an answer to hold under the stamp (LookUpStamp)
+      return std::nullopt;
+    }
+    if (v.ok() && !v->empty()) found = std::move(v->back().json);
     memo.objects.emplace(std::move(key), found);
     return found;
   }
@@ -529,7 +549,7 @@ class NodeGate final : public Gate {
       auto it = rules->role_redactors.find(audience.role);
       if (it != rules->role_redactors.end()) {
         Redactor::Result r = it->second->Redact(copy.empty() ? std::string_view(object.json) : copy,
-                                                Lookup(), Redactor::Input::kObject);
+                                                Lookup(), Redactor::Input::kObject, LookUpStamp());
         if (r.kind == Redactor::Result::Kind::kDropped) {
           d = Decision::Deny(r.reason);
           d.profile = it->second->profile().name;

@@ -420,13 +420,45 @@ TEST_F(PeerGateTest, ARulesChangeReachesEveryThreadsNextDecision) {
   }).join();
 }
 
+// The gate's look-up memo, with a profile that remembers nothing (0) and one that remembers
+// its results (the bytes it may use).
+class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterface<size_t> {
+ protected:
+  // A gate whose analysts read under a profile that drops individuals, with a refresh
+  // interval of an hour (only batches end the memo).
+  std::unique_ptr<Gate> AnalystGate() {
+    RedactionProfile profile;
+    profile.name = "no-individuals";
+    profile.drop_identity_classes = {"individual"};
+    auto redactor = Redactor::Create(profile, true, GetParam());
+    EXPECT_TRUE(redactor.ok()) << redactor.status();
+    dir_peers_->rules.role_redactors["analyst"] = *redactor;
+    NodeGateOptions go;
+    go.refresh_interval_us = int64_t{3600} * 1000000;
+    go.peers = dir_peers_;
+    return NewNodeGate(store_.get(), go);
+  }
+  // A note numbered `n` whose creator is `creator`.
+  static store::StoredObject Note(char n, const char* creator) {
+    store::StoredObject note;
+    note.id = common::Cat("note--00000000-0000-4000-8000-00000000000", std::string(1, n));
+    note.type = "note";
+    note.json = common::Cat(
+        R"({"type":"note","spec_version":"2.1","id":")", note.id,
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":"c","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"created_by_ref":")",
+        creator, R"("})");
+    return note;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Profiles, PeerGateMemoTest, ::testing::Values(size_t{0}, size_t{1} << 20));
+
 // What an object refers to is looked up once per batch (from one CheckExit to the next, and
 // within the refresh interval): every decision of a batch sees the store as it was when the
 // batch first looked, and the next batch sees a change. By hand, from the profile: an
 // analyst's profile drops identities of class "individual" with every reference to them, so a
 // note created by identity X leaves as it is while X is an organisation, and without its
 // created_by_ref once X is an individual.
-TEST_F(PeerGateTest, AReferencedObjectIsReadOncePerBatch) {
+TEST_P(PeerGateMemoTest, AReferencedObjectIsReadOncePerBatch) {
   constexpr const char* kCreator = "identity--0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f";
   auto identity = [&](const char* modified, const char* cls) {
     return common::Cat(R"({"type":"identity","spec_version":"2.1","id":")", kCreator,
@@ -434,22 +466,9 @@ TEST_F(PeerGateTest, AReferencedObjectIsReadOncePerBatch) {
                        R"(","name":"X","identity_class":")", cls, R"("})");
   };
   Import("out", identity("2024-01-01T00:00:00.000Z", "organization"));
-  RedactionProfile profile;
-  profile.name = "no-individuals";
-  profile.drop_identity_classes = {"individual"};
-  auto redactor = Redactor::Create(profile);
-  ASSERT_TRUE(redactor.ok());
-  dir_peers_->rules.role_redactors["analyst"] = *redactor;
-  NodeGateOptions go;
-  go.refresh_interval_us = int64_t{3600} * 1000000;  // an hour: only batches end the memo
-  go.peers = dir_peers_;
-  auto gate = NewNodeGate(store_.get(), go);
-  store::StoredObject note;
-  note.id = "note--00000000-0000-4000-8000-00000000000a";
-  note.type = "note";
-  note.json = common::Cat(
-      R"({"type":"note","spec_version":"2.1","id":"note--00000000-0000-4000-8000-00000000000a","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":"c","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"created_by_ref":")",
-      kCreator, R"("})");
+  // A profile that remembers its results (the node's default) passes the same.
+  auto gate = AnalystGate();
+  const store::StoredObject note = Note('a', kCreator);
   const Audience analyst = Audience::User("ana", "analyst");
   ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
   EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
@@ -457,6 +476,30 @@ TEST_F(PeerGateTest, AReferencedObjectIsReadOncePerBatch) {
   // The same batch: X as it was.
   EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
   // The next batch: X is an individual; the reference goes.
+  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+  Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
+  ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
+  EXPECT_EQ(d.json.find("created_by_ref"), std::string::npos) << d.json;
+}
+
+// The same for an object the store does not hold: that it is absent is remembered for the
+// batch too (real feeds refer to creators they do not carry, and each such look-up read the
+// store again). An unknown creator's reference is kept (the walk keeps what it cannot look
+// up); once the creator arrives as an individual, the next batch removes it.
+TEST_P(PeerGateMemoTest, AnAbsentReferencedObjectIsLookedUpOncePerBatch) {
+  constexpr const char* kCreator = "identity--0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e";
+  auto gate = AnalystGate();
+  const store::StoredObject note = Note('b', kCreator);
+  const Audience analyst = Audience::User("ana", "analyst");
+  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+  Import(
+      "out",
+      common::Cat(
+          R"({"type":"identity","spec_version":"2.1","id":")", kCreator,
+          R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Y","identity_class":"individual"})"));
+  // The same batch: the creator as it was, absent.
+  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
   ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
   Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
   ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;

@@ -8,13 +8,21 @@
 #include <emmintrin.h>
 #endif
 
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 #include <simdjson.h>
 #include <toml++/toml.h>
+#include <xxhash.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include "accord/common/io.h"
@@ -465,6 +473,157 @@ bool StringValues(std::string_view raw, F f) {
   return true;
 }
 
+// The results a Redactor remembers (Redactor::Create's cache_bytes). PERF: a node serves the
+// same object versions again and again (every peer's and client's poll of a collection, every
+// page a web user reopens), and a profile's check of one (the precheck, or the walk for the few
+// it changes) was most of what a read under a profile cost above one without (real reports:
+// ~1.7 us an object, 0.70 of the throughput; docs/PERFORMANCE.md, issue 13).
+// A result is a function of the object's text, the way it was asked for (Input) and the
+// answers to the look-ups its redaction made, in order. An entry keeps the three as digests
+// (below) and is used only when the text has the same length and digest, and every look-up,
+// asked again in the same order, answers with the same digest (or is absent again).
+// The digests are XXH3-128 under a secret drawn at random for each cache: an accidental match
+// of two texts has a chance of 2^-128, and a partner crafting a text to match another's would
+// have to know the secret, which never leaves the process. A first version kept the texts
+// and compared them: reading a remembered copy back from memory cost most of a hit (the copies
+// of a collection's pages do not stay in the processor's caches), and every entry held its
+// object twice.
+// Memory: each shard keeps its entries, oldest out first, within its part of the budget; an
+// entry larger than a shard's part is not kept.
+class ResultCache {
+ public:
+  struct Digest {
+    uint64_t low = 0, high = 0;
+    bool operator==(const Digest&) const = default;
+  };
+  // What a look-up answered: whether the object was found, and its digest when it was.
+  struct Answer {
+    bool found = false;
+    Digest digest;
+    bool operator==(const Answer&) const = default;
+  };
+  struct Asked {
+    uint64_t id_key = 0;  // IdKey(id)
+    std::string id;
+    Answer answer;
+  };
+  struct Entry {
+    size_t size = 0;  // of the text
+    Digest text;
+    Redactor::Input input = Redactor::Input::kAny;
+    std::vector<Asked> asked;
+    Redactor::Result result;
+    size_t bytes = 0;  // what it holds, roughly (Measure)
+  };
+
+  explicit ResultCache(size_t budget) : shard_budget_(budget / kShards) {
+    std::random_device random;
+    for (size_t i = 0; i < sizeof secret_; i += sizeof(uint32_t)) {
+      const uint32_t r = random();
+      std::memcpy(secret_ + i, &r, sizeof r);
+    }
+  }
+
+  Digest Of(std::string_view text) const {
+    const XXH128_hash_t h =
+        XXH3_128bits_withSecret(text.data(), text.size(), secret_, sizeof secret_);
+    return {h.low64, h.high64};
+  }
+  // An id's key in the answers given under a stamp (Redactor::Redact). PERF: the check of a
+  // remembered result reads no id, which would take one more trip to memory; ids whose keys
+  // collide (a chance of 2^-64, under the secret) can only make answers look changed, unless
+  // both objects read exactly as the remembered answer did.
+  uint64_t IdKey(std::string_view id) const {
+    return XXH3_64bits_withSecret(id.data(), id.size(), secret_, sizeof secret_);
+  }
+  // Where an entry for a text of digest `d` asked as `input` is kept.
+  static uint64_t Key(const Digest& d, Redactor::Input input) {
+    return d.low ^ (static_cast<uint64_t>(input) * 0x9e3779b97f4a7c15u);
+  }
+
+  // The entry for a text of `size` bytes and digest `d` asked as `input`, if one is held (its
+  // look-ups not checked yet).
+  std::shared_ptr<const Entry> Find(uint64_t key, size_t size, const Digest& d,
+                                    Redactor::Input input) {
+    Shard& s = ShardOf(key);
+    std::shared_ptr<const Entry> e;
+    {
+      std::lock_guard<std::mutex> l(s.mu);
+      auto it = s.map.find(key);
+      if (it == s.map.end()) return nullptr;
+      e = it->second;
+    }
+    if (e->input != input || e->size != size || !(e->text == d)) return nullptr;
+    return e;
+  }
+
+  void Count(uint64_t key, bool hit) {
+    (hit ? ShardOf(key).hits : ShardOf(key).misses).fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void Put(uint64_t key, std::shared_ptr<Entry> e) {
+    e->bytes = Measure(*e);
+    if (e->bytes > shard_budget_) return;
+    Shard& s = ShardOf(key);
+    std::lock_guard<std::mutex> l(s.mu);
+    const Entry* p = e.get();
+    const size_t bytes = e->bytes;
+    // A replaced entry's bytes count until its place in the order comes up.
+    s.map[key] = std::move(e);
+    s.order.push_back({key, p, bytes});
+    s.bytes += bytes;
+    while (s.bytes > shard_budget_) {
+      const Placed oldest = s.order.front();
+      s.order.pop_front();
+      s.bytes -= oldest.bytes;
+      auto it = s.map.find(oldest.key);
+      if (it != s.map.end() && it->second.get() == oldest.entry) s.map.erase(it);
+    }
+  }
+
+  Redactor::CacheStats Stats() const {
+    Redactor::CacheStats st;
+    for (const Shard& s : shards_) {
+      std::lock_guard<std::mutex> l(s.mu);
+      st.hits += s.hits.load(std::memory_order_relaxed);
+      st.misses += s.misses.load(std::memory_order_relaxed);
+      st.entries += s.map.size();
+      st.bytes += s.bytes;
+    }
+    return st;
+  }
+
+ private:
+  static constexpr size_t kShards = 8;
+  // Where an entry stands in a shard's order (its pointer only compared, never followed).
+  struct Placed {
+    uint64_t key;
+    const Entry* entry;
+    size_t bytes;
+  };
+  struct alignas(64) Shard {
+    mutable std::mutex mu;
+    absl::flat_hash_map<uint64_t, std::shared_ptr<const Entry>> map;
+    std::deque<Placed> order;  // oldest first
+    size_t bytes = 0;
+    std::atomic<uint64_t> hits{0}, misses{0};
+  };
+
+  static size_t Measure(const Entry& e) {
+    constexpr size_t kString = sizeof(std::string);
+    size_t n = sizeof(Entry) + sizeof(Placed) + 64 /* map slot, control block */ +
+               e.result.json.size() + e.result.reason.size();
+    for (const Asked& a : e.asked) n += sizeof(Asked) + a.id.size();  // (the first counted twice)
+    for (const std::string& a : e.result.actions) n += kString + a.size();
+    return n;
+  }
+  Shard& ShardOf(uint64_t key) { return shards_[key >> 61]; }  // kShards == 8
+
+  const size_t shard_budget_;
+  unsigned char secret_[192];  // XXH3's default size; at least XXH3_SECRET_SIZE_MIN
+  std::array<Shard, kShards> shards_;
+};
+
 }  // namespace
 
 struct Redactor::Impl {
@@ -511,6 +670,7 @@ struct Redactor::Impl {
   // Whether Redact may first try SurelyUnchanged: the option is on and every text pattern
   // matches the same in a string as in the raw JSON around it (RawSafePattern).
   bool precheck = false;
+  std::unique_ptr<ResultCache> cache;  // when results are remembered
 
   ~Impl() {
     for (auto& p : patterns) pcre2_code_free(p.code);
@@ -757,8 +917,10 @@ struct RedactionWalk {
 };
 
 absl::StatusOr<std::shared_ptr<const Redactor>> Redactor::Create(RedactionProfile profile,
-                                                                 bool precheck) {
+                                                                 bool precheck,
+                                                                 size_t cache_bytes) {
   auto impl = std::make_unique<Impl>();
+  if (cache_bytes > 0) impl->cache = std::make_unique<ResultCache>(cache_bytes);
   impl->mctx = pcre2_match_context_create(nullptr);
   if (impl->mctx == nullptr) return absl::ResourceExhaustedError("PCRE2: out of memory");
   pcre2_set_match_limit(impl->mctx, kMatchLimit);
@@ -955,8 +1117,71 @@ bool Redactor::SurelyUnchanged(std::string_view raw, const Lookup& lookup, Input
   return parser.parse(raw.data(), raw.size()).get(doc) == simdjson::SUCCESS && doc.is_object();
 }
 
-Redactor::Result Redactor::Redact(std::string_view object_json, const Lookup& lookup,
-                                  Input input) const {
+Redactor::Result Redactor::Redact(std::string_view object_json, const Lookup& lookup, Input input,
+                                  uint64_t stamp) const {
+  ResultCache* cache = impl_->cache.get();
+  if (cache == nullptr) return Compute(object_json, lookup, input);
+  // The answers given under `stamp`, as digests. PERF: a remembered result's check asked its
+  // look-ups again, and each answer was copied and digested (~40% of a hit, real reports).
+  struct Given {
+    const ResultCache* cache = nullptr;
+    uint64_t stamp = 0;
+    absl::flat_hash_map<uint64_t, ResultCache::Answer> answers;  // by IdKey
+  };
+  constexpr size_t kGivenMax = 1024;  // ids remembered under one stamp (then: asked again)
+  thread_local Given given;
+  if (stamp == 0 || given.cache != cache || given.stamp != stamp ||
+      given.answers.size() >= kGivenMax) {
+    given.answers.clear();
+    given.cache = stamp == 0 ? nullptr : cache;
+    given.stamp = stamp;
+  }
+  auto ask = [&](std::string_view id, uint64_t id_key) {
+    std::optional<std::string> answer = lookup ? lookup(id) : std::nullopt;
+    const ResultCache::Answer a{answer.has_value(),
+                                answer ? cache->Of(*answer) : ResultCache::Digest{}};
+    if (stamp != 0) given.answers.try_emplace(id_key, a);
+    return std::make_pair(std::move(answer), a);
+  };
+  const ResultCache::Digest digest = cache->Of(object_json);
+  const uint64_t key = ResultCache::Key(digest, input);
+  if (std::shared_ptr<const ResultCache::Entry> e =
+          cache->Find(key, object_json.size(), digest, input)) {
+    const bool same = std::all_of(e->asked.begin(), e->asked.end(), [&](const auto& a) {
+      if (stamp != 0) {
+        if (auto it = given.answers.find(a.id_key); it != given.answers.end()) {
+          return it->second == a.answer;
+        }
+      }
+      return ask(a.id, a.id_key).second == a.answer;
+    });
+    cache->Count(key, same);
+    if (same) return e->result;
+  } else {
+    cache->Count(key, false);
+  }
+  auto e = std::make_shared<ResultCache::Entry>();
+  const Lookup asking = [&](std::string_view id) {
+    const uint64_t id_key = cache->IdKey(id);
+    auto [answer, a] = ask(id, id_key);
+    e->asked.push_back({id_key, std::string(id), a});
+    return answer;
+  };
+  Result out = Compute(object_json, asking, input);
+  e->size = object_json.size();
+  e->text = digest;
+  e->input = input;
+  e->result = out;
+  cache->Put(key, std::move(e));
+  return out;
+}
+
+Redactor::CacheStats Redactor::cache_stats() const {
+  return impl_->cache ? impl_->cache->Stats() : CacheStats{};
+}
+
+Redactor::Result Redactor::Compute(std::string_view object_json, const Lookup& lookup,
+                                   Input input) const {
   Result out;
   if (impl_->precheck && SurelyUnchanged(object_json, lookup, input)) return out;
   Json o = Json::parse(object_json, nullptr, false);
@@ -1044,9 +1269,17 @@ absl::StatusOr<RedactionConfig> ParseRedactionConfig(std::string_view toml_text,
   }
   auto where = [&](const toml::node& n) { return common::Cat(source, ":", n.source().begin.line); };
   for (const auto& [k, v] : *red) {
-    if (k.str() != "profiles" && k.str() != "roles") {
-      return absl::InvalidArgumentError(
-          common::Cat(where(v), ": [redaction] has no key '", k.str(), "' (profiles, roles)"));
+    if (k.str() == "cache_mib") {
+      // Up to 1 TiB: a bound, not a guess at the machine.
+      const auto* n = v.as_integer();
+      if (n == nullptr || n->get() < 0 || n->get() > (int64_t{1} << 20)) {
+        return absl::InvalidArgumentError(common::Cat(
+            where(v), ": redaction.cache_mib must be a number of MiB from 0 to 1048576"));
+      }
+      config.cache_bytes = static_cast<size_t>(n->get()) << 20;
+    } else if (k.str() != "profiles" && k.str() != "roles") {
+      return absl::InvalidArgumentError(common::Cat(where(v), ": [redaction] has no key '", k.str(),
+                                                    "' (profiles, roles, cache_mib)"));
     }
   }
   if (const toml::node* profiles = red->get("profiles")) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "accord/common/strings.h"
 #include "accord/stix/reader.h"
 #include "common/test_util.h"
 
@@ -100,6 +101,153 @@ TEST_F(RedactionTest, ConfigReadsEveryKey) {
   EXPECT_TRUE(p.strip_url_query);
   ASSERT_EQ(p.text_patterns.size(), 1u);
   EXPECT_EQ(config_.roles.at("reader"), "partners");
+}
+
+// `[redaction] cache_mib`: the memory each profile may keep for results (default 32 MiB).
+TEST_F(RedactionTest, ConfigReadsTheResultCacheSize) {
+  EXPECT_EQ(config_.cache_bytes, size_t{32} << 20);
+  auto c = ParseRedactionConfig("[redaction]\ncache_mib = 0\n", "accord.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->cache_bytes, 0u);
+  c = ParseRedactionConfig("[redaction]\ncache_mib = 5\n[redaction.profiles.p]\n", "accord.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->cache_bytes, size_t{5} << 20);
+  for (const char* bad : {"cache_mib = -1", "cache_mib = \"64\"", "cache_mib = 1048577"}) {
+    auto e = ParseRedactionConfig(common::Cat("[redaction]\n", bad, "\n"), "accord.toml");
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.status().message().find("accord.toml:2"), std::string::npos) << e.status();
+    EXPECT_NE(e.status().message().find("cache_mib"), std::string::npos) << e.status();
+  }
+}
+
+// A profile remembers what it did to an object, but a result holds only while every object it
+// looked up is as it was: the same note's creator turns from an organisation into a person
+// (its reference must go), then back; an address object it refers to goes, then comes back.
+// Expected results are those of a profile without memory.
+TEST_F(RedactionTest, RememberedResultsFollowWhatTheyLookedUp) {
+  auto cached = Redactor::Create(config_.profiles.at("partners"), true, size_t{1} << 20);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  const std::string note = common::Cat(
+      R"({"type":"note","spec_version":"2.1","id":"note--55555555-5555-4555-8555-555555555555","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":"seen","created_by_ref":")",
+      kOrg, R"(","object_refs":[")", victim_id_, R"("]})");
+  const std::string org = objects_[kOrg];
+  auto person = org;
+  person.replace(person.find("organization"), 12, "individual");
+  auto expect_same = [&](const char* step) {
+    SCOPED_TRACE(step);
+    Redactor::Result want = redactor_->Redact(note, lookup_);
+    for (int i = 0; i < 3; ++i) {  // the first may compute, the others may remember
+      Redactor::Result got = (*cached)->Redact(note, lookup_);
+      EXPECT_EQ(got.kind, want.kind);
+      EXPECT_EQ(got.json, want.json);
+      EXPECT_EQ(got.reason, want.reason);
+      EXPECT_EQ(got.actions, want.actions);
+    }
+    return want;
+  };
+  Redactor::Result r = expect_same("an organisation");
+  ASSERT_EQ(r.kind, Redactor::Result::Kind::kRedacted);  // the address reference is re-pointed
+  EXPECT_NE(r.json.find(kOrg), std::string::npos);
+  Redactor::CacheStats s = (*cached)->cache_stats();
+  EXPECT_EQ(s.misses, 1u);
+  EXPECT_EQ(s.hits, 2u);
+  objects_[kOrg] = person;
+  r = expect_same("a person");
+  EXPECT_EQ(r.json.find(kOrg), std::string::npos) << r.json;
+  objects_[kOrg] = org;
+  r = expect_same("an organisation again");
+  EXPECT_NE(r.json.find(kOrg), std::string::npos) << r.json;
+  const std::string re_pointed = ScoId("ipv4-addr", R"({"value":"10.9.9.0/24"})");
+  EXPECT_NE(r.json.find(re_pointed), std::string::npos) << r.json;
+  const std::string address = objects_[victim_id_];
+  objects_.erase(victim_id_);
+  // A reference to an address nobody can look up is removed, and a note left without objects
+  // is dropped.
+  r = expect_same("the address gone");
+  EXPECT_EQ(r.kind, Redactor::Result::Kind::kDropped);
+  objects_[victim_id_] = address;
+  r = expect_same("the address back");
+  EXPECT_NE(r.json.find(re_pointed), std::string::npos) << r.json;
+  s = (*cached)->cache_stats();
+  EXPECT_EQ(s.misses, 5u);  // once per state of what the note refers to
+  EXPECT_EQ(s.hits, 10u);
+}
+
+// A caller's stamp (a gate's batch): while it stays the same, a remembered result is checked
+// against the answers already given under it, and nothing is looked up again; a new stamp asks
+// again, and sees what changed.
+TEST_F(RedactionTest, AStampSparesTheLookUpsOfABatch) {
+  auto cached = Redactor::Create(config_.profiles.at("partners"), true, size_t{1} << 20);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  int asked = 0;
+  const Redactor::Lookup counting = [&](std::string_view id) {
+    ++asked;
+    return lookup_(id);
+  };
+  const std::string note = common::Cat(
+      R"({"type":"note","spec_version":"2.1","id":"note--55555555-5555-4555-8555-555555555555","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":"seen","created_by_ref":")",
+      kOrg, R"(","object_refs":[")", victim_id_, R"("]})");
+  const Redactor::Result want = redactor_->Redact(note, lookup_);
+  Redactor::Result r = (*cached)->Redact(note, counting, Redactor::Input::kAny, 7);
+  EXPECT_EQ(r.json, want.json);
+  EXPECT_GT(asked, 0);
+  const int first = asked;
+  for (int i = 0; i < 3; ++i) {
+    r = (*cached)->Redact(note, counting, Redactor::Input::kAny, 7);
+    EXPECT_EQ(r.json, want.json);
+  }
+  EXPECT_EQ(asked, first);  // remembered, checked against the batch's answers
+  EXPECT_EQ((*cached)->cache_stats().hits, 3u);
+  // Without a stamp, every check asks again.
+  r = (*cached)->Redact(note, counting);
+  EXPECT_EQ(r.json, want.json);
+  EXPECT_GT(asked, first);
+  // The next batch: the creator is a person now.
+  std::string person = objects_[kOrg];
+  person.replace(person.find("organization"), 12, "individual");
+  objects_[kOrg] = person;
+  r = (*cached)->Redact(note, counting, Redactor::Input::kAny, 8);
+  EXPECT_EQ(r.json, redactor_->Redact(note, lookup_).json);
+  EXPECT_EQ(r.json.find(kOrg), std::string::npos) << r.json;
+}
+
+// What a profile remembers stays within its budget, whatever it is given: 2,000 distinct
+// objects of ~1 KB through a 64 KiB memory, and one object larger than the whole budget (not
+// kept). An object whose text differs in one byte is not taken for another.
+TEST_F(RedactionTest, RememberedResultsStayWithinTheirBudget) {
+  constexpr size_t kBudget = 64 << 10;
+  auto cached = Redactor::Create(config_.profiles.at("partners"), true, kBudget);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  for (int i = 0; i < 2000; ++i) {
+    const std::string o = common::Cat(
+        R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-)",
+        std::string(12 - std::to_string(i).size(), '0'), i,
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.0.)",
+        i % 250,
+        R"(.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","description":")",
+        std::string(800, 'x'), R"("})");
+    Redactor::Result r = (*cached)->Redact(o, lookup_);
+    ASSERT_EQ(r.kind, Redactor::Result::Kind::kRedacted) << i;
+    const Redactor::CacheStats st = (*cached)->cache_stats();
+    ASSERT_LE(st.bytes, kBudget) << i;
+    ASSERT_LE(st.entries * o.size(), kBudget) << i;  // each holds at least its text
+  }
+  EXPECT_GT((*cached)->cache_stats().entries, 10u);
+  const std::string huge = common::Cat(
+      R"({"type":"note","spec_version":"2.1","id":"note--66666666-6666-4666-8666-666666666666","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"content":"10.1.1.1 )",
+      std::string(kBudget, 'y'), R"("})");
+  EXPECT_EQ((*cached)->Redact(huge, lookup_).kind, Redactor::Result::Kind::kRedacted);
+  EXPECT_EQ((*cached)->Redact(huge, lookup_).kind, Redactor::Result::Kind::kRedacted);
+  EXPECT_LE((*cached)->cache_stats().bytes, kBudget);
+  // Two texts one byte apart: each gets its own result.
+  const std::string a =
+      R"({"type":"note","spec_version":"2.1","id":"note--77777777-7777-4777-8777-777777777777","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"content":"host 10.1.1.1"})";
+  std::string c = a;  // the same but for an address outside every victim range
+  c.replace(c.find("10.1.1.1"), 8, "11.1.1.1");
+  EXPECT_EQ((*cached)->Redact(a, lookup_).kind, Redactor::Result::Kind::kRedacted);
+  EXPECT_EQ((*cached)->Redact(c, lookup_).kind, Redactor::Result::Kind::kUnchanged);
+  EXPECT_EQ((*cached)->Redact(a, lookup_).kind, Redactor::Result::Kind::kRedacted);
+  EXPECT_EQ((*cached)->Redact(c, lookup_).kind, Redactor::Result::Kind::kUnchanged);
 }
 
 TEST_F(RedactionTest, FreeTextPatternsAndCreatorAreRedactedOnACopy) {
@@ -465,7 +613,8 @@ TEST(RedactionPrecheckTest, AgreesWithTheFullWalkOnRealContent) {
   p.text_patterns = {R"([\w.+-]+@[\w-]+\.[\w.]+)"};
   auto fast = Redactor::Create(p);
   auto full = Redactor::Create(p, false);
-  ASSERT_TRUE(fast.ok() && full.ok());
+  auto cached = Redactor::Create(p, true, size_t{64} << 20);  // remembers every result
+  ASSERT_TRUE(fast.ok() && full.ok() && cached.ok());
   Redactor::Lookup lookup = [&](std::string_view id) -> std::optional<std::string> {
     auto it = objects.find(std::string(id));
     return it == objects.end() ? std::nullopt : std::optional<std::string>(it->second);
@@ -483,8 +632,15 @@ TEST(RedactionPrecheckTest, AgreesWithTheFullWalkOnRealContent) {
     }
     Redactor::Result got = (*fast)->Redact(json, lookup);
     Redactor::Result as_object = (*fast)->Redact(json, lookup, Redactor::Input::kObject);
+    // Computed, then remembered: the same both times, under each way of asking.
+    Redactor::Result first = (*cached)->Redact(json, lookup, Redactor::Input::kObject);
+    Redactor::Result again = (*cached)->Redact(json, lookup, Redactor::Input::kObject);
+    Redactor::Result any = (*cached)->Redact(json, lookup);
     if (got.kind != want.kind || got.json != want.json || got.reason != want.reason ||
-        as_object.kind != want.kind || as_object.json != want.json) {
+        as_object.kind != want.kind || as_object.json != want.json || first.kind != want.kind ||
+        first.json != want.json || again.kind != want.kind || again.json != want.json ||
+        again.reason != want.reason || again.actions != want.actions || any.kind != want.kind ||
+        any.json != want.json) {
       ADD_FAILURE() << id << ": Redact differs from the full walk";
       if (++mismatches > 5) break;
     }
@@ -493,6 +649,9 @@ TEST(RedactionPrecheckTest, AgreesWithTheFullWalkOnRealContent) {
   // the rest (at least half; a precheck that gave up on everything would pass the checks above).
   EXPECT_LT(unchanged, objects.size());
   EXPECT_GT(taken * 2, unchanged) << taken << " of " << unchanged << " unchanged objects";
+  // Each object was computed once per way of asking and remembered once.
+  const Redactor::CacheStats s = (*cached)->cache_stats();
+  EXPECT_EQ(s.hits, objects.size()) << s.misses;
 }
 
 TEST(RedactionConfigTest, ErrorsNameTheProfileTheKeyAndTheLine) {

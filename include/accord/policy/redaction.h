@@ -36,9 +36,16 @@
 // The caller (the egress gate) then signs the copy as this node: a redacted object is never
 // passed off as its originator's.
 //
-// Thread safety: a Redactor is immutable after Create(); Redact() may be called concurrently.
+// A Redactor created with a cache size remembers its results (Redactor::Create): an object's
+// text is redacted again only when it was never seen, was forgotten, or when one of the objects
+// its redaction looked up reads differently now.
+//
+// Thread safety: a Redactor is immutable after Create() but for the results it remembers, which
+// it locks itself; Redact() may be called concurrently.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -73,6 +80,8 @@ struct RedactionProfile {
 struct RedactionConfig {
   std::map<std::string, RedactionProfile, std::less<>> profiles;
   std::map<std::string, std::string, std::less<>> roles;  ///< role name -> profile name
+  /// `[redaction] cache_mib`: the memory each profile may use to remember its results.
+  size_t cache_bytes = size_t{32} << 20;
 };
 
 /// Parses `[redaction]` of a TOML document (`source` names it in errors, with the line). A
@@ -89,8 +98,11 @@ class Redactor {
  public:
   /// Compiles the profile's patterns. InvalidArgument naming the pattern when one is refused.
   /// `precheck` false: Redact always walks the whole object (tests compare the two ways).
+  /// `cache_bytes`: the memory for remembered results (objects' texts, what their redaction
+  /// looked up, and the results); 0 remembers nothing.
   static absl::StatusOr<std::shared_ptr<const Redactor>> Create(RedactionProfile profile,
-                                                                bool precheck = true);
+                                                                bool precheck = true,
+                                                                size_t cache_bytes = 0);
   ~Redactor();
 
   /// The JSON of an object by id (a referenced identity or SCO), or nullopt when unknown.
@@ -112,18 +124,31 @@ class Redactor {
   };
 
   /// What the profile does to one object. Not JSON, or not an object: kDropped (fail closed).
-  Result Redact(std::string_view object_json, const Lookup& lookup,
-                Input input = Input::kAny) const;
+  /// A `stamp` other than 0 is the caller's word that, while it passes the same stamp, `lookup`
+  /// answers an id as it did the first time (a gate's batch, which reads each referenced object
+  /// once): a remembered result is then checked against the answers already given under it,
+  /// without asking again. A caller that cannot say so passes 0.
+  Result Redact(std::string_view object_json, const Lookup& lookup, Input input = Input::kAny,
+                uint64_t stamp = 0) const;
 
   /// True only when Redact would return kUnchanged, decided on the raw text without building
   /// a DOM (Redact asks it first). False says nothing: the object may still be unchanged.
   bool SurelyUnchanged(std::string_view object_json, const Lookup& lookup,
                        Input input = Input::kAny) const;
 
+  /// The remembered results: results served from memory (`hits`), computed (`misses`), and
+  /// what is held now.
+  struct CacheStats {
+    uint64_t hits = 0, misses = 0;
+    size_t entries = 0, bytes = 0;
+  };
+  CacheStats cache_stats() const;
+
   const RedactionProfile& profile() const { return profile_; }
 
  private:
   explicit Redactor(RedactionProfile profile);
+  Result Compute(std::string_view object_json, const Lookup& lookup, Input input) const;
   struct Impl;
   RedactionProfile profile_;
   std::unique_ptr<Impl> impl_;
