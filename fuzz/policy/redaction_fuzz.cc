@@ -74,14 +74,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       checked.reason != walked.reason) {
     std::abort();
   }
+  // Only objects of Redactor::kRememberedMinBytes or more are remembered: the input is also
+  // checked inside a wrapper that long (as a member's value, where it is embedded).
   static const std::shared_ptr<const Redactor> remembering =
       *Redactor::Create(Profile(), /*precheck=*/true, /*cache_bytes=*/64 << 10);
   static uint64_t stamp = 0;
   ++stamp;
+  const std::string wrapped = R"({"type":"note","x_fuzz_pad":")" +
+                              std::string(Redactor::kRememberedMinBytes, 'z') + R"(","x_fuzz":)" +
+                              std::string(json) + "}";
+  const Redactor::Result walked_wrapped = without->Redact(wrapped, lookup);
   for (uint64_t s : {uint64_t{0}, stamp, stamp}) {
     const Redactor::Result r = remembering->Redact(json, lookup, Redactor::Input::kAny, s);
+    const Redactor::Result w = remembering->Redact(wrapped, lookup, Redactor::Input::kAny, s);
     if (r.kind != walked.kind || r.json != walked.json || r.reason != walked.reason ||
-        r.actions != walked.actions) {
+        r.actions != walked.actions || w.kind != walked_wrapped.kind ||
+        w.json != walked_wrapped.json || w.reason != walked_wrapped.reason ||
+        w.actions != walked_wrapped.actions) {
       std::abort();
     }
   }

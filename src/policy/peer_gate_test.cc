@@ -445,7 +445,10 @@ class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterfa
     note.type = "note";
     note.json = common::Cat(
         R"({"type":"note","spec_version":"2.1","id":")", note.id,
-        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":"c","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"created_by_ref":")",
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","content":")",
+        // long enough to be remembered (Redactor::kRememberedMinBytes)
+        std::string(Redactor::kRememberedMinBytes, 'c'),
+        R"(","object_refs":["indicator--00000000-0000-4000-8000-000000000001"],"created_by_ref":")",
         creator, R"("})");
     return note;
   }

@@ -123,6 +123,10 @@ class Redactor {
               ///< copy the gate made of one; not parsed again to find that out
   };
 
+  /// Objects shorter than this are checked each time, never remembered: their check costs
+  /// about what finding a remembered result does.
+  static constexpr size_t kRememberedMinBytes = 512;
+
   /// What the profile does to one object. Not JSON, or not an object: kDropped (fail closed).
   /// A `stamp` other than 0 is the caller's word that, while it passes the same stamp, `lookup`
   /// answers an id as it did the first time (a gate's batch, which reads each referenced object
