@@ -166,7 +166,8 @@ BENCHMARK(BM_RedactRealObjects);
 void BM_RedactRealObjectsRemembered(benchmark::State& state) {
   const std::vector<std::string>& objects = RealObjects();
   const accord::policy::Redactor::Lookup lookup = IdentityLookup(objects);
-  auto made = accord::policy::Redactor::Create(Partners()->profile(), true, size_t{32} << 20);
+  auto made = accord::policy::Redactor::Create(Partners()->profile(), true,
+                                               accord::policy::RedactionConfig().cache_bytes);
   if (!made.ok()) std::abort();
   const auto& r = *made;
   for (const std::string& json : objects) {

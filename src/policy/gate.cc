@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -323,8 +322,7 @@ class NodeGate final : public Gate {
     }
     if (peer.redactor) {
       Redactor::Result r =
-          peer.redactor->Redact(copy.empty() ? std::string_view(object.json) : copy, Lookup(),
-                                Redactor::Input::kObject, LookUpStamp());
+          RedactOnExit(*peer.redactor, copy.empty() ? std::string_view(object.json) : copy);
       if (r.kind == Redactor::Result::Kind::kDropped) {
         Decision d = Decision::Deny(r.reason);
         d.profile = peer.redactor->profile().name;
@@ -424,9 +422,12 @@ class NodeGate final : public Gate {
     static std::atomic<uint64_t> epochs{0};
     return epochs.fetch_add(1, std::memory_order_relaxed) + 1;
   }
-  // The stamp of what LookUp answers now (Redactor::Redact): the same until the memo is
-  // forgotten, and never the same again after.
-  uint64_t LookUpStamp() { return ThreadMemo().epoch; }
+  // What `redactor` does to a stored object (or the gate's copy of one) on its way out, with
+  // this thread's look-ups and their stamp: the memo's epoch, the same until the memo is
+  // forgotten and never the same again after (Redactor::Redact).
+  Redactor::Result RedactOnExit(const Redactor& redactor, std::string_view json) {
+    return redactor.Redact(json, Lookup(), Redactor::Input::kObject, ThreadMemo().epoch);
+  }
   std::optional<std::string> LookUp(std::string_view id) {
     Memo& memo = ThreadMemo();
     std::string key(id);
@@ -437,7 +438,7 @@ class NodeGate final : public Gate {
     // and is not remembered.
     std::optional<std::string> found;
     if (!v.ok() && v.status().code() != absl::StatusCode::kNotFound) {
-      memo.epoch = NewEpoch();  // nor is it an answer to hold under the stamp (LookUpStamp)
+      memo.epoch = NewEpoch();  // nor is it an answer to hold under the stamp (RedactOnExit)
       return std::nullopt;
     }
     if (v.ok() && !v->empty()) found = std::move(v->back().json);
@@ -548,8 +549,8 @@ class NodeGate final : public Gate {
       if (!rules) rules = &ThreadRules();
       auto it = rules->role_redactors.find(audience.role);
       if (it != rules->role_redactors.end()) {
-        Redactor::Result r = it->second->Redact(copy.empty() ? std::string_view(object.json) : copy,
-                                                Lookup(), Redactor::Input::kObject, LookUpStamp());
+        Redactor::Result r =
+            RedactOnExit(*it->second, copy.empty() ? std::string_view(object.json) : copy);
         if (r.kind == Redactor::Result::Kind::kDropped) {
           d = Decision::Deny(r.reason);
           d.profile = it->second->profile().name;

@@ -438,6 +438,30 @@ class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterfa
     go.peers = dir_peers_;
     return NewNodeGate(store_.get(), go);
   }
+  // An identity of class `cls`, version `modified`.
+  static std::string Identity(const char* id, const char* modified, const char* cls) {
+    return common::Cat(R"({"type":"identity","spec_version":"2.1","id":")", id,
+                       R"(","created":"2024-01-01T00:00:00.000Z","modified":")", modified,
+                       R"(","name":"X","identity_class":")", cls, R"("})");
+  }
+  // Note `n`, created by `creator`, leaves an analyst's batch as it is; `change` (an identity
+  // of class individual for `creator`) is imported during the batch, which still lets the
+  // note go as it is; the next batch removes its created_by_ref.
+  void ExpectTheChangeOnlyInTheNextBatch(char n, const char* creator, const std::string& change) {
+    auto gate = AnalystGate();
+    const store::StoredObject note = Note(n, creator);
+    const Audience analyst = Audience::User("ana", "analyst");
+    ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+    EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+    Import("out", change);
+    // The same batch: the creator as it was.
+    EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+    // The next batch: the creator is an individual; the reference goes.
+    ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+    Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
+    ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
+    EXPECT_EQ(d.json.find("created_by_ref"), std::string::npos) << d.json;
+  }
   // A note numbered `n` whose creator is `creator`.
   static store::StoredObject Note(char n, const char* creator) {
     store::StoredObject note;
@@ -463,26 +487,10 @@ INSTANTIATE_TEST_SUITE_P(Profiles, PeerGateMemoTest, ::testing::Values(size_t{0}
 // created_by_ref once X is an individual.
 TEST_P(PeerGateMemoTest, AReferencedObjectIsReadOncePerBatch) {
   constexpr const char* kCreator = "identity--0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f";
-  auto identity = [&](const char* modified, const char* cls) {
-    return common::Cat(R"({"type":"identity","spec_version":"2.1","id":")", kCreator,
-                       R"(","created":"2024-01-01T00:00:00.000Z","modified":")", modified,
-                       R"(","name":"X","identity_class":")", cls, R"("})");
-  };
-  Import("out", identity("2024-01-01T00:00:00.000Z", "organization"));
+  Import("out", Identity(kCreator, "2024-01-01T00:00:00.000Z", "organization"));
   // A profile that remembers its results (the node's default) passes the same.
-  auto gate = AnalystGate();
-  const store::StoredObject note = Note('a', kCreator);
-  const Audience analyst = Audience::User("ana", "analyst");
-  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
-  Import("out", identity("2024-02-01T00:00:00.000Z", "individual"));
-  // The same batch: X as it was.
-  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
-  // The next batch: X is an individual; the reference goes.
-  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-  Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
-  ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
-  EXPECT_EQ(d.json.find("created_by_ref"), std::string::npos) << d.json;
+  ExpectTheChangeOnlyInTheNextBatch('a', kCreator,
+                                    Identity(kCreator, "2024-02-01T00:00:00.000Z", "individual"));
 }
 
 // The same for an object the store does not hold: that it is absent is remembered for the
@@ -491,22 +499,8 @@ TEST_P(PeerGateMemoTest, AReferencedObjectIsReadOncePerBatch) {
 // up); once the creator arrives as an individual, the next batch removes it.
 TEST_P(PeerGateMemoTest, AnAbsentReferencedObjectIsLookedUpOncePerBatch) {
   constexpr const char* kCreator = "identity--0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e";
-  auto gate = AnalystGate();
-  const store::StoredObject note = Note('b', kCreator);
-  const Audience analyst = Audience::User("ana", "analyst");
-  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
-  Import(
-      "out",
-      common::Cat(
-          R"({"type":"identity","spec_version":"2.1","id":")", kCreator,
-          R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Y","identity_class":"individual"})"));
-  // The same batch: the creator as it was, absent.
-  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
-  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-  Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
-  ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
-  EXPECT_EQ(d.json.find("created_by_ref"), std::string::npos) << d.json;
+  ExpectTheChangeOnlyInTheNextBatch('b', kCreator,
+                                    Identity(kCreator, "2024-01-01T00:00:00.000Z", "individual"));
 }
 
 // Issue 13, point 2: a sighting or relationship is at least as restricted as what it refers

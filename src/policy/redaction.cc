@@ -9,7 +9,6 @@
 #endif
 
 #include <absl/container/flat_hash_map.h>
-#include <absl/container/inlined_vector.h>
 #include <simdjson.h>
 #include <toml++/toml.h>
 #include <xxhash.h>
@@ -513,7 +512,6 @@ class ResultCache {
     Redactor::Input input = Redactor::Input::kAny;
     std::vector<Asked> asked;
     Redactor::Result result;
-    size_t bytes = 0;  // what it holds, roughly (Measure)
   };
 
   explicit ResultCache(size_t budget) : shard_budget_(budget / kShards) {
@@ -561,13 +559,12 @@ class ResultCache {
     (hit ? ShardOf(key).hits : ShardOf(key).misses).fetch_add(1, std::memory_order_relaxed);
   }
 
-  void Put(uint64_t key, std::shared_ptr<Entry> e) {
-    e->bytes = Measure(*e);
-    if (e->bytes > shard_budget_) return;
+  void Put(uint64_t key, std::shared_ptr<const Entry> e) {
+    const size_t bytes = Measure(*e);  // what it holds, roughly
+    if (bytes > shard_budget_) return;
     Shard& s = ShardOf(key);
     std::lock_guard<std::mutex> l(s.mu);
     const Entry* p = e.get();
-    const size_t bytes = e->bytes;
     // A replaced entry's bytes count until its place in the order comes up.
     s.map[key] = std::move(e);
     s.order.push_back({key, p, bytes});
@@ -613,7 +610,7 @@ class ResultCache {
     constexpr size_t kString = sizeof(std::string);
     size_t n = sizeof(Entry) + sizeof(Placed) + 64 /* map slot, control block */ +
                e.result.json.size() + e.result.reason.size();
-    for (const Asked& a : e.asked) n += sizeof(Asked) + a.id.size();  // (the first counted twice)
+    for (const Asked& a : e.asked) n += sizeof(Asked) + a.id.size();
     for (const std::string& a : e.result.actions) n += kString + a.size();
     return n;
   }
