@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -117,7 +118,7 @@ class NodeGate final : public Gate {
 
  private:
   absl::Status DoCheckExit(const Audience& audience, Exit exit) override {
-    ++tl_batch_;  // a new batch: objects looked up for the last one are read again (LookUp)
+    ++tl_batch_;  // a new batch: what was looked up holds only if the store is unchanged (LookUp)
     MaybeRefresh();
     if (broken_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> l(mu_);
@@ -391,32 +392,56 @@ class NodeGate final : public Gate {
     return [this](std::string_view id) { return LookUp(id); };
   }
 
-  // PERF: what this thread looked up is remembered for the rest of its batch (until its next
-  // CheckExit), and no longer than the refresh interval, as the rules are: a feed's or a
-  // report's objects all refer to the same identity, and each look-up was a read of the
-  // store (a SQLite read transaction and a pread of the object log, ~5 us), most of a page
-  // read under a profile with classes to drop (docs/PERFORMANCE.md). A page read while a
-  // referenced object changes sees it as it was when the page began, or after.
+  // PERF: what this thread looked up is remembered while the store does not change: each new
+  // batch (a CheckExit) and, within a long one, each refresh interval first reads the store's
+  // generation, which every write moves, and forgets the memo when it moved. A feed's or a
+  // report's objects all refer to the same identity, and each look-up was a read of the store
+  // (a SQLite read transaction and a pread of the object log, ~5 us), most of a page read under
+  // a profile with classes to drop; then two such reads a page (docs/PERFORMANCE.md). A page
+  // read while a referenced object changes sees it as it was when the page began, or after.
   struct Memo {
     uint64_t gate = 0, batch = 0;
     uint64_t epoch = 0;  // a number no other thread's memo, nor this one before a reset, had
     int64_t since_us = 0;
+    std::optional<uint64_t> generation;  // the store's, read before the first look-up
     std::unordered_map<std::string, std::optional<std::string>> objects;
   };
-  // This thread's memo, forgotten first when its batch, its time or its room is over.
+  // This thread's memo; at a new batch, after the refresh interval, or out of room, what it
+  // holds is kept only if the store has not changed since it was looked up.
   Memo& ThreadMemo() {
-    constexpr size_t kMemoMax = 1024;  // distinct objects a batch remembers (then: forgets)
+    constexpr size_t kMemoMax = 1024;  // distinct objects remembered (then: forgotten)
     thread_local Memo memo;
     const int64_t now = common::SteadyMicros();
-    if (memo.gate != uid_ || memo.batch != tl_batch_ ||
-        now - memo.since_us >= options_.refresh_interval_us || memo.objects.size() >= kMemoMax) {
+    if (memo.gate == uid_ && memo.batch == tl_batch_ &&
+        now - memo.since_us < options_.refresh_interval_us && memo.objects.size() < kMemoMax) {
+      return memo;
+    }
+    const bool keep = memo.gate == uid_ && memo.objects.size() < kMemoMax && memo.generation &&
+                      StoreGeneration() == memo.generation;
+    memo.gate = uid_;
+    memo.batch = tl_batch_;
+    memo.since_us = now;
+    if (!keep) {
       memo.objects.clear();
-      memo.gate = uid_;
-      memo.batch = tl_batch_;
-      memo.since_us = now;
+      memo.generation.reset();
       memo.epoch = NewEpoch();
     }
     return memo;
+  }
+  // The store's generation, polled at most once per change_poll_us by all threads (a poll
+  // stores the generation before its time; of two polls at once, either's generation may stay,
+  // read a poll's length apart). PERF: a read of it is a SQLite read transaction, ~5 us.
+  std::optional<uint64_t> StoreGeneration() {
+    const int64_t now = common::SteadyMicros();
+    if (options_.change_poll_us > 0 &&
+        now - polled_us_.load(std::memory_order_acquire) < options_.change_poll_us) {
+      return polled_generation_.load(std::memory_order_relaxed);
+    }
+    absl::StatusOr<uint64_t> g = store_->Generation();
+    if (!g.ok()) return std::nullopt;
+    polled_generation_.store(*g, std::memory_order_relaxed);
+    polled_us_.store(now, std::memory_order_release);
+    return *g;
   }
   static uint64_t NewEpoch() {
     static std::atomic<uint64_t> epochs{0};
@@ -432,6 +457,13 @@ class NodeGate final : public Gate {
     Memo& memo = ThreadMemo();
     std::string key(id);
     if (auto it = memo.objects.find(key); it != memo.objects.end()) return it->second;
+    if (!memo.generation) {
+      memo.generation = StoreGeneration();  // before the read: a write between them is seen
+      if (!memo.generation) {
+        memo.epoch = NewEpoch();  // a store error: no answer (below)
+        return std::nullopt;
+      }
+    }
     absl::StatusOr<std::vector<store::StoredObject>> v =
         store_->Get(key, store::VersionSelect::kLast);
     // Absent is an answer (real feeds refer to creators they do not carry); an error is not,
@@ -623,6 +655,9 @@ class NodeGate final : public Gate {
   std::mutex mu_;
   std::string broken_reason_;  // guarded by mu_
   std::atomic<int64_t> next_refresh_us_{0};
+  // StoreGeneration()'s last poll (its time first set when one succeeded).
+  std::atomic<uint64_t> polled_generation_{0};
+  std::atomic<int64_t> polled_us_{std::numeric_limits<int64_t>::min() / 2};
   // Until the first refresh the gate is closed: `broken_` starts true, so that nothing is
   // admitted on state that was never read.
   std::atomic<bool> lockdown_{false};

@@ -24,6 +24,7 @@
 #include "accord/http/server.h"
 #include "accord/store/store.h"
 #include "accord/taxii/service.h"
+#include "store/forwarding_store.h"
 
 namespace accord::taxii {
 namespace {
@@ -32,12 +33,11 @@ constexpr char kSecretPath[] = "/srv/accord-secret-dir/objects.db";
 constexpr char kSql[] = "SELECT json FROM versions WHERE collection_id = ?1";
 
 // Delegates to a real store; List/BeginImport fail (or throw) when told to.
-// NOTE for maintainers: every Store virtual must be forwarded here.
-class FailingStore final : public store::Store {
+class FailingStore final : public store::ForwardingStore {
  public:
   // kDiskFull: BeginImport fails as the object log does on ENOSPC.
   enum class Mode { kOk, kFail, kThrow, kDiskFull };
-  explicit FailingStore(store::Store* real) : real_(real) {}
+  explicit FailingStore(store::Store* real) : ForwardingStore(real) {}
   Mode mode = Mode::kOk;
 
   absl::StatusOr<std::unique_ptr<store::ImportTxn>> BeginImport(const std::string& c) override {
@@ -47,56 +47,19 @@ class FailingStore final : public store::Store {
                                           ": write: No space left on device");
     }
     if (mode == Mode::kThrow) throw std::runtime_error(Message());
-    return real_->BeginImport(c);
-  }
-  absl::StatusOr<std::vector<store::StoredObject>> Get(const std::string& id,
-                                                       store::VersionSelect v) override {
-    return real_->Get(id, v);
+    return ForwardingStore::BeginImport(c);
   }
   absl::StatusOr<store::Page> List(const store::Query& q) override {
     if (mode == Mode::kFail) return Failure();
     if (mode == Mode::kThrow) throw std::runtime_error(Message());
-    return real_->List(q);
+    return ForwardingStore::List(q);
   }
-  absl::StatusOr<uint64_t> Delete(const std::string& c, const std::string& id,
-                                  const std::vector<store::Micros>& t) override {
-    return real_->Delete(c, id, t);
-  }
-  absl::StatusOr<store::CollectionInfo> CreateCollection(const store::CollectionInfo& i) override {
-    return real_->CreateCollection(i);
-  }
-  absl::StatusOr<uint64_t> CountMembers(const std::string& c) override {
-    return real_->CountMembers(c);
-  }
-  absl::StatusOr<std::vector<store::CollectionInfo>> ListCollections() override {
-    return real_->ListCollections();
-  }
-  absl::StatusOr<store::CollectionInfo> GetCollection(const std::string& id) override {
-    return real_->GetCollection(id);
-  }
-  absl::StatusOr<store::Stats> GetStats() override { return real_->GetStats(); }
-  absl::StatusOr<uint64_t> Generation() override { return real_->Generation(); }
-  absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& k) override {
-    return real_->GetSetting(k);
-  }
-  absl::Status PutSetting(const std::string& k, const std::string& v) override {
-    return real_->PutSetting(k, v);
-  }
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSettings() override {
-    return real_->ListSettings();
-  }
-  store::AuthStore* auth() override { return real_->auth(); }
-  store::StatusStore* statuses() override { return real_->statuses(); }
-  store::MatchLedger* matches() override { return real_->matches(); }
-  absl::StatusOr<store::SchemaState> Schema() override { return real_->Schema(); }
-  absl::StatusOr<store::SchemaState> Migrate() override { return real_->Migrate(); }
 
  private:
   static std::string Message() {
     return std::string("sqlite3_step failed: disk I/O error in '") + kSql + "' on " + kSecretPath;
   }
   static absl::Status Failure() { return absl::InternalError(Message()); }
-  store::Store* real_;
 };
 
 class ServiceErrors : public ::testing::Test {

@@ -229,6 +229,10 @@ class PeerDirectory {
 struct NodeGateOptions {
   /// The policy settings are re-read at most this often (and before the first decision).
   int64_t refresh_interval_us = 250000;
+  /// What the gate looked up in the store (the objects a page refers to) is kept while the
+  /// store's generation stands, read at most this often by all threads together (0: at every
+  /// batch). A write is seen within this time, as by the TAXII page cache (2 ms in serve).
+  int64_t change_poll_us = 2000;
   /// The peers' agreements. Without one, no peer may use any exit but an operator's explicit
   /// `accord taxii push` (an Audience::Peer that names a URL, not a configured peer).
   std::shared_ptr<PeerDirectory> peers;
