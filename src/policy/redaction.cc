@@ -4,9 +4,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <arpa/inet.h>
 #include <pcre2.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <absl/container/flat_hash_map.h>
 #include <simdjson.h>
@@ -27,12 +24,15 @@
 #include "accord/common/io.h"
 #include "accord/common/strings.h"
 #include "accord/stix/object.h"
+#include "policy/text_scan.h"
 
 namespace accord::policy {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
+using detail::Positions;
+using detail::TextScan;
 
 // PCRE2's budget per match of a text pattern over a partner's text: a pattern that needs more
 // fails the object closed (dropped), never hangs the exit.
@@ -84,129 +84,6 @@ std::string_view TypeOfId(std::string_view id) {
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
-
-// Positions in a text, written through a raw pointer (PERF: a thread's lists keep their
-// memory; push_back through a thread_local vector reloaded its end on every position).
-class Positions {
- public:
-  size_t size() const { return n_; }
-  uint32_t operator[](size_t i) const { return buf_[i]; }
-  const uint32_t* begin() const { return buf_.data(); }
-  const uint32_t* end() const { return buf_.data() + n_; }
-
- private:
-  friend struct TextScan;
-  // Room for `n` positions; returns where the first goes.
-  uint32_t* Start(size_t n) {
-    if (buf_.size() < n) buf_.resize(n);
-    n_ = 0;
-    return buf_.data();
-  }
-  void Finish(const uint32_t* end) { n_ = static_cast<size_t>(end - buf_.data()); }
-
-  std::vector<uint32_t> buf_;
-  size_t n_ = 0;
-};
-
-// The positions in a JSON text, without a backslash, of what the precheck looks for: its
-// quotes (every one of them opens or closes a string, since none is escaped), the dots, the
-// "--" pairs (the first '-' of each) and the "://" (their ':'). PERF: one pass, 64 bytes at
-// a time, each byte class a 64-bit mask (four SSE2 compares); "--" and "://" are found from the
-// masks, not byte by byte (the precheck had made a dozen passes over every object it read,
-// more than half its time; then one pass that stopped at every '-' and ':', about a third of
-// what was left: docs/PERFORMANCE.md, issue 13).
-struct TextScan {
-  bool backslash = false;  // when true, the positions are incomplete: do not use them
-  Positions quotes, dots, dashes, schemes;  // schemes: the ':' of each "://"
-
-  // `raw`: a JSON text, where a backslash stops the scan (its quotes would not pair up);
-  // otherwise any text (one with its escapes decoded), where only the dots, "--" and "://"
-  // are of use.
-  void Run(std::string_view s, bool raw = true) {
-    backslash = false;
-    const char* p = s.data();
-    const size_t n = s.size();
-    // At most one position per byte; the last block may be padded to 64.
-    uint32_t* q = quotes.Start(n + 64);
-    uint32_t* d = dots.Start(n + 64);
-    uint32_t* dd = dashes.Start(n + 64);
-    uint32_t* sc = schemes.Start(n + 64);
-    auto finish = [&] {
-      quotes.Finish(q);
-      dots.Finish(d);
-      dashes.Finish(dd);
-      schemes.Finish(sc);
-    };
-    // Bit k of each mask is byte i + k. The *_next masks carry in the bytes after the block, for
-    // a "--" or a "://" that starts in its last bytes.
-    char pad[64 + 2];
-    for (size_t i = 0; i < n; i += 64) {
-      const char* b = p + i;
-      if (n - i < 64 + 2) {  // the last block(s): a zero-padded copy (zeros match nothing)
-        std::memset(pad, 0, sizeof pad);
-        std::memcpy(pad, b, n - i);
-        b = pad;
-      }
-      Masks m = Classify(b);
-      if (raw && m.backslash != 0) {
-        backslash = true;
-        finish();
-        return;
-      }
-      const uint64_t dash_next = (m.dash >> 1) | (uint64_t{b[64] == '-'} << 63);
-      const uint64_t slash_next = (m.slash >> 1) | (uint64_t{b[64] == '/'} << 63);
-      const uint64_t slash_next2 =
-          (m.slash >> 2) | (uint64_t{b[64] == '/'} << 62) | (uint64_t{b[65] == '/'} << 63);
-      const auto at = static_cast<uint32_t>(i);
-      for (uint64_t x = m.quote; x != 0; x &= x - 1) *q++ = at + __builtin_ctzll(x);
-      for (uint64_t x = m.dot; x != 0; x &= x - 1) *d++ = at + __builtin_ctzll(x);
-      for (uint64_t x = m.dash & dash_next; x != 0; x &= x - 1) *dd++ = at + __builtin_ctzll(x);
-      for (uint64_t x = m.colon & slash_next & slash_next2; x != 0; x &= x - 1) {
-        *sc++ = at + __builtin_ctzll(x);
-      }
-    }
-    finish();
-  }
-
- private:
-  struct Masks {
-    uint64_t quote = 0, dot = 0, dash = 0, colon = 0, slash = 0, backslash = 0;
-  };
-  // The masks of the 64 bytes at `b`.
-  static Masks Classify(const char* b) {
-    Masks m;
-#if defined(__SSE2__)
-    for (int k = 0; k < 4; ++k) {
-      const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));  // NOLINT
-      auto mask = [&](char x) {
-        return static_cast<uint64_t>(
-                   static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(c, _mm_set1_epi8(x)))))
-               << (16 * k);
-      };
-      m.quote |= mask('"');
-      m.dot |= mask('.');
-      m.dash |= mask('-');
-      m.colon |= mask(':');
-      m.slash |= mask('/');
-      m.backslash |= mask('\\');
-    }
-#else
-    for (int k = 0; k < 64; ++k) {
-      const uint64_t bit = uint64_t{1} << k;
-      switch (b[k]) {
-        case '"': m.quote |= bit; break;
-        case '.': m.dot |= bit; break;
-        case '-': m.dash |= bit; break;
-        case ':': m.colon |= bit; break;
-        case '/': m.slash |= bit; break;
-        case '\\': m.backslash |= bit; break;
-        default: break;
-      }
-    }
-#endif
-    return m;
-  }
-};
 
 // The end of the URL whose "://" is at `sep` in `s`: the first space, quote, '<', '>' or ']'
 // after it. `*query` is where its query (or fragment) begins, its first '?' or '#' (npos when
