@@ -405,24 +405,28 @@ class NodeGate final : public Gate {
     int64_t since_us = 0;
     std::optional<uint64_t> generation;  // the store's, read before the first look-up
     std::unordered_map<std::string, std::optional<std::string>> objects;
+    size_t bytes = 0;  // of the ids and texts in `objects`
   };
-  // This thread's memo; at a new batch, after the refresh interval, or out of room, what it
-  // holds is kept only if the store has not changed since it was looked up.
+  // This thread's memo. At a new batch, or after the refresh interval, what it holds is kept
+  // if the store has not changed since it was looked up; out of room (objects or bytes,
+  // NodeGateOptions::memo_bytes), it is forgotten.
   Memo& ThreadMemo() {
     constexpr size_t kMemoMax = 1024;  // distinct objects remembered (then: forgotten)
     thread_local Memo memo;
     const int64_t now = common::SteadyMicros();
+    const bool room = memo.objects.size() < kMemoMax && memo.bytes < options_.memo_bytes;
     if (memo.gate == uid_ && memo.batch == tl_batch_ &&
-        now - memo.since_us < options_.refresh_interval_us && memo.objects.size() < kMemoMax) {
+        now - memo.since_us < options_.refresh_interval_us && room) {
       return memo;
     }
-    const bool keep = memo.gate == uid_ && memo.objects.size() < kMemoMax && memo.generation &&
-                      StoreGeneration() == memo.generation;
+    const bool keep =
+        memo.gate == uid_ && room && memo.generation && StoreGeneration() == memo.generation;
     memo.gate = uid_;
     memo.batch = tl_batch_;
     memo.since_us = now;
     if (!keep) {
       memo.objects.clear();
+      memo.bytes = 0;
       memo.generation.reset();
       memo.epoch = NewEpoch();
     }
@@ -474,6 +478,7 @@ class NodeGate final : public Gate {
       return std::nullopt;
     }
     if (v.ok() && !v->empty()) found = std::move(v->back().json);
+    memo.bytes += key.size() + (found ? found->size() : 0);
     memo.objects.emplace(std::move(key), found);
     return found;
   }

@@ -429,7 +429,8 @@ class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterfa
   // A gate whose analysts read under a profile that drops individuals, with a refresh
   // interval of an hour (only batches end the memo), polling the store's generation at most
   // every `change_poll_us` (0: at every batch).
-  std::unique_ptr<Gate> AnalystGate(store::Store* store = nullptr, int64_t change_poll_us = 0) {
+  std::unique_ptr<Gate> AnalystGate(store::Store* store = nullptr, int64_t change_poll_us = 0,
+                                    size_t memo_bytes = NodeGateOptions().memo_bytes) {
     RedactionProfile profile;
     profile.name = "no-individuals";
     profile.drop_identity_classes = {"individual"};
@@ -439,6 +440,7 @@ class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterfa
     NodeGateOptions go;
     go.refresh_interval_us = int64_t{3600} * 1000000;
     go.change_poll_us = change_poll_us;
+    go.memo_bytes = memo_bytes;
     go.peers = dir_peers_;
     return NewNodeGate(store != nullptr ? store : store_.get(), go);
   }
@@ -573,6 +575,27 @@ TEST_P(PeerGateMemoTest, TheStoresGenerationIsPolledAtMostOncePerInterval) {
     EXPECT_EQ(batch(), Decision::Verdict::kReplace);  // another thread: a look-up of its own
   }).join();
   EXPECT_EQ(counting.gets[kCreator], 2);
+}
+
+// What a thread keeps of the objects it looked up has a budget (NodeGateOptions::memo_bytes):
+// past it, the memo is forgotten and each batch reads again. With a budget of one byte, every
+// batch reads the creator (three batches: three reads); with one that holds the creator, once.
+TEST_P(PeerGateMemoTest, ALookUpMemoKeepsWithinItsBudget) {
+  constexpr const char* kCreator = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
+  const std::string creator = Identity(kCreator, "2024-01-01T00:00:00.000Z", "organization");
+  Import("out", creator);
+  const store::StoredObject note = Note('c', kCreator);
+  const Audience analyst = Audience::User("ana", "analyst");
+  for (const size_t budget : {size_t{1}, creator.size() + 1000}) {
+    SCOPED_TRACE(testing::Message() << "budget " << budget);
+    CountingStore counting(store_.get());
+    auto gate = AnalystGate(&counting, 0, budget);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+      EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+    }
+    EXPECT_EQ(counting.gets[kCreator], budget == 1 ? 3 : 1);
+  }
 }
 
 // Issue 13, point 2: a sighting or relationship is at least as restricted as what it refers

@@ -233,6 +233,9 @@ struct NodeGateOptions {
   /// store's generation stands, read at most this often by all threads together (0: at every
   /// batch). A write is seen within this time, as by the TAXII page cache (2 ms in serve).
   int64_t change_poll_us = 2000;
+  /// What each thread keeps of the objects it looked up, at most, in bytes of their text (then
+  /// it forgets them all, and reads again what it needs).
+  size_t memo_bytes = size_t{16} << 20;
   /// The peers' agreements. Without one, no peer may use any exit but an operator's explicit
   /// `accord taxii push` (an Audience::Peer that names a URL, not a configured peer).
   std::shared_ptr<PeerDirectory> peers;
