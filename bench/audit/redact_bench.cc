@@ -8,7 +8,7 @@
 // BM_RedactRealObjects: the same profile over real content from ../shared/data (Unit 42's STIX
 // 2.1 reports and the DoGood honeypot feed, ~10,700 objects; DATA=real of
 // bench/audit/taxii_compare.sh), with references to identities answered from memory (as the
-// gate's per-batch look-up memo answers them); it prints how many the profile changed.
+// gate's look-up memo answers them); it prints how many the profile changed.
 // BM_RedactRealObjectsRemembered: the same, read again under the profile's memory of results.
 // BM_GateAdmitPage: the node gate's decisions for a 100-object page read by an analyst whose
 // role has that profile (policy::Gate::Admit per object, as EgressReader::AdmitAll calls it),
@@ -109,7 +109,7 @@ const std::vector<std::string>& RealObjects() {
   return objects;
 }
 
-// References to identities answered from memory, as the gate's per-batch memo answers them.
+// References to identities answered from memory, as the gate's look-up memo answers them.
 accord::policy::Redactor::Lookup IdentityLookup(const std::vector<std::string>& objects) {
   auto identities = std::make_shared<std::map<std::string, std::string, std::less<>>>();
   for (const std::string& json : objects) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "accord/common/strings.h"
 #include "accord/common/time.h"
 #include "accord/policy/granular.h"
+#include "accord/store/generation_poll.h"
 
 namespace accord::policy {
 
@@ -398,7 +398,8 @@ class NodeGate final : public Gate {
   // report's objects all refer to the same identity, and each look-up was a read of the store
   // (a SQLite read transaction and a pread of the object log, ~5 us), most of a page read under
   // a profile with classes to drop; then two such reads a page (docs/PERFORMANCE.md). A page
-  // read while a referenced object changes sees it as it was when the page began, or after.
+  // read while a referenced object changes sees it as it was up to change_poll_us before the
+  // page began, or after.
   struct Memo {
     uint64_t gate = 0, batch = 0;
     uint64_t epoch = 0;  // a number no other thread's memo, nor this one before a reset, had
@@ -432,20 +433,12 @@ class NodeGate final : public Gate {
     }
     return memo;
   }
-  // The store's generation, polled at most once per change_poll_us by all threads (a poll
-  // stores the generation before its time; of two polls at once, either's generation may stay,
-  // read a poll's length apart). PERF: a read of it is a SQLite read transaction, ~5 us.
+  // The store's generation, read at most once per change_poll_us by all threads (PERF: a read
+  // of it is a SQLite read transaction, ~5 us); nullopt when it cannot be read.
   std::optional<uint64_t> StoreGeneration() {
-    const int64_t now = common::SteadyMicros();
-    if (options_.change_poll_us > 0 &&
-        now - polled_us_.load(std::memory_order_acquire) < options_.change_poll_us) {
-      return polled_generation_.load(std::memory_order_relaxed);
-    }
-    absl::StatusOr<uint64_t> g = store_->Generation();
-    if (!g.ok()) return std::nullopt;
-    polled_generation_.store(*g, std::memory_order_relaxed);
-    polled_us_.store(now, std::memory_order_release);
-    return *g;
+    const uint64_t g = generation_poll_.Get();
+    if (g & store::GenerationPoll::kFailed) return std::nullopt;
+    return g;
   }
   static uint64_t NewEpoch() {
     static std::atomic<uint64_t> epochs{0};
@@ -660,9 +653,7 @@ class NodeGate final : public Gate {
   std::mutex mu_;
   std::string broken_reason_;  // guarded by mu_
   std::atomic<int64_t> next_refresh_us_{0};
-  // StoreGeneration()'s last poll (its time first set when one succeeded).
-  std::atomic<uint64_t> polled_generation_{0};
-  std::atomic<int64_t> polled_us_{std::numeric_limits<int64_t>::min() / 2};
+  store::GenerationPoll generation_poll_{store_, options_.change_poll_us};
   // Until the first refresh the gate is closed: `broken_` starts true, so that nothing is
   // admitted on state that was never read.
   std::atomic<bool> lockdown_{false};

@@ -482,12 +482,24 @@ class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterfa
         creator, R"("})");
     return note;
   }
+  // One batch of an analyst's exit: CheckExit, then the decision for `note`.
+  static Decision Batch(Gate& gate, const store::StoredObject& note) {
+    const Audience analyst = Audience::User("ana", "analyst");
+    EXPECT_TRUE(gate.CheckExit(analyst, Exit::kTaxiiObjects).ok());
+    return gate.Admit(note, analyst, Exit::kTaxiiObjects);
+  }
+  // The creator whose reads the tests below count, an organisation at first.
+  static constexpr const char* kCounted = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
+  static std::string Organisation() {
+    return Identity(kCounted, "2024-01-01T00:00:00.000Z", "organization");
+  }
 };
 INSTANTIATE_TEST_SUITE_P(Profiles, PeerGateMemoTest, ::testing::Values(size_t{0}, size_t{1} << 20));
 
-// What an object refers to is looked up once per batch (from one CheckExit to the next, and
-// within the refresh interval): every decision of a batch sees the store as it was when the
-// batch first looked, and the next batch sees a change. By hand, from the profile: an
+// What an object refers to is looked up at most once in a batch (from one CheckExit to the
+// next; the memo also outlives it while the store stands, below): every decision of a batch
+// sees the store as it was when the batch first looked, and the next batch sees a change. By
+// hand, from the profile: an
 // analyst's profile drops identities of class "individual" with every reference to them, so a
 // note created by identity X leaves as it is while X is an organisation, and without its
 // created_by_ref once X is an individual.
@@ -526,75 +538,61 @@ class CountingStore final : public store::ForwardingStore {
 // page's read of it was two SQLite reads (docs/PERFORMANCE.md). The counts are the rule's:
 // one read, none more while nothing is written, one after each write.
 TEST_P(PeerGateMemoTest, AReferencedObjectIsReadAgainOnlyAfterTheStoreChanged) {
-  constexpr const char* kCreator = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
-  Import("out", Identity(kCreator, "2024-01-01T00:00:00.000Z", "organization"));
+  Import("out", Organisation());
   CountingStore counting(store_.get());
   auto gate = AnalystGate(&counting);
-  const store::StoredObject note = Note('c', kCreator);
-  const Audience analyst = Audience::User("ana", "analyst");
-  auto batch = [&] {
-    EXPECT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-    return gate->Admit(note, analyst, Exit::kTaxiiObjects);
-  };
-  EXPECT_EQ(batch().verdict, Decision::Verdict::kAllow);
-  EXPECT_EQ(counting.gets[kCreator], 1);
-  EXPECT_EQ(batch().verdict, Decision::Verdict::kAllow);
-  EXPECT_EQ(batch().verdict, Decision::Verdict::kAllow);
-  EXPECT_EQ(counting.gets[kCreator], 1) << "read again while the store did not change";
+  const store::StoredObject note = Note('c', kCounted);
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
+  EXPECT_EQ(counting.gets[kCounted], 1);
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
+  EXPECT_EQ(counting.gets[kCounted], 1) << "read again while the store did not change";
   // A write of something else: the next batch reads the creator again, once.
   Import("out", Indicator(7, kGreen, ""));
-  EXPECT_EQ(batch().verdict, Decision::Verdict::kAllow);
-  EXPECT_EQ(batch().verdict, Decision::Verdict::kAllow);
-  EXPECT_EQ(counting.gets[kCreator], 2);
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
+  EXPECT_EQ(counting.gets[kCounted], 2);
   // The creator becomes an individual: the next batch sees it.
-  Import("out", Identity(kCreator, "2024-02-01T00:00:00.000Z", "individual"));
-  Decision d = batch();
+  Import("out", Identity(kCounted, "2024-02-01T00:00:00.000Z", "individual"));
+  Decision d = Batch(*gate, note);
   ASSERT_EQ(d.verdict, Decision::Verdict::kReplace) << d.reason;
   EXPECT_EQ(d.json.find("created_by_ref"), std::string::npos) << d.json;
-  EXPECT_EQ(counting.gets[kCreator], 3);
+  EXPECT_EQ(counting.gets[kCounted], 3);
 }
 
 // The store's generation is polled at most once per change_poll_us, by all threads together:
 // within that time a batch keeps what its thread looked up. Another thread's first look-up
 // reads the store as it is.
 TEST_P(PeerGateMemoTest, TheStoresGenerationIsPolledAtMostOncePerInterval) {
-  constexpr const char* kCreator = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
-  Import("out", Identity(kCreator, "2024-01-01T00:00:00.000Z", "organization"));
+  Import("out", Organisation());
   CountingStore counting(store_.get());
   auto gate = AnalystGate(&counting, int64_t{3600} * 1000000);
-  const store::StoredObject note = Note('c', kCreator);
-  const Audience analyst = Audience::User("ana", "analyst");
-  auto batch = [&] {
-    EXPECT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-    return gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict;
-  };
-  EXPECT_EQ(batch(), Decision::Verdict::kAllow);
-  Import("out", Identity(kCreator, "2024-02-01T00:00:00.000Z", "individual"));
-  EXPECT_EQ(batch(), Decision::Verdict::kAllow);  // the poll of an hour ago stands
+  const store::StoredObject note = Note('c', kCounted);
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
+  Import("out", Identity(kCounted, "2024-02-01T00:00:00.000Z", "individual"));
+  EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);  // the poll of an hour ago
   std::thread([&] {
-    EXPECT_EQ(batch(), Decision::Verdict::kReplace);  // another thread: a look-up of its own
+    // another thread: a look-up of its own
+    EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kReplace);
   }).join();
-  EXPECT_EQ(counting.gets[kCreator], 2);
+  EXPECT_EQ(counting.gets[kCounted], 2);
 }
 
 // What a thread keeps of the objects it looked up has a budget (NodeGateOptions::memo_bytes):
 // past it, the memo is forgotten and each batch reads again. With a budget of one byte, every
 // batch reads the creator (three batches: three reads); with one that holds the creator, once.
 TEST_P(PeerGateMemoTest, ALookUpMemoKeepsWithinItsBudget) {
-  constexpr const char* kCreator = "identity--0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
-  const std::string creator = Identity(kCreator, "2024-01-01T00:00:00.000Z", "organization");
+  const std::string creator = Organisation();
   Import("out", creator);
-  const store::StoredObject note = Note('c', kCreator);
-  const Audience analyst = Audience::User("ana", "analyst");
+  const store::StoredObject note = Note('c', kCounted);
   for (const size_t budget : {size_t{1}, creator.size() + 1000}) {
     SCOPED_TRACE(testing::Message() << "budget " << budget);
     CountingStore counting(store_.get());
     auto gate = AnalystGate(&counting, 0, budget);
     for (int i = 0; i < 3; ++i) {
-      EXPECT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
-      EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+      EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kAllow);
     }
-    EXPECT_EQ(counting.gets[kCreator], budget == 1 ? 3 : 1);
+    EXPECT_EQ(counting.gets[kCounted], budget == 1 ? 3 : 1);
   }
 }
 

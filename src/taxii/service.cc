@@ -22,6 +22,7 @@
 #include "accord/policy/gate.h"
 #include "accord/stix/ijson.h"
 #include "accord/stix/reader.h"
+#include "accord/store/generation_poll.h"
 #include "accord/store/group_commit.h"
 #include "http/text.h"
 #include "taxii/filters.h"
@@ -209,25 +210,11 @@ namespace {
 
 class StoreChangeSource final : public ChangeSource {
  public:
-  StoreChangeSource(store::Store* store, int64_t min_interval_us)
-      : store_(store), min_interval_us_(min_interval_us) {}
-  uint64_t Counter() override {
-    Micros now = min_interval_us_ > 0 ? common::NowMicros() : 0;
-    if (min_interval_us_ > 0 && now - polled_.load(std::memory_order_acquire) < min_interval_us_) {
-      return last_.load(std::memory_order_acquire);
-    }
-    auto g = store_->Generation();
-    uint64_t v = g.ok() ? *g : errors_.fetch_add(1) | (uint64_t{1} << 63);
-    last_.store(v, std::memory_order_release);
-    polled_.store(now, std::memory_order_release);
-    return v;
-  }
+  StoreChangeSource(store::Store* store, int64_t min_interval_us) : poll_(store, min_interval_us) {}
+  uint64_t Counter() override { return poll_.Get(); }
 
  private:
-  store::Store* store_;
-  const int64_t min_interval_us_;
-  std::atomic<uint64_t> last_{0}, errors_{0};
-  std::atomic<Micros> polled_{0};
+  store::GenerationPoll poll_;
 };
 
 }  // namespace

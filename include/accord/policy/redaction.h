@@ -129,9 +129,9 @@ class Redactor {
 
   /// What the profile does to one object. Not JSON, or not an object: kDropped (fail closed).
   /// A `stamp` other than 0 is the caller's word that, while it passes the same stamp, `lookup`
-  /// answers an id as it did the first time (a gate's batch, which reads each referenced object
-  /// once): a remembered result is then checked against the answers already given under it,
-  /// without asking again. A caller that cannot say so passes 0.
+  /// answers an id as it did the first time (a gate's look-up memo, which reads each referenced
+  /// object once while the store stands): a remembered result is then checked against the answers
+  /// already given under it, without asking again. A caller that cannot say so passes 0.
   Result Redact(std::string_view object_json, const Lookup& lookup, Input input = Input::kAny,
                 uint64_t stamp = 0) const;
 
