@@ -19,6 +19,12 @@
 # the others keep the default memory, and after the warm-up round serve remembered results.
 # PLAIN (environment, with RULES=full): names of servers kept as the first is (no rules file,
 # read by the admin): the rules' share of the overhead, measured in the same run.
+# The store is imported by the first BINARY, so it must be the oldest build (older builds cannot
+# read a newer schema). To isolate the gate's and the audit's cost from other changes, measure
+# against the same commit built by ungated_build.sh (allow-all gate, no audit log), named in
+# PLAIN and REF (docs/PERFORMANCE.md, "December 7, night").
+# REF (environment): the name of the server each round's ratios are taken against (default:
+# the first).
 # Usage: [RULES=full] bench/audit/taxii_compare.sh ROUNDS DURATION NAME=BINARY...
 #   e.g. bench/audit/taxii_compare.sh 6 5s base=/tmp/accord-probe new=build-rel/src/cli/accord
 # A BINARY may be a wrapper script that sets an environment and execs a build.
@@ -78,6 +84,10 @@ run() {  # PORT KEY -> "requests req/s"
     awk '/^Requests\/sec/ {r = $2} /requests in/ {n = $1} END {print n, r}'
 }
 n=${#NAMES[@]}
+ref=0
+for i in $(seq 0 $((n - 1))); do
+  if [ "${NAMES[$i]}" = "${REF:-${NAMES[0]}}" ]; then ref=$i; fi
+done
 for i in $(seq 0 $((n - 1))); do run "${PORTS[$i]}" "${KEYS[$i]}" >/dev/null; done  # warm
 tick=$(getconf CLK_TCK)
 echo "rules: ${RULES:-empty}, data: ${DATA:-synthetic}, limit: ${LIMIT:-100}"
@@ -92,6 +102,6 @@ for r in $(seq "$ROUNDS"); do
     line[$i]=$(python3 -c "print('%.1f us/req server, %.1f us/req machine' % (($c1 - $c0) * 1e6 / $tick / $reqs, ($b1 - $b0) * 1e6 / $tick / $reqs))")
   done
   for i in $(seq 0 $((n - 1))); do
-    echo "round $r ${NAMES[$i]}: ${rps[$i]} req/s ($(python3 -c "print('%.3f' % (${rps[$i]} / ${rps[0]}))")), ${line[$i]}"
+    echo "round $r ${NAMES[$i]}: ${rps[$i]} req/s ($(python3 -c "print('%.3f' % (${rps[$i]} / ${rps[$ref]}))")), ${line[$i]}"
   done
 done

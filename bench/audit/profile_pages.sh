@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# perf over TAXII page reads, one server at a time (issue 13's overhead, docs/PERFORMANCE.md):
+# each NAME=BINARY[:ana] serves a copy of one store and is profiled with `perf record
+# --call-graph dwarf` during 8 s of `wrk -t2 -c8` on 100-object pages (a different page each
+# request, as in taxii_compare.sh); `:ana` gives it rules-full/accord.toml and reads it as an
+# analyst, else its admin reads it. Writes OUTDIR/NAME.data, OUTDIR/NAME.script (perf script)
+# and OUTDIR/NAME.wrk, then prints perf_buckets.py's microseconds of server CPU per request.
+# DATA=synthetic (environment): 20,000 generated indicators instead of the real content
+# (Unit 42's reports and the DoGood feed from ../shared/data). The store is imported by the
+# first BINARY: name the oldest build first.
+# Usage: bench/audit/profile_pages.sh OUTDIR NAME=BINARY[:ana]...
+set -euo pipefail
+OUT=$1; shift
+mkdir -p "$OUT"
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+FREQ=499
+W=$(mktemp -d /tmp/accord-profile-pages.XXXXXX)
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$W"' EXIT
+mkdir -p "$W/in"
+if [ "${DATA:-real}" = real ]; then
+  SHARED=${ACCORD_SHARED_DIR:-$HERE/../../shared}
+  for t in unit42-stix2-reports dogood-honeypot-stix21-daily; do
+    tar -xzf "$SHARED/data/stix/$t.tar.gz" -C "$W/in"
+  done
+else
+  python3 "$HERE/taxii/gen.py" 20000 "$W/in/ind.jsonl" 1 >/dev/null
+fi
+FIRST=${1#*=}
+FIRST=${FIRST%%:*}
+# Real content has refused versions and files that are not STIX: the import exits non-zero.
+"$FIRST" import --data "$W/src" -q "$W/in" 2>/dev/null || true
+ARGS=()
+for spec in "$@"; do
+  name=${spec%%=*}; rest=${spec#*=}; bin=${rest%%:*}; mode=admin
+  [ "$rest" != "$bin" ] && mode=${rest#*:}
+  cp -a "$W/src" "$W/$name"
+  rm -f "$W/$name/audit.log" "$W/$name/audit.head"
+  key=""
+  if [ "$mode" = ana ]; then
+    cp "$HERE/audit/rules-full/accord.toml" "$W/$name/accord.toml"
+    "$bin" user add ana --role analyst --data "$W/$name" >/dev/null 2>&1
+    key=$("$bin" key create ana --data "$W/$name" | head -1)
+    "$bin" collection grant default ana --read --data "$W/$name" >/dev/null
+  fi
+  "$bin" serve --data "$W/$name" --listen 127.0.0.1:0 --access-log "" >"$W/$name.out" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do grep -q listening "$W/$name.out" 2>/dev/null && break; sleep 0.1; done
+  [ -z "$key" ] && key=$(cat "$W/$name/admin.key")
+  port=$(grep -o '127.0.0.1:[0-9]*' "$W/$name.out" | head -1 | cut -d: -f2)
+  url="http://127.0.0.1:$port/api/collections/default/objects/?limit=100"
+  python3 "$HERE/taxii/pages_lua.py" "$url" "Authorization: Bearer $key" "$W/pages.lua" 190
+  load() {
+    wrk -t2 -c8 -d"$1" -s "$W/pages.lua" -H "Accept: application/taxii+json;version=2.1" \
+      -H "Authorization: Bearer $key" "$url"
+  }
+  load 4s >/dev/null  # warm: every page read once, remembered results filled
+  perf record -F "$FREQ" --call-graph dwarf,32768 -p "$PID" -o "$OUT/$name.data" -- sleep 8 \
+    >/dev/null 2>&1 &
+  perf_pid=$!
+  load 8s >"$OUT/$name.wrk"
+  wait "$perf_pid" || true
+  kill "$PID"
+  wait "$PID" 2>/dev/null || true
+  PID=""
+  perf script -i "$OUT/$name.data" >"$OUT/$name.script" 2>/dev/null
+  ARGS+=("$name=$OUT/$name.script:$(awk '/requests in/ {print $1}' "$OUT/$name.wrk")")
+done
+python3 "$HERE/audit/perf_buckets.py" "$FREQ" "${ARGS[@]}"
