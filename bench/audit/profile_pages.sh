@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # perf over TAXII page reads, one server at a time (issue 13's overhead, docs/PERFORMANCE.md):
 # each NAME=BINARY[:ana] serves a copy of one store and is profiled with `perf record
-# --call-graph dwarf` during 8 s of `wrk -t2 -c8` on 100-object pages (a different page each
+# --call-graph dwarf` during 8 s of `wrk -t2 -c8` on pages of LIMIT objects (a different page each
 # request, as in taxii_compare.sh); `:ana` gives it rules-full/accord.toml and reads it as an
 # analyst, else its admin reads it. Writes OUTDIR/NAME.data, OUTDIR/NAME.script (perf script)
 # and OUTDIR/NAME.wrk, then prints perf_buckets.py's microseconds of server CPU per request.
+# LIMIT (environment): objects per page (100 unless set).
 # DATA=synthetic (environment): 20,000 generated indicators instead of the real content
 # (Unit 42's reports and the DoGood feed from ../shared/data). The store is imported by the
 # first BINARY: name the oldest build first.
@@ -48,7 +49,7 @@ for spec in "$@"; do
   for _ in $(seq 100); do grep -q listening "$W/$name.out" 2>/dev/null && break; sleep 0.1; done
   [ -z "$key" ] && key=$(cat "$W/$name/admin.key")
   port=$(grep -o '127.0.0.1:[0-9]*' "$W/$name.out" | head -1 | cut -d: -f2)
-  url="http://127.0.0.1:$port/api/collections/default/objects/?limit=100"
+  url="http://127.0.0.1:$port/api/collections/default/objects/?limit=${LIMIT:-100}"
   python3 "$HERE/taxii/pages_lua.py" "$url" "Authorization: Bearer $key" "$W/pages.lua" 190
   load() {
     wrk -t2 -c8 -d"$1" -s "$W/pages.lua" -H "Accept: application/taxii+json;version=2.1" \
