@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -427,10 +428,11 @@ TEST_F(PeerGateTest, ARulesChangeReachesEveryThreadsNextDecision) {
 class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterface<size_t> {
  protected:
   // A gate whose analysts read under a profile that drops individuals, with a refresh
-  // interval of an hour (only batches end the memo), polling the store's generation at most
-  // every `change_poll_us` (0: at every batch).
+  // interval of an hour unless given (only batches end the memo), polling the store's
+  // generation at most every `change_poll_us` (0: at every batch).
   std::unique_ptr<Gate> AnalystGate(store::Store* store = nullptr, int64_t change_poll_us = 0,
-                                    size_t memo_bytes = NodeGateOptions().memo_bytes) {
+                                    size_t memo_bytes = NodeGateOptions().memo_bytes,
+                                    int64_t refresh_interval_us = int64_t{3600} * 1000000) {
     RedactionProfile profile;
     profile.name = "no-individuals";
     profile.drop_identity_classes = {"individual"};
@@ -438,7 +440,7 @@ class PeerGateMemoTest : public PeerGateTest, public ::testing::WithParamInterfa
     EXPECT_TRUE(redactor.ok()) << redactor.status();
     dir_peers_->rules.role_redactors["analyst"] = *redactor;
     NodeGateOptions go;
-    go.refresh_interval_us = int64_t{3600} * 1000000;
+    go.refresh_interval_us = refresh_interval_us;
     go.change_poll_us = change_poll_us;
     go.memo_bytes = memo_bytes;
     go.peers = dir_peers_;
@@ -575,6 +577,32 @@ TEST_P(PeerGateMemoTest, TheStoresGenerationIsPolledAtMostOncePerInterval) {
     // another thread: a look-up of its own
     EXPECT_EQ(Batch(*gate, note).verdict, Decision::Verdict::kReplace);
   }).join();
+  EXPECT_EQ(counting.gets[kCounted], 2);
+}
+
+// Within one long batch (an export, a push), the memo is checked against the store again once
+// the refresh interval has passed: the clock is read at least every 32 decisions (the gate
+// reads it at every 32nd use of its memo, and each decision uses it at least once). With an
+// interval of 1 us, a creator that becomes an individual during the batch is seen within 32
+// decisions, and read once more; not again while the store stands.
+TEST_P(PeerGateMemoTest, WithinALongBatchTheStoreIsCheckedAgainAfterTheInterval) {
+  Import("out", Organisation());
+  CountingStore counting(store_.get());
+  auto gate = AnalystGate(&counting, 0, NodeGateOptions().memo_bytes, 1);
+  const store::StoredObject note = Note('c', kCounted);
+  const Audience analyst = Audience::User("ana", "analyst");
+  ASSERT_TRUE(gate->CheckExit(analyst, Exit::kTaxiiObjects).ok());
+  EXPECT_EQ(gate->Admit(note, analyst, Exit::kTaxiiObjects).verdict, Decision::Verdict::kAllow);
+  Import("out", Identity(kCounted, "2024-02-01T00:00:00.000Z", "individual"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the interval has passed
+  int seen_at = 0;
+  for (int i = 1; i <= 64; ++i) {
+    const Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
+    if (d.verdict == Decision::Verdict::kReplace && seen_at == 0) seen_at = i;
+    if (seen_at != 0) EXPECT_EQ(d.verdict, Decision::Verdict::kReplace) << "decision " << i;
+  }
+  EXPECT_GE(seen_at, 1);
+  EXPECT_LE(seen_at, 32);
   EXPECT_EQ(counting.gets[kCounted], 2);
 }
 
