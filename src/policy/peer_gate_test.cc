@@ -599,7 +599,9 @@ TEST_P(PeerGateMemoTest, WithinALongBatchTheStoreIsCheckedAgainAfterTheInterval)
   for (int i = 1; i <= 64; ++i) {
     const Decision d = gate->Admit(note, analyst, Exit::kTaxiiObjects);
     if (d.verdict == Decision::Verdict::kReplace && seen_at == 0) seen_at = i;
-    if (seen_at != 0) EXPECT_EQ(d.verdict, Decision::Verdict::kReplace) << "decision " << i;
+    if (seen_at != 0) {
+      EXPECT_EQ(d.verdict, Decision::Verdict::kReplace) << "decision " << i;
+    }
   }
   EXPECT_GE(seen_at, 1);
   EXPECT_LE(seen_at, 32);
