@@ -18,43 +18,21 @@ FREQ=499
 W=$(mktemp -d /tmp/accord-profile-pages.XXXXXX)
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$W"' EXIT
-mkdir -p "$W/in"
-if [ "${DATA:-real}" = real ]; then
-  SHARED=${ACCORD_SHARED_DIR:-$HERE/../../shared}
-  for t in unit42-stix2-reports dogood-honeypot-stix21-daily; do
-    tar -xzf "$SHARED/data/stix/$t.tar.gz" -C "$W/in"
-  done
-else
-  python3 "$HERE/taxii/gen.py" 20000 "$W/in/ind.jsonl" 1 >/dev/null
-fi
+. "$HERE/audit/pages_lib.sh"
 FIRST=${1#*=}
-FIRST=${FIRST%%:*}
-# Real content has refused versions and files that are not STIX: the import exits non-zero.
-"$FIRST" import --data "$W/src" -q "$W/in" 2>/dev/null || true
+pages_store "$W" "${FIRST%%:*}" "${DATA:-real}"
+load() {  # DURATION: wrk over this server's pages ($url, $key)
+  wrk -t2 -c8 -d"$1" -s "$W/pages.lua" -H "Accept: application/taxii+json;version=2.1" \
+    -H "Authorization: Bearer $key" "$url"
+}
 ARGS=()
 for spec in "$@"; do
   name=${spec%%=*}; rest=${spec#*=}; bin=${rest%%:*}; mode=admin
-  [ "$rest" != "$bin" ] && mode=${rest#*:}
-  cp -a "$W/src" "$W/$name"
-  rm -f "$W/$name/audit.log" "$W/$name/audit.head"
-  key=""
-  if [ "$mode" = ana ]; then
-    cp "$HERE/audit/rules-full/accord.toml" "$W/$name/accord.toml"
-    "$bin" user add ana --role analyst --data "$W/$name" >/dev/null 2>&1
-    key=$("$bin" key create ana --data "$W/$name" | head -1)
-    "$bin" collection grant default ana --read --data "$W/$name" >/dev/null
-  fi
-  "$bin" serve --data "$W/$name" --listen 127.0.0.1:0 --access-log "" >"$W/$name.out" 2>&1 &
-  PID=$!
-  for _ in $(seq 100); do grep -q listening "$W/$name.out" 2>/dev/null && break; sleep 0.1; done
-  [ -z "$key" ] && key=$(cat "$W/$name/admin.key")
-  port=$(grep -o '127.0.0.1:[0-9]*' "$W/$name.out" | head -1 | cut -d: -f2)
+  if [ "$rest" != "$bin" ] && [ "${rest#*:}" = ana ]; then mode=analyst; fi
+  pages_serve "$W" "$name" "$bin" "$mode"
+  PID=$PAGES_PID; key=$PAGES_KEY; port=$PAGES_PORT
   url="http://127.0.0.1:$port/api/collections/default/objects/?limit=${LIMIT:-100}"
   python3 "$HERE/taxii/pages_lua.py" "$url" "Authorization: Bearer $key" "$W/pages.lua" 190
-  load() {
-    wrk -t2 -c8 -d"$1" -s "$W/pages.lua" -H "Accept: application/taxii+json;version=2.1" \
-      -H "Authorization: Bearer $key" "$url"
-  }
   load 4s >/dev/null  # warm: every page read once, remembered results filled
   perf record -F "$FREQ" --call-graph dwarf,32768 -p "$PID" -o "$OUT/$name.data" -- sleep 8 \
     >/dev/null 2>&1 &

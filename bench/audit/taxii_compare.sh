@@ -34,45 +34,19 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/accord-audit-compare.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-FIRST_BIN=${1#*=}
-if [ "${DATA:-synthetic}" = real ]; then
-  SHARED=${ACCORD_SHARED_DIR:-$HERE/../../shared}
-  mkdir -p "$WORK/real"
-  for t in unit42-stix2-reports dogood-honeypot-stix21-daily; do
-    tar -xzf "$SHARED/data/stix/$t.tar.gz" -C "$WORK/real"
-  done
-  # Real content has conflicting versions (refused and quarantined) and non-STIX files: the
-  # import reports them and exits non-zero; what it accepted is the store.
-  "$FIRST_BIN" import --data "$WORK/src" -q "$WORK/real" 2>"$WORK/import.err" || true
-else
-  python3 "$HERE/taxii/gen.py" 20000 "$WORK/ind.jsonl" 1 >/dev/null
-  "$FIRST_BIN" import --data "$WORK/src" -q "$WORK/ind.jsonl"
-fi
-NAMES=(); PORTS=(); KEYS=(); SPIDS=()
+. "$HERE/audit/pages_lib.sh"
+pages_store "$WORK" "${1#*=}" "${DATA:-synthetic}"
+NAMES=(); PORTS=(); KEYS=()
 for spec in "$@"; do
   name=${spec%%=*}; bin=${spec#*=}
-  cp -a "$WORK/src" "$WORK/$name"
-  rm -f "$WORK/$name/audit.log" "$WORK/$name/audit.head"
-  key=""
+  mode=admin
   if [ "${RULES:-empty}" = full ] && [ ${#NAMES[@]} -gt 0 ] && [[ ",${PLAIN:-}," != *",$name,"* ]]; then
-    if [[ ",${COLD:-}," == *",$name,"* ]]; then
-      { printf '[redaction]\ncache_mib = 0\n\n'; cat "$HERE/audit/rules-full/accord.toml"; } \
-        >"$WORK/$name/accord.toml"
-    else
-      cp "$HERE/audit/rules-full/accord.toml" "$WORK/$name/accord.toml"
-    fi
-    "$bin" user add ana --role analyst --data "$WORK/$name" >/dev/null 2>&1
-    key=$("$bin" key create ana --data "$WORK/$name" | head -1)
-    "$bin" collection grant default ana --read --data "$WORK/$name" >/dev/null
+    mode=analyst
+    if [[ ",${COLD:-}," == *",$name,"* ]]; then mode=analyst-cold; fi
   fi
-  "$bin" serve --data "$WORK/$name" --listen 127.0.0.1:0 --access-log "" >"$WORK/$name.out" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do grep -q listening "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
-  # The server's own pid (BINARY may be a wrapper that execs it: the same pid then).
-  SPIDS+=("${PIDS[-1]}")
-  [ -z "$key" ] && [ -f "$WORK/$name/admin.key" ] && key=$(cat "$WORK/$name/admin.key")
-  NAMES+=("$name"); KEYS+=("$key")
-  PORTS+=("$(grep -o '127.0.0.1:[0-9]*' "$WORK/$name.out" | head -1 | cut -d: -f2)")
+  pages_serve "$WORK" "$name" "$bin" "$mode"
+  PIDS+=("$PAGES_PID")  # the servers' own (a wrapper BINARY execs: the same pid)
+  NAMES+=("$name"); KEYS+=("$PAGES_KEY"); PORTS+=("$PAGES_PORT")
 done
 python3 "$HERE/taxii/pages_lua.py" "http://127.0.0.1:${PORTS[0]}/api/collections/default/objects/?limit=${LIMIT:-100}" \
   "Authorization: Bearer ${KEYS[0]}" "$WORK/pages.lua" 190
@@ -95,9 +69,9 @@ for r in $(seq "$ROUNDS"); do
   declare -A rps=() line=()
   for k in $(seq 0 $((n - 1))); do
     if ((r % 2)); then i=$k; else i=$((n - 1 - k)); fi
-    c0=$(cpu "${SPIDS[$i]}"); b0=$(busy)
+    c0=$(cpu "${PIDS[$i]}"); b0=$(busy)
     read -r reqs rate < <(run "${PORTS[$i]}" "${KEYS[$i]}")
-    c1=$(cpu "${SPIDS[$i]}"); b1=$(busy)
+    c1=$(cpu "${PIDS[$i]}"); b1=$(busy)
     rps[$i]=$rate
     line[$i]=$(python3 -c "print('%.1f us/req server, %.1f us/req machine' % (($c1 - $c0) * 1e6 / $tick / $reqs, ($b1 - $b0) * 1e6 / $tick / $reqs))")
   done
